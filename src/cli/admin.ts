@@ -1,0 +1,180 @@
+/** `postbode user|domain|alias|queue ...`: account administration straight on the store. */
+import type { Command } from 'commander';
+import { mailboxError } from '../smtp/address.js';
+import { StoreConflictError } from '../store/types.js';
+import { CliError, type GlobalOptions, withConfigOptions, withStore } from './context.js';
+import { readPassword } from './prompt.js';
+
+type Out = (line: string) => void;
+
+function checkAddress(address: string): string {
+  const lower = address.trim().toLowerCase();
+  const problem = mailboxError(lower, true);
+  if (problem) throw new CliError(`"${address}" is not a valid address: ${problem}`);
+  return lower;
+}
+
+function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1);
+}
+
+export function parseSize(text: string): number | null {
+  if (/^(none|unlimited|0)$/i.test(text)) return null;
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
+  if (!m) throw new CliError(`bad size "${text}": use bytes or a unit, e.g. 500M or 2G (or "none")`);
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+async function passwordFrom(opts: { password?: string }): Promise<string> {
+  const password = opts.password ?? (await readPassword('Password: '));
+  if (password.length === 0) throw new CliError('the password must not be empty');
+  return password;
+}
+
+export function registerAdminCommands(program: Command, out: Out): void {
+  const user = program.command('user').description('manage mail accounts');
+  withConfigOptions(
+    user
+      .command('add <address>')
+      .description('create an account (its domain becomes local if it is not yet)')
+      .option('-p, --password <password>', 'the password (prompted for when not given)')
+      .option('-q, --quota <size>', 'storage quota, e.g. 500M or 2G'),
+  ).action(async (address: string, opts: GlobalOptions & { password?: string; quota?: string }) => {
+    const addr = checkAddress(address);
+    const quotaBytes = opts.quota ? parseSize(opts.quota) : null;
+    const password = await passwordFrom(opts);
+    await withStore(opts, async ({ store, auth }) => {
+      const domain = domainOf(addr);
+      if (await store.domains.add(domain)) out(`added local domain ${domain}`);
+      try {
+        await store.accounts.create({ address: addr, ...(await auth.passwordFields(password)), quotaBytes });
+      } catch (err) {
+        if (err instanceof StoreConflictError) throw new CliError(`user ${addr} already exists (use "postbode user passwd" to change the password)`);
+        throw err;
+      }
+      out(`added user ${addr}`);
+    });
+  });
+  withConfigOptions(user.command('del <address>').alias('delete').description('delete an account and all its mail')).action(
+    async (address: string, opts: GlobalOptions) => {
+      await withStore(opts, async ({ store }) => {
+        if (!(await store.accounts.delete(address.toLowerCase()))) throw new CliError(`no user ${address}`);
+        out(`deleted user ${address.toLowerCase()}`);
+      });
+    },
+  );
+  withConfigOptions(user.command('list').description('list accounts')).action(async (opts: GlobalOptions) => {
+    await withStore(opts, async ({ store }) => {
+      const accounts = await store.accounts.list();
+      if (accounts.length === 0) out('no users yet; add one with: postbode user add you@example.org');
+      for (const a of accounts) {
+        const usage = await store.accounts.usage(a.id);
+        const quota = a.quotaBytes === null ? '' : ` quota ${a.quotaBytes}`;
+        out(`${a.address}  ${usage} bytes${quota}${a.disabled ? ' (disabled)' : ''}`);
+      }
+    });
+  });
+  withConfigOptions(
+    user
+      .command('passwd <address>')
+      .description('change the password of an account')
+      .option('-p, --password <password>', 'the new password (prompted for when not given)'),
+  ).action(async (address: string, opts: GlobalOptions & { password?: string }) => {
+    const password = await passwordFrom(opts);
+    await withStore(opts, async ({ store, auth }) => {
+      if (!(await store.accounts.update(address.toLowerCase(), await auth.passwordFields(password)))) {
+        throw new CliError(`no user ${address}`);
+      }
+      out(`password changed for ${address.toLowerCase()}`);
+    });
+  });
+  withConfigOptions(
+    user.command('quota <address> <size>').description('set the storage quota of an account (e.g. 1G, or "none")'),
+  ).action(async (address: string, size: string, opts: GlobalOptions) => {
+    const quotaBytes = parseSize(size);
+    await withStore(opts, async ({ store }) => {
+      if (!(await store.accounts.update(address.toLowerCase(), { quotaBytes }))) throw new CliError(`no user ${address}`);
+      out(`quota of ${address.toLowerCase()} is now ${quotaBytes === null ? 'unlimited' : `${quotaBytes} bytes`}`);
+    });
+  });
+
+  const domain = program.command('domain').description('manage the local mail domains');
+  withConfigOptions(domain.command('add <domain>').description('accept mail for a domain')).action(
+    async (name: string, opts: GlobalOptions) => {
+      await withStore(opts, async ({ store }) => {
+        const d = name.toLowerCase();
+        out((await store.domains.add(d)) ? `added domain ${d}` : `domain ${d} is already local`);
+      });
+    },
+  );
+  withConfigOptions(domain.command('del <domain>').alias('delete').description('stop accepting mail for a domain')).action(
+    async (name: string, opts: GlobalOptions) => {
+      await withStore(opts, async ({ store }) => {
+        if (!(await store.domains.remove(name.toLowerCase()))) throw new CliError(`${name} is not a local domain`);
+        out(`deleted domain ${name.toLowerCase()}`);
+      });
+    },
+  );
+  withConfigOptions(domain.command('list').description('list local domains')).action(async (opts: GlobalOptions) => {
+    await withStore(opts, async ({ store }) => {
+      const domains = await store.domains.list();
+      if (domains.length === 0) out('no domains yet; add one with: postbode domain add example.org');
+      for (const d of domains) out(d);
+    });
+  });
+
+  const alias = program.command('alias').description('manage aliases (one address delivered to others)');
+  withConfigOptions(
+    alias
+      .command('add <alias> <targets...>')
+      .description('deliver mail for ALIAS to each TARGET; "@domain" as ALIAS catches all unknown addresses of the domain'),
+  ).action(async (name: string, targets: string[], opts: GlobalOptions) => {
+    const key = name.startsWith('@') ? name.toLowerCase() : checkAddress(name);
+    const list = targets.map(checkAddress);
+    await withStore(opts, async ({ store }) => {
+      const d = key.startsWith('@') ? key.slice(1) : domainOf(key);
+      if (await store.domains.add(d)) out(`added local domain ${d}`);
+      await store.aliases.set(key, list);
+      out(`alias ${key} -> ${list.join(', ')}`);
+    });
+  });
+  withConfigOptions(alias.command('del <alias>').alias('delete').description('delete an alias')).action(
+    async (name: string, opts: GlobalOptions) => {
+      await withStore(opts, async ({ store }) => {
+        if (!(await store.aliases.remove(name.toLowerCase()))) throw new CliError(`no alias ${name}`);
+        out(`deleted alias ${name.toLowerCase()}`);
+      });
+    },
+  );
+  withConfigOptions(alias.command('list').description('list aliases')).action(async (opts: GlobalOptions) => {
+    await withStore(opts, async ({ store }) => {
+      const aliases = await store.aliases.list();
+      if (aliases.length === 0) out('no aliases');
+      for (const a of aliases) out(`${a.alias} -> ${a.targets.join(', ')}`);
+    });
+  });
+
+  const queue = program.command('queue').description('inspect the outbound queue');
+  withConfigOptions(queue.command('list').description('list queued messages')).action(async (opts: GlobalOptions) => {
+    await withStore(opts, async ({ store }) => {
+      const entries = await store.queue.list();
+      if (entries.length === 0) out('the queue is empty');
+      for (const e of entries) {
+        const rcpts = e.recipients.map((r) => `${r.address}${r.state === 'pending' ? '' : ` (${r.state})`}`).join(', ');
+        out(
+          `${e.id}  ${e.createdAt.toISOString()}  ${e.size} bytes  from <${e.envelopeFrom}>  to ${rcpts}  attempts ${e.attempts}` +
+            `  next ${e.nextAttemptAt.toISOString()}${e.lastError ? `  last error: ${e.lastError}` : ''}`,
+        );
+      }
+    });
+  });
+  withConfigOptions(queue.command('delete <id>').description('remove a message from the queue')).action(
+    async (id: string, opts: GlobalOptions) => {
+      await withStore(opts, async ({ store }) => {
+        if (!(await store.queue.delete(Number(id)))) throw new CliError(`no queue entry ${id}`);
+        out(`deleted queue entry ${id}`);
+      });
+    },
+  );
+}

@@ -1,0 +1,162 @@
+/**
+ * The `postbode` command. Each subcommand is a thin layer over server/ (serve) or the store (admin).
+ * Errors meant for the user are printed as one line; exit codes: 0 ok, 1 error, 2 usage.
+ */
+import path from 'node:path';
+import { Command, CommanderError } from 'commander';
+import pc from 'picocolors';
+import { ConfigError } from '../config/load.js';
+import { createLogger } from '../log.js';
+import { ListenError } from '../net/listener.js';
+import { controlRequest } from '../server/control.js';
+import { startServer } from '../server/server.js';
+import { openStore } from '../store/index.js';
+import type { TraceEvent } from '../trace/bus.js';
+import { VERSION } from '../version.js';
+import { registerAdminCommands } from './admin.js';
+import { CliError, configFrom, type GlobalOptions, withConfigOptions } from './context.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function buildProgram(out: (line: string) => void = (l) => console.log(l)): Command {
+  const program = new Command('postbode')
+    .description('postbode: an SMTP, POP3 and IMAP mail server for teaching and self-hosting')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError('(run "postbode --help" for usage)');
+
+  withConfigOptions(
+    program
+      .command('serve')
+      .description('run the mail server (SMTP 25/587/465, POP3 110/995)')
+      .option('-H, --hostname <name>', 'the name of this server in greetings and the certificate')
+      .option('--domain <domain>', 'a local mail domain (repeatable)', collect)
+      .option('-l, --listen <name=host:port>', 'listener address, or NAME=off (repeatable); NAME: smtp, submission, submissions, pop3, pop3s', collect)
+      .option('--strict', 'refuse sloppy input (bare HELO, MAIL FROM without <>, bare LF) as Postfix does')
+      .option('--set <key=value>', 'any config setting, e.g. --set smtp.max_recipients=50 (repeatable)', collect),
+  ).action(
+    async (
+      opts: GlobalOptions & { hostname?: string; domain?: string[]; listen?: string[]; strict?: boolean; set?: string[] },
+    ) => {
+      const config = configFrom({
+        config: opts.config,
+        dataDir: opts.dataDir,
+        hostname: opts.hostname,
+        domains: opts.domain,
+        listen: opts.listen,
+        strictness: opts.strict ? 'strict' : undefined,
+        set: opts.set,
+      });
+      const log = createLogger(config.log.level);
+      const server = await startServer(config, log);
+      if (process.stdout.isTTY) {
+        for (const l of server.listeners) out(`  ${l.name.padEnd(12)} ${l.host}:${l.port}`);
+        out(`postbode ${VERSION} is running (data in ${path.resolve(config.data_dir)}); Ctrl-C stops it`);
+      }
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await server.stop();
+    },
+  );
+
+  registerAdminCommands(program, out);
+
+  withConfigOptions(program.command('status').description('listeners, sessions, accounts and queue of the server')).action(
+    async (opts: GlobalOptions) => {
+      const config = configFrom(opts);
+      const dataDir = path.resolve(config.data_dir);
+      try {
+        const [status] = (await controlRequest(path.join(dataDir, 'control.sock'), 'status')) as StatusReply[];
+        out(`postbode is running (pid ${status.pid}, ${status.product}, since ${status.started})`);
+        out(`hostname ${status.hostname}, ${status.strictness} mode, data in ${status.dataDir}`);
+        for (const l of status.listeners) out(`  ${l.name.padEnd(12)} ${l.host}:${l.port}`);
+        const s = status.store;
+        out(`sessions ${status.sessions}; domains ${s.domains}, accounts ${s.accounts}, aliases ${s.aliases}, messages ${s.messages}, queue ${s.queue}`);
+      } catch {
+        const store = await openStore({ dataDir });
+        try {
+          const s = await store.stats();
+          out(`postbode is not running (no server answers on ${path.join(dataDir, 'control.sock')})`);
+          out(`domains ${s.domains}, accounts ${s.accounts}, aliases ${s.aliases}, messages ${s.messages}, queue ${s.queue}`);
+        } finally {
+          await store.close();
+        }
+        process.exitCode = 3;
+      }
+    },
+  );
+
+  withConfigOptions(
+    program
+      .command('trace')
+      .description('print live protocol sessions of the running server (client lines C:, server lines S:)')
+      .option('--json', 'print the raw JSON events'),
+  ).action(async (opts: GlobalOptions & { json?: boolean }) => {
+    const config = configFrom(opts);
+    const socketPath = path.join(path.resolve(config.data_dir), 'control.sock');
+    out(pc.dim(`tracing sessions of the server in ${path.dirname(socketPath)}; Ctrl-C stops`));
+    try {
+      await controlRequest(socketPath, 'trace', (event) => out(opts.json ? JSON.stringify(event) : formatEvent(event as TraceEvent)));
+    } catch {
+      throw new CliError(`no running server answers on ${socketPath}; start one with "postbode serve" (same --data-dir)`);
+    }
+  });
+  return program;
+}
+
+interface StatusReply {
+  pid: number;
+  product: string;
+  started: string;
+  hostname: string;
+  strictness: string;
+  dataDir: string;
+  sessions: number;
+  listeners: { name: string; host: string; port: number }[];
+  store: { domains: number; accounts: number; aliases: number; messages: number; queue: number };
+}
+
+const colors = [pc.cyan, pc.magenta, pc.yellow, pc.blue, pc.green, pc.red];
+
+export function formatEvent(e: TraceEvent): string {
+  const time = new Date(e.t).toISOString().slice(11, 23);
+  const tag = colors[parseInt(e.sid.slice(-2), 36) % colors.length](e.sid);
+  const head = `${pc.dim(time)} ${tag}`;
+  switch (e.type) {
+    case 'open':
+      return `${head} ${pc.bold(`--- ${e.proto.toUpperCase()} session on ${e.listener} (${e.localPort}) from ${e.remote}:${e.remotePort}${e.tls ? ' [TLS]' : ''}`)}`;
+    case 'in':
+      return `${head} ${pc.cyan(`C: ${e.text}`)}`;
+    case 'out':
+      return `${head} ${pc.green(`S: ${e.text}`)}`;
+    case 'tls':
+      return `${head} ${pc.yellow(`--- TLS started: ${e.protocol} ${e.cipher} (lines below are decrypted)`)}`;
+    case 'auth':
+      return `${head} ${pc.yellow(`--- login ${e.ok ? 'succeeded' : 'FAILED'} for ${e.user} (${e.mechanism})`)}`;
+    case 'state':
+      return `${head} ${pc.dim(`--- state: ${e.state}`)}`;
+    case 'note':
+      return `${head} ${pc.dim(`--- ${e.text}`)}`;
+    case 'close':
+      return `${head} ${pc.bold(`--- session closed (${e.reason})`)}`;
+  }
+}
+
+/** Runs the CLI; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof CliError || err instanceof ConfigError || err instanceof ListenError) {
+      console.error(`postbode: ${err.message}`);
+      return err instanceof CliError ? err.exitCode : 1;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { parse as parseToml } from 'smol-toml';
+import { ConfigError, loadConfig, parseConfig, parseListenAddress } from './load.js';
+
+const example = path.resolve(import.meta.dirname, '../../postbode.example.toml');
+
+describe('config', () => {
+  it('has defaults for everything', () => {
+    const c = parseConfig({});
+    assert.equal(c.hostname, 'localhost');
+    assert.equal(c.listen.smtp, '0.0.0.0:25');
+    assert.equal(c.listen.imap, 'off');
+    assert.equal(c.strictness, 'lab');
+    assert.equal(c.smtp.max_message_size, 26214400);
+  });
+
+  it('the commented example file holds exactly the defaults', () => {
+    assert.deepEqual(parseConfig(parseToml(readFileSync(example, 'utf8'))), parseConfig({}));
+  });
+
+  it('names unknown and invalid settings', () => {
+    assert.throws(() => parseConfig({ smtp: { max_recipient: 5 } }), /unknown setting in \[smtp\]: max_recipient/);
+    assert.throws(() => parseConfig({ strictness: 'loose' }), /strictness/);
+    assert.throws(() => parseConfig({ listen: { smtp: 'nowhere' } }), /listen\.smtp: expected HOST:PORT/);
+  });
+
+  it('applies flags over the file', () => {
+    const { config } = loadConfig(
+      {
+        config: example,
+        dataDir: '/tmp/x',
+        hostname: 'mx.example.org',
+        domains: ['Example.ORG'],
+        listen: ['smtp=127.0.0.1:2525', 'pop3=off', 'submission=1587'],
+        set: ['smtp.max_recipients=7', 'strictness=strict'],
+      },
+      {},
+    );
+    assert.equal(config.data_dir, '/tmp/x');
+    assert.equal(config.hostname, 'mx.example.org');
+    assert.deepEqual(config.domains, ['example.org']);
+    assert.equal(config.listen.smtp, '127.0.0.1:2525');
+    assert.equal(config.listen.pop3, 'off');
+    assert.equal(config.listen.submission, '0.0.0.0:1587');
+    assert.equal(config.smtp.max_recipients, 7);
+    assert.equal(config.strictness, 'strict');
+  });
+
+  it('rejects an unknown listener name', () => {
+    assert.throws(() => loadConfig({ listen: ['smpt=1:2'] }, {}), ConfigError);
+  });
+
+  it('parses listen addresses', () => {
+    assert.deepEqual(parseListenAddress('[::1]:25'), { host: '::1', port: 25 });
+    assert.deepEqual(parseListenAddress('0.0.0.0:110'), { host: '0.0.0.0', port: 110 });
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * The configuration schema: one typed tree with defaults, validated by zod.
+ *
+ * Invariants:
+ * - Every setting has a default, so an empty config file (or none) starts a working server.
+ * - Names are snake_case, as in the TOML file; the same names are used by `--set key=value`.
+ * - Validation errors name the setting and what is allowed (see load.ts `formatConfigError`).
+ */
+import { z } from 'zod';
+
+export const LISTENER_NAMES = ['smtp', 'submission', 'submissions', 'pop3', 'pop3s', 'imap', 'imaps', 'http'] as const;
+export type ListenerName = (typeof LISTENER_NAMES)[number];
+
+/** Which protocol engine serves a listener and whether the connection starts in TLS. */
+export const LISTENER_KINDS: Record<ListenerName, { protocol: 'smtp' | 'pop3' | 'imap' | 'http'; implicitTls: boolean }> = {
+  smtp: { protocol: 'smtp', implicitTls: false },
+  submission: { protocol: 'smtp', implicitTls: false },
+  submissions: { protocol: 'smtp', implicitTls: true },
+  pop3: { protocol: 'pop3', implicitTls: false },
+  pop3s: { protocol: 'pop3', implicitTls: true },
+  imap: { protocol: 'imap', implicitTls: false },
+  imaps: { protocol: 'imap', implicitTls: true },
+  http: { protocol: 'http', implicitTls: false },
+};
+
+const listenAddress = z
+  .string()
+  .regex(/^(off|(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5})$/, 'expected HOST:PORT (e.g. 0.0.0.0:25, [::]:25) or "off"');
+
+const duration = z.number().int().nonnegative();
+
+export const configSchema = z
+  .object({
+    /** The name this server gives itself in greetings, Received headers and the TLS certificate. */
+    hostname: z.string().min(1).default('localhost'),
+    /** Mail domains this server accepts mail for (more can be added with `postbode domain add`). */
+    domains: z.array(z.string().min(1)).default([]),
+    /** Where the store, certificate and control socket live. */
+    data_dir: z.string().default('./data'),
+    /**
+     * `lab` (default): accept the habits of hand-typed sessions (bare HELO, MAIL FROM without <>,
+     * bare LF line endings) and say so in the reply. `strict`: refuse them as Postfix does.
+     */
+    strictness: z.enum(['lab', 'strict']).default('lab'),
+    /** Show product name and version in greetings (SMTP 220, POP3 +OK, IMAP OK). */
+    show_version: z.boolean().default(true),
+    /** Networks (CIDR) where plaintext AUTH/USER/PASS/LOGIN is allowed without TLS. */
+    plaintext_networks: z.array(z.string()).default(['127.0.0.0/8', '::1/128']),
+    listen: z
+      .strictObject({
+        smtp: listenAddress.default('0.0.0.0:25'),
+        submission: listenAddress.default('0.0.0.0:587'),
+        submissions: listenAddress.default('0.0.0.0:465'),
+        pop3: listenAddress.default('0.0.0.0:110'),
+        pop3s: listenAddress.default('0.0.0.0:995'),
+        imap: listenAddress.default('off'),
+        imaps: listenAddress.default('off'),
+        http: listenAddress.default('off'),
+      })
+      .prefault({}),
+    tls: z
+      .strictObject({
+        /** PEM certificate and key; when both are empty a self-signed pair is generated in data_dir. */
+        cert_file: z.string().default(''),
+        key_file: z.string().default(''),
+      })
+      .prefault({}),
+    limits: z
+      .strictObject({
+        /** Concurrent connections from one IP address, per server. */
+        connections_per_ip: z.number().int().positive().default(50),
+        /** Total concurrent connections. */
+        max_connections: z.number().int().positive().default(10000),
+        /** Protocol errors (bad commands) before the server hangs up. */
+        max_errors: z.number().int().positive().default(20),
+        /** Failed logins in one session before the server hangs up. */
+        max_auth_failures: z.number().int().positive().default(3),
+      })
+      .prefault({}),
+    smtp: z
+      .strictObject({
+        /** Largest message accepted, in bytes (advertised as SIZE). */
+        max_message_size: z.number().int().positive().default(26214400),
+        /** Recipients per message. */
+        max_recipients: z.number().int().positive().default(100),
+        /** Longest command line, in bytes, including CRLF (RFC 5321 §4.5.3.1.4 says at least 512). */
+        max_line_length: z.number().int().min(512).default(4096),
+        /** Seconds a client may stay idle between commands (RFC 5321 §4.5.3.2.7: at least 5 minutes). */
+        idle_timeout: duration.default(300),
+        /** Offer AUTH on port 25 too (for users submitting there, e.g. in labs). */
+        auth_on_mx: z.boolean().default(true),
+      })
+      .prefault({}),
+    pop3: z
+      .strictObject({
+        /** Seconds of inactivity before the server closes the session (RFC 1939 §3: at least 10 minutes). */
+        idle_timeout: duration.default(600),
+        /** Allow APOP: this stores a recoverable copy of each password (encrypted with a key in data_dir). */
+        apop: z.boolean().default(true),
+      })
+      .prefault({}),
+    auth: z
+      .strictObject({
+        /** scrypt cost parameter log2(N) for new password hashes. */
+        scrypt_log_n: z.number().int().min(10).max(20).default(14),
+      })
+      .prefault({}),
+    log: z
+      .strictObject({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+      })
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,215 @@
+/**
+ * Delivery: who a recipient is (local account, alias, catch-all, remote) and storing an accepted
+ * message: local copies with Return-Path + Received, remote recipients into the durable outbound queue.
+ *
+ * Invariants:
+ * - `deliver` resolves only when every copy is durable (the store's contract); the SMTP engine sends
+ *   250 after that and never before.
+ * - Alias resolution follows aliases up to MAX_ALIAS_DEPTH and never loops; the result is a set of
+ *   distinct local accounts plus remote addresses.
+ * - Local copies share one blob (one set of bytes for all local recipients).
+ */
+import type { Logger } from '../log.js';
+import { parseMessage } from '../mail/parse.js';
+import type { JsonValue, QueueRecipient, Store } from '../store/types.js';
+
+const MAX_ALIAS_DEPTH = 8;
+
+export type Resolution =
+  | { kind: 'local'; accounts: { id: number; address: string }[]; remote: string[] }
+  | { kind: 'remote' }
+  | { kind: 'unknown-user' };
+
+export interface AcceptedRecipient {
+  /** As given in RCPT TO. */
+  address: string;
+  resolution: Resolution;
+  notify: string[] | null;
+  orcpt: string | null;
+}
+
+export interface TraceInfo {
+  /** The HELO/EHLO name the client gave (or what we used instead). */
+  helo: string;
+  remoteAddress: string;
+  /** RFC 3848 protocol: SMTP, ESMTP, ESMTPS, ESMTPA, ESMTPSA. */
+  protocol: string;
+  sessionId: string;
+  tls: { protocol: string; cipher: string } | null;
+  authUser: string | null;
+}
+
+export interface IncomingMessage {
+  envelopeFrom: string;
+  recipients: AcceptedRecipient[];
+  /** The message as received (CRLF line endings). */
+  data: Buffer;
+  trace: TraceInfo;
+  dsnRet: 'FULL' | 'HDRS' | null;
+  dsnEnvid: string | null;
+}
+
+export interface DeliveryReport {
+  /** An id for the reply and the logs. */
+  id: string;
+  localCopies: number;
+  queueId: number | null;
+}
+
+export class Delivery {
+  #counter = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly opts: { hostname: string; product: string; log: Logger },
+  ) {}
+
+  async isLocalDomain(domain: string): Promise<boolean> {
+    return this.store.domains.has(domain.toLowerCase());
+  }
+
+  /** Resolves one recipient address (already syntactically valid, `local@domain`). */
+  async resolve(address: string): Promise<Resolution> {
+    const lower = address.toLowerCase();
+    const domain = lower.slice(lower.lastIndexOf('@') + 1);
+    if (!(await this.isLocalDomain(domain))) return { kind: 'remote' };
+    const accounts = new Map<number, string>();
+    const remote = new Set<string>();
+    const seen = new Set<string>();
+    const found = await this.#expand(lower, 0, seen, accounts, remote);
+    if (!found) {
+      // RFC 5321 §4.5.1: postmaster must be accepted; without an alias it goes to the domain's first account.
+      if (lower.startsWith('postmaster@')) {
+        const first = (await this.store.accounts.list()).find((a) => a.address.endsWith(`@${domain}`));
+        if (first) return { kind: 'local', accounts: [{ id: first.id, address: first.address }], remote: [] };
+      }
+      return { kind: 'unknown-user' };
+    }
+    if (accounts.size === 0 && remote.size === 0) return { kind: 'unknown-user' };
+    return {
+      kind: 'local',
+      accounts: [...accounts].map(([id, addr]) => ({ id, address: addr })),
+      remote: [...remote],
+    };
+  }
+
+  async #expand(
+    address: string,
+    depth: number,
+    seen: Set<string>,
+    accounts: Map<number, string>,
+    remote: Set<string>,
+  ): Promise<boolean> {
+    if (seen.has(address) || depth > MAX_ALIAS_DEPTH) return true;
+    seen.add(address);
+    const domain = address.slice(address.lastIndexOf('@') + 1);
+    if (depth > 0 && !(await this.isLocalDomain(domain))) {
+      remote.add(address);
+      return true;
+    }
+    const targets = await this.store.aliases.get(address);
+    if (targets) {
+      for (const t of targets) await this.#expand(t.toLowerCase(), depth + 1, seen, accounts, remote);
+      return true;
+    }
+    const account = await this.store.accounts.get(address);
+    if (account && !account.disabled) {
+      accounts.set(account.id, account.address);
+      return true;
+    }
+    const catchAll = await this.store.aliases.get(`@${domain}`);
+    if (catchAll) {
+      for (const t of catchAll) await this.#expand(t.toLowerCase(), depth + 1, seen, accounts, remote);
+      return true;
+    }
+    return false;
+  }
+
+  /** Stores the message for every recipient. Resolves when all copies are durable. */
+  async deliver(msg: IncomingMessage): Promise<DeliveryReport> {
+    const id = `${msg.trace.sessionId}.${(++this.#counter).toString(36)}`;
+    const localIds = new Map<number, string>();
+    const remote = new Map<string, QueueRecipient>();
+    for (const r of msg.recipients) {
+      if (r.resolution.kind === 'local') {
+        for (const a of r.resolution.accounts) localIds.set(a.id, a.address);
+        for (const addr of r.resolution.remote) remote.set(addr, { address: addr, notify: r.notify, orcpt: r.orcpt });
+      } else if (r.resolution.kind === 'remote') {
+        remote.set(r.address, { address: r.address, notify: r.notify, orcpt: r.orcpt });
+      }
+    }
+    const now = new Date();
+    const singleRcpt = msg.recipients.length === 1 ? msg.recipients[0].address : null;
+    const received = receivedHeader(msg.trace, { id, hostname: this.opts.hostname, product: this.opts.product, forRcpt: singleRcpt, date: now });
+    const writes: Promise<unknown>[] = [];
+    if (localIds.size > 0) {
+      // RFC 5321 §4.4: the final delivery adds Return-Path with the envelope sender.
+      const raw = Buffer.concat([Buffer.from(`Return-Path: <${msg.envelopeFrom}>\r\n${received}`), msg.data]);
+      writes.push(
+        this.store.deliver({
+          raw,
+          meta: parseMessage(raw) as unknown as JsonValue,
+          internalDate: now,
+          local: [...localIds.keys()].map((accountId) => ({ accountId, mailbox: 'INBOX' })),
+        }),
+      );
+    }
+    let queueId: number | null = null;
+    if (remote.size > 0) {
+      const raw = Buffer.concat([Buffer.from(received), msg.data]);
+      writes.push(
+        this.store
+          .deliver({
+            raw,
+            meta: parseMessage(raw) as unknown as JsonValue,
+            internalDate: now,
+            local: [],
+            remote: {
+              envelopeFrom: msg.envelopeFrom,
+              recipients: [...remote.values()],
+              dsnRet: msg.dsnRet,
+              dsnEnvid: msg.dsnEnvid,
+            },
+          })
+          .then((r) => {
+            queueId = r.queueId;
+          }),
+      );
+    }
+    await Promise.all(writes);
+    this.opts.log.info(
+      {
+        id,
+        from: msg.envelopeFrom,
+        local: [...localIds.values()],
+        remote: [...remote.keys()],
+        size: msg.data.length,
+        queueId,
+      },
+      'delivered',
+    );
+    return { id, localCopies: localIds.size, queueId };
+  }
+}
+
+/** RFC 5321 §4.4 trace header, folded, with the RFC 3848 protocol and TLS details. */
+export function receivedHeader(
+  t: TraceInfo,
+  o: { id: string; hostname: string; product: string; forRcpt: string | null; date: Date },
+): string {
+  const ip = t.remoteAddress.includes(':') ? `IPv6:${t.remoteAddress}` : t.remoteAddress;
+  let h = `Received: from ${t.helo} ([${ip}])\r\n\tby ${o.hostname} (${o.product}) with ${t.protocol} id ${o.id}`;
+  if (t.tls) h += `\r\n\t(using ${t.tls.protocol} with cipher ${t.tls.cipher})`;
+  if (t.authUser) h += `\r\n\t(authenticated as ${t.authUser})`;
+  if (o.forRcpt) h += `\r\n\tfor <${o.forRcpt}>`;
+  return `${h};\r\n\t${rfc5322Date(o.date)}\r\n`;
+}
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** RFC 5322 §3.3 date-time in UTC, e.g. `Fri, 27 Nov 2026 08:00:00 +0000`. */
+export function rfc5322Date(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${DAYS[d.getUTCDay()]}, ${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}

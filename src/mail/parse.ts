@@ -1,0 +1,120 @@
+/**
+ * Parse once: what delivery stores next to a message's raw bytes so that readers (POP3 TOP, IMAP
+ * FETCH, the web UI) never re-scan them for the basics.
+ *
+ * Invariants:
+ * - The raw bytes are never changed; everything here describes them (offsets are byte offsets).
+ * - `parseMessage` scans the header block once with `indexOf`, decodes only the few fields it indexes,
+ *   and counts body lines with `indexOf`: no MIME parser, no per-byte JS loop over the body. (Full MIME
+ *   structure with part offsets comes with the IMAP work, as an added `parts` field.)
+ * - Line ends may be CRLF or bare LF, mixed. The header ends at the first empty line (RFC 5322 §2.1);
+ *   without one, the whole message is header.
+ * - Header values are unfolded (RFC 5322 §2.2.3: line breaks before WSP removed), trimmed, and
+ *   otherwise raw: encoded-words stay encoded; bytes are read as UTF-8 (RFC 6532). The first occurrence
+ *   of a field wins.
+ * - The result is plain JSON (stored as the blob's `meta`).
+ */
+
+export type MessageMeta = {
+  /** Bytes up to and including the empty line ending the header; the whole message when there is none. */
+  headerLength: number;
+  /** Lines in the body: its LF count, plus one for a last line without line end. */
+  bodyLines: number;
+  subject: string | null;
+  from: string | null;
+  to: string | null;
+  cc: string | null;
+  date: string | null;
+  messageId: string | null;
+  inReplyTo: string | null;
+};
+
+type IndexedField = 'subject' | 'from' | 'to' | 'cc' | 'date' | 'messageId' | 'inReplyTo';
+
+/** Lower-case field name → MessageMeta key. */
+const FIELDS = new Map<string, IndexedField>([
+  ['subject', 'subject'],
+  ['from', 'from'],
+  ['to', 'to'],
+  ['cc', 'cc'],
+  ['date', 'date'],
+  ['message-id', 'messageId'],
+  ['in-reply-to', 'inReplyTo'],
+]);
+
+/** Longest indexed name, plus room for obsolete WSP before the colon (RFC 5322 §4.5). */
+const MAX_NAME = 16;
+
+const LF = 0x0a;
+const CR = 0x0d;
+const SP = 0x20;
+const TAB = 0x09;
+const COLON = 0x3a;
+
+export function parseMessage(raw: Buffer): MessageMeta {
+  const meta: MessageMeta = {
+    headerLength: raw.length,
+    bodyLines: 0,
+    subject: null,
+    from: null,
+    to: null,
+    cc: null,
+    date: null,
+    messageId: null,
+    inReplyTo: null,
+  };
+  const len = raw.length;
+  let field: IndexedField | null = null; // the indexed field being read, if any
+  let valueStart = 0;
+  let valueEnd = 0;
+
+  const finish = () => {
+    if (field === null) return;
+    if (meta[field] === null) meta[field] = unfold(raw.toString('utf8', valueStart, valueEnd));
+    field = null;
+  };
+
+  let pos = 0;
+  while (pos < len) {
+    const lf = raw.indexOf(LF, pos);
+    const next = lf < 0 ? len : lf + 1;
+    const contentEnd = lf < 0 ? len : lf > pos && raw[lf - 1] === CR ? lf - 1 : lf;
+    if (contentEnd === pos && lf >= 0) {
+      meta.headerLength = next; // the empty line belongs to the header
+      break;
+    }
+    const first = raw[pos];
+    if (first === SP || first === TAB) {
+      if (field !== null) valueEnd = contentEnd; // continuation of a folded field
+    } else {
+      finish();
+      const colon = raw.indexOf(COLON, pos);
+      if (colon > pos && colon < contentEnd && colon - pos <= MAX_NAME) {
+        const name = raw.toString('latin1', pos, colon).trimEnd().toLowerCase();
+        const key = FIELDS.get(name);
+        if (key !== undefined && meta[key] === null) {
+          field = key;
+          valueStart = colon + 1;
+          valueEnd = contentEnd;
+        }
+      }
+    }
+    pos = next;
+  }
+  finish();
+
+  const bodyStart = meta.headerLength;
+  if (bodyStart < len) {
+    let lines = 0;
+    for (let i = raw.indexOf(LF, bodyStart); i >= 0; i = raw.indexOf(LF, i + 1)) lines++;
+    if (raw[len - 1] !== LF) lines++;
+    meta.bodyLines = lines;
+  }
+  return meta;
+}
+
+/** Removes folding line breaks and surrounding WSP (RFC 5322 §2.2.3). */
+function unfold(value: string): string {
+  const unfolded = value.includes('\n') ? value.replace(/\r?\n/g, '') : value;
+  return unfolded.replace(/^[ \t]+|[ \t\r]+$/g, '');
+}

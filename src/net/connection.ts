@@ -1,0 +1,364 @@
+/**
+ * One client connection, as the protocol engines see it: a pull-based reader of bounded lines, DATA
+ * dot-streams and counted bytes, a coalescing writer, STARTTLS, an idle timeout, and the trace tap.
+ *
+ * Invariants:
+ * - Memory is bounded: a line longer than the limit is discarded up to its end and reported as
+ *   `too-long`; unread input beyond `maxBuffered` pauses the socket (backpressure).
+ * - Replies written in one turn of the event loop leave in one TCP segment where possible (cork),
+ *   and output is always flushed before the reader waits for input, so pipelined clients get all
+ *   replies to a batch of commands at once.
+ * - STARTTLS discards input buffered before the handshake (RFC 3207 §4.2 / RFC 2595 §3.1: plaintext
+ *   pipelined behind STARTTLS must not be executed after the upgrade).
+ * - Every line out is reported to the trace; lines in are reported by the engine (it redacts secrets).
+ */
+import { once } from 'node:events';
+import type net from 'node:net';
+import tls from 'node:tls';
+import type { SessionTrace } from '../trace/bus.js';
+import { type DotScanState, newDotScanState, scanDotData } from './dotstream.js';
+
+export type ReadResult =
+  | { kind: 'line'; line: Buffer; ending: 'crlf' | 'lf' }
+  | { kind: 'too-long' }
+  | { kind: 'eof' }
+  | { kind: 'timeout' };
+
+export type DataResult =
+  | { kind: 'data'; data: Buffer; size: number; tooBig: boolean; bareLf: number }
+  | { kind: 'eof' }
+  | { kind: 'timeout' };
+
+export type BytesResult = { kind: 'bytes'; data: Buffer | null; size: number } | { kind: 'eof' } | { kind: 'timeout' };
+
+export interface ConnectionInfo {
+  id: string;
+  listener: string;
+  remoteAddress: string;
+  remotePort: number;
+  localAddress: string;
+  localPort: number;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export class Connection {
+  readonly id: string;
+  readonly listener: string;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly trace: SessionTrace;
+  /** TLS details once the connection is encrypted. */
+  tlsInfo: { protocol: string; cipher: string } | null = null;
+  bytesIn = 0;
+  bytesOut = 0;
+
+  #socket: net.Socket;
+  #buf: Buffer = EMPTY;
+  #pos = 0;
+  #eof = false;
+  #timedOut = false;
+  #closed = false;
+  #wake: (() => void) | null = null;
+  #corked = false;
+  #discarding = false;
+  #maxBuffered: number;
+  #paused = false;
+  #idleMs: number;
+
+  constructor(opts: {
+    socket: net.Socket;
+    info: ConnectionInfo;
+    trace: SessionTrace;
+    idleTimeoutMs: number;
+    maxBuffered?: number;
+  }) {
+    this.#socket = opts.socket;
+    this.id = opts.info.id;
+    this.listener = opts.info.listener;
+    this.remoteAddress = opts.info.remoteAddress;
+    this.remotePort = opts.info.remotePort;
+    this.localAddress = opts.info.localAddress;
+    this.localPort = opts.info.localPort;
+    this.trace = opts.trace;
+    this.#idleMs = opts.idleTimeoutMs;
+    this.#maxBuffered = opts.maxBuffered ?? 1 << 20;
+    if (opts.socket instanceof tls.TLSSocket) this.#noteTls(opts.socket);
+    this.#attach(opts.socket);
+  }
+
+  get secure(): boolean {
+    return this.tlsInfo !== null;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Changes the idle timeout (e.g. longer while a client is in IMAP IDLE). */
+  setIdleTimeout(ms: number): void {
+    this.#idleMs = ms;
+    this.#socket.setTimeout(ms);
+  }
+
+  #attach(socket: net.Socket): void {
+    socket.setNoDelay(true);
+    socket.setTimeout(this.#idleMs);
+    socket.on('data', this.#onData);
+    socket.on('end', this.#onEnd);
+    socket.on('close', this.#onEnd);
+    socket.on('error', this.#onError);
+    socket.on('timeout', this.#onTimeout);
+  }
+
+  #detach(socket: net.Socket): void {
+    socket.off('data', this.#onData);
+    socket.off('end', this.#onEnd);
+    socket.off('close', this.#onEnd);
+    socket.off('error', this.#onError);
+    socket.off('timeout', this.#onTimeout);
+  }
+
+  #onData = (chunk: Buffer): void => {
+    this.bytesIn += chunk.length;
+    if (this.#pos >= this.#buf.length) {
+      this.#buf = chunk;
+      this.#pos = 0;
+    } else {
+      this.#buf = Buffer.concat([this.#buf.subarray(this.#pos), chunk]);
+      this.#pos = 0;
+    }
+    if (this.#buf.length - this.#pos > this.#maxBuffered && !this.#paused) {
+      this.#paused = true;
+      this.#socket.pause();
+    }
+    this.#notify();
+  };
+
+  #onEnd = (): void => {
+    this.#eof = true;
+    this.#notify();
+  };
+
+  #onError = (): void => {
+    // Resets and TLS errors end the session; the engine sees EOF.
+    this.#eof = true;
+    this.#closed = true;
+    this.#notify();
+  };
+
+  #onTimeout = (): void => {
+    this.#timedOut = true;
+    this.#notify();
+  };
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+
+  /** Waits until more input, EOF or a timeout arrives. Flushes pending output first. */
+  async #waitInput(): Promise<void> {
+    this.flush();
+    if (this.#paused) {
+      this.#paused = false;
+      this.#socket.resume();
+    }
+    await new Promise<void>((resolve) => {
+      this.#wake = resolve;
+    });
+  }
+
+  #consumed(): void {
+    if (this.#pos >= this.#buf.length) {
+      this.#buf = EMPTY;
+      this.#pos = 0;
+    }
+  }
+
+  /** Whether unread input is buffered (e.g. pipelined commands). */
+  get hasBufferedInput(): boolean {
+    return this.#pos < this.#buf.length;
+  }
+
+  /**
+   * Reads one line (without its ending). `maxLength` counts the line with its CRLF. A longer line is
+   * skipped up to its end and reported as `too-long`.
+   */
+  async readLine(maxLength: number): Promise<ReadResult> {
+    for (;;) {
+      if (this.#timedOut) {
+        this.#timedOut = false;
+        return { kind: 'timeout' };
+      }
+      const lf = this.#buf.indexOf(0x0a, this.#pos);
+      if (lf >= 0) {
+        const start = this.#pos;
+        this.#pos = lf + 1;
+        if (this.#discarding) {
+          this.#discarding = false;
+          this.#consumed();
+          return { kind: 'too-long' };
+        }
+        const crlf = lf > start && this.#buf[lf - 1] === 0x0d;
+        if (lf + 1 - start > maxLength) {
+          this.#consumed();
+          return { kind: 'too-long' };
+        }
+        const line = this.#buf.subarray(start, crlf ? lf - 1 : lf);
+        this.#consumed();
+        return { kind: 'line', line, ending: crlf ? 'crlf' : 'lf' };
+      }
+      if (this.#buf.length - this.#pos > maxLength) {
+        // Drop what we have of the over-long line and keep dropping until its end.
+        this.#discarding = true;
+        this.#buf = EMPTY;
+        this.#pos = 0;
+      }
+      if (this.#eof) return { kind: 'eof' };
+      await this.#waitInput();
+    }
+  }
+
+  /** Reads SMTP DATA content up to the end-of-data line (see dotstream.ts for the rules). */
+  async readDotData(opts: { mode: 'crlf' | 'lf'; maxBytes: number }): Promise<DataResult> {
+    const state: DotScanState = newDotScanState();
+    const out: Buffer[] = [];
+    for (;;) {
+      if (this.#timedOut) {
+        this.#timedOut = false;
+        return { kind: 'timeout' };
+      }
+      if (this.#pos < this.#buf.length) {
+        const before = out.length;
+        this.#pos = scanDotData(this.#buf, this.#pos, state, opts, out);
+        // Pieces are views into the receive buffer, which is replaced, not reused: safe to keep.
+        if (out.length !== before || state.done) this.#consumed();
+        if (state.done) {
+          const tooBig = state.size > opts.maxBytes;
+          return {
+            kind: 'data',
+            data: tooBig ? EMPTY : Buffer.concat(out, state.size),
+            size: state.size,
+            tooBig,
+            bareLf: state.bareLf,
+          };
+        }
+      }
+      if (this.#eof) return { kind: 'eof' };
+      await this.#waitInput();
+    }
+  }
+
+  /** Reads exactly `count` bytes (BDAT chunks, IMAP literals). Over `maxBytes` they are read and dropped. */
+  async readBytes(count: number, maxBytes = Number.POSITIVE_INFINITY): Promise<BytesResult> {
+    const keep = count <= maxBytes;
+    const parts: Buffer[] = [];
+    let need = count;
+    while (need > 0) {
+      if (this.#timedOut) {
+        this.#timedOut = false;
+        return { kind: 'timeout' };
+      }
+      const avail = this.#buf.length - this.#pos;
+      if (avail > 0) {
+        const take = Math.min(avail, need);
+        if (keep) parts.push(this.#buf.subarray(this.#pos, this.#pos + take));
+        this.#pos += take;
+        need -= take;
+        this.#consumed();
+        continue;
+      }
+      if (this.#eof) return { kind: 'eof' };
+      await this.#waitInput();
+    }
+    return { kind: 'bytes', data: keep ? Buffer.concat(parts, count) : null, size: count };
+  }
+
+  /** Queues output; it leaves at the end of this event-loop turn or before the next read waits. */
+  write(data: string | Buffer): void {
+    if (this.#closed) return;
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#socket.cork();
+      setImmediate(this.flush);
+    }
+    this.bytesOut += data.length;
+    this.#socket.write(data);
+  }
+
+  /** Writes a protocol line (CRLF added) and reports it to the trace. */
+  writeLine(line: string): void {
+    this.trace.out(line);
+    this.write(`${line}\r\n`);
+  }
+
+  flush = (): void => {
+    if (this.#corked) {
+      this.#corked = false;
+      this.#socket.uncork();
+    }
+  };
+
+  /** Waits until written data has been handed to the kernel (for large responses). */
+  async drain(): Promise<void> {
+    this.flush();
+    if (this.#socket.writableNeedDrain && !this.#closed) {
+      await Promise.race([once(this.#socket, 'drain'), once(this.#socket, 'close')]);
+    }
+  }
+
+  /** Upgrades to TLS (STARTTLS/STLS). Input buffered before the handshake is discarded. */
+  async startTls(secureContext: tls.SecureContext): Promise<void> {
+    this.flush();
+    const plain = this.#socket;
+    this.#detach(plain);
+    this.#buf = EMPTY;
+    this.#pos = 0;
+    const secure = new tls.TLSSocket(plain, { isServer: true, secureContext });
+    this.#socket = secure;
+    this.#attach(secure);
+    await new Promise<void>((resolve, reject) => {
+      const onSecure = () => {
+        secure.off('error', onError);
+        resolve();
+      };
+      const onError = (err: Error) => {
+        secure.off('secure', onSecure);
+        reject(err);
+      };
+      secure.once('secure', onSecure);
+      secure.once('error', onError);
+    });
+    this.#noteTls(secure);
+  }
+
+  #noteTls(socket: tls.TLSSocket): void {
+    const cipher = socket.getCipher();
+    this.tlsInfo = { protocol: socket.getProtocol() ?? 'TLS', cipher: cipher?.name ?? 'unknown' };
+    this.trace.tls(this.tlsInfo.protocol, this.tlsInfo.cipher);
+  }
+
+  /** Flushes and closes the connection gracefully. */
+  close(): void {
+    if (this.#closed) return;
+    this.flush();
+    this.#closed = true;
+    this.#socket.end();
+    // Do not wait forever for a client that never reads.
+    setTimeout(() => this.#socket.destroy(), 5000).unref();
+  }
+
+  destroy(): void {
+    this.#closed = true;
+    this.#socket.destroy();
+  }
+
+  /** The underlying socket, for tests and the COMPRESS layer. */
+  get socket(): net.Socket {
+    return this.#socket;
+  }
+}

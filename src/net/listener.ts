@@ -1,0 +1,210 @@
+/**
+ * Listeners: one TCP server per configured listener name, plain or implicit TLS, with per-IP and
+ * total connection limits. Each accepted connection becomes a Connection handed to the protocol
+ * engine's `run`; when it returns, the session summary is logged and the slot is freed.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Logger } from '../log.js';
+import { SessionTrace, type TraceBus } from '../trace/bus.js';
+import type { Protocol } from '../trace/bus.js';
+import { Connection } from './connection.js';
+
+export interface SessionHandler {
+  readonly protocol: Protocol;
+  readonly idleTimeoutMs: number;
+  /** The line sent before closing a connection refused for a limit (no CRLF). */
+  busyReply(reason: 'per-ip' | 'total' | 'shutdown'): string;
+  /** Serves one session until it ends; returns fields for the session summary log line. */
+  run(conn: Connection): Promise<Record<string, unknown> | undefined>;
+}
+
+export interface ListenerSpec {
+  name: string;
+  host: string;
+  port: number;
+  implicitTls: boolean;
+  handler: SessionHandler;
+}
+
+export class ListenError extends Error {
+  override name = 'ListenError';
+}
+
+export class NetServer {
+  readonly servers: { spec: ListenerSpec; server: net.Server; address: net.AddressInfo }[] = [];
+  #perIp = new Map<string, number>();
+  #total = 0;
+  #sessions = new Set<Connection>();
+  #seq = 0;
+  #prefix = Math.floor(Math.random() * 36 ** 4)
+    .toString(36)
+    .padStart(4, '0');
+  #stopping = false;
+
+  constructor(
+    private readonly deps: {
+      bus: TraceBus;
+      log: Logger;
+      limits: { connectionsPerIp: number; maxConnections: number };
+      tlsContext: () => tls.SecureContext;
+    },
+  ) {}
+
+  get sessionCount(): number {
+    return this.#total;
+  }
+
+  async listen(spec: ListenerSpec): Promise<net.AddressInfo> {
+    const server = net.createServer({ noDelay: true }, (socket) => {
+      void this.#accept(spec, socket);
+    });
+    server.maxConnections = this.deps.limits.maxConnections + 100;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => {
+        reject(new ListenError(describeListenError(spec, err)));
+      };
+      server.once('error', onError);
+      server.listen({ host: spec.host, port: spec.port, backlog: 1024 }, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.deps.log.error({ err, listener: spec.name }, 'listener error'));
+    const address = server.address() as net.AddressInfo;
+    this.servers.push({ spec, server, address });
+    return address;
+  }
+
+  async #accept(spec: ListenerSpec, socket: net.Socket): Promise<void> {
+    const ip = normalizeIp(socket.remoteAddress ?? '');
+    socket.on('error', () => {});
+    const count = this.#perIp.get(ip) ?? 0;
+    let refuse: 'per-ip' | 'total' | 'shutdown' | null = null;
+    if (this.#stopping) refuse = 'shutdown';
+    else if (this.#total >= this.deps.limits.maxConnections) refuse = 'total';
+    else if (count >= this.deps.limits.connectionsPerIp) refuse = 'per-ip';
+    if (refuse) {
+      this.deps.log.warn({ listener: spec.name, remote: ip, reason: refuse }, 'connection refused: limit reached');
+      if (!spec.implicitTls) socket.end(`${spec.handler.busyReply(refuse)}\r\n`);
+      else socket.destroy();
+      return;
+    }
+    this.#perIp.set(ip, count + 1);
+    this.#total++;
+    const sid = `${this.#prefix}${(++this.#seq).toString(36).padStart(5, '0')}`;
+    const trace = new SessionTrace(this.deps.bus, sid);
+    const started = Date.now();
+    let conn: Connection | null = null;
+    let summary: Record<string, unknown> | undefined;
+    let failure: unknown = null;
+    try {
+      let stream: net.Socket = socket;
+      if (spec.implicitTls) stream = await this.#handshake(socket, spec.handler.idleTimeoutMs);
+      conn = new Connection({
+        socket: stream,
+        trace,
+        idleTimeoutMs: spec.handler.idleTimeoutMs,
+        info: {
+          id: sid,
+          listener: spec.name,
+          remoteAddress: ip,
+          remotePort: socket.remotePort ?? 0,
+          localAddress: normalizeIp(socket.localAddress ?? ''),
+          localPort: socket.localPort ?? 0,
+        },
+      });
+      this.deps.bus.emit({
+        type: 'open',
+        sid,
+        t: started,
+        proto: spec.handler.protocol,
+        listener: spec.name,
+        remote: ip,
+        remotePort: conn.remotePort,
+        local: conn.localAddress,
+        localPort: conn.localPort,
+        tls: spec.implicitTls,
+      });
+      this.#sessions.add(conn);
+      summary = await spec.handler.run(conn);
+    } catch (err) {
+      failure = err;
+    } finally {
+      if (conn) {
+        this.#sessions.delete(conn);
+        conn.close();
+        trace.close(failure ? 'error' : 'closed');
+      } else {
+        socket.destroy();
+      }
+      this.#total--;
+      const left = (this.#perIp.get(ip) ?? 1) - 1;
+      if (left <= 0) this.#perIp.delete(ip);
+      else this.#perIp.set(ip, left);
+      const fields = {
+        sid,
+        listener: spec.name,
+        proto: spec.handler.protocol,
+        remote: ip,
+        tls: conn?.tlsInfo?.protocol ?? null,
+        ms: Date.now() - started,
+        in: conn?.bytesIn ?? 0,
+        out: conn?.bytesOut ?? 0,
+        ...summary,
+      };
+      if (failure && !isClientGone(failure)) this.deps.log.error({ ...fields, err: failure }, 'session failed');
+      else this.deps.log.info(fields, 'session');
+    }
+  }
+
+  #handshake(socket: net.Socket, timeoutMs: number): Promise<tls.TLSSocket> {
+    return new Promise((resolve, reject) => {
+      const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: this.deps.tlsContext() });
+      const timer = setTimeout(() => {
+        secure.destroy();
+        reject(new Error('TLS handshake timed out'));
+      }, Math.min(timeoutMs, 30_000));
+      secure.once('secure', () => {
+        clearTimeout(timer);
+        resolve(secure);
+      });
+      secure.once('error', (err) => {
+        clearTimeout(timer);
+        reject(Object.assign(err, { clientGone: true }));
+      });
+    });
+  }
+
+  /** Stops accepting, tells every session the server is going down and closes them. */
+  async close(): Promise<void> {
+    this.#stopping = true;
+    await Promise.all(this.servers.map(({ server }) => new Promise<void>((r) => server.close(() => r()))));
+    for (const conn of this.#sessions) conn.destroy();
+  }
+}
+
+function describeListenError(spec: ListenerSpec, err: NodeJS.ErrnoException): string {
+  const where = `${spec.host}:${spec.port}`;
+  const fix = `change listen.${spec.name} in the config file or pass --listen ${spec.name}=HOST:PORT (or ${spec.name}=off)`;
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return `cannot listen for ${spec.name} on ${where}: the port is already in use (is another mail server running?); ${fix}`;
+    case 'EACCES':
+      return `cannot listen for ${spec.name} on ${where}: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE); ${fix}`;
+    case 'EADDRNOTAVAIL':
+      return `cannot listen for ${spec.name} on ${where}: this machine has no such address; ${fix}`;
+    default:
+      return `cannot listen for ${spec.name} on ${where}: ${err.code ?? err.message}; ${fix}`;
+  }
+}
+
+export function normalizeIp(ip: string): string {
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}
+
+function isClientGone(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { code?: string; clientGone?: boolean };
+  return e.clientGone === true || e.code === 'ECONNRESET' || e.code === 'EPIPE';
+}

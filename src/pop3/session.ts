@@ -1,0 +1,288 @@
+/**
+ * One POP3 session (RFC 1939): the greeting with its APOP timestamp, the command loop, and the state the
+ * handlers in ./commands share. The loop reads a line, finds the command by keyword, checks the state
+ * and the argument lengths, and counts errors.
+ *
+ * Invariants:
+ * - States: AUTHORIZATION until a login succeeds *and* the INBOX lock is taken, then TRANSACTION;
+ *   UPDATE only inside QUIT (RFC 1939 §6). A login whose maildrop is locked stays in AUTHORIZATION.
+ * - The maildrop is a snapshot taken at login; message numbers never change during the session
+ *   (RFC 1939 §8). DELE only marks; the store changes only in QUIT, and `+OK` follows the durable
+ *   expunge. A dropped connection, a timeout or an error deletes nothing.
+ * - The maildrop lock is released when the session ends, however it ends (`run`'s finally).
+ * - Plaintext credentials (USER/PASS, AUTH PLAIN/LOGIN) are refused unless the backend allows them on
+ *   this connection (TLS, or a plaintext network); APOP never sends the password and is always allowed.
+ * - Secrets never reach the trace: PASS, APOP digests, AUTH initial responses and continuations are
+ *   redacted before `trace.in`.
+ * - Client mistakes get `-ERR` with a hint and count toward `maxErrors`; failed logins count toward
+ *   `maxAuthFailures`; server faults get `-ERR [SYS/TEMP]` and a log line, never internal text.
+ */
+import { randomBytes } from 'node:crypto';
+import type tls from 'node:tls';
+import type { Logger } from '../log.js';
+import type { Connection } from '../net/connection.js';
+import type { Maildrop, MaildropMessage, Pop3Backend, Pop3User } from './backend.js';
+import { DotStuffer, TopCutter } from './body.js';
+import { COMMANDS } from './commands/index.js';
+import { err, MAX_COMMAND_LINE, ok, parseCommandLine, printable, type RespCode, stuffLine } from './wire.js';
+
+export interface Pop3Settings {
+  hostname: string;
+  /** e.g. `postbode 0.1.0`. */
+  product: string;
+  showVersion: boolean;
+  /** Strict mode refuses bare-LF command lines; lab mode (the default) accepts them. */
+  strict: boolean;
+  idleTimeoutMs: number;
+  /** Client errors before the server hangs up. */
+  maxErrors: number;
+  /** Failed logins before the server hangs up. */
+  maxAuthFailures: number;
+  /** The certificate for STLS, or null when TLS is not configured. */
+  tlsContext: (() => tls.SecureContext) | null;
+}
+
+export type Pop3State = 'authorization' | 'transaction';
+
+/** Multi-line responses wait for the socket to drain every this many lines. */
+const DRAIN_EVERY = 1024;
+
+export class Pop3Session {
+  state: Pop3State = 'authorization';
+  /** The name given with USER, waiting for PASS. */
+  pendingUser: string | null = null;
+  user: Pop3User | null = null;
+  maildrop: Maildrop | null = null;
+  /** Message numbers marked with DELE. */
+  readonly deleted = new Set<number>();
+  /** The APOP timestamp of the greeting, angle brackets included (RFC 1939 §7). */
+  readonly timestamp: string;
+  errors = 0;
+  authFailures = 0;
+  done = false;
+  readonly stats = { retrieved: 0, deleted: 0 };
+
+  constructor(
+    readonly conn: Connection,
+    readonly settings: Pop3Settings,
+    readonly backend: Pop3Backend,
+    readonly log: Logger,
+  ) {
+    // Unique per greeting and unguessable, so a captured APOP digest cannot be replayed.
+    this.timestamp = `<${process.pid}.${Date.now()}.${randomBytes(4).toString('hex')}@${settings.hostname}>`;
+  }
+
+  send(line: string): void {
+    this.conn.writeLine(line);
+  }
+
+  /** A client mistake: `-ERR`, counted toward `maxErrors`. */
+  fail(text: string, code?: RespCode): void {
+    this.send(err(text, code));
+    this.errors++;
+  }
+
+  /** A multi-line response (RFC 1939 §3): the status line, the lines dot-stuffed, and `.`. */
+  async sendLines(status: string, lines: Iterable<string>): Promise<void> {
+    this.send(status);
+    let n = 0;
+    for (const line of lines) {
+      this.send(stuffLine(line));
+      if (++n % DRAIN_EVERY === 0) await this.conn.drain();
+    }
+    this.send('.');
+  }
+
+  /** An unexpected server-side failure: logged, and a temporary error for the client. */
+  serverError(error: unknown, context: string): void {
+    this.log.error({ err: error, sid: this.conn.id, context, user: this.user?.address }, 'pop3 server error');
+    this.send(err('Local error in processing; please try again later', 'SYS/TEMP'));
+  }
+
+  /** Whether USER/PASS and AUTH PLAIN/LOGIN may be used on this connection now. */
+  get plaintextAllowed(): boolean {
+    return this.backend.plaintextAllowed(this.conn);
+  }
+
+  /** The reply when plaintext credentials are not allowed (RFC 2595 §4 suggests STLS first). */
+  refusePlaintext(): void {
+    const hint =
+      this.settings.tlsContext && !this.conn.secure
+        ? 'use STLS first, connect to the POP3S port (995), or log in with APOP'
+        : 'connect to the POP3S port (995) or log in with APOP';
+    this.fail(`Plaintext login is not allowed on an unencrypted connection; ${hint}`, 'PRIVACY');
+  }
+
+  /** After a successful credential check: lock the INBOX, take the snapshot, enter TRANSACTION. */
+  async loggedIn(user: Pop3User, mechanism: string): Promise<void> {
+    this.conn.trace.auth(user.address, true, mechanism);
+    this.pendingUser = null;
+    const opening = await this.backend.openMaildrop(user, this.conn.id);
+    if (opening.kind === 'locked') {
+      // RFC 2449 §8.1.1: the maildrop is in use; the client stays in AUTHORIZATION and may retry.
+      this.send(err('Mailbox is locked by another POP3 session', 'IN-USE'));
+      return;
+    }
+    this.user = user;
+    this.maildrop = opening.maildrop;
+    this.state = 'transaction';
+    this.conn.trace.state('transaction');
+    const { count, size } = this.totals();
+    this.send(ok(`${user.address} has ${count} visible message${count === 1 ? '' : 's'} (0 hidden) in ${size} octets.`));
+  }
+
+  /** After failed credentials: back to the start of AUTHORIZATION (RFC 1939 §7), or hang up. */
+  loginFailed(name: string, mechanism: string, text = 'Invalid login or password'): void {
+    this.conn.trace.auth(name, false, mechanism);
+    this.pendingUser = null;
+    this.authFailures++;
+    if (this.authFailures >= this.settings.maxAuthFailures) {
+      this.send(err(`${text}; too many failed logins, closing the connection`, 'AUTH'));
+      this.done = true;
+      return;
+    }
+    this.send(err(text, 'AUTH'));
+  }
+
+  /** Visible (not DELE-marked) messages with their numbers. */
+  *visible(): Generator<[number, MaildropMessage]> {
+    const messages = this.maildrop?.messages ?? [];
+    for (let i = 0; i < messages.length; i++) if (!this.deleted.has(i + 1)) yield [i + 1, messages[i]];
+  }
+
+  totals(): { count: number; size: number } {
+    let count = 0;
+    let size = 0;
+    for (const [, m] of this.visible()) {
+      count++;
+      size += m.size;
+    }
+    return { count, size };
+  }
+
+  /** The message numbered `n`, or null after answering why there is none. */
+  target(n: number): MaildropMessage | null {
+    const message = this.maildrop?.messages[n - 1];
+    if (n < 1 || !message) {
+      this.fail(`Message ${n} does not exist.`);
+      return null;
+    }
+    if (this.deleted.has(n)) {
+      this.fail(`Message ${n} is deleted.`);
+      return null;
+    }
+    return message;
+  }
+
+  /**
+   * Writes message bytes as the body of a multi-line response: dot-stuffed, cut by `cutter` (TOP),
+   * with backpressure, a final CRLF when the data lacks one, and the `.` line.
+   */
+  async sendBody(chunks: Iterable<Buffer> | AsyncIterable<Buffer>, cutter: TopCutter | null): Promise<void> {
+    const stuffer = new DotStuffer();
+    let octets = 0;
+    for await (const chunk of chunks) {
+      const part = cutter ? cutter.push(chunk) : chunk;
+      const out = stuffer.push(part);
+      if (out.length > 0) {
+        octets += part.length;
+        this.conn.write(out);
+        await this.conn.drain();
+      }
+      if (cutter?.done || this.conn.closed) break;
+    }
+    const tail = stuffer.finish();
+    if (tail.length > 0) this.conn.write(tail);
+    this.conn.trace.out(`<message: ${octets} octets>`);
+    this.send('.');
+  }
+
+  async run(): Promise<Record<string, unknown>> {
+    const { hostname, product, showVersion } = this.settings;
+    this.conn.trace.state('authorization');
+    // RFC 1939 §4 greeting; the <...> timestamp announces APOP (§7).
+    this.send(ok(`${hostname} POP3 server ${showVersion ? `(${product}) ` : ''}ready ${this.timestamp}`));
+    try {
+      while (!this.done && !this.conn.closed) {
+        const input = await this.conn.readLine(MAX_COMMAND_LINE);
+        if (input.kind === 'eof') break;
+        if (input.kind === 'timeout') {
+          // RFC 1939 §3: an autologout timer; the session ends without entering UPDATE.
+          this.send(err('Idle for too long, closing the connection', 'SYS/TEMP'));
+          break;
+        }
+        if (input.kind === 'too-long') {
+          this.conn.trace.in(`<line longer than ${MAX_COMMAND_LINE} octets>`);
+          this.fail(`Line too long (the limit is ${MAX_COMMAND_LINE} octets per command)`);
+        } else {
+          await this.#command(input.line, input.ending);
+        }
+        if (this.errors >= this.settings.maxErrors && !this.done) {
+          this.send(err('Too many errors, closing the connection'));
+          break;
+        }
+      }
+    } finally {
+      await this.#release();
+    }
+    this.conn.flush();
+    return {
+      user: this.user?.address ?? null,
+      retrieved: this.stats.retrieved,
+      deleted: this.stats.deleted,
+      errors: this.errors,
+    };
+  }
+
+  async #command(raw: Buffer, ending: 'crlf' | 'lf'): Promise<void> {
+    const text = raw.toString('utf8');
+    const line = parseCommandLine(text);
+    const command = COMMANDS.get(line.verb);
+    this.conn.trace.in(command?.redact(line) ?? text);
+    if (ending === 'lf' && this.settings.strict) {
+      this.fail('Bare <LF> line ending; end every command with <CR><LF> (strict mode)');
+      return;
+    }
+    if (line.verb === '') {
+      this.fail(`Empty command; ${this.#hint()}`);
+      return;
+    }
+    if (!command) {
+      this.fail(`Unknown command "${printable(line.verb, 20)}"; ${this.#hint()}`);
+      return;
+    }
+    if (!command.states.includes(this.state)) {
+      this.fail(
+        this.state === 'authorization'
+          ? `${command.verb} is only valid after login; log in first (USER and PASS, APOP or AUTH)`
+          : `${command.verb} is only valid before login; you are logged in as ${this.user?.address}`,
+      );
+      return;
+    }
+    if (line.args.some((a) => a.length > command.maxArgument)) {
+      this.fail(`Argument too long (the limit is ${command.maxArgument} characters)`);
+      return;
+    }
+    try {
+      const syntaxError = await command.exec(this, line);
+      if (syntaxError !== null) this.fail(syntaxError);
+    } catch (error) {
+      this.serverError(error, command.verb);
+    }
+  }
+
+  #hint(): string {
+    const verbs = [...COMMANDS.values()].filter((c) => c.states.includes(this.state)).map((c) => c.verb);
+    return `valid now: ${verbs.join(' ')}`;
+  }
+
+  async #release(): Promise<void> {
+    const maildrop = this.maildrop;
+    if (!maildrop) return;
+    try {
+      await maildrop.close();
+    } catch (error) {
+      this.log.error({ err: error, sid: this.conn.id, user: this.user?.address }, 'pop3: releasing the maildrop lock failed');
+    }
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * The composition root: builds the store, services and listeners from a Config, and stops them.
+ * Nothing else in the code base wires layers together; engines receive narrow backend interfaces.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type net from 'node:net';
+import { AuthService } from '../auth/service.js';
+import { SecretBox } from '../auth/secret.js';
+import { LISTENER_KINDS, LISTENER_NAMES, type Config, type ListenerName } from '../config/schema.js';
+import { parseListenAddress } from '../config/load.js';
+import { Delivery } from '../delivery/delivery.js';
+import type { Logger } from '../log.js';
+import { ListenError, NetServer, type SessionHandler } from '../net/listener.js';
+import { loadTls, type TlsMaterial } from '../net/tls.js';
+import { pop3Handler } from '../pop3/index.js';
+import { smtpHandler } from '../smtp/index.js';
+import { openStore } from '../store/index.js';
+import type { Store } from '../store/types.js';
+import { TraceBus } from '../trace/bus.js';
+import { PRODUCT, VERSION } from '../version.js';
+import { startControlSocket } from './control.js';
+
+export interface RunningServer {
+  config: Config;
+  store: Store;
+  bus: TraceBus;
+  auth: AuthService;
+  tls: TlsMaterial;
+  /** Bound listeners with their actual addresses (ports resolved when 0 was configured). */
+  listeners: { name: ListenerName; host: string; port: number }[];
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  const dataDir = path.resolve(config.data_dir);
+  mkdirSync(dataDir, { recursive: true });
+  const store = await openStore({ dataDir });
+  const cleanups: (() => Promise<unknown> | void)[] = [() => store.close()];
+  try {
+    for (const domain of config.domains) await store.domains.add(domain);
+    const auth = new AuthService(store, {
+      secretBox: SecretBox.open(dataDir),
+      plaintextNetworks: config.plaintext_networks,
+      scryptLogN: config.auth.scrypt_log_n,
+      apop: config.pop3.apop,
+    });
+    const delivery = new Delivery(store, { hostname: config.hostname, product: PRODUCT, log });
+    const tls = await loadTls({
+      dataDir,
+      hostname: config.hostname,
+      certFile: config.tls.cert_file,
+      keyFile: config.tls.key_file,
+    });
+    const bus = new TraceBus();
+    const netServer = new NetServer({
+      bus,
+      log,
+      limits: { connectionsPerIp: config.limits.connections_per_ip, maxConnections: config.limits.max_connections },
+      tlsContext: () => tls.context,
+    });
+    cleanups.unshift(() => netServer.close());
+
+    const handlers = buildHandlers(config, { store, auth, delivery, tls, log });
+    const listeners: RunningServer['listeners'] = [];
+    for (const name of LISTENER_NAMES) {
+      const value = config.listen[name];
+      if (value === 'off') continue;
+      const handler = handlers[name];
+      if (!handler) {
+        throw new ListenError(
+          `the ${name} listener is not available in postbode ${VERSION} yet; set listen.${name} = "off" (or --listen ${name}=off)`,
+        );
+      }
+      const { host, port } = parseListenAddress(value);
+      const address = await netServer.listen({ name, host, port, implicitTls: LISTENER_KINDS[name].implicitTls, handler });
+      listeners.push({ name, host: address.address, port: address.port });
+    }
+
+    const started = new Date();
+    const control: net.Server = await startControlSocket(path.join(dataDir, 'control.sock'), {
+      bus,
+      log,
+      status: async () => ({
+        product: PRODUCT,
+        pid: process.pid,
+        started: started.toISOString(),
+        hostname: config.hostname,
+        dataDir,
+        strictness: config.strictness,
+        listeners,
+        sessions: netServer.sessionCount,
+        store: { kind: store.kind, ...(await store.stats()) },
+      }),
+    });
+    cleanups.unshift(() => new Promise<void>((r) => control.close(() => r())));
+
+    log.info(
+      { version: VERSION, hostname: config.hostname, dataDir, tls: tls.source, listeners: listeners.map((l) => `${l.name}=${l.host}:${l.port}`) },
+      'postbode started',
+    );
+    let stopping: Promise<void> | null = null;
+    return {
+      config,
+      store,
+      bus,
+      auth,
+      tls,
+      listeners,
+      stop() {
+        stopping ??= runCleanups(cleanups).then(() => log.info('postbode stopped'));
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await runCleanups(cleanups);
+    throw err;
+  }
+}
+
+async function runCleanups(cleanups: (() => Promise<unknown> | void)[]): Promise<void> {
+  for (const fn of cleanups) {
+    try {
+      await fn();
+    } catch {
+      // keep stopping the rest
+    }
+  }
+}
+
+function buildHandlers(
+  config: Config,
+  deps: { store: Store; auth: AuthService; delivery: Delivery; tls: TlsMaterial; log: Logger },
+): Partial<Record<ListenerName, SessionHandler>> {
+  const { auth, delivery, log } = deps;
+  const smtpBackend = {
+    plaintextAllowed: (conn: { secure: boolean; remoteAddress: string }) => auth.plaintextAllowed(conn),
+    login: async (user: string, pass: string) => (await auth.login(user, pass))?.address ?? null,
+    resolve: (address: string) => delivery.resolve(address),
+    deliver: (msg: Parameters<Delivery['deliver']>[0]) => delivery.deliver(msg),
+  };
+  const smtpSettings = (role: 'mx' | 'submission') => ({
+    hostname: config.hostname,
+    product: PRODUCT,
+    showVersion: config.show_version,
+    strict: config.strictness === 'strict',
+    role,
+    maxMessageSize: config.smtp.max_message_size,
+    maxRecipients: config.smtp.max_recipients,
+    maxLineLength: config.smtp.max_line_length,
+    idleTimeoutMs: config.smtp.idle_timeout * 1000,
+    maxErrors: config.limits.max_errors,
+    maxAuthFailures: config.limits.max_auth_failures,
+    authOnMx: config.smtp.auth_on_mx,
+    tlsContext: () => deps.tls.context,
+  });
+  const pop3 = pop3Handler(
+    {
+      hostname: config.hostname,
+      version: VERSION,
+      showVersion: config.show_version,
+      strict: config.strictness === 'strict',
+      idleTimeoutMs: config.pop3.idle_timeout * 1000,
+      maxErrors: config.limits.max_errors,
+      maxAuthFailures: config.limits.max_auth_failures,
+      tlsContext: () => deps.tls.context,
+    },
+    { auth, store: deps.store },
+    log,
+  );
+  return {
+    smtp: smtpHandler(smtpSettings('mx'), smtpBackend, log),
+    submission: smtpHandler(smtpSettings('submission'), smtpBackend, log),
+    submissions: smtpHandler(smtpSettings('submission'), smtpBackend, log),
+    pop3,
+    pop3s: pop3,
+  };
+}

@@ -1,0 +1,52 @@
+/** AUTH (RFC 4954) with the SASL mechanisms of auth/sasl.ts. */
+import { createMechanism } from '../../auth/sasl.js';
+import { R, reply } from '../reply.js';
+import type { SmtpCommand } from './types.js';
+
+export const auth: SmtpCommand = {
+  verb: 'AUTH',
+  help: 'AUTH PLAIN|LOGIN [initial-response] - log in (RFC 4954)',
+  async run(s, args) {
+    const [name = '', initial, extra] = args.trim().split(/\s+/);
+    if (!name || extra !== undefined) return s.send(R.syntax('Syntax: AUTH <mechanism> [initial-response]'));
+    if (!s.greeting || s.greeting.verb !== 'EHLO') return s.send(R.badSequence('Send EHLO first'));
+    if (s.authUser) return s.send(R.badSequence('Already authenticated'));
+    if (s.tx) return s.send(R.badSequence('AUTH is not allowed during a mail transaction'));
+    if (s.settings.role === 'mx' && !s.settings.authOnMx) return s.send(R.badSequence('AUTH is not offered on this port; use port 587'));
+    if (!s.backend.plaintextAllowed(s.conn)) {
+      return s.send(reply(538, '5.7.11', 'Encryption required for requested authentication mechanism; use STARTTLS first'));
+    }
+    const mech = createMechanism(name);
+    if (!mech) return s.send(reply(504, '5.5.4', `Unrecognized authentication type ${name.slice(0, 20)}; use PLAIN or LOGIN`));
+    let step = mech.start(initial === undefined ? null : initial);
+    while (step.kind === 'challenge') {
+      s.send(reply(334, null, step.data));
+      const input = await s.conn.readLine(12288);
+      if (input.kind === 'eof' || input.kind === 'timeout') {
+        s.done = true;
+        return;
+      }
+      if (input.kind === 'too-long') return s.fail(500, '5.5.6', 'Authentication exchange line is too long');
+      const text = input.line.toString('utf8');
+      s.conn.trace.in(text.trim() === '*' ? '*' : '<redacted>');
+      if (text.trim() === '*') return s.send(reply(501, '5.0.0', 'Authentication cancelled'));
+      step = mech.next(text);
+    }
+    if (step.kind === 'error') return s.send(reply(501, '5.5.2', `Cannot decode the response: ${step.message}`));
+    const user = await s.backend.login(step.username, step.password);
+    s.conn.trace.auth(step.username, user !== null, mech.name);
+    if (!user) {
+      s.authFailures++;
+      if (s.authFailures >= s.settings.maxAuthFailures) {
+        s.send(reply(535, '5.7.8', 'Authentication credentials invalid'));
+        s.send(reply(421, '4.7.0', `${s.settings.hostname} Error: too many failed logins, closing connection`));
+        s.done = true;
+        return;
+      }
+      return s.send(reply(535, '5.7.8', 'Authentication credentials invalid (check the user name, which is the full address, and the password)'));
+    }
+    s.authUser = user;
+    s.send(reply(235, '2.7.0', 'Authentication successful'));
+    s.conn.trace.state('authenticated');
+  },
+};

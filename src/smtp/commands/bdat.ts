@@ -1,0 +1,65 @@
+/** BDAT (RFC 3030 CHUNKING): the message in counted chunks, the last one marked LAST. */
+import { R, reply } from '../reply.js';
+import { deliverMessage } from './data.js';
+import type { SmtpCommand } from './types.js';
+
+export const bdat: SmtpCommand = {
+  verb: 'BDAT',
+  help: 'BDAT <size> [LAST] - send the next <size> bytes of the message (RFC 3030)',
+  async run(s, args) {
+    const m = /^\s*(\d{1,15})(?:\s+(LAST))?\s*$/i.exec(args);
+    if (!m) return s.send(R.syntax('Syntax: BDAT <chunk-size> [LAST]'));
+    const size = Number(m[1]);
+    const last = m[2] !== undefined;
+    const tx = s.tx;
+    const room = tx && tx.recipients.length > 0 && !tx.chunkTooBig ? s.settings.maxMessageSize - tx.chunkBytes : 0;
+    // RFC 3030 §2: the chunk is always read, even when it will be refused.
+    const input = await s.conn.readBytes(size, room);
+    if (input.kind === 'eof') {
+      s.done = true;
+      return;
+    }
+    if (input.kind === 'timeout') {
+      s.send(reply(421, '4.4.2', `${s.settings.hostname} Error: timeout exceeded while receiving a chunk`));
+      s.done = true;
+      return;
+    }
+    s.conn.trace.in(`<chunk: ${size} bytes${last ? ', last' : ''}>`);
+    if (!tx) return s.send(R.badSequence('Send MAIL FROM and RCPT TO before BDAT'));
+    if (tx.recipients.length === 0) return s.send(reply(554, '5.5.1', 'No valid recipients; send RCPT TO first'));
+    tx.chunks ??= [];
+    tx.chunkBytes += size;
+    if (input.data === null || tx.chunkTooBig) {
+      tx.chunkTooBig = true;
+      tx.chunks = [];
+    } else {
+      tx.chunks.push(input.data);
+    }
+    if (!last) {
+      if (tx.chunkTooBig) {
+        s.resetTransaction();
+        return s.send(reply(552, '5.3.4', `Message size exceeds fixed limit of ${s.settings.maxMessageSize} bytes; nothing was stored`));
+      }
+      return s.send(reply(250, '2.0.0', `${size} octets received`));
+    }
+    s.resetTransaction();
+    if (tx.chunkTooBig) {
+      return s.send(reply(552, '5.3.4', `Message size exceeds fixed limit of ${s.settings.maxMessageSize} bytes; nothing was stored`));
+    }
+    await deliverMessage(s, tx, toCrlf(Buffer.concat(tx.chunks, tx.chunkBytes)));
+  },
+};
+
+/** Stored messages use CRLF line endings; bare LFs in chunks are completed to CRLF. */
+function toCrlf(buf: Buffer): Buffer {
+  let bare = 0;
+  for (let i = buf.indexOf(0x0a); i >= 0; i = buf.indexOf(0x0a, i + 1)) if (i === 0 || buf[i - 1] !== 0x0d) bare++;
+  if (bare === 0) return buf;
+  const out = Buffer.allocUnsafe(buf.length + bare);
+  let o = 0;
+  for (let i = 0; i < buf.length; i++) {
+    if (buf[i] === 0x0a && (i === 0 || buf[i - 1] !== 0x0d)) out[o++] = 0x0d;
+    out[o++] = buf[i];
+  }
+  return out;
+}

@@ -1,0 +1,58 @@
+/** RCPT TO (RFC 5321 §4.1.1.3): accept local recipients, queue remote ones for authenticated users, never relay for strangers. */
+import { mailboxError, parsePathArgument } from '../address.js';
+import { R, reply } from '../reply.js';
+import type { SmtpCommand } from './types.js';
+
+const NOTIFY_VALUES = new Set(['NEVER', 'SUCCESS', 'FAILURE', 'DELAY']);
+
+export const rcpt: SmtpCommand = {
+  verb: 'RCPT',
+  help: 'RCPT TO:<someone@example.org> - add a recipient (RFC 5321 4.1.1.3)',
+  async run(s, args) {
+    const tx = s.tx;
+    if (!tx) return s.send(R.badSequence('Send MAIL FROM first'));
+    if (tx.chunks) return s.send(R.badSequence('RCPT is not allowed after BDAT has started'));
+    const parsed = parsePathArgument(args, 'TO', s.settings.strict);
+    if (!parsed.ok) return s.send(R.syntax(parsed.message));
+    const { params, tolerated } = parsed.value;
+    let address = parsed.value.address;
+    // RFC 5321 §4.1.1.3: a bare "postmaster" is the local postmaster.
+    if (address.toLowerCase() === 'postmaster') address = `postmaster@${s.settings.hostname}`;
+    let notify: string[] | null = null;
+    let orcpt: string | null = null;
+    for (const [key, value] of params) {
+      if (key === 'NOTIFY') {
+        const values = (value ?? '').toUpperCase().split(',');
+        if (!values.every((v) => NOTIFY_VALUES.has(v)) || (values.includes('NEVER') && values.length > 1)) {
+          return s.send(reply(501, '5.5.4', 'Syntax: NOTIFY=NEVER or a list of SUCCESS,FAILURE,DELAY (RFC 3461)'));
+        }
+        notify = values;
+      } else if (key === 'ORCPT') {
+        if (!value || !/^[A-Za-z0-9-]+;.+/.test(value)) return s.send(reply(501, '5.5.4', 'Syntax: ORCPT=rfc822;address'));
+        orcpt = value;
+      } else {
+        return s.send(reply(555, '5.5.4', `Unsupported RCPT parameter ${key}`));
+      }
+    }
+    if (address === '') return s.send(reply(501, '5.1.3', 'A recipient address is required, e.g. RCPT TO:<someone@example.org>'));
+    const problem = mailboxError(address, tx.smtputf8 || s.lab);
+    if (problem) return s.send(reply(501, '5.1.3', `Bad recipient address <${address}>: ${problem}`));
+    if (tx.recipients.length >= s.settings.maxRecipients) {
+      return s.send(reply(452, '4.5.3', `Too many recipients (at most ${s.settings.maxRecipients} per message); send the rest in another message`));
+    }
+    const resolution = await s.backend.resolve(address);
+    if (resolution.kind === 'unknown-user') {
+      s.stats.rejected++;
+      return s.send(reply(550, '5.1.1', `<${address}>: Recipient address rejected: no such user here`));
+    }
+    if (resolution.kind === 'remote' && !s.authUser) {
+      s.stats.rejected++;
+      const hint = s.settings.role === 'mx' ? ' (log in with AUTH, or use the submission port 587, to send to other domains)' : '';
+      return s.send(reply(554, '5.7.1', `<${address}>: Relay access denied${hint}`));
+    }
+    tx.recipients.push({ address, resolution, notify, orcpt });
+    const note = tolerated ? ` (lab mode: ${tolerated})` : '';
+    const where = resolution.kind === 'remote' ? ' (will be queued for remote delivery)' : '';
+    s.send(reply(250, '2.1.5', `Recipient <${address}> OK${where}${note}`));
+  },
+};

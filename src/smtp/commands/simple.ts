@@ -1,0 +1,43 @@
+/** The small commands: RSET, NOOP, QUIT, VRFY, EXPN (RFC 5321 §4.1.1.5–4.1.1.10). */
+import { R, reply } from '../reply.js';
+import type { SmtpCommand } from './types.js';
+
+export const rset: SmtpCommand = {
+  verb: 'RSET',
+  help: 'RSET - forget the current message and start over (RFC 5321 4.1.1.5)',
+  run(s) {
+    s.resetTransaction();
+    s.send(R.ok());
+  },
+};
+
+export const noop: SmtpCommand = {
+  verb: 'NOOP',
+  help: 'NOOP - do nothing; the server answers 250 (RFC 5321 4.1.1.9)',
+  run: (s) => s.send(R.ok()),
+};
+
+export const quit: SmtpCommand = {
+  verb: 'QUIT',
+  help: 'QUIT - end the session (RFC 5321 4.1.1.10)',
+  run(s) {
+    s.send(reply(221, '2.0.0', `${s.settings.hostname} Service closing transmission channel`));
+    s.done = true;
+  },
+};
+
+export const vrfy: SmtpCommand = {
+  verb: 'VRFY',
+  help: 'VRFY <address> - verify an address (answered 252 to prevent address harvesting) (RFC 5321 4.1.1.6)',
+  run(s, args) {
+    if (!args.trim()) return s.send(R.syntax('Syntax: VRFY <address>'));
+    // RFC 5321 §3.5.3: 252 when the server will not verify but will accept mail for the address.
+    s.send(reply(252, '2.5.2', 'Cannot VRFY user, but will accept message and attempt delivery'));
+  },
+};
+
+export const expn: SmtpCommand = {
+  verb: 'EXPN',
+  help: 'EXPN <list> - expand a mailing list (disabled) (RFC 5321 4.1.1.7)',
+  run: (s) => s.send(reply(502, '5.5.1', 'EXPN is disabled on this server')),
+};

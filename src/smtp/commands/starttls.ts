@@ -1,0 +1,26 @@
+/** STARTTLS (RFC 3207): upgrade to TLS; afterwards the session starts over (no greeting, no auth, no tx). */
+import { R, reply } from '../reply.js';
+import type { SmtpCommand } from './types.js';
+
+export const starttls: SmtpCommand = {
+  verb: 'STARTTLS',
+  help: 'STARTTLS - switch this connection to TLS (RFC 3207)',
+  async run(s, args) {
+    if (args.trim()) return s.send(R.syntax('STARTTLS takes no arguments'));
+    const ctx = s.settings.tlsContext;
+    if (!ctx) return s.send(reply(454, '4.7.0', 'TLS not available on this server'));
+    if (s.conn.secure) return s.send(R.badSequence('TLS is already active'));
+    s.send(reply(220, '2.0.0', 'Ready to start TLS'));
+    try {
+      await s.conn.startTls(ctx());
+    } catch {
+      s.done = true;
+      return;
+    }
+    // RFC 3207 §4.2: discard all knowledge obtained from the client before TLS.
+    s.greeting = null;
+    s.authUser = null;
+    s.resetTransaction();
+    s.conn.trace.state('tls');
+  },
+};

@@ -1,0 +1,28 @@
+/**
+ * SMTP replies: a basic code (RFC 5321 §4.2), an enhanced status code (RFC 3463, announced with
+ * ENHANCEDSTATUSCODES, RFC 2034) and human text. Multi-line replies use `code-` continuations.
+ */
+
+export interface Reply {
+  code: number;
+  /** `x.y.z`, or null for replies that carry none (220 greeting, 221 in some servers, 354, 334). */
+  enhanced: string | null;
+  lines: string[];
+}
+
+export function reply(code: number, enhanced: string | null, ...lines: string[]): Reply {
+  return { code, enhanced, lines: lines.length ? lines : [''] };
+}
+
+/** Wire lines for a reply, without CRLF. The enhanced code prefixes every line (RFC 2034 §4). */
+export function formatReply(r: Reply): string[] {
+  const prefix = r.enhanced ? `${r.enhanced} ` : '';
+  return r.lines.map((line, i) => `${r.code}${i === r.lines.length - 1 ? ' ' : '-'}${prefix}${line}`.trimEnd());
+}
+
+/** Replies used in several places, so their wording stays the same everywhere. */
+export const R = {
+  badSequence: (text: string) => reply(503, '5.5.1', text),
+  syntax: (text: string) => reply(501, '5.5.4', text),
+  ok: () => reply(250, '2.0.0', 'Ok'),
+};

@@ -1,0 +1,194 @@
+/**
+ * One SMTP session (RFC 5321): the greeting, the command loop, and the state the command handlers in
+ * ./commands share. The loop reads a line, finds the handler by verb, and counts errors.
+ *
+ * Invariants:
+ * - A session's line ending is fixed by its first command (`crlf` or, in lab mode, `lf`); DATA uses it
+ *   to decide what ends the message (see net/dotstream.ts), so CRLF sessions cannot be smuggled into.
+ * - Per-message state lives in `tx`, created by MAIL and dropped by RSET, HELO/EHLO, STARTTLS and the
+ *   end of DATA/BDAT LAST (RFC 5321 §4.1.4).
+ * - A 250 after DATA/BDAT LAST is sent only after the delivery layer reports the message durable.
+ * - Client errors get 5xx/4xx with an enhanced code and an explanation; after `maxErrors` of them the
+ *   session ends with 421. Server faults get 451 4.3.0 and a log line, never internal text.
+ */
+import type tls from 'node:tls';
+import type { Logger } from '../log.js';
+import type { Connection } from '../net/connection.js';
+import type { AcceptedRecipient, DeliveryReport, IncomingMessage, Resolution } from '../delivery/delivery.js';
+import { COMMANDS } from './commands/index.js';
+import { formatReply, type Reply, reply } from './reply.js';
+
+export interface SmtpSettings {
+  hostname: string;
+  /** e.g. `postbode 0.1.0`. */
+  product: string;
+  showVersion: boolean;
+  strict: boolean;
+  /** `mx`: port 25, mail for local domains, AUTH optional. `submission`: AUTH required to send. */
+  role: 'mx' | 'submission';
+  maxMessageSize: number;
+  maxRecipients: number;
+  maxLineLength: number;
+  idleTimeoutMs: number;
+  maxErrors: number;
+  maxAuthFailures: number;
+  /** Offer AUTH on the MX listener. */
+  authOnMx: boolean;
+  tlsContext: (() => tls.SecureContext) | null;
+}
+
+/** What the SMTP engine needs from the rest of the server. */
+export interface SmtpBackend {
+  plaintextAllowed(conn: { secure: boolean; remoteAddress: string }): boolean;
+  /** Returns the account address on success. */
+  login(username: string, password: string): Promise<string | null>;
+  resolve(address: string): Promise<Resolution>;
+  deliver(msg: IncomingMessage): Promise<DeliveryReport>;
+}
+
+export interface Transaction {
+  from: string;
+  params: Map<string, string | null>;
+  recipients: AcceptedRecipient[];
+  smtputf8: boolean;
+  /** BDAT chunks received so far (RFC 3030). */
+  chunks: Buffer[] | null;
+  chunkBytes: number;
+  /** Set when a BDAT chunk pushed the message over the size limit. */
+  chunkTooBig: boolean;
+}
+
+export class SmtpSession {
+  greeting: { verb: 'HELO' | 'EHLO'; domain: string } | null = null;
+  lineMode: 'crlf' | 'lf' | null = null;
+  tx: Transaction | null = null;
+  authUser: string | null = null;
+  errors = 0;
+  authFailures = 0;
+  done = false;
+  readonly stats = { commands: 0, messages: 0, recipients: 0, rejected: 0 };
+
+  constructor(
+    readonly conn: Connection,
+    readonly settings: SmtpSettings,
+    readonly backend: SmtpBackend,
+    readonly log: Logger,
+  ) {}
+
+  get lab(): boolean {
+    return !this.settings.strict;
+  }
+
+  send(r: Reply): void {
+    for (const line of formatReply(r)) this.conn.writeLine(line);
+    if (r.code >= 500) this.errors++;
+  }
+
+  /** A client mistake: counts toward the error limit. */
+  fail(code: number, enhanced: string, text: string): void {
+    this.send(reply(code, enhanced, text));
+    if (code < 500) this.errors++;
+  }
+
+  /** Whether AUTH is offered on this connection right now. */
+  get authOffered(): boolean {
+    if (this.settings.role === 'mx' && !this.settings.authOnMx) return false;
+    return this.backend.plaintextAllowed(this.conn);
+  }
+
+  resetTransaction(): void {
+    this.tx = null;
+  }
+
+  /** The reply to an unrecoverable server-side failure. */
+  serverError(err: unknown, context: string): void {
+    this.log.error({ err, sid: this.conn.id, context }, 'smtp server error');
+    this.send(reply(451, '4.3.0', 'Local error in processing; please try again later'));
+  }
+
+  async run(): Promise<Record<string, unknown>> {
+    const { hostname, product, showVersion } = this.settings;
+    this.conn.trace.state('connected');
+    this.send(reply(220, null, `${hostname} ESMTP ${showVersion ? `${product} ` : ''}ready`));
+    while (!this.done && !this.conn.closed) {
+      const input = await this.conn.readLine(this.settings.maxLineLength);
+      if (input.kind === 'eof') break;
+      if (input.kind === 'timeout') {
+        this.send(reply(421, '4.4.2', `${hostname} Error: timeout exceeded, closing connection`));
+        break;
+      }
+      if (input.kind === 'too-long') {
+        this.conn.trace.in(`<line longer than ${this.settings.maxLineLength} bytes>`);
+        this.fail(500, '5.5.6', `Line too long (the limit is ${this.settings.maxLineLength} bytes per command)`);
+      } else {
+        await this.#command(input.line, input.ending);
+      }
+      if (this.errors >= this.settings.maxErrors && !this.done) {
+        this.send(reply(421, '4.7.0', `${hostname} Error: too many errors, closing connection`));
+        break;
+      }
+    }
+    this.conn.flush();
+    return {
+      user: this.authUser,
+      helo: this.greeting?.domain ?? null,
+      ...this.stats,
+      errors: this.errors,
+    };
+  }
+
+  async #command(raw: Buffer, ending: 'crlf' | 'lf'): Promise<void> {
+    const line = raw.toString('utf8');
+    this.stats.commands++;
+    const sp = line.search(/[ \t]/);
+    const verb = (sp < 0 ? line : line.slice(0, sp)).toUpperCase();
+    const args = sp < 0 ? '' : line.slice(sp + 1);
+    this.conn.trace.in(verb === 'AUTH' ? redactAuth(line) : line);
+    if (this.lineMode === null) this.lineMode = ending;
+    if (ending === 'lf' && this.settings.strict) {
+      this.fail(501, '5.5.2', 'Bare <LF> line ending; end every command with <CR><LF> (strict mode)');
+      return;
+    }
+    if (verb === '') {
+      this.fail(500, '5.5.2', 'Empty command; type HELP for the list of commands');
+      return;
+    }
+    const command = COMMANDS.get(verb);
+    if (!command) {
+      this.fail(500, '5.5.2', `Command "${verb.slice(0, 32)}" not recognized; type HELP for the list of commands`);
+      return;
+    }
+    try {
+      await command.run(this, args);
+    } catch (err) {
+      this.serverError(err, verb);
+    }
+  }
+
+  /** Builds the accepted message for the delivery layer. */
+  incoming(tx: Transaction, data: Buffer): IncomingMessage {
+    const esmtp = this.greeting?.verb === 'EHLO';
+    const protocol = `${esmtp ? 'E' : ''}SMTP${esmtp && this.conn.secure ? 'S' : ''}${esmtp && this.authUser ? 'A' : ''}`;
+    const ret = tx.params.get('RET')?.toUpperCase();
+    return {
+      envelopeFrom: tx.from,
+      recipients: tx.recipients,
+      data,
+      dsnRet: ret === 'FULL' || ret === 'HDRS' ? ret : null,
+      dsnEnvid: tx.params.get('ENVID') ?? null,
+      trace: {
+        helo: this.greeting?.domain ?? `[${this.conn.remoteAddress}]`,
+        remoteAddress: this.conn.remoteAddress,
+        protocol,
+        sessionId: this.conn.id,
+        tls: this.conn.tlsInfo,
+        authUser: this.authUser,
+      },
+    };
+  }
+}
+
+function redactAuth(line: string): string {
+  const parts = line.split(/\s+/);
+  return parts.length > 2 ? `${parts[0]} ${parts[1]} <redacted>` : line;
+}

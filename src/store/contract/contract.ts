@@ -1,0 +1,1082 @@
+/**
+ * The Store contract suite: one set of tests every backend must pass (STYLE.md rule 13). A backend's
+ * test file calls `runStoreContract('sqlite', open)`; `open` gives a fresh, empty store per test.
+ *
+ * Invariants of the suite:
+ * - Backend-neutral: it uses only the `Store` interface, never SQL or driver types.
+ * - Each test opens its own store and cleans it up; tests share nothing and use no fixed ports or paths.
+ * - Change-feed assertions wait (bounded) for events, because a multi-node backend delivers them
+ *   asynchronously after commit; "not before commit" is checked synchronously right after the call.
+ * - Persistence tests (restart) run only when the harness can `reopen` the same data.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import {
+  type Account,
+  DEFAULT_MAILBOXES,
+  type DeliveryRequest,
+  type Mailbox,
+  type MailboxChange,
+  type NewQueueEntry,
+  type Store,
+  StoreConflictError,
+  StoreNotFoundError,
+} from '../types.js';
+
+export interface StoreHarness {
+  store: Store;
+  /** Closes the (latest) store and removes its data. */
+  cleanup: () => Promise<void>;
+  /** Closes `store` and opens the same data again, as after a restart. Enables the persistence tests. */
+  reopen?: () => Promise<Store>;
+}
+
+let counter = 0;
+
+/** A distinct small RFC 5322 message. */
+function message(label = `m${++counter}`, extraBody = ''): Buffer {
+  return Buffer.from(
+    `From: sender@example.net\r\nTo: rcpt@example.org\r\nSubject: ${label}\r\nMessage-ID: <${label}@test>\r\n\r\nBody of ${label}\r\n${extraBody}`,
+  );
+}
+
+function sha256(buf: Buffer): string {
+  return createHash('sha256').update(buf).digest('hex');
+}
+
+function sorted(flags: string[]): string[] {
+  return [...flags].sort();
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(cond: () => boolean, what: string, ms = 2000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+const remoteEntry = (overrides: Partial<NewQueueEntry> = {}): NewQueueEntry => ({
+  envelopeFrom: 'sender@example.org',
+  recipients: [
+    { address: 'x@remote.example', notify: ['FAILURE', 'DELAY'], orcpt: 'rfc822;x@remote.example' },
+    { address: 'y@remote.example', notify: null, orcpt: null },
+  ],
+  dsnRet: 'HDRS',
+  dsnEnvid: 'envid-1',
+  ...overrides,
+});
+
+export function runStoreContract(name: string, open: () => Promise<StoreHarness>): void {
+  describe(`Store contract: ${name}`, () => {
+    let h: StoreHarness;
+    let store: Store;
+
+    beforeEach(async () => {
+      h = await open();
+      store = h.store;
+    });
+    afterEach(async () => {
+      await h.cleanup();
+    });
+
+    async function account(address = `user${++counter}@example.org`): Promise<Account> {
+      return store.accounts.create({ address, passwordHash: 'hash' });
+    }
+
+    async function mailbox(accountId: number, name = 'INBOX'): Promise<Mailbox> {
+      const mb = await store.mailboxes.get(accountId, name);
+      assert.ok(mb, `mailbox ${name} exists`);
+      return mb;
+    }
+
+    async function deliver(accountId: number, raw = message(), extra: Partial<DeliveryRequest> = {}) {
+      const result = await store.deliver({
+        raw,
+        meta: { label: 'x' },
+        local: [{ accountId, mailbox: 'INBOX' }],
+        ...extra,
+      });
+      return result;
+    }
+
+    async function uids(mailboxId: number): Promise<number[]> {
+      return (await store.messages.list(mailboxId)).map((m) => m.uid);
+    }
+
+    describe('accounts', () => {
+      it('create lower-cases the address and creates the default mailboxes', async () => {
+        const a = await store.accounts.create({ address: ' Alice@Example.ORG ', passwordHash: 'h1' });
+        assert.equal(a.address, 'alice@example.org');
+        assert.equal(a.passwordHash, 'h1');
+        assert.equal(a.apopSecret, null);
+        assert.equal(a.quotaBytes, null);
+        assert.equal(a.disabled, false);
+        assert.ok(a.createdAt instanceof Date);
+        assert.ok(Math.abs(a.createdAt.getTime() - Date.now()) < 60_000);
+        const boxes = await store.mailboxes.list(a.id);
+        assert.deepEqual(boxes.map((b) => b.name).sort(), DEFAULT_MAILBOXES.map((m) => m.name).sort());
+        for (const want of DEFAULT_MAILBOXES) {
+          const got = boxes.find((b) => b.name === want.name);
+          assert.ok(got);
+          assert.equal(got.specialUse, want.specialUse);
+          assert.equal(got.accountId, a.id);
+          assert.equal(got.uidNext, 1);
+          assert.equal(got.subscribed, true);
+          assert.ok(got.uidValidity > 0 && got.uidValidity <= 0xffffffff);
+        }
+      });
+
+      it('create keeps the optional fields', async () => {
+        const a = await store.accounts.create({
+          address: 'b@example.org',
+          passwordHash: 'h',
+          apopSecret: 'secret',
+          quotaBytes: 1000,
+        });
+        assert.equal(a.apopSecret, 'secret');
+        assert.equal(a.quotaBytes, 1000);
+        assert.deepEqual(await store.accounts.get('b@example.org'), a);
+      });
+
+      it('create throws StoreConflictError for an existing address, in any case', async () => {
+        await account('dup@example.org');
+        await assert.rejects(
+          store.accounts.create({ address: 'DUP@example.org', passwordHash: 'x' }),
+          StoreConflictError,
+        );
+        assert.equal((await store.accounts.list()).length, 1);
+      });
+
+      it('get, getById and list', async () => {
+        const a = await account('a@example.org');
+        const b = await account('b@example.org');
+        assert.deepEqual(await store.accounts.get('A@EXAMPLE.ORG'), a);
+        assert.deepEqual(await store.accounts.getById(b.id), b);
+        assert.equal(await store.accounts.get('nobody@example.org'), null);
+        assert.equal(await store.accounts.getById(b.id + 1000), null);
+        assert.deepEqual((await store.accounts.list()).map((x) => x.address).sort(), [
+          'a@example.org',
+          'b@example.org',
+        ]);
+      });
+
+      it('update changes only the given fields', async () => {
+        const a = await store.accounts.create({ address: 'u@example.org', passwordHash: 'old', quotaBytes: 5 });
+        assert.equal(await store.accounts.update('U@example.org', { passwordHash: 'new' }), true);
+        let got = await store.accounts.get('u@example.org');
+        assert.equal(got?.passwordHash, 'new');
+        assert.equal(got?.quotaBytes, 5);
+        assert.equal(
+          await store.accounts.update('u@example.org', { disabled: true, quotaBytes: null, apopSecret: 's' }),
+          true,
+        );
+        got = await store.accounts.get('u@example.org');
+        assert.deepEqual(got, { ...a, passwordHash: 'new', disabled: true, quotaBytes: null, apopSecret: 's' });
+        assert.equal(await store.accounts.update('nobody@example.org', { disabled: true }), false);
+      });
+
+      it('delete removes mailboxes, messages and orphaned blobs', async () => {
+        const a = await account();
+        const b = await account();
+        const shared = message();
+        const own = message();
+        await store.deliver({
+          raw: shared,
+          meta: null,
+          local: [
+            { accountId: a.id, mailbox: 'INBOX' },
+            { accountId: b.id, mailbox: 'INBOX' },
+          ],
+        });
+        const ownResult = await deliver(a.id, own);
+        const inboxA = await mailbox(a.id);
+        const ownBlob = (await store.messages.get(inboxA.id, ownResult.local[0].uid))?.blobId;
+        assert.ok(ownBlob);
+        assert.equal((await store.stats()).blobs, 2);
+
+        assert.equal(await store.accounts.delete(a.address.toUpperCase()), true);
+        assert.equal(await store.accounts.get(a.address), null);
+        assert.equal(await store.accounts.getById(a.id), null);
+        assert.deepEqual(await store.mailboxes.list(a.id), []);
+        assert.equal(await store.mailboxes.getById(inboxA.id), null);
+        assert.deepEqual(await store.messages.list(inboxA.id), []);
+        assert.equal(await store.blobs.get(ownBlob), null);
+        const stats = await store.stats();
+        assert.equal(stats.blobs, 1);
+        assert.equal(stats.messages, 1);
+        const inboxB = await mailbox(b.id);
+        const [left] = await store.messages.list(inboxB.id);
+        assert.deepEqual(await store.blobs.read(left.blobId), shared);
+        assert.equal(await store.accounts.delete(a.address), false);
+      });
+
+      it('usage sums the sizes of all messages of the account', async () => {
+        const a = await account();
+        const other = await account();
+        assert.equal(await store.accounts.usage(a.id), 0);
+        const m1 = message();
+        const m2 = message('m2', 'x'.repeat(500));
+        await deliver(a.id, m1);
+        await store.deliver({ raw: m2, meta: null, local: [{ accountId: a.id, mailbox: 'Archive' }] });
+        await deliver(other.id, message());
+        assert.equal(await store.accounts.usage(a.id), m1.length + m2.length);
+      });
+    });
+
+    describe('domains', () => {
+      it('add, has, list, remove, lower-cased', async () => {
+        assert.equal(await store.domains.add('Example.ORG'), true);
+        assert.equal(await store.domains.add('example.org'), false);
+        assert.equal(await store.domains.add('b.example'), true);
+        assert.equal(await store.domains.has('EXAMPLE.org'), true);
+        assert.equal(await store.domains.has('other.example'), false);
+        assert.deepEqual((await store.domains.list()).sort(), ['b.example', 'example.org']);
+        assert.equal(await store.domains.remove('EXAMPLE.ORG'), true);
+        assert.equal(await store.domains.remove('example.org'), false);
+        assert.deepEqual(await store.domains.list(), ['b.example']);
+      });
+    });
+
+    describe('aliases', () => {
+      it('set, replace, get, list, remove, catch-all, lower-cased', async () => {
+        await store.aliases.set('Info@Example.org', ['A@x.example', 'b@x.example']);
+        assert.deepEqual(await store.aliases.get('info@example.org'), ['a@x.example', 'b@x.example']);
+        await store.aliases.set('info@example.org', ['c@x.example']);
+        assert.deepEqual(await store.aliases.get('INFO@example.org'), ['c@x.example']);
+        await store.aliases.set('@Example.org', ['catch@x.example']);
+        assert.deepEqual(await store.aliases.get('@example.org'), ['catch@x.example']);
+        assert.equal(await store.aliases.get('nobody@example.org'), null);
+        const list = (await store.aliases.list()).sort((x, y) => x.alias.localeCompare(y.alias));
+        assert.deepEqual(list, [
+          { alias: '@example.org', targets: ['catch@x.example'] },
+          { alias: 'info@example.org', targets: ['c@x.example'] },
+        ]);
+        assert.equal(await store.aliases.remove('Info@example.org'), true);
+        assert.equal(await store.aliases.remove('info@example.org'), false);
+        assert.equal(await store.aliases.get('info@example.org'), null);
+      });
+    });
+
+    describe('mailboxes', () => {
+      it('INBOX is case-insensitive and always spelled INBOX', async () => {
+        const a = await account();
+        const inbox = await mailbox(a.id, 'inbox');
+        assert.equal(inbox.name, 'INBOX');
+        assert.deepEqual(await store.mailboxes.get(a.id, 'InBoX'), inbox);
+        await assert.rejects(store.mailboxes.create(a.id, 'Inbox'), StoreConflictError);
+        const child = await store.mailboxes.create(a.id, 'inbox/Sub');
+        assert.equal(child.name, 'INBOX/Sub');
+        assert.equal((await store.mailboxes.get(a.id, 'Inbox/Sub'))?.id, child.id);
+      });
+
+      it('create, get, getById; other names are case-sensitive', async () => {
+        const a = await account();
+        const mb = await store.mailboxes.create(a.id, 'Work/Projects', '\\Archive');
+        assert.equal(mb.name, 'Work/Projects');
+        assert.equal(mb.accountId, a.id);
+        assert.equal(mb.specialUse, '\\Archive');
+        assert.equal(mb.uidNext, 1);
+        assert.ok(mb.highestModseq >= 1);
+        assert.deepEqual(await store.mailboxes.get(a.id, 'Work/Projects'), mb);
+        assert.deepEqual(await store.mailboxes.getById(mb.id), mb);
+        assert.equal(await store.mailboxes.get(a.id, 'work/projects'), null);
+        await assert.rejects(store.mailboxes.create(a.id, 'Work/Projects'), StoreConflictError);
+        const lower = await store.mailboxes.create(a.id, 'work/projects');
+        assert.notEqual(lower.id, mb.id);
+        assert.equal((await store.mailboxes.create(a.id, 'Plain')).specialUse, null);
+        await assert.rejects(store.mailboxes.create(a.id + 1000, 'X'));
+      });
+
+      it('UIDVALIDITY is unique per creation, also for a re-created name', async () => {
+        const a = await account();
+        const first = await store.mailboxes.create(a.id, 'Again');
+        assert.equal(await store.mailboxes.delete(a.id, 'Again'), true);
+        const second = await store.mailboxes.create(a.id, 'Again');
+        assert.notEqual(second.uidValidity, first.uidValidity);
+        const b = await account();
+        const all = [...(await store.mailboxes.list(a.id)), ...(await store.mailboxes.list(b.id))];
+        assert.equal(new Set(all.map((m) => m.uidValidity)).size, all.length);
+      });
+
+      it('rename moves children and keeps ids, UIDVALIDITY and messages', async () => {
+        const a = await account();
+        const top = await store.mailboxes.create(a.id, 'a');
+        const mid = await store.mailboxes.create(a.id, 'a/b');
+        const leaf = await store.mailboxes.create(a.id, 'a/b/c');
+        const sibling = await store.mailboxes.create(a.id, 'ab');
+        await store.deliver({ raw: message(), meta: null, local: [{ accountId: a.id, mailbox: 'a/b' }] });
+        await store.mailboxes.rename(a.id, 'a', 'z');
+        assert.equal(await store.mailboxes.get(a.id, 'a'), null);
+        assert.equal(await store.mailboxes.get(a.id, 'a/b'), null);
+        const z = await mailbox(a.id, 'z');
+        const zb = await mailbox(a.id, 'z/b');
+        const zbc = await mailbox(a.id, 'z/b/c');
+        assert.deepEqual([z.id, zb.id, zbc.id], [top.id, mid.id, leaf.id]);
+        assert.deepEqual(
+          [z.uidValidity, zb.uidValidity, zbc.uidValidity],
+          [top.uidValidity, mid.uidValidity, leaf.uidValidity],
+        );
+        assert.deepEqual(await mailbox(a.id, 'ab'), sibling);
+        assert.deepEqual(await uids(zb.id), [1]);
+      });
+
+      it('rename reports conflicts and missing mailboxes, and changes nothing then', async () => {
+        const a = await account();
+        await store.mailboxes.create(a.id, 'x');
+        await store.mailboxes.create(a.id, 'x/y');
+        await store.mailboxes.create(a.id, 'w/y');
+        await assert.rejects(store.mailboxes.rename(a.id, 'x', 'Sent'), StoreConflictError);
+        await assert.rejects(store.mailboxes.rename(a.id, 'x', 'inbox'), StoreConflictError);
+        await assert.rejects(store.mailboxes.rename(a.id, 'missing', 'q'), StoreNotFoundError);
+        // 'w' is free but the child 'x/y' would become the existing 'w/y'.
+        await assert.rejects(store.mailboxes.rename(a.id, 'x', 'w'), StoreConflictError);
+        assert.ok(await store.mailboxes.get(a.id, 'x'));
+        assert.ok(await store.mailboxes.get(a.id, 'x/y'));
+        assert.equal(await store.mailboxes.get(a.id, 'w'), null);
+      });
+
+      it('rename into its own subtree', async () => {
+        const a = await account();
+        const m = await store.mailboxes.create(a.id, 'm');
+        const n = await store.mailboxes.create(a.id, 'm/n');
+        await store.mailboxes.rename(a.id, 'm', 'm/o');
+        assert.equal((await mailbox(a.id, 'm/o')).id, m.id);
+        assert.equal((await mailbox(a.id, 'm/o/n')).id, n.id);
+        assert.equal(await store.mailboxes.get(a.id, 'm'), null);
+      });
+
+      it('renaming INBOX moves its messages to a new mailbox and leaves INBOX empty (RFC 9051 §6.3.6)', async () => {
+        const a = await account();
+        const child = await store.mailboxes.create(a.id, 'INBOX/child');
+        for (let i = 0; i < 3; i++) await deliver(a.id);
+        const before = await mailbox(a.id);
+        await store.messages.setFlags({ mailboxId: before.id, uids: [2], op: 'add', flags: ['\\Seen', '$Kw'] });
+        const modseqBefore = (await mailbox(a.id)).highestModseq;
+
+        await store.mailboxes.rename(a.id, 'inbox', 'Old Mail');
+        const inbox = await mailbox(a.id);
+        assert.equal(inbox.id, before.id);
+        assert.equal(inbox.uidValidity, before.uidValidity);
+        assert.equal(inbox.uidNext, 4);
+        assert.ok(inbox.highestModseq > modseqBefore);
+        assert.deepEqual(await uids(inbox.id), []);
+        assert.deepEqual(await store.messages.expungedSince(inbox.id, modseqBefore), [1, 2, 3]);
+        const old = await mailbox(a.id, 'Old Mail');
+        assert.notEqual(old.id, inbox.id);
+        const moved = await store.messages.list(old.id);
+        assert.equal(moved.length, 3);
+        assert.deepEqual(sorted(moved[1].flags), ['$Kw', '\\Seen']);
+        assert.ok(old.uidNext > Math.max(...moved.map((m) => m.uid)));
+        assert.deepEqual(await mailbox(a.id, 'INBOX/child'), child);
+        const next = await deliver(a.id);
+        assert.equal(next.local[0].uid, 4);
+        await assert.rejects(store.mailboxes.rename(a.id, 'INBOX', 'Sent'), StoreConflictError);
+      });
+
+      it('delete removes the mailbox and its messages but not its children; INBOX cannot be deleted', async () => {
+        const a = await account();
+        const tmp = await store.mailboxes.create(a.id, 'Tmp');
+        await store.mailboxes.create(a.id, 'Tmp/kid');
+        await store.deliver({ raw: message(), meta: null, local: [{ accountId: a.id, mailbox: 'Tmp' }] });
+        assert.equal((await store.stats()).blobs, 1);
+        assert.equal(await store.mailboxes.delete(a.id, 'Tmp'), true);
+        assert.equal(await store.mailboxes.get(a.id, 'Tmp'), null);
+        assert.deepEqual(await store.messages.list(tmp.id), []);
+        assert.equal((await store.stats()).blobs, 0);
+        assert.ok(await store.mailboxes.get(a.id, 'Tmp/kid'));
+        assert.equal(await store.mailboxes.delete(a.id, 'Tmp'), false);
+        await assert.rejects(store.mailboxes.delete(a.id, 'inbox'));
+        assert.ok(await store.mailboxes.get(a.id, 'INBOX'));
+      });
+
+      it('setSubscribed', async () => {
+        const a = await account();
+        assert.equal(await store.mailboxes.setSubscribed(a.id, 'Junk', false), true);
+        assert.equal((await mailbox(a.id, 'Junk')).subscribed, false);
+        assert.equal(await store.mailboxes.setSubscribed(a.id, 'Junk', true), true);
+        assert.equal((await mailbox(a.id, 'Junk')).subscribed, true);
+        assert.equal(await store.mailboxes.setSubscribed(a.id, 'inbox', false), true);
+        assert.equal((await mailbox(a.id)).subscribed, false);
+        assert.equal(await store.mailboxes.setSubscribed(a.id, 'Nope', true), false);
+      });
+
+      it('status counts messages, unseen and size', async () => {
+        const a = await account();
+        const inbox = await mailbox(a.id);
+        assert.deepEqual(await store.mailboxes.status(inbox.id), {
+          messages: 0,
+          unseen: 0,
+          size: 0,
+          uidNext: 1,
+          uidValidity: inbox.uidValidity,
+          highestModseq: inbox.highestModseq,
+        });
+        const raws = [message(), message('longer', 'y'.repeat(100)), message()];
+        for (const raw of raws) await deliver(a.id, raw);
+        await store.messages.setFlags({ mailboxId: inbox.id, uids: [2], op: 'add', flags: ['\\Seen'] });
+        const now = await mailbox(a.id);
+        assert.deepEqual(await store.mailboxes.status(inbox.id), {
+          messages: 3,
+          unseen: 2,
+          size: raws.reduce((n, r) => n + r.length, 0),
+          uidNext: 4,
+          uidValidity: inbox.uidValidity,
+          highestModseq: now.highestModseq,
+        });
+        await assert.rejects(store.mailboxes.status(inbox.id + 100_000));
+      });
+    });
+
+    describe('messages', () => {
+      it('deliver stores flags, size, internal date and bytes', async () => {
+        const a = await account();
+        const raw = message();
+        const date = new Date('2024-02-03T04:05:06.000Z');
+        const result = await store.deliver({
+          raw,
+          meta: { subject: 'x' },
+          internalDate: date,
+          local: [{ accountId: a.id, mailbox: 'INBOX', flags: ['\\Seen', '$Label'] }],
+        });
+        const inbox = await mailbox(a.id);
+        assert.deepEqual(result, { local: [{ accountId: a.id, mailboxId: inbox.id, uid: 1 }], queueId: null });
+        const got = await store.messages.get(inbox.id, 1);
+        assert.ok(got);
+        assert.equal(got.mailboxId, inbox.id);
+        assert.equal(got.uid, 1);
+        assert.equal(got.size, raw.length);
+        assert.deepEqual(sorted(got.flags), ['$Label', '\\Seen']);
+        assert.equal(got.internalDate.getTime(), date.getTime());
+        assert.equal(got.modseq, inbox.highestModseq);
+        assert.deepEqual(await store.messages.list(inbox.id), [got]);
+        assert.deepEqual(await store.blobs.read(got.blobId), raw);
+        assert.equal(await store.messages.get(inbox.id, 2), null);
+      });
+
+      it('deliver falls back to INBOX when the mailbox does not exist', async () => {
+        const a = await account();
+        const result = await store.deliver({
+          raw: message(),
+          meta: null,
+          local: [{ accountId: a.id, mailbox: 'No/Such' }],
+        });
+        assert.equal(result.local[0].mailboxId, (await mailbox(a.id)).id);
+        assert.equal(await store.mailboxes.get(a.id, 'No/Such'), null);
+      });
+
+      it('deliver to several local accounts stores one blob', async () => {
+        const accounts = [await account(), await account(), await account()];
+        const raw = message();
+        const result = await store.deliver({
+          raw,
+          meta: null,
+          local: [
+            ...accounts.map((a) => ({ accountId: a.id, mailbox: 'INBOX' })),
+            { accountId: accounts[0].id, mailbox: 'Archive' },
+          ],
+        });
+        assert.equal(result.local.length, 4);
+        const infos = await Promise.all(result.local.map((l) => store.messages.get(l.mailboxId, l.uid)));
+        assert.equal(new Set(infos.map((i) => i?.blobId)).size, 1);
+        const stats = await store.stats();
+        assert.equal(stats.blobs, 1);
+        assert.equal(stats.messages, 4);
+      });
+
+      it('the same bytes delivered twice share one blob', async () => {
+        const a = await account();
+        const raw = message();
+        const r1 = await deliver(a.id, raw);
+        const r2 = await deliver(a.id, Buffer.from(raw));
+        const inbox = await mailbox(a.id);
+        const [m1, m2] = await store.messages.list(inbox.id);
+        assert.deepEqual([r1.local[0].uid, r2.local[0].uid], [1, 2]);
+        assert.equal(m1.blobId, m2.blobId);
+        assert.equal((await store.stats()).blobs, 1);
+      });
+
+      it('a delivery with an unknown account fails as a whole', async () => {
+        const a = await account();
+        const inbox = await mailbox(a.id);
+        await assert.rejects(
+          store.deliver({
+            raw: message(),
+            meta: null,
+            local: [
+              { accountId: a.id, mailbox: 'INBOX' },
+              { accountId: a.id + 1000, mailbox: 'INBOX' },
+            ],
+            remote: remoteEntry(),
+          }),
+        );
+        assert.deepEqual(await uids(inbox.id), []);
+        assert.equal((await mailbox(a.id)).uidNext, 1);
+        const stats = await store.stats();
+        assert.equal(stats.blobs, 0);
+        assert.equal(stats.queue, 0);
+      });
+
+      it('UIDs are strictly ascending and never reused after expunge', async () => {
+        const a = await account();
+        const inbox = await mailbox(a.id);
+        for (let i = 0; i < 3; i++) await deliver(a.id);
+        assert.deepEqual(await uids(inbox.id), [1, 2, 3]);
+        assert.deepEqual(await store.messages.expunge(inbox.id, [3]), [3]);
+        assert.equal((await deliver(a.id)).local[0].uid, 4);
+        assert.deepEqual(await store.messages.expunge(inbox.id, [1, 2, 4]), [1, 2, 4]);
+        assert.equal((await deliver(a.id)).local[0].uid, 5);
+        assert.equal((await mailbox(a.id)).uidNext, 6);
+      });
+
+      it('every change bumps HIGHESTMODSEQ and stamps the message', async () => {
+        const a = await account();
+        const inbox = await mailbox(a.id);
+        let last = inbox.highestModseq;
+        const bumped = async () => {
+          const now = (await mailbox(a.id)).highestModseq;
+          assert.ok(now > last, `highestModseq ${now} > ${last}`);
+          last = now;
+          return now;
+        };
+        await deliver(a.id);
+        assert.equal((await store.messages.get(inbox.id, 1))?.modseq, await bumped());
+        const [flagged] = await store.messages.setFlags({
+          mailboxId: inbox.id,
+          uids: [1],
+          op: 'add',
+          flags: ['\\Flagged'],
+        });
+        assert.equal(flagged.modseq, await bumped());
+        const appended = await store.messages.append({ mailboxId: inbox.id, raw: message(), meta: null });
+        assert.equal(appended.modseq, await bumped());
+        const [[, copiedUid]] = await store.messages.copy(inbox.id, [1], inbox.id);
+        assert.equal((await store.messages.get(inbox.id, copiedUid))?.modseq, await bumped());
+        await store.messages.expunge(inbox.id, [2]);
+        const expungedAt = await bumped();
+        assert.deepEqual(await store.messages.expungedSince(inbox.id, expungedAt - 1), [2]);
+        // No change, no bump.
+        assert.deepEqual(
+          await store.messages.setFlags({ mailboxId: inbox.id, uids: [1], op: 'add', flags: ['\\Flagged'] }),
+          [],
+        );
+        assert.deepEqual(await store.messages.expunge(inbox.id, [2]), []);
+        assert.equal((await mailbox(a.id)).highestModseq, last);
+      });
+
+      it('setFlags add, remove and replace with keywords', async () => {
+        const a = await account();
+        const inbox = await mailbox(a.id);
+        await deliver(a.id);
+        await deliver(a.id);
+        const set = async (op: 'add' | 'remove' | 'replace', flags: string[], list = [1]) =>
+          store.messages.setFlags({ mailboxId: inbox.id, uids: list, op, flags });
+        let changed = await set('add', ['\\Seen', '$Work']);
+        assert.equal(changed.length, 1);
+        assert.equal(changed[0].uid, 1);
+        assert.deepEqual(sorted(changed[0].flags), ['$Work', '\\Seen']);
+        assert.deepEqual(await set('add', ['\\seen', '$work']), [], 'flags are case-insensitive');
+        changed = await set('add', ['\\Flagged']);
+        assert.deepEqual(sorted(changed[0].flags), ['$Work', '\\Flagged', '\\Seen']);
+        changed = await set('remove', ['\\Seen', '$WORK']);
+        assert.deepEqual(changed[0].flags, ['\\Flagged']);
+        changed = await set('replace', ['\\Draft', '\\Answered', 'custom']);
+        assert.deepEqual(sorted(changed[0].flags), ['\\Answered', '\\Draft', 'custom']);
+        assert.deepEqual(sorted((await store.messages.get(inbox.id, 1))?.flags ?? []), [
+          '\\Answered',
+          '\\Draft',
+          'custom',
+        ]);
+        changed = await set('add', ['\\Deleted'], [1, 2, 999]);
+        assert.deepEqual(
+          changed.map((m) => m.uid),
+          [1, 2],
+        );
+        assert.equal(changed[0].modseq, changed[1].modseq);
+        changed = await set('replace', [], [1, 2]);
+        assert.deepEqual(
+          changed.map((m) => m.flags),
+          [[], []],
+        );
+        assert.deepEqual((await store.messages.get(inbox.id, 2))?.flags, []);
+      });
+
+      it('expunge removes only existing messages and returns their UIDs', async () => {
+        const a = await account();
+        const inbox = await mailbox(a.id);
+        for (let i = 0; i < 3; i++) await deliver(a.id);
+        assert.deepEqual(await store.messages.expunge(inbox.id, [3, 1, 99]), [1, 3]);
+        assert.deepEqual(await uids(inbox.id), [2]);
+        assert.deepEqual(await store.messages.expunge(inbox.id, [1]), []);
+      });
+
+      it('expungedSince lists UIDs expunged after a modseq', async () => {
+        const a = await account();
+        const inbox = await mailbox(a.id);
+        for (let i = 0; i < 4; i++) await deliver(a.id);
+        const m0 = (await mailbox(a.id)).highestModseq;
+        await store.messages.expunge(inbox.id, [2]);
+        const m1 = (await mailbox(a.id)).highestModseq;
+        await store.messages.expunge(inbox.id, [4]);
+        const m2 = (await mailbox(a.id)).highestModseq;
+        assert.deepEqual(await store.messages.expungedSince(inbox.id, 0), [2, 4]);
+        assert.deepEqual(await store.messages.expungedSince(inbox.id, m0), [2, 4]);
+        assert.deepEqual(await store.messages.expungedSince(inbox.id, m1), [4]);
+        assert.deepEqual(await store.messages.expungedSince(inbox.id, m2), []);
+      });
+
+      it('append stores a message into an existing mailbox', async () => {
+        const a = await account();
+        const drafts = await mailbox(a.id, 'Drafts');
+        const raw = message();
+        const date = new Date('2020-01-01T00:00:00Z');
+        const info = await store.messages.append({
+          mailboxId: drafts.id,
+          raw,
+          meta: { a: 1 },
+          flags: ['\\Draft'],
+          internalDate: date,
+        });
+        assert.equal(info.uid, 1);
+        assert.equal(info.mailboxId, drafts.id);
+        assert.equal(info.size, raw.length);
+        assert.deepEqual(info.flags, ['\\Draft']);
+        assert.equal(info.internalDate.getTime(), date.getTime());
+        assert.deepEqual(await store.messages.get(drafts.id, 1), info);
+        assert.deepEqual(await store.blobs.read(info.blobId), raw);
+        assert.deepEqual((await store.blobs.get(info.blobId))?.meta, { a: 1 });
+        await assert.rejects(store.messages.append({ mailboxId: drafts.id + 100_000, raw, meta: null }));
+      });
+
+      it('copy references the same blobs and keeps flags and dates', async () => {
+        const a = await account();
+        const inbox = await mailbox(a.id);
+        const archive = await mailbox(a.id, 'Archive');
+        await store.deliver({ raw: message(), meta: null, local: [{ accountId: a.id, mailbox: 'Archive' }] });
+        for (let i = 0; i < 3; i++) await deliver(a.id);
+        await store.messages.setFlags({ mailboxId: inbox.id, uids: [3], op: 'add', flags: ['\\Answered', 'kw'] });
+        const blobsBefore = (await store.stats()).blobs;
+        const pairs = await store.messages.copy(inbox.id, [3, 1, 99], archive.id);
+        assert.deepEqual(pairs, [
+          [1, 2],
+          [3, 3],
+        ]);
+        for (const [src, dst] of pairs) {
+          const from = await store.messages.get(inbox.id, src);
+          const to = await store.messages.get(archive.id, dst);
+          assert.ok(from && to);
+          assert.equal(to.blobId, from.blobId);
+          assert.equal(to.size, from.size);
+          assert.deepEqual(to.flags, from.flags);
+          assert.equal(to.internalDate.getTime(), from.internalDate.getTime());
+        }
+        assert.deepEqual(await uids(inbox.id), [1, 2, 3]);
+        assert.equal((await store.stats()).blobs, blobsBefore);
+        assert.deepEqual(await store.messages.copy(inbox.id, [], archive.id), []);
+        await assert.rejects(store.messages.copy(inbox.id, [1], archive.id + 100_000));
+      });
+    });
+
+    describe('blobs', () => {
+      it('read, readRange and get', async () => {
+        const a = await account();
+        const raw = Buffer.from('Subject: x\r\n\r\n0123456789');
+        const result = await store.deliver({
+          raw,
+          meta: { headerLength: 14 },
+          local: [{ accountId: a.id, mailbox: 'INBOX' }],
+        });
+        const info = await store.messages.get(result.local[0].mailboxId, result.local[0].uid);
+        assert.ok(info);
+        assert.deepEqual(await store.blobs.read(info.blobId), raw);
+        assert.deepEqual(await store.blobs.readRange(info.blobId, 0, 7), raw.subarray(0, 7));
+        assert.deepEqual(await store.blobs.readRange(info.blobId, 14, 18), Buffer.from('0123'));
+        assert.deepEqual(await store.blobs.readRange(info.blobId, 20, raw.length + 100), Buffer.from('6789'));
+        assert.equal((await store.blobs.readRange(info.blobId, 5, 5)).length, 0);
+        assert.deepEqual(await store.blobs.get(info.blobId), {
+          id: info.blobId,
+          hash: sha256(raw),
+          size: raw.length,
+          meta: { headerLength: 14 },
+        });
+        assert.equal(await store.blobs.get(info.blobId + 1000), null);
+        await assert.rejects(store.blobs.read(info.blobId + 1000));
+      });
+
+      it('a blob is deleted when its last message or queue reference goes', async () => {
+        const a = await account();
+        const inbox = await mailbox(a.id);
+        const archive = await mailbox(a.id, 'Archive');
+        const result = await deliver(a.id, message(), { remote: remoteEntry() });
+        assert.ok(result.queueId);
+        await store.messages.copy(inbox.id, [1], archive.id);
+        const blobId = (await store.messages.get(inbox.id, 1))?.blobId;
+        assert.ok(blobId);
+        await store.messages.expunge(inbox.id, [1]);
+        assert.ok(await store.blobs.get(blobId), 'still referenced by Archive and the queue');
+        await store.messages.expunge(archive.id, [1]);
+        assert.ok(await store.blobs.get(blobId), 'still referenced by the queue');
+        assert.equal(await store.queue.delete(result.queueId), true);
+        assert.equal(await store.blobs.get(blobId), null);
+        assert.equal((await store.stats()).blobs, 0);
+      });
+    });
+
+    describe('queue', () => {
+      it('deliver with remote recipients creates one entry', async () => {
+        const a = await account();
+        const raw = message();
+        const before = Date.now();
+        const result = await store.deliver({
+          raw,
+          meta: null,
+          local: [{ accountId: a.id, mailbox: 'INBOX' }],
+          remote: remoteEntry(),
+        });
+        assert.equal(result.local.length, 1);
+        assert.ok(result.queueId !== null);
+        const entry = await store.queue.get(result.queueId);
+        assert.ok(entry);
+        assert.equal(entry.id, result.queueId);
+        assert.equal(entry.envelopeFrom, 'sender@example.org');
+        assert.equal(entry.size, raw.length);
+        assert.equal(entry.dsnRet, 'HDRS');
+        assert.equal(entry.dsnEnvid, 'envid-1');
+        assert.equal(entry.attempts, 0);
+        assert.equal(entry.lastError, null);
+        assert.ok(entry.createdAt.getTime() >= before - 1000 && entry.createdAt.getTime() <= Date.now() + 1000);
+        assert.ok(entry.nextAttemptAt.getTime() <= Date.now() + 1000);
+        assert.deepEqual(entry.recipients, [
+          {
+            address: 'x@remote.example',
+            notify: ['FAILURE', 'DELAY'],
+            orcpt: 'rfc822;x@remote.example',
+            state: 'pending',
+            lastError: null,
+          },
+          { address: 'y@remote.example', notify: null, orcpt: null, state: 'pending', lastError: null },
+        ]);
+        const inboxMsg = await store.messages.get(result.local[0].mailboxId, result.local[0].uid);
+        assert.equal(entry.blobId, inboxMsg?.blobId);
+        assert.deepEqual(await store.blobs.read(entry.blobId), raw);
+        assert.equal(await store.queue.count(), 1);
+        assert.deepEqual(await store.queue.list(), [entry]);
+        assert.equal(await store.queue.get(result.queueId + 1000), null);
+      });
+
+      it('a remote-only delivery stores the blob for the queue alone', async () => {
+        const result = await store.deliver({ raw: message(), meta: null, local: [], remote: remoteEntry() });
+        assert.deepEqual(result.local, []);
+        assert.ok(result.queueId);
+        const stats = await store.stats();
+        assert.equal(stats.blobs, 1);
+        assert.equal(stats.messages, 0);
+        assert.equal(stats.queue, 1);
+      });
+
+      it('due, recordAttempt with per-recipient state, retry, and removal when done', async () => {
+        const { queueId } = await store.deliver({ raw: message(), meta: null, local: [], remote: remoteEntry() });
+        assert.ok(queueId);
+        const soon = () => new Date(Date.now() + 1000);
+        assert.deepEqual(
+          (await store.queue.due(soon(), 10)).map((e) => e.id),
+          [queueId],
+        );
+        assert.deepEqual(await store.queue.due(new Date(0), 10), []);
+
+        const later = new Date(Date.now() + 3_600_000);
+        await store.queue.recordAttempt(queueId, {
+          recipients: [
+            { address: 'X@remote.example', state: 'delivered', error: null },
+            { address: 'y@remote.example', state: 'pending', error: '451 4.4.1 try later' },
+          ],
+          nextAttemptAt: later,
+          error: '451 4.4.1 try later',
+        });
+        let entry = await store.queue.get(queueId);
+        assert.ok(entry);
+        assert.equal(entry.attempts, 1);
+        assert.equal(entry.lastError, '451 4.4.1 try later');
+        assert.equal(entry.nextAttemptAt.getTime(), later.getTime());
+        assert.deepEqual(
+          entry.recipients.map((r) => [r.address, r.state, r.lastError]),
+          [
+            ['x@remote.example', 'delivered', null],
+            ['y@remote.example', 'pending', '451 4.4.1 try later'],
+          ],
+        );
+        assert.deepEqual(await store.queue.due(soon(), 10), []);
+
+        assert.equal(await store.queue.retry(queueId), true);
+        assert.deepEqual(
+          (await store.queue.due(soon(), 10)).map((e) => e.id),
+          [queueId],
+        );
+        assert.equal(await store.queue.retry(queueId + 1000), false);
+
+        const blobId = entry.blobId;
+        await store.queue.recordAttempt(queueId, {
+          recipients: [{ address: 'y@remote.example', state: 'failed', error: '550 5.1.1 no such user' }],
+          nextAttemptAt: later,
+          error: '550 5.1.1 no such user',
+        });
+        entry = await store.queue.get(queueId);
+        assert.equal(entry, null, 'no pending recipient left: the entry is gone');
+        assert.equal(await store.queue.count(), 0);
+        assert.equal(await store.blobs.get(blobId), null, 'and so is its blob');
+        // Recording an attempt for a gone entry is harmless.
+        await store.queue.recordAttempt(queueId, { recipients: [], nextAttemptAt: later, error: null });
+      });
+
+      it('due honours the limit and the order of next attempts; delete and count', async () => {
+        const ids: number[] = [];
+        for (let i = 0; i < 3; i++) {
+          const { queueId } = await store.deliver({ raw: message(), meta: null, local: [], remote: remoteEntry() });
+          assert.ok(queueId);
+          ids.push(queueId);
+        }
+        // Push the first one back: the others become due first.
+        await store.queue.recordAttempt(ids[0], {
+          recipients: [],
+          nextAttemptAt: new Date(Date.now() + 500),
+          error: 'x',
+        });
+        const far = new Date(Date.now() + 60_000);
+        assert.deepEqual(
+          (await store.queue.due(far, 2)).map((e) => e.id),
+          [ids[1], ids[2]],
+        );
+        assert.equal(await store.queue.count(), 3);
+        assert.equal(await store.queue.delete(ids[1]), true);
+        assert.equal(await store.queue.delete(ids[1]), false);
+        assert.equal(await store.queue.count(), 2);
+        assert.deepEqual(
+          (await store.queue.list()).map((e) => e.id).sort((x, y) => x - y),
+          [ids[0], ids[2]],
+        );
+      });
+    });
+
+    describe('locks', () => {
+      it('one owner at a time; only the owner releases', async () => {
+        assert.equal(await store.locks.tryAcquire(1, 'a'), true);
+        assert.equal(await store.locks.tryAcquire(1, 'a'), true, 'the owner may acquire again');
+        assert.equal(await store.locks.tryAcquire(1, 'b'), false);
+        assert.equal(await store.locks.tryAcquire(2, 'b'), true, 'locks are per mailbox');
+        await store.locks.release(1, 'b');
+        assert.equal(await store.locks.tryAcquire(1, 'b'), false);
+        await store.locks.release(1, 'a');
+        assert.equal(await store.locks.tryAcquire(1, 'b'), true);
+        await store.locks.release(1, 'b');
+        await store.locks.release(2, 'b');
+      });
+    });
+
+    describe('change feed', () => {
+      function record(mailboxId: number) {
+        const events: MailboxChange[] = [];
+        const unsubscribe = store.changes.subscribe(mailboxId, (c) => events.push(c));
+        return { events, unsubscribe };
+      }
+
+      it('deliver publishes exists, only after commit', async () => {
+        const a = await account();
+        const inbox = await mailbox(a.id);
+        const { events } = record(inbox.id);
+        const pending = deliver(a.id);
+        assert.equal(events.length, 0, 'nothing before the write is durable');
+        const result = await pending;
+        await waitFor(() => events.length === 1, 'exists');
+        const info = await store.messages.get(inbox.id, result.local[0].uid);
+        assert.deepEqual(events, [{ kind: 'exists', mailboxId: inbox.id, uid: 1, modseq: info?.modseq }]);
+      });
+
+      it('setFlags publishes flags, expunge publishes expunge, append and copy publish exists', async () => {
+        const a = await account();
+        const inbox = await mailbox(a.id);
+        const archive = await mailbox(a.id, 'Archive');
+        await deliver(a.id);
+        await deliver(a.id);
+        const inInbox = record(inbox.id);
+        const inArchive = record(archive.id);
+
+        const [changed] = await store.messages.setFlags({
+          mailboxId: inbox.id,
+          uids: [1],
+          op: 'add',
+          flags: ['\\Seen', 'k'],
+        });
+        await waitFor(() => inInbox.events.length === 1, 'flags');
+        assert.deepEqual(inInbox.events[0], {
+          kind: 'flags',
+          mailboxId: inbox.id,
+          uid: 1,
+          flags: changed.flags,
+          modseq: changed.modseq,
+        });
+
+        await store.messages.expunge(inbox.id, [2]);
+        await waitFor(() => inInbox.events.length === 2, 'expunge');
+        const modseq = (await mailbox(a.id)).highestModseq;
+        assert.deepEqual(inInbox.events[1], { kind: 'expunge', mailboxId: inbox.id, uids: [2], modseq });
+
+        const appended = await store.messages.append({ mailboxId: archive.id, raw: message(), meta: null });
+        await waitFor(() => inArchive.events.length === 1, 'exists after append');
+        assert.deepEqual(inArchive.events[0], {
+          kind: 'exists',
+          mailboxId: archive.id,
+          uid: appended.uid,
+          modseq: appended.modseq,
+        });
+
+        const [[, copied]] = await store.messages.copy(inbox.id, [1], archive.id);
+        await waitFor(() => inArchive.events.length === 2, 'exists after copy');
+        const copiedInfo = await store.messages.get(archive.id, copied);
+        assert.deepEqual(inArchive.events[1], {
+          kind: 'exists',
+          mailboxId: archive.id,
+          uid: copied,
+          modseq: copiedInfo?.modseq,
+        });
+        await sleep(20);
+        assert.equal(inInbox.events.length, 2, 'a copy publishes nothing on the source');
+      });
+
+      it('unsubscribe stops events; other mailboxes are not notified', async () => {
+        const a = await account();
+        const inbox = await mailbox(a.id);
+        const sent = await mailbox(a.id, 'Sent');
+        const inInbox = record(inbox.id);
+        const inSent = record(sent.id);
+        await deliver(a.id);
+        await waitFor(() => inInbox.events.length === 1, 'exists');
+        inInbox.unsubscribe();
+        inInbox.unsubscribe();
+        await deliver(a.id);
+        await sleep(20);
+        assert.equal(inInbox.events.length, 1);
+        assert.equal(inSent.events.length, 0);
+      });
+
+      it('a failed write publishes nothing', async () => {
+        const a = await account();
+        const inbox = await mailbox(a.id);
+        const { events } = record(inbox.id);
+        await assert.rejects(
+          store.deliver({
+            raw: message(),
+            meta: null,
+            local: [
+              { accountId: a.id, mailbox: 'INBOX' },
+              { accountId: a.id + 1000, mailbox: 'INBOX' },
+            ],
+          }),
+        );
+        await sleep(20);
+        assert.deepEqual(events, []);
+      });
+    });
+
+    describe('concurrency', () => {
+      it('50 concurrent deliveries all succeed with distinct ascending UIDs', async () => {
+        const a = await account();
+        const inbox = await mailbox(a.id);
+        const results = await Promise.all(Array.from({ length: 50 }, (_, i) => deliver(a.id, message(`c${i}`))));
+        const got = results.map((r) => r.local[0].uid).sort((x, y) => x - y);
+        assert.deepEqual(
+          got,
+          Array.from({ length: 50 }, (_, i) => i + 1),
+        );
+        assert.deepEqual(await uids(inbox.id), got);
+        const after = await mailbox(a.id);
+        assert.equal(after.uidNext, 51);
+        assert.ok(after.highestModseq >= inbox.highestModseq + 50);
+        assert.equal((await store.stats()).blobs, 50);
+      });
+
+      it('a failing write among concurrent writes fails alone', async () => {
+        const a = await account();
+        const inbox = await mailbox(a.id);
+        const settled = await Promise.allSettled(
+          Array.from({ length: 10 }, (_, i) =>
+            store.deliver({
+              raw: message(),
+              meta: null,
+              local: [{ accountId: i === 4 ? a.id + 1000 : a.id, mailbox: 'INBOX' }],
+            }),
+          ),
+        );
+        assert.deepEqual(
+          settled.map((s) => s.status),
+          settled.map((_, i) => (i === 4 ? 'rejected' : 'fulfilled')),
+        );
+        assert.equal((await uids(inbox.id)).length, 9);
+        const creates = await Promise.allSettled([
+          store.accounts.create({ address: 'same@example.org', passwordHash: 'x' }),
+          store.accounts.create({ address: 'SAME@example.org', passwordHash: 'y' }),
+          store.domains.add('parallel.example'),
+        ]);
+        assert.deepEqual(
+          creates.map((s) => s.status),
+          ['fulfilled', 'rejected', 'fulfilled'],
+        );
+        assert.ok(creates[1].status === 'rejected' && creates[1].reason instanceof StoreConflictError);
+      });
+    });
+
+    describe('stats and close', () => {
+      it('stats counts everything', async () => {
+        const a = await account();
+        await store.domains.add('example.org');
+        await store.aliases.set('x@example.org', [a.address]);
+        await deliver(a.id, message(), { remote: remoteEntry() });
+        await deliver(a.id);
+        assert.deepEqual(await store.stats(), { accounts: 1, domains: 1, aliases: 1, messages: 2, blobs: 2, queue: 1 });
+        assert.equal(typeof store.kind, 'string');
+      });
+
+      it('close waits for pending writes and is idempotent', async () => {
+        const a = await account();
+        const pending = deliver(a.id);
+        await store.close();
+        assert.equal((await pending).local[0].uid, 1);
+        await store.close();
+      });
+    });
+
+    describe('persistence across a restart', () => {
+      it('data, UIDVALIDITY and UIDNEXT survive; UIDs are not reused', async (t) => {
+        if (!h.reopen) {
+          t.skip('this backend cannot reopen');
+          return;
+        }
+        const a = await account();
+        await store.domains.add('example.org');
+        const boxes = await store.mailboxes.list(a.id);
+        const inbox = await mailbox(a.id);
+        for (let i = 0; i < 3; i++) await deliver(a.id);
+        await store.messages.expunge(inbox.id, [2, 3]);
+        const modseq = (await mailbox(a.id)).highestModseq;
+        const { queueId } = await deliver(a.id, message(), { remote: remoteEntry() });
+        assert.ok(queueId);
+
+        store = await h.reopen();
+        const validity = (list: Mailbox[]) => list.map((b) => [b.id, b.name, b.uidValidity]).sort();
+        assert.deepEqual(validity(await store.mailboxes.list(a.id)), validity(boxes));
+        const again = await mailbox(a.id);
+        assert.equal(again.uidValidity, inbox.uidValidity);
+        assert.equal(again.uidNext, 5);
+        assert.ok(again.highestModseq > modseq);
+        assert.deepEqual(await uids(inbox.id), [1, 4]);
+        assert.deepEqual(await store.messages.expungedSince(inbox.id, 0), [2, 3]);
+        assert.equal((await deliver(a.id)).local[0].uid, 5);
+        assert.equal(await store.domains.has('example.org'), true);
+        assert.deepEqual(await store.accounts.get(a.address), a);
+        assert.equal((await store.queue.get(queueId))?.recipients.length, 2);
+      });
+    });
+  });
+}

@@ -1,0 +1,82 @@
+/**
+ * The SQLite connection and what every part of the backend shares: the prepared-statement cache, the
+ * group committer and the change bus.
+ *
+ * Invariants:
+ * - One connection per store instance, opened with WAL, synchronous=FULL (a commit is fsynced),
+ *   foreign_keys=ON and busy_timeout=5000 (another process, e.g. the CLI, may hold the write lock).
+ * - Reads run directly on the connection and see every committed write of any process; nothing that
+ *   another process may change (accounts, domains, aliases, mailboxes) is cached in memory.
+ * - Writes go only through `write()` (see writer.ts).
+ * - Statements are prepared once per SQL text and reused.
+ */
+import Database from 'better-sqlite3';
+import type { ChangeBus } from '../changes.js';
+import { migrate } from './schema.js';
+import { GroupCommitter, type WriteJob } from './writer.js';
+
+export class SqliteContext {
+  readonly db: Database.Database;
+  readonly bus: ChangeBus;
+  readonly #statements = new Map<string, Database.Statement>();
+  readonly #plucked = new Map<string, Database.Statement>();
+  readonly #writer: GroupCommitter;
+
+  constructor(db: Database.Database, bus: ChangeBus) {
+    this.db = db;
+    this.bus = bus;
+    this.#writer = new GroupCommitter(db, (changes) => {
+      for (const change of changes) bus.publish(change);
+    });
+  }
+
+  /** The prepared statement for `text`, prepared on first use. */
+  sql(text: string): Database.Statement {
+    let stmt = this.#statements.get(text);
+    if (!stmt) {
+      stmt = this.db.prepare(text);
+      this.#statements.set(text, stmt);
+    }
+    return stmt;
+  }
+
+  /** Like `sql`, but the statement returns the first column only (a separate cache: pluck is a mode). */
+  pluck(text: string): Database.Statement {
+    let stmt = this.#plucked.get(text);
+    if (!stmt) {
+      stmt = this.db.prepare(text).pluck();
+      this.#plucked.set(text, stmt);
+    }
+    return stmt;
+  }
+
+  /** Runs a write job in the next group commit. */
+  write<T>(job: WriteJob<T>): Promise<T> {
+    return this.#writer.run(job);
+  }
+
+  close(): void {
+    this.#writer.close();
+    this.#statements.clear();
+    this.#plucked.clear();
+    this.db.close();
+  }
+}
+
+export function openDatabase(path: string): Database.Database {
+  const db = new Database(path, { timeout: 5000 });
+  try {
+    db.pragma('busy_timeout = 5000');
+    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    if (String(mode).toLowerCase() !== 'wal' && path !== ':memory:') {
+      throw new Error(`could not switch ${path} to WAL mode (got ${String(mode)})`);
+    }
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}

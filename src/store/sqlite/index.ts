@@ -1,0 +1,90 @@
+/**
+ * The SQLite backend of `Store` (better-sqlite3): the embedded default. See docs/store.md.
+ *
+ * Invariants of this folder:
+ * - One file per concern: db.ts (connection, pragmas, statement cache), schema.ts (migrations via
+ *   PRAGMA user_version), writer.ts (group commit), accounts.ts, mailboxes.ts, messages.ts (and blobs),
+ *   queue.ts; this file composes them and owns `deliver`.
+ * - All writes go through the group committer; a write's promise resolves after an fsynced COMMIT.
+ * - Reads are synchronous on the connection and return already-resolved promises.
+ * - Changes are published on the in-process ChangeBus after commit. Another process writing to the same
+ *   file (the CLI) is seen by reads at once, but its mailbox changes are not pushed to this process's
+ *   subscribers: in SQLite mode only the server process delivers and changes mail.
+ */
+import { ChangeBus } from '../changes.js';
+import { MemoryMailboxLocks } from '../locks.js';
+import { normalizeMailboxName, splitFlags } from '../normalize.js';
+import { type DeliveryRequest, type DeliveryResult, type Store, StoreNotFoundError } from '../types.js';
+import { sqliteAccounts, sqliteAliases, sqliteDomains } from './accounts.js';
+import { openDatabase, SqliteContext } from './db.js';
+import { mailboxRowByName, sqliteMailboxes } from './mailboxes.js';
+import { insertMessage, prepareBlob, putBlob, sqliteBlobs, sqliteMessages } from './messages.js';
+import { insertQueueEntry, sqliteQueue } from './queue.js';
+
+export interface SqliteStoreOptions {
+  /** Database file; created with its schema when missing. */
+  path: string;
+}
+
+export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> {
+  const ctx = new SqliteContext(openDatabase(opts.path), new ChangeBus());
+  let closed = false;
+
+  function deliver(request: DeliveryRequest): Promise<DeliveryResult> {
+    if (request.local.length === 0 && !request.remote) return Promise.resolve({ local: [], queueId: null });
+    const blob = prepareBlob(request.raw, request.meta);
+    const internalDate = (request.internalDate ?? new Date()).getTime();
+    const targets = request.local.map((t) => ({
+      accountId: t.accountId,
+      mailbox: normalizeMailboxName(t.mailbox),
+      flags: splitFlags(t.flags ?? []),
+    }));
+    return ctx.write((tx) => {
+      const blobId = putBlob(ctx, blob);
+      const local = targets.map((t) => {
+        const mailbox = mailboxRowByName(ctx, t.accountId, t.mailbox) ?? mailboxRowByName(ctx, t.accountId, 'INBOX');
+        if (!mailbox) throw new StoreNotFoundError(`no account ${t.accountId}`);
+        const message = insertMessage(ctx, tx, {
+          mailboxId: mailbox.id,
+          blobId,
+          size: request.raw.length,
+          flags: t.flags.bits,
+          keywords: t.flags.keywords.join(' '),
+          internalDate,
+        });
+        return { accountId: t.accountId, mailboxId: mailbox.id, uid: message.uid };
+      });
+      const queueId = request.remote ? insertQueueEntry(ctx, blobId, request.remote, Date.now()) : null;
+      return { local, queueId };
+    });
+  }
+
+  const store = {
+    kind: 'sqlite',
+    accounts: sqliteAccounts(ctx),
+    domains: sqliteDomains(ctx),
+    aliases: sqliteAliases(ctx),
+    mailboxes: sqliteMailboxes(ctx),
+    messages: sqliteMessages(ctx),
+    blobs: sqliteBlobs(ctx),
+    queue: sqliteQueue(ctx),
+    locks: new MemoryMailboxLocks(),
+    changes: ctx.bus,
+    deliver,
+    async stats() {
+      return ctx
+        .sql(
+          `SELECT (SELECT count(*) FROM accounts) AS accounts, (SELECT count(*) FROM domains) AS domains,
+             (SELECT count(*) FROM aliases) AS aliases, (SELECT count(*) FROM messages) AS messages,
+             (SELECT count(*) FROM blobs) AS blobs, (SELECT count(*) FROM queue) AS queue`,
+        )
+        .get() as Awaited<ReturnType<Store['stats']>>;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      ctx.close();
+    },
+  } satisfies Store;
+  return store;
+}

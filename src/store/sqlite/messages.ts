@@ -1,0 +1,247 @@
+/**
+ * Messages and blobs in SQLite: APPEND, flags, EXPUNGE, COPY, QRESYNC's expunged set, blob reads.
+ *
+ * Invariants:
+ * - A new message takes the mailbox's UIDNEXT and bumps it, and bumps HIGHESTMODSEQ, in one UPDATE …
+ *   RETURNING: UIDs are strictly ascending and never reused, even after expunge or restart.
+ * - One write operation (setFlags, expunge) on a mailbox bumps HIGHESTMODSEQ once and stamps every
+ *   changed message (or expunged row) with that value; an operation that changes nothing bumps nothing.
+ * - Blobs are content-addressed by SHA-256: the same bytes stored twice are one row. A blob row is
+ *   deleted by trigger when its last message or queue entry goes (schema.ts).
+ * - Changes are reported to `tx.publish` and reach subscribers only after commit (writer.ts).
+ * - UID lists are bound as one JSON array (`json_each`), so every statement has a fixed text and stays
+ *   in the prepared-statement cache.
+ */
+import { createHash } from 'node:crypto';
+import { applyFlags, joinFlags, splitFlags } from '../normalize.js';
+import { type BlobStore, type JsonValue, type MessageInfo, type MessageStore, StoreNotFoundError } from '../types.js';
+import type { SqliteContext } from './db.js';
+import { bumpModseq, mailboxRowById } from './mailboxes.js';
+import type { WriteTx } from './writer.js';
+
+interface MessageRow {
+  mailbox_id: number;
+  uid: number;
+  blob_id: number;
+  size: number;
+  flags: number;
+  keywords: string;
+  internaldate: number;
+  modseq: number;
+}
+
+const COLUMNS = 'mailbox_id, uid, blob_id, size, flags, keywords, internaldate, modseq';
+
+export function keywordList(column: string): string[] {
+  return column === '' ? [] : column.split(' ');
+}
+
+function toMessage(row: MessageRow): MessageInfo {
+  return {
+    mailboxId: row.mailbox_id,
+    uid: row.uid,
+    blobId: row.blob_id,
+    size: row.size,
+    flags: joinFlags(row.flags, keywordList(row.keywords)),
+    internalDate: new Date(row.internaldate),
+    modseq: row.modseq,
+  };
+}
+
+/** What a blob write needs, computed before entering the write queue to keep the transaction short. */
+export interface PreparedBlob {
+  hash: string;
+  raw: Buffer;
+  meta: string;
+}
+
+export function prepareBlob(raw: Buffer, meta: JsonValue): PreparedBlob {
+  return { hash: createHash('sha256').update(raw).digest('hex'), raw, meta: JSON.stringify(meta ?? null) };
+}
+
+/** The id of the blob with these bytes, inserting it when new. Call inside a write job. */
+export function putBlob(ctx: SqliteContext, blob: PreparedBlob): number {
+  const existing = ctx.pluck('SELECT id FROM blobs WHERE hash = ?').get(blob.hash) as number | undefined;
+  if (existing !== undefined) return existing;
+  return ctx
+    .pluck('INSERT INTO blobs (hash, size, data, meta) VALUES (?, ?, ?, ?) RETURNING id')
+    .get(blob.hash, blob.raw.length, blob.raw, blob.meta) as number;
+}
+
+/** Inserts a message with the next UID of its mailbox and publishes `exists`. Call inside a write job. */
+export function insertMessage(
+  ctx: SqliteContext,
+  tx: WriteTx,
+  input: { mailboxId: number; blobId: number; size: number; flags: number; keywords: string; internalDate: number },
+): MessageInfo {
+  const slot = ctx
+    .sql(
+      `UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1 WHERE id = ?
+       RETURNING uidnext - 1 AS uid, highestmodseq AS modseq`,
+    )
+    .get(input.mailboxId) as { uid: number; modseq: number } | undefined;
+  if (!slot) throw new StoreNotFoundError(`no mailbox ${input.mailboxId}`);
+  ctx
+    .sql(`INSERT INTO messages (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+    .run(
+      input.mailboxId,
+      slot.uid,
+      input.blobId,
+      input.size,
+      input.flags,
+      input.keywords,
+      input.internalDate,
+      slot.modseq,
+    );
+  tx.publish({ kind: 'exists', mailboxId: input.mailboxId, uid: slot.uid, modseq: slot.modseq });
+  return {
+    mailboxId: input.mailboxId,
+    uid: slot.uid,
+    blobId: input.blobId,
+    size: input.size,
+    flags: joinFlags(input.flags, keywordList(input.keywords)),
+    internalDate: new Date(input.internalDate),
+    modseq: slot.modseq,
+  };
+}
+
+function uniqueUids(uids: readonly number[]): string {
+  return JSON.stringify([...new Set(uids)].filter((u) => Number.isInteger(u) && u > 0));
+}
+
+export function sqliteMessages(ctx: SqliteContext): MessageStore {
+  const rowsIn = (mailboxId: number, uids: readonly number[]) =>
+    ctx
+      .sql(
+        `SELECT ${COLUMNS} FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid`,
+      )
+      .all(mailboxId, uniqueUids(uids)) as MessageRow[];
+
+  return {
+    async list(mailboxId) {
+      const rows = ctx.sql(`SELECT ${COLUMNS} FROM messages WHERE mailbox_id = ? ORDER BY uid`).all(mailboxId);
+      return (rows as MessageRow[]).map(toMessage);
+    },
+
+    async get(mailboxId, uid) {
+      const row = ctx.sql(`SELECT ${COLUMNS} FROM messages WHERE mailbox_id = ? AND uid = ?`).get(mailboxId, uid);
+      return row ? toMessage(row as MessageRow) : null;
+    },
+
+    append(input) {
+      const blob = prepareBlob(input.raw, input.meta);
+      const { bits, keywords } = splitFlags(input.flags ?? []);
+      const internalDate = (input.internalDate ?? new Date()).getTime();
+      return ctx.write((tx) => {
+        if (!mailboxRowById(ctx, input.mailboxId)) throw new StoreNotFoundError(`no mailbox ${input.mailboxId}`);
+        const blobId = putBlob(ctx, blob);
+        return insertMessage(ctx, tx, {
+          mailboxId: input.mailboxId,
+          blobId,
+          size: input.raw.length,
+          flags: bits,
+          keywords: keywords.join(' '),
+          internalDate,
+        });
+      });
+    },
+
+    setFlags(input) {
+      const change = splitFlags(input.flags);
+      return ctx.write((tx) => {
+        const changed: MessageInfo[] = [];
+        let modseq = 0;
+        const update = ctx.sql(
+          'UPDATE messages SET flags = ?, keywords = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?',
+        );
+        for (const row of rowsIn(input.mailboxId, input.uids)) {
+          const next = applyFlags({ bits: row.flags, keywords: keywordList(row.keywords) }, input.op, change);
+          const keywords = next.keywords.join(' ');
+          if (next.bits === row.flags && keywords === row.keywords) continue;
+          if (modseq === 0) modseq = bumpModseq(ctx, input.mailboxId); // RFC 7162 §3.1: one per operation
+          update.run(next.bits, keywords, modseq, input.mailboxId, row.uid);
+          const info = toMessage({ ...row, flags: next.bits, keywords, modseq });
+          changed.push(info);
+          tx.publish({ kind: 'flags', mailboxId: input.mailboxId, uid: row.uid, flags: info.flags, modseq });
+        }
+        return changed;
+      });
+    },
+
+    expunge(mailboxId, uids) {
+      const list = uniqueUids(uids);
+      return ctx.write((tx) => {
+        const removed = ctx
+          .pluck(
+            'SELECT uid FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid',
+          )
+          .all(mailboxId, list) as number[];
+        if (removed.length === 0) return [];
+        const modseq = bumpModseq(ctx, mailboxId);
+        const json = JSON.stringify(removed);
+        ctx
+          .sql('INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) SELECT ?, value, ? FROM json_each(?)')
+          .run(mailboxId, modseq, json);
+        ctx
+          .sql('DELETE FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?))')
+          .run(mailboxId, json);
+        tx.publish({ kind: 'expunge', mailboxId, uids: removed, modseq });
+        return removed;
+      });
+    },
+
+    copy(fromMailboxId, uids, toMailboxId) {
+      return ctx.write((tx) => {
+        if (!mailboxRowById(ctx, toMailboxId)) throw new StoreNotFoundError(`no mailbox ${toMailboxId}`);
+        const pairs: [number, number][] = [];
+        for (const row of rowsIn(fromMailboxId, uids)) {
+          const copy = insertMessage(ctx, tx, {
+            mailboxId: toMailboxId,
+            blobId: row.blob_id,
+            size: row.size,
+            flags: row.flags,
+            keywords: row.keywords,
+            internalDate: row.internaldate,
+          });
+          pairs.push([row.uid, copy.uid]);
+        }
+        return pairs;
+      });
+    },
+
+    async expungedSince(mailboxId, sinceModseq) {
+      return ctx
+        .pluck('SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid')
+        .all(mailboxId, sinceModseq) as number[];
+    },
+  };
+}
+
+export function sqliteBlobs(ctx: SqliteContext): BlobStore {
+  return {
+    async read(blobId) {
+      const data = ctx.pluck('SELECT data FROM blobs WHERE id = ?').get(blobId) as Buffer | undefined;
+      if (data === undefined) throw new StoreNotFoundError(`no blob ${blobId}`);
+      return data;
+    },
+
+    async readRange(blobId, start, end) {
+      const from = Math.max(0, Math.floor(start));
+      const length = Math.max(0, Math.floor(end) - from);
+      // substr() on a BLOB counts bytes, 1-based; it reads only the requested range.
+      const data = ctx.pluck('SELECT substr(data, ?, ?) FROM blobs WHERE id = ?').get(from + 1, length, blobId) as
+        | Buffer
+        | null
+        | undefined;
+      if (data === undefined) throw new StoreNotFoundError(`no blob ${blobId}`);
+      return data ?? Buffer.alloc(0);
+    },
+
+    async get(blobId) {
+      const row = ctx.sql('SELECT id, hash, size, meta FROM blobs WHERE id = ?').get(blobId) as
+        | { id: number; hash: string; size: number; meta: string }
+        | undefined;
+      return row ? { id: row.id, hash: row.hash, size: row.size, meta: JSON.parse(row.meta) as JsonValue } : null;
+    },
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * The outbound queue in SQLite: one row per queued message (`queue`) and one per recipient
+ * (`queue_recipients`, kept in the order given).
+ *
+ * Invariants:
+ * - A queue entry references its message by blob; deleting the entry deletes the blob too when nothing
+ *   else references it (trigger, same transaction).
+ * - Recipient state is per recipient (Maddy-style partial retries). An attempt that leaves no recipient
+ *   `pending` deletes the entry: the delivery layer must have sent any DSN before recording it.
+ * - Envelope addresses keep the case of their local part (RFC 5321 §2.4 says relays must preserve it);
+ *   only the domain is lower-cased. `recordAttempt` matches recipients case-insensitively.
+ * - Recording an attempt for an entry that is gone (deleted meanwhile, e.g. by the CLI) is a no-op.
+ */
+import type { NewQueueEntry, QueueEntry, QueueStore, RecipientState } from '../types.js';
+import type { SqliteContext } from './db.js';
+
+interface QueueRow {
+  id: number;
+  envelope_from: string;
+  blob_id: number;
+  size: number;
+  dsn_ret: 'FULL' | 'HDRS' | null;
+  dsn_envid: string | null;
+  created_at: number;
+  next_attempt_at: number;
+  attempts: number;
+  last_error: string | null;
+}
+
+interface RecipientRow {
+  position: number;
+  address: string;
+  notify: string | null;
+  orcpt: string | null;
+  state: RecipientState;
+  last_error: string | null;
+}
+
+const SELECT_ENTRY = `SELECT q.id, q.envelope_from, q.blob_id, b.size, q.dsn_ret, q.dsn_envid, q.created_at,
+  q.next_attempt_at, q.attempts, q.last_error FROM queue q JOIN blobs b ON b.id = q.blob_id`;
+
+/** Lower-cases the domain of an envelope address, keeping the local part (see header). */
+export function normalizeEnvelopeAddress(address: string): string {
+  const trimmed = address.trim();
+  const at = trimmed.lastIndexOf('@');
+  return at < 0 ? trimmed : trimmed.slice(0, at) + trimmed.slice(at).toLowerCase();
+}
+
+/** Inserts a queue entry due now. Call inside a write job. */
+export function insertQueueEntry(ctx: SqliteContext, blobId: number, entry: NewQueueEntry, now: number): number {
+  if (entry.recipients.length === 0) throw new Error('a queue entry needs at least one recipient');
+  const id = ctx
+    .pluck(
+      `INSERT INTO queue (envelope_from, blob_id, dsn_ret, dsn_envid, created_at, next_attempt_at, attempts)
+       VALUES (?, ?, ?, ?, ?, ?, 0) RETURNING id`,
+    )
+    .get(normalizeEnvelopeAddress(entry.envelopeFrom), blobId, entry.dsnRet, entry.dsnEnvid, now, now) as number;
+  const insert = ctx.sql(
+    `INSERT INTO queue_recipients (queue_id, position, address, notify, orcpt, state) VALUES (?, ?, ?, ?, ?, 'pending')`,
+  );
+  entry.recipients.forEach((r, position) => {
+    insert.run(id, position, normalizeEnvelopeAddress(r.address), r.notify ? JSON.stringify(r.notify) : null, r.orcpt);
+  });
+  return id;
+}
+
+export function sqliteQueue(ctx: SqliteContext): QueueStore {
+  const withRecipients = (row: QueueRow): QueueEntry => {
+    const recipients = ctx
+      .sql(
+        'SELECT position, address, notify, orcpt, state, last_error FROM queue_recipients WHERE queue_id = ? ORDER BY position',
+      )
+      .all(row.id) as RecipientRow[];
+    return {
+      id: row.id,
+      envelopeFrom: row.envelope_from,
+      blobId: row.blob_id,
+      size: row.size,
+      dsnRet: row.dsn_ret,
+      dsnEnvid: row.dsn_envid,
+      createdAt: new Date(row.created_at),
+      nextAttemptAt: new Date(row.next_attempt_at),
+      attempts: row.attempts,
+      lastError: row.last_error,
+      recipients: recipients.map((r) => ({
+        address: r.address,
+        notify: r.notify === null ? null : (JSON.parse(r.notify) as string[]),
+        orcpt: r.orcpt,
+        state: r.state,
+        lastError: r.last_error,
+      })),
+    };
+  };
+
+  return {
+    async list() {
+      return (ctx.sql(`${SELECT_ENTRY} ORDER BY q.id`).all() as QueueRow[]).map(withRecipients);
+    },
+
+    async get(id) {
+      const row = ctx.sql(`${SELECT_ENTRY} WHERE q.id = ?`).get(id) as QueueRow | undefined;
+      return row ? withRecipients(row) : null;
+    },
+
+    async due(now, limit) {
+      const rows = ctx
+        .sql(`${SELECT_ENTRY} WHERE q.next_attempt_at <= ? ORDER BY q.next_attempt_at, q.id LIMIT ?`)
+        .all(now.getTime(), Math.max(0, Math.floor(limit))) as QueueRow[];
+      return rows.map(withRecipients);
+    },
+
+    recordAttempt(id, result) {
+      return ctx.write(() => {
+        const found = ctx
+          .sql('UPDATE queue SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?')
+          .run(result.nextAttemptAt.getTime(), result.error, id);
+        if (found.changes === 0) return;
+        const rows = ctx.sql('SELECT position, address FROM queue_recipients WHERE queue_id = ?').all(id) as {
+          position: number;
+          address: string;
+        }[];
+        const update = ctx.sql(
+          'UPDATE queue_recipients SET state = ?, last_error = ? WHERE queue_id = ? AND position = ?',
+        );
+        for (const r of result.recipients) {
+          const address = r.address.trim().toLowerCase();
+          for (const row of rows) {
+            if (row.address.toLowerCase() === address) update.run(r.state, r.error, id, row.position);
+          }
+        }
+        const pending = ctx
+          .sql(`SELECT 1 FROM queue_recipients WHERE queue_id = ? AND state = 'pending' LIMIT 1`)
+          .get(id);
+        if (!pending) ctx.sql('DELETE FROM queue WHERE id = ?').run(id);
+      });
+    },
+
+    retry(id) {
+      return ctx.write(
+        () => ctx.sql('UPDATE queue SET next_attempt_at = ? WHERE id = ?').run(Date.now(), id).changes > 0,
+      );
+    },
+
+    delete(id) {
+      return ctx.write(() => ctx.sql('DELETE FROM queue WHERE id = ?').run(id).changes > 0);
+    },
+
+    async count() {
+      return ctx.pluck('SELECT count(*) FROM queue').get() as number;
+    },
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * The SQLite schema and its migrations. The schema version is `PRAGMA user_version`: migration N
+ * (1-based) brings the database from version N-1 to N.
+ *
+ * Invariants:
+ * - Migrations only ever get appended; a released migration is never edited.
+ * - Migrating runs in one IMMEDIATE transaction that re-reads the version inside it, so two processes
+ *   opening the same file at once (server and CLI) migrate exactly once.
+ * - A database newer than this code is refused rather than guessed at.
+ * - The schema enforces what it can: foreign keys cascade from accounts down to messages, and the
+ *   `*_blob_gc` triggers delete a blob in the same transaction as its last reference (message or queue
+ *   entry), including deletions by cascade.
+ * - Times are unix milliseconds (INTEGER); JSON values are TEXT.
+ */
+import type Database from 'better-sqlite3';
+
+const V1 = `
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE accounts (
+  id            INTEGER PRIMARY KEY,
+  address       TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL,
+  apop_secret   TEXT,
+  quota_bytes   INTEGER,
+  disabled      INTEGER NOT NULL DEFAULT 0,
+  created_at    INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE domains (
+  name TEXT PRIMARY KEY
+) STRICT, WITHOUT ROWID;
+
+-- targets: JSON array of lower-case addresses
+CREATE TABLE aliases (
+  address TEXT PRIMARY KEY,
+  targets TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE mailboxes (
+  id            INTEGER PRIMARY KEY,
+  account_id    INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name          TEXT NOT NULL,
+  uidvalidity   INTEGER NOT NULL,
+  uidnext       INTEGER NOT NULL DEFAULT 1,
+  highestmodseq INTEGER NOT NULL DEFAULT 1,
+  special_use   TEXT,
+  subscribed    INTEGER NOT NULL DEFAULT 1,
+  UNIQUE (account_id, name)
+) STRICT;
+
+-- meta: JSON from src/mail/parse.ts (MessageMeta)
+CREATE TABLE blobs (
+  id   INTEGER PRIMARY KEY,
+  hash TEXT NOT NULL UNIQUE,
+  size INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  meta TEXT NOT NULL
+) STRICT;
+
+-- flags: bitmask of normalize.ts SYSTEM_FLAGS; keywords: space-separated atoms
+CREATE TABLE messages (
+  mailbox_id   INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+  uid          INTEGER NOT NULL,
+  blob_id      INTEGER NOT NULL REFERENCES blobs(id),
+  size         INTEGER NOT NULL,
+  flags        INTEGER NOT NULL DEFAULT 0,
+  keywords     TEXT NOT NULL DEFAULT '',
+  internaldate INTEGER NOT NULL,
+  modseq       INTEGER NOT NULL,
+  PRIMARY KEY (mailbox_id, uid)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX messages_blob ON messages(blob_id);
+CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);
+
+-- RFC 7162 QRESYNC: what was expunged, and when (in modseq)
+CREATE TABLE expunged (
+  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+  uid        INTEGER NOT NULL,
+  modseq     INTEGER NOT NULL,
+  PRIMARY KEY (mailbox_id, uid)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);
+
+CREATE TABLE queue (
+  id              INTEGER PRIMARY KEY,
+  envelope_from   TEXT NOT NULL,
+  blob_id         INTEGER NOT NULL REFERENCES blobs(id),
+  dsn_ret         TEXT CHECK (dsn_ret IN ('FULL', 'HDRS')),
+  dsn_envid       TEXT,
+  created_at      INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  last_error      TEXT
+) STRICT;
+CREATE INDEX queue_due ON queue(next_attempt_at);
+CREATE INDEX queue_blob ON queue(blob_id);
+
+-- notify: JSON array or NULL
+CREATE TABLE queue_recipients (
+  queue_id   INTEGER NOT NULL REFERENCES queue(id) ON DELETE CASCADE,
+  position   INTEGER NOT NULL,
+  address    TEXT NOT NULL,
+  notify     TEXT,
+  orcpt      TEXT,
+  state      TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
+  last_error TEXT,
+  PRIMARY KEY (queue_id, position)
+) STRICT, WITHOUT ROWID;
+
+CREATE TRIGGER messages_blob_gc AFTER DELETE ON messages
+WHEN NOT EXISTS (SELECT 1 FROM messages WHERE blob_id = OLD.blob_id)
+ AND NOT EXISTS (SELECT 1 FROM queue WHERE blob_id = OLD.blob_id)
+BEGIN
+  DELETE FROM blobs WHERE id = OLD.blob_id;
+END;
+
+CREATE TRIGGER queue_blob_gc AFTER DELETE ON queue
+WHEN NOT EXISTS (SELECT 1 FROM messages WHERE blob_id = OLD.blob_id)
+ AND NOT EXISTS (SELECT 1 FROM queue WHERE blob_id = OLD.blob_id)
+BEGIN
+  DELETE FROM blobs WHERE id = OLD.blob_id;
+END;
+`;
+
+/** Migration i brings the schema from version i to i + 1. Append only. */
+export const MIGRATIONS: readonly string[] = [V1];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the database to SCHEMA_VERSION. Safe to call from several processes at once. */
+export function migrate(db: Database.Database): void {
+  const run = db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    if (current > SCHEMA_VERSION) {
+      throw new Error(
+        `database schema version ${current} is newer than this postbode (${SCHEMA_VERSION}); upgrade postbode`,
+      );
+    }
+    for (let v = current; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]);
+    if (current !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  });
+  run.immediate();
+}

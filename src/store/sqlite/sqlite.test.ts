@@ -1,0 +1,358 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { runStoreContract, type StoreHarness } from '../contract/contract.js';
+import { openStore } from '../index.js';
+import type { MailboxChange, Store } from '../types.js';
+import { openDatabase } from './db.js';
+import { openSqliteStore } from './index.js';
+import { SCHEMA_VERSION } from './schema.js';
+import { GroupCommitter } from './writer.js';
+
+const INDEX_TS = fileURLToPath(new URL('./index.ts', import.meta.url));
+
+async function tempDir(): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'postbode-sqlite-'));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+runStoreContract('sqlite', async (): Promise<StoreHarness> => {
+  const { dir, remove } = await tempDir();
+  const file = path.join(dir, 'test.db');
+  let store = await openSqliteStore({ path: file });
+  const harness: StoreHarness = {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await remove();
+    },
+    reopen: async () => {
+      await store.close();
+      store = await openSqliteStore({ path: file });
+      harness.store = store;
+      return store;
+    },
+  };
+  return harness;
+});
+
+/** Runs `code` (an ES module body) in a child `node --import tsx` and yields its stdout lines. */
+function child(
+  code: string,
+  env: Record<string, string>,
+): { proc: ChildProcess; lines: AsyncIterableIterator<string> } {
+  const proc = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: proc.stdout! })[Symbol.asyncIterator]();
+  return { proc, lines };
+}
+
+async function expectLine(lines: AsyncIterableIterator<string>, prefix: string): Promise<string> {
+  const next = await lines.next();
+  assert.ok(!next.done && next.value.startsWith(prefix), `expected ${prefix}, got ${next.done ? 'EOF' : next.value}`);
+  return next.value;
+}
+
+function exited(proc: ChildProcess): Promise<NodeJS.Signals | number | null> {
+  return new Promise((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) resolve(proc.signalCode ?? proc.exitCode);
+    else proc.once('exit', (code, signal) => resolve(signal ?? code));
+  });
+}
+
+describe('SQLite store specifics', () => {
+  it('a delivery acknowledged before kill -9 is there after reopening', async () => {
+    const { dir, remove } = await tempDir();
+    const file = path.join(dir, 'crash.db');
+    try {
+      const setup = await openSqliteStore({ path: file });
+      const account = await setup.accounts.create({ address: 'crash@example.org', passwordHash: 'x' });
+      await setup.close();
+
+      const { proc, lines } = child(
+        `import { openSqliteStore } from ${JSON.stringify(INDEX_TS)};
+         const store = await openSqliteStore({ path: process.env.DB });
+         const results = await Promise.all(Array.from({ length: 5 }, (_, i) => store.deliver({
+           raw: Buffer.from('Subject: crash ' + i + '\\r\\n\\r\\nbody\\r\\n'),
+           meta: null,
+           local: [{ accountId: Number(process.env.ACCOUNT), mailbox: 'INBOX' }],
+         })));
+         process.stdout.write('DELIVERED ' + results.map((r) => r.local[0].uid).join(',') + '\\n');
+         setInterval(() => {}, 1000);`,
+        { DB: file, ACCOUNT: String(account.id) },
+      );
+      const line = await expectLine(lines, 'DELIVERED');
+      proc.kill('SIGKILL');
+      assert.equal(await exited(proc), 'SIGKILL');
+      assert.equal(line, 'DELIVERED 1,2,3,4,5');
+
+      const store = await openSqliteStore({ path: file });
+      try {
+        const inbox = await store.mailboxes.get(account.id, 'INBOX');
+        assert.ok(inbox);
+        const messages = await store.messages.list(inbox.id);
+        assert.deepEqual(
+          messages.map((m) => m.uid),
+          [1, 2, 3, 4, 5],
+        );
+        assert.equal((await store.blobs.read(messages[0].blobId)).toString(), 'Subject: crash 0\r\n\r\nbody\r\n');
+        assert.equal(inbox.uidNext, 6);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await remove();
+    }
+  });
+
+  it('two store instances on one file (server and CLI) see each other at once', async () => {
+    const { dir, remove } = await tempDir();
+    const file = path.join(dir, 'shared.db');
+    const server = await openSqliteStore({ path: file });
+    const cli = await openSqliteStore({ path: file });
+    try {
+      const created = await cli.accounts.create({ address: 'New@Example.org', passwordHash: 'h' });
+      assert.deepEqual(await server.accounts.get('new@example.org'), created);
+      assert.equal(await cli.domains.add('example.org'), true);
+      assert.equal(await server.domains.has('example.org'), true);
+      await cli.aliases.set('info@example.org', ['new@example.org']);
+      assert.deepEqual(await server.aliases.get('info@example.org'), ['new@example.org']);
+      assert.equal(await server.accounts.update('new@example.org', { disabled: true }), true);
+      assert.equal((await cli.accounts.get('new@example.org'))?.disabled, true);
+
+      // Concurrent writers on both instances.
+      const inbox = await server.mailboxes.get(created.id, 'INBOX');
+      assert.ok(inbox);
+      await Promise.all([
+        ...Array.from({ length: 10 }, () =>
+          server.deliver({
+            raw: Buffer.from(`Subject: ${Math.random()}\r\n\r\n`),
+            meta: null,
+            local: [{ accountId: created.id, mailbox: 'INBOX' }],
+          }),
+        ),
+        cli.mailboxes.create(created.id, 'FromCli'),
+        cli.accounts.create({ address: 'other@example.org', passwordHash: 'h' }),
+      ]);
+      assert.equal((await cli.messages.list(inbox.id)).length, 10);
+      assert.ok(await server.mailboxes.get(created.id, 'FromCli'));
+      assert.equal(await cli.accounts.delete('other@example.org'), true);
+      assert.equal(await server.accounts.get('other@example.org'), null);
+    } finally {
+      await cli.close();
+      await server.close();
+      await remove();
+    }
+  });
+
+  it('a write waits for another process holding the write lock (busy_timeout)', async () => {
+    const { dir, remove } = await tempDir();
+    const file = path.join(dir, 'busy.db');
+    const store = await openSqliteStore({ path: file });
+    try {
+      const { proc, lines } = child(
+        `import Database from 'better-sqlite3';
+         const db = new Database(process.env.DB);
+         db.exec('BEGIN IMMEDIATE');
+         db.prepare('INSERT INTO domains (name) VALUES (?)').run('held.example');
+         process.stdout.write('LOCKED\\n');
+         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 400);
+         db.exec('COMMIT');
+         process.stdout.write('RELEASED\\n');`,
+        { DB: file },
+      );
+      await expectLine(lines, 'LOCKED');
+      const started = Date.now();
+      assert.equal(await store.domains.add('waiting.example'), true);
+      assert.ok(Date.now() - started >= 100, 'the write had to wait for the lock');
+      await exited(proc);
+      assert.deepEqual(await store.domains.list(), ['held.example', 'waiting.example']);
+    } finally {
+      await store.close();
+      await remove();
+    }
+  });
+
+  it('opens with WAL, synchronous=FULL, foreign keys and the current schema version', async () => {
+    const { dir, remove } = await tempDir();
+    const db = openDatabase(path.join(dir, 'p.db'));
+    try {
+      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+      assert.equal(db.pragma('synchronous', { simple: true }), 2);
+      assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
+      assert.equal(db.pragma('busy_timeout', { simple: true }), 5000);
+      assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    } finally {
+      db.close();
+      await remove();
+    }
+  });
+
+  it('refuses a database with a newer schema', async () => {
+    const { dir, remove } = await tempDir();
+    const file = path.join(dir, 'future.db');
+    try {
+      const raw = new Database(file);
+      raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+      raw.close();
+      await assert.rejects(openSqliteStore({ path: file }), /newer/);
+    } finally {
+      await remove();
+    }
+  });
+
+  it('openStore creates the data directory and postbode.db', async () => {
+    const { dir, remove } = await tempDir();
+    try {
+      const store: Store = await openStore({ dataDir: path.join(dir, 'nested', 'data') });
+      assert.equal(store.kind, 'sqlite');
+      await store.domains.add('example.org');
+      await store.close();
+      const again = await openSqliteStore({ path: path.join(dir, 'nested', 'data', 'postbode.db') });
+      assert.deepEqual(await again.domains.list(), ['example.org']);
+      await again.close();
+    } finally {
+      await remove();
+    }
+  });
+
+  it('writes after close reject', async () => {
+    const { dir, remove } = await tempDir();
+    try {
+      const store = await openSqliteStore({ path: path.join(dir, 'c.db') });
+      await store.close();
+      await assert.rejects(store.domains.add('x.example'), /closed/);
+    } finally {
+      await remove();
+    }
+  });
+});
+
+describe('GroupCommitter', () => {
+  function setup() {
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE t (v INTEGER UNIQUE)');
+    const published: MailboxChange[][] = [];
+    const committer = new GroupCommitter(db, (changes) => published.push(changes));
+    return { db, committer, published };
+  }
+
+  it('runs concurrent jobs in one transaction, in order', async () => {
+    const { db, committer } = setup();
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        committer.run(() => {
+          assert.equal(db.inTransaction, true);
+          db.prepare('INSERT INTO t (v) VALUES (?)').run(i);
+          return i;
+        }),
+      ),
+    );
+    assert.deepEqual(
+      results,
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+    assert.deepEqual(committer.stats, { batches: 1, jobs: 20 });
+    await committer.run(() => db.prepare('INSERT INTO t (v) VALUES (100)').run());
+    assert.deepEqual(committer.stats, { batches: 2, jobs: 21 });
+    db.close();
+  });
+
+  it('a failing job rolls back alone and publishes nothing', async () => {
+    const { db, committer, published } = setup();
+    const change = (uid: number): MailboxChange => ({ kind: 'exists', mailboxId: 1, uid, modseq: uid });
+    const settled = await Promise.allSettled([
+      committer.run((tx) => {
+        db.prepare('INSERT INTO t (v) VALUES (1)').run();
+        tx.publish(change(1));
+      }),
+      committer.run((tx) => {
+        db.prepare('INSERT INTO t (v) VALUES (2)').run();
+        tx.publish(change(2));
+        db.prepare('INSERT INTO t (v) VALUES (1)').run(); // UNIQUE violation
+      }),
+      committer.run((tx) => {
+        db.prepare('INSERT INTO t (v) VALUES (3)').run();
+        tx.publish(change(3));
+      }),
+    ]);
+    assert.deepEqual(
+      settled.map((s) => s.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.deepEqual(db.prepare('SELECT v FROM t ORDER BY v').pluck().all(), [1, 3]);
+    assert.deepEqual(published, [[change(1), change(3)]]);
+    assert.equal(committer.stats.batches, 1);
+    db.close();
+  });
+
+  it('publishes after commit and before the promises settle', async () => {
+    const { db, committer } = setup();
+    const order: string[] = [];
+    const bus = new GroupCommitter(db, () => order.push(`publish inTransaction=${db.inTransaction}`));
+    const pending = bus.run((tx) => {
+      order.push('job');
+      tx.publish({ kind: 'exists', mailboxId: 1, uid: 1, modseq: 1 });
+    });
+    order.push('queued');
+    await pending;
+    order.push('resolved');
+    assert.deepEqual(order, ['queued', 'job', 'publish inTransaction=false', 'resolved']);
+    committer.close();
+    db.close();
+  });
+
+  it('a failed transaction rejects every job of the batch and publishes nothing', async () => {
+    const { dir, remove } = await tempDir();
+    const file = path.join(dir, 'locked.db');
+    const db = new Database(file, { timeout: 0 });
+    const other = new Database(file, { timeout: 0 });
+    try {
+      db.pragma('journal_mode = WAL');
+      db.exec('CREATE TABLE t (v INTEGER)');
+      const published: MailboxChange[][] = [];
+      const committer = new GroupCommitter(db, (changes) => published.push(changes));
+      other.exec('BEGIN IMMEDIATE'); // the batch's BEGIN IMMEDIATE now fails with SQLITE_BUSY
+      const settled = await Promise.allSettled([
+        committer.run((tx) => tx.publish({ kind: 'exists', mailboxId: 1, uid: 1, modseq: 1 })),
+        committer.run(() => db.prepare('INSERT INTO t (v) VALUES (1)').run()),
+      ]);
+      assert.deepEqual(
+        settled.map((s) => (s.status === 'rejected' ? (s.reason as { code?: string }).code : s.status)),
+        ['SQLITE_BUSY', 'SQLITE_BUSY'],
+      );
+      assert.deepEqual(published, []);
+      other.exec('ROLLBACK');
+      await committer.run(() => db.prepare('INSERT INTO t (v) VALUES (2)').run());
+      assert.deepEqual(db.prepare('SELECT v FROM t').pluck().all(), [2]);
+
+      db.exec('BEGIN');
+      await assert.rejects(
+        committer.run(() => 3),
+        /open transaction/,
+      );
+      db.exec('ROLLBACK');
+    } finally {
+      other.close();
+      db.close();
+      await remove();
+    }
+  });
+
+  it('refuses async jobs', async () => {
+    const { db, committer } = setup();
+    await assert.rejects(
+      committer.run(async () => 1),
+      /promise/,
+    );
+    db.close();
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * Group commit: the one way to write to the SQLite database.
+ *
+ * Invariants:
+ * - Every write is a synchronous job queued here. All jobs pending when the next `setImmediate` tick
+ *   runs execute in ONE `BEGIN IMMEDIATE` transaction, in submission order, each inside its own
+ *   SAVEPOINT: a job that throws is rolled back alone and only its promise rejects.
+ * - A job's promise settles only after COMMIT returned; with `synchronous=FULL` that means fsynced.
+ *   So N concurrent writes cost one fsync.
+ * - If the transaction as a whole fails (BEGIN after busy_timeout, COMMIT, or an error after which
+ *   SQLite rolled back on its own, such as a full disk), every job of the batch rejects with that error
+ *   and none of their changes are published.
+ * - Mailbox changes a job reports via `tx.publish` are handed to `onCommit` only after COMMIT, and only
+ *   for jobs whose savepoint was released.
+ * - Jobs must be synchronous (better-sqlite3 refuses a transaction function that returns a promise).
+ */
+import type Database from 'better-sqlite3';
+import type { MailboxChange } from '../types.js';
+
+export interface WriteTx {
+  /** Reports a change to publish once the batch has committed. */
+  publish(change: MailboxChange): void;
+}
+
+export type WriteJob<T> = (tx: WriteTx) => T;
+
+interface Pending {
+  run: WriteJob<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+type Outcome = { ok: true; value: unknown; changes: MailboxChange[] } | { ok: false; error: unknown };
+
+export class StoreClosedError extends Error {
+  override name = 'StoreClosedError';
+}
+
+export interface GroupCommitStats {
+  /** Transactions committed (or attempted). */
+  batches: number;
+  /** Jobs run in them. */
+  jobs: number;
+}
+
+export class GroupCommitter {
+  /** Counters for observability and tests. */
+  readonly stats: GroupCommitStats = { batches: 0, jobs: 0 };
+  readonly #db: Database.Database;
+  readonly #onCommit: (changes: MailboxChange[]) => void;
+  #pending: Pending[] = [];
+  #scheduled = false;
+  #closed = false;
+  readonly #batch: Database.Transaction<(jobs: Pending[], outcomes: Outcome[]) => void>;
+  readonly #savepoint: Database.Transaction<(job: WriteJob<unknown>, tx: WriteTx) => unknown>;
+
+  constructor(db: Database.Database, onCommit: (changes: MailboxChange[]) => void) {
+    this.#db = db;
+    this.#onCommit = onCommit;
+    // Called inside #batch, better-sqlite3 runs this as SAVEPOINT / RELEASE / ROLLBACK TO.
+    this.#savepoint = db.transaction((job: WriteJob<unknown>, tx: WriteTx) => job(tx));
+    this.#batch = db.transaction((jobs: Pending[], outcomes: Outcome[]) => {
+      for (const job of jobs) {
+        const changes: MailboxChange[] = [];
+        const tx: WriteTx = { publish: (change) => changes.push(change) };
+        try {
+          outcomes.push({ ok: true, value: this.#savepoint(job.run, tx), changes });
+        } catch (error) {
+          // Some errors (SQLITE_FULL, IOERR, ...) make SQLite roll back the whole transaction; then the
+          // jobs before this one are lost too, and continuing would run the rest in autocommit mode.
+          if (!this.#db.inTransaction) throw error;
+          outcomes.push({ ok: false, error });
+        }
+      }
+    });
+  }
+
+  /** Queues a job for the next group commit; settles after the commit. */
+  run<T>(job: WriteJob<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new StoreClosedError('store is closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.push({ run: job, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Runs all pending jobs now, in one transaction. */
+  flush(): void {
+    this.#scheduled = false;
+    const jobs = this.#pending;
+    if (jobs.length === 0) return;
+    this.#pending = [];
+    this.stats.batches++;
+    this.stats.jobs += jobs.length;
+    const outcomes: Outcome[] = [];
+    try {
+      // Inside an open transaction better-sqlite3 would turn the batch into a savepoint and we would
+      // acknowledge before anything is committed. Nothing should open one on this connection.
+      if (this.#db.inTransaction) throw new Error('group commit must not run inside an open transaction');
+      this.#batch.immediate(jobs, outcomes);
+    } catch (error) {
+      for (const job of jobs) job.reject(error);
+      return;
+    }
+    const changes: MailboxChange[] = [];
+    for (const outcome of outcomes) if (outcome.ok) changes.push(...outcome.changes);
+    try {
+      if (changes.length > 0) this.#onCommit(changes);
+    } finally {
+      for (let i = 0; i < jobs.length; i++) {
+        const outcome = outcomes[i];
+        if (outcome.ok) jobs[i].resolve(outcome.value);
+        else jobs[i].reject(outcome.error);
+      }
+    }
+  }
+
+  /** Commits what is pending and refuses further jobs. */
+  close(): void {
+    this.flush();
+    this.#closed = true;
+  }
+}

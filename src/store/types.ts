@@ -1,0 +1,299 @@
+/**
+ * The one Store interface. Protocol engines, delivery, auth and the CLI reach storage only through it.
+ *
+ * Contract (every backend, checked by src/store/contract/):
+ * - Every method is async and backend-neutral: no SQL, no driver types cross this line.
+ * - A write's promise resolves only after the change is durable (on disk, fsynced). Backends may batch
+ *   concurrent writes into one transaction (group commit) but never acknowledge before the commit.
+ * - Addresses and domain names are stored and matched lower-case; mailbox names are case-sensitive
+ *   except INBOX, which is case-insensitive (RFC 9051 §5.1).
+ * - UIDs in a mailbox are strictly ascending and never reused; UIDVALIDITY never changes for a mailbox
+ *   that keeps its name. Every change to a message bumps the mailbox's HIGHESTMODSEQ and stamps the
+ *   message (or the expunged row) with the new value (RFC 7162).
+ * - Message bytes are stored once per distinct content (blob) and referenced by every mailbox copy and
+ *   queue entry; a blob disappears when its last reference goes.
+ * - Changes to mailboxes are published on `changes` after they are durable, to every subscriber of that
+ *   mailbox in any process that shares the store.
+ */
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+export interface Account {
+  id: number;
+  /** Lower-case `local@domain`. */
+  address: string;
+  /** PHC-style string, e.g. `$scrypt$ln=14,r=8,p=1$<salt>$<hash>`. */
+  passwordHash: string;
+  /** Encrypted recoverable secret for APOP/CRAM-MD5, or null when not stored. */
+  apopSecret: string | null;
+  /** Storage quota in bytes, or null for unlimited. */
+  quotaBytes: number | null;
+  disabled: boolean;
+  createdAt: Date;
+}
+
+export interface NewAccount {
+  address: string;
+  passwordHash: string;
+  apopSecret?: string | null;
+  quotaBytes?: number | null;
+}
+
+/** Mailboxes every new account gets, with their RFC 6154 special-use attribute. */
+export const DEFAULT_MAILBOXES: readonly { name: string; specialUse: string | null }[] = [
+  { name: 'INBOX', specialUse: null },
+  { name: 'Drafts', specialUse: '\\Drafts' },
+  { name: 'Sent', specialUse: '\\Sent' },
+  { name: 'Trash', specialUse: '\\Trash' },
+  { name: 'Junk', specialUse: '\\Junk' },
+  { name: 'Archive', specialUse: '\\Archive' },
+];
+
+export interface Mailbox {
+  id: number;
+  accountId: number;
+  /** Full hierarchical name with `/` as separator, UTF-8. `INBOX` is always spelled upper-case. */
+  name: string;
+  uidValidity: number;
+  uidNext: number;
+  highestModseq: number;
+  specialUse: string | null;
+  subscribed: boolean;
+}
+
+export interface MailboxStatus {
+  messages: number;
+  unseen: number;
+  /** Sum of message sizes in octets. */
+  size: number;
+  uidNext: number;
+  uidValidity: number;
+  highestModseq: number;
+}
+
+/** System flags are stored with their backslash, keywords as given. */
+export interface MessageInfo {
+  mailboxId: number;
+  uid: number;
+  blobId: number;
+  /** Size in octets of the stored message (CRLF line endings, as delivered). */
+  size: number;
+  flags: string[];
+  internalDate: Date;
+  modseq: number;
+}
+
+export interface Blob {
+  id: number;
+  /** Lower-case hex SHA-256 of the bytes. */
+  hash: string;
+  size: number;
+  /** What src/mail parsed once at delivery (header offsets, envelope, MIME structure). */
+  meta: JsonValue;
+}
+
+export interface LocalTarget {
+  accountId: number;
+  /** Mailbox name; when it does not exist the message goes to INBOX. */
+  mailbox: string;
+  flags?: string[];
+}
+
+export interface QueueRecipient {
+  address: string;
+  /** DSN NOTIFY values (RFC 3461), e.g. ['FAILURE','DELAY'], or null when not given. */
+  notify: string[] | null;
+  /** DSN ORCPT, e.g. `rfc822;bob@example.org`, or null. */
+  orcpt: string | null;
+}
+
+export interface NewQueueEntry {
+  envelopeFrom: string;
+  recipients: QueueRecipient[];
+  /** DSN RET (FULL|HDRS) and ENVID from MAIL FROM, when given. */
+  dsnRet: 'FULL' | 'HDRS' | null;
+  dsnEnvid: string | null;
+}
+
+export interface DeliveryRequest {
+  /** The message bytes exactly as they will be stored (trace headers already prepended). */
+  raw: Buffer;
+  meta: JsonValue;
+  internalDate?: Date;
+  local: LocalTarget[];
+  /** Recipients on other servers: one outbound queue entry for all of them. */
+  remote?: NewQueueEntry;
+}
+
+export interface DeliveryResult {
+  local: { accountId: number; mailboxId: number; uid: number }[];
+  queueId: number | null;
+}
+
+export type RecipientState = 'pending' | 'delivered' | 'failed';
+
+export interface QueueEntry {
+  id: number;
+  envelopeFrom: string;
+  blobId: number;
+  size: number;
+  dsnRet: 'FULL' | 'HDRS' | null;
+  dsnEnvid: string | null;
+  createdAt: Date;
+  nextAttemptAt: Date;
+  attempts: number;
+  lastError: string | null;
+  recipients: (QueueRecipient & { state: RecipientState; lastError: string | null })[];
+}
+
+export type MailboxChange =
+  | { kind: 'exists'; mailboxId: number; uid: number; modseq: number }
+  | { kind: 'expunge'; mailboxId: number; uids: number[]; modseq: number }
+  | { kind: 'flags'; mailboxId: number; uid: number; flags: string[]; modseq: number };
+
+export interface AccountStore {
+  /** Creates the account and its DEFAULT_MAILBOXES. Throws StoreConflictError when the address exists. */
+  create(input: NewAccount): Promise<Account>;
+  get(address: string): Promise<Account | null>;
+  getById(id: number): Promise<Account | null>;
+  list(): Promise<Account[]>;
+  update(
+    address: string,
+    patch: Partial<Pick<Account, 'passwordHash' | 'apopSecret' | 'quotaBytes' | 'disabled'>>,
+  ): Promise<boolean>;
+  /** Deletes the account with its mailboxes and messages. False when there was no such account. */
+  delete(address: string): Promise<boolean>;
+  /** Bytes used by all messages of the account. */
+  usage(accountId: number): Promise<number>;
+}
+
+export interface DomainStore {
+  /** False when it already existed. */
+  add(name: string): Promise<boolean>;
+  remove(name: string): Promise<boolean>;
+  list(): Promise<string[]>;
+  has(name: string): Promise<boolean>;
+}
+
+export interface AliasStore {
+  /** Sets (replaces) the targets of an alias. `@domain` is a catch-all for that domain. */
+  set(alias: string, targets: string[]): Promise<void>;
+  remove(alias: string): Promise<boolean>;
+  list(): Promise<{ alias: string; targets: string[] }[]>;
+  /** Targets of an exact alias, or null. (Catch-all resolution is the delivery layer's policy.) */
+  get(alias: string): Promise<string[] | null>;
+}
+
+export interface MailboxStore {
+  list(accountId: number): Promise<Mailbox[]>;
+  get(accountId: number, name: string): Promise<Mailbox | null>;
+  getById(id: number): Promise<Mailbox | null>;
+  /** Throws StoreConflictError when it exists. */
+  create(accountId: number, name: string, specialUse?: string | null): Promise<Mailbox>;
+  /** Renames a mailbox and its children. Throws StoreConflictError / StoreNotFoundError. */
+  rename(accountId: number, from: string, to: string): Promise<void>;
+  /** Deletes a mailbox and its messages. */
+  delete(accountId: number, name: string): Promise<boolean>;
+  setSubscribed(accountId: number, name: string, subscribed: boolean): Promise<boolean>;
+  status(mailboxId: number): Promise<MailboxStatus>;
+}
+
+export interface MessageStore {
+  /** All messages of a mailbox in ascending UID order. */
+  list(mailboxId: number): Promise<MessageInfo[]>;
+  get(mailboxId: number, uid: number): Promise<MessageInfo | null>;
+  /** Stores one message into an existing mailbox (IMAP APPEND). */
+  append(input: {
+    mailboxId: number;
+    raw: Buffer;
+    meta: JsonValue;
+    flags?: string[];
+    internalDate?: Date;
+  }): Promise<MessageInfo>;
+  /** Changes flags; returns the messages that changed with their new flags and modseq. */
+  setFlags(input: {
+    mailboxId: number;
+    uids: number[];
+    op: 'add' | 'remove' | 'replace';
+    flags: string[];
+  }): Promise<MessageInfo[]>;
+  /** Removes messages; returns the UIDs that were removed. */
+  expunge(mailboxId: number, uids: number[]): Promise<number[]>;
+  /** Copies messages to another mailbox (same blobs); returns [sourceUid, newUid] pairs. */
+  copy(fromMailboxId: number, uids: number[], toMailboxId: number): Promise<[number, number][]>;
+  /** UIDs expunged with a modseq greater than `sinceModseq` (RFC 7162 VANISHED). */
+  expungedSince(mailboxId: number, sinceModseq: number): Promise<number[]>;
+}
+
+export interface BlobStore {
+  read(blobId: number): Promise<Buffer>;
+  /** Bytes [start, end) of a blob. */
+  readRange(blobId: number, start: number, end: number): Promise<Buffer>;
+  get(blobId: number): Promise<Blob | null>;
+}
+
+export interface QueueStore {
+  list(): Promise<QueueEntry[]>;
+  get(id: number): Promise<QueueEntry | null>;
+  /** Entries whose next attempt is due. */
+  due(now: Date, limit: number): Promise<QueueEntry[]>;
+  /** Records an attempt: per-recipient results and the next attempt time (null removes the entry when no recipient is pending). */
+  recordAttempt(
+    id: number,
+    result: {
+      recipients: { address: string; state: RecipientState; error: string | null }[];
+      nextAttemptAt: Date;
+      error: string | null;
+    },
+  ): Promise<void>;
+  /** Makes an entry due now. */
+  retry(id: number): Promise<boolean>;
+  delete(id: number): Promise<boolean>;
+  count(): Promise<number>;
+}
+
+export interface MailboxLocks {
+  /** Exclusive lock of a mailbox for a POP3 session. False when someone else holds it. */
+  tryAcquire(mailboxId: number, owner: string): Promise<boolean>;
+  release(mailboxId: number, owner: string): Promise<void>;
+}
+
+export interface ChangeFeed {
+  /** Calls `listener` for each durable change of the mailbox; returns the unsubscribe function. */
+  subscribe(mailboxId: number, listener: (change: MailboxChange) => void): () => void;
+}
+
+export interface StoreStats {
+  accounts: number;
+  domains: number;
+  aliases: number;
+  messages: number;
+  blobs: number;
+  queue: number;
+}
+
+export interface Store {
+  /** Which backend, e.g. `sqlite`. */
+  readonly kind: string;
+  readonly accounts: AccountStore;
+  readonly domains: DomainStore;
+  readonly aliases: AliasStore;
+  readonly mailboxes: MailboxStore;
+  readonly messages: MessageStore;
+  readonly blobs: BlobStore;
+  readonly queue: QueueStore;
+  readonly locks: MailboxLocks;
+  readonly changes: ChangeFeed;
+  /** Stores one message for local recipients and/or the outbound queue, atomically and durably. */
+  deliver(request: DeliveryRequest): Promise<DeliveryResult>;
+  stats(): Promise<StoreStats>;
+  close(): Promise<void>;
+}
+
+export class StoreConflictError extends Error {
+  override name = 'StoreConflictError';
+}
+
+export class StoreNotFoundError extends Error {
+  override name = 'StoreNotFoundError';
+}

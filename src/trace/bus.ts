@@ -1,0 +1,111 @@
+/**
+ * The trace bus: every protocol session reports what crosses the wire, line by line, with timestamps,
+ * TLS upgrades, authentication and state changes. Subscribers (the log, `postbode trace`, the web lab)
+ * receive events; with no subscriber, producing an event costs one boolean check.
+ *
+ * Invariants:
+ * - Secrets never enter the bus: engines pass already-redacted text for client lines that carry
+ *   credentials (AUTH arguments and continuations, PASS, APOP digests, LOGIN).
+ * - Events of one session arrive in order; `seq` numbers them per session.
+ */
+
+export type Protocol = 'smtp' | 'pop3' | 'imap';
+
+export type TraceEvent =
+  | {
+      type: 'open';
+      sid: string;
+      t: number;
+      proto: Protocol;
+      listener: string;
+      remote: string;
+      remotePort: number;
+      local: string;
+      localPort: number;
+      tls: boolean;
+    }
+  | { type: 'in'; sid: string; t: number; text: string; seq: number }
+  | { type: 'out'; sid: string; t: number; text: string; seq: number }
+  | { type: 'tls'; sid: string; t: number; protocol: string; cipher: string; seq: number }
+  | { type: 'auth'; sid: string; t: number; user: string; ok: boolean; mechanism: string; seq: number }
+  | { type: 'state'; sid: string; t: number; state: string; seq: number }
+  | { type: 'note'; sid: string; t: number; text: string; seq: number }
+  | { type: 'close'; sid: string; t: number; reason: string; seq: number };
+
+export type TraceListener = (event: TraceEvent) => void;
+
+export class TraceBus {
+  #listeners = new Set<TraceListener>();
+  /** Sessions currently open, with their opening event, for subscribers that join late. */
+  readonly open = new Map<string, Extract<TraceEvent, { type: 'open' }>>();
+
+  get active(): boolean {
+    return this.#listeners.size > 0;
+  }
+
+  subscribe(listener: TraceListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  emit(event: TraceEvent): void {
+    if (event.type === 'open') this.open.set(event.sid, event);
+    else if (event.type === 'close') this.open.delete(event.sid);
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A failing subscriber must not break a session.
+      }
+    }
+  }
+}
+
+type Payload<T extends TraceEvent['type']> = Omit<Extract<TraceEvent, { type: T }>, 'type' | 'sid' | 't' | 'seq'>;
+
+/** One session's handle on the bus. */
+export class SessionTrace {
+  #seq = 0;
+  constructor(
+    readonly bus: TraceBus,
+    readonly sid: string,
+  ) {}
+
+  get active(): boolean {
+    return this.bus.active;
+  }
+
+  #emit<T extends Exclude<TraceEvent['type'], 'open'>>(type: T, payload: Payload<T>): void {
+    // The generic spread loses the link between `type` and its payload; the signature keeps it.
+    this.bus.emit({ type, sid: this.sid, t: Date.now(), seq: ++this.#seq, ...payload } as unknown as TraceEvent);
+  }
+
+  /** A line from the client, already redacted by the engine. */
+  in(text: string): void {
+    if (this.bus.active) this.#emit('in', { text });
+  }
+
+  out(text: string): void {
+    if (this.bus.active) this.#emit('out', { text });
+  }
+
+  tls(protocol: string, cipher: string): void {
+    this.#emit('tls', { protocol, cipher });
+  }
+
+  auth(user: string, ok: boolean, mechanism: string): void {
+    this.#emit('auth', { user, ok, mechanism });
+  }
+
+  state(state: string): void {
+    this.#emit('state', { state });
+  }
+
+  note(text: string): void {
+    if (this.bus.active) this.#emit('note', { text });
+  }
+
+  close(reason: string): void {
+    this.#emit('close', { reason });
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Starts a real postbode server process (the built `bin/postbode.js`) on ephemeral loopback ports
+ * with its own temporary data directory, and runs CLI commands against the same data directory.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+export const BIN = path.join(ROOT, 'bin/postbode.js');
+
+export interface ServerOptions {
+  hostname?: string;
+  domains?: string[];
+  /** Listener names to start on 127.0.0.1:0 (default smtp, submission, submissions, pop3, pop3s). */
+  listeners?: string[];
+  extraArgs?: string[];
+  dataDir?: string;
+}
+
+export interface PostbodeProcess {
+  dataDir: string;
+  ports: Record<string, number>;
+  child: ChildProcess;
+  /** JSON log lines seen so far. */
+  logs: Record<string, unknown>[];
+  cli(args: string[], input?: string): { code: number; stdout: string; stderr: string };
+  stop(): Promise<void>;
+  kill9(): Promise<void>;
+}
+
+const DEFAULT_LISTENERS = ['smtp', 'submission', 'submissions', 'pop3', 'pop3s'];
+
+export async function startPostbode(opts: ServerOptions = {}): Promise<PostbodeProcess> {
+  const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'postbode-test-'));
+  const hostname = opts.hostname ?? 'mx.example.test';
+  const domains = opts.domains ?? ['example.test'];
+  const listeners = opts.listeners ?? DEFAULT_LISTENERS;
+  const args = [BIN, 'serve', '--data-dir', dataDir, '--hostname', hostname];
+  for (const d of domains) args.push('--domain', d);
+  for (const name of ['smtp', 'submission', 'submissions', 'pop3', 'pop3s', 'imap', 'imaps', 'http']) {
+    args.push('--listen', listeners.includes(name) ? `${name}=127.0.0.1:0` : `${name}=off`);
+  }
+  // Cheap password hashes keep the suite fast; production uses the default cost.
+  args.push('--set', 'auth.scrypt_log_n=10', ...(opts.extraArgs ?? []));
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const logs: Record<string, unknown>[] = [];
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const ports = await new Promise<Record<string, number>>((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    const timer = setTimeout(() => reject(new Error(`server did not start in 15 s: ${stderr}`)), 15000);
+    rl.on('line', (line) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      logs.push(entry);
+      if (entry.msg === 'postbode started') {
+        clearTimeout(timer);
+        const result: Record<string, number> = {};
+        for (const item of entry.listeners as string[]) {
+          const [name, addr] = item.split('=');
+          result[name] = Number(addr.slice(addr.lastIndexOf(':') + 1));
+        }
+        resolve(result);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before it started: ${stderr}`));
+    });
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    dataDir,
+    ports,
+    child,
+    logs,
+    cli(cliArgs, input) {
+      const r = spawnSync(process.execPath, [BIN, ...cliArgs, '--data-dir', dataDir], {
+        input: input ?? '',
+        encoding: 'utf8',
+      });
+      return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+    async kill9() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** Runs the CLI on a data directory without a server. */
+export function runCli(args: string[], input = ''): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8' });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}

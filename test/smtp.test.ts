@@ -1,0 +1,319 @@
+/**
+ * SMTP black-box tests: a real server process, real sockets, every reply and error path of the
+ * core issue (lab and strict modes, smuggling, limits, AUTH, STARTTLS, BDAT, relay control).
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { LineClient } from './harness/line-client.js';
+import { type PostbodeProcess, ROOT, removeDir, startPostbode } from './harness/server.js';
+import { replayTranscript } from './harness/transcript.js';
+import { popRetrieveAll } from './harness/pop3.js';
+
+const HOST = 'mx.example.test';
+const plain = (user: string, pass: string) => Buffer.from(`\0${user}\0${pass}`).toString('base64');
+
+describe('SMTP (lab mode, the default)', () => {
+  let pb: PostbodeProcess;
+  before(async () => {
+    pb = await startPostbode({
+      hostname: HOST,
+      extraArgs: ['--set', 'smtp.max_message_size=20000', '--set', 'smtp.max_recipients=3', '--set', 'limits.max_errors=5'],
+    });
+    for (const u of ['milarepa', 'alice', 'bob']) assert.equal(pb.cli(['user', 'add', `${u}@example.test`, '--password', 'secret']).code, 0);
+    assert.equal(pb.cli(['alias', 'add', 'team@example.test', 'alice@example.test', 'bob@example.test']).code, 0);
+  });
+  after(async () => {
+    await pb.stop();
+    removeDir(pb.dataDir);
+  });
+
+  const connect = async () => {
+    const c = await LineClient.connect(pb.ports.smtp);
+    assert.match(await c.reply(), /^220 mx\.example\.test ESMTP postbode [\d.]+ ready$/);
+    return c;
+  };
+
+  it('replays the seed transcript exactly and delivers the message', async () => {
+    const c = await LineClient.connect(pb.ports.smtp);
+    await replayTranscript(c, path.join(ROOT, 'test/transcripts/smtp/seed.txt'), { host: HOST });
+    await c.closedByServer();
+    const msgs = await popRetrieveAll(pb.ports.pop3, 'milarepa@example.test', 'secret');
+    assert.equal(msgs.length, 1);
+    const text = msgs[0].toString('latin1');
+    assert.match(text, /^Return-Path: <mannix@intecbrussel\.intra>\r\nReceived: from \[127\.0\.0\.1\] /);
+    assert.ok(text.endsWith('\r\n\r\nDit is de body van ons mailbericht.\r\n') || text.endsWith('Dit is de body van ons mailbericht.\r\n'));
+  });
+
+  it('lists the ESMTP extensions on EHLO', async () => {
+    const c = await connect();
+    const r = await c.cmd('EHLO client.example.org');
+    const lines = r.split('\n');
+    assert.match(lines[0], /^250-mx\.example\.test Hello client\.example\.org \[127\.0\.0\.1\]/);
+    for (const ext of ['PIPELINING', 'SIZE 20000', '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES', 'CHUNKING', 'DSN', 'STARTTLS', 'AUTH PLAIN LOGIN']) {
+      assert.ok(lines.some((l) => l.slice(4) === ext), `missing ${ext} in ${r}`);
+    }
+    assert.match(lines.at(-1)!, /^250 /);
+    c.close();
+  });
+
+  it('accepts lowercase commands and says what lab mode tolerated', async () => {
+    const c = await connect();
+    assert.match(await c.cmd('helo'), /^250 .*lab mode: HELO without a name accepted/);
+    assert.match(await c.cmd('mail from:a@b.example'), /^250 2\.1\.0 .*lab mode: address without angle brackets/);
+    assert.match(await c.cmd('rcpt to:<alice@example.test>'), /^250 2\.1\.5 /);
+    assert.match(await c.cmd('rset'), /^250 2\.0\.0/);
+    assert.match(await c.cmd('noop'), /^250 2\.0\.0/);
+    assert.match(await c.cmd('quit'), /^221 2\.0\.0/);
+    c.close();
+  });
+
+  it('answers bad sequences with 503 5.5.1 and syntax errors with 501', async () => {
+    const c = await connect();
+    assert.match(await c.cmd('MAIL FROM:<a@b.example>'), /^503 5\.5\.1 Send HELO or EHLO first/);
+    assert.match(await c.cmd('EHLO x.example'), /^250 /);
+    assert.match(await c.cmd('RCPT TO:<alice@example.test>'), /^503 5\.5\.1 /);
+    assert.match(await c.cmd('DATA'), /^503 5\.5\.1 /);
+    assert.match(await c.cmd('MAIL TO:<a@b.example>'), /^501 5\.5\.4 /);
+    assert.match(await c.cmd('MAIL FROM:<a@b.example>'), /^250 /);
+    assert.match(await c.cmd('MAIL FROM:<a@b.example>'), /^503 5\.5\.1 /);
+    assert.match(await c.cmd('DATA'), /^554 5\.5\.1 No valid recipients/);
+    assert.match(await c.cmd('FOO bar'), /^500 5\.5\.2 /);
+    c.close();
+  });
+
+  it('rejects unknown local users with 550 5.1.1 and relaying with 554 5.7.1', async () => {
+    const c = await connect();
+    await c.cmd('EHLO x.example');
+    await c.cmd('MAIL FROM:<>');
+    assert.match(await c.cmd('RCPT TO:<nobody@example.test>'), /^550 5\.1\.1 /);
+    assert.match(await c.cmd('RCPT TO:<someone@elsewhere.example>'), /^554 5\.7\.1 .*Relay access denied/);
+    c.close();
+  });
+
+  it('limits recipients with 452 4.5.3 and delivers an alias to every target', async () => {
+    const c = await connect();
+    await c.cmd('EHLO x.example');
+    await c.cmd('MAIL FROM:<sender@remote.example>');
+    assert.match(await c.cmd('RCPT TO:<team@example.test>'), /^250 /);
+    assert.match(await c.cmd('RCPT TO:<alice@example.test>'), /^250 /);
+    assert.match(await c.cmd('RCPT TO:<bob@example.test>'), /^250 /);
+    assert.match(await c.cmd('RCPT TO:<milarepa@example.test>'), /^452 4\.5\.3 /);
+    assert.match(await c.cmd('DATA'), /^354 /);
+    c.write('Subject: alias\r\n\r\nhello team\r\n.\r\n');
+    assert.match(await c.reply(), /^250 2\.6\.0 /);
+    await c.cmd('QUIT');
+    // alice and bob each get one copy, though named twice (alias + direct).
+    const alice = await popRetrieveAll(pb.ports.pop3, 'alice@example.test', 'secret');
+    assert.equal(alice.filter((m) => m.includes('hello team')).length, 1);
+    const bob = await popRetrieveAll(pb.ports.pop3, 'bob@example.test', 'secret');
+    assert.equal(bob.filter((m) => m.includes('hello team')).length, 1);
+  });
+
+  it('refuses a declared or actual size over the limit with 552 and stores nothing', async () => {
+    const c = await connect();
+    await c.cmd('EHLO x.example');
+    assert.match(await c.cmd('MAIL FROM:<a@b.example> SIZE=999999'), /^552 5\.3\.4 /);
+    assert.match(await c.cmd('MAIL FROM:<a@b.example> SIZE=100'), /^250 /);
+    await c.cmd('RCPT TO:<bob@example.test>');
+    assert.match(await c.cmd('DATA'), /^354 /);
+    c.write(`Subject: big\r\n\r\n${'x'.repeat(100)}\r\n`.repeat(300));
+    c.write('.\r\n');
+    assert.match(await c.reply(), /^552 5\.3\.4 /);
+    // The session goes on.
+    assert.match(await c.cmd('NOOP'), /^250 /);
+    c.close();
+    const bob = await popRetrieveAll(pb.ports.pop3, 'bob@example.test', 'secret');
+    assert.ok(!bob.some((m) => m.includes('Subject: big')));
+  });
+
+  it('removes dot-stuffing and keeps the message byte-exact', async () => {
+    const c = await connect();
+    await c.cmd('EHLO x.example');
+    await c.cmd('MAIL FROM:<a@b.example>');
+    await c.cmd('RCPT TO:<milarepa@example.test>');
+    await c.cmd('DATA');
+    const body = 'Subject: dots\r\nX-Bytes: caf\xe9\r\n\r\n..leading dot\r\n...two\r\n.\r\n';
+    c.write(Buffer.from(body.replace('.\r\n', '') + '.\r\n', 'latin1'));
+    assert.match(await c.reply(), /^250 /);
+    c.close();
+    const msgs = await popRetrieveAll(pb.ports.pop3, 'milarepa@example.test', 'secret');
+    const m = msgs.find((x) => x.includes('Subject: dots'))!;
+    assert.ok(m.toString('latin1').endsWith('Subject: dots\r\nX-Bytes: caf\xe9\r\n\r\n.leading dot\r\n..two\r\n'));
+  });
+
+  it('never ends DATA on <LF>.<CR><LF> or <LF>.<LF> in a CRLF session (no smuggling)', async () => {
+    const c = await connect();
+    await c.cmd('EHLO x.example');
+    await c.cmd('MAIL FROM:<a@b.example>');
+    await c.cmd('RCPT TO:<bob@example.test>');
+    await c.cmd('DATA');
+    c.write('Subject: smuggle\r\n\r\nbody\n.\r\nMAIL FROM:<evil@b.example>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\nx\n.\nmore\r\n.\r\n');
+    assert.match(await c.reply(), /^250 2\.6\.0 /);
+    assert.match(await c.cmd('NOOP'), /^250 2\.0\.0 Ok$/);
+    c.close();
+    const alice = await popRetrieveAll(pb.ports.pop3, 'alice@example.test', 'secret');
+    assert.ok(!alice.some((m) => m.toString().startsWith('Return-Path: <evil')));
+    const bob = await popRetrieveAll(pb.ports.pop3, 'bob@example.test', 'secret');
+    assert.ok(bob.some((m) => m.includes('Subject: smuggle') && m.includes('MAIL FROM:<evil@b.example>')));
+  });
+
+  it('accepts a bare-LF session from nc, ending DATA with a lone "." line', async () => {
+    const c = await connect();
+    c.write('HELO nc.example\n');
+    assert.match(await c.reply(), /^250 /);
+    c.write('MAIL FROM:<a@b.example>\nRCPT TO:<alice@example.test>\nDATA\n');
+    assert.match(await c.reply(), /^250 /);
+    assert.match(await c.reply(), /^250 /);
+    assert.match(await c.reply(), /^354 .*lab mode: bare LF/);
+    c.write('Subject: nc\n\nfrom netcat\n.\n');
+    assert.match(await c.reply(), /^250 2\.6\.0 /);
+    c.close();
+    const alice = await popRetrieveAll(pb.ports.pop3, 'alice@example.test', 'secret');
+    const m = alice.find((x) => x.includes('Subject: nc'))!;
+    assert.ok(m.toString().endsWith('Subject: nc\r\n\r\nfrom netcat\r\n'), 'stored with CRLF line endings');
+  });
+
+  it('answers pipelined commands in order', async () => {
+    const c = await connect();
+    c.write('EHLO p.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.test>\r\nRCPT TO:<nobody@example.test>\r\nDATA\r\n');
+    assert.match(await c.reply(), /^250-/);
+    assert.match(await c.reply(), /^250 2\.1\.0/);
+    assert.match(await c.reply(), /^250 2\.1\.5/);
+    assert.match(await c.reply(), /^550 5\.1\.1/);
+    assert.match(await c.reply(), /^354 /);
+    c.write('Subject: piped\r\n\r\nx\r\n.\r\nQUIT\r\n');
+    assert.match(await c.reply(), /^250 2\.6\.0/);
+    assert.match(await c.reply(), /^221 /);
+    await c.closedByServer();
+  });
+
+  it('takes BDAT chunks (CHUNKING)', async () => {
+    const c = await connect();
+    await c.cmd('EHLO x.example');
+    await c.cmd('MAIL FROM:<a@b.example>');
+    await c.cmd('RCPT TO:<bob@example.test>');
+    const part1 = 'Subject: chunks\r\n\r\n';
+    const part2 = 'first\r\n.second\r\n';
+    c.write(`BDAT ${part1.length}\r\n${part1}`);
+    assert.match(await c.reply(), /^250 2\.0\.0 \d+ octets received/);
+    c.write(`BDAT ${part2.length} LAST\r\n${part2}`);
+    assert.match(await c.reply(), /^250 2\.6\.0 /);
+    assert.match(await c.cmd('DATA'), /^503 5\.5\.1 /);
+    c.close();
+    const bob = await popRetrieveAll(pb.ports.pop3, 'bob@example.test', 'secret');
+    assert.ok(bob.some((m) => m.toString().endsWith('Subject: chunks\r\n\r\nfirst\r\n.second\r\n')));
+  });
+
+  it('answers a too-long line with 500 5.5.6 and goes on', async () => {
+    const c = await connect();
+    c.send(`NOOP ${'x'.repeat(5000)}`);
+    assert.match(await c.reply(), /^500 5\.5\.6 /);
+    assert.match(await c.cmd('NOOP'), /^250 /);
+    c.close();
+  });
+
+  it('hangs up with 421 after too many errors', async () => {
+    const c = await connect();
+    for (let i = 0; i < 4; i++) assert.match(await c.cmd('BOGUS'), /^500 /);
+    c.send('BOGUS');
+    assert.match(await c.reply(), /^500 /);
+    assert.match(await c.reply(), /^421 4\.7\.0 /);
+    await c.closedByServer();
+  });
+
+  it('offers STARTTLS and resets the session after it', async () => {
+    const c = await connect();
+    await c.cmd('EHLO x.example');
+    assert.match(await c.cmd('STARTTLS'), /^220 2\.0\.0 /);
+    await c.upgradeTls();
+    assert.match(await c.cmd('MAIL FROM:<a@b.example>'), /^503 5\.5\.1 /);
+    const ehlo = await c.cmd('EHLO x.example');
+    assert.ok(!ehlo.includes('STARTTLS'));
+    assert.match(await c.cmd('STARTTLS'), /^503 5\.5\.1 /);
+    c.close();
+  });
+
+  it('authenticates with AUTH PLAIN and LOGIN and relays for authenticated users into the queue', async () => {
+    const c = await connect();
+    await c.cmd('EHLO x.example');
+    assert.match(await c.cmd(`AUTH PLAIN ${plain('alice@example.test', 'wrong')}`), /^535 5\.7\.8 /);
+    assert.match(await c.cmd('AUTH LOGIN'), /^334 VXNlcm5hbWU6$/);
+    assert.match(await c.cmd(Buffer.from('alice@example.test').toString('base64')), /^334 UGFzc3dvcmQ6$/);
+    assert.match(await c.cmd(Buffer.from('secret').toString('base64')), /^235 2\.7\.0 /);
+    await c.cmd('MAIL FROM:<alice@example.test>');
+    assert.match(await c.cmd('RCPT TO:<friend@elsewhere.example>'), /^250 2\.1\.5 .*queued for remote delivery/);
+    await c.cmd('DATA');
+    c.write('Subject: out\r\n\r\nto the world\r\n.\r\n');
+    assert.match(await c.reply(), /^250 2\.6\.0 /);
+    c.close();
+    const q = pb.cli(['queue', 'list']);
+    assert.match(q.stdout, /from <alice@example\.test>\s+to friend@elsewhere\.example/);
+  });
+
+  it('requires AUTH on the submission port', async () => {
+    const c = await LineClient.connect(pb.ports.submission);
+    await c.reply();
+    await c.cmd('EHLO x.example');
+    assert.match(await c.cmd('MAIL FROM:<alice@example.test>'), /^530 5\.7\.0 /);
+    assert.match(await c.cmd(`AUTH PLAIN ${plain('alice@example.test', 'secret')}`), /^235 /);
+    assert.match(await c.cmd('MAIL FROM:<alice@example.test>'), /^250 /);
+    c.close();
+  });
+
+  it('speaks implicit TLS on the submissions port', async () => {
+    const c = await LineClient.connect(pb.ports.submissions, { tls: true });
+    assert.match(await c.reply(), /^220 /);
+    const ehlo = await c.cmd('EHLO x.example');
+    assert.ok(ehlo.includes('AUTH PLAIN LOGIN') && !ehlo.includes('STARTTLS'));
+    c.close();
+  });
+
+  it('keeps serving others while one client misbehaves', async () => {
+    const bad = await connect();
+    bad.write(Buffer.alloc(200_000, 0x41)); // a huge line without an end
+    const good = await connect();
+    assert.match(await good.cmd('NOOP'), /^250 /);
+    good.close();
+    bad.close();
+  });
+});
+
+describe('SMTP (strict mode)', () => {
+  let pb: PostbodeProcess;
+  before(async () => {
+    pb = await startPostbode({ hostname: HOST, extraArgs: ['--strict'], listeners: ['smtp'] });
+    pb.cli(['user', 'add', 'alice@example.test', '--password', 'secret']);
+  });
+  after(async () => {
+    await pb.stop();
+    removeDir(pb.dataDir);
+  });
+
+  it('refuses bare HELO, addresses without brackets and bare LF with 501', async () => {
+    const c = await LineClient.connect(pb.ports.smtp);
+    await c.reply();
+    assert.match(await c.cmd('HELO'), /^501 5\.5\.4 /);
+    assert.match(await c.cmd('HELO client.example'), /^250 /);
+    assert.match(await c.cmd('MAIL FROM: a@b.example'), /^501 5\.5\.4 .*angle brackets/);
+    assert.match(await c.cmd('MAIL FROM: <a@b.example>'), /^250 /);
+    c.write('RCPT TO:<alice@example.test>\n');
+    assert.match(await c.reply(), /^501 5\.5\.2 /);
+    c.close();
+  });
+});
+
+describe('SMTP idle timeout', () => {
+  it('closes an idle session with 421 4.4.2', async () => {
+    const pb = await startPostbode({ listeners: ['smtp'], extraArgs: ['--set', 'smtp.idle_timeout=1'] });
+    try {
+      const c = await LineClient.connect(pb.ports.smtp);
+      await c.reply();
+      assert.match(await c.reply(3000), /^421 4\.4\.2 /);
+      await c.closedByServer();
+    } finally {
+      await pb.stop();
+      removeDir(pb.dataDir);
+    }
+  });
+});
