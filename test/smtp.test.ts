@@ -18,7 +18,7 @@ describe('SMTP (lab mode, the default)', () => {
   before(async () => {
     pb = await startPostbode({
       hostname: HOST,
-      extraArgs: ['--set', 'smtp.max_message_size=20000', '--set', 'smtp.max_recipients=3', '--set', 'limits.max_errors=5'],
+      extraArgs: ['--set', 'smtp.max_message_size=20000', '--set', 'smtp.max_recipients=3', '--set', 'limits.max_errors=8'],
     });
     for (const u of ['milarepa', 'alice', 'bob']) assert.equal(pb.cli(['user', 'add', `${u}@example.test`, '--password', 'secret']).code, 0);
     assert.equal(pb.cli(['alias', 'add', 'team@example.test', 'alice@example.test', 'bob@example.test']).code, 0);
@@ -71,7 +71,7 @@ describe('SMTP (lab mode, the default)', () => {
   it('answers bad sequences with 503 5.5.1 and syntax errors with 501', async () => {
     const c = await connect();
     assert.match(await c.cmd('MAIL FROM:<a@b.example>'), /^503 5\.5\.1 Send HELO or EHLO first/);
-    assert.match(await c.cmd('EHLO x.example'), /^250 /);
+    assert.match(await c.cmd('EHLO x.example'), /^250-/);
     assert.match(await c.cmd('RCPT TO:<alice@example.test>'), /^503 5\.5\.1 /);
     assert.match(await c.cmd('DATA'), /^503 5\.5\.1 /);
     assert.match(await c.cmd('MAIL TO:<a@b.example>'), /^501 5\.5\.4 /);
@@ -215,7 +215,7 @@ describe('SMTP (lab mode, the default)', () => {
 
   it('hangs up with 421 after too many errors', async () => {
     const c = await connect();
-    for (let i = 0; i < 4; i++) assert.match(await c.cmd('BOGUS'), /^500 /);
+    for (let i = 0; i < 7; i++) assert.match(await c.cmd('BOGUS'), /^500 /);
     c.send('BOGUS');
     assert.match(await c.reply(), /^500 /);
     assert.match(await c.reply(), /^421 4\.7\.0 /);

@@ -22,14 +22,15 @@ import type tls from 'node:tls';
 import type { Logger } from '../log.js';
 import type { Connection } from '../net/connection.js';
 import type { Maildrop, MaildropMessage, Pop3Backend, Pop3User } from './backend.js';
-import { DotStuffer, TopCutter } from './body.js';
+import { DotStuffer, type TopCutter } from './body.js';
 import { COMMANDS } from './commands/index.js';
+import { openMaildrop } from './maildrop.js';
 import { err, MAX_COMMAND_LINE, ok, parseCommandLine, printable, type RespCode, stuffLine } from './wire.js';
 
 export interface Pop3Settings {
   hostname: string;
-  /** e.g. `postbode 0.1.0`. */
-  product: string;
+  /** The postbode version, shown in the greeting and IMPLEMENTATION unless `showVersion` is false. */
+  version: string;
   showVersion: boolean;
   /** Strict mode refuses bare-LF command lines; lab mode (the default) accepts them. */
   strict: boolean;
@@ -101,7 +102,7 @@ export class Pop3Session {
 
   /** Whether USER/PASS and AUTH PLAIN/LOGIN may be used on this connection now. */
   get plaintextAllowed(): boolean {
-    return this.backend.plaintextAllowed(this.conn);
+    return this.backend.auth.plaintextAllowed(this.conn);
   }
 
   /** The reply when plaintext credentials are not allowed (RFC 2595 §4 suggests STLS first). */
@@ -117,7 +118,7 @@ export class Pop3Session {
   async loggedIn(user: Pop3User, mechanism: string): Promise<void> {
     this.conn.trace.auth(user.address, true, mechanism);
     this.pendingUser = null;
-    const opening = await this.backend.openMaildrop(user, this.conn.id);
+    const opening = await openMaildrop(this.backend.store, user, this.conn.id);
     if (opening.kind === 'locked') {
       // RFC 2449 §8.1.1: the maildrop is in use; the client stays in AUTHORIZATION and may retry.
       this.send(err('Mailbox is locked by another POP3 session', 'IN-USE'));
@@ -128,7 +129,7 @@ export class Pop3Session {
     this.state = 'transaction';
     this.conn.trace.state('transaction');
     const { count, size } = this.totals();
-    this.send(ok(`${user.address} has ${count} visible message${count === 1 ? '' : 's'} (0 hidden) in ${size} octets.`));
+    this.send(ok(`${user.address} has ${count} visible messages (0 hidden) in ${size} octets.`));
   }
 
   /** After failed credentials: back to the start of AUTHORIZATION (RFC 1939 §7), or hang up. */
@@ -176,9 +177,11 @@ export class Pop3Session {
 
   /**
    * Writes message bytes as the body of a multi-line response: dot-stuffed, cut by `cutter` (TOP),
-   * with backpressure, a final CRLF when the data lacks one, and the `.` line.
+   * with a final CRLF when the data lacks one, and the `.` line. It waits for the socket to drain after
+   * each chunk (backpressure); a client that stops reading for `idleTimeoutMs` is disconnected, so it
+   * cannot hold the maildrop lock forever. Returns whether the whole body was sent.
    */
-  async sendBody(chunks: Iterable<Buffer> | AsyncIterable<Buffer>, cutter: TopCutter | null): Promise<void> {
+  async sendBody(chunks: Iterable<Buffer> | AsyncIterable<Buffer>, cutter: TopCutter | null): Promise<boolean> {
     const stuffer = new DotStuffer();
     let octets = 0;
     for await (const chunk of chunks) {
@@ -187,21 +190,42 @@ export class Pop3Session {
       if (out.length > 0) {
         octets += part.length;
         this.conn.write(out);
-        await this.conn.drain();
+        if (!(await this.#drain())) return false;
       }
-      if (cutter?.done || this.conn.closed) break;
+      if (cutter?.done) break;
     }
     const tail = stuffer.finish();
     if (tail.length > 0) this.conn.write(tail);
     this.conn.trace.out(`<message: ${octets} octets>`);
     this.send('.');
+    return true;
+  }
+
+  /** Waits for written data to leave; false (and the connection dropped) when the client stalls or left. */
+  async #drain(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = await Promise.race([
+      this.conn.drain().then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), this.settings.idleTimeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    if (stalled) {
+      this.log.info({ sid: this.conn.id, user: this.user?.address }, 'pop3: client stopped reading; disconnecting');
+      this.conn.destroy();
+    }
+    if (stalled || this.conn.closed) {
+      this.done = true;
+      return false;
+    }
+    return true;
   }
 
   async run(): Promise<Record<string, unknown>> {
-    const { hostname, product, showVersion } = this.settings;
+    const { hostname, version, showVersion } = this.settings;
     this.conn.trace.state('authorization');
     // RFC 1939 §4 greeting; the <...> timestamp announces APOP (§7).
-    this.send(ok(`${hostname} POP3 server ${showVersion ? `(${product}) ` : ''}ready ${this.timestamp}`));
+    this.send(ok(`${hostname} POP3 server ${showVersion ? `(postbode ${version}) ` : ''}ready ${this.timestamp}`));
     try {
       while (!this.done && !this.conn.closed) {
         const input = await this.conn.readLine(MAX_COMMAND_LINE);
@@ -223,7 +247,7 @@ export class Pop3Session {
         }
       }
     } finally {
-      await this.#release();
+      await this.releaseMaildrop();
     }
     this.conn.flush();
     return {
@@ -276,13 +300,17 @@ export class Pop3Session {
     return `valid now: ${verbs.join(' ')}`;
   }
 
-  async #release(): Promise<void> {
+  /** Releases the maildrop lock (idempotent); QUIT calls it before its reply, `run` at the end. */
+  async releaseMaildrop(): Promise<void> {
     const maildrop = this.maildrop;
     if (!maildrop) return;
     try {
       await maildrop.close();
     } catch (error) {
-      this.log.error({ err: error, sid: this.conn.id, user: this.user?.address }, 'pop3: releasing the maildrop lock failed');
+      this.log.error(
+        { err: error, sid: this.conn.id, user: this.user?.address },
+        'pop3: releasing the maildrop lock failed',
+      );
     }
   }
 }

@@ -49,9 +49,9 @@ export function parseCommandLine(line: string): CommandLine {
   return { verb, args: trimmed ? trimmed.split(/[ \t]+/) : [], rest };
 }
 
-/** A keyword or argument as it may be echoed back: printable ASCII only, shortened. */
+/** A keyword or argument as it may be echoed back: control characters replaced, shortened. */
 export function printable(text: string, max = 40): string {
-  const clean = text.replace(/[^\x20-\x7e]/g, '?');
+  const clean = text.replace(/[\x00-\x1f\x7f]/g, '?');
   return clean.length > max ? `${clean.slice(0, max)}...` : clean;
 }
 

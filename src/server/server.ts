@@ -13,7 +13,7 @@ import { Delivery } from '../delivery/delivery.js';
 import type { Logger } from '../log.js';
 import { ListenError, NetServer, type SessionHandler } from '../net/listener.js';
 import { loadTls, type TlsMaterial } from '../net/tls.js';
-import { pop3Handler } from '../pop3/index.js';
+import { type Pop3Backend, pop3Handler } from '../pop3/index.js';
 import { smtpHandler } from '../smtp/index.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
@@ -165,7 +165,7 @@ function buildHandlers(
       maxAuthFailures: config.limits.max_auth_failures,
       tlsContext: () => deps.tls.context,
     },
-    { auth, store: deps.store },
+    { auth, store: deps.store } satisfies Pop3Backend,
     log,
   );
   return {

@@ -1,0 +1,147 @@
+/**
+ * A minimal line-oriented TCP client for the benchmark: buffered reads of CRLF lines and of
+ * dot-terminated multi-line blocks, plain writes. Deliberately small, so that the load generator
+ * spends as little CPU as possible per command and the figures measure the server.
+ *
+ * Input is kept as a latin1 string (one char per byte: sizes stay exact and no UTF-8 decoding is paid).
+ */
+import net from 'node:net';
+
+export class ConnClosedError extends Error {
+  override name = 'ConnClosedError';
+}
+
+export class LineConn {
+  readonly socket: net.Socket;
+  #buf = '';
+  #pos = 0;
+  #closed = false;
+  #error: Error | null = null;
+  #wake: (() => void) | null = null;
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      this.#buf =
+        this.#pos === this.#buf.length
+          ? chunk.toString('latin1')
+          : this.#buf.slice(this.#pos) + chunk.toString('latin1');
+      this.#pos = 0;
+      this.#notify();
+    });
+    socket.on('error', (err) => {
+      this.#error ??= err;
+      this.#notify();
+    });
+    socket.on('close', () => {
+      this.#closed = true;
+      this.#notify();
+    });
+  }
+
+  /** Connects, failing after `timeoutMs`. */
+  static connect(host: string, port: number, timeoutMs = 10_000): Promise<LineConn> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host, port });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`connect to ${host}:${port} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.removeListener('error', onError);
+        resolve(new LineConn(socket));
+      });
+      const onError = (err: Error) => {
+        clearTimeout(timer);
+        reject(err);
+      };
+      socket.once('error', onError);
+    });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+
+  #more(): Promise<void> {
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.#closed) return Promise.reject(new ConnClosedError('connection closed by the server'));
+    return new Promise((resolve) => {
+      this.#wake = resolve;
+    });
+  }
+
+  /** The next line, without its CRLF. */
+  async readLine(): Promise<string> {
+    let from = this.#pos;
+    for (;;) {
+      const i = this.#buf.indexOf('\r\n', from);
+      if (i >= 0) {
+        const line = this.#buf.slice(this.#pos, i);
+        this.#pos = i + 2;
+        return line;
+      }
+      const unread = this.#buf.length - this.#pos;
+      await this.#more();
+      // The buffer is compacted when data arrives: the unread part now starts at 0 and held no CRLF.
+      from = Math.max(0, unread - 1);
+    }
+  }
+
+  /**
+   * A dot-terminated block (POP3 multi-line response body, after its status line): returns the
+   * number of bytes up to and excluding the terminating `.CRLF` line. Dot-unstuffing is not done.
+   */
+  async readDotBlock(): Promise<number> {
+    let from = this.#pos;
+    for (;;) {
+      if (this.#buf.length - this.#pos >= 3 && this.#buf.startsWith('.\r\n', this.#pos)) {
+        this.#pos += 3;
+        return 0;
+      }
+      const i = this.#buf.indexOf('\r\n.\r\n', from);
+      if (i >= 0) {
+        const size = i + 2 - this.#pos;
+        this.#pos = i + 5;
+        return size;
+      }
+      const unread = this.#buf.length - this.#pos;
+      await this.#more();
+      from = Math.max(0, unread - 4);
+    }
+  }
+
+  /** Whether unread input is waiting (a server that answered before it was asked). */
+  get pending(): number {
+    return this.#buf.length - this.#pos;
+  }
+
+  write(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+
+  /** Closes gently (FIN) and resolves when the socket is closed, or destroys it after `timeoutMs`. */
+  close(timeoutMs = 2000): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.socket.destroy(), timeoutMs);
+      this.socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.socket.end();
+    });
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * Command-line options of `npm run bench -- [options]`. Every option can also be given in the
+ * environment as BENCH_<NAME> (e.g. BENCH_AGAINST=postfix, BENCH_SMTP_MESSAGES=20000, BENCH_COMPARE=1);
+ * the command line wins.
+ */
+import { parseArgs } from 'node:util';
+
+export interface BenchOptions {
+  compare: boolean;
+  /** postbode (default), postfix (the reference Postfix + Dovecot stack), or external (--host/ports). */
+  against: 'postbode' | 'postfix' | 'external';
+  only: Set<'smtp' | 'pop3' | 'idle'>;
+  host: string;
+  smtpPort: number;
+  pop3Port: number;
+  label: string;
+  serverPids: number[];
+  domain: string;
+  user: string;
+  password: string;
+  smtpMessages: number;
+  smtpSessions: number;
+  smtpSize: number;
+  pop3Clients: number;
+  pop3Messages: number;
+  pop3Size: number;
+  pop3Seconds: number;
+  idleConnections: number;
+  idleLoggedIn: number;
+  idleConcurrency: number;
+  json: string | null;
+  keep: boolean;
+  build: 'auto' | 'always' | 'never';
+  cpuProf: string | null;
+  refstackHome: string;
+  refstackDir: string;
+}
+
+const SPEC = {
+  compare: { type: 'boolean', help: 'run postbode, then the reference Postfix + Dovecot stack, and print ratios' },
+  against: { type: 'string', help: 'postbode (default) | postfix: which server to run the loads against' },
+  only: { type: 'string', help: 'comma list of smtp,pop3,idle (default: all)' },
+  host: { type: 'string', help: 'benchmark a server that is already running at this address' },
+  'smtp-port': { type: 'string', help: 'its SMTP (port 25-style) port' },
+  'pop3-port': { type: 'string', help: 'its POP3 port' },
+  label: { type: 'string', help: 'name printed for that server (default: server)' },
+  'server-pid': { type: 'string', help: 'comma list of its root pids, to measure memory and CPU' },
+  domain: { type: 'string', help: 'mail domain of the bench accounts (default example.test)' },
+  user: { type: 'string', help: 'local part of the SMTP load recipient (default bench)' },
+  password: { type: 'string', help: 'password of every bench account (default bench)' },
+  'smtp-messages': { type: 'string', help: 'messages in the SMTP load (default 5000)' },
+  'smtp-sessions': { type: 'string', help: 'parallel SMTP sessions (default 20)' },
+  'smtp-size': { type: 'string', help: 'message size in bytes (default 4096)' },
+  'pop3-clients': { type: 'string', help: 'concurrent POP3 clients, one account each (default 10)' },
+  'pop3-messages': { type: 'string', help: 'messages per POP3 mailbox (default 100)' },
+  'pop3-size': { type: 'string', help: 'POP3 message size in bytes (default 4608)' },
+  'pop3-seconds': { type: 'string', help: 'duration of the POP3 load (default 5)' },
+  'idle-connections': { type: 'string', help: 'idle SMTP and idle POP3 connections (default 2000)' },
+  'idle-logged-in': {
+    type: 'string',
+    help: 'idle logged-in POP3 connections, one account each (default 1000; 0 skips)',
+  },
+  'idle-concurrency': { type: 'string', help: 'connections opened at once (default 64)' },
+  json: { type: 'string', help: 'also write the figures to this JSON file' },
+  keep: { type: 'boolean', help: "keep postbode's temporary data directory and log" },
+  build: { type: 'string', help: 'auto (default: when src/ is newer than dist/) | always | never' },
+  'cpu-prof': { type: 'string', help: 'run postbode under node --cpu-prof, writing profiles to this folder' },
+  help: { type: 'boolean', short: 'h', help: 'show this help' },
+} as const;
+
+export function usage(): string {
+  const lines = ['usage: npm run bench -- [options]', ''];
+  for (const [name, spec] of Object.entries(SPEC)) {
+    lines.push(`  --${name}${spec.type === 'string' ? ' <value>' : ''}`.padEnd(30) + spec.help);
+  }
+  lines.push(
+    '',
+    'Each option may also come from the environment: BENCH_SMTP_MESSAGES=20000, BENCH_AGAINST=postfix, ...',
+  );
+  return lines.join('\n');
+}
+
+export function parseOptions(argv: string[]): BenchOptions | 'help' {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  for (const [name, spec] of Object.entries(SPEC)) {
+    options[name] = 'short' in spec ? { type: spec.type, short: spec.short } : { type: spec.type };
+  }
+  const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+  const cli = values as Record<string, string | boolean | undefined>;
+  if (cli.help) return 'help';
+
+  const get = (name: keyof typeof SPEC): string | boolean | undefined => {
+    if (cli[name] !== undefined) return cli[name];
+    const env = process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`];
+    if (env === undefined || env === '') return undefined;
+    return SPEC[name].type === 'boolean' ? !/^(0|no|false)$/i.test(env) : env;
+  };
+  const str = (name: keyof typeof SPEC, fallback: string): string => {
+    const v = get(name);
+    return typeof v === 'string' ? v : fallback;
+  };
+  const int = (name: keyof typeof SPEC, fallback: number, min = 1): number => {
+    const v = get(name);
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min)
+      throw new Error(`--${name} wants a whole number >= ${min}, not "${String(v)}"`);
+    return n;
+  };
+
+  const host = get('host');
+  const external = typeof host === 'string' || get('smtp-port') !== undefined || get('pop3-port') !== undefined;
+  const againstText = str('against', external ? 'external' : 'postbode').toLowerCase();
+  const against =
+    againstText === 'postfix' || againstText === 'refstack' || againstText === 'dovecot'
+      ? 'postfix'
+      : againstText === 'external' || againstText === 'server'
+        ? 'external'
+        : againstText === 'postbode'
+          ? 'postbode'
+          : null;
+  if (against === null) throw new Error(`--against wants postbode or postfix, not "${againstText}"`);
+  const compare = get('compare') === true;
+  if (compare && external)
+    throw new Error('--compare runs postbode and the reference stack; it does not combine with --host/ports');
+
+  const onlyText = str('only', 'smtp,pop3,idle');
+  const only = new Set<'smtp' | 'pop3' | 'idle'>();
+  for (const part of onlyText.split(',').map((s) => s.trim().toLowerCase())) {
+    if (part === 'smtp' || part === 'pop3' || part === 'idle') only.add(part);
+    else if (part) throw new Error(`--only wants smtp, pop3 or idle, not "${part}"`);
+  }
+  const build = str('build', 'auto');
+  if (build !== 'auto' && build !== 'always' && build !== 'never')
+    throw new Error('--build wants auto, always or never');
+  const pids = str('server-pid', '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
+  if (pids.some((p) => !Number.isInteger(p) || p <= 0)) throw new Error('--server-pid wants process ids');
+
+  return {
+    compare,
+    against,
+    only,
+    host: typeof host === 'string' ? host : '127.0.0.1',
+    smtpPort: int('smtp-port', 25),
+    pop3Port: int('pop3-port', 110),
+    label: str('label', 'server'),
+    serverPids: pids,
+    domain: str('domain', 'example.test'),
+    user: str('user', 'bench'),
+    password: str('password', 'bench'),
+    smtpMessages: int('smtp-messages', 5000),
+    smtpSessions: int('smtp-sessions', 20),
+    smtpSize: int('smtp-size', 4096, 512),
+    pop3Clients: int('pop3-clients', 10),
+    pop3Messages: int('pop3-messages', 100),
+    pop3Size: int('pop3-size', 4608, 512),
+    pop3Seconds: int('pop3-seconds', 5),
+    idleConnections: int('idle-connections', 2000),
+    idleLoggedIn: int('idle-logged-in', 1000, 0),
+    idleConcurrency: int('idle-concurrency', 64),
+    json: get('json') === undefined ? null : str('json', ''),
+    keep: get('keep') === true,
+    build,
+    cpuProf: get('cpu-prof') === undefined ? null : str('cpu-prof', ''),
+    refstackHome: process.env.REFSTACK_HOME ?? '/work/shared/refstack',
+    refstackDir: process.env.REFSTACK_DIR ?? '/var/tmp/refstack',
+  };
+}

@@ -1,0 +1,126 @@
+/** Figures, one printed line each, and the ratio table of a comparison run. */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+
+export type Area = 'smtp' | 'pop3' | 'idle';
+
+export interface Figure {
+  area: Area;
+  /** Stable identity of the figure across servers, e.g. `smtp.delivered`. */
+  key: string;
+  /** postbode, or the peer's run. */
+  side: 'postbode' | 'peer';
+  /** The server name printed on the line (postbode, postfix, dovecot, ...). */
+  server: string;
+  label: string;
+  value: number;
+  unit: string;
+  detail: string;
+  higherIsBetter: boolean;
+}
+
+export function formatValue(value: number, unit: string): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  if (unit.startsWith('KB')) return value.toFixed(1);
+  return value >= 100 ? Math.round(value).toString() : value.toFixed(1);
+}
+
+export function formatFigure(f: Figure): string {
+  return (
+    `${f.area.padEnd(5)} ${f.server.padEnd(9)} ${f.label.padEnd(24)} ` +
+    `${formatValue(f.value, f.unit).padStart(8)} ${f.unit.padEnd(7)}  (${f.detail})`
+  );
+}
+
+export function printFigure(f: Figure): void {
+  process.stdout.write(`${formatFigure(f)}\n`);
+}
+
+export function note(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** Targets from the issue: a ratio (postbode / peer) or an absolute bound. */
+const RATIO_TARGETS: Record<string, { min: number; text: string }> = {
+  'smtp.delivered': { min: 3, text: '>= 3x (aim 10x)' },
+  'pop3.retrieved': { min: 1.5, text: '>= 1.5x' },
+};
+export const IDLE_LIMIT_KB = 64;
+
+export interface Ratio {
+  key: string;
+  label: string;
+  peer: string;
+  ratio: number;
+  higherIsBetter: boolean;
+  target: string | null;
+  met: boolean | null;
+}
+
+export function ratios(figures: Figure[]): Ratio[] {
+  const out: Ratio[] = [];
+  for (const mine of figures.filter((f) => f.side === 'postbode')) {
+    const peer = figures.find((f) => f.side === 'peer' && f.key === mine.key);
+    if (!peer || !(peer.value > 0) || !Number.isFinite(mine.value)) continue;
+    const ratio = mine.value / peer.value;
+    const t = RATIO_TARGETS[mine.key];
+    out.push({
+      key: mine.key,
+      label: `${mine.area} ${mine.label}`,
+      peer: peer.server,
+      ratio,
+      higherIsBetter: mine.higherIsBetter,
+      target: t ? t.text : null,
+      met: t ? ratio >= t.min : null,
+    });
+  }
+  return out;
+}
+
+export function printRatios(list: Ratio[]): void {
+  if (list.length === 0) return;
+  note('');
+  note('ratios (postbode / peer)');
+  for (const r of list) {
+    const what = r.target
+      ? `target ${r.target}: ${r.met ? 'met' : 'MISSED'}`
+      : r.higherIsBetter
+        ? ''
+        : 'lower is better';
+    note(`${r.label.padEnd(30)} postbode/${r.peer.padEnd(8)} ${r.ratio.toFixed(2).padStart(7)}x  ${what}`.trimEnd());
+  }
+}
+
+export function printIdleTarget(figures: Figure[]): void {
+  const idle = figures.filter((f) => f.side === 'postbode' && f.area === 'idle' && Number.isFinite(f.value));
+  if (idle.length === 0) return;
+  const worst = Math.max(...idle.map((f) => f.value));
+  note(
+    `target postbode < ${IDLE_LIMIT_KB} KB per idle connection: ${worst < IDLE_LIMIT_KB ? 'met' : 'MISSED'} ` +
+      `(${idle.map((f) => `${f.label} ${f.value.toFixed(1)}`).join(', ')})`,
+  );
+}
+
+export function machine(): { cpu: string; cores: number; memoryGb: number; os: string; node: string } {
+  let osName = `${os.type()} ${os.release()}`;
+  try {
+    const rel = readFileSync('/etc/os-release', 'utf8');
+    const m = /^PRETTY_NAME="?([^"\n]+)"?/m.exec(rel);
+    if (m) osName = `${m[1]} (kernel ${os.release()})`;
+  } catch {
+    // not Linux
+  }
+  return {
+    cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
+    cores: os.availableParallelism(),
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    os: osName,
+    node: process.version,
+  };
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}

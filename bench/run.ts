@@ -1,0 +1,125 @@
+/**
+ * `npm run bench`: SMTP accept rate, POP3 retrieval rate and memory per idle connection of postbode
+ * and, with --compare or --against postfix, of the reference Postfix + Dovecot stack.
+ * See docs/benchmarks.md for the method and `npm run bench -- --help` for the options.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { type BenchOptions, parseOptions, usage } from './options.js';
+import { type Figure, machine, note, printIdleTarget, printRatios, ratios } from './report.js';
+import { benchUsers, runSuite } from './suite.js';
+import { buildIfStale, externalTarget, startPostbode, startRefstack, type Target } from './targets.js';
+
+interface Run {
+  side: Figure['side'];
+  name: string;
+  start: () => Promise<Target>;
+}
+
+function plan(opts: BenchOptions): Run[] {
+  const postbode: Run = {
+    side: 'postbode',
+    name: 'postbode',
+    start: async () => {
+      if (opts.build !== 'never') buildIfStale(opts.build === 'always');
+      const users = benchUsers(opts);
+      const nodeArgs: string[] = [];
+      if (opts.cpuProf !== null) {
+        const dir = path.resolve(opts.cpuProf || 'bench-profiles');
+        mkdirSync(dir, { recursive: true });
+        nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
+      }
+      return startPostbode({
+        domain: opts.domain,
+        password: opts.password,
+        mainUser: users.main,
+        moreUsers: [...users.pop, ...users.idle],
+        keep: opts.keep,
+        nodeArgs,
+      });
+    },
+  };
+  const refstack: Run = {
+    side: 'peer',
+    name: 'Postfix + Dovecot (refstack)',
+    start: () => startRefstack({ home: opts.refstackHome, stateDir: opts.refstackDir, password: opts.password }),
+  };
+  if (opts.compare) return [postbode, refstack];
+  if (opts.against === 'postfix') return [refstack];
+  if (opts.against === 'external') {
+    return [
+      {
+        side: 'peer',
+        name: `${opts.label} at ${opts.host}`,
+        start: async () =>
+          externalTarget({
+            label: opts.label,
+            host: opts.host,
+            smtpPort: opts.smtpPort,
+            pop3Port: opts.pop3Port,
+            password: opts.password,
+            pids: opts.serverPids,
+          }),
+      },
+    ];
+  }
+  return [postbode];
+}
+
+async function main(): Promise<number> {
+  let opts: BenchOptions | 'help';
+  try {
+    opts = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n\n${usage()}\n`);
+    return 2;
+  }
+  if (opts === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return 0;
+  }
+  const m = machine();
+  note(`# ${m.cores} cores (${m.cpu}), ${m.memoryGb} GiB, ${m.os}, node ${m.node}, ${new Date().toISOString()}`);
+  note(
+    `# smtp: ${opts.smtpSessions} sessions x pipelined MAIL/RCPT/DATA, ${opts.smtpSize} B msgs, ${opts.smtpMessages} msgs; ` +
+      `pop3: ${opts.pop3Clients} clients x ${opts.pop3Messages} msgs of ${opts.pop3Size} B, ${opts.pop3Seconds} s; ` +
+      `idle: ${opts.idleConnections} smtp, ${opts.idleConnections} pop3, ${opts.idleLoggedIn} pop3 logged in`,
+  );
+  const figures: Figure[] = [];
+  let failed = false;
+  for (const run of plan(opts)) {
+    note(`# ${run.name}`);
+    const started = performance.now();
+    let target: Target | null = null;
+    try {
+      target = await run.start();
+      figures.push(...(await runSuite(target, opts, run.side)));
+    } catch (err) {
+      failed = true;
+      process.stderr.write(`bench: ${run.name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    } finally {
+      await target?.stop();
+    }
+    note(`# ${run.name}: ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  }
+  const list = ratios(figures);
+  printRatios(list);
+  if (figures.some((f) => f.side === 'postbode')) printIdleTarget(figures);
+  if (opts.json) {
+    writeFileSync(
+      opts.json,
+      `${JSON.stringify({ machine: m, date: new Date().toISOString(), options: { ...opts, only: [...opts.only] }, figures, ratios: list }, null, 2)}\n`,
+    );
+  }
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

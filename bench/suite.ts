@@ -1,0 +1,350 @@
+/**
+ * The three measurements against one target, in this order:
+ * 1. Idle connections: SMTP greeted, POP3 greeted, POP3 logged in; memory before and after, each phase
+ *    on a quiesced server (postbode: a fresh process).
+ * 2. POP3: fill one mailbox of `pop3Messages` per client over SMTP, then the POP3 load.
+ * 3. SMTP: the pipelined load into the main account; for servers that deliver after accepting, also
+ *    the time until every accepted message is in the mailbox.
+ * SMTP runs last so that its thousands of messages do not sit in the way of the other figures.
+ */
+import { closeAll, type IdleKind, openIdle } from './idle.js';
+import type { BenchOptions } from './options.js';
+import { Pop3Client, pop3Load } from './pop3.js';
+import { cpuOf, memoryOf, processTree } from './proc.js';
+import { type Figure, note, percentile, printFigure } from './report.js';
+import { errorText, sendMessages, smtpLoad } from './smtp.js';
+import type { Target } from './targets.js';
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export interface BenchUsers {
+  main: string;
+  pop: string[];
+  idle: string[];
+}
+
+export function benchUsers(opts: BenchOptions): BenchUsers {
+  const at = `@${opts.domain}`;
+  return {
+    main: `${opts.user}${at}`,
+    pop: opts.only.has('pop3')
+      ? Array.from({ length: opts.pop3Clients }, (_, i) => `${opts.user}pop${i + 1}${at}`)
+      : [],
+    idle:
+      opts.only.has('idle') && opts.idleLoggedIn > 0
+        ? Array.from({ length: opts.idleLoggedIn }, (_, i) => `${opts.user}idle${i + 1}${at}`)
+        : [],
+  };
+}
+
+class Meter {
+  readonly #target: Target;
+  #cpu0 = 0;
+  #client0: NodeJS.CpuUsage = process.cpuUsage();
+  constructor(target: Target) {
+    this.#target = target;
+  }
+  get known(): boolean {
+    return this.#target.rootPids().length > 0;
+  }
+  start(): void {
+    this.#cpu0 = cpuOf(processTree(this.#target.rootPids())).seconds;
+    this.#client0 = process.cpuUsage();
+  }
+  /** Server and bench CPU seconds since start(). */
+  read(): { server: number; bench: number } {
+    const c = process.cpuUsage(this.#client0);
+    return {
+      server: cpuOf(processTree(this.#target.rootPids())).seconds - this.#cpu0,
+      bench: (c.user + c.system) / 1e6,
+    };
+  }
+  text(): string {
+    const { server, bench } = this.read();
+    return `${this.known ? `server cpu ${server.toFixed(1)} s, ` : ''}bench cpu ${bench.toFixed(1)} s`;
+  }
+}
+
+async function waitForCount(
+  target: Target,
+  address: string,
+  want: number,
+  timeoutMs: number,
+  intervalMs: number,
+): Promise<{ count: number; reached: boolean }> {
+  const deadline = Date.now() + timeoutMs;
+  let count = 0;
+  for (;;) {
+    try {
+      count = await target.mailboxCount(address);
+    } catch {
+      // e.g. the mailbox does not exist yet
+    }
+    if (count >= want) return { count, reached: true };
+    if (Date.now() > deadline) return { count, reached: false };
+    await sleep(intervalMs);
+  }
+}
+
+export async function runSuite(target: Target, opts: BenchOptions, side: Figure['side']): Promise<Figure[]> {
+  const users = benchUsers(opts);
+  await target.ensureUsers([users.main, ...users.pop, ...users.idle]);
+  const figures: Figure[] = [];
+  const emit = (f: Omit<Figure, 'side'>) => {
+    const fig = { ...f, side };
+    figures.push(fig);
+    printFigure(fig);
+  };
+  const helo = 'loadgen.bench.invalid';
+  const from = `sender@remote.test`;
+  const runId = `${Date.now().toString(36)}.${process.pid}`;
+
+  if (opts.only.has('idle')) await idlePart(target, opts, users, emit);
+  if (opts.only.has('pop3')) await pop3Part(target, opts, users, { helo, from, runId }, emit);
+  if (opts.only.has('smtp')) await smtpPart(target, opts, users, { helo, from, runId }, emit);
+  return figures;
+}
+
+type Emit = (f: Omit<Figure, 'side'>) => void;
+
+async function pop3Part(
+  target: Target,
+  opts: BenchOptions,
+  users: BenchUsers,
+  ids: { helo: string; from: string; runId: string },
+  emit: Emit,
+): Promise<void> {
+  await target.settle();
+  const counts: number[] = [];
+  for (const u of users.pop) {
+    counts.push((await target.emptyMailbox(u)) ? 0 : await target.mailboxCount(u).catch(() => 0));
+  }
+  const missing = opts.pop3Messages - Math.min(...counts);
+  if (missing > 0) {
+    await sendMessages({
+      host: target.host,
+      port: target.smtpPort,
+      helo: ids.helo,
+      from: ids.from,
+      rcpts: users.pop,
+      count: missing,
+      size: opts.pop3Size,
+      runId: ids.runId,
+    });
+  }
+  for (const u of users.pop) {
+    const { count, reached } = await waitForCount(target, u, opts.pop3Messages, 120_000, 100);
+    if (!reached)
+      throw new Error(`POP3 mailbox ${u} has ${count} messages, not ${opts.pop3Messages}, 120 s after filling`);
+  }
+
+  const meter = new Meter(target);
+  const r = await pop3Load({
+    host: target.host,
+    port: target.pop3Port,
+    users: users.pop,
+    password: opts.password,
+    seconds: opts.pop3Seconds,
+    timeoutMs: opts.pop3Seconds * 1000 + 60_000,
+    onStart: () => meter.start(),
+  });
+  const box = r.mailboxMin === r.mailboxMax ? `${r.mailboxMin}` : `${r.mailboxMin}-${r.mailboxMax}`;
+  emit({
+    area: 'pop3',
+    key: 'pop3.retrieved',
+    server: target.pop3Label,
+    label: 'messages retrieved',
+    value: r.retrieved / r.seconds,
+    unit: 'msg/s',
+    detail:
+      `${users.pop.length} clients, ${box} x ${(opts.pop3Size / 1024).toFixed(1)} KB, ${r.sessions} sessions, ` +
+      `${r.retrieved} RETR in ${r.seconds.toFixed(2)} s, login p50 ${percentile(r.loginMs, 50).toFixed(1)} ms, ${meter.text()}` +
+      (r.errors.length > 0 ? `, ${r.errors.length} ERRORS` : ''),
+    higherIsBetter: true,
+  });
+  for (const e of new Set(r.errors.slice(0, 5))) note(`      error: ${e}`);
+}
+
+async function idlePart(target: Target, opts: BenchOptions, users: BenchUsers, emit: Emit): Promise<void> {
+  const phases: { kind: IdleKind; key: string; label: string; count: number; port: number; server: string }[] = [
+    {
+      kind: 'smtp',
+      key: 'idle.smtp',
+      label: 'smtp idle connection',
+      count: opts.idleConnections,
+      port: target.smtpPort,
+      server: target.smtpLabel,
+    },
+    {
+      kind: 'pop3',
+      key: 'idle.pop3',
+      label: 'pop3 idle connection',
+      count: opts.idleConnections,
+      port: target.pop3Port,
+      server: target.pop3Label,
+    },
+  ];
+  if (users.idle.length > 0) {
+    phases.push({
+      kind: 'pop3-login',
+      key: 'idle.pop3-login',
+      label: 'pop3 logged-in idle conn',
+      count: users.idle.length,
+      port: target.pop3Port,
+      server: target.pop3Label,
+    });
+  }
+  for (const phase of phases) {
+    await target.quiesce();
+    if (phase.kind === 'pop3-login') await warmLogins(target, users.idle, opts.password);
+    const roots = target.rootPids();
+    await sleep(1000);
+    const before = memoryOf(processTree(roots));
+    const r = await openIdle({
+      kind: phase.kind,
+      host: target.host,
+      port: phase.port,
+      count: phase.count,
+      users: users.idle,
+      password: opts.password,
+      concurrency: opts.idleConcurrency,
+      timeoutMs: 10_000,
+    });
+    await sleep(1500);
+    const after = memoryOf(processTree(roots));
+    const held = r.held;
+    const stopped = r.stoppedEarly ? `; the server stopped greeting after ${held}` : '';
+    const errors = [...r.errors].map(([e, n]) => `${n}x ${e}`).join('; ');
+    const mb = (kb: number) => (kb / 1024).toFixed(1);
+    if (roots.length === 0) {
+      note(
+        `idle  ${phase.server.padEnd(9)} ${phase.label}: ${held} held; memory not measured (no server pid: --server-pid)`,
+      );
+    } else {
+      emit({
+        area: 'idle',
+        key: phase.key,
+        server: phase.server,
+        label: phase.label,
+        value: held > 0 ? (after.pssKb - before.pssKb) / held : Number.NaN,
+        unit: 'KB/conn',
+        detail:
+          `Pss, ${held} of ${phase.count} held${stopped}; Pss ${mb(before.pssKb)} -> ${mb(after.pssKb)} MB, ` +
+          `RSS ${mb(before.rssKb)} -> ${mb(after.rssKb)} MB (${held > 0 ? ((after.rssKb - before.rssKb) / held).toFixed(1) : 'n/a'} KB/conn), ` +
+          `${before.processes} -> ${after.processes} processes`,
+        higherIsBetter: false,
+      });
+    }
+    if (r.failed > 0) note(`      ${r.failed} not held: ${errors.slice(0, 300)}`);
+    await closeAll(r.conns);
+    // Let the server notice the closes (Dovecot's processes exit) before the next phase.
+    const deadline = Date.now() + 15_000;
+    while (roots.length > 0 && Date.now() < deadline && processTree(roots).length > before.processes) await sleep(200);
+  }
+}
+
+/**
+ * Logs every account in once, so that one-time costs of a first login (postbode: an scrypt hash with
+ * 16 MB of working memory, which the allocator keeps; later logins hit its cache of verified
+ * passwords) are not counted as memory held by the idle connections.
+ */
+async function warmLogins(target: Target, accounts: readonly string[], password: string): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < accounts.length) {
+        const account = accounts[next++];
+        const client = await Pop3Client.open(target.host, target.pop3Port);
+        try {
+          await client.login(account, password);
+        } finally {
+          await client.quit();
+        }
+      }
+    }),
+  );
+}
+
+async function smtpPart(
+  target: Target,
+  opts: BenchOptions,
+  users: BenchUsers,
+  ids: { helo: string; from: string; runId: string },
+  emit: Emit,
+): Promise<void> {
+  await target.settle();
+  const emptied = await target.emptyMailbox(users.main);
+  const baseline = emptied ? 0 : await target.mailboxCount(users.main).catch(() => 0);
+  const meter = new Meter(target);
+  let t0 = 0;
+  const r = await smtpLoad({
+    host: target.host,
+    port: target.smtpPort,
+    sessions: opts.smtpSessions,
+    messages: opts.smtpMessages,
+    size: opts.smtpSize,
+    from: ids.from,
+    rcpts: [users.main],
+    helo: ids.helo,
+    runId: ids.runId,
+    timeoutMs: 600_000,
+    onStart: () => {
+      meter.start();
+      t0 = performance.now();
+    },
+  });
+  const acceptCpu = meter.text();
+  const kb = `${(opts.smtpSize / 1024).toFixed(opts.smtpSize % 1024 === 0 ? 0 : 1)} KB`;
+  const problems =
+    (r.refused > 0 ? `, ${r.refused} REFUSED` : '') +
+    (r.sessionErrors.length > 0 ? `, ${r.sessionErrors.length} SESSION ERRORS` : '');
+  const lat = `p50 ${percentile(r.latenciesMs, 50).toFixed(1)} ms, p99 ${percentile(r.latenciesMs, 99).toFixed(1)} ms`;
+  const accepted = r.accepted / r.seconds;
+  emit({
+    area: 'smtp',
+    key: 'smtp.accepted',
+    server: target.smtpLabel,
+    label: 'accepted durably',
+    value: accepted,
+    unit: 'msg/s',
+    detail:
+      `${opts.smtpSessions} sessions, ${kb}, ${r.accepted}/${opts.smtpMessages} msgs in ${r.seconds.toFixed(2)} s, ` +
+      `${lat}${r.pipelining ? '' : ', NO PIPELINING'}, ${acceptCpu}${problems}`,
+    higherIsBetter: true,
+  });
+  for (const [text, n] of r.refusals) note(`      ${n}x refused: ${text}`);
+  for (const e of new Set(r.sessionErrors.slice(0, 5))) note(`      session error: ${e}`);
+
+  const want = baseline + r.accepted;
+  if (target.acceptedIsDelivered) {
+    const { count } = await waitForCount(target, users.main, want, 0, 0).catch((err: unknown) => {
+      note(`      could not count the mailbox: ${errorText(err)}`);
+      return { count: Number.NaN };
+    });
+    emit({
+      area: 'smtp',
+      key: 'smtp.delivered',
+      server: target.smtpLabel,
+      label: 'delivered to mailbox',
+      value: accepted,
+      unit: 'msg/s',
+      detail: `250 after DATA = stored in the mailbox; same run; mailbox holds ${count - baseline}/${r.accepted}`,
+      higherIsBetter: true,
+    });
+  } else {
+    const { count, reached } = await waitForCount(target, users.main, want, 300_000, 100);
+    const seconds = (performance.now() - t0) / 1000;
+    emit({
+      area: 'smtp',
+      key: 'smtp.delivered',
+      server: target.smtpLabel,
+      label: 'delivered to mailbox',
+      value: reached ? r.accepted / seconds : Number.NaN,
+      unit: 'msg/s',
+      detail: reached
+        ? `all ${r.accepted} accepted msgs in the mailbox ${seconds.toFixed(2)} s after the first MAIL, ${meter.text()}`
+        : `only ${count - baseline}/${r.accepted} in the mailbox after 300 s`,
+      higherIsBetter: true,
+    });
+  }
+}

@@ -1,0 +1,148 @@
+/** The `postbode` command: admin commands on a live server, status, trace, and start-up errors. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { LineClient } from './harness/line-client.js';
+import { BIN, type PostbodeProcess, removeDir, runCli, startPostbode } from './harness/server.js';
+
+describe('postbode CLI', () => {
+  let pb: PostbodeProcess;
+  before(async () => {
+    pb = await startPostbode({ listeners: ['smtp', 'pop3'] });
+  });
+  after(async () => {
+    await pb.stop();
+    removeDir(pb.dataDir);
+  });
+
+  it('adds a user in a new domain and says so; the running server accepts mail for it at once', async () => {
+    const r = pb.cli(['user', 'add', 'Student1@Lab.Example', '--password', 'pw1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /added local domain lab\.example/);
+    assert.match(r.stdout, /added user student1@lab\.example/);
+    assert.match(pb.cli(['user', 'list']).stdout, /student1@lab\.example/);
+    assert.match(pb.cli(['domain', 'list']).stdout, /lab\.example/);
+    const c = await LineClient.connect(pb.ports.smtp);
+    await c.reply();
+    await c.cmd('HELO x');
+    await c.cmd('MAIL FROM:<a@b.example>');
+    assert.match(await c.cmd('RCPT TO:<student1@lab.example>'), /^250 /);
+    c.close();
+  });
+
+  it('refuses a duplicate user and a bad address with a clear message', () => {
+    pb.cli(['user', 'add', 'dup@example.test', '--password', 'x']);
+    const dup = pb.cli(['user', 'add', 'dup@example.test', '--password', 'x']);
+    assert.equal(dup.code, 1);
+    assert.match(dup.stderr, /already exists/);
+    const bad = pb.cli(['user', 'add', 'not-an-address', '--password', 'x']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /not a valid address/);
+  });
+
+  it('reads the password from stdin when not given', async () => {
+    assert.equal(pb.cli(['user', 'add', 'stdin@example.test'], 'from-stdin\n').code, 0);
+    const p = await LineClient.connect(pb.ports.pop3);
+    await p.line();
+    await p.cmd('USER stdin@example.test');
+    assert.match(await p.cmd('PASS from-stdin'), /^\+OK/);
+    p.close();
+  });
+
+  it('changes passwords with effect on the next login', async () => {
+    pb.cli(['user', 'add', 'pw@example.test', '--password', 'old']);
+    assert.equal(pb.cli(['user', 'passwd', 'pw@example.test', '--password', 'new']).code, 0);
+    const p = await LineClient.connect(pb.ports.pop3);
+    await p.line();
+    await p.cmd('USER pw@example.test');
+    assert.match(await p.cmd('PASS old'), /^-ERR/);
+    await p.cmd('USER pw@example.test');
+    assert.match(await p.cmd('PASS new'), /^\+OK/);
+    p.close();
+  });
+
+  it('manages aliases, including a catch-all', async () => {
+    pb.cli(['user', 'add', 'boss@example.test', '--password', 'x']);
+    assert.equal(pb.cli(['alias', 'add', 'info@example.test', 'boss@example.test', 'dup@example.test']).code, 0);
+    assert.equal(pb.cli(['alias', 'add', '@catch.example', 'boss@example.test']).code, 0);
+    const list = pb.cli(['alias', 'list']).stdout;
+    assert.match(list, /info@example\.test -> boss@example\.test, dup@example\.test/);
+    assert.match(list, /@catch\.example -> boss@example\.test/);
+    const c = await LineClient.connect(pb.ports.smtp);
+    await c.reply();
+    await c.cmd('HELO x');
+    await c.cmd('MAIL FROM:<a@b.example>');
+    assert.match(await c.cmd('RCPT TO:<anything@catch.example>'), /^250 /);
+    assert.match(await c.cmd('RCPT TO:<info@example.test>'), /^250 /);
+    c.close();
+    assert.equal(pb.cli(['alias', 'del', 'info@example.test']).code, 0);
+    assert.doesNotMatch(pb.cli(['alias', 'list']).stdout, /info@/);
+  });
+
+  it('deletes users and domains', () => {
+    pb.cli(['user', 'add', 'gone@example.test', '--password', 'x']);
+    assert.equal(pb.cli(['user', 'del', 'gone@example.test']).code, 0);
+    assert.doesNotMatch(pb.cli(['user', 'list']).stdout, /gone@/);
+    assert.equal(pb.cli(['user', 'del', 'gone@example.test']).code, 1);
+    assert.equal(pb.cli(['domain', 'add', 'temp.example']).code, 0);
+    assert.equal(pb.cli(['domain', 'del', 'temp.example']).code, 0);
+  });
+
+  it('status shows listeners and counts of the running server', () => {
+    const r = pb.cli(['status']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /postbode is running/);
+    assert.match(r.stdout, new RegExp(`smtp\\s+127\\.0\\.0\\.1:${pb.ports.smtp}`));
+    assert.match(r.stdout, /accounts \d+/);
+  });
+
+  it('trace prints live sessions with client and server lines, secrets redacted', async () => {
+    const child = spawn(process.execPath, [BIN, 'trace', '--data-dir', pb.dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    await new Promise((r) => setTimeout(r, 700));
+    const p = await LineClient.connect(pb.ports.pop3);
+    await p.line();
+    await p.cmd('USER boss@example.test');
+    await p.cmd('PASS supersecret');
+    await p.cmd('QUIT');
+    await new Promise((r) => setTimeout(r, 500));
+    child.kill();
+    assert.match(out, /POP3 session on pop3/);
+    assert.match(out, /C: USER boss@example\.test/);
+    assert.match(out, /S: \+OK/);
+    assert.match(out, /C: PASS <redacted>/);
+    assert.doesNotMatch(out, /supersecret/);
+  });
+});
+
+describe('postbode serve start-up errors', () => {
+  it('names the listener, port and setting when a port is taken, and exits non-zero', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as net.AddressInfo).port;
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'postbode-cli-'));
+    try {
+      const r = runCli(['serve', '--data-dir', dataDir, '--listen', `smtp=127.0.0.1:${port}`, '--listen', 'submission=off',
+        '--listen', 'submissions=off', '--listen', 'pop3=off', '--listen', 'pop3s=off']);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, new RegExp(`cannot listen for smtp on 127\\.0\\.0\\.1:${port}: the port is already in use.*listen\\.smtp.*--listen smtp=`));
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+    } finally {
+      blocker.close();
+      removeDir(dataDir);
+    }
+  });
+
+  it('explains a bad config value', () => {
+    const r = runCli(['serve', '--set', 'strictness=sloppy', '--data-dir', '/tmp/none']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /strictness/);
+  });
+});
