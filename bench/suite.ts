@@ -194,8 +194,8 @@ async function idlePart(target: Target, opts: BenchOptions, users: BenchUsers, e
       server: target.pop3Label,
     });
   }
+  await target.quiesce();
   for (const phase of phases) {
-    await target.quiesce();
     if (phase.kind === 'pop3-login') await warmLogins(target, users.idle, opts.password);
     const roots = target.rootPids();
     await sleep(1000);
@@ -212,15 +212,22 @@ async function idlePart(target: Target, opts: BenchOptions, users: BenchUsers, e
     });
     await sleep(1500);
     const after = memoryOf(processTree(roots));
-    const held = r.held;
-    const stopped = r.stoppedEarly ? `; the server stopped greeting after ${held}` : '';
+    // Only connections still open now count: a server at its limits may drop older ones (Dovecot
+    // does when pop3-login reaches its process_limit).
+    const held = r.conns.filter((c) => !c.closed).length;
+    const dropped = r.held - held;
+    const notes = [
+      r.stoppedEarly ? `the server stopped greeting after ${r.held}` : '',
+      dropped > 0 ? `${dropped} greeted ones dropped by the server` : '',
+    ].filter(Boolean);
     const errors = [...r.errors].map(([e, n]) => `${n}x ${e}`).join('; ');
     const mb = (kb: number) => (kb / 1024).toFixed(1);
     if (roots.length === 0) {
       note(
-        `idle  ${phase.server.padEnd(9)} ${phase.label}: ${held} held; memory not measured (no server pid: --server-pid)`,
+        `idle  ${phase.server.padEnd(9)} ${phase.label}: ${held} open; memory not measured (no server pid: --server-pid)`,
       );
     } else {
+      const rssPer = held > 0 ? ((after.rssKb - before.rssKb) / held).toFixed(1) : 'n/a';
       emit({
         area: 'idle',
         key: phase.key,
@@ -229,17 +236,21 @@ async function idlePart(target: Target, opts: BenchOptions, users: BenchUsers, e
         value: held > 0 ? (after.pssKb - before.pssKb) / held : Number.NaN,
         unit: 'KB/conn',
         detail:
-          `Pss, ${held} of ${phase.count} held${stopped}; Pss ${mb(before.pssKb)} -> ${mb(after.pssKb)} MB, ` +
-          `RSS ${mb(before.rssKb)} -> ${mb(after.rssKb)} MB (${held > 0 ? ((after.rssKb - before.rssKb) / held).toFixed(1) : 'n/a'} KB/conn), ` +
-          `${before.processes} -> ${after.processes} processes`,
+          `Pss; ${held} of ${phase.count} open${notes.length > 0 ? ` (${notes.join('; ')})` : ''}; ` +
+          `Pss ${mb(before.pssKb)} -> ${mb(after.pssKb)} MB, RSS ${mb(before.rssKb)} -> ${mb(after.rssKb)} MB ` +
+          `(${rssPer} KB/conn), ${before.processes} -> ${after.processes} processes`,
         higherIsBetter: false,
       });
     }
-    if (r.failed > 0) note(`      ${r.failed} not held: ${errors.slice(0, 300)}`);
+    if (r.failed > 0) note(`      ${r.failed} not greeted: ${errors.slice(0, 300)}`);
     await closeAll(r.conns);
-    // Let the server notice the closes (Dovecot's processes exit) before the next phase.
+    // Back to a fresh, idle server (Dovecot's per-connection processes exit; Postfix's idle smtpd
+    // processes are told to exit; postbode restarts) before the next phase.
+    await target.quiesce();
     const deadline = Date.now() + 15_000;
-    while (roots.length > 0 && Date.now() < deadline && processTree(roots).length > before.processes) await sleep(200);
+    while (roots.length > 0 && Date.now() < deadline && processTree(target.rootPids()).length > before.processes) {
+      await sleep(200);
+    }
   }
 }
 

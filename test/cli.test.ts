@@ -101,7 +101,9 @@ describe('postbode CLI', () => {
   });
 
   it('trace prints live sessions with client and server lines, secrets redacted', async () => {
-    const child = spawn(process.execPath, [BIN, 'trace', '--data-dir', pb.dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'trace', '--data-dir', pb.dataDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
@@ -129,10 +131,28 @@ describe('postbode serve start-up errors', () => {
     const port = (blocker.address() as net.AddressInfo).port;
     const dataDir = mkdtempSync(path.join(tmpdir(), 'postbode-cli-'));
     try {
-      const r = runCli(['serve', '--data-dir', dataDir, '--listen', `smtp=127.0.0.1:${port}`, '--listen', 'submission=off',
-        '--listen', 'submissions=off', '--listen', 'pop3=off', '--listen', 'pop3s=off']);
+      const r = runCli([
+        'serve',
+        '--data-dir',
+        dataDir,
+        '--listen',
+        `smtp=127.0.0.1:${port}`,
+        '--listen',
+        'submission=off',
+        '--listen',
+        'submissions=off',
+        '--listen',
+        'pop3=off',
+        '--listen',
+        'pop3s=off',
+      ]);
       assert.notEqual(r.code, 0);
-      assert.match(r.stderr, new RegExp(`cannot listen for smtp on 127\\.0\\.0\\.1:${port}: the port is already in use.*listen\\.smtp.*--listen smtp=`));
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `cannot listen for smtp on 127\\.0\\.0\\.1:${port}: the port is already in use.*listen\\.smtp.*--listen smtp=`,
+        ),
+      );
       assert.equal(r.stderr.trim().split('\n').length, 1);
     } finally {
       blocker.close();

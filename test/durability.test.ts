@@ -34,7 +34,11 @@ describe('durability across kill -9', () => {
       await pb.kill9();
       pb = await startPostbode({ listeners: ['smtp', 'pop3'], dataDir });
       let msgs = await popRetrieveAll(pb.ports.pop3, 'alice@example.test', 'pw');
-      for (const subject of acked) assert.ok(msgs.some((m) => m.includes(`Subject: ${subject}\r\n`)), `lost: ${subject}`);
+      for (const subject of acked)
+        assert.ok(
+          msgs.some((m) => m.includes(`Subject: ${subject}\r\n`)),
+          `lost: ${subject}`,
+        );
       assert.equal(acked.length, 40);
 
       // DELE + QUIT: the +OK means deleted for good.

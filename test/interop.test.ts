@@ -20,7 +20,8 @@ describe('real clients', () => {
   let pb: PostbodeProcess;
   before(async () => {
     pb = await startPostbode();
-    for (const u of ['alice', 'bob', 'carol']) assert.equal(pb.cli(['user', 'add', `${u}@example.test`, '--password', 'pw-' + u]).code, 0);
+    for (const u of ['alice', 'bob', 'carol'])
+      assert.equal(pb.cli(['user', 'add', `${u}@example.test`, '--password', 'pw-' + u]).code, 0);
   });
   after(async () => {
     await pb.stop();
@@ -56,7 +57,12 @@ describe('real clients', () => {
   });
 
   it('nodemailer on port 25 with a failed recipient gets a per-recipient rejection', async () => {
-    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: pb.ports.smtp, secure: false, ignoreTLS: true });
+    const transport = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: pb.ports.smtp,
+      secure: false,
+      ignoreTLS: true,
+    });
     await assert.rejects(
       transport.sendMail({ from: 'x@remote.example', to: 'nobody@example.test', subject: 's', text: 't' }),
       /550 5\.1\.1/,
@@ -93,19 +99,42 @@ print('OK', uid.decode())
     assert.match(r.out, /^OK \S+/);
   });
 
-  it('swaks sends over STARTTLS with AUTH on the submission port', { skip: !hasSwaks && 'swaks is not installed (apt-get install swaks)' }, () => {
+  it('swaks sends over STARTTLS with AUTH on the submission port', {
+    skip: !hasSwaks && 'swaks is not installed (apt-get install swaks)',
+  }, () => {
     const r = spawnSync(
       'swaks',
-      ['--server', `127.0.0.1:${pb.ports.submission}`, '--tls', '--auth', 'PLAIN', '--auth-user', 'alice@example.test', '--auth-password', 'pw-alice',
-        '--from', 'alice@example.test', '--to', 'bob@example.test', '--header', 'Subject: via swaks', '--body', 'swaks body'],
+      [
+        '--server',
+        `127.0.0.1:${pb.ports.submission}`,
+        '--tls',
+        '--auth',
+        'PLAIN',
+        '--auth-user',
+        'alice@example.test',
+        '--auth-password',
+        'pw-alice',
+        '--from',
+        'alice@example.test',
+        '--to',
+        'bob@example.test',
+        '--header',
+        'Subject: via swaks',
+        '--body',
+        'swaks body',
+      ],
       { encoding: 'utf8', timeout: 30000 },
     );
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /<~\s+250 2\.6\.0 /);
-    const r2 = spawnSync('swaks', ['--server', `127.0.0.1:${pb.ports.smtp}`, '--from', 'a@remote.example', '--to', 'x@elsewhere.example'], {
-      encoding: 'utf8',
-      timeout: 30000,
-    });
+    const r2 = spawnSync(
+      'swaks',
+      ['--server', `127.0.0.1:${pb.ports.smtp}`, '--from', 'a@remote.example', '--to', 'x@elsewhere.example'],
+      {
+        encoding: 'utf8',
+        timeout: 30000,
+      },
+    );
     assert.notEqual(r2.status, 0);
     assert.match(r2.stdout, /554 5\.7\.1/);
   });

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LineClient } from './harness/line-client.js';
+import { popRetrieveAll } from './harness/pop3.js';
 import { type PostbodeProcess, ROOT, removeDir, startPostbode } from './harness/server.js';
 import { replayTranscript } from './harness/transcript.js';
-import { popRetrieveAll } from './harness/pop3.js';
 
 const HOST = 'mx.example.test';
 const plain = (user: string, pass: string) => Buffer.from(`\0${user}\0${pass}`).toString('base64');
@@ -18,9 +18,17 @@ describe('SMTP (lab mode, the default)', () => {
   before(async () => {
     pb = await startPostbode({
       hostname: HOST,
-      extraArgs: ['--set', 'smtp.max_message_size=20000', '--set', 'smtp.max_recipients=3', '--set', 'limits.max_errors=8'],
+      extraArgs: [
+        '--set',
+        'smtp.max_message_size=20000',
+        '--set',
+        'smtp.max_recipients=3',
+        '--set',
+        'limits.max_errors=8',
+      ],
     });
-    for (const u of ['milarepa', 'alice', 'bob']) assert.equal(pb.cli(['user', 'add', `${u}@example.test`, '--password', 'secret']).code, 0);
+    for (const u of ['milarepa', 'alice', 'bob'])
+      assert.equal(pb.cli(['user', 'add', `${u}@example.test`, '--password', 'secret']).code, 0);
     assert.equal(pb.cli(['alias', 'add', 'team@example.test', 'alice@example.test', 'bob@example.test']).code, 0);
   });
   after(async () => {
@@ -42,7 +50,10 @@ describe('SMTP (lab mode, the default)', () => {
     assert.equal(msgs.length, 1);
     const text = msgs[0].toString('latin1');
     assert.match(text, /^Return-Path: <mannix@intecbrussel\.intra>\r\nReceived: from \[127\.0\.0\.1\] /);
-    assert.ok(text.endsWith('\r\n\r\nDit is de body van ons mailbericht.\r\n') || text.endsWith('Dit is de body van ons mailbericht.\r\n'));
+    assert.ok(
+      text.endsWith('\r\n\r\nDit is de body van ons mailbericht.\r\n') ||
+        text.endsWith('Dit is de body van ons mailbericht.\r\n'),
+    );
   });
 
   it('lists the ESMTP extensions on EHLO', async () => {
@@ -50,8 +61,21 @@ describe('SMTP (lab mode, the default)', () => {
     const r = await c.cmd('EHLO client.example.org');
     const lines = r.split('\n');
     assert.match(lines[0], /^250-mx\.example\.test Hello client\.example\.org \[127\.0\.0\.1\]/);
-    for (const ext of ['PIPELINING', 'SIZE 20000', '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES', 'CHUNKING', 'DSN', 'STARTTLS', 'AUTH PLAIN LOGIN']) {
-      assert.ok(lines.some((l) => l.slice(4) === ext), `missing ${ext} in ${r}`);
+    for (const ext of [
+      'PIPELINING',
+      'SIZE 20000',
+      '8BITMIME',
+      'SMTPUTF8',
+      'ENHANCEDSTATUSCODES',
+      'CHUNKING',
+      'DSN',
+      'STARTTLS',
+      'AUTH PLAIN LOGIN',
+    ]) {
+      assert.ok(
+        lines.some((l) => l.slice(4) === ext),
+        `missing ${ext} in ${r}`,
+      );
     }
     assert.match(lines.at(-1)!, /^250 /);
     c.close();
@@ -148,7 +172,9 @@ describe('SMTP (lab mode, the default)', () => {
     await c.cmd('MAIL FROM:<a@b.example>');
     await c.cmd('RCPT TO:<bob@example.test>');
     await c.cmd('DATA');
-    c.write('Subject: smuggle\r\n\r\nbody\n.\r\nMAIL FROM:<evil@b.example>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\nx\n.\nmore\r\n.\r\n');
+    c.write(
+      'Subject: smuggle\r\n\r\nbody\n.\r\nMAIL FROM:<evil@b.example>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\nx\n.\nmore\r\n.\r\n',
+    );
     assert.match(await c.reply(), /^250 2\.6\.0 /);
     assert.match(await c.cmd('NOOP'), /^250 2\.0\.0 Ok$/);
     c.close();
@@ -176,7 +202,9 @@ describe('SMTP (lab mode, the default)', () => {
 
   it('answers pipelined commands in order', async () => {
     const c = await connect();
-    c.write('EHLO p.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.test>\r\nRCPT TO:<nobody@example.test>\r\nDATA\r\n');
+    c.write(
+      'EHLO p.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.test>\r\nRCPT TO:<nobody@example.test>\r\nDATA\r\n',
+    );
     assert.match(await c.reply(), /^250-/);
     assert.match(await c.reply(), /^250 2\.1\.0/);
     assert.match(await c.reply(), /^250 2\.1\.5/);

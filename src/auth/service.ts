@@ -82,7 +82,9 @@ export class AuthService {
     if (!account || account.disabled || !account.apopSecret) return null;
     const secret = this.options.secretBox.open(account.apopSecret);
     if (secret === null) return null;
-    const expected = createHash('md5').update(timestamp + secret).digest('hex');
+    const expected = createHash('md5')
+      .update(timestamp + secret)
+      .digest('hex');
     const given = digest.toLowerCase();
     if (given.length !== expected.length) return null;
     return timingSafeEqual(Buffer.from(given), Buffer.from(expected)) ? account : null;

@@ -22,7 +22,9 @@ export function parseSize(text: string): number | null {
   if (/^(none|unlimited|0)$/i.test(text)) return null;
   const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
   if (!m) throw new CliError(`bad size "${text}": use bytes or a unit, e.g. 500M or 2G (or "none")`);
-  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[
+    m[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't'
+  ];
   return Math.round(Number(m[1]) * unit);
 }
 
@@ -50,20 +52,21 @@ export function registerAdminCommands(program: Command, out: Out): void {
       try {
         await store.accounts.create({ address: addr, ...(await auth.passwordFields(password)), quotaBytes });
       } catch (err) {
-        if (err instanceof StoreConflictError) throw new CliError(`user ${addr} already exists (use "postbode user passwd" to change the password)`);
+        if (err instanceof StoreConflictError)
+          throw new CliError(`user ${addr} already exists (use "postbode user passwd" to change the password)`);
         throw err;
       }
       out(`added user ${addr}`);
     });
   });
-  withConfigOptions(user.command('del <address>').alias('delete').description('delete an account and all its mail')).action(
-    async (address: string, opts: GlobalOptions) => {
-      await withStore(opts, async ({ store }) => {
-        if (!(await store.accounts.delete(address.toLowerCase()))) throw new CliError(`no user ${address}`);
-        out(`deleted user ${address.toLowerCase()}`);
-      });
-    },
-  );
+  withConfigOptions(
+    user.command('del <address>').alias('delete').description('delete an account and all its mail'),
+  ).action(async (address: string, opts: GlobalOptions) => {
+    await withStore(opts, async ({ store }) => {
+      if (!(await store.accounts.delete(address.toLowerCase()))) throw new CliError(`no user ${address}`);
+      out(`deleted user ${address.toLowerCase()}`);
+    });
+  });
   withConfigOptions(user.command('list').description('list accounts')).action(async (opts: GlobalOptions) => {
     await withStore(opts, async ({ store }) => {
       const accounts = await store.accounts.list();
@@ -94,7 +97,8 @@ export function registerAdminCommands(program: Command, out: Out): void {
   ).action(async (address: string, size: string, opts: GlobalOptions) => {
     const quotaBytes = parseSize(size);
     await withStore(opts, async ({ store }) => {
-      if (!(await store.accounts.update(address.toLowerCase(), { quotaBytes }))) throw new CliError(`no user ${address}`);
+      if (!(await store.accounts.update(address.toLowerCase(), { quotaBytes })))
+        throw new CliError(`no user ${address}`);
       out(`quota of ${address.toLowerCase()} is now ${quotaBytes === null ? 'unlimited' : `${quotaBytes} bytes`}`);
     });
   });
@@ -108,14 +112,14 @@ export function registerAdminCommands(program: Command, out: Out): void {
       });
     },
   );
-  withConfigOptions(domain.command('del <domain>').alias('delete').description('stop accepting mail for a domain')).action(
-    async (name: string, opts: GlobalOptions) => {
-      await withStore(opts, async ({ store }) => {
-        if (!(await store.domains.remove(name.toLowerCase()))) throw new CliError(`${name} is not a local domain`);
-        out(`deleted domain ${name.toLowerCase()}`);
-      });
-    },
-  );
+  withConfigOptions(
+    domain.command('del <domain>').alias('delete').description('stop accepting mail for a domain'),
+  ).action(async (name: string, opts: GlobalOptions) => {
+    await withStore(opts, async ({ store }) => {
+      if (!(await store.domains.remove(name.toLowerCase()))) throw new CliError(`${name} is not a local domain`);
+      out(`deleted domain ${name.toLowerCase()}`);
+    });
+  });
   withConfigOptions(domain.command('list').description('list local domains')).action(async (opts: GlobalOptions) => {
     await withStore(opts, async ({ store }) => {
       const domains = await store.domains.list();
@@ -128,7 +132,9 @@ export function registerAdminCommands(program: Command, out: Out): void {
   withConfigOptions(
     alias
       .command('add <alias> <targets...>')
-      .description('deliver mail for ALIAS to each TARGET; "@domain" as ALIAS catches all unknown addresses of the domain'),
+      .description(
+        'deliver mail for ALIAS to each TARGET; "@domain" as ALIAS catches all unknown addresses of the domain',
+      ),
   ).action(async (name: string, targets: string[], opts: GlobalOptions) => {
     const key = name.startsWith('@') ? name.toLowerCase() : checkAddress(name);
     const list = targets.map(checkAddress);

@@ -5,8 +5,8 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { AuthService } from '../auth/service.js';
 import { SecretBox } from '../auth/secret.js';
+import { AuthService } from '../auth/service.js';
 import { type ConfigOverrides, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { openStore } from '../store/index.js';

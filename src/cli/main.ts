@@ -30,12 +30,22 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
       .description('run the mail server (SMTP 25/587/465, POP3 110/995)')
       .option('-H, --hostname <name>', 'the name of this server in greetings and the certificate')
       .option('--domain <domain>', 'a local mail domain (repeatable)', collect)
-      .option('-l, --listen <name=host:port>', 'listener address, or NAME=off (repeatable); NAME: smtp, submission, submissions, pop3, pop3s', collect)
+      .option(
+        '-l, --listen <name=host:port>',
+        'listener address, or NAME=off (repeatable); NAME: smtp, submission, submissions, pop3, pop3s',
+        collect,
+      )
       .option('--strict', 'refuse sloppy input (bare HELO, MAIL FROM without <>, bare LF) as Postfix does')
       .option('--set <key=value>', 'any config setting, e.g. --set smtp.max_recipients=50 (repeatable)', collect),
   ).action(
     async (
-      opts: GlobalOptions & { hostname?: string; domain?: string[]; listen?: string[]; strict?: boolean; set?: string[] },
+      opts: GlobalOptions & {
+        hostname?: string;
+        domain?: string[];
+        listen?: string[];
+        strict?: boolean;
+        set?: string[];
+      },
     ) => {
       const config = configFrom({
         config: opts.config,
@@ -63,30 +73,34 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
 
   registerAdminCommands(program, out);
 
-  withConfigOptions(program.command('status').description('listeners, sessions, accounts and queue of the server')).action(
-    async (opts: GlobalOptions) => {
-      const config = configFrom(opts);
-      const dataDir = path.resolve(config.data_dir);
+  withConfigOptions(
+    program.command('status').description('listeners, sessions, accounts and queue of the server'),
+  ).action(async (opts: GlobalOptions) => {
+    const config = configFrom(opts);
+    const dataDir = path.resolve(config.data_dir);
+    try {
+      const [status] = (await controlRequest(path.join(dataDir, 'control.sock'), 'status')) as StatusReply[];
+      out(`postbode is running (pid ${status.pid}, ${status.product}, since ${status.started})`);
+      out(`hostname ${status.hostname}, ${status.strictness} mode, data in ${status.dataDir}`);
+      for (const l of status.listeners) out(`  ${l.name.padEnd(12)} ${l.host}:${l.port}`);
+      const s = status.store;
+      out(
+        `sessions ${status.sessions}; domains ${s.domains}, accounts ${s.accounts}, aliases ${s.aliases}, messages ${s.messages}, queue ${s.queue}`,
+      );
+    } catch {
+      const store = await openStore({ dataDir });
       try {
-        const [status] = (await controlRequest(path.join(dataDir, 'control.sock'), 'status')) as StatusReply[];
-        out(`postbode is running (pid ${status.pid}, ${status.product}, since ${status.started})`);
-        out(`hostname ${status.hostname}, ${status.strictness} mode, data in ${status.dataDir}`);
-        for (const l of status.listeners) out(`  ${l.name.padEnd(12)} ${l.host}:${l.port}`);
-        const s = status.store;
-        out(`sessions ${status.sessions}; domains ${s.domains}, accounts ${s.accounts}, aliases ${s.aliases}, messages ${s.messages}, queue ${s.queue}`);
-      } catch {
-        const store = await openStore({ dataDir });
-        try {
-          const s = await store.stats();
-          out(`postbode is not running (no server answers on ${path.join(dataDir, 'control.sock')})`);
-          out(`domains ${s.domains}, accounts ${s.accounts}, aliases ${s.aliases}, messages ${s.messages}, queue ${s.queue}`);
-        } finally {
-          await store.close();
-        }
-        process.exitCode = 3;
+        const s = await store.stats();
+        out(`postbode is not running (no server answers on ${path.join(dataDir, 'control.sock')})`);
+        out(
+          `domains ${s.domains}, accounts ${s.accounts}, aliases ${s.aliases}, messages ${s.messages}, queue ${s.queue}`,
+        );
+      } finally {
+        await store.close();
       }
-    },
-  );
+      process.exitCode = 3;
+    }
+  });
 
   withConfigOptions(
     program
@@ -98,9 +112,13 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
     const socketPath = path.join(path.resolve(config.data_dir), 'control.sock');
     out(pc.dim(`tracing sessions of the server in ${path.dirname(socketPath)}; Ctrl-C stops`));
     try {
-      await controlRequest(socketPath, 'trace', (event) => out(opts.json ? JSON.stringify(event) : formatEvent(event as TraceEvent)));
+      await controlRequest(socketPath, 'trace', (event) =>
+        out(opts.json ? JSON.stringify(event) : formatEvent(event as TraceEvent)),
+      );
     } catch {
-      throw new CliError(`no running server answers on ${socketPath}; start one with "postbode serve" (same --data-dir)`);
+      throw new CliError(
+        `no running server answers on ${socketPath}; start one with "postbode serve" (same --data-dir)`,
+      );
     }
   });
   return program;

@@ -72,9 +72,12 @@ function applyOverrides(raw: Record<string, unknown>, o: ConfigOverrides): void 
     const eq = item.indexOf('=');
     const name = item.slice(0, eq);
     if (eq < 0 || !(LISTENER_NAMES as readonly string[]).includes(name)) {
-      throw new ConfigError(`--listen ${item}: expected NAME=HOST:PORT or NAME=off, where NAME is one of ${LISTENER_NAMES.join(', ')}`);
+      throw new ConfigError(
+        `--listen ${item}: expected NAME=HOST:PORT or NAME=off, where NAME is one of ${LISTENER_NAMES.join(', ')}`,
+      );
     }
-    const listen = (raw.listen ??= {}) as Record<ListenerName, string>;
+    raw.listen ??= {};
+    const listen = raw.listen as Record<ListenerName, string>;
     let value = item.slice(eq + 1);
     if (/^\d+$/.test(value)) value = `0.0.0.0:${value}`;
     listen[name as ListenerName] = value;
@@ -91,7 +94,10 @@ function applyOverrides(raw: Record<string, unknown>, o: ConfigOverrides): void 
       // keep as a string
     }
     let node = raw;
-    for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
+    for (const key of keys.slice(0, -1)) {
+      node[key] ??= {};
+      node = node[key] as Record<string, unknown>;
+    }
     node[keys[keys.length - 1]] = value;
   }
 }

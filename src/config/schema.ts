@@ -12,7 +12,10 @@ export const LISTENER_NAMES = ['smtp', 'submission', 'submissions', 'pop3', 'pop
 export type ListenerName = (typeof LISTENER_NAMES)[number];
 
 /** Which protocol engine serves a listener and whether the connection starts in TLS. */
-export const LISTENER_KINDS: Record<ListenerName, { protocol: 'smtp' | 'pop3' | 'imap' | 'http'; implicitTls: boolean }> = {
+export const LISTENER_KINDS: Record<
+  ListenerName,
+  { protocol: 'smtp' | 'pop3' | 'imap' | 'http'; implicitTls: boolean }
+> = {
   smtp: { protocol: 'smtp', implicitTls: false },
   submission: { protocol: 'smtp', implicitTls: false },
   submissions: { protocol: 'smtp', implicitTls: true },

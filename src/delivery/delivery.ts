@@ -140,7 +140,13 @@ export class Delivery {
     }
     const now = new Date();
     const singleRcpt = msg.recipients.length === 1 ? msg.recipients[0].address : null;
-    const received = receivedHeader(msg.trace, { id, hostname: this.opts.hostname, product: this.opts.product, forRcpt: singleRcpt, date: now });
+    const received = receivedHeader(msg.trace, {
+      id,
+      hostname: this.opts.hostname,
+      product: this.opts.product,
+      forRcpt: singleRcpt,
+      date: now,
+    });
     const writes: Promise<unknown>[] = [];
     if (localIds.size > 0) {
       // RFC 5321 §4.4: the final delivery adds Return-Path with the envelope sender.

@@ -307,7 +307,23 @@ export class Connection {
   async drain(): Promise<void> {
     this.flush();
     if (this.#socket.writableNeedDrain && !this.#closed) {
-      await Promise.race([once(this.#socket, 'drain'), once(this.#socket, 'close')]);
+      // A client that stops reading is dropped after the idle timeout instead of holding the session.
+      const socket = this.#socket;
+      const ac = new AbortController();
+      const timedOut = once(socket, 'timeout', { signal: ac.signal }).then(() => {
+        this.destroy();
+      });
+      try {
+        await Promise.race([
+          once(socket, 'drain', { signal: ac.signal }),
+          once(socket, 'close', { signal: ac.signal }),
+          timedOut,
+        ]);
+      } catch {
+        // aborted waits
+      } finally {
+        ac.abort();
+      }
     }
   }
 

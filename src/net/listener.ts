@@ -6,8 +6,8 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../log.js';
-import { SessionTrace, type TraceBus } from '../trace/bus.js';
 import type { Protocol } from '../trace/bus.js';
+import { SessionTrace, type TraceBus } from '../trace/bus.js';
 import { Connection } from './connection.js';
 
 export interface SessionHandler {
@@ -161,10 +161,13 @@ export class NetServer {
   #handshake(socket: net.Socket, timeoutMs: number): Promise<tls.TLSSocket> {
     return new Promise((resolve, reject) => {
       const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: this.deps.tlsContext() });
-      const timer = setTimeout(() => {
-        secure.destroy();
-        reject(new Error('TLS handshake timed out'));
-      }, Math.min(timeoutMs, 30_000));
+      const timer = setTimeout(
+        () => {
+          secure.destroy();
+          reject(new Error('TLS handshake timed out'));
+        },
+        Math.min(timeoutMs, 30_000),
+      );
       secure.once('secure', () => {
         clearTimeout(timer);
         resolve(secure);
@@ -179,8 +182,10 @@ export class NetServer {
   /** Stops accepting, tells every session the server is going down and closes them. */
   async close(): Promise<void> {
     this.#stopping = true;
-    await Promise.all(this.servers.map(({ server }) => new Promise<void>((r) => server.close(() => r()))));
+    const closed = Promise.all(this.servers.map(({ server }) => new Promise<void>((r) => server.close(() => r()))));
+    // server.close() resolves only when every connection has ended, so end the sessions now.
     for (const conn of this.#sessions) conn.destroy();
+    await closed;
   }
 }
 

@@ -21,7 +21,7 @@ import { openStore } from '../store/index.js';
 import type { JsonValue, MessageInfo, Store } from '../store/types.js';
 import { TraceBus, type TraceEvent } from '../trace/bus.js';
 import { DotStuffer, TopCutter } from './body.js';
-import { type Pop3Settings, pop3Handler } from './index.js';
+import { type Pop3Settings, type Pop3Store, pop3Handler } from './index.js';
 import { Pop3TestClient, stuff, unstuff } from './test-client.js';
 
 const HOST = 'pop.example.test';
@@ -49,7 +49,13 @@ interface Harness {
 }
 
 async function start(
-  opts: { settings?: Partial<Pop3Settings>; plaintextNetworks?: string[]; dataDir?: string } = {},
+  opts: {
+    settings?: Partial<Pop3Settings>;
+    plaintextNetworks?: string[];
+    dataDir?: string;
+    /** What the engine sees of the store (to inject failures). */
+    pop3Store?: (store: Store) => Pop3Store;
+  } = {},
 ): Promise<Harness> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'postbode-pop3-'));
   const store = await openStore({ dataDir });
@@ -80,7 +86,7 @@ async function start(
     tlsContext: () => ctx,
     ...opts.settings,
   };
-  const handler = pop3Handler(settings, { auth, store }, log);
+  const handler = pop3Handler(settings, { auth, store: opts.pop3Store?.(store) ?? store }, log);
   const address = await net.listen({ name: 'pop3', host: '127.0.0.1', port: 0, implicitTls: false, handler });
   const tlsAddress = await net.listen({ name: 'pop3s', host: '127.0.0.1', port: 0, implicitTls: true, handler });
   const clients: Pop3TestClient[] = [];
@@ -383,6 +389,32 @@ describe('pop3: deleting', () => {
       assert.equal(left.length, 1);
       assert.ok(!left.some((m) => uids.includes(m.uid)));
       await until('the summary', () => h.logs.some((l) => l.msg === 'session' && l.deleted === 2));
+    });
+  });
+
+  test('when the expunge fails, QUIT answers -ERR [SYS/TEMP], nothing is deleted and the lock is released', async () => {
+    const failing = (store: Store): Pop3Store => ({
+      ...store,
+      messages: {
+        ...store.messages,
+        expunge: () => Promise.reject(new Error('disk full')),
+      },
+    });
+    await withServer({ pop3Store: failing }, async (h) => {
+      const id = await h.account('alice@example.test', 'alice-secret');
+      await h.deliver(id, message('a', 'a\r\n'));
+      const c = await h.connect();
+      await c.login('alice@example.test', 'alice-secret');
+      assert.equal(await c.command('DELE 1'), '+OK Message 1 deleted.');
+      assert.equal(
+        await c.command('QUIT'),
+        '-ERR [SYS/TEMP] Could not remove the deleted messages; they are kept, please try again later',
+      );
+      await c.waitClosed();
+      assert.equal((await h.inbox(id)).length, 1);
+      assert.ok(h.logs.some((l) => l.msg === 'pop3: expunge failed'));
+      const d = await h.connect();
+      assert.match(await d.login('alice@example.test', 'alice-secret'), /^\+OK/);
     });
   });
 

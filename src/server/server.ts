@@ -3,12 +3,12 @@
  * Nothing else in the code base wires layers together; engines receive narrow backend interfaces.
  */
 import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import type net from 'node:net';
-import { AuthService } from '../auth/service.js';
+import path from 'node:path';
 import { SecretBox } from '../auth/secret.js';
-import { LISTENER_KINDS, LISTENER_NAMES, type Config, type ListenerName } from '../config/schema.js';
+import { AuthService } from '../auth/service.js';
 import { parseListenAddress } from '../config/load.js';
+import { type Config, LISTENER_KINDS, LISTENER_NAMES, type ListenerName } from '../config/schema.js';
 import { Delivery } from '../delivery/delivery.js';
 import type { Logger } from '../log.js';
 import { ListenError, NetServer, type SessionHandler } from '../net/listener.js';
@@ -36,7 +36,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const dataDir = path.resolve(config.data_dir);
   mkdirSync(dataDir, { recursive: true });
   const store = await openStore({ dataDir });
-  const cleanups: (() => Promise<unknown> | void)[] = [() => store.close()];
+  const cleanups: (() => Promise<unknown> | undefined)[] = [() => store.close()];
   try {
     for (const domain of config.domains) await store.domains.add(domain);
     const auth = new AuthService(store, {
@@ -73,7 +73,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         );
       }
       const { host, port } = parseListenAddress(value);
-      const address = await netServer.listen({ name, host, port, implicitTls: LISTENER_KINDS[name].implicitTls, handler });
+      const address = await netServer.listen({
+        name,
+        host,
+        port,
+        implicitTls: LISTENER_KINDS[name].implicitTls,
+        handler,
+      });
       listeners.push({ name, host: address.address, port: address.port });
     }
 
@@ -96,7 +102,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     cleanups.unshift(() => new Promise<void>((r) => control.close(() => r())));
 
     log.info(
-      { version: VERSION, hostname: config.hostname, dataDir, tls: tls.source, listeners: listeners.map((l) => `${l.name}=${l.host}:${l.port}`) },
+      {
+        version: VERSION,
+        hostname: config.hostname,
+        dataDir,
+        tls: tls.source,
+        listeners: listeners.map((l) => `${l.name}=${l.host}:${l.port}`),
+      },
       'postbode started',
     );
     let stopping: Promise<void> | null = null;
@@ -118,7 +130,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   }
 }
 
-async function runCleanups(cleanups: (() => Promise<unknown> | void)[]): Promise<void> {
+async function runCleanups(cleanups: (() => Promise<unknown> | undefined)[]): Promise<void> {
   for (const fn of cleanups) {
     try {
       await fn();

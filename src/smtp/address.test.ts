@@ -7,7 +7,14 @@ describe('parsePathArgument', () => {
     const r = parsePathArgument('FROM:<a@b.example> SIZE=100 BODY=8BITMIME SMTPUTF8', 'FROM', true);
     assert.ok(r.ok);
     assert.equal(r.value.address, 'a@b.example');
-    assert.deepEqual([...r.value.params], [['SIZE', '100'], ['BODY', '8BITMIME'], ['SMTPUTF8', null]]);
+    assert.deepEqual(
+      [...r.value.params],
+      [
+        ['SIZE', '100'],
+        ['BODY', '8BITMIME'],
+        ['SMTPUTF8', null],
+      ],
+    );
     assert.equal(r.value.tolerated, null);
   });
   it('accepts the null path and a space after the colon', () => {
@@ -28,16 +35,19 @@ describe('parsePathArgument', () => {
     assert.ok(r.ok && r.value.address === 'user@c.example');
   });
   it('rejects garbage', () => {
-    for (const bad of ['', 'FROM', 'FROM:<a@b', 'TO:<a@b>', 'FROM:<a@b>x']) assert.equal(parsePathArgument(bad, 'FROM', true).ok, false, bad);
+    for (const bad of ['', 'FROM', 'FROM:<a@b', 'TO:<a@b>', 'FROM:<a@b>x'])
+      assert.equal(parsePathArgument(bad, 'FROM', true).ok, false, bad);
   });
 });
 
 describe('mailboxError', () => {
   it('accepts valid addresses', () => {
-    for (const a of ['a@b.example', 'first.last+tag@sub.example.org', '"john doe"@x.example', 'u@[127.0.0.1]']) assert.equal(mailboxError(a, false), null, a);
+    for (const a of ['a@b.example', 'first.last+tag@sub.example.org', '"john doe"@x.example', 'u@[127.0.0.1]'])
+      assert.equal(mailboxError(a, false), null, a);
   });
   it('rejects invalid ones with a reason', () => {
-    for (const a of ['nodomain', '@x.example', 'a@', 'a..b@x.example', 'a@-x.example', `${'l'.repeat(65)}@x.example`]) assert.notEqual(mailboxError(a, false), null, a);
+    for (const a of ['nodomain', '@x.example', 'a@', 'a..b@x.example', 'a@-x.example', `${'l'.repeat(65)}@x.example`])
+      assert.notEqual(mailboxError(a, false), null, a);
   });
   it('needs SMTPUTF8 for non-ASCII', () => {
     assert.match(mailboxError('jürgen@example.de', false) ?? '', /SMTPUTF8/);

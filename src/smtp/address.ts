@@ -31,7 +31,8 @@ export function parsePathArgument(args: string, keyword: 'FROM' | 'TO', strict: 
     if (close < 0) return { ok: false, message: `Syntax: missing ">" after the address, e.g. ${example}` };
     address = rest.slice(1, close);
     after = rest.slice(close + 1);
-    if (after && !/^\s/.test(after)) return { ok: false, message: `Syntax: expected a space after ">", e.g. ${example}` };
+    if (after && !/^\s/.test(after))
+      return { ok: false, message: `Syntax: expected a space after ">", e.g. ${example}` };
   } else {
     if (strict) return { ok: false, message: `Syntax: the address must be in angle brackets, e.g. ${example}` };
     const sp = rest.search(/\s/);

@@ -12,9 +12,9 @@
  *   session ends with 421. Server faults get 451 4.3.0 and a log line, never internal text.
  */
 import type tls from 'node:tls';
+import type { AcceptedRecipient, DeliveryReport, IncomingMessage, Resolution } from '../delivery/delivery.js';
 import type { Logger } from '../log.js';
 import type { Connection } from '../net/connection.js';
-import type { AcceptedRecipient, DeliveryReport, IncomingMessage, Resolution } from '../delivery/delivery.js';
 import { COMMANDS } from './commands/index.js';
 import { formatReply, type Reply, reply } from './reply.js';
 

@@ -37,9 +37,7 @@ export class LineClient {
 
   static async connect(port: number, opts: { tls?: boolean; host?: string } = {}): Promise<LineClient> {
     const host = opts.host ?? '127.0.0.1';
-    const socket = opts.tls
-      ? tls.connect({ port, host, rejectUnauthorized: false })
-      : net.connect({ port, host });
+    const socket = opts.tls ? tls.connect({ port, host, rejectUnauthorized: false }) : net.connect({ port, host });
     await new Promise<void>((resolve, reject) => {
       socket.once(opts.tls ? 'secureConnect' : 'connect', () => resolve());
       socket.once('error', reject);

@@ -39,11 +39,7 @@ export function parseTranscript(text: string): TranscriptStep[] {
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-export async function replayTranscript(
-  client: LineClient,
-  file: string,
-  vars: { host: string },
-): Promise<void> {
+export async function replayTranscript(client: LineClient, file: string, vars: { host: string }): Promise<void> {
   const steps = parseTranscript(readFileSync(file, 'utf8'));
   let pending: string | null = null;
   const next = async () => {

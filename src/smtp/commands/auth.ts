@@ -9,15 +9,19 @@ export const auth: SmtpCommand = {
   async run(s, args) {
     const [name = '', initial, extra] = args.trim().split(/\s+/);
     if (!name || extra !== undefined) return s.send(R.syntax('Syntax: AUTH <mechanism> [initial-response]'));
-    if (!s.greeting || s.greeting.verb !== 'EHLO') return s.send(R.badSequence('Send EHLO first'));
+    if (s.greeting?.verb !== 'EHLO') return s.send(R.badSequence('Send EHLO first'));
     if (s.authUser) return s.send(R.badSequence('Already authenticated'));
     if (s.tx) return s.send(R.badSequence('AUTH is not allowed during a mail transaction'));
-    if (s.settings.role === 'mx' && !s.settings.authOnMx) return s.send(R.badSequence('AUTH is not offered on this port; use port 587'));
+    if (s.settings.role === 'mx' && !s.settings.authOnMx)
+      return s.send(R.badSequence('AUTH is not offered on this port; use port 587'));
     if (!s.backend.plaintextAllowed(s.conn)) {
-      return s.send(reply(538, '5.7.11', 'Encryption required for requested authentication mechanism; use STARTTLS first'));
+      return s.send(
+        reply(538, '5.7.11', 'Encryption required for requested authentication mechanism; use STARTTLS first'),
+      );
     }
     const mech = createMechanism(name);
-    if (!mech) return s.send(reply(504, '5.5.4', `Unrecognized authentication type ${name.slice(0, 20)}; use PLAIN or LOGIN`));
+    if (!mech)
+      return s.send(reply(504, '5.5.4', `Unrecognized authentication type ${name.slice(0, 20)}; use PLAIN or LOGIN`));
     let step = mech.start(initial === undefined ? null : initial);
     while (step.kind === 'challenge') {
       s.send(reply(334, null, step.data));
@@ -43,7 +47,13 @@ export const auth: SmtpCommand = {
         s.done = true;
         return;
       }
-      return s.send(reply(535, '5.7.8', 'Authentication credentials invalid (check the user name, which is the full address, and the password)'));
+      return s.send(
+        reply(
+          535,
+          '5.7.8',
+          'Authentication credentials invalid (check the user name, which is the full address, and the password)',
+        ),
+      );
     }
     s.authUser = user;
     s.send(reply(235, '2.7.0', 'Authentication successful'));

@@ -38,13 +38,25 @@ export const bdat: SmtpCommand = {
     if (!last) {
       if (tx.chunkTooBig) {
         s.resetTransaction();
-        return s.send(reply(552, '5.3.4', `Message size exceeds fixed limit of ${s.settings.maxMessageSize} bytes; nothing was stored`));
+        return s.send(
+          reply(
+            552,
+            '5.3.4',
+            `Message size exceeds fixed limit of ${s.settings.maxMessageSize} bytes; nothing was stored`,
+          ),
+        );
       }
       return s.send(reply(250, '2.0.0', `${size} octets received`));
     }
     s.resetTransaction();
     if (tx.chunkTooBig) {
-      return s.send(reply(552, '5.3.4', `Message size exceeds fixed limit of ${s.settings.maxMessageSize} bytes; nothing was stored`));
+      return s.send(
+        reply(
+          552,
+          '5.3.4',
+          `Message size exceeds fixed limit of ${s.settings.maxMessageSize} bytes; nothing was stored`,
+        ),
+      );
     }
     await deliverMessage(s, tx, toCrlf(Buffer.concat(tx.chunks, tx.chunkBytes)));
   },

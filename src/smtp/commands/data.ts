@@ -36,7 +36,13 @@ export const data: SmtpCommand = {
     if (s.conn.trace.active) traceMessage(s, result.data, result.size, result.bareLf);
     s.resetTransaction();
     if (result.tooBig) {
-      return s.send(reply(552, '5.3.4', `Message size exceeds fixed limit of ${s.settings.maxMessageSize} bytes; nothing was stored`));
+      return s.send(
+        reply(
+          552,
+          '5.3.4',
+          `Message size exceeds fixed limit of ${s.settings.maxMessageSize} bytes; nothing was stored`,
+        ),
+      );
     }
     await deliverMessage(s, tx, result.data);
   },
@@ -46,7 +52,10 @@ const TRACE_LINES = 200;
 
 /** Shows the message lines in the trace (the first TRACE_LINES of them), then the end-of-data line. */
 function traceMessage(s: SmtpSession, message: Buffer, size: number, bareLf: number): void {
-  const lines = message.subarray(0, 64 * 1024).toString('utf8').split('\r\n');
+  const lines = message
+    .subarray(0, 64 * 1024)
+    .toString('utf8')
+    .split('\r\n');
   if (lines.at(-1) === '') lines.pop();
   for (const line of lines.slice(0, TRACE_LINES)) s.conn.trace.in(line.startsWith('.') ? `.${line}` : line);
   if (lines.length > TRACE_LINES || message.length > 64 * 1024 || size > message.length) {

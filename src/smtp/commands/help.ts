@@ -11,7 +11,13 @@ export function makeHelp(all: () => SmtpCommand[]): SmtpCommand {
       const commands = all();
       const match = commands.find((c) => c.verb === topic);
       if (topic && !match) return s.send(reply(504, '5.5.1', `No help for "${topic.slice(0, 32)}"; try HELP`));
-      const lines = match ? [match.help] : ['Commands:', ...commands.map((c) => `  ${c.help}`), 'Replies: 2xx ok, 3xx go on, 4xx try later, 5xx refused'];
+      const lines = match
+        ? [match.help]
+        : [
+            'Commands:',
+            ...commands.map((c) => `  ${c.help}`),
+            'Replies: 2xx ok, 3xx go on, 4xx try later, 5xx refused',
+          ];
       s.send(reply(214, '2.0.0', ...lines));
     },
   };

@@ -24,7 +24,11 @@ export const mail: SmtpCommand = {
           if (!value || !/^\d{1,15}$/.test(value)) return s.send(reply(501, '5.5.4', 'Syntax: SIZE=<number of bytes>'));
           if (Number(value) > s.settings.maxMessageSize) {
             return s.send(
-              reply(552, '5.3.4', `Message size exceeds fixed limit of ${s.settings.maxMessageSize} bytes (SIZE=${value})`),
+              reply(
+                552,
+                '5.3.4',
+                `Message size exceeds fixed limit of ${s.settings.maxMessageSize} bytes (SIZE=${value})`,
+              ),
             );
           }
           break;
@@ -40,11 +44,13 @@ export const mail: SmtpCommand = {
           break;
         case 'RET': {
           const v = value?.toUpperCase();
-          if (v !== 'FULL' && v !== 'HDRS') return s.send(reply(501, '5.5.4', 'Syntax: RET=FULL or RET=HDRS (RFC 3461)'));
+          if (v !== 'FULL' && v !== 'HDRS')
+            return s.send(reply(501, '5.5.4', 'Syntax: RET=FULL or RET=HDRS (RFC 3461)'));
           break;
         }
         case 'ENVID':
-          if (!value || value.length > 100) return s.send(reply(501, '5.5.4', 'Syntax: ENVID=<xtext of at most 100 characters>'));
+          if (!value || value.length > 100)
+            return s.send(reply(501, '5.5.4', 'Syntax: ENVID=<xtext of at most 100 characters>'));
           break;
         case 'AUTH':
           // RFC 4954 §5: accepted; we trust our own authentication, not the client's claim.

@@ -28,17 +28,25 @@ export const rcpt: SmtpCommand = {
         }
         notify = values;
       } else if (key === 'ORCPT') {
-        if (!value || !/^[A-Za-z0-9-]+;.+/.test(value)) return s.send(reply(501, '5.5.4', 'Syntax: ORCPT=rfc822;address'));
+        if (!value || !/^[A-Za-z0-9-]+;.+/.test(value))
+          return s.send(reply(501, '5.5.4', 'Syntax: ORCPT=rfc822;address'));
         orcpt = value;
       } else {
         return s.send(reply(555, '5.5.4', `Unsupported RCPT parameter ${key}`));
       }
     }
-    if (address === '') return s.send(reply(501, '5.1.3', 'A recipient address is required, e.g. RCPT TO:<someone@example.org>'));
+    if (address === '')
+      return s.send(reply(501, '5.1.3', 'A recipient address is required, e.g. RCPT TO:<someone@example.org>'));
     const problem = mailboxError(address, tx.smtputf8 || s.lab);
     if (problem) return s.send(reply(501, '5.1.3', `Bad recipient address <${address}>: ${problem}`));
     if (tx.recipients.length >= s.settings.maxRecipients) {
-      return s.send(reply(452, '4.5.3', `Too many recipients (at most ${s.settings.maxRecipients} per message); send the rest in another message`));
+      return s.send(
+        reply(
+          452,
+          '4.5.3',
+          `Too many recipients (at most ${s.settings.maxRecipients} per message); send the rest in another message`,
+        ),
+      );
     }
     const resolution = await s.backend.resolve(address);
     if (resolution.kind === 'unknown-user') {
@@ -47,7 +55,8 @@ export const rcpt: SmtpCommand = {
     }
     if (resolution.kind === 'remote' && !s.authUser) {
       s.stats.rejected++;
-      const hint = s.settings.role === 'mx' ? ' (log in with AUTH, or use the submission port 587, to send to other domains)' : '';
+      const hint =
+        s.settings.role === 'mx' ? ' (log in with AUTH, or use the submission port 587, to send to other domains)' : '';
       return s.send(reply(554, '5.7.1', `<${address}>: Relay access denied${hint}`));
     }
     tx.recipients.push({ address, resolution, notify, orcpt });
