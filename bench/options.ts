@@ -64,7 +64,10 @@ const SPEC = {
   json: { type: 'string', help: 'also write the figures to this JSON file' },
   keep: { type: 'boolean', help: "keep postbode's temporary data directory and log" },
   build: { type: 'string', help: 'auto (default: when src/ is newer than dist/) | always | never' },
-  'cpu-prof': { type: 'string', help: 'run postbode under node --cpu-prof, writing profiles to this folder' },
+  'cpu-prof': {
+    type: 'string',
+    help: 'run postbode under node --cpu-prof, profiles to this folder (summary: bench/profile.ts)',
+  },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 } as const;
 

@@ -86,8 +86,9 @@ export function printRatios(list: Ratio[]): void {
       ? `target ${r.target}: ${r.met ? 'met' : 'MISSED'}`
       : r.higherIsBetter
         ? ''
-        : 'lower is better';
-    note(`${r.label.padEnd(30)} postbode/${r.peer.padEnd(8)} ${r.ratio.toFixed(2).padStart(7)}x  ${what}`.trimEnd());
+        : `lower is better: ${r.peer} uses ${(1 / r.ratio).toFixed(0)}x as much`;
+    const ratio = r.ratio >= 0.1 ? r.ratio.toFixed(2) : r.ratio.toPrecision(2);
+    note(`${r.label.padEnd(30)} postbode/${r.peer.padEnd(8)} ${ratio.padStart(7)}x  ${what}`.trimEnd());
   }
 }
 

@@ -4,6 +4,7 @@
  * See docs/benchmarks.md for the method and `npm run bench -- --help` for the options.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { type BenchOptions, parseOptions, usage } from './options.js';
 import { type Figure, machine, note, printIdleTarget, printRatios, ratios } from './report.js';
@@ -88,7 +89,12 @@ async function main(): Promise<number> {
   const figures: Figure[] = [];
   let failed = false;
   for (const run of plan(opts)) {
-    note(`# ${run.name}`);
+    note(
+      `# ${run.name} (load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')})`,
+    );
     const started = performance.now();
     let target: Target | null = null;
     try {
@@ -96,7 +102,7 @@ async function main(): Promise<number> {
       figures.push(...(await runSuite(target, opts, run.side)));
     } catch (err) {
       failed = true;
-      process.stderr.write(`bench: ${run.name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.stderr.write(`bench: ${run.name}: ${describe(err)}\n`);
     } finally {
       await target?.stop();
     }
@@ -114,12 +120,18 @@ async function main(): Promise<number> {
   return failed ? 1 : 0;
 }
 
+/** The message; the stack too with BENCH_DEBUG=1. */
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  return process.env.BENCH_DEBUG ? (err.stack ?? err.message) : err.message;
+}
+
 main().then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(`bench: ${describe(err)}\n`);
     process.exitCode = 1;
   },
 );

@@ -4,10 +4,13 @@ import { type MessageMeta, parseMessage } from './parse.js';
 
 const NONE = { subject: null, from: null, to: null, cc: null, date: null, messageId: null, inReplyTo: null };
 
+/** The fields that came before the MIME tree and envelope. */
+type Legacy = Omit<MessageMeta, 'mime' | 'envelope'>;
+
 interface Case {
   name: string;
   raw: string;
-  want: Partial<MessageMeta>;
+  want: Partial<Legacy>;
 }
 
 const cases: Case[] = [
@@ -124,9 +127,12 @@ describe('parseMessage', () => {
   for (const c of cases) {
     it(c.name, () => {
       const raw = Buffer.from(c.raw, 'utf8');
-      const meta = parseMessage(raw);
-      const want: MessageMeta = { headerLength: raw.length, bodyLines: 0, ...NONE, ...c.want };
+      const { mime, envelope, ...meta } = parseMessage(raw);
+      const want: Legacy = { headerLength: raw.length, bodyLines: 0, ...NONE, ...c.want };
       assert.deepEqual(meta, want);
+      assert.equal(mime.start, 0);
+      assert.equal(mime.end, raw.length);
+      assert.ok(envelope !== undefined);
     });
   }
 

@@ -2,11 +2,14 @@
  * Parse once: what delivery stores next to a message's raw bytes so that readers (POP3 TOP, IMAP
  * FETCH, the web UI) never re-scan them for the basics.
  *
+ * `mime` (the MIME tree with byte offsets, mime.ts) and `envelope` (envelope.ts) are what IMAP FETCH
+ * BODY[section], BODYSTRUCTURE and ENVELOPE read; see those files for their rules.
+ *
  * Invariants:
  * - The raw bytes are never changed; everything here describes them (offsets are byte offsets).
  * - `parseMessage` scans the header block once with `indexOf`, decodes only the few fields it indexes,
- *   and counts body lines with `indexOf`: no MIME parser, no per-byte JS loop over the body. (Full MIME
- *   structure with part offsets comes with the IMAP work, as an added `parts` field.)
+ *   and counts body lines with `indexOf`: no per-byte JS loop over the body. The MIME scan (mime.ts)
+ *   works the same way.
  * - Line ends may be CRLF or bare LF, mixed. The header ends at the first empty line (RFC 5322 §2.1);
  *   without one, the whole message is header.
  * - Header values are unfolded (RFC 5322 §2.2.3: line breaks before WSP removed), trimmed, and
@@ -14,6 +17,9 @@
  *   of a field wins.
  * - The result is plain JSON (stored as the blob's `meta`).
  */
+
+import type { Envelope } from './envelope.js';
+import { type MimePart, parseMime } from './mime.js';
 
 export type MessageMeta = {
   /** Bytes up to and including the empty line ending the header; the whole message when there is none. */
@@ -27,6 +33,10 @@ export type MessageMeta = {
   date: string | null;
   messageId: string | null;
   inReplyTo: string | null;
+  /** The MIME structure: part offsets, types, parameters (the root spans the whole message). */
+  mime: MimePart;
+  /** The IMAP ENVELOPE of the message. */
+  envelope: Envelope;
 };
 
 type IndexedField = 'subject' | 'from' | 'to' | 'cc' | 'date' | 'messageId' | 'inReplyTo';
@@ -52,6 +62,7 @@ const TAB = 0x09;
 const COLON = 0x3a;
 
 export function parseMessage(raw: Buffer): MessageMeta {
+  const { root, envelope } = parseMime(raw);
   const meta: MessageMeta = {
     headerLength: raw.length,
     bodyLines: 0,
@@ -62,6 +73,8 @@ export function parseMessage(raw: Buffer): MessageMeta {
     date: null,
     messageId: null,
     inReplyTo: null,
+    mime: root,
+    envelope,
   };
   const len = raw.length;
   let field: IndexedField | null = null; // the indexed field being read, if any

@@ -305,8 +305,9 @@ export class Connection {
 
   /** Waits until written data has been handed to the kernel (for large responses). */
   async drain(): Promise<void> {
-    this.flush();
+    // Only a full socket buffer is waited for; otherwise output stays corked and leaves in one write.
     if (this.#socket.writableNeedDrain && !this.#closed) {
+      this.flush();
       // A client that stops reading is dropped after the idle timeout instead of holding the session.
       const socket = this.#socket;
       const ac = new AbortController();

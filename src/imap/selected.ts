@@ -1,0 +1,212 @@
+/**
+ * The selected mailbox as one session sees it (RFC 9051 §2.3.1): message sequence numbers ↔ UIDs,
+ * each message's flags and modseq, and the changes made by others that the session has not been told
+ * about yet.
+ *
+ * Invariants:
+ * - `messages` is in ascending UID order; sequence number n is `messages[n - 1]`. It changes only when
+ *   the session announces the change (EXISTS, EXPUNGE/VANISHED), never behind the client's back, so the
+ *   numbers a client sees stay valid between announcements (RFC 9051 §7.4.1).
+ * - Changes from the store's feed are queued in `#pending` as they arrive (from any session, POP3,
+ *   SMTP delivery) and applied by `announce()` at the points the protocol allows.
+ * - The session's own changes are answered by its command; `forget()` drops their echo from the feed so
+ *   the client is not told twice (e.g. `STORE ... .SILENT` stays silent).
+ */
+import type { Mailbox, MailboxChange, MessageInfo } from '../store/types.js';
+
+export interface SelectedMessage {
+  uid: number;
+  flags: string[];
+  modseq: number;
+  size: number;
+  blobId: number;
+  internalDate: Date;
+}
+
+/** How announcements are written; the session renders them per its enabled extensions. */
+export interface AnnounceSink {
+  exists(count: number): void;
+  /** One expunged message by its sequence number (sent highest first is not required; sent in order). */
+  expunge(seq: number): void;
+  /** QRESYNC clients get VANISHED with the UIDs instead of EXPUNGE (RFC 7162 §3.2.10). */
+  vanished(uids: number[]): void;
+  flags(seq: number, message: SelectedMessage): void;
+}
+
+export class SelectedMailbox {
+  readonly messages: SelectedMessage[];
+  highestModseq: number;
+  uidNext: number;
+  #pending: MailboxChange[] = [];
+  #unsubscribe: () => void = () => {};
+
+  constructor(
+    readonly mailbox: Mailbox,
+    readonly readOnly: boolean,
+    infos: MessageInfo[],
+  ) {
+    this.messages = infos.map(toSelected);
+    this.highestModseq = mailbox.highestModseq;
+    this.uidNext = mailbox.uidNext;
+  }
+
+  /** Starts queueing the mailbox's changes; returns itself for chaining. */
+  listen(subscribe: (mailboxId: number, fn: (c: MailboxChange) => void) => () => void): this {
+    this.#unsubscribe = subscribe(this.mailbox.id, (change) => this.#pending.push(change));
+    return this;
+  }
+
+  close(): void {
+    this.#unsubscribe();
+    this.#pending = [];
+  }
+
+  get exists(): number {
+    return this.messages.length;
+  }
+
+  get hasPending(): boolean {
+    return this.#pending.length > 0;
+  }
+
+  /** Sequence number of a UID, or 0 when the session does not know it. */
+  seqOf(uid: number): number {
+    let lo = 0;
+    let hi = this.messages.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = this.messages[mid].uid;
+      if (v === uid) return mid + 1;
+      if (v < uid) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return 0;
+  }
+
+  byUid(uid: number): SelectedMessage | null {
+    const seq = this.seqOf(uid);
+    return seq ? this.messages[seq - 1] : null;
+  }
+
+  /** The largest UID known to the session (0 when empty). */
+  get maxUid(): number {
+    return this.messages.length ? this.messages[this.messages.length - 1].uid : 0;
+  }
+
+  /**
+   * Drops queued echoes of the session's own change, identified by its modseq (flags, expunge) or UID
+   * (exists of an own APPEND/COPY into this mailbox is NOT dropped: the client learns of it by EXISTS).
+   */
+  forget(kind: 'flags' | 'expunge', modseq: number): void {
+    this.#pending = this.#pending.filter((c) => !(c.kind === kind && c.modseq === modseq));
+  }
+
+  /** Applies the session's own flag change to the view (the command reports it itself). */
+  updateOwnFlags(changed: MessageInfo[]): void {
+    for (const info of changed) {
+      const m = this.byUid(info.uid);
+      if (m) {
+        m.flags = info.flags;
+        m.modseq = info.modseq;
+      }
+      if (info.modseq > this.highestModseq) this.highestModseq = info.modseq;
+    }
+  }
+
+  /** Applies the session's own expunge; returns the sequence numbers removed, in the order to announce. */
+  removeOwn(uids: number[], modseq: number): number[] {
+    const seqs: number[] = [];
+    const gone = new Set(uids);
+    // Announce from the highest sequence number down? RFC 9051 §7.5.1: each EXPUNGE renumbers, so sending
+    // in ascending order requires adjusting; we send each as it is removed from a shrinking list.
+    for (let i = 0; i < this.messages.length; ) {
+      if (gone.has(this.messages[i].uid)) {
+        seqs.push(i + 1);
+        this.messages.splice(i, 1);
+      } else {
+        i++;
+      }
+    }
+    if (modseq > this.highestModseq) this.highestModseq = modseq;
+    return seqs;
+  }
+
+  /**
+   * Applies queued changes and tells the client through `sink`. Expunges are held back when
+   * `allowExpunge` is false (during FETCH, STORE, SEARCH: RFC 9051 §7.4.1), and with them everything
+   * after them, to keep the order of events.
+   */
+  announce(sink: AnnounceSink, opts: { allowExpunge: boolean; vanished: boolean }): void {
+    if (this.#pending.length === 0) return;
+    const pending = this.#pending;
+    let i = 0;
+    let newCount = this.messages.length;
+    const added: SelectedMessage[] = [];
+    for (; i < pending.length; i++) {
+      const c = pending[i];
+      if (c.kind === 'exists') {
+        if (c.uid <= this.maxUid || added.some((a) => a.uid === c.uid)) continue;
+        added.push({ uid: c.uid, flags: [], modseq: c.modseq, size: 0, blobId: 0, internalDate: new Date(0) });
+        newCount++;
+      } else if (c.kind === 'flags') {
+        const m = this.byUid(c.uid) ?? added.find((a) => a.uid === c.uid);
+        if (m) {
+          m.flags = c.flags;
+          m.modseq = c.modseq;
+          const seq = this.seqOf(c.uid);
+          if (seq) sink.flags(seq, m);
+        }
+      } else {
+        if (!opts.allowExpunge) break;
+        this.#flushAdded(added, sink);
+        newCount = this.messages.length;
+        const present = c.uids.filter((u) => this.seqOf(u) > 0);
+        if (opts.vanished) {
+          for (const uid of present) this.messages.splice(this.seqOf(uid) - 1, 1);
+          if (present.length) sink.vanished(present);
+        } else {
+          for (const uid of present) {
+            const seq = this.seqOf(uid);
+            this.messages.splice(seq - 1, 1);
+            sink.expunge(seq);
+          }
+        }
+      }
+      if (c.modseq > this.highestModseq) this.highestModseq = c.modseq;
+    }
+    this.#flushAdded(added, sink);
+    this.#pending = pending.slice(i);
+  }
+
+  #flushAdded(added: SelectedMessage[], sink: AnnounceSink): void {
+    if (added.length === 0) return;
+    added.sort((a, b) => a.uid - b.uid);
+    this.messages.push(...added);
+    for (const a of added) if (a.uid >= this.uidNext) this.uidNext = a.uid + 1;
+    added.length = 0;
+    sink.exists(this.messages.length);
+  }
+
+  /** Fills in details (flags, size, date, blob) of messages announced by EXISTS from the store. */
+  needsDetails(): SelectedMessage[] {
+    return this.messages.filter((m) => m.blobId === 0);
+  }
+
+  fill(infos: MessageInfo[]): void {
+    for (const info of infos) {
+      const m = this.byUid(info.uid);
+      if (m && m.blobId === 0) Object.assign(m, toSelected(info));
+    }
+  }
+}
+
+function toSelected(info: MessageInfo): SelectedMessage {
+  return {
+    uid: info.uid,
+    flags: info.flags,
+    modseq: info.modseq,
+    size: info.size,
+    blobId: info.blobId,
+    internalDate: info.internalDate,
+  };
+}
