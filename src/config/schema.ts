@@ -102,6 +102,14 @@ export const configSchema = z
         apop: z.boolean().default(true),
       })
       .prefault({}),
+    imap: z
+      .strictObject({
+        /** Seconds without a command before autologout (RFC 9051 §5.4: at least 30 minutes). */
+        idle_timeout: duration.default(1800),
+        /** Longest command line in bytes (literals are counted separately). */
+        max_line_length: z.number().int().min(1024).default(65536),
+      })
+      .prefault({}),
     auth: z
       .strictObject({
         /** scrypt cost parameter log2(N) for new password hashes. */

@@ -39,6 +39,8 @@ export class SelectedMailbox {
   uidNext: number;
   #pending: MailboxChange[] = [];
   #unsubscribe: () => void = () => {};
+  /** Called after a change is queued (IDLE uses it to announce at once). */
+  onChange: (() => void) | null = null;
 
   constructor(
     readonly mailbox: Mailbox,
@@ -52,7 +54,10 @@ export class SelectedMailbox {
 
   /** Starts queueing the mailbox's changes; returns itself for chaining. */
   listen(subscribe: (mailboxId: number, fn: (c: MailboxChange) => void) => () => void): this {
-    this.#unsubscribe = subscribe(this.mailbox.id, (change) => this.#pending.push(change));
+    this.#unsubscribe = subscribe(this.mailbox.id, (change) => {
+      this.#pending.push(change);
+      this.onChange?.();
+    });
     return this;
   }
 

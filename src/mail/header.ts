@@ -143,9 +143,11 @@ const CRLF = Buffer.from('\r\n');
 /**
  * BODY[HEADER.FIELDS (…)] and BODY[HEADER.FIELDS.NOT (…)] (RFC 9051 §6.4.5): the fields of a header
  * block whose names are (or, with `exclude`, are not) in `names`, compared case-insensitively, in
- * their original order and folding, each line ending in CRLF; then the empty line when the header
- * had one ("the blank line is included in all header fetches, except in the case of a message which
- * has no body and no blank line"). Lines without a name only pass HEADER.FIELDS.NOT.
+ * their original order and folding, line ends as CRLF (a last line without one stays without); then
+ * the empty line when the header had one ("the blank line is included in all header fetches, except
+ * in the case of a message which has no body and no blank line"). Lines without a name only pass
+ * HEADER.FIELDS.NOT. Same bytes as Dovecot, except that Dovecot adds an empty line to a top-level
+ * HEADER.FIELDS of a header that has none.
  */
 export function filterHeaderFields(header: Buffer, names: readonly string[], exclude: boolean): Buffer {
   const wanted = new Set(names.map((n) => n.toLowerCase()));
@@ -156,10 +158,12 @@ export function filterHeaderFields(header: Buffer, names: readonly string[], exc
     if (match === exclude) continue;
     let p = f.start;
     while (p < f.next) {
-      let lf = header.indexOf(LF, p);
-      if (lf < 0 || lf >= f.next) lf = f.next;
-      const contentEnd = lf > p && lf < f.next && header[lf - 1] === CR ? lf - 1 : lf;
-      out.push(header.subarray(p, contentEnd), CRLF);
+      const lf = header.indexOf(LF, p);
+      if (lf < 0 || lf >= f.next) {
+        out.push(header.subarray(p, f.next)); // the header's last line, without a line end
+        break;
+      }
+      out.push(header.subarray(p, lf > p && header[lf - 1] === CR ? lf - 1 : lf), CRLF);
       p = lf + 1;
     }
   }

@@ -13,6 +13,7 @@ import { Delivery } from '../delivery/delivery.js';
 import type { Logger } from '../log.js';
 import { ListenError, NetServer, type SessionHandler } from '../net/listener.js';
 import { loadTls, type TlsMaterial } from '../net/tls.js';
+import { imapHandler } from '../imap/index.js';
 import { type Pop3Backend, pop3Handler } from '../pop3/index.js';
 import { smtpHandler } from '../smtp/index.js';
 import { openStore } from '../store/index.js';
@@ -180,7 +181,25 @@ function buildHandlers(
     { auth, store: deps.store } satisfies Pop3Backend,
     log,
   );
+  const imap = imapHandler(
+    {
+      hostname: config.hostname,
+      version: VERSION,
+      showVersion: config.show_version,
+      strict: config.strictness === 'strict',
+      idleTimeoutMs: config.imap.idle_timeout * 1000,
+      maxLineLength: config.imap.max_line_length,
+      maxMessageSize: config.smtp.max_message_size,
+      maxErrors: config.limits.max_errors,
+      maxAuthFailures: config.limits.max_auth_failures,
+      tlsContext: () => deps.tls.context,
+    },
+    { auth, store: deps.store },
+    log,
+  );
   return {
+    imap,
+    imaps: imap,
     smtp: smtpHandler(smtpSettings('mx'), smtpBackend, log),
     submission: smtpHandler(smtpSettings('submission'), smtpBackend, log),
     submissions: smtpHandler(smtpSettings('submission'), smtpBackend, log),

@@ -300,7 +300,7 @@ export class UnknownCommandError extends ImapSyntaxError {
   readonly command: string;
 
   constructor(command: string, offset: number) {
-    super(`unknown command "${printable(command)}"`, offset);
+    super(`unknown command "${printable(command)}" at offset ${offset}`, offset);
     this.command = command;
   }
 }

@@ -1,0 +1,48 @@
+/** Commands valid in any state: CAPABILITY, NOOP, LOGOUT (RFC 9051 §6.1), ID (RFC 2971). */
+import { ANY, command } from './types.js';
+
+export const capability = command({
+  name: 'CAPABILITY',
+  states: ANY,
+  run(s, tag) {
+    s.untagged(`CAPABILITY ${s.capabilityList().join(' ')}`);
+    s.ok(tag, 'CAPABILITY completed');
+  },
+});
+
+export const noop = command({
+  name: 'NOOP',
+  states: ANY,
+  async run(s, tag) {
+    // RFC 9051 §6.1.2: NOOP is the polling point for mailbox changes.
+    await s.announce(true);
+    s.ok(tag, 'NOOP completed');
+  },
+});
+
+export const logout = command({
+  name: 'LOGOUT',
+  states: ANY,
+  run(s, tag) {
+    s.untagged('BYE Logging out');
+    s.ok(tag, 'LOGOUT completed');
+    s.deselect();
+    s.state = 'logout';
+  },
+});
+
+export const id = command({
+  name: 'ID',
+  states: ANY,
+  run(s, tag, cmd) {
+    if (cmd.params) {
+      const text = cmd.params.map(([k, v]) => `${k}=${v ?? 'NIL'}`).join(', ');
+      s.conn.trace.note(`client ID: ${text.slice(0, 300)}`);
+    }
+    const w = s.builder().untagged().raw('ID (').string('name').sp().string('postbode');
+    if (s.settings.showVersion) w.sp().string('version').sp().string(s.settings.version);
+    w.raw(')').crlf();
+    s.send(w);
+    s.ok(tag, 'ID completed');
+  },
+});

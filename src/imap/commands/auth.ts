@@ -1,0 +1,83 @@
+/** Not-authenticated state: STARTTLS (RFC 9051 §6.2.1), AUTHENTICATE (§6.2.2, SASL-IR RFC 4959), LOGIN (§6.2.3). */
+import { createMechanism } from '../../auth/sasl.js';
+import type { Account } from '../../store/types.js';
+import type { ImapSession } from '../session.js';
+import { command, NOT_AUTHED } from './types.js';
+
+export const starttls = command({
+  name: 'STARTTLS',
+  states: NOT_AUTHED,
+  async run(s, tag) {
+    const ctx = s.settings.tlsContext;
+    if (!ctx) return s.no(tag, 'TLS is not available on this server');
+    if (s.conn.secure) return s.bad(tag, 'TLS is already active');
+    s.ok(tag, 'Begin TLS negotiation now');
+    try {
+      await s.conn.startTls(ctx());
+    } catch {
+      s.state = 'logout';
+      return;
+    }
+    s.conn.trace.state('tls');
+  },
+});
+
+export const login = command({
+  name: 'LOGIN',
+  states: NOT_AUTHED,
+  async run(s, tag, cmd) {
+    if (!s.backend.auth.plaintextAllowed(s.conn)) {
+      return s.no(tag, 'Plaintext login is disabled on this connection; use STARTTLS first (or port 993)', 'PRIVACYREQUIRED');
+    }
+    const account = await s.backend.auth.login(cmd.username, cmd.password);
+    s.conn.trace.auth(cmd.username, account !== null, 'LOGIN');
+    await finishLogin(s, tag, account, 'LOGIN');
+  },
+});
+
+export const authenticate = command({
+  name: 'AUTHENTICATE',
+  states: NOT_AUTHED,
+  async run(s, tag, cmd) {
+    const mech = createMechanism(cmd.mechanism);
+    if (!mech) return s.no(tag, `Unsupported authentication mechanism ${cmd.mechanism}; use PLAIN or LOGIN`, 'CANNOT');
+    if (!s.backend.auth.plaintextAllowed(s.conn)) {
+      return s.no(tag, `${mech.name} needs an encrypted connection; use STARTTLS first (or port 993)`, 'PRIVACYREQUIRED');
+    }
+    const initial = cmd.initialResponse === null ? null : cmd.initialResponse.length ? cmd.initialResponse.toString('base64') : '=';
+    let step = mech.start(initial);
+    while (step.kind === 'challenge') {
+      s.conn.writeLine(`+ ${step.data}`);
+      const input = await s.conn.readLine(8192);
+      if (input.kind === 'eof' || input.kind === 'timeout') {
+        s.state = 'logout';
+        return;
+      }
+      if (input.kind === 'too-long') return s.bad(tag, 'Authentication line too long');
+      const text = input.line.toString('latin1');
+      s.conn.trace.in(text === '*' ? '*' : '<redacted>');
+      if (text === '*') return s.bad(tag, 'Authentication cancelled');
+      step = mech.next(text);
+    }
+    if (step.kind === 'error') return s.bad(tag, `Cannot decode the response: ${step.message}`);
+    const account = await s.backend.auth.login(step.username, step.password);
+    s.conn.trace.auth(step.username, account !== null, mech.name);
+    await finishLogin(s, tag, account, 'AUTHENTICATE');
+  },
+});
+
+async function finishLogin(s: ImapSession, tag: string, account: Account | null, verb: string): Promise<void> {
+  if (!account) {
+    s.authFailures++;
+    s.no(tag, 'Invalid login or password (the user name is the full address)', 'AUTHENTICATIONFAILED');
+    if (s.authFailures >= s.settings.maxAuthFailures) {
+      s.untagged('BYE Too many failed logins');
+      s.state = 'logout';
+    }
+    return;
+  }
+  s.user = account;
+  s.state = 'authenticated';
+  s.conn.trace.state('authenticated');
+  s.ok(tag, `${verb} completed; welcome ${account.address}`, { code: 'CAPABILITY', capabilities: s.capabilityList() });
+}

@@ -1,0 +1,23 @@
+/** ENABLE (RFC 5161): turn on extensions that change server behaviour (IMAP4rev2, CONDSTORE, QRESYNC, UTF8=ACCEPT). */
+import { AUTHED, command } from './types.js';
+
+/** What ENABLE can turn on; an extension is listed here only when it is implemented. */
+export const ENABLEABLE = new Set(['IMAP4REV2']);
+
+export const enable = command({
+  name: 'ENABLE',
+  states: AUTHED,
+  run(s, tag, cmd) {
+    const done: string[] = [];
+    for (const cap of cmd.capabilities) {
+      const upper = cap.toUpperCase();
+      if (ENABLEABLE.has(upper) && !s.enabled.has(upper)) {
+        s.enabled.add(upper);
+        done.push(cap);
+      }
+    }
+    // RFC 5161 §3.1: the ENABLED response lists only what this command newly enabled.
+    s.untagged(`ENABLED${done.map((c) => ` ${c}`).join('')}`);
+    s.ok(tag, 'ENABLE completed');
+  },
+});

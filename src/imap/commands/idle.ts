@@ -1,0 +1,46 @@
+/**
+ * IDLE (RFC 2177, RFC 9051 §6.3.13): the client waits; the server sends mailbox changes as they
+ * happen (EXISTS, EXPUNGE or VANISHED, FETCH FLAGS) until the client sends DONE.
+ */
+import { isIdleDone } from '../wire/commands.js';
+import { AUTHED, command } from './types.js';
+
+export const idle = command({
+  name: 'IDLE',
+  states: AUTHED,
+  async run(s, tag) {
+    s.conn.writeLine('+ idling');
+    await s.announce(true);
+    const sel = s.selected;
+    let chain = Promise.resolve();
+    if (sel) {
+      sel.onChange = () => {
+        // Changes arrive from the store's feed; announce them at once, in order.
+        chain = chain.then(async () => {
+          await s.announce(true);
+          s.conn.flush();
+        });
+      };
+    }
+    try {
+      for (;;) {
+        const input = await s.conn.readLine(s.settings.maxLineLength);
+        if (input.kind === 'eof' || input.kind === 'timeout') {
+          if (input.kind === 'timeout') s.untagged('BYE Autologout; idle for too long');
+          s.state = 'logout';
+          return;
+        }
+        if (input.kind === 'line' && isIdleDone(input.line)) {
+          s.conn.trace.in('DONE');
+          break;
+        }
+        s.conn.trace.in(input.kind === 'line' ? input.line.toString('utf8') : '<line too long>');
+        return s.bad(tag, 'Expected DONE to end IDLE');
+      }
+    } finally {
+      if (sel) sel.onChange = null;
+      await chain;
+    }
+    s.ok(tag, 'IDLE terminated');
+  },
+});

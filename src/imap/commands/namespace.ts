@@ -1,0 +1,11 @@
+/** NAMESPACE (RFC 2342, RFC 9051 §6.3.10): one personal namespace, no prefix, "/" as hierarchy separator. */
+import { AUTHED, command } from './types.js';
+
+export const namespace = command({
+  name: 'NAMESPACE',
+  states: AUTHED,
+  run(s, tag) {
+    s.untagged('NAMESPACE (("" "/")) NIL NIL');
+    s.ok(tag, 'NAMESPACE completed');
+  },
+});

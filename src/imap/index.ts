@@ -1,0 +1,23 @@
+/**
+ * The IMAP engine as the network layer sees it: a SessionHandler for the imap and imaps listeners.
+ * See session.ts for the session invariants, commands/ for one file per command, selected.ts for the
+ * selected-mailbox view, wire/ for the grammar.
+ */
+import type { Logger } from '../log.js';
+import type { SessionHandler } from '../net/listener.js';
+import { type ImapBackend, ImapSession, type ImapSettings } from './session.js';
+
+export type { ImapBackend, ImapSettings } from './session.js';
+
+export function imapHandler(settings: ImapSettings, backend: ImapBackend, log: Logger): SessionHandler {
+  return {
+    protocol: 'imap',
+    idleTimeoutMs: settings.idleTimeoutMs,
+    busyReply(reason) {
+      return reason === 'per-ip'
+        ? '* BYE Too many connections from your address; try again later'
+        : '* BYE Server busy; try again later';
+    },
+    run: (conn) => new ImapSession(conn, settings, backend, log).run(),
+  };
+}

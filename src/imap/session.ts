@@ -1,0 +1,294 @@
+/**
+ * One IMAP session (RFC 9051 / RFC 3501): the greeting, the command loop, the connection state and
+ * what the command handlers in ./commands share.
+ *
+ * Invariants:
+ * - States (RFC 9051 §3): not-authenticated → authenticated → selected, and logout. Each command spec
+ *   lists the states it is valid in; others get `BAD` without running.
+ * - One command runs at a time; pipelined commands wait in the connection's buffer (RFC 9051 §5.5
+ *   allows running some concurrently; we never need to).
+ * - Untagged EXISTS/EXPUNGE/FETCH for changes by others are sent only before a tagged response, and
+ *   never EXPUNGE during FETCH, STORE or SEARCH (RFC 9051 §7.4.1); in IDLE they are sent at once.
+ * - Errors: syntax → `BAD` (with the parser's explanation), semantics → `NO [CODE]`, server faults →
+ *   `NO [SERVERBUG]` plus a log line; after `maxErrors` BADs the session ends with `* BYE`.
+ * - Literal sizes are checked before the client sends them (framing.ts); memory per session is bounded.
+ */
+import type tls from 'node:tls';
+import type { Logger } from '../log.js';
+import type { Connection } from '../net/connection.js';
+import type { Account, Store } from '../store/types.js';
+import { capabilities } from './capabilities.js';
+import { COMMANDS } from './commands/index.js';
+import type { AnnounceSink, SelectedMailbox } from './selected.js';
+import { type ImapCommand, parseCommand } from './wire/commands.js';
+import { type RespCode, ResponseBuilder, type Status } from './wire/encoder.js';
+import { type AssembledCommand, CommandAssembler, readCommand } from './wire/framing.js';
+
+export type ImapState = 'not-authenticated' | 'authenticated' | 'selected' | 'logout';
+
+export interface ImapSettings {
+  hostname: string;
+  version: string;
+  showVersion: boolean;
+  strict: boolean;
+  /** RFC 9051 §5.4: the autologout timer is at least 30 minutes. */
+  idleTimeoutMs: number;
+  maxLineLength: number;
+  /** Largest message APPEND accepts (advertised as APPENDLIMIT). */
+  maxMessageSize: number;
+  maxErrors: number;
+  maxAuthFailures: number;
+  tlsContext: (() => tls.SecureContext) | null;
+}
+
+/** The parts of AuthService (src/auth/service.ts) the engine uses. */
+export interface ImapAuth {
+  plaintextAllowed(conn: { secure: boolean; remoteAddress: string }): boolean;
+  login(username: string, password: string): Promise<Account | null>;
+}
+
+export interface ImapBackend {
+  auth: ImapAuth;
+  store: Store;
+}
+
+export class ImapSession {
+  state: ImapState = 'not-authenticated';
+  user: Account | null = null;
+  selected: SelectedMailbox | null = null;
+  /** Extensions turned on with ENABLE (RFC 5161), upper-case. */
+  readonly enabled = new Set<string>();
+  errors = 0;
+  authFailures = 0;
+  readonly stats = { commands: 0, fetched: 0, appended: 0 };
+  #assembler: CommandAssembler;
+
+  constructor(
+    readonly conn: Connection,
+    readonly settings: ImapSettings,
+    readonly backend: ImapBackend,
+    readonly log: Logger,
+  ) {
+    const maxMessage = settings.maxMessageSize;
+    this.#assembler = new CommandAssembler({
+      maxCommandSize: maxMessage + 1024 * 1024,
+      maxLiteralSize: (ctx) => (ctx.command === 'APPEND' ? maxMessage : 1024 * 1024),
+      nonSyncLiterals: 'plus',
+    });
+  }
+
+  get store(): Store {
+    return this.backend.store;
+  }
+
+  /** UTF-8 mailbox names and strings (IMAP4rev2 or UTF8=ACCEPT enabled). */
+  get utf8(): boolean {
+    return this.enabled.has('IMAP4REV2') || this.enabled.has('UTF8=ACCEPT');
+  }
+
+  get rev2(): boolean {
+    return this.enabled.has('IMAP4REV2');
+  }
+
+  /** CONDSTORE is on once enabled, or implicitly by QRESYNC or a CONDSTORE-using command (RFC 7162 §3.1). */
+  get condstore(): boolean {
+    return this.enabled.has('CONDSTORE') || this.enabled.has('QRESYNC');
+  }
+
+  get qresync(): boolean {
+    return this.enabled.has('QRESYNC');
+  }
+
+  /** A response builder set up for this session's string rules. */
+  builder(): ResponseBuilder {
+    return new ResponseBuilder({ utf8: this.utf8 });
+  }
+
+  /** Writes a built response and reports its lines to the trace. */
+  send(w: ResponseBuilder): void {
+    if (this.conn.trace.active) for (const line of w.traceLines()) this.conn.trace.out(line);
+    for (const chunk of w.chunks()) this.conn.write(chunk);
+  }
+
+  /** Writes one untagged line `* text`. */
+  untagged(text: string): void {
+    this.conn.writeLine(`* ${text}`);
+  }
+
+  /** A tagged (or, with tag null, untagged) status response. */
+  reply(tag: string | null, status: Status, text: string, code?: RespCode | null): void {
+    this.send(this.builder().status(tag, status, text, code));
+  }
+
+  ok(tag: string, text: string, code?: RespCode | null): void {
+    this.reply(tag, 'OK', text, code);
+  }
+
+  no(tag: string, text: string, code?: RespCode | null): void {
+    this.reply(tag, 'NO', text, code);
+  }
+
+  bad(tag: string | null, text: string, code?: RespCode | null): void {
+    this.errors++;
+    this.reply(tag, 'BAD', text, code);
+  }
+
+  capabilityList(): string[] {
+    return capabilities(this);
+  }
+
+  /** Leaves the selected state (CLOSE, UNSELECT, SELECT of another mailbox, LOGOUT). */
+  deselect(): void {
+    this.selected?.close();
+    this.selected = null;
+    if (this.state === 'selected') this.state = 'authenticated';
+  }
+
+  /** The sink that renders announcements of the selected mailbox for this session. */
+  readonly sink: AnnounceSink = {
+    exists: (count) => this.untagged(`${count} EXISTS`),
+    expunge: (seq) => this.untagged(`${seq} EXPUNGE`),
+    vanished: (uids) => {
+      const w = this.builder().untagged().raw('VANISHED ').sequenceSet(uidSetString(uids)).crlf();
+      this.send(w);
+    },
+    flags: (seq, m) => {
+      // UID is included so clients can match the change without a sequence-number map (RFC 7162 §3.2.4).
+      const w = this.builder().untagged().raw(`${seq} FETCH (UID ${m.uid} FLAGS `).flags(m.flags);
+      if (this.condstore) w.raw(` MODSEQ (${m.modseq})`);
+      w.raw(')').crlf();
+      this.send(w);
+    },
+  };
+
+  /** Sends pending changes of the selected mailbox (see selected.ts) and loads details of new messages. */
+  async announce(allowExpunge: boolean): Promise<void> {
+    const sel = this.selected;
+    if (!sel) return;
+    sel.announce(this.sink, { allowExpunge, vanished: this.qresync });
+    const missing = sel.needsDetails();
+    if (missing.length === 0) return;
+    const infos = await Promise.all(missing.map((m) => this.store.messages.get(sel.mailbox.id, m.uid)));
+    sel.fill(infos.filter((i) => i !== null));
+  }
+
+  async run(): Promise<Record<string, unknown>> {
+    const { hostname, showVersion, version } = this.settings;
+    this.conn.trace.state('not authenticated');
+    const caps = this.capabilityList().join(' ');
+    this.untagged(`OK [CAPABILITY ${caps}] ${hostname} IMAP4rev2 server${showVersion ? ` (postbode ${version})` : ''} ready`);
+    try {
+      while (this.state !== 'logout' && !this.conn.closed) {
+        const input = await readCommand(this.conn, this.#assembler, {
+          maxLineLength: this.settings.maxLineLength,
+          continuation: () => this.conn.writeLine('+ Ready for literal data'),
+        });
+        if (input.kind === 'eof') break;
+        if (input.kind === 'timeout') {
+          this.untagged('BYE Autologout; idle for too long');
+          break;
+        }
+        if (input.kind === 'rejected') {
+          const e = input.error;
+          this.conn.trace.in(`${e.tag ?? '*'} ${e.command ?? ''} <refused: ${e.message}>`);
+          if (e.kind === 'literal-too-big' && e.command === 'APPEND' && e.tag) {
+            this.no(e.tag, e.message, 'TOOBIG');
+          } else {
+            this.bad(e.tag, e.message, e.kind === 'literal-too-big' || e.kind === 'command-too-big' ? 'TOOBIG' : null);
+          }
+          if (e.fatal) {
+            this.untagged('BYE The rest of your input cannot be read; closing the connection');
+            break;
+          }
+        } else {
+          await this.#command(input.command);
+        }
+        if (this.errors >= this.settings.maxErrors && (this.state as ImapState) !== 'logout') {
+          this.untagged('BYE Too many errors; closing the connection');
+          break;
+        }
+      }
+    } finally {
+      this.deselect();
+      this.conn.flush();
+    }
+    return { user: this.user?.address ?? null, ...this.stats, errors: this.errors };
+  }
+
+  async #command(assembled: AssembledCommand): Promise<void> {
+    this.stats.commands++;
+    if (this.conn.trace.active) this.#traceIn(assembled);
+    const parsed = parseCommand(assembled, { utf8: this.utf8 });
+    if (!parsed.ok) {
+      if (parsed.tag === null) return this.bad(null, `Bad tag: ${parsed.error.message}; start each command with a tag, e.g. "a1 NOOP"`);
+      if (parsed.kind === 'unknown') return this.bad(parsed.tag, `${capitalize(parsed.error.message)}; CAPABILITY lists what this server knows`);
+      return this.bad(parsed.tag, `Syntax error in ${parsed.name ?? 'command'}: ${parsed.error.message}`);
+    }
+    const { tag, command } = parsed;
+    const spec = COMMANDS.get(command.name);
+    if (!spec) return this.bad(tag, `${command.name} is not supported by this server`);
+    if (!spec.states.includes(this.state)) return this.bad(tag, wrongState(command.name, this.state));
+    try {
+      if (this.state === 'selected' && this.selected?.needsDetails().length) await this.announce(false);
+      await spec.run(this, tag, command as never);
+    } catch (err) {
+      this.log.error({ err, sid: this.conn.id, command: command.name }, 'imap command failed');
+      this.no(tag, 'Internal server error; the problem was logged', 'SERVERBUG');
+    }
+  }
+
+  #traceIn(assembled: AssembledCommand): void {
+    const name = assembled.name ?? '';
+    if (name === 'LOGIN' || name === 'AUTHENTICATE') {
+      const words = assembled.data.subarray(0, 200).toString('utf8').split(' ');
+      this.conn.trace.in(`${words.slice(0, name === 'LOGIN' ? 3 : 3).join(' ')} <redacted>`);
+      return;
+    }
+    let text = '';
+    let pos = 0;
+    for (const lit of assembled.literals) {
+      text += assembled.data.subarray(pos, lit.offset).toString('utf8');
+      text += lit.size > 512 ? `<${lit.size} bytes>` : assembled.data.subarray(lit.offset, lit.offset + lit.size).toString('utf8');
+      pos = lit.offset + lit.size;
+    }
+    text += assembled.data.subarray(pos, Math.min(assembled.data.length, pos + 4096)).toString('utf8');
+    for (const line of text.split('\r\n')) this.conn.trace.in(line);
+  }
+}
+
+/** The command variant(s) with name N (some variants carry two names, e.g. SELECT | EXAMINE). */
+export type CommandOf<N extends ImapCommand['name']> = ImapCommand extends infer C
+  ? C extends { name: infer M }
+    ? N extends M
+      ? C
+      : never
+    : never
+  : never;
+
+function wrongState(name: string, state: ImapState): string {
+  switch (state) {
+    case 'not-authenticated':
+      return `${name} needs you to log in first (LOGIN user password, or AUTHENTICATE)`;
+    case 'authenticated':
+      return `${name} needs a selected mailbox (SELECT INBOX first)`;
+    default:
+      return `${name} is not allowed after login`;
+  }
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** `1:3,5` from ascending UIDs. */
+export function uidSetString(uids: number[]): string {
+  const sorted = [...uids].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}:${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
