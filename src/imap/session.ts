@@ -176,7 +176,9 @@ export class ImapSession {
     const { hostname, showVersion, version } = this.settings;
     this.conn.trace.state('not authenticated');
     const caps = this.capabilityList().join(' ');
-    this.untagged(`OK [CAPABILITY ${caps}] ${hostname} IMAP4rev2 server${showVersion ? ` (postbode ${version})` : ''} ready`);
+    this.untagged(
+      `OK [CAPABILITY ${caps}] ${hostname} IMAP4rev2 server${showVersion ? ` (postbode ${version})` : ''} ready`,
+    );
     try {
       while (this.state !== 'logout' && !this.conn.closed) {
         const input = await readCommand(this.conn, this.#assembler, {
@@ -220,8 +222,10 @@ export class ImapSession {
     if (this.conn.trace.active) this.#traceIn(assembled);
     const parsed = parseCommand(assembled, { utf8: this.utf8 });
     if (!parsed.ok) {
-      if (parsed.tag === null) return this.bad(null, `Bad tag: ${parsed.error.message}; start each command with a tag, e.g. "a1 NOOP"`);
-      if (parsed.kind === 'unknown') return this.bad(parsed.tag, `${capitalize(parsed.error.message)}; CAPABILITY lists what this server knows`);
+      if (parsed.tag === null)
+        return this.bad(null, `Bad tag: ${parsed.error.message}; start each command with a tag, e.g. "a1 NOOP"`);
+      if (parsed.kind === 'unknown')
+        return this.bad(parsed.tag, `${capitalize(parsed.error.message)}; CAPABILITY lists what this server knows`);
       return this.bad(parsed.tag, `Syntax error in ${parsed.name ?? 'command'}: ${parsed.error.message}`);
     }
     const { tag, command } = parsed;
@@ -248,7 +252,10 @@ export class ImapSession {
     let pos = 0;
     for (const lit of assembled.literals) {
       text += assembled.data.subarray(pos, lit.offset).toString('utf8');
-      text += lit.size > 512 ? `<${lit.size} bytes>` : assembled.data.subarray(lit.offset, lit.offset + lit.size).toString('utf8');
+      text +=
+        lit.size > 512
+          ? `<${lit.size} bytes>`
+          : assembled.data.subarray(lit.offset, lit.offset + lit.size).toString('utf8');
       pos = lit.offset + lit.size;
     }
     text += assembled.data.subarray(pos, Math.min(assembled.data.length, pos + 4096)).toString('utf8');

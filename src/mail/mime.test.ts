@@ -243,7 +243,10 @@ describe('parseMime: nasty input', () => {
     checkInvariants(raw, root);
     const [a, b, c, d] = root.parts!;
     assert.equal(a.description, 'header only, then the boundary');
-    assert.equal(raw.toString('latin1', a.start, a.body), 'Content-Type: text/plain\r\nContent-Description: header only, then the boundary');
+    assert.equal(
+      raw.toString('latin1', a.start, a.body),
+      'Content-Type: text/plain\r\nContent-Description: header only, then the boundary',
+    );
     assert.equal(a.end, a.body);
     // the empty line's CRLF is the one before the boundary (RFC 2046 §5.1.1)
     assert.equal(raw.toString('latin1', b.start, b.body), 'Content-Type: text/plain\r\n');
@@ -305,7 +308,12 @@ describe('parseMime: nasty input', () => {
     const lf = fixture('nested-rfc822.eml').toString('latin1').replace(/\r\n/g, '\n');
     const { root } = parseMime(Buffer.from(lf, 'latin1'));
     const fromCrlf = parseMime(fixture('nested-rfc822.eml')).root;
-    const kinds = (p: MimePart): unknown => [p.type, p.subtype, (p.parts ?? []).map(kinds), p.message && kinds(p.message)];
+    const kinds = (p: MimePart): unknown => [
+      p.type,
+      p.subtype,
+      (p.parts ?? []).map(kinds),
+      p.message && kinds(p.message),
+    ];
     assert.deepEqual(kinds(root), kinds(fromCrlf));
     // a body part ends before the LF that precedes the boundary
     assert.equal(lf.slice(root.parts![0].body, root.parts![0].end), 'See the forwarded message below.\n');
@@ -392,7 +400,10 @@ describe('sections (RFC 9051 §6.4.5)', () => {
     ['3.1', 'Just text.'],
     ['3.TEXT', 'Just text.'],
     ['3.HEADER', 'Subject: second, simple\r\nFrom: x@example.test\r\n\r\n'],
-    ['HEADER.FIELDS.NOT (FROM TO CC BCC SENDER REPLY-TO DATE MESSAGE-ID IN-REPLY-TO MIME-VERSION)', 'Subject: Fwd: Meeting notes\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n'],
+    [
+      'HEADER.FIELDS.NOT (FROM TO CC BCC SENDER REPLY-TO DATE MESSAGE-ID IN-REPLY-TO MIME-VERSION)',
+      'Subject: Fwd: Meeting notes\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n',
+    ],
     ['1.1', 'See the forwarded message below.\r\n'], // a leaf's ".1" is the leaf (as Dovecot)
     ['1.1.1', null],
     ['1.HEADER', null], // not a message/rfc822 part

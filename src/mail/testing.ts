@@ -107,11 +107,21 @@ export function normalizeImap(v: ImapValue): ImapValue {
 
 /** Every section that names something in the message (RFC 9051 §6.4.5), as FETCH spells it. */
 export function allSections(root: MimePart): string[] {
-  const out = ['HEADER', 'TEXT', 'HEADER.FIELDS (FROM SUBJECT CONTENT-TYPE)', 'HEADER.FIELDS.NOT (FROM SUBJECT CONTENT-TYPE)'];
+  const out = [
+    'HEADER',
+    'TEXT',
+    'HEADER.FIELDS (FROM SUBJECT CONTENT-TYPE)',
+    'HEADER.FIELDS.NOT (FROM SUBJECT CONTENT-TYPE)',
+  ];
   const walk = (part: MimePart, path: string): void => {
     out.push(path, `${path}.MIME`);
     if (part.kind === 'message' && part.message !== undefined) {
-      out.push(`${path}.HEADER`, `${path}.TEXT`, `${path}.HEADER.FIELDS (FROM SUBJECT)`, `${path}.HEADER.FIELDS.NOT (SUBJECT)`);
+      out.push(
+        `${path}.HEADER`,
+        `${path}.TEXT`,
+        `${path}.HEADER.FIELDS (FROM SUBJECT)`,
+        `${path}.HEADER.FIELDS.NOT (SUBJECT)`,
+      );
       const inner = part.message;
       if (inner.kind === 'multipart') (inner.parts ?? []).forEach((p, i) => walk(p, `${path}.${i + 1}`));
       else walk(inner, `${path}.1`);

@@ -27,7 +27,11 @@ export const login = command({
   states: NOT_AUTHED,
   async run(s, tag, cmd) {
     if (!s.backend.auth.plaintextAllowed(s.conn)) {
-      return s.no(tag, 'Plaintext login is disabled on this connection; use STARTTLS first (or port 993)', 'PRIVACYREQUIRED');
+      return s.no(
+        tag,
+        'Plaintext login is disabled on this connection; use STARTTLS first (or port 993)',
+        'PRIVACYREQUIRED',
+      );
     }
     const account = await s.backend.auth.login(cmd.username, cmd.password);
     s.conn.trace.auth(cmd.username, account !== null, 'LOGIN');
@@ -42,9 +46,14 @@ export const authenticate = command({
     const mech = createMechanism(cmd.mechanism);
     if (!mech) return s.no(tag, `Unsupported authentication mechanism ${cmd.mechanism}; use PLAIN or LOGIN`, 'CANNOT');
     if (!s.backend.auth.plaintextAllowed(s.conn)) {
-      return s.no(tag, `${mech.name} needs an encrypted connection; use STARTTLS first (or port 993)`, 'PRIVACYREQUIRED');
+      return s.no(
+        tag,
+        `${mech.name} needs an encrypted connection; use STARTTLS first (or port 993)`,
+        'PRIVACYREQUIRED',
+      );
     }
-    const initial = cmd.initialResponse === null ? null : cmd.initialResponse.length ? cmd.initialResponse.toString('base64') : '=';
+    const initial =
+      cmd.initialResponse === null ? null : cmd.initialResponse.length ? cmd.initialResponse.toString('base64') : '=';
     let step = mech.start(initial);
     while (step.kind === 'challenge') {
       s.conn.writeLine(`+ ${step.data}`);

@@ -1,5 +1,5 @@
-import type { ImapCommand } from '../wire/commands.js';
 import type { CommandOf, ImapSession, ImapState } from '../session.js';
+import type { ImapCommand } from '../wire/commands.js';
 
 /** One IMAP command: the states it is valid in and its handler, which writes the tagged response. */
 export interface ImapCommandSpec<N extends ImapCommand['name'] = ImapCommand['name']> {

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type ImapHarness, startImap } from './test-harness.js';
+
+describe('IMAP session core', () => {
+  let h: ImapHarness;
+  before(async () => {
+    h = await startImap();
+    await h.account('alice@example.test', 'pw');
+  });
+  after(() => h.stop());
+
+  it('greets with capabilities and refuses commands in the wrong state', async () => {
+    const c = await h.connect({ login: false });
+    const caps = await c.cmd('CAPABILITY');
+    assert.match(caps.untagged[0], /^\* CAPABILITY IMAP4rev1 IMAP4rev2 .*AUTH=PLAIN/);
+    assert.match((await c.cmd('SELECT INBOX')).tagged, /^t\d+ BAD .*log in first/);
+    assert.match((await c.cmd('LOGIN alice@example.test wrong')).tagged, /^t\d+ NO \[AUTHENTICATIONFAILED\]/);
+    const ok = await c.cmd('LOGIN alice@example.test pw');
+    assert.match(ok.tagged, /^t\d+ OK \[CAPABILITY .*IDLE.*\] LOGIN completed/);
+    assert.match((await c.cmd('LOGIN alice@example.test pw')).tagged, /BAD/);
+    assert.match((await c.cmd('FOO')).tagged, /^t\d+ BAD Unknown command/i);
+    assert.match((await c.cmd('SELECT')).tagged, /^t\d+ BAD Syntax error/);
+    const bye = await c.cmd('LOGOUT');
+    assert.match(bye.untagged[0], /^\* BYE/);
+  });
+
+  it('AUTHENTICATE PLAIN with SASL-IR and with a continuation', async () => {
+    const c = await h.connect({ login: false });
+    const ir = Buffer.from('\0alice@example.test\0pw').toString('base64');
+    assert.equal((await c.cmd(`AUTHENTICATE PLAIN ${ir}`)).status, 'OK');
+    const d = await h.connect({ login: false });
+    const tag = d.nextTag();
+    d.write(`${tag} AUTHENTICATE PLAIN\r\n`);
+    assert.equal(await d.line(), '+ ');
+    d.write(`${ir}\r\n`);
+    assert.equal((await d.until(tag)).status, 'OK');
+  });
+
+  it('selects INBOX and sees a delivery made while selected (NOOP) and in IDLE', async () => {
+    const id = (await h.store.accounts.get('alice@example.test'))!.id;
+    await h.deliver(id, 'Subject: one\r\n\r\nbody\r\n');
+    const c = await h.connect();
+    const sel = await c.cmd('SELECT INBOX');
+    assert.ok(sel.untagged.includes('* 1 EXISTS'));
+    assert.ok(sel.untagged.some((l) => /^\* OK \[UIDVALIDITY \d+\]/.test(l)));
+    assert.ok(sel.untagged.some((l) => /^\* OK \[UIDNEXT 2\]/.test(l)));
+    assert.match(sel.tagged, /OK \[READ-WRITE\] SELECT completed/);
+    await h.deliver(id, 'Subject: two\r\n\r\nbody\r\n');
+    const noop = await c.cmd('NOOP');
+    assert.deepEqual(noop.untagged, ['* 2 EXISTS']);
+    const tag = c.nextTag();
+    c.write(`${tag} IDLE\r\n`);
+    assert.equal(await c.line(), '+ idling');
+    const started = Date.now();
+    await h.deliver(id, 'Subject: three\r\n\r\nbody\r\n');
+    assert.equal(await c.line(), '* 3 EXISTS');
+    assert.ok(Date.now() - started < 1000);
+    c.write('DONE\r\n');
+    assert.match((await c.until(tag)).tagged, /OK IDLE terminated/);
+  });
+
+  it('answers a bad tag with * BAD and keeps going', async () => {
+    const c = await h.connect();
+    c.write('\r\n');
+    assert.match(await c.line(), /^\* BAD /);
+    assert.equal((await c.cmd('NOOP')).status, 'OK');
+  });
+});
