@@ -123,12 +123,17 @@ export function allSections(root: MimePart): string[] {
         `${path}.HEADER.FIELDS.NOT (SUBJECT)`,
       );
       const inner = part.message;
-      if (inner.kind === 'multipart') (inner.parts ?? []).forEach((p, i) => walk(p, `${path}.${i + 1}`));
+      if (inner.kind === 'multipart') walkParts(inner, `${path}.`);
       else walk(inner, `${path}.1`);
     }
-    if (part.kind === 'multipart') (part.parts ?? []).forEach((p, i) => walk(p, `${path}.${i + 1}`));
+    if (part.kind === 'multipart') walkParts(part, `${path}.`);
   };
-  if (root.kind === 'multipart') (root.parts ?? []).forEach((p, i) => walk(p, `${i + 1}`));
+  const walkParts = (part: MimePart, prefix: string): void => {
+    (part.parts ?? []).forEach((p, i) => {
+      walk(p, `${prefix}${i + 1}`);
+    });
+  };
+  if (root.kind === 'multipart') walkParts(root, '');
   else walk(root, '1');
   return out;
 }

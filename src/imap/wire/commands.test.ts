@@ -170,7 +170,14 @@ describe('parseCommand: RFC examples', () => {
     ],
     [
       'A202 LIST ~/Mail/ %',
-      { name: 'LIST', reference: '~/Mail/', patterns: ['%'], selection: noSelection, returns: noReturns, extended: false },
+      {
+        name: 'LIST',
+        reference: '~/Mail/',
+        patterns: ['%'],
+        selection: noSelection,
+        returns: noReturns,
+        extended: false,
+      },
     ],
     // RFC 5258 §5
     [
@@ -345,7 +352,13 @@ describe('parseCommand: RFC examples', () => {
     ],
     [
       'A284 SEARCH TEXT "string not in mailbox"',
-      { name: 'SEARCH', uid: false, charset: null, returnOptions: null, criteria: text('text', 'string not in mailbox') },
+      {
+        name: 'SEARCH',
+        uid: false,
+        charset: null,
+        returnOptions: null,
+        criteria: text('text', 'string not in mailbox'),
+      },
     ],
     [
       'A285 SEARCH CHARSET UTF-8 TEXT {12+}\r\nотпуск',
@@ -432,7 +445,13 @@ describe('parseCommand: RFC examples', () => {
     // RFC 8474 §6
     [
       'a UID SEARCH EMAILID M6d99ac3275bb4e',
-      { name: 'SEARCH', uid: true, charset: null, returnOptions: null, criteria: { op: 'emailid', id: 'M6d99ac3275bb4e' } },
+      {
+        name: 'SEARCH',
+        uid: true,
+        charset: null,
+        returnOptions: null,
+        criteria: { op: 'emailid', id: 'M6d99ac3275bb4e' },
+      },
     ],
     // RFC 9051 §6.4.5
     [
@@ -532,7 +551,18 @@ describe('parseCommand: RFC examples', () => {
         unchangedSince: null,
       },
     ],
-    ['a STORE 1 FLAGS ()', { name: 'STORE', uid: false, set: seq('1'), operation: 'replace', silent: false, flags: [], unchangedSince: null }],
+    [
+      'a STORE 1 FLAGS ()',
+      {
+        name: 'STORE',
+        uid: false,
+        set: seq('1'),
+        operation: 'replace',
+        silent: false,
+        flags: [],
+        unchangedSince: null,
+      },
+    ],
     // RFC 9051 §6.4.7, RFC 6851 §3.3
     ['A003 COPY 2:4 MEETING', { name: 'COPY', uid: false, set: seq('2:4'), mailbox: 'MEETING' }],
     ['a UID MOVE 42:69 foo', { name: 'MOVE', uid: true, set: seq('42:69'), mailbox: 'foo' }],
@@ -632,7 +662,14 @@ describe('parseCommand: details', () => {
       name: 'FETCH',
       uid: true,
       set: seq('1'),
-      items: [{ kind: 'body-section', peek: true, section: { part: [], text: { kind: 'text' } }, partial: { offset: 0, length: 10 } }],
+      items: [
+        {
+          kind: 'body-section',
+          peek: true,
+          section: { part: [], text: { kind: 'text' } },
+          partial: { offset: 0, length: 10 },
+        },
+      ],
       modifiers: {},
     });
   });
@@ -682,36 +719,33 @@ describe('parseCommand: details', () => {
       { kind: 'binary.size', part: [1] },
     ];
     assert.deepEqual(cmd.items, want);
-    assert.deepEqual(
-      want.map(fetchResponseName),
-      [
-        'ENVELOPE',
-        'FLAGS',
-        'INTERNALDATE',
-        'RFC822',
-        'RFC822.HEADER',
-        'RFC822.TEXT',
-        'RFC822.SIZE',
-        'BODY',
-        'BODYSTRUCTURE',
-        'UID',
-        'MODSEQ',
-        'EMAILID',
-        'THREADID',
-        'SAVEDATE',
-        'PREVIEW',
-        'PREVIEW',
-        'BODY[]',
-        'BODY[1.2.3]',
-        'BODY[1.MIME]',
-        'BODY[2.HEADER]',
-        'BODY[3.TEXT]',
-        'BODY[HEADER.FIELDS.NOT (Received X-Spam)]<5>',
-        'BINARY[]',
-        'BINARY[1.2]<0>',
-        'BINARY.SIZE[1]',
-      ],
-    );
+    assert.deepEqual(want.map(fetchResponseName), [
+      'ENVELOPE',
+      'FLAGS',
+      'INTERNALDATE',
+      'RFC822',
+      'RFC822.HEADER',
+      'RFC822.TEXT',
+      'RFC822.SIZE',
+      'BODY',
+      'BODYSTRUCTURE',
+      'UID',
+      'MODSEQ',
+      'EMAILID',
+      'THREADID',
+      'SAVEDATE',
+      'PREVIEW',
+      'PREVIEW',
+      'BODY[]',
+      'BODY[1.2.3]',
+      'BODY[1.MIME]',
+      'BODY[2.HEADER]',
+      'BODY[3.TEXT]',
+      'BODY[HEADER.FIELDS.NOT (Received X-Spam)]<5>',
+      'BINARY[]',
+      'BINARY[1.2]<0>',
+      'BINARY.SIZE[1]',
+    ]);
   });
 
   it('tells PREVIEW (LAZY) apart from fetch modifiers', () => {
@@ -796,7 +830,10 @@ describe('parseCommand: details', () => {
   });
 
   it('keeps search strings as bytes (charset decoding comes later)', () => {
-    const latin1 = Buffer.concat([Buffer.from('a SEARCH CHARSET ISO-8859-1 SUBJECT {4}\r\n'), Buffer.from([0x63, 0x61, 0x66, 0xe9])]);
+    const latin1 = Buffer.concat([
+      Buffer.from('a SEARCH CHARSET ISO-8859-1 SUBJECT {4}\r\n'),
+      Buffer.from([0x63, 0x61, 0x66, 0xe9]),
+    ]);
     const cmd = parse(latin1) as Extract<ImapCommand, { name: 'SEARCH' }>;
     assert.equal(cmd.charset, 'ISO-8859-1');
     assert.deepEqual(cmd.criteria, { op: 'text', field: 'subject', value: Buffer.from([0x63, 0x61, 0x66, 0xe9]) });
@@ -815,18 +852,40 @@ describe('parseCommand: details', () => {
     const cmd = parse(wire) as Extract<ImapCommand, { name: 'APPEND' }>;
     assert.equal(cmd.mailbox, 'saved-messages');
     assert.equal(cmd.messages.length, 3);
-    assert.deepEqual(cmd.messages[0], { flags: ['\\Seen'], internalDate: null, data: Buffer.from(m1), binary: false, utf8: false });
+    assert.deepEqual(cmd.messages[0], {
+      flags: ['\\Seen'],
+      internalDate: null,
+      data: Buffer.from(m1),
+      binary: false,
+      utf8: false,
+    });
     assert.deepEqual(cmd.messages[1].flags, ['\\Seen', '$Forwarded']);
     assert.equal(cmd.messages[1].internalDate?.date.toISOString(), '1994-02-08T06:43:04.000Z');
     assert.equal(cmd.messages[1].internalDate?.offsetMinutes, -480);
     assert.deepEqual(cmd.messages[1].data, m2);
     assert.equal(cmd.messages[1].binary, true);
-    assert.deepEqual(cmd.messages[2], { flags: [], internalDate: null, data: Buffer.from(m3), binary: true, utf8: true });
+    assert.deepEqual(cmd.messages[2], {
+      flags: [],
+      internalDate: null,
+      data: Buffer.from(m3),
+      binary: true,
+      utf8: true,
+    });
   });
 
   it('decodes mailbox names by session mode', () => {
-    assert.deepEqual(parse('a SELECT Entw&APw-rfe'), { name: 'SELECT', mailbox: 'Entwürfe', condstore: false, qresync: null });
-    assert.deepEqual(parse('a SELECT "Entwürfe"', UTF8), { name: 'SELECT', mailbox: 'Entwürfe', condstore: false, qresync: null });
+    assert.deepEqual(parse('a SELECT Entw&APw-rfe'), {
+      name: 'SELECT',
+      mailbox: 'Entwürfe',
+      condstore: false,
+      qresync: null,
+    });
+    assert.deepEqual(parse('a SELECT "Entwürfe"', UTF8), {
+      name: 'SELECT',
+      mailbox: 'Entwürfe',
+      condstore: false,
+      qresync: null,
+    });
     assert.deepEqual(parse('a RENAME "~peter/mail/&U,BTFw-/&ZeVnLIqe-" inbox'), {
       name: 'RENAME',
       from: '~peter/mail/台北/日本語',

@@ -105,20 +105,11 @@ describe('ResponseBuilder: strings', () => {
 describe('ResponseBuilder: structures', () => {
   it('writes lists, flags and numbers', () => {
     assert.equal(
-      str(
-        w()
-          .untagged()
-          .raw('FLAGS ')
-          .flags(['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'])
-          .crlf(),
-      ),
+      str(w().untagged().raw('FLAGS ').flags(['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft']).crlf()),
       '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n',
     );
     assert.equal(str(w().flags([])), '()');
-    assert.equal(
-      str(w().list([1, 2n, 3], (b, n) => b.number(n))),
-      '(1 2 3)',
-    );
+    assert.equal(str(w().list([1, 2n, 3], (b, n) => b.number(n))), '(1 2 3)');
   });
 
   it('writes sequence sets in every form', () => {
@@ -201,7 +192,13 @@ describe('status lines and response codes (RFC 9051 §7.1)', () => {
       { code: 'APPENDUID', uidValidity: 38505, uids: '3955' },
       'A003 OK [APPENDUID 38505 3955] APPEND completed',
     ],
-    [null, 'OK', 'Highest', { code: 'HIGHESTMODSEQ', value: 715194045007n }, '* OK [HIGHESTMODSEQ 715194045007] Highest'],
+    [
+      null,
+      'OK',
+      'Highest',
+      { code: 'HIGHESTMODSEQ', value: 715194045007n },
+      '* OK [HIGHESTMODSEQ 715194045007] Highest',
+    ],
     [
       'd105',
       'OK',

@@ -128,7 +128,13 @@ describe('CommandAssembler', () => {
     });
     assert.equal(a.expecting, 'literal');
     a.pushLiteral(b('smith'));
-    assert.deepEqual(a.pushLine(b(' {6+}')), { kind: 'literal', size: 6, binary: false, nonSync: true, continuation: false });
+    assert.deepEqual(a.pushLine(b(' {6+}')), {
+      kind: 'literal',
+      size: 6,
+      binary: false,
+      nonSync: true,
+      continuation: false,
+    });
     a.pushLiteral(b('sesame'));
     const done = a.pushLine(b(''));
     assert.ok(done.kind === 'complete');

@@ -188,7 +188,10 @@ describe('Reader: lists and flags', () => {
       [],
     );
     const notEmpty = r('()');
-    fails(() => notEmpty.list(() => notEmpty.atom(), { what: 'the STATUS items' }), /the STATUS items must not be empty/);
+    fails(
+      () => notEmpty.list(() => notEmpty.atom(), { what: 'the STATUS items' }),
+      /the STATUS items must not be empty/,
+    );
     const twoSpaces = r('(a  b)');
     fails(() => twoSpaces.list(() => twoSpaces.atom()), /expected an atom at offset 3/);
     const unclosed = r('(a b');
@@ -225,7 +228,10 @@ describe('Reader: mailbox names', () => {
     assert.equal(r('Entw&APw-rfe').mailbox(utf7), 'Entwürfe');
     assert.equal(r('"~peter/mail/&U,BTFw-/&ZeVnLIqe-"').mailbox(utf7), '~peter/mail/台北/日本語');
     assert.equal(r('"Tom &- Jerry"').mailbox(utf7), 'Tom & Jerry');
-    fails(() => r('"Entwürfe"').mailbox(utf7), /8-bit characters; use modified UTF-7 .* or ENABLE UTF8=ACCEPT at offset 0/);
+    fails(
+      () => r('"Entwürfe"').mailbox(utf7),
+      /8-bit characters; use modified UTF-7 .* or ENABLE UTF8=ACCEPT at offset 0/,
+    );
     fails(() => r('"a&Jjo!"').mailbox(utf7), /not valid modified UTF-7/);
     fails(() => r('"a&AGE-"').mailbox(utf7), /not valid modified UTF-7/);
   });

@@ -41,7 +41,16 @@ describe('parseSequenceSet (RFC 9051 §9 sequence-set)', () => {
         ],
       },
     ],
-    ['*:4,5:7', { kind: 'set', ranges: [{ from: STAR, to: 4 }, { from: 5, to: 7 }] }],
+    [
+      '*:4,5:7',
+      {
+        kind: 'set',
+        ranges: [
+          { from: STAR, to: 4 },
+          { from: 5, to: 7 },
+        ],
+      },
+    ],
     ['4294967295', { kind: 'set', ranges: [{ from: 4294967295, to: 4294967295 }] }],
     ['$', { kind: 'saved' }],
   ];
