@@ -87,7 +87,10 @@ function write(part: MimePart, o: BodyStructureOptions): string {
   return s;
 }
 
-/** The parenthesized body structure as wire text (what follows "BODY " or "BODYSTRUCTURE " in FETCH). */
+/**
+ * The parenthesized body structure as wire text (what follows "BODY " or "BODYSTRUCTURE " in FETCH):
+ * literal lengths count UTF-8 bytes, so encode it as UTF-8 (the IMAP encoder's `raw()` does).
+ */
 export function bodyStructureText(part: MimePart, options: BodyStructureOptions): string {
   return `(${write(part, options)})`;
 }

@@ -118,7 +118,16 @@ export function envelopeFields(env: Envelope, utf8: boolean): string {
   ].join(' ');
 }
 
-/** `(date subject from sender reply-to to cc bcc in-reply-to message-id)`: what follows "ENVELOPE " in FETCH. */
+/**
+ * `(date subject from sender reply-to to cc bcc in-reply-to message-id)`, what follows "ENVELOPE " in
+ * FETCH, as wire text: literal lengths count UTF-8 bytes, so encode it as UTF-8 (the IMAP encoder's
+ * `raw()` does).
+ */
+export function envelopeText(env: Envelope, options: { utf8: boolean }): string {
+  return `(${envelopeFields(env, options.utf8)})`;
+}
+
+/** `envelopeText` as bytes. */
 export function serializeEnvelope(env: Envelope, options: { utf8: boolean }): Buffer {
-  return Buffer.from(`(${envelopeFields(env, options.utf8)})`, 'utf8');
+  return Buffer.from(envelopeText(env, options), 'utf8');
 }

@@ -515,14 +515,37 @@ function readContentFields(raw: Buffer, part: MimePart, fields: Field[]): void {
   }
 }
 
-function countLines(raw: Buffer, part: MimePart): void {
-  if (part.kind === 'text' || part.kind === 'message') {
-    let n = 0;
-    for (let i = raw.indexOf(LF, part.body); i >= 0 && i < part.end; i = raw.indexOf(LF, i + 1)) n++;
-    part.lines = n;
+function countLf(raw: Buffer, start: number, end: number): number {
+  let n = 0;
+  for (let i = raw.indexOf(LF, start); i >= 0 && i < end; i = raw.indexOf(LF, i + 1)) n++;
+  return n;
+}
+
+/**
+ * Sets `lines` on text and message parts. Each byte is counted at most once (a message part's count
+ * is assembled from its sub-parts'), and the bodies of other parts are only counted inside a message
+ * part, so deep nesting costs no more than one pass.
+ */
+function countLines(raw: Buffer, part: MimePart, need = false): number {
+  const self = part.kind === 'text' || part.kind === 'message';
+  const want = need || self;
+  let n = 0;
+  if (part.parts !== undefined) {
+    let pos = part.body;
+    for (const c of part.parts) {
+      if (want) n += countLf(raw, pos, c.body);
+      n += countLines(raw, c, want);
+      pos = c.end;
+    }
+    if (want) n += countLf(raw, pos, part.end);
+  } else if (part.message !== undefined) {
+    const m = part.message;
+    n = countLf(raw, part.body, m.body) + countLines(raw, m, true) + countLf(raw, m.end, part.end);
+  } else if (want) {
+    n = countLf(raw, part.body, part.end);
   }
-  if (part.parts !== undefined) for (const p of part.parts) countLines(raw, p);
-  if (part.message !== undefined) countLines(raw, part.message);
+  if (self) part.lines = n;
+  return n;
 }
 
 /** Parses the MIME structure of a raw message (CRLF or bare LF line ends). Never throws. */

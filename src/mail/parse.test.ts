@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type MessageMeta, parseMessage } from './parse.js';
+import { currentMeta, MESSAGE_META_VERSION, type MessageMeta, parseMessage } from './parse.js';
 
 const NONE = { subject: null, from: null, to: null, cc: null, date: null, messageId: null, inReplyTo: null };
 
 /** The fields that came before the MIME tree and envelope. */
-type Legacy = Omit<MessageMeta, 'mime' | 'envelope'>;
+type Legacy = Omit<MessageMeta, 'mime' | 'envelope' | 'version'>;
 
 interface Case {
   name: string;
@@ -127,12 +127,13 @@ describe('parseMessage', () => {
   for (const c of cases) {
     it(c.name, () => {
       const raw = Buffer.from(c.raw, 'utf8');
-      const { mime, envelope, ...meta } = parseMessage(raw);
+      const { mime, envelope, version, ...meta } = parseMessage(raw);
       const want: Legacy = { headerLength: raw.length, bodyLines: 0, ...NONE, ...c.want };
       assert.deepEqual(meta, want);
       assert.equal(mime.start, 0);
       assert.equal(mime.end, raw.length);
       assert.ok(envelope !== undefined);
+      assert.equal(version, MESSAGE_META_VERSION);
     });
   }
 
@@ -164,5 +165,14 @@ describe('parseMessage', () => {
     // Generous bound so the test is not flaky on slow CI; typically this is ~100x faster.
     assert.ok(n / seconds > 2000, `only ${Math.round(n / seconds)} messages/s`);
     assert.equal(parseMessage(raw).bodyLines, 52);
+  });
+
+  it('currentMeta keeps a current stored meta and re-parses an old one', () => {
+    const raw = Buffer.from('Subject: s\r\n\r\nb\r\n');
+    const meta = parseMessage(raw);
+    assert.equal(currentMeta(raw, meta), meta);
+    const old = { headerLength: 13, bodyLines: 1, subject: 's' };
+    assert.deepEqual(currentMeta(raw, old), meta);
+    assert.deepEqual(currentMeta(raw, null), meta);
   });
 });

@@ -21,7 +21,15 @@
 import type { Envelope } from './envelope.js';
 import { type MimePart, parseMime } from './mime.js';
 
+/**
+ * Bumped whenever what parseMessage stores changes shape or meaning, so readers can tell a stale
+ * stored meta (see `currentMeta`) and parse the message again.
+ */
+export const MESSAGE_META_VERSION = 1;
+
 export type MessageMeta = {
+  /** MESSAGE_META_VERSION at the time of parsing (absent in metas stored before the MIME tree). */
+  version: number;
   /** Bytes up to and including the empty line ending the header; the whole message when there is none. */
   headerLength: number;
   /** Lines in the body: its LF count, plus one for a last line without line end. */
@@ -64,6 +72,7 @@ const COLON = 0x3a;
 export function parseMessage(raw: Buffer): MessageMeta {
   const { root, envelope } = parseMime(raw);
   const meta: MessageMeta = {
+    version: MESSAGE_META_VERSION,
     headerLength: raw.length,
     bodyLines: 0,
     subject: null,
@@ -130,4 +139,19 @@ export function parseMessage(raw: Buffer): MessageMeta {
 function unfold(value: string): string {
   const unfolded = value.includes('\n') ? value.replace(/\r?\n/g, '') : value;
   return unfolded.replace(/^[ \t]+|[ \t\r]+$/g, '');
+}
+
+/**
+ * The meta to use for a stored message: the stored one when it is current, else a fresh parse of
+ * the raw bytes (blobs stored before the MIME tree existed, or by an older parser).
+ */
+export function currentMeta(raw: Buffer, stored: unknown): MessageMeta {
+  if (
+    typeof stored === 'object' &&
+    stored !== null &&
+    (stored as { version?: unknown }).version === MESSAGE_META_VERSION
+  ) {
+    return stored as MessageMeta;
+  }
+  return parseMessage(raw);
 }

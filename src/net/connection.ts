@@ -15,6 +15,7 @@
 import { once } from 'node:events';
 import type net from 'node:net';
 import tls from 'node:tls';
+import zlib from 'node:zlib';
 import type { SessionTrace } from '../trace/bus.js';
 import { type DotScanState, newDotScanState, scanDotData } from './dotstream.js';
 
@@ -67,6 +68,9 @@ export class Connection {
   #maxBuffered: number;
   #paused = false;
   #idleMs: number;
+  /** Set once COMPRESS=DEFLATE (RFC 4978) is active: output goes through it, input through #inflate. */
+  #deflate: zlib.DeflateRaw | null = null;
+  #inflate: zlib.InflateRaw | null = null;
 
   constructor(opts: {
     socket: net.Socket;
@@ -283,11 +287,12 @@ export class Connection {
     if (this.#closed) return;
     if (!this.#corked) {
       this.#corked = true;
-      this.#socket.cork();
+      if (!this.#deflate) this.#socket.cork();
       setImmediate(this.flush);
     }
     this.bytesOut += data.length;
-    this.#socket.write(data);
+    if (this.#deflate) this.#deflate.write(data);
+    else this.#socket.write(data);
   }
 
   /** Writes a protocol line (CRLF added) and reports it to the trace. */
@@ -299,9 +304,39 @@ export class Connection {
   flush = (): void => {
     if (this.#corked) {
       this.#corked = false;
-      this.#socket.uncork();
+      // RFC 4978 §4: a sync flush after each batch of responses, so the client can decode them now.
+      if (this.#deflate) this.#deflate.flush(zlib.constants.Z_SYNC_FLUSH);
+      else this.#socket.uncork();
     }
   };
+
+  get compressed(): boolean {
+    return this.#deflate !== null;
+  }
+
+  /**
+   * Turns on DEFLATE compression in both directions (RFC 4978, raw deflate per RFC 1951). Call after the
+   * tagged OK has been written: it is flushed uncompressed first. Bytes already buffered from the
+   * client are compressed data and are decompressed.
+   */
+  compress(): void {
+    this.flush();
+    const socket = this.#socket;
+    const deflate = zlib.createDeflateRaw({ level: 6, memLevel: 8, windowBits: 15 });
+    const inflate = zlib.createInflateRaw({ windowBits: 15 });
+    deflate.on('data', (chunk: Buffer) => socket.write(chunk));
+    deflate.on('error', () => this.destroy());
+    inflate.on('error', () => this.destroy());
+    socket.off('data', this.#onData);
+    socket.on('data', (chunk: Buffer) => inflate.write(chunk));
+    const pending = this.#buf.subarray(this.#pos);
+    this.#buf = EMPTY;
+    this.#pos = 0;
+    inflate.on('data', this.#onData);
+    if (pending.length) inflate.write(pending);
+    this.#deflate = deflate;
+    this.#inflate = inflate;
+  }
 
   /** Waits until written data has been handed to the kernel (for large responses). */
   async drain(): Promise<void> {
@@ -364,7 +399,13 @@ export class Connection {
     if (this.#closed) return;
     this.flush();
     this.#closed = true;
-    this.#socket.end();
+    if (this.#deflate) {
+      const socket = this.#socket;
+      this.#deflate.once('end', () => socket.end());
+      this.#deflate.end();
+    } else {
+      this.#socket.end();
+    }
     // Do not wait forever for a client that never reads.
     setTimeout(() => this.#socket.destroy(), 5000).unref();
   }
@@ -372,6 +413,8 @@ export class Connection {
   destroy(): void {
     this.#closed = true;
     this.#socket.destroy();
+    this.#deflate?.destroy();
+    this.#inflate?.destroy();
   }
 
   /** The underlying socket, for tests and the COMPRESS layer. */

@@ -2,6 +2,7 @@
 import type { ImapCommand } from '../wire/commands.js';
 import { capability, id, logout, noop } from './any.js';
 import { authenticate, login, starttls } from './auth.js';
+import { compress } from './compress.js';
 import { enable } from './enable.js';
 import { idle } from './idle.js';
 import { namespace } from './namespace.js';
@@ -24,6 +25,7 @@ const list: ImapCommandSpec<any>[] = [
   examine,
   unselect,
   close,
+  compress,
 ];
 
 export const COMMANDS: ReadonlyMap<ImapCommand['name'], ImapCommandSpec> = new Map(list.map((c) => [c.name, c]));

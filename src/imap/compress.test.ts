@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import zlib from 'node:zlib';
+import { type ImapHarness, startImap } from './test-harness.js';
+
+describe('COMPRESS=DEFLATE (RFC 4978)', () => {
+  let h: ImapHarness;
+  before(async () => {
+    h = await startImap();
+    await h.account('alice@example.test', 'pw');
+  });
+  after(() => h.stop());
+
+  it('compresses both directions after the tagged OK', async () => {
+    const socket = net.connect(h.port, '127.0.0.1');
+    let plain = '';
+    let inflated = '';
+    let inflate: zlib.InflateRaw | null = null;
+    socket.on('data', (d: Buffer) => {
+      if (inflate) inflate.write(d);
+      else plain += d.toString('latin1');
+    });
+    const waitFor = async (get: () => string, re: RegExp) => {
+      for (let i = 0; i < 200 && !re.test(get()); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.match(get(), re);
+    };
+    await waitFor(() => plain, /^\* OK/);
+    socket.write('a LOGIN alice@example.test pw\r\n');
+    await waitFor(() => plain, /a OK/);
+    assert.match(
+      await (async () => {
+        socket.write('b COMPRESS DEFLATE\r\n');
+        await waitFor(() => plain, /b OK DEFLATE active\r\n/);
+        return plain;
+      })(),
+      /b OK DEFLATE active\r\n$/,
+    );
+    inflate = zlib.createInflateRaw();
+    inflate.on('data', (d: Buffer) => {
+      inflated += d.toString('latin1');
+    });
+    const deflate = zlib.createDeflateRaw();
+    deflate.on('data', (d: Buffer) => socket.write(d));
+    deflate.write('c NOOP\r\nd COMPRESS DEFLATE\r\ne SELECT INBOX\r\n');
+    deflate.flush(zlib.constants.Z_SYNC_FLUSH);
+    await waitFor(() => inflated, /e OK \[READ-WRITE\]/);
+    assert.match(inflated, /c OK NOOP completed/);
+    assert.match(inflated, /d NO \[COMPRESSIONACTIVE\]/);
+    socket.destroy();
+  });
+});
