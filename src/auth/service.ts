@@ -17,6 +17,8 @@ export interface AuthOptions {
   scryptLogN: number;
   /** Whether to keep recoverable secrets for APOP. */
   apop: boolean;
+  /** Extra wait before a failed login is answered, to slow down password guessing (default 0). */
+  failureDelayMs?: number;
 }
 
 const CACHE_LIMIT = 10_000;
@@ -59,6 +61,17 @@ export class AuthService {
 
   /** The account when the password is right and the account is enabled; null otherwise. */
   async login(username: string, password: string): Promise<Account | null> {
+    const account = await this.#login(username, password);
+    if (!account) await this.#penalty();
+    return account;
+  }
+
+  async #penalty(): Promise<void> {
+    const ms = this.options.failureDelayMs ?? 0;
+    if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  async #login(username: string, password: string): Promise<Account | null> {
     const address = await this.resolveUser(username);
     const account = await this.store.accounts.get(address);
     if (!account || account.disabled) {
@@ -77,6 +90,12 @@ export class AuthService {
 
   /** RFC 1939 §7: digest = MD5(timestamp + secret), lower-case hex. */
   async apop(username: string, timestamp: string, digest: string): Promise<Account | null> {
+    const account = await this.#apop(username, timestamp, digest);
+    if (!account) await this.#penalty();
+    return account;
+  }
+
+  async #apop(username: string, timestamp: string, digest: string): Promise<Account | null> {
     if (!this.options.apop) return null;
     const account = await this.store.accounts.get(await this.resolveUser(username));
     if (!account || account.disabled || !account.apopSecret) return null;

@@ -114,6 +114,8 @@ export const configSchema = z
       .strictObject({
         /** scrypt cost parameter log2(N) for new password hashes. */
         scrypt_log_n: z.number().int().min(10).max(20).default(14),
+        /** Milliseconds to wait before answering a failed login (slows down password guessing). */
+        failure_delay_ms: z.number().int().min(0).max(10000).default(300),
       })
       .prefault({}),
     log: z

@@ -45,6 +45,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       plaintextNetworks: config.plaintext_networks,
       scryptLogN: config.auth.scrypt_log_n,
       apop: config.pop3.apop,
+      failureDelayMs: config.auth.failure_delay_ms,
     });
     const delivery = new Delivery(store, { hostname: config.hostname, product: PRODUCT, log });
     const tls = await loadTls({
