@@ -8,7 +8,7 @@
  * - A field name is everything before the first ':' on its first line, trailing WSP trimmed
  *   (obsolete syntax, RFC 5322 §4.5); a line without ':' is a field without a name. This is the
  *   same split Dovecot makes (message-header-parser.c), which is the reference for IMAP output.
- * - Header bytes are text: valid UTF-8 is read as UTF-8 (RFC 6532), anything else as Latin-1, so no
+ * - Header bytes are text: valid UTF-8 is read as UTF-8 (RFC 6532), any other byte as Latin-1, so no
  *   byte is ever lost or replaced by U+FFFD; NUL becomes U+FFFD (as Dovecot does).
  */
 
@@ -36,9 +36,27 @@ export function headerText(raw: Buffer, start: number, end: number): string {
   if (ascii) s = raw.toString('latin1', start, end);
   else {
     const slice = raw.subarray(start, end);
-    s = isUtf8(slice) ? slice.toString('utf8') : slice.toString('latin1');
+    s = isUtf8(slice) ? slice.toString('utf8') : mixedText(slice);
   }
   return s.includes('\0') ? s.replace(/\0/g, '\uFFFD') : s;
+}
+
+/** Valid UTF-8 sequences as UTF-8, every other byte as Latin-1. */
+function mixedText(bytes: Buffer): string {
+  let out = '';
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i];
+    const n = b >= 0xf0 && b <= 0xf4 ? 4 : b >= 0xe0 ? 3 : b >= 0xc2 && b <= 0xdf ? 2 : 1;
+    if (n > 1 && i + n <= bytes.length && isUtf8(bytes.subarray(i, i + n))) {
+      out += bytes.toString('utf8', i, i + n);
+      i += n;
+    } else {
+      out += String.fromCharCode(b);
+      i++;
+    }
+  }
+  return out;
 }
 
 /**
@@ -149,7 +167,13 @@ const CRLF = Buffer.from('\r\n');
  * HEADER.FIELDS.NOT. Same bytes as Dovecot, except that Dovecot adds an empty line to a top-level
  * HEADER.FIELDS of a header that has none.
  */
-export function filterHeaderFields(header: Buffer, names: readonly string[], exclude: boolean): Buffer {
+export function filterHeaderFields(
+  header: Buffer,
+  names: readonly string[],
+  exclude: boolean,
+  /** Whether to end with the empty line; default: when `header` ends with one. */
+  emptyLine?: boolean,
+): Buffer {
   const wanted = new Set(names.map((n) => n.toLowerCase()));
   const scan = scanHeader(header);
   const out: Buffer[] = [];
@@ -167,6 +191,6 @@ export function filterHeaderFields(header: Buffer, names: readonly string[], exc
       p = lf + 1;
     }
   }
-  if (scan.hasEmptyLine) out.push(CRLF);
+  if (emptyLine ?? scan.hasEmptyLine) out.push(CRLF);
   return Buffer.concat(out);
 }

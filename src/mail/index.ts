@@ -29,7 +29,9 @@ export {
   type Param,
   type PartKind,
   parseMime,
+  type Section,
   type SectionText,
+  sectionBytes,
   sectionRange,
 } from './mime.js';
 export { currentMeta, MESSAGE_META_VERSION, type MessageMeta, parseMessage } from './parse.js';

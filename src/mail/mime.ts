@@ -30,7 +30,7 @@
  */
 
 import { buildEnvelope, ENVELOPE_FIELDS, type Envelope } from './envelope.js';
-import { fieldValue, MAX_NAME_LENGTH, unfold } from './header.js';
+import { fieldValue, filterHeaderFields, MAX_NAME_LENGTH, unfold } from './header.js';
 import { Rfc822Reader } from './rfc822.js';
 
 /** text: has lines; multipart: has parts; message: has an encapsulated message; basic: anything else. */
@@ -161,11 +161,12 @@ class MimeParser {
         if (hit !== null) {
           // A boundary line cut the header short: the part keeps its type but its body is empty,
           // and so is any message it encapsulates.
+          const cut = this.cur;
           while (encapsulates) {
             this.openMessage();
             encapsulates = this.endOfHeader(true);
           }
-          inHeader = this.atBoundary(hit.boundary, hit.line, hit.end);
+          inHeader = this.atBoundary(hit.boundary, hit.line, hit.end, cut);
           continue;
         }
         if (encapsulates) {
@@ -302,6 +303,8 @@ class MimeParser {
       else if (lower.startsWith('multipart/')) {
         part.kind = 'multipart';
         frame.digest = lower === 'multipart/digest';
+      } else if (lower === 'multipart') {
+        truncate(part); // "multipart" without a subtype cannot be split (Dovecot: octet-stream)
       } else part.kind = 'basic';
       if (ret >= 0) {
         const params = r.parseParams();
@@ -429,16 +432,26 @@ class MimeParser {
    * A boundary line starts at `line`; the innermost open part's body ends at `end`. Closes the parts
    * inside the boundary's multipart and steps over the boundary line. Returns true when a body part
    * header follows, false when the multipart's epilogue (or an outer body) continues.
+   *
+   * `cut`: the part whose header the boundary line cut short. The line end between `end` and `line`
+   * then belongs to the part around it (as in Dovecot), so the parts enclosing `cut` end at `line`.
    */
-  private atBoundary(b: Boundary, line: number, end: number): boolean {
+  private atBoundary(b: Boundary, line: number, end: number, cut?: Frame): boolean {
+    let at = end;
     while (this.cur !== b.frame) {
-      this.cur.part.end = end;
+      this.cur.part.end = at;
+      if (this.cur === cut) at = line;
       this.cur = this.cur.parent!;
     }
     const index = this.boundaries.indexOf(b);
     this.boundaries.length = b.epilogue ? index : index + 1;
     const lf = this.raw.indexOf(LF, line + 2 + b.bytes.length + (b.epilogue ? 2 : 0));
-    this.pos = lf < 0 ? this.len : lf + 1;
+    if (lf < 0) {
+      // the boundary line runs to the end of the message: no part follows it
+      this.pos = this.len;
+      return false;
+    }
+    this.pos = lf + 1;
     const top = this.boundaries[this.boundaries.length - 1];
     if (top === undefined || top.frame !== b.frame) return false;
     const child = newPart(this.pos);
@@ -621,4 +634,28 @@ export function sectionRange(
       return text === 'TEXT' ? { start: m.body, end: m.end } : { start: m.start, end: m.body };
     }
   }
+}
+
+/** A BODY[section] spec: part number, then what of it; `fields` for HEADER.FIELDS(.NOT). */
+export interface Section {
+  path: readonly number[];
+  text?: SectionText;
+  fields?: readonly string[];
+}
+
+/**
+ * The bytes of BODY[section] (RFC 9051 §6.4.5), or null when the section does not exist. Byte ranges
+ * of the stored message except HEADER.FIELDS(.NOT), which is filtered (header.ts
+ * `filterHeaderFields`); it ends with the empty line when the header has one, also when that empty
+ * line's CRLF is the one before a boundary (a part with an empty body, or an empty encapsulated
+ * message), as Dovecot does.
+ */
+export function sectionBytes(raw: Buffer, meta: MimePart | { mime: MimePart }, section: Section): Buffer | null {
+  const r = sectionRange(meta, section.path, section.text);
+  if (r === null) return null;
+  const bytes = raw.subarray(r.start, r.end);
+  if (section.text !== 'HEADER.FIELDS' && section.text !== 'HEADER.FIELDS.NOT') return bytes;
+  const e = r.end;
+  const emptyAfter = (e === r.start || raw[e - 1] === LF) && (raw[e] === LF || (raw[e] === CR && raw[e + 1] === LF));
+  return filterHeaderFields(bytes, section.fields ?? [], section.text === 'HEADER.FIELDS.NOT', emptyAfter || undefined);
 }

@@ -157,6 +157,11 @@ describe('preview (RFC 8970)', () => {
     assert.ok(p.endsWith('😀'));
   });
 
+  it('a message/rfc822 message previews the message inside', () => {
+    const m = fromText('Content-Type: message/rfc822\n\nSubject: inner\n\nInner   text.\n');
+    assert.equal(preview(m.raw, m.meta), 'Inner text.');
+  });
+
   it('skips attachments and non-text parts; empty when there is no text', () => {
     const { raw, meta } = load('mixed-attachment.eml');
     assert.equal(preview(raw, meta), 'Please find the report attached.');

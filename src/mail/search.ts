@@ -257,7 +257,9 @@ export const PREVIEW_MAX = 200;
  * markup stripped crudely and whitespace runs collapsed. Empty when there is no such text.
  */
 export function preview(raw: Buffer, meta: SearchMeta): string {
-  const part = previewPart(meta.mime);
+  let root = meta.mime;
+  while (root.kind === 'message' && root.message !== undefined) root = root.message; // a message/rfc822 message
+  const part = previewPart(root);
   if (part === null) return '';
   let text = partText(raw, part);
   if (part.subtype.toLowerCase() === 'html') text = stripHtml(text);

@@ -6,6 +6,7 @@
  * Invariants: only tests and the fixture recorder import this file.
  */
 
+import { headerText } from './header.js';
 import type { MimePart } from './mime.js';
 
 /** NIL → null; numbers; strings (quoted or literal) as their bytes read as Latin-1; atoms; lists. */
@@ -91,7 +92,8 @@ export function fetchItems(response: Buffer): Map<string, Buffer> {
 }
 
 /**
- * String values normalized to the text they carry (UTF-8 when valid, else Latin-1), so output that
+ * String values normalized to the text they carry (read as header text: UTF-8 where valid, other
+ * bytes as Latin-1), so output that
  * sends the same characters in another form (a literal instead of a quoted string; UTF-8 instead of
  * the Latin-1 bytes of the original header) compares equal.
  */
@@ -99,8 +101,7 @@ export function normalizeImap(v: ImapValue): ImapValue {
   if (Array.isArray(v)) return v.map(normalizeImap);
   if (typeof v === 'string') {
     const bytes = Buffer.from(v, 'latin1');
-    const utf8 = bytes.toString('utf8');
-    return Buffer.from(utf8, 'utf8').equals(bytes) ? utf8 : v;
+    return headerText(bytes, 0, bytes.length);
   }
   return v;
 }
