@@ -8,15 +8,30 @@
  * - Alias resolution follows aliases up to MAX_ALIAS_DEPTH and never loops; the result is a set of
  *   distinct local accounts plus remote addresses.
  * - Local copies share one blob (one set of bytes for all local recipients).
+ * - Quota (an account's `quotaBytes`, the sum of its message sizes): `resolve` reports each local
+ *   account's usage so RCPT can refuse a full mailbox (`quotaRefusal`: 452 4.2.2 when full, or when a
+ *   declared SIZE does not fit; 552 5.2.2 when SIZE exceeds the whole quota — RFC 1870 §6.5,
+ *   RFC 3463 §3.3). `deliver` checks again with the real size: when the message fits none of the
+ *   recipients (no remote ones, no local one with room) it throws QuotaExceededError and stores nothing
+ *   (the SMTP engine answers 552 5.2.2). When only some local recipients overflow, every accepted copy
+ *   is still delivered (a grace of one message, as Dovecot's quota_grace): after 250 the message may
+ *   not be lost, and there is no bounce generator yet to tell the sender about a dropped copy.
  */
 import type { Logger } from '../log.js';
 import { parseMessage } from '../mail/parse.js';
-import type { JsonValue, QueueRecipient, Store } from '../store/types.js';
+import type { Account, JsonValue, QueueRecipient, Store } from '../store/types.js';
 
 const MAX_ALIAS_DEPTH = 8;
 
+/** A local account a recipient resolves to; `quota` is null when the account has no limit. */
+export interface LocalAccount {
+  id: number;
+  address: string;
+  quota: { used: number; limit: number } | null;
+}
+
 export type Resolution =
-  | { kind: 'local'; accounts: { id: number; address: string }[]; remote: string[] }
+  | { kind: 'local'; accounts: LocalAccount[]; remote: string[] }
   | { kind: 'remote' }
   | { kind: 'unknown-user' };
 
@@ -56,6 +71,44 @@ export interface DeliveryReport {
   queueId: number | null;
 }
 
+/** Why a recipient's mailbox cannot take a message (see `quotaRefusal`). */
+export interface QuotaRefusal {
+  /** `full`: usage reached the limit; `no-room`: the declared size does not fit now; `too-big`: never fits. */
+  kind: 'full' | 'no-room' | 'too-big';
+  address: string;
+  used: number;
+  limit: number;
+}
+
+/**
+ * Whether RCPT must refuse this recipient for quota (RFC 1870 §6.5, RFC 3463 §3.3 X.2.2): one of its local
+ * accounts is full, or the size declared with MAIL FROM SIZE= does not fit. Null when it may proceed.
+ */
+export function quotaRefusal(resolution: Resolution, declaredSize: number | null): QuotaRefusal | null {
+  if (resolution.kind !== 'local') return null;
+  for (const a of resolution.accounts) {
+    if (!a.quota) continue;
+    const { used, limit } = a.quota;
+    const base = { address: a.address, used, limit };
+    if (used >= limit) return { kind: 'full', ...base };
+    if (declaredSize !== null && declaredSize > limit) return { kind: 'too-big', ...base };
+    if (declaredSize !== null && used + declaredSize > limit) return { kind: 'no-room', ...base };
+  }
+  return null;
+}
+
+/** Thrown by `deliver` when the message fits no recipient's quota; nothing was stored. */
+export class QuotaExceededError extends Error {
+  override name = 'QuotaExceededError';
+
+  constructor(
+    readonly addresses: string[],
+    readonly size: number,
+  ) {
+    super(`Mailbox full: the message (${size} bytes) does not fit the storage quota of ${addresses.join(', ')}`);
+  }
+}
+
 export class Delivery {
   #counter = 0;
 
@@ -73,7 +126,7 @@ export class Delivery {
     const lower = address.toLowerCase();
     const domain = lower.slice(lower.lastIndexOf('@') + 1);
     if (!(await this.isLocalDomain(domain))) return { kind: 'remote' };
-    const accounts = new Map<number, string>();
+    const accounts = new Map<number, Account>();
     const remote = new Set<string>();
     const seen = new Set<string>();
     const found = await this.#expand(lower, 0, seen, accounts, remote);
@@ -81,23 +134,30 @@ export class Delivery {
       // RFC 5321 §4.5.1: postmaster must be accepted; without an alias it goes to the domain's first account.
       if (lower.startsWith('postmaster@')) {
         const first = (await this.store.accounts.list()).find((a) => a.address.endsWith(`@${domain}`));
-        if (first) return { kind: 'local', accounts: [{ id: first.id, address: first.address }], remote: [] };
+        if (first) return { kind: 'local', accounts: [await this.#local(first)], remote: [] };
       }
       return { kind: 'unknown-user' };
     }
     if (accounts.size === 0 && remote.size === 0) return { kind: 'unknown-user' };
     return {
       kind: 'local',
-      accounts: [...accounts].map(([id, addr]) => ({ id, address: addr })),
+      accounts: await Promise.all([...accounts.values()].map((a) => this.#local(a))),
       remote: [...remote],
     };
+  }
+
+  /** The account with its quota usage (only counted when it has a limit). */
+  async #local(account: Account): Promise<LocalAccount> {
+    const limit = account.quotaBytes;
+    const quota = limit === null ? null : { used: await this.store.accounts.usage(account.id), limit };
+    return { id: account.id, address: account.address, quota };
   }
 
   async #expand(
     address: string,
     depth: number,
     seen: Set<string>,
-    accounts: Map<number, string>,
+    accounts: Map<number, Account>,
     remote: Set<string>,
   ): Promise<boolean> {
     if (seen.has(address) || depth > MAX_ALIAS_DEPTH) return true;
@@ -114,7 +174,7 @@ export class Delivery {
     }
     const account = await this.store.accounts.get(address);
     if (account && !account.disabled) {
-      accounts.set(account.id, account.address);
+      accounts.set(account.id, account);
       return true;
     }
     const catchAll = await this.store.aliases.get(`@${domain}`);
@@ -125,7 +185,21 @@ export class Delivery {
     return false;
   }
 
-  /** Stores the message for every recipient. Resolves when all copies are durable. */
+  /** The accounts among `ids` that `size` more bytes would push over their quota. */
+  async #overQuota(ids: number[], size: number): Promise<number[]> {
+    const over: number[] = [];
+    for (const id of ids) {
+      const account = await this.store.accounts.getById(id);
+      if (account?.quotaBytes == null) continue;
+      if ((await this.store.accounts.usage(id)) + size > account.quotaBytes) over.push(id);
+    }
+    return over;
+  }
+
+  /**
+   * Stores the message for every recipient. Resolves when all copies are durable. Throws
+   * QuotaExceededError, storing nothing, when the message fits no recipient (see the header).
+   */
   async deliver(msg: IncomingMessage): Promise<DeliveryReport> {
     const id = `${msg.trace.sessionId}.${(++this.#counter).toString(36)}`;
     const localIds = new Map<number, string>();
@@ -151,6 +225,19 @@ export class Delivery {
     if (localIds.size > 0) {
       // RFC 5321 §4.4: the final delivery adds Return-Path with the envelope sender.
       const raw = Buffer.concat([Buffer.from(`Return-Path: <${msg.envelopeFrom}>\r\n${received}`), msg.data]);
+      const over = await this.#overQuota([...localIds.keys()], raw.length);
+      if (over.length === localIds.size && remote.size === 0) {
+        throw new QuotaExceededError(
+          over.map((id) => localIds.get(id)!),
+          msg.data.length,
+        );
+      }
+      if (over.length > 0) {
+        this.opts.log.warn(
+          { id, over: over.map((a) => localIds.get(a)), size: raw.length },
+          'delivered over quota (grace: other recipients had room)',
+        );
+      }
       writes.push(
         this.store.deliver({
           raw,

@@ -1,4 +1,5 @@
 /** DATA (RFC 5321 §4.1.1.4): receive the message up to the end-of-data line, then deliver it durably. */
+import { QuotaExceededError } from '../../delivery/delivery.js';
 import { R, reply } from '../reply.js';
 import type { SmtpSession, Transaction } from '../session.js';
 import type { SmtpCommand } from './types.js';
@@ -71,6 +72,8 @@ export async function deliverMessage(s: SmtpSession, tx: Transaction, message: B
   try {
     report = await s.backend.deliver(s.incoming(tx, message));
   } catch (err) {
+    // RFC 3463 §3.3 (X.2.2): the message fits none of the recipients' quotas (delivery.ts); nothing was stored.
+    if (err instanceof QuotaExceededError) return s.send(reply(552, '5.2.2', err.message));
     return s.serverError(err, 'deliver');
   }
   s.stats.messages++;

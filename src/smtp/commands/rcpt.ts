@@ -1,4 +1,5 @@
 /** RCPT TO (RFC 5321 §4.1.1.3): accept local recipients, queue remote ones for authenticated users, never relay for strangers. */
+import { quotaRefusal } from '../../delivery/delivery.js';
 import { mailboxError, parsePathArgument } from '../address.js';
 import { R, reply } from '../reply.js';
 import type { SmtpCommand } from './types.js';
@@ -58,6 +59,20 @@ export const rcpt: SmtpCommand = {
       const hint =
         s.settings.role === 'mx' ? ' (log in with AUTH, or use the submission port 587, to send to other domains)' : '';
       return s.send(reply(554, '5.7.1', `<${address}>: Relay access denied${hint}`));
+    }
+    // RFC 1870 §6.5 and RFC 3463 §3.3 (X.2.2): a full mailbox is refused here, before the message is sent; a
+    // declared SIZE= that can never fit the quota is permanent, one that does not fit now is temporary.
+    const sizeParam = tx.params.get('SIZE');
+    const refusal = quotaRefusal(resolution, sizeParam ? Number(sizeParam) : null);
+    if (refusal) {
+      s.stats.rejected++;
+      if (refusal.kind === 'too-big') {
+        return s.send(
+          reply(552, '5.2.2', `<${address}>: Mailbox full: the message (SIZE=${sizeParam}) exceeds the storage quota`),
+        );
+      }
+      const why = refusal.kind === 'full' ? 'Mailbox full' : `Mailbox full: no room for ${sizeParam} more bytes`;
+      return s.send(reply(452, '4.2.2', `<${address}>: ${why}; try again later`));
     }
     tx.recipients.push({ address, resolution, notify, orcpt });
     const note = tolerated ? ` (lab mode: ${tolerated})` : '';

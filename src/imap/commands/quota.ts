@@ -1,0 +1,49 @@
+/**
+ * QUOTA (RFC 9208): GETQUOTAROOT (§4.1.2), GETQUOTA (§4.1.1), SETQUOTA (§4.1.3, refused). The model —
+ * one root "" per account, the STORAGE resource only — is described in ../quota.ts.
+ */
+import { limitKiB, QUOTA_ROOT, quotaCheck, usageKiB } from '../quota.js';
+import type { ImapSession } from '../session.js';
+import { AUTHED, command } from './types.js';
+
+/** `* QUOTA "" (STORAGE used limit)` (RFC 9208 §4.2.1); nothing for an account without a limit. */
+async function sendQuota(s: ImapSession): Promise<void> {
+  const q = await quotaCheck(s.store, s.user!.id, 0);
+  if (q.limit === null) return;
+  const w = s.builder().untagged().raw('QUOTA ').string(QUOTA_ROOT);
+  s.send(w.raw(` (STORAGE ${usageKiB(q.used)} ${limitKiB(q.limit)})`).crlf());
+}
+
+export const getquotaroot = command({
+  name: 'GETQUOTAROOT',
+  states: AUTHED,
+  async run(s, tag, cmd) {
+    const box = await s.store.mailboxes.get(s.user!.id, cmd.mailbox);
+    if (!box) return s.no(tag, `Mailbox "${cmd.mailbox}" does not exist`, 'NONEXISTENT');
+    // RFC 9208 §4.2.2: `* QUOTAROOT mailbox root...`, then a QUOTA response per root (§4.1.2).
+    s.send(s.builder().untagged().raw('QUOTAROOT ').mailbox(box.name).sp().string(QUOTA_ROOT).crlf());
+    await sendQuota(s);
+    s.ok(tag, 'GETQUOTAROOT completed');
+  },
+});
+
+export const getquota = command({
+  name: 'GETQUOTA',
+  states: AUTHED,
+  async run(s, tag, cmd) {
+    if (cmd.root !== QUOTA_ROOT) {
+      return s.no(tag, `There is no quota root "${cmd.root}"; GETQUOTAROOT INBOX names yours`, 'NONEXISTENT');
+    }
+    await sendQuota(s);
+    s.ok(tag, 'GETQUOTA completed');
+  },
+});
+
+export const setquota = command({
+  name: 'SETQUOTA',
+  states: AUTHED,
+  run(s, tag) {
+    // RFC 9208 §4.1.3: a server may refuse to change limits; we do not advertise QUOTASET.
+    s.no(tag, 'Quota limits are set by the administrator (postbode user quota)', 'NOPERM');
+  },
+});

@@ -1,0 +1,110 @@
+/**
+ * STATUS (RFC 9051 §6.3.11) with SIZE (RFC 8438), HIGHESTMODSEQ (RFC 7162 §3.1.7),
+ * APPENDLIMIT (RFC 7889), MAILBOXID (RFC 8474), DELETED-STORAGE (RFC 9208 §4.1.4). `statusResponse` is
+ * shared with LIST RETURN (STATUS ...) (RFC 5819).
+ *
+ * - STATUS of the selected mailbox is allowed (RFC 9051 §6.3.11: servers MUST be able to do it); the
+ *   session first announces pending changes, so the counts agree with what the client was told.
+ * - Items come back in the order asked, each once. RECENT is always 0: \Recent is not kept (RFC 9051
+ *   removed it; IMAP4rev1 clients get 0 as from SELECT).
+ * - MAILBOXID is `M` + the store's mailbox id: stable across RENAME, never reused (RFC 8474 §4).
+ */
+import { type Mailbox, type MessageInfo, StoreNotFoundError } from '../../store/types.js';
+import { usageKiB } from '../quota.js';
+import type { ImapSession } from '../session.js';
+import type { StatusItem } from '../wire/commands.js';
+import type { ResponseBuilder } from '../wire/encoder.js';
+import { AUTHED, command } from './types.js';
+
+/** RFC 8474 §4: the object id of a mailbox. */
+export function mailboxObjectId(mailbox: Mailbox): string {
+  return `M${mailbox.id}`;
+}
+
+/**
+ * `* STATUS name (item value ...)` for one mailbox, or null when the mailbox disappeared meanwhile.
+ * RFC 9051 §7.3.3 (STATUS response).
+ */
+export async function statusResponse(
+  s: ImapSession,
+  mailbox: Mailbox,
+  requested: readonly StatusItem[],
+): Promise<ResponseBuilder | null> {
+  const items = [...new Set(requested)];
+  // RFC 7162 §3.1: STATUS (HIGHESTMODSEQ) is a CONDSTORE enabling command.
+  if (items.includes('HIGHESTMODSEQ')) s.enabled.add('CONDSTORE');
+  let st: Awaited<ReturnType<typeof s.store.mailboxes.status>>;
+  try {
+    st = await s.store.mailboxes.status(mailbox.id);
+  } catch (err) {
+    if (err instanceof StoreNotFoundError) return null;
+    throw err;
+  }
+  let deleted: MessageInfo[] = [];
+  if (items.includes('DELETED') || items.includes('DELETED-STORAGE')) {
+    // The store's status() has no \Deleted counts (see the report); one pass over the message list.
+    deleted = (await s.store.messages.list(mailbox.id)).filter((m) => m.flags.includes('\\Deleted'));
+  }
+  const w = s.builder().untagged().raw('STATUS ').mailbox(mailbox.name).raw(' (');
+  items.forEach((item, i) => {
+    if (i > 0) w.sp();
+    w.raw(`${item} `);
+    switch (item) {
+      case 'MESSAGES':
+        w.number(st.messages);
+        break;
+      case 'UIDNEXT':
+        w.number(st.uidNext);
+        break;
+      case 'UIDVALIDITY':
+        w.number(st.uidValidity);
+        break;
+      case 'UNSEEN':
+        w.number(st.unseen);
+        break;
+      case 'DELETED': // RFC 9051 §6.3.11: messages with \Deleted
+        w.number(deleted.length);
+        break;
+      case 'SIZE': // RFC 8438: total octets (the sum of RFC822.SIZE)
+        w.number(st.size);
+        break;
+      case 'HIGHESTMODSEQ': // RFC 7162 §3.1.7
+        w.number(st.highestModseq);
+        break;
+      case 'RECENT': // RFC 3501 §6.3.10; not kept (see header)
+        w.number(0);
+        break;
+      case 'APPENDLIMIT': // RFC 7889: the largest message APPEND accepts into this mailbox
+        w.number(s.settings.maxMessageSize);
+        break;
+      case 'MAILBOXID': // RFC 8474 §4
+        w.raw(`(${mailboxObjectId(mailbox)})`);
+        break;
+      case 'DELETED-STORAGE': // RFC 9208 §4.1.4: what EXPUNGE would free, in units of 1024 octets
+        w.number(usageKiB(deleted.reduce((sum, m) => sum + m.size, 0)));
+        break;
+      default: {
+        const never: never = item;
+        throw new Error(`unhandled STATUS item ${never}`);
+      }
+    }
+  });
+  return w.raw(')').crlf();
+}
+
+export const status = command({
+  name: 'STATUS',
+  states: AUTHED,
+  async run(s, tag, cmd) {
+    const mailbox = await s.store.mailboxes.get(s.user!.id, cmd.mailbox);
+    if (!mailbox) {
+      return s.no(tag, `Mailbox "${cmd.mailbox}" does not exist; LIST "" "*" shows your mailboxes`, 'NONEXISTENT');
+    }
+    // RFC 9051 §6.3.11: allowed on the selected mailbox; bring the client's view up to date first.
+    if (s.selected?.mailbox.id === mailbox.id) await s.announce(true);
+    const w = await statusResponse(s, mailbox, cmd.items);
+    if (!w) return s.no(tag, `Mailbox "${cmd.mailbox}" was just deleted`, 'NONEXISTENT');
+    s.send(w);
+    s.ok(tag, 'STATUS completed');
+  },
+});
