@@ -13,6 +13,7 @@
  *   the client is not told twice (e.g. `STORE ... .SILENT` stays silent).
  */
 import type { Mailbox, MailboxChange, MessageInfo } from '../store/types.js';
+import { NumberSet } from './wire/seqset.js';
 
 export interface SelectedMessage {
   uid: number;
@@ -41,6 +42,12 @@ export class SelectedMailbox {
   #unsubscribe: () => void = () => {};
   /** Called after a change is queued (IDLE uses it to announce at once). */
   onChange: (() => void) | null = null;
+  /**
+   * The search result variable `$` of SEARCHRES (RFC 5182 §2.1), as UIDs; set by SEARCH/SORT
+   * RETURN (SAVE). A new selection starts empty, which is the reset on SELECT/EXAMINE the RFC asks
+   * for. Expunged messages drop out when `$` is resolved (src/imap/search/saved.ts).
+   */
+  savedSearch: NumberSet = NumberSet.EMPTY;
 
   constructor(
     readonly mailbox: Mailbox,
@@ -155,13 +162,21 @@ export class SelectedMailbox {
         newCount++;
       } else if (c.kind === 'flags') {
         const m = this.byUid(c.uid) ?? added.find((a) => a.uid === c.uid);
-        if (m) {
+        // A change the view already has (the echo of the session's own STORE, or older than what a
+        // command just read from the store) would put back older flags: skip it.
+        if (m && c.modseq > m.modseq) {
           m.flags = c.flags;
           m.modseq = c.modseq;
           const seq = this.seqOf(c.uid);
           if (seq) sink.flags(seq, m);
         }
       } else {
+        // An expunge of messages the session never saw, or already removed (its own EXPUNGE/MOVE), is
+        // nothing to announce, and must not hold back what follows it.
+        if (!c.uids.some((u) => this.seqOf(u) > 0 || added.some((a) => a.uid === u))) {
+          if (c.modseq > this.highestModseq) this.highestModseq = c.modseq;
+          continue;
+        }
         if (!opts.allowExpunge) break;
         this.#flushAdded(added, sink);
         newCount = this.messages.length;

@@ -99,6 +99,18 @@ export class ImapSession {
     return this.enabled.has('QRESYNC');
   }
 
+  /**
+   * Turns CONDSTORE on for a CONDSTORE-enabling command (RFC 7162 §3.1: ENABLE, SELECT (CONDSTORE),
+   * FETCH MODSEQ/CHANGEDSINCE, STORE UNCHANGEDSINCE, SEARCH MODSEQ, STATUS HIGHESTMODSEQ). When a mailbox
+   * is selected, the client learns its HIGHESTMODSEQ at once (as Dovecot and Mox do).
+   */
+  enableCondstore(): void {
+    if (this.condstore) return;
+    this.enabled.add('CONDSTORE');
+    const sel = this.selected;
+    if (sel) this.reply(null, 'OK', 'Highest', { code: 'HIGHESTMODSEQ', value: sel.highestModseq });
+  }
+
   /** A response builder set up for this session's string rules. */
   builder(): ResponseBuilder {
     return new ResponseBuilder({ utf8: this.utf8 });

@@ -27,6 +27,7 @@ export const SYSTEM_FLAGS = ['\\Seen', '\\Answered', '\\Flagged', '\\Deleted', '
 export type SystemFlag = (typeof SYSTEM_FLAGS)[number];
 
 export const FLAG_SEEN = 1;
+export const FLAG_DELETED = 8;
 
 const systemBits = new Map<string, number>(SYSTEM_FLAGS.map((f, i) => [f.toLowerCase(), 1 << i]));
 

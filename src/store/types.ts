@@ -198,31 +198,91 @@ export interface MailboxStore {
   status(mailboxId: number): Promise<MailboxStatus>;
 }
 
+export interface NewMessage {
+  mailboxId: number;
+  raw: Buffer;
+  meta: JsonValue;
+  flags?: string[];
+  internalDate?: Date;
+}
+
+export interface SetFlagsInput {
+  mailboxId: number;
+  uids: number[];
+  op: 'add' | 'remove' | 'replace';
+  flags: string[];
+  /**
+   * RFC 7162 §3.1.3 UNCHANGEDSINCE: a message whose modseq is greater is left alone and reported in
+   * `modified`. The test and the change are one atomic step.
+   */
+  unchangedSince?: number;
+}
+
+/** The outcome of a flag change, for IMAP STORE (RFC 9051 §6.4.6, RFC 7162 §3.1.3). */
+export interface StoreFlagsResult {
+  /** Messages whose flags changed, with their new flags and the operation's modseq. */
+  changed: MessageInfo[];
+  /** Messages that passed the UNCHANGEDSINCE test (or had none) but already had the requested flags. */
+  unchanged: MessageInfo[];
+  /** Messages that failed the UNCHANGEDSINCE test, with their current flags and modseq. */
+  modified: MessageInfo[];
+}
+
+/** Bytes to read of one message: all of it, or [start, end) (cut at its end). */
+export interface MessageRead {
+  uid: number;
+  start?: number;
+  end?: number;
+}
+
 export interface MessageStore {
   /** All messages of a mailbox in ascending UID order. */
   list(mailboxId: number): Promise<MessageInfo[]>;
   get(mailboxId: number, uid: number): Promise<MessageInfo | null>;
   /** Stores one message into an existing mailbox (IMAP APPEND). */
-  append(input: {
-    mailboxId: number;
-    raw: Buffer;
-    meta: JsonValue;
-    flags?: string[];
-    internalDate?: Date;
-  }): Promise<MessageInfo>;
+  append(input: NewMessage): Promise<MessageInfo>;
+  /**
+   * Stores several messages atomically, in order (IMAP MULTIAPPEND, RFC 3502 §3: all or none). Every
+   * mailbox must exist (StoreNotFoundError otherwise, and nothing is stored).
+   */
+  appendMany(inputs: NewMessage[]): Promise<MessageInfo[]>;
   /** Changes flags; returns the messages that changed with their new flags and modseq. */
-  setFlags(input: {
-    mailboxId: number;
-    uids: number[];
-    op: 'add' | 'remove' | 'replace';
-    flags: string[];
-  }): Promise<MessageInfo[]>;
+  setFlags(input: SetFlagsInput): Promise<MessageInfo[]>;
+  /** Like setFlags, with the full outcome (what changed, what already had the flags, what failed UNCHANGEDSINCE). */
+  storeFlags(input: SetFlagsInput): Promise<StoreFlagsResult>;
   /** Removes messages; returns the UIDs that were removed. */
   expunge(mailboxId: number, uids: number[]): Promise<number[]>;
+  /**
+   * IMAP EXPUNGE / UID EXPUNGE / CLOSE (RFC 9051 §6.4.3, RFC 4315 §2.1): removes those of `uids` whose
+   * \Deleted flag is set at the moment of removal. Returns the removed UIDs (ascending) and the modseq
+   * of the removal (0 when nothing was removed).
+   */
+  expungeDeleted(mailboxId: number, uids: number[]): Promise<{ uids: number[]; modseq: number }>;
   /** Copies messages to another mailbox (same blobs); returns [sourceUid, newUid] pairs. */
   copy(fromMailboxId: number, uids: number[], toMailboxId: number): Promise<[number, number][]>;
+  /**
+   * IMAP MOVE (RFC 6851 §3.3): copies the messages (flags and dates kept) and expunges them from the
+   * source in one atomic step. Returns [sourceUid, newUid] pairs in ascending source order and the
+   * modseq of the removal from the source (0 when nothing moved). Publishes `exists` on the target and
+   * `expunge` on the source.
+   */
+  move(
+    fromMailboxId: number,
+    uids: number[],
+    toMailboxId: number,
+  ): Promise<{ pairs: [number, number][]; modseq: number }>;
   /** UIDs expunged with a modseq greater than `sinceModseq` (RFC 7162 VANISHED). */
   expungedSince(mailboxId: number, sinceModseq: number): Promise<number[]>;
+  /**
+   * The stored meta and content hash of several messages, by UID (IMAP FETCH). Messages that are not in
+   * the mailbox (any more) are absent from the map.
+   */
+  metaMany(mailboxId: number, uids: readonly number[]): Promise<Map<number, { hash: string; meta: JsonValue }>>;
+  /**
+   * Bytes of several messages, by UID (IMAP FETCH): reads only the requested ranges. Messages that are
+   * not in the mailbox (any more) are absent from the map. Buffers are the caller's.
+   */
+  readMany(mailboxId: number, reads: readonly MessageRead[]): Promise<Map<number, Buffer>>;
 }
 
 export interface BlobStore {

@@ -2,12 +2,13 @@
 import { AUTHED, command } from './types.js';
 
 /** What ENABLE can turn on; an extension is listed here only when it is implemented. */
-export const ENABLEABLE = new Set(['IMAP4REV2']);
+export const ENABLEABLE = new Set(['IMAP4REV2', 'CONDSTORE', 'QRESYNC']);
 
 export const enable = command({
   name: 'ENABLE',
   states: AUTHED,
   run(s, tag, cmd) {
+    const hadCondstore = s.condstore;
     const done: string[] = [];
     for (const cap of cmd.capabilities) {
       const upper = cap.toUpperCase();
@@ -18,6 +19,12 @@ export const enable = command({
     }
     // RFC 5161 §3.1: the ENABLED response lists only what this command newly enabled.
     s.untagged(`ENABLED${done.map((c) => ` ${c}`).join('')}`);
+    // RFC 7162 §3.1 (QRESYNC implies CONDSTORE, §3.2.3): a client that turns CONDSTORE on with a mailbox
+    // selected learns its HIGHESTMODSEQ.
+    const sel = s.selected;
+    if (!hadCondstore && s.condstore && sel) {
+      s.reply(null, 'OK', 'Highest', { code: 'HIGHESTMODSEQ', value: sel.highestModseq });
+    }
     s.ok(tag, 'ENABLE completed');
   },
 });

@@ -1,11 +1,27 @@
-/** SELECT and EXAMINE (RFC 9051 §6.3.2, §6.3.3), CLOSE (§6.4.1), UNSELECT (RFC 3691, §6.4.2). */
+/**
+ * SELECT and EXAMINE (RFC 9051 §6.3.2, §6.3.3) with CONDSTORE and QRESYNC (RFC 7162 §3.1.8, §3.2.5),
+ * CLOSE (§6.4.1), UNSELECT (RFC 3691, §6.4.2).
+ */
+import { sendVanished } from '../fetch/vanished.js';
 import { SelectedMailbox } from '../selected.js';
 import type { ImapSession } from '../session.js';
+import type { QresyncParams } from '../wire/commands.js';
+import { resolveSequenceSet } from '../wire/seqset.js';
+import { mailboxObjectId } from './status.js';
 import { AUTHED, command, SELECTED } from './types.js';
 
 const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
 
-async function open(s: ImapSession, tag: string, name: string, readOnly: boolean, condstore: boolean): Promise<void> {
+async function open(
+  s: ImapSession,
+  tag: string,
+  name: string,
+  readOnly: boolean,
+  condstore: boolean,
+  qresync: QresyncParams | null,
+): Promise<void> {
+  // RFC 7162 §3.2.5: the QRESYNC parameter before ENABLE QRESYNC is BAD.
+  if (qresync && !s.qresync) return s.bad(tag, 'SELECT (QRESYNC ...) needs ENABLE QRESYNC first (RFC 7162 §3.2.5)');
   // RFC 9051 §6.3.2: a SELECT first deselects, even if it then fails.
   const hadSelected = s.selected !== null;
   s.deselect();
@@ -38,20 +54,52 @@ async function open(s: ImapSession, tag: string, name: string, readOnly: boolean
   s.reply(null, 'OK', 'UIDs valid', { code: 'UIDVALIDITY', value: mailbox.uidValidity });
   s.reply(null, 'OK', 'Predicted next UID', { code: 'UIDNEXT', value: mailbox.uidNext });
   if (s.condstore) s.reply(null, 'OK', 'Highest', { code: 'HIGHESTMODSEQ', value: mailbox.highestModseq });
+  // RFC 8474 §4.1: the MAILBOXID of the selected mailbox.
+  s.reply(null, 'OK', 'Ok', { code: 'MAILBOXID', id: mailboxObjectId(mailbox) });
   if (s.rev2) s.send(s.builder().untagged().raw('LIST () "/" ').mailbox(mailbox.name).crlf());
+  if (qresync && qresync.uidValidity === mailbox.uidValidity) await resync(s, sel, qresync);
   s.ok(tag, `${readOnly ? 'EXAMINE' : 'SELECT'} completed`, readOnly ? 'READ-ONLY' : 'READ-WRITE');
+}
+
+/**
+ * RFC 7162 §3.2.5.2: the client's cache is at `modSeq` for this UIDVALIDITY (a different UIDVALIDITY
+ * gets a plain SELECT). Sends `VANISHED (EARLIER)` for the UIDs expunged since, then FETCH (UID FLAGS
+ * MODSEQ) for the messages changed since, both limited to the client's known UIDs when it sent them.
+ * The expunged table keeps every expunge, so the sequence match data (an aid for servers without full
+ * history, §3.2.5.2) is not needed.
+ */
+async function resync(s: ImapSession, sel: SelectedMailbox, q: QresyncParams): Promise<void> {
+  const since = q.modSeq > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(q.modSeq);
+  const known = q.knownUids && q.knownUids.kind === 'set' ? resolveSequenceSet(q.knownUids, 0) : null;
+  const inKnown = (uid: number) => known === null || known.contains(uid);
+  const vanished = (await s.store.messages.expungedSince(sel.mailbox.id, since)).filter(
+    (uid) => uid < sel.uidNext && inKnown(uid),
+  );
+  sendVanished(s, vanished, true);
+  sel.messages.forEach((m, i) => {
+    if (m.modseq <= since || !inKnown(m.uid)) return;
+    s.send(
+      s
+        .builder()
+        .untagged()
+        .raw(`${i + 1} FETCH (UID ${m.uid} FLAGS `)
+        .flags(m.flags)
+        .raw(` MODSEQ (${m.modseq}))`)
+        .crlf(),
+    );
+  });
 }
 
 export const select = command({
   name: 'SELECT',
   states: AUTHED,
-  run: (s, tag, cmd) => open(s, tag, cmd.mailbox, false, cmd.condstore || cmd.qresync !== null),
+  run: (s, tag, cmd) => open(s, tag, cmd.mailbox, false, cmd.condstore || cmd.qresync !== null, cmd.qresync),
 });
 
 export const examine = command({
   name: 'EXAMINE',
   states: AUTHED,
-  run: (s, tag, cmd) => open(s, tag, cmd.mailbox, true, cmd.condstore || cmd.qresync !== null),
+  run: (s, tag, cmd) => open(s, tag, cmd.mailbox, true, cmd.condstore || cmd.qresync !== null, cmd.qresync),
 });
 
 export const unselect = command({
@@ -69,9 +117,10 @@ export const close = command({
   async run(s, tag) {
     const sel = s.selected!;
     // RFC 9051 §6.4.1: CLOSE expunges \Deleted messages silently (no EXPUNGE responses), unless read-only.
+    // The store checks \Deleted itself: another session may have changed it since the view knew.
     if (!sel.readOnly) {
-      const uids = sel.messages.filter((m) => m.flags.includes('\\Deleted')).map((m) => m.uid);
-      if (uids.length) await s.store.messages.expunge(sel.mailbox.id, uids);
+      const uids = sel.messages.map((m) => m.uid);
+      if (uids.length) await s.store.messages.expungeDeleted(sel.mailbox.id, uids);
     }
     s.deselect();
     s.ok(tag, 'CLOSE completed');

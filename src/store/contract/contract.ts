@@ -678,6 +678,174 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
         assert.deepEqual(await store.messages.copy(inbox.id, [], archive.id), []);
         await assert.rejects(store.messages.copy(inbox.id, [1], archive.id + 100_000));
       });
+
+      it('appendMany stores several messages atomically, in order', async () => {
+        const a = await account();
+        const drafts = await mailbox(a.id, 'Drafts');
+        const raws = [message(), message(), message()];
+        const infos = await store.messages.appendMany(
+          raws.map((raw, i) => ({ mailboxId: drafts.id, raw, meta: { i }, flags: i === 1 ? ['\\Seen'] : [] })),
+        );
+        assert.deepEqual(
+          infos.map((m) => m.uid),
+          [1, 2, 3],
+        );
+        assert.deepEqual(infos[1].flags, ['\\Seen']);
+        assert.deepEqual((await store.blobs.get(infos[2].blobId))?.meta, { i: 2 });
+        // One missing mailbox fails the whole call and stores nothing.
+        await assert.rejects(
+          store.messages.appendMany([
+            { mailboxId: drafts.id, raw: message(), meta: null },
+            { mailboxId: drafts.id + 100_000, raw: message(), meta: null },
+          ]),
+          StoreNotFoundError,
+        );
+        assert.deepEqual(await uids(drafts.id), [1, 2, 3]);
+        assert.equal((await mailbox(a.id, 'Drafts')).uidNext, 4);
+      });
+
+      it('storeFlags reports changed, unchanged and UNCHANGEDSINCE failures atomically (RFC 7162 §3.1.3)', async () => {
+        const a = await account();
+        const inbox = await mailbox(a.id);
+        for (let i = 0; i < 3; i++) await deliver(a.id);
+        await store.messages.setFlags({ mailboxId: inbox.id, uids: [2], op: 'add', flags: ['\\Flagged'] });
+        const m2 = (await store.messages.get(inbox.id, 2))?.modseq ?? 0;
+        const m1 = (await store.messages.get(inbox.id, 1))?.modseq ?? 0;
+        assert.ok(m2 > m1);
+        // Message 2 changed after m2 - 1: it fails the test; 1 and 3 pass and change.
+        const r = await store.messages.storeFlags({
+          mailboxId: inbox.id,
+          uids: [1, 2, 3, 99],
+          op: 'add',
+          flags: ['\\Flagged'],
+          unchangedSince: m2 - 1,
+        });
+        assert.deepEqual(
+          r.changed.map((m) => m.uid),
+          [1, 3],
+        );
+        assert.deepEqual(
+          r.modified.map((m) => [m.uid, m.modseq, m.flags]),
+          [[2, m2, ['\\Flagged']]],
+        );
+        assert.deepEqual(r.unchanged, []);
+        assert.equal(r.changed[0].modseq, (await mailbox(a.id)).highestModseq);
+        // Without a test, a no-op is reported as unchanged and bumps nothing.
+        const before = (await mailbox(a.id)).highestModseq;
+        const again = await store.messages.storeFlags({
+          mailboxId: inbox.id,
+          uids: [1, 2],
+          op: 'add',
+          flags: ['\\Flagged'],
+        });
+        assert.deepEqual(
+          again.unchanged.map((m) => m.uid),
+          [1, 2],
+        );
+        assert.deepEqual(again.changed, []);
+        assert.equal((await mailbox(a.id)).highestModseq, before);
+        // UNCHANGEDSINCE 0 always fails; setFlags takes the option too.
+        const zero = await store.messages.storeFlags({
+          mailboxId: inbox.id,
+          uids: [1, 2, 3],
+          op: 'remove',
+          flags: ['\\Flagged'],
+          unchangedSince: 0,
+        });
+        assert.equal(zero.modified.length, 3);
+        assert.deepEqual(
+          await store.messages.setFlags({
+            mailboxId: inbox.id,
+            uids: [1],
+            op: 'remove',
+            flags: ['\\Flagged'],
+            unchangedSince: 0,
+          }),
+          [],
+        );
+        assert.deepEqual((await store.messages.get(inbox.id, 1))?.flags, ['\\Flagged']);
+      });
+
+      it('expungeDeleted removes only messages with \\Deleted, with one modseq', async () => {
+        const a = await account();
+        const inbox = await mailbox(a.id);
+        for (let i = 0; i < 4; i++) await deliver(a.id);
+        await store.messages.setFlags({ mailboxId: inbox.id, uids: [1, 3, 4], op: 'add', flags: ['\\Deleted'] });
+        const events: MailboxChange[] = [];
+        const off = store.changes.subscribe(inbox.id, (c) => events.push(c));
+        const r = await store.messages.expungeDeleted(inbox.id, [1, 2, 3, 99]);
+        assert.deepEqual(r.uids, [1, 3]);
+        assert.equal(r.modseq, (await mailbox(a.id)).highestModseq);
+        assert.deepEqual(await uids(inbox.id), [2, 4]);
+        assert.deepEqual(await store.messages.expungedSince(inbox.id, r.modseq - 1), [1, 3]);
+        await waitFor(() => events.length === 1, 'the expunge event');
+        assert.deepEqual(events[0], { kind: 'expunge', mailboxId: inbox.id, uids: [1, 3], modseq: r.modseq });
+        off();
+        assert.deepEqual(await store.messages.expungeDeleted(inbox.id, [2]), { uids: [], modseq: 0 });
+        assert.equal((await mailbox(a.id)).highestModseq, r.modseq);
+      });
+
+      it('move copies and expunges in one step, keeping flags, dates and blobs', async () => {
+        const a = await account();
+        const inbox = await mailbox(a.id);
+        const archive = await mailbox(a.id, 'Archive');
+        for (let i = 0; i < 3; i++) await deliver(a.id);
+        await store.messages.setFlags({ mailboxId: inbox.id, uids: [3], op: 'add', flags: ['\\Seen', 'kw'] });
+        const before = await store.messages.list(inbox.id);
+        const events: MailboxChange[] = [];
+        const offIn = store.changes.subscribe(inbox.id, (c) => events.push(c));
+        const offAr = store.changes.subscribe(archive.id, (c) => events.push(c));
+        const r = await store.messages.move(inbox.id, [3, 1, 99], archive.id);
+        assert.deepEqual(r.pairs, [
+          [1, 1],
+          [3, 2],
+        ]);
+        assert.equal(r.modseq, (await mailbox(a.id)).highestModseq);
+        assert.deepEqual(await uids(inbox.id), [2]);
+        const moved = await store.messages.get(archive.id, 2);
+        assert.ok(moved);
+        assert.deepEqual(moved.flags, ['\\Seen', 'kw']);
+        assert.equal(moved.blobId, before[2].blobId);
+        assert.equal(moved.internalDate.getTime(), before[2].internalDate.getTime());
+        assert.ok(await store.blobs.get(before[0].blobId), 'the blob survives the move');
+        assert.deepEqual(await store.messages.expungedSince(inbox.id, r.modseq - 1), [1, 3]);
+        await waitFor(() => events.length === 3, 'two exists and one expunge');
+        assert.deepEqual(
+          events.map((e) => e.kind),
+          ['exists', 'exists', 'expunge'],
+        );
+        offIn();
+        offAr();
+        assert.deepEqual(await store.messages.move(inbox.id, [77], archive.id), { pairs: [], modseq: 0 });
+        await assert.rejects(store.messages.move(inbox.id, [2], archive.id + 100_000), StoreNotFoundError);
+        assert.deepEqual(await uids(inbox.id), [2], 'a failed move changes nothing');
+      });
+
+      it('metaMany and readMany read by (mailbox, UID), ranges only, and skip expunged messages', async () => {
+        const a = await account();
+        const inbox = await mailbox(a.id);
+        const raws = [message('one'), message('two')];
+        for (const raw of raws)
+          await store.deliver({ raw, meta: { n: raw.length }, local: [{ accountId: a.id, mailbox: 'INBOX' }] });
+        const metas = await store.messages.metaMany(inbox.id, [2, 1, 5]);
+        assert.deepEqual([...metas.keys()].sort(), [1, 2]);
+        assert.deepEqual(metas.get(1), { hash: sha256(raws[0]), meta: { n: raws[0].length } });
+        const bytes = await store.messages.readMany(inbox.id, [{ uid: 1 }, { uid: 2, start: 6, end: 10 }, { uid: 5 }]);
+        assert.deepEqual(bytes.get(1), raws[0]);
+        assert.deepEqual(bytes.get(2), raws[1].subarray(6, 10));
+        assert.equal(bytes.has(5), false);
+        const tail = await store.messages.readMany(inbox.id, [
+          { uid: 2, start: raws[1].length - 3, end: raws[1].length + 50 },
+        ]);
+        assert.deepEqual(tail.get(2), raws[1].subarray(raws[1].length - 3));
+        const empty = await store.messages.readMany(inbox.id, [
+          { uid: 2, start: raws[1].length + 10, end: raws[1].length + 20 },
+        ]);
+        assert.equal(empty.get(2)?.length, 0);
+        await store.messages.expunge(inbox.id, [1]);
+        assert.equal((await store.messages.metaMany(inbox.id, [1])).size, 0);
+        assert.equal((await store.messages.readMany(inbox.id, [{ uid: 1 }])).size, 0);
+      });
     });
 
     describe('blobs', () => {

@@ -11,10 +11,25 @@
  * - Changes are reported to `tx.publish` and reach subscribers only after commit (writer.ts).
  * - UID lists are bound as one JSON array (`json_each`), so every statement has a fixed text and stays
  *   in the prepared-statement cache.
+ * - The batch reads for FETCH walk the JSON list first (CROSS JOIN fixes that order: SQLite's planner
+ *   would otherwise scan the mailbox and probe the list) and look each message up by its primary key.
+ * - Reads for FETCH go by (mailbox, UID), never by blob id alone: a message expunged by another session
+ *   reads as absent, even if its blob id has since been reused.
+ * - A blob's meta lives in `blob_meta` (schema V2), so reading it never touches the message bytes, and
+ *   `readMany` reads only the requested byte ranges (`substr` on a BLOB counts bytes).
  */
 import { createHash } from 'node:crypto';
-import { applyFlags, joinFlags, splitFlags } from '../normalize.js';
-import { type BlobStore, type JsonValue, type MessageInfo, type MessageStore, StoreNotFoundError } from '../types.js';
+import { applyFlags, FLAG_DELETED, joinFlags, splitFlags } from '../normalize.js';
+import {
+  type BlobStore,
+  type JsonValue,
+  type MessageInfo,
+  type MessageStore,
+  type NewMessage,
+  type SetFlagsInput,
+  type StoreFlagsResult,
+  StoreNotFoundError,
+} from '../types.js';
 import type { SqliteContext } from './db.js';
 import { bumpModseq, mailboxRowById } from './mailboxes.js';
 import type { WriteTx } from './writer.js';
@@ -63,9 +78,26 @@ export function prepareBlob(raw: Buffer, meta: JsonValue): PreparedBlob {
 export function putBlob(ctx: SqliteContext, blob: PreparedBlob): number {
   const existing = ctx.pluck('SELECT id FROM blobs WHERE hash = ?').get(blob.hash) as number | undefined;
   if (existing !== undefined) return existing;
-  return ctx
-    .pluck('INSERT INTO blobs (hash, size, data, meta) VALUES (?, ?, ?, ?) RETURNING id')
-    .get(blob.hash, blob.raw.length, blob.raw, blob.meta) as number;
+  const id = ctx
+    .pluck(`INSERT INTO blobs (hash, size, data, meta) VALUES (?, ?, ?, '') RETURNING id`)
+    .get(blob.hash, blob.raw.length, blob.raw) as number;
+  ctx.sql('INSERT INTO blob_meta (blob_id, meta) VALUES (?, ?)').run(id, blob.meta);
+  return id;
+}
+
+/**
+ * Deletes messages of one mailbox, records them as expunged with one new modseq and publishes
+ * `expunge`. `uids` must exist, ascending. Call inside a write job. Returns the modseq.
+ */
+function removeMessages(ctx: SqliteContext, tx: WriteTx, mailboxId: number, uids: number[]): number {
+  const modseq = bumpModseq(ctx, mailboxId); // RFC 7162 §3.1: one modseq per operation
+  const json = JSON.stringify(uids);
+  ctx
+    .sql('INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) SELECT ?, value, ? FROM json_each(?)')
+    .run(mailboxId, modseq, json);
+  ctx.sql('DELETE FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?))').run(mailboxId, json);
+  tx.publish({ kind: 'expunge', mailboxId, uids, modseq });
+  return modseq;
 }
 
 /** Inserts a message with the next UID of its mailbox and publishes `exists`. Call inside a write job. */
@@ -109,6 +141,9 @@ function uniqueUids(uids: readonly number[]): string {
   return JSON.stringify([...new Set(uids)].filter((u) => Number.isInteger(u) && u > 0));
 }
 
+/** A whole message as `readMany` asks for it: a length beyond any message. */
+const WHOLE = Number.MAX_SAFE_INTEGER;
+
 export function sqliteMessages(ctx: SqliteContext): MessageStore {
   const rowsIn = (mailboxId: number, uids: readonly number[]) =>
     ctx
@@ -116,6 +151,60 @@ export function sqliteMessages(ctx: SqliteContext): MessageStore {
         `SELECT ${COLUMNS} FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid`,
       )
       .all(mailboxId, uniqueUids(uids)) as MessageRow[];
+
+  function appendMany(inputs: NewMessage[]): Promise<MessageInfo[]> {
+    const prepared = inputs.map((input) => ({
+      mailboxId: input.mailboxId,
+      blob: prepareBlob(input.raw, input.meta),
+      size: input.raw.length,
+      flags: splitFlags(input.flags ?? []),
+      internalDate: (input.internalDate ?? new Date()).getTime(),
+    }));
+    return ctx.write((tx) =>
+      prepared.map((p) => {
+        if (!mailboxRowById(ctx, p.mailboxId)) throw new StoreNotFoundError(`no mailbox ${p.mailboxId}`);
+        return insertMessage(ctx, tx, {
+          mailboxId: p.mailboxId,
+          blobId: putBlob(ctx, p.blob),
+          size: p.size,
+          flags: p.flags.bits,
+          keywords: p.flags.keywords.join(' '),
+          internalDate: p.internalDate,
+        });
+      }),
+    );
+  }
+
+  function storeFlags(input: SetFlagsInput): Promise<StoreFlagsResult> {
+    const change = splitFlags(input.flags);
+    const since = input.unchangedSince;
+    return ctx.write((tx) => {
+      const result: StoreFlagsResult = { changed: [], unchanged: [], modified: [] };
+      let modseq = 0;
+      const update = ctx.sql(
+        'UPDATE messages SET flags = ?, keywords = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?',
+      );
+      for (const row of rowsIn(input.mailboxId, input.uids)) {
+        // RFC 7162 §3.1.3: a message changed after UNCHANGEDSINCE is not touched (0 always fails).
+        if (since !== undefined && row.modseq > since) {
+          result.modified.push(toMessage(row));
+          continue;
+        }
+        const next = applyFlags({ bits: row.flags, keywords: keywordList(row.keywords) }, input.op, change);
+        const keywords = next.keywords.join(' ');
+        if (next.bits === row.flags && keywords === row.keywords) {
+          result.unchanged.push(toMessage(row));
+          continue;
+        }
+        if (modseq === 0) modseq = bumpModseq(ctx, input.mailboxId); // RFC 7162 §3.1: one per operation
+        update.run(next.bits, keywords, modseq, input.mailboxId, row.uid);
+        const info = toMessage({ ...row, flags: next.bits, keywords, modseq });
+        result.changed.push(info);
+        tx.publish({ kind: 'flags', mailboxId: input.mailboxId, uid: row.uid, flags: info.flags, modseq });
+      }
+      return result;
+    });
+  }
 
   return {
     async list(mailboxId) {
@@ -128,45 +217,18 @@ export function sqliteMessages(ctx: SqliteContext): MessageStore {
       return row ? toMessage(row as MessageRow) : null;
     },
 
-    append(input) {
-      const blob = prepareBlob(input.raw, input.meta);
-      const { bits, keywords } = splitFlags(input.flags ?? []);
-      const internalDate = (input.internalDate ?? new Date()).getTime();
-      return ctx.write((tx) => {
-        if (!mailboxRowById(ctx, input.mailboxId)) throw new StoreNotFoundError(`no mailbox ${input.mailboxId}`);
-        const blobId = putBlob(ctx, blob);
-        return insertMessage(ctx, tx, {
-          mailboxId: input.mailboxId,
-          blobId,
-          size: input.raw.length,
-          flags: bits,
-          keywords: keywords.join(' '),
-          internalDate,
-        });
-      });
+    async append(input) {
+      const [info] = await appendMany([input]);
+      return info;
     },
 
-    setFlags(input) {
-      const change = splitFlags(input.flags);
-      return ctx.write((tx) => {
-        const changed: MessageInfo[] = [];
-        let modseq = 0;
-        const update = ctx.sql(
-          'UPDATE messages SET flags = ?, keywords = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?',
-        );
-        for (const row of rowsIn(input.mailboxId, input.uids)) {
-          const next = applyFlags({ bits: row.flags, keywords: keywordList(row.keywords) }, input.op, change);
-          const keywords = next.keywords.join(' ');
-          if (next.bits === row.flags && keywords === row.keywords) continue;
-          if (modseq === 0) modseq = bumpModseq(ctx, input.mailboxId); // RFC 7162 §3.1: one per operation
-          update.run(next.bits, keywords, modseq, input.mailboxId, row.uid);
-          const info = toMessage({ ...row, flags: next.bits, keywords, modseq });
-          changed.push(info);
-          tx.publish({ kind: 'flags', mailboxId: input.mailboxId, uid: row.uid, flags: info.flags, modseq });
-        }
-        return changed;
-      });
+    appendMany,
+
+    async setFlags(input) {
+      return (await storeFlags(input)).changed;
     },
+
+    storeFlags,
 
     expunge(mailboxId, uids) {
       const list = uniqueUids(uids);
@@ -176,17 +238,22 @@ export function sqliteMessages(ctx: SqliteContext): MessageStore {
             'SELECT uid FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid',
           )
           .all(mailboxId, list) as number[];
-        if (removed.length === 0) return [];
-        const modseq = bumpModseq(ctx, mailboxId);
-        const json = JSON.stringify(removed);
-        ctx
-          .sql('INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) SELECT ?, value, ? FROM json_each(?)')
-          .run(mailboxId, modseq, json);
-        ctx
-          .sql('DELETE FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?))')
-          .run(mailboxId, json);
-        tx.publish({ kind: 'expunge', mailboxId, uids: removed, modseq });
+        if (removed.length > 0) removeMessages(ctx, tx, mailboxId, removed);
         return removed;
+      });
+    },
+
+    expungeDeleted(mailboxId, uids) {
+      const list = uniqueUids(uids);
+      return ctx.write((tx) => {
+        const removed = ctx
+          .pluck(
+            `SELECT uid FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?))
+             AND flags & ${FLAG_DELETED} != 0 ORDER BY uid`,
+          )
+          .all(mailboxId, list) as number[];
+        const modseq = removed.length > 0 ? removeMessages(ctx, tx, mailboxId, removed) : 0;
+        return { uids: removed, modseq };
       });
     },
 
@@ -209,10 +276,74 @@ export function sqliteMessages(ctx: SqliteContext): MessageStore {
       });
     },
 
+    move(fromMailboxId, uids, toMailboxId) {
+      return ctx.write((tx) => {
+        if (!mailboxRowById(ctx, toMailboxId)) throw new StoreNotFoundError(`no mailbox ${toMailboxId}`);
+        const pairs: [number, number][] = [];
+        for (const row of rowsIn(fromMailboxId, uids)) {
+          const copy = insertMessage(ctx, tx, {
+            mailboxId: toMailboxId,
+            blobId: row.blob_id,
+            size: row.size,
+            flags: row.flags,
+            keywords: row.keywords,
+            internalDate: row.internaldate,
+          });
+          pairs.push([row.uid, copy.uid]);
+        }
+        // The copies reference the blobs before the originals go, so the blob GC trigger keeps them.
+        const modseq =
+          pairs.length > 0
+            ? removeMessages(
+                ctx,
+                tx,
+                fromMailboxId,
+                pairs.map(([uid]) => uid),
+              )
+            : 0;
+        return { pairs, modseq };
+      });
+    },
+
     async expungedSince(mailboxId, sinceModseq) {
       return ctx
         .pluck('SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid')
         .all(mailboxId, sinceModseq) as number[];
+    },
+
+    async metaMany(mailboxId, uids) {
+      const rows = ctx
+        .sql(
+          `SELECT m.uid AS uid, b.hash AS hash, bm.meta AS meta
+           FROM json_each(?) j
+           CROSS JOIN messages m ON m.mailbox_id = ? AND m.uid = j.value
+           JOIN blobs b ON b.id = m.blob_id
+           JOIN blob_meta bm ON bm.blob_id = m.blob_id`,
+        )
+        .all(uniqueUids(uids), mailboxId) as { uid: number; hash: string; meta: string }[];
+      const out = new Map<number, { hash: string; meta: JsonValue }>();
+      for (const row of rows) out.set(row.uid, { hash: row.hash, meta: JSON.parse(row.meta) as JsonValue });
+      return out;
+    },
+
+    async readMany(mailboxId, reads) {
+      // [uid, 1-based start, length] per message; substr() reads only that range of the BLOB.
+      const list = reads.map((r) => {
+        const start = Math.max(0, Math.floor(r.start ?? 0));
+        const length = r.end === undefined ? WHOLE : Math.max(0, Math.floor(r.end) - start);
+        return [r.uid, start + 1, length];
+      });
+      const rows = ctx
+        .sql(
+          `SELECT m.uid AS uid, substr(b.data, j.value ->> 1, j.value ->> 2) AS data
+           FROM json_each(?) j
+           CROSS JOIN messages m ON m.mailbox_id = ? AND m.uid = j.value ->> 0
+           JOIN blobs b ON b.id = m.blob_id`,
+        )
+        .all(JSON.stringify(list), mailboxId) as { uid: number; data: Buffer | null }[];
+      const out = new Map<number, Buffer>();
+      for (const row of rows) out.set(row.uid, row.data ?? Buffer.alloc(0));
+      return out;
     },
   };
 }
@@ -238,9 +369,9 @@ export function sqliteBlobs(ctx: SqliteContext): BlobStore {
     },
 
     async get(blobId) {
-      const row = ctx.sql('SELECT id, hash, size, meta FROM blobs WHERE id = ?').get(blobId) as
-        | { id: number; hash: string; size: number; meta: string }
-        | undefined;
+      const row = ctx
+        .sql('SELECT b.id, b.hash, b.size, m.meta FROM blobs b JOIN blob_meta m ON m.blob_id = b.id WHERE b.id = ?')
+        .get(blobId) as { id: number; hash: string; size: number; meta: string } | undefined;
       return row ? { id: row.id, hash: row.hash, size: row.size, meta: JSON.parse(row.meta) as JsonValue } : null;
     },
   };

@@ -126,8 +126,21 @@ BEGIN
 END;
 `;
 
+/**
+ * V2: a blob's meta moves to its own table. In `blobs` it sat after `data`, so reading it (IMAP FETCH
+ * ENVELOPE/BODYSTRUCTURE, SEARCH) walked the overflow pages of the whole message. Old rows keep their
+ * (now unread) copy in `blobs.meta`; new rows store '' there.
+ */
+const V2 = `
+CREATE TABLE blob_meta (
+  blob_id INTEGER PRIMARY KEY REFERENCES blobs(id) ON DELETE CASCADE,
+  meta    TEXT NOT NULL
+) STRICT;
+INSERT INTO blob_meta (blob_id, meta) SELECT id, meta FROM blobs;
+`;
+
 /** Migration i brings the schema from version i to i + 1. Append only. */
-export const MIGRATIONS: readonly string[] = [V1];
+export const MIGRATIONS: readonly string[] = [V1, V2];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

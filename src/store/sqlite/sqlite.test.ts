@@ -12,7 +12,7 @@ import { openStore } from '../index.js';
 import type { MailboxChange, Store } from '../types.js';
 import { openDatabase } from './db.js';
 import { openSqliteStore } from './index.js';
-import { SCHEMA_VERSION } from './schema.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { GroupCommitter } from './writer.js';
 
 const INDEX_TS = fileURLToPath(new URL('./index.ts', import.meta.url));
@@ -192,6 +192,28 @@ describe('SQLite store specifics', () => {
       assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     } finally {
       db.close();
+      await remove();
+    }
+  });
+
+  it('migrates a version 1 database: blob meta moves to blob_meta', async () => {
+    const { dir, remove } = await tempDir();
+    const file = path.join(dir, 'v1.db');
+    try {
+      const raw = new Database(file);
+      raw.exec(MIGRATIONS[0]);
+      raw.pragma('user_version = 1');
+      raw
+        .prepare('INSERT INTO blobs (hash, size, data, meta) VALUES (?, ?, ?, ?)')
+        .run('ab', 3, Buffer.from('abc'), JSON.stringify({ headerLength: 3 }));
+      raw.close();
+      const store = await openSqliteStore({ path: file });
+      try {
+        assert.deepEqual(await store.blobs.get(1), { id: 1, hash: 'ab', size: 3, meta: { headerLength: 3 } });
+      } finally {
+        await store.close();
+      }
+    } finally {
       await remove();
     }
   });

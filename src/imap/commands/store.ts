@@ -1,0 +1,136 @@
+/**
+ * STORE and UID STORE (RFC 9051 §6.4.6, §6.4.9) with CONDSTORE's UNCHANGEDSINCE (RFC 7162 §3.1.3).
+ *
+ * Invariants:
+ * - The change, and the UNCHANGEDSINCE test, is one atomic store operation (`storeFlags`); the
+ *   session's view takes the new flags at once and the echo from the change feed is dropped, so the
+ *   client hears about its own change exactly once (and not at all with .SILENT, unless CONDSTORE asks
+ *   for MODSEQ).
+ * - Only the five system flags and keywords can be stored; \Recent and unknown system flags are BAD
+ *   (as Dovecot answers). PERMANENTFLAGS has \* (select.ts), so any keyword is accepted.
+ * - A read-only mailbox (EXAMINE) refuses STORE with NO.
+ * - EXPUNGE is never sent during STORE; UID STORE may send it (RFC 9051 §7.4.1).
+ */
+
+import { beyondMailbox, selectMessages } from '../search/saved.js';
+import { compactNumbers } from '../wire/seqset.js';
+import { command, SELECTED } from './types.js';
+
+/** The flags a client may store (RFC 9051 §2.3.2); keywords are anything without a backslash. */
+const SYSTEM = new Set(['\\seen', '\\answered', '\\flagged', '\\deleted', '\\draft']);
+
+/** The first flag that cannot be stored, or null. */
+export function unstorableFlag(flags: readonly string[]): string | null {
+  return flags.find((f) => f.startsWith('\\') && !SYSTEM.has(f.toLowerCase())) ?? null;
+}
+
+/** The flags a client expects after STORE (RFC 9051 §6.4.6), from the flags it knows. */
+function applyStore(current: readonly string[], op: 'add' | 'remove' | 'replace', flags: readonly string[]): string[] {
+  const change = new Set(flags.map((f) => f.toLowerCase()));
+  if (op === 'replace') return [...flags];
+  if (op === 'remove') return current.filter((f) => !change.has(f.toLowerCase()));
+  const have = new Set(current.map((f) => f.toLowerCase()));
+  return [...current, ...flags.filter((f) => !have.has(f.toLowerCase()))];
+}
+
+/** Flag lists name the same flags (flags are case-insensitive atoms, RFC 9051 §2.3.2). */
+function sameFlags(a: readonly string[], b: readonly string[]): boolean {
+  const x = new Set(a.map((f) => f.toLowerCase()));
+  const y = new Set(b.map((f) => f.toLowerCase()));
+  return x.size === y.size && [...x].every((f) => y.has(f));
+}
+
+export const store = command({
+  name: 'STORE',
+  states: SELECTED,
+  async run(s, tag, cmd) {
+    const sel = s.selected!;
+    const name = cmd.uid ? 'UID STORE' : 'STORE';
+    if (beyondMailbox(sel, cmd.set, cmd.uid)) {
+      return s.bad(tag, `${name}: no such message (the mailbox has ${sel.exists}); sequence numbers go up to EXISTS`);
+    }
+    const bad = unstorableFlag(cmd.flags);
+    if (bad !== null)
+      return s.bad(tag, `${bad} cannot be stored; flags are \\Seen \\Answered \\Flagged \\Deleted \\Draft or keywords`);
+    // RFC 7162 §3.1: UNCHANGEDSINCE is CONDSTORE-enabling.
+    if (cmd.unchangedSince !== null) s.enableCondstore();
+    if (sel.readOnly) return s.no(tag, 'The mailbox is read-only (EXAMINE); SELECT it to change flags', 'READ-ONLY');
+
+    const indices = selectMessages(sel, cmd.set, cmd.uid);
+    const uids = indices.map((i) => sel.messages[i].uid);
+    const since =
+      cmd.unchangedSince === null
+        ? undefined
+        : cmd.unchangedSince > BigInt(Number.MAX_SAFE_INTEGER)
+          ? Number.MAX_SAFE_INTEGER
+          : Number(cmd.unchangedSince);
+    const result =
+      uids.length === 0
+        ? { changed: [], unchanged: [], modified: [] }
+        : await s.store.messages.storeFlags({
+            mailboxId: sel.mailbox.id,
+            uids,
+            op: cmd.operation,
+            flags: cmd.flags,
+            unchangedSince: since,
+          });
+    if (result.changed.length > 0) sel.forget('flags', result.changed[0].modseq);
+
+    // RFC 9051 §6.4.6: without .SILENT the new flags come back as FETCH FLAGS. With .SILENT they are
+    // still sent when they differ from what the client expects (another session changed the message
+    // and that was not announced yet). RFC 7162 §3.1.3: with CONDSTORE a FETCH with UID and MODSEQ is
+    // sent even for .SILENT.
+    const answered = [...result.changed, ...result.unchanged].sort((a, b) => a.uid - b.uid);
+    for (const info of answered) {
+      const m = sel.byUid(info.uid);
+      if (!m) continue;
+      const expected = applyStore(m.flags, cmd.operation, cmd.flags);
+      const sendFlags = !cmd.silent || !sameFlags(expected, info.flags);
+      sel.updateOwnFlags([info]);
+      if (!sendFlags && !s.condstore) continue;
+      const w = s
+        .builder()
+        .untagged()
+        .raw(`${sel.seqOf(info.uid)} FETCH (`);
+      let sep = '';
+      if (cmd.uid || s.condstore) {
+        w.raw(`UID ${info.uid}`);
+        sep = ' ';
+      }
+      if (sendFlags) {
+        w.raw(`${sep}FLAGS `).flags(info.flags);
+        sep = ' ';
+      }
+      if (s.condstore) w.raw(`${sep}MODSEQ (${info.modseq})`);
+      s.send(w.raw(')').crlf());
+    }
+    // RFC 7162 §3.1.3: messages that failed UNCHANGEDSINCE get their current state (Mox does this), and
+    // the tagged OK names them with [MODIFIED], as sequence numbers for STORE and UIDs for UID STORE.
+    const failed: number[] = [];
+    for (const info of result.modified) {
+      const seq = sel.seqOf(info.uid);
+      if (seq === 0) continue;
+      sel.updateOwnFlags([info]);
+      s.send(
+        s
+          .builder()
+          .untagged()
+          .raw(`${seq} FETCH (UID ${info.uid} FLAGS `)
+          .flags(info.flags)
+          .raw(` MODSEQ (${info.modseq}))`)
+          .crlf(),
+      );
+      failed.push(cmd.uid ? info.uid : seq);
+    }
+
+    await s.announce(cmd.uid);
+    if (failed.length > 0) {
+      failed.sort((a, b) => a - b);
+      return s.ok(tag, 'Conditional STORE failed for some messages', {
+        code: 'MODIFIED',
+        set: compactNumbers(failed),
+      });
+    }
+    s.ok(tag, `${name} completed`);
+  },
+});

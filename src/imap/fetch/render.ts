@@ -1,0 +1,327 @@
+/**
+ * FETCH response data (RFC 9051 §7.5.2): what a list of fetch items needs (a `FetchPlan`) and how one
+ * message's `* n FETCH (...)` line is written.
+ *
+ * Invariants:
+ * - Message bytes go out as literals straight from the stored bytes (no copy, no re-encoding); a
+ *   BINARY item uses literal8 `~{n}` exactly when its content has a NUL (RFC 3516 §4.3).
+ * - Each item is answered once even when asked for twice; UID comes first in UID FETCH (RFC 9051
+ *   §6.4.9: "UID ... is always included"), then the items in the order asked, then what the server adds:
+ *   FLAGS after an implicit \Seen (RFC 9051 §6.4.5), MODSEQ when RFC 7162 wants it.
+ * - Response names echo the request: BODY.PEEK[...] answers as BODY[...], a partial as BODY[...]<origin>
+ *   (RFC 9051 §7.5.2); header field names keep the client's spelling.
+ */
+import { bodyStructureText, envelopeText, type MessageMeta, preview } from '../../mail/index.js';
+import type { SelectedMessage } from '../selected.js';
+import type { FetchItem, Section } from '../wire/commands.js';
+import type { ResponseBuilder } from '../wire/encoder.js';
+import type { MessageContent } from './content.js';
+import { emailId } from './objectid.js';
+import { applyPartial, binaryEnd, binarySection, bodySection, sectionEnd } from './sections.js';
+
+export interface FetchPlan {
+  /** The items to answer, duplicates removed. */
+  items: FetchItem[];
+  /** Some item needs the parsed meta (or the content hash). */
+  meta: boolean;
+  /** Some item needs message bytes. */
+  bytes: boolean;
+  /** Some item sets \Seen (RFC 9051 §6.4.5: BODY[...] without .PEEK, BINARY[...], RFC822, RFC822.TEXT). */
+  setsSeen: boolean;
+  /** MODSEQ was asked for (a CONDSTORE-enabling item, RFC 7162 §3.1). */
+  modseq: boolean;
+  /** UID was asked for. */
+  uid: boolean;
+}
+
+const NO_META = new Set<FetchItem['kind']>([
+  'flags',
+  'internaldate',
+  'rfc822.size',
+  'uid',
+  'modseq',
+  'savedate',
+  'threadid',
+  'rfc822',
+]);
+
+function needsBytes(item: FetchItem): boolean {
+  switch (item.kind) {
+    case 'body-section':
+    case 'binary':
+    case 'binary.size':
+    case 'preview':
+    case 'rfc822':
+    case 'rfc822.header':
+    case 'rfc822.text':
+      return true;
+    default:
+      return false;
+  }
+}
+
+function needsMeta(item: FetchItem): boolean {
+  if (item.kind === 'body-section') return item.section.part.length > 0 || item.section.text !== null;
+  return !NO_META.has(item.kind);
+}
+
+export function planFetch(requested: readonly FetchItem[]): FetchPlan {
+  const seen = new Set<string>();
+  const items: FetchItem[] = [];
+  for (const item of requested) {
+    const key = itemName(item) + (item.kind === 'body-section' && item.partial ? `.${item.partial.length}` : '');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    items.push(item);
+  }
+  return {
+    items,
+    meta: items.some(needsMeta),
+    bytes: items.some(needsBytes),
+    setsSeen: items.some(
+      (i) =>
+        ((i.kind === 'body-section' || i.kind === 'binary') && !i.peek) ||
+        i.kind === 'rfc822' ||
+        i.kind === 'rfc822.text',
+    ),
+    modseq: items.some((i) => i.kind === 'modseq'),
+    uid: items.some((i) => i.kind === 'uid'),
+  };
+}
+
+const HEADER: Section = { part: [], text: { kind: 'header' } };
+const TEXT: Section = { part: [], text: { kind: 'text' } };
+
+/** How many leading bytes of a message the plan's items need (0: none). */
+export function bytesNeeded(plan: FetchPlan, m: SelectedMessage, meta: MessageMeta | null): number {
+  let end = 0;
+  for (const item of plan.items) {
+    let e = 0;
+    switch (item.kind) {
+      case 'rfc822':
+      case 'preview':
+        e = m.size;
+        break;
+      case 'rfc822.header':
+        e = meta ? sectionEnd(meta, HEADER, m.size) : m.size;
+        break;
+      case 'rfc822.text':
+        e = meta ? sectionEnd(meta, TEXT, m.size) : m.size;
+        break;
+      case 'body-section': {
+        const s = item.section;
+        if (s.part.length === 0 && s.text === null) {
+          e = item.partial ? Math.min(m.size, item.partial.offset + item.partial.length) : m.size;
+        } else {
+          e = meta ? sectionEnd(meta, s, m.size) : m.size;
+        }
+        break;
+      }
+      case 'binary':
+      case 'binary.size':
+        e = meta ? binaryEnd(meta, item.part, m.size) : m.size;
+        break;
+      default:
+        break;
+    }
+    if (e > end) end = e;
+  }
+  return end;
+}
+
+/** An astring for a header field name in a response (RFC 9051 §9 `header-fld-name`). */
+function fieldName(name: string): string {
+  return /^[\x21\x23\x24\x26\x27\x2b-\x5b\x5e-\x7a\x7c\x7e]+$/.test(name)
+    ? name
+    : `"${name.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/** `1.2.HEADER.FIELDS (From To)` as in a FETCH response (RFC 9051 §7.5.2). */
+export function sectionText(s: Section): string {
+  const parts = s.part.map(String);
+  const t = s.text;
+  if (t) {
+    if (t.kind === 'header.fields') {
+      parts.push(`HEADER.FIELDS${t.not ? '.NOT' : ''} (${t.fields.map(fieldName).join(' ')})`);
+    } else {
+      parts.push(t.kind.toUpperCase());
+    }
+  }
+  return parts.join('.');
+}
+
+/** The name an item is answered under (RFC 9051 §7.5.2). */
+export function itemName(item: FetchItem): string {
+  switch (item.kind) {
+    case 'body-section':
+      return `BODY[${sectionText(item.section)}]${item.partial ? `<${item.partial.offset}>` : ''}`;
+    case 'binary':
+      return `BINARY[${item.part.join('.')}]${item.partial ? `<${item.partial.offset}>` : ''}`;
+    case 'binary.size':
+      return `BINARY.SIZE[${item.part.join('.')}]`;
+    case 'preview':
+      return 'PREVIEW';
+    default:
+      return item.kind.toUpperCase();
+  }
+}
+
+export interface RenderOptions {
+  utf8: boolean;
+  /** IMAP4rev2: message/global is an encapsulated message in BODYSTRUCTURE (RFC 9051 §7.5.2). */
+  rev2: boolean;
+  /** Write `UID n` first (UID FETCH, or the server adds it). */
+  uid: boolean;
+  /** Add FLAGS when not asked for (the FETCH set \Seen). */
+  flags: boolean;
+  /** Add MODSEQ when not asked for. */
+  modseq: boolean;
+}
+
+export interface RenderResult {
+  /** An unknown Content-Transfer-Encoding stopped a BINARY item (it was left out). */
+  unknownCte: string | null;
+}
+
+/** Writes `* seq FETCH (...)\r\n` for one message. `content` holds what `plan.meta`/`plan.bytes` needed. */
+export function renderFetch(
+  w: ResponseBuilder,
+  seq: number,
+  m: SelectedMessage,
+  plan: FetchPlan,
+  content: MessageContent | undefined,
+  o: RenderOptions,
+): RenderResult {
+  const result: RenderResult = { unknownCte: null };
+  w.raw(`* ${seq} FETCH (`);
+  let first = true;
+  const name = (text: string): void => {
+    w.raw(first ? `${text} ` : ` ${text} `);
+    first = false;
+  };
+  if (o.uid) {
+    name('UID');
+    w.number(m.uid);
+  }
+  const meta = content?.meta ?? null;
+  const raw = content?.bytes ?? Buffer.alloc(0);
+  let flagsDone = false;
+  let modseqDone = false;
+  for (const item of plan.items) {
+    switch (item.kind) {
+      case 'uid':
+        if (!o.uid) {
+          name('UID');
+          w.number(m.uid);
+        }
+        break;
+      case 'flags':
+        name('FLAGS');
+        w.flags(m.flags);
+        flagsDone = true;
+        break;
+      case 'internaldate':
+        name('INTERNALDATE');
+        w.dateTime(m.internalDate);
+        break;
+      case 'rfc822.size':
+        name('RFC822.SIZE');
+        w.number(m.size);
+        break;
+      case 'modseq':
+        // RFC 7162 §3.1.4.1: MODSEQ (mod-sequence-value)
+        name('MODSEQ');
+        w.raw(`(${m.modseq})`);
+        modseqDone = true;
+        break;
+      case 'envelope':
+        name('ENVELOPE');
+        w.raw(envelopeText(meta!.envelope, { utf8: o.utf8 }));
+        break;
+      case 'body':
+      case 'bodystructure':
+        name(item.kind === 'body' ? 'BODY' : 'BODYSTRUCTURE');
+        w.raw(
+          bodyStructureText(meta!.mime, {
+            extended: item.kind === 'bodystructure',
+            utf8: o.utf8,
+            messageGlobal: o.rev2,
+          }),
+        );
+        break;
+      case 'emailid':
+        // RFC 8474 §5.1: "EMAILID" SP "(" objectid ")"
+        name('EMAILID');
+        w.raw(`(${emailId(content!.hash!)})`);
+        break;
+      case 'threadid':
+        // RFC 8474 §5.2: THREADID is NIL when the server does not thread.
+        name('THREADID');
+        w.nil();
+        break;
+      case 'savedate':
+        // RFC 8514 §4.1: NIL when the save date is not known (the extension is not advertised).
+        name('SAVEDATE');
+        w.nil();
+        break;
+      case 'rfc822':
+        // RFC 3501 §6.4.5: RFC822 is BODY[] (answered under its own name).
+        name('RFC822');
+        w.literal(raw.subarray(0, m.size));
+        break;
+      case 'rfc822.header':
+        name('RFC822.HEADER');
+        w.literal(bodySection(raw, meta!, HEADER));
+        break;
+      case 'rfc822.text':
+        name('RFC822.TEXT');
+        w.literal(bodySection(raw, meta!, TEXT));
+        break;
+      case 'body-section': {
+        const s = item.section;
+        // RFC 9051 §6.4.5: BODY[] is the whole message (no meta needed); `raw` was read up to its end.
+        const data = s.part.length === 0 && s.text === null ? raw : bodySection(raw, meta!, s);
+        name(itemName(item));
+        w.literal(applyPartial(data, item.partial));
+        break;
+      }
+      case 'binary': {
+        const bin = binarySection(raw, meta!, item.part);
+        if (!bin.ok) {
+          result.unknownCte = bin.encoding;
+          break;
+        }
+        const data = applyPartial(bin.data, item.partial);
+        name(itemName(item));
+        w.literal(data, { binary: data.includes(0) });
+        break;
+      }
+      case 'binary.size': {
+        const bin = binarySection(raw, meta!, item.part);
+        if (!bin.ok) {
+          result.unknownCte = bin.encoding;
+          break;
+        }
+        name(itemName(item));
+        w.number(bin.data.length);
+        break;
+      }
+      case 'preview':
+        // RFC 8970 §3: up to 200 characters of the message's text; "" when there is none. Control
+        // characters (a NUL from a decoded part) become spaces: the preview is display text.
+        name('PREVIEW');
+        w.string(preview(raw, meta!).replace(/[\x00-\x1f\x7f]/g, ' '));
+        break;
+    }
+  }
+  if (o.flags && !flagsDone) {
+    name('FLAGS');
+    w.flags(m.flags);
+  }
+  if (o.modseq && !modseqDone) {
+    name('MODSEQ');
+    w.raw(`(${m.modseq})`);
+  }
+  w.raw(')').crlf();
+  return result;
+}
