@@ -423,7 +423,7 @@ describe('IMAP mailbox commands', () => {
       const r = await c.cmd('CREATE x/y/z');
       assert.match(r.tagged, /^t\d+ OK \[MAILBOXID \(M\d+\)\] CREATE completed$/);
       const made = await h.store.mailboxes.get(id, 'x/y/z');
-      assert.equal(r.tagged.match(/\(M(\d+)\)/)?.[1], String(made!.id));
+      assert.equal(r.tagged.match(/\(M(\d+)\)/)?.[1], String(made!.uidValidity));
       // RFC 9051 §6.3.4: the superiors exist as real mailboxes.
       assert.deepEqual(await ok(c, 'LIST "" "x*"'), [
         '* LIST (\\HasChildren) "/" "x"',
@@ -625,7 +625,7 @@ describe('IMAP mailbox commands', () => {
       assert.equal(
         line,
         `* STATUS "INBOX" (MESSAGES 3 UIDNEXT 4 UIDVALIDITY ${inbox.uidValidity} UNSEEN 2 DELETED 1 SIZE ${size} ` +
-          `HIGHESTMODSEQ ${current.highestModseq} APPENDLIMIT ${10 * 1024 * 1024} MAILBOXID (M${inbox.id}) ` +
+          `HIGHESTMODSEQ ${current.highestModseq} APPENDLIMIT ${10 * 1024 * 1024} MAILBOXID (M${inbox.uidValidity}) ` +
           `DELETED-STORAGE ${Math.ceil(infos[1].size / 1024)} RECENT 0)`,
       );
       await no(c, 'STATUS Nope (MESSAGES)', 'NONEXISTENT');

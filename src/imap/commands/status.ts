@@ -16,9 +16,13 @@ import type { StatusItem } from '../wire/commands.js';
 import type { ResponseBuilder } from '../wire/encoder.js';
 import { AUTHED, command } from './types.js';
 
-/** RFC 8474 §4: the object id of a mailbox. */
+/**
+ * RFC 8474 §4: the object id of a mailbox. It is built from the UIDVALIDITY, which the store hands out
+ * once per mailbox creation across the whole database and keeps across RENAME, so an id is never given
+ * to another mailbox (a row id could be, after a delete).
+ */
 export function mailboxObjectId(mailbox: Mailbox): string {
-  return `M${mailbox.id}`;
+  return `M${mailbox.uidValidity}`;
 }
 
 /**
