@@ -145,6 +145,10 @@ describe('postbode serve start-up errors', () => {
         'pop3=off',
         '--listen',
         'pop3s=off',
+        '--listen',
+        'imap=off',
+        '--listen',
+        'imaps=off',
       ]);
       assert.notEqual(r.code, 0);
       assert.match(

@@ -27,12 +27,12 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
   withConfigOptions(
     program
       .command('serve')
-      .description('run the mail server (SMTP 25/587/465, POP3 110/995)')
+      .description('run the mail server (SMTP 25/587/465, POP3 110/995, IMAP 143/993)')
       .option('-H, --hostname <name>', 'the name of this server in greetings and the certificate')
       .option('--domain <domain>', 'a local mail domain (repeatable)', collect)
       .option(
         '-l, --listen <name=host:port>',
-        'listener address, or NAME=off (repeatable); NAME: smtp, submission, submissions, pop3, pop3s',
+        'listener address, or NAME=off (repeatable); NAME: smtp, submission, submissions, pop3, pop3s, imap, imaps',
         collect,
       )
       .option('--strict', 'refuse sloppy input (bare HELO, MAIL FROM without <>, bare LF) as Postfix does')

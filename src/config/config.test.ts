@@ -12,7 +12,8 @@ describe('config', () => {
     const c = parseConfig({});
     assert.equal(c.hostname, 'localhost');
     assert.equal(c.listen.smtp, '0.0.0.0:25');
-    assert.equal(c.listen.imap, 'off');
+    assert.equal(c.listen.imap, '0.0.0.0:143');
+    assert.equal(c.listen.http, 'off');
     assert.equal(c.strictness, 'lab');
     assert.equal(c.smtp.max_message_size, 26214400);
   });

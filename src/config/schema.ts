@@ -56,8 +56,8 @@ export const configSchema = z
         submissions: listenAddress.default('0.0.0.0:465'),
         pop3: listenAddress.default('0.0.0.0:110'),
         pop3s: listenAddress.default('0.0.0.0:995'),
-        imap: listenAddress.default('off'),
-        imaps: listenAddress.default('off'),
+        imap: listenAddress.default('0.0.0.0:143'),
+        imaps: listenAddress.default('0.0.0.0:993'),
         http: listenAddress.default('off'),
       })
       .prefault({}),
