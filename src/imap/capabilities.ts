@@ -12,6 +12,7 @@ const AUTHENTICATED: string[] = [
   'NAMESPACE', // RFC 2342
   'UNSELECT', // RFC 3691
   'COMPRESS=DEFLATE', // RFC 4978
+  'UTF8=ACCEPT', // RFC 6855: UTF-8 mailbox names, strings and APPEND UTF8 once enabled
   'CHILDREN', // RFC 3348
   'SPECIAL-USE', // RFC 6154
   'CREATE-SPECIAL-USE', // RFC 6154 §3

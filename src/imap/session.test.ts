@@ -67,3 +67,23 @@ describe('IMAP session core', () => {
     assert.equal((await c.cmd('NOOP')).status, 'OK');
   });
 });
+
+describe('UTF8=ACCEPT (RFC 6855)', () => {
+  let h: ImapHarness;
+  before(async () => {
+    h = await startImap();
+    await h.account('alice@example.test', 'pw');
+  });
+  after(() => h.stop());
+
+  it('uses modified UTF-7 names until UTF8=ACCEPT is enabled, UTF-8 after', async () => {
+    const c = await h.connect();
+    assert.equal((await c.cmd('CREATE Entw&APw-rfe')).status, 'OK');
+    assert.ok((await c.cmd('LIST "" "Entw*"')).untagged.some((l) => l.includes('Entw&APw-rfe')));
+    const en = await c.cmd('ENABLE UTF8=ACCEPT');
+    assert.deepEqual(en.untagged, ['* ENABLED UTF8=ACCEPT']);
+    const list = await c.cmd('LIST "" "Entw*"');
+    assert.ok(list.untagged.some((l) => l.includes('Entwürfe')), list.untagged.join('\n'));
+    assert.equal((await c.cmd('SELECT "Entwürfe"')).status, 'OK');
+  });
+});

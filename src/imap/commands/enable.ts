@@ -2,7 +2,7 @@
 import { AUTHED, command } from './types.js';
 
 /** What ENABLE can turn on; an extension is listed here only when it is implemented. */
-export const ENABLEABLE = new Set(['IMAP4REV2', 'CONDSTORE', 'QRESYNC']);
+export const ENABLEABLE = new Set(['IMAP4REV2', 'CONDSTORE', 'QRESYNC', 'UTF8=ACCEPT']);
 
 export const enable = command({
   name: 'ENABLE',
