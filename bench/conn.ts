@@ -119,6 +119,30 @@ export class LineConn {
     }
   }
 
+  /**
+   * Exactly `n` bytes (an IMAP literal). With `keep` false they are consumed without building a
+   * string, which keeps the load generator cheap for large FETCH responses; '' is returned then.
+   */
+  async readBytes(n: number, keep = true): Promise<string> {
+    let parts: string[] | null = keep ? [] : null;
+    let left = n;
+    for (;;) {
+      const avail = this.#buf.length - this.#pos;
+      const take = Math.min(avail, left);
+      if (take > 0) {
+        parts?.push(this.#buf.slice(this.#pos, this.#pos + take));
+        this.#pos += take;
+        left -= take;
+      }
+      if (left === 0) {
+        const out = parts ? parts.join('') : '';
+        parts = null;
+        return out;
+      }
+      await this.#more();
+    }
+  }
+
   /** Whether unread input is waiting (a server that answered before it was asked). */
   get pending(): number {
     return this.#buf.length - this.#pos;

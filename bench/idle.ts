@@ -1,6 +1,7 @@
 /**
- * Idle connections: opens many connections that read the greeting (and, for `pop3-login`, log in)
- * and then stay silent, so that the server's memory can be measured with them held open.
+ * Idle connections: opens many connections that read the greeting (and, for `pop3-login`, log in;
+ * for `imap-idle`, LOGIN, SELECT INBOX and IDLE until the `+` continuation) and then stay silent, so
+ * that the server's memory can be measured with them held open.
  *
  * Servers with a process limit (Postfix smtpd: 100 by default) stop greeting new connections: the
  * kernel still completes the TCP handshake into the listen backlog. Opening stops after a full batch
@@ -9,14 +10,14 @@
 import { LineConn } from './conn.js';
 import { errorText } from './smtp.js';
 
-export type IdleKind = 'smtp' | 'pop3' | 'pop3-login';
+export type IdleKind = 'smtp' | 'pop3' | 'pop3-login' | 'imap-idle';
 
 export interface IdleOptions {
   kind: IdleKind;
   host: string;
   port: number;
   count: number;
-  /** For pop3-login: connection i logs in as users[i % users.length]. */
+  /** For pop3-login and imap-idle: connection i logs in as users[i % users.length]. */
   users?: readonly string[];
   password?: string;
   /** Connections being opened at once. */
@@ -66,6 +67,8 @@ async function openOne(opts: IdleOptions, index: number): Promise<LineConn> {
         if (!line.startsWith('220')) throw new Error(`greeting: ${line.slice(0, 80)}`);
         if (line[3] !== '-') break;
       }
+    } else if (opts.kind === 'imap-idle') {
+      await imapIdleSession(conn, opts, index);
     } else {
       const line = await conn.readLine();
       if (!line.startsWith('+OK')) throw new Error(`greeting: ${line.slice(0, 80)}`);
@@ -87,6 +90,32 @@ async function openOne(opts: IdleOptions, index: number): Promise<LineConn> {
   } catch (err) {
     (conn as LineConn | null)?.destroy();
     throw err;
+  }
+}
+
+/** Greeting, LOGIN, SELECT INBOX, IDLE; returns once the server sent the `+` continuation. */
+async function imapIdleSession(conn: LineConn, opts: IdleOptions, index: number): Promise<void> {
+  const greeting = await conn.readLine();
+  if (!greeting.startsWith('* OK')) throw new Error(`greeting: ${greeting.slice(0, 80)}`);
+  const users = opts.users ?? [];
+  if (users.length === 0) throw new Error('no users to log in as');
+  const tagged = async (tag: string, what: string) => {
+    for (;;) {
+      const line = await conn.readLine();
+      if (!line.startsWith(`${tag} `)) continue; // untagged data (no literals in these responses)
+      if (!line.startsWith(`${tag} OK`)) throw new Error(`${what}: ${line.slice(0, 80)}`);
+      return;
+    }
+  };
+  conn.write(`a LOGIN "${users[index % users.length]}" "${opts.password ?? ''}"\r\n`);
+  await tagged('a', 'LOGIN');
+  conn.write('b SELECT INBOX\r\n');
+  await tagged('b', 'SELECT');
+  conn.write('c IDLE\r\n');
+  for (;;) {
+    const line = await conn.readLine();
+    if (line.startsWith('+')) return;
+    if (line.startsWith('c ')) throw new Error(`IDLE: ${line.slice(0, 80)}`);
   }
 }
 

@@ -5,14 +5,18 @@
  */
 import { parseArgs } from 'node:util';
 
+export type Part = 'smtp' | 'pop3' | 'idle' | 'imap';
+export const PARTS: readonly Part[] = ['smtp', 'pop3', 'idle', 'imap'];
+
 export interface BenchOptions {
   compare: boolean;
   /** postbode (default), postfix (the reference Postfix + Dovecot stack), or external (--host/ports). */
   against: 'postbode' | 'postfix' | 'external';
-  only: Set<'smtp' | 'pop3' | 'idle'>;
+  only: Set<Part>;
   host: string;
   smtpPort: number;
   pop3Port: number;
+  imapPort: number;
   label: string;
   serverPids: number[];
   domain: string;
@@ -28,6 +32,14 @@ export interface BenchOptions {
   idleConnections: number;
   idleLoggedIn: number;
   idleConcurrency: number;
+  imapClients: number;
+  imapMessages: number;
+  imapSize: number;
+  imapSeconds: number;
+  imapLoginClients: number;
+  imapSearchMessages: number;
+  imapSearchRuns: number;
+  imapIdle: number;
   json: string | null;
   keep: boolean;
   build: 'auto' | 'always' | 'never';
@@ -39,10 +51,11 @@ export interface BenchOptions {
 const SPEC = {
   compare: { type: 'boolean', help: 'run postbode, then the reference Postfix + Dovecot stack, and print ratios' },
   against: { type: 'string', help: 'postbode (default) | postfix: which server to run the loads against' },
-  only: { type: 'string', help: 'comma list of smtp,pop3,idle (default: all)' },
+  only: { type: 'string', help: 'comma list of smtp,pop3,idle,imap (default: all)' },
   host: { type: 'string', help: 'benchmark a server that is already running at this address' },
   'smtp-port': { type: 'string', help: 'its SMTP (port 25-style) port' },
   'pop3-port': { type: 'string', help: 'its POP3 port' },
+  'imap-port': { type: 'string', help: 'its IMAP port' },
   label: { type: 'string', help: 'name printed for that server (default: server)' },
   'server-pid': { type: 'string', help: 'comma list of its root pids, to measure memory and CPU' },
   domain: { type: 'string', help: 'mail domain of the bench accounts (default example.test)' },
@@ -61,6 +74,17 @@ const SPEC = {
     help: 'idle logged-in POP3 connections, one account each (default 1000; 0 skips)',
   },
   'idle-concurrency': { type: 'string', help: 'connections opened at once (default 64)' },
+  'imap-clients': { type: 'string', help: 'concurrent IMAP FETCH clients, one account each (default 10)' },
+  'imap-messages': { type: 'string', help: 'messages per IMAP FETCH mailbox (default 100)' },
+  'imap-size': { type: 'string', help: 'IMAP FETCH message size in bytes (default 4608)' },
+  'imap-seconds': { type: 'string', help: 'duration of the IMAP login and FETCH loads (default 5)' },
+  'imap-login-clients': { type: 'string', help: 'concurrent clients in the IMAP login load (default 10)' },
+  'imap-search-messages': {
+    type: 'string',
+    help: 'messages in the IMAP SEARCH mailbox (default 100000; 0 skips)',
+  },
+  'imap-search-runs': { type: 'string', help: 'runs of each timed SEARCH/FETCH, median reported (default 5)' },
+  'imap-idle': { type: 'string', help: 'IMAP connections in IDLE, one account each (default 1000; 0 skips)' },
   json: { type: 'string', help: 'also write the figures to this JSON file' },
   keep: { type: 'boolean', help: "keep postbode's temporary data directory and log" },
   build: { type: 'string', help: 'auto (default: when src/ is newer than dist/) | always | never' },
@@ -74,7 +98,7 @@ const SPEC = {
 export function usage(): string {
   const lines = ['usage: npm run bench -- [options]', ''];
   for (const [name, spec] of Object.entries(SPEC)) {
-    lines.push(`  --${name}${spec.type === 'string' ? ' <value>' : ''}`.padEnd(30) + spec.help);
+    lines.push(`${`  --${name}${spec.type === 'string' ? ' <value>' : ''}`.padEnd(33)} ${spec.help}`);
   }
   lines.push(
     '',
@@ -112,7 +136,11 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   };
 
   const host = get('host');
-  const external = typeof host === 'string' || get('smtp-port') !== undefined || get('pop3-port') !== undefined;
+  const external =
+    typeof host === 'string' ||
+    get('smtp-port') !== undefined ||
+    get('pop3-port') !== undefined ||
+    get('imap-port') !== undefined;
   const againstText = str('against', external ? 'external' : 'postbode').toLowerCase();
   const against =
     againstText === 'postfix' || againstText === 'refstack' || againstText === 'dovecot'
@@ -127,11 +155,11 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   if (compare && external)
     throw new Error('--compare runs postbode and the reference stack; it does not combine with --host/ports');
 
-  const onlyText = str('only', 'smtp,pop3,idle');
-  const only = new Set<'smtp' | 'pop3' | 'idle'>();
+  const onlyText = str('only', PARTS.join(','));
+  const only = new Set<Part>();
   for (const part of onlyText.split(',').map((s) => s.trim().toLowerCase())) {
-    if (part === 'smtp' || part === 'pop3' || part === 'idle') only.add(part);
-    else if (part) throw new Error(`--only wants smtp, pop3 or idle, not "${part}"`);
+    if ((PARTS as readonly string[]).includes(part)) only.add(part as Part);
+    else if (part) throw new Error(`--only wants ${PARTS.join(', ')}, not "${part}"`);
   }
   const build = str('build', 'auto');
   if (build !== 'auto' && build !== 'always' && build !== 'never')
@@ -150,6 +178,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     host: typeof host === 'string' ? host : '127.0.0.1',
     smtpPort: int('smtp-port', 25),
     pop3Port: int('pop3-port', 110),
+    imapPort: int('imap-port', 143),
     label: str('label', 'server'),
     serverPids: pids,
     domain: str('domain', 'example.test'),
@@ -165,6 +194,14 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     idleConnections: int('idle-connections', 2000),
     idleLoggedIn: int('idle-logged-in', 1000, 0),
     idleConcurrency: int('idle-concurrency', 64),
+    imapClients: int('imap-clients', 10),
+    imapMessages: int('imap-messages', 100),
+    imapSize: int('imap-size', 4608, 512),
+    imapSeconds: int('imap-seconds', 5),
+    imapLoginClients: int('imap-login-clients', 10),
+    imapSearchMessages: int('imap-search-messages', 100_000, 0),
+    imapSearchRuns: int('imap-search-runs', 5),
+    imapIdle: int('imap-idle', 1000, 0),
     json: get('json') === undefined ? null : str('json', ''),
     keep: get('keep') === true,
     build,

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
-export type Area = 'smtp' | 'pop3' | 'idle';
+export type Area = 'smtp' | 'pop3' | 'idle' | 'imap';
 
 export interface Figure {
   area: Area;
@@ -22,13 +22,16 @@ export interface Figure {
 export function formatValue(value: number, unit: string): string {
   if (!Number.isFinite(value)) return 'n/a';
   if (unit.startsWith('KB')) return value.toFixed(1);
+  if (unit === 'ms' && value < 10) return value.toFixed(2);
   return value >= 100 ? Math.round(value).toString() : value.toFixed(1);
 }
 
 export function formatFigure(f: Figure): string {
+  // A figure that could not be measured prints `n/a (why)`, e.g. `n/a (not implemented: ...)`.
+  const unit = Number.isFinite(f.value) ? f.unit : '';
   return (
     `${f.area.padEnd(5)} ${f.server.padEnd(9)} ${f.label.padEnd(24)} ` +
-    `${formatValue(f.value, f.unit).padStart(8)} ${f.unit.padEnd(7)}  (${f.detail})`
+    `${formatValue(f.value, f.unit).padStart(8)} ${unit.padEnd(7)}  (${f.detail})`
   );
 }
 
@@ -40,15 +43,17 @@ export function note(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
-/** Targets from the issue: a ratio (postbode / peer) or an absolute bound. */
-const RATIO_TARGETS: Record<string, { min: number; text: string }> = {
+/** Targets from the issues: a ratio (postbode / peer), at least `min` or at most `max`. */
+const RATIO_TARGETS: Record<string, { min?: number; max?: number; text: string }> = {
   'smtp.delivered': { min: 3, text: '>= 3x (aim 10x)' },
   'pop3.retrieved': { min: 1.5, text: '>= 1.5x' },
+  'imap.idle': { max: 0.1, text: '<= 0.1x (a tenth of Dovecot)' },
 };
 export const IDLE_LIMIT_KB = 64;
 
 export interface Ratio {
   key: string;
+  unit: string;
   label: string;
   peer: string;
   ratio: number;
@@ -66,12 +71,13 @@ export function ratios(figures: Figure[]): Ratio[] {
     const t = RATIO_TARGETS[mine.key];
     out.push({
       key: mine.key,
-      label: `${mine.area} ${mine.label}`,
+      unit: mine.unit,
+      label: `${mine.area} ${mine.label}${mine.unit === 'MB/s' ? ', MB/s' : ''}`,
       peer: peer.server,
       ratio,
       higherIsBetter: mine.higherIsBetter,
       target: t ? t.text : null,
-      met: t ? ratio >= t.min : null,
+      met: t ? ratio >= (t.min ?? Number.NEGATIVE_INFINITY) && ratio <= (t.max ?? Number.POSITIVE_INFINITY) : null,
     });
   }
   return out;
@@ -82,13 +88,17 @@ export function printRatios(list: Ratio[]): void {
   note('');
   note('ratios (postbode / peer)');
   for (const r of list) {
-    const what = r.target
-      ? `target ${r.target}: ${r.met ? 'met' : 'MISSED'}`
-      : r.higherIsBetter
-        ? ''
-        : `lower is better: ${r.peer} uses ${(1 / r.ratio).toFixed(0)}x as much`;
+    const times = (x: number) => (x >= 10 ? x.toFixed(0) : x.toFixed(1));
+    const [who, factor] = r.ratio < 1 ? [r.peer, 1 / r.ratio] : ['postbode', r.ratio];
+    const lower = r.higherIsBetter
+      ? ''
+      : r.unit === 'ms'
+        ? `lower is better: ${who} takes ${times(factor)}x as long`
+        : `lower is better: ${who} uses ${times(factor)}x as much`;
+    const target = r.target ? `target ${r.target}: ${r.met ? 'met' : 'MISSED'}` : '';
+    const what = [target, lower].filter(Boolean).join('; ');
     const ratio = r.ratio >= 0.1 ? r.ratio.toFixed(2) : r.ratio.toPrecision(2);
-    note(`${r.label.padEnd(30)} postbode/${r.peer.padEnd(8)} ${ratio.padStart(7)}x  ${what}`.trimEnd());
+    note(`${r.label.padEnd(34)} postbode/${r.peer.padEnd(8)} ${ratio.padStart(7)}x  ${what}`.trimEnd());
   }
 }
 

@@ -1,11 +1,13 @@
 /**
- * `npm run bench`: SMTP accept rate, POP3 retrieval rate and memory per idle connection of postbode
- * and, with --compare or --against postfix, of the reference Postfix + Dovecot stack.
+ * `npm run bench`: SMTP accept rate, POP3 retrieval rate, IMAP logins, FETCH throughput and SEARCH
+ * latency, and memory per idle connection of postbode and, with --compare or --against postfix, of the
+ * reference Postfix + Dovecot stack.
  * See docs/benchmarks.md for the method and `npm run bench -- --help` for the options.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { searchMessage } from './imap-messages.js';
 import { type BenchOptions, parseOptions, usage } from './options.js';
 import { type Figure, machine, note, printIdleTarget, printRatios, ratios } from './report.js';
 import { benchUsers, runSuite } from './suite.js';
@@ -30,11 +32,16 @@ function plan(opts: BenchOptions): Run[] {
         mkdirSync(dir, { recursive: true });
         nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
       }
+      const search = users.imapSearch;
       return startPostbode({
         domain: opts.domain,
         password: opts.password,
         mainUser: users.main,
-        moreUsers: [...users.pop, ...users.idle],
+        moreUsers: [...users.pop, ...users.idleAccounts, ...users.imap, ...(search ? [search] : [])],
+        fill: search
+          ? [{ address: search, count: opts.imapSearchMessages, message: (i) => searchMessage(i, search) }]
+          : [],
+        imap: opts.only.has('imap'),
         keep: opts.keep,
         nodeArgs,
       });
@@ -58,6 +65,7 @@ function plan(opts: BenchOptions): Run[] {
             host: opts.host,
             smtpPort: opts.smtpPort,
             pop3Port: opts.pop3Port,
+            imapPort: opts.imapPort,
             password: opts.password,
             pids: opts.serverPids,
           }),
@@ -84,7 +92,9 @@ async function main(): Promise<number> {
   note(
     `# smtp: ${opts.smtpSessions} sessions x pipelined MAIL/RCPT/DATA, ${opts.smtpSize} B msgs, ${opts.smtpMessages} msgs; ` +
       `pop3: ${opts.pop3Clients} clients x ${opts.pop3Messages} msgs of ${opts.pop3Size} B, ${opts.pop3Seconds} s; ` +
-      `idle: ${opts.idleConnections} smtp, ${opts.idleConnections} pop3, ${opts.idleLoggedIn} pop3 logged in`,
+      `idle: ${opts.idleConnections} smtp, ${opts.idleConnections} pop3, ${opts.idleLoggedIn} pop3 logged in; ` +
+      `imap: ${opts.imapLoginClients} login clients, ${opts.imapClients} FETCH clients x ${opts.imapMessages} msgs of ${opts.imapSize} B, ` +
+      `${opts.imapSeconds} s, SEARCH on ${opts.imapSearchMessages} msgs, ${opts.imapIdle} in IDLE`,
   );
   const figures: Figure[] = [];
   let failed = false;

@@ -1,13 +1,16 @@
 /**
- * The three measurements against one target, in this order:
- * 1. Idle connections: SMTP greeted, POP3 greeted, POP3 logged in; memory before and after, each phase
- *    on a quiesced server (postbode: a fresh process).
+ * The measurements against one target, in this order:
+ * 1. Idle connections: SMTP greeted, POP3 greeted, POP3 logged in, IMAP in IDLE; memory before and
+ *    after, each phase on a quiesced server (postbode: a fresh process).
  * 2. POP3: fill one mailbox of `pop3Messages` per client over SMTP, then the POP3 load.
- * 3. SMTP: the pipelined load into the main account; for servers that deliver after accepting, also
+ * 3. IMAP: logins per second, full-message FETCH throughput, SEARCH on a large mailbox (imap-suite.ts).
+ * 4. SMTP: the pipelined load into the main account; for servers that deliver after accepting, also
  *    the time until every accepted message is in the mailbox.
  * SMTP runs last so that its thousands of messages do not sit in the way of the other figures.
  */
 import { closeAll, type IdleKind, openIdle } from './idle.js';
+import { ImapClient } from './imap.js';
+import { imapPart } from './imap-suite.js';
 import type { BenchOptions } from './options.js';
 import { Pop3Client, pop3Load } from './pop3.js';
 import { cpuOf, memoryOf, processTree } from './proc.js';
@@ -20,24 +23,43 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export interface BenchUsers {
   main: string;
   pop: string[];
+  /** Logged-in idle POP3 connections (the first idleLoggedIn of `idleAccounts`). */
   idle: string[];
+  /** IMAP IDLE connections (the first imapIdle of `idleAccounts`). */
+  imapIdle: string[];
+  /** Every idle account (empty mailboxes), shared by the POP3 and IMAP idle phases. */
+  idleAccounts: string[];
+  /** IMAP FETCH mailboxes, one per client; the login load uses them too. */
+  imap: string[];
+  /** The large IMAP SEARCH mailbox, or null. */
+  imapSearch: string | null;
 }
 
 export function benchUsers(opts: BenchOptions): BenchUsers {
   const at = `@${opts.domain}`;
+  const imap = opts.only.has('imap');
+  const pop3Idle = opts.only.has('idle') ? opts.idleLoggedIn : 0;
+  const imapIdle = imap ? opts.imapIdle : 0;
+  const idleAccounts = Array.from({ length: Math.max(pop3Idle, imapIdle) }, (_, i) => `${opts.user}idle${i + 1}${at}`);
   return {
     main: `${opts.user}${at}`,
     pop: opts.only.has('pop3')
       ? Array.from({ length: opts.pop3Clients }, (_, i) => `${opts.user}pop${i + 1}${at}`)
       : [],
-    idle:
-      opts.only.has('idle') && opts.idleLoggedIn > 0
-        ? Array.from({ length: opts.idleLoggedIn }, (_, i) => `${opts.user}idle${i + 1}${at}`)
-        : [],
+    idle: idleAccounts.slice(0, pop3Idle),
+    imapIdle: idleAccounts.slice(0, imapIdle),
+    idleAccounts,
+    imap: imap
+      ? Array.from(
+          { length: Math.max(opts.imapClients, opts.imapLoginClients) },
+          (_, i) => `${opts.user}imap${i + 1}${at}`,
+        )
+      : [],
+    imapSearch: imap && opts.imapSearchMessages > 0 ? `${opts.user}imapsearch${at}` : null,
   };
 }
 
-class Meter {
+export class Meter {
   readonly #target: Target;
   #cpu0 = 0;
   #client0: NodeJS.CpuUsage = process.cpuUsage();
@@ -65,7 +87,7 @@ class Meter {
   }
 }
 
-async function waitForCount(
+export async function waitForCount(
   target: Target,
   address: string,
   want: number,
@@ -88,7 +110,13 @@ async function waitForCount(
 
 export async function runSuite(target: Target, opts: BenchOptions, side: Figure['side']): Promise<Figure[]> {
   const users = benchUsers(opts);
-  await target.ensureUsers([users.main, ...users.pop, ...users.idle]);
+  await target.ensureUsers([
+    users.main,
+    ...users.pop,
+    ...users.idleAccounts,
+    ...users.imap,
+    ...(users.imapSearch ? [users.imapSearch] : []),
+  ]);
   const figures: Figure[] = [];
   const emit = (f: Omit<Figure, 'side'>) => {
     const fig = { ...f, side };
@@ -99,44 +127,64 @@ export async function runSuite(target: Target, opts: BenchOptions, side: Figure[
   const from = `sender@remote.test`;
   const runId = `${Date.now().toString(36)}.${process.pid}`;
 
-  if (opts.only.has('idle')) await idlePart(target, opts, users, emit);
+  if (opts.only.has('idle') || users.imapIdle.length > 0) await idlePart(target, opts, users, emit);
   if (opts.only.has('pop3')) await pop3Part(target, opts, users, { helo, from, runId }, emit);
+  if (opts.only.has('imap')) await imapPart(target, opts, users, { helo, from, runId }, emit);
   if (opts.only.has('smtp')) await smtpPart(target, opts, users, { helo, from, runId }, emit);
   return figures;
 }
 
-type Emit = (f: Omit<Figure, 'side'>) => void;
+export type Emit = (f: Omit<Figure, 'side'>) => void;
+export interface Ids {
+  helo: string;
+  from: string;
+  runId: string;
+}
 
-async function pop3Part(
+/**
+ * Gives each account exactly `want` messages of `size` bytes, sent over SMTP (one transaction for all
+ * accounts per message) and awaited with `target.mailboxCount`. With `reuse`, accounts that already
+ * hold exactly `want` messages (the reference stack keeps its mailboxes between runs) are left alone
+ * when all of them do.
+ */
+export async function fillOverSmtp(
   target: Target,
-  opts: BenchOptions,
-  users: BenchUsers,
-  ids: { helo: string; from: string; runId: string },
-  emit: Emit,
+  accounts: readonly string[],
+  want: number,
+  size: number,
+  ids: Ids,
+  reuse: boolean,
 ): Promise<void> {
   await target.settle();
+  if (reuse) {
+    const now = await Promise.all(accounts.map((u) => target.mailboxCount(u).catch(() => -1)));
+    if (now.every((n) => n === want)) return;
+  }
   const counts: number[] = [];
-  for (const u of users.pop) {
+  for (const u of accounts) {
     counts.push((await target.emptyMailbox(u)) ? 0 : await target.mailboxCount(u).catch(() => 0));
   }
-  const missing = opts.pop3Messages - Math.min(...counts);
+  const missing = want - Math.min(...counts);
   if (missing > 0) {
     await sendMessages({
       host: target.host,
       port: target.smtpPort,
       helo: ids.helo,
       from: ids.from,
-      rcpts: users.pop,
+      rcpts: accounts,
       count: missing,
-      size: opts.pop3Size,
+      size,
       runId: ids.runId,
     });
   }
-  for (const u of users.pop) {
-    const { count, reached } = await waitForCount(target, u, opts.pop3Messages, 120_000, 100);
-    if (!reached)
-      throw new Error(`POP3 mailbox ${u} has ${count} messages, not ${opts.pop3Messages}, 120 s after filling`);
+  for (const u of accounts) {
+    const { count, reached } = await waitForCount(target, u, want, 120_000, 100);
+    if (!reached) throw new Error(`mailbox ${u} has ${count} messages, not ${want}, 120 s after filling`);
   }
+}
+
+async function pop3Part(target: Target, opts: BenchOptions, users: BenchUsers, ids: Ids, emit: Emit): Promise<void> {
+  await fillOverSmtp(target, users.pop, opts.pop3Messages, opts.pop3Size, ids, false);
 
   const meter = new Meter(target);
   const r = await pop3Load({
@@ -166,37 +214,84 @@ async function pop3Part(
 }
 
 async function idlePart(target: Target, opts: BenchOptions, users: BenchUsers, emit: Emit): Promise<void> {
-  const phases: { kind: IdleKind; key: string; label: string; count: number; port: number; server: string }[] = [
-    {
-      kind: 'smtp',
-      key: 'idle.smtp',
-      label: 'smtp idle connection',
-      count: opts.idleConnections,
-      port: target.smtpPort,
-      server: target.smtpLabel,
-    },
-    {
-      kind: 'pop3',
-      key: 'idle.pop3',
-      label: 'pop3 idle connection',
-      count: opts.idleConnections,
-      port: target.pop3Port,
-      server: target.pop3Label,
-    },
-  ];
-  if (users.idle.length > 0) {
+  const phases: {
+    kind: IdleKind;
+    key: string;
+    area: Figure['area'];
+    label: string;
+    count: number;
+    port: number;
+    server: string;
+    users: string[];
+  }[] = [];
+  if (opts.only.has('idle')) {
+    phases.push(
+      {
+        kind: 'smtp',
+        key: 'idle.smtp',
+        area: 'idle',
+        label: 'smtp idle connection',
+        count: opts.idleConnections,
+        port: target.smtpPort,
+        server: target.smtpLabel,
+        users: [],
+      },
+      {
+        kind: 'pop3',
+        key: 'idle.pop3',
+        area: 'idle',
+        label: 'pop3 idle connection',
+        count: opts.idleConnections,
+        port: target.pop3Port,
+        server: target.pop3Label,
+        users: [],
+      },
+    );
+  }
+  if (opts.only.has('idle') && users.idle.length > 0) {
     phases.push({
       kind: 'pop3-login',
       key: 'idle.pop3-login',
+      area: 'idle',
       label: 'pop3 logged-in idle conn',
       count: users.idle.length,
       port: target.pop3Port,
       server: target.pop3Label,
+      users: users.idle,
+    });
+  }
+  if (users.imapIdle.length > 0 && target.imapPort > 0) {
+    phases.push({
+      kind: 'imap-idle',
+      key: 'imap.idle',
+      area: 'imap',
+      label: 'IDLE connection',
+      count: users.imapIdle.length,
+      port: target.imapPort,
+      server: target.imapLabel,
+      users: users.imapIdle,
     });
   }
   await target.quiesce();
   for (const phase of phases) {
-    if (phase.kind === 'pop3-login') await warmLogins(target, users.idle, opts.password);
+    if (phase.kind === 'pop3-login') await warmLogins(target, phase.users, opts.password, 'pop3');
+    if (phase.kind === 'imap-idle') {
+      try {
+        await warmLogins(target, phase.users, opts.password, 'imap');
+      } catch (err) {
+        emit({
+          area: phase.area,
+          key: phase.key,
+          server: phase.server,
+          label: phase.label,
+          value: Number.NaN,
+          unit: 'KB/conn',
+          detail: `warm-up logins failed: ${errorText(err)}`,
+          higherIsBetter: false,
+        });
+        continue;
+      }
+    }
     const roots = target.rootPids();
     await sleep(1000);
     const before = memoryOf(processTree(roots));
@@ -205,7 +300,7 @@ async function idlePart(target: Target, opts: BenchOptions, users: BenchUsers, e
       host: target.host,
       port: phase.port,
       count: phase.count,
-      users: users.idle,
+      users: phase.users,
       password: opts.password,
       concurrency: opts.idleConcurrency,
       timeoutMs: 10_000,
@@ -229,14 +324,14 @@ async function idlePart(target: Target, opts: BenchOptions, users: BenchUsers, e
     } else {
       const rssPer = held > 0 ? ((after.rssKb - before.rssKb) / held).toFixed(1) : 'n/a';
       emit({
-        area: 'idle',
+        area: phase.area,
         key: phase.key,
         server: phase.server,
         label: phase.label,
         value: held > 0 ? (after.pssKb - before.pssKb) / held : Number.NaN,
         unit: 'KB/conn',
         detail:
-          `Pss; ${held} of ${phase.count} open${notes.length > 0 ? ` (${notes.join('; ')})` : ''}; ` +
+          `Pss; ${held} of ${phase.count} ${phase.kind === 'imap-idle' ? 'in IDLE' : 'open'}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}; ` +
           `Pss ${mb(before.pssKb)} -> ${mb(after.pssKb)} MB, RSS ${mb(before.rssKb)} -> ${mb(after.rssKb)} MB ` +
           `(${rssPer} KB/conn), ${before.processes} -> ${after.processes} processes`,
         higherIsBetter: false,
@@ -259,30 +354,38 @@ async function idlePart(target: Target, opts: BenchOptions, users: BenchUsers, e
  * 16 MB of working memory, which the allocator keeps; later logins hit its cache of verified
  * passwords) are not counted as memory held by the idle connections.
  */
-async function warmLogins(target: Target, accounts: readonly string[], password: string): Promise<void> {
+async function warmLogins(
+  target: Target,
+  accounts: readonly string[],
+  password: string,
+  protocol: 'pop3' | 'imap',
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: 8 }, async () => {
       while (next < accounts.length) {
         const account = accounts[next++];
-        const client = await Pop3Client.open(target.host, target.pop3Port);
-        try {
-          await client.login(account, password);
-        } finally {
-          await client.quit();
+        if (protocol === 'imap') {
+          const client = await ImapClient.open(target.host, target.imapPort);
+          try {
+            await client.login(account, password);
+          } finally {
+            await client.logout();
+          }
+        } else {
+          const client = await Pop3Client.open(target.host, target.pop3Port);
+          try {
+            await client.login(account, password);
+          } finally {
+            await client.quit();
+          }
         }
       }
     }),
   );
 }
 
-async function smtpPart(
-  target: Target,
-  opts: BenchOptions,
-  users: BenchUsers,
-  ids: { helo: string; from: string; runId: string },
-  emit: Emit,
-): Promise<void> {
+async function smtpPart(target: Target, opts: BenchOptions, users: BenchUsers, ids: Ids, emit: Emit): Promise<void> {
   await target.settle();
   const emptied = await target.emptyMailbox(users.main);
   const baseline = emptied ? 0 : await target.mailboxCount(users.main).catch(() => 0);

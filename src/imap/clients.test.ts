@@ -59,15 +59,17 @@ describe('IMAP message commands with real clients', () => {
     const out = JSON.parse(stdout) as Record<string, unknown>;
     assert.equal(out.select, '2');
     const size = message('one').length;
+    // imaplib is an IMAP4rev1 client, and its session is the first to see the messages: \Recent
+    // (RFC 3501 §2.3.2).
     assert.deepEqual(out.fetch, [
-      [`1 (UID 1 FLAGS () RFC822.SIZE ${size} BODY[HEADER.FIELDS (SUBJECT)] {16}`, 'Subject: one\r\n\r\n'],
+      [`1 (UID 1 FLAGS (\\Recent) RFC822.SIZE ${size} BODY[HEADER.FIELDS (SUBJECT)] {16}`, 'Subject: one\r\n\r\n'],
       ')',
-      [`2 (UID 2 FLAGS () RFC822.SIZE ${size} BODY[HEADER.FIELDS (SUBJECT)] {16}`, 'Subject: two\r\n\r\n'],
+      [`2 (UID 2 FLAGS (\\Recent) RFC822.SIZE ${size} BODY[HEADER.FIELDS (SUBJECT)] {16}`, 'Subject: two\r\n\r\n'],
       ')',
     ]);
     assert.equal(out.rfc822, message('one'));
-    assert.equal(out.flags_after_rfc822, '1 (FLAGS (\\Seen))');
-    assert.deepEqual(out.store, ['2 (FLAGS (\\Flagged $Py))']);
+    assert.equal(out.flags_after_rfc822, '1 (FLAGS (\\Recent \\Seen))');
+    assert.deepEqual(out.store, ['2 (FLAGS (\\Recent \\Flagged $Py))']);
     assert.equal(out.copy, 'OK');
     assert.match(out.copy_missing as string, /^\[TRYCREATE\]/);
     assert.equal(out.move, 'OK');
@@ -75,7 +77,8 @@ describe('IMAP message commands with real clients', () => {
     assert.equal((out.append as string[])[0], 'OK');
     assert.match((out.append as string[])[1], /^\[APPENDUID \d+ 3\] APPEND completed$/);
     assert.deepEqual(out.expunge, ['1']);
-    assert.deepEqual(out.uid_fetch, [['1 (UID 3 FLAGS (\\Seen) BODY[TEXT] {5}', 'new\r\n'], ')']);
+    // The session appended UID 3 to its selected mailbox and was told first: \Recent there too.
+    assert.deepEqual(out.uid_fetch, [['1 (UID 3 FLAGS (\\Recent \\Seen) BODY[TEXT] {5}', 'new\r\n'], ')']);
     const archive = await h.store.mailboxes.get(id, 'Archive');
     assert.equal((await h.store.messages.list(archive!.id)).length, 2);
   });

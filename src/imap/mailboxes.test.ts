@@ -37,7 +37,10 @@ describe('IMAP mailbox commands', () => {
   });
   after(() => h.stop());
 
-  /** A fresh account and a logged-in client for it; `clean` removes the default mailboxes but INBOX. */
+  /**
+   * A fresh account and a logged-in client for it; `clean` removes the default mailboxes but INBOX
+   * (unsubscribed first: a deleted mailbox's subscription would stay, RFC 3501 §6.3.6).
+   */
   async function fresh(opts: { clean?: boolean; names?: string[] } = {}): Promise<{
     c: ImapTestClient;
     id: number;
@@ -45,7 +48,12 @@ describe('IMAP mailbox commands', () => {
   }> {
     const user = `u${++n}@example.test`;
     const id = await h.account(user, 'pw');
-    if (opts.clean) for (const name of DEFAULTS) await h.store.mailboxes.delete(id, name);
+    if (opts.clean) {
+      for (const name of DEFAULTS) {
+        await h.store.mailboxes.setSubscribed(id, name, false);
+        await h.store.mailboxes.delete(id, name);
+      }
+    }
     for (const name of opts.names ?? []) await h.store.mailboxes.create(id, name);
     const c = await h.connect({ user });
     return { c, id, user };
@@ -203,13 +211,23 @@ describe('IMAP mailbox commands', () => {
       before(async () => {
         const f = await fresh({
           clean: true,
-          names: ['Fruit', 'Fruit/Apple', 'Fruit/Banana', 'Tofu', 'Vegetable', 'Vegetable/Broccoli', 'Vegetable/Corn'],
+          names: [
+            'Fruit',
+            'Fruit/Apple',
+            'Fruit/Banana',
+            'Fruit/Peach',
+            'Tofu',
+            'Vegetable',
+            'Vegetable/Broccoli',
+            'Vegetable/Corn',
+          ],
         });
         c = f.c;
-        // Example 2's subscriptions (without "Fruit/Peach": the store keeps subscriptions of mailboxes only).
+        // Example 2's subscriptions; "Fruit/Peach" stays subscribed after its mailbox is deleted.
         for (const name of ['Fruit', 'Fruit/Apple', 'Tofu', 'Vegetable/Corn']) {
           await h.store.mailboxes.setSubscribed(f.id, name, false);
         }
+        await h.store.mailboxes.delete(f.id, 'Fruit/Peach');
       });
 
       it('1: the whole hierarchy ("inbox" has \\HasNoChildren here, not \\Marked \\NoInferiors)', async () => {
@@ -228,6 +246,7 @@ describe('IMAP mailbox commands', () => {
       const subscribed = [
         '* LIST (\\HasNoChildren \\Subscribed) "/" "INBOX"',
         '* LIST (\\HasNoChildren \\Subscribed) "/" "Fruit/Banana"',
+        '* LIST (\\NonExistent \\HasNoChildren \\Subscribed) "/" "Fruit/Peach"',
         '* LIST (\\HasChildren \\Subscribed) "/" "Vegetable"',
         '* LIST (\\HasNoChildren \\Subscribed) "/" "Vegetable/Broccoli"',
       ];
@@ -296,8 +315,10 @@ describe('IMAP mailbox commands', () => {
         assert.deepEqual(await ok(f.c, 'LIST (SUBSCRIBED RECURSIVEMATCH) "" "%" RETURN (CHILDREN)'), [
           '* LIST (\\HasChildren \\Subscribed) "/" "Foo" ("CHILDINFO" ("SUBSCRIBED"))',
         ]);
-        // A2) Foo is not part of the hierarchy (deleted; its children stay).
+        // A2) Foo is not part of the hierarchy (deleted; its children stay) and not subscribed (a deleted
+        // mailbox's subscription stays until UNSUBSCRIBE, RFC 3501 §6.3.6).
         await ok(f.c, 'DELETE Foo');
+        await ok(f.c, 'UNSUBSCRIBE Foo');
         assert.deepEqual(await ok(f.c, 'LIST (SUBSCRIBED RECURSIVEMATCH) "" "%"'), [
           '* LIST (\\NonExistent \\HasChildren) "/" "Foo" ("CHILDINFO" ("SUBSCRIBED"))',
         ]);
@@ -386,6 +407,7 @@ describe('IMAP mailbox commands', () => {
       await h.deliver(f.id, message('three'));
       assert.deepEqual(await ok(f.c, 'LIST "" "INBOX" RETURN (SUBSCRIBED STATUS (MESSAGES UIDNEXT))'), [
         '* 3 EXISTS',
+        '* 3 RECENT', // all three are \\Recent in this session, the first to be told of them
         '* LIST (\\HasNoChildren \\Subscribed) "/" "INBOX"',
         '* STATUS "INBOX" (MESSAGES 3 UIDNEXT 4)',
       ]);
@@ -594,8 +616,8 @@ describe('IMAP mailbox commands', () => {
 
     it('LSUB with a trailing % returns unsubscribed levels above subscribed ones as \\Noselect', async () => {
       const { c, id } = await fresh({ clean: true });
-      await ok(c, 'CREATE p/q');
-      await ok(c, 'UNSUBSCRIBE p');
+      await ok(c, 'CREATE p/q'); // CREATE subscribes neither p/q nor its superior p
+      await ok(c, 'SUBSCRIBE p/q');
       assert.deepEqual(await ok(c, 'LSUB "" "%"'), ['* LSUB () "/" "INBOX"', '* LSUB (\\Noselect) "/" "p"']);
       assert.deepEqual(await ok(c, 'LSUB "" "*"'), ['* LSUB () "/" "INBOX"', '* LSUB () "/" "p/q"']);
       assert.deepEqual(await ok(c, 'LSUB "p/" "%"'), ['* LSUB () "/" "p/q"']);
@@ -626,7 +648,7 @@ describe('IMAP mailbox commands', () => {
         line,
         `* STATUS "INBOX" (MESSAGES 3 UIDNEXT 4 UIDVALIDITY ${inbox.uidValidity} UNSEEN 2 DELETED 1 SIZE ${size} ` +
           `HIGHESTMODSEQ ${current.highestModseq} APPENDLIMIT ${10 * 1024 * 1024} MAILBOXID (M${inbox.uidValidity}) ` +
-          `DELETED-STORAGE ${Math.ceil(infos[1].size / 1024)} RECENT 0)`,
+          `DELETED-STORAGE ${Math.ceil(infos[1].size / 1024)} RECENT 3)`, // no session has selected INBOX yet
       );
       await no(c, 'STATUS Nope (MESSAGES)', 'NONEXISTENT');
       assert.equal((await c.cmd('STATUS INBOX (BOGUS)')).status, 'BAD');
@@ -637,7 +659,11 @@ describe('IMAP mailbox commands', () => {
       const { c, id } = await fresh();
       await ok(c, 'SELECT INBOX');
       await h.deliver(id, message('new'));
-      assert.deepEqual(await ok(c, 'STATUS inbox (MESSAGES)'), ['* 1 EXISTS', '* STATUS "INBOX" (MESSAGES 1)']);
+      assert.deepEqual(await ok(c, 'STATUS inbox (MESSAGES)'), [
+        '* 1 EXISTS',
+        '* 1 RECENT', // IMAP4rev1: RECENT follows EXISTS (RFC 3501 §7.3.2)
+        '* STATUS "INBOX" (MESSAGES 1)',
+      ]);
     });
   });
 
@@ -712,7 +738,7 @@ describe('IMAP mailbox commands', () => {
       assert.deepEqual(await ok(b, 'NOOP'), []);
       assert.deepEqual(await ok(b, 'STATUS Play (MESSAGES)'), ['* STATUS "Play" (MESSAGES 2)']);
       await h.deliver(id, message('w3'), 'Play');
-      assert.deepEqual(await ok(b, 'NOOP'), ['* 3 EXISTS']);
+      assert.deepEqual(await ok(b, 'NOOP'), ['* 3 EXISTS', '* 3 RECENT']); // B selected Work first
       // B idles while A creates a mailbox; B's LIST sees it afterwards.
       const tag = b.nextTag();
       b.write(`${tag} IDLE\r\n`);
@@ -765,6 +791,8 @@ M = imaplib.IMAP4('127.0.0.1', int(sys.argv[1]))
 M.login(sys.argv[2], 'pw')
 out = {}
 out['create'] = M.create('Py/Sub')[0]
+M.subscribe('Py')
+M.subscribe('Py/Sub')
 out['rename'] = M.rename('Py', 'Py2')[0]
 typ, data = M.list('""', 'Py2*')
 out['list'] = [d.decode() for d in data]
@@ -784,7 +812,8 @@ print(json.dumps(out))
     assert.equal(out.status, '"Py2/Sub" (MESSAGES 0 UIDNEXT 1)');
     assert.equal(out.delete, 'OK');
     assert.equal(out.delete_inbox, 'NO');
-    assert.deepEqual(out.lsub, ['() "/" "Py2"']);
+    // Subscriptions move with RENAME; the deleted Py2/Sub stays subscribed (RFC 3501 §6.3.6).
+    assert.deepEqual(out.lsub, ['() "/" "Py2"', '() "/" "Py2/Sub"']);
   });
 
   describe('quota on SMTP delivery', () => {

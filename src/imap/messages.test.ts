@@ -243,9 +243,10 @@ describe('IMAP message commands', () => {
       });
       await ok(c, 'SELECT INBOX');
       const [fast] = await ok(c, 'FETCH 1 FAST');
+      // IMAP4rev1: this session is the first to see the message, so it is \\Recent (RFC 3501 §2.3.2).
       assert.equal(
         fast,
-        `* 1 FETCH (FLAGS (\\Flagged $Work) INTERNALDATE "02-Jan-2024 03:04:05 +0000" RFC822.SIZE ${NESTED.length})`,
+        `* 1 FETCH (FLAGS (\\Recent \\Flagged $Work) INTERNALDATE "02-Jan-2024 03:04:05 +0000" RFC822.SIZE ${NESTED.length})`,
       );
       const [all] = await ok(c, 'FETCH 1 ALL');
       assert.ok(all.startsWith(fast.slice(0, -1)), all);
@@ -259,7 +260,7 @@ describe('IMAP message commands', () => {
       const [uid] = await ok(c, 'UID FETCH 1 (RFC822.SIZE)');
       assert.equal(uid, `* 1 FETCH (UID 1 RFC822.SIZE ${NESTED.length})`);
       const [twice] = await ok(c, 'FETCH 1 (UID FLAGS UID FLAGS)');
-      assert.equal(twice, '* 1 FETCH (UID 1 FLAGS (\\Flagged $Work))');
+      assert.equal(twice, '* 1 FETCH (UID 1 FLAGS (\\Recent \\Flagged $Work))');
     });
 
     it('BODY[] sets \\Seen through the store and reports FLAGS; .PEEK, RFC822.HEADER and EXAMINE do not', async () => {
@@ -274,14 +275,18 @@ describe('IMAP message commands', () => {
           'BINARY[1] {6}\r\nbody\r\n BINARY.SIZE[1] 6)',
       ]);
       const [first] = await ok(c, 'FETCH 1 (BODY[TEXT])');
-      assert.equal(first, '* 1 FETCH (BODY[TEXT] {6}\r\nbody\r\n FLAGS (\\Seen))');
+      // c selected first: its messages are \\Recent (RFC 3501 §2.3.2), the watcher's are not.
+      assert.equal(first, '* 1 FETCH (BODY[TEXT] {6}\r\nbody\r\n FLAGS (\\Recent \\Seen))');
       // Already seen: no FLAGS added the second time.
       assert.equal((await ok(c, 'FETCH 1 (BODY[TEXT])'))[0], '* 1 FETCH (BODY[TEXT] {6}\r\nbody\r\n)');
-      assert.match((await ok(c, 'FETCH 2 RFC822'))[0], /^\* 2 FETCH \(RFC822 \{61\}\r\n.* FLAGS \(\\Seen\)\)$/s);
-      assert.match((await ok(c, 'FETCH 3 RFC822.TEXT'))[0], / FLAGS \(\\Seen\)\)$/);
+      assert.match(
+        (await ok(c, 'FETCH 2 RFC822'))[0],
+        /^\* 2 FETCH \(RFC822 \{61\}\r\n.* FLAGS \(\\Recent \\Seen\)\)$/s,
+      );
+      assert.match((await ok(c, 'FETCH 3 RFC822.TEXT'))[0], / FLAGS \(\\Recent \\Seen\)\)$/);
       assert.match(
         (await ok(c, 'UID FETCH 4 BINARY[1]'))[0],
-        /^\* 4 FETCH \(UID 4 BINARY\[1\] \{6\}\r\nbody\r\n FLAGS \(\\Seen\)\)$/,
+        /^\* 4 FETCH \(UID 4 BINARY\[1\] \{6\}\r\nbody\r\n FLAGS \(\\Recent \\Seen\)\)$/,
       );
       // The change is in the store and reaches the other session.
       const seen = await ok(watcher, 'NOOP');
@@ -362,11 +367,11 @@ describe('IMAP message commands', () => {
     it('UID FETCH skips missing UIDs; message numbers beyond EXISTS and * in an empty mailbox are BAD', async () => {
       const { c } = await fresh([msg('a'), msg('b')]);
       await ok(c, 'SELECT INBOX');
-      assert.deepEqual(await ok(c, 'UID FETCH 2:99 (FLAGS)'), ['* 2 FETCH (UID 2 FLAGS ())']);
+      assert.deepEqual(await ok(c, 'UID FETCH 2:99 (FLAGS)'), ['* 2 FETCH (UID 2 FLAGS (\\Recent))']);
       assert.deepEqual(await ok(c, 'UID FETCH 50:60 (FLAGS)'), []);
       assert.deepEqual(
         await ok(c, 'UID FETCH 5:* (FLAGS)'),
-        ['* 2 FETCH (UID 2 FLAGS ())'],
+        ['* 2 FETCH (UID 2 FLAGS (\\Recent))'],
         'n:* includes the last UID',
       );
       assert.match((await c.cmd('FETCH 3 FLAGS')).tagged, /^t\d+ BAD /);
@@ -426,10 +431,11 @@ describe('IMAP message commands', () => {
         '* 1 FETCH (BODY[HEADER.FIELDS (Subject)] {14}\r\nSubject: a\r\n\r\n)',
         '* 3 FETCH (BODY[HEADER.FIELDS (Subject)] {14}\r\nSubject: c\r\n\r\n)',
         // The flag change before the expunge may be told (RFC 9051 §7.4.1 only holds back EXPUNGE).
-        '* 2 FETCH (UID 2 FLAGS (\\Deleted))',
+        // c selected first, so the messages are \\Recent in c (RFC 3501 §2.3.2).
+        '* 2 FETCH (UID 2 FLAGS (\\Recent \\Deleted))',
       ]);
       // Flags come from the session's view, so FLAGS of message 2 still works.
-      assert.deepEqual(await ok(c, 'FETCH 2 (FLAGS)'), ['* 2 FETCH (FLAGS (\\Deleted))']);
+      assert.deepEqual(await ok(c, 'FETCH 2 (FLAGS)'), ['* 2 FETCH (FLAGS (\\Recent \\Deleted))']);
       assert.deepEqual(await ok(c, 'NOOP'), ['* 2 EXPUNGE']);
       assert.deepEqual(await ok(c, 'FETCH 2 (BODY.PEEK[HEADER.FIELDS (Subject)])'), [
         '* 2 FETCH (BODY[HEADER.FIELDS (Subject)] {14}\r\nSubject: c\r\n\r\n)',
@@ -441,21 +447,28 @@ describe('IMAP message commands', () => {
     it('+FLAGS, -FLAGS, FLAGS and .SILENT, with keywords; UID STORE answers UID', async () => {
       const { c } = await fresh([msg('a'), msg('b'), msg('c')]);
       await ok(c, 'SELECT INBOX');
+      // A new keyword is announced by FLAGS and PERMANENTFLAGS first (RFC 3501 §7.2.6); the messages
+      // are \\Recent in this IMAP4rev1 session, the first to select them (RFC 3501 §2.3.2).
       assert.deepEqual(await ok(c, 'STORE 1:2 +FLAGS (\\Flagged $Work)'), [
-        '* 1 FETCH (FLAGS (\\Flagged $Work))',
-        '* 2 FETCH (FLAGS (\\Flagged $Work))',
+        '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)',
+        '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work \\*)] Flags you can change permanently',
+        '* 1 FETCH (FLAGS (\\Recent \\Flagged $Work))',
+        '* 2 FETCH (FLAGS (\\Recent \\Flagged $Work))',
       ]);
-      assert.deepEqual(await ok(c, 'STORE 1 -FLAGS \\Flagged'), ['* 1 FETCH (FLAGS ($Work))']);
-      assert.deepEqual(await ok(c, 'STORE 2 FLAGS (\\Seen \\Answered)'), ['* 2 FETCH (FLAGS (\\Seen \\Answered))']);
+      assert.deepEqual(await ok(c, 'STORE 1 -FLAGS \\Flagged'), ['* 1 FETCH (FLAGS (\\Recent $Work))']);
+      assert.deepEqual(await ok(c, 'STORE 2 FLAGS (\\Seen \\Answered)'), [
+        '* 2 FETCH (FLAGS (\\Recent \\Seen \\Answered))',
+      ]);
       assert.deepEqual(await ok(c, 'STORE 3 +FLAGS.SILENT (\\Deleted)'), []);
-      assert.deepEqual(await ok(c, 'UID STORE 3 -FLAGS (\\Deleted)'), ['* 3 FETCH (UID 3 FLAGS ())']);
-      // Nothing changes: still answered (RFC 9051 §6.4.6 "as if a FETCH of those flags was done").
-      assert.deepEqual(await ok(c, 'STORE 1 +FLAGS ($work)'), ['* 1 FETCH (FLAGS ($Work))']);
+      assert.deepEqual(await ok(c, 'UID STORE 3 -FLAGS (\\Deleted)'), ['* 3 FETCH (UID 3 FLAGS (\\Recent))']);
+      // Nothing changes: still answered (RFC 9051 §6.4.6 "as if a FETCH of those flags was done"); $Work
+      // is known by now, so no FLAGS again.
+      assert.deepEqual(await ok(c, 'STORE 1 +FLAGS ($work)'), ['* 1 FETCH (FLAGS (\\Recent $Work))']);
       assert.deepEqual(await ok(c, 'UID STORE 50:60 +FLAGS (\\Seen)'), []);
       assert.deepEqual(await ok(c, 'FETCH 1:3 FLAGS'), [
-        '* 1 FETCH (FLAGS ($Work))',
-        '* 2 FETCH (FLAGS (\\Seen \\Answered))',
-        '* 3 FETCH (FLAGS ())',
+        '* 1 FETCH (FLAGS (\\Recent $Work))',
+        '* 2 FETCH (FLAGS (\\Recent \\Seen \\Answered))',
+        '* 3 FETCH (FLAGS (\\Recent))',
       ]);
       assert.deepEqual(await ok(c, 'NOOP'), [], 'own changes are not echoed');
     });
@@ -487,7 +500,7 @@ describe('IMAP message commands', () => {
       // `other` now adds \Deleted silently to 2; c does not know of it yet, so c's silent STORE gets the flags.
       await ok(other, 'STORE 2 +FLAGS.SILENT (\\Deleted)');
       assert.deepEqual(await ok(c, 'STORE 2 +FLAGS.SILENT (\\Answered)'), [
-        '* 2 FETCH (FLAGS (\\Answered \\Flagged \\Deleted))',
+        '* 2 FETCH (FLAGS (\\Recent \\Answered \\Flagged \\Deleted))', // c selected first: \\Recent in c only
       ]);
       assert.deepEqual(await ok(c, 'NOOP'), [], 'the older change is not replayed over the newer flags');
       assert.deepEqual(await ok(other, 'NOOP'), ['* 2 FETCH (UID 2 FLAGS (\\Answered \\Flagged \\Deleted))']);
@@ -508,14 +521,15 @@ describe('IMAP message commands', () => {
       assert.doesNotMatch((await c.cmd('UID COPY 99 Archive')).tagged, /COPYUID/);
       await ok(c, 'SELECT Archive');
       assert.deepEqual(await ok(c, 'FETCH 1:* (UID FLAGS BODY.PEEK[HEADER.FIELDS (Subject)])'), [
-        '* 1 FETCH (UID 1 FLAGS (\\Flagged kw) BODY[HEADER.FIELDS (Subject)] {14}\r\nSubject: b\r\n\r\n)',
-        '* 2 FETCH (UID 2 FLAGS () BODY[HEADER.FIELDS (Subject)] {14}\r\nSubject: c\r\n\r\n)',
-        '* 3 FETCH (UID 3 FLAGS () BODY[HEADER.FIELDS (Subject)] {14}\r\nSubject: a\r\n\r\n)',
-        '* 4 FETCH (UID 4 FLAGS () BODY[HEADER.FIELDS (Subject)] {14}\r\nSubject: c\r\n\r\n)',
+        // The copies are new in Archive, so \\Recent to the first session that selects it (RFC 3501 §2.3.2).
+        '* 1 FETCH (UID 1 FLAGS (\\Recent \\Flagged kw) BODY[HEADER.FIELDS (Subject)] {14}\r\nSubject: b\r\n\r\n)',
+        '* 2 FETCH (UID 2 FLAGS (\\Recent) BODY[HEADER.FIELDS (Subject)] {14}\r\nSubject: c\r\n\r\n)',
+        '* 3 FETCH (UID 3 FLAGS (\\Recent) BODY[HEADER.FIELDS (Subject)] {14}\r\nSubject: a\r\n\r\n)',
+        '* 4 FETCH (UID 4 FLAGS (\\Recent) BODY[HEADER.FIELDS (Subject)] {14}\r\nSubject: c\r\n\r\n)',
       ]);
       // COPY into the selected mailbox: EXISTS before the tagged OK.
       const self = await c.cmd('COPY 1 Archive');
-      assert.deepEqual(self.untagged, ['* 5 EXISTS']);
+      assert.deepEqual(self.untagged, ['* 5 EXISTS', '* 5 RECENT']); // IMAP4rev1: RECENT with EXISTS
       assert.match(self.tagged, /OK \[COPYUID \d+ 1 5\]/);
     });
 
@@ -593,7 +607,8 @@ describe('IMAP message commands', () => {
       await ok(other, 'SELECT INBOX');
       await ok(c, 'STORE 1:2 +FLAGS.SILENT (\\Deleted)');
       await ok(other, 'STORE 2 -FLAGS.SILENT (\\Deleted)');
-      assert.deepEqual(await ok(c, 'EXPUNGE'), ['* 2 FETCH (UID 2 FLAGS ())', '* 1 EXPUNGE']);
+      // c selected first, so the messages are \\Recent in c.
+      assert.deepEqual(await ok(c, 'EXPUNGE'), ['* 2 FETCH (UID 2 FLAGS (\\Recent))', '* 1 EXPUNGE']);
       assert.deepEqual(await ok(c, 'UID FETCH 1:* (UID)'), ['* 1 FETCH (UID 2)']);
     });
   });
@@ -615,11 +630,15 @@ describe('IMAP message commands', () => {
       const f = await b.cmd('FETCH 1:3 (FLAGS INTERNALDATE BODY.PEEK[])');
       assert.match(
         f.responses[0].toString(),
-        /^\* 1 FETCH \(FLAGS \(\\Seen \$Kw\) INTERNALDATE "05-Jan-2024 08:00:00 \+0000" /,
+        /^\* 1 FETCH \(FLAGS \(\\Recent \\Seen \$Kw\) INTERNALDATE "05-Jan-2024 08:00:00 \+0000" /,
       );
       assert.deepEqual(item(f.responses[0], 'BODY[]'), Buffer.from(m1));
       assert.deepEqual(item(f.responses[1], 'BODY[]'), Buffer.from(m2));
-      assert.deepEqual(item(f.responses[2], 'BODY[]'), binary);
+      // Stored exactly; BODY[] sends each NUL as 0x80 (a literal is CHAR8, RFC 3501 §4.3), BINARY[] keeps it.
+      const inbox = (await h.store.mailboxes.get((await h.store.accounts.get(user))!.id, 'INBOX'))!;
+      const stored = (await h.store.messages.readMany(inbox.id, [{ uid: 3, end: binary.length }])).get(3);
+      assert.deepEqual(stored, binary);
+      assert.deepEqual(item(f.responses[2], 'BODY[]'), Buffer.from(binary.map((x) => (x === 0 ? 0x80 : x))));
       b.close();
     });
 
@@ -637,7 +656,11 @@ describe('IMAP message commands', () => {
       await ok(c, 'SELECT Drafts');
       assert.match((await c.cmd('COPY 1:2 INBOX')).tagged, /^t\d+ NO \[OVERQUOTA\] /);
       // The flags (and date) belong to the message they precede (RFC 3502 §6).
-      assert.deepEqual(await ok(c, 'FETCH 1:* FLAGS'), ['* 1 FETCH (FLAGS (\\Draft))', '* 2 FETCH (FLAGS ())']);
+      // \\Recent is the server's to set (APPEND of it is BAD above): the first SELECT of Drafts sees it.
+      assert.deepEqual(await ok(c, 'FETCH 1:* FLAGS'), [
+        '* 1 FETCH (FLAGS (\\Recent \\Draft))',
+        '* 2 FETCH (FLAGS (\\Recent))',
+      ]);
     });
 
     it('an APPEND to the selected mailbox is announced by EXISTS before the tagged OK; others see it too', async () => {
@@ -646,8 +669,10 @@ describe('IMAP message commands', () => {
       await ok(c, 'SELECT INBOX');
       await ok(other, 'SELECT INBOX');
       const r = await c.append('INBOX', msg('b'));
-      assert.deepEqual(r.untagged, ['* 2 EXISTS']);
-      assert.deepEqual(await ok(other, 'NOOP'), ['* 2 EXISTS']);
+      // IMAP4rev1 sessions get RECENT after EXISTS (RFC 3501 §7.3.2): the appending session is told first,
+      // so the new message is \\Recent there and not in the other session.
+      assert.deepEqual(r.untagged, ['* 2 EXISTS', '* 2 RECENT']);
+      assert.deepEqual(await ok(other, 'NOOP'), ['* 2 EXISTS', '* 0 RECENT']);
       assert.deepEqual(await ok(c, 'FETCH 2 (UID RFC822.SIZE)'), [`* 2 FETCH (UID 2 RFC822.SIZE ${msg('b').length})`]);
     });
 
@@ -685,9 +710,9 @@ describe('IMAP message commands', () => {
       // RFC 7162 §3.1.4.1 example: FETCH (FLAGS) (CHANGEDSINCE x) returns only newer messages, with MODSEQ.
       const stored = await ok(c, 'STORE 1 +FLAGS (\\Seen)');
       const m1 = Number(/MODSEQ \((\d+)\)/.exec(stored[0])?.[1]);
-      assert.equal(stored[0], `* 1 FETCH (UID 1 FLAGS (\\Seen) MODSEQ (${m1}))`);
+      assert.equal(stored[0], `* 1 FETCH (UID 1 FLAGS (\\Recent \\Seen) MODSEQ (${m1}))`); // IMAP4rev1, first SELECT
       assert.deepEqual(await ok(c, `FETCH 1:* (FLAGS) (CHANGEDSINCE ${m3})`), [
-        `* 1 FETCH (FLAGS (\\Seen) MODSEQ (${m1}))`,
+        `* 1 FETCH (FLAGS (\\Recent \\Seen) MODSEQ (${m1}))`,
       ]);
       assert.deepEqual(await ok(c, `UID FETCH 1:* (FLAGS) (CHANGEDSINCE ${m1})`), []);
       // ENABLE CONDSTORE while selected in a fresh session: HIGHESTMODSEQ at once.
@@ -715,10 +740,14 @@ describe('IMAP message commands', () => {
       const r = await c.cmd(`STORE 4,1,2 (UNCHANGEDSINCE ${base}) +FLAGS (\\Deleted)`);
       const changed = /MODSEQ \((\d+)\)/.exec(r.untagged[0])?.[1];
       const otherMod = base + 1;
+      // c selected first (\\Recent, RFC 3501 §2.3.2); $Other is new to c, so FLAGS and PERMANENTFLAGS
+      // come before the first FETCH that shows it (RFC 3501 §7.2.6).
       assert.deepEqual(r.untagged, [
-        `* 1 FETCH (UID 1 FLAGS (\\Deleted) MODSEQ (${changed}))`,
-        `* 2 FETCH (UID 2 FLAGS ($Other) MODSEQ (${otherMod}))`,
-        `* 4 FETCH (UID 4 FLAGS ($Other) MODSEQ (${otherMod}))`,
+        `* 1 FETCH (UID 1 FLAGS (\\Recent \\Deleted) MODSEQ (${changed}))`,
+        '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Other)',
+        '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Other \\*)] Flags you can change permanently',
+        `* 2 FETCH (UID 2 FLAGS (\\Recent $Other) MODSEQ (${otherMod}))`,
+        `* 4 FETCH (UID 4 FLAGS (\\Recent $Other) MODSEQ (${otherMod}))`,
       ]);
       assert.match(r.tagged, /^t\d+ OK \[MODIFIED 2,4\] /);
       const u = await c.cmd(`UID STORE 2:4 (UNCHANGEDSINCE ${otherMod}) -FLAGS.SILENT ($Other)`);
@@ -775,7 +804,7 @@ describe('IMAP message commands', () => {
       const at = r.indexOf('* VANISHED 1,4');
       assert.ok(at >= 0, r.join('\n'));
       assert.equal(r[r.length - 2], '* VANISHED (EARLIER) 1,4');
-      assert.match(r[r.length - 1], /^\* 2 FETCH \(UID 3 FLAGS \(\\Seen\) MODSEQ \(\d+\)\)$/);
+      assert.match(r[r.length - 1], /^\* 2 FETCH \(UID 3 FLAGS \(\\Recent \\Seen\) MODSEQ \(\d+\)\)$/); // c selected first
       assert.match((await c.cmd(`FETCH 1:* (FLAGS) (CHANGEDSINCE ${base} VANISHED)`)).tagged, /BAD/);
       // Now nothing is pending: the expunged UIDs come as VANISHED (EARLIER).
       const again = await ok(c, `UID FETCH 1:* (FLAGS) (CHANGEDSINCE ${base} VANISHED)`);

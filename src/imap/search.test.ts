@@ -139,9 +139,11 @@ const KEY_TABLE: [(string | Buffer)[], string][] = [
   [['UNKEYWORD $Important'], '1 3 4 5 6'],
   [['KEYWORD Work'], '5'],
   [['KEYWORD \\Seen'], '1 6'],
-  [['NEW'], ''], // no \Recent: NEW = RECENT UNSEEN matches nothing
-  [['RECENT'], ''],
-  [['OLD'], '1 2 3 4 5 6'],
+  // The table's session is the first to select Keys, so all six are \Recent in it (RFC 3501 §2.3.2);
+  // NEW = RECENT UNSEEN (RFC 3501 §6.4.4).
+  [['NEW'], '2 3 4 5'],
+  [['RECENT'], '1 2 3 4 5 6'],
+  [['OLD'], ''],
   [['BCC dave'], '2'],
   [['CC carol'], '1'],
   [['CC nobody'], ''],
@@ -364,7 +366,11 @@ describe('IMAP SEARCH, SORT and THREAD', () => {
     assert.equal((await c.until(t1)).status, 'OK');
     assert.equal((await c.until(t2)).status, 'OK');
     const stored = await c.until(t3);
-    assert.deepEqual(stored.untagged, ['* 1 FETCH (FLAGS (\\Deleted $Junk))', '* 3 FETCH (FLAGS (\\Deleted $Junk))']);
+    // This IMAP4rev1 session selected Junkish first: its messages are \Recent here (RFC 3501 §2.3.2).
+    assert.deepEqual(stored.untagged, [
+      '* 1 FETCH (FLAGS (\\Recent \\Deleted $Junk))',
+      '* 3 FETCH (FLAGS (\\Recent \\Deleted $Junk))',
+    ]);
     const f = await c.cmd('FETCH $ (UID)');
     assert.deepEqual(f.untagged, ['* 1 FETCH (UID 1)', '* 3 FETCH (UID 3)']);
     // Example 6: an empty $ is a valid set that matches nothing.

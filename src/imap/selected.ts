@@ -13,6 +13,7 @@
  *   the client is not told twice (e.g. `STORE ... .SILENT` stays silent).
  */
 import type { Mailbox, MailboxChange, MessageInfo } from '../store/types.js';
+import type { RecentClaims } from './recent.js';
 import { NumberSet } from './wire/seqset.js';
 
 export interface SelectedMessage {
@@ -22,11 +23,14 @@ export interface SelectedMessage {
   size: number;
   blobId: number;
   internalDate: Date;
+  /** \Recent in this session (RFC 3501 §2.3.2, see recent.ts). */
+  recent: boolean;
 }
 
 /** How announcements are written; the session renders them per its enabled extensions. */
 export interface AnnounceSink {
-  exists(count: number): void;
+  /** EXISTS, with the number of messages recent in this session (IMAP4rev1 also gets RECENT). */
+  exists(count: number, recent: number): void;
   /** One expunged message by its sequence number (sent highest first is not required; sent in order). */
   expunge(seq: number): void;
   /** QRESYNC clients get VANISHED with the UIDs instead of EXPUNGE (RFC 7162 §3.2.10). */
@@ -48,15 +52,51 @@ export class SelectedMailbox {
    * for. Expunged messages drop out when `$` is resolved (src/imap/search/saved.ts).
    */
   savedSearch: NumberSet = NumberSet.EMPTY;
+  /**
+   * The keywords the client was told of by FLAGS, by lower-case name. RFC 3501 §7.2.6 / RFC 9051
+   * §7.3.5: a keyword first used after SELECT is announced by a new FLAGS response before a FETCH
+   * shows it (see `learnKeywords`).
+   */
+  readonly keywords = new Map<string, string>();
+  /** How many messages are \Recent in this session. */
+  recentCount = 0;
 
   constructor(
     readonly mailbox: Mailbox,
     readonly readOnly: boolean,
     infos: MessageInfo[],
+    readonly claims: RecentClaims | null = null,
   ) {
     this.messages = infos.map(toSelected);
     this.highestModseq = mailbox.highestModseq;
     this.uidNext = mailbox.uidNext;
+    for (const m of this.messages) this.learnKeywords(m.flags);
+    if (claims) {
+      // RFC 3501 §6.3.1/§6.3.2: SELECT claims the recent messages (they are not recent to later
+      // sessions); EXAMINE only looks.
+      const before = readOnly ? claims.claimed(mailbox) : claims.claim(mailbox, this.maxUid);
+      for (const m of this.messages) this.#markRecent(m, m.uid > before);
+    }
+  }
+
+  #markRecent(m: SelectedMessage, recent: boolean): void {
+    if (recent === m.recent) return;
+    m.recent = recent;
+    this.recentCount += recent ? 1 : -1;
+  }
+
+  /** Adds the keywords among `flags` to `keywords`; true if any was new. */
+  learnKeywords(flags: readonly string[]): boolean {
+    let added = false;
+    for (const f of flags) {
+      if (f.startsWith('\\')) continue;
+      const k = f.toLowerCase();
+      if (!this.keywords.has(k)) {
+        this.keywords.set(k, f);
+        added = true;
+      }
+    }
+    return added;
   }
 
   /** Starts queueing the mailbox's changes; returns itself for chaining. */
@@ -134,6 +174,7 @@ export class SelectedMailbox {
     for (let i = 0; i < this.messages.length; ) {
       if (gone.has(this.messages[i].uid)) {
         seqs.push(i + 1);
+        if (this.messages[i].recent) this.recentCount--;
         this.messages.splice(i, 1);
       } else {
         i++;
@@ -152,14 +193,20 @@ export class SelectedMailbox {
     if (this.#pending.length === 0) return;
     const pending = this.#pending;
     let i = 0;
-    let newCount = this.messages.length;
     const added: SelectedMessage[] = [];
     for (; i < pending.length; i++) {
       const c = pending[i];
       if (c.kind === 'exists') {
         if (c.uid <= this.maxUid || added.some((a) => a.uid === c.uid)) continue;
-        added.push({ uid: c.uid, flags: [], modseq: c.modseq, size: 0, blobId: 0, internalDate: new Date(0) });
-        newCount++;
+        added.push({
+          uid: c.uid,
+          flags: [],
+          modseq: c.modseq,
+          size: 0,
+          blobId: 0,
+          internalDate: new Date(0),
+          recent: false,
+        });
       } else if (c.kind === 'flags') {
         const m = this.byUid(c.uid) ?? added.find((a) => a.uid === c.uid);
         // A change the view already has (the echo of the session's own STORE, or older than what a
@@ -179,15 +226,14 @@ export class SelectedMailbox {
         }
         if (!opts.allowExpunge) break;
         this.#flushAdded(added, sink);
-        newCount = this.messages.length;
         const present = c.uids.filter((u) => this.seqOf(u) > 0);
         if (opts.vanished) {
-          for (const uid of present) this.messages.splice(this.seqOf(uid) - 1, 1);
+          for (const uid of present) this.#removeAt(this.seqOf(uid) - 1);
           if (present.length) sink.vanished(present);
         } else {
           for (const uid of present) {
             const seq = this.seqOf(uid);
-            this.messages.splice(seq - 1, 1);
+            this.#removeAt(seq - 1);
             sink.expunge(seq);
           }
         }
@@ -198,13 +244,27 @@ export class SelectedMailbox {
     this.#pending = pending.slice(i);
   }
 
+  #removeAt(i: number): void {
+    if (this.messages[i].recent) this.recentCount--;
+    this.messages.splice(i, 1);
+  }
+
   #flushAdded(added: SelectedMessage[], sink: AnnounceSink): void {
     if (added.length === 0) return;
     added.sort((a, b) => a.uid - b.uid);
     this.messages.push(...added);
-    for (const a of added) if (a.uid >= this.uidNext) this.uidNext = a.uid + 1;
+    for (const a of added) {
+      if (a.uid >= this.uidNext) this.uidNext = a.uid + 1;
+      // RFC 3501 §2.3.2: the first session notified of a new message sees it \Recent.
+      if (this.claims) {
+        const recent = this.readOnly
+          ? a.uid > this.claims.claimed(this.mailbox)
+          : this.claims.claim(this.mailbox, a.uid) < a.uid;
+        this.#markRecent(a, recent);
+      }
+    }
     added.length = 0;
-    sink.exists(this.messages.length);
+    sink.exists(this.messages.length, this.recentCount);
   }
 
   /** Fills in details (flags, size, date, blob) of messages announced by EXISTS from the store. */
@@ -215,7 +275,7 @@ export class SelectedMailbox {
   fill(infos: MessageInfo[]): void {
     for (const info of infos) {
       const m = this.byUid(info.uid);
-      if (m && m.blobId === 0) Object.assign(m, toSelected(info));
+      if (m && m.blobId === 0) Object.assign(m, toSelected(info), { recent: m.recent });
     }
   }
 }
@@ -228,5 +288,6 @@ function toSelected(info: MessageInfo): SelectedMessage {
     size: info.size,
     blobId: info.blobId,
     internalDate: info.internalDate,
+    recent: false,
   };
 }

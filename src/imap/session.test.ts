@@ -48,7 +48,8 @@ describe('IMAP session core', () => {
     assert.match(sel.tagged, /OK \[READ-WRITE\] SELECT completed/);
     await h.deliver(id, 'Subject: two\r\n\r\nbody\r\n');
     const noop = await c.cmd('NOOP');
-    assert.deepEqual(noop.untagged, ['* 2 EXISTS']);
+    // IMAP4rev1: RECENT follows EXISTS (RFC 3501 §7.3.2); both messages are \Recent in this session.
+    assert.deepEqual(noop.untagged, ['* 2 EXISTS', '* 2 RECENT']);
     const tag = c.nextTag();
     c.write(`${tag} IDLE\r\n`);
     assert.equal(await c.line(), '+ idling');
@@ -83,7 +84,10 @@ describe('UTF8=ACCEPT (RFC 6855)', () => {
     const en = await c.cmd('ENABLE UTF8=ACCEPT');
     assert.deepEqual(en.untagged, ['* ENABLED UTF8=ACCEPT']);
     const list = await c.cmd('LIST "" "Entw*"');
-    assert.ok(list.untagged.some((l) => l.includes('Entwürfe')), list.untagged.join('\n'));
+    assert.ok(
+      list.untagged.some((l) => l.includes('Entwürfe')),
+      list.untagged.join('\n'),
+    );
     assert.equal((await c.cmd('SELECT "Entwürfe"')).status, 'OK');
   });
 });

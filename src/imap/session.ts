@@ -24,6 +24,9 @@ import { type ImapCommand, parseCommand } from './wire/commands.js';
 import { type RespCode, ResponseBuilder, type Status } from './wire/encoder.js';
 import { type AssembledCommand, CommandAssembler, readCommand } from './wire/framing.js';
 
+/** RFC 9051 §2.3.2 system flags that can be stored (FLAGS lists them with the keywords in use). */
+export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
+
 export type ImapState = 'not-authenticated' | 'authenticated' | 'selected' | 'logout';
 
 export interface ImapSettings {
@@ -156,9 +159,45 @@ export class ImapSession {
     if (this.state === 'selected') this.state = 'authenticated';
   }
 
+  /**
+   * The flags to show for a message: its stored flags, plus \Recent for IMAP4rev1 sessions
+   * (RFC 3501 §2.3.2; IMAP4rev2 has no \Recent, RFC 9051 Appendix E).
+   */
+  flagsOf(m: { recent: boolean }, flags: readonly string[]): readonly string[] {
+    return m.recent && !this.rev2 ? ['\\Recent', ...flags] : flags;
+  }
+
+  /**
+   * Before a response shows `flags`: if they hold keywords the client was not told of, sends the new
+   * FLAGS and PERMANENTFLAGS (RFC 3501 §7.2.6, RFC 9051 §7.3.5: FLAGS lists the flags applicable to the
+   * mailbox, and is sent again when that list changes).
+   */
+  noteKeywords(flags: readonly string[]): void {
+    const sel = this.selected;
+    if (sel?.learnKeywords(flags)) this.sendFlagLists();
+  }
+
+  /** `* FLAGS (...)` and `* OK [PERMANENTFLAGS (...)]` for the selected mailbox. */
+  sendFlagLists(): void {
+    const sel = this.selected;
+    if (!sel) return;
+    const flags = [...SYSTEM_FLAGS, ...sel.keywords.values()];
+    this.send(this.builder().untagged().raw('FLAGS ').flags(flags).crlf());
+    this.reply(
+      null,
+      'OK',
+      sel.readOnly ? 'No permanent flags in a read-only mailbox' : 'Flags you can change permanently',
+      { code: 'PERMANENTFLAGS', flags: sel.readOnly ? [] : [...flags, '\\*'] },
+    );
+  }
+
   /** The sink that renders announcements of the selected mailbox for this session. */
   readonly sink: AnnounceSink = {
-    exists: (count) => this.untagged(`${count} EXISTS`),
+    exists: (count, recent) => {
+      this.untagged(`${count} EXISTS`);
+      // RFC 3501 §7.3.2: IMAP4rev1 clients get RECENT with EXISTS.
+      if (!this.rev2) this.untagged(`${recent} RECENT`);
+    },
     expunge: (seq) => this.untagged(`${seq} EXPUNGE`),
     vanished: (uids) => {
       const w = this.builder().untagged().raw('VANISHED ').sequenceSet(uidSetString(uids)).crlf();
@@ -166,7 +205,8 @@ export class ImapSession {
     },
     flags: (seq, m) => {
       // UID is included so clients can match the change without a sequence-number map (RFC 7162 §3.2.4).
-      const w = this.builder().untagged().raw(`${seq} FETCH (UID ${m.uid} FLAGS `).flags(m.flags);
+      this.noteKeywords(m.flags);
+      const w = this.builder().untagged().raw(`${seq} FETCH (UID ${m.uid} FLAGS `).flags(this.flagsOf(m, m.flags));
       if (this.condstore) w.raw(` MODSEQ (${m.modseq})`);
       w.raw(')').crlf();
       this.send(w);
@@ -244,6 +284,10 @@ export class ImapSession {
     const spec = COMMANDS.get(command.name);
     if (!spec) return this.bad(tag, `${command.name} is not supported by this server`);
     if (!spec.states.includes(this.state)) return this.bad(tag, wrongState(command.name, this.state));
+    // A name that is not valid modified UTF-7 cannot come into existence (see Reader.invalidMailboxName);
+    // other commands find no such mailbox and answer NO as usual.
+    if (parsed.invalidMailboxName && (command.name === 'CREATE' || command.name === 'RENAME'))
+      return this.no(tag, parsed.invalidMailboxName, 'CANNOT');
     try {
       if (this.state === 'selected' && this.selected?.needsDetails().length) await this.announce(false);
       await spec.run(this, tag, command as never);

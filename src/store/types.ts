@@ -188,13 +188,27 @@ export interface MailboxStore {
   list(accountId: number): Promise<Mailbox[]>;
   get(accountId: number, name: string): Promise<Mailbox | null>;
   getById(id: number): Promise<Mailbox | null>;
-  /** Throws StoreConflictError when it exists. */
-  create(accountId: number, name: string, specialUse?: string | null): Promise<Mailbox>;
+  /**
+   * Throws StoreConflictError when it exists. New mailboxes are subscribed unless `subscribed: false`
+   * (IMAP CREATE); a name still subscribed from a deleted mailbox stays subscribed either way.
+   */
+  create(
+    accountId: number,
+    name: string,
+    specialUse?: string | null,
+    opts?: { subscribed?: boolean },
+  ): Promise<Mailbox>;
   /** Renames a mailbox and its children. Throws StoreConflictError / StoreNotFoundError. */
   rename(accountId: number, from: string, to: string): Promise<void>;
   /** Deletes a mailbox and its messages. */
   delete(accountId: number, name: string): Promise<boolean>;
+  /**
+   * Sets the subscription mark of an existing mailbox (false when there is none). Unsubscribing also
+   * removes a subscription kept from a deleted mailbox (then true).
+   */
   setSubscribed(accountId: number, name: string, subscribed: boolean): Promise<boolean>;
+  /** Subscribed names whose mailbox was deleted (RFC 3501 §6.3.6 keeps them), sorted. */
+  subscribedWithoutMailbox(accountId: number): Promise<string[]>;
   status(mailboxId: number): Promise<MailboxStatus>;
 }
 

@@ -14,7 +14,7 @@ export const BIN = path.join(ROOT, 'bin/postbode.js');
 export interface ServerOptions {
   hostname?: string;
   domains?: string[];
-  /** Listener names to start on 127.0.0.1:0 (default smtp, submission, submissions, pop3, pop3s). */
+  /** Listener names to start on 127.0.0.1:0 (default smtp, submission, submissions, pop3, pop3s, imap, imaps). */
   listeners?: string[];
   extraArgs?: string[];
   dataDir?: string;
@@ -31,7 +31,7 @@ export interface PostbodeProcess {
   kill9(): Promise<void>;
 }
 
-const DEFAULT_LISTENERS = ['smtp', 'submission', 'submissions', 'pop3', 'pop3s'];
+const DEFAULT_LISTENERS = ['smtp', 'submission', 'submissions', 'pop3', 'pop3s', 'imap', 'imaps'];
 
 export async function startPostbode(opts: ServerOptions = {}): Promise<PostbodeProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'postbode-test-'));

@@ -39,13 +39,14 @@ export const create = command({
     }
     for (const parent of parents) {
       try {
-        await s.store.mailboxes.create(userId, parent);
+        await s.store.mailboxes.create(userId, parent, null, { subscribed: false });
       } catch (err) {
         if (!(err instanceof StoreConflictError)) throw err; // created meanwhile by another session: fine
       }
     }
     try {
-      const mailbox = await s.store.mailboxes.create(userId, name, specialUse);
+      // RFC 9051 §6.3.4 / §6.3.7: CREATE does not subscribe (SUBSCRIBE does); as in Dovecot.
+      const mailbox = await s.store.mailboxes.create(userId, name, specialUse, { subscribed: false });
       // RFC 8474 §4: the tagged OK of CREATE carries the new mailbox's id.
       s.ok(tag, 'CREATE completed', { code: 'MAILBOXID', id: mailboxObjectId(mailbox) });
     } catch (err) {

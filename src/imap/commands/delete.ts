@@ -5,6 +5,7 @@
  * - A mailbox with children is deleted and its children stay (RFC 9051 §6.3.5: DELETE MUST NOT remove
  *   inferior names); the name then lives on as a hierarchy-only level, which LIST "" "%" shows as
  *   \Noselect, as in the RFC's second example. Deleting such a level is an error: [HASCHILDREN].
+ * - A subscribed mailbox stays subscribed by name (RFC 3501 §6.3.6; see subscribe.ts).
  * - Its messages go with it. Sessions that have it selected (this one included) are told by EXPUNGE
  *   responses through the change feed and keep an empty, dead selection until they select another
  *   mailbox (Dovecot disconnects them instead; the RFC leaves it open).

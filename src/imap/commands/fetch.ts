@@ -110,6 +110,8 @@ export const fetch = command({
           { meta: plan.meta, end: (m, meta) => (plan.bytes ? bytesNeeded(plan, m, meta) : 0) },
         );
       }
+      // RFC 3501 §7.2.6: keywords new to the client are announced by FLAGS before a FETCH shows them.
+      if (seenSet || plan.items.some((it) => it.kind === 'flags')) for (const b of batch) s.noteKeywords(b.m.flags);
       // One builder per batch: its text and the literal buffers go out in one corked write.
       const w = s.builder();
       for (const { seq, m } of batch) {
@@ -128,6 +130,7 @@ export const fetch = command({
           uid: cmd.uid || (seen && s.condstore),
           flags: seen,
           modseq: base.modseqAlways || (seen && s.condstore),
+          recent: !s.rev2,
         });
         if (r.unknownCte) unknownCte = r.unknownCte;
         s.stats.fetched++;
@@ -142,8 +145,9 @@ export const fetch = command({
       return s.no(tag, `Unknown Content-Transfer-Encoding "${unknownCte}"; fetch BODY[...] instead`, 'UNKNOWN-CTE');
     }
     if (expungeIssued) {
-      // RFC 5530 §3 EXPUNGEISSUED: the rest was answered; NOOP brings the EXPUNGE.
-      return s.no(tag, 'Some of the requested messages were expunged by another session', 'EXPUNGEISSUED');
+      // RFC 5530 §3 EXPUNGEISSUED: the rest was answered; NOOP brings the EXPUNGE. The text is Dovecot's
+      // ("no longer exist"), which clients and test tools such as imaptest recognize.
+      return s.no(tag, 'Some of the requested messages no longer exist (expunged by another session)', 'EXPUNGEISSUED');
     }
     s.ok(tag, `${name} completed`);
   },

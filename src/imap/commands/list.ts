@@ -12,8 +12,9 @@
  *   unasked; Apple Mail relies on that). \Subscribed only when asked for by the selection or return
  *   option SUBSCRIBED (RFC 5258 §3.1, §3.2). No \Marked/\Unmarked; no \Noinferiors (any mailbox,
  *   INBOX too, may have children).
- * - The store keeps subscriptions on existing mailboxes only (see subscribe.ts), so LIST (SUBSCRIBED)
- *   never has a `\Subscribed \NonExistent` name to show.
+ * - A subscribed name whose mailbox was deleted stays subscribed (RFC 3501 §6.3.6; the store keeps
+ *   it): LIST (SUBSCRIBED) shows it as `\NonExistent \Subscribed` (RFC 5258 §3.1), LSUB as
+ *   `\Noselect`-free subscribed name (RFC 3501 §6.3.9), and it counts for RECURSIVEMATCH.
  * - Order: INBOX first, then by name; each name at most once however many patterns match it
  *   (RFC 5258 §3).
  */
@@ -25,19 +26,23 @@ import { AUTHED, command } from './types.js';
 
 interface Tree {
   boxes: Map<string, Mailbox>;
+  /** Subscribed names without a mailbox (only loaded when `withOrphans`). */
+  orphans: Set<string>;
   /** Names (mailboxes or hierarchy-only levels) with at least one mailbox below them. */
   parents: Set<string>;
   /** Every mailbox and every hierarchy level above one, INBOX first, then sorted. */
   names: string[];
 }
 
-async function loadTree(s: ImapSession): Promise<Tree> {
+async function loadTree(s: ImapSession, withOrphans = false): Promise<Tree> {
   const list = await s.store.mailboxes.list(s.user!.id);
   const boxes = new Map(list.map((b) => [b.name, b]));
+  const orphans = new Set(withOrphans ? await s.store.mailboxes.subscribedWithoutMailbox(s.user!.id) : []);
+  for (const name of boxes.keys()) orphans.delete(name);
   const parents = new Set<string>();
   for (const b of list) for (const p of parentsOf(b.name)) parents.add(p);
-  const names = [...new Set([...boxes.keys(), ...parents])].sort(byName);
-  return { boxes, parents, names };
+  const names = [...new Set([...boxes.keys(), ...parents, ...orphans])].sort(byName);
+  return { boxes, orphans, parents, names };
 }
 
 function byName(a: string, b: string): number {
@@ -78,13 +83,16 @@ export const list = command({
     const matchesAny = (name: string) => patterns.some((p) => p.matches(name));
     const childInfoOpts = [...(sel.subscribed ? ['SUBSCRIBED'] : []), ...(sel.specialUse ? ['SPECIAL-USE'] : [])];
 
-    const tree = await loadTree(s);
+    const tree = await loadTree(s, sel.subscribed);
     // RFC 5258 §3.1 RECURSIVEMATCH / §3.5 CHILDINFO: a matching name is returned (with CHILDINFO) when a
     // descendant meets the selection criteria but does not match the pattern itself.
     const childInfo = new Set<string>();
     if (sel.recursiveMatch) {
       for (const b of tree.boxes.values()) {
         if (meets(b) && !matchesAny(b.name)) for (const p of parentsOf(b.name)) childInfo.add(p);
+      }
+      for (const name of tree.orphans) {
+        if (!sel.specialUse && !matchesAny(name)) for (const p of parentsOf(name)) childInfo.add(p);
       }
     }
     // RFC 9051 §6.3.11 / RFC 5819: STATUS of the selected mailbox reflects what the client was told.
@@ -94,8 +102,10 @@ export const list = command({
       if (!matchesAny(name)) continue;
       const box = tree.boxes.get(name);
       const info = childInfo.has(name);
+      // RFC 5258 §3.1: a subscribed name without a mailbox meets SUBSCRIBED (it has no special use).
+      const orphan = tree.orphans.has(name) && !sel.specialUse;
       if (filtered) {
-        if (!meets(box) && !info) continue;
+        if (!meets(box) && !info && !orphan) continue;
       } else if (!box && !patterns.some((p) => p.trailingPercent && p.matches(name))) {
         // RFC 9051 §6.3.9: hierarchy levels that are not mailboxes are returned only for a trailing "%".
         continue;
@@ -104,7 +114,7 @@ export const list = command({
       // RECURSIVEMATCH: \NonExistent, which implies \Noselect (RFC 5258 §3, RFC 9051 §7.3.1); "%": §6.3.9.
       if (!box) attrs.push(filtered ? '\\NonExistent' : '\\Noselect');
       attrs.push(tree.parents.has(name) ? '\\HasChildren' : '\\HasNoChildren'); // RFC 3348, RFC 9051 §7.3.1
-      if (box?.subscribed && (sel.subscribed || ret.subscribed)) attrs.push('\\Subscribed'); // RFC 5258 §3.2
+      if ((box?.subscribed || orphan) && (sel.subscribed || ret.subscribed)) attrs.push('\\Subscribed'); // RFC 5258 §3.2
       if (box?.specialUse) attrs.push(box.specialUse); // RFC 6154 §2
       s.send(listLine(s, 'LIST', attrs, name, info ? childInfoOpts : null));
       // RFC 5819 §2: STATUS follows the LIST response, and only for mailboxes that can be selected.
@@ -126,13 +136,14 @@ export const lsub = command({
       return s.ok(tag, 'LSUB completed');
     }
     const pattern = new ListPattern(cmd.reference, cmd.pattern);
-    const tree = await loadTree(s);
+    const tree = await loadTree(s, true);
     const aboveSubscribed = new Set<string>();
     for (const b of tree.boxes.values()) if (b.subscribed) for (const p of parentsOf(b.name)) aboveSubscribed.add(p);
+    for (const name of tree.orphans) for (const p of parentsOf(name)) aboveSubscribed.add(p);
     for (const name of tree.names) {
       if (!pattern.matches(name)) continue;
       const box = tree.boxes.get(name);
-      if (box?.subscribed) s.send(listLine(s, 'LSUB', [], name, null));
+      if (box?.subscribed || tree.orphans.has(name)) s.send(listLine(s, 'LSUB', [], name, null));
       // RFC 3501 §6.3.9: with a trailing "%", a level that is not subscribed itself but has subscribed
       // mailboxes below it is returned with \Noselect.
       else if (pattern.trailingPercent && aboveSubscribed.has(name))

@@ -1,16 +1,20 @@
 /**
  * SELECT and EXAMINE (RFC 9051 §6.3.2, §6.3.3) with CONDSTORE and QRESYNC (RFC 7162 §3.1.8, §3.2.5),
  * CLOSE (§6.4.1), UNSELECT (RFC 3691, §6.4.2).
+ *
+ * - IMAP4rev1 sessions get `n RECENT` (RFC 3501 §6.3.1): SELECT claims the recent messages for this
+ *   session, EXAMINE only counts them (src/imap/recent.ts). IMAP4rev2 sessions get no RECENT.
+ * - FLAGS lists the system flags and the keywords in use; keywords used later are announced by a new
+ *   FLAGS (ImapSession.sendFlagLists / noteKeywords, RFC 3501 §7.2.6).
  */
 import { sendVanished } from '../fetch/vanished.js';
+import { RecentClaims } from '../recent.js';
 import { SelectedMailbox } from '../selected.js';
 import type { ImapSession } from '../session.js';
 import type { QresyncParams } from '../wire/commands.js';
 import { resolveSequenceSet } from '../wire/seqset.js';
 import { mailboxObjectId } from './status.js';
 import { AUTHED, command, SELECTED } from './types.js';
-
-const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
 
 async function open(
   s: ImapSession,
@@ -30,27 +34,23 @@ async function open(
   const mailbox = await s.store.mailboxes.get(s.user!.id, name);
   if (!mailbox) return s.no(tag, `Mailbox "${name}" does not exist; LIST "" "*" shows your mailboxes`, 'NONEXISTENT');
   const infos = await s.store.messages.list(mailbox.id);
-  const sel = new SelectedMailbox(mailbox, readOnly, infos).listen((id, fn) => s.store.changes.subscribe(id, fn));
+  const sel = new SelectedMailbox(mailbox, readOnly, infos, RecentClaims.of(s.store)).listen((id, fn) =>
+    s.store.changes.subscribe(id, fn),
+  );
   s.selected = sel;
   s.state = 'selected';
   s.conn.trace.state(`selected ${mailbox.name}`);
-  const keywords = new Set<string>();
   let firstUnseen = 0;
   sel.messages.forEach((m, i) => {
-    for (const f of m.flags) if (!f.startsWith('\\')) keywords.add(f);
     if (!firstUnseen && !m.flags.includes('\\Seen')) firstUnseen = i + 1;
   });
-  const flags = [...SYSTEM_FLAGS, ...keywords];
   s.untagged(`${sel.exists} EXISTS`);
   if (!s.rev2) {
-    s.untagged('0 RECENT');
+    // RFC 3501 §6.3.1: RECENT, the messages with \Recent (this session's, see recent.ts).
+    s.untagged(`${sel.recentCount} RECENT`);
     if (firstUnseen) s.reply(null, 'OK', `First unseen message`, { code: 'UNSEEN', value: firstUnseen });
   }
-  s.send(s.builder().untagged().raw('FLAGS ').flags(flags).crlf());
-  s.reply(null, 'OK', readOnly ? 'No permanent flags in a read-only mailbox' : 'Flags you can change permanently', {
-    code: 'PERMANENTFLAGS',
-    flags: readOnly ? [] : [...flags, '\\*'],
-  });
+  s.sendFlagLists();
   s.reply(null, 'OK', 'UIDs valid', { code: 'UIDVALIDITY', value: mailbox.uidValidity });
   s.reply(null, 'OK', 'Predicted next UID', { code: 'UIDNEXT', value: mailbox.uidNext });
   if (s.condstore) s.reply(null, 'OK', 'Highest', { code: 'HIGHESTMODSEQ', value: mailbox.highestModseq });
@@ -83,7 +83,7 @@ async function resync(s: ImapSession, sel: SelectedMailbox, q: QresyncParams): P
         .builder()
         .untagged()
         .raw(`${i + 1} FETCH (UID ${m.uid} FLAGS `)
-        .flags(m.flags)
+        .flags(s.flagsOf(m, m.flags))
         .raw(` MODSEQ (${m.modseq}))`)
         .crlf(),
     );

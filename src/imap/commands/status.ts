@@ -5,12 +5,14 @@
  *
  * - STATUS of the selected mailbox is allowed (RFC 9051 §6.3.11: servers MUST be able to do it); the
  *   session first announces pending changes, so the counts agree with what the client was told.
- * - Items come back in the order asked, each once. RECENT is always 0: \Recent is not kept (RFC 9051
- *   removed it; IMAP4rev1 clients get 0 as from SELECT).
+ * - Items come back in the order asked, each once. RECENT counts the messages no read-write session
+ *   has claimed as \Recent yet (RFC 3501 §6.3.10, src/imap/recent.ts); for the selected mailbox, the
+ *   messages \Recent in this session (what its SELECT and RECENT responses said).
  * - MAILBOXID is `M` + the store's mailbox id: stable across RENAME, never reused (RFC 8474 §4).
  */
 import { type Mailbox, type MessageInfo, StoreNotFoundError } from '../../store/types.js';
 import { usageKiB } from '../quota.js';
+import { RecentClaims } from '../recent.js';
 import type { ImapSession } from '../session.js';
 import type { StatusItem } from '../wire/commands.js';
 import type { ResponseBuilder } from '../wire/encoder.js';
@@ -49,6 +51,17 @@ export async function statusResponse(
     // The store's status() has no \Deleted counts (see the report); one pass over the message list.
     deleted = (await s.store.messages.list(mailbox.id)).filter((m) => m.flags.includes('\\Deleted'));
   }
+  let recent = 0;
+  const sel = s.selected;
+  if (items.includes('RECENT') && sel && sel.mailbox.id === mailbox.id && sel.mailbox.uidValidity === st.uidValidity) {
+    // The selected mailbox (its changes were announced first): the messages \Recent in this session,
+    // as SELECT and RECENT responses count them (RFC 3501 §2.3.2, §6.3.10).
+    recent = sel.recentCount;
+  } else if (items.includes('RECENT')) {
+    const claimed = RecentClaims.of(s.store).claimed({ id: mailbox.id, uidValidity: st.uidValidity });
+    if (claimed < st.uidNext - 1)
+      recent = (await s.store.messages.list(mailbox.id)).filter((m) => m.uid > claimed).length;
+  }
   const w = s.builder().untagged().raw('STATUS ').mailbox(mailbox.name).raw(' (');
   items.forEach((item, i) => {
     if (i > 0) w.sp();
@@ -75,8 +88,8 @@ export async function statusResponse(
       case 'HIGHESTMODSEQ': // RFC 7162 §3.1.7
         w.number(st.highestModseq);
         break;
-      case 'RECENT': // RFC 3501 §6.3.10; not kept (see header)
-        w.number(0);
+      case 'RECENT': // RFC 3501 §6.3.10
+        w.number(recent);
         break;
       case 'APPENDLIMIT': // RFC 7889: the largest message APPEND accepts into this mailbox
         w.number(s.settings.maxMessageSize);

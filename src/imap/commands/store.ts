@@ -7,7 +7,12 @@
  *   client hears about its own change exactly once (and not at all with .SILENT, unless CONDSTORE asks
  *   for MODSEQ).
  * - Only the five system flags and keywords can be stored; \Recent and unknown system flags are BAD
- *   (as Dovecot answers). PERMANENTFLAGS has \* (select.ts), so any keyword is accepted.
+ *   (as Dovecot answers; RFC 3501 §2.3.2: clients cannot alter \Recent). PERMANENTFLAGS has \*
+ *   (ImapSession.sendFlagLists), so any keyword is accepted.
+ * - The FETCH responses show \Recent to IMAP4rev1 sessions where the message is recent in this session
+ *   (ImapSession.flagsOf, src/imap/recent.ts); it is never stored. A keyword new to the session is
+ *   announced by `* FLAGS` and `* OK [PERMANENTFLAGS]` before the first FETCH that shows it
+ *   (RFC 3501 §7.2.6, ImapSession.noteKeywords).
  * - A read-only mailbox (EXAMINE) refuses STORE with NO.
  * - EXPUNGE is never sent during STORE; UID STORE may send it (RFC 9051 §7.4.1).
  */
@@ -88,6 +93,7 @@ export const store = command({
       const sendFlags = !cmd.silent || !sameFlags(expected, info.flags);
       sel.updateOwnFlags([info]);
       if (!sendFlags && !s.condstore) continue;
+      if (sendFlags) s.noteKeywords(info.flags);
       const w = s
         .builder()
         .untagged()
@@ -98,7 +104,7 @@ export const store = command({
         sep = ' ';
       }
       if (sendFlags) {
-        w.raw(`${sep}FLAGS `).flags(info.flags);
+        w.raw(`${sep}FLAGS `).flags(s.flagsOf(m, info.flags));
         sep = ' ';
       }
       if (s.condstore) w.raw(`${sep}MODSEQ (${info.modseq})`);
@@ -111,12 +117,13 @@ export const store = command({
       const seq = sel.seqOf(info.uid);
       if (seq === 0) continue;
       sel.updateOwnFlags([info]);
+      s.noteKeywords(info.flags);
       s.send(
         s
           .builder()
           .untagged()
           .raw(`${seq} FETCH (UID ${info.uid} FLAGS `)
-          .flags(info.flags)
+          .flags(s.flagsOf(sel.messages[seq - 1], info.flags))
           .raw(` MODSEQ (${info.modseq}))`)
           .crlf(),
       );

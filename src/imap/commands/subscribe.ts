@@ -1,12 +1,14 @@
 /**
- * SUBSCRIBE and UNSUBSCRIBE (RFC 9051 §6.3.7, §6.3.8).
+ * SUBSCRIBE and UNSUBSCRIBE (RFC 9051 §6.3.7, §6.3.8; RFC 3501 §6.3.6, §6.3.7).
  *
- * The store keeps the subscription as a mark on an existing mailbox (new mailboxes start subscribed).
- * So SUBSCRIBE of a name without a mailbox is refused with [NONEXISTENT] — RFC 9051 §6.3.7 lets a
- * server check that the mailbox exists — and deleting a mailbox drops its subscription, which the RFC
- * advises against ("SHOULD NOT unilaterally remove"); keeping subscriptions of absent names needs a
- * subscription list in the store. UNSUBSCRIBE of a name that is not subscribed succeeds: afterwards it
- * is not subscribed, as asked.
+ * Subscriptions are by name. CREATE does not subscribe (create.ts), and a subscribed mailbox that is
+ * deleted stays subscribed ("MUST NOT unilaterally remove", RFC 3501 §6.3.6): the store keeps the name
+ * (table `subscriptions`), LIST (SUBSCRIBED) shows it `\NonExistent \Subscribed` and LSUB lists it
+ * (list.ts), and a mailbox created or renamed to that name later is subscribed again.
+ * - SUBSCRIBE of a name without a mailbox is refused with [NONEXISTENT] (RFC 9051 §6.3.7 lets a server
+ *   check that the mailbox exists).
+ * - UNSUBSCRIBE of a name that is not subscribed succeeds: afterwards it is not subscribed, as asked.
+ *   It also removes a name kept from a deleted mailbox.
  */
 import { AUTHED, command } from './types.js';
 

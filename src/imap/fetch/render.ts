@@ -3,8 +3,12 @@
  * message's `* n FETCH (...)` line is written.
  *
  * Invariants:
- * - Message bytes go out as literals straight from the stored bytes (no copy, no re-encoding); a
- *   BINARY item uses literal8 `~{n}` exactly when its content has a NUL (RFC 3516 §4.3).
+ * - Message bytes go out as literals straight from the stored bytes (no copy, no re-encoding), except
+ *   that a literal cannot carry NUL (CHAR8, RFC 3501 §4.3): BODY[...] and RFC822* send each NUL as 0x80
+ *   (a copy, only when there is one), as Dovecot does. A BINARY item keeps the exact bytes and uses
+ *   literal8 `~{n}` exactly when its content has a NUL (RFC 3516 §4.3).
+ * - FLAGS carries \Recent for IMAP4rev1 sessions when the message is recent in this session
+ *   (RenderOptions.recent, src/imap/recent.ts).
  * - Each item is answered once even when asked for twice; UID comes first in UID FETCH (RFC 9051
  *   §6.4.9: "UID ... is always included"), then the items in the order asked, then what the server adds:
  *   FLAGS after an implicit \Seen (RFC 9051 §6.4.5), MODSEQ when RFC 7162 wants it.
@@ -176,6 +180,8 @@ export interface RenderOptions {
   flags: boolean;
   /** Add MODSEQ when not asked for. */
   modseq: boolean;
+  /** Show \Recent in FLAGS (IMAP4rev1, RFC 3501 §2.3.2). */
+  recent: boolean;
 }
 
 export interface RenderResult {
@@ -207,6 +213,7 @@ export function renderFetch(
   const raw = content?.bytes ?? Buffer.alloc(0);
   let flagsDone = false;
   let modseqDone = false;
+  const flags = o.recent && m.recent ? ['\\Recent', ...m.flags] : m.flags;
   for (const item of plan.items) {
     switch (item.kind) {
       case 'uid':
@@ -217,7 +224,7 @@ export function renderFetch(
         break;
       case 'flags':
         name('FLAGS');
-        w.flags(m.flags);
+        w.flags(flags);
         flagsDone = true;
         break;
       case 'internaldate':
@@ -267,22 +274,22 @@ export function renderFetch(
       case 'rfc822':
         // RFC 3501 §6.4.5: RFC822 is BODY[] (answered under its own name).
         name('RFC822');
-        w.literal(raw.subarray(0, m.size));
+        w.literal(noNuls(raw.subarray(0, m.size)));
         break;
       case 'rfc822.header':
         name('RFC822.HEADER');
-        w.literal(bodySection(raw, meta!, HEADER));
+        w.literal(noNuls(bodySection(raw, meta!, HEADER)));
         break;
       case 'rfc822.text':
         name('RFC822.TEXT');
-        w.literal(bodySection(raw, meta!, TEXT));
+        w.literal(noNuls(bodySection(raw, meta!, TEXT)));
         break;
       case 'body-section': {
         const s = item.section;
         // RFC 9051 §6.4.5: BODY[] is the whole message (no meta needed); `raw` was read up to its end.
         const data = s.part.length === 0 && s.text === null ? raw : bodySection(raw, meta!, s);
         name(itemName(item));
-        w.literal(applyPartial(data, item.partial));
+        w.literal(noNuls(applyPartial(data, item.partial)));
         break;
       }
       case 'binary': {
@@ -316,7 +323,7 @@ export function renderFetch(
   }
   if (o.flags && !flagsDone) {
     name('FLAGS');
-    w.flags(m.flags);
+    w.flags(flags);
   }
   if (o.modseq && !modseqDone) {
     name('MODSEQ');
@@ -324,4 +331,16 @@ export function renderFetch(
   }
   w.raw(')').crlf();
   return result;
+}
+
+/**
+ * A literal (RFC 9051 §4.3, RFC 3501 §4.3) is CHAR8: any octet except NUL. Content with NUL (binary
+ * parts, appended with literal8, RFC 3516) can be sent unchanged only by BINARY[] in a literal8, so for
+ * BODY[]/RFC822 each NUL becomes 0x80, as Dovecot does. Copies only when there is a NUL.
+ */
+export function noNuls(data: Buffer): Buffer {
+  if (!data.includes(0)) return data;
+  const out = Buffer.from(data);
+  for (let i = out.indexOf(0); i !== -1; i = out.indexOf(0, i + 1)) out[i] = 0x80;
+  return out;
 }

@@ -125,7 +125,7 @@ export class MessageDigest {
   base(): { base: string; replyOrForward: boolean } {
     if (this.#base === undefined) {
       const b = baseSubject(this.#subject ?? '');
-      this.#base = fold(b.base);
+      this.#base = sortFold(b.base);
       this.#replyOrForward = b.replyOrForward;
     }
     return { base: this.#base, replyOrForward: this.#replyOrForward };
@@ -133,7 +133,7 @@ export class MessageDigest {
 
   /** RFC 5256 §3 FROM/TO/CC sort value: the addr-mailbox of the first address, case-folded ('' when none). */
   sortAddress(field: 'from' | 'to' | 'cc'): string {
-    const first = () => fold(this.#list(field)[0]?.[2] ?? '');
+    const first = () => sortFold(this.#list(field)[0]?.[2] ?? '');
     switch (field) {
       case 'from':
         this.#sortFrom ??= first();
@@ -151,7 +151,7 @@ export class MessageDigest {
   displayAddress(field: 'from' | 'to'): string {
     const first = () => {
       const a = this.#list(field)[0];
-      return a === undefined ? '' : fold(displayValue(a));
+      return a === undefined ? '' : sortFold(displayValue(a));
     };
     if (field === 'from') {
       this.#displayFrom ??= first();
@@ -326,4 +326,12 @@ export async function loadDigests(
     if (j % CHUNK === CHUNK - 1) await pacer.pause();
   }
   return out;
+}
+
+/**
+ * Sort values: i;ascii-casemap (RFC 4790 §9.2, the default comparator of RFC 5256 §3 / RFC 5255) maps
+ * a-z to A-Z, so "_" and "[" sort after letters, not before them as with lower-casing.
+ */
+function sortFold(s: string): string {
+  return fold(s).toUpperCase();
 }

@@ -179,8 +179,8 @@ export function compileSearch(key: SearchKey, scope: SearchScope): Matcher {
       case 'flag': {
         const flag = k.flag.toLowerCase();
         if (flag === '\\recent') {
-          // No \Recent here (IMAP4rev2 dropped it, RFC 9051 Appendix E): RECENT and NEW match nothing, OLD all.
-          return leaf(MEM, () => !k.set);
+          // RFC 3501 §6.4.4 RECENT/NEW/OLD: \Recent in this session (recent.ts; IMAP4rev2 has no such keys).
+          return leaf(MEM, (m) => m.recent === k.set);
         }
         // Flags compare case-insensitively (RFC 9051 §2.3.2).
         return leaf(MEM, (m) => m.flags.some((f) => f === k.flag || f.toLowerCase() === flag) === k.set);

@@ -4,7 +4,8 @@
  * Invariants:
  * - Each criterion becomes one array of values (number or case-folded string) for the matched
  *   messages, computed once; the comparator only indexes arrays. Strings compare by code unit after
- *   folding (an approximation of i;unicode-casemap, RFC 5256 §7 / RFC 5255).
+ *   folding to upper case (i;ascii-casemap for ASCII, RFC 5256 §2.1 / RFC 4790 §9.2, so "_" and "["
+ *   sort after letters; an approximation of i;unicode-casemap beyond ASCII, RFC 5255).
  * - Missing values sort as the empty string (an absent From, a missing Subject).
  * - Ties under all criteria are broken by sequence number, ascending, even under REVERSE
  *   (RFC 5256 §3: "REVERSE only reverses a single criterion, and does not affect the implicit

@@ -306,7 +306,13 @@ export class UnknownCommandError extends ImapSyntaxError {
 }
 
 export type ParseOutcome =
-  | { ok: true; tag: string; command: ImapCommand }
+  | {
+      ok: true;
+      tag: string;
+      command: ImapCommand;
+      /** A mailbox name was not valid modified UTF-7 (Reader.invalidMailboxName); taken as written. */
+      invalidMailboxName?: string;
+    }
   | {
       ok: false;
       /** `unknown`: the command word is not an IMAP command we know. */
@@ -331,8 +337,8 @@ interface Ctx {
 export function parseCommand(input: AssembledCommand | Buffer, opts: ParseOptions): ParseOutcome {
   const state: { tag: string | null; name: string | null } = { tag: null, name: null };
   try {
-    const { tag, command } = parse(input, opts, state);
-    return { ok: true, tag, command };
+    const { tag, command, invalidMailboxName } = parse(input, opts, state);
+    return invalidMailboxName ? { ok: true, tag, command, invalidMailboxName } : { ok: true, tag, command };
   } catch (err) {
     if (!(err instanceof ImapSyntaxError)) throw err;
     const kind = err instanceof UnknownCommandError ? 'unknown' : 'syntax';
@@ -352,7 +358,7 @@ function parse(
   input: AssembledCommand | Buffer,
   opts: ParseOptions,
   state: { tag: string | null; name: string | null },
-): { tag: string; command: ImapCommand } {
+): { tag: string; command: ImapCommand; invalidMailboxName: string | null } {
   const r = new Reader(input);
   const ctx: Ctx = { r, utf8: opts.utf8, maxDepth: opts.maxSearchDepth ?? 1000 };
   // RFC 9051 §9: command = tag SP (command-any / command-auth / command-nonauth / command-select) CRLF
@@ -378,7 +384,7 @@ function parse(
   if (!parser) throw new UnknownCommandError(name, at);
   const command = parser(ctx, uid);
   r.end();
-  return { tag, command };
+  return { tag, command, invalidMailboxName: r.invalidMailboxName };
 }
 
 type ArgParser = (ctx: Ctx, uid: boolean) => ImapCommand;

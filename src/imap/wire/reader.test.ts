@@ -232,8 +232,20 @@ describe('Reader: mailbox names', () => {
       () => r('"Entwürfe"').mailbox(utf7),
       /8-bit characters; use modified UTF-7 .* or ENABLE UTF8=ACCEPT at offset 0/,
     );
-    fails(() => r('"a&Jjo!"').mailbox(utf7), /not valid modified UTF-7/);
-    fails(() => r('"a&AGE-"').mailbox(utf7), /not valid modified UTF-7/);
+  });
+  it('takes names that are not valid modified UTF-7 as written, and notes it (not a syntax error)', () => {
+    // RFC 3501 §5.1.3 only says names SHOULD be modified UTF-7; the session refuses CREATE/RENAME.
+    for (const [wire, name] of [
+      ['"a&Jjo!"', 'a&Jjo!'],
+      ['"a&AGE-"', 'a&AGE-'], // "a" must be encoded directly
+    ]) {
+      const rd = r(wire);
+      assert.equal(rd.mailbox(utf7), name, wire);
+      assert.match(rd.invalidMailboxName ?? '', /not valid modified UTF-7/, wire);
+    }
+    const valid = r('Entw&APw-rfe');
+    valid.mailbox(utf7);
+    assert.equal(valid.invalidMailboxName, null);
   });
   it('takes UTF-8 names as written after ENABLE (RFC 6855 §3)', () => {
     assert.equal(r('"Entwürfe"').mailbox(utf8), 'Entwürfe');

@@ -97,6 +97,12 @@ export function canonicalFlag(flag: string): string {
 export class Reader {
   readonly data: Buffer;
   pos = 0;
+  /**
+   * Set when a mailbox name was not valid modified UTF-7: the name is then taken as written (it is
+   * still a valid astring, so this is not a syntax error). It names no mailbox, and CREATE/RENAME
+   * refuse it with NO, as Dovecot does (RFC 3501 §5.1.3 only says names SHOULD be modified UTF-7).
+   */
+  invalidMailboxName: string | null = null;
   readonly #literals: Map<number, LiteralSpan> | null;
 
   constructor(input: AssembledCommand | Buffer) {
@@ -480,8 +486,12 @@ export class Reader {
         }
       }
       const r = decodeModifiedUtf7(raw.toString('latin1'));
-      if (!r.ok) this.fail(`mailbox name is not valid modified UTF-7 (${r.error})`, at);
-      name = r.name;
+      if (r.ok) {
+        name = r.name;
+      } else {
+        this.invalidMailboxName = `Mailbox name is not valid modified UTF-7 (${r.error}); see RFC 3501 §5.1.3`;
+        name = raw.toString('latin1');
+      }
     }
     // RFC 9051 §5.1: names are Net-Unicode (RFC 5198): no C0 or C1 controls, no DEL.
     if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) this.fail('mailbox name contains a control character', at);

@@ -404,6 +404,30 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
         assert.equal(await store.mailboxes.setSubscribed(a.id, 'Nope', true), false);
       });
 
+      it('keeps the subscription of a deleted mailbox by name (RFC 3501 §6.3.6)', async () => {
+        const a = await account();
+        assert.equal((await store.mailboxes.create(a.id, 'Plain', null, { subscribed: false })).subscribed, false);
+        await store.mailboxes.create(a.id, 'Kept', null, { subscribed: false });
+        await store.mailboxes.setSubscribed(a.id, 'Kept', true);
+        assert.equal(await store.mailboxes.delete(a.id, 'Kept'), true);
+        await store.mailboxes.delete(a.id, 'Plain');
+        assert.deepEqual(await store.mailboxes.subscribedWithoutMailbox(a.id), ['Kept']);
+        // Created again (even without subscribing): the kept subscription is the mailbox's again.
+        assert.equal((await store.mailboxes.create(a.id, 'Kept', null, { subscribed: false })).subscribed, true);
+        assert.deepEqual(await store.mailboxes.subscribedWithoutMailbox(a.id), []);
+        // A mailbox renamed to a subscribed name takes the subscription too.
+        await store.mailboxes.delete(a.id, 'Kept');
+        await store.mailboxes.create(a.id, 'Other', null, { subscribed: false });
+        await store.mailboxes.rename(a.id, 'Other', 'Kept');
+        assert.equal((await mailbox(a.id, 'Kept')).subscribed, true);
+        assert.deepEqual(await store.mailboxes.subscribedWithoutMailbox(a.id), []);
+        // Unsubscribing removes a kept name (true), and a later mailbox of that name is unsubscribed.
+        await store.mailboxes.delete(a.id, 'Kept');
+        assert.equal(await store.mailboxes.setSubscribed(a.id, 'Kept', false), true);
+        assert.deepEqual(await store.mailboxes.subscribedWithoutMailbox(a.id), []);
+        assert.equal((await store.mailboxes.create(a.id, 'Kept', null, { subscribed: false })).subscribed, false);
+      });
+
       it('status counts messages, unseen and size', async () => {
         const a = await account();
         const inbox = await mailbox(a.id);

@@ -13,6 +13,9 @@
  *   expunged from INBOX (RFC 9051 §6.3.6).
  * - INBOX cannot be deleted (RFC 9051 §6.3.5); every account always has one, which delivery relies on.
  * - Deleting a mailbox deletes its messages (and orphaned blobs, by trigger) but not its children.
+ * - Subscriptions are by name (RFC 3501 §6.3.6): an existing mailbox carries its mark in
+ *   `mailboxes.subscribed`; a deleted subscribed mailbox leaves its name in `subscriptions`, and a
+ *   mailbox that later gets that name (create, rename) takes it back. A name is never in both.
  */
 import { FLAG_SEEN, normalizeMailboxName } from '../normalize.js';
 import {
@@ -77,18 +80,35 @@ function nextUidValidity(ctx: SqliteContext): number {
 /** Inserts a mailbox. Call inside a write job. Throws StoreConflictError when the name is taken. */
 export function insertMailbox(
   ctx: SqliteContext,
-  input: { accountId: number; name: string; specialUse: string | null },
+  input: { accountId: number; name: string; specialUse: string | null; subscribed?: boolean },
 ): MailboxRow {
   const name = normalizeMailboxName(input.name);
   if (name === '') throw new Error('mailbox name must not be empty');
   if (mailboxRowByName(ctx, input.accountId, name)) throw new StoreConflictError(`mailbox ${name} already exists`);
   const uidvalidity = nextUidValidity(ctx);
+  // A name still subscribed from a deleted mailbox takes its subscription back (RFC 3501 §6.3.6).
+  const kept = takeSubscription(ctx, input.accountId, name);
   return ctx
     .sql(
       `INSERT INTO mailboxes (account_id, name, uidvalidity, uidnext, highestmodseq, special_use, subscribed)
-       VALUES (?, ?, ?, 1, 1, ?, 1) RETURNING ${COLUMNS}`,
+       VALUES (?, ?, ?, 1, 1, ?, ?) RETURNING ${COLUMNS}`,
     )
-    .get(input.accountId, name, uidvalidity, input.specialUse) as MailboxRow;
+    .get(
+      input.accountId,
+      name,
+      uidvalidity,
+      input.specialUse,
+      kept || input.subscribed !== false ? 1 : 0,
+    ) as MailboxRow;
+}
+
+/**
+ * Removes the kept subscription of a name without a mailbox (table `subscriptions`); true if there
+ * was one. Called whenever a mailbox comes to have that name, which then carries the mark, so a name
+ * is never both in `subscriptions` and a mailbox.
+ */
+function takeSubscription(ctx: SqliteContext, accountId: number, name: string): boolean {
+  return ctx.sql('DELETE FROM subscriptions WHERE account_id = ? AND name = ?').run(accountId, name).changes > 0;
 }
 
 /** Bumps HIGHESTMODSEQ and returns the new value. Call inside a write job. */
@@ -137,6 +157,9 @@ function renameTree(ctx: SqliteContext, accountId: number, from: string, to: str
   const setName = ctx.sql('UPDATE mailboxes SET name = ? WHERE id = ?');
   for (const r of renamed) setName.run(`\u0001rename\u0001${r.id}`, r.id);
   for (const r of renamed) setName.run(r.name, r.id);
+  // A new name that was still subscribed (its mailbox deleted earlier) stays subscribed.
+  const subscribe = ctx.sql('UPDATE mailboxes SET subscribed = 1 WHERE id = ?');
+  for (const r of renamed) if (takeSubscription(ctx, accountId, r.name)) subscribe.run(r.id);
 }
 
 export function sqliteMailboxes(ctx: SqliteContext): MailboxStore {
@@ -156,12 +179,12 @@ export function sqliteMailboxes(ctx: SqliteContext): MailboxStore {
       return row ? toMailbox(row) : null;
     },
 
-    create(accountId, name, specialUse = null) {
+    create(accountId, name, specialUse = null, opts = {}) {
       return ctx.write(() => {
         if (!ctx.sql('SELECT 1 FROM accounts WHERE id = ?').get(accountId)) {
           throw new StoreNotFoundError(`no account ${accountId}`);
         }
-        return toMailbox(insertMailbox(ctx, { accountId, name, specialUse }));
+        return toMailbox(insertMailbox(ctx, { accountId, name, specialUse, subscribed: opts.subscribed }));
       });
     },
 
@@ -186,6 +209,10 @@ export function sqliteMailboxes(ctx: SqliteContext): MailboxStore {
         if (!row) return false;
         publishMailboxGone(ctx, tx, row);
         ctx.sql('DELETE FROM mailboxes WHERE id = ?').run(row.id);
+        // RFC 3501 §6.3.6: the subscription outlives the mailbox.
+        if (row.subscribed) {
+          ctx.sql('INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)').run(accountId, row.name);
+        }
         return true;
       });
     },
@@ -196,8 +223,14 @@ export function sqliteMailboxes(ctx: SqliteContext): MailboxStore {
         const info = ctx
           .sql('UPDATE mailboxes SET subscribed = ? WHERE account_id = ? AND name = ?')
           .run(subscribed ? 1 : 0, accountId, normalized);
-        return info.changes > 0;
+        // Unsubscribing also drops a subscription kept from a deleted mailbox of that name.
+        const kept = !subscribed && takeSubscription(ctx, accountId, normalized);
+        return info.changes > 0 || kept;
       });
+    },
+
+    async subscribedWithoutMailbox(accountId) {
+      return ctx.pluck('SELECT name FROM subscriptions WHERE account_id = ? ORDER BY name').all(accountId) as string[];
     },
 
     async status(mailboxId): Promise<MailboxStatus> {

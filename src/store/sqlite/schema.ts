@@ -139,8 +139,22 @@ CREATE TABLE blob_meta (
 INSERT INTO blob_meta (blob_id, meta) SELECT id, meta FROM blobs;
 `;
 
+/**
+ * V3: subscriptions of names that have no mailbox (RFC 3501 §6.3.6: the server MUST NOT remove a name
+ * from the subscription list just because its mailbox no longer exists). A subscribed mailbox keeps
+ * its mark in `mailboxes.subscribed`; when it is deleted its name moves here, and back when a mailbox
+ * of that name is created again (or another is renamed to it).
+ */
+const V3 = `
+CREATE TABLE subscriptions (
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name       TEXT NOT NULL,
+  PRIMARY KEY (account_id, name)
+) STRICT, WITHOUT ROWID;
+`;
+
 /** Migration i brings the schema from version i to i + 1. Append only. */
-export const MIGRATIONS: readonly string[] = [V1, V2];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -1,0 +1,221 @@
+/**
+ * Regression tests for the behaviour changed to pass Dovecot's imaptest compliance suite, one per
+ * change: \Recent for IMAP4rev1 sessions (RFC 3501 §2.3.2), FLAGS/PERMANENTFLAGS before a new
+ * keyword (RFC 3501 §7.2.6), NUL as 0x80 in BODY[] but exact in BINARY[] (RFC 3501 §4.3, RFC 3516),
+ * names that are not modified UTF-7 (RFC 3501 §5.1.3), SORT by i;ascii-casemap (RFC 5256 §2.1),
+ * subscriptions by name (RFC 3501 §6.3.4, §6.3.6; RFC 5258 §3.1), and the EXPUNGEISSUED text
+ * (RFC 5530 §3). Over a real listener and SQLite store (test-harness.ts).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { fetchItems } from '../mail/testing.js';
+import { BytesClient } from './fetch/bytes-client.js';
+import { type ImapHarness, type ImapTestClient, startImap } from './test-harness.js';
+
+const message = (subject: string) => `From: a@example.test\r\nSubject: ${subject}\r\n\r\nbody ${subject}\r\n`;
+
+describe('IMAP conformance (imaptest) regressions', () => {
+  let h: ImapHarness;
+  let n = 0;
+
+  before(async () => {
+    h = await startImap();
+  });
+  after(() => h.stop());
+
+  /** A fresh account with `messages` in INBOX; the user name, its id and a logged-in client. */
+  async function fresh(messages: string[] = []): Promise<{ c: ImapTestClient; id: number; user: string }> {
+    const user = `conf${++n}@example.test`;
+    const id = await h.account(user, 'pw');
+    for (const m of messages) await h.deliver(id, m);
+    const c = await h.connect({ user });
+    return { c, id, user };
+  }
+
+  async function ok(c: ImapTestClient, command: string): Promise<string[]> {
+    const r = await c.cmd(command);
+    assert.equal(r.status, 'OK', `${command}: ${r.tagged}`);
+    return r.untagged;
+  }
+
+  const recentLine = (lines: string[]) => lines.find((l) => / RECENT$/.test(l));
+
+  describe('\\Recent (RFC 3501 §2.3.2), IMAP4rev1 only', () => {
+    it('is claimed by the first SELECT: a second session sees the messages as not recent', async () => {
+      const { c: first, id, user } = await fresh([message('one'), message('two')]);
+      const second = await h.connect({ user });
+      // STATUS and EXAMINE look without claiming.
+      assert.deepEqual(await ok(second, 'STATUS INBOX (RECENT)'), ['* STATUS "INBOX" (RECENT 2)']);
+      const examined = await ok(second, 'EXAMINE INBOX');
+      assert.equal(recentLine(examined), '* 2 RECENT');
+      await ok(second, 'UNSELECT');
+
+      const selected = await ok(first, 'SELECT INBOX');
+      assert.equal(recentLine(selected), '* 2 RECENT');
+      assert.deepEqual(await ok(first, 'FETCH 1:2 (FLAGS)'), [
+        '* 1 FETCH (FLAGS (\\Recent))',
+        '* 2 FETCH (FLAGS (\\Recent))',
+      ]);
+      assert.deepEqual(await ok(first, 'SEARCH RECENT'), ['* SEARCH 1 2']);
+      assert.deepEqual(await ok(first, 'SEARCH NEW'), ['* SEARCH 1 2']);
+      assert.deepEqual(await ok(first, 'SEARCH OLD'), ['* SEARCH']);
+      // STATUS of the selected mailbox counts what this session has as \Recent.
+      assert.deepEqual(await ok(first, 'STATUS INBOX (RECENT)'), ['* STATUS "INBOX" (RECENT 2)']);
+
+      // The second session comes after the claim (no restart in between): nothing is recent for it.
+      const again = await ok(second, 'SELECT INBOX');
+      assert.equal(recentLine(again), '* 0 RECENT');
+      assert.deepEqual(await ok(second, 'FETCH 1:2 (FLAGS)'), ['* 1 FETCH (FLAGS ())', '* 2 FETCH (FLAGS ())']);
+      assert.deepEqual(await ok(second, 'SEARCH RECENT'), ['* SEARCH']);
+      assert.deepEqual(await ok(second, 'SEARCH OLD'), ['* SEARCH 1 2']);
+      assert.deepEqual(await ok(second, 'STATUS INBOX (RECENT)'), ['* STATUS "INBOX" (RECENT 0)']);
+      const third = await h.connect({ user });
+      assert.deepEqual(await ok(third, 'STATUS INBOX (RECENT)'), ['* STATUS "INBOX" (RECENT 0)']);
+
+      // A new message is recent in the session told of it first (RECENT follows EXISTS, §7.3.2).
+      await h.deliver(id, message('three'));
+      assert.deepEqual(await ok(second, 'NOOP'), ['* 3 EXISTS', '* 1 RECENT']);
+      assert.deepEqual(await ok(first, 'NOOP'), ['* 3 EXISTS', '* 2 RECENT']);
+      assert.deepEqual(await ok(second, 'FETCH 3 (FLAGS)'), ['* 3 FETCH (FLAGS (\\Recent))']);
+      assert.deepEqual(await ok(first, 'FETCH 3 (FLAGS)'), ['* 3 FETCH (FLAGS ())']);
+    });
+
+    it('is never shown to IMAP4rev2 sessions (RFC 9051 Appendix E)', async () => {
+      const { c } = await fresh([message('one')]);
+      assert.deepEqual(await ok(c, 'ENABLE IMAP4rev2'), ['* ENABLED IMAP4REV2']);
+      const selected = await ok(c, 'SELECT INBOX');
+      assert.equal(recentLine(selected), undefined);
+      assert.deepEqual(await ok(c, 'FETCH 1 (FLAGS)'), ['* 1 FETCH (FLAGS ())']);
+      assert.deepEqual(await ok(c, 'STORE 1 +FLAGS (\\Seen)'), ['* 1 FETCH (FLAGS (\\Seen))']);
+    });
+  });
+
+  it('announces a new keyword with FLAGS and PERMANENTFLAGS before the FETCH that shows it (RFC 3501 §7.2.6)', async () => {
+    const { c, user } = await fresh([message('one'), message('two')]);
+    await ok(c, 'ENABLE IMAP4rev2'); // no \Recent, to keep the point in view
+    const selected = await ok(c, 'SELECT INBOX');
+    assert.ok(selected.includes('* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)'), selected.join('\n'));
+    const other = await h.connect({ user });
+    await ok(other, 'SELECT INBOX');
+    await ok(other, 'STORE 1 +FLAGS.SILENT ($Fresh)');
+    assert.deepEqual(await ok(c, 'NOOP'), [
+      '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Fresh)',
+      '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Fresh \\*)] Flags you can change permanently',
+      '* 1 FETCH (UID 1 FLAGS ($Fresh))',
+    ]);
+    // Known now (in any case): no FLAGS again.
+    await ok(other, 'STORE 2 +FLAGS.SILENT ($fresh)');
+    assert.deepEqual(await ok(c, 'NOOP'), ['* 2 FETCH (UID 2 FLAGS ($fresh))']);
+    // The session's own STORE of a new keyword, and a FETCH of one it was not told of.
+    assert.deepEqual(await ok(c, 'STORE 2 +FLAGS ($Mine)'), [
+      '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Fresh $Mine)',
+      '* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Fresh $Mine \\*)] Flags you can change permanently',
+      '* 2 FETCH (FLAGS ($fresh $Mine))',
+    ]);
+    // EXAMINE: PERMANENTFLAGS is empty in a read-only mailbox, also when FLAGS changes.
+    const viewer = await h.connect({ user });
+    await ok(viewer, 'ENABLE IMAP4rev2');
+    await ok(viewer, 'EXAMINE INBOX');
+    await ok(other, 'STORE 1 +FLAGS.SILENT ($Late)');
+    assert.deepEqual(await ok(viewer, 'NOOP'), [
+      '* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Fresh $Mine $Late)',
+      '* OK [PERMANENTFLAGS ()] No permanent flags in a read-only mailbox',
+      '* 1 FETCH (UID 1 FLAGS ($Fresh $Late))',
+    ]);
+  });
+
+  it('sends NUL as 0x80 in BODY[] and RFC822*, and exactly in BINARY[] (RFC 3501 §4.3, RFC 3516)', async () => {
+    const { user } = await fresh();
+    const b = await BytesClient.connect(h.port, user, 'pw');
+    const head = 'Subject: nul\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n';
+    const body = Buffer.from([0x61, 0, 0x62, 0, 0, 0x0d, 0x0a]);
+    const raw = Buffer.concat([Buffer.from(head), body]);
+    const app = await b.cmd(Buffer.concat([Buffer.from(`APPEND INBOX ~{${raw.length}+}\r\n`), raw]));
+    assert.match(app.tagged, / OK /);
+    assert.match((await b.cmd('SELECT INBOX')).tagged, / OK /);
+    const r = await b.cmd('FETCH 1 (BODY.PEEK[] BODY.PEEK[TEXT] RFC822.TEXT BINARY.PEEK[1])');
+    assert.match(r.tagged, / OK /);
+    const copy = Buffer.from(r.responses[0]);
+    const tilde = copy.indexOf(' ~{');
+    assert.ok(tilde > 0, 'BINARY[] with NUL comes as a literal8');
+    copy[tilde + 1] = 0x20; // fetchItems reads {n} literals only
+    const items = fetchItems(copy);
+    const literal = (name: string) => {
+      const v = items.get(name);
+      assert.ok(v, name);
+      return v.subarray(v.indexOf('\r\n') + 2);
+    };
+    const noNul = Buffer.from(body.map((x) => (x === 0 ? 0x80 : x)));
+    assert.deepEqual(literal('BODY[]'), Buffer.concat([Buffer.from(head), noNul]));
+    assert.deepEqual(literal('BODY[TEXT]'), noNul);
+    assert.deepEqual(literal('RFC822.TEXT'), noNul);
+    assert.deepEqual(literal('BINARY[1]'), body);
+    b.close();
+  });
+
+  it('takes names that are not modified UTF-7 as written: SELECT NO, LIST OK, CREATE/RENAME NO [CANNOT]', async () => {
+    const { c } = await fresh();
+    const bad = '"a&Jjo!"';
+    const sel = await c.cmd(`SELECT ${bad}`);
+    assert.equal(sel.status, 'NO', sel.tagged);
+    assert.deepEqual(await ok(c, `LIST "" ${bad}`), []);
+    const create = await c.cmd(`CREATE ${bad}`);
+    assert.match(create.tagged, /^t\d+ NO \[CANNOT\] .*not valid modified UTF-7/);
+    const rename = await c.cmd(`RENAME Archive ${bad}`);
+    assert.match(rename.tagged, /^t\d+ NO \[CANNOT\] /);
+    assert.deepEqual(await ok(c, 'LIST "" "A*"'), ['* LIST (\\HasNoChildren \\Archive) "/" "Archive"']);
+    // The session goes on; valid modified UTF-7 still works.
+    await ok(c, 'CREATE "Entw&APw-rfe"');
+  });
+
+  it('SORT compares i;ascii-casemap: "_" and "[" after letters (RFC 5256 §2.1, RFC 4790 §9.2)', async () => {
+    // Upper-cased, "B" (0x42) < "[" (0x5B) < "_" (0x5F); lower-cased, "[" and "_" would come before "b".
+    const { c } = await fresh([message('a_c'), message('abc'), message('a[c'), message('ABD')]);
+    await ok(c, 'SELECT INBOX');
+    assert.deepEqual(await ok(c, 'SORT (SUBJECT) UTF-8 ALL'), ['* SORT 2 4 3 1']);
+    assert.deepEqual(await ok(c, 'SORT (REVERSE SUBJECT) UTF-8 ALL'), ['* SORT 1 3 4 2']);
+  });
+
+  it('CREATE does not subscribe; a subscription survives DELETE and CREATE (RFC 3501 §6.3.6, RFC 5258 §3.1)', async () => {
+    const { c } = await fresh();
+    await ok(c, 'CREATE Keep/Child');
+    assert.deepEqual(await ok(c, 'LSUB "" "Keep*"'), []);
+    assert.deepEqual(await ok(c, 'LIST (SUBSCRIBED) "" "Keep*"'), []);
+    await ok(c, 'SUBSCRIBE Keep/Child');
+    await ok(c, 'DELETE Keep/Child');
+    assert.deepEqual(await ok(c, 'LIST (SUBSCRIBED) "" "Keep*"'), [
+      '* LIST (\\NonExistent \\HasNoChildren \\Subscribed) "/" "Keep/Child"',
+    ]);
+    assert.deepEqual(await ok(c, 'LSUB "" "Keep*"'), ['* LSUB () "/" "Keep/Child"']);
+    // Keep itself is not subscribed, but has a subscribed name below it (Keep/Child has no mailbox).
+    assert.deepEqual(await ok(c, 'LIST (SUBSCRIBED RECURSIVEMATCH) "" "K%"'), [
+      '* LIST (\\HasNoChildren) "/" "Keep" ("CHILDINFO" ("SUBSCRIBED"))',
+    ]);
+    // Plain LIST shows mailboxes only.
+    assert.deepEqual(await ok(c, 'LIST "" "Keep*"'), ['* LIST (\\HasNoChildren) "/" "Keep"']);
+    // Created again: subscribed as before, though CREATE itself does not subscribe.
+    await ok(c, 'CREATE Keep/Child');
+    assert.deepEqual(await ok(c, 'LIST (SUBSCRIBED) "" "Keep*"'), [
+      '* LIST (\\HasNoChildren \\Subscribed) "/" "Keep/Child"',
+    ]);
+    // UNSUBSCRIBE of a deleted name removes it for good.
+    await ok(c, 'DELETE Keep/Child');
+    await ok(c, 'UNSUBSCRIBE Keep/Child');
+    assert.deepEqual(await ok(c, 'LIST (SUBSCRIBED) "" "Keep*"'), []);
+    await ok(c, 'CREATE Keep/Child');
+    assert.deepEqual(await ok(c, 'LSUB "" "Keep*"'), []);
+  });
+
+  it("answers a FETCH of expunged messages NO [EXPUNGEISSUED] with Dovecot's text (RFC 5530 §3)", async () => {
+    const { c, user } = await fresh([message('a'), message('b'), message('c')]);
+    await ok(c, 'SELECT INBOX');
+    const other = await h.connect({ user });
+    await ok(other, 'SELECT INBOX');
+    await ok(other, 'STORE 2 +FLAGS.SILENT (\\Deleted)');
+    await ok(other, 'EXPUNGE');
+    const r = await c.cmd('FETCH 1:3 (BODY.PEEK[TEXT])');
+    assert.match(r.tagged, /^t\d+ NO \[EXPUNGEISSUED\] Some of the requested messages no longer exist/);
+    assert.ok(!r.untagged.some((l) => l.endsWith(' EXPUNGE')), 'no EXPUNGE during FETCH');
+    assert.ok((await ok(c, 'NOOP')).includes('* 2 EXPUNGE'));
+  });
+});
