@@ -697,11 +697,11 @@ describe('IMAP mailbox commands', () => {
   });
 
   describe('QUOTA', () => {
-    it('an account without a limit has the root "" and no resource in it', async () => {
+    it('an account without a limit has no quota root (RFC 9208 §4.2.2)', async () => {
       const { c } = await fresh();
-      assert.deepEqual(await ok(c, 'GETQUOTAROOT INBOX'), ['* QUOTAROOT "INBOX" ""']);
-      assert.deepEqual(await ok(c, 'GETQUOTAROOT inbox'), ['* QUOTAROOT "INBOX" ""']);
-      assert.deepEqual(await ok(c, 'GETQUOTA ""'), []);
+      assert.deepEqual(await ok(c, 'GETQUOTAROOT INBOX'), ['* QUOTAROOT "INBOX"']);
+      assert.deepEqual(await ok(c, 'GETQUOTAROOT inbox'), ['* QUOTAROOT "INBOX"']);
+      await no(c, 'GETQUOTA ""', 'NONEXISTENT', /no quota/);
       await no(c, 'GETQUOTA "other"', 'NONEXISTENT');
       await no(c, 'GETQUOTAROOT Nope', 'NONEXISTENT');
       await no(c, 'SETQUOTA "" (STORAGE 100)', 'NOPERM', /postbode user quota/);

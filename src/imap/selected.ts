@@ -16,13 +16,19 @@ import type { Mailbox, MailboxChange, MessageInfo } from '../store/types.js';
 import type { RecentClaims } from './recent.js';
 import { NumberSet } from './wire/seqset.js';
 
+/**
+ * One message of the view. A session keeps one per message for as long as the mailbox is selected, so
+ * it is kept small: `flags` is shared between messages with the same flags (frozen, see `FlagLists`;
+ * a change assigns a new list) and `internalDate` is a number, not a Date.
+ */
 export interface SelectedMessage {
   uid: number;
-  flags: string[];
+  flags: readonly string[];
   modseq: number;
   size: number;
   blobId: number;
-  internalDate: Date;
+  /** INTERNALDATE in milliseconds since the epoch. */
+  internalDate: number;
   /** \Recent in this session (RFC 3501 §2.3.2, see recent.ts). */
   recent: boolean;
 }
@@ -60,6 +66,7 @@ export class SelectedMailbox {
   readonly keywords = new Map<string, string>();
   /** How many messages are \Recent in this session. */
   recentCount = 0;
+  readonly #flagLists = new FlagLists();
 
   constructor(
     readonly mailbox: Mailbox,
@@ -67,7 +74,7 @@ export class SelectedMailbox {
     infos: MessageInfo[],
     readonly claims: RecentClaims | null = null,
   ) {
-    this.messages = infos.map(toSelected);
+    this.messages = infos.map((info) => toSelected(info, this.#flagLists));
     this.highestModseq = mailbox.highestModseq;
     this.uidNext = mailbox.uidNext;
     for (const m of this.messages) this.learnKeywords(m.flags);
@@ -158,7 +165,7 @@ export class SelectedMailbox {
     for (const info of changed) {
       const m = this.byUid(info.uid);
       if (m) {
-        m.flags = info.flags;
+        m.flags = this.#flagLists.get(info.flags);
         m.modseq = info.modseq;
       }
       if (info.modseq > this.highestModseq) this.highestModseq = info.modseq;
@@ -200,11 +207,11 @@ export class SelectedMailbox {
         if (c.uid <= this.maxUid || added.some((a) => a.uid === c.uid)) continue;
         added.push({
           uid: c.uid,
-          flags: [],
+          flags: FlagLists.EMPTY,
           modseq: c.modseq,
           size: 0,
           blobId: 0,
-          internalDate: new Date(0),
+          internalDate: 0,
           recent: false,
         });
       } else if (c.kind === 'flags') {
@@ -212,7 +219,7 @@ export class SelectedMailbox {
         // A change the view already has (the echo of the session's own STORE, or older than what a
         // command just read from the store) would put back older flags: skip it.
         if (m && c.modseq > m.modseq) {
-          m.flags = c.flags;
+          m.flags = this.#flagLists.get(c.flags);
           m.modseq = c.modseq;
           const seq = this.seqOf(c.uid);
           if (seq) sink.flags(seq, m);
@@ -275,19 +282,42 @@ export class SelectedMailbox {
   fill(infos: MessageInfo[]): void {
     for (const info of infos) {
       const m = this.byUid(info.uid);
-      if (m && m.blobId === 0) Object.assign(m, toSelected(info), { recent: m.recent });
+      if (m && m.blobId === 0) Object.assign(m, toSelected(info, this.#flagLists), { recent: m.recent });
     }
   }
 }
 
-function toSelected(info: MessageInfo): SelectedMessage {
+/**
+ * One frozen array per distinct flag list, shared by the messages that have it: a mailbox has few
+ * distinct flag lists (most messages have none or just \Seen), and an array per message was most of
+ * the view's memory. The key keeps the list's order, so a message's FLAGS are sent exactly as before.
+ * Per view, so lists are dropped with it.
+ */
+class FlagLists {
+  static readonly EMPTY: readonly string[] = Object.freeze([]);
+  readonly #lists = new Map<string, readonly string[]>();
+
+  get(flags: readonly string[]): readonly string[] {
+    if (flags.length === 0) return FlagLists.EMPTY;
+    // Flags are atoms: they contain no space, so the joined list identifies it.
+    const key = flags.join(' ');
+    let list = this.#lists.get(key);
+    if (!list) {
+      list = Object.freeze([...flags]);
+      this.#lists.set(key, list);
+    }
+    return list;
+  }
+}
+
+function toSelected(info: MessageInfo, lists: FlagLists): SelectedMessage {
   return {
     uid: info.uid,
-    flags: info.flags,
+    flags: lists.get(info.flags),
     modseq: info.modseq,
     size: info.size,
     blobId: info.blobId,
-    internalDate: info.internalDate,
+    internalDate: info.internalDate.getTime(),
     recent: false,
   };
 }

@@ -36,6 +36,7 @@ export class NetServer {
   #perIp = new Map<string, number>();
   #total = 0;
   #sessions = new Set<Connection>();
+  #handshaking = new Set<tls.TLSSocket>();
   #seq = 0;
   #prefix = Math.floor(Math.random() * 36 ** 4)
     .toString(36)
@@ -161,21 +162,30 @@ export class NetServer {
   #handshake(socket: net.Socket, timeoutMs: number): Promise<tls.TLSSocket> {
     return new Promise((resolve, reject) => {
       const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: this.deps.tlsContext() });
-      const timer = setTimeout(
-        () => {
+      this.#handshaking.add(secure);
+      const done = (err: Error | null) => {
+        clearTimeout(timer);
+        this.#handshaking.delete(secure);
+        secure.off('secure', onSecure);
+        secure.off('error', onError);
+        secure.off('close', onClose);
+        socket.off('close', onClose);
+        if (err) {
           secure.destroy();
-          reject(new Error('TLS handshake timed out'));
-        },
-        Math.min(timeoutMs, 30_000),
-      );
-      secure.once('secure', () => {
-        clearTimeout(timer);
-        resolve(secure);
-      });
-      secure.once('error', (err) => {
-        clearTimeout(timer);
-        reject(Object.assign(err, { clientGone: true }));
-      });
+          reject(Object.assign(err, { clientGone: true }));
+        } else {
+          resolve(secure);
+        }
+      };
+      const onSecure = () => done(null);
+      const onError = (err: Error) => done(err);
+      // A peer that closes before or during the handshake produces neither 'secure' nor 'error'.
+      const onClose = () => done(new Error('connection closed during the TLS handshake'));
+      const timer = setTimeout(() => done(new Error('TLS handshake timed out')), Math.min(timeoutMs, 30_000));
+      secure.once('secure', onSecure);
+      secure.once('error', onError);
+      secure.once('close', onClose);
+      socket.once('close', onClose);
     });
   }
 
@@ -185,6 +195,7 @@ export class NetServer {
     const closed = Promise.all(this.servers.map(({ server }) => new Promise<void>((r) => server.close(() => r()))));
     // server.close() resolves only when every connection has ended, so end the sessions now.
     for (const conn of this.#sessions) conn.destroy();
+    for (const socket of this.#handshaking) socket.destroy();
     await closed;
   }
 }

@@ -20,8 +20,12 @@ export const getquotaroot = command({
   async run(s, tag, cmd) {
     const box = await s.store.mailboxes.get(s.user!.id, cmd.mailbox);
     if (!box) return s.no(tag, `Mailbox "${cmd.mailbox}" does not exist`, 'NONEXISTENT');
-    // RFC 9208 §4.2.2: `* QUOTAROOT mailbox root...`, then a QUOTA response per root (§4.1.2).
-    s.send(s.builder().untagged().raw('QUOTAROOT ').mailbox(box.name).sp().string(QUOTA_ROOT).crlf());
+    const q = await quotaCheck(s.store, s.user!.id, 0);
+    // RFC 9208 §4.2.2: `* QUOTAROOT mailbox root...`, then a QUOTA response per root (§4.1.2). An account
+    // without a limit has no root: naming one would promise a QUOTA response that cannot be given.
+    const w = s.builder().untagged().raw('QUOTAROOT ').mailbox(box.name);
+    if (q.limit !== null) w.sp().string(QUOTA_ROOT);
+    s.send(w.crlf());
     await sendQuota(s);
     s.ok(tag, 'GETQUOTAROOT completed');
   },
@@ -31,8 +35,10 @@ export const getquota = command({
   name: 'GETQUOTA',
   states: AUTHED,
   async run(s, tag, cmd) {
-    if (cmd.root !== QUOTA_ROOT) {
-      return s.no(tag, `There is no quota root "${cmd.root}"; GETQUOTAROOT INBOX names yours`, 'NONEXISTENT');
+    const q = await quotaCheck(s.store, s.user!.id, 0);
+    if (cmd.root !== QUOTA_ROOT || q.limit === null) {
+      const why = q.limit === null ? 'your account has no quota' : 'GETQUOTAROOT INBOX names yours';
+      return s.no(tag, `There is no quota root "${cmd.root}"; ${why}`, 'NONEXISTENT');
     }
     await sendQuota(s);
     s.ok(tag, 'GETQUOTA completed');

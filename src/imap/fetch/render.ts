@@ -229,7 +229,7 @@ export function renderFetch(
         break;
       case 'internaldate':
         name('INTERNALDATE');
-        w.dateTime(m.internalDate);
+        w.dateTime(new Date(m.internalDate));
         break;
       case 'rfc822.size':
         name('RFC822.SIZE');

@@ -195,8 +195,8 @@ export function compileSearch(key: SearchKey, scope: SearchScope): Matcher {
         // YOUNGER: INTERNALDATE >= target.
         const target = Math.floor(now / 1000) - k.seconds;
         return k.cmp === 'older'
-          ? leaf(MEM, (m) => Math.floor(m.internalDate.getTime() / 1000) <= target)
-          : leaf(MEM, (m) => Math.floor(m.internalDate.getTime() / 1000) >= target);
+          ? leaf(MEM, (m) => Math.floor(m.internalDate / 1000) <= target)
+          : leaf(MEM, (m) => Math.floor(m.internalDate / 1000) >= target);
       }
       case 'modseq': {
         // RFC 7162 §3.1.5: mod-sequence >= the value. We keep one modseq per message, so the entry
@@ -266,7 +266,7 @@ function dateNode(which: 'internal' | 'sent' | 'saved', cmp: 'before' | 'on' | '
         : (day: number) => day >= target;
   if (which === 'internal') {
     // RFC 9051 §6.4.4 BEFORE/ON/SINCE: INTERNALDATE's date, time and zone disregarded (UTC here).
-    return leaf(MEM, (m) => match(Math.floor(m.internalDate.getTime() / DAY_MS) * DAY_MS));
+    return leaf(MEM, (m) => match(Math.floor(m.internalDate / DAY_MS) * DAY_MS));
   }
   // RFC 9051 §6.4.4 SENTBEFORE/SENTON/SENTSINCE: the Date header's date, time and zone disregarded.
   return leaf(DIGEST, (_m, _s, l) => {

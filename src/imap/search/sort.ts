@@ -39,10 +39,10 @@ export function digestsOf(scope: SearchScope, indices: readonly number[]): Promi
 
 /**
  * RFC 5256 §2.2 sent date: the Date header's instant (adjusted to UTC), or INTERNALDATE when the
- * header is missing or cannot be parsed. In ms.
+ * header is missing or cannot be parsed. In ms, as is `internalDate`.
  */
-export function sentTime(d: MessageDigest | null, internalDate: Date): number {
-  return d?.sent()?.time ?? internalDate.getTime();
+export function sentTime(d: MessageDigest | null, internalDate: number): number {
+  return d?.sent()?.time ?? internalDate;
 }
 
 /** Sorts the matched messages (view indices, ascending) by the criteria; returns view indices in order. */
@@ -71,11 +71,11 @@ export async function sortMessages(
   return order.map((k) => indices[k]);
 }
 
-function sortValue(key: SortKey, internalDate: Date, size: number, d: MessageDigest | null): number | string {
+function sortValue(key: SortKey, internalDate: number, size: number, d: MessageDigest | null): number | string {
   switch (key) {
     case 'ARRIVAL':
       // RFC 5256 §3: internal date and time.
-      return internalDate.getTime();
+      return internalDate;
     case 'SIZE':
       return size;
     case 'DATE':
