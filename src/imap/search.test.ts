@@ -9,8 +9,10 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { parseMessage } from '../mail/parse.js';
+import { ClientGoneError } from '../net/connection.js';
 import type { JsonValue } from '../store/types.js';
 import { emailId } from './fetch/objectid.js';
+import { Pacer } from './search/digest.js';
 import { beyondMailbox, resolveSet, saveResult, selectMessages } from './search/saved.js';
 import { SelectedMailbox } from './selected.js';
 import { type ImapHarness, type ImapTestClient, startImap } from './test-harness.js';
@@ -694,5 +696,15 @@ print(json.dumps(out))
     assert.equal(await timed('SEARCH RETURN (COUNT) SUBJECT "kw42x"'), `COUNT ${N / 1000}`);
     assert.equal(await timed('SEARCH RETURN (COUNT) BODY "zq42z"'), `COUNT ${N / 2000}`);
     assert.equal(await timed('SORT RETURN (COUNT) (SUBJECT) UTF-8 ALL'), `COUNT ${N}`);
+  });
+});
+
+describe('search pacing', () => {
+  it('stops a long search with ClientGoneError once the client is gone', async () => {
+    let gone = false;
+    const pacer = new Pacer(() => gone);
+    await pacer.pause(true);
+    gone = true;
+    await assert.rejects(pacer.pause(true), ClientGoneError);
   });
 });

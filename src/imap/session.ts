@@ -15,7 +15,7 @@
  */
 import type tls from 'node:tls';
 import type { Logger } from '../log.js';
-import type { Connection } from '../net/connection.js';
+import { ClientGoneError, type Connection } from '../net/connection.js';
 import type { Account, Store } from '../store/types.js';
 import { capabilities } from './capabilities.js';
 import { COMMANDS } from './commands/index.js';
@@ -292,6 +292,10 @@ export class ImapSession {
       if (this.state === 'selected' && this.selected?.needsDetails().length) await this.announce(false);
       await spec.run(this, tag, command as never);
     } catch (err) {
+      if (err instanceof ClientGoneError) {
+        this.state = 'logout';
+        return;
+      }
       this.log.error({ err, sid: this.conn.id, command: command.name }, 'imap command failed');
       this.no(tag, 'Internal server error; the problem was logged', 'SERVERBUG');
     }

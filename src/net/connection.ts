@@ -43,6 +43,11 @@ export interface ConnectionInfo {
 
 const EMPTY = Buffer.alloc(0);
 
+/** Thrown by long-running work (e.g. a big SEARCH) that stops because its client went away. */
+export class ClientGoneError extends Error {
+  override name = 'ClientGoneError';
+}
+
 export class Connection {
   readonly id: string;
   readonly listener: string;
@@ -62,6 +67,8 @@ export class Connection {
   #eof = false;
   #timedOut = false;
   #closed = false;
+  /** The socket is fully closed (not just half-closed by the client). */
+  #socketClosed = false;
   #wake: (() => void) | null = null;
   #corked = false;
   #discarding = false;
@@ -101,6 +108,11 @@ export class Connection {
     return this.#closed;
   }
 
+  /** The client is gone: nothing more can be read or written. */
+  get peerGone(): boolean {
+    return this.#closed || this.#socketClosed;
+  }
+
   /** Changes the idle timeout (e.g. longer while a client is in IMAP IDLE). */
   setIdleTimeout(ms: number): void {
     this.#idleMs = ms;
@@ -112,7 +124,7 @@ export class Connection {
     socket.setTimeout(this.#idleMs);
     socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
-    socket.on('close', this.#onEnd);
+    socket.on('close', this.#onClose);
     socket.on('error', this.#onError);
     socket.on('timeout', this.#onTimeout);
   }
@@ -120,7 +132,7 @@ export class Connection {
   #detach(socket: net.Socket): void {
     socket.off('data', this.#onData);
     socket.off('end', this.#onEnd);
-    socket.off('close', this.#onEnd);
+    socket.off('close', this.#onClose);
     socket.off('error', this.#onError);
     socket.off('timeout', this.#onTimeout);
   }
@@ -144,6 +156,11 @@ export class Connection {
   #onEnd = (): void => {
     this.#eof = true;
     this.#notify();
+  };
+
+  #onClose = (): void => {
+    this.#socketClosed = true;
+    this.#onEnd();
   };
 
   #onError = (): void => {

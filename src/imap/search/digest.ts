@@ -14,11 +14,13 @@
  *   message the session knows only by EXISTS whose details did not load): such a message matches no
  *   content key and sorts with empty values.
  */
+
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { decodeWords } from '../../mail/decode.js';
 import type { Address, Envelope } from '../../mail/envelope.js';
 import { parseMessage } from '../../mail/parse.js';
 import { baseSubject, decodeHeaderValue, fold, parseDate } from '../../mail/search.js';
+import { ClientGoneError } from '../../net/connection.js';
 import type { Store } from '../../store/types.js';
 import type { SelectedMessage } from '../selected.js';
 
@@ -276,8 +278,12 @@ export const CHUNK = 500;
 export class Pacer {
   #last = performance.now();
 
+  /** `cancelled` is asked at each pause; when it says yes the work stops with ClientGoneError. */
+  constructor(private readonly cancelled: () => boolean = () => false) {}
+
   /** Yields to the event loop when `force` or when more than 10 ms passed since the last yield. */
   async pause(force = false): Promise<void> {
+    if (this.cancelled()) throw new ClientGoneError('the client went away; search stopped');
     const now = performance.now();
     if (!force && now - this.#last < 10) return;
     await yieldToLoop();

@@ -56,6 +56,8 @@ export interface SearchScope {
   cache: DigestCache;
   /** "Now" for OLDER/YOUNGER, in ms (tests fix it). */
   now?: number;
+  /** Whether the client is gone (long searches stop then). */
+  cancelled?: () => boolean;
 }
 
 /** RFC 9051 §6.4.4: US-ASCII and UTF-8 MUST be supported; we support exactly those. */
@@ -378,7 +380,7 @@ export async function runSearch(scope: SearchScope, root: Matcher): Promise<numb
     else if (r === undefined) pending.push(i);
   }
   if (pending.length === 0) return matched;
-  const pacer = new Pacer();
+  const pacer = new Pacer(scope.cancelled);
   let loaded: Loaded[] = pending.map(() => ({}));
   for (let stage = DIGEST; stage <= FULL && pending.length > 0; stage++) {
     if ((root.needs & (1 << stage)) === 0) continue;

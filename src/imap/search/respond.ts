@@ -35,7 +35,7 @@ export interface CriteriaCommand {
 
 /** The scope a session's search runs in. */
 export function scopeOf(s: ImapSession): SearchScope {
-  return { store: s.store, selected: s.selected!, cache: digestCacheOf(s) };
+  return { store: s.store, selected: s.selected!, cache: digestCacheOf(s), cancelled: () => s.conn.peerGone };
 }
 
 /**

@@ -129,7 +129,7 @@ async function loadThreadIds(
   digests: (MessageDigest | null)[],
 ): Promise<void> {
   const sel = scope.selected;
-  const pacer = new Pacer();
+  const pacer = new Pacer(scope.cancelled);
   const want = digests.flatMap((d, k) => (d !== null && d.threadIds === undefined ? [k] : []));
   for (let j = 0; j < want.length; j++) {
     const k = want[j];
