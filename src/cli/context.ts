@@ -6,9 +6,10 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { SecretBox } from '../auth/secret.js';
-import { AuthService } from '../auth/service.js';
+import type { AuthService } from '../auth/service.js';
 import { type ConfigOverrides, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { authFromConfig } from '../server/server.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 
@@ -41,12 +42,7 @@ export async function withStore<T>(opts: GlobalOptions, fn: (ctx: AdminContext) 
   const store = await openStore({ dataDir });
   try {
     for (const domain of config.domains) await store.domains.add(domain);
-    const auth = new AuthService(store, {
-      secretBox: SecretBox.open(dataDir),
-      plaintextNetworks: config.plaintext_networks,
-      scryptLogN: config.auth.scrypt_log_n,
-      apop: config.pop3.apop,
-    });
+    const auth = authFromConfig(store, config, dataDir);
     return await fn({ config, store, auth, dataDir });
   } finally {
     await store.close();

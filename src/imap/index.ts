@@ -4,7 +4,7 @@
  * selected-mailbox view, wire/ for the grammar.
  */
 import type { Logger } from '../log.js';
-import type { SessionHandler } from '../net/listener.js';
+import { busyText, type SessionHandler } from '../net/listener.js';
 import { type ImapBackend, ImapSession, type ImapSettings } from './session.js';
 
 export type { ImapBackend, ImapSettings } from './session.js';
@@ -13,11 +13,7 @@ export function imapHandler(settings: ImapSettings, backend: ImapBackend, log: L
   return {
     protocol: 'imap',
     idleTimeoutMs: settings.idleTimeoutMs,
-    busyReply(reason) {
-      return reason === 'per-ip'
-        ? '* BYE Too many connections from your address; try again later'
-        : '* BYE Server busy; try again later';
-    },
+    busyReply: (reason) => `* BYE ${busyText(reason)}`,
     run: (conn) => new ImapSession(conn, settings, backend, log).run(),
   };
 }

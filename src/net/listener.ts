@@ -19,6 +19,18 @@ export interface SessionHandler {
   run(conn: Connection): Promise<Record<string, unknown> | undefined>;
 }
 
+/** The human part of a refusal for a connection limit, the same in every protocol. */
+export function busyText(reason: 'per-ip' | 'total' | 'shutdown'): string {
+  switch (reason) {
+    case 'per-ip':
+      return 'Too many connections from your address; try again later';
+    case 'shutdown':
+      return 'Server shutting down; try again later';
+    default:
+      return 'Too many connections; try again later';
+  }
+}
+
 export interface ListenerSpec {
   name: string;
   host: string;

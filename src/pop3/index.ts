@@ -4,7 +4,7 @@
  * the engine needs from the rest of the server, maildrop.ts for the locked INBOX snapshot.
  */
 import type { Logger } from '../log.js';
-import type { SessionHandler } from '../net/listener.js';
+import { busyText, type SessionHandler } from '../net/listener.js';
 import type { Pop3Backend } from './backend.js';
 import { Pop3Session, type Pop3Settings } from './session.js';
 import { err } from './wire.js';
@@ -26,15 +26,7 @@ export function pop3Handler(settings: Pop3Settings, backend: Pop3Backend, log: L
   return {
     protocol: 'pop3',
     idleTimeoutMs: settings.idleTimeoutMs,
-    busyReply(reason) {
-      const text =
-        reason === 'per-ip'
-          ? 'Too many connections from your address; try again later'
-          : reason === 'shutdown'
-            ? 'Server shutting down; try again later'
-            : 'Too many connections; try again later';
-      return err(text, 'SYS/TEMP');
-    },
+    busyReply: (reason) => err(busyText(reason), 'SYS/TEMP'),
     run: (conn) => new Pop3Session(conn, settings, backend, log).run(),
   };
 }

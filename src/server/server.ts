@@ -40,13 +40,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const cleanups: (() => Promise<unknown> | undefined)[] = [() => store.close()];
   try {
     for (const domain of config.domains) await store.domains.add(domain);
-    const auth = new AuthService(store, {
-      secretBox: SecretBox.open(dataDir),
-      plaintextNetworks: config.plaintext_networks,
-      scryptLogN: config.auth.scrypt_log_n,
-      apop: config.pop3.apop,
-      failureDelayMs: config.auth.failure_delay_ms,
-    });
+    const auth = authFromConfig(store, config, dataDir);
     const delivery = new Delivery(store, { hostname: config.hostname, product: PRODUCT, log });
     const tls = await loadTls({
       dataDir,
@@ -130,6 +124,17 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     await runCleanups(cleanups);
     throw err;
   }
+}
+
+/** The AuthService as the configuration sets it up (shared by the server and the admin CLI). */
+export function authFromConfig(store: Store, config: Config, dataDir: string): AuthService {
+  return new AuthService(store, {
+    secretBox: SecretBox.open(dataDir),
+    plaintextNetworks: config.plaintext_networks,
+    scryptLogN: config.auth.scrypt_log_n,
+    apop: config.pop3.apop,
+    failureDelayMs: config.auth.failure_delay_ms,
+  });
 }
 
 async function runCleanups(cleanups: (() => Promise<unknown> | undefined)[]): Promise<void> {

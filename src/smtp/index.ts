@@ -3,7 +3,7 @@
  * See session.ts for the session invariants and commands/ for one file per command.
  */
 import type { Logger } from '../log.js';
-import type { SessionHandler } from '../net/listener.js';
+import { busyText, type SessionHandler } from '../net/listener.js';
 import { formatReply, reply } from './reply.js';
 import { type SmtpBackend, SmtpSession, type SmtpSettings } from './session.js';
 
@@ -13,15 +13,7 @@ export function smtpHandler(settings: SmtpSettings, backend: SmtpBackend, log: L
   return {
     protocol: 'smtp',
     idleTimeoutMs: settings.idleTimeoutMs,
-    busyReply(reason) {
-      const text =
-        reason === 'per-ip'
-          ? 'Too many connections from your address; try again later'
-          : reason === 'shutdown'
-            ? 'Server shutting down; try again later'
-            : 'Too many connections; try again later';
-      return formatReply(reply(421, '4.7.0', `${settings.hostname} ${text}`))[0];
-    },
+    busyReply: (reason) => formatReply(reply(421, '4.7.0', `${settings.hostname} ${busyText(reason)}`))[0],
     run: (conn) => new SmtpSession(conn, settings, backend, log).run(),
   };
 }

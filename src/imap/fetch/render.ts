@@ -17,7 +17,7 @@
  */
 import { bodyStructureText, envelopeText, type MessageMeta, preview } from '../../mail/index.js';
 import type { SelectedMessage } from '../selected.js';
-import type { FetchItem, Section } from '../wire/commands.js';
+import { type FetchItem, fetchResponseName, type Section } from '../wire/commands.js';
 import type { ResponseBuilder } from '../wire/encoder.js';
 import type { MessageContent } from './content.js';
 import { emailId } from './objectid.js';
@@ -73,7 +73,8 @@ export function planFetch(requested: readonly FetchItem[]): FetchPlan {
   const seen = new Set<string>();
   const items: FetchItem[] = [];
   for (const item of requested) {
-    const key = itemName(item) + (item.kind === 'body-section' && item.partial ? `.${item.partial.length}` : '');
+    const key =
+      fetchResponseName(item) + (item.kind === 'body-section' && item.partial ? `.${item.partial.length}` : '');
     if (seen.has(key)) continue;
     seen.add(key);
     items.push(item);
@@ -131,43 +132,6 @@ export function bytesNeeded(plan: FetchPlan, m: SelectedMessage, meta: MessageMe
     if (e > end) end = e;
   }
   return end;
-}
-
-/** An astring for a header field name in a response (RFC 9051 §9 `header-fld-name`). */
-function fieldName(name: string): string {
-  return /^[\x21\x23\x24\x26\x27\x2b-\x5b\x5e-\x7a\x7c\x7e]+$/.test(name)
-    ? name
-    : `"${name.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
-}
-
-/** `1.2.HEADER.FIELDS (From To)` as in a FETCH response (RFC 9051 §7.5.2). */
-export function sectionText(s: Section): string {
-  const parts = s.part.map(String);
-  const t = s.text;
-  if (t) {
-    if (t.kind === 'header.fields') {
-      parts.push(`HEADER.FIELDS${t.not ? '.NOT' : ''} (${t.fields.map(fieldName).join(' ')})`);
-    } else {
-      parts.push(t.kind.toUpperCase());
-    }
-  }
-  return parts.join('.');
-}
-
-/** The name an item is answered under (RFC 9051 §7.5.2). */
-export function itemName(item: FetchItem): string {
-  switch (item.kind) {
-    case 'body-section':
-      return `BODY[${sectionText(item.section)}]${item.partial ? `<${item.partial.offset}>` : ''}`;
-    case 'binary':
-      return `BINARY[${item.part.join('.')}]${item.partial ? `<${item.partial.offset}>` : ''}`;
-    case 'binary.size':
-      return `BINARY.SIZE[${item.part.join('.')}]`;
-    case 'preview':
-      return 'PREVIEW';
-    default:
-      return item.kind.toUpperCase();
-  }
 }
 
 export interface RenderOptions {
@@ -288,7 +252,7 @@ export function renderFetch(
         const s = item.section;
         // RFC 9051 §6.4.5: BODY[] is the whole message (no meta needed); `raw` was read up to its end.
         const data = s.part.length === 0 && s.text === null ? raw : bodySection(raw, meta!, s);
-        name(itemName(item));
+        name(fetchResponseName(item));
         w.literal(noNuls(applyPartial(data, item.partial)));
         break;
       }
@@ -299,7 +263,7 @@ export function renderFetch(
           break;
         }
         const data = applyPartial(bin.data, item.partial);
-        name(itemName(item));
+        name(fetchResponseName(item));
         w.literal(data, { binary: data.includes(0) });
         break;
       }
@@ -309,7 +273,7 @@ export function renderFetch(
           result.unknownCte = bin.encoding;
           break;
         }
-        name(itemName(item));
+        name(fetchResponseName(item));
         w.number(bin.data.length);
         break;
       }

@@ -1360,6 +1360,13 @@ function parseThread(ctx: Ctx, uid: boolean): ImapCommand {
 // Echoing fetch items in responses
 
 /** A section spec as it appears between brackets, e.g. `1.2.HEADER.FIELDS (From To)` (RFC 9051 §7.5.2). */
+/** A header field name as an astring in a response (RFC 9051 §9 `header-fld-name`). */
+function fieldName(name: string): string {
+  return /^[\x21\x23\x24\x26\x27\x2b-\x5b\x5e-\x7a\x7c\x7e]+$/.test(name)
+    ? name
+    : `"${name.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
 export function formatSection(s: Section): string {
   const parts = s.part.map(String);
   if (s.text) {
@@ -1374,7 +1381,7 @@ export function formatSection(s: Section): string {
         parts.push('MIME');
         break;
       case 'header.fields':
-        parts.push(`HEADER.FIELDS${s.text.not ? '.NOT' : ''} (${s.text.fields.join(' ')})`);
+        parts.push(`HEADER.FIELDS${s.text.not ? '.NOT' : ''} (${s.text.fields.map(fieldName).join(' ')})`);
         break;
     }
   }
