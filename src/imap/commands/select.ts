@@ -55,7 +55,7 @@ async function open(
   s.reply(null, 'OK', 'Predicted next UID', { code: 'UIDNEXT', value: mailbox.uidNext });
   if (s.condstore) s.reply(null, 'OK', 'Highest', { code: 'HIGHESTMODSEQ', value: mailbox.highestModseq });
   // RFC 8474 §4.1: the MAILBOXID of the selected mailbox.
-  s.reply(null, 'OK', 'Ok', { code: 'MAILBOXID', id: mailboxObjectId(mailbox) });
+  s.reply(null, 'OK', 'Mailbox id', { code: 'MAILBOXID', id: mailboxObjectId(mailbox) });
   if (s.rev2) s.send(s.builder().untagged().raw('LIST () "/" ').mailbox(mailbox.name).crlf());
   if (qresync && qresync.uidValidity === mailbox.uidValidity) await resync(s, sel, qresync);
   s.ok(tag, `${readOnly ? 'EXAMINE' : 'SELECT'} completed`, readOnly ? 'READ-ONLY' : 'READ-WRITE');
