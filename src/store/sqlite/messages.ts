@@ -152,6 +152,24 @@ export function sqliteMessages(ctx: SqliteContext): MessageStore {
       )
       .all(mailboxId, uniqueUids(uids)) as MessageRow[];
 
+  /** Copies messages (same blob, flags, date) into another mailbox inside a write job: [source, new] UIDs. */
+  const copyInto = (tx: WriteTx, fromMailboxId: number, uids: readonly number[], toMailboxId: number) => {
+    if (!mailboxRowById(ctx, toMailboxId)) throw new StoreNotFoundError(`no mailbox ${toMailboxId}`);
+    const pairs: [number, number][] = [];
+    for (const row of rowsIn(fromMailboxId, uids)) {
+      const copy = insertMessage(ctx, tx, {
+        mailboxId: toMailboxId,
+        blobId: row.blob_id,
+        size: row.size,
+        flags: row.flags,
+        keywords: row.keywords,
+        internalDate: row.internaldate,
+      });
+      pairs.push([row.uid, copy.uid]);
+    }
+    return pairs;
+  };
+
   function appendMany(inputs: NewMessage[]): Promise<MessageInfo[]> {
     const prepared = inputs.map((input) => ({
       mailboxId: input.mailboxId,
@@ -258,39 +276,12 @@ export function sqliteMessages(ctx: SqliteContext): MessageStore {
     },
 
     copy(fromMailboxId, uids, toMailboxId) {
-      return ctx.write((tx) => {
-        if (!mailboxRowById(ctx, toMailboxId)) throw new StoreNotFoundError(`no mailbox ${toMailboxId}`);
-        const pairs: [number, number][] = [];
-        for (const row of rowsIn(fromMailboxId, uids)) {
-          const copy = insertMessage(ctx, tx, {
-            mailboxId: toMailboxId,
-            blobId: row.blob_id,
-            size: row.size,
-            flags: row.flags,
-            keywords: row.keywords,
-            internalDate: row.internaldate,
-          });
-          pairs.push([row.uid, copy.uid]);
-        }
-        return pairs;
-      });
+      return ctx.write((tx) => copyInto(tx, fromMailboxId, uids, toMailboxId));
     },
 
     move(fromMailboxId, uids, toMailboxId) {
       return ctx.write((tx) => {
-        if (!mailboxRowById(ctx, toMailboxId)) throw new StoreNotFoundError(`no mailbox ${toMailboxId}`);
-        const pairs: [number, number][] = [];
-        for (const row of rowsIn(fromMailboxId, uids)) {
-          const copy = insertMessage(ctx, tx, {
-            mailboxId: toMailboxId,
-            blobId: row.blob_id,
-            size: row.size,
-            flags: row.flags,
-            keywords: row.keywords,
-            internalDate: row.internaldate,
-          });
-          pairs.push([row.uid, copy.uid]);
-        }
+        const pairs = copyInto(tx, fromMailboxId, uids, toMailboxId);
         // The copies reference the blobs before the originals go, so the blob GC trigger keeps them.
         const modseq =
           pairs.length > 0
