@@ -91,3 +91,27 @@ describe('UTF8=ACCEPT (RFC 6855)', () => {
     assert.equal((await c.cmd('SELECT "Entwürfe"')).status, 'OK');
   });
 });
+
+describe('literal limits before login', () => {
+  let h: ImapHarness;
+  before(async () => {
+    h = await startImap();
+    await h.account('alice@example.test', 'pw');
+  });
+  after(() => h.stop());
+
+  it('refuses a big literal before login without waiting for it, and accepts small ones', async () => {
+    const c = await h.connect({ login: false });
+    const tag = c.nextTag();
+    c.write(`${tag} APPEND INBOX {100000}\r\n`);
+    const r = await c.until(tag);
+    assert.match(r.tagged, /^t\d+ (NO|BAD) \[TOOBIG\]/);
+    const t2 = c.nextTag();
+    c.write(`${t2} LOGIN {18}\r\n`);
+    assert.match(await c.line(), /^\+ /);
+    c.write('alice@example.test {2}\r\n');
+    assert.match(await c.line(), /^\+ /);
+    c.write('pw\r\n');
+    assert.equal((await c.until(t2)).status, 'OK');
+  });
+});

@@ -75,7 +75,10 @@ export class ImapSession {
     const maxMessage = settings.maxMessageSize;
     this.#assembler = new CommandAssembler({
       maxCommandSize: maxMessage + 1024 * 1024,
-      maxLiteralSize: (ctx) => (ctx.command === 'APPEND' ? maxMessage : 1024 * 1024),
+      // Before login only small literals (a user name, a password) are accepted, so an unauthenticated
+      // client cannot make the server hold a message-sized literal.
+      maxLiteralSize: (ctx) =>
+        this.state === 'not-authenticated' ? 8192 : ctx.command === 'APPEND' ? maxMessage : 1024 * 1024,
       nonSyncLiterals: 'plus',
     });
   }
