@@ -175,6 +175,44 @@ export function registerAdminCommands(program: Command, out: Out): void {
       }
     });
   });
+  withConfigOptions(queue.command('show <id>').description('show one queued message in detail')).action(
+    async (id: string, opts: GlobalOptions) => {
+      await withStore(opts, async ({ store }) => {
+        const e = await store.queue.get(Number(id));
+        if (!e) throw new CliError(`no queue entry ${id}`);
+        out(`queue entry ${e.id}`);
+        out(`  from        <${e.envelopeFrom}>`);
+        out(`  size        ${e.size} bytes`);
+        out(`  queued      ${e.createdAt.toISOString()}`);
+        out(`  attempts    ${e.attempts}`);
+        out(`  next        ${e.nextAttemptAt.toISOString()}`);
+        if (e.dsnRet || e.dsnEnvid) out(`  dsn         ret ${e.dsnRet ?? '-'} envid ${e.dsnEnvid ?? '-'}`);
+        if (e.lastError) out(`  last error  ${e.lastError}`);
+        out('  recipients');
+        for (const r of e.recipients) {
+          const notify = r.notify ? `  notify ${r.notify.join(',')}` : '';
+          out(`    ${r.address}  ${r.state}${notify}${r.lastError ? `  last error: ${r.lastError}` : ''}`);
+        }
+      });
+    },
+  );
+  withConfigOptions(
+    queue.command('retry <id>').description('make a queued message due now (the server sends it on its next scan)'),
+  ).action(async (id: string, opts: GlobalOptions) => {
+    await withStore(opts, async ({ store }) => {
+      if (!(await store.queue.retry(Number(id)))) throw new CliError(`no queue entry ${id}`);
+      out(`queue entry ${id} is due now`);
+    });
+  });
+  withConfigOptions(queue.command('flush').description('make every queued message due now')).action(
+    async (opts: GlobalOptions) => {
+      await withStore(opts, async ({ store }) => {
+        let n = 0;
+        for (const e of await store.queue.list()) if (await store.queue.retry(e.id)) n++;
+        out(`${n} queued message${n === 1 ? ' is' : 's are'} due now`);
+      });
+    },
+  );
   withConfigOptions(queue.command('delete <id>').description('remove a message from the queue')).action(
     async (id: string, opts: GlobalOptions) => {
       await withStore(opts, async ({ store }) => {

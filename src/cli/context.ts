@@ -5,7 +5,6 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { SecretBox } from '../auth/secret.js';
 import type { AuthService } from '../auth/service.js';
 import { type ConfigOverrides, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';

@@ -118,6 +118,33 @@ export const configSchema = z
         failure_delay_ms: z.number().int().min(0).max(10000).default(300),
       })
       .prefault({}),
+    delivery: z
+      .strictObject({
+        /** Run the outbound queue worker (send queued mail to other servers). */
+        enabled: z.boolean().default(true),
+        /** A relay host ("smarthost") for all remote mail, HOST:PORT; empty: MX lookup. */
+        relay_host: z
+          .string()
+          .regex(
+            /^((\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5})?$/,
+            'expected HOST:PORT (e.g. smtp.provider.example:587) or ""',
+          )
+          .default(''),
+        /** AUTH user and password for the relay host (empty: no AUTH). */
+        relay_user: z.string().default(''),
+        relay_password: z.string().default(''),
+        /** Static routes: domain → "HOST:PORT" (key "*" matches every domain); wins over relay and MX. */
+        transport: z.record(z.string(), z.string().min(1)).default({}),
+        /** DNS servers for MX lookups ("IP" or "IP:PORT"); empty: the system's resolver. */
+        dns_servers: z.array(z.string().min(1)).default([]),
+        /** Seconds a message stays queued before it is bounced as undeliverable (RFC 5321 §4.5.4.1). */
+        queue_lifetime: z.number().int().positive().default(432000),
+        /** Concurrent SMTP sessions to one destination host:port. */
+        concurrency_per_destination: z.number().int().positive().default(5),
+        /** Seconds between scans of the queue for due messages. */
+        retry_interval_scan: z.number().int().positive().default(30),
+      })
+      .prefault({}),
     log: z
       .strictObject({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

@@ -114,7 +114,13 @@ export class Delivery {
 
   constructor(
     private readonly store: Store,
-    private readonly opts: { hostname: string; product: string; log: Logger },
+    private readonly opts: {
+      hostname: string;
+      product: string;
+      log: Logger;
+      /** Called after a message was durably queued for remote recipients (the outbound worker's wake-up). */
+      onQueued?: (queueId: number) => void;
+    },
   ) {}
 
   async isLocalDomain(domain: string): Promise<boolean> {
@@ -281,6 +287,8 @@ export class Delivery {
       },
       'delivered',
     );
+    const queued = queueId as number | null; // assigned in the write above
+    if (queued !== null) this.opts.onQueued?.(queued);
     return { id, localCopies: localIds.size, queueId };
   }
 }

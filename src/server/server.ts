@@ -9,7 +9,10 @@ import { SecretBox } from '../auth/secret.js';
 import { AuthService } from '../auth/service.js';
 import { parseListenAddress } from '../config/load.js';
 import { type Config, LISTENER_KINDS, LISTENER_NAMES, type ListenerName } from '../config/schema.js';
+import { bounceHandler } from '../delivery/bounce.js';
 import { Delivery } from '../delivery/delivery.js';
+import { parseHostPort } from '../delivery/outbound/routes.js';
+import { OutboundWorker } from '../delivery/outbound/worker.js';
 import { imapHandler } from '../imap/index.js';
 import type { Logger } from '../log.js';
 import { ListenError, NetServer, type SessionHandler } from '../net/listener.js';
@@ -41,7 +44,18 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   try {
     for (const domain of config.domains) await store.domains.add(domain);
     const auth = authFromConfig(store, config, dataDir);
-    const delivery = new Delivery(store, { hostname: config.hostname, product: PRODUCT, log });
+    let worker: OutboundWorker | null = null;
+    const delivery = new Delivery(store, {
+      hostname: config.hostname,
+      product: PRODUCT,
+      log,
+      onQueued: () => worker?.wake(),
+    });
+    if (config.delivery.enabled) {
+      worker = outboundWorker(config, store, delivery, log);
+      const w = worker;
+      cleanups.unshift(() => w.stop());
+    }
     const tls = await loadTls({
       dataDir,
       hostname: config.hostname,
@@ -97,6 +111,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     });
     cleanups.unshift(() => new Promise<void>((r) => control.close(() => r())));
 
+    worker?.start();
     log.info(
       {
         version: VERSION,
@@ -124,6 +139,31 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     await runCleanups(cleanups);
     throw err;
   }
+}
+
+/** The outbound queue worker as the configuration sets it up; bounces go through `delivery`. */
+function outboundWorker(config: Config, store: Store, delivery: Delivery, log: Logger): OutboundWorker {
+  const d = config.delivery;
+  let relay = null;
+  if (d.relay_host) {
+    const { host, port } = parseHostPort(d.relay_host, 25);
+    relay = {
+      host,
+      port,
+      secure: port === 465,
+      ...(d.relay_user ? { auth: { user: d.relay_user, pass: d.relay_password } } : {}),
+    };
+  }
+  return new OutboundWorker({
+    store,
+    hostname: config.hostname,
+    log: log.child({ component: 'outbound' }),
+    routes: { transportMap: d.transport, relay, dnsServers: d.dns_servers },
+    concurrencyPerDestination: d.concurrency_per_destination,
+    intervalMs: d.retry_interval_scan * 1000,
+    backoff: { lifetimeMs: d.queue_lifetime * 1000 },
+    onPermanentFailure: bounceHandler({ delivery, hostname: config.hostname, log }),
+  });
 }
 
 /** The AuthService as the configuration sets it up (shared by the server and the admin CLI). */

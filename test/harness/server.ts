@@ -18,6 +18,11 @@ export interface ServerOptions {
   listeners?: string[];
   extraArgs?: string[];
   dataDir?: string;
+  /**
+   * Run the outbound queue worker (default false: tests never reach real DNS or hosts; remote mail
+   * stays in the queue for inspection). Turn it on with a transport map to loopback servers.
+   */
+  outbound?: boolean;
 }
 
 export interface PostbodeProcess {
@@ -44,7 +49,9 @@ export async function startPostbode(opts: ServerOptions = {}): Promise<PostbodeP
     args.push('--listen', listeners.includes(name) ? `${name}=127.0.0.1:0` : `${name}=off`);
   }
   // Cheap password hashes keep the suite fast; production uses the default cost.
-  args.push('--set', 'auth.scrypt_log_n=10', ...(opts.extraArgs ?? []));
+  args.push('--set', 'auth.scrypt_log_n=10');
+  if (!opts.outbound) args.push('--set', 'delivery.enabled=false');
+  args.push(...(opts.extraArgs ?? []));
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
   let stderr = '';

@@ -13,7 +13,9 @@
  *   overlaps another run of the same worker.
  * - At most `concurrencyPerDestination` sessions are open to one host:port at a time.
  * - Bounces are not generated here: recipients that failed for good in an attempt are handed to
- *   `onPermanentFailure` after the attempt is recorded.
+ *   `onPermanentFailure` (with the message bytes) before the attempt is recorded, so a crash in between
+ *   can repeat a bounce but never lose one (the entry and its blob may be gone once it is recorded).
+ * - `wake()` asks for a scan now (after a message is queued); a wake during a run runs again after it.
  */
 import type { Logger } from '../../log.js';
 import type { QueueEntry, Store } from '../../store/types.js';
@@ -43,8 +45,8 @@ export interface OutboundWorkerOptions {
   backoff?: BackoffOptions;
   /** TLS options and timeouts of the SMTP client. */
   client?: Omit<ClientOptions, 'hostname'>;
-  /** Called after an attempt is recorded, with the recipients that failed for good in it. */
-  onPermanentFailure?: (entry: QueueEntry, failed: FailedRecipient[]) => void | Promise<void>;
+  /** Called before an attempt is recorded, with the recipients that failed for good in it and the message. */
+  onPermanentFailure?: (entry: QueueEntry, failed: FailedRecipient[], message: Buffer) => void | Promise<void>;
   /** The clock (tests). */
   now?: () => Date;
 }
@@ -94,6 +96,7 @@ export class OutboundWorker {
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<number> | null = null;
   #stopped = true;
+  #again = false;
 
   constructor(opts: OutboundWorkerOptions) {
     this.#opts = opts;
@@ -135,8 +138,22 @@ export class OutboundWorker {
   runOnce(): Promise<number> {
     this.#running ??= this.#run().finally(() => {
       this.#running = null;
+      if (this.#again) {
+        this.#again = false;
+        this.wake();
+      }
     });
     return this.#running;
+  }
+
+  /** Scans the queue now (e.g. a message was just queued); while a run is going on, once more after it. */
+  wake(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.runOnce().catch((err) => this.#opts.log.error({ err }, 'outbound queue run failed'));
   }
 
   async #run(): Promise<number> {
@@ -187,6 +204,16 @@ export class OutboundWorker {
           nextAttemptAt = next.at;
         }
       }
+      const failed = results
+        .filter((r) => r.state === 'failed')
+        .map((r) => ({ address: r.address, error: r.error ?? '' }));
+      if (failed.length > 0 && this.#opts.onPermanentFailure) {
+        try {
+          await this.#opts.onPermanentFailure(entry, failed, message);
+        } catch (err) {
+          log.error({ err, queueId: entry.id }, 'permanent failure handler failed');
+        }
+      }
       await store.queue.recordAttempt(entry.id, {
         recipients: results.map((r) => ({ address: r.address, state: r.state, error: r.error })),
         nextAttemptAt,
@@ -195,17 +222,6 @@ export class OutboundWorker {
       const counts = { delivered: 0, failed: 0, pending: 0 };
       for (const r of results) counts[r.state]++;
       log.info({ queueId: entry.id, attempt: entry.attempts + 1, ...counts, nextAttemptAt }, 'outbound attempt');
-
-      const failed = results
-        .filter((r) => r.state === 'failed')
-        .map((r) => ({ address: r.address, error: r.error ?? '' }));
-      if (failed.length > 0 && this.#opts.onPermanentFailure) {
-        try {
-          await this.#opts.onPermanentFailure(entry, failed);
-        } catch (err) {
-          log.error({ err, queueId: entry.id }, 'permanent failure handler failed');
-        }
-      }
     } catch (err) {
       // A store or blob failure: leave the entry as it is; it is due again on the next scan.
       log.error({ err, queueId: entry.id }, 'outbound attempt failed');

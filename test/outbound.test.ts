@@ -1,0 +1,138 @@
+/**
+ * Outbound delivery between two postbode instances on loopback: A (a.test) routes b.test to B's SMTP port
+ * through the static transport map. A user on A submits on 587; B's user reads it by POP3; a recipient
+ * B does not know bounces back to the sender's INBOX on A as a DSN; B down for a while, then back and
+ * `postbode queue flush` on A → delivered exactly once.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { LineClient } from './harness/line-client.js';
+import { popRetrieveAll } from './harness/pop3.js';
+import { type PostbodeProcess, removeDir, startPostbode } from './harness/server.js';
+
+const plain = (user: string, pass: string) => Buffer.from(`\0${user}\0${pass}`).toString('base64');
+
+/** Polls `fn` until it returns a value other than undefined, or fails after `ms`. */
+async function eventually<T>(what: string, fn: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function submit(port: number, from: string, to: string[], subject: string): Promise<void> {
+  const c = await LineClient.connect(port);
+  assert.match(await c.reply(), /^220 /);
+  await c.cmd('EHLO client.a.test');
+  assert.match(await c.cmd(`AUTH PLAIN ${plain(from, 'secret')}`), /^235 /);
+  assert.match(await c.cmd(`MAIL FROM:<${from}>`), /^250 /);
+  for (const rcpt of to) assert.match(await c.cmd(`RCPT TO:<${rcpt}>`), /^250 /);
+  assert.match(await c.cmd('DATA'), /^354 /);
+  assert.match(
+    await c.cmd(
+      `From: ${from}\r\nTo: ${to.join(', ')}\r\nSubject: ${subject}\r\nMessage-ID: <${subject}@a.test>\r\n\r\nHello from A.\r\n.`,
+    ),
+    /^250 /,
+  );
+  await c.cmd('QUIT');
+  c.close();
+}
+
+const withSubject = (msgs: Buffer[], subject: string) =>
+  msgs.filter((m) => m.toString('latin1').includes(`Subject: ${subject}\r\n`));
+
+describe('outbound delivery between two servers', () => {
+  let a: PostbodeProcess;
+  let b: PostbodeProcess;
+  let bSmtp: number;
+  before(async () => {
+    b = await startPostbode({ hostname: 'mx.b.test', domains: ['b.test'] });
+    bSmtp = b.ports.smtp;
+    assert.equal(b.cli(['user', 'add', 'bob@b.test', '--password', 'secret']).code, 0);
+    a = await startPostbode({
+      hostname: 'mx.a.test',
+      domains: ['a.test'],
+      outbound: true,
+      extraArgs: [
+        '--set',
+        `delivery.transport={"b.test":"127.0.0.1:${bSmtp}"}`,
+        '--set',
+        'delivery.retry_interval_scan=1',
+      ],
+    });
+    assert.equal(a.cli(['user', 'add', 'alice@a.test', '--password', 'secret']).code, 0);
+  });
+  after(async () => {
+    await a?.stop();
+    await b?.stop();
+    removeDir(a.dataDir);
+    removeDir(b.dataDir);
+  });
+
+  it('delivers a message submitted on A to a user on B', async () => {
+    await submit(a.ports.submission, 'alice@a.test', ['bob@b.test'], 'first');
+    const msgs = await eventually('the message at B', async () => {
+      const got = withSubject(await popRetrieveAll(b.ports.pop3, 'bob@b.test', 'secret'), 'first');
+      return got.length > 0 ? got : undefined;
+    });
+    assert.equal(msgs.length, 1);
+    const text = msgs[0].toString('latin1');
+    assert.match(text, /^Return-Path: <alice@a\.test>\r\n/);
+    assert.match(text, /by mx\.a\.test /); // A's Received header travelled along
+    assert.match(a.cli(['queue', 'list']).stdout, /the queue is empty/);
+  });
+
+  it('bounces a recipient unknown at B to the sender on A (multipart/report)', async () => {
+    await submit(a.ports.submission, 'alice@a.test', ['nobody@b.test'], 'unknown');
+    const dsn = await eventually('the DSN at A', async () => {
+      const got = (await popRetrieveAll(a.ports.pop3, 'alice@a.test', 'secret')).filter((m) =>
+        m.toString('latin1').includes('nobody@b.test'),
+      );
+      return got.length > 0 ? got[0].toString('latin1') : undefined;
+    });
+    assert.match(dsn, /^Return-Path: <>\r\n/);
+    assert.match(dsn, /Content-Type: multipart\/report;\s+report-type=delivery-status/i);
+    assert.match(dsn, /Final-Recipient: rfc822; ?nobody@b\.test/i);
+    assert.match(dsn, /Action: failed/);
+    assert.match(dsn, /Status: 5\.\d+\.\d+/);
+    assert.match(dsn, /Subject: unknown/); // the original comes back
+    assert.match(a.cli(['queue', 'list']).stdout, /the queue is empty/);
+  });
+
+  it('keeps the message while B is down and delivers it once after queue flush', async () => {
+    await b.stop();
+    await submit(a.ports.submission, 'alice@a.test', ['bob@b.test'], 'while-down');
+    const line = await eventually('the failed attempt in the queue', async () => {
+      const out = a.cli(['queue', 'list']).stdout;
+      return /attempts [1-9].*last error: /.test(out) ? out : undefined;
+    });
+    const id = /^(\d+) /m.exec(line)?.[1];
+    assert.ok(id, line);
+    const show = a.cli(['queue', 'show', id]);
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, /bob@b\.test {2}pending {2}last error: /);
+
+    b = await startPostbode({
+      hostname: 'mx.b.test',
+      domains: ['b.test'],
+      dataDir: b.dataDir,
+      extraArgs: ['--listen', `smtp=127.0.0.1:${bSmtp}`],
+    });
+    assert.match(a.cli(['queue', 'flush']).stdout, /1 queued message is due now/);
+    await eventually('the message at B', async () => {
+      const got = withSubject(await popRetrieveAll(b.ports.pop3, 'bob@b.test', 'secret'), 'while-down');
+      return got.length > 0 ? got : undefined;
+    });
+    await eventually('an empty queue on A', async () =>
+      /the queue is empty/.test(a.cli(['queue', 'list']).stdout) ? true : undefined,
+    );
+    // A few more scans: nothing is sent again.
+    await new Promise((r) => setTimeout(r, 2500));
+    const all = await popRetrieveAll(b.ports.pop3, 'bob@b.test', 'secret');
+    assert.equal(withSubject(all, 'while-down').length, 1);
+    assert.equal(withSubject(all, 'first').length, 1);
+  });
+});
