@@ -1,5 +1,6 @@
-/** `postbode user|domain|alias|queue ...`: account administration straight on the store. */
+/** `postbode user|domain|alias|queue|dkim ...`: account administration straight on the store. */
 import type { Command } from 'commander';
+import { DkimError, DkimKeyStore, dnsRecord, dnsRecordValue } from '../delivery/dkim.js';
 import { mailboxError } from '../smtp/address.js';
 import { StoreConflictError } from '../store/types.js';
 import { CliError, type GlobalOptions, withConfigOptions, withStore } from './context.js';
@@ -221,4 +222,48 @@ export function registerAdminCommands(program: Command, out: Out): void {
       });
     },
   );
+
+  const dkim = program.command('dkim').description('manage DKIM signing keys for outbound mail');
+  withConfigOptions(
+    dkim
+      .command('keygen <domain>')
+      .description('create a DKIM key for a domain and print the DNS TXT record to publish')
+      .option('-s, --selector <selector>', 'the key selector (the s= tag)', 'postbode')
+      .option('-a, --algorithm <algorithm>', 'rsa (2048 bits) or ed25519', 'rsa'),
+  ).action(async (domain: string, opts: GlobalOptions & { selector: string; algorithm: string }) => {
+    if (opts.algorithm !== 'rsa' && opts.algorithm !== 'ed25519') {
+      throw new CliError(`unknown algorithm "${opts.algorithm}": use rsa or ed25519`);
+    }
+    const algorithm = opts.algorithm;
+    await withStore(opts, async ({ store, dataDir }) => {
+      let key: ReturnType<DkimKeyStore['generate']>;
+      try {
+        key = new DkimKeyStore(dataDir).generate(domain.trim(), opts.selector, algorithm);
+      } catch (err) {
+        if (err instanceof DkimError) throw new CliError(err.message);
+        throw err;
+      }
+      out(`created ${key.algorithm} key ${key.file}`);
+      if (!(await store.domains.has(key.domain))) {
+        out(`note: ${key.domain} is not a local domain; mail is signed only for local domains`);
+      }
+      out('publish this DNS record (outbound mail from the domain is signed from now on):');
+      out(dnsRecord(key));
+    });
+  });
+  withConfigOptions(
+    dkim
+      .command('list')
+      .description('list DKIM keys and their DNS records')
+      .option('-r, --records', 'also print each DNS TXT value'),
+  ).action(async (opts: GlobalOptions & { records?: boolean }) => {
+    await withStore(opts, async ({ dataDir }) => {
+      const keys = new DkimKeyStore(dataDir).list();
+      if (keys.length === 0) out('no DKIM keys (create one with `postbode dkim keygen DOMAIN`)');
+      for (const k of keys) {
+        out(`${k.domain}  selector ${k.selector}  ${k.algorithm}  ${k.selector}._domainkey.${k.domain}  ${k.file}`);
+        if (opts.records) out(`  ${dnsRecordValue(k.privateKey)}`);
+      }
+    });
+  });
 }

@@ -16,10 +16,17 @@
  *   (the SMTP engine answers 552 5.2.2). When only some local recipients overflow, every accepted copy
  *   is still delivered (a grace of one message, as Dovecot's quota_grace): after 250 the message may
  *   not be lost, and there is no bounce generator yet to tell the sender about a dropped copy.
+ * - DKIM: the queued copy for remote recipients is signed once, before it is stored, when the message
+ *   was submitted by an authenticated user or generated here (a DSN), and a key exists (dkim.ts) for
+ *   the envelope sender's domain (the From: domain for the null sender) and that domain is local. Mail
+ *   that arrived unauthenticated and is forwarded (aliases) is never signed. The signature goes below
+ *   our Received header; local copies are not signed. A signing error is logged and the mail goes
+ *   unsigned.
  */
 import type { Logger } from '../log.js';
 import { parseMessage } from '../mail/parse.js';
 import type { Account, JsonValue, QueueRecipient, Store } from '../store/types.js';
+import { type DkimKeyStore, fromHeaderDomain, signMessage } from './dkim.js';
 
 const MAX_ALIAS_DEPTH = 8;
 
@@ -120,6 +127,8 @@ export class Delivery {
       log: Logger;
       /** Called after a message was durably queued for remote recipients (the outbound worker's wake-up). */
       onQueued?: (queueId: number) => void;
+      /** DKIM keys; without it nothing is signed. */
+      dkim?: DkimKeyStore;
     },
   ) {}
 
@@ -202,6 +211,28 @@ export class Delivery {
     return over;
   }
 
+  /** The message signed when a DKIM key applies (see the header), else as it is. */
+  async #dkimSign(id: string, msg: IncomingMessage): Promise<Buffer> {
+    const keys = this.opts.dkim;
+    if (!keys || (msg.trace.authUser === null && msg.trace.protocol !== 'local')) return msg.data;
+    const from = msg.envelopeFrom;
+    const domain = from ? from.slice(from.lastIndexOf('@') + 1).toLowerCase() : fromHeaderDomain(msg.data);
+    if (!domain || !(await this.isLocalDomain(domain))) return msg.data;
+    try {
+      const key = keys.get(domain);
+      if (!key) return msg.data;
+      return await signMessage(msg.data, {
+        domain: key.domain,
+        selector: key.selector,
+        privateKey: key.privateKey,
+        algorithm: key.algorithm,
+      });
+    } catch (err) {
+      this.opts.log.error({ id, domain, err }, 'DKIM signing failed; the message goes unsigned');
+      return msg.data;
+    }
+  }
+
   /**
    * Stores the message for every recipient. Resolves when all copies are durable. Throws
    * QuotaExceededError, storing nothing, when the message fits no recipient (see the header).
@@ -255,7 +286,7 @@ export class Delivery {
     }
     let queueId: number | null = null;
     if (remote.size > 0) {
-      const raw = Buffer.concat([Buffer.from(received), msg.data]);
+      const raw = Buffer.concat([Buffer.from(received), await this.#dkimSign(id, msg)]);
       writes.push(
         this.store
           .deliver({

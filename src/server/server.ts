@@ -11,6 +11,7 @@ import { parseListenAddress } from '../config/load.js';
 import { type Config, LISTENER_KINDS, LISTENER_NAMES, type ListenerName } from '../config/schema.js';
 import { bounceHandler } from '../delivery/bounce.js';
 import { Delivery } from '../delivery/delivery.js';
+import { DkimKeyStore } from '../delivery/dkim.js';
 import { parseHostPort } from '../delivery/outbound/routes.js';
 import { OutboundWorker } from '../delivery/outbound/worker.js';
 import { imapHandler } from '../imap/index.js';
@@ -50,6 +51,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       product: PRODUCT,
       log,
       onQueued: () => worker?.wake(),
+      dkim: new DkimKeyStore(dataDir),
     });
     if (config.delivery.enabled) {
       worker = outboundWorker(config, store, delivery, log);
