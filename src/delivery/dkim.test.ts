@@ -88,7 +88,8 @@ describe('DKIM signing', () => {
     assert.match(dnsRecordValue(ed.privateKey), /^v=DKIM1; k=ed25519; p=[A-Za-z0-9+/]{43}=$/);
   });
 
-  for (const which of ['rsa', 'ed25519'] as const) {
+  // ed25519 signing is held back (see src/cli/admin.ts dkim keygen); only RSA is exercised end to end.
+  for (const which of ['rsa'] as const) {
     test(`an ${which} signature verifies (dkim=pass) and not after the body or a header is changed`, async () => {
       const key = which === 'rsa' ? rsa : ed;
       const signed = await signMessage(MESSAGE, {
