@@ -200,47 +200,37 @@ function buildHandlers(
     resolve: (address: string) => delivery.resolve(address),
     deliver: (msg: Parameters<Delivery['deliver']>[0]) => delivery.deliver(msg),
   };
-  const smtpSettings = (role: 'mx' | 'submission') => ({
+  // Settings every protocol engine takes the same way.
+  const common = {
     hostname: config.hostname,
-    product: PRODUCT,
     showVersion: config.show_version,
     strict: config.strictness === 'strict',
+    maxErrors: config.limits.max_errors,
+    maxAuthFailures: config.limits.max_auth_failures,
+    tlsContext: () => deps.tls.context,
+  };
+  const smtpSettings = (role: 'mx' | 'submission') => ({
+    ...common,
+    product: PRODUCT,
     role,
     maxMessageSize: config.smtp.max_message_size,
     maxRecipients: config.smtp.max_recipients,
     maxLineLength: config.smtp.max_line_length,
     idleTimeoutMs: config.smtp.idle_timeout * 1000,
-    maxErrors: config.limits.max_errors,
-    maxAuthFailures: config.limits.max_auth_failures,
     authOnMx: config.smtp.auth_on_mx,
-    tlsContext: () => deps.tls.context,
   });
   const pop3 = pop3Handler(
-    {
-      hostname: config.hostname,
-      version: VERSION,
-      showVersion: config.show_version,
-      strict: config.strictness === 'strict',
-      idleTimeoutMs: config.pop3.idle_timeout * 1000,
-      maxErrors: config.limits.max_errors,
-      maxAuthFailures: config.limits.max_auth_failures,
-      tlsContext: () => deps.tls.context,
-    },
+    { ...common, version: VERSION, idleTimeoutMs: config.pop3.idle_timeout * 1000 },
     { auth, store: deps.store } satisfies Pop3Backend,
     log,
   );
   const imap = imapHandler(
     {
-      hostname: config.hostname,
+      ...common,
       version: VERSION,
-      showVersion: config.show_version,
-      strict: config.strictness === 'strict',
       idleTimeoutMs: config.imap.idle_timeout * 1000,
       maxLineLength: config.imap.max_line_length,
       maxMessageSize: config.smtp.max_message_size,
-      maxErrors: config.limits.max_errors,
-      maxAuthFailures: config.limits.max_auth_failures,
-      tlsContext: () => deps.tls.context,
     },
     { auth, store: deps.store },
     log,
