@@ -337,6 +337,83 @@ export interface ChangeFeed {
   subscribe(mailboxId: number, listener: (change: MailboxChange) => void): () => void;
 }
 
+/**
+ * One protocol session as the web lab's history keeps it (see src/web/recorder.ts). Times are
+ * milliseconds since the epoch.
+ */
+export interface LoggedSession {
+  /** The session id of the trace bus. */
+  id: string;
+  proto: 'smtp' | 'pop3' | 'imap';
+  /** Listener name, e.g. `submission`. */
+  listener: string;
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  /** The account that authenticated successfully, or null. */
+  user: string | null;
+  /** TLS protocol and cipher once encrypted (e.g. `TLSv1.3 TLS_AES_256_GCM_SHA384`), else null. */
+  tls: string | null;
+  start: number;
+  end: number | null;
+  /** Session state after the last event, e.g. `TRANSACTION`, `selected`. */
+  state: string;
+  closeReason: string | null;
+  /** Number of events stored (or to be stored) for the session. */
+  events: number;
+  /** TLS key logging was on for this session: its traffic keys were kept (its secrecy is weakened). */
+  keyLogged: boolean;
+}
+
+/** One event of a logged session, in `seq` order (the opening event has seq 0). */
+export interface LoggedEvent {
+  sessionId: string;
+  seq: number;
+  t: number;
+  /** A trace event type: open, in, out, tls, auth, state, note, close. */
+  type: string;
+  /** The line (in/out) or a short description. */
+  text: string;
+  /** The line travelled inside TLS on the wire. */
+  encrypted: boolean;
+  /** Structured fields of the event (e.g. the TLS cipher, the mechanism of an auth), or null. */
+  data: JsonValue;
+}
+
+export interface SessionFilter {
+  proto?: 'smtp' | 'pop3' | 'imap';
+  /** Exact account address (lower-case). */
+  user?: string;
+  /** Remote address, or its prefix (e.g. `192.168.`). */
+  remote?: string;
+  /** Only sessions that started before this time (for paging), exclusive. */
+  before?: number;
+  /** At most this many (default 200). */
+  limit?: number;
+}
+
+/**
+ * Session history for the web lab.
+ *
+ * Contract:
+ * - `append` upserts the given session summaries and appends the events in one durable transaction;
+ *   an event whose (session, seq) already exists replaces it. Events of a session that is not in the
+ *   store and not in the same batch are refused (StoreNotFoundError), nothing of the batch is kept.
+ * - `list` returns newest first (by start, then id); `events` in ascending seq.
+ * - `prune` removes whole sessions (with their events) beyond the newest `keep` and those that started
+ *   before `startedBefore`; it returns how many sessions it removed.
+ * - `finishOpen` ends sessions that have no end (after a restart nothing is live any more).
+ */
+export interface SessionLogStore {
+  append(batch: { sessions: LoggedSession[]; events: LoggedEvent[] }): Promise<void>;
+  list(filter?: SessionFilter): Promise<LoggedSession[]>;
+  get(id: string): Promise<LoggedSession | null>;
+  events(id: string): Promise<LoggedEvent[]>;
+  prune(opts: { keep?: number; startedBefore?: number }): Promise<number>;
+  finishOpen(end: number, reason: string): Promise<number>;
+}
+
 export interface StoreStats {
   accounts: number;
   domains: number;
@@ -358,6 +435,8 @@ export interface Store {
   readonly queue: QueueStore;
   readonly locks: MailboxLocks;
   readonly changes: ChangeFeed;
+  /** The web lab's session history. */
+  readonly sessionLog: SessionLogStore;
   /** Stores one message for local recipients and/or the outbound queue, atomically and durably. */
   deliver(request: DeliveryRequest): Promise<DeliveryResult>;
   stats(): Promise<StoreStats>;

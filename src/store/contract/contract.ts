@@ -23,6 +23,7 @@ import {
   StoreConflictError,
   StoreNotFoundError,
 } from '../types.js';
+import { sessionLogContract } from './session-log.js';
 
 export interface StoreHarness {
   store: Store;
@@ -1238,6 +1239,8 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
         await store.close();
       });
     });
+
+    sessionLogContract(() => h);
 
     describe('persistence across a restart', () => {
       it('data, UIDVALIDITY and UIDNEXT survive; UIDs are not reused', async (t) => {

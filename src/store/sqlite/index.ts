@@ -20,6 +20,7 @@ import { openDatabase, SqliteContext } from './db.js';
 import { mailboxRowByName, sqliteMailboxes } from './mailboxes.js';
 import { insertMessage, prepareBlob, putBlob, sqliteBlobs, sqliteMessages } from './messages.js';
 import { insertQueueEntry, sqliteQueue } from './queue.js';
+import { sqliteSessionLog } from './sessionlog.js';
 
 export interface SqliteStoreOptions {
   /** Database file; created with its schema when missing. */
@@ -70,6 +71,7 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
     queue: sqliteQueue(ctx),
     locks: new MemoryMailboxLocks(),
     changes: ctx.bus,
+    sessionLog: sqliteSessionLog(ctx),
     deliver,
     async stats() {
       return ctx

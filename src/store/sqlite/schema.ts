@@ -153,8 +153,46 @@ CREATE TABLE subscriptions (
 ) STRICT, WITHOUT ROWID;
 `;
 
+/**
+ * V4: the web lab's session history (src/web/recorder.ts): one row per protocol session and one per
+ * trace event. `data` holds the event's structured fields as JSON (or NULL). Deleting a session deletes
+ * its events.
+ */
+const V4 = `
+CREATE TABLE log_sessions (
+  id           TEXT PRIMARY KEY,
+  proto        TEXT NOT NULL,
+  listener     TEXT NOT NULL,
+  local_addr   TEXT NOT NULL,
+  local_port   INTEGER NOT NULL,
+  remote_addr  TEXT NOT NULL,
+  remote_port  INTEGER NOT NULL,
+  user         TEXT,
+  tls          TEXT,
+  start        INTEGER NOT NULL,
+  end          INTEGER,
+  state        TEXT NOT NULL,
+  close_reason TEXT,
+  events       INTEGER NOT NULL DEFAULT 0,
+  key_logged   INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX log_sessions_start ON log_sessions(start);
+CREATE INDEX log_sessions_user ON log_sessions(user, start);
+
+CREATE TABLE log_events (
+  session_id TEXT NOT NULL REFERENCES log_sessions(id) ON DELETE CASCADE,
+  seq        INTEGER NOT NULL,
+  t          INTEGER NOT NULL,
+  type       TEXT NOT NULL,
+  text       TEXT NOT NULL,
+  encrypted  INTEGER NOT NULL DEFAULT 0,
+  data       TEXT,
+  PRIMARY KEY (session_id, seq)
+) STRICT, WITHOUT ROWID;
+`;
+
 /** Migration i brings the schema from version i to i + 1. Append only. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -1,0 +1,159 @@
+/**
+ * Store contract, part: the web lab's session history (`Store.sessionLog`). Called from
+ * `runStoreContract` with a getter for the current test's harness.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type LoggedEvent, type LoggedSession, StoreNotFoundError } from '../types.js';
+import type { StoreHarness } from './contract.js';
+
+const session = (id: string, overrides: Partial<LoggedSession> = {}): LoggedSession => ({
+  id,
+  proto: 'smtp',
+  listener: 'submission',
+  localAddress: '127.0.0.1',
+  localPort: 587,
+  remoteAddress: '192.0.2.10',
+  remotePort: 40000,
+  user: null,
+  tls: null,
+  start: 1_000,
+  end: null,
+  state: 'connected',
+  closeReason: null,
+  events: 0,
+  keyLogged: false,
+  ...overrides,
+});
+
+const event = (sessionId: string, seq: number, overrides: Partial<LoggedEvent> = {}): LoggedEvent => ({
+  sessionId,
+  seq,
+  t: 1_000 + seq,
+  type: 'out',
+  text: `line ${seq}`,
+  encrypted: false,
+  data: null,
+  ...overrides,
+});
+
+export function sessionLogContract(harness: () => StoreHarness): void {
+  describe('session log', () => {
+    const log = () => harness().store.sessionLog;
+
+    it('appends sessions and events and reads them back in order', async () => {
+      await log().append({
+        sessions: [session('a', { events: 3 })],
+        events: [
+          event('a', 0, { type: 'open', text: 'open', data: { tls: false } }),
+          event('a', 2, { type: 'in', text: 'EHLO x' }),
+          event('a', 1, { encrypted: true, text: '220 hi' }),
+        ],
+      });
+      assert.deepEqual(await log().get('a'), session('a', { events: 3 }));
+      const events = await log().events('a');
+      assert.deepEqual(
+        events.map((e) => [e.seq, e.type, e.text, e.encrypted]),
+        [
+          [0, 'open', 'open', false],
+          [1, 'out', '220 hi', true],
+          [2, 'in', 'EHLO x', false],
+        ],
+      );
+      assert.deepEqual(events[0].data, { tls: false });
+      assert.equal(await log().get('missing'), null);
+      assert.deepEqual(await log().events('missing'), []);
+    });
+
+    it('upserts a session summary and appends later events', async () => {
+      await log().append({ sessions: [session('a')], events: [event('a', 0)] });
+      const done = session('a', {
+        user: 'alice@example.org',
+        tls: 'TLSv1.3 TLS_AES_256_GCM_SHA384',
+        end: 2_000,
+        state: 'closed',
+        closeReason: 'QUIT',
+        events: 2,
+        keyLogged: true,
+      });
+      await log().append({ sessions: [done], events: [event('a', 1)] });
+      assert.deepEqual(await log().get('a'), done);
+      assert.deepEqual(
+        (await log().events('a')).map((e) => e.seq),
+        [0, 1],
+      );
+    });
+
+    it('refuses events of an unknown session and keeps nothing of that batch', async () => {
+      await assert.rejects(
+        log().append({ sessions: [session('b')], events: [event('b', 0), event('nope', 0)] }),
+        StoreNotFoundError,
+      );
+      assert.equal(await log().get('b'), null);
+    });
+
+    it('lists newest first with filters and a limit', async () => {
+      await log().append({
+        sessions: [
+          session('s1', { start: 100, proto: 'smtp', remoteAddress: '192.0.2.1' }),
+          session('s2', { start: 200, proto: 'imap', user: 'alice@example.org', remoteAddress: '192.0.2.2' }),
+          session('s3', { start: 300, proto: 'pop3', user: 'bob@example.org', remoteAddress: '198.51.100.7' }),
+          session('s4', { start: 400, proto: 'imap', user: 'alice@example.org', remoteAddress: '10.0.0.1' }),
+        ],
+        events: [],
+      });
+      const ids = (list: LoggedSession[]) => list.map((s) => s.id);
+      assert.deepEqual(ids(await log().list()), ['s4', 's3', 's2', 's1']);
+      assert.deepEqual(ids(await log().list({ proto: 'imap' })), ['s4', 's2']);
+      assert.deepEqual(ids(await log().list({ user: 'Alice@Example.org' })), ['s4', 's2']);
+      assert.deepEqual(ids(await log().list({ remote: '192.0.2.' })), ['s2', 's1']);
+      assert.deepEqual(ids(await log().list({ remote: '192_0' })), [], 'LIKE wildcards are literal');
+      assert.deepEqual(ids(await log().list({ limit: 2 })), ['s4', 's3']);
+      assert.deepEqual(ids(await log().list({ before: 300 })), ['s2', 's1']);
+      assert.deepEqual(ids(await log().list({ proto: 'imap', user: 'bob@example.org' })), []);
+    });
+
+    it('prunes to the newest N and by age, with their events', async () => {
+      const sessions = [1, 2, 3, 4, 5].map((n) => session(`p${n}`, { start: n * 100 }));
+      await log().append({ sessions, events: sessions.map((s) => event(s.id, 0)) });
+      assert.equal(await log().prune({ keep: 3 }), 2);
+      assert.deepEqual(
+        (await log().list()).map((s) => s.id),
+        ['p5', 'p4', 'p3'],
+      );
+      assert.deepEqual(await log().events('p1'), []);
+      assert.equal(await log().prune({ startedBefore: 401 }), 2);
+      assert.deepEqual(
+        (await log().list()).map((s) => s.id),
+        ['p5'],
+      );
+      assert.equal(await log().prune({ keep: 0 }), 1);
+      assert.deepEqual(await log().list(), []);
+    });
+
+    it('finishOpen ends the sessions that have no end', async () => {
+      await log().append({
+        sessions: [session('o1', { start: 100 }), session('o2', { start: 200, end: 250, closeReason: 'QUIT' })],
+        events: [],
+      });
+      assert.equal(await log().finishOpen(5_000, 'server restarted'), 1);
+      assert.deepEqual(
+        [(await log().get('o1'))?.end, (await log().get('o1'))?.closeReason],
+        [5_000, 'server restarted'],
+      );
+      assert.equal((await log().get('o2'))?.closeReason, 'QUIT');
+    });
+
+    it('history survives a restart', async (t) => {
+      const h = harness();
+      if (!h.reopen) {
+        t.skip('this backend cannot reopen');
+        return;
+      }
+      await h.store.sessionLog.append({ sessions: [session('r', { events: 1 })], events: [event('r', 0)] });
+      const store = await h.reopen();
+      assert.equal((await store.sessionLog.get('r'))?.events, 1);
+      assert.equal((await store.sessionLog.events('r')).length, 1);
+    });
+  });
+}
