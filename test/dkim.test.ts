@@ -29,14 +29,15 @@ describe('postbode dkim', () => {
     assert.equal(fromFile.asymmetricKeyDetails?.modulusLength, 2048);
   });
 
-  it('keygen takes a selector, refuses ed25519 for now, duplicates and bad input; list shows the keys', () => {
+  it('keygen takes a selector and ed25519, refuses duplicates and bad input; list shows the keys', () => {
     const r = runCli(['dkim', 'keygen', 'lab.example', '-s', 'k2026', '-d', dataDir]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^k2026\._domainkey\.lab\.example\. IN TXT "v=DKIM1; k=rsa; p=/m);
     assert.equal(statSync(path.join(dataDir, 'dkim', 'lab.example.k2026.key')).mode & 0o777, 0o600);
     const ed = runCli(['dkim', 'keygen', 'lab.example', '-s', 'ed2026', '--algorithm', 'ed25519', '-d', dataDir]);
-    assert.equal(ed.code, 1);
-    assert.match(ed.stderr, /ed25519 DKIM keys are not available yet/);
+    assert.equal(ed.code, 0, ed.stderr);
+    // RFC 8463 §4.2: p= is the raw 32-byte public key.
+    assert.match(ed.stdout, /^ed2026\._domainkey\.lab\.example\. IN TXT "v=DKIM1; k=ed25519; p=[A-Za-z0-9+/]{43}="$/m);
     const dup = runCli(['dkim', 'keygen', 'lab.example', '-s', 'k2026', '-d', dataDir]);
     assert.equal(dup.code, 1);
     assert.match(dup.stderr, /already exists/);
@@ -46,6 +47,7 @@ describe('postbode dkim', () => {
     const list = runCli(['dkim', 'list', '--records', '-d', dataDir]);
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /lab\.example {2}selector k2026 {2}rsa-sha256/);
+    assert.match(list.stdout, /lab\.example {2}selector ed2026 {2}ed25519-sha256/);
     assert.match(list.stdout, /lab\.example {2}selector postbode {2}rsa-sha256/);
     assert.match(list.stdout, /v=DKIM1; k=rsa; p=/);
   });

@@ -30,6 +30,55 @@ const MESSAGE = Buffer.from(
   ].join('\r\n'),
 );
 
+/** A small deterministic PRNG (mulberry32), so a failing message can be rebuilt from its number. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const PIECES = [
+  'word',
+  'Grüße',
+  '日本語',
+  '.',
+  '..',
+  ' ',
+  '\t',
+  '  spaced  ',
+  '=?utf-8?q?x?=',
+  'a'.repeat(90),
+  ';',
+  ':',
+];
+
+/** Message number `i` of a varied set: folded and repeated headers, odd case, whitespace runs,
+ * trailing blanks, 8-bit text, dot lines, empty and blank-line-only bodies, no final CRLF. */
+function variedMessage(i: number, random: () => number): Buffer {
+  const pick = () => PIECES[Math.floor(random() * PIECES.length)];
+  const words = (n: number) => Array.from({ length: n }, pick).join(' ');
+  const headers = [
+    `${i % 3 === 0 ? 'FROM' : 'From'}: "Student ${i}" <student${i}@a.example>`,
+    'To: friend@b.example',
+    `Subject: ${words(1 + Math.floor(random() * 12))}${i % 4 === 0 ? ' \t ' : ''}`,
+    `Message-ID: <varied-${i}@a.example>`,
+  ];
+  if (i % 5 === 0) headers.push(`Subject:${words(3)}\r\n\t${words(4)}`); // a second, folded Subject
+  if (i % 7 === 0) headers.push(`Reply-To:   \t <r${i}@a.example>   `);
+  if (i % 2 === 0) headers.push('MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8');
+  const lines = Array.from({ length: Math.floor(random() * 30) }, () => words(Math.floor(random() * 15)));
+  let body = lines.join('\r\n');
+  if (i % 11 === 0) body = '';
+  if (i % 13 === 0) body = '\r\n\r\n\r\n';
+  if (i % 3 !== 1) body += '\r\n';
+  return Buffer.from(`${headers.join('\r\n')}\r\n\r\n${body}`);
+}
+
 /** A resolver for mailauth that knows only the given keys' TXT records. */
 function resolverFor(...keys: DkimKey[]) {
   return async (name: string, type: string): Promise<string[][]> => {
@@ -88,8 +137,7 @@ describe('DKIM signing', () => {
     assert.match(dnsRecordValue(ed.privateKey), /^v=DKIM1; k=ed25519; p=[A-Za-z0-9+/]{43}=$/);
   });
 
-  // ed25519 signing is held back (see src/cli/admin.ts dkim keygen); only RSA is exercised end to end.
-  for (const which of ['rsa'] as const) {
+  for (const which of ['rsa', 'ed25519'] as const) {
     test(`an ${which} signature verifies (dkim=pass) and not after the body or a header is changed`, async () => {
       const key = which === 'rsa' ? rsa : ed;
       const signed = await signMessage(MESSAGE, {
@@ -117,6 +165,46 @@ describe('DKIM signing', () => {
       assert.equal((await verify(forgedSubject, key)).status.result, 'fail');
     });
   }
+
+  test('a signature verifies even when the clock moves on while signing (t= is read once)', async (t) => {
+    // mailauth used to read the clock for the signed header and again for the returned one; a
+    // half-second boundary in between gave a t= that was not the signed one (dkim=fail).
+    const start = Date.now();
+    let calls = 0;
+    t.mock.method(Date, 'now', () => start + 700 * ++calls);
+    for (const key of [ed, rsa]) {
+      const signed = await signMessage(MESSAGE, {
+        domain: key.domain,
+        selector: key.selector,
+        privateKey: key.privateKey,
+        algorithm: key.algorithm,
+      });
+      t.mock.restoreAll();
+      const result = await verify(signed, key);
+      assert.equal(result.status.result, 'pass', result.info);
+      t.mock.method(Date, 'now', () => start + 700 * ++calls);
+    }
+    assert.ok(calls > 0, 'the clock was read while signing');
+  });
+
+  test('500 varied messages signed with ed25519 (and 100 with RSA) all verify', async () => {
+    const random = prng(4);
+    const failures: string[] = [];
+    for (let i = 0; i < 600; i++) {
+      const key = i < 500 ? ed : rsa;
+      const raw = variedMessage(i, random);
+      const signed = await signMessage(raw, {
+        domain: key.domain,
+        selector: key.selector,
+        privateKey: key.privateKey,
+        algorithm: key.algorithm,
+      });
+      const result = await dkimVerify(signed, { resolver: resolverFor(key) });
+      const r = result.results[0];
+      if (r?.status.result !== 'pass') failures.push(`#${i} ${key.algorithm}: ${r?.info ?? 'no result'}`);
+    }
+    assert.deepEqual(failures, []);
+  });
 
   test('fromHeaderDomain finds the From: address domain', () => {
     assert.equal(fromHeaderDomain(MESSAGE), 'a.example');

@@ -54,13 +54,21 @@ export function domainError(domain: string): string | null {
   return DOMAIN.test(domain) ? null : 'not a valid domain name (e.g. example.org)';
 }
 
-/** Prepends a DKIM-Signature header (relaxed/relaxed, mailauth's default header list) to `raw`. */
-export async function signMessage(raw: Buffer, opts: DkimSignOptions): Promise<Buffer> {
+/**
+ * Prepends a DKIM-Signature header (relaxed/relaxed, mailauth's default header list) to `raw`.
+ *
+ * `signTime` is always passed: without it mailauth reads the clock twice, once for the `t=` tag in the
+ * header it signs and once for the header it returns (`Math.round(Date.now() / 1000)` each time), so a
+ * signature made across a half-second boundary carried a `t=` one second off the signed one and failed
+ * verification (the rare ed25519 self-check failure seen in CI; RSA was exposed the same way).
+ */
+export async function signMessage(raw: Buffer, opts: DkimSignOptions & { now?: Date }): Promise<Buffer> {
   const key = { signingDomain: opts.domain, selector: opts.selector, privateKey: opts.privateKey };
   const result = await dkimSign(raw, {
     ...key,
     algorithm: opts.algorithm ?? 'rsa-sha256',
     canonicalization: 'relaxed/relaxed',
+    signTime: opts.now ?? new Date(),
     signatureData: [key],
   });
   if (result.errors.length > 0 || !result.signatures) {
