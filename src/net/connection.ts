@@ -18,6 +18,7 @@ import tls from 'node:tls';
 import zlib from 'node:zlib';
 import type { SessionTrace } from '../trace/bus.js';
 import { type DotScanState, newDotScanState, scanDotData } from './dotstream.js';
+import { KEYLOG_NOTE, type TlsKeyLog } from './keylog.js';
 
 export type ReadResult =
   | { kind: 'line'; line: Buffer; ending: 'crlf' | 'lf' }
@@ -78,6 +79,7 @@ export class Connection {
   /** Set once COMPRESS=DEFLATE (RFC 4978) is active: output goes through it, input through #inflate. */
   #deflate: zlib.DeflateRaw | null = null;
   #inflate: zlib.InflateRaw | null = null;
+  #keylog: TlsKeyLog | null;
 
   constructor(opts: {
     socket: net.Socket;
@@ -85,6 +87,8 @@ export class Connection {
     trace: SessionTrace;
     idleTimeoutMs: number;
     maxBuffered?: number;
+    /** Opt-in TLS key logging for STARTTLS (web lab). */
+    keylog?: TlsKeyLog | undefined;
   }) {
     this.#socket = opts.socket;
     this.id = opts.info.id;
@@ -96,6 +100,7 @@ export class Connection {
     this.trace = opts.trace;
     this.#idleMs = opts.idleTimeoutMs;
     this.#maxBuffered = opts.maxBuffered ?? 1 << 20;
+    this.#keylog = opts.keylog ?? null;
     if (opts.socket instanceof tls.TLSSocket) this.#noteTls(opts.socket);
     this.#attach(opts.socket);
   }
@@ -388,6 +393,7 @@ export class Connection {
     this.#buf = EMPTY;
     this.#pos = 0;
     const secure = new tls.TLSSocket(plain, { isServer: true, secureContext });
+    if (this.#keylog?.attach(secure, this.id)) this.trace.note(KEYLOG_NOTE);
     this.#socket = secure;
     this.#attach(secure);
     await new Promise<void>((resolve, reject) => {

@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import type { Protocol } from '../trace/bus.js';
 import { SessionTrace, type TraceBus } from '../trace/bus.js';
 import { Connection } from './connection.js';
+import { KEYLOG_NOTE, type TlsKeyLog } from './keylog.js';
 
 export interface SessionHandler {
   readonly protocol: Protocol;
@@ -61,6 +62,8 @@ export class NetServer {
       log: Logger;
       limits: { connectionsPerIp: number; maxConnections: number };
       tlsContext: () => tls.SecureContext;
+      /** Opt-in TLS key logging (web lab); absent or off: nothing is logged. */
+      keylog?: TlsKeyLog;
     },
   ) {}
 
@@ -113,11 +116,12 @@ export class NetServer {
     let failure: unknown = null;
     try {
       let stream: net.Socket = socket;
-      if (spec.implicitTls) stream = await this.#handshake(socket, spec.handler.idleTimeoutMs);
+      if (spec.implicitTls) stream = await this.#handshake(socket, spec.handler.idleTimeoutMs, sid);
       conn = new Connection({
         socket: stream,
         trace,
         idleTimeoutMs: spec.handler.idleTimeoutMs,
+        keylog: this.deps.keylog,
         info: {
           id: sid,
           listener: spec.name,
@@ -139,6 +143,7 @@ export class NetServer {
         localPort: conn.localPort,
         tls: spec.implicitTls,
       });
+      if (spec.implicitTls && this.deps.keylog?.has(sid)) trace.note(KEYLOG_NOTE);
       this.#sessions.add(conn);
       summary = await spec.handler.run(conn);
     } catch (err) {
@@ -171,9 +176,10 @@ export class NetServer {
     }
   }
 
-  #handshake(socket: net.Socket, timeoutMs: number): Promise<tls.TLSSocket> {
+  #handshake(socket: net.Socket, timeoutMs: number, sid: string): Promise<tls.TLSSocket> {
     return new Promise((resolve, reject) => {
       const secure = new tls.TLSSocket(socket, { isServer: true, secureContext: this.deps.tlsContext() });
+      this.deps.keylog?.attach(secure, sid);
       this.#handshaking.add(secure);
       const done = (err: Error | null) => {
         clearTimeout(timer);
