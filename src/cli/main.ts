@@ -32,7 +32,7 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
       .option('--domain <domain>', 'a local mail domain (repeatable)', collect)
       .option(
         '-l, --listen <name=host:port>',
-        'listener address, or NAME=off (repeatable); NAME: smtp, submission, submissions, pop3, pop3s, imap, imaps',
+        'listener address, or NAME=off (repeatable); NAME: smtp, submission, submissions, pop3, pop3s, imap, imaps, http',
         collect,
       )
       .option('--strict', 'refuse sloppy input (bare HELO, MAIL FROM without <>, bare LF) as Postfix does')

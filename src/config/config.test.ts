@@ -13,7 +13,8 @@ describe('config', () => {
     assert.equal(c.hostname, 'localhost');
     assert.equal(c.listen.smtp, '0.0.0.0:25');
     assert.equal(c.listen.imap, '0.0.0.0:143');
-    assert.equal(c.listen.http, 'off');
+    assert.equal(c.listen.http, '127.0.0.1:8080');
+    assert.equal(c.web.https, false);
     assert.equal(c.strictness, 'lab');
     assert.equal(c.smtp.max_message_size, 26214400);
   });

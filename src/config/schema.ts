@@ -58,7 +58,7 @@ export const configSchema = z
         pop3s: listenAddress.default('0.0.0.0:995'),
         imap: listenAddress.default('0.0.0.0:143'),
         imaps: listenAddress.default('0.0.0.0:993'),
-        http: listenAddress.default('off'),
+        http: listenAddress.default('127.0.0.1:8080'),
       })
       .prefault({}),
     tls: z
@@ -143,6 +143,12 @@ export const configSchema = z
         concurrency_per_destination: z.number().int().positive().default(5),
         /** Seconds between scans of the queue for due messages. */
         retry_interval_scan: z.number().int().positive().default(30),
+      })
+      .prefault({}),
+    web: z
+      .strictObject({
+        /** Serve the web lab over HTTPS with the mail certificate (tls.cert_file or the generated one). */
+        https: z.boolean().default(false),
       })
       .prefault({}),
     log: z

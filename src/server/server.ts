@@ -21,9 +21,12 @@ import { loadTls, type TlsMaterial } from '../net/tls.js';
 import { type Pop3Backend, pop3Handler } from '../pop3/index.js';
 import { smtpHandler } from '../smtp/index.js';
 import { openStore } from '../store/index.js';
-import type { Store } from '../store/types.js';
+import type { Store, StoreStats } from '../store/types.js';
 import { TraceBus } from '../trace/bus.js';
 import { PRODUCT, VERSION } from '../version.js';
+import { createApp } from '../web/app.js';
+import type { WebContext } from '../web/context.js';
+import { startWebListener } from '../web/http.js';
 import { startControlSocket } from './control.js';
 
 export interface RunningServer {
@@ -77,7 +80,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     const listeners: RunningServer['listeners'] = [];
     for (const name of LISTENER_NAMES) {
       const value = config.listen[name];
-      if (value === 'off') continue;
+      if (value === 'off' || name === 'http') continue;
       const handler = handlers[name];
       if (!handler) {
         throw new ListenError(
@@ -96,22 +99,33 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     }
 
     const started = new Date();
-    const control: net.Server = await startControlSocket(path.join(dataDir, 'control.sock'), {
-      bus,
-      log,
-      status: async () => ({
-        product: PRODUCT,
-        pid: process.pid,
-        started: started.toISOString(),
-        hostname: config.hostname,
-        dataDir,
-        strictness: config.strictness,
-        listeners,
-        sessions: netServer.sessionCount,
-        store: { kind: store.kind, ...(await store.stats()) },
-      }),
-    });
+    const status = () => serverStatus({ config, dataDir, started, listeners, store, sessions: netServer.sessionCount });
+    const control: net.Server = await startControlSocket(path.join(dataDir, 'control.sock'), { bus, log, status });
     cleanups.unshift(() => new Promise<void>((r) => control.close(() => r())));
+
+    if (config.listen.http !== 'off') {
+      const { host, port } = parseListenAddress(config.listen.http);
+      const web: WebContext = {
+        config,
+        store,
+        bus,
+        auth,
+        tls,
+        log,
+        listeners,
+        product: PRODUCT,
+        version: VERSION,
+        status,
+      };
+      const http = await startWebListener({
+        app: createApp(web),
+        host,
+        port,
+        ...(config.web.https ? { tls } : {}),
+      });
+      cleanups.unshift(() => http.close());
+      listeners.push({ name: 'http', host: http.host, port: http.port });
+    }
 
     worker?.start();
     log.info(
@@ -141,6 +155,40 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     await runCleanups(cleanups);
     throw err;
   }
+}
+
+/** What `postbode status` and `GET /api/status` show. */
+export interface ServerStatus {
+  product: string;
+  pid: number;
+  started: string;
+  hostname: string;
+  dataDir: string;
+  strictness: Config['strictness'];
+  listeners: RunningServer['listeners'];
+  sessions: number;
+  store: { kind: string } & StoreStats;
+}
+
+export async function serverStatus(s: {
+  config: Config;
+  dataDir: string;
+  started: Date;
+  listeners: RunningServer['listeners'];
+  store: Store;
+  sessions: number;
+}): Promise<ServerStatus> {
+  return {
+    product: PRODUCT,
+    pid: process.pid,
+    started: s.started.toISOString(),
+    hostname: s.config.hostname,
+    dataDir: s.dataDir,
+    strictness: s.config.strictness,
+    listeners: s.listeners,
+    sessions: s.sessions,
+    store: { kind: s.store.kind, ...(await s.store.stats()) },
+  };
 }
 
 /** The outbound queue worker as the configuration sets it up; bounces go through `delivery`. */

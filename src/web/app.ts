@@ -1,0 +1,114 @@
+/**
+ * The web application: the JSON API under `/api` (docs/web-api.md), client autoconfiguration, and the
+ * static UI from `dist/ui`.
+ *
+ * Invariants:
+ * - Every `/api` request passes the session middleware (sets `user`) and the CSRF guard first.
+ * - Unknown `/api` paths answer 404 JSON; errors answer `{"error": ...}`; a fault's details go to the
+ *   log only.
+ * - The UI is read from `dist/ui` at request time: `index.html` (no caching, so a new build is picked
+ *   up at once) at `/`; other files there get a long cache when requested with a version query
+ *   (`app.js?v=HASH`), else a short one. Without a built UI, `/` says how to build it.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { WebContext, WebEnv } from './context.js';
+import { adminRoutes } from './routes/admin.js';
+import { autoconfigRoutes } from './routes/autoconfig.js';
+import { labRoutes } from './routes/lab.js';
+import { mailRoutes } from './routes/mail.js';
+import { queueRoutes } from './routes/queue.js';
+import { authRoutes, csrfGuard, sessionMiddleware, WebSessions } from './session-auth.js';
+
+/** dist/ui, from both src/web (tsx) and dist/web (built). */
+export const UI_DIR = path.resolve(import.meta.dirname, '../../dist/ui');
+
+export interface AppOptions {
+  /** Where the built UI lives (default dist/ui). */
+  uiDir?: string;
+  sessions?: WebSessions;
+}
+
+export function createApp(ctx: WebContext, opts: AppOptions = {}): Hono<WebEnv> {
+  const app = new Hono<WebEnv>();
+  const sessions = opts.sessions ?? new WebSessions();
+
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) {
+      if (err.res) return err.res;
+      return c.json({ error: err.message || 'request refused' }, err.status);
+    }
+    ctx.log.error({ err, method: c.req.method, path: c.req.path }, 'web request failed');
+    return c.json({ error: 'internal server error; the server log has the details' }, 500);
+  });
+
+  const api = new Hono<WebEnv>();
+  api.use('*', sessionMiddleware(sessions));
+  api.use('*', csrfGuard);
+  api.route('/', authRoutes(ctx, sessions));
+  api.route('/', adminRoutes(ctx));
+  api.route('/', labRoutes(ctx));
+  api.route('/', mailRoutes(ctx));
+  api.route('/', queueRoutes(ctx));
+  api.all('*', (c) =>
+    c.json({ error: `no API endpoint ${c.req.method} ${c.req.path}; see docs/web-api.md for the endpoints` }, 404),
+  );
+  app.route('/api', api);
+  app.route('/', autoconfigRoutes(ctx));
+
+  const uiDir = opts.uiDir ?? UI_DIR;
+  app.get('*', async (c) => {
+    let rel: string;
+    try {
+      rel = c.req.path === '/' ? 'index.html' : decodeURIComponent(c.req.path.slice(1));
+    } catch {
+      return c.text('bad path', 400);
+    }
+    const file = path.resolve(uiDir, rel);
+    if (!file.startsWith(uiDir + path.sep)) return c.text('not found', 404);
+    let body: Buffer;
+    try {
+      if (!(await stat(file)).isFile()) throw new Error('not a file');
+      body = await readFile(file);
+    } catch {
+      if (rel === 'index.html') return c.html(NO_UI_PAGE, 503);
+      return c.text('not found', 404);
+    }
+    const type = CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+    const cache =
+      rel === 'index.html'
+        ? 'no-cache'
+        : new URL(c.req.url).search
+          ? 'public, max-age=31536000, immutable'
+          : 'public, max-age=300';
+    return c.body(new Uint8Array(body), 200, { 'Content-Type': type, 'Cache-Control': cache });
+  });
+  return app;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.map': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+const NO_UI_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>postbode</title></head>
+<body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">
+<h1>postbode</h1>
+<p>The web UI has not been built. In the postbode directory run</p>
+<pre>npm run build</pre>
+<p>and reload this page. The JSON API under <code>/api</code> works without it (see docs/web-api.md).</p>
+</body></html>
+`;
