@@ -1,0 +1,194 @@
+/**
+ * The JSON API of docs/web-api.md, typed. Every failure becomes an ApiError whose message is the
+ * server's `{error}` text (which says what went wrong and how to fix it), or a sentence of our own
+ * when the server could not be reached or answered something that is not JSON.
+ */
+
+export type Proto = 'smtp' | 'pop3' | 'imap';
+export type Role = 'admin' | 'user';
+
+export interface Me {
+  name: string;
+  role: Role;
+}
+
+export interface SessionSummary {
+  id: string;
+  proto: Proto;
+  listener: string;
+  localPort: number;
+  remote: string;
+  remotePort: number;
+  user: string | null;
+  tls: boolean;
+  tlsInfo: string | null;
+  start: number;
+  end: number | null;
+  state: string;
+  active: boolean;
+  events: number;
+  closeReason: string | null;
+}
+
+export interface Annotation {
+  code: string | null;
+  enhanced: string | null;
+  summary: string;
+  detail: string | null;
+  answers: { seq: number; command: string } | null;
+  rfc: { doc: string; section: string | null; url: string } | null;
+  state: string | null;
+}
+
+export type EventType = 'open' | 'in' | 'out' | 'tls' | 'auth' | 'state' | 'note' | 'close';
+
+export interface AnnotatedEvent {
+  seq: number;
+  t: number;
+  type: EventType;
+  text: string;
+  encrypted: boolean;
+  annotation: Annotation | null;
+}
+
+export interface Capability {
+  keyword: string;
+  rfc: string;
+  url: string;
+  summary: string;
+  effect: string;
+  example: string[];
+}
+
+export interface MailboxInfo {
+  id: number | string;
+  name: string;
+  specialUse: string | null;
+  messages: number;
+  unseen: number;
+  size: number;
+}
+
+export interface MessageSummary {
+  uid: number;
+  from: string;
+  subject: string;
+  date: number | string;
+  size: number;
+  flags: string[];
+}
+
+export interface MimeNode {
+  part: string;
+  type: string;
+  params: Record<string, string>;
+  disposition: string | null;
+  filename: string | null;
+  size: number;
+  children: MimeNode[];
+}
+
+export interface MessageDetail {
+  uid: number;
+  flags: string[];
+  size: number;
+  headers: { name: string; value: string }[];
+  mime: MimeNode;
+}
+
+export interface UserInfo {
+  address: string;
+  quotaBytes: number | null;
+  usedBytes: number;
+  disabled: boolean;
+  createdAt: number | string;
+}
+
+export interface AliasInfo {
+  alias: string;
+  targets: string[];
+}
+
+export interface ServerInfo {
+  hostname: string;
+  product: string;
+  listeners: { name: string; host: string; port: number }[];
+  domains: string[];
+}
+
+export interface QueueRecipientInfo {
+  address: string;
+  state: string;
+  lastError: string | null;
+}
+
+export interface QueueEntryInfo {
+  id: number | string;
+  envelopeFrom: string;
+  size: number;
+  createdAt: number | string;
+  nextAttemptAt: number | string | null;
+  attempts: number;
+  lastError: string | null;
+  recipients: QueueRecipientInfo[];
+}
+
+export interface LabBatch {
+  batch: string;
+  accounts: { address: string; password: string }[];
+}
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Called when any request answers 401, so the app can show the login page. */
+let onUnauthorized: () => void = () => {};
+export function setUnauthorizedHandler(f: () => void): void {
+  onUnauthorized = f;
+}
+
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json', 'X-Postbode': '1' };
+  const init: RequestInit = { method, headers, credentials: 'same-origin' };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let res: Response;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    throw new ApiError(
+      `Could not reach the server for ${method} ${path}. Check that postbode is running and that its http listener is on.`,
+      0,
+    );
+  }
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  let data: unknown = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    // Not JSON: reported below with the status.
+  }
+  if (!res.ok) {
+    if (res.status === 401 && path !== '/api/login') onUnauthorized();
+    const msg =
+      data && typeof data === 'object' && 'error' in data && typeof data.error === 'string'
+        ? data.error
+        : `${method} ${path} failed with HTTP ${res.status} ${res.statusText}${res.status === 404 ? ': this server does not offer that yet, or the item is gone' : ''}.`;
+    throw new ApiError(msg, res.status);
+  }
+  return data as T;
+}
+
+export const get = <T>(path: string) => api<T>('GET', path);
+
+/** Percent-encodes one path segment. */
+export const seg = (s: string | number) => encodeURIComponent(String(s));

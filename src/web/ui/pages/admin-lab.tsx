@@ -1,0 +1,150 @@
+import { useState } from 'preact/hooks';
+import { api, get, type LabBatch, seg } from '../api';
+import { ErrorBox, Loading, useAction, useLoad } from '../util';
+
+/** Bulk lab accounts (CSV and printable sheet) and the TLS key log switch. */
+export function LabAccountsPage() {
+  const domains = useLoad(() => get<{ domains: string[] }>('/api/domains'), 'domains');
+  const act = useAction();
+  const [domain, setDomain] = useState('');
+  const [count, setCount] = useState('20');
+  const [prefix, setPrefix] = useState('student');
+  const [batch, setBatch] = useState<LabBatch | null>(null);
+  const chosen = domain || domains.data?.domains[0] || '';
+
+  const create = (e: Event) => {
+    e.preventDefault();
+    act.run(async () => {
+      const n = Number(count);
+      if (!Number.isInteger(n) || n < 1)
+        throw new Error(`"${count}" is not a number of accounts: give a whole number, e.g. 30.`);
+      if (!chosen) throw new Error('There is no domain yet: add one on the Domains page first.');
+      setBatch(
+        await api<LabBatch>('POST', '/api/lab-accounts', {
+          domain: chosen,
+          count: n,
+          prefix: prefix.trim() || undefined,
+        }),
+      );
+    });
+  };
+  const base = batch ? `/api/lab-accounts/${seg(batch.batch)}` : '';
+  return (
+    <section>
+      <h1>Lab accounts</h1>
+      <p class="muted">
+        Make one mail account per student, with generated passwords. Hand out the printable sheet: each card has the
+        student's address, password, server names and ports.
+      </p>
+      <form class="card inline" onSubmit={create} aria-label="Create lab accounts">
+        <label>
+          Domain
+          <select value={chosen} onChange={(e) => setDomain(e.currentTarget.value)}>
+            {domains.data?.domains.map((d) => (
+              <option key={d} value={d}>
+                {d}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          How many
+          <input
+            name="count"
+            type="number"
+            min="1"
+            max="500"
+            required
+            value={count}
+            onInput={(e) => setCount(e.currentTarget.value)}
+          />
+        </label>
+        <label>
+          Name prefix
+          <input name="prefix" value={prefix} onInput={(e) => setPrefix(e.currentTarget.value)} />
+        </label>
+        <button type="submit" disabled={act.busy}>
+          {act.busy ? 'Creating…' : 'Create accounts'}
+        </button>
+      </form>
+      <ErrorBox error={domains.error} />
+      <ErrorBox error={act.error} onClose={() => act.setError(null)} />
+      {batch && (
+        <div class="batch">
+          <div class="actions">
+            <a class="button" href={`${base}/accounts.csv`} download>
+              Download CSV
+            </a>
+            <a class="button" href={`${base}/sheet.html`} target="_blank" rel="noreferrer">
+              Printable sheet
+            </a>
+            <span class="muted small">
+              {batch.accounts.length} accounts. The passwords are not stored anywhere: these links work for one hour.
+            </span>
+          </div>
+          <div class="scroll">
+            <table class="lab">
+              <thead>
+                <tr>
+                  <th>Address</th>
+                  <th>Password</th>
+                </tr>
+              </thead>
+              <tbody>
+                {batch.accounts.map((a) => (
+                  <tr key={a.address}>
+                    <td class="mono">{a.address}</td>
+                    <td class="mono secret">{a.password}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </div>
+      )}
+      <KeylogSwitch />
+    </section>
+  );
+}
+
+function KeylogSwitch() {
+  const state = useLoad(() => get<{ enabled: boolean }>('/api/keylog'), 'keylog');
+  const act = useAction();
+  const set = (enabled: boolean) =>
+    act.run(async () => {
+      await api('PUT', '/api/keylog', { enabled });
+      state.reload();
+    });
+  const on = state.data?.enabled === true;
+  return (
+    <div class={`card keylog ${on ? 'danger-zone' : ''}`}>
+      <h2>TLS key log {on ? <span class="pill bad">ON</span> : <span class="pill ok">off</span>}</h2>
+      <p>
+        <strong>Warning:</strong> while this is on, the server writes the TLS secrets of every new session (NSS key log
+        format). Anyone who has those secrets and a packet capture of the session can read it, passwords included. Use
+        it only for a lab exercise with Wireshark, with test accounts, and switch it off afterwards. Sessions started
+        while it is on offer a <code>keylog.txt</code> download on their page.
+      </p>
+      <ErrorBox error={state.error} />
+      <ErrorBox error={act.error} onClose={() => act.setError(null)} />
+      {state.loading && !state.data ? (
+        <Loading what="the key log setting" />
+      ) : on ? (
+        <button type="button" onClick={() => set(false)} disabled={act.busy}>
+          Switch key logging off
+        </button>
+      ) : (
+        <button
+          type="button"
+          class="danger"
+          disabled={act.busy}
+          onClick={() => {
+            if (confirm('Record the TLS secrets of every new session? This weakens their secrecy.')) set(true);
+          }}
+        >
+          Switch key logging on
+        </button>
+      )}
+    </div>
+  );
+}

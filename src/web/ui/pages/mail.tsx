@@ -1,0 +1,256 @@
+import { useState } from 'preact/hooks';
+import {
+  get,
+  type MailboxInfo,
+  type Me,
+  type MessageDetail,
+  type MessageSummary,
+  type MimeNode,
+  seg,
+  type UserInfo,
+} from '../api';
+import { ErrorBox, errorText, fmtBytes, fmtTime, Loading, useLoad } from '../util';
+
+const href = (...parts: (string | number)[]) => `#/mail/${parts.map((p) => encodeURIComponent(String(p))).join('/')}`;
+
+/** Admins pick any account; a mail user sees only their own ("me"). */
+function AccountPicker({ account }: { account: string | undefined }) {
+  const users = useLoad(() => get<{ users: UserInfo[] }>('/api/users'), 'users');
+  return (
+    <form class="filters" onSubmit={(e) => e.preventDefault()}>
+      <label>
+        Account
+        <select
+          value={account ?? ''}
+          onChange={(e) => {
+            location.hash = e.currentTarget.value ? href(e.currentTarget.value) : '#/mail';
+          }}
+        >
+          <option value="">— pick an account —</option>
+          {users.data?.users.map((u) => (
+            <option key={u.address} value={u.address}>
+              {u.address}
+            </option>
+          ))}
+        </select>
+      </label>
+      <ErrorBox error={users.error} />
+    </form>
+  );
+}
+
+export function MailPage({ me, account, mailbox, uid }: { me: Me; account?: string; mailbox?: string; uid?: string }) {
+  const admin = me.role === 'admin';
+  const acct = account ?? (admin ? undefined : 'me');
+  return (
+    <section>
+      <h1>Mail</h1>
+      {admin && <AccountPicker account={account} />}
+      {!acct ? (
+        <p class="muted">Pick an account to browse its mailboxes.</p>
+      ) : (
+        <div class="mail">
+          <Mailboxes account={acct} current={mailbox} />
+          {mailbox ? (
+            <Messages account={acct} mailbox={mailbox} current={uid} />
+          ) : (
+            <p class="muted pane">Pick a mailbox.</p>
+          )}
+          {mailbox && uid && <Message account={acct} mailbox={mailbox} uid={uid} />}
+        </div>
+      )}
+    </section>
+  );
+}
+
+function Mailboxes({ account, current }: { account: string; current?: string }) {
+  const boxes = useLoad(() => get<{ mailboxes: MailboxInfo[] }>(`/api/mail/${seg(account)}/mailboxes`), account);
+  return (
+    <nav class="pane mailboxes" aria-label="Mailboxes">
+      <ErrorBox error={boxes.error} />
+      {boxes.loading && !boxes.data && <Loading what="mailboxes" />}
+      <ul>
+        {boxes.data?.mailboxes.map((m) => (
+          <li key={m.id}>
+            <a href={href(account, m.id)} class={String(m.id) === current ? 'current' : ''}>
+              {m.name}
+              {m.specialUse && <span class="muted small"> {m.specialUse}</span>}
+              <span class="count" title={`${m.messages} messages, ${m.unseen} unseen, ${fmtBytes(m.size)}`}>
+                {m.unseen > 0 ? <strong>{m.unseen}</strong> : null} {m.messages}
+              </span>
+            </a>
+          </li>
+        ))}
+      </ul>
+    </nav>
+  );
+}
+
+const PAGE = 50;
+
+function Messages({ account, mailbox, current }: { account: string; mailbox: string; current?: string }) {
+  const [offset, setOffset] = useState(0);
+  const list = useLoad(
+    () =>
+      get<{ total: number; messages: MessageSummary[] }>(
+        `/api/mail/${seg(account)}/mailboxes/${seg(mailbox)}/messages?offset=${offset}&limit=${PAGE}`,
+      ),
+    `${account}/${mailbox}/${offset}`,
+  );
+  return (
+    <div class="pane messages">
+      <ErrorBox error={list.error} />
+      {list.loading && !list.data && <Loading what="messages" />}
+      {list.data && list.data.total === 0 && <p class="muted">This mailbox is empty.</p>}
+      {list.data && list.data.total > 0 && (
+        <>
+          <ul class="msglist">
+            {list.data.messages.map((m) => (
+              <li key={m.uid} class={`${String(m.uid) === current ? 'current' : ''}`}>
+                <a href={href(account, mailbox, m.uid)} class={m.flags.includes('\\Seen') ? '' : 'unseen'}>
+                  <span class="from">{m.from || '(no sender)'}</span>
+                  <span class="date">{fmtTime(m.date)}</span>
+                  <span class="subject">{m.subject || '(no subject)'}</span>
+                  <span class="muted small">{fmtBytes(m.size)}</span>
+                </a>
+              </li>
+            ))}
+          </ul>
+          {list.data.total > PAGE && (
+            <div class="pager">
+              <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
+                Newer
+              </button>
+              <span class="muted small">
+                {offset + 1}–{Math.min(offset + PAGE, list.data.total)} of {list.data.total}
+              </span>
+              <button
+                type="button"
+                disabled={offset + PAGE >= list.data.total}
+                onClick={() => setOffset(offset + PAGE)}
+              >
+                Older
+              </button>
+            </div>
+          )}
+        </>
+      )}
+    </div>
+  );
+}
+
+function MimeTree({ node, base }: { node: MimeNode; base: string }) {
+  const leaf = node.children.length === 0;
+  const name = node.filename ?? node.params.name ?? null;
+  return (
+    <li>
+      <span class="mono">{node.part || '(whole message)'}</span> <strong>{node.type}</strong>
+      {node.params.charset && <span class="muted"> charset={node.params.charset}</span>}
+      {node.disposition && <span class="muted"> {node.disposition}</span>}{' '}
+      <span class="muted">{fmtBytes(node.size)}</span>
+      {leaf && (
+        <>
+          {' '}
+          <a href={`${base}/parts/${seg(node.part || '1')}`} download={name ?? undefined} class="dl">
+            {name ? `⬇ ${name}` : '⬇ download'}
+          </a>
+        </>
+      )}
+      {!leaf && (
+        <ul>
+          {node.children.map((c) => (
+            <MimeTree key={c.part} node={c} base={base} />
+          ))}
+        </ul>
+      )}
+    </li>
+  );
+}
+
+function attachments(n: MimeNode): MimeNode[] {
+  const own = n.children.length === 0 && (n.disposition === 'attachment' || n.filename) ? [n] : [];
+  return [...own, ...n.children.flatMap(attachments)];
+}
+
+function Message({ account, mailbox, uid }: { account: string; mailbox: string; uid: string }) {
+  const base = `/api/mail/${seg(account)}/mailboxes/${seg(mailbox)}/messages/${seg(uid)}`;
+  const msg = useLoad(() => get<MessageDetail>(base), base);
+  const [tab, setTab] = useState<'headers' | 'mime' | 'raw'>('headers');
+  const [raw, setRaw] = useState<string | null>(null);
+  const [rawError, setRawError] = useState<string | null>(null);
+  const showRaw = async () => {
+    setTab('raw');
+    if (raw !== null) return;
+    try {
+      const r = await fetch(`${base}/raw`, { credentials: 'same-origin' });
+      if (!r.ok) throw new Error(`Could not load the raw message: HTTP ${r.status}. ${await r.text()}`);
+      setRaw(await r.text());
+    } catch (e) {
+      setRawError(errorText(e));
+    }
+  };
+  const m = msg.data;
+  const subject = m?.headers.find((h) => h.name.toLowerCase() === 'subject')?.value;
+  const atts = m ? attachments(m.mime) : [];
+  return (
+    <article class="pane message">
+      <ErrorBox error={msg.error} />
+      {msg.loading && !m && <Loading what="the message" />}
+      {m && (
+        <>
+          <h2>{subject ?? '(no subject)'}</h2>
+          <p class="muted small">
+            UID {m.uid} · {fmtBytes(m.size)} · flags {m.flags.length ? m.flags.join(' ') : '(none)'}
+          </p>
+          {atts.length > 0 && (
+            <p class="atts">
+              Attachments:{' '}
+              {atts.map((a) => (
+                <a key={a.part} class="dl" href={`${base}/parts/${seg(a.part)}`} download={a.filename ?? undefined}>
+                  ⬇ {a.filename ?? `part ${a.part}`} ({fmtBytes(a.size)})
+                </a>
+              ))}
+            </p>
+          )}
+          <div class="tabs" role="tablist">
+            <button type="button" role="tab" aria-selected={tab === 'headers'} onClick={() => setTab('headers')}>
+              Headers
+            </button>
+            <button type="button" role="tab" aria-selected={tab === 'mime'} onClick={() => setTab('mime')}>
+              MIME tree
+            </button>
+            <button type="button" role="tab" aria-selected={tab === 'raw'} onClick={showRaw}>
+              Raw source
+            </button>
+            <a href={`${base}/raw`} target="_blank" rel="noreferrer" class="small rawlink">
+              open raw ↗
+            </a>
+          </div>
+          {tab === 'headers' && (
+            <table class="headers">
+              <tbody>
+                {m.headers.map((h, i) => (
+                  <tr key={`${h.name}\u0000${h.value}\u0000${i > 0 ? m.headers[i - 1].name : ''}`}>
+                    <th>{h.name}</th>
+                    <td>{h.value}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          {tab === 'mime' && (
+            <ul class="mimetree">
+              <MimeTree node={m.mime} base={base} />
+            </ul>
+          )}
+          {tab === 'raw' && (
+            <>
+              <ErrorBox error={rawError} />
+              {raw === null && !rawError ? <Loading what="the source" /> : <pre class="raw">{raw}</pre>}
+            </>
+          )}
+        </>
+      )}
+    </article>
+  );
+}

@@ -1,0 +1,96 @@
+import { useEffect, useState } from 'preact/hooks';
+import { type Me, type SessionSummary, seg } from '../api';
+import { Conversation, LargeTextToggle, useLiveSession } from '../transcript';
+import { ErrorBox, fmtDuration, fmtTime, Loading, useNow } from '../util';
+
+export function SessionFacts({ s }: { s: SessionSummary }) {
+  const now = useNow(1000);
+  return (
+    <dl class="facts">
+      <dt>Protocol</dt>
+      <dd>
+        {s.proto.toUpperCase()} on {s.listener} (port {s.localPort})
+      </dd>
+      <dt>Client</dt>
+      <dd class="mono">
+        {s.remote}:{s.remotePort}
+      </dd>
+      <dt>User</dt>
+      <dd>{s.user ?? '—'}</dd>
+      <dt>TLS</dt>
+      <dd>{s.tls ? `🔒 ${s.tlsInfo ?? 'yes'}` : 'no (cleartext on the wire)'}</dd>
+      <dt>Started</dt>
+      <dd>
+        {fmtTime(s.start)} · {fmtDuration((s.end ?? now) - s.start)}
+      </dd>
+      <dt>State</dt>
+      <dd>
+        <span class={s.active ? 'state live' : 'state'}>{s.state}</span>
+        {!s.active && s.closeReason && <span class="muted"> · closed: {s.closeReason}</span>}
+      </dd>
+    </dl>
+  );
+}
+
+/** Whether the admin-only key log of a session exists (HEAD answers 200). */
+function useKeylogPresent(id: string, enabled: boolean): boolean {
+  const [present, setPresent] = useState(false);
+  useEffect(() => {
+    if (!enabled) return;
+    fetch(`/api/sessions/${seg(id)}/keylog.txt`, { method: 'HEAD', credentials: 'same-origin' }).then(
+      (r) => setPresent(r.ok),
+      () => setPresent(false),
+    );
+  }, [id, enabled]);
+  return present;
+}
+
+export function SessionPage({ id, me }: { id: string; me: Me }) {
+  const { session, events, error, stream } = useLiveSession(id);
+  const keylog = useKeylogPresent(id, me.role === 'admin' && !!session?.tls && !session.active);
+  const base = `/api/sessions/${seg(id)}`;
+  return (
+    <section>
+      <div class="titlebar">
+        <h1>
+          <a href="#/sessions" class="back" aria-label="back to the list">
+            ←
+          </a>{' '}
+          Session {session ? `${session.proto.toUpperCase()} ${id}` : id}
+        </h1>
+        {stream === 'live' && <span class="pill ok">● live</span>}
+        <LargeTextToggle />
+      </div>
+      <ErrorBox error={error} />
+      {!session && !error && <Loading what="the session" />}
+      {session && (
+        <>
+          <SessionFacts s={session} />
+          <div class="actions">
+            <a class="button" href={`${base}/transcript.txt`} download>
+              Download transcript.txt
+            </a>
+            <a class="button" href={`${base}/capture.pcap`} download>
+              Download capture.pcap
+            </a>
+            {keylog && (
+              <a
+                class="button warn"
+                href={`${base}/keylog.txt`}
+                download
+                title="TLS secrets of this session: with them anyone holding a capture can decrypt it"
+              >
+                Download keylog.txt
+              </a>
+            )}
+            <span class="muted small">
+              The pcap holds the cleartext conversation as TCP packets: open it in Wireshark, which decodes it as{' '}
+              {session.proto.toUpperCase()}.
+            </span>
+          </div>
+          <Conversation events={events} />
+        </>
+      )}
+    </section>
+  );
+}
