@@ -1,5 +1,7 @@
 /** `postbode user|domain|alias|queue|dkim ...`: account administration straight on the store. */
 import type { Command } from 'commander';
+import { generatePassword } from '../auth/generated-password.js';
+import { hashPassword } from '../auth/password.js';
 import { DkimError, DkimKeyStore, dnsRecord, dnsRecordValue } from '../delivery/dkim.js';
 import { mailboxError } from '../smtp/address.js';
 import { StoreConflictError } from '../store/types.js';
@@ -103,6 +105,8 @@ export function registerAdminCommands(program: Command, out: Out): void {
       out(`quota of ${address.toLowerCase()} is now ${quotaBytes === null ? 'unlimited' : `${quotaBytes} bytes`}`);
     });
   });
+
+  registerWebAdminCommands(program, out);
 
   const domain = program.command('domain').description('manage the local mail domains');
   withConfigOptions(domain.command('add <domain>').description('accept mail for a domain')).action(
@@ -264,6 +268,87 @@ export function registerAdminCommands(program: Command, out: Out): void {
         out(`${k.domain}  selector ${k.selector}  ${k.algorithm}  ${k.selector}._domainkey.${k.domain}  ${k.file}`);
         if (opts.records) out(`  ${dnsRecordValue(k.privateKey)}`);
       }
+    });
+  });
+}
+
+/** Admin names: lower-case letters, digits, `.`, `_`, `-`; never an `@`, so they cannot be mail addresses. */
+export const ADMIN_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+function checkAdminName(name: string): string {
+  const n = name.trim().toLowerCase();
+  if (!ADMIN_NAME.test(n)) {
+    throw new CliError(
+      `"${name}" is not a valid admin name: use up to 64 letters, digits, ".", "_" or "-" (no @; mail users log in with their address instead)`,
+    );
+  }
+  return n;
+}
+
+/** `postbode admin add|del|list|passwd`: accounts for the web lab and admin UI (not mail accounts). */
+function registerWebAdminCommands(program: Command, out: Out): void {
+  const admin = program
+    .command('admin')
+    .description('manage admin accounts of the web lab (http listener); mail users log in with their address');
+  const newPassword = async (opts: { password?: string; generate?: boolean }) => {
+    if (opts.generate) return { password: generatePassword(), generated: true };
+    return { password: await passwordFrom(opts), generated: false };
+  };
+  withConfigOptions(
+    admin
+      .command('add <name>')
+      .description('create an admin account for the web lab')
+      .option('-p, --password <password>', 'the password (prompted for when not given)')
+      .option('-g, --generate', 'make up a password and print it'),
+  ).action(async (name: string, opts: GlobalOptions & { password?: string; generate?: boolean }) => {
+    const n = checkAdminName(name);
+    const { password, generated } = await newPassword(opts);
+    await withStore(opts, async ({ store, config }) => {
+      try {
+        await store.admins.create({ name: n, passwordHash: await hashPassword(password, config.auth.scrypt_log_n) });
+      } catch (err) {
+        if (err instanceof StoreConflictError)
+          throw new CliError(`admin ${n} already exists (use "postbode admin passwd ${n}" to change the password)`);
+        throw err;
+      }
+      out(`added admin ${n}${generated ? ` with password ${password}` : ''}`);
+      if (config.listen.http === 'off') {
+        out(
+          'note: the web listener is off; turn it on with --listen http=127.0.0.1:8080 (or listen.http in the config)',
+        );
+      } else out(`log in at ${config.web.https ? 'https' : 'http'}://${config.listen.http.replace(/^0\.0\.0\.0:|^\[::\]:/, 'localhost:')}/`);
+    });
+  });
+  withConfigOptions(admin.command('del <name>').alias('delete').description('delete an admin account')).action(
+    async (name: string, opts: GlobalOptions) => {
+      await withStore(opts, async ({ store }) => {
+        const n = name.trim().toLowerCase();
+        if (!(await store.admins.delete(n))) throw new CliError(`no admin ${n} (see "postbode admin list")`);
+        out(`deleted admin ${n}`);
+      });
+    },
+  );
+  withConfigOptions(admin.command('list').description('list admin accounts')).action(async (opts: GlobalOptions) => {
+    await withStore(opts, async ({ store }) => {
+      const admins = await store.admins.list();
+      if (admins.length === 0) out('no admins yet; add one with: postbode admin add teacher');
+      for (const a of admins) out(`${a.name}  created ${a.createdAt.toISOString()}`);
+    });
+  });
+  withConfigOptions(
+    admin
+      .command('passwd <name>')
+      .description('change the password of an admin account')
+      .option('-p, --password <password>', 'the new password (prompted for when not given)')
+      .option('-g, --generate', 'make up a password and print it'),
+  ).action(async (name: string, opts: GlobalOptions & { password?: string; generate?: boolean }) => {
+    const n = name.trim().toLowerCase();
+    const { password, generated } = await newPassword(opts);
+    await withStore(opts, async ({ store, config }) => {
+      if (!(await store.admins.setPassword(n, await hashPassword(password, config.auth.scrypt_log_n)))) {
+        throw new CliError(`no admin ${n} (see "postbode admin list")`);
+      }
+      out(`password changed for admin ${n}${generated ? `: ${password}` : ''}`);
     });
   });
 }

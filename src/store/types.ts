@@ -414,6 +414,27 @@ export interface SessionLogStore {
   finishOpen(end: number, reason: string): Promise<number>;
 }
 
+/** An administrator of the web lab: a separate account, not a mail address (`postbode admin add NAME`). */
+export interface Admin {
+  /** Lower-case name without `@`. */
+  name: string;
+  /** PHC-style scrypt string, as for accounts. */
+  passwordHash: string;
+  createdAt: Date;
+}
+
+export interface AdminStore {
+  /** Throws StoreConflictError when the name exists. */
+  create(input: { name: string; passwordHash: string }): Promise<Admin>;
+  get(name: string): Promise<Admin | null>;
+  /** Sorted by name. */
+  list(): Promise<Admin[]>;
+  /** False when there was no such admin. */
+  delete(name: string): Promise<boolean>;
+  /** False when there was no such admin. */
+  setPassword(name: string, passwordHash: string): Promise<boolean>;
+}
+
 export interface StoreStats {
   accounts: number;
   domains: number;
@@ -437,6 +458,8 @@ export interface Store {
   readonly changes: ChangeFeed;
   /** The web lab's session history. */
   readonly sessionLog: SessionLogStore;
+  /** Web lab administrators. */
+  readonly admins: AdminStore;
   /** Stores one message for local recipients and/or the outbound queue, atomically and durably. */
   deliver(request: DeliveryRequest): Promise<DeliveryResult>;
   stats(): Promise<StoreStats>;

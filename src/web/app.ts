@@ -45,7 +45,7 @@ export function createApp(ctx: WebContext, opts: AppOptions = {}): Hono<WebEnv> 
   });
 
   const api = new Hono<WebEnv>();
-  api.use('*', sessionMiddleware(sessions));
+  api.use('*', sessionMiddleware(ctx, sessions));
   api.use('*', csrfGuard);
   api.route('/', authRoutes(ctx, sessions));
   api.route('/', adminRoutes(ctx));

@@ -21,6 +21,7 @@ import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
+import { verifyPassword } from '../auth/password.js';
 import { currentUser, jsonBody, type WebContext, type WebEnv, type WebUser } from './context.js';
 
 export const SESSION_COOKIE = 'pb_session';
@@ -128,13 +129,27 @@ export function clientIp(c: Context): string {
   }
 }
 
-/** Sets `c.get('user')` from the session cookie for every request. */
-export function sessionMiddleware(sessions: WebSessions): MiddlewareHandler<WebEnv> {
+/**
+ * Sets `c.get('user')` from the session cookie for every request. The account behind a session is
+ * looked up each time, so deleting (or disabling) it ends its sessions at once.
+ */
+export function sessionMiddleware(ctx: WebContext, sessions: WebSessions): MiddlewareHandler<WebEnv> {
   return async (c, next) => {
     const id = getCookie(c, SESSION_COOKIE);
-    c.set('user', id ? sessions.get(id) : null);
+    let user = id ? sessions.get(id) : null;
+    if (id && user && !(await stillValid(ctx, user))) {
+      sessions.delete(id);
+      user = null;
+    }
+    c.set('user', user);
     await next();
   };
+}
+
+async function stillValid(ctx: WebContext, user: WebUser): Promise<boolean> {
+  if (user.role === 'admin') return (await ctx.store.admins.get(user.name)) !== null;
+  const account = await ctx.store.accounts.get(user.name);
+  return account !== null && !account.disabled;
 }
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -160,6 +175,15 @@ const loginBody = z.object({
 /** Checks a name and password: an admin account first (names without @), then a mail account. */
 export async function checkLogin(ctx: WebContext, username: string, password: string): Promise<WebUser | null> {
   const name = username.trim().toLowerCase();
+  if (!name.includes('@')) {
+    const admin = await ctx.store.admins.get(name);
+    if (admin) {
+      if (await verifyPassword(password, admin.passwordHash)) return { name: admin.name, role: 'admin' };
+      const delay = ctx.config.auth.failure_delay_ms;
+      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+      return null;
+    }
+  }
   const account = await ctx.auth.login(name, password);
   return account ? { name: account.address, role: 'user' } : null;
 }

@@ -23,6 +23,7 @@ import {
   StoreConflictError,
   StoreNotFoundError,
 } from '../types.js';
+import { adminsContract } from './admins.js';
 import { sessionLogContract } from './session-log.js';
 
 export interface StoreHarness {
@@ -1241,6 +1242,7 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
     });
 
     sessionLogContract(() => h);
+    adminsContract(() => h);
 
     describe('persistence across a restart', () => {
       it('data, UIDVALIDITY and UIDNEXT survive; UIDs are not reused', async (t) => {

@@ -16,6 +16,7 @@ import { MemoryMailboxLocks } from '../locks.js';
 import { normalizeMailboxName, splitFlags } from '../normalize.js';
 import { type DeliveryRequest, type DeliveryResult, type Store, StoreNotFoundError } from '../types.js';
 import { sqliteAccounts, sqliteAliases, sqliteDomains } from './accounts.js';
+import { sqliteAdmins } from './admins.js';
 import { openDatabase, SqliteContext } from './db.js';
 import { mailboxRowByName, sqliteMailboxes } from './mailboxes.js';
 import { insertMessage, prepareBlob, putBlob, sqliteBlobs, sqliteMessages } from './messages.js';
@@ -72,6 +73,7 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
     locks: new MemoryMailboxLocks(),
     changes: ctx.bus,
     sessionLog: sqliteSessionLog(ctx),
+    admins: sqliteAdmins(ctx),
     deliver,
     async stats() {
       return ctx

@@ -191,8 +191,17 @@ CREATE TABLE log_events (
 ) STRICT, WITHOUT ROWID;
 `;
 
+/** V5: web lab administrators (`postbode admin add NAME`), separate from mail accounts. */
+const V5 = `
+CREATE TABLE admins (
+  name          TEXT PRIMARY KEY,
+  password_hash TEXT NOT NULL,
+  created_at    INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+`;
+
 /** Migration i brings the schema from version i to i + 1. Append only. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
