@@ -149,6 +149,10 @@ export const configSchema = z
       .strictObject({
         /** Serve the web lab over HTTPS with the mail certificate (tls.cert_file or the generated one). */
         https: z.boolean().default(false),
+        /** Protocol lab: how many finished sessions (with their transcripts) to keep in the store; 0 keeps none. */
+        history_sessions: z.number().int().nonnegative().default(1000),
+        /** Protocol lab: drop sessions older than this many days; 0 keeps them regardless of age. */
+        history_days: z.number().int().nonnegative().default(30),
       })
       .prefault({}),
     log: z

@@ -16,6 +16,7 @@ import { parseHostPort } from '../delivery/outbound/routes.js';
 import { OutboundWorker } from '../delivery/outbound/worker.js';
 import { imapHandler } from '../imap/index.js';
 import type { Logger } from '../log.js';
+import { TlsKeyLog } from '../net/keylog.js';
 import { ListenError, NetServer, type SessionHandler } from '../net/listener.js';
 import { loadTls, type TlsMaterial } from '../net/tls.js';
 import { type Pop3Backend, pop3Handler } from '../pop3/index.js';
@@ -27,6 +28,7 @@ import { PRODUCT, VERSION } from '../version.js';
 import { createApp } from '../web/app.js';
 import type { WebContext } from '../web/context.js';
 import { startWebListener } from '../web/http.js';
+import { SessionRecorder } from '../web/recorder.js';
 import { startControlSocket } from './control.js';
 
 export interface RunningServer {
@@ -68,11 +70,29 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       keyFile: config.tls.key_file,
     });
     const bus = new TraceBus();
+    // The web lab, only with the http listener on: TLS key logging (off until an admin turns it on)
+    // and the session recorder, started before the listeners so that it sees every session.
+    const keylog = config.listen.http !== 'off' ? new TlsKeyLog() : null;
+    let recorder: SessionRecorder | null = null;
+    if (keylog) {
+      const r = new SessionRecorder({
+        bus,
+        store,
+        log,
+        keylog,
+        historySessions: config.web.history_sessions,
+        historyDays: config.web.history_days,
+      });
+      await r.start();
+      cleanups.unshift(() => r.stop());
+      recorder = r;
+    }
     const netServer = new NetServer({
       bus,
       log,
       limits: { connectionsPerIp: config.limits.connections_per_ip, maxConnections: config.limits.max_connections },
       tlsContext: () => tls.context,
+      ...(keylog ? { keylog } : {}),
     });
     cleanups.unshift(() => netServer.close());
 
@@ -116,6 +136,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         product: PRODUCT,
         version: VERSION,
         status,
+        ...(recorder ? { recorder } : {}),
+        ...(keylog ? { keylog } : {}),
       };
       const http = await startWebListener({
         app: createApp(web),

@@ -1,0 +1,234 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { silentLogger } from '../log.js';
+import { openSqliteStore } from '../store/sqlite/index.js';
+import type { Store } from '../store/types.js';
+import { SessionTrace, TraceBus, type TraceEvent } from '../trace/bus.js';
+import { type RecorderOptions, SessionRecorder, type SessionSummary } from './recorder.js';
+
+const admin = { role: 'admin', name: 'root' } as const;
+const alice = { role: 'user', name: 'alice@example.org' } as const;
+const bob = { role: 'user', name: 'bob@example.org' } as const;
+
+let n = 0;
+function openSession(bus: TraceBus, opts: { proto?: 'smtp' | 'imap'; tls?: boolean; remote?: string } = {}) {
+  const sid = `s${String(++n).padStart(5, '0')}`;
+  bus.emit({
+    type: 'open',
+    sid,
+    t: Date.now(),
+    proto: opts.proto ?? 'smtp',
+    listener: opts.proto === 'imap' ? 'imap' : 'submission',
+    remote: opts.remote ?? '192.0.2.7',
+    remotePort: 40000 + n,
+    local: '127.0.0.1',
+    localPort: 587,
+    tls: opts.tls ?? false,
+  });
+  return new SessionTrace(bus, sid);
+}
+
+/** An SMTP submission: STARTTLS, AUTH as `user`, QUIT. */
+function submission(bus: TraceBus, user: string): SessionTrace {
+  const t = openSession(bus);
+  t.out('220 mx.example.org ESMTP');
+  t.state('connected');
+  t.in('EHLO client');
+  t.out('250-mx.example.org');
+  t.out('250 STARTTLS');
+  t.in('STARTTLS');
+  t.out('220 2.0.0 Ready to start TLS');
+  t.tls('TLSv1.3', 'TLS_AES_256_GCM_SHA384');
+  t.in('AUTH PLAIN <redacted>');
+  t.auth(user, true, 'PLAIN');
+  t.out('235 2.7.0 Authentication successful');
+  t.in('QUIT');
+  t.out('221 2.0.0 Bye');
+  t.close('closed');
+  return t;
+}
+
+describe('SessionRecorder', () => {
+  let dir: string;
+  let store: Store;
+  let bus: TraceBus;
+  const recorders: SessionRecorder[] = [];
+
+  async function recorder(opts: Partial<RecorderOptions> = {}): Promise<SessionRecorder> {
+    const r = new SessionRecorder({
+      bus,
+      store,
+      log: silentLogger(),
+      historySessions: 1000,
+      historyDays: 30,
+      flushMs: 20,
+      ...opts,
+    });
+    await r.start();
+    recorders.push(r);
+    return r;
+  }
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'postbode-recorder-'));
+    store = await openSqliteStore({ path: path.join(dir, 'db') });
+    bus = new TraceBus();
+  });
+
+  afterEach(async () => {
+    for (const r of recorders.splice(0)) await r.stop();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('turns line tracing on and writes a closed session with its events to the store', async () => {
+    assert.equal(bus.active, false);
+    const r = await recorder();
+    assert.equal(bus.active, true, 'subscribing makes SessionTrace emit in/out lines');
+    const t = submission(bus, 'Alice@Example.org');
+    await r.flush();
+    const stored = await store.sessionLog.get(t.sid);
+    assert.ok(stored);
+    assert.equal(stored.user, 'alice@example.org');
+    assert.equal(stored.tls, 'TLSv1.3 TLS_AES_256_GCM_SHA384');
+    assert.equal(stored.closeReason, 'closed');
+    assert.ok(stored.end !== null);
+    const events = await store.sessionLog.events(t.sid);
+    assert.equal(stored.events, events.length);
+    assert.deepEqual(
+      events.map((e) => [e.seq, e.type, e.encrypted]).slice(7, 11),
+      [
+        [7, 'out', false],
+        [8, 'tls', false],
+        [9, 'in', true],
+        [10, 'auth', true],
+      ],
+      'lines after the TLS event travelled encrypted; the 220 before it did not',
+    );
+    assert.equal(events[0].type, 'open');
+    assert.equal(r.isLive(t.sid), false, 'a closed and written session leaves memory');
+    const got = await r.get(admin, t.sid);
+    assert.ok(got && got !== 'forbidden');
+    assert.deepEqual(
+      got.events.map((e) => e.type),
+      events.map((e) => e.type),
+    );
+    const tlsEvent = got.events.find((e) => e.type === 'tls');
+    assert.deepEqual(tlsEvent && [tlsEvent.protocol, tlsEvent.cipher], ['TLSv1.3', 'TLS_AES_256_GCM_SHA384']);
+  });
+
+  it('shows a user only the sessions where they authenticated as themselves', async () => {
+    const r = await recorder();
+    const a = submission(bus, 'alice@example.org');
+    const b = submission(bus, 'bob@example.org');
+    const anon = openSession(bus);
+    anon.in('EHLO x');
+    anon.auth('alice@example.org', false, 'PLAIN');
+    const live = openSession(bus);
+    live.auth('alice@example.org', true, 'LOGIN');
+    await r.flush();
+    const ids = (list: SessionSummary[]) => list.map((s) => s.id).sort();
+    assert.deepEqual(ids(await r.list(alice)), [a.sid, live.sid].sort());
+    assert.deepEqual(ids(await r.list(bob)), [b.sid]);
+    assert.deepEqual(ids(await r.list(admin)), [a.sid, b.sid, anon.sid, live.sid].sort());
+    assert.deepEqual(ids(await r.list(alice, { user: 'bob@example.org' })), []);
+    assert.deepEqual(ids(await r.list(admin, { user: 'bob@example.org' })), [b.sid]);
+    assert.deepEqual(ids(await r.list(admin, { active: true })), [anon.sid, live.sid].sort());
+    assert.equal(await r.get(bob, a.sid), 'forbidden');
+    assert.equal(await r.get(bob, live.sid), 'forbidden');
+    assert.equal(await r.get(alice, anon.sid), 'forbidden');
+    assert.equal(await r.get(admin, 'nope'), null);
+    const mine = await r.get(alice, live.sid);
+    assert.ok(mine && mine !== 'forbidden' && mine.summary.active);
+  });
+
+  it('streams summaries and one session live, ending with null at close', async () => {
+    const r = await recorder();
+    const summaries: SessionSummary[] = [];
+    const stop = r.subscribeSessions(admin, (s) => summaries.push(s));
+    const hidden: SessionSummary[] = [];
+    r.subscribeSessions(bob, (s) => hidden.push(s));
+    const t = openSession(bus);
+    t.out('220 hi');
+    const seen: (TraceEvent | null)[] = [];
+    const follow = r.follow(t.sid, (e) => seen.push(e));
+    assert.ok(follow);
+    assert.deepEqual(
+      follow.events.map((e) => e.type),
+      ['open', 'out'],
+    );
+    t.in('QUIT');
+    t.state('quit');
+    t.close('closed');
+    assert.deepEqual(
+      seen.map((e) => e?.type ?? null),
+      ['in', 'state', 'close', null],
+    );
+    assert.deepEqual(
+      summaries.map((s) => [s.state, s.active]),
+      [
+        ['connected', true],
+        ['quit', true],
+        ['quit', false],
+      ],
+    );
+    assert.deepEqual(hidden, [], 'bob never authenticated in that session');
+    stop();
+    assert.equal(
+      r.follow(t.sid, () => {}),
+      null,
+      'a closed session cannot be followed',
+    );
+  });
+
+  it('keeps at most maxEvents per session, plus the close', async () => {
+    const r = await recorder({ maxEvents: 10 });
+    const t = openSession(bus);
+    for (let i = 0; i < 50; i++) t.out(`250 line ${i}`);
+    t.close('closed');
+    await r.flush();
+    const events = await store.sessionLog.events(t.sid);
+    assert.equal(events.length, 11);
+    assert.equal(events.at(-1)?.type, 'close');
+  });
+
+  it('applies retention and ends sessions a previous run left open', async () => {
+    let r = await recorder({ historySessions: 3 });
+    for (let i = 0; i < 5; i++) submission(bus, 'alice@example.org');
+    const open = openSession(bus);
+    open.out('220 hi');
+    await r.stop();
+    assert.equal((await store.sessionLog.list()).length, 6);
+    r = await recorder({ historySessions: 3 });
+    const left = await store.sessionLog.list();
+    assert.equal(left.length, 3);
+    assert.equal(left[0].id, open.sid);
+    assert.equal(left[0].closeReason, 'server stopped');
+    assert.equal((await r.list(admin))[0].active, false);
+  });
+
+  it('with history_sessions = 0 writes nothing and shows only live sessions', async () => {
+    const r = await recorder({ historySessions: 0 });
+    submission(bus, 'alice@example.org');
+    const live = openSession(bus);
+    await r.flush();
+    assert.deepEqual(await store.sessionLog.list(), []);
+    assert.deepEqual(
+      (await r.list(admin)).map((s) => s.id),
+      [live.sid],
+    );
+  });
+
+  it('writes in batches off the bus callback', async () => {
+    const r = await recorder({ flushMs: 50 });
+    const t = openSession(bus);
+    t.out('220 hi');
+    assert.equal(await store.sessionLog.get(t.sid), null, 'nothing is written synchronously');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal((await store.sessionLog.get(t.sid))?.events, 2);
+    await r.stop();
+  });
+});

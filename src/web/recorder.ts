@@ -1,0 +1,539 @@
+/**
+ * The session recorder: trace bus → live sessions in memory → session history in the store, and the
+ * live feeds the lab's SSE streams subscribe to.
+ *
+ * Invariants:
+ * - It exists only while the `http` listener is on (the composition root creates it); subscribing
+ *   to the bus turns on line tracing for every session (SessionTrace.active), so it costs something.
+ * - The bus callback does no I/O: it appends to memory and marks the session dirty. Writes leave in
+ *   batches every `flushMs` (one store transaction per batch), off the sessions' hot path.
+ * - A session keeps at most `maxEvents` events (the close event always); beyond that only the count
+ *   and the summary change. DATA bodies are not traced line by line by the engines (a few lines and a
+ *   note), so transcripts stay small.
+ * - A live session leaves memory once its close has been written (or at once with history off).
+ * - Who may see a session: admins all; a mail user only those where they authenticated as themselves
+ *   (an `auth` event with ok = true for their address).
+ * - Secrets: the bus never carries them (engines redact). TLS key log lines never pass through here.
+ */
+import type { Logger } from '../log.js';
+import type { TlsKeyLog } from '../net/keylog.js';
+import type { JsonValue, LoggedEvent, LoggedSession, SessionFilter, Store } from '../store/types.js';
+import type { Protocol, TraceBus, TraceEvent } from '../trace/bus.js';
+
+/** A session as the API shows it (docs/web-api.md `SessionSummary`, plus `keyLogged`). */
+export interface SessionSummary {
+  id: string;
+  proto: Protocol;
+  listener: string;
+  localPort: number;
+  remote: string;
+  remotePort: number;
+  user: string | null;
+  tls: boolean;
+  tlsInfo: string | null;
+  start: number;
+  end: number | null;
+  state: string;
+  active: boolean;
+  events: number;
+  closeReason: string | null;
+  /** TLS key logging was on for this session (its secrecy is weakened). */
+  keyLogged: boolean;
+}
+
+/** Who asks: admins see every session, users only their own. */
+export interface Viewer {
+  role: 'admin' | 'user';
+  name: string;
+}
+
+export interface RecorderOptions {
+  bus: TraceBus;
+  store: Store;
+  log: Logger;
+  keylog?: TlsKeyLog;
+  /** Finished sessions kept in the store (web.history_sessions); 0 keeps none. */
+  historySessions: number;
+  /** Sessions older than this many days are deleted (web.history_days); 0: no age limit. */
+  historyDays: number;
+  /** Events kept per session (default 5000). */
+  maxEvents?: number;
+  /** Milliseconds between batched writes (default 250). */
+  flushMs?: number;
+}
+
+interface Live {
+  session: LoggedSession;
+  events: TraceEvent[];
+  /** Per event: it travelled inside TLS. */
+  encryptedFlags: boolean[];
+  /** Events of `events` already handed to the store. */
+  written: number;
+  /** Inside TLS from now on. */
+  encrypted: boolean;
+  dirty: boolean;
+  closed: boolean;
+}
+
+type OpenEvent = Extract<TraceEvent, { type: 'open' }>;
+
+const DAY_MS = 86_400_000;
+/** Retention runs at most this often, and only after new sessions were written. */
+const PRUNE_EVERY_MS = 10_000;
+
+/** The text a stored event shows for each trace event type. */
+export function eventText(event: TraceEvent): string {
+  switch (event.type) {
+    case 'open':
+      return `${event.proto} session on ${event.listener} from ${event.remote}:${event.remotePort}${event.tls ? ' (implicit TLS)' : ''}`;
+    case 'in':
+    case 'out':
+    case 'note':
+      return event.text;
+    case 'tls':
+      return `TLS established: ${event.protocol} ${event.cipher}`;
+    case 'auth':
+      return `${event.ok ? 'authenticated' : 'authentication failed'}: ${event.user} (${event.mechanism})`;
+    case 'state':
+      return `state: ${event.state}`;
+    case 'close':
+      return `closed: ${event.reason}`;
+  }
+}
+
+/** The structured fields of an event that its text does not carry exactly. */
+function eventData(event: TraceEvent): JsonValue {
+  switch (event.type) {
+    case 'open':
+      return {
+        proto: event.proto,
+        listener: event.listener,
+        remote: event.remote,
+        remotePort: event.remotePort,
+        local: event.local,
+        localPort: event.localPort,
+        tls: event.tls,
+      };
+    case 'tls':
+      return { protocol: event.protocol, cipher: event.cipher };
+    case 'auth':
+      return { user: event.user, ok: event.ok, mechanism: event.mechanism };
+    case 'state':
+      return { state: event.state };
+    case 'close':
+      return { reason: event.reason };
+    default:
+      return null;
+  }
+}
+
+function str(data: JsonValue, key: string): string {
+  if (data && typeof data === 'object' && !Array.isArray(data)) {
+    const v = data[key];
+    if (typeof v === 'string') return v;
+  }
+  return '';
+}
+
+/** Rebuilds the trace event of a stored one (for annotations and exports). */
+export function traceEventOf(e: LoggedEvent, session: LoggedSession): TraceEvent {
+  const base = { sid: e.sessionId, t: e.t, seq: e.seq };
+  const d = e.data;
+  switch (e.type) {
+    case 'open':
+      return {
+        type: 'open',
+        sid: e.sessionId,
+        t: e.t,
+        proto: session.proto,
+        listener: session.listener,
+        remote: session.remoteAddress,
+        remotePort: session.remotePort,
+        local: session.localAddress,
+        localPort: session.localPort,
+        tls: d !== null && typeof d === 'object' && !Array.isArray(d) ? d.tls === true : false,
+      };
+    case 'in':
+    case 'out':
+    case 'note':
+      return { type: e.type, ...base, text: e.text };
+    case 'tls':
+      return { type: 'tls', ...base, protocol: str(d, 'protocol'), cipher: str(d, 'cipher') };
+    case 'auth': {
+      const ok = d !== null && typeof d === 'object' && !Array.isArray(d) ? d.ok === true : false;
+      return { type: 'auth', ...base, user: str(d, 'user'), ok, mechanism: str(d, 'mechanism') };
+    }
+    case 'state':
+      return { type: 'state', ...base, state: str(d, 'state') };
+    case 'close':
+      return { type: 'close', ...base, reason: str(d, 'reason') || e.text };
+    default:
+      return { type: 'note', ...base, text: e.text };
+  }
+}
+
+export function toSummary(s: LoggedSession, active: boolean): SessionSummary {
+  return {
+    id: s.id,
+    proto: s.proto,
+    listener: s.listener,
+    localPort: s.localPort,
+    remote: s.remoteAddress,
+    remotePort: s.remotePort,
+    user: s.user,
+    tls: s.tls !== null,
+    tlsInfo: s.tls,
+    start: s.start,
+    end: s.end,
+    state: s.state,
+    active,
+    events: s.events,
+    closeReason: s.closeReason,
+    keyLogged: s.keyLogged,
+  };
+}
+
+/** Whether `viewer` may see a session of `user` (null: nobody authenticated). */
+export function maySee(viewer: Viewer, user: string | null): boolean {
+  return viewer.role === 'admin' || (user !== null && user === viewer.name.toLowerCase());
+}
+
+export class SessionRecorder {
+  readonly #opts: Required<Omit<RecorderOptions, 'keylog'>> & { keylog: TlsKeyLog | undefined };
+  readonly #live = new Map<string, Live>();
+  readonly #summaryListeners = new Set<(s: SessionSummary) => void>();
+  readonly #eventListeners = new Map<string, Set<(e: TraceEvent | null) => void>>();
+  #unsubscribe: (() => void) | null = null;
+  #unkeylog: (() => void) | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #flushing: Promise<void> | null = null;
+  #lastPrune = 0;
+  #newSince = 0;
+  #stopped = false;
+
+  constructor(opts: RecorderOptions) {
+    this.#opts = { maxEvents: 5000, flushMs: 250, ...opts, keylog: opts.keylog };
+  }
+
+  get #keep(): boolean {
+    return this.#opts.historySessions > 0;
+  }
+
+  /** Ends sessions a previous run left open, applies retention and starts listening to the bus. */
+  async start(): Promise<void> {
+    await this.#opts.store.sessionLog.finishOpen(Date.now(), 'server stopped');
+    await this.#prune(true);
+    this.#unsubscribe = this.#opts.bus.subscribe(this.#onEvent);
+    if (this.#opts.keylog) this.#unkeylog = this.#opts.keylog.onAttach((sid) => this.#markKeyLogged(sid));
+  }
+
+  /** Stops listening and writes what is pending. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#unsubscribe?.();
+    this.#unkeylog?.();
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.flush();
+  }
+
+  /** Called for every bus event: memory only, no I/O. */
+  #onEvent = (event: TraceEvent): void => {
+    if (event.type === 'open') {
+      this.#open(event);
+      return;
+    }
+    let live = this.#live.get(event.sid);
+    if (!live) {
+      // A session that opened before the recorder started: adopt it from the bus's list of open ones.
+      const opened = this.#opts.bus.open.get(event.sid);
+      if (!opened) return;
+      live = this.#open(opened);
+    }
+    this.#record(live, event);
+  };
+
+  #open(event: OpenEvent): Live {
+    const session: LoggedSession = {
+      id: event.sid,
+      proto: event.proto,
+      listener: event.listener,
+      localAddress: event.local,
+      localPort: event.localPort,
+      remoteAddress: event.remote,
+      remotePort: event.remotePort,
+      user: null,
+      // Implicit TLS: the details follow in the 'tls' event the connection reports first.
+      tls: event.tls ? 'TLS' : null,
+      start: event.t,
+      end: null,
+      state: 'connected',
+      closeReason: null,
+      events: 0,
+      keyLogged: this.#opts.keylog?.has(event.sid) ?? false,
+    };
+    const live: Live = {
+      session,
+      events: [],
+      encryptedFlags: [],
+      written: 0,
+      encrypted: event.tls,
+      dirty: true,
+      closed: false,
+    };
+    this.#live.set(event.sid, live);
+    this.#newSince++;
+    this.#append(live, event);
+    this.#changed(live);
+    return live;
+  }
+
+  #record(live: Live, event: Exclude<TraceEvent, OpenEvent>): void {
+    const s = live.session;
+    let summaryChanged = false;
+    switch (event.type) {
+      case 'tls':
+        s.tls = `${event.protocol} ${event.cipher}`;
+        summaryChanged = true;
+        break;
+      case 'auth':
+        if (event.ok) {
+          s.user = event.user.toLowerCase();
+          summaryChanged = true;
+        }
+        break;
+      case 'state':
+        s.state = event.state;
+        summaryChanged = true;
+        break;
+      case 'close':
+        s.end = event.t;
+        s.closeReason = event.reason;
+        live.closed = true;
+        summaryChanged = true;
+        break;
+      default:
+        break;
+    }
+    this.#append(live, event);
+    if (event.type === 'tls') live.encrypted = true;
+    if (summaryChanged) this.#changed(live);
+    if (live.closed) {
+      const listeners = this.#eventListeners.get(s.id);
+      if (listeners) for (const fn of listeners) safeCall(fn, null);
+      this.#eventListeners.delete(s.id);
+    }
+  }
+
+  #append(live: Live, event: TraceEvent): void {
+    if (live.events.length < this.#opts.maxEvents || event.type === 'close') {
+      live.events.push(event);
+      // The 'tls' event itself marks the switch; what follows it travelled encrypted.
+      live.encryptedFlags.push(live.encrypted && event.type !== 'tls');
+      live.session.events = live.events.length;
+      const listeners = this.#eventListeners.get(live.session.id);
+      if (listeners) for (const fn of listeners) safeCall(fn, event);
+    }
+    live.dirty = true;
+    this.#schedule();
+  }
+
+  #markKeyLogged(sid: string): void {
+    const live = this.#live.get(sid);
+    if (!live || live.session.keyLogged) return;
+    live.session.keyLogged = true;
+    live.dirty = true;
+    this.#changed(live);
+    this.#schedule();
+  }
+
+  #changed(live: Live): void {
+    if (this.#summaryListeners.size === 0) return;
+    const summary = toSummary(live.session, !live.closed);
+    for (const fn of this.#summaryListeners) safeCall(fn, summary);
+  }
+
+  #schedule(): void {
+    if (this.#timer || this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      void this.flush();
+    }, this.#opts.flushMs);
+    this.#timer.unref();
+  }
+
+  /** Writes every pending change in one transaction (waits for a write in progress first). */
+  async flush(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
+    const sessions: LoggedSession[] = [];
+    const events: LoggedEvent[] = [];
+    const done: Live[] = [];
+    for (const live of this.#live.values()) {
+      if (!live.dirty) continue;
+      live.dirty = false;
+      if (this.#keep) {
+        sessions.push({ ...live.session });
+        for (let i = live.written; i < live.events.length; i++) {
+          events.push(logged(live.events[i], live.encryptedFlags[i]));
+        }
+        live.written = live.events.length;
+      }
+      if (live.closed) done.push(live);
+    }
+    if (sessions.length === 0 && done.length === 0) return;
+    this.#flushing = (async () => {
+      try {
+        if (sessions.length) await this.#opts.store.sessionLog.append({ sessions, events });
+      } catch (err) {
+        this.#opts.log.warn({ err, sessions: sessions.length }, 'could not write the session history');
+      }
+      for (const live of done) {
+        if (!live.dirty) this.#live.delete(live.session.id);
+        this.#eventListeners.delete(live.session.id);
+      }
+      await this.#prune(false);
+    })();
+    try {
+      await this.#flushing;
+    } finally {
+      this.#flushing = null;
+    }
+  }
+
+  async #prune(force: boolean): Promise<void> {
+    const now = Date.now();
+    if (!force && (this.#newSince === 0 || now - this.#lastPrune < PRUNE_EVERY_MS)) return;
+    this.#lastPrune = now;
+    this.#newSince = 0;
+    const { historySessions, historyDays } = this.#opts;
+    try {
+      await this.#opts.store.sessionLog.prune({
+        keep: historySessions,
+        ...(historyDays > 0 ? { startedBefore: now - historyDays * DAY_MS } : {}),
+      });
+    } catch (err) {
+      this.#opts.log.warn({ err }, 'could not prune the session history');
+    }
+  }
+
+  /** Sessions newest first, live and from the store, that `viewer` may see. */
+  async list(viewer: Viewer, filter: SessionFilter & { active?: boolean } = {}): Promise<SessionSummary[]> {
+    const limit = Math.max(1, Math.min(filter.limit ?? 200, 1000));
+    const f: SessionFilter = { ...filter, limit };
+    if (viewer.role !== 'admin') {
+      if (f.user && f.user.toLowerCase() !== viewer.name.toLowerCase()) return [];
+      f.user = viewer.name.toLowerCase();
+    }
+    const byId = new Map<string, SessionSummary>();
+    for (const live of this.#live.values()) {
+      if (matches(live.session, f)) byId.set(live.session.id, toSummary(live.session, !live.closed));
+    }
+    if (!filter.active && this.#keep) {
+      for (const s of await this.#opts.store.sessionLog.list(f)) {
+        if (!byId.has(s.id)) byId.set(s.id, toSummary(s, false));
+      }
+    }
+    return [...byId.values()]
+      .sort((a, b) => b.start - a.start || (b.id < a.id ? -1 : b.id > a.id ? 1 : 0))
+      .slice(0, limit);
+  }
+
+  /**
+   * One session with its events in order, or null when unknown; 'forbidden' when `viewer` may not
+   * see it.
+   */
+  async get(
+    viewer: Viewer,
+    id: string,
+  ): Promise<{ summary: SessionSummary; events: TraceEvent[]; encrypted: boolean[] } | null | 'forbidden'> {
+    const live = this.#live.get(id);
+    if (live) {
+      if (!maySee(viewer, live.session.user)) return 'forbidden';
+      return {
+        summary: toSummary(live.session, !live.closed),
+        events: [...live.events],
+        encrypted: [...live.encryptedFlags],
+      };
+    }
+    const stored = await this.#opts.store.sessionLog.get(id);
+    if (!stored) return null;
+    if (!maySee(viewer, stored.user)) return 'forbidden';
+    const logged = await this.#opts.store.sessionLog.events(id);
+    return {
+      summary: toSummary(stored, false),
+      events: logged.map((e) => traceEventOf(e, stored)),
+      encrypted: logged.map((e) => e.encrypted),
+    };
+  }
+
+  /** Whether a session is live (still open, or closed and not yet written). */
+  isLive(id: string): boolean {
+    const live = this.#live.get(id);
+    return live !== undefined && !live.closed;
+  }
+
+  /**
+   * Calls `fn` with the summary of every session `viewer` may see each time one opens, changes
+   * state/user/TLS or closes. Returns the unsubscribe function.
+   */
+  subscribeSessions(viewer: Viewer, fn: (s: SessionSummary) => void): () => void {
+    const filtered = (s: SessionSummary) => {
+      if (maySee(viewer, s.user)) fn(s);
+    };
+    this.#summaryListeners.add(filtered);
+    return () => this.#summaryListeners.delete(filtered);
+  }
+
+  /**
+   * Follows one live session: `fn` gets each new event, then `null` when it closes. Returns the events
+   * so far (to replay first) and the unsubscribe function, or null when the session is not live.
+   * Call `get` first to check that the viewer may see it.
+   */
+  follow(id: string, fn: (e: TraceEvent | null) => void): { events: TraceEvent[]; stop: () => void } | null {
+    const live = this.#live.get(id);
+    if (!live || live.closed) return null;
+    let set = this.#eventListeners.get(id);
+    if (!set) {
+      set = new Set();
+      this.#eventListeners.set(id, set);
+    }
+    set.add(fn);
+    const listeners = set;
+    return {
+      events: [...live.events],
+      stop: () => {
+        listeners.delete(fn);
+        if (listeners.size === 0 && this.#eventListeners.get(id) === listeners) this.#eventListeners.delete(id);
+      },
+    };
+  }
+}
+
+function logged(event: TraceEvent, encrypted: boolean): LoggedEvent {
+  return {
+    sessionId: event.sid,
+    seq: event.type === 'open' ? 0 : event.seq,
+    t: event.t,
+    type: event.type,
+    text: eventText(event),
+    encrypted,
+    data: eventData(event),
+  };
+}
+
+function matches(s: LoggedSession, f: SessionFilter): boolean {
+  if (f.proto && s.proto !== f.proto) return false;
+  if (f.user && s.user !== f.user.toLowerCase()) return false;
+  if (f.remote && !s.remoteAddress.startsWith(f.remote)) return false;
+  if (f.before !== undefined && s.start >= f.before) return false;
+  return true;
+}
+
+function safeCall<T>(fn: (value: T) => void, value: T): void {
+  try {
+    fn(value);
+  } catch {
+    // A failing subscriber (a closed HTTP stream) must not break recording.
+  }
+}
