@@ -145,6 +145,26 @@ export const configSchema = z
         retry_interval_scan: z.number().int().positive().default(30),
       })
       .prefault({}),
+    checks: z
+      .strictObject({
+        /** Check SPF, DKIM, DMARC and ARC of mail arriving on port 25 and add Authentication-Results. */
+        enabled: z.boolean().default(true),
+        /** Seconds all DNS queries for one message may take together (uses delivery.dns_servers). */
+        dns_timeout: z.number().positive().max(60).default(5),
+        /** Networks (CIDR) whose mail on port 25 is not checked, e.g. local scripts and relays. */
+        trusted_networks: z.array(z.string()).default(['127.0.0.0/8', '::1/128']),
+        /** DMARC fails and the From domain publishes p=reject: reject (550 5.7.1), junk or accept. */
+        dmarc_reject: z.enum(['reject', 'junk', 'accept']).default('reject'),
+        /** DMARC fails and the From domain publishes p=quarantine. */
+        dmarc_quarantine: z.enum(['reject', 'junk', 'accept']).default('junk'),
+        /** SPF fails (-all) and DMARC gives no verdict (no record, or p=none). */
+        spf_fail: z.enum(['reject', 'junk', 'accept']).default('junk'),
+        /** A DKIM signature fails, none passes, and DMARC gives no verdict. */
+        dkim_fail: z.enum(['reject', 'junk', 'accept']).default('accept'),
+        /** A DNS lookup fails temporarily: accept (recorded as temperror) or defer (451 4.7.x). */
+        temp_error: z.enum(['accept', 'defer']).default('accept'),
+      })
+      .prefault({}),
     web: z
       .strictObject({
         /** Serve the web lab over HTTPS with the mail certificate (tls.cert_file or the generated one). */

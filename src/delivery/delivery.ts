@@ -22,6 +22,8 @@
  *   that arrived unauthenticated and is forwarded (aliases) is never signed. The signature goes below
  *   our Received header; local copies are not signed. A signing error is logged and the mail goes
  *   unsigned.
+ * - A message marked `junk` (inbound checks, inbound-auth.ts) is stored in each local account's \Junk
+ *   mailbox instead of INBOX; remote copies are unaffected.
  */
 import type { Logger } from '../log.js';
 import { parseMessage } from '../mail/parse.js';
@@ -69,6 +71,8 @@ export interface IncomingMessage {
   trace: TraceInfo;
   dsnRet: 'FULL' | 'HDRS' | null;
   dsnEnvid: string | null;
+  /** Local copies go to each account's Junk mailbox (special-use \Junk) with the $Junk keyword. */
+  junk?: boolean;
 }
 
 export interface DeliveryReport {
@@ -211,6 +215,12 @@ export class Delivery {
     return over;
   }
 
+  /** The account's mailbox with special-use \Junk (RFC 6154), else "Junk"; the store falls back to INBOX. */
+  async #junkMailbox(accountId: number): Promise<string> {
+    const boxes = await this.store.mailboxes.list(accountId);
+    return boxes.find((b) => b.specialUse === '\\Junk')?.name ?? 'Junk';
+  }
+
   /** The message signed when a DKIM key applies (see the header), else as it is. */
   async #dkimSign(id: string, msg: IncomingMessage): Promise<Buffer> {
     const keys = this.opts.dkim;
@@ -280,7 +290,13 @@ export class Delivery {
           raw,
           meta: parseMessage(raw) as unknown as JsonValue,
           internalDate: now,
-          local: [...localIds.keys()].map((accountId) => ({ accountId, mailbox: 'INBOX' })),
+          local: await Promise.all(
+            [...localIds.keys()].map(async (accountId) =>
+              msg.junk
+                ? { accountId, mailbox: await this.#junkMailbox(accountId), flags: ['$Junk'] }
+                : { accountId, mailbox: 'INBOX' },
+            ),
+          ),
         }),
       );
     }

@@ -12,6 +12,7 @@ import { type Config, LISTENER_KINDS, LISTENER_NAMES, type ListenerName } from '
 import { bounceHandler } from '../delivery/bounce.js';
 import { Delivery } from '../delivery/delivery.js';
 import { DkimKeyStore } from '../delivery/dkim.js';
+import { InboundChecker } from '../delivery/inbound-auth.js';
 import { parseHostPort } from '../delivery/outbound/routes.js';
 import { OutboundWorker } from '../delivery/outbound/worker.js';
 import { imapHandler } from '../imap/index.js';
@@ -270,6 +271,27 @@ function buildHandlers(
     resolve: (address: string) => delivery.resolve(address),
     deliver: (msg: Parameters<Delivery['deliver']>[0]) => delivery.deliver(msg),
   };
+  // Port 25 only: SPF/DKIM/DMARC/ARC checks with the outbound DNS servers (inbound-auth.ts).
+  const c = config.checks;
+  const checker = c.enabled
+    ? new InboundChecker({
+        hostname: config.hostname,
+        dnsServers: config.delivery.dns_servers,
+        dnsTimeoutMs: c.dns_timeout * 1000,
+        trustedNetworks: c.trusted_networks,
+        policy: {
+          dmarcReject: c.dmarc_reject,
+          dmarcQuarantine: c.dmarc_quarantine,
+          spfFail: c.spf_fail,
+          dkimFail: c.dkim_fail,
+          tempError: c.temp_error,
+        },
+        log: log.child({ component: 'checks' }),
+      })
+    : null;
+  const mxBackend = checker
+    ? { ...smtpBackend, checkInbound: (msg: Parameters<Delivery['deliver']>[0]) => checker.checkIncoming(msg) }
+    : smtpBackend;
   // Settings every protocol engine takes the same way.
   const common = {
     hostname: config.hostname,
@@ -308,7 +330,7 @@ function buildHandlers(
   return {
     imap,
     imaps: imap,
-    smtp: smtpHandler(smtpSettings('mx'), smtpBackend, log),
+    smtp: smtpHandler(smtpSettings('mx'), mxBackend, log),
     submission: smtpHandler(smtpSettings('submission'), smtpBackend, log),
     submissions: smtpHandler(smtpSettings('submission'), smtpBackend, log),
     pop3,

@@ -7,7 +7,7 @@ import { busyText, type SessionHandler } from '../net/listener.js';
 import { formatReply, reply } from './reply.js';
 import { type SmtpBackend, SmtpSession, type SmtpSettings } from './session.js';
 
-export type { SmtpBackend, SmtpSettings } from './session.js';
+export type { InboundVerdict, SmtpBackend, SmtpSettings } from './session.js';
 
 export function smtpHandler(settings: SmtpSettings, backend: SmtpBackend, log: Logger): SessionHandler {
   return {

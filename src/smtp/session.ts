@@ -44,7 +44,18 @@ export interface SmtpBackend {
   login(username: string, password: string): Promise<string | null>;
   resolve(address: string): Promise<Resolution>;
   deliver(msg: IncomingMessage): Promise<DeliveryReport>;
+  /**
+   * Inbound checks (SPF, DKIM, DMARC, ARC) of a message before `deliver`. Called only on the MX role and
+   * only when the session is not authenticated; absent: no checks. `deliver` then gets the returned
+   * message (with its Authentication-Results header); `refuse` is answered as is and nothing is stored.
+   */
+  checkInbound?(msg: IncomingMessage): Promise<InboundVerdict>;
 }
+
+/** What `SmtpBackend.checkInbound` decided. */
+export type InboundVerdict =
+  | { action: 'deliver'; msg: IncomingMessage }
+  | { action: 'refuse'; code: number; enhanced: string; text: string };
 
 export interface Transaction {
   from: string;

@@ -70,7 +70,20 @@ function traceMessage(s: SmtpSession, message: Buffer, size: number, bareLf: num
 export async function deliverMessage(s: SmtpSession, tx: Transaction, message: Buffer): Promise<void> {
   let report: Awaited<ReturnType<SmtpSession['backend']['deliver']>>;
   try {
-    report = await s.backend.deliver(s.incoming(tx, message));
+    let msg = s.incoming(tx, message);
+    const check = s.backend.checkInbound;
+    // Inbound checks only for unauthenticated mail on port 25; submission never waits for DNS.
+    if (check && s.settings.role === 'mx' && s.authUser === null) {
+      const verdict = await check.call(s.backend, msg);
+      if (verdict.action === 'refuse') {
+        s.stats.rejected++;
+        s.send(reply(verdict.code, verdict.enhanced, verdict.text));
+        s.conn.trace.state('greeted');
+        return;
+      }
+      msg = verdict.msg;
+    }
+    report = await s.backend.deliver(msg);
   } catch (err) {
     // RFC 3463 §3.3 (X.2.2): the message fits none of the recipients' quotas (delivery.ts); nothing was stored.
     if (err instanceof QuotaExceededError) return s.send(reply(552, '5.2.2', err.message));
