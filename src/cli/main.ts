@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import pc from 'picocolors';
 import { ConfigError } from '../config/load.js';
+import { type QueueStatus, queueStatus } from '../delivery/outbound/status.js';
 import { createLogger } from '../log.js';
 import { ListenError } from '../net/listener.js';
 import { controlRequest } from '../server/control.js';
@@ -87,6 +88,7 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
       out(
         `sessions ${status.sessions}; domains ${s.domains}, accounts ${s.accounts}, aliases ${s.aliases}, messages ${s.messages}, queue ${s.queue}`,
       );
+      if (status.queue) for (const line of formatQueueStatus(status.queue, 'running')) out(line);
     } catch {
       const store = await openStore({ dataDir });
       try {
@@ -95,6 +97,8 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
         out(
           `domains ${s.domains}, accounts ${s.accounts}, aliases ${s.aliases}, messages ${s.messages}, queue ${s.queue}`,
         );
+        const queue = await queueStatus(store, { workerEnabled: config.delivery.enabled });
+        for (const line of formatQueueStatus(queue, 'stopped')) out(line);
       } finally {
         await store.close();
       }
@@ -124,6 +128,58 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
   return program;
 }
 
+/** `5s`, `4m 10s`, `2h 3m`, `3d 4h`: an age or a wait, to the two largest units. */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const units: [string, number][] = [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ];
+  const parts: string[] = [];
+  let rest = s;
+  for (const [name, size] of units) {
+    const n = Math.floor(rest / size);
+    rest -= n * size;
+    if (n > 0 || (parts.length === 0 && size === 1)) parts.push(`${n}${name}`);
+    if (parts.length === 2) break;
+    if (parts.length === 1 && n === 0) break;
+  }
+  return parts.join(' ');
+}
+
+/** The queue section of `postbode status`. */
+export function formatQueueStatus(q: QueueStatus, server: 'running' | 'stopped', now = new Date()): string[] {
+  const worker =
+    server === 'stopped'
+      ? 'outbound worker not running (server stopped)'
+      : q.worker === 'on'
+        ? 'outbound worker on'
+        : 'outbound worker off (delivery.enabled = false: remote mail stays queued)';
+  if (q.messages === 0) return [`outbound queue: empty; ${worker}`];
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const lines = [
+    `outbound queue: ${plural(q.messages, 'message')}, ${plural(q.recipientsPending, 'recipient')} pending; ${worker}`,
+  ];
+  const parts: string[] = [];
+  if (q.oldestAgeSeconds !== null) parts.push(`oldest ${formatDuration(q.oldestAgeSeconds)} old`);
+  if (q.nextAttempt !== null) {
+    const wait = (new Date(q.nextAttempt).getTime() - now.getTime()) / 1000;
+    parts.push(wait <= 0 ? 'next attempt due now' : `next attempt in ${formatDuration(wait)} (${q.nextAttempt})`);
+  }
+  if (parts.length > 0) lines.push(`  ${parts.join(', ')}`);
+  const classes = Object.entries(q.deferredByClass)
+    .sort((a, b) => b[1] - a[1])
+    .map(([c, n]) => `${c} ${n}`);
+  lines.push(
+    q.deferred === 0
+      ? '  deferred: none (not tried yet)'
+      : `  deferred: ${plural(q.deferred, 'recipient')} by last error: ${classes.join(', ')} (details: postbode queue list)`,
+  );
+  return lines;
+}
+
 interface StatusReply {
   pid: number;
   product: string;
@@ -134,6 +190,8 @@ interface StatusReply {
   sessions: number;
   listeners: { name: string; host: string; port: number }[];
   store: { domains: number; accounts: number; aliases: number; messages: number; queue: number };
+  /** Absent from servers older than the queue section. */
+  queue?: QueueStatus;
 }
 
 const colors = [pc.cyan, pc.magenta, pc.yellow, pc.blue, pc.green, pc.red];
@@ -168,7 +226,8 @@ export async function main(argv: string[]): Promise<number> {
   program.exitOverride();
   try {
     await program.parseAsync(argv);
-    return 0;
+    // A command may set a specific code (status: 3 when no server runs).
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     if (err instanceof CliError || err instanceof ConfigError || err instanceof ListenError) {

@@ -324,6 +324,23 @@ export interface QueueStore {
   retry(id: number): Promise<boolean>;
   delete(id: number): Promise<boolean>;
   count(): Promise<number>;
+  /** Totals for `postbode status`, read in one consistent snapshot. */
+  summary(opts?: { maxErrorGroups?: number }): Promise<QueueSummary>;
+}
+
+export interface QueueSummary {
+  /** Queue entries (messages). */
+  messages: number;
+  /** Recipients still `pending` across all entries. */
+  recipientsPending: number;
+  /** Creation time of the oldest entry, or null when the queue is empty. */
+  oldestCreatedAt: Date | null;
+  /** The earliest next attempt of any entry, or null when the queue is empty. */
+  nextAttemptAt: Date | null;
+  /** Pending recipients with a last error (tried at least once and deferred). */
+  deferred: number;
+  /** Deferred recipients grouped by their exact last error, most frequent first, at most `maxErrorGroups` (default 100). */
+  deferredByError: { error: string; recipients: number }[];
 }
 
 export interface MailboxLocks {

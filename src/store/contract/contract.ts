@@ -1052,6 +1052,61 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
           [ids[0], ids[2]],
         );
       });
+
+      it('summary counts messages, pending and deferred recipients, oldest entry, next attempt', async () => {
+        assert.deepEqual(await store.queue.summary(), {
+          messages: 0,
+          recipientsPending: 0,
+          oldestCreatedAt: null,
+          nextAttemptAt: null,
+          deferred: 0,
+          deferredByError: [],
+        });
+        const ids: number[] = [];
+        const before = Date.now();
+        for (let i = 0; i < 3; i++) {
+          const { queueId } = await store.deliver({ raw: message(), meta: null, local: [], remote: remoteEntry() });
+          assert.ok(queueId);
+          ids.push(queueId);
+        }
+        const created = (await store.queue.get(ids[0]))?.createdAt;
+        const later = new Date(Date.now() + 3_600_000);
+        const refused = 'ECONNECTION: connect ECONNREFUSED 127.0.0.1:25';
+        await store.queue.recordAttempt(ids[0], {
+          recipients: [
+            { address: 'x@remote.example', state: 'delivered', error: null },
+            { address: 'y@remote.example', state: 'pending', error: '451 4.4.1 try later' },
+          ],
+          nextAttemptAt: later,
+          error: '451 4.4.1 try later',
+        });
+        for (const id of ids.slice(1)) {
+          await store.queue.recordAttempt(id, {
+            recipients: [
+              { address: 'x@remote.example', state: 'pending', error: refused },
+              { address: 'y@remote.example', state: 'pending', error: refused },
+            ],
+            nextAttemptAt: new Date(later.getTime() + 1000),
+            error: refused,
+          });
+        }
+        // A fresh entry, never tried: pending but not deferred, and due now.
+        await store.deliver({ raw: message(), meta: null, local: [], remote: remoteEntry() });
+        const s = await store.queue.summary();
+        assert.equal(s.messages, 4);
+        assert.equal(s.recipientsPending, 7);
+        assert.equal(s.deferred, 5);
+        assert.equal(s.oldestCreatedAt?.getTime(), created?.getTime());
+        assert.ok((s.oldestCreatedAt?.getTime() ?? 0) >= before - 1000);
+        assert.ok((s.nextAttemptAt?.getTime() ?? Infinity) <= Date.now() + 1000, 'the fresh entry is due now');
+        assert.deepEqual(s.deferredByError, [
+          { error: refused, recipients: 4 },
+          { error: '451 4.4.1 try later', recipients: 1 },
+        ]);
+        assert.deepEqual((await store.queue.summary({ maxErrorGroups: 1 })).deferredByError, [
+          { error: refused, recipients: 4 },
+        ]);
+      });
     });
 
     describe('locks', () => {

@@ -148,5 +148,30 @@ export function sqliteQueue(ctx: SqliteContext): QueueStore {
     async count() {
       return ctx.pluck('SELECT count(*) FROM queue').get() as number;
     },
+
+    async summary(opts) {
+      // Synchronous reads on one connection: nothing commits in between, so the figures agree.
+      const totals = ctx
+        .sql('SELECT count(*) AS n, min(created_at) AS oldest, min(next_attempt_at) AS next FROM queue')
+        .get() as { n: number; oldest: number | null; next: number | null };
+      const pending = ctx
+        .sql(`SELECT count(*) AS pending, count(last_error) AS deferred FROM queue_recipients WHERE state = 'pending'`)
+        .get() as { pending: number; deferred: number };
+      const groups = ctx
+        .sql(
+          `SELECT last_error AS error, count(*) AS recipients FROM queue_recipients
+           WHERE state = 'pending' AND last_error IS NOT NULL
+           GROUP BY last_error ORDER BY recipients DESC, last_error LIMIT ?`,
+        )
+        .all(Math.max(0, Math.floor(opts?.maxErrorGroups ?? 100))) as { error: string; recipients: number }[];
+      return {
+        messages: totals.n,
+        recipientsPending: pending.pending,
+        oldestCreatedAt: totals.oldest === null ? null : new Date(totals.oldest),
+        nextAttemptAt: totals.next === null ? null : new Date(totals.next),
+        deferred: pending.deferred,
+        deferredByError: groups.map((g) => ({ error: g.error, recipients: g.recipients })),
+      };
+    },
   };
 }
