@@ -14,6 +14,7 @@ import { Delivery } from '../delivery/delivery.js';
 import { DkimKeyStore } from '../delivery/dkim.js';
 import { InboundChecker } from '../delivery/inbound-auth.js';
 import { parseHostPort } from '../delivery/outbound/routes.js';
+import { type QueueStatus, queueStatus } from '../delivery/outbound/status.js';
 import { OutboundWorker } from '../delivery/outbound/worker.js';
 import { imapHandler } from '../imap/index.js';
 import type { Logger } from '../log.js';
@@ -191,6 +192,7 @@ export interface ServerStatus {
   listeners: RunningServer['listeners'];
   sessions: number;
   store: { kind: string } & StoreStats;
+  queue: QueueStatus;
 }
 
 export async function serverStatus(s: {
@@ -211,6 +213,7 @@ export async function serverStatus(s: {
     listeners: s.listeners,
     sessions: s.sessions,
     store: { kind: s.store.kind, ...(await s.store.stats()) },
+    queue: await queueStatus(s.store, { workerEnabled: s.config.delivery.enabled }),
   };
 }
 
