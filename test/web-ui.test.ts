@@ -1,0 +1,268 @@
+/**
+ * The web UI in a real headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core)
+ * against a real server: an admin logs in, creates a user on the Users page, mail is submitted over a
+ * real SMTP socket (STARTTLS + AUTH) and the session appears live in the list, with annotated replies
+ * in the session view; the message opens in the mail browser; the exported pcap decodes as SMTP in
+ * tshark; two IMAP sessions side by side; lab accounts.
+ *
+ * With POSTBODE_SCREENSHOTS=1 it also saves screenshots of the main views into docs/img/ (1280×800).
+ * Skipped with a message when Chromium is not installed.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ImapFlow } from 'imapflow';
+import nodemailer from 'nodemailer';
+import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import { type PostbodeProcess, ROOT, removeDir, startPostbode } from './harness/server.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = process.env.POSTBODE_SCREENSHOTS === '1' ? path.join(ROOT, 'docs/img') : null;
+const ADMIN_PASSWORD = 'teach-me-42';
+const ALICE = 'alice@example.test';
+const ALICE_PASSWORD = 'alice-pw-7';
+
+function hasTshark(): boolean {
+  return spawnSync('tshark', ['--version'], { encoding: 'utf8' }).status === 0;
+}
+
+/** A locator's text (Playwright's textContent; lint takes innerText for the DOM property). */
+async function text(l: Locator): Promise<string> {
+  return (await l.textContent()) ?? '';
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  if (!SHOTS) return;
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+}
+
+async function sendMail(port: number, subject: string): Promise<void> {
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port,
+    secure: false,
+    requireTLS: true,
+    name: 'laptop.example.test',
+    auth: { user: ALICE, pass: ALICE_PASSWORD },
+    tls: { rejectUnauthorized: false },
+  });
+  try {
+    await transport.sendMail({
+      from: ALICE,
+      to: ALICE,
+      subject,
+      text: 'Hello from the web UI test.\n',
+      attachments: [{ filename: 'notes.txt', content: 'an attachment\n' }],
+    });
+  } finally {
+    transport.close();
+  }
+}
+
+describe('web UI in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` }, () => {
+  let pb: PostbodeProcess;
+  let context: BrowserContext;
+  let page: Page;
+  let base: string;
+  const profile = mkdtempSync(path.join(tmpdir(), 'postbode-chromium-'));
+  const downloads = mkdtempSync(path.join(tmpdir(), 'postbode-downloads-'));
+
+  before(async () => {
+    pb = await startPostbode({ listeners: ['smtp', 'submission', 'imap', 'pop3', 'http'] });
+    base = `http://127.0.0.1:${pb.ports.http}`;
+    const r = pb.cli(['admin', 'add', 'teacher', '--password', ADMIN_PASSWORD]);
+    assert.equal(r.code, 0, r.stderr);
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+      viewport: { width: 1280, height: 800 },
+      acceptDownloads: true,
+      downloadsPath: downloads,
+    });
+    context.setDefaultTimeout(8000);
+    page = context.pages()[0] ?? (await context.newPage());
+  });
+
+  after(async () => {
+    await context?.close();
+    await pb?.stop();
+    if (pb) removeDir(pb.dataDir);
+    removeDir(profile);
+    removeDir(downloads);
+  });
+
+  it('refuses a wrong password with a readable message, then logs the admin in', async () => {
+    await page.goto(`${base}/`);
+    await page.getByLabel('Admin name or mail address').fill('teacher');
+    await page.getByLabel('Password').fill('wrong');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    const error = page.getByRole('alert');
+    await error.waitFor();
+    assert.match(await text(error), /\w{6,}/);
+    await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByText('teacher (admin)').waitFor();
+  });
+
+  it('creates a user on the Users page and shows the API error for a duplicate', async () => {
+    await page.goto(`${base}/#/admin/users`);
+    const form = page.getByRole('form', { name: 'Create a user' });
+    await form.getByLabel('Address').fill(ALICE);
+    await form.getByLabel('Password').fill(ALICE_PASSWORD);
+    await form.getByRole('button', { name: 'Create user' }).click();
+    await page.locator(`tr[data-user="${ALICE}"]`).waitFor();
+    await form.getByLabel('Address').fill(ALICE);
+    await form.getByLabel('Password').fill(ALICE_PASSWORD);
+    await form.getByRole('button', { name: 'Create user' }).click();
+    const error = page.getByRole('alert');
+    await error.waitFor();
+    assert.match(await text(error), /alice@example\.test|exists/i);
+    await shot(page, 'admin-users');
+  });
+
+  let smtpSession = '';
+  it('shows an SMTP session live in the list, then annotated in the session view', async () => {
+    await page.goto(`${base}/#/sessions`);
+    await page.getByText('● live').waitFor();
+    await sendMail(pb.ports.submission, 'Seen in the lab');
+    // No reload: the row must come from the live stream.
+    const row = page.locator('tr[data-session]', { has: page.locator('a.proto.smtp') }).first();
+    await row.waitFor();
+    assert.match(await text(row), /alice@example\.test/);
+    assert.match(await text(row), /yes/); // TLS after STARTTLS
+    smtpSession = (await row.getAttribute('data-session')) ?? '';
+    assert.ok(smtpSession);
+    await shot(page, 'sessions');
+
+    await row.locator('a.proto').click();
+    await page.locator('.line.server .anno').first().waitFor();
+    const conv = page.locator('.conversation');
+    await conv.locator('.line.client', { hasText: 'EHLO laptop.example.test' }).waitFor();
+    await conv.locator('.line.client', { hasText: 'STARTTLS' }).first().waitFor();
+    // Secrets are redacted: the AUTH line never shows the credentials.
+    const all = await text(conv);
+    assert.doesNotMatch(all, new RegExp(Buffer.from(`\0${ALICE}\0${ALICE_PASSWORD}`).toString('base64')));
+    // Lines after STARTTLS are marked as encrypted on the wire.
+    await conv.locator('.line.enc .lock').first().waitFor();
+    // The reply to MAIL FROM: code, enhanced code, the command it answers, an RFC link.
+    const mailReply = conv.locator('.line.server', { has: page.locator('.answers', { hasText: 'MAIL FROM' }) });
+    await mailReply.first().waitFor();
+    const anno = await text(mailReply.first().locator('.anno'));
+    assert.match(anno, /250/);
+    assert.match(anno, /2\.1\.0/);
+    assert.ok((await mailReply.first().locator('a.rfc').getAttribute('href'))?.startsWith('http'));
+    // Hovering "answers" highlights the command it answers.
+    await mailReply.first().locator('.answers').hover();
+    assert.match(await text(conv.locator('.line.client.hl')), /MAIL FROM/);
+    await shot(page, 'session');
+  });
+
+  it('exports the session as a pcap that tshark decodes as SMTP', async (t) => {
+    await page.goto(`${base}/#/sessions/${encodeURIComponent(smtpSession)}`);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download capture.pcap' }).click(),
+    ]);
+    const file = path.join(downloads, 'capture.pcap');
+    await download.saveAs(file);
+    const pcap = readFileSync(file);
+    assert.ok(pcap.length > 24, 'pcap has packets');
+    if (!hasTshark()) {
+      t.skip('tshark is not installed (apt-get install tshark); the pcap was not decoded');
+      return;
+    }
+    const r = spawnSync('tshark', ['-r', file, '-Y', 'smtp'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /SMTP/);
+    assert.match(r.stdout, /MAIL FROM/i);
+  });
+
+  it('opens the message in the mail browser: headers, MIME tree, raw source, attachment', async () => {
+    await page.goto(`${base}/#/mail`);
+    await page.getByLabel('Account').selectOption(ALICE);
+    await page.locator('.mailboxes a', { hasText: 'INBOX' }).click();
+    await page.locator('.msglist a', { hasText: 'Seen in the lab' }).click();
+    await page.locator('.message h2', { hasText: 'Seen in the lab' }).waitFor();
+    assert.match(await text(page.locator('table.headers')), /Subject\s*Seen in the lab/);
+    await page.locator('a.dl', { hasText: 'notes.txt' }).first().waitFor();
+    await shot(page, 'mail');
+    await page.getByRole('tab', { name: 'MIME tree' }).click();
+    assert.match(await text(page.locator('.mimetree')), /multipart\/mixed[\s\S]*text\/plain/i);
+    await page.getByRole('tab', { name: 'Raw source' }).click();
+    await page.locator('pre.raw', { hasText: 'Subject: Seen in the lab' }).waitFor();
+  });
+
+  it('shows two live IMAP sessions side by side on one time axis', async () => {
+    const clients = [0, 1].map(
+      () =>
+        new ImapFlow({
+          host: '127.0.0.1',
+          port: pb.ports.imap,
+          secure: false,
+          doSTARTTLS: false,
+          auth: { user: ALICE, pass: ALICE_PASSWORD },
+          logger: false,
+        }),
+    );
+    try {
+      for (const c of clients) {
+        await c.connect();
+        await c.mailboxOpen('INBOX');
+      }
+      await clients[0].messageFlagsAdd('1:*', ['\\Flagged']);
+      await clients[1].noop();
+      await page.goto(`${base}/#/sessions`);
+      const rows = page.locator('tr[data-session]', { has: page.locator('a.proto.imap') });
+      await rows.nth(1).waitFor();
+      const [b, a] = [await rows.nth(0).getAttribute('data-session'), await rows.nth(1).getAttribute('data-session')];
+      await page.goto(`${base}/#/compare/${encodeURIComponent(a!)}/${encodeURIComponent(b!)}`);
+      await page.locator('.crow.a .line.client', { hasText: 'STORE' }).first().waitFor();
+      // The other client hears of the flag change (an untagged FETCH) in its own column.
+      await page.locator('.crow.b .line.server', { hasText: 'FETCH' }).first().waitFor();
+      await shot(page, 'compare');
+    } finally {
+      for (const c of clients) await c.logout().catch(() => {});
+    }
+  });
+
+  it('explains the advertised capabilities', async () => {
+    await page.goto(`${base}/#/capabilities`);
+    const smtp = page.locator('#cap-smtp table.caps');
+    await smtp.locator('td.kw', { hasText: 'STARTTLS' }).first().waitFor();
+    assert.match(await text(smtp), /RFC 3207/);
+    await shot(page, 'capabilities');
+  });
+
+  it('creates lab accounts with CSV and printable sheet links', async () => {
+    await page.goto(`${base}/#/admin/lab`);
+    const form = page.getByRole('form', { name: 'Create lab accounts' });
+    await form.getByLabel('How many').fill('3');
+    await form.getByRole('button', { name: 'Create accounts' }).click();
+    await page.locator('table.lab tbody tr').nth(2).waitFor();
+    const csvHref = await page.getByRole('link', { name: 'Download CSV' }).getAttribute('href');
+    const csv = await page.request.get(`${base}${csvHref}`);
+    assert.equal(csv.status(), 200);
+    assert.equal((await csv.text()).trim().split('\n').length, 4); // header + 3
+    await shot(page, 'lab-accounts');
+    const sheetHref = await page.getByRole('link', { name: 'Printable sheet' }).getAttribute('href');
+    const sheet = await context.newPage();
+    await sheet.goto(`${base}${sheetHref}`);
+    assert.match(await sheet.content(), /student/);
+    await shot(sheet, 'lab-sheet');
+    await sheet.close();
+  });
+});
