@@ -143,6 +143,18 @@ export const configSchema = z
         concurrency_per_destination: z.number().int().positive().default(5),
         /** Seconds between scans of the queue for due messages. */
         retry_interval_scan: z.number().int().positive().default(30),
+        /** Seconds a message may wait before its sender gets one "delayed" DSN (RFC 3464); 0: never. */
+        delay_warning: duration.default(14400),
+        /** Messages sent over one SMTP connection before it is closed (connection reuse). */
+        max_messages_per_connection: z.number().int().positive().default(100),
+        /** Seconds an idle outbound connection is kept open for the next message to the same host. */
+        connection_idle: z.number().int().min(0).max(300).default(5),
+        /**
+         * MTA-STS (RFC 8461) for mail routed by MX: "enforce" obeys policies published in mode enforce
+         * (only matching MX hosts, TLS with a valid certificate), "log" only logs violations, "off" never
+         * looks. The transport map and relay host are never checked.
+         */
+        mta_sts: z.enum(['off', 'log', 'enforce']).default('enforce'),
       })
       .prefault({}),
     checks: z

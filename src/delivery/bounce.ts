@@ -10,12 +10,15 @@
  *   new queue entry with sender <>.
  * - A sender that does not resolve (unknown local user) or whose mailbox is over quota: the DSN is
  *   dropped and logged (there is nobody else to tell).
+ * - Three kinds, one handler each for the worker: failed (bounceHandler), delayed (delayHandler, at
+ *   most once per message: the worker keeps the mark) and relayed (relayedHandler, NOTIFY=SUCCESS to a
+ *   peer without DSN). A DSN is itself sent with the null sender, so it never gets a DSN of its own.
  */
 import type { Logger } from '../log.js';
 import type { QueueEntry } from '../store/types.js';
 import { type Delivery, QuotaExceededError } from './delivery.js';
 import { buildDsn, type DsnRecipient, shouldSendDsn } from './dsn.js';
-import type { FailedRecipient } from './outbound/worker.js';
+import type { DelayedRecipient, FailedRecipient, RelayedRecipient } from './outbound/worker.js';
 
 /** The enhanced status code (RFC 3463) of a failure: from the peer's reply, else a generic one. */
 export function statusOf(error: string): string {
@@ -25,7 +28,67 @@ export function statusOf(error: string): string {
   return '5.0.0';
 }
 
-export function bounceHandler(opts: { delivery: Delivery; hostname: string; log: Logger }) {
+export interface DsnHandlerOptions {
+  delivery: Delivery;
+  hostname: string;
+  log: Logger;
+  /** Delay warnings for recipients without NOTIFY (the server's choice, RFC 3461 §4.1); default true. */
+  delayWarningsByDefault?: boolean;
+}
+
+/** Builds a DSN about `recipients` of `entry` and delivers it to the envelope sender with `MAIL FROM:<>`. */
+async function sendDsn(
+  opts: DsnHandlerOptions,
+  entry: QueueEntry,
+  recipients: DsnRecipient[],
+  message: Buffer,
+  what: string,
+): Promise<void> {
+  if (recipients.length === 0) return;
+  const dsn = buildDsn({
+    hostname: opts.hostname,
+    envelopeFrom: entry.envelopeFrom,
+    envid: entry.dsnEnvid,
+    ret: entry.dsnRet,
+    arrivalDate: entry.createdAt,
+    recipients,
+    original: message,
+    date: new Date(),
+  });
+  const to = entry.envelopeFrom;
+  const resolution = await opts.delivery.resolve(to);
+  if (resolution.kind === 'unknown-user') {
+    opts.log.warn({ queueId: entry.id, to }, `${what} dropped: the sender is not a local user`);
+    return;
+  }
+  try {
+    const report = await opts.delivery.deliver({
+      envelopeFrom: '',
+      recipients: [{ address: to, resolution, notify: null, orcpt: null }],
+      data: dsn,
+      trace: {
+        helo: opts.hostname,
+        remoteAddress: '127.0.0.1',
+        protocol: 'local',
+        sessionId: `dsn${entry.id}`,
+        tls: null,
+        authUser: null,
+      },
+      dsnRet: null,
+      dsnEnvid: null,
+    });
+    opts.log.info(
+      { queueId: entry.id, to, recipients: recipients.map((r) => r.address), dsn: report.id },
+      `${what} sent`,
+    );
+  } catch (err) {
+    if (!(err instanceof QuotaExceededError)) throw err;
+    opts.log.warn({ queueId: entry.id, to }, `${what} dropped: the sender mailbox is over quota`);
+  }
+}
+
+/** The worker's `onPermanentFailure`: a failure DSN (Action: failed) per NOTIFY. */
+export function bounceHandler(opts: DsnHandlerOptions) {
   return async (entry: QueueEntry, failed: FailedRecipient[], message: Buffer): Promise<void> => {
     const byAddress = new Map(entry.recipients.map((r) => [r.address, r]));
     const now = new Date();
@@ -38,49 +101,71 @@ export function bounceHandler(opts: { delivery: Delivery; hostname: string; log:
         orcpt: byAddress.get(f.address)?.orcpt ?? null,
         action: 'failed',
         status: statusOf(f.error),
+        remoteMta: f.remoteMta ?? null,
         diagnostic: f.error || null,
         lastAttemptDate: now,
       }));
-    if (recipients.length === 0) return;
-    const dsn = buildDsn({
-      hostname: opts.hostname,
-      envelopeFrom: entry.envelopeFrom,
-      envid: entry.dsnEnvid,
-      ret: entry.dsnRet,
-      arrivalDate: entry.createdAt,
-      recipients,
-      original: message,
-      date: now,
-    });
-    const to = entry.envelopeFrom;
-    const resolution = await opts.delivery.resolve(to);
-    if (resolution.kind === 'unknown-user') {
-      opts.log.warn({ queueId: entry.id, to }, 'bounce dropped: the sender is not a local user');
-      return;
-    }
-    try {
-      const report = await opts.delivery.deliver({
-        envelopeFrom: '',
-        recipients: [{ address: to, resolution, notify: null, orcpt: null }],
-        data: dsn,
-        trace: {
-          helo: opts.hostname,
-          remoteAddress: '127.0.0.1',
-          protocol: 'local',
-          sessionId: `dsn${entry.id}`,
-          tls: null,
-          authUser: null,
-        },
-        dsnRet: null,
-        dsnEnvid: null,
-      });
-      opts.log.info(
-        { queueId: entry.id, to, recipients: recipients.map((r) => r.address), dsn: report.id },
-        'bounce sent',
-      );
-    } catch (err) {
-      if (!(err instanceof QuotaExceededError)) throw err;
-      opts.log.warn({ queueId: entry.id, to }, 'bounce dropped: the sender mailbox is over quota');
-    }
+    await sendDsn(opts, entry, recipients, message, 'bounce');
+  };
+}
+
+/**
+ * The worker's `onDelayed`: a delay warning (Action: delayed, RFC 3464 §2.3.3) for recipients with
+ * NOTIFY=DELAY, or without NOTIFY when `delayWarningsByDefault`; never for NOTIFY=NEVER or the null sender.
+ */
+export function delayHandler(opts: DsnHandlerOptions) {
+  return async (
+    entry: QueueEntry,
+    delayed: DelayedRecipient[],
+    message: Buffer,
+    willRetryUntil: Date,
+  ): Promise<void> => {
+    const byAddress = new Map(entry.recipients.map((r) => [r.address, r]));
+    const now = new Date();
+    const recipients: DsnRecipient[] = delayed
+      .filter((d) =>
+        shouldSendDsn({
+          envelopeFrom: entry.envelopeFrom,
+          notify: byAddress.get(d.address)?.notify,
+          kind: 'delay',
+          delayWarningsByDefault: opts.delayWarningsByDefault ?? true,
+        }),
+      )
+      .map((d) => ({
+        address: d.address,
+        orcpt: byAddress.get(d.address)?.orcpt ?? null,
+        action: 'delayed',
+        status: d.error ? statusOf(d.error).replace(/^5/, '4') : '4.0.0',
+        diagnostic: d.error,
+        lastAttemptDate: now,
+        willRetryUntil,
+      }));
+    await sendDsn(opts, entry, recipients, message, 'delay warning');
+  };
+}
+
+/**
+ * The worker's `onRelayed`: a success DSN with Action: relayed (RFC 3461 §6.2.3.2, RFC 3464 §2.3.3)
+ * for NOTIFY=SUCCESS recipients handed to a peer that does not support DSN, so no further report
+ * can come from there.
+ */
+export function relayedHandler(opts: DsnHandlerOptions) {
+  return async (entry: QueueEntry, relayed: RelayedRecipient[], message: Buffer): Promise<void> => {
+    const byAddress = new Map(entry.recipients.map((r) => [r.address, r]));
+    const now = new Date();
+    const recipients: DsnRecipient[] = relayed
+      .filter((r) =>
+        shouldSendDsn({ envelopeFrom: entry.envelopeFrom, notify: byAddress.get(r.address)?.notify, kind: 'success' }),
+      )
+      .map((r) => ({
+        address: r.address,
+        orcpt: byAddress.get(r.address)?.orcpt ?? null,
+        action: 'relayed',
+        status: '2.0.0',
+        remoteMta: r.remoteMta || null,
+        diagnostic: r.reply || null,
+        lastAttemptDate: now,
+      }));
+    await sendDsn(opts, entry, recipients, message, 'relayed DSN');
   };
 }

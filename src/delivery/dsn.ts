@@ -184,7 +184,9 @@ export function buildDsn(input: DsnInput): Buffer {
     ? 'Undelivered Mail Returned to Sender'
     : delayed
       ? 'Delayed Mail (still being retried)'
-      : 'Successful Mail Delivery Report';
+      : input.recipients.every((r) => r.action === 'relayed')
+        ? 'Mail Relayed (no further delivery report)'
+        : 'Successful Mail Delivery Report';
   const fromName = input.fromName ?? 'Mail Delivery System';
   const sender = printable(input.envelopeFrom.replace(/^<|>$/g, ''));
   const header =
@@ -246,6 +248,13 @@ function humanText(input: DsnInput, hostname: string, failed: boolean, delayed: 
       ...wrap(
         'Your message has not yet been delivered to one or more recipients. The mail system will keep ' +
           'trying; you do not need to send it again. You will be told if it finally fails.',
+      ),
+    );
+  } else if (input.recipients.every((r) => r.action === 'relayed')) {
+    lines.push(
+      ...wrap(
+        "Your message was handed over to the recipients' mail servers below. Those servers do not " +
+          'report delivery, so this is the last report you will get about it.',
       ),
     );
   } else {

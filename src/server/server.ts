@@ -9,7 +9,7 @@ import { SecretBox } from '../auth/secret.js';
 import { AuthService } from '../auth/service.js';
 import { parseListenAddress } from '../config/load.js';
 import { type Config, LISTENER_KINDS, LISTENER_NAMES, type ListenerName } from '../config/schema.js';
-import { bounceHandler } from '../delivery/bounce.js';
+import { bounceHandler, delayHandler, relayedHandler } from '../delivery/bounce.js';
 import { Delivery } from '../delivery/delivery.js';
 import { DkimKeyStore } from '../delivery/dkim.js';
 import { InboundChecker } from '../delivery/inbound-auth.js';
@@ -239,6 +239,12 @@ function outboundWorker(config: Config, store: Store, delivery: Delivery, log: L
     intervalMs: d.retry_interval_scan * 1000,
     backoff: { lifetimeMs: d.queue_lifetime * 1000 },
     onPermanentFailure: bounceHandler({ delivery, hostname: config.hostname, log }),
+    onDelayed: delayHandler({ delivery, hostname: config.hostname, log }),
+    onRelayed: relayedHandler({ delivery, hostname: config.hostname, log }),
+    delayWarningMs: d.delay_warning * 1000,
+    maxMessagesPerConnection: d.max_messages_per_connection,
+    idleConnectionMs: d.connection_idle * 1000,
+    mtaSts: d.mta_sts,
   });
 }
 

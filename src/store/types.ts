@@ -143,6 +143,8 @@ export interface QueueEntry {
   nextAttemptAt: Date;
   attempts: number;
   lastError: string | null;
+  /** When a delay warning (DSN Action: delayed) was sent for this entry; null when none was. */
+  delayWarnedAt: Date | null;
   recipients: (QueueRecipient & { state: RecipientState; lastError: string | null })[];
 }
 
@@ -322,6 +324,8 @@ export interface QueueStore {
   ): Promise<void>;
   /** Makes an entry due now. */
   retry(id: number): Promise<boolean>;
+  /** Records that a delay warning was sent for an entry (durably); false when the entry is gone. */
+  markDelayWarned(id: number, at: Date): Promise<boolean>;
   delete(id: number): Promise<boolean>;
   count(): Promise<number>;
   /** Totals for `postbode status`, read in one consistent snapshot. */

@@ -1,19 +1,29 @@
 /**
- * The outbound SMTP client: hands one message to one host for a list of recipients, over nodemailer's
- * low-level SMTPConnection, and reports a result per recipient.
+ * One outbound SMTP session to one host, over nodemailer's low-level SMTPConnection, that can carry
+ * several transactions (connection reuse; the pool in pool.ts decides when).
  *
  * Invariants:
  * - A recipient is `delivered` only after the peer's 2xx to the end of DATA; 5xx (RCPT, MAIL or DATA)
  *   makes it `failed`, 4xx keeps it `pending`. A connection, TLS or timeout error keeps every recipient
  *   that was not yet decided `pending` (a drop after DATA may re-send: RFC 5321 §6.1 accepts duplicates
- *   over loss).
+ *   over loss) and marks the session broken.
+ * - Before MAIL FROM the transaction is checked against what the peer advertised in EHLO:
+ *   - the envelope or the header needs SMTPUTF8 (non-ASCII address or 8-bit header bytes) and the peer
+ *     lacks it → every recipient fails with 5.6.7; no down-conversion (RFC 6531 §3.7.5). When the peer
+ *     has it, MAIL FROM carries the SMTPUTF8 parameter (RFC 6531 §3.4) even with ASCII addresses;
+ *   - the body has 8-bit bytes and the peer lacks 8BITMIME → every recipient fails with 5.6.3
+ *     ("conversion required but not supported", RFC 3463). We do not down-convert: the queued copy is
+ *     already DKIM-signed (delivery.ts) and re-encoding would break the signature. BODY=8BITMIME is
+ *     sent when the body is 8-bit (RFC 6152 §2).
+ * - DSN (RFC 3461): when the peer advertises DSN, RET and ENVID go on MAIL FROM and NOTIFY and ORCPT
+ *   on each RCPT TO exactly as the client gave them to us (§6.2.1); `dsnPassed` reports this. Without
+ *   DSN at the peer nothing is sent and the caller owes a "relayed" DSN for NOTIFY=SUCCESS (§6.2.3.2).
+ * - nodemailer knows one NOTIFY/ORCPT per envelope and cannot add SMTPUTF8 for ASCII addresses; the
+ *   two private methods that build those command lines are wrapped per connection (`shim` below,
+ *   checked against nodemailer 10.6.1, pinned in package.json).
  * - `error` carries the peer's reply text when there is one (e.g. `550 5.1.1 <x@y>: no such user`).
- * - EHLO uses our hostname; STARTTLS is opportunistic (used when offered, clear text when the upgrade
- *   fails) unless the route requires TLS; certificates are not verified unless configured (there is no
- *   MTA-STS/DANE yet). PIPELINING, SIZE, 8BITMIME and SMTPUTF8 are used as the library negotiates them.
- * - `hostFailed` tells the caller that the host itself failed before any recipient was answered
- *   (connect, greeting, EHLO, TLS, AUTH, MAIL FROM 4xx), so the next MX may be tried.
  */
+import net from 'node:net';
 import type tls from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { RouteHost } from './routes.js';
@@ -25,6 +35,10 @@ export interface RecipientResult {
   error: string | null;
   /** The peer's final reply for a delivered recipient. */
   reply?: string;
+  /** The host that answered for this recipient (Remote-MTA in a DSN). */
+  remoteMta?: string;
+  /** Delivered to a peer without DSN: the sender may be owed a "relayed" DSN (RFC 3461 §6.2.3.2). */
+  relayed?: boolean;
 }
 
 export interface HostDeliveryResult {
@@ -47,12 +61,22 @@ export interface ClientOptions {
   socketTimeoutMs?: number;
 }
 
-export interface SendRequest {
-  host: RouteHost;
+export interface TransactionRecipient {
+  address: string;
+  /** NOTIFY values from the client (RFC 3461 §4.1), or null. */
+  notify?: readonly string[] | null;
+  /** ORCPT as the client gave it, xtext (`rfc822;bob@example.org`), or null. */
+  orcpt?: string | null;
+}
+
+export interface Transaction {
   /** Envelope sender; '' for the null sender. */
   envelopeFrom: string;
-  recipients: string[];
+  recipients: TransactionRecipient[];
   message: Buffer;
+  /** DSN RET and ENVID (xtext, as the client gave it) from MAIL FROM. */
+  ret?: 'FULL' | 'HDRS' | null;
+  envid?: string | null;
 }
 
 type NmError = Error & {
@@ -60,12 +84,19 @@ type NmError = Error & {
   response?: string;
   responseCode?: number;
   recipient?: string;
+  command?: string;
   rejectedErrors?: NmError[];
 };
 interface TrackedEnvelope {
-  accepted?: string[];
-  rejected?: string[];
   rejectedErrors?: NmError[];
+}
+/** The private parts of nodemailer's SMTPConnection that `shim` wraps (see the file header). */
+interface ConnectionInternals {
+  _supportedExtensions: string[];
+  _recipientQueue: string[];
+  _envelope?: TrackedEnvelope | false;
+  _getDsnRcptToArgs: () => string;
+  _sendCommand: (str: string, logStr?: string) => void;
 }
 
 function describe(err: NmError): string {
@@ -77,10 +108,37 @@ function stateForCode(code: number | undefined): 'failed' | 'pending' {
   return code !== undefined && code >= 500 && code !== 503 ? 'failed' : 'pending';
 }
 
-/** Whether the bytes need an 8-bit transport (BODY=8BITMIME). */
-function has8bit(message: Buffer): boolean {
-  for (const b of message) if (b > 0x7f) return true;
+/** Where the header ends (the index after the empty line), or the message length when there is none. */
+function headerEnd(message: Buffer): number {
+  const crlf = message.indexOf('\r\n\r\n');
+  const lf = message.indexOf('\n\n');
+  if (crlf < 0 && lf < 0) return message.length;
+  if (crlf < 0 || (lf >= 0 && lf < crlf)) return lf + 2;
+  return crlf + 4;
+}
+
+function any8bit(bytes: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (bytes[i] > 0x7f) return true;
   return false;
+}
+
+const nonAscii = (s: string) => /[^\x00-\x7f]/.test(s);
+
+/** What a message needs from the peer's transport (RFC 6152, RFC 6531). */
+export function transportNeeds(tx: Pick<Transaction, 'envelopeFrom' | 'recipients' | 'message'>): {
+  smtputf8: boolean;
+  eightBit: boolean;
+} {
+  const end = headerEnd(tx.message);
+  const smtputf8 =
+    nonAscii(tx.envelopeFrom) || tx.recipients.some((r) => nonAscii(r.address)) || any8bit(tx.message, 0, end);
+  return { smtputf8, eightBit: any8bit(tx.message, end, tx.message.length) };
+}
+
+/** Decodes xtext (RFC 3461 §4); null when it is not valid xtext. */
+export function decodeXtext(value: string): string | null {
+  if (!/^(?:[\x21-\x2a\x2c-\x3c\x3e-\x7e]|\+[0-9A-F]{2})*$/.test(value)) return null;
+  return value.replace(/\+([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
 }
 
 function connect(conn: SMTPConnection): Promise<void> {
@@ -107,113 +165,274 @@ function login(conn: SMTPConnection, auth: { user: string; pass: string }): Prom
   });
 }
 
-function send(
-  conn: SMTPConnection,
-  envelope: SMTPConnection.Envelope,
-  message: Buffer,
-): Promise<SMTPConnection.SentMessageInfo> {
-  return new Promise((resolve, reject) => {
-    conn.send(envelope, message, (err, info) => (err ? reject(err) : resolve(info)));
-  });
+/** State the shimmed command builders read for the transaction in progress. */
+interface ShimState {
+  rcptArgs: Map<string, string>;
+  smtputf8: boolean;
 }
 
-/** Delivers `req.message` to one host; never throws for SMTP or network failures. */
-export async function deliverToHost(req: SendRequest, opts: ClientOptions): Promise<HostDeliveryResult> {
-  const relay = req.host.relay;
-  const conn = new SMTPConnection({
-    host: req.host.host,
-    port: req.host.port,
-    name: opts.hostname,
-    secure: relay?.secure ?? false,
-    requireTLS: relay?.requireTls ?? false,
-    opportunisticTLS: true,
-    tls: opts.tls ?? { rejectUnauthorized: false },
-    connectionTimeout: opts.connectionTimeoutMs ?? 30_000,
-    greetingTimeout: opts.greetingTimeoutMs ?? 300_000,
-    socketTimeout: opts.socketTimeoutMs ?? 600_000,
-    allowInternalNetworkInterfaces: true,
-    logger: false,
-  });
-  // Errors are reported through the promises below; an 'error' without a listener would throw.
-  conn.on('error', () => {});
-  const all = (state: 'failed' | 'pending', error: string): RecipientResult[] =>
-    req.recipients.map((address) => ({ address, state, error }));
-  const where = `${req.host.host}:${req.host.port}`;
+/** Wraps the two command builders of one connection (see the file header). */
+function shim(conn: SMTPConnection): ShimState {
+  const state: ShimState = { rcptArgs: new Map(), smtputf8: false };
+  // nodemailer's private API: the fields and methods named in ConnectionInternals.
+  const internals = conn as unknown as ConnectionInternals;
+  internals._getDsnRcptToArgs = () => {
+    const current = internals._recipientQueue[internals._recipientQueue.length - 1];
+    return state.rcptArgs.get(current) ?? '';
+  };
+  const sendCommand = internals._sendCommand.bind(conn);
+  internals._sendCommand = (str: string, logStr?: string) => {
+    if (state.smtputf8 && /^MAIL FROM:/i.test(str) && !/ SMTPUTF8\b/i.test(str)) {
+      sendCommand(`${str} SMTPUTF8`, logStr === undefined ? undefined : `${logStr} SMTPUTF8`);
+      return;
+    }
+    sendCommand(str, logStr);
+  };
+  return state;
+}
 
-  try {
-    await connect(conn);
-  } catch (err) {
-    conn.close();
-    const e = err as NmError;
-    const text = `${where}: ${describe(e)}`;
-    // A 5xx greeting is still a host failure: the next MX may accept (RFC 5321 §3.1).
-    return { recipients: all('pending', text), hostFailed: true, error: text, secure: false };
+export class SmtpSession {
+  readonly where: string;
+  /** Completed transactions (whatever their outcome) on this connection. */
+  transactions = 0;
+  #broken = false;
+
+  private constructor(
+    private readonly conn: SMTPConnection,
+    readonly host: RouteHost,
+    private readonly shimState: ShimState,
+  ) {
+    this.where = `${host.host}:${host.port}`;
+    conn.once('end', () => this.onGone?.());
   }
-  const secure = conn.secure;
-  try {
+
+  /** Connects, says EHLO, upgrades with STARTTLS when offered (or required) and logs in to a relay. */
+  static async open(
+    host: RouteHost,
+    opts: ClientOptions,
+  ): Promise<{ ok: true; session: SmtpSession } | { ok: false; error: string }> {
+    const relay = host.relay;
+    const verified = host.verifiedTls === true;
+    const conn = new SMTPConnection({
+      host: host.host,
+      port: host.port,
+      name: opts.hostname,
+      secure: relay?.secure ?? false,
+      requireTLS: (relay?.requireTls ?? false) || verified,
+      opportunisticTLS: !verified,
+      // MTA-STS: the certificate must be valid for the MX host name (RFC 8461 §4.2).
+      tls: verified
+        ? { rejectUnauthorized: true, ...(net.isIP(host.host) ? {} : { servername: host.host }) }
+        : (opts.tls ?? { rejectUnauthorized: false }),
+      connectionTimeout: opts.connectionTimeoutMs ?? 30_000,
+      greetingTimeout: opts.greetingTimeoutMs ?? 300_000,
+      socketTimeout: opts.socketTimeoutMs ?? 600_000,
+      allowInternalNetworkInterfaces: true,
+      logger: false,
+    });
+    // Errors are reported through the promises; an 'error' without a listener would throw.
+    conn.on('error', () => {});
+    const where = `${host.host}:${host.port}`;
+    try {
+      await connect(conn);
+    } catch (err) {
+      conn.close();
+      // A 5xx greeting is still a host failure: the next MX may accept (RFC 5321 §3.1).
+      return { ok: false, error: `${where}: ${describe(err as NmError)}` };
+    }
     if (relay?.auth) {
       try {
         await login(conn, relay.auth);
       } catch (err) {
-        const text = `${where}: AUTH failed: ${describe(err as NmError)}`;
-        return { recipients: all('pending', text), hostFailed: true, error: text, secure };
+        conn.quit();
+        return { ok: false, error: `${where}: AUTH failed: ${describe(err as NmError)}` };
       }
     }
-    const envelope: SMTPConnection.Envelope = {
-      from: req.envelopeFrom === '' ? false : req.envelopeFrom,
-      to: req.recipients,
-      size: req.message.length,
-      use8BitMime: has8bit(req.message),
-    };
+    return { ok: true, session: new SmtpSession(conn, host, shim(conn)) };
+  }
+
+  get secure(): boolean {
+    return this.conn.secure;
+  }
+
+  /** Whether another transaction may be started (connected, no broken state). */
+  get alive(): boolean {
+    return !this.#broken && !this.conn.destroyed;
+  }
+
+  /** The EHLO keywords the peer advertised (as nodemailer recognises them: DSN, 8BITMIME, SMTPUTF8, …). */
+  get extensions(): ReadonlySet<string> {
+    return new Set((this.conn as unknown as ConnectionInternals)._supportedExtensions);
+  }
+
+  /** Runs one transaction (MAIL, RCPT…, DATA); never throws for SMTP or network failures. */
+  async send(tx: Transaction): Promise<HostDeliveryResult> {
+    const where = this.where;
+    const secure = this.secure;
+    const addresses = tx.recipients.map((r) => r.address);
+    const all = (state: 'failed' | 'pending', error: string): RecipientResult[] =>
+      addresses.map((address) => ({ address, state, error, remoteMta: this.host.host }));
+    const ext = this.extensions;
+    const needs = transportNeeds(tx);
+    if (needs.smtputf8 && !ext.has('SMTPUTF8')) {
+      // RFC 6531 §3.7.5: no down-conversion of internationalized addresses or headers.
+      const text =
+        `550 5.6.7 ${where} does not support SMTPUTF8, and this message needs it (a non-ASCII address or ` +
+        'header); it cannot be converted. Use ASCII addresses and MIME-encoded (RFC 2047) headers to reach this domain';
+      return { recipients: all('failed', text), hostFailed: false, error: text, secure };
+    }
+    if (needs.eightBit && !ext.has('8BITMIME')) {
+      const text =
+        `554 5.6.3 ${where} does not support 8BITMIME, and this message has an 8-bit body; conversion ` +
+        'required but not supported. Send it with a 7-bit transfer encoding (quoted-printable or base64)';
+      return { recipients: all('failed', text), hostFailed: false, error: text, secure };
+    }
+
+    const dsn = ext.has('DSN');
+    this.shimState.smtputf8 = needs.smtputf8;
+    this.shimState.rcptArgs = new Map();
+    let envelopeDsn: { ret?: string; envid?: string } | undefined;
+    if (dsn) {
+      // RFC 3461 §6.2.1: pass NOTIFY, ORCPT, RET and ENVID on unchanged.
+      for (const r of tx.recipients) {
+        const args: string[] = [];
+        if (r.notify && r.notify.length > 0) args.push(`NOTIFY=${r.notify.map((v) => v.toUpperCase()).join(',')}`);
+        if (r.orcpt) args.push(`ORCPT=${r.orcpt}`);
+        if (args.length > 0) this.shimState.rcptArgs.set(r.address, ` ${args.join(' ')}`);
+      }
+      // nodemailer xtext-encodes RET/ENVID itself: hand it the decoded ENVID.
+      const envid = tx.envid ? decodeXtext(tx.envid) : null;
+      envelopeDsn = { ...(tx.ret ? { ret: tx.ret } : {}), ...(envid ? { envid } : {}) };
+    }
+    const envelope = {
+      from: tx.envelopeFrom === '' ? false : tx.envelopeFrom,
+      to: addresses,
+      size: tx.message.length,
+      use8BitMime: needs.eightBit,
+      ...(envelopeDsn ? { dsn: envelopeDsn } : {}),
+    } as SMTPConnection.Envelope;
+
     try {
-      const info = await send(conn, envelope, req.message);
+      const info = await new Promise<SMTPConnection.SentMessageInfo>((resolve, reject) => {
+        this.conn.send(envelope, tx.message, (err, result) => (err ? reject(err) : resolve(result)));
+      });
       const rejected = new Map<string, NmError>();
       for (const e of (info.rejectedErrors ?? []) as NmError[]) if (e.recipient) rejected.set(e.recipient, e);
       const accepted = new Set(info.accepted);
       const response = info.response.trim();
-      const recipients = req.recipients.map((address): RecipientResult => {
-        if (accepted.has(address)) return { address, state: 'delivered', error: null, reply: response };
+      const recipients = addresses.map((address): RecipientResult => {
+        if (accepted.has(address)) {
+          return {
+            address,
+            state: 'delivered',
+            error: null,
+            reply: response,
+            remoteMta: this.host.host,
+            ...(dsn ? {} : { relayed: true }),
+          };
+        }
         const e = rejected.get(address);
-        if (e) return { address, state: stateForCode(e.responseCode), error: describe(e) };
+        if (e) return { address, state: stateForCode(e.responseCode), error: describe(e), remoteMta: this.host.host };
         return { address, state: 'pending', error: `${where}: no reply for this recipient` };
       });
       return { recipients, hostFailed: false, error: null, secure };
     } catch (err) {
-      const e = err as NmError;
-      const tracked = (conn as unknown as { _envelope?: TrackedEnvelope })._envelope;
-      const perRecipient = new Map<string, NmError>();
-      for (const r of e.rejectedErrors ?? tracked?.rejectedErrors ?? [])
-        if (r.recipient) perRecipient.set(r.recipient, r);
-      const text = describe(e);
-      // Too big for the peer's advertised SIZE: permanent (RFC 1870 §6.1, 552 5.3.4).
-      if (e.code === 'EMESSAGE' && !e.responseCode) {
-        return { recipients: all('failed', `${where}: ${text}`), hostFailed: false, error: text, secure };
-      }
-      if (!e.responseCode) {
-        // Connection lost or timed out mid-transaction: nothing is decided except explicit rejections.
-        const recipients = req.recipients.map((address): RecipientResult => {
-          const r = perRecipient.get(address);
-          if (r?.responseCode) return { address, state: stateForCode(r.responseCode), error: describe(r) };
-          return { address, state: 'pending', error: `${where}: ${text}` };
-        });
-        return { recipients, hostFailed: perRecipient.size === 0, error: `${where}: ${text}`, secure };
-      }
-      const mailFromFailed = /^MAIL FROM/i.test((e as { command?: string }).command ?? '');
-      const recipients = req.recipients.map((address): RecipientResult => {
-        const r = perRecipient.get(address);
-        if (r && !mailFromFailed) return { address, state: stateForCode(r.responseCode), error: describe(r) };
-        return { address, state: stateForCode(e.responseCode), error: text };
-      });
+      return this.#failure(err as NmError, addresses, secure);
+    } finally {
+      this.transactions++;
+    }
+  }
+
+  #failure(e: NmError, addresses: string[], secure: boolean): HostDeliveryResult {
+    const where = this.where;
+    const remoteMta = this.host.host;
+    const tracked = (this.conn as unknown as ConnectionInternals)._envelope || undefined;
+    const perRecipient = new Map<string, NmError>();
+    for (const r of e.rejectedErrors ?? tracked?.rejectedErrors ?? [])
+      if (r.recipient) perRecipient.set(r.recipient, r);
+    const text = describe(e);
+    // Too big for the peer's advertised SIZE: permanent (RFC 1870 §6.1, 552 5.3.4).
+    if (e.code === 'EMESSAGE' && !e.responseCode) {
+      const error = `552 5.3.4 ${where}: ${text}`;
       return {
-        recipients,
-        hostFailed: mailFromFailed && stateForCode(e.responseCode) === 'pending',
-        error: text,
+        recipients: addresses.map((address) => ({ address, state: 'failed', error, remoteMta })),
+        hostFailed: false,
+        error,
         secure,
       };
     }
+    if (!e.responseCode) {
+      // Connection lost or timed out mid-transaction: nothing is decided except explicit rejections.
+      this.#broken = true;
+      const recipients = addresses.map((address): RecipientResult => {
+        const r = perRecipient.get(address);
+        if (r?.responseCode) return { address, state: stateForCode(r.responseCode), error: describe(r), remoteMta };
+        return { address, state: 'pending', error: `${where}: ${text}` };
+      });
+      return { recipients, hostFailed: perRecipient.size === 0, error: `${where}: ${text}`, secure };
+    }
+    const mailFromFailed = /^MAIL FROM/i.test(e.command ?? '');
+    const recipients = addresses.map((address): RecipientResult => {
+      const r = perRecipient.get(address);
+      if (r && !mailFromFailed) return { address, state: stateForCode(r.responseCode), error: describe(r), remoteMta };
+      return { address, state: stateForCode(e.responseCode), error: text, remoteMta };
+    });
+    return {
+      recipients,
+      hostFailed: mailFromFailed && stateForCode(e.responseCode) === 'pending',
+      error: text,
+      secure,
+    };
+  }
+
+  /** RSET (RFC 5321 §4.1.1.5) before the next transaction; false (and the session is broken) on failure. */
+  reset(): Promise<boolean> {
+    if (!this.alive) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      this.conn.reset((err) => {
+        if (err) this.#broken = true;
+        resolve(!err);
+      });
+    });
+  }
+
+  /**
+   * QUIT when the connection is still up (the library closes it once answered, or after its close
+   * timeout), else just close; resolves when the connection is gone.
+   */
+  close(): Promise<void> {
+    this.#broken = true;
+    const gone = new Promise<void>((resolve) => {
+      if (this.conn.destroyed) resolve();
+      else this.conn.once('end', () => resolve());
+    });
+    if (this.conn.destroyed) this.conn.close();
+    else this.conn.quit();
+    return gone;
+  }
+
+  /** Called once when the connection goes (closed by us, by the peer, or by an error). */
+  onGone: (() => void) | null = null;
+}
+
+/** Delivers one transaction to one host over a connection of its own (no reuse). */
+export async function deliverToHost(
+  host: RouteHost,
+  tx: Transaction,
+  opts: ClientOptions,
+): Promise<HostDeliveryResult> {
+  const opened = await SmtpSession.open(host, opts);
+  if (!opened.ok) {
+    return {
+      recipients: tx.recipients.map((r) => ({ address: r.address, state: 'pending', error: opened.error })),
+      hostFailed: true,
+      error: opened.error,
+      secure: false,
+    };
+  }
+  try {
+    return await opened.session.send(tx);
   } finally {
-    // QUIT closes the connection once answered (or after the library's close timeout).
-    if (conn.destroyed) conn.close();
-    else conn.quit();
+    await opened.session.close();
   }
 }

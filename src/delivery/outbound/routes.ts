@@ -19,6 +19,8 @@ export interface DnsResolver {
   resolveMx(domain: string): Promise<{ exchange: string; priority: number }[]>;
   resolve4(domain: string): Promise<string[]>;
   resolve6(domain: string): Promise<string[]>;
+  /** TXT records (MTA-STS `_mta-sts.<domain>`); without it MTA-STS policies are never found. */
+  resolveTxt?(domain: string): Promise<string[][]>;
 }
 
 /** A relay host (smarthost): all remote mail goes there, optionally with AUTH and implicit TLS. */
@@ -52,6 +54,11 @@ export interface RouteHost {
   preference: number;
   /** Set for the relay host: AUTH credentials and TLS requirements. */
   relay?: RelayHost;
+  /**
+   * STARTTLS is required and the certificate must be valid for `host` (set by an enforced MTA-STS
+   * policy, RFC 8461 §4.2); otherwise TLS is opportunistic and unverified.
+   */
+  verifiedTls?: boolean;
 }
 
 export type RouteSource = 'transport' | 'relay' | 'mx' | 'implicit-mx';

@@ -11,21 +11,46 @@
  *   failed as "expired" (backoff.ts).
  * - An entry is processed by at most one attempt at a time in this process (in-flight set); a run never
  *   overlaps another run of the same worker.
- * - At most `concurrencyPerDestination` sessions are open to one host:port at a time.
- * - Bounces are not generated here: recipients that failed for good in an attempt are handed to
- *   `onPermanentFailure` (with the message bytes) before the attempt is recorded, so a crash in between
- *   can repeat a bounce but never lose one (the entry and its blob may be gone once it is recorded).
+ * - At most `concurrencyPerDestination` sessions are open to one host:port at a time, and messages to
+ *   the same host share them one after the other (connection reuse, pool.ts).
+ * - MX-routed hosts go through the MTA-STS decision (mta-sts.ts) before any connection.
+ * - DSNs are not built here. Recipients that failed for good are handed to `onPermanentFailure`,
+ *   delivered recipients with NOTIFY=SUCCESS whose peer lacked DSN to `onRelayed` (RFC 3461 §6.2.3.2),
+ *   both before the attempt is recorded, so a crash in between can repeat a DSN but never lose one
+ *   (the entry and its blob may be gone once it is recorded).
+ * - Delay warnings: after an attempt that leaves recipients pending, once the entry is older than
+ *   `delayWarningMs` and has no warning mark, the pending recipients go to `onDelayed` and the entry is
+ *   marked (store.queue.markDelayWarned) before the attempt is recorded: one warning per message; a
+ *   crash between the two can repeat it.
  * - `wake()` asks for a scan now (after a message is queued); a wake during a run runs again after it.
  */
 import type { Logger } from '../../log.js';
 import type { QueueEntry, Store } from '../../store/types.js';
-import { type BackoffOptions, nextAttempt } from './backoff.js';
-import { type ClientOptions, deliverToHost, type RecipientResult } from './client.js';
-import { type DnsResolver, type RouteOptions, Router } from './routes.js';
+import { type BackoffOptions, DEFAULT_LIFETIME_MS, nextAttempt } from './backoff.js';
+import type { ClientOptions, RecipientResult, Transaction } from './client.js';
+import { MtaSts, type MtaStsSetting, type PolicyFetcher } from './mta-sts.js';
+import { SessionPool } from './pool.js';
+import { type DnsResolver, defaultResolver, type RouteOptions, Router } from './routes.js';
 
 export interface FailedRecipient {
   address: string;
   error: string;
+  /** The host that gave `error`, when a peer did. */
+  remoteMta?: string;
+}
+
+/** A recipient still pending after an attempt (a delay warning). */
+export interface DelayedRecipient {
+  address: string;
+  /** The last error, e.g. the peer's 4xx reply or a connection failure. */
+  error: string | null;
+}
+
+/** A recipient handed to a peer without DSN support (a "relayed" DSN for NOTIFY=SUCCESS). */
+export interface RelayedRecipient {
+  address: string;
+  remoteMta: string;
+  reply: string;
 }
 
 export interface OutboundWorkerOptions {
@@ -47,41 +72,27 @@ export interface OutboundWorkerOptions {
   client?: Omit<ClientOptions, 'hostname'>;
   /** Called before an attempt is recorded, with the recipients that failed for good in it and the message. */
   onPermanentFailure?: (entry: QueueEntry, failed: FailedRecipient[], message: Buffer) => void | Promise<void>;
+  /** Called before an attempt is recorded, with recipients delivered to a peer without DSN and NOTIFY=SUCCESS. */
+  onRelayed?: (entry: QueueEntry, relayed: RelayedRecipient[], message: Buffer) => void | Promise<void>;
+  /** Called once per entry when it is `delayWarningMs` old and recipients are still pending. */
+  onDelayed?: (
+    entry: QueueEntry,
+    delayed: DelayedRecipient[],
+    message: Buffer,
+    willRetryUntil: Date,
+  ) => void | Promise<void>;
+  /** Age of an entry after which a delay warning goes out (0 or absent: never). */
+  delayWarningMs?: number;
+  /** Transactions per connection (default 100). */
+  maxMessagesPerConnection?: number;
+  /** How long an idle connection is kept for the next message (default 5 s). */
+  idleConnectionMs?: number;
+  /** MTA-STS for MX-routed mail (default off). */
+  mtaSts?: MtaStsSetting;
+  /** MTA-STS policy fetcher (tests); default mailauth's over `resolver`. */
+  mtaStsFetcher?: PolicyFetcher;
   /** The clock (tests). */
   now?: () => Date;
-}
-
-/** A counting semaphore per key. */
-class KeyedLimit {
-  readonly #active = new Map<string, number>();
-  readonly #waiting = new Map<string, (() => void)[]>();
-
-  constructor(private readonly limit: number) {}
-
-  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    if ((this.#active.get(key) ?? 0) >= this.limit) {
-      await new Promise<void>((resolve) => {
-        const q = this.#waiting.get(key) ?? [];
-        q.push(resolve);
-        this.#waiting.set(key, q);
-      });
-    } else {
-      this.#active.set(key, (this.#active.get(key) ?? 0) + 1);
-    }
-    try {
-      return await fn();
-    } finally {
-      const next = this.#waiting.get(key)?.shift();
-      if (next) {
-        next(); // hands the slot over
-      } else {
-        const n = (this.#active.get(key) ?? 1) - 1;
-        if (n <= 0) this.#active.delete(key);
-        else this.#active.set(key, n);
-        this.#waiting.delete(key);
-      }
-    }
-  }
 }
 
 function domainOf(address: string): string {
@@ -91,7 +102,8 @@ function domainOf(address: string): string {
 export class OutboundWorker {
   readonly #opts: OutboundWorkerOptions;
   readonly #router: Router;
-  readonly #limit: KeyedLimit;
+  readonly #pool: SessionPool;
+  readonly #mtaSts: MtaSts;
   readonly #inFlight = new Set<number>();
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<number> | null = null;
@@ -100,8 +112,15 @@ export class OutboundWorker {
 
   constructor(opts: OutboundWorkerOptions) {
     this.#opts = opts;
-    this.#router = new Router(opts.routes, opts.resolver);
-    this.#limit = new KeyedLimit(Math.max(1, opts.concurrencyPerDestination ?? 2));
+    const resolver = opts.resolver ?? defaultResolver(opts.routes?.dnsServers, opts.routes?.dnsTimeoutMs);
+    this.#router = new Router(opts.routes, resolver);
+    this.#pool = new SessionPool({
+      client: { hostname: opts.hostname, ...opts.client },
+      limit: opts.concurrencyPerDestination ?? 2,
+      maxMessagesPerConnection: opts.maxMessagesPerConnection,
+      idleMs: opts.idleConnectionMs,
+    });
+    this.#mtaSts = new MtaSts(opts.mtaSts ?? 'off', { resolver, fetcher: opts.mtaStsFetcher });
   }
 
   #now(): Date {
@@ -115,12 +134,18 @@ export class OutboundWorker {
     this.#schedule(0);
   }
 
-  /** Stops scanning and waits for the current run to finish. */
+  /** Stops scanning, waits for the current run to finish and closes idle connections. */
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     if (this.#running) await this.#running.catch(() => 0);
+    this.#pool.close();
+  }
+
+  /** Connections opened so far and idle now (tests, status). */
+  get connections(): { opened: number; idle: number } {
+    return { opened: this.#pool.opened, idle: this.#pool.idleCount };
   }
 
   #schedule(ms: number): void {
@@ -206,12 +231,30 @@ export class OutboundWorker {
       }
       const failed = results
         .filter((r) => r.state === 'failed')
-        .map((r) => ({ address: r.address, error: r.error ?? '' }));
+        .map((r) => ({ address: r.address, error: r.error ?? '', ...(r.remoteMta ? { remoteMta: r.remoteMta } : {}) }));
       if (failed.length > 0 && this.#opts.onPermanentFailure) {
-        try {
-          await this.#opts.onPermanentFailure(entry, failed, message);
-        } catch (err) {
-          log.error({ err, queueId: entry.id }, 'permanent failure handler failed');
+        await this.#notify('permanent failure', entry, () => this.#opts.onPermanentFailure?.(entry, failed, message));
+      }
+      const notifyOf = new Map(entry.recipients.map((r) => [r.address, r.notify]));
+      const relayed = results
+        .filter((r) => r.state === 'delivered' && r.relayed && notifyOf.get(r.address)?.includes('SUCCESS'))
+        .map((r) => ({ address: r.address, remoteMta: r.remoteMta ?? '', reply: r.reply ?? '' }));
+      if (relayed.length > 0 && this.#opts.onRelayed) {
+        await this.#notify('relayed', entry, () => this.#opts.onRelayed?.(entry, relayed, message));
+      }
+      const warnAfter = this.#opts.delayWarningMs ?? 0;
+      const pendingNow = results.filter((r) => r.state === 'pending');
+      if (
+        pendingNow.length > 0 &&
+        warnAfter > 0 &&
+        entry.delayWarnedAt === null &&
+        now.getTime() - entry.createdAt.getTime() >= warnAfter &&
+        this.#opts.onDelayed
+      ) {
+        const until = new Date(entry.createdAt.getTime() + (this.#opts.backoff?.lifetimeMs ?? DEFAULT_LIFETIME_MS));
+        const delayed = pendingNow.map((r) => ({ address: r.address, error: r.error }));
+        if (await this.#notify('delay warning', entry, () => this.#opts.onDelayed?.(entry, delayed, message, until))) {
+          await store.queue.markDelayWarned(entry.id, now);
         }
       }
       await store.queue.recordAttempt(entry.id, {
@@ -230,6 +273,17 @@ export class OutboundWorker {
     }
   }
 
+  /** Runs a DSN callback; false (and a log line) when it failed. */
+  async #notify(what: string, entry: QueueEntry, fn: () => void | Promise<void>): Promise<boolean> {
+    try {
+      await fn();
+      return true;
+    } catch (err) {
+      this.#opts.log.error({ err, queueId: entry.id }, `${what} handler failed`);
+      return false;
+    }
+  }
+
   async #deliverDomain(
     entry: QueueEntry,
     domain: string,
@@ -241,16 +295,33 @@ export class OutboundWorker {
       const state = route.kind === 'permanent' ? 'failed' : 'pending';
       return recipients.map((address) => ({ address, state, error: route.error }));
     }
+    let hosts = route.hosts;
+    if (route.source === 'mx' || route.source === 'implicit-mx') {
+      const decision = await this.#mtaSts.decide(domain, hosts);
+      for (const warning of decision.warnings) this.#opts.log.warn({ queueId: entry.id, domain }, warning);
+      if (decision.error) {
+        const error = decision.error;
+        return recipients.map((address) => ({ address, state: 'pending', error }));
+      }
+      hosts = decision.hosts;
+    }
+    const byAddress = new Map(entry.recipients.map((r) => [r.address, r]));
     const decided: RecipientResult[] = [];
     let remaining: RecipientResult[] = recipients.map((address) => ({ address, state: 'pending', error: null }));
-    for (const host of route.hosts) {
+    for (const host of hosts) {
+      const tx: Transaction = {
+        envelopeFrom: entry.envelopeFrom,
+        recipients: remaining.map((r) => ({
+          address: r.address,
+          notify: byAddress.get(r.address)?.notify ?? null,
+          orcpt: byAddress.get(r.address)?.orcpt ?? null,
+        })),
+        message,
+        ret: entry.dsnRet,
+        envid: entry.dsnEnvid,
+      };
+      const result = await this.#pool.deliver(host, tx);
       const key = `${host.host}:${host.port}`;
-      const result = await this.#limit.run(key, () =>
-        deliverToHost(
-          { host, envelopeFrom: entry.envelopeFrom, recipients: remaining.map((r) => r.address), message },
-          { hostname: this.#opts.hostname, ...this.#opts.client },
-        ),
-      );
       this.#opts.log.debug({ queueId: entry.id, domain, host: key, error: result.error }, 'outbound session');
       decided.push(...result.recipients.filter((r) => r.state !== 'pending'));
       remaining = result.recipients.filter((r) => r.state === 'pending');

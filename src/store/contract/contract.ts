@@ -941,6 +941,7 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
         assert.equal(entry.dsnEnvid, 'envid-1');
         assert.equal(entry.attempts, 0);
         assert.equal(entry.lastError, null);
+        assert.equal(entry.delayWarnedAt, null);
         assert.ok(entry.createdAt.getTime() >= before - 1000 && entry.createdAt.getTime() <= Date.now() + 1000);
         assert.ok(entry.nextAttemptAt.getTime() <= Date.now() + 1000);
         assert.deepEqual(entry.recipients, [
@@ -1051,6 +1052,29 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
           (await store.queue.list()).map((e) => e.id).sort((x, y) => x - y),
           [ids[0], ids[2]],
         );
+      });
+
+      it('markDelayWarned sets a durable mark that attempts keep; false for an entry that is gone', async () => {
+        const { queueId } = await store.deliver({ raw: message(), meta: null, local: [], remote: remoteEntry() });
+        assert.ok(queueId);
+        assert.equal((await store.queue.get(queueId))?.delayWarnedAt, null);
+        const at = new Date(Date.now() - 5_000);
+        assert.equal(await store.queue.markDelayWarned(queueId, at), true);
+        await store.queue.recordAttempt(queueId, {
+          recipients: [{ address: 'x@remote.example', state: 'pending', error: '451 later' }],
+          nextAttemptAt: new Date(),
+          error: '451 later',
+        });
+        const entry = await store.queue.get(queueId);
+        assert.equal(entry?.delayWarnedAt?.getTime(), at.getTime());
+        assert.equal(
+          (await store.queue.due(new Date(Date.now() + 1000), 100))
+            .find((e) => e.id === queueId)
+            ?.delayWarnedAt?.getTime(),
+          at.getTime(),
+        );
+        assert.equal(await store.queue.delete(queueId), true);
+        assert.equal(await store.queue.markDelayWarned(queueId, at), false);
       });
 
       it('summary counts messages, pending and deferred recipients, oldest entry, next attempt', async () => {

@@ -25,6 +25,7 @@ interface QueueRow {
   next_attempt_at: number;
   attempts: number;
   last_error: string | null;
+  delay_warned_at: number | null;
 }
 
 interface RecipientRow {
@@ -37,7 +38,7 @@ interface RecipientRow {
 }
 
 const SELECT_ENTRY = `SELECT q.id, q.envelope_from, q.blob_id, b.size, q.dsn_ret, q.dsn_envid, q.created_at,
-  q.next_attempt_at, q.attempts, q.last_error FROM queue q JOIN blobs b ON b.id = q.blob_id`;
+  q.next_attempt_at, q.attempts, q.last_error, q.delay_warned_at FROM queue q JOIN blobs b ON b.id = q.blob_id`;
 
 /** Lower-cases the domain of an envelope address, keeping the local part (see header). */
 export function normalizeEnvelopeAddress(address: string): string {
@@ -82,6 +83,7 @@ export function sqliteQueue(ctx: SqliteContext): QueueStore {
       nextAttemptAt: new Date(row.next_attempt_at),
       attempts: row.attempts,
       lastError: row.last_error,
+      delayWarnedAt: row.delay_warned_at === null ? null : new Date(row.delay_warned_at),
       recipients: recipients.map((r) => ({
         address: r.address,
         notify: r.notify === null ? null : (JSON.parse(r.notify) as string[]),
@@ -143,6 +145,12 @@ export function sqliteQueue(ctx: SqliteContext): QueueStore {
 
     delete(id) {
       return ctx.write(() => ctx.sql('DELETE FROM queue WHERE id = ?').run(id).changes > 0);
+    },
+
+    markDelayWarned(id, at) {
+      return ctx.write(
+        () => ctx.sql('UPDATE queue SET delay_warned_at = ? WHERE id = ?').run(at.getTime(), id).changes > 0,
+      );
     },
 
     async count() {

@@ -200,8 +200,16 @@ CREATE TABLE admins (
 ) STRICT, WITHOUT ROWID;
 `;
 
+/**
+ * V6: the outbound queue remembers when it sent a delay warning (RFC 3464 Action: delayed) for an
+ * entry, so that each message gets at most one; NULL: none sent.
+ */
+const V6 = `
+ALTER TABLE queue ADD COLUMN delay_warned_at INTEGER;
+`;
+
 /** Migration i brings the schema from version i to i + 1. Append only. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
