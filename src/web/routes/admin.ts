@@ -1,7 +1,386 @@
-/** Admin API: domains, users, aliases, quotas, lab accounts, status (docs/web-api.md). */
-import { Hono } from 'hono';
-import type { WebContext, WebEnv } from '../context.js';
+/**
+ * The admin API (docs/web-api.md, "Admin"): domains, users, passwords, quotas, aliases, server status,
+ * and lab accounts handed out in batches.
+ *
+ * Invariants:
+ * - Everything here is admin-only except `GET /server-info`, which any logged-in user may read.
+ * - Changes go straight to the store, as the CLI does; adding a user or alias makes its domain local.
+ * - Passwords are never stored in clear. A lab batch keeps its generated passwords in memory only, for
+ *   one hour after it was made, so the teacher can download the CSV and the sheet; then they are gone.
+ */
+import { randomBytes } from 'node:crypto';
+import { type Context, Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { z } from 'zod';
+import { generatePassword } from '../../auth/generated-password.js';
+import { mailboxError } from '../../smtp/address.js';
+import { StoreConflictError } from '../../store/types.js';
+import {
+  badRequest,
+  jsonBody,
+  type ListenerInfo,
+  requireAdmin,
+  requireUser,
+  type WebContext,
+  type WebEnv,
+} from '../context.js';
 
-export function adminRoutes(_ctx: WebContext): Hono<WebEnv> {
-  return new Hono<WebEnv>();
+const BATCH_LIFETIME_MS = 3600_000;
+const HASH_CONCURRENCY = 4;
+
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+const domainName = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(DOMAIN, 'expected a domain name such as example.org (letters, digits, "-" and dots)');
+
+const address = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .superRefine((value, ctx) => {
+    const problem = mailboxError(value, true);
+    if (problem) ctx.addIssue({ code: 'custom', message: `"${value}" is not a valid address: ${problem}` });
+  });
+
+const password = z.string().min(1, 'the password must not be empty').max(1024);
+const quotaBytes = z
+  .number()
+  .int('quotaBytes must be a whole number of bytes')
+  .positive('quotaBytes must be positive, or null for no quota')
+  .nullable();
+
+const newUser = z.strictObject({ address, password: password.optional(), quotaBytes: quotaBytes.optional() });
+const aliasTargets = z.strictObject({ targets: z.array(address).min(1, 'give at least one target address') });
+const labRequest = z.strictObject({
+  domain: domainName,
+  count: z.number().int().min(1, 'count must be 1 to 500').max(500, 'count must be 1 to 500'),
+  prefix: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^[a-z][a-z0-9._-]{0,39}$/, 'prefix: start with a letter; letters, digits, ".", "_" or "-"; at most 40')
+    .default('student'),
+});
+
+export interface LabAccount {
+  address: string;
+  password: string;
+}
+
+interface LabBatch {
+  id: string;
+  domain: string;
+  created: number;
+  accounts: LabAccount[];
+}
+
+/** Lab batches in memory, forgotten an hour after they were made. */
+export class LabBatches {
+  readonly #batches = new Map<string, LabBatch>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  add(domain: string, accounts: LabAccount[]): LabBatch {
+    this.#sweep();
+    const batch = { id: randomBytes(12).toString('base64url'), domain, created: this.now(), accounts };
+    this.#batches.set(batch.id, batch);
+    return batch;
+  }
+
+  get(id: string): LabBatch | null {
+    this.#sweep();
+    return this.#batches.get(id) ?? null;
+  }
+
+  #sweep(): void {
+    const limit = this.now() - BATCH_LIFETIME_MS;
+    for (const [id, b] of this.#batches) if (b.created < limit) this.#batches.delete(id);
+  }
+}
+
+function domainOf(addr: string): string {
+  return addr.slice(addr.lastIndexOf('@') + 1);
+}
+
+/** The account's address from the URL, checked. */
+function addressParam(c: Context<WebEnv>, name: string): string {
+  const parsed = address.safeParse(c.req.param(name) ?? '');
+  if (!parsed.success) throw badRequest(parsed.error.issues[0].message);
+  return parsed.data;
+}
+
+/** The alias key from the URL: an address, or `@domain` for a catch-all. */
+function aliasParam(c: Context<WebEnv>): string {
+  const raw = (c.req.param('alias') ?? '').trim().toLowerCase();
+  if (raw.startsWith('@')) {
+    if (!DOMAIN.test(raw.slice(1))) throw badRequest(`"${raw}" is not a valid catch-all: expected @domain`);
+    return raw;
+  }
+  return addressParam(c, 'alias');
+}
+
+export function adminRoutes(ctx: WebContext, batches = new LabBatches()): Hono<WebEnv> {
+  const app = new Hono<WebEnv>();
+  const { store } = ctx;
+
+  app.get('/server-info', requireUser, async (c) =>
+    c.json({
+      hostname: ctx.config.hostname,
+      product: ctx.product,
+      listeners: ctx.listeners.map((l) => ({ name: l.name, host: l.host, port: l.port })),
+      domains: await store.domains.list(),
+    }),
+  );
+
+  for (const path of [
+    '/status',
+    '/domains',
+    '/domains/*',
+    '/users',
+    '/users/*',
+    '/aliases',
+    '/aliases/*',
+    '/lab-accounts',
+    '/lab-accounts/*',
+  ]) {
+    app.use(path, requireAdmin);
+  }
+
+  app.get('/status', async (c) => c.json(await ctx.status()));
+
+  app.get('/domains', async (c) => c.json({ domains: await store.domains.list() }));
+  app.post('/domains', async (c) => {
+    const { name } = await jsonBody(c, z.strictObject({ name: domainName }));
+    if (!(await store.domains.add(name)))
+      throw new HTTPException(409, { message: `${name} is already a local domain` });
+    return c.json({ name }, 201);
+  });
+  app.delete('/domains/:name', async (c) => {
+    const name = c.req.param('name').trim().toLowerCase();
+    if (!(await store.domains.remove(name))) {
+      throw new HTTPException(404, { message: `${name} is not a local domain (GET /api/domains lists them)` });
+    }
+    return c.body(null, 204);
+  });
+
+  app.get('/users', async (c) => {
+    const accounts = await store.accounts.list();
+    const users = [];
+    for (const a of accounts) {
+      users.push({
+        address: a.address,
+        quotaBytes: a.quotaBytes,
+        usedBytes: await store.accounts.usage(a.id),
+        disabled: a.disabled,
+        createdAt: a.createdAt.getTime(),
+      });
+    }
+    return c.json({ users });
+  });
+  app.post('/users', async (c) => {
+    const body = await jsonBody(c, newUser);
+    const pass = body.password ?? generatePassword();
+    await store.domains.add(domainOf(body.address));
+    try {
+      await store.accounts.create({
+        address: body.address,
+        ...(await ctx.auth.passwordFields(pass)),
+        quotaBytes: body.quotaBytes ?? null,
+      });
+    } catch (err) {
+      if (err instanceof StoreConflictError) {
+        throw new HTTPException(409, {
+          message: `user ${body.address} already exists (POST /api/users/${body.address}/password sets a new password)`,
+        });
+      }
+      throw err;
+    }
+    return c.json({ address: body.address, password: pass }, 201);
+  });
+  app.delete('/users/:address', async (c) => {
+    const addr = addressParam(c, 'address');
+    if (!(await store.accounts.delete(addr))) throw noUser(addr);
+    return c.body(null, 204);
+  });
+  app.post('/users/:address/password', async (c) => {
+    const addr = addressParam(c, 'address');
+    const body = await jsonBody(c, z.strictObject({ password: password.optional() }));
+    const pass = body.password ?? generatePassword();
+    if (!(await store.accounts.update(addr, await ctx.auth.passwordFields(pass)))) throw noUser(addr);
+    return c.json({ password: pass });
+  });
+  app.put('/users/:address/quota', async (c) => {
+    const addr = addressParam(c, 'address');
+    const body = await jsonBody(c, z.strictObject({ quotaBytes }));
+    if (!(await store.accounts.update(addr, { quotaBytes: body.quotaBytes }))) throw noUser(addr);
+    return c.json({ address: addr, quotaBytes: body.quotaBytes });
+  });
+
+  app.get('/aliases', async (c) => c.json({ aliases: await store.aliases.list() }));
+  app.put('/aliases/:alias', async (c) => {
+    const alias = aliasParam(c);
+    const { targets } = await jsonBody(c, aliasTargets);
+    await store.domains.add(alias.startsWith('@') ? alias.slice(1) : domainOf(alias));
+    await store.aliases.set(alias, targets);
+    return c.json({ alias, targets });
+  });
+  app.delete('/aliases/:alias', async (c) => {
+    const alias = aliasParam(c);
+    if (!(await store.aliases.remove(alias))) {
+      throw new HTTPException(404, { message: `no alias ${alias} (GET /api/aliases lists them)` });
+    }
+    return c.body(null, 204);
+  });
+
+  app.post('/lab-accounts', async (c) => {
+    const req = await jsonBody(c, labRequest);
+    const accounts = await createLabAccounts(ctx, req);
+    const batch = batches.add(req.domain, accounts);
+    return c.json({ batch: batch.id, accounts }, 201);
+  });
+  app.get('/lab-accounts/:batch/accounts.csv', (c) => {
+    const batch = batchOf(batches, c.req.param('batch'));
+    const servers = mailServers(ctx);
+    const web = new URL(c.req.url).origin;
+    const header = ['address', 'password', ...servers.map((s) => s.column), 'web'];
+    const rows = batch.accounts.map((a) => [a.address, a.password, ...servers.map((s) => s.hostPort), `${web}/`]);
+    const csv = [header, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
+    return c.body(csv, 200, {
+      'Content-Type': 'text/csv; charset=utf-8; header=present',
+      'Content-Disposition': `attachment; filename="lab-accounts-${batch.domain}.csv"`,
+      'Cache-Control': 'no-store',
+    });
+  });
+  app.get('/lab-accounts/:batch/sheet.html', (c) => {
+    const batch = batchOf(batches, c.req.param('batch'));
+    c.header('Cache-Control', 'no-store');
+    return c.html(labSheet(ctx, batch, new URL(c.req.url).origin));
+  });
+  return app;
+}
+
+function noUser(addr: string): HTTPException {
+  return new HTTPException(404, { message: `no user ${addr} (GET /api/users lists them)` });
+}
+
+function batchOf(batches: LabBatches, id: string): LabBatch {
+  const batch = batches.get(id);
+  if (!batch) {
+    throw new HTTPException(404, {
+      message:
+        'no such lab batch: batches are kept for one hour after they are made (and not across restarts); reset the passwords with POST /api/users/ADDRESS/password',
+    });
+  }
+  return batch;
+}
+
+/** Creates `count` accounts `<prefix>NN@domain` with the next free numbers and generated passwords. */
+async function createLabAccounts(
+  ctx: WebContext,
+  req: { domain: string; count: number; prefix: string },
+): Promise<LabAccount[]> {
+  const { store } = ctx;
+  await store.domains.add(req.domain);
+  const width = Math.max(2, String(req.count).length);
+  const existing = new Set((await store.accounts.list()).map((a) => a.address));
+  const wanted: string[] = [];
+  for (let n = 1; wanted.length < req.count; n++) {
+    const addr = `${req.prefix}${String(n).padStart(width, '0')}@${req.domain}`;
+    if (!existing.has(addr)) wanted.push(addr);
+  }
+  for (const addr of wanted) {
+    const problem = mailboxError(addr, true);
+    if (problem) throw badRequest(`"${addr}" is not a valid address: ${problem}; choose a shorter prefix`);
+  }
+  const accounts: LabAccount[] = [];
+  // scrypt runs on the libuv pool (4 threads by default): hash a few at a time.
+  for (let i = 0; i < wanted.length; i += HASH_CONCURRENCY) {
+    const chunk = wanted.slice(i, i + HASH_CONCURRENCY);
+    const made = await Promise.all(
+      chunk.map(async (addr) => {
+        const pass = generatePassword();
+        await store.accounts.create({ address: addr, ...(await ctx.auth.passwordFields(pass)), quotaBytes: null });
+        return { address: addr, password: pass };
+      }),
+    );
+    accounts.push(...made);
+  }
+  return accounts;
+}
+
+interface MailServer {
+  column: string;
+  label: string;
+  security: string;
+  hostPort: string;
+  port: number;
+}
+
+/** The mail listeners a student uses, with the port they are bound to, in the order a sheet lists them. */
+function mailServers(ctx: WebContext): MailServer[] {
+  const order: [ListenerInfo['name'], string, string][] = [
+    ['submission', 'SMTP (sending)', 'STARTTLS'],
+    ['submissions', 'SMTP (sending)', 'SSL/TLS'],
+    ['imap', 'IMAP', 'STARTTLS'],
+    ['imaps', 'IMAP', 'SSL/TLS'],
+    ['pop3', 'POP3', 'STARTTLS'],
+    ['pop3s', 'POP3', 'SSL/TLS'],
+  ];
+  const out: MailServer[] = [];
+  for (const [name, label, security] of order) {
+    const l = ctx.listeners.find((x) => x.name === name);
+    if (l) out.push({ column: name, label, security, port: l.port, hostPort: `${ctx.config.hostname}:${l.port}` });
+  }
+  return out;
+}
+
+/** RFC 4180: quote fields with a comma, quote or line break; double the quotes. */
+function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}
+
+function labSheet(ctx: WebContext, batch: LabBatch, web: string): string {
+  const servers = mailServers(ctx);
+  const host = escapeHtml(ctx.config.hostname);
+  const rows = servers.map((s) => `<tr><td>${s.label}</td><td>${s.port}</td><td>${s.security}</td></tr>`).join('');
+  const cards = batch.accounts
+    .map(
+      (a) => `<section class="card">
+<h2>${escapeHtml(a.address)}</h2>
+<dl>
+<dt>Mail address and user name</dt><dd><code>${escapeHtml(a.address)}</code></dd>
+<dt>Password</dt><dd><code class="pw">${escapeHtml(a.password)}</code></dd>
+<dt>Server</dt><dd><code>${host}</code></dd>
+</dl>
+<table><thead><tr><th>Protocol</th><th>Port</th><th>Security</th></tr></thead><tbody>${rows}</tbody></table>
+<p>Web lab: <code>${escapeHtml(web)}/</code> (log in with your mail address and password)</p>
+</section>`,
+    )
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Lab accounts @${escapeHtml(batch.domain)}</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #000; }
+.card { border: 1px dashed #555; padding: 0.8rem 1rem; margin: 0 0 1rem; break-inside: avoid; page-break-inside: avoid; }
+h1 { font-size: 1.3rem; } h2 { font-size: 1.15rem; margin: 0 0 0.4rem; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.2rem 1rem; margin: 0 0 0.5rem; }
+dt { font-weight: 600; } dd { margin: 0; }
+code { font-family: ui-monospace, monospace; font-size: 1.05em; } .pw { font-size: 1.25em; letter-spacing: 0.05em; }
+table { border-collapse: collapse; margin: 0.3rem 0; } th, td { border: 1px solid #999; padding: 0.15rem 0.6rem; text-align: left; }
+p { margin: 0.3rem 0 0; }
+@media print { body { margin: 0; } .noprint { display: none; } .card:nth-of-type(3n) { break-after: page; page-break-after: always; } }
+</style></head>
+<body>
+<h1 class="noprint">${batch.accounts.length} lab accounts @${escapeHtml(batch.domain)} on ${host} — print this page and cut along the lines</h1>
+${cards}
+</body></html>
+`;
 }
