@@ -1,0 +1,226 @@
+/**
+ * The POP3 side of the annotator (RFC 1939; CAPA and response codes RFC 2449; STLS RFC 2595; AUTH
+ * RFC 5034; RFC 3206 codes). States: AUTHORIZATION → TRANSACTION (after a login) → UPDATE (QUIT in
+ * TRANSACTION). Responses answer pending commands in order (CAPA PIPELINING, RFC 2449 §6.6); a
+ * multi-line response (CAPA, LIST and UIDL without argument, RETR, TOP) ends with a "." line.
+ */
+import type { LineNote, ProtocolTracker } from './annotate.js';
+import { lookupCapability } from './capabilities.js';
+import { POP3_RESP_CODES } from './codes.js';
+import { POP3_COMMANDS } from './commands.js';
+import { rfc } from './rfc.js';
+
+interface Pending {
+  seq: number;
+  verb: string;
+  args: string;
+}
+
+export class Pop3Tracker implements ProtocolTracker {
+  state = 'AUTHORIZATION';
+  #pending: Pending[] = [];
+  #greeted = false;
+  /** Set while the lines of a multi-line response arrive. */
+  #multi: Pending | null = null;
+  #sasl = false;
+
+  tls(): void {}
+
+  engineState(state: string): void {
+    if (this.#greeted) return;
+    const s = state.toUpperCase();
+    if (s === 'TRANSACTION' || s === 'UPDATE') this.state = s;
+  }
+
+  client(seq: number, text: string): LineNote {
+    if (this.#sasl) {
+      return {
+        summary:
+          text === '*'
+            ? 'Cancels the AUTH exchange ("*")'
+            : 'SASL response to the "+" challenge: base64, hidden here because it carries credentials',
+        rfc: rfc(5034, '4'),
+      };
+    }
+    const sp = text.indexOf(' ');
+    const verb = (sp < 0 ? text : text.slice(0, sp)).toUpperCase();
+    const args = sp < 0 ? '' : text.slice(sp + 1).trim();
+    this.#pending.push({ seq, verb: verb || '(empty line)', args });
+    const info = POP3_COMMANDS[verb];
+    if (!info) {
+      return {
+        summary: verb.startsWith('<')
+          ? 'A line the server could not read as a command'
+          : `${verb.slice(0, 20)}: not a POP3 command`,
+        detail: 'RFC 1939 §8 lists the commands; CAPA shows the optional ones this server has.',
+        rfc: rfc(1939, '8'),
+        command: true,
+      };
+    }
+    let detail: string | null = null;
+    if (verb === 'PASS' || verb === 'APOP')
+      detail = 'The secret is hidden in the lab; on the wire it travels as typed.';
+    if (verb === 'LIST' || verb === 'UIDL')
+      detail = args ? `For message ${args} only.` : 'For every message (multi-line answer).';
+    if (verb === 'TOP') detail = 'Arguments: message number, number of body lines.';
+    if (verb === 'QUIT' && this.state === 'TRANSACTION')
+      detail = 'Messages marked with DELE are removed now (UPDATE state).';
+    return { summary: `${verb}: ${info.summary}`, detail, rfc: info.rfc, command: true };
+  }
+
+  server(_seq: number, text: string): LineNote {
+    if (this.#multi) return this.#multiLine(text);
+    const target = this.#pending[0] ?? (this.#greeted ? null : { seq: 0, verb: 'CONNECT', args: '' });
+    const answers = target
+      ? { seq: target.seq, command: target.verb === 'CONNECT' ? 'connection' : target.verb }
+      : null;
+
+    if (text === '+' || text.startsWith('+ ')) {
+      this.#sasl = true;
+      const data = text.slice(2);
+      return {
+        code: '+',
+        summary: 'SASL challenge: the client answers with one base64 line (or "*" to cancel)',
+        detail: data
+          ? `The challenge decodes to "${Buffer.from(data, 'base64').toString('utf8')}".`
+          : 'An empty challenge.',
+        answers,
+        rfc: rfc(5034, '4'),
+      };
+    }
+    const m = /^([+-])(OK|ERR)\b ?(.*)$/i.exec(text);
+    if (!m) {
+      return { summary: 'Not a POP3 status line (expected +OK or -ERR)', answers, rfc: rfc(1939, '3') };
+    }
+    this.#sasl = false;
+    const ok = m[1] === '+';
+    const rest = m[3];
+    if (target && target.verb !== 'CONNECT') this.#pending.shift();
+    if (target?.verb === 'CONNECT') this.#greeted = true;
+    const detail: string[] = [];
+    const rc = /^\[([^\]]+)\]/.exec(rest);
+    let summary = ok ? 'Success' : 'Error: the command failed';
+    let ref = rfc(1939, '3');
+    if (rc) {
+      const name = rc[1].toUpperCase();
+      const known = POP3_RESP_CODES[name] ?? POP3_RESP_CODES[name.split('/')[0]];
+      detail.push(`Response code [${rc[1]}]: ${known?.text ?? 'not a registered response code'}.`);
+      if (known) ref = known.rfc;
+    }
+    if (target) {
+      const s = this.#transition(target, ok);
+      if (s) summary = s;
+    } else {
+      summary = ok ? 'A status line the client did not ask for' : 'An error not tied to a command (e.g. idle timeout)';
+    }
+    if (ok && target && this.#multiLineAnswer(target)) {
+      this.#multi = target;
+      this.#pending.unshift(target); // answered at the "." line
+      detail.push('A multi-line response: the lines up to a line holding only "." belong to it.');
+    }
+    return {
+      code: ok ? '+OK' : '-ERR',
+      summary,
+      detail: detail.length ? detail.join(' ') : null,
+      answers,
+      rfc: ref,
+      failure: !ok,
+    };
+  }
+
+  #multiLineAnswer(p: Pending): boolean {
+    if (p.verb === 'CAPA' || p.verb === 'RETR' || p.verb === 'TOP') return true;
+    return (p.verb === 'LIST' || p.verb === 'UIDL') && p.args === '';
+  }
+
+  #multiLine(text: string): LineNote {
+    const target = this.#multi!;
+    const answers = { seq: target.seq, command: target.verb };
+    if (text === '.') {
+      this.#multi = null;
+      this.#pending.shift();
+      return { summary: 'End of the multi-line response (a line holding only ".")', answers, rfc: rfc(1939, '3') };
+    }
+    switch (target.verb) {
+      case 'CAPA': {
+        const cap = lookupCapability('pop3', text);
+        return {
+          summary: cap ? `Capability ${text}: ${cap.summary}` : `Capability ${text} (not known to the lab)`,
+          detail: cap?.effect ?? null,
+          answers,
+          rfc: cap ? { doc: cap.rfc, section: null, url: cap.url } : rfc(2449, '5'),
+        };
+      }
+      case 'LIST': {
+        const [n, size] = text.split(' ');
+        return { summary: `Message ${n}: ${size} octets`, answers, rfc: rfc(1939, '5') };
+      }
+      case 'UIDL': {
+        const [n, uid] = text.split(' ');
+        return { summary: `Message ${n} has the unique id ${uid}`, answers, rfc: rfc(1939, '7') };
+      }
+      default: {
+        const octets = /^<message: (\d+) octets>$/.exec(text);
+        if (octets)
+          return {
+            summary: `The message itself, ${octets[1]} octets (not shown in the lab)`,
+            answers,
+            rfc: rfc(1939, '5'),
+          };
+        return {
+          summary: text.startsWith('..')
+            ? 'Message line starting with "." (the server doubled the dot)'
+            : 'Message line',
+          answers,
+          rfc: rfc(1939, '3'),
+        };
+      }
+    }
+  }
+
+  /** Moves the state for an answered command; returns a summary specific to it. */
+  #transition(p: Pending, ok: boolean): string | null {
+    switch (p.verb) {
+      case 'CONNECT':
+        return ok
+          ? 'The greeting: the server is ready (AUTHORIZATION state); log in with USER/PASS, APOP or AUTH'
+          : 'The server refuses the connection';
+      case 'USER':
+        return ok ? 'User name noted; send the password with PASS' : 'The user name is not accepted';
+      case 'PASS':
+      case 'APOP':
+      case 'AUTH':
+        if (ok) {
+          this.state = 'TRANSACTION';
+          return 'Logged in: the maildrop is locked for this session (TRANSACTION state)';
+        }
+        return 'Login failed; the session stays in the AUTHORIZATION state';
+      case 'STLS':
+        return ok
+          ? 'Start the TLS handshake now; afterwards the client should send CAPA again'
+          : 'TLS is not available';
+      case 'STAT':
+        if (!ok) return null;
+        return 'Message count and total size in octets (“+OK count size”)';
+      case 'RETR':
+      case 'TOP':
+        return ok ? 'The message follows' : null;
+      case 'DELE':
+        return ok ? 'Marked for deletion; it is removed at QUIT' : null;
+      case 'RSET':
+        return ok ? 'All deletion marks are removed' : null;
+      case 'QUIT':
+        if (this.state === 'TRANSACTION') {
+          this.state = 'UPDATE';
+          return ok
+            ? 'The marked messages are deleted (UPDATE state) and the session ends'
+            : 'Some marked messages could not be deleted';
+        }
+        return 'The session ends (nothing is deleted outside TRANSACTION)';
+      case 'CAPA':
+        return ok ? 'The capability list follows, one per line' : null;
+      default:
+        return null;
+    }
+  }
+}
