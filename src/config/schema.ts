@@ -133,6 +133,12 @@ export const configSchema = z
         /** AUTH user and password for the relay host (empty: no AUTH). */
         relay_user: z.string().default(''),
         relay_password: z.string().default(''),
+        /**
+         * TLS to the relay host: "verify" requires TLS and a certificate valid for the relay's name (system
+         * CAs plus NODE_EXTRA_CA_CERTS); "require" requires TLS without checking the certificate (a lab relay
+         * with a self-signed one); "opportunistic" uses STARTTLS when offered and sends in clear otherwise.
+         */
+        relay_tls: z.enum(['verify', 'require', 'opportunistic']).default('verify'),
         /** Static routes: domain → "HOST:PORT" (key "*" matches every domain); wins over relay and MX. */
         transport: z.record(z.string(), z.string().min(1)).default({}),
         /** DNS servers for MX lookups ("IP" or "IP:PORT"); empty: the system's resolver. */

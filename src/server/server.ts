@@ -227,6 +227,9 @@ function outboundWorker(config: Config, store: Store, delivery: Delivery, log: L
       host,
       port,
       secure: port === 465,
+      // Credentials go only over TLS with a checked certificate unless configured otherwise (RFC 8314).
+      requireTls: d.relay_tls !== 'opportunistic',
+      verifyTls: d.relay_tls === 'verify',
       ...(d.relay_user ? { auth: { user: d.relay_user, pass: d.relay_password } } : {}),
     };
   }

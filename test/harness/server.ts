@@ -23,6 +23,8 @@ export interface ServerOptions {
    * stays in the queue for inspection). Turn it on with a transport map to loopback servers.
    */
   outbound?: boolean;
+  /** Extra environment variables for the server process (e.g. NODE_EXTRA_CA_CERTS). */
+  env?: Record<string, string>;
 }
 
 export interface PostbodeProcess {
@@ -52,7 +54,10 @@ export async function startPostbode(opts: ServerOptions = {}): Promise<PostbodeP
   args.push('--set', 'auth.scrypt_log_n=10');
   if (!opts.outbound) args.push('--set', 'delivery.enabled=false');
   args.push(...(opts.extraArgs ?? []));
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: opts.env ? { ...process.env, ...opts.env } : process.env,
+  });
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {

@@ -32,6 +32,8 @@ export interface RelayHost {
   /** Fail instead of sending in clear text when STARTTLS is not available. */
   requireTls?: boolean;
   auth?: { user: string; pass: string };
+  /** Require TLS with a certificate valid for `host` (the route's `verifiedTls`). */
+  verifyTls?: boolean;
 }
 
 export interface RouteOptions {
@@ -138,7 +140,9 @@ export class Router {
     if (mapped) return { kind: 'hosts', source: 'transport', hosts: [{ ...mapped, preference: 0 }] };
     if (this.#relay) {
       const r = this.#relay;
-      return { kind: 'hosts', source: 'relay', hosts: [{ host: r.host, port: r.port, preference: 0, relay: r }] };
+      const host: RouteHost = { host: r.host, port: r.port, preference: 0, relay: r };
+      if (r.verifyTls) host.verifiedTls = true;
+      return { kind: 'hosts', source: 'relay', hosts: [host] };
     }
     // An address literal domain (`[192.0.2.1]`) is delivered to that address (RFC 5321 §4.1.3).
     const literal = /^\[(?:ipv6:)?([^\]]+)\]$/i.exec(domain);
