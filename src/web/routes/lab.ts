@@ -1,7 +1,302 @@
-/** The protocol lab: sessions, live streams, exports, capabilities, TLS key log switch (docs/web-api.md). Placeholder until its owner fills it in. */
+/**
+ * The protocol lab (docs/web-api.md "Protocol lab"): sessions live and from the history, annotated
+ * transcripts, live streams (SSE), exports (text, pcap, TLS key log), the capability explainer and
+ * the TLS key log switch.
+ *
+ * Invariants:
+ * - Every route needs a login; users see only sessions where they authenticated as themselves
+ *   (recorder.ts decides), admins all. The key log routes are admin-only.
+ * - SSE streams send a comment line every 15 s (so proxies and browsers keep them open) and unsubscribe
+ *   from the recorder when the client goes; a client that cannot keep up is disconnected.
+ * - Key log lines are served only as `keylog.txt` to admins; nothing else here ever contains them.
+ */
+import type { Context } from 'hono';
 import { Hono } from 'hono';
-import type { WebContext, WebEnv } from '../context.js';
+import { HTTPException } from 'hono/http-exception';
+import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
+import { z } from 'zod';
+import { TlsKeyLog } from '../../net/keylog.js';
+import type { Protocol, TraceEvent } from '../../trace/bus.js';
+import {
+  badRequest,
+  currentUser,
+  jsonBody,
+  requireAdmin,
+  requireUser,
+  type WebContext,
+  type WebEnv,
+} from '../context.js';
+import { annotateSession, createAnnotator } from '../lab/annotate.js';
+import { type Capability, explainCapabilities, probeAdvertised } from '../lab/capabilities.js';
+import { sessionToPcap } from '../lab/pcap.js';
+import { SessionRecorder, type SessionSummary, type Viewer } from '../recorder.js';
 
-export function labRoutes(_ctx: WebContext): Hono<WebEnv> {
-  return new Hono<WebEnv>();
+const HEARTBEAT_MS = 15_000;
+const CAPABILITIES_TTL_MS = 60_000;
+/** SSE messages waiting for a slow client before it is disconnected. */
+const MAX_PENDING = 2000;
+
+const PROTOCOLS = ['smtp', 'pop3', 'imap'] as const;
+
+/** The warning shown wherever TLS key logging appears. */
+export const KEYLOG_WARNING =
+  "TLS key logging keeps the traffic keys of every new TLS session, so anyone with a session's keylog.txt and a capture of it can read it, passwords included. Turn it on only for a lab, and off again after.";
+
+export function labRoutes(ctx: WebContext): Hono<WebEnv> {
+  const app = new Hono<WebEnv>();
+  const recorder = ctx.recorder instanceof SessionRecorder ? ctx.recorder : null;
+  const keylog = ctx.keylog instanceof TlsKeyLog ? ctx.keylog : null;
+  let capabilities: { at: number; value: Promise<Record<Protocol, Capability[]>> } | null = null;
+
+  const needRecorder = (): SessionRecorder => {
+    if (!recorder) {
+      throw new HTTPException(503, { message: 'the session recorder is not running; restart postbode' });
+    }
+    return recorder;
+  };
+  const viewer = (c: Context<WebEnv>): Viewer => {
+    const user = currentUser(c);
+    return { role: user.role, name: user.name };
+  };
+  /** A session the caller may see, or 404/403. */
+  const session = async (c: Context<WebEnv>) => {
+    const id = c.req.param('id') ?? '';
+    const found = await needRecorder().get(viewer(c), id);
+    if (found === null) {
+      throw new HTTPException(404, {
+        message: `no session ${id}: it never existed or is no longer in the history (web.history_sessions)`,
+      });
+    }
+    if (found === 'forbidden') {
+      throw new HTTPException(403, {
+        message: `session ${id} is not yours: you see only sessions in which you logged in as ${currentUser(c).name}`,
+      });
+    }
+    return found;
+  };
+
+  app.use('/sessions', requireUser);
+  app.use('/sessions/*', requireUser);
+  app.use('/capabilities', requireUser);
+  app.use('/keylog', requireAdmin);
+
+  app.get('/sessions', async (c) => {
+    const q = c.req.query();
+    const proto = q.proto || undefined;
+    if (proto !== undefined && !(PROTOCOLS as readonly string[]).includes(proto)) {
+      throw badRequest(`unknown protocol "${proto}" in ?proto=; use smtp, pop3 or imap`);
+    }
+    let limit = 200;
+    if (q.limit) {
+      limit = Number(q.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+        throw badRequest('?limit= must be a whole number from 1 to 1000');
+      }
+    }
+    const sessions = await needRecorder().list(viewer(c), {
+      ...(proto ? { proto: proto as Protocol } : {}),
+      ...(q.user ? { user: q.user } : {}),
+      ...(q.remote ? { remote: q.remote } : {}),
+      active: q.active === '1' || q.active === 'true',
+      limit,
+    });
+    return c.json({ sessions });
+  });
+
+  // Before /sessions/:id, which would take "stream" for an id.
+  app.get('/sessions/stream', (c) => {
+    const rec = needRecorder();
+    const who = viewer(c);
+    return streamSSE(c, async (stream) => {
+      const out = sender(stream);
+      const stop = rec.subscribeSessions(who, (s: SessionSummary) =>
+        out.send({ event: 'session', data: JSON.stringify(s) }),
+      );
+      await out.until(stop);
+    });
+  });
+
+  app.get('/sessions/:id', async (c) => {
+    const found = await session(c);
+    return c.json({ session: found.summary, events: annotateSession(found.events) });
+  });
+
+  app.get('/sessions/:id/stream', async (c) => {
+    const found = await session(c);
+    const rec = needRecorder();
+    const id = found.summary.id;
+    return streamSSE(c, async (stream) => {
+      const out = sender(stream);
+      const annotator = createAnnotator(found.summary.proto);
+      const emit = (e: TraceEvent) => out.send({ event: 'event', data: JSON.stringify(annotator.push(e)) });
+      const followed = rec.follow(id, (e) => {
+        if (e) emit(e);
+        else {
+          out.send({ event: 'end', data: JSON.stringify({ id }) });
+          out.finish();
+        }
+      });
+      if (!followed) {
+        // Closed already: replay what was recorded and end.
+        for (const e of found.events) emit(e);
+        out.send({ event: 'end', data: JSON.stringify({ id }) });
+        out.finish();
+        await out.until(() => {});
+        return;
+      }
+      for (const e of followed.events) emit(e);
+      await out.until(followed.stop);
+    });
+  });
+
+  app.get('/sessions/:id/transcript.txt', async (c) => {
+    const found = await session(c);
+    return c.body(transcript(found.summary, found.events, found.encrypted), 200, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Disposition': `inline; filename="postbode-${found.summary.id}.txt"`,
+    });
+  });
+
+  app.get('/sessions/:id/capture.pcap', async (c) => {
+    const found = await session(c);
+    const pcap = sessionToPcap(found.events);
+    return c.body(new Uint8Array(pcap), 200, {
+      'Content-Type': 'application/vnd.tcpdump.pcap',
+      'Content-Disposition': `attachment; filename="postbode-${found.summary.id}.pcap"`,
+    });
+  });
+
+  app.get('/sessions/:id/keylog.txt', requireAdmin, async (c) => {
+    const found = await session(c);
+    const lines = keylog?.lines(found.summary.id) ?? null;
+    if (!lines) {
+      throw new HTTPException(404, {
+        message: `no TLS key log for session ${found.summary.id}: key logging was off when it started, it used no TLS, or the server restarted since (turn it on with PUT /api/keylog {"enabled": true}, then connect again)`,
+      });
+    }
+    const header = `# postbode TLS key log of session ${found.summary.id} (NSS key log format). ${KEYLOG_WARNING}\n`;
+    return c.body(header + lines.map((l) => `${l}\n`).join(''), 200, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Disposition': `attachment; filename="postbode-${found.summary.id}.keylog.txt"`,
+    });
+  });
+
+  app.get('/keylog', (c) => c.json({ enabled: keylog?.enabled ?? false, warning: KEYLOG_WARNING }));
+
+  app.put('/keylog', async (c) => {
+    const body = await jsonBody(c, z.object({ enabled: z.boolean() }));
+    if (!keylog) throw new HTTPException(503, { message: 'TLS key logging is not available; restart postbode' });
+    keylog.enabled = body.enabled;
+    ctx.log.warn(
+      { admin: currentUser(c).name, enabled: body.enabled },
+      body.enabled ? 'TLS key logging turned on (new TLS sessions are decryptable)' : 'TLS key logging turned off',
+    );
+    return c.json({ enabled: keylog.enabled, warning: KEYLOG_WARNING });
+  });
+
+  app.get('/capabilities', async (c) => {
+    const now = Date.now();
+    if (!capabilities || now - capabilities.at > CAPABILITIES_TTL_MS) {
+      const value = probeAdvertised(ctx.listeners.filter((l) => l.name !== 'http')).then(explainCapabilities);
+      capabilities = { at: now, value };
+      value.catch(() => {
+        capabilities = null;
+      });
+    }
+    return c.json(await capabilities.value);
+  });
+
+  return app;
+}
+
+/**
+ * Serialises SSE writes of one stream (subscribers call synchronously, writes are async), sends the
+ * heartbeat and ends the stream when the client goes or when asked.
+ */
+function sender(stream: SSEStreamingApi) {
+  let chain: Promise<unknown> = Promise.resolve();
+  let pending = 0;
+  let done = false;
+  let wake: () => void = () => {};
+  const ended = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  const finish = () => {
+    done = true;
+    wake();
+  };
+  stream.onAbort(finish);
+  const heartbeat = setInterval(() => {
+    chain = chain.then(() => stream.write(': heartbeat\n\n')).catch(finish);
+  }, HEARTBEAT_MS);
+  return {
+    send(message: { event: string; data: string }) {
+      if (done) return;
+      if (++pending > MAX_PENDING) {
+        finish();
+        return;
+      }
+      chain = chain
+        .then(() => stream.writeSSE(message))
+        .then(() => {
+          pending--;
+        })
+        .catch(finish);
+    },
+    /** Ends the stream after what was queued has been written. */
+    finish() {
+      chain = chain.then(finish, finish);
+    },
+    /** Waits until the stream ends, then unsubscribes. */
+    async until(unsubscribe: () => void) {
+      await ended;
+      clearInterval(heartbeat);
+      unsubscribe();
+      await chain.catch(() => {});
+    },
+  };
+}
+
+function clock(t: number): string {
+  return new Date(t).toISOString().slice(11, 23);
+}
+
+/** The plain-text export: a header, then one line per event with its time (UTC). */
+export function transcript(summary: SessionSummary, events: TraceEvent[], encrypted: boolean[]): string {
+  const lines = [
+    `# postbode session ${summary.id}: ${summary.proto} on ${summary.listener} (port ${summary.localPort}) from ${summary.remote}:${summary.remotePort}`,
+    `# started ${new Date(summary.start).toISOString()}${summary.end ? `, ended ${new Date(summary.end).toISOString()}` : ', still open'}${summary.user ? `, user ${summary.user}` : ''}${summary.tlsInfo ? `, ${summary.tlsInfo}` : ''}`,
+    '# C: client, S: server, --: what happened; secrets are redacted. Times are UTC.',
+  ];
+  if (summary.keyLogged) lines.push('# TLS key log was on for this session: its secrecy is weakened.');
+  events.forEach((e, i) => {
+    const lock = encrypted[i] ? ' [TLS]' : '';
+    switch (e.type) {
+      case 'in':
+        lines.push(`${clock(e.t)} C:${lock} ${e.text}`);
+        break;
+      case 'out':
+        lines.push(`${clock(e.t)} S:${lock} ${e.text}`);
+        break;
+      case 'open':
+        lines.push(`${clock(e.t)} -- connected${e.tls ? ' (implicit TLS)' : ''}`);
+        break;
+      case 'tls':
+        lines.push(`${clock(e.t)} -- TLS established: ${e.protocol} ${e.cipher}`);
+        break;
+      case 'auth':
+        lines.push(`${clock(e.t)} -- ${e.ok ? 'logged in' : 'login failed'}: ${e.user} (${e.mechanism})`);
+        break;
+      case 'state':
+        lines.push(`${clock(e.t)} -- state: ${e.state}`);
+        break;
+      case 'note':
+        lines.push(`${clock(e.t)} -- ${e.text}`);
+        break;
+      case 'close':
+        lines.push(`${clock(e.t)} -- closed: ${e.reason}`);
+        break;
+    }
+  });
+  return `${lines.join('\n')}\n`;
 }

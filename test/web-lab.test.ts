@@ -1,0 +1,606 @@
+/**
+ * The protocol lab, mail browser and queue API against a real server process with the http listener:
+ * real SMTP sessions over sockets appear in /api/sessions with annotations, live over SSE, exported as
+ * text and as a pcap that tshark decodes; the TLS key log of a real implicit-TLS session equals the
+ * client's own and decrypts a real capture; the mail browser shows a delivered message and downloads
+ * its attachment decoded; users see only their own sessions and mail; history survives a restart.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import tls from 'node:tls';
+import { LineClient } from './harness/line-client.js';
+import { type PostbodeProcess, removeDir, startPostbode } from './harness/server.js';
+
+const ADMIN_PASSWORD = 'teach-me-42';
+const ALICE = 'alice@example.test';
+const ALICE_PASSWORD = 'alice-pw-7';
+const BOB = 'bob@example.test';
+const BOB_PASSWORD = 'bob-pw-9';
+const ATTACHMENT = 'Grüße aus dem Labor\nline two\n';
+const LISTENERS = ['smtp', 'submission', 'submissions', 'imap', 'pop3', 'http'];
+
+const tmp = mkdtempSync(path.join(tmpdir(), 'postbode-web-lab-'));
+
+function hasTshark(): boolean {
+  return spawnSync('tshark', ['--version'], { encoding: 'utf8' }).status === 0;
+}
+
+/** A logged-in API client (cookie kept, JSON bodies, the CSRF header on writes). */
+class Api {
+  cookie = '';
+  constructor(readonly base: string) {}
+
+  async req(method: string, p: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
+    const headers: Record<string, string> = { cookie: this.cookie, 'x-postbode': '1' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(this.base + p, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      ...(signal ? { signal } : {}),
+    });
+    const set = res.headers.get('set-cookie');
+    if (set) this.cookie = set.split(';')[0];
+    return res;
+  }
+
+  async json<T>(method: string, p: string, body?: unknown, expect = 200): Promise<T> {
+    const res = await this.req(method, p, body);
+    const text = await res.text();
+    assert.equal(res.status, expect, `${method} ${p}: ${res.status} ${text}`);
+    return (text ? JSON.parse(text) : null) as T;
+  }
+
+  static async login(base: string, username: string, password: string): Promise<Api> {
+    const api = new Api(base);
+    await api.json('POST', '/api/login', { username, password });
+    return api;
+  }
+}
+
+interface Summary {
+  id: string;
+  proto: string;
+  remotePort: number;
+  user: string | null;
+  tls: boolean;
+  active: boolean;
+  state: string;
+  closeReason: string | null;
+  keyLogged: boolean;
+}
+interface Annotated {
+  seq: number;
+  type: string;
+  text: string;
+  encrypted: boolean;
+  annotation: { code: string | null; summary: string; answers: { command: string } | null } | null;
+}
+
+/** Reads a server-sent event stream; `next` waits for an event matching a predicate. */
+class SseReader {
+  readonly #ac = new AbortController();
+  #buf = '';
+  #events: { event: string; data: string }[] = [];
+  #wake: (() => void) | null = null;
+  #done = false;
+  comments = 0;
+
+  static async open(api: Api, p: string): Promise<SseReader> {
+    const r = new SseReader();
+    const res = await api.req('GET', p, undefined, r.#ac.signal);
+    assert.equal(res.status, 200, `GET ${p}: ${res.status}`);
+    assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
+    void r.#pump(res);
+    return r;
+  }
+
+  async #pump(res: Response): Promise<void> {
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        this.#buf += decoder.decode(chunk, { stream: true });
+        for (let end = this.#buf.indexOf('\n\n'); end >= 0; end = this.#buf.indexOf('\n\n')) {
+          const block = this.#buf.slice(0, end);
+          this.#buf = this.#buf.slice(end + 2);
+          let event = 'message';
+          const data: string[] = [];
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) this.comments++;
+            else if (line.startsWith('event:')) event = line.slice(6).trim();
+            else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+          }
+          if (data.length) this.#events.push({ event, data: data.join('\n') });
+        }
+        this.#wake?.();
+      }
+    } catch {
+      // aborted
+    }
+    this.#done = true;
+    this.#wake?.();
+  }
+
+  async next<T>(event: string, match: (data: T) => boolean = () => true, ms = 5000): Promise<T> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const i = this.#events.findIndex((e) => e.event === event && match(JSON.parse(e.data) as T));
+      if (i >= 0) {
+        const [e] = this.#events.splice(i, 1);
+        return JSON.parse(e.data) as T;
+      }
+      if (this.#done) throw new Error(`stream ended without ${event}`);
+      const left = until - Date.now();
+      if (left <= 0) throw new Error(`no ${event} event in ${ms} ms; have ${JSON.stringify(this.#events)}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  get ended(): boolean {
+    return this.#done;
+  }
+
+  close(): void {
+    this.#ac.abort();
+  }
+}
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+/** A message with a base64 attachment, CRLF, dot-safe. */
+function messageWithAttachment(subject: string): string {
+  return [
+    `From: ${BOB}`,
+    `To: ${ALICE}`,
+    `Subject: ${subject}`,
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="b1"',
+    '',
+    '--b1',
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    'See the attachment.',
+    '--b1',
+    'Content-Type: text/plain; charset=utf-8; name="gruesse.txt"',
+    'Content-Transfer-Encoding: base64',
+    "Content-Disposition: attachment; filename*=utf-8''Gr%C3%BC%C3%9Fe.txt",
+    '',
+    b64(ATTACHMENT),
+    '--b1--',
+    '',
+  ].join('\r\n');
+}
+
+/** A whole SMTP dialogue on port 25; returns the client's local port (the session's remote port). */
+async function smtpDelivery(port: number, subject: string): Promise<number> {
+  const c = await LineClient.connect(port);
+  try {
+    assert.match(await c.reply(), /^220 /);
+    assert.match(await c.cmd('EHLO lab.example.test'), /^250/);
+    assert.match(await c.cmd(`MAIL FROM:<${BOB}>`), /^250/);
+    assert.match(await c.cmd(`RCPT TO:<${ALICE}>`), /^250/);
+    assert.match(await c.cmd('DATA'), /^354/);
+    c.write(`${messageWithAttachment(subject)}.\r\n`);
+    assert.match(await c.reply(), /^250/);
+    assert.match(await c.cmd('QUIT'), /^221/);
+    return c.socket.localPort ?? 0;
+  } finally {
+    c.close();
+  }
+}
+
+async function eventually<T>(what: string, fn: () => Promise<T | undefined | null | false>, ms = 5000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('web lab API', () => {
+  let pb: PostbodeProcess;
+  let base: string;
+  let admin: Api;
+  let alice: Api;
+  let bob: Api;
+  let deliverySid = '';
+
+  const findSession = (api: Api, localPort: number) =>
+    eventually(`the session from port ${localPort}`, async () => {
+      const { sessions } = await api.json<{ sessions: Summary[] }>('GET', '/api/sessions?limit=50');
+      return sessions.find((s) => s.remotePort === localPort && !s.active);
+    });
+
+  before(async () => {
+    pb = await startPostbode({ listeners: LISTENERS });
+    base = `http://127.0.0.1:${pb.ports.http}`;
+    for (const args of [
+      ['admin', 'add', 'teacher', '--password', ADMIN_PASSWORD],
+      ['user', 'add', ALICE, '--password', ALICE_PASSWORD],
+      ['user', 'add', BOB, '--password', BOB_PASSWORD],
+    ]) {
+      const r = pb.cli(args);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    admin = await Api.login(base, 'teacher', ADMIN_PASSWORD);
+    alice = await Api.login(base, ALICE, ALICE_PASSWORD);
+    bob = await Api.login(base, BOB, BOB_PASSWORD);
+  });
+
+  after(async () => {
+    await pb?.stop();
+    if (pb) removeDir(pb.dataDir);
+    removeDir(tmp);
+  });
+
+  it('lists a real SMTP session with an annotated transcript and text export', async () => {
+    const port = await smtpDelivery(pb.ports.smtp, 'lab one');
+    const summary = await findSession(admin, port);
+    deliverySid = summary.id;
+    assert.equal(summary.proto, 'smtp');
+    assert.equal(summary.user, null);
+    assert.equal(summary.closeReason, 'closed');
+
+    const detail = await admin.json<{ session: Summary; events: Annotated[] }>('GET', `/api/sessions/${summary.id}`);
+    assert.equal(detail.session.id, summary.id);
+    assert.equal(detail.events[0].type, 'open');
+    const rcptReply = detail.events.find((e) => e.type === 'out' && e.annotation?.answers?.command.startsWith('RCPT'));
+    assert.ok(rcptReply, 'the reply to RCPT is annotated with the command it answers');
+    assert.equal(rcptReply.annotation?.code, '250');
+    assert.ok(detail.events.some((e) => e.type === 'in' && e.text === 'EHLO lab.example.test'));
+
+    const res = await admin.req('GET', `/api/sessions/${summary.id}/transcript.txt`);
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.match(text, /C: MAIL FROM:<bob@example\.test>/);
+    assert.match(text, /S: 354 /);
+    assert.match(text, /-- closed: closed/);
+
+    const filtered = await admin.json<{ sessions: Summary[] }>('GET', '/api/sessions?proto=pop3');
+    assert.ok(!filtered.sessions.some((s) => s.id === summary.id));
+    await admin.json('GET', '/api/sessions?proto=gopher', undefined, 400);
+    await admin.json('GET', '/api/sessions/no-such-session', undefined, 404);
+  });
+
+  it('exports a pcap that tshark decodes as SMTP', {
+    skip: hasTshark() ? false : 'tshark is not installed',
+  }, async () => {
+    const res = await admin.req('GET', `/api/sessions/${deliverySid}/capture.pcap`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-disposition') ?? '', /attachment; filename=".*\.pcap"/);
+    const file = path.join(tmp, 'session.pcap');
+    writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+    // Wireshark picks the SMTP dissector by port (25, 587); the test server listens on an ephemeral one.
+    const decodeAs = ['-d', `tcp.port==${pb.ports.smtp},smtp`];
+    const r = spawnSync('tshark', ['-r', file, ...decodeAs, '-Y', 'smtp', '-T', 'fields', '-e', 'smtp.req.command'], {
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const commands = r.stdout.split('\n').filter(Boolean);
+    for (const verb of ['EHLO', 'MAIL', 'RCPT', 'DATA', 'QUIT'])
+      assert.ok(commands.includes(verb), `${verb} in ${commands}`);
+  });
+
+  it('streams sessions and one session live over SSE, with annotations, until it ends', async () => {
+    const list = await SseReader.open(admin, '/api/sessions/stream');
+    const c = await LineClient.connect(pb.ports.smtp);
+    try {
+      await c.reply();
+      const port = c.socket.localPort;
+      const opened = await list.next<Summary>('session', (s) => s.remotePort === port && s.active);
+      const live = await SseReader.open(admin, `/api/sessions/${opened.id}/stream`);
+      const greeting = await live.next<Annotated>('event', (e) => e.type === 'out');
+      assert.match(greeting.text, /^220 /);
+      assert.equal(greeting.annotation?.code, '220');
+      assert.match(await c.cmd('NOOP'), /^250/);
+      await live.next<Annotated>('event', (e) => e.type === 'in' && e.text === 'NOOP');
+      const ok = await live.next<Annotated>('event', (e) => e.type === 'out' && e.text.startsWith('250'));
+      assert.equal(ok.annotation?.answers?.command, 'NOOP');
+      await c.cmd('QUIT');
+      await live.next('end');
+      await list.next<Summary>('session', (s) => s.id === opened.id && !s.active);
+      await eventually('the stream to end', async () => live.ended);
+      live.close();
+    } finally {
+      c.close();
+      list.close();
+    }
+  });
+
+  it('shows a user only the sessions in which they logged in', async () => {
+    const c = await LineClient.connect(pb.ports.submission);
+    let port = 0;
+    try {
+      await c.reply();
+      await c.cmd('EHLO alice-laptop');
+      assert.match(await c.cmd(`AUTH PLAIN ${b64(`\0${ALICE}\0${ALICE_PASSWORD}`)}`), /^235/);
+      await c.cmd('QUIT');
+      port = c.socket.localPort ?? 0;
+    } finally {
+      c.close();
+    }
+    const own = await findSession(alice, port);
+    assert.equal(own.user, ALICE);
+    const detail = await alice.json<{ events: Annotated[] }>('GET', `/api/sessions/${own.id}`);
+    assert.ok(
+      detail.events.some((e) => e.text === 'AUTH PLAIN <redacted>'),
+      'the secret is redacted',
+    );
+    assert.ok(!JSON.stringify(detail).includes(ALICE_PASSWORD));
+
+    const bobs = await bob.json<{ sessions: Summary[] }>('GET', '/api/sessions');
+    assert.ok(!bobs.sessions.some((s) => s.id === own.id || s.id === deliverySid));
+    await bob.json('GET', `/api/sessions/${own.id}`, undefined, 403);
+    await bob.json('GET', `/api/sessions/${own.id}/transcript.txt`, undefined, 403);
+    await bob.json('GET', `/api/sessions/${deliverySid}/capture.pcap`, undefined, 403);
+    const alices = await alice.json<{ sessions: Summary[] }>('GET', '/api/sessions');
+    assert.ok(alices.sessions.every((s) => s.user === ALICE));
+    await new Api(base).json('GET', '/api/sessions', undefined, 401);
+  });
+
+  it('browses a delivered message and downloads its attachment decoded', async () => {
+    const { mailboxes } = await alice.json<{ mailboxes: { id: number; name: string; messages: number }[] }>(
+      'GET',
+      '/api/mail/me/mailboxes',
+    );
+    const inbox = mailboxes.find((m) => m.name === 'INBOX');
+    assert.ok(inbox && inbox.messages >= 1);
+    const list = await alice.json<{ total: number; messages: { uid: number; subject: string; from: string }[] }>(
+      'GET',
+      `/api/mail/me/mailboxes/${inbox.id}/messages`,
+    );
+    const msg = list.messages.find((m) => m.subject === 'lab one');
+    assert.ok(msg, JSON.stringify(list));
+    assert.equal(msg.from, BOB);
+
+    const detail = await alice.json<{
+      headers: { name: string; value: string }[];
+      mime: { type: string; children: { part: string; filename: string | null; type: string }[] };
+    }>('GET', `/api/mail/${ALICE}/mailboxes/${inbox.id}/messages/${msg.uid}`);
+    assert.ok(detail.headers.some((h) => h.name.toLowerCase() === 'subject' && h.value === 'lab one'));
+    assert.equal(detail.mime.type, 'multipart/mixed');
+    const att = detail.mime.children.find((p) => p.filename === 'Grüße.txt');
+    assert.ok(att, JSON.stringify(detail.mime));
+    assert.equal(att.part, '2');
+
+    const res = await alice.req('GET', `/api/mail/me/mailboxes/${inbox.id}/messages/${msg.uid}/parts/2`);
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), ATTACHMENT);
+    assert.match(res.headers.get('content-disposition') ?? '', /^attachment; .*filename\*=UTF-8''Gr%C3%BC%C3%9Fe\.txt/);
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+
+    const raw = await alice.req('GET', `/api/mail/me/mailboxes/${inbox.id}/messages/${msg.uid}/raw`);
+    assert.match(await raw.text(), /Subject: lab one\r\n/);
+    // An admin may read any account; another user may not, not even by mailbox id.
+    await admin.json('GET', `/api/mail/${ALICE}/mailboxes/${inbox.id}/messages/${msg.uid}`);
+    await bob.json('GET', `/api/mail/${ALICE}/mailboxes`, undefined, 403);
+    await bob.json('GET', `/api/mail/me/mailboxes/${inbox.id}/messages`, undefined, 404);
+    await alice.json('GET', `/api/mail/me/mailboxes/${inbox.id}/messages/${msg.uid}/parts/9`, undefined, 404);
+  });
+
+  it('key-logs a TLS session for admins only; its lines equal the client key log', async () => {
+    await alice.json('PUT', '/api/keylog', { enabled: true }, 403);
+    assert.deepEqual((await admin.json<{ enabled: boolean }>('GET', '/api/keylog')).enabled, false);
+    await admin.json('PUT', '/api/keylog', { enabled: true });
+    const capture = hasTshark() && process.getuid?.() === 0 ? await startCapture(pb.ports.submissions) : null;
+    const clientLines: string[] = [];
+    let port = 0;
+    const socket = tls.connect({ port: pb.ports.submissions, host: '127.0.0.1', rejectUnauthorized: false });
+    socket.on('keylog', (line: Buffer) => clientLines.push(line.toString('latin1').trimEnd()));
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', () => resolve());
+      socket.once('error', reject);
+    });
+    port = socket.localPort ?? 0;
+    const dialogue = await smtpDialogue(socket, ['EHLO secret-laptop', `MAIL FROM:<${ALICE}>`, 'QUIT']);
+    assert.match(dialogue.at(-1) ?? '', /^221 /);
+    await admin.json('PUT', '/api/keylog', { enabled: false });
+
+    const summary = await findSession(admin, port);
+    assert.equal(summary.keyLogged, true);
+    assert.equal(summary.tls, true);
+    const res = await admin.req('GET', `/api/sessions/${summary.id}/keylog.txt`);
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    const lines = text.split('\n').filter((l) => l && !l.startsWith('#'));
+    for (const line of lines) assert.match(line, /^[A-Z_0-9]+ [0-9a-f]{64} [0-9a-f]{32,}$/);
+    assert.deepEqual([...lines].sort(), [...clientLines].sort());
+    assert.match(text, /secrecy|decrypt|read it/);
+    const detail = await admin.json<{ events: Annotated[] }>('GET', `/api/sessions/${summary.id}`);
+    assert.ok(detail.events.some((e) => e.type === 'note' && /key log/i.test(e.text)));
+    assert.ok(detail.events.some((e) => e.type === 'in' && e.text === 'EHLO secret-laptop' && e.encrypted));
+    await alice.json('GET', `/api/sessions/${summary.id}/keylog.txt`, undefined, 403);
+    await admin.json('GET', `/api/sessions/${deliverySid}/keylog.txt`, undefined, 404);
+
+    if (capture) {
+      const keys = path.join(tmp, 'keys.txt');
+      writeFileSync(keys, text);
+      const file = await capture.stop();
+      const r = spawnSync(
+        'tshark',
+        [
+          '-r',
+          file,
+          // An ephemeral port: tell tshark it is TLS carrying SMTP (465 would be recognised by itself).
+          '-d',
+          `tcp.port==${pb.ports.submissions},tls`,
+          '-d',
+          `tls.port==${pb.ports.submissions},smtp`,
+          '-o',
+          `tls.keylog_file:${keys}`,
+          '-Y',
+          'smtp',
+          '-T',
+          'fields',
+          '-e',
+          'smtp.req.command',
+        ],
+        { encoding: 'utf8' },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      const commands = r.stdout.split('\n').filter(Boolean);
+      assert.deepEqual(commands, ['EHLO', 'MAIL', 'QUIT'], 'the key log decrypts the real capture');
+    }
+  });
+
+  it('shows the outbound queue to admins: retry and delete', async () => {
+    const c = await LineClient.connect(pb.ports.submission);
+    try {
+      await c.reply();
+      await c.cmd('EHLO alice-laptop');
+      await c.cmd(`AUTH PLAIN ${b64(`\0${ALICE}\0${ALICE_PASSWORD}`)}`);
+      await c.cmd(`MAIL FROM:<${ALICE}>`);
+      assert.match(await c.cmd('RCPT TO:<someone@remote.example>'), /^250/);
+      await c.cmd('DATA');
+      c.write(`From: ${ALICE}\r\nTo: someone@remote.example\r\nSubject: out\r\n\r\nhi\r\n.\r\n`);
+      assert.match(await c.reply(), /^250/);
+      await c.cmd('QUIT');
+    } finally {
+      c.close();
+    }
+    interface Entry {
+      id: number;
+      envelopeFrom: string;
+      nextAttemptAt: number;
+      recipients: { address: string; state: string }[];
+    }
+    const { entries } = await admin.json<{ entries: Entry[] }>('GET', '/api/queue');
+    const entry = entries.find((e) => e.recipients.some((r) => r.address === 'someone@remote.example'));
+    assert.ok(entry, JSON.stringify(entries));
+    assert.equal(entry.envelopeFrom, ALICE);
+    assert.equal(typeof entry.nextAttemptAt, 'number');
+    await alice.json('GET', '/api/queue', undefined, 403);
+    await alice.json('DELETE', `/api/queue/${entry.id}`, undefined, 403);
+    assert.equal((await admin.req('POST', `/api/queue/${entry.id}/retry`)).status, 204);
+    assert.equal((await admin.req('DELETE', `/api/queue/${entry.id}`)).status, 204);
+    await admin.json('DELETE', `/api/queue/${entry.id}`, undefined, 404);
+  });
+
+  it('keeps the history across a restart', async () => {
+    const before = await admin.json<{ events: Annotated[] }>('GET', `/api/sessions/${deliverySid}`);
+    await pb.stop();
+    pb = await startPostbode({ listeners: LISTENERS, dataDir: pb.dataDir });
+    base = `http://127.0.0.1:${pb.ports.http}`;
+    admin = await Api.login(base, 'teacher', ADMIN_PASSWORD);
+    const after = await admin.json<{ session: Summary; events: Annotated[] }>('GET', `/api/sessions/${deliverySid}`);
+    assert.equal(after.session.active, false);
+    assert.deepEqual(
+      after.events.map((e) => [e.seq, e.type, e.text]),
+      before.events.map((e) => [e.seq, e.type, e.text]),
+    );
+    const { sessions } = await admin.json<{ sessions: Summary[] }>('GET', '/api/sessions?limit=1000');
+    assert.ok(sessions.some((s) => s.id === deliverySid));
+  });
+});
+
+/** Reads the greeting, then sends each command and reads its reply; returns the last line of each reply. */
+async function smtpDialogue(socket: tls.TLSSocket, commands: string[]): Promise<string[]> {
+  let buf = '';
+  let wake: (() => void) | null = null;
+  socket.setEncoding('latin1');
+  socket.on('data', (d: string) => {
+    buf += d;
+    wake?.();
+  });
+  const reply = async (): Promise<string> => {
+    const until = Date.now() + 5000;
+    for (;;) {
+      const m = /(?:^|\n)(\d{3} [^\r\n]*)\r?\n/.exec(buf);
+      if (m) {
+        buf = buf.slice((m.index ?? 0) + m[0].length);
+        return m[1];
+      }
+      if (Date.now() > until) throw new Error(`no SMTP reply; buffered ${JSON.stringify(buf)}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 100);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  };
+  const out = [await reply()];
+  for (const command of commands) {
+    socket.write(`${command}\r\n`);
+    out.push(await reply());
+  }
+  socket.end();
+  return out;
+}
+
+/** A real capture on the loopback interface with tshark, for one TCP port. */
+async function startCapture(port: number): Promise<{ stop: () => Promise<string> } | null> {
+  const file = path.join(tmp, `real-${port}.pcapng`);
+  const child: ChildProcess = spawn('tshark', ['-i', 'lo', '-f', `tcp port ${port}`, '-w', file], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  const ready = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 10_000);
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (/Capturing on/.test(err)) {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    });
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+  // "Capturing on" comes a moment before packets are really taken: knock on the port until the file
+  // shows the knock, so the session's handshake is not lost.
+  const armed = ready && (await knockUntilCaptured(port, file));
+  if (!armed) {
+    child.kill('SIGKILL');
+    return null;
+  }
+  return {
+    async stop() {
+      // Give the last packets time to reach the capture file.
+      await new Promise((r) => setTimeout(r, 500));
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGINT');
+      await exited;
+      return file;
+    },
+  };
+}
+
+async function knockUntilCaptured(port: number, file: string): Promise<boolean> {
+  const size = () => {
+    try {
+      return statSync(file).size;
+    } catch {
+      return 0;
+    }
+  };
+  const empty = size();
+  for (let i = 0; i < 50; i++) {
+    await new Promise<void>((resolve) => {
+      const s = net.connect({ port, host: '127.0.0.1' }, () => {
+        s.destroy();
+        resolve();
+      });
+      s.on('error', () => resolve());
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    if (size() > empty) return true;
+  }
+  return false;
+}
