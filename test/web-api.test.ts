@@ -4,7 +4,11 @@
  * password), Thunderbird autoconfig and Autodiscover XML.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { TLSSocket } from 'node:tls';
 import { popRetrieveAll } from './harness/pop3.js';
 import { type PostbodeProcess, removeDir, startPostbode } from './harness/server.js';
 
@@ -459,5 +463,52 @@ describe('web API', () => {
     assert.ok(Number(limited.headers.get('retry-after')) > 0);
     // Even the right password is refused while blocked.
     assert.equal((await c.req('POST', '/api/login', { username: 'teacher', password: 'teacher-pw' })).status, 429);
+  });
+});
+
+describe('web API over HTTPS (web.https = true)', () => {
+  let pb: PostbodeProcess;
+  before(async () => {
+    pb = await startPostbode({ listeners: ['pop3', 'http'], extraArgs: ['--set', 'web.https=true'] });
+    assert.equal(pb.cli(['admin', 'add', 'teacher', '--password', 'teacher-pw']).code, 0);
+  });
+  after(async () => {
+    await pb.stop();
+    removeDir(pb.dataDir);
+  });
+
+  it('serves the API with the mail certificate and marks the login cookie Secure', async () => {
+    const ca = readFileSync(path.join(pb.dataDir, 'tls/cert.pem'), 'utf8');
+    const body = JSON.stringify({ username: 'teacher', password: 'teacher-pw' });
+    const res = await new Promise<{ status: number; cookie: string; text: string; peer: string }>((resolve, reject) => {
+      const req = https.request(
+        {
+          host: '127.0.0.1',
+          servername: 'localhost',
+          port: pb.ports.http,
+          path: '/api/login',
+          method: 'POST',
+          ca,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (r) => {
+          const peer = String((r.socket as TLSSocket).getPeerCertificate().subject?.CN ?? '');
+          let text = '';
+          r.on('data', (d: Buffer) => {
+            text += d.toString();
+          });
+          r.on('end', () =>
+            resolve({ status: r.statusCode ?? 0, cookie: String(r.headers['set-cookie'] ?? ''), text, peer }),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.peer, 'mx.example.test');
+    assert.match(res.cookie, /pb_session=.*Secure/);
+    // Plain HTTP on the same port gets no API answer.
+    await assert.rejects(fetch(`http://127.0.0.1:${pb.ports.http}/api/me`));
   });
 });
