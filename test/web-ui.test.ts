@@ -151,7 +151,7 @@ describe('web UI in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
     await row.locator('a.proto').click();
     await page.locator('.line.server .anno').first().waitFor();
     const conv = page.locator('.conversation');
-    await conv.locator('.line.client', { hasText: 'EHLO laptop.example.test' }).waitFor();
+    await conv.locator('.line.client', { hasText: 'EHLO laptop.example.test' }).first().waitFor();
     await conv.locator('.line.client', { hasText: 'STARTTLS' }).first().waitFor();
     // Secrets are redacted: the AUTH line never shows the credentials.
     const all = await text(conv);
@@ -159,7 +159,7 @@ describe('web UI in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
     // Lines after STARTTLS are marked as encrypted on the wire.
     await conv.locator('.line.enc .lock').first().waitFor();
     // The reply to MAIL FROM: code, enhanced code, the command it answers, an RFC link.
-    const mailReply = conv.locator('.line.server', { has: page.locator('.answers', { hasText: 'MAIL FROM' }) });
+    const mailReply = conv.locator('.line.server', { has: page.locator('.answers', { hasText: 'MAIL FROM:<' }) });
     await mailReply.first().waitFor();
     const anno = await text(mailReply.first().locator('.anno'));
     assert.match(anno, /250/);
@@ -185,7 +185,10 @@ describe('web UI in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
       t.skip('tshark is not installed (apt-get install tshark); the pcap was not decoded');
       return;
     }
-    const r = spawnSync('tshark', ['-r', file, '-Y', 'smtp'], { encoding: 'utf8' });
+    // The packets carry the listener's real port, an ephemeral one here: tell tshark it is SMTP, as
+    // Wireshark's "Decode As" would (25 and 587 are decoded without it).
+    const decodeAs = `tcp.port==${pb.ports.submission},smtp`;
+    const r = spawnSync('tshark', ['-r', file, '-d', decodeAs, '-Y', 'smtp'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /SMTP/);
     assert.match(r.stdout, /MAIL FROM/i);
@@ -230,9 +233,13 @@ describe('web UI in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
       await rows.nth(1).waitFor();
       const [b, a] = [await rows.nth(0).getAttribute('data-session'), await rows.nth(1).getAttribute('data-session')];
       await page.goto(`${base}/#/compare/${encodeURIComponent(a!)}/${encodeURIComponent(b!)}`);
-      await page.locator('.crow.a .line.client', { hasText: 'STORE' }).first().waitFor();
+      await page.locator('.crow.a .line.client', { hasText: / STORE / }).first().waitFor();
       // The other client hears of the flag change (an untagged FETCH) in its own column.
       await page.locator('.crow.b .line.server', { hasText: 'FETCH' }).first().waitFor();
+      await page
+        .locator('.crow.a .line.client', { hasText: / STORE / })
+        .first()
+        .evaluate((e) => e.scrollIntoView({ block: 'center' }));
       await shot(page, 'compare');
     } finally {
       for (const c of clients) await c.logout().catch(() => {});

@@ -28,6 +28,8 @@ export interface SessionSummary {
   active: boolean;
   events: number;
   closeReason: string | null;
+  /** True when TLS key logging was on for this session (admins can download keylog.txt). */
+  keyLogged?: boolean;
 }
 
 export interface Annotation {

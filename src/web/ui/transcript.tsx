@@ -3,7 +3,7 @@
  * each server reply with its annotation, state changes as separators, and 🔒 on lines that were
  * encrypted on the wire. Also the hook that keeps a session's events live.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { type AnnotatedEvent, type Annotation, get, type SessionSummary, seg } from './api';
 import { errorText, fmtTime, useEventStream } from './util';
 
@@ -66,13 +66,68 @@ function Rfc({ rfc }: { rfc: NonNullable<Annotation['rfc']> }) {
   );
 }
 
+/** What to show of an event's annotation, given the events before it (see `decorate`). */
+export interface Shown {
+  /** The client line this reply answers (its text), on the first line of a reply only. */
+  answers: string | null;
+  /** The state after this line, when it differs from the state before. */
+  state: string | null;
+  /** False for a client line explained exactly like the one before (e.g. body lines). */
+  anno: boolean;
+}
+
+/** Decides per event what of its annotation is worth showing, so long replies stay readable. */
+export function decorate(events: AnnotatedEvent[]): Map<number, Shown> {
+  const text = new Map<number, string>();
+  const out = new Map<number, Shown>();
+  let state: string | null = null;
+  let lastAnswers: number | null = null;
+  let lastClient: string | null = null;
+  for (const [i, ev] of events.entries()) {
+    const a = ev.annotation;
+    if (ev.type === 'in') text.set(ev.seq, ev.text);
+    const shown: Shown = { answers: null, state: null, anno: a !== null };
+    if (a?.answers && ev.type === 'out') {
+      if (a.answers.seq !== lastAnswers) {
+        const line = text.get(a.answers.seq) ?? a.answers.command;
+        shown.answers = line.length > 60 ? `${line.slice(0, 57)}…` : line;
+      }
+      lastAnswers = a.answers.seq;
+    }
+    if (ev.type === 'in') {
+      lastAnswers = null;
+      if (a && a.summary === lastClient) shown.anno = false;
+      lastClient = a?.summary ?? null;
+    }
+    if (a?.state && a.state !== state) {
+      // A state event right after shows the change as a separator already.
+      if (state !== null && ev.type !== 'state' && events[i + 1]?.type !== 'state') shown.state = a.state;
+      state = a.state;
+    }
+    out.set(ev.seq, shown);
+  }
+  return out;
+}
+
 export function AnnotationView({
   a,
+  shown,
+  client,
   onAnswers,
 }: {
   a: Annotation;
+  shown: Shown;
+  client: boolean;
   onAnswers?: (seq: number | null, scroll: boolean) => void;
 }) {
+  if (client) {
+    return (
+      <div class="anno compact">
+        <span class="summary">{a.summary}</span>
+        {a.detail && <span class="muted"> {a.detail}</span>} {a.rfc && <Rfc rfc={a.rfc} />}
+      </div>
+    );
+  }
   return (
     <div class="anno">
       <div class="anno-line">
@@ -85,22 +140,22 @@ export function AnnotationView({
         <span class="summary">{a.summary}</span>
       </div>
       <div class="anno-meta">
-        {a.answers && (
+        {a.answers && shown.answers !== null && (
           <button
             type="button"
             class="answers"
-            title="show the command this reply answers"
+            title="highlight the command this reply answers (click to jump to it)"
             onMouseEnter={() => onAnswers?.(a.answers!.seq, false)}
             onMouseLeave={() => onAnswers?.(null, false)}
             onFocus={() => onAnswers?.(a.answers!.seq, false)}
             onBlur={() => onAnswers?.(null, false)}
             onClick={() => onAnswers?.(a.answers!.seq, true)}
           >
-            answers <code>{a.answers.command}</code>
+            answers <code>{shown.answers}</code>
           </button>
         )}
         {a.rfc && <Rfc rfc={a.rfc} />}
-        {a.state && <span class="state-after">→ {a.state}</span>}
+        {shown.state && <span class="state-after">state → {shown.state}</span>}
       </div>
       {a.detail && (
         <details>
@@ -112,23 +167,31 @@ export function AnnotationView({
   );
 }
 
+/** A padlock drawn in SVG (emoji fonts are missing on many lab machines and projectors). */
+export function LockIcon({ title = 'encrypted on the wire (TLS); shown here decrypted' }: { title?: string }) {
+  return (
+    <svg class="lock" viewBox="0 0 16 16" width="0.9em" height="0.9em" role="img" aria-label={title}>
+      <title>{title}</title>
+      <path d="M4 7V5a4 4 0 0 1 8 0v2h1v8H3V7h1zm2 0h4V5a2 2 0 0 0-4 0v2z" fill="currentColor" fill-rule="evenodd" />
+    </svg>
+  );
+}
+
 function Lock({ on }: { on: boolean }) {
-  return on ? (
-    <span class="lock" title="encrypted on the wire (TLS); shown here decrypted">
-      🔒
-    </span>
-  ) : null;
+  return on ? <LockIcon /> : null;
 }
 
 /** One event as a row; `side` places client/server lines apart. */
 export function EventRow({
   ev,
+  shown,
   highlighted,
   onAnswers,
   showTime = true,
   scope = '',
 }: {
   ev: AnnotatedEvent;
+  shown: Shown | undefined;
   highlighted: boolean;
   onAnswers: (seq: number | null, scroll: boolean) => void;
   showTime?: boolean;
@@ -151,7 +214,14 @@ export function EventRow({
             <Lock on={ev.encrypted} />
             <span class="wire">{ev.text === '' ? '\u00a0' : ev.text}</span>
           </div>
-          {ev.annotation && <AnnotationView a={ev.annotation} onAnswers={onAnswers} />}
+          {ev.annotation && shown?.anno !== false && (
+            <AnnotationView
+              a={ev.annotation}
+              shown={shown ?? { answers: null, state: null, anno: true }}
+              client={client}
+              onAnswers={onAnswers}
+            />
+          )}
         </div>
       </div>
     );
@@ -166,13 +236,20 @@ export function EventRow({
     in: '',
     out: '',
   };
+  const a = ev.annotation;
   return (
     <div class={`sep ${ev.type}`} id={`${scope}ev-${ev.seq}`} data-seq={ev.seq}>
       {time}
       <span>
-        {ev.type === 'tls' && '🔒 '}
-        <strong>{label[ev.type]}</strong> {ev.text}
-        {ev.annotation?.state && ev.type !== 'state' && <em> → {ev.annotation.state}</em>}
+        {ev.type === 'tls' && <LockIcon title="TLS starts here" />}
+        {ev.type === 'state' ? (
+          <strong>state → {a?.state ?? ev.text.replace(/^state:\s*/, '')}</strong>
+        ) : (
+          <>
+            <strong>{label[ev.type]}</strong> {ev.text}
+          </>
+        )}
+        {a && ev.type !== 'state' && !ev.text.includes(a.summary) && <span class="muted"> · {a.summary}</span>}
       </span>
     </div>
   );
@@ -193,6 +270,7 @@ export function useAnswerHighlight(scope: string): [number | null, (seq: number 
 
 export function Conversation({ events }: { events: AnnotatedEvent[] }) {
   const [hl, onAnswers] = useAnswerHighlight('');
+  const shown = useMemo(() => decorate(events), [events]);
   if (events.length === 0) return <p class="muted">No lines yet.</p>;
   return (
     <div class="conversation">
@@ -201,7 +279,7 @@ export function Conversation({ events }: { events: AnnotatedEvent[] }) {
         <span>server</span>
       </div>
       {events.map((ev) => (
-        <EventRow key={ev.seq} ev={ev} highlighted={hl === ev.seq} onAnswers={onAnswers} />
+        <EventRow key={ev.seq} ev={ev} shown={shown.get(ev.seq)} highlighted={hl === ev.seq} onAnswers={onAnswers} />
       ))}
     </div>
   );

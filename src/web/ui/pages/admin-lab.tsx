@@ -120,10 +120,10 @@ function KeylogSwitch() {
     <div class={`card keylog ${on ? 'danger-zone' : ''}`}>
       <h2>TLS key log {on ? <span class="pill bad">ON</span> : <span class="pill ok">off</span>}</h2>
       <p>
-        <strong>Warning:</strong> while this is on, the server writes the TLS secrets of every new session (NSS key log
-        format). Anyone who has those secrets and a packet capture of the session can read it, passwords included. Use
-        it only for a lab exercise with Wireshark, with test accounts, and switch it off afterwards. Sessions started
-        while it is on offer a <code>keylog.txt</code> download on their page.
+        <strong>Warning:</strong> while this is on, the server keeps the TLS secrets of every new TLS session (NSS key
+        log format). Anyone who has those secrets and a packet capture of the session can read it, passwords included.
+        Use it only for a lab exercise with Wireshark, with test accounts, and switch it off afterwards. Sessions
+        started while it is on offer a <code>keylog.txt</code> download on their page.
       </p>
       <ErrorBox error={state.error} />
       <ErrorBox error={act.error} onClose={() => act.setError(null)} />

@@ -1,5 +1,6 @@
+import { useMemo } from 'preact/hooks';
 import type { AnnotatedEvent, Me } from '../api';
-import { EventRow, LargeTextToggle, useAnswerHighlight, useLiveSession } from '../transcript';
+import { decorate, EventRow, LargeTextToggle, useAnswerHighlight, useLiveSession } from '../transcript';
 import { ErrorBox, fmtTime } from '../util';
 import { SessionFacts } from './session';
 
@@ -13,6 +14,8 @@ export function ComparePage({ a, b }: { a: string; b: string; me: Me }) {
   const right = useLiveSession(b);
   const [hlA, onA] = useAnswerHighlight('a-');
   const [hlB, onB] = useAnswerHighlight('b-');
+  const shownA = useMemo(() => decorate(left.events), [left.events]);
+  const shownB = useMemo(() => decorate(right.events), [right.events]);
   if (!a || !b) {
     return <ErrorBox error="Name two sessions: #/compare/FIRST-ID/SECOND-ID, or tick two in the session list." />;
   }
@@ -54,6 +57,7 @@ export function ComparePage({ a, b }: { a: string; b: string; me: Me }) {
               <EventRow
                 ev={ev}
                 scope={`${side}-`}
+                shown={(side === 'a' ? shownA : shownB).get(ev.seq)}
                 showTime={false}
                 highlighted={(side === 'a' ? hlA : hlB) === ev.seq}
                 onAnswers={side === 'a' ? onA : onB}

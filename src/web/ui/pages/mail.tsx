@@ -76,7 +76,8 @@ function Mailboxes({ account, current }: { account: string; current?: string }) 
               {m.name}
               {m.specialUse && <span class="muted small"> {m.specialUse}</span>}
               <span class="count" title={`${m.messages} messages, ${m.unseen} unseen, ${fmtBytes(m.size)}`}>
-                {m.unseen > 0 ? <strong>{m.unseen}</strong> : null} {m.messages}
+                {m.unseen > 0 ? <strong>{m.unseen} new · </strong> : null}
+                {m.messages}
               </span>
             </a>
           </li>

@@ -1,6 +1,5 @@
-import { useEffect, useState } from 'preact/hooks';
 import { type Me, type SessionSummary, seg } from '../api';
-import { Conversation, LargeTextToggle, useLiveSession } from '../transcript';
+import { Conversation, LargeTextToggle, LockIcon, useLiveSession } from '../transcript';
 import { ErrorBox, fmtDuration, fmtTime, Loading, useNow } from '../util';
 
 export function SessionFacts({ s }: { s: SessionSummary }) {
@@ -18,7 +17,15 @@ export function SessionFacts({ s }: { s: SessionSummary }) {
       <dt>User</dt>
       <dd>{s.user ?? '—'}</dd>
       <dt>TLS</dt>
-      <dd>{s.tls ? `🔒 ${s.tlsInfo ?? 'yes'}` : 'no (cleartext on the wire)'}</dd>
+      <dd>
+        {s.tls ? (
+          <>
+            <LockIcon /> {s.tlsInfo ?? 'yes'}
+          </>
+        ) : (
+          'no (cleartext on the wire)'
+        )}
+      </dd>
       <dt>Started</dt>
       <dd>
         {fmtTime(s.start)} · {fmtDuration((s.end ?? now) - s.start)}
@@ -32,22 +39,9 @@ export function SessionFacts({ s }: { s: SessionSummary }) {
   );
 }
 
-/** Whether the admin-only key log of a session exists (HEAD answers 200). */
-function useKeylogPresent(id: string, enabled: boolean): boolean {
-  const [present, setPresent] = useState(false);
-  useEffect(() => {
-    if (!enabled) return;
-    fetch(`/api/sessions/${seg(id)}/keylog.txt`, { method: 'HEAD', credentials: 'same-origin' }).then(
-      (r) => setPresent(r.ok),
-      () => setPresent(false),
-    );
-  }, [id, enabled]);
-  return present;
-}
-
 export function SessionPage({ id, me }: { id: string; me: Me }) {
   const { session, events, error, stream } = useLiveSession(id);
-  const keylog = useKeylogPresent(id, me.role === 'admin' && !!session?.tls && !session.active);
+  const keylog = me.role === 'admin' && session?.keyLogged === true;
   const base = `/api/sessions/${seg(id)}`;
   return (
     <section>

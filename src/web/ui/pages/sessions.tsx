@@ -1,5 +1,6 @@
 import { useMemo, useState } from 'preact/hooks';
 import { get, type Me, type SessionSummary } from '../api';
+import { LockIcon } from '../transcript';
 import { ErrorBox, fmtDuration, fmtTime, Loading, useEventStream, useLoad, useNow } from '../util';
 
 interface Filters {
@@ -153,7 +154,15 @@ export function SessionsPage({ me }: { me: Me }) {
                     {s.remote}:{s.remotePort}
                   </td>
                   <td>{s.user ?? <span class="muted">—</span>}</td>
-                  <td title={s.tlsInfo ?? 'cleartext'}>{s.tls ? '🔒 yes' : 'no'}</td>
+                  <td title={s.tlsInfo ?? 'cleartext'}>
+                    {s.tls ? (
+                      <>
+                        <LockIcon title={s.tlsInfo ?? 'TLS'} /> yes
+                      </>
+                    ) : (
+                      'no'
+                    )}
+                  </td>
                   <td>{fmtTime(s.start)}</td>
                   <td>{fmtDuration((s.end ?? now) - s.start)}</td>
                   <td>
