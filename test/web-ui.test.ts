@@ -171,6 +171,27 @@ describe('web UI in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
     await shot(page, 'session');
   });
 
+  it('grows the transcript with "Large text" and fits a phone screen', async () => {
+    await page.goto(`${base}/#/sessions/${encodeURIComponent(smtpSession)}`);
+    const conv = page.locator('.conversation');
+    await conv.waitFor();
+    const size = async () => Number.parseFloat(await conv.evaluate((e) => getComputedStyle(e).fontSize));
+    const normal = await size();
+    await page.getByLabel('Large text').check();
+    assert.ok((await size()) > normal * 1.3, 'large text is larger');
+    await page.getByLabel('Large text').uncheck();
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      const overflow = await page.evaluate(
+        () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      );
+      assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow}px on a phone`);
+      await shot(page, 'phone-session');
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  });
+
   it('exports the session as a pcap that tshark decodes as SMTP', async (t) => {
     await page.goto(`${base}/#/sessions/${encodeURIComponent(smtpSession)}`);
     const [download] = await Promise.all([
@@ -233,7 +254,10 @@ describe('web UI in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
       await rows.nth(1).waitFor();
       const [b, a] = [await rows.nth(0).getAttribute('data-session'), await rows.nth(1).getAttribute('data-session')];
       await page.goto(`${base}/#/compare/${encodeURIComponent(a!)}/${encodeURIComponent(b!)}`);
-      await page.locator('.crow.a .line.client', { hasText: / STORE / }).first().waitFor();
+      await page
+        .locator('.crow.a .line.client', { hasText: / STORE / })
+        .first()
+        .waitFor();
       // The other client hears of the flag change (an untagged FETCH) in its own column.
       await page.locator('.crow.b .line.server', { hasText: 'FETCH' }).first().waitFor();
       await page

@@ -78,8 +78,8 @@ export function SessionPage({ id, me }: { id: string; me: Me }) {
               </a>
             )}
             <span class="muted small">
-              The pcap holds the cleartext conversation as TCP packets: open it in Wireshark, which decodes it as{' '}
-              {session.proto.toUpperCase()}.
+              The pcap holds the cleartext conversation as TCP packets. Wireshark decodes it as{' '}
+              {session.proto.toUpperCase()} on the standard ports; on others use Analyze → Decode As.
             </span>
           </div>
           <Conversation events={events} />
