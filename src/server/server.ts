@@ -27,9 +27,7 @@ import { openStore } from '../store/index.js';
 import type { Store, StoreStats } from '../store/types.js';
 import { TraceBus } from '../trace/bus.js';
 import { PRODUCT, VERSION } from '../version.js';
-import { createApp } from '../web/app.js';
 import type { WebContext } from '../web/context.js';
-import { startWebListener } from '../web/http.js';
 import { SessionRecorder } from '../web/recorder.js';
 import { startControlSocket } from './control.js';
 
@@ -141,6 +139,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         ...(recorder ? { recorder } : {}),
         ...(keylog ? { keylog } : {}),
       };
+      // Loaded only when the listener is on: the CLI's other commands start faster without hono.
+      const [{ createApp }, { startWebListener }] = await Promise.all([
+        import('../web/app.js'),
+        import('../web/http.js'),
+      ]);
       const http = await startWebListener({
         app: createApp(web),
         host,
