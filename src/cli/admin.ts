@@ -316,7 +316,10 @@ function registerWebAdminCommands(program: Command, out: Out): void {
         out(
           'note: the web listener is off; turn it on with --listen http=127.0.0.1:8080 (or listen.http in the config)',
         );
-      } else out(`log in at ${config.web.https ? 'https' : 'http'}://${config.listen.http.replace(/^0\.0\.0\.0:|^\[::\]:/, 'localhost:')}/`);
+      } else {
+        const where = config.listen.http.replace(/^0\.0\.0\.0:|^\[::\]:/, 'localhost:');
+        out(`log in at ${config.web.https ? 'https' : 'http'}://${where}/`);
+      }
     });
   });
   withConfigOptions(admin.command('del <name>').alias('delete').description('delete an admin account')).action(
