@@ -29,6 +29,12 @@ function hasTshark(): boolean {
   return spawnSync('tshark', ['--version'], { encoding: 'utf8' }).status === 0;
 }
 
+/** The few browser globals the page-side functions use (the test's tsconfig has no DOM types). */
+interface Browser {
+  getComputedStyle(e: unknown): { fontSize: string };
+  document: { documentElement: { scrollWidth: number; clientWidth: number } };
+}
+
 /** A locator's text (Playwright's textContent; lint takes innerText for the DOM property). */
 async function text(l: Locator): Promise<string> {
   return (await l.textContent()) ?? '';
@@ -175,16 +181,18 @@ describe('web UI in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
     await page.goto(`${base}/#/sessions/${encodeURIComponent(smtpSession)}`);
     const conv = page.locator('.conversation');
     await conv.waitFor();
-    const size = async () => Number.parseFloat(await conv.evaluate((e) => getComputedStyle(e).fontSize));
+    const size = async () =>
+      Number.parseFloat(await conv.evaluate((e) => (globalThis as unknown as Browser).getComputedStyle(e).fontSize));
     const normal = await size();
     await page.getByLabel('Large text').check();
     assert.ok((await size()) > normal * 1.3, 'large text is larger');
     await page.getByLabel('Large text').uncheck();
     await page.setViewportSize({ width: 390, height: 844 });
     try {
-      const overflow = await page.evaluate(
-        () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
-      );
+      const overflow = await page.evaluate(() => {
+        const root = (globalThis as unknown as Browser).document.documentElement;
+        return root.scrollWidth - root.clientWidth;
+      });
       assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow}px on a phone`);
       await shot(page, 'phone-session');
     } finally {

@@ -44,7 +44,9 @@ export function SessionsPage({ me }: { me: Me }) {
     const byId = new Map<string, SessionSummary>();
     for (const s of list.data?.sessions ?? []) byId.set(s.id, s);
     for (const s of live.values()) byId.set(s.id, s);
-    return [...byId.values()].filter((s) => matches(s, f)).sort((a, b) => b.start - a.start);
+    return [...byId.values()]
+      .filter((s) => matches(s, f))
+      .sort((a, b) => Number(b.active) - Number(a.active) || b.start - a.start);
   }, [list.data, live, f]);
 
   const toggle = (id: string) => setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : [...p.slice(-1), id]));
@@ -158,6 +160,11 @@ export function SessionsPage({ me }: { me: Me }) {
                     {s.tls ? (
                       <>
                         <LockIcon title={s.tlsInfo ?? 'TLS'} /> yes
+                        {s.keyLogged && (
+                          <span class="pill bad" title="TLS key logging was on: its keylog.txt decrypts a capture">
+                            key logged
+                          </span>
+                        )}
                       </>
                     ) : (
                       'no'
