@@ -46,7 +46,7 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
 }
 
-async function sendMail(port: number, subject: string): Promise<void> {
+async function sendMail(port: number, subject: string, to = ALICE): Promise<void> {
   const transport = nodemailer.createTransport({
     host: '127.0.0.1',
     port,
@@ -59,7 +59,7 @@ async function sendMail(port: number, subject: string): Promise<void> {
   try {
     await transport.sendMail({
       from: ALICE,
-      to: ALICE,
+      to,
       subject,
       text: 'Hello from the web UI test.\n',
       attachments: [{ filename: 'notes.txt', content: 'an attachment\n' }],
@@ -303,5 +303,32 @@ describe('web UI in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
     assert.match(await sheet.content(), /student/);
     await shot(sheet, 'lab-sheet');
     await sheet.close();
+  });
+
+  it('shows outbound mail in the queue and deletes an entry after confirmation', async () => {
+    await sendMail(pb.ports.submission, 'For another server', 'bob@remote.example');
+    await page.goto(`${base}/#/admin/queue`);
+    const entry = page.locator('.qentry', { hasText: 'bob@remote.example' });
+    await entry.waitFor();
+    assert.match(await text(entry), /pending/);
+    await shot(page, 'queue');
+    page.once('dialog', (d) => d.accept());
+    await entry.getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('The queue is empty').waitFor();
+  });
+
+  it('lets a mail user in with their own address: own mail and sessions, no admin pages', async () => {
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByLabel('Admin name or mail address').fill(ALICE);
+    await page.getByLabel('Password').fill(ALICE_PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByText(`${ALICE} (user)`).waitFor();
+    assert.equal(await page.getByRole('link', { name: 'Users' }).count(), 0);
+    await page.goto(`${base}/#/mail`);
+    assert.equal(await page.getByLabel('Account').count(), 0);
+    await page.locator('.mailboxes a', { hasText: 'INBOX' }).click();
+    await page.locator('.msglist a', { hasText: 'Seen in the lab' }).waitFor();
+    await page.goto(`${base}/#/admin/users`);
+    assert.match(await text(page.getByRole('alert')), /administrators/);
   });
 });
