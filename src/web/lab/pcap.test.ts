@@ -56,7 +56,7 @@ function assertClean(file: string, decodeAs: string[] = []): void {
 function session(
   proto: Protocol,
   lines: ['in' | 'out', string][],
-  o: { localPort: number; tls?: boolean; remote?: string; local?: string },
+  o: { localPort: number; tls?: boolean; remote?: string; local?: string; listener?: string },
 ): TraceEvent[] {
   const events: TraceEvent[] = [
     {
@@ -64,7 +64,7 @@ function session(
       sid: 's',
       t: 1_700_000_000_000,
       proto,
-      listener: proto,
+      listener: o.listener ?? proto,
       remote: o.remote ?? '192.0.2.10',
       remotePort: 51000,
       local: o.local ?? '192.0.2.1',
@@ -142,10 +142,20 @@ describe('tshark decodes the synthesized sessions', { skip }, () => {
   });
 
   it('an implicit-TLS submission session is written on port 587 and decodes as SMTP', () => {
-    const file = write('smtps.pcap', session('smtp', SMTP_LINES.slice(0, 6), { localPort: 465, tls: true }));
+    const file = write(
+      'smtps.pcap',
+      session('smtp', SMTP_LINES.slice(0, 6), { localPort: 465, tls: true, listener: 'submissions' }),
+    );
     const ports = tshark(file, ['-T', 'fields', '-e', 'tcp.dstport']);
     assert.match(ports, /^587$/m);
     assert.match(tshark(file, ['-Y', 'smtp.req.command == "EHLO"']), /EHLO/);
+  });
+
+  it('a session on a non-standard port (2525) is written on the standard port and decodes without Decode As', () => {
+    const file = write('smtp-2525.pcap', session('smtp', SMTP_LINES, { localPort: 2525, listener: 'smtp' }));
+    assert.match(tshark(file, ['-T', 'fields', '-e', 'tcp.dstport']), /^25$/m);
+    assert.doesNotMatch(tshark(file, ['-T', 'fields', '-e', 'tcp.dstport']), /^2525$/m);
+    assert.match(tshark(file, ['-Y', 'smtp.req.command == "MAIL"']), /MAIL/);
   });
 
   it('POP3 (995 → 110) decodes as POP', () => {

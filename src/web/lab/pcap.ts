@@ -24,6 +24,17 @@ const SERVER_ISN = 0x20000000;
 /** The cleartext port Wireshark decodes by default, for sessions opened on an implicit-TLS listener. */
 const CLEARTEXT_PORT = { smtp: 587, pop3: 110, imap: 143 } as const;
 
+/** The standard cleartext port of each listener, which Wireshark's dissectors know without Decode As. */
+const STANDARD_PORT: Record<string, number> = {
+  smtp: 25,
+  submission: 587,
+  submissions: 587,
+  pop3: 110,
+  pop3s: 110,
+  imap: 143,
+  imaps: 143,
+};
+
 const FIN = 0x01;
 const SYN = 0x02;
 const PSH = 0x08;
@@ -39,11 +50,12 @@ type Open = Extract<TraceEvent, { type: 'open' }>;
  *   one direction that are less than 10 ms apart share a segment. Lines the trace abbreviates (a
  *   `<message: n octets>` placeholder, redacted credentials, DATA cut after 200 lines) appear as the
  *   trace shows them; the packets are a teaching aid, not the bytes that crossed the wire.
- * - The server port is the listener's real port, so Wireshark picks the SMTP, POP and IMAP dissectors
- *   on 25, 587, 110 and 143 by itself (elsewhere use Decode As, or `tshark -d tcp.port==2525,smtp`).
- * - Sessions on an implicit-TLS listener (465, 995, 993) are written with the cleartext port of the
- *   same protocol (587, 110, 143): Wireshark would otherwise decode those ports as TLS. A classic
- *   pcap file has no place for a comment saying so, hence this note.
+ * - The server port is the standard cleartext port of the listener the session came in on (smtp 25,
+ *   submission 587, pop3 110, imap 143), whatever port the server really listens on, so Wireshark
+ *   picks the SMTP, POP and IMAP dissectors by itself. Sessions on an implicit-TLS listener (465, 995,
+ *   993) are written with the cleartext port of the same protocol (587, 110, 143): Wireshark would
+ *   otherwise decode those ports as TLS. A listener name postbode does not know keeps its real port.
+ *   A classic pcap file has no place for a comment saying so, hence this note.
  * - After STARTTLS/STLS the lines are written in clear text too: the lab shows what TLS hides.
  */
 export function sessionToPcap(events: TraceEvent[]): Buffer {
@@ -53,7 +65,7 @@ export function sessionToPcap(events: TraceEvent[]): Buffer {
   const v6 = open.remote.includes(':') || open.local.includes(':');
   const clientIp = ipBytes(open.remote, v6);
   const serverIp = ipBytes(open.local, v6);
-  const serverPort = open.tls ? CLEARTEXT_PORT[open.proto] : open.localPort;
+  const serverPort = STANDARD_PORT[open.listener] ?? (open.tls ? CLEARTEXT_PORT[open.proto] : open.localPort);
   const clientPort = open.remotePort || 49152;
   const state = { client: CLIENT_ISN, server: SERVER_ISN, ipId: 1, lastUs: 0 };
 
