@@ -5,8 +5,10 @@
  */
 import { parseArgs } from 'node:util';
 
-export type Part = 'smtp' | 'pop3' | 'idle' | 'imap';
-export const PARTS: readonly Part[] = ['smtp', 'pop3', 'idle', 'imap'];
+export type Part = 'smtp' | 'pop3' | 'idle' | 'imap' | 'outbound';
+export const PARTS: readonly Part[] = ['smtp', 'pop3', 'idle', 'imap', 'outbound'];
+/** Run when --only is not given; `outbound` reconfigures the reference Postfix, so it runs only when asked. */
+const DEFAULT_PARTS: readonly Part[] = ['smtp', 'pop3', 'idle', 'imap'];
 
 export interface BenchOptions {
   compare: boolean;
@@ -25,6 +27,9 @@ export interface BenchOptions {
   smtpMessages: number;
   smtpSessions: number;
   smtpSize: number;
+  outboundMessages: number;
+  outboundSessions: number;
+  outboundSize: number;
   pop3Clients: number;
   pop3Messages: number;
   pop3Size: number;
@@ -51,7 +56,7 @@ export interface BenchOptions {
 const SPEC = {
   compare: { type: 'boolean', help: 'run postbode, then the reference Postfix + Dovecot stack, and print ratios' },
   against: { type: 'string', help: 'postbode (default) | postfix: which server to run the loads against' },
-  only: { type: 'string', help: 'comma list of smtp,pop3,idle,imap (default: all)' },
+  only: { type: 'string', help: 'comma list of smtp,pop3,idle,imap,outbound (default: all but outbound)' },
   host: { type: 'string', help: 'benchmark a server that is already running at this address' },
   'smtp-port': { type: 'string', help: 'its SMTP (port 25-style) port' },
   'pop3-port': { type: 'string', help: 'its POP3 port' },
@@ -64,6 +69,9 @@ const SPEC = {
   'smtp-messages': { type: 'string', help: 'messages in the SMTP load (default 5000)' },
   'smtp-sessions': { type: 'string', help: 'parallel SMTP sessions (default 20)' },
   'smtp-size': { type: 'string', help: 'message size in bytes (default 4096)' },
+  'outbound-messages': { type: 'string', help: 'messages relayed to the sink in --only outbound (default 500)' },
+  'outbound-sessions': { type: 'string', help: 'parallel submission sessions in --only outbound (default 10)' },
+  'outbound-size': { type: 'string', help: 'message size in bytes for --only outbound (default 4096)' },
   'pop3-clients': { type: 'string', help: 'concurrent POP3 clients, one account each (default 10)' },
   'pop3-messages': { type: 'string', help: 'messages per POP3 mailbox (default 100)' },
   'pop3-size': { type: 'string', help: 'POP3 message size in bytes (default 4608)' },
@@ -155,7 +163,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   if (compare && external)
     throw new Error('--compare runs postbode and the reference stack; it does not combine with --host/ports');
 
-  const onlyText = str('only', PARTS.join(','));
+  const onlyText = str('only', DEFAULT_PARTS.join(','));
   const only = new Set<Part>();
   for (const part of onlyText.split(',').map((s) => s.trim().toLowerCase())) {
     if ((PARTS as readonly string[]).includes(part)) only.add(part as Part);
@@ -187,6 +195,9 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     smtpMessages: int('smtp-messages', 5000),
     smtpSessions: int('smtp-sessions', 20),
     smtpSize: int('smtp-size', 4096, 512),
+    outboundMessages: int('outbound-messages', 500),
+    outboundSessions: int('outbound-sessions', 10),
+    outboundSize: int('outbound-size', 4096, 512),
     pop3Clients: int('pop3-clients', 10),
     pop3Messages: int('pop3-messages', 100),
     pop3Size: int('pop3-size', 4608, 512),

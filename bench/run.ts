@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { searchMessage } from './imap-messages.js';
 import { type BenchOptions, parseOptions, usage } from './options.js';
+import { outboundBench } from './outbound.js';
 import { type Figure, machine, note, printIdleTarget, printRatios, ratios } from './report.js';
 import { benchUsers, runSuite } from './suite.js';
 import { buildIfStale, externalTarget, startPostbode, startRefstack, type Target } from './targets.js';
@@ -98,7 +99,17 @@ async function main(): Promise<number> {
   );
   const figures: Figure[] = [];
   let failed = false;
-  for (const run of plan(opts)) {
+  if (opts.only.has('outbound')) {
+    if (opts.build !== 'never') buildIfStale(opts.build === 'always');
+    try {
+      figures.push(...(await outboundBench(opts)));
+    } catch (err) {
+      failed = true;
+      process.stderr.write(`bench: outbound: ${describe(err)}\n`);
+    }
+  }
+  const protocolParts = [...opts.only].some((p) => p !== 'outbound');
+  for (const run of protocolParts ? plan(opts) : []) {
     note(
       `# ${run.name} (load average ${os
         .loadavg()
