@@ -283,15 +283,30 @@ describe('web lab API', () => {
     assert.match(res.headers.get('content-disposition') ?? '', /attachment; filename=".*\.pcap"/);
     const file = path.join(tmp, 'session.pcap');
     writeFileSync(file, Buffer.from(await res.arrayBuffer()));
-    // Wireshark picks the SMTP dissector by port (25, 587); the test server listens on an ephemeral one.
-    const decodeAs = ['-d', `tcp.port==${pb.ports.smtp},smtp`];
-    const r = spawnSync('tshark', ['-r', file, ...decodeAs, '-Y', 'smtp', '-T', 'fields', '-e', 'smtp.req.command'], {
+    // The export writes the smtp listener's standard port (25), so no Decode As is needed although
+    // the test server listens on an ephemeral port.
+    const r = spawnSync('tshark', ['-r', file, '-Y', 'smtp', '-T', 'fields', '-e', 'smtp.req.command'], {
       encoding: 'utf8',
     });
     assert.equal(r.status, 0, r.stderr);
     const commands = r.stdout.split('\n').filter(Boolean);
     for (const verb of ['EHLO', 'MAIL', 'RCPT', 'DATA', 'QUIT'])
       assert.ok(commands.includes(verb), `${verb} in ${commands}`);
+  });
+
+  it('explains every capability, including the IMAP extensions listed only after login', async () => {
+    type Cap = { keyword: string; rfc: string; summary: string };
+    const caps = await alice.json<Record<'smtp' | 'pop3' | 'imap', Cap[]>>('GET', '/api/capabilities');
+    for (const keyword of ['PIPELINING', 'STARTTLS', 'ENHANCEDSTATUSCODES'])
+      assert.ok(
+        caps.smtp.some((c) => c.keyword.startsWith(keyword)),
+        `${keyword} in EHLO`,
+      );
+    assert.ok(caps.pop3.some((c) => c.keyword === 'UIDL'));
+    const imap = new Map(caps.imap.map((c) => [c.keyword, c]));
+    for (const keyword of ['IMAP4rev2', 'IDLE', 'MOVE', 'CONDSTORE', 'QRESYNC'])
+      assert.ok(imap.has(keyword), `${keyword} in the IMAP list`);
+    assert.equal(imap.get('MOVE')?.rfc, 'RFC 6851');
   });
 
   it('streams sessions and one session live over SSE, with annotations, until it ends', async () => {

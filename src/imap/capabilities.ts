@@ -8,7 +8,7 @@ import type { ImapSession } from './session.js';
  * Extensions available once logged in (RFC 9051 §6.1.1: the list may change after login).
  * One per line: add a name only when the extension is complete and tested.
  */
-const AUTHENTICATED: string[] = [
+export const AUTHENTICATED_CAPABILITIES: readonly string[] = [
   'NAMESPACE', // RFC 2342
   'UNSELECT', // RFC 3691
   'COMPRESS=DEFLATE', // RFC 4978
@@ -47,7 +47,7 @@ export function capabilities(s: ImapSession): string[] {
     else caps.push('LOGINDISABLED');
     return caps;
   }
-  for (const c of AUTHENTICATED) if (!caps.includes(c)) caps.push(c);
+  for (const c of AUTHENTICATED_CAPABILITIES) if (!caps.includes(c)) caps.push(c);
   caps.push(`APPENDLIMIT=${s.settings.maxMessageSize}`);
   return caps;
 }

@@ -15,6 +15,7 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
 import { z } from 'zod';
+import { AUTHENTICATED_CAPABILITIES } from '../../imap/capabilities.js';
 import { TlsKeyLog } from '../../net/keylog.js';
 import type { Protocol, TraceEvent } from '../../trace/bus.js';
 import {
@@ -197,7 +198,18 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
   app.get('/capabilities', async (c) => {
     const now = Date.now();
     if (!capabilities || now - capabilities.at > CAPABILITIES_TTL_MS) {
-      const value = probeAdvertised(ctx.listeners.filter((l) => l.name !== 'http')).then(explainCapabilities);
+      const value = probeAdvertised(ctx.listeners.filter((l) => l.name !== 'http')).then((seen) => {
+        const explained = explainCapabilities(seen);
+        // The probe sees what a client sees before login; IMAP lists its extensions only after
+        // LOGIN (RFC 9051 §6.1.1), so those come from the engine's own list, marked as such.
+        if (seen.imap.length > 0) {
+          const afterLogin = AUTHENTICATED_CAPABILITIES.filter((k) => !seen.imap.includes(k));
+          for (const cap of explainCapabilities({ smtp: [], pop3: [], imap: afterLogin }).imap) {
+            explained.imap.push({ ...cap, effect: `Advertised after login. ${cap.effect}` });
+          }
+        }
+        return explained;
+      });
       capabilities = { at: now, value };
       value.catch(() => {
         capabilities = null;
