@@ -275,6 +275,46 @@ describe('web lab API', () => {
     await admin.json('GET', '/api/sessions/no-such-session', undefined, 404);
   });
 
+  it('shows a message sent with DATA as its header and first body lines, then one note on the rest', async () => {
+    const body = Array.from({ length: 40 }, (_, i) => (i === 2 ? '.starts with a dot' : `body line ${i + 1}`));
+    const message = [`From: ${BOB}`, `To: ${ALICE}`, 'Subject: long', '', ...body, ''].join('\r\n');
+    const c = await LineClient.connect(pb.ports.smtp);
+    const port = c.socket.localPort ?? 0;
+    try {
+      await c.reply();
+      await c.cmd('EHLO lab.example.test');
+      await c.cmd(`MAIL FROM:<${BOB}>`);
+      await c.cmd(`RCPT TO:<${ALICE}>`);
+      assert.match(await c.cmd('DATA'), /^354/);
+      c.write(`${message.replace(/^\./gm, '..')}.\r\n`);
+      assert.match(await c.reply(), /^250/);
+      await c.cmd('QUIT');
+    } finally {
+      c.close();
+    }
+    const summary = await findSession(admin, port);
+    const { events } = await admin.json<{ events: Annotated[] }>('GET', `/api/sessions/${summary.id}`);
+    const from = events.findIndex((e) => e.type === 'out' && e.text.startsWith('354'));
+    const to = events.findIndex((e, i) => i > from && e.type === 'in' && e.text === '.');
+    assert.ok(from > 0 && to > from, 'the DATA exchange is in the transcript');
+    const shown = events
+      .slice(from + 1, to)
+      .filter((e) => e.type === 'in' || e.type === 'note')
+      .map((e) => `${e.type} ${e.text}`);
+    assert.deepEqual(shown, [
+      `in From: ${BOB}`,
+      `in To: ${ALICE}`,
+      'in Subject: long',
+      'in ',
+      'in body line 1',
+      'in body line 2',
+      'in ..starts with a dot',
+      ...[4, 5, 6, 7, 8, 9, 10].map((n) => `in body line ${n}`),
+      // 30 lines of "body line NN" and CRLF, 14 bytes each
+      'note … 30 more lines, 420 bytes (not shown)',
+    ]);
+  });
+
   it('exports a pcap that tshark decodes as SMTP', {
     skip: hasTshark() ? false : 'tshark is not installed',
   }, async () => {

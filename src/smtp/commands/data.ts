@@ -49,21 +49,58 @@ export const data: SmtpCommand = {
   },
 };
 
-const TRACE_LINES = 200;
+/**
+ * What the trace shows of a message: its header block and the start of its body, then one note with
+ * what was left out. The lab wants the structure of a message, not its bytes; every line shown is an
+ * event that the web lab keeps and stores.
+ */
+export const TRACE_PREVIEW = {
+  /** Header lines shown at most (folded lines count one each). */
+  headerLines: 100,
+  /** Body lines shown after the empty line that ends the header. */
+  bodyLines: 10,
+  /** Bytes shown at most, and at most this many of one line. */
+  bytes: 16 * 1024,
+  lineBytes: 998,
+} as const;
 
-/** Shows the message lines in the trace (the first TRACE_LINES of them), then the end-of-data line. */
+/** Shows a preview of the message in the trace (see TRACE_PREVIEW), then the end-of-data line. */
 function traceMessage(s: SmtpSession, message: Buffer, size: number, bareLf: number): void {
-  const lines = message
-    .subarray(0, 64 * 1024)
-    .toString('utf8')
-    .split('\r\n');
-  if (lines.at(-1) === '') lines.pop();
-  for (const line of lines.slice(0, TRACE_LINES)) s.conn.trace.in(line.startsWith('.') ? `.${line}` : line);
-  if (lines.length > TRACE_LINES || message.length > 64 * 1024 || size > message.length) {
-    s.conn.trace.note(`message continues: ${size} bytes in all`);
+  const trace = s.conn.trace;
+  const { headerLines, bodyLines, bytes, lineBytes } = TRACE_PREVIEW;
+  let pos = 0;
+  let header = 0;
+  let body = -1; // -1 while in the header; the empty line that ends it starts the body count at 0
+  // The message has CRLF line endings (the DATA reader completes bare LFs).
+  while (pos < message.length && pos < bytes && (body < 0 ? header < headerLines : body < bodyLines)) {
+    const lf = message.indexOf(0x0a, pos);
+    const end = lf < 0 ? message.length : lf;
+    const contentEnd = end > pos && message[end - 1] === 0x0d ? end - 1 : end;
+    const textEnd = Math.min(contentEnd, pos + lineBytes);
+    const line = message.toString('utf8', pos, textEnd);
+    // The wire form: RFC 5321 §4.5.2 dot-stuffing, undone by the reader, is shown as the client sent it.
+    trace.in(line.startsWith('.') ? `.${line}` : line);
+    if (textEnd < contentEnd) trace.note(`… the line goes on for ${formatBytes(contentEnd - textEnd)} (not shown)`);
+    if (body >= 0) body++;
+    else if (line === '') body = 0;
+    else header++;
+    pos = lf < 0 ? message.length : lf + 1;
   }
-  if (bareLf) s.conn.trace.note(`${bareLf} lines ended with a bare LF (stored with CRLF)`);
-  s.conn.trace.in('.');
+  if (size > message.length) {
+    trace.note(`… message of ${formatBytes(size)} not shown (over the size limit)`);
+  } else if (pos < message.length) {
+    let lines = message[message.length - 1] === 0x0a ? 0 : 1;
+    for (let i = message.indexOf(0x0a, pos); i >= 0; i = message.indexOf(0x0a, i + 1)) lines++;
+    trace.note(`… ${lines} more line${lines === 1 ? '' : 's'}, ${formatBytes(message.length - pos)} (not shown)`);
+  }
+  if (bareLf) trace.note(`${bareLf} lines ended with a bare LF (stored with CRLF)`);
+  trace.in('.');
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} bytes`;
+  if (n < 1024 * 1024) return `${n < 10 * 1024 ? (n / 1024).toFixed(1) : Math.round(n / 1024)} KB`;
+  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
 }
 
 /** Shared by DATA and BDAT LAST: hand the message to delivery and answer only once it is durable. */

@@ -84,6 +84,18 @@ export function sessionLogContract(harness: () => StoreHarness): void {
       );
     });
 
+    it('an event sent again with the same seq replaces the earlier one', async () => {
+      await log().append({ sessions: [session('a')], events: [event('a', 0), event('a', 1, { text: 'first' })] });
+      await log().append({ sessions: [session('a')], events: [event('a', 1, { text: 'second', encrypted: true })] });
+      assert.deepEqual(
+        (await log().events('a')).map((e) => [e.seq, e.text, e.encrypted]),
+        [
+          [0, 'line 0', false],
+          [1, 'second', true],
+        ],
+      );
+    });
+
     it('refuses events of an unknown session and keeps nothing of that batch', async () => {
       await assert.rejects(
         log().append({ sessions: [session('b')], events: [event('b', 0), event('nope', 0)] }),

@@ -208,8 +208,30 @@ const V6 = `
 ALTER TABLE queue ADD COLUMN delay_warned_at INTEGER;
 `;
 
+/**
+ * V7: the session history stores events in chunks, one row per session per write batch, instead of
+ * one row per event (src/store/sqlite/sessionlog.ts; one row per event cost a busy server a third of
+ * its SMTP throughput). `events` is a JSON array of `[seq, t, type, text, encrypted, data?]`. The
+ * events of V4's `log_events` move into one chunk per session.
+ */
+const V7 = `
+CREATE TABLE log_chunks (
+  id         INTEGER PRIMARY KEY,
+  session_id TEXT NOT NULL REFERENCES log_sessions(id) ON DELETE CASCADE,
+  events     TEXT NOT NULL
+) STRICT;
+CREATE INDEX log_chunks_session ON log_chunks(session_id, id);
+INSERT INTO log_chunks (session_id, events)
+  SELECT session_id, json_group_array(json(event)) FROM (
+    SELECT session_id, CASE WHEN data IS NULL THEN json_array(seq, t, type, text, encrypted)
+                            ELSE json_array(seq, t, type, text, encrypted, json(data)) END AS event
+    FROM log_events ORDER BY session_id, seq)
+  GROUP BY session_id;
+DROP TABLE log_events;
+`;
+
 /** Migration i brings the schema from version i to i + 1. Append only. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

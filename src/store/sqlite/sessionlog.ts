@@ -1,13 +1,23 @@
 /**
- * The web lab's session history in SQLite (`log_sessions`, `log_events`).
+ * The web lab's session history in SQLite (`log_sessions`, `log_chunks`).
  *
  * Invariants:
- * - `append` is one write job: sessions are upserted, then events inserted (or replaced by seq); the
- *   foreign key refuses events of unknown sessions, which rolls back the whole job.
- * - Pruning deletes sessions; their events go by cascade in the same transaction.
+ * - `append` is one write job: sessions are upserted, then the events of each session go into ONE
+ *   `log_chunks` row (a JSON array, see `encodeEvent`); the foreign key refuses events of unknown
+ *   sessions, which rolls back the whole job. One row per session per batch instead of one per event
+ *   is what keeps the recorder cheap (a busy SMTP session reports hundreds of lines per second).
+ * - Reading a session's events decodes its chunks in insertion order; a later event with the same seq
+ *   replaces an earlier one, and the result is sorted by seq.
+ * - Pruning deletes sessions; their chunks go by cascade in the same transaction.
  * - Nothing is cached: the CLI may read the history from another process.
  */
-import { type LoggedEvent, type LoggedSession, type SessionLogStore, StoreNotFoundError } from '../types.js';
+import {
+  type JsonValue,
+  type LoggedEvent,
+  type LoggedSession,
+  type SessionLogStore,
+  StoreNotFoundError,
+} from '../types.js';
 import type { SqliteContext } from './db.js';
 
 interface SessionRow {
@@ -28,15 +38,13 @@ interface SessionRow {
   key_logged: number;
 }
 
-interface EventRow {
-  session_id: string;
-  seq: number;
-  t: number;
-  type: string;
-  text: string;
-  encrypted: number;
-  data: string | null;
-}
+/**
+ * One event in a chunk: `[seq, t, type, text, encrypted]`, with the structured `data` as a sixth
+ * element when it is not null. `encrypted` is 1 or 0.
+ */
+type EncodedEvent =
+  | [seq: number, t: number, type: string, text: string, encrypted: 0 | 1]
+  | [seq: number, t: number, type: string, text: string, encrypted: 0 | 1, data: JsonValue];
 
 const COLUMNS =
   'id, proto, listener, local_addr, local_port, remote_addr, remote_port, user, tls, start, end, state, close_reason, events, key_logged';
@@ -46,8 +54,7 @@ const UPSERT = `INSERT INTO log_sessions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 
     state = excluded.state, close_reason = excluded.close_reason, events = excluded.events,
     key_logged = excluded.key_logged`;
 
-const INSERT_EVENT = `INSERT OR REPLACE INTO log_events (session_id, seq, t, type, text, encrypted, data)
-  VALUES (?, ?, ?, ?, ?, ?, ?)`;
+const INSERT_CHUNK = 'INSERT INTO log_chunks (session_id, events) VALUES (?, ?)';
 
 function toSession(row: SessionRow): LoggedSession {
   return {
@@ -69,15 +76,20 @@ function toSession(row: SessionRow): LoggedSession {
   };
 }
 
-function toEvent(row: EventRow): LoggedEvent {
+function encodeEvent(e: LoggedEvent): EncodedEvent {
+  const encrypted = e.encrypted ? 1 : 0;
+  return e.data === null ? [e.seq, e.t, e.type, e.text, encrypted] : [e.seq, e.t, e.type, e.text, encrypted, e.data];
+}
+
+function decodeEvent(sessionId: string, e: EncodedEvent): LoggedEvent {
   return {
-    sessionId: row.session_id,
-    seq: row.seq,
-    t: row.t,
-    type: row.type,
-    text: row.text,
-    encrypted: row.encrypted !== 0,
-    data: row.data === null ? null : JSON.parse(row.data),
+    sessionId,
+    seq: e[0],
+    t: e[1],
+    type: e[2],
+    text: e[3],
+    encrypted: e[4] === 1,
+    data: e.length > 5 ? (e[5] ?? null) : null,
   };
 }
 
@@ -111,21 +123,22 @@ export function sqliteSessionLog(ctx: SqliteContext): SessionLogStore {
             s.keyLogged ? 1 : 0,
           );
         }
-        const insert = ctx.sql(INSERT_EVENT);
+        const bySession = new Map<string, EncodedEvent[]>();
         for (const e of events) {
+          let chunk = bySession.get(e.sessionId);
+          if (!chunk) {
+            chunk = [];
+            bySession.set(e.sessionId, chunk);
+          }
+          chunk.push(encodeEvent(e));
+        }
+        const insert = ctx.sql(INSERT_CHUNK);
+        for (const [sessionId, chunk] of bySession) {
           try {
-            insert.run(
-              e.sessionId,
-              e.seq,
-              e.t,
-              e.type,
-              e.text,
-              e.encrypted ? 1 : 0,
-              e.data === null ? null : JSON.stringify(e.data),
-            );
+            insert.run(sessionId, JSON.stringify(chunk));
           } catch (err) {
             if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
-              throw new StoreNotFoundError(`no logged session ${e.sessionId} for event ${e.seq}`);
+              throw new StoreNotFoundError(`no logged session ${sessionId} for its ${chunk.length} events`);
             }
             throw err;
           }
@@ -164,10 +177,14 @@ export function sqliteSessionLog(ctx: SqliteContext): SessionLogStore {
     },
 
     async events(id) {
-      const rows = ctx
-        .sql('SELECT session_id, seq, t, type, text, encrypted, data FROM log_events WHERE session_id = ? ORDER BY seq')
-        .all(id) as EventRow[];
-      return rows.map(toEvent);
+      const rows = ctx.sql('SELECT events FROM log_chunks WHERE session_id = ? ORDER BY id').all(id) as {
+        events: string;
+      }[];
+      const bySeq = new Map<number, LoggedEvent>();
+      for (const row of rows) {
+        for (const e of JSON.parse(row.events) as EncodedEvent[]) bySeq.set(e[0], decodeEvent(id, e));
+      }
+      return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
     },
 
     prune({ keep, startedBefore }) {
