@@ -5,11 +5,13 @@
  * Invariants:
  * - It exists only while the `http` listener is on (the composition root creates it); subscribing
  *   to the bus turns on line tracing for every session (SessionTrace.active), so it costs something.
- * - The bus callback does no I/O: it appends to memory and marks the session dirty. Writes leave in
- *   batches every `flushMs` (one store transaction per batch), off the sessions' hot path.
- * - A session keeps at most `maxEvents` events (the close event always); beyond that only the count
- *   and the summary change. DATA bodies are not traced line by line by the engines (a few lines and a
- *   note), so transcripts stay small.
+ * - The bus callback does no I/O and no formatting: it pushes the raw event and marks the session
+ *   dirty; text, structured data and annotations are derived only when a batch is written or a
+ *   session is read. Writes leave in batches every `flushMs` (one store transaction per batch, one
+ *   chunk row per session in it), off the sessions' hot path.
+ * - A session keeps at most `maxEvents` events (the close event always); beyond that only the
+ *   summary changes. Engines keep transcripts small: a message sent with DATA shows its header and
+ *   first body lines, then one note (src/smtp/commands/data.ts); literals and RETR show their size.
  * - A live session leaves memory once its close has been written (or at once with history off).
  * - Who may see a session: admins all; a mail user only those where they authenticated as themselves
  *   (an `auth` event with ok = true for their address).
@@ -64,15 +66,22 @@ export interface RecorderOptions {
 
 interface Live {
   session: LoggedSession;
+  /** The raw bus events, kept as they came: text and annotations are derived only when read. */
   events: TraceEvent[];
-  /** Per event: it travelled inside TLS. */
-  encryptedFlags: boolean[];
+  /**
+   * Index of the first event that travelled inside TLS (0 with implicit TLS; Infinity without TLS).
+   * A session turns TLS on at most once, so one number replaces a flag per event; the `tls` event
+   * itself is never encrypted.
+   */
+  encryptedFrom: number;
   /** Events of `events` already handed to the store. */
   written: number;
-  /** Inside TLS from now on. */
-  encrypted: boolean;
   dirty: boolean;
   closed: boolean;
+}
+
+function encryptedAt(live: Live, i: number): boolean {
+  return i >= live.encryptedFrom && live.events[i].type !== 'tls';
 }
 
 type OpenEvent = Extract<TraceEvent, { type: 'open' }>;
@@ -276,9 +285,8 @@ export class SessionRecorder {
     const live: Live = {
       session,
       events: [],
-      encryptedFlags: [],
+      encryptedFrom: event.tls ? 0 : Number.POSITIVE_INFINITY,
       written: 0,
-      encrypted: event.tls,
       dirty: true,
       closed: false,
     };
@@ -317,8 +325,13 @@ export class SessionRecorder {
         break;
     }
     this.#append(live, event);
-    if (event.type === 'tls') live.encrypted = true;
-    if (summaryChanged) this.#changed(live);
+    if (event.type === 'tls') live.encryptedFrom = Math.min(live.encryptedFrom, live.events.length);
+    if (summaryChanged) {
+      // Also beyond maxEvents, where #append keeps nothing: the stored summary must follow.
+      live.dirty = true;
+      this.#schedule();
+      this.#changed(live);
+    }
     if (live.closed) {
       const listeners = this.#eventListeners.get(s.id);
       if (listeners) for (const fn of listeners) safeCall(fn, null);
@@ -326,17 +339,17 @@ export class SessionRecorder {
     }
   }
 
+  /** The hot path: one push, no copies, no text; beyond maxEvents only a close still counts. */
   #append(live: Live, event: TraceEvent): void {
-    if (live.events.length < this.#opts.maxEvents || event.type === 'close') {
-      live.events.push(event);
-      // The 'tls' event itself marks the switch; what follows it travelled encrypted.
-      live.encryptedFlags.push(live.encrypted && event.type !== 'tls');
-      live.session.events = live.events.length;
+    if (live.events.length >= this.#opts.maxEvents && event.type !== 'close') return;
+    live.events.push(event);
+    live.session.events = live.events.length;
+    if (this.#eventListeners.size > 0) {
       const listeners = this.#eventListeners.get(live.session.id);
       if (listeners) for (const fn of listeners) safeCall(fn, event);
     }
     live.dirty = true;
-    this.#schedule();
+    if (!this.#timer) this.#schedule();
   }
 
   #markKeyLogged(sid: string): void {
@@ -375,7 +388,7 @@ export class SessionRecorder {
       if (this.#keep) {
         sessions.push({ ...live.session });
         for (let i = live.written; i < live.events.length; i++) {
-          events.push(logged(live.events[i], live.encryptedFlags[i]));
+          events.push(logged(live.events[i], encryptedAt(live, i)));
         }
         live.written = live.events.length;
       }
@@ -453,7 +466,7 @@ export class SessionRecorder {
       return {
         summary: toSummary(live.session, !live.closed),
         events: [...live.events],
-        encrypted: [...live.encryptedFlags],
+        encrypted: live.events.map((_, i) => encryptedAt(live, i)),
       };
     }
     const stored = await this.#opts.store.sessionLog.get(id);
