@@ -6,7 +6,8 @@
  * - At most `limit` sessions to one destination are open at a time, busy and idle together: a
  *   transaction takes an idle session before it opens a new one, and a session only turns idle when
  *   its transaction ends.
- * - After a transaction the session is RSET (RFC 5321 §4.1.1.5) before it is parked; a session that
+ * - A transaction that ended early (a refused recipient, an error) is followed by RSET (RFC 5321
+ *   §4.1.1.5) before the session is parked; a completed DATA needs none (§4.1.1.4). A session that
  *   fails RSET, broke, or carried `maxMessagesPerConnection` transactions is closed with QUIT.
  * - An idle session is closed after `idleMs` (servers drop idle clients anyway: RFC 5321 §4.5.3.2.7
  *   gives them 5 minutes). A session the peer closed while idle is forgotten at once.
@@ -108,7 +109,10 @@ export class SessionPool {
           reused = false;
           continue;
         }
-        await this.#release(destination, key, session);
+        // After a completed DATA the peer is ready for the next MAIL (RFC 5321 §4.1.1.4); only a
+        // transaction that ended early needs an RSET.
+        const clean = result.error === null && result.recipients.every((r) => r.state === 'delivered');
+        await this.#release(destination, key, session, !clean);
         return result;
       }
     });
@@ -152,9 +156,9 @@ export class SessionPool {
     return found;
   }
 
-  async #release(destination: string, key: string, session: SmtpSession): Promise<void> {
+  async #release(destination: string, key: string, session: SmtpSession, needsReset: boolean): Promise<void> {
     const max = this.#opts.maxMessagesPerConnection ?? 100;
-    if (!session.alive || session.transactions >= max || !(await session.reset())) {
+    if (!session.alive || session.transactions >= max || (needsReset && !(await session.reset()))) {
       // Waits for the connection to go, so that it no longer counts against the limit.
       await session.close();
       return;

@@ -22,7 +22,8 @@
  *   `delayWarningMs` and has no warning mark, the pending recipients go to `onDelayed` and the entry is
  *   marked (store.queue.markDelayWarned) before the attempt is recorded: one warning per message; a
  *   crash between the two can repeat it.
- * - `wake()` asks for a scan now (after a message is queued); a wake during a run runs again after it.
+ * - `wake()` asks for a scan now (after a message is queued); a wake during a run runs again after it,
+ *   and so does a run that took a whole batch (more entries may be due).
  */
 import type { Logger } from '../../log.js';
 import type { QueueEntry, Store } from '../../store/types.js';
@@ -109,6 +110,8 @@ export class OutboundWorker {
   #running: Promise<number> | null = null;
   #stopped = true;
   #again = false;
+  /** The last run took a whole batch: more may be due, so the next run starts at once. */
+  #fullBatch = false;
 
   constructor(opts: OutboundWorkerOptions) {
     this.#opts = opts;
@@ -163,7 +166,8 @@ export class OutboundWorker {
   runOnce(): Promise<number> {
     this.#running ??= this.#run().finally(() => {
       this.#running = null;
-      if (this.#again) {
+      if (this.#again || this.#fullBatch) {
+        this.#fullBatch = false;
         this.#again = false;
         this.wake();
       }
@@ -182,7 +186,9 @@ export class OutboundWorker {
   }
 
   async #run(): Promise<number> {
-    const due = await this.#opts.store.queue.due(this.#now(), this.#opts.batchSize ?? 100);
+    const batchSize = this.#opts.batchSize ?? 100;
+    const due = await this.#opts.store.queue.due(this.#now(), batchSize);
+    this.#fullBatch = due.length >= batchSize;
     const entries = due.filter((e) => !this.#inFlight.has(e.id));
     await Promise.all(entries.map((e) => this.#attempt(e)));
     return entries.length;
