@@ -108,7 +108,11 @@ describe('postbode CLI', () => {
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
     });
-    await new Promise((r) => setTimeout(r, 700));
+    // Lines from before the CLI subscribed are not replayed: wait for its banner (printed just
+    // before it connects to the control socket), then a little more, however loaded the machine is.
+    const deadline = Date.now() + 10_000;
+    while (!out.includes('tracing sessions') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
     const p = await LineClient.connect(pb.ports.pop3);
     await p.line();
     await p.cmd('USER boss@example.test');
