@@ -61,6 +61,8 @@ describe('outbound delivery between two servers', () => {
         `delivery.transport={"b.test":"127.0.0.1:${bSmtp}"}`,
         '--set',
         'delivery.retry_interval_scan=1',
+        '--set',
+        'delivery.delay_warning=2',
       ],
     });
     assert.equal(a.cli(['user', 'add', 'alice@a.test', '--password', 'secret']).code, 0);
@@ -115,6 +117,23 @@ describe('outbound delivery between two servers', () => {
     assert.equal(show.code, 0, show.stderr);
     assert.match(show.stdout, /bob@b\.test {2}pending {2}last error: /);
 
+    // Still failing once the message is older than delivery.delay_warning (2 s): one "delayed" DSN.
+    await new Promise((r) => setTimeout(r, 2200));
+    assert.match(a.cli(['queue', 'flush']).stdout, /1 queued message is due now/);
+    const delayed = await eventually('the delay warning at A', async () => {
+      const got = (await popRetrieveAll(a.ports.pop3, 'alice@a.test', 'secret')).filter((m) =>
+        /Action: delayed/.test(m.toString('latin1')),
+      );
+      return got.length > 0 ? got : undefined;
+    });
+    assert.equal(delayed.length, 1);
+    const warning = delayed[0].toString('latin1');
+    assert.match(warning, /^Return-Path: <>\r\n/);
+    assert.match(warning, /Content-Type: multipart\/report;\s+report-type=delivery-status/i);
+    assert.match(warning, /Final-Recipient: rfc822; ?bob@b\.test/i);
+    assert.match(warning, /Status: 4\.\d+\.\d+/);
+    assert.match(warning, /Will-Retry-Until: /);
+
     b = await startPostbode({
       hostname: 'mx.b.test',
       domains: ['b.test'],
@@ -134,5 +153,10 @@ describe('outbound delivery between two servers', () => {
     const all = await popRetrieveAll(b.ports.pop3, 'bob@b.test', 'secret');
     assert.equal(withSubject(all, 'while-down').length, 1);
     assert.equal(withSubject(all, 'first').length, 1);
+    // The warning went out once, however many attempts failed.
+    const warnings = (await popRetrieveAll(a.ports.pop3, 'alice@a.test', 'secret')).filter((m) =>
+      /Action: delayed/.test(m.toString('latin1')),
+    );
+    assert.equal(warnings.length, 1);
   });
 });
