@@ -49,6 +49,11 @@ export interface BenchOptions {
   keep: boolean;
   build: 'auto' | 'always' | 'never';
   cpuProf: string | null;
+  /**
+   * The web lab (the `http` listener and its session recorder) while postbode runs: on, the shipped
+   * default (on an ephemeral port), or off. Only for --against postbode.
+   */
+  web: 'on' | 'off';
   refstackHome: string;
   refstackDir: string;
 }
@@ -99,6 +104,10 @@ const SPEC = {
   'cpu-prof': {
     type: 'string',
     help: 'run postbode under node --cpu-prof, profiles to this folder (summary: bench/profile.ts)',
+  },
+  web: {
+    type: 'string',
+    help: "on (default, as shipped) | off: postbode's web lab and its session recorder",
   },
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 } as const;
@@ -172,6 +181,12 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   const build = str('build', 'auto');
   if (build !== 'auto' && build !== 'always' && build !== 'never')
     throw new Error('--build wants auto, always or never');
+  const web = str('web', 'on').toLowerCase();
+  if (web !== 'on' && web !== 'off') throw new Error(`--web wants on or off, not "${web}"`);
+  if (get('web') !== undefined && against !== 'postbode')
+    throw new Error(
+      '--web switches the web lab of the postbode the bench starts; it does not apply to --against/--host',
+    );
   const pids = str('server-pid', '')
     .split(',')
     .map((s) => s.trim())
@@ -217,6 +232,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     keep: get('keep') === true,
     build,
     cpuProf: get('cpu-prof') === undefined ? null : str('cpu-prof', ''),
+    web,
     refstackHome: process.env.REFSTACK_HOME ?? '/work/shared/refstack',
     refstackDir: process.env.REFSTACK_DIR ?? '/var/tmp/refstack',
   };

@@ -23,7 +23,7 @@ interface Run {
 function plan(opts: BenchOptions): Run[] {
   const postbode: Run = {
     side: 'postbode',
-    name: 'postbode',
+    name: `postbode (web lab ${opts.web})`,
     start: async () => {
       if (opts.build !== 'never') buildIfStale(opts.build === 'always');
       const users = benchUsers(opts);
@@ -45,6 +45,7 @@ function plan(opts: BenchOptions): Run[] {
         imap: opts.only.has('imap'),
         keep: opts.keep,
         nodeArgs,
+        web: opts.web,
       });
     },
   };

@@ -4,7 +4,7 @@
  * mailbox (for servers that deliver after accepting, such as Postfix + Dovecot).
  *
  * - postbode: built if its sources are newer than dist/, started as a child process on a fresh data
- *   directory with ports chosen by the kernel, stopped at the end.
+ *   directory with ports chosen by the kernel, the web lab on or off (--web), stopped at the end.
  * - refstack: the reference Postfix + Dovecot stack of /work/shared/refstack (started with its `up`
  *   script when not running; accounts added with its `adduser`).
  * - external: any server at --host/--smtp-port/--pop3-port/--imap-port; accounts must exist.
@@ -111,6 +111,11 @@ export interface PostbodeOptions {
   keep: boolean;
   /** Extra arguments for node, e.g. --cpu-prof. */
   nodeArgs: readonly string[];
+  /**
+   * The web lab: on as shipped (`listen.http`, here on a kernel-chosen port so runs do not clash
+   * over 8080), or off (`--listen http=off`: no recorder, so tracing costs one check per line).
+   */
+  web: 'on' | 'off';
 }
 
 export async function startPostbode(opts: PostbodeOptions): Promise<Target> {
@@ -167,6 +172,8 @@ export async function startPostbode(opts: PostbodeOptions): Promise<Target> {
         `imap=${imapListen}`,
         '--listen',
         'imaps=off',
+        '--listen',
+        `http=${opts.web === 'on' ? '127.0.0.1:0' : 'off'}`,
         '--set',
         'limits.connections_per_ip=100000',
       ],
@@ -181,7 +188,8 @@ export async function startPostbode(opts: PostbodeOptions): Promise<Target> {
   const pop3Port = server.port('pop3');
   const imapPort = opts.imap ? server.port('imap') : 0;
   log(
-    `postbode pid ${server.pid}, smtp 127.0.0.1:${smtpPort}, pop3 127.0.0.1:${pop3Port}, imap 127.0.0.1:${imapPort}, data ${dataDir}`,
+    `postbode pid ${server.pid}, smtp 127.0.0.1:${smtpPort}, pop3 127.0.0.1:${pop3Port}, imap 127.0.0.1:${imapPort}, ` +
+      `web lab ${opts.web === 'on' ? `on (http 127.0.0.1:${server.port('http')})` : 'off'}, data ${dataDir}`,
   );
 
   return {
