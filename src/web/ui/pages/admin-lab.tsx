@@ -1,6 +1,44 @@
+import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, get, type LabBatch, seg } from '../api';
+import { api, get, type LabBatch, type ServerInfo, seg } from '../api';
 import { ErrorBox, Loading, useAction, useLoad } from '../util';
+
+const isLoopback = (host: string) => /^(localhost|127\.|::1$|\[::1\])/i.test(host);
+
+/**
+ * What would make the sheet useless in a classroom: a server name that means "this machine" on the
+ * students' computers, or a web lab that listens on loopback only.
+ */
+function ClassroomWarnings() {
+  const info = useLoad(() => get<ServerInfo>('/api/server-info'), 'server-info');
+  if (!info.data) return null;
+  const http = info.data.listeners.find((l) => l.name === 'http');
+  const warnings: ComponentChildren[] = [];
+  if (isLoopback(info.data.hostname)) {
+    warnings.push(
+      <li key="host">
+        The sheet names the server <code>{info.data.hostname}</code>, which on a student's computer is that computer
+        itself. Restart postbode with <code>--hostname NAME</code>, a name or IP address of this machine that the
+        students can reach.
+      </li>,
+    );
+  }
+  if (http && isLoopback(http.host)) {
+    warnings.push(
+      <li key="http">
+        The web lab listens on <code>{http.host}</code> only, so students cannot open it. Restart postbode with{' '}
+        <code>--listen http=0.0.0.0:{http.port}</code>.
+      </li>,
+    );
+  }
+  if (warnings.length === 0) return null;
+  return (
+    <div class="notice warn" role="status">
+      <strong>Before you hand out the sheet:</strong>
+      <ul>{warnings}</ul>
+    </div>
+  );
+}
 
 /** Bulk lab accounts (CSV and printable sheet) and the TLS key log switch. */
 export function LabAccountsPage() {
@@ -36,6 +74,7 @@ export function LabAccountsPage() {
         Make one mail account per student, with generated passwords. Hand out the printable sheet: each card has the
         student's address, password, server names and ports.
       </p>
+      <ClassroomWarnings />
       <form class="card inline" onSubmit={create} aria-label="Create lab accounts">
         <label>
           Domain
