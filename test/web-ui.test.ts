@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -152,6 +153,9 @@ describe('web UI in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
     assert.match(await text(row), /yes/); // TLS after STARTTLS
     smtpSession = (await row.getAttribute('data-session')) ?? '';
     assert.ok(smtpSession);
+    // The listener by name, not only its port; a closed session says so once.
+    assert.match(await text(row.locator('td.listener')), /^submission \d+$/);
+    await row.locator('.state', { hasText: /^closed$/ }).waitFor();
     await shot(page, 'sessions');
 
     await row.locator('a.proto').click();
@@ -195,6 +199,15 @@ describe('web UI in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
       });
       assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow}px on a phone`);
       await shot(page, 'phone-session');
+      await page.goto(`${base}/#/sessions`);
+      await page.locator(`tr[data-session="${smtpSession}"]`).waitFor();
+      const listOverflow = await page.evaluate(() => {
+        const root = (globalThis as unknown as Browser).document.documentElement;
+        return root.scrollWidth - root.clientWidth;
+      });
+      assert.ok(listOverflow <= 1, `the session list scrolls sideways by ${listOverflow}px on a phone`);
+      const row = page.locator(`tr[data-session="${smtpSession}"]`);
+      assert.ok((await row.boundingBox())!.width <= 390, 'a session fits the width of a phone');
     } finally {
       await page.setViewportSize({ width: 1280, height: 800 });
     }
@@ -214,10 +227,9 @@ describe('web UI in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
       t.skip('tshark is not installed (apt-get install tshark); the pcap was not decoded');
       return;
     }
-    // The packets carry the listener's real port, an ephemeral one here: tell tshark it is SMTP, as
-    // Wireshark's "Decode As" would (25 and 587 are decoded without it).
-    const decodeAs = `tcp.port==${pb.ports.submission},smtp`;
-    const r = spawnSync('tshark', ['-r', file, '-d', decodeAs, '-Y', 'smtp'], { encoding: 'utf8' });
+    // The server listens on an ephemeral port here, but the packets carry submission's standard 587,
+    // so tshark decodes them as SMTP without "Decode As", as the session page says.
+    const r = spawnSync('tshark', ['-r', file, '-Y', 'smtp'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /SMTP/);
     assert.match(r.stdout, /MAIL FROM/i);
@@ -284,6 +296,34 @@ describe('web UI in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
     await smtp.locator('td.kw', { hasText: 'STARTTLS' }).first().waitFor();
     assert.match(await text(smtp), /RFC 3207/);
     await shot(page, 'capabilities');
+  });
+
+  it('filters the session list on the server by user and client address', async () => {
+    // A session nobody logged in to, so the user filter has something to leave out.
+    await new Promise<void>((resolve, reject) => {
+      const sock = connect(pb.ports.smtp, '127.0.0.1');
+      sock.once('data', () => sock.end('QUIT\r\n'));
+      sock.once('close', () => resolve());
+      sock.once('error', reject);
+    });
+    await page.goto(`${base}/#/sessions`);
+    const rows = page.locator('tr[data-session]');
+    await rows.first().waitFor();
+    await page.locator('tr[data-session]', { hasNotText: ALICE }).first().waitFor();
+
+    const byUser = page.waitForRequest((r) => /\/api\/sessions\?.*user=alice%40example\.test/.test(r.url()));
+    await page.getByLabel('User').fill(ALICE);
+    await byUser;
+    await page.locator('tr[data-session]', { hasNotText: ALICE }).first().waitFor({ state: 'detached' });
+    assert.ok((await rows.count()) > 0, 'the user has sessions');
+    for (const row of await rows.all()) assert.match(await text(row), /alice@example\.test/);
+
+    const byRemote = page.waitForRequest((r) => /\/api\/sessions\?.*remote=10\./.test(r.url()));
+    await page.getByLabel('Client address').fill('10.');
+    await byRemote;
+    await page.getByText('No session matches these filters.').waitFor();
+    await page.getByLabel('Client address').fill('127.0.');
+    await rows.first().waitFor();
   });
 
   it('creates lab accounts with CSV and printable sheet links', async () => {

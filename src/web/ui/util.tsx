@@ -179,6 +179,16 @@ export function useAction(): {
   return { error, busy, setError, run };
 }
 
+/** `value`, but only once it has stayed the same for `ms` milliseconds (for filters typed into a box). */
+export function useDebounced<T>(value: T, ms: number): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const t = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return settled;
+}
+
 /** Re-renders every `ms` milliseconds (for live durations). */
 export function useNow(ms: number): number {
   const [now, setNow] = useState(Date.now());

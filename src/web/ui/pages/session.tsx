@@ -1,6 +1,7 @@
 import { type Me, type SessionSummary, seg } from '../api';
 import { Conversation, LargeTextToggle, LockIcon, useLiveSession } from '../transcript';
 import { ErrorBox, fmtDuration, fmtTime, Loading, useNow } from '../util';
+import { stateText } from './sessions';
 
 export function SessionFacts({ s }: { s: SessionSummary }) {
   const now = useNow(1000);
@@ -32,8 +33,14 @@ export function SessionFacts({ s }: { s: SessionSummary }) {
       </dd>
       <dt>State</dt>
       <dd>
-        <span class={s.active ? 'state live' : 'state'}>{s.state}</span>
-        {!s.active && s.closeReason && <span class="muted"> · closed: {s.closeReason}</span>}
+        {s.active ? (
+          <span class="state live">{s.state}</span>
+        ) : (
+          <>
+            <span class="state">{stateText(s)}</span>
+            <span class="muted"> · last state {s.state}</span>
+          </>
+        )}
       </dd>
     </dl>
   );
@@ -78,8 +85,9 @@ export function SessionPage({ id, me }: { id: string; me: Me }) {
               </a>
             )}
             <span class="muted small">
-              The pcap holds the cleartext conversation as TCP packets. Wireshark decodes it as{' '}
-              {session.proto.toUpperCase()} on the standard ports; on others use Analyze → Decode As.
+              The pcap holds the cleartext conversation as TCP packets on the standard port of this listener (implicit
+              TLS ports become 587, 110, 143), so Wireshark decodes it as {session.proto.toUpperCase()} without Decode
+              As.
             </span>
           </div>
           <Conversation events={events} />

@@ -1,7 +1,12 @@
 import { useMemo, useState } from 'preact/hooks';
-import { get, type Me, type SessionSummary } from '../api';
-import { LockIcon } from '../transcript';
-import { ErrorBox, fmtDuration, fmtTime, Loading, useEventStream, useLoad, useNow } from '../util';
+import { get, type Me, type SessionSummary, type UserInfo } from '../api';
+import { LargeTextToggle, LockIcon } from '../transcript';
+import { ErrorBox, fmtDuration, fmtTime, Loading, useDebounced, useEventStream, useLoad, useNow } from '../util';
+
+/** How many sessions the list asks the server for (the API's default page). */
+const LIMIT = 200;
+/** Sessions pushed by the live stream kept in memory at most (a lesson can run for hours). */
+const MAX_LIVE = 1000;
 
 interface Filters {
   proto: string;
@@ -10,10 +15,14 @@ interface Filters {
   show: 'all' | 'active' | 'history';
 }
 
+/**
+ * The same test the server applies to ?proto=&user=&remote= (recorder.ts): the user is an exact
+ * address, the client address a prefix. Used for sessions that arrive over the live stream.
+ */
 function matches(s: SessionSummary, f: Filters): boolean {
   if (f.proto && s.proto !== f.proto) return false;
-  if (f.user && !(s.user ?? '').toLowerCase().includes(f.user.toLowerCase())) return false;
-  if (f.remote && !`${s.remote}:${s.remotePort}`.includes(f.remote)) return false;
+  if (f.user && (s.user ?? '') !== f.user.toLowerCase()) return false;
+  if (f.remote && !s.remote.startsWith(f.remote)) return false;
   if (f.show === 'active' && !s.active) return false;
   if (f.show === 'history' && s.active) return false;
   return true;
@@ -23,31 +32,57 @@ export function stateClass(s: SessionSummary): string {
   return s.active ? 'state live' : 'state';
 }
 
+/** "greeted" while open; "closed" (with the reason when it is not a plain close) afterwards. */
+export function stateText(s: SessionSummary): string {
+  if (s.active) return s.state;
+  const reason = s.closeReason && s.closeReason !== 'closed' ? `: ${s.closeReason}` : '';
+  return `closed${reason}`;
+}
+
+/** Keeps the newest `max` sessions of the live map, live ones first. */
+function prune(m: Map<string, SessionSummary>, max: number): Map<string, SessionSummary> {
+  if (m.size <= max) return m;
+  const keep = [...m.values()].sort((a, b) => Number(b.active) - Number(a.active) || b.start - a.start).slice(0, max);
+  return new Map(keep.map((s) => [s.id, s]));
+}
+
 /** The live list of sessions: loaded once, then kept current by /api/sessions/stream. */
 export function SessionsPage({ me }: { me: Me }) {
   const [f, setF] = useState<Filters>({ proto: '', user: '', remote: '', show: 'all' });
   const [live, setLive] = useState<Map<string, SessionSummary>>(new Map());
   const [picked, setPicked] = useState<string[]>([]);
   const now = useNow(1000);
-  const q = new URLSearchParams({ limit: '200' });
+  // The server filters (docs/web-api.md), so older sessions of one student are found too, not only
+  // those among the newest 200; typed filters are sent once the typing pauses.
+  const user = useDebounced(f.user.trim(), 400);
+  const remote = useDebounced(f.remote.trim(), 400);
+  const q = new URLSearchParams({ limit: String(LIMIT) });
   if (f.proto) q.set('proto', f.proto);
+  if (user) q.set('user', user);
+  if (remote) q.set('remote', remote);
   if (f.show === 'active') q.set('active', '1');
   const list = useLoad(() => get<{ sessions: SessionSummary[] }>(`/api/sessions?${q}`), q.toString());
+  const users = useLoad(
+    () => (me.role === 'admin' ? get<{ users: UserInfo[] }>('/api/users') : Promise.resolve({ users: [] })),
+    'users',
+  );
   const stream = useEventStream('/api/sessions/stream', {
     session: (data) => {
       const s = JSON.parse(data) as SessionSummary;
-      setLive((m) => new Map(m).set(s.id, s));
+      setLive((m) => prune(new Map(m).set(s.id, s), MAX_LIVE));
     },
   });
 
+  const applied: Filters = { ...f, user, remote };
   const rows = useMemo(() => {
     const byId = new Map<string, SessionSummary>();
     for (const s of list.data?.sessions ?? []) byId.set(s.id, s);
     for (const s of live.values()) byId.set(s.id, s);
     return [...byId.values()]
-      .filter((s) => matches(s, f))
+      .filter((s) => matches(s, applied))
       .sort((a, b) => Number(b.active) - Number(a.active) || b.start - a.start);
-  }, [list.data, live, f]);
+  }, [list.data, live, f.proto, f.show, user, remote]);
+  const full = (list.data?.sessions.length ?? 0) >= LIMIT;
 
   const toggle = (id: string) => setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : [...p.slice(-1), id]));
 
@@ -65,6 +100,7 @@ export function SessionsPage({ me }: { me: Me }) {
         ) : (
           <span class="muted small">Tick two sessions to watch them side by side.</span>
         )}
+        <LargeTextToggle />
       </div>
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
         <label>
@@ -81,10 +117,17 @@ export function SessionsPage({ me }: { me: Me }) {
             User
             <input
               type="search"
-              placeholder="e.g. student1"
+              list="session-users"
+              placeholder="e.g. student01@class.example"
+              title="the full address the session logged in with"
               value={f.user}
               onInput={(e) => setF({ ...f, user: e.currentTarget.value })}
             />
+            <datalist id="session-users">
+              {users.data?.users.map((u) => (
+                <option key={u.address} value={u.address} />
+              ))}
+            </datalist>
           </label>
         )}
         <label>
@@ -92,6 +135,7 @@ export function SessionsPage({ me }: { me: Me }) {
           <input
             type="search"
             placeholder="e.g. 10.0.0."
+            title="the start of the client's IP address"
             value={f.remote}
             onInput={(e) => setF({ ...f, remote: e.currentTarget.value })}
           />
@@ -114,6 +158,8 @@ export function SessionsPage({ me }: { me: Me }) {
       <ErrorBox error={list.error} />
       {list.loading && !list.data ? (
         <Loading what="sessions" />
+      ) : rows.length === 0 && (f.proto || user || remote || f.show !== 'all') ? (
+        <p class="muted">No session matches these filters.</p>
       ) : rows.length === 0 ? (
         <p class="muted">
           No sessions yet. Connect a client, e.g. <code>telnet {location.hostname} 25</code>, and it appears here at
@@ -126,7 +172,7 @@ export function SessionsPage({ me }: { me: Me }) {
               <tr>
                 <th aria-label="Compare" />
                 <th>Protocol</th>
-                <th>Port</th>
+                <th>Listener</th>
                 <th>Client</th>
                 <th>User</th>
                 <th>TLS</th>
@@ -151,7 +197,9 @@ export function SessionsPage({ me }: { me: Me }) {
                       {s.proto.toUpperCase()}
                     </a>
                   </td>
-                  <td title={s.listener}>{s.localPort}</td>
+                  <td class="listener">
+                    {s.listener} <span class="muted">{s.localPort}</span>
+                  </td>
                   <td class="mono">
                     {s.remote}:{s.remotePort}
                   </td>
@@ -173,12 +221,19 @@ export function SessionsPage({ me }: { me: Me }) {
                   <td>{fmtTime(s.start)}</td>
                   <td>{fmtDuration((s.end ?? now) - s.start)}</td>
                   <td>
-                    <span class={stateClass(s)}>{s.active ? s.state : `closed (${s.closeReason ?? s.state})`}</span>
+                    <span class={stateClass(s)} title={s.active ? 'state now' : `last state: ${s.state}`}>
+                      {stateText(s)}
+                    </span>
                   </td>
                 </tr>
               ))}
             </tbody>
           </table>
+          {full && (
+            <p class="muted small">
+              The newest {LIMIT} sessions that match, plus new ones as they come. Narrow the filters to find older ones.
+            </p>
+          )}
         </div>
       )}
     </section>
