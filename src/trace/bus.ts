@@ -61,8 +61,6 @@ export class TraceBus {
   }
 }
 
-type Payload<T extends TraceEvent['type']> = Omit<Extract<TraceEvent, { type: T }>, 'type' | 'sid' | 't' | 'seq'>;
-
 /** One session's handle on the bus. */
 export class SessionTrace {
   #seq = 0;
@@ -75,37 +73,36 @@ export class SessionTrace {
     return this.bus.active;
   }
 
-  #emit<T extends Exclude<TraceEvent['type'], 'open'>>(type: T, payload: Payload<T>): void {
-    // The generic spread loses the link between `type` and its payload; the signature keeps it.
-    this.bus.emit({ type, sid: this.sid, t: Date.now(), seq: ++this.#seq, ...payload } as unknown as TraceEvent);
-  }
+  // Each method builds its event as one object literal with its fields in the order of its type:
+  // no spread, no intermediate payload object, and events of one type share one shape, which keeps
+  // the bus and its subscribers monomorphic on the per-line path.
 
   /** A line from the client, already redacted by the engine. */
   in(text: string): void {
-    if (this.bus.active) this.#emit('in', { text });
+    if (this.bus.active) this.bus.emit({ type: 'in', sid: this.sid, t: Date.now(), text, seq: ++this.#seq });
   }
 
   out(text: string): void {
-    if (this.bus.active) this.#emit('out', { text });
+    if (this.bus.active) this.bus.emit({ type: 'out', sid: this.sid, t: Date.now(), text, seq: ++this.#seq });
   }
 
   tls(protocol: string, cipher: string): void {
-    this.#emit('tls', { protocol, cipher });
+    this.bus.emit({ type: 'tls', sid: this.sid, t: Date.now(), protocol, cipher, seq: ++this.#seq });
   }
 
   auth(user: string, ok: boolean, mechanism: string): void {
-    this.#emit('auth', { user, ok, mechanism });
+    this.bus.emit({ type: 'auth', sid: this.sid, t: Date.now(), user, ok, mechanism, seq: ++this.#seq });
   }
 
   state(state: string): void {
-    this.#emit('state', { state });
+    this.bus.emit({ type: 'state', sid: this.sid, t: Date.now(), state, seq: ++this.#seq });
   }
 
   note(text: string): void {
-    if (this.bus.active) this.#emit('note', { text });
+    if (this.bus.active) this.bus.emit({ type: 'note', sid: this.sid, t: Date.now(), text, seq: ++this.#seq });
   }
 
   close(reason: string): void {
-    this.#emit('close', { reason });
+    this.bus.emit({ type: 'close', sid: this.sid, t: Date.now(), reason, seq: ++this.#seq });
   }
 }

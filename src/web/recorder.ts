@@ -5,10 +5,13 @@
  * Invariants:
  * - It exists only while the `http` listener is on (the composition root creates it); subscribing
  *   to the bus turns on line tracing for every session (SessionTrace.active), so it costs something.
- * - The bus callback does no I/O and no formatting: it pushes the raw event and marks the session
- *   dirty; text, structured data and annotations are derived only when a batch is written or a
- *   session is read. Writes leave in batches every `flushMs` (one store transaction per batch, one
- *   chunk row per session in it), off the sessions' hot path.
+ * - The bus callback does no I/O and no formatting: it appends the event to its session's columns
+ *   (kind, seq, time and text in four arrays; the rare events without a text are kept whole) and marks
+ *   the session dirty. The bus's event object is not kept, so a line costs the garbage collector no
+ *   object that outlives the line; events are rebuilt, and text, structured data and annotations
+ *   derived, only when a batch is written or a session is read. Writes leave in batches every
+ *   `flushMs` (one store transaction per batch, one chunk row per session in it), off the sessions'
+ *   hot path; retention runs at most every `PRUNE_EVERY_MS`, in one statement for all sessions.
  * - A session keeps at most `maxEvents` events (the close event always); beyond that only the
  *   summary changes. Engines keep transcripts small: a message sent with DATA shows its header and
  *   first body lines, then one note (src/smtp/commands/data.ts); literals and RETR show their size.
@@ -64,10 +67,25 @@ export interface RecorderOptions {
   flushMs?: number;
 }
 
+/** Kinds of events in `Live.kinds`: the text events are stored by column, the others whole. */
+const IN = 0;
+const OUT = 1;
+const NOTE = 2;
+const WHOLE = 3;
+const TEXT_TYPES = ['in', 'out', 'note'] as const;
+
 interface Live {
   session: LoggedSession;
-  /** The raw bus events, kept as they came: text and annotations are derived only when read. */
-  events: TraceEvent[];
+  /**
+   * The events as they came, by column: `kinds[i]` is IN, OUT, NOTE or WHOLE; `items[i]` is the text
+   * of a text event and the event itself for any other. Arrays of small integers and numbers hold no
+   * objects, so keeping thousands of lines for a batch costs the garbage collector one array of
+   * strings instead of one object per line.
+   */
+  kinds: number[];
+  seqs: number[];
+  times: number[];
+  items: (string | TraceEvent)[];
   /**
    * Index of the first event that travelled inside TLS (0 with implicit TLS; Infinity without TLS).
    * A session turns TLS on at most once, so one number replaces a flag per event; the `tls` event
@@ -81,7 +99,27 @@ interface Live {
 }
 
 function encryptedAt(live: Live, i: number): boolean {
-  return i >= live.encryptedFrom && live.events[i].type !== 'tls';
+  return i >= live.encryptedFrom && (live.kinds[i] !== WHOLE || (live.items[i] as TraceEvent).type !== 'tls');
+}
+
+/** The bus event at index `i` of a live session, rebuilt from its columns. */
+function eventAt(live: Live, i: number): TraceEvent {
+  const kind = live.kinds[i];
+  // The kind says which of the two an item is.
+  if (kind === WHOLE) return live.items[i] as TraceEvent;
+  return {
+    type: TEXT_TYPES[kind],
+    sid: live.session.id,
+    t: live.times[i],
+    text: live.items[i] as string,
+    seq: live.seqs[i],
+  };
+}
+
+function eventsOf(live: Live): TraceEvent[] {
+  const events: TraceEvent[] = new Array(live.kinds.length);
+  for (let i = 0; i < events.length; i++) events[i] = eventAt(live, i);
+  return events;
 }
 
 type OpenEvent = Extract<TraceEvent, { type: 'open' }>;
@@ -284,7 +322,10 @@ export class SessionRecorder {
     };
     const live: Live = {
       session,
-      events: [],
+      kinds: [],
+      seqs: [],
+      times: [],
+      items: [],
       encryptedFrom: event.tls ? 0 : Number.POSITIVE_INFINITY,
       written: 0,
       dirty: true,
@@ -325,7 +366,7 @@ export class SessionRecorder {
         break;
     }
     this.#append(live, event);
-    if (event.type === 'tls') live.encryptedFrom = Math.min(live.encryptedFrom, live.events.length);
+    if (event.type === 'tls') live.encryptedFrom = Math.min(live.encryptedFrom, live.kinds.length);
     if (summaryChanged) {
       // Also beyond maxEvents, where #append keeps nothing: the stored summary must follow.
       live.dirty = true;
@@ -339,11 +380,30 @@ export class SessionRecorder {
     }
   }
 
-  /** The hot path: one push, no copies, no text; beyond maxEvents only a close still counts. */
+  /** The hot path: four pushes, no copies, no text; beyond maxEvents only a close still counts. */
   #append(live: Live, event: TraceEvent): void {
-    if (live.events.length >= this.#opts.maxEvents && event.type !== 'close') return;
-    live.events.push(event);
-    live.session.events = live.events.length;
+    const i = live.kinds.length;
+    if (i >= this.#opts.maxEvents && event.type !== 'close') return;
+    switch (event.type) {
+      case 'in':
+        live.kinds.push(IN);
+        live.items.push(event.text);
+        break;
+      case 'out':
+        live.kinds.push(OUT);
+        live.items.push(event.text);
+        break;
+      case 'note':
+        live.kinds.push(NOTE);
+        live.items.push(event.text);
+        break;
+      default:
+        live.kinds.push(WHOLE);
+        live.items.push(event);
+    }
+    live.seqs.push(event.type === 'open' ? 0 : event.seq);
+    live.times.push(event.t);
+    live.session.events = i + 1;
     if (this.#eventListeners.size > 0) {
       const listeners = this.#eventListeners.get(live.session.id);
       if (listeners) for (const fn of listeners) safeCall(fn, event);
@@ -387,10 +447,9 @@ export class SessionRecorder {
       live.dirty = false;
       if (this.#keep) {
         sessions.push({ ...live.session });
-        for (let i = live.written; i < live.events.length; i++) {
-          events.push(logged(live.events[i], encryptedAt(live, i)));
-        }
-        live.written = live.events.length;
+        const n = live.kinds.length;
+        for (let i = live.written; i < n; i++) events.push(logged(live, i));
+        live.written = n;
       }
       if (live.closed) done.push(live);
     }
@@ -465,8 +524,8 @@ export class SessionRecorder {
       if (!maySee(viewer, live.session.user)) return 'forbidden';
       return {
         summary: toSummary(live.session, !live.closed),
-        events: [...live.events],
-        encrypted: live.events.map((_, i) => encryptedAt(live, i)),
+        events: eventsOf(live),
+        encrypted: live.kinds.map((_, i) => encryptedAt(live, i)),
       };
     }
     const stored = await this.#opts.store.sessionLog.get(id);
@@ -514,7 +573,7 @@ export class SessionRecorder {
     set.add(fn);
     const listeners = set;
     return {
-      events: [...live.events],
+      events: eventsOf(live),
       stop: () => {
         listeners.delete(fn);
         if (listeners.size === 0 && this.#eventListeners.get(id) === listeners) this.#eventListeners.delete(id);
@@ -523,14 +582,28 @@ export class SessionRecorder {
   }
 }
 
-function logged(event: TraceEvent, encrypted: boolean): LoggedEvent {
+/** Event `i` of a live session as the store takes it. */
+function logged(live: Live, i: number): LoggedEvent {
+  const kind = live.kinds[i];
+  if (kind !== WHOLE) {
+    return {
+      sessionId: live.session.id,
+      seq: live.seqs[i],
+      t: live.times[i],
+      type: TEXT_TYPES[kind],
+      text: live.items[i] as string, // the kind says which of the two an item is
+      encrypted: i >= live.encryptedFrom,
+      data: null,
+    };
+  }
+  const event = live.items[i] as TraceEvent;
   return {
-    sessionId: event.sid,
-    seq: event.type === 'open' ? 0 : event.seq,
-    t: event.t,
+    sessionId: live.session.id,
+    seq: live.seqs[i],
+    t: live.times[i],
     type: event.type,
     text: eventText(event),
-    encrypted,
+    encrypted: encryptedAt(live, i),
     data: eventData(event),
   };
 }

@@ -96,6 +96,29 @@ export function sessionLogContract(harness: () => StoreHarness): void {
       );
     });
 
+    it('gives back every field of every event as appended, whatever their mix', async () => {
+      const types = ['open', 'in', 'out', 'note', 'tls', 'auth', 'state', 'close', 'future-type'];
+      const events: LoggedEvent[] = [];
+      let seq = 3;
+      let t = 1_700_000_000_000;
+      for (let i = 0; i < 60; i++) {
+        seq += i % 7 === 6 ? 5 : 1; // gaps, as when tracing was off for a while
+        t += i % 5 === 0 ? 1 + i * 13 : 0;
+        events.push(
+          event('m', seq, {
+            t,
+            type: types[i % types.length],
+            text: i % 4 === 0 ? `"quoted" \\ tab\t ünï ${i}` : `line ${i}`,
+            encrypted: i >= 20 && i % 9 !== 0,
+            data: i % 3 === 0 ? { n: i, list: [1, 'two', null], nested: { ok: i % 2 === 0 } } : null,
+          }),
+        );
+      }
+      await log().append({ sessions: [session('m', { events: 60 })], events: events.slice(0, 25) });
+      await log().append({ sessions: [session('m', { events: 60 })], events: events.slice(25) });
+      assert.deepEqual(await log().events('m'), events);
+    });
+
     it('refuses events of an unknown session and keeps nothing of that batch', async () => {
       await assert.rejects(
         log().append({ sessions: [session('b')], events: [event('b', 0), event('nope', 0)] }),
