@@ -236,6 +236,13 @@ describe('web API', () => {
     users = (await c.json<{ users: User[] }>('GET', '/api/users')).users;
     assert.equal(users.find((u) => u.address === 'alice@example.test')?.quotaBytes, null);
     await c.json('PUT', '/api/users/alice@example.test/quota', { quotaBytes: -5 }, 400);
+    const quotaText = await c.json<{ error: string }>(
+      'PUT',
+      '/api/users/alice@example.test/quota',
+      { quotaBytes: '5G' },
+      400,
+    );
+    assert.match(quotaText.error, /quotaBytes must be a number of bytes .*or null for no quota/);
     await c.json('PUT', '/api/users/ghost@example.test/quota', { quotaBytes: 5 }, 404);
 
     // Password reset: the new one works (web and POP3), the old one does not.
@@ -298,6 +305,17 @@ describe('web API', () => {
     await c.login('teacher', 'teacher-pw');
     const bad = await c.json<{ error: string }>('POST', '/api/lab-accounts', { domain: 'class.test', count: 501 }, 400);
     assert.match(bad.error, /count must be 1 to 500/);
+    // A missing or mistyped field is named with what to send, not with the validator's own words.
+    const noDomain = await c.json<{ error: string }>('POST', '/api/lab-accounts', { count: 2 }, 400);
+    assert.match(noDomain.error, /domain: give a domain name as a string, e\.g\. "class\.example"/);
+    const textCount = await c.json<{ error: string }>(
+      'POST',
+      '/api/lab-accounts',
+      { domain: 'class.test', count: '2' },
+      400,
+    );
+    assert.match(textCount.error, /count: give the number of accounts as a number/);
+    assert.doesNotMatch(noDomain.error + textCount.error, /Invalid input/);
     const batch = await c.json<{ batch: string; accounts: { address: string; password: string }[] }>(
       'POST',
       '/api/lab-accounts',

@@ -31,13 +31,13 @@ const HASH_CONCURRENCY = 4;
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
 const domainName = z
-  .string()
+  .string({ error: 'give a domain name as a string, e.g. "class.example"' })
   .trim()
   .toLowerCase()
   .regex(DOMAIN, 'expected a domain name such as example.org (letters, digits, "-" and dots)');
 
 const address = z
-  .string()
+  .string({ error: 'give a mail address as a string, e.g. "student01@class.example"' })
   .trim()
   .toLowerCase()
   .superRefine((value, ctx) => {
@@ -47,7 +47,7 @@ const address = z
 
 const password = z.string().min(1, 'the password must not be empty').max(1024);
 const quotaBytes = z
-  .number()
+  .number({ error: 'quotaBytes must be a number of bytes (e.g. 524288000 for 500 MiB), or null for no quota' })
   .int('quotaBytes must be a whole number of bytes')
   .positive('quotaBytes must be positive, or null for no quota')
   .nullable();
@@ -56,12 +56,19 @@ const newUser = z.strictObject({ address, password: password.optional(), quotaBy
 const aliasTargets = z.strictObject({ targets: z.array(address).min(1, 'give at least one target address') });
 const labRequest = z.strictObject({
   domain: domainName,
-  count: z.number().int().min(1, 'count must be 1 to 500').max(500, 'count must be 1 to 500'),
+  count: z
+    .number({ error: 'give the number of accounts as a number, e.g. 30' })
+    .int('count must be a whole number')
+    .min(1, 'count must be 1 to 500')
+    .max(500, 'count must be 1 to 500'),
   prefix: z
     .string()
     .trim()
     .toLowerCase()
-    .regex(/^[a-z][a-z0-9._-]{0,39}$/, 'prefix: start with a letter; letters, digits, ".", "_" or "-"; at most 40')
+    .regex(
+      /^[a-z][a-z0-9._-]{0,39}$/,
+      'start with a letter; then letters, digits, ".", "_" or "-"; at most 40 characters',
+    )
     .default('student'),
 });
 
