@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { type AliasInfo, api, get, seg } from '../api';
+import { type AliasInfo, api, get, seg, type UserInfo } from '../api';
 import { ErrorBox, Loading, useAction, useLoad } from '../util';
 
 export function DomainsPage() {
@@ -14,13 +14,19 @@ export function DomainsPage() {
       domains.reload();
     });
   };
-  const remove = (d: string) => {
-    if (!confirm(`Stop accepting mail for ${d}?`)) return;
+  const remove = (d: string) =>
     act.run(async () => {
+      // The accounts of a domain outlive it: say so before mail to them starts being refused.
+      const { users } = await get<{ users: UserInfo[] }>('/api/users');
+      const left = users.filter((u) => u.address.endsWith(`@${d}`)).length;
+      const warning =
+        left > 0
+          ? `\n\nIts ${left} account${left === 1 ? '' : 's'} stay and can still log in, but mail to them is no longer accepted (and mail they send to ${d} goes out to the Internet). Delete them on the Users page when the class is over.`
+          : '';
+      if (!confirm(`Stop accepting mail for ${d}?${warning}`)) return;
       await api('DELETE', `/api/domains/${seg(d)}`);
       domains.reload();
     });
-  };
   return (
     <section>
       <h1>Domains</h1>
