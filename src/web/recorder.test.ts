@@ -201,13 +201,48 @@ describe('SessionRecorder', () => {
     const open = openSession(bus);
     open.out('220 hi');
     await r.stop();
-    assert.equal((await store.sessionLog.list()).length, 6);
+    assert.equal(
+      (await store.sessionLog.list()).length,
+      3,
+      'retention applies as the batch is written: the open session and the newest 2 finished ones',
+    );
     r = await recorder({ historySessions: 3 });
     const left = await store.sessionLog.list();
     assert.equal(left.length, 3);
     assert.equal(left[0].id, open.sid);
     assert.equal(left[0].closeReason, 'server stopped');
     assert.equal((await r.list(admin))[0].active, false);
+  });
+
+  it('writes no finished session that retention would delete at once, and prunes in the same batch', async () => {
+    const written: string[] = [];
+    const append = store.sessionLog.append.bind(store.sessionLog);
+    store.sessionLog.append = (batch) => {
+      written.push(...batch.sessions.map((s) => s.id));
+      return append(batch);
+    };
+    const r = await recorder({ historySessions: 4, flushMs: 10_000 });
+    const first = Array.from({ length: 3 }, () => submission(bus, 'alice@example.org').sid);
+    await r.flush();
+    const batch = Array.from({ length: 6 }, () => submission(bus, 'alice@example.org').sid);
+    await r.flush();
+    assert.deepEqual(
+      (await store.sessionLog.list()).map((s) => s.id),
+      batch.slice(2).reverse(),
+      'the newest 4 of the second batch; the first batch was pruned with it',
+    );
+    assert.deepEqual(
+      written.sort(),
+      [...first, ...batch.slice(2)].sort(),
+      'the oldest 2 of the second batch are never written',
+    );
+    assert.equal((await store.sessionLog.events(batch[5])).length, 15);
+    assert.deepEqual(await store.sessionLog.events(first[0]), []);
+    assert.deepEqual(await store.sessionLog.events(batch[0]), []);
+    assert.deepEqual(
+      (await r.list(admin)).map((s) => s.id),
+      batch.slice(2).reverse(),
+    );
   });
 
   it('with history_sessions = 0 writes nothing and shows only live sessions', async () => {

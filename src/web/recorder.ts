@@ -11,7 +11,13 @@
  *   object that outlives the line; events are rebuilt, and text, structured data and annotations
  *   derived, only when a batch is written or a session is read. Writes leave in batches every
  *   `flushMs` (one store transaction per batch, one chunk row per session in it), off the sessions'
- *   hot path; retention runs at most every `PRUNE_EVERY_MS`, in one statement for all sessions.
+ *   hot path.
+ * - Retention is applied when writing, not only after: finished sessions of a batch beyond its newest
+ *   `historySessions` are never written (the next prune would delete them). When sessions arrive
+ *   faster than `historySessions` a second, batches stretch to `BUSY_FLUSH_MS`, so that most of them
+ *   fall in that case; a busy server then writes `historySessions` sessions a second at most.
+ *   The prune itself runs in the transaction of a batch, once half `historySessions` new sessions
+ *   were written or every `PRUNE_EVERY_MS`.
  * - A session keeps at most `maxEvents` events (the close event always); beyond that only the
  *   summary changes. Engines keep transcripts small: a message sent with DATA shows its header and
  *   first body lines, then one note (src/smtp/commands/data.ts); literals and RETR show their size.
@@ -125,8 +131,10 @@ function eventsOf(live: Live): TraceEvent[] {
 type OpenEvent = Extract<TraceEvent, { type: 'open' }>;
 
 const DAY_MS = 86_400_000;
-/** Retention runs at most this often, and only after new sessions were written. */
+/** Retention runs at least this often after new sessions were written (also when fewer than half). */
 const PRUNE_EVERY_MS = 10_000;
+/** Time between batches while sessions arrive faster than `historySessions` a second. */
+const BUSY_FLUSH_MS = 1000;
 
 /** The text a stored event shows for each trace event type. */
 export function eventText(event: TraceEvent): string {
@@ -255,7 +263,11 @@ export class SessionRecorder {
   #timer: NodeJS.Timeout | null = null;
   #flushing: Promise<void> | null = null;
   #lastPrune = 0;
+  /** Sessions written for the first time since the last prune. */
   #newSince = 0;
+  #lastFlush = Date.now();
+  /** Sessions arrive faster than `historySessions` a second: batches are `BUSY_FLUSH_MS` apart. */
+  #busy = false;
   #stopped = false;
 
   constructor(opts: RecorderOptions) {
@@ -269,7 +281,7 @@ export class SessionRecorder {
   /** Ends sessions a previous run left open, applies retention and starts listening to the bus. */
   async start(): Promise<void> {
     await this.#opts.store.sessionLog.finishOpen(Date.now(), 'server stopped');
-    await this.#prune(true);
+    await this.#prune();
     this.#unsubscribe = this.#opts.bus.subscribe(this.#onEvent);
     if (this.#opts.keylog) this.#unkeylog = this.#opts.keylog.onAttach((sid) => this.#markKeyLogged(sid));
   }
@@ -332,7 +344,6 @@ export class SessionRecorder {
       closed: false,
     };
     this.#live.set(event.sid, live);
-    this.#newSince++;
     this.#append(live, event);
     this.#changed(live);
     return live;
@@ -429,10 +440,13 @@ export class SessionRecorder {
 
   #schedule(): void {
     if (this.#timer || this.#stopped) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      void this.flush();
-    }, this.#opts.flushMs);
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = null;
+        void this.flush();
+      },
+      Math.max(this.#opts.flushMs, this.#busy ? BUSY_FLUSH_MS : 0),
+    );
     this.#timer.unref();
   }
 
@@ -442,21 +456,45 @@ export class SessionRecorder {
     const sessions: LoggedSession[] = [];
     const events: LoggedEvent[] = [];
     const done: Live[] = [];
+    /** Finished sessions not written before: retention may leave some of them out. */
+    const fresh: Live[] = [];
+    const write = (live: Live): void => {
+      if (live.written === 0) this.#newSince++;
+      sessions.push({ ...live.session });
+      const n = live.kinds.length;
+      for (let i = live.written; i < n; i++) events.push(logged(live, i));
+      live.written = n;
+    };
     for (const live of this.#live.values()) {
       if (!live.dirty) continue;
       live.dirty = false;
       if (this.#keep) {
-        sessions.push({ ...live.session });
-        const n = live.kinds.length;
-        for (let i = live.written; i < n; i++) events.push(logged(live, i));
-        live.written = n;
+        if (live.closed && live.written === 0) fresh.push(live);
+        else write(live);
       }
       if (live.closed) done.push(live);
     }
+    const { historySessions } = this.#opts;
+    if (fresh.length > historySessions) {
+      // Newest first in the prune's order: the rest have historySessions newer ones in this batch alone.
+      fresh.sort((a, b) => b.session.start - a.session.start || (b.session.id < a.session.id ? -1 : 1));
+      fresh.length = historySessions;
+    }
+    for (const live of fresh) write(live);
+    const now = Date.now();
+    // Finished sessions per second against historySessions per second.
+    this.#busy = this.#keep && done.length * BUSY_FLUSH_MS >= historySessions * (now - this.#lastFlush);
+    this.#lastFlush = now;
     if (sessions.length === 0 && done.length === 0) return;
     this.#flushing = (async () => {
+      // Both jobs are queued before either runs, so they share one transaction, the prune second.
+      const appended = sessions.length ? this.#opts.store.sessionLog.append({ sessions, events }) : null;
+      const pruned =
+        this.#newSince > 0 && (this.#newSince * 2 >= historySessions || now - this.#lastPrune >= PRUNE_EVERY_MS)
+          ? this.#prune()
+          : null;
       try {
-        if (sessions.length) await this.#opts.store.sessionLog.append({ sessions, events });
+        await appended;
       } catch (err) {
         this.#opts.log.warn({ err, sessions: sessions.length }, 'could not write the session history');
       }
@@ -464,7 +502,7 @@ export class SessionRecorder {
         if (!live.dirty) this.#live.delete(live.session.id);
         this.#eventListeners.delete(live.session.id);
       }
-      await this.#prune(false);
+      await pruned;
     })();
     try {
       await this.#flushing;
@@ -473,9 +511,9 @@ export class SessionRecorder {
     }
   }
 
-  async #prune(force: boolean): Promise<void> {
+  /** Applies retention (the caller decides when: at start, or when `flush` finds it due). */
+  async #prune(): Promise<void> {
     const now = Date.now();
-    if (!force && (this.#newSince === 0 || now - this.#lastPrune < PRUNE_EVERY_MS)) return;
     this.#lastPrune = now;
     this.#newSince = 0;
     const { historySessions, historyDays } = this.#opts;
