@@ -19,6 +19,7 @@ import { smtpHandler } from '../../smtp/index.js';
 import { openStore } from '../../store/index.js';
 import type { JsonValue, QueueEntry, Store } from '../../store/types.js';
 import { TraceBus } from '../../trace/bus.js';
+import { statusOf } from '../bounce.js';
 import { Delivery } from '../delivery.js';
 import { DEFAULT_LIFETIME_MS, DEFAULT_SCHEDULE_MS, nextAttempt, retryDelay } from './backoff.js';
 import { type DnsResolver, parseHostPort, Router } from './routes.js';
@@ -110,6 +111,7 @@ describe('routes', () => {
       const r = await router.resolve('nomail.example');
       assert.equal(r.kind, 'permanent');
       assert.ok(r.kind === 'permanent' && /does not accept mail/.test(r.error));
+      assert.ok(r.kind === 'permanent' && statusOf(r.error) === '5.1.10', 'RFC 7505 §4.2: 5.1.10 in the DSN');
     }
   });
 
@@ -121,7 +123,9 @@ describe('routes', () => {
         a: { 'half.example': 'ESERVFAIL' },
       }),
     );
-    assert.equal((await router.resolve('gone.example')).kind, 'permanent');
+    const gone = await router.resolve('gone.example');
+    assert.equal(gone.kind, 'permanent');
+    assert.ok(gone.kind === 'permanent' && statusOf(gone.error) === '5.1.2', 'bad destination system address');
     assert.equal((await router.resolve('broken.example')).kind, 'temporary');
     assert.equal((await router.resolve('slow.example')).kind, 'temporary');
     // No MX, and the A lookup fails temporarily: retry rather than bounce.

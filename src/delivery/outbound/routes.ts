@@ -8,6 +8,8 @@
  *   permanent failure.
  * - Null MX (RFC 7505 §3: a single MX "." with preference 0) → permanent failure "domain does not accept
  *   mail"; a "." record mixed with real ones is skipped.
+ * - Permanent routing errors carry their RFC 3463 code for the DSN: NXDOMAIN 5.1.2, null MX 5.1.10
+ *   (RFC 7505 §4.2), no address at all 5.4.4.
  * - NXDOMAIN → permanent; SERVFAIL, timeout, refused and anything else unknown → temporary (retry later).
  * - DNS goes through an injectable `DnsResolver`, by default `node:dns/promises` Resolver with the
  *   configured servers, so tests never touch the network.
@@ -105,7 +107,7 @@ type DnsOutcome<T> = { ok: true; value: T } | { ok: false; kind: 'nodata' | 'nxd
 function classify(err: unknown, what: string): { kind: 'nodata' | 'nxdomain' | 'temporary'; error: string } {
   const code = (err as { code?: string }).code ?? 'UNKNOWN';
   if (code === 'ENODATA') return { kind: 'nodata', error: `${what}: no records` };
-  if (code === 'ENOTFOUND') return { kind: 'nxdomain', error: `${what}: domain not found (NXDOMAIN)` };
+  if (code === 'ENOTFOUND') return { kind: 'nxdomain', error: `5.1.2 ${what}: domain not found (NXDOMAIN)` };
   return { kind: 'temporary', error: `${what}: DNS lookup failed (${code})` };
 }
 
@@ -160,11 +162,11 @@ export class Router {
     if (records.length > 0) {
       const isNull = (r: { exchange: string }) => r.exchange === '' || r.exchange === '.';
       if (records.length === 1 && isNull(records[0]) && records[0].priority === 0) {
-        return { kind: 'permanent', error: `${domain}: domain does not accept mail (null MX, RFC 7505)` };
+        return { kind: 'permanent', error: `5.1.10 ${domain}: domain does not accept mail (null MX, RFC 7505)` };
       }
       const usable = records.filter((r) => !isNull(r));
       if (usable.length === 0) {
-        return { kind: 'permanent', error: `${domain}: domain does not accept mail (null MX, RFC 7505)` };
+        return { kind: 'permanent', error: `5.1.10 ${domain}: domain does not accept mail (null MX, RFC 7505)` };
       }
       const keyed = usable.map((r) => ({ r, k: this.#random() }));
       keyed.sort((a, b) => a.r.priority - b.r.priority || a.k - b.k);
@@ -188,6 +190,9 @@ export class Router {
     }
     for (const r of [a, aaaa]) if (!r.ok && r.kind === 'temporary') return { kind: 'temporary', error: r.error };
     for (const r of [a, aaaa]) if (!r.ok && r.kind === 'nxdomain') return { kind: 'permanent', error: r.error };
-    return { kind: 'permanent', error: `${domain}: no MX and no A/AAAA records` };
+    return {
+      kind: 'permanent',
+      error: `5.4.4 ${domain}: no MX and no A/AAAA records, so there is no host to deliver to`,
+    };
   }
 }
