@@ -90,6 +90,14 @@ describe('postbode CLI', () => {
     assert.equal(pb.cli(['user', 'del', 'gone@example.test']).code, 1);
     assert.equal(pb.cli(['domain', 'add', 'temp.example']).code, 0);
     assert.equal(pb.cli(['domain', 'del', 'temp.example']).code, 0);
+    // A domain with accounts left is kept unless --force says so.
+    assert.equal(pb.cli(['user', 'add', 'kid@class.example', '--password', 'x']).code, 0);
+    const refused = pb.cli(['domain', 'del', 'class.example']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /class\.example still has 1 account; delete it first .* --force/);
+    assert.match(pb.cli(['domain', 'list']).stdout, /class\.example/);
+    assert.equal(pb.cli(['domain', 'del', 'class.example', '--force']).code, 0);
+    assert.doesNotMatch(pb.cli(['domain', 'list']).stdout, /class\.example/);
   });
 
   it('status shows listeners and counts of the running server', () => {

@@ -197,6 +197,12 @@ describe('web API', () => {
     await c.json('DELETE', '/api/domains/lab.test', undefined, 204);
     const gone = await c.json<{ error: string }>('DELETE', '/api/domains/lab.test', undefined, 404);
     assert.match(gone.error, /not a local domain/);
+    // A domain whose accounts remain is kept unless ?force=1.
+    await c.json('POST', '/api/users', { address: 'kid@class.test', password: 'kid-password-1' }, 201);
+    const kept = await c.json<{ error: string }>('DELETE', '/api/domains/class.test', undefined, 409);
+    assert.match(kept.error, /class\.test still has 1 account.*force=1/);
+    await c.json('DELETE', '/api/domains/class.test?force=1', undefined, 204);
+    await c.json('DELETE', '/api/users/kid@class.test', undefined, 204);
     const badDomain = await c.json<{ error: string }>('POST', '/api/domains', { name: 'no spaces' }, 400);
     assert.match(badDomain.error, /name: expected a domain name/);
 

@@ -118,10 +118,22 @@ export function registerAdminCommands(program: Command, out: Out): void {
     },
   );
   withConfigOptions(
-    domain.command('del <domain>').alias('delete').description('stop accepting mail for a domain'),
-  ).action(async (name: string, opts: GlobalOptions) => {
+    domain
+      .command('del <domain>')
+      .alias('delete')
+      .description('stop accepting mail for a domain')
+      .option('--force', 'also when accounts of the domain remain (they keep working but get no mail)'),
+  ).action(async (name: string, opts: GlobalOptions & { force?: boolean }) => {
     await withStore(opts, async ({ store }) => {
-      if (!(await store.domains.remove(name.toLowerCase()))) throw new CliError(`${name} is not a local domain`);
+      const d = name.toLowerCase();
+      const left = (await store.accounts.list()).filter((a) => domainOf(a.address) === d).length;
+      if (left > 0 && (await store.domains.has(d)) && !opts.force) {
+        throw new CliError(
+          `${d} still has ${left} account${left === 1 ? '' : 's'}; delete ${left === 1 ? 'it' : 'them'} first ` +
+            `(postbode user del ADDRESS), or add --force to stop accepting mail for ${d} anyway`,
+        );
+      }
+      if (!(await store.domains.remove(d))) throw new CliError(`${name} is not a local domain`);
       out(`deleted domain ${name.toLowerCase()}`);
     });
   });

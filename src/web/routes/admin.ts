@@ -167,6 +167,14 @@ export function adminRoutes(ctx: WebContext, batches = new LabBatches()): Hono<W
   });
   app.delete('/domains/:name', async (c) => {
     const name = c.req.param('name').trim().toLowerCase();
+    const left = (await store.accounts.list()).filter((a) => a.address.endsWith(`@${name}`)).length;
+    if (left > 0 && (await store.domains.has(name)) && c.req.query('force') !== '1') {
+      throw new HTTPException(409, {
+        message:
+          `${name} still has ${left} account${left === 1 ? '' : 's'}: delete ${left === 1 ? 'it' : 'them'} first, ` +
+          `or send DELETE /api/domains/${name}?force=1 to stop accepting mail for it anyway`,
+      });
+    }
     if (!(await store.domains.remove(name))) {
       throw new HTTPException(404, { message: `${name} is not a local domain (GET /api/domains lists them)` });
     }

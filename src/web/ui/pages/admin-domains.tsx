@@ -24,7 +24,7 @@ export function DomainsPage() {
           ? `\n\nIts ${left} account${left === 1 ? '' : 's'} stay and can still log in, but mail to them is no longer accepted (and mail they send to ${d} goes out to the Internet). Delete them on the Users page when the class is over.`
           : '';
       if (!confirm(`Stop accepting mail for ${d}?${warning}`)) return;
-      await api('DELETE', `/api/domains/${seg(d)}`);
+      await api('DELETE', `/api/domains/${seg(d)}${left > 0 ? '?force=1' : ''}`);
       domains.reload();
     });
   return (
