@@ -35,25 +35,29 @@ export type TraceEvent =
 export type TraceListener = (event: TraceEvent) => void;
 
 export class TraceBus {
-  #listeners = new Set<TraceListener>();
+  /** Replaced on (un)subscribe, never changed in place: `emit` loops over it by index, no iterator. */
+  #listeners: readonly TraceListener[] = [];
   /** Sessions currently open, with their opening event, for subscribers that join late. */
   readonly open = new Map<string, Extract<TraceEvent, { type: 'open' }>>();
 
   get active(): boolean {
-    return this.#listeners.size > 0;
+    return this.#listeners.length > 0;
   }
 
   subscribe(listener: TraceListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    if (!this.#listeners.includes(listener)) this.#listeners = [...this.#listeners, listener];
+    return () => {
+      this.#listeners = this.#listeners.filter((l) => l !== listener);
+    };
   }
 
   emit(event: TraceEvent): void {
     if (event.type === 'open') this.open.set(event.sid, event);
     else if (event.type === 'close') this.open.delete(event.sid);
-    for (const listener of this.#listeners) {
+    const listeners = this.#listeners;
+    for (let i = 0; i < listeners.length; i++) {
       try {
-        listener(event);
+        listeners[i](event);
       } catch {
         // A failing subscriber must not break a session.
       }

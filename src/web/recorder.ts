@@ -135,6 +135,10 @@ const DAY_MS = 86_400_000;
 const PRUNE_EVERY_MS = 10_000;
 /** Time between batches while sessions arrive faster than `historySessions` a second. */
 const BUSY_FLUSH_MS = 1000;
+/** Lines up to this length are kept once however often they recur (see `SessionRecorder.#intern`). */
+const INTERN_MAX_LENGTH = 160;
+/** Distinct lines remembered for that; the table starts afresh when full. */
+const INTERN_MAX_ENTRIES = 8192;
 
 /** The text a stored event shows for each trace event type. */
 export function eventText(event: TraceEvent): string {
@@ -268,6 +272,8 @@ export class SessionRecorder {
   #lastFlush = Date.now();
   /** Sessions arrive faster than `historySessions` a second: batches are `BUSY_FLUSH_MS` apart. */
   #busy = false;
+  /** One copy of each recurring short line (greetings, capability lists, `+OK`, `.`, `a1 LOGOUT`). */
+  readonly #texts = new Map<string, string>();
   #stopped = false;
 
   constructor(opts: RecorderOptions) {
@@ -398,15 +404,15 @@ export class SessionRecorder {
     switch (event.type) {
       case 'in':
         live.kinds.push(IN);
-        live.items.push(event.text);
+        live.items.push(this.#intern(event.text));
         break;
       case 'out':
         live.kinds.push(OUT);
-        live.items.push(event.text);
+        live.items.push(this.#intern(event.text));
         break;
       case 'note':
         live.kinds.push(NOTE);
-        live.items.push(event.text);
+        live.items.push(this.#intern(event.text));
         break;
       default:
         live.kinds.push(WHOLE);
@@ -421,6 +427,21 @@ export class SessionRecorder {
     }
     live.dirty = true;
     if (!this.#timer) this.#schedule();
+  }
+
+  /**
+   * The copy of `text` kept already, if the line was seen before. Engines make a new string for each
+   * line, even one sent a thousand times a second; keeping that new string until the batch is written
+   * would carry it into the old generation of the heap. With one copy per distinct line, the new one
+   * dies young and only the column arrays outlive the line.
+   */
+  #intern(text: string): string {
+    if (text.length > INTERN_MAX_LENGTH) return text;
+    const known = this.#texts.get(text);
+    if (known !== undefined) return known;
+    if (this.#texts.size >= INTERN_MAX_ENTRIES) this.#texts.clear();
+    this.#texts.set(text, text);
+    return text;
   }
 
   #markKeyLogged(sid: string): void {
