@@ -33,7 +33,13 @@ export function parseSize(text: string): number | null {
 
 async function passwordFrom(opts: { password?: string }): Promise<string> {
   const password = opts.password ?? (await readPassword('Password: '));
-  if (password.length === 0) throw new CliError('the password must not be empty');
+  if (password.length === 0) {
+    throw new CliError(
+      process.stdin.isTTY
+        ? 'the password must not be empty'
+        : 'no password: give one with --password P (or --generate where offered), or type it on standard input',
+    );
+  }
   return password;
 }
 

@@ -224,6 +224,11 @@ export function formatEvent(e: TraceEvent): string {
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   program.exitOverride();
+  // `postbode trace | head`: the reader went away; stop quietly like other Unix tools.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   try {
     await program.parseAsync(argv);
     // A command may set a specific code (status: 3 when no server runs).
