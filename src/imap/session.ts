@@ -159,7 +159,10 @@ export class ImapSession {
   deselect(): void {
     this.selected?.close();
     this.selected = null;
-    if (this.state === 'selected') this.state = 'authenticated';
+    if (this.state === 'selected') {
+      this.state = 'authenticated';
+      this.conn.trace.state('authenticated');
+    }
   }
 
   /**

@@ -28,6 +28,7 @@ export const logout = command({
     s.ok(tag, 'LOGOUT completed');
     s.deselect();
     s.state = 'logout';
+    s.conn.trace.state('logout');
   },
 });
 
