@@ -108,7 +108,14 @@ export function sessionLogContract(harness: () => StoreHarness): void {
           event('m', seq, {
             t,
             type: types[i % types.length],
-            text: i % 4 === 0 ? `"quoted" \\ tab\t ünï ${i}` : `line ${i}`,
+            text:
+              i % 4 === 0
+                ? `"quoted" \\ tab\t ünï ${i}`
+                : i % 4 === 1
+                  ? '+OK 4608 octets'
+                  : i % 8 === 2
+                    ? '.'
+                    : `line ${i}`,
             encrypted: i >= 20 && i % 9 !== 0,
             data: i % 3 === 0 ? { n: i, list: [1, 'two', null], nested: { ok: i % 2 === 0 } } : null,
           }),

@@ -52,7 +52,8 @@ type RowEvent =
 /**
  * A chunk by column: the events of one session in one batch, in the order given. Event i has:
  * - type: the letter `k[i]` of `KIND_LETTERS`, or `y[j + 1]` where `y[j] = i` when `k[i]` is `?`;
- * - text: `x[i]`;
+ * - text: `x[i]`, or when that is a number j, the text of event j (a line seen before in the chunk:
+ *   a POP3 session repeats `+OK 4608 octets` and `.` for every message);
  * - time: `t` plus `dt[0..i]` (a delta from the previous event, mostly 0);
  * - seq: one more than event i - 1's (the first: `s`), except where `q[j] = i`: then `q[j + 1]`;
  * - encrypted: false at first, flipped at every index listed in `e`;
@@ -63,7 +64,7 @@ interface Chunk {
   s: number;
   t: number;
   k: string;
-  x: string[];
+  x: (string | number)[];
   dt: number[];
   q?: number[];
   e?: number[];
@@ -116,7 +117,9 @@ function toSession(row: SessionRow): LoggedSession {
 /** Encodes events of one session, in the order given, as one chunk (JSON text). */
 export function encodeChunk(events: readonly LoggedEvent[]): string {
   const first = events[0];
-  const x: string[] = new Array(events.length);
+  const x: (string | number)[] = new Array(events.length);
+  /** Where each text first occurs; only texts short enough that a reference saves bytes are looked up. */
+  const seen = new Map<string, number>();
   const dt: number[] = new Array(events.length);
   const q: number[] = [];
   const e: number[] = [];
@@ -135,7 +138,18 @@ export function encodeChunk(events: readonly LoggedEvent[]): string {
     } else {
       k += letter;
     }
-    x[i] = ev.text;
+    const text = ev.text;
+    if (text.length > 3) {
+      const first = seen.get(text);
+      if (first === undefined) {
+        seen.set(text, i);
+        x[i] = text;
+      } else {
+        x[i] = first;
+      }
+    } else {
+      x[i] = text;
+    }
     dt[i] = ev.t - t;
     t = ev.t;
     if (ev.seq !== seq + 1) q.push(i, ev.seq);
@@ -152,6 +166,11 @@ export function encodeChunk(events: readonly LoggedEvent[]): string {
   if (d.length) chunk.d = d;
   if (y.length) chunk.y = y;
   return JSON.stringify(chunk);
+}
+
+function textAt(x: (string | number)[], i: number): string {
+  const v = x[i];
+  return typeof v === 'number' ? String(x[v]) : v;
 }
 
 /** Decodes a chunk row (either format) into `into`, a later event replacing one with the same seq. */
@@ -194,7 +213,7 @@ function decodeChunk(sessionId: string, text: string, into: Map<number, LoggedEv
       seq,
       t,
       type: letter === '?' ? String(typeAt.get(i)) : (LETTER_KINDS.get(letter) ?? letter),
-      text: c.x[i],
+      text: textAt(c.x, i),
       encrypted,
       data: dataAt.get(i) ?? null,
     });
