@@ -33,7 +33,8 @@ import { sessionToPcap } from '../lab/pcap.js';
 import { SessionRecorder, type SessionSummary, type Viewer } from '../recorder.js';
 
 const HEARTBEAT_MS = 15_000;
-const CAPABILITIES_TTL_MS = 60_000;
+/** The probe shows up as three short sessions in the lab; what is advertised only changes with a restart. */
+const CAPABILITIES_TTL_MS = 3_600_000;
 /** SSE messages waiting for a slow client before it is disconnected. */
 const MAX_PENDING = 2000;
 
