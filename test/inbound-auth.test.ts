@@ -11,20 +11,9 @@ import { after, before, describe, it } from 'node:test';
 import { type DnsRecords, type DnsServer, startDnsServer } from './harness/dns-server.js';
 import { ImapClient } from './harness/imap-client.js';
 import { LineClient } from './harness/line-client.js';
+import { eventually, plain } from './harness/mail-flow.js';
 import { popRetrieveAll } from './harness/pop3.js';
 import { type PostbodeProcess, removeDir, startPostbode } from './harness/server.js';
-
-const plain = (user: string, pass: string) => Buffer.from(`\0${user}\0${pass}`).toString('base64');
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const message = (subject: string, extraHeaders = '') =>
   `${extraHeaders}From: Alice <alice@a.test>\r\nTo: bob@b.test\r\nSubject: ${subject}\r\nMessage-ID: <${subject}@a.test>\r\n\r\nHello from A.\r\n`;

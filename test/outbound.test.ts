@@ -6,40 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { LineClient } from './harness/line-client.js';
+import { eventually, submitMessages } from './harness/mail-flow.js';
 import { popRetrieveAll } from './harness/pop3.js';
 import { type PostbodeProcess, removeDir, startPostbode } from './harness/server.js';
 
-const plain = (user: string, pass: string) => Buffer.from(`\0${user}\0${pass}`).toString('base64');
-
-/** Polls `fn` until it returns a value other than undefined, or fails after `ms`. */
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-async function submit(port: number, from: string, to: string[], subject: string): Promise<void> {
-  const c = await LineClient.connect(port);
-  assert.match(await c.reply(), /^220 /);
-  await c.cmd('EHLO client.a.test');
-  assert.match(await c.cmd(`AUTH PLAIN ${plain(from, 'secret')}`), /^235 /);
-  assert.match(await c.cmd(`MAIL FROM:<${from}>`), /^250 /);
-  for (const rcpt of to) assert.match(await c.cmd(`RCPT TO:<${rcpt}>`), /^250 /);
-  assert.match(await c.cmd('DATA'), /^354 /);
-  assert.match(
-    await c.cmd(
-      `From: ${from}\r\nTo: ${to.join(', ')}\r\nSubject: ${subject}\r\nMessage-ID: <${subject}@a.test>\r\n\r\nHello from A.\r\n.`,
-    ),
-    /^250 /,
-  );
-  await c.cmd('QUIT');
-  c.close();
-}
+/** One message from `from` (password "secret") to `to`, submitted on `port` with AUTH PLAIN. */
+const submit = (port: number, from: string, to: string[], subject: string) =>
+  submitMessages({ port, user: from, password: 'secret', to, subjects: [subject] });
 
 const withSubject = (msgs: Buffer[], subject: string) =>
   msgs.filter((m) => m.toString('latin1').includes(`Subject: ${subject}\r\n`));

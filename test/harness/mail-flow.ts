@@ -7,7 +7,8 @@ import net from 'node:net';
 import { LineClient } from './line-client.js';
 import { popRetrieveAll } from './pop3.js';
 
-const plain = (user: string, pass: string) => Buffer.from(`\0${user}\0${pass}`).toString('base64');
+/** The SASL PLAIN initial response for `user` and `pass` (RFC 4616), base64. */
+export const plain = (user: string, pass: string) => Buffer.from(`\0${user}\0${pass}`).toString('base64');
 
 /** Polls `fn` until it returns a value other than undefined, or fails after `ms`. */
 export async function eventually<T>(what: string, fn: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
