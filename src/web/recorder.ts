@@ -29,28 +29,8 @@
 import type { Logger } from '../log.js';
 import type { TlsKeyLog } from '../net/keylog.js';
 import type { JsonValue, LoggedEvent, LoggedSession, SessionFilter, Store } from '../store/types.js';
-import type { Protocol, TraceBus, TraceEvent } from '../trace/bus.js';
-
-/** A session as the API shows it (docs/web-api.md `SessionSummary`, plus `keyLogged`). */
-export interface SessionSummary {
-  id: string;
-  proto: Protocol;
-  listener: string;
-  localPort: number;
-  remote: string;
-  remotePort: number;
-  user: string | null;
-  tls: boolean;
-  tlsInfo: string | null;
-  start: number;
-  end: number | null;
-  state: string;
-  active: boolean;
-  events: number;
-  closeReason: string | null;
-  /** TLS key logging was on for this session (its secrecy is weakened). */
-  keyLogged: boolean;
-}
+import type { TraceBus, TraceEvent } from '../trace/bus.js';
+import type { SessionSummary } from './api-types.js';
 
 /** Who asks: admins see every session, users only their own. */
 export interface Viewer {

@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import { LineClient } from '../../../test/harness/line-client.js';
 import { type PostbodeProcess, ROOT, removeDir, startPostbode } from '../../../test/harness/server.js';
 import type { Protocol, TraceEvent } from '../../trace/bus.js';
-import { type AnnotatedEvent, annotateSession, createAnnotator } from './annotate.js';
+import type { AnnotatedEvent } from '../api-types.js';
+import { annotateSession, createAnnotator } from './annotate.js';
 import { explainEnhanced } from './codes.js';
 import { TraceRecorder } from './test-recorder.js';
 

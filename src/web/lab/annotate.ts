@@ -13,29 +13,11 @@
  * - Unknown input (a line the model cannot place) gets a plain annotation, never an exception.
  */
 import type { Protocol, TraceEvent } from '../../trace/bus.js';
+import type { AnnotatedEvent } from '../api-types.js';
 import { ImapTracker } from './annotate-imap.js';
 import { Pop3Tracker } from './annotate-pop3.js';
 import { SmtpTracker } from './annotate-smtp.js';
 import type { RfcRef } from './rfc.js';
-
-export interface Annotation {
-  code: string | null;
-  enhanced: string | null;
-  summary: string;
-  detail: string | null;
-  answers: { seq: number; command: string } | null;
-  rfc: { doc: string; section: string | null; url: string } | null;
-  state: string | null;
-}
-
-export interface AnnotatedEvent {
-  seq: number;
-  t: number;
-  type: TraceEvent['type'];
-  text: string;
-  encrypted: boolean;
-  annotation: Annotation | null;
-}
 
 export interface Annotator {
   push(event: TraceEvent): AnnotatedEvent;

@@ -11,16 +11,8 @@
  *   and before login, so it shows what any client sees first.
  */
 import net from 'node:net';
+import type { Capability } from '../api-types.js';
 import { rfcUrl } from './rfc.js';
-
-export interface Capability {
-  keyword: string;
-  rfc: string;
-  url: string;
-  summary: string;
-  effect: string;
-  example: string[];
-}
 
 type Entry = Omit<Capability, 'keyword' | 'url'> & { url?: string; section?: string };
 type Proto = 'smtp' | 'pop3' | 'imap';

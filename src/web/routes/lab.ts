@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { AUTHENTICATED_CAPABILITIES } from '../../imap/capabilities.js';
 import { TlsKeyLog } from '../../net/keylog.js';
 import type { Protocol, TraceEvent } from '../../trace/bus.js';
+import type { Capability, SessionSummary } from '../api-types.js';
 import {
   badRequest,
   currentUser,
@@ -28,9 +29,9 @@ import {
   type WebEnv,
 } from '../context.js';
 import { annotateSession, createAnnotator } from '../lab/annotate.js';
-import { type Capability, explainCapabilities, probeAdvertised } from '../lab/capabilities.js';
+import { explainCapabilities, probeAdvertised } from '../lab/capabilities.js';
 import { sessionToPcap } from '../lab/pcap.js';
-import { SessionRecorder, type SessionSummary, type Viewer } from '../recorder.js';
+import { SessionRecorder, type Viewer } from '../recorder.js';
 
 const HEARTBEAT_MS = 15_000;
 /** The probe shows up as three short sessions in the lab; what is advertised only changes with a restart. */

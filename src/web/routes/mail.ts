@@ -29,17 +29,8 @@ import {
 } from '../../mail/index.js';
 import { decodedHeader } from '../../mail/search.js';
 import type { Account, JsonValue, Mailbox, Store } from '../../store/types.js';
+import type { MimeNode } from '../api-types.js';
 import { accountFor, badRequest, requireUser, type WebContext, type WebEnv } from '../context.js';
-
-export interface MimeNode {
-  part: string;
-  type: string;
-  params: Record<string, string>;
-  disposition: string | null;
-  filename: string | null;
-  size: number;
-  children: MimeNode[];
-}
 
 const MAX_LIMIT = 500;
 

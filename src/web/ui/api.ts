@@ -4,62 +4,22 @@
  * when the server could not be reached or answered something that is not JSON.
  */
 
-export type Proto = 'smtp' | 'pop3' | 'imap';
-export type Role = 'admin' | 'user';
+import type { MimeNode, Role } from '../api-types.js';
+
+export type {
+  AnnotatedEvent,
+  Annotation,
+  Capability,
+  EventType,
+  MimeNode,
+  Proto,
+  Role,
+  SessionSummary,
+} from '../api-types.js';
 
 export interface Me {
   name: string;
   role: Role;
-}
-
-export interface SessionSummary {
-  id: string;
-  proto: Proto;
-  listener: string;
-  localPort: number;
-  remote: string;
-  remotePort: number;
-  user: string | null;
-  tls: boolean;
-  tlsInfo: string | null;
-  start: number;
-  end: number | null;
-  state: string;
-  active: boolean;
-  events: number;
-  closeReason: string | null;
-  /** True when TLS key logging was on for this session (admins can download keylog.txt). */
-  keyLogged?: boolean;
-}
-
-export interface Annotation {
-  code: string | null;
-  enhanced: string | null;
-  summary: string;
-  detail: string | null;
-  answers: { seq: number; command: string } | null;
-  rfc: { doc: string; section: string | null; url: string } | null;
-  state: string | null;
-}
-
-export type EventType = 'open' | 'in' | 'out' | 'tls' | 'auth' | 'state' | 'note' | 'close';
-
-export interface AnnotatedEvent {
-  seq: number;
-  t: number;
-  type: EventType;
-  text: string;
-  encrypted: boolean;
-  annotation: Annotation | null;
-}
-
-export interface Capability {
-  keyword: string;
-  rfc: string;
-  url: string;
-  summary: string;
-  effect: string;
-  example: string[];
 }
 
 export interface MailboxInfo {
@@ -78,16 +38,6 @@ export interface MessageSummary {
   date: number | string;
   size: number;
   flags: string[];
-}
-
-export interface MimeNode {
-  part: string;
-  type: string;
-  params: Record<string, string>;
-  disposition: string | null;
-  filename: string | null;
-  size: number;
-  children: MimeNode[];
 }
 
 export interface MessageDetail {

@@ -1,0 +1,74 @@
+/**
+ * The shapes the JSON API sends (docs/web-api.md), in one place for the server modules that build them
+ * and for the UI (src/web/ui/api.ts) that reads them. Types only: nothing here runs, so the browser
+ * bundle and the Node build can both import it.
+ */
+
+export type Proto = 'smtp' | 'pop3' | 'imap';
+export type Role = 'admin' | 'user';
+
+/** A session in the lab's list. */
+export interface SessionSummary {
+  id: string;
+  proto: Proto;
+  listener: string;
+  localPort: number;
+  remote: string;
+  remotePort: number;
+  user: string | null;
+  tls: boolean;
+  tlsInfo: string | null;
+  start: number;
+  end: number | null;
+  state: string;
+  active: boolean;
+  events: number;
+  closeReason: string | null;
+  /** TLS key logging was on for this session (its secrecy is weakened; admins can fetch keylog.txt). */
+  keyLogged: boolean;
+}
+
+/** What the lab knows about one line: the reply's meaning, the command it answers, the RFC. */
+export interface Annotation {
+  code: string | null;
+  enhanced: string | null;
+  summary: string;
+  detail: string | null;
+  answers: { seq: number; command: string } | null;
+  rfc: { doc: string; section: string | null; url: string } | null;
+  state: string | null;
+}
+
+export type EventType = 'open' | 'in' | 'out' | 'tls' | 'auth' | 'state' | 'note' | 'close';
+
+/** One trace event of a session as the lab shows it. */
+export interface AnnotatedEvent {
+  seq: number;
+  t: number;
+  type: EventType;
+  text: string;
+  /** The line travelled inside TLS on the wire. */
+  encrypted: boolean;
+  annotation: Annotation | null;
+}
+
+/** One advertised keyword explained (EHLO, CAPA, CAPABILITY). */
+export interface Capability {
+  keyword: string;
+  rfc: string;
+  url: string;
+  summary: string;
+  effect: string;
+  example: string[];
+}
+
+/** A MIME part of a message in the mail browser; `part` is its IMAP section number. */
+export interface MimeNode {
+  part: string;
+  type: string;
+  params: Record<string, string>;
+  disposition: string | null;
+  filename: string | null;
+  size: number;
+  children: MimeNode[];
+}
