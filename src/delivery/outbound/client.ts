@@ -415,6 +415,16 @@ export class SmtpSession {
   onGone: (() => void) | null = null;
 }
 
+/** The result of a transaction whose connection could not be opened: every recipient stays pending. */
+export function connectionFailed(tx: Transaction, error: string): HostDeliveryResult {
+  return {
+    recipients: tx.recipients.map((r) => ({ address: r.address, state: 'pending', error })),
+    hostFailed: true,
+    error,
+    secure: false,
+  };
+}
+
 /** Delivers one transaction to one host over a connection of its own (no reuse). */
 export async function deliverToHost(
   host: RouteHost,
@@ -422,14 +432,7 @@ export async function deliverToHost(
   opts: ClientOptions,
 ): Promise<HostDeliveryResult> {
   const opened = await SmtpSession.open(host, opts);
-  if (!opened.ok) {
-    return {
-      recipients: tx.recipients.map((r) => ({ address: r.address, state: 'pending', error: opened.error })),
-      hostFailed: true,
-      error: opened.error,
-      secure: false,
-    };
-  }
+  if (!opened.ok) return connectionFailed(tx, opened.error);
   try {
     return await opened.session.send(tx);
   } finally {

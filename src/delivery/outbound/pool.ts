@@ -15,7 +15,13 @@
  *   connection (the peer may close an idle connection just as we start).
  * - Sessions with different TLS demands (MTA-STS verified TLS, relay AUTH) are never shared.
  */
-import { type ClientOptions, type HostDeliveryResult, SmtpSession, type Transaction } from './client.js';
+import {
+  type ClientOptions,
+  connectionFailed,
+  type HostDeliveryResult,
+  SmtpSession,
+  type Transaction,
+} from './client.js';
 import type { RouteHost } from './routes.js';
 
 export interface PoolOptions {
@@ -91,14 +97,7 @@ export class SessionPool {
         if (!session) {
           const opened = await SmtpSession.open(host, this.#opts.client);
           this.opened++;
-          if (!opened.ok) {
-            return {
-              recipients: tx.recipients.map((r) => ({ address: r.address, state: 'pending', error: opened.error })),
-              hostFailed: true,
-              error: opened.error,
-              secure: false,
-            };
-          }
+          if (!opened.ok) return connectionFailed(tx, opened.error);
           session = opened.session;
         }
         const result = await session.send(tx);
