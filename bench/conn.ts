@@ -7,6 +7,11 @@
  */
 import net from 'node:net';
 
+/** The message of an error, or the thrown value as text. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 export class ConnClosedError extends Error {
   override name = 'ConnClosedError';
 }
@@ -168,4 +173,56 @@ export class LineConn {
   destroy(): void {
     this.socket.destroy();
   }
+}
+
+export interface TimedSessionOptions {
+  /** One loop per entry, all at once. */
+  users: readonly string[];
+  seconds: number;
+  /** Watchdog: after this, every open client is destroyed and the loops end. */
+  timeoutMs: number;
+  onStart?: () => void;
+}
+
+/**
+ * Runs `session` back to back for each user until `seconds` have passed. A session hands each client
+ * it opens to `track`, so that the watchdog can destroy it and a failed session's client is destroyed;
+ * failures go to `errors` (a loop stops after 50 of them in all). Resolves with the seconds it ran.
+ */
+export async function timedSessions<C extends { conn: { destroy(): void } }>(
+  opts: TimedSessionOptions,
+  errors: string[],
+  session: (user: string, track: (client: C) => C) => Promise<void>,
+): Promise<number> {
+  const live = new Set<C>();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    for (const c of live) c.conn.destroy();
+  }, opts.timeoutMs);
+  opts.onStart?.();
+  const t0 = performance.now();
+  const until = t0 + opts.seconds * 1000;
+  await Promise.all(
+    opts.users.map(async (user) => {
+      while (performance.now() < until && !timedOut) {
+        const opened: C[] = [];
+        try {
+          await session(user, (client) => {
+            opened.push(client);
+            live.add(client);
+            return client;
+          });
+        } catch (err) {
+          errors.push(`${user}: ${errorText(err)}`);
+          for (const c of opened) c.conn.destroy();
+          if (errors.length > 50) break;
+        } finally {
+          for (const c of opened) live.delete(c);
+        }
+      }
+    }),
+  );
+  clearTimeout(timer);
+  return (performance.now() - t0) / 1000;
 }

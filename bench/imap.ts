@@ -6,7 +6,7 @@
  * announcement `{N}` is followed by N bytes and then the rest of the same response, so responses are
  * read literal-aware. Literal bytes can be kept (small responses) or only counted (FETCH bodies).
  */
-import { LineConn } from './conn.js';
+import { LineConn, timedSessions } from './conn.js';
 import { errorText } from './smtp.js';
 
 export class ImapError extends Error {
@@ -300,40 +300,15 @@ export async function imapLoginLoad(opts: LoginLoadOptions): Promise<LoginLoadRe
       }
     }),
   );
-  const live = new Set<ImapClient>();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    for (const c of live) c.conn.destroy();
-  }, opts.timeoutMs);
-  opts.onStart?.();
-  const t0 = performance.now();
-  const until = t0 + opts.seconds * 1000;
-  await Promise.all(
-    opts.users.map(async (user) => {
-      while (performance.now() < until && !timedOut) {
-        let client: ImapClient | null = null;
-        try {
-          const started = performance.now();
-          client = await ImapClient.open(opts.host, opts.port);
-          live.add(client);
-          await client.login(user, opts.password);
-          result.loginMs.push(performance.now() - started);
-          await client.command('LOGOUT', { collect: false });
-          await client.conn.close();
-          result.logins++;
-        } catch (err) {
-          result.errors.push(`${user}: ${errorText(err)}`);
-          client?.conn.destroy();
-          if (result.errors.length > 50) break;
-        } finally {
-          if (client) live.delete(client);
-        }
-      }
-    }),
-  );
-  result.seconds = (performance.now() - t0) / 1000;
-  clearTimeout(timer);
+  result.seconds = await timedSessions<ImapClient>(opts, result.errors, async (user, track) => {
+    const started = performance.now();
+    const client = track(await ImapClient.open(opts.host, opts.port));
+    await client.login(user, opts.password);
+    result.loginMs.push(performance.now() - started);
+    await client.command('LOGOUT', { collect: false });
+    await client.conn.close();
+    result.logins++;
+  });
   return result;
 }
 

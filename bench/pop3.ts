@@ -3,8 +3,7 @@
  * with USER/PASS, retrieving every message with RETR (one command at a time, as mail clients do) and
  * leaving with QUIT without DELE, until the time is up.
  */
-import { LineConn } from './conn.js';
-import { errorText } from './smtp.js';
+import { LineConn, timedSessions } from './conn.js';
 
 export class Pop3Error extends Error {
   override name = 'Pop3Error';
@@ -108,46 +107,21 @@ export async function pop3Load(opts: Pop3LoadOptions): Promise<Pop3LoadResult> {
     seconds: 0,
     loginMs: [],
   };
-  const live = new Set<Pop3Client>();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    for (const c of live) c.conn.destroy();
-  }, opts.timeoutMs);
-  opts.onStart?.();
-  const t0 = performance.now();
-  const until = t0 + opts.seconds * 1000;
-  await Promise.all(
-    opts.users.map(async (user) => {
-      while (performance.now() < until && !timedOut) {
-        let client: Pop3Client | null = null;
-        try {
-          const started = performance.now();
-          client = await Pop3Client.open(opts.host, opts.port);
-          live.add(client);
-          await client.login(user, opts.password);
-          result.loginMs.push(performance.now() - started);
-          const { count } = await client.stat();
-          result.mailboxMin = Math.min(result.mailboxMin, count);
-          result.mailboxMax = Math.max(result.mailboxMax, count);
-          for (let n = 1; n <= count; n++) {
-            result.bytes += await client.retr(n);
-            result.retrieved++;
-          }
-          await client.quit();
-          result.sessions++;
-        } catch (err) {
-          result.errors.push(`${user}: ${errorText(err)}`);
-          client?.conn.destroy();
-          if (result.errors.length > 50) break;
-        } finally {
-          if (client) live.delete(client);
-        }
-      }
-    }),
-  );
-  result.seconds = (performance.now() - t0) / 1000;
-  clearTimeout(timer);
+  result.seconds = await timedSessions<Pop3Client>(opts, result.errors, async (user, track) => {
+    const started = performance.now();
+    const client = track(await Pop3Client.open(opts.host, opts.port));
+    await client.login(user, opts.password);
+    result.loginMs.push(performance.now() - started);
+    const { count } = await client.stat();
+    result.mailboxMin = Math.min(result.mailboxMin, count);
+    result.mailboxMax = Math.max(result.mailboxMax, count);
+    for (let n = 1; n <= count; n++) {
+      result.bytes += await client.retr(n);
+      result.retrieved++;
+    }
+    await client.quit();
+    result.sessions++;
+  });
   if (result.mailboxMin === Number.POSITIVE_INFINITY) result.mailboxMin = 0;
   return result;
 }

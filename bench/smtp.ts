@@ -4,7 +4,7 @@
  * one write, reads the three replies, sends the message with its end-of-data line, and waits for the
  * final reply before the next MAIL (no RSET). Only a 250 after the data counts as accepted.
  */
-import { LineConn } from './conn.js';
+import { errorText, LineConn } from './conn.js';
 
 export interface SmtpReply {
   code: number;
@@ -282,6 +282,4 @@ export async function sendMessages(opts: {
   }
 }
 
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+export { errorText };
