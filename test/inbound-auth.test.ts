@@ -172,17 +172,23 @@ describe('inbound SPF/DKIM/DMARC checks between two servers', () => {
   });
 
   it('does not check authenticated mail on port 25', async () => {
-    dns.set({ ...records, 'a.test': { TXT: ['v=spf1 -all'] } });
+    // SPF and DMARC of b.test would refuse this message from loopback if it were checked. The sender is the
+    // login's own address: smtp.sender_login_match (on by default) refuses any other (test/sender-login.test.ts).
+    dns.set({
+      ...records,
+      'b.test': { ...records['b.test'], TXT: ['v=spf1 -all'] },
+      '_dmarc.b.test': { TXT: ['v=DMARC1; p=reject'] },
+    });
     assert.equal(b.cli(['user', 'add', 'alice@b.test', '--password', 'secret']).code, 0);
     const c = await LineClient.connect(b.ports.smtp);
     try {
       assert.match(await c.reply(), /^220 /);
       await c.cmd('EHLO client.test');
       assert.match(await c.cmd(`AUTH PLAIN ${plain('alice@b.test', 'secret')}`), /^235 /);
-      assert.match(await c.cmd('MAIL FROM:<alice@a.test>'), /^250 /);
+      assert.match(await c.cmd('MAIL FROM:<alice@b.test>'), /^250 /);
       assert.match(await c.cmd('RCPT TO:<bob@b.test>'), /^250 /);
       assert.match(await c.cmd('DATA'), /^354 /);
-      c.write(`${message('authenticated')}.\r\n`);
+      c.write(`${message('authenticated').replace('From: Alice <alice@a.test>', 'From: Alice <alice@b.test>')}.\r\n`);
       assert.match(await c.reply(), /^250 /);
     } finally {
       c.close();

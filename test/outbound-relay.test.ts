@@ -90,6 +90,9 @@ describe('outbound delivery through a relay host with STARTTLS and AUTH', () => 
         // The relay takes passwords only over TLS, as a provider does.
         '--set',
         'plaintext_networks=[]',
+        // A smarthost relays mail of a.test's users under one relay login: no sender/login match.
+        '--set',
+        'smtp.sender_login_match=false',
       ],
     });
     assert.equal(r.cli(['user', 'add', 'alice-relay@relay.test', '--password', 'relaypass']).code, 0);

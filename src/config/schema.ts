@@ -92,6 +92,11 @@ export const configSchema = z
         idle_timeout: duration.default(300),
         /** Offer AUTH on port 25 too (for users submitting there, e.g. in labs). */
         auth_on_mx: z.boolean().default(true),
+        /**
+         * An authenticated session (587, 465, or AUTH on port 25) may send only as its own address or an
+         * alias of it: MAIL FROM (553 5.7.1) and the From: header (550 5.7.1). See docs/security-sender.md.
+         */
+        sender_login_match: z.boolean().default(true),
       })
       .prefault({}),
     pop3: z

@@ -16,6 +16,7 @@ import { InboundChecker } from '../delivery/inbound-auth.js';
 import { parseHostPort } from '../delivery/outbound/routes.js';
 import { type QueueStatus, queueStatus } from '../delivery/outbound/status.js';
 import { OutboundWorker } from '../delivery/outbound/worker.js';
+import { senderOwners } from '../delivery/sender-owners.js';
 import { imapHandler } from '../imap/index.js';
 import type { Logger } from '../log.js';
 import { TlsKeyLog } from '../net/keylog.js';
@@ -285,6 +286,7 @@ function buildHandlers(
     login: async (user: string, pass: string) => (await auth.login(user, pass))?.address ?? null,
     resolve: (address: string) => delivery.resolve(address),
     deliver: (msg: Parameters<Delivery['deliver']>[0]) => delivery.deliver(msg),
+    senderOwners: (address: string) => senderOwners(deps.store, address),
   };
   // Port 25 only: SPF/DKIM/DMARC/ARC checks with the outbound DNS servers (inbound-auth.ts).
   const c = config.checks;
@@ -325,6 +327,7 @@ function buildHandlers(
     maxLineLength: config.smtp.max_line_length,
     idleTimeoutMs: config.smtp.idle_timeout * 1000,
     authOnMx: config.smtp.auth_on_mx,
+    senderLoginMatch: config.smtp.sender_login_match,
   });
   const pop3 = pop3Handler(
     { ...common, version: VERSION, idleTimeoutMs: config.pop3.idle_timeout * 1000 },

@@ -34,6 +34,11 @@ export interface SmtpSettings {
   maxAuthFailures: number;
   /** Offer AUTH on the MX listener. */
   authOnMx: boolean;
+  /**
+   * `smtp.sender_login_match`: an authenticated session may send only as an address its account owns
+   * (MAIL FROM and the From: header, see sender-check.ts). Absent means true.
+   */
+  senderLoginMatch?: boolean;
   tlsContext: (() => tls.SecureContext) | null;
 }
 
@@ -50,6 +55,12 @@ export interface SmtpBackend {
    * message (with its Authentication-Results header); `refuse` is answered as is and nothing is stored.
    */
   checkInbound?(msg: IncomingMessage): Promise<InboundVerdict>;
+  /**
+   * The lower-case addresses of the accounts that may send as `address` (the account itself, accounts an
+   * exact alias delivers to); empty for addresses no account owns. Absent: an account owns only its own
+   * address. Used by `senderLoginMatch`.
+   */
+  senderOwners?(address: string): Promise<string[]>;
 }
 
 /** What `SmtpBackend.checkInbound` decided. */

@@ -1,6 +1,7 @@
 /** DATA (RFC 5321 §4.1.1.4): receive the message up to the end-of-data line, then deliver it durably. */
 import { QuotaExceededError } from '../../delivery/delivery.js';
 import { R, reply } from '../reply.js';
+import { refuseForeignFrom } from '../sender-check.js';
 import type { SmtpSession, Transaction } from '../session.js';
 import type { SmtpCommand } from './types.js';
 
@@ -107,6 +108,7 @@ function formatBytes(n: number): string {
 export async function deliverMessage(s: SmtpSession, tx: Transaction, message: Buffer): Promise<void> {
   let report: Awaited<ReturnType<SmtpSession['backend']['deliver']>>;
   try {
+    if (await refuseForeignFrom(s, message)) return; // smtp.sender_login_match (sender-check.ts)
     let msg = s.incoming(tx, message);
     const check = s.backend.checkInbound;
     // Inbound checks only for unauthenticated mail on port 25; submission never waits for DNS.

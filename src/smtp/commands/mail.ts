@@ -1,12 +1,13 @@
 /** MAIL FROM (RFC 5321 §4.1.1.2) with SIZE (RFC 1870), BODY (RFC 6152), SMTPUTF8 (RFC 6531), DSN (RFC 3461). */
 import { mailboxError, parsePathArgument } from '../address.js';
 import { R, reply } from '../reply.js';
+import { senderRefusal } from '../sender-check.js';
 import type { SmtpCommand } from './types.js';
 
 export const mail: SmtpCommand = {
   verb: 'MAIL',
   help: 'MAIL FROM:<you@example.org> - start a message from this sender (RFC 5321 4.1.1.2)',
-  run(s, args) {
+  async run(s, args) {
     if (!s.greeting) return s.send(R.badSequence('Send HELO or EHLO first (e.g. HELO client.example.org)'));
     if (s.tx) return s.send(R.badSequence('Sender already specified; send RSET to start over'));
     if (s.settings.role === 'submission' && !s.authUser) {
@@ -63,6 +64,9 @@ export const mail: SmtpCommand = {
       const problem = mailboxError(address, smtputf8 || s.lab);
       if (problem) return s.send(reply(501, '5.1.7', `Bad sender address <${address}>: ${problem}`));
     }
+    // smtp.sender_login_match: an authenticated session sends only as its own addresses (sender-check.ts).
+    const refusal = await senderRefusal(s, address);
+    if (refusal) return s.send(refusal);
     s.tx = { from: address, params, recipients: [], smtputf8, chunks: null, chunkBytes: 0, chunkTooBig: false };
     const note = tolerated ? ` (lab mode: ${tolerated})` : '';
     s.send(reply(250, '2.1.0', `Sender <${address}> OK${note}`));
