@@ -4,10 +4,17 @@
  * cache is keyed by the stored hash: a changed password invalidates it at once.
  *
  * Also decides where plaintext mechanisms are allowed (TLS, or a `plaintext_networks` address).
+ *
+ * Every credential check of every protocol goes through `login`, `apop` or `guarded`, which take the
+ * client's address and run the check under the shared `LoginLimiter` (limiter.ts): delays per address
+ * and per account before the check, and refusals ("throttled") without a check when too many attempts
+ * wait. Any failed or refused attempt is answered no sooner than `failureDelayMs`.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { BlockList, isIPv6 } from 'node:net';
+import type { Logger } from '../log.js';
 import type { Account, Store } from '../store/types.js';
+import type { LoginLimiter, Throttle } from './limiter.js';
 import { hashPassword, verifyPassword } from './password.js';
 import type { SecretBox } from './secret.js';
 
@@ -17,8 +24,40 @@ export interface AuthOptions {
   scryptLogN: number;
   /** Whether to keep recoverable secrets for APOP. */
   apop: boolean;
-  /** Extra wait before a failed login is answered, to slow down password guessing (default 0). */
+  /** The least wait before a failed or refused login is answered, to slow down password guessing (default 0). */
   failureDelayMs?: number;
+  /**
+   * The limiter shared by all protocols (the composition root passes one built from the `auth` config);
+   * without one (some unit tests) there are no limits per address or account.
+   */
+  limiter?: LoginLimiter;
+  /** Where failed logins are logged (one line each; they are rate-limited by the limiter). */
+  log?: Logger;
+}
+
+export type LoginProtocol = 'imap' | 'pop3' | 'smtp' | 'web' | 'managesieve';
+
+/** Who is logging in: the client's address (limits are kept per address) and the protocol (for the log). */
+export interface LoginClient {
+  remoteAddress: string;
+  protocol: LoginProtocol;
+}
+
+/**
+ * The answer to a login: the account, a failed check ("invalid"), or a refusal without a check because
+ * too many attempts from the address, or at the account, are waiting ("throttled").
+ */
+export type LoginResult<T> =
+  | { ok: true; account: T }
+  | { ok: false; reason: 'invalid' }
+  | { ok: false; reason: 'throttled'; throttle: Throttle };
+
+/** The text engines give a throttled client (after their own status prefix). */
+export function throttledText(throttle: Throttle): string {
+  const seconds = Math.max(1, Math.ceil(throttle.retryAfterMs / 1000));
+  return throttle.scope === 'address'
+    ? `Too many login attempts from your address; wait ${seconds} s and try again (failed logins slow down further attempts)`
+    : `Too many failed logins at this account from other addresses; wait ${seconds} s and try again, or log in from an address you used before`;
 }
 
 const CACHE_LIMIT = 10_000;
@@ -59,20 +98,45 @@ export class AuthService {
     return domains.length === 1 ? `${name}@${domains[0]}` : name;
   }
 
-  /** The account when the password is right and the account is enabled; null otherwise. */
-  async login(username: string, password: string): Promise<Account | null> {
-    const account = await this.#login(username, password);
-    if (!account) await this.#penalty();
-    return account;
+  /** The account when the password is right and the account is enabled, under the login limits. */
+  async login(client: LoginClient, username: string, password: string): Promise<LoginResult<Account>> {
+    const address = await this.resolveUser(username);
+    return this.guarded(client, address, () => this.#login(address, password));
   }
 
-  async #penalty(): Promise<void> {
+  /**
+   * Runs a credential check (the value on success, null on failure) under the login limits, for the
+   * account named `account`; failures and refusals are answered after `failureDelayMs` at the least.
+   * The web login uses it for admin passwords.
+   */
+  async guarded<T>(client: LoginClient, account: string, check: () => Promise<T | null>): Promise<LoginResult<T>> {
+    const limiter = this.options.limiter;
+    if (!limiter) {
+      const value = await check();
+      if (value !== null) return { ok: true, account: value };
+      await this.#failureDelay();
+      return { ok: false, reason: 'invalid' };
+    }
+    const outcome = await limiter.attempt(client.remoteAddress, account, check);
+    if (outcome.kind === 'ok') return { ok: true, account: outcome.value };
+    if (outcome.kind === 'failed') {
+      this.options.log?.info(
+        { remote: client.remoteAddress, protocol: client.protocol, user: account.slice(0, 100), ...outcome.info },
+        'login failed',
+      );
+    }
+    await this.#failureDelay();
+    return outcome.kind === 'failed'
+      ? { ok: false, reason: 'invalid' }
+      : { ok: false, reason: 'throttled', throttle: outcome.throttle };
+  }
+
+  async #failureDelay(): Promise<void> {
     const ms = this.options.failureDelayMs ?? 0;
     if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
   }
 
-  async #login(username: string, password: string): Promise<Account | null> {
-    const address = await this.resolveUser(username);
+  async #login(address: string, password: string): Promise<Account | null> {
     const account = await this.store.accounts.get(address);
     if (!account || account.disabled) {
       // Spend comparable time so that unknown users are not told apart by timing.
@@ -88,16 +152,15 @@ export class AuthService {
     return account;
   }
 
-  /** RFC 1939 §7: digest = MD5(timestamp + secret), lower-case hex. */
-  async apop(username: string, timestamp: string, digest: string): Promise<Account | null> {
-    const account = await this.#apop(username, timestamp, digest);
-    if (!account) await this.#penalty();
-    return account;
+  /** RFC 1939 §7: digest = MD5(timestamp + secret), lower-case hex; under the login limits. */
+  async apop(client: LoginClient, username: string, timestamp: string, digest: string): Promise<LoginResult<Account>> {
+    const address = await this.resolveUser(username);
+    return this.guarded(client, address, () => this.#apop(address, timestamp, digest));
   }
 
-  async #apop(username: string, timestamp: string, digest: string): Promise<Account | null> {
+  async #apop(address: string, timestamp: string, digest: string): Promise<Account | null> {
     if (!this.options.apop) return null;
-    const account = await this.store.accounts.get(await this.resolveUser(username));
+    const account = await this.store.accounts.get(address);
     if (!account || account.disabled || !account.apopSecret) return null;
     const secret = this.options.secretBox.open(account.apopSecret);
     if (secret === null) return null;

@@ -119,7 +119,10 @@ export const configSchema = z
       .strictObject({
         /** scrypt cost parameter log2(N) for new password hashes. */
         scrypt_log_n: z.number().int().min(10).max(20).default(14),
-        /** Milliseconds to wait before answering a failed login (slows down password guessing). */
+        /**
+         * Milliseconds to wait at the least before answering a failed or refused login (any protocol).
+         * The limits below add to it: see docs/security-auth.md.
+         */
         failure_delay_ms: z.number().int().min(0).max(10000).default(300),
       })
       .prefault({}),
@@ -141,6 +144,24 @@ export const configSchema = z
         /**
          * TLS to the relay host: "verify" requires TLS and a certificate valid for the relay's name (system
          * CAs plus NODE_EXTRA_CA_CERTS); "require" requires TLS without checking the certificate (a lab relay
+        /**
+         * Failed logins from one client address (IPv6: its /64), across connections and protocols, before
+         * each further attempt from it waits `penalty_start_ms`, doubling per failure up to `penalty_max_ms`.
+         */
+        penalty_free_failures: z.number().int().min(0).max(1000).default(2),
+        /** The first wait, in milliseconds, once an address has used its free failures. */
+        penalty_start_ms: z.number().int().min(0).max(600000).default(500),
+        /** The longest wait, in milliseconds, before an attempt from a penalized address or at an attacked account. */
+        penalty_max_ms: z.number().int().min(0).max(600000).default(15000),
+        /** Seconds without a failure after which an address's (or an account's) failures are forgotten. */
+        penalty_window: z.number().int().positive().max(86400).default(900),
+        /**
+         * Failed logins at one account, from all addresses, before attempts at it wait as well (doubling
+         * like the address penalty); addresses that logged in to it successfully before are exempt.
+         */
+        account_failures: z.number().int().min(1).max(100000).default(10),
+        /** Client addresses, and accounts, the login limiter remembers (each); the least recently used go first. */
+        max_tracked: z.number().int().min(100).max(10000000).default(100000),
          * with a self-signed one); "opportunistic" uses STARTTLS when offered and sends in clear otherwise.
          */
         relay_tls: z.enum(['verify', 'require', 'opportunistic']).default('verify'),

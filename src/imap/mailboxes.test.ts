@@ -848,7 +848,7 @@ print(json.dumps(out))
         },
         {
           plaintextAllowed: () => false,
-          login: async () => null,
+          login: async () => ({ ok: false, reason: 'invalid' }),
           resolve: (a) => delivery.resolve(a),
           deliver: (m) => delivery.deliver(m),
         },

@@ -14,6 +14,7 @@
  * - Literal sizes are checked before the client sends them (framing.ts); memory per session is bounded.
  */
 import type tls from 'node:tls';
+import type { LoginClient, LoginResult } from '../auth/service.js';
 import type { Logger } from '../log.js';
 import { ClientGoneError, type Connection } from '../net/connection.js';
 import type { Account, Store } from '../store/types.js';
@@ -47,7 +48,8 @@ export interface ImapSettings {
 /** The parts of AuthService (src/auth/service.ts) the engine uses. */
 export interface ImapAuth {
   plaintextAllowed(conn: { secure: boolean; remoteAddress: string }): boolean;
-  login(username: string, password: string): Promise<Account | null>;
+  /** Under the shared login limits (src/auth/limiter.ts). */
+  login(client: LoginClient, username: string, password: string): Promise<LoginResult<Account>>;
 }
 
 export interface ImapBackend {
@@ -63,6 +65,8 @@ export class ImapSession {
   readonly enabled = new Set<string>();
   errors = 0;
   authFailures = 0;
+  /** Set after AUTHENTICATE: the next line is redacted unless it is a known command (see #command). */
+  #afterAuth = false;
   readonly stats = { commands: 0, fetched: 0, appended: 0 };
   #assembler: CommandAssembler;
 
@@ -250,11 +254,14 @@ export class ImapSession {
         }
         if (input.kind === 'rejected') {
           const e = input.error;
-          this.conn.trace.in(`${e.tag ?? '*'} ${e.command ?? ''} <refused: ${e.message}>`);
-          if (e.kind === 'literal-too-big' && e.command === 'APPEND' && e.tag) {
-            this.no(e.tag, e.message, 'TOOBIG');
+          // Right after AUTHENTICATE the "tag" may be credentials: neither traced nor echoed.
+          const tag = this.#afterAuth ? null : e.tag;
+          this.#afterAuth = false;
+          this.conn.trace.in(`${tag ?? '*'} ${tag ? (e.command ?? '') : ''} <refused: ${e.message}>`);
+          if (e.kind === 'literal-too-big' && e.command === 'APPEND' && tag) {
+            this.no(tag, e.message, 'TOOBIG');
           } else {
-            this.bad(e.tag, e.message, e.kind === 'literal-too-big' || e.kind === 'command-too-big' ? 'TOOBIG' : null);
+            this.bad(tag, e.message, e.kind === 'literal-too-big' || e.kind === 'command-too-big' ? 'TOOBIG' : null);
           }
           if (e.fatal) {
             this.untagged('BYE The rest of your input cannot be read; closing the connection');
@@ -277,6 +284,18 @@ export class ImapSession {
 
   async #command(assembled: AssembledCommand): Promise<void> {
     this.stats.commands++;
+    // The line after AUTHENTICATE may be the credentials a careless client sends after a refusal: unless
+    // it is a tagged known command, it is traced as `<redacted>` and answered without echoing its tag.
+    const verb = (assembled.name ?? '').split(' ')[0];
+    const hidden = this.#afterAuth && !(verb === 'UID' || KNOWN_COMMANDS.has(verb));
+    this.#afterAuth = assembled.name === 'AUTHENTICATE';
+    if (hidden) {
+      this.conn.trace.in('<redacted>');
+      return this.bad(
+        null,
+        'Not a command (a line right after AUTHENTICATE is not shown, as it may hold credentials); start each command with a tag, e.g. "a1 NOOP"',
+      );
+    }
     if (this.conn.trace.active) this.#traceIn(assembled);
     const parsed = parseCommand(assembled, { utf8: this.utf8 });
     if (!parsed.ok) {
@@ -328,6 +347,8 @@ export class ImapSession {
     for (const line of text.split('\r\n')) this.conn.trace.in(line);
   }
 }
+
+const KNOWN_COMMANDS: ReadonlySet<string> = new Set(COMMANDS.keys());
 
 /** The command variant(s) with name N (some variants carry two names, e.g. SELECT | EXAMINE). */
 export type CommandOf<N extends ImapCommand['name']> = ImapCommand extends infer C

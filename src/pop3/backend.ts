@@ -14,6 +14,7 @@
  *   Chunks must not be modified by the backend after they were yielded.
  * - `expunge` resolves only when the removal is durable; the engine answers `+OK` after that.
  */
+import type { LoginClient, LoginResult } from '../auth/service.js';
 import type { Store } from '../store/types.js';
 
 export interface Pop3User {
@@ -51,9 +52,10 @@ export type MaildropOpening = { kind: 'open'; maildrop: Maildrop } | { kind: 'lo
 export interface Pop3Auth {
   /** Whether USER/PASS and AUTH PLAIN/LOGIN may be used on this connection (TLS or a trusted network). */
   plaintextAllowed(conn: { secure: boolean; remoteAddress: string }): boolean;
-  login(username: string, password: string): Promise<Pop3User | null>;
+  /** Under the shared login limits (src/auth/limiter.ts). */
+  login(client: LoginClient, username: string, password: string): Promise<LoginResult<Pop3User>>;
   /** RFC 1939 §7: `digest` is MD5(timestamp + secret) in hex. */
-  apop(username: string, timestamp: string, digest: string): Promise<Pop3User | null>;
+  apop(client: LoginClient, username: string, timestamp: string, digest: string): Promise<LoginResult<Pop3User>>;
 }
 
 /** The Store, narrowed to what POP3 uses: the INBOX, its messages and blobs, and the POP3 lock. */

@@ -19,6 +19,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type tls from 'node:tls';
+import { type LoginClient, type LoginResult, throttledText } from '../auth/service.js';
 import type { Logger } from '../log.js';
 import type { Connection } from '../net/connection.js';
 import type { Maildrop, MaildropMessage, Pop3Backend, Pop3User } from './backend.js';
@@ -61,6 +62,11 @@ export class Pop3Session {
   errors = 0;
   authFailures = 0;
   done = false;
+  /**
+   * Set after an AUTH command (answered or refused): a client may send its base64 credentials anyway,
+   * so the next line is traced as `<redacted>` unless it is a known command.
+   */
+  #afterAuth = false;
   readonly stats = { retrieved: 0, deleted: 0 };
 
   constructor(
@@ -132,17 +138,32 @@ export class Pop3Session {
     this.send(ok(`${user.address} has ${count} visible messages (0 hidden) in ${size} octets.`));
   }
 
-  /** After failed credentials: back to the start of AUTHORIZATION (RFC 1939 §7), or hang up. */
-  loginFailed(name: string, mechanism: string, text = 'Invalid login or password'): void {
+  /** Who is logging in, for the shared login limits (src/auth/limiter.ts). */
+  get client(): LoginClient {
+    return { remoteAddress: this.conn.remoteAddress, protocol: 'pop3' };
+  }
+
+  /**
+   * After failed credentials, or a login refused by the limits (`[SYS/TEMP]`: try again later): back
+   * to the start of AUTHORIZATION (RFC 1939 §7), or hang up.
+   */
+  loginFailed(
+    name: string,
+    mechanism: string,
+    failure: Extract<LoginResult<unknown>, { ok: false }> & { text?: string },
+  ): void {
     this.conn.trace.auth(name, false, mechanism);
     this.pendingUser = null;
     this.authFailures++;
+    const throttled = failure.reason === 'throttled';
+    const text = throttled ? throttledText(failure.throttle) : (failure.text ?? 'Invalid login or password');
+    const code = throttled ? 'SYS/TEMP' : 'AUTH';
     if (this.authFailures >= this.settings.maxAuthFailures) {
-      this.send(err(`${text}; too many failed logins, closing the connection`, 'AUTH'));
+      this.send(err(`${text}; too many failed logins, closing the connection`, code));
       this.done = true;
       return;
     }
-    this.send(err(text, 'AUTH'));
+    this.send(err(text, code));
   }
 
   /** Visible (not DELE-marked) messages with their numbers. */
@@ -236,6 +257,7 @@ export class Pop3Session {
           break;
         }
         if (input.kind === 'too-long') {
+          this.#afterAuth = false;
           this.conn.trace.in(`<line longer than ${MAX_COMMAND_LINE} octets>`);
           this.fail(`Line too long (the limit is ${MAX_COMMAND_LINE} octets per command)`);
         } else {
@@ -262,7 +284,10 @@ export class Pop3Session {
     const text = raw.toString('utf8');
     const line = parseCommandLine(text);
     const command = COMMANDS.get(line.verb);
-    this.conn.trace.in(command?.redact(line) ?? text);
+    // The line after AUTH may be the credentials a careless client sends after a refusal.
+    const hidden = this.#afterAuth && !command;
+    this.#afterAuth = line.verb === 'AUTH';
+    this.conn.trace.in(hidden ? '<redacted>' : (command?.redact(line) ?? text));
     if (ending === 'lf' && this.settings.strict) {
       this.fail('Bare <LF> line ending; end every command with <CR><LF> (strict mode)');
       return;
@@ -272,7 +297,7 @@ export class Pop3Session {
       return;
     }
     if (!command) {
-      this.fail(`Unknown command "${printable(line.verb, 20)}"; ${this.#hint()}`);
+      this.fail(`Unknown command${hidden ? '' : ` "${printable(line.verb, 20)}"`}; ${this.#hint()}`);
       return;
     }
     if (!command.states.includes(this.state)) {

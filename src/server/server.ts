@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import type net from 'node:net';
 import path from 'node:path';
+import { LoginLimiter, limiterOptions } from '../auth/limiter.js';
 import { SecretBox } from '../auth/secret.js';
 import { AuthService } from '../auth/service.js';
 import { parseListenAddress } from '../config/load.js';
@@ -50,7 +51,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const cleanups: (() => Promise<unknown> | undefined)[] = [() => store.close()];
   try {
     for (const domain of config.domains) await store.domains.add(domain);
-    const auth = authFromConfig(store, config, dataDir);
+    const auth = authFromConfig(store, config, dataDir, log);
     let worker: OutboundWorker | null = null;
     const delivery = new Delivery(store, {
       hostname: config.hostname,
@@ -255,8 +256,11 @@ function outboundWorker(config: Config, store: Store, delivery: Delivery, log: L
   });
 }
 
-/** The AuthService as the configuration sets it up (shared by the server and the admin CLI). */
-export function authFromConfig(store: Store, config: Config, dataDir: string): AuthService {
+/**
+ * The AuthService as the configuration sets it up (shared by the server and the admin CLI), with the one
+ * LoginLimiter that every engine and the web login go through.
+ */
+export function authFromConfig(store: Store, config: Config, dataDir: string, log?: Logger): AuthService {
   return new AuthService(store, {
     secretBox: SecretBox.open(dataDir),
     plaintextNetworks: config.plaintext_networks,
@@ -275,6 +279,8 @@ async function runCleanups(cleanups: (() => Promise<unknown> | undefined)[]): Pr
     }
   }
 }
+    limiter: new LoginLimiter(limiterOptions(config.auth)),
+    ...(log ? { log: log.child({ component: 'auth' }) } : {}),
 
 function buildHandlers(
   config: Config,
@@ -283,7 +289,10 @@ function buildHandlers(
   const { auth, delivery, log } = deps;
   const smtpBackend = {
     plaintextAllowed: (conn: { secure: boolean; remoteAddress: string }) => auth.plaintextAllowed(conn),
-    login: async (user: string, pass: string) => (await auth.login(user, pass))?.address ?? null,
+    login: async (client: LoginClient, user: string, pass: string): Promise<LoginResult<string>> => {
+      const r = await auth.login(client, user, pass);
+      return r.ok ? { ok: true, account: r.account.address } : r;
+    },
     resolve: (address: string) => delivery.resolve(address),
     deliver: (msg: Parameters<Delivery['deliver']>[0]) => delivery.deliver(msg),
     senderOwners: (address: string) => senderOwners(deps.store, address),

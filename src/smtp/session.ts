@@ -12,6 +12,7 @@
  *   session ends with 421. Server faults get 451 4.3.0 and a log line, never internal text.
  */
 import type tls from 'node:tls';
+import type { LoginClient, LoginResult } from '../auth/service.js';
 import type { AcceptedRecipient, DeliveryReport, IncomingMessage, Resolution } from '../delivery/delivery.js';
 import type { Logger } from '../log.js';
 import type { Connection } from '../net/connection.js';
@@ -45,8 +46,8 @@ export interface SmtpSettings {
 /** What the SMTP engine needs from the rest of the server. */
 export interface SmtpBackend {
   plaintextAllowed(conn: { secure: boolean; remoteAddress: string }): boolean;
-  /** Returns the account address on success. */
-  login(username: string, password: string): Promise<string | null>;
+  /** The account address on success; under the shared login limits (src/auth/limiter.ts). */
+  login(client: LoginClient, username: string, password: string): Promise<LoginResult<string>>;
   resolve(address: string): Promise<Resolution>;
   deliver(msg: IncomingMessage): Promise<DeliveryReport>;
   /**
@@ -88,6 +89,11 @@ export class SmtpSession {
   errors = 0;
   authFailures = 0;
   done = false;
+  /**
+   * Set after an AUTH command (answered or refused): a client may send its base64 credentials anyway,
+   * so the next line is traced as `<redacted>` unless it starts with a known command verb.
+   */
+  #afterAuth = false;
   readonly stats = { commands: 0, messages: 0, recipients: 0, rejected: 0 };
 
   constructor(
@@ -140,6 +146,7 @@ export class SmtpSession {
         break;
       }
       if (input.kind === 'too-long') {
+        this.#afterAuth = false;
         this.conn.trace.in(`<line longer than ${this.settings.maxLineLength} bytes>`);
         this.fail(500, '5.5.6', `Line too long (the limit is ${this.settings.maxLineLength} bytes per command)`);
       } else {
@@ -165,7 +172,11 @@ export class SmtpSession {
     const sp = line.search(/[ \t]/);
     const verb = (sp < 0 ? line : line.slice(0, sp)).toUpperCase();
     const args = sp < 0 ? '' : line.slice(sp + 1);
-    this.conn.trace.in(verb === 'AUTH' ? redactAuth(line) : line);
+    const command = COMMANDS.get(verb);
+    // The line after AUTH may be the credentials a careless client sends after a refusal.
+    const hidden = this.#afterAuth && !command;
+    this.#afterAuth = verb === 'AUTH';
+    this.conn.trace.in(verb === 'AUTH' ? redactAuth(line) : hidden ? '<redacted>' : line);
     if (this.lineMode === null) this.lineMode = ending;
     if (ending === 'lf' && this.settings.strict) {
       this.fail(501, '5.5.2', 'Bare <LF> line ending; end every command with <CR><LF> (strict mode)');
@@ -175,9 +186,9 @@ export class SmtpSession {
       this.fail(500, '5.5.2', 'Empty command; type HELP for the list of commands');
       return;
     }
-    const command = COMMANDS.get(verb);
     if (!command) {
-      this.fail(500, '5.5.2', `Command "${verb.slice(0, 32)}" not recognized; type HELP for the list of commands`);
+      const shown = hidden ? '' : ` "${verb.slice(0, 32)}"`;
+      this.fail(500, '5.5.2', `Command${shown} not recognized; type HELP for the list of commands`);
       return;
     }
     try {

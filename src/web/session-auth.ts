@@ -6,13 +6,17 @@
  * - A session id is 32 random bytes (base64url) in the cookie `pb_session` (HttpOnly, SameSite=Strict,
  *   Secure over HTTPS). Sessions live in this process only: a restart logs everybody out.
  * - A session expires after 12 hours without a request; expired sessions are swept lazily.
- * - Admins (the `admins` table, `postbode admin add NAME`) and mail users (AuthService, with its failure
- *   delay) are separate: a name without `@` is an admin name first, then a bare local part.
+ * - At most `perUser` (20) sessions per user: a new login ends that user's oldest session. When the
+ *   table (`maxSessions`, 100,000) is full, expired sessions are swept; if it is still full the login is
+ *   refused with 503. One user's logins never end another user's sessions.
+ * - Admins (the `admins` table, `postbode admin add NAME`) and mail users are separate: a name without
+ *   `@` is an admin name first, then a bare local part. Both are checked under the login limits shared
+ *   with the mail protocols (AuthService → src/auth/limiter.ts): the wait comes before the check and
+ *   attempts in flight count, so parallel requests get no more checks than sequential ones.
  * - Requests that change something (POST/PUT/PATCH/DELETE under /api) must carry
  *   `Content-Type: application/json` or `X-Postbode: 1`. A cross-site HTML form can send neither, so
  *   with SameSite=Strict this stops cross-site request forgery.
- * - An address that fails to log in too often is refused with 429 for a while, before any password
- *   is checked.
+ * - A login refused by the limits without a check (too many attempts waiting) gets 429 and Retry-After.
  */
 import { randomBytes } from 'node:crypto';
 import { getConnInfo } from '@hono/node-server/conninfo';
@@ -22,29 +26,55 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { verifyPassword } from '../auth/password.js';
+import { type LoginClient, type LoginResult, throttledText } from '../auth/service.js';
 import { currentUser, jsonBody, type WebContext, type WebEnv, type WebUser } from './context.js';
 
 export const SESSION_COOKIE = 'pb_session';
 const IDLE_MS = 12 * 3600_000;
-const SESSION_LIMIT = 100_000;
+
+export interface WebSessionLimits {
+  /** Sessions in all (default 100,000). */
+  maxSessions: number;
+  /** Sessions of one user (default 20); a new login ends the user's oldest. */
+  perUser: number;
+}
+
+const DEFAULT_LIMITS: WebSessionLimits = { maxSessions: 100_000, perUser: 20 };
+
+interface WebSession {
+  user: WebUser;
+  key: string;
+  lastSeen: number;
+}
 
 /** In-memory login sessions. */
 export class WebSessions {
-  readonly #sessions = new Map<string, { user: WebUser; lastSeen: number }>();
+  readonly #sessions = new Map<string, WebSession>();
+  /** Session ids per user (role and name), oldest first. */
+  readonly #byUser = new Map<string, string[]>();
+  readonly limits: WebSessionLimits;
 
   constructor(
     readonly idleMs = IDLE_MS,
     private readonly now: () => number = Date.now,
-  ) {}
+    limits: Partial<WebSessionLimits> = {},
+  ) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+  }
 
-  create(user: WebUser): string {
-    if (this.#sessions.size >= SESSION_LIMIT) this.sweep();
-    if (this.#sessions.size >= SESSION_LIMIT) {
-      // Still full of live sessions: drop the oldest (Map keeps insertion order).
-      this.#sessions.delete(this.#sessions.keys().next().value as string);
-    }
+  /** A new session for `user`; null when the table is full of other users' live sessions. */
+  create(user: WebUser): string | null {
+    const key = userKey(user);
+    const own = this.#byUser.get(key) ?? [];
+    // The user's own oldest sessions make room first; other users' sessions are never ended for it.
+    while (own.length >= this.limits.perUser) this.delete(own[0]);
+    if (this.#sessions.size >= this.limits.maxSessions) this.sweep();
+    if (this.#sessions.size >= this.limits.maxSessions) return null;
     const id = randomBytes(32).toString('base64url');
-    this.#sessions.set(id, { user, lastSeen: this.now() });
+    this.#sessions.set(id, { user, key, lastSeen: this.now() });
+    const ids = this.#byUser.get(key);
+    if (ids) ids.push(id);
+    else this.#byUser.set(key, [id]);
     return id;
   }
 
@@ -54,7 +84,7 @@ export class WebSessions {
     if (!s) return null;
     const now = this.now();
     if (now - s.lastSeen > this.idleMs) {
-      this.#sessions.delete(id);
+      this.delete(id);
       return null;
     }
     s.lastSeen = now;
@@ -62,62 +92,38 @@ export class WebSessions {
   }
 
   delete(id: string): void {
+    const s = this.#sessions.get(id);
+    if (!s) return;
     this.#sessions.delete(id);
+    const ids = this.#byUser.get(s.key);
+    if (!ids) return;
+    const at = ids.indexOf(id);
+    if (at >= 0) ids.splice(at, 1);
+    if (ids.length === 0) this.#byUser.delete(s.key);
   }
 
   /** Ends every session of one user (e.g. an admin deleted or a password changed). */
   deleteUser(user: WebUser): void {
-    for (const [id, s] of this.#sessions) {
-      if (s.user.name === user.name && s.user.role === user.role) this.#sessions.delete(id);
-    }
+    for (const id of [...(this.#byUser.get(userKey(user)) ?? [])]) this.delete(id);
   }
 
   sweep(): void {
     const now = this.now();
-    for (const [id, s] of this.#sessions) if (now - s.lastSeen > this.idleMs) this.#sessions.delete(id);
+    for (const [id, s] of this.#sessions) if (now - s.lastSeen > this.idleMs) this.delete(id);
   }
 
   get size(): number {
     return this.#sessions.size;
   }
+
+  /** Live sessions of one user. */
+  countOf(user: WebUser): number {
+    return this.#byUser.get(userKey(user))?.length ?? 0;
+  }
 }
 
-/** Failed logins per client address in a sliding window; too many → refused for the rest of it. */
-export class LoginLimiter {
-  readonly #failures = new Map<string, number[]>();
-
-  constructor(
-    readonly maxFailures = 10,
-    readonly windowMs = 15 * 60_000,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  /** Milliseconds until `ip` may try again, or 0 when it may now. */
-  blockedFor(ip: string): number {
-    const recent = this.#recent(ip);
-    if (recent.length < this.maxFailures) return 0;
-    return recent[recent.length - this.maxFailures] + this.windowMs - this.now();
-  }
-
-  fail(ip: string): void {
-    const recent = this.#recent(ip);
-    recent.push(this.now());
-    this.#failures.set(ip, recent);
-    if (this.#failures.size > 50_000) {
-      for (const key of this.#failures.keys()) if (this.#recent(key).length === 0) this.#failures.delete(key);
-    }
-  }
-
-  succeed(ip: string): void {
-    this.#failures.delete(ip);
-  }
-
-  #recent(ip: string): number[] {
-    const since = this.now() - this.windowMs;
-    const list = (this.#failures.get(ip) ?? []).filter((t) => t > since);
-    if (list.length === 0) this.#failures.delete(ip);
-    return list;
-  }
+function userKey(user: WebUser): string {
+  return `${user.role}\0${user.name}`;
 }
 
 /** The client's IP address ('' when unknown, e.g. in app.request() tests). */
@@ -172,49 +178,58 @@ const loginBody = z.object({
   password: z.string().min(1, 'give your password').max(1024),
 });
 
-/** Checks a name and password: an admin account first (names without @), then a mail account. */
-export async function checkLogin(ctx: WebContext, username: string, password: string): Promise<WebUser | null> {
+/**
+ * Checks a name and password under the shared login limits: an admin account first (names without @),
+ * then a mail account.
+ */
+export async function checkLogin(
+  ctx: WebContext,
+  client: LoginClient,
+  username: string,
+  password: string,
+): Promise<LoginResult<WebUser>> {
   const name = username.trim().toLowerCase();
   if (!name.includes('@')) {
     const admin = await ctx.store.admins.get(name);
     if (admin) {
-      if (await verifyPassword(password, admin.passwordHash)) return { name: admin.name, role: 'admin' };
-      const delay = ctx.config.auth.failure_delay_ms;
-      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-      return null;
+      return ctx.auth.guarded(
+        client,
+        `admin ${admin.name}`,
+        async (): Promise<WebUser | null> =>
+          (await verifyPassword(password, admin.passwordHash)) ? { name: admin.name, role: 'admin' } : null,
+      );
     }
   }
-  const account = await ctx.auth.login(name, password);
-  return account ? { name: account.address, role: 'user' } : null;
+  const result = await ctx.auth.login(client, name, password);
+  return result.ok ? { ok: true, account: { name: result.account.address, role: 'user' } } : result;
 }
 
-export function authRoutes(ctx: WebContext, sessions: WebSessions, limiter = new LoginLimiter()): Hono<WebEnv> {
+export function authRoutes(ctx: WebContext, sessions: WebSessions): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   const secure = ctx.config.web.https;
 
   app.post('/login', async (c) => {
-    const ip = clientIp(c);
-    const wait = limiter.blockedFor(ip);
-    if (wait > 0) {
-      const minutes = Math.ceil(wait / 60_000);
-      c.header('Retry-After', String(Math.ceil(wait / 1000)));
-      return c.json(
-        {
-          error: `too many failed logins from your address; try again in ${minutes} minute${minutes === 1 ? '' : 's'}`,
-        },
-        429,
-      );
-    }
     const { username, password } = await jsonBody(c, loginBody);
-    const user = await checkLogin(ctx, username, password);
-    if (!user) {
-      limiter.fail(ip);
+    const result = await checkLogin(ctx, { remoteAddress: clientIp(c), protocol: 'web' }, username, password);
+    if (!result.ok && result.reason === 'throttled') {
+      c.header('Retry-After', String(Math.max(1, Math.ceil(result.throttle.retryAfterMs / 1000))));
+      return c.json({ error: throttledText(result.throttle) }, 429);
+    }
+    if (!result.ok) {
       return c.json({ error: 'wrong name or password (admins use their admin name, users their mail address)' }, 401);
     }
-    limiter.succeed(ip);
+    const user = result.account;
     const old = getCookie(c, SESSION_COOKIE);
     if (old) sessions.delete(old);
-    setCookie(c, SESSION_COOKIE, sessions.create(user), { httpOnly: true, sameSite: 'Strict', secure, path: '/' });
+    const id = sessions.create(user);
+    if (id === null) {
+      c.header('Retry-After', '60');
+      return c.json(
+        { error: 'the server has too many open web sessions; try again later (an admin can restart it to clear them)' },
+        503,
+      );
+    }
+    setCookie(c, SESSION_COOKIE, id, { httpOnly: true, sameSite: 'Strict', secure, path: '/' });
     return c.json(user);
   });
 

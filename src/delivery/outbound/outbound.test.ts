@@ -235,7 +235,10 @@ async function startReceiver(): Promise<{ port: number; store: Store; stop(): Pr
     },
     {
       plaintextAllowed: (conn) => auth.plaintextAllowed(conn),
-      login: async (user, pass) => (await auth.login(user, pass))?.address ?? null,
+      login: async (client, user, pass) => {
+        const r = await auth.login(client, user, pass);
+        return r.ok ? { ok: true, account: r.account.address } : r;
+      },
       resolve: (address) => delivery.resolve(address),
       deliver: (msg) => delivery.deliver(msg),
     },

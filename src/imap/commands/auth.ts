@@ -1,5 +1,6 @@
 /** Not-authenticated state: STARTTLS (RFC 9051 §6.2.1), AUTHENTICATE (§6.2.2, SASL-IR RFC 4959), LOGIN (§6.2.3). */
 import { createMechanism } from '../../auth/sasl.js';
+import { type LoginClient, type LoginResult, throttledText } from '../../auth/service.js';
 import type { Account } from '../../store/types.js';
 import type { ImapSession } from '../session.js';
 import { command, NOT_AUTHED } from './types.js';
@@ -33,9 +34,9 @@ export const login = command({
         'PRIVACYREQUIRED',
       );
     }
-    const account = await s.backend.auth.login(cmd.username, cmd.password);
-    s.conn.trace.auth(cmd.username, account !== null, 'LOGIN');
-    await finishLogin(s, tag, account, 'LOGIN');
+    const result = await s.backend.auth.login(client(s), cmd.username, cmd.password);
+    s.conn.trace.auth(cmd.username, result.ok, 'LOGIN');
+    await finishLogin(s, tag, result, 'LOGIN');
   },
 });
 
@@ -69,22 +70,28 @@ export const authenticate = command({
       step = mech.next(text);
     }
     if (step.kind === 'error') return s.bad(tag, `Cannot decode the response: ${step.message}`);
-    const account = await s.backend.auth.login(step.username, step.password);
-    s.conn.trace.auth(step.username, account !== null, mech.name);
-    await finishLogin(s, tag, account, 'AUTHENTICATE');
+    const result = await s.backend.auth.login(client(s), step.username, step.password);
+    s.conn.trace.auth(step.username, result.ok, mech.name);
+    await finishLogin(s, tag, result, 'AUTHENTICATE');
   },
 });
 
-async function finishLogin(s: ImapSession, tag: string, account: Account | null, verb: string): Promise<void> {
-  if (!account) {
+function client(s: ImapSession): LoginClient {
+  return { remoteAddress: s.conn.remoteAddress, protocol: 'imap' };
+}
+
+async function finishLogin(s: ImapSession, tag: string, result: LoginResult<Account>, verb: string): Promise<void> {
+  if (!result.ok) {
     s.authFailures++;
-    s.no(tag, 'Invalid login or password (the user name is the full address)', 'AUTHENTICATIONFAILED');
+    if (result.reason === 'throttled') s.no(tag, throttledText(result.throttle), 'UNAVAILABLE');
+    else s.no(tag, 'Invalid login or password (the user name is the full address)', 'AUTHENTICATIONFAILED');
     if (s.authFailures >= s.settings.maxAuthFailures) {
       s.untagged('BYE Too many failed logins');
       s.state = 'logout';
     }
     return;
   }
+  const account = result.account;
   s.user = account;
   s.state = 'authenticated';
   s.conn.trace.state('authenticated');

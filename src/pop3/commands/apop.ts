@@ -20,8 +20,8 @@ export const apop = defineCommand<{ name: string; digest: string }>({
     return ok({ name, digest: digest.toLowerCase() });
   },
   async run(s, { name, digest }) {
-    const account = await s.backend.auth.apop(name, s.timestamp, digest);
-    if (!account) return s.loginFailed(name, 'APOP');
-    await s.loggedIn(account, 'APOP');
+    const result = await s.backend.auth.apop(s.client, name, s.timestamp, digest);
+    if (!result.ok) return s.loginFailed(name, 'APOP', result);
+    await s.loggedIn(result.account, 'APOP');
   },
 });

@@ -46,14 +46,14 @@ export const auth = defineCommand<{ mechanism: string; initial: string | null } 
     }
     if (step.kind === 'error') return s.fail(`Cannot decode the response: ${step.message}`);
     if (step.authzid && step.authzid.toLowerCase() !== step.username.toLowerCase()) {
-      return s.loginFailed(
-        step.username,
-        mech.name,
-        'Logging in as another user (authorization identity) is not supported',
-      );
+      return s.loginFailed(step.username, mech.name, {
+        ok: false,
+        reason: 'invalid',
+        text: 'Logging in as another user (authorization identity) is not supported',
+      });
     }
-    const account = await s.backend.auth.login(step.username, step.password);
-    if (!account) return s.loginFailed(step.username, mech.name);
-    await s.loggedIn(account, mech.name);
+    const result = await s.backend.auth.login(s.client, step.username, step.password);
+    if (!result.ok) return s.loginFailed(step.username, mech.name, result);
+    await s.loggedIn(result.account, mech.name);
   },
 });

@@ -13,8 +13,8 @@ export const pass = defineCommand<string>({
     if (!s.plaintextAllowed) return s.refusePlaintext();
     const name = s.pendingUser;
     if (name === null) return s.fail('Send USER <name> first, then PASS <password>');
-    const account = await s.backend.auth.login(name, password);
-    if (!account) return s.loginFailed(name, 'USER');
-    await s.loggedIn(account, 'USER');
+    const result = await s.backend.auth.login(s.client, name, password);
+    if (!result.ok) return s.loginFailed(name, 'USER', result);
+    await s.loggedIn(result.account, 'USER');
   },
 });

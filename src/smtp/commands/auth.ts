@@ -1,5 +1,6 @@
 /** AUTH (RFC 4954) with the SASL mechanisms of auth/sasl.ts. */
 import { createMechanism } from '../../auth/sasl.js';
+import { throttledText } from '../../auth/service.js';
 import { R, reply } from '../reply.js';
 import type { SmtpCommand } from './types.js';
 
@@ -37,16 +38,26 @@ export const auth: SmtpCommand = {
       step = mech.next(text);
     }
     if (step.kind === 'error') return s.send(reply(501, '5.5.2', `Cannot decode the response: ${step.message}`));
-    const user = await s.backend.login(step.username, step.password);
-    s.conn.trace.auth(step.username, user !== null, mech.name);
-    if (!user) {
+    const result = await s.backend.login(
+      { remoteAddress: s.conn.remoteAddress, protocol: 'smtp' },
+      step.username,
+      step.password,
+    );
+    s.conn.trace.auth(step.username, result.ok, mech.name);
+    if (!result.ok) {
       s.authFailures++;
+      // RFC 4954 §6: 454 4.7.0 is a temporary authentication failure (here: the login limits).
+      const refusal =
+        result.reason === 'throttled'
+          ? reply(454, '4.7.0', throttledText(result.throttle))
+          : reply(535, '5.7.8', 'Authentication credentials invalid');
       if (s.authFailures >= s.settings.maxAuthFailures) {
-        s.send(reply(535, '5.7.8', 'Authentication credentials invalid'));
+        s.send(refusal);
         s.send(reply(421, '4.7.0', `${s.settings.hostname} Error: too many failed logins, closing connection`));
         s.done = true;
         return;
       }
+      if (result.reason === 'throttled') return s.send(refusal);
       return s.send(
         reply(
           535,
@@ -55,7 +66,7 @@ export const auth: SmtpCommand = {
         ),
       );
     }
-    s.authUser = user;
+    s.authUser = result.account;
     s.send(reply(235, '2.7.0', 'Authentication successful'));
     s.conn.trace.state('authenticated');
   },
