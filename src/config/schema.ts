@@ -124,6 +124,24 @@ export const configSchema = z
          * The limits below add to it: see docs/security-auth.md.
          */
         failure_delay_ms: z.number().int().min(0).max(10000).default(300),
+        /**
+         * Failed logins from one client address (IPv6: its /64), across connections and protocols, before
+         * each further attempt from it waits `penalty_start_ms`, doubling per failure up to `penalty_max_ms`.
+         */
+        penalty_free_failures: z.number().int().min(0).max(1000).default(2),
+        /** The first wait, in milliseconds, once an address has used its free failures. */
+        penalty_start_ms: z.number().int().min(0).max(600000).default(500),
+        /** The longest wait, in milliseconds, before an attempt from a penalized address or at an attacked account. */
+        penalty_max_ms: z.number().int().min(0).max(600000).default(15000),
+        /** Seconds without a failure after which an address's (or an account's) failures are forgotten. */
+        penalty_window: z.number().int().positive().max(86400).default(900),
+        /**
+         * Failed logins at one account, from all addresses, before attempts at it wait as well (doubling
+         * like the address penalty); addresses that logged in to it successfully before are exempt.
+         */
+        account_failures: z.number().int().min(1).max(100000).default(10),
+        /** Client addresses, and accounts, the login limiter remembers (each); the least recently used go first. */
+        max_tracked: z.number().int().min(100).max(10000000).default(100000),
       })
       .prefault({}),
     delivery: z
@@ -144,24 +162,6 @@ export const configSchema = z
         /**
          * TLS to the relay host: "verify" requires TLS and a certificate valid for the relay's name (system
          * CAs plus NODE_EXTRA_CA_CERTS); "require" requires TLS without checking the certificate (a lab relay
-        /**
-         * Failed logins from one client address (IPv6: its /64), across connections and protocols, before
-         * each further attempt from it waits `penalty_start_ms`, doubling per failure up to `penalty_max_ms`.
-         */
-        penalty_free_failures: z.number().int().min(0).max(1000).default(2),
-        /** The first wait, in milliseconds, once an address has used its free failures. */
-        penalty_start_ms: z.number().int().min(0).max(600000).default(500),
-        /** The longest wait, in milliseconds, before an attempt from a penalized address or at an attacked account. */
-        penalty_max_ms: z.number().int().min(0).max(600000).default(15000),
-        /** Seconds without a failure after which an address's (or an account's) failures are forgotten. */
-        penalty_window: z.number().int().positive().max(86400).default(900),
-        /**
-         * Failed logins at one account, from all addresses, before attempts at it wait as well (doubling
-         * like the address penalty); addresses that logged in to it successfully before are exempt.
-         */
-        account_failures: z.number().int().min(1).max(100000).default(10),
-        /** Client addresses, and accounts, the login limiter remembers (each); the least recently used go first. */
-        max_tracked: z.number().int().min(100).max(10000000).default(100000),
          * with a self-signed one); "opportunistic" uses STARTTLS when offered and sends in clear otherwise.
          */
         relay_tls: z.enum(['verify', 'require', 'opportunistic']).default('verify'),

@@ -7,7 +7,7 @@ import type net from 'node:net';
 import path from 'node:path';
 import { LoginLimiter, limiterOptions } from '../auth/limiter.js';
 import { SecretBox } from '../auth/secret.js';
-import { AuthService } from '../auth/service.js';
+import { AuthService, type LoginClient, type LoginResult } from '../auth/service.js';
 import { parseListenAddress } from '../config/load.js';
 import { type Config, LISTENER_KINDS, LISTENER_NAMES, type ListenerName } from '../config/schema.js';
 import { bounceHandler, delayHandler, relayedHandler } from '../delivery/bounce.js';
@@ -267,6 +267,8 @@ export function authFromConfig(store: Store, config: Config, dataDir: string, lo
     scryptLogN: config.auth.scrypt_log_n,
     apop: config.pop3.apop,
     failureDelayMs: config.auth.failure_delay_ms,
+    limiter: new LoginLimiter(limiterOptions(config.auth)),
+    ...(log ? { log: log.child({ component: 'auth' }) } : {}),
   });
 }
 
@@ -279,8 +281,6 @@ async function runCleanups(cleanups: (() => Promise<unknown> | undefined)[]): Pr
     }
   }
 }
-    limiter: new LoginLimiter(limiterOptions(config.auth)),
-    ...(log ? { log: log.child({ component: 'auth' }) } : {}),
 
 function buildHandlers(
   config: Config,
