@@ -14,6 +14,10 @@
  *   queue entry; a blob disappears when its last reference goes.
  * - Changes to mailboxes are published on `changes` after they are durable, to every subscriber of that
  *   mailbox in any process that shares the store.
+ * - A write that fails for lack of storage space (disk full) rejects with `StoreFullError` and changes
+ *   nothing. Writes that free space or are needed to (deleting and moving messages, flag changes,
+ *   deleting mailboxes and accounts, queue bookkeeping) may use the storage reserve (space.ts) and keep
+ *   working on a full disk; other writes are refused while the reserve is spent.
  */
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -26,7 +30,7 @@ export interface Account {
   passwordHash: string;
   /** Encrypted recoverable secret for APOP/CRAM-MD5, or null when not stored. */
   apopSecret: string | null;
-  /** Storage quota in bytes, or null for unlimited. */
+  /** The account's own storage quota in bytes, or null: then `Store.defaultQuotaBytes` applies. */
   quotaBytes: number | null;
   disabled: boolean;
   createdAt: Date;
@@ -481,6 +485,11 @@ export interface Store {
   readonly sessionLog: SessionLogStore;
   /** Web lab administrators. */
   readonly admins: AdminStore;
+  /**
+   * The quota of accounts without their own (`store.default_quota`), in bytes; null or absent: none.
+   * Use `quotaLimit()` for an account's limit.
+   */
+  readonly defaultQuotaBytes?: number | null;
   /** Stores one message for local recipients and/or the outbound queue, atomically and durably. */
   deliver(request: DeliveryRequest): Promise<DeliveryResult>;
   stats(): Promise<StoreStats>;
@@ -493,4 +502,20 @@ export class StoreConflictError extends Error {
 
 export class StoreNotFoundError extends Error {
   override name = 'StoreNotFoundError';
+}
+
+/**
+ * A write failed because the disk (or the database's size limit) is full: nothing of it was stored.
+ * Protocol engines answer with a temporary error (SMTP 452 4.3.1, IMAP NO [LIMIT], POP3 -ERR [SYS/TEMP]).
+ */
+export class StoreFullError extends Error {
+  override name = 'StoreFullError';
+}
+
+/** An account's storage limit in bytes: its own quota, else the store's default; null for none. */
+export function quotaLimit(
+  store: Pick<Store, 'defaultQuotaBytes'>,
+  account: Pick<Account, 'quotaBytes'>,
+): number | null {
+  return account.quotaBytes ?? store.defaultQuotaBytes ?? null;
 }

@@ -22,6 +22,7 @@ import {
 } from '../types.js';
 import type { SqliteContext } from './db.js';
 import { insertMailbox, type MailboxRow, publishMailboxGone } from './mailboxes.js';
+import { ESSENTIAL } from './writer.js';
 
 interface AccountRow {
   id: number;
@@ -119,7 +120,7 @@ export function sqliteAccounts(ctx: SqliteContext): AccountStore {
         for (const mailbox of mailboxes) publishMailboxGone(ctx, tx, mailbox);
         ctx.sql('DELETE FROM accounts WHERE id = ?').run(row.id);
         return true;
-      });
+      }, ESSENTIAL);
     },
 
     async usage(accountId) {

@@ -12,8 +12,9 @@
  */
 import Database from 'better-sqlite3';
 import type { ChangeBus } from '../changes.js';
+import type { SpaceGuard } from '../space.js';
 import { migrate } from './schema.js';
-import { GroupCommitter, type WriteJob } from './writer.js';
+import { GroupCommitter, type WriteJob, type WriteOptions } from './writer.js';
 
 export class SqliteContext {
   readonly db: Database.Database;
@@ -22,12 +23,16 @@ export class SqliteContext {
   readonly #plucked = new Map<string, Database.Statement>();
   readonly #writer: GroupCommitter;
 
-  constructor(db: Database.Database, bus: ChangeBus) {
+  constructor(db: Database.Database, bus: ChangeBus, guard?: SpaceGuard) {
     this.db = db;
     this.bus = bus;
-    this.#writer = new GroupCommitter(db, (changes) => {
-      for (const change of changes) bus.publish(change);
-    });
+    this.#writer = new GroupCommitter(
+      db,
+      (changes) => {
+        for (const change of changes) bus.publish(change);
+      },
+      guard,
+    );
   }
 
   /** The prepared statement for `text`, prepared on first use. */
@@ -50,9 +55,9 @@ export class SqliteContext {
     return stmt;
   }
 
-  /** Runs a write job in the next group commit. */
-  write<T>(job: WriteJob<T>): Promise<T> {
-    return this.#writer.run(job);
+  /** Runs a write job in the next group commit (`essential`: it may use the storage reserve, writer.ts). */
+  write<T>(job: WriteJob<T>, opts?: WriteOptions): Promise<T> {
+    return this.#writer.run(job, opts);
   }
 
   close(): void {

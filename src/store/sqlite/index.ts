@@ -14,6 +14,7 @@
 import { ChangeBus } from '../changes.js';
 import { MemoryMailboxLocks } from '../locks.js';
 import { normalizeMailboxName, splitFlags } from '../normalize.js';
+import type { SpaceGuard } from '../space.js';
 import { type DeliveryRequest, type DeliveryResult, type Store, StoreNotFoundError } from '../types.js';
 import { sqliteAccounts, sqliteAliases, sqliteDomains } from './accounts.js';
 import { sqliteAdmins } from './admins.js';
@@ -26,10 +27,14 @@ import { sqliteSessionLog } from './sessionlog.js';
 export interface SqliteStoreOptions {
   /** Database file; created with its schema when missing. */
   path: string;
+  /** The storage reserve: released when a write finds the disk full (writer.ts, space.ts). */
+  space?: SpaceGuard;
+  /** The quota of accounts without their own, in bytes (null: none). */
+  defaultQuotaBytes?: number | null;
 }
 
 export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> {
-  const ctx = new SqliteContext(openDatabase(opts.path), new ChangeBus());
+  const ctx = new SqliteContext(openDatabase(opts.path), new ChangeBus(), opts.space);
   let closed = false;
 
   function deliver(request: DeliveryRequest): Promise<DeliveryResult> {
@@ -63,6 +68,7 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
 
   const store = {
     kind: 'sqlite',
+    defaultQuotaBytes: opts.defaultQuotaBytes ?? null,
     accounts: sqliteAccounts(ctx),
     domains: sqliteDomains(ctx),
     aliases: sqliteAliases(ctx),

@@ -26,7 +26,7 @@ import {
   StoreNotFoundError,
 } from '../types.js';
 import type { SqliteContext } from './db.js';
-import type { WriteTx } from './writer.js';
+import { ESSENTIAL, type WriteTx } from './writer.js';
 
 export interface MailboxRow {
   id: number;
@@ -214,7 +214,7 @@ export function sqliteMailboxes(ctx: SqliteContext): MailboxStore {
           ctx.sql('INSERT OR IGNORE INTO subscriptions (account_id, name) VALUES (?, ?)').run(accountId, row.name);
         }
         return true;
-      });
+      }, ESSENTIAL);
     },
 
     setSubscribed(accountId, name, subscribed) {

@@ -32,7 +32,7 @@ import {
 } from '../types.js';
 import type { SqliteContext } from './db.js';
 import { bumpModseq, mailboxRowById } from './mailboxes.js';
-import type { WriteTx } from './writer.js';
+import { ESSENTIAL, type WriteTx } from './writer.js';
 
 interface MessageRow {
   mailbox_id: number;
@@ -221,7 +221,7 @@ export function sqliteMessages(ctx: SqliteContext): MessageStore {
         tx.publish({ kind: 'flags', mailboxId: input.mailboxId, uid: row.uid, flags: info.flags, modseq });
       }
       return result;
-    });
+    }, ESSENTIAL);
   }
 
   return {
@@ -258,7 +258,7 @@ export function sqliteMessages(ctx: SqliteContext): MessageStore {
           .all(mailboxId, list) as number[];
         if (removed.length > 0) removeMessages(ctx, tx, mailboxId, removed);
         return removed;
-      });
+      }, ESSENTIAL);
     },
 
     expungeDeleted(mailboxId, uids) {
@@ -272,7 +272,7 @@ export function sqliteMessages(ctx: SqliteContext): MessageStore {
           .all(mailboxId, list) as number[];
         const modseq = removed.length > 0 ? removeMessages(ctx, tx, mailboxId, removed) : 0;
         return { uids: removed, modseq };
-      });
+      }, ESSENTIAL);
     },
 
     copy(fromMailboxId, uids, toMailboxId) {
@@ -293,7 +293,7 @@ export function sqliteMessages(ctx: SqliteContext): MessageStore {
               )
             : 0;
         return { pairs, modseq };
-      });
+      }, ESSENTIAL);
     },
 
     async expungedSince(mailboxId, sinceModseq) {

@@ -13,6 +13,7 @@
  */
 import type { NewQueueEntry, QueueEntry, QueueStore, RecipientState } from '../types.js';
 import type { SqliteContext } from './db.js';
+import { ESSENTIAL } from './writer.js';
 
 interface QueueRow {
   id: number;
@@ -134,7 +135,7 @@ export function sqliteQueue(ctx: SqliteContext): QueueStore {
           .sql(`SELECT 1 FROM queue_recipients WHERE queue_id = ? AND state = 'pending' LIMIT 1`)
           .get(id);
         if (!pending) ctx.sql('DELETE FROM queue WHERE id = ?').run(id);
-      });
+      }, ESSENTIAL);
     },
 
     retry(id) {
@@ -144,7 +145,7 @@ export function sqliteQueue(ctx: SqliteContext): QueueStore {
     },
 
     delete(id) {
-      return ctx.write(() => ctx.sql('DELETE FROM queue WHERE id = ?').run(id).changes > 0);
+      return ctx.write(() => ctx.sql('DELETE FROM queue WHERE id = ?').run(id).changes > 0, ESSENTIAL);
     },
 
     markDelayWarned(id, at) {

@@ -13,9 +13,16 @@
  * - Mailbox changes a job reports via `tx.publish` are handed to `onCommit` only after COMMIT, and only
  *   for jobs whose savepoint was released.
  * - Jobs must be synchronous (better-sqlite3 refuses a transaction function that returns a promise).
+ * - A full disk (space.ts `isOutOfSpaceError`) rejects with StoreFullError. It releases the storage
+ *   reserve (the `SpaceGuard`), and the *essential* jobs that failed (deleting, moving, flag changes:
+ *   what users need to make room) run once more, at once and alone, in the room the reserve left. While
+ *   the reserve is spent, ordinary jobs are refused without being tried.
+ * - A failed batch never leaves its transaction open (it is rolled back), so the next batch runs and
+ *   writing resumes by itself when space returns.
  */
 import type Database from 'better-sqlite3';
-import type { MailboxChange } from '../types.js';
+import { isOutOfSpaceError, type SpaceGuard } from '../space.js';
+import { type MailboxChange, StoreFullError } from '../types.js';
 
 export interface WriteTx {
   /** Reports a change to publish once the batch has committed. */
@@ -24,11 +31,24 @@ export interface WriteTx {
 
 export type WriteJob<T> = (tx: WriteTx) => T;
 
+export interface WriteOptions {
+  /** The job frees space or is needed to (see the header): it may use the storage reserve. */
+  essential?: boolean;
+}
+
+/** The options of an essential write (deleting, moving, flags, queue bookkeeping). */
+export const ESSENTIAL: WriteOptions = { essential: true };
+
 interface Pending {
   run: WriteJob<unknown>;
+  essential: boolean;
+  /** Already run again after the reserve was released. */
+  retried: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
+
+const FULL_TEXT = 'the disk holding the mail store is full';
 
 type Outcome = { ok: true; value: unknown; changes: MailboxChange[] } | { ok: false; error: unknown };
 
@@ -48,15 +68,17 @@ export class GroupCommitter {
   readonly stats: GroupCommitStats = { batches: 0, jobs: 0 };
   readonly #db: Database.Database;
   readonly #onCommit: (changes: MailboxChange[]) => void;
+  readonly #guard: SpaceGuard | undefined;
   #pending: Pending[] = [];
   #scheduled = false;
   #closed = false;
   readonly #batch: Database.Transaction<(jobs: Pending[], outcomes: Outcome[]) => void>;
   readonly #savepoint: Database.Transaction<(job: WriteJob<unknown>, tx: WriteTx) => unknown>;
 
-  constructor(db: Database.Database, onCommit: (changes: MailboxChange[]) => void) {
+  constructor(db: Database.Database, onCommit: (changes: MailboxChange[]) => void, guard?: SpaceGuard) {
     this.#db = db;
     this.#onCommit = onCommit;
+    this.#guard = guard;
     // Called inside #batch, better-sqlite3 runs this as SAVEPOINT / RELEASE / ROLLBACK TO.
     this.#savepoint = db.transaction((job: WriteJob<unknown>, tx: WriteTx) => job(tx));
     this.#batch = db.transaction((jobs: Pending[], outcomes: Outcome[]) => {
@@ -76,10 +98,14 @@ export class GroupCommitter {
   }
 
   /** Queues a job for the next group commit; settles after the commit. */
-  run<T>(job: WriteJob<T>): Promise<T> {
+  run<T>(job: WriteJob<T>, opts: WriteOptions = {}): Promise<T> {
     if (this.#closed) return Promise.reject(new StoreClosedError('store is closed'));
+    const essential = opts.essential === true;
+    if (!essential && this.#guard?.holding) {
+      return Promise.reject(new StoreFullError(`${FULL_TEXT}; only deletions are possible until space is freed`));
+    }
     return new Promise<T>((resolve, reject) => {
-      this.#pending.push({ run: job, resolve: resolve as (value: unknown) => void, reject });
+      this.#pending.push({ run: job, essential, retried: false, resolve: resolve as (value: unknown) => void, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(() => this.flush());
@@ -93,28 +119,56 @@ export class GroupCommitter {
     const jobs = this.#pending;
     if (jobs.length === 0) return;
     this.#pending = [];
+    this.#execute(jobs);
+  }
+
+  #execute(jobs: Pending[]): void {
     this.stats.batches++;
     this.stats.jobs += jobs.length;
     const outcomes: Outcome[] = [];
+    let batchError: unknown = null;
     try {
       // Inside an open transaction better-sqlite3 would turn the batch into a savepoint and we would
       // acknowledge before anything is committed. Nothing should open one on this connection.
       if (this.#db.inTransaction) throw new Error('group commit must not run inside an open transaction');
       this.#batch.immediate(jobs, outcomes);
     } catch (error) {
-      for (const job of jobs) job.reject(error);
-      return;
-    }
-    const changes: MailboxChange[] = [];
-    for (const outcome of outcomes) if (outcome.ok) changes.push(...outcome.changes);
-    try {
-      if (changes.length > 0) this.#onCommit(changes);
-    } finally {
-      for (let i = 0; i < jobs.length; i++) {
-        const outcome = outcomes[i];
-        if (outcome.ok) jobs[i].resolve(outcome.value);
-        else jobs[i].reject(outcome.error);
+      batchError = error;
+      // Our own batch must not stay open (a ROLLBACK that failed, e.g. on a full disk): the next batch
+      // would refuse to run and writing would never resume.
+      if (this.#db.inTransaction && !(error instanceof Error && /open transaction/.test(error.message))) {
+        try {
+          this.#db.exec('ROLLBACK');
+        } catch {
+          // nothing more to do; the next batch reports it
+        }
       }
+    }
+    const failed = (i: number): unknown =>
+      batchError !== null ? batchError : outcomes[i].ok ? null : outcomes[i].error;
+    // A full disk: free the reserve, and give the essential jobs that failed one more try, alone.
+    const full = jobs.map((_, i) => isOutOfSpaceError(failed(i), this.#guard));
+    const retry =
+      full.some(Boolean) && this.#guard?.release() ? jobs.filter((j, i) => full[i] && j.essential && !j.retried) : [];
+    if (batchError === null) {
+      const changes: MailboxChange[] = [];
+      for (const outcome of outcomes) if (outcome.ok) changes.push(...outcome.changes);
+      try {
+        if (changes.length > 0) this.#onCommit(changes);
+      } catch {
+        // a subscriber's failure must not keep the writers' promises from settling
+      }
+    }
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i];
+      if (retry.includes(job)) continue;
+      const error = failed(i);
+      if (error === null) job.resolve((outcomes[i] as { value: unknown }).value);
+      else job.reject(full[i] ? new StoreFullError(FULL_TEXT, { cause: error }) : error);
+    }
+    if (retry.length > 0) {
+      for (const job of retry) job.retried = true;
+      this.#execute(retry);
     }
   }
 
