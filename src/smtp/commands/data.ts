@@ -1,5 +1,6 @@
 /** DATA (RFC 5321 §4.1.1.4): receive the message up to the end-of-data line, then deliver it durably. */
 import { QuotaExceededError } from '../../delivery/delivery.js';
+import { StoreFullError } from '../../store/types.js';
 import { R, reply } from '../reply.js';
 import { refuseForeignFrom } from '../sender-check.js';
 import type { SmtpSession, Transaction } from '../session.js';
@@ -126,6 +127,9 @@ export async function deliverMessage(s: SmtpSession, tx: Transaction, message: B
   } catch (err) {
     // RFC 3463 §3.3 (X.2.2): the message fits none of the recipients' quotas (delivery.ts); nothing was stored.
     if (err instanceof QuotaExceededError) return s.send(reply(552, '5.2.2', err.message));
+    // RFC 3463 §3.4 (X.3.1 mail system full): the store cannot write now; nothing was stored, retry later.
+    if (err instanceof StoreFullError)
+      return s.send(reply(452, '4.3.1', 'Insufficient system storage, try again later'));
     return s.serverError(err, 'deliver');
   }
   s.stats.messages++;
