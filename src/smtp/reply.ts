@@ -14,10 +14,19 @@ export function reply(code: number, enhanced: string | null, ...lines: string[])
   return { code, enhanced, lines: lines.length ? lines : [''] };
 }
 
-/** Wire lines for a reply, without CRLF. The enhanced code prefixes every line (RFC 2034 §4). */
+/** What a reply's text may not carry (RFC 5321 §4.2 textstring: HT and printable characters). */
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/g;
+
+/**
+ * Wire lines for a reply, without CRLF. The enhanced code prefixes every line (RFC 2034 §4). Control
+ * characters (echoed client input: a bare CR, NUL) become '?', so a reply is always one clean line.
+ */
 export function formatReply(r: Reply): string[] {
   const prefix = r.enhanced ? `${r.enhanced} ` : '';
-  return r.lines.map((line, i) => `${r.code}${i === r.lines.length - 1 ? ' ' : '-'}${prefix}${line}`.trimEnd());
+  return r.lines.map((line, i) => {
+    const text = line.replace(CONTROL, '?');
+    return `${r.code}${i === r.lines.length - 1 ? ' ' : '-'}${prefix}${text}`.trimEnd();
+  });
 }
 
 /** Replies used in several places, so their wording stays the same everywhere. */
