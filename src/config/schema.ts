@@ -70,8 +70,28 @@ export const configSchema = z
       .prefault({}),
     limits: z
       .strictObject({
-        /** Concurrent connections from one IP address, per server. */
-        connections_per_ip: z.number().int().positive().default(50),
+        /**
+         * Concurrent connections from one IP address, counted per protocol so that one protocol's
+         * connections cannot lock an address (a NAT'ed classroom) out of the others: a number for every
+         * protocol, or a table `{ smtp = 50, pop3 = 50, imap = 100 }`.
+         */
+        connections_per_ip: z
+          .union([
+            z.number().int().positive(),
+            z.strictObject({
+              smtp: z.number().int().positive().default(50),
+              pop3: z.number().int().positive().default(50),
+              imap: z.number().int().positive().default(100),
+            }),
+          ])
+          .default({ smtp: 50, pop3: 50, imap: 100 }),
+        /**
+         * Bytes per second that a message (DATA, BDAT, APPEND and other literals) must arrive at on
+         * average, after a grace of the protocol's idle timeout; slower senders are cut off.
+         */
+        min_data_rate: z.number().int().positive().default(500),
+        /** Unsent reply bytes per connection above which the server stops reading that client's commands. */
+        max_unsent_output: z.number().int().min(16384).default(262144),
         /** Total concurrent connections. */
         max_connections: z.number().int().positive().default(10000),
         /** Protocol errors (bad commands) before the server hangs up. */

@@ -5,6 +5,17 @@
  * Invariants:
  * - Memory is bounded: a line longer than the limit is discarded up to its end and reported as
  *   `too-long`; unread input beyond `maxBuffered` pauses the socket (backpressure).
+ * - Backpressure the other way too: no read returns while the session's unsent output (socket buffer
+ *   plus the DEFLATE stream) is above `maxUnsent`, so a client that sends commands and never reads the
+ *   replies stalls itself, not the server; one that does not read for the idle timeout is dropped.
+ * - COMPRESS=DEFLATE input is inflated in small steps (`INFLATE_STEP` compressed bytes at a time) and
+ *   only while the session wants input, so a deflate bomb expands no further ahead of the session than
+ *   one step (at most ~1 MB) plus `maxBuffered`.
+ * - Time limits are not only silence: a command line must be complete within the idle timeout of its
+ *   first byte, and DATA, BDAT chunks and literals must arrive at `minDataRate` bytes/s on average after
+ *   an initial idle timeout's grace, so a client that trickles a byte every few seconds is cut off.
+ * - Fairness: a session that finds many commands already buffered yields to the event loop every
+ *   `LINES_PER_TURN` lines, so one pipelining client cannot hold up the others.
  * - Replies written in one turn of the event loop leave in one TCP segment where possible (cork),
  *   and output is always flushed before the reader waits for input, so pipelined clients get all
  *   replies to a batch of commands at once.
@@ -44,6 +55,13 @@ export interface ConnectionInfo {
 
 const EMPTY = Buffer.alloc(0);
 
+/** Compressed bytes handed to the inflater at a time (deflate expands at most ~1032:1). */
+const INFLATE_STEP = 1024;
+/** Compressed input held before the socket is paused. */
+const MAX_COMPRESSED_PENDING = 64 * 1024;
+/** Lines returned from the buffer without waiting before the session yields to other connections. */
+const LINES_PER_TURN = 128;
+
 /** Thrown by long-running work (e.g. a big SEARCH) that stops because its client went away. */
 export class ClientGoneError extends Error {
   override name = 'ClientGoneError';
@@ -74,8 +92,19 @@ export class Connection {
   #corked = false;
   #discarding = false;
   #maxBuffered: number;
+  #maxUnsent: number;
+  #minDataRate: number;
   #paused = false;
   #idleMs: number;
+  /** When the line being received must be complete (0: no partial line seen yet). */
+  #lineDeadline = 0;
+  /** Lines returned without waiting for input since the session last yielded. */
+  #turnLines = 0;
+  /** Compressed input not yet given to the inflater, and whether a step is being inflated. */
+  #zPending: Buffer[] = [];
+  #zBytes = 0;
+  #zBusy = false;
+  #zSocketPaused = false;
   /** Set once COMPRESS=DEFLATE (RFC 4978) is active: output goes through it, input through #inflate. */
   #deflate: zlib.DeflateRaw | null = null;
   #inflate: zlib.InflateRaw | null = null;
@@ -86,7 +115,12 @@ export class Connection {
     info: ConnectionInfo;
     trace: SessionTrace;
     idleTimeoutMs: number;
+    /** Unread input held before the socket is paused (default 1 MiB). */
     maxBuffered?: number;
+    /** Unsent output above which the session stops reading (default 256 KiB). */
+    maxUnsent?: number;
+    /** Average bytes/s that DATA, chunks and literals must keep after the first idle timeout (default 500). */
+    minDataRate?: number;
     /** Opt-in TLS key logging for STARTTLS (web lab). */
     keylog?: TlsKeyLog | undefined;
   }) {
@@ -100,6 +134,8 @@ export class Connection {
     this.trace = opts.trace;
     this.#idleMs = opts.idleTimeoutMs;
     this.#maxBuffered = opts.maxBuffered ?? 1 << 20;
+    this.#maxUnsent = opts.maxUnsent ?? 256 * 1024;
+    this.#minDataRate = opts.minDataRate ?? 500;
     this.#keylog = opts.keylog ?? null;
     if (opts.socket instanceof tls.TLSSocket) this.#noteTls(opts.socket);
     this.#attach(opts.socket);
@@ -132,6 +168,7 @@ export class Connection {
     socket.on('close', this.#onClose);
     socket.on('error', this.#onError);
     socket.on('timeout', this.#onTimeout);
+    socket.on('drain', this.#onDrain);
   }
 
   #detach(socket: net.Socket): void {
@@ -140,6 +177,7 @@ export class Connection {
     socket.off('close', this.#onClose);
     socket.off('error', this.#onError);
     socket.off('timeout', this.#onTimeout);
+    socket.off('drain', this.#onDrain);
   }
 
   #onData = (chunk: Buffer): void => {
@@ -153,8 +191,13 @@ export class Connection {
     }
     if (this.#buf.length - this.#pos > this.#maxBuffered && !this.#paused) {
       this.#paused = true;
-      this.#socket.pause();
+      // With COMPRESS the inflater is simply not fed (see #pumpInflate); otherwise stop the socket.
+      if (!this.#inflate) this.#socket.pause();
     }
+    this.#notify();
+  };
+
+  #onDrain = (): void => {
     this.#notify();
   };
 
@@ -189,13 +232,60 @@ export class Connection {
   /** Waits until more input, EOF or a timeout arrives. Flushes pending output first. */
   async #waitInput(): Promise<void> {
     this.flush();
+    this.#turnLines = 0;
     if (this.#paused) {
       this.#paused = false;
-      this.#socket.resume();
+      if (this.#inflate) this.#pumpInflate();
+      else this.#socket.resume();
     }
     await new Promise<void>((resolve) => {
       this.#wake = resolve;
     });
+  }
+
+  /** The client's input has ended and nothing of it is still being inflated. */
+  get #inputEnded(): boolean {
+    return this.#eof && (this.#closed || (this.#zBytes === 0 && !this.#zBusy));
+  }
+
+  /** Bytes written by the session that the client has not taken yet. */
+  get unsentBytes(): number {
+    let n = this.#socket.writableLength;
+    if (this.#deflate) n += this.#deflate.writableLength + this.#deflate.readableLength;
+    return n;
+  }
+
+  /**
+   * Called before a read hands out buffered input: while the client has not taken our earlier output,
+   * wait (reading nothing) until it does. A client that takes nothing for the idle timeout is dropped.
+   */
+  async #throttle(): Promise<void> {
+    if (this.unsentBytes <= this.#maxUnsent) {
+      if (++this.#turnLines >= LINES_PER_TURN) {
+        this.#turnLines = 0;
+        this.flush();
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      return;
+    }
+    this.flush();
+    this.#turnLines = 0;
+    while (this.unsentBytes > this.#maxUnsent && !this.#closed && !this.#socketClosed) {
+      if (this.#timedOut) {
+        // Neither reading nor sending for the idle timeout: nothing will ever drain.
+        this.destroy();
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
+    }
+  }
+
+  /** Whether a body read (DATA, chunk, literal) started at `start` has fallen below the minimum rate. */
+  #tooSlow(start: number, received: number): boolean {
+    const allowed = this.#idleMs + (received * 1000) / this.#minDataRate;
+    return Date.now() - start > allowed;
   }
 
   #consumed(): void {
@@ -215,13 +305,16 @@ export class Connection {
    * skipped up to its end and reported as `too-long`.
    */
   async readLine(maxLength: number): Promise<ReadResult> {
+    await this.#throttle();
     for (;;) {
       if (this.#timedOut) {
         this.#timedOut = false;
+        this.#lineDeadline = 0;
         return { kind: 'timeout' };
       }
       const lf = this.#buf.indexOf(0x0a, this.#pos);
       if (lf >= 0) {
+        this.#lineDeadline = 0;
         const start = this.#pos;
         this.#pos = lf + 1;
         if (this.#discarding) {
@@ -244,15 +337,26 @@ export class Connection {
         this.#buf = EMPTY;
         this.#pos = 0;
       }
-      if (this.#eof) return { kind: 'eof' };
+      if (this.#inputEnded) return { kind: 'eof' };
+      if (this.#pos < this.#buf.length || this.#discarding) {
+        // A line has begun: it must end within the idle timeout, however slowly its bytes come.
+        const now = Date.now();
+        if (this.#lineDeadline === 0) this.#lineDeadline = now + this.#idleMs;
+        else if (now > this.#lineDeadline) {
+          this.#lineDeadline = 0;
+          return { kind: 'timeout' };
+        }
+      }
       await this.#waitInput();
     }
   }
 
   /** Reads SMTP DATA content up to the end-of-data line (see dotstream.ts for the rules). */
   async readDotData(opts: { mode: 'crlf' | 'lf'; maxBytes: number }): Promise<DataResult> {
+    await this.#throttle();
     const state: DotScanState = newDotScanState();
     const out: Buffer[] = [];
+    const started = Date.now();
     for (;;) {
       if (this.#timedOut) {
         this.#timedOut = false;
@@ -274,16 +378,19 @@ export class Connection {
           };
         }
       }
-      if (this.#eof) return { kind: 'eof' };
+      if (this.#inputEnded) return { kind: 'eof' };
+      if (this.#tooSlow(started, state.size)) return { kind: 'timeout' };
       await this.#waitInput();
     }
   }
 
   /** Reads exactly `count` bytes (BDAT chunks, IMAP literals). Over `maxBytes` they are read and dropped. */
   async readBytes(count: number, maxBytes = Number.POSITIVE_INFINITY): Promise<BytesResult> {
+    await this.#throttle();
     const keep = count <= maxBytes;
     const parts: Buffer[] = [];
     let need = count;
+    const started = Date.now();
     while (need > 0) {
       if (this.#timedOut) {
         this.#timedOut = false;
@@ -298,7 +405,8 @@ export class Connection {
         this.#consumed();
         continue;
       }
-      if (this.#eof) return { kind: 'eof' };
+      if (this.#inputEnded) return { kind: 'eof' };
+      if (this.#tooSlow(started, count - need)) return { kind: 'timeout' };
       await this.#waitInput();
     }
     return { kind: 'bytes', data: keep ? Buffer.concat(parts, count) : null, size: count };
@@ -346,18 +454,65 @@ export class Connection {
     const socket = this.#socket;
     const deflate = zlib.createDeflateRaw({ level: 6, memLevel: 8, windowBits: 15 });
     const inflate = zlib.createInflateRaw({ windowBits: 15 });
-    deflate.on('data', (chunk: Buffer) => socket.write(chunk));
+    // Output: the deflater feeds the socket only as fast as the socket takes it.
+    deflate.on('data', (chunk: Buffer) => {
+      if (!socket.write(chunk)) deflate.pause();
+    });
+    socket.on('drain', () => deflate.resume());
+    deflate.on('drain', this.#onDrain);
     deflate.on('error', () => this.destroy());
     inflate.on('error', () => this.destroy());
     socket.off('data', this.#onData);
-    socket.on('data', (chunk: Buffer) => inflate.write(chunk));
+    socket.on('data', this.#onCompressed);
     const pending = this.#buf.subarray(this.#pos);
     this.#buf = EMPTY;
     this.#pos = 0;
     inflate.on('data', this.#onData);
-    if (pending.length) inflate.write(pending);
     this.#deflate = deflate;
     this.#inflate = inflate;
+    if (pending.length) this.#onCompressed(pending);
+  }
+
+  /** Compressed bytes from the client: queued, and inflated step by step by #pumpInflate. */
+  #onCompressed = (chunk: Buffer): void => {
+    // bytesIn counts inflated bytes (in #onData), as before COMPRESS.
+    this.#zPending.push(chunk);
+    this.#zBytes += chunk.length;
+    if (this.#zBytes > MAX_COMPRESSED_PENDING && !this.#zSocketPaused) {
+      this.#zSocketPaused = true;
+      this.#socket.pause();
+    }
+    this.#pumpInflate();
+  };
+
+  /** Inflates the next small step of compressed input, unless the session has enough to read. */
+  #pumpInflate(): void {
+    const inflate = this.#inflate;
+    if (!inflate || this.#zBusy || this.#paused || this.#zBytes === 0) return;
+    if (this.#closed) {
+      this.#zPending = [];
+      this.#zBytes = 0;
+      return;
+    }
+    let head = this.#zPending[0];
+    if (head.length > INFLATE_STEP) {
+      this.#zPending[0] = head.subarray(INFLATE_STEP);
+      head = head.subarray(0, INFLATE_STEP);
+    } else {
+      this.#zPending.shift();
+    }
+    this.#zBytes -= head.length;
+    if (this.#zSocketPaused && this.#zBytes <= MAX_COMPRESSED_PENDING / 2) {
+      this.#zSocketPaused = false;
+      this.#socket.resume();
+    }
+    this.#zBusy = true;
+    inflate.write(head, () => {
+      this.#zBusy = false;
+      // With nothing left, wake a reader that may be waiting for the end of input.
+      if (this.#zBytes === 0) this.#notify();
+      else this.#pumpInflate();
+    });
   }
 
   /** Waits until written data has been handed to the kernel (for large responses). */

@@ -1,6 +1,7 @@
 /**
  * Listeners: one TCP server per configured listener name, plain or implicit TLS, with per-IP and
- * total connection limits. Each accepted connection becomes a Connection handed to the protocol
+ * total connection limits. The per-IP count is kept per protocol (SMTP, POP3, IMAP), so connections
+ * of one protocol, such as trickling SMTP clients, cannot lock an address out of the others. Each accepted connection becomes a Connection handed to the protocol
  * engine's `run`; when it returns, the session summary is logged and the slot is freed.
  */
 import net from 'node:net';
@@ -55,12 +56,21 @@ export class NetServer {
     .toString(36)
     .padStart(4, '0');
   #stopping = false;
+  #refusals = 0;
+  #lastRefusalLog = 0;
 
   constructor(
     private readonly deps: {
       bus: TraceBus;
       log: Logger;
-      limits: { connectionsPerIp: number; maxConnections: number };
+      limits: {
+        /** Per address and protocol: one number for all, or one per protocol (absent: 50). */
+        connectionsPerIp: number | Partial<Record<Protocol, number>>;
+        maxConnections: number;
+        /** See Connection: unsent output bound and minimum body rate. */
+        maxUnsentOutput?: number;
+        minDataRate?: number;
+      };
       tlsContext: () => tls.SecureContext;
       /** Opt-in TLS key logging (web lab); absent or off: nothing is logged. */
       keylog?: TlsKeyLog;
@@ -92,21 +102,38 @@ export class NetServer {
     return address;
   }
 
+  #perIpLimit(protocol: Protocol): number {
+    const limit = this.deps.limits.connectionsPerIp;
+    return typeof limit === 'number' ? limit : (limit[protocol] ?? 50);
+  }
+
   async #accept(spec: ListenerSpec, socket: net.Socket): Promise<void> {
     const ip = normalizeIp(socket.remoteAddress ?? '');
     socket.on('error', () => {});
-    const count = this.#perIp.get(ip) ?? 0;
+    const protocol = spec.handler.protocol;
+    const slot = `${protocol} ${ip}`;
+    const count = this.#perIp.get(slot) ?? 0;
     let refuse: 'per-ip' | 'total' | 'shutdown' | null = null;
     if (this.#stopping) refuse = 'shutdown';
     else if (this.#total >= this.deps.limits.maxConnections) refuse = 'total';
-    else if (count >= this.deps.limits.connectionsPerIp) refuse = 'per-ip';
+    else if (count >= this.#perIpLimit(protocol)) refuse = 'per-ip';
     if (refuse) {
-      this.deps.log.warn({ listener: spec.name, remote: ip, reason: refuse }, 'connection refused: limit reached');
+      this.#refusals++;
+      // One line per second at most: a flood of refused connections must not flood the log.
+      const now = Date.now();
+      if (now - this.#lastRefusalLog >= 1000) {
+        this.deps.log.warn(
+          { listener: spec.name, remote: ip, reason: refuse, refused: this.#refusals },
+          'connection refused: limit reached',
+        );
+        this.#lastRefusalLog = now;
+        this.#refusals = 0;
+      }
       if (!spec.implicitTls) socket.end(`${spec.handler.busyReply(refuse)}\r\n`);
       else socket.destroy();
       return;
     }
-    this.#perIp.set(ip, count + 1);
+    this.#perIp.set(slot, count + 1);
     this.#total++;
     const sid = `${this.#prefix}${(++this.#seq).toString(36).padStart(5, '0')}`;
     const trace = new SessionTrace(this.deps.bus, sid);
@@ -121,6 +148,8 @@ export class NetServer {
         socket: stream,
         trace,
         idleTimeoutMs: spec.handler.idleTimeoutMs,
+        maxUnsent: this.deps.limits.maxUnsentOutput,
+        minDataRate: this.deps.limits.minDataRate,
         keylog: this.deps.keylog,
         info: {
           id: sid,
@@ -157,9 +186,9 @@ export class NetServer {
         socket.destroy();
       }
       this.#total--;
-      const left = (this.#perIp.get(ip) ?? 1) - 1;
-      if (left <= 0) this.#perIp.delete(ip);
-      else this.#perIp.set(ip, left);
+      const left = (this.#perIp.get(slot) ?? 1) - 1;
+      if (left <= 0) this.#perIp.delete(slot);
+      else this.#perIp.set(slot, left);
       const fields = {
         sid,
         listener: spec.name,

@@ -92,7 +92,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     const netServer = new NetServer({
       bus,
       log,
-      limits: { connectionsPerIp: config.limits.connections_per_ip, maxConnections: config.limits.max_connections },
+      limits: {
+        connectionsPerIp: config.limits.connections_per_ip,
+        maxConnections: config.limits.max_connections,
+        maxUnsentOutput: config.limits.max_unsent_output,
+        minDataRate: config.limits.min_data_rate,
+      },
       tlsContext: () => tls.context,
       ...(keylog ? { keylog } : {}),
     });

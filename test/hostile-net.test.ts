@@ -1,0 +1,249 @@
+/**
+ * Hostile clients at the network layer, against a real server process with the web lab on: clients
+ * that never read their replies, a COMPRESS=DEFLATE bomb, clients that trickle bytes, and connections
+ * of one protocol that must not lock an address out of the others. Each test asserts a bound (the
+ * server's memory from /proc, the answers, other clients still served), not a duration.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import zlib from 'node:zlib';
+import { ImapClient } from './harness/imap-client.js';
+import { LineClient } from './harness/line-client.js';
+import { type PostbodeProcess, removeDir, startPostbode } from './harness/server.js';
+
+/** Resident and peak resident memory of a process, in MiB. */
+function memory(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+}
+
+/** Starts a new peak: Linux resets VmHWM to the current RSS when 5 is written to clear_refs. */
+function resetPeak(pid: number): void {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+  } catch {
+    // not permitted: the peak then covers the process's whole life, which only makes the bound stricter
+  }
+}
+
+const until = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The server's peak RSS over a few seconds while an attack is under way (work may lag behind input). */
+async function peakDuring(pid: number, ms = 3000): Promise<number> {
+  let peak = 0;
+  for (let t = 0; t < ms; t += 100) {
+    peak = Math.max(peak, memory(pid).peak);
+    await until(100);
+  }
+  return Math.max(peak, memory(pid).peak);
+}
+
+/**
+ * Connects and writes `payload` without ever reading; resolves once the server has taken all of it
+ * or nothing more was taken for `stallMs` (the server stopped reading: backpressure).
+ */
+async function floodWithoutReading(port: number, payload: Buffer, stallMs = 1500): Promise<net.Socket> {
+  const socket = net.connect({ port, host: '127.0.0.1' });
+  socket.on('error', () => {});
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  socket.pause(); // never read: replies pile up on the server's side unless it stops
+  socket.write(payload);
+  let last = socket.writableLength;
+  let still = 0;
+  while (socket.writableLength > 0 && !socket.destroyed && still < stallMs) {
+    await until(100);
+    if (socket.writableLength === last) still += 100;
+    else still = 0;
+    last = socket.writableLength;
+  }
+  return socket;
+}
+
+/** An SMTP session that must be served while attackers are busy. */
+async function smtpServed(port: number): Promise<void> {
+  const c = await LineClient.connect(port);
+  assert.match(await c.reply(), /^220 /);
+  assert.match(await c.cmd('EHLO bystander.example'), /^250/);
+  assert.match(await c.cmd('QUIT'), /^221/);
+}
+
+describe('hostile clients: output backpressure and COMPRESS', () => {
+  let pb: PostbodeProcess;
+  let pid: number;
+  before(async () => {
+    pb = await startPostbode({
+      listeners: ['smtp', 'pop3', 'imap', 'http'],
+      extraArgs: ['--set', 'auth.failure_delay_ms=0'],
+    });
+    pid = pb.child.pid!;
+    assert.equal(pb.cli(['user', 'add', 'ludo@example.test', '--password', 'sdf12345']).code, 0);
+  });
+  after(async () => {
+    await pb.stop();
+    removeDir(pb.dataDir);
+  });
+
+  for (const [proto, line] of [
+    ['smtp', 'EHLO x\r\n'],
+    ['pop3', 'CAPA\r\n'],
+    ['imap', 'a CAPABILITY\r\n'],
+  ] as const) {
+    it(`${proto}: 10 MB of "${line.trim()}" never read: memory stays bounded and others are served`, async () => {
+      resetPeak(pid);
+      const before = memory(pid);
+      const attacker = await floodWithoutReading(pb.ports[proto], Buffer.from(line.repeat((10 << 20) / line.length)));
+      await smtpServed(pb.ports.smtp);
+      const c = await ImapClient.connect(pb.ports.imap);
+      await c.login('ludo@example.test', 'sdf12345');
+      await c.ok('LOGOUT');
+      const peak = await peakDuring(pid);
+      attacker.destroy();
+      assert.ok(peak - before.rss < 150, `peak RSS grew by ${Math.round(peak - before.rss)} MiB`);
+    });
+  }
+
+  it('IMAP COMPRESS=DEFLATE bomb: 150 KB of compressed NOOPs expand no further than the session reads', async () => {
+    const socket = net.connect({ port: pb.ports.imap, host: '127.0.0.1' });
+    socket.on('error', () => {});
+    let text = '';
+    const onText = (d: Buffer) => {
+      text += d.toString('latin1');
+    };
+    socket.on('data', onText);
+    const waitFor = async (re: RegExp) => {
+      for (let i = 0; i < 100 && !re.test(text); i++) await until(50);
+      assert.match(text, re);
+    };
+    await waitFor(/^\* OK/);
+    socket.write('a LOGIN ludo@example.test sdf12345\r\nb COMPRESS DEFLATE\r\n');
+    await waitFor(/b OK/);
+    socket.off('data', onText);
+    socket.pause(); // from now on, never read the (compressed) replies
+    resetPeak(pid);
+    const before = memory(pid);
+    // About 1000:1: 150 KB of compressed input is ~150 MB of "n NOOP" lines.
+    const deflate = zlib.createDeflateRaw({ level: 9 });
+    const chunk = Buffer.from('n NOOP\r\n'.repeat(8192));
+    let compressed = 0;
+    deflate.on('data', (d: Buffer) => {
+      compressed += d.length;
+      socket.write(d);
+    });
+    for (let i = 0; i < 2400 && compressed < 150_000; i++) {
+      deflate.write(chunk);
+      if (i % 64 === 0) await new Promise<void>((r) => deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => r()));
+    }
+    await new Promise<void>((r) => deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => r()));
+    for (let i = 0; i < 20 && socket.writableLength > 0; i++) await until(100);
+    await smtpServed(pb.ports.smtp);
+    const peak = await peakDuring(pid);
+    socket.destroy();
+    assert.ok(peak - before.rss < 150, `peak RSS grew by ${Math.round(peak - before.rss)} MiB`);
+    // Once the attacker is gone the server is not left inflating its input: others are served at once.
+    await smtpServed(pb.ports.smtp);
+  });
+});
+
+describe('hostile clients: tricklers and per-protocol address limits', () => {
+  let pb: PostbodeProcess;
+  before(async () => {
+    pb = await startPostbode({
+      listeners: ['smtp', 'pop3', 'imap'],
+      extraArgs: [
+        '--set',
+        'smtp.idle_timeout=2',
+        '--set',
+        'imap.idle_timeout=2',
+        '--set',
+        'limits.min_data_rate=1000',
+        '--set',
+        'limits.connections_per_ip.smtp=5',
+      ],
+    });
+    assert.equal(pb.cli(['user', 'add', 'ludo@example.test', '--password', 'sdf12345']).code, 0);
+  });
+  after(async () => {
+    await pb.stop();
+    removeDir(pb.dataDir);
+  });
+
+  /** Sends one byte of `text` every `everyMs` until the server closes; returns what the server said. */
+  async function trickle(port: number, prologue: string, text: string, everyMs: number): Promise<string> {
+    const c = await LineClient.connect(port);
+    let said = '';
+    said += `${await c.line()}\n`;
+    for (const line of prologue.split('\n').filter(Boolean)) {
+      c.send(line);
+      said += `${await c.reply()}\n`;
+    }
+    // Far more bytes than the deadline allows: only the server's cut-off ends this loop early.
+    for (let i = 0; i < text.length && !c.closed; i++) {
+      c.write(text[i]);
+      await until(everyMs);
+    }
+    assert.ok(c.closed, 'the server kept a trickling client beyond its deadline');
+    try {
+      for (;;) said += `${await c.line(100)}\n`;
+    } catch {
+      // closed
+    }
+    return said;
+  }
+
+  it('SMTP: a command line trickled a byte at a time is cut off at the idle timeout of its first byte', async () => {
+    const said = await trickle(pb.ports.smtp, '', `EHLO ${'x'.repeat(200)}`, 100);
+    assert.match(said, /421 4\.4\.2 .*timeout/);
+  });
+
+  it('SMTP DATA below the minimum rate is cut off with 421 and nothing is stored', async () => {
+    const said = await trickle(
+      pb.ports.smtp,
+      'EHLO a.example\nMAIL FROM:<a@remote.example>\nRCPT TO:<ludo@example.test>\nDATA',
+      `Subject: slow\r\n\r\n${'y'.repeat(400)}`,
+      50,
+    );
+    assert.match(said, /354 /);
+    assert.match(said, /421 4\.4\.2 .*timeout/);
+    const c = await ImapClient.connect(pb.ports.imap);
+    await c.login('ludo@example.test', 'sdf12345');
+    const status = await c.ok('STATUS INBOX (MESSAGES)');
+    assert.match(status.untagged.join('\n'), /MESSAGES 0/);
+    await c.ok('LOGOUT');
+  });
+
+  it('IMAP: a literal trickled below the minimum rate is cut off', async () => {
+    const c = await LineClient.connect(pb.ports.imap);
+    await c.line();
+    c.send('a LOGIN ludo@example.test sdf12345');
+    assert.match(await c.line(), /^a OK/);
+    c.send('b APPEND INBOX {100000}');
+    assert.match(await c.line(), /^\+/);
+    for (let i = 0; i < 100_000 && !c.closed; i++) {
+      c.write('z');
+      await until(50);
+    }
+    assert.ok(c.closed);
+  });
+
+  it('SMTP connections from one address do not lock it out of IMAP and POP3', async () => {
+    const held: LineClient[] = [];
+    for (let i = 0; i < 5; i++) {
+      const c = await LineClient.connect(pb.ports.smtp);
+      assert.match(await c.reply(), /^220 /);
+      held.push(c);
+    }
+    const refused = await LineClient.connect(pb.ports.smtp);
+    assert.match(await refused.reply(), /^421 4\.7\.0 .*Too many connections from your address/);
+    const imap = await ImapClient.connect(pb.ports.imap);
+    await imap.login('ludo@example.test', 'sdf12345');
+    await imap.ok('LOGOUT');
+    const pop = await LineClient.connect(pb.ports.pop3);
+    assert.match(await pop.line(), /^\+OK/);
+    pop.send('QUIT');
+    assert.match(await pop.line(), /^\+OK/);
+    for (const c of held) c.socket.destroy();
+  });
+});
