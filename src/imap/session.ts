@@ -17,7 +17,7 @@ import type tls from 'node:tls';
 import type { LoginClient, LoginResult } from '../auth/service.js';
 import type { Logger } from '../log.js';
 import { ClientGoneError, type Connection } from '../net/connection.js';
-import type { Account, Store } from '../store/types.js';
+import { type Account, type Store, StoreFullError } from '../store/types.js';
 import { capabilities } from './capabilities.js';
 import { COMMANDS } from './commands/index.js';
 import type { AnnounceSink, SelectedMailbox } from './selected.js';
@@ -320,6 +320,11 @@ export class ImapSession {
       if (err instanceof ClientGoneError) {
         this.state = 'logout';
         return;
+      }
+      if (err instanceof StoreFullError) {
+        // RFC 5530 §3 [LIMIT]: a server-wide limit (the disk), not the user's quota ([OVERQUOTA]).
+        this.log.warn({ sid: this.conn.id, command: command.name }, 'imap: the store is full');
+        return this.no(tag, 'The server is out of storage space; try again later (deleting messages works)', 'LIMIT');
       }
       this.log.error({ err, sid: this.conn.id, command: command.name }, 'imap command failed');
       this.no(tag, 'Internal server error; the problem was logged', 'SERVERBUG');

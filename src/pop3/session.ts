@@ -22,6 +22,7 @@ import type tls from 'node:tls';
 import { type LoginClient, type LoginResult, throttledText } from '../auth/service.js';
 import type { Logger } from '../log.js';
 import type { Connection } from '../net/connection.js';
+import { StoreFullError } from '../store/types.js';
 import type { Maildrop, MaildropMessage, Pop3Backend, Pop3User } from './backend.js';
 import { DotStuffer, type TopCutter } from './body.js';
 import { COMMANDS } from './commands/index.js';
@@ -102,6 +103,11 @@ export class Pop3Session {
 
   /** An unexpected server-side failure: logged, and a temporary error for the client. */
   serverError(error: unknown, context: string): void {
+    if (error instanceof StoreFullError) {
+      this.log.warn({ sid: this.conn.id, context, user: this.user?.address }, 'pop3: the store is full');
+      this.send(err('The server is out of storage space; please try again later', 'SYS/TEMP'));
+      return;
+    }
     this.log.error({ err: error, sid: this.conn.id, context, user: this.user?.address }, 'pop3 server error');
     this.send(err('Local error in processing; please try again later', 'SYS/TEMP'));
   }

@@ -2,6 +2,7 @@
  * QUIT (RFC 1939 §5, §6): in AUTHORIZATION it just ends the session; in TRANSACTION it enters UPDATE,
  * removes the DELE-marked messages, and answers `+OK` only once that is durable.
  */
+import { StoreFullError } from '../../store/types.js';
 import { err, ok } from '../wire.js';
 import { defineCommand, noArguments } from './types.js';
 
@@ -22,7 +23,11 @@ export const quit = defineCommand<null>({
     } catch (error) {
       // RFC 1939 §6: on failure the server answers -ERR; nothing was removed (the expunge is atomic).
       s.log.error({ err: error, sid: s.conn.id, user: s.user?.address }, 'pop3: expunge failed');
-      return s.send(err('Could not remove the deleted messages; they are kept, please try again later', 'SYS/TEMP'));
+      const text =
+        error instanceof StoreFullError
+          ? 'Could not remove the deleted messages: the server is out of storage space; they are kept, please try again later'
+          : 'Could not remove the deleted messages; they are kept, please try again later';
+      return s.send(err(text, 'SYS/TEMP'));
     }
     s.stats.deleted = uids.length;
     // Unlock before the reply, so that a client that reconnects at once finds the maildrop free.
