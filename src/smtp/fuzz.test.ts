@@ -296,13 +296,9 @@ describe('fuzz: SMTP sessions over a real listener', () => {
 
   const backend: SmtpBackend = {
     plaintextAllowed: () => true,
-    // Written for both login signatures (the login limiter changes it to (client, user, pass) → result).
-    login: (async (...args: unknown[]) => {
-      const [user, pass] = args.length >= 3 ? args.slice(1) : args;
-      const good = user === USER && pass === PASSWORD;
-      if (args.length >= 3) return good ? { ok: true, account: USER } : { ok: false, reason: 'invalid' };
-      return good ? USER : null;
-    }) as unknown as SmtpBackend['login'],
+    async login(_client, user, pass) {
+      return user === USER && pass === PASSWORD ? { ok: true, account: USER } : { ok: false, reason: 'invalid' };
+    },
     async resolve(address: string): Promise<Resolution> {
       const lower = address.toLowerCase();
       if (!lower.endsWith('@example.test')) return { kind: 'remote' };
