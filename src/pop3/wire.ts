@@ -5,7 +5,8 @@
  * Invariants:
  * - A command is a keyword and arguments separated by spaces; keywords are case-insensitive.
  * - Every status line starts with `+OK` or `-ERR`; a response code, when present, is the first word
- *   after `-ERR`, in brackets (RFC 2449 §8).
+ *   after `-ERR`, in brackets (RFC 2449 §8). A status line is one line: control characters in its text
+ *   (echoed client input) are replaced by '?'.
  * - Multi-line responses end with a line holding a single `.`; lines that start with `.` are stuffed
  *   with another `.` (RFC 1939 §3). Message bodies are stuffed in body.ts, on Buffers.
  */
@@ -24,12 +25,16 @@ export const MAX_SASL_LINE = 12288;
  */
 export type RespCode = 'IN-USE' | 'LOGIN-DELAY' | 'SYS/TEMP' | 'SYS/PERM' | 'AUTH' | 'PRIVACY';
 
+/** Control characters a status line may not carry (echoed client input: a bare CR, NUL); they become '?'. */
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/g;
+
 export function ok(text: string): string {
-  return text ? `+OK ${text}` : '+OK';
+  return text ? `+OK ${text.replace(CONTROL, '?')}` : '+OK';
 }
 
 export function err(text: string, code?: RespCode): string {
-  return code ? `-ERR [${code}] ${text}` : `-ERR ${text}`;
+  const clean = text.replace(CONTROL, '?');
+  return code ? `-ERR [${code}] ${clean}` : `-ERR ${clean}`;
 }
 
 export interface CommandLine {
