@@ -77,6 +77,7 @@ describe('web UI in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
   let base: string;
   const profile = mkdtempSync(path.join(tmpdir(), 'postbode-chromium-'));
   const downloads = mkdtempSync(path.join(tmpdir(), 'postbode-downloads-'));
+  const cspViolations: string[] = [];
 
   before(async () => {
     pb = await startPostbode({ listeners: ['smtp', 'submission', 'imap', 'pop3', 'http'] });
@@ -101,6 +102,10 @@ describe('web UI in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
       downloadsPath: downloads,
     });
     context.setDefaultTimeout(8000);
+    // Every page runs under the server's Content-Security-Policy; a violation is a bug.
+    context.on('console', (msg) => {
+      if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
+    });
     page = context.pages()[0] ?? (await context.newPage());
   });
 
@@ -343,6 +348,8 @@ describe('web UI in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
     const sheet = await context.newPage();
     await sheet.goto(`${base}${sheetHref}`);
     assert.match(await sheet.content(), /student/);
+    // Its inline style is allowed by hash under the CSP.
+    assert.equal(await sheet.evaluate("getComputedStyle(document.querySelector('.card')).borderTopStyle"), 'dashed');
     await shot(sheet, 'lab-sheet');
     await sheet.close();
   });
@@ -372,5 +379,9 @@ describe('web UI in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
     await page.locator('.msglist a', { hasText: 'Seen in the lab' }).waitFor();
     await page.goto(`${base}/#/admin/users`);
     assert.match(await text(page.getByRole('alert')), /administrators/);
+  });
+
+  it('ran every page without a Content-Security-Policy violation', () => {
+    assert.deepEqual(cspViolations, []);
   });
 });

@@ -237,6 +237,29 @@ export const configSchema = z
         history_sessions: z.number().int().nonnegative().default(1000),
         /** Protocol lab: drop sessions older than this many days; 0 keeps them regardless of age. */
         history_days: z.number().int().nonnegative().default(30),
+        /**
+         * Largest request body in bytes (every API request is a small JSON object); larger ones get 413,
+         * announced ones (Content-Length) before a byte of the body is read.
+         */
+        max_body_size: z.number().int().min(1024).default(1048576),
+        /**
+         * Concurrent HTTP connections from one IP address; more are closed at once. A classroom behind
+         * one NAT address needs about 3-6 per browser.
+         */
+        connections_per_ip: z.number().int().positive().default(128),
+        /** Concurrent HTTP connections in all; more are closed at once. */
+        max_connections: z.number().int().positive().default(1024),
+        /**
+         * Seconds a client has to send a whole request (headers within the smaller of this and 10 s);
+         * slower ones get 408 and are closed. Live streams (SSE) are not cut: this covers only the request.
+         */
+        request_timeout: z.number().positive().max(3600).default(30),
+        /** Live streams (SSE) one web user may have open at once; more get 429. */
+        streams_per_user: z.number().int().positive().default(8),
+        /** Live streams (SSE) open at once in all; more get 429. */
+        max_streams: z.number().int().positive().default(128),
+        /** Seconds a live stream's client may leave sent events unread before the stream is dropped. */
+        stream_stall_timeout: z.number().positive().max(3600).default(10),
       })
       .prefault({}),
     log: z

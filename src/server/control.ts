@@ -3,11 +3,24 @@
  * talks to a running server. Protocol: the client sends one JSON line `{"cmd": ...}`; the server
  * answers with JSON lines. `status` answers once; `trace` streams trace events until the client hangs up.
  * Only local users with access to the data directory can connect (the socket is mode 0600).
+ *
+ * Trace streams: at most `MAX_TRACE_STREAMS` at once; each event is serialized once for all of them
+ * (one bus subscription); a reader that leaves more than `TRACE_QUEUE_BYTES` waiting, or does not read
+ * for `TRACE_STALL_MS`, gets a last line saying why and is disconnected (src/net/bounded-writer.ts).
+ * A line that is not a trace event (a refusal, a drop) is a `note` event with sid "-" and an `error`.
  */
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import type { Logger } from '../log.js';
-import type { TraceBus } from '../trace/bus.js';
+import { BoundedWriter, FrameQueue } from '../net/bounded-writer.js';
+import type { TraceBus, TraceEvent } from '../trace/bus.js';
+
+/** Trace streams open at once. */
+export const MAX_TRACE_STREAMS = 16;
+/** Bytes of events waiting for one trace reader before it is disconnected. */
+export const TRACE_QUEUE_BYTES = 1 << 20;
+/** Time a trace reader may leave sent lines unread before it is disconnected. */
+export const TRACE_STALL_MS = 10_000;
 
 export interface ControlDeps {
   bus: TraceBus;
@@ -21,6 +34,7 @@ export async function startControlSocket(path: string, deps: ControlDeps): Promi
     if (await isAlive(path)) throw new Error(`another postbode server is running with this data directory (${path})`);
     unlinkSync(path);
   }
+  const traces = new TraceStreams(deps.bus, deps.log);
   const server = net.createServer((socket) => {
     socket.on('error', () => {});
     let buf = '';
@@ -33,7 +47,7 @@ export async function startControlSocket(path: string, deps: ControlDeps): Promi
       }
       const line = buf.slice(0, nl);
       buf = '';
-      void handle(line, socket, deps);
+      void handle(line, socket, deps, traces);
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -47,7 +61,7 @@ export async function startControlSocket(path: string, deps: ControlDeps): Promi
   return server;
 }
 
-async function handle(line: string, socket: net.Socket, deps: ControlDeps): Promise<void> {
+async function handle(line: string, socket: net.Socket, deps: ControlDeps, traces: TraceStreams): Promise<void> {
   let cmd: { cmd?: string };
   try {
     cmd = JSON.parse(line) as { cmd?: string };
@@ -59,17 +73,69 @@ async function handle(line: string, socket: net.Socket, deps: ControlDeps): Prom
     case 'status':
       socket.end(`${JSON.stringify(await deps.status())}\n`);
       return;
-    case 'trace': {
-      for (const open of deps.bus.open.values()) socket.write(`${JSON.stringify(open)}\n`);
-      const unsubscribe = deps.bus.subscribe((event) => {
-        if (!socket.write(`${JSON.stringify(event)}\n`) && socket.writableLength > 8 << 20) socket.destroy();
-      });
-      socket.on('close', unsubscribe);
+    case 'trace':
+      traces.add(socket);
       return;
-    }
     default:
       socket.end(`${JSON.stringify({ error: `unknown command ${String(cmd.cmd)}` })}\n`);
   }
+}
+
+/** A line that is not a trace event, shown by `postbode trace` like a session note. */
+function noticeLine(error: string): Buffer {
+  return Buffer.from(`${JSON.stringify({ type: 'note', sid: '-', t: Date.now(), seq: 0, text: error, error })}\n`);
+}
+
+/** The trace streams of the control socket, fed by one bus subscription while any is open. */
+class TraceStreams {
+  readonly #writers = new Set<{ queue: FrameQueue; writer: BoundedWriter }>();
+  #unsubscribe: (() => void) | null = null;
+
+  constructor(
+    readonly bus: TraceBus,
+    readonly log: Logger,
+  ) {}
+
+  add(socket: net.Socket): void {
+    if (this.#writers.size >= MAX_TRACE_STREAMS) {
+      socket.end(
+        noticeLine(
+          `too many trace streams: ${MAX_TRACE_STREAMS} are open already; stop one of the running "postbode trace" commands`,
+        ),
+      );
+      return;
+    }
+    const queue = new FrameQueue(TRACE_QUEUE_BYTES);
+    const entry = {
+      queue,
+      writer: new BoundedWriter(socket, queue, {
+        stallMs: TRACE_STALL_MS,
+        farewell: (reason) => noticeLine(`trace stream ended: ${reason}`),
+        onClose: (reason) => {
+          this.#writers.delete(entry);
+          if (this.#writers.size === 0) {
+            this.#unsubscribe?.();
+            this.#unsubscribe = null;
+          }
+          if (reason) this.log.info({ reason }, 'trace stream dropped');
+        },
+      }),
+    };
+    if (entry.writer.closed) return;
+    this.#writers.add(entry);
+    // The sessions open now, however many (bounded by limits.max_connections), then live events.
+    for (const open of this.bus.open.values()) queue.push(Buffer.from(`${JSON.stringify(open)}\n`), true);
+    entry.writer.pump();
+    this.#unsubscribe ??= this.bus.subscribe(this.#onEvent);
+  }
+
+  #onEvent = (event: TraceEvent): void => {
+    const line = Buffer.from(`${JSON.stringify(event)}\n`);
+    for (const { queue, writer } of this.#writers) {
+      if (queue.push(line)) writer.pump();
+      else writer.drop(`more than ${TRACE_QUEUE_BYTES >> 20} MB of events waiting: the reader does not keep up`);
+    }
+  };
 }
 
 function isAlive(path: string): Promise<boolean> {

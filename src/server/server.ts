@@ -156,6 +156,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         host,
         port,
         ...(config.web.https ? { tls } : {}),
+        limits: {
+          connectionsPerIp: config.web.connections_per_ip,
+          maxConnections: config.web.max_connections,
+          requestTimeoutMs: config.web.request_timeout * 1000,
+          maxBodyBytes: config.web.max_body_size,
+        },
+        log,
       });
       cleanups.unshift(() => http.close());
       listeners.push({ name: 'http', host: http.host, port: http.port });

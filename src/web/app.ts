@@ -6,6 +6,8 @@
  * - Every `/api` request passes the session middleware (sets `user`) and the CSRF guard first.
  * - Unknown `/api` paths answer 404 JSON; errors answer `{"error": ...}`; a fault's details go to the
  *   log only.
+ * - Every response carries the security headers (CSP, nosniff, frame denial, no referrer), and no
+ *   request body is read past web.max_body_size (security.ts, docs/security-web.md).
  * - The UI is read from `dist/ui` at request time: `index.html` (no caching, so a new build is picked
  *   up at once) at `/`; other files there get a long cache when requested with a version query
  *   (`app.js?v=HASH`), else a short one. Without a built UI, `/` says how to build it.
@@ -20,7 +22,11 @@ import { autoconfigRoutes } from './routes/autoconfig.js';
 import { labRoutes } from './routes/lab.js';
 import { mailRoutes } from './routes/mail.js';
 import { queueRoutes } from './routes/queue.js';
+import { bodyLimit, securityHeaders } from './security.js';
 import { authRoutes, csrfGuard, sessionMiddleware, WebSessions } from './session-auth.js';
+
+/** Bytes of large request bodies received at once, at least (4 × web.max_body_size if that is more). */
+const BODY_BUDGET_BYTES = 32 << 20;
 
 /** dist/ui, from both src/web (tsx) and dist/web (built). */
 export const UI_DIR = path.resolve(import.meta.dirname, '../../dist/ui');
@@ -43,6 +49,10 @@ export function createApp(ctx: WebContext, opts: AppOptions = {}): Hono<WebEnv> 
     ctx.log.error({ err, method: c.req.method, path: c.req.path }, 'web request failed');
     return c.json({ error: 'internal server error; the server log has the details' }, 500);
   });
+
+  app.use('*', securityHeaders);
+  const maxBody = ctx.config.web.max_body_size;
+  app.use('*', bodyLimit({ maxBytes: maxBody, budgetBytes: Math.max(BODY_BUDGET_BYTES, 4 * maxBody) }));
 
   const api = new Hono<WebEnv>();
   api.use('*', sessionMiddleware(ctx, sessions));
@@ -105,7 +115,7 @@ const CONTENT_TYPES: Record<string, string> = {
 
 const NO_UI_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>postbode</title></head>
-<body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">
+<body>
 <h1>postbode</h1>
 <p>The web UI has not been built. In the postbode directory run</p>
 <pre>npm run build</pre>

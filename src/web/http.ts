@@ -2,15 +2,30 @@
  * The HTTP(S) listener of the web lab (@hono/node-server). HTTPS uses the mail TLS material (the
  * configured certificate or the generated self-signed one), re-read per handshake so a renewed
  * certificate is used without a restart of this listener.
+ *
+ * Invariants (docs/security-web.md):
+ * - Connections are counted per client address and in all; one beyond `connectionsPerIp` or
+ *   `maxConnections` is closed as soon as it is accepted, so a flood on this port cannot use up the
+ *   process's file descriptors and starve the mail listeners.
+ * - A request must be complete (headers and body) within `requestTimeoutMs`, its headers within the
+ *   smaller of that and 10 s; a TLS handshake within the header time. Node answers 408 and closes.
+ *   The timeouts cover receiving the request only: a long response (an SSE stream) is not cut.
+ * - Idle keep-alive connections close after 5 s; one connection serves at most 1000 requests and
+ *   100 header lines per request.
+ * - The body limit is the app's (app.ts, security.ts), checked before a byte of the body is read; a
+ *   client that asks first (`Expect: 100-continue`) with too large a Content-Length gets 413 at once
+ *   instead of `100 Continue`.
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
-import { ListenError } from '../net/listener.js';
+import type { Logger } from '../log.js';
+import { ListenError, normalizeIp } from '../net/listener.js';
 import type { TlsMaterial } from '../net/tls.js';
 import type { WebEnv } from './context.js';
+import { SECURITY_HEADERS, tooLargeMessage } from './security.js';
 
 export interface WebListener {
   host: string;
@@ -18,26 +33,85 @@ export interface WebListener {
   close(): Promise<void>;
 }
 
+export interface WebLimits {
+  /** Concurrent connections from one address (web.connections_per_ip). */
+  connectionsPerIp: number;
+  /** Concurrent connections in all (web.max_connections). */
+  maxConnections: number;
+  /** Milliseconds to receive a whole request (web.request_timeout). */
+  requestTimeoutMs: number;
+  /** Largest request body (web.max_body_size); the app enforces it, this only answers 100-continue. */
+  maxBodyBytes: number;
+}
+
+export const DEFAULT_WEB_LIMITS: WebLimits = {
+  connectionsPerIp: 128,
+  maxConnections: 1024,
+  requestTimeoutMs: 30_000,
+  maxBodyBytes: 1 << 20,
+};
+
+/** Longest time for the request headers (and a TLS handshake), whatever the request timeout. */
+const MAX_HEADERS_TIMEOUT_MS = 10_000;
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+const MAX_REQUESTS_PER_SOCKET = 1000;
+const MAX_HEADERS_COUNT = 100;
+/** Refused connections are logged at most this often (with how many there were). */
+const REFUSED_LOG_EVERY_MS = 60_000;
+
 export async function startWebListener(opts: {
   app: Hono<WebEnv>;
   host: string;
   port: number;
   /** Serve HTTPS with this material; plain HTTP when absent. */
   tls?: TlsMaterial;
+  limits?: WebLimits;
+  log?: Logger;
 }): Promise<WebListener> {
   const { tls } = opts;
+  const limits = opts.limits ?? DEFAULT_WEB_LIMITS;
+  const requestTimeout = Math.max(1, Math.round(limits.requestTimeoutMs));
+  const headersTimeout = Math.min(requestTimeout, MAX_HEADERS_TIMEOUT_MS);
+  const timeouts = {
+    requestTimeout,
+    headersTimeout,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    // Node checks the request and header timeouts on this interval (30 s by default, which would let a
+    // slow request live up to 30 s beyond its timeout).
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 4))),
+  };
   const server = tls
     ? createAdaptorServer({
         fetch: opts.app.fetch,
         createServer: https.createServer,
-        serverOptions: { cert: tls.cert, key: tls.key, SNICallback: (_name, cb) => cb(null, tls.context) },
+        serverOptions: {
+          ...timeouts,
+          handshakeTimeout: headersTimeout,
+          cert: tls.cert,
+          key: tls.key,
+          SNICallback: (_name, cb) => cb(null, tls.context),
+        },
       })
-    : createAdaptorServer({ fetch: opts.app.fetch, createServer: http.createServer });
+    : createAdaptorServer({ fetch: opts.app.fetch, createServer: http.createServer, serverOptions: timeouts });
   const nodeServer = server as http.Server;
-  // Long-lived streams (SSE) must not be cut by the default request timeout.
-  nodeServer.requestTimeout = 0;
-  nodeServer.headersTimeout = 60_000;
-  nodeServer.keepAliveTimeout = 5_000;
+  nodeServer.requestTimeout = requestTimeout;
+  nodeServer.headersTimeout = headersTimeout;
+  nodeServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  nodeServer.maxRequestsPerSocket = MAX_REQUESTS_PER_SOCKET;
+  nodeServer.maxHeadersCount = MAX_HEADERS_COUNT;
+  nodeServer.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (Number(req.headers['content-length'] ?? 0) > limits.maxBodyBytes) {
+      const body = JSON.stringify({ error: tooLargeMessage(limits.maxBodyBytes), limit: limits.maxBodyBytes });
+      res.writeHead(413, { ...SECURITY_HEADERS, 'Content-Type': 'application/json', Connection: 'close' });
+      res.end(body);
+      return;
+    }
+    res.writeContinue();
+    nodeServer.emit('request', req, res);
+  });
+  const counter = new ConnectionCounter(limits, opts.log);
+  // The raw TCP connection, also for HTTPS (before the handshake).
+  nodeServer.on('connection', (socket: Socket) => counter.accept(socket));
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       const where = `${opts.host}:${opts.port}`;
@@ -71,4 +145,59 @@ export async function startWebListener(opts: {
         nodeServer.closeAllConnections();
       }),
   };
+}
+
+/** Per-address and total connection counts; closes a connection beyond either limit at once. */
+class ConnectionCounter {
+  readonly #perIp = new Map<string, number>();
+  #total = 0;
+  #refused = { 'per-ip': 0, total: 0 };
+  #lastLog = 0;
+
+  constructor(
+    readonly limits: WebLimits,
+    readonly log: Logger | undefined,
+  ) {}
+
+  accept(socket: Socket): void {
+    socket.on('error', () => {});
+    const ip = normalizeIp(socket.remoteAddress ?? '');
+    const count = this.#perIp.get(ip) ?? 0;
+    const refuse =
+      this.#total >= this.limits.maxConnections ? 'total' : count >= this.limits.connectionsPerIp ? 'per-ip' : null;
+    if (refuse) {
+      // No answer: an HTTP reply would need the request first, and this must cost nothing.
+      socket.destroy();
+      this.#refusedOne(refuse, ip);
+      return;
+    }
+    this.#perIp.set(ip, count + 1);
+    this.#total++;
+    socket.once('close', () => {
+      this.#total--;
+      const left = (this.#perIp.get(ip) ?? 1) - 1;
+      if (left <= 0) this.#perIp.delete(ip);
+      else this.#perIp.set(ip, left);
+    });
+  }
+
+  #refusedOne(reason: 'per-ip' | 'total', ip: string): void {
+    this.#refused[reason]++;
+    const now = Date.now();
+    if (!this.log || now - this.#lastLog < REFUSED_LOG_EVERY_MS) return;
+    this.#lastLog = now;
+    this.log.warn(
+      {
+        listener: 'http',
+        remote: ip,
+        reason,
+        refusedPerIp: this.#refused['per-ip'],
+        refusedTotal: this.#refused.total,
+        connectionsPerIp: this.limits.connectionsPerIp,
+        maxConnections: this.limits.maxConnections,
+      },
+      'http connections refused: limit reached (web.connections_per_ip / web.max_connections); counts since the last such line',
+    );
+    this.#refused = { 'per-ip': 0, total: 0 };
+  }
 }

@@ -24,6 +24,7 @@ import {
   type WebContext,
   type WebEnv,
 } from '../context.js';
+import { cspWithInlineStyle } from '../security.js';
 
 const BATCH_LIFETIME_MS = 3600_000;
 const HASH_CONCURRENCY = 4;
@@ -272,6 +273,7 @@ export function adminRoutes(ctx: WebContext, batches = new LabBatches()): Hono<W
   app.get('/lab-accounts/:batch/sheet.html', (c) => {
     const batch = batchOf(batches, c.req.param('batch'));
     c.header('Cache-Control', 'no-store');
+    c.header('Content-Security-Policy', SHEET_CSP);
     return c.html(labSheet(ctx, batch, new URL(c.req.url).origin));
   });
   return app;
@@ -361,6 +363,20 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
+/** The sheet's style, allowed by its hash in the page's Content-Security-Policy. */
+const SHEET_CSS = `
+body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #000; }
+.card { border: 1px dashed #555; padding: 0.8rem 1rem; margin: 0 0 1rem; break-inside: avoid; page-break-inside: avoid; }
+h1 { font-size: 1.3rem; } h2 { font-size: 1.15rem; margin: 0 0 0.4rem; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.2rem 1rem; margin: 0 0 0.5rem; }
+dt { font-weight: 600; } dd { margin: 0; }
+code { font-family: ui-monospace, monospace; font-size: 1.05em; } .pw { font-size: 1.25em; letter-spacing: 0.05em; }
+table { border-collapse: collapse; margin: 0.3rem 0; } th, td { border: 1px solid #999; padding: 0.15rem 0.6rem; text-align: left; }
+p { margin: 0.3rem 0 0; }
+@media print { body { margin: 0; } .noprint { display: none; } .card:nth-of-type(3n) { break-after: page; page-break-after: always; } }
+`;
+const SHEET_CSP = cspWithInlineStyle(SHEET_CSS);
+
 function labSheet(ctx: WebContext, batch: LabBatch, web: string): string {
   const servers = mailServers(ctx);
   const host = escapeHtml(ctx.config.hostname);
@@ -382,17 +398,7 @@ function labSheet(ctx: WebContext, batch: LabBatch, web: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Lab accounts @${escapeHtml(batch.domain)}</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #000; }
-.card { border: 1px dashed #555; padding: 0.8rem 1rem; margin: 0 0 1rem; break-inside: avoid; page-break-inside: avoid; }
-h1 { font-size: 1.3rem; } h2 { font-size: 1.15rem; margin: 0 0 0.4rem; }
-dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.2rem 1rem; margin: 0 0 0.5rem; }
-dt { font-weight: 600; } dd { margin: 0; }
-code { font-family: ui-monospace, monospace; font-size: 1.05em; } .pw { font-size: 1.25em; letter-spacing: 0.05em; }
-table { border-collapse: collapse; margin: 0.3rem 0; } th, td { border: 1px solid #999; padding: 0.15rem 0.6rem; text-align: left; }
-p { margin: 0.3rem 0 0; }
-@media print { body { margin: 0; } .noprint { display: none; } .card:nth-of-type(3n) { break-after: page; page-break-after: always; } }
-</style></head>
+<style>${SHEET_CSS}</style></head>
 <body>
 <h1 class="noprint">${batch.accounts.length} lab accounts @${escapeHtml(batch.domain)} on ${host} — print this page and cut along the lines</h1>
 ${cards}

@@ -6,16 +6,20 @@
  * Invariants:
  * - Every route needs a login; users see only sessions where they authenticated as themselves
  *   (recorder.ts decides), admins all. The key log routes are admin-only.
- * - SSE streams send a comment line every 15 s (so proxies and browsers keep them open) and unsubscribe
- *   from the recorder when the client goes; a client that cannot keep up is disconnected.
+ * - SSE streams (src/web/sse.ts) send a comment line every 15 s, unsubscribe from the recorder when
+ *   the client goes, and drop a client that does not keep up; a user has at most web.streams_per_user
+ *   open, the server web.max_streams (429 beyond).
+ * - An event is serialized once for all streams that show it: a session summary once per change (all
+ *   list streams write the same bytes); the annotated events of a followed session once, in a hub that
+ *   all its followers read from at their own pace (a follower holds a position, not a copy).
  * - Key log lines are served only as `keylog.txt` to admins; nothing else here ever contains them.
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { AUTHENTICATED_CAPABILITIES } from '../../imap/capabilities.js';
+import { FrameQueue, type FrameSource } from '../../net/bounded-writer.js';
 import { TlsKeyLog } from '../../net/keylog.js';
 import type { Protocol, TraceEvent } from '../../trace/bus.js';
 import type { Capability, SessionSummary } from '../api-types.js';
@@ -28,16 +32,14 @@ import {
   type WebContext,
   type WebEnv,
 } from '../context.js';
-import { annotateSession, createAnnotator } from '../lab/annotate.js';
+import { type Annotator, annotateSession, createAnnotator } from '../lab/annotate.js';
 import { explainCapabilities, probeAdvertised } from '../lab/capabilities.js';
 import { sessionToPcap } from '../lab/pcap.js';
 import { SessionRecorder, type Viewer } from '../recorder.js';
+import { openEventStream, type SseStream, STREAM_QUEUE_BYTES, StreamSlots, sseFrame } from '../sse.js';
 
-const HEARTBEAT_MS = 15_000;
 /** The probe shows up as three short sessions in the lab; what is advertised only changes with a restart. */
 const CAPABILITIES_TTL_MS = 3_600_000;
-/** SSE messages waiting for a slow client before it is disconnected. */
-const MAX_PENDING = 2000;
 
 const PROTOCOLS = ['smtp', 'pop3', 'imap'] as const;
 
@@ -50,6 +52,19 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
   const recorder = ctx.recorder instanceof SessionRecorder ? ctx.recorder : null;
   const keylog = ctx.keylog instanceof TlsKeyLog ? ctx.keylog : null;
   let capabilities: { at: number; value: Promise<Record<Protocol, Capability[]>> } | null = null;
+  const slots = new StreamSlots(ctx.config.web.streams_per_user, ctx.config.web.max_streams);
+  const stallMs = ctx.config.web.stream_stall_timeout * 1000;
+  /** Followed live sessions by id: one annotator and one list of frames for all their followers. */
+  const hubs = new Map<string, FollowHub>();
+  /** The frame of the summary the recorder is handing out now (it gives every listener the same object). */
+  let summaryFrame: { summary: SessionSummary; frame: Buffer } | null = null;
+  const frameOf = (s: SessionSummary): Buffer => {
+    if (summaryFrame?.summary !== s) summaryFrame = { summary: s, frame: sseFrame('session', JSON.stringify(s)) };
+    return summaryFrame.frame;
+  };
+  const dropped = (who: Viewer, path: string) => (reason: string | null) => {
+    if (reason) ctx.log.info({ user: who.name, path, reason }, 'live stream dropped');
+  };
 
   const needRecorder = (): SessionRecorder => {
     if (!recorder) {
@@ -110,13 +125,28 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
   app.get('/sessions/stream', (c) => {
     const rec = needRecorder();
     const who = viewer(c);
-    return streamSSE(c, async (stream) => {
-      const out = sender(stream);
-      const stop = rec.subscribeSessions(who, (s: SessionSummary) =>
-        out.send({ event: 'session', data: JSON.stringify(s) }),
-      );
-      await out.until(stop);
-    });
+    const release = slots.take(currentUser(c));
+    const queue = new FrameQueue(STREAM_QUEUE_BYTES);
+    let stop: () => void = () => {};
+    let opened: ReturnType<typeof openEventStream>;
+    try {
+      opened = openEventStream(c, queue, stallMs, (reason) => {
+        stop();
+        release();
+        dropped(who, c.req.path)(reason);
+      });
+    } catch (err) {
+      release();
+      throw err;
+    }
+    const { writer } = opened.stream;
+    if (!writer.closed) {
+      stop = rec.subscribeSessions(who, (s: SessionSummary) => {
+        if (queue.push(frameOf(s))) writer.pump();
+        else writer.drop(`more than ${STREAM_QUEUE_BYTES >> 10} KB of events waiting: the client does not keep up`);
+      });
+    }
+    return opened.response;
   });
 
   app.get('/sessions/:id', async (c) => {
@@ -127,29 +157,42 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
   app.get('/sessions/:id/stream', async (c) => {
     const found = await session(c);
     const rec = needRecorder();
+    const who = viewer(c);
     const id = found.summary.id;
-    return streamSSE(c, async (stream) => {
-      const out = sender(stream);
-      const annotator = createAnnotator(found.summary.proto);
-      const emit = (e: TraceEvent) => out.send({ event: 'event', data: JSON.stringify(annotator.push(e)) });
-      const followed = rec.follow(id, (e) => {
-        if (e) emit(e);
-        else {
-          out.send({ event: 'end', data: JSON.stringify({ id }) });
-          out.finish();
-        }
+    const release = slots.take(currentUser(c));
+    let hub = hubs.get(id);
+    if (!hub) {
+      const created: FollowHub = new FollowHub(id, createAnnotator(found.summary.proto), () => {
+        if (hubs.get(id) === created) hubs.delete(id);
       });
-      if (!followed) {
+      const followed = rec.follow(id, (e) => created.push(e));
+      if (followed) {
+        created.start(followed.events, followed.stop);
+        hubs.set(id, created);
+        hub = created;
+      } else {
         // Closed already: replay what was recorded and end.
-        for (const e of found.events) emit(e);
-        out.send({ event: 'end', data: JSON.stringify({ id }) });
-        out.finish();
-        await out.until(() => {});
-        return;
+        created.start(found.events, () => {});
+        created.push(null);
+        hub = created;
       }
-      for (const e of followed.events) emit(e);
-      await out.until(followed.stop);
-    });
+    }
+    const cursor = hub.cursor();
+    const joined = hub;
+    try {
+      const { response, stream } = openEventStream(c, cursor, stallMs, (reason) => {
+        joined.leave(cursor);
+        release();
+        dropped(who, c.req.path)(reason);
+      });
+      cursor.writer = stream.writer;
+      stream.writer.pump();
+      return response;
+    } catch (err) {
+      joined.leave(cursor);
+      release();
+      throw err;
+    }
   });
 
   app.get('/sessions/:id/transcript.txt', async (c) => {
@@ -224,51 +267,82 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
 }
 
 /**
- * Serialises SSE writes of one stream (subscribers call synchronously, writes are async), sends the
- * heartbeat and ends the stream when the client goes or when asked.
+ * One followed session: its events annotated and serialized once, kept as frames (at most the
+ * recorder's events per session, plus the end), read by every follower from its own position.
  */
-function sender(stream: SSEStreamingApi) {
-  let chain: Promise<unknown> = Promise.resolve();
-  let pending = 0;
-  let done = false;
-  let wake: () => void = () => {};
-  const ended = new Promise<void>((resolve) => {
-    wake = resolve;
-  });
-  const finish = () => {
-    done = true;
-    wake();
-  };
-  stream.onAbort(finish);
-  const heartbeat = setInterval(() => {
-    chain = chain.then(() => stream.write(': heartbeat\n\n')).catch(finish);
-  }, HEARTBEAT_MS);
-  return {
-    send(message: { event: string; data: string }) {
-      if (done) return;
-      if (++pending > MAX_PENDING) {
-        finish();
-        return;
-      }
-      chain = chain
-        .then(() => stream.writeSSE(message))
-        .then(() => {
-          pending--;
-        })
-        .catch(finish);
-    },
-    /** Ends the stream after what was queued has been written. */
-    finish() {
-      chain = chain.then(finish, finish);
-    },
-    /** Waits until the stream ends, then unsubscribes. */
-    async until(unsubscribe: () => void) {
-      await ended;
-      clearInterval(heartbeat);
-      unsubscribe();
-      await chain.catch(() => {});
-    },
-  };
+class FollowHub {
+  readonly frames: Buffer[] = [];
+  ended = false;
+  readonly #cursors = new Set<HubCursor>();
+  #stop: () => void = () => {};
+  #pending: (TraceEvent | null)[] = [];
+  #started = false;
+
+  constructor(
+    readonly id: string,
+    readonly annotator: Annotator,
+    readonly onIdle: () => void,
+  ) {}
+
+  /** The events so far, then those that arrived meanwhile. */
+  start(events: TraceEvent[], stop: () => void): void {
+    this.#stop = stop;
+    for (const e of events) this.#add(e);
+    this.#started = true;
+    for (const e of this.#pending) this.push(e);
+    this.#pending = [];
+  }
+
+  /** A new event of the session, or null when it ended. */
+  push(e: TraceEvent | null): void {
+    if (this.ended) return;
+    if (!this.#started) {
+      this.#pending.push(e);
+      return;
+    }
+    if (e) this.#add(e);
+    else {
+      this.frames.push(sseFrame('end', JSON.stringify({ id: this.id })));
+      this.ended = true;
+      this.#stop();
+      this.onIdle();
+    }
+    for (const cursor of this.#cursors) cursor.writer?.pump();
+  }
+
+  #add(e: TraceEvent): void {
+    this.frames.push(sseFrame('event', JSON.stringify(this.annotator.push(e))));
+  }
+
+  cursor(): HubCursor {
+    const cursor = new HubCursor(this);
+    this.#cursors.add(cursor);
+    return cursor;
+  }
+
+  leave(cursor: HubCursor): void {
+    this.#cursors.delete(cursor);
+    if (this.#cursors.size === 0 && !this.ended) {
+      this.ended = true;
+      this.#stop();
+      this.onIdle();
+    }
+  }
+}
+
+class HubCursor implements FrameSource {
+  #next = 0;
+  writer: SseStream['writer'] | null = null;
+
+  constructor(readonly hub: FollowHub) {}
+
+  next(): Uint8Array | null {
+    return this.#next < this.hub.frames.length ? this.hub.frames[this.#next++] : null;
+  }
+
+  get finished(): boolean {
+    return this.hub.ended && this.#next >= this.hub.frames.length;
+  }
 }
 
 function clock(t: number): string {

@@ -1,0 +1,131 @@
+/**
+ * Server-sent event streams of the web lab, written straight to node's response so that a consumer
+ * that does not keep up is seen and dropped (src/net/bounded-writer.ts), and the per-user and total
+ * caps on open streams.
+ *
+ * Invariants:
+ * - An event is serialized once into a frame (`sseFrame`) and the same bytes go to every stream that
+ *   shows it; a stream holds at most `STREAM_QUEUE_BYTES` of frames waiting for its client, plus what
+ *   the socket holds up to its high-water mark.
+ * - A stream whose client leaves data unread for `stallMs` (web.stream_stall_timeout), or whose queue
+ *   would overflow, is ended with an `event: dropped` naming the reason and loses its slot.
+ * - Every stream has a slot in `StreamSlots` (web.streams_per_user, web.max_streams) while open; a
+ *   request beyond either cap gets 429 JSON.
+ * - A stream sends a comment every 15 s so that proxies and browsers keep it open.
+ * - SSE responses carry the same security headers as every other response (`SECURITY_HEADERS`).
+ */
+import { ServerResponse } from 'node:http';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { BoundedWriter, type FrameSource } from '../net/bounded-writer.js';
+import type { WebEnv, WebUser } from './context.js';
+import { SECURITY_HEADERS } from './security.js';
+
+/** Frames waiting for one client (the rest is in its socket) before it is dropped. */
+export const STREAM_QUEUE_BYTES = 256 * 1024;
+const HEARTBEAT_MS = 15_000;
+const HEARTBEAT = Buffer.from(': heartbeat\n\n');
+
+/** One SSE event as bytes; `data` must be one line (JSON.stringify output is). */
+export function sseFrame(event: string, data: string): Buffer {
+  return Buffer.from(`event: ${event}\ndata: ${data}\n\n`);
+}
+
+/** Counts open streams per web user and in all. */
+export class StreamSlots {
+  readonly #perUser = new Map<string, number>();
+  #total = 0;
+
+  constructor(
+    readonly perUser: number,
+    readonly total: number,
+  ) {}
+
+  get open(): number {
+    return this.#total;
+  }
+
+  /** A slot for `user`, released by the returned function; 429 when a cap is reached. */
+  take(user: WebUser): () => void {
+    const key = `${user.role}:${user.name}`;
+    const mine = this.#perUser.get(key) ?? 0;
+    if (mine >= this.perUser) {
+      throw new HTTPException(429, {
+        message: `too many live streams: ${user.name} has ${mine} open, the limit is ${this.perUser} per user (web.streams_per_user); close other tabs of the web lab and reload`,
+      });
+    }
+    if (this.#total >= this.total) {
+      throw new HTTPException(429, {
+        message: `too many live streams: ${this.#total} are open on this server, the limit is ${this.total} (web.max_streams); try again later`,
+      });
+    }
+    this.#perUser.set(key, mine + 1);
+    this.#total++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#total--;
+      const left = (this.#perUser.get(key) ?? 1) - 1;
+      if (left <= 0) this.#perUser.delete(key);
+      else this.#perUser.set(key, left);
+    };
+  }
+}
+
+/** node's response of this request (hono on @hono/node-server), or null elsewhere (app.request). */
+function nodeResponse(c: Context<WebEnv>): ServerResponse | null {
+  const env: unknown = c.env;
+  if (typeof env === 'object' && env !== null && 'outgoing' in env && env.outgoing instanceof ServerResponse) {
+    return env.outgoing;
+  }
+  return null;
+}
+
+export interface SseStream {
+  writer: BoundedWriter;
+  /** Resolves when the stream has ended, for whatever reason. */
+  closed: Promise<string | null>;
+}
+
+/**
+ * Answers the request with an event stream fed by `source`. Returns the response for hono (the
+ * headers are already sent) and the writer: call `writer.pump()` whenever the source has new frames.
+ * `onClose` runs once when the stream ends (client gone, dropped, or the source finished).
+ */
+export function openEventStream(
+  c: Context<WebEnv>,
+  source: FrameSource,
+  stallMs: number,
+  onClose: (reason: string | null) => void,
+): { response: Response; stream: SseStream } {
+  const res = nodeResponse(c);
+  if (!res) throw new HTTPException(501, { message: 'live streams need the node HTTP server' });
+  res.writeHead(200, {
+    ...SECURITY_HEADERS,
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-cache',
+    'X-Accel-Buffering': 'no',
+  });
+  res.flushHeaders();
+  let resolveClosed: (reason: string | null) => void = () => {};
+  const closed = new Promise<string | null>((resolve) => {
+    resolveClosed = resolve;
+  });
+  let heartbeat: NodeJS.Timeout | null = null;
+  const writer = new BoundedWriter(res, source, {
+    stallMs,
+    farewell: (reason) => sseFrame('dropped', JSON.stringify({ error: `stream ended: ${reason}` })),
+    onClose: (reason) => {
+      if (heartbeat) clearInterval(heartbeat);
+      onClose(reason);
+      resolveClosed(reason);
+    },
+  });
+  if (!writer.closed) {
+    heartbeat = setInterval(() => writer.poke(HEARTBEAT), HEARTBEAT_MS);
+    heartbeat.unref();
+  }
+  return { response: RESPONSE_ALREADY_SENT, stream: { writer, closed } };
+}
