@@ -294,6 +294,9 @@ describe('web limits: bodies, connections, headers', () => {
       extraArgs: ['--set', 'web.connections_per_ip=16', '--set', 'web.max_connections=40'],
     });
     port = pb.ports.http;
+    addAdmin(pb);
+    const r = pb.cli(['user', 'add', 'alice@example.test', '--password', 'alice-pw-1']);
+    assert.equal(r.code, 0, r.stderr);
   });
 
   after(async () => {
@@ -431,6 +434,61 @@ describe('web limits: bodies, connections, headers', () => {
     assertSecurityHeaders('GET /api/me', (await get(port, '/api/me')).headers);
     assertSecurityHeaders('GET /api/nothing', (await get(port, '/api/nothing')).headers);
     assertSecurityHeaders('GET /nothing.txt', (await get(port, '/nothing.txt')).headers);
+  });
+
+  it('serves a mail part of a script type as an inert download', async () => {
+    const smtp = await LineClient.connect(pb.ports.smtp);
+    try {
+      assert.match(await smtp.reply(), /^220 /);
+      assert.match(await smtp.cmd('EHLO sender.example'), /^250/);
+      assert.match(await smtp.cmd('MAIL FROM:<mallory@sender.example>'), /^250/);
+      assert.match(await smtp.cmd('RCPT TO:<alice@example.test>'), /^250/);
+      assert.match(await smtp.cmd('DATA'), /^354/);
+      smtp.write(
+        [
+          'From: mallory@sender.example',
+          'To: alice@example.test',
+          'Subject: script',
+          'MIME-Version: 1.0',
+          'Content-Type: multipart/mixed; boundary="b"',
+          '',
+          '--b',
+          'Content-Type: text/plain',
+          '',
+          'hello',
+          '--b',
+          'Content-Type: text/javascript; name="x.js"',
+          '',
+          'alert(document.cookie)',
+          '--b--',
+          '.',
+          '',
+        ].join('\r\n'),
+      );
+      assert.match(await smtp.reply(), /^250/);
+    } finally {
+      smtp.close();
+    }
+    const cookie = await login(port);
+    const api = async <T>(p: string): Promise<T> => {
+      const res = await fetch(`http://127.0.0.1:${port}${p}`, { headers: { cookie } });
+      assert.equal(res.status, 200, p);
+      return (await res.json()) as T;
+    };
+    const base = '/api/mail/alice@example.test/mailboxes';
+    const { mailboxes } = await api<{ mailboxes: { id: number; name: string }[] }>(base);
+    const inbox = mailboxes.find((m) => m.name === 'INBOX');
+    assert.ok(inbox);
+    const { messages } = await eventually('the message', async () => {
+      const list = await api<{ messages: { uid: number }[] }>(`${base}/${inbox.id}/messages`);
+      return list.messages.length > 0 ? list : null;
+    });
+    const part = await get(port, `${base}/${inbox.id}/messages/${messages[0].uid}/parts/2`, '127.0.0.1', { cookie });
+    assert.equal(part.status, 200);
+    assert.equal(part.body.trim(), 'alert(document.cookie)');
+    assert.equal(part.headers['content-type'], 'application/octet-stream');
+    assert.equal(part.headers['x-content-type-options'], 'nosniff');
+    assert.equal(part.headers['x-frame-options'], 'DENY');
   });
 });
 

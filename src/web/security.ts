@@ -5,6 +5,7 @@
  * Invariants:
  * - Every response of the app (UI, API, errors, SSE) has `SECURITY_HEADERS`; a route may set its own
  *   `Content-Security-Policy` (e.g. with the hash of an inline style it serves), which is kept.
+ * - Nothing under /api is served with a script or style type (mail parts may have one).
  * - A request body is never read beyond `maxBytes`: an announced larger one (Content-Length) gets 413
  *   before a byte of it is read; a chunked one is read up to the limit, then answered 413; either way
  *   the connection is closed after the answer. Bodies being received hold a share of a budget for all requests together; when
@@ -50,13 +51,27 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 /** The header @hono/node-server puts on a response that was written directly to node (SSE). */
 const ALREADY_SENT = 'x-hono-already-sent';
 
-/** Adds `SECURITY_HEADERS` to every response (those a route set itself stay). */
+/**
+ * Script and style types (the HTML standard's JavaScript MIME types, and CSS). The API serves mail
+ * parts with the type the sender gave them; `script-src 'self'` would let an injected tag load such a
+ * part as a script of this origin, so under /api they are served as `application/octet-stream`.
+ */
+const ACTIVE_TYPES =
+  /^\s*(?:text\/(?:javascript(?:1\.[0-5])?|ecmascript|jscript|livescript|x-ecmascript|x-javascript|css)|application\/(?:javascript|ecmascript|x-ecmascript|x-javascript))\s*(?:;|$)/i;
+
+/**
+ * Adds `SECURITY_HEADERS` to every response (those a route set itself stay), and makes script and
+ * style types under /api inert.
+ */
 export const securityHeaders: MiddlewareHandler<WebEnv> = async (c, next) => {
   await next();
   const headers = c.res.headers;
   if (headers.has(ALREADY_SENT)) return;
   for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
     if (!headers.has(name)) headers.set(name, value);
+  }
+  if (c.req.path.startsWith('/api/') && ACTIVE_TYPES.test(headers.get('content-type') ?? '')) {
+    headers.set('Content-Type', 'application/octet-stream');
   }
 };
 
