@@ -4,7 +4,7 @@ import { generatePassword } from '../auth/generated-password.js';
 import { hashPassword } from '../auth/password.js';
 import { DkimError, DkimKeyStore, dnsRecord, dnsRecordValue } from '../delivery/dkim.js';
 import { mailboxError } from '../smtp/address.js';
-import { StoreConflictError } from '../store/types.js';
+import { quotaLimit, StoreConflictError } from '../store/types.js';
 import { CliError, type GlobalOptions, withConfigOptions, withStore } from './context.js';
 import { readPassword } from './prompt.js';
 
@@ -29,6 +29,28 @@ export function parseSize(text: string): number | null {
     m[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't'
   ];
   return Math.round(Number(m[1]) * unit);
+}
+
+/**
+ * `12.5 MiB / 1.0 GiB (1 %)`, with `(default quota)` when the limit is store.default_quota and
+ * `/ unlimited` without a limit. Exact byte counts follow for scripts: `[13107200 / 1073741824 bytes]`.
+ */
+export function formatUsage(used: number, own: number | null, limit: number | null): string {
+  if (limit === null) return `${humanBytes(used)} / unlimited [${used} bytes]`;
+  const percent = limit > 0 ? Math.floor((used / limit) * 100) : 100;
+  const source = own === null ? ' (default quota)' : '';
+  return `${humanBytes(used)} / ${humanBytes(limit)} (${percent} %)${source} [${used} / ${limit} bytes]`;
+}
+
+function humanBytes(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} bytes` : `${v.toFixed(1)} ${units[u]}`;
 }
 
 async function passwordFrom(opts: { password?: string }): Promise<string> {
@@ -76,14 +98,16 @@ export function registerAdminCommands(program: Command, out: Out): void {
       out(`deleted user ${address.toLowerCase()}`);
     });
   });
-  withConfigOptions(user.command('list').description('list accounts')).action(async (opts: GlobalOptions) => {
+  withConfigOptions(
+    user.command('list').description('list accounts with their storage: used / limit (own quota or the default)'),
+  ).action(async (opts: GlobalOptions) => {
     await withStore(opts, async ({ store }) => {
       const accounts = await store.accounts.list();
       if (accounts.length === 0) out('no users yet; add one with: postbode user add you@example.org');
       for (const a of accounts) {
-        const usage = await store.accounts.usage(a.id);
-        const quota = a.quotaBytes === null ? '' : ` quota ${a.quotaBytes}`;
-        out(`${a.address}  ${usage} bytes${quota}${a.disabled ? ' (disabled)' : ''}`);
+        out(
+          `${a.address}  ${formatUsage(await store.accounts.usage(a.id), a.quotaBytes, quotaLimit(store, a))}${a.disabled ? ' (disabled)' : ''}`,
+        );
       }
     });
   });
@@ -108,7 +132,9 @@ export function registerAdminCommands(program: Command, out: Out): void {
     await withStore(opts, async ({ store }) => {
       if (!(await store.accounts.update(address.toLowerCase(), { quotaBytes })))
         throw new CliError(`no user ${address}`);
-      out(`quota of ${address.toLowerCase()} is now ${quotaBytes === null ? 'unlimited' : `${quotaBytes} bytes`}`);
+      // "none" removes the account's own quota: then store.default_quota applies, when set.
+      const fallback = store.defaultQuotaBytes ? `the default quota (${store.defaultQuotaBytes} bytes)` : 'unlimited';
+      out(`quota of ${address.toLowerCase()} is now ${quotaBytes === null ? fallback : `${quotaBytes} bytes`}`);
     });
   });
 

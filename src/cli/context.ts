@@ -38,7 +38,7 @@ export interface AdminContext {
 export async function withStore<T>(opts: GlobalOptions, fn: (ctx: AdminContext) => Promise<T>): Promise<T> {
   const config = configFrom(opts);
   const dataDir = path.resolve(config.data_dir);
-  const store = await openStore({ dataDir });
+  const store = await openStore({ dataDir, defaultQuotaBytes: config.store.default_quota });
   try {
     for (const domain of config.domains) await store.domains.add(domain);
     const auth = authFromConfig(store, config, dataDir);

@@ -6,18 +6,24 @@ import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import pc from 'picocolors';
 import { ConfigError } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import { type QueueStatus, queueStatus } from '../delivery/outbound/status.js';
-import { createLogger } from '../log.js';
+import { createLogger, type LogStats, silentLogger } from '../log.js';
 import { ListenError } from '../net/listener.js';
 import { controlRequest } from '../server/control.js';
+import { DiskMonitor, type DiskStatus, formatBytes } from '../server/disk.js';
 import { startServer } from '../server/server.js';
 import { openStore } from '../store/index.js';
+import { SpaceReserve } from '../store/space.js';
 import type { TraceEvent } from '../trace/bus.js';
 import { VERSION } from '../version.js';
 import { registerAdminCommands } from './admin.js';
 import { CliError, configFrom, type GlobalOptions, withConfigOptions } from './context.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** True once `serve` runs: stdout errors are ignored (see `main`). */
+let serving = false;
 
 export function buildProgram(out: (line: string) => void = (l) => console.log(l)): Command {
   const program = new Command('postbode')
@@ -57,6 +63,7 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
         strictness: opts.strict ? 'strict' : undefined,
         set: opts.set,
       });
+      serving = true;
       const log = createLogger(config.log.level);
       const server = await startServer(config, log);
       if (process.stdout.isTTY) {
@@ -89,6 +96,7 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
         `sessions ${status.sessions}; domains ${s.domains}, accounts ${s.accounts}, aliases ${s.aliases}, messages ${s.messages}, queue ${s.queue}`,
       );
       if (status.queue) for (const line of formatQueueStatus(status.queue, 'running')) out(line);
+      for (const line of formatDiskStatus(status.disk ?? null, status.log ?? null)) out(line);
     } catch {
       const store = await openStore({ dataDir });
       try {
@@ -99,6 +107,7 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
         );
         const queue = await queueStatus(store, { workerEnabled: config.delivery.enabled });
         for (const line of formatQueueStatus(queue, 'stopped')) out(line);
+        for (const line of formatDiskStatus(await diskStatusOffline(config, dataDir), null)) out(line);
       } finally {
         await store.close();
       }
@@ -180,6 +189,46 @@ export function formatQueueStatus(q: QueueStatus, server: 'running' | 'stopped',
   return lines;
 }
 
+/** The disk and log section of `postbode status`. */
+export function formatDiskStatus(disk: DiskStatus | null, log: LogStats | null): string[] {
+  const lines: string[] = [];
+  if (disk) {
+    const r = disk.reserve;
+    const reserve =
+      r.bytes === 0
+        ? 'no storage reserve (store.reserve = 0)'
+        : r.holding
+          ? `storage reserve of ${formatBytes(r.bytes)} SPENT: mail is refused (452 4.3.1) until space is freed`
+          : r.present
+            ? `storage reserve ${formatBytes(r.bytes)}`
+            : `storage reserve of ${formatBytes(r.bytes)} missing (no room to create it)`;
+    lines.push(
+      `disk: ${formatBytes(disk.freeBytes)} free of ${formatBytes(disk.totalBytes)} (${disk.freePercent} %); ${reserve}`,
+    );
+    if (disk.warning) lines.push(`  WARNING: ${disk.warning}`);
+  }
+  if (log && (log.dropped > 0 || log.failing)) {
+    const failing = log.failing ? `; writing fails now (${log.failing})` : '';
+    lines.push(`log: ${log.dropped} lines dropped because the log could not be written${failing}`);
+  }
+  return lines;
+}
+
+/** The disk block when no server runs (no reserve state; warnings by the same thresholds). */
+async function diskStatusOffline(config: Config, dataDir: string): Promise<DiskStatus | null> {
+  const reserve = new SpaceReserve({ dataDir, bytes: config.store.reserve });
+  const monitor = new DiskMonitor({
+    dataDir,
+    reserve,
+    warnPercent: config.store.disk_warning_percent,
+    warnBytes: config.store.disk_warning_bytes,
+    intervalMs: 1000,
+    log: silentLogger(),
+  });
+  const status = await monitor.check(Date.now(), { createReserve: false });
+  return status;
+}
+
 interface StatusReply {
   pid: number;
   product: string;
@@ -192,6 +241,9 @@ interface StatusReply {
   store: { domains: number; accounts: number; aliases: number; messages: number; queue: number };
   /** Absent from servers older than the queue section. */
   queue?: QueueStatus;
+  /** Absent from servers older than the disk section. */
+  disk?: DiskStatus | null;
+  log?: LogStats | null;
 }
 
 const colors = [pc.cyan, pc.magenta, pc.yellow, pc.blue, pc.green, pc.red];
@@ -224,11 +276,15 @@ export function formatEvent(e: TraceEvent): string {
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   program.exitOverride();
-  // `postbode trace | head`: the reader went away; stop quietly like other Unix tools.
+  // `postbode trace | head`: the reader went away; stop quietly like other Unix tools. The server
+  // (`serve`) logs through its own descriptor writer (log.ts) and must never stop or crash because
+  // stdout or stderr fails (EPIPE, a full disk): it ignores their errors.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (serving) return;
     if (err.code === 'EPIPE') process.exit(0);
     throw err;
   });
+  process.stderr.on('error', () => {});
   try {
     await program.parseAsync(argv);
     // A command may set a specific code (status: 3 when no server runs).

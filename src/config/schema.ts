@@ -262,6 +262,26 @@ export const configSchema = z
         stream_stall_timeout: z.number().positive().max(3600).default(10),
       })
       .prefault({}),
+    store: z
+      .strictObject({
+        /**
+         * Storage quota in bytes of every account without its own (`postbode user quota`); 0: none.
+         * Default 1 GiB.
+         */
+        default_quota: z.number().int().nonnegative().default(1073741824),
+        /**
+         * Bytes set aside in `<data_dir>/reserve` and freed when the disk is full, so that users can
+         * still delete mail (EXPUNGE, DELE, deleting mailboxes); 0: no reserve. Default 16 MiB.
+         */
+        reserve: z.number().int().nonnegative().default(16777216),
+        /** Warn (log and `postbode status`) when less than this share of the data disk is free, in percent. */
+        disk_warning_percent: z.number().min(0).max(100).default(5),
+        /** Warn when less than this many bytes of the data disk are free. Default 500 MiB. */
+        disk_warning_bytes: z.number().int().nonnegative().default(524288000),
+        /** Seconds between checks of the free space (warnings, re-creating the reserve). */
+        disk_check_interval: z.number().positive().max(3600).default(30),
+      })
+      .prefault({}),
     log: z
       .strictObject({
         level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),

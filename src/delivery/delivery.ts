@@ -8,8 +8,9 @@
  * - Alias resolution follows aliases up to MAX_ALIAS_DEPTH and never loops; the result is a set of
  *   distinct local accounts plus remote addresses.
  * - Local copies share one blob (one set of bytes for all local recipients).
- * - Quota (an account's `quotaBytes`, the sum of its message sizes): `resolve` reports each local
- *   account's usage so RCPT can refuse a full mailbox (`quotaRefusal`: 452 4.2.2 when full, or when a
+ * - Quota (an account's `quotaBytes`, else the store's default `store.default_quota`, see `quotaLimit`;
+ *   usage is the sum of its message sizes): `resolve` reports each local account's usage so RCPT can
+ *   refuse a full mailbox (`quotaRefusal`: 452 4.2.2 when full, or when a
  *   declared SIZE does not fit; 552 5.2.2 when SIZE exceeds the whole quota — RFC 1870 §6.5,
  *   RFC 3463 §3.3). `deliver` checks again with the real size: when the message fits none of the
  *   recipients (no remote ones, no local one with room) it throws QuotaExceededError and stores nothing
@@ -27,7 +28,7 @@
  */
 import type { Logger } from '../log.js';
 import { parseMessage } from '../mail/parse.js';
-import type { Account, JsonValue, QueueRecipient, Store } from '../store/types.js';
+import { type Account, type JsonValue, type QueueRecipient, quotaLimit, type Store } from '../store/types.js';
 import { type DkimKeyStore, fromHeaderDomain, signMessage } from './dkim.js';
 
 const MAX_ALIAS_DEPTH = 8;
@@ -167,7 +168,7 @@ export class Delivery {
 
   /** The account with its quota usage (only counted when it has a limit). */
   async #local(account: Account): Promise<LocalAccount> {
-    const limit = account.quotaBytes;
+    const limit = quotaLimit(this.store, account);
     const quota = limit === null ? null : { used: await this.store.accounts.usage(account.id), limit };
     return { id: account.id, address: account.address, quota };
   }
@@ -209,8 +210,9 @@ export class Delivery {
     const over: number[] = [];
     for (const id of ids) {
       const account = await this.store.accounts.getById(id);
-      if (account?.quotaBytes == null) continue;
-      if ((await this.store.accounts.usage(id)) + size > account.quotaBytes) over.push(id);
+      const limit = account ? quotaLimit(this.store, account) : null;
+      if (limit === null) continue;
+      if ((await this.store.accounts.usage(id)) + size > limit) over.push(id);
     }
     return over;
   }

@@ -8,12 +8,13 @@
  * - The only resource is STORAGE (QUOTA=RES-STORAGE, RFC 9208 §5.1): the sum of the sizes of all
  *   messages of the account, copies counted each time (store.accounts.usage), shown in units of 1024
  *   octets, usage rounded up and the limit rounded down, so a client never sees room that is not there.
- * - An account without a limit (quotaBytes null) has the root but no resource in it: GETQUOTA answers
+ * - The limit is the account's own quota, else the default of the store (`store.default_quota`, see
+ *   `quotaLimit`); an account without a limit has the root but no resource in it: GETQUOTA answers
  *   without a QUOTA response, because `quota-list` needs at least one resource (RFC 9208 §7);
  *   Dovecot does the same.
  * - Limits are set by the administrator (`postbode user quota`); SETQUOTA is refused.
  */
-import type { Store } from '../store/types.js';
+import { quotaLimit, type Store } from '../store/types.js';
 
 export const QUOTA_ROOT = '';
 
@@ -32,7 +33,7 @@ export interface QuotaState {
  */
 export async function quotaCheck(store: Store, accountId: number, extraBytes: number): Promise<QuotaState> {
   const account = await store.accounts.getById(accountId);
-  const limit = account?.quotaBytes ?? null;
+  const limit = account ? quotaLimit(store, account) : null;
   if (limit === null) return { ok: true, used: 0, limit: null };
   const used = await store.accounts.usage(accountId);
   return { ok: used + extraBytes <= limit, used, limit };

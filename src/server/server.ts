@@ -19,19 +19,21 @@ import { type QueueStatus, queueStatus } from '../delivery/outbound/status.js';
 import { OutboundWorker } from '../delivery/outbound/worker.js';
 import { senderOwners } from '../delivery/sender-owners.js';
 import { imapHandler } from '../imap/index.js';
-import type { Logger } from '../log.js';
+import { type Logger, type LogStats, logStats } from '../log.js';
 import { TlsKeyLog } from '../net/keylog.js';
 import { ListenError, NetServer, type SessionHandler } from '../net/listener.js';
 import { loadTls, type TlsMaterial } from '../net/tls.js';
 import { type Pop3Backend, pop3Handler } from '../pop3/index.js';
 import { smtpHandler } from '../smtp/index.js';
 import { openStore } from '../store/index.js';
+import { SpaceReserve } from '../store/space.js';
 import type { Store, StoreStats } from '../store/types.js';
 import { TraceBus } from '../trace/bus.js';
 import { PRODUCT, VERSION } from '../version.js';
 import type { WebContext } from '../web/context.js';
 import { SessionRecorder } from '../web/recorder.js';
 import { startControlSocket } from './control.js';
+import { DiskMonitor, type DiskStatus } from './disk.js';
 
 export interface RunningServer {
   config: Config;
@@ -47,9 +49,21 @@ export interface RunningServer {
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const dataDir = path.resolve(config.data_dir);
   mkdirSync(dataDir, { recursive: true });
-  const store = await openStore({ dataDir });
+  // The storage reserve and the default quota (config [store]); see store/space.ts and disk.ts.
+  const reserve = new SpaceReserve({ dataDir, bytes: config.store.reserve });
+  const store = await openStore({ dataDir, reserve, defaultQuotaBytes: config.store.default_quota });
   const cleanups: (() => Promise<unknown> | undefined)[] = [() => store.close()];
   try {
+    const disk = new DiskMonitor({
+      dataDir,
+      reserve,
+      warnPercent: config.store.disk_warning_percent,
+      warnBytes: config.store.disk_warning_bytes,
+      intervalMs: config.store.disk_check_interval * 1000,
+      log,
+    });
+    await disk.start();
+    cleanups.unshift(async () => disk.stop());
     for (const domain of config.domains) await store.domains.add(domain);
     const auth = authFromConfig(store, config, dataDir, log);
     let worker: OutboundWorker | null = null;
@@ -126,7 +140,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     }
 
     const started = new Date();
-    const status = () => serverStatus({ config, dataDir, started, listeners, store, sessions: netServer.sessionCount });
+    const status = () =>
+      serverStatus({ config, dataDir, started, listeners, store, sessions: netServer.sessionCount, disk });
     const control: net.Server = await startControlSocket(path.join(dataDir, 'control.sock'), { bus, log, status });
     cleanups.unshift(() => new Promise<void>((r) => control.close(() => r())));
 
@@ -210,6 +225,10 @@ export interface ServerStatus {
   sessions: number;
   store: { kind: string } & StoreStats;
   queue: QueueStatus;
+  /** Free space on the data disk, its warning and the storage reserve (null when statfs failed). */
+  disk: DiskStatus | null;
+  /** Log lines dropped because the log could not be written (null: no log descriptor). */
+  log: LogStats | null;
 }
 
 export async function serverStatus(s: {
@@ -219,6 +238,7 @@ export async function serverStatus(s: {
   listeners: RunningServer['listeners'];
   store: Store;
   sessions: number;
+  disk?: DiskMonitor;
 }): Promise<ServerStatus> {
   return {
     product: PRODUCT,
@@ -231,6 +251,8 @@ export async function serverStatus(s: {
     sessions: s.sessions,
     store: { kind: s.store.kind, ...(await s.store.stats()) },
     queue: await queueStatus(s.store, { workerEnabled: s.config.delivery.enabled }),
+    disk: s.disk ? await s.disk.check() : null,
+    log: logStats(),
   };
 }
 
