@@ -583,7 +583,7 @@ describe('web limits: consumers that do not keep up', () => {
         '--set',
         'web.max_streams=300',
         '--set',
-        'web.stream_stall_timeout=1',
+        'web.stream_stall_timeout=2',
       ],
     });
     port = pb.ports.http;
