@@ -90,6 +90,16 @@ export const configSchema = z
          * average, after a grace of the protocol's idle timeout; slower senders are cut off.
          */
         min_data_rate: z.number().int().positive().default(500),
+        /**
+         * Bytes that message bodies in flight (DATA, BDAT, APPEND) may hold in memory in all. Bodies over
+         * 256 KiB, or arriving while this is used up, wait in files under data_dir/spool; a received body
+         * is loaded for delivery only when it fits, so larger deliveries take turns.
+         */
+        body_memory: z
+          .number()
+          .int()
+          .min(1048576)
+          .default(32 * 1024 * 1024),
         /** Unsent reply bytes per connection above which the server stops reading that client's commands. */
         max_unsent_output: z.number().int().min(16384).default(262144),
         /** Total concurrent connections. */

@@ -78,7 +78,13 @@ export class ImapSession {
   ) {
     const maxMessage = settings.maxMessageSize;
     this.#assembler = new CommandAssembler({
-      maxCommandSize: maxMessage + 1024 * 1024,
+      // Before login a command is small (LOGIN, AUTHENTICATE, ID); after it only APPEND carries messages.
+      maxCommandSize: (ctx) =>
+        this.state === 'not-authenticated'
+          ? PRELOGIN_COMMAND_SIZE
+          : ctx.command === 'APPEND'
+            ? maxMessage + 1024 * 1024
+            : COMMAND_SIZE,
       // Before login only small literals (a user name, a password) are accepted, so an unauthenticated
       // client cannot make the server hold a message-sized literal.
       maxLiteralSize: (ctx) =>
@@ -260,6 +266,9 @@ export class ImapSession {
           this.conn.trace.in(`${tag ?? '*'} ${tag ? (e.command ?? '') : ''} <refused: ${e.message}>`);
           if (e.kind === 'literal-too-big' && e.command === 'APPEND' && tag) {
             this.no(tag, e.message, 'TOOBIG');
+          } else if (e.kind === 'no-space' && tag) {
+            // RFC 5530 §3 LIMIT: a server-wide limit (disk space), not the user's quota.
+            this.no(tag, e.message, 'LIMIT');
           } else {
             this.bad(tag, e.message, e.kind === 'literal-too-big' || e.kind === 'command-too-big' ? 'TOOBIG' : null);
           }
@@ -268,7 +277,11 @@ export class ImapSession {
             break;
           }
         } else {
-          await this.#command(input.command);
+          try {
+            await this.#command(input.command);
+          } finally {
+            input.release();
+          }
         }
         if (this.errors >= this.settings.maxErrors && (this.state as ImapState) !== 'logout') {
           this.untagged('BYE Too many errors; closing the connection');
@@ -356,6 +369,11 @@ export class ImapSession {
 const KNOWN_COMMANDS: ReadonlySet<string> = new Set(COMMANDS.keys());
 
 /** The command variant(s) with name N (some variants carry two names, e.g. SELECT | EXAMINE). */
+/** Largest command before login, literals included (Dovecot's pre-login limit is alike). */
+const PRELOGIN_COMMAND_SIZE = 64 * 1024;
+/** Largest command other than APPEND after login, literals included. */
+const COMMAND_SIZE = 2 * 1024 * 1024;
+
 export type CommandOf<N extends ImapCommand['name']> = ImapCommand extends infer C
   ? C extends { name: infer M }
     ? N extends M

@@ -30,6 +30,7 @@ import zlib from 'node:zlib';
 import type { SessionTrace } from '../trace/bus.js';
 import { type DotScanState, newDotScanState, scanDotData } from './dotstream.js';
 import { KEYLOG_NOTE, type TlsKeyLog } from './keylog.js';
+import { type BodySink, defaultSpool, type Spool } from './spool.js';
 
 export type ReadResult =
   | { kind: 'line'; line: Buffer; ending: 'crlf' | 'lf' }
@@ -38,7 +39,7 @@ export type ReadResult =
   | { kind: 'timeout' };
 
 export type DataResult =
-  | { kind: 'data'; data: Buffer; size: number; tooBig: boolean; bareLf: number }
+  | { kind: 'data'; size: number; tooBig: boolean; bareLf: number }
   | { kind: 'eof' }
   | { kind: 'timeout' };
 
@@ -83,6 +84,9 @@ export class Connection {
   #socket: net.Socket;
   #buf: Buffer = EMPTY;
   #pos = 0;
+  /** Input that arrived after #buf, not yet joined to it. */
+  #more: Buffer[] = [];
+  #moreBytes = 0;
   #eof = false;
   #timedOut = false;
   #closed = false;
@@ -109,13 +113,14 @@ export class Connection {
   #deflate: zlib.DeflateRaw | null = null;
   #inflate: zlib.InflateRaw | null = null;
   #keylog: TlsKeyLog | null;
+  #spool: Spool;
 
   constructor(opts: {
     socket: net.Socket;
     info: ConnectionInfo;
     trace: SessionTrace;
     idleTimeoutMs: number;
-    /** Unread input held before the socket is paused (default 1 MiB). */
+    /** Unread input held before the socket is paused (default 256 KiB). */
     maxBuffered?: number;
     /** Unsent output above which the session stops reading (default 256 KiB). */
     maxUnsent?: number;
@@ -123,6 +128,8 @@ export class Connection {
     minDataRate?: number;
     /** Opt-in TLS key logging for STARTTLS (web lab). */
     keylog?: TlsKeyLog | undefined;
+    /** Where message bodies wait (default: a temporary-directory spool). */
+    spool?: Spool | undefined;
   }) {
     this.#socket = opts.socket;
     this.id = opts.info.id;
@@ -133,10 +140,11 @@ export class Connection {
     this.localPort = opts.info.localPort;
     this.trace = opts.trace;
     this.#idleMs = opts.idleTimeoutMs;
-    this.#maxBuffered = opts.maxBuffered ?? 1 << 20;
+    this.#maxBuffered = opts.maxBuffered ?? 256 * 1024;
     this.#maxUnsent = opts.maxUnsent ?? 256 * 1024;
     this.#minDataRate = opts.minDataRate ?? 500;
     this.#keylog = opts.keylog ?? null;
+    this.#spool = opts.spool ?? defaultSpool();
     if (opts.socket instanceof tls.TLSSocket) this.#noteTls(opts.socket);
     this.#attach(opts.socket);
   }
@@ -182,14 +190,15 @@ export class Connection {
 
   #onData = (chunk: Buffer): void => {
     this.bytesIn += chunk.length;
-    if (this.#pos >= this.#buf.length) {
+    if (this.#pos >= this.#buf.length && this.#more.length === 0) {
       this.#buf = chunk;
       this.#pos = 0;
     } else {
-      this.#buf = Buffer.concat([this.#buf.subarray(this.#pos), chunk]);
-      this.#pos = 0;
+      // Joined when the reader comes back (#gather): one copy per read, not one per arriving chunk.
+      this.#more.push(chunk);
+      this.#moreBytes += chunk.length;
     }
-    if (this.#buf.length - this.#pos > this.#maxBuffered && !this.#paused) {
+    if (this.#buf.length - this.#pos + this.#moreBytes > this.#maxBuffered && !this.#paused) {
       this.#paused = true;
       // With COMPRESS the inflater is simply not fed (see #pumpInflate); otherwise stop the socket.
       if (!this.#inflate) this.#socket.pause();
@@ -295,9 +304,21 @@ export class Connection {
     }
   }
 
+  /**
+   * Moves the next chunk of input that arrived while the reader was busy into the read buffer, joined
+   * to what is left unread: one chunk at a time, so a slow reader never copies a backlog as a whole.
+   */
+  #gather(): void {
+    const next = this.#more.shift();
+    if (next === undefined) return;
+    this.#moreBytes -= next.length;
+    this.#buf = this.#pos >= this.#buf.length ? next : Buffer.concat([this.#buf.subarray(this.#pos), next]);
+    this.#pos = 0;
+  }
+
   /** Whether unread input is buffered (e.g. pipelined commands). */
   get hasBufferedInput(): boolean {
-    return this.#pos < this.#buf.length;
+    return this.#pos < this.#buf.length || this.#moreBytes > 0;
   }
 
   /**
@@ -312,6 +333,7 @@ export class Connection {
         this.#lineDeadline = 0;
         return { kind: 'timeout' };
       }
+      this.#gather();
       const lf = this.#buf.indexOf(0x0a, this.#pos);
       if (lf >= 0) {
         this.#lineDeadline = 0;
@@ -337,6 +359,7 @@ export class Connection {
         this.#buf = EMPTY;
         this.#pos = 0;
       }
+      if (this.#moreBytes > 0) continue;
       if (this.#inputEnded) return { kind: 'eof' };
       if (this.#pos < this.#buf.length || this.#discarding) {
         // A line has begun: it must end within the idle timeout, however slowly its bytes come.
@@ -351,8 +374,12 @@ export class Connection {
     }
   }
 
-  /** Reads SMTP DATA content up to the end-of-data line (see dotstream.ts for the rules). */
-  async readDotData(opts: { mode: 'crlf' | 'lf'; maxBytes: number }): Promise<DataResult> {
+  /**
+   * Reads SMTP DATA content up to the end-of-data line (see dotstream.ts for the rules) into `sink`,
+   * which gets at most `maxBytes` (beyond them the reader only looks for the end). Memory stays bounded
+   * however large the message: the sink spools to a file past a small size (spool.ts).
+   */
+  async readDotData(opts: { mode: 'crlf' | 'lf'; maxBytes: number; sink: BodySink }): Promise<DataResult> {
     await this.#throttle();
     const state: DotScanState = newDotScanState();
     const out: Buffer[] = [];
@@ -362,26 +389,59 @@ export class Connection {
         this.#timedOut = false;
         return { kind: 'timeout' };
       }
+      this.#gather();
       if (this.#pos < this.#buf.length) {
-        const before = out.length;
         this.#pos = scanDotData(this.#buf, this.#pos, state, opts, out);
-        // Pieces are views into the receive buffer, which is replaced, not reused: safe to keep.
-        if (out.length !== before || state.done) this.#consumed();
+        this.#consumed();
+        // Pieces are views into the receive buffer, which is replaced, not reused: safe to hand on.
+        const wrote = out.length > 0;
+        for (const piece of out) await opts.sink.write(piece);
+        out.length = 0;
         if (state.done) {
-          const tooBig = state.size > opts.maxBytes;
-          return {
-            kind: 'data',
-            data: tooBig ? EMPTY : Buffer.concat(out, state.size),
-            size: state.size,
-            tooBig,
-            bareLf: state.bareLf,
-          };
+          return { kind: 'data', size: state.size, tooBig: state.size > opts.maxBytes, bareLf: state.bareLf };
         }
+        // More input may have arrived while the sink was writing.
+        if (wrote) continue;
       }
+      if (this.#moreBytes > 0) continue;
       if (this.#inputEnded) return { kind: 'eof' };
       if (this.#tooSlow(started, state.size)) return { kind: 'timeout' };
       await this.#waitInput();
     }
+  }
+
+  /** Reads exactly `count` bytes into `sink` (BDAT chunks, large IMAP literals), in bounded memory. */
+  async readBytesTo(count: number, sink: BodySink): Promise<BytesResult> {
+    await this.#throttle();
+    let need = count;
+    const started = Date.now();
+    while (need > 0) {
+      if (this.#timedOut) {
+        this.#timedOut = false;
+        return { kind: 'timeout' };
+      }
+      this.#gather();
+      const avail = this.#buf.length - this.#pos;
+      if (avail > 0) {
+        const take = Math.min(avail, need);
+        const piece = this.#buf.subarray(this.#pos, this.#pos + take);
+        this.#pos += take;
+        need -= take;
+        this.#consumed();
+        await sink.write(piece);
+        continue;
+      }
+      if (this.#moreBytes > 0) continue;
+      if (this.#inputEnded) return { kind: 'eof' };
+      if (this.#tooSlow(started, count - need)) return { kind: 'timeout' };
+      await this.#waitInput();
+    }
+    return { kind: 'bytes', data: null, size: count };
+  }
+
+  /** A new message body on this connection's spool (see spool.ts). */
+  newBody(): BodySink {
+    return this.#spool.body();
   }
 
   /** Reads exactly `count` bytes (BDAT chunks, IMAP literals). Over `maxBytes` they are read and dropped. */
@@ -396,6 +456,7 @@ export class Connection {
         this.#timedOut = false;
         return { kind: 'timeout' };
       }
+      this.#gather();
       const avail = this.#buf.length - this.#pos;
       if (avail > 0) {
         const take = Math.min(avail, need);
@@ -405,6 +466,7 @@ export class Connection {
         this.#consumed();
         continue;
       }
+      if (this.#moreBytes > 0) continue;
       if (this.#inputEnded) return { kind: 'eof' };
       if (this.#tooSlow(started, count - need)) return { kind: 'timeout' };
       await this.#waitInput();
@@ -464,6 +526,7 @@ export class Connection {
     inflate.on('error', () => this.destroy());
     socket.off('data', this.#onData);
     socket.on('data', this.#onCompressed);
+    while (this.#more.length) this.#gather();
     const pending = this.#buf.subarray(this.#pos);
     this.#buf = EMPTY;
     this.#pos = 0;
@@ -547,6 +610,8 @@ export class Connection {
     this.#detach(plain);
     this.#buf = EMPTY;
     this.#pos = 0;
+    this.#more = [];
+    this.#moreBytes = 0;
     const secure = new tls.TLSSocket(plain, { isServer: true, secureContext });
     if (this.#keylog?.attach(secure, this.id)) this.trace.note(KEYLOG_NOTE);
     this.#socket = secure;

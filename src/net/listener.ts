@@ -11,6 +11,7 @@ import type { Protocol } from '../trace/bus.js';
 import { SessionTrace, type TraceBus } from '../trace/bus.js';
 import { Connection } from './connection.js';
 import { KEYLOG_NOTE, type TlsKeyLog } from './keylog.js';
+import type { Spool } from './spool.js';
 
 export interface SessionHandler {
   readonly protocol: Protocol;
@@ -74,6 +75,8 @@ export class NetServer {
       tlsContext: () => tls.SecureContext;
       /** Opt-in TLS key logging (web lab); absent or off: nothing is logged. */
       keylog?: TlsKeyLog;
+      /** Where message bodies wait (default: a temporary-directory spool). */
+      spool?: Spool;
     },
   ) {}
 
@@ -151,6 +154,7 @@ export class NetServer {
         maxUnsent: this.deps.limits.maxUnsentOutput,
         minDataRate: this.deps.limits.minDataRate,
         keylog: this.deps.keylog,
+        spool: this.deps.spool,
         info: {
           id: sid,
           listener: spec.name,

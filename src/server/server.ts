@@ -22,6 +22,7 @@ import { imapHandler } from '../imap/index.js';
 import { type Logger, type LogStats, logStats } from '../log.js';
 import { TlsKeyLog } from '../net/keylog.js';
 import { ListenError, NetServer, type SessionHandler } from '../net/listener.js';
+import { MemoryBudget, Spool } from '../net/spool.js';
 import { loadTls, type TlsMaterial } from '../net/tls.js';
 import { type Pop3Backend, pop3Handler } from '../pop3/index.js';
 import { smtpHandler } from '../smtp/index.js';
@@ -103,9 +104,16 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       cleanups.unshift(() => r.stop());
       recorder = r;
     }
+    // Message bodies in flight wait here: in memory while small and the budget allows, else on disk.
+    const spool = new Spool({
+      dir: path.join(dataDir, 'spool'),
+      budget: new MemoryBudget(config.limits.body_memory),
+    });
+    spool.prepare();
     const netServer = new NetServer({
       bus,
       log,
+      spool,
       limits: {
         connectionsPerIp: config.limits.connections_per_ip,
         maxConnections: config.limits.max_connections,

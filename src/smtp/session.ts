@@ -16,6 +16,7 @@ import type { LoginClient, LoginResult } from '../auth/service.js';
 import type { AcceptedRecipient, DeliveryReport, IncomingMessage, Resolution } from '../delivery/delivery.js';
 import type { Logger } from '../log.js';
 import type { Connection } from '../net/connection.js';
+import type { BodySink } from '../net/spool.js';
 import { COMMANDS } from './commands/index.js';
 import { formatReply, type Reply, reply } from './reply.js';
 
@@ -74,8 +75,8 @@ export interface Transaction {
   params: Map<string, string | null>;
   recipients: AcceptedRecipient[];
   smtputf8: boolean;
-  /** BDAT chunks received so far (RFC 3030). */
-  chunks: Buffer[] | null;
+  /** The message received so far by BDAT chunks (RFC 3030), spooled past a small size. */
+  chunks: BodySink | null;
   chunkBytes: number;
   /** Set when a BDAT chunk pushed the message over the size limit. */
   chunkTooBig: boolean;
@@ -125,6 +126,7 @@ export class SmtpSession {
   }
 
   resetTransaction(): void {
+    this.tx?.chunks?.discard();
     this.tx = null;
   }
 
@@ -157,6 +159,7 @@ export class SmtpSession {
         break;
       }
     }
+    this.resetTransaction();
     this.conn.flush();
     return {
       user: this.authUser,

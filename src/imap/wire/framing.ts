@@ -23,6 +23,7 @@
  * the bytes of each literal are, so the reader can check that a literal is where the framing saw it.
  */
 import type { BytesResult, ReadResult } from '../../net/connection.js';
+import type { BodySink } from '../../net/spool.js';
 
 export interface LiteralAnnouncement {
   /** Octet count (at most Number.MAX_SAFE_INTEGER; larger counts are `malformed`). */
@@ -117,8 +118,8 @@ export interface LiteralContext {
 }
 
 export interface FramingLimits {
-  /** Largest command: every line with its CRLF plus every literal. */
-  maxCommandSize: number;
+  /** Largest command: every line with its CRLF plus every literal (a function: per command). */
+  maxCommandSize: number | ((ctx: { command: string | null }) => number);
   /** Largest single literal; a function lets APPEND have a larger limit than, say, LOGIN. */
   maxLiteralSize: number | ((ctx: LiteralContext) => number);
   /** Most literals in one command. */
@@ -146,7 +147,9 @@ export type FramingErrorKind =
   | 'too-many-literals'
   | 'command-too-big'
   | 'malformed-literal'
-  | 'line-too-long';
+  | 'line-too-long'
+  /** The server could not keep a literal (its spool is out of disk space). */
+  | 'no-space';
 
 export interface FramingError {
   kind: FramingErrorKind;
@@ -211,8 +214,9 @@ export class CommandAssembler {
     }
     this.#size += line.length + 2;
     const end = classifyLineEnd(line);
-    if (!this.#error && this.#size > this.limits.maxCommandSize) {
-      this.#error = this.#fail('command-too-big', `Command longer than ${this.limits.maxCommandSize} bytes`);
+    const maxCommandSize = this.#maxCommandSize();
+    if (!this.#error && this.#size > maxCommandSize) {
+      this.#error = this.#fail('command-too-big', `Command longer than ${maxCommandSize} bytes`);
     }
     if (end.kind === 'malformed' && !this.#error) {
       this.#error = this.#fail('malformed-literal', `Bad literal announcement: ${end.reason}`);
@@ -240,8 +244,8 @@ export class CommandAssembler {
       );
     } else if (lit.size > limit) {
       this.#error = this.#fail('literal-too-big', `Literal of ${lit.size} bytes is over the limit of ${limit}`);
-    } else if (this.#size + lit.size > this.limits.maxCommandSize) {
-      this.#error = this.#fail('command-too-big', `Command longer than ${this.limits.maxCommandSize} bytes`);
+    } else if (this.#size + lit.size > maxCommandSize) {
+      this.#error = this.#fail('command-too-big', `Command longer than ${maxCommandSize} bytes`);
     }
     if (this.#error) {
       this.#error.literalSize = lit.size;
@@ -273,6 +277,17 @@ export class CommandAssembler {
   }
 
   /**
+   * The literal just announced was read but cannot be kept (no space to spool it): the command is
+   * refused when its last line arrives.
+   */
+  refuseLiteral(message: string): void {
+    if (this.#expect !== 'literal') throw new Error('CommandAssembler: no literal was expected');
+    this.#error ??= this.#fail('no-space', message);
+    this.#expect = 'line';
+    this.#pending = null;
+  }
+
+  /**
    * The connection dropped a line that was over its length limit. Its end, and so whether a literal
    * follows, is unknown: the error is fatal.
    */
@@ -282,6 +297,11 @@ export class CommandAssembler {
     if (error.kind !== 'line-too-long') error.message += `; then a line longer than ${maxLineLength} bytes`;
     this.#reset();
     return { kind: 'rejected', error };
+  }
+
+  #maxCommandSize(): number {
+    const limit = this.limits.maxCommandSize;
+    return typeof limit === 'function' ? limit({ command: this.#name }) : limit;
   }
 
   #append(b: Buffer): void {
@@ -395,10 +415,24 @@ export function traceLines(cmd: AssembledCommand): string[] {
 export interface FrameSource {
   readLine(maxLength: number): Promise<ReadResult>;
   readBytes(count: number, maxBytes?: number): Promise<BytesResult>;
+  /** With these, literals over `SPOOL_LITERALS_OVER` bytes arrive through the spool (net/spool.ts). */
+  readBytesTo?(count: number, sink: BodySink): Promise<BytesResult>;
+  newBody?(): BodySink;
 }
 
+/**
+ * Literals larger than this are received into the spool (memory stays bounded while they arrive) and
+ * loaded only once complete, under the body memory budget; `release` on the result gives it back.
+ */
+export const SPOOL_LITERALS_OVER = 64 * 1024;
+
 export type ReadCommandResult =
-  | { kind: 'command'; command: AssembledCommand }
+  | {
+      kind: 'command';
+      command: AssembledCommand;
+      /** Gives back the memory budget held by the command's large literals; call when it is done. */
+      release: () => void;
+    }
   | { kind: 'rejected'; error: FramingError }
   | { kind: 'eof' }
   | { kind: 'timeout' };
@@ -412,31 +446,80 @@ export async function readCommand(
   assembler: CommandAssembler,
   opts: { maxLineLength: number; continuation: (step: Extract<FrameStep, { kind: 'literal' }>) => void },
 ): Promise<ReadCommandResult> {
-  for (;;) {
-    const line = await source.readLine(opts.maxLineLength);
-    if (line.kind === 'eof' || line.kind === 'timeout') return line;
-    const step = line.kind === 'too-long' ? assembler.lineTooLong(opts.maxLineLength) : assembler.pushLine(line.line);
-    switch (step.kind) {
-      case 'complete':
-        return { kind: 'command', command: step.command };
-      case 'rejected':
-        return { kind: 'rejected', error: step.error };
-      case 'literal': {
-        if (step.continuation) opts.continuation(step);
-        const bytes = await source.readBytes(step.size);
-        if (bytes.kind !== 'bytes') return bytes;
-        // readBytes without a limit always returns the data; the assembler's limits apply before it.
-        assembler.pushLiteral(bytes.data!);
-        break;
+  const releases: (() => void)[] = [];
+  const releaseAll = () => {
+    for (const release of releases.splice(0)) release();
+  };
+  try {
+    for (;;) {
+      const line = await source.readLine(opts.maxLineLength);
+      if (line.kind === 'eof' || line.kind === 'timeout') {
+        releaseAll();
+        return line;
       }
-      case 'discard': {
-        const bytes = await source.readBytes(step.size, 0);
-        if (bytes.kind !== 'bytes') return bytes;
-        assembler.pushLiteral(null);
-        break;
+      const step = line.kind === 'too-long' ? assembler.lineTooLong(opts.maxLineLength) : assembler.pushLine(line.line);
+      switch (step.kind) {
+        case 'complete':
+          return { kind: 'command', command: step.command, release: releaseAll };
+        case 'rejected':
+          releaseAll();
+          return { kind: 'rejected', error: step.error };
+        case 'literal': {
+          if (step.continuation) opts.continuation(step);
+          const data = await readLiteral(source, step.size, releases);
+          if (data === null) assembler.refuseLiteral('Not enough disk space to receive this literal; try again later');
+          else if (!Buffer.isBuffer(data)) {
+            releaseAll();
+            return data;
+          } else assembler.pushLiteral(data);
+          break;
+        }
+        case 'discard': {
+          const bytes = await source.readBytes(step.size, 0);
+          if (bytes.kind !== 'bytes') {
+            releaseAll();
+            return bytes;
+          }
+          assembler.pushLiteral(null);
+          break;
+        }
       }
     }
+  } catch (err) {
+    releaseAll();
+    throw err;
   }
+}
+
+/**
+ * The bytes of one literal; a large one goes through the spool and is loaded under the budget. Null:
+ * the literal was read but there was no disk space to keep it.
+ */
+async function readLiteral(
+  source: FrameSource,
+  size: number,
+  releases: (() => void)[],
+): Promise<Buffer | null | { kind: 'eof' } | { kind: 'timeout' }> {
+  if (size <= SPOOL_LITERALS_OVER || !source.readBytesTo || !source.newBody) {
+    const bytes = await source.readBytes(size);
+    // readBytes without a limit always returns the data; the assembler's limits apply before it.
+    return bytes.kind === 'bytes' ? bytes.data! : bytes;
+  }
+  const sink = source.newBody();
+  const bytes = await source.readBytesTo(size, sink);
+  if (bytes.kind !== 'bytes') {
+    sink.discard();
+    return bytes;
+  }
+  const body = await sink.finish();
+  if (sink.error) {
+    body.discard();
+    if (!sink.error.full) throw sink.error;
+    return null;
+  }
+  const { data, release } = await body.load();
+  releases.push(release);
+  return data;
 }
 
 /**
@@ -468,7 +551,7 @@ export function frameAll(
       need = { size: step.size, keep: step.kind === 'literal' };
       continue;
     }
-    results.push(step.kind === 'complete' ? { kind: 'command', command: step.command } : step);
+    results.push(step.kind === 'complete' ? { kind: 'command', command: step.command, release: () => {} } : step);
     done = pos;
   }
   return { results, rest: input.subarray(done) };

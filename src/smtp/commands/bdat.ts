@@ -1,6 +1,6 @@
 /** BDAT (RFC 3030 CHUNKING): the message in counted chunks, the last one marked LAST. */
 import { R, reply } from '../reply.js';
-import { deliverMessage } from './data.js';
+import { deliverBody } from './data.js';
 import type { SmtpCommand } from './types.js';
 
 export const bdat: SmtpCommand = {
@@ -13,8 +13,10 @@ export const bdat: SmtpCommand = {
     const last = m[2] !== undefined;
     const tx = s.tx;
     const room = tx && tx.recipients.length > 0 && !tx.chunkTooBig ? s.settings.maxMessageSize - tx.chunkBytes : 0;
-    // RFC 3030 §2: the chunk is always read, even when it will be refused.
-    const input = await s.conn.readBytes(size, room);
+    // RFC 3030 §2: the chunk is always read, even when it will be refused. Kept chunks go to the spool.
+    const keep = tx !== null && size <= room;
+    if (keep) tx.chunks ??= s.conn.newBody();
+    const input = keep && tx.chunks ? await s.conn.readBytesTo(size, tx.chunks) : await s.conn.readBytes(size, 0);
     if (input.kind === 'eof') {
       s.done = true;
       return;
@@ -27,13 +29,12 @@ export const bdat: SmtpCommand = {
     s.conn.trace.in(`<chunk: ${size} bytes${last ? ', last' : ''}>`);
     if (!tx) return s.send(R.badSequence('Send MAIL FROM and RCPT TO before BDAT'));
     if (tx.recipients.length === 0) return s.send(reply(554, '5.5.1', 'No valid recipients; send RCPT TO first'));
-    tx.chunks ??= [];
+    tx.chunks ??= s.conn.newBody();
     tx.chunkBytes += size;
-    if (input.data === null || tx.chunkTooBig) {
+    if (!keep || tx.chunkTooBig) {
       tx.chunkTooBig = true;
-      tx.chunks = [];
-    } else {
-      tx.chunks.push(input.data);
+      tx.chunks.discard();
+      tx.chunks = s.conn.newBody();
     }
     if (!last) {
       if (tx.chunkTooBig) {
@@ -48,8 +49,11 @@ export const bdat: SmtpCommand = {
       }
       return s.send(reply(250, '2.0.0', `${size} octets received`));
     }
+    const sink = tx.chunks;
+    tx.chunks = null; // delivered below; resetTransaction must not discard it
     s.resetTransaction();
     if (tx.chunkTooBig) {
+      sink.discard();
       return s.send(
         reply(
           552,
@@ -58,7 +62,7 @@ export const bdat: SmtpCommand = {
         ),
       );
     }
-    await deliverMessage(s, tx, toCrlf(Buffer.concat(tx.chunks, tx.chunkBytes)));
+    await deliverBody(s, tx, sink, toCrlf);
   },
 };
 

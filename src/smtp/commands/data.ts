@@ -1,5 +1,6 @@
 /** DATA (RFC 5321 §4.1.1.4): receive the message up to the end-of-data line, then deliver it durably. */
 import { QuotaExceededError } from '../../delivery/delivery.js';
+import type { BodySink } from '../../net/spool.js';
 import { StoreFullError } from '../../store/types.js';
 import { R, reply } from '../reply.js';
 import { refuseForeignFrom } from '../sender-check.js';
@@ -26,19 +27,25 @@ export const data: SmtpCommand = {
       ),
     );
     s.conn.trace.state('data');
-    const result = await s.conn.readDotData({ mode: lf ? 'lf' : 'crlf', maxBytes: s.settings.maxMessageSize });
+    // The message goes to the spool as it arrives (memory stays bounded however large it is).
+    const sink = s.conn.newBody();
+    const result = await s.conn.readDotData({ mode: lf ? 'lf' : 'crlf', maxBytes: s.settings.maxMessageSize, sink });
     if (result.kind === 'eof') {
+      sink.discard();
       s.done = true;
       return;
     }
     if (result.kind === 'timeout') {
+      sink.discard();
       s.send(reply(421, '4.4.2', `${s.settings.hostname} Error: timeout exceeded while receiving the message`));
       s.done = true;
       return;
     }
-    if (s.conn.trace.active) traceMessage(s, result.data, result.size, result.bareLf);
     s.resetTransaction();
     if (result.tooBig) {
+      sink.discard();
+      if (s.conn.trace.active)
+        s.conn.trace.note(`… message of ${formatBytes(result.size)} not shown (over the size limit)`);
       return s.send(
         reply(
           552,
@@ -47,9 +54,43 @@ export const data: SmtpCommand = {
         ),
       );
     }
-    await deliverMessage(s, tx, result.data);
+    await deliverBody(s, tx, sink, (message) => {
+      if (s.conn.trace.active) traceMessage(s, message, result.size, result.bareLf);
+      return message;
+    });
   },
 };
+
+/**
+ * Shared by DATA and BDAT LAST: takes a received body out of the spool (waiting for room in the
+ * memory budget, see net/spool.ts), delivers it and gives the memory back. A body the spool could not
+ * hold (a full disk) is answered 452 4.3.1 (RFC 3463 §3.4) without a delivery attempt.
+ */
+export async function deliverBody(
+  s: SmtpSession,
+  tx: Transaction,
+  sink: BodySink,
+  prepare: (message: Buffer) => Buffer,
+): Promise<void> {
+  const body = await sink.finish();
+  if (sink.error) {
+    body.discard();
+    if (!sink.error.full) return s.serverError(sink.error, 'spool');
+    s.log.warn({ sid: s.conn.id, err: sink.error }, 'message refused: no space for the spool');
+    return s.send(reply(452, '4.3.1', 'Insufficient system storage, try again later'));
+  }
+  let loaded: { data: Buffer; release: () => void };
+  try {
+    loaded = await body.load();
+  } catch (err) {
+    return s.serverError(err, 'spool');
+  }
+  try {
+    await deliverMessage(s, tx, prepare(loaded.data));
+  } finally {
+    loaded.release();
+  }
+}
 
 /**
  * What the trace shows of a message: its header block and the start of its body, then one note with
@@ -88,9 +129,7 @@ function traceMessage(s: SmtpSession, message: Buffer, size: number, bareLf: num
     else header++;
     pos = lf < 0 ? message.length : lf + 1;
   }
-  if (size > message.length) {
-    trace.note(`… message of ${formatBytes(size)} not shown (over the size limit)`);
-  } else if (pos < message.length) {
+  if (pos < message.length && size <= message.length) {
     let lines = message[message.length - 1] === 0x0a ? 0 : 1;
     for (let i = message.indexOf(0x0a, pos); i >= 0; i = message.indexOf(0x0a, i + 1)) lines++;
     trace.note(`… ${lines} more line${lines === 1 ? '' : 's'}, ${formatBytes(message.length - pos)} (not shown)`);
