@@ -124,7 +124,7 @@ export const configSchema = z
         auth_on_mx: z.boolean().default(true),
         /**
          * An authenticated session (587, 465, or AUTH on port 25) may send only as its own address or an
-         * alias of it: MAIL FROM (553 5.7.1) and the From: header (550 5.7.1). See docs/security-sender.md.
+         * alias of it: MAIL FROM (553 5.7.1) and the From: header (550 5.7.1). See docs/security.md#sender-rules.
          */
         sender_login_match: z.boolean().default(true),
       })
@@ -151,7 +151,7 @@ export const configSchema = z
         scrypt_log_n: z.number().int().min(10).max(20).default(14),
         /**
          * Milliseconds to wait at the least before answering a failed or refused login (any protocol).
-         * The limits below add to it: see docs/security-auth.md.
+         * The limits below add to it: see docs/security.md#password-guessing.
          */
         failure_delay_ms: z.number().int().min(0).max(10000).default(300),
         /**

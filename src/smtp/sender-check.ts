@@ -1,6 +1,6 @@
 /**
  * `smtp.sender_login_match`: an authenticated session sends only as addresses its account owns
- * (docs/security-sender.md). Postfix's `reject_sender_login_mismatch`, made stricter for postbode,
+ * (docs/security.md#sender-rules). Postfix's `reject_sender_login_mismatch`, made stricter for postbode,
  * whose users own only local addresses:
  *
  * - Applies to every authenticated session: submission (587/465) and AUTH on port 25. Unauthenticated

@@ -7,7 +7,7 @@
  * - Unknown `/api` paths answer 404 JSON; errors answer `{"error": ...}`; a fault's details go to the
  *   log only.
  * - Every response carries the security headers (CSP, nosniff, frame denial, no referrer), and no
- *   request body is read past web.max_body_size (security.ts, docs/security-web.md).
+ *   request body is read past web.max_body_size (security.ts, docs/security.md#web-and-live-streams).
  * - The UI is read from `dist/ui` at request time: `index.html` (no caching, so a new build is picked
  *   up at once) at `/`; other files there get a long cache when requested with a version query
  *   (`app.js?v=HASH`), else a short one. Without a built UI, `/` says how to build it.

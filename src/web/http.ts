@@ -3,7 +3,7 @@
  * configured certificate or the generated self-signed one), re-read per handshake so a renewed
  * certificate is used without a restart of this listener.
  *
- * Invariants (docs/security-web.md):
+ * Invariants (docs/security.md#web-and-live-streams):
  * - Connections are counted per client address and in all; one beyond `connectionsPerIp` or
  *   `maxConnections` is closed as soon as it is accepted, so a flood on this port cannot use up the
  *   process's file descriptors and starve the mail listeners.

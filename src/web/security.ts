@@ -1,6 +1,6 @@
 /**
  * Response headers that every web response carries, and the request body limit
- * (docs/security-web.md).
+ * (docs/security.md#web-and-live-streams).
  *
  * Invariants:
  * - Every response of the app (UI, API, errors, SSE) has `SECURITY_HEADERS`; a route may set its own
