@@ -1,5 +1,5 @@
 /**
- * smtp.sender_login_match (issue 10, docs/security-sender.md): an authenticated session sends only as its
+ * smtp.sender_login_match (issue 10, docs/security.md): an authenticated session sends only as its
  * own address or an alias delivering to it, in MAIL FROM (553 5.7.1) and in the From: header at the end of
  * DATA/BDAT (550 5.7.1, nothing stored). Real clients over real sockets: nodemailer on 587 (STARTTLS) and
  * Python's smtplib on 465 and 25, plus raw lines for the exact replies. Unauthenticated port-25 mail is

@@ -475,7 +475,7 @@ describe('web API', () => {
 
   it('refuses parallel failed logins from one address beyond a short line with 429, unchecked', async () => {
     const c = new WebClient(base);
-    // The login limits shared with the mail protocols (docs/security-auth.md): parallel attempts wait
+    // The login limits shared with the mail protocols (docs/security.md): parallel attempts wait
     // in a short line behind the address's penalty; the rest get 429 without a password check.
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>

@@ -1,5 +1,5 @@
 /**
- * Hostile HTTP clients against a real server process (issue 10, docs/security-web.md): request bodies
+ * Hostile HTTP clients against a real server process (issue 10, docs/security.md): request bodies
  * over the limit are refused before they are read (Content-Length) or cut (chunked), connections are
  * capped per address and in all while other addresses and the mail listeners are still served, slow
  * requests are cut by the request timeout while SSE streams are not, live streams are capped per user,
@@ -639,7 +639,10 @@ describe('web limits: consumers that do not keep up', () => {
       t.diagnostic(
         `RSS +${grown.toFixed(1)} MB with 200 stalled followers; the reader got ${reader.count('event')} events`,
       );
-      assert.ok(grown < 60, `RSS grew by ${grown.toFixed(1)} MB with 200 stalled followers`);
+      // Frames are shared by every stream, so what grows is mostly garbage not yet collected: 35-100 MB
+      // depending on the machine's load (the issue's bound for a whole attack is 100-200 MB; before the
+      // bounded writer this test grew by about 970 MB).
+      assert.ok(grown < 150, `RSS grew by ${grown.toFixed(1)} MB with 200 stalled followers`);
       await eventually('200 stalled followers to be dropped', () => dropLogs('live stream dropped') >= 200, 30_000);
       const reasons = pb.logs.filter((l) => l.msg === 'live stream dropped').map((l) => String(l.reason));
       assert.ok(
