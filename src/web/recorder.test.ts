@@ -196,6 +196,22 @@ describe('SessionRecorder', () => {
     assert.equal(events.at(-1)?.type, 'close');
   });
 
+  it('keeps at most about maxLiveEvents in all live sessions: each keeps its first 100 and its share', async () => {
+    const r = await recorder({ maxEvents: 5000, maxLiveEvents: 2000 });
+    // 20 long sessions (IDLE clients told of every delivery), 500 lines each: 10,000 events offered.
+    const sessions = Array.from({ length: 20 }, () => openSession(bus, { proto: 'imap' }));
+    for (let i = 0; i < 500; i++) for (const t of sessions) t.out(`* ${i + 1} EXISTS`);
+    const kept = sessions.map((t) => r.follow(t.sid, () => {})?.events.length ?? 0);
+    const total = kept.reduce((a, b) => a + b, 0);
+    assert.ok(total <= 2000 + 20, `${total} events held by the live sessions`);
+    for (const k of kept) assert.ok(k >= 100, `a session kept only ${k} events`);
+    // The same probe sees a session's events grow while there is room.
+    const r2 = await recorder({ maxEvents: 5000, maxLiveEvents: 1_000_000 });
+    const t = openSession(bus, { proto: 'imap' });
+    for (let i = 0; i < 500; i++) t.out(`* ${i + 1} EXISTS`);
+    assert.ok((r2.follow(t.sid, () => {})?.events.length ?? 0) >= 500);
+  });
+
   it('applies retention and ends sessions a previous run left open', async () => {
     let r = await recorder({ historySessions: 3 });
     for (let i = 0; i < 5; i++) submission(bus, 'alice@example.org');

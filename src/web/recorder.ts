@@ -19,7 +19,9 @@
  *   The prune itself runs in the transaction of a batch, once half `historySessions` new sessions
  *   were written or every `PRUNE_EVERY_MS`.
  * - A session keeps at most `maxEvents` events (the close event always); beyond that only the
- *   summary changes. Engines keep transcripts small: a message sent with DATA shows its header and
+ *   summary changes. All live sessions together keep at most about `maxLiveEvents`: once that many are
+ *   held, a session keeps only its first `EVENTS_ALWAYS_KEPT` (greeting, login) and its share of the
+ *   total, so 2,000 long IDLE sessions told of every delivery cannot fill the memory. Engines keep transcripts small: a message sent with DATA shows its header and
  *   first body lines, then one note (src/smtp/commands/data.ts); literals and RETR show their size.
  * - A live session leaves memory once its close has been written (or at once with history off).
  * - Who may see a session: admins all; a mail user only those where they authenticated as themselves
@@ -49,9 +51,14 @@ export interface RecorderOptions {
   historyDays: number;
   /** Events kept per session (default 5000). */
   maxEvents?: number;
+  /** Events kept by all live sessions together (default 1,000,000, about 40 MB). */
+  maxLiveEvents?: number;
   /** Milliseconds between batched writes (default 250). */
   flushMs?: number;
 }
+
+/** Events of a session kept whatever the total held (see maxLiveEvents). */
+const EVENTS_ALWAYS_KEPT = 100;
 
 /** Kinds of events in `Live.kinds`: the text events are stored by column, the others whole. */
 const IN = 0;
@@ -240,6 +247,8 @@ export function maySee(viewer: Viewer, user: string | null): boolean {
 export class SessionRecorder {
   readonly #opts: Required<Omit<RecorderOptions, 'keylog'>> & { keylog: TlsKeyLog | undefined };
   readonly #live = new Map<string, Live>();
+  /** Events held by all sessions in #live. */
+  #liveEvents = 0;
   readonly #summaryListeners = new Set<(s: SessionSummary) => void>();
   readonly #eventListeners = new Map<string, Set<(e: TraceEvent | null) => void>>();
   #unsubscribe: (() => void) | null = null;
@@ -257,7 +266,7 @@ export class SessionRecorder {
   #stopped = false;
 
   constructor(opts: RecorderOptions) {
-    this.#opts = { maxEvents: 5000, flushMs: 250, ...opts, keylog: opts.keylog };
+    this.#opts = { maxEvents: 5000, maxLiveEvents: 1_000_000, flushMs: 250, ...opts, keylog: opts.keylog };
   }
 
   get #keep(): boolean {
@@ -380,7 +389,14 @@ export class SessionRecorder {
   /** The hot path: four pushes, no copies, no text; beyond maxEvents only a close still counts. */
   #append(live: Live, event: TraceEvent): void {
     const i = live.kinds.length;
-    if (i >= this.#opts.maxEvents && event.type !== 'close') return;
+    if (event.type !== 'close') {
+      const { maxEvents, maxLiveEvents } = this.#opts;
+      if (i >= maxEvents) return;
+      if (i >= EVENTS_ALWAYS_KEPT && this.#liveEvents >= maxLiveEvents) {
+        if (i >= Math.floor(maxLiveEvents / Math.max(1, this.#live.size))) return;
+      }
+    }
+    this.#liveEvents++;
     switch (event.type) {
       case 'in':
         live.kinds.push(IN);
@@ -500,7 +516,7 @@ export class SessionRecorder {
         this.#opts.log.warn({ err, sessions: sessions.length }, 'could not write the session history');
       }
       for (const live of done) {
-        if (!live.dirty) this.#live.delete(live.session.id);
+        if (!live.dirty && this.#live.delete(live.session.id)) this.#liveEvents -= live.kinds.length;
         this.#eventListeners.delete(live.session.id);
       }
       await pruned;
