@@ -265,6 +265,14 @@ export class Connection {
   }
 
   /**
+   * Whether the client has left far more of our output unread than a session may queue (four times
+   * `maxUnsent`): for output the server sends unasked (IMAP IDLE), where no read can hold it back.
+   */
+  get outputStalled(): boolean {
+    return this.unsentBytes > 4 * this.#maxUnsent;
+  }
+
+  /**
    * Called before a read hands out buffered input: while the client has not taken our earlier output,
    * wait (reading nothing) until it does. A client that takes nothing for the idle timeout is dropped.
    */

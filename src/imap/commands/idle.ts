@@ -17,6 +17,13 @@ export const idle = command({
       sel.onChange = () => {
         // Changes arrive from the store's feed; announce them at once, in order.
         chain = chain.then(async () => {
+          // A client that reads nothing while mail keeps arriving would make its unsent output grow
+          // without bound (no read of ours can hold it back here): drop it.
+          if (s.conn.outputStalled) {
+            s.log.info({ sid: s.conn.id, unsent: s.conn.unsentBytes }, 'IDLE client does not read; closing');
+            s.conn.destroy();
+            return;
+          }
           await s.announce(true);
           s.conn.flush();
         });
