@@ -341,7 +341,6 @@ export class Connection {
         this.#lineDeadline = 0;
         return { kind: 'timeout' };
       }
-      this.#gather();
       const lf = this.#buf.indexOf(0x0a, this.#pos);
       if (lf >= 0) {
         this.#lineDeadline = 0;
@@ -367,7 +366,11 @@ export class Connection {
         this.#buf = EMPTY;
         this.#pos = 0;
       }
-      if (this.#moreBytes > 0) continue;
+      if (this.#moreBytes > 0) {
+        // No complete line in the buffer: join the next chunk that arrived meanwhile.
+        this.#gather();
+        continue;
+      }
       if (this.#inputEnded) return { kind: 'eof' };
       if (this.#pos < this.#buf.length || this.#discarding) {
         // A line has begun: it must end within the idle timeout, however slowly its bytes come.
@@ -397,13 +400,14 @@ export class Connection {
         this.#timedOut = false;
         return { kind: 'timeout' };
       }
-      this.#gather();
+      if (this.#pos >= this.#buf.length) this.#gather();
       if (this.#pos < this.#buf.length) {
         this.#pos = scanDotData(this.#buf, this.#pos, state, opts, out);
         this.#consumed();
         // Pieces are views into the receive buffer, which is replaced, not reused: safe to hand on.
         const wrote = out.length > 0;
-        for (const piece of out) await opts.sink.write(piece);
+        if (out.length === 1) await opts.sink.write(out[0]);
+        else if (wrote) await opts.sink.write(Buffer.concat(out), { owned: true }); // one copy per pass
         out.length = 0;
         if (state.done) {
           return { kind: 'data', size: state.size, tooBig: state.size > opts.maxBytes, bareLf: state.bareLf };
@@ -428,7 +432,7 @@ export class Connection {
         this.#timedOut = false;
         return { kind: 'timeout' };
       }
-      this.#gather();
+      if (this.#pos >= this.#buf.length) this.#gather();
       const avail = this.#buf.length - this.#pos;
       if (avail > 0) {
         const take = Math.min(avail, need);
@@ -464,7 +468,7 @@ export class Connection {
         this.#timedOut = false;
         return { kind: 'timeout' };
       }
-      this.#gather();
+      if (this.#pos >= this.#buf.length) this.#gather();
       const avail = this.#buf.length - this.#pos;
       if (avail > 0) {
         const take = Math.min(avail, need);

@@ -170,9 +170,10 @@ export class BodySink {
 
   /**
    * Adds bytes. The buffer must not be changed afterwards (the receive buffers of `Connection` are
-   * replaced, never reused, so its views can be passed as they are).
+   * replaced, never reused, so its views can be passed as they are). `owned`: the buffer is the
+   * caller's own copy, kept as it is (a view into a receive buffer is copied when kept in memory).
    */
-  async write(chunk: Buffer): Promise<void> {
+  async write(chunk: Buffer, opts?: { owned?: boolean }): Promise<void> {
     if (this.#done) throw new Error('BodySink: write after finish');
     if (chunk.length === 0) return;
     this.size += chunk.length;
@@ -181,8 +182,8 @@ export class BodySink {
       const budget = this.#spool.budget;
       if (this.size <= this.#spool.memoryThreshold && budget.tryTake(chunk.length)) {
         this.#reserved += chunk.length;
-        // A copy: the piece may be a view into a much larger receive buffer.
-        this.#memory.push(Buffer.from(chunk));
+        // A view may hold a much larger receive buffer alive: keep a copy of it.
+        this.#memory.push(opts?.owned ? chunk : Buffer.from(chunk));
         return;
       }
       await this.#toFile();

@@ -226,6 +226,18 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
         await store.deliver({ raw: m2, meta: null, local: [{ accountId: a.id, mailbox: 'Archive' }] });
         await deliver(other.id, message());
         assert.equal(await store.accounts.usage(a.id), m1.length + m2.length);
+        // Copies count again, moves do not change it, expunges and deleted mailboxes give it back.
+        const inbox = await mailbox(a.id);
+        const archive = (await store.mailboxes.get(a.id, 'Archive'))!;
+        const [first] = await store.messages.list(inbox.id);
+        const [[, copyUid]] = await store.messages.copy(inbox.id, [first.uid], archive.id);
+        assert.equal(await store.accounts.usage(a.id), 2 * m1.length + m2.length);
+        await store.messages.move(archive.id, [copyUid], inbox.id);
+        assert.equal(await store.accounts.usage(a.id), 2 * m1.length + m2.length);
+        await store.messages.expunge(inbox.id, [first.uid]);
+        assert.equal(await store.accounts.usage(a.id), m1.length + m2.length);
+        assert.equal(await store.mailboxes.delete(a.id, 'Archive'), true);
+        assert.equal(await store.accounts.usage(a.id), m1.length);
       });
     });
 

@@ -126,8 +126,8 @@ export function sqliteAccounts(ctx: SqliteContext): AccountStore {
     async usage(accountId) {
       const row = ctx
         .sql(
-          `SELECT coalesce(sum(m.size), 0) AS bytes FROM messages m
-           JOIN mailboxes b ON b.id = m.mailbox_id WHERE b.account_id = ?`,
+          // mailboxes.total_size is kept by triggers (schema V8).
+          'SELECT coalesce(sum(total_size), 0) AS bytes FROM mailboxes WHERE account_id = ?',
         )
         .get(accountId) as { bytes: number };
       return row.bytes;

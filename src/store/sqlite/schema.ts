@@ -230,8 +230,28 @@ INSERT INTO log_chunks (session_id, events)
 DROP TABLE log_events;
 `;
 
+/**
+ * V8: each mailbox keeps the total size of its messages, maintained by triggers in the transaction
+ * of every insert, delete and move, so an account's usage (quota, checked at every RCPT and delivery
+ * since accounts have a default quota) is a sum over its few mailboxes, not over all its messages.
+ */
+const V8 = `
+ALTER TABLE mailboxes ADD COLUMN total_size INTEGER NOT NULL DEFAULT 0;
+UPDATE mailboxes SET total_size = (SELECT coalesce(sum(size), 0) FROM messages WHERE mailbox_id = mailboxes.id);
+CREATE TRIGGER messages_size_insert AFTER INSERT ON messages BEGIN
+  UPDATE mailboxes SET total_size = total_size + NEW.size WHERE id = NEW.mailbox_id;
+END;
+CREATE TRIGGER messages_size_delete AFTER DELETE ON messages BEGIN
+  UPDATE mailboxes SET total_size = total_size - OLD.size WHERE id = OLD.mailbox_id;
+END;
+CREATE TRIGGER messages_size_update AFTER UPDATE OF mailbox_id, size ON messages BEGIN
+  UPDATE mailboxes SET total_size = total_size - OLD.size WHERE id = OLD.mailbox_id;
+  UPDATE mailboxes SET total_size = total_size + NEW.size WHERE id = NEW.mailbox_id;
+END;
+`;
+
 /** Migration i brings the schema from version i to i + 1. Append only. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
