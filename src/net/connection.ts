@@ -415,7 +415,11 @@ export class Connection {
         // More input may have arrived while the sink was writing.
         if (wrote) continue;
       }
-      if (this.#moreBytes > 0) continue;
+      if (this.#moreBytes > 0) {
+        // The scanner may hold back a tail (a possible end of data): join the next chunk to it.
+        this.#gather();
+        continue;
+      }
       if (this.#inputEnded) return { kind: 'eof' };
       if (this.#tooSlow(started, state.size)) return { kind: 'timeout' };
       await this.#waitInput();
