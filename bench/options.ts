@@ -3,6 +3,7 @@
  * environment as BENCH_<NAME> (e.g. BENCH_AGAINST=postfix, BENCH_SMTP_MESSAGES=20000, BENCH_COMPARE=1);
  * the command line wins.
  */
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 export type Part = 'smtp' | 'pop3' | 'idle' | 'imap' | 'outbound';
@@ -233,7 +234,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     build,
     cpuProf: get('cpu-prof') === undefined ? null : str('cpu-prof', ''),
     web,
-    refstackHome: process.env.REFSTACK_HOME ?? '/work/shared/refstack',
+    refstackHome: process.env.REFSTACK_HOME ?? path.resolve(import.meta.dirname, '../../shared/refstack'),
     refstackDir: process.env.REFSTACK_DIR ?? '/var/tmp/refstack',
   };
 }

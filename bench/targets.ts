@@ -5,7 +5,7 @@
  *
  * - postbode: built if its sources are newer than dist/, started as a child process on a fresh data
  *   directory with ports chosen by the kernel, the web lab on or off (--web), stopped at the end.
- * - refstack: the reference Postfix + Dovecot stack of /work/shared/refstack (started with its `up`
+ * - refstack: the reference Postfix + Dovecot stack of ../shared/refstack (started with its `up`
  *   script when not running; accounts added with its `adduser`).
  * - external: any server at --host/--smtp-port/--pop3-port/--imap-port; accounts must exist.
  */
