@@ -428,6 +428,11 @@ export class Connection {
 
   /** Reads exactly `count` bytes into `sink` (BDAT chunks, large IMAP literals), in bounded memory. */
   async readBytesTo(count: number, sink: BodySink): Promise<BytesResult> {
+    return this.#readCounted(count, (piece) => sink.write(piece));
+  }
+
+  /** Hands exactly `count` bytes to `take` piece by piece, under the read deadlines. */
+  async #readCounted(count: number, take: (piece: Buffer) => void | Promise<void>): Promise<BytesResult> {
     await this.#throttle();
     let need = count;
     const started = Date.now();
@@ -439,12 +444,12 @@ export class Connection {
       if (this.#pos >= this.#buf.length) this.#gather();
       const avail = this.#buf.length - this.#pos;
       if (avail > 0) {
-        const take = Math.min(avail, need);
-        const piece = this.#buf.subarray(this.#pos, this.#pos + take);
-        this.#pos += take;
-        need -= take;
+        const n = Math.min(avail, need);
+        const piece = this.#buf.subarray(this.#pos, this.#pos + n);
+        this.#pos += n;
+        need -= n;
         this.#consumed();
-        await sink.write(piece);
+        await take(piece);
         continue;
       }
       if (this.#moreBytes > 0) continue;
@@ -462,31 +467,12 @@ export class Connection {
 
   /** Reads exactly `count` bytes (BDAT chunks, IMAP literals). Over `maxBytes` they are read and dropped. */
   async readBytes(count: number, maxBytes = Number.POSITIVE_INFINITY): Promise<BytesResult> {
-    await this.#throttle();
     const keep = count <= maxBytes;
     const parts: Buffer[] = [];
-    let need = count;
-    const started = Date.now();
-    while (need > 0) {
-      if (this.#timedOut) {
-        this.#timedOut = false;
-        return { kind: 'timeout' };
-      }
-      if (this.#pos >= this.#buf.length) this.#gather();
-      const avail = this.#buf.length - this.#pos;
-      if (avail > 0) {
-        const take = Math.min(avail, need);
-        if (keep) parts.push(this.#buf.subarray(this.#pos, this.#pos + take));
-        this.#pos += take;
-        need -= take;
-        this.#consumed();
-        continue;
-      }
-      if (this.#moreBytes > 0) continue;
-      if (this.#inputEnded) return { kind: 'eof' };
-      if (this.#tooSlow(started, count - need)) return { kind: 'timeout' };
-      await this.#waitInput();
-    }
+    const result = await this.#readCounted(count, (piece) => {
+      if (keep) parts.push(piece);
+    });
+    if (result.kind !== 'bytes') return result;
     return { kind: 'bytes', data: keep ? Buffer.concat(parts, count) : null, size: count };
   }
 
