@@ -15,6 +15,10 @@
  * - The body limit is the app's (app.ts, security.ts), checked before a byte of the body is read; a
  *   client that asks first (`Expect: 100-continue`) with too large a Content-Length gets 413 at once
  *   instead of `100 Continue`.
+ * - A connection closed while the client is still sending its request body (an early 413 or 503)
+ *   closes lingering: the answer is sent and the write side shut, then the rest is read and dropped
+ *   until the client closes or `LINGER_MS` passes. Closing with unread bytes would make the kernel
+ *   send a reset, which can discard the answer before the client reads it.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -56,6 +60,8 @@ const MAX_HEADERS_TIMEOUT_MS = 10_000;
 const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 const MAX_REQUESTS_PER_SOCKET = 1000;
 const MAX_HEADERS_COUNT = 100;
+/** Longest time a connection lingers after an early answer, dropping the unread body (see above). */
+const LINGER_MS = 2_000;
 /** Refused connections are logged at most this often (with how many there were). */
 const REFUSED_LOG_EVERY_MS = 60_000;
 
@@ -112,6 +118,12 @@ export async function startWebListener(opts: {
   const counter = new ConnectionCounter(limits, opts.log);
   // The raw TCP connection, also for HTTPS (before the handshake).
   nodeServer.on('connection', (socket: Socket) => counter.accept(socket));
+  const current = new WeakMap<Socket, http.IncomingMessage>();
+  nodeServer.prependListener('request', (req: http.IncomingMessage) => {
+    const socket = req.socket;
+    if (!current.has(socket)) lingerOnEarlyClose(socket, () => current.get(socket));
+    current.set(socket, req);
+  });
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       const where = `${opts.host}:${opts.port}`;
@@ -144,6 +156,26 @@ export async function startWebListener(opts: {
         nodeServer.close(() => resolve());
         nodeServer.closeAllConnections();
       }),
+  };
+}
+
+/**
+ * Node closes a `Connection: close` response's socket with `destroySoon()` (end, then destroy once
+ * the answer is written). When the request is not complete, the client is still sending: end the
+ * write side only, drop what arrives, and destroy when the client closes or after LINGER_MS.
+ */
+function lingerOnEarlyClose(socket: Socket, request: () => http.IncomingMessage | undefined): void {
+  const destroySoon = socket.destroySoon.bind(socket);
+  socket.destroySoon = () => {
+    const req = request();
+    if (!req || req.complete || socket.destroyed) return destroySoon();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+    socket.once('end', () => socket.destroy());
+    socket.on('data', () => {});
+    socket.end();
+    socket.resume();
   };
 }
 

@@ -6,9 +6,10 @@
  * - Every response of the app (UI, API, errors, SSE) has `SECURITY_HEADERS`; a route may set its own
  *   `Content-Security-Policy` (e.g. with the hash of an inline style it serves), which is kept.
  * - Nothing under /api is served with a script or style type (mail parts may have one).
- * - A request body is never read beyond `maxBytes`: an announced larger one (Content-Length) gets 413
+ * - A request body is never held beyond `maxBytes`: an announced larger one (Content-Length) gets 413
  *   before a byte of it is read; a chunked one is read up to the limit, then answered 413; either way
- *   the connection is closed after the answer. Bodies being received hold a share of a budget for all requests together; when
+ *   the connection is closed after the answer (lingering: http.ts drops the rest of the body for up to 2 s so
+ *   the answer is not lost to a reset). Bodies being received hold a share of a budget for all requests together; when
  *   it is spent, new ones get 503 with Retry-After instead of more memory.
  */
 import { createHash } from 'node:crypto';
