@@ -145,6 +145,37 @@ describe('hostile clients: output backpressure and COMPRESS', () => {
     // Once the attacker is gone the server is not left inflating its input: others are served at once.
     await smtpServed(pb.ports.smtp);
   });
+  it('IMAP IDLE: a client that stops reading while flag changes pour in is dropped; memory stays bounded', async () => {
+    const changer = await ImapClient.connect(pb.ports.imap);
+    await changer.login('ludo@example.test', 'sdf12345');
+    await changer.ok('CREATE Pour');
+    for (let i = 0; i < 400; i++) await changer.append('Pour', `Subject: m${i}\r\n\r\nbody ${i}\r\n`);
+    await changer.ok('SELECT Pour');
+    const idler = await ImapClient.connect(pb.ports.imap);
+    await idler.login('ludo@example.test', 'sdf12345');
+    await idler.ok('SELECT Pour');
+    idler.send('i1 IDLE');
+    await idler.waitFor(/^\+ /);
+    idler.socket.pause(); // from now on, read nothing
+    resetPeak(pid);
+    const before = memory(pid);
+    // Each round announces ~400 FETCH responses of ~350 bytes to the idler (~140 KB).
+    const keywords = Array.from({ length: 10 }, (_, k) => `keyword-number-${k}-${'x'.repeat(16)}`).join(' ');
+    const dropped = () => pb.logs.some((l) => /IDLE client does not read/.test(String(l.msg)));
+    let rounds = 0;
+    for (; rounds < 600 && !dropped(); rounds++) {
+      await changer.ok(`STORE 1:* ${rounds % 2 ? '-' : '+'}FLAGS.SILENT (${keywords})`);
+    }
+    const peak = memory(pid).peak;
+    assert.ok(dropped(), `the idler was not dropped after ${rounds} rounds of changes`);
+    assert.ok(peak - before.rss < 100, `peak RSS grew by ${Math.round(peak - before.rss)} MiB`);
+    // The changer was served throughout, and the idler's connection ends with no tagged answer.
+    await changer.ok('NOOP');
+    idler.socket.resume();
+    await idler.closedByServer(10_000);
+    assert.doesNotMatch(idler.pending, /^i1 /m);
+    await changer.ok('LOGOUT');
+  });
 });
 
 describe('hostile clients: tricklers and per-protocol address limits', () => {
