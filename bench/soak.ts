@@ -851,6 +851,9 @@ interface Sample {
   rssMiB: number;
   anonMiB: number;
   peakMiB: number;
+  /** JavaScript heap in use and ArrayBuffers (Buffers) of the server, from its status (NaN if it did not answer). */
+  heapMiB: number;
+  buffersMiB: number;
   delivered: number;
   fetches: number;
   searches: number;
@@ -868,6 +871,8 @@ const HEADER = [
   'elapsed',
   'RSS MiB',
   'anon MiB',
+  'heap MiB',
+  'buf MiB',
   'delivered',
   'msg/s',
   'fetches',
@@ -876,7 +881,24 @@ const HEADER = [
   'attacks',
   'CPU %',
 ];
-const WIDTHS = [7, 8, 9, 10, 6, 8, 9, 11, 8, 6];
+const WIDTHS = [7, 8, 9, 9, 8, 10, 6, 8, 9, 11, 8, 6];
+
+/** The server's memory as `postbode status` reports it (over the control socket), in MiB. */
+async function serverMemory(dataDir: string): Promise<{ heapMiB: number; buffersMiB: number }> {
+  const none = { heapMiB: Number.NaN, buffersMiB: Number.NaN };
+  try {
+    const socket = net.connect(path.join(dataDir, 'control.sock'));
+    socket.on('error', () => {});
+    socket.setTimeout(5000, () => socket.destroy());
+    socket.end('{"cmd":"status"}\n');
+    let text = '';
+    for await (const chunk of socket) text += String(chunk);
+    const m = (JSON.parse(text) as { memory?: { heapUsed: number; arrayBuffers: number } }).memory;
+    return m ? { heapMiB: m.heapUsed / 2 ** 20, buffersMiB: m.arrayBuffers / 2 ** 20 } : none;
+  } catch {
+    return none;
+  }
+}
 
 function row(cells: string[]): string {
   return cells.map((c, i) => c.padStart(WIDTHS[i])).join('  ');
@@ -966,7 +988,8 @@ async function main(): Promise<number> {
   let lastCpu = cpuSeconds(pid);
   let lastT = performance.now();
   let lastDelivered = 0;
-  const takeSample = () => {
+  const takeSample = async () => {
+    const mem = await serverMemory(dataDir);
     const now = performance.now();
     const st = procStatus(pid);
     const cpu = cpuSeconds(pid);
@@ -975,6 +998,7 @@ async function main(): Promise<number> {
       rssMiB: st?.rssMiB ?? Number.NaN,
       anonMiB: st?.anonMiB ?? Number.NaN,
       peakMiB: st?.peakMiB ?? Number.NaN,
+      ...mem,
       delivered: stats.delivered,
       fetches: stats.fetchRounds,
       searches: stats.searches,
@@ -992,6 +1016,8 @@ async function main(): Promise<number> {
         fmtElapsed(s.t),
         s.rssMiB.toFixed(0),
         s.anonMiB.toFixed(0),
+        s.heapMiB.toFixed(0),
+        s.buffersMiB.toFixed(0),
         String(s.delivered),
         rate.toFixed(1),
         String(s.fetches),
@@ -1002,7 +1028,7 @@ async function main(): Promise<number> {
       ]),
     );
   };
-  const sampler = setInterval(takeSample, opts.sampleSeconds * 1000);
+  const sampler = setInterval(() => void takeSample(), opts.sampleSeconds * 1000);
   await new Promise<void>((resolve) => {
     const end = setTimeout(resolve, runMs);
     server.child.once('exit', () => {
@@ -1011,7 +1037,7 @@ async function main(): Promise<number> {
     });
   });
   clearInterval(sampler);
-  if (server.exited === null) takeSample();
+  if (server.exited === null) await takeSample();
   const stopAt = Date.now();
 
   // Stop the load, let the announcements settle, then check the IDLE sessions.
@@ -1088,12 +1114,19 @@ async function main(): Promise<number> {
     failures.push('too few samples for the flatness check (longer run or shorter --sample-seconds)');
   else if (!(growth < allowed)) failures.push(`RSS grew by ${growth.toFixed(0)} MiB (allowed ${allowed.toFixed(0)})`);
 
+  const heapAt = (from: number, to: number) =>
+    median(samples.filter((s) => s.t >= from * T && s.t < to * T && !Number.isNaN(s.heapMiB)).map((s) => s.heapMiB));
+
   const mins = (runMs / 60_000).toFixed(1);
   console.log('');
   note(`run: ${mins} min; RSS at start ${atStart?.rssMiB.toFixed(0)} MiB, peak (VmHWM) ${peak.toFixed(0)} MiB`);
   note(
     `ends flat? median RSS at 20–40 % ${earlyMed.toFixed(0)} MiB (${early.length} samples), last 20 % ${lateMed.toFixed(0)} MiB ` +
       `(${late.length} samples): growth ${growth.toFixed(0)} MiB, allowed ${allowed.toFixed(0)} MiB`,
+  );
+  note(
+    `JavaScript heap in use: median ${heapAt(0.2, 0.4).toFixed(0)} MiB at 20–40 %, ${heapAt(0.8, 1.01).toFixed(0)} MiB in the last 20 % ` +
+      '(RSS growing while the heap stays flat is the allocator or native memory, not a leak of objects)',
   );
   note(
     `delivered ${stats.delivered} (${(stats.delivered / (runMs / 1000)).toFixed(1)}/s, target ${opts.rate}/s), ` +

@@ -97,6 +97,12 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
       );
       if (status.queue) for (const line of formatQueueStatus(status.queue, 'running')) out(line);
       for (const line of formatDiskStatus(status.disk ?? null, status.log ?? null)) out(line);
+      const m = status.memory;
+      if (m) {
+        out(
+          `memory: ${formatBytes(m.rss)} resident; JavaScript heap ${formatBytes(m.heapUsed)} used of ${formatBytes(m.heapTotal)}, buffers ${formatBytes(m.arrayBuffers)}`,
+        );
+      }
     } catch {
       const store = await openStore({ dataDir });
       try {
@@ -244,6 +250,8 @@ interface StatusReply {
   /** Absent from servers older than the disk section. */
   disk?: DiskStatus | null;
   log?: LogStats | null;
+  /** Absent from servers older than the memory line. */
+  memory?: { rss: number; heapUsed: number; heapTotal: number; arrayBuffers: number };
 }
 
 const colors = [pc.cyan, pc.magenta, pc.yellow, pc.blue, pc.green, pc.red];

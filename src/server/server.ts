@@ -237,6 +237,8 @@ export interface ServerStatus {
   disk: DiskStatus | null;
   /** Log lines dropped because the log could not be written (null: no log descriptor). */
   log: LogStats | null;
+  /** The process's memory in bytes (process.memoryUsage): resident, JavaScript heap, and outside it. */
+  memory: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
 }
 
 export async function serverStatus(s: {
@@ -261,7 +263,13 @@ export async function serverStatus(s: {
     queue: await queueStatus(s.store, { workerEnabled: s.config.delivery.enabled }),
     disk: s.disk ? await s.disk.check() : null,
     log: logStats(),
+    memory: memorySnapshot(),
   };
+}
+
+function memorySnapshot(): ServerStatus['memory'] {
+  const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+  return { rss, heapUsed, heapTotal, external, arrayBuffers };
 }
 
 /** The outbound queue worker as the configuration sets it up; bounces go through `delivery`. */
