@@ -698,6 +698,10 @@ describe('web limits: consumers that do not keep up', () => {
       const note = JSON.parse(refused.trim()) as { type: string; error: string };
       assert.equal(note.type, 'note');
       assert.match(note.error, /too many trace streams: 16/);
+      // `postbode trace` refused the same way fails (exit 1) with the server's reason.
+      const cli = pb.cli(['trace']);
+      assert.equal(cli.code, 1, cli.stdout);
+      assert.match(cli.stderr, /too many trace streams: 16/);
 
       const before = rssMb(pb);
       traces[0].pause();

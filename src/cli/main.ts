@@ -130,15 +130,21 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
     const config = configFrom(opts);
     const socketPath = path.join(path.resolve(config.data_dir), 'control.sock');
     out(pc.dim(`tracing sessions of the server in ${path.dirname(socketPath)}; Ctrl-C stops`));
+    // The server ends a stream it cannot serve (too many, or this one fell behind) with a notice
+    // carrying `error`: that is a failure of this command, not the end of the server's sessions.
+    let refusal: string | null = null;
     try {
-      await controlRequest(socketPath, 'trace', (event) =>
-        out(opts.json ? JSON.stringify(event) : formatEvent(event as TraceEvent)),
-      );
+      await controlRequest(socketPath, 'trace', (event) => {
+        const error = (event as { error?: unknown }).error;
+        if (typeof error === 'string') refusal = error;
+        else out(opts.json ? JSON.stringify(event) : formatEvent(event as TraceEvent));
+      });
     } catch {
       throw new CliError(
         `no running server answers on ${socketPath}; start one with "postbode serve" (same --data-dir)`,
       );
     }
+    if (refusal !== null) throw new CliError(refusal);
   });
   return program;
 }

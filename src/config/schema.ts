@@ -264,6 +264,8 @@ export const configSchema = z
          * slower ones get 408 and are closed. Live streams (SSE) are not cut: this covers only the request.
          */
         request_timeout: z.number().positive().max(3600).default(30),
+        /** Web logins one user may have at once; a new login ends that user's oldest session. */
+        sessions_per_user: z.number().int().positive().max(10_000).default(20),
         /** Live streams (SSE) one web user may have open at once; more get 429. */
         streams_per_user: z.number().int().positive().default(8),
         /** Live streams (SSE) open at once in all; more get 429. */

@@ -39,7 +39,8 @@ export interface AppOptions {
 
 export function createApp(ctx: WebContext, opts: AppOptions = {}): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
-  const sessions = opts.sessions ?? new WebSessions();
+  const sessions =
+    opts.sessions ?? new WebSessions(undefined, undefined, { perUser: ctx.config.web.sessions_per_user });
 
   app.onError((err, c) => {
     if (err instanceof HTTPException) {

@@ -6,7 +6,7 @@
  * - A session id is 32 random bytes (base64url) in the cookie `pb_session` (HttpOnly, SameSite=Strict,
  *   Secure over HTTPS). Sessions live in this process only: a restart logs everybody out.
  * - A session expires after 12 hours without a request; expired sessions are swept lazily.
- * - At most `perUser` (20) sessions per user: a new login ends that user's oldest session. When the
+ * - At most `perUser` (web.sessions_per_user, 20) sessions per user: a new login ends that user's oldest session. When the
  *   table (`maxSessions`, 100,000) is full, expired sessions are swept; if it is still full the login is
  *   refused with 503. One user's logins never end another user's sessions.
  * - Admins (the `admins` table, `postbode admin add NAME`) and mail users are separate: a name without
