@@ -26,8 +26,9 @@ export const logout = command({
   run(s, tag) {
     s.untagged('BYE Logging out');
     s.ok(tag, 'LOGOUT completed');
-    s.deselect();
+    // Straight to logout (RFC 9051 §3.4): the selected mailbox closes without passing through authenticated.
     s.state = 'logout';
+    s.deselect();
     s.conn.trace.state('logout');
   },
 });

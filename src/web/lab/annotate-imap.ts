@@ -42,6 +42,13 @@ export class ImapTracker implements ProtocolTracker {
     else if (state.startsWith('selected')) this.state = 'selected';
   }
 
+  stateAfter(engineState: string): string {
+    if (engineState.startsWith('selected')) return 'selected';
+    if (engineState === 'authenticated' || engineState === 'not authenticated' || engineState === 'logout')
+      return engineState;
+    return this.state; // 'tls': STARTTLS does not change the IMAP state
+  }
+
   client(seq: number, text: string): LineNote {
     if (this.#clientLiteral) {
       const rest = consumeLiteral(this.#clientLiteral, text);

@@ -32,6 +32,11 @@ export class Pop3Tracker implements ProtocolTracker {
     if (s === 'TRANSACTION' || s === 'UPDATE') this.state = s;
   }
 
+  stateAfter(engineState: string): string {
+    const s = engineState.toUpperCase();
+    return s === 'AUTHORIZATION' || s === 'TRANSACTION' || s === 'UPDATE' ? s : this.state;
+  }
+
   client(seq: number, text: string): LineNote {
     if (this.#sasl) {
       return {

@@ -51,6 +51,12 @@ export class SmtpTracker implements ProtocolTracker {
     if (state === 'greeted' || state === 'authenticated') this.state = state;
   }
 
+  stateAfter(engineState: string): string {
+    // The SMTP engine reports a change after its reply, which the tracker has followed already.
+    const words: Record<string, string> = { mail: 'mail transaction' };
+    return this.#greeted ? this.state : (words[engineState] ?? engineState);
+  }
+
   #idle(): string {
     return this.#authed ? 'authenticated' : 'greeted';
   }

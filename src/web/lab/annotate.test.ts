@@ -49,6 +49,11 @@ function transcriptEvents(proto: Protocol, file: string): TraceEvent[] {
   return events;
 }
 
+/** What each state line of the lab shows: the state its event's annotation carries. */
+function stateLines(events: AnnotatedEvent[]): (string | undefined)[] {
+  return events.filter((e) => e.type === 'state').map((e) => e.annotation?.state);
+}
+
 function byText(events: AnnotatedEvent[], pattern: RegExp, type: 'in' | 'out' = 'out'): AnnotatedEvent {
   const found = events.find((e) => e.type === type && pattern.test(e.text));
   assert.ok(found, `no ${type} line matches ${pattern}`);
@@ -400,6 +405,7 @@ describe('real sessions through a real server', () => {
     assert.equal(byText(out, /^250 2\.6\.0/).annotation?.state, 'greeted');
     assert.ok(out.every((e) => !e.encrypted));
     assert.equal(out.find((e) => e.type === 'close')?.annotation?.state, 'closed');
+    assert.deepEqual(stateLines(out), ['connected', 'greeted', 'mail transaction', 'data', 'greeted']);
   });
 
   it('SMTP with STARTTLS: lines after the handshake are marked encrypted', async () => {
@@ -420,6 +426,7 @@ describe('real sessions through a real server', () => {
     assert.ok(out.slice(tlsAt).every((e) => e.encrypted));
     assert.equal(byText(out, /^235/).annotation?.state, 'authenticated');
     assert.equal(byText(out, /^AUTH PLAIN/, 'in').text.includes('sdf12345'), false);
+    assert.deepEqual(stateLines(out), ['connected', 'greeted', 'connected', 'greeted', 'authenticated']);
   });
 
   it('POP3 on the implicit-TLS port: every line encrypted, states followed', async () => {
@@ -437,6 +444,8 @@ describe('real sessions through a real server', () => {
     assert.equal(byText(out, /^\+OK ludo/).annotation?.state, 'TRANSACTION');
     assert.equal(byText(out, /^\.$/).annotation?.answers?.command, 'UIDL');
     assert.equal(out.filter((e) => e.type === 'out').at(-1)?.annotation?.state, 'UPDATE');
+    // Each state line shows the state after the change (PASS → TRANSACTION, QUIT → UPDATE).
+    assert.deepEqual(stateLines(out), ['AUTHORIZATION', 'TRANSACTION', 'UPDATE']);
   });
 
   it('IMAP: tagged replies pair with their tags, literals and IDLE are followed', async () => {
@@ -475,5 +484,7 @@ describe('real sessions through a real server', () => {
     assert.equal(byText(out, /^a6 BAD/).annotation?.code, 'BAD');
     assert.match(byText(out, /^a6 BOGUS/, 'in').annotation?.detail ?? '', /refused it/);
     assert.equal(out.filter((e) => e.type === 'out').at(-1)?.annotation?.state, 'logout');
+    // Each state line shows the state after the change (LOGIN → authenticated, not the state before).
+    assert.deepEqual(stateLines(out), ['not authenticated', 'authenticated', 'selected', 'logout']);
   });
 });

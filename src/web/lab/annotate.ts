@@ -35,6 +35,12 @@ export interface ProtocolTracker {
   tls(): void;
   /** The engine reported a state; trackers use it when they joined a session late. */
   engineState(state: string): void;
+  /**
+   * The state an engine's state event announces, in this tracker's words. Engines report a change when
+   * they make it, which may be before the reply that the tracker moves on: the event must show the
+   * state after the change, not the one before.
+   */
+  stateAfter(engineState: string): string;
 }
 
 /** A tracker's note on one line; the annotator adds the state. */
@@ -128,9 +134,13 @@ function createInternal(proto: Protocol): Internal {
               ? `Authenticated as ${event.user} with ${event.mechanism}`
               : `Login as ${event.user} failed (${event.mechanism}): wrong user name or password`,
           );
-        case 'state':
+        case 'state': {
           tracker.engineState(event.state);
-          return base(`state: ${event.state}`, `The server’s session state is now “${event.state}”`);
+          const after = tracker.stateAfter(event.state);
+          const annotated = base(`state: ${event.state}`, `The server’s session state is now “${after}”`);
+          if (annotated.annotation) annotated.annotation.state = after;
+          return annotated;
+        }
         case 'note':
           return base(event.text, event.text);
         case 'close':
