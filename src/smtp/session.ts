@@ -20,7 +20,7 @@ import type { Logger } from '../log.js';
 import type { Connection } from '../net/connection.js';
 import type { BodySink } from '../net/spool.js';
 import { COMMANDS } from './commands/index.js';
-import type { Check, SmtpCommand, SmtpState } from './commands/types.js';
+import type { Check, GrammarContext, Handler, SmtpCommand, SmtpState } from './commands/types.js';
 import { formatReply, R, type Reply, reply } from './reply.js';
 
 export interface SmtpSettings {
@@ -225,12 +225,12 @@ export class SmtpSession {
    * Runs the command's checks in its order (commands/types.ts `Check`) and answers the first that fails;
    * otherwise returns the handler bound to the parsed arguments.
    */
-  #check(command: SmtpCommand, args: string): ((session: SmtpSession) => Promise<void> | void) | null {
-    let run: ((session: SmtpSession) => Promise<void> | void) | null = null;
+  #check(command: SmtpCommand, args: string): Handler | null {
+    let run: Handler | null = null;
     for (const check of command.checks) {
       let refusal: Reply | null = null;
       if (check === 'parse') {
-        const grammar = {
+        const grammar: GrammarContext = {
           strict: this.settings.strict,
           esmtp: this.greeting?.verb === 'EHLO',
           maxMessageSize: this.settings.maxMessageSize,

@@ -74,6 +74,9 @@ export interface SmtpCommandSpec<A> {
   run(session: SmtpSession, args: A): Promise<void> | void;
 }
 
+/** A handler bound to its parsed arguments. */
+export type Handler = (session: SmtpSession) => Promise<void> | void;
+
 /** A command with its argument type hidden, as the command table holds it. */
 export interface SmtpCommand {
   readonly verb: string;
@@ -82,7 +85,7 @@ export interface SmtpCommand {
   readonly checks: readonly Check[];
   outOfState(state: SmtpState): Reply;
   /** Parses; on success, the handler bound to the typed arguments. */
-  parse(args: string, grammar: GrammarContext): Parsed<(session: SmtpSession) => Promise<void> | void>;
+  parse(args: string, grammar: GrammarContext): Parsed<Handler>;
 }
 
 export function defineCommand<A>(spec: SmtpCommandSpec<A>): SmtpCommand {
