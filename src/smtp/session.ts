@@ -1,6 +1,8 @@
 /**
  * One SMTP session (RFC 5321): the greeting, the command loop, and the state the command handlers in
- * ./commands share. The loop reads a line, finds the handler by verb, and counts errors.
+ * ./commands share. The loop reads a line, finds the command by verb, runs its checks (state, sequence
+ * rules and grammar, in the command's order; the first failing one answers), then its handler, and
+ * counts errors.
  *
  * Invariants:
  * - A session's line ending is fixed by its first command (`crlf` or, in lab mode, `lf`); DATA uses it
@@ -18,7 +20,8 @@ import type { Logger } from '../log.js';
 import type { Connection } from '../net/connection.js';
 import type { BodySink } from '../net/spool.js';
 import { COMMANDS } from './commands/index.js';
-import { formatReply, type Reply, reply } from './reply.js';
+import type { Check, GrammarContext, Handler, SmtpCommand, SmtpState } from './commands/types.js';
+import { formatReply, R, type Reply, reply } from './reply.js';
 
 export interface SmtpSettings {
   hostname: string;
@@ -125,6 +128,22 @@ export class SmtpSession {
     return this.backend.plaintextAllowed(this.conn);
   }
 
+  /** Where the session is in RFC 5321's order of commands (commands/types.ts). */
+  get state(): SmtpState {
+    if (!this.greeting) return 'connected';
+    const tx = this.tx;
+    if (!tx) return 'greeted';
+    // A chunk taken makes `chunking` even without recipients (BDAT 0 after MAIL), as RCPT and DATA see it.
+    if (tx.chunks) return 'chunking';
+    return tx.recipients.length > 0 ? 'rcpt' : 'mail';
+  }
+
+  /** The transaction, for handlers whose states (`mail`, `rcpt`, `chunking`) guarantee one. */
+  transaction(): Transaction {
+    if (!this.tx) throw new Error('no mail transaction in a state that has one');
+    return this.tx;
+  }
+
   resetTransaction(): void {
     this.tx?.chunks?.discard();
     this.tx = null;
@@ -195,9 +214,56 @@ export class SmtpSession {
       return;
     }
     try {
-      await command.run(this, args);
+      const run = this.#check(command, args);
+      if (run) await run(this);
     } catch (err) {
       this.serverError(err, verb);
+    }
+  }
+
+  /**
+   * Runs the command's checks in its order (commands/types.ts `Check`) and answers the first that fails;
+   * otherwise returns the handler bound to the parsed arguments.
+   */
+  #check(command: SmtpCommand, args: string): Handler | null {
+    let run: Handler | null = null;
+    for (const check of command.checks) {
+      let refusal: Reply | null = null;
+      if (check === 'parse') {
+        const grammar: GrammarContext = {
+          strict: this.settings.strict,
+          esmtp: this.greeting?.verb === 'EHLO',
+          maxMessageSize: this.settings.maxMessageSize,
+        };
+        const parsed = command.parse(args, grammar);
+        if (parsed.ok) run = parsed.args;
+        else refusal = parsed.error;
+      } else {
+        refusal = this.#sequenceRefusal(command, check);
+      }
+      if (refusal) {
+        this.send(refusal);
+        return null;
+      }
+    }
+    return run;
+  }
+
+  /** The reply for a command out of sequence, or null when `check` holds. */
+  #sequenceRefusal(command: SmtpCommand, check: Exclude<Check, 'parse'>): Reply | null {
+    switch (check) {
+      case 'state': {
+        const state = this.state;
+        return command.states.includes(state) ? null : command.outOfState(state);
+      }
+      case 'ehlo':
+        return this.greeting?.verb === 'EHLO' ? null : R.badSequence('Send EHLO first');
+      case 'not-logged-in':
+        return this.authUser ? R.badSequence('Already authenticated') : null;
+      case 'login-on-submission':
+        return this.settings.role === 'submission' && !this.authUser
+          ? reply(530, '5.7.0', 'Authentication required: log in with AUTH before sending on this port')
+          : null;
     }
   }
 

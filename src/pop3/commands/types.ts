@@ -1,8 +1,11 @@
+import { ok, type Parsed as ParsedAs } from '../../net/command.js';
 import type { Pop3Session, Pop3State } from '../session.js';
 import { type CommandLine, MAX_ARGUMENT } from '../wire.js';
 
-/** What `parse` gives back: typed arguments, or the text of a `-ERR` (a syntax error). */
-export type Parsed<A> = { ok: true; args: A } | { ok: false; error: string };
+/** What `parse` gives back: typed arguments, or the text of a `-ERR` (a syntax error). See net/command.ts. */
+export type Parsed<A> = ParsedAs<A, string>;
+
+export { ok };
 
 /** One POP3 command as a spec: where it is allowed, how its arguments parse, what it does. */
 export interface Pop3CommandSpec<A> {
@@ -42,7 +45,6 @@ export function defineCommand<A>(spec: Pop3CommandSpec<A>): Pop3Command {
   };
 }
 
-export const ok = <A>(args: A): Parsed<A> => ({ ok: true, args });
 export const syntax = (usage: string): Parsed<never> => ({ ok: false, error: `Syntax: ${usage}` });
 
 /** For commands without arguments. */

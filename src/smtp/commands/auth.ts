@@ -2,17 +2,21 @@
 import { createMechanism } from '../../auth/sasl.js';
 import { throttledText } from '../../auth/service.js';
 import { R, reply } from '../reply.js';
-import type { SmtpCommand } from './types.js';
+import { defineCommand, ok, syntax } from './types.js';
 
-export const auth: SmtpCommand = {
+export const auth = defineCommand<{ name: string; initial: string | undefined }>({
   verb: 'AUTH',
   help: 'AUTH PLAIN|LOGIN [initial-response] - log in (RFC 4954)',
-  async run(s, args) {
+  // RFC 4954 §4: after EHLO, once per session, not during a mail transaction; the syntax error comes first.
+  states: ['greeted'],
+  outOfState: () => R.badSequence('AUTH is not allowed during a mail transaction'),
+  checks: ['parse', 'ehlo', 'not-logged-in', 'state'],
+  parse(args) {
     const [name = '', initial, extra] = args.trim().split(/\s+/);
-    if (!name || extra !== undefined) return s.send(R.syntax('Syntax: AUTH <mechanism> [initial-response]'));
-    if (s.greeting?.verb !== 'EHLO') return s.send(R.badSequence('Send EHLO first'));
-    if (s.authUser) return s.send(R.badSequence('Already authenticated'));
-    if (s.tx) return s.send(R.badSequence('AUTH is not allowed during a mail transaction'));
+    if (!name || extra !== undefined) return syntax('Syntax: AUTH <mechanism> [initial-response]');
+    return ok({ name, initial });
+  },
+  async run(s, { name, initial }) {
     if (s.settings.role === 'mx' && !s.settings.authOnMx)
       return s.send(R.badSequence('AUTH is not offered on this port; use port 587'));
     if (!s.backend.plaintextAllowed(s.conn)) {
@@ -70,4 +74,4 @@ export const auth: SmtpCommand = {
     s.send(reply(235, '2.7.0', 'Authentication successful'));
     s.conn.trace.state('authenticated');
   },
-};
+});

@@ -1,16 +1,20 @@
 /** BDAT (RFC 3030 CHUNKING): the message in counted chunks, the last one marked LAST. */
 import { R, reply } from '../reply.js';
 import { deliverBody } from './data.js';
-import type { SmtpCommand } from './types.js';
+import { ANY_STATE, defineCommand, ok, syntax } from './types.js';
 
-export const bdat: SmtpCommand = {
+export const bdat = defineCommand<{ size: number; last: boolean }>({
   verb: 'BDAT',
   help: 'BDAT <size> [LAST] - send the next <size> bytes of the message (RFC 3030)',
-  async run(s, args) {
+  // RFC 3030 §2: the chunk is read even when the command is refused, so the sequence check (503 without a
+  // transaction, 554 without recipients) comes after the read, in `run`.
+  states: ANY_STATE,
+  parse(args) {
     const m = /^\s*(\d{1,15})(?:\s+(LAST))?\s*$/i.exec(args);
-    if (!m) return s.send(R.syntax('Syntax: BDAT <chunk-size> [LAST]'));
-    const size = Number(m[1]);
-    const last = m[2] !== undefined;
+    if (!m) return syntax('Syntax: BDAT <chunk-size> [LAST]');
+    return ok({ size: Number(m[1]), last: m[2] !== undefined });
+  },
+  async run(s, { size, last }) {
     const tx = s.tx;
     const room = tx && tx.recipients.length > 0 && !tx.chunkTooBig ? s.settings.maxMessageSize - tx.chunkBytes : 0;
     // RFC 3030 §2: the chunk is always read, even when it will be refused. Kept chunks go to the spool.
@@ -64,7 +68,7 @@ export const bdat: SmtpCommand = {
     }
     await deliverBody(s, tx, sink, toCrlf);
   },
-};
+});
 
 /** Stored messages use CRLF line endings; bare LFs in chunks are completed to CRLF. */
 function toCrlf(buf: Buffer): Buffer {

@@ -5,17 +5,23 @@ import { StoreFullError } from '../../store/types.js';
 import { R, reply } from '../reply.js';
 import { refuseForeignFrom } from '../sender-check.js';
 import type { SmtpSession, Transaction } from '../session.js';
-import type { SmtpCommand } from './types.js';
+import { defineCommand, ok, syntax } from './types.js';
 
-export const data: SmtpCommand = {
+export const data = defineCommand<null>({
   verb: 'DATA',
   help: 'DATA - send the message; end it with a line holding only "." (RFC 5321 4.1.1.4)',
-  async run(s, args) {
-    const tx = s.tx;
-    if (args.trim()) return s.send(R.syntax('DATA takes no arguments'));
-    if (!tx) return s.send(R.badSequence('Send MAIL FROM and RCPT TO first'));
-    if (tx.chunks) return s.send(R.badSequence('DATA is not allowed after BDAT; finish with BDAT n LAST'));
-    if (tx.recipients.length === 0) return s.send(reply(554, '5.5.1', 'No valid recipients; send RCPT TO first'));
+  states: ['rcpt'],
+  outOfState: (state) =>
+    state === 'mail'
+      ? reply(554, '5.5.1', 'No valid recipients; send RCPT TO first')
+      : state === 'chunking'
+        ? R.badSequence('DATA is not allowed after BDAT; finish with BDAT n LAST')
+        : R.badSequence('Send MAIL FROM and RCPT TO first'),
+  // An argument is refused before the sequence (as DATA always answered).
+  checks: ['parse', 'state'],
+  parse: (args) => (args.trim() ? syntax('DATA takes no arguments') : ok(null)),
+  async run(s) {
+    const tx = s.transaction();
     const lf = s.lineMode === 'lf';
     s.send(
       reply(
@@ -59,7 +65,7 @@ export const data: SmtpCommand = {
       return message;
     });
   },
-};
+});
 
 /**
  * Shared by DATA and BDAT LAST: takes a received body out of the spool (waiting for room in the

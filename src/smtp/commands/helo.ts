@@ -1,19 +1,21 @@
 /** HELO and EHLO (RFC 5321 §4.1.1.1): identify the client; EHLO lists the extensions. */
 import { reply } from '../reply.js';
 import type { SmtpSession } from '../session.js';
-import type { SmtpCommand } from './types.js';
+import { ANY_STATE, defineCommand, type GrammarContext, ok, type Parsed, syntax } from './types.js';
 
-function greet(s: SmtpSession, verb: 'HELO' | 'EHLO', args: string): void {
+/**
+ * The client's name: the first word; only lab mode accepts none (''). Whatever follows the first word is
+ * ignored (RFC 5321 §4.1.1.1 has only the domain).
+ */
+function parseGreeting(verb: 'HELO' | 'EHLO', args: string, { strict }: GrammarContext): Parsed<string> {
   const domain = args.trim().split(/\s+/)[0] ?? '';
+  if (!domain && strict) return syntax(`Syntax: ${verb} hostname (say who you are, e.g. ${verb} client.example.org)`);
+  return ok(domain);
+}
+
+function greet(s: SmtpSession, verb: 'HELO' | 'EHLO', domain: string): void {
   const ip = `[${s.conn.remoteAddress}]`;
-  let note = '';
-  if (!domain) {
-    if (s.settings.strict) {
-      s.fail(501, '5.5.4', `Syntax: ${verb} hostname (say who you are, e.g. ${verb} client.example.org)`);
-      return;
-    }
-    note = ` (lab mode: ${verb} without a name accepted; RFC 5321 wants "${verb} your.host.name")`;
-  }
+  const note = domain ? '' : ` (lab mode: ${verb} without a name accepted; RFC 5321 wants "${verb} your.host.name")`;
   // RFC 5321 §4.1.4: HELO/EHLO also resets any transaction in progress.
   s.resetTransaction();
   s.greeting = { verb, domain: domain || ip };
@@ -39,14 +41,19 @@ function greet(s: SmtpSession, verb: 'HELO' | 'EHLO', args: string): void {
   s.conn.trace.state('greeted');
 }
 
-export const helo: SmtpCommand = {
+// Allowed in every state: HELO/EHLO also starts over (RFC 5321 §4.1.4).
+export const helo = defineCommand<string>({
   verb: 'HELO',
   help: 'HELO <your-host> - say hello (RFC 5321 4.1.1.1)',
-  run: (s, args) => greet(s, 'HELO', args),
-};
+  states: ANY_STATE,
+  parse: (args, grammar) => parseGreeting('HELO', args, grammar),
+  run: (s, domain) => greet(s, 'HELO', domain),
+});
 
-export const ehlo: SmtpCommand = {
+export const ehlo = defineCommand<string>({
   verb: 'EHLO',
   help: 'EHLO <your-host> - say hello and list the extensions (RFC 5321 4.1.1.1)',
-  run: (s, args) => greet(s, 'EHLO', args),
-};
+  states: ANY_STATE,
+  parse: (args, grammar) => parseGreeting('EHLO', args, grammar),
+  run: (s, domain) => greet(s, 'EHLO', domain),
+});

@@ -1,13 +1,15 @@
 /** HELP (RFC 5321 §4.1.1.8): the commands this server knows, with where they are defined. */
 import { reply } from '../reply.js';
-import type { SmtpCommand } from './types.js';
+import { ANY_STATE, defineCommand, ok, type SmtpCommand } from './types.js';
 
 export function makeHelp(all: () => SmtpCommand[]): SmtpCommand {
-  return {
+  return defineCommand<string>({
     verb: 'HELP',
     help: 'HELP - this list (RFC 5321 4.1.1.8)',
-    run(s, args) {
-      const topic = args.trim().toUpperCase();
+    states: ANY_STATE,
+    /** The topic, upper-cased; '' for the whole list. */
+    parse: (args) => ok(args.trim().toUpperCase()),
+    run(s, topic) {
       const commands = all();
       const match = commands.find((c) => c.verb === topic);
       if (topic && !match) return s.send(reply(504, '5.5.1', `No help for "${topic.slice(0, 32)}"; try HELP`));
@@ -20,5 +22,5 @@ export function makeHelp(all: () => SmtpCommand[]): SmtpCommand {
           ];
       s.send(reply(214, '2.0.0', ...lines));
     },
-  };
+  });
 }

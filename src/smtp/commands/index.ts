@@ -1,4 +1,4 @@
-/** The command table: verb → handler. Adding a command is a new file plus one line here. */
+/** The command table: verb → command (commands/types.ts). Adding a command is a new file plus one line here. */
 import { auth } from './auth.js';
 import { bdat } from './bdat.js';
 import { data } from './data.js';

@@ -2,42 +2,61 @@
 import { quotaRefusal } from '../../delivery/delivery.js';
 import { mailboxError, parsePathArgument } from '../address.js';
 import { R, reply } from '../reply.js';
-import type { SmtpCommand } from './types.js';
+import { defineCommand, type GrammarContext, ok, type Parsed, refuse, syntax } from './types.js';
 
 const NOTIFY_VALUES = new Set(['NEVER', 'SUCCESS', 'FAILURE', 'DELAY']);
 
-export const rcpt: SmtpCommand = {
+export interface RcptArgs {
+  /** The forward-path without brackets, as the client gave it (a bare `postmaster` included). */
+  address: string;
+  /** DSN NOTIFY values (RFC 3461 §4.1), upper-cased; null when absent. */
+  notify: string[] | null;
+  /** DSN ORCPT (RFC 3461 §4.2); null when absent. */
+  orcpt: string | null;
+  /** What lab mode tolerated, for the reply text. */
+  tolerated: string | null;
+}
+
+/** The path, then the parameters in the order given, then whether there is an address at all. */
+function parseRcpt(args: string, { strict }: GrammarContext): Parsed<RcptArgs> {
+  const parsed = parsePathArgument(args, 'TO', strict);
+  if (!parsed.ok) return syntax(parsed.message);
+  const { address, params, tolerated } = parsed.value;
+  let notify: string[] | null = null;
+  let orcpt: string | null = null;
+  for (const [key, value] of params) {
+    if (key === 'NOTIFY') {
+      const values = (value ?? '').toUpperCase().split(',');
+      if (!values.every((v) => NOTIFY_VALUES.has(v)) || (values.includes('NEVER') && values.length > 1)) {
+        return syntax('Syntax: NOTIFY=NEVER or a list of SUCCESS,FAILURE,DELAY (RFC 3461)');
+      }
+      notify = values;
+    } else if (key === 'ORCPT') {
+      if (!value || !/^[A-Za-z0-9-]+;.+/.test(value)) return syntax('Syntax: ORCPT=rfc822;address');
+      orcpt = value;
+    } else {
+      return refuse(reply(555, '5.5.4', `Unsupported RCPT parameter ${key}`));
+    }
+  }
+  if (address === '')
+    return refuse(reply(501, '5.1.3', 'A recipient address is required, e.g. RCPT TO:<someone@example.org>'));
+  return ok({ address, notify, orcpt, tolerated });
+}
+
+export const rcpt = defineCommand<RcptArgs>({
   verb: 'RCPT',
   help: 'RCPT TO:<someone@example.org> - add a recipient (RFC 5321 4.1.1.3)',
-  async run(s, args) {
-    const tx = s.tx;
-    if (!tx) return s.send(R.badSequence('Send MAIL FROM first'));
-    if (tx.chunks) return s.send(R.badSequence('RCPT is not allowed after BDAT has started'));
-    const parsed = parsePathArgument(args, 'TO', s.settings.strict);
-    if (!parsed.ok) return s.send(R.syntax(parsed.message));
-    const { params, tolerated } = parsed.value;
-    let address = parsed.value.address;
+  states: ['mail', 'rcpt'],
+  outOfState: (state) =>
+    state === 'chunking'
+      ? R.badSequence('RCPT is not allowed after BDAT has started')
+      : R.badSequence('Send MAIL FROM first'),
+  parse: parseRcpt,
+  async run(s, { address: given, notify, orcpt, tolerated }) {
+    const tx = s.transaction();
     // RFC 5321 §4.1.1.3: a bare "postmaster" is the local postmaster.
-    if (address.toLowerCase() === 'postmaster') address = `postmaster@${s.settings.hostname}`;
-    let notify: string[] | null = null;
-    let orcpt: string | null = null;
-    for (const [key, value] of params) {
-      if (key === 'NOTIFY') {
-        const values = (value ?? '').toUpperCase().split(',');
-        if (!values.every((v) => NOTIFY_VALUES.has(v)) || (values.includes('NEVER') && values.length > 1)) {
-          return s.send(reply(501, '5.5.4', 'Syntax: NOTIFY=NEVER or a list of SUCCESS,FAILURE,DELAY (RFC 3461)'));
-        }
-        notify = values;
-      } else if (key === 'ORCPT') {
-        if (!value || !/^[A-Za-z0-9-]+;.+/.test(value))
-          return s.send(reply(501, '5.5.4', 'Syntax: ORCPT=rfc822;address'));
-        orcpt = value;
-      } else {
-        return s.send(reply(555, '5.5.4', `Unsupported RCPT parameter ${key}`));
-      }
-    }
-    if (address === '')
-      return s.send(reply(501, '5.1.3', 'A recipient address is required, e.g. RCPT TO:<someone@example.org>'));
+    const address = given.toLowerCase() === 'postmaster' ? `postmaster@${s.settings.hostname}` : given;
+    // Not in the grammar: the transaction's SMTPUTF8 decides whether a UTF-8 address is allowed.
     const problem = mailboxError(address, tx.smtputf8 || s.lab);
     if (problem) return s.send(reply(501, '5.1.3', `Bad recipient address <${address}>: ${problem}`));
     if (tx.recipients.length >= s.settings.maxRecipients) {
@@ -79,4 +98,4 @@ export const rcpt: SmtpCommand = {
     const where = resolution.kind === 'remote' ? ' (will be queued for remote delivery)' : '';
     s.send(reply(250, '2.1.5', `Recipient <${address}> OK${where}${note}`));
   },
-};
+});

@@ -1,12 +1,15 @@
 /** STARTTLS (RFC 3207): upgrade to TLS; afterwards the session starts over (no greeting, no auth, no tx). */
 import { R, reply } from '../reply.js';
-import type { SmtpCommand } from './types.js';
+import { ANY_STATE, defineCommand, ok, syntax } from './types.js';
 
-export const starttls: SmtpCommand = {
+export const starttls = defineCommand<null>({
   verb: 'STARTTLS',
   help: 'STARTTLS - switch this connection to TLS (RFC 3207)',
-  async run(s, args) {
-    if (args.trim()) return s.send(R.syntax('STARTTLS takes no arguments'));
+  // In every state (a transaction in progress is dropped below). Whether TLS is already active is not a
+  // state: it is answered after "TLS not available" (a listener without certificates), as it always was.
+  states: ANY_STATE,
+  parse: (args) => (args.trim() ? syntax('STARTTLS takes no arguments') : ok(null)),
+  async run(s) {
     const ctx = s.settings.tlsContext;
     if (!ctx) return s.send(reply(454, '4.7.0', 'TLS not available on this server'));
     if (s.conn.secure) return s.send(R.badSequence('TLS is already active'));
@@ -23,4 +26,4 @@ export const starttls: SmtpCommand = {
     s.resetTransaction();
     s.conn.trace.state('tls');
   },
-};
+});
