@@ -1,21 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { type FetchItem, fetchResponseName, formatSection } from '../commands/fetch-items.js';
+import { isIdleDone } from '../commands/idle.js';
 import {
   COMMAND_NAMES,
-  decodeBase64,
-  type FetchItem,
-  fetchResponseName,
-  formatSection,
   type ImapCommand,
-  isIdleDone,
-  type ParseOptions,
   type ParseOutcome,
   parseCommand,
   parseCommandOrThrow,
-  parseSaslResponse,
-  type SearchKey,
-  UnknownCommandError,
-} from './commands.js';
+} from '../commands/index.js';
+import type { SearchKey } from '../commands/search-grammar.js';
+import { decodeBase64, type ParseOptions, parseSaslResponse, UnknownCommandError } from './commands.js';
 import { frameAll } from './framing.js';
 import { ImapSyntaxError } from './reader.js';
 import { parseSequenceSet, type SequenceSet } from './seqset.js';
