@@ -968,6 +968,25 @@ describe('parseCommand: details', () => {
     }
   });
 
+  it('takes the UID prefix before exactly COPY, MOVE, FETCH, SEARCH, STORE, EXPUNGE, SORT and THREAD', () => {
+    const uidCommands = ['COPY', 'MOVE', 'FETCH', 'SEARCH', 'STORE', 'EXPUNGE', 'SORT', 'THREAD'];
+    for (const name of COMMANDS) {
+      const out = outcome(`a UID ${name} x`);
+      if (uidCommands.includes(name)) {
+        assert.ok(out.ok || !/UID must be followed/.test(out.error.message), name);
+        assert.ok(out.ok || out.name === `UID ${name}`, name);
+      } else {
+        assert.ok(!out.ok && out.kind === 'syntax', name);
+        assert.match(
+          out.error.message,
+          /^UID must be followed by COPY, MOVE, FETCH, SEARCH, STORE, EXPUNGE, SORT, THREAD/,
+        );
+      }
+    }
+    assert.deepEqual(parse('a UID EXPUNGE 1:3'), { name: 'EXPUNGE', uid: true, set: seq('1:3') });
+    assert.deepEqual(parse('a EXPUNGE'), { name: 'EXPUNGE', uid: false, set: null });
+  });
+
   it('takes the STATUS items of RFC 9051 §6.3.11 and its extensions, in any case, in the order asked', () => {
     // Stated here, not taken from the code: RFC 9051 §6.3.11, RFC 3501 §6.3.10 (RECENT), RFC 8438 (SIZE),
     // RFC 7162 §3.1.8 (HIGHESTMODSEQ), RFC 7889 §3 (APPENDLIMIT), RFC 8474 §4.2 (MAILBOXID),
