@@ -1,7 +1,7 @@
 /**
  * The IMAP engine as the network layer sees it: a SessionHandler for the imap and imaps listeners.
  * See session.ts for the session invariants, commands/ for one file per command, selected.ts for the
- * selected-mailbox view, wire/ for the grammar.
+ * selected-mailbox view, wire/ for the lexer, the dispatcher and the encoder.
  */
 import type { Logger } from '../log.js';
 import { busyText, type SessionHandler } from '../net/listener.js';

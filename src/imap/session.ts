@@ -19,9 +19,8 @@ import type { Logger } from '../log.js';
 import { ClientGoneError, type Connection } from '../net/connection.js';
 import { type Account, type Store, StoreFullError } from '../store/types.js';
 import { capabilities } from './capabilities.js';
-import { COMMANDS } from './commands/index.js';
+import { COMMANDS, type ImapCommand, parseCommand } from './commands/index.js';
 import type { AnnounceSink, SelectedMailbox } from './selected.js';
-import { type ImapCommand, parseCommand } from './wire/commands.js';
 import { type RespCode, ResponseBuilder, type Status } from './wire/encoder.js';
 import { type AssembledCommand, CommandAssembler, readCommand } from './wire/framing.js';
 

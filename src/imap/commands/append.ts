@@ -15,12 +15,16 @@
 import { parseMessage } from '../../mail/index.js';
 import { type JsonValue, type MessageInfo, StoreNotFoundError } from '../../store/types.js';
 import { quotaCheck } from '../quota.js';
+import type { ParseContext } from '../wire/commands.js';
+import type { ImapDateTime } from '../wire/reader.js';
 import { compactNumbers } from '../wire/seqset.js';
+import { DQUOTE, LBRACE, LPAREN, mailboxArg, RPAREN, TILDE } from './grammar.js';
 import { unstorableFlag } from './store.js';
 import { AUTHED, command } from './types.js';
 
 export const append = command({
   name: 'APPEND',
+  parse: parseAppend,
   states: AUTHED,
   async run(s, tag, cmd) {
     for (const m of cmd.messages) {
@@ -71,3 +75,63 @@ export const append = command({
     });
   },
 });
+
+/** RFC 9051 §6.3.12: the mailbox and the messages (several: MULTIAPPEND, RFC 3502). */
+export interface AppendCommand {
+  name: 'APPEND';
+  mailbox: string;
+  messages: AppendMessage[];
+}
+
+export interface AppendMessage {
+  flags: string[];
+  internalDate: ImapDateTime | null;
+  /** The message, byte-exact (a view into the command). */
+  data: Buffer;
+  /** Sent as literal8 `~{n}` (RFC 3516 §4.4): may contain NUL and unencoded binary. */
+  binary: boolean;
+  /** Sent as `UTF8 (~{n})` (RFC 6855 §4): the message may have UTF-8 headers. */
+  utf8: boolean;
+}
+
+/**
+ * RFC 9051 §6.3.12: `append = "APPEND" SP mailbox 1*append-message` (several: MULTIAPPEND, RFC 3502 §6);
+ * `append-message = append-opts SP append-data`; `append-opts = [SP flag-list] [SP date-time]`;
+ * `append-data = literal / literal8` (RFC 3516 §4.4) `/ "UTF8" SP "(" literal8 ")"` (RFC 6855 §4).
+ */
+function parseAppend(ctx: ParseContext): AppendCommand {
+  const { r } = ctx;
+  const mailbox = mailboxArg(ctx);
+  const messages: AppendMessage[] = [];
+  do {
+    r.sp(messages.length ? 'before the next message' : 'after the mailbox name');
+    let flags: string[] = [];
+    let internalDate: ImapDateTime | null = null;
+    if (r.peek() === LPAREN) {
+      flags = r.flagList();
+      r.sp('after the flag list');
+    }
+    if (r.peek() === DQUOTE) {
+      internalDate = r.dateTime();
+      r.sp('after the date-time');
+    }
+    let utf8 = false;
+    let lit: { data: Buffer; binary: boolean };
+    const at = r.pos;
+    if (r.tryKeyword('UTF8')) {
+      utf8 = true;
+      r.sp('after UTF8');
+      r.byte(LPAREN, '"(" before the UTF8 message literal');
+      lit = r.literal(true);
+      r.byte(RPAREN, '")" after the UTF8 message literal');
+    } else if (r.tryKeyword('CATENATE')) {
+      return r.fail('CATENATE (RFC 4469) is not supported', at);
+    } else if (r.peek() === LBRACE || (r.peek() === TILDE && r.peek(1) === LBRACE)) {
+      lit = r.literal(true);
+    } else {
+      return r.expected('the message as a literal {n} or ~{n}');
+    }
+    messages.push({ flags, internalDate, data: lit.data, binary: lit.binary, utf8 });
+  } while (!r.atEnd);
+  return { name: 'APPEND', mailbox, messages };
+}

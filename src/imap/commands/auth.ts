@@ -3,10 +3,13 @@ import { createMechanism } from '../../auth/sasl.js';
 import { type LoginClient, type LoginResult, throttledText } from '../../auth/service.js';
 import type { Account } from '../../store/types.js';
 import type { ImapSession } from '../session.js';
+import { decodeBase64, type ParseContext } from '../wire/commands.js';
+import { noArgs, SP } from './grammar.js';
 import { command, NOT_AUTHED } from './types.js';
 
 export const starttls = command({
   name: 'STARTTLS',
+  parse: noArgs('STARTTLS'),
   states: NOT_AUTHED,
   async run(s, tag) {
     const ctx = s.settings.tlsContext;
@@ -25,6 +28,7 @@ export const starttls = command({
 
 export const login = command({
   name: 'LOGIN',
+  parse: parseLogin,
   states: NOT_AUTHED,
   async run(s, tag, cmd) {
     if (!s.backend.auth.plaintextAllowed(s.conn)) {
@@ -42,6 +46,7 @@ export const login = command({
 
 export const authenticate = command({
   name: 'AUTHENTICATE',
+  parse: parseAuthenticate,
   states: NOT_AUTHED,
   async run(s, tag, cmd) {
     const mech = createMechanism(cmd.mechanism);
@@ -96,4 +101,50 @@ async function finishLogin(s: ImapSession, tag: string, result: LoginResult<Acco
   s.state = 'authenticated';
   s.conn.trace.state('authenticated');
   s.ok(tag, `${verb} completed; welcome ${account.address}`, { code: 'CAPABILITY', capabilities: s.capabilityList() });
+}
+
+/** RFC 9051 §6.2.3: the user name and password, as text. */
+export interface LoginCommand {
+  name: 'LOGIN';
+  username: string;
+  password: string;
+}
+
+/** RFC 9051 §6.2.2: the SASL mechanism, and the initial response (RFC 4959 SASL-IR) decoded, if sent. */
+export interface AuthenticateCommand {
+  name: 'AUTHENTICATE';
+  mechanism: string;
+  initialResponse: Buffer | null;
+}
+
+/** RFC 9051 §6.2.3: `login = "LOGIN" SP userid SP password`, both astrings. */
+function parseLogin({ r }: ParseContext): LoginCommand {
+  r.sp('after LOGIN');
+  const username = r.astringText('the user name');
+  r.sp('after the user name');
+  const password = r.astringText('the password');
+  return { name: 'LOGIN', username, password };
+}
+
+/**
+ * RFC 9051 §6.2.2 and RFC 4959 §3 (SASL-IR): `authenticate = "AUTHENTICATE" SP auth-type
+ * [SP initial-resp]`; `initial-resp = (base64 / "=")`, where "=" is an empty initial response.
+ */
+function parseAuthenticate({ r }: ParseContext): AuthenticateCommand {
+  r.sp('after AUTHENTICATE');
+  const mechanism = r.keyword('a SASL mechanism name');
+  let initialResponse: Buffer | null = null;
+  if (r.trySp()) {
+    const at = r.pos;
+    const start = r.pos;
+    while (!r.atEnd && r.peek() !== SP) r.pos++;
+    const text = r.data.toString('latin1', start, r.pos);
+    if (text === '=') initialResponse = Buffer.alloc(0);
+    else {
+      const decoded = text === '' ? null : decodeBase64(text);
+      if (!decoded) r.fail('the initial response is not valid base64 (use "=" for an empty one)', at);
+      initialResponse = decoded;
+    }
+  }
+  return { name: 'AUTHENTICATE', mechanism, initialResponse };
 }

@@ -1,8 +1,10 @@
 /** COMPRESS DEFLATE (RFC 4978): compress both directions of the connection from the next byte on. */
+import type { ParseContext } from '../wire/commands.js';
 import { AUTHED, command } from './types.js';
 
 export const compress = command({
   name: 'COMPRESS',
+  parse: parseCompress,
   states: AUTHED,
   run(s, tag, cmd) {
     if (cmd.mechanism.toUpperCase() !== 'DEFLATE')
@@ -14,3 +16,15 @@ export const compress = command({
     s.conn.trace.note('COMPRESS=DEFLATE active (the lines shown are decompressed)');
   },
 });
+
+/** RFC 4978 §3: the compression algorithm (only DEFLATE exists). */
+export interface CompressCommand {
+  name: 'COMPRESS';
+  mechanism: string;
+}
+
+/** RFC 4978 §4: `compress = "COMPRESS" SP algorithm`. */
+function parseCompress({ r }: ParseContext): CompressCommand {
+  r.sp('after COMPRESS');
+  return { name: 'COMPRESS', mechanism: r.keyword('a compression algorithm') };
+}

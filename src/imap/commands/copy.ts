@@ -15,12 +15,13 @@
 import { StoreNotFoundError } from '../../store/types.js';
 import { quotaCheck } from '../quota.js';
 import { beyondMailbox, selectMessages } from '../search/saved.js';
-import type { CommandOf, ImapSession } from '../session.js';
-import { compactNumbers } from '../wire/seqset.js';
+import type { ImapSession } from '../session.js';
+import type { ParseContext } from '../wire/commands.js';
+import { compactNumbers, type SequenceSet } from '../wire/seqset.js';
 import { announceRemoved } from './expunge.js';
 import { command, SELECTED } from './types.js';
 
-async function run(s: ImapSession, tag: string, cmd: CommandOf<'COPY'>): Promise<void> {
+async function run(s: ImapSession, tag: string, cmd: CopyCommand): Promise<void> {
   const sel = s.selected!;
   const move = cmd.name === 'MOVE';
   const name = `${cmd.uid ? 'UID ' : ''}${cmd.name}`;
@@ -83,6 +84,33 @@ async function run(s: ImapSession, tag: string, cmd: CommandOf<'COPY'>): Promise
   s.ok(tag, `${name} completed`, code);
 }
 
-export const copy = command({ name: 'COPY', states: SELECTED, run });
+export const copy = command({
+  name: 'COPY',
+  parse: (ctx: ParseContext, uid: boolean) => parseCopyMove(ctx, uid, 'COPY'),
+  states: SELECTED,
+  run,
+});
 
-export const move = command({ name: 'MOVE', states: SELECTED, run: (s, tag, cmd) => run(s, tag, cmd) });
+export const move = command({
+  name: 'MOVE',
+  parse: (ctx: ParseContext, uid: boolean) => parseCopyMove(ctx, uid, 'MOVE'),
+  states: SELECTED,
+  run: (s, tag, cmd) => run(s, tag, cmd),
+});
+
+/** COPY or MOVE, with or without UID: the messages and the destination mailbox. */
+export interface CopyCommand {
+  name: 'COPY' | 'MOVE';
+  uid: boolean;
+  set: SequenceSet;
+  mailbox: string;
+}
+
+/** RFC 9051 §6.4.7 COPY, RFC 6851 §3 MOVE: `SP sequence-set SP mailbox`. */
+function parseCopyMove(ctx: ParseContext, uid: boolean, name: 'COPY' | 'MOVE'): CopyCommand {
+  const { r } = ctx;
+  r.sp(`after ${name}`);
+  const set = r.sequenceSet();
+  r.sp('after the sequence set');
+  return { name, uid, set, mailbox: r.mailbox(ctx, 'the destination mailbox') };
+}

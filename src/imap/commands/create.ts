@@ -1,6 +1,8 @@
 /** CREATE (RFC 9051 §6.3.4) with USE (CREATE-SPECIAL-USE, RFC 6154 §3). Name rules: ../mailbox-names.ts. */
 import { StoreConflictError } from '../../store/types.js';
 import { checkNewName, parentsOf, SEPARATOR } from '../mailbox-names.js';
+import { type ParseContext, printable } from '../wire/commands.js';
+import { mailboxArg } from './grammar.js';
 import { mailboxObjectId } from './status.js';
 import { AUTHED, command } from './types.js';
 
@@ -12,6 +14,7 @@ const SPECIAL_USES = new Set(['\\Archive', '\\Drafts', '\\Junk', '\\Sent', '\\Tr
 
 export const create = command({
   name: 'CREATE',
+  parse: parseCreate,
   states: AUTHED,
   async run(s, tag, cmd) {
     // RFC 9051 §6.3.4: a trailing separator declares that children will follow; the name is created
@@ -55,3 +58,44 @@ export const create = command({
     }
   },
 });
+
+/** RFC 9051 §6.3.4: the new mailbox, and the special uses asked for (RFC 6154 §3). */
+export interface CreateCommand {
+  name: 'CREATE';
+  mailbox: string;
+  specialUse: string[];
+}
+
+const USE_ATTRS = new Map(
+  ['\\All', '\\Archive', '\\Drafts', '\\Flagged', '\\Junk', '\\Sent', '\\Trash'].map((a) => [a.toUpperCase(), a]),
+);
+
+/**
+ * RFC 9051 §6.3.4: `create = "CREATE" SP mailbox [create-params]` (RFC 4466 §2.2); RFC 6154 §6:
+ * `create-param =/ "USE" SP "(" [use-attr *(SP use-attr)] ")"`.
+ */
+function parseCreate(ctx: ParseContext): CreateCommand {
+  const { r } = ctx;
+  const mailbox = mailboxArg(ctx);
+  const specialUse: string[] = [];
+  if (r.trySp()) {
+    r.list(
+      () => {
+        const at = r.pos;
+        const param = r.keyword('a CREATE parameter');
+        if (param !== 'USE') r.fail(`unknown CREATE parameter "${printable(param)}"`, at);
+        r.sp('after USE');
+        r.list(
+          () => {
+            r.byte(0x5c, 'a special-use attribute such as \\Drafts');
+            const attr = `\\${r.atom('a special-use attribute name')}`;
+            specialUse.push(USE_ATTRS.get(attr.toUpperCase()) ?? attr);
+          },
+          { allowEmpty: true, what: 'the USE list' },
+        );
+      },
+      { what: 'the CREATE parameters' },
+    );
+  }
+  return { name: 'CREATE', mailbox, specialUse };
+}

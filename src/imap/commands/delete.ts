@@ -11,10 +11,13 @@
  *   mailbox (Dovecot disconnects them instead; the RFC leaves it open).
  */
 import { canonicalName, isBelow } from '../mailbox-names.js';
+import type { ParseContext } from '../wire/commands.js';
+import { mailboxArg } from './grammar.js';
 import { AUTHED, command } from './types.js';
 
 export const del = command({
   name: 'DELETE',
+  parse: (ctx: ParseContext): DeleteCommand => ({ name: 'DELETE', mailbox: mailboxArg(ctx) }),
   states: AUTHED,
   async run(s, tag, cmd) {
     const name = canonicalName(cmd.mailbox);
@@ -37,3 +40,9 @@ export const del = command({
     s.ok(tag, 'DELETE completed');
   },
 });
+
+/** RFC 9051 §6.3.5: `delete = "DELETE" SP mailbox`. */
+export interface DeleteCommand {
+  name: 'DELETE';
+  mailbox: string;
+}

@@ -1,4 +1,5 @@
 /** ENABLE (RFC 5161): turn on extensions that change server behaviour (IMAP4rev2, CONDSTORE, QRESYNC, UTF8=ACCEPT). */
+import type { ParseContext } from '../wire/commands.js';
 import { AUTHED, command } from './types.js';
 
 /** What ENABLE can turn on; an extension is listed here only when it is implemented. */
@@ -6,6 +7,7 @@ export const ENABLEABLE = new Set(['IMAP4REV2', 'CONDSTORE', 'QRESYNC', 'UTF8=AC
 
 export const enable = command({
   name: 'ENABLE',
+  parse: parseEnable,
   states: AUTHED,
   run(s, tag, cmd) {
     const hadCondstore = s.condstore;
@@ -28,3 +30,17 @@ export const enable = command({
     s.ok(tag, 'ENABLE completed');
   },
 });
+
+/** RFC 5161: the capabilities the client asks to enable, as written. */
+export interface EnableCommand {
+  name: 'ENABLE';
+  capabilities: string[];
+}
+
+/** RFC 5161 §4 / RFC 9051 §6.3.1: `enable = "ENABLE" 1*(SP capability)`. */
+function parseEnable({ r }: ParseContext): EnableCommand {
+  r.sp('after ENABLE');
+  const capabilities = [r.keyword('a capability name')];
+  while (r.trySp()) capabilities.push(r.keyword('a capability name'));
+  return { name: 'ENABLE', capabilities };
+}

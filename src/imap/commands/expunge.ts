@@ -15,7 +15,9 @@
 import { sendVanished } from '../fetch/vanished.js';
 import { selectMessages } from '../search/saved.js';
 import type { ImapSession } from '../session.js';
+import type { ParseContext } from '../wire/commands.js';
 import type { SequenceSet } from '../wire/seqset.js';
+import { noArgs } from './grammar.js';
 import { command, SELECTED } from './types.js';
 
 /** Expunges `uids` (those with \Deleted) and announces them; returns the number removed. */
@@ -55,12 +57,14 @@ async function run(s: ImapSession, tag: string, name: string, set: SequenceSet |
 
 export const expunge = command({
   name: 'EXPUNGE',
+  parse: parseExpunge,
   states: SELECTED,
   run: (s, tag, cmd) => run(s, tag, cmd.uid ? 'UID EXPUNGE' : 'EXPUNGE', cmd.set),
 });
 
 export const check = command({
   name: 'CHECK',
+  parse: noArgs('CHECK'),
   states: SELECTED,
   async run(s, tag) {
     // RFC 3501 §6.4.1: a checkpoint; every write is already durable, so it is NOOP here.
@@ -68,3 +72,15 @@ export const check = command({
     s.ok(tag, 'CHECK completed');
   },
 });
+
+/** RFC 9051 §6.4.3 EXPUNGE; UID EXPUNGE (RFC 4315 §2.1) names the UIDs it may remove. */
+export type ExpungeCommand =
+  | { name: 'EXPUNGE'; uid: false; set: null }
+  | { name: 'EXPUNGE'; uid: true; set: SequenceSet };
+
+/** RFC 9051 §6.4.3 EXPUNGE; RFC 4315 §2.1 / RFC 9051 §6.4.9: `UID EXPUNGE SP sequence-set`. */
+function parseExpunge({ r }: ParseContext, uid: boolean): ExpungeCommand {
+  if (!uid) return { name: 'EXPUNGE', uid: false, set: null };
+  r.sp('after UID EXPUNGE');
+  return { name: 'EXPUNGE', uid: true, set: r.sequenceSet() };
+}

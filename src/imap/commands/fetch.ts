@@ -18,7 +18,10 @@ import { bytesNeeded, planFetch, renderFetch } from '../fetch/render.js';
 import { sendVanished } from '../fetch/vanished.js';
 import { beyondMailbox, selectMessages } from '../search/saved.js';
 import type { SelectedMessage } from '../selected.js';
-import { MAX_NUMBER, resolveSequenceSet } from '../wire/seqset.js';
+import { type ParseContext, printable } from '../wire/commands.js';
+import { MAX_NUMBER, resolveSequenceSet, type SequenceSet } from '../wire/seqset.js';
+import { type FetchItem, fetchAttributes } from './fetch-items.js';
+import { type PartialRange, partialRange } from './grammar.js';
 import { command, SELECTED } from './types.js';
 
 /**
@@ -31,6 +34,7 @@ const BATCH_BYTES = 4 * 1024 * 1024;
 
 export const fetch = command({
   name: 'FETCH',
+  parse: parseFetch,
   states: SELECTED,
   async run(s, tag, cmd) {
     const sel = s.selected!;
@@ -155,4 +159,57 @@ export const fetch = command({
 
 function toNumber(n: bigint): number {
   return n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
+}
+
+/** RFC 9051 §6.4.5: the messages, the items (macros expanded), and the modifiers. */
+export interface FetchCommand {
+  name: 'FETCH';
+  uid: boolean;
+  set: SequenceSet;
+  items: FetchItem[];
+  modifiers: FetchModifiers;
+}
+
+export interface FetchModifiers {
+  /** RFC 7162 §3.1.4.1 CHANGEDSINCE. */
+  changedSince?: bigint;
+  /** RFC 7162 §3.2.6 VANISHED (only with UID FETCH and CHANGEDSINCE). */
+  vanished?: boolean;
+  /** RFC 9394 §3.2 PARTIAL. */
+  partial?: PartialRange;
+}
+
+/**
+ * RFC 9051 §6.4.5 FETCH: `fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" / fetch-att /
+ * "(" fetch-att *(SP fetch-att) ")") [fetch-modifiers]` (RFC 4466 §2.4).
+ */
+function parseFetch({ r }: ParseContext, uid: boolean): FetchCommand {
+  r.sp('after FETCH');
+  const set = r.sequenceSet();
+  r.sp('after the sequence set');
+  const items = fetchAttributes(r);
+  const modifiers: FetchModifiers = {};
+  if (r.trySp()) {
+    r.list(
+      () => {
+        const at = r.pos;
+        const mod = r.keyword('a FETCH modifier');
+        if (mod === 'CHANGEDSINCE') {
+          r.sp('after CHANGEDSINCE');
+          modifiers.changedSince = r.number64('a mod-sequence');
+        } else if (mod === 'VANISHED') {
+          modifiers.vanished = true;
+        } else if (mod === 'PARTIAL') {
+          r.sp('after PARTIAL');
+          modifiers.partial = partialRange(r);
+        } else r.fail(`unknown FETCH modifier "${printable(mod)}"`, at);
+      },
+      { what: 'the FETCH modifiers' },
+    );
+    // RFC 7162 §3.2.6: VANISHED without UID FETCH, or without CHANGEDSINCE, MUST be answered with BAD.
+    if (modifiers.vanished && (!uid || modifiers.changedSince === undefined)) {
+      r.fail('VANISHED needs UID FETCH and CHANGEDSINCE (RFC 7162 §3.2.6)', r.pos);
+    }
+  }
+  return { name: 'FETCH', uid, set, items, modifiers };
 }

@@ -2,11 +2,12 @@
  * IDLE (RFC 2177, RFC 9051 §6.3.13): the client waits; the server sends mailbox changes as they
  * happen (EXISTS, EXPUNGE or VANISHED, FETCH FLAGS) until the client sends DONE.
  */
-import { isIdleDone } from '../wire/commands.js';
+import { noArgs } from './grammar.js';
 import { AUTHED, command } from './types.js';
 
 export const idle = command({
   name: 'IDLE',
+  parse: noArgs('IDLE'),
   states: AUTHED,
   async run(s, tag) {
     s.conn.writeLine('+ idling');
@@ -51,3 +52,8 @@ export const idle = command({
     s.ok(tag, 'IDLE terminated');
   },
 });
+
+/** RFC 2177 §3 / RFC 9051 §6.3.13: the line that ends IDLE is `DONE` (case-insensitive). */
+export function isIdleDone(line: Buffer): boolean {
+  return line.length === 4 && line.toString('latin1').toUpperCase() === 'DONE';
+}

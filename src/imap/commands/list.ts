@@ -21,7 +21,9 @@
 import type { Mailbox } from '../../store/types.js';
 import { ListPattern, parentsOf, SEPARATOR } from '../mailbox-names.js';
 import type { ImapSession } from '../session.js';
-import { statusResponse } from './status.js';
+import { type ParseContext, printable } from '../wire/commands.js';
+import { LPAREN } from './grammar.js';
+import { type StatusItem, statusItems, statusResponse } from './status.js';
 import { AUTHED, command } from './types.js';
 
 interface Tree {
@@ -64,6 +66,7 @@ function listLine(s: ImapSession, verb: 'LIST' | 'LSUB', attrs: string[], name: 
 
 export const list = command({
   name: 'LIST',
+  parse: parseList,
   states: AUTHED,
   async run(s, tag, cmd) {
     // RFC 9051 §6.3.9: an empty mailbox argument asks for the hierarchy delimiter and the root of the
@@ -129,6 +132,7 @@ export const list = command({
 
 export const lsub = command({
   name: 'LSUB',
+  parse: parseLsub,
   states: AUTHED,
   async run(s, tag, cmd) {
     if (cmd.pattern === '') {
@@ -152,3 +156,111 @@ export const lsub = command({
     s.ok(tag, 'LSUB completed');
   },
 });
+
+/** RFC 9051 §6.3.9, RFC 5258: the reference, the patterns, and the extended LIST options. */
+export interface ListCommand {
+  name: 'LIST';
+  reference: string;
+  patterns: string[];
+  selection: ListSelection;
+  returns: ListReturn;
+  /** The client used RFC 5258 syntax (options or a pattern list): extended LIST response rules apply. */
+  extended: boolean;
+}
+
+/** RFC 3501 §6.3.9: the reference and one pattern. */
+export interface LsubCommand {
+  name: 'LSUB';
+  reference: string;
+  pattern: string;
+}
+
+/** RFC 5258 §3.1 selection options (+ SPECIAL-USE, RFC 6154 §5.1). */
+export interface ListSelection {
+  subscribed: boolean;
+  remote: boolean;
+  recursiveMatch: boolean;
+  specialUse: boolean;
+}
+
+/** RFC 5258 §3.2 return options (+ SPECIAL-USE RFC 6154 §5.2, STATUS RFC 5819 §2). */
+export interface ListReturn {
+  subscribed: boolean;
+  children: boolean;
+  specialUse: boolean;
+  status: StatusItem[] | null;
+}
+
+/**
+ * RFC 9051 §6.3.9 and RFC 5258 §6: `list = "LIST" [SP list-select-opts] SP mailbox SP mbox-or-pat
+ * [SP list-return-opts]`; `mbox-or-pat = list-mailbox / patterns`.
+ */
+function parseList(ctx: ParseContext): ListCommand {
+  const { r } = ctx;
+  r.sp('after LIST');
+  const selection: ListSelection = { subscribed: false, remote: false, recursiveMatch: false, specialUse: false };
+  const returns: ListReturn = { subscribed: false, children: false, specialUse: false, status: null };
+  let extended = false;
+  if (r.peek() === LPAREN) {
+    extended = true;
+    const at = r.pos;
+    r.list(
+      () => {
+        const optAt = r.pos;
+        const opt = r.keyword('a LIST selection option');
+        if (opt === 'SUBSCRIBED') selection.subscribed = true;
+        else if (opt === 'REMOTE') selection.remote = true;
+        else if (opt === 'RECURSIVEMATCH') selection.recursiveMatch = true;
+        else if (opt === 'SPECIAL-USE')
+          selection.specialUse = true; // RFC 6154 §5.1
+        else r.fail(`unknown LIST selection option "${printable(opt)}"`, optAt); // RFC 5258 §3 MUST BAD
+      },
+      { allowEmpty: true, what: 'the LIST selection options' },
+    );
+    // RFC 5258 §3.1: RECURSIVEMATCH alone (or with REMOTE only) MUST be answered with BAD.
+    if (selection.recursiveMatch && !selection.subscribed && !selection.specialUse) {
+      r.fail('RECURSIVEMATCH needs another selection option such as SUBSCRIBED (RFC 5258 §3.1)', at);
+    }
+    r.sp('after the LIST selection options');
+  }
+  const reference = r.mailbox(ctx, 'a reference name');
+  r.sp('after the reference name');
+  let patterns: string[];
+  if (r.peek() === LPAREN) {
+    extended = true;
+    patterns = r.list(() => r.listMailbox(ctx), { what: 'the mailbox pattern list' });
+  } else {
+    patterns = [r.listMailbox(ctx)];
+  }
+  if (r.trySp()) {
+    if (!r.tryKeyword('RETURN')) r.expected('RETURN');
+    r.sp('after RETURN');
+    extended = true;
+    r.list(
+      () => {
+        const optAt = r.pos;
+        const opt = r.keyword('a LIST return option');
+        if (opt === 'SUBSCRIBED') returns.subscribed = true;
+        else if (opt === 'CHILDREN') returns.children = true;
+        else if (opt === 'SPECIAL-USE')
+          returns.specialUse = true; // RFC 6154 §5.2
+        else if (opt === 'STATUS') {
+          // RFC 5819 §2: return-option =/ "STATUS" SP "(" status-att *(SP status-att) ")"
+          r.sp('after STATUS');
+          returns.status = statusItems(r);
+        } else r.fail(`unknown LIST return option "${printable(opt)}"`, optAt);
+      },
+      { allowEmpty: true, what: 'the LIST return options' },
+    );
+  }
+  return { name: 'LIST', reference, patterns, selection, returns, extended };
+}
+
+/** RFC 3501 §6.3.9: `lsub = "LSUB" SP mailbox SP list-mailbox`. */
+function parseLsub(ctx: ParseContext): LsubCommand {
+  const { r } = ctx;
+  r.sp('after LSUB');
+  const reference = r.mailbox(ctx, 'a reference name');
+  r.sp('after the reference name');
+  return { name: 'LSUB', reference, pattern: r.listMailbox(ctx) };
+}

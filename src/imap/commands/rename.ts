@@ -13,10 +13,13 @@
  */
 import { StoreConflictError, StoreNotFoundError } from '../../store/types.js';
 import { canonicalName, checkNewName, isBelow, MAX_NAME_BYTES, parentsOf } from '../mailbox-names.js';
+import type { ParseContext } from '../wire/commands.js';
+import { mailboxArg } from './grammar.js';
 import { AUTHED, command } from './types.js';
 
 export const rename = command({
   name: 'RENAME',
+  parse: parseRename,
   states: AUTHED,
   async run(s, tag, cmd) {
     const userId = s.user!.id;
@@ -71,3 +74,17 @@ export const rename = command({
     s.ok(tag, 'RENAME completed');
   },
 });
+
+/** RFC 9051 §6.3.6: the existing name and the new one. */
+export interface RenameCommand {
+  name: 'RENAME';
+  from: string;
+  to: string;
+}
+
+/** RFC 9051 §6.3.6: `rename = "RENAME" SP mailbox SP mailbox`. */
+function parseRename(ctx: ParseContext): RenameCommand {
+  const from = mailboxArg(ctx);
+  ctx.r.sp('before the new mailbox name');
+  return { name: 'RENAME', from, to: ctx.r.mailbox(ctx, 'the new mailbox name') };
+}

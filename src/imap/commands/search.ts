@@ -6,10 +6,13 @@
 
 import { hasModseqKey } from '../search/evaluate.js';
 import { evaluateCriteria, RETURN_ALL, writeResult } from '../search/respond.js';
+import type { ParseContext } from '../wire/commands.js';
+import { type SearchKey, type SearchReturn, searchKeys, searchReturn } from './search-grammar.js';
 import { command, SELECTED } from './types.js';
 
 export const search = command({
   name: 'SEARCH',
+  parse: parseSearch,
   states: SELECTED,
   async run(s, tag, cmd) {
     const name = cmd.uid ? 'UID SEARCH' : 'SEARCH';
@@ -27,3 +30,35 @@ export const search = command({
     );
   },
 });
+
+/** RFC 9051 §6.4.4: the criteria, the charset, and the ESEARCH RETURN options. */
+export interface SearchCommand {
+  name: 'SEARCH';
+  uid: boolean;
+  charset: string | null;
+  /** null: the client asked for the old `* SEARCH` response. */
+  returnOptions: SearchReturn | null;
+  criteria: SearchKey;
+}
+
+/**
+ * RFC 9051 §6.4.4: `search = "SEARCH" [search-return-opts] SP search-program`;
+ * `search-program = ["CHARSET" SP charset SP] search-key *(SP search-key)`.
+ */
+function parseSearch(ctx: ParseContext, uid: boolean): SearchCommand {
+  const { r } = ctx;
+  r.sp('after SEARCH');
+  let returnOptions: SearchReturn | null = null;
+  if (r.tryKeyword('RETURN')) {
+    r.sp('after RETURN');
+    returnOptions = searchReturn(r);
+    r.sp('after the RETURN options');
+  }
+  let charset: string | null = null;
+  if (r.tryKeyword('CHARSET')) {
+    r.sp('after CHARSET');
+    charset = r.astringText('a charset name');
+    r.sp('after the charset');
+  }
+  return { name: 'SEARCH', uid, charset, returnOptions, criteria: searchKeys(ctx) };
+}

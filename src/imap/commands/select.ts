@@ -11,8 +11,10 @@ import { sendVanished } from '../fetch/vanished.js';
 import { RecentClaims } from '../recent.js';
 import { SelectedMailbox } from '../selected.js';
 import type { ImapSession } from '../session.js';
-import type { QresyncParams } from '../wire/commands.js';
-import { resolveSequenceSet } from '../wire/seqset.js';
+import { type ParseContext, printable } from '../wire/commands.js';
+import type { Reader } from '../wire/reader.js';
+import { resolveSequenceSet, type SequenceSet } from '../wire/seqset.js';
+import { LPAREN, mailboxArg, noArgs, RPAREN } from './grammar.js';
 import { mailboxObjectId } from './status.js';
 import { AUTHED, command, SELECTED } from './types.js';
 
@@ -92,18 +94,21 @@ async function resync(s: ImapSession, sel: SelectedMailbox, q: QresyncParams): P
 
 export const select = command({
   name: 'SELECT',
+  parse: (ctx: ParseContext) => parseSelect(ctx, 'SELECT'),
   states: AUTHED,
   run: (s, tag, cmd) => open(s, tag, cmd.mailbox, false, cmd.condstore || cmd.qresync !== null, cmd.qresync),
 });
 
 export const examine = command({
   name: 'EXAMINE',
+  parse: (ctx: ParseContext) => parseSelect(ctx, 'EXAMINE'),
   states: AUTHED,
   run: (s, tag, cmd) => open(s, tag, cmd.mailbox, true, cmd.condstore || cmd.qresync !== null, cmd.qresync),
 });
 
 export const unselect = command({
   name: 'UNSELECT',
+  parse: noArgs('UNSELECT'),
   states: SELECTED,
   run(s, tag) {
     s.deselect();
@@ -113,6 +118,7 @@ export const unselect = command({
 
 export const close = command({
   name: 'CLOSE',
+  parse: noArgs('CLOSE'),
   states: SELECTED,
   async run(s, tag) {
     const sel = s.selected!;
@@ -126,3 +132,76 @@ export const close = command({
     s.ok(tag, 'CLOSE completed');
   },
 });
+
+/** RFC 9051 §6.3.2, §6.3.3: the mailbox, and the CONDSTORE/QRESYNC parameters (RFC 7162 §3.1.8, §3.2.5). */
+export interface SelectCommand {
+  name: 'SELECT' | 'EXAMINE';
+  mailbox: string;
+  condstore: boolean;
+  qresync: QresyncParams | null;
+}
+
+/** RFC 7162 §3.2.5: `QRESYNC (uidvalidity modseq [known-uids [seq-match-data]])`. */
+export interface QresyncParams {
+  uidValidity: number;
+  modSeq: bigint;
+  knownUids: SequenceSet | null;
+  /** Message sequence numbers and the UIDs the client believes they have. */
+  seqMatch: { seqs: SequenceSet; uids: SequenceSet } | null;
+}
+
+/**
+ * RFC 9051 §6.3.2: `select = "SELECT" SP mailbox [select-params]` (RFC 4466 §2.1 select-params),
+ * with CONDSTORE (RFC 7162 §3.1.8) and QRESYNC (RFC 7162 §3.2.5).
+ */
+function parseSelect(ctx: ParseContext, name: 'SELECT' | 'EXAMINE'): SelectCommand {
+  const { r } = ctx;
+  const mailbox = mailboxArg(ctx);
+  let condstore = false;
+  let qresync: QresyncParams | null = null;
+  if (r.trySp()) {
+    r.list(
+      () => {
+        const at = r.pos;
+        const param = r.keyword('a SELECT parameter');
+        if (param === 'CONDSTORE') condstore = true;
+        else if (param === 'QRESYNC') {
+          r.sp('after QRESYNC');
+          qresync = parseQresync(r);
+        } else r.fail(`unknown ${name} parameter "${printable(param)}"`, at);
+      },
+      { what: `the ${name} parameters` },
+    );
+  }
+  return { name, mailbox, condstore, qresync };
+}
+
+/**
+ * RFC 7162 §7: `"QRESYNC" SP "(" uidvalidity SP mod-sequence-value [SP known-uids] [SP seq-match-data] ")"`;
+ * known-uids has no "*"; `seq-match-data = "(" known-sequence-set SP known-uid-set ")"`.
+ */
+function parseQresync(r: Reader): QresyncParams {
+  r.byte(LPAREN, '"(" to open the QRESYNC parameters');
+  const uidValidity = r.nzNumber('the UIDVALIDITY');
+  r.sp('after the UIDVALIDITY');
+  const modSeq = r.number64('the last known mod-sequence');
+  let knownUids: SequenceSet | null = null;
+  let seqMatch: QresyncParams['seqMatch'] = null;
+  if (r.trySp()) {
+    if (r.peek() !== LPAREN) {
+      knownUids = r.sequenceSet({ allowStar: false, allowSaved: false });
+      if (r.trySp()) seqMatch = parseSeqMatch(r);
+    } else seqMatch = parseSeqMatch(r);
+  }
+  r.byte(RPAREN, '")" to close the QRESYNC parameters');
+  return { uidValidity, modSeq, knownUids, seqMatch };
+}
+
+function parseSeqMatch(r: Reader): { seqs: SequenceSet; uids: SequenceSet } {
+  r.byte(LPAREN, '"(" to open the sequence match data');
+  const seqs = r.sequenceSet({ allowSaved: false });
+  r.sp('between the known sequence numbers and UIDs');
+  const uids = r.sequenceSet({ allowSaved: false });
+  r.byte(RPAREN, '")" to close the sequence match data');
+  return { seqs, uids };
+}

@@ -5,10 +5,13 @@
 import { hasModseqKey } from '../search/evaluate.js';
 import { evaluateCriteria, scopeOf, writeResult } from '../search/respond.js';
 import { sortMessages } from '../search/sort.js';
+import { type ParseContext, printable } from '../wire/commands.js';
+import { type SearchKey, type SearchReturn, searchKeys, searchReturn } from './search-grammar.js';
 import { command, SELECTED } from './types.js';
 
 export const sort = command({
   name: 'SORT',
+  parse: parseSort,
   states: SELECTED,
   async run(s, tag, cmd) {
     const name = cmd.uid ? 'UID SORT' : 'SORT';
@@ -28,3 +31,63 @@ export const sort = command({
     s.ok(tag, `${name} completed`);
   },
 });
+
+/** RFC 5256 §3 (ESORT RFC 5267 §3): the sort criteria, the charset, the search criteria. */
+export interface SortCommand {
+  name: 'SORT';
+  uid: boolean;
+  sort: SortCriterion[];
+  charset: string;
+  returnOptions: SearchReturn | null;
+  criteria: SearchKey;
+}
+
+/** RFC 5256 §3 sort keys, + DISPLAYFROM/DISPLAYTO (RFC 5957 §3). */
+export type SortKey = 'ARRIVAL' | 'CC' | 'DATE' | 'FROM' | 'SIZE' | 'SUBJECT' | 'TO' | 'DISPLAYFROM' | 'DISPLAYTO';
+const SORT_KEYS: readonly SortKey[] = [
+  'ARRIVAL',
+  'CC',
+  'DATE',
+  'FROM',
+  'SIZE',
+  'SUBJECT',
+  'TO',
+  'DISPLAYFROM',
+  'DISPLAYTO',
+];
+
+export interface SortCriterion {
+  key: SortKey;
+  reverse: boolean;
+}
+
+/**
+ * RFC 5256 §5: `sort = ["UID" SP] "SORT" SP sort-criteria SP search-criteria`;
+ * `sort-criteria = "(" sort-criterion *(SP sort-criterion) ")"`; `sort-criterion = ["REVERSE" SP] sort-key`;
+ * `search-criteria = charset 1*(SP search-key)`. RFC 5267 §3 (ESORT): `[SP sort-return-opts]` after SORT.
+ */
+function parseSort(ctx: ParseContext, uid: boolean): SortCommand {
+  const { r } = ctx;
+  r.sp('after SORT');
+  let returnOptions: SearchReturn | null = null;
+  if (r.tryKeyword('RETURN')) {
+    r.sp('after RETURN');
+    returnOptions = searchReturn(r);
+    r.sp('after the RETURN options');
+  }
+  const sort = r.list(
+    (): SortCriterion => {
+      const reverse = r.tryKeyword('REVERSE');
+      if (reverse) r.sp('after REVERSE');
+      const at = r.pos;
+      const key = r.keyword('a sort key');
+      if (!(SORT_KEYS as readonly string[]).includes(key)) r.fail(`unknown sort key "${printable(key)}"`, at);
+      return { key: key as SortKey, reverse };
+    },
+    { what: 'the sort criteria' },
+  );
+  r.sp('after the sort criteria');
+  const charset = r.astringText('a charset name');
+  r.sp('after the charset');
+  return { name: 'SORT', uid, sort, charset, returnOptions, criteria: searchKeys(ctx) };
+}

@@ -14,8 +14,10 @@ import { type Mailbox, type MessageInfo, StoreNotFoundError } from '../../store/
 import { usageKiB } from '../quota.js';
 import { RecentClaims } from '../recent.js';
 import type { ImapSession } from '../session.js';
-import type { StatusItem } from '../wire/commands.js';
+import { type ParseContext, printable } from '../wire/commands.js';
 import type { ResponseBuilder } from '../wire/encoder.js';
+import type { Reader } from '../wire/reader.js';
+import { mailboxArg } from './grammar.js';
 import { AUTHED, command } from './types.js';
 
 /**
@@ -111,6 +113,7 @@ export async function statusResponse(
 
 export const status = command({
   name: 'STATUS',
+  parse: parseStatus,
   states: AUTHED,
   async run(s, tag, cmd) {
     const mailbox = await s.store.mailboxes.get(s.user!.id, cmd.mailbox);
@@ -125,3 +128,58 @@ export const status = command({
     s.ok(tag, 'STATUS completed');
   },
 });
+
+/** RFC 9051 §6.3.11: the mailbox and the items asked for, in order (repeats kept). */
+export interface StatusCommand {
+  name: 'STATUS';
+  mailbox: string;
+  items: StatusItem[];
+}
+
+/** RFC 9051 §6.3.11 and extensions: STATUS items. */
+export type StatusItem =
+  | 'MESSAGES'
+  | 'UIDNEXT'
+  | 'UIDVALIDITY'
+  | 'UNSEEN'
+  | 'DELETED' // RFC 9051
+  | 'SIZE' // RFC 8438
+  | 'HIGHESTMODSEQ' // RFC 7162 §3.1.8
+  | 'RECENT' // RFC 3501 only
+  | 'APPENDLIMIT' // RFC 7889 §3
+  | 'MAILBOXID' // RFC 8474 §4.2
+  | 'DELETED-STORAGE'; // RFC 9208 §4.2.2
+
+const STATUS_ITEMS: readonly StatusItem[] = [
+  'MESSAGES',
+  'UIDNEXT',
+  'UIDVALIDITY',
+  'UNSEEN',
+  'DELETED',
+  'SIZE',
+  'HIGHESTMODSEQ',
+  'RECENT',
+  'APPENDLIMIT',
+  'MAILBOXID',
+  'DELETED-STORAGE',
+];
+
+/** RFC 9051 §9: `"(" status-att *(SP status-att) ")"` (also LIST RETURN (STATUS ...), RFC 5819 §2). */
+export function statusItems(r: Reader): StatusItem[] {
+  return r.list(
+    () => {
+      const at = r.pos;
+      const item = r.keyword('a STATUS item');
+      if (!(STATUS_ITEMS as readonly string[]).includes(item)) r.fail(`unknown STATUS item "${printable(item)}"`, at);
+      return item as StatusItem;
+    },
+    { what: 'the STATUS item list' },
+  );
+}
+
+/** RFC 9051 §6.3.11: `status = "STATUS" SP mailbox SP "(" status-att *(SP status-att) ")"`. */
+function parseStatus(ctx: ParseContext): StatusCommand {
+  const mailbox = mailboxArg(ctx);
+  ctx.r.sp('after the mailbox name');
+  return { name: 'STATUS', mailbox, items: statusItems(ctx.r) };
+}

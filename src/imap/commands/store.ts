@@ -18,7 +18,9 @@
  */
 
 import { beyondMailbox, selectMessages } from '../search/saved.js';
-import { compactNumbers } from '../wire/seqset.js';
+import { type ParseContext, printable } from '../wire/commands.js';
+import { compactNumbers, type SequenceSet } from '../wire/seqset.js';
+import { LPAREN, MINUS, PLUS } from './grammar.js';
 import { command, SELECTED } from './types.js';
 
 /** The flags a client may store (RFC 9051 §2.3.2); keywords are anything without a backslash. */
@@ -47,6 +49,7 @@ function sameFlags(a: readonly string[], b: readonly string[]): boolean {
 
 export const store = command({
   name: 'STORE',
+  parse: parseStore,
   states: SELECTED,
   async run(s, tag, cmd) {
     const sel = s.selected!;
@@ -141,3 +144,57 @@ export const store = command({
     s.ok(tag, `${name} completed`);
   },
 });
+
+/** RFC 9051 §6.4.6: how the flags change, on which messages, and RFC 7162 §3.1.3 UNCHANGEDSINCE. */
+export interface StoreCommand {
+  name: 'STORE';
+  uid: boolean;
+  set: SequenceSet;
+  operation: StoreOperation;
+  silent: boolean;
+  flags: string[];
+  /** RFC 7162 §3.1.3 UNCHANGEDSINCE. */
+  unchangedSince: bigint | null;
+}
+
+export type StoreOperation = 'replace' | 'add' | 'remove';
+
+/**
+ * RFC 9051 §6.4.6 STORE: `store = "STORE" SP sequence-set [store-modifiers] SP store-att-flags`;
+ * `store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP (flag-list / (flag *(SP flag)))`;
+ * RFC 7162 §3.1.3: `store-modifier =/ "UNCHANGEDSINCE" SP mod-sequence-valzer`.
+ */
+function parseStore({ r }: ParseContext, uid: boolean): StoreCommand {
+  r.sp('after STORE');
+  const set = r.sequenceSet();
+  r.sp('after the sequence set');
+  let unchangedSince: bigint | null = null;
+  if (r.peek() === LPAREN) {
+    r.list(
+      () => {
+        const at = r.pos;
+        const mod = r.keyword('a STORE modifier');
+        if (mod !== 'UNCHANGEDSINCE') r.fail(`unknown STORE modifier "${printable(mod)}"`, at);
+        r.sp('after UNCHANGEDSINCE');
+        unchangedSince = r.number64('a mod-sequence');
+      },
+      { what: 'the STORE modifiers' },
+    );
+    r.sp('after the STORE modifiers');
+  }
+  let operation: StoreOperation = 'replace';
+  if (r.tryByte(PLUS)) operation = 'add';
+  else if (r.tryByte(MINUS)) operation = 'remove';
+  const at = r.pos;
+  const item = r.name('FLAGS, +FLAGS or -FLAGS');
+  if (item !== 'FLAGS' && item !== 'FLAGS.SILENT')
+    r.fail(`expected FLAGS or FLAGS.SILENT, not "${printable(item)}"`, at);
+  r.sp('after FLAGS');
+  let flags: string[];
+  if (r.peek() === LPAREN) flags = r.flagList();
+  else {
+    flags = [r.flag()];
+    while (r.trySp()) flags.push(r.flag());
+  }
+  return { name: 'STORE', uid, set, operation, silent: item === 'FLAGS.SILENT', flags, unchangedSince };
+}

@@ -10,10 +10,13 @@
  * - UNSUBSCRIBE of a name that is not subscribed succeeds: afterwards it is not subscribed, as asked.
  *   It also removes a name kept from a deleted mailbox.
  */
+import type { ParseContext } from '../wire/commands.js';
+import { mailboxArg } from './grammar.js';
 import { AUTHED, command } from './types.js';
 
 export const subscribe = command({
   name: 'SUBSCRIBE',
+  parse: (ctx: ParseContext): SubscribeCommand => ({ name: 'SUBSCRIBE', mailbox: mailboxArg(ctx) }),
   states: AUTHED,
   async run(s, tag, cmd) {
     if (!(await s.store.mailboxes.setSubscribed(s.user!.id, cmd.mailbox, true))) {
@@ -29,9 +32,16 @@ export const subscribe = command({
 
 export const unsubscribe = command({
   name: 'UNSUBSCRIBE',
+  parse: (ctx: ParseContext): SubscribeCommand => ({ name: 'UNSUBSCRIBE', mailbox: mailboxArg(ctx) }),
   states: AUTHED,
   async run(s, tag, cmd) {
     await s.store.mailboxes.setSubscribed(s.user!.id, cmd.mailbox, false);
     s.ok(tag, 'UNSUBSCRIBE completed');
   },
 });
+
+/** RFC 9051 §6.3.7, §6.3.8: `subscribe = "SUBSCRIBE" SP mailbox`, `unsubscribe = "UNSUBSCRIBE" SP mailbox`. */
+export interface SubscribeCommand {
+  name: 'SUBSCRIBE' | 'UNSUBSCRIBE';
+  mailbox: string;
+}

@@ -1,11 +1,22 @@
-import type { CommandOf, ImapSession, ImapState } from '../session.js';
-import type { ImapCommand } from '../wire/commands.js';
+import type { ImapSession, ImapState } from '../session.js';
+import type { ParseContext } from '../wire/commands.js';
 
-/** One IMAP command: the states it is valid in and its handler, which writes the tagged response. */
-export interface ImapCommandSpec<N extends ImapCommand['name'] = ImapCommand['name']> {
-  readonly name: N;
+/**
+ * One IMAP command: its name, the states it is valid in, its grammar and its handler, which writes the
+ * tagged response. `C` is the command's typed value (its arguments, with `name` and, for UID commands,
+ * `uid`).
+ */
+export interface ImapCommandSpec<C extends { readonly name: string } = { readonly name: string }> {
+  /** The command word, upper case (SELECT and EXAMINE, COPY and MOVE: one spec each, one type). */
+  readonly name: C['name'];
   readonly states: readonly ImapState[];
-  run(session: ImapSession, tag: string, command: CommandOf<N>): Promise<void> | void;
+  /**
+   * The arguments after the command name (RFC 9051 §9), read from `ctx.r`; `uid` is true after the
+   * `UID` prefix (src/imap/wire/commands.ts UID_COMMANDS). Throws ImapSyntaxError; the dispatcher
+   * checks that the whole command was read.
+   */
+  parse(ctx: ParseContext, uid: boolean): C;
+  run(session: ImapSession, tag: string, command: C): Promise<void> | void;
 }
 
 export const ANY: readonly ImapState[] = ['not-authenticated', 'authenticated', 'selected'];
@@ -13,7 +24,7 @@ export const AUTHED: readonly ImapState[] = ['authenticated', 'selected'];
 export const SELECTED: readonly ImapState[] = ['selected'];
 export const NOT_AUTHED: readonly ImapState[] = ['not-authenticated'];
 
-/** Helper so each file can declare its spec with the command's own type. */
-export function command<N extends ImapCommand['name']>(spec: ImapCommandSpec<N>): ImapCommandSpec<N> {
+/** Helper so each file can declare its spec with the command's own type (taken from its `parse`). */
+export function command<C extends { readonly name: string }>(spec: ImapCommandSpec<C>): ImapCommandSpec<C> {
   return spec;
 }

@@ -16,8 +16,8 @@
  *   (RFC 9051 §7.5.2); header field names keep the client's spelling.
  */
 import { bodyStructureText, envelopeText, type MessageMeta, preview } from '../../mail/index.js';
+import { type FetchItem, fetchResponseName, type Section } from '../commands/fetch-items.js';
 import type { SelectedMessage } from '../selected.js';
-import { type FetchItem, fetchResponseName, type Section } from '../wire/commands.js';
 import type { ResponseBuilder } from '../wire/encoder.js';
 import type { MessageContent } from './content.js';
 import { emailId } from './objectid.js';

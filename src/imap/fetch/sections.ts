@@ -18,7 +18,7 @@
 import { decodeTransfer } from '../../mail/decode.js';
 import { scanHeader } from '../../mail/header.js';
 import { findPart, type MessageMeta, type MimePart, sectionBytes } from '../../mail/index.js';
-import type { PartialFetch, Section } from '../wire/commands.js';
+import type { PartialFetch, Section } from '../commands/fetch-items.js';
 
 const EMPTY = Buffer.alloc(0);
 const CTE_BINARY = Buffer.from('Content-Transfer-Encoding: binary\r\n');

@@ -10,8 +10,9 @@
  * - Errors map as RFC 5182 §2.1 requires for `$`: BAD (an unsupported key or option) leaves the
  *   saved result alone; NO (BADCHARSET) of a command with SAVE empties it.
  */
+
+import type { SearchKey, SearchReturn } from '../commands/search-grammar.js';
 import type { ImapSession } from '../session.js';
-import type { SearchKey, SearchReturn } from '../wire/commands.js';
 import { compactNumbers, NumberSet } from '../wire/seqset.js';
 import { digestCacheOf } from './digest.js';
 import {

@@ -12,7 +12,7 @@
  *   sequence number sort criterion").
  * - Header data comes from the per-session digests (digest.ts); ARRIVAL and SIZE need no I/O.
  */
-import type { SortCriterion, SortKey } from '../wire/commands.js';
+import type { SortCriterion, SortKey } from '../commands/sort.js';
 import { loadDigests, type MessageDigest } from './digest.js';
 import type { SearchScope } from './evaluate.js';
 

@@ -1,21 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { type FetchItem, fetchResponseName, formatSection } from '../commands/fetch-items.js';
+import { isIdleDone } from '../commands/idle.js';
 import {
   COMMAND_NAMES,
-  decodeBase64,
-  type FetchItem,
-  fetchResponseName,
-  formatSection,
   type ImapCommand,
-  isIdleDone,
-  type ParseOptions,
   type ParseOutcome,
   parseCommand,
   parseCommandOrThrow,
-  parseSaslResponse,
-  type SearchKey,
-  UnknownCommandError,
-} from './commands.js';
+} from '../commands/index.js';
+import type { SearchKey } from '../commands/search-grammar.js';
+import { decodeBase64, type ParseOptions, parseSaslResponse, UnknownCommandError } from './commands.js';
 import { frameAll } from './framing.js';
 import { ImapSyntaxError } from './reader.js';
 import { parseSequenceSet, type SequenceSet } from './seqset.js';
@@ -918,46 +913,117 @@ describe('parseCommand: details', () => {
     );
   });
 
-  it('knows every command of the brief', () => {
-    for (const name of [
-      'CAPABILITY',
-      'NOOP',
-      'LOGOUT',
-      'STARTTLS',
-      'AUTHENTICATE',
-      'LOGIN',
-      'ENABLE',
-      'SELECT',
-      'EXAMINE',
-      'CREATE',
-      'DELETE',
-      'RENAME',
-      'SUBSCRIBE',
-      'UNSUBSCRIBE',
-      'LIST',
-      'LSUB',
-      'NAMESPACE',
-      'STATUS',
-      'APPEND',
-      'IDLE',
-      'CHECK',
-      'CLOSE',
-      'UNSELECT',
-      'EXPUNGE',
-      'SEARCH',
-      'FETCH',
-      'STORE',
-      'COPY',
-      'MOVE',
-      'SORT',
-      'THREAD',
-      'GETQUOTA',
-      'GETQUOTAROOT',
-      'SETQUOTA',
-      'COMPRESS',
-      'ID',
-    ]) {
-      assert.ok((COMMAND_NAMES as string[]).includes(name), name);
+  /** The commands of the brief, as the RFCs name them; the parser must know exactly these. */
+  const COMMANDS = [
+    'CAPABILITY',
+    'NOOP',
+    'LOGOUT',
+    'STARTTLS',
+    'AUTHENTICATE',
+    'LOGIN',
+    'ENABLE',
+    'SELECT',
+    'EXAMINE',
+    'CREATE',
+    'DELETE',
+    'RENAME',
+    'SUBSCRIBE',
+    'UNSUBSCRIBE',
+    'LIST',
+    'LSUB',
+    'NAMESPACE',
+    'STATUS',
+    'APPEND',
+    'IDLE',
+    'CHECK',
+    'CLOSE',
+    'UNSELECT',
+    'EXPUNGE',
+    'SEARCH',
+    'FETCH',
+    'STORE',
+    'COPY',
+    'MOVE',
+    'SORT',
+    'THREAD',
+    'GETQUOTA',
+    'GETQUOTAROOT',
+    'SETQUOTA',
+    'COMPRESS',
+    'ID',
+  ];
+
+  it('knows every command of the brief, and no other', () => {
+    assert.deepEqual([...COMMAND_NAMES].sort(), [...COMMANDS].sort());
+    for (const name of COMMANDS) {
+      // Known: whatever the arguments, the answer is never "unknown command".
+      for (const wire of [`a ${name}`, `a ${name.toLowerCase()} x`]) {
+        const out = outcome(wire);
+        assert.ok(out.ok || out.kind === 'syntax', `${wire}: ${out.ok ? '' : out.error.message}`);
+      }
+    }
+    for (const name of ['UID', 'XLIST', 'NOOPS', 'LOGIN2', 'SELECTED', 'GETQUOTAS']) {
+      const out = outcome(`a ${name} x`);
+      assert.ok(!out.ok && out.kind === (name === 'UID' ? 'syntax' : 'unknown'), name);
+    }
+  });
+
+  it('takes the UID prefix before exactly COPY, MOVE, FETCH, SEARCH, STORE, EXPUNGE, SORT and THREAD', () => {
+    const uidCommands = ['COPY', 'MOVE', 'FETCH', 'SEARCH', 'STORE', 'EXPUNGE', 'SORT', 'THREAD'];
+    for (const name of COMMANDS) {
+      const out = outcome(`a UID ${name} x`);
+      if (uidCommands.includes(name)) {
+        assert.ok(out.ok || !/UID must be followed/.test(out.error.message), name);
+        assert.ok(out.ok || out.name === `UID ${name}`, name);
+      } else {
+        assert.ok(!out.ok && out.kind === 'syntax', name);
+        assert.match(
+          out.error.message,
+          /^UID must be followed by COPY, MOVE, FETCH, SEARCH, STORE, EXPUNGE, SORT, THREAD/,
+        );
+      }
+    }
+    assert.deepEqual(parse('a UID EXPUNGE 1:3'), { name: 'EXPUNGE', uid: true, set: seq('1:3') });
+    assert.deepEqual(parse('a EXPUNGE'), { name: 'EXPUNGE', uid: false, set: null });
+  });
+
+  it('takes the STATUS items of RFC 9051 §6.3.11 and its extensions, in any case, in the order asked', () => {
+    // Stated here, not taken from the code: RFC 9051 §6.3.11, RFC 3501 §6.3.10 (RECENT), RFC 8438 (SIZE),
+    // RFC 7162 §3.1.8 (HIGHESTMODSEQ), RFC 7889 §3 (APPENDLIMIT), RFC 8474 §4.2 (MAILBOXID),
+    // RFC 9208 §4.2.2 (DELETED-STORAGE).
+    const items = [
+      'MESSAGES',
+      'UIDNEXT',
+      'UIDVALIDITY',
+      'UNSEEN',
+      'DELETED',
+      'SIZE',
+      'HIGHESTMODSEQ',
+      'RECENT',
+      'APPENDLIMIT',
+      'MAILBOXID',
+      'DELETED-STORAGE',
+    ];
+    for (const item of items) {
+      assert.deepEqual(parse(`a STATUS INBOX (${item.toLowerCase()})`), {
+        name: 'STATUS',
+        mailbox: 'INBOX',
+        items: [item],
+      });
+      const list = parse(`a LIST "" % RETURN (STATUS (${item}))`) as Extract<ImapCommand, { name: 'LIST' }>;
+      assert.deepEqual(list.returns.status, [item]);
+    }
+    const reversed = [...items].reverse();
+    assert.deepEqual(parse(`a STATUS INBOX (${reversed.join(' ')} MESSAGES)`), {
+      name: 'STATUS',
+      mailbox: 'INBOX',
+      items: [...reversed, 'MESSAGES'],
+    });
+    for (const wrong of ['MESSAGE', 'UID', 'UIDNEXTS', 'SIZES', 'DELETED-STORAGES', 'X-UNSEEN', 'FLAGS']) {
+      const out = outcome(`a STATUS INBOX (${wrong})`);
+      assert.ok(!out.ok && out.kind === 'syntax', wrong);
+      assert.match(out.error.message, new RegExp(`^unknown STATUS item "${wrong}" at offset 16$`));
+      assert.ok(!outcome(`a LIST "" % RETURN (STATUS (${wrong}))`).ok, wrong);
     }
   });
 });

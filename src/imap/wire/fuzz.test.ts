@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseCommand, parseCommandOrThrow } from './commands.js';
+import { parseCommand, parseCommandOrThrow } from '../commands/index.js';
 import { classifyLineEnd, frameAll } from './framing.js';
 import { ImapSyntaxError, Reader } from './reader.js';
 import { parseSequenceSet } from './seqset.js';
