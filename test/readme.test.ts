@@ -45,12 +45,13 @@ function pattern(expected: string): RegExp {
   const parts = expected
     .slice(code.length)
     .split('...')
-    .map((part) =>
-      part
-        .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-        .replace(/[A-Za-z0-9]*\d[A-Za-z0-9]*/g, '[A-Za-z0-9]+')
-        .replace(NAMES, '[A-Z][a-z]{2}')
-        .replace(/^\s+/, '\\s+'), // a folded header line: the README shows the tab as spaces
+    .map(
+      (part) =>
+        part
+          .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+          .replace(/[A-Za-z0-9]*\d[A-Za-z0-9]*/g, '[A-Za-z0-9]+')
+          .replace(NAMES, '[A-Z][a-z]{2}')
+          .replace(/^\s+/, '\\s+'), // a folded header line: the README shows the tab as spaces
     );
   return new RegExp(`^${code.replace(/\./g, '\\.')}${parts.join('.*')}$`);
 }
@@ -91,7 +92,12 @@ describe('README telnet tutorial against a real server', () => {
           const got = await c.line();
           assert.match(got, pattern(raw.slice(3)), where);
         } else if (/^\s*\(now send a message/.test(raw)) {
-          await smtpSend(pb.ports.smtp, 'mannix@intecbrussel.intra', ['ludo@linux800.be'], 'Subject: two\r\n\r\nhi\r\n');
+          await smtpSend(
+            pb.ports.smtp,
+            'mannix@intecbrussel.intra',
+            ['ludo@linux800.be'],
+            'Subject: two\r\n\r\nhi\r\n',
+          );
           // What the note promises: the new message is announced at once (other untagged lines may come first).
           let got = await c.line();
           while (got !== '* 2 EXISTS' && got.startsWith('* ')) got = await c.line();

@@ -50,7 +50,7 @@ function transcriptEvents(proto: Protocol, file: string): TraceEvent[] {
 }
 
 /** What each state line of the lab shows: the state its event's annotation carries. */
-function stateLines(events: AnnotatedEvent[]): (string | undefined)[] {
+function stateLines(events: AnnotatedEvent[]): (string | null | undefined)[] {
   return events.filter((e) => e.type === 'state').map((e) => e.annotation?.state);
 }
 
