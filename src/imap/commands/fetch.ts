@@ -10,7 +10,9 @@
  *   it changed get FLAGS in their response (RFC 9051 §6.4.5) and the session's own echo is dropped.
  * - Content is loaded in batches (one store call for metas, one for bytes) and each batch's responses
  *   are written and drained before the next is loaded, so a large FETCH holds one batch in memory.
- * - EXPUNGE is never sent during FETCH; UID FETCH may send it (RFC 9051 §7.4.1).
+ * - EXPUNGE is never sent during FETCH; UID FETCH may send it (RFC 9051 §7.4.1). A message another
+ *   session expunged keeps its number until then; when its content is needed and gone, it is left
+ *   out and the tagged reply is `OK [EXPUNGEISSUED]` (RFC 5530 §3), the others being answered.
  */
 
 import { loadContents, type MessageContent } from '../fetch/content.js';
@@ -145,9 +147,9 @@ export const fetch = command({
       return s.no(tag, `Unknown Content-Transfer-Encoding "${unknownCte}"; fetch BODY[...] instead`, 'UNKNOWN-CTE');
     }
     if (expungeIssued) {
-      // RFC 5530 §3 EXPUNGEISSUED: the rest was answered; NOOP brings the EXPUNGE. The text is Dovecot's
-      // ("no longer exist"), which clients and test tools such as imaptest recognize.
-      return s.no(tag, 'Some of the requested messages no longer exist (expunged by another session)', 'EXPUNGEISSUED');
+      // RFC 5530 §3 EXPUNGEISSUED: the others were answered, so the command succeeded: OK with the
+      // code, as Dovecot answers (its text too); NOOP brings the EXPUNGE.
+      return s.ok(tag, 'Some messages were already expunged', 'EXPUNGEISSUED');
     }
     s.ok(tag, `${name} completed`);
   },
