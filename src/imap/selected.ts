@@ -37,11 +37,21 @@ export interface SelectedMessage {
 export interface AnnounceSink {
   /** EXISTS, with the number of messages recent in this session (IMAP4rev1 also gets RECENT). */
   exists(count: number, recent: number): void;
+  /**
+   * The number of messages recent in this session changed without an EXISTS (an expunge removed
+   * recent messages): IMAP4rev1 gets `n RECENT` (RFC 3501 §7.3.2), IMAP4rev2 nothing.
+   */
+  recent(count: number): void;
   /** One expunged message by its sequence number (sent highest first is not required; sent in order). */
   expunge(seq: number): void;
   /** QRESYNC clients get VANISHED with the UIDs instead of EXPUNGE (RFC 7162 §3.2.10). */
   vanished(uids: number[]): void;
   flags(seq: number, message: SelectedMessage): void;
+  /**
+   * A flag change that is not shown as FETCH (the message is not numbered yet, or the view already
+   * has it): its keywords may still be new to the client's FLAGS list (RFC 3501 §7.2.6).
+   */
+  keywords(flags: readonly string[]): void;
 }
 
 export class SelectedMailbox {
@@ -66,6 +76,8 @@ export class SelectedMailbox {
   readonly keywords = new Map<string, string>();
   /** How many messages are \Recent in this session. */
   recentCount = 0;
+  /** The recent count the client was last told (by SELECT's RECENT, EXISTS + RECENT, or RECENT). */
+  #recentTold = 0;
   readonly #flagLists = new FlagLists();
 
   constructor(
@@ -84,6 +96,8 @@ export class SelectedMailbox {
       const before = readOnly ? claims.claimed(mailbox) : claims.claim(mailbox, this.maxUid);
       for (const m of this.messages) this.#markRecent(m, m.uid > before);
     }
+    // SELECT/EXAMINE answer with `n RECENT` of this count (src/imap/commands/select.ts).
+    this.#recentTold = this.recentCount;
   }
 
   #markRecent(m: SelectedMessage, recent: boolean): void {
@@ -218,12 +232,15 @@ export class SelectedMailbox {
         const m = this.byUid(c.uid) ?? added.find((a) => a.uid === c.uid);
         // A change the view already has (the echo of the session's own STORE, or older than what a
         // command just read from the store) would put back older flags: skip it.
+        let shown = false;
         if (m && c.modseq > m.modseq) {
           m.flags = this.#flagLists.get(c.flags);
           m.modseq = c.modseq;
           const seq = this.seqOf(c.uid);
           if (seq) sink.flags(seq, m);
+          shown = seq > 0;
         }
+        if (!shown) sink.keywords(c.flags);
       } else {
         // An expunge of messages the session never saw, or already removed (its own EXPUNGE/MOVE), is
         // nothing to announce, and must not hold back what follows it.
@@ -249,6 +266,18 @@ export class SelectedMailbox {
     }
     this.#flushAdded(added, sink);
     this.#pending = pending.slice(i);
+    this.announceRecent(sink);
+  }
+
+  /**
+   * RFC 3501 §7.3.2: `n RECENT` is sent when the number of recent messages changes. An EXISTS carries
+   * it already; after an EXPUNGE (own or announced) of recent messages the new count goes out alone,
+   * after the EXPUNGE responses. Call once the removals are told.
+   */
+  announceRecent(sink: AnnounceSink): void {
+    if (this.recentCount === this.#recentTold) return;
+    this.#recentTold = this.recentCount;
+    sink.recent(this.recentCount);
   }
 
   #removeAt(i: number): void {
@@ -271,6 +300,7 @@ export class SelectedMailbox {
       }
     }
     added.length = 0;
+    this.#recentTold = this.recentCount;
     sink.exists(this.messages.length, this.recentCount);
   }
 

@@ -213,6 +213,10 @@ export class ImapSession {
       // RFC 3501 §7.3.2: IMAP4rev1 clients get RECENT with EXISTS.
       if (!this.rev2) this.untagged(`${recent} RECENT`);
     },
+    recent: (count) => {
+      if (!this.rev2) this.untagged(`${count} RECENT`);
+    },
+    keywords: (flags) => this.noteKeywords(flags),
     expunge: (seq) => this.untagged(`${seq} EXPUNGE`),
     vanished: (uids) => {
       const w = this.builder().untagged().raw('VANISHED ').sequenceSet(uidSetString(uids)).crlf();

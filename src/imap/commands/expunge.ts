@@ -39,6 +39,8 @@ export function announceRemoved(s: ImapSession, uids: number[], modseq: number):
   if (s.qresync)
     sendVanished(s, present, false); // RFC 7162 §3.2.10: VANISHED without EARLIER
   else for (const seq of seqs) s.untagged(`${seq} EXPUNGE`); // RFC 9051 §7.5.1
+  // RFC 3501 §7.3.2: IMAP4rev1 learns the new count when recent messages went.
+  sel.announceRecent(s.sink);
 }
 
 async function run(s: ImapSession, tag: string, name: string, set: SequenceSet | null): Promise<void> {

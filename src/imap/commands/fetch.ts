@@ -10,14 +10,17 @@
  *   it changed get FLAGS in their response (RFC 9051 §6.4.5) and the session's own echo is dropped.
  * - Content is loaded in batches (one store call for metas, one for bytes) and each batch's responses
  *   are written and drained before the next is loaded, so a large FETCH holds one batch in memory.
- * - EXPUNGE is never sent during FETCH; UID FETCH may send it (RFC 9051 §7.4.1).
+ * - EXPUNGE is never sent during FETCH; UID FETCH may send it (RFC 9051 §7.4.1). A message another
+ *   session expunged keeps its number until then; when its content is needed and gone, it is left
+ *   out and the tagged reply is `OK [EXPUNGEISSUED]` (RFC 5530 §3), the others being answered.
  */
 
-import { loadContents, type MessageContent } from '../fetch/content.js';
-import { bytesNeeded, planFetch, renderFetch } from '../fetch/render.js';
+import { type LoadRequest, loadContents, type MessageContent } from '../fetch/content.js';
+import { bytesNeeded, type FetchPlan, planFetch, type RenderOptions, renderFetch } from '../fetch/render.js';
 import { sendVanished } from '../fetch/vanished.js';
 import { beyondMailbox, selectMessages } from '../search/saved.js';
-import type { SelectedMessage } from '../selected.js';
+import type { SelectedMailbox, SelectedMessage } from '../selected.js';
+import type { ImapSession } from '../session.js';
 import { type ParseContext, printable } from '../wire/commands.js';
 import { MAX_NUMBER, resolveSequenceSet, type SequenceSet } from '../wire/seqset.js';
 import { type FetchItem, fetchAttributes } from './fetch-items.js';
@@ -37,125 +40,203 @@ export const fetch = command({
   parse: parseFetch,
   states: SELECTED,
   async run(s, tag, cmd) {
-    const sel = s.selected!;
-    const mods = cmd.modifiers;
     const name = cmd.uid ? 'UID FETCH' : 'FETCH';
-    if (beyondMailbox(sel, cmd.set, cmd.uid)) {
-      return s.bad(tag, `${name}: no such message (the mailbox has ${sel.exists}); sequence numbers go up to EXISTS`);
-    }
-    if (mods.partial) return s.bad(tag, 'The PARTIAL modifier (RFC 9394) is not supported');
-    // RFC 7162 §3.2.6: VANISHED is a QRESYNC modifier.
-    if (mods.vanished && !s.qresync) return s.bad(tag, 'VANISHED needs ENABLE QRESYNC first (RFC 7162 §3.2.6)');
+    const refusal = refusalOf(s, cmd);
+    if (refusal !== null) return s.bad(tag, refusal);
     const plan = planFetch(cmd.items);
-    const changedSince = mods.changedSince === undefined ? null : toNumber(mods.changedSince);
+    const changedSince = cmd.modifiers.changedSince === undefined ? null : toNumber(cmd.modifiers.changedSince);
     // RFC 7162 §3.1: FETCH MODSEQ and CHANGEDSINCE are CONDSTORE-enabling.
     if (plan.modseq || changedSince !== null) s.enableCondstore();
-    // CHANGEDSINCE compares modseqs: bring the view up to date first (UID FETCH may apply expunges).
-    if (changedSince !== null) await s.announce(cmd.uid);
-
-    let indices = selectMessages(sel, cmd.set, cmd.uid);
-    if (changedSince !== null) {
-      // RFC 7162 §3.1.4.1: only messages with a mod-sequence greater than CHANGEDSINCE.
-      indices = indices.filter((i) => sel.messages[i].modseq > changedSince);
-      if (mods.vanished && cmd.set.kind === 'set') {
-        // RFC 7162 §3.2.6: UIDs in the set expunged after CHANGEDSINCE, first. `*` reaches past the last
-        // existing UID here, so trailing expunged messages are reported too (as Dovecot does).
-        const set = resolveSequenceSet(cmd.set, MAX_NUMBER);
-        const gone = (await s.store.messages.expungedSince(sel.mailbox.id, changedSince)).filter(
-          (uid) => uid < sel.uidNext && set.contains(uid) && sel.seqOf(uid) === 0,
-        );
-        sendVanished(s, gone, true);
-      }
-    }
-
-    // RFC 9051 §6.4.5: BODY[...], BINARY[...], RFC822 and RFC822.TEXT set \Seen (not in a read-only mailbox).
-    let seenSet: Set<number> | null = null;
-    if (plan.setsSeen && !sel.readOnly) {
-      const unseen = indices.map((i) => sel.messages[i]).filter((m) => !m.flags.includes('\\Seen'));
-      if (unseen.length > 0) {
-        const changed = await s.store.messages.setFlags({
-          mailboxId: sel.mailbox.id,
-          uids: unseen.map((m) => m.uid),
-          op: 'add',
-          flags: ['\\Seen'],
-        });
-        if (changed.length > 0) {
-          sel.updateOwnFlags(changed);
-          sel.forget('flags', changed[0].modseq);
-          seenSet = new Set(changed.map((m) => m.uid));
-        }
-      }
-    }
-
-    const base = {
-      utf8: s.utf8,
-      rev2: s.rev2,
-      // Mox's reading of RFC 7162 §3.2.4: with QRESYNC, every UID FETCH response carries MODSEQ.
-      modseqAlways: changedSince !== null || (s.qresync && cmd.uid),
-    };
-    let unknownCte: string | null = null;
-    let expungeIssued = false;
-    for (let at = 0; at < indices.length; ) {
-      const batch: { seq: number; m: SelectedMessage }[] = [];
-      let bytes = 0;
-      const most = plan.meta || plan.bytes ? BATCH_MESSAGES : BATCH_FLAGS;
-      while (at < indices.length && batch.length < most && (batch.length === 0 || bytes < BATCH_BYTES)) {
-        const i = indices[at++];
-        const m = sel.messages[i];
-        batch.push({ seq: i + 1, m });
-        bytes += m.size;
-      }
-      let contents: Map<number, MessageContent> | null = null;
-      if (plan.meta || plan.bytes) {
-        contents = await loadContents(
-          s.store,
-          sel,
-          batch.map((b) => b.m),
-          { meta: plan.meta, end: (m, meta) => (plan.bytes ? bytesNeeded(plan, m, meta) : 0) },
-        );
-      }
-      // RFC 3501 §7.2.6: keywords new to the client are announced by FLAGS before a FETCH shows them.
-      if (seenSet || plan.items.some((it) => it.kind === 'flags')) for (const b of batch) s.noteKeywords(b.m.flags);
-      // One builder per batch: its text and the literal buffers go out in one corked write.
-      const w = s.builder();
-      for (const { seq, m } of batch) {
-        const content = contents?.get(m.uid);
-        if (contents && !content) {
-          // Expunged by another session and not announced yet (RFC 9051 §7.4.1 keeps its number valid).
-          expungeIssued = true;
-          continue;
-        }
-        const seen = seenSet?.has(m.uid) ?? false;
-        const r = renderFetch(w, seq, m, plan, content, {
-          utf8: base.utf8,
-          rev2: base.rev2,
-          // RFC 9051 §6.4.9: UID FETCH always answers UID. RFC 7162 §3.1: with CONDSTORE, a FETCH that
-          // set \Seen reports UID and MODSEQ with the new flags.
-          uid: cmd.uid || (seen && s.condstore),
-          flags: seen,
-          modseq: base.modseqAlways || (seen && s.condstore),
-          recent: !s.rev2,
-        });
-        if (r.unknownCte) unknownCte = r.unknownCte;
-        s.stats.fetched++;
-      }
-      s.send(w);
-      await s.conn.drain();
-    }
-
+    const indices = await chooseMessages(s, cmd, changedSince);
+    const seen = plan.setsSeen ? await setImplicitSeen(s, indices) : null;
+    const outcome = await answerMessages(s, { cmd, plan, indices, seen, changedSince });
     await s.announce(cmd.uid);
-    if (unknownCte !== null) {
+    if (outcome.unknownCte !== null) {
       // RFC 3516 §4.3 (RFC 9051 §7.1): a transfer encoding the server cannot decode.
-      return s.no(tag, `Unknown Content-Transfer-Encoding "${unknownCte}"; fetch BODY[...] instead`, 'UNKNOWN-CTE');
+      const cte = outcome.unknownCte;
+      return s.no(tag, `Unknown Content-Transfer-Encoding "${cte}"; fetch BODY[...] instead`, 'UNKNOWN-CTE');
     }
-    if (expungeIssued) {
-      // RFC 5530 §3 EXPUNGEISSUED: the rest was answered; NOOP brings the EXPUNGE. The text is Dovecot's
-      // ("no longer exist"), which clients and test tools such as imaptest recognize.
-      return s.no(tag, 'Some of the requested messages no longer exist (expunged by another session)', 'EXPUNGEISSUED');
+    if (outcome.expungeIssued) {
+      // RFC 5530 §3 EXPUNGEISSUED: the others were answered, so the command succeeded: OK with the
+      // code, as Dovecot answers (its text too); NOOP brings the EXPUNGE.
+      return s.ok(tag, 'Some messages were already expunged', 'EXPUNGEISSUED');
     }
     s.ok(tag, `${name} completed`);
   },
 });
+
+/** Why the command is BAD before anything is done (null: it is not). */
+function refusalOf(s: ImapSession, cmd: FetchCommand): string | null {
+  const sel = s.selected!;
+  if (beyondMailbox(sel, cmd.set, cmd.uid)) {
+    const name = cmd.uid ? 'UID FETCH' : 'FETCH';
+    return `${name}: no such message (the mailbox has ${sel.exists}); sequence numbers go up to EXISTS`;
+  }
+  if (cmd.modifiers.partial) return 'The PARTIAL modifier (RFC 9394) is not supported';
+  // RFC 7162 §3.2.6: VANISHED is a QRESYNC modifier.
+  if (cmd.modifiers.vanished && !s.qresync) return 'VANISHED needs ENABLE QRESYNC first (RFC 7162 §3.2.6)';
+  return null;
+}
+
+/**
+ * The view indices of the messages to answer. With CHANGEDSINCE, only those changed since (after
+ * bringing the view up to date), and with VANISHED the UIDs expunged since are sent first.
+ */
+async function chooseMessages(s: ImapSession, cmd: FetchCommand, changedSince: number | null): Promise<number[]> {
+  const sel = s.selected!;
+  // CHANGEDSINCE compares modseqs: bring the view up to date first (UID FETCH may apply expunges).
+  if (changedSince !== null) await s.announce(cmd.uid);
+  const indices = selectMessages(sel, cmd.set, cmd.uid);
+  if (changedSince === null) return indices;
+  if (cmd.modifiers.vanished && cmd.set.kind === 'set') {
+    // RFC 7162 §3.2.6: UIDs in the set expunged after CHANGEDSINCE, first. `*` reaches past the last
+    // existing UID here, so trailing expunged messages are reported too (as Dovecot does).
+    const set = resolveSequenceSet(cmd.set, MAX_NUMBER);
+    const gone = (await s.store.messages.expungedSince(sel.mailbox.id, changedSince)).filter(
+      (uid) => uid < sel.uidNext && set.contains(uid) && sel.seqOf(uid) === 0,
+    );
+    sendVanished(s, gone, true);
+  }
+  // RFC 7162 §3.1.4.1: only messages with a mod-sequence greater than CHANGEDSINCE.
+  return indices.filter((i) => sel.messages[i].modseq > changedSince);
+}
+
+/**
+ * RFC 9051 §6.4.5: BODY[...], BINARY[...], RFC822 and RFC822.TEXT set \Seen (not in a read-only
+ * mailbox), in one store write for the whole command. Returns the UIDs whose flags it changed (their
+ * responses carry FLAGS), or null.
+ */
+async function setImplicitSeen(s: ImapSession, indices: number[]): Promise<Set<number> | null> {
+  const sel = s.selected!;
+  if (sel.readOnly) return null;
+  const unseen = indices.map((i) => sel.messages[i]).filter((m) => !m.flags.includes('\\Seen'));
+  if (unseen.length === 0) return null;
+  const changed = await s.store.messages.setFlags({
+    mailboxId: sel.mailbox.id,
+    uids: unseen.map((m) => m.uid),
+    op: 'add',
+    flags: ['\\Seen'],
+  });
+  if (changed.length === 0) return null;
+  sel.updateOwnFlags(changed);
+  sel.forget('flags', changed[0].modseq);
+  return new Set(changed.map((m) => m.uid));
+}
+
+interface FetchJob {
+  cmd: FetchCommand;
+  plan: FetchPlan;
+  indices: number[];
+  /** UIDs whose \Seen this command set (null: none). */
+  seen: Set<number> | null;
+  changedSince: number | null;
+}
+
+interface FetchOutcome {
+  /** A BINARY item met a Content-Transfer-Encoding it cannot decode (the last one seen). */
+  unknownCte: string | null;
+  /** Some message's content was gone (expunged by another session, not announced yet). */
+  expungeIssued: boolean;
+}
+
+/**
+ * Writes the FETCH responses batch by batch: cut a batch, load its content, write it, wait for the
+ * client to take it (drain), so a large FETCH holds one batch in memory.
+ */
+async function answerMessages(s: ImapSession, job: FetchJob): Promise<FetchOutcome> {
+  const { plan, indices } = job;
+  const sel = s.selected!;
+  const outcome: FetchOutcome = { unknownCte: null, expungeIssued: false };
+  const options = renderOptions(s, job);
+  const loads = plan.meta || plan.bytes;
+  const request: LoadRequest = {
+    meta: plan.meta,
+    end: (m, meta) => (plan.bytes ? bytesNeeded(plan, m, meta) : 0),
+  };
+  // The batch's messages and their sequence numbers; reused from batch to batch.
+  const messages: SelectedMessage[] = [];
+  const seqs: number[] = [];
+  for (let at = 0; at < indices.length; ) {
+    at = cutBatch(sel, indices, at, loads ? BATCH_MESSAGES : BATCH_FLAGS, messages, seqs);
+    const contents = loads ? await loadContents(s.store, sel, messages, request) : null;
+    // RFC 3501 §7.2.6: keywords new to the client are announced by FLAGS before a FETCH shows them.
+    if (job.seen || plan.items.some((it) => it.kind === 'flags')) for (const m of messages) s.noteKeywords(m.flags);
+    writeBatch(s, job, options, messages, seqs, contents, outcome);
+    await s.conn.drain();
+  }
+  return outcome;
+}
+
+/**
+ * Fills `messages`/`seqs` with the next batch from `indices[at]` on: up to `most` messages, cut after
+ * BATCH_BYTES (by RFC822.SIZE). Returns where the next batch starts.
+ */
+function cutBatch(
+  sel: SelectedMailbox,
+  indices: number[],
+  at: number,
+  most: number,
+  messages: SelectedMessage[],
+  seqs: number[],
+): number {
+  messages.length = 0;
+  seqs.length = 0;
+  let bytes = 0;
+  while (at < indices.length && messages.length < most && (messages.length === 0 || bytes < BATCH_BYTES)) {
+    const i = indices[at++];
+    const m = sel.messages[i];
+    messages.push(m);
+    seqs.push(i + 1);
+    bytes += m.size;
+  }
+  return at;
+}
+
+/** How responses are rendered: for messages this FETCH set \Seen on, and for the others. */
+interface RenderChoice {
+  plain: RenderOptions;
+  seen: RenderOptions;
+}
+
+function renderOptions(s: ImapSession, job: FetchJob): RenderChoice {
+  // Mox's reading of RFC 7162 §3.2.4: with QRESYNC, every UID FETCH response carries MODSEQ.
+  const modseqAlways = job.changedSince !== null || (s.qresync && job.cmd.uid);
+  const base = { utf8: s.utf8, rev2: s.rev2, recent: !s.rev2 };
+  return {
+    // RFC 9051 §6.4.9: UID FETCH always answers UID.
+    plain: { ...base, uid: job.cmd.uid, flags: false, modseq: modseqAlways },
+    // RFC 9051 §6.4.5: a FETCH that set \Seen reports the new FLAGS; RFC 7162 §3.1: with CONDSTORE, with
+    // UID and MODSEQ.
+    seen: { ...base, uid: job.cmd.uid || s.condstore, flags: true, modseq: modseqAlways || s.condstore },
+  };
+}
+
+/** Writes one batch's responses in one builder: its text and literal buffers go out in one corked write. */
+function writeBatch(
+  s: ImapSession,
+  job: FetchJob,
+  options: RenderChoice,
+  messages: SelectedMessage[],
+  seqs: number[],
+  contents: Map<number, MessageContent> | null,
+  outcome: FetchOutcome,
+): void {
+  const w = s.builder();
+  for (let k = 0; k < messages.length; k++) {
+    const m = messages[k];
+    const content = contents?.get(m.uid);
+    if (contents && !content) {
+      // Expunged by another session and not announced yet (RFC 9051 §7.4.1 keeps its number valid).
+      outcome.expungeIssued = true;
+      continue;
+    }
+    const seen = job.seen?.has(m.uid) ?? false;
+    const r = renderFetch(w, seqs[k], m, job.plan, content, seen ? options.seen : options.plain);
+    if (r.unknownCte) outcome.unknownCte = r.unknownCte;
+    s.stats.fetched++;
+  }
+  s.send(w);
+}
 
 function toNumber(n: bigint): number {
   return n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);

@@ -11,13 +11,15 @@
  *   (ImapSession.sendFlagLists), so any keyword is accepted.
  * - The FETCH responses show \Recent to IMAP4rev1 sessions where the message is recent in this session
  *   (ImapSession.flagsOf, src/imap/recent.ts); it is never stored. A keyword new to the session is
- *   announced by `* FLAGS` and `* OK [PERMANENTFLAGS]` before the first FETCH that shows it
- *   (RFC 3501 §7.2.6, ImapSession.noteKeywords).
+ *   announced by `* FLAGS` and `* OK [PERMANENTFLAGS]` before the FETCH responses, also for
+ *   .SILENT (RFC 3501 §7.2.6; other sessions learn it with the change, SelectedMailbox.announce).
  * - A read-only mailbox (EXAMINE) refuses STORE with NO.
  * - EXPUNGE is never sent during STORE; UID STORE may send it (RFC 9051 §7.4.1).
  */
 
+import type { MessageInfo } from '../../store/types.js';
 import { beyondMailbox, selectMessages } from '../search/saved.js';
+import type { ImapSession } from '../session.js';
 import { type ParseContext, printable } from '../wire/commands.js';
 import { compactNumbers, type SequenceSet } from '../wire/seqset.js';
 import { LPAREN, MINUS, PLUS } from './grammar.js';
@@ -45,6 +47,14 @@ function sameFlags(a: readonly string[], b: readonly string[]): boolean {
   const x = new Set(a.map((f) => f.toLowerCase()));
   const y = new Set(b.map((f) => f.toLowerCase()));
   return x.size === y.size && [...x].every((f) => y.has(f));
+}
+
+/** Sends FLAGS and PERMANENTFLAGS once if the messages' flags hold keywords the client was not told of. */
+function announceNewKeywords(s: ImapSession, ...lists: (readonly MessageInfo[])[]): void {
+  const sel = s.selected!;
+  let added = false;
+  for (const infos of lists) for (const info of infos) if (sel.learnKeywords(info.flags)) added = true;
+  if (added) s.sendFlagLists();
 }
 
 export const store = command({
@@ -89,6 +99,9 @@ export const store = command({
     // and that was not announced yet). RFC 7162 §3.1.3: with CONDSTORE a FETCH with UID and MODSEQ is
     // sent even for .SILENT.
     const answered = [...result.changed, ...result.unchanged].sort((a, b) => a.uid - b.uid);
+    // RFC 3501 §7.2.6, RFC 9051 §7.3.5: a keyword the mailbox's FLAGS did not list goes out in a new
+    // FLAGS (and PERMANENTFLAGS) before any FETCH shows it, also when .SILENT shows nothing.
+    announceNewKeywords(s, answered, result.modified);
     for (const info of answered) {
       const m = sel.byUid(info.uid);
       if (!m) continue;
@@ -96,7 +109,6 @@ export const store = command({
       const sendFlags = !cmd.silent || !sameFlags(expected, info.flags);
       sel.updateOwnFlags([info]);
       if (!sendFlags && !s.condstore) continue;
-      if (sendFlags) s.noteKeywords(info.flags);
       const w = s
         .builder()
         .untagged()
@@ -120,7 +132,6 @@ export const store = command({
       const seq = sel.seqOf(info.uid);
       if (seq === 0) continue;
       sel.updateOwnFlags([info]);
-      s.noteKeywords(info.flags);
       s.send(
         s
           .builder()

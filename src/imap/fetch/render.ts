@@ -153,7 +153,26 @@ export interface RenderResult {
   unknownCte: string | null;
 }
 
-/** Writes `* seq FETCH (...)\r\n` for one message. `content` holds what `plan.meta`/`plan.bytes` needed. */
+/**
+ * One `* n FETCH (...)` line while it is written: what is needed to separate the items and to know what
+ * the server still has to add. One per message (the only object renderFetch allocates besides the
+ * FLAGS list with \Recent); it is also the result.
+ */
+interface FetchLine extends RenderResult {
+  w: ResponseBuilder;
+  /** No item written yet: the next name has no leading space. */
+  first: boolean;
+  flagsDone: boolean;
+  modseqDone: boolean;
+}
+
+const NO_BYTES = Buffer.alloc(0);
+
+/**
+ * Writes `* seq FETCH (...)\r\n` for one message, in three phases: UID first when the server puts it
+ * there, then the items in the order asked, then what the server adds (FLAGS, MODSEQ). `content` holds
+ * what `plan.meta`/`plan.bytes` needed.
+ */
 export function renderFetch(
   w: ResponseBuilder,
   seq: number,
@@ -162,139 +181,168 @@ export function renderFetch(
   content: MessageContent | undefined,
   o: RenderOptions,
 ): RenderResult {
-  const result: RenderResult = { unknownCte: null };
+  const line: FetchLine = { w, first: true, flagsDone: false, modseqDone: false, unknownCte: null };
   w.raw(`* ${seq} FETCH (`);
-  let first = true;
-  const name = (text: string): void => {
-    w.raw(first ? `${text} ` : ` ${text} `);
-    first = false;
-  };
   if (o.uid) {
-    name('UID');
+    itemName(line, 'UID');
     w.number(m.uid);
   }
-  const meta = content?.meta ?? null;
-  const raw = content?.bytes ?? Buffer.alloc(0);
-  let flagsDone = false;
-  let modseqDone = false;
   const flags = o.recent && m.recent ? ['\\Recent', ...m.flags] : m.flags;
   for (const item of plan.items) {
-    switch (item.kind) {
-      case 'uid':
-        if (!o.uid) {
-          name('UID');
-          w.number(m.uid);
-        }
-        break;
-      case 'flags':
-        name('FLAGS');
-        w.flags(flags);
-        flagsDone = true;
-        break;
-      case 'internaldate':
-        name('INTERNALDATE');
-        w.dateTime(new Date(m.internalDate));
-        break;
-      case 'rfc822.size':
-        name('RFC822.SIZE');
-        w.number(m.size);
-        break;
-      case 'modseq':
-        // RFC 7162 §3.1.4.1: MODSEQ (mod-sequence-value)
-        name('MODSEQ');
-        w.raw(`(${m.modseq})`);
-        modseqDone = true;
-        break;
-      case 'envelope':
-        name('ENVELOPE');
-        w.raw(envelopeText(meta!.envelope, { utf8: o.utf8 }));
-        break;
-      case 'body':
-      case 'bodystructure':
-        name(item.kind === 'body' ? 'BODY' : 'BODYSTRUCTURE');
-        w.raw(
-          bodyStructureText(meta!.mime, {
-            extended: item.kind === 'bodystructure',
-            utf8: o.utf8,
-            messageGlobal: o.rev2,
-          }),
-        );
-        break;
-      case 'emailid':
-        // RFC 8474 §5.1: "EMAILID" SP "(" objectid ")"
-        name('EMAILID');
-        w.raw(`(${emailId(content!.hash!)})`);
-        break;
-      case 'threadid':
-        // RFC 8474 §5.2: THREADID is NIL when the server does not thread.
-        name('THREADID');
-        w.nil();
-        break;
-      case 'savedate':
-        // RFC 8514 §4.1: NIL when the save date is not known (the extension is not advertised).
-        name('SAVEDATE');
-        w.nil();
-        break;
-      case 'rfc822':
-        // RFC 3501 §6.4.5: RFC822 is BODY[] (answered under its own name).
-        name('RFC822');
-        w.literal(noNuls(raw.subarray(0, m.size)));
-        break;
-      case 'rfc822.header':
-        name('RFC822.HEADER');
-        w.literal(noNuls(bodySection(raw, meta!, HEADER)));
-        break;
-      case 'rfc822.text':
-        name('RFC822.TEXT');
-        w.literal(noNuls(bodySection(raw, meta!, TEXT)));
-        break;
-      case 'body-section': {
-        const s = item.section;
-        // RFC 9051 §6.4.5: BODY[] is the whole message (no meta needed); `raw` was read up to its end.
-        const data = s.part.length === 0 && s.text === null ? raw : bodySection(raw, meta!, s);
-        name(fetchResponseName(item));
-        w.literal(noNuls(applyPartial(data, item.partial)));
-        break;
-      }
-      case 'binary': {
-        const bin = binarySection(raw, meta!, item.part);
-        if (!bin.ok) {
-          result.unknownCte = bin.encoding;
-          break;
-        }
-        const data = applyPartial(bin.data, item.partial);
-        name(fetchResponseName(item));
-        w.literal(data, { binary: data.includes(0) });
-        break;
-      }
-      case 'binary.size': {
-        const bin = binarySection(raw, meta!, item.part);
-        if (!bin.ok) {
-          result.unknownCte = bin.encoding;
-          break;
-        }
-        name(fetchResponseName(item));
-        w.number(bin.data.length);
-        break;
-      }
-      case 'preview':
-        // RFC 8970 §3: up to 200 characters of the message's text; "" when there is none. Control
-        // characters (a NUL from a decoded part) become spaces: the preview is display text.
-        name('PREVIEW');
-        w.string(preview(raw, meta!).replace(/[\x00-\x1f\x7f]/g, ' '));
-        break;
-    }
+    if (!writeViewItem(line, item, m, flags, o)) writeContentItem(line, item, m, content, o);
   }
-  if (o.flags && !flagsDone) {
-    name('FLAGS');
-    w.flags(flags);
-  }
-  if (o.modseq && !modseqDone) {
-    name('MODSEQ');
-    w.raw(`(${m.modseq})`);
-  }
+  writeAddedItems(line, m, flags, o);
   w.raw(')').crlf();
-  return result;
+  return line;
+}
+
+/** Writes an item's name, with the space that separates it from the previous item. */
+function itemName(line: FetchLine, text: string): void {
+  line.w.raw(line.first ? `${text} ` : ` ${text} `);
+  line.first = false;
+}
+
+/** Items answered from the session's view of the message (no content); false for the others. */
+function writeViewItem(
+  line: FetchLine,
+  item: FetchItem,
+  m: SelectedMessage,
+  flags: readonly string[],
+  o: RenderOptions,
+): boolean {
+  const w = line.w;
+  switch (item.kind) {
+    case 'uid':
+      if (!o.uid) {
+        itemName(line, 'UID');
+        w.number(m.uid);
+      }
+      return true;
+    case 'flags':
+      itemName(line, 'FLAGS');
+      w.flags(flags);
+      line.flagsDone = true;
+      return true;
+    case 'internaldate':
+      itemName(line, 'INTERNALDATE');
+      w.dateTime(new Date(m.internalDate));
+      return true;
+    case 'rfc822.size':
+      itemName(line, 'RFC822.SIZE');
+      w.number(m.size);
+      return true;
+    case 'modseq':
+      // RFC 7162 §3.1.4.1: MODSEQ (mod-sequence-value)
+      itemName(line, 'MODSEQ');
+      w.raw(`(${m.modseq})`);
+      line.modseqDone = true;
+      return true;
+    case 'threadid':
+      // RFC 8474 §5.2: THREADID is NIL when the server does not thread.
+      itemName(line, 'THREADID');
+      w.nil();
+      return true;
+    case 'savedate':
+      // RFC 8514 §4.1: NIL when the save date is not known (the extension is not advertised).
+      itemName(line, 'SAVEDATE');
+      w.nil();
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Items answered from the parsed meta or the message bytes, which `content` holds as the plan asked. */
+function writeContentItem(
+  line: FetchLine,
+  item: FetchItem,
+  m: SelectedMessage,
+  content: MessageContent | undefined,
+  o: RenderOptions,
+): void {
+  const w = line.w;
+  const meta = content?.meta ?? null;
+  const raw = content?.bytes ?? NO_BYTES;
+  switch (item.kind) {
+    case 'envelope':
+      itemName(line, 'ENVELOPE');
+      w.raw(envelopeText(meta!.envelope, { utf8: o.utf8 }));
+      break;
+    case 'body':
+    case 'bodystructure':
+      itemName(line, item.kind === 'body' ? 'BODY' : 'BODYSTRUCTURE');
+      w.raw(
+        bodyStructureText(meta!.mime, {
+          extended: item.kind === 'bodystructure',
+          utf8: o.utf8,
+          messageGlobal: o.rev2,
+        }),
+      );
+      break;
+    case 'emailid':
+      // RFC 8474 §5.1: "EMAILID" SP "(" objectid ")"
+      itemName(line, 'EMAILID');
+      w.raw(`(${emailId(content!.hash!)})`);
+      break;
+    case 'rfc822':
+      // RFC 3501 §6.4.5: RFC822 is BODY[] (answered under its own name).
+      itemName(line, 'RFC822');
+      w.literal(noNuls(raw.subarray(0, m.size)));
+      break;
+    case 'rfc822.header':
+      itemName(line, 'RFC822.HEADER');
+      w.literal(noNuls(bodySection(raw, meta!, HEADER)));
+      break;
+    case 'rfc822.text':
+      itemName(line, 'RFC822.TEXT');
+      w.literal(noNuls(bodySection(raw, meta!, TEXT)));
+      break;
+    case 'body-section': {
+      const s = item.section;
+      // RFC 9051 §6.4.5: BODY[] is the whole message (no meta needed); `raw` was read up to its end.
+      const data = s.part.length === 0 && s.text === null ? raw : bodySection(raw, meta!, s);
+      itemName(line, fetchResponseName(item));
+      w.literal(noNuls(applyPartial(data, item.partial)));
+      break;
+    }
+    case 'binary':
+    case 'binary.size': {
+      const bin = binarySection(raw, meta!, item.part);
+      if (!bin.ok) {
+        // RFC 3516 §4.3: the item is left out and the command answers NO [UNKNOWN-CTE].
+        line.unknownCte = bin.encoding;
+        break;
+      }
+      itemName(line, fetchResponseName(item));
+      if (item.kind === 'binary.size') {
+        w.number(bin.data.length);
+      } else {
+        const data = applyPartial(bin.data, item.partial);
+        w.literal(data, { binary: data.includes(0) });
+      }
+      break;
+    }
+    case 'preview':
+      // RFC 8970 §3: up to 200 characters of the message's text; "" when there is none. Control
+      // characters (a NUL from a decoded part) become spaces: the preview is display text.
+      itemName(line, 'PREVIEW');
+      w.string(preview(raw, meta!).replace(/[\x00-\x1f\x7f]/g, ' '));
+      break;
+    default:
+      break;
+  }
+}
+
+/** What the server adds when not asked: FLAGS after an implicit \Seen, MODSEQ for RFC 7162. */
+function writeAddedItems(line: FetchLine, m: SelectedMessage, flags: readonly string[], o: RenderOptions): void {
+  if (o.flags && !line.flagsDone) {
+    itemName(line, 'FLAGS');
+    line.w.flags(flags);
+  }
+  if (o.modseq && !line.modseqDone) {
+    itemName(line, 'MODSEQ');
+    line.w.raw(`(${m.modseq})`);
+  }
 }
 
 /**

@@ -114,133 +114,172 @@ function leaf(level: number, test: Test, extra = 0): Matcher {
   return { level, needs: (level === MEM ? 0 : 1 << level) | extra, test };
 }
 
+/** What compiling needs besides the key: the view (numbers, `$`) and "now" for OLDER/YOUNGER. */
+interface CompileContext {
+  sel: SelectedMailbox;
+  now: number;
+}
+
 /** Compiles the key tree; throws SearchError for keys we do not support. */
 export function compileSearch(key: SearchKey, scope: SearchScope): Matcher {
-  const sel = scope.selected;
-  const now = scope.now ?? Date.now();
-  const c = (k: SearchKey): Matcher => {
-    switch (k.op) {
-      case 'all':
-        return leaf(MEM, () => true);
-      case 'and': {
-        // Cheapest first: a decided cheap key spares loading for the expensive ones.
-        const keys = k.keys.map(c).sort((a, b) => a.level - b.level);
-        return {
-          level: Math.max(MEM, ...keys.map((n) => n.level)),
-          needs: keys.reduce((acc, n) => acc | n.needs, 0),
-          test(m, seq, l) {
-            let unknown = false;
-            for (const n of keys) {
-              const r = n.test(m, seq, l);
-              if (r === false) return false;
-              if (r === undefined) unknown = true;
-            }
-            return unknown ? undefined : true;
-          },
-        };
+  return compileKey(key, { sel: scope.selected, now: scope.now ?? Date.now() });
+}
+
+/** One key: the logic operators combine compiled keys; each kind of leaf has its own compiler. */
+function compileKey(k: SearchKey, cx: CompileContext): Matcher {
+  switch (k.op) {
+    case 'and':
+      return allOf(k.keys.map((key) => compileKey(key, cx)));
+    case 'or':
+      return anyOf(compileKey(k.left, cx), compileKey(k.right, cx));
+    case 'not':
+      return negate(compileKey(k.key, cx));
+    case 'all':
+    case 'seq':
+    case 'uid':
+    case 'flag':
+    case 'size':
+    case 'age':
+    case 'modseq':
+    case 'threadid':
+      return viewKey(k, cx);
+    case 'date':
+      return dateNode(k.which, k.cmp, k.date);
+    case 'text':
+      return textNode(k.field, decodeNeedle(k.value));
+    case 'header':
+      return headerNode(k.field, k.value);
+    case 'emailid':
+      return emailIdNode(k.id);
+    case 'savedatesupported':
+      throw new SearchError('unsupported', 'SAVEDATESUPPORTED needs SAVEDATE, which this server does not offer');
+    case 'fuzzy':
+      throw new SearchError('unsupported', 'FUZZY needs SEARCH=FUZZY, which this server does not offer');
+  }
+}
+
+/** AND: false as soon as one key is false; cheapest first, so a decided cheap key spares loading. */
+function allOf(keys: Matcher[]): Matcher {
+  keys.sort((a, b) => a.level - b.level);
+  return {
+    level: Math.max(MEM, ...keys.map((n) => n.level)),
+    needs: keys.reduce((acc, n) => acc | n.needs, 0),
+    test(m, seq, l) {
+      let unknown = false;
+      for (const n of keys) {
+        const r = n.test(m, seq, l);
+        if (r === false) return false;
+        if (r === undefined) unknown = true;
       }
-      case 'or': {
-        const [a, b] = [c(k.left), c(k.right)].sort((x, y) => x.level - y.level);
-        return {
-          level: Math.max(a.level, b.level),
-          needs: a.needs | b.needs,
-          test(m, seq, l) {
-            const x = a.test(m, seq, l);
-            if (x === true) return true;
-            const y = b.test(m, seq, l);
-            if (y === true) return true;
-            return x === false && y === false ? false : undefined;
-          },
-        };
-      }
-      case 'not': {
-        const n = c(k.key);
-        return {
-          level: n.level,
-          needs: n.needs,
-          test(m, seq, l) {
-            const r = n.test(m, seq, l);
-            return r === undefined ? undefined : !r;
-          },
-        };
-      }
-      case 'seq': {
-        // RFC 9051 §9 sequence-set as a search key; "$" is the saved result (RFC 5182 §2.1).
-        if (k.set.kind === 'saved') {
-          const saved = sel.savedSearch;
-          return leaf(MEM, (m) => saved.contains(m.uid));
-        }
-        const set = resolveSequenceSet(k.set, sel.exists);
-        return leaf(MEM, (_m, seq) => set.contains(seq));
-      }
-      case 'uid': {
-        // RFC 9051 §6.4.4 UID <sequence set>; `*` is the highest UID in use (§6.4.8).
-        const set = k.set.kind === 'saved' ? sel.savedSearch : resolveSequenceSet(k.set, sel.maxUid);
-        return leaf(MEM, (m) => set.contains(m.uid));
-      }
-      case 'flag': {
-        const flag = k.flag.toLowerCase();
-        if (flag === '\\recent') {
-          // RFC 3501 §6.4.4 RECENT/NEW/OLD: \Recent in this session (recent.ts; IMAP4rev2 has no such keys).
-          return leaf(MEM, (m) => m.recent === k.set);
-        }
-        // Flags compare case-insensitively (RFC 9051 §2.3.2).
-        return leaf(MEM, (m) => m.flags.some((f) => f === k.flag || f.toLowerCase() === flag) === k.set);
-      }
-      case 'size':
-        // RFC 9051 §6.4.4 LARGER/SMALLER: RFC822.SIZE larger/smaller than n.
-        return k.cmp === 'larger' ? leaf(MEM, (m) => m.size > k.size) : leaf(MEM, (m) => m.size < k.size);
-      case 'date':
-        return dateNode(k.which, k.cmp, k.date);
-      case 'age': {
-        // RFC 5032 §2: target = now - interval, to the second; OLDER: INTERNALDATE <= target,
-        // YOUNGER: INTERNALDATE >= target.
-        const target = Math.floor(now / 1000) - k.seconds;
-        return k.cmp === 'older'
-          ? leaf(MEM, (m) => Math.floor(m.internalDate / 1000) <= target)
-          : leaf(MEM, (m) => Math.floor(m.internalDate / 1000) >= target);
-      }
-      case 'modseq': {
-        // RFC 7162 §3.1.5: mod-sequence >= the value. We keep one modseq per message, so the entry
-        // name and type are ignored, as that section requires of such servers.
-        const min = k.modSeq > BigInt(Number.MAX_SAFE_INTEGER) ? Number.POSITIVE_INFINITY : Number(k.modSeq);
-        return leaf(MEM, (m) => m.modseq >= min);
-      }
-      case 'text':
-        return textNode(k.field, decodeNeedle(k.value));
-      case 'header': {
-        const name = k.field.toLowerCase();
-        const needle = fold(decodeNeedle(k.value));
-        // RFC 9051 §6.4.4 HEADER: the field contains the string; "" matches any message with the field.
-        return leaf(HEADER, (_m, _s, l) => {
-          if (l.header === undefined) return l.digest === null ? false : undefined;
-          if (l.header === null) return false;
-          const h = l.header;
-          // Only the fields with that name are decoded (RFC 2047, unfolded).
-          return headerFields(h).some(
-            (f) =>
-              f.name.toLowerCase() === name &&
-              (needle === '' ||
-                fold(decodeHeaderValue(fieldValue(h.bytes, f.valueStart, f.valueEnd))).includes(needle)),
-          );
-        });
-      }
-      case 'emailid': {
-        // RFC 8474 §6 EMAILID: the message whose EMAILID (content hash, ../fetch/objectid.ts) it is.
-        const prefix = emailIdHashPrefix(k.id);
-        if (prefix === null) return leaf(MEM, () => false);
-        return leaf(DIGEST, (_m, _s, l) => (l.digest === undefined ? undefined : l.digest?.hashPrefix === prefix));
-      }
-      case 'threadid':
-        // RFC 8474 §6 THREADID: FETCH answers THREADID NIL here (§5.2 allows it), so nothing has one.
-        return leaf(MEM, () => false);
-      case 'savedatesupported':
-        throw new SearchError('unsupported', 'SAVEDATESUPPORTED needs SAVEDATE, which this server does not offer');
-      case 'fuzzy':
-        throw new SearchError('unsupported', 'FUZZY needs SEARCH=FUZZY, which this server does not offer');
-    }
+      return unknown ? undefined : true;
+    },
   };
-  return c(key);
+}
+
+/** OR: true as soon as one side is true, the cheaper side first. */
+function anyOf(left: Matcher, right: Matcher): Matcher {
+  const [a, b] = [left, right].sort((x, y) => x.level - y.level);
+  return {
+    level: Math.max(a.level, b.level),
+    needs: a.needs | b.needs,
+    test(m, seq, l) {
+      const x = a.test(m, seq, l);
+      if (x === true) return true;
+      const y = b.test(m, seq, l);
+      if (y === true) return true;
+      return x === false && y === false ? false : undefined;
+    },
+  };
+}
+
+/** NOT: undecided stays undecided. */
+function negate(n: Matcher): Matcher {
+  return {
+    level: n.level,
+    needs: n.needs,
+    test(m, seq, l) {
+      const r = n.test(m, seq, l);
+      return r === undefined ? undefined : !r;
+    },
+  };
+}
+
+type ViewKey = Extract<SearchKey, { op: 'all' | 'seq' | 'uid' | 'flag' | 'size' | 'age' | 'modseq' | 'threadid' }>;
+
+/** Keys decided by the session's view alone (stage 0: flags, size, dates, numbers, modseq): no I/O. */
+function viewKey(k: ViewKey, cx: CompileContext): Matcher {
+  const sel = cx.sel;
+  switch (k.op) {
+    case 'all':
+      return leaf(MEM, () => true);
+    case 'seq': {
+      // RFC 9051 §9 sequence-set as a search key; "$" is the saved result (RFC 5182 §2.1).
+      if (k.set.kind === 'saved') {
+        const saved = sel.savedSearch;
+        return leaf(MEM, (m) => saved.contains(m.uid));
+      }
+      const set = resolveSequenceSet(k.set, sel.exists);
+      return leaf(MEM, (_m, seq) => set.contains(seq));
+    }
+    case 'uid': {
+      // RFC 9051 §6.4.4 UID <sequence set>; `*` is the highest UID in use (§6.4.8).
+      const set = k.set.kind === 'saved' ? sel.savedSearch : resolveSequenceSet(k.set, sel.maxUid);
+      return leaf(MEM, (m) => set.contains(m.uid));
+    }
+    case 'flag': {
+      const flag = k.flag.toLowerCase();
+      if (flag === '\\recent') {
+        // RFC 3501 §6.4.4 RECENT/NEW/OLD: \Recent in this session (recent.ts; IMAP4rev2 has no such keys).
+        return leaf(MEM, (m) => m.recent === k.set);
+      }
+      // Flags compare case-insensitively (RFC 9051 §2.3.2).
+      return leaf(MEM, (m) => m.flags.some((f) => f === k.flag || f.toLowerCase() === flag) === k.set);
+    }
+    case 'size':
+      // RFC 9051 §6.4.4 LARGER/SMALLER: RFC822.SIZE larger/smaller than n.
+      return k.cmp === 'larger' ? leaf(MEM, (m) => m.size > k.size) : leaf(MEM, (m) => m.size < k.size);
+    case 'age': {
+      // RFC 5032 §2: target = now - interval, to the second; OLDER: INTERNALDATE <= target,
+      // YOUNGER: INTERNALDATE >= target.
+      const target = Math.floor(cx.now / 1000) - k.seconds;
+      return k.cmp === 'older'
+        ? leaf(MEM, (m) => Math.floor(m.internalDate / 1000) <= target)
+        : leaf(MEM, (m) => Math.floor(m.internalDate / 1000) >= target);
+    }
+    case 'modseq': {
+      // RFC 7162 §3.1.5: mod-sequence >= the value. We keep one modseq per message, so the entry
+      // name and type are ignored, as that section requires of such servers.
+      const min = k.modSeq > BigInt(Number.MAX_SAFE_INTEGER) ? Number.POSITIVE_INFINITY : Number(k.modSeq);
+      return leaf(MEM, (m) => m.modseq >= min);
+    }
+    case 'threadid':
+      // RFC 8474 §6 THREADID: FETCH answers THREADID NIL here (§5.2 allows it), so nothing has one.
+      return leaf(MEM, () => false);
+  }
+}
+
+/** RFC 9051 §6.4.4 HEADER: the field contains the string; "" matches any message with the field. */
+function headerNode(field: string, value: Buffer): Matcher {
+  const name = field.toLowerCase();
+  const needle = fold(decodeNeedle(value));
+  return leaf(HEADER, (_m, _s, l) => {
+    if (l.header === undefined) return l.digest === null ? false : undefined;
+    if (l.header === null) return false;
+    const h = l.header;
+    // Only the fields with that name are decoded (RFC 2047, unfolded).
+    return headerFields(h).some(
+      (f) =>
+        f.name.toLowerCase() === name &&
+        (needle === '' || fold(decodeHeaderValue(fieldValue(h.bytes, f.valueStart, f.valueEnd))).includes(needle)),
+    );
+  });
+}
+
+/** RFC 8474 §6 EMAILID: the message whose EMAILID (content hash, ../fetch/objectid.ts) it is. */
+function emailIdNode(id: string): Matcher {
+  const prefix = emailIdHashPrefix(id);
+  if (prefix === null) return leaf(MEM, () => false);
+  return leaf(DIGEST, (_m, _s, l) => (l.digest === undefined ? undefined : l.digest?.hashPrefix === prefix));
 }
 
 function decodeNeedle(value: Buffer): string {
