@@ -4,13 +4,13 @@
  * keyword (RFC 3501 §7.2.6), NUL as 0x80 in BODY[] but exact in BINARY[] (RFC 3501 §4.3, RFC 3516),
  * names that are not modified UTF-7 (RFC 3501 §5.1.3), SORT by i;ascii-casemap (RFC 5256 §2.1),
  * subscriptions by name (RFC 3501 §6.3.4, §6.3.6; RFC 5258 §3.1), and the EXPUNGEISSUED text
- * (RFC 5530 §3). Over a real listener and SQLite store (test-harness.ts).
+ * (RFC 5530 §3). Over a real listener and SQLite store (test/harness/imap-harness.ts).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { fetchItems } from '../mail/testing.js';
-import { BytesClient } from './fetch/bytes-client.js';
-import { type ImapHarness, type ImapTestClient, startImap } from './test-harness.js';
+import { BytesClient } from '../../test/harness/imap-bytes-client.js';
+import { type ImapHarness, type ImapTestClient, startImap } from '../../test/harness/imap-harness.js';
+import { fetchItems } from '../../test/harness/mail-testing.js';
 
 const message = (subject: string) => `From: a@example.test\r\nSubject: ${subject}\r\n\r\nbody ${subject}\r\n`;
 

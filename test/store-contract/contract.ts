@@ -22,7 +22,7 @@ import {
   type Store,
   StoreConflictError,
   StoreNotFoundError,
-} from '../types.js';
+} from '../../src/store/types.js';
 import { adminsContract } from './admins.js';
 import { sessionLogContract } from './session-log.js';
 
