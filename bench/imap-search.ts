@@ -1,6 +1,6 @@
 /**
  * SEARCH, SORT and THREAD latency on a large mailbox, in process: the real IMAP engine on a real
- * listener and SQLite store (src/imap/test-harness.ts), a raw client, wall-clock time per command
+ * listener and SQLite store (test/harness/imap-harness.ts), a raw client, wall-clock time per command
  * including the round trip.
  *
  *   node --expose-gc --import tsx bench/imap-search.ts [--messages 100000]
@@ -12,9 +12,9 @@
  * from the session's cache).
  */
 import { parseArgs } from 'node:util';
-import { startImap } from '../src/imap/test-harness.js';
 import { parseMessage } from '../src/mail/parse.js';
 import type { JsonValue } from '../src/store/types.js';
+import { startImap } from '../test/harness/imap-harness.js';
 
 const { values } = parseArgs({
   options: { messages: { type: 'string', default: '100000' } },

@@ -56,7 +56,8 @@ export interface BenchOptions {
    */
   web: 'on' | 'off';
   refstackHome: string;
-  refstackDir: string;
+  /** The refstack's state folder ($REFSTACK_DIR); null: whatever the refstack's own common.sh says. */
+  refstackDir: string | null;
 }
 
 const SPEC = {
@@ -235,6 +236,6 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     cpuProf: get('cpu-prof') === undefined ? null : str('cpu-prof', ''),
     web,
     refstackHome: process.env.REFSTACK_HOME ?? path.resolve(import.meta.dirname, '../../shared/refstack'),
-    refstackDir: process.env.REFSTACK_DIR ?? '/var/tmp/refstack',
+    refstackDir: process.env.REFSTACK_DIR ?? null,
   };
 }

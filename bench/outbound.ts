@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { BenchOptions } from './options.js';
 import { type Figure, note, printFigure } from './report.js';
 import { buildMessage, SmtpClient } from './smtp.js';
-import { REPO_ROOT } from './targets.js';
+import { REPO_ROOT, refstackSetting } from './targets.js';
 
 /** An SMTP receiver that accepts everything (PIPELINING, 8BITMIME) and counts the messages it got. */
 export class Sink {
@@ -237,7 +237,8 @@ async function postbodeRun(opts: BenchOptions, sink: Sink): Promise<Figure> {
 }
 
 async function postfixRun(opts: BenchOptions, sink: Sink): Promise<Figure> {
-  const conf = path.join(opts.refstackDir, 'etc', 'postfix');
+  const refstackDir = opts.refstackDir ?? refstackSetting(opts.refstackHome, 'REFSTACK_DIR');
+  const conf = path.join(refstackDir, 'etc', 'postfix');
   const mainCf = path.join(conf, 'main.cf');
   if (!existsSync(mainCf)) {
     const up = spawnSync('bash', [path.join(opts.refstackHome, 'up')], { stdio: ['ignore', 'inherit', 'inherit'] });

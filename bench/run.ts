@@ -12,7 +12,7 @@ import { type BenchOptions, parseOptions, usage } from './options.js';
 import { outboundBench } from './outbound.js';
 import { type Figure, machine, note, printIdleTarget, printRatios, ratios } from './report.js';
 import { benchUsers, runSuite } from './suite.js';
-import { buildIfStale, externalTarget, startPostbode, startRefstack, type Target } from './targets.js';
+import { buildIfStale, externalTarget, refstackSetting, startPostbode, startRefstack, type Target } from './targets.js';
 
 interface Run {
   side: Figure['side'];
@@ -52,7 +52,12 @@ function plan(opts: BenchOptions): Run[] {
   const refstack: Run = {
     side: 'peer',
     name: 'Postfix + Dovecot (refstack)',
-    start: () => startRefstack({ home: opts.refstackHome, stateDir: opts.refstackDir, password: opts.password }),
+    start: () =>
+      startRefstack({
+        home: opts.refstackHome,
+        stateDir: opts.refstackDir ?? refstackSetting(opts.refstackHome, 'REFSTACK_DIR'),
+        password: opts.password,
+      }),
   };
   if (opts.compare) return [postbode, refstack];
   if (opts.against === 'postfix') return [refstack];

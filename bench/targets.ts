@@ -313,8 +313,23 @@ export interface RefstackOptions {
   password: string;
 }
 
+/**
+ * A setting of the refstack as its own scripts define it: `common.sh` in its folder (sourced; it only
+ * sets variables), with the environment's overrides (REFSTACK_DIR, REFSTACK_READY_FILE) applied there.
+ * No path of the refstack is repeated here.
+ */
+export function refstackSetting(home: string, name: 'REFSTACK_DIR' | 'READY_FILE'): string {
+  const r = spawnSync('bash', ['-c', `. "$1/common.sh" && printf '%s' "$${name}"`, 'refstack', home], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0 || !r.stdout) {
+    throw new Error(`cannot read ${name} from ${path.join(home, 'common.sh')} (set REFSTACK_HOME): ${r.stderr.trim()}`);
+  }
+  return r.stdout;
+}
+
 export async function startRefstack(opts: RefstackOptions): Promise<Target> {
-  const readyFile = process.env.REFSTACK_READY_FILE ?? '/tmp/refstack.READY';
+  const readyFile = refstackSetting(opts.home, 'READY_FILE');
   const postfixConf = path.join(opts.stateDir, 'etc', 'postfix');
   const dovecotConf = path.join(opts.stateDir, 'etc', 'dovecot', 'dovecot.conf');
   const masterPids = () =>

@@ -116,22 +116,61 @@ describe('postbode CLI', () => {
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
     });
-    // Lines from before the CLI subscribed are not replayed: wait for its banner (printed just
-    // before it connects to the control socket), then a little more, however loaded the machine is.
-    const deadline = Date.now() + 10_000;
-    while (!out.includes('tracing sessions') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    await new Promise((r) => setTimeout(r, 300));
-    const p = await LineClient.connect(pb.ports.pop3);
-    await p.line();
-    await p.cmd('USER boss@example.test');
-    await p.cmd('PASS supersecret');
-    await p.cmd('QUIT');
-    await new Promise((r) => setTimeout(r, 500));
-    child.kill();
-    assert.match(out, /POP3 session on pop3/);
-    assert.match(out, /C: USER boss@example\.test/);
-    assert.match(out, /S: \+OK/);
-    assert.match(out, /C: PASS <redacted>/);
+    /** Resolves once the trace output from `from` on matches `re`; fails after 10 s. */
+    const traced = (re: RegExp, from: number) =>
+      new Promise<void>((resolve, reject) => {
+        const done = () => {
+          clearTimeout(timer);
+          child.stdout.off('data', check);
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`trace printed no ${re} in 10 s: ${out}`));
+        }, 10_000);
+        function check(): void {
+          if (!re.test(out.slice(from))) return;
+          done();
+          resolve();
+        }
+        child.stdout.on('data', check);
+        check();
+      });
+    let real = '';
+    try {
+      // Lines from before the CLI subscribed are not replayed, and nothing says when it has: a probe
+      // session sends CAPA until the trace shows one, then quits.
+      const probe = await LineClient.connect(pb.ports.pop3);
+      await probe.line();
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        probe.send('CAPA');
+        assert.match(await probe.line(), /^\+OK/);
+        await probe.multiline();
+        if (out.includes('C: CAPA')) break;
+        assert.ok(Date.now() < deadline, `trace showed no session in 10 s: ${out}`);
+        await new Promise((r) => setTimeout(r, 50)); // poll interval of a bounded wait for the subscription
+      }
+      let from = out.length;
+      await probe.cmd('QUIT');
+      await traced(/C: QUIT/, from);
+      probe.close();
+
+      from = out.length;
+      const p = await LineClient.connect(pb.ports.pop3);
+      await p.line();
+      await p.cmd('USER boss@example.test');
+      await p.cmd('PASS supersecret');
+      await p.cmd('QUIT');
+      p.close();
+      await traced(/C: PASS <redacted>[\s\S]*C: QUIT/, from);
+      real = out.slice(from);
+    } finally {
+      child.kill();
+    }
+    assert.match(real, /POP3 session on pop3/);
+    assert.match(real, /C: USER boss@example\.test/);
+    assert.match(real, /S: \+OK/);
+    assert.match(real, /C: PASS <redacted>/);
     assert.doesNotMatch(out, /supersecret/);
   });
 });

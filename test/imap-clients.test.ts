@@ -51,12 +51,26 @@ describe('real IMAP clients', () => {
       ['alice@example.test'],
       'From: s@remote.example\r\nSubject: flow two\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b1"\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\npart one\r\n--b1\r\nContent-Type: application/octet-stream; name="x.bin"\r\nContent-Transfer-Encoding: base64\r\n\r\nAAECAw==\r\n--b1--\r\n',
     );
+    // imapflow logs "Initiated IDLE" (debug) when the server's "+ idling" came: the event the IDLE check
+    // below waits for before it delivers.
+    let idleInitiated = () => {};
+    const idleStarted = new Promise<void>((resolve) => {
+      idleInitiated = resolve;
+    });
+    const quiet = () => {};
     const client = new ImapFlow({
       host: '127.0.0.1',
       port: pb.ports.imap,
       secure: false,
       auth: { user: 'alice@example.test', pass: 'pw-alice' },
-      logger: false,
+      logger: {
+        debug: (entry: { msg?: unknown }) => {
+          if (typeof entry?.msg === 'string' && entry.msg.startsWith('Initiated IDLE')) idleInitiated();
+        },
+        info: quiet,
+        warn: quiet,
+        error: quiet,
+      },
       tls: { rejectUnauthorized: false },
     });
     await client.connect();
@@ -115,7 +129,13 @@ describe('real IMAP clients', () => {
         }),
       );
       const idling = client.idle();
-      await new Promise((r) => setTimeout(r, 100));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        idleStarted,
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('imapflow did not start IDLE in 5 s')), 5000);
+        }),
+      ]).finally(() => clearTimeout(timer));
       await smtpSend(pb.ports.smtp, 's@remote.example', ['alice@example.test'], message('flow during idle'));
       const count = await Promise.race([exists, new Promise<number>((r) => setTimeout(() => r(-1), 2000))]);
       assert.equal(count, 2);

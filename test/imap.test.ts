@@ -13,15 +13,40 @@ import { type PostbodeProcess, removeDir, startPostbode } from './harness/server
 
 const FAST = ['--set', 'auth.failure_delay_ms=0'];
 
-/** The `sessions N` count of `postbode status`, once it is 0 or after about a second. */
+/** The `sessions N` count of `postbode status`, polled until it is 0 (or 10 s have passed). */
 async function sessionCount(pb: PostbodeProcess): Promise<number> {
-  let n = -1;
-  for (let i = 0; i < 3; i++) {
-    await new Promise((r) => setTimeout(r, 300));
-    n = Number(/sessions (\d+)/.exec(pb.cli(['status']).stdout)?.[1]);
-    if (n === 0) break;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const n = Number(/sessions (\d+)/.exec(pb.cli(['status']).stdout)?.[1]);
+    if (n === 0 || Date.now() > deadline) return n;
+    await new Promise((r) => setTimeout(r, 100)); // poll interval of a bounded wait for the state
   }
-  return n;
+}
+
+/** Waits until what `c` received matches `re` or the server closed, and returns it; fails after `ms`. */
+function receivedUntil(c: ImapClient, re: RegExp | null, what: string, ms = 10_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
+      c.socket.off('data', check);
+      c.socket.off('close', check);
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(
+        new Error(`${what}: no ${re ?? 'close'} in ${ms} ms; received ${JSON.stringify(c.pending.slice(0, 2000))}`),
+      );
+    }, ms);
+    // The client's own listeners (registered first) have already taken the data or noted the close.
+    function check(): void {
+      if (!c.closed && !re?.test(c.pending)) return;
+      done();
+      resolve(c.pending);
+    }
+    c.socket.on('data', check);
+    c.socket.on('close', check);
+    check();
+  });
 }
 
 async function loggedIn(port: number, user: string, pass: string, opts: { tls?: boolean } = {}) {
@@ -414,16 +439,42 @@ describe('IMAP: hostile input', () => {
     removeDir(pb.dataDir);
   });
 
-  /** Sends `data` on a fresh connection (after login when asked), reads for `ms`, then drops it. */
-  async function hit(data: (string | Buffer)[], opts: { login?: boolean; select?: boolean; ms?: number } = {}) {
+  /**
+   * How `hit` knows the server has answered all of the hostile input: 'noop' sends a NOOP (after a CRLF
+   * that ends any half line) and reads up to its tagged reply, or to the close; anything the input made
+   * the server say arrives before that reply. 'end' half-closes, for a client that goes away in
+   * the middle of something (a literal, a SASL exchange, IDLE), and reads to the server's close: all it
+   * said came before. (Not for input still being worked on: the server's reply could be cut off by the
+   * close.) 'none' drops the connection at once (what the case is about).
+   */
+  type Probe = 'noop' | 'end' | 'none';
+  const PROBE_REPLY = /(^|\n)zz (OK|NO|BAD)[ \r]/;
+
+  /** Sends `data` on a fresh connection (after login when asked), reads until the probe says all came, drops it. */
+  async function hit(name: string, data: (string | Buffer)[], opts: HitOptions = {}): Promise<string> {
     const c = await ImapClient.connect(pb.ports.imap);
     if (opts.login) await c.login('ludo@example.test', 'sdf12345');
     if (opts.select) await c.ok('SELECT INBOX');
     for (const d of data) c.write(d);
-    await new Promise((r) => setTimeout(r, opts.ms ?? 50));
-    const text = c.pending;
+    const probe = opts.probe ?? 'noop';
+    let text: string;
+    if (probe === 'none') text = c.pending;
+    else if (probe === 'end') {
+      c.socket.end();
+      text = await receivedUntil(c, null, name);
+    } else {
+      c.write('\r\nzz NOOP\r\n');
+      text = await receivedUntil(c, PROBE_REPLY, name);
+    }
     c.close();
     return text;
+  }
+  interface HitOptions {
+    login?: boolean;
+    select?: boolean;
+    probe?: Probe;
+    /** What the server answers to the hostile input itself: shows the read saw that answer. */
+    answer?: RegExp;
   }
 
   it('survives garbage, half commands and abrupt disconnects without leaking internals', async () => {
@@ -436,57 +487,61 @@ describe('IMAP: hostile input', () => {
     const bodyDeep = `f2 FETCH 1 BODY[${'1.'.repeat(5000)}1]\r\n`;
     const tlsHello = Buffer.from('16030100c8010000c40303' + '00'.repeat(190), 'hex');
     const outputs: string[] = [];
-    const cases: [string, (string | Buffer)[], { login?: boolean; select?: boolean; ms?: number }][] = [
+    const cases: [string, (string | Buffer)[], HitOptions][] = [
       ['random bytes', [random], {}],
       ['TLS ClientHello on the plain port', [tlsHello], {}],
-      ['half LOGIN literal', ['a1 LOGIN {10}\r\n'], {}],
-      ['half LOGIN literal with some bytes', ['a1 LOGIN {10}\r\nabc'], {}],
-      ['unterminated quote', ['a1 LOGIN "ludo\r\n'], {}],
+      ['half LOGIN literal', ['a1 LOGIN {10}\r\n'], { probe: 'end', answer: /^\+ /m }],
+      ['half LOGIN literal with some bytes', ['a1 LOGIN {10}\r\nabc'], { probe: 'end', answer: /^\+ /m }],
+      ['unterminated quote', ['a1 LOGIN "ludo\r\n'], { answer: /^a1 BAD /m }],
       ['NUL in a command', ['a1 NO\0OP\r\n', 'a2 LOGIN "a\0b" c\r\n'], {}],
       ['no CRLF, long', ['a1 LOGIN ' + 'x'.repeat(200_000)], {}],
-      ['too long line', ['a1 NOOP ' + 'x'.repeat(200_000) + '\r\na2 NOOP\r\n'], { ms: 200 }],
+      ['too long line', ['a1 NOOP ' + 'x'.repeat(200_000) + '\r\na2 NOOP\r\n'], { answer: /^\* BAD Line longer/m }],
       ['huge literal before login', ['a1 LOGIN {4294967296}\r\n'], {}],
-      ['huge literal+ before login', ['a1 LOGIN {99999999999+}\r\nxx'], {}],
+      ['huge literal+ before login', ['a1 LOGIN {99999999999+}\r\nxx'], { probe: 'end' }],
       [
         'AUTHENTICATE cancelled and garbage',
         ['a1 AUTHENTICATE PLAIN\r\n', '*\r\n', 'a2 AUTHENTICATE PLAIN\r\n', '!!!!\r\n'],
         {},
       ],
-      ['AUTHENTICATE half', ['a1 AUTHENTICATE LOGIN\r\n'], {}],
+      ['AUTHENTICATE half', ['a1 AUTHENTICATE LOGIN\r\n'], { probe: 'end', answer: /^\+ /m }],
       ['APPEND huge', ['a1 APPEND INBOX {99999999999}\r\n'], { login: true }],
-      ['APPEND half literal', ['a1 APPEND INBOX {100}\r\nFrom: x\r\n'], { login: true }],
-      ['APPEND half literal+', ['a1 APPEND INBOX {100+}\r\nFrom: x\r\n'], { login: true }],
-      ['MULTIAPPEND half', ['a1 APPEND INBOX {5+}\r\nhello {100+}\r\nab'], { login: true }],
-      ['IDLE then drop', ['a1 IDLE\r\n'], { login: true, select: true }],
+      ['APPEND half literal', ['a1 APPEND INBOX {100}\r\nFrom: x\r\n'], { login: true, probe: 'end' }],
+      ['APPEND half literal+', ['a1 APPEND INBOX {100+}\r\nFrom: x\r\n'], { login: true, probe: 'end' }],
+      ['MULTIAPPEND half', ['a1 APPEND INBOX {5+}\r\nhello {100+}\r\nab'], { login: true, probe: 'end' }],
+      ['IDLE then drop', ['a1 IDLE\r\n'], { login: true, select: true, probe: 'end', answer: /^\+ idling/m }],
       ['IDLE then garbage', ['a1 IDLE\r\n', 'garbage\r\n', random], { login: true, select: true }],
-      ['FETCH then drop', ['a1 FETCH 1:* (BODY[] BODYSTRUCTURE ENVELOPE)\r\n'], { login: true, select: true, ms: 0 }],
-      ['deep SEARCH parens', [deep], { login: true, select: true, ms: 300 }],
-      ['long SEARCH OR chain', [ors], { login: true, select: true, ms: 300 }],
-      ['long SEARCH NOT chain', [nots], { login: true, select: true, ms: 300 }],
-      ['deep FETCH parens', [deepFetch], { login: true, select: true, ms: 200 }],
-      ['deep section part', [bodyDeep], { login: true, select: true, ms: 200 }],
+      [
+        'FETCH then drop',
+        ['a1 FETCH 1:* (BODY[] BODYSTRUCTURE ENVELOPE)\r\n'],
+        { login: true, select: true, probe: 'none' },
+      ],
+      ['deep SEARCH parens', [deep], { login: true, select: true, answer: /^d1 /m }],
+      ['long SEARCH OR chain', [ors], { login: true, select: true, answer: /^\* BAD Line longer/m }],
+      ['long SEARCH NOT chain', [nots], { login: true, select: true, answer: /^\* BAD Line longer/m }],
+      ['deep FETCH parens', [deepFetch], { login: true, select: true, answer: /^f1 /m }],
+      ['deep section part', [bodyDeep], { login: true, select: true, answer: /^f2 /m }],
       [
         'odd sequence sets',
         [
           'a1 FETCH 0 FLAGS\r\na2 FETCH 4294967296 FLAGS\r\na3 FETCH *:* FLAGS\r\na4 FETCH 1:4294967295 FLAGS\r\na5 UID FETCH 1:99999999999 FLAGS\r\na6 FETCH 1,,2 FLAGS\r\na7 STORE 4294967295 +FLAGS (\\Seen)\r\na8 FETCH $ FLAGS\r\na9 COPY 1:* ""\r\n',
         ],
-        { login: true, select: true, ms: 200 },
+        { login: true, select: true, answer: /^a9 /m },
       ],
       [
         'odd partials and sections',
         [
           'b1 FETCH 1 BODY.PEEK[]<4294967296.1>\r\nb2 FETCH 1 BODY.PEEK[]<0.0>\r\nb3 FETCH 1 BINARY.PEEK[99]\r\nb4 FETCH 1 BODY.PEEK[HEADER.FIELDS ()]\r\nb5 FETCH 1 BODY.PEEK[0]\r\nb6 FETCH 1 BODY.PEEK[1.MIME]\r\nb7 FETCH 1 (BODY.PEEK[]<99999999999999999999.1>)\r\n',
         ],
-        { login: true, select: true, ms: 200 },
+        { login: true, select: true, answer: /^b7 /m },
       ],
       [
         'bad mailbox names',
         [
           'c1 CREATE "&AGE"\r\nc2 CREATE "&-&"\r\nc3 CREATE "&Jjo!"\r\nc4 CREATE {3+}\r\na\0b\r\nc5 CREATE "\xff\xfe"\r\nc6 SELECT ""\r\n',
         ],
-        { login: true, ms: 200 },
+        { login: true, answer: /^c6 /m },
       ],
-      ['COMPRESS then garbage', ['z1 COMPRESS DEFLATE\r\n', random], { login: true, ms: 200 }],
+      ['COMPRESS then garbage', ['z1 COMPRESS DEFLATE\r\n', random], { login: true, answer: /^z1 OK /m }],
       [
         'literal8 where not allowed',
         ['l1 SEARCH ~{5}\r\nhello\r\nl2 LOGIN ~{3}\r\nabc x\r\n'],
@@ -497,11 +552,12 @@ describe('IMAP: hostile input', () => {
         ['e1 ENABLE ' + 'X '.repeat(5000) + '\r\ne2 ID (' + '"a" '.repeat(1000) + ')\r\n'],
         { login: true },
       ],
-      ['command storm', [Array.from({ length: 40 }, (_, i) => `x${i} FOO\r\n`).join('')], { ms: 200 }],
+      ['command storm', [Array.from({ length: 40 }, (_, i) => `x${i} FOO\r\n`).join('')], { answer: /^\* BYE /m }],
     ];
     for (const [name, data, opts] of cases) {
-      const out = await hit(data, opts);
+      const out = await hit(name, data, opts);
       outputs.push(out);
+      if (opts.answer) assert.match(out, opts.answer, `${name}: the answer to the input itself was read`);
       assertNoLeak(out, `${name}: ${out.slice(0, 2000)}`);
       assert.equal(pb.child.exitCode, null, `server died after: ${name}`);
     }
@@ -511,10 +567,12 @@ describe('IMAP: hostile input', () => {
     // Over TLS too: garbage after the handshake.
     const t = await ImapClient.connect(pb.ports.imaps, { tls: true });
     t.write(random);
+    t.write('\r\nzz NOOP\r\n');
+    const overTls = await receivedUntil(t, PROBE_REPLY, 'garbage over TLS');
+    assertNoLeak(overTls, `garbage over TLS: ${overTls.slice(0, 2000)}`);
     t.close();
 
     // A normal session still works and status answers.
-    await new Promise((r) => setTimeout(r, 200));
     const c = await loggedIn(pb.ports.imap, 'ludo@example.test', 'sdf12345');
     const sel = await c.ok('SELECT INBOX');
     // Half-sent APPENDs stored nothing.

@@ -67,6 +67,28 @@ describe('outbound queue durability under kill -9', () => {
     return m ? Number(m[1]) : /outbound queue: empty/.test(out) ? 0 : Number.NaN;
   };
 
+  /**
+   * Sends one more message through A and waits until B has it: it takes the way a repeated message would
+   * (A's queue, a scan, a session to B), so a copy sent again before the queue emptied arrived before it.
+   */
+  let probes = 0;
+  async function probe(atB: PostbodeProcess): Promise<void> {
+    assert.ok(a);
+    const subject = `probe-${++probes}`;
+    await submitMessages({
+      port: a.ports.submission,
+      user: 'alice@a.test',
+      password: 'secret',
+      to: ['bob@b.test'],
+      subjects: [subject],
+    });
+    await eventually(
+      `${subject} at B`,
+      async () => ((await subjectCounts(atB.ports.pop3, 'bob@b.test', 'secret')).has(subject) ? true : undefined),
+      30_000,
+    );
+  }
+
   before(async () => {
     bPort = await closedPort();
   });
@@ -103,7 +125,7 @@ describe('outbound queue durability under kill -9', () => {
     const b1 = b;
     assert.ok(b1);
     await eventually('an empty queue on A', async () => (a && queueLength(a) === 0 ? true : undefined), 30_000);
-    await new Promise((r) => setTimeout(r, 1500)); // more scans: nothing goes again
+    await probe(b1); // nothing goes again
     const counts = await subjectCounts(b1.ports.pop3, 'bob@b.test', 'secret');
     const wrong = subjects.filter((s) => counts.get(s) !== 1).map((s) => `${s}: ${counts.get(s) ?? 0}`);
     assert.deepEqual(wrong, [], 'each message exactly once');
@@ -155,7 +177,7 @@ describe('outbound queue durability under kill -9', () => {
     assert.ok(a);
     a.cli(['queue', 'flush']);
     await eventually('an empty queue on A', async () => (a && queueLength(a) === 0 ? true : undefined), 60_000);
-    await new Promise((r) => setTimeout(r, 1500));
+    await probe(b); // nothing goes again
     const counts = await subjectCounts(b.ports.pop3, 'bob@b.test', 'secret');
     const lost = subjects.filter((s) => !counts.has(s));
     assert.deepEqual(lost, [], 'nothing lost');

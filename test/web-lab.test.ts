@@ -627,8 +627,8 @@ async function startCapture(port: number): Promise<{ stop: () => Promise<string>
   }
   return {
     async stop() {
-      // Give the last packets time to reach the capture file.
-      await new Promise((r) => setTimeout(r, 500));
+      // The session's last packets are in the file once a knock after them is: tshark writes in order.
+      await knockUntilCaptured(port, file);
       const exited = new Promise<void>((r) => child.once('exit', () => r()));
       child.kill('SIGINT');
       await exited;
@@ -654,7 +654,7 @@ async function knockUntilCaptured(port: number, file: string): Promise<boolean> 
       });
       s.on('error', () => resolve());
     });
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 100)); // poll interval of a bounded wait for the file to grow
     if (size() > empty) return true;
   }
   return false;

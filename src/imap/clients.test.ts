@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { ImapFlow } from 'imapflow';
-import { type ImapHarness, startImap } from './test-harness.js';
+import { type ImapHarness, startImap } from '../../test/harness/imap-harness.js';
 
 const message = (subject: string, body = 'hello') =>
   `From: Alice <alice@example.test>\r\nTo: bob@example.test\r\nSubject: ${subject}\r\nMessage-ID: <${subject}@example.test>\r\n` +

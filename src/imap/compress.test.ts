@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import zlib from 'node:zlib';
-import { type ImapHarness, startImap } from './test-harness.js';
+import { type ImapHarness, startImap } from '../../test/harness/imap-harness.js';
 
 describe('COMPRESS=DEFLATE (RFC 4978)', () => {
   let h: ImapHarness;

@@ -12,6 +12,7 @@ import { execFile } from 'node:child_process';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { type ImapHarness, type ImapTestClient, startImap } from '../../test/harness/imap-harness.js';
 import { Delivery } from '../delivery/delivery.js';
 import { silentLogger } from '../log.js';
 import { NetServer } from '../net/listener.js';
@@ -19,7 +20,6 @@ import { smtpHandler } from '../smtp/index.js';
 import { TraceBus } from '../trace/bus.js';
 import { checkNewName, ListPattern, parentsOf } from './mailbox-names.js';
 import { quotaCheck } from './quota.js';
-import { type ImapHarness, type ImapTestClient, startImap } from './test-harness.js';
 import { encodeModifiedUtf7 } from './wire/utf7.js';
 
 const DEFAULTS = ['Archive', 'Drafts', 'Junk', 'Sent', 'Trash'];

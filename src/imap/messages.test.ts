@@ -10,11 +10,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { fetchItems, normalizeImap, parseImap } from '../mail/testing.js';
-import { BytesClient } from './fetch/bytes-client.js';
-import { type ImapHarness, type ImapTestClient, startImap } from './test-harness.js';
+import { BytesClient } from '../../test/harness/imap-bytes-client.js';
+import { type ImapHarness, type ImapTestClient, startImap } from '../../test/harness/imap-harness.js';
+import { fetchItems, normalizeImap, parseImap } from '../../test/harness/mail-testing.js';
 
-const fixtures = fileURLToPath(new URL('../mail/fixtures/', import.meta.url));
+const fixtures = fileURLToPath(new URL('../../test/fixtures/mime/', import.meta.url));
 const fixture = (name: string) => readFileSync(join(fixtures, name));
 
 /** A multipart message with a nested message/rfc822 and transfer encodings, CRLF line ends. */

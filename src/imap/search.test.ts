@@ -1,5 +1,5 @@
 /**
- * SEARCH, SORT and THREAD over a real listener and SQLite store (test-harness.ts): every search key,
+ * SEARCH, SORT and THREAD over a real listener and SQLite store (test/harness/imap-harness.ts): every search key,
  * the ESEARCH forms, SAVE and `$`, BADCHARSET, the examples of RFC 9051 §6.4.4, RFC 4731, RFC 5182
  * and RFC 5256 on crafted mailboxes, Python's imaplib, and a larger mailbox.
  */
@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { type ImapHarness, type ImapTestClient, startImap } from '../../test/harness/imap-harness.js';
 import { parseMessage } from '../mail/parse.js';
 import { ClientGoneError } from '../net/connection.js';
 import type { JsonValue } from '../store/types.js';
@@ -15,7 +16,6 @@ import { emailId } from './fetch/objectid.js';
 import { Pacer } from './search/digest.js';
 import { beyondMailbox, resolveSet, saveResult, selectMessages } from './search/saved.js';
 import { SelectedMailbox } from './selected.js';
-import { type ImapHarness, type ImapTestClient, startImap } from './test-harness.js';
 import { parseSequenceSet } from './wire/seqset.js';
 
 const run = promisify(execFile);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type ImapHarness, startImap } from './test-harness.js';
+import { type ImapHarness, startImap } from '../../test/harness/imap-harness.js';
 
 describe('IMAP session core', () => {
   let h: ImapHarness;

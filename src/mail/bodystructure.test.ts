@@ -3,12 +3,12 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { normalizeImap, parseImap } from '../../test/harness/mail-testing.js';
 import { bodyStructureText, serializeBodyStructure } from './bodystructure.js';
 import { serializeEnvelope } from './envelope.js';
 import { parseMime } from './mime.js';
-import { normalizeImap, parseImap } from './testing.js';
 
-const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/mime');
 const fixture = (name: string): Buffer => readFileSync(join(fixtures, name));
 const crlf = (s: string): Buffer => Buffer.from(s.replace(/\r?\n/g, '\r\n'), 'utf8');
 const structure = (raw: Buffer, extended = true, utf8 = false): string =>

@@ -1,5 +1,5 @@
 /**
- * Fuzzing the message parser (issue 10 item 7): random mutations of the fixtures (fixtures/*.eml),
+ * Fuzzing the message parser (issue 10 item 7): random mutations of the fixtures (test/fixtures/mime/*.eml),
  * spliced fixtures, changed line ends, and structural attacks (deep nesting, many parts, boundary
  * storms, huge headers). Time-bounded (a few seconds in `npm test`, FUZZ_SECONDS in `npm run fuzz`),
  * seeded: a failure prints FUZZ_SEED and FUZZ_ITERATION, which replay it (test/harness/fuzz.ts).
@@ -22,7 +22,7 @@ import { type MimePart, type SectionText, sectionBytes } from './mime.js';
 import { parseMessage } from './parse.js';
 import { preview, SearchableMessage } from './search.js';
 
-const FIXTURES_DIR = path.join(import.meta.dirname, 'fixtures');
+const FIXTURES_DIR = path.join(import.meta.dirname, '../../test/fixtures/mime');
 const FIXTURES = readdirSync(FIXTURES_DIR)
   .filter((f) => f.endsWith('.eml'))
   .sort()

@@ -8,8 +8,8 @@
  *   FETCH BODY[section] is a byte-range read (mime.ts `sectionRange`), BODY/BODYSTRUCTURE and
  *   ENVELOPE are renderings of the stored tree (bodystructure.ts, envelope.ts).
  * - Parsing never throws. Malformed input degrades the way Dovecot does, because Dovecot is the
- *   reference peer: for the fixtures in fixtures/ our BODY, BODYSTRUCTURE, ENVELOPE and every
- *   BODY[section] equal Dovecot 2.3's answers (recorded in fixtures/dovecot.json). Deliberate
+ *   reference peer: for the fixtures in test/fixtures/mime/ our BODY, BODYSTRUCTURE, ENVELOPE and every
+ *   BODY[section] equal Dovecot 2.3's answers (recorded in test/fixtures/mime/dovecot.json). Deliberate
  *   differences are listed where they are made.
  * - Parsing is synchronous and linear: `indexOf` over Buffers, no streams, no per-byte JS loop over
  *   bodies (a 4 KB message parses in ~15 µs).

@@ -3,12 +3,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { parseImap } from '../../test/harness/mail-testing.js';
 import { bodyStructureText, serializeBodyStructure } from './bodystructure.js';
 import { findPart, type MimePart, parseMime, type SectionText, sectionBytes, sectionRange } from './mime.js';
 import { parseMessage } from './parse.js';
-import { parseImap } from './testing.js';
 
-const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/mime');
 const fixture = (name: string): Buffer => readFileSync(join(fixtures, name));
 const crlf = (s: string): Buffer => Buffer.from(s.replace(/\r?\n/g, '\r\n'), 'utf8');
 

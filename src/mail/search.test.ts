@@ -7,7 +7,7 @@ import { decodeExtendedValue, paramValue, partText } from './decode.js';
 import { parseMessage } from './parse.js';
 import { baseSubject, fold, parseDate, preview, SearchableMessage, stripHtml } from './search.js';
 
-const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/mime');
 const load = (name: string): { raw: Buffer; msg: SearchableMessage; meta: ReturnType<typeof parseMessage> } => {
   const raw = readFileSync(join(fixtures, name));
   const meta = parseMessage(raw);

@@ -1,6 +1,6 @@
 /**
  * The POP3 engine over a real listener (NetServer on 127.0.0.1:0), a real SQLite store in a temporary
- * directory and the real AuthService, driven by a raw socket client (test-client.ts) and by Python's
+ * directory and the real AuthService, driven by a raw socket client (test/harness/pop3-client.ts) and by Python's
  * poplib.
  */
 import assert from 'node:assert/strict';
@@ -12,6 +12,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import tls from 'node:tls';
 import pino from 'pino';
+import { Pop3TestClient, stuff, unstuff } from '../../test/harness/pop3-client.js';
 import { SecretBox } from '../auth/secret.js';
 import { AuthService } from '../auth/service.js';
 import { parseMessage } from '../mail/parse.js';
@@ -22,7 +23,6 @@ import type { JsonValue, MessageInfo, Store } from '../store/types.js';
 import { TraceBus, type TraceEvent } from '../trace/bus.js';
 import { DotStuffer, TopCutter } from './body.js';
 import { type Pop3Settings, type Pop3Store, pop3Handler } from './index.js';
-import { Pop3TestClient, stuff, unstuff } from './test-client.js';
 
 const HOST = 'pop.example.test';
 const SEED = path.resolve(import.meta.dirname, '../../test/transcripts/pop3/seed.txt');

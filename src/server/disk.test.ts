@@ -42,7 +42,8 @@ describe('DiskMonitor', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'postbode-disk-'));
     try {
       const { log } = recordingLogger();
-      const reserve = new SpaceReserve({ dataDir: dir, bytes: 1024 * 1024 });
+      let clock = Date.now();
+      const reserve = new SpaceReserve({ dataDir: dir, bytes: 1024 * 1024, now: () => clock });
       const monitor = new DiskMonitor({ dataDir: dir, reserve, warnPercent: 0, warnBytes: 0, intervalMs: 1000, log });
       const looked = await monitor.check(Date.now(), { createReserve: false });
       assert.equal(looked?.reserve.present, false);
@@ -54,10 +55,10 @@ describe('DiskMonitor', () => {
       assert.equal(reserve.release(), true);
       assert.equal(existsSync(reserve.file), false);
       assert.equal(reserve.holding, true, 'probed at most once a second');
-      await new Promise<void>((resolve) => {
-        const wait = () => (reserve.holding ? setTimeout(wait, 50) : resolve());
-        wait();
-      });
+      clock += 999;
+      assert.equal(reserve.holding, true, 'not probed again within the second');
+      clock += 1;
+      assert.equal(reserve.holding, false, 'probed after a second: the disk has room');
       await reserve.ensure();
       assert.equal(reserve.present, true);
     } finally {

@@ -67,11 +67,14 @@ export class SpaceReserve implements SpaceGuard {
   #lastProbe = 0;
   #releases = 0;
   #creating: Promise<boolean> | null = null;
+  readonly #now: () => number;
 
-  constructor(opts: { dataDir: string; bytes: number }) {
+  /** `now` is the clock of the once-a-second probe while holding (tests drive it; default Date.now). */
+  constructor(opts: { dataDir: string; bytes: number; now?: () => number }) {
     this.#dir = opts.dataDir;
     this.file = path.join(opts.dataDir, 'reserve');
     this.bytes = opts.bytes;
+    this.#now = opts.now ?? Date.now;
   }
 
   get present(): boolean {
@@ -84,7 +87,7 @@ export class SpaceReserve implements SpaceGuard {
 
   get holding(): boolean {
     if (!this.#spent) return false;
-    const now = Date.now();
+    const now = this.#now();
     if (now - this.#lastProbe < 1000) return true;
     this.#lastProbe = now;
     const free = freeBytesSync(this.#dir);
@@ -108,7 +111,7 @@ export class SpaceReserve implements SpaceGuard {
     }
     this.#releases++;
     this.#spent = true;
-    this.#lastProbe = Date.now();
+    this.#lastProbe = this.#now();
     return true;
   }
 

@@ -1,7 +1,7 @@
 /**
  * The one Store interface. Protocol engines, delivery, auth and the CLI reach storage only through it.
  *
- * Contract (every backend, checked by src/store/contract/):
+ * Contract (every backend, checked by test/store-contract/):
  * - Every method is async and backend-neutral: no SQL, no driver types cross this line.
  * - A write's promise resolves only after the change is durable (on disk, fsynced). Backends may batch
  *   concurrent writes into one transaction (group commit) but never acknowledge before the commit.

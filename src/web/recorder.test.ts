@@ -279,7 +279,11 @@ describe('SessionRecorder', () => {
     const t = openSession(bus);
     t.out('220 hi');
     assert.equal(await store.sessionLog.get(t.sid), null, 'nothing is written synchronously');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The timer's flush writes it: wait for the row (polled, at most 5 s), with no flush() call.
+    const deadline = Date.now() + 5000;
+    while (!(await store.sessionLog.get(t.sid)) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10)); // poll interval of a bounded wait
+    }
     assert.equal((await store.sessionLog.get(t.sid))?.events, 2);
     await r.stop();
   });

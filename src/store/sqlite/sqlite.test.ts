@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { runStoreContract, type StoreHarness } from '../contract/contract.js';
+import { runStoreContract, type StoreHarness } from '../../../test/store-contract/contract.js';
 import { openStore } from '../index.js';
 import type { MailboxChange, Store } from '../types.js';
 import { openDatabase } from './db.js';

@@ -8,11 +8,11 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LineClient } from '../../../test/harness/line-client.js';
 import { type PostbodeProcess, ROOT, removeDir, startPostbode } from '../../../test/harness/server.js';
+import { TraceRecorder } from '../../../test/harness/trace-recorder.js';
 import type { Protocol, TraceEvent } from '../../trace/bus.js';
 import type { AnnotatedEvent } from '../api-types.js';
 import { annotateSession, createAnnotator } from './annotate.js';
 import { explainEnhanced } from './codes.js';
-import { TraceRecorder } from './test-recorder.js';
 
 /** A transcript file as trace events: C:/C> lines are client lines, S: lines server lines. */
 function transcriptEvents(proto: Protocol, file: string): TraceEvent[] {

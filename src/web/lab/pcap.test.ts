@@ -11,9 +11,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LineClient } from '../../../test/harness/line-client.js';
 import { type PostbodeProcess, removeDir, startPostbode } from '../../../test/harness/server.js';
+import { TraceRecorder } from '../../../test/harness/trace-recorder.js';
 import type { Protocol, TraceEvent } from '../../trace/bus.js';
 import { checksum, ipBytes, sessionToPcap } from './pcap.js';
-import { TraceRecorder } from './test-recorder.js';
 
 const TSHARK = '/usr/bin/tshark';
 const haveTshark = spawnSync(TSHARK, ['-v'], { encoding: 'utf8' }).status === 0;

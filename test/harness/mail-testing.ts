@@ -6,8 +6,8 @@
  * Invariants: only tests and the fixture recorder import this file.
  */
 
-import { headerText } from './header.js';
-import type { MimePart } from './mime.js';
+import { headerText } from '../../src/mail/header.js';
+import type { MimePart } from '../../src/mail/mime.js';
 
 /** NIL → null; numbers; strings (quoted or literal) as their bytes read as Latin-1; atoms; lists. */
 export type ImapValue = null | number | string | { atom: string } | ImapValue[];

@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import path from 'node:path';
-import type { TraceEvent } from '../../trace/bus.js';
+import type { TraceEvent } from '../../src/trace/bus.js';
 
 export class TraceRecorder {
   readonly events: TraceEvent[] = [];

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type LoggedEvent, type LoggedSession, StoreNotFoundError } from '../types.js';
+import { type LoggedEvent, type LoggedSession, StoreNotFoundError } from '../../src/store/types.js';
 import type { StoreHarness } from './contract.js';
 
 const session = (id: string, overrides: Partial<LoggedSession> = {}): LoggedSession => ({

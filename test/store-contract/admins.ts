@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { StoreConflictError } from '../types.js';
+import { StoreConflictError } from '../../src/store/types.js';
 import type { StoreHarness } from './contract.js';
 
 export function adminsContract(harness: () => StoreHarness): void {

@@ -22,7 +22,7 @@ import {
   type Store,
   StoreConflictError,
   StoreNotFoundError,
-} from '../types.js';
+} from '../../src/store/types.js';
 import { adminsContract } from './admins.js';
 import { sessionLogContract } from './session-log.js';
 
@@ -1226,8 +1226,11 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
           uid: copied,
           modseq: copiedInfo?.modseq,
         });
-        await sleep(20);
-        assert.equal(inInbox.events.length, 2, 'a copy publishes nothing on the source');
+        // A change on the source after the copy is the next event there: one from the copy came before it.
+        const probe = await deliver(a.id);
+        await waitFor(() => inInbox.events.length >= 3, 'exists of the probe on the source');
+        const last = inInbox.events.slice(2).map((e) => [e.kind, e.kind === 'exists' ? e.uid : 0]);
+        assert.deepEqual(last, [['exists', probe.local[0].uid]], 'a copy publishes nothing on the source');
       });
 
       it('unsubscribe stops events; other mailboxes are not notified', async () => {
@@ -1240,10 +1243,19 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
         await waitFor(() => inInbox.events.length === 1, 'exists');
         inInbox.unsubscribe();
         inInbox.unsubscribe();
+        // A subscriber still on INBOX sees the next delivery: the unsubscribed one would have by then.
+        const still = record(inbox.id);
         await deliver(a.id);
-        await sleep(20);
+        await waitFor(() => still.events.length === 1, 'exists for the subscriber still on INBOX');
         assert.equal(inInbox.events.length, 1);
-        assert.equal(inSent.events.length, 0);
+        // Sent's subscriber sees a change of Sent: an event for INBOX's deliveries would have come first.
+        await store.deliver({ raw: message(), meta: null, local: [{ accountId: a.id, mailbox: 'Sent' }] });
+        await waitFor(() => inSent.events.length >= 1, 'exists on Sent');
+        assert.deepEqual(
+          inSent.events.map((e) => [e.kind, e.mailboxId]),
+          [['exists', sent.id]],
+        );
+        still.unsubscribe();
       });
 
       it('a failed write publishes nothing', async () => {
@@ -1260,8 +1272,13 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
             ],
           }),
         );
-        await sleep(20);
-        assert.deepEqual(events, []);
+        // The next successful write is the first event: one from the failed write would have come before.
+        const probe = await deliver(a.id);
+        await waitFor(() => events.length >= 1, 'exists of the probe');
+        assert.deepEqual(
+          events.map((e) => [e.kind, e.kind === 'exists' ? e.uid : 0]),
+          [['exists', probe.local[0].uid]],
+        );
       });
     });
 

@@ -8,16 +8,16 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import { SecretBox } from '../auth/secret.js';
-import { AuthService } from '../auth/service.js';
-import { silentLogger } from '../log.js';
-import { parseMessage } from '../mail/parse.js';
-import { NetServer } from '../net/listener.js';
-import { generateSelfSigned } from '../net/tls.js';
-import { openStore } from '../store/index.js';
-import type { JsonValue, Store } from '../store/types.js';
-import { TraceBus } from '../trace/bus.js';
-import { type ImapSettings, imapHandler } from './index.js';
+import { SecretBox } from '../../src/auth/secret.js';
+import { AuthService } from '../../src/auth/service.js';
+import { type ImapSettings, imapHandler } from '../../src/imap/index.js';
+import { silentLogger } from '../../src/log.js';
+import { parseMessage } from '../../src/mail/parse.js';
+import { NetServer } from '../../src/net/listener.js';
+import { generateSelfSigned } from '../../src/net/tls.js';
+import { openStore } from '../../src/store/index.js';
+import type { JsonValue, Store } from '../../src/store/types.js';
+import { TraceBus } from '../../src/trace/bus.js';
 
 let secureContext: Promise<tls.SecureContext> | null = null;
 function tlsContext(): Promise<tls.SecureContext> {
