@@ -173,6 +173,36 @@ describe('postbode CLI', () => {
     assert.match(real, /C: PASS <redacted>/);
     assert.doesNotMatch(out, /supersecret/);
   });
+
+  it('trace --json prints only JSON lines on stdout (the banner goes to stderr)', async () => {
+    const child = spawn(process.execPath, [BIN, 'trace', '--json', '--data-dir', pb.dataDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    try {
+      // Sessions until one shows in the trace (the subscription starts when the CLI has connected).
+      const deadline = Date.now() + 10_000;
+      while (!out.includes('"type":"close"')) {
+        const p = await LineClient.connect(pb.ports.pop3);
+        await p.line();
+        await p.cmd('QUIT');
+        await p.closedByServer();
+        assert.ok(Date.now() < deadline, `trace --json showed no session in 10 s: ${out}`);
+      }
+    } finally {
+      child.kill();
+    }
+    const lines = out.split('\n').filter((l) => l !== '');
+    for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), `not JSON: ${line}`);
+    assert.match(err, /tracing sessions of the server/);
+  });
 });
 
 describe('postbode serve start-up errors', () => {

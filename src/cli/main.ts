@@ -129,7 +129,10 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
   ).action(async (opts: GlobalOptions & { json?: boolean }) => {
     const config = configFrom(opts);
     const socketPath = path.join(path.resolve(config.data_dir), 'control.sock');
-    out(pc.dim(`tracing sessions of the server in ${path.dirname(socketPath)}; Ctrl-C stops`));
+    // With --json, stdout carries only JSON lines (one event each): the banner goes to stderr.
+    const banner = `tracing sessions of the server in ${path.dirname(socketPath)}; Ctrl-C stops`;
+    if (opts.json) process.stderr.write(`${banner}\n`);
+    else out(pc.dim(banner));
     // The server ends a stream it cannot serve (too many, or this one fell behind) with a notice
     // carrying `error`: that is a failure of this command, not the end of the server's sessions.
     let refusal: string | null = null;
