@@ -272,6 +272,20 @@ function memorySnapshot(): ServerStatus['memory'] {
   return { rss, heapUsed, heapTotal, external, arrayBuffers };
 }
 
+/** The submission listener as replies name it ("the submission port 587"), or null when none listens. */
+export function submissionHint(config: Config): string | null {
+  for (const [name, tls] of [
+    ['submission', ''],
+    ['submissions', ' (implicit TLS)'],
+  ] as const) {
+    const listen = config.listen[name];
+    if (listen === 'off') continue;
+    const { port } = parseListenAddress(listen);
+    return port === 0 ? `the submission port${tls}` : `the submission port ${port}${tls}`;
+  }
+  return null;
+}
+
 /** The outbound queue worker as the configuration sets it up; bounces go through `delivery`. */
 function outboundWorker(config: Config, store: Store, delivery: Delivery, log: Logger): OutboundWorker {
   const d = config.delivery;
@@ -387,6 +401,7 @@ function buildHandlers(
     idleTimeoutMs: config.smtp.idle_timeout * 1000,
     authOnMx: config.smtp.auth_on_mx,
     senderLoginMatch: config.smtp.sender_login_match,
+    submissionHint: submissionHint(config),
   });
   const pop3 = pop3Handler(
     { ...common, version: VERSION, idleTimeoutMs: config.pop3.idle_timeout * 1000 },

@@ -40,6 +40,11 @@ export interface SmtpSettings {
   /** Offer AUTH on the MX listener. */
   authOnMx: boolean;
   /**
+   * Where users send mail with a login, as replies name it: "the submission port 587", or null when no
+   * submission listener is configured. Absent means "the submission port 587".
+   */
+  submissionHint?: string | null;
+  /**
    * `smtp.sender_login_match`: an authenticated session may send only as an address its account owns
    * (MAIL FROM and the From: header, see sender-check.ts). Absent means true.
    */

@@ -2,6 +2,7 @@
 import { quotaRefusal } from '../../delivery/delivery.js';
 import { mailboxError, parsePathArgument } from '../address.js';
 import { R, reply } from '../reply.js';
+import type { SmtpSession } from '../session.js';
 import { defineCommand, type GrammarContext, ok, type Parsed, refuse, syntax } from './types.js';
 
 const NOTIFY_VALUES = new Set(['NEVER', 'SUCCESS', 'FAILURE', 'DELAY']);
@@ -75,8 +76,7 @@ export const rcpt = defineCommand<RcptArgs>({
     }
     if (resolution.kind === 'remote' && !s.authUser) {
       s.stats.rejected++;
-      const hint =
-        s.settings.role === 'mx' ? ' (log in with AUTH, or use the submission port 587, to send to other domains)' : '';
+      const hint = s.settings.role === 'mx' ? relayHint(s.settings) : '';
       return s.send(reply(554, '5.7.1', `<${address}>: Relay access denied${hint}`));
     }
     // RFC 1870 §6.5 and RFC 3463 §3.3 (X.2.2): a full mailbox is refused here, before the message is sent; a
@@ -99,3 +99,13 @@ export const rcpt = defineCommand<RcptArgs>({
     s.send(reply(250, '2.1.5', `Recipient <${address}> OK${where}${note}`));
   },
 });
+
+/** How a user of this server sends to other domains, from the MX port's point of view. */
+function relayHint(settings: SmtpSession['settings']): string {
+  const submission = settings.submissionHint === undefined ? 'the submission port 587' : settings.submissionHint;
+  const ways = [settings.authOnMx ? 'log in with AUTH' : null, submission ? `use ${submission}` : null].filter(
+    (w): w is string => w !== null,
+  );
+  if (ways.length === 0) return ' (this server offers no login to send to other domains)';
+  return ` (${ways.join(', or ')}, to send to other domains)`;
+}
