@@ -13,7 +13,7 @@ import { ListenError } from '../net/listener.js';
 import { controlRequest } from '../server/control.js';
 import { DiskMonitor, type DiskStatus, formatBytes } from '../server/disk.js';
 import { startServer } from '../server/server.js';
-import { openStore } from '../store/index.js';
+import { openStore } from '../store/open.js';
 import { SpaceReserve } from '../store/space.js';
 import type { TraceEvent } from '../trace/bus.js';
 import { VERSION } from '../version.js';
@@ -98,7 +98,7 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
       if (status.queue) for (const line of formatQueueStatus(status.queue, 'running')) out(line);
       for (const line of formatDiskStatus(status.disk ?? null, status.log ?? null)) out(line);
     } catch {
-      const store = await openStore({ dataDir });
+      const store = await openStore({ url: config.store.url, dataDir });
       try {
         const s = await store.stats();
         out(`postbode is not running (no server answers on ${path.join(dataDir, 'control.sock')})`);

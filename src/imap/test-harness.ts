@@ -14,7 +14,7 @@ import { silentLogger } from '../log.js';
 import { parseMessage } from '../mail/parse.js';
 import { NetServer } from '../net/listener.js';
 import { generateSelfSigned } from '../net/tls.js';
-import { openStore } from '../store/index.js';
+import { openStore } from '../store/open.js';
 import type { JsonValue, Store } from '../store/types.js';
 import { TraceBus } from '../trace/bus.js';
 import { type ImapSettings, imapHandler } from './index.js';

@@ -26,7 +26,7 @@ import { MemoryBudget, Spool } from '../net/spool.js';
 import { loadTls, type TlsMaterial } from '../net/tls.js';
 import { type Pop3Backend, pop3Handler } from '../pop3/index.js';
 import { smtpHandler } from '../smtp/index.js';
-import { openStore } from '../store/index.js';
+import { openStore } from '../store/open.js';
 import { SpaceReserve } from '../store/space.js';
 import type { Store, StoreStats } from '../store/types.js';
 import { TraceBus } from '../trace/bus.js';
@@ -52,7 +52,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   mkdirSync(dataDir, { recursive: true });
   // The storage reserve and the default quota (config [store]); see store/space.ts and disk.ts.
   const reserve = new SpaceReserve({ dataDir, bytes: config.store.reserve });
-  const store = await openStore({ dataDir, reserve, defaultQuotaBytes: config.store.default_quota });
+  const store = await openStore({
+    url: config.store.url,
+    dataDir,
+    reserve,
+    defaultQuotaBytes: config.store.default_quota,
+  });
   const cleanups: (() => Promise<unknown> | undefined)[] = [() => store.close()];
   try {
     const disk = new DiskMonitor({

@@ -16,7 +16,7 @@ import { parseMessage } from '../../mail/parse.js';
 import { NetServer } from '../../net/listener.js';
 import { generateSelfSigned } from '../../net/tls.js';
 import { smtpHandler } from '../../smtp/index.js';
-import { openStore } from '../../store/index.js';
+import { openStore } from '../../store/open.js';
 import type { JsonValue, QueueEntry, Store } from '../../store/types.js';
 import { TraceBus } from '../../trace/bus.js';
 import { statusOf } from '../bounce.js';
