@@ -18,7 +18,6 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
-import { AUTHENTICATED_CAPABILITIES } from '../../imap/capabilities.js';
 import { FrameQueue, type FrameSource } from '../../net/bounded-writer.js';
 import { TlsKeyLog } from '../../net/keylog.js';
 import type { Protocol, TraceEvent } from '../../trace/bus.js';
@@ -246,9 +245,10 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
       const value = probeAdvertised(ctx.listeners.filter((l) => l.name !== 'http')).then((seen) => {
         const explained = explainCapabilities(seen);
         // The probe sees what a client sees before login; IMAP lists its extensions only after
-        // LOGIN (RFC 9051 §6.1.1), so those come from the engine's own list, marked as such.
+        // LOGIN (RFC 9051 §6.1.1), so those come from the engine's own list (through the context),
+        // marked as such.
         if (seen.imap.length > 0) {
-          const afterLogin = AUTHENTICATED_CAPABILITIES.filter((k) => !seen.imap.includes(k));
+          const afterLogin = ctx.capabilitiesAfterLogin.imap.filter((k) => !seen.imap.includes(k));
           for (const cap of explainCapabilities({ smtp: [], pop3: [], imap: afterLogin }).imap) {
             explained.imap.push({ ...cap, effect: `Advertised after login. ${cap.effect}` });
           }
