@@ -32,7 +32,7 @@ import type { Store } from '../store/types.js';
 import { TraceBus } from '../trace/bus.js';
 import { PRODUCT, VERSION } from '../version.js';
 import type { WebContext } from '../web/context.js';
-import { SessionRecorder } from '../web/recorder.js';
+import { SessionRecorder } from '../web/recorder/index.js';
 import { startControlSocket } from './control.js';
 import { DiskMonitor } from './disk.js';
 import { type ListenerInfo, serverStatus } from './status.js';

@@ -389,7 +389,7 @@ export interface ChangeFeed {
 }
 
 /**
- * One protocol session as the web lab's history keeps it (see src/web/recorder.ts). Times are
+ * One protocol session as the web lab's history keeps it (see src/web/recorder/). Times are
  * milliseconds since the epoch.
  */
 export interface LoggedSession {

@@ -42,17 +42,16 @@ export interface WebEnv {
 export type { ListenerInfo, ServerStatus };
 
 /**
- * The session recorder (src/web/recorder.ts) as the context holds it. Only what the composition root
- * needs is named here; recorder.ts adds its own members by declaration merging
- * (`declare module './context.js' { interface SessionRecorderLike { ... } }`), so this file does not
- * depend on it.
+ * The session recorder (src/web/recorder/) as the context holds it. Only what the composition root
+ * needs is named here, so this file does not depend on it; the lab routes check for the real class
+ * (`instanceof SessionRecorder`).
  */
 export interface SessionRecorderLike {
   /** Stops listening to the bus and flushes what is pending. */
   stop(): void | Promise<void>;
 }
 
-/** The TLS key log switch (admin only, off by default); extended by its owner the same way. */
+/** The TLS key log switch (admin only, off by default); the lab routes check for the real class (TlsKeyLog). */
 export interface KeylogLike {
   /** Whether new TLS sessions get their keys logged. */
   readonly enabled: boolean;

@@ -5,7 +5,7 @@
  *
  * Invariants:
  * - Every route needs a login; users see only sessions where they authenticated as themselves
- *   (recorder.ts decides), admins all. The key log routes are admin-only.
+ *   (recorder/access.ts decides), admins all. The key log routes are admin-only.
  * - SSE streams (src/web/sse.ts) send a comment line every 15 s, unsubscribe from the recorder when
  *   the client goes, and drop a client that does not keep up; a user has at most web.streams_per_user
  *   open, the server web.max_streams (429 beyond).
@@ -34,7 +34,7 @@ import {
 import { type Annotator, annotateSession, createAnnotator } from '../lab/annotate.js';
 import { explainCapabilities, probeAdvertised } from '../lab/capabilities.js';
 import { sessionToPcap } from '../lab/pcap.js';
-import { SessionRecorder, type Viewer } from '../recorder.js';
+import { SessionRecorder, type Viewer } from '../recorder/index.js';
 import { openEventStream, type SseStream, STREAM_QUEUE_BYTES, StreamSlots, sseFrame } from '../sse.js';
 
 /** The probe shows up as three short sessions in the lab; what is advertised only changes with a restart. */
