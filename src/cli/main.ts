@@ -13,7 +13,7 @@ import { ListenError } from '../net/listener.js';
 import { controlRequest } from '../server/control.js';
 import { DiskMonitor, type DiskStatus, formatBytes } from '../server/disk.js';
 import { startServer } from '../server/server.js';
-import { openStore } from '../store/open.js';
+import { openStore, StoreUrlError } from '../store/open.js';
 import { SpaceReserve } from '../store/space.js';
 import type { TraceEvent } from '../trace/bus.js';
 import { VERSION } from '../version.js';
@@ -291,7 +291,12 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    if (err instanceof CliError || err instanceof ConfigError || err instanceof ListenError) {
+    if (
+      err instanceof CliError ||
+      err instanceof ConfigError ||
+      err instanceof ListenError ||
+      err instanceof StoreUrlError
+    ) {
       console.error(`postbode: ${err.message}`);
       return err instanceof CliError ? err.exitCode : 1;
     }
