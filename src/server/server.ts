@@ -35,7 +35,7 @@ import type { WebContext } from '../web/context.js';
 import { SessionRecorder } from '../web/recorder/index.js';
 import { startControlSocket } from './control.js';
 import { DiskMonitor } from './disk.js';
-import { type ListenerInfo, serverStatus } from './status.js';
+import { type ListenerInfo, type ServerStatus, serverStatus } from './status.js';
 
 export interface RunningServer {
   config: Config;
@@ -73,17 +73,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
     const started = new Date();
     const status = () =>
-      serverStatus({
-        config,
-        dataDir,
-        started,
-        listeners,
-        store: storage.store,
-        sessions: netServer.sessionCount,
-        disk: storage.disk,
-      });
-    const control: net.Server = await startControlSocket(path.join(dataDir, 'control.sock'), { bus, log, status });
-    cleanups.add(() => new Promise<void>((r) => control.close(() => r())));
+      serverStatus({ config, dataDir, started, listeners, ...storage, sessions: netServer.sessionCount });
+    await startControl(dataDir, { bus, log, status }, cleanups);
 
     await startWebListener(
       config,
@@ -299,8 +290,18 @@ async function startMailListeners(
   return listeners;
 }
 
+/** Phase 6: the control socket `<data_dir>/control.sock` (`postbode status`, `postbode trace`). */
+async function startControl(
+  dataDir: string,
+  deps: { bus: TraceBus; log: Logger; status: () => Promise<ServerStatus> },
+  cleanups: Cleanups,
+): Promise<void> {
+  const control: net.Server = await startControlSocket(path.join(dataDir, 'control.sock'), deps);
+  cleanups.add(() => new Promise<void>((r) => control.close(() => r())));
+}
+
 /**
- * Phase 6, when listen.http is on: the web lab and its HTTP(S) listener, added to `web.listeners`.
+ * Phase 7, when listen.http is on: the web lab and its HTTP(S) listener, added to `web.listeners`.
  * Its modules are loaded only then: the CLI's other commands start faster without hono.
  */
 async function startWebListener(config: Config, web: WebContext, cleanups: Cleanups): Promise<void> {
