@@ -20,7 +20,7 @@ export async function createPostbodeUsers(
   password: string,
   fill: readonly BulkMailbox[] = [],
 ): Promise<void> {
-  const { openStore } = await import('../src/store/index.js');
+  const { openStore } = await import('../src/store/open.js');
   const { hashPassword } = await import('../src/auth/password.js');
   const store = await openStore({ dataDir });
   try {

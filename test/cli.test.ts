@@ -1,7 +1,7 @@
 /** The `postbode` command: admin commands on a live server, status, trace, and start-up errors. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -249,5 +249,23 @@ describe('postbode serve start-up errors', () => {
     const r = runCli(['serve', '--set', 'strictness=sloppy', '--data-dir', '/tmp/none']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /strictness/);
+  });
+
+  it('names the supported store backends when store.url has another scheme, and exits non-zero', () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'postbode-url-'));
+    try {
+      const config = path.join(dataDir, 'postbode.toml');
+      writeFileSync(config, '[store]\nurl = "postgres://db.example/mail"\n');
+      for (const cmd of [['serve'], ['user', 'list']]) {
+        const r = runCli([...cmd, '--config', config, '--data-dir', dataDir]);
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(
+          r.stderr,
+          /^postbode: store\.url "postgres:\.\.\." needs the PostgreSQL backend.*supported: sqlite:PATH/m,
+        );
+      }
+    } finally {
+      removeDir(dataDir);
+    }
   });
 });

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { generatePassword } from '../auth/generated-password.js';
 import { hashPassword } from '../auth/password.js';
 import { DkimError, DkimKeyStore, dnsRecord, dnsRecordValue } from '../delivery/dkim.js';
-import { mailboxError } from '../smtp/address.js';
+import { mailboxError } from '../mail/address-syntax.js';
 import { quotaLimit, StoreConflictError } from '../store/types.js';
 import { CliError, type GlobalOptions, withConfigOptions, withStore } from './context.js';
 import { readPassword } from './prompt.js';

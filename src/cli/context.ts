@@ -9,7 +9,7 @@ import type { AuthService } from '../auth/service.js';
 import { type ConfigOverrides, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { authFromConfig } from '../server/server.js';
-import { openStore } from '../store/index.js';
+import { openStore } from '../store/open.js';
 import type { Store } from '../store/types.js';
 
 export interface GlobalOptions {
@@ -38,7 +38,7 @@ export interface AdminContext {
 export async function withStore<T>(opts: GlobalOptions, fn: (ctx: AdminContext) => Promise<T>): Promise<T> {
   const config = configFrom(opts);
   const dataDir = path.resolve(config.data_dir);
-  const store = await openStore({ dataDir, defaultQuotaBytes: config.store.default_quota });
+  const store = await openStore({ url: config.store.url, dataDir, defaultQuotaBytes: config.store.default_quota });
   try {
     for (const domain of config.domains) await store.domains.add(domain);
     const auth = authFromConfig(store, config, dataDir);

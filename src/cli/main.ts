@@ -13,7 +13,7 @@ import { ListenError } from '../net/listener.js';
 import { controlRequest } from '../server/control.js';
 import { DiskMonitor, type DiskStatus, formatBytes } from '../server/disk.js';
 import { startServer } from '../server/server.js';
-import { openStore } from '../store/index.js';
+import { openStore, StoreUrlError } from '../store/open.js';
 import { SpaceReserve } from '../store/space.js';
 import type { TraceEvent } from '../trace/bus.js';
 import { VERSION } from '../version.js';
@@ -104,7 +104,7 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
         );
       }
     } catch {
-      const store = await openStore({ dataDir });
+      const store = await openStore({ url: config.store.url, dataDir });
       try {
         const s = await store.stats();
         out(`postbode is not running (no server answers on ${path.join(dataDir, 'control.sock')})`);
@@ -308,7 +308,12 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    if (err instanceof CliError || err instanceof ConfigError || err instanceof ListenError) {
+    if (
+      err instanceof CliError ||
+      err instanceof ConfigError ||
+      err instanceof ListenError ||
+      err instanceof StoreUrlError
+    ) {
       console.error(`postbode: ${err.message}`);
       return err instanceof CliError ? err.exitCode : 1;
     }

@@ -277,6 +277,11 @@ export const configSchema = z
     store: z
       .strictObject({
         /**
+         * Which store backend and where: empty for the embedded SQLite database `<data_dir>/postbode.db`,
+         * or `sqlite:PATH` for another file (src/store/open.ts). Other schemes are refused at start.
+         */
+        url: z.string().default(''),
+        /**
          * Storage quota in bytes of every account without its own (`postbode user quota`); 0: none.
          * Default 1 GiB.
          */

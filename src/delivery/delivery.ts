@@ -12,11 +12,13 @@
  *   usage is the sum of its message sizes): `resolve` reports each local account's usage so RCPT can
  *   refuse a full mailbox (`quotaRefusal`: 452 4.2.2 when full, or when a
  *   declared SIZE does not fit; 552 5.2.2 when SIZE exceeds the whole quota — RFC 1870 §6.5,
- *   RFC 3463 §3.3). `deliver` checks again with the real size: when the message fits none of the
- *   recipients (no remote ones, no local one with room) it throws QuotaExceededError and stores nothing
- *   (the SMTP engine answers 552 5.2.2). When only some local recipients overflow, every accepted copy
- *   is still delivered (a grace of one message, as Dovecot's quota_grace): after 250 the message may
- *   not be lost, and there is no bounce generator yet to tell the sender about a dropped copy.
+ *   RFC 3463 §3.3). `deliver` leaves the decision with the real size to the store's write (atomic with
+ *   the insert, `DeliveryRequest.overQuota`): when the message fits none of the recipients (no remote
+ *   ones, no local one with room) the store refuses it with OverQuotaError and stores nothing, and
+ *   `deliver` throws QuotaExceededError (the SMTP engine answers 552 5.2.2). When only some local
+ *   recipients overflow, every accepted copy is still delivered (a grace of one message, as Dovecot's
+ *   quota_grace): after 250 the message may not be lost, and there is no bounce generator yet to tell
+ *   the sender about a dropped copy.
  * - DKIM: the queued copy for remote recipients is signed once, before it is stored, when the message
  *   was submitted by an authenticated user or generated here (a DSN), and a key exists (dkim.ts) for
  *   the envelope sender's domain (the From: domain for the null sender) and that domain is local. Mail
@@ -28,7 +30,14 @@
  */
 import type { Logger } from '../log.js';
 import { parseMessage } from '../mail/parse.js';
-import { type Account, type JsonValue, type QueueRecipient, quotaLimit, type Store } from '../store/types.js';
+import {
+  type Account,
+  type JsonValue,
+  OverQuotaError,
+  type QueueRecipient,
+  quotaLimit,
+  type Store,
+} from '../store/types.js';
 import { type DkimKeyStore, fromHeaderDomain, signMessage } from './dkim.js';
 
 const MAX_ALIAS_DEPTH = 8;
@@ -205,18 +214,6 @@ export class Delivery {
     return false;
   }
 
-  /** The accounts among `ids` that `size` more bytes would push over their quota. */
-  async #overQuota(ids: number[], size: number): Promise<number[]> {
-    const over: number[] = [];
-    for (const id of ids) {
-      const account = await this.store.accounts.getById(id);
-      const limit = account ? quotaLimit(this.store, account) : null;
-      if (limit === null) continue;
-      if ((await this.store.accounts.usage(id)) + size > limit) over.push(id);
-    }
-    return over;
-  }
-
   /** The account's mailbox with special-use \Junk (RFC 6154), else "Junk"; the store falls back to INBOX. */
   async #junkMailbox(accountId: number): Promise<string> {
     const boxes = await this.store.mailboxes.list(accountId);
@@ -274,33 +271,41 @@ export class Delivery {
     if (localIds.size > 0) {
       // RFC 5321 §4.4: the final delivery adds Return-Path with the envelope sender.
       const raw = Buffer.concat([Buffer.from(`Return-Path: <${msg.envelopeFrom}>\r\n${received}`), msg.data]);
-      const over = await this.#overQuota([...localIds.keys()], raw.length);
-      if (over.length === localIds.size && remote.size === 0) {
-        throw new QuotaExceededError(
-          over.map((id) => localIds.get(id)!),
-          msg.data.length,
-        );
-      }
-      if (over.length > 0) {
-        this.opts.log.warn(
-          { id, over: over.map((a) => localIds.get(a)), size: raw.length },
-          'delivered over quota (grace: other recipients had room)',
-        );
-      }
-      writes.push(
-        this.store.deliver({
+      const local = await Promise.all(
+        [...localIds.keys()].map(async (accountId) =>
+          msg.junk
+            ? { accountId, mailbox: await this.#junkMailbox(accountId), flags: ['$Junk'] }
+            : { accountId, mailbox: 'INBOX' },
+        ),
+      );
+      // The store decides the quota in the write (types.ts DeliveryRequest.overQuota): with remote
+      // recipients the message is accepted anyway, so local copies are stored even over quota.
+      const stored = this.store
+        .deliver({
           raw,
           meta: parseMessage(raw) as unknown as JsonValue,
           internalDate: now,
-          local: await Promise.all(
-            [...localIds.keys()].map(async (accountId) =>
-              msg.junk
-                ? { accountId, mailbox: await this.#junkMailbox(accountId), flags: ['$Junk'] }
-                : { accountId, mailbox: 'INBOX' },
-            ),
-          ),
-        }),
-      );
+          local,
+          overQuota: remote.size > 0 ? 'accept' : 'refuse',
+        })
+        .then(
+          (result) => {
+            if (result.overQuota.length > 0) {
+              this.opts.log.warn(
+                { id, over: result.overQuota.map((a) => localIds.get(a)), size: raw.length },
+                'delivered over quota (grace: other recipients had room)',
+              );
+            }
+          },
+          (err: unknown) => {
+            if (!(err instanceof OverQuotaError)) throw err;
+            throw new QuotaExceededError(
+              err.accountIds.map((a) => localIds.get(a) ?? String(a)),
+              msg.data.length,
+            );
+          },
+        );
+      writes.push(stored);
     }
     let queueId: number | null = null;
     if (remote.size > 0) {

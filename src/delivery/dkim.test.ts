@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { dkimVerify } from 'mailauth';
 import { silentLogger } from '../log.js';
-import { openStore } from '../store/index.js';
+import { openStore } from '../store/open.js';
 import type { Store } from '../store/types.js';
 import { Delivery, type IncomingMessage } from './delivery.js';
 import { type DkimKey, DkimKeyStore, dnsRecord, dnsRecordValue, fromHeaderDomain, signMessage } from './dkim.js';

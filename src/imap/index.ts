@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import { busyText, type SessionHandler } from '../net/listener.js';
 import { type ImapBackend, ImapSession, type ImapSettings } from './session.js';
 
+export { AUTHENTICATED_CAPABILITIES } from './capabilities.js';
 export type { ImapBackend, ImapSettings } from './session.js';
 
 export function imapHandler(settings: ImapSettings, backend: ImapBackend, log: Logger): SessionHandler {

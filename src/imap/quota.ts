@@ -1,6 +1,6 @@
 /**
- * Per-account storage quota as IMAP shows it (RFC 9208) and the check APPEND (and COPY) use before
- * storing.
+ * Per-account storage quota as IMAP shows it (RFC 9208: GETQUOTA, GETQUOTAROOT, STATUS). Whether
+ * APPEND and COPY fit is not decided here but by the store, in the write (OverQuotaError).
  *
  * Invariants:
  * - One quota root per account, named "" (RFC 9208 §3.2 allows any name; Dovecot and Mox use one root
@@ -27,10 +27,7 @@ export interface QuotaState {
   limit: number | null;
 }
 
-/**
- * The account's quota state with `extraBytes` about to be added. APPEND and COPY answer
- * `NO [OVERQUOTA]` when `ok` is false (RFC 9208 §4.3.1, RFC 5530 §3).
- */
+/** The account's quota state as it would be with `extraBytes` more (what GETQUOTA shows with 0). */
 export async function quotaCheck(store: Store, accountId: number, extraBytes: number): Promise<QuotaState> {
   const account = await store.accounts.getById(accountId);
   const limit = account ? quotaLimit(store, account) : null;

@@ -18,6 +18,7 @@
  */
 
 export { type Address, parseAddressList } from './address.js';
+export { mailboxError } from './address-syntax.js';
 export { type BodyStructureOptions, bodyStructureText, serializeBodyStructure } from './bodystructure.js';
 export { decodeCharset, decodeExtendedValue, decodeTransfer, decodeWords, paramValue, partText } from './decode.js';
 export { type Envelope, envelopeText, serializeEnvelope } from './envelope.js';

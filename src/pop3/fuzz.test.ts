@@ -23,7 +23,7 @@ import { SecretBox } from '../auth/secret.js';
 import { AuthService } from '../auth/service.js';
 import { parseMessage } from '../mail/parse.js';
 import { NetServer } from '../net/listener.js';
-import { openStore } from '../store/index.js';
+import { openStore } from '../store/open.js';
 import type { JsonValue, Store } from '../store/types.js';
 import { TraceBus } from '../trace/bus.js';
 import { messageNumber, optionalMessageNumber } from './commands/args.js';

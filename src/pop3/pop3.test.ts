@@ -18,7 +18,7 @@ import { AuthService } from '../auth/service.js';
 import { parseMessage } from '../mail/parse.js';
 import { NetServer } from '../net/listener.js';
 import { generateSelfSigned } from '../net/tls.js';
-import { openStore } from '../store/index.js';
+import { openStore } from '../store/open.js';
 import type { JsonValue, MessageInfo, Store } from '../store/types.js';
 import { TraceBus, type TraceEvent } from '../trace/bus.js';
 import { DotStuffer, TopCutter } from './body.js';

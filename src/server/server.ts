@@ -1,6 +1,7 @@
 /**
  * The composition root: builds the store, services and listeners from a Config, and stops them.
  * Nothing else in the code base wires layers together; engines receive narrow backend interfaces.
+ * The store backend is chosen here (store/open.ts), and only here and in the CLI.
  */
 import { mkdirSync } from 'node:fs';
 import type net from 'node:net';
@@ -15,26 +16,26 @@ import { Delivery } from '../delivery/delivery.js';
 import { DkimKeyStore } from '../delivery/dkim.js';
 import { InboundChecker } from '../delivery/inbound-auth.js';
 import { parseHostPort } from '../delivery/outbound/routes.js';
-import { type QueueStatus, queueStatus } from '../delivery/outbound/status.js';
 import { OutboundWorker } from '../delivery/outbound/worker.js';
 import { senderOwners } from '../delivery/sender-owners.js';
-import { imapHandler } from '../imap/index.js';
-import { type Logger, type LogStats, logStats } from '../log.js';
+import { AUTHENTICATED_CAPABILITIES, imapHandler } from '../imap/index.js';
+import type { Logger } from '../log.js';
 import { TlsKeyLog } from '../net/keylog.js';
 import { ListenError, NetServer, type SessionHandler } from '../net/listener.js';
 import { MemoryBudget, Spool } from '../net/spool.js';
 import { loadTls, type TlsMaterial } from '../net/tls.js';
 import { type Pop3Backend, pop3Handler } from '../pop3/index.js';
 import { smtpHandler } from '../smtp/index.js';
-import { openStore } from '../store/index.js';
+import { openStore } from '../store/open.js';
 import { SpaceReserve } from '../store/space.js';
-import type { Store, StoreStats } from '../store/types.js';
+import type { Store } from '../store/types.js';
 import { TraceBus } from '../trace/bus.js';
 import { PRODUCT, VERSION } from '../version.js';
 import type { WebContext } from '../web/context.js';
-import { SessionRecorder } from '../web/recorder.js';
+import { SessionRecorder } from '../web/recorder/index.js';
 import { startControlSocket } from './control.js';
-import { DiskMonitor, type DiskStatus } from './disk.js';
+import { DiskMonitor } from './disk.js';
+import { type ListenerInfo, type ServerStatus, serverStatus } from './status.js';
 
 export interface RunningServer {
   config: Config;
@@ -43,43 +44,21 @@ export interface RunningServer {
   auth: AuthService;
   tls: TlsMaterial;
   /** Bound listeners with their actual addresses (ports resolved when 0 was configured). */
-  listeners: { name: ListenerName; host: string; port: number }[];
+  listeners: ListenerInfo[];
   stop(): Promise<void>;
 }
 
+/**
+ * Starts everything the configuration asks for, phase by phase; each phase registers how to undo
+ * itself, so a failure part-way stops what was started (in reverse order) before it throws.
+ */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const dataDir = path.resolve(config.data_dir);
   mkdirSync(dataDir, { recursive: true });
-  // The storage reserve and the default quota (config [store]); see store/space.ts and disk.ts.
-  const reserve = new SpaceReserve({ dataDir, bytes: config.store.reserve });
-  const store = await openStore({ dataDir, reserve, defaultQuotaBytes: config.store.default_quota });
-  const cleanups: (() => Promise<unknown> | undefined)[] = [() => store.close()];
+  const cleanups = new Cleanups();
   try {
-    const disk = new DiskMonitor({
-      dataDir,
-      reserve,
-      warnPercent: config.store.disk_warning_percent,
-      warnBytes: config.store.disk_warning_bytes,
-      intervalMs: config.store.disk_check_interval * 1000,
-      log,
-    });
-    await disk.start();
-    cleanups.unshift(async () => disk.stop());
-    for (const domain of config.domains) await store.domains.add(domain);
-    const auth = authFromConfig(store, config, dataDir, log);
-    let worker: OutboundWorker | null = null;
-    const delivery = new Delivery(store, {
-      hostname: config.hostname,
-      product: PRODUCT,
-      log,
-      onQueued: () => worker?.wake(),
-      dkim: new DkimKeyStore(dataDir),
-    });
-    if (config.delivery.enabled) {
-      worker = outboundWorker(config, store, delivery, log);
-      const w = worker;
-      cleanups.unshift(() => w.stop());
-    }
+    const storage = await openStorage(config, dataDir, log, cleanups);
+    const services = buildServices(config, dataDir, storage.store, log, cleanups);
     const tls = await loadTls({
       dataDir,
       hostname: config.hostname,
@@ -87,111 +66,37 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       keyFile: config.tls.key_file,
     });
     const bus = new TraceBus();
-    // The web lab, only with the http listener on: TLS key logging (off until an admin turns it on)
-    // and the session recorder, started before the listeners so that it sees every session.
-    const keylog = config.listen.http !== 'off' ? new TlsKeyLog() : null;
-    let recorder: SessionRecorder | null = null;
-    if (keylog) {
-      const r = new SessionRecorder({
-        bus,
-        store,
-        log,
-        keylog,
-        historySessions: config.web.history_sessions,
-        historyDays: config.web.history_days,
-      });
-      await r.start();
-      cleanups.unshift(() => r.stop());
-      recorder = r;
-    }
-    // Message bodies in flight wait here: in memory while small and the budget allows, else on disk.
-    const spool = new Spool({
-      dir: path.join(dataDir, 'spool'),
-      budget: new MemoryBudget(config.limits.body_memory),
-    });
-    spool.prepare();
-    const netServer = new NetServer({
-      bus,
-      log,
-      spool,
-      limits: {
-        connectionsPerIp: config.limits.connections_per_ip,
-        maxConnections: config.limits.max_connections,
-        maxUnsentOutput: config.limits.max_unsent_output,
-        minDataRate: config.limits.min_data_rate,
-      },
-      tlsContext: () => tls.context,
-      ...(keylog ? { keylog } : {}),
-    });
-    cleanups.unshift(() => netServer.close());
-
-    const handlers = buildHandlers(config, { store, auth, delivery, tls, log });
-    const listeners: RunningServer['listeners'] = [];
-    for (const name of LISTENER_NAMES) {
-      const value = config.listen[name];
-      if (value === 'off' || name === 'http') continue;
-      const handler = handlers[name];
-      if (!handler) {
-        throw new ListenError(
-          `the ${name} listener is not available in postbode ${VERSION} yet; set listen.${name} = "off" (or --listen ${name}=off)`,
-        );
-      }
-      const { host, port } = parseListenAddress(value);
-      const address = await netServer.listen({
-        name,
-        host,
-        port,
-        implicitTls: LISTENER_KINDS[name].implicitTls,
-        handler,
-      });
-      listeners.push({ name, host: address.address, port: address.port });
-    }
+    const lab = await startLabRecorder(config, { bus, store: storage.store, log }, cleanups);
+    const netServer = createNetServer(config, dataDir, { bus, log, tls, keylog: lab.keylog }, cleanups);
+    const handlers = buildHandlers(config, { store: storage.store, ...services, tls, log });
+    const listeners = await startMailListeners(config, netServer, handlers);
 
     const started = new Date();
     const status = () =>
-      serverStatus({ config, dataDir, started, listeners, store, sessions: netServer.sessionCount, disk });
-    const control: net.Server = await startControlSocket(path.join(dataDir, 'control.sock'), { bus, log, status });
-    cleanups.unshift(() => new Promise<void>((r) => control.close(() => r())));
+      serverStatus({ config, dataDir, started, listeners, ...storage, sessions: netServer.sessionCount });
+    await startControl(dataDir, { bus, log, status }, cleanups);
 
-    if (config.listen.http !== 'off') {
-      const { host, port } = parseListenAddress(config.listen.http);
-      const web: WebContext = {
+    await startWebListener(
+      config,
+      {
         config,
-        store,
+        store: storage.store,
         bus,
-        auth,
+        auth: services.auth,
         tls,
         log,
         listeners,
         product: PRODUCT,
         version: VERSION,
         status,
-        ...(recorder ? { recorder } : {}),
-        ...(keylog ? { keylog } : {}),
-      };
-      // Loaded only when the listener is on: the CLI's other commands start faster without hono.
-      const [{ createApp }, { startWebListener }] = await Promise.all([
-        import('../web/app.js'),
-        import('../web/http.js'),
-      ]);
-      const http = await startWebListener({
-        app: createApp(web),
-        host,
-        port,
-        ...(config.web.https ? { tls } : {}),
-        limits: {
-          connectionsPerIp: config.web.connections_per_ip,
-          maxConnections: config.web.max_connections,
-          requestTimeoutMs: config.web.request_timeout * 1000,
-          maxBodyBytes: config.web.max_body_size,
-        },
-        log,
-      });
-      cleanups.unshift(() => http.close());
-      listeners.push({ name: 'http', host: http.host, port: http.port });
-    }
+        capabilitiesAfterLogin: { imap: AUTHENTICATED_CAPABILITIES },
+        ...(lab.recorder ? { recorder: lab.recorder } : {}),
+        ...(lab.keylog ? { keylog: lab.keylog } : {}),
+      },
+      cleanups,
+    );
 
-    worker?.start();
+    services.worker?.start();
     log.info(
       {
         version: VERSION,
@@ -205,71 +110,219 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     let stopping: Promise<void> | null = null;
     return {
       config,
-      store,
+      store: storage.store,
       bus,
-      auth,
+      auth: services.auth,
       tls,
       listeners,
       stop() {
-        stopping ??= runCleanups(cleanups).then(() => log.info('postbode stopped'));
+        stopping ??= cleanups.run().then(() => log.info('postbode stopped'));
         return stopping;
       },
     };
   } catch (err) {
-    await runCleanups(cleanups);
+    await cleanups.run();
     throw err;
   }
 }
 
-/** What `postbode status` and `GET /api/status` show. */
-export interface ServerStatus {
-  product: string;
-  pid: number;
-  started: string;
-  hostname: string;
-  dataDir: string;
-  strictness: Config['strictness'];
-  listeners: RunningServer['listeners'];
-  sessions: number;
-  store: { kind: string } & StoreStats;
-  queue: QueueStatus;
-  /** Free space on the data disk, its warning and the storage reserve (null when statfs failed). */
-  disk: DiskStatus | null;
-  /** Log lines dropped because the log could not be written (null: no log descriptor). */
-  log: LogStats | null;
-  /** The process's memory in bytes (process.memoryUsage): resident, JavaScript heap, and outside it. */
-  memory: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
+/** What to undo at stop, newest first. */
+class Cleanups {
+  readonly #fns: (() => Promise<unknown> | undefined)[] = [];
+
+  add(fn: () => Promise<unknown> | undefined): void {
+    this.#fns.unshift(fn);
+  }
+
+  /** Runs every cleanup once, in reverse order of registration; one that fails does not stop the rest. */
+  async run(): Promise<void> {
+    const fns = this.#fns.splice(0);
+    for (const fn of fns) {
+      try {
+        await fn();
+      } catch {
+        // keep stopping the rest
+      }
+    }
+  }
 }
 
-export async function serverStatus(s: {
-  config: Config;
-  dataDir: string;
-  started: Date;
-  listeners: RunningServer['listeners'];
-  store: Store;
-  sessions: number;
-  disk?: DiskMonitor;
-}): Promise<ServerStatus> {
-  return {
+/**
+ * Phase 1: the store (the backend `store.url` names, store/open.ts) with its storage reserve and the
+ * disk monitor (config [store]; see store/space.ts and disk.ts), and the configured domains in it.
+ */
+async function openStorage(
+  config: Config,
+  dataDir: string,
+  log: Logger,
+  cleanups: Cleanups,
+): Promise<{ store: Store; disk: DiskMonitor }> {
+  const reserve = new SpaceReserve({ dataDir, bytes: config.store.reserve });
+  const store = await openStore({
+    url: config.store.url,
+    dataDir,
+    reserve,
+    defaultQuotaBytes: config.store.default_quota,
+  });
+  cleanups.add(() => store.close());
+  const disk = new DiskMonitor({
+    dataDir,
+    reserve,
+    warnPercent: config.store.disk_warning_percent,
+    warnBytes: config.store.disk_warning_bytes,
+    intervalMs: config.store.disk_check_interval * 1000,
+    log,
+  });
+  await disk.start();
+  cleanups.add(async () => disk.stop());
+  for (const domain of config.domains) await store.domains.add(domain);
+  return { store, disk };
+}
+
+/**
+ * Phase 2: logins, delivery and the outbound queue worker (created here, started last, when the
+ * listeners are up).
+ */
+function buildServices(
+  config: Config,
+  dataDir: string,
+  store: Store,
+  log: Logger,
+  cleanups: Cleanups,
+): { auth: AuthService; delivery: Delivery; worker: OutboundWorker | null } {
+  const auth = authFromConfig(store, config, dataDir, log);
+  let worker: OutboundWorker | null = null;
+  const delivery = new Delivery(store, {
+    hostname: config.hostname,
     product: PRODUCT,
-    pid: process.pid,
-    started: s.started.toISOString(),
-    hostname: s.config.hostname,
-    dataDir: s.dataDir,
-    strictness: s.config.strictness,
-    listeners: s.listeners,
-    sessions: s.sessions,
-    store: { kind: s.store.kind, ...(await s.store.stats()) },
-    queue: await queueStatus(s.store, { workerEnabled: s.config.delivery.enabled }),
-    disk: s.disk ? await s.disk.check() : null,
-    log: logStats(),
-    memory: memorySnapshot(),
-  };
+    log,
+    onQueued: () => worker?.wake(),
+    dkim: new DkimKeyStore(dataDir),
+  });
+  if (config.delivery.enabled) {
+    const w = outboundWorker(config, store, delivery, log);
+    cleanups.add(() => w.stop());
+    worker = w;
+  }
+  return { auth, delivery, worker };
 }
 
-function memorySnapshot(): ServerStatus['memory'] {
-  const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
-  return { rss, heapUsed, heapTotal, external, arrayBuffers };
+/**
+ * Phase 3, only with the http listener on: TLS key logging (off until an admin turns it on) and the
+ * session recorder of the web lab, started before the listeners so that it sees every session.
+ */
+async function startLabRecorder(
+  config: Config,
+  deps: { bus: TraceBus; store: Store; log: Logger },
+  cleanups: Cleanups,
+): Promise<{ keylog: TlsKeyLog | null; recorder: SessionRecorder | null }> {
+  if (config.listen.http === 'off') return { keylog: null, recorder: null };
+  const keylog = new TlsKeyLog();
+  const recorder = new SessionRecorder({
+    ...deps,
+    keylog,
+    historySessions: config.web.history_sessions,
+    historyDays: config.web.history_days,
+  });
+  await recorder.start();
+  cleanups.add(() => recorder.stop());
+  return { keylog, recorder };
+}
+
+/**
+ * Phase 4: the network server every mail listener runs on, with the connection limits and the spool
+ * where message bodies in flight wait (in memory while small and the budget allows, else on disk).
+ */
+function createNetServer(
+  config: Config,
+  dataDir: string,
+  deps: { bus: TraceBus; log: Logger; tls: TlsMaterial; keylog: TlsKeyLog | null },
+  cleanups: Cleanups,
+): NetServer {
+  const spool = new Spool({
+    dir: path.join(dataDir, 'spool'),
+    budget: new MemoryBudget(config.limits.body_memory),
+  });
+  spool.prepare();
+  const netServer = new NetServer({
+    bus: deps.bus,
+    log: deps.log,
+    spool,
+    limits: {
+      connectionsPerIp: config.limits.connections_per_ip,
+      maxConnections: config.limits.max_connections,
+      maxUnsentOutput: config.limits.max_unsent_output,
+      minDataRate: config.limits.min_data_rate,
+    },
+    tlsContext: () => deps.tls.context,
+    ...(deps.keylog ? { keylog: deps.keylog } : {}),
+  });
+  cleanups.add(() => netServer.close());
+  return netServer;
+}
+
+/** Phase 5: binds every configured mail listener (all but http) to its engine's handler. */
+async function startMailListeners(
+  config: Config,
+  netServer: NetServer,
+  handlers: Partial<Record<ListenerName, SessionHandler>>,
+): Promise<ListenerInfo[]> {
+  const listeners: ListenerInfo[] = [];
+  for (const name of LISTENER_NAMES) {
+    const value = config.listen[name];
+    if (value === 'off' || name === 'http') continue;
+    const handler = handlers[name];
+    if (!handler) {
+      throw new ListenError(
+        `the ${name} listener is not available in postbode ${VERSION} yet; set listen.${name} = "off" (or --listen ${name}=off)`,
+      );
+    }
+    const { host, port } = parseListenAddress(value);
+    const address = await netServer.listen({
+      name,
+      host,
+      port,
+      implicitTls: LISTENER_KINDS[name].implicitTls,
+      handler,
+    });
+    listeners.push({ name, host: address.address, port: address.port });
+  }
+  return listeners;
+}
+
+/** Phase 6: the control socket `<data_dir>/control.sock` (`postbode status`, `postbode trace`). */
+async function startControl(
+  dataDir: string,
+  deps: { bus: TraceBus; log: Logger; status: () => Promise<ServerStatus> },
+  cleanups: Cleanups,
+): Promise<void> {
+  const control: net.Server = await startControlSocket(path.join(dataDir, 'control.sock'), deps);
+  cleanups.add(() => new Promise<void>((r) => control.close(() => r())));
+}
+
+/**
+ * Phase 7, when listen.http is on: the web lab and its HTTP(S) listener, added to `web.listeners`.
+ * Its modules are loaded only then: the CLI's other commands start faster without hono.
+ */
+async function startWebListener(config: Config, web: WebContext, cleanups: Cleanups): Promise<void> {
+  if (config.listen.http === 'off') return;
+  const { host, port } = parseListenAddress(config.listen.http);
+  const [{ createApp }, http] = await Promise.all([import('../web/app.js'), import('../web/http.js')]);
+  const listener = await http.startWebListener({
+    app: createApp(web),
+    host,
+    port,
+    ...(config.web.https ? { tls: web.tls } : {}),
+    limits: {
+      connectionsPerIp: config.web.connections_per_ip,
+      maxConnections: config.web.max_connections,
+      requestTimeoutMs: config.web.request_timeout * 1000,
+      maxBodyBytes: config.web.max_body_size,
+    },
+    log: web.log,
+  });
+  cleanups.add(() => listener.close());
+  web.listeners.push({ name: 'http', host: listener.host, port: listener.port });
 }
 
 /** The submission listener as replies name it ("the submission port 587"), or null when none listens. */
@@ -334,16 +387,6 @@ export function authFromConfig(store: Store, config: Config, dataDir: string, lo
     limiter: new LoginLimiter(limiterOptions(config.auth)),
     ...(log ? { log: log.child({ component: 'auth' }) } : {}),
   });
-}
-
-async function runCleanups(cleanups: (() => Promise<unknown> | undefined)[]): Promise<void> {
-  for (const fn of cleanups) {
-    try {
-      await fn();
-    } catch {
-      // keep stopping the rest
-    }
-  }
 }
 
 function buildHandlers(

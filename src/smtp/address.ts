@@ -1,6 +1,8 @@
 /**
  * Parsing of MAIL FROM / RCPT TO arguments: `FROM:<path> params` (RFC 5321 §4.1.2), with the lab-mode
  * tolerances for hand-typed sessions: a missing pair of angle brackets and spaces around the colon.
+ * Whether the address inside is a valid mailbox is not SMTP's own knowledge: `mailboxError` in
+ * src/mail/address-syntax.ts, shared with the web and the CLI.
  */
 
 export interface PathArgument {
@@ -63,35 +65,4 @@ function findClosingBracket(s: string): number {
     else if (c === '>' && !quoted) return i;
   }
   return -1;
-}
-
-const ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]";
-const DOT_ATOM = new RegExp(`^${ATEXT}+(\\.${ATEXT}+)*$`);
-const QUOTED = /^"([\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"$/;
-const LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-
-/**
- * Checks a mailbox `local@domain` (RFC 5321 §4.1.2). With `utf8` (SMTPUTF8, RFC 6531) non-ASCII is
- * allowed in both parts. Returns an explanation when invalid, or null.
- */
-export function mailboxError(address: string, utf8: boolean): string | null {
-  if (address.length > 254) return 'the address is longer than 254 characters';
-  const at = address.lastIndexOf('@');
-  if (at <= 0 || at === address.length - 1) return 'expected local-part@domain';
-  const local = address.slice(0, at);
-  const domain = address.slice(at + 1);
-  if (local.length > 64) return 'the local part is longer than 64 characters';
-  const nonAscii = /[^\x00-\x7f]/.test(address);
-  if (nonAscii && !utf8) return 'non-ASCII characters need the SMTPUTF8 parameter (RFC 6531)';
-  const localAscii = utf8 ? local.replace(/[^\x00-\x7f]/g, 'a') : local;
-  if (!DOT_ATOM.test(localAscii) && !QUOTED.test(localAscii)) return 'the local part has characters that need quoting';
-  if (/^\[.*\]$/.test(domain)) {
-    const lit = domain.slice(1, -1);
-    if (/^(\d{1,3}\.){3}\d{1,3}$/.test(lit) || /^IPv6:[0-9A-Fa-f:.]+$/.test(lit)) return null;
-    return 'bad address literal';
-  }
-  const domainAscii = utf8 ? domain.replace(/[^\x00-\x7f]/g, 'a') : domain;
-  const labels = domainAscii.split('.');
-  if (labels.some((l) => !LABEL.test(l))) return `"${domain}" is not a valid domain name`;
-  return null;
 }

@@ -19,9 +19,10 @@ import pino from 'pino';
 import { fuzz, type Rand, timed } from '../../test/harness/fuzz.js';
 import { createMechanism } from '../auth/sasl.js';
 import type { Resolution } from '../delivery/delivery.js';
+import { mailboxError } from '../mail/address-syntax.js';
 import { NetServer } from '../net/listener.js';
 import { TraceBus } from '../trace/bus.js';
-import { mailboxError, parsePathArgument } from './address.js';
+import { parsePathArgument } from './address.js';
 import { type SmtpBackend, type SmtpSettings, smtpHandler } from './index.js';
 
 const INTERESTING = Buffer.from('<>:@,;."\\ =+-[]()\t\r\n\0\x7f\xff\xc3\xa9AaZz019FROMTO', 'latin1');

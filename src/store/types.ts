@@ -14,6 +14,11 @@
  *   queue entry; a blob disappears when its last reference goes.
  * - Changes to mailboxes are published on `changes` after they are durable, to every subscriber of that
  *   mailbox in any process that shares the store.
+ * - Quota is decided inside the write that adds messages (deliver, append, copy, move to another
+ *   account), in the same transaction as the insert, so two concurrent writes cannot both pass a check
+ *   that only one of them fits: a write that would take an account beyond `quotaLimit` (usage plus the
+ *   new bytes) rejects with `OverQuotaError` and changes nothing (`deliver` has its own rule, see
+ *   `DeliveryRequest.overQuota`). Writes that remove or move within an account never check it.
  * - A write that fails for lack of storage space (disk full) rejects with `StoreFullError` and changes
  *   nothing. Writes that free space or are needed to (deleting and moving messages, flag changes,
  *   deleting mailboxes and accounts, queue bookkeeping) may use the storage reserve (space.ts) and keep
@@ -127,11 +132,24 @@ export interface DeliveryRequest {
   local: LocalTarget[];
   /** Recipients on other servers: one outbound queue entry for all of them. */
   remote?: NewQueueEntry;
+  /**
+   * What to do with local copies that take their account beyond its quota (usage + `raw.length` >
+   * `quotaLimit`), decided in the write itself:
+   * - `'refuse'` (default): when the message fits *none* of the local targets, reject with
+   *   OverQuotaError (naming them all) and store nothing, the queue entry included. When it fits at
+   *   least one, every copy is stored: a grace of one message, as Dovecot's quota_grace, because the
+   *   SMTP client has one answer for all recipients.
+   * - `'accept'`: store every copy regardless (the message was accepted for other recipients anyway).
+   * Either way the accounts that went over are reported in `DeliveryResult.overQuota`.
+   */
+  overQuota?: 'refuse' | 'accept';
 }
 
 export interface DeliveryResult {
   local: { accountId: number; mailboxId: number; uid: number }[];
   queueId: number | null;
+  /** Accounts (ids, in the order of `local`) that got their copy beyond their quota; see `overQuota`. */
+  overQuota: number[];
 }
 
 export type RecipientState = 'pending' | 'delivered' | 'failed';
@@ -259,11 +277,15 @@ export interface MessageStore {
   /** All messages of a mailbox in ascending UID order. */
   list(mailboxId: number): Promise<MessageInfo[]>;
   get(mailboxId: number, uid: number): Promise<MessageInfo | null>;
-  /** Stores one message into an existing mailbox (IMAP APPEND). */
+  /**
+   * Stores one message into an existing mailbox (IMAP APPEND). OverQuotaError when it does not fit
+   * the account's quota.
+   */
   append(input: NewMessage): Promise<MessageInfo>;
   /**
    * Stores several messages atomically, in order (IMAP MULTIAPPEND, RFC 3502 §3: all or none). Every
-   * mailbox must exist (StoreNotFoundError otherwise, and nothing is stored).
+   * mailbox must exist (StoreNotFoundError otherwise, and nothing is stored); all of them together must
+   * fit the quota of each account they go to (OverQuotaError otherwise, and nothing is stored).
    */
   appendMany(inputs: NewMessage[]): Promise<MessageInfo[]>;
   /** Changes flags; returns the messages that changed with their new flags and modseq. */
@@ -278,13 +300,17 @@ export interface MessageStore {
    * of the removal (0 when nothing was removed).
    */
   expungeDeleted(mailboxId: number, uids: number[]): Promise<{ uids: number[]; modseq: number }>;
-  /** Copies messages to another mailbox (same blobs); returns [sourceUid, newUid] pairs. */
+  /**
+   * Copies messages to another mailbox (same blobs); returns [sourceUid, newUid] pairs. OverQuotaError,
+   * copying nothing, when the copies do not fit the target account's quota (copies count in full).
+   */
   copy(fromMailboxId: number, uids: number[], toMailboxId: number): Promise<[number, number][]>;
   /**
    * IMAP MOVE (RFC 6851 §3.3): copies the messages (flags and dates kept) and expunges them from the
    * source in one atomic step. Returns [sourceUid, newUid] pairs in ascending source order and the
    * modseq of the removal from the source (0 when nothing moved). Publishes `exists` on the target and
-   * `expunge` on the source.
+   * `expunge` on the source. Within one account it adds no storage and never checks the quota; into
+   * another account's mailbox it is refused with OverQuotaError as a copy is.
    */
   move(
     fromMailboxId: number,
@@ -363,7 +389,7 @@ export interface ChangeFeed {
 }
 
 /**
- * One protocol session as the web lab's history keeps it (see src/web/recorder.ts). Times are
+ * One protocol session as the web lab's history keeps it (see src/web/recorder/). Times are
  * milliseconds since the epoch.
  */
 export interface LoggedSession {
@@ -510,6 +536,23 @@ export class StoreNotFoundError extends Error {
  */
 export class StoreFullError extends Error {
   override name = 'StoreFullError';
+}
+
+/**
+ * A write would take accounts beyond their storage quota (`quotaLimit`): nothing of it was stored.
+ * Protocol engines answer with their quota refusal (IMAP NO [OVERQUOTA], SMTP 552 5.2.2 via delivery).
+ */
+export class OverQuotaError extends Error {
+  override name = 'OverQuotaError';
+
+  constructor(
+    /** The accounts the write did not fit. */
+    readonly accountIds: number[],
+    /** The bytes it would have added to each of them (the most, when they differ). */
+    readonly bytes: number,
+  ) {
+    super(`${bytes} more bytes exceed the storage quota of account ${accountIds.join(', ')}`);
+  }
 }
 
 /** An account's storage limit in bytes: its own quota, else the store's default; null for none. */

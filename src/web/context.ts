@@ -3,7 +3,8 @@
  *
  * Invariants of src/web/:
  * - The web layer reaches the server only through `WebContext` (built once by src/server/server.ts);
- *   routes never open their own store or listeners.
+ *   routes never open their own store or listeners. It imports no protocol engine (src/smtp, src/pop3,
+ *   src/imap) and from src/server only the status types (test/layers.test.ts checks this).
  * - Every route module exports `xxxRoutes(ctx): Hono<WebEnv>`; app.ts mounts it under `/api`.
  * - Who is asking is decided once per request by the session middleware (session-auth.ts), which sets
  *   `c.get('user')` (null when not logged in). Routes guard themselves with `requireUser` /
@@ -16,10 +17,10 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
 import type { AuthService } from '../auth/service.js';
-import type { Config, ListenerName } from '../config/schema.js';
+import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { TlsMaterial } from '../net/tls.js';
-import type { ServerStatus } from '../server/server.js';
+import type { ListenerInfo, ServerStatus } from '../server/status.js';
 import type { Store } from '../store/types.js';
 import type { TraceBus } from '../trace/bus.js';
 
@@ -38,24 +39,19 @@ export interface WebEnv {
   };
 }
 
-export interface ListenerInfo {
-  name: ListenerName;
-  host: string;
-  port: number;
-}
+export type { ListenerInfo, ServerStatus };
 
 /**
- * The session recorder (src/web/recorder.ts) as the context holds it. Only what the composition root
- * needs is named here; recorder.ts adds its own members by declaration merging
- * (`declare module './context.js' { interface SessionRecorderLike { ... } }`), so this file does not
- * depend on it.
+ * The session recorder (src/web/recorder/) as the context holds it. Only what the composition root
+ * needs is named here, so this file does not depend on it; the lab routes check for the real class
+ * (`instanceof SessionRecorder`).
  */
 export interface SessionRecorderLike {
   /** Stops listening to the bus and flushes what is pending. */
   stop(): void | Promise<void>;
 }
 
-/** The TLS key log switch (admin only, off by default); extended by its owner the same way. */
+/** The TLS key log switch (admin only, off by default); the lab routes check for the real class (TlsKeyLog). */
 export interface KeylogLike {
   /** Whether new TLS sessions get their keys logged. */
   readonly enabled: boolean;
@@ -75,6 +71,12 @@ export interface WebContext {
   version: string;
   /** The same object `postbode status` prints (control socket `status`). */
   status: () => Promise<ServerStatus>;
+  /**
+   * Capabilities the mail engines advertise only after login, which the lab's capability probe (a
+   * client that does not log in) cannot see: IMAP's (RFC 9051 §6.1.1). Given by the composition root,
+   * so the web layer does not import the engines.
+   */
+  capabilitiesAfterLogin: { imap: readonly string[] };
   recorder?: SessionRecorderLike;
   keylog?: KeylogLike;
 }

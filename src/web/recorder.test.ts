@@ -8,7 +8,7 @@ import { openSqliteStore } from '../store/sqlite/index.js';
 import type { Store } from '../store/types.js';
 import { SessionTrace, TraceBus, type TraceEvent } from '../trace/bus.js';
 import type { SessionSummary } from './api-types.js';
-import { type RecorderOptions, SessionRecorder } from './recorder.js';
+import { type RecorderOptions, SessionRecorder } from './recorder/index.js';
 
 const admin = { role: 'admin', name: 'root' } as const;
 const alice = { role: 'user', name: 'alice@example.org' } as const;

@@ -15,7 +15,7 @@ import { silentLogger } from '../../src/log.js';
 import { parseMessage } from '../../src/mail/parse.js';
 import { NetServer } from '../../src/net/listener.js';
 import { generateSelfSigned } from '../../src/net/tls.js';
-import { openStore } from '../../src/store/index.js';
+import { openStore } from '../../src/store/open.js';
 import type { JsonValue, Store } from '../../src/store/types.js';
 import { TraceBus } from '../../src/trace/bus.js';
 

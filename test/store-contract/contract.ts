@@ -19,6 +19,7 @@ import {
   type Mailbox,
   type MailboxChange,
   type NewQueueEntry,
+  OverQuotaError,
   type Store,
   StoreConflictError,
   StoreNotFoundError,
@@ -481,7 +482,11 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
           local: [{ accountId: a.id, mailbox: 'INBOX', flags: ['\\Seen', '$Label'] }],
         });
         const inbox = await mailbox(a.id);
-        assert.deepEqual(result, { local: [{ accountId: a.id, mailboxId: inbox.id, uid: 1 }], queueId: null });
+        assert.deepEqual(result, {
+          local: [{ accountId: a.id, mailboxId: inbox.id, uid: 1 }],
+          queueId: null,
+          overQuota: [],
+        });
         const got = await store.messages.get(inbox.id, 1);
         assert.ok(got);
         assert.equal(got.mailboxId, inbox.id);
@@ -1326,6 +1331,120 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
           ['fulfilled', 'rejected', 'fulfilled'],
         );
         assert.ok(creates[1].status === 'rejected' && creates[1].reason instanceof StoreConflictError);
+      });
+    });
+
+    describe('quota, decided in the write', () => {
+      /** An account whose quota leaves room for exactly `room` more bytes. */
+      async function limited(room: number): Promise<Account> {
+        return store.accounts.create({ address: `q${++counter}@example.org`, passwordHash: 'hash', quotaBytes: room });
+      }
+
+      async function refused(write: Promise<unknown>, accountIds: number[]): Promise<void> {
+        await assert.rejects(write, (err: unknown) => {
+          assert.ok(err instanceof OverQuotaError, `expected OverQuotaError, got ${String(err)}`);
+          assert.deepEqual(err.accountIds, accountIds);
+          return true;
+        });
+      }
+
+      it('append and appendMany store what fits and refuse, storing nothing, what does not', async () => {
+        const m1 = message();
+        const a = await limited(m1.length * 2);
+        const inbox = await mailbox(a.id);
+        await store.messages.append({ mailboxId: inbox.id, raw: m1, meta: null });
+        await refused(
+          store.messages.appendMany([
+            { mailboxId: inbox.id, raw: message(), meta: null },
+            { mailboxId: inbox.id, raw: message(), meta: null },
+          ]),
+          [a.id],
+        );
+        assert.equal((await uids(inbox.id)).length, 1);
+        assert.equal(await store.accounts.usage(a.id), m1.length);
+        // Exactly up to the limit is allowed (usage + size <= limit).
+        await store.messages.append({ mailboxId: inbox.id, raw: m1, meta: null });
+        await refused(store.messages.append({ mailboxId: inbox.id, raw: Buffer.from('x'), meta: null }), [a.id]);
+        assert.equal(await store.accounts.usage(a.id), m1.length * 2);
+      });
+
+      it('copy is refused over quota; move within the account never is', async () => {
+        const m1 = message();
+        const a = await limited(m1.length + 10);
+        const inbox = await mailbox(a.id);
+        const archive = await mailbox(a.id, 'Archive');
+        await store.messages.append({ mailboxId: inbox.id, raw: m1, meta: null });
+        await refused(store.messages.copy(inbox.id, [1], archive.id), [a.id]);
+        assert.deepEqual(await uids(archive.id), []);
+        const moved = await store.messages.move(inbox.id, [1], archive.id);
+        assert.deepEqual(moved.pairs, [[1, 1]]);
+        assert.equal(await store.accounts.usage(a.id), m1.length);
+      });
+
+      it('deliver refuses a message that fits no local recipient, queue entry included', async () => {
+        const a = await limited(10);
+        const b = await limited(20);
+        const before = await store.stats();
+        await refused(
+          store.deliver({
+            raw: message(),
+            meta: null,
+            local: [
+              { accountId: a.id, mailbox: 'INBOX' },
+              { accountId: b.id, mailbox: 'INBOX' },
+            ],
+            remote: remoteEntry(),
+          }),
+          [a.id, b.id],
+        );
+        assert.deepEqual(await store.stats(), before);
+        assert.equal(await store.accounts.usage(a.id), 0);
+      });
+
+      it('deliver stores every copy when one recipient has room, and reports who went over', async () => {
+        const raw = message();
+        const full = await limited(10);
+        const roomy = await limited(raw.length);
+        const result = await store.deliver({
+          raw,
+          meta: null,
+          local: [
+            { accountId: full.id, mailbox: 'INBOX' },
+            { accountId: roomy.id, mailbox: 'INBOX' },
+          ],
+        });
+        assert.equal(result.local.length, 2);
+        assert.deepEqual(result.overQuota, [full.id]);
+        assert.equal(await store.accounts.usage(full.id), raw.length);
+        // 'accept' stores even when nobody has room.
+        const again = await store.deliver({
+          raw: message(),
+          meta: null,
+          local: [{ accountId: full.id, mailbox: 'INBOX' }],
+          overQuota: 'accept',
+        });
+        assert.deepEqual(again.overQuota, [full.id]);
+        assert.equal((await uids((await mailbox(full.id)).id)).length, 2);
+        // Without a limit (no own quota, no store default here) nothing is ever over.
+        const free = await account();
+        if (store.defaultQuotaBytes == null) assert.deepEqual((await deliver(free.id)).overQuota, []);
+      });
+
+      it('concurrent writes cannot overshoot together: the check and the insert are one step', async () => {
+        const raws = Array.from({ length: 6 }, (_, i) => message(`q-par-${i}`, 'x'.repeat(100)));
+        const size = Math.max(...raws.map((r) => r.length));
+        // Room for two of them, not three.
+        const a = await limited(size * 2 + Math.floor(size / 2));
+        const inbox = await mailbox(a.id);
+        const settled = await Promise.allSettled([
+          ...raws.slice(0, 3).map((raw) => deliver(a.id, raw)),
+          ...raws.slice(3).map((raw) => store.messages.append({ mailboxId: inbox.id, raw, meta: null })),
+        ]);
+        const ok = settled.filter((r) => r.status === 'fulfilled').length;
+        assert.equal(ok, 2, settled.map((r) => r.status).join(' '));
+        for (const r of settled) if (r.status === 'rejected') assert.ok(r.reason instanceof OverQuotaError);
+        assert.equal((await uids(inbox.id)).length, 2);
+        assert.ok((await store.accounts.usage(a.id)) <= size * 2 + Math.floor(size / 2));
       });
     });
 

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { silentLogger } from '../../log.js';
 import { parseMessage } from '../../mail/parse.js';
-import { openStore } from '../../store/index.js';
+import { openStore } from '../../store/open.js';
 import type { JsonValue, QueueEntry, QueueRecipient, Store } from '../../store/types.js';
 import { deliverToHost, transportNeeds } from './client.js';
 import { applyPolicy, MtaSts, type StsPolicy } from './mta-sts.js';

@@ -16,7 +16,7 @@ import { parseMessage } from '../../mail/parse.js';
 import { NetServer } from '../../net/listener.js';
 import { generateSelfSigned } from '../../net/tls.js';
 import { smtpHandler } from '../../smtp/index.js';
-import { openStore } from '../../store/index.js';
+import { openStore } from '../../store/open.js';
 import type { JsonValue, QueueEntry, Store } from '../../store/types.js';
 import { TraceBus } from '../../trace/bus.js';
 import { statusOf } from '../bounce.js';
@@ -255,6 +255,7 @@ async function startReceiver(): Promise<{ port: number; store: Store; stop(): Pr
     raw: filler,
     meta: parseMessage(filler) as unknown as JsonValue,
     local: [{ accountId: dave.id, mailbox: 'INBOX' }],
+    overQuota: 'accept', // the filler alone is beyond the quota of 10 bytes
   });
   return {
     port: address.port,

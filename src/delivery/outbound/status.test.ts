@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { formatDuration, formatQueueStatus } from '../../cli/main.js';
-import { openStore } from '../../store/index.js';
+import { openStore } from '../../store/open.js';
 import { deferralClass, queueStatus } from './status.js';
 
 describe('queue status', () => {

@@ -8,13 +8,12 @@
  * - All messages of one APPEND are stored in one atomic store call: all or none (RFC 3502 §3).
  * - The tagged OK is sent only after the store resolved, i.e. after the data is on disk.
  * - Refusals: missing mailbox → NO [TRYCREATE] (RFC 9051 §6.3.12); beyond APPENDLIMIT → NO [TOOBIG]
- *   (RFC 7889 §4; the framing refuses larger literals before they are sent); over quota →
- *   NO [OVERQUOTA] (RFC 9208 §4.3.1); an empty message → NO; \Recent or an unknown system flag → BAD.
+ *   (RFC 7889 §4; the framing refuses larger literals before they are sent); over quota (the
+ *   store's OverQuotaError) → NO [OVERQUOTA] (RFC 9208 §4.3.1); an empty message → NO; \Recent or an unknown system flag → BAD.
  * - Appending to the selected mailbox is announced (EXISTS) before the tagged OK (RFC 9051 §6.3.12).
  */
 import { parseMessage } from '../../mail/index.js';
-import { type JsonValue, type MessageInfo, StoreNotFoundError } from '../../store/types.js';
-import { quotaCheck } from '../quota.js';
+import { type JsonValue, type MessageInfo, OverQuotaError, StoreNotFoundError } from '../../store/types.js';
 import type { ParseContext } from '../wire/commands.js';
 import type { ImapDateTime } from '../wire/reader.js';
 import { compactNumbers } from '../wire/seqset.js';
@@ -39,17 +38,13 @@ export const append = command({
     if (!mailbox) {
       return s.no(tag, `Mailbox "${cmd.mailbox}" does not exist; CREATE it first`, 'TRYCREATE');
     }
-    let total = 0;
     for (const m of cmd.messages) {
       if (m.data.length === 0) return s.no(tag, 'An empty message cannot be appended');
       // RFC 7889 §4: APPENDLIMIT.
       if (m.data.length > s.settings.maxMessageSize) {
         return s.no(tag, `The message is larger than the limit of ${s.settings.maxMessageSize} bytes`, 'TOOBIG');
       }
-      total += m.data.length;
     }
-    const quota = await quotaCheck(s.store, s.user!.id, total);
-    if (!quota.ok) return s.no(tag, 'The message would exceed your storage quota', 'OVERQUOTA');
     let infos: MessageInfo[];
     try {
       infos = await s.store.messages.appendMany(
@@ -63,6 +58,8 @@ export const append = command({
       );
     } catch (err) {
       if (err instanceof StoreNotFoundError) return s.no(tag, `Mailbox "${cmd.mailbox}" does not exist`, 'TRYCREATE');
+      // The store decides the quota in the write, atomically with the insert (store/types.ts).
+      if (err instanceof OverQuotaError) return s.no(tag, 'The message would exceed your storage quota', 'OVERQUOTA');
       throw err;
     }
     s.stats.appended += infos.length;

@@ -8,12 +8,12 @@
  *   message in both mailboxes or in neither (RFC 6851 §3.3).
  * - COPYUID pairs source and destination UIDs in the same (ascending) order. COPY sends it in the
  *   tagged OK; MOVE in an untagged OK before the EXPUNGEs/VANISHED (RFC 6851 §4.3).
- * - COPY checks the quota (RFC 9208 §4.3.1: [OVERQUOTA]); MOVE does not add storage.
+ * - COPY is refused over quota (RFC 9208 §4.3.1: [OVERQUOTA]), decided by the store in the write
+ *   (OverQuotaError); MOVE does not add storage.
  * - A set that names no message is OK without COPYUID (RFC 4315 needs non-empty sets); with message
  *   numbers, a number beyond the mailbox is BAD (RFC 9051 §9 `seq-number`).
  */
-import { StoreNotFoundError } from '../../store/types.js';
-import { quotaCheck } from '../quota.js';
+import { OverQuotaError, StoreNotFoundError } from '../../store/types.js';
 import { beyondMailbox, selectMessages } from '../search/saved.js';
 import type { ImapSession } from '../session.js';
 import type { ParseContext } from '../wire/commands.js';
@@ -41,11 +41,6 @@ async function run(s: ImapSession, tag: string, cmd: CopyCommand): Promise<void>
     return s.ok(tag, `${name} completed: no messages`);
   }
   const uids = messages.map((m) => m.uid);
-  if (!move) {
-    const bytes = messages.reduce((n, m) => n + m.size, 0);
-    const quota = await quotaCheck(s.store, s.user!.id, bytes);
-    if (!quota.ok) return s.no(tag, 'The copy would exceed your storage quota', 'OVERQUOTA');
-  }
   let pairs: [number, number][];
   let modseq = 0;
   try {
@@ -53,6 +48,8 @@ async function run(s: ImapSession, tag: string, cmd: CopyCommand): Promise<void>
     else pairs = await s.store.messages.copy(sel.mailbox.id, uids, target.id);
   } catch (err) {
     if (err instanceof StoreNotFoundError) return s.no(tag, `Mailbox "${cmd.mailbox}" does not exist`, 'TRYCREATE');
+    // The store decides the quota in the write, atomically with the copy (store/types.ts).
+    if (err instanceof OverQuotaError) return s.no(tag, 'The copy would exceed your storage quota', 'OVERQUOTA');
     throw err;
   }
   if (pairs.length === 0) {

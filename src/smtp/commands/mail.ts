@@ -1,5 +1,6 @@
 /** MAIL FROM (RFC 5321 §4.1.1.2) with SIZE (RFC 1870), BODY (RFC 6152), SMTPUTF8 (RFC 6531), DSN (RFC 3461). */
-import { mailboxError, parsePathArgument } from '../address.js';
+import { mailboxError } from '../../mail/address-syntax.js';
+import { parsePathArgument } from '../address.js';
 import { R, reply } from '../reply.js';
 import { senderRefusal } from '../sender-check.js';
 import { defineCommand, type GrammarContext, ok, type Parsed, refuse, syntax } from './types.js';

@@ -1,6 +1,7 @@
 /** RCPT TO (RFC 5321 §4.1.1.3): accept local recipients, queue remote ones for authenticated users, never relay for strangers. */
 import { quotaRefusal } from '../../delivery/delivery.js';
-import { mailboxError, parsePathArgument } from '../address.js';
+import { mailboxError } from '../../mail/address-syntax.js';
+import { parsePathArgument } from '../address.js';
 import { R, reply } from '../reply.js';
 import type { SmtpSession } from '../session.js';
 import { defineCommand, type GrammarContext, ok, type Parsed, refuse, syntax } from './types.js';

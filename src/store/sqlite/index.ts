@@ -4,7 +4,8 @@
  * Invariants of this folder:
  * - One file per concern: db.ts (connection, pragmas, statement cache), schema.ts (migrations via
  *   PRAGMA user_version), writer.ts (group commit), accounts.ts, mailboxes.ts, messages.ts (and blobs),
- *   queue.ts; this file composes them and owns `deliver`.
+ *   queue.ts, quota.ts (the quota decision of the writes that add messages); this file composes them
+ *   and owns `deliver`.
  * - All writes go through the group committer; a write's promise resolves after an fsynced COMMIT.
  * - Reads are synchronous on the connection and return already-resolved promises.
  * - Changes are published on the in-process ChangeBus after commit. Another process writing to the same
@@ -15,13 +16,14 @@ import { ChangeBus } from '../changes.js';
 import { MemoryMailboxLocks } from '../locks.js';
 import { normalizeMailboxName, splitFlags } from '../normalize.js';
 import type { SpaceGuard } from '../space.js';
-import { type DeliveryRequest, type DeliveryResult, type Store, StoreNotFoundError } from '../types.js';
+import { type DeliveryRequest, type DeliveryResult, OverQuotaError, type Store, StoreNotFoundError } from '../types.js';
 import { sqliteAccounts, sqliteAliases, sqliteDomains } from './accounts.js';
 import { sqliteAdmins } from './admins.js';
 import { openDatabase, SqliteContext } from './db.js';
 import { mailboxRowByName, sqliteMailboxes } from './mailboxes.js';
 import { insertMessage, prepareBlob, putBlob, sqliteBlobs, sqliteMessages } from './messages.js';
 import { insertQueueEntry, sqliteQueue } from './queue.js';
+import { accountsOverQuota, addBytes, type QuotaAdditions } from './quota.js';
 import { sqliteSessionLog } from './sessionlog.js';
 
 export interface SqliteStoreOptions {
@@ -35,10 +37,12 @@ export interface SqliteStoreOptions {
 
 export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> {
   const ctx = new SqliteContext(openDatabase(opts.path), new ChangeBus(), opts.space);
+  const defaultQuotaBytes = opts.defaultQuotaBytes ?? null;
   let closed = false;
 
   function deliver(request: DeliveryRequest): Promise<DeliveryResult> {
-    if (request.local.length === 0 && !request.remote) return Promise.resolve({ local: [], queueId: null });
+    if (request.local.length === 0 && !request.remote)
+      return Promise.resolve({ local: [], queueId: null, overQuota: [] });
     const blob = prepareBlob(request.raw, request.meta);
     const internalDate = (request.internalDate ?? new Date()).getTime();
     const targets = request.local.map((t) => ({
@@ -47,10 +51,21 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
       flags: splitFlags(t.flags ?? []),
     }));
     return ctx.write((tx) => {
-      const blobId = putBlob(ctx, blob);
-      const local = targets.map((t) => {
+      const mailboxes = targets.map((t) => {
         const mailbox = mailboxRowByName(ctx, t.accountId, t.mailbox) ?? mailboxRowByName(ctx, t.accountId, 'INBOX');
         if (!mailbox) throw new StoreNotFoundError(`no account ${t.accountId}`);
+        return mailbox;
+      });
+      // The quota rule of DeliveryRequest.overQuota, decided before anything is inserted.
+      const additions: QuotaAdditions = new Map();
+      for (const t of targets) addBytes(additions, t.accountId, request.raw.length);
+      const overQuota = accountsOverQuota(ctx, defaultQuotaBytes, additions);
+      if (overQuota.length > 0 && overQuota.length === additions.size && request.overQuota !== 'accept') {
+        throw new OverQuotaError(overQuota, request.raw.length);
+      }
+      const blobId = putBlob(ctx, blob);
+      const local = targets.map((t, i) => {
+        const mailbox = mailboxes[i];
         const message = insertMessage(ctx, tx, {
           mailboxId: mailbox.id,
           blobId,
@@ -62,18 +77,18 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
         return { accountId: t.accountId, mailboxId: mailbox.id, uid: message.uid };
       });
       const queueId = request.remote ? insertQueueEntry(ctx, blobId, request.remote, Date.now()) : null;
-      return { local, queueId };
+      return { local, queueId, overQuota };
     });
   }
 
   const store = {
     kind: 'sqlite',
-    defaultQuotaBytes: opts.defaultQuotaBytes ?? null,
+    defaultQuotaBytes,
     accounts: sqliteAccounts(ctx),
     domains: sqliteDomains(ctx),
     aliases: sqliteAliases(ctx),
     mailboxes: sqliteMailboxes(ctx),
-    messages: sqliteMessages(ctx),
+    messages: sqliteMessages(ctx, { defaultQuotaBytes }),
     blobs: sqliteBlobs(ctx),
     queue: sqliteQueue(ctx),
     locks: new MemoryMailboxLocks(),

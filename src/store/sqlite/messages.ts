@@ -9,6 +9,8 @@
  * - Blobs are content-addressed by SHA-256: the same bytes stored twice are one row. A blob row is
  *   deleted by trigger when its last message or queue entry goes (schema.ts).
  * - Changes are reported to `tx.publish` and reach subscribers only after commit (writer.ts).
+ * - APPEND and COPY (and MOVE into another account) decide the quota in their write job, before the
+ *   first insert (quota.ts), and throw OverQuotaError, which rolls the job back.
  * - UID lists are bound as one JSON array (`json_each`), so every statement has a fixed text and stays
  *   in the prepared-statement cache.
  * - The batch reads for FETCH walk the JSON list first (CROSS JOIN fixes that order: SQLite's planner
@@ -26,12 +28,14 @@ import {
   type MessageInfo,
   type MessageStore,
   type NewMessage,
+  OverQuotaError,
   type SetFlagsInput,
   type StoreFlagsResult,
   StoreNotFoundError,
 } from '../types.js';
 import type { SqliteContext } from './db.js';
 import { bumpModseq, mailboxRowById } from './mailboxes.js';
+import { accountsOverQuota, addBytes, type QuotaAdditions } from './quota.js';
 import { ESSENTIAL, type WriteTx } from './writer.js';
 
 interface MessageRow {
@@ -144,7 +148,13 @@ function uniqueUids(uids: readonly number[]): string {
 /** A whole message as `readMany` asks for it: a length beyond any message. */
 const WHOLE = Number.MAX_SAFE_INTEGER;
 
-export function sqliteMessages(ctx: SqliteContext): MessageStore {
+/** Throws OverQuotaError when `additions` take an account beyond its quota. Call inside a write job. */
+export function refuseOverQuota(ctx: SqliteContext, defaultQuotaBytes: number | null, additions: QuotaAdditions): void {
+  const over = accountsOverQuota(ctx, defaultQuotaBytes, additions);
+  if (over.length > 0) throw new OverQuotaError(over, Math.max(...over.map((id) => additions.get(id) ?? 0)));
+}
+
+export function sqliteMessages(ctx: SqliteContext, opts: { defaultQuotaBytes: number | null }): MessageStore {
   const rowsIn = (mailboxId: number, uids: readonly number[]) =>
     ctx
       .sql(
@@ -152,11 +162,28 @@ export function sqliteMessages(ctx: SqliteContext): MessageStore {
       )
       .all(mailboxId, uniqueUids(uids)) as MessageRow[];
 
-  /** Copies messages (same blob, flags, date) into another mailbox inside a write job: [source, new] UIDs. */
-  const copyInto = (tx: WriteTx, fromMailboxId: number, uids: readonly number[], toMailboxId: number) => {
-    if (!mailboxRowById(ctx, toMailboxId)) throw new StoreNotFoundError(`no mailbox ${toMailboxId}`);
+  /**
+   * Copies messages (same blob, flags, date) into another mailbox inside a write job: [source, new]
+   * UIDs. The copies must fit the target account's quota unless they stay in the source's account and
+   * `move` says the originals go.
+   */
+  const copyInto = (
+    tx: WriteTx,
+    fromMailboxId: number,
+    uids: readonly number[],
+    toMailboxId: number,
+    move: boolean,
+  ) => {
+    const target = mailboxRowById(ctx, toMailboxId);
+    if (!target) throw new StoreNotFoundError(`no mailbox ${toMailboxId}`);
+    const rows = rowsIn(fromMailboxId, uids);
+    if (!move || mailboxRowById(ctx, fromMailboxId)?.account_id !== target.account_id) {
+      const additions: QuotaAdditions = new Map();
+      for (const row of rows) addBytes(additions, target.account_id, row.size);
+      refuseOverQuota(ctx, opts.defaultQuotaBytes, additions);
+    }
     const pairs: [number, number][] = [];
-    for (const row of rowsIn(fromMailboxId, uids)) {
+    for (const row of rows) {
       const copy = insertMessage(ctx, tx, {
         mailboxId: toMailboxId,
         blobId: row.blob_id,
@@ -178,19 +205,25 @@ export function sqliteMessages(ctx: SqliteContext): MessageStore {
       flags: splitFlags(input.flags ?? []),
       internalDate: (input.internalDate ?? new Date()).getTime(),
     }));
-    return ctx.write((tx) =>
-      prepared.map((p) => {
-        if (!mailboxRowById(ctx, p.mailboxId)) throw new StoreNotFoundError(`no mailbox ${p.mailboxId}`);
-        return insertMessage(ctx, tx, {
+    return ctx.write((tx) => {
+      const additions: QuotaAdditions = new Map();
+      for (const p of prepared) {
+        const mailbox = mailboxRowById(ctx, p.mailboxId);
+        if (!mailbox) throw new StoreNotFoundError(`no mailbox ${p.mailboxId}`);
+        addBytes(additions, mailbox.account_id, p.size);
+      }
+      refuseOverQuota(ctx, opts.defaultQuotaBytes, additions);
+      return prepared.map((p) =>
+        insertMessage(ctx, tx, {
           mailboxId: p.mailboxId,
           blobId: putBlob(ctx, p.blob),
           size: p.size,
           flags: p.flags.bits,
           keywords: p.flags.keywords.join(' '),
           internalDate: p.internalDate,
-        });
-      }),
-    );
+        }),
+      );
+    });
   }
 
   function storeFlags(input: SetFlagsInput): Promise<StoreFlagsResult> {
@@ -276,12 +309,12 @@ export function sqliteMessages(ctx: SqliteContext): MessageStore {
     },
 
     copy(fromMailboxId, uids, toMailboxId) {
-      return ctx.write((tx) => copyInto(tx, fromMailboxId, uids, toMailboxId));
+      return ctx.write((tx) => copyInto(tx, fromMailboxId, uids, toMailboxId, false));
     },
 
     move(fromMailboxId, uids, toMailboxId) {
       return ctx.write((tx) => {
-        const pairs = copyInto(tx, fromMailboxId, uids, toMailboxId);
+        const pairs = copyInto(tx, fromMailboxId, uids, toMailboxId, true);
         // The copies reference the blobs before the originals go, so the blob GC trigger keeps them.
         const modseq =
           pairs.length > 0

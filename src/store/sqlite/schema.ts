@@ -154,7 +154,7 @@ CREATE TABLE subscriptions (
 `;
 
 /**
- * V4: the web lab's session history (src/web/recorder.ts): one row per protocol session and one per
+ * V4: the web lab's session history (src/web/recorder/): one row per protocol session and one per
  * trace event. `data` holds the event's structured fields as JSON (or NULL). Deleting a session deletes
  * its events.
  */

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { runStoreContract, type StoreHarness } from '../../../test/store-contract/contract.js';
-import { openStore } from '../index.js';
+import { openStore } from '../open.js';
 import type { MailboxChange, Store } from '../types.js';
 import { openDatabase } from './db.js';
 import { openSqliteStore } from './index.js';

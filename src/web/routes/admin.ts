@@ -13,7 +13,7 @@ import { type Context, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { generatePassword } from '../../auth/generated-password.js';
-import { mailboxError } from '../../smtp/address.js';
+import { mailboxError } from '../../mail/address-syntax.js';
 import { StoreConflictError } from '../../store/types.js';
 import {
   badRequest,

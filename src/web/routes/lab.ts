@@ -5,7 +5,7 @@
  *
  * Invariants:
  * - Every route needs a login; users see only sessions where they authenticated as themselves
- *   (recorder.ts decides), admins all. The key log routes are admin-only.
+ *   (recorder/access.ts decides), admins all. The key log routes are admin-only.
  * - SSE streams (src/web/sse.ts) send a comment line every 15 s, unsubscribe from the recorder when
  *   the client goes, and drop a client that does not keep up; a user has at most web.streams_per_user
  *   open, the server web.max_streams (429 beyond).
@@ -18,7 +18,6 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
-import { AUTHENTICATED_CAPABILITIES } from '../../imap/capabilities.js';
 import { FrameQueue, type FrameSource } from '../../net/bounded-writer.js';
 import { TlsKeyLog } from '../../net/keylog.js';
 import type { Protocol, TraceEvent } from '../../trace/bus.js';
@@ -35,7 +34,7 @@ import {
 import { type Annotator, annotateSession, createAnnotator } from '../lab/annotate.js';
 import { explainCapabilities, probeAdvertised } from '../lab/capabilities.js';
 import { sessionToPcap } from '../lab/pcap.js';
-import { SessionRecorder, type Viewer } from '../recorder.js';
+import { SessionRecorder, type Viewer } from '../recorder/index.js';
 import { openEventStream, type SseStream, STREAM_QUEUE_BYTES, StreamSlots, sseFrame } from '../sse.js';
 
 /** The probe shows up as three short sessions in the lab; what is advertised only changes with a restart. */
@@ -246,9 +245,10 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
       const value = probeAdvertised(ctx.listeners.filter((l) => l.name !== 'http')).then((seen) => {
         const explained = explainCapabilities(seen);
         // The probe sees what a client sees before login; IMAP lists its extensions only after
-        // LOGIN (RFC 9051 §6.1.1), so those come from the engine's own list, marked as such.
+        // LOGIN (RFC 9051 §6.1.1), so those come from the engine's own list (through the context),
+        // marked as such.
         if (seen.imap.length > 0) {
-          const afterLogin = AUTHENTICATED_CAPABILITIES.filter((k) => !seen.imap.includes(k));
+          const afterLogin = ctx.capabilitiesAfterLogin.imap.filter((k) => !seen.imap.includes(k));
           for (const cap of explainCapabilities({ smtp: [], pop3: [], imap: afterLogin }).imap) {
             explained.imap.push({ ...cap, effect: `Advertised after login. ${cap.effect}` });
           }

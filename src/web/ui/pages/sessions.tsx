@@ -16,7 +16,7 @@ interface Filters {
 }
 
 /**
- * The same test the server applies to ?proto=&user=&remote= (recorder.ts): the user is an exact
+ * The same test the server applies to ?proto=&user=&remote= (recorder/access.ts): the user is an exact
  * address, the client address a prefix. Used for sessions that arrive over the live stream.
  */
 function matches(s: SessionSummary, f: Filters): boolean {

@@ -1,0 +1,84 @@
+/**
+ * Opens the configured store backend: the one place a backend is chosen, by the scheme of
+ * `store.url`. Only composition roots import this file (src/server/, src/cli/, tests and benches that
+ * stand in for them); everything else gets a `Store` handed to it (test/layers.test.ts checks that).
+ *
+ * Invariants:
+ * - Callers get a `Store` and nothing backend-specific.
+ * - An empty url is the embedded SQLite database `<dataDir>/postbode.db`; its directory is created when
+ *   missing. `sqlite:PATH` (or `sqlite://PATH`) names another file; a relative PATH is resolved against
+ *   the current directory, as `data_dir` is.
+ * - Any other scheme is refused with a `StoreUrlError` that names the supported ones; a backend (such as
+ *   PostgreSQL) is added as one more case of the switch in `openStore`.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { SpaceReserve } from './space.js';
+import { openSqliteStore } from './sqlite/index.js';
+import type { Store } from './types.js';
+
+export interface OpenStoreOptions {
+  /** `store.url`: empty or absent for `<dataDir>/postbode.db`, else `scheme:...` (see the header). */
+  url?: string;
+  /** Directory for the embedded database and other local state (the reserve). */
+  dataDir: string;
+  /**
+   * The storage reserve (space.ts); the server passes one it created. Without it, a reserve of 0
+   * bytes on the same file: never created, but released when a write finds the disk full.
+   */
+  reserve?: SpaceReserve;
+  /** The quota of accounts without their own, in bytes; 0, null or absent: none. */
+  defaultQuotaBytes?: number | null;
+}
+
+export const SQLITE_FILE_NAME = 'postbode.db';
+
+/** The url names no backend this build has; the message says which exist. */
+export class StoreUrlError extends Error {
+  override name = 'StoreUrlError';
+}
+
+/** Where a store url points: the backend and what it needs to open it. */
+export type StoreLocation = { backend: 'sqlite'; file: string };
+
+const SUPPORTED = 'sqlite:PATH (or an empty store.url for <data_dir>/postbode.db)';
+
+/** Parses `store.url` (see the header); throws StoreUrlError for a scheme without a backend. */
+export function storeLocation(url: string | undefined, dataDir: string): StoreLocation {
+  const value = (url ?? '').trim();
+  if (value === '') return { backend: 'sqlite', file: path.join(dataDir, SQLITE_FILE_NAME) };
+  const m = /^([a-z][a-z0-9+.-]*):(.*)$/i.exec(value);
+  // A Windows drive letter (`C:\...`) is not a scheme; a bare path is not a url either.
+  if (!m || m[1].length === 1) {
+    throw new StoreUrlError(`store.url "${value}" has no scheme; supported: ${SUPPORTED}`);
+  }
+  const scheme = m[1].toLowerCase();
+  switch (scheme) {
+    case 'sqlite': {
+      const file = m[2].startsWith('//') ? m[2].slice(2) : m[2];
+      if (file === '') throw new StoreUrlError(`store.url "${value}" names no file; e.g. sqlite:./data/postbode.db`);
+      return { backend: 'sqlite', file: path.resolve(file) };
+    }
+    case 'postgres':
+    case 'postgresql':
+      throw new StoreUrlError(
+        `store.url "${scheme}:..." needs the PostgreSQL backend, which this version of postbode does not have yet; supported: ${SUPPORTED}`,
+      );
+    default:
+      throw new StoreUrlError(`store.url scheme "${scheme}:" is not supported; supported: ${SUPPORTED}`);
+  }
+}
+
+export async function openStore(opts: OpenStoreOptions): Promise<Store> {
+  const location = storeLocation(opts.url, opts.dataDir);
+  switch (location.backend) {
+    case 'sqlite':
+      await mkdir(opts.dataDir, { recursive: true });
+      await mkdir(path.dirname(location.file), { recursive: true });
+      return openSqliteStore({
+        path: location.file,
+        space: opts.reserve ?? new SpaceReserve({ dataDir: opts.dataDir, bytes: 0 }),
+        defaultQuotaBytes: opts.defaultQuotaBytes || null,
+      });
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * Capture: what the recorder keeps of a live session in memory, fed from the trace bus.
+ *
+ * Invariants:
+ * - Appending an event does no I/O and no formatting: the event goes into its session's columns (kind,
+ *   seq, time and text in four arrays; the rare events without a text are kept whole). The bus's event
+ *   object is not kept, so a line costs the garbage collector no object that outlives the line; events
+ *   are rebuilt (and text, structured data and annotations derived) only when a batch is written or a
+ *   session is read.
+ * - A session keeps at most `maxEvents` events (the close event always); beyond that only the summary
+ *   changes. All live sessions together keep at most about `maxLiveEvents`: once that many are held, a
+ *   session keeps only its first `EVENTS_ALWAYS_KEPT` (greeting, login) and its share of the total.
+ * - Recurring short lines are kept once (`TextInterner`).
+ */
+import type { LoggedSession } from '../../store/types.js';
+import type { TraceEvent } from '../../trace/bus.js';
+
+/** Events of a session kept whatever the total held (see maxLiveEvents). */
+export const EVENTS_ALWAYS_KEPT = 100;
+
+/** Kinds of events in `Live.kinds`: the text events are stored by column, the others whole. */
+export const IN = 0;
+export const OUT = 1;
+export const NOTE = 2;
+export const WHOLE = 3;
+export const TEXT_TYPES = ['in', 'out', 'note'] as const;
+
+/** Lines up to this length are kept once however often they recur (see `TextInterner`). */
+const INTERN_MAX_LENGTH = 160;
+/** Distinct lines remembered for that; the table starts afresh when full. */
+const INTERN_MAX_ENTRIES = 8192;
+
+export type OpenEvent = Extract<TraceEvent, { type: 'open' }>;
+
+/** A session the recorder holds in memory: its summary and its events by column. */
+export interface Live {
+  session: LoggedSession;
+  /**
+   * The events as they came, by column: `kinds[i]` is IN, OUT, NOTE or WHOLE; `items[i]` is the text
+   * of a text event and the event itself for any other. Arrays of small integers and numbers hold no
+   * objects, so keeping thousands of lines for a batch costs the garbage collector one array of
+   * strings instead of one object per line.
+   */
+  kinds: number[];
+  seqs: number[];
+  times: number[];
+  items: (string | TraceEvent)[];
+  /**
+   * Index of the first event that travelled inside TLS (0 with implicit TLS; Infinity without TLS).
+   * A session turns TLS on at most once, so one number replaces a flag per event; the `tls` event
+   * itself is never encrypted.
+   */
+  encryptedFrom: number;
+  /** Events of `events` already handed to the store. */
+  written: number;
+  dirty: boolean;
+  closed: boolean;
+}
+
+/** A live session for an `open` event (with its summary as it starts). */
+export function openLive(event: OpenEvent, keyLogged: boolean): Live {
+  const session: LoggedSession = {
+    id: event.sid,
+    proto: event.proto,
+    listener: event.listener,
+    localAddress: event.local,
+    localPort: event.localPort,
+    remoteAddress: event.remote,
+    remotePort: event.remotePort,
+    user: null,
+    // Implicit TLS: the details follow in the 'tls' event the connection reports first.
+    tls: event.tls ? 'TLS' : null,
+    start: event.t,
+    end: null,
+    state: 'connected',
+    closeReason: null,
+    events: 0,
+    keyLogged,
+  };
+  return {
+    session,
+    kinds: [],
+    seqs: [],
+    times: [],
+    items: [],
+    encryptedFrom: event.tls ? 0 : Number.POSITIVE_INFINITY,
+    written: 0,
+    dirty: true,
+    closed: false,
+  };
+}
+
+/** Updates the session's summary for `event`; true when it changed (TLS, login, state, close). */
+export function updateSummary(live: Live, event: Exclude<TraceEvent, OpenEvent>): boolean {
+  const s = live.session;
+  switch (event.type) {
+    case 'tls':
+      s.tls = `${event.protocol} ${event.cipher}`;
+      return true;
+    case 'auth':
+      if (!event.ok) return false;
+      s.user = event.user.toLowerCase();
+      return true;
+    case 'state':
+      s.state = event.state;
+      return true;
+    case 'close':
+      s.end = event.t;
+      s.closeReason = event.reason;
+      live.closed = true;
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Whether event number `i` of a session may be kept (see the header); a close always is. */
+export function mayKeep(
+  i: number,
+  event: TraceEvent,
+  limits: { maxEvents: number; maxLiveEvents: number; liveEvents: number; liveSessions: number },
+): boolean {
+  if (event.type === 'close') return true;
+  if (i >= limits.maxEvents) return false;
+  if (i >= EVENTS_ALWAYS_KEPT && limits.liveEvents >= limits.maxLiveEvents) {
+    return i < Math.floor(limits.maxLiveEvents / Math.max(1, limits.liveSessions));
+  }
+  return true;
+}
+
+/** The hot path: four pushes, no copies, no text. */
+export function pushEvent(live: Live, event: TraceEvent, texts: TextInterner): void {
+  switch (event.type) {
+    case 'in':
+      live.kinds.push(IN);
+      live.items.push(texts.intern(event.text));
+      break;
+    case 'out':
+      live.kinds.push(OUT);
+      live.items.push(texts.intern(event.text));
+      break;
+    case 'note':
+      live.kinds.push(NOTE);
+      live.items.push(texts.intern(event.text));
+      break;
+    default:
+      live.kinds.push(WHOLE);
+      live.items.push(event);
+  }
+  live.seqs.push(event.type === 'open' ? 0 : event.seq);
+  live.times.push(event.t);
+  live.session.events = live.kinds.length;
+  live.dirty = true;
+}
+
+/**
+ * One copy of each recurring short line (greetings, capability lists, `+OK`, `.`, `a1 LOGOUT`).
+ * Engines make a new string for each line, even one sent a thousand times a second; keeping that new
+ * string until the batch is written would carry it into the old generation of the heap. With one copy
+ * per distinct line, the new one dies young and only the column arrays outlive the line.
+ */
+export class TextInterner {
+  readonly #texts = new Map<string, string>();
+
+  intern(text: string): string {
+    if (text.length > INTERN_MAX_LENGTH) return text;
+    const known = this.#texts.get(text);
+    if (known !== undefined) return known;
+    if (this.#texts.size >= INTERN_MAX_ENTRIES) this.#texts.clear();
+    this.#texts.set(text, text);
+    return text;
+  }
+}
+
+/** Whether event `i` travelled inside TLS. */
+export function encryptedAt(live: Live, i: number): boolean {
+  return i >= live.encryptedFrom && (live.kinds[i] !== WHOLE || (live.items[i] as TraceEvent).type !== 'tls');
+}
+
+/** The bus event at index `i` of a live session, rebuilt from its columns. */
+export function eventAt(live: Live, i: number): TraceEvent {
+  const kind = live.kinds[i];
+  // The kind says which of the two an item is.
+  if (kind === WHOLE) return live.items[i] as TraceEvent;
+  return {
+    type: TEXT_TYPES[kind],
+    sid: live.session.id,
+    t: live.times[i],
+    text: live.items[i] as string,
+    seq: live.seqs[i],
+  };
+}
+
+export function eventsOf(live: Live): TraceEvent[] {
+  const events: TraceEvent[] = new Array(live.kinds.length);
+  for (let i = 0; i < events.length; i++) events[i] = eventAt(live, i);
+  return events;
+}

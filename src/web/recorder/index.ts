@@ -1,0 +1,308 @@
+/**
+ * The session recorder: trace bus → live sessions in memory (capture.ts) → session history in the
+ * store (persistence.ts, within the limits of retention.ts), and the live feeds the lab's SSE streams
+ * subscribe to, filtered by who may see what (access.ts). This file composes them; its public API is
+ * what the lab routes and the composition root use.
+ *
+ * Invariants:
+ * - It exists only while the `http` listener is on (the composition root creates it); subscribing
+ *   to the bus turns on line tracing for every session (SessionTrace.active), so it costs something.
+ * - The bus callback does no I/O and no formatting (capture.ts) and marks the session dirty. Writes
+ *   leave in batches every `flushMs` (one store transaction per batch, the prune in the same one when
+ *   due), off the sessions' hot path.
+ * - Engines keep transcripts small: a message sent with DATA shows its header and first body lines,
+ *   then one note (src/smtp/commands/data.ts); literals and RETR show their size.
+ * - A live session leaves memory once its close has been written (or at once with history off).
+ * - A failing subscriber (a closed HTTP stream) never breaks recording.
+ * - Secrets: the bus never carries them (engines redact). TLS key log lines never pass through here.
+ */
+import type { Logger } from '../../log.js';
+import type { TlsKeyLog } from '../../net/keylog.js';
+import type { SessionFilter, Store } from '../../store/types.js';
+import type { TraceBus, TraceEvent } from '../../trace/bus.js';
+import type { SessionSummary } from '../api-types.js';
+import { matches, maySee, newestFirst, toSummary, type Viewer, viewerFilter } from './access.js';
+import {
+  encryptedAt,
+  eventsOf,
+  type Live,
+  mayKeep,
+  type OpenEvent,
+  openLive,
+  pushEvent,
+  TextInterner,
+  updateSummary,
+} from './capture.js';
+import { takeBatch, traceEventOf } from './persistence.js';
+import { Retention } from './retention.js';
+
+export { maySee, toSummary, type Viewer } from './access.js';
+export { eventText, traceEventOf } from './persistence.js';
+
+export interface RecorderOptions {
+  bus: TraceBus;
+  store: Store;
+  log: Logger;
+  keylog?: TlsKeyLog;
+  /** Finished sessions kept in the store (web.history_sessions); 0 keeps none. */
+  historySessions: number;
+  /** Sessions older than this many days are deleted (web.history_days); 0: no age limit. */
+  historyDays: number;
+  /** Events kept per session (default 5000). */
+  maxEvents?: number;
+  /** Events kept by all live sessions together (default 1,000,000, about 40 MB). */
+  maxLiveEvents?: number;
+  /** Milliseconds between batched writes (default 250). */
+  flushMs?: number;
+}
+
+export class SessionRecorder {
+  readonly #opts: Required<Omit<RecorderOptions, 'keylog'>> & { keylog: TlsKeyLog | undefined };
+  readonly #live = new Map<string, Live>();
+  /** Events held by all sessions in #live. */
+  #liveEvents = 0;
+  readonly #summaryListeners = new Set<(s: SessionSummary) => void>();
+  readonly #eventListeners = new Map<string, Set<(e: TraceEvent | null) => void>>();
+  readonly #texts = new TextInterner();
+  readonly #retention: Retention;
+  #unsubscribe: (() => void) | null = null;
+  #unkeylog: (() => void) | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #flushing: Promise<void> | null = null;
+  #stopped = false;
+
+  constructor(opts: RecorderOptions) {
+    this.#opts = { maxEvents: 5000, maxLiveEvents: 1_000_000, flushMs: 250, ...opts, keylog: opts.keylog };
+    this.#retention = new Retention(this.#opts);
+  }
+
+  get #keep(): boolean {
+    return this.#opts.historySessions > 0;
+  }
+
+  /** Ends sessions a previous run left open, applies retention and starts listening to the bus. */
+  async start(): Promise<void> {
+    await this.#opts.store.sessionLog.finishOpen(Date.now(), 'server stopped');
+    await this.#retention.prune();
+    this.#unsubscribe = this.#opts.bus.subscribe(this.#onEvent);
+    if (this.#opts.keylog) this.#unkeylog = this.#opts.keylog.onAttach((sid) => this.#markKeyLogged(sid));
+  }
+
+  /** Stops listening and writes what is pending. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#unsubscribe?.();
+    this.#unkeylog?.();
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.flush();
+  }
+
+  /** Called for every bus event: memory only, no I/O. */
+  #onEvent = (event: TraceEvent): void => {
+    if (event.type === 'open') {
+      this.#open(event);
+      return;
+    }
+    let live = this.#live.get(event.sid);
+    if (!live) {
+      // A session that opened before the recorder started: adopt it from the bus's list of open ones.
+      const opened = this.#opts.bus.open.get(event.sid);
+      if (!opened) return;
+      live = this.#open(opened);
+    }
+    this.#record(live, event);
+  };
+
+  #open(event: OpenEvent): Live {
+    const live = openLive(event, this.#opts.keylog?.has(event.sid) ?? false);
+    this.#live.set(event.sid, live);
+    this.#append(live, event);
+    this.#changed(live);
+    return live;
+  }
+
+  #record(live: Live, event: Exclude<TraceEvent, OpenEvent>): void {
+    const summaryChanged = updateSummary(live, event);
+    this.#append(live, event);
+    if (event.type === 'tls') live.encryptedFrom = Math.min(live.encryptedFrom, live.kinds.length);
+    if (summaryChanged) {
+      // Also beyond maxEvents, where #append keeps nothing: the stored summary must follow.
+      live.dirty = true;
+      this.#schedule();
+      this.#changed(live);
+    }
+    if (live.closed) {
+      const listeners = this.#eventListeners.get(live.session.id);
+      if (listeners) for (const fn of listeners) safeCall(fn, null);
+      this.#eventListeners.delete(live.session.id);
+    }
+  }
+
+  /** Keeps the event when the limits allow (capture.ts) and tells the session's followers. */
+  #append(live: Live, event: TraceEvent): void {
+    const limits = {
+      maxEvents: this.#opts.maxEvents,
+      maxLiveEvents: this.#opts.maxLiveEvents,
+      liveEvents: this.#liveEvents,
+      liveSessions: this.#live.size,
+    };
+    if (!mayKeep(live.kinds.length, event, limits)) return;
+    this.#liveEvents++;
+    pushEvent(live, event, this.#texts);
+    if (this.#eventListeners.size > 0) {
+      const listeners = this.#eventListeners.get(live.session.id);
+      if (listeners) for (const fn of listeners) safeCall(fn, event);
+    }
+    if (!this.#timer) this.#schedule();
+  }
+
+  #markKeyLogged(sid: string): void {
+    const live = this.#live.get(sid);
+    if (!live || live.session.keyLogged) return;
+    live.session.keyLogged = true;
+    live.dirty = true;
+    this.#changed(live);
+    this.#schedule();
+  }
+
+  #changed(live: Live): void {
+    if (this.#summaryListeners.size === 0) return;
+    const summary = toSummary(live.session, !live.closed);
+    for (const fn of this.#summaryListeners) safeCall(fn, summary);
+  }
+
+  #schedule(): void {
+    if (this.#timer || this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      void this.flush();
+    }, this.#retention.flushDelay(this.#opts.flushMs));
+    this.#timer.unref();
+  }
+
+  /** Writes every pending change in one transaction (waits for a write in progress first). */
+  async flush(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
+    const batch = takeBatch(this.#live.values(), this.#opts.historySessions);
+    const { sessions, events, done } = batch;
+    const now = Date.now();
+    this.#retention.batchTaken(batch.firstWritten, this.#keep ? done.length : 0, now);
+    if (sessions.length === 0 && done.length === 0) return;
+    this.#flushing = (async () => {
+      // Both jobs are queued before either runs, so they share one transaction, the prune second.
+      const appended = sessions.length ? this.#opts.store.sessionLog.append({ sessions, events }) : null;
+      const pruned = this.#retention.pruneDue(now) ? this.#retention.prune() : null;
+      try {
+        await appended;
+      } catch (err) {
+        this.#opts.log.warn({ err, sessions: sessions.length }, 'could not write the session history');
+      }
+      for (const live of done) {
+        if (!live.dirty && this.#live.delete(live.session.id)) this.#liveEvents -= live.kinds.length;
+        this.#eventListeners.delete(live.session.id);
+      }
+      await pruned;
+    })();
+    try {
+      await this.#flushing;
+    } finally {
+      this.#flushing = null;
+    }
+  }
+
+  /** Sessions newest first, live and from the store, that `viewer` may see. */
+  async list(viewer: Viewer, filter: SessionFilter & { active?: boolean } = {}): Promise<SessionSummary[]> {
+    const f = viewerFilter(viewer, filter);
+    if (!f) return [];
+    const byId = new Map<string, SessionSummary>();
+    for (const live of this.#live.values()) {
+      if (matches(live.session, f)) byId.set(live.session.id, toSummary(live.session, !live.closed));
+    }
+    if (!filter.active && this.#keep) {
+      for (const s of await this.#opts.store.sessionLog.list(f)) {
+        if (!byId.has(s.id)) byId.set(s.id, toSummary(s, false));
+      }
+    }
+    return [...byId.values()].sort(newestFirst).slice(0, f.limit);
+  }
+
+  /**
+   * One session with its events in order, or null when unknown; 'forbidden' when `viewer` may not
+   * see it.
+   */
+  async get(
+    viewer: Viewer,
+    id: string,
+  ): Promise<{ summary: SessionSummary; events: TraceEvent[]; encrypted: boolean[] } | null | 'forbidden'> {
+    const live = this.#live.get(id);
+    if (live) {
+      if (!maySee(viewer, live.session.user)) return 'forbidden';
+      return {
+        summary: toSummary(live.session, !live.closed),
+        events: eventsOf(live),
+        encrypted: live.kinds.map((_, i) => encryptedAt(live, i)),
+      };
+    }
+    const stored = await this.#opts.store.sessionLog.get(id);
+    if (!stored) return null;
+    if (!maySee(viewer, stored.user)) return 'forbidden';
+    const logged = await this.#opts.store.sessionLog.events(id);
+    return {
+      summary: toSummary(stored, false),
+      events: logged.map((e) => traceEventOf(e, stored)),
+      encrypted: logged.map((e) => e.encrypted),
+    };
+  }
+
+  /** Whether a session is live (still open, or closed and not yet written). */
+  isLive(id: string): boolean {
+    const live = this.#live.get(id);
+    return live !== undefined && !live.closed;
+  }
+
+  /**
+   * Calls `fn` with the summary of every session `viewer` may see each time one opens, changes
+   * state/user/TLS or closes. Returns the unsubscribe function.
+   */
+  subscribeSessions(viewer: Viewer, fn: (s: SessionSummary) => void): () => void {
+    const filtered = (s: SessionSummary) => {
+      if (maySee(viewer, s.user)) fn(s);
+    };
+    this.#summaryListeners.add(filtered);
+    return () => this.#summaryListeners.delete(filtered);
+  }
+
+  /**
+   * Follows one live session: `fn` gets each new event, then `null` when it closes. Returns the events
+   * so far (to replay first) and the unsubscribe function, or null when the session is not live.
+   * Call `get` first to check that the viewer may see it.
+   */
+  follow(id: string, fn: (e: TraceEvent | null) => void): { events: TraceEvent[]; stop: () => void } | null {
+    const live = this.#live.get(id);
+    if (!live || live.closed) return null;
+    let set = this.#eventListeners.get(id);
+    if (!set) {
+      set = new Set();
+      this.#eventListeners.set(id, set);
+    }
+    set.add(fn);
+    const listeners = set;
+    return {
+      events: eventsOf(live),
+      stop: () => {
+        listeners.delete(fn);
+        if (listeners.size === 0 && this.#eventListeners.get(id) === listeners) this.#eventListeners.delete(id);
+      },
+    };
+  }
+}
+
+function safeCall<T>(fn: (value: T) => void, value: T): void {
+  try {
+    fn(value);
+  } catch {
+    // A failing subscriber (a closed HTTP stream) must not break recording.
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Retention of the session history: how many finished sessions (`web.history_sessions`) and how old
+ * (`web.history_days`) the store keeps, and when to prune.
+ *
+ * Invariants:
+ * - Retention is applied when writing, not only after: of the finished sessions a batch writes for the
+ *   first time, only the newest `historySessions` are written (`keepNewest`).
+ * - When sessions finish faster than `historySessions` a second, batches stretch to `BUSY_FLUSH_MS`,
+ *   so that most of them fall in that case; a busy server then writes `historySessions` sessions a
+ *   second at most.
+ * - The prune runs at start and in the transaction of a batch, once half `historySessions` new
+ *   sessions were written or every `PRUNE_EVERY_MS`. A failed prune is logged; the next one retries.
+ */
+import type { Logger } from '../../log.js';
+import type { Store } from '../../store/types.js';
+import type { Live } from './capture.js';
+
+const DAY_MS = 86_400_000;
+/** Retention runs at least this often after new sessions were written (also when fewer than half). */
+const PRUNE_EVERY_MS = 10_000;
+/** Time between batches while sessions arrive faster than `historySessions` a second. */
+const BUSY_FLUSH_MS = 1000;
+
+/** Of finished sessions never written, those the history keeps: the newest `historySessions`. */
+export function keepNewest(fresh: Live[], historySessions: number): Live[] {
+  if (fresh.length <= historySessions) return fresh;
+  // Newest first in the prune's order: the rest have historySessions newer ones in this batch alone.
+  fresh.sort((a, b) => b.session.start - a.session.start || (b.session.id < a.session.id ? -1 : 1));
+  fresh.length = historySessions;
+  return fresh;
+}
+
+export class Retention {
+  #lastPrune = 0;
+  /** Sessions written for the first time since the last prune. */
+  #newSince = 0;
+  #lastFlush = Date.now();
+  /** Sessions arrive faster than `historySessions` a second: batches are `BUSY_FLUSH_MS` apart. */
+  #busy = false;
+
+  constructor(private readonly opts: { store: Store; log: Logger; historySessions: number; historyDays: number }) {}
+
+  /** Milliseconds until the next batch, given the configured interval. */
+  flushDelay(flushMs: number): number {
+    return Math.max(flushMs, this.#busy ? BUSY_FLUSH_MS : 0);
+  }
+
+  /** Counts a batch: `firstWritten` new sessions written, `finished` sessions done in it. */
+  batchTaken(firstWritten: number, finished: number, now: number): void {
+    this.#newSince += firstWritten;
+    const { historySessions } = this.opts;
+    // Finished sessions per second against historySessions per second.
+    this.#busy = historySessions > 0 && finished * BUSY_FLUSH_MS >= historySessions * (now - this.#lastFlush);
+    this.#lastFlush = now;
+  }
+
+  /** Whether a batch written at `now` should prune too (see the header). */
+  pruneDue(now: number): boolean {
+    return (
+      this.#newSince > 0 && (this.#newSince * 2 >= this.opts.historySessions || now - this.#lastPrune >= PRUNE_EVERY_MS)
+    );
+  }
+
+  /** Deletes sessions beyond the newest `historySessions` and those older than `historyDays`. */
+  async prune(): Promise<void> {
+    const now = Date.now();
+    this.#lastPrune = now;
+    this.#newSince = 0;
+    const { historySessions, historyDays } = this.opts;
+    try {
+      await this.opts.store.sessionLog.prune({
+        keep: historySessions,
+        ...(historyDays > 0 ? { startedBefore: now - historyDays * DAY_MS } : {}),
+      });
+    } catch (err) {
+      this.opts.log.warn({ err }, 'could not prune the session history');
+    }
+  }
+}
