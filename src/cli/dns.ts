@@ -51,8 +51,9 @@ export function registerDnsCommands(program: Command, out: Out): void {
       .description('look up the records of "postbode dns DOMAIN" and say which are ok, missing or different')
       .argument('<domain>', 'a local mail domain')
       .option('-H, --hostname <name>', 'the server name (default: hostname from the config)'),
-  ).action(async (domain: string, opts: DnsOptions) => {
-    const { plan, servers, lookup } = await prepare(domain, opts);
+  ).action(async (domain: string, _opts: DnsOptions, cmd: Command) => {
+    // Options given after `check` may be parsed by the parent `dns` (which has the same ones): take both.
+    const { plan, servers, lookup } = await prepare(domain, cmd.optsWithGlobals<DnsOptions>());
     out(`checking the DNS records of ${plan.domain} (mail server ${plan.hostname}) with ${servers}`);
     const results = await Promise.all(plan.records.map((r) => checkRecord(plan, r, lookup)));
     for (const line of formatCheck(results)) out(line);
@@ -66,14 +67,14 @@ async function prepare(domainInput: string, opts: DnsOptions) {
   const domain = domainInput.trim().toLowerCase().replace(/\.$/, '');
   const problem = domainError(domain);
   if (problem) throw new CliError(`"${domainInput}": ${problem}`);
+  const dataDir = path.resolve(config.data_dir);
+  await requireLocal(domain, config, dataDir);
   const hostname = config.hostname.toLowerCase().replace(/\.$/, '');
   if (hostname === 'localhost' || !hostname.includes('.') || domainError(hostname)) {
     throw new CliError(
       `the server's hostname is "${config.hostname}": set its public name first (hostname = "mail.${domain}" in the config, or --hostname mail.${domain})`,
     );
   }
-  const dataDir = path.resolve(config.data_dir);
-  await requireLocal(domain, config, dataDir);
   const dkim = new DkimKeyStore(dataDir);
   const active = dkim.get(domain);
   const keys = dkim.list().filter((k) => k.domain === domain && k.file !== active?.file);
@@ -95,7 +96,7 @@ async function prepare(domainInput: string, opts: DnsOptions) {
 async function requireLocal(domain: string, config: Config, dataDir: string): Promise<void> {
   if (!existsSync(dataDir)) {
     throw new CliError(
-      `no data dir at ${dataDir}: give the server's with --data-dir (or data_dir in the config given with --config)`,
+      `no data dir at ${dataDir}: give the server's data dir with --data-dir, or its config file with --config`,
     );
   }
   if (config.domains.some((d) => d.toLowerCase() === domain)) return;
