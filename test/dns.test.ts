@@ -244,6 +244,7 @@ describe('postbode dns', () => {
       const r = await cli(['dns', 'check', DOMAIN, '-c', configFile]);
       assert.equal(r.code, 1, r.stdout + r.stderr);
       assert.match(lineFor(r.stdout, 'MX', `${DOMAIN}.`), /^lookup failed /);
+      assert.match(lineFor(r.stdout, 'A', `${HOST}.`), /^lookup failed /);
       assert.match(r.stdout, /found: lookup failed \(ETIMEOUT\)/);
     } finally {
       dns.drop(false);

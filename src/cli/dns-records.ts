@@ -73,6 +73,8 @@ export interface DnsPlan {
   hostname: string;
   /** The hostname's addresses as resolved now (empty when it does not resolve). */
   addresses: string[];
+  /** Why the hostname's addresses could not be looked up (timeout, refused), or null. */
+  addressError: string | null;
   records: PlannedRecord[];
   /** The MTA-STS policy file to serve at https://mta-sts.DOMAIN/.well-known/mta-sts.txt (RFC 8461 §3.2). */
   mtaStsPolicy: string;
@@ -134,6 +136,21 @@ export interface PlanInput {
   /** The domain's DKIM keys, the one that signs first. */
   dkimKeys: DkimKey[];
   addresses: string[];
+  addressError?: string | null;
+}
+
+/**
+ * The hostname's A and AAAA addresses. A name without addresses gives none; a failed lookup (both
+ * families failed for another reason than "no such name/record") gives an error instead.
+ */
+export async function resolveHost(
+  dns: DnsLookup,
+  hostname: string,
+): Promise<{ addresses: string[]; error: string | null }> {
+  const [v4, v6] = await Promise.all([look(() => dns.resolve4(hostname)), look(() => dns.resolve6(hostname))]);
+  const addresses = [...(v4.ok ? v4.value : []), ...(v6.ok ? v6.value : [])];
+  const error = !v4.ok && !v4.absent && !v6.ok && !v6.absent ? v4.error : null;
+  return { addresses, error };
 }
 
 export function planRecords(input: PlanInput): DnsPlan {
@@ -210,7 +227,7 @@ export function planRecords(input: PlanInput): DnsPlan {
   records.push({
     kind: 'mta-sts',
     level: 'optional',
-    purpose: `MTA-STS: tells senders that mail for @${d} must travel encrypted to ${host} (needs the policy file below)`,
+    purpose: `MTA-STS: tells senders that mail for @${d} must travel encrypted to ${host} (only with a policy file served at https://mta-sts.${d}/)`,
     name: fqdn(`_mta-sts.${d}`),
     type: 'TXT',
     values: [quoteTxt(`v=STSv1; id=${id}`)],
@@ -272,7 +289,14 @@ export function planRecords(input: PlanInput): DnsPlan {
       values: [H],
     });
   }
-  return { domain: d, hostname: host, addresses: input.addresses, records, mtaStsPolicy };
+  return {
+    domain: d,
+    hostname: host,
+    addresses: input.addresses,
+    addressError: input.addressError ?? null,
+    records,
+    mtaStsPolicy,
+  };
 }
 
 export type CheckStatus = 'ok' | 'missing' | 'different' | 'error';
@@ -331,6 +355,7 @@ export async function checkRecord(plan: DnsPlan, record: PlannedRecord, dns: Dns
   switch (record.kind) {
     case 'host': {
       if (plan.addresses.length > 0) return { record, status: 'ok', found: plan.addresses.join(', ') };
+      if (plan.addressError) return { record, status: 'error', found: plan.addressError };
       return { record, status: 'missing' };
     }
     case 'mx': {
@@ -364,7 +389,7 @@ export async function checkRecord(plan: DnsPlan, record: PlannedRecord, dns: Dns
       };
     }
     case 'dkim-none':
-      return { record, status: 'missing', detail: `no DKIM key: run "postbode dkim keygen ${plan.domain}"` };
+      return { record, status: 'missing' };
     case 'dmarc': {
       const r = await txtWith(dns, name, /^v=DMARC1\s*(;|$)/i);
       if (!r.ok) return failed(record, r);

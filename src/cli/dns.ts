@@ -25,6 +25,7 @@ import {
   type DnsPlan,
   type PlannedRecord,
   planRecords,
+  resolveHost,
   TTL,
 } from './dns-records.js';
 
@@ -79,13 +80,14 @@ async function prepare(domainInput: string, opts: DnsOptions) {
   const active = dkim.get(domain);
   const keys = dkim.list().filter((k) => k.domain === domain && k.file !== active?.file);
   const lookup = resolverFor(config);
-  const addresses = await hostAddresses(lookup, hostname);
+  const host = await resolveHost(lookup, hostname);
   const plan = planRecords({
     domain,
     hostname,
     listen: config.listen,
     dkimKeys: active ? [active, ...keys] : [],
-    addresses,
+    addresses: host.addresses,
+    addressError: host.error,
   });
   const servers =
     config.delivery.dns_servers.length > 0 ? config.delivery.dns_servers.join(', ') : "the system's resolver";
@@ -118,15 +120,6 @@ function resolverFor(config: Config): DnsLookup {
   const r = new Resolver({ timeout: Math.min(config.checks.dns_timeout * 1000, 5000), tries: 2 });
   if (config.delivery.dns_servers.length > 0) r.setServers(config.delivery.dns_servers);
   return r;
-}
-
-/** The hostname's A and AAAA addresses, or none when it does not resolve (or the lookup fails). */
-async function hostAddresses(lookup: DnsLookup, hostname: string): Promise<string[]> {
-  const [v4, v6] = await Promise.all([
-    lookup.resolve4(hostname).catch(() => [] as string[]),
-    lookup.resolve6(hostname).catch(() => [] as string[]),
-  ]);
-  return [...v4, ...v6];
 }
 
 /** The zone-file lines of one record (several for several addresses), or its placeholder as a comment. */
@@ -170,7 +163,12 @@ export function formatZone(plan: DnsPlan, servers: string): string[] {
   }
   lines.push('', '; Reverse DNS (PTR): not part of your zone; ask your hosting provider to set it.');
   const ptrs = plan.records.filter((r) => r.kind === 'ptr');
-  if (ptrs.length === 0) {
+  if (ptrs.length === 0 && plan.addressError) {
+    lines.push(
+      `; ${plan.hostname} could not be looked up (${plan.addressError} through ${servers}); once it resolves, ask for the`,
+      `; PTR record of each of its addresses to name ${plan.hostname}. Many receivers refuse mail without it.`,
+    );
+  } else if (ptrs.length === 0) {
     lines.push(
       `; ${plan.hostname} does not resolve yet (through ${servers}); once it does, ask for the PTR record of each of its`,
       `; addresses to name ${plan.hostname}, e.g. 192.0.2.25 -> ${plan.hostname}. Many receivers refuse mail without it.`,
