@@ -19,6 +19,7 @@ import type { TraceEvent } from '../trace/bus.js';
 import { VERSION } from '../version.js';
 import { registerAdminCommands } from './admin.js';
 import { CliError, configFrom, type GlobalOptions, withConfigOptions } from './context.js';
+import { registerDnsCommands } from './dns.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -80,6 +81,7 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
   );
 
   registerAdminCommands(program, out);
+  registerDnsCommands(program, out);
 
   withConfigOptions(
     program.command('status').description('listeners, sessions, accounts and queue of the server'),

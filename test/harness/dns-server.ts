@@ -23,6 +23,8 @@ export interface DnsRecordSet {
   AAAA?: string[];
   MX?: { exchange: string; preference: number }[];
   TXT?: string[];
+  SRV?: { priority: number; weight: number; port: number; target: string }[];
+  PTR?: string[];
   CNAME?: string;
 }
 
@@ -192,6 +194,10 @@ function recordsOf(name: string, type: string, set: DnsRecordSet): dnsPacket.Ans
       return (set.MX ?? []).map((data) => ({ ...base, type: 'MX', data }));
     case 'TXT':
       return (set.TXT ?? []).map((value) => ({ ...base, type: 'TXT', data: splitTxt(value) }));
+    case 'SRV':
+      return (set.SRV ?? []).map((data) => ({ ...base, type: 'SRV', data }));
+    case 'PTR':
+      return (set.PTR ?? []).map((data) => ({ ...base, type: 'PTR', data }));
     default:
       return [];
   }
