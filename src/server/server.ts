@@ -23,7 +23,7 @@ import { type Logger, type LogStats, logStats } from '../log.js';
 import { TlsKeyLog } from '../net/keylog.js';
 import { ListenError, NetServer, type SessionHandler } from '../net/listener.js';
 import { MemoryBudget, Spool } from '../net/spool.js';
-import { loadTls, type TlsMaterial } from '../net/tls.js';
+import { CurrentCertificate, loadTls, type TlsMaterial } from '../net/tls.js';
 import { type Pop3Backend, pop3Handler } from '../pop3/index.js';
 import { smtpHandler } from '../smtp/index.js';
 import { openStore } from '../store/index.js';
@@ -33,6 +33,7 @@ import { TraceBus } from '../trace/bus.js';
 import { PRODUCT, VERSION } from '../version.js';
 import type { WebContext } from '../web/context.js';
 import { SessionRecorder } from '../web/recorder.js';
+import { startAcme } from './acme.js';
 import { startControlSocket } from './control.js';
 import { DiskMonitor, type DiskStatus } from './disk.js';
 
@@ -80,12 +81,19 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       const w = worker;
       cleanups.unshift(() => w.stop());
     }
-    const tls = await loadTls({
-      dataDir,
-      hostname: config.hostname,
-      certFile: config.tls.cert_file,
-      keyFile: config.tls.key_file,
-    });
+    // The one certificate every TLS listener reads per handshake; ACME replaces it when it renews.
+    const tls = new CurrentCertificate(
+      await loadTls({
+        dataDir,
+        hostname: config.hostname,
+        certFile: config.tls.cert_file,
+        keyFile: config.tls.key_file,
+      }),
+    );
+    if (config.tls.acme) {
+      const acme = await startAcme({ config, dataDir, tls, log });
+      cleanups.unshift(() => acme.stop());
+    }
     const bus = new TraceBus();
     // The web lab, only with the http listener on: TLS key logging (off until an admin turns it on)
     // and the session recorder, started before the listeners so that it sees every session.

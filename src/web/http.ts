@@ -1,7 +1,8 @@
 /**
  * The HTTP(S) listener of the web lab (@hono/node-server). HTTPS uses the mail TLS material (the
- * configured certificate or the generated self-signed one), re-read per handshake so a renewed
- * certificate is used without a restart of this listener.
+ * configured certificate, the generated self-signed one or the ACME one), re-read per handshake so a
+ * renewed certificate is used without a restart of this listener: through the SNI callback for clients
+ * that name the server, and by replacing the server's default context for those that do not.
  *
  * Invariants (docs/security.md#web-and-live-streams):
  * - Connections are counted per client address and in all; one beyond `connectionsPerIp` or
@@ -100,6 +101,8 @@ export async function startWebListener(opts: {
       })
     : createAdaptorServer({ fetch: opts.app.fetch, createServer: http.createServer, serverOptions: timeouts });
   const nodeServer = server as http.Server;
+  // Clients without SNI get the default context, which is set from the certificate at creation.
+  const unwatch = tls?.watch?.((m) => (server as https.Server).setSecureContext({ cert: m.cert, key: m.key }));
   nodeServer.requestTimeout = requestTimeout;
   nodeServer.headersTimeout = headersTimeout;
   nodeServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
@@ -153,6 +156,7 @@ export async function startWebListener(opts: {
     port: address.port,
     close: () =>
       new Promise<void>((resolve) => {
+        unwatch?.();
         nodeServer.close(() => resolve());
         nodeServer.closeAllConnections();
       }),

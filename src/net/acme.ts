@@ -1,0 +1,310 @@
+/**
+ * ACME (RFC 8555): obtains the server's certificate from a CA such as Let's Encrypt and renews it, with
+ * the http-01 challenge (RFC 8555 §8.3) answered on a small plain-HTTP listener of its own (`tls.acme_http`,
+ * reached by the CA on port 80 of every name). `acme-client` speaks the protocol; it is loaded only when
+ * ACME is on.
+ *
+ * Invariants:
+ * - The certificate served is always a complete, working pair: a new one replaces the current one in
+ *   `CurrentCertificate` (which every TLS listener reads per handshake) only after it was issued, checked
+ *   against its key and written to disk; on any failure the current one stays and a log line says why.
+ * - Files under `data_dir/tls/acme/`: `account-key.pem` (the ACME account), `key.pem` and `cert.pem`
+ *   (the private key and the full chain served), written 0600 by rename so a crash never leaves half a
+ *   file. A stored certificate is used at start when it covers every configured name and matches its key.
+ * - Renewal: when fewer than `renewDays` days are left, or the names changed. Checks run at start, then
+ *   when renewal is due (at most every 12 h); a failed attempt is retried after `retryMs` (1 h: Let's
+ *   Encrypt allows 5 failed validations per name and hour).
+ * - One attempt at a time; `stop` ends the timers and the challenge listener, and a certificate that
+ *   arrives after it is not applied.
+ */
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Logger } from '../log.js';
+import { ListenError } from './listener.js';
+import type { CurrentCertificate } from './tls.js';
+
+export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
+
+const DAY_MS = 86_400_000;
+/** Longest wait between two checks (also keeps timers below the 2^31 ms limit of setTimeout). */
+const MAX_CHECK_INTERVAL_MS = 12 * 3600_000;
+const CHALLENGE_PREFIX = '/.well-known/acme-challenge/';
+
+export interface AcmeOptions {
+  dataDir: string;
+  /** Names for the certificate; the first is its subject. */
+  names: string[];
+  /** Contact address for the account ('' for none). */
+  email: string;
+  directoryUrl: string;
+  /** Renew when fewer days than this are left. */
+  renewDays: number;
+  /** Where to answer http-01 challenges (plain HTTP). */
+  challengeListen: { host: string; port: number };
+  /** The certificate every TLS listener serves; replaced on issuance. */
+  tls: CurrentCertificate;
+  log: Logger;
+  /** Wait after a failed attempt (default 1 h). */
+  retryMs?: number;
+}
+
+/** Why the certificate is (not) due, for the log. */
+type Due = { due: false; renewAt: number } | { due: true; reason: string };
+
+export class AcmeManager {
+  readonly #opts: AcmeOptions;
+  readonly #log: Logger;
+  readonly #dir: string;
+  /** token → key authorization, while a challenge is pending. */
+  readonly #tokens = new Map<string, string>();
+  #server: http.Server | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<void> | null = null;
+  #stopped = false;
+  /** The ACME certificate served now (null: still the self-signed or an unusable stored one). */
+  #cert: X509Certificate | null = null;
+
+  constructor(opts: AcmeOptions) {
+    this.#opts = opts;
+    this.#log = opts.log.child({ component: 'acme' });
+    this.#dir = path.join(opts.dataDir, 'tls', 'acme');
+  }
+
+  /**
+   * Serves a stored certificate if there is a usable one, opens the challenge listener and schedules
+   * the first check (at once when a certificate is due). Returns the challenge listener's address.
+   */
+  async start(): Promise<AddressInfo> {
+    this.#loadStored();
+    const address = await this.#listen();
+    this.#schedule(0);
+    return address;
+  }
+
+  /** Runs one check now (renewing if due) and resolves when it is done; never rejects. */
+  check(): Promise<void> {
+    this.#running ??= this.#check().finally(() => {
+      this.#running = null;
+    });
+    return this.#running;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    const server = this.#server;
+    this.#server = null;
+    if (server) {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
+  }
+
+  #loadStored(): void {
+    const certPath = path.join(this.#dir, 'cert.pem');
+    const keyPath = path.join(this.#dir, 'key.pem');
+    if (!existsSync(certPath) || !existsSync(keyPath)) return;
+    try {
+      const cert = readFileSync(certPath, 'utf8');
+      const key = readFileSync(keyPath, 'utf8');
+      const x509 = new X509Certificate(cert);
+      const missing = this.#opts.names.filter((n) => x509.checkHost(n, { subject: 'never' }) === undefined);
+      if (missing.length > 0) {
+        this.#log.info(
+          { missing },
+          `ACME: the stored certificate does not cover ${missing.join(', ')}; a new one is requested`,
+        );
+        return;
+      }
+      if (new Date(x509.validTo).getTime() <= Date.now()) {
+        this.#log.warn({ notAfter: x509.validTo }, 'ACME: the stored certificate has expired; a new one is requested');
+        return;
+      }
+      if (!x509.checkPrivateKey(createPrivateKey(key))) throw new Error('key.pem does not belong to cert.pem');
+      this.#opts.tls.replace({ cert, key, source: `${certPath} (ACME)` });
+      this.#cert = x509;
+      this.#log.info(
+        { names: this.#opts.names, notAfter: isoDate(x509.validTo), issuer: issuerName(x509) },
+        `ACME: serving the stored certificate, valid until ${isoDate(x509.validTo)}`,
+      );
+    } catch (err) {
+      this.#log.warn({ err: errorText(err) }, 'ACME: the stored certificate cannot be used; a new one is requested');
+    }
+  }
+
+  #due(): Due {
+    const cert = this.#cert;
+    if (!cert) return { due: true, reason: 'no certificate from the CA yet' };
+    const missing = this.#opts.names.filter((n) => cert.checkHost(n, { subject: 'never' }) === undefined);
+    if (missing.length > 0) return { due: true, reason: `new names: ${missing.join(', ')}` };
+    const renewAt = new Date(cert.validTo).getTime() - this.#opts.renewDays * DAY_MS;
+    if (renewAt <= Date.now()) {
+      return { due: true, reason: `it expires ${isoDate(cert.validTo)}, within ${this.#opts.renewDays} days` };
+    }
+    return { due: false, renewAt };
+  }
+
+  #schedule(ms: number): void {
+    if (this.#stopped) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.check(), Math.max(0, Math.min(ms, MAX_CHECK_INTERVAL_MS)));
+    this.#timer.unref();
+  }
+
+  async #check(): Promise<void> {
+    const due = this.#due();
+    if (!due.due) {
+      this.#schedule(due.renewAt - Date.now());
+      return;
+    }
+    const names = this.#opts.names;
+    this.#log.info(
+      { names, directory: this.#opts.directoryUrl },
+      `ACME: requesting a certificate for ${names.join(', ')} (${due.reason})`,
+    );
+    try {
+      const { cert, key } = await this.#issue();
+      if (this.#stopped) return;
+      const x509 = new X509Certificate(cert);
+      if (!x509.checkPrivateKey(createPrivateKey(key)))
+        throw new Error('the CA returned a certificate for another key');
+      this.#store(cert, key);
+      this.#opts.tls.replace({ cert, key, source: `${path.join(this.#dir, 'cert.pem')} (ACME)` });
+      this.#cert = x509;
+      this.#log.info(
+        { names, notAfter: isoDate(x509.validTo), issuer: issuerName(x509), serial: x509.serialNumber },
+        `ACME: new certificate for ${names.join(', ')}, valid until ${isoDate(x509.validTo)}; every TLS listener serves it now`,
+      );
+      const next = this.#due();
+      this.#schedule(next.due ? MAX_CHECK_INTERVAL_MS : next.renewAt - Date.now());
+    } catch (err) {
+      if (this.#stopped) return;
+      const retryMs = this.#opts.retryMs ?? 3600_000;
+      this.#log.error(
+        { names, err: errorText(err), keeping: this.#opts.tls.source, retryInSeconds: Math.round(retryMs / 1000) },
+        `ACME: could not obtain a certificate for ${names.join(', ')}: ${errorText(err)}; keeping the current certificate (${this.#opts.tls.source}), next try in ${formatDelay(retryMs)}`,
+      );
+      this.#schedule(retryMs);
+    }
+  }
+
+  async #issue(): Promise<{ cert: string; key: string }> {
+    const acme = await import('acme-client');
+    const client = new acme.Client({
+      directoryUrl: this.#opts.directoryUrl,
+      accountKey: await this.#accountKey(acme.crypto.createPrivateRsaKey),
+    });
+    const [name, ...more] = this.#opts.names;
+    // A fresh key for every certificate (RSA 2048: what every mail client accepts).
+    const [key, csr] = await acme.crypto.createCsr({ commonName: name, altNames: [name ?? '', ...more] });
+    const cert = await client.auto({
+      csr,
+      ...(this.#opts.email ? { email: this.#opts.email } : {}),
+      termsOfServiceAgreed: true,
+      challengePriority: ['http-01'],
+      // The CA checks; acme-client's own check would fetch from this host's port 80 through its DNS.
+      skipChallengeVerification: true,
+      challengeCreateFn: async (authz, challenge, keyAuthorization) => {
+        if (challenge.type !== 'http-01') throw new Error(`unexpected challenge type ${challenge.type}`);
+        this.#log.info({ name: authz.identifier.value }, `ACME: http-01 challenge ready for ${authz.identifier.value}`);
+        this.#tokens.set(challenge.token, keyAuthorization);
+      },
+      challengeRemoveFn: async (_authz, challenge) => {
+        this.#tokens.delete(challenge.token);
+      },
+    });
+    return { cert, key: key.toString() };
+  }
+
+  /** The account key, created and stored on first use. */
+  async #accountKey(create: () => Promise<Buffer>): Promise<string> {
+    const file = path.join(this.#dir, 'account-key.pem');
+    if (existsSync(file)) return readFileSync(file, 'utf8');
+    const key = (await create()).toString();
+    writePrivate(file, key);
+    return key;
+  }
+
+  #store(cert: string, key: string): void {
+    writePrivate(path.join(this.#dir, 'key.pem'), key);
+    writePrivate(path.join(this.#dir, 'cert.pem'), cert);
+  }
+
+  /** The http-01 responder (RFC 8555 §8.3): the key authorization at the token's path, 404 elsewhere. */
+  #listen(): Promise<AddressInfo> {
+    const server = http.createServer((req, res) => {
+      const url = req.url ?? '';
+      const token = url.startsWith(CHALLENGE_PREFIX) ? url.slice(CHALLENGE_PREFIX.length) : '';
+      const answer = req.method === 'GET' || req.method === 'HEAD' ? this.#tokens.get(token) : undefined;
+      if (answer === undefined) {
+        res.writeHead(404, { 'Content-Type': 'text/plain' });
+        res.end('Not found\n');
+        return;
+      }
+      this.#log.info(
+        { host: req.headers.host, remote: req.socket.remoteAddress },
+        `ACME: answered the http-01 challenge for ${req.headers.host ?? '?'}`,
+      );
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+      res.end(answer);
+    });
+    server.requestTimeout = 10_000;
+    server.headersTimeout = 10_000;
+    server.keepAliveTimeout = 2_000;
+    const { host, port } = this.#opts.challengeListen;
+    return new Promise((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => {
+        const why =
+          err.code === 'EADDRINUSE'
+            ? 'the port is in use'
+            : err.code === 'EACCES'
+              ? 'permission denied (ports below 1024 need privileges)'
+              : err.message;
+        reject(
+          new ListenError(
+            `cannot listen on ${host}:${port} for the ACME http-01 challenge: ${why} (choose another address with tls.acme_http, forwarded from port 80)`,
+          ),
+        );
+      };
+      server.once('error', onError);
+      server.listen(port, host, () => {
+        server.off('error', onError);
+        server.on('error', (err) => this.#log.error({ err: errorText(err) }, 'ACME challenge listener error'));
+        this.#server = server;
+        resolve(server.address() as AddressInfo);
+      });
+    });
+  }
+}
+
+function writePrivate(file: string, content: string): void {
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, content, { mode: 0o600 });
+  renameSync(tmp, file);
+}
+
+function issuerName(x509: X509Certificate): string {
+  const cn = /(?:^|\n)CN=([^\n]*)/.exec(x509.issuer);
+  return cn?.[1] ?? x509.issuer.replace(/\n/g, ', ');
+}
+
+function isoDate(validTo: string): string {
+  return new Date(validTo).toISOString();
+}
+
+function formatDelay(ms: number): string {
+  if (ms >= 3600_000 && ms % 3600_000 === 0) return `${ms / 3600_000} h`;
+  if (ms >= 60_000) return `${Math.round(ms / 60_000)} min`;
+  return `${Math.round(ms / 1000)} s`;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
