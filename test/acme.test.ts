@@ -1,8 +1,8 @@
 /**
  * ACME end to end against Debian's `pebble` (Let's Encrypt's test CA) on loopback: the server obtains a
- * certificate by http-01 and serves it on IMAPS, SMTPS and HTTPS; renews it (a renewal window longer than
- * pebble's 5-year certificates) and serves the new one without a restart; and when the challenge cannot
- * be reached, logs why and keeps the certificate it has.
+ * certificate by http-01 and serves it on IMAPS, SMTPS, HTTPS and after IMAP STARTTLS; renews it (a
+ * renewal window longer than pebble's 5-year certificates) and serves the new one without a restart;
+ * and when the challenge cannot be reached, logs why and keeps the certificate it has.
  *
  * pebble resolves the test host name through a loopback DNS server (harness/dns-server.ts) and connects
  * to `httpPort`, which is the server's `tls.acme_http` listener. Its directory is HTTPS with a certificate
@@ -68,7 +68,7 @@ describe('ACME with pebble', { skip }, () => {
     startPostbode({
       dataDir,
       hostname: HOST,
-      listeners: ['submissions', 'imaps', 'http'],
+      listeners: ['submissions', 'imap', 'imaps', 'http'],
       extraArgs: [
         ...['--set', 'tls.acme=true'],
         ...['--set', `tls.acme_directory=${pebble.directory}`],
@@ -84,7 +84,10 @@ describe('ACME with pebble', { skip }, () => {
     const s = await start();
     server = s;
     const issued = await waitForLog(s, 0, (e) => String(e.msg).startsWith('ACME: new certificate'));
-    assert.match(String(issued.msg), /^ACME: new certificate for mail\.example\.test, valid until \S+; every TLS listener serves it now$/);
+    assert.match(
+      String(issued.msg),
+      /^ACME: new certificate for mail\.example\.test, valid until \S+; every TLS listener serves it now$/,
+    );
     assert.ok(
       s.logs.some((e) => String(e.msg) === `ACME: answered the http-01 challenge for ${HOST}:${challengePort}`),
       'the challenge was answered on tls.acme_http',
@@ -122,6 +125,8 @@ describe('ACME with pebble', { skip }, () => {
       assert.equal(got.serial, renewedSerial, listener);
     }
     assert.notEqual(renewedSerial, firstSerial, 'a new certificate is served by the same process');
+    // STARTTLS takes the current certificate at the command too.
+    assert.equal((await served(s.ports.imap, pebble.root, true, true)).serial, renewedSerial);
     await s.stop();
     server = null;
   });
@@ -133,7 +138,10 @@ describe('ACME with pebble', { skip }, () => {
     const failed = await waitForLog(s, 0, (e) => String(e.msg).startsWith('ACME: could not obtain'));
     assert.equal(failed.level, 50, 'logged as an error');
     const msg = String(failed.msg);
-    assert.match(msg, /^ACME: could not obtain a certificate for mail\.example\.test: .+; keeping the current certificate \(/);
+    assert.match(
+      msg,
+      /^ACME: could not obtain a certificate for mail\.example\.test: .+; keeping the current certificate \(/,
+    );
     assert.match(msg, /tls[/\\]acme[/\\]cert\.pem \(ACME\)\), next try in 1 h$/);
     assert.ok(!s.logs.some((e) => String(e.msg).startsWith('ACME: new certificate')));
     for (const listener of ['imaps', 'submissions', 'http']) {
@@ -147,12 +155,12 @@ describe('ACME with pebble', { skip }, () => {
 });
 
 /** Connects with TLS and reports the certificate served (with SNI for HOST unless `sni` is false). */
-function served(port: number | undefined, root: string, sni = true): Promise<Served> {
+async function served(port: number | undefined, root: string, sni = true, starttls = false): Promise<Served> {
   assert.ok(port, 'listener port');
+  const plain = starttls ? await imapStarttls(port) : null;
   return new Promise((resolve, reject) => {
     const socket = tls.connect({
-      host: '127.0.0.1',
-      port,
+      ...(plain ? { socket: plain } : { host: '127.0.0.1', port }),
       ...(sni ? { servername: HOST } : {}),
       ca: root,
       rejectUnauthorized: false,
@@ -164,6 +172,28 @@ function served(port: number | undefined, root: string, sni = true): Promise<Ser
       resolve({ serial: cert.serialNumber, issuer: String(cert.issuer.CN), authorized });
       socket.destroy();
     });
+    socket.once('error', reject);
+  });
+}
+
+/** An IMAP connection after `a STARTTLS` got its OK (RFC 9051 §6.2.1), ready for the handshake. */
+function imapStarttls(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let got = '';
+    let sent = false;
+    const onData = (d: Buffer) => {
+      got += d.toString('latin1');
+      if (!sent && /^\* OK/m.test(got)) {
+        sent = true;
+        socket.write('a STARTTLS\r\n');
+      }
+      if (/^a OK/m.test(got)) {
+        socket.off('data', onData);
+        resolve(socket);
+      } else if (/^a (NO|BAD)/m.test(got)) reject(new Error(got));
+    };
+    socket.on('data', onData);
     socket.once('error', reject);
   });
 }
