@@ -101,6 +101,7 @@ describe('ACME with pebble', { skip }, () => {
     }
     // A client without SNI gets the HTTPS server's default context, which was replaced too.
     assert.equal((await served(s.ports.http, pebble.root, false)).serial, firstSerial);
+    assert.equal(statSync(path.join(dataDir, 'tls', 'acme')).mode & 0o777, 0o700);
     for (const file of ['account-key.pem', 'key.pem', 'cert.pem']) {
       assert.equal(statSync(path.join(dataDir, 'tls', 'acme', file)).mode & 0o777, 0o600, file);
     }

@@ -20,6 +20,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Logger } from '../log.js';
@@ -32,6 +33,7 @@ const DAY_MS = 86_400_000;
 /** Longest wait between two checks (also keeps timers below the 2^31 ms limit of setTimeout). */
 const MAX_CHECK_INTERVAL_MS = 12 * 3600_000;
 const CHALLENGE_PREFIX = '/.well-known/acme-challenge/';
+const REQUEST_TIMEOUT_MS = 30_000;
 
 export interface AcmeOptions {
   dataDir: string;
@@ -195,7 +197,13 @@ export class AcmeManager {
   }
 
   async #issue(): Promise<{ cert: string; key: string }> {
+    // acme-client retries network errors for over a minute and then reports a TypeError; asking the
+    // directory first gives the real reason (refused, unknown host, untrusted certificate) at once.
+    await reachable(this.#opts.directoryUrl);
     const acme = await import('acme-client');
+    // acme-client's requests have no time limit by default; a CA that stops answering must not hold an
+    // attempt (or the shutdown, which lets a running attempt end) forever.
+    acme.axios.defaults.timeout = REQUEST_TIMEOUT_MS;
     const client = new acme.Client({
       directoryUrl: this.#opts.directoryUrl,
       accountKey: await this.#accountKey(acme.crypto.createPrivateRsaKey),
@@ -283,6 +291,21 @@ export class AcmeManager {
   }
 }
 
+/** Resolves when `url` answers 200 within the request timeout; rejects with a readable reason. */
+function reachable(url: string): Promise<void> {
+  const get = url.startsWith('https:') ? https.get : http.get;
+  return new Promise((resolve, reject) => {
+    const fail = (why: string) => reject(new Error(`the ACME directory ${url} cannot be reached: ${why}`));
+    const req = get(url, { timeout: REQUEST_TIMEOUT_MS }, (res) => {
+      res.resume();
+      if (res.statusCode === 200) resolve();
+      else fail(`HTTP ${res.statusCode}`);
+    });
+    req.once('timeout', () => req.destroy(new Error(`no answer in ${REQUEST_TIMEOUT_MS / 1000} s`)));
+    req.once('error', (err) => fail(err.message));
+  });
+}
+
 function writePrivate(file: string, content: string): void {
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.tmp`;
@@ -306,5 +329,9 @@ function formatDelay(ms: number): string {
 }
 
 function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  const text = err instanceof Error ? err.message : String(err);
+  // acme-client 5.4 ends its retries of a network error with this TypeError instead of the error.
+  if (err instanceof TypeError && text.includes("reading 'config'"))
+    return 'the CA could not be reached (network error)';
+  return text;
 }
