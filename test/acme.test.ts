@@ -64,18 +64,23 @@ describe('ACME with pebble', { skip }, () => {
     removeDir(work);
   });
 
-  const start = (opts: { renewDays?: number; challengePort?: number } = {}) =>
+  const start = (opts: { renewDays?: number; challengePort?: number; dataDir?: string; webAnswers?: boolean } = {}) =>
     startPostbode({
-      dataDir,
+      dataDir: opts.dataDir ?? dataDir,
       hostname: HOST,
       listeners: ['submissions', 'imap', 'imaps', 'http'],
       extraArgs: [
         ...['--set', 'tls.acme=true'],
         ...['--set', `tls.acme_directory=${pebble.directory}`],
         ...['--set', 'tls.acme_email=postmaster@example.test'],
-        ...['--set', `tls.acme_http=127.0.0.1:${opts.challengePort ?? challengePort}`],
         ...['--set', `tls.renew_days=${opts.renewDays ?? 30}`],
-        ...['--set', 'web.https=true'],
+        ...(opts.webAnswers
+          ? // The plain web listener on pebble's httpPort answers the challenge.
+            ['--set', 'tls.acme_http=off', '--listen', `http=127.0.0.1:${challengePort}`]
+          : [
+              ...['--set', `tls.acme_http=127.0.0.1:${opts.challengePort ?? challengePort}`],
+              ...['--set', 'web.https=true'],
+            ]),
       ],
       env: { NODE_EXTRA_CA_CERTS: caFile },
     });
@@ -150,6 +155,24 @@ describe('ACME with pebble', { skip }, () => {
       assert.ok(got.authorized, listener);
       assert.equal(got.serial, renewedSerial, `${listener} still serves the renewed certificate`);
     }
+    await s.stop();
+    server = null;
+  });
+
+  it('answers the challenge on the plain web listener with tls.acme_http = "off"', async () => {
+    const s = await start({ dataDir: path.join(work, 'data-web'), webAnswers: true });
+    server = s;
+    assert.equal(s.ports.http, challengePort);
+    await waitForLog(s, 0, (e) => String(e.msg).startsWith('ACME: new certificate'));
+    assert.ok(
+      s.logs.some((e) => String(e.msg) === `ACME: answered the http-01 challenge for ${HOST}:${challengePort}`),
+    );
+    const got = await served(s.ports.imaps, pebble.root);
+    assert.ok(got.authorized);
+    assert.match(got.issuer, /^Pebble Intermediate CA/);
+    // Other paths, and tokens that are not pending, still reach the app.
+    const res = await fetch(`http://127.0.0.1:${challengePort}/.well-known/acme-challenge/nothing`);
+    assert.equal(res.status, 404);
     await s.stop();
     server = null;
   });

@@ -61,7 +61,6 @@ describe('config', () => {
       () => parseConfig({ tls: { acme: true, cert_file: 'c.pem', key_file: 'k.pem' } }),
       /exclude each other/,
     );
-    assert.throws(() => parseConfig({ tls: { acme: true, acme_http: 'off' } }), /tls\.acme needs tls\.acme_http/);
     assert.throws(() => parseConfig({ tls: { acme_directory: 'not a url' } }), /tls\.acme_directory/);
     assert.equal(parseConfig({ tls: { acme: true, acme_http: '127.0.0.1:8081' } }).tls.acme, true);
   });

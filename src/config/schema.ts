@@ -77,16 +77,16 @@ export const configSchema = z
         acme_directory: z.url().default('https://acme-v02.api.letsencrypt.org/directory'),
         /** More names for the certificate besides `hostname` (e.g. autoconfig.example.org, mta-sts.example.org). */
         acme_names: z.array(z.string().min(1)).default([]),
-        /** Where the http-01 challenge is answered (plain HTTP; the CA connects to port 80 of each name). */
+        /**
+         * Where the http-01 challenge is answered (plain HTTP; the CA connects to port 80 of each name);
+         * "off": by the http listener, which must then be plain HTTP reached on port 80.
+         */
         acme_http: listenAddress.default('0.0.0.0:80'),
         /** Renew this many days before the certificate expires. */
         renew_days: z.number().int().positive().default(30),
       })
       .refine((t) => !(t.acme && (t.cert_file || t.key_file)), {
         message: 'tls.acme and tls.cert_file/key_file exclude each other: choose ACME or your own certificate',
-      })
-      .refine((t) => !t.acme || t.acme_http !== 'off', {
-        message: 'tls.acme needs tls.acme_http (the http-01 challenge listener, reached on port 80)',
       })
       .prefault({}),
     limits: z

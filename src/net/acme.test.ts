@@ -75,6 +75,7 @@ describe('AcmeManager without a reachable CA', () => {
     });
     try {
       const address = await manager.start();
+      assert.ok(address, 'the challenge listener');
       assert.equal(await get(address.port, '/.well-known/acme-challenge/unknown'), 404);
       assert.equal(await get(address.port, '/'), 404);
       await manager.check();

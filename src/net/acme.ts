@@ -1,8 +1,8 @@
 /**
  * ACME (RFC 8555): obtains the server's certificate from a CA such as Let's Encrypt and renews it, with
  * the http-01 challenge (RFC 8555 §8.3) answered on a small plain-HTTP listener of its own (`tls.acme_http`,
- * reached by the CA on port 80 of every name). `acme-client` speaks the protocol; it is loaded only when
- * ACME is on.
+ * reached by the CA on port 80 of every name) or by the web listener when it is plain HTTP
+ * (`challengeResponse`). `acme-client` speaks the protocol; it is loaded only when ACME is on.
  *
  * Invariants:
  * - The certificate served is always a complete, working pair: a new one replaces the current one in
@@ -44,8 +44,11 @@ export interface AcmeOptions {
   directoryUrl: string;
   /** Renew when fewer days than this are left. */
   renewDays: number;
-  /** Where to answer http-01 challenges (plain HTTP). */
-  challengeListen: { host: string; port: number };
+  /**
+   * Where to answer http-01 challenges (plain HTTP); null: another listener answers them through
+   * `challengeResponse` (the web listener).
+   */
+  challengeListen: { host: string; port: number } | null;
   /** The certificate every TLS listener serves; replaced on issuance. */
   tls: CurrentCertificate;
   log: Logger;
@@ -77,11 +80,13 @@ export class AcmeManager {
 
   /**
    * Serves a stored certificate if there is a usable one, opens the challenge listener and schedules
-   * the first check (at once when a certificate is due). Returns the challenge listener's address.
+   * the first check (at once when a certificate is due). Returns the challenge listener's address
+   * (null without one).
    */
-  async start(): Promise<AddressInfo> {
+  async start(): Promise<AddressInfo | null> {
     this.#loadStored();
-    const address = await this.#listen();
+    const listen = this.#opts.challengeListen;
+    const address = listen ? await this.#listen(listen) : null;
     this.#schedule(0);
     return address;
   }
@@ -244,28 +249,41 @@ export class AcmeManager {
     writePrivate(path.join(this.#dir, 'cert.pem'), cert);
   }
 
-  /** The http-01 responder (RFC 8555 §8.3): the key authorization at the token's path, 404 elsewhere. */
-  #listen(): Promise<AddressInfo> {
+  /**
+   * The http-01 answer (RFC 8555 §8.3) for a request path: the key authorization when the path is
+   * `/.well-known/acme-challenge/<token>` of a pending challenge, else undefined. For this manager's own
+   * listener and for the web listener when it answers the challenges (`tls.acme_http = "off"`).
+   */
+  challengeResponse(
+    urlPath: string,
+    from: { host: string | undefined; remote: string | undefined },
+  ): string | undefined {
+    if (!urlPath.startsWith(CHALLENGE_PREFIX)) return undefined;
+    const answer = this.#tokens.get(urlPath.slice(CHALLENGE_PREFIX.length));
+    if (answer !== undefined) {
+      this.#log.info(from, `ACME: answered the http-01 challenge for ${from.host ?? '?'}`);
+    }
+    return answer;
+  }
+
+  /** The challenge listener: the key authorization at a pending token's path, 404 elsewhere. */
+  #listen(listen: { host: string; port: number }): Promise<AddressInfo> {
     const server = http.createServer((req, res) => {
-      const url = req.url ?? '';
-      const token = url.startsWith(CHALLENGE_PREFIX) ? url.slice(CHALLENGE_PREFIX.length) : '';
-      const answer = req.method === 'GET' || req.method === 'HEAD' ? this.#tokens.get(token) : undefined;
+      const from = { host: req.headers.host, remote: req.socket.remoteAddress };
+      const answer =
+        req.method === 'GET' || req.method === 'HEAD' ? this.challengeResponse(req.url ?? '', from) : undefined;
       if (answer === undefined) {
         res.writeHead(404, { 'Content-Type': 'text/plain' });
         res.end('Not found\n');
         return;
       }
-      this.#log.info(
-        { host: req.headers.host, remote: req.socket.remoteAddress },
-        `ACME: answered the http-01 challenge for ${req.headers.host ?? '?'}`,
-      );
       res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
       res.end(answer);
     });
     server.requestTimeout = 10_000;
     server.headersTimeout = 10_000;
     server.keepAliveTimeout = 2_000;
-    const { host, port } = this.#opts.challengeListen;
+    const { host, port } = listen;
     return new Promise((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => {
         const why =

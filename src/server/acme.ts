@@ -1,5 +1,5 @@
 /** The ACME manager as the configuration's `[tls]` acme keys set it up (the logic is in net/acme.ts). */
-import { parseListenAddress } from '../config/load.js';
+import { ConfigError, parseListenAddress } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { AcmeManager } from '../net/acme.js';
@@ -16,13 +16,20 @@ export async function startAcme(opts: {
   log: Logger;
 }): Promise<AcmeManager> {
   const t = opts.config.tls;
+  const web = opts.config.listen.http;
+  if (t.acme_http === 'off' && (web === 'off' || opts.config.web.https)) {
+    // The CA fetches the challenge over plain HTTP (port 80): only a plain web listener can answer it.
+    throw new ConfigError(
+      'tls.acme_http = "off" makes the http listener answer the ACME challenge, so it must be on and plain HTTP (web.https = false); or set tls.acme_http to an address reached on port 80',
+    );
+  }
   const manager = new AcmeManager({
     dataDir: opts.dataDir,
     names: [...new Set([opts.config.hostname, ...t.acme_names].map((n) => n.toLowerCase()))],
     email: t.acme_email,
     directoryUrl: t.acme_directory,
     renewDays: t.renew_days,
-    challengeListen: parseListenAddress(t.acme_http),
+    challengeListen: t.acme_http === 'off' ? null : parseListenAddress(t.acme_http),
     tls: opts.tls,
     log: opts.log,
   });

@@ -90,10 +90,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         keyFile: config.tls.key_file,
       }),
     );
-    if (config.tls.acme) {
-      const acme = await startAcme({ config, dataDir, tls, log });
-      cleanups.unshift(() => acme.stop());
-    }
+    const acme = config.tls.acme ? await startAcme({ config, dataDir, tls, log }) : null;
+    if (acme) cleanups.unshift(() => acme.stop());
     const bus = new TraceBus();
     // The web lab, only with the http listener on: TLS key logging (off until an admin turns it on)
     // and the session recorder, started before the listeners so that it sees every session.
@@ -187,6 +185,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         host,
         port,
         ...(config.web.https ? { tls } : {}),
+        ...(acme && config.tls.acme_http === 'off' ? { acmeChallenge: acme.challengeResponse.bind(acme) } : {}),
         limits: {
           connectionsPerIp: config.web.connections_per_ip,
           maxConnections: config.web.max_connections,

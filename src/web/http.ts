@@ -74,6 +74,14 @@ export async function startWebListener(opts: {
   tls?: TlsMaterial;
   limits?: WebLimits;
   log?: Logger;
+  /**
+   * Answers ACME http-01 challenges (`/.well-known/acme-challenge/…`) before the app when this plain
+   * listener is the one the CA reaches (`tls.acme_http = "off"`); undefined: not a pending challenge.
+   */
+  acmeChallenge?: (
+    urlPath: string,
+    from: { host: string | undefined; remote: string | undefined },
+  ) => string | undefined;
 }): Promise<WebListener> {
   const { tls } = opts;
   const limits = opts.limits ?? DEFAULT_WEB_LIMITS;
@@ -87,9 +95,10 @@ export async function startWebListener(opts: {
     // slow request live up to 30 s beyond its timeout).
     connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 4))),
   };
+  const fetch = opts.acmeChallenge ? acmeChallengeFirst(opts.app, opts.acmeChallenge) : opts.app.fetch;
   const server = tls
     ? createAdaptorServer({
-        fetch: opts.app.fetch,
+        fetch,
         createServer: https.createServer,
         serverOptions: {
           ...timeouts,
@@ -99,7 +108,7 @@ export async function startWebListener(opts: {
           SNICallback: (_name, cb) => cb(null, tls.context),
         },
       })
-    : createAdaptorServer({ fetch: opts.app.fetch, createServer: http.createServer, serverOptions: timeouts });
+    : createAdaptorServer({ fetch, createServer: http.createServer, serverOptions: timeouts });
   const nodeServer = server as http.Server;
   // Clients without SNI get the default context, which is set from the certificate at creation.
   const unwatch = tls?.watch?.((m) => (server as https.Server).setSecureContext({ cert: m.cert, key: m.key }));
@@ -160,6 +169,22 @@ export async function startWebListener(opts: {
         nodeServer.close(() => resolve());
         nodeServer.closeAllConnections();
       }),
+  };
+}
+
+/** The app's fetch, with pending ACME http-01 challenges (RFC 8555 §8.3) answered first. */
+function acmeChallengeFirst(
+  app: Hono<WebEnv>,
+  answer: NonNullable<Parameters<typeof startWebListener>[0]['acmeChallenge']>,
+): Hono<WebEnv>['fetch'] {
+  return (request, env, ctx) => {
+    if (request.method === 'GET' || request.method === 'HEAD') {
+      const url = new URL(request.url);
+      const incoming = (env as { incoming?: http.IncomingMessage } | undefined)?.incoming;
+      const body = answer(url.pathname, { host: url.host, remote: incoming?.socket.remoteAddress });
+      if (body !== undefined) return new Response(body, { headers: { 'Content-Type': 'application/octet-stream' } });
+    }
+    return app.fetch(request, env, ctx);
   };
 }
 
