@@ -25,7 +25,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Logger } from '../log.js';
 import { ListenError } from './listener.js';
-import type { CurrentCertificate } from './tls.js';
+import { type CurrentCertificate, secureContext } from './tls.js';
 
 export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
 
@@ -179,8 +179,10 @@ export class AcmeManager {
       const { cert, key } = await this.#issue();
       if (this.#stopped) return;
       const x509 = new X509Certificate(cert);
-      if (!x509.checkPrivateKey(createPrivateKey(key)))
+      if (!x509.checkPrivateKey(createPrivateKey(key))) {
         throw new Error('the CA returned a certificate for another key');
+      }
+      secureContext(cert, key); // throws for a pair TLS cannot use, before anything is replaced
       this.#store(cert, key);
       this.#opts.tls.replace({ cert, key, source: `${path.join(this.#dir, 'cert.pem')} (ACME)` });
       this.#cert = x509;
@@ -189,6 +191,12 @@ export class AcmeManager {
         `ACME: new certificate for ${names.join(', ')}, valid until ${isoDate(x509.validTo)}; every TLS listener serves it now`,
       );
       const next = this.#due();
+      if (next.due) {
+        this.#log.warn(
+          { renewDays: this.#opts.renewDays, notAfter: isoDate(x509.validTo) },
+          `ACME: the new certificate is due for renewal at once (${next.reason}); tls.renew_days is too large, renewing every 12 h`,
+        );
+      }
       this.#schedule(next.due ? MAX_CHECK_INTERVAL_MS : next.renewAt - Date.now());
     } catch (err) {
       if (this.#stopped) return;
@@ -213,9 +221,9 @@ export class AcmeManager {
       directoryUrl: this.#opts.directoryUrl,
       accountKey: await this.#accountKey(acme.crypto.createPrivateRsaKey),
     });
-    const [name, ...more] = this.#opts.names;
+    const names = this.#opts.names;
     // A fresh key for every certificate (RSA 2048: what every mail client accepts).
-    const [key, csr] = await acme.crypto.createCsr({ commonName: name, altNames: [name ?? '', ...more] });
+    const [key, csr] = await acme.crypto.createCsr({ commonName: names[0], altNames: names });
     const cert = await client.auto({
       csr,
       ...(this.#opts.email ? { email: this.#opts.email } : {}),
