@@ -51,6 +51,20 @@ describe('config', () => {
     assert.equal(config.strictness, 'strict');
   });
 
+  it("ACME: off by default, Let's Encrypt and 30 days; excludes a certificate file", () => {
+    const c = parseConfig({});
+    assert.equal(c.tls.acme, false);
+    assert.equal(c.tls.acme_directory, 'https://acme-v02.api.letsencrypt.org/directory');
+    assert.equal(c.tls.acme_http, '0.0.0.0:80');
+    assert.equal(c.tls.renew_days, 30);
+    assert.throws(
+      () => parseConfig({ tls: { acme: true, cert_file: 'c.pem', key_file: 'k.pem' } }),
+      /exclude each other/,
+    );
+    assert.throws(() => parseConfig({ tls: { acme_directory: 'not a url' } }), /tls\.acme_directory/);
+    assert.equal(parseConfig({ tls: { acme: true, acme_http: '127.0.0.1:8081' } }).tls.acme, true);
+  });
+
   it('rejects an unknown listener name', () => {
     assert.throws(() => loadConfig({ listen: ['smpt=1:2'] }, {}), ConfigError);
   });
