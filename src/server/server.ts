@@ -75,7 +75,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     const bus = new TraceBus();
     const lab = await startLabRecorder(config, { bus, store: storage.store, log }, cleanups);
     const netServer = createNetServer(config, dataDir, { bus, log, tls, keylog: lab.keylog }, cleanups);
-    const handlers = buildHandlers(config, { store: storage.store, ...services, tls, log });
+    const handlers = buildHandlers(config, {
+      store: storage.store,
+      ...services,
+      tls,
+      log,
+      storageFull: () => storage.reserve.holding,
+    });
     const listeners = await startMailListeners(config, netServer, handlers);
 
     const started = new Date();
@@ -164,7 +170,7 @@ async function openStorage(
   dataDir: string,
   log: Logger,
   cleanups: Cleanups,
-): Promise<{ store: Store; disk: DiskMonitor }> {
+): Promise<{ store: Store; disk: DiskMonitor; reserve: SpaceReserve }> {
   const reserve = new SpaceReserve({ dataDir, bytes: config.store.reserve });
   const store = await openStore({
     url: config.store.url,
@@ -184,7 +190,7 @@ async function openStorage(
   await disk.start();
   cleanups.add(async () => disk.stop());
   for (const domain of config.domains) await store.domains.add(domain);
-  return { store, disk };
+  return { store, disk, reserve };
 }
 
 /**
@@ -406,7 +412,15 @@ export function authFromConfig(store: Store, config: Config, dataDir: string, lo
 
 function buildHandlers(
   config: Config,
-  deps: { store: Store; auth: AuthService; delivery: Delivery; tls: TlsMaterial; log: Logger },
+  deps: {
+    store: Store;
+    auth: AuthService;
+    delivery: Delivery;
+    tls: TlsMaterial;
+    log: Logger;
+    /** True while the disk reserve is spent and the store refuses new mail. */
+    storageFull: () => boolean;
+  },
 ): Partial<Record<ListenerName, SessionHandler>> {
   const { auth, delivery, log } = deps;
   const smtpBackend = {
@@ -417,6 +431,7 @@ function buildHandlers(
     },
     resolve: (address: string) => delivery.resolve(address),
     deliver: (msg: Parameters<Delivery['deliver']>[0]) => delivery.deliver(msg),
+    storageFull: deps.storageFull,
     senderOwners: (address: string) => senderOwners(deps.store, address),
   };
   // Port 25 only: SPF/DKIM/DMARC/ARC checks with the outbound DNS servers (inbound-auth.ts).

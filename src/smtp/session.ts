@@ -71,6 +71,8 @@ export interface SmtpBackend {
    * address. Used by `senderLoginMatch`.
    */
   senderOwners?(address: string): Promise<string[]>;
+  /** True while the store refuses new mail for lack of disk space (MAIL then gets 452 4.3.1). */
+  storageFull?(): boolean;
 }
 
 /** What `SmtpBackend.checkInbound` decided. */
