@@ -51,13 +51,13 @@ export const configSchema = z
     plaintext_networks: z.array(z.string()).default(['127.0.0.0/8', '::1/128']),
     listen: z
       .strictObject({
-        smtp: listenAddress.default('0.0.0.0:25'),
-        submission: listenAddress.default('0.0.0.0:587'),
-        submissions: listenAddress.default('0.0.0.0:465'),
-        pop3: listenAddress.default('0.0.0.0:110'),
-        pop3s: listenAddress.default('0.0.0.0:995'),
-        imap: listenAddress.default('0.0.0.0:143'),
-        imaps: listenAddress.default('0.0.0.0:993'),
+        smtp: listenAddress.default('[::]:25'),
+        submission: listenAddress.default('[::]:587'),
+        submissions: listenAddress.default('[::]:465'),
+        pop3: listenAddress.default('[::]:110'),
+        pop3s: listenAddress.default('[::]:995'),
+        imap: listenAddress.default('[::]:143'),
+        imaps: listenAddress.default('[::]:993'),
         http: listenAddress.default('127.0.0.1:8080'),
       })
       .prefault({}),
@@ -81,7 +81,7 @@ export const configSchema = z
          * Where the http-01 challenge is answered (plain HTTP; the CA connects to port 80 of each name);
          * "off": by the http listener, which must then be plain HTTP reached on port 80.
          */
-        acme_http: listenAddress.default('0.0.0.0:80'),
+        acme_http: listenAddress.default('[::]:80'),
         /** Renew this many days before the certificate expires. */
         renew_days: z.number().int().positive().default(30),
       })
