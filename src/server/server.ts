@@ -67,6 +67,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     cleanups.unshift(async () => disk.stop());
     for (const domain of config.domains) await store.domains.add(domain);
     const auth = authFromConfig(store, config, dataDir, log);
+    const withoutScram = await auth.refreshScram();
+    if (withoutScram.length > 0) {
+      log.info(
+        { accounts: withoutScram.length, first: withoutScram.slice(0, 5) },
+        'SCRAM-SHA-256 is not advertised until every account has SCRAM keys (set at the next password login or password change)',
+      );
+    }
     let worker: OutboundWorker | null = null;
     const delivery = new Delivery(store, {
       hostname: config.hostname,
@@ -334,6 +341,16 @@ function buildHandlers(
     login: async (client: LoginClient, user: string, pass: string): Promise<LoginResult<string>> => {
       const r = await auth.login(client, user, pass);
       return r.ok ? { ok: true, account: r.account.address } : r;
+    },
+    scram: {
+      advertised: () => auth.scram.advertised(),
+      credentials: async (user: string) => {
+        const c = await auth.scram.credentials(user);
+        return c.keys ? { address: c.address, keys: c.keys, account: c.account.address } : c;
+      },
+      decoySalt: (address: string) => auth.scram.decoySalt(address),
+      guarded: (client: LoginClient, account: string, check: () => Promise<string | null>) =>
+        auth.guarded(client, account, check),
     },
     resolve: (address: string) => delivery.resolve(address),
     deliver: (msg: Parameters<Delivery['deliver']>[0]) => delivery.deliver(msg),
