@@ -83,8 +83,8 @@ export class AuthService {
   readonly scram: ScramAuth<Account> = {
     advertised: () => this.scramAdvertised(),
     credentials: (username) => this.#scramCredentials(username),
-    decoySalt: (address) =>
-      createHmac('sha256', this.#pepper).update('scram-salt\0').update(address).digest().subarray(0, 16),
+    // Stable across restarts, so a restart does not tell unknown names (new decoy) from real ones.
+    decoySalt: (address) => this.options.secretBox.mac('scram-decoy-salt', address).subarray(0, 16),
     guarded: (client, account, check) => this.guarded(client, account, check),
   };
 
