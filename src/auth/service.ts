@@ -181,7 +181,10 @@ export class AuthService {
       const keys = formatScramKeys(await deriveScramKeys(password));
       if (await this.store.accounts.setScram(account.address, account.passwordHash, keys)) {
         account.scramSha256 = keys;
-        if (!this.#scramReady) await this.refreshScram();
+        if (!this.#scramReady) {
+          await this.#scramCheck?.catch(() => {}); // one that started before this write may miss it
+          await this.refreshScram();
+        }
       }
     } catch (err) {
       // The login itself succeeded; SCRAM keys are tried again at the next one.
@@ -195,7 +198,11 @@ export class AuthService {
    * SCRAM is accepted either way when a client asks for it.
    */
   scramAdvertised(): boolean {
-    if (!this.#scramReady && Date.now() - this.#scramCheckedAt >= SCRAM_RECHECK_MS) void this.refreshScram();
+    if (!this.#scramReady && Date.now() - this.#scramCheckedAt >= SCRAM_RECHECK_MS) {
+      this.refreshScram().catch((err) =>
+        this.options.log?.warn({ err }, 'could not count accounts without SCRAM keys'),
+      );
+    }
     return this.#scramReady;
   }
 
