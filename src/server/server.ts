@@ -61,6 +61,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   try {
     const storage = await openStorage(config, dataDir, log, cleanups);
     const services = buildServices(config, dataDir, storage.store, log, cleanups);
+    const withoutScram = await services.auth.refreshScram();
+    if (withoutScram.length > 0) {
+      log.info(
+        { accounts: withoutScram.length, first: withoutScram.slice(0, 5) },
+        'SCRAM-SHA-256 is not advertised until every account has SCRAM keys (set at the next password login or password change)',
+      );
+    }
     // The one certificate every TLS listener reads per handshake; ACME replaces it when it renews.
     const tls = new CurrentCertificate(
       await loadTls({
@@ -428,6 +435,16 @@ function buildHandlers(
     login: async (client: LoginClient, user: string, pass: string): Promise<LoginResult<string>> => {
       const r = await auth.login(client, user, pass);
       return r.ok ? { ok: true, account: r.account.address } : r;
+    },
+    scram: {
+      advertised: () => auth.scram.advertised(),
+      credentials: async (user: string) => {
+        const c = await auth.scram.credentials(user);
+        return c.keys ? { address: c.address, keys: c.keys, account: c.account.address } : c;
+      },
+      decoySalt: (address: string) => auth.scram.decoySalt(address),
+      guarded: (client: LoginClient, account: string, check: () => Promise<string | null>) =>
+        auth.guarded(client, account, check),
     },
     resolve: (address: string) => delivery.resolve(address),
     deliver: (msg: Parameters<Delivery['deliver']>[0]) => delivery.deliver(msg),
