@@ -336,7 +336,7 @@ describe('web UI in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
     const form = page.getByRole('form', { name: 'Create lab accounts' });
     await form.getByLabel('How many').fill('3');
     await form.getByRole('button', { name: 'Create accounts' }).click();
-    await page.locator('table.lab tbody tr').nth(2).waitFor();
+    await page.locator('table.lab tbody tr').nth(2).waitFor({ timeout: 30_000 }); // three password hashes (scrypt, SCRAM)
     // The test server's web lab listens on 127.0.0.1: the page says students cannot reach it.
     assert.match(await text(page.locator('.notice.warn')), /--listen http=0\.0\.0\.0:\d+/);
     const csvHref = await page.getByRole('link', { name: 'Download CSV' }).getAttribute('href');
