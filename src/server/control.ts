@@ -28,7 +28,18 @@ export interface ControlDeps {
   status: () => Promise<unknown>;
 }
 
-export async function startControlSocket(path: string, deps: ControlDeps): Promise<net.Server> {
+/** The running control socket. */
+export interface ControlSocket {
+  /** Refuses new connections (the socket file stays until `close`). */
+  stopAccepting(): void;
+  /**
+   * Ends every trace stream with a last line saying the server is shutting down (a reader that
+   * does not take it within a second is cut off, bounded-writer.ts) and closes the socket.
+   */
+  close(): Promise<void>;
+}
+
+export async function startControlSocket(path: string, deps: ControlDeps): Promise<ControlSocket> {
   if (existsSync(path)) {
     // A socket left by a crashed server; a live one would answer.
     if (await isAlive(path)) throw new Error(`another postbode server is running with this data directory (${path})`);
@@ -58,7 +69,19 @@ export async function startControlSocket(path: string, deps: ControlDeps): Promi
     });
   });
   chmodSync(path, 0o600);
-  return server;
+  let closed: Promise<void> | null = null;
+  const stopAccepting = () => {
+    closed ??= new Promise<void>((r) => server.close(() => r()));
+  };
+  return {
+    stopAccepting,
+    close() {
+      stopAccepting();
+      traces.endAll('the server is shutting down');
+      // A status request being answered ends by itself; the close waits for it.
+      return closed ?? Promise.resolve();
+    },
+  };
 }
 
 async function handle(line: string, socket: net.Socket, deps: ControlDeps, traces: TraceStreams): Promise<void> {
@@ -127,6 +150,11 @@ class TraceStreams {
     for (const open of this.bus.open.values()) queue.push(Buffer.from(`${JSON.stringify(open)}\n`), true);
     entry.writer.pump();
     this.#unsubscribe ??= this.bus.subscribe(this.#onEvent);
+  }
+
+  /** Ends every stream with a last line naming `reason`. */
+  endAll(reason: string): void {
+    for (const { writer } of [...this.#writers]) writer.drop(reason);
   }
 
   #onEvent = (event: TraceEvent): void => {

@@ -4,7 +4,6 @@
  * The store backend is chosen here (store/open.ts), and only here and in the CLI.
  */
 import { mkdirSync } from 'node:fs';
-import type net from 'node:net';
 import path from 'node:path';
 import { LoginLimiter, limiterOptions } from '../auth/limiter.js';
 import { SecretBox } from '../auth/secret.js';
@@ -116,7 +115,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       tls,
       listeners,
       stop() {
-        stopping ??= cleanups.run().then(() => log.info('postbode stopped'));
+        if (!stopping) {
+          const begun = Date.now();
+          log.info({ timeout: config.shutdown_timeout }, 'postbode stopping');
+          stopping = cleanups
+            .run(begun + config.shutdown_timeout * 1000)
+            .then(() => log.info({ ms: Date.now() - begun }, 'postbode stopped'));
+        }
         return stopping;
       },
     };
@@ -126,25 +131,48 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   }
 }
 
-/** What to undo at stop, newest first. */
+/**
+ * What to undo at stop. First every phase's `quiesce` runs, all at once: stop accepting connections,
+ * ask sessions for their goodbye, stop claiming queue entries. Then the cleanups run newest first, each
+ * given the stop's deadline (ms since the epoch), so the store, opened first, is closed last.
+ */
 class Cleanups {
-  readonly #fns: (() => Promise<unknown> | undefined)[] = [];
+  readonly #quiesce: (() => void)[] = [];
+  readonly #fns: ((deadline: number) => Promise<unknown> | undefined)[] = [];
 
-  add(fn: () => Promise<unknown> | undefined): void {
+  add(fn: (deadline: number) => Promise<unknown> | undefined, quiesce?: () => void): void {
     this.#fns.unshift(fn);
+    if (quiesce) this.#quiesce.push(quiesce);
   }
 
-  /** Runs every cleanup once, in reverse order of registration; one that fails does not stop the rest. */
-  async run(): Promise<void> {
-    const fns = this.#fns.splice(0);
-    for (const fn of fns) {
+  /** Runs every step once (see above); one that fails does not stop the rest. */
+  async run(deadline = Date.now()): Promise<void> {
+    for (const quiesce of this.#quiesce.splice(0)) {
       try {
-        await fn();
+        quiesce();
+      } catch {
+        // keep stopping the rest
+      }
+    }
+    for (const fn of this.#fns.splice(0)) {
+      try {
+        await fn(deadline);
       } catch {
         // keep stopping the rest
       }
     }
   }
+}
+
+/** `work`, or nothing more than a wait until `deadline` if it takes longer. */
+async function untilDeadline(work: Promise<unknown>, deadline: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    work,
+    new Promise<void>((r) => {
+      timer = setTimeout(r, Math.max(0, deadline - Date.now()));
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -201,7 +229,14 @@ function buildServices(
   });
   if (config.delivery.enabled) {
     const w = outboundWorker(config, store, delivery, log);
-    cleanups.add(() => w.stop());
+    // At stop it claims no more entries at once; deliveries in flight may finish until the deadline.
+    let stopped: Promise<void> | null = null;
+    cleanups.add(
+      (deadline) => untilDeadline(stopped ?? w.stop(), deadline),
+      () => {
+        stopped ??= w.stop();
+      },
+    );
     worker = w;
   }
   return { auth, delivery, worker };
@@ -257,7 +292,10 @@ function createNetServer(
     tlsContext: () => deps.tls.context,
     ...(deps.keylog ? { keylog: deps.keylog } : {}),
   });
-  cleanups.add(() => netServer.close());
+  cleanups.add(
+    (deadline) => netServer.close({ deadline }),
+    () => netServer.beginClose(),
+  );
   return netServer;
 }
 
@@ -296,8 +334,11 @@ async function startControl(
   deps: { bus: TraceBus; log: Logger; status: () => Promise<ServerStatus> },
   cleanups: Cleanups,
 ): Promise<void> {
-  const control: net.Server = await startControlSocket(path.join(dataDir, 'control.sock'), deps);
-  cleanups.add(() => new Promise<void>((r) => control.close(() => r())));
+  const control = await startControlSocket(path.join(dataDir, 'control.sock'), deps);
+  cleanups.add(
+    () => control.close(),
+    () => control.stopAccepting(),
+  );
 }
 
 /**
@@ -321,7 +362,10 @@ async function startWebListener(config: Config, web: WebContext, cleanups: Clean
     },
     log: web.log,
   });
-  cleanups.add(() => listener.close());
+  cleanups.add(
+    (deadline) => listener.close(deadline),
+    () => listener.stopAccepting(),
+  );
   web.listeners.push({ name: 'http', host: listener.host, port: listener.port });
 }
 
