@@ -21,6 +21,8 @@ export const MAX_TRACE_STREAMS = 16;
 export const TRACE_QUEUE_BYTES = 1 << 20;
 /** Time a trace reader may leave sent lines unread before it is disconnected. */
 export const TRACE_STALL_MS = 10_000;
+/** Time a trace reader has to take the last lines when the server shuts down. */
+const END_MS = 1000;
 
 export interface ControlDeps {
   bus: TraceBus;
@@ -152,9 +154,19 @@ class TraceStreams {
     this.#unsubscribe ??= this.bus.subscribe(this.#onEvent);
   }
 
-  /** Ends every stream with a last line naming `reason`. */
+  /**
+   * Ends every stream after what is queued, with a last note (not an `error`: the stream did not fail)
+   * saying why; a reader that has not taken it within `END_MS` is cut off.
+   */
   endAll(reason: string): void {
-    for (const { writer } of [...this.#writers]) writer.drop(reason);
+    const line = Buffer.from(
+      `${JSON.stringify({ type: 'note', sid: '-', t: Date.now(), seq: 0, text: `trace stream ended: ${reason}` })}\n`,
+    );
+    for (const { queue, writer } of [...this.#writers]) {
+      queue.finish(line);
+      writer.pump();
+      if (!writer.closed) setTimeout(() => writer.drop(reason), END_MS).unref();
+    }
   }
 
   #onEvent = (event: TraceEvent): void => {
