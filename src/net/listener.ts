@@ -91,7 +91,10 @@ export class NetServer {
   }
 
   async listen(spec: ListenerSpec): Promise<net.AddressInfo> {
-    const server = net.createServer({ noDelay: true }, (socket) => {
+    // allowHalfOpen: a client that shuts down its sending side (`nc`, a script) still gets the replies
+    // to what it sent (e.g. a failed login's, which comes after the failure delay); the session closes
+    // the socket when it has answered everything and reads the end of input.
+    const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
       const running: Promise<void> = this.#accept(spec, socket)
         .catch(() => {})
         .finally(() => this.#running.delete(running));
