@@ -68,7 +68,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     const lab = await startLabRecorder(config, { bus, store: storage.store, log }, cleanups);
     const netServer = createNetServer(config, dataDir, { bus, log, tls, keylog: lab.keylog }, cleanups);
     const handlers = buildHandlers(config, { store: storage.store, ...services, tls, log });
-    const listeners = await startMailListeners(config, netServer, handlers);
+    const { listeners, problems } = await startMailListeners(config, netServer, handlers);
 
     const started = new Date();
     const status = () =>
@@ -93,7 +93,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         ...(lab.keylog ? { keylog: lab.keylog } : {}),
       },
       cleanups,
-    );
+    ).catch((err: unknown) => {
+      if (!(err instanceof ListenError) || problems.length === 0) throw err;
+      problems.push(err.message);
+    });
+    // Every listener that could not be bound, in one report (not one per start).
+    if (problems.length > 0) throw new ListenError(problems.join('\n'));
 
     services.worker?.start();
     log.info(
@@ -299,13 +304,17 @@ function createNetServer(
   return netServer;
 }
 
-/** Phase 5: binds every configured mail listener (all but http) to its engine's handler. */
+/**
+ * Phase 5: binds every configured mail listener (all but http) to its engine's handler. One that cannot
+ * be bound is skipped and described in `problems`, so that a start reports every conflict at once.
+ */
 async function startMailListeners(
   config: Config,
   netServer: NetServer,
   handlers: Partial<Record<ListenerName, SessionHandler>>,
-): Promise<ListenerInfo[]> {
+): Promise<{ listeners: ListenerInfo[]; problems: string[] }> {
   const listeners: ListenerInfo[] = [];
+  const problems: string[] = [];
   for (const name of LISTENER_NAMES) {
     const value = config.listen[name];
     if (value === 'off' || name === 'http') continue;
@@ -316,16 +325,21 @@ async function startMailListeners(
       );
     }
     const { host, port } = parseListenAddress(value);
-    const address = await netServer.listen({
-      name,
-      host,
-      port,
-      implicitTls: LISTENER_KINDS[name].implicitTls,
-      handler,
-    });
-    listeners.push({ name, host: address.address, port: address.port });
+    try {
+      const address = await netServer.listen({
+        name,
+        host,
+        port,
+        implicitTls: LISTENER_KINDS[name].implicitTls,
+        handler,
+      });
+      listeners.push({ name, host: address.address, port: address.port });
+    } catch (err) {
+      if (!(err instanceof ListenError)) throw err;
+      problems.push(err.message);
+    }
   }
-  return listeners;
+  return { listeners, problems };
 }
 
 /** Phase 6: the control socket `<data_dir>/control.sock` (`postbode status`, `postbode trace`). */
