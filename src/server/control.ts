@@ -48,7 +48,10 @@ export async function startControlSocket(path: string, deps: ControlDeps): Promi
     unlinkSync(path);
   }
   const traces = new TraceStreams(deps.bus, deps.log);
+  const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => {});
     let buf = '';
     socket.on('data', (chunk) => {
@@ -77,11 +80,16 @@ export async function startControlSocket(path: string, deps: ControlDeps): Promi
   };
   return {
     stopAccepting,
-    close() {
+    async close() {
       stopAccepting();
       traces.endAll('the server is shutting down');
-      // A status request being answered ends by itself; the close waits for it.
-      return closed ?? Promise.resolve();
+      // A status request being answered ends by itself; a connection that is still open after the
+      // trace readers' last chance (one that never sent its command, a stalled reader) is cut.
+      const cut = setTimeout(() => {
+        for (const socket of sockets) socket.destroy();
+      }, 2 * END_MS);
+      await closed;
+      clearTimeout(cut);
     },
   };
 }
