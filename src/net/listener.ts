@@ -233,6 +233,8 @@ export class NetServer {
         secure.off('error', onError);
         secure.off('close', onClose);
         socket.off('close', onClose);
+        socket.off('end', onClose);
+        secure.off('end', onClose);
         if (err) {
           secure.destroy();
           reject(Object.assign(err, { clientGone: true }));
@@ -242,13 +244,16 @@ export class NetServer {
       };
       const onSecure = () => done(null);
       const onError = (err: Error) => done(err);
-      // A peer that closes before or during the handshake produces neither 'secure' nor 'error'.
+      // A peer that closes before or during the handshake produces neither 'secure' nor 'error'; with
+      // half-open sockets (see listen) its end of input does not close the socket, so watch for it too.
       const onClose = () => done(new Error('connection closed during the TLS handshake'));
       const timer = setTimeout(() => done(new Error('TLS handshake timed out')), Math.min(timeoutMs, 30_000));
       secure.once('secure', onSecure);
       secure.once('error', onError);
       secure.once('close', onClose);
       socket.once('close', onClose);
+      socket.once('end', onClose);
+      secure.once('end', onClose);
     });
   }
 
