@@ -655,16 +655,29 @@ export class Connection {
     this.#socket = secure;
     this.#attach(secure);
     await new Promise<void>((resolve, reject) => {
-      const onSecure = () => {
+      const off = () => {
+        secure.off('secure', onSecure);
         secure.off('error', onError);
+        secure.off('end', onEnd);
+        secure.off('close', onEnd);
+      };
+      const onSecure = () => {
+        off();
         resolve();
       };
       const onError = (err: Error) => {
-        secure.off('secure', onSecure);
+        off();
         reject(err);
+      };
+      // The client left during the handshake (its end of input does not close a half-open socket).
+      const onEnd = () => {
+        off();
+        reject(Object.assign(new Error('connection closed during the TLS handshake'), { clientGone: true }));
       };
       secure.once('secure', onSecure);
       secure.once('error', onError);
+      secure.once('end', onEnd);
+      secure.once('close', onEnd);
     });
     this.#noteTls(secure);
   }
