@@ -21,6 +21,9 @@ import { registerAdminCommands } from './admin.js';
 import { CliError, configFrom, type GlobalOptions, withConfigOptions } from './context.js';
 import { registerDnsCommands } from './dns.js';
 
+/** Time beyond shutdown_timeout before a stop that hangs is cut short by exiting. */
+const OVERRUN_MS = 2000;
+
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** True once `serve` runs: stdout errors are ignored (see `main`). */
@@ -71,12 +74,30 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
         for (const l of server.listeners) out(`  ${l.name.padEnd(12)} ${l.host}:${l.port}`);
         out(`postbode ${VERSION} is running (data in ${path.resolve(config.data_dir)}); Ctrl-C stops it`);
       }
+      // The first SIGTERM/SIGINT stops cleanly within shutdown_timeout (docs/operations.md#stopping);
+      // a second one, or a stop that overruns the bound, exits at once.
       await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
       });
+      const now = (signal: string) => {
+        log.warn({ signal }, 'second signal: exiting without waiting for the shutdown');
+        process.exit(1);
+      };
+      process.once('SIGINT', now);
+      process.once('SIGTERM', now);
+      const overrun = setTimeout(
+        () => {
+          log.error({ timeout: config.shutdown_timeout }, 'shutdown did not finish in time: exiting');
+          process.exit(1);
+        },
+        config.shutdown_timeout * 1000 + OVERRUN_MS,
+      );
+      overrun.unref();
       await server.stop();
+      clearTimeout(overrun);
+      // Everything is closed; a handle left open somewhere must not keep the process alive.
+      setTimeout(() => process.exit(), OVERRUN_MS).unref();
     },
   );
 

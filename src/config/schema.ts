@@ -47,6 +47,11 @@ export const configSchema = z
     strictness: z.enum(['lab', 'strict']).default('lab'),
     /** Show product name and version in greetings (SMTP 220, POP3 +OK, IMAP OK). */
     show_version: z.boolean().default(true),
+    /**
+     * Seconds a stop (SIGTERM/SIGINT) may take: sessions get their goodbye, transfers in progress and
+     * outbound deliveries may finish; whatever is still open then is cut and the process exits.
+     */
+    shutdown_timeout: duration.default(10),
     /** Networks (CIDR) where plaintext AUTH/USER/PASS/LOGIN is allowed without TLS. */
     plaintext_networks: z.array(z.string()).default(['127.0.0.0/8', '::1/128']),
     listen: z

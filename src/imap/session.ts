@@ -21,6 +21,7 @@ import { ClientGoneError, type Connection } from '../net/connection.js';
 import { type Account, type Store, StoreFullError } from '../store/types.js';
 import { capabilities } from './capabilities.js';
 import { COMMANDS, type ImapCommand, parseCommand } from './commands/index.js';
+import { SHUTDOWN_BYE } from './commands/types.js';
 import type { AnnounceSink, SelectedMailbox } from './selected.js';
 import { type RespCode, ResponseBuilder, type Status } from './wire/encoder.js';
 import { type AssembledCommand, CommandAssembler, readCommand } from './wire/framing.js';
@@ -258,6 +259,11 @@ export class ImapSession {
           continuation: () => this.conn.writeLine('+ Ready for literal data'),
         });
         if (input.kind === 'eof') break;
+        if (input.kind === 'shutdown') {
+          // Server shutdown, after the command in progress completed (RFC 9051 §7.1.5 BYE).
+          this.untagged(SHUTDOWN_BYE);
+          break;
+        }
         if (input.kind === 'timeout') {
           this.untagged('BYE Autologout; idle for too long');
           break;

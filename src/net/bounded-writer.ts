@@ -119,7 +119,7 @@ export class BoundedWriter {
 
   /** Writes what the source has, as far as the consumer takes it; call when the source got frames. */
   pump(): void {
-    if (this.#closed || this.#waiting) return;
+    if (this.#endedElsewhere() || this.#waiting) return;
     for (let frame = this.#source.next(); frame; frame = this.#source.next()) {
       if (!this.#out.write(frame)) {
         this.#waiting = true;
@@ -139,7 +139,7 @@ export class BoundedWriter {
 
   /** Writes one frame outside the source (a heartbeat) unless the consumer is behind. */
   poke(frame: Uint8Array): void {
-    if (this.#closed || this.#waiting) return;
+    if (this.#endedElsewhere() || this.#waiting) return;
     if (!this.#out.write(frame)) {
       this.#waiting = true;
       this.#stall = setTimeout(
@@ -166,6 +166,12 @@ export class BoundedWriter {
     if (this.#closed) return;
     this.#close(null);
     this.#out.end();
+  }
+
+  /** Closed, or the destination was ended by its owner (e.g. the web listener at shutdown, sse.ts). */
+  #endedElsewhere(): boolean {
+    if (!this.#closed && this.#out.writableEnded) this.#close(null);
+    return this.#closed;
   }
 
   #onDrain = (): void => {

@@ -44,6 +44,9 @@ export type DataResult =
   | { kind: 'eof' }
   | { kind: 'timeout' };
 
+/** What `readCommandLine` returns instead of a line once the server is shutting down. */
+export type ShutdownResult = { kind: 'shutdown' };
+
 export type BytesResult = { kind: 'bytes'; data: Buffer | null; size: number } | { kind: 'eof' } | { kind: 'timeout' };
 
 export interface ConnectionInfo {
@@ -91,6 +94,8 @@ export class Connection {
   #eof = false;
   #timedOut = false;
   #closed = false;
+  /** The server is shutting down: `readCommandLine` answers `shutdown` instead of waiting (see there). */
+  #shutdown = false;
   /** The socket is fully closed (not just half-closed by the client). */
   #socketClosed = false;
   #wake: (() => void) | null = null;
@@ -166,6 +171,20 @@ export class Connection {
   /** The client is gone: nothing more can be read or written. */
   get peerGone(): boolean {
     return this.#closed || this.#socketClosed;
+  }
+
+  /**
+   * Asks the session to end at its next safe point (server shutdown): a `readCommandLine` waiting now or
+   * called later returns `shutdown`, and the engine says goodbye in its protocol's words. Reads inside a
+   * command (DATA, literals, SASL lines) are not interrupted, so a command in progress can finish.
+   */
+  requestShutdown(): void {
+    this.#shutdown = true;
+    this.#notify();
+  }
+
+  get shutdownRequested(): boolean {
+    return this.#shutdown;
   }
 
   /** Changes the idle timeout (e.g. longer while a client is in IMAP IDLE). */
@@ -340,8 +359,25 @@ export class Connection {
    * skipped up to its end and reported as `too-long`.
    */
   async readLine(maxLength: number): Promise<ReadResult> {
+    return this.#readLine(maxLength, false) as Promise<ReadResult>;
+  }
+
+  /**
+   * Reads the line that starts the next command (or ends IMAP IDLE): like `readLine`, but once the
+   * server is shutting down it returns `shutdown` instead, at once or while waiting, also when
+   * pipelined commands are buffered: they are not run (the goodbye tells the client to retry).
+   */
+  async readCommandLine(maxLength: number): Promise<ReadResult | ShutdownResult> {
+    return this.#readLine(maxLength, true);
+  }
+
+  async #readLine(maxLength: number, interruptible: boolean): Promise<ReadResult | ShutdownResult> {
     await this.#throttle();
     for (;;) {
+      if (interruptible && this.#shutdown && !this.#closed) {
+        this.#lineDeadline = 0;
+        return { kind: 'shutdown' };
+      }
       if (this.#timedOut) {
         this.#timedOut = false;
         this.#lineDeadline = 0;
@@ -625,16 +661,29 @@ export class Connection {
     this.#socket = secure;
     this.#attach(secure);
     await new Promise<void>((resolve, reject) => {
-      const onSecure = () => {
+      const off = () => {
+        secure.off('secure', onSecure);
         secure.off('error', onError);
+        secure.off('end', onEnd);
+        secure.off('close', onEnd);
+      };
+      const onSecure = () => {
+        off();
         resolve();
       };
       const onError = (err: Error) => {
-        secure.off('secure', onSecure);
+        off();
         reject(err);
+      };
+      // The client left during the handshake (its end of input does not close a half-open socket).
+      const onEnd = () => {
+        off();
+        reject(Object.assign(new Error('connection closed during the TLS handshake'), { clientGone: true }));
       };
       secure.once('secure', onSecure);
       secure.once('error', onError);
+      secure.once('end', onEnd);
+      secure.once('close', onEnd);
     });
     this.#noteTls(secure);
   }

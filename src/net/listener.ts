@@ -13,6 +13,9 @@ import { Connection } from './connection.js';
 import { KEYLOG_NOTE, type TlsKeyLog } from './keylog.js';
 import type { Spool } from './spool.js';
 
+/** How long `NetServer.close` waits for destroyed sessions to return (a store write finishing). */
+const AFTER_DESTROY_MS = 5000;
+
 export interface SessionHandler {
   readonly protocol: Protocol;
   readonly idleTimeoutMs: number;
@@ -57,6 +60,9 @@ export class NetServer {
     .toString(36)
     .padStart(4, '0');
   #stopping = false;
+  #closed: Promise<unknown> = Promise.resolve();
+  /** Every accepted connection until its session has ended and its slot is freed. */
+  #running = new Set<Promise<void>>();
   #refusals = 0;
   #lastRefusalLog = 0;
 
@@ -85,8 +91,14 @@ export class NetServer {
   }
 
   async listen(spec: ListenerSpec): Promise<net.AddressInfo> {
-    const server = net.createServer({ noDelay: true }, (socket) => {
-      void this.#accept(spec, socket);
+    // allowHalfOpen: a client that shuts down its sending side (`nc`, a script) still gets the replies
+    // to what it sent (e.g. a failed login's, which comes after the failure delay); the session closes
+    // the socket when it has answered everything and reads the end of input.
+    const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
+      const running: Promise<void> = this.#accept(spec, socket)
+        .catch(() => {})
+        .finally(() => this.#running.delete(running));
+      this.#running.add(running);
     });
     server.maxConnections = this.deps.limits.maxConnections + 100;
     const bind = (host: string) =>
@@ -231,6 +243,8 @@ export class NetServer {
         secure.off('error', onError);
         secure.off('close', onClose);
         socket.off('close', onClose);
+        socket.off('end', onClose);
+        secure.off('end', onClose);
         if (err) {
           secure.destroy();
           reject(Object.assign(err, { clientGone: true }));
@@ -240,24 +254,61 @@ export class NetServer {
       };
       const onSecure = () => done(null);
       const onError = (err: Error) => done(err);
-      // A peer that closes before or during the handshake produces neither 'secure' nor 'error'.
+      // A peer that closes before or during the handshake produces neither 'secure' nor 'error'; with
+      // half-open sockets (see listen) its end of input does not close the socket, so watch for it too.
       const onClose = () => done(new Error('connection closed during the TLS handshake'));
       const timer = setTimeout(() => done(new Error('TLS handshake timed out')), Math.min(timeoutMs, 30_000));
       secure.once('secure', onSecure);
       secure.once('error', onError);
       secure.once('close', onClose);
       socket.once('close', onClose);
+      socket.once('end', onClose);
+      secure.once('end', onClose);
     });
   }
 
-  /** Stops accepting, tells every session the server is going down and closes them. */
-  async close(): Promise<void> {
-    this.#stopping = true;
-    const closed = Promise.all(this.servers.map(({ server }) => new Promise<void>((r) => server.close(() => r()))));
-    // server.close() resolves only when every connection has ended, so end the sessions now.
+  /**
+   * Begins a shutdown: stops accepting on every listener (a connection that slips in gets the busy
+   * reply) and asks every session to say goodbye at its next safe point (`Connection.requestShutdown`:
+   * between commands, or once the DATA, BDAT chunk or literal it is receiving is complete).
+   */
+  beginClose(): void {
+    if (!this.#stopping) {
+      this.#stopping = true;
+      this.#closed = Promise.all(this.servers.map(({ server }) => new Promise<void>((r) => server.close(() => r()))));
+    }
+    for (const conn of this.#sessions) conn.requestShutdown();
+  }
+
+  /**
+   * Ends every session (`beginClose`, then waiting for the goodbyes); sessions still open at `deadline`
+   * (ms since the epoch; default now) are destroyed. Resolves when every session has ended and every
+   * listener is closed.
+   */
+  async close(opts: { deadline?: number } = {}): Promise<void> {
+    this.beginClose();
+    for (const socket of this.#handshaking) socket.destroy();
+    await this.#sessionsEnded((opts.deadline ?? 0) - Date.now());
+    // server.close() resolves only when every connection has ended, so end the rest now.
     for (const conn of this.#sessions) conn.destroy();
     for (const socket of this.#handshaking) socket.destroy();
-    await closed;
+    // A destroyed session returns as soon as its engine sees EOF (a store write in flight completes
+    // first); AFTER_DESTROY_MS bounds the wait for one stuck elsewhere.
+    await this.#sessionsEnded(AFTER_DESTROY_MS);
+    await this.#closed;
+  }
+
+  /** Waits until every session has ended, or `ms` have passed. */
+  async #sessionsEnded(ms: number): Promise<void> {
+    if (this.#running.size === 0 || ms <= 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(this.#running),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, ms);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 }
 

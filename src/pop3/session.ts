@@ -255,8 +255,14 @@ export class Pop3Session {
     this.send(ok(`${hostname} POP3 server ${showVersion ? `(postbode ${version}) ` : ''}ready ${this.timestamp}`));
     try {
       while (!this.done && !this.conn.closed) {
-        const input = await this.conn.readLine(MAX_COMMAND_LINE);
+        const input = await this.conn.readCommandLine(MAX_COMMAND_LINE);
         if (input.kind === 'eof') break;
+        if (input.kind === 'shutdown') {
+          // Server shutdown: the session ends without entering UPDATE, so messages marked with DELE stay
+          // (RFC 1939 §6: deletions happen only on QUIT).
+          this.send(err('Server shutting down; try again later', 'SYS/TEMP'));
+          break;
+        }
         if (input.kind === 'timeout') {
           // RFC 1939 §3: an autologout timer; the session ends without entering UPDATE.
           this.send(err('Idle for too long, closing the connection', 'SYS/TEMP'));

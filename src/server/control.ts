@@ -21,6 +21,8 @@ export const MAX_TRACE_STREAMS = 16;
 export const TRACE_QUEUE_BYTES = 1 << 20;
 /** Time a trace reader may leave sent lines unread before it is disconnected. */
 export const TRACE_STALL_MS = 10_000;
+/** Time a trace reader has to take the last lines when the server shuts down. */
+const END_MS = 1000;
 
 export interface ControlDeps {
   bus: TraceBus;
@@ -28,14 +30,28 @@ export interface ControlDeps {
   status: () => Promise<unknown>;
 }
 
-export async function startControlSocket(path: string, deps: ControlDeps): Promise<net.Server> {
+/** The running control socket. */
+export interface ControlSocket {
+  /** Refuses new connections (the socket file stays until `close`). */
+  stopAccepting(): void;
+  /**
+   * Ends every trace stream with a last line saying the server is shutting down (a reader that
+   * does not take it within a second is cut off, bounded-writer.ts) and closes the socket.
+   */
+  close(): Promise<void>;
+}
+
+export async function startControlSocket(path: string, deps: ControlDeps): Promise<ControlSocket> {
   if (existsSync(path)) {
     // A socket left by a crashed server; a live one would answer.
     if (await isAlive(path)) throw new Error(`another postbode server is running with this data directory (${path})`);
     unlinkSync(path);
   }
   const traces = new TraceStreams(deps.bus, deps.log);
+  const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
     socket.on('error', () => {});
     let buf = '';
     socket.on('data', (chunk) => {
@@ -58,7 +74,24 @@ export async function startControlSocket(path: string, deps: ControlDeps): Promi
     });
   });
   chmodSync(path, 0o600);
-  return server;
+  let closed: Promise<void> | null = null;
+  const stopAccepting = () => {
+    closed ??= new Promise<void>((r) => server.close(() => r()));
+  };
+  return {
+    stopAccepting,
+    async close() {
+      stopAccepting();
+      traces.endAll('the server is shutting down');
+      // A status request being answered ends by itself; a connection that is still open after the
+      // trace readers' last chance (one that never sent its command, a stalled reader) is cut.
+      const cut = setTimeout(() => {
+        for (const socket of sockets) socket.destroy();
+      }, 2 * END_MS);
+      await closed;
+      clearTimeout(cut);
+    },
+  };
 }
 
 async function handle(line: string, socket: net.Socket, deps: ControlDeps, traces: TraceStreams): Promise<void> {
@@ -127,6 +160,21 @@ class TraceStreams {
     for (const open of this.bus.open.values()) queue.push(Buffer.from(`${JSON.stringify(open)}\n`), true);
     entry.writer.pump();
     this.#unsubscribe ??= this.bus.subscribe(this.#onEvent);
+  }
+
+  /**
+   * Ends every stream after what is queued, with a last note (not an `error`: the stream did not fail)
+   * saying why; a reader that has not taken it within `END_MS` is cut off.
+   */
+  endAll(reason: string): void {
+    const line = Buffer.from(
+      `${JSON.stringify({ type: 'note', sid: '-', t: Date.now(), seq: 0, text: `trace stream ended: ${reason}` })}\n`,
+    );
+    for (const { queue, writer } of [...this.#writers]) {
+      queue.finish(line);
+      writer.pump();
+      if (!writer.closed) setTimeout(() => writer.drop(reason), END_MS).unref();
+    }
   }
 
   #onEvent = (event: TraceEvent): void => {

@@ -4,7 +4,6 @@
  * The store backend is chosen here (store/open.ts), and only here and in the CLI.
  */
 import { mkdirSync } from 'node:fs';
-import type net from 'node:net';
 import path from 'node:path';
 import { LoginLimiter, limiterOptions } from '../auth/limiter.js';
 import { SecretBox } from '../auth/secret.js';
@@ -89,7 +88,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       log,
       storageFull: () => storage.reserve.holding,
     });
-    const listeners = await startMailListeners(config, netServer, handlers);
+    const { listeners, problems } = await startMailListeners(config, netServer, handlers);
 
     const started = new Date();
     const status = () =>
@@ -115,7 +114,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       },
       cleanups,
       acme && config.tls.acme_http === 'off' ? acme.challengeResponse.bind(acme) : undefined,
-    );
+    ).catch((err: unknown) => {
+      if (!(err instanceof ListenError) || problems.length === 0) throw err;
+      problems.push(err.message);
+    });
+    // Every listener that could not be bound, in one report (not one per start).
+    if (problems.length > 0) throw new ListenError(problems.join('\n'));
 
     services.worker?.start();
     log.info(
@@ -137,7 +141,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       tls,
       listeners,
       stop() {
-        stopping ??= cleanups.run().then(() => log.info('postbode stopped'));
+        if (!stopping) {
+          const begun = Date.now();
+          log.info({ timeout: config.shutdown_timeout }, 'postbode stopping');
+          stopping = cleanups
+            .run(begun + config.shutdown_timeout * 1000)
+            .then(() => log.info({ ms: Date.now() - begun }, 'postbode stopped'));
+        }
         return stopping;
       },
     };
@@ -147,25 +157,48 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   }
 }
 
-/** What to undo at stop, newest first. */
+/**
+ * What to undo at stop. First every phase's `quiesce` runs, all at once: stop accepting connections,
+ * ask sessions for their goodbye, stop claiming queue entries. Then the cleanups run newest first, each
+ * given the stop's deadline (ms since the epoch), so the store, opened first, is closed last.
+ */
 class Cleanups {
-  readonly #fns: (() => Promise<unknown> | undefined)[] = [];
+  readonly #quiesce: (() => void)[] = [];
+  readonly #fns: ((deadline: number) => Promise<unknown> | undefined)[] = [];
 
-  add(fn: () => Promise<unknown> | undefined): void {
+  add(fn: (deadline: number) => Promise<unknown> | undefined, quiesce?: () => void): void {
     this.#fns.unshift(fn);
+    if (quiesce) this.#quiesce.push(quiesce);
   }
 
-  /** Runs every cleanup once, in reverse order of registration; one that fails does not stop the rest. */
-  async run(): Promise<void> {
-    const fns = this.#fns.splice(0);
-    for (const fn of fns) {
+  /** Runs every step once (see above); one that fails does not stop the rest. */
+  async run(deadline = Date.now()): Promise<void> {
+    for (const quiesce of this.#quiesce.splice(0)) {
       try {
-        await fn();
+        quiesce();
+      } catch {
+        // keep stopping the rest
+      }
+    }
+    for (const fn of this.#fns.splice(0)) {
+      try {
+        await fn(deadline);
       } catch {
         // keep stopping the rest
       }
     }
   }
+}
+
+/** `work`, or nothing more than a wait until `deadline` if it takes longer. */
+async function untilDeadline(work: Promise<unknown>, deadline: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    work,
+    new Promise<void>((r) => {
+      timer = setTimeout(r, Math.max(0, deadline - Date.now()));
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -222,7 +255,14 @@ function buildServices(
   });
   if (config.delivery.enabled) {
     const w = outboundWorker(config, store, delivery, log);
-    cleanups.add(() => w.stop());
+    // At stop it claims no more entries at once; deliveries in flight may finish until the deadline.
+    let stopped: Promise<void> | null = null;
+    cleanups.add(
+      (deadline) => untilDeadline(stopped ?? w.stop(), deadline),
+      () => {
+        stopped ??= w.stop();
+      },
+    );
     worker = w;
   }
   return { auth, delivery, worker };
@@ -278,17 +318,24 @@ function createNetServer(
     tlsContext: () => deps.tls.context,
     ...(deps.keylog ? { keylog: deps.keylog } : {}),
   });
-  cleanups.add(() => netServer.close());
+  cleanups.add(
+    (deadline) => netServer.close({ deadline }),
+    () => netServer.beginClose(),
+  );
   return netServer;
 }
 
-/** Phase 5: binds every configured mail listener (all but http) to its engine's handler. */
+/**
+ * Phase 5: binds every configured mail listener (all but http) to its engine's handler. One that cannot
+ * be bound is skipped and described in `problems`, so that a start reports every conflict at once.
+ */
 async function startMailListeners(
   config: Config,
   netServer: NetServer,
   handlers: Partial<Record<ListenerName, SessionHandler>>,
-): Promise<ListenerInfo[]> {
+): Promise<{ listeners: ListenerInfo[]; problems: string[] }> {
   const listeners: ListenerInfo[] = [];
+  const problems: string[] = [];
   for (const name of LISTENER_NAMES) {
     const value = config.listen[name];
     if (value === 'off' || name === 'http') continue;
@@ -299,16 +346,21 @@ async function startMailListeners(
       );
     }
     const { host, port } = parseListenAddress(value);
-    const address = await netServer.listen({
-      name,
-      host,
-      port,
-      implicitTls: LISTENER_KINDS[name].implicitTls,
-      handler,
-    });
-    listeners.push({ name, host: address.address, port: address.port });
+    try {
+      const address = await netServer.listen({
+        name,
+        host,
+        port,
+        implicitTls: LISTENER_KINDS[name].implicitTls,
+        handler,
+      });
+      listeners.push({ name, host: address.address, port: address.port });
+    } catch (err) {
+      if (!(err instanceof ListenError)) throw err;
+      problems.push(err.message);
+    }
   }
-  return listeners;
+  return { listeners, problems };
 }
 
 /** Phase 6: the control socket `<data_dir>/control.sock` (`postbode status`, `postbode trace`). */
@@ -317,8 +369,11 @@ async function startControl(
   deps: { bus: TraceBus; log: Logger; status: () => Promise<ServerStatus> },
   cleanups: Cleanups,
 ): Promise<void> {
-  const control: net.Server = await startControlSocket(path.join(dataDir, 'control.sock'), deps);
-  cleanups.add(() => new Promise<void>((r) => control.close(() => r())));
+  const control = await startControlSocket(path.join(dataDir, 'control.sock'), deps);
+  cleanups.add(
+    () => control.close(),
+    () => control.stopAccepting(),
+  );
 }
 
 /**
@@ -349,7 +404,10 @@ async function startWebListener(
     },
     log: web.log,
   });
-  cleanups.add(() => listener.close());
+  cleanups.add(
+    (deadline) => listener.close(deadline),
+    () => listener.stopAccepting(),
+  );
   web.listeners.push({ name: 'http', host: listener.host, port: listener.port });
 }
 

@@ -168,8 +168,14 @@ export class SmtpSession {
     this.conn.trace.state('connected');
     this.send(reply(220, null, `${hostname} ESMTP ${showVersion ? `${product} ` : ''}ready`));
     while (!this.done && !this.conn.closed) {
-      const input = await this.conn.readLine(this.settings.maxLineLength);
+      const input = await this.conn.readCommandLine(this.settings.maxLineLength);
       if (input.kind === 'eof') break;
+      if (input.kind === 'shutdown') {
+        // Server shutdown, between commands (a DATA/BDAT transfer in progress finished first). RFC 3463
+        // §3.5: X.3.2 "System not accepting network messages"; RFC 5321 §3.8: 421 closes the channel.
+        this.send(reply(421, '4.3.2', `${hostname} Service shutting down, closing connection`));
+        break;
+      }
       if (input.kind === 'timeout') {
         this.send(reply(421, '4.4.2', `${hostname} Error: timeout exceeded, closing connection`));
         break;

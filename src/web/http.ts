@@ -31,11 +31,19 @@ import { ListenError, normalizeIp } from '../net/listener.js';
 import type { TlsMaterial } from '../net/tls.js';
 import type { WebEnv } from './context.js';
 import { SECURITY_HEADERS, tooLargeMessage } from './security.js';
+import { endEventStream, isEventStream } from './sse.js';
 
 export interface WebListener {
   host: string;
   port: number;
-  close(): Promise<void>;
+  /** Refuses new connections; those open go on. */
+  stopAccepting(): void;
+  /**
+   * Stops accepting, ends every event stream with a last event saying the server is shutting down,
+   * closes idle connections, and lets requests in progress finish for up to `CLOSE_GRACE_MS` (or until
+   * `deadline`, ms since the epoch, if sooner) before closing every connection.
+   */
+  close(deadline?: number): Promise<void>;
 }
 
 export interface WebLimits {
@@ -63,6 +71,8 @@ const MAX_REQUESTS_PER_SOCKET = 1000;
 const MAX_HEADERS_COUNT = 100;
 /** Longest time a connection lingers after an early answer, dropping the unread body (see above). */
 const LINGER_MS = 2_000;
+/** Longest time requests in progress may take to finish when the listener closes. */
+const CLOSE_GRACE_MS = 2_000;
 /** Refused connections are logged at most this often (with how many there were). */
 const REFUSED_LOG_EVERY_MS = 60_000;
 
@@ -131,7 +141,11 @@ export async function startWebListener(opts: {
   // The raw TCP connection, also for HTTPS (before the handshake).
   nodeServer.on('connection', (socket: Socket) => counter.accept(socket));
   const current = new WeakMap<Socket, http.IncomingMessage>();
-  nodeServer.prependListener('request', (req: http.IncomingMessage) => {
+  /** Responses in progress (event streams among them), for close(). */
+  const responses = new Set<http.ServerResponse>();
+  nodeServer.prependListener('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    responses.add(res);
+    res.once('close', () => responses.delete(res));
     const socket = req.socket;
     if (!current.has(socket)) lingerOnEarlyClose(socket, () => current.get(socket));
     current.set(socket, req);
@@ -160,15 +174,26 @@ export async function startWebListener(opts: {
     });
   });
   const address = nodeServer.address() as AddressInfo;
+  let closed: Promise<void> | null = null;
+  const stopAccepting = () => {
+    closed ??= new Promise<void>((resolve) => nodeServer.close(() => resolve()));
+  };
   return {
     host: address.address,
     port: address.port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        unwatch?.();
-        nodeServer.close(() => resolve());
-        nodeServer.closeAllConnections();
-      }),
+    stopAccepting,
+    async close(deadline = Date.now() + CLOSE_GRACE_MS) {
+      stopAccepting();
+      unwatch?.();
+      for (const res of responses) if (isEventStream(res)) endEventStream(res, 'the server is shutting down');
+      nodeServer.closeIdleConnections();
+      const timer = setTimeout(
+        () => nodeServer.closeAllConnections(),
+        Math.max(0, Math.min(CLOSE_GRACE_MS, deadline - Date.now())),
+      );
+      await closed;
+      clearTimeout(timer);
+    },
   };
 }
 

@@ -27,6 +27,21 @@ export const STREAM_QUEUE_BYTES = 256 * 1024;
 const HEARTBEAT_MS = 15_000;
 const HEARTBEAT = Buffer.from(': heartbeat\n\n');
 
+const EVENT_STREAM_TYPE = 'text/event-stream; charset=utf-8';
+
+/** Whether `res` is an open event stream (made by `openEventStream`). */
+export function isEventStream(res: ServerResponse): boolean {
+  return !res.writableEnded && res.getHeader('Content-Type') === EVENT_STREAM_TYPE;
+}
+
+/**
+ * Ends an event stream at server shutdown with an `event: dropped` saying so, like a dropped consumer
+ * gets (the stream's writer sees the response close and releases its slot).
+ */
+export function endEventStream(res: ServerResponse, reason: string): void {
+  res.end(sseFrame('dropped', JSON.stringify({ error: `stream ended: ${reason}` })));
+}
+
 /** One SSE event as bytes; `data` must be one line (JSON.stringify output is). */
 export function sseFrame(event: string, data: string): Buffer {
   return Buffer.from(`event: ${event}\ndata: ${data}\n\n`);
@@ -102,12 +117,17 @@ export function openEventStream(
 ): { response: Response; stream: SseStream } {
   const res = nodeResponse(c);
   if (!res) throw new HTTPException(501, { message: 'live streams need the node HTTP server' });
-  res.writeHead(200, {
+  // Set one by one (not as writeHead's argument) so that getHeader() sees them: the listener ends the
+  // event streams at shutdown (isEventStream, http.ts).
+  for (const [name, value] of Object.entries({
     ...SECURITY_HEADERS,
-    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Content-Type': EVENT_STREAM_TYPE,
     'Cache-Control': 'no-cache',
     'X-Accel-Buffering': 'no',
-  });
+  })) {
+    res.setHeader(name, value);
+  }
+  res.writeHead(200);
   res.flushHeaders();
   let resolveClosed: (reason: string | null) => void = () => {};
   const closed = new Promise<string | null>((resolve) => {

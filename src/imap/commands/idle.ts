@@ -3,7 +3,7 @@
  * happen (EXISTS, EXPUNGE or VANISHED, FETCH FLAGS) until the client sends DONE.
  */
 import { noArgs } from './grammar.js';
-import { AUTHED, command } from './types.js';
+import { AUTHED, command, SHUTDOWN_BYE } from './types.js';
 
 export const idle = command({
   name: 'IDLE',
@@ -32,9 +32,11 @@ export const idle = command({
     }
     try {
       for (;;) {
-        const input = await s.conn.readLine(s.settings.maxLineLength);
-        if (input.kind === 'eof' || input.kind === 'timeout') {
+        const input = await s.conn.readCommandLine(s.settings.maxLineLength);
+        if (input.kind === 'eof' || input.kind === 'timeout' || input.kind === 'shutdown') {
           if (input.kind === 'timeout') s.untagged('BYE Autologout; idle for too long');
+          // Server shutdown during IDLE: BYE at once (RFC 9051 §7.1.5), no tagged reply.
+          if (input.kind === 'shutdown') s.untagged(SHUTDOWN_BYE);
           s.state = 'logout';
           return;
         }

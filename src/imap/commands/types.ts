@@ -19,6 +19,9 @@ export interface ImapCommandSpec<C extends { readonly name: string } = { readonl
   run(session: ImapSession, tag: string, command: C): Promise<void> | void;
 }
 
+/** The untagged goodbye when the server shuts down (session loop and IDLE). */
+export const SHUTDOWN_BYE = 'BYE Server shutting down';
+
 export const ANY: readonly ImapState[] = ['not-authenticated', 'authenticated', 'selected'];
 export const AUTHED: readonly ImapState[] = ['authenticated', 'selected'];
 export const SELECTED: readonly ImapState[] = ['selected'];

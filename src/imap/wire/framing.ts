@@ -22,7 +22,7 @@
  * CRLF, each literal's bytes right after the CRLF that ends its announcement. `literals` records where
  * the bytes of each literal are, so the reader can check that a literal is where the framing saw it.
  */
-import type { BytesResult, ReadResult } from '../../net/connection.js';
+import type { BytesResult, ReadResult, ShutdownResult } from '../../net/connection.js';
 import type { BodySink } from '../../net/spool.js';
 
 export interface LiteralAnnouncement {
@@ -414,6 +414,8 @@ export function traceLines(cmd: AssembledCommand): string[] {
 /** What `readCommand` needs from a connection (net/connection.ts `Connection` has it). */
 export interface FrameSource {
   readLine(maxLength: number): Promise<ReadResult>;
+  /** With this, the first line of a command is read through it: it answers `shutdown` when the server stops. */
+  readCommandLine?(maxLength: number): Promise<ReadResult | ShutdownResult>;
   readBytes(count: number, maxBytes?: number): Promise<BytesResult>;
   /** With these, literals over `SPOOL_LITERALS_OVER` bytes arrive through the spool (net/spool.ts). */
   readBytesTo?(count: number, sink: BodySink): Promise<BytesResult>;
@@ -435,7 +437,8 @@ export type ReadCommandResult =
     }
   | { kind: 'rejected'; error: FramingError }
   | { kind: 'eof' }
-  | { kind: 'timeout' };
+  | { kind: 'timeout' }
+  | ShutdownResult;
 
 /**
  * Reads one whole command from `source`. `continuation` is called before each synchronizing literal;
@@ -451,9 +454,13 @@ export async function readCommand(
     for (const release of releases.splice(0)) release();
   };
   try {
-    for (;;) {
-      const line = await source.readLine(opts.maxLineLength);
-      if (line.kind === 'eof' || line.kind === 'timeout') {
+    for (let first = true; ; first = false) {
+      // Only between commands may a shutdown cut in; the lines after a literal belong to the command.
+      const line =
+        first && source.readCommandLine
+          ? await source.readCommandLine(opts.maxLineLength)
+          : await source.readLine(opts.maxLineLength);
+      if (line.kind === 'eof' || line.kind === 'timeout' || line.kind === 'shutdown') {
         releaseAll();
         return line;
       }
