@@ -37,7 +37,7 @@ import {
 } from '../store/open.js';
 import { VERSION } from '../version.js';
 import { CliError, configFrom, type GlobalOptions, withConfigOptions } from './context.js';
-import { checkEntryName, readTar, TarWriter } from './tar.js';
+import { checkEntryName, readTar, TarError, TarWriter } from './tar.js';
 
 type Out = (line: string) => void;
 
@@ -256,7 +256,10 @@ async function restore(fileArg: string, opts: GlobalOptions): Promise<string[]> 
   const staging = path.join(parent, `.${path.basename(dataDir)}.restoring-${process.pid}`);
   await mkdir(staging, { mode: 0o700 });
   try {
-    const manifest = await extract(archive, staging);
+    const manifest = await extract(archive, staging).catch((error: unknown) => {
+      if (error instanceof TarError) throw new CliError(`${archive}: ${error.message}; nothing was restored`);
+      throw error;
+    });
     const stagedDb = path.join(staging, DATABASE_NAME);
     const check = inspectSnapshot(stagedDb);
     if (check.problems.length > 0) {

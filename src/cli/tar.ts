@@ -128,10 +128,12 @@ function readNumber(block: Buffer, offset: number, length: number, what: string)
 /** Parses a header block; null for a zero block (the end of the archive). */
 export function decodeHeader(block: Buffer): TarEntry | null {
   if (block.every((b) => b === 0)) return null;
-  const stored = readNumber(block, 148, 8, 'checksum');
+  const text = readString(block, 148, 8).trim();
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i];
-  if (sum !== stored) throw new TarError('tar header checksum mismatch: the archive is damaged or not a tar file');
+  if (!/^[0-7]{1,7}$/.test(text) || Number.parseInt(text, 8) !== sum) {
+    throw new TarError('not a tar archive, or a damaged one (a header checksum does not match)');
+  }
   if (readString(block, 257, 6) !== 'ustar') throw new TarError('not a ustar archive');
   const typeflag = String.fromCharCode(block[156]);
   const type: TarEntryType | null =
