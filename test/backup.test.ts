@@ -262,6 +262,17 @@ describe('postbode backup and restore', () => {
     assert.match(r.stderr, /postbode\.db differs from its checksum in the manifest/);
     assert.equal(existsSync(target), false);
 
+    // With PostgreSQL there is no embedded database to copy: a pointer to pg_dump instead.
+    const pgConfig = path.join(work, 'pg.toml');
+    writeFileSync(
+      pgConfig,
+      `data_dir = "${path.join(work, 'pg').replaceAll('\\', '/')}"\n[store]\nurl = "postgresql://pb@localhost/pb"\n`,
+    );
+    const pg = runCli(['backup', path.join(work, 'pg.tar'), '--config', pgConfig]);
+    assert.equal(pg.code, 1);
+    assert.match(pg.stderr, /PostgreSQL database: back it up with pg_dump/);
+    assert.equal(existsSync(path.join(work, 'pg.tar')), false);
+
     const notBackup = path.join(work, 'not-a-backup.tar');
     writeFileSync(notBackup, Buffer.alloc(4096, 'x'));
     const n = runCli(['restore', notBackup, '--data-dir', target]);

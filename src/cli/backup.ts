@@ -63,7 +63,6 @@ const manifestSchema = z.object({
   formatVersion: z.number().int(),
   createdAt: z.string(),
   postbodeVersion: z.string(),
-  hostname: z.string(),
   backend: z.literal('sqlite'),
   schemaVersion: z.number().int().nonnegative(),
   counts: z.object({
@@ -153,7 +152,6 @@ async function backup(fileArg: string, opts: GlobalOptions): Promise<string[]> {
       formatVersion: FORMAT_VERSION,
       createdAt: new Date(started).toISOString(),
       postbodeVersion: VERSION,
-      hostname: config.hostname,
       backend: 'sqlite',
       schemaVersion: snapshot.schemaVersion,
       counts: snapshot.counts,
@@ -294,7 +292,7 @@ async function restore(fileArg: string, opts: GlobalOptions): Promise<string[]> 
     }
     await chmod(dataDir, 0o700);
     return [
-      `restored ${archive} (made ${manifest.createdAt} by postbode ${manifest.postbodeVersion} on ${manifest.hostname}) into ${dataDir}`,
+      `restored ${archive} (made ${manifest.createdAt} by postbode ${manifest.postbodeVersion}) into ${dataDir}`,
       `  database ${location.file}: integrity ok, schema ${manifest.schemaVersion}${manifest.schemaVersion < STORE_SCHEMA_VERSION ? ` (upgraded to ${STORE_SCHEMA_VERSION} when the server starts)` : ''}`,
       `  ${formatCounts(check.counts)}`,
       `  files: ${manifest.files.length > 0 ? manifest.files.map((f) => f.name).join(', ') : 'none'}`,
