@@ -177,7 +177,7 @@ async function backup(fileArg: string, opts: GlobalOptions): Promise<string[]> {
     await unlink(snapshotFile);
     const size = (await stat(target)).size;
     const lines = [
-      `wrote ${target} (${formatBytes(size)}): the database ${snapshot.source} (schema ${snapshot.schemaVersion}, copied in ${formatSeconds(snapshotMs)}) and ${files.length} files of ${dataDir}`,
+      `wrote ${target} (${formatBytes(size)}): the database ${snapshot.source} (schema ${snapshot.schemaVersion}, copied in ${formatSeconds(snapshotMs)}) and ${files.length} ${files.length === 1 ? 'file' : 'files'} of ${dataDir}`,
       `  ${formatCounts(snapshot.counts)}`,
       `  files: ${files.length > 0 ? files.map((f) => f.name).join(', ') : 'none'}`,
     ];
@@ -208,7 +208,8 @@ function listDataDir(
       const full = path.join(dir, entry.name);
       if (rel === '' && (TRANSIENT.has(entry.name) || dbNames.has(entry.name) || entry.name === MANIFEST_NAME))
         continue;
-      if (exclude.has(full) || [...exclude].some((e) => full === `${e}-wal` || full === `${e}-shm`)) continue;
+      if ([...exclude].some((e) => full === e || full === `${e}-wal` || full === `${e}-shm` || full === `${e}-journal`))
+        continue;
       if (entry.isDirectory()) {
         directories.push(name);
         walk(full, name);
@@ -220,7 +221,8 @@ function listDataDir(
       }
     }
   };
-  walk(dataDir, '');
+  // With `store.url = sqlite:PATH` the data dir may not exist (yet): then there is nothing but the database.
+  if (existsSync(dataDir)) walk(dataDir, '');
   return { directories, files, skipped };
 }
 
