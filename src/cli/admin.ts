@@ -6,6 +6,7 @@ import { DkimError, DkimKeyStore, dnsRecord, dnsRecordValue } from '../delivery/
 import { mailboxError } from '../mail/address-syntax.js';
 import { quotaLimit, StoreConflictError } from '../store/types.js';
 import { CliError, type GlobalOptions, withConfigOptions, withStore } from './context.js';
+import { registerDkimRotation } from './dkim-rotation.js';
 import { readPassword } from './prompt.js';
 
 type Out = (line: string) => void;
@@ -277,8 +278,9 @@ export function registerAdminCommands(program: Command, out: Out): void {
       .command('keygen <domain>')
       .description('create a DKIM key for a domain and print the DNS TXT record to publish')
       .option('-s, --selector <selector>', 'the key selector (the s= tag)', 'postbode')
-      .option('-a, --algorithm <algorithm>', 'rsa (2048 bits) or ed25519 (RFC 8463)', 'rsa'),
-  ).action(async (domain: string, opts: GlobalOptions & { selector: string; algorithm: string }) => {
+      .option('-a, --algorithm <algorithm>', 'rsa (2048 bits) or ed25519 (RFC 8463)', 'rsa')
+      .option('--standby', 'do not sign with it yet: publish its record, then switch with "postbode dkim use"'),
+  ).action(async (domain: string, opts: GlobalOptions & { selector: string; algorithm: string; standby?: boolean }) => {
     const algorithm = opts.algorithm;
     if (algorithm !== 'rsa' && algorithm !== 'ed25519') {
       throw new CliError(`unknown algorithm "${algorithm}": use rsa (the default) or ed25519`);
@@ -286,7 +288,7 @@ export function registerAdminCommands(program: Command, out: Out): void {
     await withStore(opts, async ({ store, dataDir }) => {
       let key: ReturnType<DkimKeyStore['generate']>;
       try {
-        key = new DkimKeyStore(dataDir).generate(domain.trim(), opts.selector, algorithm);
+        key = new DkimKeyStore(dataDir).generate(domain.trim(), opts.selector, algorithm, { standby: opts.standby });
       } catch (err) {
         if (err instanceof DkimError) throw new CliError(err.message);
         throw err;
@@ -295,10 +297,16 @@ export function registerAdminCommands(program: Command, out: Out): void {
       if (!(await store.domains.has(key.domain))) {
         out(`note: ${key.domain} is not a local domain; mail is signed only for local domains`);
       }
-      out('publish this DNS record (outbound mail from the domain is signed from now on):');
+      if (opts.standby) {
+        out('publish this DNS record next to the current one; once it resolves (postbode dns check), switch with:');
+        out(`  postbode dkim use ${key.domain} ${key.selector}`);
+      } else {
+        out('publish this DNS record (outbound mail from the domain is signed from now on):');
+      }
       out(dnsRecord(key));
     });
   });
+  registerDkimRotation(dkim, out);
   withConfigOptions(
     dkim
       .command('list')
@@ -306,10 +314,14 @@ export function registerAdminCommands(program: Command, out: Out): void {
       .option('-r, --records', 'also print each DNS TXT value'),
   ).action(async (opts: GlobalOptions & { records?: boolean }) => {
     await withStore(opts, async ({ dataDir }) => {
-      const keys = new DkimKeyStore(dataDir).list();
+      const store = new DkimKeyStore(dataDir);
+      const keys = store.list();
       if (keys.length === 0) out('no DKIM keys (create one with `postbode dkim keygen DOMAIN`)');
       for (const k of keys) {
-        out(`${k.domain}  selector ${k.selector}  ${k.algorithm}  ${k.selector}._domainkey.${k.domain}  ${k.file}`);
+        const role = store.get(k.domain)?.file === k.file ? 'signs' : 'standby';
+        out(
+          `${k.domain}  selector ${k.selector}  ${k.algorithm}  ${k.selector}._domainkey.${k.domain}  ${k.file}  (${role})`,
+        );
         if (opts.records) out(`  ${dnsRecordValue(k.privateKey)}`);
       }
     });

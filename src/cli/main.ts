@@ -18,6 +18,7 @@ import { SpaceReserve } from '../store/space.js';
 import type { TraceEvent } from '../trace/bus.js';
 import { VERSION } from '../version.js';
 import { registerAdminCommands } from './admin.js';
+import { registerBackupCommands } from './backup.js';
 import { CliError, configFrom, type GlobalOptions, withConfigOptions } from './context.js';
 import { registerDnsCommands } from './dns.js';
 
@@ -103,6 +104,7 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
 
   registerAdminCommands(program, out);
   registerDnsCommands(program, out);
+  registerBackupCommands(program, out);
 
   withConfigOptions(
     program.command('status').description('listeners, sessions, accounts and queue of the server'),

@@ -277,4 +277,27 @@ describe('DKIM in Delivery.deliver', () => {
     assert.ok(!(await queued('student@a.example', null)).toString().includes('DKIM-Signature:'));
     assert.ok(!(await queued('someone@c.example', 'student@a.example')).toString().includes('DKIM-Signature:'));
   });
+  test('rotation: a standby key does not sign until it is used; the old one is deleted only once it no longer signs', async () => {
+    const keys = new DkimKeyStore(dataDir);
+    const selectorOf = async () =>
+      /DKIM-Signature:[\s\S]*?\bs=([a-z0-9-]+)/.exec(
+        (await queued('student@a.example', 'student@a.example')).toString(),
+      )?.[1];
+    const next = keys.generate('a.example', 'pb2027', 'rsa', { standby: true });
+    assert.equal(await selectorOf(), 'pb', 'the standby key, although newer, does not sign');
+    assert.throws(() => keys.remove('a.example', 'pb'), /signs the mail of a\.example: make another key sign first/);
+    assert.equal(keys.use('a.example', 'pb2027').previous?.selector, 'pb');
+    const raw = await queued('student@a.example', 'student@a.example');
+    assert.equal(/DKIM-Signature:[\s\S]*?\bs=([a-z0-9-]+)/.exec(raw.toString())?.[1], 'pb2027');
+    assert.equal((await verify(raw, next)).status.result, 'pass');
+    assert.equal(keys.remove('a.example', 'pb').wasSigning, false);
+    assert.equal(keys.get('a.example')?.selector, 'pb2027');
+    // A new key made without --standby signs at once, also over a pinned one.
+    keys.generate('a.example', 'pb2028');
+    assert.equal(await selectorOf(), 'pb2028');
+    assert.throws(
+      () => keys.generate('nokey.example', 'x', 'rsa', { standby: true }),
+      /no key signs for nokey\.example/,
+    );
+  });
 });

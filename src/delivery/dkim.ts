@@ -3,15 +3,27 @@
  *
  * Keys live in `<data_dir>/dkim/<domain>.<selector>.key` (PKCS#8 PEM, mode 0600, directory 0700). The
  * algorithm follows from the key. Selectors are restricted to letters, digits and hyphens so the file
- * name splits unambiguously at its last dot. When a domain has several keys the newest file signs; a
- * new key signs at once, so publish its record promptly (and keep an old selector's record for a while).
+ * name splits unambiguously at its last dot. The key that signs for a domain is the one named by
+ * `<data_dir>/dkim/<domain>.active` (its selector, written by `dkim use` and `dkim keygen --standby`);
+ * without that file, or when it names no key, the newest key file signs. Rotation: a standby key is
+ * published next to the signing one, then made active (`use`), and the old one deleted days later.
  *
  * Invariants:
  * - `signMessage` only prepends one `DKIM-Signature:` header; the rest of the bytes are unchanged.
  * - The signing library (mailauth) is used only here, behind `signMessage`, so it can be swapped.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { dkimSign } from 'mailauth';
 
@@ -139,20 +151,95 @@ export class DkimKeyStore {
     return keys;
   }
 
-  /** The key that signs for `domain` (the newest when there are several), or null. */
+  /**
+   * The key that signs for `domain` (the one `<domain>.active` names, else the newest), or with
+   * `selector` that key; null when there is none.
+   */
   get(domain: string, selector?: string): DkimKey | null {
     const d = domain.toLowerCase();
-    const keys = this.list().filter((k) => k.domain === d && (selector === undefined || k.selector === selector));
+    const keys = this.list().filter((k) => k.domain === d);
+    const wanted = selector ?? this.#pinned(d);
+    const named = wanted === null ? undefined : keys.find((k) => k.selector === wanted);
+    if (named || selector !== undefined) return named ?? null;
     keys.sort((a, b) => b.created.getTime() - a.created.getTime());
     return keys[0] ?? null;
   }
 
-  /** Creates a key (RSA 2048 or Ed25519); refuses to overwrite an existing one. */
-  generate(domain: string, selector: string, type: 'rsa' | 'ed25519' = 'rsa'): DkimKey {
+  /** The selector `<domain>.active` names, or null. */
+  #pinned(domain: string): string | null {
+    try {
+      const value = readFileSync(this.#pinFile(domain), 'utf8').trim().toLowerCase();
+      return selectorError(value) ? null : value;
+    } catch {
+      return null;
+    }
+  }
+
+  #pinFile(domain: string): string {
+    return path.join(this.dir, `${domain}.active`);
+  }
+
+  /** Writes `<domain>.active` (atomically: a complete file or the old one). */
+  #pin(domain: string, selector: string): void {
+    const file = this.#pinFile(domain);
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, `${selector}\n`, { mode: 0o600 });
+    renameSync(tmp, file);
+  }
+
+  /** Makes the key with `selector` the one that signs for `domain`; returns it and the one it replaces. */
+  use(domain: string, selector: string): { key: DkimKey; previous: DkimKey | null } {
+    const d = domain.toLowerCase();
+    const s = selector.toLowerCase();
+    const key = this.get(d, s);
+    if (!key) throw new DkimError(`no DKIM key for ${d} with selector ${s} (see postbode dkim list)`);
+    const previous = this.get(d);
+    this.#pin(d, s);
+    return { key, previous: previous && previous.selector !== s ? previous : null };
+  }
+
+  /**
+   * Deletes the key with `selector`. The key that signs can be deleted only when it is the domain's last
+   * one (signing then stops); otherwise another must be made active first.
+   */
+  remove(domain: string, selector: string): { key: DkimKey; wasSigning: boolean } {
+    const d = domain.toLowerCase();
+    const s = selector.toLowerCase();
+    const key = this.get(d, s);
+    if (!key) throw new DkimError(`no DKIM key for ${d} with selector ${s} (see postbode dkim list)`);
+    const signing = this.get(d);
+    const wasSigning = signing?.selector === s;
+    const others = this.list().filter((k) => k.domain === d && k.selector !== s);
+    if (wasSigning && others.length > 0) {
+      throw new DkimError(
+        `the key ${s} signs the mail of ${d}: make another key sign first (postbode dkim use ${d} ${others[0].selector}), then delete this one`,
+      );
+    }
+    unlinkSync(key.file);
+    if (this.#pinned(d) === s) rmSync(this.#pinFile(d), { force: true });
+    return { key, wasSigning };
+  }
+
+  /**
+   * Creates a key (RSA 2048 or Ed25519); refuses to overwrite an existing one. It signs at once, unless
+   * `standby`: then the key that signs now keeps signing (there must be one).
+   */
+  generate(
+    domain: string,
+    selector: string,
+    type: 'rsa' | 'ed25519' = 'rsa',
+    opts: { standby?: boolean } = {},
+  ): DkimKey {
     const d = domain.toLowerCase();
     const s = selector.toLowerCase();
     const problem = domainError(d) ?? selectorError(s);
     if (problem) throw new DkimError(problem);
+    const current = this.get(d);
+    if (opts.standby && !current) {
+      throw new DkimError(
+        `no key signs for ${d} yet, so there is nothing to keep signing: create the key without --standby`,
+      );
+    }
     const pair =
       type === 'ed25519' ? generateKeyPairSync('ed25519') : generateKeyPairSync('rsa', { modulusLength: 2048 });
     const privateKey = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -167,6 +254,9 @@ export class DkimKeyStore {
       throw err;
     }
     chmodSync(file, 0o600);
+    // Pinned: a standby key must not win by being the newest; a new active key must win over a pin.
+    if (opts.standby && current) this.#pin(d, current.selector);
+    else if (this.#pinned(d) !== null) this.#pin(d, s);
     return { domain: d, selector: s, algorithm: algorithmOf(privateKey), privateKey, file, created: new Date() };
   }
 }

@@ -10,10 +10,19 @@
  *   the current directory, as `data_dir` is.
  * - Any other scheme is refused with a `StoreUrlError` that names the supported ones; a backend (such as
  *   PostgreSQL) is added as one more case of the switch in `openStore`.
+ * - `postbode backup`/`restore` reach the backend's copy and check of the database through
+ *   `snapshotStore` and `inspectSnapshot` (SQLite: the online backup API, sqlite/backup.ts).
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { SpaceReserve } from './space.js';
+import {
+  inspectSqliteSnapshot,
+  type SnapshotFacts,
+  type SnapshotInspection,
+  SQLITE_SCHEMA_VERSION,
+  snapshotSqlite,
+} from './sqlite/backup.js';
 import { openSqliteStore } from './sqlite/index.js';
 import type { Store } from './types.js';
 
@@ -81,4 +90,29 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
         defaultQuotaBytes: opts.defaultQuotaBytes || null,
       });
   }
+}
+
+export type { SnapshotCounts, SnapshotFacts, SnapshotInspection } from './sqlite/backup.js';
+
+/** The schema version of the embedded database this build writes (a snapshot newer than it is refused). */
+export const STORE_SCHEMA_VERSION = SQLITE_SCHEMA_VERSION;
+
+/**
+ * Writes a consistent copy of the store's database to `destination` (a new file), also while a server
+ * writes to it; never creates a database. Throws StoreUrlError for a url without a backend.
+ */
+export async function snapshotStore(
+  opts: { url?: string; dataDir: string },
+  destination: string,
+): Promise<SnapshotFacts & { source: string }> {
+  const location = storeLocation(opts.url, opts.dataDir);
+  switch (location.backend) {
+    case 'sqlite':
+      return { ...(await snapshotSqlite(location.file, destination)), source: location.file };
+  }
+}
+
+/** Checks a database copy made by `snapshotStore` (integrity, schema version, counts); changes nothing. */
+export function inspectSnapshot(file: string): SnapshotInspection {
+  return inspectSqliteSnapshot(file);
 }
