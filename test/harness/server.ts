@@ -19,6 +19,11 @@ export const BIN = path.join(ROOT, 'bin/postbode.js');
 const SHORT_PASSWORDS = '--set auth.min_password_length=1';
 let cliConfigFile: string | null = null;
 
+/** The environment for CLI runs on a harness server: its settings for the CLI (short passwords). */
+export function cliEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, POSTBODE_CONFIG: cliConfig() };
+}
+
 /** A config file for `pb.cli` (given as $POSTBODE_CONFIG) with the harness's settings for the CLI. */
 function cliConfig(): string {
   if (cliConfigFile === null) {
@@ -118,7 +123,7 @@ export async function startPostbode(opts: ServerOptions = {}): Promise<PostbodeP
       const r = spawnSync(process.execPath, [BIN, ...cliArgs, '--data-dir', dataDir], {
         input: input ?? '',
         encoding: 'utf8',
-        env: { ...process.env, POSTBODE_CONFIG: cliConfig() },
+        env: cliEnv(),
       });
       return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
     },
