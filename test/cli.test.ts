@@ -485,6 +485,29 @@ describe('a CLI that cannot hurt (issue 11)', () => {
     assert.doesNotMatch(run('user', 'list').stdout, /kid@/);
   });
 
+  // util-linux `script` gives the command a terminal (a pty) whose input is what we pipe into it.
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+  it('on a terminal, a deletion asks with the number of messages and deletes only on "y"', { skip: !hasScript }, () => {
+    const dir = path.join(root, 'tty');
+    assert.equal(cli(['user', 'add', 'kid@class.example', '--password', 'sdf12345', '--data-dir', dir]).code, 0);
+    const onTty = (answer: string) => {
+      const command = [process.execPath, BIN, 'user', 'del', 'kid@class.example', '--data-dir', dir]
+        .map((a) => `'${a.replace(/'/g, "'\\''")}'`)
+        .join(' ');
+      const r = spawnSync('script', ['-qec', command, '/dev/null'], { input: answer, encoding: 'utf8' });
+      return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+    };
+    const no = onTty('n\n');
+    assert.match(no.out, /Delete user kid@class\.example and all its mail \(0 messages\)\? \[y\/N\]/);
+    assert.equal(no.code, 1, no.out);
+    assert.match(no.out, /nothing deleted/);
+    assert.match(cli(['user', 'list', '--data-dir', dir]).stdout, /kid@class\.example/);
+    const yes = onTty('y\n');
+    assert.equal(yes.code, 0, yes.out);
+    assert.match(yes.out, /deleted user kid@class\.example/);
+    assert.doesNotMatch(cli(['user', 'list', '--data-dir', dir]).stdout, /kid@/);
+  });
+
   it('gives the line of a TOML syntax error and the configured web address after admin add', () => {
     const bad = path.join(root, 'bad.toml');
     writeFileSync(bad, '[smtp]\nmax_recipients = = 5\n');
