@@ -161,6 +161,12 @@ describe('a full disk (data_dir and log on a filled tmpfs)', { skip }, () => {
     }
     assert.match(refused, /^452 4\.3\.1 Insufficient system storage, try again later/);
     assert.match(await smtpDeliver(ports.smtp, 'again', 1000), /^452 4\.3\.1 /, 'refused while the reserve is spent');
+    // While the reserve is spent, MAIL is refused before the client sends a message.
+    const early = await LineClient.connect(ports.smtp);
+    assert.match(await early.reply(), /^220 /);
+    assert.match(await early.cmd('EHLO client.test'), /^250/);
+    assert.match(await early.cmd('MAIL FROM:<bob@remote.test>'), /^452 4\.3\.1 Insufficient system storage/);
+    early.close();
     const spent = cli('status').stdout;
     assert.match(spent, /^disk: .* free of .*storage reserve of 8\.0 MiB SPENT: mail is refused/m, spent);
     assert.match(spent, /WARNING: .*the storage reserve is spent/, spent);
@@ -253,7 +259,8 @@ async function smtpDeliver(port: number, subject: string, size: number): Promise
   try {
     assert.match(await c.reply(), /^220 /);
     assert.match(await c.cmd('EHLO client.test'), /^250/);
-    assert.match(await c.cmd('MAIL FROM:<bob@remote.test>'), /^250 /);
+    const mail = await c.cmd('MAIL FROM:<bob@remote.test>');
+    if (!mail.startsWith('250 ')) return mail; // a full disk is refused at MAIL already
     assert.match(await c.cmd(`RCPT TO:<${USER}>`), /^250 /);
     assert.match(await c.cmd('DATA'), /^354 /);
     const line = `${'x'.repeat(76)}\r\n`;

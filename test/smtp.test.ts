@@ -70,7 +70,7 @@ describe('SMTP (lab mode, the default)', () => {
       'CHUNKING',
       'DSN',
       'STARTTLS',
-      'AUTH PLAIN LOGIN',
+      'AUTH PLAIN LOGIN SCRAM-SHA-256',
     ]) {
       assert.ok(
         lines.some((l) => l.slice(4) === ext),

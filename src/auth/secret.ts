@@ -3,7 +3,7 @@
  * RFC 1939 §7). They are stored encrypted (AES-256-GCM) with a key kept in `<data_dir>/secret.key`,
  * so a copy of the database alone does not reveal passwords. Off with `pop3.apop = false`.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -28,6 +28,11 @@ export class SecretBox {
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
     return `v1:${Buffer.concat([iv, cipher.getAuthTag(), data]).toString('base64')}`;
+  }
+
+  /** A keyed hash of `data` for `purpose`, stable across restarts (e.g. SCRAM's decoy salts). */
+  mac(purpose: string, data: string): Buffer {
+    return createHmac('sha256', this.key).update(purpose).update('\0').update(data).digest();
   }
 
   open(sealed: string): string | null {

@@ -9,6 +9,12 @@
  * client's address and run the check under the shared `LoginLimiter` (limiter.ts): delays per address
  * and per account before the check, and refusals ("throttled") without a check when too many attempts
  * wait. Any failed or refused attempt is answered no sooner than `failureDelayMs`.
+ *
+ * SCRAM-SHA-256 (scram.ts): keys are derived whenever a password is set (`passwordFields`), and for
+ * accounts that have none yet (created before SCRAM) at their next successful password login. SCRAM is
+ * advertised only once every account has keys (`scramAdvertised`): clients built on Cyrus SASL (mutt,
+ * mbsync) pick the strongest advertised mechanism and do not fall back, so offering SCRAM to a user
+ * without keys would lock them out.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { BlockList, isIPv6 } from 'node:net';
@@ -16,6 +22,7 @@ import type { Logger } from '../log.js';
 import type { Account, Store } from '../store/types.js';
 import type { LoginLimiter, Throttle } from './limiter.js';
 import { hashPassword, verifyPassword } from './password.js';
+import { deriveScramKeys, formatScramKeys, parseScramKeys, type ScramAuth, type ScramKeys } from './scram.js';
 import type { SecretBox } from './secret.js';
 
 export interface AuthOptions {
@@ -61,11 +68,25 @@ export function throttledText(throttle: Throttle): string {
 }
 
 const CACHE_LIMIT = 10_000;
+/** While SCRAM is not advertised, how often to look again whether every account has keys now. */
+const SCRAM_RECHECK_MS = 30_000;
 
 export class AuthService {
   readonly #plaintext = new BlockList();
   readonly #pepper = randomBytes(32);
   readonly #cache = new Map<string, { hash: string; check: Buffer }>();
+  #scramReady = false;
+  #scramCheckedAt = Number.NEGATIVE_INFINITY;
+  #scramCheck: Promise<string[]> | null = null;
+
+  /** SCRAM-SHA-256 for the SASL exchange (sasl.ts): the stored keys and the login limits. */
+  readonly scram: ScramAuth<Account> = {
+    advertised: () => this.scramAdvertised(),
+    credentials: (username) => this.#scramCredentials(username),
+    // Stable across restarts, so a restart does not tell unknown names (new decoy) from real ones.
+    decoySalt: (address) => this.options.secretBox.mac('scram-decoy-salt', address).subarray(0, 16),
+    guarded: (client, account, check) => this.guarded(client, account, check),
+  };
 
   constructor(
     private readonly store: Store,
@@ -145,11 +166,74 @@ export class AuthService {
     }
     const check = createHmac('sha256', this.#pepper).update(address).update('\0').update(password).digest();
     const cached = this.#cache.get(address);
-    if (cached && cached.hash === account.passwordHash && timingSafeEqual(cached.check, check)) return account;
-    if (!(await verifyPassword(password, account.passwordHash))) return null;
-    if (this.#cache.size >= CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value as string);
-    this.#cache.set(address, { hash: account.passwordHash, check });
+    if (!(cached && cached.hash === account.passwordHash && timingSafeEqual(cached.check, check))) {
+      if (!(await verifyPassword(password, account.passwordHash))) return null;
+      if (this.#cache.size >= CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value as string);
+      this.#cache.set(address, { hash: account.passwordHash, check });
+    }
+    if (parseScramKeys(account.scramSha256) === null) await this.#addScramKeys(account, password);
     return account;
+  }
+
+  /** An account without SCRAM keys logged in with its password: derive and store them now. */
+  async #addScramKeys(account: Account, password: string): Promise<void> {
+    try {
+      const keys = formatScramKeys(await deriveScramKeys(password));
+      if (await this.store.accounts.setScram(account.address, account.passwordHash, keys)) {
+        account.scramSha256 = keys;
+        if (!this.#scramReady) {
+          await this.#scramCheck?.catch(() => {}); // one that started before this write may miss it
+          await this.refreshScram();
+        }
+      }
+    } catch (err) {
+      // The login itself succeeded; SCRAM keys are tried again at the next one.
+      this.options.log?.warn({ err, user: account.address }, 'could not store SCRAM keys');
+    }
+  }
+
+  /**
+   * Whether SCRAM-SHA-256 is advertised: only when every account has keys (see the header). While not,
+   * the store is looked at again at most every 30 s (the CLI may change passwords from another process).
+   * SCRAM is accepted either way when a client asks for it.
+   */
+  scramAdvertised(): boolean {
+    if (!this.#scramReady && Date.now() - this.#scramCheckedAt >= SCRAM_RECHECK_MS) {
+      this.refreshScram().catch((err) =>
+        this.options.log?.warn({ err }, 'could not count accounts without SCRAM keys'),
+      );
+    }
+    return this.#scramReady;
+  }
+
+  /**
+   * Looks whether every account has SCRAM keys (then SCRAM is advertised from now on); the addresses of
+   * those that have none. The composition root calls it at start.
+   */
+  async refreshScram(): Promise<string[]> {
+    if (this.#scramCheck) return this.#scramCheck;
+    this.#scramCheckedAt = Date.now();
+    this.#scramCheck = (async () => {
+      try {
+        const missing = (await this.store.accounts.list())
+          .filter((a) => parseScramKeys(a.scramSha256) === null)
+          .map((a) => a.address);
+        this.#scramReady = missing.length === 0;
+        return missing;
+      } finally {
+        this.#scramCheck = null;
+      }
+    })();
+    return this.#scramCheck;
+  }
+
+  async #scramCredentials(
+    username: string,
+  ): Promise<{ address: string; keys: ScramKeys; account: Account } | { address: string; keys: null }> {
+    const address = await this.resolveUser(username);
+    const account = await this.store.accounts.get(address);
+    const keys = account && !account.disabled ? parseScramKeys(account.scramSha256) : null;
+    return account && keys ? { address, keys, account } : { address, keys: null };
   }
 
   /** RFC 1939 §7: digest = MD5(timestamp + secret), lower-case hex; under the login limits. */
@@ -172,10 +256,17 @@ export class AuthService {
     return timingSafeEqual(Buffer.from(given), Buffer.from(expected)) ? account : null;
   }
 
-  /** The stored fields for a password: its hash and, when APOP is on, the sealed secret. */
-  async passwordFields(password: string): Promise<{ passwordHash: string; apopSecret: string | null }> {
+  /** The stored fields for a password: its hash, its SCRAM keys and, when APOP is on, the sealed secret. */
+  async passwordFields(
+    password: string,
+  ): Promise<{ passwordHash: string; scramSha256: string; apopSecret: string | null }> {
+    const [passwordHash, scram] = await Promise.all([
+      hashPassword(password, this.options.scryptLogN),
+      deriveScramKeys(password),
+    ]);
     return {
-      passwordHash: await hashPassword(password, this.options.scryptLogN),
+      passwordHash,
+      scramSha256: formatScramKeys(scram),
       apopSecret: this.options.apop ? this.options.secretBox.seal(password) : null,
     };
   }

@@ -11,8 +11,8 @@ describe('config', () => {
   it('has defaults for everything', () => {
     const c = parseConfig({});
     assert.equal(c.hostname, 'localhost');
-    assert.equal(c.listen.smtp, '0.0.0.0:25');
-    assert.equal(c.listen.imap, '0.0.0.0:143');
+    assert.equal(c.listen.smtp, '[::]:25');
+    assert.equal(c.listen.imap, '[::]:143');
     assert.equal(c.listen.http, '127.0.0.1:8080');
     assert.equal(c.web.https, false);
     assert.equal(c.strictness, 'lab');
@@ -46,9 +46,23 @@ describe('config', () => {
     assert.deepEqual(config.domains, ['example.org']);
     assert.equal(config.listen.smtp, '127.0.0.1:2525');
     assert.equal(config.listen.pop3, 'off');
-    assert.equal(config.listen.submission, '0.0.0.0:1587');
+    assert.equal(config.listen.submission, '[::]:1587');
     assert.equal(config.smtp.max_recipients, 7);
     assert.equal(config.strictness, 'strict');
+  });
+
+  it("ACME: off by default, Let's Encrypt and 30 days; excludes a certificate file", () => {
+    const c = parseConfig({});
+    assert.equal(c.tls.acme, false);
+    assert.equal(c.tls.acme_directory, 'https://acme-v02.api.letsencrypt.org/directory');
+    assert.equal(c.tls.acme_http, '[::]:80');
+    assert.equal(c.tls.renew_days, 30);
+    assert.throws(
+      () => parseConfig({ tls: { acme: true, cert_file: 'c.pem', key_file: 'k.pem' } }),
+      /exclude each other/,
+    );
+    assert.throws(() => parseConfig({ tls: { acme_directory: 'not a url' } }), /tls\.acme_directory/);
+    assert.equal(parseConfig({ tls: { acme: true, acme_http: '127.0.0.1:8081' } }).tls.acme, true);
   });
 
   it('rejects an unknown listener name', () => {

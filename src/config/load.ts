@@ -83,7 +83,7 @@ function applyOverrides(raw: Record<string, unknown>, o: ConfigOverrides): void 
     raw.listen ??= {};
     const listen = raw.listen as Record<ListenerName, string>;
     let value = item.slice(eq + 1);
-    if (/^\d+$/.test(value)) value = `0.0.0.0:${value}`;
+    if (/^\d+$/.test(value)) value = `[::]:${value}`;
     listen[name as ListenerName] = value;
   }
   for (const item of o.set ?? []) {

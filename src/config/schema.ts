@@ -51,13 +51,13 @@ export const configSchema = z
     plaintext_networks: z.array(z.string()).default(['127.0.0.0/8', '::1/128']),
     listen: z
       .strictObject({
-        smtp: listenAddress.default('0.0.0.0:25'),
-        submission: listenAddress.default('0.0.0.0:587'),
-        submissions: listenAddress.default('0.0.0.0:465'),
-        pop3: listenAddress.default('0.0.0.0:110'),
-        pop3s: listenAddress.default('0.0.0.0:995'),
-        imap: listenAddress.default('0.0.0.0:143'),
-        imaps: listenAddress.default('0.0.0.0:993'),
+        smtp: listenAddress.default('[::]:25'),
+        submission: listenAddress.default('[::]:587'),
+        submissions: listenAddress.default('[::]:465'),
+        pop3: listenAddress.default('[::]:110'),
+        pop3s: listenAddress.default('[::]:995'),
+        imap: listenAddress.default('[::]:143'),
+        imaps: listenAddress.default('[::]:993'),
         http: listenAddress.default('127.0.0.1:8080'),
       })
       .prefault({}),
@@ -66,6 +66,27 @@ export const configSchema = z
         /** PEM certificate and key; when both are empty a self-signed pair is generated in data_dir. */
         cert_file: z.string().default(''),
         key_file: z.string().default(''),
+        /**
+         * Obtain and renew the certificate from an ACME CA (RFC 8555; Let's Encrypt by default) for
+         * `hostname` and `acme_names`, validated by http-01 on `acme_http` (docs/operations.md).
+         */
+        acme: z.boolean().default(false),
+        /** Contact address given to the CA for expiry and policy notices (recommended). */
+        acme_email: z.string().default(''),
+        /** The CA's ACME directory URL. */
+        acme_directory: z.url().default('https://acme-v02.api.letsencrypt.org/directory'),
+        /** More names for the certificate besides `hostname` (e.g. autoconfig.example.org, mta-sts.example.org). */
+        acme_names: z.array(z.string().min(1)).default([]),
+        /**
+         * Where the http-01 challenge is answered (plain HTTP; the CA connects to port 80 of each name);
+         * "off": by the http listener, which must then be plain HTTP reached on port 80.
+         */
+        acme_http: listenAddress.default('[::]:80'),
+        /** Renew this many days before the certificate expires. */
+        renew_days: z.number().int().positive().default(30),
+      })
+      .refine((t) => !(t.acme && (t.cert_file || t.key_file)), {
+        message: 'tls.acme and tls.cert_file/key_file exclude each other: choose ACME or your own certificate',
       })
       .prefault({}),
     limits: z

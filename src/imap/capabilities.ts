@@ -2,6 +2,7 @@
  * What the server advertises (RFC 9051 §7.2.2), derived from the session's state and the commands
  * that are implemented. An extension is listed only when it is complete.
  */
+import { advertisedMechanisms } from '../auth/sasl.js';
 import type { ImapSession } from './session.js';
 
 /**
@@ -43,7 +44,8 @@ export function capabilities(s: ImapSession): string[] {
   const caps = ['IMAP4rev1', 'IMAP4rev2', 'LITERAL+', 'SASL-IR', 'ID', 'ENABLE', 'IDLE'];
   if (s.state === 'not-authenticated') {
     if (!s.conn.secure && s.settings.tlsContext) caps.push('STARTTLS');
-    if (s.backend.auth.plaintextAllowed(s.conn)) caps.push('AUTH=PLAIN', 'AUTH=LOGIN');
+    if (s.backend.auth.plaintextAllowed(s.conn))
+      for (const mech of advertisedMechanisms(s.backend.auth, s.conn)) caps.push(`AUTH=${mech}`);
     else caps.push('LOGINDISABLED');
     return caps;
   }

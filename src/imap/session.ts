@@ -14,6 +14,7 @@
  * - Literal sizes are checked before the client sends them (framing.ts); memory per session is bounded.
  */
 import type tls from 'node:tls';
+import type { SaslAuth } from '../auth/sasl.js';
 import type { LoginClient, LoginResult } from '../auth/service.js';
 import type { Logger } from '../log.js';
 import { ClientGoneError, type Connection } from '../net/connection.js';
@@ -44,8 +45,8 @@ export interface ImapSettings {
   tlsContext: (() => tls.SecureContext) | null;
 }
 
-/** The parts of AuthService (src/auth/service.ts) the engine uses. */
-export interface ImapAuth {
+/** The parts of AuthService (src/auth/service.ts) the engine uses (for AUTHENTICATE: `SaslAuth`). */
+export interface ImapAuth extends SaslAuth<Account> {
   plaintextAllowed(conn: { secure: boolean; remoteAddress: string }): boolean;
   /** Under the shared login limits (src/auth/limiter.ts). */
   login(client: LoginClient, username: string, password: string): Promise<LoginResult<Account>>;

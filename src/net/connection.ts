@@ -28,6 +28,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import zlib from 'node:zlib';
 import type { SessionTrace } from '../trace/bus.js';
+import { type ChannelBindingType, channelBindingData } from './channel-binding.js';
 import { type DotScanState, newDotScanState, scanDotData } from './dotstream.js';
 import { KEYLOG_NOTE, type TlsKeyLog } from './keylog.js';
 import { type BodySink, defaultSpool, type Spool } from './spool.js';
@@ -151,6 +152,11 @@ export class Connection {
 
   get secure(): boolean {
     return this.tlsInfo !== null;
+  }
+
+  /** TLS channel binding data of this connection (SCRAM-SHA-256-PLUS), or null without TLS or support. */
+  channelBinding(type: ChannelBindingType): Buffer | null {
+    return this.#socket instanceof tls.TLSSocket ? channelBindingData(this.#socket, type) : null;
   }
 
   get closed(): boolean {

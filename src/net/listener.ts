@@ -89,16 +89,26 @@ export class NetServer {
       void this.#accept(spec, socket);
     });
     server.maxConnections = this.deps.limits.maxConnections + 100;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) => {
-        reject(new ListenError(describeListenError(spec, err)));
-      };
-      server.once('error', onError);
-      server.listen({ host: spec.host, port: spec.port, backlog: 1024 }, () => {
-        server.off('error', onError);
-        resolve();
+    const bind = (host: string) =>
+      new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host, port: spec.port, backlog: 1024 }, () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    try {
+      await bind(spec.host);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      // `::` (the default) takes IPv6 and IPv4 at once; on a host without IPv6, IPv4 alone.
+      if (spec.host === '::' && (e.code === 'EAFNOSUPPORT' || e.code === 'EADDRNOTAVAIL')) {
+        this.deps.log.warn({ listener: spec.name, err: e.code }, 'IPv6 is not available: listening on IPv4 only');
+        await bind('0.0.0.0').catch((again: NodeJS.ErrnoException) => {
+          throw new ListenError(describeListenError(spec, again));
+        });
+      } else throw new ListenError(describeListenError(spec, e));
+    }
     server.on('error', (err) => this.deps.log.error({ err, listener: spec.name }, 'listener error'));
     const address = server.address() as net.AddressInfo;
     this.servers.push({ spec, server, address });

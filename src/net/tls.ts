@@ -1,6 +1,12 @@
 /**
  * TLS material: the configured certificate, or a self-signed one generated on first start for the
- * configured hostname and kept in the data directory (so clients can pin it across restarts).
+ * configured hostname and kept in the data directory (so clients can pin it across restarts), or one
+ * obtained by ACME (acme.ts).
+ *
+ * Invariant: `CurrentCertificate` is the one owner of "the certificate served now". Every TLS listener
+ * (implicit TLS and STARTTLS in net/, the HTTPS web listener) reads its context per handshake, so a
+ * `replace` (an ACME renewal) reaches every new handshake without a restart; sessions already in TLS
+ * keep the certificate they negotiated.
  */
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,6 +20,57 @@ export interface TlsMaterial {
   context: tls.SecureContext;
   /** Where the certificate came from, for the startup log. */
   source: string;
+  /** Present when the material can change while running (CurrentCertificate). */
+  watch?(fn: (m: TlsMaterial) => void): () => void;
+}
+
+/** Options of every secure context the server creates. */
+const CONTEXT_OPTIONS = { minVersion: 'TLSv1.2' } as const;
+
+export function secureContext(cert: string, key: string): tls.SecureContext {
+  return tls.createSecureContext({ cert, key, ...CONTEXT_OPTIONS });
+}
+
+/**
+ * The certificate the server serves now, replaceable while running. Implements `TlsMaterial` by
+ * reading through to the latest material, so holders of the object always see the current one.
+ */
+export class CurrentCertificate implements TlsMaterial {
+  #material: TlsMaterial;
+  #watchers = new Set<(m: TlsMaterial) => void>();
+
+  constructor(material: TlsMaterial) {
+    this.#material = material;
+  }
+
+  get cert(): string {
+    return this.#material.cert;
+  }
+  get key(): string {
+    return this.#material.key;
+  }
+  get context(): tls.SecureContext {
+    return this.#material.context;
+  }
+  get source(): string {
+    return this.#material.source;
+  }
+
+  /** Serves `cert`/`key` from the next handshake on; throws (and keeps the old one) when they are unusable. */
+  replace(m: { cert: string; key: string; source: string }): void {
+    const context = secureContext(m.cert, m.key);
+    this.#material = { ...m, context };
+    for (const fn of this.#watchers) fn(this.#material);
+  }
+
+  /**
+   * Calls `fn` after each replacement (for a server whose default context must be set, such as an
+   * HTTPS server's for clients without SNI). Returns the function that stops watching.
+   */
+  watch(fn: (m: TlsMaterial) => void): () => void {
+    this.#watchers.add(fn);
+    return () => this.#watchers.delete(fn);
+  }
 }
 
 export async function loadTls(opts: {
@@ -46,8 +103,7 @@ export async function loadTls(opts: {
       source = `${certPath} (self-signed, generated now)`;
     }
   }
-  const context = tls.createSecureContext({ cert, key, minVersion: 'TLSv1.2' });
-  return { cert, key, context, source };
+  return { cert, key, context: secureContext(cert, key), source };
 }
 
 function certMatchesHost(pem: string, hostname: string): boolean {

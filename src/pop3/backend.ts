@@ -14,6 +14,7 @@
  *   Chunks must not be modified by the backend after they were yielded.
  * - `expunge` resolves only when the removal is durable; the engine answers `+OK` after that.
  */
+import type { SaslAuth } from '../auth/sasl.js';
 import type { LoginClient, LoginResult } from '../auth/service.js';
 import type { Store } from '../store/types.js';
 
@@ -48,8 +49,8 @@ export interface Maildrop {
 
 export type MaildropOpening = { kind: 'open'; maildrop: Maildrop } | { kind: 'locked' };
 
-/** The parts of AuthService (src/auth/service.ts) the engine uses. */
-export interface Pop3Auth {
+/** The parts of AuthService (src/auth/service.ts) the engine uses (for AUTH: `SaslAuth`). */
+export interface Pop3Auth extends SaslAuth<Pop3User> {
   /** Whether USER/PASS and AUTH PLAIN/LOGIN may be used on this connection (TLS or a trusted network). */
   plaintextAllowed(conn: { secure: boolean; remoteAddress: string }): boolean;
   /** Under the shared login limits (src/auth/limiter.ts). */

@@ -16,8 +16,6 @@ export const MAX_COMMAND_LINE = 512;
 /** Longest argument: RFC 1939 §3 says 40 characters; RFC 2449 §4 raises it to 255 octets. */
 export const MAX_ARGUMENT = 40;
 export const MAX_LONG_ARGUMENT = 255;
-/** Longest SASL continuation line (RFC 5034 §4 puts no small limit on it). */
-export const MAX_SASL_LINE = 12288;
 
 /**
  * Response codes: RFC 2449 §8.1 (IN-USE, LOGIN-DELAY), RFC 3206 (SYS/TEMP, SYS/PERM, AUTH), and

@@ -23,7 +23,7 @@ import type { Logger } from '../log.js';
 import { TlsKeyLog } from '../net/keylog.js';
 import { ListenError, NetServer, type SessionHandler } from '../net/listener.js';
 import { MemoryBudget, Spool } from '../net/spool.js';
-import { loadTls, type TlsMaterial } from '../net/tls.js';
+import { CurrentCertificate, loadTls, type TlsMaterial } from '../net/tls.js';
 import { type Pop3Backend, pop3Handler } from '../pop3/index.js';
 import { smtpHandler } from '../smtp/index.js';
 import { openStore } from '../store/open.js';
@@ -32,7 +32,9 @@ import type { Store } from '../store/types.js';
 import { TraceBus } from '../trace/bus.js';
 import { PRODUCT, VERSION } from '../version.js';
 import type { WebContext } from '../web/context.js';
+import type { startWebListener as listenWeb } from '../web/http.js';
 import { SessionRecorder } from '../web/recorder/index.js';
+import { startAcme } from './acme.js';
 import { startControlSocket } from './control.js';
 import { DiskMonitor } from './disk.js';
 import { type ListenerInfo, type ServerStatus, serverStatus } from './status.js';
@@ -59,16 +61,34 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   try {
     const storage = await openStorage(config, dataDir, log, cleanups);
     const services = buildServices(config, dataDir, storage.store, log, cleanups);
-    const tls = await loadTls({
-      dataDir,
-      hostname: config.hostname,
-      certFile: config.tls.cert_file,
-      keyFile: config.tls.key_file,
-    });
+    const withoutScram = await services.auth.refreshScram();
+    if (withoutScram.length > 0) {
+      log.info(
+        { accounts: withoutScram.length, first: withoutScram.slice(0, 5) },
+        'SCRAM-SHA-256 is not advertised until every account has SCRAM keys (set at the next password login or password change)',
+      );
+    }
+    // The one certificate every TLS listener reads per handshake; ACME replaces it when it renews.
+    const tls = new CurrentCertificate(
+      await loadTls({
+        dataDir,
+        hostname: config.hostname,
+        certFile: config.tls.cert_file,
+        keyFile: config.tls.key_file,
+      }),
+    );
+    const acme = config.tls.acme ? await startAcme({ config, dataDir, tls, log }) : null;
+    if (acme) cleanups.add(() => acme.stop());
     const bus = new TraceBus();
     const lab = await startLabRecorder(config, { bus, store: storage.store, log }, cleanups);
     const netServer = createNetServer(config, dataDir, { bus, log, tls, keylog: lab.keylog }, cleanups);
-    const handlers = buildHandlers(config, { store: storage.store, ...services, tls, log });
+    const handlers = buildHandlers(config, {
+      store: storage.store,
+      ...services,
+      tls,
+      log,
+      storageFull: () => storage.reserve.holding,
+    });
     const listeners = await startMailListeners(config, netServer, handlers);
 
     const started = new Date();
@@ -94,6 +114,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         ...(lab.keylog ? { keylog: lab.keylog } : {}),
       },
       cleanups,
+      acme && config.tls.acme_http === 'off' ? acme.challengeResponse.bind(acme) : undefined,
     );
 
     services.worker?.start();
@@ -156,7 +177,7 @@ async function openStorage(
   dataDir: string,
   log: Logger,
   cleanups: Cleanups,
-): Promise<{ store: Store; disk: DiskMonitor }> {
+): Promise<{ store: Store; disk: DiskMonitor; reserve: SpaceReserve }> {
   const reserve = new SpaceReserve({ dataDir, bytes: config.store.reserve });
   const store = await openStore({
     url: config.store.url,
@@ -176,7 +197,7 @@ async function openStorage(
   await disk.start();
   cleanups.add(async () => disk.stop());
   for (const domain of config.domains) await store.domains.add(domain);
-  return { store, disk };
+  return { store, disk, reserve };
 }
 
 /**
@@ -304,7 +325,13 @@ async function startControl(
  * Phase 7, when listen.http is on: the web lab and its HTTP(S) listener, added to `web.listeners`.
  * Its modules are loaded only then: the CLI's other commands start faster without hono.
  */
-async function startWebListener(config: Config, web: WebContext, cleanups: Cleanups): Promise<void> {
+async function startWebListener(
+  config: Config,
+  web: WebContext,
+  cleanups: Cleanups,
+  /** ACME http-01 answers served before the app (tls.acme_http = "off"). */
+  acmeChallenge?: Parameters<typeof listenWeb>[0]['acmeChallenge'],
+): Promise<void> {
   if (config.listen.http === 'off') return;
   const { host, port } = parseListenAddress(config.listen.http);
   const [{ createApp }, http] = await Promise.all([import('../web/app.js'), import('../web/http.js')]);
@@ -313,6 +340,7 @@ async function startWebListener(config: Config, web: WebContext, cleanups: Clean
     host,
     port,
     ...(config.web.https ? { tls: web.tls } : {}),
+    ...(acmeChallenge ? { acmeChallenge } : {}),
     limits: {
       connectionsPerIp: config.web.connections_per_ip,
       maxConnections: config.web.max_connections,
@@ -391,7 +419,15 @@ export function authFromConfig(store: Store, config: Config, dataDir: string, lo
 
 function buildHandlers(
   config: Config,
-  deps: { store: Store; auth: AuthService; delivery: Delivery; tls: TlsMaterial; log: Logger },
+  deps: {
+    store: Store;
+    auth: AuthService;
+    delivery: Delivery;
+    tls: TlsMaterial;
+    log: Logger;
+    /** True while the disk reserve is spent and the store refuses new mail. */
+    storageFull: () => boolean;
+  },
 ): Partial<Record<ListenerName, SessionHandler>> {
   const { auth, delivery, log } = deps;
   const smtpBackend = {
@@ -400,8 +436,19 @@ function buildHandlers(
       const r = await auth.login(client, user, pass);
       return r.ok ? { ok: true, account: r.account.address } : r;
     },
+    scram: {
+      advertised: () => auth.scram.advertised(),
+      credentials: async (user: string) => {
+        const c = await auth.scram.credentials(user);
+        return c.keys ? { address: c.address, keys: c.keys, account: c.account.address } : c;
+      },
+      decoySalt: (address: string) => auth.scram.decoySalt(address),
+      guarded: (client: LoginClient, account: string, check: () => Promise<string | null>) =>
+        auth.guarded(client, account, check),
+    },
     resolve: (address: string) => delivery.resolve(address),
     deliver: (msg: Parameters<Delivery['deliver']>[0]) => delivery.deliver(msg),
+    storageFull: deps.storageFull,
     senderOwners: (address: string) => senderOwners(deps.store, address),
   };
   // Port 25 only: SPF/DKIM/DMARC/ARC checks with the outbound DNS servers (inbound-auth.ts).

@@ -17,7 +17,8 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { fuzz, type Rand, timed } from '../../test/harness/fuzz.js';
-import { createMechanism } from '../auth/sasl.js';
+import { createMechanism, type SaslContext } from '../auth/sasl.js';
+import { decodeSaslResponse } from '../auth/sasl-exchange.js';
 import type { Resolution } from '../delivery/delivery.js';
 import { mailboxError } from '../mail/address-syntax.js';
 import { NetServer } from '../net/listener.js';
@@ -76,32 +77,59 @@ describe('fuzz: SMTP parsers', () => {
     });
   });
 
-  it('SASL PLAIN and LOGIN never throw on any response', async () => {
+  it('SASL PLAIN, LOGIN and SCRAM never throw on any response', async () => {
     const valid = [
       Buffer.from('\0fuzz@example.test\0pw').toString('base64'),
       Buffer.from('fuzz@example.test').toString('base64'),
+      Buffer.from('n,,n=fuzz@example.test,r=abcdef').toString('base64'),
+      Buffer.from('c=biws,r=abcdefxyz,p=AAAA').toString('base64'),
       '=',
       '*',
       'AAAA',
     ];
-    await fuzz('smtp-sasl', { seconds: 1, minIterations: 200 }, (rand) => {
-      const name = rand.pick(['PLAIN', 'LOGIN', 'plain', 'login', 'CRAM-MD5', '', 'PLAIN\0']);
-      const mech = createMechanism(name);
+    const ctx: SaslContext<string> = {
+      auth: {
+        login: async () => ({ ok: false, reason: 'invalid' }),
+        scram: {
+          advertised: () => true,
+          credentials: async (username) => ({ address: username, keys: null }),
+          decoySalt: () => Buffer.alloc(16),
+          guarded: async (_client, _account, check) => {
+            const value = await check();
+            return value === null ? { ok: false, reason: 'invalid' } : { ok: true, account: value };
+          },
+        },
+      },
+      client: { remoteAddress: '127.0.0.1', protocol: 'smtp' },
+      conn: { secure: false, channelBinding: () => null },
+    };
+    await fuzz('smtp-sasl', { seconds: 1, minIterations: 200 }, async (rand) => {
+      const name = rand.pick([
+        'PLAIN',
+        'LOGIN',
+        'plain',
+        'SCRAM-SHA-256',
+        'SCRAM-SHA-256-PLUS',
+        'CRAM-MD5',
+        '',
+        'PLAIN\0',
+      ]);
+      const mech = createMechanism(name, ctx);
       if (!mech) return;
       const gen = () => {
         const b = rand.chance(0.7)
           ? rand.mutate(Buffer.from(rand.pick(valid)), INTERESTING)
           : rand.bytes(rand.int(80), INTERESTING);
-        return b.toString('utf8');
+        return decodeSaslResponse(b.toString('latin1')) ?? b;
       };
-      let step = mech.start(rand.chance(0.3) ? null : gen());
+      let step = await mech.start(rand.chance(0.3) ? null : gen());
       for (let k = 0; k < 4 && step.kind === 'challenge'; k++) {
-        assert.equal(typeof step.data, 'string');
-        step = mech.next(gen());
+        assert.ok(Buffer.isBuffer(step.data));
+        step = await mech.next(gen());
       }
       if (step.kind === 'error') assert.equal(typeof step.message, 'string');
-      if (step.kind === 'credentials')
-        assert.ok(typeof step.username === 'string' && typeof step.password === 'string');
+      if (step.kind === 'password') assert.ok(typeof step.username === 'string' && typeof step.password === 'string');
+      if (step.kind === 'done') assert.equal(step.result.ok, false);
     });
   });
 });

@@ -14,6 +14,7 @@
  *   session ends with 421. Server faults get 451 4.3.0 and a log line, never internal text.
  */
 import type tls from 'node:tls';
+import type { SaslAuth } from '../auth/sasl.js';
 import type { LoginClient, LoginResult } from '../auth/service.js';
 import type { AcceptedRecipient, DeliveryReport, IncomingMessage, Resolution } from '../delivery/delivery.js';
 import type { Logger } from '../log.js';
@@ -52,8 +53,8 @@ export interface SmtpSettings {
   tlsContext: (() => tls.SecureContext) | null;
 }
 
-/** What the SMTP engine needs from the rest of the server. */
-export interface SmtpBackend {
+/** What the SMTP engine needs from the rest of the server (for AUTH: `SaslAuth`, its `scram` optional). */
+export interface SmtpBackend extends SaslAuth<string> {
   plaintextAllowed(conn: { secure: boolean; remoteAddress: string }): boolean;
   /** The account address on success; under the shared login limits (src/auth/limiter.ts). */
   login(client: LoginClient, username: string, password: string): Promise<LoginResult<string>>;
@@ -71,6 +72,8 @@ export interface SmtpBackend {
    * address. Used by `senderLoginMatch`.
    */
   senderOwners?(address: string): Promise<string[]>;
+  /** True while the store refuses new mail for lack of disk space (MAIL then gets 452 4.3.1). */
+  storageFull?(): boolean;
 }
 
 /** What `SmtpBackend.checkInbound` decided. */

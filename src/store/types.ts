@@ -35,6 +35,11 @@ export interface Account {
   passwordHash: string;
   /** Encrypted recoverable secret for APOP/CRAM-MD5, or null when not stored. */
   apopSecret: string | null;
+  /**
+   * SCRAM-SHA-256 keys derived from the password (auth/scram.ts `formatScramKeys`), or null for accounts
+   * whose password was last set before SCRAM existed (they get keys at their next password login).
+   */
+  scramSha256: string | null;
   /** The account's own storage quota in bytes, or null: then `Store.defaultQuotaBytes` applies. */
   quotaBytes: number | null;
   disabled: boolean;
@@ -45,6 +50,7 @@ export interface NewAccount {
   address: string;
   passwordHash: string;
   apopSecret?: string | null;
+  scramSha256?: string | null;
   quotaBytes?: number | null;
 }
 
@@ -181,10 +187,19 @@ export interface AccountStore {
   get(address: string): Promise<Account | null>;
   getById(id: number): Promise<Account | null>;
   list(): Promise<Account[]>;
+  /**
+   * Changes the given fields. A new `passwordHash` without `scramSha256` clears the SCRAM keys (they
+   * belong to the old password).
+   */
   update(
     address: string,
-    patch: Partial<Pick<Account, 'passwordHash' | 'apopSecret' | 'quotaBytes' | 'disabled'>>,
+    patch: Partial<Pick<Account, 'passwordHash' | 'apopSecret' | 'scramSha256' | 'quotaBytes' | 'disabled'>>,
   ): Promise<boolean>;
+  /**
+   * Stores SCRAM keys derived from the password whose hash is `passwordHash`, only while that is still
+   * the account's hash (a password changed meanwhile wins). False when nothing was stored.
+   */
+  setScram(address: string, passwordHash: string, scramSha256: string): Promise<boolean>;
   /** Deletes the account with its mailboxes and messages. False when there was no such account. */
   delete(address: string): Promise<boolean>;
   /** Bytes used by all messages of the account. */

@@ -1,7 +1,8 @@
 /**
  * The HTTP(S) listener of the web lab (@hono/node-server). HTTPS uses the mail TLS material (the
- * configured certificate or the generated self-signed one), re-read per handshake so a renewed
- * certificate is used without a restart of this listener.
+ * configured certificate, the generated self-signed one or the ACME one), re-read per handshake so a
+ * renewed certificate is used without a restart of this listener: through the SNI callback for clients
+ * that name the server, and by replacing the server's default context for those that do not.
  *
  * Invariants (docs/security.md#web-and-live-streams):
  * - Connections are counted per client address and in all; one beyond `connectionsPerIp` or
@@ -73,6 +74,14 @@ export async function startWebListener(opts: {
   tls?: TlsMaterial;
   limits?: WebLimits;
   log?: Logger;
+  /**
+   * Answers ACME http-01 challenges (`/.well-known/acme-challenge/…`) before the app when this plain
+   * listener is the one the CA reaches (`tls.acme_http = "off"`); undefined: not a pending challenge.
+   */
+  acmeChallenge?: (
+    urlPath: string,
+    from: { host: string | undefined; remote: string | undefined },
+  ) => string | undefined;
 }): Promise<WebListener> {
   const { tls } = opts;
   const limits = opts.limits ?? DEFAULT_WEB_LIMITS;
@@ -86,9 +95,10 @@ export async function startWebListener(opts: {
     // slow request live up to 30 s beyond its timeout).
     connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(headersTimeout / 4))),
   };
+  const fetch = opts.acmeChallenge ? acmeChallengeFirst(opts.app, opts.acmeChallenge) : opts.app.fetch;
   const server = tls
     ? createAdaptorServer({
-        fetch: opts.app.fetch,
+        fetch,
         createServer: https.createServer,
         serverOptions: {
           ...timeouts,
@@ -98,8 +108,10 @@ export async function startWebListener(opts: {
           SNICallback: (_name, cb) => cb(null, tls.context),
         },
       })
-    : createAdaptorServer({ fetch: opts.app.fetch, createServer: http.createServer, serverOptions: timeouts });
+    : createAdaptorServer({ fetch, createServer: http.createServer, serverOptions: timeouts });
   const nodeServer = server as http.Server;
+  // Clients without SNI get the default context, which is set from the certificate at creation.
+  const unwatch = tls?.watch?.((m) => (server as https.Server).setSecureContext({ cert: m.cert, key: m.key }));
   nodeServer.requestTimeout = requestTimeout;
   nodeServer.headersTimeout = headersTimeout;
   nodeServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
@@ -153,9 +165,26 @@ export async function startWebListener(opts: {
     port: address.port,
     close: () =>
       new Promise<void>((resolve) => {
+        unwatch?.();
         nodeServer.close(() => resolve());
         nodeServer.closeAllConnections();
       }),
+  };
+}
+
+/** The app's fetch, with pending ACME http-01 challenges (RFC 8555 §8.3) answered first. */
+function acmeChallengeFirst(
+  app: Hono<WebEnv>,
+  answer: NonNullable<Parameters<typeof startWebListener>[0]['acmeChallenge']>,
+): Hono<WebEnv>['fetch'] {
+  return (request, env, ctx) => {
+    if (request.method === 'GET' || request.method === 'HEAD') {
+      const url = new URL(request.url);
+      const incoming = (env as { incoming?: http.IncomingMessage } | undefined)?.incoming;
+      const body = answer(url.pathname, { host: url.host, remote: incoming?.socket.remoteAddress });
+      if (body !== undefined) return new Response(body, { headers: { 'Content-Type': 'application/octet-stream' } });
+    }
+    return app.fetch(request, env, ctx);
   };
 }
 

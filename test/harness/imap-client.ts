@@ -47,8 +47,11 @@ export class ImapClient {
   }
 
   /** Connects and reads the greeting. */
-  static async connect(port: number, opts: { tls?: boolean; greeting?: boolean } = {}): Promise<ImapClient> {
-    const host = '127.0.0.1';
+  static async connect(
+    port: number,
+    opts: { tls?: boolean; greeting?: boolean; host?: string } = {},
+  ): Promise<ImapClient> {
+    const host = opts.host ?? '127.0.0.1';
     const socket = opts.tls ? tls.connect({ port, host, rejectUnauthorized: false }) : net.connect({ port, host });
     await new Promise<void>((resolve, reject) => {
       socket.once(opts.tls ? 'secureConnect' : 'connect', () => resolve());

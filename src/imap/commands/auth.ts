@@ -1,6 +1,7 @@
 /** Not-authenticated state: STARTTLS (RFC 9051 §6.2.1), AUTHENTICATE (§6.2.2, SASL-IR RFC 4959), LOGIN (§6.2.3). */
-import { createMechanism } from '../../auth/sasl.js';
-import { type LoginClient, type LoginResult, throttledText } from '../../auth/service.js';
+import { createMechanism, type SaslFailure } from '../../auth/sasl.js';
+import { runSaslExchange, type SaslEngine } from '../../auth/sasl-exchange.js';
+import { type LoginClient, throttledText } from '../../auth/service.js';
 import type { Account } from '../../store/types.js';
 import type { ImapSession } from '../session.js';
 import { decodeBase64, type ParseContext } from '../wire/commands.js';
@@ -49,7 +50,13 @@ export const authenticate = command({
   parse: parseAuthenticate,
   states: NOT_AUTHED,
   async run(s, tag, cmd) {
-    const mech = createMechanism(cmd.mechanism);
+    const sasl: SaslEngine<Account> = {
+      auth: s.backend.auth,
+      client: client(s),
+      conn: s.conn,
+      challenge: (data) => s.conn.writeLine(`+ ${data}`),
+    };
+    const mech = createMechanism(cmd.mechanism, sasl);
     if (!mech) return s.no(tag, `Unsupported authentication mechanism ${cmd.mechanism}; use PLAIN or LOGIN`, 'CANNOT');
     if (!s.backend.auth.plaintextAllowed(s.conn)) {
       return s.no(
@@ -58,25 +65,20 @@ export const authenticate = command({
         'PRIVACYREQUIRED',
       );
     }
-    const initial =
-      cmd.initialResponse === null ? null : cmd.initialResponse.length ? cmd.initialResponse.toString('base64') : '=';
-    let step = mech.start(initial);
-    while (step.kind === 'challenge') {
-      s.conn.writeLine(`+ ${step.data}`);
-      const input = await s.conn.readLine(8192);
-      if (input.kind === 'eof' || input.kind === 'timeout') {
+    const outcome = await runSaslExchange(sasl, mech, cmd.initialResponse);
+    switch (outcome.kind) {
+      case 'closed':
         s.state = 'logout';
         return;
-      }
-      if (input.kind === 'too-long') return s.bad(tag, 'Authentication line too long');
-      const text = input.line.toString('latin1');
-      s.conn.trace.in(text === '*' ? '*' : '<redacted>');
-      if (text === '*') return s.bad(tag, 'Authentication cancelled');
-      step = mech.next(text);
+      case 'too-long':
+        return s.bad(tag, 'Authentication line too long');
+      case 'cancelled':
+        return s.bad(tag, 'Authentication cancelled');
+      case 'malformed':
+        return s.bad(tag, `Cannot decode the response: ${outcome.message}`);
     }
-    if (step.kind === 'error') return s.bad(tag, `Cannot decode the response: ${step.message}`);
-    const result = await s.backend.auth.login(client(s), step.username, step.password);
-    s.conn.trace.auth(step.username, result.ok, mech.name);
+    const result = outcome.kind === 'success' ? { ok: true as const, account: outcome.account } : outcome.failure;
+    s.conn.trace.auth(outcome.username, result.ok, outcome.mechanism);
     await finishLogin(s, tag, result, 'AUTHENTICATE');
   },
 });
@@ -85,11 +87,17 @@ function client(s: ImapSession): LoginClient {
   return { remoteAddress: s.conn.remoteAddress, protocol: 'imap' };
 }
 
-async function finishLogin(s: ImapSession, tag: string, result: LoginResult<Account>, verb: string): Promise<void> {
+async function finishLogin(
+  s: ImapSession,
+  tag: string,
+  result: { ok: true; account: Account } | SaslFailure,
+  verb: string,
+): Promise<void> {
   if (!result.ok) {
     s.authFailures++;
     if (result.reason === 'throttled') s.no(tag, throttledText(result.throttle), 'UNAVAILABLE');
-    else s.no(tag, 'Invalid login or password (the user name is the full address)', 'AUTHENTICATIONFAILED');
+    else
+      s.no(tag, result.text ?? 'Invalid login or password (the user name is the full address)', 'AUTHENTICATIONFAILED');
     if (s.authFailures >= s.settings.maxAuthFailures) {
       s.untagged('BYE Too many failed logins');
       s.state = 'logout';

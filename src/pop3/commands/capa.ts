@@ -1,5 +1,5 @@
 /** CAPA (RFC 2449 §5): the capabilities, which depend on the state and on the connection. */
-import { SASL_MECHANISMS } from '../../auth/sasl.js';
+import { advertisedMechanisms } from '../../auth/sasl.js';
 import type { Pop3Session } from '../session.js';
 import { defineCommand, noArguments } from './types.js';
 
@@ -13,7 +13,7 @@ export const capa = defineCommand<null>({
 export function capabilities(s: Pop3Session): string[] {
   const caps = ['TOP', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING', 'EXPIRE NEVER'];
   if (s.state === 'authorization') {
-    if (s.plaintextAllowed) caps.push('USER', `SASL ${SASL_MECHANISMS.join(' ')}`);
+    if (s.plaintextAllowed) caps.push('USER', `SASL ${advertisedMechanisms(s.backend.auth, s.conn).join(' ')}`);
     if (s.settings.tlsContext && !s.conn.secure) caps.push('STLS'); // RFC 2595 §4
   }
   if (s.settings.showVersion) caps.push(`IMPLEMENTATION postbode-${s.settings.version}`);

@@ -1,7 +1,9 @@
-/** AUTH (RFC 4954) with the SASL mechanisms of auth/sasl.ts. */
+/** AUTH (RFC 4954): the shared SASL exchange of auth/sasl-exchange.ts with SMTP's `334` challenges. */
 import { createMechanism } from '../../auth/sasl.js';
+import { runSaslExchange, type SaslEngine } from '../../auth/sasl-exchange.js';
 import { throttledText } from '../../auth/service.js';
 import { R, reply } from '../reply.js';
+import type { SmtpSession } from '../session.js';
 import { defineCommand, ok, syntax } from './types.js';
 
 export const auth = defineCommand<{ name: string; initial: string | undefined }>({
@@ -17,44 +19,41 @@ export const auth = defineCommand<{ name: string; initial: string | undefined }>
     return ok({ name, initial });
   },
   async run(s, { name, initial }) {
-    if (s.settings.role === 'mx' && !s.settings.authOnMx)
-      return s.send(R.badSequence('AUTH is not offered on this port; use port 587'));
+    if (s.settings.role === 'mx' && !s.settings.authOnMx) {
+      const submission =
+        s.settings.submissionHint === undefined ? 'the submission port 587' : s.settings.submissionHint;
+      return s.send(R.badSequence(`AUTH is not offered on this port${submission ? `; use ${submission}` : ''}`));
+    }
     if (!s.backend.plaintextAllowed(s.conn)) {
       return s.send(
         reply(538, '5.7.11', 'Encryption required for requested authentication mechanism; use STARTTLS first'),
       );
     }
-    const mech = createMechanism(name);
+    const sasl = saslEngine(s);
+    const mech = createMechanism(name, sasl);
     if (!mech)
       return s.send(reply(504, '5.5.4', `Unrecognized authentication type ${name.slice(0, 20)}; use PLAIN or LOGIN`));
-    let step = mech.start(initial === undefined ? null : initial);
-    while (step.kind === 'challenge') {
-      s.send(reply(334, null, step.data));
-      const input = await s.conn.readLine(12288);
-      if (input.kind === 'eof' || input.kind === 'timeout') {
+    const outcome = await runSaslExchange(sasl, mech, initial === undefined ? null : initial);
+    switch (outcome.kind) {
+      case 'closed':
         s.done = true;
         return;
-      }
-      if (input.kind === 'too-long') return s.fail(500, '5.5.6', 'Authentication exchange line is too long');
-      const text = input.line.toString('utf8');
-      s.conn.trace.in(text.trim() === '*' ? '*' : '<redacted>');
-      if (text.trim() === '*') return s.send(reply(501, '5.0.0', 'Authentication cancelled'));
-      step = mech.next(text);
+      case 'too-long':
+        return s.fail(500, '5.5.6', 'Authentication exchange line is too long');
+      case 'cancelled':
+        return s.send(reply(501, '5.0.0', 'Authentication cancelled'));
+      case 'malformed':
+        return s.send(reply(501, '5.5.2', `Cannot decode the response: ${outcome.message}`));
     }
-    if (step.kind === 'error') return s.send(reply(501, '5.5.2', `Cannot decode the response: ${step.message}`));
-    const result = await s.backend.login(
-      { remoteAddress: s.conn.remoteAddress, protocol: 'smtp' },
-      step.username,
-      step.password,
-    );
-    s.conn.trace.auth(step.username, result.ok, mech.name);
+    const result = outcome.kind === 'success' ? { ok: true as const, account: outcome.account } : outcome.failure;
+    s.conn.trace.auth(outcome.username, result.ok, outcome.mechanism);
     if (!result.ok) {
       s.authFailures++;
       // RFC 4954 §6: 454 4.7.0 is a temporary authentication failure (here: the login limits).
       const refusal =
         result.reason === 'throttled'
           ? reply(454, '4.7.0', throttledText(result.throttle))
-          : reply(535, '5.7.8', 'Authentication credentials invalid');
+          : reply(535, '5.7.8', result.text ?? 'Authentication credentials invalid');
       if (s.authFailures >= s.settings.maxAuthFailures) {
         s.send(refusal);
         s.send(reply(421, '4.7.0', `${s.settings.hostname} Error: too many failed logins, closing connection`));
@@ -62,6 +61,7 @@ export const auth = defineCommand<{ name: string; initial: string | undefined }>
         return;
       }
       if (result.reason === 'throttled') return s.send(refusal);
+      if (result.text) return s.send(reply(535, '5.7.8', result.text));
       return s.send(
         reply(
           535,
@@ -75,3 +75,12 @@ export const auth = defineCommand<{ name: string; initial: string | undefined }>
     s.conn.trace.state('authenticated');
   },
 });
+
+function saslEngine(s: SmtpSession): SaslEngine<string> {
+  return {
+    auth: s.backend,
+    client: { remoteAddress: s.conn.remoteAddress, protocol: 'smtp' },
+    conn: s.conn,
+    challenge: (data) => s.send(reply(334, null, data)),
+  };
+}

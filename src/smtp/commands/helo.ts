@@ -1,4 +1,5 @@
 /** HELO and EHLO (RFC 5321 §4.1.1.1): identify the client; EHLO lists the extensions. */
+import { advertisedMechanisms } from '../../auth/sasl.js';
 import { reply } from '../reply.js';
 import type { SmtpSession } from '../session.js';
 import { ANY_STATE, defineCommand, type GrammarContext, ok, type Parsed, syntax } from './types.js';
@@ -35,7 +36,7 @@ function greet(s: SmtpSession, verb: 'HELO' | 'EHLO', domain: string): void {
     'DSN',
   ];
   if (!s.conn.secure && s.settings.tlsContext) ext.push('STARTTLS');
-  if (s.authOffered && !s.authUser) ext.push('AUTH PLAIN LOGIN');
+  if (s.authOffered && !s.authUser) ext.push(`AUTH ${advertisedMechanisms(s.backend, s.conn).join(' ')}`);
   ext.push('HELP');
   s.send(reply(250, null, hello, ...ext));
   s.conn.trace.state('greeted');

@@ -79,6 +79,9 @@ export const mail = defineCommand<MailArgs>({
   checks: ['state', 'login-on-submission', 'parse'],
   parse: parseMail,
   async run(s, { address, params, smtputf8, tolerated }) {
+    // A full disk (the store refuses writes until space returns): say so now, as Postfix does, rather
+    // than after the client has sent the whole message (RFC 3463 §3.4, X.3.1).
+    if (s.backend.storageFull?.()) return s.send(reply(452, '4.3.1', 'Insufficient system storage, try again later'));
     // smtp.sender_login_match: an authenticated session sends only as its own addresses (sender-check.ts).
     const refusal = await senderRefusal(s, address);
     if (refusal) return s.send(refusal);

@@ -29,12 +29,13 @@ interface AccountRow {
   address: string;
   password_hash: string;
   apop_secret: string | null;
+  scram_sha256: string | null;
   quota_bytes: number | null;
   disabled: number;
   created_at: number;
 }
 
-const COLUMNS = 'id, address, password_hash, apop_secret, quota_bytes, disabled, created_at';
+const COLUMNS = 'id, address, password_hash, apop_secret, scram_sha256, quota_bytes, disabled, created_at';
 
 function toAccount(row: AccountRow): Account {
   return {
@@ -42,6 +43,7 @@ function toAccount(row: AccountRow): Account {
     address: row.address,
     passwordHash: row.password_hash,
     apopSecret: row.apop_secret,
+    scramSha256: row.scram_sha256,
     quotaBytes: row.quota_bytes,
     disabled: row.disabled !== 0,
     createdAt: new Date(row.created_at),
@@ -62,13 +64,14 @@ export function sqliteAccounts(ctx: SqliteContext): AccountStore {
         if (byAddress(address)) throw new StoreConflictError(`account ${address} already exists`);
         const row = ctx
           .sql(
-            `INSERT INTO accounts (address, password_hash, apop_secret, quota_bytes, disabled, created_at)
-             VALUES (?, ?, ?, ?, 0, ?) RETURNING ${COLUMNS}`,
+            `INSERT INTO accounts (address, password_hash, apop_secret, scram_sha256, quota_bytes, disabled, created_at)
+             VALUES (?, ?, ?, ?, ?, 0, ?) RETURNING ${COLUMNS}`,
           )
           .get(
             address,
             input.passwordHash,
             input.apopSecret ?? null,
+            input.scramSha256 ?? null,
             input.quotaBytes ?? null,
             Date.now(),
           ) as AccountRow;
@@ -98,17 +101,32 @@ export function sqliteAccounts(ctx: SqliteContext): AccountStore {
       return ctx.write(() => {
         const row = byAddress(normalized);
         if (!row) return false;
+        const newPassword = patch.passwordHash !== undefined && patch.passwordHash !== row.password_hash;
         ctx
-          .sql(`UPDATE accounts SET password_hash = ?, apop_secret = ?, quota_bytes = ?, disabled = ? WHERE id = ?`)
+          .sql(
+            `UPDATE accounts SET password_hash = ?, apop_secret = ?, scram_sha256 = ?, quota_bytes = ?, disabled = ?
+             WHERE id = ?`,
+          )
           .run(
             patch.passwordHash !== undefined ? patch.passwordHash : row.password_hash,
             patch.apopSecret !== undefined ? patch.apopSecret : row.apop_secret,
+            patch.scramSha256 !== undefined ? patch.scramSha256 : newPassword ? null : row.scram_sha256,
             patch.quotaBytes !== undefined ? patch.quotaBytes : row.quota_bytes,
             patch.disabled !== undefined ? (patch.disabled ? 1 : 0) : row.disabled,
             row.id,
           );
         return true;
       });
+    },
+
+    setScram(address, passwordHash, scramSha256) {
+      const normalized = normalizeAddress(address);
+      return ctx.write(
+        () =>
+          ctx
+            .sql('UPDATE accounts SET scram_sha256 = ? WHERE address = ? AND password_hash = ?')
+            .run(scramSha256, normalized, passwordHash).changes > 0,
+      );
     },
 
     delete(address) {

@@ -250,8 +250,16 @@ CREATE TRIGGER messages_size_update AFTER UPDATE OF mailbox_id, size ON messages
 END;
 `;
 
+/**
+ * V9: SCRAM-SHA-256 keys per account (auth/scram.ts), set with the password. Accounts from before have
+ * none until their next password login or password change (docs/security.md#sasl-mechanisms).
+ */
+const V9 = `
+ALTER TABLE accounts ADD COLUMN scram_sha256 TEXT;
+`;
+
 /** Migration i brings the schema from version i to i + 1. Append only. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

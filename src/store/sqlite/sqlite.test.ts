@@ -231,6 +231,29 @@ describe('SQLite store specifics', () => {
     }
   });
 
+  it('SCRAM keys: set with the password, cleared by a new password, added only for the current one', async () => {
+    const { dir, remove } = await tempDir();
+    const store = await openSqliteStore({ path: path.join(dir, 'test.db') });
+    try {
+      const a = await store.accounts.create({ address: 's@example.org', passwordHash: 'h1', scramSha256: 'k1' });
+      assert.equal(a.scramSha256, 'k1');
+      assert.equal(await store.accounts.update('s@example.org', { disabled: true }), true);
+      assert.equal((await store.accounts.get('s@example.org'))?.scramSha256, 'k1');
+      // A new password without keys: the old keys would still open the account, so they go.
+      assert.equal(await store.accounts.update('s@example.org', { passwordHash: 'h2' }), true);
+      assert.equal((await store.accounts.get('s@example.org'))?.scramSha256, null);
+      // Keys derived from an old password (a login that raced a password change) are not stored.
+      assert.equal(await store.accounts.setScram('s@example.org', 'h1', 'k-old'), false);
+      assert.equal(await store.accounts.setScram('S@example.org', 'h2', 'k2'), true);
+      assert.equal((await store.accounts.get('s@example.org'))?.scramSha256, 'k2');
+      assert.equal(await store.accounts.update('s@example.org', { passwordHash: 'h3', scramSha256: 'k3' }), true);
+      assert.equal((await store.accounts.get('s@example.org'))?.scramSha256, 'k3');
+    } finally {
+      await store.close();
+      await remove();
+    }
+  });
+
   it('openStore creates the data directory and postbode.db', async () => {
     const { dir, remove } = await tempDir();
     try {
