@@ -9,7 +9,7 @@
  * `postconf -c <refstack>/etc/postfix`) and restored afterwards from a copy of main.cf.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -190,9 +190,14 @@ async function postbodeRun(opts: BenchOptions, sink: Sink): Promise<Figure> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'postbode-bench-outbound-'));
   const bin = path.join(REPO_ROOT, 'bin', 'postbode.js');
   const user = `${opts.user}@${opts.domain}`;
-  const add = spawnSync(process.execPath, [bin, 'user', 'add', user, '--password', opts.password, '--data-dir', dir], {
-    encoding: 'utf8',
-  });
+  // Bench accounts share the reference stack's password ("bench"), shorter than auth.min_password_length.
+  const cliConfig = path.join(dir, 'bench-cli.toml');
+  writeFileSync(cliConfig, '[auth]\nmin_password_length = 1\n');
+  const add = spawnSync(
+    process.execPath,
+    [bin, 'user', 'add', user, '--password', opts.password, '--data-dir', dir, '--config', cliConfig],
+    { encoding: 'utf8' },
+  );
   if (add.status !== 0) throw new Error(`postbode user add failed: ${(add.stderr || add.stdout).trim()}`);
   const args = [bin, 'serve', '--data-dir', dir, '--hostname', 'mx.bench.test', '--domain', opts.domain];
   for (const name of ['smtp', 'submissions', 'pop3', 'pop3s', 'imap', 'imaps', 'http'])

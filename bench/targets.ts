@@ -10,7 +10,17 @@
  * - external: any server at --host/--smtp-port/--pop3-port/--imap-port; accounts must exist.
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -125,9 +135,12 @@ export async function startPostbode(opts: PostbodeOptions): Promise<Target> {
   const bin = path.join(REPO_ROOT, 'bin', 'postbode.js');
   const env = childEnv();
 
+  // Bench accounts share the reference stack's password ("bench"), shorter than auth.min_password_length.
+  const cliConfig = path.join(top, 'bench-cli.toml');
+  writeFileSync(cliConfig, '[auth]\nmin_password_length = 1\n');
   const add = spawnSync(
     process.execPath,
-    [bin, 'user', 'add', opts.mainUser, '--password', opts.password, '--data-dir', dataDir],
+    [bin, 'user', 'add', opts.mainUser, '--password', opts.password, '--data-dir', dataDir, '--config', cliConfig],
     { cwd: top, env, encoding: 'utf8' },
   );
   if (add.status !== 0) throw new Error(`postbode user add failed: ${(add.stderr || add.stdout).trim()}`);

@@ -1,13 +1,15 @@
 /** The `postbode` command: admin commands on a live server, status, trace, and start-up errors. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LineClient } from './harness/line-client.js';
 import { BIN, type PostbodeProcess, removeDir, runCli, startPostbode } from './harness/server.js';
+
+const reEscape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('postbode CLI', () => {
   let pb: PostbodeProcess;
@@ -22,6 +24,9 @@ describe('postbode CLI', () => {
   it('adds a user in a new domain and says so; the running server accepts mail for it at once', async () => {
     const r = pb.cli(['user', 'add', 'Student1@Lab.Example', '--password', 'pw1']);
     assert.equal(r.code, 0, r.stderr);
+    // It names the data dir; a server runs there, so no warning.
+    assert.match(r.stderr, new RegExp(`data dir ${reEscape(pb.dataDir)} \\(database `));
+    assert.doesNotMatch(r.stderr, /no server is running|created a new database/);
     assert.match(r.stdout, /added local domain lab\.example/);
     assert.match(r.stdout, /added user student1@lab\.example/);
     assert.match(pb.cli(['user', 'list']).stdout, /student1@lab\.example/);
@@ -68,6 +73,7 @@ describe('postbode CLI', () => {
   it('manages aliases, including a catch-all', async () => {
     pb.cli(['user', 'add', 'boss@example.test', '--password', 'x']);
     assert.equal(pb.cli(['alias', 'add', 'info@example.test', 'boss@example.test', 'dup@example.test']).code, 0);
+    assert.equal(pb.cli(['domain', 'add', 'catch.example']).code, 0);
     assert.equal(pb.cli(['alias', 'add', '@catch.example', 'boss@example.test']).code, 0);
     const list = pb.cli(['alias', 'list']).stdout;
     assert.match(list, /info@example\.test -> boss@example\.test, dup@example\.test/);
@@ -79,24 +85,24 @@ describe('postbode CLI', () => {
     assert.match(await c.cmd('RCPT TO:<anything@catch.example>'), /^250 /);
     assert.match(await c.cmd('RCPT TO:<info@example.test>'), /^250 /);
     c.close();
-    assert.equal(pb.cli(['alias', 'del', 'info@example.test']).code, 0);
+    assert.equal(pb.cli(['alias', 'del', 'info@example.test', '--yes']).code, 0);
     assert.doesNotMatch(pb.cli(['alias', 'list']).stdout, /info@/);
   });
 
   it('deletes users and domains', () => {
     pb.cli(['user', 'add', 'gone@example.test', '--password', 'x']);
-    assert.equal(pb.cli(['user', 'del', 'gone@example.test']).code, 0);
+    assert.equal(pb.cli(['user', 'del', 'gone@example.test', '--yes']).code, 0);
     assert.doesNotMatch(pb.cli(['user', 'list']).stdout, /gone@/);
-    assert.equal(pb.cli(['user', 'del', 'gone@example.test']).code, 1);
+    assert.equal(pb.cli(['user', 'del', 'gone@example.test', '--yes']).code, 1);
     assert.equal(pb.cli(['domain', 'add', 'temp.example']).code, 0);
-    assert.equal(pb.cli(['domain', 'del', 'temp.example']).code, 0);
+    assert.equal(pb.cli(['domain', 'del', 'temp.example', '--yes']).code, 0);
     // A domain with accounts left is kept unless --force says so.
     assert.equal(pb.cli(['user', 'add', 'kid@class.example', '--password', 'x']).code, 0);
-    const refused = pb.cli(['domain', 'del', 'class.example']);
+    const refused = pb.cli(['domain', 'del', 'class.example', '--yes']);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /class\.example still has 1 account; delete it first .* --force/);
     assert.match(pb.cli(['domain', 'list']).stdout, /class\.example/);
-    assert.equal(pb.cli(['domain', 'del', 'class.example', '--force']).code, 0);
+    assert.equal(pb.cli(['domain', 'del', 'class.example', '--force', '--yes']).code, 0);
     assert.doesNotMatch(pb.cli(['domain', 'list']).stdout, /class\.example/);
   });
 
@@ -267,5 +273,251 @@ describe('postbode serve start-up errors', () => {
     } finally {
       removeDir(dataDir);
     }
+  });
+});
+
+/** The CLI alone, with the default settings (no harness config), in `cwd`, with extra environment. */
+function cli(args: string[], opts: { cwd?: string; env?: Record<string, string>; input?: string } = {}) {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
+  if (!opts.env?.POSTBODE_CONFIG) delete env.POSTBODE_CONFIG;
+  if (!opts.env?.POSTBODE_DATA_DIR) delete env.POSTBODE_DATA_DIR;
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: opts.cwd,
+    env,
+    input: opts.input ?? '',
+    encoding: 'utf8',
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('a CLI that cannot hurt (issue 11)', () => {
+  let root: string;
+  before(() => {
+    root = mkdtempSync(path.join(tmpdir(), 'postbode-safe-'));
+  });
+  after(() => removeDir(root));
+
+  it('read-only commands never create a data dir or a database, and name --data-dir, POSTBODE_DATA_DIR and --config', () => {
+    const missing = path.join(root, 'nonexistent', 'dir');
+    const empty = path.join(root, 'empty');
+    mkdirSync(empty);
+    const reads = [
+      ['user', 'list'],
+      ['domain', 'list'],
+      ['alias', 'list'],
+      ['admin', 'list'],
+      ['queue', 'list'],
+      ['queue', 'show', '1'],
+      ['dkim', 'list'],
+    ];
+    for (const dir of [missing, empty]) {
+      for (const args of reads) {
+        const r = cli([...args, '--data-dir', dir]);
+        assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`no database in ${reEscape(dir)}`));
+        assert.match(r.stderr, /--data-dir DIR or POSTBODE_DATA_DIR=DIR, or its config file with --config FILE/);
+      }
+      const status = cli(['status', '--data-dir', dir]);
+      assert.equal(status.code, 3, status.stderr);
+      assert.match(status.stderr, /no database in/);
+    }
+    assert.equal(existsSync(path.join(root, 'nonexistent')), false);
+    assert.deepEqual(readdirSync(empty), []);
+  });
+
+  it('changes other than user/domain/admin add need an existing database', () => {
+    const dir = path.join(root, 'nowrite');
+    for (const args of [
+      ['user', 'del', 'a@example.test', '--yes'],
+      ['user', 'passwd', 'a@example.test', '--password', 'long-enough-1'],
+      ['user', 'quota', 'a@example.test', '1G'],
+      ['alias', 'add', 'info@example.test', 'a@example.test'],
+      ['domain', 'del', 'example.test', '--yes'],
+      ['queue', 'flush'],
+      ['dkim', 'keygen', 'example.test'],
+    ]) {
+      const r = cli([...args, '--data-dir', dir]);
+      assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /no database in .*--data-dir DIR/);
+    }
+    assert.equal(existsSync(dir), false);
+  });
+
+  it('user add creates a private database and says so, warning that no server runs there', () => {
+    const dir = path.join(root, 'fresh', 'data');
+    const r = cli(['user', 'add', 'ludo@linux800.be', '--password', 'sdf12345', '--data-dir', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /added user ludo@linux800\.be/);
+    assert.match(r.stderr, new RegExp(`created a new database in ${reEscape(dir)}`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `no server is running on ${reEscape(dir)}: the change is saved and the server will see it when started there`,
+      ),
+    );
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
+    assert.equal(statSync(path.join(dir, 'postbode.db')).mode & 0o777, 0o600);
+    // A read names the data dir and notes that no server runs; nothing more is created.
+    const list = cli(['user', 'list', '--data-dir', dir]);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /ludo@linux800\.be/);
+    assert.match(
+      list.stderr,
+      new RegExp(`data dir ${reEscape(dir)} .*\\n.*no server is running on ${reEscape(dir)}`, 's'),
+    );
+    assert.doesNotMatch(list.stderr, /created/);
+    // domain add and admin add may create a database too.
+    for (const [name, args] of [
+      ['d1', ['domain', 'add', 'example.test']],
+      ['d2', ['admin', 'add', 'teacher', '--password', 'teacher-pw']],
+    ] as const) {
+      const other = path.join(root, name);
+      const made = cli([...args, '--data-dir', other]);
+      assert.equal(made.code, 0, made.stderr);
+      assert.match(made.stderr, /created a new database/);
+    }
+  });
+
+  it('takes the data dir from POSTBODE_DATA_DIR and from data_dir of the config file (from another directory)', () => {
+    const dir = path.join(root, 'env-data');
+    const elsewhere = mkdtempSync(path.join(root, 'cwd-'));
+    assert.equal(cli(['domain', 'add', 'env.example'], { cwd: elsewhere, env: { POSTBODE_DATA_DIR: dir } }).code, 0);
+    assert.match(cli(['domain', 'list', '--data-dir', dir]).stdout, /env\.example/);
+    const config = path.join(root, 'conf', 'postbode.toml');
+    mkdirSync(path.dirname(config));
+    writeFileSync(config, 'data_dir = "../conf-data"\n');
+    assert.equal(cli(['domain', 'add', 'conf.example', '--config', config], { cwd: elsewhere }).code, 0);
+    const list = cli(['domain', 'list'], { cwd: elsewhere, env: { POSTBODE_CONFIG: config } });
+    assert.match(list.stdout, /conf\.example/);
+    assert.match(list.stderr, new RegExp(`data dir ${reEscape(path.join(root, 'conf-data'))}`));
+    assert.deepEqual(readdirSync(elsewhere), []);
+  });
+
+  it('refuses bad domain names (syntax, IDNA) and accepts internationalized ones', () => {
+    const dir = path.join(root, 'domains');
+    for (const bad of ['bad_domain!', 'a..b', 'x-.example', 'x'.repeat(64) + '.example', '@example.org']) {
+      const r = cli(['domain', 'add', bad, '--data-dir', dir]);
+      assert.equal(r.code, 1, bad);
+      assert.match(r.stderr, /domain/, bad);
+    }
+    assert.equal(existsSync(dir), false);
+    assert.equal(cli(['domain', 'add', 'bücher.example', '--data-dir', dir]).code, 0);
+    const user = cli(['user', 'add', 'a@bad_domain.example', '--password', 'sdf12345', '--data-dir', dir]);
+    assert.equal(user.code, 1);
+    assert.match(user.stderr, /not a valid address/);
+  });
+
+  it('checks passwords against auth.min_password_length (default 8)', () => {
+    const dir = path.join(root, 'passwords');
+    const short = cli(['user', 'add', 'a@example.test', '--password', 'x', '--data-dir', dir]);
+    assert.equal(short.code, 1);
+    assert.match(short.stderr, /too short: at least 8 characters \(auth\.min_password_length\)/);
+    assert.equal(existsSync(dir), false);
+    assert.equal(cli(['user', 'add', 'a@example.test', '--password', 'sdf12345', '--data-dir', dir]).code, 0);
+    const passwd = cli(['user', 'passwd', 'a@example.test', '--data-dir', dir], { input: 'short\n' });
+    assert.equal(passwd.code, 1);
+    assert.match(passwd.stderr, /too short/);
+    assert.match(cli(['admin', 'add', 'teacher', '--password', 'abc', '--data-dir', dir]).stderr, /too short/);
+    assert.equal(cli(['admin', 'add', 'teacher', '--generate', '--data-dir', dir]).code, 0);
+    const config = path.join(root, 'strict.toml');
+    writeFileSync(config, '[auth]\nmin_password_length = 12\n');
+    const strict = cli(['user', 'passwd', 'a@example.test', '--password', 'sdf123456', '-c', config, '-d', dir]);
+    assert.match(strict.stderr, /at least 12 characters/);
+  });
+
+  it('alias rules: only local aliases, existing or remote targets, no loops, append or --replace', () => {
+    const dir = path.join(root, 'aliases');
+    const run = (...args: string[]) => cli([...args, '--data-dir', dir]);
+    assert.equal(run('user', 'add', 'ludo@linux800.be', '--password', 'sdf12345').code, 0);
+    assert.equal(run('user', 'add', 'ann@linux800.be', '--password', 'sdf12345').code, 0);
+    // An alias for a non-local address does not make its domain local.
+    const gmail = run('alias', 'add', 'x@gmail.com', 'ludo@linux800.be');
+    assert.equal(gmail.code, 1);
+    assert.match(gmail.stderr, /gmail\.com is not a local domain.*postbode domain add gmail\.com/);
+    assert.doesNotMatch(run('domain', 'list').stdout, /gmail/);
+    assert.equal(run('alias', 'add', '@gmail.com', 'ludo@linux800.be').code, 1);
+    // Targets: a local one must exist; a remote one is fine.
+    const ghost = run('alias', 'add', 'info@linux800.be', 'ghost@linux800.be');
+    assert.equal(ghost.code, 1);
+    assert.match(ghost.stderr, /ghost@linux800\.be is neither an account nor an alias/);
+    const self = run('alias', 'add', 'info@linux800.be', 'info@linux800.be');
+    assert.match(self.stderr, /cannot be an alias of itself/);
+    assert.equal(run('alias', 'add', 'info@linux800.be', 'ludo@linux800.be').code, 0);
+    const remote = run('alias', 'add', 'info@linux800.be', 'friend@gmail.com');
+    assert.equal(remote.code, 0, remote.stderr);
+    assert.match(remote.stdout, /alias info@linux800\.be -> ludo@linux800\.be, friend@gmail\.com/);
+    assert.match(remote.stdout, /friend@gmail\.com is not in a local domain/);
+    const replaced = run('alias', 'add', 'info@linux800.be', 'ann@linux800.be', '--replace');
+    assert.equal(replaced.code, 0, replaced.stderr);
+    assert.match(replaced.stdout, /alias info@linux800\.be -> ann@linux800\.be$/m);
+    // Loops, direct and through a catch-all.
+    assert.equal(run('alias', 'add', 'sales@linux800.be', 'info@linux800.be').code, 0);
+    const loop = run('alias', 'add', 'info@linux800.be', 'sales@linux800.be');
+    assert.equal(loop.code, 1);
+    assert.match(loop.stderr, /would make a loop: info@linux800\.be -> sales@linux800\.be -> info@linux800\.be/);
+    const viaCatchAll = run('alias', 'add', '@linux800.be', 'nobody@linux800.be');
+    assert.equal(viaCatchAll.code, 1);
+    assert.match(run('alias', 'list').stdout, /^info@linux800\.be -> ann@linux800\.be$/m);
+  });
+
+  it('deletions ask; without a terminal they need --yes', () => {
+    const dir = path.join(root, 'deletions');
+    const run = (...args: string[]) => cli([...args, '--data-dir', dir]);
+    assert.equal(run('user', 'add', 'kid@class.example', '--password', 'sdf12345').code, 0);
+    assert.equal(run('alias', 'add', 'info@class.example', 'kid@class.example').code, 0);
+    assert.equal(run('admin', 'add', 'teacher', '--generate').code, 0);
+    for (const [args, what] of [
+      [['user', 'del', 'kid@class.example'], /user kid@class\.example \(0 messages\)/],
+      [['alias', 'del', 'info@class.example'], /alias info@class\.example/],
+      [['domain', 'del', 'class.example', '--force'], /domain class\.example/],
+      [['admin', 'del', 'teacher'], /admin teacher/],
+    ] as const) {
+      const r = run(...args);
+      assert.equal(r.code, 1, args.join(' '));
+      assert.match(r.stderr, /not deleting .*without confirmation: standard input is not a terminal; add --yes/);
+      assert.match(r.stderr, what);
+    }
+    assert.match(run('user', 'list').stdout, /kid@class\.example/);
+    assert.match(run('alias', 'list').stdout, /info@class\.example/);
+    assert.match(run('admin', 'list').stdout, /teacher/);
+    assert.equal(run('user', 'del', 'kid@class.example', '--yes').code, 0);
+    assert.equal(run('admin', 'del', 'teacher', '-y').code, 0);
+    assert.doesNotMatch(run('user', 'list').stdout, /kid@/);
+  });
+
+  // util-linux `script` gives the command a terminal (a pty) whose input is what we pipe into it.
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+  it('on a terminal, a deletion asks with the number of messages and deletes only on "y"', { skip: !hasScript }, () => {
+    const dir = path.join(root, 'tty');
+    assert.equal(cli(['user', 'add', 'kid@class.example', '--password', 'sdf12345', '--data-dir', dir]).code, 0);
+    const onTty = (answer: string) => {
+      const command = [process.execPath, BIN, 'user', 'del', 'kid@class.example', '--data-dir', dir]
+        .map((a) => `'${a.replace(/'/g, "'\\''")}'`)
+        .join(' ');
+      const r = spawnSync('script', ['-qec', command, '/dev/null'], { input: answer, encoding: 'utf8' });
+      return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+    };
+    const no = onTty('n\n');
+    assert.match(no.out, /Delete user kid@class\.example and all its mail \(0 messages\)\? \[y\/N\]/);
+    assert.equal(no.code, 1, no.out);
+    assert.match(no.out, /nothing deleted/);
+    assert.match(cli(['user', 'list', '--data-dir', dir]).stdout, /kid@class\.example/);
+    const yes = onTty('y\n');
+    assert.equal(yes.code, 0, yes.out);
+    assert.match(yes.out, /deleted user kid@class\.example/);
+    assert.doesNotMatch(cli(['user', 'list', '--data-dir', dir]).stdout, /kid@/);
+  });
+
+  it('gives the line of a TOML syntax error and the configured web address after admin add', () => {
+    const bad = path.join(root, 'bad.toml');
+    writeFileSync(bad, '[smtp]\nmax_recipients = = 5\n');
+    const r = cli(['user', 'list', '--config', bad]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /is not valid TOML at line 2, column \d+/);
+    const config = path.join(root, 'web.toml');
+    writeFileSync(config, '[listen]\nhttp = "0.0.0.0:8181"\n');
+    const added = cli(['admin', 'add', 'teacher', '--generate', '-c', config, '-d', path.join(root, 'web')]);
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(added.stdout, /log in at http:\/\/localhost:8181\//);
   });
 });

@@ -12,7 +12,7 @@ import nodemailer from 'nodemailer';
 import { LineClient } from './harness/line-client.js';
 import { plain } from './harness/mail-flow.js';
 import { popRetrieveAll } from './harness/pop3.js';
-import { BIN, type PostbodeProcess, removeDir, startPostbode } from './harness/server.js';
+import { BIN, cliEnv, type PostbodeProcess, removeDir, startPostbode } from './harness/server.js';
 
 const ALICE = 'alice@example.test';
 const BOB = 'bob@example.test';
@@ -22,6 +22,7 @@ const CAROL = 'carol@example.test';
 async function cli(server: PostbodeProcess, args: string[]): Promise<void> {
   const child = spawn(process.execPath, [BIN, ...args, '--data-dir', server.dataDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: cliEnv(),
   });
   let out = '';
   child.stdout.on('data', (d: Buffer) => {

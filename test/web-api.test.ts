@@ -105,6 +105,8 @@ describe('web API', () => {
   before(async () => {
     pb = await startPostbode({
       listeners: ['smtp', 'submission', 'submissions', 'pop3', 'pop3s', 'imap', 'imaps', 'http'],
+      // The default minimum password length, which the harness lowers for other suites.
+      extraArgs: ['--set', 'auth.min_password_length=8'],
     });
     base = `http://127.0.0.1:${pb.ports.http}`;
     const r = pb.cli(['admin', 'add', 'teacher', '--password', 'teacher-pw']);
@@ -205,6 +207,14 @@ describe('web API', () => {
     await c.json('DELETE', '/api/users/kid@class.test', undefined, 204);
     const badDomain = await c.json<{ error: string }>('POST', '/api/domains', { name: 'no spaces' }, 400);
     assert.match(badDomain.error, /name: expected a domain name/);
+    await c.json('POST', '/api/domains', { name: 'bad_domain!' }, 400);
+    const short = await c.json<{ error: string }>(
+      'POST',
+      '/api/users',
+      { address: 'a@example.test', password: 'abc' },
+      400,
+    );
+    assert.match(short.error, /too short: at least 8 characters/);
 
     const created = await c.json<{ address: string; password: string }>(
       'POST',
@@ -252,6 +262,7 @@ describe('web API', () => {
     await c.json('PUT', '/api/users/ghost@example.test/quota', { quotaBytes: 5 }, 404);
 
     // Password reset: the new one works (web and POP3), the old one does not.
+    await c.json('POST', '/api/users/alice@example.test/password', { password: 'short' }, 400);
     const reset = await c.json<{ password: string }>('POST', '/api/users/alice@example.test/password', {});
     assert.match(reset.password, /^[a-z2-9-]{14}$/);
     const u = new WebClient(base);
@@ -263,6 +274,23 @@ describe('web API', () => {
     assert.deepEqual(await popRetrieveAll(pb.ports.pop3, 'alice@example.test', reset.password), []);
 
     await c.json('PUT', '/api/aliases/info@example.test', { targets: ['alice@example.test', 'bob@other.test'] });
+    // The alias rules of the CLI (delivery/alias-rules.ts): a local alias, existing targets, no loop.
+    const foreign = await c.json<{ error: string }>(
+      'PUT',
+      '/api/aliases/@catch.test',
+      { targets: ['alice@example.test'] },
+      400,
+    );
+    assert.match(foreign.error, /catch\.test is not a local domain.*POST \/api\/domains/);
+    const ghost = await c.json<{ error: string }>(
+      'PUT',
+      '/api/aliases/x@example.test',
+      { targets: ['ghost@example.test'] },
+      400,
+    );
+    assert.match(ghost.error, /ghost@example\.test is neither an account nor an alias/);
+    await c.json('PUT', '/api/aliases/x@example.test', { targets: ['x@example.test'] }, 400);
+    await c.json('POST', '/api/domains', { name: 'catch.test' }, 201);
     await c.json('PUT', '/api/aliases/@catch.test', { targets: ['alice@example.test'] });
     const aliases = (await c.json<{ aliases: { alias: string; targets: string[] }[] }>('GET', '/api/aliases')).aliases;
     assert.deepEqual(aliases.find((a) => a.alias === 'info@example.test')?.targets, [

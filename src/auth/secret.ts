@@ -13,7 +13,7 @@ export class SecretBox {
   static open(dataDir: string): SecretBox {
     const file = path.join(dataDir, 'secret.key');
     if (!existsSync(file)) {
-      mkdirSync(dataDir, { recursive: true });
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
       try {
         writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
       } catch (err) {

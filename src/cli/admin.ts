@@ -1,22 +1,52 @@
 /** `postbode user|domain|alias|queue|dkim ...`: account administration straight on the store. */
+import path from 'node:path';
 import type { Command } from 'commander';
 import { generatePassword } from '../auth/generated-password.js';
 import { hashPassword } from '../auth/password.js';
+import { passwordError } from '../auth/password-policy.js';
+import type { Config } from '../config/schema.js';
+import { AliasRuleError, planAlias } from '../delivery/alias-rules.js';
 import { DkimError, DkimKeyStore, dnsRecord, dnsRecordValue } from '../delivery/dkim.js';
-import { mailboxError } from '../mail/address-syntax.js';
-import { quotaLimit, StoreConflictError } from '../store/types.js';
-import { CliError, type GlobalOptions, withConfigOptions, withStore } from './context.js';
+import { domainNameError, mailboxError } from '../mail/address-syntax.js';
+import { controlRequest } from '../server/control.js';
+import { quotaLimit, type Store, StoreConflictError } from '../store/types.js';
+import { CliError, configFrom, type GlobalOptions, withConfigOptions, withStore } from './context.js';
 import { registerDkimRotation } from './dkim-rotation.js';
-import { readPassword } from './prompt.js';
+import { confirm, readPassword } from './prompt.js';
 
 type Out = (line: string) => void;
 
 function checkAddress(address: string): string {
   const lower = address.trim().toLowerCase();
-  const problem = mailboxError(lower, true);
+  const problem = mailboxError(lower, true) ?? domainNameError(domainOf(lower));
   if (problem) throw new CliError(`"${address}" is not a valid address: ${problem}`);
   return lower;
 }
+
+/** A domain name, lower-cased, checked by IDNA and LDH syntax (mail/address-syntax.ts). */
+function checkDomain(name: string): string {
+  const d = name.trim().toLowerCase();
+  const problem = domainNameError(d);
+  if (problem) throw new CliError(problem);
+  return d;
+}
+
+type YesOption = { yes?: boolean };
+
+/** Asks before a deletion (see prompt.ts `confirm`); a "no" ends the command with nothing deleted. */
+async function confirmDeletion(question: string, what: string, opts: YesOption): Promise<void> {
+  const refusal = `not deleting ${what} without confirmation: standard input is not a terminal; add --yes to delete it`;
+  if (!(await confirm(question, { yes: opts.yes, refusal }))) throw new CliError(`nothing deleted (${what} is kept)`);
+}
+
+/** Messages in all mailboxes of an account. */
+async function messageCount(store: Store, accountId: number): Promise<number> {
+  let n = 0;
+  for (const m of await store.mailboxes.list(accountId)) n += (await store.mailboxes.status(m.id)).messages;
+  return n;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function domainOf(address: string): string {
   return address.slice(address.lastIndexOf('@') + 1);
@@ -54,7 +84,8 @@ function humanBytes(n: number): string {
   return u === 0 ? `${n} bytes` : `${v.toFixed(1)} ${units[u]}`;
 }
 
-async function passwordFrom(opts: { password?: string }): Promise<string> {
+/** The password a person chooses, checked against auth.min_password_length (auth/password-policy.ts). */
+async function passwordFrom(opts: GlobalOptions & { password?: string }): Promise<string> {
   const password = opts.password ?? (await readPassword('Password: '));
   if (password.length === 0) {
     throw new CliError(
@@ -63,6 +94,8 @@ async function passwordFrom(opts: { password?: string }): Promise<string> {
         : 'no password: give one with --password P (or --generate where offered), or type it on standard input',
     );
   }
+  const problem = passwordError(password, configFrom(opts).auth.min_password_length);
+  if (problem) throw new CliError(problem);
   return password;
 }
 
@@ -78,26 +111,43 @@ export function registerAdminCommands(program: Command, out: Out): void {
     const addr = checkAddress(address);
     const quotaBytes = opts.quota ? parseSize(opts.quota) : null;
     const password = await passwordFrom(opts);
-    await withStore(opts, async ({ store, auth }) => {
-      const domain = domainOf(addr);
-      if (await store.domains.add(domain)) out(`added local domain ${domain}`);
-      try {
-        await store.accounts.create({ address: addr, ...(await auth.passwordFields(password)), quotaBytes });
-      } catch (err) {
-        if (err instanceof StoreConflictError)
-          throw new CliError(`user ${addr} already exists (use "postbode user passwd" to change the password)`);
-        throw err;
-      }
-      out(`added user ${addr}`);
-    });
+    await withStore(
+      opts,
+      async ({ store, auth }) => {
+        const domain = domainOf(addr);
+        if (await store.domains.add(domain)) out(`added local domain ${domain}`);
+        try {
+          await store.accounts.create({ address: addr, ...(await auth.passwordFields(password)), quotaBytes });
+        } catch (err) {
+          if (err instanceof StoreConflictError)
+            throw new CliError(`user ${addr} already exists (use "postbode user passwd" to change the password)`);
+          throw err;
+        }
+        out(`added user ${addr}`);
+      },
+      'create',
+    );
   });
   withConfigOptions(
-    user.command('del <address>').alias('delete').description('delete an account and all its mail'),
-  ).action(async (address: string, opts: GlobalOptions) => {
-    await withStore(opts, async ({ store }) => {
-      if (!(await store.accounts.delete(address.toLowerCase()))) throw new CliError(`no user ${address}`);
-      out(`deleted user ${address.toLowerCase()}`);
-    });
+    user
+      .command('del <address>')
+      .alias('delete')
+      .description('delete an account and all its mail (asks first)')
+      .option('-y, --yes', 'do not ask'),
+  ).action(async (address: string, opts: GlobalOptions & YesOption) => {
+    const addr = address.trim().toLowerCase();
+    await withStore(
+      opts,
+      async ({ store }) => {
+        const account = await store.accounts.get(addr);
+        if (!account) throw new CliError(`no user ${address}`);
+        const n = plural(await messageCount(store, account.id), 'message');
+        await confirmDeletion(`Delete user ${addr} and all its mail (${n})?`, `user ${addr} (${n})`, opts);
+        if (!(await store.accounts.delete(addr))) throw new CliError(`no user ${address}`);
+        out(`deleted user ${addr}`);
+      },
+      'write',
+    );
   });
   withConfigOptions(
     user.command('list').description('list accounts with their storage: used / limit (own quota or the default)'),
@@ -119,24 +169,32 @@ export function registerAdminCommands(program: Command, out: Out): void {
       .option('-p, --password <password>', 'the new password (prompted for when not given)'),
   ).action(async (address: string, opts: GlobalOptions & { password?: string }) => {
     const password = await passwordFrom(opts);
-    await withStore(opts, async ({ store, auth }) => {
-      if (!(await store.accounts.update(address.toLowerCase(), await auth.passwordFields(password)))) {
-        throw new CliError(`no user ${address}`);
-      }
-      out(`password changed for ${address.toLowerCase()}`);
-    });
+    await withStore(
+      opts,
+      async ({ store, auth }) => {
+        if (!(await store.accounts.update(address.toLowerCase(), await auth.passwordFields(password)))) {
+          throw new CliError(`no user ${address}`);
+        }
+        out(`password changed for ${address.toLowerCase()}`);
+      },
+      'write',
+    );
   });
   withConfigOptions(
     user.command('quota <address> <size>').description('set the storage quota of an account (e.g. 1G, or "none")'),
   ).action(async (address: string, size: string, opts: GlobalOptions) => {
     const quotaBytes = parseSize(size);
-    await withStore(opts, async ({ store }) => {
-      if (!(await store.accounts.update(address.toLowerCase(), { quotaBytes })))
-        throw new CliError(`no user ${address}`);
-      // "none" removes the account's own quota: then store.default_quota applies, when set.
-      const fallback = store.defaultQuotaBytes ? `the default quota (${store.defaultQuotaBytes} bytes)` : 'unlimited';
-      out(`quota of ${address.toLowerCase()} is now ${quotaBytes === null ? fallback : `${quotaBytes} bytes`}`);
-    });
+    await withStore(
+      opts,
+      async ({ store }) => {
+        if (!(await store.accounts.update(address.toLowerCase(), { quotaBytes })))
+          throw new CliError(`no user ${address}`);
+        // "none" removes the account's own quota: then store.default_quota applies, when set.
+        const fallback = store.defaultQuotaBytes ? `the default quota (${store.defaultQuotaBytes} bytes)` : 'unlimited';
+        out(`quota of ${address.toLowerCase()} is now ${quotaBytes === null ? fallback : `${quotaBytes} bytes`}`);
+      },
+      'write',
+    );
   });
 
   registerWebAdminCommands(program, out);
@@ -144,10 +202,14 @@ export function registerAdminCommands(program: Command, out: Out): void {
   const domain = program.command('domain').description('manage the local mail domains');
   withConfigOptions(domain.command('add <domain>').description('accept mail for a domain')).action(
     async (name: string, opts: GlobalOptions) => {
-      await withStore(opts, async ({ store }) => {
-        const d = name.toLowerCase();
-        out((await store.domains.add(d)) ? `added domain ${d}` : `domain ${d} is already local`);
-      });
+      const d = checkDomain(name);
+      await withStore(
+        opts,
+        async ({ store }) => {
+          out((await store.domains.add(d)) ? `added domain ${d}` : `domain ${d} is already local`);
+        },
+        'create',
+      );
     },
   );
   withConfigOptions(
@@ -155,20 +217,28 @@ export function registerAdminCommands(program: Command, out: Out): void {
       .command('del <domain>')
       .alias('delete')
       .description('stop accepting mail for a domain')
-      .option('--force', 'also when accounts of the domain remain (they keep working but get no mail)'),
-  ).action(async (name: string, opts: GlobalOptions & { force?: boolean }) => {
-    await withStore(opts, async ({ store }) => {
-      const d = name.toLowerCase();
-      const left = (await store.accounts.list()).filter((a) => domainOf(a.address) === d).length;
-      if (left > 0 && (await store.domains.has(d)) && !opts.force) {
-        throw new CliError(
-          `${d} still has ${left} account${left === 1 ? '' : 's'}; delete ${left === 1 ? 'it' : 'them'} first ` +
-            `(postbode user del ADDRESS), or add --force to stop accepting mail for ${d} anyway`,
-        );
-      }
-      if (!(await store.domains.remove(d))) throw new CliError(`${name} is not a local domain`);
-      out(`deleted domain ${name.toLowerCase()}`);
-    });
+      .option('--force', 'also when accounts of the domain remain (they keep working but get no mail)')
+      .option('-y, --yes', 'do not ask'),
+  ).action(async (name: string, opts: GlobalOptions & YesOption & { force?: boolean }) => {
+    await withStore(
+      opts,
+      async ({ store }) => {
+        const d = name.trim().toLowerCase();
+        const left = (await store.accounts.list()).filter((a) => domainOf(a.address) === d).length;
+        if (left > 0 && (await store.domains.has(d)) && !opts.force) {
+          throw new CliError(
+            `${d} still has ${left} account${left === 1 ? '' : 's'}; delete ${left === 1 ? 'it' : 'them'} first ` +
+              `(postbode user del ADDRESS), or add --force to stop accepting mail for ${d} anyway`,
+          );
+        }
+        if (!(await store.domains.has(d))) throw new CliError(`${name} is not a local domain`);
+        const kept = left > 0 ? ` (its ${plural(left, 'account')} keep their mail)` : '';
+        await confirmDeletion(`Delete domain ${d}? Mail to it will be refused${kept}.`, `domain ${d}`, opts);
+        if (!(await store.domains.remove(d))) throw new CliError(`${name} is not a local domain`);
+        out(`deleted domain ${d}`);
+      },
+      'write',
+    );
   });
   withConfigOptions(domain.command('list').description('list local domains')).action(async (opts: GlobalOptions) => {
     await withStore(opts, async ({ store }) => {
@@ -183,26 +253,55 @@ export function registerAdminCommands(program: Command, out: Out): void {
     alias
       .command('add <alias> <targets...>')
       .description(
-        'deliver mail for ALIAS to each TARGET; "@domain" as ALIAS catches all unknown addresses of the domain',
-      ),
-  ).action(async (name: string, targets: string[], opts: GlobalOptions) => {
-    const key = name.startsWith('@') ? name.toLowerCase() : checkAddress(name);
+        'deliver mail for ALIAS (in a local domain) to each TARGET, added to its targets; "@domain" as ALIAS catches all unknown addresses of the domain',
+      )
+      .option('--replace', 'replace the targets of an existing alias instead of adding to them'),
+  ).action(async (name: string, targets: string[], opts: GlobalOptions & { replace?: boolean }) => {
+    const key = name.startsWith('@') ? `@${checkDomain(name.slice(1))}` : checkAddress(name);
     const list = targets.map(checkAddress);
-    await withStore(opts, async ({ store }) => {
-      const d = key.startsWith('@') ? key.slice(1) : domainOf(key);
-      if (await store.domains.add(d)) out(`added local domain ${d}`);
-      await store.aliases.set(key, list);
-      out(`alias ${key} -> ${list.join(', ')}`);
-    });
+    await withStore(
+      opts,
+      async ({ store }) => {
+        let plan: Awaited<ReturnType<typeof planAlias>>;
+        try {
+          plan = await planAlias(store, {
+            key,
+            targets: list,
+            replace: opts.replace === true,
+            howToAddDomain: (d) => `postbode domain add ${d}`,
+          });
+        } catch (err) {
+          if (err instanceof AliasRuleError) throw new CliError(err.message);
+          throw err;
+        }
+        await store.aliases.set(key, plan.targets);
+        if (plan.previous && opts.replace) out(`replaced ${plan.previous.join(', ')}`);
+        out(`alias ${key} -> ${plan.targets.join(', ')}`);
+        for (const t of plan.remote) out(`note: ${t} is not in a local domain: mail for ${key} is sent on to it`);
+      },
+      'write',
+    );
   });
-  withConfigOptions(alias.command('del <alias>').alias('delete').description('delete an alias')).action(
-    async (name: string, opts: GlobalOptions) => {
-      await withStore(opts, async ({ store }) => {
-        if (!(await store.aliases.remove(name.toLowerCase()))) throw new CliError(`no alias ${name}`);
-        out(`deleted alias ${name.toLowerCase()}`);
-      });
-    },
-  );
+  withConfigOptions(
+    alias
+      .command('del <alias>')
+      .alias('delete')
+      .description('delete an alias (asks first)')
+      .option('-y, --yes', 'do not ask'),
+  ).action(async (name: string, opts: GlobalOptions & YesOption) => {
+    const key = name.trim().toLowerCase();
+    await withStore(
+      opts,
+      async ({ store }) => {
+        const targets = await store.aliases.get(key);
+        if (!targets) throw new CliError(`no alias ${name}`);
+        await confirmDeletion(`Delete alias ${key} -> ${targets.join(', ')}?`, `alias ${key}`, opts);
+        if (!(await store.aliases.remove(key))) throw new CliError(`no alias ${name}`);
+        out(`deleted alias ${key}`);
+      },
+      'write',
+    );
+  });
   withConfigOptions(alias.command('list').description('list aliases')).action(async (opts: GlobalOptions) => {
     await withStore(opts, async ({ store }) => {
       const aliases = await store.aliases.list();
@@ -249,28 +348,51 @@ export function registerAdminCommands(program: Command, out: Out): void {
   withConfigOptions(
     queue.command('retry <id>').description('make a queued message due now (the server sends it on its next scan)'),
   ).action(async (id: string, opts: GlobalOptions) => {
-    await withStore(opts, async ({ store }) => {
-      if (!(await store.queue.retry(Number(id)))) throw new CliError(`no queue entry ${id}`);
-      out(`queue entry ${id} is due now`);
-    });
+    await withStore(
+      opts,
+      async ({ store }) => {
+        if (!(await store.queue.retry(Number(id)))) throw new CliError(`no queue entry ${id}`);
+        out(`queue entry ${id} is due now`);
+      },
+      'write',
+    );
   });
   withConfigOptions(queue.command('flush').description('make every queued message due now')).action(
     async (opts: GlobalOptions) => {
-      await withStore(opts, async ({ store }) => {
-        let n = 0;
-        for (const e of await store.queue.list()) if (await store.queue.retry(e.id)) n++;
-        out(`${n} queued message${n === 1 ? ' is' : 's are'} due now`);
-      });
+      await withStore(
+        opts,
+        async ({ store }) => {
+          let n = 0;
+          for (const e of await store.queue.list()) if (await store.queue.retry(e.id)) n++;
+          out(`${n} queued message${n === 1 ? ' is' : 's are'} due now`);
+        },
+        'write',
+      );
     },
   );
-  withConfigOptions(queue.command('delete <id>').description('remove a message from the queue')).action(
-    async (id: string, opts: GlobalOptions) => {
-      await withStore(opts, async ({ store }) => {
+  withConfigOptions(
+    queue
+      .command('delete <id>')
+      .description('remove a message from the queue (asks first)')
+      .option('-y, --yes', 'do not ask'),
+  ).action(async (id: string, opts: GlobalOptions & YesOption) => {
+    await withStore(
+      opts,
+      async ({ store }) => {
+        const e = await store.queue.get(Number(id));
+        if (!e) throw new CliError(`no queue entry ${id}`);
+        const to = plural(e.recipients.length, 'recipient');
+        await confirmDeletion(
+          `Delete queued message ${id} from <${e.envelopeFrom}> to ${to} (it will not be sent)?`,
+          `queue entry ${id}`,
+          opts,
+        );
         if (!(await store.queue.delete(Number(id)))) throw new CliError(`no queue entry ${id}`);
         out(`deleted queue entry ${id}`);
-      });
-    },
-  );
+      },
+      'write',
+    );
+  });
 
   const dkim = program.command('dkim').description('manage DKIM signing keys for outbound mail');
   withConfigOptions(
@@ -285,26 +407,30 @@ export function registerAdminCommands(program: Command, out: Out): void {
     if (algorithm !== 'rsa' && algorithm !== 'ed25519') {
       throw new CliError(`unknown algorithm "${algorithm}": use rsa (the default) or ed25519`);
     }
-    await withStore(opts, async ({ store, dataDir }) => {
-      let key: ReturnType<DkimKeyStore['generate']>;
-      try {
-        key = new DkimKeyStore(dataDir).generate(domain.trim(), opts.selector, algorithm, { standby: opts.standby });
-      } catch (err) {
-        if (err instanceof DkimError) throw new CliError(err.message);
-        throw err;
-      }
-      out(`created ${key.algorithm} key ${key.file}`);
-      if (!(await store.domains.has(key.domain))) {
-        out(`note: ${key.domain} is not a local domain; mail is signed only for local domains`);
-      }
-      if (opts.standby) {
-        out('publish this DNS record next to the current one; once it resolves (postbode dns check), switch with:');
-        out(`  postbode dkim use ${key.domain} ${key.selector}`);
-      } else {
-        out('publish this DNS record (outbound mail from the domain is signed from now on):');
-      }
-      out(dnsRecord(key));
-    });
+    await withStore(
+      opts,
+      async ({ store, dataDir }) => {
+        let key: ReturnType<DkimKeyStore['generate']>;
+        try {
+          key = new DkimKeyStore(dataDir).generate(domain.trim(), opts.selector, algorithm, { standby: opts.standby });
+        } catch (err) {
+          if (err instanceof DkimError) throw new CliError(err.message);
+          throw err;
+        }
+        out(`created ${key.algorithm} key ${key.file}`);
+        if (!(await store.domains.has(key.domain))) {
+          out(`note: ${key.domain} is not a local domain; mail is signed only for local domains`);
+        }
+        if (opts.standby) {
+          out('publish this DNS record next to the current one; once it resolves (postbode dns check), switch with:');
+          out(`  postbode dkim use ${key.domain} ${key.selector}`);
+        } else {
+          out('publish this DNS record (outbound mail from the domain is signed from now on):');
+        }
+        out(dnsRecord(key));
+      },
+      'write',
+    );
   });
   registerDkimRotation(dkim, out);
   withConfigOptions(
@@ -359,34 +485,48 @@ function registerWebAdminCommands(program: Command, out: Out): void {
   ).action(async (name: string, opts: GlobalOptions & { password?: string; generate?: boolean }) => {
     const n = checkAdminName(name);
     const { password, generated } = await newPassword(opts);
-    await withStore(opts, async ({ store, config }) => {
-      try {
-        await store.admins.create({ name: n, passwordHash: await hashPassword(password, config.auth.scrypt_log_n) });
-      } catch (err) {
-        if (err instanceof StoreConflictError)
-          throw new CliError(`admin ${n} already exists (use "postbode admin passwd ${n}" to change the password)`);
-        throw err;
-      }
-      out(`added admin ${n}${generated ? ` with password ${password}` : ''}`);
-      if (config.listen.http === 'off') {
-        out(
-          'note: the web listener is off; turn it on with --listen http=127.0.0.1:8080 (or listen.http in the config)',
-        );
-      } else {
-        const where = config.listen.http.replace(/^0\.0\.0\.0:|^\[::\]:/, 'localhost:');
-        out(`log in at ${config.web.https ? 'https' : 'http'}://${where}/`);
-      }
-    });
+    await withStore(
+      opts,
+      async ({ store, config, dataDir }) => {
+        try {
+          await store.admins.create({ name: n, passwordHash: await hashPassword(password, config.auth.scrypt_log_n) });
+        } catch (err) {
+          if (err instanceof StoreConflictError)
+            throw new CliError(`admin ${n} already exists (use "postbode admin passwd ${n}" to change the password)`);
+          throw err;
+        }
+        out(`added admin ${n}${generated ? ` with password ${password}` : ''}`);
+        const url = await webUrl(config, dataDir);
+        if (url === null) {
+          out(
+            'note: the web listener is off; turn it on with --listen http=127.0.0.1:8080 (or listen.http in the config)',
+          );
+        } else {
+          out(`log in at ${url}`);
+        }
+      },
+      'create',
+    );
   });
-  withConfigOptions(admin.command('del <name>').alias('delete').description('delete an admin account')).action(
-    async (name: string, opts: GlobalOptions) => {
-      await withStore(opts, async ({ store }) => {
-        const n = name.trim().toLowerCase();
+  withConfigOptions(
+    admin
+      .command('del <name>')
+      .alias('delete')
+      .description('delete an admin account (asks first)')
+      .option('-y, --yes', 'do not ask'),
+  ).action(async (name: string, opts: GlobalOptions & YesOption) => {
+    const n = name.trim().toLowerCase();
+    await withStore(
+      opts,
+      async ({ store }) => {
+        if (!(await store.admins.get(n))) throw new CliError(`no admin ${n} (see "postbode admin list")`);
+        await confirmDeletion(`Delete admin ${n}?`, `admin ${n}`, opts);
         if (!(await store.admins.delete(n))) throw new CliError(`no admin ${n} (see "postbode admin list")`);
         out(`deleted admin ${n}`);
-      });
-    },
-  );
+      },
+      'write',
+    );
+  });
   withConfigOptions(admin.command('list').description('list admin accounts')).action(async (opts: GlobalOptions) => {
     await withStore(opts, async ({ store }) => {
       const admins = await store.admins.list();
@@ -403,11 +543,42 @@ function registerWebAdminCommands(program: Command, out: Out): void {
   ).action(async (name: string, opts: GlobalOptions & { password?: string; generate?: boolean }) => {
     const n = name.trim().toLowerCase();
     const { password, generated } = await newPassword(opts);
-    await withStore(opts, async ({ store, config }) => {
-      if (!(await store.admins.setPassword(n, await hashPassword(password, config.auth.scrypt_log_n)))) {
-        throw new CliError(`no admin ${n} (see "postbode admin list")`);
-      }
-      out(`password changed for admin ${n}${generated ? `: ${password}` : ''}`);
-    });
+    await withStore(
+      opts,
+      async ({ store, config }) => {
+        if (!(await store.admins.setPassword(n, await hashPassword(password, config.auth.scrypt_log_n)))) {
+          throw new CliError(`no admin ${n} (see "postbode admin list")`);
+        }
+        out(`password changed for admin ${n}${generated ? `: ${password}` : ''}`);
+      },
+      'write',
+    );
   });
+}
+
+/**
+ * Where the web lab answers: the http listener of the server running on `dataDir` (its real port, from
+ * the control socket), else `listen.http` of the configuration; a wildcard host becomes `localhost`.
+ * Null when the listener is off.
+ */
+async function webUrl(config: Config, dataDir: string): Promise<string | null> {
+  const scheme = config.web.https ? 'https' : 'http';
+  try {
+    const [status] = (await controlRequest(path.join(dataDir, 'control.sock'), 'status')) as {
+      listeners?: { name: string; host: string; port: number }[];
+    }[];
+    const http = status?.listeners?.find((l) => l.name === 'http');
+    if (http) return `${scheme}://${urlHost(http.host)}:${http.port}/`;
+  } catch {
+    // no server running: the configuration says where it will listen
+  }
+  if (config.listen.http === 'off') return null;
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(config.listen.http);
+  if (!m) return `${scheme}://${config.listen.http}/`;
+  return `${scheme}://${urlHost(m[1] ?? m[2])}:${m[3]}/`;
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
 }

@@ -98,9 +98,10 @@ async function prepare(domainInput: string, opts: DnsOptions) {
 async function requireLocal(domain: string, config: Config, dataDir: string): Promise<void> {
   if (!existsSync(dataDir)) {
     throw new CliError(
-      `no data dir at ${dataDir}: give the server's data dir with --data-dir, or its config file with --config`,
+      `no data dir at ${dataDir}: give the server's data dir with --data-dir DIR or POSTBODE_DATA_DIR=DIR, or its config file with --config FILE`,
     );
   }
+  process.stderr.write(`data dir ${dataDir}\n`);
   if (config.domains.some((d) => d.toLowerCase() === domain)) return;
   const add = `add it with "postbode domain add ${domain}"`;
   const location = storeLocation(config.store.url, dataDir);

@@ -2,6 +2,7 @@
  * The `postbode` command. Each subcommand is a thin layer over server/ (serve) or the store (admin).
  * Errors meant for the user are printed as one line; exit codes: 0 ok, 1 error, 2 usage.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import pc from 'picocolors';
@@ -13,13 +14,13 @@ import { ListenError } from '../net/listener.js';
 import { controlRequest } from '../server/control.js';
 import { DiskMonitor, type DiskStatus, formatBytes } from '../server/disk.js';
 import { startServer } from '../server/server.js';
-import { openStore, StoreUrlError } from '../store/open.js';
+import { openStore, StoreUrlError, storeLocation } from '../store/open.js';
 import { SpaceReserve } from '../store/space.js';
 import type { TraceEvent } from '../trace/bus.js';
 import { VERSION } from '../version.js';
 import { registerAdminCommands } from './admin.js';
 import { registerBackupCommands } from './backup.js';
-import { CliError, configFrom, type GlobalOptions, withConfigOptions } from './context.js';
+import { CliError, configFrom, type GlobalOptions, noDatabaseMessage, withConfigOptions } from './context.js';
 import { registerDnsCommands } from './dns.js';
 
 /** Time beyond shutdown_timeout before a stop that hangs is cut short by exiting. */
@@ -129,6 +130,12 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
         );
       }
     } catch {
+      // Not running: the figures from the database, when there is one (a read never creates it).
+      const file = storeLocation(config.store.url, dataDir).file;
+      if (!existsSync(file)) {
+        out(`postbode is not running (no server answers on ${path.join(dataDir, 'control.sock')})`);
+        throw new CliError(noDatabaseMessage(dataDir, file), 3);
+      }
       const store = await openStore({ url: config.store.url, dataDir });
       try {
         const s = await store.stats();

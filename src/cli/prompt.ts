@@ -1,5 +1,6 @@
 /** Reading a password: hidden prompt on a terminal, one line from stdin otherwise (for scripts). */
 import { createInterface } from 'node:readline';
+import { CliError } from './context.js';
 
 export async function readPassword(question: string): Promise<string> {
   if (!process.stdin.isTTY) {
@@ -38,4 +39,20 @@ export async function readPassword(question: string): Promise<string> {
   const again = await ask('Repeat password: ');
   if (first !== again) throw new Error('the passwords do not match');
   return first;
+}
+
+/**
+ * Asks `question [y/N]` on a terminal before a deletion; true only for "y" or "yes". Without a terminal
+ * (a script, a pipe) nobody can answer: it refuses with a message naming `--yes`, unless `yes` is set.
+ */
+export async function confirm(question: string, opts: { yes?: boolean; refusal: string }): Promise<boolean> {
+  if (opts.yes) return true;
+  if (!process.stdin.isTTY) throw new CliError(opts.refusal);
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = await new Promise<string>((resolve) => rl.question(`${question} [y/N] `, resolve));
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
 }

@@ -46,7 +46,11 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     try {
       raw = parseToml(text) as Record<string, unknown>;
     } catch (err) {
-      throw new ConfigError(`config file ${file} is not valid TOML: ${(err as Error).message.split('\n')[0]}`);
+      // smol-toml's TomlError carries the position; its message repeats the lines around it.
+      const { line, column } = err as { line?: number; column?: number };
+      const where =
+        typeof line === 'number' ? ` at line ${line}${typeof column === 'number' ? `, column ${column}` : ''}` : '';
+      throw new ConfigError(`config file ${file} is not valid TOML${where}: ${(err as Error).message.split('\n')[0]}`);
     }
   }
   if (env.POSTBODE_DATA_DIR) raw.data_dir = env.POSTBODE_DATA_DIR;

@@ -176,6 +176,11 @@ export const configSchema = z
         /** scrypt cost parameter log2(N) for new password hashes. */
         scrypt_log_n: z.number().int().min(10).max(20).default(14),
         /**
+         * Fewest characters of a password a person chooses (CLI, web admin, a user's own change); passwords
+         * the server generates (lab accounts, --generate) are longer anyway. Existing passwords keep working.
+         */
+        min_password_length: z.number().int().min(1).max(1024).default(8),
+        /**
          * Milliseconds to wait at the least before answering a failed or refused login (any protocol).
          * The limits below add to it: see docs/security.md#password-guessing.
          */

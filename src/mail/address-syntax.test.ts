@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mailboxError } from './address-syntax.js';
+import { domainNameError, mailboxError } from './address-syntax.js';
 
 describe('mailboxError', () => {
   it('accepts valid addresses', () => {
@@ -14,5 +14,26 @@ describe('mailboxError', () => {
   it('needs SMTPUTF8 for non-ASCII', () => {
     assert.match(mailboxError('jürgen@example.de', false) ?? '', /SMTPUTF8/);
     assert.equal(mailboxError('jürgen@bücher.example', true), null);
+  });
+});
+
+describe('domainNameError', () => {
+  it('accepts LDH names and internationalized ones (IDNA)', () => {
+    for (const d of [
+      'example.org',
+      'lab.example',
+      'localhost',
+      'bücher.example',
+      'xn--bcher-kva.example',
+      'a-b.c1.example',
+    ])
+      assert.equal(domainNameError(d), null, d);
+  });
+  it('refuses what is not a domain name, with a reason', () => {
+    for (const d of ['bad_domain!', 'bad_domain', 'a..b', '-x.example', 'x-.example', '', '@example.org', '10.0.0.1']) {
+      assert.notEqual(domainNameError(d), null, d);
+    }
+    assert.match(domainNameError(`${'x'.repeat(64)}.example`) ?? '', /not a valid domain name/);
+    assert.match(domainNameError(`${'abcdefghi.'.repeat(26)}example`) ?? '', /longer than 253/);
   });
 });

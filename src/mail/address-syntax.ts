@@ -8,6 +8,8 @@
  * - The answer is an explanation a person can act on, or null for a valid address.
  */
 
+import { domainToASCII } from 'node:url';
+
 const ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]";
 const DOT_ATOM = new RegExp(`^${ATEXT}+(\\.${ATEXT}+)*$`);
 const QUOTED = /^"([\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"$/;
@@ -36,5 +38,24 @@ export function mailboxError(address: string, utf8: boolean): string | null {
   const domainAscii = utf8 ? domain.replace(/[^\x00-\x7f]/g, 'a') : domain;
   const labels = domainAscii.split('.');
   if (labels.some((l) => !LABEL.test(l))) return `"${domain}" is not a valid domain name`;
+  return null;
+}
+
+/**
+ * Checks a domain name for a local mail domain: IDNA (UTS #46, by WHATWG's domainToASCII) maps a
+ * Unicode name to its A-labels, which must then be LDH labels (RFC 1035 §2.3.1, RFC 5890 §2.3.2.1) of at
+ * most 63 octets, 253 in all. Returns an explanation when invalid, or null. The name is kept as given
+ * (lower-cased) by the callers: mail addresses use the same form.
+ */
+export function domainNameError(name: string): string | null {
+  if (name.length === 0) return 'the domain name is empty';
+  if (name.startsWith('@')) return 'give the domain without "@", e.g. example.org';
+  const ascii = domainToASCII(name);
+  if (ascii === '') return `"${name}" is not a valid domain name (IDNA)`;
+  if (ascii.length > 253) return `"${name}" is longer than 253 characters`;
+  const labels = ascii.split('.');
+  if (labels.some((l) => !LABEL.test(l)))
+    return `"${name}" is not a valid domain name: use letters, digits and "-" between dots, e.g. example.org`;
+  if (/^\d+$/.test(labels[labels.length - 1])) return `"${name}" looks like an IP address, not a domain name`;
   return null;
 }

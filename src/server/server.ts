@@ -55,7 +55,7 @@ export interface RunningServer {
  */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const dataDir = path.resolve(config.data_dir);
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const cleanups = new Cleanups();
   try {
     const storage = await openStorage(config, dataDir, log, cleanups);

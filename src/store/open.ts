@@ -6,7 +6,7 @@
  * Invariants:
  * - Callers get a `Store` and nothing backend-specific.
  * - An empty url is the embedded SQLite database `<dataDir>/postbode.db`; its directory is created when
- *   missing. `sqlite:PATH` (or `sqlite://PATH`) names another file; a relative PATH is resolved against
+ *   missing, mode 0700 (the database file itself is created 0600 by sqlite/db.ts). `sqlite:PATH` (or `sqlite://PATH`) names another file; a relative PATH is resolved against
  *   the current directory, as `data_dir` is.
  * - Any other scheme is refused with a `StoreUrlError` that names the supported ones; a backend (such as
  *   PostgreSQL) is added as one more case of the switch in `openStore`.
@@ -82,8 +82,8 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   const location = storeLocation(opts.url, opts.dataDir);
   switch (location.backend) {
     case 'sqlite':
-      await mkdir(opts.dataDir, { recursive: true });
-      await mkdir(path.dirname(location.file), { recursive: true });
+      await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+      await mkdir(path.dirname(location.file), { recursive: true, mode: 0o700 });
       return openSqliteStore({
         path: location.file,
         space: opts.reserve ?? new SpaceReserve({ dataDir: opts.dataDir, bytes: 0 }),

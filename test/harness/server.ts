@@ -3,13 +3,36 @@
  * with its own temporary data directory, and runs CLI commands against the same data directory.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const BIN = path.join(ROOT, 'bin/postbode.js');
+
+/**
+ * The suites log in with short passwords ("pw", "secret"): the servers and the CLI runs of this harness
+ * accept passwords of any length. The default minimum (auth.min_password_length) is tested by
+ * test/cli.test.ts with the CLI alone (runCli), which keeps the default.
+ */
+const SHORT_PASSWORDS = '--set auth.min_password_length=1';
+let cliConfigFile: string | null = null;
+
+/** The environment for CLI runs on a harness server: its settings for the CLI (short passwords). */
+export function cliEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, POSTBODE_CONFIG: cliConfig() };
+}
+
+/** A config file for `pb.cli` (given as $POSTBODE_CONFIG) with the harness's settings for the CLI. */
+function cliConfig(): string {
+  if (cliConfigFile === null) {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'postbode-harness-')), 'cli.toml');
+    writeFileSync(file, '[auth]\nmin_password_length = 1\n');
+    cliConfigFile = file;
+  }
+  return cliConfigFile;
+}
 
 export interface ServerOptions {
   hostname?: string;
@@ -52,6 +75,7 @@ export async function startPostbode(opts: ServerOptions = {}): Promise<PostbodeP
   }
   // Cheap password hashes keep the suite fast; production uses the default cost.
   args.push('--set', 'auth.scrypt_log_n=10');
+  args.push(...SHORT_PASSWORDS.split(' '));
   if (!opts.outbound) args.push('--set', 'delivery.enabled=false');
   args.push(...(opts.extraArgs ?? []));
   const child = spawn(process.execPath, args, {
@@ -99,6 +123,7 @@ export async function startPostbode(opts: ServerOptions = {}): Promise<PostbodeP
       const r = spawnSync(process.execPath, [BIN, ...cliArgs, '--data-dir', dataDir], {
         input: input ?? '',
         encoding: 'utf8',
+        env: cliEnv(),
       });
       return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
     },

@@ -9,7 +9,9 @@
  *   another process may change (accounts, domains, aliases, mailboxes) is cached in memory.
  * - Writes go only through `write()` (see writer.ts).
  * - Statements are prepared once per SQL text and reused.
+ * - A database file this module creates is mode 0600 (its -wal and -shm follow it).
  */
+import { closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { ChangeBus } from '../changes.js';
 import type { SpaceGuard } from '../space.js';
@@ -69,6 +71,9 @@ export class SqliteContext {
 }
 
 export function openDatabase(path: string): Database.Database {
+  // Password hashes and sealed APOP secrets: a new database is readable by its owner only. SQLite
+  // creates the -wal and -shm files with the mode of the database file.
+  if (path !== ':memory:' && !existsSync(path)) closeSync(openSync(path, 'a', 0o600));
   const db = new Database(path, { timeout: 5000 });
   try {
     db.pragma('busy_timeout = 5000');

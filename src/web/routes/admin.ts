@@ -4,7 +4,10 @@
  *
  * Invariants:
  * - Everything here is admin-only except `GET /server-info`, which any logged-in user may read.
- * - Changes go straight to the store, as the CLI does; adding a user or alias makes its domain local.
+ * - Changes go straight to the store, as the CLI does; adding a user makes its domain local, adding an
+ *   alias does not (delivery/alias-rules.ts: the same rules as `postbode alias add`, but PUT replaces).
+ * - Domain names are checked by mail/address-syntax.ts `domainNameError` (IDNA, LDH labels) and chosen
+ *   passwords by auth/password-policy.ts (auth.min_password_length), as in the CLI.
  * - Passwords are never stored in clear. A lab batch keeps its generated passwords in memory only, for
  *   one hour after it was made, so the teacher can download the CSV and the sheet; then they are gone.
  */
@@ -13,7 +16,9 @@ import { type Context, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { generatePassword } from '../../auth/generated-password.js';
-import { mailboxError } from '../../mail/address-syntax.js';
+import { passwordError } from '../../auth/password-policy.js';
+import { AliasRuleError, planAlias } from '../../delivery/alias-rules.js';
+import { domainNameError, mailboxError } from '../../mail/address-syntax.js';
 import { StoreConflictError } from '../../store/types.js';
 import {
   badRequest,
@@ -29,20 +34,21 @@ import { cspWithInlineStyle } from '../security.js';
 const BATCH_LIFETIME_MS = 3600_000;
 const HASH_CONCURRENCY = 4;
 
-const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
-
 const domainName = z
   .string({ error: 'give a domain name as a string, e.g. "class.example"' })
   .trim()
   .toLowerCase()
-  .regex(DOMAIN, 'expected a domain name such as example.org (letters, digits, "-" and dots)');
+  .superRefine((value, ctx) => {
+    const problem = domainNameError(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: `expected a domain name such as example.org: ${problem}` });
+  });
 
 const address = z
   .string({ error: 'give a mail address as a string, e.g. "student01@class.example"' })
   .trim()
   .toLowerCase()
   .superRefine((value, ctx) => {
-    const problem = mailboxError(value, true);
+    const problem = mailboxError(value, true) ?? domainNameError(domainOf(value));
     if (problem) ctx.addIssue({ code: 'custom', message: `"${value}" is not a valid address: ${problem}` });
   });
 
@@ -109,6 +115,13 @@ export class LabBatches {
   }
 }
 
+/** A password the admin chose (not generated) meets auth.min_password_length. */
+function checkChosenPassword(ctx: WebContext, pass: string | undefined): void {
+  if (pass === undefined) return;
+  const problem = passwordError(pass, ctx.config.auth.min_password_length);
+  if (problem) throw badRequest(problem);
+}
+
 function domainOf(addr: string): string {
   return addr.slice(addr.lastIndexOf('@') + 1);
 }
@@ -124,7 +137,7 @@ function addressParam(c: Context<WebEnv>, name: string): string {
 function aliasParam(c: Context<WebEnv>): string {
   const raw = (c.req.param('alias') ?? '').trim().toLowerCase();
   if (raw.startsWith('@')) {
-    if (!DOMAIN.test(raw.slice(1))) throw badRequest(`"${raw}" is not a valid catch-all: expected @domain`);
+    if (domainNameError(raw.slice(1))) throw badRequest(`"${raw}" is not a valid catch-all: expected @domain`);
     return raw;
   }
   return addressParam(c, 'alias');
@@ -198,6 +211,7 @@ export function adminRoutes(ctx: WebContext, batches = new LabBatches()): Hono<W
   });
   app.post('/users', async (c) => {
     const body = await jsonBody(c, newUser);
+    checkChosenPassword(ctx, body.password);
     const pass = body.password ?? generatePassword();
     await store.domains.add(domainOf(body.address));
     try {
@@ -224,6 +238,7 @@ export function adminRoutes(ctx: WebContext, batches = new LabBatches()): Hono<W
   app.post('/users/:address/password', async (c) => {
     const addr = addressParam(c, 'address');
     const body = await jsonBody(c, z.strictObject({ password: password.optional() }));
+    checkChosenPassword(ctx, body.password);
     const pass = body.password ?? generatePassword();
     if (!(await store.accounts.update(addr, await ctx.auth.passwordFields(pass)))) throw noUser(addr);
     return c.json({ password: pass });
@@ -238,8 +253,19 @@ export function adminRoutes(ctx: WebContext, batches = new LabBatches()): Hono<W
   app.get('/aliases', async (c) => c.json({ aliases: await store.aliases.list() }));
   app.put('/aliases/:alias', async (c) => {
     const alias = aliasParam(c);
-    const { targets } = await jsonBody(c, aliasTargets);
-    await store.domains.add(alias.startsWith('@') ? alias.slice(1) : domainOf(alias));
+    const body = await jsonBody(c, aliasTargets);
+    let targets: string[];
+    try {
+      ({ targets } = await planAlias(store, {
+        key: alias,
+        targets: body.targets,
+        replace: true,
+        howToAddDomain: (d) => `POST /api/domains {"name": "${d}"}`,
+      }));
+    } catch (err) {
+      if (err instanceof AliasRuleError) throw badRequest(err.message);
+      throw err;
+    }
     await store.aliases.set(alias, targets);
     return c.json({ alias, targets });
   });
