@@ -14,6 +14,7 @@ describe('postbode dkim rotation', () => {
     new RegExp(`selector ${selector} .*\\((signs|standby)\\)$`, 'm').exec(cli('dkim', 'list').stdout)?.[1];
 
   it('publishes a standby key next to the signing one, switches, then deletes the old one', () => {
+    assert.equal(cli('domain', 'add', 'rot.example').code, 0); // keygen needs the server's database
     assert.equal(cli('dkim', 'keygen', 'rot.example').code, 0);
     const standby = cli('dkim', 'keygen', 'rot.example', '-s', 'k2027', '--standby');
     assert.equal(standby.code, 0, standby.stderr);
