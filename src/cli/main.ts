@@ -20,6 +20,7 @@ import { VERSION } from '../version.js';
 import { registerAdminCommands } from './admin.js';
 import { CliError, configFrom, type GlobalOptions, withConfigOptions } from './context.js';
 import { registerDnsCommands } from './dns.js';
+import { registerReindexCommand } from './reindex.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -82,6 +83,7 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
 
   registerAdminCommands(program, out);
   registerDnsCommands(program, out);
+  registerReindexCommand(program, out);
 
   withConfigOptions(
     program.command('status').description('listeners, sessions, accounts and queue of the server'),

@@ -165,6 +165,17 @@ async function openStorage(
     defaultQuotaBytes: config.store.default_quota,
   });
   cleanups.add(() => store.close());
+  const index = await store.searchIndex.status();
+  if (!index.available) {
+    log.warn(
+      'no body search index (this SQLite lacks FTS5 with the trigram tokenizer): SEARCH BODY/TEXT reads every message',
+    );
+  } else if (index.pending > 0) {
+    log.info(
+      { pending: index.pending },
+      `${index.pending} stored messages are not in the body search index yet; run postbode reindex`,
+    );
+  }
   const disk = new DiskMonitor({
     dataDir,
     reserve,

@@ -22,6 +22,8 @@ export class SqliteContext {
   readonly #statements = new Map<string, Database.Statement>();
   readonly #plucked = new Map<string, Database.Statement>();
   readonly #writer: GroupCommitter;
+  /** Whether the body search index (search.ts) exists and new blobs go into it. */
+  searchIndex = false;
 
   constructor(db: Database.Database, bus: ChangeBus, guard?: SpaceGuard) {
     this.db = db;

@@ -24,6 +24,7 @@ import { mailboxRowByName, sqliteMailboxes } from './mailboxes.js';
 import { insertMessage, prepareBlob, putBlob, sqliteBlobs, sqliteMessages } from './messages.js';
 import { insertQueueEntry, sqliteQueue } from './queue.js';
 import { accountsOverQuota, addBytes, type QuotaAdditions } from './quota.js';
+import { ensureSearchIndex, sqliteSearchIndex } from './search.js';
 import { sqliteSessionLog } from './sessionlog.js';
 
 export interface SqliteStoreOptions {
@@ -33,17 +34,23 @@ export interface SqliteStoreOptions {
   space?: SpaceGuard;
   /** The quota of accounts without their own, in bytes (null: none). */
   defaultQuotaBytes?: number | null;
+  /**
+   * Keep the body search index (search.ts; default true). False: as if this SQLite had no FTS5
+   * trigram tokenizer (searches read every message, new blobs are pending) — for comparisons in tests.
+   */
+  searchIndex?: boolean;
 }
 
 export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> {
   const ctx = new SqliteContext(openDatabase(opts.path), new ChangeBus(), opts.space);
+  ctx.searchIndex = ensureSearchIndex(ctx.db, opts.searchIndex !== false);
   const defaultQuotaBytes = opts.defaultQuotaBytes ?? null;
   let closed = false;
 
   function deliver(request: DeliveryRequest): Promise<DeliveryResult> {
     if (request.local.length === 0 && !request.remote)
       return Promise.resolve({ local: [], queueId: null, overQuota: [] });
-    const blob = prepareBlob(request.raw, request.meta);
+    const blob = prepareBlob(request.raw, request.meta, ctx.searchIndex && request.local.length > 0);
     const internalDate = (request.internalDate ?? new Date()).getTime();
     const targets = request.local.map((t) => ({
       accountId: t.accountId,
@@ -95,6 +102,7 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
     changes: ctx.bus,
     sessionLog: sqliteSessionLog(ctx),
     admins: sqliteAdmins(ctx),
+    searchIndex: sqliteSearchIndex(ctx),
     deliver,
     async stats() {
       return ctx
