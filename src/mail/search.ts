@@ -173,11 +173,12 @@ export interface IndexText {
 }
 
 export function indexText(raw: Buffer, meta: SearchMeta): IndexText {
-  return {
-    body: foldedBody(raw, meta.mime),
-    header: foldedHeader(raw.subarray(0, meta.mime.body)),
-    mime: foldedMimeHeaders(raw, meta.mime),
-  };
+  // SEARCH reads the header up to the end its own scan finds; the parsed structure's idea of where the
+  // body starts could differ on a broken message, and then both are indexed.
+  const scanned = scanHeader(raw).headerEnd;
+  let header = foldedHeader(raw.subarray(0, scanned));
+  if (meta.mime.body !== scanned) header += `\n${foldedHeader(raw.subarray(0, meta.mime.body))}`;
+  return { body: foldedBody(raw, meta.mime), header, mime: foldedMimeHeaders(raw, meta.mime) };
 }
 
 function collectText(raw: Buffer, part: MimePart, out: string[], withHeader: boolean): void {

@@ -12,6 +12,12 @@
  *   (2) the header bytes for HEADER and the header part of TEXT (read directly, no meta parse; only
  *       the fields a HEADER key names are decoded);
  *   (3) the whole message (decoded text parts) for BODY and TEXT.
+ *   Before stage 1, when at least PROBE_MIN messages are still undecided, BODY/TEXT keys ask the store's
+ *   body search index (`MessageStore.searchText`) for candidate UIDs: a message that is no candidate
+ *   cannot contain the string and is decided without I/O; candidates are read and compared as before.
+ *   Before stage 1, when at least PROBE_MIN messages are still undecided, BODY/TEXT keys ask the store's
+ *   body search index (`MessageStore.searchText`) for candidate UIDs: a message that is no candidate
+ *   cannot contain the string and is decided without I/O; candidates are read and compared as before.
  *   A search on flags, sizes, dates or UIDs therefore never touches the store, and `OR FROM x BODY y`
  *   reads bodies only of messages not from x.
  * - Loading reads the store per message (synchronous SQLite underneath) in chunks of CHUNK, and
