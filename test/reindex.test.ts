@@ -1,7 +1,7 @@
 /**
- * `postbode reindex` beside a running server: it indexes what is pending (here: everything again,
- * `--all`), reports counts, and SEARCH BODY/TEXT over IMAP gives the same answers before, during and
- * after.
+ * `postbode reindex` beside a running server (whose background indexer works on the same pending
+ * list): it indexes what is pending (and everything again with `--all`), reports counts, and SEARCH
+ * BODY/TEXT over IMAP gives the same answers before and after.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -62,14 +62,17 @@ describe('postbode reindex', () => {
       '* SEARCH 2 3 5 6 8 9 11 12',
     ];
     assert.deepEqual(await searches(), expected);
-    const nothing = pb.cli(['reindex']);
-    assert.equal(nothing.code, 0, nothing.stderr);
-    assert.match(nothing.stdout, /^12 messages indexed, 0 to index$/m);
-    assert.match(nothing.stdout, /^indexed 0 messages in [\d.]+ s; 12 in the index, 0 left$/m);
+    // The server's background indexer may have taken some or all of them already.
+    const first = pb.cli(['reindex']);
+    assert.equal(first.code, 0, first.stderr);
+    const counts = /^(\d+) messages indexed, (\d+) to index$/m.exec(first.stdout);
+    assert.ok(counts, first.stdout);
+    assert.equal(Number(counts[1]) + Number(counts[2]), 12);
+    assert.match(first.stdout, /^indexed \d+ messages in [\d.]+ s; 12 in the index, 0 left$/m);
     const all = pb.cli(['reindex', '--all', '--batch', '5']);
     assert.equal(all.code, 0, all.stderr);
     assert.match(all.stdout, /^12 messages indexed, 12 to index$/m);
-    assert.match(all.stdout, /^indexed 12 messages in [\d.]+ s; 12 in the index, 0 left$/m);
+    assert.match(all.stdout, /^indexed \d+ messages in [\d.]+ s; 12 in the index, 0 left$/m);
     assert.deepEqual(await searches(), expected);
   });
 

@@ -26,6 +26,7 @@ import { MemoryBudget, Spool } from '../net/spool.js';
 import { loadTls, type TlsMaterial } from '../net/tls.js';
 import { type Pop3Backend, pop3Handler } from '../pop3/index.js';
 import { smtpHandler } from '../smtp/index.js';
+import { SearchIndexer } from '../store/indexer.js';
 import { openStore } from '../store/open.js';
 import { SpaceReserve } from '../store/space.js';
 import type { Store } from '../store/types.js';
@@ -170,11 +171,16 @@ async function openStorage(
     log.warn(
       'no body search index (this SQLite lacks FTS5 with the trigram tokenizer): SEARCH BODY/TEXT reads every message',
     );
-  } else if (index.pending > 0) {
-    log.info(
-      { pending: index.pending },
-      `${index.pending} stored messages are not in the body search index yet; run postbode reindex`,
-    );
+  } else {
+    // New messages are indexed in the background (store/indexer.ts), and so are those from before the
+    // index existed; `postbode reindex` does the same at once.
+    if (index.pending > 0)
+      log.info({ pending: index.pending }, `${index.pending} stored messages wait for the body search index`);
+    const indexer = new SearchIndexer(store, {
+      onError: (error) => log.warn({ error }, 'body search indexing failed; retrying'),
+    });
+    indexer.start();
+    cleanups.add(() => indexer.stop());
   }
   const disk = new DiskMonitor({
     dataDir,

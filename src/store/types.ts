@@ -354,8 +354,8 @@ export interface SearchIndexStatus {
 export interface SearchIndexStore {
   status(): Promise<SearchIndexStatus>;
   /**
-   * Indexes up to `limit` of the pending contents, durably; returns how many it took (0: none left).
-   * Safe while the server runs.
+   * Indexes up to `limit` of the pending contents (fewer when they are large: one call is kept short),
+   * durably; returns how many it took (0: none left). Safe while the server runs.
    */
   indexPending(limit: number): Promise<number>;
   /** Marks every stored content pending, so that `indexPending` indexes it again (`reindex --all`). */

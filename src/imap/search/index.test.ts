@@ -177,6 +177,10 @@ describe('SEARCH BODY/TEXT: the index narrows, the text decides (index on = inde
         local: [{ accountId: account.id, mailbox: 'INBOX' }],
       });
     }
+    // New messages wait for the background indexer (pending: all candidates); index them now.
+    assert.equal((await store.searchIndex.status()).pending, 60);
+    while ((await store.searchIndex.indexPending(25)) > 0) {}
+    assert.equal((await store.searchIndex.status()).pending, 0);
     const box = await store.mailboxes.get(account.id, 'INBOX');
     assert.ok(box);
     sel = new SelectedMailbox(box, true, await store.messages.list(box.id));

@@ -35,22 +35,25 @@ export interface SqliteStoreOptions {
   /** The quota of accounts without their own, in bytes (null: none). */
   defaultQuotaBytes?: number | null;
   /**
-   * Keep the body search index (search.ts; default true). False: as if this SQLite had no FTS5
-   * trigram tokenizer (searches read every message, new blobs are pending) — for comparisons in tests.
+   * The body search index (search.ts): `background` (default) stores new blobs as pending, for the
+   * server's indexer (`store/indexer.ts`) or `postbode reindex`; `write` indexes them in the write that
+   * stores them; `off` behaves as if this SQLite had no FTS5 trigram tokenizer (searches read every
+   * message) — for comparisons in tests.
    */
-  searchIndex?: boolean;
+  searchIndex?: 'background' | 'write' | 'off';
 }
 
 export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> {
   const ctx = new SqliteContext(openDatabase(opts.path), new ChangeBus(), opts.space);
-  ctx.searchIndex = ensureSearchIndex(ctx.db, opts.searchIndex !== false);
+  ctx.searchIndex = ensureSearchIndex(ctx.db, opts.searchIndex !== 'off');
+  ctx.indexAtWrite = ctx.searchIndex && opts.searchIndex === 'write';
   const defaultQuotaBytes = opts.defaultQuotaBytes ?? null;
   let closed = false;
 
   function deliver(request: DeliveryRequest): Promise<DeliveryResult> {
     if (request.local.length === 0 && !request.remote)
       return Promise.resolve({ local: [], queueId: null, overQuota: [] });
-    const blob = prepareBlob(request.raw, request.meta, ctx.searchIndex && request.local.length > 0);
+    const blob = prepareBlob(request.raw, request.meta, ctx.indexAtWrite && request.local.length > 0);
     const internalDate = (request.internalDate ?? new Date()).getTime();
     const targets = request.local.map((t) => ({
       accountId: t.accountId,

@@ -217,7 +217,7 @@ export function sqliteMessages(ctx: SqliteContext, opts: { defaultQuotaBytes: nu
   function appendMany(inputs: NewMessage[]): Promise<MessageInfo[]> {
     const prepared = inputs.map((input) => ({
       mailboxId: input.mailboxId,
-      blob: prepareBlob(input.raw, input.meta, ctx.searchIndex),
+      blob: prepareBlob(input.raw, input.meta, ctx.indexAtWrite),
       size: input.raw.length,
       flags: splitFlags(input.flags ?? []),
       internalDate: (input.internalDate ?? new Date()).getTime(),

@@ -1,7 +1,8 @@
 /**
  * The SQLite body search index (search.ts) beyond the contract: a database from before the index
  * (migration V9 marks its blobs pending), a store without the index, the index row going with its
- * blob, and a queue-only blob indexed when it reaches a mailbox.
+ * blob, a queue-only blob indexed when it reaches a mailbox (all with indexing at write), and the
+ * default: new blobs pending until the background indexer takes them, in batches.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -9,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { SearchIndexer } from '../indexer.js';
 import type { Store } from '../types.js';
 import { openSqliteStore } from './index.js';
 import { SCHEMA_VERSION } from './schema.js';
@@ -31,7 +33,7 @@ describe('SQLite body search index', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function open(searchIndex = true): Promise<Store> {
+  async function open(searchIndex: 'background' | 'write' | 'off' = 'write'): Promise<Store> {
     await store?.close();
     store = await openSqliteStore({ path: file, searchIndex });
     return store;
@@ -79,13 +81,13 @@ describe('SQLite body search index', () => {
   });
 
   it('without the index: searchText answers null and new blobs wait, for a later reindex', async () => {
-    let s = await open(false);
+    let s = await open('off');
     const { accountId, mailboxId } = await inbox(s);
     const uid = await put(s, accountId, 'a', 'a zebra crossing');
     assert.equal(await s.messages.searchText(mailboxId, 'body', 'zebra'), null);
     assert.deepEqual(await s.searchIndex.status(), { available: false, indexed: 0, pending: 1 });
     assert.equal(await s.searchIndex.indexPending(10), 0);
-    s = await open(true);
+    s = await open('write');
     assert.deepEqual(sorted(await s.messages.searchText(mailboxId, 'body', 'zebra')), [uid]);
     assert.equal(await s.searchIndex.indexPending(10), 1);
     assert.deepEqual(sorted(await s.messages.searchText(mailboxId, 'body', 'zebra')), [uid]);
@@ -110,6 +112,27 @@ describe('SQLite body search index', () => {
     } finally {
       db.close();
     }
+  });
+
+  it('by default new blobs wait for the background indexer, which takes them in batches', async () => {
+    const s = await open('background');
+    const { accountId, mailboxId } = await inbox(s);
+    const uids: number[] = [];
+    for (let i = 0; i < 7; i++) uids.push(await put(s, accountId, `m${i}`, i === 3 ? 'one zebra' : 'no stripes'));
+    assert.deepEqual(await s.searchIndex.status(), { available: true, indexed: 0, pending: 7 });
+    assert.deepEqual(sorted(await s.messages.searchText(mailboxId, 'body', 'zebra')), uids, 'pending: all candidates');
+    const indexer = new SearchIndexer(s, { batch: 3, idleMs: 5 });
+    indexer.start();
+    try {
+      await new Promise<void>((resolve) => {
+        const poll = () => (indexer.indexed >= 7 ? resolve() : setImmediate(poll));
+        poll();
+      });
+    } finally {
+      await indexer.stop();
+    }
+    assert.deepEqual(await s.searchIndex.status(), { available: true, indexed: 7, pending: 0 });
+    assert.deepEqual(sorted(await s.messages.searchText(mailboxId, 'body', 'zebra')), [uids[3]]);
   });
 
   it('a blob stored for the queue only is indexed when the same message reaches a mailbox', async () => {

@@ -7,12 +7,15 @@
  *   whose text contains the needle. It holds exactly the strings the IMAP engine compares (folded the
  *   same way) and the trigram tokenizer runs case-sensitively on them, so a phrase query finds every
  *   message containing the folded needle; false positives are left to the engine's check.
- * - One row per blob (rowid = blob id), written in the transaction that inserts the blob; the row goes
- *   with the blob (trigger `blobs_search_gc`). The table is contentless (`content=''`,
- *   `contentless_delete=1`): it keeps the trigram positions, not a second copy of the text.
- * - A blob without a row is listed in `search_pending` (schema V9): blobs stored before the index
- *   existed, blobs stored while it was unavailable, and blobs `reindex --all` marks. Their messages are
- *   always candidates, so results are right before `postbode reindex` has indexed them.
+ * - One row per blob (rowid = blob id); the row goes with the blob (trigger `blobs_search_gc`). The
+ *   table is contentless (`content=''`, `contentless_delete=1`): it keeps the trigram positions, not a
+ *   second copy of the text.
+ * - A blob without a row is listed in `search_pending` (schema V9): new blobs until the indexer takes
+ *   them (`indexPending`, in batches, off the delivery's transaction: indexing costs about as much as
+ *   the rest of a delivery, ~1-3 ms for a 4 KB message), blobs stored before the index existed or while
+ *   it was unavailable, and blobs `reindex --all` marks. Their messages are always candidates, so
+ *   results are right before they are indexed. With `indexAtWrite` a new blob is indexed in the
+ *   transaction that stores it instead.
  * - The FTS table and its trigger are created when the store opens, not by a migration: they need
  *   FTS5 with the trigram tokenizer and `contentless_delete` (SQLite >= 3.43). Without them the store
  *   works unchanged, `searchText` answers null (the engine reads every message) and every new blob is
@@ -119,6 +122,9 @@ export function searchText(
   return uids;
 }
 
+/** Bytes of messages one `indexPending` call takes at most (beyond its first), to keep its write short. */
+const BATCH_BYTES = 256 * 1024;
+
 /** `Store.searchIndex` for SQLite: status, and indexing pending blobs in batches (`postbode reindex`). */
 export function sqliteSearchIndex(ctx: SqliteContext): SearchIndexStore {
   return {
@@ -132,19 +138,29 @@ export function sqliteSearchIndex(ctx: SqliteContext): SearchIndexStore {
     async indexPending(limit) {
       if (!ctx.searchIndex) return 0;
       // Read and decode outside the write job, so the write lock is held only for the inserts.
-      const rows = ctx
+      const due = ctx
         .sql(
-          `SELECT p.blob_id AS id, b.data AS data, m.meta AS meta
-           FROM search_pending p JOIN blobs b ON b.id = p.blob_id JOIN blob_meta m ON m.blob_id = p.blob_id
+          `SELECT p.blob_id AS id, b.size AS size FROM search_pending p JOIN blobs b ON b.id = p.blob_id
            ORDER BY p.blob_id LIMIT ?`,
         )
-        .all(Math.max(1, Math.floor(limit))) as { id: number; data: Buffer; meta: string }[];
-      if (rows.length === 0) return 0;
-      const texts = rows.map((r) => ({ id: r.id, text: prepareIndexText(r.data, JSON.parse(r.meta) as JsonValue) }));
+        .all(Math.max(1, Math.floor(limit))) as { id: number; size: number }[];
+      const texts: { id: number; text: IndexText }[] = [];
+      let bytes = 0;
+      for (const d of due) {
+        if (texts.length > 0 && bytes + d.size > BATCH_BYTES) break;
+        bytes += d.size;
+        const row = ctx
+          .sql('SELECT b.data AS data, m.meta AS meta FROM blobs b JOIN blob_meta m ON m.blob_id = b.id WHERE b.id = ?')
+          .get(d.id) as { data: Buffer; meta: string } | undefined;
+        if (row !== undefined) {
+          texts.push({ id: d.id, text: prepareIndexText(row.data, JSON.parse(row.meta) as JsonValue) });
+        }
+      }
+      if (texts.length === 0) return 0;
       await ctx.write(() => {
         for (const { id, text } of texts) indexExistingBlob(ctx, id, text);
       });
-      return rows.length;
+      return texts.length;
     },
 
     markAllPending() {
