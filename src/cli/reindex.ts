@@ -1,8 +1,9 @@
 /**
- * `postbode reindex`: builds the body search index (IMAP SEARCH BODY/TEXT, docs/store.md "Body search
- * index") for the messages stored before it existed; `--all` indexes every message again (after an
- * upgrade that changes what is indexed). Safe while the server runs: it works in batches, each one short
- * write transaction, and searches stay right throughout (a message not indexed yet is read, as before).
+ * `postbode reindex`: indexes the pending messages for the body search index (IMAP SEARCH BODY/TEXT,
+ * docs/store.md "Body search index") at once — those stored before the index existed, or not yet taken
+ * by the server's background indexer, or with the server stopped; `--all` indexes every message again
+ * (after an upgrade that changes what is indexed). Safe while the server runs: it works in batches, each
+ * one short write transaction, and searches stay right throughout (a message not indexed yet is read).
  */
 import type { Command } from 'commander';
 import { CliError, type GlobalOptions, withConfigOptions, withStore } from './context.js';
