@@ -76,6 +76,10 @@ export function searchIndexContract(harness: () => StoreHarness): void {
         meta: null,
         local: [{ accountId: b.id, mailbox: 'INBOX' }],
       });
+      // New contents may wait for an indexer (pending: every message a candidate); index them now.
+      while ((await s.searchIndex.indexPending(100)) > 0) {}
+      const status = await s.searchIndex.status();
+      if (status.available) assert.equal(status.pending, 0);
       return { mailboxId: inbox.id, uid };
     }
 
