@@ -37,7 +37,7 @@ import {
 import type { SqliteContext } from './db.js';
 import { bumpModseq, mailboxRowById } from './mailboxes.js';
 import { accountsOverQuota, addBytes, type QuotaAdditions } from './quota.js';
-import { indexExistingBlob, indexNewBlob, prepareIndexText, searchText } from './search.js';
+import { INDEX_MAX_BYTES, indexExistingBlob, indexNewBlob, prepareIndexText, searchText } from './search.js';
 import { ESSENTIAL, type WriteTx } from './writer.js';
 
 interface MessageRow {
@@ -84,7 +84,7 @@ export function prepareBlob(raw: Buffer, meta: JsonValue, index: boolean): Prepa
     hash: createHash('sha256').update(raw).digest('hex'),
     raw,
     meta: JSON.stringify(meta ?? null),
-    text: index ? prepareIndexText(raw, meta) : null,
+    text: index && raw.length <= INDEX_MAX_BYTES ? prepareIndexText(raw, meta) : null,
   };
 }
 

@@ -14,6 +14,7 @@ import { SearchIndexer } from '../indexer.js';
 import type { Store } from '../types.js';
 import { openSqliteStore } from './index.js';
 import { SCHEMA_VERSION } from './schema.js';
+import { INDEX_MAX_BYTES } from './search.js';
 
 const raw = (label: string, body: string) =>
   Buffer.from(`Subject: ${label}\r\nMessage-ID: <${label}@test>\r\n\r\n${body}\r\n`);
@@ -133,6 +134,11 @@ describe('SQLite body search index', () => {
     }
     assert.deepEqual(await s.searchIndex.status(), { available: true, indexed: 7, pending: 0 });
     assert.deepEqual(sorted(await s.messages.searchText(mailboxId, 'body', 'zebra')), [uids[3]]);
+    // A message over the size limit is never indexed: it stays pending, always a candidate.
+    const big = await put(s, accountId, 'big', `no stripes ${'x'.repeat(INDEX_MAX_BYTES)}`);
+    assert.equal(await s.searchIndex.indexPending(10), 0);
+    assert.deepEqual(await s.searchIndex.status(), { available: true, indexed: 7, pending: 1 });
+    assert.deepEqual(sorted(await s.messages.searchText(mailboxId, 'body', 'zebra')), [uids[3], big]);
   });
 
   it('a blob stored for the queue only is indexed when the same message reaches a mailbox', async () => {

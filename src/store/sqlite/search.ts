@@ -21,6 +21,8 @@
  *   works unchanged, `searchText` answers null (the engine reads every message) and every new blob is
  *   pending.
  * - Trigrams need needles of at least 3 characters (code points); shorter ones get null.
+ * - Messages over INDEX_MAX_BYTES are never indexed: they stay pending, always candidates, read at each
+ *   search as before (decoding and indexing megabytes would hold the server's one thread and memory).
  */
 import type Database from 'better-sqlite3';
 import { parseMessage } from '../../mail/parse.js';
@@ -54,6 +56,9 @@ export function ensureSearchIndex(db: Database.Database, enabled = true): boolea
     return false;
   }
 }
+
+/** The largest message the index takes (see the header). */
+export const INDEX_MAX_BYTES = 1024 * 1024;
 
 /** The texts to index for a message, computed before its write job (null: no index). */
 export function prepareIndexText(raw: Buffer, meta: JsonValue): IndexText {
@@ -141,9 +146,9 @@ export function sqliteSearchIndex(ctx: SqliteContext): SearchIndexStore {
       const due = ctx
         .sql(
           `SELECT p.blob_id AS id, b.size AS size FROM search_pending p JOIN blobs b ON b.id = p.blob_id
-           ORDER BY p.blob_id LIMIT ?`,
+           WHERE b.size <= ? ORDER BY p.blob_id LIMIT ?`,
         )
-        .all(Math.max(1, Math.floor(limit))) as { id: number; size: number }[];
+        .all(INDEX_MAX_BYTES, Math.max(1, Math.floor(limit))) as { id: number; size: number }[];
       const texts: { id: number; text: IndexText }[] = [];
       let bytes = 0;
       for (const d of due) {
