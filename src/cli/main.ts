@@ -22,6 +22,7 @@ import { registerAdminCommands } from './admin.js';
 import { registerBackupCommands } from './backup.js';
 import { CliError, configFrom, type GlobalOptions, noDatabaseMessage, withConfigOptions } from './context.js';
 import { registerDnsCommands } from './dns.js';
+import { registerReindexCommand } from './reindex.js';
 
 /** Time beyond shutdown_timeout before a stop that hangs is cut short by exiting. */
 const OVERRUN_MS = 2000;
@@ -106,6 +107,7 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
   registerAdminCommands(program, out);
   registerDnsCommands(program, out);
   registerBackupCommands(program, out);
+  registerReindexCommand(program, out);
 
   withConfigOptions(
     program.command('status').description('listeners, sessions, accounts and queue of the server'),

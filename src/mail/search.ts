@@ -97,11 +97,7 @@ export class SearchableMessage {
 
   /** BODY string: the decoded text of the body contains the string. */
   matchBody(needle: string): boolean {
-    if (this.bodyFolded === null) {
-      const parts: string[] = [];
-      collectText(this.raw, this.meta.mime, parts, false);
-      this.bodyFolded = fold(parts.join('\n'));
-    }
+    this.bodyFolded ??= foldedBody(this.raw, this.meta.mime);
     return this.bodyFolded.includes(fold(needle));
   }
 
@@ -126,6 +122,63 @@ export class SearchableMessage {
   sentTime(): number | null {
     return this.meta.envelope.date === null ? null : (parseDate(this.meta.envelope.date)?.time ?? null);
   }
+}
+
+/**
+ * What BODY searches (RFC 9051 §6.4.4), case-folded: the decoded text parts, with the headers of
+ * encapsulated messages, joined by newlines. The search index stores exactly this string.
+ */
+export function foldedBody(raw: Buffer, mime: MimePart): string {
+  const parts: string[] = [];
+  collectText(raw, mime, parts, false);
+  return fold(parts.join('\n'));
+}
+
+/**
+ * The message header as TEXT searches it, case-folded: "Name: decoded value" per field, joined by
+ * newlines. `header` is the header's bytes (from the start of the message to the empty line).
+ */
+export function foldedHeader(header: Buffer): string {
+  return fold(
+    scanHeader(header)
+      .fields.map((f) => `${f.name}: ${decodeHeaderValue(fieldValue(header, f.valueStart, f.valueEnd))}`)
+      .join('\n'),
+  );
+}
+
+/**
+ * The decoded MIME headers of every body part (not the message's own header), case-folded, as TEXT
+ * searches them.
+ */
+export function foldedMimeHeaders(raw: Buffer, mime: MimePart): string {
+  const out: string[] = [];
+  const walk = (part: MimePart, isRoot: boolean): void => {
+    if (!isRoot) for (const [n, v] of decodedHeader(raw, part.start, part.body)) out.push(`${n}: ${v}`);
+    for (const child of part.parts ?? []) walk(child, false);
+    if (part.message !== undefined) walk(part.message, true); // its header is searched as body text
+  };
+  walk(mime, true);
+  return fold(out.join('\n'));
+}
+
+/**
+ * The three texts a body search index holds for a message, each exactly as SEARCH compares it (so an
+ * index built on them can only narrow, never change, the result): `body` for BODY, and `header` and
+ * `mime` that TEXT adds.
+ */
+export interface IndexText {
+  body: string;
+  header: string;
+  mime: string;
+}
+
+export function indexText(raw: Buffer, meta: SearchMeta): IndexText {
+  // SEARCH reads the header up to the end its own scan finds; the parsed structure's idea of where the
+  // body starts could differ on a broken message, and then both are indexed.
+  const scanned = scanHeader(raw).headerEnd;
+  let header = foldedHeader(raw.subarray(0, scanned));
+  if (meta.mime.body !== scanned) header += `\n${foldedHeader(raw.subarray(0, meta.mime.body))}`;
+  return { body: foldedBody(raw, meta.mime), header, mime: foldedMimeHeaders(raw, meta.mime) };
 }
 
 function collectText(raw: Buffer, part: MimePart, out: string[], withHeader: boolean): void {

@@ -25,6 +25,7 @@ import { MemoryBudget, Spool } from '../net/spool.js';
 import { CurrentCertificate, loadTls, type TlsMaterial } from '../net/tls.js';
 import { type Pop3Backend, pop3Handler } from '../pop3/index.js';
 import { smtpHandler } from '../smtp/index.js';
+import { SearchIndexer } from '../store/indexer.js';
 import { openStore } from '../store/open.js';
 import { SpaceReserve } from '../store/space.js';
 import type { Store } from '../store/types.js';
@@ -219,6 +220,22 @@ async function openStorage(
     defaultQuotaBytes: config.store.default_quota,
   });
   cleanups.add(() => store.close());
+  const index = await store.searchIndex.status();
+  if (!index.available) {
+    log.warn(
+      'no body search index (this SQLite lacks FTS5 with the trigram tokenizer): SEARCH BODY/TEXT reads every message',
+    );
+  } else {
+    // New messages are indexed in the background (store/indexer.ts), and so are those from before the
+    // index existed; `postbode reindex` does the same at once.
+    if (index.pending > 0)
+      log.info({ pending: index.pending }, `${index.pending} stored messages wait for the body search index`);
+    const indexer = new SearchIndexer(store, {
+      onError: (error) => log.warn({ error }, 'body search indexing failed; retrying'),
+    });
+    indexer.start();
+    cleanups.add(() => indexer.stop());
+  }
   const disk = new DiskMonitor({
     dataDir,
     reserve,

@@ -344,6 +344,37 @@ export interface MessageStore {
    * not in the mailbox (any more) are absent from the map. Buffers are the caller's.
    */
   readMany(mailboxId: number, reads: readonly MessageRead[]): Promise<Map<number, Buffer>>;
+  /**
+   * The body search index (IMAP SEARCH BODY/TEXT, RFC 9051 §6.4.4): the UIDs of the mailbox's messages
+   * that may contain `needle`, or null when the index cannot answer (no index in this backend, or a
+   * needle it cannot look up, such as one shorter than 3 characters). The answer only narrows:
+   * every message whose text contains the needle is among the candidates (case-folded as src/mail
+   * `fold` does, in the decoded text parts for 'body', and also in the message and MIME headers for
+   * 'text'), and so is every message not indexed yet; a candidate need not match. The caller decides
+   * each candidate by its text.
+   */
+  searchText(mailboxId: number, field: 'body' | 'text', needle: string): Promise<Set<number> | null>;
+}
+
+/** The body search index's bookkeeping, for `postbode reindex` and `postbode status`. */
+export interface SearchIndexStatus {
+  /** Whether this backend keeps the index at all (SQLite: FTS5 with the trigram tokenizer). */
+  available: boolean;
+  /** Stored messages (distinct contents) in the index. */
+  indexed: number;
+  /** Stored contents not in the index yet (searched by reading them until `reindex` takes them). */
+  pending: number;
+}
+
+export interface SearchIndexStore {
+  status(): Promise<SearchIndexStatus>;
+  /**
+   * Indexes up to `limit` of the pending contents (fewer when they are large: one call is kept short),
+   * durably; returns how many it took (0: none left). Safe while the server runs.
+   */
+  indexPending(limit: number): Promise<number>;
+  /** Marks every stored content pending, so that `indexPending` indexes it again (`reindex --all`). */
+  markAllPending(): Promise<number>;
 }
 
 export interface BlobStore {
@@ -526,6 +557,8 @@ export interface Store {
   readonly sessionLog: SessionLogStore;
   /** Web lab administrators. */
   readonly admins: AdminStore;
+  /** The body search index (see `MessageStore.searchText`). */
+  readonly searchIndex: SearchIndexStore;
   /**
    * The quota of accounts without their own (`store.default_quota`), in bytes; null or absent: none.
    * Use `quotaLimit()` for an account's limit.

@@ -25,6 +25,7 @@ import {
   StoreNotFoundError,
 } from '../../src/store/types.js';
 import { adminsContract } from './admins.js';
+import { searchIndexContract } from './search-index.js';
 import { sessionLogContract } from './session-log.js';
 
 export interface StoreHarness {
@@ -1470,6 +1471,7 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
 
     sessionLogContract(() => h);
     adminsContract(() => h);
+    searchIndexContract(() => h);
 
     describe('persistence across a restart', () => {
       it('data, UIDVALIDITY and UIDNEXT survive; UIDs are not reused', async (t) => {

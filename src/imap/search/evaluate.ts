@@ -12,6 +12,12 @@
  *   (2) the header bytes for HEADER and the header part of TEXT (read directly, no meta parse; only
  *       the fields a HEADER key names are decoded);
  *   (3) the whole message (decoded text parts) for BODY and TEXT.
+ *   Before stage 1, when at least PROBE_MIN messages are still undecided, BODY/TEXT keys ask the store's
+ *   body search index (`MessageStore.searchText`) for candidate UIDs: a message that is no candidate
+ *   cannot contain the string and is decided without I/O; candidates are read and compared as before.
+ *   Before stage 1, when at least PROBE_MIN messages are still undecided, BODY/TEXT keys ask the store's
+ *   body search index (`MessageStore.searchText`) for candidate UIDs: a message that is no candidate
+ *   cannot contain the string and is decided without I/O; candidates are read and compared as before.
  *   A search on flags, sizes, dates or UIDs therefore never touches the store, and `OR FROM x BODY y`
  *   reads bodies only of messages not from x.
  * - Loading reads the store per message (synchronous SQLite underneath) in chunks of CHUNK, and
@@ -29,7 +35,14 @@ import { isUtf8 } from 'node:buffer';
 import { fieldValue, type HeaderField, scanHeader } from '../../mail/header.js';
 import type { MimePart } from '../../mail/mime.js';
 import { parseMessage } from '../../mail/parse.js';
-import { decodedHeader, decodeHeaderValue, fold, SearchableMessage, type SearchMeta } from '../../mail/search.js';
+import {
+  decodeHeaderValue,
+  fold,
+  foldedHeader,
+  foldedMimeHeaders,
+  SearchableMessage,
+  type SearchMeta,
+} from '../../mail/search.js';
 import type { Store } from '../../store/types.js';
 import type { SearchKey } from '../commands/search-grammar.js';
 import { emailIdHashPrefix } from '../fetch/objectid.js';
@@ -106,7 +119,25 @@ interface Matcher {
   /** Bit mask of the loading stages (1 << stage) this key reads. */
   needs: number;
   test: Test;
+  /** On the compiled root only: the body search index lookups its BODY/TEXT keys can use. */
+  probes?: IndexProbe[];
 }
+
+/**
+ * A lookup in the store's body search index for one BODY or TEXT key. `uids` stays undefined until
+ * `runSearch` asks the store (only when enough messages are left to read); null when the index
+ * cannot answer. A message whose UID is not among the candidates cannot match, so its key is false
+ * without reading it; a candidate is still decided by its decoded text (the index narrows, the text
+ * decides).
+ */
+interface IndexProbe {
+  field: 'body' | 'text';
+  needle: string;
+  uids?: Set<number> | null;
+}
+
+/** The index is asked only when at least this many messages would otherwise be read. */
+const PROBE_MIN = 8;
 
 const DAY_MS = 86_400_000;
 
@@ -118,11 +149,14 @@ function leaf(level: number, test: Test, extra = 0): Matcher {
 interface CompileContext {
   sel: SelectedMailbox;
   now: number;
+  probes: IndexProbe[];
 }
 
 /** Compiles the key tree; throws SearchError for keys we do not support. */
 export function compileSearch(key: SearchKey, scope: SearchScope): Matcher {
-  return compileKey(key, { sel: scope.selected, now: scope.now ?? Date.now() });
+  const probes: IndexProbe[] = [];
+  const root = compileKey(key, { sel: scope.selected, now: scope.now ?? Date.now(), probes });
+  return probes.length > 0 ? { ...root, probes } : root;
 }
 
 /** One key: the logic operators combine compiled keys; each kind of leaf has its own compiler. */
@@ -146,7 +180,7 @@ function compileKey(k: SearchKey, cx: CompileContext): Matcher {
     case 'date':
       return dateNode(k.which, k.cmp, k.date);
     case 'text':
-      return textNode(k.field, decodeNeedle(k.value));
+      return textNode(k.field, decodeNeedle(k.value), cx.probes);
     case 'header':
       return headerNode(k.field, k.value);
     case 'emailid':
@@ -317,8 +351,14 @@ function dateNode(which: 'internal' | 'sent' | 'saved', cmp: 'before' | 'on' | '
   });
 }
 
-function textNode(field: 'bcc' | 'body' | 'cc' | 'from' | 'subject' | 'text' | 'to', value: string): Matcher {
+function textNode(
+  field: 'bcc' | 'body' | 'cc' | 'from' | 'subject' | 'text' | 'to',
+  value: string,
+  probes: IndexProbe[],
+): Matcher {
   const needle = fold(value);
+  const probe: IndexProbe = { field: field === 'text' ? 'text' : 'body', needle: value };
+  if ((field === 'body' || field === 'text') && needle !== '') probes.push(probe);
   switch (field) {
     case 'from':
     case 'to':
@@ -340,7 +380,8 @@ function textNode(field: 'bcc' | 'body' | 'cc' | 'from' | 'subject' | 'text' | '
     case 'body':
       // RFC 9051 §6.4.4 BODY: the body of the message (decoded text parts, src/mail/search.ts).
       if (needle === '') return leaf(MEM, () => true);
-      return leaf(FULL, (_m, _s, l) => {
+      return leaf(FULL, (m, _s, l) => {
+        if (notCandidate(probe, m)) return false;
         if (l.full === undefined) return l.digest === null ? false : undefined;
         if (l.full === null) return false;
         return l.full.message.matchBody(value);
@@ -350,7 +391,8 @@ function textNode(field: 'bcc' | 'body' | 'cc' | 'from' | 'subject' | 'text' | '
       if (needle === '') return leaf(MEM, () => true);
       return leaf(
         FULL,
-        (_m, _s, l) => {
+        (m, _s, l) => {
+          if (notCandidate(probe, m)) return false;
           if (l.header === null) return false;
           if (l.header !== undefined && headerFolded(l.header).includes(needle)) return true;
           if (l.full === undefined) return undefined;
@@ -362,17 +404,18 @@ function textNode(field: 'bcc' | 'body' | 'cc' | 'from' | 'subject' | 'text' | '
   }
 }
 
+/** The index has answered and the message is not among its candidates. */
+function notCandidate(probe: IndexProbe, m: SelectedMessage): boolean {
+  return probe.uids !== undefined && probe.uids !== null && !probe.uids.has(m.uid);
+}
+
 function headerFields(h: HeaderView): HeaderField[] {
   h.fields ??= scanHeader(h.bytes).fields;
   return h.fields;
 }
 
 function headerFolded(h: HeaderView): string {
-  h.folded ??= fold(
-    headerFields(h)
-      .map((f) => `${f.name}: ${decodeHeaderValue(fieldValue(h.bytes, f.valueStart, f.valueEnd))}`)
-      .join('\n'),
-  );
+  h.folded ??= foldedHeader(h.bytes);
   return h.folded;
 }
 
@@ -392,16 +435,7 @@ async function readHeader(store: Store, m: SelectedMessage): Promise<Buffer | nu
 
 /** The decoded MIME headers of every body part (not the message header), case-folded. */
 function mimeHeaders(f: FullView): string {
-  if (f.mimeHeaders === null) {
-    const out: string[] = [];
-    const walk = (part: MimePart, isRoot: boolean): void => {
-      if (!isRoot) for (const [n, v] of decodedHeader(f.raw, part.start, part.body)) out.push(`${n}: ${v}`);
-      for (const child of part.parts ?? []) walk(child, false);
-      if (part.message !== undefined) walk(part.message, true); // its header is searched as body text
-    };
-    walk(f.mime, true);
-    f.mimeHeaders = fold(out.join('\n'));
-  }
+  f.mimeHeaders ??= foldedMimeHeaders(f.raw, f.mime);
   return f.mimeHeaders;
 }
 
@@ -419,6 +453,21 @@ export async function runSearch(scope: SearchScope, root: Matcher): Promise<numb
     else if (r === undefined) pending.push(i);
   }
   if (pending.length === 0) return matched;
+  if (root.probes !== undefined && pending.length >= PROBE_MIN && (root.needs & (1 << FULL)) !== 0) {
+    // Ask the body search index, then decide again what it rules out, before any message is read.
+    const mailboxId = scope.selected.mailbox.id;
+    for (const probe of root.probes) {
+      probe.uids = await scope.store.messages.searchText(mailboxId, probe.field, probe.needle);
+    }
+    const still: number[] = [];
+    for (const i of pending) {
+      const r = root.test(msgs[i], i + 1, {});
+      if (r === true) matched.push(i);
+      else if (r === undefined) still.push(i);
+    }
+    pending = still;
+    if (pending.length === 0) return matched.sort((a, b) => a - b);
+  }
   const pacer = new Pacer(scope.cancelled);
   let loaded: Loaded[] = pending.map(() => ({}));
   for (let stage = DIGEST; stage <= FULL && pending.length > 0; stage++) {

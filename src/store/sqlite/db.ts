@@ -24,6 +24,10 @@ export class SqliteContext {
   readonly #statements = new Map<string, Database.Statement>();
   readonly #plucked = new Map<string, Database.Statement>();
   readonly #writer: GroupCommitter;
+  /** Whether the body search index (search.ts) exists. */
+  searchIndex = false;
+  /** Whether new blobs are indexed in the write that stores them (else they wait, pending). */
+  indexAtWrite = false;
 
   constructor(db: Database.Database, bus: ChangeBus, guard?: SpaceGuard) {
     this.db = db;

@@ -24,6 +24,7 @@ import { mailboxRowByName, sqliteMailboxes } from './mailboxes.js';
 import { insertMessage, prepareBlob, putBlob, sqliteBlobs, sqliteMessages } from './messages.js';
 import { insertQueueEntry, sqliteQueue } from './queue.js';
 import { accountsOverQuota, addBytes, type QuotaAdditions } from './quota.js';
+import { ensureSearchIndex, sqliteSearchIndex } from './search.js';
 import { sqliteSessionLog } from './sessionlog.js';
 
 export interface SqliteStoreOptions {
@@ -33,17 +34,26 @@ export interface SqliteStoreOptions {
   space?: SpaceGuard;
   /** The quota of accounts without their own, in bytes (null: none). */
   defaultQuotaBytes?: number | null;
+  /**
+   * The body search index (search.ts): `background` (default) stores new blobs as pending, for the
+   * server's indexer (`store/indexer.ts`) or `postbode reindex`; `write` indexes them in the write that
+   * stores them; `off` behaves as if this SQLite had no FTS5 trigram tokenizer (searches read every
+   * message) — for comparisons in tests.
+   */
+  searchIndex?: 'background' | 'write' | 'off';
 }
 
 export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> {
   const ctx = new SqliteContext(openDatabase(opts.path), new ChangeBus(), opts.space);
+  ctx.searchIndex = ensureSearchIndex(ctx.db, opts.searchIndex !== 'off');
+  ctx.indexAtWrite = ctx.searchIndex && opts.searchIndex === 'write';
   const defaultQuotaBytes = opts.defaultQuotaBytes ?? null;
   let closed = false;
 
   function deliver(request: DeliveryRequest): Promise<DeliveryResult> {
     if (request.local.length === 0 && !request.remote)
       return Promise.resolve({ local: [], queueId: null, overQuota: [] });
-    const blob = prepareBlob(request.raw, request.meta);
+    const blob = prepareBlob(request.raw, request.meta, ctx.indexAtWrite && request.local.length > 0);
     const internalDate = (request.internalDate ?? new Date()).getTime();
     const targets = request.local.map((t) => ({
       accountId: t.accountId,
@@ -95,6 +105,7 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
     changes: ctx.bus,
     sessionLog: sqliteSessionLog(ctx),
     admins: sqliteAdmins(ctx),
+    searchIndex: sqliteSearchIndex(ctx),
     deliver,
     async stats() {
       return ctx

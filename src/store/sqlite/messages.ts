@@ -21,6 +21,7 @@
  *   `readMany` reads only the requested byte ranges (`substr` on a BLOB counts bytes).
  */
 import { createHash } from 'node:crypto';
+import type { IndexText } from '../../mail/search.js';
 import { applyFlags, FLAG_DELETED, joinFlags, splitFlags } from '../normalize.js';
 import {
   type BlobStore,
@@ -36,6 +37,7 @@ import {
 import type { SqliteContext } from './db.js';
 import { bumpModseq, mailboxRowById } from './mailboxes.js';
 import { accountsOverQuota, addBytes, type QuotaAdditions } from './quota.js';
+import { INDEX_MAX_BYTES, indexExistingBlob, indexNewBlob, prepareIndexText, searchText } from './search.js';
 import { ESSENTIAL, type WriteTx } from './writer.js';
 
 interface MessageRow {
@@ -72,20 +74,35 @@ export interface PreparedBlob {
   hash: string;
   raw: Buffer;
   meta: string;
+  /** The body search index's texts (search.ts); null when not indexed now (no index, queue only). */
+  text: IndexText | null;
 }
 
-export function prepareBlob(raw: Buffer, meta: JsonValue): PreparedBlob {
-  return { hash: createHash('sha256').update(raw).digest('hex'), raw, meta: JSON.stringify(meta ?? null) };
+/** `index`: compute the search index's texts (for blobs that go into a mailbox, when there is an index). */
+export function prepareBlob(raw: Buffer, meta: JsonValue, index: boolean): PreparedBlob {
+  return {
+    hash: createHash('sha256').update(raw).digest('hex'),
+    raw,
+    meta: JSON.stringify(meta ?? null),
+    text: index && raw.length <= INDEX_MAX_BYTES ? prepareIndexText(raw, meta) : null,
+  };
 }
 
-/** The id of the blob with these bytes, inserting it when new. Call inside a write job. */
+/**
+ * The id of the blob with these bytes, inserting it when new, with its search index row (or pending
+ * mark) in the same transaction. Call inside a write job.
+ */
 export function putBlob(ctx: SqliteContext, blob: PreparedBlob): number {
   const existing = ctx.pluck('SELECT id FROM blobs WHERE hash = ?').get(blob.hash) as number | undefined;
-  if (existing !== undefined) return existing;
+  if (existing !== undefined) {
+    indexExistingBlob(ctx, existing, blob.text);
+    return existing;
+  }
   const id = ctx
     .pluck(`INSERT INTO blobs (hash, size, data, meta) VALUES (?, ?, ?, '') RETURNING id`)
     .get(blob.hash, blob.raw.length, blob.raw) as number;
   ctx.sql('INSERT INTO blob_meta (blob_id, meta) VALUES (?, ?)').run(id, blob.meta);
+  indexNewBlob(ctx, id, blob.text);
   return id;
 }
 
@@ -200,7 +217,7 @@ export function sqliteMessages(ctx: SqliteContext, opts: { defaultQuotaBytes: nu
   function appendMany(inputs: NewMessage[]): Promise<MessageInfo[]> {
     const prepared = inputs.map((input) => ({
       mailboxId: input.mailboxId,
-      blob: prepareBlob(input.raw, input.meta),
+      blob: prepareBlob(input.raw, input.meta, ctx.indexAtWrite),
       size: input.raw.length,
       flags: splitFlags(input.flags ?? []),
       internalDate: (input.internalDate ?? new Date()).getTime(),
@@ -368,6 +385,10 @@ export function sqliteMessages(ctx: SqliteContext, opts: { defaultQuotaBytes: nu
       const out = new Map<number, Buffer>();
       for (const row of rows) out.set(row.uid, row.data ?? Buffer.alloc(0));
       return out;
+    },
+
+    async searchText(mailboxId, field, needle) {
+      return searchText(ctx, mailboxId, field, needle);
     },
   };
 }

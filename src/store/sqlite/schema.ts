@@ -258,8 +258,20 @@ const V9 = `
 ALTER TABLE accounts ADD COLUMN scram_sha256 TEXT;
 `;
 
+/**
+ * V10: the body search index's list of blobs it does not hold (search.ts). Every blob stored before is
+ * pending until `postbode reindex` indexes it; until then SEARCH reads those messages as before. The
+ * FTS5 table itself is created when the store opens, if this SQLite has the trigram tokenizer.
+ */
+const V10 = `
+CREATE TABLE search_pending (
+  blob_id INTEGER PRIMARY KEY REFERENCES blobs(id) ON DELETE CASCADE
+) STRICT;
+INSERT INTO search_pending (blob_id) SELECT id FROM blobs;
+`;
+
 /** Migration i brings the schema from version i to i + 1. Append only. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -1,0 +1,82 @@
+/**
+ * The background indexer of the body search index: takes the contents delivery and APPEND stored as
+ * pending (`Store.searchIndex`) into the index, in small batches, off the path of the replies. Backend-
+ * neutral: it only calls `indexPending`.
+ *
+ * Invariants:
+ * - One batch at a time; between batches the event loop runs (a batch is one short write, a few ms to a
+ *   few tens of ms), and when nothing is pending it sleeps `idleMs` before looking again.
+ * - Searches are right whatever the indexer has done so far (pending messages are always candidates);
+ *   it only makes them faster.
+ * - A failing batch (disk full, database busy) is logged once per failure streak and retried after
+ *   `idleMs`; `stop()` waits for the batch in flight.
+ */
+import type { Store } from './types.js';
+
+export interface IndexerOptions {
+  /** Contents per batch (default 100). */
+  batch?: number;
+  /** Pause when nothing is pending or after a failure, in ms (default 1000). */
+  idleMs?: number;
+  /** Told about failures (the first of a streak). */
+  onError?: (error: unknown) => void;
+}
+
+export class SearchIndexer {
+  readonly #store: Store;
+  readonly #batch: number;
+  readonly #idleMs: number;
+  readonly #onError: (error: unknown) => void;
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<void> | null = null;
+  #stopped = false;
+  #failing = false;
+  /** Contents indexed since start (for tests and status). */
+  indexed = 0;
+
+  constructor(store: Store, opts: IndexerOptions = {}) {
+    this.#store = store;
+    this.#batch = opts.batch ?? 100;
+    this.#idleMs = opts.idleMs ?? 1000;
+    this.#onError = opts.onError ?? (() => {});
+  }
+
+  start(): void {
+    this.#schedule(0);
+  }
+
+  #schedule(ms: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#running = this.#drain().finally(() => {
+        this.#running = null;
+      });
+    }, ms);
+    this.#timer.unref();
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (!this.#stopped) {
+        const n = await this.#store.searchIndex.indexPending(this.#batch);
+        this.#failing = false;
+        if (n === 0) break;
+        this.indexed += n;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } catch (error) {
+      if (!this.#failing) this.#onError(error);
+      this.#failing = true;
+    }
+    this.#schedule(this.#idleMs);
+  }
+
+  /** Stops looking for work; resolves when the batch in flight (if any) is done. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#running;
+  }
+}
