@@ -2,6 +2,8 @@
  * The `postbode` command. Each subcommand is a thin layer over server/ (serve) or the store (admin).
  * Errors meant for the user are printed as one line; exit codes: 0 ok, 1 error, 2 usage.
  */
+
+import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import pc from 'picocolors';
@@ -18,6 +20,7 @@ import { SpaceReserve } from '../store/space.js';
 import type { TraceEvent } from '../trace/bus.js';
 import { VERSION } from '../version.js';
 import { registerAdminCommands } from './admin.js';
+import { classroomNotice } from './classroom.js';
 import { CliError, configFrom, type GlobalOptions, withConfigOptions } from './context.js';
 import { registerDnsCommands } from './dns.js';
 
@@ -44,6 +47,10 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
         collect,
       )
       .option('--strict', 'refuse sloppy input (bare HELO, MAIL FROM without <>, bare LF) as Postfix does')
+      .option(
+        '--classroom',
+        'classroom mode, for a lab network only: web lab on all interfaces, plaintext logins from private networks',
+      )
       .option('--set <key=value>', 'any config setting, e.g. --set smtp.max_recipients=50 (repeatable)', collect),
   ).action(
     async (
@@ -52,6 +59,7 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
         domain?: string[];
         listen?: string[];
         strict?: boolean;
+        classroom?: boolean;
         set?: string[];
       },
     ) => {
@@ -62,11 +70,16 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
         domains: opts.domain,
         listen: opts.listen,
         strictness: opts.strict ? 'strict' : undefined,
+        classroom: opts.classroom,
         set: opts.set,
       });
       serving = true;
       const log = createLogger(config.log.level);
       const server = await startServer(config, log);
+      if (config.lab.classroom) {
+        // Always printed (not only on a terminal): the teacher must see what this opens.
+        for (const l of classroomNotice(server.listeners, networkInterfaces())) out(l);
+      }
       if (process.stdout.isTTY) {
         for (const l of server.listeners) out(`  ${l.name.padEnd(12)} ${l.host}:${l.port}`);
         out(`postbode ${VERSION} is running (data in ${path.resolve(config.data_dir)}); Ctrl-C stops it`);

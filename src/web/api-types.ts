@@ -26,6 +26,10 @@ export interface SessionSummary {
   closeReason: string | null;
   /** TLS key logging was on for this session (its secrecy is weakened; admins can fetch keylog.txt). */
   keyLogged: boolean;
+  /** SMTP: the last HELO/EHLO name the client gave (lower-case), or null. */
+  helo: string | null;
+  /** SMTP: the last MAIL FROM address (lower-case), or null. */
+  mailFrom: string | null;
 }
 
 /** What the lab knows about one line: the reply's meaning, the command it answers, the RFC. */

@@ -23,6 +23,8 @@ const session = (id: string, overrides: Partial<LoggedSession> = {}): LoggedSess
   closeReason: null,
   events: 0,
   keyLogged: false,
+  helo: null,
+  mailFrom: null,
   ...overrides,
 });
 
