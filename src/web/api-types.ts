@@ -76,3 +76,13 @@ export interface MimeNode {
   size: number;
   children: MimeNode[];
 }
+
+/** GET /api/mail/:account/mailboxes/:id/messages/:uid/text: the message's text parts, in order. */
+export interface MessageTextResponse {
+  uid: number;
+  /**
+   * text/plain parts decoded; text/html parts as text without markup (no tag, script or style is kept).
+   * Attachments are left out. Each part is cut at 1,000,000 characters (`truncated`).
+   */
+  parts: { part: string; type: string; text: string; truncated: boolean }[];
+}

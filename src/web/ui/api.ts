@@ -11,6 +11,7 @@ export type {
   Annotation,
   Capability,
   EventType,
+  MessageTextResponse,
   MimeNode,
   Proto,
   Role,
