@@ -67,6 +67,10 @@ export interface ServerInfo {
   product: string;
   listeners: { name: string; host: string; port: number }[];
   domains: string[];
+  /** lab.classroom (serve --classroom). */
+  classroom: boolean;
+  /** Where plaintext logins are allowed without TLS (CIDR). */
+  plaintextNetworks: string[];
 }
 
 export interface QueueRecipientInfo {
