@@ -375,7 +375,7 @@ describe('web lab API', () => {
     }
   });
 
-  it('shows a user only the sessions in which they logged in', async () => {
+  it('shows a user only their sessions: those they logged in to, and port-25 ones that name them', async () => {
     const c = await LineClient.connect(pb.ports.submission);
     let port = 0;
     try {

@@ -7,7 +7,7 @@ import { BlockList, isIPv6 } from 'node:net';
 import type { NetworkInterfaceInfo } from 'node:os';
 import { PRIVATE_NETWORKS } from '../config/load.js';
 
-/** Addresses that are not public: loopback, private, link-local, shared (CGNAT) and documentation ranges. */
+/** Addresses that are not public: loopback, private, link-local, shared (CGNAT) and unspecified. */
 const NOT_PUBLIC = new BlockList();
 for (const cidr of [
   ...PRIVATE_NETWORKS,
