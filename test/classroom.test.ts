@@ -111,7 +111,7 @@ describe('classroom mode', () => {
 
   it('moves the web lab to all interfaces and says so in server-info', async () => {
     const started = pb.logs.find((l) => l.msg === 'postbode started');
-    const httpListener = (started?.listeners as string[]).find((l) => l.startsWith('http='));
+    const httpListener = ((started?.listeners ?? []) as string[]).find((l) => l.startsWith('http='));
     assert.match(httpListener ?? '', /^http=\[?::\]?:\d+$/, 'http on [::], not 127.0.0.1');
     const info = await alice.json<{ classroom: boolean; plaintextNetworks: string[] }>('GET', '/api/server-info');
     assert.equal(info.classroom, true);
