@@ -73,8 +73,9 @@ export function classroomNotice(
       exposed = [host];
     }
     if (exposed.length > 0) {
+      const where = host.includes(':') ? `[${host}]:${l.port}` : `${host}:${l.port}`;
       lines.push(
-        `WARNING: classroom mode with listener ${l.name} (${l.host}:${l.port}) on a public address (${exposed.join(', ')}): anyone on the internet can reach it; bind it to the lab network's address (--listen ${l.name}=ADDRESS:${l.port})`,
+        `WARNING: classroom mode with listener ${l.name} (${where}) on a public address (${exposed.join(', ')}): anyone on the internet can reach it; bind it to the lab network's address (--listen ${l.name}=ADDRESS:${l.port})`,
       );
     }
   }
