@@ -4,11 +4,13 @@
  * password), Thunderbird autoconfig and Autodiscover XML.
  */
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TLSSocket } from 'node:tls';
+import { LineClient } from './harness/line-client.js';
 import { popRetrieveAll } from './harness/pop3.js';
 import { type PostbodeProcess, removeDir, startPostbode } from './harness/server.js';
 
@@ -412,12 +414,86 @@ describe('web API', () => {
     assert.ok(sheet.includes(`<td>SMTP (sending)</td><td>${pb.ports.submission}</td><td>STARTTLS</td>`));
     assert.match(sheet, /@media print/);
     assert.ok(sheet.includes(base));
+    // Every port (25 for the telnet exercises), the server's name and the certificate note.
+    assert.ok(sheet.includes(`<td>${pb.ports.smtp}</td><td>none, STARTTLS offered</td>`), 'port 25 row');
+    assert.ok(sheet.includes('<dt>Server</dt><dd><code>mx.example.test</code></dd>'));
+    const pem = readFileSync(path.join(pb.dataDir, 'tls', 'cert.pem'), 'utf8');
+    const fingerprint = new X509Certificate(pem).fingerprint256;
+    assert.ok(
+      sheet.includes(`self-signed`) && sheet.includes(fingerprint),
+      'the self-signed note with its fingerprint',
+    );
 
     assert.equal((await c.req('GET', '/api/lab-accounts/nope/accounts.csv')).status, 404);
 
     const student = batch.accounts[1];
     assert.deepEqual(await popRetrieveAll(pb.ports.pop3, student.address, student.password), []);
     await assert.rejects(popRetrieveAll(pb.ports.pop3, student.address, 'wrong-pass'), /-ERR/);
+  });
+
+  it('the Mail page API gives the text of a message: plain text decoded, HTML as text with no markup', async () => {
+    const user = 'reader@example.test';
+    assert.equal(pb.cli(['user', 'add', user, '--password', 'reader-pw']).code, 0);
+    const html =
+      '<html><head><script>alert("x")</script></head><body><p>Hallo <b>klas</b></p><img src="https://evil.example/t.png"></body></html>';
+    const message = [
+      'From: teacher@example.test',
+      `To: ${user}`,
+      'Subject: text please',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/alternative; boundary="alt"',
+      '',
+      '--alt',
+      'Content-Type: text/plain; charset=utf-8',
+      'Content-Transfer-Encoding: quoted-printable',
+      '',
+      'Dag klas, =C3=A7a va?',
+      '--alt',
+      'Content-Type: text/html; charset=utf-8',
+      'Content-Transfer-Encoding: base64',
+      '',
+      Buffer.from(html).toString('base64'),
+      '--alt--',
+      '',
+    ].join('\r\n');
+    const smtp = await LineClient.connect(pb.ports.smtp);
+    try {
+      assert.match(await smtp.reply(), /^220/);
+      assert.match(await smtp.cmd('EHLO tester'), /^250/);
+      assert.match(await smtp.cmd('MAIL FROM:<teacher@example.test>'), /^250/);
+      assert.match(await smtp.cmd(`RCPT TO:<${user}>`), /^250/);
+      assert.match(await smtp.cmd('DATA'), /^354/);
+      smtp.write(`${message}.\r\n`);
+      assert.match(await smtp.reply(), /^250/);
+    } finally {
+      smtp.close();
+    }
+    const c = new WebClient(base);
+    await c.login(user, 'reader-pw');
+    const { mailboxes } = await c.json<{ mailboxes: { id: number; name: string }[] }>('GET', '/api/mail/me/mailboxes');
+    const inbox = mailboxes.find((m) => m.name === 'INBOX');
+    assert.ok(inbox);
+    const list = await c.json<{ messages: { uid: number }[] }>('GET', `/api/mail/me/mailboxes/${inbox.id}/messages`);
+    const uid = list.messages[0].uid;
+    const text = await c.json<{ parts: { part: string; type: string; text: string }[] }>(
+      'GET',
+      `/api/mail/me/mailboxes/${inbox.id}/messages/${uid}/text`,
+    );
+    assert.deepEqual(
+      text.parts.map((p) => [p.part, p.type]),
+      [
+        ['1', 'text/plain'],
+        ['2', 'text/html'],
+      ],
+    );
+    assert.equal(text.parts[0].text, 'Dag klas, ça va?');
+    assert.equal(text.parts[1].text, 'Hallo klas');
+    assert.ok(!JSON.stringify(text).includes('script') && !JSON.stringify(text).includes('evil.example'));
+    // Another user may not read it.
+    const admin = new WebClient(base);
+    await admin.login('teacher', 'teacher-pw');
+    await admin.json('GET', `/api/mail/${user}/mailboxes/${inbox.id}/messages/${uid}/text`);
+    await c.json('GET', `/api/mail/teacher@example.test/mailboxes/${inbox.id}/messages/${uid}/text`, undefined, 403);
   });
 
   it('Thunderbird autoconfig lists the listeners that are on, by hostname, with %EMAILADDRESS%', async () => {

@@ -375,7 +375,7 @@ describe('web lab API', () => {
     }
   });
 
-  it('shows a user only the sessions in which they logged in', async () => {
+  it('shows a user only their sessions: those they logged in to, and port-25 ones that name them', async () => {
     const c = await LineClient.connect(pb.ports.submission);
     let port = 0;
     try {
@@ -397,10 +397,14 @@ describe('web lab API', () => {
     assert.ok(!JSON.stringify(detail).includes(ALICE_PASSWORD));
 
     const bobs = await bob.json<{ sessions: Summary[] }>('GET', '/api/sessions');
-    assert.ok(!bobs.sessions.some((s) => s.id === own.id || s.id === deliverySid));
+    assert.ok(!bobs.sessions.some((s) => s.id === own.id));
+    // The port-25 delivery names Bob in its MAIL FROM: without a login, it is his to see (access.ts).
+    assert.ok(bobs.sessions.some((s) => s.id === deliverySid && s.user === null));
+    await bob.json('GET', `/api/sessions/${deliverySid}`);
     await bob.json('GET', `/api/sessions/${own.id}`, undefined, 403);
     await bob.json('GET', `/api/sessions/${own.id}/transcript.txt`, undefined, 403);
-    await bob.json('GET', `/api/sessions/${deliverySid}/capture.pcap`, undefined, 403);
+    await bob.json('GET', `/api/sessions/${own.id}/capture.pcap`, undefined, 403);
+    await alice.json('GET', `/api/sessions/${deliverySid}`, undefined, 403);
     const alices = await alice.json<{ sessions: Summary[] }>('GET', '/api/sessions');
     assert.ok(alices.sessions.every((s) => s.user === ALICE));
     await new Api(base).json('GET', '/api/sessions', undefined, 401);

@@ -47,7 +47,7 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
 }
 
-async function sendMail(port: number, subject: string, to = ALICE): Promise<void> {
+async function sendMail(port: number, subject: string, to = ALICE, html?: string): Promise<void> {
   const transport = nodemailer.createTransport({
     host: '127.0.0.1',
     port,
@@ -63,6 +63,7 @@ async function sendMail(port: number, subject: string, to = ALICE): Promise<void
       to,
       subject,
       text: 'Hello from the web UI test.\n',
+      ...(html ? { html } : {}),
       attachments: [{ filename: 'notes.txt', content: 'an attachment\n' }],
     });
   } finally {
@@ -150,7 +151,12 @@ describe('web UI in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
   it('shows an SMTP session live in the list, then annotated in the session view', async () => {
     await page.goto(`${base}/#/sessions`);
     await page.getByText('● live').waitFor();
-    await sendMail(pb.ports.submission, 'Seen in the lab');
+    await sendMail(
+      pb.ports.submission,
+      'Seen in the lab',
+      ALICE,
+      '<p>Hello in <b>HTML</b></p><script>document.title = "pwned"</script><img src="http://127.0.0.1:9/x.png">',
+    );
     // No reload: the row must come from the live stream.
     const row = page.locator('tr[data-session]', { has: page.locator('a.proto.smtp') }).first();
     await row.waitFor();
@@ -247,6 +253,13 @@ describe('web UI in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
     await page.locator('.msglist a', { hasText: 'Seen in the lab' }).click();
     await page.locator('.message h2', { hasText: 'Seen in the lab' }).waitFor();
     assert.match(await text(page.locator('table.headers')), /Subject\s*Seen in the lab/);
+    // The text to read: the plain part, and the HTML part as text (its script neither shown nor run).
+    const body = page.getByRole('region', { name: 'Message text' });
+    await body.locator('pre.body', { hasText: 'Hello from the web UI test.' }).waitFor();
+    await body.locator('pre.body', { hasText: 'Hello in HTML' }).waitFor();
+    assert.doesNotMatch(await text(body), /pwned|<script|<b>/);
+    assert.notEqual(await page.title(), 'pwned');
+    assert.equal(await body.locator('img, iframe, script').count(), 0);
     await page.locator('a.dl', { hasText: 'notes.txt' }).first().waitFor();
     await shot(page, 'mail');
     await page.getByRole('tab', { name: 'MIME tree' }).click();

@@ -3,6 +3,7 @@
  * Errors meant for the user are printed as one line; exit codes: 0 ok, 1 error, 2 usage.
  */
 import { existsSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import pc from 'picocolors';
@@ -20,6 +21,7 @@ import type { TraceEvent } from '../trace/bus.js';
 import { VERSION } from '../version.js';
 import { registerAdminCommands } from './admin.js';
 import { registerBackupCommands } from './backup.js';
+import { classroomNotice } from './classroom.js';
 import { CliError, configFrom, type GlobalOptions, noDatabaseMessage, withConfigOptions } from './context.js';
 import { registerDnsCommands } from './dns.js';
 import { registerReindexCommand } from './reindex.js';
@@ -50,6 +52,10 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
         collect,
       )
       .option('--strict', 'refuse sloppy input (bare HELO, MAIL FROM without <>, bare LF) as Postfix does')
+      .option(
+        '--classroom',
+        'classroom mode, for a lab network only: web lab on all interfaces, plaintext logins from private networks',
+      )
       .option('--set <key=value>', 'any config setting, e.g. --set smtp.max_recipients=50 (repeatable)', collect),
   ).action(
     async (
@@ -58,6 +64,7 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
         domain?: string[];
         listen?: string[];
         strict?: boolean;
+        classroom?: boolean;
         set?: string[];
       },
     ) => {
@@ -68,11 +75,16 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
         domains: opts.domain,
         listen: opts.listen,
         strictness: opts.strict ? 'strict' : undefined,
+        classroom: opts.classroom,
         set: opts.set,
       });
       serving = true;
       const log = createLogger(config.log.level);
       const server = await startServer(config, log);
+      if (config.lab.classroom) {
+        // Always printed (not only on a terminal): the teacher must see what this opens.
+        for (const l of classroomNotice(server.listeners, networkInterfaces())) out(l);
+      }
       if (process.stdout.isTTY) {
         for (const l of server.listeners) out(`  ${l.name.padEnd(12)} ${l.host}:${l.port}`);
         out(`postbode ${VERSION} is running (data in ${path.resolve(config.data_dir)}); Ctrl-C stops it`);

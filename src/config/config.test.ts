@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse as parseToml } from 'smol-toml';
-import { ConfigError, loadConfig, parseConfig, parseListenAddress } from './load.js';
+import { ConfigError, classroomConfig, loadConfig, parseConfig, parseListenAddress } from './load.js';
 
 const example = path.resolve(import.meta.dirname, '../../postbode.example.toml');
 
@@ -63,6 +63,33 @@ describe('config', () => {
     );
     assert.throws(() => parseConfig({ tls: { acme_directory: 'not a url' } }), /tls\.acme_directory/);
     assert.equal(parseConfig({ tls: { acme: true, acme_http: '127.0.0.1:8081' } }).tls.acme, true);
+  });
+
+  it('classroom mode: --classroom or lab.classroom opens the web lab and plaintext logins to the LAN', () => {
+    const off = parseConfig({});
+    assert.equal(off.lab.classroom, false);
+    assert.deepEqual(off.plaintext_networks, ['127.0.0.0/8', '::1/128']);
+    const fromFlag = loadConfig({ classroom: true }, {}).config;
+    const fromKey = loadConfig({ set: ['lab.classroom=true'] }, {}).config;
+    for (const c of [fromFlag, fromKey]) {
+      assert.equal(c.lab.classroom, true);
+      assert.equal(c.listen.http, '[::]:8080');
+      assert.deepEqual(c.plaintext_networks, [
+        '127.0.0.0/8',
+        '::1/128',
+        '10.0.0.0/8',
+        '172.16.0.0/12',
+        '192.168.0.0/16',
+        'fc00::/7',
+      ]);
+    }
+    // An explicit non-loopback web address stays; off stays off; applying it twice changes nothing.
+    assert.equal(
+      parseConfig({ lab: { classroom: true }, listen: { http: '192.0.2.7:80' } }).listen.http,
+      '192.0.2.7:80',
+    );
+    assert.equal(parseConfig({ lab: { classroom: true }, listen: { http: 'off' } }).listen.http, 'off');
+    assert.deepEqual(classroomConfig(fromFlag), fromFlag);
   });
 
   it('rejects an unknown listener name', () => {

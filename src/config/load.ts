@@ -23,6 +23,8 @@ export interface ConfigOverrides {
   /** `NAME=HOST:PORT` or `NAME=off`. */
   listen?: string[];
   strictness?: 'lab' | 'strict';
+  /** `--classroom`: lab.classroom = true. */
+  classroom?: boolean;
   /** Generic `key.sub=value` settings (values parsed as JSON when possible). */
   set?: string[];
 }
@@ -68,6 +70,10 @@ function applyOverrides(raw: Record<string, unknown>, o: ConfigOverrides): void 
   if (o.dataDir !== undefined) raw.data_dir = o.dataDir;
   if (o.hostname !== undefined) raw.hostname = o.hostname;
   if (o.strictness !== undefined) raw.strictness = o.strictness;
+  if (o.classroom) {
+    raw.lab ??= {};
+    if (typeof raw.lab === 'object' && raw.lab !== null) (raw.lab as Record<string, unknown>).classroom = true;
+  }
   if (o.domains?.length) {
     const existing = Array.isArray(raw.domains) ? (raw.domains as string[]) : [];
     raw.domains = [...new Set([...existing, ...o.domains])];
@@ -111,7 +117,26 @@ export function parseConfig(raw: unknown, source = 'the configuration'): Config 
   if (!result.success) throw new ConfigError(formatConfigError(result.error, source));
   const config = result.data;
   config.domains = config.domains.map((d) => d.toLowerCase());
-  return config;
+  return config.lab.classroom ? classroomConfig(config) : config;
+}
+
+/** The private networks classroom mode allows plaintext logins from: RFC 1918 and RFC 4193 (fc00::/7). */
+export const PRIVATE_NETWORKS = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'] as const;
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/**
+ * What classroom mode changes (docs/configuration.md `lab.classroom`): the private networks join
+ * `plaintext_networks`, and an `http` listener on loopback moves to all interfaces on the same port.
+ */
+export function classroomConfig(config: Config): Config {
+  const plaintext = [...new Set([...config.plaintext_networks, ...PRIVATE_NETWORKS])];
+  let http = config.listen.http;
+  if (http !== 'off') {
+    const { host, port } = parseListenAddress(http);
+    if (LOOPBACK_HOSTS.has(host) || host.startsWith('127.')) http = `[::]:${port}`;
+  }
+  return { ...config, plaintext_networks: plaintext, listen: { ...config.listen, http } };
 }
 
 export function formatConfigError(error: z.ZodError, source: string): string {

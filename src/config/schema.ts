@@ -270,6 +270,17 @@ export const configSchema = z
         temp_error: z.enum(['accept', 'defer']).default('accept'),
       })
       .prefault({}),
+    lab: z
+      .strictObject({
+        /**
+         * Classroom mode (`postbode serve --classroom`), for a lab network only: the web lab listens on
+         * all interfaces (an `http` listener on loopback moves to [::] on the same port), plaintext logins
+         * are allowed from the private networks (RFC 1918, fc00::/7) as well as `plaintext_networks`, and a
+         * student sees the port-25 sessions that came from the address they use the web lab from.
+         */
+        classroom: z.boolean().default(false),
+      })
+      .prefault({}),
     web: z
       .strictObject({
         /** Serve the web lab over HTTPS with the mail certificate (tls.cert_file or the generated one). */

@@ -46,3 +46,4 @@ export {
   SearchableMessage,
   type SearchMeta,
 } from './search.js';
+export { htmlToText, messageText, type TextPart } from './text.js';

@@ -461,6 +461,10 @@ export interface LoggedSession {
   events: number;
   /** TLS key logging was on for this session: its traffic keys were kept (its secrecy is weakened). */
   keyLogged: boolean;
+  /** SMTP: the last HELO/EHLO name the client gave (lower-case), or null. */
+  helo: string | null;
+  /** SMTP: the last MAIL FROM address (lower-case, without <>), or null. */
+  mailFrom: string | null;
 }
 
 /** One event of a logged session, in `seq` order (the opening event has seq 0). */
@@ -484,6 +488,12 @@ export interface SessionFilter {
   user?: string;
   /** Remote address, or its prefix (e.g. `192.168.`). */
   remote?: string;
+  /**
+   * Only sessions a web user may see (src/web/recorder/access.ts): those where `user` logged in, and
+   * SMTP sessions without a login whose MAIL FROM is `user`, whose HELO/EHLO is one of `heloNames`, or
+   * whose remote address is one of `remotes` (exact; empty: none). All lower-case.
+   */
+  visibleTo?: { user: string; heloNames: string[]; remotes: string[] };
   /** Only sessions that started before this time (for paging), exclusive. */
   before?: number;
   /** At most this many (default 200). */

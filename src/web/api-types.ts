@@ -26,6 +26,10 @@ export interface SessionSummary {
   closeReason: string | null;
   /** TLS key logging was on for this session (its secrecy is weakened; admins can fetch keylog.txt). */
   keyLogged: boolean;
+  /** SMTP: the last HELO/EHLO name the client gave (lower-case), or null. */
+  helo: string | null;
+  /** SMTP: the last MAIL FROM address (lower-case), or null. */
+  mailFrom: string | null;
 }
 
 /** What the lab knows about one line: the reply's meaning, the command it answers, the RFC. */
@@ -71,4 +75,14 @@ export interface MimeNode {
   filename: string | null;
   size: number;
   children: MimeNode[];
+}
+
+/** GET /api/mail/:account/mailboxes/:id/messages/:uid/text: the message's text parts, in order. */
+export interface MessageTextResponse {
+  uid: number;
+  /**
+   * text/plain parts decoded; text/html parts as text without markup (no tag, script or style is kept).
+   * Attachments are left out. Each part is cut at 1,000,000 characters (`truncated`).
+   */
+  parts: { part: string; type: string; text: string; truncated: boolean }[];
 }

@@ -35,9 +35,16 @@ export class LineClient {
     for (const f of w) f();
   }
 
-  static async connect(port: number, opts: { tls?: boolean; host?: string } = {}): Promise<LineClient> {
+  /** `localAddress`: the client's own address, e.g. 127.0.0.2 to play another machine over loopback. */
+  static async connect(
+    port: number,
+    opts: { tls?: boolean; host?: string; localAddress?: string } = {},
+  ): Promise<LineClient> {
     const host = opts.host ?? '127.0.0.1';
-    const socket = opts.tls ? tls.connect({ port, host, rejectUnauthorized: false }) : net.connect({ port, host });
+    const local = opts.localAddress ? { localAddress: opts.localAddress } : {};
+    const socket = opts.tls
+      ? tls.connect({ port, host, rejectUnauthorized: false, ...local })
+      : net.connect({ port, host, ...local });
     await new Promise<void>((resolve, reject) => {
       socket.once(opts.tls ? 'secureConnect' : 'connect', () => resolve());
       socket.once('error', reject);

@@ -23,6 +23,8 @@ const session = (id: string, overrides: Partial<LoggedSession> = {}): LoggedSess
   closeReason: null,
   events: 0,
   keyLogged: false,
+  helo: null,
+  mailFrom: null,
   ...overrides,
 });
 
@@ -153,6 +155,34 @@ export function sessionLogContract(harness: () => StoreHarness): void {
       assert.deepEqual(ids(await log().list({ limit: 2 })), ['s4', 's3']);
       assert.deepEqual(ids(await log().list({ before: 300 })), ['s2', 's1']);
       assert.deepEqual(ids(await log().list({ proto: 'imap', user: 'bob@example.org' })), []);
+    });
+
+    it('lists the sessions visible to a user: logged in, or SMTP without login naming them or from their address', async () => {
+      await log().append({
+        sessions: [
+          session('v1', { start: 100, remoteAddress: '10.0.0.21' }),
+          session('v2', { start: 200, remoteAddress: '::ffff:10.0.0.21' }),
+          session('v3', { start: 300, remoteAddress: '10.0.0.30', mailFrom: 'bob@lab.test' }),
+          session('v4', { start: 400, remoteAddress: '10.0.0.30', helo: 'bob' }),
+          session('v5', { start: 500, remoteAddress: '10.0.0.21', user: 'bob@lab.test', mailFrom: 'alice@lab.test' }),
+          session('v6', { start: 600, proto: 'pop3', remoteAddress: '10.0.0.21' }),
+          session('v7', { start: 700, remoteAddress: '10.0.0.21', user: 'alice@lab.test' }),
+        ],
+        events: [],
+      });
+      const got = await log().get('v3');
+      assert.equal(got?.mailFrom, 'bob@lab.test');
+      assert.equal(got?.helo, null);
+      const ids = (list: LoggedSession[]) => list.map((s) => s.id);
+      const alice = { user: 'alice@lab.test', heloNames: ['alice@lab.test', 'alice'] };
+      assert.deepEqual(ids(await log().list({ visibleTo: { ...alice, remotes: ['10.0.0.21', '::ffff:10.0.0.21'] } })), [
+        'v7',
+        'v2',
+        'v1',
+      ]);
+      assert.deepEqual(ids(await log().list({ visibleTo: { ...alice, remotes: [] } })), ['v7']);
+      const bob = { user: 'bob@lab.test', heloNames: ['bob@lab.test', 'bob'], remotes: ['10.0.0.99'] };
+      assert.deepEqual(ids(await log().list({ visibleTo: bob })), ['v5', 'v4', 'v3']);
     });
 
     it('prunes to the newest N and by age, with their events', async () => {

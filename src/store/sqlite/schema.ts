@@ -270,8 +270,18 @@ CREATE TABLE search_pending (
 INSERT INTO search_pending (blob_id) SELECT id FROM blobs;
 `;
 
+/**
+ * V11: what an SMTP session without a login said about itself (its last HELO/EHLO name and MAIL FROM
+ * address, lower-case), so the web lab can show a student the port-25 sessions that name them
+ * (src/web/recorder/access.ts).
+ */
+const V11 = `
+ALTER TABLE log_sessions ADD COLUMN helo TEXT;
+ALTER TABLE log_sessions ADD COLUMN mail_from TEXT;
+`;
+
 /** Migration i brings the schema from version i to i + 1. Append only. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

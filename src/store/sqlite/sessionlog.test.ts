@@ -103,6 +103,8 @@ describe('sqlite session log', () => {
           closeReason: null,
           events: 0,
           keyLogged: false,
+          helo: null,
+          mailFrom: null,
         });
         const events = (id: string, from: number, n: number) =>
           Array.from({ length: n }, (_, i) => ({

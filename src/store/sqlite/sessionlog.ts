@@ -39,6 +39,8 @@ interface SessionRow {
   close_reason: string | null;
   events: number;
   key_logged: number;
+  helo: string | null;
+  mail_from: string | null;
 }
 
 /**
@@ -85,12 +87,12 @@ const KIND_LETTERS: Record<string, string> = {
 const LETTER_KINDS = new Map(Object.entries(KIND_LETTERS).map(([kind, letter]) => [letter, kind]));
 
 const COLUMNS =
-  'id, proto, listener, local_addr, local_port, remote_addr, remote_port, user, tls, start, end, state, close_reason, events, key_logged';
+  'id, proto, listener, local_addr, local_port, remote_addr, remote_port, user, tls, start, end, state, close_reason, events, key_logged, helo, mail_from';
 
-const UPSERT = `INSERT INTO log_sessions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+const UPSERT = `INSERT INTO log_sessions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (id) DO UPDATE SET user = excluded.user, tls = excluded.tls, end = excluded.end,
     state = excluded.state, close_reason = excluded.close_reason, events = excluded.events,
-    key_logged = excluded.key_logged`;
+    key_logged = excluded.key_logged, helo = excluded.helo, mail_from = excluded.mail_from`;
 
 const INSERT_CHUNK = 'INSERT INTO log_chunks (session_id, events) VALUES (?, ?)';
 
@@ -111,6 +113,8 @@ function toSession(row: SessionRow): LoggedSession {
     closeReason: row.close_reason,
     events: row.events,
     keyLogged: row.key_logged !== 0,
+    helo: row.helo,
+    mailFrom: row.mail_from,
   };
 }
 
@@ -248,6 +252,8 @@ export function sqliteSessionLog(ctx: SqliteContext): SessionLogStore {
             s.closeReason,
             s.events,
             s.keyLogged ? 1 : 0,
+            s.helo,
+            s.mailFrom,
           );
         }
         // The recorder hands the events of a session together; grouping keeps any order correct.
@@ -293,6 +299,17 @@ export function sqliteSessionLog(ctx: SqliteContext): SessionLogStore {
       if (filter.remote) {
         where.push("remote_addr LIKE ? ESCAPE '\\'");
         args.push(likePrefix(filter.remote));
+      }
+      if (filter.visibleTo) {
+        // access.ts `maySeeSession` in SQL: logged in as the user, or an SMTP session without a login
+        // that names them (HELO/EHLO, MAIL FROM) or came from their address.
+        const v = filter.visibleTo;
+        const helos = v.heloNames.length ? v.heloNames : [''];
+        const remotes = v.remotes.length ? v.remotes : [''];
+        where.push(
+          `(user = ? OR (user IS NULL AND proto = 'smtp' AND (mail_from = ? OR helo IN (${helos.map(() => '?').join(', ')}) OR remote_addr IN (${remotes.map(() => '?').join(', ')}))))`,
+        );
+        args.push(v.user, v.user, ...helos, ...remotes);
       }
       if (filter.before !== undefined) {
         where.push('start < ?');

@@ -76,6 +76,8 @@ export function openLive(event: OpenEvent, keyLogged: boolean): Live {
     closeReason: null,
     events: 0,
     keyLogged,
+    helo: null,
+    mailFrom: null,
   };
   return {
     session,
@@ -104,6 +106,9 @@ export function updateSummary(live: Live, event: Exclude<TraceEvent, OpenEvent>)
     case 'state':
       s.state = event.state;
       return true;
+    case 'in':
+      // Not the message itself (state `data`): a body line may well start with "Helo ".
+      return s.proto === 'smtp' && s.user === null && s.state !== 'data' && noteSmtpNames(s, event.text);
     case 'close':
       s.end = event.t;
       s.closeReason = event.reason;
@@ -112,6 +117,35 @@ export function updateSummary(live: Live, event: Exclude<TraceEvent, OpenEvent>)
     default:
       return false;
   }
+}
+
+/** HELO/EHLO NAME and MAIL FROM:<ADDRESS> as a client types them (the lab accepts a missing `<>`). */
+const HELO_LINE = /^\s*(?:HELO|EHLO)\s+(\S{1,255})/i;
+const MAIL_LINE = /^\s*MAIL\s+FROM:\s*<?([^\s<>]{1,320})>?/i;
+
+/**
+ * Keeps what an SMTP client without a login says about itself: the last HELO/EHLO name and MAIL FROM
+ * address it sent (lower-case), read from its command lines; true when one changed. Who may see the
+ * session follows from them (access.ts). A refused command counts too: it still names the student.
+ */
+export function noteSmtpNames(s: LoggedSession, line: string): boolean {
+  const c = line.charCodeAt(0) | 0x20;
+  if (c !== 0x68 && c !== 0x65 && c !== 0x6d) return false; // h, e, m: most lines are none of these
+  const helo = HELO_LINE.exec(line);
+  if (helo) {
+    const name = helo[1].toLowerCase();
+    if (s.helo === name) return false;
+    s.helo = name;
+    return true;
+  }
+  const mail = MAIL_LINE.exec(line);
+  if (mail) {
+    const from = mail[1].toLowerCase();
+    if (s.mailFrom === from) return false;
+    s.mailFrom = from;
+    return true;
+  }
+  return false;
 }
 
 /** Whether event number `i` of a session may be kept (see the header); a close always is. */

@@ -21,7 +21,7 @@ import type { TlsKeyLog } from '../../net/keylog.js';
 import type { SessionFilter, Store } from '../../store/types.js';
 import type { TraceBus, TraceEvent } from '../../trace/bus.js';
 import type { SessionSummary } from '../api-types.js';
-import { matches, maySee, newestFirst, toSummary, type Viewer, viewerFilter } from './access.js';
+import { matches, maySee, newestFirst, ownershipOf, toSummary, type Viewer, viewerFilter } from './access.js';
 import {
   encryptedAt,
   eventsOf,
@@ -36,7 +36,7 @@ import {
 import { takeBatch, traceEventOf } from './persistence.js';
 import { Retention } from './retention.js';
 
-export { maySee, toSummary, type Viewer } from './access.js';
+export { maySee, ownershipOf, toSummary, type Viewer } from './access.js';
 export { eventText, traceEventOf } from './persistence.js';
 
 export interface RecorderOptions {
@@ -238,7 +238,7 @@ export class SessionRecorder {
   ): Promise<{ summary: SessionSummary; events: TraceEvent[]; encrypted: boolean[] } | null | 'forbidden'> {
     const live = this.#live.get(id);
     if (live) {
-      if (!maySee(viewer, live.session.user)) return 'forbidden';
+      if (!maySee(viewer, ownershipOf(live.session))) return 'forbidden';
       return {
         summary: toSummary(live.session, !live.closed),
         events: eventsOf(live),
@@ -247,7 +247,7 @@ export class SessionRecorder {
     }
     const stored = await this.#opts.store.sessionLog.get(id);
     if (!stored) return null;
-    if (!maySee(viewer, stored.user)) return 'forbidden';
+    if (!maySee(viewer, ownershipOf(stored))) return 'forbidden';
     const logged = await this.#opts.store.sessionLog.events(id);
     return {
       summary: toSummary(stored, false),
@@ -268,7 +268,7 @@ export class SessionRecorder {
    */
   subscribeSessions(viewer: Viewer, fn: (s: SessionSummary) => void): () => void {
     const filtered = (s: SessionSummary) => {
-      if (maySee(viewer, s.user)) fn(s);
+      if (maySee(viewer, s)) fn(s);
     };
     this.#summaryListeners.add(filtered);
     return () => this.#summaryListeners.delete(filtered);

@@ -11,7 +11,7 @@
  * - Passwords are never stored in clear. A lab batch keeps its generated passwords in memory only, for
  *   one hour after it was made, so the teacher can download the CSV and the sheet; then they are gone.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { type Context, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
@@ -153,6 +153,8 @@ export function adminRoutes(ctx: WebContext, batches = new LabBatches()): Hono<W
       product: ctx.product,
       listeners: ctx.listeners.map((l) => ({ name: l.name, host: l.host, port: l.port })),
       domains: await store.domains.list(),
+      classroom: ctx.config.lab.classroom,
+      plaintextNetworks: ctx.config.plaintext_networks,
     }),
   );
 
@@ -396,17 +398,45 @@ body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #000; }
 h1 { font-size: 1.3rem; } h2 { font-size: 1.15rem; margin: 0 0 0.4rem; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.2rem 1rem; margin: 0 0 0.5rem; }
 dt { font-weight: 600; } dd { margin: 0; }
-code { font-family: ui-monospace, monospace; font-size: 1.05em; } .pw { font-size: 1.25em; letter-spacing: 0.05em; }
+code { font-family: ui-monospace, monospace; font-size: 1.05em; } .fp { font-size: 0.75em; overflow-wrap: anywhere; } .pw { font-size: 1.25em; letter-spacing: 0.05em; }
 table { border-collapse: collapse; margin: 0.3rem 0; } th, td { border: 1px solid #999; padding: 0.15rem 0.6rem; text-align: left; }
 p { margin: 0.3rem 0 0; }
 @media print { body { margin: 0; } .noprint { display: none; } .card:nth-of-type(3n) { break-after: page; page-break-after: always; } }
 `;
 const SHEET_CSP = cspWithInlineStyle(SHEET_CSS);
 
+/**
+ * What a student needs to know about the certificate: a self-signed one makes every mail client warn,
+ * so the sheet gives its SHA-256 fingerprint to compare before accepting it.
+ */
+function certificateNote(ctx: WebContext): string {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(ctx.tls.cert);
+  } catch {
+    return '';
+  }
+  if (cert.issuer === cert.subject) {
+    return `<p class="cert"><strong>Certificate:</strong> the server's certificate is self-signed, so your mail client warns that it cannot check it. Accept it only when its SHA-256 fingerprint is <code class="fp">${escapeHtml(cert.fingerprint256)}</code>.</p>`;
+  }
+  const issuer = /(?:^|\n)CN=([^\n]*)/.exec(cert.issuer)?.[1] ?? cert.issuer;
+  return `<p class="cert"><strong>Certificate:</strong> issued by ${escapeHtml(issuer)}; clients accept it without a warning when you use the server name above.</p>`;
+}
+
 function labSheet(ctx: WebContext, batch: LabBatch, web: string): string {
   const servers = mailServers(ctx);
   const host = escapeHtml(ctx.config.hostname);
-  const rows = servers.map((s) => `<tr><td>${s.label}</td><td>${s.port}</td><td>${s.security}</td></tr>`).join('');
+  const smtp = ctx.listeners.find((x) => x.name === 'smtp');
+  // Port 25 first: the course's first exercise (telnet, no login); not a port for a mail client.
+  const rows = [
+    ...(smtp
+      ? [
+          `<tr><td>SMTP (server to server, telnet exercises)</td><td>${smtp.port}</td><td>none, STARTTLS offered</td></tr>`,
+        ]
+      : []),
+    ...servers.map((s) => `<tr><td>${s.label}</td><td>${s.port}</td><td>${s.security}</td></tr>`),
+  ].join('');
+  const certNote = certificateNote(ctx);
   const cards = batch.accounts
     .map(
       (a) => `<section class="card">
@@ -418,6 +448,7 @@ function labSheet(ctx: WebContext, batch: LabBatch, web: string): string {
 </dl>
 <table><thead><tr><th>Protocol</th><th>Port</th><th>Security</th></tr></thead><tbody>${rows}</tbody></table>
 <p>Web lab: <code>${escapeHtml(web)}/</code> (log in with your mail address and password)</p>
+${certNote}
 </section>`,
     )
     .join('\n');

@@ -35,6 +35,7 @@ import { type Annotator, annotateSession, createAnnotator } from '../lab/annotat
 import { explainCapabilities, probeAdvertised } from '../lab/capabilities.js';
 import { sessionToPcap } from '../lab/pcap.js';
 import { SessionRecorder, type Viewer } from '../recorder/index.js';
+import { clientIp } from '../session-auth.js';
 import { openEventStream, type SseStream, STREAM_QUEUE_BYTES, StreamSlots, sseFrame } from '../sse.js';
 
 /** The probe shows up as three short sessions in the lab; what is advertised only changes with a restart. */
@@ -73,7 +74,10 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
   };
   const viewer = (c: Context<WebEnv>): Viewer => {
     const user = currentUser(c);
-    return { role: user.role, name: user.name };
+    // Classroom mode: a student also sees the port-25 sessions from the address they use the lab from.
+    return ctx.config.lab.classroom
+      ? { role: user.role, name: user.name, remote: clientIp(c) }
+      : { role: user.role, name: user.name };
   };
   /** A session the caller may see, or 404/403. */
   const session = async (c: Context<WebEnv>) => {

@@ -23,13 +23,14 @@ import {
   MESSAGE_META_VERSION,
   type MessageMeta,
   type MimePart,
+  messageText,
   paramValue,
   parseDate,
   parseMessage,
 } from '../../mail/index.js';
 import { decodedHeader } from '../../mail/search.js';
 import type { Account, JsonValue, Mailbox, Store } from '../../store/types.js';
-import type { MimeNode } from '../api-types.js';
+import type { MessageTextResponse, MimeNode } from '../api-types.js';
 import { accountFor, badRequest, requireUser, type WebContext, type WebEnv } from '../context.js';
 
 const MAX_LIMIT = 500;
@@ -130,6 +131,17 @@ export function mailRoutes(ctx: WebContext): Hono<WebEnv> {
       headers: decodedHeader(header, 0, header.length).map(([name, value]) => ({ name, value })),
       mime: mimeTree(meta.mime),
     });
+  });
+
+  // The text to read: text/plain parts decoded, text/html parts as text without markup (mail/text.ts).
+  app.get('/mail/:account/mailboxes/:id/messages/:uid/text', async (c) => {
+    const { mailbox: box } = await mailbox(c);
+    const uid = uidOf(c);
+    const meta = (await metasOf(store, box.id, [uid])).get(uid);
+    const raw = meta ? (await store.messages.readMany(box.id, [{ uid }])).get(uid) : undefined;
+    if (!meta || !raw) throw noMessage(uid, box);
+    const body: MessageTextResponse = { uid, parts: messageText(raw, meta.mime) };
+    return c.json(body);
   });
 
   app.get('/mail/:account/mailboxes/:id/messages/:uid/raw', async (c) => {

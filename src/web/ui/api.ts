@@ -11,6 +11,7 @@ export type {
   Annotation,
   Capability,
   EventType,
+  MessageTextResponse,
   MimeNode,
   Proto,
   Role,
@@ -66,6 +67,10 @@ export interface ServerInfo {
   product: string;
   listeners: { name: string; host: string; port: number }[];
   domains: string[];
+  /** lab.classroom (serve --classroom). */
+  classroom: boolean;
+  /** Where plaintext logins are allowed without TLS (CIDR). */
+  plaintextNetworks: string[];
 }
 
 export interface QueueRecipientInfo {

@@ -27,15 +27,51 @@ function ClassroomWarnings() {
     warnings.push(
       <li key="http">
         The web lab listens on <code>{http.host}</code> only, so students cannot open it. Restart postbode with{' '}
-        <code>--listen http=0.0.0.0:{http.port}</code>.
+        <code>--classroom</code> (on a lab network) or <code>--listen http=0.0.0.0:{http.port}</code>.
       </li>,
     );
   }
-  if (warnings.length === 0) return null;
+  const plaintextLan = info.data.plaintextNetworks.some((n) => !isLoopback(n));
+  if (!info.data.classroom && !plaintextLan) {
+    warnings.push(
+      <li key="plaintext">
+        Plaintext logins (USER/PASS, LOGIN, AUTH PLAIN without TLS) are allowed from this machine only, so students on
+        the network get <code>-ERR [PRIVACY]</code>, <code>LOGINDISABLED</code> and <code>538 5.7.11</code>. Restart
+        postbode with <code>--classroom</code> on a lab network.
+      </li>,
+    );
+  }
   return (
-    <div class="notice warn" role="status">
-      <strong>Before you hand out the sheet:</strong>
-      <ul>{warnings}</ul>
+    <>
+      {info.data.classroom && <ClassroomNotice />}
+      {warnings.length > 0 && (
+        <div class="notice warn" role="status">
+          <strong>Before you hand out the sheet:</strong>
+          <ul>{warnings}</ul>
+        </div>
+      )}
+    </>
+  );
+}
+
+/** What classroom mode opens, said plainly (the same as the start-up output of `serve --classroom`). */
+function ClassroomNotice() {
+  return (
+    <div class="notice classroom" role="note" aria-label="Classroom mode">
+      <strong>Classroom mode is on. It is meant for a lab network only:</strong>
+      <ul>
+        <li>the web lab listens on all interfaces, so every machine that reaches this one can open it;</li>
+        <li>
+          plaintext logins (SMTP AUTH, POP3 USER/PASS, IMAP LOGIN) are allowed without TLS from the private networks
+          (10/8, 172.16/12, 192.168/16, fc00::/7): passwords cross the network in clear, where anyone on it can read
+          them, which is the lesson;
+        </li>
+        <li>
+          a student sees the port-25 sessions that came from the address their browser uses; behind one shared NAT
+          address every student sees every other student's.
+        </li>
+      </ul>
+      Do not run classroom mode on a server reachable from the internet.
     </div>
   );
 }

@@ -5,6 +5,7 @@ import {
   type Me,
   type MessageDetail,
   type MessageSummary,
+  type MessageTextResponse,
   type MimeNode,
   seg,
   type UserInfo,
@@ -173,6 +174,34 @@ function attachments(n: MimeNode): MimeNode[] {
   return [...own, ...n.children.flatMap(attachments)];
 }
 
+/**
+ * The message's text (GET …/text): text/plain parts as they are, HTML parts as text without markup (the
+ * server drops every tag, script and style), shown as plain text: nothing of the message runs or loads.
+ */
+function MessageText({ base }: { base: string }) {
+  const text = useLoad(() => get<MessageTextResponse>(`${base}/text`), `${base}/text`);
+  const parts = text.data?.parts;
+  return (
+    <section class="msgtext" aria-label="Message text">
+      <ErrorBox error={text.error} />
+      {text.loading && !parts && <Loading what="the text" />}
+      {parts && parts.length === 0 && <p class="muted small">This message has no text part (see the MIME tree).</p>}
+      {parts?.map((p) => (
+        <div key={p.part} class="textpart">
+          {parts.length > 1 || p.type === 'text/html' ? (
+            <p class="muted small">
+              Part {p.part}: {p.type}
+              {p.type === 'text/html' ? ', shown as text without its markup' : ''}
+            </p>
+          ) : null}
+          <pre class="body">{p.text}</pre>
+          {p.truncated && <p class="muted small">(cut here: the part is longer; download it from the MIME tree)</p>}
+        </div>
+      ))}
+    </section>
+  );
+}
+
 function Message({ account, mailbox, uid }: { account: string; mailbox: string; uid: string }) {
   const base = `/api/mail/${seg(account)}/mailboxes/${seg(mailbox)}/messages/${seg(uid)}`;
   const msg = useLoad(() => get<MessageDetail>(base), base);
@@ -213,6 +242,7 @@ function Message({ account, mailbox, uid }: { account: string; mailbox: string; 
               ))}
             </p>
           )}
+          <MessageText base={base} />
           <div class="tabs" role="tablist">
             <button type="button" role="tab" aria-selected={tab === 'headers'} onClick={() => setTab('headers')}>
               Headers

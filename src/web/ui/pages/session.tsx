@@ -17,6 +17,16 @@ export function SessionFacts({ s }: { s: SessionSummary }) {
       </dd>
       <dt>User</dt>
       <dd>{s.user ?? '—'}</dd>
+      {s.user === null && (s.helo || s.mailFrom) && (
+        <>
+          <dt>Client said</dt>
+          <dd class="mono">
+            {s.helo ? `HELO ${s.helo}` : ''}
+            {s.helo && s.mailFrom ? ' · ' : ''}
+            {s.mailFrom ? `MAIL FROM:<${s.mailFrom}>` : ''}
+          </dd>
+        </>
+      )}
       <dt>TLS</dt>
       <dd>
         {s.tls ? (

@@ -203,7 +203,13 @@ export function SessionsPage({ me }: { me: Me }) {
                   <td class="mono">
                     {s.remote}:{s.remotePort}
                   </td>
-                  <td>{s.user ?? <span class="muted">—</span>}</td>
+                  <td>
+                    {s.user ?? (
+                      <span class="muted" title="no login; MAIL FROM as the client gave it">
+                        {s.mailFrom ? `from ${s.mailFrom}` : '—'}
+                      </span>
+                    )}
+                  </td>
                   <td title={s.tlsInfo ?? 'cleartext'}>
                     {s.tls ? (
                       <>
