@@ -295,6 +295,27 @@ export const configSchema = z
         stream_stall_timeout: z.number().positive().max(3600).default(10),
       })
       .prefault({}),
+    lab: z
+      .strictObject({
+        /**
+         * Bytes of each session the lab keeps for its pcap (both directions, every literal and body);
+         * beyond them the capture is cut, with a note in the transcript. 0 keeps none (the pcap is then
+         * made from the transcript's lines).
+         */
+        capture_bytes: z
+          .number()
+          .int()
+          .nonnegative()
+          .max(64 * 1024 * 1024)
+          .default(1024 * 1024),
+        /**
+         * Keep the passwords of sessions without TLS, so an admin can download a session's pcap with
+         * them (?passwords=1): the lesson that a password sent in clear can be read. Off: every pcap
+         * has them masked. Sessions over TLS never keep them.
+         */
+        capture_passwords: z.boolean().default(false),
+      })
+      .prefault({}),
     store: z
       .strictObject({
         /**
