@@ -34,6 +34,8 @@ function run(proto: Protocol, steps: Step[], byteByByte = false): { kept: string
 }
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
+/** A SASL response as masked: its bytes but NUL turned to `*`. */
+const masked = (s: string) => b64(s.replace(/[^\0]/g, '*'));
 
 const CASES: { name: string; proto: Protocol; steps: Step[]; expect: string }[] = [
   {
@@ -58,7 +60,7 @@ const CASES: { name: string; proto: Protocol; steps: Step[]; expect: string }[] 
       ['out', '+OK logged in\r\n'],
       ['in', 'RETR 1\r\n'],
     ],
-    expect: 'AUTH PLAIN\r\nKioqKioqKioqKioqKio=\r\nRETR 1\r\n',
+    expect: `AUTH PLAIN\r\n${masked('\0ludo\0sdf12345')}\r\nRETR 1\r\n`,
   },
   {
     name: 'SMTP AUTH with an initial response, DATA content untouched',
@@ -74,7 +76,7 @@ const CASES: { name: string; proto: Protocol; steps: Step[]; expect: string }[] 
       ['out', '250 ok\r\n'],
       ['in', 'QUIT\r\n'],
     ],
-    expect: 'EHLO x\r\nAUTH PLAIN KioqKio=\r\nDATA\r\nPASS notasecret\r\nAUTH PLAIN AAAA\r\n.\r\nQUIT\r\n',
+    expect: `EHLO x\r\nAUTH PLAIN ${masked('\0a\0pw')}\r\nDATA\r\nPASS notasecret\r\nAUTH PLAIN AAAA\r\n.\r\nQUIT\r\n`,
   },
   {
     name: 'SMTP AUTH LOGIN: both responses, a cancelled exchange keeps its *',
@@ -91,8 +93,12 @@ const CASES: { name: string; proto: Protocol; steps: Step[]; expect: string }[] 
       ['in', '*\r\n'],
       ['out', '501 5.0.0 cancelled\r\n'],
       ['in', 'BDAT 6 LAST\r\nPASS x'],
+      ['out', '250 ok\r\n'],
+      ['in', 'AUTH LOGIN\r\n'],
+      ['out', '334 VXNlcm5hbWU6\r\n'],
+      ['in', 'not base64!\r\n'],
     ],
-    expect: 'AUTH LOGIN\r\nKioqKi==\r\nKio=\r\nAUTH LOGIN\r\n*\r\nBDAT 6 LAST\r\nPASS x',
+    expect: 'AUTH LOGIN\r\nKioqKg==\r\nKio=\r\nAUTH LOGIN\r\n*\r\nBDAT 6 LAST\r\nPASS xAUTH LOGIN\r\nKioqKioqKio\r\n',
   },
   {
     name: 'IMAP LOGIN as atoms, quoted strings and literals; APPEND literal untouched',
@@ -126,7 +132,7 @@ const CASES: { name: string; proto: Protocol; steps: Step[]; expect: string }[] 
       ['out', 'a2 OK\r\n'],
       ['in', 'a3 SELECT INBOX\r\n'],
     ],
-    expect: `a1 AUTHENTICATE PLAIN KioqKioqKio=\r\na2 AUTHENTICATE PLAIN\r\nKioqKioqKio=\r\na3 SELECT INBOX\r\n`,
+    expect: `a1 AUTHENTICATE PLAIN ${masked('\0ludo\0pw')}\r\na2 AUTHENTICATE PLAIN\r\n${masked('\0ludo\0pw')}\r\na3 SELECT INBOX\r\n`,
   },
 ];
 

@@ -7,7 +7,9 @@
  * - Length and syntax are kept: a mask has the length of what it hides, so TCP sequence numbers,
  *   IMAP literal sizes and base64 lengths stay right and tshark parses the redacted form as it would
  *   the real one. Passwords become `*` (IMAP atoms `x`, since `*` is no ATOM-CHAR, RFC 9051 §9);
- *   SASL responses (base64) become `Kioq` repeated, base64 for `***...`, with their `=` padding kept.
+ *   SASL responses (base64) become the base64 of their bytes with every one but NUL turned to `*`
+ *   (PLAIN keeps its shape), or `Kioq` repeated (base64 for `***`) with the `=` padding kept when
+ *   they are no canonical base64.
  * - What counts as a secret: POP3 `PASS` arguments and `APOP` digests (RFC 1939 §7); the initial
  *   response and every client line of a SASL exchange (POP3 `AUTH`, RFC 5034; SMTP `AUTH`, RFC 4954;
  *   IMAP `AUTHENTICATE`, RFC 9051 §6.2.2) until the server's final answer; the password of IMAP
@@ -360,9 +362,26 @@ function astringEnd(line: Buffer, from: number, end: number): number {
 }
 
 function maskBytes(b: Buffer, m: Mask): void {
+  if (m.style === 'b64' && maskBase64(b, m)) return;
   for (let i = m.from; i < m.to; i++) {
     if (m.style === 'star') b[i] = STAR;
     else if (m.style === 'atom') b[i] = X;
     else if (b[i] !== EQUALS) b[i] = B64_MASK[(i - m.from) % 4];
   }
+}
+
+/**
+ * Masks a base64 SASL response by what it encodes: every byte but NUL becomes `*`, re-encoded at the
+ * same length, so `AUTH PLAIN` keeps its `authzid NUL authcid NUL passwd` shape (RFC 4616 §2) and
+ * Wireshark shows user name and password as stars. False when the range is no canonical base64.
+ */
+function maskBase64(b: Buffer, m: Mask): boolean {
+  const text = b.subarray(m.from, m.to).toString('latin1');
+  if (text.length === 0 || text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return false;
+  const decoded = Buffer.from(text, 'base64');
+  for (let i = 0; i < decoded.length; i++) if (decoded[i] !== 0) decoded[i] = STAR;
+  const masked = decoded.toString('base64');
+  if (masked.length !== text.length) return false;
+  b.write(masked, m.from, 'latin1');
+  return true;
 }
