@@ -23,6 +23,7 @@ const LUDO_PASSWORD = 'sdf12345-secret';
 const LISTENERS = ['smtp', 'submission', 'imap', 'pop3', 'http'];
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'postbode-web-pcap-'));
+after(() => removeDir(tmp));
 
 class Api {
   cookie = '';
@@ -31,10 +32,12 @@ class Api {
   async req(method: string, p: string, body?: unknown): Promise<Response> {
     const headers: Record<string, string> = { cookie: this.cookie, 'x-postbode': '1' };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(this.base + p, {
-      method,
-      headers,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    const send = () =>
+      fetch(this.base + p, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    // A kept-alive connection the server closed as idle just as it is reused: GETs are sent again.
+    const res = await send().catch((e: Error) => {
+      if (method !== 'GET') throw e;
+      return send();
     });
     const set = res.headers.get('set-cookie');
     if (set) this.cookie = set.split(';')[0];
@@ -105,6 +108,17 @@ function fields(file: string, filter: string, ...names: string[]): string[][] {
     .map((l) => l.split('\t'));
 }
 
+/** The TCP payload of one direction as tshark reads it, joined (`toServer`: the client's bytes). */
+function stream(file: string, toServer: boolean): Buffer {
+  const rows = fields(file, 'tcp.len > 0', 'tcp.dstport', 'tcp.srcport', 'tcp.payload');
+  const serverPort = Number(fields(file, 'tcp.flags.syn == 1 && tcp.flags.ack == 0', 'tcp.dstport')[0][0]);
+  return Buffer.concat(
+    rows
+      .filter((r) => (Number(r[0]) === serverPort) === toServer)
+      .map((r) => Buffer.from(r[2].replaceAll(':', ''), 'hex')),
+  );
+}
+
 const MESSAGE = (subject: string, lines: number) =>
   `From: <${LUDO}>\r\nTo: <${LUDO}>\r\nSubject: ${subject}\r\n\r\n` +
   Array.from({ length: lines }, (_, i) => `line ${String(i).padStart(4, '0')} ${'y'.repeat(60)}\r\n`).join('');
@@ -150,7 +164,6 @@ describe('capture.pcap carries every byte', { skip }, () => {
   after(async () => {
     await pb?.stop();
     if (pb) removeDir(pb.dataDir);
-    if (!process.env.KEEP_PCAPS) removeDir(tmp);
   });
 
   it('SMTP: AUTH PLAIN masked, the whole DATA (past 200 lines) decoded as a message', async () => {
@@ -173,7 +186,7 @@ describe('capture.pcap carries every byte', { skip }, () => {
       ['EHLO', 'AUTH', 'MAIL', 'RCPT', 'DATA', 'QUIT'],
     );
     assert.deepEqual(fields(file, 'imf', 'imf.subject'), [['smtp pcap']]);
-    assert.ok(bytes.includes('line 0299 '), 'the last body line is in the capture');
+    assert.ok(stream(file, true).includes(`${MESSAGE('smtp pcap', 300)}.\r\n`), 'the whole message is in the capture');
     assert.ok(!bytes.includes(plain), 'the AUTH response is masked by default');
     const stars = (s: string) => s.replace(/[^\0]/g, '*');
     const maskedPlain = Buffer.from(stars(`\0${LUDO}\0${LUDO_PASSWORD}`)).toString('base64');
@@ -239,12 +252,12 @@ describe('capture.pcap carries every byte', { skip }, () => {
     );
     for (const tag of responseTags) assert.match(tag, /^(a[1-5]|\*|\+|\))$/, `response tag ${tag}`);
     assert.ok(responseTags.has('a4') && responseTags.has('a5'));
-    assert.ok(bytes.includes(message), 'the APPEND literal is whole');
-    assert.equal(bytes.indexOf(message) !== bytes.lastIndexOf(message), true, 'and the FETCH literal too');
+    assert.ok(stream(file, true).includes(`{${message.length}}\r\n${message}\r\n`), 'the APPEND literal is whole');
+    assert.ok(stream(file, false).includes(`{${message.length}}\r\n${message})\r\n`), 'and the FETCH literal');
     assert.ok(!bytes.includes(LUDO_PASSWORD));
     assert.ok(bytes.includes(`a1 LOGIN ${LUDO} "${'*'.repeat(LUDO_PASSWORD.length)}"`));
     assert.deepEqual(fields(file, 'imap.request.password', 'imap.request.password'), [
-      [`"${'*'.repeat(LUDO_PASSWORD.length)}"`],
+      ['*'.repeat(LUDO_PASSWORD.length)],
     ]);
     const real = await download(admin, s.id, '?passwords=1');
     assert.ok(real.bytes.includes(`"${LUDO_PASSWORD}"`));
@@ -321,9 +334,9 @@ describe('capture.pcap carries every byte', { skip }, () => {
     assert.deepEqual(fields(file, 'pop.request.command == "PASS"', 'pop.request.parameter'), [
       ['*'.repeat(LUDO_PASSWORD.length)],
     ]);
-    const subjects = fields(file, 'imf', 'imf.subject').map((f) => f[0]);
-    assert.ok(subjects.length >= 1, `RETR decodes as a message: ${subjects}`);
-    assert.ok(bytes.includes(`${body.slice(-1)[0]}\r\n.\r\n`), 'the RETR body to its last line');
+    const server = stream(file, false).toString('latin1');
+    assert.ok(server.includes(`octets\r\n${body.join('\r\n')}\r\n.\r\n`), 'the RETR body whole');
+    assert.ok(server.includes(`follows\r\n${body.slice(0, body.indexOf('') + 3).join('\r\n')}\r\n.\r\n`), 'TOP 1 2');
     assert.ok(!bytes.includes(LUDO_PASSWORD));
     const real = await download(admin, s.id, '?passwords=1');
     assert.ok(real.bytes.includes(`PASS ${LUDO_PASSWORD}\r\n`));
