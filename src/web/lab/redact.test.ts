@@ -121,6 +121,34 @@ const CASES: { name: string; proto: Protocol; steps: Step[]; expect: string }[] 
       'a4 APPEND INBOX {23+}\r\na5 LOGIN ludo secret\r\n\r\n',
   },
   {
+    name: 'the line after a refused AUTH is masked unless it is a command',
+    proto: 'smtp',
+    steps: [
+      ['in', 'AUTH PLAIN\r\n'],
+      ['out', '503 5.5.1 EHLO first\r\n'],
+      ['in', 'AGx1ZG8AcHc=\r\n'],
+      ['out', '500 5.5.2 Command not recognized\r\n'],
+      ['in', 'AUTH CRAM-MD5\r\n'],
+      ['out', '504 5.5.4 no\r\n'],
+      ['in', 'QUIT\r\n'],
+    ],
+    expect: `AUTH PLAIN\r\n${masked('\0ludo\0pw')}\r\nAUTH CRAM-MD5\r\nQUIT\r\n`,
+  },
+  {
+    name: 'IMAP: the line after a refused AUTHENTICATE',
+    proto: 'imap',
+    steps: [
+      ['in', 'a1 AUTHENTICATE CRAM-MD5\r\n'],
+      ['out', 'a1 NO unsupported\r\n'],
+      ['in', 'c2VjcmV0\r\n'],
+      ['out', '* BAD no\r\n'],
+      ['in', 'a2 AUTHENTICATE X\r\n'],
+      ['out', 'a2 NO unsupported\r\n'],
+      ['in', 'a3 LOGOUT\r\n'],
+    ],
+    expect: `a1 AUTHENTICATE CRAM-MD5\r\n${masked('secret')}\r\na2 AUTHENTICATE X\r\na3 LOGOUT\r\n`,
+  },
+  {
     name: 'IMAP AUTHENTICATE with SASL-IR and with a continuation',
     proto: 'imap',
     steps: [

@@ -14,6 +14,9 @@
  *   response and every client line of a SASL exchange (POP3 `AUTH`, RFC 5034; SMTP `AUTH`, RFC 4954;
  *   IMAP `AUTHENTICATE`, RFC 9051 §6.2.2) until the server's final answer; the password of IMAP
  *   `LOGIN` (RFC 9051 §6.2.3), as an atom, a quoted string or a literal.
+ * - As the engines' transcripts do (docs/security.md), the first client line after an AUTH or
+ *   AUTHENTICATE command, refused or not, is masked too unless it starts with a known command: a
+ *   careless client sends its base64 credentials after a 503, 504, -ERR or NO.
  * - Message content is never masked: SMTP DATA (after 354, to the lone `.`), BDAT chunks and IMAP
  *   literals are passed through as they are, whatever lines they hold.
  * - Client bytes are examined by whole lines: an unfinished line is held back (up to `MAX_HELD`
@@ -63,6 +66,8 @@ export class WireRedactor {
   /** A SASL exchange is on: every client line is a response; IMAP: the tag that ends it. */
   #sasl = false;
   #saslTag = '';
+  /** An AUTH exchange ended (or was refused): the next line is masked unless it is a known command. */
+  #afterAuth = false;
   /** IMAP LOGIN whose user name was a literal: the password starts the next line. */
   #passNext = false;
   /**
@@ -194,6 +199,11 @@ export class WireRedactor {
       if (end === 1 && line[0] === STAR) return [];
       return [{ from: 0, to: end, style: 'b64' }];
     }
+    if (this.#afterAuth) {
+      if (whole) this.#afterAuth = false;
+      const head = line.subarray(0, Math.min(end, 64)).toString('latin1');
+      if (!KNOWN[this.#proto].test(head)) return [{ from: 0, to: end, style: 'b64' }];
+    }
     if (this.#proto === 'imap' && this.#passNext) {
       this.#passNext = false;
       // The rest of a LOGIN after a user-name literal: SP password.
@@ -295,6 +305,11 @@ export class WireRedactor {
     if (this.#literal === 0) this.#literalSecret = false;
   }
 
+  #endSasl(): void {
+    this.#sasl = false;
+    this.#afterAuth = true;
+  }
+
   /** The server's lines that end a SASL exchange or start SMTP DATA (only looked at when waiting). */
   #serverLines(chunk: Buffer): void {
     if (!this.#sasl && !this.#dataPending) return;
@@ -315,19 +330,26 @@ export class WireRedactor {
               this.#dataLine = 0;
             }
           }
-          if (this.#sasl && n !== '334') this.#sasl = false;
+          if (this.#sasl && n !== '334') this.#endSasl();
           break;
         }
         case 'pop3':
-          if (/^[+-](OK|ERR)/i.test(head)) this.#sasl = false;
+          if (/^[+-](OK|ERR)/i.test(head)) this.#endSasl();
           break;
         case 'imap':
-          if (head.startsWith(`${this.#saslTag} `) || head.startsWith('* BYE')) this.#sasl = false;
+          if (head.startsWith(`${this.#saslTag} `) || head.startsWith('* BYE')) this.#endSasl();
           break;
       }
     }
   }
 }
+
+/** The commands of each protocol: a line after AUTH that starts with one of them is not masked. */
+const KNOWN: Record<Protocol, RegExp> = {
+  smtp: /^(HELO|EHLO|LHLO|MAIL|RCPT|DATA|BDAT|RSET|VRFY|EXPN|HELP|NOOP|QUIT|AUTH|STARTTLS|ETRN)(\s|$)/i,
+  pop3: /^(USER|PASS|APOP|AUTH|STAT|LIST|RETR|DELE|NOOP|RSET|QUIT|TOP|UIDL|CAPA|STLS|UTF8|LANG)(\s|$)/i,
+  imap: /^[^\s(){%*"\\\]]+ +(UID +)?(CAPABILITY|NOOP|LOGOUT|STARTTLS|AUTHENTICATE|LOGIN|ENABLE|SELECT|EXAMINE|CREATE|DELETE|RENAME|SUBSCRIBE|UNSUBSCRIBE|LIST|LSUB|NAMESPACE|STATUS|APPEND|IDLE|CLOSE|UNSELECT|EXPUNGE|SEARCH|FETCH|STORE|COPY|MOVE|CHECK|ID|SORT|THREAD|GETQUOTA|GETQUOTAROOT|SETQUOTA|COMPRESS|GETMETADATA|SETMETADATA)(\s|$)/i,
+};
 
 /** Where a line's content ends: before its CRLF or LF. */
 function lineEnd(line: Buffer): number {
