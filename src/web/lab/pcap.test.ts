@@ -156,7 +156,8 @@ describe('pcap from the bytes a session carried', () => {
   };
 
   it('writes the bytes, not the lines: literals whole, passwords masked unless asked for', () => {
-    const lines = open.concat([{ type: 'in', sid: 's', t: t0, seq: 1, text: 'a2 APPEND INBOX {3000+}' }, close]);
+    const line: TraceEvent = { type: 'in', sid: 's', t: t0, seq: 1, text: 'a2 APPEND INBOX {3000+}' };
+    const lines = [...open, line, close];
     const redacted = sessionToPcap(lines, chunks);
     const client = payload(redacted, true);
     assert.equal(client, `a1 LOGIN ludo "****"\r\na2 APPEND INBOX {3000+}\r\n${'z'.repeat(2998)}\r\n\r\n`);
