@@ -270,17 +270,6 @@ export const configSchema = z
         temp_error: z.enum(['accept', 'defer']).default('accept'),
       })
       .prefault({}),
-    lab: z
-      .strictObject({
-        /**
-         * Classroom mode (`postbode serve --classroom`), for a lab network only: the web lab listens on
-         * all interfaces (an `http` listener on loopback moves to [::] on the same port), plaintext logins
-         * are allowed from the private networks (RFC 1918, fc00::/7) as well as `plaintext_networks`, and a
-         * student sees the port-25 sessions that came from the address they use the web lab from.
-         */
-        classroom: z.boolean().default(false),
-      })
-      .prefault({}),
     web: z
       .strictObject({
         /** Serve the web lab over HTTPS with the mail certificate (tls.cert_file or the generated one). */
@@ -314,6 +303,34 @@ export const configSchema = z
         max_streams: z.number().int().positive().default(128),
         /** Seconds a live stream's client may leave sent events unread before the stream is dropped. */
         stream_stall_timeout: z.number().positive().max(3600).default(10),
+      })
+      .prefault({}),
+    lab: z
+      .strictObject({
+        /**
+         * Classroom mode (`postbode serve --classroom`), for a lab network only: the web lab listens on
+         * all interfaces (an `http` listener on loopback moves to [::] on the same port), plaintext logins
+         * are allowed from the private networks (RFC 1918, fc00::/7) as well as `plaintext_networks`, and a
+         * student sees the port-25 sessions that came from the address they use the web lab from.
+         */
+        classroom: z.boolean().default(false),
+        /**
+         * Bytes of each session the lab keeps for its pcap (both directions, every literal and body);
+         * beyond them the capture is cut, with a note in the transcript. 0 keeps none (the pcap is then
+         * made from the transcript's lines).
+         */
+        capture_bytes: z
+          .number()
+          .int()
+          .nonnegative()
+          .max(64 * 1024 * 1024)
+          .default(1024 * 1024),
+        /**
+         * Keep the passwords of sessions without TLS, so an admin can download a session's pcap with
+         * them (?passwords=1): the lesson that a password sent in clear can be read. Off: every pcap
+         * has them masked. Sessions over TLS never keep them.
+         */
+        capture_passwords: z.boolean().default(false),
       })
       .prefault({}),
     store: z

@@ -22,6 +22,9 @@
  * - STARTTLS discards input buffered before the handshake (RFC 3207 §4.2 / RFC 2595 §3.1: plaintext
  *   pipelined behind STARTTLS must not be executed after the upgrade).
  * - Every line out is reported to the trace; lines in are reported by the engine (it redacts secrets).
+ * - Every payload byte is reported to the trace's wire channel when someone listens (the lab's pcap):
+ *   input as it arrives (after TLS, after inflating COMPRESS), output as it is written (before
+ *   deflating), so the capture shows the conversation in the order and chunks the wire carried it.
  */
 import { once } from 'node:events';
 import type net from 'node:net';
@@ -215,6 +218,7 @@ export class Connection {
 
   #onData = (chunk: Buffer): void => {
     this.bytesIn += chunk.length;
+    this.trace.wire('in', chunk);
     if (this.#pos >= this.#buf.length && this.#more.length === 0) {
       this.#buf = chunk;
       this.#pos = 0;
@@ -527,6 +531,7 @@ export class Connection {
       setImmediate(this.flush);
     }
     this.bytesOut += data.length;
+    if (this.trace.wireActive) this.trace.wire('out', typeof data === 'string' ? Buffer.from(data) : data);
     if (this.#deflate) this.#deflate.write(data);
     else this.#socket.write(data);
   }

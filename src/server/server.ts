@@ -301,6 +301,8 @@ async function startLabRecorder(
     keylog,
     historySessions: config.web.history_sessions,
     historyDays: config.web.history_days,
+    captureBytes: config.lab.capture_bytes,
+    capturePasswords: config.lab.capture_passwords,
   });
   await recorder.start();
   cleanups.add(() => recorder.stop());

@@ -501,6 +501,19 @@ export interface SessionFilter {
 }
 
 /**
+ * Payload bytes of a logged session (the lab's capture) in the order they crossed the wire: the
+ * redacted form, with credentials masked at the same length (src/web/lab/redact.ts).
+ */
+export interface LoggedWire {
+  sessionId: string;
+  t: number;
+  dir: 'in' | 'out';
+  data: Buffer;
+  /** The originals of the masked ranges ([offset in data, bytes]); null when they were not kept. */
+  secrets: [number, Buffer][] | null;
+}
+
+/**
  * Session history for the web lab.
  *
  * Contract:
@@ -511,9 +524,11 @@ export interface SessionFilter {
  * - `prune` removes whole sessions (with their events) beyond the newest `keep` and those that started
  *   before `startedBefore`; it returns how many sessions it removed.
  * - `finishOpen` ends sessions that have no end (after a restart nothing is live any more).
+ * - `wire` returns a session's payload chunks in the order appended; they go with their session.
  */
 export interface SessionLogStore {
-  append(batch: { sessions: LoggedSession[]; events: LoggedEvent[] }): Promise<void>;
+  append(batch: { sessions: LoggedSession[]; events: LoggedEvent[]; wire?: LoggedWire[] }): Promise<void>;
+  wire(id: string): Promise<LoggedWire[]>;
   list(filter?: SessionFilter): Promise<LoggedSession[]>;
   get(id: string): Promise<LoggedSession | null>;
   events(id: string): Promise<LoggedEvent[]>;

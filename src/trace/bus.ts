@@ -4,8 +4,12 @@
  * receive events; with no subscriber, producing an event costs one boolean check.
  *
  * Invariants:
- * - Secrets never enter the bus: engines pass already-redacted text for client lines that carry
- *   credentials (AUTH arguments and continuations, PASS, APOP digests, LOGIN).
+ * - Secrets never enter the bus's events: engines pass already-redacted text for client lines that
+ *   carry credentials (AUTH arguments and continuations, PASS, APOP digests, LOGIN).
+ * - The wire channel is apart from the events: `wire` listeners get every payload byte a connection
+ *   carried (after TLS decryption and COMPRESS inflation), credentials included, and only while one is
+ *   subscribed. Its one subscriber, the lab recorder, masks credentials before it keeps anything
+ *   (src/web/lab/redact.ts); the log and `postbode trace` never see these bytes.
  * - Events of one session arrive in order; `seq` numbers them per session.
  */
 
@@ -34,14 +38,47 @@ export type TraceEvent =
 
 export type TraceListener = (event: TraceEvent) => void;
 
+/**
+ * Payload bytes of a session as they crossed the wire: `in` when received, `out` when written. The
+ * buffer is the connection's own (do not change it; copy what you keep). `trace` lets the listener
+ * add a note to the session's events.
+ */
+export type WireListener = (trace: SessionTrace, dir: 'in' | 'out', bytes: Buffer, t: number) => void;
+
 export class TraceBus {
   /** Replaced on (un)subscribe, never changed in place: `emit` loops over it by index, no iterator. */
   #listeners: readonly TraceListener[] = [];
   /** Sessions currently open, with their opening event, for subscribers that join late. */
   readonly open = new Map<string, Extract<TraceEvent, { type: 'open' }>>();
 
+  #wireListeners: readonly WireListener[] = [];
+
   get active(): boolean {
     return this.#listeners.length > 0;
+  }
+
+  /** Whether someone takes the wire bytes (see the header): connections copy nothing otherwise. */
+  get wireActive(): boolean {
+    return this.#wireListeners.length > 0;
+  }
+
+  subscribeWire(listener: WireListener): () => void {
+    if (!this.#wireListeners.includes(listener)) this.#wireListeners = [...this.#wireListeners, listener];
+    return () => {
+      this.#wireListeners = this.#wireListeners.filter((l) => l !== listener);
+    };
+  }
+
+  emitWire(trace: SessionTrace, dir: 'in' | 'out', bytes: Buffer): void {
+    const listeners = this.#wireListeners;
+    const t = Date.now();
+    for (let i = 0; i < listeners.length; i++) {
+      try {
+        listeners[i](trace, dir, bytes, t);
+      } catch {
+        // A failing subscriber must not break a session.
+      }
+    }
   }
 
   subscribe(listener: TraceListener): () => void {
@@ -75,6 +112,15 @@ export class SessionTrace {
 
   get active(): boolean {
     return this.bus.active;
+  }
+
+  get wireActive(): boolean {
+    return this.bus.wireActive;
+  }
+
+  /** Payload bytes as they crossed the wire (see TraceBus's header); a no-op with no wire listener. */
+  wire(dir: 'in' | 'out', bytes: Buffer): void {
+    if (this.bus.wireActive && bytes.length > 0) this.bus.emitWire(this, dir, bytes);
   }
 
   // Each method builds its event as one object literal with its fields in the order of its type:

@@ -8,6 +8,18 @@ export type Proto = 'smtp' | 'pop3' | 'imap';
 export type Role = 'admin' | 'user';
 
 /** A session in the lab's list. */
+/** `GET /api/sessions/:id/capture`: what the session's pcap holds and which forms the caller may have. */
+export interface CaptureInfo {
+  /** Payload bytes kept (0: a session recorded before bytes were kept, its pcap is made of its lines). */
+  bytes: number;
+  /** The capture was cut (lab.capture_bytes): the pcap ends before the session did. */
+  cut: boolean;
+  /** The caller may download the form with passwords (`capture.pcap?passwords=1`). */
+  passwords: boolean;
+  /** The recorder keeps passwords for this session (lab.capture_passwords on, no TLS). */
+  keptPasswords: boolean;
+}
+
 export interface SessionSummary {
   id: string;
   proto: Proto;

@@ -287,4 +287,69 @@ describe('SessionRecorder', () => {
     assert.equal((await store.sessionLog.get(t.sid))?.events, 2);
     await r.stop();
   });
+
+  it('keeps the bytes of a session masked; the passwords only when allowed, only before TLS', async () => {
+    const plain = Buffer.from('\0alice\0pw').toString('base64');
+    const run = async (capturePasswords: boolean) => {
+      const r = await recorder({ capturePasswords });
+      const t = openSession(bus);
+      t.wire('out', Buffer.from('220 mx ESMTP\r\n'));
+      t.wire('in', Buffer.from(`AUTH PLAIN ${plain}\r\n`));
+      t.wire('out', Buffer.from('235 2.7.0 ok\r\nSTARTTLS\r\n'));
+      t.tls('TLSv1.3', 'TLS_AES_256_GCM_SHA384');
+      t.wire('in', Buffer.from(`AUTH PLAIN ${plain}\r\n`));
+      t.wire('out', Buffer.from('235 2.7.0 ok\r\n'));
+      t.wire('in', Buffer.from('QUI'));
+      t.close('closed');
+      await r.flush();
+      await r.stop();
+      assert.equal(r.isLive(t.sid), false);
+      return r.wire(t.sid);
+    };
+    for (const allowed of [true, false]) {
+      const wire = await run(allowed);
+      const text = Buffer.concat(wire.map((w) => w.data)).toString('latin1');
+      const masked = Buffer.from('\0*****\0**').toString('base64');
+      assert.equal(
+        text,
+        `220 mx ESMTP\r\nAUTH PLAIN ${masked}\r\n235 2.7.0 ok\r\nSTARTTLS\r\nAUTH PLAIN ${masked}\r\n235 2.7.0 ok\r\nQUI`,
+      );
+      assert.deepEqual(
+        wire.map((w) => w.dir),
+        ['out', 'in', 'out', 'in', 'out', 'in'],
+      );
+      const kept = wire.map((w) => w.secrets?.map(([at, b]) => [at, b.toString()]) ?? null);
+      assert.deepEqual(
+        kept,
+        allowed ? [null, [[11, plain]], null, null, null, null] : [null, null, null, null, null, null],
+      );
+    }
+  });
+
+  it('cuts a capture at captureBytes with a note; all live captures share maxLiveBytes', async () => {
+    const r = await recorder({ captureBytes: 1000 });
+    const t = openSession(bus);
+    for (let i = 0; i < 5; i++) t.wire('out', Buffer.alloc(300, 0x61));
+    const live = await r.wire(t.sid);
+    const bytes = live.reduce((a, w) => a + w.data.length, 0);
+    assert.ok(bytes <= 1000 && bytes >= 700, `${bytes} bytes kept`);
+    const got = await r.get(admin, t.sid);
+    assert.ok(got && got !== 'forbidden');
+    const notes = got.events.filter((e) => e.type === 'note').map((e) => (e.type === 'note' ? e.text : ''));
+    assert.deepEqual(notes, [
+      `capture cut after ${bytes} bytes: lab.capture_bytes (1000 bytes per session); the pcap ends here`,
+    ]);
+    await r.stop();
+
+    const r2 = await recorder({ captureBytes: 1 << 20, maxLiveBytes: 20_000 });
+    const sessions = Array.from({ length: 10 }, () => openSession(bus));
+    for (let i = 0; i < 20; i++) for (const s of sessions) s.wire('in', Buffer.from(`${'x'.repeat(198)}\r\n`));
+    let total = 0;
+    for (const s of sessions) {
+      const kept = (await r2.wire(s.sid)).reduce((a, w) => a + w.data.length, 0);
+      assert.ok(kept >= 1000, `each session keeps about its share: ${kept}`);
+      total += kept;
+    }
+    assert.ok(total <= 20_000, `${total} bytes held by all live captures`);
+  });
 });

@@ -280,8 +280,25 @@ ALTER TABLE log_sessions ADD COLUMN helo TEXT;
 ALTER TABLE log_sessions ADD COLUMN mail_from TEXT;
 `;
 
+/**
+ * V12: the bytes of each logged session, for the lab's pcap (src/store/sqlite/sessionlog.ts): one row
+ * per session per write batch; `parts` is a JSON array `[t, dir (0 in, 1 out), length, ...]` cutting
+ * `data` into chunks, `secrets` a JSON array `[chunk, offset, base64 of the original bytes, ...]` of
+ * masked credentials, or NULL when they were not kept.
+ */
+const V12 = `
+CREATE TABLE log_wire (
+  id         INTEGER PRIMARY KEY,
+  session_id TEXT NOT NULL REFERENCES log_sessions(id) ON DELETE CASCADE,
+  parts      TEXT NOT NULL,
+  data       BLOB NOT NULL,
+  secrets    TEXT
+) STRICT;
+CREATE INDEX log_wire_session ON log_wire(session_id, id);
+`;
+
 /** Migration i brings the schema from version i to i + 1. Append only. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

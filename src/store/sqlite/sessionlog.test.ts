@@ -142,4 +142,76 @@ describe('sqlite session log', () => {
       await remove();
     }
   });
+
+  it('keeps the bytes of a session by batch, secrets with their chunk, and prunes them with it', async () => {
+    const { dir, remove } = await tempDir();
+    const file = path.join(dir, 'wire.db');
+    try {
+      const store = await openSqliteStore({ path: file });
+      try {
+        const session = (id: string, start: number) => ({
+          id,
+          proto: 'pop3' as const,
+          listener: 'pop3',
+          localAddress: '127.0.0.1',
+          localPort: 110,
+          remoteAddress: '192.0.2.3',
+          remotePort: 40002,
+          user: null,
+          tls: null,
+          start,
+          end: null,
+          state: 'connected',
+          closeReason: null,
+          events: 0,
+          keyLogged: false,
+          helo: null,
+          mailFrom: null,
+        });
+        const chunk = (
+          sessionId: string,
+          t: number,
+          dir: 'in' | 'out',
+          text: string,
+          secrets: [number, Buffer][] | null = null,
+        ) => ({
+          sessionId,
+          t,
+          dir,
+          data: Buffer.from(text),
+          secrets,
+        });
+        await store.sessionLog.append({
+          sessions: [session('old', 1), session('new', 2)],
+          events: [],
+          wire: [
+            chunk('old', 1, 'out', '+OK\r\n'),
+            chunk('new', 2, 'out', '+OK hi\r\n'),
+            chunk('new', 3, 'in', 'PASS ****\r\n', [[5, Buffer.from('pw12')]]),
+          ],
+        });
+        await store.sessionLog.append({ sessions: [], events: [], wire: [chunk('new', 4, 'out', '+OK\r\n')] });
+        const wire = await store.sessionLog.wire('new');
+        assert.deepEqual(
+          wire.map((w) => [w.t, w.dir, w.data.toString(), w.secrets?.map(([at, b]) => [at, b.toString()]) ?? null]),
+          [
+            [2, 'out', '+OK hi\r\n', null],
+            [3, 'in', 'PASS ****\r\n', [[5, 'pw12']]],
+            [4, 'out', '+OK\r\n', null],
+          ],
+        );
+        await assert.rejects(
+          store.sessionLog.append({ sessions: [], events: [], wire: [chunk('nobody', 1, 'in', 'x')] }),
+          /no logged session nobody/,
+        );
+        assert.equal(await store.sessionLog.prune({ keep: 1 }), 1);
+        assert.deepEqual(await store.sessionLog.wire('old'), []);
+        assert.equal((await store.sessionLog.wire('new')).length, 3);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await remove();
+    }
+  });
 });

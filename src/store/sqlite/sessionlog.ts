@@ -12,12 +12,15 @@
  * - Reading a session's events decodes its chunks in insertion order; a later event with the same seq
  *   replaces an earlier one, and the result is sorted by seq.
  * - Pruning deletes sessions; their chunks go by cascade in the same transaction.
+ * - A session's bytes (the lab's capture) are in `log_wire`, one row per session per batch: the
+ *   chunks' bytes joined in one BLOB, their times, directions and lengths in `parts`.
  * - Nothing is cached: the CLI may read the history from another process.
  */
 import {
   type JsonValue,
   type LoggedEvent,
   type LoggedSession,
+  type LoggedWire,
   type SessionLogStore,
   StoreNotFoundError,
 } from '../types.js';
@@ -95,6 +98,49 @@ const UPSERT = `INSERT INTO log_sessions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 
     key_logged = excluded.key_logged, helo = excluded.helo, mail_from = excluded.mail_from`;
 
 const INSERT_CHUNK = 'INSERT INTO log_chunks (session_id, events) VALUES (?, ?)';
+const INSERT_WIRE = 'INSERT INTO log_wire (session_id, parts, data, secrets) VALUES (?, ?, ?, ?)';
+
+/** The wire chunks of one session in one batch as a `log_wire` row. */
+function encodeWire(chunks: readonly LoggedWire[]): { parts: string; data: Buffer; secrets: string | null } {
+  const parts: number[] = [];
+  const secrets: (number | string)[] = [];
+  chunks.forEach((c, i) => {
+    parts.push(c.t, c.dir === 'in' ? 0 : 1, c.data.length);
+    for (const [offset, original] of c.secrets ?? []) secrets.push(i, offset, original.toString('base64'));
+  });
+  return {
+    parts: JSON.stringify(parts),
+    data: Buffer.concat(chunks.map((c) => c.data)),
+    secrets: secrets.length ? JSON.stringify(secrets) : null,
+  };
+}
+
+function decodeWire(sessionId: string, row: { parts: string; data: Buffer; secrets: string | null }): LoggedWire[] {
+  const parts = JSON.parse(row.parts) as number[];
+  const out: LoggedWire[] = [];
+  let offset = 0;
+  for (let j = 0; j + 2 < parts.length; j += 3) {
+    const length = parts[j + 2];
+    out.push({
+      sessionId,
+      t: parts[j],
+      dir: parts[j + 1] === 0 ? 'in' : 'out',
+      data: row.data.subarray(offset, offset + length),
+      secrets: null,
+    });
+    offset += length;
+  }
+  if (row.secrets) {
+    const list = JSON.parse(row.secrets) as (number | string)[];
+    for (let j = 0; j + 2 < list.length; j += 3) {
+      const chunk = out[Number(list[j])];
+      if (!chunk) continue;
+      chunk.secrets ??= [];
+      chunk.secrets.push([Number(list[j + 1]), Buffer.from(String(list[j + 2]), 'base64')]);
+    }
+  }
+  return out;
+}
 
 function toSession(row: SessionRow): LoggedSession {
   return {
@@ -231,8 +277,8 @@ function likePrefix(text: string): string {
 
 export function sqliteSessionLog(ctx: SqliteContext): SessionLogStore {
   return {
-    append({ sessions, events }) {
-      if (sessions.length === 0 && events.length === 0) return Promise.resolve();
+    append({ sessions, events, wire = [] }) {
+      if (sessions.length === 0 && events.length === 0 && wire.length === 0) return Promise.resolve();
       return ctx.write(() => {
         const upsert = ctx.sql(UPSERT);
         for (const s of sessions) {
@@ -282,7 +328,34 @@ export function sqliteSessionLog(ctx: SqliteContext): SessionLogStore {
             throw err;
           }
         }
+        const bySessionWire = new Map<string, LoggedWire[]>();
+        for (const w of wire) {
+          const list = bySessionWire.get(w.sessionId);
+          if (list) list.push(w);
+          else bySessionWire.set(w.sessionId, [w]);
+        }
+        const insertWire = ctx.sql(INSERT_WIRE);
+        for (const [sessionId, chunks] of bySessionWire) {
+          const row = encodeWire(chunks);
+          try {
+            insertWire.run(sessionId, row.parts, row.data, row.secrets);
+          } catch (err) {
+            if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
+              throw new StoreNotFoundError(`no logged session ${sessionId} for its captured bytes`);
+            }
+            throw err;
+          }
+        }
       });
+    },
+
+    async wire(id) {
+      const rows = ctx.sql('SELECT parts, data, secrets FROM log_wire WHERE session_id = ? ORDER BY id').all(id) as {
+        parts: string;
+        data: Buffer;
+        secrets: string | null;
+      }[];
+      return rows.flatMap((row) => decodeWire(id, row));
     },
 
     async list(filter = {}) {

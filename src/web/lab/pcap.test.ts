@@ -13,7 +13,7 @@ import { LineClient } from '../../../test/harness/line-client.js';
 import { type PostbodeProcess, removeDir, startPostbode } from '../../../test/harness/server.js';
 import { TraceRecorder } from '../../../test/harness/trace-recorder.js';
 import type { Protocol, TraceEvent } from '../../trace/bus.js';
-import { checksum, ipBytes, sessionToPcap } from './pcap.js';
+import { checksum, hasPasswords, ipBytes, sessionToPcap } from './pcap.js';
 
 const TSHARK = '/usr/bin/tshark';
 const haveTshark = spawnSync(TSHARK, ['-v'], { encoding: 'utf8' }).status === 0;
@@ -119,6 +119,53 @@ describe('pcap building blocks', () => {
     const buf = sessionToPcap(session('smtp', SMTP_LINES, { localPort: 25 }));
     assert.equal(buf.readUInt32LE(0), 0xa1b2c3d4);
     assert.equal(buf.readUInt32LE(20), 1);
+  });
+});
+
+describe('pcap from the bytes a session carried', () => {
+  const open = session('imap', [], { localPort: 143 }).filter((e) => e.type !== 'close');
+  const close: TraceEvent = { type: 'close', sid: 's', t: 1_700_000_002_000, seq: 9, reason: 'closed' };
+  const t0 = 1_700_000_000_100;
+  const wire = (text: string, dir: 'in' | 'out', t: number, secrets: [number, Buffer][] | null = null) => ({
+    sessionId: 's',
+    t,
+    dir,
+    data: Buffer.from(text, 'latin1'),
+    secrets,
+  });
+  const chunks = [
+    wire('* OK ready\r\n', 'out', t0),
+    wire('a1 LOGIN ludo "****"\r\n', 'in', t0 + 20, [[15, Buffer.from('pw12')]]),
+    wire('a1 OK\r\n', 'out', t0 + 40),
+    wire('a2 APPEND INBOX {3000+}\r\n', 'in', t0 + 60),
+    wire(`${'z'.repeat(2998)}\r\n`, 'in', t0 + 61),
+    wire('\r\n', 'in', t0 + 62),
+  ];
+  /** The payload of every data packet, joined, from the client (true) or the server. */
+  const payload = (pcap: Buffer, fromClient: boolean) => {
+    const parts: Buffer[] = [];
+    for (let off = 24; off < pcap.length; ) {
+      const len = pcap.readUInt32LE(off + 8);
+      const frame = pcap.subarray(off + 16, off + 16 + len);
+      const tcp = frame.subarray(14 + 20);
+      const data = tcp.subarray((tcp[12] >> 4) * 4);
+      if (data.length && (tcp.readUInt16BE(2) === 143) === fromClient) parts.push(data);
+      off += 16 + len;
+    }
+    return Buffer.concat(parts).toString('latin1');
+  };
+
+  it('writes the bytes, not the lines: literals whole, passwords masked unless asked for', () => {
+    const line: TraceEvent = { type: 'in', sid: 's', t: t0, seq: 1, text: 'a2 APPEND INBOX {3000+}' };
+    const lines = [...open, line, close];
+    const redacted = sessionToPcap(lines, chunks);
+    const client = payload(redacted, true);
+    assert.equal(client, `a1 LOGIN ludo "****"\r\na2 APPEND INBOX {3000+}\r\n${'z'.repeat(2998)}\r\n\r\n`);
+    assert.equal(payload(redacted, false), '* OK ready\r\na1 OK\r\n');
+    const clear = payload(sessionToPcap(lines, chunks, { passwords: true }), true);
+    assert.equal(clear, client.replace('"****"', '"pw12"'));
+    assert.ok(hasPasswords(chunks));
+    assert.equal(hasPasswords(chunks.slice(2)), false);
   });
 });
 

@@ -8,6 +8,7 @@
  *   count every payload byte, segments of at most 1460 bytes (the MSS announced in the SYNs), valid
  *   IPv4 header and TCP checksums, FIN/ACK at the 'close' event. Timestamps are the events' times.
  */
+import type { LoggedWire } from '../../store/types.js';
 import type { TraceEvent } from '../../trace/bus.js';
 
 const LINKTYPE_ETHERNET = 1;
@@ -46,10 +47,13 @@ type Open = Extract<TraceEvent, { type: 'open' }>;
  * Writes the events of one session ('open' first) as a pcap file with a synthesized TCP conversation
  * between the client's and the server's real addresses.
  *
- * - Every client line ('in') and server line ('out') becomes payload with CRLF; consecutive lines in
- *   one direction that are less than 10 ms apart share a segment. Lines the trace abbreviates (a
- *   `<message: n octets>` placeholder, redacted credentials, DATA cut after 200 lines) appear as the
- *   trace shows them; the packets are a teaching aid, not the bytes that crossed the wire.
+ * - The payload is the bytes the connection carried (`wire`, as the recorder kept them): every literal,
+ *   message body and line ending, in the order and chunks they crossed the wire, with credentials
+ *   masked at the same length unless `passwords` asks for the originals (which exist only for
+ *   cleartext sessions recorded with lab.capture_passwords). A capture cut at lab.capture_bytes ends
+ *   with what it has, then the close. Chunks in one direction less than 10 ms apart share segments.
+ * - Sessions recorded before the bytes were kept (no `wire`) are written from their lines instead:
+ *   each 'in' and 'out' line with CRLF, abbreviated as the transcript shows them.
  * - The server port is the standard cleartext port of the listener the session came in on (smtp 25,
  *   submission 587, pop3 110, imap 143), whatever port the server really listens on, so Wireshark
  *   picks the SMTP, POP and IMAP dissectors by itself. Sessions on an implicit-TLS listener (465, 995,
@@ -58,7 +62,11 @@ type Open = Extract<TraceEvent, { type: 'open' }>;
  *   A classic pcap file has no place for a comment saying so, hence this note.
  * - After STARTTLS/STLS the lines are written in clear text too: the lab shows what TLS hides.
  */
-export function sessionToPcap(events: TraceEvent[]): Buffer {
+export function sessionToPcap(
+  events: TraceEvent[],
+  wire: readonly LoggedWire[] = [],
+  opts: { passwords?: boolean } = {},
+): Buffer {
   const open = events.find((e): e is Open => e.type === 'open');
   const out: Buffer[] = [globalHeader()];
   if (!open) return Buffer.concat(out);
@@ -107,24 +115,27 @@ export function sessionToPcap(events: TraceEvent[]): Buffer {
   packet(false, SYN | ACK, EMPTY, open.t, mssOption);
   packet(true, ACK, EMPTY, open.t);
 
-  let pending: { fromClient: boolean; t: number; lines: string[] } | null = null;
+  let pending: { fromClient: boolean; t: number; parts: Buffer[] } | null = null;
   const flush = () => {
     if (!pending) return;
-    const data = Buffer.from(pending.lines.map((l) => `${l}\r\n`).join(''), 'utf8');
+    const data = Buffer.concat(pending.parts);
     for (let off = 0; off < data.length; off += MSS) {
       packet(pending.fromClient, PSH | ACK, data.subarray(off, off + MSS), pending.t);
     }
     pending = null;
   };
+  const add = (fromClient: boolean, t: number, data: Buffer) => {
+    if (pending && (pending.fromClient !== fromClient || t - pending.t >= COALESCE_MS)) flush();
+    if (!pending) pending = { fromClient, t, parts: [] };
+    pending.parts.push(data);
+  };
   let closedAt: number | null = null;
   for (const e of events) {
     if (e.type === 'close') closedAt = e.t;
-    if (e.type !== 'in' && e.type !== 'out') continue;
-    const fromClient = e.type === 'in';
-    if (pending && (pending.fromClient !== fromClient || e.t - pending.t >= COALESCE_MS)) flush();
-    if (!pending) pending = { fromClient, t: e.t, lines: [] };
-    pending.lines.push(e.text);
+    if (wire.length > 0 || (e.type !== 'in' && e.type !== 'out')) continue;
+    add(e.type === 'in', e.t, Buffer.from(`${e.text}\r\n`, 'utf8'));
   }
+  for (const chunk of wire) add(chunk.dir === 'in', chunk.t, opts.passwords ? unmasked(chunk) : chunk.data);
   flush();
   if (closedAt !== null) {
     // The server closes (after QUIT/LOGOUT, or on its own), the client answers with its FIN.
@@ -136,6 +147,22 @@ export function sessionToPcap(events: TraceEvent[]): Buffer {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** A chunk with the originals of its masked ranges put back (when they were kept). */
+function unmasked(chunk: LoggedWire): Buffer {
+  if (!chunk.secrets?.length) return chunk.data;
+  const b = Buffer.from(chunk.data);
+  for (const [offset, original] of chunk.secrets) original.copy(b, offset);
+  return b;
+}
+
+/** How the recorder's note about a cut capture begins (src/web/recorder/index.ts). */
+export const CAPTURE_CUT_NOTE = 'capture cut after ';
+
+/** Whether a capture holds the originals of masked credentials (its unredacted form exists). */
+export function hasPasswords(wire: readonly LoggedWire[]): boolean {
+  return wire.some((c) => c.secrets !== null && c.secrets.length > 0);
+}
 
 function u16(n: number): Buffer {
   const b = Buffer.alloc(2);

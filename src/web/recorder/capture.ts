@@ -11,9 +11,36 @@
  *   changes. All live sessions together keep at most about `maxLiveEvents`: once that many are held, a
  *   session keeps only its first `EVENTS_ALWAYS_KEPT` (greeting, login) and its share of the total.
  * - Recurring short lines are kept once (`TextInterner`).
+ * - The bytes of a session (the trace's wire channel, for the pcap) are kept redacted (lab/redact.ts),
+ *   up to `captureBytes` per session and about `maxLiveBytes` for all live sessions together; a chunk
+ *   costs its length plus `WIRE_CHUNK_COST`, so many tiny writes cannot hold more memory than a few
+ *   big ones. Once a session's capture is cut it keeps no more bytes (see `keepWire`). The originals of
+ *   masked credentials are kept only when allowed (lab.capture_passwords) and only before TLS.
  */
 import type { LoggedSession } from '../../store/types.js';
 import type { TraceEvent } from '../../trace/bus.js';
+import { type Redacted, WireRedactor } from '../lab/redact.js';
+
+/** What a wire chunk costs besides its bytes (the arrays' entries and the Buffer object). */
+export const WIRE_CHUNK_COST = 64;
+
+/** The bytes of a live session as kept for its capture, by column as the events. */
+export interface WireCapture {
+  redactor: WireRedactor;
+  /** 0 in, 1 out. */
+  dirs: number[];
+  times: number[];
+  chunks: Buffer[];
+  secrets: ([number, Buffer][] | null)[];
+  /** What the kept chunks cost (bytes + WIRE_CHUNK_COST each), against the limits. */
+  cost: number;
+  /** Payload bytes kept. */
+  bytes: number;
+  /** Kept no more from this size on. */
+  cut: boolean;
+  /** Chunks already handed to the store. */
+  written: number;
+}
 
 /** Events of a session kept whatever the total held (see maxLiveEvents). */
 export const EVENTS_ALWAYS_KEPT = 100;
@@ -53,6 +80,7 @@ export interface Live {
   encryptedFrom: number;
   /** Events of `events` already handed to the store. */
   written: number;
+  wire: WireCapture;
   dirty: boolean;
   closed: boolean;
 }
@@ -87,6 +115,17 @@ export function openLive(event: OpenEvent, keyLogged: boolean): Live {
     items: [],
     encryptedFrom: event.tls ? 0 : Number.POSITIVE_INFINITY,
     written: 0,
+    wire: {
+      redactor: new WireRedactor(event.proto),
+      dirs: [],
+      times: [],
+      chunks: [],
+      secrets: [],
+      cost: 0,
+      bytes: 0,
+      cut: false,
+      written: 0,
+    },
     dirty: true,
     closed: false,
   };
@@ -229,4 +268,38 @@ export function eventsOf(live: Live): TraceEvent[] {
   const events: TraceEvent[] = new Array(live.kinds.length);
   for (let i = 0; i < events.length; i++) events[i] = eventAt(live, i);
   return events;
+}
+
+/**
+ * Keeps what fits of one redacted chunk within `room` (of cost); returns the cost taken, and marks
+ * the capture cut when not all of it fitted. `withSecrets`: keep the originals of masked ranges.
+ */
+export function keepWire(
+  w: WireCapture,
+  dir: 'in' | 'out',
+  t: number,
+  r: Redacted,
+  room: number,
+  withSecrets: boolean,
+): number {
+  const fits = Math.max(0, Math.min(r.bytes.length, room - WIRE_CHUNK_COST));
+  if (fits < r.bytes.length) w.cut = true;
+  if (fits === 0) return 0;
+  // A copy: the connection's buffer may be a slice of a larger one, and is not ours to keep.
+  const data = Buffer.from(r.bytes.subarray(0, fits));
+  let secrets: [number, Buffer][] | null = null;
+  if (withSecrets && r.secrets.length) {
+    secrets = [];
+    for (const [offset, original] of r.secrets) {
+      if (offset < fits) secrets.push([offset, original.subarray(0, fits - offset)]);
+    }
+  }
+  w.dirs.push(dir === 'in' ? 0 : 1);
+  w.times.push(t);
+  w.chunks.push(data);
+  w.secrets.push(secrets);
+  const cost = fits + WIRE_CHUNK_COST;
+  w.cost += cost;
+  w.bytes += fits;
+  return cost;
 }

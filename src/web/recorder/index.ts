@@ -11,20 +11,28 @@
  *   leave in batches every `flushMs` (one store transaction per batch, the prune in the same one when
  *   due), off the sessions' hot path.
  * - Engines keep transcripts small: a message sent with DATA shows its header and first body lines,
- *   then one note (src/smtp/commands/data.ts); literals and RETR show their size.
+ *   then one note (src/smtp/commands/data.ts); literals and RETR show their size. The bytes
+ *   themselves come through the bus's wire channel and are kept apart, redacted and bounded
+ *   (capture.ts: `captureBytes` per session, `maxLiveBytes` in all), for the pcap; a cut capture says
+ *   so in a note event.
  * - A live session leaves memory once its close has been written (or at once with history off).
  * - A failing subscriber (a closed HTTP stream) never breaks recording.
- * - Secrets: the bus never carries them (engines redact). TLS key log lines never pass through here.
+ * - Secrets: the bus's events never carry them (engines redact); its wire bytes do, and are masked
+ *   (lab/redact.ts) before anything is kept. The originals of the masked ranges are kept only with
+ *   `capturePasswords` and only for bytes before TLS. TLS key log lines never pass through here.
  */
 import type { Logger } from '../../log.js';
 import type { TlsKeyLog } from '../../net/keylog.js';
-import type { SessionFilter, Store } from '../../store/types.js';
-import type { TraceBus, TraceEvent } from '../../trace/bus.js';
+import type { LoggedWire, SessionFilter, Store } from '../../store/types.js';
+import type { SessionTrace, TraceBus, TraceEvent } from '../../trace/bus.js';
 import type { SessionSummary } from '../api-types.js';
+import { CAPTURE_CUT_NOTE } from '../lab/pcap.js';
+import type { Redacted } from '../lab/redact.js';
 import { matches, maySee, newestFirst, ownershipOf, toSummary, type Viewer, viewerFilter } from './access.js';
 import {
   encryptedAt,
   eventsOf,
+  keepWire,
   type Live,
   mayKeep,
   type OpenEvent,
@@ -33,7 +41,7 @@ import {
   TextInterner,
   updateSummary,
 } from './capture.js';
-import { takeBatch, traceEventOf } from './persistence.js';
+import { takeBatch, traceEventOf, wireOf } from './persistence.js';
 import { Retention } from './retention.js';
 
 export { maySee, ownershipOf, toSummary, type Viewer } from './access.js';
@@ -54,6 +62,12 @@ export interface RecorderOptions {
   maxLiveEvents?: number;
   /** Milliseconds between batched writes (default 250). */
   flushMs?: number;
+  /** Payload bytes kept per session for its pcap (lab.capture_bytes, default 1 MiB); 0 keeps none. */
+  captureBytes?: number;
+  /** Payload bytes kept by all live sessions together (default 64 MiB). */
+  maxLiveBytes?: number;
+  /** Keep the passwords of cleartext sessions for the pcap's unredacted form (lab.capture_passwords). */
+  capturePasswords?: boolean;
 }
 
 export class SessionRecorder {
@@ -61,6 +75,9 @@ export class SessionRecorder {
   readonly #live = new Map<string, Live>();
   /** Events held by all sessions in #live. */
   #liveEvents = 0;
+  /** What the wire bytes of all sessions in #live cost (capture.ts). */
+  #liveBytes = 0;
+  #unwire: (() => void) | null = null;
   readonly #summaryListeners = new Set<(s: SessionSummary) => void>();
   readonly #eventListeners = new Map<string, Set<(e: TraceEvent | null) => void>>();
   readonly #texts = new TextInterner();
@@ -72,7 +89,16 @@ export class SessionRecorder {
   #stopped = false;
 
   constructor(opts: RecorderOptions) {
-    this.#opts = { maxEvents: 5000, maxLiveEvents: 1_000_000, flushMs: 250, ...opts, keylog: opts.keylog };
+    this.#opts = {
+      maxEvents: 5000,
+      maxLiveEvents: 1_000_000,
+      flushMs: 250,
+      captureBytes: 1 << 20,
+      maxLiveBytes: 64 << 20,
+      capturePasswords: false,
+      ...opts,
+      keylog: opts.keylog,
+    };
     this.#retention = new Retention(this.#opts);
   }
 
@@ -85,6 +111,7 @@ export class SessionRecorder {
     await this.#opts.store.sessionLog.finishOpen(Date.now(), 'server stopped');
     await this.#retention.prune();
     this.#unsubscribe = this.#opts.bus.subscribe(this.#onEvent);
+    if (this.#opts.captureBytes > 0) this.#unwire = this.#opts.bus.subscribeWire(this.#onWire);
     if (this.#opts.keylog) this.#unkeylog = this.#opts.keylog.onAttach((sid) => this.#markKeyLogged(sid));
   }
 
@@ -93,6 +120,7 @@ export class SessionRecorder {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#unsubscribe?.();
+    this.#unwire?.();
     this.#unkeylog?.();
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
@@ -115,6 +143,47 @@ export class SessionRecorder {
     this.#record(live, event);
   };
 
+  /** Called for every chunk of bytes a session carried: redacts, keeps within the limits, no I/O. */
+  #onWire = (trace: SessionTrace, dir: 'in' | 'out', bytes: Buffer, t: number): void => {
+    let live = this.#live.get(trace.sid);
+    if (!live) {
+      const opened = this.#opts.bus.open.get(trace.sid);
+      if (!opened) return;
+      live = this.#open(opened);
+    }
+    if (live.closed || live.wire.cut) return;
+    this.#keepBytes(live, dir, t, live.wire.redactor.feed(dir, bytes), trace);
+  };
+
+  #keepBytes(live: Live, dir: 'in' | 'out', t: number, r: Redacted, trace?: SessionTrace): void {
+    if (r.bytes.length === 0) return;
+    const w = live.wire;
+    const o = this.#opts;
+    let room = o.captureBytes - w.cost;
+    let why = `lab.capture_bytes (${o.captureBytes} bytes per session)`;
+    if (this.#liveBytes >= o.maxLiveBytes) {
+      const share = Math.floor(o.maxLiveBytes / Math.max(1, this.#live.size)) - w.cost;
+      if (share < room) {
+        room = share;
+        why = 'the memory for live captures is full';
+      }
+    }
+    this.#liveBytes += keepWire(
+      w,
+      dir,
+      t,
+      r,
+      room,
+      o.capturePasswords && live.encryptedFrom === Number.POSITIVE_INFINITY,
+    );
+    live.dirty = true;
+    if (!this.#timer) this.#schedule();
+    if (w.cut) {
+      const note = `${CAPTURE_CUT_NOTE}${w.bytes} bytes: ${why}; the pcap ends here`;
+      if (trace) trace.note(note);
+    }
+  }
+
   #open(event: OpenEvent): Live {
     const live = openLive(event, this.#opts.keylog?.has(event.sid) ?? false);
     this.#live.set(event.sid, live);
@@ -124,6 +193,8 @@ export class SessionRecorder {
   }
 
   #record(live: Live, event: Exclude<TraceEvent, OpenEvent>): void {
+    // A last client line without its end, held by the redactor, is kept before the close.
+    if (event.type === 'close' && !live.wire.cut) this.#keepBytes(live, 'in', event.t, live.wire.redactor.end());
     const summaryChanged = updateSummary(live, event);
     this.#append(live, event);
     if (event.type === 'tls') live.encryptedFrom = Math.min(live.encryptedFrom, live.kinds.length);
@@ -192,7 +263,9 @@ export class SessionRecorder {
     if (sessions.length === 0 && done.length === 0) return;
     this.#flushing = (async () => {
       // Both jobs are queued before either runs, so they share one transaction, the prune second.
-      const appended = sessions.length ? this.#opts.store.sessionLog.append({ sessions, events }) : null;
+      const appended = sessions.length
+        ? this.#opts.store.sessionLog.append({ sessions, events, wire: batch.wire })
+        : null;
       const pruned = this.#retention.pruneDue(now) ? this.#retention.prune() : null;
       try {
         await appended;
@@ -200,7 +273,10 @@ export class SessionRecorder {
         this.#opts.log.warn({ err, sessions: sessions.length }, 'could not write the session history');
       }
       for (const live of done) {
-        if (!live.dirty && this.#live.delete(live.session.id)) this.#liveEvents -= live.kinds.length;
+        if (!live.dirty && this.#live.delete(live.session.id)) {
+          this.#liveEvents -= live.kinds.length;
+          this.#liveBytes -= live.wire.cost;
+        }
         this.#eventListeners.delete(live.session.id);
       }
       await pruned;
@@ -254,6 +330,21 @@ export class SessionRecorder {
       events: logged.map((e) => traceEventOf(e, stored)),
       encrypted: logged.map((e) => e.encrypted),
     };
+  }
+
+  /**
+   * The bytes of a session for its pcap (empty for sessions recorded before captures were kept). Call
+   * `get` first to check that the viewer may see it.
+   */
+  async wire(id: string): Promise<LoggedWire[]> {
+    const live = this.#live.get(id);
+    if (live) return wireOf(live);
+    return this.#keep ? await this.#opts.store.sessionLog.wire(id) : [];
+  }
+
+  /** Whether the recorder keeps the passwords of cleartext sessions (lab.capture_passwords). */
+  get capturePasswords(): boolean {
+    return this.#opts.capturePasswords;
   }
 
   /** Whether a session is live (still open, or closed and not yet written). */

@@ -10,7 +10,7 @@
  *   newest `historySessions` of a batch are never written, since the next prune would delete them.
  * - Text and structured data of an event are derived here, at write time, never on the bus callback.
  */
-import type { JsonValue, LoggedEvent, LoggedSession } from '../../store/types.js';
+import type { JsonValue, LoggedEvent, LoggedSession, LoggedWire } from '../../store/types.js';
 import type { TraceEvent } from '../../trace/bus.js';
 import { encryptedAt, type Live, TEXT_TYPES, WHOLE } from './capture.js';
 import { keepNewest } from './retention.js';
@@ -67,6 +67,18 @@ function str(data: JsonValue, key: string): string {
     if (typeof v === 'string') return v;
   }
   return '';
+}
+
+/** The wire chunks of a live session as the store gives them back (for a live session's pcap). */
+export function wireOf(live: Live): LoggedWire[] {
+  const w = live.wire;
+  return w.chunks.map((data, i) => ({
+    sessionId: live.session.id,
+    t: w.times[i],
+    dir: w.dirs[i] === 0 ? 'in' : 'out',
+    data,
+    secrets: w.secrets[i],
+  }));
 }
 
 /** Rebuilds the trace event of a stored one (for annotations and exports). */
@@ -137,6 +149,7 @@ export interface Batch {
   /** For `sessionLog.append`. */
   sessions: LoggedSession[];
   events: LoggedEvent[];
+  wire: LoggedWire[];
   /** Closed sessions of the batch (written or left out): they leave memory once it is written. */
   done: Live[];
   /** Sessions written for the first time (retention counts them). */
@@ -148,7 +161,7 @@ export interface Batch {
  * is kept (`historySessions` > 0), else only which sessions are done.
  */
 export function takeBatch(lives: Iterable<Live>, historySessions: number): Batch {
-  const batch: Batch = { sessions: [], events: [], done: [], firstWritten: 0 };
+  const batch: Batch = { sessions: [], events: [], wire: [], done: [], firstWritten: 0 };
   /** Finished sessions not written before: retention may leave some of them out. */
   const fresh: Live[] = [];
   const write = (live: Live): void => {
@@ -157,6 +170,17 @@ export function takeBatch(lives: Iterable<Live>, historySessions: number): Batch
     const n = live.kinds.length;
     for (let i = live.written; i < n; i++) batch.events.push(logged(live, i));
     live.written = n;
+    const w = live.wire;
+    for (let i = w.written; i < w.chunks.length; i++) {
+      batch.wire.push({
+        sessionId: live.session.id,
+        t: w.times[i],
+        dir: w.dirs[i] === 0 ? 'in' : 'out',
+        data: w.chunks[i],
+        secrets: w.secrets[i],
+      });
+    }
+    w.written = w.chunks.length;
   };
   for (const live of lives) {
     if (!live.dirty) continue;

@@ -21,7 +21,7 @@ import { z } from 'zod';
 import { FrameQueue, type FrameSource } from '../../net/bounded-writer.js';
 import { TlsKeyLog } from '../../net/keylog.js';
 import type { Protocol, TraceEvent } from '../../trace/bus.js';
-import type { Capability, SessionSummary } from '../api-types.js';
+import type { Capability, CaptureInfo, SessionSummary } from '../api-types.js';
 import {
   badRequest,
   currentUser,
@@ -33,7 +33,7 @@ import {
 } from '../context.js';
 import { type Annotator, annotateSession, createAnnotator } from '../lab/annotate.js';
 import { explainCapabilities, probeAdvertised } from '../lab/capabilities.js';
-import { sessionToPcap } from '../lab/pcap.js';
+import { CAPTURE_CUT_NOTE, hasPasswords, sessionToPcap } from '../lab/pcap.js';
 import { SessionRecorder, type Viewer } from '../recorder/index.js';
 import { clientIp } from '../session-auth.js';
 import { openEventStream, type SseStream, STREAM_QUEUE_BYTES, StreamSlots, sseFrame } from '../sse.js';
@@ -206,12 +206,51 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
     });
   });
 
-  app.get('/sessions/:id/capture.pcap', async (c) => {
+  /**
+   * The form of a session's pcap the caller asks for (`?passwords=1`: with the passwords) and may
+   * have: the passwords only for admins, only when the recorder kept them (lab.capture_passwords, a
+   * session without TLS), else 403 saying why.
+   */
+  const captureOf = async (c: Context<WebEnv>) => {
     const found = await session(c);
-    const pcap = sessionToPcap(found.events);
+    const wire = await needRecorder().wire(found.summary.id);
+    const available = needRecorder().capturePasswords && hasPasswords(wire);
+    const cut = found.events.some((e) => e.type === 'note' && e.text.startsWith(CAPTURE_CUT_NOTE));
+    return { found, wire, available, cut };
+  };
+
+  app.get('/sessions/:id/capture', async (c) => {
+    const { found, wire, available, cut } = await captureOf(c);
+    const info: CaptureInfo = {
+      bytes: wire.reduce((n, w) => n + w.data.length, 0),
+      cut,
+      passwords: available && currentUser(c).role === 'admin',
+      keptPasswords: needRecorder().capturePasswords && !found.summary.tls,
+    };
+    return c.json(info);
+  });
+
+  app.get('/sessions/:id/capture.pcap', async (c) => {
+    const { found, wire, available } = await captureOf(c);
+    const asked = c.req.query('passwords');
+    const passwords = asked !== undefined && asked !== '0' && asked !== 'false';
+    if (passwords) {
+      if (currentUser(c).role !== 'admin') {
+        throw new HTTPException(403, { message: 'only an admin may download a capture with its passwords' });
+      }
+      if (!available) {
+        throw new HTTPException(403, {
+          message: found.summary.tls
+            ? `session ${found.summary.id} used TLS: its passwords are never kept`
+            : `no passwords kept for session ${found.summary.id}: it sent none, or lab.capture_passwords was off when it was recorded`,
+        });
+      }
+    }
+    const pcap = sessionToPcap(found.events, wire, { passwords });
     return c.body(new Uint8Array(pcap), 200, {
       'Content-Type': 'application/vnd.tcpdump.pcap',
-      'Content-Disposition': `attachment; filename="postbode-${found.summary.id}.pcap"`,
+      'Content-Disposition': `attachment; filename="postbode-${found.summary.id}${passwords ? '-passwords' : ''}.pcap"`,
+      'X-Capture-Form': passwords ? 'passwords' : 'redacted',
     });
   });
 

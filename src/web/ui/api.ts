@@ -10,6 +10,7 @@ export type {
   AnnotatedEvent,
   Annotation,
   Capability,
+  CaptureInfo,
   EventType,
   MessageTextResponse,
   MimeNode,

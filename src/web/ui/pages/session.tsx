@@ -1,4 +1,5 @@
-import { type Me, type SessionSummary, seg } from '../api';
+import { useEffect, useState } from 'preact/hooks';
+import { type CaptureInfo, get, type Me, type SessionSummary, seg } from '../api';
 import { Conversation, LargeTextToggle, LockIcon, useLiveSession } from '../transcript';
 import { ErrorBox, fmtDuration, fmtTime, Loading, useNow } from '../util';
 import { stateText } from './sessions';
@@ -56,6 +57,51 @@ export function SessionFacts({ s }: { s: SessionSummary }) {
   );
 }
 
+/**
+ * The pcap downloads: the redacted form always; the form with passwords for admins when the recorder
+ * kept them (lab.capture_passwords, a session without TLS). After a download, a note says which form
+ * it was.
+ */
+function CaptureLinks({ base, session }: { base: string; session: SessionSummary }) {
+  const [info, setInfo] = useState<CaptureInfo | null>(null);
+  const [took, setTook] = useState<'redacted' | 'passwords' | null>(null);
+  const active = session.active;
+  useEffect(() => {
+    // Asked again when the session ends: its last bytes and passwords are known only then.
+    get<CaptureInfo>(`${base}/capture`).then(setInfo, () => setInfo(null));
+  }, [base, active]);
+  return (
+    <>
+      <a class="button" href={`${base}/capture.pcap`} download onClick={() => setTook('redacted')}>
+        Download capture.pcap
+      </a>
+      {info?.passwords && (
+        <a
+          class="button warn"
+          href={`${base}/capture.pcap?passwords=1`}
+          download
+          onClick={() => setTook('passwords')}
+          title="The same capture with the password as the client sent it in clear text"
+        >
+          capture.pcap with passwords
+        </a>
+      )}
+      {took && (
+        <span class="muted small" role="status">
+          {took === 'passwords'
+            ? 'Downloaded the capture with the passwords as they crossed the wire (this session had no TLS).'
+            : 'Downloaded the redacted capture: passwords are replaced by * (base64 of * in AUTH), same length.'}
+        </span>
+      )}
+      {info?.cut && (
+        <span class="muted small">
+          The capture was cut after {info.bytes} bytes (lab.capture_bytes): the pcap ends there.
+        </span>
+      )}
+    </>
+  );
+}
+
 export function SessionPage({ id, me }: { id: string; me: Me }) {
   const { session, events, error, stream } = useLiveSession(id);
   const keylog = me.role === 'admin' && session?.keyLogged === true;
@@ -81,9 +127,7 @@ export function SessionPage({ id, me }: { id: string; me: Me }) {
             <a class="button" href={`${base}/transcript.txt`} download>
               Download transcript.txt
             </a>
-            <a class="button" href={`${base}/capture.pcap`} download>
-              Download capture.pcap
-            </a>
+            <CaptureLinks base={base} session={session} />
             {keylog && (
               <a
                 class="button warn"
@@ -95,9 +139,10 @@ export function SessionPage({ id, me }: { id: string; me: Me }) {
               </a>
             )}
             <span class="muted small">
-              The pcap holds the cleartext conversation as TCP packets on the standard port of this listener (implicit
-              TLS ports become 587, 110, 143), so Wireshark decodes it as {session.proto.toUpperCase()} without Decode
-              As.
+              The pcap holds every byte of the conversation (literals and message bodies included, the part after
+              STARTTLS in clear text) as TCP packets on the standard port of this listener (implicit TLS ports become
+              587, 110, 143), so Wireshark decodes it as {session.proto.toUpperCase()} without Decode As. Passwords are
+              masked at the same length unless you take the form with passwords.
             </span>
           </div>
           <Conversation events={events} />
