@@ -938,6 +938,18 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
     });
 
     describe('queue', () => {
+      it('never gives a queue id twice, even once the queue has emptied', async () => {
+        const first = await store.deliver({ raw: message(), meta: null, local: [], remote: remoteEntry() });
+        assert.ok(first.queueId !== null);
+        assert.equal(await store.queue.delete(first.queueId), true);
+        const second = await store.deliver({ raw: message(), meta: null, local: [], remote: remoteEntry() });
+        assert.ok(
+          second.queueId !== null && second.queueId > first.queueId,
+          `${second.queueId} after ${first.queueId}`,
+        );
+        assert.equal(await store.queue.delete(second.queueId), true);
+      });
+
       it('deliver with remote recipients creates one entry', async () => {
         const a = await account();
         const raw = message();

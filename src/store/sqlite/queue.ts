@@ -51,12 +51,15 @@ export function normalizeEnvelopeAddress(address: string): string {
 /** Inserts a queue entry due now. Call inside a write job. */
 export function insertQueueEntry(ctx: SqliteContext, blobId: number, entry: NewQueueEntry, now: number): number {
   if (entry.recipients.length === 0) throw new Error('a queue entry needs at least one recipient');
+  // Ids are never given twice, even after the queue emptied (queue_seq, schema V13).
   const id = ctx
     .pluck(
-      `INSERT INTO queue (envelope_from, blob_id, dsn_ret, dsn_envid, created_at, next_attempt_at, attempts)
-       VALUES (?, ?, ?, ?, ?, ?, 0) RETURNING id`,
+      `INSERT INTO queue (id, envelope_from, blob_id, dsn_ret, dsn_envid, created_at, next_attempt_at, attempts)
+       VALUES (MAX((SELECT last FROM queue_seq), (SELECT COALESCE(MAX(id), 0) FROM queue)) + 1, ?, ?, ?, ?, ?, ?, 0)
+       RETURNING id`,
     )
     .get(normalizeEnvelopeAddress(entry.envelopeFrom), blobId, entry.dsnRet, entry.dsnEnvid, now, now) as number;
+  ctx.sql('UPDATE queue_seq SET last = ?').run(id);
   const insert = ctx.sql(
     `INSERT INTO queue_recipients (queue_id, position, address, notify, orcpt, state) VALUES (?, ?, ?, ?, ?, 'pending')`,
   );

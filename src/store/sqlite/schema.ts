@@ -297,8 +297,17 @@ CREATE TABLE log_wire (
 CREATE INDEX log_wire_session ON log_wire(session_id, id);
 `;
 
+/**
+ * V13: the highest queue id ever given (sqlite's rowid would give the id of a deleted last entry again,
+ * so ids repeated once the queue had emptied, across restarts too). insertQueueEntry takes the next.
+ */
+const V13 = `
+CREATE TABLE queue_seq (last INTEGER NOT NULL);
+INSERT INTO queue_seq (last) SELECT COALESCE(MAX(id), 0) FROM queue;
+`;
+
 /** Migration i brings the schema from version i to i + 1. Append only. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

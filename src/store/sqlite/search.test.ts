@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { SearchIndexer } from '../indexer.js';
 import type { Store } from '../types.js';
 import { openSqliteStore } from './index.js';
-import { SCHEMA_VERSION } from './schema.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { INDEX_MAX_BYTES } from './search.js';
 
 const raw = (label: string, body: string) =>
@@ -63,10 +63,14 @@ describe('SQLite body search index', () => {
     const other = await put(s, accountId, 'b', 'nothing to see');
     await s.close();
     store = null;
-    // Back to schema 8: no pending list, no index table.
+    // Back to before the index (no pending list, no index table), then its migration, as an upgrade
+    // runs it (the later migrations are independent of it and stay applied).
     const db = new Database(file);
     db.exec('DROP TRIGGER blobs_search_gc; DROP TABLE search_text; DROP TABLE search_pending;');
-    db.pragma(`user_version = ${SCHEMA_VERSION - 1}`);
+    const searchMigration = MIGRATIONS.find((m) => m.includes('CREATE TABLE search_pending'));
+    assert.ok(searchMigration, 'the migration that adds the pending list');
+    db.exec(searchMigration);
+    assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     db.close();
 
     s = await open();
