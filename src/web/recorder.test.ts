@@ -299,7 +299,8 @@ describe('SessionRecorder', () => {
       t.tls('TLSv1.3', 'TLS_AES_256_GCM_SHA384');
       t.wire('in', Buffer.from(`AUTH PLAIN ${plain}\r\n`));
       t.wire('out', Buffer.from('235 2.7.0 ok\r\n'));
-      t.wire('in', Buffer.from('QUI'));
+      // The first line after an AUTH exchange is masked unless it is a known command (redact.ts): QUIT is.
+      t.wire('in', Buffer.from('QUIT\r\n'));
       t.close('closed');
       await r.flush();
       await r.stop();
@@ -312,7 +313,7 @@ describe('SessionRecorder', () => {
       const masked = Buffer.from('\0*****\0**').toString('base64');
       assert.equal(
         text,
-        `220 mx ESMTP\r\nAUTH PLAIN ${masked}\r\n235 2.7.0 ok\r\nSTARTTLS\r\nAUTH PLAIN ${masked}\r\n235 2.7.0 ok\r\nQUI`,
+        `220 mx ESMTP\r\nAUTH PLAIN ${masked}\r\n235 2.7.0 ok\r\nSTARTTLS\r\nAUTH PLAIN ${masked}\r\n235 2.7.0 ok\r\nQUIT\r\n`,
       );
       assert.deepEqual(
         wire.map((w) => w.dir),
