@@ -14,6 +14,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LineClient } from './harness/line-client.js';
 import { type PostbodeProcess, removeDir, startPostbode } from './harness/server.js';
+import { Api } from './harness/web-api-client.js';
 
 const TSHARK = 'tshark';
 const skip = spawnSync(TSHARK, ['--version']).status === 0 ? false : 'tshark is not installed (CI installs it)';
@@ -24,39 +25,6 @@ const LISTENERS = ['smtp', 'submission', 'imap', 'pop3', 'http'];
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'postbode-web-pcap-'));
 after(() => removeDir(tmp));
-
-class Api {
-  cookie = '';
-  constructor(readonly base: string) {}
-
-  async req(method: string, p: string, body?: unknown): Promise<Response> {
-    const headers: Record<string, string> = { cookie: this.cookie, 'x-postbode': '1' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const send = () =>
-      fetch(this.base + p, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-    // A kept-alive connection the server closed as idle just as it is reused: GETs are sent again.
-    const res = await send().catch((e: Error) => {
-      if (method !== 'GET') throw e;
-      return send();
-    });
-    const set = res.headers.get('set-cookie');
-    if (set) this.cookie = set.split(';')[0];
-    return res;
-  }
-
-  async json<T>(method: string, p: string, body?: unknown, expect = 200): Promise<T> {
-    const res = await this.req(method, p, body);
-    const text = await res.text();
-    assert.equal(res.status, expect, `${method} ${p}: ${res.status} ${text}`);
-    return (text ? JSON.parse(text) : null) as T;
-  }
-
-  static async login(base: string, username: string, password: string): Promise<Api> {
-    const api = new Api(base);
-    await api.json('POST', '/api/login', { username, password });
-    return api;
-  }
-}
 
 interface Summary {
   id: string;

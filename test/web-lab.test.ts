@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { LineClient } from './harness/line-client.js';
 import { type PostbodeProcess, removeDir, startPostbode } from './harness/server.js';
+import { Api } from './harness/web-api-client.js';
 
 const ADMIN_PASSWORD = 'teach-me-42';
 const ALICE = 'alice@example.test';
@@ -28,39 +29,6 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'postbode-web-lab-'));
 
 function hasTshark(): boolean {
   return spawnSync('tshark', ['--version'], { encoding: 'utf8' }).status === 0;
-}
-
-/** A logged-in API client (cookie kept, JSON bodies, the CSRF header on writes). */
-class Api {
-  cookie = '';
-  constructor(readonly base: string) {}
-
-  async req(method: string, p: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
-    const headers: Record<string, string> = { cookie: this.cookie, 'x-postbode': '1' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(this.base + p, {
-      method,
-      headers,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      ...(signal ? { signal } : {}),
-    });
-    const set = res.headers.get('set-cookie');
-    if (set) this.cookie = set.split(';')[0];
-    return res;
-  }
-
-  async json<T>(method: string, p: string, body?: unknown, expect = 200): Promise<T> {
-    const res = await this.req(method, p, body);
-    const text = await res.text();
-    assert.equal(res.status, expect, `${method} ${p}: ${res.status} ${text}`);
-    return (text ? JSON.parse(text) : null) as T;
-  }
-
-  static async login(base: string, username: string, password: string): Promise<Api> {
-    const api = new Api(base);
-    await api.json('POST', '/api/login', { username, password });
-    return api;
-  }
 }
 
 interface Summary {
