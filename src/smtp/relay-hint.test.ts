@@ -6,12 +6,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { LineClient } from '../../test/harness/line-client.js';
+import { engineNetServer, engineSettings } from '../../test/harness/smtp-engine.js';
 import { parseConfig } from '../config/load.js';
 import type { Resolution } from '../delivery/delivery.js';
-import { NetServer } from '../net/listener.js';
 import { submissionHint } from '../server/server.js';
-import { TraceBus } from '../trace/bus.js';
-import { type SmtpBackend, type SmtpSettings, smtpHandler } from './index.js';
+import { type SmtpBackend, smtpHandler } from './index.js';
 
 const backend: SmtpBackend = {
   plaintextAllowed: () => true,
@@ -27,14 +26,7 @@ const backend: SmtpBackend = {
 };
 
 describe('SMTP relay refusal on the MX port', () => {
-  const server = new NetServer({
-    bus: new TraceBus(),
-    log: pino({ level: 'silent' }),
-    limits: { connectionsPerIp: 100, maxConnections: 100 },
-    tlsContext: () => {
-      throw new Error('no TLS in this test');
-    },
-  });
+  const server = engineNetServer();
   const ports: number[] = [];
   const cases: [authOnMx: boolean, hint: string | null, expected: string][] = [
     [true, 'the submission port 2587', '(log in with AUTH, or use the submission port 2587, to send to other domains)'],
@@ -48,22 +40,7 @@ describe('SMTP relay refusal on the MX port', () => {
 
   before(async () => {
     for (const [authOnMx, submissionHint] of cases) {
-      const settings: SmtpSettings = {
-        hostname: 'mx.example.test',
-        product: 'postbode test',
-        showVersion: false,
-        strict: false,
-        role: 'mx',
-        maxMessageSize: 20000,
-        maxRecipients: 5,
-        maxLineLength: 4096,
-        idleTimeoutMs: 30_000,
-        maxErrors: 100,
-        maxAuthFailures: 3,
-        authOnMx,
-        submissionHint,
-        tlsContext: null,
-      };
+      const settings = engineSettings({ authOnMx, submissionHint });
       const handler = smtpHandler(settings, backend, pino({ level: 'silent' }));
       ports.push((await server.listen({ name: 'smtp', host: '127.0.0.1', port: 0, implicitTls: false, handler })).port);
     }

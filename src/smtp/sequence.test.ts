@@ -8,12 +8,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { LineClient } from '../../test/harness/line-client.js';
+import { engineNetServer, engineSettings } from '../../test/harness/smtp-engine.js';
 import type { Resolution } from '../delivery/delivery.js';
-import { NetServer } from '../net/listener.js';
-import { TraceBus } from '../trace/bus.js';
 import { COMMANDS } from './commands/index.js';
 import { ANY_STATE } from './commands/types.js';
-import { type SmtpBackend, type SmtpSettings, smtpHandler } from './index.js';
+import { type SmtpBackend, smtpHandler } from './index.js';
 
 const USER = 'user@example.test';
 const PASSWORD = 'pw';
@@ -40,32 +39,11 @@ type Listener = 'mx-lab' | 'mx-strict' | 'submission';
 type Step = [command: string, expected: string | RegExp];
 
 describe('SMTP: the order of checks when a command is wrong in several ways', () => {
-  const server = new NetServer({
-    bus: new TraceBus(),
-    log: pino({ level: 'silent' }),
-    limits: { connectionsPerIp: 100, maxConnections: 100 },
-    tlsContext: () => {
-      throw new Error('no TLS in this test');
-    },
-  });
+  const server = engineNetServer();
   const ports = new Map<Listener, number>();
 
   before(async () => {
-    const settings = (role: 'mx' | 'submission', strict: boolean): SmtpSettings => ({
-      hostname: 'mx.example.test',
-      product: 'postbode test',
-      showVersion: false,
-      strict,
-      role,
-      maxMessageSize: 20000,
-      maxRecipients: 5,
-      maxLineLength: 4096,
-      idleTimeoutMs: 30_000,
-      maxErrors: 100,
-      maxAuthFailures: 3,
-      authOnMx: true,
-      tlsContext: null,
-    });
+    const settings = (role: 'mx' | 'submission', strict: boolean) => engineSettings({ role, strict });
     const listeners: [Listener, 'mx' | 'submission', boolean][] = [
       ['mx-lab', 'mx', false],
       ['mx-strict', 'mx', true],
