@@ -5,28 +5,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type LoggedEvent, type LoggedSession, StoreNotFoundError } from '../../src/store/types.js';
+import { loggedSession } from '../harness/logged-session.js';
 import type { StoreHarness } from './contract.js';
 
-const session = (id: string, overrides: Partial<LoggedSession> = {}): LoggedSession => ({
-  id,
-  proto: 'smtp',
-  listener: 'submission',
-  localAddress: '127.0.0.1',
-  localPort: 587,
-  remoteAddress: '192.0.2.10',
-  remotePort: 40000,
-  user: null,
-  tls: null,
-  start: 1_000,
-  end: null,
-  state: 'connected',
-  closeReason: null,
-  events: 0,
-  keyLogged: false,
-  helo: null,
-  mailFrom: null,
-  ...overrides,
-});
+const session = loggedSession;
 
 const event = (sessionId: string, seq: number, overrides: Partial<LoggedEvent> = {}): LoggedEvent => ({
   sessionId,

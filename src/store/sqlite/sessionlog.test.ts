@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { loggedSession } from '../../../test/harness/logged-session.js';
 import { openSqliteStore } from './index.js';
 import { MIGRATIONS } from './schema.js';
 
@@ -87,25 +88,15 @@ describe('sqlite session log', () => {
     try {
       const store = await openSqliteStore({ path: file });
       try {
-        const session = (id: string) => ({
-          id,
-          proto: 'imap' as const,
-          listener: 'imap',
-          localAddress: '127.0.0.1',
-          localPort: 143,
-          remoteAddress: '192.0.2.2',
-          remotePort: 40001,
-          user: null,
-          tls: null,
-          start: 1,
-          end: null,
-          state: 'connected',
-          closeReason: null,
-          events: 0,
-          keyLogged: false,
-          helo: null,
-          mailFrom: null,
-        });
+        const session = (id: string) =>
+          loggedSession(id, {
+            proto: 'imap',
+            listener: 'imap',
+            localPort: 143,
+            remoteAddress: '192.0.2.2',
+            remotePort: 40001,
+            start: 1,
+          });
         const events = (id: string, from: number, n: number) =>
           Array.from({ length: n }, (_, i) => ({
             sessionId: id,
@@ -149,25 +140,15 @@ describe('sqlite session log', () => {
     try {
       const store = await openSqliteStore({ path: file });
       try {
-        const session = (id: string, start: number) => ({
-          id,
-          proto: 'pop3' as const,
-          listener: 'pop3',
-          localAddress: '127.0.0.1',
-          localPort: 110,
-          remoteAddress: '192.0.2.3',
-          remotePort: 40002,
-          user: null,
-          tls: null,
-          start,
-          end: null,
-          state: 'connected',
-          closeReason: null,
-          events: 0,
-          keyLogged: false,
-          helo: null,
-          mailFrom: null,
-        });
+        const session = (id: string, start: number) =>
+          loggedSession(id, {
+            proto: 'pop3',
+            listener: 'pop3',
+            localPort: 110,
+            remoteAddress: '192.0.2.3',
+            remotePort: 40002,
+            start,
+          });
         const chunk = (
           sessionId: string,
           t: number,

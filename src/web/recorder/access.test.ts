@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { loggedSession } from '../../../test/harness/logged-session.js';
 import type { LoggedSession } from '../../store/types.js';
 import { matches, maySee, ownershipOf, type Viewer, viewerFilter } from './access.js';
 import { noteSmtpNames, openLive, updateSummary } from './capture.js';
@@ -7,26 +8,16 @@ import { noteSmtpNames, openLive, updateSummary } from './capture.js';
 const ALICE = 'alice@lab.test';
 const BOB = 'bob@lab.test';
 
-const session = (overrides: Partial<LoggedSession> = {}): LoggedSession => ({
-  id: 's1',
-  proto: 'smtp',
-  listener: 'smtp',
-  localAddress: '10.0.0.1',
-  localPort: 25,
-  remoteAddress: '10.0.0.21',
-  remotePort: 40000,
-  user: null,
-  tls: null,
-  start: 1,
-  end: null,
-  state: 'greeted',
-  closeReason: null,
-  events: 0,
-  keyLogged: false,
-  helo: null,
-  mailFrom: null,
-  ...overrides,
-});
+const session = (overrides: Partial<LoggedSession> = {}): LoggedSession =>
+  loggedSession('s1', {
+    listener: 'smtp',
+    localAddress: '10.0.0.1',
+    localPort: 25,
+    remoteAddress: '10.0.0.21',
+    start: 1,
+    state: 'greeted',
+    ...overrides,
+  });
 
 /** Both paths: maySee (one session) and the list filter (live sessions; the store runs the same in SQL). */
 function sees(viewer: Viewer, s: LoggedSession): boolean {
