@@ -53,11 +53,20 @@ export type SearchKey =
   /** RFC 6203 §3. */
   | { op: 'fuzzy'; key: SearchKey };
 
+/** `RETURN (...)` and the space after it when the command has one (SEARCH, SORT); null when it has not. */
+export function optionalSearchReturn(r: Reader): SearchReturn | null {
+  if (!r.tryKeyword('RETURN')) return null;
+  r.sp('after RETURN');
+  const returnOptions = searchReturn(r);
+  r.sp('after the RETURN options');
+  return returnOptions;
+}
+
 /**
  * RFC 4731 §3.1 / RFC 9051 §9: `search-return-opts = SP "RETURN" SP "(" [search-return-opt
  * *(SP search-return-opt)] ")"`; an empty list means ALL. SAVE: RFC 5182 §2.2. PARTIAL: RFC 9394 §3.1.
  */
-export function searchReturn(r: Reader): SearchReturn {
+function searchReturn(r: Reader): SearchReturn {
   const ret: SearchReturn = { min: false, max: false, all: false, count: false, save: false, partial: null };
   const opts = r.list(
     () => {

@@ -7,7 +7,7 @@
 import { hasModseqKey } from '../search/evaluate.js';
 import { evaluateCriteria, RETURN_ALL, writeResult } from '../search/respond.js';
 import type { ParseContext } from '../wire/commands.js';
-import { type SearchKey, type SearchReturn, searchKeys, searchReturn } from './search-grammar.js';
+import { optionalSearchReturn, type SearchKey, type SearchReturn, searchKeys } from './search-grammar.js';
 import { command, SELECTED } from './types.js';
 
 export const search = command({
@@ -48,12 +48,7 @@ export interface SearchCommand {
 function parseSearch(ctx: ParseContext, uid: boolean): SearchCommand {
   const { r } = ctx;
   r.sp('after SEARCH');
-  let returnOptions: SearchReturn | null = null;
-  if (r.tryKeyword('RETURN')) {
-    r.sp('after RETURN');
-    returnOptions = searchReturn(r);
-    r.sp('after the RETURN options');
-  }
+  const returnOptions = optionalSearchReturn(r);
   let charset: string | null = null;
   if (r.tryKeyword('CHARSET')) {
     r.sp('after CHARSET');

@@ -6,7 +6,7 @@ import { hasModseqKey } from '../search/evaluate.js';
 import { evaluateCriteria, scopeOf, writeResult } from '../search/respond.js';
 import { sortMessages } from '../search/sort.js';
 import { type ParseContext, printable } from '../wire/commands.js';
-import { type SearchKey, type SearchReturn, searchKeys, searchReturn } from './search-grammar.js';
+import { optionalSearchReturn, type SearchKey, type SearchReturn, searchKeys } from './search-grammar.js';
 import { command, SELECTED } from './types.js';
 
 export const sort = command({
@@ -69,12 +69,7 @@ export interface SortCriterion {
 function parseSort(ctx: ParseContext, uid: boolean): SortCommand {
   const { r } = ctx;
   r.sp('after SORT');
-  let returnOptions: SearchReturn | null = null;
-  if (r.tryKeyword('RETURN')) {
-    r.sp('after RETURN');
-    returnOptions = searchReturn(r);
-    r.sp('after the RETURN options');
-  }
+  const returnOptions = optionalSearchReturn(r);
   const sort = r.list(
     (): SortCriterion => {
       const reverse = r.tryKeyword('REVERSE');
