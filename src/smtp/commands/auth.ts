@@ -4,7 +4,7 @@ import { runSaslExchange, type SaslEngine } from '../../auth/sasl-exchange.js';
 import { throttledText } from '../../auth/service.js';
 import { R, reply } from '../reply.js';
 import type { SmtpSession } from '../session.js';
-import { defineCommand, ok, syntax } from './types.js';
+import { defineCommand, ok, submissionHintOf, syntax } from './types.js';
 
 export const auth = defineCommand<{ name: string; initial: string | undefined }>({
   verb: 'AUTH',
@@ -20,8 +20,7 @@ export const auth = defineCommand<{ name: string; initial: string | undefined }>
   },
   async run(s, { name, initial }) {
     if (s.settings.role === 'mx' && !s.settings.authOnMx) {
-      const submission =
-        s.settings.submissionHint === undefined ? 'the submission port 587' : s.settings.submissionHint;
+      const submission = submissionHintOf(s.settings);
       return s.send(R.badSequence(`AUTH is not offered on this port${submission ? `; use ${submission}` : ''}`));
     }
     if (!s.backend.plaintextAllowed(s.conn)) {

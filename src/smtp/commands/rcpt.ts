@@ -4,7 +4,7 @@ import { mailboxError } from '../../mail/address-syntax.js';
 import { parsePathArgument } from '../address.js';
 import { R, reply } from '../reply.js';
 import type { SmtpSession } from '../session.js';
-import { defineCommand, type GrammarContext, ok, type Parsed, refuse, syntax } from './types.js';
+import { defineCommand, type GrammarContext, ok, type Parsed, refuse, submissionHintOf, syntax } from './types.js';
 
 const NOTIFY_VALUES = new Set(['NEVER', 'SUCCESS', 'FAILURE', 'DELAY']);
 
@@ -103,7 +103,7 @@ export const rcpt = defineCommand<RcptArgs>({
 
 /** How a user of this server sends to other domains, from the MX port's point of view. */
 function relayHint(settings: SmtpSession['settings']): string {
-  const submission = settings.submissionHint === undefined ? 'the submission port 587' : settings.submissionHint;
+  const submission = submissionHintOf(settings);
   const ways = [settings.authOnMx ? 'log in with AUTH' : null, submission ? `use ${submission}` : null].filter(
     (w): w is string => w !== null,
   );

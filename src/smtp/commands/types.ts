@@ -6,7 +6,7 @@
  */
 import { failed, ok, type Parsed as ParsedAs } from '../../net/command.js';
 import { R, type Reply } from '../reply.js';
-import type { SmtpSession } from '../session.js';
+import type { SmtpSession, SmtpSettings } from '../session.js';
 
 /**
  * Where a session is (RFC 5321 §4.1.4, §3.3), derived from the session (`SmtpSession.state`):
@@ -105,4 +105,9 @@ export function defineCommand<A>(spec: SmtpCommandSpec<A>): SmtpCommand {
       return parsed.ok ? ok((session: SmtpSession) => spec.run(session, parsed.args)) : parsed;
     },
   };
+}
+
+/** Where users send mail with a login, as replies name it (`submissionHint`, with its default). */
+export function submissionHintOf(settings: SmtpSettings): string | null {
+  return settings.submissionHint === undefined ? 'the submission port 587' : settings.submissionHint;
 }
