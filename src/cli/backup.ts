@@ -123,6 +123,7 @@ async function backup(fileArg: string, opts: GlobalOptions): Promise<string[]> {
     );
   }
   const location = storeLocation(config.store.url, dataDir);
+  if (location.backend !== 'sqlite') throw new CliError('"postbode backup" copies only the embedded SQLite database');
   if (!existsSync(location.file)) {
     throw new CliError(
       `no database at ${location.file}: nothing to back up; give the server's data dir with --data-dir, or its config file with --config`,
@@ -246,6 +247,7 @@ async function restore(fileArg: string, opts: GlobalOptions): Promise<string[]> 
   const archive = path.resolve(fileArg);
   if (!existsSync(archive)) throw new CliError(`no backup at ${archive}`);
   const location = storeLocation(config.store.url, dataDir);
+  if (location.backend !== 'sqlite') throw new CliError('"postbode restore" restores only the embedded SQLite database');
   await refuseOccupied(dataDir);
   if (existsSync(location.file)) {
     throw new CliError(`a database exists already at ${location.file} (store.url); restore into a new one`);

@@ -20,7 +20,7 @@ import type { AuthService } from '../auth/service.js';
 import { type ConfigOverrides, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { authFromConfig } from '../server/server.js';
-import { openStore, storeLocation } from '../store/open.js';
+import { databaseFile, describeLocation, openStore, storeLocation } from '../store/open.js';
 import type { Store } from '../store/types.js';
 
 export interface GlobalOptions {
@@ -65,13 +65,14 @@ export async function withStore<T>(
   const config = configFrom(opts);
   const dataDir = path.resolve(config.data_dir);
   const location = storeLocation(config.store.url, dataDir);
-  const isNew = !existsSync(location.file);
-  if (isNew && access !== 'create') throw new CliError(noDatabaseMessage(dataDir, location.file));
-  note(`data dir ${dataDir} (database ${location.file})`);
+  const file = databaseFile(location);
+  const isNew = file !== null && !existsSync(file);
+  if (isNew && access !== 'create') throw new CliError(noDatabaseMessage(dataDir, file));
+  note(`data dir ${dataDir} (database ${describeLocation(location)})`);
   const running = await serverRunning(dataDir);
   const store = await openStore({ url: config.store.url, dataDir, defaultQuotaBytes: config.store.default_quota });
   try {
-    if (isNew) note(`created a new database in ${path.dirname(location.file)}`);
+    if (isNew) note(`created a new database in ${path.dirname(file)}`);
     for (const domain of config.domains) await store.domains.add(domain);
     const auth = authFromConfig(store, config, dataDir);
     const result = await fn({ config, store, auth, dataDir });

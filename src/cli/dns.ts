@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../config/schema.js';
 import { DkimKeyStore, domainError } from '../delivery/dkim.js';
-import { openStore, storeLocation } from '../store/open.js';
+import { databaseFile, openStore, storeLocation } from '../store/open.js';
 import { CliError, configFrom, type GlobalOptions, withConfigOptions } from './context.js';
 import {
   type CheckResult,
@@ -104,8 +104,8 @@ async function requireLocal(domain: string, config: Config, dataDir: string): Pr
   process.stderr.write(`data dir ${dataDir}\n`);
   if (config.domains.some((d) => d.toLowerCase() === domain)) return;
   const add = `add it with "postbode domain add ${domain}"`;
-  const location = storeLocation(config.store.url, dataDir);
-  if (!existsSync(location.file)) {
+  const file = databaseFile(storeLocation(config.store.url, dataDir));
+  if (file !== null && !existsSync(file)) {
     throw new CliError(`${domain} is not a local domain: there is no database in ${dataDir} yet; ${add}`);
   }
   const store = await openStore({ url: config.store.url, dataDir });

@@ -15,7 +15,7 @@ import { ListenError } from '../net/listener.js';
 import { controlRequest } from '../server/control.js';
 import { DiskMonitor, type DiskStatus, formatBytes } from '../server/disk.js';
 import { startServer } from '../server/server.js';
-import { openStore, StoreUrlError, storeLocation } from '../store/open.js';
+import { databaseFile, openStore, StoreUrlError, storeLocation } from '../store/open.js';
 import { SpaceReserve } from '../store/space.js';
 import type { TraceEvent } from '../trace/bus.js';
 import { VERSION } from '../version.js';
@@ -145,8 +145,8 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
       }
     } catch {
       // Not running: the figures from the database, when there is one (a read never creates it).
-      const file = storeLocation(config.store.url, dataDir).file;
-      if (!existsSync(file)) {
+      const file = databaseFile(storeLocation(config.store.url, dataDir));
+      if (file !== null && !existsSync(file)) {
         out(`postbode is not running (no server answers on ${path.join(dataDir, 'control.sock')})`);
         throw new CliError(noDatabaseMessage(dataDir, file), 3);
       }

@@ -19,6 +19,11 @@ export class MemoryMailboxLocks implements MailboxLocks {
     return true;
   }
 
+  /** Whether `owner` holds the mailbox's lock now. */
+  holds(mailboxId: number, owner: string): boolean {
+    return this.#owners.get(mailboxId) === owner;
+  }
+
   async release(mailboxId: number, owner: string): Promise<void> {
     if (this.#owners.get(mailboxId) === owner) this.#owners.delete(mailboxId);
   }

@@ -17,10 +17,16 @@ describe('openStore: the backend chosen by store.url', () => {
     assert.deepEqual(storeLocation(`SQLite:${abs}`, dataDir), { backend: 'sqlite', file: abs });
   });
 
+  it('postgresql:// and postgres:// name the PostgreSQL backend', () => {
+    for (const url of ['postgres://mail@db.example/postbode', 'postgresql://db.example:5433/postbode?schema=t1']) {
+      assert.deepEqual(storeLocation(url, '/data'), { backend: 'postgresql', url });
+    }
+  });
+
   it('refuses unsupported schemes with a message that names the supported ones', () => {
     const cases: [string, RegExp][] = [
-      ['postgres://mail@db.example/postbode', /PostgreSQL backend.*supported: sqlite:PATH/],
-      ['postgresql://db.example/postbode', /PostgreSQL backend/],
+      ['postgresql://db.example', /needs a host and a database name/],
+      ['postgres:///postbode', /needs a host and a database name/],
       ['mysql://db.example/postbode', /scheme "mysql:" is not supported; supported: sqlite:PATH/],
       ['/var/lib/postbode/mail.db', /has no scheme/],
       ['sqlite:', /names no file/],
@@ -44,7 +50,7 @@ describe('openStore: the backend chosen by store.url', () => {
       await store.close();
       assert.ok(existsSync(file));
       assert.ok(!existsSync(path.join(dir, 'data', SQLITE_FILE_NAME)));
-      await assert.rejects(openStore({ url: 'postgres://x/y', dataDir: dir }), StoreUrlError);
+      await assert.rejects(openStore({ url: 'mysql://x/y', dataDir: dir }), StoreUrlError);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -8,13 +8,17 @@
  * - An empty url is the embedded SQLite database `<dataDir>/postbode.db`; its directory is created when
  *   missing, mode 0700 (the database file itself is created 0600 by sqlite/db.ts). `sqlite:PATH` (or `sqlite://PATH`) names another file; a relative PATH is resolved against
  *   the current directory, as `data_dir` is.
- * - Any other scheme is refused with a `StoreUrlError` that names the supported ones; a backend (such as
- *   PostgreSQL) is added as one more case of the switch in `openStore`.
+ * - `postgresql://USER@HOST:PORT/DB` (or `postgres://`) is the PostgreSQL backend (postgres/), for
+ *   several nodes over one database; `?schema=NAME` puts postbode's tables in that schema (default
+ *   `public`). `node` names this process among them (default the host name).
+ * - Any other scheme is refused with a `StoreUrlError` that names the supported ones; a backend is
+ *   added as one more case of the switch in `openStore`.
  * - `postbode backup`/`restore` reach the backend's copy and check of the database through
  *   `snapshotStore` and `inspectSnapshot` (SQLite: the online backup API, sqlite/backup.ts).
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { openPgStore } from './postgres/index.js';
 import { SpaceReserve } from './space.js';
 import {
   inspectSqliteSnapshot,
@@ -38,6 +42,14 @@ export interface OpenStoreOptions {
   reserve?: SpaceReserve;
   /** The quota of accounts without their own, in bytes; 0, null or absent: none. */
   defaultQuotaBytes?: number | null;
+  /** PostgreSQL: this node's name (`store.node`, `--node`; default the host name). */
+  node?: string;
+  /** PostgreSQL: connections in the pool (`store.pool_size`). */
+  poolSize?: number;
+  /** PostgreSQL: register this process as a node with heartbeats (the server; not the CLI). */
+  registerNode?: boolean;
+  /** PostgreSQL: problems of the dedicated connections (LISTEN, locks), for the log. */
+  onError?: (error: unknown) => void;
 }
 
 export const SQLITE_FILE_NAME = 'postbode.db';
@@ -48,9 +60,10 @@ export class StoreUrlError extends Error {
 }
 
 /** Where a store url points: the backend and what it needs to open it. */
-export type StoreLocation = { backend: 'sqlite'; file: string };
+export type StoreLocation = { backend: 'sqlite'; file: string } | { backend: 'postgresql'; url: string };
 
-const SUPPORTED = 'sqlite:PATH (or an empty store.url for <data_dir>/postbode.db)';
+const SUPPORTED =
+  'sqlite:PATH (or an empty store.url for <data_dir>/postbode.db), postgresql://USER@HOST:PORT/DATABASE';
 
 /** Parses `store.url` (see the header); throws StoreUrlError for a scheme without a backend. */
 export function storeLocation(url: string | undefined, dataDir: string): StoreLocation {
@@ -69,13 +82,38 @@ export function storeLocation(url: string | undefined, dataDir: string): StoreLo
       return { backend: 'sqlite', file: path.resolve(file) };
     }
     case 'postgres':
-    case 'postgresql':
-      throw new StoreUrlError(
-        `store.url "${scheme}:..." needs the PostgreSQL backend, which this version of postbode does not have yet; supported: ${SUPPORTED}`,
-      );
+    case 'postgresql': {
+      let url: URL;
+      try {
+        url = new URL(value);
+      } catch {
+        throw new StoreUrlError(
+          `store.url "${value}" is not a valid URL; e.g. postgresql://postbode@127.0.0.1:5432/mail`,
+        );
+      }
+      if (url.hostname === '' || url.pathname.length <= 1) {
+        throw new StoreUrlError(
+          `store.url "${value}" needs a host and a database name; e.g. postgresql://postbode@127.0.0.1:5432/mail`,
+        );
+      }
+      return { backend: 'postgresql', url: value };
+    }
     default:
       throw new StoreUrlError(`store.url scheme "${scheme}:" is not supported; supported: ${SUPPORTED}`);
   }
+}
+
+/** The database file of an embedded store, or null for a database server (PostgreSQL). */
+export function databaseFile(location: StoreLocation): string | null {
+  return location.backend === 'sqlite' ? location.file : null;
+}
+
+/** Where the store is, for messages: the file, or the url without its password. */
+export function describeLocation(location: StoreLocation): string {
+  if (location.backend === 'sqlite') return location.file;
+  const url = new URL(location.url);
+  if (url.password) url.password = '***';
+  return url.toString();
 }
 
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
@@ -88,6 +126,15 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
         path: location.file,
         space: opts.reserve ?? new SpaceReserve({ dataDir: opts.dataDir, bytes: 0 }),
         defaultQuotaBytes: opts.defaultQuotaBytes || null,
+      });
+    case 'postgresql':
+      return openPgStore({
+        url: location.url,
+        node: opts.node,
+        poolSize: opts.poolSize,
+        defaultQuotaBytes: opts.defaultQuotaBytes || null,
+        registerNode: opts.registerNode,
+        onError: opts.onError,
       });
   }
 }
@@ -109,6 +156,10 @@ export async function snapshotStore(
   switch (location.backend) {
     case 'sqlite':
       return { ...(await snapshotSqlite(location.file, destination)), source: location.file };
+    case 'postgresql':
+      throw new StoreUrlError(
+        'postbode backup copies the embedded SQLite database; back up a PostgreSQL store with pg_dump (docs/operations.md, "Several nodes")',
+      );
   }
 }
 

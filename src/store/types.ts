@@ -432,6 +432,28 @@ export interface MailboxLocks {
 export interface ChangeFeed {
   /** Calls `listener` for each durable change of the mailbox; returns the unsubscribe function. */
   subscribe(mailboxId: number, listener: (change: MailboxChange) => void): () => void;
+  /**
+   * Resolves once every change of the mailbox committed from now on will reach its subscribers. A
+   * session subscribes, awaits this, and only then reads its view of the mailbox (subscribe-then-read:
+   * a change committed in between arrives as an event, and the view drops the events it already holds).
+   * Absent or immediate for a feed that publishes synchronously at commit (SQLite).
+   */
+  ready?(mailboxId: number): Promise<void>;
+}
+
+/** A node of a multi-node store (PostgreSQL): one `postbode serve` process. */
+export interface StoreNode {
+  name: string;
+  host: string;
+  pid: number;
+  version: string;
+  startedAt: Date;
+  heartbeatAt: Date;
+}
+
+/** The nodes sharing a store, with their last heartbeat (`postbode status`). */
+export interface StoreNodes {
+  list(): Promise<StoreNode[]>;
 }
 
 /**
@@ -584,6 +606,8 @@ export interface Store {
   readonly admins: AdminStore;
   /** The body search index (see `MessageStore.searchText`). */
   readonly searchIndex: SearchIndexStore;
+  /** The nodes sharing this store (multi-node backends only). */
+  readonly nodes?: StoreNodes;
   /**
    * The quota of accounts without their own (`store.default_quota`), in bytes; null or absent: none.
    * Use `quotaLimit()` for an account's limit.

@@ -1,0 +1,234 @@
+/**
+ * The PostgreSQL connection pool and the one way to run SQL against it: `query` outside a transaction,
+ * `tx` for everything that writes (or must read in one snapshot).
+ *
+ * Invariants:
+ * - One small pool per store instance (node-postgres); every connection of it gets `lock_timeout`, so
+ *   a write that waits for a row held by a stuck node fails (the engines answer 451/NO/-ERR) instead
+ *   of hanging, and `idle_in_transaction_session_timeout`, so a node that stops mid-transaction
+ *   releases its locks. LISTEN and the POP3 maildrop locks use dedicated connections (feed.ts,
+ *   locks.ts), never a pooled one.
+ * - `tx` runs its job in READ COMMITTED, retries the whole job on a serialization failure or deadlock
+ *   (SQLSTATE 40001, 40P01) a few times with jitter, and returns only after COMMIT returned, which with
+ *   `synchronous_commit = on` (PostgreSQL's default) means the change is durable. A job must therefore
+ *   be safe to run again: it may not have effects outside the database.
+ * - Mailbox changes a job reports through `tx.publish` are handed to `onCommit` after COMMIT only
+ *   (feed.ts reads them back from the tables: NOTIFY is a hint, the tables are the truth).
+ * - Rows are locked in one order everywhere: accounts before mailboxes, mailboxes in ascending id.
+ * - `bigint` and `numeric` come back as JavaScript numbers (ids, sizes, unix milliseconds: all far
+ *   below 2^53); `bytea` as Buffer.
+ * - A full disk on the database server (SQLSTATE 53100) becomes StoreFullError; a unique violation is
+ *   left to the caller (which maps it to StoreConflictError where the contract says so).
+ */
+import pg from 'pg';
+import { type MailboxChange, StoreFullError } from '../types.js';
+
+export type Row = Record<string, unknown>;
+
+/** What runs SQL: the pool outside a transaction, a client inside one. */
+export interface PgQueryable {
+  /** All rows of `text` with `$1…` bound to `values`. */
+  rows<R = Row>(text: string, values?: readonly unknown[]): Promise<R[]>;
+  /** The first row, or undefined. */
+  one<R = Row>(text: string, values?: readonly unknown[]): Promise<R | undefined>;
+  /** The first column of the first row, or undefined. */
+  value<V = unknown>(text: string, values?: readonly unknown[]): Promise<V | undefined>;
+  /** Runs a statement; returns the number of rows it affected. */
+  run(text: string, values?: readonly unknown[]): Promise<number>;
+}
+
+export interface PgTx extends PgQueryable {
+  /** Reports a change of a mailbox, published to subscribers (of every node) after COMMIT. */
+  publish(change: MailboxChange): void;
+}
+
+export interface TxOptions {
+  /**
+   * The job frees space or is needed to (deletions, flags, queue bookkeeping). Kept for symmetry with
+   * the SQLite writer; on PostgreSQL the database server owns its disk and its reserve.
+   */
+  essential?: boolean;
+}
+
+/** SQLSTATEs after which the whole transaction is run again. */
+const RETRY_CODES = new Set(['40001', '40P01']);
+const MAX_ATTEMPTS = 6;
+
+/** SQLSTATE of a node-postgres error, or undefined. */
+export function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export function isUniqueViolation(error: unknown): boolean {
+  return sqlState(error) === '23505';
+}
+
+/** A write could not get its rows in `lock_timeout`: another node holds them (stuck or slow). */
+export class StoreBusyError extends Error {
+  override name = 'StoreBusyError';
+}
+
+function mapError(error: unknown): unknown {
+  const code = sqlState(error);
+  if (code === '53100' || code === '53400') {
+    return new StoreFullError('the disk of the PostgreSQL server is full', { cause: error });
+  }
+  if (code === '55P03') {
+    return new StoreBusyError('the mailbox is locked by another postbode node; try again shortly', { cause: error });
+  }
+  return error;
+}
+
+/** Type parsers: int8 (20) and numeric (1700) as numbers, the rest as node-postgres does. */
+const TYPES = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20 || oid === 1700) return (value: string) => (value === null ? null : Number(value));
+    // biome-ignore lint/suspicious/noExplicitAny: node-postgres's overloads take a union format
+    return pg.types.getTypeParser(oid, format as any);
+  },
+};
+
+export interface PgConnectionOptions {
+  /** `postgresql://USER@HOST:PORT/DB[?schema=NAME]`. */
+  url: string;
+  /** The schema holding postbode's tables (default `public`); tests use one schema each. */
+  schema: string;
+  /** Name of this node (application_name, nodes table, lab session ids). */
+  node: string;
+  /** Pool size (default 10). */
+  poolSize?: number;
+  /** `lock_timeout` in ms (default 5000). */
+  lockTimeoutMs?: number;
+}
+
+/** Settings every connection of postbode gets (pooled or dedicated). */
+export function connectionConfig(opts: PgConnectionOptions): pg.ClientConfig {
+  const url = new URL(opts.url);
+  url.searchParams.delete('schema');
+  const lockTimeout = opts.lockTimeoutMs ?? 5000;
+  return {
+    connectionString: url.toString(),
+    application_name: `postbode ${opts.node}`.slice(0, 63),
+    options: `-c search_path=${quoteIdent(opts.schema)} -c lock_timeout=${lockTimeout} -c idle_in_transaction_session_timeout=60000`,
+    types: TYPES,
+  };
+}
+
+/** A double-quoted SQL identifier. */
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+function queryable(run: (text: string, values?: readonly unknown[]) => Promise<pg.QueryResult>): PgQueryable {
+  return {
+    async rows<R>(text: string, values?: readonly unknown[]) {
+      return (await run(text, values)).rows as R[];
+    },
+    async one<R>(text: string, values?: readonly unknown[]) {
+      return (await run(text, values)).rows[0] as R | undefined;
+    },
+    async value<V>(text: string, values?: readonly unknown[]) {
+      const result = await run(text, values);
+      const row = result.rows[0] as Row | undefined;
+      return row === undefined ? undefined : (row[result.fields[0].name] as V);
+    },
+    async run(text: string, values?: readonly unknown[]) {
+      return (await run(text, values)).rowCount ?? 0;
+    },
+  };
+}
+
+export class PgContext implements PgQueryable {
+  readonly pool: pg.Pool;
+  readonly node: string;
+  readonly schema: string;
+  readonly connection: PgConnectionOptions;
+  /** Called after each COMMIT with the mailboxes the transaction changed (feed.ts). */
+  onCommit: (changes: MailboxChange[]) => void = () => {};
+  /** Whether the body search index (search.ts) exists. */
+  searchIndex = false;
+  /** Whether new blobs are indexed in the write that stores them (else they wait, pending). */
+  indexAtWrite = false;
+  readonly #q: PgQueryable;
+  /** Counters for observability and tests. */
+  readonly stats = { transactions: 0, retries: 0 };
+  #closed = false;
+
+  constructor(opts: PgConnectionOptions) {
+    this.connection = opts;
+    this.node = opts.node;
+    this.schema = opts.schema;
+    this.pool = new pg.Pool({ ...connectionConfig(opts), max: opts.poolSize ?? 10, idleTimeoutMillis: 30_000 });
+    // An idle client that loses its connection must not crash the process; the next query reconnects.
+    this.pool.on('error', () => {});
+    this.#q = queryable((text, values) => this.#pooled(text, values));
+  }
+
+  async #pooled(text: string, values?: readonly unknown[]): Promise<pg.QueryResult> {
+    try {
+      return await this.pool.query(text, values as unknown[] | undefined);
+    } catch (error) {
+      throw mapError(error);
+    }
+  }
+
+  rows<R = Row>(text: string, values?: readonly unknown[]): Promise<R[]> {
+    return this.#q.rows<R>(text, values);
+  }
+  one<R = Row>(text: string, values?: readonly unknown[]): Promise<R | undefined> {
+    return this.#q.one<R>(text, values);
+  }
+  value<V = unknown>(text: string, values?: readonly unknown[]): Promise<V | undefined> {
+    return this.#q.value<V>(text, values);
+  }
+  run(text: string, values?: readonly unknown[]): Promise<number> {
+    return this.#q.run(text, values);
+  }
+
+  /** Runs `job` in one transaction (see the header): retried on 40001/40P01, resolved after COMMIT. */
+  async tx<T>(job: (tx: PgTx) => Promise<T>, _opts: TxOptions = {}): Promise<T> {
+    if (this.#closed) throw new Error('store is closed');
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      const changes: MailboxChange[] = [];
+      const q = queryable((text, values) => client.query(text, values as unknown[] | undefined));
+      const tx: PgTx = { ...q, publish: (change) => changes.push(change) };
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const value = await job(tx);
+        await client.query('COMMIT');
+        this.stats.transactions++;
+        client.release();
+        if (changes.length > 0) {
+          try {
+            this.onCommit(changes);
+          } catch {
+            // a subscriber's failure must not fail a committed write
+          }
+        }
+        return value;
+      } catch (error) {
+        try {
+          await client.query('ROLLBACK');
+        } catch {
+          broken = true;
+        }
+        client.release(broken);
+        if (RETRY_CODES.has(sqlState(error) ?? '') && attempt < MAX_ATTEMPTS) {
+          this.stats.retries++;
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+          continue;
+        }
+        throw mapError(error);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.pool.end();
+  }
+}

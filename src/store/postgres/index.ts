@@ -1,0 +1,163 @@
+/**
+ * The PostgreSQL backend of `Store`: several postbode nodes over one database. See docs/store.md
+ * ("PostgreSQL") and docs/operations.md ("Several nodes").
+ *
+ * Invariants of this folder:
+ * - One file per concern, as in sqlite/: db.ts (pool, transactions, retries), schema.ts (migrations
+ *   under an advisory lock), feed.ts (the cross-node change feed), locks.ts (POP3 maildrop locks),
+ *   nodes.ts (heartbeats), accounts.ts, mailboxes.ts, messages.ts (and blobs), queue.ts (leases),
+ *   quota.ts, search.ts (pg_trgm), sessionlog.ts, admins.ts; this file composes them and owns `deliver`.
+ * - Every write runs in `ctx.tx` and resolves after COMMIT; its mailbox changes reach this node's
+ *   subscribers through the feed's read of the tables, and the other nodes' through a NOTIFY hint.
+ * - Nothing that another node may change is cached in memory.
+ */
+import { hostname } from 'node:os';
+import { normalizeMailboxName, splitFlags } from '../normalize.js';
+import { type DeliveryRequest, type DeliveryResult, OverQuotaError, type Store, StoreNotFoundError } from '../types.js';
+import { pgAccounts, pgAliases, pgDomains } from './accounts.js';
+import { pgAdmins } from './admins.js';
+import { PgContext } from './db.js';
+import { PgChangeFeed } from './feed.js';
+import { PgMailboxLocks } from './locks.js';
+import { lockMailboxesByName, pgMailboxes } from './mailboxes.js';
+import { insertMessage, pgBlobs, pgMessages, prepareBlob, putBlob } from './messages.js';
+import { PgNodes } from './nodes.js';
+import { insertQueueEntry, pgQueue } from './queue.js';
+import { accountsOverQuota, addBytes, type QuotaAdditions } from './quota.js';
+import { migratePg } from './schema.js';
+import { ensurePgSearchIndex, pgSearchIndex } from './search.js';
+import { pgSessionLog } from './sessionlog.js';
+
+export interface PgStoreOptions {
+  /** `postgresql://USER@HOST:PORT/DB[?schema=NAME]`. */
+  url: string;
+  /** This node's name (default: the host name). */
+  node?: string;
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+  /** The quota of accounts without their own, in bytes (null: none). */
+  defaultQuotaBytes?: number | null;
+  /** As SqliteStoreOptions.searchIndex. */
+  searchIndex?: 'background' | 'write' | 'off';
+  /** `lock_timeout` in ms (default 5000). */
+  lockTimeoutMs?: number;
+  /** The feed's poll interval (tests shorten it). */
+  pollMs?: number;
+  /** Problems of the dedicated connections (LISTEN, locks), for the log. */
+  onError?: (error: unknown) => void;
+  /** Register this process in `nodes` and refresh it (the server does; the CLI does not). */
+  registerNode?: boolean;
+}
+
+/** The schema named by `?schema=` in the url, else `public`. */
+export function schemaOf(url: string): string {
+  const schema = new URL(url).searchParams.get('schema');
+  return schema && schema !== '' ? schema : 'public';
+}
+
+export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
+  const node = opts.node ?? hostname();
+  const ctx = new PgContext({
+    url: opts.url,
+    schema: schemaOf(opts.url),
+    node,
+    poolSize: opts.poolSize,
+    lockTimeoutMs: opts.lockTimeoutMs,
+  });
+  try {
+    const client = await ctx.pool.connect();
+    try {
+      await migratePg(client, ctx.schema);
+    } finally {
+      client.release();
+    }
+    ctx.searchIndex = (await ensurePgSearchIndex(ctx)) && opts.searchIndex !== 'off';
+    ctx.indexAtWrite = ctx.searchIndex && opts.searchIndex === 'write';
+  } catch (error) {
+    await ctx.close();
+    throw error;
+  }
+  const feed = new PgChangeFeed(ctx, { pollMs: opts.pollMs, onError: opts.onError });
+  ctx.onCommit = (changes) => feed.committed(changes);
+  await feed.start();
+  const locks = new PgMailboxLocks(ctx);
+  const nodes = new PgNodes(ctx);
+  if (opts.registerNode) await nodes.register();
+  const defaultQuotaBytes = opts.defaultQuotaBytes ?? null;
+  let closed = false;
+
+  async function deliver(request: DeliveryRequest): Promise<DeliveryResult> {
+    if (request.local.length === 0 && !request.remote) return { local: [], queueId: null, overQuota: [] };
+    const blob = prepareBlob(request.raw, request.meta, ctx.indexAtWrite && request.local.length > 0);
+    const internalDate = (request.internalDate ?? new Date()).getTime();
+    const targets = request.local.map((t) => ({
+      accountId: t.accountId,
+      mailbox: normalizeMailboxName(t.mailbox),
+      flags: splitFlags(t.flags ?? []),
+    }));
+    return ctx.tx(async (tx) => {
+      // Accounts (for the quota) and then mailboxes, each in ascending id (db.ts: one lock order).
+      const mailboxes = await lockMailboxesByName(tx, targets);
+      const additions: QuotaAdditions = new Map();
+      for (const t of targets) addBytes(additions, t.accountId, request.raw.length);
+      const overQuota = await accountsOverQuota(tx, defaultQuotaBytes, additions);
+      if (overQuota.length > 0 && overQuota.length === additions.size && request.overQuota !== 'accept') {
+        throw new OverQuotaError(overQuota, request.raw.length);
+      }
+      const blobId = await putBlob(tx, blob);
+      const local: DeliveryResult['local'] = [];
+      for (let i = 0; i < targets.length; i++) {
+        const t = targets[i];
+        const mailbox = mailboxes[i];
+        if (!mailbox) throw new StoreNotFoundError(`no account ${t.accountId}`);
+        const message = await insertMessage(tx, {
+          mailboxId: mailbox.id,
+          blobId,
+          size: request.raw.length,
+          flags: t.flags.bits,
+          keywords: t.flags.keywords.join(' '),
+          internalDate,
+        });
+        local.push({ accountId: t.accountId, mailboxId: mailbox.id, uid: message.uid });
+      }
+      const queueId = request.remote ? await insertQueueEntry(tx, blobId, request.remote, Date.now()) : null;
+      return { local, queueId, overQuota };
+    });
+  }
+
+  const store = {
+    kind: 'postgresql',
+    defaultQuotaBytes,
+    accounts: pgAccounts(ctx),
+    domains: pgDomains(ctx),
+    aliases: pgAliases(ctx),
+    mailboxes: pgMailboxes(ctx),
+    messages: pgMessages(ctx, { defaultQuotaBytes }),
+    blobs: pgBlobs(ctx),
+    queue: pgQueue(ctx),
+    locks,
+    changes: feed,
+    sessionLog: pgSessionLog(ctx),
+    admins: pgAdmins(ctx),
+    searchIndex: pgSearchIndex(ctx),
+    nodes,
+    deliver,
+    async stats() {
+      const row = await ctx.one<Awaited<ReturnType<Store['stats']>>>(
+        `SELECT (SELECT count(*) FROM accounts) AS accounts, (SELECT count(*) FROM domains) AS domains,
+           (SELECT count(*) FROM aliases) AS aliases, (SELECT count(*) FROM messages) AS messages,
+           (SELECT count(*) FROM blobs) AS blobs, (SELECT count(*) FROM queue) AS queue`,
+      );
+      return row ?? { accounts: 0, domains: 0, aliases: 0, messages: 0, blobs: 0, queue: 0 };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await nodes.close();
+      await feed.close();
+      await locks.close();
+      await ctx.close();
+    },
+  } satisfies Store;
+  return store;
+}

@@ -1,0 +1,57 @@
+/**
+ * The quota decision of the writes that add messages, on PostgreSQL (as sqlite/quota.ts).
+ *
+ * Invariants:
+ * - Called inside the write transaction, before its first insert. It locks the row of each account
+ *   that has a limit (`FOR UPDATE`, ascending id: db.ts's lock order, accounts before mailboxes), so
+ *   two nodes delivering to one account at once decide one after the other, each seeing the other's
+ *   committed bytes: concurrent writes cannot overshoot together.
+ * - The limit is `quotaLimit`: the account's own quota, else the store's default; none: never over.
+ */
+import { quotaLimit } from '../types.js';
+import type { PgQueryable } from './db.js';
+
+/** Bytes to be added per account id. */
+export type QuotaAdditions = Map<number, number>;
+
+export function addBytes(additions: QuotaAdditions, accountId: number, bytes: number): void {
+  additions.set(accountId, (additions.get(accountId) ?? 0) + bytes);
+}
+
+/**
+ * The accounts among `additions` that the added bytes would take beyond their limit (usage + added >
+ * limit), in the order of `additions`. Call inside the write transaction, before taking mailbox rows.
+ */
+export async function accountsOverQuota(
+  tx: PgQueryable,
+  defaultQuotaBytes: number | null,
+  additions: QuotaAdditions,
+): Promise<number[]> {
+  const ids = [...additions.entries()].filter(([, bytes]) => bytes > 0).map(([id]) => id);
+  if (ids.length === 0) return [];
+  const rows = await tx.rows<{ id: number; quota_bytes: number | null }>(
+    'SELECT id, quota_bytes FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id',
+    [ids],
+  );
+  const limits = new Map<number, number>();
+  for (const row of rows) {
+    const limit = quotaLimit({ defaultQuotaBytes }, { quotaBytes: row.quota_bytes });
+    if (limit !== null) limits.set(row.id, limit);
+  }
+  if (limits.size === 0) return [];
+  const limited = [...limits.keys()].sort((a, b) => a - b);
+  await tx.run('SELECT 1 FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE', [limited]);
+  const usage = await tx.rows<{ account_id: number; used: number }>(
+    `SELECT account_id, coalesce(sum(total_size), 0) AS used FROM mailboxes
+     WHERE account_id = ANY($1::bigint[]) GROUP BY account_id`,
+    [limited],
+  );
+  const used = new Map(usage.map((u) => [u.account_id, u.used]));
+  const over: number[] = [];
+  for (const [accountId, bytes] of additions) {
+    const limit = limits.get(accountId);
+    if (limit === undefined || bytes <= 0) continue;
+    if ((used.get(accountId) ?? 0) + bytes > limit) over.push(accountId);
+  }
+  return over;
+}
