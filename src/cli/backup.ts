@@ -247,7 +247,8 @@ async function restore(fileArg: string, opts: GlobalOptions): Promise<string[]> 
   const archive = path.resolve(fileArg);
   if (!existsSync(archive)) throw new CliError(`no backup at ${archive}`);
   const location = storeLocation(config.store.url, dataDir);
-  if (location.backend !== 'sqlite') throw new CliError('"postbode restore" restores only the embedded SQLite database');
+  if (location.backend !== 'sqlite')
+    throw new CliError('"postbode restore" restores only the embedded SQLite database');
   await refuseOccupied(dataDir);
   if (existsSync(location.file)) {
     throw new CliError(`a database exists already at ${location.file} (store.url); restore into a new one`);
