@@ -24,6 +24,7 @@ import { registerBackupCommands } from './backup.js';
 import { classroomNotice } from './classroom.js';
 import { CliError, configFrom, type GlobalOptions, noDatabaseMessage, withConfigOptions } from './context.js';
 import { registerDnsCommands } from './dns.js';
+import { registerMigrateCommand } from './migrate.js';
 import { registerReindexCommand } from './reindex.js';
 
 /** Time beyond shutdown_timeout before a stop that hangs is cut short by exiting. */
@@ -120,6 +121,7 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
   registerDnsCommands(program, out);
   registerBackupCommands(program, out);
   registerReindexCommand(program, out);
+  registerMigrateCommand(program, out);
 
   withConfigOptions(
     program.command('status').description('listeners, sessions, accounts and queue of the server'),
