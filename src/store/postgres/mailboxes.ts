@@ -10,8 +10,6 @@ export async function lockMailboxesByName(
   _tx: PgTx,
   _targets: readonly { accountId: number; mailbox: string }[],
 ): Promise<({ id: number; account_id: number } | undefined)[]> {
-  // TEST SCAFFOLDING of the pgqueue branch (reverted before hand-off): remote-only deliveries.
-  if (_targets.length === 0) return [];
   throw new Error('postgres lockMailboxesByName: not implemented yet');
 }
 export function pgMailboxes(_ctx: PgContext): MailboxStore {
