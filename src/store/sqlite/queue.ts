@@ -8,7 +8,8 @@
  * - Recipient state is per recipient (Maddy-style partial retries). An attempt that leaves no recipient
  *   `pending` deletes the entry: the delivery layer must have sent any DSN before recording it.
  * - Envelope addresses keep the case of their local part (RFC 5321 §2.4 says relays must preserve it);
- *   only the domain is lower-cased (normalize.ts `normalizeEnvelopeAddress`). `recordAttempt` matches recipients case-insensitively.
+ *   only the domain is lower-cased (normalize.ts `normalizeEnvelopeAddress`). `recordAttempt` matches
+ *   recipients case-insensitively.
  * - Recording an attempt for an entry that is gone (deleted meanwhile, e.g. by the CLI) is a no-op.
  * - Claims (`claim`) select and lease in one write job, which holds SQLite's write lock: two claims,
  *   from this process or another, never return the same entry while its lease runs. A claim that finds
