@@ -3,7 +3,9 @@
  * mailbox name or flag is.
  *
  * Invariants:
- * - Addresses and domains are trimmed and lower-cased (types.ts contract).
+ * - Addresses and domains are trimmed and lower-cased (types.ts contract), except the envelope
+ *   addresses of the outbound queue, which keep the case of their local part (RFC 5321 §2.4: relays
+ *   must preserve it); only their domain is lower-cased.
  * - `INBOX` is matched case-insensitively and always spelled upper-case, also as the first component of
  *   a hierarchical name (`inbox/x` is `INBOX/x`), as Mox and Dovecot do (RFC 9051 §5.1).
  * - System flags are matched case-insensitively and spelled canonically (`\Seen`); keywords keep the
@@ -13,6 +15,13 @@
 
 export function normalizeAddress(address: string): string {
   return address.trim().toLowerCase();
+}
+
+/** An outbound envelope address: trimmed, its domain lower-cased, its local part kept (see the header). */
+export function normalizeEnvelopeAddress(address: string): string {
+  const trimmed = address.trim();
+  const at = trimmed.lastIndexOf('@');
+  return at < 0 ? trimmed : trimmed.slice(0, at) + trimmed.slice(at).toLowerCase();
 }
 
 export function normalizeMailboxName(name: string): string {

@@ -384,12 +384,44 @@ export interface BlobStore {
   get(blobId: number): Promise<Blob | null>;
 }
 
+/**
+ * A claim on queue entries (`QueueStore.claim`): who works on them and for how long the claim holds
+ * unless renewed. See docs/store.md ("The outbound queue: claims and leases").
+ */
+export interface QueueLease {
+  /** The claiming worker: its node name and process id, `node:pid`. */
+  owner: string;
+  /** The lease runs out `leaseMs` after the claim's (or renewal's) `now`. */
+  leaseMs: number;
+}
+
 export interface QueueStore {
   list(): Promise<QueueEntry[]>;
   get(id: number): Promise<QueueEntry | null>;
-  /** Entries whose next attempt is due. */
+  /** Entries whose next attempt is due, leased or not (for looking; a worker claims instead). */
   due(now: Date, limit: number): Promise<QueueEntry[]>;
-  /** Records an attempt: per-recipient results and the next attempt time (null removes the entry when no recipient is pending). */
+  /**
+   * Takes up to `limit` due entries that nobody holds (no lease, or one that ran out before `now`), in
+   * the order of their next attempt, and leases them to `lease.owner` until `now + lease.leaseMs`.
+   * Exclusive across processes and nodes: while a lease runs, no other claim returns its entry.
+   */
+  claim(now: Date, limit: number, lease: QueueLease): Promise<QueueEntry[]>;
+  /**
+   * Extends the leases `lease.owner` holds on `ids` to `now + lease.leaseMs` (also a lease that ran out,
+   * as long as nobody took the entry over); returns the ids it still holds.
+   */
+  renew(ids: readonly number[], now: Date, lease: QueueLease): Promise<number[]>;
+  /** Ends the leases `owner` holds (only on `ids`, when given): the entries can be claimed at once. Returns how many. */
+  release(owner: string, ids?: readonly number[]): Promise<number>;
+  /** Who holds leases (run out or not), with how many entries and the latest end of them. */
+  leases(): Promise<{ owner: string; entries: number; until: Date }[]>;
+  /**
+   * Records an attempt: per-recipient results and the next attempt time; an entry with no recipient
+   * left pending is removed. Ends the entry's lease. With `lease.owner`, the attempt counts only while
+   * that owner still holds the entry (its lease may have run out, but nobody took the entry over);
+   * otherwise nothing changes (the new holder records its own attempt). Resolves false when nothing
+   * was recorded: the entry is gone or held by another owner.
+   */
   recordAttempt(
     id: number,
     result: {
@@ -397,8 +429,9 @@ export interface QueueStore {
       nextAttemptAt: Date;
       error: string | null;
     },
-  ): Promise<void>;
-  /** Makes an entry due now. */
+    lease?: { owner: string },
+  ): Promise<boolean>;
+  /** Makes an entry due now (an entry being attempted keeps its lease: it is not sent twice). */
   retry(id: number): Promise<boolean>;
   /** Records that a delay warning was sent for an entry (durably); false when the entry is gone. */
   markDelayWarned(id: number, at: Date): Promise<boolean>;

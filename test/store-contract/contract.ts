@@ -1161,6 +1161,162 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
           { error: refused, recipients: 4 },
         ]);
       });
+
+      async function queued(n: number): Promise<number[]> {
+        const ids: number[] = [];
+        for (let i = 0; i < n; i++) {
+          const { queueId } = await store.deliver({ raw: message(), meta: null, local: [], remote: remoteEntry() });
+          assert.ok(queueId);
+          ids.push(queueId);
+        }
+        return ids;
+      }
+      const byId = (ids: number[]) => [...ids].sort((x, y) => x - y);
+
+      it('claim leases due entries in order; nobody else gets them while the lease runs', async () => {
+        const ids = await queued(3);
+        const now = new Date(Date.now() + 1000);
+        const a = { owner: 'node-a:1', leaseMs: 60_000 };
+        const b = { owner: 'node-b:2', leaseMs: 60_000 };
+        assert.deepEqual(await store.queue.claim(new Date(0), 10, a), [], 'nothing is due at 0');
+        const first = await store.queue.claim(now, 2, a);
+        assert.deepEqual(
+          first.map((e) => e.id),
+          ids.slice(0, 2),
+        );
+        assert.deepEqual(first[0], await store.queue.get(ids[0]), 'a claimed entry reads as get() reads it');
+        assert.deepEqual(
+          (await store.queue.claim(now, 10, b)).map((e) => e.id),
+          [ids[2]],
+        );
+        assert.deepEqual(await store.queue.claim(now, 10, a), [], 'every entry is held');
+        assert.deepEqual(await store.queue.claim(now, 10, b), [], 'also for the holder itself');
+        assert.deepEqual(byId((await store.queue.due(now, 10)).map((e) => e.id)), ids, 'due() ignores leases');
+        assert.deepEqual(await store.queue.leases(), [
+          { owner: a.owner, entries: 2, until: new Date(now.getTime() + a.leaseMs) },
+          { owner: b.owner, entries: 1, until: new Date(now.getTime() + b.leaseMs) },
+        ]);
+        // retry makes an entry due now but keeps its lease: a flush never sends it a second time.
+        assert.equal(await store.queue.retry(ids[0]), true);
+        assert.deepEqual(await store.queue.claim(new Date(Date.now() + 1000), 10, b), []);
+      });
+
+      it('concurrent claims never return the same entry', async () => {
+        const ids = await queued(12);
+        const now = new Date(Date.now() + 1000);
+        const got: number[] = [];
+        for (;;) {
+          const rounds = await Promise.all(
+            [1, 2, 3, 4].map((n) => store.queue.claim(now, 2, { owner: `node-${n}:${n}`, leaseMs: 60_000 })),
+          );
+          const round = rounds.flat().map((e) => e.id);
+          if (round.length === 0) break;
+          got.push(...round);
+        }
+        assert.deepEqual(byId(got), ids, 'each entry exactly once');
+        assert.deepEqual(
+          (await store.queue.leases()).map((l) => l.entries).reduce((x, y) => x + y),
+          12,
+        );
+      });
+
+      it('a lease that ran out is taken over; renew keeps a lease; the old holder can no longer record', async () => {
+        const [id, other] = await queued(2);
+        const t = Date.now() + 1000;
+        const a = { owner: 'node-a:1', leaseMs: 1000 };
+        const b = { owner: 'node-b:2', leaseMs: 60_000 };
+        assert.deepEqual(
+          (await store.queue.claim(new Date(t), 2, a)).map((e) => e.id),
+          [id, other],
+        );
+        // a renews `other` only; both leases would have run out at t + 1000.
+        assert.deepEqual(await store.queue.renew([other, other + 1000], new Date(t + 500), a), [other]);
+        assert.deepEqual(await store.queue.claim(new Date(t + 1000), 10, b), [], 'not before it runs out');
+        assert.deepEqual(
+          (await store.queue.claim(new Date(t + 1001), 10, b)).map((e) => e.id),
+          [id],
+          'the renewed lease still holds',
+        );
+        assert.deepEqual(await store.queue.renew([id], new Date(t + 1001), a), [], 'a lost it');
+        assert.equal(
+          await store.queue.recordAttempt(
+            id,
+            {
+              recipients: [{ address: 'x@remote.example', state: 'delivered', error: null }],
+              nextAttemptAt: new Date(t),
+              error: null,
+            },
+            { owner: a.owner },
+          ),
+          false,
+          'a record of the old holder is refused',
+        );
+        let entry = await store.queue.get(id);
+        assert.equal(entry?.attempts, 0);
+        assert.deepEqual(
+          entry?.recipients.map((r) => r.state),
+          ['pending', 'pending'],
+        );
+        // A lease that ran out but was not taken over still counts for its holder.
+        assert.equal(
+          await store.queue.recordAttempt(
+            other,
+            { recipients: [], nextAttemptAt: new Date(t + 5000), error: '451 later' },
+            { owner: a.owner },
+          ),
+          true,
+        );
+        // The new holder records: the lease ends, and the entry can be claimed once due again.
+        assert.equal(
+          await store.queue.recordAttempt(
+            id,
+            {
+              recipients: [{ address: 'x@remote.example', state: 'delivered', error: null }],
+              nextAttemptAt: new Date(t + 5000),
+              error: null,
+            },
+            { owner: b.owner },
+          ),
+          true,
+        );
+        entry = await store.queue.get(id);
+        assert.equal(entry?.attempts, 1);
+        assert.deepEqual(await store.queue.leases(), [], 'recording ends the lease');
+        assert.deepEqual(await store.queue.claim(new Date(t + 4999), 10, a), []);
+        assert.deepEqual(
+          (await store.queue.claim(new Date(t + 5000), 10, a)).map((e) => e.id),
+          [id, other],
+        );
+        // Without an owner (the CLI, tests) an attempt always counts and ends whatever lease there is.
+        assert.equal(
+          await store.queue.recordAttempt(id, { recipients: [], nextAttemptAt: new Date(t), error: null }),
+          true,
+        );
+        assert.deepEqual(await store.queue.leases(), [{ owner: a.owner, entries: 1, until: new Date(t + 6000) }]);
+        assert.equal(
+          await store.queue.recordAttempt(id + 1000, { recipients: [], nextAttemptAt: new Date(t), error: null }),
+          false,
+          'an entry that is gone',
+        );
+      });
+
+      it('release ends leases of one owner, on some entries or all', async () => {
+        const ids = await queued(3);
+        const now = new Date(Date.now() + 1000);
+        const a = { owner: 'node-a:1', leaseMs: 60_000 };
+        assert.equal((await store.queue.claim(now, 10, a)).length, 3);
+        assert.equal(await store.queue.release('node-b:2'), 0, 'not the holder');
+        assert.equal(await store.queue.release(a.owner, [ids[1]]), 1);
+        assert.deepEqual(
+          (await store.queue.claim(now, 10, { owner: 'node-b:2', leaseMs: 60_000 })).map((e) => e.id),
+          [ids[1]],
+        );
+        assert.equal(await store.queue.release(a.owner), 2);
+        assert.deepEqual(await store.queue.leases(), [
+          { owner: 'node-b:2', entries: 1, until: new Date(now.getTime() + 60_000) },
+        ]);
+        assert.deepEqual(await store.queue.renew([], now, a), []);
+      });
     });
 
     describe('locks', () => {

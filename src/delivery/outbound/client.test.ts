@@ -1,9 +1,11 @@
 /**
  * The outbound client against a scripted SMTP peer on 127.0.0.1 whose EHLO keywords each test chooses:
  * connection reuse (RSET, per-connection cap, idle close), DSN parameters, 8BITMIME/SMTPUTF8 decisions,
- * "relayed" and delay notifications from the worker over a real SQLite queue, and MTA-STS decisions.
+ * "relayed" and delay notifications from the worker over a real SQLite queue, two workers (two nodes)
+ * sharing that queue through its claims, and MTA-STS decisions.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -465,6 +467,79 @@ describe('worker: reuse, relayed DSN, delay warning, MTA-STS', () => {
       assert.equal(peer.connections.length, 1, 'only the matching MX was contacted');
     } finally {
       for (const e of await store.queue.list()) await store.queue.delete(e.id);
+      await w.stop();
+      await peer.stop();
+    }
+  });
+
+  test('two workers (two nodes) on one queue: each message goes once; a lease stops the other node', async () => {
+    const peer = await startPeer(['PIPELINING']);
+    const worker = (node: string) =>
+      new OutboundWorker({
+        store,
+        node,
+        hostname: `${node}.a.test`,
+        routes: { transportMap: { 'b.test': `127.0.0.1:${peer.port}` } },
+        log: silentLogger(),
+        concurrencyPerDestination: 2,
+        batchSize: 3,
+        client,
+      });
+    const w1 = worker('node1');
+    const w2 = worker('node2');
+    try {
+      const subjects = Array.from({ length: 10 }, (_, i) => `twice-${i}`);
+      for (const s of subjects) await enqueue(s, [rcpt(`${s}@b.test`)]);
+      // Both scan at once, again and again, until neither finds anything.
+      for (;;) {
+        const [a, b] = await Promise.all([w1.runOnce(), w2.runOnce()]);
+        if (a + b === 0) break;
+      }
+      const sent = peer.messages.map((m) => /^Subject: (.*)$/m.exec(m.toString())?.[1]).sort();
+      assert.deepEqual(sent, [...subjects].sort(), 'each message exactly once');
+      assert.equal(await store.queue.count(), 0);
+
+      // An entry node2 holds is not node1's to send while the lease runs.
+      const id = await enqueue('held', [rcpt('held@b.test')]);
+      assert.equal((await store.queue.claim(new Date(), 10, { owner: w2.leaseOwner, leaseMs: 60_000 })).length, 1);
+      assert.equal(await w1.runOnce(), 0);
+      assert.equal(await store.queue.release(w2.leaseOwner), 1);
+      assert.equal(await w1.runOnce(), 1);
+      assert.equal(await store.queue.get(id), null, 'sent once released');
+    } finally {
+      await w1.stop();
+      await w2.stop();
+      await peer.stop();
+    }
+  });
+
+  test("a worker's first run takes back the leases of its node's dead processes, not of other nodes", async () => {
+    const peer = await startPeer(['PIPELINING']);
+    // A process of this node that has exited: its pid runs no more.
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    assert.ok(dead);
+    const mine = await enqueue('orphan-mine', [rcpt('mine@b.test')]);
+    await store.queue.claim(new Date(), 1, { owner: `node1:${dead}`, leaseMs: 60_000 });
+    const theirs = await enqueue('orphan-theirs', [rcpt('theirs@b.test')]);
+    await store.queue.claim(new Date(), 1, { owner: `node2:${dead}`, leaseMs: 60_000 });
+    const w = new OutboundWorker({
+      store,
+      node: 'node1',
+      hostname: 'node1.a.test',
+      routes: { transportMap: { 'b.test': `127.0.0.1:${peer.port}` } },
+      log: silentLogger(),
+      client,
+    });
+    try {
+      assert.equal(await w.runOnce(), 1);
+      assert.equal(await store.queue.get(mine), null, "node1's orphan is sent");
+      assert.ok(await store.queue.get(theirs), "node2's waits for its lease (or for node2)");
+      assert.deepEqual(
+        (await store.queue.leases()).map((l) => l.owner),
+        [`node2:${dead}`],
+      );
+    } finally {
+      await store.queue.delete(theirs);
       await w.stop();
       await peer.stop();
     }

@@ -9,8 +9,16 @@
  * - An entry with no pending recipient left is removed by the store in the same write.
  * - Pending recipients get the next attempt from the backoff table; after the queue lifetime they are
  *   failed as "expired" (backoff.ts).
- * - An entry is processed by at most one attempt at a time in this process (in-flight set); a run never
- *   overlaps another run of the same worker.
+ * - An entry is attempted by one worker at a time across processes and nodes: a run claims the due
+ *   entries with a lease (`store.queue.claim`, owner `node:pid`), renews the leases of the entries it is
+ *   still attempting every fifth of `leaseMs`, and the attempt's record ends the lease. A record the
+ *   store refuses (the lease ran out and another worker took the entry over) is logged, not retried.
+ *   Within this process an in-flight set guards too; a run never overlaps another run of the same worker.
+ * - No store transaction is open during SMTP: claim, renew and record are separate short writes.
+ * - An attempt that fails in the store (or reading the blob) releases its lease, so the entry is due again
+ *   at the next scan. A worker's first run releases the leases its node's earlier processes left (same
+ *   node name, and a process id that is this one or no longer alive): a restarted node retakes its
+ *   entries at once instead of after their lease. Node names must be distinct (as for `nodes`).
  * - At most `concurrencyPerDestination` sessions are open to one host:port at a time, and messages to
  *   the same host share them one after the other (connection reuse, pool.ts).
  * - MX-routed hosts go through the MTA-STS decision (mta-sts.ts) before any connection.
@@ -25,8 +33,9 @@
  * - `wake()` asks for a scan now (after a message is queued); a wake during a run runs again after it,
  *   and so does a run that took a whole batch (more entries may be due).
  */
+import { hostname } from 'node:os';
 import type { Logger } from '../../log.js';
-import type { QueueEntry, Store } from '../../store/types.js';
+import type { QueueEntry, QueueLease, Store } from '../../store/types.js';
 import { type BackoffOptions, DEFAULT_LIFETIME_MS, nextAttempt } from './backoff.js';
 import type { ClientOptions, RecipientResult, Transaction } from './client.js';
 import { MtaSts, type MtaStsSetting, type PolicyFetcher } from './mta-sts.js';
@@ -92,8 +101,31 @@ export interface OutboundWorkerOptions {
   mtaSts?: MtaStsSetting;
   /** MTA-STS policy fetcher (tests); default mailauth's over `resolver`. */
   mtaStsFetcher?: PolicyFetcher;
+  /** This node's name, the first part of the lease owner `node:pid` (default: the host name). */
+  node?: string;
+  /**
+   * How long a claim on a queue entry holds unless renewed (default 5 min); renewed every fifth of it
+   * while the attempt runs. A node that dies leaves its entries to the other nodes after at most this.
+   */
+  leaseMs?: number;
   /** The clock (tests). */
   now?: () => Date;
+}
+
+/** The default of `OutboundWorkerOptions.leaseMs`. */
+export const DEFAULT_LEASE_MS = 5 * 60_000;
+
+/** Workers running in this process per lease owner (tests run several; see `#releaseStaleLeases`). */
+const runningOwners = new Map<string, number>();
+
+/** Whether process `pid` of this host still runs (EPERM: it does, as another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function domainOf(address: string): string {
@@ -106,6 +138,12 @@ export class OutboundWorker {
   readonly #pool: SessionPool;
   readonly #mtaSts: MtaSts;
   readonly #inFlight = new Set<number>();
+  readonly #node: string;
+  readonly #lease: QueueLease;
+  /** Whether this worker counts in `runningOwners` (from its first run until stop). */
+  #registered = false;
+  /** The leases of earlier processes of this node were released (first run). */
+  #recovered = false;
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<number> | null = null;
   #stopped = true;
@@ -124,6 +162,13 @@ export class OutboundWorker {
       idleMs: opts.idleConnectionMs,
     });
     this.#mtaSts = new MtaSts(opts.mtaSts ?? 'off', { resolver, fetcher: opts.mtaStsFetcher });
+    this.#node = opts.node ?? hostname();
+    this.#lease = { owner: `${this.#node}:${process.pid}`, leaseMs: opts.leaseMs ?? DEFAULT_LEASE_MS };
+  }
+
+  /** Who this worker's claims name (`node:pid`). */
+  get leaseOwner(): string {
+    return this.#lease.owner;
   }
 
   #now(): Date {
@@ -144,6 +189,12 @@ export class OutboundWorker {
     this.#timer = null;
     if (this.#running) await this.#running.catch(() => 0);
     this.#pool.close();
+    if (this.#registered) {
+      this.#registered = false;
+      const n = (runningOwners.get(this.#lease.owner) ?? 1) - 1;
+      if (n > 0) runningOwners.set(this.#lease.owner, n);
+      else runningOwners.delete(this.#lease.owner);
+    }
   }
 
   /** Connections opened so far and idle now (tests, status). */
@@ -187,21 +238,76 @@ export class OutboundWorker {
 
   async #run(): Promise<number> {
     const batchSize = this.#opts.batchSize ?? 100;
-    const due = await this.#opts.store.queue.due(this.#now(), batchSize);
-    this.#fullBatch = due.length >= batchSize;
-    const entries = due.filter((e) => !this.#inFlight.has(e.id));
-    await Promise.all(entries.map((e) => this.#attempt(e)));
+    if (!this.#registered) {
+      this.#registered = true;
+      runningOwners.set(this.#lease.owner, (runningOwners.get(this.#lease.owner) ?? 0) + 1);
+    }
+    if (!this.#recovered) await this.#releaseStaleLeases();
+    const claimed = await this.#opts.store.queue.claim(this.#now(), batchSize, this.#lease);
+    this.#fullBatch = claimed.length >= batchSize;
+    const entries = claimed.filter((e) => !this.#inFlight.has(e.id));
+    if (entries.length === 0) return 0;
+    const renewal = setInterval(() => this.#renewLeases(), Math.max(1, Math.floor(this.#lease.leaseMs / 5)));
+    renewal.unref();
+    try {
+      await Promise.all(entries.map((e) => this.#attempt(e)));
+    } finally {
+      clearInterval(renewal);
+    }
     return entries.length;
+  }
+
+  /**
+   * Releases the leases that earlier processes of this node left behind (see the header): same node
+   * name, and a pid that no longer runs, or this pid (a container restarted with the same pid) when no
+   * other worker of this process uses the owner. Failures are logged and tried again at the next run.
+   */
+  async #releaseStaleLeases(): Promise<void> {
+    const { store, log } = this.#opts;
+    try {
+      for (const { owner, entries } of await store.queue.leases()) {
+        const colon = owner.lastIndexOf(':');
+        if (colon < 0 || owner.slice(0, colon) !== this.#node) continue;
+        const pid = Number(owner.slice(colon + 1));
+        if (!Number.isInteger(pid) || pid <= 0) continue;
+        const stale = pid === process.pid ? (runningOwners.get(owner) ?? 0) <= 1 : !processAlive(pid);
+        if (!stale) continue;
+        const released = await store.queue.release(owner);
+        log.info({ owner, entries, released }, 'outbound queue: released the leases of an earlier process');
+      }
+      this.#recovered = true;
+    } catch (err) {
+      log.error({ err }, 'outbound queue: could not release the leases of earlier processes');
+    }
+  }
+
+  /** Extends the leases of the entries being attempted; logs those another worker took over. */
+  #renewLeases(): void {
+    const ids = [...this.#inFlight];
+    if (ids.length === 0) return;
+    this.#opts.store.queue.renew(ids, this.#now(), this.#lease).then(
+      (held) => {
+        const lost = ids.filter((id) => !held.includes(id));
+        if (lost.length > 0) {
+          this.#opts.log.warn(
+            { queueIds: lost },
+            'outbound queue: lease lost while attempting (entry gone or taken over)',
+          );
+        }
+      },
+      (err) => this.#opts.log.error({ err }, 'outbound queue: lease renewal failed'),
+    );
   }
 
   async #attempt(entry: QueueEntry): Promise<void> {
     const { store, log } = this.#opts;
+    const lease = { owner: this.#lease.owner };
     this.#inFlight.add(entry.id);
     try {
       const pending = entry.recipients.filter((r) => r.state === 'pending').map((r) => r.address);
       if (pending.length === 0) {
         // Nothing left to do (should not happen: the store removes such entries).
-        await store.queue.recordAttempt(entry.id, { recipients: [], nextAttemptAt: this.#now(), error: null });
+        await store.queue.recordAttempt(entry.id, { recipients: [], nextAttemptAt: this.#now(), error: null }, lease);
         return;
       }
       const byDomain = new Map<string, string[]>();
@@ -263,17 +369,30 @@ export class OutboundWorker {
           await store.queue.markDelayWarned(entry.id, now);
         }
       }
-      await store.queue.recordAttempt(entry.id, {
-        recipients: results.map((r) => ({ address: r.address, state: r.state, error: r.error })),
-        nextAttemptAt,
-        error: lastError,
-      });
+      const recorded = await store.queue.recordAttempt(
+        entry.id,
+        {
+          recipients: results.map((r) => ({ address: r.address, state: r.state, error: r.error })),
+          nextAttemptAt,
+          error: lastError,
+        },
+        lease,
+      );
       const counts = { delivered: 0, failed: 0, pending: 0 };
       for (const r of results) counts[r.state]++;
-      log.info({ queueId: entry.id, attempt: entry.attempts + 1, ...counts, nextAttemptAt }, 'outbound attempt');
+      if (recorded) {
+        log.info({ queueId: entry.id, attempt: entry.attempts + 1, ...counts, nextAttemptAt }, 'outbound attempt');
+      } else {
+        // Gone meanwhile (deleted), or taken over after our lease ran out: the new holder records its own.
+        log.warn(
+          { queueId: entry.id, ...counts },
+          'outbound attempt not recorded: the entry is gone or another worker holds it',
+        );
+      }
     } catch (err) {
-      // A store or blob failure: leave the entry as it is; it is due again on the next scan.
+      // A store or blob failure: leave the entry as it is, free for the next scan.
       log.error({ err, queueId: entry.id }, 'outbound attempt failed');
+      await store.queue.release(lease.owner, [entry.id]).catch(() => {});
     } finally {
       this.#inFlight.delete(entry.id);
     }

@@ -5,7 +5,9 @@
  * Invariants:
  * - The in-process map decides between sessions of this node (advisory locks are re-entrant for the
  *   connection that holds them, so they cannot tell two local sessions apart); the advisory lock
- *   decides between nodes. A lock is held only when both were taken.
+ *   decides between nodes. A lock is held only when both were taken. The map entry is made before the
+ *   advisory lock is asked for and carries that request: a second tryAcquire of the same owner meanwhile
+ *   gets its answer, never an early true.
  * - The key is (class 0x706f7033 'pop3', mailbox id): it cannot collide with the migration lock.
  * - Locks die with their connection: a node killed with -9 frees its maildrops as soon as PostgreSQL
  *   sees the connection close. If the lock connection drops while the node lives, its locks are gone
@@ -14,7 +16,6 @@
  * - Operations on the lock connection run one at a time (a promise chain), never interleaved.
  */
 import pg from 'pg';
-import { MemoryMailboxLocks } from '../locks.js';
 import type { MailboxLocks } from '../types.js';
 import { connectionConfig, type PgContext } from './db.js';
 
@@ -22,7 +23,8 @@ const POP3_CLASS = 0x706f7033;
 
 export class PgMailboxLocks implements MailboxLocks {
   readonly #ctx: PgContext;
-  readonly #local = new MemoryMailboxLocks();
+  /** The local holder of each mailbox and its request of the advisory lock (true once held). */
+  readonly #held = new Map<number, { owner: string; acquired: Promise<boolean> }>();
   #client: pg.Client | null = null;
   #chain: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -51,28 +53,39 @@ export class PgMailboxLocks implements MailboxLocks {
     return client;
   }
 
-  async tryAcquire(mailboxId: number, owner: string): Promise<boolean> {
-    if (this.#local.holds(mailboxId, owner)) return true;
-    if (!(await this.#local.tryAcquire(mailboxId, owner))) return false;
-    try {
-      const got = await this.#serial(async (client) => {
-        const result = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [
-          POP3_CLASS,
-          mailboxId,
-        ]);
-        return result.rows[0]?.ok === true;
-      });
-      if (!got) await this.#local.release(mailboxId, owner);
-      return got;
-    } catch (error) {
-      await this.#local.release(mailboxId, owner);
-      throw error;
-    }
+  tryAcquire(mailboxId: number, owner: string): Promise<boolean> {
+    const held = this.#held.get(mailboxId);
+    if (held) return held.owner === owner ? held.acquired : Promise.resolve(false);
+    const forget = () => {
+      if (this.#held.get(mailboxId)?.acquired === acquired) this.#held.delete(mailboxId);
+    };
+    const acquired = this.#serial(async (client) => {
+      const result = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [
+        POP3_CLASS,
+        mailboxId,
+      ]);
+      return result.rows[0]?.ok === true;
+    }).then(
+      (got) => {
+        if (!got) forget();
+        return got;
+      },
+      (error: unknown) => {
+        forget();
+        throw error;
+      },
+    );
+    this.#held.set(mailboxId, { owner, acquired });
+    return acquired;
   }
 
   async release(mailboxId: number, owner: string): Promise<void> {
-    if (!this.#local.holds(mailboxId, owner)) return;
-    await this.#local.release(mailboxId, owner);
+    const held = this.#held.get(mailboxId);
+    if (held?.owner !== owner) return;
+    this.#held.delete(mailboxId);
+    if (!(await held.acquired.catch(() => false))) return;
+    // On the one lock connection, after any later local acquisition of this mailbox (re-entrant: the
+    // count it added keeps the lock for its new holder).
     await this.#serial(async (client) => {
       await client.query('SELECT pg_advisory_unlock($1, $2)', [POP3_CLASS, mailboxId]);
     }).catch(() => {
@@ -82,6 +95,7 @@ export class PgMailboxLocks implements MailboxLocks {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#held.clear();
     const client = this.#client;
     this.#client = null;
     await client?.end().catch(() => {});

@@ -8,9 +8,17 @@
  * - Recipient state is per recipient (Maddy-style partial retries). An attempt that leaves no recipient
  *   `pending` deletes the entry: the delivery layer must have sent any DSN before recording it.
  * - Envelope addresses keep the case of their local part (RFC 5321 §2.4 says relays must preserve it);
- *   only the domain is lower-cased. `recordAttempt` matches recipients case-insensitively.
+ *   only the domain is lower-cased (normalize.ts `normalizeEnvelopeAddress`). `recordAttempt` matches
+ *   recipients case-insensitively.
  * - Recording an attempt for an entry that is gone (deleted meanwhile, e.g. by the CLI) is a no-op.
+ * - Claims (`claim`) select and lease in one write job, which holds SQLite's write lock: two claims,
+ *   from this process or another, never return the same entry while its lease runs. A claim that finds
+ *   nothing to take costs a read, not a write. Recording an attempt ends the lease; one recorded for an
+ *   owner that no longer holds the entry changes nothing (types.ts `recordAttempt`). `retry` keeps a
+ *   lease, so flushing the queue never sends an entry that is being attempted a second time.
+ * - Lease times are the caller's clock (`now`), as next attempts are.
  */
+import { normalizeEnvelopeAddress } from '../normalize.js';
 import type { NewQueueEntry, QueueEntry, QueueStore, RecipientState } from '../types.js';
 import type { SqliteContext } from './db.js';
 import { ESSENTIAL } from './writer.js';
@@ -41,12 +49,8 @@ interface RecipientRow {
 const SELECT_ENTRY = `SELECT q.id, q.envelope_from, q.blob_id, b.size, q.dsn_ret, q.dsn_envid, q.created_at,
   q.next_attempt_at, q.attempts, q.last_error, q.delay_warned_at FROM queue q JOIN blobs b ON b.id = q.blob_id`;
 
-/** Lower-cases the domain of an envelope address, keeping the local part (see header). */
-export function normalizeEnvelopeAddress(address: string): string {
-  const trimmed = address.trim();
-  const at = trimmed.lastIndexOf('@');
-  return at < 0 ? trimmed : trimmed.slice(0, at) + trimmed.slice(at).toLowerCase();
-}
+/** Due and held by nobody (no lease, or one that ran out); binds `now` twice. */
+const CLAIMABLE = 'q.next_attempt_at <= ? AND (q.lease_until IS NULL OR q.lease_until < ?)';
 
 /** Inserts a queue entry due now. Call inside a write job. */
 export function insertQueueEntry(ctx: SqliteContext, blobId: number, entry: NewQueueEntry, now: number): number {
@@ -115,12 +119,64 @@ export function sqliteQueue(ctx: SqliteContext): QueueStore {
       return rows.map(withRecipients);
     },
 
-    recordAttempt(id, result) {
+    async claim(now, limit, lease) {
+      const t = now.getTime();
+      const n = Math.max(0, Math.floor(limit));
+      // A scan that finds nothing to take costs no write (and no fsync): it runs after every queued message.
+      if (n === 0 || ctx.sql(`SELECT 1 FROM queue q WHERE ${CLAIMABLE} LIMIT 1`).get(t, t) === undefined) return [];
       return ctx.write(() => {
+        const rows = ctx
+          .sql(`${SELECT_ENTRY} WHERE ${CLAIMABLE} ORDER BY q.next_attempt_at, q.id LIMIT ?`)
+          .all(t, t, n) as QueueRow[];
+        const take = ctx.sql('UPDATE queue SET leased_by = ?, lease_until = ? WHERE id = ?');
+        for (const row of rows) take.run(lease.owner, t + lease.leaseMs, row.id);
+        return rows.map(withRecipients);
+      }, ESSENTIAL);
+    },
+
+    async renew(ids, now, lease) {
+      if (ids.length === 0) return [];
+      const held = await ctx.write(
+        () =>
+          ctx
+            .pluck(
+              'UPDATE queue SET lease_until = ? WHERE leased_by = ? AND id IN (SELECT value FROM json_each(?)) RETURNING id',
+            )
+            .all(now.getTime() + lease.leaseMs, lease.owner, JSON.stringify(ids)) as number[],
+        ESSENTIAL,
+      );
+      return held.sort((a, b) => a - b);
+    },
+
+    release(owner, ids) {
+      return ctx.write(() => {
+        const end = 'UPDATE queue SET leased_by = NULL, lease_until = NULL WHERE leased_by = ?';
+        return ids === undefined
+          ? ctx.sql(end).run(owner).changes
+          : ctx.sql(`${end} AND id IN (SELECT value FROM json_each(?))`).run(owner, JSON.stringify(ids)).changes;
+      }, ESSENTIAL);
+    },
+
+    async leases() {
+      const rows = ctx
+        .sql(
+          `SELECT leased_by AS owner, count(*) AS entries, max(lease_until) AS until FROM queue
+           WHERE leased_by IS NOT NULL GROUP BY leased_by ORDER BY leased_by`,
+        )
+        .all() as { owner: string; entries: number; until: number }[];
+      return rows.map((r) => ({ owner: r.owner, entries: r.entries, until: new Date(r.until) }));
+    },
+
+    recordAttempt(id, result, lease) {
+      return ctx.write(() => {
+        // Strict about the owner (see the header): a taken-over entry is the new holder's to record.
         const found = ctx
-          .sql('UPDATE queue SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?')
-          .run(result.nextAttemptAt.getTime(), result.error, id);
-        if (found.changes === 0) return;
+          .sql(
+            `UPDATE queue SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?, leased_by = NULL,
+               lease_until = NULL WHERE id = ? AND (? IS NULL OR leased_by = ?)`,
+          )
+          .run(result.nextAttemptAt.getTime(), result.error, id, lease?.owner ?? null, lease?.owner ?? null);
+        if (found.changes === 0) return false;
         const rows = ctx.sql('SELECT position, address FROM queue_recipients WHERE queue_id = ?').all(id) as {
           position: number;
           address: string;
@@ -138,6 +194,7 @@ export function sqliteQueue(ctx: SqliteContext): QueueStore {
           .sql(`SELECT 1 FROM queue_recipients WHERE queue_id = ? AND state = 'pending' LIMIT 1`)
           .get(id);
         if (!pending) ctx.sql('DELETE FROM queue WHERE id = ?').run(id);
+        return true;
       }, ESSENTIAL);
     },
 

@@ -306,8 +306,18 @@ CREATE TABLE queue_seq (last INTEGER NOT NULL);
 INSERT INTO queue_seq (last) SELECT COALESCE(MAX(id), 0) FROM queue;
 `;
 
+/**
+ * V14: claims on queue entries (queue.ts `claim`): the worker that is attempting an entry (`node:pid`)
+ * and when its lease runs out (unix ms); NULL: nobody. Another worker takes the entry only once the
+ * lease has run out (docs/store.md, "The outbound queue: claims and leases").
+ */
+const V14 = `
+ALTER TABLE queue ADD COLUMN leased_by TEXT;
+ALTER TABLE queue ADD COLUMN lease_until INTEGER;
+`;
+
 /** Migration i brings the schema from version i to i + 1. Append only. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
