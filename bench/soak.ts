@@ -229,7 +229,13 @@ async function startServer(top: string, dataDir: string, web: boolean): Promise<
   args.push('--listen', web ? `http=${HOST}:0` : 'http=off');
   // One address (the load generator) holds thousands of connections; no outbound worker (all mail is local).
   args.push('--set', 'limits.connections_per_ip=100000', '--set', 'delivery.enabled=false');
-  const child = spawn(process.execPath, args, { cwd: top, env: childEnv(), stdio: ['ignore', out, out] });
+  // Node flags for the server, e.g. SOAK_SERVER_NODE_FLAGS=--heapsnapshot-signal=SIGUSR2 to look inside.
+  const nodeFlags = (process.env.SOAK_SERVER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeFlags, ...args], {
+    cwd: top,
+    env: childEnv(),
+    stdio: ['ignore', out, out],
+  });
   closeSync(out);
   const server: Server = {
     child,
