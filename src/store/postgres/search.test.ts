@@ -8,11 +8,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import pg from 'pg';
 import { pgSkip, pgTestSchema } from '../../../test/harness/postgres.js';
 import { parseMessage } from '../../mail/parse.js';
 import { SearchableMessage } from '../../mail/search.js';
 import { pgAccounts } from './accounts.js';
-import { PgContext } from './db.js';
+import { PgContext, StoreBusyError } from './db.js';
 import { migratePg } from './schema.js';
 import {
   ensurePgSearchIndex,
@@ -274,6 +275,19 @@ describe('PostgreSQL body search index', { skip }, () => {
       for (const o of others) await o.close();
     }
     assert.deepEqual(await pgSearchIndex(ctx).status(), { available: true, indexed: 30, pending: 0 });
+  });
+
+  it('a database that refuses the extension gives no index; a lost connection is an error', async () => {
+    const failing = (error: Error) => ({ tx: () => Promise.reject(error) }) as unknown as PgContext;
+    const refused = new pg.DatabaseError('permission denied to create extension "pg_trgm"', 0, 'error');
+    refused.code = '42501';
+    assert.equal(await ensurePgSearchIndex(failing(refused)), false);
+    const busy = new StoreBusyError('locked', {
+      cause: Object.assign(new pg.DatabaseError('lock', 0, 'error'), { code: '55P03' }),
+    });
+    assert.equal(await ensurePgSearchIndex(failing(busy)), false);
+    const lost = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    await assert.rejects(ensurePgSearchIndex(failing(lost)), /ECONNREFUSED/);
   });
 
   it('without the index: searchText answers null and nothing is indexed', async () => {
