@@ -18,6 +18,8 @@
  *   updates the hot mailbox row a second time.
  * - Times are unix milliseconds (bigint); JSON values are text, as on SQLite, so both backends share
  *   their encoders.
+ * - Names and addresses that lists are sorted by (accounts, domains, aliases, admins, logged session
+ *   ids) are `COLLATE "C"`: byte order, as SQLite sorts them, whatever the database's locale.
  * - Node-scoped state: `nodes` (heartbeats, for `postbode status`), `queue.leased_by/lease_until` (the
  *   outbound queue's claims), `log_sessions.node` (which node recorded a lab session).
  */
@@ -31,7 +33,7 @@ CREATE TABLE meta (
 
 CREATE TABLE accounts (
   id            bigserial PRIMARY KEY,
-  address       text NOT NULL UNIQUE,
+  address       text COLLATE "C" NOT NULL UNIQUE,
   password_hash text NOT NULL,
   apop_secret   text,
   quota_bytes   bigint,
@@ -41,12 +43,12 @@ CREATE TABLE accounts (
 );
 
 CREATE TABLE domains (
-  name text PRIMARY KEY
+  name text COLLATE "C" PRIMARY KEY
 );
 
 -- targets: JSON array of lower-case addresses
 CREATE TABLE aliases (
-  address text PRIMARY KEY,
+  address text COLLATE "C" PRIMARY KEY,
   targets text NOT NULL
 );
 
@@ -152,8 +154,10 @@ CREATE TRIGGER messages_blob_ref AFTER INSERT OR DELETE ON messages
 CREATE TRIGGER queue_blob_ref AFTER INSERT OR DELETE ON queue
   FOR EACH ROW EXECUTE FUNCTION postbode_blob_ref();
 
--- The body search index (search.ts): the decoded text of each indexed blob; pg_trgm narrows, the
--- message bytes decide. A blob without a row here is pending (search_pending).
+-- The body search index (search.ts): the case-folded texts of each indexed blob as the IMAP engine
+-- compares them (body: the text parts; text: the message and MIME headers, which TEXT adds); pg_trgm
+-- narrows, the message bytes decide. The GIN trigram indexes on both columns are created when the
+-- store opens (they need the pg_trgm extension), not here. A blob without a row is pending.
 CREATE TABLE search_text (
   blob_id bigint PRIMARY KEY REFERENCES blobs(id) ON DELETE CASCADE,
   body    text NOT NULL,
@@ -164,7 +168,7 @@ CREATE TABLE search_pending (
 );
 
 CREATE TABLE log_sessions (
-  id           text PRIMARY KEY,
+  id           text COLLATE "C" PRIMARY KEY,
   node         text NOT NULL DEFAULT '',
   proto        text NOT NULL,
   listener     text NOT NULL,
@@ -190,7 +194,7 @@ CREATE INDEX log_sessions_open ON log_sessions(node) WHERE "end" IS NULL;
 -- events: JSON array of [seq, t, type, text, encrypted, data?] (as SQLite's V7)
 CREATE TABLE log_chunks (
   id         bigserial PRIMARY KEY,
-  session_id text NOT NULL REFERENCES log_sessions(id) ON DELETE CASCADE,
+  session_id text COLLATE "C" NOT NULL REFERENCES log_sessions(id) ON DELETE CASCADE,
   events     text NOT NULL
 );
 CREATE INDEX log_chunks_session ON log_chunks(session_id, id);
@@ -198,7 +202,7 @@ CREATE INDEX log_chunks_session ON log_chunks(session_id, id);
 -- parts/secrets as SQLite's V12
 CREATE TABLE log_wire (
   id         bigserial PRIMARY KEY,
-  session_id text NOT NULL REFERENCES log_sessions(id) ON DELETE CASCADE,
+  session_id text COLLATE "C" NOT NULL REFERENCES log_sessions(id) ON DELETE CASCADE,
   parts      text NOT NULL,
   data       bytea NOT NULL,
   secrets    text
@@ -206,7 +210,7 @@ CREATE TABLE log_wire (
 CREATE INDEX log_wire_session ON log_wire(session_id, id);
 
 CREATE TABLE admins (
-  name          text PRIMARY KEY,
+  name          text COLLATE "C" PRIMARY KEY,
   password_hash text NOT NULL,
   created_at    bigint NOT NULL
 );

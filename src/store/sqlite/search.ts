@@ -25,8 +25,8 @@
  *   search as before (decoding and indexing megabytes would hold the server's one thread and memory).
  */
 import type Database from 'better-sqlite3';
-import { parseMessage } from '../../mail/parse.js';
-import { fold, type IndexText, indexText, type SearchMeta } from '../../mail/search.js';
+import { fold, type IndexText } from '../../mail/search.js';
+import { INDEX_MAX_BYTES, prepareIndexText } from '../search-text.js';
 import type { JsonValue, SearchIndexStatus, SearchIndexStore } from '../types.js';
 import type { SqliteContext } from './db.js';
 
@@ -57,18 +57,8 @@ export function ensureSearchIndex(db: Database.Database, enabled = true): boolea
   }
 }
 
-/** The largest message the index takes (see the header). */
-export const INDEX_MAX_BYTES = 1024 * 1024;
-
-/** The texts to index for a message, computed before its write job (null: no index). */
-export function prepareIndexText(raw: Buffer, meta: JsonValue): IndexText {
-  const stored = meta as Partial<SearchMeta> | null;
-  const m: SearchMeta =
-    stored !== null && typeof stored === 'object' && stored.mime !== undefined && stored.envelope !== undefined
-      ? (stored as SearchMeta)
-      : parseMessage(raw);
-  return indexText(raw, m);
-}
+// The largest message the index takes and the texts it holds: shared with PostgreSQL (../search-text.ts).
+export { INDEX_MAX_BYTES, prepareIndexText };
 
 /**
  * Records a new blob in the index, or as pending when there is no text or no index. Call inside the
