@@ -14,6 +14,8 @@
  * - A message at or above the remembered UIDNEXT is `exists`; below it, `flags`. Expunged rows above
  *   the remembered MODSEQ give `expunge` (of UIDs below the remembered UIDNEXT: a message that came and
  *   went between two reads was never announced and is skipped).
+ * - A watched mailbox that no longer exists (deleted, alone or with its account) is announced as one
+ *   `expunge` of every UID below the remembered UIDNEXT, and is watched no more.
  * - Subscribing to a mailbox nobody on this node watched starts with reading its baseline (HIGHESTMODSEQ
  *   and UIDNEXT); `ready(mailboxId)` resolves once that is done. A session subscribes first, awaits
  *   `ready`, then reads its view: every change committed after the baseline reaches it, and it drops
@@ -154,11 +156,14 @@ export class PgChangeFeed implements ChangeFeed {
 
   async #readOnce(mailboxId: number, w: Watched): Promise<void> {
     this.stats.reads++;
-    let rows: { uid: number; flags: number; keywords: string; modseq: number; gone: boolean }[];
+    let rows: { uid: number; flags: number; keywords: string; modseq: number; gone: boolean | null }[];
     try {
-      // One statement: one snapshot of both tables.
+      // One statement: one snapshot of the three tables. The first row tells whether the mailbox still
+      // exists (gone = null); a deleted mailbox took its messages and expunged rows with it (cascade).
       rows = await this.#ctx.rows(
-        `SELECT uid, flags, keywords, modseq, false AS gone FROM messages WHERE mailbox_id = $1 AND modseq > $2
+        `SELECT 0 AS uid, 0 AS flags, '' AS keywords, 0 AS modseq, NULL::boolean AS gone FROM mailboxes WHERE id = $1
+         UNION ALL
+         SELECT uid, flags, keywords, modseq, false FROM messages WHERE mailbox_id = $1 AND modseq > $2
          UNION ALL
          SELECT uid, 0, '', modseq, true FROM expunged WHERE mailbox_id = $1 AND modseq > $2
          ORDER BY modseq, uid`,
@@ -170,11 +175,23 @@ export class PgChangeFeed implements ChangeFeed {
       return;
     }
     if (this.#watched.get(mailboxId) !== w) return;
+    if (rows.length === 0 || rows[0].gone !== null) {
+      // The mailbox was deleted (with its account, or by DELETE/RENAME elsewhere): every message it had
+      // is expunged. The feed does not know which UIDs a session holds, so it names all below UIDNEXT;
+      // a session announces those it has (selected.ts).
+      this.#watched.delete(mailboxId);
+      if (w.uidNext > 1) {
+        const uids = Array.from({ length: w.uidNext - 1 }, (_, i) => i + 1);
+        this.bus.publish({ kind: 'expunge', mailboxId, uids, modseq: w.modseq + 1 });
+      }
+      return;
+    }
+    rows.shift();
     const changes: MailboxChange[] = [];
     let uidNext = w.uidNext;
     for (const row of rows) {
       const last = changes[changes.length - 1];
-      if (row.gone) {
+      if (row.gone === true) {
         if (row.uid >= w.uidNext) continue;
         if (last?.kind === 'expunge' && last.modseq === row.modseq) last.uids.push(row.uid);
         else changes.push({ kind: 'expunge', mailboxId, uids: [row.uid], modseq: row.modseq });
@@ -194,7 +211,7 @@ export class PgChangeFeed implements ChangeFeed {
       if (row.modseq > w.modseq) w.modseq = row.modseq;
     }
     // Messages that came and went between two reads still moved UIDNEXT past them.
-    for (const row of rows) if (row.gone && row.uid >= uidNext) uidNext = row.uid + 1;
+    for (const row of rows) if (row.gone === true && row.uid >= uidNext) uidNext = row.uid + 1;
     w.uidNext = uidNext;
     for (const change of changes) this.bus.publish(change);
   }
