@@ -120,24 +120,22 @@ export class PgChangeFeed implements ChangeFeed {
   /**
    * After a local COMMIT: read the changed mailboxes now, and hint the other nodes. The mailboxes of one
    * commit are read one after the other, in the order of its changes, so their events are published in
-   * that order too (a MOVE's `exists` in the target before its `expunge` in the source).
+   * that order too (a MOVE's `exists` in the target before its `expunge` in the source). Resolves once
+   * they are published (db.ts resolves the write after that); never rejects.
    */
-  committed(changes: readonly MailboxChange[]): void {
+  committed(changes: readonly MailboxChange[]): Promise<void> {
     const ids: number[] = [];
     for (const change of changes) {
       this.#outgoing.add(change.mailboxId);
       if (this.#watched.has(change.mailboxId) && !ids.includes(change.mailboxId)) ids.push(change.mailboxId);
     }
-    if (ids.length === 1) void this.#read(ids[0]);
-    else if (ids.length > 1) {
-      void (async () => {
-        for (const id of ids) await this.#read(id);
-      })();
-    }
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       setImmediate(() => void this.#sendHints());
     }
+    return (async () => {
+      for (const id of ids) await this.#read(id);
+    })();
   }
 
   async #baseline(mailboxId: number, w: Watched): Promise<void> {
