@@ -6,7 +6,14 @@
  *   session, EXAMINE only counts them (src/imap/recent.ts). IMAP4rev2 sessions get no RECENT.
  * - FLAGS lists the system flags and the keywords in use; keywords used later are announced by a new
  *   FLAGS (ImapSession.sendFlagLists / noteKeywords, RFC 3501 §7.2.6).
+ * - Subscribe, then read (ChangeFeed.ready): the session subscribes to the mailbox's changes first,
+ *   waits until the feed delivers every change committed from then on (a network store's feed reads
+ *   its baseline), and only then reads the mailbox row and its message list. A change committed in
+ *   between arrives as an event, and the view drops those it already holds (selected.ts `announce`).
+ *   The row is read before the list, so its UIDNEXT and HIGHESTMODSEQ are never ahead of the list;
+ *   they are raised to what the list shows (a delivery that committed between the two reads).
  */
+import type { Mailbox, MailboxChange, MessageInfo } from '../../store/types.js';
 import { sendVanished } from '../fetch/vanished.js';
 import { RecentClaims } from '../recent.js';
 import { SelectedMailbox } from '../selected.js';
@@ -33,12 +40,40 @@ async function open(
   s.deselect();
   if (hadSelected && s.qresync) s.untagged('OK [CLOSED] Previous mailbox closed');
   if (condstore) s.enabled.add('CONDSTORE');
-  const mailbox = await s.store.mailboxes.get(s.user!.id, name);
-  if (!mailbox) return s.no(tag, `Mailbox "${name}" does not exist; LIST "" "*" shows your mailboxes`, 'NONEXISTENT');
-  const infos = await s.store.messages.list(mailbox.id);
-  const sel = new SelectedMailbox(mailbox, readOnly, infos, RecentClaims.of(s.store)).listen((id, fn) =>
-    s.store.changes.subscribe(id, fn),
-  );
+  const missing = () => s.no(tag, `Mailbox "${name}" does not exist; LIST "" "*" shows your mailboxes`, 'NONEXISTENT');
+  const found = await s.store.mailboxes.get(s.user!.id, name);
+  if (!found) return missing();
+  // Subscribe first; changes that arrive before the view exists wait in `early` (see the header).
+  const early: MailboxChange[] = [];
+  let forward = (change: MailboxChange) => {
+    early.push(change);
+  };
+  const unsubscribe = s.store.changes.subscribe(found.id, (change) => forward(change));
+  let row: Mailbox | null;
+  let infos: MessageInfo[];
+  try {
+    await s.store.changes.ready?.(found.id);
+    row = await s.store.mailboxes.getById(found.id);
+    infos = row ? await s.store.messages.list(row.id) : [];
+  } catch (error) {
+    unsubscribe();
+    throw error;
+  }
+  if (!row) {
+    unsubscribe();
+    return missing();
+  }
+  let { uidNext, highestModseq } = row;
+  for (const m of infos) {
+    if (m.uid >= uidNext) uidNext = m.uid + 1;
+    if (m.modseq > highestModseq) highestModseq = m.modseq;
+  }
+  const mailbox = { ...row, uidNext, highestModseq };
+  const sel = new SelectedMailbox(mailbox, readOnly, infos, RecentClaims.of(s.store)).listen((_id, fn) => {
+    forward = fn;
+    for (const change of early.splice(0)) fn(change);
+    return unsubscribe;
+  });
   s.selected = sel;
   s.state = 'selected';
   s.conn.trace.state(`selected ${mailbox.name}`);

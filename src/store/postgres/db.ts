@@ -13,7 +13,10 @@
  *   `synchronous_commit = on` (PostgreSQL's default) means the change is durable. A job must therefore
  *   be safe to run again: it may not have effects outside the database.
  * - Mailbox changes a job reports through `tx.publish` are handed to `onCommit` after COMMIT only
- *   (feed.ts reads them back from the tables: NOTIFY is a hint, the tables are the truth).
+ *   (feed.ts reads them back from the tables: NOTIFY is a hint, the tables are the truth), and `tx`
+ *   resolves once `onCommit` has: this node's subscribers of the changed mailboxes have the events
+ *   when the write's promise settles, as on SQLite (an IMAP APPEND to the selected mailbox answers
+ *   EXISTS before its tagged OK); other nodes get them after the hint.
  * - Rows are locked in one order everywhere: accounts before mailboxes, mailboxes in ascending id.
  * - `bigint` and `numeric` come back as JavaScript numbers (ids, sizes, unix milliseconds: all far
  *   below 2^53); `bytea` as Buffer.
@@ -144,8 +147,11 @@ export class PgContext implements PgQueryable {
   readonly node: string;
   readonly schema: string;
   readonly connection: PgConnectionOptions;
-  /** Called after each COMMIT with the mailboxes the transaction changed (feed.ts). */
-  onCommit: (changes: MailboxChange[]) => void = () => {};
+  /**
+   * Called after each COMMIT with the mailboxes the transaction changed (feed.ts). When it returns a
+   * promise, the transaction's promise settles after it (it must not take long).
+   */
+  onCommit: (changes: MailboxChange[]) => unknown = () => {};
   /** Whether the body search index (search.ts) exists. */
   searchIndex = false;
   /** Whether new blobs are indexed in the write that stores them (else they wait, pending). */
@@ -203,7 +209,7 @@ export class PgContext implements PgQueryable {
         client.release();
         if (changes.length > 0) {
           try {
-            this.onCommit(changes);
+            await this.onCommit(changes);
           } catch {
             // a subscriber's failure must not fail a committed write
           }

@@ -41,6 +41,8 @@ interface Watched {
   /** A read is running; `again` asks for one more after it. */
   reading: boolean;
   again: boolean;
+  /** Callers waiting for the read `again` asks for (resolved when it has published, or is dropped). */
+  waiters: (() => void)[];
 }
 
 /** The channel of a schema's hints (one database may hold several postbode schemas, as tests do). */
@@ -82,7 +84,7 @@ export class PgChangeFeed implements ChangeFeed {
   async start(): Promise<void> {
     await this.#connect();
     const poll = setInterval(() => {
-      for (const id of this.#watched.keys()) this.#read(id);
+      for (const id of this.#watched.keys()) void this.#read(id);
     }, this.#opts.pollMs);
     const beat = setInterval(() => void this.#heartbeat(), this.#opts.heartbeatMs);
     poll.unref();
@@ -92,7 +94,14 @@ export class PgChangeFeed implements ChangeFeed {
 
   subscribe(mailboxId: number, listener: (change: MailboxChange) => void): () => void {
     if (!this.#watched.has(mailboxId)) {
-      const w: Watched = { modseq: -1, uidNext: 0, ready: Promise.resolve(), reading: false, again: false };
+      const w: Watched = {
+        modseq: -1,
+        uidNext: 0,
+        ready: Promise.resolve(),
+        reading: false,
+        again: false,
+        waiters: [],
+      };
       w.ready = this.#baseline(mailboxId, w);
       this.#watched.set(mailboxId, w);
     }
@@ -108,16 +117,25 @@ export class PgChangeFeed implements ChangeFeed {
     return this.#watched.get(mailboxId)?.ready ?? Promise.resolve();
   }
 
-  /** After a local COMMIT: read the changed mailboxes now, and hint the other nodes. */
-  committed(changes: readonly MailboxChange[]): void {
+  /**
+   * After a local COMMIT: read the changed mailboxes now, and hint the other nodes. The mailboxes of one
+   * commit are read one after the other, in the order of its changes, so their events are published in
+   * that order too (a MOVE's `exists` in the target before its `expunge` in the source). Resolves once
+   * they are published (db.ts resolves the write after that); never rejects.
+   */
+  committed(changes: readonly MailboxChange[]): Promise<void> {
+    const ids: number[] = [];
     for (const change of changes) {
       this.#outgoing.add(change.mailboxId);
-      if (this.#watched.has(change.mailboxId)) this.#read(change.mailboxId);
+      if (this.#watched.has(change.mailboxId) && !ids.includes(change.mailboxId)) ids.push(change.mailboxId);
     }
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       setImmediate(() => void this.#sendHints());
     }
+    return (async () => {
+      for (const id of ids) await this.#read(id);
+    })();
   }
 
   async #baseline(mailboxId: number, w: Watched): Promise<void> {
@@ -135,22 +153,40 @@ export class PgChangeFeed implements ChangeFeed {
       w.modseq = 0;
       w.uidNext = 1;
     }
-    if (w.again) this.#read(mailboxId);
+    if (!w.again) return;
+    if (this.#watched.get(mailboxId) === w) void this.#read(mailboxId);
+    else this.#release(w);
   }
 
-  /** Reads and publishes the changes of a watched mailbox above what was published (see the header). */
-  #read(mailboxId: number): void {
+  /** Resolves the waiters of a mailbox no longer watched (nothing will be read for them). */
+  #release(w: Watched): void {
+    const waiters = w.waiters;
+    w.waiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /**
+   * Reads and publishes the changes of a watched mailbox above what was published (see the header).
+   * Resolves once a read that started after this call has published (or failed, or the mailbox is no
+   * longer watched); never rejects.
+   */
+  #read(mailboxId: number): Promise<void> {
     const w = this.#watched.get(mailboxId);
-    if (!w) return;
+    if (!w) return Promise.resolve();
     if (w.reading || w.modseq < 0) {
       w.again = true;
-      return;
+      return new Promise((resolve) => w.waiters.push(resolve));
     }
     w.reading = true;
     w.again = false;
-    void this.#readOnce(mailboxId, w).finally(() => {
+    const waiters = w.waiters;
+    w.waiters = [];
+    return this.#readOnce(mailboxId, w).finally(() => {
       w.reading = false;
-      if (w.again && this.#watched.get(mailboxId) === w) this.#read(mailboxId);
+      for (const resolve of waiters) resolve();
+      if (!w.again) return;
+      if (this.#watched.get(mailboxId) === w) void this.#read(mailboxId);
+      else this.#release(w);
     });
   }
 
@@ -244,7 +280,7 @@ export class PgChangeFeed implements ChangeFeed {
       return;
     }
     if (hint.n === this.#ctx.node || !Array.isArray(hint.m)) return;
-    for (const id of hint.m) if (typeof id === 'number') this.#read(id);
+    for (const id of hint.m) if (typeof id === 'number') void this.#read(id);
   };
 
   async #connect(): Promise<void> {
@@ -261,7 +297,7 @@ export class PgChangeFeed implements ChangeFeed {
           this.#listener = client;
           if (attempt > 0 || this.stats.reconnects > 0) {
             // Anything may have been missed while not listening: read every watched mailbox.
-            for (const id of this.#watched.keys()) this.#read(id);
+            for (const id of this.#watched.keys()) void this.#read(id);
           }
           return;
         } catch (error) {

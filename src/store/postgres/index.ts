@@ -97,13 +97,13 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     }));
     return ctx.tx(async (tx) => {
       // Accounts (for the quota) and then mailboxes, each in ascending id (db.ts: one lock order).
-      const mailboxes = await lockMailboxesByName(tx, targets);
       const additions: QuotaAdditions = new Map();
       for (const t of targets) addBytes(additions, t.accountId, request.raw.length);
       const overQuota = await accountsOverQuota(tx, defaultQuotaBytes, additions);
       if (overQuota.length > 0 && overQuota.length === additions.size && request.overQuota !== 'accept') {
         throw new OverQuotaError(overQuota, request.raw.length);
       }
+      const mailboxes = await lockMailboxesByName(tx, targets);
       const blobId = await putBlob(tx, blob);
       const local: DeliveryResult['local'] = [];
       for (let i = 0; i < targets.length; i++) {

@@ -1,13 +1,15 @@
 /**
  * The Store contract on PostgreSQL (one schema per test, test/harness/postgres.ts), and what only this
- * backend has: several nodes on one schema (migrations at once, queue claims, POP3 locks).
+ * backend has: several nodes on one schema (migrations at once, queue claims, POP3 locks, the change
+ * feed across nodes, dense UIDs and no lost updates under concurrent writes from both).
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import pg from 'pg';
 import { PG_TEST_URL, pgSkip, pgTestSchema } from '../../../test/harness/postgres.js';
 import { runStoreContract, type StoreHarness } from '../../../test/store-contract/contract.js';
-import type { Store } from '../types.js';
+import { type MailboxChange, OverQuotaError, type Store } from '../types.js';
 import { openPgStore } from './index.js';
 import { PG_SCHEMA_VERSION } from './schema.js';
 
@@ -182,6 +184,196 @@ if (skip) {
       } finally {
         await n3.close();
       }
+    });
+  });
+
+  describe('PostgreSQL: two nodes, one mailbox', () => {
+    let schema: ReturnType<typeof pgTestSchema>;
+    let n1: Store;
+    let n2: Store;
+
+    beforeEach(async () => {
+      schema = pgTestSchema('mail');
+      // A poll far beyond the test's bounds: changes cross nodes by the NOTIFY hint alone.
+      n1 = await openPgStore({ url: schema.url, node: 'n1', pollMs: 600_000 });
+      n2 = await openPgStore({ url: schema.url, node: 'n2', pollMs: 600_000 });
+    });
+    afterEach(async () => {
+      await n1.close();
+      await n2.close();
+      await schema.drop();
+    });
+
+    let counter = 0;
+    const raw = (label = `m${++counter}`) =>
+      Buffer.from(`From: a@example.net\r\nSubject: ${label}\r\nMessage-ID: <${label}@test>\r\n\r\nBody ${label}\r\n`);
+    const sha256 = (buf: Buffer) => createHash('sha256').update(buf).digest('hex');
+
+    /** Waits (bounded) until `cond` holds. */
+    async function waitFor(what: string, cond: () => boolean): Promise<void> {
+      const until = Date.now() + 5000;
+      while (!cond()) {
+        if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+
+    /** An account made on n1 and its INBOX id. */
+    async function inboxOf(quotaBytes: number | null = null) {
+      const account = await n1.accounts.create({ address: `u${++counter}@example.org`, passwordHash: 'h', quotaBytes });
+      const inbox = await n1.mailboxes.get(account.id, 'INBOX');
+      assert.ok(inbox);
+      return { account, inbox };
+    }
+
+    /** Subscribes on `store` and waits until every later change will reach the subscriber. */
+    async function watch(store: Store, mailboxId: number) {
+      const events: MailboxChange[] = [];
+      const off = store.changes.subscribe(mailboxId, (c) => events.push(c));
+      await store.changes.ready?.(mailboxId);
+      return { events, off };
+    }
+
+    it('the change feed crosses nodes: a change on one reaches a subscriber on the other', async () => {
+      const { account, inbox } = await inboxOf();
+      const on1 = await watch(n1, inbox.id);
+      const delivered = await n2.deliver({
+        raw: raw(),
+        meta: null,
+        local: [{ accountId: account.id, mailbox: 'INBOX' }],
+      });
+      await waitFor('exists on n1', () => on1.events.length === 1);
+      const info = await n1.messages.get(inbox.id, delivered.local[0].uid);
+      assert.deepEqual(on1.events[0], { kind: 'exists', mailboxId: inbox.id, uid: 1, modseq: info?.modseq });
+
+      const [flagged] = await n2.messages.setFlags({ mailboxId: inbox.id, uids: [1], op: 'add', flags: ['\\Seen'] });
+      await waitFor('flags on n1', () => on1.events.length === 2);
+      assert.deepEqual(on1.events[1], {
+        kind: 'flags',
+        mailboxId: inbox.id,
+        uid: 1,
+        flags: ['\\Seen'],
+        modseq: flagged.modseq,
+      });
+
+      const removed = await n2.messages.expungeDeleted(inbox.id, [1]);
+      assert.deepEqual(removed, { uids: [], modseq: 0 }, 'not \\Deleted: nothing to expunge, nothing published');
+      await n2.messages.expunge(inbox.id, [1]);
+      await waitFor('expunge on n1', () => on1.events.length === 3);
+      assert.deepEqual(on1.events[2], {
+        kind: 'expunge',
+        mailboxId: inbox.id,
+        uids: [1],
+        modseq: (await n1.mailboxes.getById(inbox.id))?.highestModseq,
+      });
+
+      // A mailbox deleted on n2 while n1 watches it: n1's subscriber hears its messages go.
+      const tmp = await n1.mailboxes.create(account.id, 'Tmp');
+      await n1.deliver({ raw: raw(), meta: null, local: [{ accountId: account.id, mailbox: 'Tmp' }] });
+      await n1.deliver({ raw: raw(), meta: null, local: [{ accountId: account.id, mailbox: 'Tmp' }] });
+      const onTmp = await watch(n1, tmp.id);
+      assert.equal(await n2.mailboxes.delete(account.id, 'Tmp'), true);
+      await waitFor('expunge of the deleted mailbox on n1', () => onTmp.events.length === 1);
+      const gone = onTmp.events[0];
+      assert.ok(gone.kind === 'expunge');
+      assert.ok(gone.uids.includes(1) && gone.uids.includes(2), 'both messages of the deleted mailbox');
+      on1.off();
+      onTmp.off();
+    });
+
+    it('concurrent deliveries from both nodes to one mailbox: UIDs exactly 1..N, every acked message there once', async () => {
+      const { account, inbox } = await inboxOf();
+      const on1 = await watch(n1, inbox.id);
+      const on2 = await watch(n2, inbox.id);
+      const n = 40;
+      const raws = Array.from({ length: n }, (_, i) => raw(`dense-${i}`));
+      const results = await Promise.all(
+        raws.map((r, i) =>
+          (i % 2 === 0 ? n1 : n2).deliver({
+            raw: r,
+            meta: { i },
+            local: [{ accountId: account.id, mailbox: 'INBOX' }],
+          }),
+        ),
+      );
+      const uids = results.map((r) => r.local[0].uid);
+      assert.deepEqual(
+        [...uids].sort((x, y) => x - y),
+        Array.from({ length: n }, (_, i) => i + 1),
+      );
+      for (const store of [n1, n2]) {
+        assert.deepEqual(
+          (await store.messages.list(inbox.id)).map((m) => m.uid),
+          Array.from({ length: n }, (_, i) => i + 1),
+        );
+        assert.equal((await store.mailboxes.getById(inbox.id))?.uidNext, n + 1);
+      }
+      // Each acknowledged delivery is the message stored under the UID it was told.
+      const metas = await n2.messages.metaMany(inbox.id, uids);
+      raws.forEach((r, i) => {
+        assert.deepEqual(metas.get(uids[i]), { hash: sha256(r), meta: { i } });
+      });
+      assert.equal((await n1.stats()).messages, n);
+      assert.equal(
+        await n1.accounts.usage(account.id),
+        raws.reduce((sum, r) => sum + r.length, 0),
+      );
+      // Both nodes' subscribers hear every UID once, in UID order (= commit order).
+      for (const on of [on1, on2]) {
+        await waitFor('all exists events', () => on.events.length >= n);
+        assert.deepEqual(
+          on.events.map((e) => (e.kind === 'exists' ? e.uid : -1)),
+          Array.from({ length: n }, (_, i) => i + 1),
+        );
+        on.off();
+      }
+    });
+
+    it('concurrent flag changes from both nodes lose nothing, each with its own MODSEQ', async () => {
+      const { account, inbox } = await inboxOf();
+      await n1.deliver({ raw: raw(), meta: null, local: [{ accountId: account.id, mailbox: 'INBOX' }] });
+      const before = (await n1.mailboxes.getById(inbox.id))!.highestModseq;
+      const keywords = Array.from({ length: 12 }, (_, i) => `kw${i}`);
+      const changed = await Promise.all(
+        keywords.map((k, i) =>
+          (i % 2 === 0 ? n1 : n2).messages.setFlags({ mailboxId: inbox.id, uids: [1], op: 'add', flags: [k] }),
+        ),
+      );
+      const modseqs = changed.map(([info]) => info.modseq).sort((x, y) => x - y);
+      assert.deepEqual(
+        modseqs,
+        keywords.map((_, i) => before + i + 1),
+      );
+      assert.deepEqual([...((await n2.messages.get(inbox.id, 1))?.flags ?? [])].sort(), [...keywords].sort());
+      // UNCHANGEDSINCE decided against the other node's changes: of two racing writes with one
+      // known MODSEQ, exactly one passes.
+      const since = (await n1.messages.get(inbox.id, 1))!.modseq;
+      const raced = await Promise.all([
+        n1.messages.storeFlags({ mailboxId: inbox.id, uids: [1], op: 'add', flags: ['a'], unchangedSince: since }),
+        n2.messages.storeFlags({ mailboxId: inbox.id, uids: [1], op: 'add', flags: ['b'], unchangedSince: since }),
+      ]);
+      assert.deepEqual(
+        raced.map((r) => r.changed.length + r.modified.length),
+        [1, 1],
+      );
+      assert.equal(raced.filter((r) => r.changed.length === 1).length, 1);
+    });
+
+    it('the quota holds against concurrent writes from both nodes', async () => {
+      const raws = Array.from({ length: 6 }, (_, i) => raw(`quota-${i}-${'x'.repeat(100)}`));
+      const size = Math.max(...raws.map((r) => r.length));
+      const { account, inbox } = await inboxOf(size * 2 + Math.floor(size / 2));
+      const settled = await Promise.allSettled(
+        raws.map((r, i) => {
+          const store = i % 2 === 0 ? n1 : n2;
+          return i < 3
+            ? store.deliver({ raw: r, meta: null, local: [{ accountId: account.id, mailbox: 'INBOX' }] })
+            : store.messages.append({ mailboxId: inbox.id, raw: r, meta: null });
+        }),
+      );
+      assert.equal(settled.filter((r) => r.status === 'fulfilled').length, 2, settled.map((r) => r.status).join(' '));
+      for (const r of settled) if (r.status === 'rejected') assert.ok(r.reason instanceof OverQuotaError);
+      assert.equal((await n2.messages.list(inbox.id)).length, 2);
     });
   });
 }
