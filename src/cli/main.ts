@@ -17,7 +17,14 @@ import { DiskMonitor, type DiskStatus, formatBytes } from '../server/disk.js';
 import { NodeKeysError } from '../server/node-keys.js';
 import { startServer } from '../server/server.js';
 import { type NodeStatus, nodesStatus } from '../server/status.js';
-import { databaseFile, describeLocation, openStore, StoreUrlError, storeLocation } from '../store/open.js';
+import {
+  databaseFile,
+  describeLocation,
+  openStore,
+  StoreUnavailableError,
+  StoreUrlError,
+  storeLocation,
+} from '../store/open.js';
 import { SpaceReserve } from '../store/space.js';
 import type { TraceEvent } from '../trace/bus.js';
 import { VERSION } from '../version.js';
@@ -421,6 +428,7 @@ export async function main(argv: string[]): Promise<number> {
       err instanceof ConfigError ||
       err instanceof ListenError ||
       err instanceof StoreUrlError ||
+      err instanceof StoreUnavailableError ||
       err instanceof NodeKeysError
     ) {
       console.error(`postbode: ${err.message}`);
