@@ -106,7 +106,10 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
       }
       if (process.stdout.isTTY) {
         for (const l of server.listeners) out(`  ${l.name.padEnd(12)} ${l.host}:${l.port}`);
-        out(`postbode ${VERSION} is running (data in ${path.resolve(config.data_dir)}); Ctrl-C stops it`);
+        const dataDir = path.resolve(config.data_dir);
+        const location = storeLocation(config.store.url, dataDir);
+        const store = location.backend === 'sqlite' ? '' : `, store ${describeLocation(location)}`;
+        out(`postbode ${VERSION} is running (data in ${dataDir}${store}); Ctrl-C stops it`);
       }
       // The first SIGTERM/SIGINT stops cleanly within shutdown_timeout (docs/operations.md#stopping);
       // a second one, or a stop that overruns the bound, exits at once.

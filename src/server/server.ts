@@ -27,7 +27,7 @@ import { CurrentCertificate, loadTls, type TlsMaterial } from '../net/tls.js';
 import { type Pop3Backend, pop3Handler } from '../pop3/index.js';
 import { smtpHandler } from '../smtp/index.js';
 import { SearchIndexer } from '../store/indexer.js';
-import { openStore } from '../store/open.js';
+import { describeLocation, openStore, storeLocation } from '../store/open.js';
 import { SpaceReserve } from '../store/space.js';
 import type { Store } from '../store/types.js';
 import { TraceBus } from '../trace/bus.js';
@@ -151,6 +151,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         version: VERSION,
         hostname: config.hostname,
         dataDir,
+        store: describeLocation(storeLocation(config.store.url, dataDir)),
         ...(storage.store.nodes ? { node: nodeName(config) } : {}),
         tls: tls.source,
         listeners: listeners.map((l) => `${l.name}=${l.host}:${l.port}`),
