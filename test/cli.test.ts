@@ -257,19 +257,27 @@ describe('postbode serve start-up errors', () => {
     assert.match(r.stderr, /strictness/);
   });
 
-  it('names the supported store backends when store.url has another scheme, and exits non-zero', () => {
+  it('names the supported store backends when store.url has another scheme, and an unreachable database, and exits non-zero', () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'postbode-url-'));
     try {
       const config = path.join(dataDir, 'postbode.toml');
-      writeFileSync(config, '[store]\nurl = "postgres://db.example/mail"\n');
+      writeFileSync(config, '[store]\nurl = "mysql://db.example/mail"\n');
       for (const cmd of [['serve'], ['user', 'list']]) {
         const r = runCli([...cmd, '--config', config, '--data-dir', dataDir]);
         assert.equal(r.code, 1, r.stderr);
         assert.match(
           r.stderr,
-          /^postbode: store\.url "postgres:\.\.\." needs the PostgreSQL backend.*supported: sqlite:PATH/m,
+          /^postbode: store\.url scheme "mysql:" is not supported; supported: sqlite:PATH.*postgresql:\/\//m,
         );
       }
+      // --store wins over the config; a database server that does not answer is named, without its password.
+      const r = runCli(['user', 'list', '--config', config, '--store', 'postgresql://pb:secret@127.0.0.1:1/mail']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        /^postbode: cannot open the PostgreSQL store postgresql:\/\/pb:\*\*\*@127\.0\.0\.1:1\/mail: /m,
+      );
+      assert.doesNotMatch(r.stderr, /secret/);
     } finally {
       removeDir(dataDir);
     }

@@ -11,7 +11,7 @@ import { domainNameError, mailboxError } from '../mail/address-syntax.js';
 import { controlRequest } from '../server/control.js';
 import { quotaLimit, type Store, StoreConflictError } from '../store/types.js';
 import { CliError, configFrom, type GlobalOptions, withConfigOptions, withStore } from './context.js';
-import { registerDkimRotation } from './dkim-rotation.js';
+import { recordSharedDkim, registerDkimRotation } from './dkim-rotation.js';
 import { confirm, readPassword } from './prompt.js';
 
 type Out = (line: string) => void;
@@ -409,7 +409,7 @@ export function registerAdminCommands(program: Command, out: Out): void {
     }
     await withStore(
       opts,
-      async ({ store, dataDir }) => {
+      async ({ store, dataDir, config }) => {
         let key: ReturnType<DkimKeyStore['generate']>;
         try {
           key = new DkimKeyStore(dataDir).generate(domain.trim(), opts.selector, algorithm, { standby: opts.standby });
@@ -428,6 +428,7 @@ export function registerAdminCommands(program: Command, out: Out): void {
           out('publish this DNS record (outbound mail from the domain is signed from now on):');
         }
         out(dnsRecord(key));
+        await recordSharedDkim(store, config, dataDir, out);
       },
       'write',
     );

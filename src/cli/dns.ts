@@ -17,7 +17,7 @@ import type { Command } from 'commander';
 import type { Config } from '../config/schema.js';
 import { DkimKeyStore, domainError } from '../delivery/dkim.js';
 import { databaseFile, openStore, storeLocation } from '../store/open.js';
-import { CliError, configFrom, type GlobalOptions, withConfigOptions } from './context.js';
+import { CliError, cliStoreOptions, configFrom, type GlobalOptions, withConfigOptions } from './context.js';
 import {
   type CheckResult,
   checkRecord,
@@ -64,7 +64,13 @@ export function registerDnsCommands(program: Command, out: Out): void {
 
 /** Loads the configuration, refuses a missing data dir or a foreign domain, resolves the hostname. */
 async function prepare(domainInput: string, opts: DnsOptions) {
-  const config = configFrom({ config: opts.config, dataDir: opts.dataDir, hostname: opts.hostname });
+  const config = configFrom({
+    config: opts.config,
+    dataDir: opts.dataDir,
+    store: opts.store,
+    node: opts.node,
+    hostname: opts.hostname,
+  });
   const domain = domainInput.trim().toLowerCase().replace(/\.$/, '');
   const problem = domainError(domain);
   if (problem) throw new CliError(`"${domainInput}": ${problem}`);
@@ -108,7 +114,7 @@ async function requireLocal(domain: string, config: Config, dataDir: string): Pr
   if (file !== null && !existsSync(file)) {
     throw new CliError(`${domain} is not a local domain: there is no database in ${dataDir} yet; ${add}`);
   }
-  const store = await openStore({ url: config.store.url, dataDir });
+  const store = await openStore(cliStoreOptions(config, dataDir));
   try {
     if (!(await store.domains.has(domain))) {
       throw new CliError(`${domain} is not a local domain of the server in ${dataDir}; ${add}`);

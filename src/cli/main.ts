@@ -14,15 +14,32 @@ import { createLogger, type LogStats, silentLogger } from '../log.js';
 import { ListenError } from '../net/listener.js';
 import { controlRequest } from '../server/control.js';
 import { DiskMonitor, type DiskStatus, formatBytes } from '../server/disk.js';
+import { NodeKeysError } from '../server/node-keys.js';
 import { startServer } from '../server/server.js';
-import { databaseFile, openStore, StoreUrlError, storeLocation } from '../store/open.js';
+import { type NodeStatus, nodesStatus } from '../server/status.js';
+import {
+  databaseFile,
+  describeLocation,
+  openStore,
+  StoreUnavailableError,
+  StoreUrlError,
+  storeLocation,
+} from '../store/open.js';
 import { SpaceReserve } from '../store/space.js';
 import type { TraceEvent } from '../trace/bus.js';
 import { VERSION } from '../version.js';
 import { registerAdminCommands } from './admin.js';
 import { registerBackupCommands } from './backup.js';
 import { classroomNotice } from './classroom.js';
-import { CliError, configFrom, type GlobalOptions, noDatabaseMessage, withConfigOptions } from './context.js';
+import {
+  CliError,
+  cliStoreOptions,
+  configFrom,
+  type GlobalOptions,
+  liveNode,
+  noDatabaseMessage,
+  withConfigOptions,
+} from './context.js';
 import { registerDnsCommands } from './dns.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerReindexCommand } from './reindex.js';
@@ -72,6 +89,8 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
       const config = configFrom({
         config: opts.config,
         dataDir: opts.dataDir,
+        store: opts.store,
+        node: opts.node,
         hostname: opts.hostname,
         domains: opts.domain,
         listen: opts.listen,
@@ -88,7 +107,10 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
       }
       if (process.stdout.isTTY) {
         for (const l of server.listeners) out(`  ${l.name.padEnd(12)} ${l.host}:${l.port}`);
-        out(`postbode ${VERSION} is running (data in ${path.resolve(config.data_dir)}); Ctrl-C stops it`);
+        const dataDir = path.resolve(config.data_dir);
+        const location = storeLocation(config.store.url, dataDir);
+        const store = location.backend === 'sqlite' ? '' : `, store ${describeLocation(location)}`;
+        out(`postbode ${VERSION} is running (data in ${dataDir}${store}); Ctrl-C stops it`);
       }
       // The first SIGTERM/SIGINT stops cleanly within shutdown_timeout (docs/operations.md#stopping);
       // a second one, or a stop that overruns the bound, exits at once.
@@ -124,7 +146,9 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
   registerMigrateCommand(program, out);
 
   withConfigOptions(
-    program.command('status').description('listeners, sessions, accounts and queue of the server'),
+    program
+      .command('status')
+      .description('listeners, sessions, accounts and queue of the server; the nodes of a PostgreSQL store'),
   ).action(async (opts: GlobalOptions) => {
     const config = configFrom(opts);
     const dataDir = path.resolve(config.data_dir);
@@ -145,27 +169,45 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
           `memory: ${formatBytes(m.rss)} resident; JavaScript heap ${formatBytes(m.heapUsed)} used of ${formatBytes(m.heapTotal)}, buffers ${formatBytes(m.arrayBuffers)}`,
         );
       }
+      if (status.nodes) for (const line of formatNodes(status.nodes, status.node)) out(line);
+      for (const line of formatKeyDifferences(status.keys ?? [])) out(line);
     } catch {
-      // Not running: the figures from the database, when there is one (a read never creates it).
-      const file = databaseFile(storeLocation(config.store.url, dataDir));
+      // Not running here: the figures from the database, when there is one (a read never creates it).
+      const location = storeLocation(config.store.url, dataDir);
+      const file = databaseFile(location);
+      const socket = path.join(dataDir, 'control.sock');
       if (file !== null && !existsSync(file)) {
-        out(`postbode is not running (no server answers on ${path.join(dataDir, 'control.sock')})`);
+        out(`postbode is not running (no server answers on ${socket})`);
         throw new CliError(noDatabaseMessage(dataDir, file), 3);
       }
-      const store = await openStore({ url: config.store.url, dataDir });
+      const store = await openStore(cliStoreOptions(config, dataDir));
       try {
         const s = await store.stats();
-        out(`postbode is not running (no server answers on ${path.join(dataDir, 'control.sock')})`);
+        // A shared store (PostgreSQL) is served by its nodes, wherever they run: "running" means one is alive.
+        const live = store.nodes ? await liveNode(store) : false;
+        if (file !== null) out(`postbode is not running (no server answers on ${socket})`);
+        else {
+          const where = describeLocation(location);
+          out(
+            live
+              ? `no postbode serves this data dir (no server answers on ${socket}); the nodes below serve ${where}`
+              : `postbode is not running: no node of ${where} has a fresh heartbeat, and no server answers on ${socket}`,
+          );
+        }
         out(
           `domains ${s.domains}, accounts ${s.accounts}, aliases ${s.aliases}, messages ${s.messages}, queue ${s.queue}`,
         );
         const queue = await queueStatus(store, { workerEnabled: config.delivery.enabled });
-        for (const line of formatQueueStatus(queue, 'stopped')) out(line);
-        for (const line of formatDiskStatus(await diskStatusOffline(config, dataDir), null)) out(line);
+        for (const line of formatQueueStatus(queue, live ? 'running' : 'stopped')) out(line);
+        if (file !== null) {
+          for (const line of formatDiskStatus(await diskStatusOffline(config, dataDir), null)) out(line);
+        }
+        const nodes = await nodesStatus(store);
+        if (nodes) for (const line of formatNodes(nodes)) out(line);
+        if (!live) process.exitCode = 3;
       } finally {
         await store.close();
       }
-      process.exitCode = 3;
     }
   });
 
@@ -252,6 +294,31 @@ export function formatQueueStatus(q: QueueStatus, server: 'running' | 'stopped',
   return lines;
 }
 
+/** The nodes of a shared store in `postbode status`, `self` marked. */
+export function formatNodes(nodes: NodeStatus[], self?: string): string[] {
+  if (nodes.length === 0) return ['nodes: none (no postbode serve has started on this database)'];
+  const lines = [`nodes: ${nodes.length}`];
+  const width = Math.max(...nodes.map((n) => n.name.length));
+  for (const n of nodes) {
+    const state = n.stale
+      ? `no heartbeat for ${formatDuration(n.heartbeatAge)}: STALE (stopped without a goodbye, or cut off from the database)`
+      : `heartbeat ${formatDuration(n.heartbeatAge)} ago`;
+    lines.push(
+      `  ${n.name.padEnd(width)}  host ${n.host}, pid ${n.pid}, ${n.version}, since ${n.started}; ${state}${n.name === self ? ' (this node)' : ''}`,
+    );
+  }
+  return lines;
+}
+
+/** Key files of this node that differ from the other nodes' (server/node-keys.ts), as warnings. */
+export function formatKeyDifferences(differences: string[]): string[] {
+  if (differences.length === 0) return [];
+  return [
+    'WARNING: the key files of this data dir differ from those of the other nodes (docs/operations.md, "Several nodes"):',
+    ...differences.map((d) => `  ${d}`),
+  ];
+}
+
 /** The disk and log section of `postbode status`. */
 export function formatDiskStatus(disk: DiskStatus | null, log: LogStats | null): string[] {
   const lines: string[] = [];
@@ -309,6 +376,11 @@ interface StatusReply {
   log?: LogStats | null;
   /** Absent from servers older than the memory line. */
   memory?: { rss: number; heapUsed: number; heapTotal: number; arrayBuffers: number };
+  /** Several nodes over one store (PostgreSQL): this node's name and every node. */
+  node?: string;
+  nodes?: NodeStatus[];
+  /** Several nodes: how this node's key files differ from the recorded ones. */
+  keys?: string[];
 }
 
 const colors = [pc.cyan, pc.magenta, pc.yellow, pc.blue, pc.green, pc.red];
@@ -360,7 +432,9 @@ export async function main(argv: string[]): Promise<number> {
       err instanceof CliError ||
       err instanceof ConfigError ||
       err instanceof ListenError ||
-      err instanceof StoreUrlError
+      err instanceof StoreUrlError ||
+      err instanceof StoreUnavailableError ||
+      err instanceof NodeKeysError
     ) {
       console.error(`postbode: ${err.message}`);
       return err instanceof CliError ? err.exitCode : 1;

@@ -92,6 +92,20 @@ describe('config', () => {
     assert.deepEqual(classroomConfig(fromFlag), fromFlag);
   });
 
+  it('--store and --node set store.url and store.node; a node name is checked', () => {
+    const d = parseConfig({});
+    assert.equal(d.store.url, '');
+    assert.equal(d.store.node, '');
+    assert.equal(d.store.pool_size, 10);
+    const { config } = loadConfig(
+      { config: example, storeUrl: 'postgresql://postbode@db.example/mail', node: 'mx2' },
+      {},
+    );
+    assert.equal(config.store.url, 'postgresql://postbode@db.example/mail');
+    assert.equal(config.store.node, 'mx2');
+    assert.throws(() => loadConfig({ node: 'two words' }, {}), /store\.node: up to 63 letters/);
+  });
+
   it('rejects an unknown listener name', () => {
     assert.throws(() => loadConfig({ listen: ['smpt=1:2'] }, {}), ConfigError);
   });

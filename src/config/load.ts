@@ -27,6 +27,10 @@ export interface ConfigOverrides {
   classroom?: boolean;
   /** Generic `key.sub=value` settings (values parsed as JSON when possible). */
   set?: string[];
+  /** `--store URL`: store.url. */
+  storeUrl?: string;
+  /** `--node NAME`: store.node. */
+  node?: string;
 }
 
 export interface LoadedConfig {
@@ -73,6 +77,14 @@ function applyOverrides(raw: Record<string, unknown>, o: ConfigOverrides): void 
   if (o.classroom) {
     raw.lab ??= {};
     if (typeof raw.lab === 'object' && raw.lab !== null) (raw.lab as Record<string, unknown>).classroom = true;
+  }
+  for (const [key, value] of [
+    ['url', o.storeUrl],
+    ['node', o.node],
+  ] as const) {
+    if (value === undefined) continue;
+    raw.store ??= {};
+    if (typeof raw.store === 'object' && raw.store !== null) (raw.store as Record<string, unknown>)[key] = value;
   }
   if (o.domains?.length) {
     const existing = Array.isArray(raw.domains) ? (raw.domains as string[]) : [];

@@ -337,9 +337,21 @@ export const configSchema = z
       .strictObject({
         /**
          * Which store backend and where: empty for the embedded SQLite database `<data_dir>/postbode.db`,
-         * or `sqlite:PATH` for another file (src/store/open.ts). Other schemes are refused at start.
+         * `sqlite:PATH` for another file, or `postgresql://USER@HOST:PORT/DB[?schema=NAME]` for a PostgreSQL
+         * database that several nodes share (src/store/open.ts). Other schemes are refused at start.
+         * `--store URL` on every command.
          */
         url: z.string().default(''),
+        /**
+         * PostgreSQL: this node's name among the nodes of one database (`postbode status`, lab session ids);
+         * empty: the host name. `--node NAME`. Give every node its own.
+         */
+        node: z
+          .string()
+          .regex(/^([A-Za-z0-9][A-Za-z0-9._-]{0,62})?$/, 'up to 63 letters, digits, ".", "_" or "-"')
+          .default(''),
+        /** PostgreSQL: connections each node (or CLI command) keeps in its pool. */
+        pool_size: z.number().int().min(1).max(1000).default(10),
         /**
          * Storage quota in bytes of every account without its own (`postbode user quota`); 0: none.
          * Default 1 GiB.

@@ -83,6 +83,11 @@ export class NetServer {
       keylog?: TlsKeyLog;
       /** Where message bodies wait (default: a temporary-directory spool). */
       spool?: Spool;
+      /**
+       * Put before every session id (e.g. `NODE-`): the node's name when several nodes share one store,
+       * so that the lab's session ids, kept in that store, are unique across nodes.
+       */
+      sessionIdPrefix?: string;
     },
   ) {}
 
@@ -160,7 +165,7 @@ export class NetServer {
     }
     this.#perIp.set(slot, count + 1);
     this.#total++;
-    const sid = `${this.#prefix}${(++this.#seq).toString(36).padStart(5, '0')}`;
+    const sid = `${this.deps.sessionIdPrefix ?? ''}${this.#prefix}${(++this.#seq).toString(36).padStart(5, '0')}`;
     const trace = new SessionTrace(this.deps.bus, sid);
     const started = Date.now();
     let conn: Connection | null = null;

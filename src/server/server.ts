@@ -4,6 +4,7 @@
  * The store backend is chosen here (store/open.ts), and only here and in the CLI.
  */
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { LoginLimiter, limiterOptions } from '../auth/limiter.js';
 import { SecretBox } from '../auth/secret.js';
@@ -26,7 +27,7 @@ import { CurrentCertificate, loadTls, type TlsMaterial } from '../net/tls.js';
 import { type Pop3Backend, pop3Handler } from '../pop3/index.js';
 import { smtpHandler } from '../smtp/index.js';
 import { SearchIndexer } from '../store/indexer.js';
-import { openStore } from '../store/open.js';
+import { describeLocation, openStore, storeLocation } from '../store/open.js';
 import { SpaceReserve } from '../store/space.js';
 import type { Store } from '../store/types.js';
 import { TraceBus } from '../trace/bus.js';
@@ -37,6 +38,7 @@ import { SessionRecorder } from '../web/recorder/index.js';
 import { startAcme } from './acme.js';
 import { startControlSocket } from './control.js';
 import { DiskMonitor } from './disk.js';
+import { checkNodeKeys } from './node-keys.js';
 import { type ListenerInfo, type ServerStatus, serverStatus } from './status.js';
 
 export interface RunningServer {
@@ -60,6 +62,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const cleanups = new Cleanups();
   try {
     const storage = await openStorage(config, dataDir, log, cleanups);
+    // Several nodes over one store must hold the same keys: checked before anything reads one.
+    if (storage.store.nodeKeys) {
+      const keys = await checkNodeKeys(storage.store.nodeKeys, dataDir, nodeName(config));
+      if (keys === 'recorded')
+        log.info('first node of this database: recorded the digests of its secret.key and DKIM keys');
+    }
     const services = buildServices(config, dataDir, storage.store, log, cleanups);
     const withoutScram = await services.auth.refreshScram();
     if (withoutScram.length > 0) {
@@ -81,7 +89,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     if (acme) cleanups.add(() => acme.stop());
     const bus = new TraceBus();
     const lab = await startLabRecorder(config, { bus, store: storage.store, log }, cleanups);
-    const netServer = createNetServer(config, dataDir, { bus, log, tls, keylog: lab.keylog }, cleanups);
+    // Lab session ids are kept in the store: with several nodes on it, each node's ids carry its name.
+    const sessionIdPrefix = storage.store.nodes ? `${nodeName(config)}-` : '';
+    const netServer = createNetServer(
+      config,
+      dataDir,
+      { bus, log, tls, keylog: lab.keylog, sessionIdPrefix },
+      cleanups,
+    );
     const handlers = buildHandlers(config, {
       store: storage.store,
       ...services,
@@ -93,7 +108,15 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
     const started = new Date();
     const status = () =>
-      serverStatus({ config, dataDir, started, listeners, ...storage, sessions: netServer.sessionCount });
+      serverStatus({
+        config,
+        dataDir,
+        started,
+        listeners,
+        ...storage,
+        sessions: netServer.sessionCount,
+        node: nodeName(config),
+      });
     await startControl(dataDir, { bus, log, status }, cleanups);
 
     await startWebListener(
@@ -128,6 +151,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         version: VERSION,
         hostname: config.hostname,
         dataDir,
+        store: describeLocation(storeLocation(config.store.url, dataDir)),
+        ...(storage.store.nodes ? { node: nodeName(config) } : {}),
         tls: tls.source,
         listeners: listeners.map((l) => `${l.name}=${l.host}:${l.port}`),
       },
@@ -218,6 +243,11 @@ async function openStorage(
     dataDir,
     reserve,
     defaultQuotaBytes: config.store.default_quota,
+    // Several nodes (PostgreSQL): this one is listed with heartbeats while it runs.
+    node: nodeName(config),
+    poolSize: config.store.pool_size,
+    registerNode: true,
+    onError: (error) => log.warn({ err: error }, 'store connection problem (retrying)'),
   });
   cleanups.add(() => store.close());
   const index = await store.searchIndex.status();
@@ -316,7 +346,7 @@ async function startLabRecorder(
 function createNetServer(
   config: Config,
   dataDir: string,
-  deps: { bus: TraceBus; log: Logger; tls: TlsMaterial; keylog: TlsKeyLog | null },
+  deps: { bus: TraceBus; log: Logger; tls: TlsMaterial; keylog: TlsKeyLog | null; sessionIdPrefix: string },
   cleanups: Cleanups,
 ): NetServer {
   const spool = new Spool({
@@ -336,6 +366,7 @@ function createNetServer(
     },
     tlsContext: () => deps.tls.context,
     ...(deps.keylog ? { keylog: deps.keylog } : {}),
+    ...(deps.sessionIdPrefix ? { sessionIdPrefix: deps.sessionIdPrefix } : {}),
   });
   cleanups.add(
     (deadline) => netServer.close({ deadline }),
@@ -478,13 +509,25 @@ function outboundWorker(config: Config, store: Store, delivery: Delivery, log: L
   });
 }
 
+/** This node's name among the nodes of a shared store (`store.node`, `--node`), else the host name. */
+export function nodeName(config: Config): string {
+  return config.store.node || hostname();
+}
+
 /**
  * The AuthService as the configuration sets it up (shared by the server and the admin CLI), with the one
- * LoginLimiter that every engine and the web login go through.
+ * LoginLimiter that every engine and the web login go through. `secretBox`: default the data dir's
+ * (`secret.key`, created when missing).
  */
-export function authFromConfig(store: Store, config: Config, dataDir: string, log?: Logger): AuthService {
+export function authFromConfig(
+  store: Store,
+  config: Config,
+  dataDir: string,
+  log?: Logger,
+  secretBox?: SecretBox,
+): AuthService {
   return new AuthService(store, {
-    secretBox: SecretBox.open(dataDir),
+    secretBox: secretBox ?? SecretBox.open(dataDir),
     plaintextNetworks: config.plaintext_networks,
     scryptLogN: config.auth.scrypt_log_n,
     apop: config.pop3.apop,

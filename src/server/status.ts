@@ -9,6 +9,41 @@ import { type LogStats, logStats } from '../log.js';
 import type { Store, StoreStats } from '../store/types.js';
 import { PRODUCT } from '../version.js';
 import type { DiskMonitor, DiskStatus } from './disk.js';
+import { keyDifferences, localKeyFiles } from './node-keys.js';
+
+/** A node of a shared store (PostgreSQL) as `postbode status` lists it. */
+export interface NodeStatus {
+  name: string;
+  host: string;
+  pid: number;
+  version: string;
+  /** ISO time of the node's start. */
+  started: string;
+  /** Seconds since its last heartbeat (by this process's clock). */
+  heartbeatAge: number;
+  /** No heartbeat for `STALE_NODE_SECONDS`: stopped without a goodbye, or cut off from the database. */
+  stale: boolean;
+}
+
+/** Heartbeats come every 5 s (store/postgres/nodes.ts); a node silent this long is shown as stale. */
+export const STALE_NODE_SECONDS = 30;
+
+/** The nodes of the store, or undefined for a store of one process (SQLite). */
+export async function nodesStatus(store: Store, now = Date.now()): Promise<NodeStatus[] | undefined> {
+  if (!store.nodes) return undefined;
+  return (await store.nodes.list()).map((n) => {
+    const heartbeatAge = Math.max(0, Math.round((now - n.heartbeatAt.getTime()) / 1000));
+    return {
+      name: n.name,
+      host: n.host,
+      pid: n.pid,
+      version: n.version,
+      started: n.startedAt.toISOString(),
+      heartbeatAge,
+      stale: heartbeatAge >= STALE_NODE_SECONDS,
+    };
+  });
+}
 
 /** A bound listener with its actual address (the port resolved when 0 was configured). */
 export interface ListenerInfo {
@@ -35,6 +70,15 @@ export interface ServerStatus {
   log: LogStats | null;
   /** The process's memory in bytes (process.memoryUsage): resident, JavaScript heap, and outside it. */
   memory: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
+  /** Several nodes over one store (PostgreSQL): this node's name. */
+  node?: string;
+  /** Several nodes over one store: every node with its heartbeat. */
+  nodes?: NodeStatus[];
+  /**
+   * Several nodes over one store: how this data dir's key files differ from those recorded for every
+   * node (server/node-keys.ts), one line each; empty when they agree.
+   */
+  keys?: string[];
 }
 
 export async function serverStatus(s: {
@@ -45,7 +89,11 @@ export async function serverStatus(s: {
   store: Store;
   sessions: number;
   disk?: DiskMonitor;
+  /** This node's name, when the store has several. */
+  node?: string;
 }): Promise<ServerStatus> {
+  const nodes = await nodesStatus(s.store);
+  const keys = s.store.nodeKeys ? keyDifferences(await s.store.nodeKeys.list(), localKeyFiles(s.dataDir)) : undefined;
   return {
     product: PRODUCT,
     pid: process.pid,
@@ -60,6 +108,8 @@ export async function serverStatus(s: {
     disk: s.disk ? await s.disk.check() : null,
     log: logStats(),
     memory: memorySnapshot(),
+    ...(nodes ? { node: s.node, nodes } : {}),
+    ...(keys ? { keys } : {}),
   };
 }
 

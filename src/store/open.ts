@@ -12,7 +12,8 @@
  *   several nodes over one database; `?schema=NAME` puts postbode's tables in that schema (default
  *   `public`). `node` names this process among them (default the host name).
  * - Any other scheme is refused with a `StoreUrlError` that names the supported ones; a backend is
- *   added as one more case of the switch in `openStore`.
+ *   added as one more case of the switch in `openStore`. A database server that cannot be reached (or
+ *   refuses the login) is a `StoreUnavailableError` naming the url without its password.
  * - `postbode backup`/`restore` reach the backend's copy and check of the database through
  *   `snapshotStore` and `inspectSnapshot` (SQLite: the online backup API, sqlite/backup.ts).
  */
@@ -57,6 +58,11 @@ export const SQLITE_FILE_NAME = 'postbode.db';
 /** The url names no backend this build has; the message says which exist. */
 export class StoreUrlError extends Error {
   override name = 'StoreUrlError';
+}
+
+/** A database server (PostgreSQL) could not be reached or refused the login; the message names it. */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
 }
 
 /** Where a store url points: the backend and what it needs to open it. */
@@ -128,14 +134,21 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
         defaultQuotaBytes: opts.defaultQuotaBytes || null,
       });
     case 'postgresql':
-      return openPgStore({
-        url: location.url,
-        node: opts.node,
-        poolSize: opts.poolSize,
-        defaultQuotaBytes: opts.defaultQuotaBytes || null,
-        registerNode: opts.registerNode,
-        onError: opts.onError,
-      });
+      try {
+        return await openPgStore({
+          url: location.url,
+          node: opts.node,
+          poolSize: opts.poolSize,
+          defaultQuotaBytes: opts.defaultQuotaBytes || null,
+          registerNode: opts.registerNode,
+          onError: opts.onError,
+        });
+      } catch (error) {
+        throw new StoreUnavailableError(
+          `cannot open the PostgreSQL store ${describeLocation(location)}: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
   }
 }
 

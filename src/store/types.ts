@@ -490,6 +490,63 @@ export interface StoreNodes {
 }
 
 /**
+ * Digests of the key files every node's data dir must hold alike (`secret.key`, `dkim/…`), so that all
+ * nodes of a shared store seal APOP secrets and sign mail with the same keys (src/server/node-keys.ts).
+ * Multi-node backends only; the database holds SHA-256 digests, never a key.
+ *
+ * Contract:
+ * - Files are named relative to the data dir with `/` (`secret.key`, `dkim/example.org.mail.key`).
+ * - `recordIfNone` records `files` when nothing is recorded yet, atomically (of two nodes that both find
+ *   nothing, one records and the other gets that record), and returns the record as it is afterwards.
+ * - `replace` swaps the recorded files whose names start with `prefix` for those of `files`; it records
+ *   nothing and returns false while nothing is recorded (the first node's start records everything).
+ */
+export interface NodeKeyStore {
+  /** The recorded digests (hex) by file; empty when nothing is recorded. */
+  list(): Promise<Map<string, string>>;
+  recordIfNone(files: ReadonlyMap<string, string>, by: string): Promise<Map<string, string>>;
+  replace(prefix: string, files: ReadonlyMap<string, string>, by: string): Promise<boolean>;
+}
+
+/** Who a web login is: an admin of the web lab or a mail user (src/web/session-auth.ts). */
+export interface WebLogin {
+  name: string;
+  role: 'admin' | 'user';
+}
+
+export interface WebSessionLimits {
+  /** Live sessions in all; beyond them a login is refused. */
+  maxSessions: number;
+  /** Sessions of one user; a new login ends that user's oldest. */
+  perUser: number;
+  /** Milliseconds without a request after which a session expires. */
+  idleMs: number;
+}
+
+/**
+ * Web logins kept in the store, so that a login is valid on every node of a shared store (multi-node
+ * backends; otherwise src/web/session-auth.ts keeps them in memory). Times are unix milliseconds.
+ *
+ * Contract:
+ * - Session ids are made by the caller (random, secret); the store keeps only a digest of them.
+ * - `create` ends the user's oldest sessions so that the new one is at most the `perUser`th, removes
+ *   expired sessions, and refuses (false, nothing stored) when `maxSessions` live sessions remain; it
+ *   never ends another user's live session. Concurrent creates (from any node) keep these limits.
+ * - `get` returns the user of a live session and restarts its idle time; an unknown or expired id gets
+ *   null (an expired session is removed). The idle time is written at most every `idleMs / 10` (and at
+ *   least every minute), so a session may expire that much earlier than `idleMs` after its last use.
+ */
+export interface WebSessionStore {
+  create(id: string, user: WebLogin, limits: WebSessionLimits, now: number): Promise<boolean>;
+  get(id: string, idleMs: number, now: number): Promise<WebLogin | null>;
+  delete(id: string): Promise<void>;
+  /** Ends every session of one user. */
+  deleteUser(user: WebLogin): Promise<void>;
+  /** Live sessions, in all or of one user (for tests and limits). */
+  count(user?: WebLogin): Promise<number>;
+}
+
+/**
  * One protocol session as the web lab's history keeps it (see src/web/recorder/). Times are
  * milliseconds since the epoch.
  */
@@ -641,6 +698,10 @@ export interface Store {
   readonly searchIndex: SearchIndexStore;
   /** The nodes sharing this store (multi-node backends only). */
   readonly nodes?: StoreNodes;
+  /** The digests of the key files every node must hold alike (multi-node backends only). */
+  readonly nodeKeys?: NodeKeyStore;
+  /** Web logins valid on every node (multi-node backends only; else they live in the web process). */
+  readonly webSessions?: WebSessionStore;
   /**
    * The quota of accounts without their own (`store.default_quota`), in bytes; null or absent: none.
    * Use `quotaLimit()` for an account's limit.

@@ -23,7 +23,7 @@ import { labRoutes } from './routes/lab.js';
 import { mailRoutes } from './routes/mail.js';
 import { queueRoutes } from './routes/queue.js';
 import { bodyLimit, securityHeaders } from './security.js';
-import { authRoutes, csrfGuard, sessionMiddleware, WebSessions } from './session-auth.js';
+import { authRoutes, csrfGuard, sessionMiddleware, type WebSessionTable, webSessionTable } from './session-auth.js';
 
 /** Bytes of large request bodies received at once, at least (4 × web.max_body_size if that is more). */
 const BODY_BUDGET_BYTES = 32 << 20;
@@ -34,13 +34,13 @@ export const UI_DIR = path.resolve(import.meta.dirname, '../../dist/ui');
 export interface AppOptions {
   /** Where the built UI lives (default dist/ui). */
   uiDir?: string;
-  sessions?: WebSessions;
+  /** Default: the store's table when it keeps web logins (several nodes), else one in memory. */
+  sessions?: WebSessionTable;
 }
 
 export function createApp(ctx: WebContext, opts: AppOptions = {}): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
-  const sessions =
-    opts.sessions ?? new WebSessions(undefined, undefined, { perUser: ctx.config.web.sessions_per_user });
+  const sessions = opts.sessions ?? webSessionTable(ctx.store, { perUser: ctx.config.web.sessions_per_user });
 
   app.onError((err, c) => {
     if (err instanceof HTTPException) {

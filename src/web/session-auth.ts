@@ -1,10 +1,13 @@
 /**
- * Web login: cookie sessions kept in memory, the CSRF guard, login rate limiting, and the
- * `/api/login`, `/api/logout`, `/api/me` routes.
+ * Web login: cookie sessions, the CSRF guard, login rate limiting, and the `/api/login`, `/api/logout`,
+ * `/api/me` routes.
  *
  * Invariants:
  * - A session id is 32 random bytes (base64url) in the cookie `pb_session` (HttpOnly, SameSite=Strict,
- *   Secure over HTTPS). Sessions live in this process only: a restart logs everybody out.
+ *   Secure over HTTPS). Where sessions live is one `WebSessionTable`: with a store that keeps them
+ *   (`Store.webSessions`, PostgreSQL) they are in the database, valid on every node of it, and a restart
+ *   logs nobody out (`StoreWebSessions`); otherwise in this process only (`WebSessions`), and a restart
+ *   logs everybody out. Both keep the limits below the same way.
  * - A session expires after 12 hours without a request; expired sessions are swept lazily.
  * - At most `perUser` (web.sessions_per_user, 20) sessions per user: a new login ends that user's oldest session. When the
  *   table (`maxSessions`, 100,000) is full, expired sessions are swept; if it is still full the login is
@@ -27,6 +30,7 @@ import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { verifyPassword } from '../auth/password.js';
 import { type LoginClient, type LoginResult, throttledText } from '../auth/service.js';
+import type { WebSessionStore } from '../store/types.js';
 import { currentUser, jsonBody, type WebContext, type WebEnv, type WebUser } from './context.js';
 
 export const SESSION_COOKIE = 'pb_session';
@@ -47,8 +51,21 @@ interface WebSession {
   lastSeen: number;
 }
 
+type MaybePromise<T> = T | Promise<T>;
+
+/** Where login sessions live (see the header): this process, or the store for every node. */
+export interface WebSessionTable {
+  /** A new session for `user`; null when the table is full of other users' live sessions. */
+  create(user: WebUser): MaybePromise<string | null>;
+  /** The session's user, and the idle timer restarted; null when unknown or expired. */
+  get(id: string): MaybePromise<WebUser | null>;
+  delete(id: string): MaybePromise<void>;
+}
+
+const newSessionId = () => randomBytes(32).toString('base64url');
+
 /** In-memory login sessions. */
-export class WebSessions {
+export class WebSessions implements WebSessionTable {
   readonly #sessions = new Map<string, WebSession>();
   /** Session ids per user (role and name), oldest first. */
   readonly #byUser = new Map<string, string[]>();
@@ -70,7 +87,7 @@ export class WebSessions {
     while (own.length >= this.limits.perUser) this.delete(own[0]);
     if (this.#sessions.size >= this.limits.maxSessions) this.sweep();
     if (this.#sessions.size >= this.limits.maxSessions) return null;
-    const id = randomBytes(32).toString('base64url');
+    const id = newSessionId();
     this.#sessions.set(id, { user, key, lastSeen: this.now() });
     const ids = this.#byUser.get(key);
     if (ids) ids.push(id);
@@ -122,6 +139,54 @@ export class WebSessions {
   }
 }
 
+/** Login sessions in the store (`Store.webSessions`): valid on every node that shares it. */
+export class StoreWebSessions implements WebSessionTable {
+  readonly limits: WebSessionLimits;
+
+  constructor(
+    private readonly store: WebSessionStore,
+    readonly idleMs = IDLE_MS,
+    private readonly now: () => number = Date.now,
+    limits: Partial<WebSessionLimits> = {},
+  ) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+  }
+
+  async create(user: WebUser): Promise<string | null> {
+    const id = newSessionId();
+    const created = await this.store.create(id, user, { ...this.limits, idleMs: this.idleMs }, this.now());
+    return created ? id : null;
+  }
+
+  get(id: string): Promise<WebUser | null> {
+    return this.store.get(id, this.idleMs, this.now());
+  }
+
+  delete(id: string): Promise<void> {
+    return this.store.delete(id);
+  }
+
+  /** Ends every session of one user, on every node. */
+  deleteUser(user: WebUser): Promise<void> {
+    return this.store.deleteUser(user);
+  }
+
+  /** Live sessions of one user. */
+  countOf(user: WebUser): Promise<number> {
+    return this.store.count(user);
+  }
+}
+
+/** The session table of the web app: the store's when it keeps web logins (several nodes), else memory. */
+export function webSessionTable(
+  store: { webSessions?: WebSessionStore },
+  limits: Partial<WebSessionLimits> = {},
+): WebSessionTable {
+  return store.webSessions
+    ? new StoreWebSessions(store.webSessions, undefined, undefined, limits)
+    : new WebSessions(undefined, undefined, limits);
+}
+
 function userKey(user: WebUser): string {
   return `${user.role}\0${user.name}`;
 }
@@ -139,12 +204,12 @@ export function clientIp(c: Context): string {
  * Sets `c.get('user')` from the session cookie for every request. The account behind a session is
  * looked up each time, so deleting (or disabling) it ends its sessions at once.
  */
-export function sessionMiddleware(ctx: WebContext, sessions: WebSessions): MiddlewareHandler<WebEnv> {
+export function sessionMiddleware(ctx: WebContext, sessions: WebSessionTable): MiddlewareHandler<WebEnv> {
   return async (c, next) => {
     const id = getCookie(c, SESSION_COOKIE);
-    let user = id ? sessions.get(id) : null;
+    let user = id ? await sessions.get(id) : null;
     if (id && user && !(await stillValid(ctx, user))) {
-      sessions.delete(id);
+      await sessions.delete(id);
       user = null;
     }
     c.set('user', user);
@@ -204,7 +269,7 @@ export async function checkLogin(
   return result.ok ? { ok: true, account: { name: result.account.address, role: 'user' } } : result;
 }
 
-export function authRoutes(ctx: WebContext, sessions: WebSessions): Hono<WebEnv> {
+export function authRoutes(ctx: WebContext, sessions: WebSessionTable): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   const secure = ctx.config.web.https;
 
@@ -220,8 +285,8 @@ export function authRoutes(ctx: WebContext, sessions: WebSessions): Hono<WebEnv>
     }
     const user = result.account;
     const old = getCookie(c, SESSION_COOKIE);
-    if (old) sessions.delete(old);
-    const id = sessions.create(user);
+    if (old) await sessions.delete(old);
+    const id = await sessions.create(user);
     if (id === null) {
       c.header('Retry-After', '60');
       return c.json(
@@ -233,9 +298,9 @@ export function authRoutes(ctx: WebContext, sessions: WebSessions): Hono<WebEnv>
     return c.json(user);
   });
 
-  app.post('/logout', (c) => {
+  app.post('/logout', async (c) => {
     const id = getCookie(c, SESSION_COOKIE);
-    if (id) sessions.delete(id);
+    if (id) await sessions.delete(id);
     deleteCookie(c, SESSION_COOKIE, { path: '/', secure });
     return c.body(null, 204);
   });

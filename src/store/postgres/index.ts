@@ -6,7 +6,8 @@
  * - One file per concern, as in sqlite/: db.ts (pool, transactions, retries), schema.ts (migrations
  *   under an advisory lock), feed.ts (the cross-node change feed), locks.ts (POP3 maildrop locks),
  *   nodes.ts (heartbeats), accounts.ts, mailboxes.ts, messages.ts (and blobs), queue.ts (leases),
- *   quota.ts, search.ts (pg_trgm), sessionlog.ts, admins.ts; this file composes them and owns `deliver`.
+ *   quota.ts, search.ts (pg_trgm), sessionlog.ts, admins.ts, websessions.ts (web logins), nodekeys.ts
+ *   (digests of the nodes' key files); this file composes them and owns `deliver`.
  * - Every write runs in `ctx.tx` and resolves after COMMIT; its mailbox changes reach this node's
  *   subscribers through the feed's read of the tables, and the other nodes' through a NOTIFY hint.
  * - Nothing that another node may change is cached in memory.
@@ -21,12 +22,14 @@ import { PgChangeFeed } from './feed.js';
 import { PgMailboxLocks } from './locks.js';
 import { lockMailboxesByName, pgMailboxes } from './mailboxes.js';
 import { insertMessage, pgBlobs, pgMessages, prepareBlob, putBlob } from './messages.js';
+import { pgNodeKeys } from './nodekeys.js';
 import { PgNodes } from './nodes.js';
 import { insertQueueEntry, pgQueue } from './queue.js';
 import { accountsOverQuota, addBytes, type QuotaAdditions } from './quota.js';
 import { migratePg } from './schema.js';
 import { ensurePgSearchIndex, pgSearchIndex } from './search.js';
 import { pgSessionLog } from './sessionlog.js';
+import { pgWebSessions } from './websessions.js';
 
 export interface PgStoreOptions {
   /** `postgresql://USER@HOST:PORT/DB[?schema=NAME]`. */
@@ -141,6 +144,8 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     admins: pgAdmins(ctx),
     searchIndex: pgSearchIndex(ctx),
     nodes,
+    nodeKeys: pgNodeKeys(ctx),
+    webSessions: pgWebSessions(ctx),
     deliver,
     async stats() {
       const row = await ctx.one<Awaited<ReturnType<Store['stats']>>>(

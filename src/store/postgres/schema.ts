@@ -22,6 +22,9 @@
  *   ids) are `COLLATE "C"`: byte order, as SQLite sorts them, whatever the database's locale.
  * - Node-scoped state: `nodes` (heartbeats, for `postbode status`), `queue.leased_by/lease_until` (the
  *   outbound queue's claims), `log_sessions.node` (which node recorded a lab session).
+ * - State that SQLite keeps in the process or the data dir and several nodes must share: `web_sessions`
+ *   (web logins, valid on every node), `node_keys` (digests of the key files each node's data dir must
+ *   hold alike; the keys themselves stay in the data dirs).
  */
 import type { PoolClient } from 'pg';
 
@@ -224,6 +227,26 @@ CREATE TABLE nodes (
   started_at   bigint NOT NULL,
   heartbeat_at bigint NOT NULL
 );
+
+-- Digests (SHA-256, hex) of the key files every node's data dir must hold alike (nodekeys.ts,
+-- server/node-keys.ts): secret.key and dkim/*. Never a key.
+CREATE TABLE node_keys (
+  file        text PRIMARY KEY,
+  sha256      text NOT NULL,
+  recorded_by text NOT NULL,
+  recorded_at bigint NOT NULL
+);
+
+-- Web logins, valid on every node (websessions.ts): keyed by the SHA-256 of the cookie's session id.
+CREATE TABLE web_sessions (
+  id_hash    text PRIMARY KEY,
+  role       text NOT NULL CHECK (role IN ('admin', 'user')),
+  name       text NOT NULL,
+  created_at bigint NOT NULL,
+  last_seen  bigint NOT NULL
+);
+CREATE INDEX web_sessions_user ON web_sessions(role, name, created_at);
+CREATE INDEX web_sessions_seen ON web_sessions(last_seen);
 `;
 
 /** Migration i brings the schema from version i to i + 1. Append only. */
