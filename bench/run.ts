@@ -1,13 +1,15 @@
 /**
  * `npm run bench`: SMTP accept rate, POP3 retrieval rate, IMAP logins, FETCH throughput and SEARCH
  * latency, and memory per idle connection of postbode and, with --compare or --against postfix, of the
- * reference Postfix + Dovecot stack.
+ * reference Postfix + Dovecot stack; with --store postgresql://… (or --pg), postbode on several nodes
+ * over PostgreSQL next to one node over SQLite (bench/nodes.ts).
  * See docs/benchmarks.md for the method and `npm run bench -- --help` for the options.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { searchMessage } from './imap-messages.js';
+import { nodesBench } from './nodes.js';
 import { type BenchOptions, parseOptions, usage } from './options.js';
 import { outboundBench } from './outbound.js';
 import { type Figure, machine, note, printIdleTarget, printRatios, ratios } from './report.js';
@@ -114,7 +116,16 @@ async function main(): Promise<number> {
       process.stderr.write(`bench: outbound: ${describe(err)}\n`);
     }
   }
-  const protocolParts = [...opts.only].some((p) => p !== 'outbound');
+  if (opts.only.has('nodes')) {
+    if (opts.build !== 'never') buildIfStale(opts.build === 'always');
+    try {
+      figures.push(...(await nodesBench(opts)));
+    } catch (err) {
+      failed = true;
+      process.stderr.write(`bench: nodes: ${describe(err)}\n`);
+    }
+  }
+  const protocolParts = [...opts.only].some((p) => p !== 'outbound' && p !== 'nodes');
   for (const run of protocolParts ? plan(opts) : []) {
     note(
       `# ${run.name} (load average ${os
