@@ -98,13 +98,16 @@ async function main(): Promise<number> {
   }
   const m = machine();
   note(`# ${m.cores} cores (${m.cpu}), ${m.memoryGb} GiB, ${m.os}, node ${m.node}, ${new Date().toISOString()}`);
-  note(
-    `# smtp: ${opts.smtpSessions} sessions x pipelined MAIL/RCPT/DATA, ${opts.smtpSize} B msgs, ${opts.smtpMessages} msgs; ` +
-      `pop3: ${opts.pop3Clients} clients x ${opts.pop3Messages} msgs of ${opts.pop3Size} B, ${opts.pop3Seconds} s; ` +
-      `idle: ${opts.idleConnections} smtp, ${opts.idleConnections} pop3, ${opts.idleLoggedIn} pop3 logged in; ` +
-      `imap: ${opts.imapLoginClients} login clients, ${opts.imapClients} FETCH clients x ${opts.imapMessages} msgs of ${opts.imapSize} B, ` +
-      `${opts.imapSeconds} s, SEARCH on ${opts.imapSearchMessages} msgs, ${opts.imapIdle} in IDLE`,
-  );
+  const protocolParts = [...opts.only].some((p) => p !== 'outbound' && p !== 'nodes');
+  if (protocolParts) {
+    note(
+      `# smtp: ${opts.smtpSessions} sessions x pipelined MAIL/RCPT/DATA, ${opts.smtpSize} B msgs, ${opts.smtpMessages} msgs; ` +
+        `pop3: ${opts.pop3Clients} clients x ${opts.pop3Messages} msgs of ${opts.pop3Size} B, ${opts.pop3Seconds} s; ` +
+        `idle: ${opts.idleConnections} smtp, ${opts.idleConnections} pop3, ${opts.idleLoggedIn} pop3 logged in; ` +
+        `imap: ${opts.imapLoginClients} login clients, ${opts.imapClients} FETCH clients x ${opts.imapMessages} msgs of ${opts.imapSize} B, ` +
+        `${opts.imapSeconds} s, SEARCH on ${opts.imapSearchMessages} msgs, ${opts.imapIdle} in IDLE`,
+    );
+  }
   const figures: Figure[] = [];
   let failed = false;
   if (opts.only.has('outbound')) {
@@ -125,7 +128,6 @@ async function main(): Promise<number> {
       process.stderr.write(`bench: nodes: ${describe(err)}\n`);
     }
   }
-  const protocolParts = [...opts.only].some((p) => p !== 'outbound' && p !== 'nodes');
   for (const run of protocolParts ? plan(opts) : []) {
     note(
       `# ${run.name} (load average ${os

@@ -5,22 +5,21 @@
  * - `startNodes(n)` writes one `secret.key` into the data dir of every node (the copies an operator
  *   makes, docs/operations.md "Several nodes") and starts them all at once: they race to create the
  *   schema and to record the key digests, which the store settles (one migrates under a lock, one
- *   records, the others compare); the accounts of `users` are added by the CLI meanwhile. Node i is named `node-<letter>-<tag>` (a tag per set, so that sets of tests
- *   running at the same time never share an `application_name`) with the host name `<name>.example.test`
- *   (the EHLO name its outbound worker gives).
+ *   records, the others compare); the accounts of `users` are added through the store API meanwhile
+ *   (as `postbode user add --store` does). Node i is named `node-<letter>-<tag>` (a tag per set, so
+ *   that sets of tests running at the same time never share an `application_name`) with the host
+ *   name `<name>.example.test` (the EHLO name its outbound worker gives).
  * - `restart(i)` starts node i again on its data dir with its name and arguments (after `kill9()`).
- * - `cli(args)` runs an admin command on the store (`--store`), with short passwords and cheap hashes;
- *   `sql()` queries the schema directly (lease owners, queue rows, pg_stat_activity).
+ * - `sql()` queries the schema directly (lease owners, queue rows, pg_stat_activity).
  * - `stop()` stops every node still running, removes the data dirs and drops the schema.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { PG_TEST_URL, type PgTestSchema, pgTestSchema } from './postgres.js';
-import { BIN, type PostbodeProcess, startPostbode } from './server.js';
+import { type PostbodeProcess, startPostbode } from './server.js';
 
 export interface NodeSetOptions {
   /** Label of the schema (and the data dirs). */
@@ -29,7 +28,7 @@ export interface NodeSetOptions {
   listeners?: string[];
   /** Run the outbound queue worker on every node (default false). */
   outbound?: boolean;
-  /** Accounts to add (password `pw`), with the CLI while the nodes start. */
+  /** Accounts to add (password `pw`) while the nodes start. */
   users?: string[];
   /** Extra `serve` arguments of every node, or per node (index 0, 1, …). */
   extraArgs?: string[] | ((index: number) => string[]);
@@ -43,7 +42,6 @@ export interface NodeSet {
   /** The node whose EHLO name (host name) is `helo`, or -1. */
   indexOfHelo(helo: string): number;
   restart(index: number): Promise<PostbodeProcess>;
-  cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   sql<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<R[]>;
   stop(): Promise<void>;
 }
@@ -73,9 +71,6 @@ export async function startNodes(n: number, opts: NodeSetOptions): Promise<NodeS
       extraArgs: argsOf(i),
     });
 
-  // The servers of the harness hash with scrypt_log_n = 10 (server.ts); so does the CLI here.
-  const cliConfig = path.join(root, 'cli.toml');
-  writeFileSync(cliConfig, '[auth]\nmin_password_length = 1\nscrypt_log_n = 10\n');
   const nodes: PostbodeProcess[] = [];
   let pool: pg.Pool | null = null;
   const set: NodeSet = {
@@ -87,8 +82,6 @@ export async function startNodes(n: number, opts: NodeSetOptions): Promise<NodeS
       nodes[index] = await launch(index);
       return nodes[index];
     },
-    cli: (args) =>
-      runCliAsync([...args, '--store', schema.url, '--data-dir', path.join(root, 'cli'), '--config', cliConfig]),
     async sql<R>(text: string, values?: unknown[]) {
       pool ??= new pg.Pool({ connectionString: PG_TEST_URL, max: 2, options: `-c search_path="${schema.schema}"` });
       return (await pool.query(text, values)).rows as R[];
@@ -106,12 +99,12 @@ export async function startNodes(n: number, opts: NodeSetOptions): Promise<NodeS
       mkdirSync(dirOf(i), { mode: 0o700 });
       writeFileSync(path.join(dirOf(i), 'secret.key'), secret, { mode: 0o600 });
     }
-    const users = Promise.all((opts.users ?? []).map((u) => set.cli(['user', 'add', u, '--password', 'pw'])));
+    const users = addUsers(schema.url, path.join(root, 'setup'), opts.users ?? []);
     const started = await Promise.allSettled(names.map((_, i) => launch(i)));
     for (const s of started) if (s.status === 'fulfilled') nodes.push(s.value);
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) throw failed.reason;
-    for (const r of await users) if (r.code !== 0) throw new Error(`postbode user add: ${r.stderr}`);
+    await users;
   } catch (error) {
     await set.stop().catch(() => {});
     throw error;
@@ -119,19 +112,22 @@ export async function startNodes(n: number, opts: NodeSetOptions): Promise<NodeS
   return set;
 }
 
-/** A CLI run that does not block the event loop (several may run at once). */
-function runCliAsync(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+/**
+ * Adds accounts (password `pw`, a cheap hash as the harness's servers make) through the store API, as
+ * `postbode user add --store` does, without the start of a CLI process per account.
+ */
+async function addUsers(url: string, dataDir: string, users: readonly string[]): Promise<void> {
+  if (users.length === 0) return;
+  const { openStore } = await import('../../src/store/open.js');
+  const { hashPassword } = await import('../../src/auth/password.js');
+  const store = await openStore({ url, dataDir, node: 'test-setup' });
+  try {
+    const passwordHash = await hashPassword('pw', 10);
+    for (const address of users) {
+      await store.domains.add(address.slice(address.lastIndexOf('@') + 1));
+      await store.accounts.create({ address, passwordHash, apopSecret: null, quotaBytes: null });
+    }
+  } finally {
+    await store.close();
+  }
 }
