@@ -24,7 +24,10 @@
  *   feed reconnects with a backoff and reads every watched mailbox once connected again.
  * - Hints go out after COMMIT, batched per event-loop turn into one NOTIFY (payload: the node name and
  *   the mailbox ids, well under PostgreSQL's 8000-byte limit), on a pooled connection outside any
- *   transaction (NOTIFY inside a write transaction takes a cluster-wide lock at commit).
+ *   write transaction (NOTIFY inside a write transaction takes a cluster-wide lock at commit), in a
+ *   transaction of its own with `synchronous_commit` off: a NOTIFY gives its transaction an xid, so
+ *   its commit would wait for a WAL flush like a write's; a hint needs no durability (the change it
+ *   names was flushed by its own commit), and the listeners get it at commit, not at the flush.
  */
 import pg from 'pg';
 import { ChangeBus } from '../changes.js';
@@ -261,7 +264,11 @@ export class PgChangeFeed implements ChangeFeed {
     for (let i = 0; i < ids.length; i += 500) {
       const payload = JSON.stringify({ n: this.#ctx.node, m: ids.slice(i, i + 500) });
       try {
-        await this.#ctx.run('SELECT pg_notify($1, $2)', [this.#channel, payload]);
+        // One simple query: its statements form one implicit transaction, which SET LOCAL lets commit
+        // without waiting for the WAL flush (see the header); an error rolls it back whole.
+        await this.#ctx.run(
+          `SET LOCAL synchronous_commit TO off; SELECT pg_notify(${pg.escapeLiteral(this.#channel)}, ${pg.escapeLiteral(payload)})`,
+        );
         this.stats.hintsSent++;
       } catch (error) {
         // The other nodes catch up at their next poll.
