@@ -85,7 +85,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         keyFile: config.tls.key_file,
       }),
     );
-    const acme = config.tls.acme ? await startAcme({ config, dataDir, tls, log }) : null;
+    const acme = config.tls.acme
+      ? await startAcme({ config, dataDir, tls, log, store: storage.store, node: nodeName(config) })
+      : null;
     if (acme) cleanups.add(() => acme.stop());
     const bus = new TraceBus();
     const lab = await startLabRecorder(config, { bus, store: storage.store, log }, cleanups);

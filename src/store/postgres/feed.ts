@@ -25,6 +25,9 @@
  * - Hints go out after COMMIT, batched per event-loop turn into one NOTIFY (payload: the node name and
  *   the mailbox ids, well under PostgreSQL's 8000-byte limit), on a pooled connection outside any
  *   transaction (NOTIFY inside a write transaction takes a cluster-wide lock at commit).
+ * - Other shared state uses the same channel for its own hints (`hint(topic)`, payload `{n, t}`: the
+ *   ACME certificate, certificates.ts); a topic's listeners run on another node's hint and after a
+ *   reconnect (a hint may have been missed), never for this node's own hints.
  */
 import pg from 'pg';
 import { ChangeBus } from '../changes.js';
@@ -67,6 +70,7 @@ export class PgChangeFeed implements ChangeFeed {
   readonly #opts: Required<Omit<PgChangeFeedOptions, 'onError'>> & Pick<PgChangeFeedOptions, 'onError'>;
   #listener: pg.Client | null = null;
   #connecting: Promise<void> | null = null;
+  readonly #topics = new Map<string, Set<() => void>>();
   #outgoing = new Set<number>();
   #flushScheduled = false;
   #timers: NodeJS.Timeout[] = [];
@@ -252,6 +256,40 @@ export class PgChangeFeed implements ChangeFeed {
     for (const change of changes) this.bus.publish(change);
   }
 
+  /** Tells the other nodes that `topic` changed; a lost hint is caught up by their polls. Never rejects. */
+  async hint(topic: string): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await this.#ctx.run('SELECT pg_notify($1, $2)', [this.#channel, JSON.stringify({ n: this.#ctx.node, t: topic })]);
+      this.stats.hintsSent++;
+    } catch (error) {
+      this.#opts.onError?.(error);
+    }
+  }
+
+  /** Calls `fn` on another node's hint of `topic` and after a reconnect; returns the unsubscribe function. */
+  onHint(topic: string, fn: () => void): () => void {
+    let fns = this.#topics.get(topic);
+    if (!fns) {
+      fns = new Set();
+      this.#topics.set(topic, fns);
+    }
+    fns.add(fn);
+    return () => {
+      fns.delete(fn);
+    };
+  }
+
+  #runTopic(topic: string): void {
+    for (const fn of this.#topics.get(topic) ?? []) {
+      try {
+        fn();
+      } catch (error) {
+        this.#opts.onError?.(error);
+      }
+    }
+  }
+
   async #sendHints(): Promise<void> {
     this.#flushScheduled = false;
     if (this.#outgoing.size === 0 || this.#closed) return;
@@ -273,13 +311,15 @@ export class PgChangeFeed implements ChangeFeed {
   #onNotification = (message: pg.Notification): void => {
     if (message.channel !== this.#channel || !message.payload) return;
     this.stats.hintsReceived++;
-    let hint: { n?: unknown; m?: unknown };
+    let hint: { n?: unknown; m?: unknown; t?: unknown };
     try {
-      hint = JSON.parse(message.payload) as { n?: unknown; m?: unknown };
+      hint = JSON.parse(message.payload) as { n?: unknown; m?: unknown; t?: unknown };
     } catch {
       return;
     }
-    if (hint.n === this.#ctx.node || !Array.isArray(hint.m)) return;
+    if (hint.n === this.#ctx.node) return;
+    if (typeof hint.t === 'string') this.#runTopic(hint.t);
+    if (!Array.isArray(hint.m)) return;
     for (const id of hint.m) if (typeof id === 'number') void this.#read(id);
   };
 
@@ -298,6 +338,7 @@ export class PgChangeFeed implements ChangeFeed {
           if (attempt > 0 || this.stats.reconnects > 0) {
             // Anything may have been missed while not listening: read every watched mailbox.
             for (const id of this.#watched.keys()) void this.#read(id);
+            for (const topic of this.#topics.keys()) this.#runTopic(topic);
           }
           return;
         } catch (error) {

@@ -7,7 +7,8 @@
  *   under an advisory lock), feed.ts (the cross-node change feed), locks.ts (POP3 maildrop locks),
  *   nodes.ts (heartbeats), accounts.ts, mailboxes.ts, messages.ts (and blobs), queue.ts (leases),
  *   quota.ts, search.ts (pg_trgm), sessionlog.ts, admins.ts, websessions.ts (web logins), nodekeys.ts
- *   (digests of the nodes' key files); this file composes them and owns `deliver`.
+ *   (digests of the nodes' key files), certificates.ts (the shared ACME certificate); this file composes
+ *   them and owns `deliver`.
  * - Every write runs in `ctx.tx` and resolves after COMMIT; its mailbox changes reach this node's
  *   subscribers through the feed's read of the tables, and the other nodes' through a NOTIFY hint.
  * - Nothing that another node may change is cached in memory.
@@ -17,6 +18,7 @@ import { normalizeMailboxName, splitFlags } from '../normalize.js';
 import { type DeliveryRequest, type DeliveryResult, OverQuotaError, type Store, StoreNotFoundError } from '../types.js';
 import { pgAccounts, pgAliases, pgDomains } from './accounts.js';
 import { pgAdmins } from './admins.js';
+import { pgCertificates } from './certificates.js';
 import { PgContext } from './db.js';
 import { PgChangeFeed } from './feed.js';
 import { PgMailboxLocks } from './locks.js';
@@ -146,6 +148,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     nodes,
     nodeKeys: pgNodeKeys(ctx),
     webSessions: pgWebSessions(ctx),
+    certificates: pgCertificates(ctx, feed),
     deliver,
     async stats() {
       const row = await ctx.one<Awaited<ReturnType<Store['stats']>>>(
