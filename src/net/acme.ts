@@ -26,8 +26,9 @@
  *   it. After a failed attempt it keeps the lease for `retryMs`, so the nodes together try once per
  *   `retryMs`, as one node would. A node that finds the lease held waits until it runs out.
  * - The others pick a stored certificate up on the database's hint (NOTIFY) or their poll (`pollMs`,
- *   1 min) and serve it at once. A certificate picked up that is due anyway (renew_days longer than the
- *   certificates' life) is not ordered again before 12 h, as after an own order.
+ *   1 min) and serve it at once. A certificate due only by renew_days (longer than the certificates'
+ *   life) is renewed 12 h after it was stored, as a single node does after its own order, not at once
+ *   by every node that picks it up.
  * - http-01 challenges are stored in the database too: every node's challenge listener answers a token
  *   it does not hold from there, so the CA may reach any node (a load balancer on port 80).
  */
@@ -92,7 +93,7 @@ export interface AcmeOptions {
 }
 
 /** Why the certificate is (not) due, for the log. */
-type Due = { due: false; renewAt: number } | { due: true; reason: string };
+type Due = { due: false; renewAt: number } | { due: true; reason: string; byWindow?: boolean };
 
 export class AcmeManager {
   readonly #opts: AcmeOptions;
@@ -115,6 +116,8 @@ export class AcmeManager {
   #waitingFor = '';
   /** This node holds the lease for an order in progress (freed at stop). */
   #ordering = false;
+  /** Shared: when the certificate served was stored in the database (unix ms; 0: not from there). */
+  #storedAt = 0;
 
   constructor(opts: AcmeOptions) {
     this.#opts = opts;
@@ -255,6 +258,7 @@ export class AcmeManager {
       }
       this.#opts.tls.replace({ cert: row.cert, key, source: `database, stored by ${row.storedBy} (ACME)` });
       this.#cert = usable;
+      this.#storedAt = row.storedAt;
       return usable;
     } catch (err) {
       if (fingerprint) this.#rejected.add(fingerprint);
@@ -272,6 +276,18 @@ export class AcmeManager {
     }
   }
 
+  /** Serves a certificate another node stored while this one ran, and says so; false when unusable. */
+  #adoptNew(shared: SharedCertificates, row: StoredCertificate): boolean {
+    const x509 = this.#adoptRow(shared, row, `the certificate ${row.storedBy} stored`);
+    if (!x509) return false;
+    const names = this.#opts.names;
+    this.#log.info(
+      { names, notAfter: isoDate(x509.validTo), issuer: issuerName(x509), storedBy: row.storedBy },
+      `ACME: serving the certificate ${row.storedBy} obtained for ${names.join(', ')}, valid until ${isoDate(x509.validTo)}; every TLS listener serves it now`,
+    );
+    return true;
+  }
+
   /** Picks up a certificate another node stored (on its hint and on the poll); never rejects. */
   #sync(): Promise<void> {
     const shared = this.#opts.shared;
@@ -284,13 +300,7 @@ export class AcmeManager {
         return; // the next poll tries again; an order's own failure is logged by the order
       }
       if (this.#stopped || !row || !this.#isNew(row)) return;
-      const x509 = this.#adoptRow(shared, row, `the certificate ${row.storedBy} stored`);
-      if (!x509) return;
-      const names = this.#opts.names;
-      this.#log.info(
-        { names, notAfter: isoDate(x509.validTo), issuer: issuerName(x509), storedBy: row.storedBy },
-        `ACME: serving the certificate ${row.storedBy} obtained for ${names.join(', ')}, valid until ${isoDate(x509.validTo)}; every TLS listener serves it now`,
-      );
+      if (!this.#adoptNew(shared, row)) return;
       this.#waitingFor = '';
       if (!this.#running) this.#scheduleAfterAdopting();
     })().finally(() => {
@@ -299,10 +309,10 @@ export class AcmeManager {
     return this.#syncing;
   }
 
-  /** The next check after serving another node's certificate: at its renewal, or in 12 h if it is due. */
+  /** The next check after serving another node's certificate: at its renewal (#check waits 12 h if it is due). */
   #scheduleAfterAdopting(): void {
     const next = this.#due();
-    this.#schedule(next.due ? MAX_CHECK_INTERVAL_MS : next.renewAt - Date.now());
+    this.#schedule(next.due ? 0 : next.renewAt - Date.now());
   }
 
   #due(): Due {
@@ -312,7 +322,11 @@ export class AcmeManager {
     if (missing.length > 0) return { due: true, reason: `new names: ${missing.join(', ')}` };
     const renewAt = new Date(cert.validTo).getTime() - this.#opts.renewDays * DAY_MS;
     if (renewAt <= Date.now()) {
-      return { due: true, reason: `it expires ${isoDate(cert.validTo)}, within ${this.#opts.renewDays} days` };
+      return {
+        due: true,
+        reason: `it expires ${isoDate(cert.validTo)}, within ${this.#opts.renewDays} days`,
+        byWindow: true,
+      };
     }
     return { due: false, renewAt };
   }
@@ -332,6 +346,13 @@ export class AcmeManager {
     }
     const shared = this.#opts.shared;
     if (shared) {
+      const sinceStored = Date.now() - this.#storedAt;
+      if (due.byWindow && sinceStored < MAX_CHECK_INTERVAL_MS) {
+        // Due at once after it was stored (renew_days too large, as the node that ordered it warned):
+        // renewed 12 h after it was stored, as a single node does, not by every node that picks it up.
+        this.#schedule(MAX_CHECK_INTERVAL_MS - sinceStored);
+        return;
+      }
       if (!(await this.#takeLease(shared, this.#cert?.fingerprint256))) return;
       this.#ordering = true;
       const extend = setInterval(
@@ -376,12 +397,7 @@ export class AcmeManager {
       }
       this.#waitingFor = '';
       const row = await shared.store.get(names);
-      if (row && this.#isNew(row) && this.#adoptRow(shared, row, `the certificate ${row.storedBy} stored`)) {
-        this.#log.info(
-          { names, storedBy: row.storedBy },
-          `ACME: serving the certificate ${row.storedBy} obtained for ${names.join(', ')}; every TLS listener serves it now`,
-        );
-      }
+      if (row && this.#isNew(row)) this.#adoptNew(shared, row);
       if (this.#cert?.fingerprint256 !== dueFor) {
         // Another node renewed since this one looked (picked up now or meanwhile): order nothing.
         await shared.store.release(names, shared.node);
@@ -420,6 +436,7 @@ export class AcmeManager {
         await shared.store.put(names, { cert, key: shared.seal(key) }, shared.node);
         if (this.#stopped) return;
         this.#opts.tls.replace({ cert, key, source: `database, stored by ${shared.node} (ACME)` });
+        this.#storedAt = Date.now();
       } else {
         this.#store(cert, key);
         this.#opts.tls.replace({ cert, key, source: `${path.join(this.#dir, 'cert.pem')} (ACME)` });
