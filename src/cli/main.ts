@@ -13,6 +13,7 @@ import { type QueueStatus, queueStatus } from '../delivery/outbound/status.js';
 import { createLogger, type LogStats, silentLogger } from '../log.js';
 import { ListenError } from '../net/listener.js';
 import { controlRequest } from '../server/control.js';
+import { DataDirAccessError } from '../server/data-dir.js';
 import { DiskMonitor, type DiskStatus, formatBytes } from '../server/disk.js';
 import { NodeKeysError } from '../server/node-keys.js';
 import { startServer } from '../server/server.js';
@@ -434,7 +435,8 @@ export async function main(argv: string[]): Promise<number> {
       err instanceof ListenError ||
       err instanceof StoreUrlError ||
       err instanceof StoreUnavailableError ||
-      err instanceof NodeKeysError
+      err instanceof NodeKeysError ||
+      err instanceof DataDirAccessError
     ) {
       console.error(`postbode: ${err.message}`);
       return err instanceof CliError ? err.exitCode : 1;

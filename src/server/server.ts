@@ -37,6 +37,7 @@ import type { startWebListener as listenWeb } from '../web/http.js';
 import { SessionRecorder } from '../web/recorder/index.js';
 import { startAcme } from './acme.js';
 import { startControlSocket } from './control.js';
+import { checkDataDirAccess } from './data-dir.js';
 import { DiskMonitor } from './disk.js';
 import { checkNodeKeys } from './node-keys.js';
 import { type ListenerInfo, type ServerStatus, serverStatus } from './status.js';
@@ -59,6 +60,8 @@ export interface RunningServer {
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const dataDir = path.resolve(config.data_dir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // Files another user made (a CLI command run as root) are named here, not met later as EACCES.
+  checkDataDirAccess(dataDir);
   const cleanups = new Cleanups();
   try {
     const storage = await openStorage(config, dataDir, log, cleanups);
