@@ -1495,11 +1495,12 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
           store.accounts.create({ address: 'SAME@example.org', passwordHash: 'y' }),
           store.domains.add('parallel.example'),
         ]);
-        assert.deepEqual(
-          creates.map((s) => s.status),
-          ['fulfilled', 'rejected', 'fulfilled'],
-        );
-        assert.ok(creates[1].status === 'rejected' && creates[1].reason instanceof StoreConflictError);
+        // One of the two spellings wins (which one is a race on a backend with concurrent writers), the
+        // other is refused as a conflict; the unrelated write goes through.
+        assert.deepEqual(creates.map((s) => s.status).sort(), ['fulfilled', 'fulfilled', 'rejected']);
+        assert.equal(creates[2].status, 'fulfilled');
+        const lost = creates.find((s) => s.status === 'rejected');
+        assert.ok(lost?.status === 'rejected' && lost.reason instanceof StoreConflictError);
       });
     });
 
