@@ -6,8 +6,8 @@
  * - One file per concern, as in sqlite/: db.ts (pool, transactions, retries), schema.ts (migrations
  *   under an advisory lock), feed.ts (the cross-node change feed), locks.ts (POP3 maildrop locks),
  *   nodes.ts (heartbeats), accounts.ts, mailboxes.ts, messages.ts (and blobs), queue.ts (leases),
- *   quota.ts, search.ts (pg_trgm), sessionlog.ts, admins.ts, websessions.ts (web logins), nodekeys.ts
- *   (digests of the nodes' key files); this file composes them and owns `deliver`.
+ *   quota.ts, search.ts (pg_trgm), sessionlog.ts, admins.ts, exercises.ts (the lab's exercise progress),
+ *   websessions.ts (web logins), nodekeys.ts (digests of the nodes' key files); this file composes them and owns `deliver`.
  * - Every write runs in `ctx.tx` and resolves after COMMIT; its mailbox changes reach this node's
  *   subscribers through the feed's read of the tables, and the other nodes' through a NOTIFY hint.
  * - Nothing that another node may change is cached in memory.
@@ -18,6 +18,7 @@ import { type DeliveryRequest, type DeliveryResult, OverQuotaError, type Store, 
 import { pgAccounts, pgAliases, pgDomains } from './accounts.js';
 import { pgAdmins } from './admins.js';
 import { PgContext } from './db.js';
+import { pgExerciseProgress } from './exercises.js';
 import { PgChangeFeed } from './feed.js';
 import { PgMailboxLocks } from './locks.js';
 import { lockMailboxesByName, pgMailboxes } from './mailboxes.js';
@@ -142,6 +143,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     changes: feed,
     sessionLog: pgSessionLog(ctx),
     admins: pgAdmins(ctx),
+    exerciseProgress: pgExerciseProgress(ctx),
     searchIndex: pgSearchIndex(ctx),
     nodes,
     nodeKeys: pgNodeKeys(ctx),
