@@ -23,7 +23,7 @@
  */
 import type { Logger } from '../../log.js';
 import type { TlsKeyLog } from '../../net/keylog.js';
-import type { LoggedWire, SessionFilter, Store } from '../../store/types.js';
+import type { LoggedEvent, LoggedSession, LoggedWire, SessionFilter, Store } from '../../store/types.js';
 import type { SessionTrace, TraceBus, TraceEvent } from '../../trace/bus.js';
 import type { SessionSummary } from '../api-types.js';
 import { CAPTURE_CUT_NOTE } from '../lab/pcap.js';
@@ -46,6 +46,12 @@ import { Retention } from './retention.js';
 
 export { maySee, ownershipOf, toSummary, type Viewer } from './access.js';
 export { eventText, traceEventOf } from './persistence.js';
+
+/** What a write of the history carried: the sessions that changed, and their new events. */
+export interface WrittenBatch {
+  sessions: readonly LoggedSession[];
+  events: readonly LoggedEvent[];
+}
 
 export interface RecorderOptions {
   bus: TraceBus;
@@ -79,6 +85,7 @@ export class SessionRecorder {
   #liveBytes = 0;
   #unwire: (() => void) | null = null;
   readonly #summaryListeners = new Set<(s: SessionSummary) => void>();
+  readonly #batchListeners = new Set<(batch: WrittenBatch) => void>();
   readonly #eventListeners = new Map<string, Set<(e: TraceEvent | null) => void>>();
   readonly #texts = new TextInterner();
   readonly #retention: Retention;
@@ -261,6 +268,7 @@ export class SessionRecorder {
     const now = Date.now();
     this.#retention.batchTaken(batch.firstWritten, this.#keep ? done.length : 0, now);
     if (sessions.length === 0 && done.length === 0) return;
+    if (sessions.length > 0) for (const fn of this.#batchListeners) safeCall(fn, { sessions, events });
     this.#flushing = (async () => {
       // Both jobs are queued before either runs, so they share one transaction, the prune second.
       const appended = sessions.length
@@ -363,6 +371,17 @@ export class SessionRecorder {
     };
     this.#summaryListeners.add(filtered);
     return () => this.#summaryListeners.delete(filtered);
+  }
+
+  /**
+   * Calls `fn` with every batch of the history as it is written: the summaries of the sessions that
+   * changed and their new events, in seq order per session (the exercises' checker reads them,
+   * src/web/exercises/). Nothing comes while the history is off (web.history_sessions = 0). `fn` must
+   * not block: it runs in the flush. Returns the unsubscribe function.
+   */
+  subscribeBatches(fn: (batch: WrittenBatch) => void): () => void {
+    this.#batchListeners.add(fn);
+    return () => this.#batchListeners.delete(fn);
   }
 
   /**

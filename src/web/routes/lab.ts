@@ -36,7 +36,7 @@ import { explainCapabilities, probeAdvertised } from '../lab/capabilities.js';
 import { CAPTURE_CUT_NOTE, hasPasswords, sessionToPcap } from '../lab/pcap.js';
 import { SessionRecorder, type Viewer } from '../recorder/index.js';
 import { clientIp } from '../session-auth.js';
-import { openEventStream, type SseStream, STREAM_QUEUE_BYTES, StreamSlots, sseFrame } from '../sse.js';
+import { openEventStream, type SseStream, STREAM_QUEUE_BYTES, sseFrame, streamSlotsFor } from '../sse.js';
 
 /** The probe shows up as three short sessions in the lab; what is advertised only changes with a restart. */
 const CAPABILITIES_TTL_MS = 3_600_000;
@@ -52,7 +52,7 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
   const recorder = ctx.recorder instanceof SessionRecorder ? ctx.recorder : null;
   const keylog = ctx.keylog instanceof TlsKeyLog ? ctx.keylog : null;
   let capabilities: { at: number; value: Promise<Record<Protocol, Capability[]>> } | null = null;
-  const slots = new StreamSlots(ctx.config.web.streams_per_user, ctx.config.web.max_streams);
+  const slots = streamSlotsFor(ctx.config);
   const stallMs = ctx.config.web.stream_stall_timeout * 1000;
   /** Followed live sessions by id: one annotator and one list of frames for all their followers. */
   const hubs = new Map<string, FollowHub>();
