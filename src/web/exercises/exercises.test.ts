@@ -298,9 +298,8 @@ describe('exercise rules over sessions', () => {
         'S: a8 OK MOVE completed',
       ]),
     );
+    // Not imap-store-seen (-FLAGS takes \Seen away) nor imap-create (that CREATE is literal data).
     assert.deepEqual(d, { 'imap-login-select': 10, 'imap-fetch-header': 15, 'imap-copy-move': 24 });
-    assert.equal(d['imap-store-seen'], undefined, '-FLAGS does not mark it seen');
-    assert.equal(d['imap-create'], undefined, 'a CREATE inside a literal is data');
     const seen = done(
       session('imap', ['S: * OK', 'C: t1 UID STORE 4 +FLAGS.SILENT (\\Seen \\Flagged)', 'S: t1 OK done']),
     );

@@ -13,6 +13,8 @@
  *   list streams write the same bytes); the annotated events of a followed session once, in a hub that
  *   all its followers read from at their own pace (a follower holds a position, not a copy).
  * - Key log lines are served only as `keylog.txt` to admins; nothing else here ever contains them.
+ * - Every capture download is logged, and handed to the exercises' checker (a student's download of
+ *   their own cleartext session with a login is an exercise).
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
@@ -31,6 +33,7 @@ import {
   type WebContext,
   type WebEnv,
 } from '../context.js';
+import { ExerciseTracker } from '../exercises/progress.js';
 import { type Annotator, annotateSession, createAnnotator } from '../lab/annotate.js';
 import { explainCapabilities, probeAdvertised } from '../lab/capabilities.js';
 import { CAPTURE_CUT_NOTE, hasPasswords, sessionToPcap } from '../lab/pcap.js';
@@ -51,6 +54,7 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   const recorder = ctx.recorder instanceof SessionRecorder ? ctx.recorder : null;
   const keylog = ctx.keylog instanceof TlsKeyLog ? ctx.keylog : null;
+  const exercises = ctx.exercises instanceof ExerciseTracker ? ctx.exercises : null;
   let capabilities: { at: number; value: Promise<Record<Protocol, Capability[]>> } | null = null;
   const slots = streamSlotsFor(ctx.config);
   const stallMs = ctx.config.web.stream_stall_timeout * 1000;
@@ -247,6 +251,10 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
       }
     }
     const pcap = sessionToPcap(found.events, wire, { passwords });
+    // Recorded: a student's download of their own cleartext session is an exercise (exercises/).
+    const who = currentUser(c);
+    ctx.log.info({ user: who.name, session: found.summary.id, passwords }, 'capture downloaded');
+    exercises?.downloaded(who, found.summary, found.events, found.encrypted);
     return c.body(new Uint8Array(pcap), 200, {
       'Content-Type': 'application/vnd.tcpdump.pcap',
       'Content-Disposition': `attachment; filename="postbode-${found.summary.id}${passwords ? '-passwords' : ''}.pcap"`,
