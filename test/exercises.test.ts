@@ -167,6 +167,7 @@ describe('exercises checked live', () => {
     assert.equal(nl.language, 'nl');
     assert.equal(nl.exercises[0].id, 'smtp-telnet-send');
     assert.match(nl.exercises[0].title, /Verstuur met de hand een mail op poort 25/);
+    assert.match(nl.exercises[0].hint, /^Start telnet mx\.example\.test 25 /, '{server} is the server name');
     const fr = (await (
       await fetch(`http://127.0.0.1:${pb.ports.http}/api/exercises`, {
         headers: { cookie: s3.cookie, 'accept-language': 'fr-BE,fr;q=0.9,en;q=0.5' },

@@ -17,6 +17,7 @@ import type { ExerciseDone } from '../store/types.js';
 import {
   type Exercise,
   ExerciseFileError,
+  fillIn,
   LANGUAGES,
   type Language,
   loadExercises,
@@ -76,8 +77,9 @@ export function registerExercisesCommands(program: Command, out: Out): void {
         .join(', ');
       const how = e.rule.download ? `${protocols}, then download capture.pcap` : protocols;
       out(`${String(i + 1).padStart(2)}. ${e.id} (${how})`);
-      for (const l of wrap(textIn(e.title, lang as Language), '    ')) out(l);
-      for (const l of wrap(textIn(e.hint, lang as Language), '      ')) out(l);
+      const server = { server: config.hostname };
+      for (const l of wrap(fillIn(textIn(e.title, lang as Language), server), '    ')) out(l);
+      for (const l of wrap(fillIn(textIn(e.hint, lang as Language), server), '      ')) out(l);
       out('');
     });
     out(`${list.length} exercises${config.lab.exercises_file ? ` (built-ins and ${config.lab.exercises_file})` : ''}`);

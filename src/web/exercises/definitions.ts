@@ -10,6 +10,7 @@
  *   without steps must be a download rule.
  * - Titles and hints are kept per language (en, nl, fr); a text missing in one language falls back to
  *   English, then to any language the exercise has. The built-ins have all three (a test checks it).
+ *   `{server}` in them stands for the server's name, filled in where they are shown (`fillIn`).
  * - A teacher's exercise with a built-in's id replaces it in place; new ids follow the built-ins in
  *   file order; `"builtin": false` drops the built-in set. Ids are unique in the result.
  */
@@ -165,6 +166,11 @@ export function loadExercises(file: string): Exercise[] {
 /** A text in `lang`, else English, else any language it has. */
 export function textIn(t: Texts, lang: Language): string {
   return t[lang] ?? t.en ?? t.nl ?? t.fr ?? '';
+}
+
+/** `{server}` in a title or hint becomes the server's name (`hostname`); other braces stay as written. */
+export function fillIn(text: string, vars: { server: string }): string {
+  return text.replace(/\{server\}/g, vars.server);
 }
 
 /** The first supported language of an Accept-Language header (or `lang=` value), else English. */
