@@ -45,6 +45,8 @@ export class SessionModel {
   login = false;
   /** Time of the last event. */
   lastT = 0;
+  /** Grows with every change a rule can see (a command, a reply, an untagged response, TLS, a login). */
+  version = 0;
   readonly #bySeq = new Map<number, Exchange>();
   readonly #tracker: ProtocolTracker;
 
@@ -62,15 +64,18 @@ export class SessionModel {
       case 'open':
         if (e.tls) {
           this.tls = true;
+          this.version++;
           this.#tracker.tls();
         }
         return;
       case 'tls':
         if (!this.tls) this.#tracker.tls();
         this.tls = true;
+        this.version++;
         return;
       case 'auth':
         if (e.ok) this.login = true;
+        this.version++;
         return;
       case 'state':
         this.#tracker.engineState(e.state);
@@ -82,6 +87,7 @@ export class SessionModel {
         const ex: Exchange = { seq: e.seq, t: e.t, command, args, encrypted, reply: null, untagged: null };
         this.exchanges.push(ex);
         this.#bySeq.set(e.seq, ex);
+        this.version++;
         return;
       }
       case 'out': {
@@ -90,6 +96,7 @@ export class SessionModel {
         const ex = this.#bySeq.get(note.answers.seq) ?? this.#lastOf(note.answers.command);
         if (!ex) return;
         this.#reply(ex, e.text, note.code ?? null, note.enhanced ?? null, e.t);
+        this.version++;
         return;
       }
       default:

@@ -7,7 +7,8 @@
  *   (check.ts) or a capture download served by the lab (`downloaded`).
  * - Live sessions are checked incrementally as the recorder writes each batch of the history
  *   (`SessionRecorder.subscribeBatches`): a model per live session is fed its new events, and the rules
- *   not yet done for it are asked again; the model goes when the session has closed. The batch callback
+ *   not yet done for it are asked again when it changed in a way a rule can see; the model goes when
+ *   the session has closed. The batch callback
  *   does no I/O; crediting (attribution, store write, announcement) runs after it, one batch after
  *   another, off the sessions' hot path.
  * - Sessions of the history from before this process started are checked once, on demand (the first
@@ -205,7 +206,7 @@ export class ExerciseTracker implements ExerciseTrackerLike {
   readonly #log: Logger;
   readonly #recorder: SessionRecorder | null;
   /** Live sessions being checked: their model and the exercises they have done. */
-  readonly #live = new Map<string, { model: SessionModel; done: Set<string> }>();
+  readonly #live = new Map<string, { model: SessionModel; done: Set<string>; checked: number }>();
   readonly #listeners = new Set<(entry: ProgressEntry) => void>();
   readonly #startedAt = Date.now();
   #work: Promise<void> = Promise.resolve();
@@ -269,11 +270,14 @@ export class ExerciseTracker implements ExerciseTrackerLike {
     for (const s of batch.sessions) {
       let live = this.#live.get(s.id);
       if (!live) {
-        live = { model: new SessionModel(s.proto, s.listener), done: new Set() };
+        live = { model: new SessionModel(s.proto, s.listener), done: new Set(), checked: -1 };
         this.#live.set(s.id, live);
       }
       for (const e of bySession.get(s.id) ?? []) live.model.push(traceEventOf(e, s), e.encrypted);
-      for (const ex of this.exercises) {
+      // Rules are asked again only when the session changed in a way they can see.
+      const changed = live.model.version !== live.checked;
+      live.checked = live.model.version;
+      for (const ex of changed ? this.exercises : []) {
         if (ex.rule.download !== undefined || live.done.has(ex.id)) continue;
         const at = fulfilledAt(ex.rule, live.model);
         if (at === null) continue;
