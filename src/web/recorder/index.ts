@@ -16,7 +16,9 @@
  *   (capture.ts: `captureBytes` per session, `maxLiveBytes` in all), for the pcap; a cut capture says
  *   so in a note event.
  * - A live session leaves memory once its close has been written (or at once with history off).
- * - A failing subscriber (a closed HTTP stream) never breaks recording.
+ * - A failing subscriber (a closed HTTP stream) never breaks recording. Batch subscribers (the
+ *   exercises' checker) get each batch of the history synchronously as the flush takes it; they must
+ *   not block (they queue their I/O).
  * - Secrets: the bus's events never carry them (engines redact); its wire bytes do, and are masked
  *   (lab/redact.ts) before anything is kept. The originals of the masked ranges are kept only with
  *   `capturePasswords` and only for bytes before TLS. TLS key log lines never pass through here.
