@@ -42,6 +42,7 @@ import {
   withConfigOptions,
 } from './context.js';
 import { registerDnsCommands } from './dns.js';
+import { registerExercisesCommands } from './exercises.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerReindexCommand } from './reindex.js';
 
@@ -145,6 +146,7 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
   registerBackupCommands(program, out);
   registerReindexCommand(program, out);
   registerMigrateCommand(program, out);
+  registerExercisesCommands(program, out);
 
   withConfigOptions(
     program

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { LoginLimiter, limiterOptions } from '../auth/limiter.js';
 import { SecretBox } from '../auth/secret.js';
 import { AuthService, type LoginClient, type LoginResult } from '../auth/service.js';
-import { parseListenAddress } from '../config/load.js';
+import { ConfigError, parseListenAddress } from '../config/load.js';
 import { type Config, LISTENER_KINDS, LISTENER_NAMES, type ListenerName } from '../config/schema.js';
 import { bounceHandler, delayHandler, relayedHandler } from '../delivery/bounce.js';
 import { Delivery } from '../delivery/delivery.js';
@@ -33,6 +33,8 @@ import type { Store } from '../store/types.js';
 import { TraceBus } from '../trace/bus.js';
 import { PRODUCT, VERSION } from '../version.js';
 import type { WebContext } from '../web/context.js';
+import { type Exercise, ExerciseFileError, loadExercises } from '../web/exercises/definitions.js';
+import { ExerciseTracker } from '../web/exercises/progress.js';
 import type { startWebListener as listenWeb } from '../web/http.js';
 import { SessionRecorder } from '../web/recorder/index.js';
 import { startAcme } from './acme.js';
@@ -140,6 +142,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         capabilitiesAfterLogin: { imap: AUTHENTICATED_CAPABILITIES },
         ...(lab.recorder ? { recorder: lab.recorder } : {}),
         ...(lab.keylog ? { keylog: lab.keylog } : {}),
+        ...(lab.exercises ? { exercises: lab.exercises } : {}),
       },
       cleanups,
       acme && config.tls.acme_http === 'off' ? acme.challengeResponse.bind(acme) : undefined,
@@ -321,15 +324,24 @@ function buildServices(
 }
 
 /**
- * Phase 3, only with the http listener on: TLS key logging (off until an admin turns it on) and the
- * session recorder of the web lab, started before the listeners so that it sees every session.
+ * Phase 3, only with the http listener on: TLS key logging (off until an admin turns it on), the
+ * session recorder of the web lab, started before the listeners so that it sees every session, and
+ * the exercises' checker of what it records (the built-ins and lab.exercises_file; a bad file stops
+ * the start with a ConfigError naming each problem).
  */
 async function startLabRecorder(
   config: Config,
   deps: { bus: TraceBus; store: Store; log: Logger },
   cleanups: Cleanups,
-): Promise<{ keylog: TlsKeyLog | null; recorder: SessionRecorder | null }> {
-  if (config.listen.http === 'off') return { keylog: null, recorder: null };
+): Promise<{ keylog: TlsKeyLog | null; recorder: SessionRecorder | null; exercises: ExerciseTracker | null }> {
+  if (config.listen.http === 'off') return { keylog: null, recorder: null, exercises: null };
+  let definitions: Exercise[];
+  try {
+    definitions = loadExercises(config.lab.exercises_file);
+  } catch (err) {
+    if (err instanceof ExerciseFileError) throw new ConfigError(err.message);
+    throw err;
+  }
   const keylog = new TlsKeyLog();
   const recorder = new SessionRecorder({
     ...deps,
@@ -339,9 +351,13 @@ async function startLabRecorder(
     captureBytes: config.lab.capture_bytes,
     capturePasswords: config.lab.capture_passwords,
   });
+  const exercises = new ExerciseTracker({ store: deps.store, log: deps.log, exercises: definitions, recorder });
+  // Cleanups run last-added first: the recorder writes its last batch, then the checker finishes it.
+  cleanups.add(() => exercises.stop());
   await recorder.start();
   cleanups.add(() => recorder.stop());
-  return { keylog, recorder };
+  exercises.start();
+  return { keylog, recorder, exercises };
 }
 
 /**

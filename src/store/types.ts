@@ -692,6 +692,36 @@ export interface SessionLogStore {
   finishOpen(end: number, reason: string): Promise<number>;
 }
 
+/** One exercise of the web lab done by one student (src/web/exercises/): the first time it was done. */
+export interface ExerciseDone {
+  /** The student's mail address (lower-case). */
+  student: string;
+  /** The exercise id. */
+  exercise: string;
+  /** When it was done (unix ms): the reply, or the download, that completed it. */
+  at: number;
+  /** The lab session that did it, or null. */
+  sessionId: string | null;
+}
+
+/**
+ * The web lab's exercise progress: which student did which exercise, and when first.
+ *
+ * Contract:
+ * - `record` keeps one row per (student, exercise): a new pair is inserted; a pair already kept is
+ *   replaced only by an earlier `at` (the first time counts). It returns the rows it inserted or
+ *   changed, so the caller can announce exactly those. Several writers (nodes) may record at once.
+ * - `list` returns rows ordered by student, then exercise (byte order); with `student`, only theirs.
+ * - `clear` deletes the rows of one student, or all rows; it returns how many it deleted.
+ * - Rows are not tied to accounts: deleting an account keeps them (callers ignore rows older than the
+ *   account, src/web/exercises/progress.ts).
+ */
+export interface ExerciseProgressStore {
+  record(rows: ExerciseDone[]): Promise<ExerciseDone[]>;
+  list(filter?: { student?: string }): Promise<ExerciseDone[]>;
+  clear(student?: string): Promise<number>;
+}
+
 /** An administrator of the web lab: a separate account, not a mail address (`postbode admin add NAME`). */
 export interface Admin {
   /** Lower-case name without `@`. */
@@ -738,6 +768,8 @@ export interface Store {
   readonly sessionLog: SessionLogStore;
   /** Web lab administrators. */
   readonly admins: AdminStore;
+  /** The web lab's exercise progress (src/web/exercises/). */
+  readonly exerciseProgress: ExerciseProgressStore;
   /** The body search index (see `MessageStore.searchText`). */
   readonly searchIndex: SearchIndexStore;
   /** The nodes sharing this store (multi-node backends only). */

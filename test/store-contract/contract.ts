@@ -25,6 +25,7 @@ import {
   StoreNotFoundError,
 } from '../../src/store/types.js';
 import { adminsContract } from './admins.js';
+import { exerciseProgressContract } from './exercise-progress.js';
 import { searchIndexContract } from './search-index.js';
 import { sessionLogContract } from './session-log.js';
 
@@ -1640,6 +1641,7 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
 
     sessionLogContract(() => h);
     adminsContract(() => h);
+    exerciseProgressContract(() => h);
     searchIndexContract(() => h);
 
     describe('persistence across a restart', () => {

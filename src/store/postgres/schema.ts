@@ -280,8 +280,22 @@ CREATE TABLE acme_challenges (
 );
 `;
 
+/**
+ * V3: the web lab's exercise progress (exercises.ts; SQLite's V15): the first time a student did an
+ * exercise, and the lab session that did it. Not tied to accounts (see ExerciseProgressStore).
+ */
+const V3 = `
+CREATE TABLE exercise_progress (
+  student    text COLLATE "C" NOT NULL,
+  exercise   text COLLATE "C" NOT NULL,
+  at         bigint NOT NULL,
+  session_id text,
+  PRIMARY KEY (student, exercise)
+);
+`;
+
 /** Migration i brings the schema from version i to i + 1. Append only. */
-export const PG_MIGRATIONS: readonly string[] = [V1, V2];
+export const PG_MIGRATIONS: readonly string[] = [V1, V2, V3];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;
 
