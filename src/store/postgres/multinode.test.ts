@@ -184,7 +184,7 @@ describe('PostgreSQL: what several nodes share', { skip }, () => {
   });
 });
 
-describe('PostgreSQL schema V1 → V2', { skip }, () => {
+describe('PostgreSQL schema upgrades', { skip }, () => {
   it('a database of the released V1 schema gets the certificate tables when a node opens it', async () => {
     const schema = pgTestSchema('v1');
     const client = new pg.Client({ connectionString: PG_TEST_URL });
@@ -206,7 +206,6 @@ describe('PostgreSQL schema V1 → V2', { skip }, () => {
       }
       const version = await client.query('SELECT version FROM schema_version');
       assert.deepEqual(version.rows, [{ version: PG_SCHEMA_VERSION }]);
-      assert.equal(PG_SCHEMA_VERSION, 2);
     } finally {
       await client.end();
       await schema.drop();
