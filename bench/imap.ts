@@ -314,7 +314,8 @@ export async function imapLoginLoad(opts: LoginLoadOptions): Promise<LoginLoadRe
 
 export interface FetchLoadOptions {
   host: string;
-  port: number;
+  /** The IMAP port, or the ports of several nodes: client i connects to `port[i mod length]`. */
+  port: number | readonly number[];
   /** One client per account. */
   users: readonly string[];
   password: string;
@@ -357,9 +358,10 @@ export async function imapFetchLoad(opts: FetchLoadOptions): Promise<FetchLoadRe
     errors: [],
     refused: null,
   };
+  const ports = typeof opts.port === 'number' ? [opts.port] : opts.port;
   const clients = await Promise.all(
-    opts.users.map(async (user) => {
-      const c = await ImapClient.open(opts.host, opts.port);
+    opts.users.map(async (user, i) => {
+      const c = await ImapClient.open(opts.host, ports[i % ports.length]);
       try {
         await c.login(user, opts.password);
         const n = await c.select('INBOX', true);

@@ -6,10 +6,15 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-export type Part = 'smtp' | 'pop3' | 'idle' | 'imap' | 'outbound';
-export const PARTS: readonly Part[] = ['smtp', 'pop3', 'idle', 'imap', 'outbound'];
-/** Run when --only is not given; `outbound` reconfigures the reference Postfix, so it runs only when asked. */
+export type Part = 'smtp' | 'pop3' | 'idle' | 'imap' | 'outbound' | 'nodes';
+export const PARTS: readonly Part[] = ['smtp', 'pop3', 'idle', 'imap', 'outbound', 'nodes'];
+/**
+ * Run when --only is not given; `outbound` reconfigures the reference Postfix, so it runs only when asked;
+ * `nodes` needs a PostgreSQL server (--store / --pg), and is what runs when one is given.
+ */
 const DEFAULT_PARTS: readonly Part[] = ['smtp', 'pop3', 'idle', 'imap'];
+/** The database of `--pg` (created when missing). */
+export const DEFAULT_PG_URL = 'postgresql://postgres@127.0.0.1:5432/postbode_bench';
 
 export interface BenchOptions {
   compare: boolean;
@@ -58,6 +63,16 @@ export interface BenchOptions {
   refstackHome: string;
   /** The refstack's state folder ($REFSTACK_DIR); null: whatever the refstack's own common.sh says. */
   refstackDir: string | null;
+  /** PostgreSQL for `--only nodes` (--store URL, or --pg for DEFAULT_PG_URL); each run uses fresh schemas. */
+  store: string;
+  /** Nodes of the multi-node run (default 3). */
+  nodes: number;
+  /** Messages of each delivery load of `nodes`, one per connection (default 5000). */
+  nodesMessages: number;
+  /** Cross-node IDLE latency samples (default 200). */
+  nodesIdleSamples: number;
+  /** Accounts the deliveries of `nodes` go to, message i to account i mod N (default 1: one mailbox). */
+  nodesAccounts: number;
 }
 
 const SPEC = {
@@ -106,6 +121,18 @@ const SPEC = {
   'cpu-prof': {
     type: 'string',
     help: 'run postbode under node --cpu-prof, profiles to this folder (summary: bench/profile.ts)',
+  },
+  store: {
+    type: 'string',
+    help: 'postgresql://USER@HOST:PORT/DB: the multi-node bench (--only nodes): 1 node on SQLite, 1 and N on it',
+  },
+  pg: { type: 'boolean', help: `the same with ${DEFAULT_PG_URL}` },
+  nodes: { type: 'string', help: 'nodes of the multi-node run (default 3)' },
+  'nodes-messages': { type: 'string', help: 'deliveries per run of --only nodes, one per connection (default 5000)' },
+  'nodes-idle-samples': { type: 'string', help: 'cross-node IDLE latency samples (default 200)' },
+  'nodes-accounts': {
+    type: 'string',
+    help: 'accounts the deliveries of --only nodes go to, in turn (default 1: one mailbox)',
   },
   web: {
     type: 'string',
@@ -174,7 +201,10 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   if (compare && external)
     throw new Error('--compare runs postbode and the reference stack; it does not combine with --host/ports');
 
-  const onlyText = str('only', DEFAULT_PARTS.join(','));
+  const storeText = str('store', get('pg') === true ? DEFAULT_PG_URL : '');
+  if (storeText && !/^postgres(ql)?:\/\//.test(storeText))
+    throw new Error(`--store wants a postgresql:// url, not "${storeText}"`);
+  const onlyText = str('only', storeText ? 'nodes' : DEFAULT_PARTS.join(','));
   const only = new Set<Part>();
   for (const part of onlyText.split(',').map((s) => s.trim().toLowerCase())) {
     if ((PARTS as readonly string[]).includes(part)) only.add(part as Part);
@@ -237,5 +267,10 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     web,
     refstackHome: process.env.REFSTACK_HOME ?? path.resolve(import.meta.dirname, '../../shared/refstack'),
     refstackDir: process.env.REFSTACK_DIR ?? null,
+    store: storeText || DEFAULT_PG_URL,
+    nodes: int('nodes', 3, 2),
+    nodesMessages: int('nodes-messages', 5000),
+    nodesIdleSamples: int('nodes-idle-samples', 200),
+    nodesAccounts: int('nodes-accounts', 1),
   };
 }

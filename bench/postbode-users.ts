@@ -19,10 +19,12 @@ export async function createPostbodeUsers(
   addresses: readonly string[],
   password: string,
   fill: readonly BulkMailbox[] = [],
+  /** The store url (default: the SQLite database of `dataDir`), e.g. a PostgreSQL schema. */
+  url?: string,
 ): Promise<void> {
   const { openStore } = await import('../src/store/open.js');
   const { hashPassword } = await import('../src/auth/password.js');
-  const store = await openStore({ dataDir });
+  const store = await openStore({ dataDir, ...(url ? { url, node: 'bench-setup' } : {}) });
   try {
     const passwordHash = await hashPassword(password);
     for (const address of addresses) {

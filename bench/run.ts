@@ -1,13 +1,15 @@
 /**
  * `npm run bench`: SMTP accept rate, POP3 retrieval rate, IMAP logins, FETCH throughput and SEARCH
  * latency, and memory per idle connection of postbode and, with --compare or --against postfix, of the
- * reference Postfix + Dovecot stack.
+ * reference Postfix + Dovecot stack; with --store postgresql://… (or --pg), postbode on several nodes
+ * over PostgreSQL next to one node over SQLite (bench/nodes.ts).
  * See docs/benchmarks.md for the method and `npm run bench -- --help` for the options.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { searchMessage } from './imap-messages.js';
+import { nodesBench } from './nodes.js';
 import { type BenchOptions, parseOptions, usage } from './options.js';
 import { outboundBench } from './outbound.js';
 import { type Figure, machine, note, printIdleTarget, printRatios, ratios } from './report.js';
@@ -96,13 +98,16 @@ async function main(): Promise<number> {
   }
   const m = machine();
   note(`# ${m.cores} cores (${m.cpu}), ${m.memoryGb} GiB, ${m.os}, node ${m.node}, ${new Date().toISOString()}`);
-  note(
-    `# smtp: ${opts.smtpSessions} sessions x pipelined MAIL/RCPT/DATA, ${opts.smtpSize} B msgs, ${opts.smtpMessages} msgs; ` +
-      `pop3: ${opts.pop3Clients} clients x ${opts.pop3Messages} msgs of ${opts.pop3Size} B, ${opts.pop3Seconds} s; ` +
-      `idle: ${opts.idleConnections} smtp, ${opts.idleConnections} pop3, ${opts.idleLoggedIn} pop3 logged in; ` +
-      `imap: ${opts.imapLoginClients} login clients, ${opts.imapClients} FETCH clients x ${opts.imapMessages} msgs of ${opts.imapSize} B, ` +
-      `${opts.imapSeconds} s, SEARCH on ${opts.imapSearchMessages} msgs, ${opts.imapIdle} in IDLE`,
-  );
+  const protocolParts = [...opts.only].some((p) => p !== 'outbound' && p !== 'nodes');
+  if (protocolParts) {
+    note(
+      `# smtp: ${opts.smtpSessions} sessions x pipelined MAIL/RCPT/DATA, ${opts.smtpSize} B msgs, ${opts.smtpMessages} msgs; ` +
+        `pop3: ${opts.pop3Clients} clients x ${opts.pop3Messages} msgs of ${opts.pop3Size} B, ${opts.pop3Seconds} s; ` +
+        `idle: ${opts.idleConnections} smtp, ${opts.idleConnections} pop3, ${opts.idleLoggedIn} pop3 logged in; ` +
+        `imap: ${opts.imapLoginClients} login clients, ${opts.imapClients} FETCH clients x ${opts.imapMessages} msgs of ${opts.imapSize} B, ` +
+        `${opts.imapSeconds} s, SEARCH on ${opts.imapSearchMessages} msgs, ${opts.imapIdle} in IDLE`,
+    );
+  }
   const figures: Figure[] = [];
   let failed = false;
   if (opts.only.has('outbound')) {
@@ -114,7 +119,15 @@ async function main(): Promise<number> {
       process.stderr.write(`bench: outbound: ${describe(err)}\n`);
     }
   }
-  const protocolParts = [...opts.only].some((p) => p !== 'outbound');
+  if (opts.only.has('nodes')) {
+    if (opts.build !== 'never') buildIfStale(opts.build === 'always');
+    try {
+      figures.push(...(await nodesBench(opts)));
+    } catch (err) {
+      failed = true;
+      process.stderr.write(`bench: nodes: ${describe(err)}\n`);
+    }
+  }
   for (const run of protocolParts ? plan(opts) : []) {
     note(
       `# ${run.name} (load average ${os

@@ -1,6 +1,7 @@
 /**
- * A raw-socket SMTP client (RFC 5321 with PIPELINING, RFC 2920) and the SMTP load: parallel sessions,
- * each sending many messages over one connection. Per message a session sends MAIL, RCPT and DATA in
+ * A raw-socket SMTP client (RFC 5321 with PIPELINING, RFC 2920) and the SMTP loads: parallel sessions,
+ * each sending many messages over one connection (smtpLoad), or one message per connection
+ * (smtpConnectionLoad, over one or several nodes). Per message a session sends MAIL, RCPT and DATA in
  * one write, reads the three replies, sends the message with its end-of-data line, and waits for the
  * final reply before the next MAIL (no RSET). Only a 250 after the data counts as accepted.
  */
@@ -247,6 +248,105 @@ export async function smtpLoad(opts: SmtpLoadOptions): Promise<SmtpLoadResult> {
   clearTimeout(timer);
   result.seconds = (tEnd - t0) / 1000;
   await Promise.all(clients.map((c) => c.quit()));
+  return result;
+}
+
+export interface SmtpConnectionLoadOptions {
+  host: string;
+  /** The listeners to spread the connections over, round-robin (several nodes). */
+  ports: readonly number[];
+  sessions: number;
+  messages: number;
+  size: number;
+  from: string;
+  /** Message i goes to `rcpts[i mod length]` alone (one account, or spread over several). */
+  rcpts: readonly string[];
+  helo: string;
+  runId: string;
+  timeoutMs: number;
+  onStart?: () => void;
+}
+
+export interface SmtpConnectionLoadResult {
+  accepted: number;
+  refused: number;
+  refusals: Map<string, number>;
+  errors: string[];
+  seconds: number;
+  /** Milliseconds from connect to the 250 after the data, per accepted message. */
+  latenciesMs: number[];
+}
+
+/**
+ * One message per connection, as mail arrives from many MTAs: `sessions` clients each loop connect →
+ * greeting → EHLO → MAIL/RCPT/DATA (pipelined) → data → 250 → QUIT until `messages` are sent; the n-th
+ * connection goes to `ports[n mod ports.length]`.
+ */
+export async function smtpConnectionLoad(opts: SmtpConnectionLoadOptions): Promise<SmtpConnectionLoadResult> {
+  const result: SmtpConnectionLoadResult = {
+    accepted: 0,
+    refused: 0,
+    refusals: new Map(),
+    errors: [],
+    seconds: 0,
+    latenciesMs: [],
+  };
+  const payloads: Buffer[] = [];
+  const rcptOf = (i: number) => opts.rcpts[i % opts.rcpts.length];
+  for (let i = 0; i < opts.messages; i++) {
+    payloads.push(
+      buildMessage({
+        size: opts.size,
+        from: opts.from,
+        to: rcptOf(i),
+        id: `${opts.runId}.${i}@bench.invalid`,
+        subject: `bench ${opts.runId} message ${i + 1} of ${opts.messages}`,
+      }),
+    );
+  }
+  const open = new Set<SmtpClient>();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    for (const c of open) c.conn.destroy();
+  }, opts.timeoutMs);
+  let next = 0;
+  opts.onStart?.();
+  const t0 = performance.now();
+  let tEnd = t0;
+  await Promise.all(
+    Array.from({ length: opts.sessions }, async () => {
+      while (next < opts.messages && !timedOut && result.errors.length < 20) {
+        const i = next++;
+        const started = performance.now();
+        let client: SmtpClient | null = null;
+        try {
+          client = await SmtpClient.open(opts.host, opts.ports[i % opts.ports.length], opts.helo);
+          open.add(client);
+          const reply = await client.send(opts.from, [rcptOf(i)], payloads[i]);
+          const now = performance.now();
+          tEnd = now;
+          if (reply.code === 250) {
+            result.accepted++;
+            result.latenciesMs.push(now - started);
+          } else {
+            result.refused++;
+            const key = reply.text.slice(0, 120);
+            if (result.refusals.has(key) || result.refusals.size < 10)
+              result.refusals.set(key, (result.refusals.get(key) ?? 0) + 1);
+          }
+          await client.quit();
+        } catch (err) {
+          result.errors.push(errorText(err));
+          client?.conn.destroy();
+        } finally {
+          if (client) open.delete(client);
+        }
+      }
+    }),
+  );
+  clearTimeout(timer);
+  result.seconds = (tEnd - t0) / 1000;
   return result;
 }
 

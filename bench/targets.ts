@@ -100,7 +100,8 @@ export function buildIfStale(force: boolean): void {
   }
 }
 
-function childEnv(): NodeJS.ProcessEnv {
+/** The environment of a postbode child: no config file or loader of the bench's own. */
+export function childEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env.POSTBODE_CONFIG;
   delete env.NODE_OPTIONS; // e.g. tsx's loader: the server runs compiled code
@@ -244,7 +245,7 @@ export async function startPostbode(opts: PostbodeOptions): Promise<Target> {
 }
 
 /** A started `postbode serve`: its pid, its listeners (from the "postbode started" log line), stop(). */
-class ServerProcess {
+export class ServerProcess {
   #exited: string | null = null;
   readonly #exit: Promise<void>;
 

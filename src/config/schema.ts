@@ -236,6 +236,11 @@ export const configSchema = z
         concurrency_per_destination: z.number().int().positive().default(5),
         /** Seconds between scans of the queue for due messages. */
         retry_interval_scan: z.number().int().positive().default(30),
+        /**
+         * Seconds a worker's claim on a queue entry holds unless renewed (it is renewed every fifth of this
+         * while the entry is attempted): the most the other nodes wait for the entries of a node that died.
+         */
+        lease_seconds: z.number().int().min(1).max(86400).default(300),
         /** Seconds a message may wait before its sender gets one "delayed" DSN (RFC 3464); 0: never. */
         delay_warning: duration.default(14400),
         /** Messages sent over one SMTP connection before it is closed (connection reuse). */

@@ -519,6 +519,9 @@ function outboundWorker(config: Config, store: Store, delivery: Delivery, log: L
     routes: { transportMap: d.transport, relay, dnsServers: d.dns_servers },
     concurrencyPerDestination: d.concurrency_per_destination,
     intervalMs: d.retry_interval_scan * 1000,
+    // Lease owner `node:pid`: a restarted node retakes the leases of its dead process by this name.
+    node: nodeName(config),
+    leaseMs: d.lease_seconds * 1000,
     backoff: { lifetimeMs: d.queue_lifetime * 1000 },
     onPermanentFailure: bounceHandler({ delivery, hostname: config.hostname, log }),
     onDelayed: delayHandler({ delivery, hostname: config.hostname, log }),

@@ -118,6 +118,46 @@ export function sessionLogContract(harness: () => StoreHarness): void {
       assert.equal(await log().get('b'), null);
     });
 
+    it('keeps the captured bytes of several sessions of a batch apart, with their masked originals', async () => {
+      const wire = (sessionId: string, t: number, text: string, secrets: [number, Buffer][] | null = null) => ({
+        sessionId,
+        t,
+        dir: (t % 2 === 0 ? 'in' : 'out') as 'in' | 'out',
+        data: Buffer.from(text, 'latin1'),
+        secrets,
+      });
+      await log().append({
+        sessions: [session('w1'), session('w2')],
+        events: [],
+        wire: [
+          wire('w1', 1, '220 hi\r\n'),
+          wire('w2', 2, 'AUTH PLAIN ****\r\n', [[11, Buffer.from('AGEAYg==')]]),
+          wire('w1', 2, 'EHLO x\r\n\x00\xff'),
+        ],
+      });
+      await log().append({ sessions: [], events: [], wire: [wire('w2', 3, '235 ok\r\n')] });
+      const bytes = async (id: string) =>
+        (await log().wire(id)).map((w) => [
+          w.t,
+          w.dir,
+          w.data.toString('latin1'),
+          w.secrets?.map(([o, b]) => [o, b.toString()]) ?? null,
+        ]);
+      assert.deepEqual(await bytes('w1'), [
+        [1, 'out', '220 hi\r\n', null],
+        [2, 'in', 'EHLO x\r\n\x00\xff', null],
+      ]);
+      assert.deepEqual(await bytes('w2'), [
+        [2, 'in', 'AUTH PLAIN ****\r\n', [[11, 'AGEAYg==']]],
+        [3, 'out', '235 ok\r\n', null],
+      ]);
+      await assert.rejects(
+        log().append({ sessions: [session('w3')], events: [], wire: [wire('w3', 1, 'x'), wire('nope', 1, 'y')] }),
+        StoreNotFoundError,
+      );
+      assert.equal(await log().get('w3'), null);
+    });
+
     it('lists newest first with filters and a limit', async () => {
       await log().append({
         sessions: [

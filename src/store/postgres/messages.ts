@@ -23,12 +23,16 @@
  * - `mailboxes.total_size` is maintained here, in the same statements that take UIDs or bump the
  *   MODSEQ of an expunge (also for MOVE and COPY); no trigger touches the hot mailbox row.
  * - Blobs are content-addressed by SHA-256: the same bytes stored twice are one row. Reference counts
- *   are kept by triggers (schema.ts), never in code. `putBlob` first tries the existing row with
- *   `SELECT … FOR NO KEY UPDATE` (no bytes sent): the lock conflicts with the trigger's delete of a
- *   last reference, so the row cannot vanish before this transaction references it; a row deleted
- *   meanwhile is not returned, and then `INSERT … ON CONFLICT (hash) DO UPDATE` inserts it again (or
- *   locks the row another node inserted first). A row is new exactly when its `refs` is still 0: a
- *   committed blob always has a reference.
+ *   are kept by triggers (schema.ts), never in code. `putBlob` of a large blob (over 64 KiB) first
+ *   tries the existing row with `SELECT … FOR NO KEY UPDATE` (no bytes sent): the lock conflicts with
+ *   the trigger's delete of a last reference, so the row cannot vanish before this transaction
+ *   references it; a row deleted meanwhile is not returned, and then `INSERT … ON CONFLICT (hash) DO
+ *   UPDATE` inserts it again (or locks the row another node inserted first). A smaller blob goes to
+ *   that INSERT at once, which locks an existing row the same way (one round trip, not two). A row is
+ *   new exactly when its `refs` is still 0: a committed blob always has a reference.
+ * - A write's statements while it holds a mailbox row are few: the UIDs are taken and the rows
+ *   inserted in one statement (insertMessages), since each round trip there serialises the writers of
+ *   that mailbox on every node.
  * - Changes are reported to `tx.publish` and reach subscribers only after COMMIT (feed.ts).
  * - Reads for FETCH go by (mailbox, UID), never by blob id alone: a message expunged by another
  *   session reads as absent. UID lists are bound as `$n::bigint[]` (`= ANY`, `unnest`); byte ranges
@@ -107,15 +111,24 @@ export function prepareBlob(raw: Buffer, meta: JsonValue, index: boolean): Prepa
 }
 
 /**
+ * Blobs larger than this are looked up before they are sent (see the header); smaller ones go straight
+ * to the INSERT, whose ON CONFLICT finds an existing row too: one round trip instead of two for the
+ * common case of a new message, at the price of sending a few KB again for a rare repeated one.
+ */
+const LOOKUP_FIRST_BYTES = 64 * 1024;
+
+/**
  * The id of the blob with these bytes, inserted when new, with its search index row (or pending mark)
  * in the same transaction; the row stays locked until COMMIT (see the header). Call inside a
  * transaction, after the mailbox rows it locks, and reference the blob before it commits.
  */
 export async function putBlob(tx: PgTx, blob: PreparedBlob): Promise<number> {
-  const existing = await tx.value<number>('SELECT id FROM blobs WHERE hash = $1 FOR NO KEY UPDATE', [blob.hash]);
-  if (existing !== undefined) {
-    await indexExistingBlob(tx, existing, blob.text);
-    return existing;
+  if (blob.raw.length > LOOKUP_FIRST_BYTES) {
+    const existing = await tx.value<number>('SELECT id FROM blobs WHERE hash = $1 FOR NO KEY UPDATE', [blob.hash]);
+    if (existing !== undefined) {
+      await indexExistingBlob(tx, existing, blob.text);
+      return existing;
+    }
   }
   const row = await tx.one<{ id: number; refs: number }>(
     `INSERT INTO blobs (hash, size, refs, meta, data) VALUES ($1, $2, 0, $3, $4)
@@ -145,21 +158,23 @@ interface NewRow {
 async function insertMessages(tx: PgTx, mailboxId: number, items: readonly NewRow[]): Promise<MessageInfo[]> {
   if (items.length === 0) return [];
   const bytes = items.reduce((n, i) => n + i.size, 0);
+  // One statement (one round trip while the mailbox row is locked): the UPDATE takes the UIDs and the
+  // MODSEQ, the INSERT uses what it returns; no mailbox row, no slot, nothing inserted.
   const slot = await tx.one<{ first: number; modseq: number }>(
-    `UPDATE mailboxes SET uidnext = uidnext + $2, highestmodseq = highestmodseq + 1, total_size = total_size + $3
-     WHERE id = $1 RETURNING uidnext - $2 AS first, highestmodseq AS modseq`,
-    [mailboxId, items.length, bytes],
-  );
-  if (!slot) throw new StoreNotFoundError(`no mailbox ${mailboxId}`);
-  await tx.run(
-    `INSERT INTO messages (${COLUMNS})
-     SELECT $1, $2 + v.ord - 1, v.blob_id, v.size, v.flags, v.keywords, v.internaldate, $3
-     FROM unnest($4::bigint[], $5::bigint[], $6::integer[], $7::text[], $8::bigint[])
-       WITH ORDINALITY AS v(blob_id, size, flags, keywords, internaldate, ord)`,
+    `WITH slot AS (
+       UPDATE mailboxes SET uidnext = uidnext + $2, highestmodseq = highestmodseq + 1, total_size = total_size + $3
+       WHERE id = $1 RETURNING uidnext - $2 AS first, highestmodseq AS modseq
+     ), added AS (
+       INSERT INTO messages (${COLUMNS})
+       SELECT $1, slot.first + v.ord - 1, v.blob_id, v.size, v.flags, v.keywords, v.internaldate, slot.modseq
+       FROM slot, unnest($4::bigint[], $5::bigint[], $6::integer[], $7::text[], $8::bigint[])
+         WITH ORDINALITY AS v(blob_id, size, flags, keywords, internaldate, ord)
+     )
+     SELECT first, modseq FROM slot`,
     [
       mailboxId,
-      slot.first,
-      slot.modseq,
+      items.length,
+      bytes,
       items.map((i) => i.blobId),
       items.map((i) => i.size),
       items.map((i) => i.flags),
@@ -167,6 +182,7 @@ async function insertMessages(tx: PgTx, mailboxId: number, items: readonly NewRo
       items.map((i) => i.internalDate),
     ],
   );
+  if (!slot) throw new StoreNotFoundError(`no mailbox ${mailboxId}`);
   return items.map((item, k) => {
     const uid = slot.first + k;
     tx.publish({ kind: 'exists', mailboxId, uid, modseq: slot.modseq });

@@ -5,7 +5,9 @@
  * - Called inside the write transaction, before its first insert. It locks the row of each account
  *   that has a limit (`FOR UPDATE`, ascending id: db.ts's lock order, accounts before mailboxes), so
  *   two nodes delivering to one account at once decide one after the other, each seeing the other's
- *   committed bytes: concurrent writes cannot overshoot together.
+ *   committed bytes: concurrent writes cannot overshoot together. With a default quota (every account
+ *   has a limit) the rows are read and locked in one statement; the usage is read in the next one,
+ *   after the lock (at READ COMMITTED a statement that waited for the lock would see an older sum).
  * - The limit is `quotaLimit`: the account's own quota, else the store's default; none: never over.
  */
 import { quotaLimit } from '../types.js';
@@ -29,8 +31,10 @@ export async function accountsOverQuota(
 ): Promise<number[]> {
   const ids = [...additions.entries()].filter(([, bytes]) => bytes > 0).map(([id]) => id);
   if (ids.length === 0) return [];
+  // With a default quota every account has a limit: read and lock them in one statement.
+  const everyLimited = defaultQuotaBytes !== null;
   const rows = await tx.rows<{ id: number; quota_bytes: number | null }>(
-    'SELECT id, quota_bytes FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id',
+    `SELECT id, quota_bytes FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id${everyLimited ? ' FOR UPDATE' : ''}`,
     [ids],
   );
   const limits = new Map<number, number>();
@@ -40,7 +44,9 @@ export async function accountsOverQuota(
   }
   if (limits.size === 0) return [];
   const limited = [...limits.keys()].sort((a, b) => a - b);
-  await tx.run('SELECT 1 FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE', [limited]);
+  if (!everyLimited) {
+    await tx.run('SELECT 1 FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE', [limited]);
+  }
   const usage = await tx.rows<{ account_id: number; used: number }>(
     `SELECT account_id, coalesce(sum(total_size), 0) AS used FROM mailboxes
      WHERE account_id = ANY($1::bigint[]) GROUP BY account_id`,

@@ -5,8 +5,9 @@
  * Invariants:
  * - `append` is one transaction: sessions are upserted (one statement), then the events of each
  *   session go into ONE `log_chunks` row (one statement for all sessions, in the order given), then
- *   the captured bytes into one `log_wire` row per session. The foreign key refuses events or bytes
- *   of unknown sessions, which rolls back the whole batch (StoreNotFoundError).
+ *   the captured bytes into one `log_wire` row per session (one statement for all sessions too). The
+ *   foreign key refuses events or bytes of unknown sessions, which rolls back the whole batch
+ *   (StoreNotFoundError).
  * - A session summary given twice in one batch counts as given once, the last time (as the upserts
  *   one after the other on SQLite). A NUL in its text fields (a client's HELO name) is stored as
  *   U+FFFD: PostgreSQL text cannot hold it, and refusing would lose the whole batch. Event texts are
@@ -66,7 +67,11 @@ const INSERT_CHUNKS = `INSERT INTO log_chunks (session_id, events)
   SELECT c.session_id, c.events FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS c(session_id, events, n)
   ORDER BY c.n`;
 
-const INSERT_WIRE = 'INSERT INTO log_wire (session_id, parts, data, secrets) VALUES ($1, $2, $3, $4)';
+/** One row per session, ids in the order of the arrays. */
+const INSERT_WIRE = `INSERT INTO log_wire (session_id, parts, data, secrets)
+  SELECT w.session_id, w.parts, w.data, w.secrets
+  FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[]) WITH ORDINALITY AS w(session_id, parts, data, secrets, n)
+  ORDER BY w.n`;
 
 function toSession(row: SessionRow): LoggedSession {
   return {
@@ -175,12 +180,18 @@ export function pgSessionLog(ctx: PgContext): SessionLogStore {
             throw new StoreNotFoundError(`no logged session ${id} for its ${count} events`, { cause: error });
           }
         }
-        for (const w of wires) {
+        if (wires.length > 0) {
           try {
-            await tx.run(INSERT_WIRE, [w.sessionId, w.parts, w.data, w.secrets]);
+            await tx.run(INSERT_WIRE, [
+              wires.map((w) => w.sessionId),
+              wires.map((w) => w.parts),
+              wires.map((w) => w.data),
+              wires.map((w) => w.secrets),
+            ]);
           } catch (error) {
             if (sqlState(error) !== '23503') throw error;
-            throw new StoreNotFoundError(`no logged session ${w.sessionId} for its captured bytes`, { cause: error });
+            const id = missingSession(error, wires[0].sessionId);
+            throw new StoreNotFoundError(`no logged session ${id} for its captured bytes`, { cause: error });
           }
         }
       });
