@@ -19,11 +19,11 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { fuzz, type Rand } from '../../test/harness/fuzz.js';
+import { openTestStore } from '../../test/harness/store.js';
 import { SecretBox } from '../auth/secret.js';
 import { AuthService } from '../auth/service.js';
 import { parseMessage } from '../mail/parse.js';
 import { NetServer } from '../net/listener.js';
-import { openStore } from '../store/open.js';
 import type { JsonValue, Store } from '../store/types.js';
 import { TraceBus } from '../trace/bus.js';
 import { messageNumber, optionalMessageNumber } from './commands/args.js';
@@ -208,7 +208,7 @@ describe('fuzz: POP3 sessions over a real listener', () => {
   }
 
   before(async () => {
-    store = await openStore({ dataDir });
+    store = await openTestStore({ dataDir });
     const auth = new AuthService(store, {
       secretBox: SecretBox.open(dataDir),
       plaintextNetworks: ['127.0.0.0/8', '::1/128'],

@@ -1,12 +1,16 @@
 /**
  * Starts a real postbode server process (the built `bin/postbode.js`) on ephemeral loopback ports
  * with its own temporary data directory, and runs CLI commands against the same data directory.
+ * The store is the data dir's SQLite database, or with POSTBODE_TEST_STORE=postgresql a PostgreSQL
+ * schema of that data dir (harness/store.ts), also for `pb.cli` and `runCli(... --data-dir DIR)`;
+ * an explicit `--store` in the arguments wins.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { storeArgs } from './store.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const BIN = path.join(ROOT, 'bin/postbode.js');
@@ -78,6 +82,7 @@ export async function startPostbode(opts: ServerOptions = {}): Promise<PostbodeP
   args.push(...SHORT_PASSWORDS.split(' '));
   if (!opts.outbound) args.push('--set', 'delivery.enabled=false');
   args.push(...(opts.extraArgs ?? []));
+  args.push(...withTestStore(args, dataDir));
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: opts.env ? { ...process.env, ...opts.env } : process.env,
@@ -120,7 +125,8 @@ export async function startPostbode(opts: ServerOptions = {}): Promise<PostbodeP
     child,
     logs,
     cli(cliArgs, input) {
-      const r = spawnSync(process.execPath, [BIN, ...cliArgs, '--data-dir', dataDir], {
+      const all = [...cliArgs, '--data-dir', dataDir];
+      const r = spawnSync(process.execPath, [BIN, ...all, ...withTestStore(all, dataDir)], {
         input: input ?? '',
         encoding: 'utf8',
         env: cliEnv(),
@@ -138,9 +144,16 @@ export async function startPostbode(opts: ServerOptions = {}): Promise<PostbodeP
   };
 }
 
-/** Runs the CLI on a data directory without a server. */
+/** The test store's arguments for a command line on `dataDir`, unless it names its own `--store`. */
+function withTestStore(args: string[], dataDir: string): string[] {
+  return args.includes('--store') ? [] : storeArgs(dataDir);
+}
+
+/** Runs the CLI on a data directory without a server (with `--data-dir DIR`: on the test store of DIR). */
 export function runCli(args: string[], input = ''): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8' });
+  const at = args.indexOf('--data-dir');
+  const extra = at >= 0 && at + 1 < args.length ? withTestStore(args, args[at + 1]) : [];
+  const r = spawnSync(process.execPath, [BIN, ...args, ...extra], { input, encoding: 'utf8' });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { openTestStore } from '../../../test/harness/store.js';
 import { formatDuration, formatQueueStatus } from '../../cli/main.js';
-import { openStore } from '../../store/open.js';
 import { deferralClass, queueStatus } from './status.js';
 
 describe('queue status', () => {
@@ -27,7 +27,7 @@ describe('queue status', () => {
 
   test('queueStatus sums deferred recipients by class; formatting for the CLI', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'postbode-qstatus-'));
-    const store = await openStore({ dataDir: dir });
+    const store = await openTestStore({ dataDir: dir });
     try {
       const remote = {
         envelopeFrom: 'a@a.test',
