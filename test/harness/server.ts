@@ -2,8 +2,8 @@
  * Starts a real postbode server process (the built `bin/postbode.js`) on ephemeral loopback ports
  * with its own temporary data directory, and runs CLI commands against the same data directory.
  * The store is the data dir's SQLite database, or with POSTBODE_TEST_STORE=postgresql a PostgreSQL
- * schema of that data dir (harness/store.ts), also for `pb.cli` and `runCli(... --data-dir DIR)`;
- * an explicit `--store` in the arguments wins.
+ * schema of that data dir (harness/store.ts), also for `runCli(... --data-dir DIR)`; an explicit
+ * `--store` in the arguments wins, and `pb.cli` runs on the store of its server.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -82,7 +82,10 @@ export async function startPostbode(opts: ServerOptions = {}): Promise<PostbodeP
   args.push(...SHORT_PASSWORDS.split(' '));
   if (!opts.outbound) args.push('--set', 'delivery.enabled=false');
   args.push(...(opts.extraArgs ?? []));
-  args.push(...withTestStore(args, dataDir));
+  // The server's store: the test store of its data dir unless the test names one (the CLI runs use it too).
+  const at = args.indexOf('--store');
+  const store = at >= 0 ? args.slice(at, at + 2) : storeArgs(dataDir);
+  if (at < 0) args.push(...store);
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: opts.env ? { ...process.env, ...opts.env } : process.env,
@@ -125,8 +128,8 @@ export async function startPostbode(opts: ServerOptions = {}): Promise<PostbodeP
     child,
     logs,
     cli(cliArgs, input) {
-      const all = [...cliArgs, '--data-dir', dataDir];
-      const r = spawnSync(process.execPath, [BIN, ...all, ...withTestStore(all, dataDir)], {
+      const all = [...cliArgs, '--data-dir', dataDir, ...(cliArgs.includes('--store') ? [] : store)];
+      const r = spawnSync(process.execPath, [BIN, ...all], {
         input: input ?? '',
         encoding: 'utf8',
         env: cliEnv(),
@@ -144,15 +147,10 @@ export async function startPostbode(opts: ServerOptions = {}): Promise<PostbodeP
   };
 }
 
-/** The test store's arguments for a command line on `dataDir`, unless it names its own `--store`. */
-function withTestStore(args: string[], dataDir: string): string[] {
-  return args.includes('--store') ? [] : storeArgs(dataDir);
-}
-
 /** Runs the CLI on a data directory without a server (with `--data-dir DIR`: on the test store of DIR). */
 export function runCli(args: string[], input = ''): { code: number; stdout: string; stderr: string } {
   const at = args.indexOf('--data-dir');
-  const extra = at >= 0 && at + 1 < args.length ? withTestStore(args, args[at + 1]) : [];
+  const extra = at >= 0 && at + 1 < args.length && !args.includes('--store') ? storeArgs(args[at + 1]) : [];
   const r = spawnSync(process.execPath, [BIN, ...args, ...extra], { input, encoding: 'utf8' });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
