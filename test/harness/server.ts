@@ -60,6 +60,8 @@ export interface PostbodeProcess {
   child: ChildProcess;
   /** JSON log lines seen so far. */
   logs: Record<string, unknown>[];
+  /** The `--store URL` of the server's store for CLI runs a test spawns itself (empty: the data dir's). */
+  store: string[];
   cli(args: string[], input?: string): { code: number; stdout: string; stderr: string };
   stop(): Promise<void>;
   kill9(): Promise<void>;
@@ -127,6 +129,7 @@ export async function startPostbode(opts: ServerOptions = {}): Promise<PostbodeP
     ports,
     child,
     logs,
+    store,
     cli(cliArgs, input) {
       const all = [...cliArgs, '--data-dir', dataDir, ...(cliArgs.includes('--store') ? [] : store)];
       const r = spawnSync(process.execPath, [BIN, ...all], {

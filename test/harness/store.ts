@@ -10,12 +10,16 @@
  * - In-process stores: `openTestStore`. Server processes and CLI runs: `storeArgs` (`--store URL` on
  *   PostgreSQL, nothing on SQLite).
  * - On PostgreSQL an unreachable server is a failure, never a silent fall-back to SQLite.
+ * - `storeSql` runs one statement on a data dir's store past the server (both backends have the same
+ *   tables and columns where tests look), for fixtures a migration would leave, and for checks.
  * - `sqliteOnly(reason)` is the skip value of tests that are about SQLite itself (the database file,
  *   group commit, disk full, backup); it says why in the skip message.
  */
 import path from 'node:path';
 import { after } from 'node:test';
-import { type OpenStoreOptions, openStore } from '../../src/store/open.js';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { type OpenStoreOptions, openStore, SQLITE_FILE_NAME } from '../../src/store/open.js';
 import type { Store } from '../../src/store/types.js';
 import { PG_TEST_URL, type PgTestSchema, pgAvailable, pgTestSchema } from './postgres.js';
 
@@ -78,6 +82,36 @@ export async function openTestStore(opts: OpenStoreOptions): Promise<Store> {
  */
 export function storeArgs(dataDir: string): string[] {
   return onPostgres ? ['--store', schemaOf(dataDir).url] : [];
+}
+
+/**
+ * Runs one statement (`$1`… parameters) on the store of `dataDir` (the SQLite file, or the data dir's
+ * PostgreSQL schema) and returns its rows.
+ */
+export async function storeSql<T = Record<string, unknown>>(
+  dataDir: string,
+  text: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  if (!onPostgres) {
+    const db = new Database(path.join(dataDir, SQLITE_FILE_NAME));
+    try {
+      const statement = db.prepare(text.replace(/\$(\d+)/g, '?$1'));
+      if (statement.reader) return statement.all(...params) as T[];
+      statement.run(...params);
+      return [];
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: PG_TEST_URL });
+  await client.connect();
+  try {
+    await client.query(`SET search_path TO "${schemaOf(dataDir).schema}"`);
+    return (await client.query(text, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
 }
 
 /** The skip value for a test about SQLite itself: the reason on PostgreSQL, else false. */
