@@ -96,9 +96,12 @@ export async function storeSql<T = Record<string, unknown>>(
   if (!onPostgres) {
     const db = new Database(path.join(dataDir, SQLITE_FILE_NAME));
     try {
-      const statement = db.prepare(text.replace(/\$(\d+)/g, '?$1'));
-      if (statement.reader) return statement.all(...params) as T[];
-      statement.run(...params);
+      // `$n` as the named parameter `@pn`.
+      const statement = db.prepare(text.replace(/\$(\d+)/g, '@p$1'));
+      const named = Object.fromEntries(params.map((value, i) => [`p${i + 1}`, value]));
+      const args = params.length > 0 ? [named] : [];
+      if (statement.reader) return statement.all(...args) as T[];
+      statement.run(...args);
       return [];
     } finally {
       db.close();
