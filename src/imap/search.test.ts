@@ -1,5 +1,5 @@
 /**
- * SEARCH, SORT and THREAD over a real listener and SQLite store (test/harness/imap-harness.ts): every search key,
+ * SEARCH, SORT and THREAD over a real listener and store (test/harness/imap-harness.ts): every search key,
  * the ESEARCH forms, SAVE and `$`, BADCHARSET, the examples of RFC 9051 §6.4.4, RFC 4731, RFC 5182
  * and RFC 5256 on crafted mailboxes, Python's imaplib, and a larger mailbox.
  */

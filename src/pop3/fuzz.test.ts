@@ -7,8 +7,8 @@
  *   throws, and its results keep their promised shape.
  * - The session: random and mutated command lines (NUL, bare CR, non-UTF-8, over-long lines, SASL
  *   exchanges, DELE/RSET/RETR/TOP on a real maildrop), pipelined to a real listener with the real
- *   AuthService and a SQLite store in a temporary directory. Every line out must be one clean line (no
- *   control characters), the greeting `+OK`, no command may end in a server fault (`-ERR [SYS/TEMP]`
+ *   AuthService and a store (test/harness/store.ts) for a temporary directory. Every line out must be
+ *   one clean line (no control characters), the greeting `+OK`, no command may end in a server fault (`-ERR [SYS/TEMP]`
  *   and an error log line), and the session must end with a status line after QUIT.
  */
 import assert from 'node:assert/strict';

@@ -1,6 +1,6 @@
 /**
- * The POP3 engine over a real listener (NetServer on 127.0.0.1:0), a real SQLite store in a temporary
- * directory and the real AuthService, driven by a raw socket client (test/harness/pop3-client.ts) and by Python's
+ * The POP3 engine over a real listener (NetServer on 127.0.0.1:0), a real store (test/harness/store.ts)
+ * for a temporary directory and the real AuthService, driven by a raw socket client (test/harness/pop3-client.ts) and by Python's
  * poplib.
  */
 import assert from 'node:assert/strict';

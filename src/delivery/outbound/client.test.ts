@@ -1,7 +1,7 @@
 /**
  * The outbound client against a scripted SMTP peer on 127.0.0.1 whose EHLO keywords each test chooses:
  * connection reuse (RSET, per-connection cap, idle close), DSN parameters, 8BITMIME/SMTPUTF8 decisions,
- * "relayed" and delay notifications from the worker over a real SQLite queue, two workers (two nodes)
+ * "relayed" and delay notifications from the worker over a real store queue, two workers (two nodes)
  * sharing that queue through its claims, and MTA-STS decisions.
  */
 import assert from 'node:assert/strict';

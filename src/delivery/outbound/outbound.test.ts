@@ -1,5 +1,5 @@
 /**
- * Outbound delivery: routing with a fake resolver, the backoff table, and end to end from a real SQLite
+ * Outbound delivery: routing with a fake resolver, the backoff table, and end to end from a real store
  * queue through the worker to a real postbode SMTP listener on 127.0.0.1.
  */
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-/** The deferral classes of recorded errors and the queue status built from a real SQLite store. */
+/** The deferral classes of recorded errors and the queue status built from a real store (test/harness/store.ts). */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,6 +1,6 @@
 /**
  * The body search index never changes a SEARCH result: random MIME messages (quoted-printable, base64,
- * several charsets, encapsulated messages, non-ASCII, long lines) in a real SQLite store, searched
+ * several charsets, encapsulated messages, non-ASCII, long lines) in a real store, searched
  * with BODY and TEXT keys (and NOT/OR around them) once through the index and once with the index
  * forced off (`searchText` answering null, the reading path), on the same data.
  */
