@@ -1,7 +1,7 @@
 /**
  * The POP3 engine over a real listener (NetServer on 127.0.0.1:0), a real store (test/harness/store.ts)
- * for a temporary directory and the real AuthService, driven by a raw socket client (test/harness/pop3-client.ts) and by Python's
- * poplib.
+ * for a temporary directory and the real AuthService, driven by a raw socket client
+ * (test/harness/pop3-client.ts) and by Python's poplib.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
