@@ -2,8 +2,8 @@
  * Starts a real postbode server process (the built `bin/postbode.js`) on ephemeral loopback ports
  * with its own temporary data directory, and runs CLI commands against the same data directory.
  * The store is the data dir's SQLite database, or with POSTBODE_TEST_STORE=postgresql a PostgreSQL
- * schema of that data dir (harness/store.ts), also for `runCli(... --data-dir DIR)`; an explicit
- * `--store` in the arguments wins, and `pb.cli` runs on the store of its server.
+ * schema of that data dir (harness/store.ts); an explicit `--store` in the arguments wins, and
+ * `pb.cli` runs on the store of its server.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -150,11 +150,12 @@ export async function startPostbode(opts: ServerOptions = {}): Promise<PostbodeP
   };
 }
 
-/** Runs the CLI on a data directory without a server (with `--data-dir DIR`: on the test store of DIR). */
+/**
+ * Runs the CLI alone, exactly with `args` (its store is the one they name: the tests of the CLI on a
+ * data dir use its SQLite database under either switch; add `storeArgs(dir)` for the test store).
+ */
 export function runCli(args: string[], input = ''): { code: number; stdout: string; stderr: string } {
-  const at = args.indexOf('--data-dir');
-  const extra = at >= 0 && at + 1 < args.length && !args.includes('--store') ? storeArgs(args[at + 1]) : [];
-  const r = spawnSync(process.execPath, [BIN, ...args, ...extra], { input, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8' });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
