@@ -262,7 +262,7 @@ export class SessionRecorder {
     this.#timer.unref();
   }
 
-  /** Writes every pending change in one transaction (waits for a write in progress first). */
+  /** Writes every pending change in one transaction, then prunes when due (waits for a write in progress first). */
   async flush(): Promise<void> {
     while (this.#flushing) await this.#flushing;
     const batch = takeBatch(this.#live.values(), this.#opts.historySessions);
@@ -272,16 +272,14 @@ export class SessionRecorder {
     if (sessions.length === 0 && done.length === 0) return;
     if (sessions.length > 0) for (const fn of this.#batchListeners) safeCall(fn, { sessions, events });
     this.#flushing = (async () => {
-      // Both jobs are queued before either runs, so they share one transaction, the prune second.
-      const appended = sessions.length
-        ? this.#opts.store.sessionLog.append({ sessions, events, wire: batch.wire })
-        : null;
-      const pruned = this.#retention.pruneDue(now) ? this.#retention.prune() : null;
       try {
-        await appended;
+        if (sessions.length) await this.#opts.store.sessionLog.append({ sessions, events, wire: batch.wire });
       } catch (err) {
         this.#opts.log.warn({ err, sessions: sessions.length }, 'could not write the session history');
       }
+      // The prune once the batch is written: a prune beside the write (PostgreSQL runs two writes side
+      // by side, each in its own transaction) would not see the sessions the batch adds.
+      const pruned = this.#retention.pruneDue(now) ? this.#retention.prune() : null;
       for (const live of done) {
         if (!live.dirty && this.#live.delete(live.session.id)) {
           this.#liveEvents -= live.kinds.length;
