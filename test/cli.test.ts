@@ -8,6 +8,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LineClient } from './harness/line-client.js';
 import { BIN, type PostbodeProcess, removeDir, runCli, startPostbode } from './harness/server.js';
+import { onPostgres } from './harness/store.js';
 
 const reEscape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -24,9 +25,14 @@ describe('postbode CLI', () => {
   it('adds a user in a new domain and says so; the running server accepts mail for it at once', async () => {
     const r = pb.cli(['user', 'add', 'Student1@Lab.Example', '--password', 'pw1']);
     assert.equal(r.code, 0, r.stderr);
-    // It names the data dir; a server runs there, so no warning.
-    assert.match(r.stderr, new RegExp(`data dir ${reEscape(pb.dataDir)} \\(database `));
-    assert.doesNotMatch(r.stderr, /no server is running|created a new database/);
+    // It names the data dir (on PostgreSQL the database first); a server runs there, so no warning.
+    assert.match(
+      r.stderr,
+      onPostgres
+        ? new RegExp(`database postgresql://\\S+ \\(data dir ${reEscape(pb.dataDir)}\\)`)
+        : new RegExp(`data dir ${reEscape(pb.dataDir)} \\(database `),
+    );
+    assert.doesNotMatch(r.stderr, /no server is running|no postbode node is running|created a new database/);
     assert.match(r.stdout, /added local domain lab\.example/);
     assert.match(r.stdout, /added user student1@lab\.example/);
     assert.match(pb.cli(['user', 'list']).stdout, /student1@lab\.example/);

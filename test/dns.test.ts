@@ -237,6 +237,14 @@ describe('postbode dns', () => {
     );
   });
 
+  it('check: the PTR record is asked of the DNS, never read from /etc/hosts', async () => {
+    // 127.0.0.1 is named in every /etc/hosts (localhost); its reverse zone here has no PTR for it.
+    dns.set({ ...correct, [HOST]: { A: ['127.0.0.1'] }, '2.0.0.127.in-addr.arpa': { PTR: ['elsewhere.test'] } });
+    const r = await cli(['dns', 'check', DOMAIN, '-c', configFile]);
+    assert.match(lineFor(r.stdout, 'PTR', '1.0.0.127.in-addr.arpa.'), /^missing /, r.stdout);
+    assert.doesNotMatch(r.stdout, /found: localhost/);
+  });
+
   it('check: a DNS server that does not answer is "lookup failed", not "missing"', async () => {
     dns.set(correct);
     dns.drop(true);

@@ -9,10 +9,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type tls from 'node:tls';
-import Database from 'better-sqlite3';
 import { LineClient } from './harness/line-client.js';
 import { b64, ScramClient, unb64 } from './harness/scram-client.js';
 import { type PostbodeProcess, removeDir, startPostbode } from './harness/server.js';
+import { storeSql } from './harness/store.js';
 
 const LIMIT = 12_288;
 // Failed logins are part of these tests: no waits and no penalties, so each test stands alone.
@@ -254,9 +254,7 @@ describe('accounts from before SCRAM', () => {
       assert.equal(pb.cli(['user', 'add', `${u}@example.test`, '--password', `pw-${u}`]).code, 0);
     await pb.stop();
     // As a database migrated to schema V9 has it: no SCRAM keys yet.
-    const db = new Database(path.join(dataDir, 'postbode.db'));
-    db.exec('UPDATE accounts SET scram_sha256 = NULL');
-    db.close();
+    await storeSql(dataDir, 'UPDATE accounts SET scram_sha256 = NULL');
     pb = await startPostbode({ dataDir, extraArgs: LENIENT });
   });
   after(async () => {
@@ -309,9 +307,7 @@ describe('accounts from before SCRAM', () => {
     // A fresh account without keys, and a restart: the server looks at the accounts when it starts.
     assert.equal(pb.cli(['user', 'add', 'cyrus@example.test', '--password', 'pw-cyrus']).code, 0);
     await pb.stop();
-    const db = new Database(path.join(dataDir, 'postbode.db'));
-    db.prepare('UPDATE accounts SET scram_sha256 = NULL WHERE address = ?').run('cyrus@example.test');
-    db.close();
+    await storeSql(dataDir, 'UPDATE accounts SET scram_sha256 = NULL WHERE address = $1', ['cyrus@example.test']);
     pb = await startPostbode({ dataDir, extraArgs: LENIENT });
     const work = path.join(dataDir, 'mbsync');
     mkdirSync(path.join(work, 'mail'), { recursive: true });
@@ -352,10 +348,12 @@ describe('accounts from before SCRAM', () => {
     assert.doesNotMatch(first, /SCRAM/);
     // The login gave cyrus@ its keys; with every account keyed (the test above), SCRAM is offered and
     // Cyrus SASL takes it.
-    const row = new Database(path.join(dataDir, 'postbode.db'), { readonly: true });
-    const keys = row.prepare('SELECT scram_sha256 FROM accounts WHERE address = ?').pluck().get('cyrus@example.test');
-    row.close();
-    assert.match(String(keys), /^SCRAM-SHA-256\$10000:/);
+    const [row] = await storeSql<{ scram_sha256: string | null }>(
+      dataDir,
+      'SELECT scram_sha256 FROM accounts WHERE address = $1',
+      ['cyrus@example.test'],
+    );
+    assert.match(String(row?.scram_sha256), /^SCRAM-SHA-256\$10000:/);
     const second = mbsync();
     assert.match(second, /Authenticating with SASL mechanism SCRAM-SHA-256\b/);
   });

@@ -20,7 +20,7 @@ const CAROL = 'carol@example.test';
 
 /** Runs a CLI command on the server's data directory and asserts that it succeeded. */
 async function cli(server: PostbodeProcess, args: string[]): Promise<void> {
-  const child = spawn(process.execPath, [BIN, ...args, '--data-dir', server.dataDir], {
+  const child = spawn(process.execPath, [BIN, ...args, '--data-dir', server.dataDir, ...server.store], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: cliEnv(),
   });

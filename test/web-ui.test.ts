@@ -3,7 +3,8 @@
  * against a real server: an admin logs in, creates a user on the Users page, mail is submitted over a
  * real SMTP socket (STARTTLS + AUTH) and the session appears live in the list, with annotated replies
  * in the session view; the message opens in the mail browser; the exported pcap decodes as SMTP in
- * tshark; two IMAP sessions side by side; lab accounts.
+ * tshark; two IMAP sessions side by side; lab accounts; the class overview ticking live and a
+ * student's checklist in Dutch.
  *
  * With POSTBODE_SCREENSHOTS=1 it also saves screenshots of the main views into docs/img/ (1280×800).
  * Skipped with a message when Chromium is not installed.
@@ -18,6 +19,7 @@ import { after, before, describe, it } from 'node:test';
 import { ImapFlow } from 'imapflow';
 import nodemailer from 'nodemailer';
 import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import { LineClient } from './harness/line-client.js';
 import { type PostbodeProcess, ROOT, removeDir, startPostbode } from './harness/server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -379,6 +381,33 @@ describe('web UI in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
     await page.getByText('The queue is empty').waitFor();
   });
 
+  it('fills in the class overview live as a student does an exercise', async () => {
+    await page.goto(`${base}/#/exercises`);
+    const row = page.locator(`table.overview tr[data-student="${ALICE}"]`);
+    // Alice's earlier submission (EHLO, STARTTLS, AUTH PLAIN) already counts.
+    await row.locator('td[data-exercise="smtp-starttls-auth-plain"][data-done="yes"]').waitFor();
+    await page.getByText('● live').waitFor();
+    const cell = row.locator('td[data-exercise="smtp-unknown-user"]');
+    assert.equal(await cell.getAttribute('data-done'), 'no');
+    // Alice on port 25 by hand: a 550 5.1.1. The page is not reloaded: the tick comes live.
+    const c = await LineClient.connect(pb.ports.smtp);
+    try {
+      assert.match(await c.reply(), /^220/);
+      assert.match(await c.cmd('HELO pc-1'), /^250/);
+      assert.match(await c.cmd(`MAIL FROM:<${ALICE}>`), /^250/);
+      assert.match(await c.cmd('RCPT TO:<nobody@example.test>'), /^550 5\.1\.1/);
+      assert.match(await c.cmd('QUIT'), /^221/);
+    } finally {
+      c.close();
+    }
+    await row.locator('td.fresh[data-exercise="smtp-unknown-user"][data-done="yes"]').waitFor();
+    assert.equal(
+      await page.getByRole('link', { name: 'Download CSV' }).getAttribute('href'),
+      '/api/exercises/progress.csv',
+    );
+    await shot(page, 'class-overview');
+  });
+
   it('lets a mail user in with their own address: own mail and sessions, no admin pages', async () => {
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByLabel('Admin name or mail address').fill(ALICE);
@@ -392,6 +421,17 @@ describe('web UI in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
     await page.locator('.msglist a', { hasText: 'Seen in the lab' }).waitFor();
     await page.goto(`${base}/#/admin/users`);
     assert.match(await text(page.getByRole('alert')), /administrators/);
+  });
+
+  it("shows the student's own checklist, with the hints in the language picked", async () => {
+    await page.goto(`${base}/#/exercises`);
+    const list = page.getByRole('list', { name: 'Your exercises' });
+    await list.locator('li[data-exercise="smtp-unknown-user"][data-done="yes"]').waitFor();
+    assert.equal(await list.locator('li[data-exercise="pop3-apop"]').getAttribute('data-done'), 'no');
+    await page.getByLabel('Language of the exercises').selectOption('nl');
+    await list.locator('li[data-exercise="smtp-unknown-user"]', { hasText: 'Krijg een 550 5.1.1' }).waitFor();
+    assert.match(await text(list.locator('li[data-exercise="pop3-apop"] .hint')), /tijdstempel/);
+    await shot(page, 'exercises');
   });
 
   it('ran every page without a Content-Security-Policy violation', () => {

@@ -3,18 +3,24 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { openTestStore } from '../../test/harness/store.js';
 import { parseConfig } from '../config/load.js';
-import { openStore } from '../store/open.js';
+import type { Store } from '../store/types.js';
 import { SecretBox } from './secret.js';
 import { AuthService } from './service.js';
 
 describe('plaintext login policy', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'postbode-plaintext-'));
-  after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const stores: Store[] = [];
+  after(async () => {
+    for (const store of stores) await store.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
 
   const serviceFor = async (classroom: boolean) => {
     const config = parseConfig({ lab: { classroom } });
-    const store = await openStore({ dataDir });
+    const store = await openTestStore({ dataDir });
+    stores.push(store);
     return new AuthService(store, {
       secretBox: SecretBox.open(dataDir),
       plaintextNetworks: config.plaintext_networks,

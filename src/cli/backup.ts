@@ -20,8 +20,9 @@
  * - With a PostgreSQL `store.url` both commands refuse and point to pg_dump / pg_restore.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
@@ -132,6 +133,14 @@ async function backup(fileArg: string, opts: GlobalOptions): Promise<string[]> {
   const target = path.resolve(fileArg);
   if (existsSync(target)) throw new CliError(`${target} exists already; remove it or choose another file name`);
   if (!existsSync(path.dirname(target))) throw new CliError(`the directory ${path.dirname(target)} does not exist`);
+  try {
+    accessSync(path.dirname(target), constants.W_OK);
+  } catch {
+    // Else SQLite's copy fails with a bare "unable to open database file".
+    throw new CliError(
+      `${userInfo().username} may not write in ${path.dirname(target)}: choose a directory this user may write (e.g. one it owns), or run the backup as a user who may write there and read the data dir`,
+    );
+  }
   const partial = `${target}.partial`;
   const snapshotFile = `${target}.db-partial`;
   for (const f of [partial, snapshotFile]) {

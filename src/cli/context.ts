@@ -167,9 +167,10 @@ async function cliAuth(
 /** The refusal of a command that needs a database where there is none. */
 export function noDatabaseMessage(dataDir: string, file: string): string {
   return (
-    `no database in ${dataDir} (${file} does not exist): this is not the data dir of your server. ` +
-    "Give the server's data dir with --data-dir DIR or POSTBODE_DATA_DIR=DIR, or its config file with " +
-    '--config FILE (or POSTBODE_CONFIG); "postbode user add", "domain add" and "admin add" create a new database'
+    `no database in ${dataDir} (${file} does not exist): no server has run there, and no account was added. ` +
+    "If your server's data dir is elsewhere, give it with --data-dir DIR or POSTBODE_DATA_DIR=DIR, or its config " +
+    'file with --config FILE (or POSTBODE_CONFIG); on a new install, "postbode user add", "domain add" and ' +
+    '"admin add" create the database'
   );
 }
 

@@ -26,6 +26,7 @@ import {
   type PlannedRecord,
   planRecords,
   resolveHost,
+  reverseName,
   TTL,
 } from './dns-records.js';
 
@@ -127,7 +128,10 @@ async function requireLocal(domain: string, config: Config, dataDir: string): Pr
 function resolverFor(config: Config): DnsLookup {
   const r = new Resolver({ timeout: Math.min(config.checks.dns_timeout * 1000, 5000), tries: 2 });
   if (config.delivery.dns_servers.length > 0) r.setServers(config.delivery.dns_servers);
-  return r;
+  // The PTR record itself, asked of the DNS: `Resolver.reverse` answers from /etc/hosts first, where a
+  // server often names its own address, which says nothing about what receivers will find.
+  const reverse = (ip: string) => r.resolvePtr(reverseName(ip).replace(/\.$/, ''));
+  return Object.assign(r, { reverse });
 }
 
 /** The zone-file lines of one record (several for several addresses), or its placeholder as a comment. */

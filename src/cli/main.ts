@@ -13,6 +13,7 @@ import { type QueueStatus, queueStatus } from '../delivery/outbound/status.js';
 import { createLogger, type LogStats, silentLogger } from '../log.js';
 import { ListenError } from '../net/listener.js';
 import { controlRequest } from '../server/control.js';
+import { DataDirAccessError } from '../server/data-dir.js';
 import { DiskMonitor, type DiskStatus, formatBytes } from '../server/disk.js';
 import { NodeKeysError } from '../server/node-keys.js';
 import { startServer } from '../server/server.js';
@@ -41,6 +42,7 @@ import {
   withConfigOptions,
 } from './context.js';
 import { registerDnsCommands } from './dns.js';
+import { registerExercisesCommands } from './exercises.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerReindexCommand } from './reindex.js';
 
@@ -144,6 +146,7 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
   registerBackupCommands(program, out);
   registerReindexCommand(program, out);
   registerMigrateCommand(program, out);
+  registerExercisesCommands(program, out);
 
   withConfigOptions(
     program
@@ -434,7 +437,8 @@ export async function main(argv: string[]): Promise<number> {
       err instanceof ListenError ||
       err instanceof StoreUrlError ||
       err instanceof StoreUnavailableError ||
-      err instanceof NodeKeysError
+      err instanceof NodeKeysError ||
+      err instanceof DataDirAccessError
     ) {
       console.error(`postbode: ${err.message}`);
       return err instanceof CliError ? err.exitCode : 1;

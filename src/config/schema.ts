@@ -336,6 +336,12 @@ export const configSchema = z
          * has them masked. Sessions over TLS never keep them.
          */
         capture_passwords: z.boolean().default(false),
+        /**
+         * A JSON file of the teacher's own exercises, in the format of the built-in set
+         * (src/web/exercises/builtin.json, docs/web.md "Exercises"): added to the built-ins, replacing
+         * one with the same id (`"builtin": false` drops them). Read at start; empty: the built-ins only.
+         */
+        exercises_file: z.string().default(''),
       })
       .prefault({}),
     store: z

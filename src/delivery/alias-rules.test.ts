@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { openSqliteStore } from '../store/sqlite/index.js';
+import { openTestStore } from '../../test/harness/store.js';
 import type { Store } from '../store/types.js';
 import { AliasRuleError, planAlias } from './alias-rules.js';
 
@@ -15,7 +15,7 @@ describe('planAlias', () => {
 
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'postbode-alias-rules-'));
-    store = await openSqliteStore({ path: path.join(dir, 'db') });
+    store = await openTestStore({ dataDir: dir });
     await store.domains.add('local.test');
     await store.accounts.create({ address: 'ann@local.test', passwordHash: 'x' });
     await store.accounts.create({ address: 'bob@local.test', passwordHash: 'x' });

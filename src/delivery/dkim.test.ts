@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { dkimVerify } from 'mailauth';
+import { openTestStore } from '../../test/harness/store.js';
 import { silentLogger } from '../log.js';
-import { openStore } from '../store/open.js';
 import type { Store } from '../store/types.js';
 import { Delivery, type IncomingMessage } from './delivery.js';
 import { type DkimKey, DkimKeyStore, dnsRecord, dnsRecordValue, fromHeaderDomain, signMessage } from './dkim.js';
@@ -221,7 +221,7 @@ describe('DKIM in Delivery.deliver', () => {
 
   before(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'postbode-dkim-dlv-'));
-    store = await openStore({ dataDir });
+    store = await openTestStore({ dataDir });
     await store.domains.add('a.example');
     const keys = new DkimKeyStore(dataDir);
     key = keys.generate('a.example', 'pb');

@@ -6,7 +6,7 @@
  * subscriptions by name (RFC 3501 §6.3.4, §6.3.6; RFC 5258 §3.1), and what imaptest's checkpoints
  * showed under concurrent load: `OK [EXPUNGEISSUED]` for a FETCH naming a message expunged elsewhere
  * (RFC 5530 §3), RECENT after an EXPUNGE of recent messages (RFC 3501 §7.3.2), FLAGS after a STORE,
- * silent or not, of a new keyword. Over a real listener and SQLite store (test/harness/imap-harness.ts).
+ * silent or not, of a new keyword. Over a real listener and store (test/harness/imap-harness.ts).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

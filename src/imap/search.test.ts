@@ -1,5 +1,5 @@
 /**
- * SEARCH, SORT and THREAD over a real listener and SQLite store (test/harness/imap-harness.ts): every search key,
+ * SEARCH, SORT and THREAD over a real listener and store (test/harness/imap-harness.ts): every search key,
  * the ESEARCH forms, SAVE and `$`, BADCHARSET, the examples of RFC 9051 §6.4.4, RFC 4731, RFC 5182
  * and RFC 5256 on crafted mailboxes, Python's imaplib, and a larger mailbox.
  */
@@ -42,8 +42,11 @@ async function fill(h: ImapHarness, accountId: number, mailbox: string, msgs: Ms
   const gone: number[] = [];
   for (let i = 0; i < offset; i++) gone.push(await put({ raw: `Subject: placeholder ${i}\r\n\r\nx\r\n` }));
   if (gone.length > 0) await h.store.messages.expunge(box.id, gone);
-  // Parallel deliveries share group commits; UIDs follow the order of the calls.
-  return Promise.all(msgs.map(put));
+  // One after the other: the tests read UIDs (and sequence numbers) in the order of `msgs`, and only
+  // sequential deliveries promise that on every backend (parallel ones get UIDs in commit order).
+  const uids: number[] = [];
+  for (const m of msgs) uids.push(await put(m));
+  return uids;
 }
 
 /** The numbers of the one `* SEARCH` line of a reply. */

@@ -291,15 +291,13 @@ describe('parseMime: nasty input', () => {
     );
   });
 
-  it('a 1 MB line without boundaries is scanned in one pass', () => {
+  it('a 1 MB line without boundaries is one part of 1 MB (its speed is in bench/mime-parse.ts)', () => {
     const raw = Buffer.concat([
       crlf('Content-Type: multipart/mixed; boundary=b\n\n--b\n\n'),
       Buffer.alloc(1 << 20, 'a'),
       crlf('\n--b--\n'),
     ]);
-    const started = process.hrtime.bigint();
     const { root } = parseMime(raw);
-    assert.ok(Number(process.hrtime.bigint() - started) / 1e6 < 200);
     assert.equal(root.parts![0].end - root.parts![0].body, 1 << 20);
   });
 

@@ -149,7 +149,7 @@ describe('parseMessage', () => {
     assert.deepEqual(JSON.parse(JSON.stringify(meta)), meta);
   });
 
-  it('parses thousands of 4 KB messages per second', () => {
+  it('parses a typical 4 KB message, the same way every time (its rate is in bench/mime-parse.ts)', () => {
     const header =
       'Return-Path: <a@example.org>\r\nReceived: from mx.example.org by mail.example.com; Mon, 1 Jan 2024 00:00:00 +0000\r\n' +
       'From: Alice <a@example.org>\r\nTo: Bob <b@example.com>\r\nCc: c@example.com\r\nSubject: Quarterly numbers\r\n' +
@@ -158,13 +158,10 @@ describe('parseMessage', () => {
     const body = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod.\r\n'.repeat(52);
     const raw = Buffer.from(header + body);
     assert.ok(raw.length > 4000);
-    const n = 5000;
-    const started = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) parseMessage(raw);
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    // Generous bound so the test is not flaky on slow CI; typically this is ~100x faster.
-    assert.ok(n / seconds > 2000, `only ${Math.round(n / seconds)} messages/s`);
-    assert.equal(parseMessage(raw).bodyLines, 52);
+    const first = parseMessage(raw);
+    for (let i = 0; i < 100; i++) assert.deepEqual(parseMessage(raw), first);
+    assert.equal(first.bodyLines, 52);
+    assert.equal(first.headerLength, Buffer.byteLength(header));
   });
 
   it('currentMeta keeps a current stored meta and re-parses an old one', () => {

@@ -7,8 +7,8 @@
  *   throws, and its results keep their promised shape.
  * - The session: random and mutated command lines (NUL, bare CR, non-UTF-8, over-long lines, SASL
  *   exchanges, DELE/RSET/RETR/TOP on a real maildrop), pipelined to a real listener with the real
- *   AuthService and a SQLite store in a temporary directory. Every line out must be one clean line (no
- *   control characters), the greeting `+OK`, no command may end in a server fault (`-ERR [SYS/TEMP]`
+ *   AuthService and a store (test/harness/store.ts) for a temporary directory. Every line out must be
+ *   one clean line (no control characters), the greeting `+OK`, no command may end in a server fault (`-ERR [SYS/TEMP]`
  *   and an error log line), and the session must end with a status line after QUIT.
  */
 import assert from 'node:assert/strict';
@@ -19,11 +19,11 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { fuzz, type Rand } from '../../test/harness/fuzz.js';
+import { openTestStore } from '../../test/harness/store.js';
 import { SecretBox } from '../auth/secret.js';
 import { AuthService } from '../auth/service.js';
 import { parseMessage } from '../mail/parse.js';
 import { NetServer } from '../net/listener.js';
-import { openStore } from '../store/open.js';
 import type { JsonValue, Store } from '../store/types.js';
 import { TraceBus } from '../trace/bus.js';
 import { messageNumber, optionalMessageNumber } from './commands/args.js';
@@ -208,7 +208,7 @@ describe('fuzz: POP3 sessions over a real listener', () => {
   }
 
   before(async () => {
-    store = await openStore({ dataDir });
+    store = await openTestStore({ dataDir });
     const auth = new AuthService(store, {
       secretBox: SecretBox.open(dataDir),
       plaintextNetworks: ['127.0.0.0/8', '::1/128'],

@@ -1,19 +1,26 @@
 /** The ACME manager as the configuration's `[tls]` acme keys set it up (the logic is in net/acme.ts). */
+import { SecretBox } from '../auth/secret.js';
 import { ConfigError, parseListenAddress } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
-import { AcmeManager } from '../net/acme.js';
+import { AcmeManager, type SharedCertificates } from '../net/acme.js';
 import type { CurrentCertificate } from '../net/tls.js';
+import type { Store } from '../store/types.js';
 
 /**
  * The ACME manager as the configuration sets it up (`[tls]` acme keys), started: it serves a stored
- * certificate at once and obtains or renews one in the background.
+ * certificate at once and obtains or renews one in the background. With a store that shares
+ * certificates between nodes (PostgreSQL), the certificate is kept there, its key sealed with the data
+ * dir's secret.key (the same on every node, checked at start).
  */
 export async function startAcme(opts: {
   config: Config;
   dataDir: string;
   tls: CurrentCertificate;
   log: Logger;
+  store: Pick<Store, 'certificates'>;
+  /** This node's name (`store.node`). */
+  node: string;
 }): Promise<AcmeManager> {
   const t = opts.config.tls;
   const web = opts.config.listen.http;
@@ -32,7 +39,19 @@ export async function startAcme(opts: {
     challengeListen: t.acme_http === 'off' ? null : parseListenAddress(t.acme_http),
     tls: opts.tls,
     log: opts.log,
+    ...(opts.store.certificates
+      ? { shared: sharedCertificates(opts.store.certificates, opts.node, opts.dataDir) }
+      : {}),
   });
   await manager.start();
   return manager;
+}
+
+function sharedCertificates(
+  store: NonNullable<Store['certificates']>,
+  node: string,
+  dataDir: string,
+): SharedCertificates {
+  const box = SecretBox.open(dataDir);
+  return { store, node, seal: (key) => box.seal(key), open: (sealed) => box.open(sealed) };
 }

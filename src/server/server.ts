@@ -9,7 +9,7 @@ import path from 'node:path';
 import { LoginLimiter, limiterOptions } from '../auth/limiter.js';
 import { SecretBox } from '../auth/secret.js';
 import { AuthService, type LoginClient, type LoginResult } from '../auth/service.js';
-import { parseListenAddress } from '../config/load.js';
+import { ConfigError, parseListenAddress } from '../config/load.js';
 import { type Config, LISTENER_KINDS, LISTENER_NAMES, type ListenerName } from '../config/schema.js';
 import { bounceHandler, delayHandler, relayedHandler } from '../delivery/bounce.js';
 import { Delivery } from '../delivery/delivery.js';
@@ -33,10 +33,13 @@ import type { Store } from '../store/types.js';
 import { TraceBus } from '../trace/bus.js';
 import { PRODUCT, VERSION } from '../version.js';
 import type { WebContext } from '../web/context.js';
+import { type Exercise, ExerciseFileError, loadExercises } from '../web/exercises/definitions.js';
+import { ExerciseTracker } from '../web/exercises/progress.js';
 import type { startWebListener as listenWeb } from '../web/http.js';
 import { SessionRecorder } from '../web/recorder/index.js';
 import { startAcme } from './acme.js';
 import { startControlSocket } from './control.js';
+import { checkDataDirAccess } from './data-dir.js';
 import { DiskMonitor } from './disk.js';
 import { checkNodeKeys } from './node-keys.js';
 import { type ListenerInfo, type ServerStatus, serverStatus } from './status.js';
@@ -59,6 +62,8 @@ export interface RunningServer {
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const dataDir = path.resolve(config.data_dir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // Files another user made (a CLI command run as root) are named here, not met later as EACCES.
+  checkDataDirAccess(dataDir);
   const cleanups = new Cleanups();
   try {
     const storage = await openStorage(config, dataDir, log, cleanups);
@@ -85,7 +90,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         keyFile: config.tls.key_file,
       }),
     );
-    const acme = config.tls.acme ? await startAcme({ config, dataDir, tls, log }) : null;
+    const acme = config.tls.acme
+      ? await startAcme({ config, dataDir, tls, log, store: storage.store, node: nodeName(config) })
+      : null;
     if (acme) cleanups.add(() => acme.stop());
     const bus = new TraceBus();
     const lab = await startLabRecorder(config, { bus, store: storage.store, log }, cleanups);
@@ -135,6 +142,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         capabilitiesAfterLogin: { imap: AUTHENTICATED_CAPABILITIES },
         ...(lab.recorder ? { recorder: lab.recorder } : {}),
         ...(lab.keylog ? { keylog: lab.keylog } : {}),
+        ...(lab.exercises ? { exercises: lab.exercises } : {}),
       },
       cleanups,
       acme && config.tls.acme_http === 'off' ? acme.challengeResponse.bind(acme) : undefined,
@@ -316,15 +324,24 @@ function buildServices(
 }
 
 /**
- * Phase 3, only with the http listener on: TLS key logging (off until an admin turns it on) and the
- * session recorder of the web lab, started before the listeners so that it sees every session.
+ * Phase 3, only with the http listener on: TLS key logging (off until an admin turns it on), the
+ * session recorder of the web lab, started before the listeners so that it sees every session, and
+ * the exercises' checker of what it records (the built-ins and lab.exercises_file; a bad file stops
+ * the start with a ConfigError naming each problem).
  */
 async function startLabRecorder(
   config: Config,
   deps: { bus: TraceBus; store: Store; log: Logger },
   cleanups: Cleanups,
-): Promise<{ keylog: TlsKeyLog | null; recorder: SessionRecorder | null }> {
-  if (config.listen.http === 'off') return { keylog: null, recorder: null };
+): Promise<{ keylog: TlsKeyLog | null; recorder: SessionRecorder | null; exercises: ExerciseTracker | null }> {
+  if (config.listen.http === 'off') return { keylog: null, recorder: null, exercises: null };
+  let definitions: Exercise[];
+  try {
+    definitions = loadExercises(config.lab.exercises_file);
+  } catch (err) {
+    if (err instanceof ExerciseFileError) throw new ConfigError(err.message);
+    throw err;
+  }
   const keylog = new TlsKeyLog();
   const recorder = new SessionRecorder({
     ...deps,
@@ -334,9 +351,13 @@ async function startLabRecorder(
     captureBytes: config.lab.capture_bytes,
     capturePasswords: config.lab.capture_passwords,
   });
+  const exercises = new ExerciseTracker({ store: deps.store, log: deps.log, exercises: definitions, recorder });
+  // Cleanups run last-added first: the recorder writes its last batch, then the checker finishes it.
+  cleanups.add(() => exercises.stop());
   await recorder.start();
   cleanups.add(() => recorder.stop());
-  return { keylog, recorder };
+  exercises.start();
+  return { keylog, recorder, exercises };
 }
 
 /**

@@ -508,6 +508,50 @@ export interface NodeKeyStore {
   replace(prefix: string, files: ReadonlyMap<string, string>, by: string): Promise<boolean>;
 }
 
+/** A certificate and its key as the nodes of a shared store keep them (`CertificateStore`). */
+export interface StoredCertificate {
+  /** The full chain (PEM). */
+  cert: string;
+  /** The private key as the caller stored it (the server seals it with `secret.key` first). */
+  key: string;
+  /** The node that stored it, and when (unix ms). */
+  storedBy: string;
+  storedAt: number;
+}
+
+/** Who holds the right to order a certificate now (`CertificateStore.lease`). */
+export type CertificateLease = { held: true } | { held: false; by: string; remainingMs: number };
+
+/**
+ * ACME certificates shared by the nodes of a multi-node store (src/net/acme.ts), so that every node
+ * serves one certificate and only one node orders or renews it at a time. Single-node backends leave
+ * it out: the ACME manager keeps its files in the data dir. Times are unix milliseconds.
+ *
+ * Contract:
+ * - Certificates are keyed by their name set: the names as the caller lists them (the subject first),
+ *   which every node derives alike from its configuration.
+ * - `put` replaces the certificate of a name set and tells the other nodes (`watch`); the key is stored
+ *   as given (opaque to the store).
+ * - `lease` gives the caller the right to order for `ms` from now when nobody else holds it (a free or
+ *   expired lease, or one held under the caller's own node name, such as before a restart); otherwise
+ *   it says who holds it and for how much longer. Calling it again extends the caller's lease; `release`
+ *   frees it. Lease times are the database's clock, so the nodes' clocks need not agree.
+ * - Challenges (RFC 8555 §8.3 http-01): `putChallenge` stores a token's key authorization until
+ *   `expiresAt`, so that any node can answer the CA; `challenge` returns it until then, else null.
+ * - `watch(fn)` calls `fn` (at most once per hint, with no arguments) when another node may have stored
+ *   a certificate; it is a hint that can be lost, so readers also poll. Returns the unsubscribe function.
+ */
+export interface CertificateStore {
+  get(names: readonly string[]): Promise<StoredCertificate | null>;
+  put(names: readonly string[], pair: { cert: string; key: string }, by: string): Promise<void>;
+  lease(names: readonly string[], node: string, ms: number): Promise<CertificateLease>;
+  release(names: readonly string[], node: string): Promise<void>;
+  putChallenge(token: string, keyAuthorization: string, by: string, expiresAt: number): Promise<void>;
+  challenge(token: string): Promise<string | null>;
+  deleteChallenge(token: string): Promise<void>;
+  watch(fn: () => void): () => void;
+}
+
 /** Who a web login is: an admin of the web lab or a mail user (src/web/session-auth.ts). */
 export interface WebLogin {
   name: string;
@@ -648,6 +692,36 @@ export interface SessionLogStore {
   finishOpen(end: number, reason: string): Promise<number>;
 }
 
+/** One exercise of the web lab done by one student (src/web/exercises/): the first time it was done. */
+export interface ExerciseDone {
+  /** The student's mail address (lower-case). */
+  student: string;
+  /** The exercise id. */
+  exercise: string;
+  /** When it was done (unix ms): the reply, or the download, that completed it. */
+  at: number;
+  /** The lab session that did it, or null. */
+  sessionId: string | null;
+}
+
+/**
+ * The web lab's exercise progress: which student did which exercise, and when first.
+ *
+ * Contract:
+ * - `record` keeps one row per (student, exercise): a new pair is inserted; a pair already kept is
+ *   replaced only by an earlier `at` (the first time counts). It returns the rows it inserted or
+ *   changed, so the caller can announce exactly those. Several writers (nodes) may record at once.
+ * - `list` returns rows ordered by student, then exercise (byte order); with `student`, only theirs.
+ * - `clear` deletes the rows of one student, or all rows; it returns how many it deleted.
+ * - Rows are not tied to accounts: deleting an account keeps them (callers ignore rows older than the
+ *   account, src/web/exercises/progress.ts).
+ */
+export interface ExerciseProgressStore {
+  record(rows: ExerciseDone[]): Promise<ExerciseDone[]>;
+  list(filter?: { student?: string }): Promise<ExerciseDone[]>;
+  clear(student?: string): Promise<number>;
+}
+
 /** An administrator of the web lab: a separate account, not a mail address (`postbode admin add NAME`). */
 export interface Admin {
   /** Lower-case name without `@`. */
@@ -694,6 +768,8 @@ export interface Store {
   readonly sessionLog: SessionLogStore;
   /** Web lab administrators. */
   readonly admins: AdminStore;
+  /** The web lab's exercise progress (src/web/exercises/). */
+  readonly exerciseProgress: ExerciseProgressStore;
   /** The body search index (see `MessageStore.searchText`). */
   readonly searchIndex: SearchIndexStore;
   /** The nodes sharing this store (multi-node backends only). */
@@ -702,6 +778,8 @@ export interface Store {
   readonly nodeKeys?: NodeKeyStore;
   /** Web logins valid on every node (multi-node backends only; else they live in the web process). */
   readonly webSessions?: WebSessionStore;
+  /** ACME certificates and pending challenges shared by the nodes (multi-node backends only). */
+  readonly certificates?: CertificateStore;
   /**
    * The quota of accounts without their own (`store.default_quota`), in bytes; null or absent: none.
    * Use `quotaLimit()` for an account's limit.

@@ -98,3 +98,36 @@ export interface MessageTextResponse {
    */
   parts: { part: string; type: string; text: string; truncated: boolean }[];
 }
+
+/** One exercise of the web lab in one language (`GET /api/exercises`). */
+export interface ExerciseInfo {
+  id: string;
+  title: string;
+  hint: string;
+  /** The protocols whose sessions can do it. */
+  protocols: Proto[];
+  /** Done by downloading a session's capture.pcap rather than by a session alone. */
+  download: boolean;
+}
+
+/** `GET /api/exercises?lang=`: the exercises in course order. */
+export interface ExercisesResponse {
+  language: 'en' | 'nl' | 'fr';
+  languages: ('en' | 'nl' | 'fr')[];
+  exercises: ExerciseInfo[];
+}
+
+/** Whether a student has done an exercise, and when first (ms), else null. */
+export interface ProgressEntry {
+  student: string;
+  exercise: string;
+  done: boolean;
+  at: number | null;
+}
+
+/** `GET /api/exercises/progress`: every student (users: themselves) × every exercise. */
+export interface ProgressResponse {
+  students: string[];
+  exercises: string[];
+  progress: ProgressEntry[];
+}

@@ -3,7 +3,8 @@
  * static UI from `dist/ui`.
  *
  * Invariants:
- * - Every `/api` request passes the session middleware (sets `user`) and the CSRF guard first.
+ * - Every `/api` request passes the session middleware (sets `user`) and the CSRF guard first; a mail
+ *   user's request then places them at its client address for the exercises (`presence`).
  * - Unknown `/api` paths answer 404 JSON; errors answer `{"error": ...}`; a fault's details go to the
  *   log only.
  * - Every response carries the security headers (CSP, nosniff, frame denial, no referrer), and no
@@ -14,16 +15,25 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { WebContext, WebEnv } from './context.js';
+import { ExerciseTracker } from './exercises/progress.js';
 import { adminRoutes } from './routes/admin.js';
 import { autoconfigRoutes } from './routes/autoconfig.js';
+import { exercisesRoutes } from './routes/exercises.js';
 import { labRoutes } from './routes/lab.js';
 import { mailRoutes } from './routes/mail.js';
 import { queueRoutes } from './routes/queue.js';
 import { bodyLimit, securityHeaders } from './security.js';
-import { authRoutes, csrfGuard, sessionMiddleware, type WebSessionTable, webSessionTable } from './session-auth.js';
+import {
+  authRoutes,
+  clientIp,
+  csrfGuard,
+  sessionMiddleware,
+  type WebSessionTable,
+  webSessionTable,
+} from './session-auth.js';
 
 /** Bytes of large request bodies received at once, at least (4 × web.max_body_size if that is more). */
 const BODY_BUDGET_BYTES = 32 << 20;
@@ -58,9 +68,11 @@ export function createApp(ctx: WebContext, opts: AppOptions = {}): Hono<WebEnv> 
   const api = new Hono<WebEnv>();
   api.use('*', sessionMiddleware(ctx, sessions));
   api.use('*', csrfGuard);
+  if (ctx.exercises instanceof ExerciseTracker) api.use('*', presence(ctx.exercises));
   api.route('/', authRoutes(ctx, sessions));
   api.route('/', adminRoutes(ctx));
   api.route('/', labRoutes(ctx));
+  api.route('/', exercisesRoutes(ctx));
   api.route('/', mailRoutes(ctx));
   api.route('/', queueRoutes(ctx));
   api.all('*', (c) =>
@@ -97,6 +109,22 @@ export function createApp(ctx: WebContext, opts: AppOptions = {}): Hono<WebEnv> 
     return c.body(new Uint8Array(body), 200, { 'Content-Type': type, 'Cache-Control': cache });
   });
   return app;
+}
+
+/**
+ * Where each student uses the web lab from (exercises/progress.ts `WebPresence`): a port-25 session
+ * without a login counts for the one student whose browser has the same client address.
+ */
+function presence(tracker: ExerciseTracker): MiddlewareHandler<WebEnv> {
+  return async (c, next) => {
+    const user = c.get('user');
+    if (user?.role === 'user') {
+      const ip = clientIp(c);
+      if (c.req.method === 'POST' && c.req.path.endsWith('/logout')) tracker.presence.left(ip, user.name);
+      else tracker.presence.seen(ip, user.name);
+    }
+    await next();
+  };
 }
 
 const CONTENT_TYPES: Record<string, string> = {

@@ -57,6 +57,12 @@ export interface KeylogLike {
   readonly enabled: boolean;
 }
 
+/** The exercises' checker (src/web/exercises/progress.ts); the exercise routes check for the real class. */
+export interface ExerciseTrackerLike {
+  /** Stops checking new sessions and waits for the ticks in progress. */
+  stop(): Promise<void>;
+}
+
 export interface WebContext {
   config: Config;
   store: Store;
@@ -79,6 +85,8 @@ export interface WebContext {
   capabilitiesAfterLogin: { imap: readonly string[] };
   recorder?: SessionRecorderLike;
   keylog?: KeylogLike;
+  /** Present with the recorder: checks the exercises of the sessions it records. */
+  exercises?: ExerciseTrackerLike;
 }
 
 /** The logged-in user of a request; only valid behind `requireUser`/`requireAdmin`. */

@@ -91,7 +91,7 @@ export async function startWebListener(opts: {
   acmeChallenge?: (
     urlPath: string,
     from: { host: string | undefined; remote: string | undefined },
-  ) => string | undefined;
+  ) => Promise<string | undefined>;
 }): Promise<WebListener> {
   const { tls } = opts;
   const limits = opts.limits ?? DEFAULT_WEB_LIMITS;
@@ -202,11 +202,11 @@ function acmeChallengeFirst(
   app: Hono<WebEnv>,
   answer: NonNullable<Parameters<typeof startWebListener>[0]['acmeChallenge']>,
 ): Hono<WebEnv>['fetch'] {
-  return (request, env, ctx) => {
+  return async (request, env, ctx) => {
     if (request.method === 'GET' || request.method === 'HEAD') {
       const url = new URL(request.url);
       const incoming = (env as { incoming?: http.IncomingMessage } | undefined)?.incoming;
-      const body = answer(url.pathname, { host: url.host, remote: incoming?.socket.remoteAddress });
+      const body = await answer(url.pathname, { host: url.host, remote: incoming?.socket.remoteAddress });
       if (body !== undefined) return new Response(body, { headers: { 'Content-Type': 'application/octet-stream' } });
     }
     return app.fetch(request, env, ctx);

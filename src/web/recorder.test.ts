@@ -3,8 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { openTestStore } from '../../test/harness/store.js';
 import { silentLogger } from '../log.js';
-import { openSqliteStore } from '../store/sqlite/index.js';
 import type { Store } from '../store/types.js';
 import { SessionTrace, TraceBus, type TraceEvent } from '../trace/bus.js';
 import type { SessionSummary } from './api-types.js';
@@ -75,7 +75,7 @@ describe('SessionRecorder', () => {
 
   beforeEach(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'postbode-recorder-'));
-    store = await openSqliteStore({ path: path.join(dir, 'db') });
+    store = await openTestStore({ dataDir: dir });
     bus = new TraceBus();
   });
 

@@ -89,6 +89,21 @@ export class StreamSlots {
   }
 }
 
+const slotsByConfig = new WeakMap<object, StreamSlots>();
+
+/**
+ * The stream slots of one web app (one per config object): every route module that opens live streams
+ * (the lab's, the exercises') counts against the same web.streams_per_user and web.max_streams.
+ */
+export function streamSlotsFor(config: { web: { streams_per_user: number; max_streams: number } }): StreamSlots {
+  let slots = slotsByConfig.get(config);
+  if (!slots) {
+    slots = new StreamSlots(config.web.streams_per_user, config.web.max_streams);
+    slotsByConfig.set(config, slots);
+  }
+  return slots;
+}
+
 /** node's response of this request (hono on @hono/node-server), or null elsewhere (app.request). */
 function nodeResponse(c: Context<WebEnv>): ServerResponse | null {
   const env: unknown = c.env;

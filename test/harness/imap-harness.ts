@@ -1,7 +1,8 @@
 /**
- * Test support for the IMAP engine: a real listener (NetServer on 127.0.0.1:0) over a real SQLite store
- * in a temporary directory, with the real AuthService, plus a raw IMAP client that sends tagged
- * commands and collects the untagged responses up to the tagged one. Used by src/imap/*.test.ts.
+ * Test support for the IMAP engine: a real listener (NetServer on 127.0.0.1:0) over a real store (SQLite
+ * in a temporary directory, or a PostgreSQL schema with POSTBODE_TEST_STORE=postgresql: harness/store.ts),
+ * with the real AuthService, plus a raw IMAP client that sends tagged commands and collects the untagged
+ * responses up to the tagged one. Used by src/imap/*.test.ts.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -15,9 +16,9 @@ import { silentLogger } from '../../src/log.js';
 import { parseMessage } from '../../src/mail/parse.js';
 import { NetServer } from '../../src/net/listener.js';
 import { generateSelfSigned } from '../../src/net/tls.js';
-import { openStore } from '../../src/store/open.js';
 import type { JsonValue, Store } from '../../src/store/types.js';
 import { TraceBus } from '../../src/trace/bus.js';
+import { openTestStore } from './store.js';
 
 let secureContext: Promise<tls.SecureContext> | null = null;
 function tlsContext(): Promise<tls.SecureContext> {
@@ -44,7 +45,7 @@ export async function startImap(
   opts: { settings?: Partial<ImapSettings>; plaintextNetworks?: string[] } = {},
 ): Promise<ImapHarness> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'postbode-imap-'));
-  const store = await openStore({ dataDir });
+  const store = await openTestStore({ dataDir });
   const auth = new AuthService(store, {
     secretBox: SecretBox.open(dataDir),
     plaintextNetworks: opts.plaintextNetworks ?? ['127.0.0.0/8', '::1/128'],

@@ -1,12 +1,16 @@
 /**
  * Starts a real postbode server process (the built `bin/postbode.js`) on ephemeral loopback ports
  * with its own temporary data directory, and runs CLI commands against the same data directory.
+ * The store is the data dir's SQLite database, or with POSTBODE_TEST_STORE=postgresql a PostgreSQL
+ * schema of that data dir (harness/store.ts); an explicit `--store` in the arguments wins, and
+ * `pb.cli` runs on the store of its server.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { storeArgs } from './store.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const BIN = path.join(ROOT, 'bin/postbode.js');
@@ -56,6 +60,8 @@ export interface PostbodeProcess {
   child: ChildProcess;
   /** JSON log lines seen so far. */
   logs: Record<string, unknown>[];
+  /** The `--store URL` of the server's store for CLI runs a test spawns itself (empty: the data dir's). */
+  store: string[];
   cli(args: string[], input?: string): { code: number; stdout: string; stderr: string };
   stop(): Promise<void>;
   kill9(): Promise<void>;
@@ -78,6 +84,10 @@ export async function startPostbode(opts: ServerOptions = {}): Promise<PostbodeP
   args.push(...SHORT_PASSWORDS.split(' '));
   if (!opts.outbound) args.push('--set', 'delivery.enabled=false');
   args.push(...(opts.extraArgs ?? []));
+  // The server's store: the test store of its data dir unless the test names one (the CLI runs use it too).
+  const at = args.indexOf('--store');
+  const store = at >= 0 ? args.slice(at, at + 2) : storeArgs(dataDir);
+  if (at < 0) args.push(...store);
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: opts.env ? { ...process.env, ...opts.env } : process.env,
@@ -119,8 +129,10 @@ export async function startPostbode(opts: ServerOptions = {}): Promise<PostbodeP
     ports,
     child,
     logs,
+    store,
     cli(cliArgs, input) {
-      const r = spawnSync(process.execPath, [BIN, ...cliArgs, '--data-dir', dataDir], {
+      const all = [...cliArgs, '--data-dir', dataDir, ...(cliArgs.includes('--store') ? [] : store)];
+      const r = spawnSync(process.execPath, [BIN, ...all], {
         input: input ?? '',
         encoding: 'utf8',
         env: cliEnv(),
@@ -138,7 +150,10 @@ export async function startPostbode(opts: ServerOptions = {}): Promise<PostbodeP
   };
 }
 
-/** Runs the CLI on a data directory without a server. */
+/**
+ * Runs the CLI alone, exactly with `args` (its store is the one they name: the tests of the CLI on a
+ * data dir use its SQLite database under either switch; add `storeArgs(dir)` for the test store).
+ */
 export function runCli(args: string[], input = ''): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8' });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };

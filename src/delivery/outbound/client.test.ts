@@ -1,7 +1,7 @@
 /**
  * The outbound client against a scripted SMTP peer on 127.0.0.1 whose EHLO keywords each test chooses:
  * connection reuse (RSET, per-connection cap, idle close), DSN parameters, 8BITMIME/SMTPUTF8 decisions,
- * "relayed" and delay notifications from the worker over a real SQLite queue, two workers (two nodes)
+ * "relayed" and delay notifications from the worker over a real store queue, two workers (two nodes)
  * sharing that queue through its claims, and MTA-STS decisions.
  */
 import assert from 'node:assert/strict';
@@ -11,9 +11,9 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { openTestStore } from '../../../test/harness/store.js';
 import { silentLogger } from '../../log.js';
 import { parseMessage } from '../../mail/parse.js';
-import { openStore } from '../../store/open.js';
 import type { JsonValue, QueueEntry, QueueRecipient, Store } from '../../store/types.js';
 import { deliverToHost, transportNeeds } from './client.js';
 import { applyPolicy, MtaSts, type StsPolicy } from './mta-sts.js';
@@ -337,7 +337,7 @@ describe('worker: reuse, relayed DSN, delay warning, MTA-STS', () => {
   let store: Store;
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'postbode-client-'));
-    store = await openStore({ dataDir: dir });
+    store = await openTestStore({ dataDir: dir });
   });
   after(async () => {
     await store.close();

@@ -1,5 +1,5 @@
 /**
- * Outbound delivery: routing with a fake resolver, the backoff table, and end to end from a real SQLite
+ * Outbound delivery: routing with a fake resolver, the backoff table, and end to end from a real store
  * queue through the worker to a real postbode SMTP listener on 127.0.0.1.
  */
 import assert from 'node:assert/strict';
@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
+import { openTestStore } from '../../../test/harness/store.js';
 import { SecretBox } from '../../auth/secret.js';
 import { AuthService } from '../../auth/service.js';
 import { silentLogger } from '../../log.js';
@@ -16,7 +17,6 @@ import { parseMessage } from '../../mail/parse.js';
 import { NetServer } from '../../net/listener.js';
 import { generateSelfSigned } from '../../net/tls.js';
 import { smtpHandler } from '../../smtp/index.js';
-import { openStore } from '../../store/open.js';
 import type { JsonValue, QueueEntry, Store } from '../../store/types.js';
 import { TraceBus } from '../../trace/bus.js';
 import { statusOf } from '../bounce.js';
@@ -200,7 +200,7 @@ describe('backoff', () => {
 /** A postbode SMTP listener (MX role, STARTTLS offered) over its own store, as server.ts wires it. */
 async function startReceiver(): Promise<{ port: number; store: Store; stop(): Promise<void> }> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'postbode-rx-'));
-  const store = await openStore({ dataDir });
+  const store = await openTestStore({ dataDir });
   const log = silentLogger();
   const auth = new AuthService(store, {
     secretBox: SecretBox.open(dataDir),
@@ -299,7 +299,7 @@ describe('outbound worker end to end', () => {
   before(async () => {
     rx = await startReceiver();
     senderDir = mkdtempSync(path.join(tmpdir(), 'postbode-tx-'));
-    sender = await openStore({ dataDir: senderDir });
+    sender = await openTestStore({ dataDir: senderDir });
     downPort = await closedPort();
   });
 

@@ -1,11 +1,11 @@
-/** The deferral classes of recorded errors and the queue status built from a real SQLite store. */
+/** The deferral classes of recorded errors and the queue status built from a real store (test/harness/store.ts). */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { openTestStore } from '../../../test/harness/store.js';
 import { formatDuration, formatQueueStatus } from '../../cli/main.js';
-import { openStore } from '../../store/open.js';
 import { deferralClass, queueStatus } from './status.js';
 
 describe('queue status', () => {
@@ -27,7 +27,7 @@ describe('queue status', () => {
 
   test('queueStatus sums deferred recipients by class; formatting for the CLI', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'postbode-qstatus-'));
-    const store = await openStore({ dataDir: dir });
+    const store = await openTestStore({ dataDir: dir });
     try {
       const remote = {
         envelopeFrom: 'a@a.test',

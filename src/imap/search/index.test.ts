@@ -1,6 +1,6 @@
 /**
  * The body search index never changes a SEARCH result: random MIME messages (quoted-printable, base64,
- * several charsets, encapsulated messages, non-ASCII, long lines) in a real SQLite store, searched
+ * several charsets, encapsulated messages, non-ASCII, long lines) in a real store, searched
  * with BODY and TEXT keys (and NOT/OR around them) once through the index and once with the index
  * forced off (`searchText` answering null, the reading path), on the same data.
  */
@@ -9,9 +9,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { openTestStore } from '../../../test/harness/store.js';
 import { parseMessage } from '../../mail/parse.js';
 import { indexText } from '../../mail/search.js';
-import { openStore } from '../../store/open.js';
 import type { JsonValue, Store } from '../../store/types.js';
 import type { SearchKey } from '../commands/search-grammar.js';
 import { SelectedMailbox } from '../selected.js';
@@ -163,7 +163,7 @@ describe('SEARCH BODY/TEXT: the index narrows, the text decides (index on = inde
 
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'postbode-index-'));
-    store = await openStore({ dataDir: dir });
+    store = await openTestStore({ dataDir: dir });
     const account = await store.accounts.create({ address: 'idx@example.org', passwordHash: 'h' });
     const rand = prng(20261206);
     for (let i = 0; i < 60; i++) {

@@ -28,6 +28,9 @@
  *   transaction of its own with `synchronous_commit` off: a NOTIFY gives its transaction an xid, so
  *   its commit would wait for a WAL flush like a write's; a hint needs no durability (the change it
  *   names was flushed by its own commit), and the listeners get it at commit, not at the flush.
+ * - Other shared state uses the same channel for its own hints (`hint(topic)`, payload `{n, t}`: the
+ *   ACME certificate, certificates.ts), sent the same way; a topic's listeners run on another node's
+ *   hint and after a reconnect (a hint may have been missed), never for this node's own hints.
  */
 import pg from 'pg';
 import { ChangeBus } from '../changes.js';
@@ -70,6 +73,7 @@ export class PgChangeFeed implements ChangeFeed {
   readonly #opts: Required<Omit<PgChangeFeedOptions, 'onError'>> & Pick<PgChangeFeedOptions, 'onError'>;
   #listener: pg.Client | null = null;
   #connecting: Promise<void> | null = null;
+  readonly #topics = new Map<string, Set<() => void>>();
   #outgoing = new Set<number>();
   #flushScheduled = false;
   #timers: NodeJS.Timeout[] = [];
@@ -255,6 +259,51 @@ export class PgChangeFeed implements ChangeFeed {
     for (const change of changes) this.bus.publish(change);
   }
 
+  /** Tells the other nodes that `topic` changed; a lost hint is caught up by their polls. Never rejects. */
+  async hint(topic: string): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await this.#notify(JSON.stringify({ n: this.#ctx.node, t: topic }));
+      this.stats.hintsSent++;
+    } catch (error) {
+      this.#opts.onError?.(error);
+    }
+  }
+
+  /** Calls `fn` on another node's hint of `topic` and after a reconnect; returns the unsubscribe function. */
+  onHint(topic: string, fn: () => void): () => void {
+    let fns = this.#topics.get(topic);
+    if (!fns) {
+      fns = new Set();
+      this.#topics.set(topic, fns);
+    }
+    fns.add(fn);
+    return () => {
+      fns.delete(fn);
+    };
+  }
+
+  #runTopic(topic: string): void {
+    for (const fn of this.#topics.get(topic) ?? []) {
+      try {
+        fn();
+      } catch (error) {
+        this.#opts.onError?.(error);
+      }
+    }
+  }
+
+  /**
+   * Sends one NOTIFY on the channel. One simple query: its statements form one implicit transaction,
+   * which SET LOCAL lets commit without waiting for the WAL flush (see the header); an error rolls it
+   * back whole.
+   */
+  async #notify(payload: string): Promise<void> {
+    await this.#ctx.run(
+      `SET LOCAL synchronous_commit TO off; SELECT pg_notify(${pg.escapeLiteral(this.#channel)}, ${pg.escapeLiteral(payload)})`,
+    );
+  }
+
   async #sendHints(): Promise<void> {
     this.#flushScheduled = false;
     if (this.#outgoing.size === 0 || this.#closed) return;
@@ -264,11 +313,7 @@ export class PgChangeFeed implements ChangeFeed {
     for (let i = 0; i < ids.length; i += 500) {
       const payload = JSON.stringify({ n: this.#ctx.node, m: ids.slice(i, i + 500) });
       try {
-        // One simple query: its statements form one implicit transaction, which SET LOCAL lets commit
-        // without waiting for the WAL flush (see the header); an error rolls it back whole.
-        await this.#ctx.run(
-          `SET LOCAL synchronous_commit TO off; SELECT pg_notify(${pg.escapeLiteral(this.#channel)}, ${pg.escapeLiteral(payload)})`,
-        );
+        await this.#notify(payload);
         this.stats.hintsSent++;
       } catch (error) {
         // The other nodes catch up at their next poll.
@@ -280,13 +325,15 @@ export class PgChangeFeed implements ChangeFeed {
   #onNotification = (message: pg.Notification): void => {
     if (message.channel !== this.#channel || !message.payload) return;
     this.stats.hintsReceived++;
-    let hint: { n?: unknown; m?: unknown };
+    let hint: { n?: unknown; m?: unknown; t?: unknown };
     try {
-      hint = JSON.parse(message.payload) as { n?: unknown; m?: unknown };
+      hint = JSON.parse(message.payload) as { n?: unknown; m?: unknown; t?: unknown };
     } catch {
       return;
     }
-    if (hint.n === this.#ctx.node || !Array.isArray(hint.m)) return;
+    if (hint.n === this.#ctx.node) return;
+    if (typeof hint.t === 'string') this.#runTopic(hint.t);
+    if (!Array.isArray(hint.m)) return;
     for (const id of hint.m) if (typeof id === 'number') void this.#read(id);
   };
 
@@ -305,6 +352,7 @@ export class PgChangeFeed implements ChangeFeed {
           if (attempt > 0 || this.stats.reconnects > 0) {
             // Anything may have been missed while not listening: read every watched mailbox.
             for (const id of this.#watched.keys()) void this.#read(id);
+            for (const topic of this.#topics.keys()) this.#runTopic(topic);
           }
           return;
         } catch (error) {

@@ -1,14 +1,18 @@
 /**
  * What several nodes share through PostgreSQL besides mail: web logins (websessions.ts, through the web
  * layer's StoreWebSessions) valid on every node with the limits kept, the digests of the nodes' key
- * files (nodekeys.ts), and the node list. Two stores on one schema stand for two nodes.
+ * files (nodekeys.ts), the node list, and the ACME certificate with its lease and challenges
+ * (certificates.ts, schema V2, also reached by upgrading a V1 schema). Two stores on one schema stand for
+ * two nodes.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type PgTestSchema, pgSkip, pgTestSchema } from '../../../test/harness/postgres.js';
+import pg from 'pg';
+import { PG_TEST_URL, type PgTestSchema, pgSkip, pgTestSchema } from '../../../test/harness/postgres.js';
 import { StoreWebSessions } from '../../web/session-auth.js';
 import type { Store, WebLogin } from '../types.js';
 import { openPgStore } from './index.js';
+import { PG_MIGRATIONS, PG_SCHEMA_VERSION } from './schema.js';
 
 const skip = await pgSkip();
 
@@ -123,5 +127,88 @@ describe('PostgreSQL: what several nodes share', { skip }, () => {
         ['secret.key', recorded.get('secret.key') ?? ''],
       ]),
     );
+  });
+
+  it('the ACME certificate: one lease at a time, stored once for every node, a hint to the others, challenges everywhere', async () => {
+    const names = ['mail.example.test', 'autoconfig.example.test'];
+    const certs = a.certificates!;
+    const other = b.certificates!;
+    assert.equal(await certs.get(names), null);
+    // Two nodes asking at once: exactly one holds the lease; the other learns who and for how long.
+    const [la, lb] = await Promise.all([certs.lease(names, 'node-a', 60_000), other.lease(names, 'node-b', 60_000)]);
+    assert.equal([la, lb].filter((l) => l.held).length, 1);
+    const [holder, waiter] = la.held ? [certs, other] : [other, certs];
+    const [holderName, waiterName] = la.held ? ['node-a', 'node-b'] : ['node-b', 'node-a'];
+    const refused = await waiter.lease(names, waiterName, 60_000);
+    assert.equal(refused.held, false);
+    if (!refused.held) {
+      assert.equal(refused.by, holderName);
+      assert.ok(refused.remainingMs > 0 && refused.remainingMs <= 60_000, String(refused.remainingMs));
+    }
+    assert.deepEqual(await holder.lease(names, holderName, 60_000), { held: true }, 'the holder extends its lease');
+    // Another name set has its own lease.
+    assert.deepEqual(await waiter.lease(['other.example.test'], waiterName, 60_000), { held: true });
+    // A challenge stored by the holder is answered by the other node, until it is deleted or expires.
+    await holder.putChallenge(
+      'token-0123456789abcdef',
+      'token-0123456789abcdef.thumb',
+      holderName,
+      Date.now() + 60_000,
+    );
+    await holder.putChallenge('expired-0123456789abcdef', 'old', holderName, Date.now() - 1);
+    assert.equal(await waiter.challenge('token-0123456789abcdef'), 'token-0123456789abcdef.thumb');
+    assert.equal(await waiter.challenge('expired-0123456789abcdef'), null);
+    assert.equal(await waiter.challenge('unknown'), null);
+    await holder.deleteChallenge('token-0123456789abcdef');
+    assert.equal(await waiter.challenge('token-0123456789abcdef'), null);
+    // The certificate stored by the holder: the other node hears the hint and reads it.
+    const heard = new Promise<void>((resolve) => {
+      const stop = waiter.watch(() => {
+        stop();
+        resolve();
+      });
+    });
+    await holder.put(names, { cert: 'CERT', key: 'SEALED' }, holderName);
+    await heard;
+    const stored = await waiter.get(names);
+    assert.equal(stored?.cert, 'CERT');
+    assert.equal(stored?.key, 'SEALED');
+    assert.equal(stored?.storedBy, holderName);
+    assert.ok((stored?.storedAt ?? 0) > 0);
+    assert.equal(await waiter.get([...names].reverse()), null, 'the name set is ordered: the subject first');
+    // Released: the other node gets the lease at once; a zero-length lease runs out at once.
+    await holder.release(names, holderName);
+    assert.deepEqual(await waiter.lease(names, waiterName, 0), { held: true });
+    assert.deepEqual(await holder.lease(names, holderName, 60_000), { held: true }, 'an expired lease is taken');
+    await holder.release(names, holderName);
+  });
+});
+
+describe('PostgreSQL schema upgrades', { skip }, () => {
+  it('a database of the released V1 schema gets the certificate tables when a node opens it', async () => {
+    const schema = pgTestSchema('v1');
+    const client = new pg.Client({ connectionString: PG_TEST_URL });
+    await client.connect();
+    try {
+      await client.query(`CREATE SCHEMA "${schema.schema}"`);
+      await client.query(`SET search_path = "${schema.schema}"`);
+      await client.query(PG_MIGRATIONS[0]);
+      await client.query('CREATE TABLE schema_version (version integer NOT NULL)');
+      await client.query('INSERT INTO schema_version (version) VALUES (1)');
+      await client.query(`INSERT INTO domains (name) VALUES ('example.test')`);
+      const store = await openPgStore({ url: schema.url, node: 'node-a', pollMs: 200 });
+      try {
+        assert.deepEqual(await store.domains.list(), ['example.test']);
+        await store.certificates?.put(['mail.example.test'], { cert: 'C', key: 'K' }, 'node-a');
+        assert.equal((await store.certificates?.get(['mail.example.test']))?.cert, 'C');
+      } finally {
+        await store.close();
+      }
+      const version = await client.query('SELECT version FROM schema_version');
+      assert.deepEqual(version.rows, [{ version: PG_SCHEMA_VERSION }]);
+    } finally {
+      await client.end();
+      await schema.drop();
+    }
   });
 });

@@ -24,7 +24,9 @@
  *   outbound queue's claims), `log_sessions.node` (which node recorded a lab session).
  * - State that SQLite keeps in the process or the data dir and several nodes must share: `web_sessions`
  *   (web logins, valid on every node), `node_keys` (digests of the key files each node's data dir must
- *   hold alike; the keys themselves stay in the data dirs).
+ *   hold alike; the keys themselves stay in the data dirs), and since V2 the ACME certificate
+ *   (`certificates`, its key sealed with secret.key), who orders it (`certificate_leases`) and the
+ *   pending http-01 challenges (`acme_challenges`).
  */
 import type { PoolClient } from 'pg';
 
@@ -249,8 +251,51 @@ CREATE INDEX web_sessions_user ON web_sessions(role, name, created_at);
 CREATE INDEX web_sessions_seen ON web_sessions(last_seen);
 `;
 
+/**
+ * ACME certificates shared by the nodes (certificates.ts): one row per name set (the names joined by
+ * spaces, the subject first), the key sealed by the server with secret.key; the lease of the node that
+ * orders now (or keeps the others waiting after a failed attempt); pending http-01 challenges, which any
+ * node answers.
+ */
+const V2 = `
+CREATE TABLE certificates (
+  names     text PRIMARY KEY,
+  cert      text NOT NULL,
+  key       text NOT NULL,
+  stored_by text NOT NULL,
+  stored_at bigint NOT NULL
+);
+
+CREATE TABLE certificate_leases (
+  names       text PRIMARY KEY,
+  node        text NOT NULL,
+  lease_until bigint NOT NULL
+);
+
+CREATE TABLE acme_challenges (
+  token             text PRIMARY KEY,
+  key_authorization text NOT NULL,
+  stored_by         text NOT NULL,
+  expires_at        bigint NOT NULL
+);
+`;
+
+/**
+ * V3: the web lab's exercise progress (exercises.ts; SQLite's V15): the first time a student did an
+ * exercise, and the lab session that did it. Not tied to accounts (see ExerciseProgressStore).
+ */
+const V3 = `
+CREATE TABLE exercise_progress (
+  student    text COLLATE "C" NOT NULL,
+  exercise   text COLLATE "C" NOT NULL,
+  at         bigint NOT NULL,
+  session_id text,
+  PRIMARY KEY (student, exercise)
+);
+`;
+
 /** Migration i brings the schema from version i to i + 1. Append only. */
-export const PG_MIGRATIONS: readonly string[] = [V1];
+export const PG_MIGRATIONS: readonly string[] = [V1, V2, V3];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;
 

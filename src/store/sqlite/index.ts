@@ -4,7 +4,8 @@
  * Invariants of this folder:
  * - One file per concern: db.ts (connection, pragmas, statement cache), schema.ts (migrations via
  *   PRAGMA user_version), writer.ts (group commit), accounts.ts, mailboxes.ts, messages.ts (and blobs),
- *   queue.ts, quota.ts (the quota decision of the writes that add messages); this file composes them
+ *   queue.ts, quota.ts (the quota decision of the writes that add messages), sessionlog.ts, admins.ts,
+ *   exercises.ts (the web lab's history, admins and exercise progress); this file composes them
  *   and owns `deliver`.
  * - All writes go through the group committer; a write's promise resolves after an fsynced COMMIT.
  * - Reads are synchronous on the connection and return already-resolved promises.
@@ -20,6 +21,7 @@ import { type DeliveryRequest, type DeliveryResult, OverQuotaError, type Store, 
 import { sqliteAccounts, sqliteAliases, sqliteDomains } from './accounts.js';
 import { sqliteAdmins } from './admins.js';
 import { openDatabase, SqliteContext } from './db.js';
+import { sqliteExerciseProgress } from './exercises.js';
 import { mailboxRowByName, sqliteMailboxes } from './mailboxes.js';
 import { insertMessage, prepareBlob, putBlob, sqliteBlobs, sqliteMessages } from './messages.js';
 import { insertQueueEntry, sqliteQueue } from './queue.js';
@@ -105,6 +107,7 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
     changes: ctx.bus,
     sessionLog: sqliteSessionLog(ctx),
     admins: sqliteAdmins(ctx),
+    exerciseProgress: sqliteExerciseProgress(ctx),
     searchIndex: sqliteSearchIndex(ctx),
     deliver,
     async stats() {

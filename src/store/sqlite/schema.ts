@@ -316,8 +316,22 @@ ALTER TABLE queue ADD COLUMN leased_by TEXT;
 ALTER TABLE queue ADD COLUMN lease_until INTEGER;
 `;
 
+/**
+ * V15: the web lab's exercise progress (src/web/exercises/, exercises.ts): the first time a student
+ * did an exercise, and the lab session that did it. Not tied to accounts (see ExerciseProgressStore).
+ */
+const V15 = `
+CREATE TABLE exercise_progress (
+  student    TEXT NOT NULL,
+  exercise   TEXT NOT NULL,
+  at         INTEGER NOT NULL,
+  session_id TEXT,
+  PRIMARY KEY (student, exercise)
+) STRICT, WITHOUT ROWID;
+`;
+
 /** Migration i brings the schema from version i to i + 1. Append only. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -75,7 +75,7 @@ export class ImapTracker implements ProtocolTracker {
         rfc: rfc(9051, '6.3.13'),
       };
     }
-    const m = /^(\S+)(?: (UID) (\S+)| (\S+))?/.exec(text);
+    const m = /^(\S+)(?: (UID) (\S+)| (\S+))?/i.exec(text);
     const tag = m?.[1] ?? '';
     const name = (m?.[3] ? `UID ${m[3]}` : (m?.[4] ?? '')).toUpperCase();
     this.#pending.push({ seq, tag, name: name || '(none)' });

@@ -57,7 +57,8 @@ export interface LineNote {
   failure?: boolean;
 }
 
-function trackerFor(proto: Protocol): ProtocolTracker {
+/** A fresh tracker of one protocol (the exercises' checker reads sessions with them too, exercises/check.ts). */
+export function trackerFor(proto: Protocol): ProtocolTracker {
   switch (proto) {
     case 'smtp':
       return new SmtpTracker();

@@ -12,17 +12,25 @@
  *   session keeps only its first `EVENTS_ALWAYS_KEPT` (greeting, login) and its share of the total.
  * - Recurring short lines are kept once (`TextInterner`).
  * - The bytes of a session (the trace's wire channel, for the pcap) are kept redacted (lab/redact.ts),
- *   up to `captureBytes` per session and about `maxLiveBytes` for all live sessions together; a chunk
- *   costs its length plus `WIRE_CHUNK_COST`, so many tiny writes cannot hold more memory than a few
- *   big ones. Once a session's capture is cut it keeps no more bytes (see `keepWire`). The originals of
- *   masked credentials are kept only when allowed (lab.capture_passwords) and only before TLS.
+ *   up to `captureBytes` per session and about `maxLiveBytes` for all live sessions together. A
+ *   session's bytes go into ONE growing buffer, with a chunk's end offset, direction and time in
+ *   packed number arrays: a chunk holds no object of its own (an IDLE session gets thousands of tiny
+ *   `* N EXISTS` writes; one Buffer each cost ~200 bytes of heap, and a soak of 2,000 IDLE sessions
+ *   held 845,000 of them). A chunk costs its length plus `WIRE_CHUNK_COST` (the arrays' entries and
+ *   the buffer's spare room), so many tiny writes cannot hold more memory than a few big ones. Once a
+ *   session's capture is cut it keeps no more bytes (see `keepWire`). The originals of masked
+ *   credentials are kept only when allowed (lab.capture_passwords) and only before TLS, in a map by
+ *   chunk: the rare chunks that have any.
  */
 import type { LoggedSession } from '../../store/types.js';
 import type { TraceEvent } from '../../trace/bus.js';
 import { type Redacted, WireRedactor } from '../lab/redact.js';
 
-/** What a wire chunk costs besides its bytes (the arrays' entries and the Buffer object). */
-export const WIRE_CHUNK_COST = 64;
+/** What a wire chunk costs besides its bytes (three array entries, and the buffer's spare room). */
+export const WIRE_CHUNK_COST = 32;
+
+/** The first size of a session's capture buffer; it doubles as needed, up to the session's limit. */
+const WIRE_INITIAL_BYTES = 1024;
 
 /** The bytes of a live session as kept for its capture, by column as the events. */
 export interface WireCapture {
@@ -30,8 +38,12 @@ export interface WireCapture {
   /** 0 in, 1 out. */
   dirs: number[];
   times: number[];
-  chunks: Buffer[];
-  secrets: ([number, Buffer][] | null)[];
+  /** End offset in `data` of each chunk (a chunk starts where the one before ends). */
+  ends: number[];
+  /** The chunks' bytes, back to back; `bytes` of it are used. */
+  data: Buffer;
+  /** Originals of masked credentials by chunk index (lab.capture_passwords), for the few chunks that have any. */
+  secrets: Map<number, [number, Buffer][]>;
   /** What the kept chunks cost (bytes + WIRE_CHUNK_COST each), against the limits. */
   cost: number;
   /** Payload bytes kept. */
@@ -40,6 +52,42 @@ export interface WireCapture {
   cut: boolean;
   /** Chunks already handed to the store. */
   written: number;
+}
+
+/** Number of chunks kept. */
+export function wireChunkCount(w: WireCapture): number {
+  return w.ends.length;
+}
+
+/** Chunk `i` of a capture: its direction, time, bytes (a view of the capture's buffer) and secrets. */
+export function wireChunk(
+  w: WireCapture,
+  i: number,
+): { dir: 'in' | 'out'; t: number; data: Buffer; secrets: [number, Buffer][] | null } {
+  const start = i === 0 ? 0 : w.ends[i - 1];
+  return {
+    dir: w.dirs[i] === 0 ? 'in' : 'out',
+    t: w.times[i],
+    // A view: bytes once kept are never overwritten (growing copies into a new buffer), so it stays
+    // right; callers (a batch for the store, a pcap) hold it only briefly.
+    data: w.data.subarray(start, w.ends[i]),
+    secrets: w.secrets.get(i) ?? null,
+  };
+}
+
+export function newWireCapture(redactor: WireRedactor): WireCapture {
+  return {
+    redactor,
+    dirs: [],
+    times: [],
+    ends: [],
+    data: Buffer.alloc(0),
+    secrets: new Map(),
+    cost: 0,
+    bytes: 0,
+    cut: false,
+    written: 0,
+  };
 }
 
 /** Events of a session kept whatever the total held (see maxLiveEvents). */
@@ -115,17 +163,7 @@ export function openLive(event: OpenEvent, keyLogged: boolean): Live {
     items: [],
     encryptedFrom: event.tls ? 0 : Number.POSITIVE_INFINITY,
     written: 0,
-    wire: {
-      redactor: new WireRedactor(event.proto),
-      dirs: [],
-      times: [],
-      chunks: [],
-      secrets: [],
-      cost: 0,
-      bytes: 0,
-      cut: false,
-      written: 0,
-    },
+    wire: newWireCapture(new WireRedactor(event.proto)),
     dirty: true,
     closed: false,
   };
@@ -285,19 +323,25 @@ export function keepWire(
   const fits = Math.max(0, Math.min(r.bytes.length, room - WIRE_CHUNK_COST));
   if (fits < r.bytes.length) w.cut = true;
   if (fits === 0) return 0;
-  // A copy: the connection's buffer may be a slice of a larger one, and is not ours to keep.
-  const data = Buffer.from(r.bytes.subarray(0, fits));
-  let secrets: [number, Buffer][] | null = null;
+  // Copied into the session's buffer: the connection's buffer may be a slice of a larger one, and is
+  // not ours to keep. The buffer doubles when full (amortised: each byte is copied about twice).
+  const end = w.bytes + fits;
+  if (end > w.data.length) {
+    const grown = Buffer.allocUnsafeSlow(Math.max(WIRE_INITIAL_BYTES, end, w.data.length * 2));
+    w.data.copy(grown, 0, 0, w.bytes);
+    w.data = grown;
+  }
+  r.bytes.copy(w.data, w.bytes, 0, fits);
   if (withSecrets && r.secrets.length) {
-    secrets = [];
+    const secrets: [number, Buffer][] = [];
     for (const [offset, original] of r.secrets) {
-      if (offset < fits) secrets.push([offset, original.subarray(0, fits - offset)]);
+      if (offset < fits) secrets.push([offset, Buffer.from(original.subarray(0, fits - offset))]);
     }
+    if (secrets.length) w.secrets.set(w.ends.length, secrets);
   }
   w.dirs.push(dir === 'in' ? 0 : 1);
   w.times.push(t);
-  w.chunks.push(data);
-  w.secrets.push(secrets);
+  w.ends.push(end);
   const cost = fits + WIRE_CHUNK_COST;
   w.cost += cost;
   w.bytes += fits;

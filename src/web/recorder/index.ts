@@ -16,14 +16,16 @@
  *   (capture.ts: `captureBytes` per session, `maxLiveBytes` in all), for the pcap; a cut capture says
  *   so in a note event.
  * - A live session leaves memory once its close has been written (or at once with history off).
- * - A failing subscriber (a closed HTTP stream) never breaks recording.
+ * - A failing subscriber (a closed HTTP stream) never breaks recording. Batch subscribers (the
+ *   exercises' checker) get each batch of the history synchronously as the flush takes it; they must
+ *   not block (they queue their I/O).
  * - Secrets: the bus's events never carry them (engines redact); its wire bytes do, and are masked
  *   (lab/redact.ts) before anything is kept. The originals of the masked ranges are kept only with
  *   `capturePasswords` and only for bytes before TLS. TLS key log lines never pass through here.
  */
 import type { Logger } from '../../log.js';
 import type { TlsKeyLog } from '../../net/keylog.js';
-import type { LoggedWire, SessionFilter, Store } from '../../store/types.js';
+import type { LoggedEvent, LoggedSession, LoggedWire, SessionFilter, Store } from '../../store/types.js';
 import type { SessionTrace, TraceBus, TraceEvent } from '../../trace/bus.js';
 import type { SessionSummary } from '../api-types.js';
 import { CAPTURE_CUT_NOTE } from '../lab/pcap.js';
@@ -46,6 +48,12 @@ import { Retention } from './retention.js';
 
 export { maySee, ownershipOf, toSummary, type Viewer } from './access.js';
 export { eventText, traceEventOf } from './persistence.js';
+
+/** What a write of the history carried: the sessions that changed, and their new events. */
+export interface WrittenBatch {
+  sessions: readonly LoggedSession[];
+  events: readonly LoggedEvent[];
+}
 
 export interface RecorderOptions {
   bus: TraceBus;
@@ -79,6 +87,7 @@ export class SessionRecorder {
   #liveBytes = 0;
   #unwire: (() => void) | null = null;
   readonly #summaryListeners = new Set<(s: SessionSummary) => void>();
+  readonly #batchListeners = new Set<(batch: WrittenBatch) => void>();
   readonly #eventListeners = new Map<string, Set<(e: TraceEvent | null) => void>>();
   readonly #texts = new TextInterner();
   readonly #retention: Retention;
@@ -253,7 +262,7 @@ export class SessionRecorder {
     this.#timer.unref();
   }
 
-  /** Writes every pending change in one transaction (waits for a write in progress first). */
+  /** Writes every pending change in one transaction, then prunes when due (waits for a write in progress first). */
   async flush(): Promise<void> {
     while (this.#flushing) await this.#flushing;
     const batch = takeBatch(this.#live.values(), this.#opts.historySessions);
@@ -261,17 +270,16 @@ export class SessionRecorder {
     const now = Date.now();
     this.#retention.batchTaken(batch.firstWritten, this.#keep ? done.length : 0, now);
     if (sessions.length === 0 && done.length === 0) return;
+    if (sessions.length > 0) for (const fn of this.#batchListeners) safeCall(fn, { sessions, events });
     this.#flushing = (async () => {
-      // Both jobs are queued before either runs, so they share one transaction, the prune second.
-      const appended = sessions.length
-        ? this.#opts.store.sessionLog.append({ sessions, events, wire: batch.wire })
-        : null;
-      const pruned = this.#retention.pruneDue(now) ? this.#retention.prune() : null;
       try {
-        await appended;
+        if (sessions.length) await this.#opts.store.sessionLog.append({ sessions, events, wire: batch.wire });
       } catch (err) {
         this.#opts.log.warn({ err, sessions: sessions.length }, 'could not write the session history');
       }
+      // The prune once the batch is written: a prune beside the write (PostgreSQL runs two writes side
+      // by side, each in its own transaction) would not see the sessions the batch adds.
+      const pruned = this.#retention.pruneDue(now) ? this.#retention.prune() : null;
       for (const live of done) {
         if (!live.dirty && this.#live.delete(live.session.id)) {
           this.#liveEvents -= live.kinds.length;
@@ -363,6 +371,17 @@ export class SessionRecorder {
     };
     this.#summaryListeners.add(filtered);
     return () => this.#summaryListeners.delete(filtered);
+  }
+
+  /**
+   * Calls `fn` with every batch of the history as it is written: the summaries of the sessions that
+   * changed and their new events, in seq order per session (the exercises' checker reads them,
+   * src/web/exercises/). Nothing comes while the history is off (web.history_sessions = 0). `fn` must
+   * not block: it runs in the flush. Returns the unsubscribe function.
+   */
+  subscribeBatches(fn: (batch: WrittenBatch) => void): () => void {
+    this.#batchListeners.add(fn);
+    return () => this.#batchListeners.delete(fn);
   }
 
   /**

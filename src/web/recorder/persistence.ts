@@ -12,7 +12,7 @@
  */
 import type { JsonValue, LoggedEvent, LoggedSession, LoggedWire } from '../../store/types.js';
 import type { TraceEvent } from '../../trace/bus.js';
-import { encryptedAt, type Live, TEXT_TYPES, WHOLE } from './capture.js';
+import { encryptedAt, type Live, TEXT_TYPES, WHOLE, wireChunk, wireChunkCount } from './capture.js';
 import { keepNewest } from './retention.js';
 
 /** The text a stored event shows for each trace event type. */
@@ -72,13 +72,9 @@ function str(data: JsonValue, key: string): string {
 /** The wire chunks of a live session as the store gives them back (for a live session's pcap). */
 export function wireOf(live: Live): LoggedWire[] {
   const w = live.wire;
-  return w.chunks.map((data, i) => ({
-    sessionId: live.session.id,
-    t: w.times[i],
-    dir: w.dirs[i] === 0 ? 'in' : 'out',
-    data,
-    secrets: w.secrets[i],
-  }));
+  const out: LoggedWire[] = [];
+  for (let i = 0; i < wireChunkCount(w); i++) out.push({ sessionId: live.session.id, ...wireChunk(w, i) });
+  return out;
 }
 
 /** Rebuilds the trace event of a stored one (for annotations and exports). */
@@ -171,16 +167,9 @@ export function takeBatch(lives: Iterable<Live>, historySessions: number): Batch
     for (let i = live.written; i < n; i++) batch.events.push(logged(live, i));
     live.written = n;
     const w = live.wire;
-    for (let i = w.written; i < w.chunks.length; i++) {
-      batch.wire.push({
-        sessionId: live.session.id,
-        t: w.times[i],
-        dir: w.dirs[i] === 0 ? 'in' : 'out',
-        data: w.chunks[i],
-        secrets: w.secrets[i],
-      });
-    }
-    w.written = w.chunks.length;
+    const chunks = wireChunkCount(w);
+    for (let i = w.written; i < chunks; i++) batch.wire.push({ sessionId: live.session.id, ...wireChunk(w, i) });
+    w.written = chunks;
   };
   for (const live of lives) {
     if (!live.dirty) continue;

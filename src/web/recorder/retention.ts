@@ -8,8 +8,9 @@
  * - When sessions finish faster than `historySessions` a second, batches stretch to `BUSY_FLUSH_MS`,
  *   so that most of them fall in that case; a busy server then writes `historySessions` sessions a
  *   second at most.
- * - The prune runs at start and in the transaction of a batch, once half `historySessions` new
- *   sessions were written or every `PRUNE_EVERY_MS`. A failed prune is logged; the next one retries.
+ * - The prune runs at start and right after a batch is written (so it sees that batch's sessions),
+ *   once half `historySessions` new sessions were written or every `PRUNE_EVERY_MS`. A failed prune
+ *   is logged; the next one retries.
  */
 import type { Logger } from '../../log.js';
 import type { Store } from '../../store/types.js';

@@ -383,7 +383,7 @@ function mailServers(ctx: WebContext): MailServer[] {
 }
 
 /** RFC 4180: quote fields with a comma, quote or line break; double the quotes. */
-function csvField(value: string): string {
+export function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 

@@ -13,6 +13,8 @@
  *   list streams write the same bytes); the annotated events of a followed session once, in a hub that
  *   all its followers read from at their own pace (a follower holds a position, not a copy).
  * - Key log lines are served only as `keylog.txt` to admins; nothing else here ever contains them.
+ * - Every capture download is logged, and handed to the exercises' checker (a student's download of
+ *   their own cleartext session with a login is an exercise).
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
@@ -31,12 +33,13 @@ import {
   type WebContext,
   type WebEnv,
 } from '../context.js';
+import { ExerciseTracker } from '../exercises/progress.js';
 import { type Annotator, annotateSession, createAnnotator } from '../lab/annotate.js';
 import { explainCapabilities, probeAdvertised } from '../lab/capabilities.js';
 import { CAPTURE_CUT_NOTE, hasPasswords, sessionToPcap } from '../lab/pcap.js';
 import { SessionRecorder, type Viewer } from '../recorder/index.js';
 import { clientIp } from '../session-auth.js';
-import { openEventStream, type SseStream, STREAM_QUEUE_BYTES, StreamSlots, sseFrame } from '../sse.js';
+import { openEventStream, type SseStream, STREAM_QUEUE_BYTES, sseFrame, streamSlotsFor } from '../sse.js';
 
 /** The probe shows up as three short sessions in the lab; what is advertised only changes with a restart. */
 const CAPABILITIES_TTL_MS = 3_600_000;
@@ -51,8 +54,9 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   const recorder = ctx.recorder instanceof SessionRecorder ? ctx.recorder : null;
   const keylog = ctx.keylog instanceof TlsKeyLog ? ctx.keylog : null;
+  const exercises = ctx.exercises instanceof ExerciseTracker ? ctx.exercises : null;
   let capabilities: { at: number; value: Promise<Record<Protocol, Capability[]>> } | null = null;
-  const slots = new StreamSlots(ctx.config.web.streams_per_user, ctx.config.web.max_streams);
+  const slots = streamSlotsFor(ctx.config);
   const stallMs = ctx.config.web.stream_stall_timeout * 1000;
   /** Followed live sessions by id: one annotator and one list of frames for all their followers. */
   const hubs = new Map<string, FollowHub>();
@@ -247,6 +251,10 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
       }
     }
     const pcap = sessionToPcap(found.events, wire, { passwords });
+    // Recorded: a student's download of their own cleartext session is an exercise (exercises/).
+    const who = currentUser(c);
+    ctx.log.info({ user: who.name, session: found.summary.id, passwords }, 'capture downloaded');
+    exercises?.downloaded(who, found.summary, found.events, found.encrypted);
     return c.body(new Uint8Array(pcap), 200, {
       'Content-Type': 'application/vnd.tcpdump.pcap',
       'Content-Disposition': `attachment; filename="postbode-${found.summary.id}${passwords ? '-passwords' : ''}.pcap"`,

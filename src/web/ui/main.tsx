@@ -11,6 +11,7 @@ import { QueuePage } from './pages/admin-queue';
 import { UsersPage } from './pages/admin-users';
 import { CapabilitiesPage } from './pages/capabilities';
 import { ComparePage } from './pages/compare';
+import { ExercisesPage } from './pages/exercises';
 import { LoginPage } from './pages/login';
 import { MailPage } from './pages/mail';
 import { SessionPage } from './pages/session';
@@ -22,6 +23,7 @@ function Nav({ me, hash, onLogout }: { me: Me; hash: string; onLogout: () => voi
     ['#/sessions', 'Sessions'],
     ['#/capabilities', 'Capabilities'],
     ['#/mail', 'Mail'],
+    ['#/exercises', me.role === 'admin' ? 'Class overview' : 'Exercises'],
   ];
   if (me.role === 'admin') {
     items.push(
@@ -75,6 +77,8 @@ function Page({ me, hash }: { me: Me; hash: string }) {
       return <CapabilitiesPage />;
     case 'mail':
       return <MailPage me={me} account={p[1]} mailbox={p[2]} uid={p[3]} />;
+    case 'exercises':
+      return <ExercisesPage me={me} />;
     case 'admin':
       if (!admin) return <ErrorBox error="This page is for administrators. Log in with an admin account." />;
       switch (p[1]) {

@@ -1,0 +1,358 @@
+/**
+ * Exercise progress: which student did which exercise, computed from the session history, kept in the
+ * store (`Store.exerciseProgress`) and announced live to the web lab.
+ *
+ * Invariants:
+ * - No self-reporting: an exercise is done only by what the lab recorded, a session's events
+ *   (check.ts) or a capture download served by the lab (`downloaded`).
+ * - Live sessions are checked incrementally as the recorder writes each batch of the history
+ *   (`SessionRecorder.subscribeBatches`): a model per live session is fed its new events, and the rules
+ *   not yet done for it are asked again when it changed in a way a rule can see; the model goes when
+ *   the session has closed. The batch callback
+ *   does no I/O; crediting (attribution, store write, announcement) runs after it, one batch after
+ *   another, off the sessions' hot path.
+ * - Sessions of the history from before this process started are checked once, on demand (the first
+ *   request for progress, `postbode exercises progress`), since the live check did not see them.
+ * - Which student a session counts for (`studentOf`, the rules of recorder/access.ts): the account
+ *   that logged in; else, for SMTP without a login (port 25): the account named by MAIL FROM, else by
+ *   HELO/EHLO (the address, or a local part only one account has), else the one student who uses the
+ *   web lab from the session's client address (`WebPresence`; several students behind one address:
+ *   nobody). A row counts only for an account that exists and was created before it (an address
+ *   handed to a new student does not inherit the previous one's progress).
+ * - The store keeps the first time per student and exercise; only rows it inserted or made earlier
+ *   are announced, so every listener hears each tick once per node.
+ */
+import type { Logger } from '../../log.js';
+import type { Account, ExerciseDone, Store } from '../../store/types.js';
+import type { TraceEvent } from '../../trace/bus.js';
+import type { ProgressEntry, SessionSummary } from '../api-types.js';
+import type { ExerciseTrackerLike } from '../context.js';
+import { ownershipOf, plainAddress, type SessionOwnership } from '../recorder/access.js';
+import type { SessionRecorder, WrittenBatch } from '../recorder/index.js';
+import { traceEventOf } from '../recorder/persistence.js';
+import { fulfilledAt, modelOf, SessionModel } from './check.js';
+import { type Exercise, protocolsOf } from './definitions.js';
+
+/** How long a web request from an address places its student there (a web login's idle time). */
+const PRESENCE_MS = 12 * 3600_000;
+/** Addresses remembered at most (the oldest go first). */
+const MAX_ADDRESSES = 10_000;
+/** Sessions of the history read per page when checking it. */
+const HISTORY_PAGE = 500;
+
+/**
+ * Which students use the web lab from which client address: each request of a logged-in mail user
+ * places them at its address for `idleMs`; logging out takes them away.
+ */
+export class WebPresence {
+  readonly #byAddress = new Map<string, Map<string, number>>();
+
+  constructor(
+    readonly idleMs = PRESENCE_MS,
+    readonly maxAddresses = MAX_ADDRESSES,
+  ) {}
+
+  seen(address: string, student: string, now = Date.now()): void {
+    if (!address) return;
+    const key = plainAddress(address);
+    let students = this.#byAddress.get(key);
+    if (students)
+      this.#byAddress.delete(key); // re-inserted last: the map stays in order of use
+    else students = new Map();
+    students.set(student.toLowerCase(), now);
+    this.#byAddress.set(key, students);
+    while (this.#byAddress.size > this.maxAddresses) {
+      const oldest = this.#byAddress.keys().next().value;
+      if (oldest === undefined) break;
+      this.#byAddress.delete(oldest);
+    }
+  }
+
+  left(address: string, student: string): void {
+    const key = plainAddress(address);
+    const students = this.#byAddress.get(key);
+    students?.delete(student.toLowerCase());
+    if (students?.size === 0) this.#byAddress.delete(key);
+  }
+
+  /** The students seen at `address` within the idle time. */
+  at(address: string, now = Date.now()): string[] {
+    const students = this.#byAddress.get(plainAddress(address));
+    if (!students) return [];
+    const out: string[] = [];
+    for (const [student, seen] of students) {
+      if (now - seen <= this.idleMs) out.push(student);
+      else students.delete(student);
+    }
+    return out;
+  }
+}
+
+/** The account a session counts for (see the header), or null. */
+export async function studentOf(
+  store: Store,
+  s: SessionOwnership,
+  presence?: WebPresence,
+  now = Date.now(),
+): Promise<string | null> {
+  if (s.user !== null) return s.user;
+  if (s.proto !== 'smtp') return null;
+  if (s.mailFrom && (await store.accounts.get(s.mailFrom))) return s.mailFrom;
+  if (s.helo) {
+    if (s.helo.includes('@')) {
+      if (await store.accounts.get(s.helo)) return s.helo;
+    } else {
+      const named = (await store.accounts.list()).filter(
+        (a) => a.address.slice(0, a.address.lastIndexOf('@')) === s.helo,
+      );
+      if (named.length === 1) return named[0].address;
+    }
+  }
+  const there = presence?.at(s.remote, now) ?? [];
+  return there.length === 1 ? there[0] : null;
+}
+
+/** The rows that count: a known exercise, an account that exists and was created before the row. */
+export function countingRows(
+  rows: readonly ExerciseDone[],
+  accounts: readonly Account[],
+  exercises: readonly Exercise[],
+) {
+  const created = new Map(accounts.map((a) => [a.address, a.createdAt.getTime()]));
+  const ids = new Set(exercises.map((e) => e.id));
+  return rows.filter((r) => {
+    const since = created.get(r.student);
+    return since !== undefined && since <= r.at && ids.has(r.exercise);
+  });
+}
+
+/**
+ * Checks the sessions of the history (those that started before `before`, if given) against the
+ * exercises; what a download does cannot be seen there. Read-only: the caller records or merges.
+ */
+export async function checkHistory(
+  store: Store,
+  exercises: readonly Exercise[],
+  opts: { before?: number } = {},
+): Promise<ExerciseDone[]> {
+  const rules = exercises.filter((e) => e.rule.download === undefined);
+  const out: ExerciseDone[] = [];
+  if (rules.length === 0) return out;
+  const seen = new Set<string>();
+  let before = opts.before;
+  for (;;) {
+    const page = await store.sessionLog.list({ limit: HISTORY_PAGE, ...(before !== undefined ? { before } : {}) });
+    for (const s of page) {
+      if (seen.has(s.id)) continue;
+      seen.add(s.id);
+      const mine = rules.filter((e) => protocolsOf(e.rule).includes(s.proto));
+      if (mine.length === 0) continue;
+      const events = await store.sessionLog.events(s.id);
+      const model = modelOf(
+        s.proto,
+        s.listener,
+        events.map((e) => traceEventOf(e, s)),
+        events.map((e) => e.encrypted),
+      );
+      const done = mine.flatMap((e) => {
+        const at = fulfilledAt(e.rule, model);
+        return at === null ? [] : [{ exercise: e.id, at }];
+      });
+      if (done.length === 0) continue;
+      const student = await studentOf(store, ownershipOf(s));
+      if (student) for (const d of done) out.push({ student, ...d, sessionId: s.id });
+    }
+    if (page.length < HISTORY_PAGE) break;
+    // Sessions that started in the same millisecond as the last one are read again and skipped.
+    before = page[page.length - 1].start + 1;
+  }
+  return out;
+}
+
+/** The full table: every student × every exercise, done or not (ordered as given). */
+export function progressTable(
+  students: readonly string[],
+  exercises: readonly Exercise[],
+  rows: readonly ExerciseDone[],
+): ProgressEntry[] {
+  const at = new Map(rows.map((r) => [`${r.student}\0${r.exercise}`, r.at]));
+  return students.flatMap((student) =>
+    exercises.map((e) => {
+      const t = at.get(`${student}\0${e.id}`);
+      return { student, exercise: e.id, done: t !== undefined, at: t ?? null };
+    }),
+  );
+}
+
+interface Completion {
+  session: SessionOwnership & { id: string };
+  exercise: string;
+  at: number;
+}
+
+export interface ExerciseTrackerOptions {
+  store: Store;
+  log: Logger;
+  exercises: Exercise[];
+  /** The lab's recorder, whose batches are checked live; null: only the history and downloads. */
+  recorder: SessionRecorder | null;
+}
+
+/** The server's checker (see the header). */
+export class ExerciseTracker implements ExerciseTrackerLike {
+  readonly exercises: readonly Exercise[];
+  readonly presence = new WebPresence();
+  readonly #store: Store;
+  readonly #log: Logger;
+  readonly #recorder: SessionRecorder | null;
+  /** Live sessions being checked: their model and the exercises they have done. */
+  readonly #live = new Map<string, { model: SessionModel; done: Set<string>; checked: number }>();
+  readonly #listeners = new Set<(entry: ProgressEntry) => void>();
+  readonly #startedAt = Date.now();
+  #work: Promise<void> = Promise.resolve();
+  #history: Promise<void> | null = null;
+  #unsubscribe: (() => void) | null = null;
+
+  constructor(opts: ExerciseTrackerOptions) {
+    this.exercises = opts.exercises;
+    this.#store = opts.store;
+    this.#log = opts.log;
+    this.#recorder = opts.recorder;
+  }
+
+  start(): void {
+    if (this.#recorder && !this.#unsubscribe) this.#unsubscribe = this.#recorder.subscribeBatches(this.#onBatch);
+  }
+
+  async stop(): Promise<void> {
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
+    await this.#work;
+  }
+
+  /** Calls `fn` with each tick as it is recorded. Returns the unsubscribe function. */
+  subscribe(fn: (entry: ProgressEntry) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  /** Resolves when the ticks of the batches seen so far are recorded and announced. */
+  settled(): Promise<void> {
+    return this.#work;
+  }
+
+  /** The rows that count, of one student or all, with the history checked first (once). */
+  async rows(student?: string): Promise<ExerciseDone[]> {
+    this.#history ??= this.#checkHistory();
+    await this.#history;
+    const rows = await this.#store.exerciseProgress.list(student ? { student } : {});
+    return countingRows(rows, await this.#store.accounts.list(), this.exercises);
+  }
+
+  #checkHistory = async (): Promise<void> => {
+    try {
+      const rows = await checkHistory(this.#store, this.exercises, { before: this.#startedAt });
+      await this.#record(rows);
+    } catch (err) {
+      this.#log.warn({ err }, 'could not check the session history for exercises');
+    }
+  };
+
+  /** The recorder wrote a batch: feed the live models and collect what got done (no I/O here). */
+  #onBatch = (batch: WrittenBatch): void => {
+    const bySession = new Map<string, WrittenBatch['events'][number][]>();
+    for (const e of batch.events) {
+      const list = bySession.get(e.sessionId);
+      if (list) list.push(e);
+      else bySession.set(e.sessionId, [e]);
+    }
+    const completions: Completion[] = [];
+    for (const s of batch.sessions) {
+      let live = this.#live.get(s.id);
+      if (!live) {
+        live = { model: new SessionModel(s.proto, s.listener), done: new Set(), checked: -1 };
+        this.#live.set(s.id, live);
+      }
+      for (const e of bySession.get(s.id) ?? []) live.model.push(traceEventOf(e, s), e.encrypted);
+      // Rules are asked again only when the session changed in a way they can see.
+      const changed = live.model.version !== live.checked;
+      live.checked = live.model.version;
+      for (const ex of changed ? this.exercises : []) {
+        if (ex.rule.download !== undefined || live.done.has(ex.id)) continue;
+        const at = fulfilledAt(ex.rule, live.model);
+        if (at === null) continue;
+        live.done.add(ex.id);
+        completions.push({ session: { id: s.id, ...ownershipOf(s) }, exercise: ex.id, at });
+      }
+      if (s.end !== null) this.#live.delete(s.id);
+    }
+    if (completions.length > 0) this.#queue(() => this.#credit(completions));
+  };
+
+  #queue(job: () => Promise<void>): void {
+    this.#work = this.#work.then(job).catch((err: unknown) => {
+      this.#log.warn({ err }, 'could not record exercise progress');
+    });
+  }
+
+  async #credit(completions: Completion[]): Promise<void> {
+    const rows: ExerciseDone[] = [];
+    const students = new Map<string, string | null>();
+    for (const c of completions) {
+      let student = students.get(c.session.id);
+      if (student === undefined) {
+        student = await studentOf(this.#store, c.session, this.presence);
+        students.set(c.session.id, student);
+      }
+      if (student) rows.push({ student, exercise: c.exercise, at: c.at, sessionId: c.session.id });
+    }
+    await this.#record(rows);
+  }
+
+  /** Stores the rows that count and announces those the store took as new or earlier. */
+  async #record(rows: ExerciseDone[]): Promise<void> {
+    if (rows.length === 0) return;
+    const counting = countingRows(rows, await this.#store.accounts.list(), this.exercises);
+    const changed = await this.#store.exerciseProgress.record(counting);
+    for (const r of changed) {
+      const entry: ProgressEntry = { student: r.student, exercise: r.exercise, done: true, at: r.at };
+      for (const fn of this.#listeners) {
+        try {
+          fn(entry);
+        } catch {
+          // A failing listener (a closed stream) must not stop the others.
+        }
+      }
+    }
+  }
+
+  /**
+   * A mail user downloaded a session's capture (`capture.pcap`): the download exercises of that
+   * session are done for them when it is theirs and fits the rule.
+   */
+  downloaded(
+    who: { role: 'admin' | 'user'; name: string },
+    summary: SessionSummary,
+    events: readonly TraceEvent[],
+    encrypted: readonly boolean[],
+  ): void {
+    if (who.role !== 'user') return;
+    const rules = this.exercises.filter((e) => e.rule.download === 'pcap');
+    if (rules.length === 0) return;
+    const model = modelOf(summary.proto, summary.listener, events, encrypted);
+    const done = rules.filter((e) => fulfilledAt(e.rule, model) !== null);
+    if (done.length === 0) return;
+    const at = Date.now();
+    const owner: SessionOwnership = {
+      proto: summary.proto,
+      user: summary.user,
+      helo: summary.helo,
+      mailFrom: summary.mailFrom,
+      remote: summary.remote,
+    };
+    this.#queue(async () => {
+      if ((await studentOf(this.#store, owner, this.presence)) !== who.name.toLowerCase()) return;
+      await this.#record(done.map((e) => ({ student: who.name, exercise: e.id, at, sessionId: summary.id })));
+    });
+  }
+}
