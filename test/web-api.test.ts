@@ -13,6 +13,7 @@ import type { TLSSocket } from 'node:tls';
 import { LineClient } from './harness/line-client.js';
 import { popRetrieveAll } from './harness/pop3.js';
 import { type PostbodeProcess, removeDir, startPostbode } from './harness/server.js';
+import { TEST_STORE } from './harness/store.js';
 
 /** A browser-like client: keeps the session cookie, sends JSON. */
 class WebClient {
@@ -165,7 +166,7 @@ describe('web API', () => {
     );
     assert.match(status.product, /^postbode /);
     assert.ok(status.listeners.some((l) => l.name === 'http'));
-    assert.equal(status.store.kind, 'sqlite');
+    assert.equal(status.store.kind, TEST_STORE);
     const saved = c.cookie;
     assert.equal((await c.req('POST', '/api/logout')).status, 204);
     c.cookie = saved;
