@@ -150,9 +150,16 @@ describe('PostgreSQL body search index', { skip }, () => {
     } finally {
       for (const o of others) await o.close();
     }
+    // From the catalogs, not pg_indexes: its pg_get_indexdef() can fail on the indexes of a schema
+    // that another test process drops meanwhile ("could not open relation with OID").
     const indexes = await ctx.rows<{ indexname: string }>(
-      `SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'search_text' AND indexdef LIKE '%gin_trgm_ops%'
-       ORDER BY indexname`,
+      `SELECT c.relname AS indexname FROM pg_index x
+         JOIN pg_class c ON c.oid = x.indexrelid
+         JOIN pg_class t ON t.oid = x.indrelid
+         JOIN pg_namespace n ON n.oid = t.relnamespace
+        WHERE n.nspname = $1 AND t.relname = 'search_text'
+          AND EXISTS (SELECT 1 FROM pg_opclass o WHERE o.oid = ANY (x.indclass::oid[]) AND o.opcname = 'gin_trgm_ops')
+        ORDER BY 1`,
       [schema.schema],
     );
     assert.deepEqual(
