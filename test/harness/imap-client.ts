@@ -296,7 +296,7 @@ class ImapLineSocket {
       }
       if (this.#closed) throw new Error(`smtp connection closed; buffered ${JSON.stringify(this.#buf)}`);
       await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`smtp timeout; buffered ${JSON.stringify(this.#buf)}`)), 5000);
+        const t = setTimeout(() => reject(new Error(`smtp timeout; buffered ${JSON.stringify(this.#buf)}`)), 30_000);
         this.#wake = () => {
           clearTimeout(t);
           this.#wake = null;
