@@ -18,8 +18,8 @@
  *   SCRAM keys clears them" holds against concurrent updates from other nodes.
  */
 import { normalizeAddress } from '../normalize.js';
+import { ACCOUNT_COLUMNS, type AccountRow, toAccount } from '../rows.js';
 import {
-  type Account,
   type AccountStore,
   type AliasStore,
   DEFAULT_MAILBOXES,
@@ -29,32 +29,6 @@ import {
 import type { PgContext } from './db.js';
 import { nextUidValidities } from './uidvalidity.js';
 
-interface AccountRow {
-  id: number;
-  address: string;
-  password_hash: string;
-  apop_secret: string | null;
-  scram_sha256: string | null;
-  quota_bytes: number | null;
-  disabled: boolean;
-  created_at: number;
-}
-
-const COLUMNS = 'id, address, password_hash, apop_secret, scram_sha256, quota_bytes, disabled, created_at';
-
-function toAccount(row: AccountRow): Account {
-  return {
-    id: row.id,
-    address: row.address,
-    passwordHash: row.password_hash,
-    apopSecret: row.apop_secret,
-    scramSha256: row.scram_sha256,
-    quotaBytes: row.quota_bytes,
-    disabled: row.disabled,
-    createdAt: new Date(row.created_at),
-  };
-}
-
 export function pgAccounts(ctx: PgContext): AccountStore {
   return {
     create(input) {
@@ -63,7 +37,7 @@ export function pgAccounts(ctx: PgContext): AccountStore {
       return ctx.tx(async (tx) => {
         const row = await tx.one<AccountRow>(
           `INSERT INTO accounts (address, password_hash, apop_secret, scram_sha256, quota_bytes, disabled, created_at)
-           VALUES ($1, $2, $3, $4, $5, false, $6) ON CONFLICT (address) DO NOTHING RETURNING ${COLUMNS}`,
+           VALUES ($1, $2, $3, $4, $5, false, $6) ON CONFLICT (address) DO NOTHING RETURNING ${ACCOUNT_COLUMNS}`,
           [
             address,
             input.passwordHash,
@@ -87,25 +61,25 @@ export function pgAccounts(ctx: PgContext): AccountStore {
     },
 
     async get(address) {
-      const row = await ctx.one<AccountRow>(`SELECT ${COLUMNS} FROM accounts WHERE address = $1`, [
+      const row = await ctx.one<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE address = $1`, [
         normalizeAddress(address),
       ]);
       return row ? toAccount(row) : null;
     },
 
     async getById(id) {
-      const row = await ctx.one<AccountRow>(`SELECT ${COLUMNS} FROM accounts WHERE id = $1`, [id]);
+      const row = await ctx.one<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = $1`, [id]);
       return row ? toAccount(row) : null;
     },
 
     async list() {
-      return (await ctx.rows<AccountRow>(`SELECT ${COLUMNS} FROM accounts ORDER BY address`)).map(toAccount);
+      return (await ctx.rows<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts ORDER BY address`)).map(toAccount);
     },
 
     update(address, patch) {
       const normalized = normalizeAddress(address);
       return ctx.tx(async (tx) => {
-        const row = await tx.one<AccountRow>(`SELECT ${COLUMNS} FROM accounts WHERE address = $1 FOR UPDATE`, [
+        const row = await tx.one<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE address = $1 FOR UPDATE`, [
           normalized,
         ]);
         if (!row) return false;

@@ -35,6 +35,7 @@
 import pg from 'pg';
 import { ChangeBus } from '../changes.js';
 import { joinFlags } from '../normalize.js';
+import { keywordList } from '../rows.js';
 import type { ChangeFeed, MailboxChange } from '../types.js';
 import { connectionConfig, type PgContext } from './db.js';
 
@@ -242,7 +243,7 @@ export class PgChangeFeed implements ChangeFeed {
         changes.push({ kind: 'exists', mailboxId, uid: row.uid, modseq: row.modseq });
         if (row.uid >= uidNext) uidNext = row.uid + 1;
       } else {
-        const keywords = row.keywords === '' ? [] : row.keywords.split(' ');
+        const keywords = keywordList(row.keywords);
         changes.push({
           kind: 'flags',
           mailboxId,

@@ -20,6 +20,7 @@
  */
 import { hostname } from 'node:os';
 import { normalizeMailboxName, splitFlags } from '../normalize.js';
+import { addBytes, prepareBlob, type QuotaAdditions } from '../rows.js';
 import { type DeliveryRequest, type DeliveryResult, OverQuotaError, type Store, StoreNotFoundError } from '../types.js';
 import { pgAccounts, pgAliases, pgDomains } from './accounts.js';
 import { pgAdmins } from './admins.js';
@@ -29,11 +30,11 @@ import { pgExerciseProgress } from './exercises.js';
 import { PgChangeFeed } from './feed.js';
 import { PgMailboxLocks } from './locks.js';
 import { lockMailboxesByName, pgMailboxes } from './mailboxes.js';
-import { insertMessage, pgBlobs, pgMessages, prepareBlob, putBlob } from './messages.js';
+import { insertMessage, pgBlobs, pgMessages, putBlob } from './messages.js';
 import { pgNodeKeys } from './nodekeys.js';
 import { PgNodes } from './nodes.js';
 import { insertQueueEntry, pgQueue } from './queue.js';
-import { accountsOverQuota, addBytes, type QuotaAdditions } from './quota.js';
+import { accountsOverQuota } from './quota.js';
 import { migratePg } from './schema.js';
 import { ensurePgSearchIndex, pgSearchIndex } from './search.js';
 import { pgSessionLog } from './sessionlog.js';

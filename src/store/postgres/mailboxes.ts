@@ -24,42 +24,17 @@
  *   (`SELECT … ORDER BY id FOR UPDATE` locks in the sorted order).
  */
 import { FLAG_SEEN, normalizeMailboxName } from '../normalize.js';
-import {
-  type Mailbox,
-  type MailboxStatus,
-  type MailboxStore,
-  StoreConflictError,
-  StoreNotFoundError,
-} from '../types.js';
+import { type MailboxRowBase, toMailbox } from '../rows.js';
+import { type MailboxStatus, type MailboxStore, StoreConflictError, StoreNotFoundError } from '../types.js';
 import { isUniqueViolation, type PgContext, type PgQueryable, type PgTx, sqlState } from './db.js';
 import { nextUidValidity } from './uidvalidity.js';
 
-export interface MailboxRow {
-  id: number;
-  account_id: number;
-  name: string;
-  uidvalidity: number;
-  uidnext: number;
-  highestmodseq: number;
-  special_use: string | null;
+export interface MailboxRow extends MailboxRowBase {
   subscribed: boolean;
   total_size: number;
 }
 
 const COLUMNS = 'id, account_id, name, uidvalidity, uidnext, highestmodseq, special_use, subscribed, total_size';
-
-export function toMailbox(row: MailboxRow): Mailbox {
-  return {
-    id: row.id,
-    accountId: row.account_id,
-    name: row.name,
-    uidValidity: row.uidvalidity,
-    uidNext: row.uidnext,
-    highestModseq: row.highestmodseq,
-    specialUse: row.special_use,
-    subscribed: row.subscribed,
-  };
-}
 
 export function mailboxRowByName(q: PgQueryable, accountId: number, name: string): Promise<MailboxRow | undefined> {
   return q.one<MailboxRow>(`SELECT ${COLUMNS} FROM mailboxes WHERE account_id = $1 AND name = $2`, [

@@ -39,10 +39,17 @@
  *   are read with `substring(data FROM … FOR …)`, which fetches only the needed chunks of the
  *   uncompressed out-of-line `data` (schema.ts: STORAGE EXTERNAL).
  */
-import { createHash } from 'node:crypto';
-import type { IndexText } from '../../mail/search.js';
 import { applyFlags, FLAG_DELETED, joinFlags, splitFlags } from '../normalize.js';
-import { INDEX_MAX_BYTES, prepareIndexText } from '../search-text.js';
+import {
+  addBytes,
+  keywordList,
+  MESSAGE_COLUMNS,
+  type MessageRow,
+  type PreparedBlob,
+  prepareBlob,
+  type QuotaAdditions,
+  toMessage,
+} from '../rows.js';
 import {
   type BlobStore,
   type JsonValue,
@@ -56,59 +63,11 @@ import {
 } from '../types.js';
 import type { PgContext, PgQueryable, PgTx } from './db.js';
 import { bumpModseq, lockMailboxes } from './mailboxes.js';
-import { accountsOverQuota, addBytes, type QuotaAdditions } from './quota.js';
+import { accountsOverQuota } from './quota.js';
 import { indexExistingBlob, indexNewBlob, searchText } from './search.js';
-
-interface MessageRow {
-  mailbox_id: number;
-  uid: number;
-  blob_id: number;
-  size: number;
-  flags: number;
-  keywords: string;
-  internaldate: number;
-  modseq: number;
-}
-
-const COLUMNS = 'mailbox_id, uid, blob_id, size, flags, keywords, internaldate, modseq';
 
 /** The largest value of an int4 parameter (`substring` takes int4 positions and lengths). */
 const INT4_MAX = 2_147_483_647;
-
-export function keywordList(column: string): string[] {
-  return column === '' ? [] : column.split(' ');
-}
-
-function toMessage(row: MessageRow): MessageInfo {
-  return {
-    mailboxId: row.mailbox_id,
-    uid: row.uid,
-    blobId: row.blob_id,
-    size: row.size,
-    flags: joinFlags(row.flags, keywordList(row.keywords)),
-    internalDate: new Date(row.internaldate),
-    modseq: row.modseq,
-  };
-}
-
-/** What a blob write needs, computed before the transaction to keep it short. */
-export interface PreparedBlob {
-  hash: string;
-  raw: Buffer;
-  meta: string;
-  /** The body search index's texts (search.ts); null when not indexed now (no index, queue only). */
-  text: IndexText | null;
-}
-
-/** `index`: compute the search index's texts (for blobs that go into a mailbox, when indexing at write). */
-export function prepareBlob(raw: Buffer, meta: JsonValue, index: boolean): PreparedBlob {
-  return {
-    hash: createHash('sha256').update(raw).digest('hex'),
-    raw,
-    meta: JSON.stringify(meta ?? null),
-    text: index && raw.length <= INDEX_MAX_BYTES ? prepareIndexText(raw, meta) : null,
-  };
-}
 
 /**
  * Blobs larger than this are looked up before they are sent (see the header); smaller ones go straight
@@ -165,7 +124,7 @@ async function insertMessages(tx: PgTx, mailboxId: number, items: readonly NewRo
        UPDATE mailboxes SET uidnext = uidnext + $2, highestmodseq = highestmodseq + 1, total_size = total_size + $3
        WHERE id = $1 RETURNING uidnext - $2 AS first, highestmodseq AS modseq
      ), added AS (
-       INSERT INTO messages (${COLUMNS})
+       INSERT INTO messages (${MESSAGE_COLUMNS})
        SELECT $1, slot.first + v.ord - 1, v.blob_id, v.size, v.flags, v.keywords, v.internaldate, slot.modseq
        FROM slot, unnest($4::bigint[], $5::bigint[], $6::integer[], $7::text[], $8::bigint[])
          WITH ORDINALITY AS v(blob_id, size, flags, keywords, internaldate, ord)
@@ -258,7 +217,7 @@ async function lockAccount(tx: PgTx, accountId: number): Promise<void> {
 export function pgMessages(ctx: PgContext, opts: { defaultQuotaBytes: number | null }): MessageStore {
   const rowsIn = (q: PgQueryable, mailboxId: number, uids: readonly number[]) =>
     q.rows<MessageRow>(
-      `SELECT ${COLUMNS} FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) ORDER BY uid`,
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = $1 AND uid = ANY($2::bigint[]) ORDER BY uid`,
       [mailboxId, uids],
     );
 
@@ -438,17 +397,18 @@ export function pgMessages(ctx: PgContext, opts: { defaultQuotaBytes: number | n
 
   return {
     async list(mailboxId) {
-      const rows = await ctx.rows<MessageRow>(`SELECT ${COLUMNS} FROM messages WHERE mailbox_id = $1 ORDER BY uid`, [
-        mailboxId,
-      ]);
+      const rows = await ctx.rows<MessageRow>(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = $1 ORDER BY uid`,
+        [mailboxId],
+      );
       return rows.map(toMessage);
     },
 
     async get(mailboxId, uid) {
-      const row = await ctx.one<MessageRow>(`SELECT ${COLUMNS} FROM messages WHERE mailbox_id = $1 AND uid = $2`, [
-        mailboxId,
-        uid,
-      ]);
+      const row = await ctx.one<MessageRow>(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = $1 AND uid = $2`,
+        [mailboxId, uid],
+      );
       return row ? toMessage(row) : null;
     },
 

@@ -12,8 +12,8 @@
  *   get an `expunge` of every message.
  */
 import { normalizeAddress } from '../normalize.js';
+import { ACCOUNT_COLUMNS, type AccountRow, toAccount } from '../rows.js';
 import {
-  type Account,
   type AccountStore,
   type AliasStore,
   DEFAULT_MAILBOXES,
@@ -24,35 +24,9 @@ import type { SqliteContext } from './db.js';
 import { insertMailbox, type MailboxRow, publishMailboxGone } from './mailboxes.js';
 import { ESSENTIAL } from './writer.js';
 
-interface AccountRow {
-  id: number;
-  address: string;
-  password_hash: string;
-  apop_secret: string | null;
-  scram_sha256: string | null;
-  quota_bytes: number | null;
-  disabled: number;
-  created_at: number;
-}
-
-const COLUMNS = 'id, address, password_hash, apop_secret, scram_sha256, quota_bytes, disabled, created_at';
-
-function toAccount(row: AccountRow): Account {
-  return {
-    id: row.id,
-    address: row.address,
-    passwordHash: row.password_hash,
-    apopSecret: row.apop_secret,
-    scramSha256: row.scram_sha256,
-    quotaBytes: row.quota_bytes,
-    disabled: row.disabled !== 0,
-    createdAt: new Date(row.created_at),
-  };
-}
-
 export function sqliteAccounts(ctx: SqliteContext): AccountStore {
   const byAddress = (address: string) =>
-    ctx.sql(`SELECT ${COLUMNS} FROM accounts WHERE address = ?`).get(normalizeAddress(address)) as
+    ctx.sql(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE address = ?`).get(normalizeAddress(address)) as
       | AccountRow
       | undefined;
 
@@ -65,7 +39,7 @@ export function sqliteAccounts(ctx: SqliteContext): AccountStore {
         const row = ctx
           .sql(
             `INSERT INTO accounts (address, password_hash, apop_secret, scram_sha256, quota_bytes, disabled, created_at)
-             VALUES (?, ?, ?, ?, ?, 0, ?) RETURNING ${COLUMNS}`,
+             VALUES (?, ?, ?, ?, ?, 0, ?) RETURNING ${ACCOUNT_COLUMNS}`,
           )
           .get(
             address,
@@ -88,12 +62,12 @@ export function sqliteAccounts(ctx: SqliteContext): AccountStore {
     },
 
     async getById(id) {
-      const row = ctx.sql(`SELECT ${COLUMNS} FROM accounts WHERE id = ?`).get(id) as AccountRow | undefined;
+      const row = ctx.sql(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ?`).get(id) as AccountRow | undefined;
       return row ? toAccount(row) : null;
     },
 
     async list() {
-      return (ctx.sql(`SELECT ${COLUMNS} FROM accounts ORDER BY address`).all() as AccountRow[]).map(toAccount);
+      return (ctx.sql(`SELECT ${ACCOUNT_COLUMNS} FROM accounts ORDER BY address`).all() as AccountRow[]).map(toAccount);
     },
 
     update(address, patch) {

@@ -16,6 +16,7 @@
 import { ChangeBus } from '../changes.js';
 import { MemoryMailboxLocks } from '../locks.js';
 import { normalizeMailboxName, splitFlags } from '../normalize.js';
+import { addBytes, prepareBlob, type QuotaAdditions } from '../rows.js';
 import type { SpaceGuard } from '../space.js';
 import { type DeliveryRequest, type DeliveryResult, OverQuotaError, type Store, StoreNotFoundError } from '../types.js';
 import { sqliteAccounts, sqliteAliases, sqliteDomains } from './accounts.js';
@@ -23,9 +24,9 @@ import { sqliteAdmins } from './admins.js';
 import { openDatabase, SqliteContext } from './db.js';
 import { sqliteExerciseProgress } from './exercises.js';
 import { mailboxRowByName, sqliteMailboxes } from './mailboxes.js';
-import { insertMessage, prepareBlob, putBlob, sqliteBlobs, sqliteMessages } from './messages.js';
+import { insertMessage, putBlob, sqliteBlobs, sqliteMessages } from './messages.js';
 import { insertQueueEntry, sqliteQueue } from './queue.js';
-import { accountsOverQuota, addBytes, type QuotaAdditions } from './quota.js';
+import { accountsOverQuota } from './quota.js';
 import { ensureSearchIndex, sqliteSearchIndex } from './search.js';
 import { sqliteSessionLog } from './sessionlog.js';
 

@@ -18,41 +18,16 @@
  *   mailbox that later gets that name (create, rename) takes it back. A name is never in both.
  */
 import { FLAG_SEEN, normalizeMailboxName } from '../normalize.js';
-import {
-  type Mailbox,
-  type MailboxStatus,
-  type MailboxStore,
-  StoreConflictError,
-  StoreNotFoundError,
-} from '../types.js';
+import { type MailboxRowBase, toMailbox } from '../rows.js';
+import { type MailboxStatus, type MailboxStore, StoreConflictError, StoreNotFoundError } from '../types.js';
 import type { SqliteContext } from './db.js';
 import { ESSENTIAL, type WriteTx } from './writer.js';
 
-export interface MailboxRow {
-  id: number;
-  account_id: number;
-  name: string;
-  uidvalidity: number;
-  uidnext: number;
-  highestmodseq: number;
-  special_use: string | null;
+export interface MailboxRow extends MailboxRowBase {
   subscribed: number;
 }
 
 const COLUMNS = 'id, account_id, name, uidvalidity, uidnext, highestmodseq, special_use, subscribed';
-
-export function toMailbox(row: MailboxRow): Mailbox {
-  return {
-    id: row.id,
-    accountId: row.account_id,
-    name: row.name,
-    uidValidity: row.uidvalidity,
-    uidNext: row.uidnext,
-    highestModseq: row.highestmodseq,
-    specialUse: row.special_use,
-    subscribed: row.subscribed !== 0,
-  };
-}
 
 export function mailboxRowByName(ctx: SqliteContext, accountId: number, name: string): MailboxRow | undefined {
   return ctx

@@ -20,9 +20,17 @@
  * - A blob's meta lives in `blob_meta` (schema V2), so reading it never touches the message bytes, and
  *   `readMany` reads only the requested byte ranges (`substr` on a BLOB counts bytes).
  */
-import { createHash } from 'node:crypto';
-import type { IndexText } from '../../mail/search.js';
 import { applyFlags, FLAG_DELETED, joinFlags, splitFlags } from '../normalize.js';
+import {
+  addBytes,
+  keywordList,
+  MESSAGE_COLUMNS,
+  type MessageRow,
+  type PreparedBlob,
+  prepareBlob,
+  type QuotaAdditions,
+  toMessage,
+} from '../rows.js';
 import {
   type BlobStore,
   type JsonValue,
@@ -36,57 +44,9 @@ import {
 } from '../types.js';
 import type { SqliteContext } from './db.js';
 import { bumpModseq, mailboxRowById } from './mailboxes.js';
-import { accountsOverQuota, addBytes, type QuotaAdditions } from './quota.js';
-import { INDEX_MAX_BYTES, indexExistingBlob, indexNewBlob, prepareIndexText, searchText } from './search.js';
+import { accountsOverQuota } from './quota.js';
+import { indexExistingBlob, indexNewBlob, searchText } from './search.js';
 import { ESSENTIAL, type WriteTx } from './writer.js';
-
-interface MessageRow {
-  mailbox_id: number;
-  uid: number;
-  blob_id: number;
-  size: number;
-  flags: number;
-  keywords: string;
-  internaldate: number;
-  modseq: number;
-}
-
-const COLUMNS = 'mailbox_id, uid, blob_id, size, flags, keywords, internaldate, modseq';
-
-export function keywordList(column: string): string[] {
-  return column === '' ? [] : column.split(' ');
-}
-
-function toMessage(row: MessageRow): MessageInfo {
-  return {
-    mailboxId: row.mailbox_id,
-    uid: row.uid,
-    blobId: row.blob_id,
-    size: row.size,
-    flags: joinFlags(row.flags, keywordList(row.keywords)),
-    internalDate: new Date(row.internaldate),
-    modseq: row.modseq,
-  };
-}
-
-/** What a blob write needs, computed before entering the write queue to keep the transaction short. */
-export interface PreparedBlob {
-  hash: string;
-  raw: Buffer;
-  meta: string;
-  /** The body search index's texts (search.ts); null when not indexed now (no index, queue only). */
-  text: IndexText | null;
-}
-
-/** `index`: compute the search index's texts (for blobs that go into a mailbox, when there is an index). */
-export function prepareBlob(raw: Buffer, meta: JsonValue, index: boolean): PreparedBlob {
-  return {
-    hash: createHash('sha256').update(raw).digest('hex'),
-    raw,
-    meta: JSON.stringify(meta ?? null),
-    text: index && raw.length <= INDEX_MAX_BYTES ? prepareIndexText(raw, meta) : null,
-  };
-}
 
 /**
  * The id of the blob with these bytes, inserting it when new, with its search index row (or pending
@@ -135,7 +95,7 @@ export function insertMessage(
     .get(input.mailboxId) as { uid: number; modseq: number } | undefined;
   if (!slot) throw new StoreNotFoundError(`no mailbox ${input.mailboxId}`);
   ctx
-    .sql(`INSERT INTO messages (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+    .sql(`INSERT INTO messages (${MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
     .run(
       input.mailboxId,
       slot.uid,
@@ -175,7 +135,7 @@ export function sqliteMessages(ctx: SqliteContext, opts: { defaultQuotaBytes: nu
   const rowsIn = (mailboxId: number, uids: readonly number[]) =>
     ctx
       .sql(
-        `SELECT ${COLUMNS} FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid`,
+        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid`,
       )
       .all(mailboxId, uniqueUids(uids)) as MessageRow[];
 
@@ -276,12 +236,14 @@ export function sqliteMessages(ctx: SqliteContext, opts: { defaultQuotaBytes: nu
 
   return {
     async list(mailboxId) {
-      const rows = ctx.sql(`SELECT ${COLUMNS} FROM messages WHERE mailbox_id = ? ORDER BY uid`).all(mailboxId);
+      const rows = ctx.sql(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? ORDER BY uid`).all(mailboxId);
       return (rows as MessageRow[]).map(toMessage);
     },
 
     async get(mailboxId, uid) {
-      const row = ctx.sql(`SELECT ${COLUMNS} FROM messages WHERE mailbox_id = ? AND uid = ?`).get(mailboxId, uid);
+      const row = ctx
+        .sql(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND uid = ?`)
+        .get(mailboxId, uid);
       return row ? toMessage(row as MessageRow) : null;
     },
 

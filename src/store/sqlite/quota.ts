@@ -7,15 +7,9 @@
  *   write runs between this check and the inserts, so concurrent writes cannot overshoot together.
  * - The limit is `quotaLimit`: the account's own quota, else the store's default; none: never over.
  */
+import type { QuotaAdditions } from '../rows.js';
 import { quotaLimit } from '../types.js';
 import type { SqliteContext } from './db.js';
-
-/** Bytes to be added per account id. */
-export type QuotaAdditions = Map<number, number>;
-
-export function addBytes(additions: QuotaAdditions, accountId: number, bytes: number): void {
-  additions.set(accountId, (additions.get(accountId) ?? 0) + bytes);
-}
 
 /**
  * The accounts among `additions` that the added bytes would take beyond their limit (usage + added >
