@@ -14,8 +14,53 @@
  * - A session's bytes (the lab's capture) are one row per session per batch: the chunks' bytes
  *   joined in one buffer, their times, directions and lengths in `parts`, the originals of masked
  *   ranges in `secrets`.
+ * - A `log_sessions` row reads the same on both backends (`SessionRow`, `toSession`); `key_logged` is
+ *   0/1 on SQLite and a boolean on PostgreSQL.
  */
-import type { JsonValue, LoggedEvent, LoggedWire } from './types.js';
+import type { JsonValue, LoggedEvent, LoggedSession, LoggedWire } from './types.js';
+
+/** A row of `log_sessions`. */
+export interface SessionRow {
+  id: string;
+  proto: LoggedSession['proto'];
+  listener: string;
+  local_addr: string;
+  local_port: number;
+  remote_addr: string;
+  remote_port: number;
+  user: string | null;
+  tls: string | null;
+  start: number;
+  end: number | null;
+  state: string;
+  close_reason: string | null;
+  events: number;
+  key_logged: number | boolean;
+  helo: string | null;
+  mail_from: string | null;
+}
+
+export function toSession(row: SessionRow): LoggedSession {
+  return {
+    id: row.id,
+    proto: row.proto,
+    listener: row.listener,
+    localAddress: row.local_addr,
+    localPort: row.local_port,
+    remoteAddress: row.remote_addr,
+    remotePort: row.remote_port,
+    user: row.user,
+    tls: row.tls,
+    start: row.start,
+    end: row.end,
+    state: row.state,
+    closeReason: row.close_reason,
+    events: row.events,
+    keyLogged: Boolean(row.key_logged),
+    helo: row.helo,
+    mailFrom: row.mail_from,
+  };
+}
 
 /**
  * The first chunk format (before this file wrote `Chunk`s): a JSON array with one array per event,

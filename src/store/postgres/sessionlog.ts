@@ -20,7 +20,7 @@
  * - Pruning deletes sessions; their chunks and bytes go by cascade in the same transaction.
  * - Nothing is cached: the CLI and the other nodes read the history too.
  */
-import { decodeChunk, decodeWire, encodeChunk, encodeWire } from '../sessionlog-codec.js';
+import { decodeChunk, decodeWire, encodeChunk, encodeWire, type SessionRow, toSession } from '../sessionlog-codec.js';
 import {
   type LoggedEvent,
   type LoggedSession,
@@ -29,26 +29,6 @@ import {
   StoreNotFoundError,
 } from '../types.js';
 import { type PgContext, sqlState } from './db.js';
-
-interface SessionRow {
-  id: string;
-  proto: LoggedSession['proto'];
-  listener: string;
-  local_addr: string;
-  local_port: number;
-  remote_addr: string;
-  remote_port: number;
-  user: string | null;
-  tls: string | null;
-  start: number;
-  end: number | null;
-  state: string;
-  close_reason: string | null;
-  events: number;
-  key_logged: boolean;
-  helo: string | null;
-  mail_from: string | null;
-}
 
 const COLUMNS =
   'id, proto, listener, local_addr, local_port, remote_addr, remote_port, "user", tls, start, "end", state, close_reason, events, key_logged, helo, mail_from';
@@ -72,28 +52,6 @@ const INSERT_WIRE = `INSERT INTO log_wire (session_id, parts, data, secrets)
   SELECT w.session_id, w.parts, w.data, w.secrets
   FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[]) WITH ORDINALITY AS w(session_id, parts, data, secrets, n)
   ORDER BY w.n`;
-
-function toSession(row: SessionRow): LoggedSession {
-  return {
-    id: row.id,
-    proto: row.proto,
-    listener: row.listener,
-    localAddress: row.local_addr,
-    localPort: row.local_port,
-    remoteAddress: row.remote_addr,
-    remotePort: row.remote_port,
-    user: row.user,
-    tls: row.tls,
-    start: row.start,
-    end: row.end,
-    state: row.state,
-    closeReason: row.close_reason,
-    events: row.events,
-    keyLogged: row.key_logged,
-    helo: row.helo,
-    mailFrom: row.mail_from,
-  };
-}
 
 /** The sessions as the 17 column arrays of UPSERT, the last summary of each id winning. */
 function sessionColumns(sessions: readonly LoggedSession[]): unknown[][] {

@@ -12,35 +12,9 @@
  *   chunks' bytes joined in one BLOB, their times, directions and lengths in `parts`.
  * - Nothing is cached: the CLI may read the history from another process.
  */
-import { decodeChunk, decodeWire, encodeChunk, encodeWire } from '../sessionlog-codec.js';
-import {
-  type LoggedEvent,
-  type LoggedSession,
-  type LoggedWire,
-  type SessionLogStore,
-  StoreNotFoundError,
-} from '../types.js';
+import { decodeChunk, decodeWire, encodeChunk, encodeWire, type SessionRow, toSession } from '../sessionlog-codec.js';
+import { type LoggedEvent, type LoggedWire, type SessionLogStore, StoreNotFoundError } from '../types.js';
 import type { SqliteContext } from './db.js';
-
-interface SessionRow {
-  id: string;
-  proto: LoggedSession['proto'];
-  listener: string;
-  local_addr: string;
-  local_port: number;
-  remote_addr: string;
-  remote_port: number;
-  user: string | null;
-  tls: string | null;
-  start: number;
-  end: number | null;
-  state: string;
-  close_reason: string | null;
-  events: number;
-  key_logged: number;
-  helo: string | null;
-  mail_from: string | null;
-}
 
 const COLUMNS =
   'id, proto, listener, local_addr, local_port, remote_addr, remote_port, user, tls, start, end, state, close_reason, events, key_logged, helo, mail_from';
@@ -52,28 +26,6 @@ const UPSERT = `INSERT INTO log_sessions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 
 
 const INSERT_CHUNK = 'INSERT INTO log_chunks (session_id, events) VALUES (?, ?)';
 const INSERT_WIRE = 'INSERT INTO log_wire (session_id, parts, data, secrets) VALUES (?, ?, ?, ?)';
-
-function toSession(row: SessionRow): LoggedSession {
-  return {
-    id: row.id,
-    proto: row.proto,
-    listener: row.listener,
-    localAddress: row.local_addr,
-    localPort: row.local_port,
-    remoteAddress: row.remote_addr,
-    remotePort: row.remote_port,
-    user: row.user,
-    tls: row.tls,
-    start: row.start,
-    end: row.end,
-    state: row.state,
-    closeReason: row.close_reason,
-    events: row.events,
-    keyLogged: row.key_logged !== 0,
-    helo: row.helo,
-    mailFrom: row.mail_from,
-  };
-}
 
 /** Escapes LIKE wildcards so a prefix filter matches literally. */
 function likePrefix(text: string): string {
