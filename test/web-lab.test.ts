@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { LineClient } from './harness/line-client.js';
 import { type PostbodeProcess, removeDir, startPostbode } from './harness/server.js';
+import { SseReader } from './harness/sse-reader.js';
 import { Api } from './harness/web-api-client.js';
 
 const ADMIN_PASSWORD = 'teach-me-42';
@@ -48,80 +49,6 @@ interface Annotated {
   text: string;
   encrypted: boolean;
   annotation: { code: string | null; summary: string; answers: { command: string } | null } | null;
-}
-
-/** Reads a server-sent event stream; `next` waits for an event matching a predicate. */
-class SseReader {
-  readonly #ac = new AbortController();
-  #buf = '';
-  #events: { event: string; data: string }[] = [];
-  #wake: (() => void) | null = null;
-  #done = false;
-  comments = 0;
-
-  static async open(api: Api, p: string): Promise<SseReader> {
-    const r = new SseReader();
-    const res = await api.req('GET', p, undefined, r.#ac.signal);
-    assert.equal(res.status, 200, `GET ${p}: ${res.status}`);
-    assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
-    void r.#pump(res);
-    return r;
-  }
-
-  async #pump(res: Response): Promise<void> {
-    const decoder = new TextDecoder();
-    try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        this.#buf += decoder.decode(chunk, { stream: true });
-        for (let end = this.#buf.indexOf('\n\n'); end >= 0; end = this.#buf.indexOf('\n\n')) {
-          const block = this.#buf.slice(0, end);
-          this.#buf = this.#buf.slice(end + 2);
-          let event = 'message';
-          const data: string[] = [];
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) this.comments++;
-            else if (line.startsWith('event:')) event = line.slice(6).trim();
-            else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
-          }
-          if (data.length) this.#events.push({ event, data: data.join('\n') });
-        }
-        this.#wake?.();
-      }
-    } catch {
-      // aborted
-    }
-    this.#done = true;
-    this.#wake?.();
-  }
-
-  async next<T>(event: string, match: (data: T) => boolean = () => true, ms = 5000): Promise<T> {
-    const until = Date.now() + ms;
-    for (;;) {
-      const i = this.#events.findIndex((e) => e.event === event && match(JSON.parse(e.data) as T));
-      if (i >= 0) {
-        const [e] = this.#events.splice(i, 1);
-        return JSON.parse(e.data) as T;
-      }
-      if (this.#done) throw new Error(`stream ended without ${event}`);
-      const left = until - Date.now();
-      if (left <= 0) throw new Error(`no ${event} event in ${ms} ms; have ${JSON.stringify(this.#events)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.#wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-  }
-
-  get ended(): boolean {
-    return this.#done;
-  }
-
-  close(): void {
-    this.#ac.abort();
-  }
 }
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -318,13 +245,13 @@ describe('web lab API', () => {
   });
 
   it('streams sessions and one session live over SSE, with annotations, until it ends', async () => {
-    const list = await SseReader.open(admin, '/api/sessions/stream');
+    const list = await SseReader.open(admin, '/api/sessions/stream', 5000);
     const c = await LineClient.connect(pb.ports.smtp);
     try {
       await c.reply();
       const port = c.socket.localPort;
       const opened = await list.next<Summary>('session', (s) => s.remotePort === port && s.active);
-      const live = await SseReader.open(admin, `/api/sessions/${opened.id}/stream`);
+      const live = await SseReader.open(admin, `/api/sessions/${opened.id}/stream`, 5000);
       const greeting = await live.next<Annotated>('event', (e) => e.type === 'out');
       assert.match(greeting.text, /^220 /);
       assert.equal(greeting.annotation?.code, '220');

@@ -11,9 +11,13 @@ export class SseReader {
   readonly #all: { event: string; data: string }[] = [];
   #wake: (() => void) | null = null;
   #done = false;
+  /** How long `next` waits by default, in ms. */
+  #waitMs = 8000;
 
-  static async open(api: Api, p: string): Promise<SseReader> {
+  /** `waitMs`: how long `next` waits for an event unless told otherwise (default 8 s). */
+  static async open(api: Api, p: string, waitMs = 8000): Promise<SseReader> {
     const r = new SseReader();
+    r.#waitMs = waitMs;
     const res = await api.req('GET', p, undefined, r.#ac.signal);
     assert.equal(res.status, 200, `GET ${p}: ${res.status}`);
     assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
@@ -51,7 +55,7 @@ export class SseReader {
   }
 
   /** Waits for the next event named `event` that `match` accepts, and takes it. */
-  async next<T>(event: string, match: (data: T) => boolean = () => true, ms = 8000): Promise<T> {
+  async next<T>(event: string, match: (data: T) => boolean = () => true, ms = this.#waitMs): Promise<T> {
     const until = Date.now() + ms;
     for (;;) {
       const i = this.#events.findIndex((e) => e.event === event && match(JSON.parse(e.data) as T));
@@ -75,6 +79,11 @@ export class SseReader {
   /** The data of every `event` received so far. */
   seen<T>(event: string): T[] {
     return this.#all.filter((e) => e.event === event).map((e) => JSON.parse(e.data) as T);
+  }
+
+  /** The server ended the stream (or it was closed). */
+  get ended(): boolean {
+    return this.#done;
   }
 
   close(): void {
