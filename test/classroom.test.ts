@@ -6,61 +6,14 @@
  * routes like any other.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { Browser } from './harness/browser.js';
 import { LineClient } from './harness/line-client.js';
 import { type PostbodeProcess, removeDir, startPostbode } from './harness/server.js';
 
 const ALICE = 'alice@example.test';
 const BOB = 'bob@example.test';
 const PASSWORD = 'class-pw-1';
-
-/** A web lab client whose requests leave from `localAddress` (fetch cannot choose it). */
-class Browser {
-  cookie = '';
-  constructor(
-    readonly port: number,
-    readonly localAddress: string,
-  ) {}
-
-  request(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    return new Promise((resolve, reject) => {
-      const req = http.request(
-        {
-          host: '127.0.0.1',
-          port: this.port,
-          localAddress: this.localAddress,
-          method,
-          path,
-          headers: {
-            cookie: this.cookie,
-            'x-postbode': '1',
-            ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}),
-          },
-        },
-        (res) => {
-          const set = res.headers['set-cookie'];
-          if (set?.[0]) this.cookie = set[0].split(';')[0];
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (d: string) => {
-            text += d;
-          });
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-        },
-      );
-      req.on('error', reject);
-      req.end(data);
-    });
-  }
-
-  async json<T>(method: string, path: string, body?: unknown, expect = 200): Promise<T> {
-    const r = await this.request(method, path, body);
-    assert.equal(r.status, expect, `${method} ${path}: ${r.status} ${r.text}`);
-    return JSON.parse(r.text) as T;
-  }
-}
 
 interface Summary {
   id: string;

@@ -10,10 +10,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Browser } from './harness/browser.js';
 import { LineClient } from './harness/line-client.js';
 import { eventually, plain } from './harness/mail-flow.js';
 import { type PostbodeProcess, removeDir, startPostbode } from './harness/server.js';
@@ -37,50 +37,6 @@ interface Progress {
   students: string[];
   exercises: string[];
   progress: Entry[];
-}
-
-/** A web lab client whose requests leave from `localAddress` (fetch cannot choose it). */
-class Browser {
-  cookie = '';
-  constructor(
-    readonly port: number,
-    readonly localAddress: string,
-  ) {}
-
-  request(method: string, p: string, body?: unknown): Promise<{ status: number; text: string }> {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    return new Promise((resolve, reject) => {
-      const req = http.request(
-        {
-          host: '127.0.0.1',
-          port: this.port,
-          localAddress: this.localAddress,
-          method,
-          path: p,
-          headers: {
-            cookie: this.cookie,
-            'x-postbode': '1',
-            ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}),
-          },
-        },
-        (res) => {
-          const set = res.headers['set-cookie'];
-          if (set?.[0]) this.cookie = set[0].split(';')[0];
-          const chunks: Buffer[] = [];
-          res.on('data', (d: Buffer) => chunks.push(d));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('latin1') }));
-        },
-      );
-      req.on('error', reject);
-      req.end(data);
-    });
-  }
-
-  async json<T>(method: string, p: string, body?: unknown, expect = 200): Promise<T> {
-    const r = await this.request(method, p, body);
-    assert.equal(r.status, expect, `${method} ${p}: ${r.status} ${r.text}`);
-    return JSON.parse(r.text) as T;
-  }
 }
 
 /** The exercises done, per student, from a progress answer. */
