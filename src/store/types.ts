@@ -722,6 +722,52 @@ export interface ExerciseProgressStore {
   clear(student?: string): Promise<number>;
 }
 
+/** One Sieve script of an account (ManageSieve, RFC 5804; src/sieve/). */
+export interface SieveScriptInfo {
+  /** The script's name as the client gave it (UTF-8, 1–128 characters, no control characters). */
+  name: string;
+  active: boolean;
+  /** Size of the source in bytes (UTF-8). */
+  size: number;
+  updatedAt: Date;
+}
+
+/**
+ * The Sieve scripts of each account, and the per-account memory of vacation replies and `duplicate`
+ * ids (issue 13). To be added to `Store` as `readonly sieve: SieveStore` with its implementation.
+ *
+ * Contract:
+ * - At most one script per account is active. `put` creates or replaces a script and keeps its
+ *   active state; it does not check the script (callers compile it first).
+ * - `delete` refuses the active script ('active'), as RFC 5804 §2.10 wants; `rename` keeps the active
+ *   state and refuses a name that exists ('exists').
+ * - `setActive(accountId, null)` deactivates all; with a name that does not exist it returns false and
+ *   changes nothing.
+ * - Deleting an account deletes its scripts and memory.
+ * - `remember(accountId, kind, key, seconds, now)` records `key` as seen until now + seconds and returns
+ *   true, or returns false (recording nothing) when the key is recorded and not expired: the one atomic
+ *   "answer once per period" decision, safe with several writers (nodes). `seen` only asks.
+ *   Expired rows are pruned by the writes.
+ */
+export interface SieveStore {
+  list(accountId: number): Promise<SieveScriptInfo[]>;
+  get(accountId: number, name: string): Promise<string | null>;
+  put(accountId: number, name: string, source: string): Promise<void>;
+  delete(accountId: number, name: string): Promise<'deleted' | 'missing' | 'active'>;
+  rename(accountId: number, from: string, to: string): Promise<'renamed' | 'missing' | 'exists'>;
+  setActive(accountId: number, name: string | null): Promise<boolean>;
+  /** The active script's name and source, or null. */
+  active(accountId: number): Promise<{ name: string; source: string } | null>;
+  remember(
+    accountId: number,
+    kind: 'vacation' | 'duplicate',
+    key: string,
+    seconds: number,
+    now: Date,
+  ): Promise<boolean>;
+  seen(accountId: number, kind: 'vacation' | 'duplicate', key: string, now: Date): Promise<boolean>;
+}
+
 /** An administrator of the web lab: a separate account, not a mail address (`postbode admin add NAME`). */
 export interface Admin {
   /** Lower-case name without `@`. */
