@@ -4,7 +4,7 @@
  * bundle and the Node build can both import it.
  */
 
-export type Proto = 'smtp' | 'pop3' | 'imap';
+export type Proto = 'smtp' | 'pop3' | 'imap' | 'managesieve';
 export type Role = 'admin' | 'user';
 
 /** A session in the lab's list. */
@@ -76,6 +76,18 @@ export interface Capability {
   summary: string;
   effect: string;
   example: string[];
+}
+
+/**
+ * `GET /api/capabilities`: the keywords each protocol advertises, explained; `sieve` has one entry per
+ * Sieve extension of ManageSieve's SIEVE capability.
+ */
+export interface CapabilitiesResponse {
+  smtp: Capability[];
+  pop3: Capability[];
+  imap: Capability[];
+  managesieve: Capability[];
+  sieve: Capability[];
 }
 
 /** A MIME part of a message in the mail browser; `part` is its IMAP section number. */

@@ -9,6 +9,7 @@ import type { MimeNode, Role } from '../api-types.js';
 export type {
   AnnotatedEvent,
   Annotation,
+  CapabilitiesResponse,
   Capability,
   CaptureInfo,
   EventType,
