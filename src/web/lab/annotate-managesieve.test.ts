@@ -145,6 +145,14 @@ describe('ManageSieve annotations', () => {
         ...GREETING,
         ['in', 'FROBNICATE'],
         ['out', 'NO "Unknown command."'],
+        ['in', 'CHECKSCRIPT {8+}'],
+        ['in', 'kep;'],
+        ['in', ' x'],
+        ['out', 'NO {71}'],
+        ['out', 'line 1, column 1: unknown command "kep"'],
+        ['out', 'line 2, column 3: expected ";"'],
+        ['in', 'NOOP'],
+        ['out', 'OK "NOOP completed"'],
         ['in', 'AUTHENTICATE "PLAIN"'],
         ['out', '""'],
         ['in', '"*"'],
@@ -153,6 +161,12 @@ describe('ManageSieve annotations', () => {
       ]),
     );
     assert.match(byText(out, /FROBNICATE/, 'in').annotation?.summary ?? '', /not a ManageSieve command/);
+    assert.match(byText(out, /^NO \{/).annotation?.detail ?? '', /literal of 71 octets/);
+    const first = byText(out, /^line 1, column 1/);
+    assert.equal(first.annotation?.summary, 'Error at line 1, column 1: unknown command "kep"');
+    assert.deepEqual(first.annotation?.answers, { seq: 9, command: 'CHECKSCRIPT' });
+    assert.match(byText(out, /^line 2, column 3/).annotation?.summary ?? '', /^Error at line 2, column 3/);
+    assert.deepEqual(byText(out, /NOOP completed/).annotation?.answers, { seq: 15, command: 'NOOP' });
     assert.match(byText(out, /^"\*"$/, 'in').annotation?.summary ?? '', /Cancels AUTHENTICATE/);
     const bye = byText(out, /^BYE/);
     assert.equal(bye.annotation?.code, 'BYE');

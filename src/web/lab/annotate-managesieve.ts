@@ -37,6 +37,8 @@ export class ManageSieveTracker implements ProtocolTracker {
   #sasl: Pending | null = null;
   /** The STARTTLS that was answered OK: its handshake is followed by the capabilities again. */
   #startedTls: Pending | null = null;
+  /** A final response whose text is a literal (several lines of errors): the command it answered. */
+  #literalOf: { answers: LineNote['answers']; verb: string } | null = null;
 
   tls(): void {
     if (this.#startedTls) {
@@ -139,12 +141,29 @@ export class ManageSieveTracker implements ProtocolTracker {
 
   server(_seq: number, text: string): LineNote {
     if (this.#serverLiteral) {
-      const answers = this.#answers(this.#target());
+      const of = this.#literalOf;
+      const answers = of ? of.answers : this.#answers(this.#target());
       const rest = consumeLiteral(this.#serverLiteral, text);
-      if (rest === null) return { summary: 'Literal data (part of the response above)', answers, rfc: rfc(5804, '4') };
-      this.#serverLiteral = null;
-      this.#serverTail = rest === '';
-      return { summary: 'End of the literal', answers, rfc: rfc(5804, '4') };
+      const ended = rest !== null;
+      if (ended) {
+        this.#serverLiteral = null;
+        this.#literalOf = null;
+        this.#serverTail = rest === '';
+      }
+      const error = of ? /^line (\d+), column (\d+): (.*)$/.exec(text) : null;
+      if (error) {
+        return {
+          summary: `Error at line ${error[1]}, column ${error[2]}: ${error[3]}`,
+          detail: 'Part of the response text above (a literal, since it has several lines).',
+          answers,
+          rfc: rfc(5804, of?.verb === 'CHECKSCRIPT' ? '2.12' : '2.6'),
+        };
+      }
+      return {
+        summary: ended ? 'End of the literal' : 'Literal data (part of the response above)',
+        answers,
+        rfc: rfc(5804, '4'),
+      };
     }
     const target = this.#target();
     const answers = this.#answers(target);
@@ -171,7 +190,15 @@ export class ManageSieveTracker implements ProtocolTracker {
       detail.push(`Response code (${code[1].length > 60 ? `${code[1].slice(0, 60)}…` : code[1]}): ${known?.text ?? 'not a response code RFC 5804 defines'}.`);
       if (known) ref = known.rfc;
     }
-    const message = strings(code ? rest.slice(code[0].length) : rest)[0];
+    const text2 = code ? rest.slice(code[0].length).trim() : rest;
+    const literalText = LITERAL_AT_END.exec(text2);
+    if (literalText) {
+      // The response text is a literal (RFC 5804 §4 literal-s2c): its lines follow.
+      this.#literalOf = { answers, verb: target?.verb ?? '' };
+      this.#watchLiteral('server', text2);
+      detail.push(`The text follows as a literal of ${literalText[1]} octets (it has several lines).`);
+    }
+    const message = literalText ? undefined : strings(text2)[0];
     const position = message ? /line (\d+)(?:, column (\d+)|:(\d+))?/i.exec(message) : null;
     if (!ok && position && target && (target.verb === 'PUTSCRIPT' || target.verb === 'CHECKSCRIPT')) {
       detail.push(`The script has an error at line ${position[1]}${position[2] || position[3] ? `, column ${position[2] ?? position[3]}` : ''}.`);

@@ -533,6 +533,13 @@ const MANAGESIEVE: Record<string, Entry> = {
     effect: 'Listed only when the server supports "enotify".',
     example: ['S: "NOTIFY" "mailto"'],
   },
+  UNAUTHENTICATE: {
+    rfc: 'RFC 5804',
+    section: '2.14',
+    summary: 'UNAUTHENTICATE logs out but keeps the connection',
+    effect: 'A client can log in again as someone else without a new connection (and TLS handshake).',
+    example: ['C: UNAUTHENTICATE', 'S: OK', 'C: AUTHENTICATE "PLAIN" "…"'],
+  },
   OWNER: {
     rfc: 'RFC 5804',
     section: '1.7',
