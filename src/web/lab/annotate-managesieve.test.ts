@@ -1,9 +1,13 @@
 /**
  * The ManageSieve annotator (RFC 5804): greeting and capabilities, STARTTLS and the capabilities sent
- * again after it, AUTHENTICATE with a challenge, literals read as data, response codes, states.
+ * again after it, AUTHENTICATE with a challenge, literals read as data, response codes, states; on
+ * made-up sessions and on a real session through a real server.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { LineClient } from '../../../test/harness/line-client.js';
+import { type PostbodeProcess, removeDir, startPostbode } from '../../../test/harness/server.js';
+import { TraceRecorder } from '../../../test/harness/trace-recorder.js';
 import type { TraceEvent } from '../../trace/bus.js';
 import type { AnnotatedEvent } from '../api-types.js';
 import { annotateSession } from './annotate.js';
@@ -178,5 +182,83 @@ describe('ManageSieve annotations', () => {
     assert.deepEqual(strings('"SIEVE" "fileinto vacation"'), ['SIEVE', 'fileinto vacation']);
     assert.deepEqual(strings('"a\\"b" ACTIVE'), ['a"b', 'ACTIVE']);
     assert.deepEqual(strings('"" {12+}'), ['', '{12+}']);
+  });
+});
+
+describe('a real ManageSieve session through a real server', () => {
+  let pb: PostbodeProcess;
+  let rec: TraceRecorder;
+  before(async () => {
+    pb = await startPostbode({ listeners: ['managesieve'] });
+    assert.equal(pb.cli(['user', 'add', 'ludo@example.test', '--password', 'sdf12345']).code, 0);
+    rec = await TraceRecorder.attach(pb.dataDir);
+  });
+  after(async () => {
+    rec.close();
+    await pb.stop();
+    removeDir(pb.dataDir);
+  });
+
+  /** Lines up to and including the final OK/NO/BYE. */
+  async function response(c: LineClient): Promise<string[]> {
+    const lines: string[] = [];
+    for (;;) {
+      const line = await c.line();
+      lines.push(line);
+      if (/^(OK|NO|BYE)\b/.test(line)) return lines;
+    }
+  }
+
+  it('STARTTLS, AUTHENTICATE, PUTSCRIPT (refused and stored), SETACTIVE, LISTSCRIPTS, GETSCRIPT, LOGOUT', async () => {
+    const from = rec.events.length;
+    const c = await LineClient.connect(pb.ports.managesieve);
+    const greeting = await response(c);
+    assert.ok(greeting.some((l) => l === '"STARTTLS"'), greeting.join('\n'));
+    c.send('STARTTLS');
+    assert.match((await response(c)).at(-1) ?? '', /^OK/);
+    await c.upgradeTls();
+    await response(c); // the capabilities again (RFC 5804 §2.2)
+    c.send(`AUTHENTICATE "PLAIN" "${Buffer.from('\0ludo@example.test\0sdf12345').toString('base64')}"`);
+    assert.match((await response(c)).at(-1) ?? '', /^OK/);
+    c.write('PUTSCRIPT "bad" {10+}\r\nfrobnicate\r\n');
+    assert.match((await response(c)).at(-1) ?? '', /^NO/);
+    c.write('PUTSCRIPT "t" {7+}\r\nkeep;\r\n\r\n');
+    assert.match((await response(c)).at(-1) ?? '', /^OK/);
+    c.send('SETACTIVE "t"');
+    await response(c);
+    c.send('LISTSCRIPTS');
+    await response(c);
+    c.send('GETSCRIPT "t"');
+    await response(c);
+    c.send('LOGOUT');
+    await response(c);
+    await c.closedByServer();
+
+    const out = annotateSession(await rec.session('managesieve', from));
+    const unknown = out.filter((e) => e.type === 'out' && /not known to the lab/.test(e.annotation?.summary ?? ''));
+    assert.deepEqual(
+      unknown.map((e) => e.text),
+      [],
+      'every capability has an entry in capabilities.ts',
+    );
+    const tlsAt = out.findIndex((e) => e.type === 'tls');
+    assert.ok(tlsAt > 0);
+    assert.ok(out.slice(tlsAt).every((e) => e.encrypted));
+    const again = out.slice(tlsAt).find((e) => e.type === 'out');
+    assert.equal(again?.annotation?.answers?.command, 'STARTTLS');
+    const login = out.find((e) => e.type === 'out' && e.annotation?.answers?.command === 'AUTHENTICATE');
+    assert.equal(login?.annotation?.code, 'OK');
+    assert.equal(login?.annotation?.state, 'authenticated');
+    assert.ok(out.every((e) => !e.text.includes('sdf12345') && !e.text.includes('AGx1ZG9')));
+    const refused = out.find((e) => e.type === 'out' && e.annotation?.code === 'NO');
+    assert.equal(refused?.annotation?.answers?.command, 'PUTSCRIPT');
+    assert.match(`${refused?.text} ${refused?.annotation?.detail}`, /line 1/);
+    const stored = out.filter((e) => e.type === 'out' && e.annotation?.answers?.command === 'PUTSCRIPT').at(-1);
+    assert.match(stored?.annotation?.summary ?? '', /Script "t" stored/);
+    assert.match(byText(out, /^"t" ACTIVE/).annotation?.summary ?? '', /the active one/);
+    assert.match(byText(out, /^\{7\}$/).annotation?.summary ?? '', /script follows/);
+    const commands = out.filter((e) => e.type === 'in' && e.annotation?.summary.includes(': ')).map((e) => e.text.split(' ')[0]);
+    assert.deepEqual(commands, ['STARTTLS', 'AUTHENTICATE', 'PUTSCRIPT', 'PUTSCRIPT', 'SETACTIVE', 'LISTSCRIPTS', 'GETSCRIPT', 'LOGOUT']);
+    assert.equal(out.filter((e) => e.type === 'out').at(-1)?.annotation?.state, 'logout');
   });
 });

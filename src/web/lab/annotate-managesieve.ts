@@ -90,6 +90,15 @@ export class ManageSieveTracker implements ProtocolTracker {
         rfc: rfc(5804, '2.1'),
       };
     }
+    if (/^<redacted>$/i.test(text)) {
+      this.#pending.push({ seq, verb: '(hidden line)', arg: null });
+      return {
+        summary: 'A line the server hid: sent right after AUTHENTICATE, it may carry credentials',
+        detail: 'A client that sends base64 credentials after a refused AUTHENTICATE would show its password here.',
+        rfc: rfc(5804, '2.1'),
+        command: true,
+      };
+    }
     const sp = text.indexOf(' ');
     const verb = (sp < 0 ? text : text.slice(0, sp)).toUpperCase();
     const args = sp < 0 ? '' : text.slice(sp + 1).trim();
