@@ -57,7 +57,8 @@ type Open = Extract<TraceEvent, { type: 'open' }>;
  *   each 'in' and 'out' line with CRLF, abbreviated as the transcript shows them.
  * - The server port is the standard cleartext port of the listener the session came in on (smtp 25,
  *   submission 587, pop3 110, imap 143, managesieve 4190), whatever port the server really listens on,
- *   so Wireshark picks the SMTP, POP, IMAP and ManageSieve dissectors by itself. Sessions on an implicit-TLS listener (465, 995,
+ *   so Wireshark picks the SMTP, POP and IMAP dissectors by itself (it has none for ManageSieve: 4190 is
+ *   its IANA port, and Follow TCP Stream reads it). Sessions on an implicit-TLS listener (465, 995,
  *   993) are written with the cleartext port of the same protocol (587, 110, 143): Wireshark would
  *   otherwise decode those ports as TLS. A listener name postbode does not know keeps its real port.
  *   A classic pcap file has no place for a comment saying so, hence this note.
