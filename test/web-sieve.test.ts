@@ -121,7 +121,10 @@ describe('web API: Sieve', () => {
     assert.match(saved.source, /require \["date", "relational", "vacation"\];/);
     assert.match(saved.source, /currentdate :value "ge" "date" "2026-12-20"/);
     assert.match(saved.source, /currentdate :value "le" "date" "2027-01-05"/);
-    assert.match(saved.source, /vacation :days 1 :subject "Away" "I am away until 5 January\.\nUrgent\? Call the desk\.";/);
+    assert.match(
+      saved.source,
+      /vacation :days 1 :subject "Away" "I am away until 5 January\.\nUrgent\? Call the desk\.";/,
+    );
     const o = await alice.json<Overview>('GET', '/api/sieve/me');
     assert.equal(o.active, 'postbode');
     assert.deepEqual(

@@ -17,7 +17,9 @@ const CHROMIUM = '/usr/bin/chromium';
 const ALICE = 'alice@example.test';
 const ALICE_PASSWORD = 'alice-pw-7';
 
-describe('Filters page in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` }, () => {
+describe('Filters page in headless Chromium', {
+  skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed`,
+}, () => {
   let pb: PostbodeProcess;
   let context: BrowserContext;
   let page: Page;

@@ -92,11 +92,20 @@ describe('sieve rules of the web form', () => {
     const problems = (r: unknown) =>
       rulesSchema.safeParse(r).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`) ?? [];
     assert.match(problems({ filters: [{ field: 'from', value: 'x' }] }).join(), /needs an action/);
-    assert.match(problems({ filters: [{ field: 'from', value: 'x', fileinto: 'A', discard: true }] }).join(), /not both/);
+    assert.match(
+      problems({ filters: [{ field: 'from', value: 'x', fileinto: 'A', discard: true }] }).join(),
+      /not both/,
+    );
     assert.match(problems({ filters: [{ field: 'header', value: 'x', stop: true }] }).join(), /filters\.0\.header/);
-    assert.match(problems({ filters: [{ field: 'header', header: 'X:Y', value: 'x', stop: true }] }).join(), /no colon/);
+    assert.match(
+      problems({ filters: [{ field: 'header', header: 'X:Y', value: 'x', stop: true }] }).join(),
+      /no colon/,
+    );
     assert.match(problems({ filters: [{ field: 'from', value: 'a\nb', stop: true }] }).join(), /line breaks/);
-    assert.match(problems({ vacation: { start: '2027-01-02', end: '2027-01-01', text: 'x' } }).join(), /before the start/);
+    assert.match(
+      problems({ vacation: { start: '2027-01-02', end: '2027-01-01', text: 'x' } }).join(),
+      /before the start/,
+    );
     assert.match(problems({ vacation: { start: '2027-13-01', text: 'x' } }).join(), /vacation\.start/);
     assert.match(problems({ vacation: { text: '  ' } }).join(), /write the text/);
     assert.match(problems({ vacation: { text: 'x', days: 0 } }).join(), /vacation\.days/);

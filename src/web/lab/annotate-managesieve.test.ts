@@ -213,7 +213,10 @@ describe('a real ManageSieve session through a real server', () => {
     const from = rec.events.length;
     const c = await LineClient.connect(pb.ports.managesieve);
     const greeting = await response(c);
-    assert.ok(greeting.some((l) => l === '"STARTTLS"'), greeting.join('\n'));
+    assert.ok(
+      greeting.some((l) => l === '"STARTTLS"'),
+      greeting.join('\n'),
+    );
     c.send('STARTTLS');
     assert.match((await response(c)).at(-1) ?? '', /^OK/);
     await c.upgradeTls();
@@ -257,8 +260,19 @@ describe('a real ManageSieve session through a real server', () => {
     assert.match(stored?.annotation?.summary ?? '', /Script "t" stored/);
     assert.match(byText(out, /^"t" ACTIVE/).annotation?.summary ?? '', /the active one/);
     assert.match(byText(out, /^\{7\}$/).annotation?.summary ?? '', /script follows/);
-    const commands = out.filter((e) => e.type === 'in' && e.annotation?.summary.includes(': ')).map((e) => e.text.split(' ')[0]);
-    assert.deepEqual(commands, ['STARTTLS', 'AUTHENTICATE', 'PUTSCRIPT', 'PUTSCRIPT', 'SETACTIVE', 'LISTSCRIPTS', 'GETSCRIPT', 'LOGOUT']);
+    const commands = out
+      .filter((e) => e.type === 'in' && e.annotation?.summary.includes(': '))
+      .map((e) => e.text.split(' ')[0]);
+    assert.deepEqual(commands, [
+      'STARTTLS',
+      'AUTHENTICATE',
+      'PUTSCRIPT',
+      'PUTSCRIPT',
+      'SETACTIVE',
+      'LISTSCRIPTS',
+      'GETSCRIPT',
+      'LOGOUT',
+    ]);
     assert.equal(out.filter((e) => e.type === 'out').at(-1)?.annotation?.state, 'logout');
   });
 });

@@ -76,7 +76,8 @@ export class ManageSieveTracker implements ProtocolTracker {
     }
     if (this.#clientTail) {
       this.#clientTail = false;
-      if (text === '') return { summary: 'The line break that ends the command after its literal', rfc: rfc(5804, '4') };
+      if (text === '')
+        return { summary: 'The line break that ends the command after its literal', rfc: rfc(5804, '4') };
     }
     if (this.#sasl) {
       const target = this.#sasl;
@@ -115,12 +116,19 @@ export class ManageSieveTracker implements ProtocolTracker {
         command: true,
       };
     }
-    return { summary: `${verb}: ${info.summary}`, detail: this.#commandDetail(verb, args, first), rfc: info.rfc, command: true };
+    return {
+      summary: `${verb}: ${info.summary}`,
+      detail: this.#commandDetail(verb, args, first),
+      rfc: info.rfc,
+      command: true,
+    };
   }
 
   #commandDetail(verb: string, args: string, first: string | null): string | null {
     const literal = LITERAL_AT_END.exec(args);
-    const follows = literal ? ` The ${literal[1]} octets of the script follow as a literal ({n+}: without waiting).` : '';
+    const follows = literal
+      ? ` The ${literal[1]} octets of the script follow as a literal ({n+}: without waiting).`
+      : '';
     switch (verb) {
       case 'AUTHENTICATE':
         return `Mechanism ${first ?? '?'}.${strings(args).length > 1 ? ' The initial response (base64 of the credentials for PLAIN) is hidden in the lab; on the wire it is readable by anyone without TLS.' : ''}`;
@@ -133,7 +141,9 @@ export class ManageSieveTracker implements ProtocolTracker {
         return `Script "${first ?? '?'}" of ${size ?? '?'} octets: OK if it fits, NO (QUOTA/…) if not.`;
       }
       case 'SETACTIVE':
-        return first === '' ? 'The empty name: no script is active afterwards (mail is only kept).' : `Script "${first ?? '?'}".`;
+        return first === ''
+          ? 'The empty name: no script is active afterwards (mail is only kept).'
+          : `Script "${first ?? '?'}".`;
       case 'GETSCRIPT':
       case 'DELETESCRIPT':
         return first !== null ? `Script "${first}".` : null;
@@ -196,7 +206,9 @@ export class ManageSieveTracker implements ProtocolTracker {
     if (code) {
       codeName = (/^[^\s"]+/.exec(code[1])?.[0] ?? '').toUpperCase();
       const known = MANAGESIEVE_RESP_CODES[codeName] ?? MANAGESIEVE_RESP_CODES[codeName.split('/')[0]];
-      detail.push(`Response code (${code[1].length > 60 ? `${code[1].slice(0, 60)}…` : code[1]}): ${known?.text ?? 'not a response code RFC 5804 defines'}.`);
+      detail.push(
+        `Response code (${code[1].length > 60 ? `${code[1].slice(0, 60)}…` : code[1]}): ${known?.text ?? 'not a response code RFC 5804 defines'}.`,
+      );
       if (known) ref = known.rfc;
     }
     const text2 = code ? rest.slice(code[0].length).trim() : rest;
@@ -210,13 +222,16 @@ export class ManageSieveTracker implements ProtocolTracker {
     const message = literalText ? undefined : strings(text2)[0];
     const position = message ? /line (\d+)(?:, column (\d+)|:(\d+))?/i.exec(message) : null;
     if (!ok && position && target && (target.verb === 'PUTSCRIPT' || target.verb === 'CHECKSCRIPT')) {
-      detail.push(`The script has an error at line ${position[1]}${position[2] || position[3] ? `, column ${position[2] ?? position[3]}` : ''}.`);
+      detail.push(
+        `The script has an error at line ${position[1]}${position[2] || position[3] ? `, column ${position[2] ?? position[3]}` : ''}.`,
+      );
     }
     let summary: string;
     if (kind === 'BYE') {
       this.state = 'logout';
       summary = 'BYE: the server closes the connection';
-      if (target?.verb !== 'LOGOUT') detail.push('Sent without being asked, e.g. after an idle timeout or too many errors.');
+      if (target?.verb !== 'LOGOUT')
+        detail.push('Sent without being asked, e.g. after an idle timeout or too many errors.');
     } else if (target) {
       summary = this.#transition(target, ok, codeName) ?? (ok ? `${target.verb} completed` : `${target.verb} failed`);
     } else {
@@ -331,7 +346,9 @@ export class ManageSieveTracker implements ProtocolTracker {
         return ok ? 'It would fit: PUTSCRIPT may follow' : 'It would not fit';
       case 'SETACTIVE':
         if (!ok) return null;
-        return p.arg === '' ? 'No script is active now: mail is kept in INBOX' : `"${p.arg ?? '?'}" is the active script now: it runs for every new message`;
+        return p.arg === ''
+          ? 'No script is active now: mail is kept in INBOX'
+          : `"${p.arg ?? '?'}" is the active script now: it runs for every new message`;
       case 'LISTSCRIPTS':
         return ok ? 'End of the script list' : null;
       case 'GETSCRIPT':

@@ -590,8 +590,10 @@ const SIEVE: Record<string, Entry> = {
   'encoded-character': {
     rfc: 'RFC 5228',
     section: '2.4.2.4',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Sieve's own ${…} syntax, not a template
     summary: 'Strings may contain ${hex:…} and ${unicode:…} for characters hard to type',
     effect: 'Lets a script name a byte or character by its number, e.g. a non-breaking space.',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Sieve's own ${…} syntax, not a template
     example: ['require "encoded-character";', 'if header :contains "subject" "${unicode:2764}" { keep; }'],
   },
   copy: {
@@ -603,7 +605,8 @@ const SIEVE: Record<string, Entry> = {
   imap4flags: {
     rfc: 'RFC 5232',
     summary: 'Scripts set IMAP flags (\\Seen, \\Flagged, keywords) on the message they keep or file',
-    effect: 'addflag/setflag/removeflag change the flags for later actions; :flags gives one action its own; hasflag tests.',
+    effect:
+      'addflag/setflag/removeflag change the flags for later actions; :flags gives one action its own; hasflag tests.',
     example: ['require "imap4flags";', 'if address :is "from" "boss@example.test" { addflag "\\\\Flagged"; }'],
   },
   body: {
@@ -614,12 +617,11 @@ const SIEVE: Record<string, Entry> = {
   },
   variables: {
     rfc: 'RFC 5229',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Sieve's own ${…} syntax, not a template
     summary: 'Variables: set, ${name} in strings, and the parts a :matches wildcard matched (${1})',
     effect: 'With :matches a script can reuse what matched, e.g. file by the list name or the +detail.',
-    example: [
-      'require ["variables", "fileinto"];',
-      'if header :matches "list-id" "*<*.*>" { fileinto "Lists/${2}"; }',
-    ],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Sieve's own ${…} syntax, not a template
+    example: ['require ["variables", "fileinto"];', 'if header :matches "list-id" "*<*.*>" { fileinto "Lists/${2}"; }'],
   },
   relational: {
     rfc: 'RFC 5231',
@@ -634,7 +636,8 @@ const SIEVE: Record<string, Entry> = {
     rfc: 'RFC 4790',
     section: '9.1',
     summary: 'The comparator that compares strings as decimal numbers',
-    effect: 'With relational, "10" is greater than "9" (as text it is not). Strings not starting with a digit count as infinity.',
+    effect:
+      'With relational, "10" is greater than "9" (as text it is not). Strings not starting with a digit count as infinity.',
     example: ['require ["relational", "comparator-i;ascii-numeric"];'],
   },
   date: {
@@ -806,7 +809,10 @@ export function explainCapabilities(advertised: {
   const one = (proto: Proto, list: string[]): Capability[] => {
     const out = list.map((k) => lookupCapability(proto, k) ?? generic(proto, k.trim()));
     // ManageSieve lists "SASL" even when it offers nothing (an empty value, RFC 5804 §1.7).
-    const auth = out.find((c) => /^AUTH\b|^SASL\s+\S|^USER$|^AUTH=/i.test(c.keyword) || (proto !== 'managesieve' && /^SASL$/i.test(c.keyword)));
+    const auth = out.find(
+      (c) =>
+        /^AUTH\b|^SASL\s+\S|^USER$|^AUTH=/i.test(c.keyword) || (proto !== 'managesieve' && /^SASL$/i.test(c.keyword)),
+    );
     const tls = out.find((c) => /^(STARTTLS|STLS)$/i.test(c.keyword));
     if (tls && !auth) {
       const logins = { smtp: 'AUTH', pop3: 'USER, SASL', imap: 'AUTH=', managesieve: 'SASL', sieve: '' }[proto];

@@ -142,7 +142,9 @@ export function sieveRoutes(ctx: WebContext): Hono<WebEnv> {
     const result = await store.sieve.rename(acct.id, name, to);
     if (result === 'missing') throw noScript(acct, name);
     if (result === 'exists') {
-      throw new HTTPException(409, { message: `there is a script "${to}" already: pick another name or delete it first` });
+      throw new HTTPException(409, {
+        message: `there is a script "${to}" already: pick another name or delete it first`,
+      });
     }
     return c.body(null, 204);
   });

@@ -157,7 +157,9 @@ function RulesForm({ account, onSaved }: { account: string; onSaved: () => void 
     if (!rules) return;
     setFilters(rules.filters.map((f) => ({ ...f, fileinto: f.fileinto ?? '', header: f.header ?? null })));
     setHasVacation(Boolean(rules.vacation));
-    setVacation(rules.vacation ? { ...NEW_VACATION, ...rules.vacation, subject: rules.vacation.subject ?? '' } : NEW_VACATION);
+    setVacation(
+      rules.vacation ? { ...NEW_VACATION, ...rules.vacation, subject: rules.vacation.subject ?? '' } : NEW_VACATION,
+    );
   }, [loaded.data]);
 
   const rules = () => ({
@@ -287,7 +289,6 @@ function RulesForm({ account, onSaved }: { account: string; onSaved: () => void 
         {filters.length === 0 && <p class="muted">No filters yet.</p>}
         <ol>
           {filters.map((f, i) => (
-            // biome-ignore lint/suspicious/noArrayIndexKey: filters have no identity but their place
             <li key={i} class="filter">
               <span>If</span>
               <select
@@ -334,7 +335,11 @@ function RulesForm({ account, onSaved }: { account: string; onSaved: () => void 
                 onInput={(e) => update(i, { fileinto: e.currentTarget.value })}
               />
               <label class="toggle">
-                <input type="checkbox" checked={f.flag} onChange={(e) => update(i, { flag: e.currentTarget.checked })} />
+                <input
+                  type="checkbox"
+                  checked={f.flag}
+                  onChange={(e) => update(i, { flag: e.currentTarget.checked })}
+                />
                 flag
               </label>
               <label class="toggle">
