@@ -597,7 +597,7 @@ export interface WebSessionStore {
 export interface LoggedSession {
   /** The session id of the trace bus. */
   id: string;
-  proto: 'smtp' | 'pop3' | 'imap';
+  proto: 'smtp' | 'pop3' | 'imap' | 'managesieve';
   /** Listener name, e.g. `submission`. */
   listener: string;
   localAddress: string;
@@ -639,7 +639,7 @@ export interface LoggedEvent {
 }
 
 export interface SessionFilter {
-  proto?: 'smtp' | 'pop3' | 'imap';
+  proto?: 'smtp' | 'pop3' | 'imap' | 'managesieve';
   /** Exact account address (lower-case). */
   user?: string;
   /** Remote address, or its prefix (e.g. `192.168.`). */

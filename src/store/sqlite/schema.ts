@@ -331,10 +331,18 @@ CREATE TABLE exercise_progress (
 `;
 
 /**
- * V16: reserved for another change of the same release (numbers are assigned before the branches
- * merge); an empty migration here until that change lands in its place.
+ * V16: large blobs in pieces (blob-chunks.ts): a blob over INLINE_MAX bytes written from now on keeps
+ * an empty `blobs.data` and its bytes here, CHUNK_BYTES a row, so a range read loads only the pieces
+ * it needs (SQLite's substr() loads a whole BLOB value). Blobs already stored stay inline.
  */
-const V16 = '';
+const V16 = `
+CREATE TABLE blob_chunks (
+  blob_id INTEGER NOT NULL REFERENCES blobs(id) ON DELETE CASCADE,
+  seq     INTEGER NOT NULL,
+  data    BLOB NOT NULL,
+  PRIMARY KEY (blob_id, seq)
+) STRICT;
+`;
 
 /**
  * V17: Sieve (issue 13; sieve.ts, `Store.sieve`). `sieve_scripts`: the scripts of each account
