@@ -1,0 +1,2 @@
+require "ereject";
+ereject "Mailbox closed";
