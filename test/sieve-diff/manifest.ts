@@ -27,9 +27,21 @@
  *   `sieve-test -e` for cases with a vacation to see whether the reply is sent.
  * - Pigeonhole also refuses to answer mail with `X-Auto-Response-Suppress: OOF|All` (a Microsoft
  *   header, in no RFC); no case here uses it.
+ * - `address` on a header field that holds no addresses (`address "subject" ...`): Pigeonhole refuses
+ *   the script at compile time. RFC 5228 §5.1 says implementations MUST restrict the test to address
+ *   fields; Pigeonhole's reading (an error) is the one compared.
+ * - A second `vacation` in one run is a runtime error in Pigeonhole (the actions conflict), as
+ *   RFC 5230 §4.7 describes it ("it is an error if more than one vacation action is executed").
+ * - `:zone` with an invalid offset is only a compile warning in Pigeonhole, which then ignores it.
+ *
+ * What Debian's sieve-test (Pigeonhole 0.5.19) cannot show, so the corpus leaves it to the unit tests
+ * beside src/sieve/:
+ * - the null sender: `-f` refuses an empty address and a `Return-Path: <>` field is skipped;
+ * - `ereject`: built only with Pigeonhole's "unfinished" extensions, which Debian leaves out;
+ * - mailbox names Dovecot would refuse only when storing (`fileinto ""`): test mode prints them.
  */
 
-/** An SMTP envelope: MAIL FROM ('' for `<>`) and RCPT TO. The account is RCPT TO without `+detail`. */
+/** An SMTP envelope: MAIL FROM and RCPT TO. The account is RCPT TO without `+detail`. */
 export interface DiffEnvelope {
   from: string;
   to: string;
@@ -38,13 +50,15 @@ export interface DiffEnvelope {
 export const envelopes = {
   std: { from: 'alice@example.org', to: 'bob@example.com' },
   detail: { from: 'orders@shop.example.net', to: 'bob+shopping@example.com' },
-  null: { from: '', to: 'bob@example.com' },
   daemon: { from: 'MAILER-DAEMON@example.org', to: 'bob@example.com' },
   self: { from: 'bob@example.com', to: 'bob@example.com' },
   owner: { from: 'owner-dev@lists.example.org', to: 'bob@example.com' },
   request: { from: 'dev-request@lists.example.org', to: 'bob@example.com' },
   alias: { from: 'bob@old.example.com', to: 'bob@example.com' },
 } as const satisfies Record<string, DiffEnvelope>;
+
+/** The mailboxes of the account on both sides (for `mailboxexists`; vacation cases file into Away). */
+export const mailboxes = ['INBOX', 'Existing', 'Away'] as const;
 
 export type EnvelopeName = keyof typeof envelopes;
 
@@ -80,7 +94,6 @@ const vacationRuns = [
   'alias',
   'subaddress/detail',
   'mailer-daemon/daemon',
-  'plain/null',
   'plain/self',
   'plain/owner',
   'plain/request',
@@ -138,7 +151,6 @@ export const cases: DiffCase[] = [
   // reject / ereject (RFC 5429) and action conflicts.
   c('reject-basic', ['plain']),
   c('reject-multiline', ['bulk', 'plain']),
-  c('ereject-basic', ['plain']),
   c('reject-with-fileinto', ['plain'], 'runtime-error'),
   c('reject-with-keep', ['plain'], 'runtime-error'),
   c('reject-with-redirect', ['plain'], 'runtime-error'),
@@ -151,7 +163,6 @@ export const cases: DiffCase[] = [
   // envelope.
   c('envelope-from', ['plain', 'plain/daemon']),
   c('envelope-to', ['plain', 'subaddress/detail']),
-  c('envelope-null', ['plain/null', 'plain']),
   c('envelope-unknown-part', ['plain'], 'compile-error'),
   c('envelope-no-require', ['plain'], 'compile-error'),
 
@@ -225,7 +236,7 @@ export const cases: DiffCase[] = [
   c('addr-empty-group', ['addresses']),
   c('addr-no-domain', ['addresses']),
   c('addr-odd', ['addresses']),
-  c('addr-non-address-header', ['addresses']),
+  c('addr-non-address-header', ['addresses'], 'compile-error'),
   c('addr-resent', ['addresses']),
   c('addr-encoded-name', ['encoded-headers']),
 
@@ -235,7 +246,7 @@ export const cases: DiffCase[] = [
   c('hdr-mixed-encoded', ['encoded-headers']),
   c('hdr-utf8-raw', ['utf8-headers']),
   c('hdr-empty-subject', ['minimal', 'plain']),
-  c('hdr-invalid-name', ['plain'], 'compile-error'),
+  c('hdr-invalid-name', ['plain']),
 
   // date / currentdate / index (RFC 5260).
   c('date-basic', ['plain', 'dates']),
@@ -249,7 +260,7 @@ export const cases: DiffCase[] = [
   c('index-header', ['multi-header', 'dates']),
   c('index-last-without-index', ['plain'], 'compile-error'),
   c('currentdate-structure', ['plain']),
-  c('date-zone-invalid', ['plain'], 'compile-error'),
+  c('date-zone-invalid', ['plain']),
   c('date-unknown-part', ['plain']),
 
   // subaddress (RFC 5233).
@@ -269,9 +280,9 @@ export const cases: DiffCase[] = [
   c('vacation-subject-vars', ['plain', 'encoded-headers']),
   c('vacation-and-fileinto', ['plain']),
   c('vacation-and-discard', ['plain', 'list']),
-  c('vacation-twice', ['plain'], 'compile-error'),
+  c('vacation-twice', ['plain'], 'runtime-error'),
   c('vacation-days-and-seconds', ['plain'], 'compile-error'),
-  c('vacation-invalid-from', ['plain'], 'runtime-error'),
+  c('vacation-invalid-from', ['plain']),
 
   // include (RFC 6609).
   c('include-personal', ['list', 'plain']),
@@ -297,8 +308,6 @@ export const cases: DiffCase[] = [
   // Runtime errors: the message goes to INBOX (RFC 5228 §2.10.6).
   c('error-runaway-redirects', ['plain'], 'runtime-error'),
   c('error-too-many-actions', ['plain'], 'runtime-error'),
-  c('error-fileinto-empty', ['plain'], 'runtime-error'),
-  c('error-fileinto-bad-utf8-literal', ['plain'], 'compile-error'),
 
   // Compile errors: both refuse the script.
   c('syntax-missing-semicolon', ['plain'], 'compile-error'),

@@ -1,4 +1,4 @@
-require ["imap4flags", "fileinto", "variables"];
+require ["imap4flags", "fileinto", "variables", "relational", "comparator-i;ascii-numeric"];
 setflag "\\Seen $Important";
 if hasflag :is "\\seen" { fileinto "SeenSet"; }
 if hasflag :contains "$imp" { fileinto "ContainsImp"; }

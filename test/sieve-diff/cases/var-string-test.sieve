@@ -1,4 +1,4 @@
-require ["variables", "fileinto"];
+require ["variables", "fileinto", "relational", "comparator-i;ascii-numeric"];
 set "x" "Hello World";
 if string :contains "${x}" "World" { fileinto "Contains"; }
 if string :is "${nothing}" "" { fileinto "EmptyIs"; }

@@ -1,2 +1,0 @@
-require "ereject";
-ereject "Mailbox closed";

@@ -1,3 +1,0 @@
-require ["fileinto", "variables"];
-set "box" "";
-fileinto "${box}";
