@@ -152,7 +152,12 @@ describe('sieve interpreter: base language', () => {
       'fileinto B',
     ]);
     assert.deepEqual(await actions(`${FILEINTO}keep; fileinto "INBOX";`), ['keep']);
-    assert.deepEqual(await actions('redirect "a@example.net"; redirect "A@example.net";'), ['redirect a@example.net']);
+    assert.deepEqual(await actions('redirect "a@example.net"; redirect "a@EXAMPLE.net";'), ['redirect a@example.net']);
+    // The local part may be case-sensitive (RFC 5321 §2.4): two mailboxes, two redirects.
+    assert.deepEqual(await actions('redirect "a@example.net"; redirect "A@example.net";'), [
+      'redirect a@example.net',
+      'redirect A@example.net',
+    ]);
     assert.deepEqual(await actions('require ["fileinto", "copy"];\nfileinto :copy "INBOX";'), ['fileinto INBOX :copy']);
   });
 

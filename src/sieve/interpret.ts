@@ -224,9 +224,7 @@ class Interpreter {
           this.fail(`redirect: "${value}" is not a valid mail address: ${problem}`, cmd.address.pos, frame);
         const address = bareAddress(value);
         this.checkReject('redirect', cmd.pos, frame);
-        const same = this.actions.find(
-          (a) => a.type === 'redirect' && a.address.toLowerCase() === address.toLowerCase(),
-        );
+        const same = this.actions.find((a) => a.type === 'redirect' && sameMailbox(a.address, address));
         if (same !== undefined && same.type === 'redirect') {
           if (!cmd.copy) same.copy = false;
         } else {
@@ -593,6 +591,16 @@ function addressPart(local: string | null, domain: string | null, raw: string, p
   const plus = local.indexOf('+');
   if (part === 'user') return plus < 0 ? local : local.slice(0, plus);
   return plus < 0 ? null : local.slice(plus + 1);
+}
+
+/**
+ * Whether two addresses name the same mailbox: the domain compared without case, the local part as
+ * it is (RFC 5321 §2.4: a local part may be case-sensitive), as Pigeonhole compares redirect targets.
+ */
+function sameMailbox(a: string, b: string): boolean {
+  const at = a.lastIndexOf('@');
+  const bt = b.lastIndexOf('@');
+  return a.slice(0, at) === b.slice(0, bt) && a.slice(at).toLowerCase() === b.slice(bt).toLowerCase();
 }
 
 export async function run(
