@@ -78,7 +78,9 @@ describe('sieve interpreter: base language', () => {
     assert.equal(await t('header :contains "subject" ""'), true);
     assert.equal(await t('header :contains "x-missing" ""'), false, 'no header, no match even with ""');
     assert.equal(await t('header :is "x-empty" ""'), true);
-    assert.equal(await t('header :matches "subject" "caf? *"'), true);
+    // ? is one octet under i;ascii-casemap and i;octet (RFC 5228 §2.7.1): é takes two.
+    assert.equal(await t('header :matches "subject" "caf? *"'), false);
+    assert.equal(await t('header :matches "subject" "caf?? *"'), true);
     assert.equal(await t('header :matches "subject" "*lait"'), true);
     assert.equal(await t('header :matches "subject" "lait*"'), false);
     assert.equal(await t('header :matches "x-num" "4\\\\?"'), false, 'an escaped ? is a literal');
@@ -96,6 +98,17 @@ describe('sieve interpreter: base language', () => {
     assert.equal(await t('abc', 'a*c'), true);
     assert.equal(await t('abc', '???'), true);
     assert.equal(await t('abc', '??'), false);
+    assert.equal(await t('ÄÖÜ', '??????'), true, 'six octets');
+    assert.equal(await t('ÄÖÜ', '???'), false);
+    assert.equal(await t('ÄÖÜ', 'Ä*'), true);
+    assert.deepEqual(
+      await actions(
+        'require ["variables", "fileinto"];\nif header :matches "x" "?*" { fileinto "${2}"; }',
+        sieveContext({ headers: ['X: xÄÖ'] }),
+      ),
+      ['fileinto ÄÖ'],
+      'captures are text again',
+    );
     assert.equal(await t('a*c', 'a\\*c'), true);
     assert.equal(await t('abc', 'a\\*c'), false);
     assert.equal(await t('abcabc', '*bc*bc'), true);
