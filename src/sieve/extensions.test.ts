@@ -219,6 +219,9 @@ describe('sieve extensions', () => {
       assert.equal(await t('date :zone "+0000" "date" "julian" "61376"'), true);
       assert.equal(await t('date :value "ge" :originalzone "date" "year" "2026"'), true);
       assert.equal(await t('date :zone "bogus" "date" "year" "2026"'), false);
+      // Received: the date-time after the last semicolon (RFC 5260 §4); a field without one is skipped.
+      assert.equal(await t('date :originalzone "received" "date" "2026-11-30"'), true);
+      assert.equal(await t('date :zone "+0100" "received" "hour" "09"'), true);
       assert.equal(await t('date "x-missing" "year" "2026"'), false);
     });
     it('currentdate reads the context clock', async () => {
