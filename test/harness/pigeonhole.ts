@@ -2,8 +2,9 @@
  * Pigeonhole's `sieve-test` (Debian package dovecot-sieve) as the reference Sieve implementation of
  * the differential tests (test/sieve-diff.test.ts), and the one action list both sides are reduced to.
  *
- * - `pigeonholeSkip()` says why the tests cannot run (no `sieve-test` on PATH); in CI (`CI` set, as
- *   .ci/run does) a missing `sieve-test` is a failure, never a skip, like PostgreSQL (postgres.ts).
+ * - `pigeonholeSkip()` says why the tests cannot run (no `sieve-test` on PATH, or none at
+ *   `$SIEVE_TEST` when that names one); in CI (`CI` set, as .ci/run does) a missing `sieve-test` is a
+ *   failure, never a skip, like PostgreSQL (postgres.ts).
  * - `preparePigeonhole(corpus, settings)` copies the corpus into a temporary directory (sieve-test writes
  *   compiled `.svbin` files beside every script it compiles, which must not land in the repository),
  *   writes the message files with CRLF line ends and a Dovecot configuration of its own (no system
@@ -16,7 +17,9 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import {
+  accessSync,
   chownSync,
+  constants,
   cpSync,
   mkdirSync,
   mkdtempSync,
@@ -33,20 +36,26 @@ export const SIEVE_TEST_PACKAGE = 'dovecot-sieve';
 
 let found: string | null | undefined;
 
-/** The path of `sieve-test`, or null when it is not installed. */
+function executable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The path of `sieve-test` (`$SIEVE_TEST`, else the first on PATH), or null when there is none. */
 export function sieveTestPath(): string | null {
   if (found !== undefined) return found;
-  const dirs = (process.env.PATH ?? '').split(path.delimiter).concat(['/usr/bin', '/usr/local/bin']);
-  found = null;
-  for (const dir of dirs) {
-    if (!dir) continue;
-    const candidate = path.join(dir, 'sieve-test');
-    const probe = spawnSync('test', ['-x', candidate]);
-    if (probe.status === 0) {
-      found = candidate;
-      break;
-    }
+  const named = process.env.SIEVE_TEST;
+  if (named) {
+    found = executable(named) ? named : null;
+    return found;
   }
+  const dirs = (process.env.PATH ?? '').split(path.delimiter).concat(['/usr/bin', '/usr/local/bin']);
+  found =
+    dirs.map((dir) => path.join(dir, 'sieve-test')).find((file) => file !== 'sieve-test' && executable(file)) ?? null;
   return found;
 }
 
@@ -298,6 +307,9 @@ export interface PigeonholeSettings {
   /** Most actions and redirects of one run (sieve_max_actions, sieve_max_redirects). */
   maxActions: number;
   maxRedirects: number;
+  /** The site's shortest and longest vacation periods (sieve_vacation_min_period, _max_period). */
+  vacationMinSeconds: number;
+  vacationMaxSeconds: number;
   /** Most concurrent sieve-test processes. */
   parallel: number;
   /** The mailboxes that exist in the Maildir sieve-test sees (for `mailboxexists`). */
@@ -319,8 +331,8 @@ function dovecotConf(dir: string, settings: PigeonholeSettings, owner: Owner | n
     `  sieve = file:${path.join(dir, 'personal')};active=${path.join(dir, 'personal', '.active')}`,
     `  sieve_global = file:${path.join(dir, 'global')}`,
     '  sieve_extensions = +vacation-seconds',
-    '  sieve_vacation_min_period = 0',
-    '  sieve_vacation_max_period = 0',
+    `  sieve_vacation_min_period = ${settings.vacationMinSeconds}s`,
+    `  sieve_vacation_max_period = ${settings.vacationMaxSeconds}s`,
     `  sieve_max_actions = ${settings.maxActions}`,
     `  sieve_max_redirects = ${settings.maxRedirects}`,
     '}',
