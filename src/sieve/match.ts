@@ -4,10 +4,8 @@
  * - i;octet compares code points; i;ascii-casemap folds A–Z to a–z first (no other letter);
  *   i;ascii-numeric compares the leading digits as a number of any size, a value without leading
  *   digits being +infinity (RFC 4790 §9.1), and supports only equality and ordering.
- * - :matches: `*` any run, `?` one octet, `\` quotes the next one: i;octet and i;ascii-casemap define
- *   a character as one octet (RFC 5228 §2.7.1), so `?` matches half of "é" and `??` all of it, as in
- *   Pigeonhole; the pattern and the value are matched as UTF-8 octets and the captures turned back
- *   into text (an octet sequence cut in the middle reads as U+FFFD). Each wildcard takes as few
+ * - :matches: `*` any run, `?` one octet (of the UTF-8 form, as Pigeonhole: the comparators work on
+ *   octets), `\` quotes the next one. Each wildcard takes as few
  *   characters as possible, left to right (the captures RFC 5229 §3.2 describes for ${1}…); the
  *   algorithm places each literal run at its leftmost possible position, so it never backtracks and
  *   takes O(value × pattern) time at worst.
@@ -79,6 +77,16 @@ function relationHolds(relation: Relation, cmp: number): boolean {
 
 type Item = { any: true } | { any: false; ch: string };
 
+/** A string as its UTF-8 octets, one character (U+0000–U+00FF) per octet. */
+function octets(s: string): string {
+  return /^[\x00-\x7f]*$/.test(s) ? s : Buffer.from(s, 'utf8').toString('latin1');
+}
+
+/** The inverse of `octets`; a capture that splits a character gets U+FFFD for the broken part. */
+function text(o: string): string {
+  return /^[\x00-\x7f]*$/.test(o) ? o : Buffer.from(o, 'latin1').toString('utf8');
+}
+
 /** A :matches pattern as segments between `*`s. */
 function compilePattern(pattern: string, fold: boolean): Item[][] {
   const segments: Item[][] = [[]];
@@ -109,24 +117,21 @@ function segmentAt(seg: Item[], s: string[], at: number): boolean {
   return true;
 }
 
-/** Text as one character per UTF-8 octet. */
-const octets = (text: string): string => Buffer.from(text, 'utf8').toString('latin1');
-
 /**
  * Matches `value` against a :matches `pattern`. Returns the wildcard captures in pattern order
  * (index 0 is the whole value), or null when it does not match.
  */
 export function globMatch(pattern: string, value: string, comparator: ComparatorName): string[] | null {
   const fold = comparator === 'i;ascii-casemap';
-  // One JavaScript character per octet (latin1 of the UTF-8 bytes); only ASCII is special or folded.
+  // Both comparators work on octets (RFC 4790 §9), so `?` is one octet of the UTF-8 form, as in
+  // Pigeonhole; the strings are matched as one character per octet and captures turned back into text.
   const segs = compilePattern(octets(pattern), fold);
   const original = [...octets(value)];
   const s = fold ? original.map((c) => asciiLower(c)) : original;
   const captures = [value];
-  const push = (text: string) => captures.push(Buffer.from(text, 'latin1').toString('utf8'));
   const takeAny = (seg: Item[], at: number) => {
     seg.forEach((item, j) => {
-      if (item.any) push(original[at + j]);
+      if (item.any) captures.push(text(original[at + j]));
     });
   };
   if (segs.length === 1) {
@@ -143,14 +148,14 @@ export function globMatch(pattern: string, value: string, comparator: Comparator
     let at = pos;
     while (at + seg.length <= s.length && !segmentAt(seg, s, at)) at++;
     if (at + seg.length > s.length) return null;
-    push(original.slice(pos, at).join(''));
+    captures.push(text(original.slice(pos, at).join('')));
     takeAny(seg, at);
     pos = at + seg.length;
   }
   const last = segs[segs.length - 1];
   const at = s.length - last.length;
   if (at < pos || !segmentAt(last, s, at)) return null;
-  push(original.slice(pos, at).join(''));
+  captures.push(text(original.slice(pos, at).join('')));
   takeAny(last, at);
   return captures;
 }

@@ -30,18 +30,8 @@ export interface ZonedInstant {
   offset: number;
 }
 
-/**
- * The date-time of a header field keeping its zone: the whole value (Date:) or the text after its
- * last semicolon (Received:), which RFC 5260 §4 says implementations MUST both support; null when
- * there is none (then the test is false).
- */
+/** Parses an RFC 5322 date-time keeping its zone; null when it is not one (then the test is false). */
 export function parseZonedDate(value: string): ZonedInstant | null {
-  const semicolon = value.lastIndexOf(';');
-  return parseDateTime(value) ?? (semicolon < 0 ? null : parseDateTime(value.slice(semicolon + 1)));
-}
-
-/** Parses an RFC 5322 date-time keeping its zone, or null. */
-function parseDateTime(value: string): ZonedInstant | null {
   const s = value.replace(/\([^)]*\)/g, ' ');
   const m =
     /^\s*(?:[a-z]{3},?\s*)?(\d{1,2})\s+([a-z]{3})\s+(\d{2,4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([+-]\d{4}|[a-z]{1,5})?\s*$/i.exec(
@@ -126,7 +116,6 @@ export function datePart(ms: number, offset: number, part: DatePart): string {
     case 'time':
       return `${hour}:${minute}:${second}`;
     case 'iso8601':
-      // RFC 5260 §4.2: a zero offset MUST be written "Z", not "+00:00".
       return `${year}-${month}-${day}T${hour}:${minute}:${second}${offset === 0 ? 'Z' : zoneText(offset, true)}`;
     case 'std11':
       return `${DAYS[d.getUTCDay()]}, ${day} ${MONTHS[d.getUTCMonth()].replace(/^./, (c) => c.toUpperCase())} ${year} ${hour}:${minute}:${second} ${zoneText(offset, false)}`;
