@@ -12,7 +12,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { VACATION_MAX_SECONDS, VACATION_MIN_SECONDS } from '../src/sieve/ext/vacation.js';
 import { compile, defaultSieveLimits, run } from '../src/sieve/index.js';
 import { type SieveContext, type SieveLimits, type SieveResult, SieveRuntimeError } from '../src/sieve/types.js';
 import {
@@ -34,8 +33,17 @@ import { type DiffPair, envelopes, mailboxes, pairs } from './sieve-diff/manifes
 
 const corpus = path.join(import.meta.dirname, 'sieve-diff');
 
-/** Pigeonhole's defaults (sieve_max_actions, sieve_max_redirects), given to both sides. */
-const limits: SieveLimits = { ...defaultSieveLimits, maxActions: 32, maxRedirects: 4 };
+/**
+ * The limits of both sides: Pigeonhole's defaults for actions and redirects (sieve_max_actions,
+ * sieve_max_redirects) and postbode's vacation periods (sieve_vacation_min_period, _max_period).
+ */
+const limits: Required<SieveLimits> = {
+  ...defaultSieveLimits,
+  maxActions: 32,
+  maxRedirects: 4,
+  vacationMinSeconds: 86400,
+  vacationMaxSeconds: 60 * 86400,
+};
 
 /** The environment items (RFC 5183) a probe script reads from sieve-test, given to postbode as they are. */
 const ENVIRONMENT_ITEMS = ['domain', 'host', 'location', 'name', 'phase', 'version', 'remote-host', 'remote-ip'];
@@ -182,8 +190,8 @@ else
       ph = preparePigeonhole(corpus, {
         maxActions: limits.maxActions,
         maxRedirects: limits.maxRedirects,
-        vacationMinSeconds: VACATION_MIN_SECONDS,
-        vacationMaxSeconds: VACATION_MAX_SECONDS,
+        vacationMinSeconds: limits.vacationMinSeconds,
+        vacationMaxSeconds: limits.vacationMaxSeconds,
         parallel: Math.max(2, availableParallelism()),
         mailboxes,
       });
