@@ -138,6 +138,8 @@ export const cases: DiffCase[] = [
   c('core-true-false', ['plain']),
   c('core-comments', ['plain']),
   c('core-multiline-string', ['plain']),
+  c('size-boundaries', ['big', 'plain']),
+  c('copies-then-discard', ['plain']),
   c('keep-cancelled-fileinto', ['plain', 'list']),
   c('keep-cancelled-redirect', ['plain']),
   c('keep-not-cancelled-copy', ['plain']),
@@ -170,6 +172,9 @@ export const cases: DiffCase[] = [
   c('flags-hasflag', ['plain']),
   c('flags-case-dup', ['plain']),
   c('flags-mark', ['mixed-attach', 'plain']),
+  c('keep-flags', ['plain']),
+  c('flags-global-and-tagged', ['plain']),
+  c('flags-remove-all', ['plain']),
 
   // reject / ereject (RFC 5429) and action conflicts.
   c('reject-basic', ['plain']),
@@ -182,12 +187,14 @@ export const cases: DiffCase[] = [
   c('reject-with-vacation', ['plain'], 'runtime-error'),
   c('reject-copy-redirect', ['plain'], 'runtime-error'),
   c('reject-empty', ['plain']),
+  c('reject-long-reason', ['plain']),
 
   // envelope.
   c('envelope-from', ['plain', 'plain/daemon']),
   c('envelope-to', ['plain', 'subaddress/detail']),
   c('envelope-unknown-part', ['plain'], 'compile-error'),
   c('envelope-no-require', ['plain'], 'compile-error'),
+  c('envelope-detail-from', ['subaddress/detail', 'plain']),
 
   // encoded-character (RFC 5228 §2.4.2.4).
   c('encoded-char-hex', ['plain']),
@@ -207,6 +214,8 @@ export const cases: DiffCase[] = [
   c('body-matches', ['big', 'plain']),
   c('body-8bit', ['mixed-attach']),
   c('body-html-only', ['html-only']),
+  c('body-report', ['mailer-daemon']),
+  c('body-raw-base64', ['base64-text']),
 
   // variables (RFC 5229): modifiers, match variables, string test.
   c('var-set-basic', ['plain']),
@@ -229,6 +238,10 @@ export const cases: DiffCase[] = [
   c('var-address-parts', ['subaddress/detail', 'plain']),
   c('var-regex-absent', ['plain']),
   c('var-max-matches', ['plain']),
+  c('var-count-string', ['plain']),
+  c('var-length-utf8', ['utf8-headers', 'encoded-headers']),
+  c('var-match-zero', ['plain', 'encoded-words']),
+  c('var-encoded-in-set', ['plain']),
 
   // relational (RFC 5231) and comparators (RFC 4790: i;octet, i;ascii-casemap, i;ascii-numeric).
   c('rel-value-numeric', ['numbers']),
@@ -239,6 +252,7 @@ export const cases: DiffCase[] = [
   c('rel-count-octet', ['dates']),
   c('rel-value-string', ['plain', 'case-headers']),
   c('rel-count-zero', ['numbers']),
+  c('numeric-empty-values', ['numbers']),
   c('rel-invalid-op', ['plain'], 'compile-error'),
   c('rel-numeric-not-required', ['plain'], 'compile-error'),
   c('cmp-octet-vs-casemap', ['plain']),
@@ -266,12 +280,17 @@ export const cases: DiffCase[] = [
   c('addr-non-address-header', ['addresses'], 'compile-error'),
   c('addr-resent', ['addresses']),
   c('addr-encoded-name', ['encoded-headers']),
+  c('addr-quoted-local', ['quoted-local']),
+  c('addr-display-comma', ['encoded-words']),
 
   // Encoded and folded header fields (RFC 2047, RFC 5322 §2.2.3).
   c('hdr-encoded-b', ['encoded-headers']),
   c('hdr-folded', ['encoded-headers']),
   c('hdr-mixed-encoded', ['encoded-headers']),
   c('hdr-utf8-raw', ['utf8-headers']),
+  c('hdr-adjacent-words', ['encoded-words']),
+  c('hdr-charsets', ['encoded-words']),
+  c('hdr-duplicate-subject', ['quoted-local']),
   c('hdr-empty-subject', ['minimal', 'plain']),
   c('hdr-invalid-name', ['plain']),
 
@@ -310,6 +329,8 @@ export const cases: DiffCase[] = [
   c('vacation-and-fileinto', ['plain']),
   c('vacation-and-discard', ['plain', 'list']),
   c('vacation-twice', ['plain'], 'runtime-error'),
+  c('vacation-headers-checked', ['bcc-me', 'resent-to-me', 'not-to-me']),
+  c('vacation-addresses-display', ['alias', 'not-to-me']),
   c('vacation-days-and-seconds', ['plain'], 'compile-error'),
   c('vacation-invalid-from', ['plain']),
 
@@ -325,6 +346,9 @@ export const cases: DiffCase[] = [
   c('include-stop', ['plain']),
   c('include-global-no-variables', ['plain'], 'compile-error'),
   c('return-main', ['plain']),
+  c('include-depth', ['plain'], 'failure-either'),
+  c('include-isolation', ['plain']),
+  c('include-global-twice', ['junk', 'list']),
 
   // mailbox (RFC 5490), environment (RFC 5183), duplicate (RFC 7352).
   c('mailbox-exists', ['plain']),
@@ -332,6 +356,7 @@ export const cases: DiffCase[] = [
   c('env-unknown', ['plain']),
   c('duplicate-basic', ['plain']),
   c('duplicate-header', ['list', 'plain']),
+  c('duplicate-last', ['plain']),
   c('duplicate-conflict', ['plain'], 'compile-error'),
 
   // Runtime errors: the message goes to INBOX (RFC 5228 §2.10.6).
