@@ -20,7 +20,7 @@ import {
   type Outcome,
   type Pigeonhole,
   parseSieveTest,
-  parseVacationDecision,
+  parseVacationReply,
   pigeonholeSkip,
   preparePigeonhole,
   redirectLine,
@@ -76,9 +76,12 @@ async function pigeonholeOutcome(ph: Pigeonhole, pair: DiffPair): Promise<Outcom
   if (parsed.outcome.kind !== 'actions' || !parsed.vacation) return parsed.outcome;
   // Pigeonhole decides whether a vacation reply is due only when it executes the actions.
   const executed = await ph.run(script, message, envelope, true);
-  const to = parseVacationDecision(`${executed.stdout}\n${executed.stderr}`);
-  if (to === null) return parsed.outcome;
-  return { kind: 'actions', actions: [...parsed.outcome.actions, vacationLine({ to, ...parsed.vacation })].sort() };
+  const reply = parseVacationReply(executed.stdout, executed.stderr);
+  if (reply === null) return parsed.outcome;
+  return {
+    kind: 'actions',
+    actions: [...parsed.outcome.actions, vacationLine({ ...reply, ...parsed.vacation })].sort(),
+  };
 }
 
 function normalise(result: SieveResult): Outcome {
@@ -107,6 +110,7 @@ function normalise(result: SieveResult): Outcome {
             subject: action.subject,
             from: action.from,
             reason: action.reason,
+            inReplyTo: action.inReplyTo,
           }),
         );
         break;

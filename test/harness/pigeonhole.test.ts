@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import {
   normaliseAddress,
   parseSieveTest,
-  parseVacationDecision,
+  parseVacationReply,
   redirectLine,
   rejectLine,
   storeLine,
@@ -111,18 +111,26 @@ test('a vacation action, then the decision of the -e run', () => {
     reason: 'Away this week.',
   });
   const sent = 'sieve-test: Info: sieve: msgid=<plain-1@example.org>: sent vacation response to <alice@example.org>\n';
-  assert.equal(parseVacationDecision(sent), 'alice@example.org');
+  const reply =
+    'From: <bob@example.com>\r\nTo: <alice@example.org>\r\nIn-Reply-To: <plain-1@example.org>\r\n\r\nAway.\r\n';
+  assert.deepEqual(parseVacationReply(reply, sent), { to: 'alice@example.org', inReplyTo: '<plain-1@example.org>' });
+  assert.deepEqual(parseVacationReply('', sent), { to: 'alice@example.org', inReplyTo: null });
   const refused =
     'sieve-test: Info: sieve: msgid=<auto-9@example.org>: vacation action: discarding vacation response to auto-submitted message from <alice@example.org>\n';
-  assert.equal(parseVacationDecision(refused), null);
+  assert.equal(parseVacationReply('', refused), null);
   assert.equal(
-    parseVacationDecision('... not sending vacation response to system address <MAILER-DAEMON@example.org>'),
+    parseVacationReply('', '... not sending vacation response to system address <MAILER-DAEMON@example.org>'),
     null,
   );
-  assert.throws(() => parseVacationDecision(ok), /said nothing about the vacation/);
+  assert.throws(() => parseVacationReply('', ok), /said nothing about the vacation/);
   assert.equal(
-    vacationLine({ to: 'alice@Example.ORG', ...run.vacation!, reason: 'Away this week.\r\n' }),
-    'vacation to=alice@example.org seconds=604800 subject="Away" from="Bob Example <bob@example.com>" reason="Away this week."',
+    vacationLine({
+      to: 'alice@Example.ORG',
+      ...run.vacation!,
+      reason: 'Away this week.\r\n',
+      inReplyTo: '<plain-1@example.org>',
+    }),
+    'vacation to=alice@example.org seconds=604800 subject="Away" from="Bob Example <bob@example.com>" reason="Away this week." in-reply-to=<plain-1@example.org>',
   );
 });
 

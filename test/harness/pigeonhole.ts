@@ -136,6 +136,8 @@ export interface VacationFacts {
   subject: string | null;
   from: string | null;
   reason: string;
+  /** The original's Message-ID the reply refers to, or null. */
+  inReplyTo: string | null;
 }
 
 export function vacationLine(v: VacationFacts): string {
@@ -146,6 +148,7 @@ export function vacationLine(v: VacationFacts): string {
     `subject=${v.subject === null ? '(default)' : JSON.stringify(v.subject)}`,
     `from=${v.from === null ? '(default)' : JSON.stringify(v.from)}`,
     `reason=${JSON.stringify(reason)}`,
+    `in-reply-to=${v.inReplyTo === null ? '(none)' : v.inReplyTo.trim()}`,
   ].join(' ');
 }
 
@@ -167,7 +170,7 @@ export function describeOutcome(o: Outcome): string {
 export interface SieveTestRun {
   outcome: Outcome;
   /** The vacation action of the result, when there was one (its decision needs an `-e` run). */
-  vacation: Omit<VacationFacts, 'to'> | null;
+  vacation: Omit<VacationFacts, 'to' | 'inReplyTo'> | null;
 }
 
 /**
@@ -265,12 +268,16 @@ export function parseSieveTest(stdout: string, stderr: string, status: number | 
 }
 
 /**
- * The decision of an `-e` run about the vacation reply (cmd-vacation.c `act_vacation_commit`): the
- * address it was sent to, or null when it was not sent.
+ * What an `-e` run did with the vacation reply (cmd-vacation.c `act_vacation_commit`): the address it
+ * was sent to and the In-Reply-To of the reply sieve-test printed, or null when it was not sent.
  */
-export function parseVacationDecision(output: string): string | null {
+export function parseVacationReply(stdout: string, stderr: string): { to: string; inReplyTo: string | null } | null {
+  const output = `${stdout}\n${stderr}`;
   const sent = /sent vacation response to <([^>]*)>/.exec(output);
-  if (sent) return sent[1];
+  if (sent) {
+    const inReplyTo = /^In-Reply-To: (.*?)\r?$/im.exec(stdout);
+    return { to: sent[1], inReplyTo: inReplyTo ? inReplyTo[1] : null };
+  }
   if (
     /discard(ed|ing) (duplicate )?vacation (reply|response)|not sending vacation (reply|response)|vacation action aborted/.test(
       output,
@@ -373,6 +380,7 @@ export function preparePigeonhole(corpus: string, settings: PigeonholeSettings):
     const file = path.join(dir, 'messages', name);
     writeFileSync(file, crlf(readFileSync(file)));
   }
+  mkdirSync(path.join(dir, 'run'));
   for (const mailbox of settings.mailboxes) {
     const folder = path.join(dir, 'mail', mailbox === 'INBOX' ? '' : `.${mailbox.replaceAll('/', '.')}`);
     for (const sub of ['cur', 'new', 'tmp']) mkdirSync(path.join(folder, sub), { recursive: true });

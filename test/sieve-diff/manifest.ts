@@ -105,6 +105,7 @@ const known = (script: string, on: string[], differs: Difference): DiffCase => (
 /** Every vacation script runs on these: the messages and envelopes the no-reply rules are about. */
 const vacationRuns = [
   'plain',
+  'minimal',
   'auto-no',
   'cc-me',
   'case-headers',
