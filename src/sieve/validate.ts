@@ -754,6 +754,12 @@ export class Validator {
         for (const part of parts) {
           if (!part.dynamic && !['from', 'to', 'auth'].includes(part.value.toLowerCase()))
             this.fail(part.pos, `unknown envelope part "${part.value}" (use "from", "to" or "auth")`);
+          const partTag = ['all', 'localpart', 'domain', 'user', 'detail'].find((x) => a.has(x));
+          if (!part.dynamic && part.value.toLowerCase() === 'auth' && partTag !== undefined)
+            this.fail(
+              a.tags.get(partTag)?.pos ?? part.pos,
+              `the address part :${partTag} cannot be used with the envelope part "auth", which is not an address: leave the address part out`,
+            );
         }
         return { kind: 'envelope', pos, match: this.match(a), part: this.addressPart(a), parts, keys: this.list(k) };
       }
