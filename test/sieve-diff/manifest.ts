@@ -176,6 +176,7 @@ export const cases: DiffCase[] = [
   c('keep-flags', ['plain']),
   c('flags-global-and-tagged', ['plain']),
   c('flags-remove-all', ['plain']),
+  c('flags-same-mailbox-twice', ['plain']),
 
   // reject / ereject (RFC 5429) and action conflicts.
   c('reject-basic', ['plain']),
@@ -203,6 +204,7 @@ export const cases: DiffCase[] = [
   c('encoded-char-malformed', ['plain']),
   c('encoded-char-not-required', ['plain']),
   c('encoded-char-surrogate', ['plain'], 'compile-error'),
+  c('encoded-char-invalid-utf8', ['plain'], 'compile-error'),
 
   // body (RFC 5173) on single-part, multipart, encoded and nested bodies.
   c('body-contains', ['plain', 'multipart-alt']),
@@ -217,6 +219,7 @@ export const cases: DiffCase[] = [
   c('body-html-only', ['html-only']),
   c('body-report', ['mailer-daemon']),
   c('body-raw-base64', ['base64-text']),
+  c('body-content-prologue', ['multipart-alt', 'nested-message']),
 
   // variables (RFC 5229): modifiers, match variables, string test.
   c('var-set-basic', ['plain']),
@@ -283,6 +286,7 @@ export const cases: DiffCase[] = [
   c('addr-encoded-name', ['encoded-headers']),
   c('addr-quoted-local', ['quoted-local']),
   c('addr-display-comma', ['encoded-words']),
+  c('addr-all-quoted', ['quoted-local']),
 
   // Encoded and folded header fields (RFC 2047, RFC 5322 §2.2.3).
   c('hdr-encoded-b', ['encoded-headers']),
