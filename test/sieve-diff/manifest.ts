@@ -140,6 +140,12 @@ export const cases: DiffCase[] = [
   c('core-comments', ['plain']),
   c('core-multiline-string', ['plain']),
   c('size-boundaries', ['big', 'plain']),
+  c('size-4g', ['plain']),
+  known('size-big-numbers', ['plain'], {
+    postbode: 'compile-error',
+    why: 'RFC 5228 §2.4.1: implementations MUST support numbers up to 2^31 - 1 and MAY support larger ones; postbode stops at 2^53 - 1 (the largest exact JavaScript number) and says so, Pigeonhole at 2^64 - 1',
+  }),
+  c('size-overflow', ['plain'], 'compile-error'),
   c('copies-then-discard', ['plain']),
   c('keep-cancelled-fileinto', ['plain', 'list']),
   c('keep-cancelled-redirect', ['plain']),
@@ -177,6 +183,7 @@ export const cases: DiffCase[] = [
   c('flags-global-and-tagged', ['plain']),
   c('flags-remove-all', ['plain']),
   c('flags-same-mailbox-twice', ['plain']),
+  c('flags-invalid', ['plain']),
 
   // reject / ereject (RFC 5429) and action conflicts.
   c('reject-basic', ['plain']),
@@ -190,6 +197,7 @@ export const cases: DiffCase[] = [
   c('reject-copy-redirect', ['plain'], 'runtime-error'),
   c('reject-empty', ['plain']),
   c('reject-long-reason', ['plain']),
+  c('reject-nonascii', ['plain']),
 
   // envelope.
   c('envelope-from', ['plain', 'plain/daemon']),
@@ -197,6 +205,7 @@ export const cases: DiffCase[] = [
   c('envelope-unknown-part', ['plain'], 'compile-error'),
   c('envelope-no-require', ['plain'], 'compile-error'),
   c('envelope-detail-from', ['subaddress/detail', 'plain']),
+  c('envelope-octet', ['plain']),
 
   // encoded-character (RFC 5228 §2.4.2.4).
   c('encoded-char-hex', ['plain']),
@@ -246,6 +255,7 @@ export const cases: DiffCase[] = [
   c('var-length-utf8', ['utf8-headers', 'encoded-headers']),
   c('var-match-zero', ['plain', 'encoded-words']),
   c('var-encoded-in-set', ['plain']),
+  c('var-max-size', ['plain']),
 
   // relational (RFC 5231) and comparators (RFC 4790: i;octet, i;ascii-casemap, i;ascii-numeric).
   c('rel-value-numeric', ['numbers']),
@@ -310,6 +320,8 @@ export const cases: DiffCase[] = [
   c('date-index', ['dates']),
   c('index-header', ['multi-header', 'dates']),
   c('index-last-without-index', ['plain'], 'compile-error'),
+  c('index-zero', ['multi-header'], 'compile-error'),
+  c('index-beyond', ['multi-header']),
   c('currentdate-structure', ['plain']),
   c('date-zone-invalid', ['plain']),
   c('date-unknown-part', ['plain']),
@@ -336,6 +348,8 @@ export const cases: DiffCase[] = [
   c('vacation-twice', ['plain'], 'runtime-error'),
   c('vacation-headers-checked', ['bcc-me', 'resent-to-me', 'not-to-me']),
   c('vacation-addresses-display', ['alias', 'not-to-me']),
+  c('vacation-nonascii', ['plain']),
+  c('vacation-reason-dots', ['plain']),
   c('vacation-days-and-seconds', ['plain'], 'compile-error'),
   c('vacation-invalid-from', ['plain']),
 
@@ -353,6 +367,7 @@ export const cases: DiffCase[] = [
   c('return-main', ['plain']),
   c('include-depth', ['plain'], 'failure-either'),
   c('include-isolation', ['plain']),
+  c('include-nested-return', ['plain']),
   c('include-global-twice', ['junk', 'list']),
 
   // mailbox (RFC 5490), environment (RFC 5183), duplicate (RFC 7352).
