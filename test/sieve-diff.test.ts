@@ -33,6 +33,10 @@ import { type DiffPair, envelopes, mailboxes, pairs } from './sieve-diff/manifes
 
 const corpus = path.join(import.meta.dirname, 'sieve-diff');
 
+// The server's time zone is what date tests without :zone use (RFC 5260 §4.1): sieve-test runs with
+// TZ=UTC, so this process reads dates in UTC too.
+process.env.TZ = 'UTC';
+
 /**
  * The limits of both sides: Pigeonhole's defaults for actions and redirects (sieve_max_actions,
  * sieve_max_redirects) and postbode's vacation periods (sieve_vacation_min_period, _max_period).
