@@ -251,6 +251,8 @@ export const cases: DiffCase[] = [
   c('var-case-insensitive-names', ['plain']),
   c('var-invalid-name', ['plain'], 'compile-error'),
   c('var-namespace-unknown', ['plain'], 'compile-error'),
+  c('var-modifiers-same-precedence', ['plain'], 'compile-error'),
+  c('var-modifier-unknown', ['plain'], 'compile-error'),
   c('var-header-subject-fileinto', ['list', 'list-id-only', 'plain']),
   c('var-address-parts', ['subaddress/detail', 'plain']),
   c('var-regex-absent', ['plain']),
