@@ -34,6 +34,13 @@ describe('sieve extensions', () => {
       );
     });
 
+    it('the internal variable is bounded like a variable', async () => {
+      const many = Array.from({ length: 3000 }, (_, i) => `k${i}`).join(' ');
+      const r = await runSieve(`require "imap4flags";\naddflag "${many}";`);
+      const flags = r.actions[0].type === 'keep' ? r.actions[0].flags : [];
+      assert.ok(flags.join(' ').length <= 4096 && flags.length > 500, `${flags.length} flags`);
+    });
+
     it('invalid flags are left out of actions; \\Recent cannot be set', async () => {
       assert.deepEqual(await actions('require "imap4flags";\naddflag ["\\\\Recent", "\\\\Bogus", "(x", "ok"];'), [
         'implicit keep [ok]',

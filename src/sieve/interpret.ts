@@ -21,7 +21,7 @@ import type { Command, DatePart, MatchSpec, Pos, Str, StrList, Test, VacationCom
 import { CompiledScript, compile, defaultSieveLimits, formatDiagnostic } from './compile.js';
 import { datePart, localOffset, parseZone, parseZonedDate } from './ext/date.js';
 import { defaultHandle, vacationMemoryKey, vacationPeriod, vacationRefusal } from './ext/vacation.js';
-import { applyModifiers, substitute, truncateUtf8 } from './ext/variables.js';
+import { applyModifiers, MAX_VARIABLES, substitute, truncateUtf8 } from './ext/variables.js';
 import { matchValues } from './match.js';
 import { MessageView } from './message.js';
 import {
@@ -84,6 +84,16 @@ function storableFlags(flags: readonly string[]): string[] {
     } else if (KEYWORD.test(f)) out.push(f);
   }
   return out;
+}
+
+/** The flags that fit in `maxBytes` when written space-separated (the first ones). */
+function boundFlags(flags: string[], maxBytes: number): string[] {
+  let bytes = -1;
+  for (let i = 0; i < flags.length; i++) {
+    bytes += 1 + Buffer.byteLength(flags[i]);
+    if (bytes > maxBytes) return flags.slice(0, i);
+  }
+  return flags;
 }
 
 function unionFlags(a: readonly string[], b: readonly string[]): string[] {
@@ -154,11 +164,14 @@ class Interpreter {
     return frame.vars.get(name) ?? '';
   }
 
-  private setVariable(frame: Frame, name: string, value: string): void {
+  private setVariable(frame: Frame, name: string, value: string, pos: Pos): void {
     const v = truncateUtf8(value, this.limits.maxVariableBytes);
-    if (name.startsWith('global.')) this.globals.set(name.slice(7), v);
-    else if (frame.globalNames.has(name)) this.globals.set(name, v);
-    else frame.vars.set(name, v);
+    const global = name.startsWith('global.') ? name.slice(7) : frame.globalNames.has(name) ? name : null;
+    const scope = global === null ? frame.vars : this.globals;
+    const key = global ?? name;
+    if (!scope.has(key) && scope.size >= MAX_VARIABLES)
+      this.fail(`more than ${MAX_VARIABLES} variables are set (the limit)`, pos, frame);
+    scope.set(key, v);
   }
 
   private s(str: Str, frame: Frame): string {
@@ -273,12 +286,14 @@ class Interpreter {
           const drop = new Set(given.map((f) => f.toLowerCase()));
           next = current.filter((f) => !drop.has(f.toLowerCase()));
         }
+        // The internal variable is bounded like any other (RFC 5232 §3: it is a variable).
+        next = boundFlags(next, this.limits.maxVariableBytes);
         if (varName === null) this.flags = next;
-        else this.setVariable(frame, varName, next.join(' '));
+        else this.setVariable(frame, varName, next.join(' '), cmd.pos);
         return;
       }
       case 'set':
-        this.setVariable(frame, cmd.name, applyModifiers(this.s(cmd.value, frame), cmd.modifiers));
+        this.setVariable(frame, cmd.name, applyModifiers(this.s(cmd.value, frame), cmd.modifiers), cmd.pos);
         return;
       case 'global':
         for (const n of cmd.names) frame.globalNames.add(n);

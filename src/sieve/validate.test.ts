@@ -190,6 +190,14 @@ describe('sieve validator', () => {
     ok('require ["variables", "include"];\nset "global.x" "v";');
   });
 
+  it('at most 255 variables', () => {
+    const sets = (n: number) => Array.from({ length: n }, (_, i) => `set "v${i}" "x";`).join('\n');
+    ok(`require "variables";\n${sets(255)}\nset "v0" "again";`);
+    assert.deepEqual(compileErrors(`require "variables";\n${sets(256)}`), [
+      '257:5 the script uses more than 255 variables (the limit): reuse some of them',
+    ]);
+  });
+
   it('encoded-character: decoded when required, errors for invalid code points and invalid UTF-8', () => {
     assert.deepEqual(compileErrors('require ["encoded-character", "fileinto"];\nfileinto "${hex:c3}x";'), [
       '2:10 the ${hex:…} octets of this string are not valid UTF-8',
