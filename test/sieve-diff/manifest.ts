@@ -262,6 +262,8 @@ export const cases: DiffCase[] = [
   c('var-match-zero', ['plain', 'encoded-words']),
   c('var-encoded-in-set', ['plain']),
   c('var-max-size', ['plain']),
+  c('var-scope-full', ['plain']),
+  c('var-scope-limit', ['plain'], 'compile-error'),
 
   // relational (RFC 5231) and comparators (RFC 4790: i;octet, i;ascii-casemap, i;ascii-numeric).
   c('rel-value-numeric', ['numbers']),
