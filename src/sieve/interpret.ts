@@ -21,7 +21,7 @@ import type { Command, DatePart, MatchSpec, Pos, Str, StrList, Test, VacationCom
 import { CompiledScript, compile, defaultSieveLimits, formatDiagnostic } from './compile.js';
 import { datePart, localOffset, parseZone, parseZonedDate } from './ext/date.js';
 import { defaultHandle, vacationMemoryKey, vacationPeriod, vacationRefusal } from './ext/vacation.js';
-import { applyModifiers, substitute, truncateUtf8 } from './ext/variables.js';
+import { applyModifiers, MAX_VARIABLES, substitute, truncateUtf8 } from './ext/variables.js';
 import { matchValues } from './match.js';
 import { MessageView } from './message.js';
 import {
@@ -84,6 +84,16 @@ function storableFlags(flags: readonly string[]): string[] {
     } else if (KEYWORD.test(f)) out.push(f);
   }
   return out;
+}
+
+/** The flags that fit in `maxBytes` when written space-separated (the first ones). */
+function boundFlags(flags: string[], maxBytes: number): string[] {
+  let bytes = -1;
+  for (let i = 0; i < flags.length; i++) {
+    bytes += 1 + Buffer.byteLength(flags[i]);
+    if (bytes > maxBytes) return flags.slice(0, i);
+  }
+  return flags;
 }
 
 function unionFlags(a: readonly string[], b: readonly string[]): string[] {
@@ -154,11 +164,14 @@ class Interpreter {
     return frame.vars.get(name) ?? '';
   }
 
-  private setVariable(frame: Frame, name: string, value: string): void {
+  private setVariable(frame: Frame, name: string, value: string, pos: Pos): void {
     const v = truncateUtf8(value, this.limits.maxVariableBytes);
-    if (name.startsWith('global.')) this.globals.set(name.slice(7), v);
-    else if (frame.globalNames.has(name)) this.globals.set(name, v);
-    else frame.vars.set(name, v);
+    const global = name.startsWith('global.') ? name.slice(7) : frame.globalNames.has(name) ? name : null;
+    const scope = global === null ? frame.vars : this.globals;
+    const key = global ?? name;
+    if (!scope.has(key) && scope.size >= MAX_VARIABLES)
+      this.fail(`more than ${MAX_VARIABLES} variables are set (the limit)`, pos, frame);
+    scope.set(key, v);
   }
 
   private s(str: Str, frame: Frame): string {
@@ -224,9 +237,7 @@ class Interpreter {
           this.fail(`redirect: "${value}" is not a valid mail address: ${problem}`, cmd.address.pos, frame);
         const address = bareAddress(value);
         this.checkReject('redirect', cmd.pos, frame);
-        const same = this.actions.find(
-          (a) => a.type === 'redirect' && a.address.toLowerCase() === address.toLowerCase(),
-        );
+        const same = this.actions.find((a) => a.type === 'redirect' && sameMailbox(a.address, address));
         if (same !== undefined && same.type === 'redirect') {
           if (!cmd.copy) same.copy = false;
         } else {
@@ -275,12 +286,14 @@ class Interpreter {
           const drop = new Set(given.map((f) => f.toLowerCase()));
           next = current.filter((f) => !drop.has(f.toLowerCase()));
         }
+        // The internal variable is bounded like any other (RFC 5232 §3: it is a variable).
+        next = boundFlags(next, this.limits.maxVariableBytes);
         if (varName === null) this.flags = next;
-        else this.setVariable(frame, varName, next.join(' '));
+        else this.setVariable(frame, varName, next.join(' '), cmd.pos);
         return;
       }
       case 'set':
-        this.setVariable(frame, cmd.name, applyModifiers(this.s(cmd.value, frame), cmd.modifiers));
+        this.setVariable(frame, cmd.name, applyModifiers(this.s(cmd.value, frame), cmd.modifiers), cmd.pos);
         return;
       case 'global':
         for (const n of cmd.names) frame.globalNames.add(n);
@@ -318,7 +331,8 @@ class Interpreter {
           (a.mailbox === target || (target.toUpperCase() === 'INBOX' && a.mailbox.toUpperCase() === 'INBOX'))),
     );
     if (same !== undefined) {
-      same.flags = unionFlags(same.flags, action.flags);
+      // The later store's flags replace the earlier ones (Pigeonhole keeps one store with the last flags).
+      same.flags = action.flags;
       if (same.type === 'fileinto' && action.type === 'fileinto') {
         same.copy = same.copy && action.copy;
         same.create = same.create || action.create;
@@ -340,14 +354,17 @@ class Interpreter {
     const reason = this.s(cmd.reason, frame);
     const subject = cmd.subject === null ? null : this.s(cmd.subject, frame);
     const from = cmd.from === null ? null : this.s(cmd.from, frame);
-    const addresses = this.l(cmd.addresses, frame).map(bareAddress);
+    const addresses: string[] = [];
+    for (const a of this.l(cmd.addresses, frame)) {
+      // An invalid :addresses item is left out, as Pigeonhole does (with a warning, not an error).
+      if (addressError(a) === null) addresses.push(bareAddress(a));
+      else this.warnings.push(`vacation: the :addresses item "${a}" is not a mail address and is ignored`);
+    }
     const handle = cmd.handle === null ? defaultHandle(reason, subject, from, cmd.mime) : this.s(cmd.handle, frame);
+    // A :from that a variable made invalid is passed on as it is (Pigeonhole checks only a constant
+    // one); the caller must check it before it writes a From header.
     if (from !== null && addressError(from) !== null)
-      this.fail(
-        `vacation: the :from address "${from}" is not valid: ${addressError(from)}`,
-        cmd.from?.pos ?? cmd.pos,
-        frame,
-      );
+      this.warnings.push(`vacation: the :from address "${from}" is not a valid mail address`);
     const m = this.ctx.message;
     const refusal = vacationRefusal({
       message: this.message,
@@ -369,7 +386,7 @@ class Interpreter {
         subject,
         reason,
         mime: cmd.mime,
-        periodSeconds: vacationPeriod(cmd.seconds),
+        periodSeconds: vacationPeriod(cmd.seconds, this.limits.vacationMinSeconds, this.limits.vacationMaxSeconds),
         memoryKey: vacationMemoryKey(m.envelopeFrom, handle),
         inReplyTo: messageId === undefined || messageId === '' ? null : messageId,
       },
@@ -467,8 +484,11 @@ class Interpreter {
         const env = this.ctx.message;
         for (const part of this.l(t.parts, frame)) {
           const p = part.toLowerCase();
-          const addr =
-            p === 'from' ? env.envelopeFrom : p === 'to' ? env.envelopeTo : p === 'auth' ? (env.auth ?? null) : null;
+          if (p === 'auth') {
+            if (env.auth) values.push(env.auth); // not an address: compared as it is
+            continue;
+          }
+          const addr = p === 'from' ? env.envelopeFrom : p === 'to' ? env.envelopeTo : null;
           if (addr === null) continue;
           if (addr === '') {
             if (t.part === 'all') values.push('');
@@ -492,11 +512,13 @@ class Interpreter {
       case 'date': {
         const values: string[] = [];
         const part = this.s(t.part, frame).toLowerCase() as DatePart;
-        const zone = t.zone.kind === 'zone' ? parseZone(this.s(t.zone.zone, frame)) : null;
-        if (t.zone.kind === 'zone' && zone === null) return false;
-        for (const v of pickIndex(msg.values(this.s(t.header, frame)), t.index)) {
-          const d = parseZonedDate(v);
-          if (d === null) continue;
+        const zone = t.zone.kind === 'zone' ? this.zone(t.zone.zone, frame) : null;
+        const header = this.s(t.header, frame);
+        // Only one field is read: the one :index names, else the first (as Pigeonhole does).
+        const v = pickIndex(msg.values(header), t.index)[0];
+        // A date after a ';' (Received, RFC 5322 §3.6.7) is read from after the last one.
+        const d = v === undefined ? null : parseZonedDate(v.slice(v.lastIndexOf(';') + 1));
+        if (d !== null) {
           const offset = t.zone.kind === 'original' ? d.offset : (zone ?? localOffset(d.ms));
           const value = safeDatePart(d.ms, offset, part);
           if (value !== null) values.push(value);
@@ -506,8 +528,7 @@ class Interpreter {
       case 'currentdate': {
         const ms = this.ctx.now.getTime();
         const part = this.s(t.part, frame).toLowerCase() as DatePart;
-        const zone = t.zone.kind === 'zone' ? parseZone(this.s(t.zone.zone, frame)) : localOffset(ms);
-        if (zone === null) return false;
+        const zone = (t.zone.kind === 'zone' ? this.zone(t.zone.zone, frame) : null) ?? localOffset(ms);
         const value = safeDatePart(ms, zone, part);
         return this.matched(t.match, value === null ? [] : [value], t.keys, frame);
       }
@@ -533,6 +554,14 @@ class Interpreter {
     }
   }
 
+  /** A :zone value; an invalid one is ignored (the local zone is used) with a warning, as Pigeonhole does. */
+  private zone(value: Str, frame: Frame): number | null {
+    const text = this.s(value, frame);
+    const zone = parseZone(text);
+    if (zone === null) this.warnings.push(`date: the :zone "${text}" is not a zone like +0100 and is ignored`);
+    return zone;
+  }
+
   private bodyValues(transform: Extract<Test, { kind: 'body' }>['transform'], frame: Frame): string[] {
     const msg = this.message;
     if (transform.kind === 'raw') return [msg.rawBody()];
@@ -540,7 +569,6 @@ class Interpreter {
     const types = this.l(transform.types, frame).map((x) => x.toLowerCase());
     return msg
       .parts()
-      .filter((p) => p.type !== 'multipart' && !(p.type === 'message' && p.subtype === 'rfc822'))
       .filter((p) =>
         types.some((ty) => {
           if (ty === '') return true;
@@ -577,6 +605,13 @@ function safeDatePart(ms: number, offset: number, part: DatePart): string | null
   return DATE_PARTS.includes(part) ? datePart(ms, offset, part) : null;
 }
 
+/** Two addresses name the same mailbox: the local part compared as written, the domain without case. */
+function sameMailbox(a: string, b: string): boolean {
+  const i = a.lastIndexOf('@');
+  const j = b.lastIndexOf('@');
+  return a.slice(0, i) === b.slice(0, j) && a.slice(i).toLowerCase() === b.slice(j).toLowerCase();
+}
+
 /** The :index field of a list (1-based, :last counts from the end), or all of them. */
 function pickIndex<T>(values: T[], index: { index: number; last: boolean } | null): T[] {
   if (index === null) return values;
@@ -586,7 +621,7 @@ function pickIndex<T>(values: T[], index: { index: number; last: boolean } | nul
 
 /** RFC 5228 §2.7.4 and RFC 5233: the part of an address a test compares, or null when it has none. */
 function addressPart(local: string | null, domain: string | null, raw: string, part: string): string | null {
-  if (part === 'all') return local !== null && domain !== null ? `${local}@${domain}` : raw;
+  if (part === 'all') return raw; // the address as written (a local part that needs it quoted), or the unparsed value
   if (local === null) return raw === '' ? '' : null; // an empty value is compared as it is, whatever the part
   if (part === 'localpart') return local;
   if (part === 'domain') return domain;
