@@ -40,6 +40,7 @@ function tlsContext(): Promise<tls.SecureContext> {
 interface Harness {
   port: number;
   bus: TraceBus;
+  net: NetServer;
   pop3Port: number;
   store: Store;
   limiter: LoginLimiter;
@@ -100,6 +101,7 @@ async function withServer(
     await fn({
       port: address.port,
       bus,
+      net,
       pop3Port: pop3Address.port,
       store,
       limiter,
@@ -418,6 +420,28 @@ describe('managesieve: logging in', () => {
       assert.ok(lines.includes('AUTHENTICATE "PLAIN" "<redacted>"'), lines.join('\n'));
       assert.ok(lines.includes(`<${ir.length} bytes>`), lines.join('\n'));
       assert.ok(lines.includes('<redacted>'), lines.join('\n'));
+    });
+  });
+});
+
+describe('managesieve: shutdown', () => {
+  test('a stopping server says BYE (TRYLATER) between commands, after a script literal in flight is read', async () => {
+    await withServer({}, async (h) => {
+      const id = await h.account(USER, PASS);
+      const c = await loggedIn(h);
+      const half = Math.floor(VACATION.length / 2);
+      c.write(`PUTSCRIPT "late" {${VACATION.length}+}\r\n${VACATION.slice(0, half)}`);
+      await until('the literal to be under way', () =>
+        h.events.some((e) => e.type === 'in' && e.text.startsWith('PUTSCRIPT "late"')),
+      );
+      h.net.beginClose();
+      c.write(`${VACATION.slice(half)}\r\nLISTSCRIPTS\r\n`);
+      assert.equal((await c.response()).status, 'OK', 'the command in progress completes');
+      const bye = await c.response();
+      assert.equal(bye.status, 'BYE');
+      assert.equal(bye.code, 'TRYLATER');
+      await c.closedByServer();
+      assert.equal(await h.store.sieve.get(id, 'late'), VACATION);
     });
   });
 });
