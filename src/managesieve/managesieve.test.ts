@@ -13,6 +13,7 @@ import { describe, test } from 'node:test';
 import tls from 'node:tls';
 import pino from 'pino';
 import { ManageSieveClient, quote } from '../../test/harness/managesieve-client.js';
+import { ScramClient } from '../../test/harness/scram-client.js';
 import { openTestStore } from '../../test/harness/store.js';
 import { LoginLimiter } from '../auth/limiter.js';
 import { SecretBox } from '../auth/secret.js';
@@ -344,6 +345,28 @@ describe('managesieve: logging in', () => {
       assert.equal(last.status, 'BYE');
       assert.match(last.text, /too many failed logins/);
       await c.closedByServer();
+    });
+  });
+
+  test('SCRAM-SHA-256: the server-final message as a challenge, answered with an empty string', async () => {
+    await withServer({}, async (h) => {
+      await h.account(USER, PASS);
+      const c = await h.connect();
+      await c.response();
+      // AuthService offers SCRAM once it has seen that every account has keys (it looks in the background).
+      await until('SCRAM to be offered', async () =>
+        (await c.cmd('CAPABILITY')).data.includes('"SASL" "PLAIN LOGIN SCRAM-SHA-256"'),
+      );
+      const scram = new ScramClient({ username: USER, password: PASS });
+      c.send(`AUTHENTICATE "SCRAM-SHA-256" "${b64(scram.first)}"`);
+      const serverFirst = Buffer.from(JSON.parse(await c.line()) as string, 'base64').toString();
+      c.send(`"${b64(scram.final(serverFirst))}"`);
+      const serverFinal = Buffer.from(JSON.parse(await c.line()) as string, 'base64').toString();
+      assert.ok(scram.verifyServer(serverFinal), serverFinal);
+      c.send('""');
+      const done = await c.response();
+      assert.equal(done.status, 'OK', done.line);
+      assert.ok((await c.cmd('CAPABILITY')).data.includes(`"OWNER" "${USER}"`));
     });
   });
 
