@@ -253,6 +253,24 @@ export const configSchema = z
          * looks. The transport map and relay host are never checked.
          */
         mta_sts: z.enum(['off', 'log', 'enforce']).default('enforce'),
+        /**
+         * Subaddressing (RFC 5233): the characters that separate a local part from its detail, so that
+         * `user+tag@domain` is delivered to `user@domain` when `user+tag` is no account or alias (as
+         * Postfix's recipient_delimiter: any one of the characters, the first one found). "" turns it off.
+         */
+        recipient_delimiter: z
+          .string()
+          .regex(/^[^\s@"\\]{0,8}$/, 'expected up to 8 characters other than space, "@", \'"\' and \'\\\', e.g. "+"')
+          .default('+'),
+      })
+      .prefault({}),
+    sieve: z
+      .strictObject({
+        /**
+         * Most `redirect` actions one script may take for one message (RFC 5228 §4.2 wants a limit);
+         * more make the run fail, and the message is kept in INBOX.
+         */
+        max_redirects: z.number().int().min(0).max(100).default(4),
       })
       .prefault({}),
     checks: z
