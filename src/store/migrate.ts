@@ -281,6 +281,14 @@ async function copyTable(db: Database.Database, client: pg.Client, copy: TableCo
       }
       batch = rows.slice(0, n);
       lastBlobId = batch[batch.length - 1].id as number;
+      // A large blob's bytes are in pieces (sqlite/blob-chunks.ts, schema V16); PostgreSQL keeps them
+      // in one value.
+      for (const row of batch) {
+        if ((row.data as Buffer).length < (row.size as number)) {
+          const pieces = db.prepare('SELECT data FROM blob_chunks WHERE blob_id = ? ORDER BY seq').pluck();
+          row.data = Buffer.concat(pieces.all(row.id) as Buffer[]);
+        }
+      }
     }
     const columns = copy.columns.map((c) => batch.map((r) => (copy.convert?.[c] ? copy.convert[c](r[c]) : r[c])));
     await client.query(insert, columns);

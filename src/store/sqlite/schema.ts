@@ -330,8 +330,22 @@ CREATE TABLE exercise_progress (
 ) STRICT, WITHOUT ROWID;
 `;
 
+/**
+ * V16: large blobs in pieces (blob-chunks.ts): a blob over INLINE_MAX bytes written from now on keeps
+ * an empty `blobs.data` and its bytes here, CHUNK_BYTES a row, so a range read loads only the pieces
+ * it needs (SQLite's substr() loads a whole BLOB value). Blobs already stored stay inline.
+ */
+const V16 = `
+CREATE TABLE blob_chunks (
+  blob_id INTEGER NOT NULL REFERENCES blobs(id) ON DELETE CASCADE,
+  seq     INTEGER NOT NULL,
+  data    BLOB NOT NULL,
+  PRIMARY KEY (blob_id, seq)
+) STRICT;
+`;
+
 /** Migration i brings the schema from version i to i + 1. Append only. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15, V16];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
