@@ -7,7 +7,8 @@
  * - the protocol engines (smtp, pop3, imap) never import each other, nor the web, the server or the CLI;
  * - the web imports no engine and from the server only the status types (type-only);
  * - the lower layers (config, trace, net, mail, store, auth) and delivery import no engine, web, server
- *   or CLI.
+ *   or CLI;
+ * - the Sieve layer (src/sieve) imports only src/mail.
  * Test code is exempt (`*.test.ts` and the test helpers): it stands in for a composition root.
  */
 import assert from 'node:assert/strict';
@@ -71,6 +72,10 @@ const RULES: Rule[] = [
       under(e.file, [...LOWER, 'delivery/']) &&
       under(e.target, [...ENGINES, 'delivery/', 'web/', 'server/', 'cli/']) &&
       layerOf(e.target) !== layerOf(e.file),
+  },
+  {
+    why: 'the Sieve layer (src/sieve) is pure: it imports only src/mail (the world reaches it through SieveContext)',
+    forbids: (e) => e.file.startsWith('sieve/') && !under(e.target, ['sieve/', 'mail/']),
   },
 ];
 

@@ -35,7 +35,7 @@ export interface SieveDiagnostic extends SievePosition {
 export interface SieveLimits {
   /** Largest script source, in bytes (UTF-8). */
   maxScriptBytes: number;
-  /** Most actions one run may take (keep, fileinto, redirect, vacation, addflag... count once each). */
+  /** Most actions one run may take (keep, fileinto, redirect, reject, discard, vacation count once each; duplicates that collapse, and flag changes, do not count). */
   maxActions: number;
   /** Most `redirect` actions one run may take. */
   maxRedirects: number;

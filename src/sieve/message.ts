@@ -1,0 +1,163 @@
+/**
+ * What the tests read from the message, computed on first use and kept for the run: the top-level
+ * header fields, their decoded values (RFC 2047, unfolded, trailing white space removed, as Pigeonhole
+ * compares them), the addresses in address headers, the MIME tree and the decoded
+ * text of its parts (for body). Everything comes from src/mail's parsers; nothing here throws.
+ */
+
+import { fieldValue, scanHeader } from '../mail/header.js';
+import {
+  decodeCharset,
+  decodeTransfer,
+  decodeWords,
+  type MimePart,
+  paramValue,
+  parseAddressList,
+  parseMime,
+} from '../mail/index.js';
+import { htmlToText } from '../mail/text.js';
+
+export interface ParsedAddress {
+  /** The local part, or null when the address could not be read. */
+  local: string | null;
+  domain: string | null;
+  /** The text as written, for :all of an address that could not be read. */
+  raw: string;
+}
+
+interface Field {
+  name: string;
+  lower: string;
+  /** The value unfolded, not decoded. */
+  raw: string;
+}
+
+/** One body part as the body test sees it. */
+export interface BodyPart {
+  type: string;
+  subtype: string;
+  /** Decoded text (transfer encoding and charset); for a multipart: empty. */
+  text: string;
+  isText: boolean;
+  attachment: boolean;
+}
+
+export class MessageView {
+  private fieldList: Field[] | null = null;
+  private headerEndOffset = 0;
+  private mimeRoot: MimePart | null = null;
+
+  constructor(readonly raw: Buffer) {}
+
+  private fields(): Field[] {
+    if (this.fieldList === null) {
+      const scan = scanHeader(this.raw);
+      this.headerEndOffset = scan.headerEnd;
+      this.fieldList = scan.fields
+        .filter((f) => f.name !== '')
+        .map((f) => ({
+          name: f.name,
+          lower: f.name.toLowerCase(),
+          raw: fieldValue(this.raw, f.valueStart, f.valueEnd).replace(/\r?\n/g, ''),
+        }));
+    }
+    return this.fieldList;
+  }
+
+  /** Unfolded raw values of the fields named `name` (case-insensitive), in order. */
+  rawValues(name: string): string[] {
+    const lower = name.toLowerCase();
+    return this.fields()
+      .filter((f) => f.lower === lower)
+      .map((f) => f.raw);
+  }
+
+  /** Decoded values (RFC 2047), trailing white space removed (leading white space is not part of a value). */
+  values(name: string): string[] {
+    return this.rawValues(name).map((v) => decodeWords(v).replace(/[ \t]+$/, ''));
+  }
+
+  has(name: string): boolean {
+    const lower = name.toLowerCase();
+    return this.fields().some((f) => f.lower === lower);
+  }
+
+  get size(): number {
+    return this.raw.length;
+  }
+
+  /**
+   * The addresses of one header value, as Pigeonhole reads them: each valid address; the value itself
+   * (with `local` null) when it is empty, or when it ends in something that is not an address (a
+   * broken address, a group's name or end), so that :all can still compare it.
+   */
+  static addresses(value: string): ParsedAddress[] {
+    const trimmed = value.replace(/[ \t]+$/, '');
+    if (trimmed === '') return [{ local: null, domain: null, raw: '' }];
+    const out: ParsedAddress[] = [];
+    let trailingInvalid = false;
+    for (const [, , mailbox, host] of parseAddressList(trimmed)) {
+      const invalid =
+        mailbox === null ||
+        host === null ||
+        host === '' ||
+        mailbox === 'MISSING_MAILBOX' ||
+        host === 'MISSING_DOMAIN' ||
+        host === 'SYNTAX_ERROR';
+      if (invalid) trailingInvalid = true;
+      else {
+        out.push({ local: mailbox, domain: host, raw: `${mailbox}@${host}` });
+        trailingInvalid = false;
+      }
+    }
+    if (trailingInvalid) out.push({ local: null, domain: null, raw: trimmed });
+    return out;
+  }
+
+  private mime(): MimePart {
+    this.mimeRoot ??= parseMime(this.raw).root;
+    return this.mimeRoot;
+  }
+
+  /** The body as stored, after the header (body :raw). */
+  rawBody(): string {
+    this.fields();
+    return decodeCharset(this.raw.subarray(this.headerEndOffset), null);
+  }
+
+  /** Every part of the message in document order, encapsulated messages included (body :content). */
+  parts(): BodyPart[] {
+    const out: BodyPart[] = [];
+    const visit = (part: MimePart): void => {
+      const type = part.type.toLowerCase();
+      const subtype = part.subtype.toLowerCase();
+      const attachment = part.disposition?.toLowerCase() === 'attachment';
+      if (part.kind === 'multipart') {
+        out.push({ type, subtype, text: '', isText: false, attachment });
+        for (const p of part.parts ?? []) visit(p);
+        return;
+      }
+      if (part.kind === 'message') {
+        out.push({ type, subtype, text: '', isText: false, attachment });
+        if (part.message) visit(part.message);
+        return;
+      }
+      const bytes = decodeTransfer(this.raw.subarray(part.body, part.end), part.encoding);
+      const isText = type === 'text';
+      const text = isText ? decodeCharset(bytes, paramValue(part.params, 'charset')) : bytes.toString('latin1');
+      out.push({ type, subtype, text, isText, attachment });
+    };
+    visit(this.mime());
+    return out;
+  }
+
+  /**
+   * The text of the message (body :text): every text/* part, attachments included, text/html without
+   * markup (as Pigeonhole reads it).
+   */
+  texts(): string[] {
+    return this.parts()
+      .filter((p) => p.isText)
+      .map((p) => (p.subtype === 'html' ? htmlToText(p.text) : p.text));
+  }
+}
