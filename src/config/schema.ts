@@ -266,9 +266,18 @@ export const configSchema = z
       .prefault({}),
     sieve: z
       .strictObject({
+        /** Sieve scripts one account may keep (ManageSieve QUOTA/MAXSCRIPTS, the web, the CLI). */
+        max_scripts: z.number().int().min(1).max(10000).default(10),
+        /** Largest script in bytes (QUOTA/MAXSIZE); ManageSieve reads no larger literal. Default 64 KiB. */
+        max_script_bytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(16 * 1024 * 1024)
+          .default(64 * 1024),
         /**
-         * Most `redirect` actions one script may take for one message (RFC 5228 §4.2 wants a limit);
-         * more make the run fail, and the message is kept in INBOX.
+         * `redirect` actions one script run may take (the MAXREDIRECTS capability; RFC 5228 §4.2 wants a
+         * limit); more make the run fail, and the message is kept in INBOX.
          */
         max_redirects: z.number().int().min(0).max(100).default(4),
       })
