@@ -202,7 +202,10 @@ export const configSchema = z
           .min(1024)
           .max(16 * 1024 * 1024)
           .default(64 * 1024),
-        /** `redirect` actions one script run may take (the MAXREDIRECTS capability). */
+        /**
+         * `redirect` actions one script run may take (the MAXREDIRECTS capability; RFC 5228 §4.2 wants a
+         * limit); more make the run fail, and the message is kept in INBOX.
+         */
         max_redirects: z.number().int().min(0).max(100).default(4),
       })
       .prefault({}),
@@ -297,24 +300,6 @@ export const configSchema = z
           .string()
           .regex(/^[^\s@"\\]{0,8}$/, 'expected up to 8 characters other than space, "@", \'"\' and \'\\\', e.g. "+"')
           .default('+'),
-      })
-      .prefault({}),
-    sieve: z
-      .strictObject({
-        /** Sieve scripts one account may keep (ManageSieve QUOTA/MAXSCRIPTS, the web, the CLI). */
-        max_scripts: z.number().int().min(1).max(10000).default(10),
-        /** Largest script in bytes (QUOTA/MAXSIZE); ManageSieve reads no larger literal. Default 64 KiB. */
-        max_script_bytes: z
-          .number()
-          .int()
-          .min(1024)
-          .max(16 * 1024 * 1024)
-          .default(64 * 1024),
-        /**
-         * `redirect` actions one script run may take (the MAXREDIRECTS capability; RFC 5228 §4.2 wants a
-         * limit); more make the run fail, and the message is kept in INBOX.
-         */
-        max_redirects: z.number().int().min(0).max(100).default(4),
       })
       .prefault({}),
     checks: z
