@@ -294,8 +294,40 @@ CREATE TABLE exercise_progress (
 );
 `;
 
+/**
+ * V4: reserved for another change of the same release (numbers are assigned before the branches
+ * merge); an empty migration here until that change lands in its place.
+ */
+const V4 = '';
+
+/**
+ * V5: Sieve (issue 13; sieve.ts, `Store.sieve`; SQLite's V17). `sieve_scripts`: the scripts of each
+ * account (ManageSieve, RFC 5804), at most one active per account (the partial unique index).
+ * `sieve_memory`: what vacation answered and which `duplicate` ids were seen (RFC 5230 §4.6,
+ * RFC 7352), until `expires_at` (unix ms). Both go with their account.
+ */
+const V5 = `
+CREATE TABLE sieve_scripts (
+  account_id bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name       text COLLATE "C" NOT NULL,
+  source     text NOT NULL,
+  active     boolean NOT NULL DEFAULT false,
+  updated_at bigint NOT NULL,
+  PRIMARY KEY (account_id, name)
+);
+CREATE UNIQUE INDEX sieve_scripts_one_active ON sieve_scripts(account_id) WHERE active;
+
+CREATE TABLE sieve_memory (
+  account_id bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  kind       text COLLATE "C" NOT NULL,
+  key        text COLLATE "C" NOT NULL,
+  expires_at bigint NOT NULL,
+  PRIMARY KEY (account_id, kind, key)
+);
+`;
+
 /** Migration i brings the schema from version i to i + 1. Append only. */
-export const PG_MIGRATIONS: readonly string[] = [V1, V2, V3];
+export const PG_MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;
 
