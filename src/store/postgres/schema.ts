@@ -295,8 +295,9 @@ CREATE TABLE exercise_progress (
 `;
 
 /**
- * V4: reserved for another change of the same release (numbers are assigned before the branches
- * merge); an empty migration here until that change lands in its place.
+ * V4: nothing. The number went with SQLite's V16 (large blobs in pieces, sqlite/blob-chunks.ts), which
+ * PostgreSQL does not need: `blobs.data` is STORAGE EXTERNAL, so `substring` reads only the slices of a
+ * range. Kept so the two schemas' numbers of one release stay paired.
  */
 const V4 = '';
 
