@@ -18,6 +18,7 @@ interface Overview {
   active: string | null;
   formScript: string;
   limits: { maxScriptBytes: number; maxScripts: number };
+  extensions: string[];
 }
 interface RulesResponse {
   form: 'on' | 'off';
@@ -107,6 +108,7 @@ describe('web API: Sieve', () => {
     assert.equal(o.active, null);
     assert.equal(o.formScript, 'postbode');
     assert.ok(o.limits.maxScriptBytes > 0 && o.limits.maxScripts > 0);
+    assert.ok(o.extensions.includes('vacation') && o.extensions.includes('fileinto'), o.extensions.join(' '));
     const r = await alice.json<RulesResponse>('GET', '/api/sieve/me/rules');
     assert.equal(r.form, 'on');
     assert.deepEqual(r.rules, { filters: [], vacation: null });
@@ -227,7 +229,7 @@ describe('web API: Sieve', () => {
     assert.equal((await alice.req('DELETE', '/api/sieve/me/scripts/lists')).status, 404);
     const badName = await alice.req('PUT', '/api/sieve/me/scripts/a%0Ab', { source: 'keep;' });
     assert.equal(badName.status, 400);
-    assert.match(((await badName.json()) as { error: string }).error, /control character/);
+    assert.match(((await badName.json()) as { error: string }).error, /control characters/);
   });
 
   it('holds the ManageSieve limits: script size (413) and number of scripts (409)', async () => {

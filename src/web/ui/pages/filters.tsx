@@ -26,6 +26,8 @@ interface Overview {
   active: string | null;
   formScript: string;
   limits: { maxScriptBytes: number; maxScripts: number };
+  /** What a script may `require`. */
+  extensions: string[];
 }
 
 const href = (account?: string) => (account ? `#/filters/${encodeURIComponent(account)}` : '#/filters');
@@ -132,6 +134,7 @@ function Filters({ account }: { account: string }) {
           name={editing.name}
           isNew={editing.isNew}
           limits={overview.data.limits}
+          extensions={overview.data.extensions}
           onClose={() => setEditing(null)}
           onSaved={reload}
         />
@@ -534,6 +537,7 @@ function ScriptEditor({
   name,
   isNew,
   limits,
+  extensions,
   onClose,
   onSaved,
 }: {
@@ -541,6 +545,7 @@ function ScriptEditor({
   name: string;
   isNew: boolean;
   limits: Overview['limits'];
+  extensions: string[];
   onClose: () => void;
   onSaved: () => void;
 }) {
@@ -624,7 +629,8 @@ function ScriptEditor({
         />
       </label>
       <p class={`small ${size > limits.maxScriptBytes ? 'bad' : 'muted'}`}>
-        {fmtBytes(size)} of at most {fmtBytes(limits.maxScriptBytes)}
+        {fmtBytes(size)} of at most {fmtBytes(limits.maxScriptBytes)}. Extensions a script may require:{' '}
+        <span class="mono">{extensions.join(' ')}</span> (see Capabilities and docs/sieve.md).
       </p>
       {errors && errors.length > 0 && (
         <ul class="sieve-errors" role="alert">
