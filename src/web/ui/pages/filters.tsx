@@ -478,9 +478,14 @@ function Scripts({
             <tbody>
               {overview.scripts.map((s) => (
                 <tr key={s.name}>
-                  <td class="mono">
-                    {s.name}
-                    {s.active && <span class="pill ok">active</span>}
+                  <td>
+                    <span class="mono">{s.name}</span>
+                    {s.active && (
+                      <>
+                        {' '}
+                        <span class="pill ok">active</span>
+                      </>
+                    )}
                     {s.name === overview.formScript && <span class="muted small"> (the form’s)</span>}
                   </td>
                   <td class="num">{fmtBytes(s.size)}</td>
