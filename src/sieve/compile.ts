@@ -18,6 +18,8 @@ export const defaultSieveLimits: Readonly<SieveLimits> = Object.freeze({
   maxIncludeDepth: 10,
   maxSteps: 100_000,
   maxVariableBytes: 4096,
+  vacationMinSeconds: 86400,
+  vacationMaxSeconds: 60 * 86400,
 });
 
 /** A script that passed `compile`: its checked tree and the options it was compiled with. */

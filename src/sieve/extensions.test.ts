@@ -218,7 +218,10 @@ describe('sieve extensions', () => {
       assert.equal(await t('date :originalzone "date" "std11" "Tue, 01 Dec 2026 23:20:30 -0500"'), true);
       assert.equal(await t('date :zone "+0000" "date" "julian" "61376"'), true);
       assert.equal(await t('date :value "ge" :originalzone "date" "year" "2026"'), true);
-      assert.equal(await t('date :zone "bogus" "date" "year" "2026"'), false);
+      assert.equal(await t('date :zone "bogus" "date" "year" "2026"'), true, 'an invalid zone is ignored');
+      assert.equal(await t('date :zone "+0000" "date" "century" "21"'), false, 'an unknown part is false');
+      assert.equal(await t('date :zone "+0000" "received" "date" "2026-11-30"'), true, 'Received: after the last ;');
+      assert.equal(await t('date :zone "+0000" "date" "iso8601" "2026-12-02T04:20:30Z"'), true);
       assert.equal(await t('date "x-missing" "year" "2026"'), false);
     });
     it('currentdate reads the context clock', async () => {

@@ -78,11 +78,26 @@ describe('sieve interpreter: base language', () => {
     assert.equal(await t('header :contains "subject" ""'), true);
     assert.equal(await t('header :contains "x-missing" ""'), false, 'no header, no match even with ""');
     assert.equal(await t('header :is "x-empty" ""'), true);
-    assert.equal(await t('header :matches "subject" "caf? *"'), true);
+    assert.equal(await t('header :matches "subject" "caf?? *"'), true, '? is one octet: é is two');
+    assert.equal(await t('header :matches "subject" "caf? *"'), false);
     assert.equal(await t('header :matches "subject" "*lait"'), true);
     assert.equal(await t('header :matches "subject" "lait*"'), false);
     assert.equal(await t('header :matches "x-num" "4\\\\?"'), false, 'an escaped ? is a literal');
     assert.equal(await t('header :is ["x-none", "x-num"] ["1", "42"]'), true);
+  });
+
+  it(':matches: ? is one octet of the UTF-8 form, as in Pigeonhole', async () => {
+    const ctx = sieveContext({ headers: ['X-U: ÄÖÜ'] });
+    const t = async (pattern: string) =>
+      (await actions(`if header :matches "x-u" "${pattern}" { discard; }`, ctx))[0] === 'discard';
+    assert.equal(await t('??????'), true);
+    assert.equal(await t('???'), false);
+    // A capture of one octet of a character is not text on its own (it becomes U+FFFD); the rest is.
+    const r = await runSieve(
+      'require ["variables", "fileinto"];\nif header :matches "x-u" "??*" { fileinto "${3}"; }',
+      ctx,
+    );
+    assert.deepEqual(summary(r), ['fileinto ÖÜ']);
   });
 
   it(':matches wildcards and escapes', async () => {
@@ -152,7 +167,11 @@ describe('sieve interpreter: base language', () => {
       'fileinto B',
     ]);
     assert.deepEqual(await actions(`${FILEINTO}keep; fileinto "INBOX";`), ['keep']);
-    assert.deepEqual(await actions('redirect "a@example.net"; redirect "A@example.net";'), ['redirect a@example.net']);
+    assert.deepEqual(await actions('redirect "a@example.net"; redirect "a@EXAMPLE.net";'), ['redirect a@example.net']);
+    assert.deepEqual(await actions('redirect "a@example.net"; redirect "A@example.net";'), [
+      'redirect a@example.net',
+      'redirect A@example.net',
+    ]);
     assert.deepEqual(await actions('require ["fileinto", "copy"];\nfileinto :copy "INBOX";'), ['fileinto INBOX :copy']);
   });
 

@@ -224,9 +224,7 @@ class Interpreter {
           this.fail(`redirect: "${value}" is not a valid mail address: ${problem}`, cmd.address.pos, frame);
         const address = bareAddress(value);
         this.checkReject('redirect', cmd.pos, frame);
-        const same = this.actions.find(
-          (a) => a.type === 'redirect' && a.address.toLowerCase() === address.toLowerCase(),
-        );
+        const same = this.actions.find((a) => a.type === 'redirect' && sameMailbox(a.address, address));
         if (same !== undefined && same.type === 'redirect') {
           if (!cmd.copy) same.copy = false;
         } else {
@@ -340,14 +338,17 @@ class Interpreter {
     const reason = this.s(cmd.reason, frame);
     const subject = cmd.subject === null ? null : this.s(cmd.subject, frame);
     const from = cmd.from === null ? null : this.s(cmd.from, frame);
-    const addresses = this.l(cmd.addresses, frame).map(bareAddress);
+    const addresses: string[] = [];
+    for (const a of this.l(cmd.addresses, frame)) {
+      // An invalid :addresses item is left out, as Pigeonhole does (with a warning, not an error).
+      if (addressError(a) === null) addresses.push(bareAddress(a));
+      else this.warnings.push(`vacation: the :addresses item "${a}" is not a mail address and is ignored`);
+    }
     const handle = cmd.handle === null ? defaultHandle(reason, subject, from, cmd.mime) : this.s(cmd.handle, frame);
+    // A :from that a variable made invalid is passed on as it is (Pigeonhole checks only a constant
+    // one); the caller must check it before it writes a From header.
     if (from !== null && addressError(from) !== null)
-      this.fail(
-        `vacation: the :from address "${from}" is not valid: ${addressError(from)}`,
-        cmd.from?.pos ?? cmd.pos,
-        frame,
-      );
+      this.warnings.push(`vacation: the :from address "${from}" is not a valid mail address`);
     const m = this.ctx.message;
     const refusal = vacationRefusal({
       message: this.message,
@@ -369,7 +370,7 @@ class Interpreter {
         subject,
         reason,
         mime: cmd.mime,
-        periodSeconds: vacationPeriod(cmd.seconds),
+        periodSeconds: vacationPeriod(cmd.seconds, this.limits.vacationMinSeconds, this.limits.vacationMaxSeconds),
         memoryKey: vacationMemoryKey(m.envelopeFrom, handle),
         inReplyTo: messageId === undefined || messageId === '' ? null : messageId,
       },
@@ -492,10 +493,11 @@ class Interpreter {
       case 'date': {
         const values: string[] = [];
         const part = this.s(t.part, frame).toLowerCase() as DatePart;
-        const zone = t.zone.kind === 'zone' ? parseZone(this.s(t.zone.zone, frame)) : null;
-        if (t.zone.kind === 'zone' && zone === null) return false;
-        for (const v of pickIndex(msg.values(this.s(t.header, frame)), t.index)) {
-          const d = parseZonedDate(v);
+        const zone = t.zone.kind === 'zone' ? this.zone(t.zone.zone, frame) : null;
+        const header = this.s(t.header, frame);
+        for (const v of pickIndex(msg.values(header), t.index)) {
+          // Received: the date is after the last ';' (RFC 5322 §3.6.7).
+          const d = parseZonedDate(header.toLowerCase() === 'received' ? v.slice(v.lastIndexOf(';') + 1) : v);
           if (d === null) continue;
           const offset = t.zone.kind === 'original' ? d.offset : (zone ?? localOffset(d.ms));
           const value = safeDatePart(d.ms, offset, part);
@@ -506,8 +508,7 @@ class Interpreter {
       case 'currentdate': {
         const ms = this.ctx.now.getTime();
         const part = this.s(t.part, frame).toLowerCase() as DatePart;
-        const zone = t.zone.kind === 'zone' ? parseZone(this.s(t.zone.zone, frame)) : localOffset(ms);
-        if (zone === null) return false;
+        const zone = (t.zone.kind === 'zone' ? this.zone(t.zone.zone, frame) : null) ?? localOffset(ms);
         const value = safeDatePart(ms, zone, part);
         return this.matched(t.match, value === null ? [] : [value], t.keys, frame);
       }
@@ -531,6 +532,14 @@ class Interpreter {
       case 'duplicate':
         return this.duplicate(t, frame);
     }
+  }
+
+  /** A :zone value; an invalid one is ignored (the local zone is used) with a warning, as Pigeonhole does. */
+  private zone(value: Str, frame: Frame): number | null {
+    const text = this.s(value, frame);
+    const zone = parseZone(text);
+    if (zone === null) this.warnings.push(`date: the :zone "${text}" is not a zone like +0100 and is ignored`);
+    return zone;
   }
 
   private bodyValues(transform: Extract<Test, { kind: 'body' }>['transform'], frame: Frame): string[] {
@@ -575,6 +584,13 @@ class Interpreter {
 /** A date part, or null for a part name (from a variable) that is not one. */
 function safeDatePart(ms: number, offset: number, part: DatePart): string | null {
   return DATE_PARTS.includes(part) ? datePart(ms, offset, part) : null;
+}
+
+/** Two addresses name the same mailbox: the local part compared as written, the domain without case. */
+function sameMailbox(a: string, b: string): boolean {
+  const i = a.lastIndexOf('@');
+  const j = b.lastIndexOf('@');
+  return a.slice(0, i) === b.slice(0, j) && a.slice(i).toLowerCase() === b.slice(j).toLowerCase();
 }
 
 /** The :index field of a list (1-based, :last counts from the end), or all of them. */

@@ -4,7 +4,8 @@
  * - i;octet compares code points; i;ascii-casemap folds A–Z to a–z first (no other letter);
  *   i;ascii-numeric compares the leading digits as a number of any size, a value without leading
  *   digits being +infinity (RFC 4790 §9.1), and supports only equality and ordering.
- * - :matches: `*` any run, `?` one character, `\` quotes the next one. Each wildcard takes as few
+ * - :matches: `*` any run, `?` one octet (of the UTF-8 form, as Pigeonhole: the comparators work on
+ *   octets), `\` quotes the next one. Each wildcard takes as few
  *   characters as possible, left to right (the captures RFC 5229 §3.2 describes for ${1}…); the
  *   algorithm places each literal run at its leftmost possible position, so it never backtracks and
  *   takes O(value × pattern) time at worst.
@@ -76,6 +77,16 @@ function relationHolds(relation: Relation, cmp: number): boolean {
 
 type Item = { any: true } | { any: false; ch: string };
 
+/** A string as its UTF-8 octets, one character (U+0000–U+00FF) per octet. */
+function octets(s: string): string {
+  return /^[\x00-\x7f]*$/.test(s) ? s : Buffer.from(s, 'utf8').toString('latin1');
+}
+
+/** The inverse of `octets`; a capture that splits a character gets U+FFFD for the broken part. */
+function text(o: string): string {
+  return /^[\x00-\x7f]*$/.test(o) ? o : Buffer.from(o, 'latin1').toString('utf8');
+}
+
 /** A :matches pattern as segments between `*`s. */
 function compilePattern(pattern: string, fold: boolean): Item[][] {
   const segments: Item[][] = [[]];
@@ -112,13 +123,15 @@ function segmentAt(seg: Item[], s: string[], at: number): boolean {
  */
 export function globMatch(pattern: string, value: string, comparator: ComparatorName): string[] | null {
   const fold = comparator === 'i;ascii-casemap';
-  const segs = compilePattern(pattern, fold);
-  const original = [...value];
+  // Both comparators work on octets (RFC 4790 §9), so `?` is one octet of the UTF-8 form, as in
+  // Pigeonhole; the strings are matched as one character per octet and captures turned back into text.
+  const segs = compilePattern(octets(pattern), fold);
+  const original = [...octets(value)];
   const s = fold ? original.map((c) => asciiLower(c)) : original;
   const captures = [value];
   const takeAny = (seg: Item[], at: number) => {
     seg.forEach((item, j) => {
-      if (item.any) captures.push(original[at + j]);
+      if (item.any) captures.push(text(original[at + j]));
     });
   };
   if (segs.length === 1) {
@@ -135,14 +148,14 @@ export function globMatch(pattern: string, value: string, comparator: Comparator
     let at = pos;
     while (at + seg.length <= s.length && !segmentAt(seg, s, at)) at++;
     if (at + seg.length > s.length) return null;
-    captures.push(original.slice(pos, at).join(''));
+    captures.push(text(original.slice(pos, at).join('')));
     takeAny(seg, at);
     pos = at + seg.length;
   }
   const last = segs[segs.length - 1];
   const at = s.length - last.length;
   if (at < pos || !segmentAt(last, s, at)) return null;
-  captures.push(original.slice(pos, at).join(''));
+  captures.push(text(original.slice(pos, at).join('')));
   takeAny(last, at);
   return captures;
 }

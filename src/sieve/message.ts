@@ -58,7 +58,10 @@ export class MessageView {
         .map((f) => ({
           name: f.name,
           lower: f.name.toLowerCase(),
-          raw: fieldValue(this.raw, f.valueStart, f.valueEnd).replace(/\r?\n/g, ''),
+          // Unfolded as Dovecot does: the line break goes, a TAB that starts the next line becomes a space.
+          raw: fieldValue(this.raw, f.valueStart, f.valueEnd)
+            .replace(/\r?\n\t/g, ' ')
+            .replace(/\r?\n/g, ''),
         }));
     }
     return this.fieldList;

@@ -50,6 +50,27 @@ describe('sieve vacation', () => {
     assert.equal(await period(':seconds 172800'), 172800);
   });
 
+  it('the bounds are limits a caller may change (0 and no maximum, as a Pigeonhole configured so)', async () => {
+    const period = async (args: string) =>
+      vacation(
+        await runSieve(`${V}vacation ${args} "x";`, sieveContext(), {
+          runLimits: { vacationMinSeconds: 0, vacationMaxSeconds: 0 },
+        }),
+      )?.periodSeconds;
+    assert.equal(await period(':seconds 0'), 0);
+    assert.equal(await period(':seconds 7200'), 7200);
+    assert.equal(await period(':days 365'), 365 * 86400);
+  });
+
+  it('an invalid :addresses item is ignored, an invalid :from from a variable passed on, both with a warning', async () => {
+    const r = await runSieve(
+      `${V}set "f" "not an address";\nvacation :from "\${f}" :addresses ["nope", "bob@example.com"] "x";`,
+    );
+    assert.equal(vacation(r)?.from, 'not an address');
+    assert.match(r.warnings.join('\n'), /:addresses item "nope"/);
+    assert.match(r.warnings.join('\n'), /:from address "not an address" is not a valid mail address/);
+  });
+
   it(':subject, :from, :mime and variables in them', async () => {
     const { v } = await reply(
       `${V}set "who" "Bob";\nvacation :subject "Away: \${who}" :from "Bob <bob@example.com>" :mime text:\nContent-Type: text/plain\n\n\${who} is away.\n.\n;`,

@@ -111,7 +111,7 @@ describe('sieve validator', () => {
     assert.deepEqual(compileErrors('if header :comparator {}'), [
       '1:11 the tag :comparator must be followed by a string',
     ]);
-    assert.deepEqual(compileErrors('if exists "bad name" {}'), ['1:11 "bad name" is not a valid header field name']);
+    ok('if exists "bad:name" {}'); // names no field: false at run time, as in Pigeonhole
   });
 
   it('comparator and match type checks', () => {
@@ -202,9 +202,7 @@ describe('sieve validator', () => {
       '2:11 :last needs :index (e.g. :index 1 :last)',
     ]);
     assert.deepEqual(compileErrors('require "index";\nif header :index 0 "to" "x" {}'), ['2:18 :index counts from 1']);
-    assert.deepEqual(compileErrors('require "date";\nif date "date" "century" "x" {}'), [
-      '2:16 unknown date part "century" (use one of year, month, day, date, julian, hour, minute, second, time, iso8601, std11, zone, weekday)',
-    ]);
+    ok('require "date";\nif date "date" "century" "x" {}'); // false at run time, as in Pigeonhole
     assert.deepEqual(compileErrors('require "envelope";\nif envelope "bcc" "x" {}'), [
       '2:13 unknown envelope part "bcc" (use "from", "to" or "auth")',
     ]);

@@ -116,7 +116,7 @@ export function datePart(ms: number, offset: number, part: DatePart): string {
     case 'time':
       return `${hour}:${minute}:${second}`;
     case 'iso8601':
-      return `${year}-${month}-${day}T${hour}:${minute}:${second}${zoneText(offset, true)}`;
+      return `${year}-${month}-${day}T${hour}:${minute}:${second}${offset === 0 ? 'Z' : zoneText(offset, true)}`;
     case 'std11':
       return `${DAYS[d.getUTCDay()]}, ${day} ${MONTHS[d.getUTCMonth()].replace(/^./, (c) => c.toUpperCase())} ${year} ${hour}:${minute}:${second} ${zoneText(offset, false)}`;
     case 'zone':

@@ -27,10 +27,14 @@ const LIST_HEADERS = [
 ];
 const MY_ADDRESS_HEADERS = ['to', 'cc', 'bcc', 'resent-to', 'resent-cc', 'resent-bcc'];
 
-/** The period in seconds: the default when none was given, else clamped to [1 day, 60 days]. */
-export function vacationPeriod(seconds: number | null): number {
+/**
+ * The period in seconds: the default (7 days) when none was given, else moved into [min, max] (a max
+ * of 0: no maximum), as Pigeonhole does with its sieve_vacation_min_period and max_period.
+ */
+export function vacationPeriod(seconds: number | null, min = VACATION_MIN_SECONDS, max = VACATION_MAX_SECONDS): number {
   if (seconds === null) return VACATION_DEFAULT_SECONDS;
-  return Math.min(Math.max(seconds, VACATION_MIN_SECONDS), VACATION_MAX_SECONDS);
+  const atLeast = Math.max(seconds, min);
+  return max > 0 ? Math.min(atLeast, max) : atLeast;
 }
 
 /** `user+detail@domain` → `user@domain`. */
