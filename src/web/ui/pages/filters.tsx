@@ -254,7 +254,7 @@ function RulesForm({ account, onSaved }: { account: string; onSaved: () => void 
                 type="number"
                 name="vacation-days"
                 min={1}
-                max={365}
+                max={60}
                 value={vacation.days}
                 onInput={(e) => setVacation({ ...vacation, days: Number(e.currentTarget.value) || 1 })}
               />
