@@ -202,7 +202,10 @@ export const configSchema = z
           .min(1024)
           .max(16 * 1024 * 1024)
           .default(64 * 1024),
-        /** `redirect` actions one script run may take (the MAXREDIRECTS capability). */
+        /**
+         * `redirect` actions one script run may take (the MAXREDIRECTS capability; RFC 5228 §4.2 wants a
+         * limit); more make the run fail, and the message is kept in INBOX.
+         */
         max_redirects: z.number().int().min(0).max(100).default(4),
       })
       .prefault({}),
@@ -288,6 +291,15 @@ export const configSchema = z
          * looks. The transport map and relay host are never checked.
          */
         mta_sts: z.enum(['off', 'log', 'enforce']).default('enforce'),
+        /**
+         * Subaddressing (RFC 5233): the characters that separate a local part from its detail, so that
+         * `user+tag@domain` is delivered to `user@domain` when `user+tag` is no account or alias (as
+         * Postfix's recipient_delimiter: any one of the characters, the first one found). "" turns it off.
+         */
+        recipient_delimiter: z
+          .string()
+          .regex(/^[^\s@"\\]{0,8}$/, 'expected up to 8 characters other than space, "@", \'"\' and \'\\\', e.g. "+"')
+          .default('+'),
       })
       .prefault({}),
     checks: z

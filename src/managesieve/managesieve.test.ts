@@ -23,6 +23,8 @@ import { pop3Handler } from '../pop3/index.js';
 import { compile } from '../sieve/index.js';
 import type { Store } from '../store/types.js';
 import { TraceBus, type TraceEvent } from '../trace/bus.js';
+import { annotateSession } from '../web/lab/annotate.js';
+import { WireRedactor } from '../web/lab/redact.js';
 import { type ManageSieveSettings, managesieveHandler } from './index.js';
 
 const HOST = 'sieve.example.test';
@@ -37,6 +39,7 @@ function tlsContext(): Promise<tls.SecureContext> {
 
 interface Harness {
   port: number;
+  bus: TraceBus;
   pop3Port: number;
   store: Store;
   limiter: LoginLimiter;
@@ -96,6 +99,7 @@ async function withServer(
   try {
     await fn({
       port: address.port,
+      bus,
       pop3Port: pop3Address.port,
       store,
       limiter,
@@ -414,6 +418,60 @@ describe('managesieve: logging in', () => {
       assert.ok(lines.includes('AUTHENTICATE "PLAIN" "<redacted>"'), lines.join('\n'));
       assert.ok(lines.includes(`<${ir.length} bytes>`), lines.join('\n'));
       assert.ok(lines.includes('<redacted>'), lines.join('\n'));
+    });
+  });
+});
+
+describe("managesieve: the lab's capture", () => {
+  test("a real session's bytes through the lab's redactor: credentials masked, scripts kept", async () => {
+    await withServer({}, async (h) => {
+      await h.account(USER, PASS);
+      const chunks = new Map<string, { dir: 'in' | 'out'; bytes: Buffer }[]>();
+      const stop = h.bus.subscribeWire((trace, dir, bytes) => {
+        const list = chunks.get(trace.sid) ?? [];
+        list.push({ dir, bytes: Buffer.from(bytes) });
+        chunks.set(trace.sid, list);
+      });
+      try {
+        const c = await h.connect();
+        await c.response();
+        assert.equal((await c.login(USER, 'wrong-quoted')).status, 'NO');
+        const ir = plain(USER, PASS);
+        c.write(`AUTHENTICATE "PLAIN" {${ir.length}+}\r\n${ir}\r\n`);
+        assert.equal((await c.response()).status, 'OK');
+        assert.equal((await c.putScript('kept', VACATION)).status, 'OK');
+        assert.equal((await c.cmd('GETSCRIPT "kept"')).status, 'OK');
+        assert.equal((await c.cmd('LISTSCRIPTS')).status, 'OK');
+        await c.cmd('LOGOUT');
+        await c.closedByServer();
+        await until('the session to close', () => h.events.some((e) => e.type === 'close'));
+      } finally {
+        stop();
+      }
+      const [session] = [...chunks.values()];
+      const redactor = new WireRedactor('managesieve');
+      const kept = Buffer.concat([
+        ...session.map((ch) => redactor.feed(ch.dir, ch.bytes).bytes),
+        redactor.end().bytes,
+      ]).toString('utf8');
+      for (const secret of ['wrong-quoted', PASS]) {
+        assert.ok(!kept.includes(plain(USER, secret)), `${secret} is in the capture`);
+      }
+      assert.ok(kept.includes(VACATION), 'the script is kept as sent');
+      assert.ok(kept.includes('AUTHENTICATE "PLAIN" "'), kept);
+      // The lab's annotator reads the engine's transcript: literals as data, each answer to its command.
+      const answers = annotateSession(h.events)
+        .filter((e) => e.type === 'out' && /^(OK|NO|BYE)\b/.test(e.text))
+        .map((e) => e.annotation?.answers?.command ?? null);
+      assert.deepEqual(answers, [
+        'connection',
+        'AUTHENTICATE',
+        'AUTHENTICATE',
+        'PUTSCRIPT',
+        'GETSCRIPT',
+        'LISTSCRIPTS',
+        'LOGOUT',
+      ]);
     });
   });
 });

@@ -309,6 +309,8 @@ function buildServices(
     log,
     onQueued: () => worker?.wake(),
     dkim: new DkimKeyStore(dataDir),
+    recipientDelimiter: config.delivery.recipient_delimiter,
+    maxRedirects: config.sieve.max_redirects,
   });
   if (config.delivery.enabled) {
     const w = outboundWorker(config, store, delivery, log);
@@ -593,7 +595,8 @@ function buildHandlers(
         auth.guarded(client, account, check),
     },
     resolve: (address: string) => delivery.resolve(address),
-    deliver: (msg: Parameters<Delivery['deliver']>[0]) => delivery.deliver(msg),
+    // SMTP answers a message every recipient's Sieve script rejects with 550 at DATA (RFC 5429 §2.2).
+    deliver: (msg: Parameters<Delivery['deliver']>[0]) => delivery.deliver(msg, { refuseInProtocol: true }),
     storageFull: deps.storageFull,
     senderOwners: (address: string) => senderOwners(deps.store, address),
   };

@@ -34,6 +34,13 @@ describe('sieve extensions', () => {
       );
     });
 
+    it('the internal variable is bounded like a variable', async () => {
+      const many = Array.from({ length: 3000 }, (_, i) => `k${i}`).join(' ');
+      const r = await runSieve(`require "imap4flags";\naddflag "${many}";`);
+      const flags = r.actions[0].type === 'keep' ? r.actions[0].flags : [];
+      assert.ok(flags.join(' ').length <= 4096 && flags.length > 500, `${flags.length} flags`);
+    });
+
     it('invalid flags are left out of actions; \\Recent cannot be set', async () => {
       assert.deepEqual(await actions('require "imap4flags";\naddflag ["\\\\Recent", "\\\\Bogus", "(x", "ok"];'), [
         'implicit keep [ok]',
@@ -181,7 +188,14 @@ describe('sieve extensions', () => {
         'Content-Disposition: attachment',
         '',
         'c2VjcmV0IGJsb2I=',
+        '--b',
+        'Content-Type: message/rfc822',
+        '',
+        'Subject: inner subject',
+        '',
+        'inner body',
         '--b--',
+        'epilogue',
         '',
       ].join('\r\n'),
     );
@@ -195,6 +209,15 @@ describe('sieve extensions', () => {
       assert.equal(await holds('"body"', 'body :content "application" :contains "secret blob"', ctx), true);
       assert.equal(await holds('"body"', 'body :content "text/html" :contains "<b>"', ctx), true);
       assert.equal(await holds('"body"', 'body :content "text/plain" :contains "<b>"', ctx), false);
+    });
+    it(':content of a multipart is its prologue and epilogue, of a message/rfc822 its header', async () => {
+      assert.equal(await holds('"body"', 'body :content "multipart" :contains "preamble"', ctx), true);
+      assert.equal(await holds('"body"', 'body :content "multipart" :contains "epilogue"', ctx), true);
+      assert.equal(await holds('"body"', 'body :content "multipart" :contains "ouvert"', ctx), false);
+      assert.equal(await holds('"body"', 'body :content "message/rfc822" :contains "inner subject"', ctx), true);
+      assert.equal(await holds('"body"', 'body :content "message/rfc822" :contains "inner body"', ctx), false);
+      assert.equal(await holds('"body"', 'body :content "text" :contains "inner body"', ctx), true);
+      assert.equal(await holds('"body"', 'body :text :contains "inner subject"', ctx), false);
     });
   });
 

@@ -136,6 +136,17 @@ describe('sieve interpreter: base language', () => {
     assert.equal(await t('address :contains "to" "friends"'), false, 'a group name is not an address');
     assert.equal(await t('address :domain :is "cc" ""'), false);
     assert.equal(await t('address :all :is "cc" "not an address"'), true);
+    const quoted = sieveContext({ headers: ['Sender: "quoted local"@example.org'] });
+    assert.equal(
+      (await actions('if address :all :is "sender" "\\"quoted local\\"@example.org" { discard; }', quoted))[0],
+      'discard',
+      ':all writes a local part that needs it quoted',
+    );
+    assert.equal(
+      (await actions('if address :localpart :is "sender" "quoted local" { discard; }', quoted))[0],
+      'discard',
+      ':localpart is the local part itself',
+    );
   });
 
   it('exists and size', async () => {
@@ -162,6 +173,13 @@ describe('sieve interpreter: base language', () => {
 
   it('duplicate actions collapse: keep twice, fileinto the same mailbox, redirect to the same address', async () => {
     assert.deepEqual(await actions('keep; keep;'), ['keep']);
+    assert.deepEqual(
+      await actions(
+        'require ["fileinto", "imap4flags"];\nfileinto :flags "a" "X";\nfileinto :flags "b" "X";\nkeep :flags "k";\nfileinto "INBOX";',
+      ),
+      ['fileinto X [b]', 'keep'],
+      'one store per mailbox, with the flags of the last',
+    );
     assert.deepEqual(await actions(`${FILEINTO}fileinto "A"; fileinto "A"; fileinto "B";`), [
       'fileinto A',
       'fileinto B',

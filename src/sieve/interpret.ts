@@ -21,7 +21,7 @@ import type { Command, DatePart, MatchSpec, Pos, Str, StrList, Test, VacationCom
 import { CompiledScript, compile, defaultSieveLimits, formatDiagnostic } from './compile.js';
 import { datePart, localOffset, parseZone, parseZonedDate } from './ext/date.js';
 import { defaultHandle, vacationMemoryKey, vacationPeriod, vacationRefusal } from './ext/vacation.js';
-import { applyModifiers, substitute, truncateUtf8 } from './ext/variables.js';
+import { applyModifiers, MAX_VARIABLES, substitute, truncateUtf8 } from './ext/variables.js';
 import { matchValues } from './match.js';
 import { MessageView } from './message.js';
 import {
@@ -84,6 +84,16 @@ function storableFlags(flags: readonly string[]): string[] {
     } else if (KEYWORD.test(f)) out.push(f);
   }
   return out;
+}
+
+/** The flags that fit in `maxBytes` when written space-separated (the first ones). */
+function boundFlags(flags: string[], maxBytes: number): string[] {
+  let bytes = -1;
+  for (let i = 0; i < flags.length; i++) {
+    bytes += 1 + Buffer.byteLength(flags[i]);
+    if (bytes > maxBytes) return flags.slice(0, i);
+  }
+  return flags;
 }
 
 function unionFlags(a: readonly string[], b: readonly string[]): string[] {
@@ -154,11 +164,14 @@ class Interpreter {
     return frame.vars.get(name) ?? '';
   }
 
-  private setVariable(frame: Frame, name: string, value: string): void {
+  private setVariable(frame: Frame, name: string, value: string, pos: Pos): void {
     const v = truncateUtf8(value, this.limits.maxVariableBytes);
-    if (name.startsWith('global.')) this.globals.set(name.slice(7), v);
-    else if (frame.globalNames.has(name)) this.globals.set(name, v);
-    else frame.vars.set(name, v);
+    const global = name.startsWith('global.') ? name.slice(7) : frame.globalNames.has(name) ? name : null;
+    const scope = global === null ? frame.vars : this.globals;
+    const key = global ?? name;
+    if (!scope.has(key) && scope.size >= MAX_VARIABLES)
+      this.fail(`more than ${MAX_VARIABLES} variables are set (the limit)`, pos, frame);
+    scope.set(key, v);
   }
 
   private s(str: Str, frame: Frame): string {
@@ -273,12 +286,14 @@ class Interpreter {
           const drop = new Set(given.map((f) => f.toLowerCase()));
           next = current.filter((f) => !drop.has(f.toLowerCase()));
         }
+        // The internal variable is bounded like any other (RFC 5232 §3: it is a variable).
+        next = boundFlags(next, this.limits.maxVariableBytes);
         if (varName === null) this.flags = next;
-        else this.setVariable(frame, varName, next.join(' '));
+        else this.setVariable(frame, varName, next.join(' '), cmd.pos);
         return;
       }
       case 'set':
-        this.setVariable(frame, cmd.name, applyModifiers(this.s(cmd.value, frame), cmd.modifiers));
+        this.setVariable(frame, cmd.name, applyModifiers(this.s(cmd.value, frame), cmd.modifiers), cmd.pos);
         return;
       case 'global':
         for (const n of cmd.names) frame.globalNames.add(n);
@@ -316,7 +331,8 @@ class Interpreter {
           (a.mailbox === target || (target.toUpperCase() === 'INBOX' && a.mailbox.toUpperCase() === 'INBOX'))),
     );
     if (same !== undefined) {
-      same.flags = unionFlags(same.flags, action.flags);
+      // The later store's flags replace the earlier ones (Pigeonhole keeps one store with the last flags).
+      same.flags = action.flags;
       if (same.type === 'fileinto' && action.type === 'fileinto') {
         same.copy = same.copy && action.copy;
         same.create = same.create || action.create;
@@ -468,8 +484,11 @@ class Interpreter {
         const env = this.ctx.message;
         for (const part of this.l(t.parts, frame)) {
           const p = part.toLowerCase();
-          const addr =
-            p === 'from' ? env.envelopeFrom : p === 'to' ? env.envelopeTo : p === 'auth' ? (env.auth ?? null) : null;
+          if (p === 'auth') {
+            if (env.auth) values.push(env.auth); // not an address: compared as it is
+            continue;
+          }
+          const addr = p === 'from' ? env.envelopeFrom : p === 'to' ? env.envelopeTo : null;
           if (addr === null) continue;
           if (addr === '') {
             if (t.part === 'all') values.push('');
@@ -495,10 +514,11 @@ class Interpreter {
         const part = this.s(t.part, frame).toLowerCase() as DatePart;
         const zone = t.zone.kind === 'zone' ? this.zone(t.zone.zone, frame) : null;
         const header = this.s(t.header, frame);
-        for (const v of pickIndex(msg.values(header), t.index)) {
-          // Received: the date is after the last ';' (RFC 5322 §3.6.7).
-          const d = parseZonedDate(header.toLowerCase() === 'received' ? v.slice(v.lastIndexOf(';') + 1) : v);
-          if (d === null) continue;
+        // Only one field is read: the one :index names, else the first (as Pigeonhole does).
+        const v = pickIndex(msg.values(header), t.index)[0];
+        // A date after a ';' (Received, RFC 5322 §3.6.7) is read from after the last one.
+        const d = v === undefined ? null : parseZonedDate(v.slice(v.lastIndexOf(';') + 1));
+        if (d !== null) {
           const offset = t.zone.kind === 'original' ? d.offset : (zone ?? localOffset(d.ms));
           const value = safeDatePart(d.ms, offset, part);
           if (value !== null) values.push(value);
@@ -549,7 +569,6 @@ class Interpreter {
     const types = this.l(transform.types, frame).map((x) => x.toLowerCase());
     return msg
       .parts()
-      .filter((p) => p.type !== 'multipart' && !(p.type === 'message' && p.subtype === 'rfc822'))
       .filter((p) =>
         types.some((ty) => {
           if (ty === '') return true;
@@ -602,7 +621,7 @@ function pickIndex<T>(values: T[], index: { index: number; last: boolean } | nul
 
 /** RFC 5228 §2.7.4 and RFC 5233: the part of an address a test compares, or null when it has none. */
 function addressPart(local: string | null, domain: string | null, raw: string, part: string): string | null {
-  if (part === 'all') return local !== null && domain !== null ? `${local}@${domain}` : raw;
+  if (part === 'all') return raw; // the address as written (a local part that needs it quoted), or the unparsed value
   if (local === null) return raw === '' ? '' : null; // an empty value is compared as it is, whatever the part
   if (part === 'localpart') return local;
   if (part === 'domain') return domain;

@@ -42,6 +42,13 @@ export interface BodyPart {
   attachment: boolean;
 }
 
+const DOT_ATOM = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uffff-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uffff-]+)*$/;
+
+/** A local part as an address writes it: a dot-atom as it is, anything else quoted (RFC 5322 §3.4.1). */
+export function quoteLocalPart(local: string): string {
+  return DOT_ATOM.test(local) ? local : `"${local.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+}
+
 export class MessageView {
   private fieldList: Field[] | null = null;
   private headerEndOffset = 0;
@@ -109,7 +116,7 @@ export class MessageView {
         host === 'SYNTAX_ERROR';
       if (invalid) trailingInvalid = true;
       else {
-        out.push({ local: mailbox, domain: host, raw: `${mailbox}@${host}` });
+        out.push({ local: mailbox, domain: host, raw: `${quoteLocalPart(mailbox)}@${host}` });
         trailingInvalid = false;
       }
     }
@@ -136,12 +143,16 @@ export class MessageView {
       const subtype = part.subtype.toLowerCase();
       const attachment = part.disposition?.toLowerCase() === 'attachment';
       if (part.kind === 'multipart') {
-        out.push({ type, subtype, text: '', isText: false, attachment });
+        // RFC 5173 §5.2: a multipart's own content is its prologue and epilogue.
+        out.push({ type, subtype, text: this.prologueAndEpilogue(part), isText: false, attachment });
         for (const p of part.parts ?? []) visit(p);
         return;
       }
       if (part.kind === 'message') {
-        out.push({ type, subtype, text: '', isText: false, attachment });
+        // An encapsulated message: its header is the part's content (its body comes in its own parts).
+        const headerEnd = part.message ? part.message.body : part.end;
+        const text = decodeCharset(this.raw.subarray(part.body, headerEnd), null);
+        out.push({ type, subtype, text, isText: false, attachment });
         if (part.message) visit(part.message);
         return;
       }
@@ -152,6 +163,21 @@ export class MessageView {
     };
     visit(this.mime());
     return out;
+  }
+
+  /** The text of a multipart before its first boundary and after its last one. */
+  private prologueAndEpilogue(part: MimePart): string {
+    const body = decodeCharset(this.raw.subarray(part.body, part.end), null);
+    const boundary = paramValue(part.params, 'boundary');
+    if (boundary === null || boundary === '') return body;
+    const open = `--${boundary}`;
+    const first = body.startsWith(open) ? 0 : body.indexOf(`\n${open}`);
+    if (first < 0) return body;
+    const prologue = body.slice(0, first > 0 && body[first - 1] === '\r' ? first - 1 : first);
+    const close = body.lastIndexOf(`${open}--`);
+    if (close < 0) return prologue;
+    const lineEnd = body.indexOf('\n', close);
+    return lineEnd < 0 ? prologue : prologue + body.slice(lineEnd + 1);
   }
 
   /**

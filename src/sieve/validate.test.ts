@@ -190,7 +190,19 @@ describe('sieve validator', () => {
     ok('require ["variables", "include"];\nset "global.x" "v";');
   });
 
-  it('encoded-character: decoded when required, errors for invalid code points', () => {
+  it('at most 255 variables', () => {
+    const sets = (n: number) => Array.from({ length: n }, (_, i) => `set "v${i}" "x";`).join('\n');
+    ok(`require "variables";\n${sets(255)}\nset "v0" "again";`);
+    assert.deepEqual(compileErrors(`require "variables";\n${sets(256)}`), [
+      '257:5 the script uses more than 255 variables (the limit): reuse some of them',
+    ]);
+  });
+
+  it('encoded-character: decoded when required, errors for invalid code points and invalid UTF-8', () => {
+    assert.deepEqual(compileErrors('require ["encoded-character", "fileinto"];\nfileinto "${hex:c3}x";'), [
+      '2:10 the ${hex:…} octets of this string are not valid UTF-8',
+    ]);
+    ok('require ["encoded-character", "fileinto"];\nfileinto "${hex:c3}${hex:a9}";');
     assert.deepEqual(compileErrors('require "encoded-character";\nkeep :flags "${unicode:D800}";').length, 1);
     assert.deepEqual(compileErrors('require ["encoded-character", "imap4flags"];\nkeep :flags "${unicode:D800}";'), [
       '2:13 ${unicode:D800} is not a Unicode character: use U+0000–U+D7FF or U+E000–U+10FFFF',
@@ -205,6 +217,9 @@ describe('sieve validator', () => {
     ok('require "date";\nif date "date" "century" "x" {}'); // false at run time, as in Pigeonhole
     assert.deepEqual(compileErrors('require "envelope";\nif envelope "bcc" "x" {}'), [
       '2:13 unknown envelope part "bcc" (use "from", "to" or "auth")',
+    ]);
+    assert.deepEqual(compileErrors('require "envelope";\nif envelope :all "auth" "x" {}'), [
+      '2:13 the address part :all cannot be used with the envelope part "auth", which is not an address: leave the address part out',
     ]);
     assert.deepEqual(compileErrors('require "include";\ninclude "../etc/passwd";'), [
       `2:9 "../etc/passwd" is not a valid script name: it must be non-empty, without '/' or control characters`,

@@ -39,7 +39,7 @@ import type {
   ZoneSpec,
 } from './ast.js';
 import { decodeEncodedCharacters } from './ext/encoded-character.js';
-import { isValidVariableName, MODIFIER_PRECEDENCE } from './ext/variables.js';
+import { isValidVariableName, MAX_VARIABLES, MODIFIER_PRECEDENCE } from './ext/variables.js';
 import { IMPLIED, SUPPORTED_EXTENSIONS } from './extensions.js';
 import type { SieveDiagnostic } from './types.js';
 
@@ -160,6 +160,8 @@ export class Validator {
   private readonly required = new Set<string>();
   private readonly requires: string[] = [];
   private readonly enabled: Set<string>;
+  /** The variable names the script sets (each `set` of a new name), bounded by MAX_VARIABLES. */
+  private readonly variables = new Set<string>();
 
   constructor(options: ValidateOptions) {
     this.enabled = new Set(options.extensions);
@@ -660,7 +662,16 @@ export class Validator {
       byPrecedence.set(p, m);
     }
     modifiers.sort((x, y) => MODIFIER_PRECEDENCE[y] - MODIFIER_PRECEDENCE[x]);
+    this.declare(n.toLowerCase(), name.pos);
     return { kind: 'set', pos: cmd.pos, name: n.toLowerCase(), value: this.str(value), modifiers };
+  }
+
+  /** Counts a variable the script sets; more than MAX_VARIABLES is an error (each holds up to 4 KB). */
+  private declare(name: string, pos: Pos): void {
+    if (this.variables.has(name)) return;
+    if (this.variables.size >= MAX_VARIABLES)
+      this.fail(pos, `the script uses more than ${MAX_VARIABLES} variables (the limit): reuse some of them`);
+    this.variables.add(name);
   }
 
   // ---- tests ----
@@ -754,6 +765,12 @@ export class Validator {
         for (const part of parts) {
           if (!part.dynamic && !['from', 'to', 'auth'].includes(part.value.toLowerCase()))
             this.fail(part.pos, `unknown envelope part "${part.value}" (use "from", "to" or "auth")`);
+          const partTag = ['all', 'localpart', 'domain', 'user', 'detail'].find((x) => a.has(x));
+          if (!part.dynamic && part.value.toLowerCase() === 'auth' && partTag !== undefined)
+            this.fail(
+              a.tags.get(partTag)?.pos ?? part.pos,
+              `the address part :${partTag} cannot be used with the envelope part "auth", which is not an address: leave the address part out`,
+            );
         }
         return { kind: 'envelope', pos, match: this.match(a), part: this.addressPart(a), parts, keys: this.list(k) };
       }

@@ -11,6 +11,9 @@
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** Most variables one script (and the global scope) may have (Pigeonhole's sieve_variables_max_scope_size). */
+export const MAX_VARIABLES = 255;
+
 /** Precedence of each modifier of `set` (RFC 5229 §4.1); equal precedence excludes each other. */
 export const MODIFIER_PRECEDENCE: Readonly<Record<string, number>> = {
   lower: 40,

@@ -125,7 +125,7 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
     async close() {
       if (closed) return;
       closed = true;
-      ctx.close();
+      await ctx.close();
     },
   } satisfies Store;
   return store;
