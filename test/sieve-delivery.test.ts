@@ -11,6 +11,7 @@ import { DkimKeyStore } from '../src/delivery/dkim.js';
 import type { Store } from '../src/store/types.js';
 import { LineClient } from './harness/line-client.js';
 import { eventually, plain } from './harness/mail-flow.js';
+import { ManageSieveClient } from './harness/managesieve-client.js';
 import { type PostbodeProcess, removeDir, startPostbode } from './harness/server.js';
 import { type SinkMessage, SmtpSink } from './harness/smtp-sink.js';
 import { openTestStore } from './harness/store.js';
@@ -41,6 +42,7 @@ describe('Sieve at delivery', () => {
     pb = await startPostbode({
       hostname: `mx.${D}`,
       domains: [D],
+      listeners: ['smtp', 'submission', 'managesieve'],
       outbound: true,
       extraArgs: [
         '--set',
@@ -56,7 +58,7 @@ describe('Sieve at delivery', () => {
     store = await openTestStore({ dataDir: pb.dataDir });
     const passwordHash = await hashPassword('secret', 10);
     const users = ['filer', 'plain', 'rejecter', 'fwd', 'fwdcopy', 'loop1', 'loop2', 'away', 'broken', 'failing'];
-    for (const u of [...users, 'sub', 'dup', 'many'])
+    for (const u of [...users, 'sub', 'dup', 'many', 'msieve'])
       await store.accounts.create({ address: `${u}@${D}`, passwordHash });
     await store.aliases.set(`team@${D}`, [`away@${D}`]);
     new DkimKeyStore(pb.dataDir).generate(D, 'postbode', 'ed25519');
@@ -142,6 +144,29 @@ describe('Sieve at delivery', () => {
       pb.logs.find((l) => msg.test(String(l.msg)) && Object.entries(fields).every(([k, v]) => l[k] === v)),
     );
   }
+
+  it('runs a script uploaded over ManageSieve (PUTSCRIPT, SETACTIVE) on the next message', async () => {
+    const c = await ManageSieveClient.connect(pb.ports.managesieve);
+    try {
+      assert.equal((await c.response()).status, 'OK'); // the greeting: capabilities, then OK
+      assert.equal((await c.login(`msieve@${D}`, 'secret')).status, 'OK');
+      const put = await c.putScript(
+        'rules',
+        'require ["fileinto", "imap4flags"];\r\nif header :contains "subject" "report" {\r\n  fileinto :flags "\\\\Flagged" "Archive";\r\n}\r\n',
+      );
+      assert.equal(put.status, 'OK', put.line);
+      assert.equal((await c.cmd('SETACTIVE "rules"')).status, 'OK');
+      await c.cmd('LOGOUT');
+    } finally {
+      c.close();
+    }
+    const report = subject('monthly report');
+    assert.match(await send({ from: 'alice@remote.test', to: [`msieve@${D}`], subject: report }), /^250 /);
+    assert.deepEqual(await mailbox('msieve', 'Archive').then((l) => l.map((m) => [m.subject, m.flags])), [
+      [report, ['\\Flagged']],
+    ]);
+    assert.deepEqual(await subjects('msieve'), []);
+  });
 
   it('files into a mailbox with flags (fileinto :flags) and keeps the rest in INBOX', async () => {
     await store.mailboxes.create(await accountId('filer'), 'Lists');
