@@ -97,30 +97,30 @@ export class MessageView {
   }
 
   /**
-   * The addresses of one header value, as Pigeonhole reads them: each valid address; the value itself
-   * (with `local` null) when it is empty, or when it ends in something that is not an address (a
-   * broken address, a group's name or end), so that :all can still compare it.
+   * The addresses of one header value, as Pigeonhole reads them: each valid address (ASCII only:
+   * Pigeonhole 0.5 reads an SMTPUTF8 address as unparsable); the value itself (with `local` null) when
+   * it is empty, or when it holds something but no valid address (a broken address, an empty group),
+   * so that :all can still compare it.
    */
   static addresses(value: string): ParsedAddress[] {
     const trimmed = value.replace(/[ \t]+$/, '');
     if (trimmed === '') return [{ local: null, domain: null, raw: '' }];
     const out: ParsedAddress[] = [];
-    let trailingInvalid = false;
-    for (const [, , mailbox, host] of parseAddressList(trimmed)) {
+    let sawInvalid = false;
+    for (const [name, , mailbox, host] of parseAddressList(trimmed)) {
+      if (name === null && mailbox === null && host === null) continue; // a group's end
       const invalid =
+        /[^\x00-\x7f]/.test(`${mailbox}${host}`) || // no SMTPUTF8 addresses (Pigeonhole reads them as unparsable)
         mailbox === null ||
         host === null ||
         host === '' ||
         mailbox === 'MISSING_MAILBOX' ||
         host === 'MISSING_DOMAIN' ||
         host === 'SYNTAX_ERROR';
-      if (invalid) trailingInvalid = true;
-      else {
-        out.push({ local: mailbox, domain: host, raw: `${quoteLocalPart(mailbox)}@${host}` });
-        trailingInvalid = false;
-      }
+      if (invalid) sawInvalid = true;
+      else out.push({ local: mailbox, domain: host, raw: `${quoteLocalPart(mailbox)}@${host}` });
     }
-    if (trailingInvalid) out.push({ local: null, domain: null, raw: trimmed });
+    if (sawInvalid && out.length === 0) out.push({ local: null, domain: null, raw: trimmed });
     return out;
   }
 
