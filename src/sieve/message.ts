@@ -5,7 +5,7 @@
  * text of its parts (for body). Everything comes from src/mail's parsers; nothing here throws.
  */
 
-import { fieldValue, scanHeader } from '../mail/header.js';
+import { scanHeader } from '../mail/header.js';
 import {
   decodeCharset,
   decodeTransfer,
@@ -65,8 +65,11 @@ export class MessageView {
         .map((f) => ({
           name: f.name,
           lower: f.name.toLowerCase(),
-          // Unfolded as Dovecot does: the line break goes, a TAB that starts the next line becomes a space.
-          raw: fieldValue(this.raw, f.valueStart, f.valueEnd)
+          // Read as UTF-8 (an invalid octet becomes U+FFFD, as in Dovecot), leading white space skipped,
+          // unfolded as Dovecot does: the line break goes, a TAB that starts the next line becomes a space.
+          raw: this.raw
+            .toString('utf8', f.valueStart, f.valueEnd)
+            .replace(/^[ \t]+/, '')
             .replace(/\r?\n\t/g, ' ')
             .replace(/\r?\n/g, ''),
         }));
