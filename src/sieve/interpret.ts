@@ -564,7 +564,10 @@ class Interpreter {
 
   private bodyValues(transform: Extract<Test, { kind: 'body' }>['transform'], frame: Frame): string[] {
     const msg = this.message;
-    if (transform.kind === 'raw') return [msg.rawBody()];
+    if (transform.kind === 'raw') {
+      const raw = msg.rawBody();
+      return raw === '' ? [] : [raw]; // an empty body is nothing to compare (as in Pigeonhole)
+    }
     if (transform.kind === 'text') return msg.texts();
     const types = this.l(transform.types, frame).map((x) => x.toLowerCase());
     return msg

@@ -42,6 +42,13 @@ export interface BodyPart {
   attachment: boolean;
 }
 
+/** Text in a declared charset; without one (or in US-ASCII/UTF-8) as UTF-8, invalid octets as U+FFFD (as Dovecot). */
+function textOf(bytes: Buffer, charset: string | null): string {
+  const cs = charset?.trim().toLowerCase() ?? '';
+  if (cs === '' || cs === 'us-ascii' || cs === 'utf-8' || cs === 'utf8') return bytes.toString('utf8');
+  return decodeCharset(bytes, cs);
+}
+
 const DOT_ATOM = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uffff-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uffff-]+)*$/;
 
 /** A local part as an address writes it: a dot-atom as it is, anything else quoted (RFC 5322 §3.4.1). */
@@ -135,7 +142,7 @@ export class MessageView {
   /** The body as stored, after the header (body :raw). */
   rawBody(): string {
     this.fields();
-    return decodeCharset(this.raw.subarray(this.headerEndOffset), null);
+    return this.raw.toString('utf8', this.headerEndOffset); // octets as they are; invalid UTF-8 as U+FFFD
   }
 
   /** Every part of the message in document order, encapsulated messages included (body :content). */
@@ -154,14 +161,14 @@ export class MessageView {
       if (part.kind === 'message') {
         // An encapsulated message: its header is the part's content (its body comes in its own parts).
         const headerEnd = part.message ? part.message.body : part.end;
-        const text = decodeCharset(this.raw.subarray(part.body, headerEnd), null);
+        const text = this.raw.toString('utf8', part.body, headerEnd);
         out.push({ type, subtype, text, isText: false, attachment });
         if (part.message) visit(part.message);
         return;
       }
       const bytes = decodeTransfer(this.raw.subarray(part.body, part.end), part.encoding);
       const isText = type === 'text';
-      const text = isText ? decodeCharset(bytes, paramValue(part.params, 'charset')) : bytes.toString('latin1');
+      const text = isText ? textOf(bytes, paramValue(part.params, 'charset')) : bytes.toString('latin1');
       out.push({ type, subtype, text, isText, attachment });
     };
     visit(this.mime());
@@ -170,7 +177,7 @@ export class MessageView {
 
   /** The text of a multipart before its first boundary and after its last one. */
   private prologueAndEpilogue(part: MimePart): string {
-    const body = decodeCharset(this.raw.subarray(part.body, part.end), null);
+    const body = this.raw.toString('utf8', part.body, part.end);
     const boundary = paramValue(part.params, 'boundary');
     if (boundary === null || boundary === '') return body;
     const open = `--${boundary}`;
