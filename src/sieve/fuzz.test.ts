@@ -14,6 +14,7 @@ import { describe, it } from 'node:test';
 import { fuzz, type Rand, timed } from '../../test/harness/fuzz.js';
 import { sieveContext } from '../../test/harness/sieve.js';
 import { compile } from './compile.js';
+import { htmlText } from './ext/html-text.js';
 import { SUPPORTED_EXTENSIONS } from './extensions.js';
 import { run } from './interpret.js';
 import { type CompileResult, SieveRuntimeError } from './types.js';
@@ -284,7 +285,45 @@ async function checkRun(r: CompileResult): Promise<void> {
   }
 }
 
+const HTML_PIECES = [
+  '<p>',
+  '</p>',
+  '<b>',
+  '<!--',
+  '-->',
+  '-- >',
+  '<script>',
+  '</script>',
+  '<style x>',
+  '</style>',
+  '<blockquote>',
+  '</blockquote>',
+  '<![CDATA[',
+  ']]>',
+  '&amp;',
+  '&#233;',
+  '&',
+  ';',
+  '"',
+  "'",
+  '\\',
+  '>',
+  '<',
+  ' ',
+  'text',
+];
+
 describe('sieve fuzz', () => {
+  it('body :text of HTML: never throws, linear time', async () => {
+    await fuzz('sieve-html', { seconds: 1, minIterations: 50 }, (rand) => {
+      const html = Array.from({ length: rand.int(rand.chance(0.1) ? 20_000 : 200) }, () => rand.pick(HTML_PIECES)).join(
+        '',
+      );
+      const text = timed(`htmlText of ${html.length} characters`, 100 + html.length / 200, () => htmlText(html));
+      assert.equal(typeof text, 'string');
+    });
+  });
+
   it('the seed scripts compile', () => {
     for (const s of SEEDS) assert.equal(compile(s).ok, true, s);
   });

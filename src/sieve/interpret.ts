@@ -508,7 +508,8 @@ class Interpreter {
         return this.matched(t.match, values, t.keys, frame, values.filter((v) => v !== '').length);
       }
       case 'body':
-        return this.matched(t.match, this.bodyValues(t.transform, frame), t.keys, frame);
+        // body sets no match variables (as in Pigeonhole: a body is no value to keep in a variable).
+        return matchValues(t.match, this.bodyValues(t.transform, frame), this.l(t.keys, frame)).matched;
       case 'date': {
         const values: string[] = [];
         const part = this.s(t.part, frame).toLowerCase() as DatePart;

@@ -15,7 +15,7 @@ import {
   parseAddressList,
   parseMime,
 } from '../mail/index.js';
-import { htmlToText } from '../mail/text.js';
+import { htmlText } from './ext/html-text.js';
 
 export interface ParsedAddress {
   /** The local part, or null when the address could not be read. */
@@ -167,7 +167,7 @@ export class MessageView {
         return;
       }
       const bytes = decodeTransfer(this.raw.subarray(part.body, part.end), part.encoding);
-      const isText = type === 'text';
+      const isText = type === 'text' || (type === 'application' && subtype === 'xhtml+xml');
       const text = isText ? textOf(bytes, paramValue(part.params, 'charset')) : bytes.toString('latin1');
       out.push({ type, subtype, text, isText, attachment });
     };
@@ -191,12 +191,12 @@ export class MessageView {
   }
 
   /**
-   * The text of the message (body :text): every text/* part, attachments included, text/html without
-   * markup (as Pigeonhole reads it).
+   * The text of the message (body :text): every text/* and application/xhtml+xml part, attachments
+   * included, HTML turned into text as Dovecot does (ext/html-text.ts), as Pigeonhole reads it.
    */
   texts(): string[] {
     return this.parts()
       .filter((p) => p.isText)
-      .map((p) => (p.subtype === 'html' ? htmlToText(p.text) : p.text));
+      .map((p) => (p.subtype === 'html' || p.subtype === 'xhtml+xml' ? htmlText(p.text) : p.text));
   }
 }
