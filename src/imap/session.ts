@@ -139,6 +139,37 @@ export class ImapSession {
     for (const chunk of w.chunks()) this.conn.write(chunk);
   }
 
+  /**
+   * Writes a built response that may hold deferred literals: their bytes are read STREAM_PIECE at a
+   * time, each piece written and drained before the next is read, so a large message holds one piece
+   * of memory however slowly the client reads. Bytes that are gone mid-way (expunged by another
+   * session) are sent as spaces, since the literal's length is already on the wire.
+   */
+  async sendStreamed(w: ResponseBuilder): Promise<void> {
+    if (this.conn.trace.active) for (const line of w.traceLines()) this.conn.trace.out(line);
+    for (const part of w.parts()) {
+      if (Buffer.isBuffer(part)) {
+        this.conn.write(part);
+        continue;
+      }
+      for (let at = 0; at < part.length; ) {
+        if (this.conn.closed) return;
+        const want = Math.min(STREAM_PIECE, part.length - at);
+        let piece = await part.read(at, want);
+        if (piece.length < want) {
+          const fill = Buffer.alloc(want, 0x20);
+          piece.copy(fill);
+          piece = fill;
+        } else if (piece.length > want) {
+          piece = piece.subarray(0, want);
+        }
+        this.conn.write(piece);
+        at += want;
+        await this.conn.drain();
+      }
+    }
+  }
+
   /** Writes one untagged line `* text`. */
   untagged(text: string): void {
     this.conn.writeLine(`* ${text}`);
@@ -377,6 +408,8 @@ export class ImapSession {
 }
 
 const KNOWN_COMMANDS: ReadonlySet<string> = new Set(COMMANDS.keys());
+/** Bytes of a deferred literal read and written at a time (`sendStreamed`). */
+const STREAM_PIECE = 256 * 1024;
 
 /** The command variant(s) with name N (some variants carry two names, e.g. SELECT | EXAMINE). */
 /** Largest command before login, literals included (Dovecot's pre-login limit is alike). */

@@ -40,15 +40,20 @@ export async function openMaildrop(store: Pop3Store, user: Pop3User, owner: stri
       async read(message, range) {
         const blobId = blobs.get(message.uid);
         if (blobId === undefined) return null;
-        let data: Buffer;
+        const start = range?.start ?? 0;
+        const end = range?.end ?? message.size;
+        // The first piece is read now, so a message removed meanwhile answers null (an -ERR before
+        // any +OK); the rest piece by piece as the engine sends, so a large message never sits whole
+        // in memory (the SQLite store reads only the pieces of a range, sqlite/blob-chunks.ts).
+        let first: Buffer;
         try {
-          data = range ? await store.blobs.readRange(blobId, range.start, range.end) : await store.blobs.read(blobId);
+          first = await store.blobs.readRange(blobId, start, Math.min(end, start + READ_CHUNK));
         } catch (e) {
           // The blob goes with its last reference: another client expunged the message meanwhile.
           if (e instanceof Error && e.name === 'StoreNotFoundError') return null;
           throw e;
         }
-        return chunks(data);
+        return pieces(store, blobId, first, start, end);
       },
 
       async expunge(uids) {
@@ -64,6 +69,21 @@ export async function openMaildrop(store: Pop3Store, user: Pop3User, owner: stri
   }
 }
 
-function* chunks(data: Buffer): Iterable<Buffer> {
-  for (let at = 0; at < data.length; at += READ_CHUNK) yield data.subarray(at, at + READ_CHUNK);
+/** `first` (bytes from `start`), then bytes up to `end` READ_CHUNK at a time. */
+async function* pieces(
+  store: Pop3Store,
+  blobId: number,
+  first: Buffer,
+  start: number,
+  end: number,
+): AsyncIterable<Buffer> {
+  yield first;
+  // A short piece means the blob ended (a stored size larger than the bytes never loops).
+  if (first.length < READ_CHUNK) return;
+  for (let at = start + first.length; at < end; ) {
+    const piece = await store.blobs.readRange(blobId, at, Math.min(end, at + READ_CHUNK));
+    if (piece.length === 0) return;
+    yield piece;
+    at += piece.length;
+  }
 }

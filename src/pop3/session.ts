@@ -211,15 +211,27 @@ export class Pop3Session {
   async sendBody(chunks: Iterable<Buffer> | AsyncIterable<Buffer>, cutter: TopCutter | null): Promise<boolean> {
     const stuffer = new DotStuffer();
     let octets = 0;
-    for await (const chunk of chunks) {
-      const part = cutter ? cutter.push(chunk) : chunk;
-      const out = stuffer.push(part);
-      if (out.length > 0) {
-        octets += part.length;
-        this.conn.write(out);
-        if (!(await this.#drain())) return false;
+    try {
+      for await (const chunk of chunks) {
+        const part = cutter ? cutter.push(chunk) : chunk;
+        const out = stuffer.push(part);
+        if (out.length > 0) {
+          octets += part.length;
+          this.conn.write(out);
+          if (!(await this.#drain())) return false;
+        }
+        if (cutter?.done) break;
       }
-      if (cutter?.done) break;
+    } catch (e) {
+      // The rest of the message could not be read (another client expunged it, a store fault) after
+      // the +OK went out: no reply could say so now, and a `.` would pass off a cut message as whole.
+      this.log.warn(
+        { sid: this.conn.id, user: this.user?.address, err: e },
+        'pop3: message unreadable mid-body; disconnecting',
+      );
+      this.conn.destroy();
+      this.done = true;
+      return false;
     }
     const tail = stuffer.finish();
     if (tail.length > 0) this.conn.write(tail);

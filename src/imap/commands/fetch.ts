@@ -9,14 +9,23 @@
  * - An implicit \Seen goes through the store first, in one write for the whole command; the messages
  *   it changed get FLAGS in their response (RFC 9051 §6.4.5) and the session's own echo is dropped.
  * - Content is loaded in batches (one store call for metas, one for bytes) and each batch's responses
- *   are written and drained before the next is loaded, so a large FETCH holds one batch in memory.
+ *   are written and drained before the next is loaded, so a large FETCH holds one batch in memory; a
+ *   message over 1 MiB is not loaded whole at all: its byte ranges are read 256 KiB at a time as they
+ *   are written (fetch/content.ts, `ImapSession.sendStreamed`).
  * - EXPUNGE is never sent during FETCH; UID FETCH may send it (RFC 9051 §7.4.1). A message another
  *   session expunged keeps its number until then; when its content is needed and gone, it is left
  *   out and the tagged reply is `OK [EXPUNGEISSUED]` (RFC 5530 §3), the others being answered.
  */
 
 import { type LoadRequest, loadContents, type MessageContent } from '../fetch/content.js';
-import { bytesNeeded, type FetchPlan, planFetch, type RenderOptions, renderFetch } from '../fetch/render.js';
+import {
+  bytesNeeded,
+  type FetchPlan,
+  planFetch,
+  prefixNeeded,
+  type RenderOptions,
+  renderFetch,
+} from '../fetch/render.js';
 import { sendVanished } from '../fetch/vanished.js';
 import { beyondMailbox, selectMessages } from '../search/saved.js';
 import type { SelectedMailbox, SelectedMessage } from '../selected.js';
@@ -152,6 +161,7 @@ async function answerMessages(s: ImapSession, job: FetchJob): Promise<FetchOutco
   const request: LoadRequest = {
     meta: plan.meta,
     end: (m, meta) => (plan.bytes ? bytesNeeded(plan, m, meta) : 0),
+    prefix: (m, meta) => prefixNeeded(plan, m, meta),
   };
   // The batch's messages and their sequence numbers; reused from batch to batch.
   const messages: SelectedMessage[] = [];
@@ -161,7 +171,7 @@ async function answerMessages(s: ImapSession, job: FetchJob): Promise<FetchOutco
     const contents = loads ? await loadContents(s.store, sel, messages, request) : null;
     // RFC 3501 §7.2.6: keywords new to the client are announced by FLAGS before a FETCH shows them.
     if (job.seen || plan.items.some((it) => it.kind === 'flags')) for (const m of messages) s.noteKeywords(m.flags);
-    writeBatch(s, job, options, messages, seqs, contents, outcome);
+    await writeBatch(s, job, options, messages, seqs, contents, outcome);
     await s.conn.drain();
   }
   return outcome;
@@ -212,7 +222,7 @@ function renderOptions(s: ImapSession, job: FetchJob): RenderChoice {
 }
 
 /** Writes one batch's responses in one builder: its text and literal buffers go out in one corked write. */
-function writeBatch(
+async function writeBatch(
   s: ImapSession,
   job: FetchJob,
   options: RenderChoice,
@@ -220,7 +230,7 @@ function writeBatch(
   seqs: number[],
   contents: Map<number, MessageContent> | null,
   outcome: FetchOutcome,
-): void {
+): Promise<void> {
   const w = s.builder();
   for (let k = 0; k < messages.length; k++) {
     const m = messages[k];
@@ -235,6 +245,8 @@ function writeBatch(
     if (r.unknownCte) outcome.unknownCte = r.unknownCte;
     s.stats.fetched++;
   }
+  // Large messages were left to be read as they are written (content.ts STREAM_MIN).
+  if (w.hasDeferred) return s.sendStreamed(w);
   s.send(w);
 }
 

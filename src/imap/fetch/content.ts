@@ -9,13 +9,18 @@
  *   of the mailbox, RFC 9051 §2.3.1.1), at most MAX_CACHED of them; the cache goes with the selection.
  * - A stored meta from an older parser (mail `currentMeta`) is replaced by parsing the whole message
  *   again; it is not written back.
- * - Only the bytes a request needs are read: [0, end) where `end` is what the items ask for.
+ * - Only the bytes a request needs are read: [0, end) where `end` is what the items ask for. A message
+ *   over STREAM_MIN bytes has only the prefix its other items need read here (`LoadRequest.prefix`);
+ *   its large byte ranges are read later, piece by piece, through `MessageContent.reader` as the
+ *   response is written (render.ts deferred literals), so a batch never holds a large message whole.
  */
 import { currentMeta, MESSAGE_META_VERSION, type MessageMeta } from '../../mail/index.js';
 import type { Store } from '../../store/types.js';
 import type { SelectedMailbox, SelectedMessage } from '../selected.js';
 
 const MAX_CACHED = 1024;
+/** Messages larger than this are streamed (see the header). */
+export const STREAM_MIN = 1024 * 1024;
 
 interface Cached {
   meta: MessageMeta;
@@ -49,12 +54,22 @@ export interface MessageContent {
   hash: string | null;
   /** The message's bytes [0, end) (when end > 0 was asked for), absolute offsets. */
   bytes: Buffer | null;
+  /**
+   * For a streamed message: reads bytes [start, end) of it now (by mailbox and UID, so fewer or none
+   * when it was expunged meanwhile); null when `bytes` holds all that was asked for.
+   */
+  reader: ((start: number, end: number) => Promise<Buffer>) | null;
 }
 
 export interface LoadRequest {
   meta: boolean;
   /** How many leading bytes a message needs, knowing its meta (null when meta was not asked for); 0 for none. */
   end(message: SelectedMessage, meta: MessageMeta | null): number;
+  /**
+   * For a message over STREAM_MIN: how many leading bytes the items that cannot be streamed need (the
+   * rest are read through `reader`). Absent: nothing is streamed.
+   */
+  prefix?(message: SelectedMessage, meta: MessageMeta | null): number;
 }
 
 /**
@@ -75,7 +90,7 @@ export async function loadContents(
     const missing: number[] = [];
     for (const m of messages) {
       const hit = cache.get(m.uid);
-      if (hit) out.set(m.uid, { meta: hit.meta, hash: hit.hash, bytes: null });
+      if (hit) out.set(m.uid, { meta: hit.meta, hash: hit.hash, bytes: null, reader: null });
       else missing.push(m.uid);
     }
     if (missing.length > 0) {
@@ -90,7 +105,7 @@ export async function loadContents(
         if (stored !== null && typeof stored === 'object' && stored.version === MESSAGE_META_VERSION) {
           const meta = got.meta as unknown as MessageMeta;
           remember(cache, uid, { meta, hash: got.hash });
-          out.set(uid, { meta, hash: got.hash, bytes: null });
+          out.set(uid, { meta, hash: got.hash, bytes: null, reader: null });
         } else {
           stale.set(uid, { stored: got.meta, hash: got.hash });
         }
@@ -98,11 +113,23 @@ export async function loadContents(
     }
   }
   const reads: { uid: number; end: number }[] = [];
+  const streamed = new Set<number>();
   for (const m of messages) {
     if (gone.has(m.uid)) continue;
-    const end = stale.has(m.uid) ? m.size : req.end(m, out.get(m.uid)?.meta ?? null);
+    const meta = out.get(m.uid)?.meta ?? null;
+    let end = stale.has(m.uid) ? m.size : req.end(m, meta);
+    if (req.prefix && end > STREAM_MIN && !stale.has(m.uid)) {
+      streamed.add(m.uid);
+      end = req.prefix(m, meta);
+      if (end === 0) {
+        const entry = out.get(m.uid) ?? { meta: null, hash: null, bytes: null, reader: null };
+        entry.reader = readerOf(store, sel.mailbox.id, m.uid);
+        out.set(m.uid, entry);
+        continue;
+      }
+    }
     if (end > 0) reads.push({ uid: m.uid, end });
-    else if (!out.has(m.uid)) out.set(m.uid, { meta: null, hash: null, bytes: null });
+    else if (!out.has(m.uid)) out.set(m.uid, { meta: null, hash: null, bytes: null, reader: null });
   }
   if (reads.length === 0) return out;
   const bytes = await store.messages.readMany(sel.mailbox.id, reads);
@@ -116,12 +143,21 @@ export async function loadContents(
     if (old) {
       const meta = currentMeta(data, old.stored);
       remember(cache, uid, { meta, hash: old.hash });
-      out.set(uid, { meta, hash: old.hash, bytes: data });
+      out.set(uid, { meta, hash: old.hash, bytes: data, reader: null });
       continue;
     }
+    const reader = streamed.has(uid) ? readerOf(store, sel.mailbox.id, uid) : null;
     const entry = out.get(uid);
-    if (entry) entry.bytes = data;
-    else out.set(uid, { meta: null, hash: null, bytes: data });
+    if (entry) {
+      entry.bytes = data;
+      entry.reader = reader;
+    } else out.set(uid, { meta: null, hash: null, bytes: data, reader });
   }
   return out;
 }
+
+function readerOf(store: Store, mailboxId: number, uid: number): (start: number, end: number) => Promise<Buffer> {
+  return async (start, end) => (await store.messages.readMany(mailboxId, [{ uid, start, end }])).get(uid) ?? EMPTY;
+}
+
+const EMPTY = Buffer.alloc(0);

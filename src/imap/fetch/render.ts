@@ -7,6 +7,9 @@
  *   that a literal cannot carry NUL (CHAR8, RFC 3501 §4.3): BODY[...] and RFC822* send each NUL as 0x80
  *   (a copy, only when there is one), as Dovecot does. A BINARY item keeps the exact bytes and uses
  *   literal8 `~{n}` exactly when its content has a NUL (RFC 3516 §4.3).
+ * - Items that are a plain byte range of the message (RFC822, RFC822.TEXT, BODY[] and BODY[section]
+ *   other than HEADER.FIELDS, with or without a partial: `streamSpan`) of a streamed message (one with
+ *   a `reader`, content.ts) go out as deferred literals, read piece by piece as the session writes.
  * - FLAGS carries \Recent for IMAP4rev1 sessions when the message is recent in this session
  *   (RenderOptions.recent, src/imap/recent.ts).
  * - Each item is answered once even when asked for twice; UID comes first in UID FETCH (RFC 9051
@@ -21,7 +24,7 @@ import type { SelectedMessage } from '../selected.js';
 import type { ResponseBuilder } from '../wire/encoder.js';
 import type { MessageContent } from './content.js';
 import { emailId } from './objectid.js';
-import { applyPartial, binaryEnd, binarySection, bodySection, sectionEnd } from './sections.js';
+import { applyPartial, binaryEnd, binarySection, bodySection, sectionEnd, sectionSpan } from './sections.js';
 
 export interface FetchPlan {
   /** The items to answer, duplicates removed. */
@@ -132,6 +135,33 @@ export function bytesNeeded(plan: FetchPlan, m: SelectedMessage, meta: MessageMe
     if (e > end) end = e;
   }
   return end;
+}
+
+/**
+ * The byte range of the message an item sends, when it is a plain range that can be streamed; null for
+ * the items that need bytes in memory (headers filtered or whole, BINARY decoding, PREVIEW).
+ */
+export function streamSpan(
+  item: FetchItem,
+  m: SelectedMessage,
+  meta: MessageMeta | null,
+): { start: number; end: number } | null {
+  switch (item.kind) {
+    case 'rfc822':
+      return { start: 0, end: m.size };
+    case 'rfc822.text':
+      return meta ? sectionSpan(meta, TEXT, null, m.size) : null;
+    case 'body-section':
+      return sectionSpan(meta, item.section, item.partial, m.size);
+    default:
+      return null;
+  }
+}
+
+/** Like `bytesNeeded`, for a streamed message: the leading bytes its items that cannot be streamed need. */
+export function prefixNeeded(plan: FetchPlan, m: SelectedMessage, meta: MessageMeta | null): number {
+  const rest = plan.items.filter((item) => streamSpan(item, m, meta) === null);
+  return rest.length === 0 ? 0 : bytesNeeded({ ...plan, items: rest }, m, meta);
 }
 
 export interface RenderOptions {
@@ -263,6 +293,22 @@ function writeContentItem(
   const w = line.w;
   const meta = content?.meta ?? null;
   const raw = content?.bytes ?? NO_BYTES;
+  const reader = content?.reader;
+  if (reader) {
+    const span = streamSpan(item, m, meta);
+    if (span !== null && span.end > raw.length) {
+      itemName(
+        line,
+        item.kind === 'rfc822' ? 'RFC822' : item.kind === 'rfc822.text' ? 'RFC822.TEXT' : fetchResponseName(item),
+      );
+      w.deferredLiteral({
+        deferred: true,
+        length: span.end - span.start,
+        read: async (offset, length) => noNuls(await reader(span.start + offset, span.start + offset + length)),
+      });
+      return;
+    }
+  }
   switch (item.kind) {
     case 'envelope':
       itemName(line, 'ENVELOPE');

@@ -17,7 +17,7 @@
 
 import { decodeTransfer } from '../../mail/decode.js';
 import { scanHeader } from '../../mail/header.js';
-import { findPart, type MessageMeta, type MimePart, sectionBytes } from '../../mail/index.js';
+import { findPart, type MessageMeta, type MimePart, sectionBytes, sectionRange } from '../../mail/index.js';
 import type { PartialFetch, Section } from '../commands/fetch-items.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -66,6 +66,36 @@ export function sectionEnd(meta: MessageMeta, section: Section, size: number): n
   }
   if (text === 'HEADER.FIELDS' || text === 'HEADER.FIELDS.NOT') end += 2;
   return Math.min(end, size);
+}
+
+/**
+ * BODY[section] as a byte range of the message, with `partial` applied: what `applyPartial(bodySection(…))`
+ * would cut, without the bytes. Null for HEADER.FIELDS(.NOT), which is filtered, not cut. `meta` may
+ * be null only for BODY[] (the whole message).
+ */
+export function sectionSpan(
+  meta: MessageMeta | null,
+  section: Section,
+  partial: PartialFetch | null,
+  size: number,
+): { start: number; end: number } | null {
+  const text = mailText(section);
+  if (text === 'HEADER.FIELDS' || text === 'HEADER.FIELDS.NOT') return null;
+  let start = 0;
+  let end = size;
+  if (section.part.length > 0 || text !== undefined) {
+    if (meta === null) return null;
+    const r = sectionRange(meta, section.part, text);
+    if (r === null) return { start: 0, end: 0 };
+    start = Math.min(r.start, size);
+    end = Math.max(start, Math.min(r.end, size));
+  }
+  if (partial !== null) {
+    if (partial.offset >= end - start) return { start: 0, end: 0 };
+    start += partial.offset;
+    end = Math.min(end, start + partial.length);
+  }
+  return { start, end };
 }
 
 /** RFC 9051 §6.4.5 `<origin.octets>`: an origin beyond the end gives the empty string. */

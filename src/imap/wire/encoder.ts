@@ -11,6 +11,9 @@
  *   UTF-8 mode non-ASCII becomes "?" (RFC 3501 `TEXT-CHAR` is 7-bit).
  * - Literal bytes are passed through untouched and are not copied until `toBuffer()` (use `chunks()`
  *   to write them without the final copy).
+ * - A deferred literal (`deferredLiteral`, for large message bytes) writes its `{n}\r\n` now and leaves
+ *   a `DeferredBytes` in `parts()`, which the session reads piece by piece as it writes (so a large
+ *   message never sits whole in memory); `chunks()` and `toBuffer()` refuse a builder that has one.
  * - Mailbox names are encoded for the session: UTF-8 strings, or modified UTF-7 (RFC 3501 §5.1.3).
  */
 import { isUtf8 } from 'node:buffer';
@@ -26,6 +29,15 @@ export interface EncoderOptions {
 }
 
 export type Status = 'OK' | 'NO' | 'BAD' | 'PREAUTH' | 'BYE';
+
+/** The content of a literal read later, piece by piece, by whoever writes the response. */
+export interface DeferredBytes {
+  readonly deferred: true;
+  /** The literal's length: exactly this many bytes must follow its `{n}`. */
+  readonly length: number;
+  /** Bytes [offset, offset + length) of the content; fewer (even none) when it is gone. */
+  read(offset: number, length: number): Promise<Buffer>;
+}
 
 /** Response codes without arguments (RFC 9051 §7.1, RFC 5530, RFC 4315, RFC 7162, RFC 4978, RFC 6154). */
 export type SimpleCode =
@@ -89,7 +101,8 @@ export class ResponseBuilder {
   readonly maxQuoted: number;
   /** Text accumulates here until a literal forces a chunk boundary. */
   #text = '';
-  #chunks: Buffer[] = [];
+  #chunks: (Buffer | DeferredBytes)[] = [];
+  #deferred = 0;
   #trace: string[] = [];
 
   constructor(opts: EncoderOptions = {}) {
@@ -194,6 +207,15 @@ export class ResponseBuilder {
     return this;
   }
 
+  /** A literal `{n}\r\n` whose bytes are read when the response is written (see the header). */
+  deferredLiteral(bytes: DeferredBytes): this {
+    this.#text += `{${bytes.length}}${CRLF}`;
+    this.#flushText(`<${bytes.length} bytes>`);
+    this.#chunks.push(bytes);
+    this.#deferred++;
+    return this;
+  }
+
   /** RFC 9051 §9 `flag-list`. */
   flags(flags: Iterable<string>): this {
     return this.list(flags, (w, f) => w.raw(f));
@@ -235,8 +257,20 @@ export class ResponseBuilder {
     return this.text(text || 'completed').crlf();
   }
 
-  /** The bytes written so far, as pieces (literal bytes are not copied). */
+  /** The bytes written so far, as pieces (literal bytes are not copied). No deferred literal allowed. */
   chunks(): Buffer[] {
+    if (this.#deferred > 0) throw new Error('a response with a deferred literal must be written with parts()');
+    this.#flushText(null);
+    return this.#chunks.slice() as Buffer[];
+  }
+
+  /** Whether a deferred literal was written (then write `parts()`). */
+  get hasDeferred(): boolean {
+    return this.#deferred > 0;
+  }
+
+  /** The pieces written so far, deferred literals included, in order. */
+  parts(): (Buffer | DeferredBytes)[] {
     this.#flushText(null);
     return this.#chunks.slice();
   }

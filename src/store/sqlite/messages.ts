@@ -18,7 +18,8 @@
  * - Reads for FETCH go by (mailbox, UID), never by blob id alone: a message expunged by another session
  *   reads as absent, even if its blob id has since been reused.
  * - A blob's meta lives in `blob_meta` (schema V2), so reading it never touches the message bytes, and
- *   `readMany` reads only the requested byte ranges (`substr` on a BLOB counts bytes).
+ *   `readMany` reads only the requested byte ranges: `substr` of an inline blob, the touched pieces
+ *   of a large one (blob-chunks.ts), so a range read never loads a whole large message.
  */
 import { applyFlags, FLAG_DELETED, joinFlags, splitFlags } from '../normalize.js';
 import {
@@ -42,6 +43,7 @@ import {
   type StoreFlagsResult,
   StoreNotFoundError,
 } from '../types.js';
+import { insertBlobRow, readBlob, readBlobRange, readChunks } from './blob-chunks.js';
 import type { SqliteContext } from './db.js';
 import { bumpModseq, mailboxRowById } from './mailboxes.js';
 import { accountsOverQuota } from './quota.js';
@@ -58,9 +60,7 @@ export function putBlob(ctx: SqliteContext, blob: PreparedBlob): number {
     indexExistingBlob(ctx, existing, blob.text);
     return existing;
   }
-  const id = ctx
-    .pluck(`INSERT INTO blobs (hash, size, data, meta) VALUES (?, ?, ?, '') RETURNING id`)
-    .get(blob.hash, blob.raw.length, blob.raw) as number;
+  const id = insertBlobRow(ctx, blob.hash, blob.raw);
   ctx.sql('INSERT INTO blob_meta (blob_id, meta) VALUES (?, ?)').run(id, blob.meta);
   indexNewBlob(ctx, id, blob.text);
   return id;
@@ -330,7 +330,7 @@ export function sqliteMessages(ctx: SqliteContext, opts: { defaultQuotaBytes: nu
     },
 
     async readMany(mailboxId, reads) {
-      // [uid, 1-based start, length] per message; substr() reads only that range of the BLOB.
+      // [uid, 1-based start, length] per message; substr() reads only that range of an inline BLOB.
       const list = reads.map((r) => {
         const start = Math.max(0, Math.floor(r.start ?? 0));
         const length = r.end === undefined ? WHOLE : Math.max(0, Math.floor(r.end) - start);
@@ -338,14 +338,29 @@ export function sqliteMessages(ctx: SqliteContext, opts: { defaultQuotaBytes: nu
       });
       const rows = ctx
         .sql(
-          `SELECT m.uid AS uid, substr(b.data, j.value ->> 1, j.value ->> 2) AS data
+          `SELECT m.uid AS uid, substr(b.data, j.value ->> 1, j.value ->> 2) AS data, b.id AS blob,
+                  b.size AS size, length(b.data) < b.size AS chunked, j.value ->> 1 AS start, j.value ->> 2 AS length
            FROM json_each(?) j
            CROSS JOIN messages m ON m.mailbox_id = ? AND m.uid = j.value ->> 0
            JOIN blobs b ON b.id = m.blob_id`,
         )
-        .all(JSON.stringify(list), mailboxId) as { uid: number; data: Buffer | null }[];
+        .all(JSON.stringify(list), mailboxId) as {
+        uid: number;
+        data: Buffer | null;
+        blob: number;
+        size: number;
+        chunked: number;
+        start: number;
+        length: number;
+      }[];
       const out = new Map<number, Buffer>();
-      for (const row of rows) out.set(row.uid, row.data ?? Buffer.alloc(0));
+      for (const row of rows) {
+        const from = row.start - 1;
+        const data = row.chunked
+          ? readChunks(ctx, row.blob, row.size, from, Math.min(row.size, from + row.length))
+          : row.data;
+        out.set(row.uid, data ?? Buffer.alloc(0));
+      }
       return out;
     },
 
@@ -358,21 +373,15 @@ export function sqliteMessages(ctx: SqliteContext, opts: { defaultQuotaBytes: nu
 export function sqliteBlobs(ctx: SqliteContext): BlobStore {
   return {
     async read(blobId) {
-      const data = ctx.pluck('SELECT data FROM blobs WHERE id = ?').get(blobId) as Buffer | undefined;
+      const data = readBlob(ctx, blobId);
       if (data === undefined) throw new StoreNotFoundError(`no blob ${blobId}`);
       return data;
     },
 
     async readRange(blobId, start, end) {
-      const from = Math.max(0, Math.floor(start));
-      const length = Math.max(0, Math.floor(end) - from);
-      // substr() on a BLOB counts bytes, 1-based; it reads only the requested range.
-      const data = ctx.pluck('SELECT substr(data, ?, ?) FROM blobs WHERE id = ?').get(from + 1, length, blobId) as
-        | Buffer
-        | null
-        | undefined;
+      const data = readBlobRange(ctx, blobId, Math.max(0, Math.floor(start)), Math.max(0, Math.floor(end)));
       if (data === undefined) throw new StoreNotFoundError(`no blob ${blobId}`);
-      return data ?? Buffer.alloc(0);
+      return data;
     },
 
     async get(blobId) {

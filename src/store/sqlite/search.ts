@@ -28,6 +28,7 @@ import type Database from 'better-sqlite3';
 import { fold, type IndexText } from '../../mail/search.js';
 import { INDEX_MAX_BYTES, prepareIndexText } from '../search-text.js';
 import type { JsonValue, SearchIndexStatus, SearchIndexStore } from '../types.js';
+import { readBlob } from './blob-chunks.js';
 import type { SqliteContext } from './db.js';
 
 const CREATE = `
@@ -144,11 +145,10 @@ export function sqliteSearchIndex(ctx: SqliteContext): SearchIndexStore {
       for (const d of due) {
         if (texts.length > 0 && bytes + d.size > BATCH_BYTES) break;
         bytes += d.size;
-        const row = ctx
-          .sql('SELECT b.data AS data, m.meta AS meta FROM blobs b JOIN blob_meta m ON m.blob_id = b.id WHERE b.id = ?')
-          .get(d.id) as { data: Buffer; meta: string } | undefined;
-        if (row !== undefined) {
-          texts.push({ id: d.id, text: prepareIndexText(row.data, JSON.parse(row.meta) as JsonValue) });
+        const meta = ctx.pluck('SELECT meta FROM blob_meta WHERE blob_id = ?').get(d.id) as string | undefined;
+        const data = meta === undefined ? undefined : readBlob(ctx, d.id);
+        if (meta !== undefined && data !== undefined) {
+          texts.push({ id: d.id, text: prepareIndexText(data, JSON.parse(meta) as JsonValue) });
         }
       }
       if (texts.length === 0) return 0;

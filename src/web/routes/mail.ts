@@ -34,6 +34,8 @@ import type { MessageTextResponse, MimeNode } from '../api-types.js';
 import { accountFor, badRequest, requireUser, type WebContext, type WebEnv } from '../context.js';
 
 const MAX_LIMIT = 500;
+/** Bytes of a raw message read and sent at a time. */
+const RAW_PIECE = 256 * 1024;
 
 export function mailRoutes(ctx: WebContext): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
@@ -147,9 +149,28 @@ export function mailRoutes(ctx: WebContext): Hono<WebEnv> {
   app.get('/mail/:account/mailboxes/:id/messages/:uid/raw', async (c) => {
     const { mailbox: box } = await mailbox(c);
     const uid = uidOf(c);
-    const raw = (await store.messages.readMany(box.id, [{ uid }])).get(uid);
-    if (!raw) throw noMessage(uid, box);
-    return c.body(new Uint8Array(raw), 200, {
+    const info = await store.messages.get(box.id, uid);
+    if (!info) throw noMessage(uid, box);
+    // Piece by piece as the browser takes it (a pull stream), so a large message is never whole in memory.
+    let at = 0;
+    const body = new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          const piece =
+            at < info.size
+              ? (
+                  await store.messages.readMany(box.id, [{ uid, start: at, end: Math.min(info.size, at + RAW_PIECE) }])
+                ).get(uid)
+              : undefined;
+          if (!piece || piece.length === 0) return controller.close();
+          at += piece.length;
+          controller.enqueue(new Uint8Array(piece.buffer, piece.byteOffset, piece.length));
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    return c.body(body, 200, {
+      'Content-Length': String(info.size),
       'Content-Type': 'text/plain',
       'X-Content-Type-Options': 'nosniff',
       'Content-Security-Policy': 'sandbox',

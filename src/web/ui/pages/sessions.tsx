@@ -110,6 +110,7 @@ export function SessionsPage({ me }: { me: Me }) {
             <option value="smtp">SMTP</option>
             <option value="pop3">POP3</option>
             <option value="imap">IMAP</option>
+            <option value="managesieve">ManageSieve</option>
           </select>
         </label>
         {me.role === 'admin' && (

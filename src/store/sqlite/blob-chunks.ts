@@ -1,0 +1,86 @@
+/**
+ * Where a blob's bytes live in SQLite, and bounded reads of them.
+ *
+ * SQLite has no partial read of a column value in SQL: `substr(data, …)` on a BLOB loads the whole
+ * value first (100 MB: 80 ms and 100 MB of memory for ten bytes). So a large blob is stored in pieces.
+ *
+ * Invariants:
+ * - A blob of at most INLINE_MAX bytes keeps its bytes in `blobs.data`. A larger one (written since
+ *   schema V16) has an empty `blobs.data` and its bytes in `blob_chunks`, CHUNK_BYTES per row, `seq`
+ *   0, 1, … in order; the rows go with the blob (ON DELETE CASCADE).
+ * - Which form a blob has is told by `length(data) < size` (SQLite answers `length()` of a BLOB from
+ *   the record header, without reading the value). Blobs stored inline before V16 stay inline.
+ * - A range read of a chunked blob reads only the chunks the range touches, so reading [a, b) holds at
+ *   most (b - a) + 2 × CHUNK_BYTES of memory whatever the blob's size.
+ */
+import type { SqliteContext } from './db.js';
+
+/** The largest blob kept in one row. */
+export const INLINE_MAX = 1024 * 1024;
+/** The size of one row of `blob_chunks`. */
+export const CHUNK_BYTES = 256 * 1024;
+
+const EMPTY = Buffer.alloc(0);
+
+/** Inserts a new blob's row and, when large, its chunks. Call inside a write job. Returns its id. */
+export function insertBlobRow(ctx: SqliteContext, hash: string, raw: Buffer): number {
+  const chunked = raw.length > INLINE_MAX;
+  const id = ctx
+    .pluck(`INSERT INTO blobs (hash, size, data, meta) VALUES (?, ?, ?, '') RETURNING id`)
+    .get(hash, raw.length, chunked ? EMPTY : raw) as number;
+  if (chunked) {
+    const insert = ctx.sql('INSERT INTO blob_chunks (blob_id, seq, data) VALUES (?, ?, ?)');
+    for (let seq = 0, at = 0; at < raw.length; seq++, at += CHUNK_BYTES) {
+      insert.run(id, seq, raw.subarray(at, at + CHUNK_BYTES));
+    }
+  }
+  return id;
+}
+
+/** How a blob is stored: its size and whether its bytes are in chunks; undefined when there is no such blob. */
+export function blobLayout(ctx: SqliteContext, blobId: number): { size: number; chunked: boolean } | undefined {
+  const row = ctx.sql('SELECT size, length(data) AS inline FROM blobs WHERE id = ?').get(blobId) as
+    | { size: number; inline: number }
+    | undefined;
+  return row && { size: row.size, chunked: row.inline < row.size };
+}
+
+/** Bytes [from, to) of a chunked blob (clamped to its size), reading only the chunks they lie in. */
+export function readChunks(ctx: SqliteContext, blobId: number, size: number, from: number, to: number): Buffer {
+  const start = Math.max(0, Math.min(from, size));
+  const end = Math.max(start, Math.min(to, size));
+  if (end === start) return EMPTY;
+  const first = Math.floor(start / CHUNK_BYTES);
+  const last = Math.floor((end - 1) / CHUNK_BYTES);
+  const rows = ctx
+    .sql('SELECT seq, data FROM blob_chunks WHERE blob_id = ? AND seq BETWEEN ? AND ? ORDER BY seq')
+    .all(blobId, first, last) as { seq: number; data: Buffer }[];
+  const parts = rows.map((r) => {
+    const base = r.seq * CHUNK_BYTES;
+    return r.data.subarray(Math.max(0, start - base), Math.min(r.data.length, end - base));
+  });
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+}
+
+/** Bytes [from, to) of any blob, inline or chunked; undefined when there is no such blob. */
+export function readBlobRange(ctx: SqliteContext, blobId: number, from: number, to: number): Buffer | undefined {
+  const layout = blobLayout(ctx, blobId);
+  if (layout === undefined) return undefined;
+  if (layout.chunked) return readChunks(ctx, blobId, layout.size, from, to);
+  const start = Math.max(0, Math.floor(from));
+  const length = Math.max(0, Math.floor(Math.min(to, layout.size)) - start);
+  // substr() on a BLOB counts bytes, 1-based (an inline blob is at most INLINE_MAX, or an old one).
+  const data = ctx.pluck('SELECT substr(data, ?, ?) FROM blobs WHERE id = ?').get(start + 1, length, blobId) as
+    | Buffer
+    | null
+    | undefined;
+  return data ?? EMPTY;
+}
+
+/** A whole blob, inline or chunked; undefined when there is no such blob. */
+export function readBlob(ctx: SqliteContext, blobId: number): Buffer | undefined {
+  const layout = blobLayout(ctx, blobId);
+  if (layout === undefined) return undefined;
+  if (layout.chunked) return readChunks(ctx, blobId, layout.size, 0, layout.size);
+  return (ctx.pluck('SELECT data FROM blobs WHERE id = ?').get(blobId) as Buffer | undefined) ?? EMPTY;
+}
