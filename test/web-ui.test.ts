@@ -423,15 +423,26 @@ describe('web UI in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
     assert.match(await text(page.getByRole('alert')), /administrators/);
   });
 
-  it("shows the student's own checklist, with the hints in the language picked", async () => {
+  it("shows the student's own checklist, and the one language switch turns the whole UI to Dutch", async () => {
     await page.goto(`${base}/#/exercises`);
     const list = page.getByRole('list', { name: 'Your exercises' });
     await list.locator('li[data-exercise="smtp-unknown-user"][data-done="yes"]').waitFor();
     assert.equal(await list.locator('li[data-exercise="pop3-apop"]').getAttribute('data-done'), 'no');
-    await page.getByLabel('Language of the exercises').selectOption('nl');
-    await list.locator('li[data-exercise="smtp-unknown-user"]', { hasText: 'Krijg een 550 5.1.1' }).waitFor();
-    assert.match(await text(list.locator('li[data-exercise="pop3-apop"] .hint')), /tijdstempel/);
+    await page.getByRole('combobox', { name: 'Language' }).selectOption('nl');
+    const lijst = page.getByRole('list', { name: 'Jouw oefeningen' });
+    await lijst.locator('li[data-exercise="smtp-unknown-user"]', { hasText: 'Krijg een 550 5.1.1' }).waitFor();
+    assert.match(await text(lijst.locator('li[data-exercise="pop3-apop"] .hint')), /tijdstempel/);
+    assert.equal(await text(page.getByRole('heading', { level: 1 })), 'Oefeningen');
+    assert.equal(await page.locator('html').getAttribute('lang'), 'nl');
     await shot(page, 'exercises');
+    // The choice is kept in the browser: a reload stays in Dutch, and the menu follows.
+    await page.reload();
+    await page.getByRole('link', { name: 'Sessies' }).waitFor();
+    await page.getByRole('button', { name: 'Afmelden' }).waitFor();
+    await page.getByRole('combobox', { name: 'Taal' }).selectOption('fr');
+    await page.getByRole('link', { name: 'Exercices' }).waitFor();
+    await page.getByRole('combobox', { name: 'Langue' }).selectOption('en');
+    await page.getByRole('link', { name: 'Exercises' }).waitFor();
   });
 
   it('ran every page without a Content-Security-Policy violation', () => {

@@ -367,6 +367,11 @@ export const configSchema = z
          */
         classroom: z.boolean().default(false),
         /**
+         * The web lab's language when the browser asks for none of en, nl and fr (a student's switch in
+         * the UI, kept in their browser, comes first, then the browser's language): "en", "nl" or "fr".
+         */
+        language: z.enum(['en', 'nl', 'fr']).default('en'),
+        /**
          * Bytes of each session the lab keeps for its pcap (both directions, every literal and body);
          * beyond them the capture is cut, with a note in the transcript. 0 keeps none (the pcap is then
          * made from the transcript's lines).

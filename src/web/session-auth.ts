@@ -32,6 +32,7 @@ import { verifyPassword } from '../auth/password.js';
 import { type LoginClient, type LoginResult, throttledText } from '../auth/service.js';
 import type { WebSessionStore } from '../store/types.js';
 import { currentUser, jsonBody, type WebContext, type WebEnv, type WebUser } from './context.js';
+import { LANGUAGES } from './i18n/index.js';
 
 export const SESSION_COOKIE = 'pb_session';
 const IDLE_MS = 12 * 3600_000;
@@ -306,5 +307,7 @@ export function authRoutes(ctx: WebContext, sessions: WebSessionTable): Hono<Web
   });
 
   app.get('/me', (c) => c.json(currentUser(c)));
+  // Public, for the login page too: the configured default language (lab.language) and the choices.
+  app.get('/language', (c) => c.json({ default: ctx.config.lab.language, languages: [...LANGUAGES] }));
   return app;
 }

@@ -9,7 +9,7 @@
  *   reports their own progress, so nothing here changes it.
  * - The live stream is one SSE stream per client, counted in the same slots as the lab's streams
  *   (web.streams_per_user, web.max_streams); a tick is serialized once for all admin streams.
- * - Which language: `?lang=` (en, nl, fr), else the browser's Accept-Language, else English; a text
+ * - Which language: `?lang=` (en, nl, fr), else the browser's Accept-Language, else `lab.language`; a text
  *   missing in that language comes in English. `{server}` in a text comes as the configured hostname.
  */
 import type { Context } from 'hono';
@@ -18,8 +18,9 @@ import { HTTPException } from 'hono/http-exception';
 import { FrameQueue } from '../../net/bounded-writer.js';
 import type { ExerciseInfo, ExercisesResponse, ProgressEntry, ProgressResponse } from '../api-types.js';
 import { currentUser, requireAdmin, requireUser, type WebContext, type WebEnv } from '../context.js';
-import { fillIn, LANGUAGES, pickLanguage, protocolsOf, textIn } from '../exercises/definitions.js';
+import { fillIn, LANGUAGES, protocolsOf, textIn } from '../exercises/definitions.js';
 import { ExerciseTracker, progressTable } from '../exercises/progress.js';
+import { negotiate } from '../i18n/index.js';
 import { openEventStream, STREAM_QUEUE_BYTES, sseFrame, streamSlotsFor } from '../sse.js';
 import { csvField } from './admin.js';
 
@@ -67,7 +68,11 @@ export function exercisesRoutes(ctx: WebContext): Hono<WebEnv> {
   app.get('/exercises', (c) => {
     const t = needTracker();
     const server = { server: ctx.config.hostname };
-    const language = pickLanguage(c.req.query('lang') || c.req.header('accept-language'));
+    const language = negotiate({
+      chosen: c.req.query('lang'),
+      acceptLanguage: c.req.header('accept-language'),
+      configured: ctx.config.lab.language,
+    });
     const exercises: ExerciseInfo[] = t.exercises.map((e) => ({
       id: e.id,
       title: fillIn(textIn(e.title, language), server),

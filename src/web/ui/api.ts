@@ -5,6 +5,7 @@
  */
 
 import type { MimeNode, Role } from '../api-types.js';
+import { language, t } from './i18n';
 
 export type {
   AnnotatedEvent,
@@ -126,7 +127,12 @@ export function setUnauthorizedHandler(f: () => void): void {
 }
 
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json', 'X-Postbode': '1' };
+  // The chosen language, so the texts the server makes (exercises, explanations) come in it.
+  const headers: Record<string, string> = {
+    Accept: 'application/json',
+    'Accept-Language': language(),
+    'X-Postbode': '1',
+  };
   const init: RequestInit = { method, headers, credentials: 'same-origin' };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -136,10 +142,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   try {
     res = await fetch(path, init);
   } catch {
-    throw new ApiError(
-      `Could not reach the server for ${method} ${path}. Check that postbode is running and that its http listener is on.`,
-      0,
-    );
+    throw new ApiError(t('error.unreachable', { method, path }), 0);
   }
   if (res.status === 204) return undefined as T;
   const text = await res.text();
@@ -154,7 +157,12 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     const msg =
       data && typeof data === 'object' && 'error' in data && typeof data.error === 'string'
         ? data.error
-        : `${method} ${path} failed with HTTP ${res.status} ${res.statusText}${res.status === 404 ? ': this server does not offer that yet, or the item is gone' : ''}.`;
+        : t(res.status === 404 ? 'error.http404' : 'error.http', {
+            method,
+            path,
+            status: res.status,
+            statusText: res.statusText,
+          });
     throw new ApiError(msg, res.status, data);
   }
   return data as T;

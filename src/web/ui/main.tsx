@@ -4,7 +4,10 @@
  */
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, type Me, setUnauthorizedHandler } from './api';
+import type { Language } from '../i18n/index.js';
+import { api, get, type Me, setUnauthorizedHandler } from './api';
+import { chooseLanguage, initialLanguage, t } from './i18n';
+import { LanguageSwitch } from './language-switch';
 import { AliasesPage, DomainsPage } from './pages/admin-domains';
 import { LabAccountsPage } from './pages/admin-lab';
 import { QueuePage } from './pages/admin-queue';
@@ -19,21 +22,33 @@ import { SessionPage } from './pages/session';
 import { SessionsPage } from './pages/sessions';
 import { ErrorBox, errorText, routeParts, useHash } from './util';
 
-function Nav({ me, hash, onLogout }: { me: Me; hash: string; onLogout: () => void }) {
+function Nav({
+  me,
+  hash,
+  onLogout,
+  lang,
+  onLanguage,
+}: {
+  me: Me;
+  hash: string;
+  onLogout: () => void;
+  lang: Language;
+  onLanguage: (l: Language) => void;
+}) {
   const items: [string, string][] = [
-    ['#/sessions', 'Sessions'],
-    ['#/capabilities', 'Capabilities'],
-    ['#/mail', 'Mail'],
-    ['#/filters', 'Filters'],
-    ['#/exercises', me.role === 'admin' ? 'Class overview' : 'Exercises'],
+    ['#/sessions', t('nav.sessions')],
+    ['#/capabilities', t('nav.capabilities')],
+    ['#/mail', t('nav.mail')],
+    ['#/filters', t('nav.filters')],
+    ['#/exercises', me.role === 'admin' ? t('nav.classOverview') : t('nav.exercises')],
   ];
   if (me.role === 'admin') {
     items.push(
-      ['#/admin/users', 'Users'],
-      ['#/admin/domains', 'Domains'],
-      ['#/admin/aliases', 'Aliases'],
-      ['#/admin/lab', 'Lab accounts'],
-      ['#/admin/queue', 'Queue'],
+      ['#/admin/users', t('nav.users')],
+      ['#/admin/domains', t('nav.domains')],
+      ['#/admin/aliases', t('nav.aliases')],
+      ['#/admin/lab', t('nav.labAccounts')],
+      ['#/admin/queue', t('nav.queue')],
     );
   }
   const top = `#/${routeParts(hash)
@@ -56,11 +71,12 @@ function Nav({ me, hash, onLogout }: { me: Me; hash: string; onLogout: () => voi
         ))}
       </nav>
       <div class="who">
-        <span title={me.role === 'admin' ? 'administrator: sees every session and account' : 'mail user'}>
+        <LanguageSwitch value={lang} onChange={onLanguage} />
+        <span title={me.role === 'admin' ? t('nav.role.adminTitle') : t('nav.role.userTitle')}>
           {me.name} <em>({me.role})</em>
         </span>
         <button type="button" class="link" onClick={onLogout}>
-          Log out
+          {t('nav.logout')}
         </button>
       </div>
     </header>
@@ -84,7 +100,7 @@ function Page({ me, hash }: { me: Me; hash: string }) {
     case 'exercises':
       return <ExercisesPage me={me} />;
     case 'admin':
-      if (!admin) return <ErrorBox error="This page is for administrators. Log in with an admin account." />;
+      if (!admin) return <ErrorBox error={t('page.adminOnly')} />;
       switch (p[1]) {
         case 'users':
           return <UsersPage />;
@@ -99,13 +115,26 @@ function Page({ me, hash }: { me: Me; hash: string }) {
       }
       break;
   }
-  return <ErrorBox error={`There is no page "${hash}". Pick one from the menu above.`} />;
+  return <ErrorBox error={t('page.unknown', { hash })} />;
 }
 
 function App() {
   const hash = useHash();
   const [me, setMe] = useState<Me | null | undefined>(undefined);
   const [error, setError] = useState<string | null>(null);
+  const [lang, setLang] = useState<Language>(() => initialLanguage());
+  const onLanguage = (l: Language) => {
+    chooseLanguage(l);
+    setLang(l);
+  };
+
+  useEffect(() => {
+    // The configured default (lab.language) counts when neither the switch nor the browser decide.
+    get<{ default: string }>('/api/language').then(
+      (r) => setLang(initialLanguage(r.default)),
+      () => {},
+    );
+  }, []);
 
   useEffect(() => {
     setUnauthorizedHandler(() => setMe(null));
@@ -118,10 +147,12 @@ function App() {
     );
   }, []);
 
-  if (me === undefined) return <p class="muted pad">Loading…</p>;
+  if (me === undefined) return <p class="muted pad">{t('common.loading')}</p>;
   if (me === null || hash.startsWith('#/login')) {
     return (
       <LoginPage
+        lang={lang}
+        onLanguage={onLanguage}
         error={error}
         onLogin={(m) => {
           setError(null);
@@ -139,7 +170,7 @@ function App() {
   };
   return (
     <>
-      <Nav me={me} hash={hash} onLogout={logout} />
+      <Nav me={me} hash={hash} onLogout={logout} lang={lang} onLanguage={onLanguage} />
       <main>
         <ErrorBox error={error} onClose={() => setError(null)} />
         <Page me={me} hash={hash} />

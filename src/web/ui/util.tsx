@@ -2,6 +2,7 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiError } from './api';
+import { t } from './i18n';
 
 export function useHash(): string {
   const [hash, setHash] = useState(location.hash || '#/sessions');
@@ -139,9 +140,9 @@ export function ErrorBox({ error, onClose }: { error: string | null; onClose?: (
   if (!error) return null;
   return (
     <div class="error" role="alert">
-      <strong>Error:</strong> {error}
+      <strong>{t('common.error')}</strong> {error}
       {onClose && (
-        <button type="button" class="link" onClick={onClose} aria-label="Dismiss">
+        <button type="button" class="link" onClick={onClose} aria-label={t('common.dismiss')}>
           ✕
         </button>
       )}
@@ -158,7 +159,7 @@ export function Notice({ children }: { children: ComponentChildren }) {
 }
 
 export function Loading({ what }: { what: string }) {
-  return <p class="muted">Loading {what}…</p>;
+  return <p class="muted">{t('common.loadingWhat', { what })}</p>;
 }
 
 /** Runs an async action and reports its error in a shared error state. */

@@ -1,67 +1,17 @@
 /**
  * The exercises (docs/web.md "Exercises"): a student's checklist, the teacher's class overview
  * (students × exercises, filling in live, CSV export). Both load once, then follow
- * /api/exercises/stream. The exercises' texts come in the language picked here (kept in the browser),
- * else the browser's; the rest of the page is in English until the UI is translated.
+ * /api/exercises/stream. The exercises' texts come in the UI's language, like the rest of the page.
  */
 import { useMemo, useState } from 'preact/hooks';
 import { type ExercisesResponse, get, type Me, type ProgressEntry, type ProgressResponse } from '../api';
+import { language, t, tx } from '../i18n';
 import { ErrorBox, fmtTime, type Loaded, Loading, useEventStream, useLoad } from '../util';
 
-const LANG_KEY = 'postbode-exercise-language';
-const LANGUAGE_NAMES: Record<string, string> = { en: 'English', nl: 'Nederlands', fr: 'Français' };
-
-function storedLanguage(): string {
-  try {
-    return localStorage.getItem(LANG_KEY) ?? '';
-  } catch {
-    return '';
-  }
-}
-
-/** The exercises in the chosen language, and the switch that chooses it. */
-function useExercises(): {
-  list: Loaded<ExercisesResponse>;
-  lang: string;
-  setLang: (l: string) => void;
-} {
-  const [lang, setLangState] = useState(storedLanguage());
-  const list = useLoad(
-    () => get<ExercisesResponse>(`/api/exercises${lang ? `?lang=${encodeURIComponent(lang)}` : ''}`),
-    `exercises:${lang}`,
-  );
-  const setLang = (l: string) => {
-    try {
-      localStorage.setItem(LANG_KEY, l);
-    } catch {
-      // a browser without storage still switches for this page
-    }
-    setLangState(l);
-  };
-  return { list, lang, setLang };
-}
-
-function LanguageSwitch({
-  value,
-  languages,
-  onChange,
-}: {
-  value: string;
-  languages: string[];
-  onChange: (l: string) => void;
-}) {
-  return (
-    <label>
-      Language of the exercises
-      <select value={value} onChange={(e) => onChange(e.currentTarget.value)}>
-        {languages.map((l) => (
-          <option key={l} value={l}>
-            {LANGUAGE_NAMES[l] ?? l}
-          </option>
-        ))}
-      </select>
-    </label>
-  );
+/** The exercises in the UI's language (the one switch of the top bar). */
+function useExercises(): Loaded<ExercisesResponse> {
+  const lang = language();
+  return useLoad(() => get<ExercisesResponse>(`/api/exercises?lang=${encodeURIComponent(lang)}`), `exercises:${lang}`);
 }
 
 /** Progress loaded once, then kept current by the live stream; ticks that arrived live are marked fresh. */
@@ -92,8 +42,12 @@ const key = (student: string, exercise: string) => `${student}\0${exercise}`;
 
 function LivePill({ stream }: { stream: string }) {
   return (
-    <span class={`pill ${stream === 'live' ? 'ok' : 'warn'}`} title="live updates from /api/exercises/stream">
-      {stream === 'live' ? '● live' : stream === 'connecting' ? 'connecting…' : 'reconnecting…'}
+    <span class={`pill ${stream === 'live' ? 'ok' : 'warn'}`} title={t('exercises.liveTitle')}>
+      {stream === 'live'
+        ? t('stream.live')
+        : stream === 'connecting'
+          ? t('stream.connecting')
+          : t('stream.reconnecting')}
     </span>
   );
 }
@@ -104,36 +58,27 @@ export function ExercisesPage({ me }: { me: Me }) {
 
 /** A student's own exercises: done or not, with the hint for each. */
 function Checklist({ me }: { me: Me }) {
-  const { list, lang, setLang } = useExercises();
+  const list = useExercises();
   const { progress, done, fresh, stream } = useProgress();
   const exercises = list.data?.exercises ?? [];
   const count = exercises.filter((e) => done.has(key(me.name, e.id))).length;
   return (
     <section>
       <div class="titlebar">
-        <h1>Exercises</h1>
+        <h1>{t('exercises.title')}</h1>
         <LivePill stream={stream} />
         {list.data && (
           <span class="muted small" aria-live="polite">
-            {count} of {exercises.length} done
+            {t('exercises.count', { done: count, total: exercises.length })}
           </span>
         )}
       </div>
-      <p class="muted">
-        The lab ticks an exercise by itself as soon as one of your sessions does it: do it with telnet, openssl or your
-        mail client, then watch it here. A port-25 session without a login counts for you when its MAIL FROM is your
-        address, or when it comes from the computer you use this page on.
-      </p>
-      {list.data && (
-        <form class="filters" onSubmit={(e) => e.preventDefault()}>
-          <LanguageSwitch value={lang || list.data.language} languages={list.data.languages} onChange={setLang} />
-        </form>
-      )}
+      <p class="muted">{t('exercises.intro')}</p>
       <ErrorBox error={list.error ?? progress.error} />
       {list.loading && !list.data ? (
-        <Loading what="exercises" />
+        <Loading what={t('exercises.loadingWhat')} />
       ) : (
-        <ol class="checklist" aria-label="Your exercises">
+        <ol class="checklist" aria-label={t('exercises.yours')}>
           {exercises.map((e) => {
             const at = done.get(key(me.name, e.id));
             return (
@@ -149,7 +94,7 @@ function Checklist({ me }: { me: Me }) {
                 <div>
                   <strong>{e.title}</strong>{' '}
                   <span class="muted small">
-                    {at !== undefined ? `done ${fmtTime(at)}` : 'not yet'} ·{' '}
+                    {at !== undefined ? t('exercises.doneAt', { time: fmtTime(at) }) : t('exercises.notYet')} ·{' '}
                     {e.protocols.map((p) => p.toUpperCase()).join(', ')}
                   </span>
                   <p class="hint">{e.hint}</p>
@@ -165,7 +110,7 @@ function Checklist({ me }: { me: Me }) {
 
 /** Every student × every exercise, filling in live; CSV download. */
 function ClassOverview() {
-  const { list, lang, setLang } = useExercises();
+  const list = useExercises();
   const { progress, done, fresh, stream } = useProgress();
   const [filter, setFilter] = useState('');
   const exercises = list.data?.exercises ?? [];
@@ -173,49 +118,45 @@ function ClassOverview() {
   return (
     <section>
       <div class="titlebar">
-        <h1>Class overview</h1>
+        <h1>{t('overview.title')}</h1>
         <LivePill stream={stream} />
         <a class="button" href="/api/exercises/progress.csv" download>
-          Download CSV
+          {t('overview.csv')}
         </a>
       </div>
-      <p class="muted">
-        Each cell ticks as soon as a student's session does the exercise (from the recorded sessions: nobody ticks their
-        own). Hover a tick for its time, a number for the exercise.
-      </p>
+      <p class="muted">{t('overview.intro')}</p>
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
         <label>
-          Student
+          {t('overview.student')}
           <input
             type="search"
-            placeholder="e.g. student0"
+            placeholder={t('overview.studentPlaceholder')}
             value={filter}
             onInput={(e) => setFilter(e.currentTarget.value)}
           />
         </label>
-        {list.data && (
-          <LanguageSwitch value={lang || list.data.language} languages={list.data.languages} onChange={setLang} />
-        )}
       </form>
       <ErrorBox error={list.error ?? progress.error} />
       {(list.loading && !list.data) || (progress.loading && !progress.data) ? (
-        <Loading what="the class overview" />
+        <Loading what={t('overview.loadingWhat')} />
       ) : students.length === 0 ? (
         <p class="muted">
-          {filter ? 'No student matches.' : 'No mail accounts yet: make them on the Lab accounts page.'}
+          {filter
+            ? t('overview.noMatch')
+            : tx('overview.noAccounts', { page: <a href="#/admin/lab">{t('nav.labAccounts')}</a> })}
         </p>
       ) : (
         <div class="scroll">
-          <table class="overview" aria-label="Class overview">
+          <table class="overview" aria-label={t('overview.title')}>
             <thead>
               <tr>
-                <th>Student</th>
+                <th>{t('overview.student')}</th>
                 {exercises.map((e, i) => (
                   <th key={e.id} title={e.title} class="num">
                     {i + 1}
                   </th>
                 ))}
-                <th class="num">Done</th>
+                <th class="num">{t('overview.done')}</th>
               </tr>
             </thead>
             <tbody>
@@ -232,7 +173,7 @@ function ClassOverview() {
                           data-exercise={e.id}
                           data-done={at !== undefined ? 'yes' : 'no'}
                           class={`cell ${at !== undefined ? 'done' : ''} ${fresh.has(key(s, e.id)) ? 'fresh' : ''}`}
-                          title={at !== undefined ? `${e.title}: done ${fmtTime(at)}` : `${e.title}: not yet`}
+                          title={`${e.title}: ${at !== undefined ? t('exercises.doneAt', { time: fmtTime(at) }) : t('exercises.notYet')}`}
                         >
                           {at !== undefined ? '✓' : '·'}
                         </td>
@@ -247,7 +188,7 @@ function ClassOverview() {
             </tbody>
             <tfoot>
               <tr>
-                <th>Students done</th>
+                <th>{t('overview.studentsDone')}</th>
                 {exercises.map((e) => (
                   <td key={e.id} class="num">
                     {students.filter((s) => done.has(key(s, e.id))).length}

@@ -1,9 +1,22 @@
 import { useState } from 'preact/hooks';
+import type { Language } from '../../i18n/index.js';
 import { api, type Me } from '../api';
+import { t, tx } from '../i18n';
+import { LanguageSwitch } from '../language-switch';
 import { ErrorBox, errorText } from '../util';
 
 /** Admins log in with their admin name; mail users with their mail address and mail password. */
-export function LoginPage({ error, onLogin }: { error: string | null; onLogin: (me: Me) => void }) {
+export function LoginPage({
+  error,
+  onLogin,
+  lang,
+  onLanguage,
+}: {
+  error: string | null;
+  onLogin: (me: Me) => void;
+  lang: Language;
+  onLanguage: (l: Language) => void;
+}) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [busy, setBusy] = useState(false);
@@ -22,13 +35,14 @@ export function LoginPage({ error, onLogin }: { error: string | null; onLogin: (
   };
   return (
     <main class="login">
+      <LanguageSwitch value={lang} onChange={onLanguage} />
       <h1>
         postbode <span class="sub">lab</span>
       </h1>
-      <p class="muted">Watch SMTP, POP3 and IMAP sessions live, read mail, manage accounts.</p>
+      <p class="muted">{t('login.intro')}</p>
       <form onSubmit={submit} class="card">
         <label>
-          Admin name or mail address
+          {t('login.username')}
           <input
             name="username"
             autoComplete="username"
@@ -38,7 +52,7 @@ export function LoginPage({ error, onLogin }: { error: string | null; onLogin: (
           />
         </label>
         <label>
-          Password
+          {t('login.password')}
           <input
             name="password"
             type="password"
@@ -49,13 +63,10 @@ export function LoginPage({ error, onLogin }: { error: string | null; onLogin: (
           />
         </label>
         <button type="submit" disabled={busy}>
-          {busy ? 'Logging in…' : 'Log in'}
+          {busy ? t('login.busy') : t('login.submit')}
         </button>
         <ErrorBox error={failure ?? error} />
-        <p class="muted small">
-          Admin accounts are made on the server with <code>postbode admin add NAME</code>. Mail users log in with their
-          address and mail password and see only their own sessions and mail.
-        </p>
+        <p class="muted small">{tx('login.help', { command: <code>postbode admin add NAME</code> })}</p>
       </form>
     </main>
   );
