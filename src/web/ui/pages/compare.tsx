@@ -1,5 +1,6 @@
 import { useMemo } from 'preact/hooks';
 import type { AnnotatedEvent, Me } from '../api';
+import { t } from '../i18n';
 import { decorate, EventRow, LargeTextToggle, useAnswerHighlight, useLiveSession } from '../transcript';
 import { ErrorBox, fmtTime, protoName } from '../util';
 import { SessionFacts } from './session';
@@ -17,7 +18,7 @@ export function ComparePage({ a, b }: { a: string; b: string; me: Me }) {
   const shownA = useMemo(() => decorate(left.events), [left.events]);
   const shownB = useMemo(() => decorate(right.events), [right.events]);
   if (!a || !b) {
-    return <ErrorBox error="Name two sessions: #/compare/FIRST-ID/SECOND-ID, or tick two in the session list." />;
+    return <ErrorBox error={t('compare.nameTwo')} />;
   }
   const rows: { side: 'a' | 'b'; ev: AnnotatedEvent }[] = [
     ...left.events.map((ev) => ({ side: 'a' as const, ev })),
@@ -27,10 +28,10 @@ export function ComparePage({ a, b }: { a: string; b: string; me: Me }) {
     <section>
       <div class="titlebar">
         <h1>
-          <a href="#/sessions" class="back" aria-label="back to the list">
+          <a href="#/sessions" class="back" aria-label={t('session.back')}>
             ←
           </a>{' '}
-          Side by side
+          {t('compare.title')}
         </h1>
         <LargeTextToggle />
       </div>
@@ -43,7 +44,7 @@ export function ComparePage({ a, b }: { a: string; b: string; me: Me }) {
               <a href={`#/sessions/${encodeURIComponent(i === 0 ? a : b)}`}>
                 {i === 0 ? 'A' : 'B'}: {x.session ? protoName(x.session.proto) : ''} {i === 0 ? a : b}
               </a>
-              {x.stream === 'live' && <span class="pill ok">● live</span>}
+              {x.stream === 'live' && <span class="pill ok">{t('stream.live')}</span>}
             </h2>
             {x.session && <SessionFacts s={x.session} />}
           </div>
@@ -65,7 +66,7 @@ export function ComparePage({ a, b }: { a: string; b: string; me: Me }) {
             </div>
           </div>
         ))}
-        {rows.length === 0 && <p class="muted">No lines yet.</p>}
+        {rows.length === 0 && <p class="muted">{t('compare.noLines')}</p>}
       </div>
     </section>
   );

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { type CaptureInfo, get, type Me, type SessionSummary, seg } from '../api';
+import { t } from '../i18n';
 import { Conversation, LargeTextToggle, LockIcon, useLiveSession } from '../transcript';
 import { ErrorBox, fmtDuration, fmtTime, Loading, protoName, useNow } from '../util';
 import { stateText } from './sessions';
@@ -8,19 +9,17 @@ export function SessionFacts({ s }: { s: SessionSummary }) {
   const now = useNow(1000);
   return (
     <dl class="facts">
-      <dt>Protocol</dt>
-      <dd>
-        {protoName(s.proto)} on {s.listener} (port {s.localPort})
-      </dd>
-      <dt>Client</dt>
+      <dt>{t('sessions.protocol')}</dt>
+      <dd>{t('session.protocolOn', { proto: protoName(s.proto), listener: s.listener, port: s.localPort })}</dd>
+      <dt>{t('sessions.col.client')}</dt>
       <dd class="mono">
         {s.remote}:{s.remotePort}
       </dd>
-      <dt>User</dt>
+      <dt>{t('sessions.user')}</dt>
       <dd>{s.user ?? '—'}</dd>
       {s.user === null && (s.helo || s.mailFrom) && (
         <>
-          <dt>Client said</dt>
+          <dt>{t('session.clientSaid')}</dt>
           <dd class="mono">
             {s.helo ? `HELO ${s.helo}` : ''}
             {s.helo && s.mailFrom ? ' · ' : ''}
@@ -32,24 +31,24 @@ export function SessionFacts({ s }: { s: SessionSummary }) {
       <dd>
         {s.tls ? (
           <>
-            <LockIcon /> {s.tlsInfo ?? 'yes'}
+            <LockIcon /> {s.tlsInfo ?? t('common.yes')}
           </>
         ) : (
-          'no (cleartext on the wire)'
+          t('session.noTls')
         )}
       </dd>
-      <dt>Started</dt>
+      <dt>{t('session.started')}</dt>
       <dd>
         {fmtTime(s.start)} · {fmtDuration((s.end ?? now) - s.start)}
       </dd>
-      <dt>State</dt>
+      <dt>{t('sessions.col.state')}</dt>
       <dd>
         {s.active ? (
           <span class="state live">{s.state}</span>
         ) : (
           <>
             <span class="state">{stateText(s)}</span>
-            <span class="muted"> · last state {s.state}</span>
+            <span class="muted"> · {t('sessions.lastState', { state: s.state })}</span>
           </>
         )}
       </dd>
@@ -73,7 +72,7 @@ function CaptureLinks({ base, session }: { base: string; session: SessionSummary
   return (
     <>
       <a class="button" href={`${base}/capture.pcap`} download onClick={() => setTook('redacted')}>
-        Download capture.pcap
+        {t('session.downloadPcap')}
       </a>
       {info?.passwords && (
         <a
@@ -81,23 +80,17 @@ function CaptureLinks({ base, session }: { base: string; session: SessionSummary
           href={`${base}/capture.pcap?passwords=1`}
           download
           onClick={() => setTook('passwords')}
-          title="The same capture with the password as the client sent it in clear text"
+          title={t('session.pcapPasswordsTitle')}
         >
-          capture.pcap with passwords
+          {t('session.pcapPasswords')}
         </a>
       )}
       {took && (
         <span class="muted small" role="status">
-          {took === 'passwords'
-            ? 'Downloaded the capture with the passwords as they crossed the wire (this session had no TLS).'
-            : 'Downloaded the redacted capture: passwords are replaced by * (base64 of * in AUTH), same length.'}
+          {took === 'passwords' ? t('session.tookPasswords') : t('session.tookRedacted')}
         </span>
       )}
-      {info?.cut && (
-        <span class="muted small">
-          The capture was cut after {info.bytes} bytes (lab.capture_bytes): the pcap ends there.
-        </span>
-      )}
+      {info?.cut && <span class="muted small">{t('session.captureCut', { bytes: info.bytes })}</span>}
     </>
   );
 }
@@ -110,42 +103,35 @@ export function SessionPage({ id, me }: { id: string; me: Me }) {
     <section>
       <div class="titlebar">
         <h1>
-          <a href="#/sessions" class="back" aria-label="back to the list">
+          <a href="#/sessions" class="back" aria-label={t('session.back')}>
             ←
           </a>{' '}
-          Session {session ? `${protoName(session.proto)} ${id}` : id}
+          {t('session.title', { session: session ? `${protoName(session.proto)} ${id}` : id })}
         </h1>
-        {stream === 'live' && <span class="pill ok">● live</span>}
+        {stream === 'live' && <span class="pill ok">{t('stream.live')}</span>}
         <LargeTextToggle />
       </div>
       <ErrorBox error={error} />
-      {!session && !error && <Loading what="the session" />}
+      {!session && !error && <Loading what={t('session.loadingWhat')} />}
       {session && (
         <>
           <SessionFacts s={session} />
           <div class="actions">
             <a class="button" href={`${base}/transcript.txt`} download>
-              Download transcript.txt
+              {t('session.downloadTranscript')}
             </a>
             <CaptureLinks base={base} session={session} />
             {keylog && (
-              <a
-                class="button warn"
-                href={`${base}/keylog.txt`}
-                download
-                title="TLS secrets of this session: with them anyone holding a capture can decrypt it"
-              >
-                Download keylog.txt
+              <a class="button warn" href={`${base}/keylog.txt`} download title={t('session.keylogTitle')}>
+                {t('session.downloadKeylog')}
               </a>
             )}
             <span class="muted small">
-              The pcap holds every byte of the conversation (literals and message bodies included, the part after
-              STARTTLS in clear text) as TCP packets on the standard port of this listener (implicit TLS ports become
-              587, 110, 143),{' '}
+              {t('session.pcapNote')}{' '}
               {session.proto === 'managesieve'
-                ? 'port 4190, which Wireshark has no ManageSieve dissector for: Follow TCP Stream reads it.'
-                : `so Wireshark decodes it as ${protoName(session.proto)} without Decode As.`}{' '}
-              Passwords are masked at the same length unless you take the form with passwords.
+                ? t('session.pcapSieve')
+                : t('session.pcapDecodes', { proto: protoName(session.proto) })}{' '}
+              {t('session.pcapMasked')}
             </span>
           </div>
           <Conversation events={events} />

@@ -1,5 +1,6 @@
 import { useMemo, useState } from 'preact/hooks';
 import { get, type Me, type SessionSummary, type UserInfo } from '../api';
+import { t, tx } from '../i18n';
 import { LargeTextToggle, LockIcon } from '../transcript';
 import {
   ErrorBox,
@@ -46,7 +47,7 @@ export function stateClass(s: SessionSummary): string {
 export function stateText(s: SessionSummary): string {
   if (s.active) return s.state;
   const reason = s.closeReason && s.closeReason !== 'closed' ? `: ${s.closeReason}` : '';
-  return `closed${reason}`;
+  return `${t('sessions.closed')}${reason}`;
 }
 
 /** Keeps the newest `max` sessions of the live map, live ones first. */
@@ -99,24 +100,28 @@ export function SessionsPage({ me }: { me: Me }) {
   return (
     <section>
       <div class="titlebar">
-        <h1>Sessions</h1>
-        <span class={`pill ${stream === 'live' ? 'ok' : 'warn'}`} title="live updates from /api/sessions/stream">
-          {stream === 'live' ? '● live' : stream === 'connecting' ? 'connecting…' : 'reconnecting…'}
+        <h1>{t('nav.sessions')}</h1>
+        <span class={`pill ${stream === 'live' ? 'ok' : 'warn'}`} title={t('sessions.liveTitle')}>
+          {stream === 'live'
+            ? t('stream.live')
+            : stream === 'connecting'
+              ? t('stream.connecting')
+              : t('stream.reconnecting')}
         </span>
         {picked.length === 2 ? (
           <a class="button" href={`#/compare/${encodeURIComponent(picked[0])}/${encodeURIComponent(picked[1])}`}>
-            Compare the two selected
+            {t('sessions.compare')}
           </a>
         ) : (
-          <span class="muted small">Tick two sessions to watch them side by side.</span>
+          <span class="muted small">{t('sessions.tickTwo')}</span>
         )}
         <LargeTextToggle />
       </div>
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
         <label>
-          Protocol
+          {t('sessions.protocol')}
           <select value={f.proto} onChange={(e) => setF({ ...f, proto: e.currentTarget.value })}>
-            <option value="">all</option>
+            <option value="">{t('sessions.all')}</option>
             <option value="smtp">SMTP</option>
             <option value="pop3">POP3</option>
             <option value="imap">IMAP</option>
@@ -125,12 +130,12 @@ export function SessionsPage({ me }: { me: Me }) {
         </label>
         {me.role === 'admin' && (
           <label>
-            User
+            {t('sessions.user')}
             <input
               type="search"
               list="session-users"
-              placeholder="e.g. student01@class.example"
-              title="the full address the session logged in with"
+              placeholder={t('sessions.userPlaceholder')}
+              title={t('sessions.userTitle')}
               value={f.user}
               onInput={(e) => setF({ ...f, user: e.currentTarget.value })}
             />
@@ -142,16 +147,16 @@ export function SessionsPage({ me }: { me: Me }) {
           </label>
         )}
         <label>
-          Client address
+          {t('sessions.clientAddress')}
           <input
             type="search"
-            placeholder="e.g. 10.0.0."
-            title="the start of the client's IP address"
+            placeholder={t('sessions.clientPlaceholder')}
+            title={t('sessions.clientTitle')}
             value={f.remote}
             onInput={(e) => setF({ ...f, remote: e.currentTarget.value })}
           />
         </label>
-        <fieldset class="seg" aria-label="Which sessions">
+        <fieldset class="seg" aria-label={t('sessions.which')}>
           {(['all', 'active', 'history'] as const).map((v) => (
             <label key={v} class={f.show === v ? 'on' : ''}>
               <input
@@ -161,35 +166,32 @@ export function SessionsPage({ me }: { me: Me }) {
                 checked={f.show === v}
                 onChange={() => setF({ ...f, show: v })}
               />
-              {v}
+              {t(`sessions.show.${v}`)}
             </label>
           ))}
         </fieldset>
       </form>
       <ErrorBox error={list.error} />
       {list.loading && !list.data ? (
-        <Loading what="sessions" />
+        <Loading what={t('sessions.loadingWhat')} />
       ) : rows.length === 0 && (f.proto || user || remote || f.show !== 'all') ? (
-        <p class="muted">No session matches these filters.</p>
+        <p class="muted">{t('sessions.noMatch')}</p>
       ) : rows.length === 0 ? (
-        <p class="muted">
-          No sessions yet. Connect a client, e.g. <code>telnet {location.hostname} 25</code>, and it appears here at
-          once.
-        </p>
+        <p class="muted">{tx('sessions.none', { command: <code>telnet {location.hostname} 25</code> })}</p>
       ) : (
         <div class="scroll">
           <table class="sessions">
             <thead>
               <tr>
-                <th aria-label="Compare" />
-                <th>Protocol</th>
-                <th>Listener</th>
-                <th>Client</th>
-                <th>User</th>
+                <th aria-label={t('sessions.col.compare')} />
+                <th>{t('sessions.protocol')}</th>
+                <th>{t('sessions.col.listener')}</th>
+                <th>{t('sessions.col.client')}</th>
+                <th>{t('sessions.user')}</th>
                 <th>TLS</th>
-                <th>Start</th>
-                <th>Duration</th>
-                <th>State</th>
+                <th>{t('sessions.col.start')}</th>
+                <th>{t('sessions.col.duration')}</th>
+                <th>{t('sessions.col.state')}</th>
               </tr>
             </thead>
             <tbody>
@@ -198,7 +200,7 @@ export function SessionsPage({ me }: { me: Me }) {
                   <td>
                     <input
                       type="checkbox"
-                      aria-label={`select session ${s.id} for comparison`}
+                      aria-label={t('sessions.selectFor', { id: s.id })}
                       checked={picked.includes(s.id)}
                       onChange={() => toggle(s.id)}
                     />
@@ -216,29 +218,32 @@ export function SessionsPage({ me }: { me: Me }) {
                   </td>
                   <td>
                     {s.user ?? (
-                      <span class="muted" title="no login; MAIL FROM as the client gave it">
-                        {s.mailFrom ? `from ${s.mailFrom}` : '—'}
+                      <span class="muted" title={t('sessions.noLoginTitle')}>
+                        {s.mailFrom ? t('sessions.from', { address: s.mailFrom }) : '—'}
                       </span>
                     )}
                   </td>
-                  <td title={s.tlsInfo ?? 'cleartext'}>
+                  <td title={s.tlsInfo ?? t('sessions.cleartext')}>
                     {s.tls ? (
                       <>
-                        <LockIcon title={s.tlsInfo ?? 'TLS'} /> yes
+                        <LockIcon title={s.tlsInfo ?? 'TLS'} /> {t('common.yes')}
                         {s.keyLogged && (
-                          <span class="pill bad" title="TLS key logging was on: its keylog.txt decrypts a capture">
-                            key logged
+                          <span class="pill bad" title={t('sessions.keyLoggedTitle')}>
+                            {t('sessions.keyLogged')}
                           </span>
                         )}
                       </>
                     ) : (
-                      'no'
+                      t('common.no')
                     )}
                   </td>
                   <td>{fmtTime(s.start)}</td>
                   <td>{fmtDuration((s.end ?? now) - s.start)}</td>
                   <td>
-                    <span class={stateClass(s)} title={s.active ? 'state now' : `last state: ${s.state}`}>
+                    <span
+                      class={stateClass(s)}
+                      title={s.active ? t('sessions.stateNow') : t('sessions.lastState', { state: s.state })}
+                    >
                       {stateText(s)}
                     </span>
                   </td>
@@ -246,11 +251,7 @@ export function SessionsPage({ me }: { me: Me }) {
               ))}
             </tbody>
           </table>
-          {full && (
-            <p class="muted small">
-              The newest {LIMIT} sessions that match, plus new ones as they come. Narrow the filters to find older ones.
-            </p>
-          )}
+          {full && <p class="muted small">{t('sessions.newest', { limit: LIMIT })}</p>}
         </div>
       )}
     </section>
