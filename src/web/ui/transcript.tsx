@@ -5,6 +5,7 @@
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { type AnnotatedEvent, type Annotation, get, type SessionSummary, seg } from './api';
+import { t } from './i18n';
 import { errorText, fmtTime, useEventStream } from './util';
 
 export interface LiveSession {
@@ -133,7 +134,7 @@ export function AnnotationView({
       <div class="anno-line">
         {a.code && <span class="code">{a.code}</span>}
         {a.enhanced && (
-          <span class="enh" title="enhanced status code (RFC 3463): class.subject.detail">
+          <span class="enh" title={t('transcript.enhancedTitle')}>
             {a.enhanced}
           </span>
         )}
@@ -144,18 +145,18 @@ export function AnnotationView({
           <button
             type="button"
             class="answers"
-            title="highlight the command this reply answers (click to jump to it)"
+            title={t('transcript.answersTitle')}
             onMouseEnter={() => onAnswers?.(a.answers!.seq, false)}
             onMouseLeave={() => onAnswers?.(null, false)}
             onFocus={() => onAnswers?.(a.answers!.seq, false)}
             onBlur={() => onAnswers?.(null, false)}
             onClick={() => onAnswers?.(a.answers!.seq, true)}
           >
-            answers <code>{shown.answers}</code>
+            {t('transcript.answers')} <code>{shown.answers}</code>
           </button>
         )}
         {a.rfc && <Rfc rfc={a.rfc} />}
-        {shown.state && <span class="state-after">state → {shown.state}</span>}
+        {shown.state && <span class="state-after">{t('transcript.stateArrow', { state: shown.state })}</span>}
       </div>
       {a.detail && (
         <details>
@@ -227,12 +228,12 @@ export function EventRow({
     );
   }
   const label: Record<AnnotatedEvent['type'], string> = {
-    open: 'connected',
-    close: 'closed',
+    open: t('transcript.open'),
+    close: t('transcript.close'),
     tls: 'TLS',
-    auth: 'authenticated',
-    state: 'state',
-    note: 'note',
+    auth: t('transcript.auth'),
+    state: t('transcript.state'),
+    note: t('transcript.note'),
     in: '',
     out: '',
   };
@@ -241,9 +242,9 @@ export function EventRow({
     <div class={`sep ${ev.type}`} id={`${scope}ev-${ev.seq}`} data-seq={ev.seq}>
       {time}
       <span>
-        {ev.type === 'tls' && <LockIcon title="TLS starts here" />}
+        {ev.type === 'tls' && <LockIcon title={t('transcript.tlsStarts')} />}
         {ev.type === 'state' ? (
-          <strong>state → {a?.state ?? ev.text.replace(/^state:\s*/, '')}</strong>
+          <strong>{t('transcript.stateArrow', { state: a?.state ?? ev.text.replace(/^state:\s*/, '') })}</strong>
         ) : (
           <>
             <strong>{label[ev.type]}</strong> {ev.text}
@@ -271,12 +272,12 @@ export function useAnswerHighlight(scope: string): [number | null, (seq: number 
 export function Conversation({ events }: { events: AnnotatedEvent[] }) {
   const [hl, onAnswers] = useAnswerHighlight('');
   const shown = useMemo(() => decorate(events), [events]);
-  if (events.length === 0) return <p class="muted">No lines yet.</p>;
+  if (events.length === 0) return <p class="muted">{t('compare.noLines')}</p>;
   return (
     <div class="conversation">
       <div class="heads" aria-hidden="true">
-        <span>client</span>
-        <span>server</span>
+        <span>{t('transcript.client')}</span>
+        <span>{t('transcript.server')}</span>
       </div>
       {events.map((ev) => (
         <EventRow key={ev.seq} ev={ev} shown={shown.get(ev.seq)} highlighted={hl === ev.seq} onAnswers={onAnswers} />
@@ -294,7 +295,8 @@ export function LargeTextToggle() {
   }, [on]);
   return (
     <label class="toggle">
-      <input type="checkbox" checked={on} onChange={(e) => setOn(e.currentTarget.checked)} /> Large text
+      <input type="checkbox" checked={on} onChange={(e) => setOn(e.currentTarget.checked)} />{' '}
+      {t('transcript.largeText')}
     </label>
   );
 }

@@ -1,31 +1,33 @@
+import type { UiKey } from '../../i18n/index.js';
 import { type CapabilitiesResponse, get } from '../api';
+import { language, t } from '../i18n';
 import { ErrorBox, Loading, useLoad } from '../util';
 
 const TITLES = {
   smtp: ['SMTP', 'EHLO'],
   pop3: ['POP3', 'CAPA'],
   imap: ['IMAP', 'CAPABILITY'],
-  managesieve: ['ManageSieve', 'greeting and CAPABILITY'],
-  sieve: ['Sieve extensions', 'the SIEVE capability of ManageSieve'],
+  managesieve: ['ManageSieve', 'caps.managesieveWhere'],
+  sieve: ['caps.sieveTitle', 'caps.sieveWhere'],
 } as const;
+
+/** A title's text: protocol names as they are, the others from the catalogue. */
+const label = (s: string) => (s.startsWith('caps.') ? t(s as UiKey) : s);
 
 /** Every keyword the server advertises now, with its RFC, what it changes and an example dialogue. */
 export function CapabilitiesPage() {
-  const caps = useLoad(() => get<CapabilitiesResponse>('/api/capabilities'), 'caps');
+  const caps = useLoad(() => get<CapabilitiesResponse>('/api/capabilities'), `caps:${language()}`);
   return (
     <section>
-      <h1>Capabilities</h1>
-      <p class="muted">
-        What the server advertises right now in answer to EHLO (SMTP), CAPA (POP3), CAPABILITY (IMAP) and in the
-        ManageSieve greeting, with the Sieve extensions a script may require, and what each keyword lets a client do.
-      </p>
+      <h1>{t('nav.capabilities')}</h1>
+      <p class="muted">{t('caps.intro')}</p>
       <ErrorBox error={caps.error} />
-      {caps.loading && !caps.data && <Loading what="capabilities" />}
+      {caps.loading && !caps.data && <Loading what={t('caps.loadingWhat')} />}
       {caps.data && (
         <nav class="jump">
           {(Object.keys(TITLES) as (keyof typeof TITLES)[]).map((p) => (
             <button key={p} type="button" class="link" onClick={() => jump(`cap-${p}`)}>
-              {TITLES[p][0]} ({caps.data?.[p]?.length ?? 0})
+              {label(TITLES[p][0])} ({caps.data?.[p]?.length ?? 0})
             </button>
           ))}
         </nav>
@@ -34,24 +36,20 @@ export function CapabilitiesPage() {
         (Object.keys(TITLES) as (keyof typeof TITLES)[]).map((p) => (
           <div key={p} id={`cap-${p}`}>
             <h2>
-              {TITLES[p][0]} <span class="muted">({TITLES[p][1]})</span>
+              {label(TITLES[p][0])} <span class="muted">({label(TITLES[p][1])})</span>
             </h2>
             {(caps.data?.[p] ?? []).length === 0 ? (
-              <p class="muted">
-                {p === 'sieve'
-                  ? 'No ManageSieve listener is on, so no Sieve extensions are advertised.'
-                  : `No ${TITLES[p][0]} listener is on, so nothing is advertised.`}
-              </p>
+              <p class="muted">{p === 'sieve' ? t('caps.noSieve') : t('caps.noListener', { proto: TITLES[p][0] })}</p>
             ) : (
               <div class="scroll">
                 <table class="caps">
                   <thead>
                     <tr>
-                      <th>Keyword</th>
+                      <th>{t('caps.keyword')}</th>
                       <th>RFC</th>
-                      <th>What it is</th>
-                      <th>What it changes</th>
-                      <th>Example</th>
+                      <th>{t('caps.whatItIs')}</th>
+                      <th>{t('caps.whatItChanges')}</th>
+                      <th>{t('caps.example')}</th>
                     </tr>
                   </thead>
                   <tbody>
