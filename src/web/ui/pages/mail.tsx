@@ -10,6 +10,7 @@ import {
   seg,
   type UserInfo,
 } from '../api';
+import { t } from '../i18n';
 import { ErrorBox, errorText, fmtBytes, fmtTime, Loading, useLoad } from '../util';
 
 const href = (...parts: (string | number)[]) => `#/mail/${parts.map((p) => encodeURIComponent(String(p))).join('/')}`;
@@ -20,14 +21,14 @@ function AccountPicker({ account }: { account: string | undefined }) {
   return (
     <form class="filters" onSubmit={(e) => e.preventDefault()}>
       <label>
-        Account
+        {t('mail.account')}
         <select
           value={account ?? ''}
           onChange={(e) => {
             location.hash = e.currentTarget.value ? href(e.currentTarget.value) : '#/mail';
           }}
         >
-          <option value="">— pick an account —</option>
+          <option value="">{t('mail.pickAccountOption')}</option>
           {users.data?.users.map((u) => (
             <option key={u.address} value={u.address}>
               {u.address}
@@ -45,17 +46,17 @@ export function MailPage({ me, account, mailbox, uid }: { me: Me; account?: stri
   const acct = account ?? (admin ? undefined : 'me');
   return (
     <section>
-      <h1>Mail</h1>
+      <h1>{t('nav.mail')}</h1>
       {admin && <AccountPicker account={account} />}
       {!acct ? (
-        <p class="muted">Pick an account to browse its mailboxes.</p>
+        <p class="muted">{t('mail.pickAccount')}</p>
       ) : (
         <div class="mail">
           <Mailboxes account={acct} current={mailbox} />
           {mailbox ? (
             <Messages account={acct} mailbox={mailbox} current={uid} />
           ) : (
-            <p class="muted pane">Pick a mailbox.</p>
+            <p class="muted pane">{t('mail.pickMailbox')}</p>
           )}
           {mailbox && uid && <Message account={acct} mailbox={mailbox} uid={uid} />}
         </div>
@@ -67,17 +68,20 @@ export function MailPage({ me, account, mailbox, uid }: { me: Me; account?: stri
 function Mailboxes({ account, current }: { account: string; current?: string }) {
   const boxes = useLoad(() => get<{ mailboxes: MailboxInfo[] }>(`/api/mail/${seg(account)}/mailboxes`), account);
   return (
-    <nav class="pane mailboxes" aria-label="Mailboxes">
+    <nav class="pane mailboxes" aria-label={t('mail.mailboxes')}>
       <ErrorBox error={boxes.error} />
-      {boxes.loading && !boxes.data && <Loading what="mailboxes" />}
+      {boxes.loading && !boxes.data && <Loading what={t('mail.loadingMailboxes')} />}
       <ul>
         {boxes.data?.mailboxes.map((m) => (
           <li key={m.id}>
             <a href={href(account, m.id)} class={String(m.id) === current ? 'current' : ''}>
               {m.name}
               {m.specialUse && <span class="muted small"> {m.specialUse}</span>}
-              <span class="count" title={`${m.messages} messages, ${m.unseen} unseen, ${fmtBytes(m.size)}`}>
-                {m.unseen > 0 ? <strong>{m.unseen} new · </strong> : null}
+              <span
+                class="count"
+                title={t('mail.countTitle', { messages: m.messages, unseen: m.unseen, size: fmtBytes(m.size) })}
+              >
+                {m.unseen > 0 ? <strong>{t('mail.new', { n: m.unseen })} · </strong> : null}
                 {m.messages}
               </span>
             </a>
@@ -102,17 +106,17 @@ function Messages({ account, mailbox, current }: { account: string; mailbox: str
   return (
     <div class="pane messages">
       <ErrorBox error={list.error} />
-      {list.loading && !list.data && <Loading what="messages" />}
-      {list.data && list.data.total === 0 && <p class="muted">This mailbox is empty.</p>}
+      {list.loading && !list.data && <Loading what={t('mail.loadingMessages')} />}
+      {list.data && list.data.total === 0 && <p class="muted">{t('mail.empty')}</p>}
       {list.data && list.data.total > 0 && (
         <>
           <ul class="msglist">
             {list.data.messages.map((m) => (
               <li key={m.uid} class={`${String(m.uid) === current ? 'current' : ''}`}>
                 <a href={href(account, mailbox, m.uid)} class={m.flags.includes('\\Seen') ? '' : 'unseen'}>
-                  <span class="from">{m.from || '(no sender)'}</span>
+                  <span class="from">{m.from || t('mail.noSender')}</span>
                   <span class="date">{fmtTime(m.date)}</span>
-                  <span class="subject">{m.subject || '(no subject)'}</span>
+                  <span class="subject">{m.subject || t('mail.noSubject')}</span>
                   <span class="muted small">{fmtBytes(m.size)}</span>
                 </a>
               </li>
@@ -121,17 +125,21 @@ function Messages({ account, mailbox, current }: { account: string; mailbox: str
           {list.data.total > PAGE && (
             <div class="pager">
               <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
-                Newer
+                {t('mail.newer')}
               </button>
               <span class="muted small">
-                {offset + 1}–{Math.min(offset + PAGE, list.data.total)} of {list.data.total}
+                {t('mail.range', {
+                  from: offset + 1,
+                  to: Math.min(offset + PAGE, list.data.total),
+                  total: list.data.total,
+                })}
               </span>
               <button
                 type="button"
                 disabled={offset + PAGE >= list.data.total}
                 onClick={() => setOffset(offset + PAGE)}
               >
-                Older
+                {t('mail.older')}
               </button>
             </div>
           )}
@@ -146,7 +154,7 @@ function MimeTree({ node, base }: { node: MimeNode; base: string }) {
   const name = node.filename ?? node.params.name ?? null;
   return (
     <li>
-      <span class="mono">{node.part || '(whole message)'}</span> <strong>{node.type}</strong>
+      <span class="mono">{node.part || t('mail.wholeMessage')}</span> <strong>{node.type}</strong>
       {node.params.charset && <span class="muted"> charset={node.params.charset}</span>}
       {node.disposition && <span class="muted"> {node.disposition}</span>}{' '}
       <span class="muted">{fmtBytes(node.size)}</span>
@@ -154,7 +162,7 @@ function MimeTree({ node, base }: { node: MimeNode; base: string }) {
         <>
           {' '}
           <a href={`${base}/parts/${seg(node.part || '1')}`} download={name ?? undefined} class="dl">
-            {name ? `⬇ ${name}` : '⬇ download'}
+            {name ? `⬇ ${name}` : `⬇ ${t('mail.download')}`}
           </a>
         </>
       )}
@@ -182,20 +190,20 @@ function MessageText({ base }: { base: string }) {
   const text = useLoad(() => get<MessageTextResponse>(`${base}/text`), `${base}/text`);
   const parts = text.data?.parts;
   return (
-    <section class="msgtext" aria-label="Message text">
+    <section class="msgtext" aria-label={t('mail.messageText')}>
       <ErrorBox error={text.error} />
-      {text.loading && !parts && <Loading what="the text" />}
-      {parts && parts.length === 0 && <p class="muted small">This message has no text part (see the MIME tree).</p>}
+      {text.loading && !parts && <Loading what={t('mail.loadingText')} />}
+      {parts && parts.length === 0 && <p class="muted small">{t('mail.noTextPart')}</p>}
       {parts?.map((p) => (
         <div key={p.part} class="textpart">
           {parts.length > 1 || p.type === 'text/html' ? (
             <p class="muted small">
-              Part {p.part}: {p.type}
-              {p.type === 'text/html' ? ', shown as text without its markup' : ''}
+              {t('mail.part', { part: p.part, type: p.type })}
+              {p.type === 'text/html' ? t('mail.htmlAsText') : ''}
             </p>
           ) : null}
           <pre class="body">{p.text}</pre>
-          {p.truncated && <p class="muted small">(cut here: the part is longer; download it from the MIME tree)</p>}
+          {p.truncated && <p class="muted small">{t('mail.cut')}</p>}
         </div>
       ))}
     </section>
@@ -213,7 +221,7 @@ function Message({ account, mailbox, uid }: { account: string; mailbox: string; 
     if (raw !== null) return;
     try {
       const r = await fetch(`${base}/raw`, { credentials: 'same-origin' });
-      if (!r.ok) throw new Error(`Could not load the raw message: HTTP ${r.status}. ${await r.text()}`);
+      if (!r.ok) throw new Error(t('mail.rawFailed', { status: r.status, text: await r.text() }));
       setRaw(await r.text());
     } catch (e) {
       setRawError(errorText(e));
@@ -225,19 +233,19 @@ function Message({ account, mailbox, uid }: { account: string; mailbox: string; 
   return (
     <article class="pane message">
       <ErrorBox error={msg.error} />
-      {msg.loading && !m && <Loading what="the message" />}
+      {msg.loading && !m && <Loading what={t('mail.loadingMessage')} />}
       {m && (
         <>
-          <h2>{subject ?? '(no subject)'}</h2>
+          <h2>{subject ?? t('mail.noSubject')}</h2>
           <p class="muted small">
-            UID {m.uid} · {fmtBytes(m.size)} · flags {m.flags.length ? m.flags.join(' ') : '(none)'}
+            UID {m.uid} · {fmtBytes(m.size)} · {t('mail.flags')} {m.flags.length ? m.flags.join(' ') : t('mail.none')}
           </p>
           {atts.length > 0 && (
             <p class="atts">
-              Attachments:{' '}
+              {t('mail.attachments')}{' '}
               {atts.map((a) => (
                 <a key={a.part} class="dl" href={`${base}/parts/${seg(a.part)}`} download={a.filename ?? undefined}>
-                  ⬇ {a.filename ?? `part ${a.part}`} ({fmtBytes(a.size)})
+                  ⬇ {a.filename ?? t('mail.partN', { part: a.part })} ({fmtBytes(a.size)})
                 </a>
               ))}
             </p>
@@ -245,16 +253,16 @@ function Message({ account, mailbox, uid }: { account: string; mailbox: string; 
           <MessageText base={base} />
           <div class="tabs" role="tablist">
             <button type="button" role="tab" aria-selected={tab === 'headers'} onClick={() => setTab('headers')}>
-              Headers
+              {t('mail.headers')}
             </button>
             <button type="button" role="tab" aria-selected={tab === 'mime'} onClick={() => setTab('mime')}>
-              MIME tree
+              {t('mail.mimeTree')}
             </button>
             <button type="button" role="tab" aria-selected={tab === 'raw'} onClick={showRaw}>
-              Raw source
+              {t('mail.rawSource')}
             </button>
             <a href={`${base}/raw`} target="_blank" rel="noreferrer" class="small rawlink">
-              open raw ↗
+              {t('mail.openRaw')}
             </a>
           </div>
           {tab === 'headers' && (
@@ -277,7 +285,7 @@ function Message({ account, mailbox, uid }: { account: string; mailbox: string; 
           {tab === 'raw' && (
             <>
               <ErrorBox error={rawError} />
-              {raw === null && !rawError ? <Loading what="the source" /> : <pre class="raw">{raw}</pre>}
+              {raw === null && !rawError ? <Loading what={t('mail.loadingSource')} /> : <pre class="raw">{raw}</pre>}
             </>
           )}
         </>
