@@ -1,4 +1,5 @@
 import { api, get, type QueueEntryInfo, seg } from '../api';
+import { t } from '../i18n';
 import { ErrorBox, fmtBytes, fmtTime, Loading, useAction, useLoad } from '../util';
 
 /** The outbound queue: mail waiting for other servers, per recipient, with the last errors. */
@@ -11,8 +12,7 @@ export function QueuePage() {
       queue.reload();
     });
   const remove = (id: QueueEntryInfo['id']) => {
-    if (!confirm(`Delete queue entry ${id}? Its pending recipients will never get the message and no bounce is sent.`))
-      return;
+    if (!confirm(t('queue.confirmDelete', { id }))) return;
     act.run(async () => {
       await api('DELETE', `/api/queue/${seg(id)}`);
       queue.reload();
@@ -22,39 +22,40 @@ export function QueuePage() {
   return (
     <section>
       <div class="titlebar">
-        <h1>Outbound queue</h1>
+        <h1>{t('queue.title')}</h1>
         <button type="button" onClick={queue.reload} disabled={queue.loading}>
-          Refresh
+          {t('queue.refresh')}
         </button>
       </div>
       <ErrorBox error={act.error} onClose={() => act.setError(null)} />
       <ErrorBox error={queue.error} />
-      {queue.loading && !queue.data && <Loading what="the queue" />}
-      {queue.data && entries.length === 0 && <p class="muted">The queue is empty: all outbound mail has left.</p>}
+      {queue.loading && !queue.data && <Loading what={t('queue.loadingWhat')} />}
+      {queue.data && entries.length === 0 && <p class="muted">{t('queue.empty')}</p>}
       {entries.map((q) => (
         <div class="card qentry" key={q.id}>
           <div class="titlebar">
             <h2>
-              #{q.id} from <span class="mono">{q.envelopeFrom || '<>'}</span>
+              #{q.id} {t('queue.from')} <span class="mono">{q.envelopeFrom || '<>'}</span>
             </h2>
             <span class="muted small">
-              {fmtBytes(q.size)} · queued {fmtTime(q.createdAt)} · {q.attempts} attempt{q.attempts === 1 ? '' : 's'} ·
-              next {fmtTime(q.nextAttemptAt)}
+              {fmtBytes(q.size)} · {t('queue.queued', { time: fmtTime(q.createdAt) })} ·{' '}
+              {t(q.attempts === 1 ? 'queue.attempt' : 'queue.attempts', { n: q.attempts })} ·{' '}
+              {t('queue.next', { time: fmtTime(q.nextAttemptAt) })}
             </span>
             <button type="button" onClick={() => retry(q.id)} disabled={act.busy}>
-              Retry now
+              {t('queue.retry')}
             </button>
             <button type="button" class="danger" onClick={() => remove(q.id)} disabled={act.busy}>
-              Delete
+              {t('common.delete')}
             </button>
           </div>
-          {q.lastError && <p class="lasterr">Last error: {q.lastError}</p>}
+          {q.lastError && <p class="lasterr">{t('queue.lastErrorIs', { error: q.lastError })}</p>}
           <table>
             <thead>
               <tr>
-                <th>Recipient</th>
-                <th>State</th>
-                <th>Last error</th>
+                <th>{t('queue.recipient')}</th>
+                <th>{t('sessions.col.state')}</th>
+                <th>{t('queue.lastError')}</th>
               </tr>
             </thead>
             <tbody>

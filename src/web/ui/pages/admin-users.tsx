@@ -1,15 +1,16 @@
 import { useState } from 'preact/hooks';
 import { api, get, seg, type UserInfo } from '../api';
+import { t, tx } from '../i18n';
 import { ErrorBox, fmtBytes, fmtTime, Loading, Notice, parseSize, useAction, useLoad } from '../util';
 
 /** A password the server generated or reset: shown once, so the admin can hand it out. */
 function Secret({ address, password, onClose }: { address: string; password: string; onClose: () => void }) {
   return (
     <Notice>
-      Password for <strong>{address}</strong>: <code class="secret">{password}</code>{' '}
-      <span class="muted small">(shown once; copy it now)</span>{' '}
+      {tx('users.secret', { address: <strong>{address}</strong>, password: <code class="secret">{password}</code> })}{' '}
+      <span class="muted small">{t('users.shownOnce')}</span>{' '}
       <button type="button" class="link" onClick={onClose}>
-        done
+        {t('users.done')}
       </button>
     </Notice>
   );
@@ -40,14 +41,14 @@ export function UsersPage() {
     });
   };
   const remove = (a: string) => {
-    if (!confirm(`Delete ${a} with all its mailboxes and messages? This cannot be undone.`)) return;
+    if (!confirm(t('users.confirmDelete', { address: a }))) return;
     act.run(async () => {
       await api('DELETE', `/api/users/${seg(a)}`);
       users.reload();
     });
   };
   const reset = (a: string) => {
-    const pw = prompt(`New password for ${a} (leave empty to generate one):`);
+    const pw = prompt(t('users.promptPassword', { address: a }));
     if (pw === null) return;
     act.run(async () => {
       const r = await api<{ password: string }>('POST', `/api/users/${seg(a)}/password`, pw ? { password: pw } : {});
@@ -55,10 +56,7 @@ export function UsersPage() {
     });
   };
   const setQuotaOf = (u: UserInfo) => {
-    const q = prompt(
-      `Quota for ${u.address}, e.g. 500M or 2G (empty for none):`,
-      u.quotaBytes === null ? '' : String(u.quotaBytes),
-    );
+    const q = prompt(t('users.promptQuota', { address: u.address }), u.quotaBytes === null ? '' : String(u.quotaBytes));
     if (q === null) return;
     act.run(async () => {
       await api('PUT', `/api/users/${seg(u.address)}/quota`, { quotaBytes: parseSize(q) });
@@ -68,10 +66,10 @@ export function UsersPage() {
 
   return (
     <section>
-      <h1>Users</h1>
-      <form class="card inline" onSubmit={create} aria-label="Create a user">
+      <h1>{t('nav.users')}</h1>
+      <form class="card inline" onSubmit={create} aria-label={t('users.createLabel')}>
         <label>
-          Address
+          {t('users.address')}
           <input
             name="address"
             type="email"
@@ -82,44 +80,44 @@ export function UsersPage() {
           />
         </label>
         <label>
-          Password
+          {t('login.password')}
           <input
             name="password"
             type="text"
             autoComplete="new-password"
-            placeholder="empty: generate one"
+            placeholder={t('users.passwordPlaceholder')}
             value={password}
             onInput={(e) => setPassword(e.currentTarget.value)}
           />
         </label>
         <label>
-          Quota
+          {t('users.quota')}
           <input
             name="quota"
-            placeholder="e.g. 500M; empty: none"
+            placeholder={t('users.quotaPlaceholder')}
             value={quota}
             onInput={(e) => setQuota(e.currentTarget.value)}
           />
         </label>
         <button type="submit" disabled={act.busy}>
-          Create user
+          {t('users.create')}
         </button>
       </form>
       <ErrorBox error={act.error} onClose={() => act.setError(null)} />
       {secret && <Secret {...secret} onClose={() => setSecret(null)} />}
       <ErrorBox error={users.error} />
-      {users.loading && !users.data && <Loading what="users" />}
-      {users.data && users.data.users.length === 0 && <p class="muted">No users yet. Create the first one above.</p>}
+      {users.loading && !users.data && <Loading what={t('users.loadingWhat')} />}
+      {users.data && users.data.users.length === 0 && <p class="muted">{t('users.none')}</p>}
       {users.data && users.data.users.length > 0 && (
         <div class="scroll">
           <table class="users">
             <thead>
               <tr>
-                <th>Address</th>
-                <th>Used</th>
-                <th>Quota</th>
-                <th>Created</th>
-                <th>Actions</th>
+                <th>{t('users.address')}</th>
+                <th>{t('users.used')}</th>
+                <th>{t('users.quota')}</th>
+                <th>{t('users.created')}</th>
+                <th>{t('users.actions')}</th>
               </tr>
             </thead>
             <tbody>
@@ -127,20 +125,20 @@ export function UsersPage() {
                 <tr key={u.address} data-user={u.address}>
                   <td>
                     <a href={`#/mail/${encodeURIComponent(u.address)}`}>{u.address}</a>
-                    {u.disabled && <span class="pill warn">disabled</span>}
+                    {u.disabled && <span class="pill warn">{t('users.disabled')}</span>}
                   </td>
                   <td>{fmtBytes(u.usedBytes)}</td>
-                  <td>{u.quotaBytes === null ? 'none' : fmtBytes(u.quotaBytes)}</td>
+                  <td>{u.quotaBytes === null ? t('users.noQuota') : fmtBytes(u.quotaBytes)}</td>
                   <td>{fmtTime(u.createdAt)}</td>
                   <td class="buttons">
                     <button type="button" onClick={() => reset(u.address)}>
-                      Reset password
+                      {t('users.resetPassword')}
                     </button>
                     <button type="button" onClick={() => setQuotaOf(u)}>
-                      Quota
+                      {t('users.quota')}
                     </button>
                     <button type="button" class="danger" onClick={() => remove(u.address)}>
-                      Delete
+                      {t('common.delete')}
                     </button>
                   </td>
                 </tr>
