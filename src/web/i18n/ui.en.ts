@@ -218,4 +218,23 @@ export const uiEn = {
   'users.disabled': 'disabled',
   'users.noQuota': 'none',
   'users.resetPassword': 'Reset password',
+  'domains.accountStays':
+    'Its one account stays and can still log in, but mail to it is no longer accepted (and mail it sends to {domain} goes out to the Internet). Delete it on the Users page when the class is over.',
+  'domains.accountsStay':
+    'Its {n} accounts stay and can still log in, but mail to them is no longer accepted (and mail they send to {domain} goes out to the Internet). Delete them on the Users page when the class is over.',
+  'domains.confirmDelete': 'Stop accepting mail for {domain}?',
+  'domains.intro': 'Mail for these domains is delivered to accounts on this server.',
+  'domains.addLabel': 'Add a domain',
+  'domains.domain': 'Domain',
+  'domains.add': 'Add domain',
+  'domains.loadingWhat': 'domains',
+  'aliases.needTarget': 'Give at least one target address (separate several with commas).',
+  'aliases.confirmDelete': 'Delete the alias {alias}?',
+  'aliases.formLabel': 'Create or change an alias',
+  'aliases.alias': 'Alias',
+  'aliases.deliversTo': 'Delivers to',
+  'aliases.save': 'Save alias',
+  'aliases.loadingWhat': 'aliases',
+  'aliases.none': 'No aliases yet.',
+  'aliases.edit': 'Edit',
 } as const;

@@ -221,4 +221,23 @@ export const uiFr: Record<keyof typeof uiEn, string> = {
   'users.disabled': 'désactivé',
   'users.noQuota': 'aucun',
   'users.resetPassword': 'Réinitialiser le mot de passe',
+  'domains.accountStays':
+    'Son unique compte reste et peut encore se connecter, mais le courrier qui lui est adressé n’est plus accepté (et le courrier qu’il envoie à {domain} part vers Internet). Supprimez-le sur la page Utilisateurs à la fin du cours.',
+  'domains.accountsStay':
+    'Ses {n} comptes restent et peuvent encore se connecter, mais le courrier qui leur est adressé n’est plus accepté (et le courrier qu’ils envoient à {domain} part vers Internet). Supprimez-les sur la page Utilisateurs à la fin du cours.',
+  'domains.confirmDelete': 'Ne plus accepter de courrier pour {domain} ?',
+  'domains.intro': 'Le courrier pour ces domaines est remis aux comptes de ce serveur.',
+  'domains.addLabel': 'Ajouter un domaine',
+  'domains.domain': 'Domaine',
+  'domains.add': 'Ajouter le domaine',
+  'domains.loadingWhat': 'domaines',
+  'aliases.needTarget': 'Indiquez au moins une adresse de destination (séparez-en plusieurs par des virgules).',
+  'aliases.confirmDelete': 'Supprimer l’alias {alias} ?',
+  'aliases.formLabel': 'Créer ou modifier un alias',
+  'aliases.alias': 'Alias',
+  'aliases.deliversTo': 'Remet à',
+  'aliases.save': 'Enregistrer l’alias',
+  'aliases.loadingWhat': 'alias',
+  'aliases.none': 'Pas encore d’alias.',
+  'aliases.edit': 'Modifier',
 };

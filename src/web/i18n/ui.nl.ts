@@ -219,4 +219,23 @@ export const uiNl: Record<keyof typeof uiEn, string> = {
   'users.disabled': 'uitgeschakeld',
   'users.noQuota': 'geen',
   'users.resetPassword': 'Wachtwoord opnieuw instellen',
+  'domains.accountStays':
+    'Het enige account blijft bestaan en kan nog aanmelden, maar mail ervoor wordt niet meer aanvaard (en mail die het naar {domain} stuurt, gaat naar het internet). Verwijder het op de pagina Gebruikers als de les voorbij is.',
+  'domains.accountsStay':
+    'De {n} accounts blijven bestaan en kunnen nog aanmelden, maar mail voor hen wordt niet meer aanvaard (en mail die ze naar {domain} sturen, gaat naar het internet). Verwijder ze op de pagina Gebruikers als de les voorbij is.',
+  'domains.confirmDelete': 'Geen mail meer aanvaarden voor {domain}?',
+  'domains.intro': 'Mail voor deze domeinen wordt afgeleverd bij accounts op deze server.',
+  'domains.addLabel': 'Een domein toevoegen',
+  'domains.domain': 'Domein',
+  'domains.add': 'Domein toevoegen',
+  'domains.loadingWhat': 'domeinen',
+  'aliases.needTarget': 'Geef minstens één doeladres op (scheid er meerdere met komma’s).',
+  'aliases.confirmDelete': 'De alias {alias} verwijderen?',
+  'aliases.formLabel': 'Een alias aanmaken of wijzigen',
+  'aliases.alias': 'Alias',
+  'aliases.deliversTo': 'Levert af bij',
+  'aliases.save': 'Alias opslaan',
+  'aliases.loadingWhat': 'aliassen',
+  'aliases.none': 'Nog geen aliassen.',
+  'aliases.edit': 'Bewerken',
 };

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { type AliasInfo, api, get, seg, type UserInfo } from '../api';
+import { t } from '../i18n';
 import { ErrorBox, Loading, useAction, useLoad } from '../util';
 
 export function DomainsPage() {
@@ -21,34 +22,34 @@ export function DomainsPage() {
       const left = users.filter((u) => u.address.endsWith(`@${d}`)).length;
       const warning =
         left > 0
-          ? `\n\nIts ${left} account${left === 1 ? '' : 's'} stay and can still log in, but mail to them is no longer accepted (and mail they send to ${d} goes out to the Internet). Delete them on the Users page when the class is over.`
+          ? `\n\n${t(left === 1 ? 'domains.accountStays' : 'domains.accountsStay', { n: left, domain: d })}`
           : '';
-      if (!confirm(`Stop accepting mail for ${d}?${warning}`)) return;
+      if (!confirm(`${t('domains.confirmDelete', { domain: d })}${warning}`)) return;
       await api('DELETE', `/api/domains/${seg(d)}${left > 0 ? '?force=1' : ''}`);
       domains.reload();
     });
   return (
     <section>
-      <h1>Domains</h1>
-      <p class="muted">Mail for these domains is delivered to accounts on this server.</p>
-      <form class="card inline" onSubmit={add} aria-label="Add a domain">
+      <h1>{t('nav.domains')}</h1>
+      <p class="muted">{t('domains.intro')}</p>
+      <form class="card inline" onSubmit={add} aria-label={t('domains.addLabel')}>
         <label>
-          Domain
+          {t('domains.domain')}
           <input required placeholder="example.org" value={name} onInput={(e) => setName(e.currentTarget.value)} />
         </label>
         <button type="submit" disabled={act.busy}>
-          Add domain
+          {t('domains.add')}
         </button>
       </form>
       <ErrorBox error={act.error} onClose={() => act.setError(null)} />
       <ErrorBox error={domains.error} />
-      {domains.loading && !domains.data && <Loading what="domains" />}
+      {domains.loading && !domains.data && <Loading what={t('domains.loadingWhat')} />}
       <ul class="plain">
         {domains.data?.domains.map((d) => (
           <li key={d}>
             <span class="mono">{d}</span>{' '}
             <button type="button" class="danger small" onClick={() => remove(d)}>
-              Delete
+              {t('common.delete')}
             </button>
           </li>
         ))}
@@ -69,7 +70,7 @@ export function AliasesPage() {
         .split(/[\s,;]+/)
         .map((t) => t.trim())
         .filter(Boolean);
-      if (list.length === 0) throw new Error('Give at least one target address (separate several with commas).');
+      if (list.length === 0) throw new Error(t('aliases.needTarget'));
       await api('PUT', `/api/aliases/${seg(alias.trim())}`, { targets: list });
       setAlias('');
       setTargets('');
@@ -77,7 +78,7 @@ export function AliasesPage() {
     });
   };
   const remove = (a: string) => {
-    if (!confirm(`Delete the alias ${a}?`)) return;
+    if (!confirm(t('aliases.confirmDelete', { alias: a }))) return;
     act.run(async () => {
       await api('DELETE', `/api/aliases/${seg(a)}`);
       aliases.reload();
@@ -85,10 +86,10 @@ export function AliasesPage() {
   };
   return (
     <section>
-      <h1>Aliases</h1>
-      <form class="card inline" onSubmit={save} aria-label="Create or change an alias">
+      <h1>{t('nav.aliases')}</h1>
+      <form class="card inline" onSubmit={save} aria-label={t('aliases.formLabel')}>
         <label>
-          Alias
+          {t('aliases.alias')}
           <input
             required
             placeholder="info@example.org"
@@ -97,7 +98,7 @@ export function AliasesPage() {
           />
         </label>
         <label class="grow">
-          Delivers to
+          {t('aliases.deliversTo')}
           <input
             required
             placeholder="anna@example.org, ben@example.org"
@@ -106,19 +107,19 @@ export function AliasesPage() {
           />
         </label>
         <button type="submit" disabled={act.busy}>
-          Save alias
+          {t('aliases.save')}
         </button>
       </form>
       <ErrorBox error={act.error} onClose={() => act.setError(null)} />
       <ErrorBox error={aliases.error} />
-      {aliases.loading && !aliases.data && <Loading what="aliases" />}
-      {aliases.data && aliases.data.aliases.length === 0 && <p class="muted">No aliases yet.</p>}
+      {aliases.loading && !aliases.data && <Loading what={t('aliases.loadingWhat')} />}
+      {aliases.data && aliases.data.aliases.length === 0 && <p class="muted">{t('aliases.none')}</p>}
       {aliases.data && aliases.data.aliases.length > 0 && (
         <table>
           <thead>
             <tr>
-              <th>Alias</th>
-              <th>Delivers to</th>
+              <th>{t('aliases.alias')}</th>
+              <th>{t('aliases.deliversTo')}</th>
               <th />
             </tr>
           </thead>
@@ -135,10 +136,10 @@ export function AliasesPage() {
                       setTargets(a.targets.join(', '));
                     }}
                   >
-                    Edit
+                    {t('aliases.edit')}
                   </button>{' '}
                   <button type="button" class="danger" onClick={() => remove(a.alias)}>
-                    Delete
+                    {t('common.delete')}
                   </button>
                 </td>
               </tr>
