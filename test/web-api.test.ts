@@ -424,6 +424,18 @@ describe('web API', () => {
       sheet.includes(`self-signed`) && sheet.includes(fingerprint),
       'the self-signed note with its fingerprint',
     );
+    // The sheet in the language the UI's switch asks for (?lang=), else the browser's.
+    const nl = await (await c.req('GET', `/api/lab-accounts/${batch.batch}/sheet.html?lang=nl`)).text();
+    assert.ok(nl.includes('<html lang="nl">'));
+    assert.ok(nl.includes('<dt>Mailadres en gebruikersnaam</dt>'));
+    assert.ok(nl.includes(`<td>SMTP (verzenden)</td><td>${pb.ports.submission}</td><td>STARTTLS</td>`));
+    assert.ok(nl.includes('zelfondertekend') && nl.includes(fingerprint));
+    const fr = await (
+      await c.req('GET', `/api/lab-accounts/${batch.batch}/sheet.html`, undefined, {
+        'accept-language': 'fr-BE,fr;q=0.9',
+      })
+    ).text();
+    assert.ok(fr.includes('<td>aucune, STARTTLS proposé</td>'), 'French from Accept-Language');
 
     assert.equal((await c.req('GET', '/api/lab-accounts/nope/accounts.csv')).status, 404);
 

@@ -240,4 +240,20 @@ export const uiFr: Record<keyof typeof uiEn, string> = {
   'aliases.loadingWhat': 'alias',
   'aliases.none': 'Pas encore d’alias.',
   'aliases.edit': 'Modifier',
+  'sheet.smtpSending': 'SMTP (envoi)',
+  'sheet.managesieve': 'ManageSieve (filtres)',
+  'sheet.certificate': 'Certificat :',
+  'sheet.selfSigned':
+    'le certificat du serveur est auto-signé : votre client de messagerie avertit qu’il ne peut pas le vérifier. Acceptez-le uniquement si son empreinte SHA-256 est {fingerprint}.',
+  'sheet.issuedBy':
+    'délivré par {issuer} ; les clients l’acceptent sans avertissement si vous utilisez le nom de serveur ci-dessus.',
+  'sheet.smtpServer': 'SMTP (de serveur à serveur, exercices avec telnet)',
+  'sheet.noneStarttls': 'aucune, STARTTLS proposé',
+  'sheet.addressAndUser': 'Adresse e-mail et nom d’utilisateur',
+  'sheet.server': 'Serveur',
+  'sheet.port': 'Port',
+  'sheet.security': 'Sécurité',
+  'sheet.webLab': 'Labo web : {url} (connectez-vous avec votre adresse e-mail et votre mot de passe)',
+  'sheet.title': 'Comptes du labo @{domain}',
+  'sheet.heading': '{count} comptes du labo @{domain} sur {host} — imprimez cette page et découpez le long des lignes',
 };

@@ -238,4 +238,20 @@ export const uiNl: Record<keyof typeof uiEn, string> = {
   'aliases.loadingWhat': 'aliassen',
   'aliases.none': 'Nog geen aliassen.',
   'aliases.edit': 'Bewerken',
+  'sheet.smtpSending': 'SMTP (verzenden)',
+  'sheet.managesieve': 'ManageSieve (filters)',
+  'sheet.certificate': 'Certificaat:',
+  'sheet.selfSigned':
+    'het certificaat van de server is zelfondertekend, dus je mailprogramma waarschuwt dat het dit niet kan controleren. Aanvaard het alleen als de SHA-256-vingerafdruk {fingerprint} is.',
+  'sheet.issuedBy':
+    'uitgegeven door {issuer}; mailprogramma’s aanvaarden het zonder waarschuwing als je de servernaam hierboven gebruikt.',
+  'sheet.smtpServer': 'SMTP (van server naar server, telnet-oefeningen)',
+  'sheet.noneStarttls': 'geen, STARTTLS aangeboden',
+  'sheet.addressAndUser': 'Mailadres en gebruikersnaam',
+  'sheet.server': 'Server',
+  'sheet.port': 'Poort',
+  'sheet.security': 'Beveiliging',
+  'sheet.webLab': 'Weblab: {url} (meld je aan met je mailadres en wachtwoord)',
+  'sheet.title': 'Labaccounts @{domain}',
+  'sheet.heading': '{count} labaccounts @{domain} op {host} — druk deze pagina af en knip langs de lijnen',
 };

@@ -29,6 +29,7 @@ import {
   type WebContext,
   type WebEnv,
 } from '../context.js';
+import { type Language, negotiate, translate, type UiKey } from '../i18n/index.js';
 import { cspWithInlineStyle } from '../security.js';
 
 const BATCH_LIFETIME_MS = 3600_000;
@@ -302,7 +303,13 @@ export function adminRoutes(ctx: WebContext, batches = new LabBatches()): Hono<W
     const batch = batchOf(batches, c.req.param('batch'));
     c.header('Cache-Control', 'no-store');
     c.header('Content-Security-Policy', SHEET_CSP);
-    return c.html(labSheet(ctx, batch, new URL(c.req.url).origin));
+    // In the language of the UI's switch (?lang=), else the browser's, else lab.language.
+    const lang = negotiate({
+      chosen: c.req.query('lang'),
+      acceptLanguage: c.req.header('accept-language'),
+      configured: ctx.config.lab.language,
+    });
+    return c.html(labSheet(ctx, batch, new URL(c.req.url).origin, lang));
   });
   return app;
 }
@@ -365,15 +372,16 @@ interface MailServer {
 }
 
 /** The mail listeners a student uses, with the port they are bound to, in the order a sheet lists them. */
-function mailServers(ctx: WebContext): MailServer[] {
+function mailServers(ctx: WebContext, lang: Language = 'en'): MailServer[] {
+  const sending = translate(lang, 'sheet.smtpSending');
   const order: [ListenerInfo['name'], string, string][] = [
-    ['submission', 'SMTP (sending)', 'STARTTLS'],
-    ['submissions', 'SMTP (sending)', 'SSL/TLS'],
+    ['submission', sending, 'STARTTLS'],
+    ['submissions', sending, 'SSL/TLS'],
     ['imap', 'IMAP', 'STARTTLS'],
     ['imaps', 'IMAP', 'SSL/TLS'],
     ['pop3', 'POP3', 'STARTTLS'],
     ['pop3s', 'POP3', 'SSL/TLS'],
-    ['managesieve', 'ManageSieve (filters)', 'STARTTLS'],
+    ['managesieve', translate(lang, 'sheet.managesieve'), 'STARTTLS'],
   ];
   const out: MailServer[] = [];
   for (const [name, label, security] of order) {
@@ -410,7 +418,7 @@ const SHEET_CSP = cspWithInlineStyle(SHEET_CSS);
  * What a student needs to know about the certificate: a self-signed one makes every mail client warn,
  * so the sheet gives its SHA-256 fingerprint to compare before accepting it.
  */
-function certificateNote(ctx: WebContext): string {
+function certificateNote(ctx: WebContext, lang: Language): string {
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(ctx.tls.cert);
@@ -418,47 +426,46 @@ function certificateNote(ctx: WebContext): string {
     return '';
   }
   if (cert.issuer === cert.subject) {
-    return `<p class="cert"><strong>Certificate:</strong> the server's certificate is self-signed, so your mail client warns that it cannot check it. Accept it only when its SHA-256 fingerprint is <code class="fp">${escapeHtml(cert.fingerprint256)}</code>.</p>`;
+    return `<p class="cert"><strong>${translate(lang, 'sheet.certificate')}</strong> ${translate(lang, 'sheet.selfSigned', { fingerprint: `<code class="fp">${escapeHtml(cert.fingerprint256)}</code>` })}</p>`;
   }
   const issuer = /(?:^|\n)CN=([^\n]*)/.exec(cert.issuer)?.[1] ?? cert.issuer;
-  return `<p class="cert"><strong>Certificate:</strong> issued by ${escapeHtml(issuer)}; clients accept it without a warning when you use the server name above.</p>`;
+  return `<p class="cert"><strong>${translate(lang, 'sheet.certificate')}</strong> ${translate(lang, 'sheet.issuedBy', { issuer: escapeHtml(issuer) })}</p>`;
 }
 
-function labSheet(ctx: WebContext, batch: LabBatch, web: string): string {
-  const servers = mailServers(ctx);
+function labSheet(ctx: WebContext, batch: LabBatch, web: string, lang: Language): string {
+  const servers = mailServers(ctx, lang);
+  const tr = (key: UiKey, params?: Record<string, string | number>) => translate(lang, key, params);
   const host = escapeHtml(ctx.config.hostname);
   const smtp = ctx.listeners.find((x) => x.name === 'smtp');
   // Port 25 first: the course's first exercise (telnet, no login); not a port for a mail client.
   const rows = [
     ...(smtp
-      ? [
-          `<tr><td>SMTP (server to server, telnet exercises)</td><td>${smtp.port}</td><td>none, STARTTLS offered</td></tr>`,
-        ]
+      ? [`<tr><td>${tr('sheet.smtpServer')}</td><td>${smtp.port}</td><td>${tr('sheet.noneStarttls')}</td></tr>`]
       : []),
     ...servers.map((s) => `<tr><td>${s.label}</td><td>${s.port}</td><td>${s.security}</td></tr>`),
   ].join('');
-  const certNote = certificateNote(ctx);
+  const certNote = certificateNote(ctx, lang);
   const cards = batch.accounts
     .map(
       (a) => `<section class="card">
 <h2>${escapeHtml(a.address)}</h2>
 <dl>
-<dt>Mail address and user name</dt><dd><code>${escapeHtml(a.address)}</code></dd>
-<dt>Password</dt><dd><code class="pw">${escapeHtml(a.password)}</code></dd>
-<dt>Server</dt><dd><code>${host}</code></dd>
+<dt>${tr('sheet.addressAndUser')}</dt><dd><code>${escapeHtml(a.address)}</code></dd>
+<dt>${tr('login.password')}</dt><dd><code class="pw">${escapeHtml(a.password)}</code></dd>
+<dt>${tr('sheet.server')}</dt><dd><code>${host}</code></dd>
 </dl>
-<table><thead><tr><th>Protocol</th><th>Port</th><th>Security</th></tr></thead><tbody>${rows}</tbody></table>
-<p>Web lab: <code>${escapeHtml(web)}/</code> (log in with your mail address and password)</p>
+<table><thead><tr><th>${tr('sessions.protocol')}</th><th>${tr('sheet.port')}</th><th>${tr('sheet.security')}</th></tr></thead><tbody>${rows}</tbody></table>
+<p>${tr('sheet.webLab', { url: `<code>${escapeHtml(web)}/</code>` })}</p>
 ${certNote}
 </section>`,
     )
     .join('\n');
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>Lab accounts @${escapeHtml(batch.domain)}</title>
+<html lang="${lang}"><head><meta charset="utf-8">
+<title>${tr('sheet.title', { domain: escapeHtml(batch.domain) })}</title>
 <style>${SHEET_CSS}</style></head>
 <body>
-<h1 class="noprint">${batch.accounts.length} lab accounts @${escapeHtml(batch.domain)} on ${host} — print this page and cut along the lines</h1>
+<h1 class="noprint">${tr('sheet.heading', { count: batch.accounts.length, domain: escapeHtml(batch.domain), host })}</h1>
 ${cards}
 </body></html>
 `;

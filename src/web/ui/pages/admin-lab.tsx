@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, get, type LabBatch, type ServerInfo, seg } from '../api';
+import { language } from '../i18n';
 import { ErrorBox, Loading, useAction, useLoad } from '../util';
 
 const isLoopback = (host: string) => /^(localhost|127\.|::1$|\[::1\])/i.test(host);
@@ -150,7 +151,7 @@ export function LabAccountsPage() {
             <a class="button" href={`${base}/accounts.csv`} download>
               Download CSV
             </a>
-            <a class="button" href={`${base}/sheet.html`} target="_blank" rel="noreferrer">
+            <a class="button" href={`${base}/sheet.html?lang=${language()}`} target="_blank" rel="noreferrer">
               Printable sheet
             </a>
             <span class="muted small">
