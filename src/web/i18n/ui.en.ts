@@ -252,4 +252,40 @@ export const uiEn = {
   'sheet.webLab': 'Web lab: {url} (log in with your mail address and password)',
   'sheet.title': 'Lab accounts @{domain}',
   'sheet.heading': '{count} lab accounts @{domain} on {host} — print this page and cut along the lines',
+  'lab.warnHost':
+    "The sheet names the server {host}, which on a student's computer is that computer itself. Restart postbode with {option}, a name or IP address of this machine that the students can reach.",
+  'lab.warnHttp':
+    'The web lab listens on {host} only, so students cannot open it. Restart postbode with {classroom} (on a lab network) or {listen}.',
+  'lab.warnPlaintext':
+    'Plaintext logins (USER/PASS, LOGIN, AUTH PLAIN without TLS) are allowed from this machine only, so students on the network get {privacy}, {logindisabled} and {code538}. Restart postbode with {classroom} on a lab network.',
+  'lab.beforeSheet': 'Before you hand out the sheet:',
+  'lab.classroomLabel': 'Classroom mode',
+  'lab.classroomOn': 'Classroom mode is on. It is meant for a lab network only:',
+  'lab.classroomListens': 'the web lab listens on all interfaces, so every machine that reaches this one can open it;',
+  'lab.classroomPlaintext':
+    'plaintext logins (SMTP AUTH, POP3 USER/PASS, IMAP LOGIN) are allowed without TLS from the private networks (10/8, 172.16/12, 192.168/16, fc00::/7): passwords cross the network in clear, where anyone on it can read them, which is the lesson;',
+  'lab.classroomPort25':
+    "a student sees the port-25 sessions that came from the address their browser uses; behind one shared NAT address every student sees every other student's.",
+  'lab.classroomNotInternet': 'Do not run classroom mode on a server reachable from the internet.',
+  'lab.badCount': '"{count}" is not a number of accounts: give a whole number, e.g. 30.',
+  'lab.noDomain': 'There is no domain yet: add one on the Domains page first.',
+  'lab.intro':
+    "Make one mail account per student, with generated passwords. Hand out the printable sheet: each card has the student's address, password, server names and ports.",
+  'lab.createLabel': 'Create lab accounts',
+  'lab.howMany': 'How many',
+  'lab.prefix': 'Name prefix',
+  'lab.creating': 'Creating…',
+  'lab.create': 'Create accounts',
+  'lab.printable': 'Printable sheet',
+  'lab.batchNote': '{n} accounts. The passwords are not stored anywhere: these links work for one hour.',
+  'lab.keylogTitle': 'TLS key log',
+  'lab.on': 'ON',
+  'lab.off': 'off',
+  'lab.warning': 'Warning:',
+  'lab.keylogWarning':
+    'while this is on, the server keeps the TLS secrets of every new TLS session (NSS key log format). Anyone who has those secrets and a packet capture of the session can read it, passwords included. Use it only for a lab exercise with Wireshark, with test accounts, and switch it off afterwards. Sessions started while it is on offer a {file} download on their page.',
+  'lab.loadingKeylog': 'the key log setting',
+  'lab.keylogOff': 'Switch key logging off',
+  'lab.keylogConfirm': 'Record the TLS secrets of every new session? This weakens their secrecy.',
+  'lab.keylogOnButton': 'Switch key logging on',
 } as const;

@@ -256,4 +256,42 @@ export const uiFr: Record<keyof typeof uiEn, string> = {
   'sheet.webLab': 'Labo web : {url} (connectez-vous avec votre adresse e-mail et votre mot de passe)',
   'sheet.title': 'Comptes du labo @{domain}',
   'sheet.heading': '{count} comptes du labo @{domain} sur {host} — imprimez cette page et découpez le long des lignes',
+  'lab.warnHost':
+    'La fiche nomme le serveur {host}, ce qui, sur l’ordinateur d’un élève, désigne cet ordinateur lui-même. Relancez postbode avec {option}, un nom ou une adresse IP de cette machine que les élèves peuvent joindre.',
+  'lab.warnHttp':
+    'Le labo web n’écoute que sur {host} : les élèves ne peuvent pas l’ouvrir. Relancez postbode avec {classroom} (sur un réseau de labo) ou {listen}.',
+  'lab.warnPlaintext':
+    'Les connexions en clair (USER/PASS, LOGIN, AUTH PLAIN sans TLS) ne sont autorisées que depuis cette machine : les élèves sur le réseau reçoivent {privacy}, {logindisabled} et {code538}. Sur un réseau de labo, relancez postbode avec {classroom}.',
+  'lab.beforeSheet': 'Avant de distribuer la fiche :',
+  'lab.classroomLabel': 'Mode classe',
+  'lab.classroomOn': 'Le mode classe est activé. Il est réservé à un réseau de labo :',
+  'lab.classroomListens':
+    'le labo web écoute sur toutes les interfaces : toute machine qui joint celle-ci peut l’ouvrir ;',
+  'lab.classroomPlaintext':
+    'les connexions en clair (SMTP AUTH, POP3 USER/PASS, IMAP LOGIN) sont autorisées sans TLS depuis les réseaux privés (10/8, 172.16/12, 192.168/16, fc00::/7) : les mots de passe traversent le réseau en clair, où quiconque s’y trouve peut les lire, et c’est la leçon ;',
+  'lab.classroomPort25':
+    'un élève voit les sessions du port 25 venues de l’adresse qu’utilise son navigateur ; derrière une même adresse NAT partagée, chaque élève voit celles de tous les autres.',
+  'lab.classroomNotInternet': 'N’utilisez pas le mode classe sur un serveur joignable depuis Internet.',
+  'lab.badCount': '« {count} » n’est pas un nombre de comptes : indiquez un nombre entier, p. ex. 30.',
+  'lab.noDomain': 'Il n’y a pas encore de domaine : ajoutez-en un d’abord sur la page Domaines.',
+  'lab.intro':
+    'Créez un compte de messagerie par élève, avec des mots de passe générés. Distribuez la fiche imprimable : chaque carte donne l’adresse, le mot de passe, les noms de serveur et les ports de l’élève.',
+  'lab.createLabel': 'Créer des comptes du labo',
+  'lab.howMany': 'Combien',
+  'lab.prefix': 'Préfixe du nom',
+  'lab.creating': 'Création…',
+  'lab.create': 'Créer les comptes',
+  'lab.printable': 'Fiche imprimable',
+  'lab.batchNote':
+    '{n} comptes. Les mots de passe ne sont conservés nulle part : ces liens fonctionnent pendant une heure.',
+  'lab.keylogTitle': 'Journal des clés TLS',
+  'lab.on': 'ACTIVÉ',
+  'lab.off': 'désactivé',
+  'lab.warning': 'Attention :',
+  'lab.keylogWarning':
+    'tant que ceci est activé, le serveur conserve les secrets TLS de chaque nouvelle session TLS (format NSS key log). Quiconque possède ces secrets et une capture réseau de la session peut la lire, mots de passe compris. Ne l’utilisez que pour un exercice de labo avec Wireshark, avec des comptes de test, et désactivez-le ensuite. Les sessions ouvertes pendant ce temps proposent {file} au téléchargement sur leur page.',
+  'lab.loadingKeylog': 'le réglage du journal des clés',
+  'lab.keylogOff': 'Désactiver la journalisation des clés',
+  'lab.keylogConfirm': 'Enregistrer les secrets TLS de chaque nouvelle session ? Cela affaiblit leur confidentialité.',
+  'lab.keylogOnButton': 'Activer la journalisation des clés',
 };

@@ -254,4 +254,41 @@ export const uiNl: Record<keyof typeof uiEn, string> = {
   'sheet.webLab': 'Weblab: {url} (meld je aan met je mailadres en wachtwoord)',
   'sheet.title': 'Labaccounts @{domain}',
   'sheet.heading': '{count} labaccounts @{domain} op {host} — druk deze pagina af en knip langs de lijnen',
+  'lab.warnHost':
+    'Het blad noemt de server {host}, en dat is op de computer van een leerling die computer zelf. Start postbode opnieuw met {option}: een naam of IP-adres van deze machine dat de leerlingen kunnen bereiken.',
+  'lab.warnHttp':
+    'Het weblab luistert alleen op {host}, dus leerlingen kunnen het niet openen. Start postbode opnieuw met {classroom} (op een labonetwerk) of {listen}.',
+  'lab.warnPlaintext':
+    'Onversleutelde aanmeldingen (USER/PASS, LOGIN, AUTH PLAIN zonder TLS) zijn alleen vanaf deze machine toegestaan, dus leerlingen op het netwerk krijgen {privacy}, {logindisabled} en {code538}. Start postbode op een labonetwerk opnieuw met {classroom}.',
+  'lab.beforeSheet': 'Voor je het blad uitdeelt:',
+  'lab.classroomLabel': 'Klasmodus',
+  'lab.classroomOn': 'De klasmodus staat aan. Die is alleen bedoeld voor een labonetwerk:',
+  'lab.classroomListens':
+    'het weblab luistert op alle interfaces, dus elke machine die deze kan bereiken, kan het openen;',
+  'lab.classroomPlaintext':
+    'onversleutelde aanmeldingen (SMTP AUTH, POP3 USER/PASS, IMAP LOGIN) zijn zonder TLS toegestaan vanaf de privénetwerken (10/8, 172.16/12, 192.168/16, fc00::/7): wachtwoorden gaan leesbaar over het netwerk, waar iedereen erop ze kan lezen, en dat is net de les;',
+  'lab.classroomPort25':
+    'een leerling ziet de sessies op poort 25 die kwamen van het adres dat zijn browser gebruikt; achter één gedeeld NAT-adres ziet elke leerling die van alle anderen.',
+  'lab.classroomNotInternet': 'Gebruik de klasmodus niet op een server die vanaf het internet bereikbaar is.',
+  'lab.badCount': '"{count}" is geen aantal accounts: geef een geheel getal, bv. 30.',
+  'lab.noDomain': 'Er is nog geen domein: voeg er eerst een toe op de pagina Domeinen.',
+  'lab.intro':
+    'Maak één mailaccount per leerling, met gegenereerde wachtwoorden. Deel het afdrukbare blad uit: elke kaart bevat het adres, het wachtwoord, de servernamen en de poorten van de leerling.',
+  'lab.createLabel': 'Labaccounts aanmaken',
+  'lab.howMany': 'Hoeveel',
+  'lab.prefix': 'Voorvoegsel van de naam',
+  'lab.creating': 'Bezig met aanmaken…',
+  'lab.create': 'Accounts aanmaken',
+  'lab.printable': 'Afdrukbaar blad',
+  'lab.batchNote': '{n} accounts. De wachtwoorden worden nergens bewaard: deze links werken één uur.',
+  'lab.keylogTitle': 'TLS-sleutellog',
+  'lab.on': 'AAN',
+  'lab.off': 'uit',
+  'lab.warning': 'Let op:',
+  'lab.keylogWarning':
+    'zolang dit aan staat, bewaart de server de TLS-geheimen van elke nieuwe TLS-sessie (NSS-keylogformaat). Wie die geheimen en een packet capture van de sessie heeft, kan ze lezen, wachtwoorden inbegrepen. Gebruik dit alleen voor een laboefening met Wireshark, met testaccounts, en zet het daarna uit. Sessies die starten terwijl het aan staat, bieden op hun pagina {file} aan om te downloaden.',
+  'lab.loadingKeylog': 'de instelling van de sleutellog',
+  'lab.keylogOff': 'Sleutellogging uitzetten',
+  'lab.keylogConfirm': 'De TLS-geheimen van elke nieuwe sessie opslaan? Dat verzwakt hun geheimhouding.',
+  'lab.keylogOnButton': 'Sleutellogging aanzetten',
 };

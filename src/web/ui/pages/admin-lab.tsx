@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, get, type LabBatch, type ServerInfo, seg } from '../api';
-import { language } from '../i18n';
+import { language, t, tx } from '../i18n';
 import { ErrorBox, Loading, useAction, useLoad } from '../util';
 
 const isLoopback = (host: string) => /^(localhost|127\.|::1$|\[::1\])/i.test(host);
@@ -18,17 +18,18 @@ function ClassroomWarnings() {
   if (isLoopback(info.data.hostname)) {
     warnings.push(
       <li key="host">
-        The sheet names the server <code>{info.data.hostname}</code>, which on a student's computer is that computer
-        itself. Restart postbode with <code>--hostname NAME</code>, a name or IP address of this machine that the
-        students can reach.
+        {tx('lab.warnHost', { host: <code>{info.data.hostname}</code>, option: <code>--hostname NAME</code> })}
       </li>,
     );
   }
   if (http && isLoopback(http.host)) {
     warnings.push(
       <li key="http">
-        The web lab listens on <code>{http.host}</code> only, so students cannot open it. Restart postbode with{' '}
-        <code>--classroom</code> (on a lab network) or <code>--listen http=0.0.0.0:{http.port}</code>.
+        {tx('lab.warnHttp', {
+          host: <code>{http.host}</code>,
+          classroom: <code>--classroom</code>,
+          listen: <code>--listen http=0.0.0.0:{http.port}</code>,
+        })}
       </li>,
     );
   }
@@ -36,9 +37,12 @@ function ClassroomWarnings() {
   if (!info.data.classroom && !plaintextLan) {
     warnings.push(
       <li key="plaintext">
-        Plaintext logins (USER/PASS, LOGIN, AUTH PLAIN without TLS) are allowed from this machine only, so students on
-        the network get <code>-ERR [PRIVACY]</code>, <code>LOGINDISABLED</code> and <code>538 5.7.11</code>. Restart
-        postbode with <code>--classroom</code> on a lab network.
+        {tx('lab.warnPlaintext', {
+          privacy: <code>-ERR [PRIVACY]</code>,
+          logindisabled: <code>LOGINDISABLED</code>,
+          code538: <code>538 5.7.11</code>,
+          classroom: <code>--classroom</code>,
+        })}
       </li>,
     );
   }
@@ -47,7 +51,7 @@ function ClassroomWarnings() {
       {info.data.classroom && <ClassroomNotice />}
       {warnings.length > 0 && (
         <div class="notice warn" role="status">
-          <strong>Before you hand out the sheet:</strong>
+          <strong>{t('lab.beforeSheet')}</strong>
           <ul>{warnings}</ul>
         </div>
       )}
@@ -58,21 +62,14 @@ function ClassroomWarnings() {
 /** What classroom mode opens, said plainly (the same as the start-up output of `serve --classroom`). */
 function ClassroomNotice() {
   return (
-    <div class="notice classroom" role="note" aria-label="Classroom mode">
-      <strong>Classroom mode is on. It is meant for a lab network only:</strong>
+    <div class="notice classroom" role="note" aria-label={t('lab.classroomLabel')}>
+      <strong>{t('lab.classroomOn')}</strong>
       <ul>
-        <li>the web lab listens on all interfaces, so every machine that reaches this one can open it;</li>
-        <li>
-          plaintext logins (SMTP AUTH, POP3 USER/PASS, IMAP LOGIN) are allowed without TLS from the private networks
-          (10/8, 172.16/12, 192.168/16, fc00::/7): passwords cross the network in clear, where anyone on it can read
-          them, which is the lesson;
-        </li>
-        <li>
-          a student sees the port-25 sessions that came from the address their browser uses; behind one shared NAT
-          address every student sees every other student's.
-        </li>
+        <li>{t('lab.classroomListens')}</li>
+        <li>{t('lab.classroomPlaintext')}</li>
+        <li>{t('lab.classroomPort25')}</li>
       </ul>
-      Do not run classroom mode on a server reachable from the internet.
+      {t('lab.classroomNotInternet')}
     </div>
   );
 }
@@ -91,9 +88,8 @@ export function LabAccountsPage() {
     e.preventDefault();
     act.run(async () => {
       const n = Number(count);
-      if (!Number.isInteger(n) || n < 1)
-        throw new Error(`"${count}" is not a number of accounts: give a whole number, e.g. 30.`);
-      if (!chosen) throw new Error('There is no domain yet: add one on the Domains page first.');
+      if (!Number.isInteger(n) || n < 1) throw new Error(t('lab.badCount', { count }));
+      if (!chosen) throw new Error(t('lab.noDomain'));
       setBatch(
         await api<LabBatch>('POST', '/api/lab-accounts', {
           domain: chosen,
@@ -106,15 +102,12 @@ export function LabAccountsPage() {
   const base = batch ? `/api/lab-accounts/${seg(batch.batch)}` : '';
   return (
     <section>
-      <h1>Lab accounts</h1>
-      <p class="muted">
-        Make one mail account per student, with generated passwords. Hand out the printable sheet: each card has the
-        student's address, password, server names and ports.
-      </p>
+      <h1>{t('nav.labAccounts')}</h1>
+      <p class="muted">{t('lab.intro')}</p>
       <ClassroomWarnings />
-      <form class="card inline" onSubmit={create} aria-label="Create lab accounts">
+      <form class="card inline" onSubmit={create} aria-label={t('lab.createLabel')}>
         <label>
-          Domain
+          {t('domains.domain')}
           <select value={chosen} onChange={(e) => setDomain(e.currentTarget.value)}>
             {domains.data?.domains.map((d) => (
               <option key={d} value={d}>
@@ -124,7 +117,7 @@ export function LabAccountsPage() {
           </select>
         </label>
         <label>
-          How many
+          {t('lab.howMany')}
           <input
             name="count"
             type="number"
@@ -136,11 +129,11 @@ export function LabAccountsPage() {
           />
         </label>
         <label>
-          Name prefix
+          {t('lab.prefix')}
           <input name="prefix" value={prefix} onInput={(e) => setPrefix(e.currentTarget.value)} />
         </label>
         <button type="submit" disabled={act.busy}>
-          {act.busy ? 'Creating…' : 'Create accounts'}
+          {act.busy ? t('lab.creating') : t('lab.create')}
         </button>
       </form>
       <ErrorBox error={domains.error} />
@@ -149,21 +142,19 @@ export function LabAccountsPage() {
         <div class="batch">
           <div class="actions">
             <a class="button" href={`${base}/accounts.csv`} download>
-              Download CSV
+              {t('overview.csv')}
             </a>
             <a class="button" href={`${base}/sheet.html?lang=${language()}`} target="_blank" rel="noreferrer">
-              Printable sheet
+              {t('lab.printable')}
             </a>
-            <span class="muted small">
-              {batch.accounts.length} accounts. The passwords are not stored anywhere: these links work for one hour.
-            </span>
+            <span class="muted small">{t('lab.batchNote', { n: batch.accounts.length })}</span>
           </div>
           <div class="scroll">
             <table class="lab">
               <thead>
                 <tr>
-                  <th>Address</th>
-                  <th>Password</th>
+                  <th>{t('users.address')}</th>
+                  <th>{t('login.password')}</th>
                 </tr>
               </thead>
               <tbody>
@@ -194,20 +185,20 @@ function KeylogSwitch() {
   const on = state.data?.enabled === true;
   return (
     <div class={`card keylog ${on ? 'danger-zone' : ''}`}>
-      <h2>TLS key log {on ? <span class="pill bad">ON</span> : <span class="pill ok">off</span>}</h2>
+      <h2>
+        {t('lab.keylogTitle')}{' '}
+        {on ? <span class="pill bad">{t('lab.on')}</span> : <span class="pill ok">{t('lab.off')}</span>}
+      </h2>
       <p>
-        <strong>Warning:</strong> while this is on, the server keeps the TLS secrets of every new TLS session (NSS key
-        log format). Anyone who has those secrets and a packet capture of the session can read it, passwords included.
-        Use it only for a lab exercise with Wireshark, with test accounts, and switch it off afterwards. Sessions
-        started while it is on offer a <code>keylog.txt</code> download on their page.
+        <strong>{t('lab.warning')}</strong> {tx('lab.keylogWarning', { file: <code>keylog.txt</code> })}
       </p>
       <ErrorBox error={state.error} />
       <ErrorBox error={act.error} onClose={() => act.setError(null)} />
       {state.loading && !state.data ? (
-        <Loading what="the key log setting" />
+        <Loading what={t('lab.loadingKeylog')} />
       ) : on ? (
         <button type="button" onClick={() => set(false)} disabled={act.busy}>
-          Switch key logging off
+          {t('lab.keylogOff')}
         </button>
       ) : (
         <button
@@ -215,10 +206,10 @@ function KeylogSwitch() {
           class="danger"
           disabled={act.busy}
           onClick={() => {
-            if (confirm('Record the TLS secrets of every new session? This weakens their secrecy.')) set(true);
+            if (confirm(t('lab.keylogConfirm'))) set(true);
           }}
         >
-          Switch key logging on
+          {t('lab.keylogOnButton')}
         </button>
       )}
     </div>
