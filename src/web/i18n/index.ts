@@ -10,8 +10,11 @@
  *   English comes back as the key itself (so a mistake shows, never breaks a page); a placeholder
  *   without a value stays as written.
  * - Protocol replies are never translated (they are what the server sent); only the texts around them.
- * - This module imports nothing, so the browser bundle (src/web/ui) and the server share it.
+ * - This module imports only the catalogues, so the browser bundle (src/web/ui) and the server share it.
  */
+import { labEn } from './lab.en.js';
+import { labFr } from './lab.fr.js';
+import { labNl } from './lab.nl.js';
 import { uiEn } from './ui.en.js';
 import { uiFr } from './ui.fr.js';
 import { uiNl } from './ui.nl.js';
@@ -31,9 +34,32 @@ export type UiKey = keyof typeof uiEn;
 /** Every catalogue by area and language (the test walks this). */
 export const CATALOGUES: Record<string, Record<Language, Catalogue>> = {
   ui: { en: uiEn, nl: uiNl, fr: uiFr },
+  lab: { en: labEn, nl: labNl, fr: labFr },
 };
 
+/** The lab's keys (lab.en.ts). */
+export type LabKey = keyof typeof labEn;
+
 const ALL: Record<Language, Catalogue> = { en: uiEn, nl: uiNl, fr: uiFr };
+const LAB: Record<Language, Catalogue> = { en: labEn, nl: labNl, fr: labFr };
+
+/** A lab explanation in `lang` (else English, else the key), placeholders filled in. */
+export function labText(lang: Language, key: LabKey, params?: Readonly<Record<string, string | number>>): string {
+  return fill(LAB[lang][key] ?? LAB.en[key] ?? key, params);
+}
+
+let englishIndex: Map<string, LabKey> | null = null;
+
+/**
+ * A lab text the modules produced in English, in `lang`: the catalogue entry whose English is exactly
+ * `text`; a text that is no entry (made of parts, or naming what the client sent) stays as it is.
+ */
+export function labTranslated(lang: Language, text: string): string {
+  if (lang === 'en') return text;
+  englishIndex ??= new Map(Object.entries(labEn).map(([k, v]) => [v as string, k as LabKey]));
+  const key = englishIndex.get(text);
+  return key === undefined ? text : labText(lang, key);
+}
 
 export function isLanguage(s: unknown): s is Language {
   return typeof s === 'string' && (LANGUAGES as readonly string[]).includes(s);

@@ -5,11 +5,15 @@
  * last line. After 354 the client's lines are message content up to the lone "." line, whose reply
  * answers the DATA command; after 334 the next client line is a SASL response of the AUTH command.
  */
+import { labEn } from '../i18n/lab.en.js';
 import type { LineNote, ProtocolTracker } from './annotate.js';
 import { lookupCapability } from './capabilities.js';
 import { explainEnhanced, SMTP_CATEGORY, SMTP_CLASS, SMTP_CODES, SMTP_IN_CONTEXT } from './codes.js';
 import { SMTP_COMMANDS } from './commands.js';
 import { rfc } from './rfc.js';
+
+/** English explanations come from the lab catalogue; routes turn them into the viewer's language (localize.ts). */
+const EN = labEn;
 
 interface Pending {
   seq: number;
@@ -128,7 +132,7 @@ export class SmtpTracker implements ProtocolTracker {
       this.#mode = 'command';
       this.#pending.push({ seq, verb: 'END', args: '' });
       return {
-        summary: 'End of the message: a line holding only "."',
+        summary: EN['smtp.endOfData'],
         detail: 'The server now stores the message and answers the DATA command.',
         rfc: rfc(5321, '4.1.1.4'),
       };
@@ -136,21 +140,20 @@ export class SmtpTracker implements ProtocolTracker {
     if (this.#inHeader) {
       if (text === '') {
         this.#inHeader = false;
-        return { summary: 'Empty line: the header ends, the body follows', rfc: r5322 };
+        return { summary: EN['smtp.headerEnd'], rfc: r5322 };
       }
-      if (/^[ \t]/.test(text))
-        return { summary: 'Folded header line (continues the field above)', rfc: rfc(5322, '2.2.3') };
+      if (/^[ \t]/.test(text)) return { summary: EN['smtp.folded'], rfc: rfc(5322, '2.2.3') };
       const field = /^([!-9;-~]+):/.exec(text);
       if (field) return { summary: `Header field ${field[1]}`, rfc: rfc(5322, '3.6') };
       this.#inHeader = false;
     }
     if (text.startsWith('..')) {
       return {
-        summary: 'Body line starting with ".": the client doubled the dot (dot-stuffing)',
+        summary: EN['smtp.dotStuffed'],
         rfc: rfc(5321, '4.5.2'),
       };
     }
-    return { summary: 'Message body line', rfc: r5322 };
+    return { summary: EN['smtp.bodyLine'], rfc: r5322 };
   }
 
   server(_seq: number, text: string): LineNote {
@@ -189,7 +192,7 @@ export class SmtpTracker implements ProtocolTracker {
         rfc: cap ? { doc: cap.rfc, section: null, url: cap.url } : null,
       };
     }
-    if (continuation) return { code, enhanced, summary: 'Continuation of the multi-line reply', answers };
+    if (continuation) return { code, enhanced, summary: EN['smtp.continuation'], answers };
 
     const info = SMTP_CODES[Number(code)];
     const verb = target?.verb ?? 'NONE';

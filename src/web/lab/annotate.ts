@@ -12,13 +12,18 @@
  *   implicit-TLS listener. The lab shows the decrypted text either way.
  * - Unknown input (a line the model cannot place) gets a plain annotation, never an exception.
  */
+
 import type { Protocol, TraceEvent } from '../../trace/bus.js';
 import type { AnnotatedEvent } from '../api-types.js';
+import { labEn } from '../i18n/lab.en.js';
 import { ImapTracker } from './annotate-imap.js';
 import { ManageSieveTracker } from './annotate-managesieve.js';
 import { Pop3Tracker } from './annotate-pop3.js';
 import { SmtpTracker } from './annotate-smtp.js';
 import type { RfcRef } from './rfc.js';
+
+/** English explanations come from the lab catalogue; routes turn them into the viewer's language (localize.ts). */
+const EN = labEn;
 
 export interface Annotator {
   push(event: TraceEvent): AnnotatedEvent;
@@ -114,12 +119,7 @@ function createInternal(proto: Protocol): Internal {
             tracker.tls();
           }
           const text = `${event.proto.toUpperCase()} connection from ${hostPort(event.remote, event.remotePort)} to ${hostPort(event.local, event.localPort)} (listener ${event.listener})`;
-          return base(
-            text,
-            event.tls
-              ? 'TCP connection opened and TLS negotiated at once (implicit TLS): every line is encrypted on the wire'
-              : 'TCP connection opened in plain text; the server speaks first',
-          );
+          return base(text, event.tls ? EN['session.openTls'] : EN['session.openPlain']);
         }
         case 'tls': {
           const first = !encrypted;
@@ -127,7 +127,7 @@ function createInternal(proto: Protocol): Internal {
           if (first) tracker.tls();
           return base(
             `TLS established: ${event.protocol}, ${event.cipher}`,
-            'TLS handshake completed: from here on the lines travel encrypted; the lab shows them decrypted',
+            EN['session.tlsDone'],
             `Protocol ${event.protocol}, cipher suite ${event.cipher}. A network capture (Wireshark) sees only TLS records from now on.`,
           );
         }

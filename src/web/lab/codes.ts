@@ -3,6 +3,7 @@
  * IANA registry of RFC 5248), POP3 response codes (RFC 2449 §8, RFC 3206) and IMAP response codes
  * (RFC 9051 §7.1 and extensions). Data only; annotate.ts decides which entry a line needs.
  */
+import { labEn } from '../i18n/lab.en.js';
 import { type RfcRef, rfc } from './rfc.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -77,40 +78,11 @@ export const SMTP_CODES: Record<number, CodeInfo> = {
  * What a code means as the answer to one particular command (`VERB code`), where that says more than
  * the generic text. `END` is the end of the message data (the `.` line after DATA, or BDAT LAST).
  */
-export const SMTP_IN_CONTEXT: Record<string, string> = {
-  'CONNECT 220': 'The greeting: the server is ready; the client should now say EHLO (or HELO)',
-  'CONNECT 421': 'The server refuses the connection for now (too busy or shutting down); try again later',
-  'CONNECT 554': 'The server refuses to talk SMTP with this client; it will only accept QUIT',
-  'EHLO 250': 'Hello accepted; the lines after the first list the extensions (keywords) this server supports',
-  'HELO 250': 'Hello accepted (HELO: no extension list, so the client may only use basic SMTP)',
-  'MAIL 250': 'The sender (reverse-path) is accepted; a mail transaction has begun, now name the recipients',
-  'RCPT 250': 'This recipient is accepted; add more with RCPT TO or send the message with DATA',
-  'RCPT 251': 'The recipient is not local but the server will forward the message',
-  'RCPT 550': 'This recipient is refused; the transaction goes on for the other recipients',
-  'RCPT 551': 'The recipient is not local here; the reply names where to send instead',
-  'RCPT 553': 'The recipient address is not acceptable (its syntax or domain)',
-  'RCPT 452': 'Too many recipients, or no room for now; send the rest in another transaction',
-  'RCPT 450': 'The mailbox cannot take mail right now; try again later',
-  'DATA 354': 'Go ahead: send the message (header, blank line, body) and end it with a line holding only "."',
-  'DATA 554': 'No valid recipients, so there is nothing to send the message to',
-  'END 250': 'The message is accepted: from now on the server is responsible for delivering it',
-  'END 552': 'The message is too big (or over quota); nothing was stored',
-  'END 554': 'The message was refused; nothing was stored',
-  'END 451': 'The server failed while storing the message; the client must send it again later',
-  'BDAT 250': 'The chunk is received; with LAST, the whole message is accepted for delivery',
-  'RSET 250': 'The mail transaction (sender, recipients, data) is thrown away; the session stays greeted',
-  'NOOP 250': 'Nothing happens: NOOP only checks that the server still answers',
-  'QUIT 221': 'Goodbye: the server closes the connection',
-  'STARTTLS 220': 'Start the TLS handshake now; afterwards the client must send EHLO again (RFC 3207 §4.2)',
-  'STARTTLS 454': 'TLS is not available for a temporary reason',
-  'AUTH 235': 'Logged in: the following MAIL commands are sent as this user',
-  'AUTH 334': 'A SASL challenge (base64): answer with one base64 line, or "*" to cancel',
-  'AUTH 535': 'Wrong user name or password',
-  'AUTH 538': 'This mechanism sends the password readable; use STARTTLS first',
-  'AUTH 504': 'The server does not know this SASL mechanism; EHLO lists the ones it offers after AUTH',
-  'HELP 214': 'The help text',
-  'VRFY 252': 'The server will not say whether this user exists (common, against address harvesting)',
-};
+export const SMTP_IN_CONTEXT: Record<string, string> = Object.fromEntries(
+  Object.entries(labEn)
+    .filter(([key]) => key.startsWith('smtp.reply.'))
+    .map(([key, text]) => [key.slice('smtp.reply.'.length).replace('.', ' '), text]),
+);
 
 // ---------------------------------------------------------------------------------------------
 // Enhanced status codes (RFC 3463 §2-3, the registry of RFC 5248 at IANA).

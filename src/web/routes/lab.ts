@@ -34,8 +34,10 @@ import {
   type WebEnv,
 } from '../context.js';
 import { ExerciseTracker } from '../exercises/progress.js';
-import { type Annotator, annotateSession, createAnnotator } from '../lab/annotate.js';
+import { type Language, negotiate } from '../i18n/index.js';
+import { type Annotator, annotateSession } from '../lab/annotate.js';
 import { explainCapabilities, probeAdvertised } from '../lab/capabilities.js';
+import { createLocalizedAnnotator, localizeEvent } from '../lab/localize.js';
 import { CAPTURE_CUT_NOTE, hasPasswords, sessionToPcap } from '../lab/pcap.js';
 import { SessionRecorder, type Viewer } from '../recorder/index.js';
 import { clientIp } from '../session-auth.js';
@@ -58,8 +60,15 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
   let capabilities: { at: number; value: Promise<CapabilitiesResponse> } | null = null;
   const slots = streamSlotsFor(ctx.config);
   const stallMs = ctx.config.web.stream_stall_timeout * 1000;
-  /** Followed live sessions by id: one annotator and one list of frames for all their followers. */
+  /** Followed live sessions by id and language: one annotator and one list of frames for all their followers. */
   const hubs = new Map<string, FollowHub>();
+  /** The explanations' language: the UI's switch (?lang=, an EventSource sends no header), the browser's, lab.language. */
+  const viewerLanguage = (c: Context<WebEnv>): Language =>
+    negotiate({
+      chosen: c.req.query('lang'),
+      acceptLanguage: c.req.header('accept-language'),
+      configured: ctx.config.lab.language,
+    });
   /** The frame of the summary the recorder is handing out now (it gives every listener the same object). */
   let summaryFrame: { summary: SessionSummary; frame: Buffer } | null = null;
   const frameOf = (s: SessionSummary): Buffer => {
@@ -158,7 +167,8 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
 
   app.get('/sessions/:id', async (c) => {
     const found = await session(c);
-    return c.json({ session: found.summary, events: annotateSession(found.events) });
+    const lang = viewerLanguage(c);
+    return c.json({ session: found.summary, events: annotateSession(found.events).map((e) => localizeEvent(e, lang)) });
   });
 
   app.get('/sessions/:id/stream', async (c) => {
@@ -166,16 +176,19 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
     const rec = needRecorder();
     const who = viewer(c);
     const id = found.summary.id;
+    // One hub per session and language: its frames are made once and shared by the viewers.
+    const lang = viewerLanguage(c);
+    const hubKey = `${id}\0${lang}`;
     const release = slots.take(currentUser(c));
-    let hub = hubs.get(id);
+    let hub = hubs.get(hubKey);
     if (!hub) {
-      const created: FollowHub = new FollowHub(id, createAnnotator(found.summary.proto), () => {
-        if (hubs.get(id) === created) hubs.delete(id);
+      const created: FollowHub = new FollowHub(id, createLocalizedAnnotator(found.summary.proto, lang), () => {
+        if (hubs.get(hubKey) === created) hubs.delete(hubKey);
       });
       const followed = rec.follow(id, (e) => created.push(e));
       if (followed) {
         created.start(followed.events, followed.stop);
-        hubs.set(id, created);
+        hubs.set(hubKey, created);
         hub = created;
       } else {
         // Closed already: replay what was recorded and end.

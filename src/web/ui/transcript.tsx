@@ -3,9 +3,9 @@
  * each server reply with its annotation, state changes as separators, and 🔒 on lines that were
  * encrypted on the wire. Also the hook that keeps a session's events live.
  */
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { type AnnotatedEvent, type Annotation, get, type SessionSummary, seg } from './api';
-import { t } from './i18n';
+import { language, t } from './i18n';
 import { errorText, fmtTime, useEventStream } from './util';
 
 export interface LiveSession {
@@ -29,6 +29,9 @@ export function useLiveSession(id: string): LiveSession {
   const [error, setError] = useState<string | null>(null);
   const [follow, setFollow] = useState(false);
   const [ended, setEnded] = useState(0);
+  // The explanations come in the UI's language: a switch loads them again.
+  const lang = language();
+  const shownLang = useRef(lang);
   useEffect(() => {
     let live = true;
     setError(null);
@@ -36,7 +39,10 @@ export function useLiveSession(id: string): LiveSession {
       (r) => {
         if (!live) return;
         setSession(r.session);
-        setEvents((old) => mergeEvents(ended ? old : [], r.events));
+        // Events of another language are replaced, not merged (merging keeps the first copy of a line).
+        const same = shownLang.current === lang;
+        shownLang.current = lang;
+        setEvents((old) => mergeEvents(ended && same ? old : [], r.events));
         if (r.session.active) setFollow(true);
       },
       (e: unknown) => live && setError(errorText(e)),
@@ -44,8 +50,8 @@ export function useLiveSession(id: string): LiveSession {
     return () => {
       live = false;
     };
-  }, [id, ended]);
-  const stream = useEventStream(follow ? `/api/sessions/${seg(id)}/stream` : null, {
+  }, [id, ended, lang]);
+  const stream = useEventStream(follow ? `/api/sessions/${seg(id)}/stream?lang=${lang}` : null, {
     event: (data) => {
       const ev = JSON.parse(data) as AnnotatedEvent;
       setEvents((old) => mergeEvents(old, [ev]));
