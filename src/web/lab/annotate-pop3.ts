@@ -4,11 +4,15 @@
  * TRANSACTION). Responses answer pending commands in order (CAPA PIPELINING, RFC 2449 §6.6); a
  * multi-line response (CAPA, LIST and UIDL without argument, RETR, TOP) ends with a "." line.
  */
+import { labEn } from '../i18n/lab.en.js';
 import type { LineNote, ProtocolTracker } from './annotate.js';
 import { lookupCapability } from './capabilities.js';
 import { POP3_RESP_CODES } from './codes.js';
 import { POP3_COMMANDS } from './commands.js';
 import { rfc } from './rfc.js';
+
+/** English explanations come from the lab catalogue; routes turn them into the viewer's language (localize.ts). */
+const EN: Readonly<Record<keyof typeof labEn, string>> = labEn;
 
 interface Pending {
   seq: number;
@@ -40,10 +44,7 @@ export class Pop3Tracker implements ProtocolTracker {
   client(seq: number, text: string): LineNote {
     if (this.#sasl) {
       return {
-        summary:
-          text === '*'
-            ? 'Cancels the AUTH exchange ("*")'
-            : 'SASL response to the "+" challenge: base64, hidden here because it carries credentials',
+        summary: text === '*' ? 'Cancels the AUTH exchange ("*")' : EN['pop3.saslHidden'],
         rfc: rfc(5034, '4'),
       };
     }
@@ -85,7 +86,7 @@ export class Pop3Tracker implements ProtocolTracker {
       const data = text.slice(2);
       return {
         code: '+',
-        summary: 'SASL challenge: the client answers with one base64 line (or "*" to cancel)',
+        summary: EN['pop3.saslChallenge'],
         detail: data
           ? `The challenge decodes to "${Buffer.from(data, 'base64').toString('utf8')}".`
           : 'An empty challenge.',
@@ -95,7 +96,7 @@ export class Pop3Tracker implements ProtocolTracker {
     }
     const m = /^([+-])(OK|ERR)\b ?(.*)$/i.exec(text);
     if (!m) {
-      return { summary: 'Not a POP3 status line (expected +OK or -ERR)', answers, rfc: rfc(1939, '3') };
+      return { summary: EN['pop3.notStatus'], answers, rfc: rfc(1939, '3') };
     }
     this.#sasl = false;
     const ok = m[1] === '+';
@@ -104,7 +105,7 @@ export class Pop3Tracker implements ProtocolTracker {
     if (target?.verb === 'CONNECT') this.#greeted = true;
     const detail: string[] = [];
     const rc = /^\[([^\]]+)\]/.exec(rest);
-    let summary = ok ? 'Success' : 'Error: the command failed';
+    let summary = ok ? EN['pop3.success'] : EN['pop3.failed'];
     let ref = rfc(1939, '3');
     if (rc) {
       const name = rc[1].toUpperCase();
@@ -116,7 +117,7 @@ export class Pop3Tracker implements ProtocolTracker {
       const s = this.#transition(target, ok);
       if (s) summary = s;
     } else {
-      summary = ok ? 'A status line the client did not ask for' : 'An error not tied to a command (e.g. idle timeout)';
+      summary = ok ? EN['pop3.unasked'] : EN['pop3.untiedError'];
     }
     if (ok && target && this.#multiLineAnswer(target)) {
       this.#multi = target;
@@ -144,7 +145,7 @@ export class Pop3Tracker implements ProtocolTracker {
     if (text === '.') {
       this.#multi = null;
       this.#pending.shift();
-      return { summary: 'End of the multi-line response (a line holding only ".")', answers, rfc: rfc(1939, '3') };
+      return { summary: EN['pop3.endMulti'], answers, rfc: rfc(1939, '3') };
     }
     switch (target.verb) {
       case 'CAPA': {
@@ -173,9 +174,7 @@ export class Pop3Tracker implements ProtocolTracker {
             rfc: rfc(1939, '5'),
           };
         return {
-          summary: text.startsWith('..')
-            ? 'Message line starting with "." (the server doubled the dot)'
-            : 'Message line',
+          summary: text.startsWith('..') ? EN['pop3.messageLineDot'] : EN['pop3.messageLine'],
           answers,
           rfc: rfc(1939, '3'),
         };
@@ -187,43 +186,37 @@ export class Pop3Tracker implements ProtocolTracker {
   #transition(p: Pending, ok: boolean): string | null {
     switch (p.verb) {
       case 'CONNECT':
-        return ok
-          ? 'The greeting: the server is ready (AUTHORIZATION state); log in with USER/PASS, APOP or AUTH'
-          : 'The server refuses the connection';
+        return ok ? EN['pop3.greeting'] : EN['pop3.refused'];
       case 'USER':
-        return ok ? 'User name noted; send the password with PASS' : 'The user name is not accepted';
+        return ok ? EN['pop3.userOk'] : EN['pop3.userBad'];
       case 'PASS':
       case 'APOP':
       case 'AUTH':
         if (ok) {
           this.state = 'TRANSACTION';
-          return 'Logged in: the maildrop is locked for this session (TRANSACTION state)';
+          return EN['pop3.loggedIn'];
         }
-        return 'Login failed; the session stays in the AUTHORIZATION state';
+        return EN['pop3.loginFailed'];
       case 'STLS':
-        return ok
-          ? 'Start the TLS handshake now; afterwards the client should send CAPA again'
-          : 'TLS is not available';
+        return ok ? EN['pop3.stlsOk'] : EN['pop3.stlsBad'];
       case 'STAT':
         if (!ok) return null;
-        return 'Message count and total size in octets (“+OK count size”)';
+        return EN['pop3.stat'];
       case 'RETR':
       case 'TOP':
-        return ok ? 'The message follows' : null;
+        return ok ? EN['pop3.follows'] : null;
       case 'DELE':
-        return ok ? 'Marked for deletion; it is removed at QUIT' : null;
+        return ok ? EN['pop3.dele'] : null;
       case 'RSET':
-        return ok ? 'All deletion marks are removed' : null;
+        return ok ? EN['pop3.rset'] : null;
       case 'QUIT':
         if (this.state === 'TRANSACTION') {
           this.state = 'UPDATE';
-          return ok
-            ? 'The marked messages are deleted (UPDATE state) and the session ends'
-            : 'Some marked messages could not be deleted';
+          return ok ? EN['pop3.quitUpdate'] : EN['pop3.quitPartial'];
         }
-        return 'The session ends (nothing is deleted outside TRANSACTION)';
+        return EN['pop3.quitNoUpdate'];
       case 'CAPA':
-        return ok ? 'The capability list follows, one per line' : null;
+        return ok ? EN['pop3.capa'] : null;
       default:
         return null;
     }

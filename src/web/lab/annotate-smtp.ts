@@ -13,7 +13,7 @@ import { SMTP_COMMANDS } from './commands.js';
 import { rfc } from './rfc.js';
 
 /** English explanations come from the lab catalogue; routes turn them into the viewer's language (localize.ts). */
-const EN = labEn;
+const EN: Readonly<Record<keyof typeof labEn, string>> = labEn;
 
 interface Pending {
   seq: number;

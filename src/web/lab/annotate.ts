@@ -23,7 +23,7 @@ import { SmtpTracker } from './annotate-smtp.js';
 import type { RfcRef } from './rfc.js';
 
 /** English explanations come from the lab catalogue; routes turn them into the viewer's language (localize.ts). */
-const EN = labEn;
+const EN: Readonly<Record<keyof typeof labEn, string>> = labEn;
 
 export interface Annotator {
   push(event: TraceEvent): AnnotatedEvent;

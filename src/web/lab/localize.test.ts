@@ -104,6 +104,47 @@ describe('the lab in Dutch and French', () => {
     });
   }
 
+  it('POP3 in Dutch and French: USER/PASS, STAT, RETR, DELE and QUIT explained, the lines as sent', () => {
+    const lines: ['in' | 'out', string][] = [
+      ['out', '+OK POP3 server ready <1.2@mx.example.test>'],
+      ['in', 'USER student01@class.example'],
+      ['out', '+OK'],
+      ['in', 'PASS ********'],
+      ['out', '+OK logged in'],
+      ['in', 'STAT'],
+      ['out', '+OK 1 120'],
+      ['in', 'RETR 1'],
+      ['out', '+OK 120 octets'],
+      ['out', 'Subject: hi'],
+      ['out', '.'],
+      ['in', 'DELE 1'],
+      ['out', '+OK'],
+      ['in', 'QUIT'],
+      ['out', '+OK bye'],
+    ];
+    const events: TraceEvent[] = [
+      {
+        ...(smtpSession()[0] as Extract<TraceEvent, { type: 'open' }>),
+        proto: 'pop3',
+        listener: 'pop3',
+        localPort: 110,
+      },
+      ...lines.map(([type, text], i): TraceEvent => ({ type, sid: 't', t: i + 1, seq: i + 1, text })),
+    ];
+    const en = annotateSession(events);
+    for (const lang of ['nl', 'fr'] as const) {
+      const local = en.map((e) => localizeEvent(e, lang));
+      const summaryOf = (text: string) => local.find((e) => e.type === 'out' && e.text === text)?.annotation?.summary;
+      assert.equal(summaryOf('+OK logged in'), CATALOGUE[lang]['pop3.loggedIn']);
+      assert.equal(summaryOf('+OK bye'), CATALOGUE[lang]['pop3.quitUpdate']);
+      for (const e of local) {
+        const text = e.annotation?.summary ?? '';
+        const key = Object.entries(labEn).find(([, v]) => v === text)?.[0] as keyof typeof labEn | undefined;
+        assert.ok(key === undefined || CATALOGUE[lang][key] === labEn[key], `English left in ${lang}: "${text}"`);
+      }
+    }
+  });
+
   it('knows every language', () => {
     assert.deepEqual([...LANGUAGES], ['en', 'nl', 'fr']);
     assert.ok(english.size > 0);
