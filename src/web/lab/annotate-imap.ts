@@ -5,11 +5,15 @@
  * States (RFC 9051 §3): not authenticated → authenticated → selected → logout. Literals `{n}` (and
  * `{n+}`, `~{n}`) span lines; their bytes are counted so a literal's lines are not read as commands.
  */
+import { labEn } from '../i18n/lab.en.js';
 import type { LineNote, ProtocolTracker } from './annotate.js';
 import { lookupCapability } from './capabilities.js';
 import { IMAP_RESP_CODES, IMAP_STATUS } from './codes.js';
 import { IMAP_COMMANDS, IMAP_UNTAGGED } from './commands.js';
 import { rfc } from './rfc.js';
+
+/** English explanations come from the lab catalogue; routes turn them into the viewer's language (localize.ts). */
+const EN: Readonly<Record<keyof typeof labEn, string>> = labEn;
 
 interface Pending {
   seq: number;
@@ -52,26 +56,23 @@ export class ImapTracker implements ProtocolTracker {
   client(seq: number, text: string): LineNote {
     if (this.#clientLiteral) {
       const rest = consumeLiteral(this.#clientLiteral, text);
-      if (rest === null) return { summary: 'Literal data (part of the command above)', rfc: rfc(9051, '4.3') };
+      if (rest === null) return { summary: EN['imap.literal'], rfc: rfc(9051, '4.3') };
       this.#clientLiteral = null;
       this.#watchLiteral('client', rest);
-      return { summary: 'End of the literal; the command continues', rfc: rfc(9051, '4.3') };
+      return { summary: EN['imap.literalEnd'], rfc: rfc(9051, '4.3') };
     }
     if (this.#sasl) {
       const target = this.#sasl;
       this.#sasl = null;
       return {
-        summary:
-          text === '*'
-            ? `Cancels ${target.name} ("*")`
-            : 'SASL response (base64), hidden here because it carries credentials',
+        summary: text === '*' ? `Cancels ${target.name} ("*")` : EN['imap.saslHidden'],
         rfc: rfc(9051, '6.2.2'),
       };
     }
     const idle = this.#pending.find((p) => p.name === 'IDLE');
     if (idle && text.toUpperCase() === 'DONE') {
       return {
-        summary: 'DONE ends IDLE; the server answers with the tagged OK of the IDLE command',
+        summary: EN['imap.done'],
         rfc: rfc(9051, '6.3.13'),
       };
     }
@@ -92,8 +93,8 @@ export class ImapTracker implements ProtocolTracker {
     const info = IMAP_COMMANDS[base];
     if (!info) {
       return {
-        summary: name ? `${name.slice(0, 40)}: not an IMAP command this lab knows` : 'A line without a command',
-        detail: 'Every IMAP command is "tag NAME arguments", e.g. "a1 NOOP".',
+        summary: name ? `${name.slice(0, 40)}: not an IMAP command this lab knows` : EN['imap.noCommand'],
+        detail: EN['imap.commandForm'],
         rfc: rfc(9051, '2.2.1'),
         command: true,
       };
@@ -113,16 +114,15 @@ export class ImapTracker implements ProtocolTracker {
     if (this.#serverLiteral) {
       const rest = consumeLiteral(this.#serverLiteral, text);
       const answers = this.#current();
-      if (rest === null)
-        return { code: '*', summary: 'Literal data (part of the response above)', answers, rfc: rfc(9051, '4.3') };
+      if (rest === null) return { code: '*', summary: EN['imap.literalResponse'], answers, rfc: rfc(9051, '4.3') };
       this.#serverLiteral = null;
       this.#watchLiteral('server', rest);
-      return { code: '*', summary: 'Literal data, then the rest of the response', answers, rfc: rfc(9051, '4.3') };
+      return { code: '*', summary: EN['imap.literalThenRest'], answers, rfc: rfc(9051, '4.3') };
     }
     if (text === '+' || text.startsWith('+ ')) return this.#continuation(text.slice(2));
     if (text.startsWith('* ')) return this.#untagged(text.slice(2));
     const m = /^(\S+) (OK|NO|BAD)\b ?(.*)$/i.exec(text);
-    if (!m) return { summary: 'Not an IMAP response line', rfc: rfc(9051, '7') };
+    if (!m) return { summary: EN['imap.notResponse'], rfc: rfc(9051, '7') };
     const [, tag, statusRaw, rest] = m;
     const status = statusRaw.toUpperCase();
     const i = this.#pending.findIndex((p) => p.tag === tag);
@@ -155,7 +155,7 @@ export class ImapTracker implements ProtocolTracker {
     if (last?.name === 'IDLE') {
       return {
         code: '+',
-        summary: 'IDLE is running: the server reports changes as they happen until the client sends DONE',
+        summary: EN['imap.idling'],
         answers: { seq: last.seq, command: 'IDLE' },
         rfc: rfc(9051, '6.3.13'),
       };
@@ -165,8 +165,8 @@ export class ImapTracker implements ProtocolTracker {
       const decoded = data ? Buffer.from(data, 'base64').toString('utf8') : '';
       return {
         code: '+',
-        summary: 'SASL challenge: answer with one base64 line (or "*" to cancel)',
-        detail: data ? `The challenge decodes to "${decoded}".` : 'An empty challenge.',
+        summary: EN['imap.saslChallenge'],
+        detail: data ? `The challenge decodes to "${decoded}".` : EN['common.emptyChallenge'],
         answers: { seq: last.seq, command: 'AUTHENTICATE' },
         rfc: rfc(9051, '6.2.2'),
       };
@@ -174,8 +174,8 @@ export class ImapTracker implements ProtocolTracker {
     // The engine reports a command once it is complete, so the literal's command is not known yet.
     return {
       code: '+',
-      summary: 'Go ahead: the server is ready for the literal the client announced with {n}',
-      detail: 'A synchronizing literal waits for this "+" (a non-synchronizing {n+} literal of LITERAL+ does not).',
+      summary: EN['imap.goAhead'],
+      detail: EN['imap.syncLiteral'],
       rfc: rfc(9051, '7.6'),
     };
   }
@@ -192,9 +192,9 @@ export class ImapTracker implements ProtocolTracker {
       if (name === 'BYE') this.state = 'logout';
       if (name === 'PREAUTH') this.state = 'authenticated';
       let summary = IMAP_STATUS[name].text;
-      if (first && name === 'OK') summary = 'The greeting: the server is ready; the client is not authenticated yet';
-      else if (first && name === 'PREAUTH') summary = 'The greeting: the connection is already authenticated';
-      else if (first && name === 'BYE') summary = 'The greeting refuses the connection';
+      if (first && name === 'OK') summary = EN['imap.greetingOk'];
+      else if (first && name === 'PREAUTH') summary = EN['imap.greetingPreauth'];
+      else if (first && name === 'BYE') summary = EN['imap.greetingBye'];
       else if (rc) summary = `[${rc.name}] ${rc.text}`;
       return {
         code: name,
@@ -229,7 +229,7 @@ export class ImapTracker implements ProtocolTracker {
     return {
       code: '*',
       summary,
-      detail: 'Untagged data: part of the answer to the command in progress, or an unsolicited update.',
+      detail: EN['imap.untagged'],
       answers,
       rfc: info?.rfc ?? rfc(9051, '7'),
     };
@@ -245,9 +245,9 @@ export class ImapTracker implements ProtocolTracker {
       case 'AUTHENTICATE':
         if (ok) {
           this.state = 'authenticated';
-          return 'Logged in: the session is now in the authenticated state';
+          return EN['imap.loggedIn'];
         }
-        return code === 'AUTHENTICATIONFAILED' ? 'Login failed: wrong user name or password' : 'Login failed';
+        return code === 'AUTHENTICATIONFAILED' ? EN['imap.loginWrong'] : EN['imap.loginFailed'];
       case 'SELECT':
       case 'EXAMINE':
         if (ok) {
@@ -256,16 +256,16 @@ export class ImapTracker implements ProtocolTracker {
         }
         // RFC 9051 §6.3.2: a failed SELECT leaves no mailbox selected.
         if (this.state === 'selected') this.state = 'authenticated';
-        return 'The mailbox could not be selected; no mailbox is selected now';
+        return EN['imap.selectFailed'];
       case 'CLOSE':
       case 'UNSELECT':
         if (ok) this.state = 'authenticated';
-        return ok ? 'The mailbox is closed; back in the authenticated state' : `${p.name} failed`;
+        return ok ? EN['imap.closed'] : `${p.name} failed`;
       case 'LOGOUT':
         this.state = 'logout';
-        return 'LOGOUT completed; the server closes the connection';
+        return EN['imap.logout'];
       case 'STARTTLS':
-        return ok ? 'Start the TLS handshake now; capabilities must be asked again afterwards' : 'TLS is not available';
+        return ok ? EN['imap.starttls'] : 'TLS is not available';
       case 'IDLE':
         return ok ? 'IDLE ended' : 'IDLE failed';
       default:

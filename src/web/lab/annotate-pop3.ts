@@ -89,7 +89,7 @@ export class Pop3Tracker implements ProtocolTracker {
         summary: EN['pop3.saslChallenge'],
         detail: data
           ? `The challenge decodes to "${Buffer.from(data, 'base64').toString('utf8')}".`
-          : 'An empty challenge.',
+          : EN['common.emptyChallenge'],
         answers,
         rfc: rfc(5034, '4'),
       };

@@ -145,6 +145,34 @@ describe('the lab in Dutch and French', () => {
     }
   });
 
+  it('IMAP in Dutch and French: the greeting, LOGIN and LOGOUT explained', () => {
+    const lines: ['in' | 'out', string][] = [
+      ['out', '* OK [CAPABILITY IMAP4rev1] postbode ready'],
+      ['in', 'a1 LOGIN student01@class.example ********'],
+      ['out', 'a1 OK LOGIN completed'],
+      ['in', 'a2 LOGOUT'],
+      ['out', '* BYE logging out'],
+      ['out', 'a2 OK LOGOUT completed'],
+    ];
+    const events: TraceEvent[] = [
+      {
+        ...(smtpSession()[0] as Extract<TraceEvent, { type: 'open' }>),
+        proto: 'imap',
+        listener: 'imap',
+        localPort: 143,
+      },
+      ...lines.map(([type, text], i): TraceEvent => ({ type, sid: 't', t: i + 1, seq: i + 1, text })),
+    ];
+    const en = annotateSession(events);
+    for (const lang of ['nl', 'fr'] as const) {
+      const local = en.map((e) => localizeEvent(e, lang));
+      const summaryOf = (text: string) => local.find((e) => e.type === 'out' && e.text === text)?.annotation?.summary;
+      assert.equal(summaryOf('* OK [CAPABILITY IMAP4rev1] postbode ready'), CATALOGUE[lang]['imap.greetingOk']);
+      assert.equal(summaryOf('a1 OK LOGIN completed'), CATALOGUE[lang]['imap.loggedIn']);
+      assert.equal(summaryOf('a2 OK LOGOUT completed'), CATALOGUE[lang]['imap.logout']);
+    }
+  });
+
   it('knows every language', () => {
     assert.deepEqual([...LANGUAGES], ['en', 'nl', 'fr']);
     assert.ok(english.size > 0);
