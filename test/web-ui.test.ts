@@ -435,6 +435,14 @@ describe('web UI in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
     assert.equal(await text(page.getByRole('heading', { level: 1 })), 'Oefeningen');
     assert.equal(await page.locator('html').getAttribute('lang'), 'nl');
     await shot(page, 'exercises');
+    // A session's explanations follow; its protocol lines stay as they crossed the wire.
+    await page.goto(`${base}/#/sessions`);
+    await page.locator('table.sessions a.proto').first().click();
+    await page
+      .getByText(/TCP-verbinding geopend/)
+      .first()
+      .waitFor();
+    assert.equal(await page.getByText(/TCP connection opened/).count(), 0);
     // The choice is kept in the browser: a reload stays in Dutch, and the menu follows.
     await page.reload();
     await page.getByRole('link', { name: 'Sessies' }).waitFor();
