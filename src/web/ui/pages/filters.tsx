@@ -18,6 +18,7 @@ import {
   seg,
   type UserInfo,
 } from '../api';
+import { t } from '../i18n';
 import { ErrorBox, fmtBytes, fmtTime, Loading, Notice, useAction, useLoad } from '../util';
 
 interface Overview {
@@ -59,14 +60,14 @@ function AccountPicker({ account }: { account: string | undefined }) {
   return (
     <form class="filters" onSubmit={(e) => e.preventDefault()}>
       <label>
-        Account
+        {t('mail.account')}
         <select
           value={account ?? ''}
           onChange={(e) => {
             location.hash = href(e.currentTarget.value || undefined);
           }}
         >
-          <option value="">— pick an account —</option>
+          <option value="">{t('mail.pickAccountOption')}</option>
           {users.data?.users.map((u) => (
             <option key={u.address} value={u.address}>
               {u.address}
@@ -84,14 +85,10 @@ export function FiltersPage({ me, account }: { me: Me; account?: string }) {
   const acct = account ?? (admin ? undefined : 'me');
   return (
     <section>
-      <h1>Mail filters</h1>
-      <p class="muted">
-        Rules the server runs on every message it delivers to you, whatever mail program is open: a vacation reply and
-        filters, written as a Sieve script. Mail programs such as Thunderbird (with its Sieve add-on) and Roundcube
-        change the same scripts over ManageSieve.
-      </p>
+      <h1>{t('filters.title')}</h1>
+      <p class="muted">{t('filters.intro')}</p>
       {admin && <AccountPicker account={account} />}
-      {acct ? <Filters account={acct} /> : <p class="muted">Pick an account to see its filters.</p>}
+      {acct ? <Filters account={acct} /> : <p class="muted">{t('filters.pickAccount')}</p>}
     </section>
   );
 }
@@ -103,18 +100,16 @@ function Filters({ account }: { account: string }) {
   return (
     <>
       <ErrorBox error={overview.error} />
-      {overview.loading && !overview.data && <Loading what="scripts" />}
+      {overview.loading && !overview.data && <Loading what={t('filters.loadingScripts')} />}
       {overview.data && (
         <p class="active-script">
           {overview.data.active ? (
             <>
-              Active script: <strong class="mono">{overview.data.active}</strong>
-              {overview.data.active === overview.data.formScript
-                ? ' (the rules below)'
-                : ' (a script of your own; the rules below apply once the form’s script is active)'}
+              {t('filters.activeScript')} <strong class="mono">{overview.data.active}</strong>{' '}
+              {overview.data.active === overview.data.formScript ? t('filters.theRulesBelow') : t('filters.ownScript')}
             </>
           ) : (
-            'No script is active: every message goes to the inbox.'
+            t('filters.noneActive')
           )}
         </p>
       )}
@@ -184,10 +179,10 @@ function RulesForm({ account, onSaved }: { account: string; onSaved: () => void 
   const off = loaded.data?.form === 'off';
   const save = (e: Event) => {
     e.preventDefault();
-    if (off && !confirm('The script "postbode" was edited by hand. Replace it with the rules of this form?')) return;
+    if (off && !confirm(t('rules.confirmReplace'))) return;
     act.run(async () => {
       await api('PUT', `/api/sieve/${seg(account)}/rules`, { rules: rules(), activate: true, overwrite: off });
-      setSaved('Saved. The rules are active and apply to the next message that arrives.');
+      setSaved(t('rules.saved'));
       setPreview(null);
       loaded.reload();
       onSaved();
@@ -209,9 +204,9 @@ function RulesForm({ account, onSaved }: { account: string; onSaved: () => void 
   };
 
   if (loaded.error) return <ErrorBox error={loaded.error} />;
-  if (!loaded.data) return <Loading what="filters" />;
+  if (!loaded.data) return <Loading what={t('rules.loadingWhat')} />;
   return (
-    <form class="card rules" onSubmit={save} aria-label="Vacation reply and filters">
+    <form class="card rules" onSubmit={save} aria-label={t('rules.formLabel')}>
       {loaded.data.note && <div class={`notice ${off ? 'warn' : ''}`}>{loaded.data.note}</div>}
       <fieldset class="vacation" disabled={act.busy}>
         <legend>
@@ -225,13 +220,13 @@ function RulesForm({ account, onSaved }: { account: string; onSaved: () => void 
                 setVacation({ ...vacation, enabled: e.currentTarget.checked });
               }}
             />
-            Vacation reply
+            {t('rules.vacation')}
           </label>
         </legend>
         {hasVacation && vacation.enabled && (
           <div class="grid">
             <label>
-              First day
+              {t('rules.firstDay')}
               <input
                 type="date"
                 name="vacation-start"
@@ -240,7 +235,7 @@ function RulesForm({ account, onSaved }: { account: string; onSaved: () => void 
               />
             </label>
             <label>
-              Last day
+              {t('rules.lastDay')}
               <input
                 type="date"
                 name="vacation-end"
@@ -249,7 +244,7 @@ function RulesForm({ account, onSaved }: { account: string; onSaved: () => void 
               />
             </label>
             <label>
-              Answer the same sender again after (days)
+              {t('rules.days')}
               <input
                 type="number"
                 name="vacation-days"
@@ -260,53 +255,50 @@ function RulesForm({ account, onSaved }: { account: string; onSaved: () => void 
               />
             </label>
             <label class="grow">
-              Subject
+              {t('rules.subject')}
               <input
                 name="vacation-subject"
-                placeholder="empty: “Auto: ” and the subject of the message"
+                placeholder={t('rules.subjectPlaceholder')}
                 value={vacation.subject ?? ''}
                 onInput={(e) => setVacation({ ...vacation, subject: e.currentTarget.value })}
               />
             </label>
             <label class="wide">
-              Text
+              {t('rules.text')}
               <textarea
                 name="vacation-text"
                 rows={5}
                 required
-                placeholder="I am away until … and will answer when I am back."
+                placeholder={t('rules.textPlaceholder')}
                 value={vacation.text}
                 onInput={(e) => setVacation({ ...vacation, text: e.currentTarget.value })}
               />
             </label>
-            <p class="muted small wide">
-              Empty dates: from now on, or with no end. No reply goes to mailing lists, bulk mail, automatic replies or
-              mail that was not addressed to you.
-            </p>
+            <p class="muted small wide">{t('rules.vacationNote')}</p>
           </div>
         )}
       </fieldset>
 
       <fieldset class="filter-list" disabled={act.busy}>
-        <legend>Filters, run in this order</legend>
-        {filters.length === 0 && <p class="muted">No filters yet.</p>}
+        <legend>{t('rules.filtersLegend')}</legend>
+        {filters.length === 0 && <p class="muted">{t('rules.noFilters')}</p>}
         <ol>
           {filters.map((f, i) => (
             <li key={i} class="filter">
-              <span>If</span>
+              <span>{t('rules.if')}</span>
               <select
-                aria-label="Header"
+                aria-label={t('rules.header')}
                 value={f.field}
                 onChange={(e) => update(i, { field: e.currentTarget.value as SieveFilterRule['field'] })}
               >
                 <option value="from">From</option>
-                <option value="to">To or Cc</option>
+                <option value="to">{t('rules.toCc')}</option>
                 <option value="subject">Subject</option>
-                <option value="header">another header…</option>
+                <option value="header">{t('rules.otherHeader')}</option>
               </select>
               {f.field === 'header' && (
                 <input
-                  aria-label="Header name"
+                  aria-label={t('rules.headerName')}
                   placeholder="List-Id"
                   size={12}
                   value={f.header ?? ''}
@@ -314,24 +306,24 @@ function RulesForm({ account, onSaved }: { account: string; onSaved: () => void 
                 />
               )}
               <select
-                aria-label="Match"
+                aria-label={t('rules.match')}
                 value={f.match}
                 onChange={(e) => update(i, { match: e.currentTarget.value as SieveFilterRule['match'] })}
               >
-                <option value="contains">contains</option>
-                <option value="is">is exactly</option>
+                <option value="contains">{t('rules.contains')}</option>
+                <option value="is">{t('rules.isExactly')}</option>
               </select>
               <input
-                aria-label="Text"
+                aria-label={t('rules.text')}
                 required
-                placeholder="text"
+                placeholder={t('rules.textShort')}
                 value={f.value}
                 onInput={(e) => update(i, { value: e.currentTarget.value })}
               />
-              <span>then</span>
+              <span>{t('rules.then')}</span>
               <input
-                aria-label="Folder"
-                placeholder="file into folder"
+                aria-label={t('rules.folder')}
+                placeholder={t('rules.folderPlaceholder')}
                 size={14}
                 disabled={f.discard}
                 value={f.fileinto ?? ''}
@@ -343,7 +335,7 @@ function RulesForm({ account, onSaved }: { account: string; onSaved: () => void 
                   checked={f.flag}
                   onChange={(e) => update(i, { flag: e.currentTarget.checked })}
                 />
-                flag
+                {t('rules.flag')}
               </label>
               <label class="toggle">
                 <input
@@ -351,7 +343,7 @@ function RulesForm({ account, onSaved }: { account: string; onSaved: () => void 
                   checked={f.markRead}
                   onChange={(e) => update(i, { markRead: e.currentTarget.checked })}
                 />
-                mark read
+                {t('rules.markRead')}
               </label>
               <label class="toggle">
                 <input
@@ -359,7 +351,7 @@ function RulesForm({ account, onSaved }: { account: string; onSaved: () => void 
                   checked={f.discard}
                   onChange={(e) => update(i, { discard: e.currentTarget.checked, fileinto: '' })}
                 />
-                discard
+                {t('rules.discard')}
               </label>
               <label class="toggle">
                 <input
@@ -368,16 +360,22 @@ function RulesForm({ account, onSaved }: { account: string; onSaved: () => void 
                   disabled={f.discard}
                   onChange={(e) => update(i, { stop: e.currentTarget.checked })}
                 />
-                stop
+                {t('rules.stop')}
               </label>
               <span class="buttons">
-                <button type="button" class="link" aria-label="Move up" onClick={() => move(i, -1)} disabled={i === 0}>
+                <button
+                  type="button"
+                  class="link"
+                  aria-label={t('rules.moveUp')}
+                  onClick={() => move(i, -1)}
+                  disabled={i === 0}
+                >
                   ↑
                 </button>
                 <button
                   type="button"
                   class="link"
-                  aria-label="Move down"
+                  aria-label={t('rules.moveDown')}
                   onClick={() => move(i, 1)}
                   disabled={i === filters.length - 1}
                 >
@@ -386,7 +384,7 @@ function RulesForm({ account, onSaved }: { account: string; onSaved: () => void 
                 <button
                   type="button"
                   class="link"
-                  aria-label="Remove filter"
+                  aria-label={t('rules.remove')}
                   onClick={() => setFilters(filters.filter((_, j) => j !== i))}
                 >
                   ✕
@@ -396,27 +394,24 @@ function RulesForm({ account, onSaved }: { account: string; onSaved: () => void 
           ))}
         </ol>
         <button type="button" onClick={() => setFilters([...filters, { ...NEW_FILTER }])}>
-          Add a filter
+          {t('rules.add')}
         </button>
-        <p class="muted small">
-          A folder that does not exist yet is created with the first message filed into it. “stop” ends the rules for
-          that message; “discard” throws the message away (and stops).
-        </p>
+        <p class="muted small">{t('rules.filtersNote')}</p>
       </fieldset>
 
       <div class="actions">
         <button type="submit" disabled={act.busy}>
-          {off ? 'Replace the script with these rules' : 'Save and activate'}
+          {off ? t('rules.replace') : t('rules.saveActivate')}
         </button>
         <button type="button" onClick={showPreview} disabled={act.busy}>
-          Show the Sieve script
+          {t('rules.showScript')}
         </button>
       </div>
       <ErrorBox error={act.error} onClose={() => act.setError(null)} />
       {saved && !act.error && <Notice>{saved}</Notice>}
       {preview !== null && (
         <details open class="preview">
-          <summary>The script these rules make (not saved yet)</summary>
+          <summary>{t('rules.previewSummary')}</summary>
           <pre class="sieve">{preview}</pre>
         </details>
       )}
@@ -445,23 +440,26 @@ function Scripts({
       onChanged();
     });
   const remove = (name: string) => {
-    if (!confirm(`Delete the script "${name}"? This cannot be undone.`)) return;
+    if (!confirm(t('filters.confirmDelete', { name }))) return;
     act.run(async () => {
       await api('DELETE', `/api/sieve/${seg(account)}/scripts/${seg(name)}`);
       onChanged();
     });
   };
   const create = () => {
-    const name = prompt('Name of the new script:', 'my-rules');
+    const name = prompt(t('filters.promptName'), 'my-rules');
     if (name) onEdit(name, true);
   };
   const { limits } = overview;
   return (
     <div class="card scripts">
-      <h2>Sieve scripts</h2>
+      <h2>{t('filters.scripts')}</h2>
       <p class="muted small">
-        At most one script is active: the one the server runs for each new message. {overview.scripts.length} of{' '}
-        {limits.maxScripts} scripts, each at most {fmtBytes(limits.maxScriptBytes)}.
+        {t('filters.scriptsNote', {
+          n: overview.scripts.length,
+          max: limits.maxScripts,
+          size: fmtBytes(limits.maxScriptBytes),
+        })}
       </p>
       <ErrorBox error={act.error} onClose={() => act.setError(null)} />
       {overview.scripts.length > 0 && (
@@ -469,9 +467,9 @@ function Scripts({
           <table>
             <thead>
               <tr>
-                <th>Name</th>
-                <th>Size</th>
-                <th>Changed</th>
+                <th>{t('filters.name')}</th>
+                <th>{t('filters.size')}</th>
+                <th>{t('filters.changed')}</th>
                 <th />
               </tr>
             </thead>
@@ -483,24 +481,24 @@ function Scripts({
                     {s.active && (
                       <>
                         {' '}
-                        <span class="pill ok">active</span>
+                        <span class="pill ok">{t('filters.active')}</span>
                       </>
                     )}
-                    {s.name === overview.formScript && <span class="muted small"> (the form’s)</span>}
+                    {s.name === overview.formScript && <span class="muted small"> {t('filters.theForms')}</span>}
                   </td>
                   <td class="num">{fmtBytes(s.size)}</td>
                   <td>{fmtTime(s.updatedAt)}</td>
                   <td class="buttons">
                     <button type="button" onClick={() => onEdit(s.name, false)}>
-                      Edit
+                      {t('aliases.edit')}
                     </button>
                     {s.active ? (
                       <button type="button" onClick={() => setActive(null)} disabled={act.busy}>
-                        Deactivate
+                        {t('filters.deactivate')}
                       </button>
                     ) : (
                       <button type="button" onClick={() => setActive(s.name)} disabled={act.busy}>
-                        Activate
+                        {t('filters.activate')}
                       </button>
                     )}
                     <button
@@ -508,9 +506,9 @@ function Scripts({
                       class="danger"
                       onClick={() => remove(s.name)}
                       disabled={act.busy || s.active}
-                      title={s.active ? 'The active script cannot be deleted; deactivate it first' : undefined}
+                      title={s.active ? t('filters.cannotDelete') : undefined}
                     >
-                      Delete
+                      {t('common.delete')}
                     </button>
                   </td>
                 </tr>
@@ -520,7 +518,7 @@ function Scripts({
         </div>
       )}
       <button type="button" onClick={create}>
-        New script
+        {t('filters.newScript')}
       </button>
     </div>
   );
@@ -583,7 +581,7 @@ function ScriptEditor({
         source,
       });
       setErrors(r.errors);
-      setSaved(r.ok ? 'No errors.' : null);
+      setSaved(r.ok ? t('filters.noErrors') : null);
     });
   const save = (e: Event) => {
     e.preventDefault();
@@ -599,7 +597,7 @@ function ScriptEditor({
         throw err;
       }
       setErrors([]);
-      setSaved(activate ? 'Saved and activated.' : 'Saved.');
+      setSaved(activate ? t('filters.savedActivated') : t('filters.saved'));
       onSaved();
     });
   };
@@ -607,19 +605,14 @@ function ScriptEditor({
   const size = new TextEncoder().encode(source).length;
   const form = loaded.data?.form;
   return (
-    <form class="card editor" onSubmit={save} aria-label={`Edit the script ${name}`}>
+    <form class="card editor" onSubmit={save} aria-label={t('filters.editLabel', { name })}>
       <h2>
-        {isNew ? 'New script' : 'Script'} <span class="mono">{name}</span>
+        {isNew ? t('filters.newScript') : t('filters.script')} <span class="mono">{name}</span>
       </h2>
       {loaded.error && <ErrorBox error={loaded.error} />}
-      {form && form !== 'foreign' && (
-        <div class="notice warn">
-          This is the form’s script. Saving it here turns the form off for it: the form then leaves your version alone
-          until you save the form again (which replaces it).
-        </div>
-      )}
+      {form && form !== 'foreign' && <div class="notice warn">{t('filters.formsScript')}</div>}
       <label class="wide">
-        Sieve source (RFC 5228)
+        {t('filters.source')}
         <textarea
           ref={area}
           name="source"
@@ -634,15 +627,15 @@ function ScriptEditor({
         />
       </label>
       <p class={`small ${size > limits.maxScriptBytes ? 'bad' : 'muted'}`}>
-        {fmtBytes(size)} of at most {fmtBytes(limits.maxScriptBytes)}. Extensions a script may require:{' '}
-        <span class="mono">{extensions.join(' ')}</span> (see Capabilities and docs/sieve.md).
+        {t('filters.sizeOf', { size: fmtBytes(size), max: fmtBytes(limits.maxScriptBytes) })}{' '}
+        <span class="mono">{extensions.join(' ')}</span> {t('filters.seeCaps')}
       </p>
       {errors && errors.length > 0 && (
         <ul class="sieve-errors" role="alert">
           {errors.map((e) => (
             <li key={`${e.line}:${e.column}:${e.message}`}>
               <button type="button" class="link mono" onClick={() => jump(e)}>
-                line {e.line}, column {e.column}
+                {t('filters.lineColumn', { line: e.line, column: e.column })}
               </button>
               : {e.message}
             </li>
@@ -651,17 +644,17 @@ function ScriptEditor({
       )}
       <div class="actions">
         <button type="submit" disabled={act.busy}>
-          Save
+          {t('filters.save')}
         </button>
         <label class="toggle">
           <input type="checkbox" checked={activate} onChange={(e) => setActivate(e.currentTarget.checked)} />
-          and make it the active script
+          {t('filters.makeActive')}
         </label>
         <button type="button" onClick={check} disabled={act.busy}>
-          Check
+          {t('filters.check')}
         </button>
         <button type="button" class="link" onClick={onClose}>
-          Close
+          {t('filters.close')}
         </button>
       </div>
       <ErrorBox error={act.error} onClose={() => act.setError(null)} />
