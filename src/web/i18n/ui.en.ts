@@ -368,4 +368,5 @@ export const uiEn = {
   'rules.saveActivate': 'Save and activate',
   'rules.showScript': 'Show the Sieve script',
   'rules.previewSummary': 'The script these rules make (not saved yet)',
+  'login.wrong': 'wrong name or password (admins use their admin name, users their mail address)',
 } as const;

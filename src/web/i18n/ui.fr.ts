@@ -376,4 +376,6 @@ export const uiFr: Record<keyof typeof uiEn, string> = {
   'rules.saveActivate': 'Enregistrer et activer',
   'rules.showScript': 'Afficher le script Sieve',
   'rules.previewSummary': 'Le script que produisent ces règles (pas encore enregistré)',
+  'login.wrong':
+    'nom ou mot de passe incorrect (les administrateurs utilisent leur nom d’administrateur, les utilisateurs leur adresse e-mail)',
 };

@@ -371,4 +371,5 @@ export const uiNl: Record<keyof typeof uiEn, string> = {
   'rules.saveActivate': 'Opslaan en activeren',
   'rules.showScript': 'Het Sieve-script tonen',
   'rules.previewSummary': 'Het script dat deze regels maken (nog niet opgeslagen)',
+  'login.wrong': 'verkeerde naam of wachtwoord (beheerders gebruiken hun beheerdersnaam, gebruikers hun mailadres)',
 };

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import type { Language } from '../../i18n/index.js';
-import { api, type Me } from '../api';
+import { ApiError, api, type Me } from '../api';
 import { t, tx } from '../i18n';
 import { LanguageSwitch } from '../language-switch';
 import { ErrorBox, errorText } from '../util';
@@ -28,7 +28,8 @@ export function LoginPage({
     try {
       onLogin(await api<Me>('POST', '/api/login', { username, password }));
     } catch (e) {
-      setFailure(errorText(e));
+      // 401 is the server's "wrong name or password"; other errors (throttling, a full server) say their own.
+      setFailure(e instanceof ApiError && e.status === 401 ? t('login.wrong') : errorText(e));
     } finally {
       setBusy(false);
     }
