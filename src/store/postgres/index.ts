@@ -6,14 +6,10 @@
  * - One file per concern, as in sqlite/: db.ts (pool, transactions, retries), schema.ts (migrations
  *   under an advisory lock), feed.ts (the cross-node change feed), locks.ts (POP3 maildrop locks),
  *   nodes.ts (heartbeats), accounts.ts, mailboxes.ts, messages.ts (and blobs), queue.ts (leases),
-<<<<<<< HEAD
- *   quota.ts, search.ts (pg_trgm), sessionlog.ts, admins.ts, websessions.ts (web logins), nodekeys.ts
- *   (digests of the nodes' key files), certificates.ts (the shared ACME certificate); this file composes
- *   them and owns `deliver`.
-=======
  *   quota.ts, search.ts (pg_trgm), sessionlog.ts, admins.ts, exercises.ts (the lab's exercise progress),
- *   websessions.ts (web logins), nodekeys.ts (digests of the nodes' key files); this file composes them and owns `deliver`.
->>>>>>> exercises
+ *   websessions.ts (web logins), nodekeys.ts (digests of the nodes' key files), certificates.ts (the
+ *   shared ACME certificate), logincounts.ts (the login limiter's failure counts); this file composes
+ *   them and owns `deliver`.
  * - Every write runs in `ctx.tx` and resolves after COMMIT; its mailbox changes reach this node's
  *   subscribers through the feed's read of the tables, and the other nodes' through a NOTIFY hint.
  * - Nothing that another node may change is cached in memory.
@@ -29,6 +25,7 @@ import { PgContext } from './db.js';
 import { pgExerciseProgress } from './exercises.js';
 import { PgChangeFeed } from './feed.js';
 import { PgMailboxLocks } from './locks.js';
+import { pgLoginCounts } from './logincounts.js';
 import { lockMailboxesByName, pgMailboxes } from './mailboxes.js';
 import { insertMessage, pgBlobs, pgMessages, putBlob } from './messages.js';
 import { pgNodeKeys } from './nodekeys.js';
@@ -157,6 +154,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     nodeKeys: pgNodeKeys(ctx),
     webSessions: pgWebSessions(ctx),
     certificates: pgCertificates(ctx, feed),
+    loginCounts: pgLoginCounts(ctx),
     deliver,
     async stats() {
       const row = await ctx.one<Awaited<ReturnType<Store['stats']>>>(
