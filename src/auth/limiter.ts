@@ -32,8 +32,10 @@
  * gates an attempt reads the shared counts into its node's gates; a check's outcome is written there
  * before the attempt leaves its gates, and the counts after it are taken back. The waiting lines and
  * "at most one check in flight while penalized" stay per node: while penalized each node admits one
- * check per delay, and every failure on any node doubles the delay of all. When the store cannot be
- * reached the node goes on with its own counts (and reports the error).
+ * check per delay, and every failure on any node doubles the delay of all. A success is written unless
+ * its address is trusted already, since less than `TRUST_REFRESH_MS`, with nothing to forgive (so a
+ * mail client's frequent logins cost one read each). When the store cannot be reached the node goes
+ * on with its own counts (and reports the error).
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import type { LoginCountSettings, LoginCountStore, LoginCounts, LoginGateCount, LoginKeys } from '../store/types.js';
@@ -92,6 +94,11 @@ export function limiterOptions(auth: {
 export const TRUSTED_PER_ACCOUNT = 8;
 /** How long a successful login exempts its address from the account gate. */
 export const TRUST_MS = 30 * 24 * 3600_000;
+/**
+ * With shared counts, a success by an address already trusted with nothing to forgive is written only
+ * when its trust is older than this (each login of a mail client would otherwise be a write).
+ */
+export const TRUST_REFRESH_MS = 3600_000;
 /** Accounts told apart per address (so a success forgives only its own account's failures). */
 export const PER_ADDRESS_ACCOUNTS = 4;
 /** The bucket for failures on further accounts; never forgiven by a success. */
@@ -259,11 +266,11 @@ export class LoginLimiter {
     acct.gate.holders++;
     try {
       const keys = { address: addrKey, account: accountKey };
-      const sharedTrust = await this.#sync(addr, acct, keys, (c, k) => c.read(k, this.#settings));
+      const read = await this.#sync(addr, acct, keys, (c, k) => c.read(k, this.#settings));
       if (!(await this.#enter(addr.gate, this.#addressPolicy, addr))) {
         return this.#throttled('address', addr.gate, this.#addressPolicy);
       }
-      const gated = !(sharedTrust ?? this.#trusts(acct, addrKey));
+      const gated = !(read ? read.trusted : this.#trusts(acct, addrKey));
       if (gated && !(await this.#enter(acct.gate, this.#accountPolicy))) {
         this.#leave(addr.gate, this.#addressPolicy, addr);
         return this.#throttled('account', acct.gate, this.#accountPolicy);
@@ -273,7 +280,8 @@ export class LoginLimiter {
         const value = await check();
         if (value !== null) {
           this.#succeeded(addr, acct, addrKey, accountKey);
-          await this.#sync(addr, acct, keys, (c, k) => c.succeeded(k, this.#settings));
+          const fresh = read?.trusted && read.ownFailures === 0 && this.clock.now() - read.trustedAt < TRUST_REFRESH_MS;
+          if (!fresh) await this.#sync(addr, acct, keys, (c, k) => c.succeeded(k, this.#settings));
           return { kind: 'ok', value, info: this.#info(addr, acct) };
         }
         this.stats.failures++;
@@ -292,14 +300,14 @@ export class LoginLimiter {
 
   /**
    * With shared counts: runs `op` on them and takes the counts it returns into this node's gates;
-   * the shared trust of the address for the account, or null (no shared counts, or they failed).
+   * the counts, or null (no shared counts, or they failed).
    */
   async #sync(
     addr: AddressEntry,
     acct: AccountEntry,
     keys: Omit<LoginKeys, 'now'>,
     op: (counts: LoginCountStore, keys: LoginKeys) => Promise<LoginCounts>,
-  ): Promise<boolean | null> {
+  ): Promise<LoginCounts | null> {
     if (!this.#shared) return null;
     let counts: LoginCounts;
     try {
@@ -310,7 +318,7 @@ export class LoginLimiter {
     }
     this.#adopt(addr.gate, counts.address, this.#addressPolicy);
     this.#adopt(acct.gate, counts.account, this.#accountPolicy);
-    return counts.trusted;
+    return counts;
   }
 
   /** Takes a gate's shared count (which includes this node's own failures) as the gate's. */

@@ -604,6 +604,10 @@ export interface LoginCounts {
   account: LoginGateCount;
   /** Whether the address logged in to the account successfully within the trust time. */
   trusted: boolean;
+  /** When it last did (0: not within the trust time). */
+  trustedAt: number;
+  /** The failures of this address at this account that a success would forgive. */
+  ownFailures: number;
 }
 
 /** The limiter's settings a `LoginCountStore` call needs (src/auth/limiter.ts). */

@@ -168,6 +168,22 @@ describe('PostgreSQL: login limits shared by the nodes', { skip }, () => {
     clock.set(clock.t + 500);
     await until('the held attempt checked', () => held.result());
     assert.equal(checked, 1);
+
+    // The owner's logins while trusted write nothing until the trust is an hour old, then refresh it.
+    const trustedAt = async () =>
+      (
+        await sql.query('SELECT at FROM login_trusted WHERE account = $1 AND address = $2', [
+          'owner@example.test',
+          owner,
+        ])
+      ).rows[0]?.at;
+    const first = await trustedAt();
+    clock.set(clock.t + 60_000);
+    assert.equal((await onB.attempt(owner, 'owner@example.test', pass)).kind, 'ok');
+    assert.equal(await trustedAt(), first);
+    clock.set(clock.t + 3_600_000);
+    assert.equal((await onB.attempt(owner, 'owner@example.test', pass)).kind, 'ok');
+    assert.equal(Number(await trustedAt()), clock.t);
   });
 
   it('a success on one node forgives what its address did to that account on the other, nothing else', async () => {

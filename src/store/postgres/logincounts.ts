@@ -44,16 +44,23 @@ async function readCounts(q: PgQueryable, keys: LoginKeys, s: LoginCountSettings
     `SELECT scope, failures, last_failure FROM login_gates
       WHERE (scope = 'a' AND key = $1) OR (scope = 'u' AND key = $2)
      UNION ALL
-     SELECT 't', 0, at FROM login_trusted WHERE account = $2 AND address = $1 AND at > $3`,
+     SELECT 't', 0, at FROM login_trusted WHERE account = $2 AND address = $1 AND at > $3
+     UNION ALL
+     SELECT 'o', failures, 0 FROM login_address_accounts WHERE address = $1 AND account = $2`,
     [keys.address, keys.account, keys.now - s.trustMs],
   );
-  const counts: LoginCounts = { address: NONE, account: NONE, trusted: false };
+  const counts: LoginCounts = { address: NONE, account: NONE, trusted: false, trustedAt: 0, ownFailures: 0 };
   for (const r of rows) {
     const gate = keys.now - r.last_failure >= s.windowMs ? NONE : { failures: r.failures, lastFailure: r.last_failure };
     if (r.scope === 'a') counts.address = gate;
     else if (r.scope === 'u') counts.account = gate;
-    else counts.trusted = true;
+    else if (r.scope === 't') {
+      counts.trusted = true;
+      counts.trustedAt = r.last_failure;
+    } else counts.ownFailures = r.failures;
   }
+  // The split of an address quiet for the window is forgotten with its failures.
+  if (counts.address === NONE) counts.ownFailures = 0;
   return counts;
 }
 
