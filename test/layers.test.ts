@@ -4,7 +4,8 @@
  * - the store backend is chosen only in the composition roots (src/server, src/cli) through
  *   src/store/open.ts (and src/store/migrate.ts, the copy from SQLite to PostgreSQL); nothing else
  *   imports a backend (src/store/sqlite/, src/store/postgres/), and no backend imports another;
- * - the protocol engines (smtp, pop3, imap) never import each other, nor the web, the server or the CLI;
+ * - the protocol engines (smtp, pop3, imap, managesieve) never import each other, nor the web, the server
+ *   or the CLI;
  * - the web imports no engine and from the server only the status types (type-only);
  * - the lower layers (config, trace, net, mail, store, auth) and delivery import no engine, web, server
  *   or CLI;
@@ -32,7 +33,7 @@ interface Rule {
   forbids(edge: ImportEdge): boolean;
 }
 
-const ENGINES = ['smtp/', 'pop3/', 'imap/'];
+const ENGINES = ['smtp/', 'pop3/', 'imap/', 'managesieve/'];
 const LOWER = ['config/', 'trace/', 'net/', 'mail/', 'store/', 'auth/'];
 const BACKENDS = ['store/sqlite/', 'store/postgres/'];
 const FACTORIES = ['store/open.ts', 'store/migrate.ts'];

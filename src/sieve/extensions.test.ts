@@ -247,6 +247,26 @@ describe('sieve extensions', () => {
       assert.equal(await t('date :zone "+0000" "date" "iso8601" "2026-12-02T04:20:30Z"'), true);
       assert.equal(await t('date "x-missing" "year" "2026"'), false);
     });
+    it('dates are read as leniently as Dovecot reads them, and refused where it refuses them', async () => {
+      const iso = async (date: string) => {
+        const r = await runSieve(
+          'require ["date", "variables", "fileinto"];\nif date :originalzone :matches "date" "iso8601" "*" { fileinto "${1}"; }',
+          sieveContext({ headers: [`Date: ${date}`] }),
+        );
+        return r.actions[0].type === 'fileinto' ? r.actions[0].mailbox : null;
+      };
+      assert.equal(await iso('1 December 26 10:20 +0100 junk'), '2026-12-01T10:20:00+01:00');
+      assert.equal(await iso('Tue, 1 Dec 2026 10:20:30 +0100 (CET)'), '2026-12-01T10:20:30+01:00');
+      assert.equal(await iso('Tue, 1 Dec 2026 10:20:30 A'), '2026-12-01T10:20:30+01:00', 'military A is +1');
+      assert.equal(await iso('Tue, 1 Dec 2026 10:20:30 N'), '2026-12-01T10:20:30-01:00');
+      assert.equal(await iso('Tue, 1 Dec 2026 10:20:30 +0199'), '2026-12-01T10:20:30+02:39');
+      assert.equal(await iso('Tue, 1 Dec 2026 10:20:30 0100'), '2026-12-01T10:20:30Z', 'an unknown zone is +0000');
+      assert.equal(await iso('Tue 1 Dec 2026 10:20:30 +0100'), null, 'a weekday needs its comma');
+      assert.equal(await iso('Sun, 29 Feb 2026 10:20:30 +0100'), null, 'no 29 February in 2026');
+      assert.equal(await iso('Tue, 1 Dec 999 10:20:30 +0100'), null, 'no three-digit years');
+      assert.equal(await iso('Tue, 1 Dec 2026 24:00:00 +0100'), null);
+    });
+
     it('currentdate reads the context clock', async () => {
       const t = (test: string) => holds('"date"', test, ctx);
       assert.equal(await t('currentdate :zone "+0100" "hour" "13"'), true);

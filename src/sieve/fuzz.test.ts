@@ -14,6 +14,7 @@ import { describe, it } from 'node:test';
 import { fuzz, type Rand, timed } from '../../test/harness/fuzz.js';
 import { sieveContext } from '../../test/harness/sieve.js';
 import { compile } from './compile.js';
+import { htmlText } from './ext/html-text.js';
 import { SUPPORTED_EXTENSIONS } from './extensions.js';
 import { run } from './interpret.js';
 import { type CompileResult, SieveRuntimeError } from './types.js';
@@ -213,6 +214,9 @@ const TEMPLATES = [
   'set :quotewildcard "q" "${v}$";',
   'if body :content "$" :contains "$" { keep :flags "$"; }',
   'if body :raw :matches "$" { fileinto :copy "$"; }',
+  'if body :text :contains "$" { fileinto "$"; }',
+  'if address :all :matches ["from", "to"] "$" { set "a" "${1}"; }',
+  'if date :originalzone :matches "date" "$" "$" { set "d" "${1}"; }',
   'if date :zone "$" "date" "$" "$" { fileinto "${v}"; }',
   'if currentdate :value "ge" "year" "$" { addflag "v" "$"; }',
   'if hasflag :contains "$" { removeflag "$"; }',
@@ -271,6 +275,42 @@ const MESSAGES = [
   sieveContext(),
   sieveContext({ envelopeFrom: '', headers: ['Subject: =?utf-8?q?x?=', 'To: a: b@c;, , <>', 'Date: garbage'] }),
   sieveContext({ raw: Buffer.from('no header at all') }),
+  sieveContext({
+    raw: Buffer.from(
+      [
+        'From: "A, B" <a@x.example>, g: c@y.example;, =?utf-8?q?J=C3=B6rg?= <j@z.example>',
+        'To: undisclosed-recipients:;',
+        'Subject: =?iso-8859-1?q?caf=E9?= \xe9',
+        'Date: Tue, 1 Dec 2026 10:20:30 A',
+        'Received: from a by b; Mon, 30 Nov 2026 08:00:00 +0000',
+        'List-Id: <l.example>',
+        'Message-ID: <fuzz@x.example>',
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/mixed; boundary="b"',
+        '',
+        'prologue',
+        '--b',
+        'Content-Type: text/html; charset=utf-8',
+        '',
+        '<p>Hello <b>world</b> &amp; <blockquote>q</blockquote><script>x</script></p>',
+        '--b',
+        'Content-Type: message/rfc822',
+        '',
+        'Subject: inner',
+        '',
+        'inner body',
+        '--b',
+        'Content-Type: application/octet-stream',
+        'Content-Transfer-Encoding: base64',
+        '',
+        'AAEC',
+        '--b--',
+        'epilogue',
+        '',
+      ].join('\r\n'),
+      'latin1',
+    ),
+  }),
 ];
 
 async function checkRun(r: CompileResult): Promise<void> {
@@ -285,7 +325,45 @@ async function checkRun(r: CompileResult): Promise<void> {
   }
 }
 
+const HTML_PIECES = [
+  '<p>',
+  '</p>',
+  '<b>',
+  '<!--',
+  '-->',
+  '-- >',
+  '<script>',
+  '</script>',
+  '<style x>',
+  '</style>',
+  '<blockquote>',
+  '</blockquote>',
+  '<![CDATA[',
+  ']]>',
+  '&amp;',
+  '&#233;',
+  '&',
+  ';',
+  '"',
+  "'",
+  '\\',
+  '>',
+  '<',
+  ' ',
+  'text',
+];
+
 describe('sieve fuzz', () => {
+  it('body :text of HTML: never throws, linear time', async () => {
+    await fuzz('sieve-html', { seconds: 1, minIterations: 50 }, (rand) => {
+      const html = Array.from({ length: rand.int(rand.chance(0.1) ? 20_000 : 200) }, () => rand.pick(HTML_PIECES)).join(
+        '',
+      );
+      const text = timed(`htmlText of ${html.length} characters`, 100 + html.length / 200, () => htmlText(html));
+      assert.equal(typeof text, 'string');
+    });
+  });
+
   it('the seed scripts compile', () => {
     for (const s of SEEDS) assert.equal(compile(s).ok, true, s);
   });

@@ -136,6 +136,18 @@ describe('sieve interpreter: base language', () => {
     assert.equal(await t('address :contains "to" "friends"'), false, 'a group name is not an address');
     assert.equal(await t('address :domain :is "cc" ""'), false);
     assert.equal(await t('address :all :is "cc" "not an address"'), true);
+    const count = async (value: string) => {
+      const c = sieveContext({ headers: [`From: ${value}`] });
+      for (let n = 0; n < 4; n++) {
+        const script = `require ["relational", "comparator-i;ascii-numeric"];\nif address :count "eq" :comparator "i;ascii-numeric" "from" "${n}" { discard; }`;
+        if ((await actions(script, c))[0] === 'discard') return n;
+      }
+      return -1;
+    };
+    assert.equal(await count('g: a@x.example, b@y.example;'), 2, 'a group: its members');
+    assert.equal(await count('undisclosed-recipients:;'), 1, 'an empty group: the value itself');
+    assert.equal(await count('b@x.example, alice'), 1, 'a broken address beside a valid one is left out');
+    assert.equal(await count('"Jörg" <jörg@exämple.org>'), 1, 'an SMTPUTF8 address is read as unparsable');
     const quoted = sieveContext({ headers: ['Sender: "quoted local"@example.org'] });
     assert.equal(
       (await actions('if address :all :is "sender" "\\"quoted local\\"@example.org" { discard; }', quoted))[0],

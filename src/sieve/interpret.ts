@@ -508,7 +508,8 @@ class Interpreter {
         return this.matched(t.match, values, t.keys, frame, values.filter((v) => v !== '').length);
       }
       case 'body':
-        return this.matched(t.match, this.bodyValues(t.transform, frame), t.keys, frame);
+        // body sets no match variables (as in Pigeonhole: a body is no value to keep in a variable).
+        return matchValues(t.match, this.bodyValues(t.transform, frame), this.l(t.keys, frame)).matched;
       case 'date': {
         const values: string[] = [];
         const part = this.s(t.part, frame).toLowerCase() as DatePart;
@@ -564,7 +565,10 @@ class Interpreter {
 
   private bodyValues(transform: Extract<Test, { kind: 'body' }>['transform'], frame: Frame): string[] {
     const msg = this.message;
-    if (transform.kind === 'raw') return [msg.rawBody()];
+    if (transform.kind === 'raw') {
+      const raw = msg.rawBody();
+      return raw === '' ? [] : [raw]; // an empty body is nothing to compare (as in Pigeonhole)
+    }
     if (transform.kind === 'text') return msg.texts();
     const types = this.l(transform.types, frame).map((x) => x.toLowerCase());
     return msg

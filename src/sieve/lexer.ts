@@ -50,6 +50,9 @@ export class SieveSyntaxError extends Error {
 /** Longest identifier or tag (Pigeonhole: SIEVE_MAX_IDENTIFIER_LEN). */
 const MAX_IDENTIFIER = 128;
 
+/** The largest number a script may write: 2^64 - 1, as Pigeonhole (sieve_number_t). */
+const MAX_NUMBER = 2n ** 64n - 1n;
+
 const QUANTIFIERS: Record<string, number> = { k: 1024, m: 1024 * 1024, g: 1024 * 1024 * 1024 };
 
 function isAlpha(c: string): boolean {
@@ -173,18 +176,20 @@ export class Lexer {
     const s = this.src;
     const start = this.pos;
     while (this.pos < s.length && isDigit(s[this.pos])) this.pos++;
-    let value = Number(s.slice(start, this.pos));
+    const digits = s.slice(start, this.pos);
+    let value = digits.length > 25 ? MAX_NUMBER + 1n : BigInt(digits);
     const q = s[this.pos]?.toLowerCase();
-    if (q !== undefined && q in QUANTIFIERS) {
-      value *= QUANTIFIERS[q];
+    if (q !== undefined && Object.hasOwn(QUANTIFIERS, q)) {
+      value *= BigInt(QUANTIFIERS[q]);
       this.pos++;
     }
     const after = s[this.pos];
     if (after !== undefined && (isAlpha(after) || after === '_'))
       this.error(`unexpected ${describeChar(after)} after the number: a number may end with K, M or G only`);
-    if (!Number.isSafeInteger(value))
-      this.error(`the number is too large (the largest is ${Number.MAX_SAFE_INTEGER})`, pos);
-    return { kind: 'number', pos, text: s.slice(start, this.pos), value };
+    if (value > MAX_NUMBER) this.error(`the number is too large (the largest is ${MAX_NUMBER})`, pos);
+    // Numbers beyond 2^53 lose nothing that matters here (sizes, days, seconds, indexes): they saturate.
+    const n = value > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(value);
+    return { kind: 'number', pos, text: s.slice(start, this.pos), value: n };
   }
 
   /** quoted-string (RFC 5228 §2.4.2): `\` quotes the next character; line ends become CRLF. */

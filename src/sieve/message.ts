@@ -5,7 +5,7 @@
  * text of its parts (for body). Everything comes from src/mail's parsers; nothing here throws.
  */
 
-import { fieldValue, scanHeader } from '../mail/header.js';
+import { scanHeader } from '../mail/header.js';
 import {
   decodeCharset,
   decodeTransfer,
@@ -15,7 +15,7 @@ import {
   parseAddressList,
   parseMime,
 } from '../mail/index.js';
-import { htmlToText } from '../mail/text.js';
+import { htmlText } from './ext/html-text.js';
 
 export interface ParsedAddress {
   /** The local part, or null when the address could not be read. */
@@ -42,6 +42,13 @@ export interface BodyPart {
   attachment: boolean;
 }
 
+/** Text in a declared charset; without one (or in US-ASCII/UTF-8) as UTF-8, invalid octets as U+FFFD (as Dovecot). */
+function textOf(bytes: Buffer, charset: string | null): string {
+  const cs = charset?.trim().toLowerCase() ?? '';
+  if (cs === '' || cs === 'us-ascii' || cs === 'utf-8' || cs === 'utf8') return bytes.toString('utf8');
+  return decodeCharset(bytes, cs);
+}
+
 const DOT_ATOM = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uffff-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uffff-]+)*$/;
 
 /** A local part as an address writes it: a dot-atom as it is, anything else quoted (RFC 5322 §3.4.1). */
@@ -65,8 +72,11 @@ export class MessageView {
         .map((f) => ({
           name: f.name,
           lower: f.name.toLowerCase(),
-          // Unfolded as Dovecot does: the line break goes, a TAB that starts the next line becomes a space.
-          raw: fieldValue(this.raw, f.valueStart, f.valueEnd)
+          // Read as UTF-8 (an invalid octet becomes U+FFFD, as in Dovecot), leading white space skipped,
+          // unfolded as Dovecot does: the line break goes, a TAB that starts the next line becomes a space.
+          raw: this.raw
+            .toString('utf8', f.valueStart, f.valueEnd)
+            .replace(/^[ \t]+/, '')
             .replace(/\r?\n\t/g, ' ')
             .replace(/\r?\n/g, ''),
         }));
@@ -97,30 +107,30 @@ export class MessageView {
   }
 
   /**
-   * The addresses of one header value, as Pigeonhole reads them: each valid address; the value itself
-   * (with `local` null) when it is empty, or when it ends in something that is not an address (a
-   * broken address, a group's name or end), so that :all can still compare it.
+   * The addresses of one header value, as Pigeonhole reads them: each valid address (ASCII only:
+   * Pigeonhole 0.5 reads an SMTPUTF8 address as unparsable); the value itself (with `local` null) when
+   * it is empty, or when it holds something but no valid address (a broken address, an empty group),
+   * so that :all can still compare it.
    */
   static addresses(value: string): ParsedAddress[] {
     const trimmed = value.replace(/[ \t]+$/, '');
     if (trimmed === '') return [{ local: null, domain: null, raw: '' }];
     const out: ParsedAddress[] = [];
-    let trailingInvalid = false;
-    for (const [, , mailbox, host] of parseAddressList(trimmed)) {
+    let sawInvalid = false;
+    for (const [name, , mailbox, host] of parseAddressList(trimmed)) {
+      if (name === null && mailbox === null && host === null) continue; // a group's end
       const invalid =
+        /[^\x00-\x7f]/.test(`${mailbox}${host}`) || // no SMTPUTF8 addresses (Pigeonhole reads them as unparsable)
         mailbox === null ||
         host === null ||
         host === '' ||
         mailbox === 'MISSING_MAILBOX' ||
         host === 'MISSING_DOMAIN' ||
         host === 'SYNTAX_ERROR';
-      if (invalid) trailingInvalid = true;
-      else {
-        out.push({ local: mailbox, domain: host, raw: `${quoteLocalPart(mailbox)}@${host}` });
-        trailingInvalid = false;
-      }
+      if (invalid) sawInvalid = true;
+      else out.push({ local: mailbox, domain: host, raw: `${quoteLocalPart(mailbox)}@${host}` });
     }
-    if (trailingInvalid) out.push({ local: null, domain: null, raw: trimmed });
+    if (sawInvalid && out.length === 0) out.push({ local: null, domain: null, raw: trimmed });
     return out;
   }
 
@@ -132,7 +142,7 @@ export class MessageView {
   /** The body as stored, after the header (body :raw). */
   rawBody(): string {
     this.fields();
-    return decodeCharset(this.raw.subarray(this.headerEndOffset), null);
+    return this.raw.toString('utf8', this.headerEndOffset); // octets as they are; invalid UTF-8 as U+FFFD
   }
 
   /** Every part of the message in document order, encapsulated messages included (body :content). */
@@ -151,14 +161,14 @@ export class MessageView {
       if (part.kind === 'message') {
         // An encapsulated message: its header is the part's content (its body comes in its own parts).
         const headerEnd = part.message ? part.message.body : part.end;
-        const text = decodeCharset(this.raw.subarray(part.body, headerEnd), null);
+        const text = this.raw.toString('utf8', part.body, headerEnd);
         out.push({ type, subtype, text, isText: false, attachment });
         if (part.message) visit(part.message);
         return;
       }
       const bytes = decodeTransfer(this.raw.subarray(part.body, part.end), part.encoding);
-      const isText = type === 'text';
-      const text = isText ? decodeCharset(bytes, paramValue(part.params, 'charset')) : bytes.toString('latin1');
+      const isText = type === 'text' || (type === 'application' && subtype === 'xhtml+xml');
+      const text = isText ? textOf(bytes, paramValue(part.params, 'charset')) : bytes.toString('latin1');
       out.push({ type, subtype, text, isText, attachment });
     };
     visit(this.mime());
@@ -167,7 +177,7 @@ export class MessageView {
 
   /** The text of a multipart before its first boundary and after its last one. */
   private prologueAndEpilogue(part: MimePart): string {
-    const body = decodeCharset(this.raw.subarray(part.body, part.end), null);
+    const body = this.raw.toString('utf8', part.body, part.end);
     const boundary = paramValue(part.params, 'boundary');
     if (boundary === null || boundary === '') return body;
     const open = `--${boundary}`;
@@ -181,12 +191,12 @@ export class MessageView {
   }
 
   /**
-   * The text of the message (body :text): every text/* part, attachments included, text/html without
-   * markup (as Pigeonhole reads it).
+   * The text of the message (body :text): every text/* and application/xhtml+xml part, attachments
+   * included, HTML turned into text as Dovecot does (ext/html-text.ts), as Pigeonhole reads it.
    */
   texts(): string[] {
     return this.parts()
       .filter((p) => p.isText)
-      .map((p) => (p.subtype === 'html' ? htmlToText(p.text) : p.text));
+      .map((p) => (p.subtype === 'html' || p.subtype === 'xhtml+xml' ? htmlText(p.text) : p.text));
   }
 }

@@ -53,6 +53,12 @@ describe('sieve lexer and parser', () => {
       [1, 2048, 3 * 1024 * 1024, 4 * 1024 ** 3],
     );
     assert.match(parseError('x 12kb;'), /^1:6 .*K, M or G/);
+    assert.equal(commands('x 18446744073709551615;')[0].args[0].kind, 'number', 'up to 2^64 - 1, as Pigeonhole');
+    assert.match(
+      parseError('x 18446744073709551616;'),
+      /^1:3 the number is too large \(the largest is 18446744073709551615\)/,
+    );
+    assert.match(parseError('x 17179869184G;'), /^1:3 the number is too large/);
   });
 
   it('quoted strings: \\\\ and \\" escapes, other backslashes dropped, line ends as CRLF', () => {

@@ -138,7 +138,12 @@ describe('sieve vacation', () => {
     const only = (h: string) => sieveContext({ headers: ['From: alice@example.org', h, 'Subject: x'] });
     assert.ok((await reply(`${V}vacation "x";`, only('Cc: Bob <BOB@example.com>'))).v);
     assert.ok((await reply(`${V}vacation "x";`, only('Resent-To: bob@example.com'))).v);
-    assert.ok((await reply(`${V}vacation "x";`, only('To: bob+tag@example.com'))).v);
+    assert.equal((await reply(`${V}vacation "x";`, only('To: bob+tag@example.com'))).v, null, 'bob+tag@ is not bob@');
+    const tagged = sieveContext({
+      headers: ['From: alice@example.org', 'To: bob+tag@example.com'],
+      envelopeTo: 'bob+tag@example.com',
+    });
+    assert.ok((await reply(`${V}vacation "x";`, tagged)).v, 'the envelope recipient as written');
     const alias = sieveContext({
       headers: ['From: alice@example.org', 'To: robert@example.com'],
       userAddresses: ['bob@example.com', 'robert@example.com'],

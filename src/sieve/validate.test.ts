@@ -34,7 +34,8 @@ describe('sieve validator', () => {
       if string :is "\${hex:41}" "A" { ereject "no"; }`);
   });
 
-  it('require: only at the top, known extensions only, each error at its string', () => {
+  it('require: only at the top, known extensions only (case-sensitive), each error at its string', () => {
+    assert.equal(compileErrors('require "FileInto";').length, 1);
     assert.deepEqual(compileErrors('require ["fileinto", "nonsense"];'), [
       `1:22 unknown extension "nonsense" in require (supported: ${SUPPORTED_EXTENSIONS.join(', ')})`,
     ]);
@@ -134,12 +135,17 @@ describe('sieve validator', () => {
     assert.deepEqual(compileErrors('if true {} keep; else {}'), ['1:18 else must follow an if or elsif block']);
     assert.deepEqual(compileErrors('if true {} else {} else {}'), ['1:20 else must follow an if or elsif block']);
     assert.deepEqual(compileErrors('if {}'), [
-      '1:1 if needs exactly one test, e.g. if header :contains "subject" "x" { … }',
+      '1:1 if needs exactly one test without parentheses, e.g. if header :contains "subject" "x" { … } (use allof or anyof to join tests)',
     ]);
+    assert.equal(compileErrors('if (true) {}').length, 1, 'a test list is not a test (Pigeonhole agrees)');
+    assert.equal(compileErrors('if not (true) {}').length, 1);
+    assert.equal(compileErrors('if allof true {}').length, 1);
     assert.deepEqual(compileErrors('if true;'), ['1:1 if needs a block { … }']);
     assert.deepEqual(compileErrors('keep {}'), ["1:1 keep takes no block: end it with ';'"]);
     assert.deepEqual(compileErrors('if true {} else true {}'), ['1:17 else takes no test: use elsif for a condition']);
-    assert.deepEqual(compileErrors('if not (true, false) {}'), ['1:4 not needs exactly one test, e.g. not exists "x"']);
+    assert.deepEqual(compileErrors('if not (true, false) {}'), [
+      '1:4 not needs exactly one test without parentheses, e.g. not exists "x"',
+    ]);
     assert.deepEqual(compileErrors('if allof {}'), [
       '1:4 allof needs a list of tests in parentheses, e.g. allof (true, false)',
     ]);

@@ -214,7 +214,7 @@ export class Validator {
       const arg = cmd.args[0];
       const items = arg.kind === 'list' ? arg.items : arg.kind === 'string' ? [arg] : [];
       for (const item of items) {
-        const name = item.value.toLowerCase();
+        const name = item.value; // capability names are case-sensitive (as in Pigeonhole)
         if (!SUPPORTED_EXTENSIONS.includes(name)) {
           this.error(
             item.pos,
@@ -306,8 +306,11 @@ export class Validator {
 
   private conditional(cmd: SyntaxCommand): Test {
     this.noArgs(cmd);
-    if (cmd.tests.length !== 1)
-      this.fail(cmd.pos, `${cmd.name} needs exactly one test, e.g. ${cmd.name} header :contains "subject" "x" { … }`);
+    if (cmd.tests.length !== 1 || cmd.testList)
+      this.fail(
+        cmd.tests[0]?.pos ?? cmd.pos,
+        `${cmd.name} needs exactly one test without parentheses, e.g. ${cmd.name} header :contains "subject" "x" { … } (use allof or anyof to join tests)`,
+      );
     return this.test(cmd.tests[0]);
   }
 
@@ -415,7 +418,7 @@ export class Validator {
       if (tag === undefined) continue;
       type = t;
       if (tag.arg) {
-        const r = (tag.arg as SyntaxString).value.toLowerCase();
+        const r = (tag.arg as SyntaxString).value; // "gt", not "GT" (RFC 5231 §5 lists them in lower case)
         if (!RELATIONS.includes(r as Relation))
           this.fail(
             tag.arg.pos,
@@ -688,12 +691,13 @@ export class Validator {
         return { kind: t.name, pos };
       case 'not':
         this.noArgs(t);
-        if (t.tests.length !== 1) this.fail(pos, 'not needs exactly one test, e.g. not exists "x"');
+        if (t.tests.length !== 1 || t.testList)
+          this.fail(pos, 'not needs exactly one test without parentheses, e.g. not exists "x"');
         return { kind: 'not', pos, test: this.test(t.tests[0]) };
       case 'allof':
       case 'anyof':
         this.noArgs(t);
-        if (t.tests.length === 0)
+        if (t.tests.length === 0 || !t.testList)
           this.fail(pos, `${t.name} needs a list of tests in parentheses, e.g. ${t.name} (true, false)`);
         return { kind: t.name, pos, tests: this.testList(t.tests) };
       case 'exists': {

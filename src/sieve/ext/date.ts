@@ -8,7 +8,7 @@ import type { DatePart } from '../ast.js';
 
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-/** Obsolete zone names (RFC 5322 §4.3), in minutes east of UTC; military zones count as -0000. */
+/** Obsolete zone names (RFC 5322 §4.3), in minutes east of UTC. */
 const ZONES: Record<string, number> = {
   ut: 0,
   gmt: 0,
@@ -23,6 +23,15 @@ const ZONES: Record<string, number> = {
   pdt: -420,
 };
 
+/** A one-letter military zone as Dovecot reads it: A–I, K–M east (+1..+12), N–Y west (-1..-12). */
+function militaryZone(letter: string): number {
+  const c = letter.toUpperCase().charCodeAt(0);
+  if (c >= 0x41 && c <= 0x49) return (c - 0x40) * 60; // A..I
+  if (c >= 0x4b && c <= 0x4d) return (c - 0x41) * 60; // K..M: +10..+12
+  if (c >= 0x4e && c <= 0x59) return -(c - 0x4d) * 60; // N..Y: -1..-12
+  return 0;
+}
+
 export interface ZonedInstant {
   /** Milliseconds since the epoch (UTC). */
   ms: number;
@@ -30,33 +39,39 @@ export interface ZonedInstant {
   offset: number;
 }
 
-/** Parses an RFC 5322 date-time keeping its zone; null when it is not one (then the test is false). */
+const DATE =
+  /^\s*(?:[A-Za-z]{3},\s*)?(\d{1,2})\s+([A-Za-z]{3})[A-Za-z]*\s+(\d{4}|\d{2})\s+(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?(?:\s+([^\s(]+))?/;
+
+/**
+ * Parses an RFC 5322 date-time keeping its zone, as leniently as Dovecot's message_date_parse (whose
+ * answers Pigeonhole's date test gives): comments and trailing text ignored, a month name longer than
+ * three letters, two-digit years, a zone with out-of-range minutes; an unknown zone counts as +0000.
+ * Null when there is no date (then the date test is false): a weekday without its comma, a day the
+ * month does not have, a three-digit year, an hour over 23.
+ */
 export function parseZonedDate(value: string): ZonedInstant | null {
-  const s = value.replace(/\([^)]*\)/g, ' ');
-  const m =
-    /^\s*(?:[a-z]{3},?\s*)?(\d{1,2})\s+([a-z]{3})\s+(\d{2,4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([+-]\d{4}|[a-z]{1,5})?\s*$/i.exec(
-      s,
-    );
+  const m = DATE.exec(value.replace(/\([^()]*\)/g, ' '));
   if (m === null) return null;
   const month = MONTHS.indexOf(m[2].toLowerCase());
   const day = Number(m[1]);
   let year = Number(m[3]);
-  if (m[3].length === 2) year += year < 50 ? 2000 : 1900;
-  else if (m[3].length === 3) year += 1900;
+  if (m[3].length === 2) year += year < 70 ? 2000 : 1900;
   const hour = Number(m[4]);
   const minute = Number(m[5]);
   const second = m[6] === undefined ? 0 : Number(m[6]);
-  if (month < 0 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return null;
+  if (month < 0 || day < 1 || hour > 23 || minute > 59 || second > 60) return null;
+  if (day > new Date(Date.UTC(year, month + 1, 0)).getUTCDate()) return null;
   let offset = 0;
   const z = m[7];
   if (z !== undefined) {
-    if (z[0] === '+' || z[0] === '-') {
-      const parsed = parseZone(z);
-      if (parsed === null) return null;
-      offset = parsed;
-    } else offset = ZONES[z.toLowerCase()] ?? 0;
+    if (/^[+-]\d{4}$/.test(z)) offset = (z[0] === '-' ? -1 : 1) * (Number(z.slice(1, 3)) * 60 + Number(z.slice(3, 5)));
+    else if (/^[A-Za-z]$/.test(z)) offset = militaryZone(z);
+    else offset = ZONES[z.toLowerCase()] ?? 0;
   }
-  const ms = Date.UTC(year, month, day, hour, minute, Math.min(second, 59)) - offset * 60000;
+  const utc = new Date(0);
+  utc.setUTCFullYear(year, month, day);
+  utc.setUTCHours(hour, minute, Math.min(second, 59), 0);
+  const ms = utc.getTime() - offset * 60000;
   if (Number.isNaN(ms)) return null;
   return { ms, offset };
 }

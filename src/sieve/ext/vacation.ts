@@ -90,7 +90,7 @@ export function vacationRefusal(input: VacationInput): string | null {
       for (const a of MessageView.addresses(value)) {
         if (a.local === null || a.domain === null) continue;
         const addr = `${a.local}@${a.domain}`.toLowerCase();
-        if (mine.has(addr) || mine.has(withoutDetail(addr))) return null;
+        if (mine.has(addr)) return null; // as written: bob+tag@ in To is not bob@ (Pigeonhole compares the same way)
       }
     }
   }

@@ -7,9 +7,9 @@
  *   under an advisory lock), feed.ts (the cross-node change feed), locks.ts (POP3 maildrop locks),
  *   nodes.ts (heartbeats), accounts.ts, mailboxes.ts, messages.ts (and blobs), queue.ts (leases),
  *   quota.ts, search.ts (pg_trgm), sessionlog.ts, admins.ts, exercises.ts (the lab's exercise progress),
- *   websessions.ts (web logins), nodekeys.ts (digests of the nodes' key files), certificates.ts (the
- *   shared ACME certificate), logincounts.ts (the login limiter's failure counts); this file composes
- *   them and owns `deliver`.
+ *   sieve.ts (Sieve scripts and their memory), websessions.ts (web logins), nodekeys.ts (digests of the
+ *   nodes' key files), certificates.ts (the shared ACME certificate), logincounts.ts (the login
+ *   limiter's failure counts); this file composes them and owns `deliver`.
  * - Every write runs in `ctx.tx` and resolves after COMMIT; its mailbox changes reach this node's
  *   subscribers through the feed's read of the tables, and the other nodes' through a NOTIFY hint.
  * - Nothing that another node may change is cached in memory.
@@ -35,6 +35,7 @@ import { accountsOverQuota } from './quota.js';
 import { migratePg } from './schema.js';
 import { ensurePgSearchIndex, pgSearchIndex } from './search.js';
 import { pgSessionLog } from './sessionlog.js';
+import { pgSieve } from './sieve.js';
 import { pgWebSessions } from './websessions.js';
 
 export interface PgStoreOptions {
@@ -150,6 +151,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     admins: pgAdmins(ctx),
     exerciseProgress: pgExerciseProgress(ctx),
     searchIndex: pgSearchIndex(ctx),
+    sieve: pgSieve(ctx),
     nodes,
     nodeKeys: pgNodeKeys(ctx),
     webSessions: pgWebSessions(ctx),

@@ -1,5 +1,5 @@
 /**
- * The login limits across nodes (logincounts.ts, schema V4): two stores on one schema stand for two
+ * The login limits across nodes (logincounts.ts, schema V6): two stores on one schema stand for two
  * nodes, each with its own LoginLimiter on a fake clock (src/auth/limiter.ts). Failures spread over both
  * nodes are free only `freeFailures` times in all; an account's owner trusted on one node is trusted on
  * the other; a success forgives what its address did on any node; a flood of random addresses leaves a

@@ -1,5 +1,5 @@
 /**
- * The login limiter's failure counts shared by the nodes (`LoginCountStore` in types.ts; schema V4), so
+ * The login limiter's failure counts shared by the nodes (`LoginCountStore` in types.ts; schema V6), so
  * that N nodes give an attacker the free failures once, not N times, and the penalty one node earned
  * holds on every node. The limiter (src/auth/limiter.ts) keeps its waiting lines and attempts in flight
  * per node; this file keeps only counts and trust.

@@ -26,7 +26,7 @@
  *   (web logins, valid on every node), `node_keys` (digests of the key files each node's data dir must
  *   hold alike; the keys themselves stay in the data dirs), and since V2 the ACME certificate
  *   (`certificates`, its key sealed with secret.key), who orders it (`certificate_leases`) and the
- *   pending http-01 challenges (`acme_challenges`), since V4 the login limiter's failure counts
+ *   pending http-01 challenges (`acme_challenges`), since V6 the login limiter's failure counts
  *   (`login_gates`, `login_address_accounts`, `login_trusted`).
  */
 import type { PoolClient } from 'pg';
@@ -296,13 +296,47 @@ CREATE TABLE exercise_progress (
 `;
 
 /**
- * V4: the login limiter's failure counts shared by the nodes (logincounts.ts; no SQLite counterpart: one
+ * V4: nothing. The number went with SQLite's V16 (large blobs in pieces, sqlite/blob-chunks.ts), which
+ * PostgreSQL does not need: `blobs.data` is STORAGE EXTERNAL, so `substring` reads only the slices of a
+ * range. Kept so the two schemas' numbers of one release stay paired.
+ */
+const V4 = '';
+
+/**
+ * V5: Sieve (issue 13; sieve.ts, `Store.sieve`; SQLite's V17). `sieve_scripts`: the scripts of each
+ * account (ManageSieve, RFC 5804), at most one active per account (the partial unique index).
+ * `sieve_memory`: what vacation answered and which `duplicate` ids were seen (RFC 5230 §4.6,
+ * RFC 7352), until `expires_at` (unix ms). Both go with their account.
+ */
+const V5 = `
+CREATE TABLE sieve_scripts (
+  account_id bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name       text COLLATE "C" NOT NULL,
+  source     text NOT NULL,
+  active     boolean NOT NULL DEFAULT false,
+  updated_at bigint NOT NULL,
+  PRIMARY KEY (account_id, name)
+);
+CREATE UNIQUE INDEX sieve_scripts_one_active ON sieve_scripts(account_id) WHERE active;
+
+CREATE TABLE sieve_memory (
+  account_id bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  kind       text COLLATE "C" NOT NULL,
+  key        text COLLATE "C" NOT NULL,
+  expires_at bigint NOT NULL,
+  PRIMARY KEY (account_id, kind, key)
+);
+`;
+
+/**
+ * V6: the login limiter's failure counts shared by the nodes (logincounts.ts; no SQLite counterpart: one
  * process keeps them in memory). `login_gates` holds one row per client address key (scope 'a') and
  * per account (scope 'u'); `login_address_accounts` splits an address's failures by account (a few
- * accounts apart, the rest under the bucket '\0other'); `login_trusted` the addresses that logged in
- * to an account. Rows are pruned by time and count (LoginCountStore in types.ts).
+ * accounts apart, the rest under the bucket '': limiter.ts's '\0other', which text cannot hold);
+ * `login_trusted` the addresses that logged in to an account. Rows are pruned by time and count
+ * (LoginCountStore in types.ts).
  */
-const V4 = `
+const V6 = `
 CREATE TABLE login_gates (
   scope        "char" NOT NULL,
   key          text COLLATE "C" NOT NULL,
@@ -329,7 +363,7 @@ CREATE INDEX login_trusted_age ON login_trusted (at);
 `;
 
 /** Migration i brings the schema from version i to i + 1. Append only. */
-export const PG_MIGRATIONS: readonly string[] = [V1, V2, V3, V4];
+export const PG_MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;
 
