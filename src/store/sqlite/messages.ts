@@ -24,6 +24,7 @@
 import { applyFlags, FLAG_DELETED, joinFlags, splitFlags } from '../normalize.js';
 import {
   addBytes,
+  ColumnsBuilder,
   keywordList,
   MESSAGE_COLUMNS,
   type MessageRow,
@@ -237,6 +238,28 @@ export function sqliteMessages(ctx: SqliteContext, opts: { defaultQuotaBytes: nu
   return {
     async list(mailboxId) {
       const rows = ctx.sql(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? ORDER BY uid`).all(mailboxId);
+      return (rows as MessageRow[]).map(toMessage);
+    },
+
+    async listColumns(mailboxId) {
+      const count = ctx.pluck('SELECT count(*) FROM messages WHERE mailbox_id = ?').get(mailboxId) as number;
+      const out = new ColumnsBuilder(count);
+      // Raw rows (arrays, no object per row); this statement text is used only here, so making its
+      // cached statement raw changes nothing else.
+      const rows = ctx
+        .sql(
+          'SELECT uid, blob_id, size, flags, keywords, internaldate, modseq FROM messages WHERE mailbox_id = ? ORDER BY uid',
+        )
+        .raw(true)
+        .iterate(mailboxId) as IterableIterator<[number, number, number, number, string, number, number]>;
+      for (const r of rows) out.add(r[0], r[1], r[2], r[3], r[4], r[5], r[6]);
+      return out.done();
+    },
+
+    async changedSince(mailboxId, sinceModseq) {
+      const rows = ctx
+        .sql(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid`)
+        .all(mailboxId, sinceModseq);
       return (rows as MessageRow[]).map(toMessage);
     },
 
