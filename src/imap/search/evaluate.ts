@@ -444,11 +444,11 @@ function mimeHeaders(f: FullView): string {
  * matching messages, ascending.
  */
 export async function runSearch(scope: SearchScope, root: Matcher): Promise<number[]> {
-  const msgs = scope.selected.messages;
+  const sel = scope.selected;
   const matched: number[] = [];
   let pending: number[] = [];
-  for (let i = 0; i < msgs.length; i++) {
-    const r = root.test(msgs[i], i + 1, {});
+  for (let i = 0, n = sel.exists; i < n; i++) {
+    const r = root.test(sel.message(i), i + 1, {});
     if (r === true) matched.push(i);
     else if (r === undefined) pending.push(i);
   }
@@ -461,7 +461,7 @@ export async function runSearch(scope: SearchScope, root: Matcher): Promise<numb
     }
     const still: number[] = [];
     for (const i of pending) {
-      const r = root.test(msgs[i], i + 1, {});
+      const r = root.test(sel.message(i), i + 1, {});
       if (r === true) matched.push(i);
       else if (r === undefined) still.push(i);
     }
@@ -479,7 +479,7 @@ export async function runSearch(scope: SearchScope, root: Matcher): Promise<numb
       const ls = loaded.slice(from, from + CHUNK);
       await loadStage(scope, idx, ls, stage, pacer);
       idx.forEach((i, k) => {
-        const r = root.test(msgs[i], i + 1, ls[k]);
+        const r = root.test(sel.message(i), i + 1, ls[k]);
         if (r === true) matched.push(i);
         else if (r === undefined) {
           nextPending.push(i);
@@ -498,7 +498,6 @@ export async function runSearch(scope: SearchScope, root: Matcher): Promise<numb
 /** Loads what `stage` needs for the messages at view indices `idx` (one chunk). */
 async function loadStage(scope: SearchScope, idx: number[], ls: Loaded[], stage: number, pacer: Pacer): Promise<void> {
   const sel = scope.selected;
-  const msgs = sel.messages;
   const store = scope.store;
   // Only the digest stage loads digests: HEADER, BODY and TEXT read the bytes and need no meta parse.
   const needDigest = stage === DIGEST ? idx.map((_, k) => k).filter((k) => ls[k].digest === undefined) : [];
@@ -507,7 +506,7 @@ async function loadStage(scope: SearchScope, idx: number[], ls: Loaded[], stage:
       store,
       scope.cache,
       sel.mailbox,
-      needDigest.map((k) => msgs[idx[k]]),
+      needDigest.map((k) => sel.message(idx[k])),
       pacer,
     );
     needDigest.forEach((k, j) => {
@@ -516,7 +515,7 @@ async function loadStage(scope: SearchScope, idx: number[], ls: Loaded[], stage:
   }
   for (let k = 0; k < idx.length; k++) {
     const l = ls[k];
-    const m = msgs[idx[k]];
+    const m = sel.message(idx[k]);
     if (l.digest === null) {
       // gone (found out at the digest stage)
       l.header ??= null;
