@@ -121,6 +121,8 @@ export class SelectedMailbox {
     readonly readOnly: boolean,
     messages: MailboxSnapshot | MessageInfo[],
     readonly claims: RecentClaims | null = null,
+    /** Overlay entries beyond which the view compacts (the tests make it small). */
+    readonly compactAt = COMPACT_AT,
   ) {
     this.#base =
       messages instanceof MailboxSnapshot
@@ -515,7 +517,7 @@ export class SelectedMailbox {
    * message's details are still to be read.
    */
   #maybeCompact(): void {
-    if (this.overlaySize <= COMPACT_AT) return;
+    if (this.overlaySize <= this.compactAt) return;
     if (this.#appended.some((m) => m.blobId === 0)) return;
     for (const a of this.#appended) if (a.recent) this.#recentKept.add(a.uid);
     this.#base = this.#base.derive(this.highestModseq, this.#removed, this.#changed, this.#appended);
