@@ -267,7 +267,9 @@ export class SelectedMailbox {
   }
 
   #baseRecent(uid: number): boolean {
-    return (uid > this.#recentAbove && uid <= this.#recentTop) || this.#recentKept.has(uid);
+    return (
+      (uid > this.#recentAbove && uid <= this.#recentTop) || (this.#recentKept.size > 0 && this.#recentKept.has(uid))
+    );
   }
 
   /** The message at view index `i` (sequence number i + 1). */
@@ -276,7 +278,7 @@ export class SelectedMailbox {
     if (i >= live) return this.#appended[i - live];
     const base = this.#base;
     const k = this.#baseIndex(i);
-    const changed = this.#changed.get(k);
+    const changed = this.#changed.size ? this.#changed.get(k) : undefined;
     const uid = base.uids[k];
     return {
       uid,
@@ -335,7 +337,6 @@ export class SelectedMailbox {
       if (i >= 0) this.#setFlags(i, this.#flagLists.get(info.flags), info.modseq);
       if (info.modseq > this.highestModseq) this.highestModseq = info.modseq;
     }
-    this.#maybeCompact();
   }
 
   #setFlags(i: number, flags: readonly string[], modseq: number): void {
@@ -344,7 +345,10 @@ export class SelectedMailbox {
       const m = this.#appended[i - live];
       m.flags = flags;
       m.modseq = modseq;
-    } else this.#changed.set(this.#baseIndex(i), { flags, modseq });
+      return;
+    }
+    this.#changed.set(this.#baseIndex(i), { flags, modseq });
+    this.#maybeCompact();
   }
 
   /** Applies the session's own expunge; returns the sequence numbers removed, in the order to announce. */
@@ -359,7 +363,6 @@ export class SelectedMailbox {
       this.#removeAt(i);
     }
     if (modseq > this.highestModseq) this.highestModseq = modseq;
-    this.#maybeCompact();
     return seqs;
   }
 
@@ -431,7 +434,6 @@ export class SelectedMailbox {
     this.#flushAdded(added, sink);
     this.#pending = pending.slice(i);
     this.announceRecent(sink);
-    this.#maybeCompact();
   }
 
   /**
@@ -455,6 +457,7 @@ export class SelectedMailbox {
     const k = this.#baseIndex(i);
     this.#removed.splice(this.#removedBelow(k), 0, k);
     this.#changed.delete(k);
+    this.#maybeCompact();
   }
 
   #flushAdded(added: Appended[], sink: AnnounceSink): void {
@@ -512,9 +515,10 @@ export class SelectedMailbox {
   }
 
   /**
-   * When the overlay has grown past COMPACT_AT, rebuilds the view into a snapshot of its own (not
+   * When the overlay has grown past `compactAt`, rebuilds the view into a snapshot of its own (not
    * shared: a view is not a consistent cut of the store, so the cache never gets it). Waits while a
-   * message's details are still to be read.
+   * message's details are still to be read. Checked after each change to the overlay, so its lists
+   * stay short (the removed list is kept sorted by insertion); the view is the same before and after.
    */
   #maybeCompact(): void {
     if (this.overlaySize <= this.compactAt) return;
