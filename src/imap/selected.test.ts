@@ -417,6 +417,72 @@ describe('selected view: snapshot + overlay against the array-of-objects model',
   });
 });
 
+describe('snapshot', () => {
+  it('apply gives what a fresh read would, over random changes', () => {
+    const box = { id: 3, uidValidity: 9 };
+    const asInfo = (uid: number, flags: string[], modseq: number): MessageInfo => ({
+      mailboxId: 3,
+      uid,
+      blobId: uid * 3,
+      size: uid * 5,
+      flags,
+      internalDate: new Date(uid * 1000),
+      modseq,
+    });
+    const columns = (s: MailboxSnapshot) =>
+      [...s.uids].map((uid, k) => [uid, s.modseqs[k], s.sizes[k], s.internalDates[k], s.blobIds[k], s.flagsAt(k)]);
+    for (let seed = 1; seed <= 200; seed++) {
+      const rand = random(seed);
+      const truth = new Map<number, MessageInfo>();
+      let modseq = 1;
+      let uidNext = 1;
+      for (let i = Math.floor(rand() * 30); i > 0; i--, uidNext++) {
+        truth.set(uidNext, asInfo(uidNext, FLAG_CHOICES[Math.floor(rand() * FLAG_CHOICES.length)], ++modseq));
+      }
+      const sorted = () => [...truth.values()].sort((a, b) => a.uid - b.uid);
+      let snap = MailboxSnapshot.fromInfos(box, modseq, sorted());
+      for (let round = 0; round < 5; round++) {
+        const since = snap.asOf;
+        const gone: number[] = [];
+        for (let i = Math.floor(rand() * 8); i > 0; i--) {
+          const r = rand();
+          modseq++;
+          if (r < 0.4)
+            truth.set(uidNext, asInfo(uidNext++, FLAG_CHOICES[Math.floor(rand() * FLAG_CHOICES.length)], modseq));
+          else if (r < 0.7 && truth.size) {
+            const uid = [...truth.keys()][Math.floor(rand() * truth.size)];
+            truth.set(uid, {
+              ...truth.get(uid)!,
+              flags: FLAG_CHOICES[Math.floor(rand() * FLAG_CHOICES.length)],
+              modseq,
+            });
+          } else if (truth.size) {
+            const uid = [...truth.keys()][Math.floor(rand() * truth.size)];
+            truth.delete(uid);
+            gone.push(uid);
+          }
+        }
+        const changed = sorted().filter((m) => m.modseq > since);
+        // A read may also see a change twice (already in the snapshot): harmless.
+        const again = rand() < 0.3 && snap.count ? [snap.uids[0]] : [];
+        snap = snap.apply(
+          modseq,
+          [
+            ...changed,
+            ...again.filter((u) => truth.has(u) && !changed.some((c) => c.uid === u)).map((u) => truth.get(u)!),
+          ].sort((a, b) => a.uid - b.uid),
+          gone.sort((a, b) => a - b),
+        );
+        const fresh = MailboxSnapshot.fromInfos(box, modseq, sorted());
+        assert.deepEqual(columns(snap), columns(fresh), `seed ${seed} round ${round}`);
+        assert.deepEqual(snap.flagLists, fresh.flagLists, `seed ${seed} round ${round}: flag lists`);
+        assert.equal(snap.asOf, modseq);
+        assert.equal(snap.maxModseq, fresh.maxModseq);
+      }
+    }
+  });
+});
+
 describe('snapshot cache', () => {
   it('brings a cached snapshot up to date from the store, and shares it', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'postbode-snapshot-'));

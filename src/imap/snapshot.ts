@@ -57,21 +57,28 @@ export class MailboxSnapshot {
   }
 
   /** A snapshot of what `listColumns` read after the mailbox row said `asOf`. */
-  static fromColumns(mailbox: Pick<Mailbox, 'id' | 'uidValidity'>, asOf: number, c: MessageColumns): MailboxSnapshot {
+  static fromColumns(
+    mailbox: Pick<Mailbox, 'id' | 'uidValidity'>,
+    asOf: number,
+    c: MessageColumns,
+    copy = true,
+  ): MailboxSnapshot {
     const lists = c.flagLists.map((l) =>
       l.length === 0 ? EMPTY_FLAGS : Object.isFrozen(l) ? l : Object.freeze([...l]),
     );
-    // Copied, so the snapshot holds exactly its own bytes (a store's arrays may be views of larger ones).
+    // Copied (unless the caller made them for this snapshot), so the snapshot holds exactly its own
+    // bytes: a store's arrays may be views of larger ones.
+    const own = <T extends Uint32Array | Float64Array>(a: T): T => (copy ? (a.slice() as T) : a);
     return new MailboxSnapshot(
       mailbox.id,
       mailbox.uidValidity,
       asOf,
-      c.uids.slice(),
-      c.modseqs.slice(),
-      c.sizes.slice(),
-      c.internalDates.slice(),
-      c.blobIds.slice(),
-      c.flagIds.slice(),
+      own(c.uids),
+      own(c.modseqs),
+      own(c.sizes),
+      own(c.internalDates),
+      own(c.blobIds),
+      own(c.flagIds),
       lists,
     );
   }
@@ -155,24 +162,32 @@ export class MailboxSnapshot {
    * harmless, so reads that overlap later changes are fine.
    */
   apply(asOf: number, changed: readonly MessageInfo[], gone: readonly number[]): MailboxSnapshot {
-    if (changed.length === 0 && gone.length === 0) return this.#withAsOf(Math.max(asOf, this.asOf));
-    const removed = new Set(gone);
-    const b = new Builder(this.count + changed.length);
-    let j = 0;
-    for (let k = 0; k < this.count; k++) {
-      const uid = this.uids[k];
-      while (j < changed.length && changed[j].uid < uid) {
-        if (!removed.has(changed[j].uid)) b.push(infoRow(changed[j]));
-        j++;
-      }
-      if (removed.has(uid)) continue;
-      if (j < changed.length && changed[j].uid === uid) {
-        b.push(infoRow(changed[j]));
-        j++;
-      } else b.pushFrom(this, k);
+    const next = Math.max(asOf, this.asOf);
+    if (changed.length === 0 && gone.length === 0) return this.#withAsOf(next);
+    const goneSet = new Set(gone);
+    // The changes in UID order, each once; a UID both changed and gone is gone.
+    const edits: { uid: number; info: MessageInfo | null }[] = [];
+    for (const uid of goneSet) edits.push({ uid, info: null });
+    for (const info of changed) if (!goneSet.has(info.uid)) edits.push({ uid: info.uid, info });
+    edits.sort((a, b) => a.uid - b.uid);
+    let size = this.count;
+    for (const e of edits) {
+      const present = this.indexOfUid(e.uid) >= 0;
+      if (e.info === null && present) size--;
+      else if (e.info !== null && !present) size++;
     }
-    for (; j < changed.length; j++) if (!removed.has(changed[j].uid)) b.push(infoRow(changed[j]));
-    return b.done(this, Math.max(asOf, this.asOf));
+    const out = new Columns(size, this.flagLists);
+    // Runs of unchanged messages are copied whole; the edits go in between.
+    let k = 0;
+    for (const e of edits) {
+      const at = this.lowerBound(e.uid);
+      out.copy(this, k, at);
+      k = at;
+      if (k < this.count && this.uids[k] === e.uid) k++;
+      if (e.info) out.push(infoRow(e.info));
+    }
+    out.copy(this, k, this.count);
+    return out.done(this, next);
   }
 
   /**
@@ -240,6 +255,97 @@ function infoRow(info: MessageInfo): SnapshotRow {
     blobId: info.blobId,
     flags: info.flags,
   };
+}
+
+/**
+ * The columns of a snapshot made from another by copying runs of it and adding rows (`apply`): the
+ * flag table starts as the old one, so runs copy their flag ids as they are; `done` then keeps only the
+ * lists in use, in order of first use, as every snapshot has them.
+ */
+class Columns {
+  readonly uids: Uint32Array;
+  readonly modseqs: Float64Array;
+  readonly sizes: Float64Array;
+  readonly dates: Float64Array;
+  readonly blobIds: Float64Array;
+  readonly flagIds: Uint32Array;
+  readonly lists: (readonly string[])[];
+  #byKey: Map<string, number> | null = null;
+  n = 0;
+
+  constructor(size: number, lists: readonly (readonly string[])[]) {
+    this.uids = new Uint32Array(size);
+    this.modseqs = new Float64Array(size);
+    this.sizes = new Float64Array(size);
+    this.dates = new Float64Array(size);
+    this.blobIds = new Float64Array(size);
+    this.flagIds = new Uint32Array(size);
+    this.lists = [...lists];
+  }
+
+  /** Copies messages [from, to) of `s`. */
+  copy(s: MailboxSnapshot, from: number, to: number): void {
+    if (to <= from) return;
+    const n = this.n;
+    this.uids.set(s.uids.subarray(from, to), n);
+    this.modseqs.set(s.modseqs.subarray(from, to), n);
+    this.sizes.set(s.sizes.subarray(from, to), n);
+    this.dates.set(s.internalDates.subarray(from, to), n);
+    this.blobIds.set(s.blobIds.subarray(from, to), n);
+    this.flagIds.set(s.flagIds.subarray(from, to), n);
+    this.n = n + to - from;
+  }
+
+  push(r: SnapshotRow): void {
+    if (!this.#byKey) {
+      this.#byKey = new Map();
+      for (let id = 0; id < this.lists.length; id++) this.#byKey.set(this.lists[id].join(' '), id);
+    }
+    const key = r.flags.join(' ');
+    let id = this.#byKey.get(key);
+    if (id === undefined) {
+      id = this.lists.length;
+      this.lists.push(r.flags.length === 0 ? EMPTY_FLAGS : Object.freeze([...r.flags]));
+      this.#byKey.set(key, id);
+    }
+    const k = this.n++;
+    this.uids[k] = r.uid;
+    this.modseqs[k] = r.modseq;
+    this.sizes[k] = r.size;
+    this.dates[k] = r.internalDate;
+    this.blobIds[k] = r.blobId;
+    this.flagIds[k] = id;
+  }
+
+  done(from: MailboxSnapshot, asOf: number): MailboxSnapshot {
+    // The lists in use, in order of first use; flag ids renumbered when that is not the table as is.
+    const order = new Int32Array(this.lists.length).fill(-1);
+    const used: (readonly string[])[] = [];
+    const ids = this.flagIds;
+    for (let k = 0; k < ids.length && used.length < this.lists.length; k++) {
+      if (order[ids[k]] === -1) {
+        order[ids[k]] = used.length;
+        used.push(this.lists[ids[k]]);
+      }
+    }
+    let identity = used.length === this.lists.length;
+    for (let id = 0; identity && id < order.length; id++) identity = order[id] === id;
+    if (!identity) for (let k = 0; k < ids.length; k++) ids[k] = order[ids[k]];
+    return MailboxSnapshot.fromColumns(
+      { id: from.mailboxId, uidValidity: from.uidValidity },
+      asOf,
+      {
+        uids: this.uids,
+        modseqs: this.modseqs,
+        sizes: this.sizes,
+        internalDates: this.dates,
+        blobIds: this.blobIds,
+        flagIds: ids,
+        flagLists: used as string[][],
+      },
+      false,
+    );
+  }
 }
 
 /** Fills the columns of a new snapshot, interning flag lists in order of first use. */
