@@ -105,7 +105,7 @@ export class SelectedMailbox {
   /** Indices into `#base` of messages no longer in the view, ascending. */
   #removed: number[] = [];
   /** Flags and modseq of `#base` messages changed since the snapshot, by index into `#base`. */
-  readonly #changed = new Map<number, Changed>();
+  #changed: Map<number, Changed> | null = null;
   /** Messages after the snapshot's, ascending UID. */
   #appended: Appended[] = [];
   /**
@@ -114,7 +114,7 @@ export class SelectedMailbox {
    */
   readonly #recentAbove: number;
   readonly #recentTop: number;
-  readonly #recentKept = new Set<number>();
+  #recentKept: Set<number> | null = null;
 
   constructor(
     readonly mailbox: Mailbox,
@@ -251,14 +251,14 @@ export class SelectedMailbox {
     const live = this.#baseLive;
     if (i >= live) return this.#appended[i - live].flags;
     const k = this.#baseIndex(i);
-    return this.#changed.get(k)?.flags ?? this.#base.flagsAt(k);
+    return this.#changed?.get(k)?.flags ?? this.#base.flagsAt(k);
   }
 
   modseqAt(i: number): number {
     const live = this.#baseLive;
     if (i >= live) return this.#appended[i - live].modseq;
     const k = this.#baseIndex(i);
-    return this.#changed.get(k)?.modseq ?? this.#base.modseqs[k];
+    return this.#changed?.get(k)?.modseq ?? this.#base.modseqs[k];
   }
 
   recentAt(i: number): boolean {
@@ -267,9 +267,7 @@ export class SelectedMailbox {
   }
 
   #baseRecent(uid: number): boolean {
-    return (
-      (uid > this.#recentAbove && uid <= this.#recentTop) || (this.#recentKept.size > 0 && this.#recentKept.has(uid))
-    );
+    return (uid > this.#recentAbove && uid <= this.#recentTop) || (this.#recentKept?.has(uid) ?? false);
   }
 
   /** The message at view index `i` (sequence number i + 1). */
@@ -278,7 +276,7 @@ export class SelectedMailbox {
     if (i >= live) return this.#appended[i - live];
     const base = this.#base;
     const k = this.#baseIndex(i);
-    const changed = this.#changed.size ? this.#changed.get(k) : undefined;
+    const changed = this.#changed?.get(k);
     const uid = base.uids[k];
     return {
       uid,
@@ -305,7 +303,7 @@ export class SelectedMailbox {
 
   /** The sequence number of the first message without \Seen, or 0 (SELECT's UNSEEN, RFC 3501 §7.1). */
   firstUnseen(): number {
-    if (this.#removed.length === 0 && this.#changed.size === 0) {
+    if (this.#removed.length === 0 && !this.#changed?.size) {
       const k = this.#base.firstUnseen();
       if (k >= 0) return k + 1;
       const j = this.#appended.findIndex((m) => !m.flags.includes('\\Seen'));
@@ -347,6 +345,7 @@ export class SelectedMailbox {
       m.modseq = modseq;
       return;
     }
+    this.#changed ??= new Map();
     this.#changed.set(this.#baseIndex(i), { flags, modseq });
     this.#maybeCompact();
   }
@@ -456,7 +455,7 @@ export class SelectedMailbox {
     }
     const k = this.#baseIndex(i);
     this.#removed.splice(this.#removedBelow(k), 0, k);
-    this.#changed.delete(k);
+    this.#changed?.delete(k);
     this.#maybeCompact();
   }
 
@@ -506,7 +505,7 @@ export class SelectedMailbox {
 
   /** Entries in the overlay (for the tests). */
   get overlaySize(): number {
-    return this.#removed.length + this.#changed.size + this.#appended.length;
+    return this.#removed.length + (this.#changed?.size ?? 0) + this.#appended.length;
   }
 
   /** The snapshot under the view (for the tests: sessions on one mailbox share it). */
@@ -523,10 +522,14 @@ export class SelectedMailbox {
   #maybeCompact(): void {
     if (this.overlaySize <= this.compactAt) return;
     if (this.#appended.some((m) => m.blobId === 0)) return;
-    for (const a of this.#appended) if (a.recent) this.#recentKept.add(a.uid);
-    this.#base = this.#base.derive(this.highestModseq, this.#removed, this.#changed, this.#appended);
+    for (const a of this.#appended) {
+      if (!a.recent) continue;
+      this.#recentKept ??= new Set();
+      this.#recentKept.add(a.uid);
+    }
+    this.#base = this.#base.derive(this.highestModseq, this.#removed, this.#changed ?? new Map(), this.#appended);
     this.#removed = [];
-    this.#changed.clear();
+    this.#changed = null;
     this.#appended = [];
   }
 }

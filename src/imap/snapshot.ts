@@ -21,6 +21,9 @@
 import type { Mailbox, MessageColumns, MessageInfo, Store } from '../store/types.js';
 
 const EMPTY_FLAGS: readonly string[] = Object.freeze([]);
+/** Empty columns (a typed array of length 0 cannot change). */
+const NO_U32 = new Uint32Array(0);
+const NO_F64 = new Float64Array(0);
 
 /** One message's values, as the snapshot builders take them. */
 export interface SnapshotRow {
@@ -69,6 +72,21 @@ export class MailboxSnapshot {
     // Copied (unless the caller made them for this snapshot), so the snapshot holds exactly its own
     // bytes: a store's arrays may be views of larger ones.
     const own = <T extends Uint32Array | Float64Array>(a: T): T => (copy ? (a.slice() as T) : a);
+    // An empty mailbox (most of them, for sessions that sit in IDLE) shares one set of empty columns.
+    if (c.uids.length === 0) {
+      return new MailboxSnapshot(
+        mailbox.id,
+        mailbox.uidValidity,
+        asOf,
+        NO_U32,
+        NO_F64,
+        NO_F64,
+        NO_F64,
+        NO_F64,
+        NO_U32,
+        [],
+      );
+    }
     return new MailboxSnapshot(
       mailbox.id,
       mailbox.uidValidity,
