@@ -289,6 +289,16 @@ function run(seed: number, steps: number): void {
         { ...m, flags: [...m.flags] },
         `${at}: #${i + 1}`,
       );
+      const scratch = {
+        uid: 0,
+        flags: [] as readonly string[],
+        modseq: 0,
+        size: 0,
+        blobId: 0,
+        internalDate: 0,
+        recent: false,
+      };
+      assert.deepEqual({ ...view.readInto(i, scratch) }, { ...view.message(i) }, `${at}: readInto #${i + 1}`);
       assert.equal(view.uidAt(i), m.uid);
       assert.deepEqual([...view.flagsAt(i)], m.flags);
       assert.equal(view.modseqAt(i), m.modseq);

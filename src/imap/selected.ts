@@ -42,8 +42,9 @@ export interface SelectedMessage {
   readonly recent: boolean;
 }
 
-/** A message announced after the snapshot: kept as an object, changed in place. */
-type Appended = { -readonly [K in keyof SelectedMessage]: SelectedMessage[K] };
+/** A `SelectedMessage` that can be changed: a message announced after the snapshot, or a scratch one. */
+export type MessageScratch = { -readonly [K in keyof SelectedMessage]: SelectedMessage[K] };
+type Appended = MessageScratch;
 
 /** A snapshot message's flags and modseq as changed since the snapshot. */
 interface Changed {
@@ -287,6 +288,28 @@ export class SelectedMailbox {
       internalDate: base.internalDates[k],
       recent: this.#baseRecent(uid),
     };
+  }
+
+  /**
+   * Writes the message at view index `i` into `into` and returns it: for loops over the whole view
+   * that read each message before going on to the next (SEARCH's pass over the view), without making
+   * an object per message. Use `message(i)` for anything kept.
+   */
+  readInto(i: number, into: MessageScratch): SelectedMessage {
+    const live = this.#baseLive;
+    if (i >= live) return Object.assign(into, this.#appended[i - live]);
+    const base = this.#base;
+    const k = this.#baseIndex(i);
+    const changed = this.#changed?.get(k);
+    const uid = base.uids[k];
+    into.uid = uid;
+    into.flags = changed ? changed.flags : base.flagsAt(k);
+    into.modseq = changed ? changed.modseq : base.modseqs[k];
+    into.size = base.sizes[k];
+    into.blobId = base.blobIds[k];
+    into.internalDate = base.internalDates[k];
+    into.recent = this.#baseRecent(uid);
+    return into;
   }
 
   byUid(uid: number): SelectedMessage | null {

@@ -46,7 +46,7 @@ import {
 import type { Store } from '../../store/types.js';
 import type { SearchKey } from '../commands/search-grammar.js';
 import { emailIdHashPrefix } from '../fetch/objectid.js';
-import type { SelectedMailbox, SelectedMessage } from '../selected.js';
+import type { MessageScratch, SelectedMailbox, SelectedMessage } from '../selected.js';
 import type { ImapDate } from '../wire/reader.js';
 import { resolveSequenceSet } from '../wire/seqset.js';
 import { CHUNK, type DigestCache, loadDigests, type MessageDigest, Pacer } from './digest.js';
@@ -447,8 +447,10 @@ export async function runSearch(scope: SearchScope, root: Matcher): Promise<numb
   const sel = scope.selected;
   const matched: number[] = [];
   let pending: number[] = [];
+  // The tests read the message at once and keep nothing of it: one scratch object serves every one.
+  const scratch: MessageScratch = { uid: 0, flags: [], modseq: 0, size: 0, blobId: 0, internalDate: 0, recent: false };
   for (let i = 0, n = sel.exists; i < n; i++) {
-    const r = root.test(sel.message(i), i + 1, {});
+    const r = root.test(sel.readInto(i, scratch), i + 1, {});
     if (r === true) matched.push(i);
     else if (r === undefined) pending.push(i);
   }
@@ -461,7 +463,7 @@ export async function runSearch(scope: SearchScope, root: Matcher): Promise<numb
     }
     const still: number[] = [];
     for (const i of pending) {
-      const r = root.test(sel.message(i), i + 1, {});
+      const r = root.test(sel.readInto(i, scratch), i + 1, {});
       if (r === true) matched.push(i);
       else if (r === undefined) still.push(i);
     }
