@@ -535,6 +535,25 @@ describe('snapshot cache', () => {
       assert.notEqual(second, first);
       await same(second);
       assert.equal(cache.get(inbox), second);
+
+      // Sessions selecting an uncached mailbox at once share one read and one snapshot.
+      let reads = 0;
+      const counting = {
+        ...store,
+        messages: {
+          ...store.messages,
+          listColumns: (id: number) => {
+            reads++;
+            return store.messages.listColumns(id);
+          },
+        },
+      };
+      const cold = new SnapshotCache();
+      const r = await row();
+      const all = await Promise.all([cold.load(counting, r), cold.load(counting, r), cold.load(counting, r)]);
+      assert.equal(reads, 1);
+      assert.equal(all[1], all[0]);
+      assert.equal(all[2], all[0]);
     } finally {
       await store.close();
       await rm(dir, { recursive: true, force: true });

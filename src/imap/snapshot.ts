@@ -466,6 +466,8 @@ export class SnapshotCache {
 
   readonly #weak = new Map<number, WeakRef<MailboxSnapshot>>();
   readonly #strong: MailboxSnapshot[] = [];
+  /** Reads under way, by mailbox id: the modseq each will be as of at least. */
+  readonly #loading = new Map<number, { uidValidity: number; asOf: number; done: Promise<MailboxSnapshot> }>();
 
   /** The cached snapshot of the mailbox (right id and UIDVALIDITY), or null. */
   get(mailbox: Pick<Mailbox, 'id' | 'uidValidity'>): MailboxSnapshot | null {
@@ -480,7 +482,8 @@ export class SnapshotCache {
   /** Keeps `s` as the mailbox's snapshot unless a newer one is kept already. */
   put(s: MailboxSnapshot): void {
     const current = this.#weak.get(s.mailboxId)?.deref();
-    if (!current || current.uidValidity !== s.uidValidity || current.asOf <= s.asOf) {
+    // One as new already kept stays (the sessions holding it keep sharing it).
+    if (!current || current.uidValidity !== s.uidValidity || current.asOf < s.asOf) {
       this.#weak.set(s.mailboxId, new WeakRef(s));
       const at = this.#strong.findIndex((x) => x.mailboxId === s.mailboxId);
       if (at >= 0) this.#strong.splice(at, 1);
@@ -497,17 +500,33 @@ export class SnapshotCache {
    */
   async load(store: Store, row: Mailbox): Promise<MailboxSnapshot> {
     const cached = this.get(row);
-    let s: MailboxSnapshot;
     if (cached && cached.asOf >= row.highestModseq) return cached;
+    // Several sessions selecting the mailbox at once (a client opening its connections after a restart)
+    // share one read: a load under way for at least this modseq serves this one too.
+    const loading = this.#loading.get(row.id);
+    if (loading && loading.uidValidity === row.uidValidity && loading.asOf >= row.highestModseq) {
+      const s = await loading.done;
+      return this.get(row) ?? s;
+    }
+    const done = this.#read(store, row, cached);
+    const entry = { uidValidity: row.uidValidity, asOf: row.highestModseq, done };
+    this.#loading.set(row.id, entry);
+    try {
+      const s = await done;
+      this.put(s);
+      return this.get(row) ?? s;
+    } finally {
+      if (this.#loading.get(row.id) === entry) this.#loading.delete(row.id);
+    }
+  }
+
+  async #read(store: Store, row: Mailbox, cached: MailboxSnapshot | null): Promise<MailboxSnapshot> {
     if (cached) {
       // Changed first, then expunged: a message removed between the two reads is then in the second.
       const changed = await store.messages.changedSince(row.id, cached.asOf);
       const gone = await store.messages.expungedSince(row.id, cached.asOf);
-      s = cached.apply(row.highestModseq, changed, gone);
-    } else {
-      s = MailboxSnapshot.fromColumns(row, row.highestModseq, await store.messages.listColumns(row.id));
+      return cached.apply(row.highestModseq, changed, gone);
     }
-    this.put(s);
-    return this.get(row) ?? s;
+    return MailboxSnapshot.fromColumns(row, row.highestModseq, await store.messages.listColumns(row.id));
   }
 }
