@@ -51,6 +51,9 @@ import { accountsOverQuota } from './quota.js';
 import { indexExistingBlob, indexNewBlob, searchText } from './search.js';
 import { ESSENTIAL, type WriteTx } from './writer.js';
 
+/** Rows per read of `listColumns`. */
+const COLUMNS_PAGE = 10_000;
+
 /**
  * The id of the blob with these bytes, inserting it when new, with its search index row (or pending
  * mark) in the same transaction. Call inside a write job.
@@ -244,15 +247,21 @@ export function sqliteMessages(ctx: SqliteContext, opts: { defaultQuotaBytes: nu
     async listColumns(mailboxId) {
       const count = ctx.pluck('SELECT count(*) FROM messages WHERE mailbox_id = ?').get(mailboxId) as number;
       const out = new ColumnsBuilder(count);
-      // Raw rows (arrays, no object per row); this statement text is used only here, so making its
-      // cached statement raw changes nothing else.
-      const rows = ctx
+      // Raw rows (arrays, no object per row), a page at a time by the primary key: `all` is faster than
+      // `iterate`, and pages bound what one read holds. This statement text is used only here, so making
+      // its cached statement raw changes nothing else.
+      const page = ctx
         .sql(
-          'SELECT uid, blob_id, size, flags, keywords, internaldate, modseq FROM messages WHERE mailbox_id = ? ORDER BY uid',
+          `SELECT uid, blob_id, size, flags, keywords, internaldate, modseq FROM messages
+           WHERE mailbox_id = ? AND uid > ? ORDER BY uid LIMIT ${COLUMNS_PAGE}`,
         )
-        .raw(true)
-        .iterate(mailboxId) as IterableIterator<[number, number, number, number, string, number, number]>;
-      for (const r of rows) out.add(r[0], r[1], r[2], r[3], r[4], r[5], r[6]);
+        .raw(true);
+      for (let after = 0; ; ) {
+        const rows = page.all(mailboxId, after) as [number, number, number, number, string, number, number][];
+        for (const r of rows) out.add(r[0], r[1], r[2], r[3], r[4], r[5], r[6]);
+        if (rows.length < COLUMNS_PAGE) break;
+        after = rows[rows.length - 1][0];
+      }
       return out.done();
     },
 
