@@ -288,9 +288,36 @@ export interface MessageRead {
   end?: number;
 }
 
+/**
+ * A mailbox's messages as columns, for IMAP's shared snapshot of a selected mailbox
+ * (src/imap/snapshot.ts): entry k of every column is the k-th message in ascending UID order. Flags
+ * are interned: `flagIds[k]` indexes `flagLists`, which holds each distinct flag list of the mailbox
+ * once (in `MessageInfo.flags` order). No object per message is made, so a 100,000-message mailbox
+ * reads into a few typed arrays.
+ */
+export interface MessageColumns {
+  uids: Uint32Array;
+  modseqs: Float64Array;
+  sizes: Float64Array;
+  /** INTERNALDATE in milliseconds since the epoch. */
+  internalDates: Float64Array;
+  blobIds: Float64Array;
+  flagIds: Uint32Array;
+  flagLists: string[][];
+}
+
 export interface MessageStore {
   /** All messages of a mailbox in ascending UID order. */
   list(mailboxId: number): Promise<MessageInfo[]>;
+  /** The same as `list`, as columns (IMAP SELECT). */
+  listColumns(mailboxId: number): Promise<MessageColumns>;
+  /**
+   * The messages of a mailbox whose modseq is greater than `sinceModseq` (new ones and those whose
+   * flags changed), ascending by UID. With `expungedSince`, what brings a copy of the mailbox taken at
+   * `sinceModseq` up to date (IMAP's shared snapshot): every write that adds a message or changes its
+   * flags stamps it with a new modseq, and every removal is in `expungedSince`.
+   */
+  changedSince(mailboxId: number, sinceModseq: number): Promise<MessageInfo[]>;
   get(mailboxId: number, uid: number): Promise<MessageInfo | null>;
   /**
    * Stores one message into an existing mailbox (IMAP APPEND). OverQuotaError when it does not fit
