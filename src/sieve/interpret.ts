@@ -32,7 +32,8 @@ import {
   SieveRuntimeError,
   type SieveScript,
 } from './types.js';
-import { addressError, bareAddress, DATE_PARTS } from './validate.js';
+import { addressError, bareAddress } from './validate.js';
+import { DATE_PARTS } from './validate-tests.js';
 
 /** Pigeonhole's duplicate defaults: 12 hours, at most 2 days. */
 const DUPLICATE_DEFAULT_SECONDS = 12 * 3600;
