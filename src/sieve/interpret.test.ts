@@ -197,6 +197,7 @@ describe('sieve interpreter: base language', () => {
       'fileinto B',
     ]);
     assert.deepEqual(await actions(`${FILEINTO}keep; fileinto "INBOX";`), ['keep']);
+    assert.deepEqual(await actions(`${FILEINTO}fileinto "inbox"; keep;`), ['fileinto INBOX'], 'INBOX in any case');
     assert.deepEqual(await actions('redirect "a@example.net"; redirect "a@EXAMPLE.net";'), ['redirect a@example.net']);
     assert.deepEqual(await actions('redirect "a@example.net"; redirect "A@example.net";'), [
       'redirect a@example.net',

@@ -221,7 +221,8 @@ class Interpreter {
         if (!this.actions.some((a) => a.type === 'discard')) this.add({ type: 'discard' }, cmd.pos, frame);
         return;
       case 'fileinto': {
-        const mailbox = this.s(cmd.mailbox, frame);
+        const named = this.s(cmd.mailbox, frame);
+        const mailbox = named.toUpperCase() === 'INBOX' ? 'INBOX' : named; // INBOX in any case (RFC 9051 §5.1)
         if (mailbox === '') this.fail('fileinto: the mailbox name is empty', cmd.mailbox.pos, frame);
         this.store(
           { type: 'fileinto', mailbox, flags: this.actionFlags(cmd.flags, frame), copy: cmd.copy, create: cmd.create },
