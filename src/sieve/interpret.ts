@@ -6,14 +6,15 @@
  *   cancels it, or an explicit keep replaces it (§2.10.2); it carries the imap4flags internal
  *   variable as it is when the script ends.
  * - Actions are collected, not performed: duplicates collapse as Pigeonhole collapses them (keep
- *   twice, fileinto the same mailbox, redirect to the same address: once, flags joined), and the
+ *   twice, fileinto the same mailbox, redirect to the same address: once, with the flags of the last
+ *   store), and the
  *   conflicts of RFC 5429 §2.1 are runtime errors (reject/ereject with keep, fileinto, redirect,
  *   vacation or another reject). A runtime error throws `SieveRuntimeError` and the caller keeps the
  *   message in INBOX (§2.10.6): no partial result escapes.
  * - Every run is bounded by `SieveLimits`: steps (each command and test evaluated), actions, redirects,
  *   include depth, variable size. The only waits are the context's own callbacks.
  * - Strings of scripts that require variables are expanded just before use; match variables change
- *   only when a :matches test succeeds (RFC 5229 §3.2).
+ *   only when a :matches test succeeds (RFC 5229 §3.2), and never by body (as in Pigeonhole).
  */
 
 import { createHash } from 'node:crypto';
