@@ -246,6 +246,19 @@ describe('sieve interpreter: base language', () => {
     );
   });
 
+  it(':matches work is bounded (a long pattern against a long value)', async () => {
+    const value = 'a'.repeat(100_000);
+    const pattern = `*${'a'.repeat(5000)}b*`;
+    const ctx = sieveContext({ body: `${value}\r\n` });
+    const script = `require ["body"];\nif body :matches "${pattern}" { discard; }`;
+    await assert.rejects(runSieve(script, ctx, { runLimits: { maxSteps: 1000 } }), (e: unknown) => {
+      assert.ok(e instanceof SieveRuntimeError);
+      assert.match(e.message, /:matches tests examined more than 1000000 characters/);
+      assert.deepEqual(e.position, { line: 2, column: 4 });
+      return true;
+    });
+  });
+
   it('a 1 MB string compiles and runs', async () => {
     const big = 'x'.repeat(1_000_000);
     const r = await runSieve(`require "reject";\nreject "${big}";`);

@@ -23,7 +23,7 @@ import { CompiledScript, compile, defaultSieveLimits, formatDiagnostic } from '.
 import { datePart, localOffset, parseZone, parseZonedDate } from './ext/date.js';
 import { defaultHandle, vacationMemoryKey, vacationPeriod, vacationRefusal } from './ext/vacation.js';
 import { applyModifiers, MAX_VARIABLES, substitute, truncateUtf8 } from './ext/variables.js';
-import { matchValues } from './match.js';
+import { type MatchBudget, MatchBudgetExceeded, matchValues } from './match.js';
 import { MessageView } from './message.js';
 import {
   type SieveAction,
@@ -114,6 +114,10 @@ class Interpreter {
   private readonly included = new Set<string>();
   private readonly chain: string[] = [];
   private readonly cache = new Map<string, CompiledScript>();
+  /** The octets :matches may examine in this run: 1,000 per step of `maxSteps`. */
+  private readonly budget: MatchBudget;
+  /** The command or test being evaluated, for errors found below it. */
+  private at: Pos | null = null;
   private vacationSeen = false;
   private rejectSeen = false;
   readonly message: MessageView;
@@ -123,6 +127,7 @@ class Interpreter {
     private readonly limits: SieveLimits,
   ) {
     this.message = new MessageView(ctx.message.raw);
+    this.budget = { left: limits.maxSteps * 1000 };
   }
 
   async run(script: CompiledScript): Promise<SieveResult> {
@@ -153,6 +158,7 @@ class Interpreter {
   }
 
   private step(pos: Pos, frame: Frame): void {
+    this.at = pos;
     if (++this.steps > this.limits.maxSteps)
       this.fail(`the script ran more than ${this.limits.maxSteps} commands and tests (the limit)`, pos, frame);
   }
@@ -186,9 +192,23 @@ class Interpreter {
 
   /** Runs a match and sets the match variables when a :matches succeeded. */
   private matched(spec: MatchSpec, values: readonly string[], keys: StrList, frame: Frame, count?: number): boolean {
-    const r = matchValues(spec, values, this.l(keys, frame), count);
+    const r = this.match(spec, values, this.l(keys, frame), frame, count);
     if (r.matched && r.captures !== null && frame.variables) frame.match = r.captures;
     return r.matched;
+  }
+
+  /** matchValues within the run's budget of work. */
+  private match(spec: MatchSpec, values: readonly string[], keys: readonly string[], frame: Frame, count?: number) {
+    try {
+      return matchValues(spec, values, keys, count, this.budget);
+    } catch (e) {
+      if (!(e instanceof MatchBudgetExceeded)) throw e;
+      return this.fail(
+        `the script's :matches tests examined more than ${this.limits.maxSteps * 1000} characters (the limit): use shorter patterns`,
+        this.at,
+        frame,
+      );
+    }
   }
 
   // ---- commands ----
@@ -512,7 +532,7 @@ class Interpreter {
       }
       case 'body':
         // body sets no match variables (as in Pigeonhole: a body is no value to keep in a variable).
-        return matchValues(t.match, this.bodyValues(t.transform, frame), this.l(t.keys, frame)).matched;
+        return this.match(t.match, this.bodyValues(t.transform, frame), this.l(t.keys, frame), frame).matched;
       case 'date': {
         const values: string[] = [];
         const part = this.s(t.part, frame).toLowerCase() as DatePart;
