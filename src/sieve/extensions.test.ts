@@ -109,6 +109,14 @@ describe('sieve extensions', () => {
       assert.deepEqual(summary(r), ['fileinto éé']);
     });
 
+    it('a string of many references stops growing (16 variables of the maximum size)', async () => {
+      const refs = '${a}'.repeat(10_000);
+      const r = await runSieve(`require ["variables", "reject"];\nset "a" "${'x'.repeat(4000)}";\nreject "${refs}";`);
+      const reason = r.actions[0].type === 'reject' ? r.actions[0].reason : '';
+      assert.ok(reason.length <= refs.length + 16 * 4096, `${reason.length} characters`);
+      assert.ok(reason.length >= 16 * 4000);
+    });
+
     it('a value is not expanded again', async () => {
       assert.deepEqual(
         await actions(

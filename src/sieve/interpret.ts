@@ -183,7 +183,9 @@ class Interpreter {
   }
 
   private s(str: Str, frame: Frame): string {
-    return str.dynamic ? substitute(str.value, (n) => this.lookup(frame, n)) : str.value;
+    // A string grows by its variables up to 16 variables' worth (ample for any mailbox, address or text).
+    const max = str.value.length + 16 * this.limits.maxVariableBytes;
+    return str.dynamic ? substitute(str.value, (n) => this.lookup(frame, n), max) : str.value;
   }
 
   private l(list: StrList, frame: Frame): string[] {
