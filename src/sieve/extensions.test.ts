@@ -382,6 +382,13 @@ describe('sieve extensions', () => {
         runSieve('require "include";\ninclude "bad";', ctx),
         /the script "bad" has errors: line 1, column 1: the command fileinto needs/,
       );
+      const many: Record<string, string> = {};
+      for (let i = 0; i < 300; i++) many[`personal:m${i}`] = 'keep;';
+      const includes = Array.from({ length: 300 }, (_, i) => `include "m${i}";`).join('\n');
+      await assert.rejects(
+        runSieve(`require "include";\n${includes}`, sieveContext({ scripts: many })),
+        /more than 255 different scripts/,
+      );
       const chain: Record<string, string> = {};
       for (let i = 0; i < 20; i++) chain[`personal:s${i}`] = `require "include";\ninclude "s${i + 1}";`;
       await assert.rejects(

@@ -36,6 +36,10 @@ import {
 import { addressError, bareAddress } from './validate.js';
 import { DATE_PARTS } from './validate-tests.js';
 
+/** Most different scripts one run may include (Pigeonhole's sieve_include_max_includes). */
+const MAX_INCLUDED_SCRIPTS = 255;
+const MAX_WARNINGS = 100;
+
 /** Pigeonhole's duplicate defaults: 12 hours, at most 2 days. */
 const DUPLICATE_DEFAULT_SECONDS = 12 * 3600;
 const DUPLICATE_MAX_SECONDS = 2 * 86400;
@@ -150,6 +154,12 @@ class Interpreter {
       duplicates: [...this.duplicates].map(([key, seconds]) => ({ key, seconds })),
       warnings: this.warnings,
     };
+  }
+
+  /** A note for the log; at most MAX_WARNINGS of them, then one that says more were left out. */
+  private warn(message: string): void {
+    if (this.warnings.length < MAX_WARNINGS) this.warnings.push(message);
+    else if (this.warnings.length === MAX_WARNINGS) this.warnings.push('(more warnings left out)');
   }
 
   private fail(message: string, pos: Pos | null, frame: Frame): never {
@@ -383,13 +393,13 @@ class Interpreter {
     for (const a of this.l(cmd.addresses, frame)) {
       // An invalid :addresses item is left out, as Pigeonhole does (with a warning, not an error).
       if (addressError(a) === null) addresses.push(bareAddress(a));
-      else this.warnings.push(`vacation: the :addresses item "${a}" is not a mail address and is ignored`);
+      else this.warn(`vacation: the :addresses item "${a}" is not a mail address and is ignored`);
     }
     const handle = cmd.handle === null ? defaultHandle(reason, subject, from, cmd.mime) : this.s(cmd.handle, frame);
     // A :from that a variable made invalid is passed on as it is (Pigeonhole checks only a constant
     // one); the caller must check it before it writes a From header.
     if (from !== null && addressError(from) !== null)
-      this.warnings.push(`vacation: the :from address "${from}" is not a valid mail address`);
+      this.warn(`vacation: the :from address "${from}" is not a valid mail address`);
     const m = this.ctx.message;
     const refusal = vacationRefusal({
       message: this.message,
@@ -399,7 +409,7 @@ class Interpreter {
       addresses,
     });
     if (refusal !== null) {
-      this.warnings.push(refusal);
+      this.warn(refusal);
       return;
     }
     const messageId = this.message.rawValues('message-id')[0]?.trim();
@@ -434,6 +444,12 @@ class Interpreter {
       );
     let script = this.cache.get(key);
     if (script === undefined) {
+      if (this.cache.size >= MAX_INCLUDED_SCRIPTS)
+        this.fail(
+          `include: more than ${MAX_INCLUDED_SCRIPTS} different scripts are included (the limit)`,
+          cmd.pos,
+          frame,
+        );
       const source = await this.ctx.loadScript(cmd.name, cmd.location);
       if (source === null) {
         if (cmd.optional) return;
@@ -584,7 +600,7 @@ class Interpreter {
   private zone(value: Str, frame: Frame): number | null {
     const text = this.s(value, frame);
     const zone = parseZone(text);
-    if (zone === null) this.warnings.push(`date: the :zone "${text}" is not a zone like +0100 and is ignored`);
+    if (zone === null) this.warn(`date: the :zone "${text}" is not a zone like +0100 and is ignored`);
     return zone;
   }
 
