@@ -19,7 +19,7 @@
  *   here (`args`, `positional`, `str`, `need`, `fail`: public for that file only).
  */
 
-import { mailboxError } from '../mail/index.js';
+import { parseAddressList } from '../mail/index.js';
 import type {
   CheckedScript,
   Command,
@@ -36,6 +36,7 @@ import type {
 import { decodeEncodedCharacters } from './ext/encoded-character.js';
 import { isValidVariableName, MAX_VARIABLES, MODIFIER_PRECEDENCE } from './ext/variables.js';
 import { IMPLIED, SUPPORTED_EXTENSIONS } from './extensions.js';
+import { quoteLocalPart } from './message.js';
 import type { SieveDiagnostic } from './types.js';
 import { checkTest } from './validate-tests.js';
 
@@ -594,17 +595,34 @@ function describeArgs(types: readonly [string, ArgType][]): string {
   return types.map(([n, t]) => `the ${n} (${typeName(t)})`).join(' and ');
 }
 
-/**
- * Why a mail address given to redirect, vacation :from or :addresses is not valid, or null. Both
- * `local@domain` and `Name <local@domain>` are accepted.
- */
-export function addressError(value: string): string | null {
-  const addr = bareAddress(value);
-  return mailboxError(addr, true);
+/** The one address of `value` as an RFC 5322 mailbox (display name, comments, quoting allowed), or why not. */
+function parseOneAddress(value: string): { address: string } | { error: string } {
+  const list = parseAddressList(value).filter(
+    ([name, , mailbox, host]) => !(name === null && mailbox === null && host === null),
+  );
+  if (list.length !== 1 || list[0][3] === null) return { error: 'expected one address, local-part@domain' };
+  const [, , mailbox, host] = list[0];
+  const broken = ['MISSING_MAILBOX', 'MISSING_DOMAIN', 'SYNTAX_ERROR', 'INVALID_ROUTE', ''];
+  if (mailbox === null || broken.includes(mailbox) || broken.includes(host))
+    return { error: 'expected local-part@domain' };
+  if (/[^\x00-\x7f]/.test(mailbox + host)) return { error: 'non-ASCII (SMTPUTF8) addresses are not supported here' };
+  if (!/^(\[[^[\]\\]*\]|[^.\s()<>@,;:\\"[\]]+(\.[^.\s()<>@,;:\\"[\]]+)*)$/.test(host))
+    return { error: `"${host}" is not a domain` };
+  return { address: `${quoteLocalPart(mailbox)}@${host}` };
 }
 
-/** `Name <a@b>` → `a@b`; anything else trimmed. */
+/**
+ * Why a mail address given to redirect, vacation :from or :addresses is not valid, or null. An RFC
+ * 5322 mailbox is accepted (`local@domain`, `Name <local@domain>`, comments), as Pigeonhole accepts it;
+ * a list of several, a missing part or a non-ASCII address is not.
+ */
+export function addressError(value: string): string | null {
+  const r = parseOneAddress(value);
+  return 'error' in r ? r.error : null;
+}
+
+/** The address itself, `local@domain`, of a value `addressError` accepts (else the value trimmed). */
 export function bareAddress(value: string): string {
-  const m = /<([^<>]*)>\s*$/.exec(value);
-  return (m ? m[1] : value).trim();
+  const r = parseOneAddress(value);
+  return 'address' in r ? r.address : value.trim();
 }
