@@ -2,10 +2,42 @@
  * The Sieve API of the web UI against a real server process (docs/web-api.md "Sieve"): the vacation
  * form makes a script that compiles and is active, the filter rules round-trip through the script, a
  * raw script with an error is refused with its line and column, a hand edit turns the form off, the
- * ManageSieve limits hold, and a user can neither read nor change another user's scripts.
+ * ManageSieve limits hold, a user can neither read nor change another user's scripts, and the form's
+ * rules work at delivery: mail arriving by SMTP is filed and answered once.
  */
+
+/** Polls until `fn` gives a value (delivery and its replies finish after the SMTP answer), within `ms`. */
+async function eventually<T>(what: string, fn: () => Promise<T | undefined | null | false>, ms = 8000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A local date `days` from today as yyyy-mm-dd. */
+function localDate(days: number): string {
+  const d = new Date(Date.now() + days * 86_400_000);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+interface Mailbox {
+  id: number;
+  name: string;
+  messages: number;
+}
+interface MessageRow {
+  uid: number;
+  from: string | null;
+  subject: string | null;
+}
+
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { smtpSend } from './harness/imap-client.js';
 import { type PostbodeProcess, removeDir, startPostbode } from './harness/server.js';
 import { Api } from './harness/web-api-client.js';
 
@@ -18,6 +50,7 @@ interface Overview {
   active: string | null;
   formScript: string;
   limits: { maxScriptBytes: number; maxScripts: number };
+  extensions: string[];
 }
 interface RulesResponse {
   form: 'on' | 'off';
@@ -107,6 +140,7 @@ describe('web API: Sieve', () => {
     assert.equal(o.active, null);
     assert.equal(o.formScript, 'postbode');
     assert.ok(o.limits.maxScriptBytes > 0 && o.limits.maxScripts > 0);
+    assert.ok(o.extensions.includes('vacation') && o.extensions.includes('fileinto'), o.extensions.join(' '));
     const r = await alice.json<RulesResponse>('GET', '/api/sieve/me/rules');
     assert.equal(r.form, 'on');
     assert.deepEqual(r.rules, { filters: [], vacation: null });
@@ -227,7 +261,7 @@ describe('web API: Sieve', () => {
     assert.equal((await alice.req('DELETE', '/api/sieve/me/scripts/lists')).status, 404);
     const badName = await alice.req('PUT', '/api/sieve/me/scripts/a%0Ab', { source: 'keep;' });
     assert.equal(badName.status, 400);
-    assert.match(((await badName.json()) as { error: string }).error, /control character/);
+    assert.match(((await badName.json()) as { error: string }).error, /control characters/);
   });
 
   it('holds the ManageSieve limits: script size (413) and number of scripts (409)', async () => {
@@ -274,5 +308,53 @@ describe('web API: Sieve', () => {
     assert.equal((await admin.req('GET', '/api/sieve/nobody%40example.test')).status, 404);
     const anonymous = await new Api(base).req('GET', '/api/sieve/me');
     assert.equal(anonymous.status, 401);
+  });
+
+  it('at delivery: the form’s filter files a message, its vacation reply answers the sender once', async () => {
+    await alice.json('PUT', '/api/sieve/me/rules', {
+      rules: {
+        filters: [{ field: 'subject', value: 'lab', fileinto: 'Lab', markRead: true }],
+        vacation: { start: localDate(-1), end: localDate(1), subject: 'Away', text: 'Back soon.' },
+      },
+      overwrite: true,
+    });
+    const mail = (subject: string, id: string) =>
+      `From: <${BOB}>\r\nTo: <${ALICE}>\r\nSubject: ${subject}\r\nMessage-ID: <${id}@example.test>\r\n\r\nhello\r\n`;
+    await smtpSend(pb.ports.smtp, BOB, [ALICE], mail('lab report', 'm1'));
+    await smtpSend(pb.ports.smtp, BOB, [ALICE], mail('lunch?', 'm2'));
+
+    const boxes = async (who: Api) =>
+      (await who.json<{ mailboxes: Mailbox[] }>('GET', '/api/mail/me/mailboxes')).mailboxes;
+    const messages = async (who: Api, box: Mailbox) =>
+      (
+        await who.json<{ messages: (MessageRow & { flags: string[] })[] }>(
+          'GET',
+          `/api/mail/me/mailboxes/${box.id}/messages`,
+        )
+      ).messages;
+    const lab = await eventually('the Lab folder', async () => (await boxes(alice)).find((b) => b.name === 'Lab'));
+    const filed = await messages(alice, lab);
+    assert.deepEqual(
+      filed.map((m) => [m.subject, m.flags.includes('\\Seen')]),
+      [['lab report', true]],
+    );
+    const inbox = (await boxes(alice)).find((b) => b.name === 'INBOX');
+    assert.ok(inbox);
+    assert.deepEqual(
+      (await messages(alice, inbox)).map((m) => m.subject),
+      ['lunch?'],
+    );
+
+    // Both messages are due a reply, but RFC 5230 answers a sender once per period (:days 1).
+    const bobInbox = (await boxes(bob)).find((b) => b.name === 'INBOX');
+    assert.ok(bobInbox);
+    const replies = await eventually('the vacation reply', async () => {
+      const rows = await messages(bob, bobInbox);
+      return rows.length > 0 ? rows : null;
+    });
+    assert.deepEqual(
+      replies.map((m) => m.subject),
+      ['Away'],
+    );
   });
 });

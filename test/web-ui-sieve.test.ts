@@ -2,18 +2,20 @@
  * The Filters page in a real headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core)
  * against a real server: a mail user sets a vacation reply and a filter in the form, saves, and the
  * server holds an active script made from them; the raw editor shows a compile error at its line.
- * Skipped with a message when Chromium is not installed.
+ * With POSTBODE_SCREENSHOTS=1 it also saves docs/img/filters.png. Skipped with a message when Chromium
+ * is not installed.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { type PostbodeProcess, removeDir, startPostbode } from './harness/server.js';
+import { type PostbodeProcess, ROOT, removeDir, startPostbode } from './harness/server.js';
 import { Api } from './harness/web-api-client.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = process.env.POSTBODE_SCREENSHOTS === '1' ? path.join(ROOT, 'docs/img') : null;
 const ALICE = 'alice@example.test';
 const ALICE_PASSWORD = 'alice-pw-7';
 
@@ -75,6 +77,10 @@ describe('Filters page in headless Chromium', {
     await form.getByRole('button', { name: 'Save and activate' }).click();
     await page.getByText('Saved. The rules are active').waitFor();
     await page.getByText('Active script: postbode').waitFor();
+    if (SHOTS) {
+      mkdirSync(SHOTS, { recursive: true });
+      await page.screenshot({ path: path.join(SHOTS, 'filters.png'), fullPage: true });
+    }
 
     const api = await Api.login(base, ALICE, ALICE_PASSWORD);
     const rules = await api.json<{

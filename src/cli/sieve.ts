@@ -123,7 +123,11 @@ export function registerSieveCommands(program: Command, out: Out, err: Err = std
             `${account.address} has ${scripts.length} scripts; the limit is ${limit} (sieve.max_scripts): delete one or replace one by its name`,
           );
         }
-        await store.sieve.put(account.id, name, source);
+        if ((await store.sieve.put(account.id, name, source, { maxScripts: limit })) === 'too-many') {
+          throw new CliError(
+            `${account.address} has ${limit} scripts, the limit (sieve.max_scripts): delete one or replace one by its name`,
+          );
+        }
         if (opts.activate) await store.sieve.setActive(account.id, name);
         const active = opts.activate || scripts.some((s) => s.name === name && s.active);
         out(`stored script "${name}" for ${account.address}${active ? ' (active)' : ''}`);

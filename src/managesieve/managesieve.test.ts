@@ -13,6 +13,7 @@ import { describe, test } from 'node:test';
 import tls from 'node:tls';
 import pino from 'pino';
 import { ManageSieveClient, quote } from '../../test/harness/managesieve-client.js';
+import { ScramClient } from '../../test/harness/scram-client.js';
 import { openTestStore } from '../../test/harness/store.js';
 import { LoginLimiter } from '../auth/limiter.js';
 import { SecretBox } from '../auth/secret.js';
@@ -40,6 +41,7 @@ function tlsContext(): Promise<tls.SecureContext> {
 interface Harness {
   port: number;
   bus: TraceBus;
+  net: NetServer;
   pop3Port: number;
   store: Store;
   limiter: LoginLimiter;
@@ -100,6 +102,7 @@ async function withServer(
     await fn({
       port: address.port,
       bus,
+      net,
       pop3Port: pop3Address.port,
       store,
       limiter,
@@ -345,6 +348,28 @@ describe('managesieve: logging in', () => {
     });
   });
 
+  test('SCRAM-SHA-256: the server-final message as a challenge, answered with an empty string', async () => {
+    await withServer({}, async (h) => {
+      await h.account(USER, PASS);
+      const c = await h.connect();
+      await c.response();
+      // AuthService offers SCRAM once it has seen that every account has keys (it looks in the background).
+      await until('SCRAM to be offered', async () =>
+        (await c.cmd('CAPABILITY')).data.includes('"SASL" "PLAIN LOGIN SCRAM-SHA-256"'),
+      );
+      const scram = new ScramClient({ username: USER, password: PASS });
+      c.send(`AUTHENTICATE "SCRAM-SHA-256" "${b64(scram.first)}"`);
+      const serverFirst = Buffer.from(JSON.parse(await c.line()) as string, 'base64').toString();
+      c.send(`"${b64(scram.final(serverFirst))}"`);
+      const serverFinal = Buffer.from(JSON.parse(await c.line()) as string, 'base64').toString();
+      assert.ok(scram.verifyServer(serverFinal), serverFinal);
+      c.send('""');
+      const done = await c.response();
+      assert.equal(done.status, 'OK', done.line);
+      assert.ok((await c.cmd('CAPABILITY')).data.includes(`"OWNER" "${USER}"`));
+    });
+  });
+
   test('no plaintext login outside TLS and the plaintext networks: SASL is empty, AUTHENTICATE gets ENCRYPT-NEEDED', async () => {
     await withServer({ plaintextNetworks: [] }, async (h) => {
       await h.account(USER, PASS);
@@ -418,6 +443,28 @@ describe('managesieve: logging in', () => {
       assert.ok(lines.includes('AUTHENTICATE "PLAIN" "<redacted>"'), lines.join('\n'));
       assert.ok(lines.includes(`<${ir.length} bytes>`), lines.join('\n'));
       assert.ok(lines.includes('<redacted>'), lines.join('\n'));
+    });
+  });
+});
+
+describe('managesieve: shutdown', () => {
+  test('a stopping server says BYE (TRYLATER) between commands, after a script literal in flight is read', async () => {
+    await withServer({}, async (h) => {
+      const id = await h.account(USER, PASS);
+      const c = await loggedIn(h);
+      const half = Math.floor(VACATION.length / 2);
+      c.write(`PUTSCRIPT "late" {${VACATION.length}+}\r\n${VACATION.slice(0, half)}`);
+      await until('the literal to be under way', () =>
+        h.events.some((e) => e.type === 'in' && e.text.startsWith('PUTSCRIPT "late"')),
+      );
+      h.net.beginClose();
+      c.write(`${VACATION.slice(half)}\r\nLISTSCRIPTS\r\n`);
+      assert.equal((await c.response()).status, 'OK', 'the command in progress completes');
+      const bye = await c.response();
+      assert.equal(bye.status, 'BYE');
+      assert.equal(bye.code, 'TRYLATER');
+      await c.closedByServer();
+      assert.equal(await h.store.sieve.get(id, 'late'), VACATION);
     });
   });
 });

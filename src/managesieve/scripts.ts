@@ -4,9 +4,9 @@
  * QUOTA/MAXSCRIPTS) and the compile (errors with their line and column). Each answers the client
  * itself and returns whether the command may go on.
  *
- * Invariant: the count quota is checked before the write, not inside it: two sessions of one account
- * storing new scripts at once may both pass it, leaving the account one script over; the size limit
- * holds always (it is checked on the bytes stored).
+ * Invariant: the limits hold whatever other sessions do: the size is checked on the bytes stored, and
+ * the count once more by the store's write (`SieveStore.put` with `maxScripts`), so two sessions of
+ * one account storing new scripts at once cannot both pass it.
  */
 import type { SieveDiagnostic } from '../sieve/types.js';
 import { sieveNameProblem } from '../store/sieve.js';
@@ -43,11 +43,16 @@ export async function checkRoom(s: ManageSieveSession, accountId: number, name: 
   const scripts = await s.backend.store.sieve.list(accountId);
   const limit = s.settings.maxScripts;
   if (scripts.some((x) => x.name === name) || scripts.length < limit) return true;
+  tooMany(s, limit);
+  return false;
+}
+
+/** NO (QUOTA/MAXSCRIPTS): the account has `limit` scripts. */
+export function tooMany(s: ManageSieveSession, limit: number): void {
   s.no(
-    `You have ${scripts.length} scripts; the limit is ${limit}. Delete one (DELETESCRIPT) or replace one by its name`,
+    `You have ${limit} scripts, the limit. Delete one (DELETESCRIPT) or replace one by its name`,
     'QUOTA/MAXSCRIPTS',
   );
-  return false;
 }
 
 /** Whether `source` compiles; answers NO with the errors and their positions when not. */

@@ -739,7 +739,9 @@ export interface SieveScriptInfo {
  * Contract:
  * - `list` is sorted by name (code point order, as the backends sort text byte-wise).
  * - At most one script per account is active. `put` creates or replaces a script and keeps its
- *   active state; it does not check the script (callers compile it first).
+ *   active state; it does not check the script (callers compile it first). With `maxScripts`, a new
+ *   name is refused ('too-many', nothing stored) when the account has that many scripts already,
+ *   decided in the write, so two writers cannot both pass the limit; replacing a script always works.
  * - `delete` refuses the active script ('active'), as RFC 5804 §2.10 wants; `rename` keeps the active
  *   state and refuses a name that exists ('exists').
  * - `setActive(accountId, null)` deactivates all; with a name that does not exist it returns false and
@@ -754,7 +756,7 @@ export interface SieveScriptInfo {
 export interface SieveStore {
   list(accountId: number): Promise<SieveScriptInfo[]>;
   get(accountId: number, name: string): Promise<string | null>;
-  put(accountId: number, name: string, source: string): Promise<void>;
+  put(accountId: number, name: string, source: string, opts?: { maxScripts?: number }): Promise<'stored' | 'too-many'>;
   delete(accountId: number, name: string): Promise<'deleted' | 'missing' | 'active'>;
   rename(accountId: number, from: string, to: string): Promise<'renamed' | 'missing' | 'exists'>;
   setActive(accountId: number, name: string | null): Promise<boolean>;

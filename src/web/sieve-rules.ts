@@ -94,8 +94,16 @@ export const vacationSchema = z
       .max(10_000, 'the reply text is longer than 10,000 characters')
       .regex(TEXT, 'the reply text may not contain control characters')
       .refine((t) => t.trim() !== '', 'write the text of the reply'),
-    /** How many days before the same sender is answered again (RFC 5230 §4.1: at least 1). */
-    days: z.number().int('days must be a whole number').min(1).max(365).default(1),
+    /**
+     * How many days before the same sender is answered again (RFC 5230 §4.1: at least 1); at most 60,
+     * the longest period the interpreter keeps (src/sieve `vacationMaxSeconds`, as Pigeonhole's default).
+     */
+    days: z
+      .number()
+      .int('days must be a whole number')
+      .min(1, 'days must be at least 1')
+      .max(60, 'days can be at most 60: a sender is answered again after 60 days at the latest')
+      .default(1),
   })
   .superRefine((v, ctx) => {
     if (v.start && v.end && v.start > v.end) {

@@ -146,6 +146,25 @@ export function sieveContract(harness: () => StoreHarness): void {
       assert.equal(again.filter((r) => r).length, 1);
     });
 
+    it('put with maxScripts refuses a new name at the limit, decided in the write, and always replaces', async () => {
+      const a = await account();
+      assert.equal(await sieve().put(a.id, 'one', 'keep;', { maxScripts: 2 }), 'stored');
+      assert.equal(await sieve().put(a.id, 'two', 'keep;', { maxScripts: 2 }), 'stored');
+      assert.equal(await sieve().put(a.id, 'three', 'keep;', { maxScripts: 2 }), 'too-many');
+      assert.equal(await sieve().get(a.id, 'three'), null);
+      assert.equal(await sieve().put(a.id, 'two', 'discard;', { maxScripts: 2 }), 'stored');
+      assert.equal(await sieve().get(a.id, 'two'), 'discard;');
+      assert.equal(await sieve().put(a.id, 'three', 'keep;'), 'stored', 'without a limit');
+      // Writers racing with new names: the limit holds.
+      const b = await account();
+      const results = await Promise.all(
+        ['a', 'b', 'c', 'd', 'e', 'f'].map((n) => sieve().put(b.id, n, 'keep;', { maxScripts: 3 })),
+      );
+      assert.equal(results.filter((r) => r === 'stored').length, 3);
+      assert.equal((await sieve().list(b.id)).length, 3);
+      await assert.rejects(sieve().put(b.id + 1000, 'x', 'keep;', { maxScripts: 3 }), StoreNotFoundError);
+    });
+
     it('concurrent activations leave exactly one script active', async () => {
       const a = await account();
       const names = ['a', 'b', 'c', 'd', 'e'];

@@ -3,7 +3,7 @@
  * server's Sieve compiler; errors come back with their line and column) and stores it, replacing a
  * script of that name; an active script stays active and applies to the next message.
  */
-import { checkName, checkRoom, checkSize, checkSource } from '../scripts.js';
+import { checkName, checkRoom, checkSize, checkSource, tooMany } from '../scripts.js';
 import { MAX_QUOTED } from '../wire.js';
 import { defineCommand, ok, strings } from './types.js';
 
@@ -24,7 +24,9 @@ export const putscript = defineCommand<{ name: string; source: string }>({
     const account = s.account;
     if (!(await checkRoom(s, account.id, name))) return;
     if (!checkSource(s, source)) return;
-    await s.backend.store.sieve.put(account.id, name, source);
+    // The count is decided again in the write: another session may have stored one meanwhile.
+    const stored = await s.backend.store.sieve.put(account.id, name, source, { maxScripts: s.settings.maxScripts });
+    if (stored === 'too-many') return tooMany(s, s.settings.maxScripts);
     s.stats.scriptsPut++;
     s.ok(`Script "${name}" stored`);
   },

@@ -8,7 +8,8 @@
  *   `setActive` takes the account row (`FOR NO KEY UPDATE`, db.ts's lock order: accounts first) and
  *   then the script's row, so two nodes activating scripts of one account take turns, and a `delete`
  *   of the script being activated either finishes first (setActive then finds nothing and changes
- *   nothing) or waits and finds it active.
+ *   nothing) or waits and finds it active. `put` with `maxScripts` takes the account row the same way
+ *   before it counts, so two nodes storing new scripts cannot both pass the limit.
  * - `remember` is one upsert that writes only when the key is new or expired (`ON CONFLICT … DO UPDATE
  *   … WHERE expires_at <= now`): a second writer of the same key waits for the first one's commit on
  *   the primary key and then finds the row unexpired, so exactly one of them gets true. It then prunes
@@ -55,15 +56,27 @@ export function pgSieve(ctx: PgContext): SieveStore {
       ]);
       return source ?? null;
     },
-    async put(accountId, name, source) {
+    async put(accountId, name, source, opts = {}) {
       try {
-        await ctx.tx((tx) =>
-          tx.run(
+        return await ctx.tx(async (tx) => {
+          const max = opts.maxScripts;
+          if (max !== undefined) {
+            // The account row serialises the writers of one account, so the count cannot be passed twice.
+            const account = await tx.value('SELECT id FROM accounts WHERE id = $1 FOR NO KEY UPDATE', [accountId]);
+            if (account === undefined) throw new StoreNotFoundError(`no account ${accountId}`);
+            const counts = await tx.one<{ n: number; same: number }>(
+              `SELECT count(*) AS n, count(*) FILTER (WHERE name = $2) AS same FROM sieve_scripts WHERE account_id = $1`,
+              [accountId, name],
+            );
+            if (counts && counts.same === 0 && counts.n >= max) return 'too-many';
+          }
+          await tx.run(
             `INSERT INTO sieve_scripts (account_id, name, source, active, updated_at) VALUES ($1, $2, $3, false, $4)
              ON CONFLICT (account_id, name) DO UPDATE SET source = EXCLUDED.source, updated_at = EXCLUDED.updated_at`,
             [accountId, name, source, Date.now()],
-          ),
-        );
+          );
+          return 'stored';
+        });
       } catch (error) {
         throw notFound(error, accountId);
       }

@@ -5,6 +5,7 @@
  * Invariants:
  * - At most one active script per account: the partial unique index `sieve_scripts_one_active`;
  *   `setActive` clears the old one before it sets the new one, in one write job.
+ * - `put` with `maxScripts` counts and inserts in one write job (jobs run one at a time).
  * - `remember` is one upsert that writes only when the key is new or expired (`ON CONFLICT … DO UPDATE
  *   … WHERE expires_at <= now`) and says by RETURNING whether it wrote; the same write job first prunes
  *   the account's expired rows. Write jobs run one at a time (writer.ts), and another process's write
@@ -55,15 +56,20 @@ export function sqliteSieve(ctx: SqliteContext): SieveStore {
         | undefined;
       return row?.source ?? null;
     },
-    async put(accountId, name, source) {
+    async put(accountId, name, source, opts = {}) {
       try {
-        await ctx.write(() => {
+        return await ctx.write(() => {
+          if (opts.maxScripts !== undefined && !exists(accountId, name)) {
+            const n = ctx.pluck('SELECT count(*) FROM sieve_scripts WHERE account_id = ?').get(accountId) as number;
+            if (n >= opts.maxScripts) return 'too-many';
+          }
           ctx
             .sql(
               `INSERT INTO sieve_scripts (account_id, name, source, active, updated_at) VALUES (?, ?, ?, 0, ?)
                ON CONFLICT (account_id, name) DO UPDATE SET source = excluded.source, updated_at = excluded.updated_at`,
             )
             .run(accountId, name, source, Date.now());
+          return 'stored';
         });
       } catch (error) {
         if (isForeignKeyError(error)) throw new StoreNotFoundError(`no account ${accountId}`);

@@ -9,7 +9,7 @@
  * - No script is stored that does not compile (src/sieve `compile`), nor one over
  *   sieve.max_script_bytes, nor a new one beyond sieve.max_scripts: the same limits as ManageSieve
  *   (RFC 5804 §1.5), so a script the web stored can always be read and stored back over ManageSieve.
- * - A script name is 1–128 characters without control characters (RFC 5804 §1.6).
+ * - A script name follows the store's rule (src/store/sieve.ts, RFC 5804 §1.6), as over ManageSieve.
  * - The form's script is written only from rules (`PUT .../rules`); when it was edited by hand since,
  *   the form refuses to overwrite it (409) unless asked to (`overwrite: true`), so a hand edit is never
  *   lost by accident.
@@ -18,15 +18,13 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
-import { compile } from '../../sieve/index.js';
+import { compile, SUPPORTED_EXTENSIONS } from '../../sieve/index.js';
 import type { SieveDiagnostic } from '../../sieve/types.js';
+import { sieveNameProblem } from '../../store/sieve.js';
 import type { Account, SieveScriptInfo } from '../../store/types.js';
 import type { SieveRulesResponse, SieveScriptJson } from '../api-types.js';
 import { accountFor, badRequest, jsonBody, requireUser, type WebContext, type WebEnv } from '../context.js';
 import { rulesSchema, rulesToScript, scriptToRules, UI_SCRIPT_NAME } from '../sieve-rules.js';
-
-/** RFC 5804 §1.6: no control characters (C0, DEL, C1), no line or paragraph separators. */
-const BAD_NAME_CHAR = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/;
 
 const FORM_OFF_NOTE =
   'The script "postbode" was edited by hand (in the script editor, over ManageSieve or with "postbode sieve put"), so the form is off for it: your edits are kept. Saving the form replaces the script with the form\'s rules.';
@@ -80,6 +78,8 @@ export function sieveRoutes(ctx: WebContext): Hono<WebEnv> {
       active: scripts.find((s) => s.active)?.name ?? null,
       formScript: UI_SCRIPT_NAME,
       limits: limits(),
+      // What a script may require (RFC 5228 §3.2); the comparators every script has are left out.
+      extensions: SUPPORTED_EXTENSIONS.filter((e) => e !== 'comparator-i;octet' && e !== 'comparator-i;ascii-casemap'),
     });
   });
 
@@ -217,13 +217,9 @@ export function sieveRoutes(ctx: WebContext): Hono<WebEnv> {
   return app;
 }
 
-function checkName(raw: string): string {
-  const name = raw;
-  if (name.length === 0) throw badRequest('the script name is empty; give it a name such as "filters"');
-  if ([...name].length > 128) throw badRequest('the script name is longer than 128 characters (RFC 5804 §1.6)');
-  if (BAD_NAME_CHAR.test(name)) {
-    throw badRequest('the script name contains a control character or line break, which RFC 5804 §1.6 does not allow');
-  }
+function checkName(name: string): string {
+  const problem = sieveNameProblem(name);
+  if (problem) throw badRequest(`${problem}; give the script a name such as "filters"`);
   return name;
 }
 

@@ -26,6 +26,8 @@ interface Overview {
   active: string | null;
   formScript: string;
   limits: { maxScriptBytes: number; maxScripts: number };
+  /** What a script may `require`. */
+  extensions: string[];
 }
 
 const href = (account?: string) => (account ? `#/filters/${encodeURIComponent(account)}` : '#/filters');
@@ -132,6 +134,7 @@ function Filters({ account }: { account: string }) {
           name={editing.name}
           isNew={editing.isNew}
           limits={overview.data.limits}
+          extensions={overview.data.extensions}
           onClose={() => setEditing(null)}
           onSaved={reload}
         />
@@ -251,7 +254,7 @@ function RulesForm({ account, onSaved }: { account: string; onSaved: () => void 
                 type="number"
                 name="vacation-days"
                 min={1}
-                max={365}
+                max={60}
                 value={vacation.days}
                 onInput={(e) => setVacation({ ...vacation, days: Number(e.currentTarget.value) || 1 })}
               />
@@ -475,9 +478,14 @@ function Scripts({
             <tbody>
               {overview.scripts.map((s) => (
                 <tr key={s.name}>
-                  <td class="mono">
-                    {s.name}
-                    {s.active && <span class="pill ok">active</span>}
+                  <td>
+                    <span class="mono">{s.name}</span>
+                    {s.active && (
+                      <>
+                        {' '}
+                        <span class="pill ok">active</span>
+                      </>
+                    )}
                     {s.name === overview.formScript && <span class="muted small"> (the form’s)</span>}
                   </td>
                   <td class="num">{fmtBytes(s.size)}</td>
@@ -534,6 +542,7 @@ function ScriptEditor({
   name,
   isNew,
   limits,
+  extensions,
   onClose,
   onSaved,
 }: {
@@ -541,6 +550,7 @@ function ScriptEditor({
   name: string;
   isNew: boolean;
   limits: Overview['limits'];
+  extensions: string[];
   onClose: () => void;
   onSaved: () => void;
 }) {
@@ -624,7 +634,8 @@ function ScriptEditor({
         />
       </label>
       <p class={`small ${size > limits.maxScriptBytes ? 'bad' : 'muted'}`}>
-        {fmtBytes(size)} of at most {fmtBytes(limits.maxScriptBytes)}
+        {fmtBytes(size)} of at most {fmtBytes(limits.maxScriptBytes)}. Extensions a script may require:{' '}
+        <span class="mono">{extensions.join(' ')}</span> (see Capabilities and docs/sieve.md).
       </p>
       {errors && errors.length > 0 && (
         <ul class="sieve-errors" role="alert">
