@@ -143,6 +143,12 @@ describe('sieve extensions', () => {
         'a non-number is +infinity',
       );
       assert.equal(await holds(R, 'header :value "ne" "x-spam-score" "12"', ctx), true);
+      const underscore = sieveContext({ headers: ['X-Word: _'] });
+      assert.equal(
+        await holds(R, 'header :value "lt" "x-word" "a"', underscore),
+        true,
+        'casemap orders "_" before "a"',
+      );
     });
     it(':count counts the values', async () => {
       assert.equal(await holds(R, 'header :count "eq" :comparator "i;ascii-numeric" "received" "2"', ctx), true);

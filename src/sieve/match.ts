@@ -1,7 +1,8 @@
 /**
  * Comparators (RFC 4790 as RFC 5228 §2.7.3 uses them) and match types (RFC 5228 §2.7.1, RFC 5231).
  *
- * - i;octet compares code points; i;ascii-casemap folds A–Z to a–z first (no other letter);
+ * - i;octet compares code points; i;ascii-casemap folds A–Z to a–z first (no other letter; its
+ *   ordering too, as Pigeonhole's, where RFC 4790 §9.2 folds to upper case);
  *   i;ascii-numeric compares the leading digits as a number of any size, a value without leading
  *   digits being +infinity (RFC 4790 §9.1), and supports only equality and ordering.
  * - :matches: `*` any run, `?` one octet (of the UTF-8 form, as Pigeonhole: the comparators work on
@@ -16,7 +17,6 @@
 import type { ComparatorName, MatchSpec, Relation } from './ast.js';
 
 const asciiLower = (s: string): string => (/[A-Z]/.test(s) ? s.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : s);
-const asciiUpper = (s: string): string => (/[a-z]/.test(s) ? s.replace(/[a-z]+/g, (m) => m.toUpperCase()) : s);
 
 /** The leading digits of a value without leading zeros, or null for +infinity. */
 function numericValue(s: string): string | null {
@@ -47,7 +47,8 @@ export function compareValues(comparator: ComparatorName, a: string, b: string):
     case 'i;octet':
       return compareCodePoints(a, b);
     case 'i;ascii-casemap':
-      return compareCodePoints(asciiUpper(a), asciiUpper(b));
+      // Ordered after folding to lower case, as Pigeonhole (strncasecmp) does: "_" sorts before "a".
+      return compareCodePoints(asciiLower(a), asciiLower(b));
     case 'i;ascii-numeric': {
       const x = numericValue(a);
       const y = numericValue(b);
