@@ -32,6 +32,7 @@ import { VERSION } from '../version.js';
 import { registerAdminCommands } from './admin.js';
 import { registerBackupCommands } from './backup.js';
 import { classroomNotice } from './classroom.js';
+import { registerClassroomCommands } from './classroom-reset.js';
 import {
   CliError,
   cliStoreOptions,
@@ -147,6 +148,7 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
   registerReindexCommand(program, out);
   registerMigrateCommand(program, out);
   registerExercisesCommands(program, out);
+  registerClassroomCommands(program, out);
 
   withConfigOptions(
     program

@@ -131,3 +131,11 @@ export interface ProgressResponse {
   exercises: string[];
   progress: ProgressEntry[];
 }
+
+/** `POST /api/class-reset/preview` and `POST /api/class-reset`: what goes (or went) when a class is reset. */
+export interface ClassResetView {
+  accounts: { address: string; messages: number; bytes: number; sessions: number; exercises: number }[];
+  totals: { accounts: number; messages: number; bytes: number; sessions: number; exercises: number };
+  /** Sessions of these students still open: kept. */
+  openSessions: number;
+}

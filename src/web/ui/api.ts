@@ -11,6 +11,7 @@ export type {
   Annotation,
   Capability,
   CaptureInfo,
+  ClassResetView,
   EventType,
   ExerciseInfo,
   ExercisesResponse,
