@@ -159,7 +159,10 @@ async function startCluster(setup: Setup, opts: BenchOptions, run: number): Prom
       'smtp=127.0.0.1:0',
       '--listen',
       'imap=127.0.0.1:0',
-      ...['pop3', 'submission', 'submissions', 'pop3s', 'imaps'].flatMap((l) => ['--listen', `${l}=off`]),
+      ...['pop3', 'submission', 'submissions', 'pop3s', 'imaps', 'managesieve'].flatMap((l) => [
+        '--listen',
+        `${l}=off`,
+      ]),
       '--listen',
       `http=${opts.web === 'on' ? '127.0.0.1:0' : 'off'}`,
       '--set',

@@ -200,7 +200,7 @@ async function postbodeRun(opts: BenchOptions, sink: Sink): Promise<Figure> {
   );
   if (add.status !== 0) throw new Error(`postbode user add failed: ${(add.stderr || add.stdout).trim()}`);
   const args = [bin, 'serve', '--data-dir', dir, '--hostname', 'mx.bench.test', '--domain', opts.domain];
-  for (const name of ['smtp', 'submissions', 'pop3', 'pop3s', 'imap', 'imaps', 'http'])
+  for (const name of ['smtp', 'submissions', 'pop3', 'pop3s', 'imap', 'imaps', 'managesieve', 'http'])
     args.push('--listen', `${name}=off`);
   args.push('--listen', 'submission=127.0.0.1:0', '--set', `delivery.transport={"sink.test":"127.0.0.1:${sink.port}"}`);
   args.push('--set', 'log.level=warn');

@@ -225,7 +225,8 @@ async function startServer(top: string, dataDir: string, web: boolean): Promise<
   const out = openSync(logFile, 'a');
   const args = [BIN, 'serve', '--data-dir', dataDir, '--hostname', 'soak.example.test', '--domain', DOMAIN];
   for (const name of ['smtp', 'pop3', 'imap']) args.push('--listen', `${name}=${HOST}:0`);
-  for (const name of ['submission', 'submissions', 'pop3s', 'imaps']) args.push('--listen', `${name}=off`);
+  for (const name of ['submission', 'submissions', 'pop3s', 'imaps', 'managesieve'])
+    args.push('--listen', `${name}=off`);
   args.push('--listen', web ? `http=${HOST}:0` : 'http=off');
   // One address (the load generator) holds thousands of connections; no outbound worker (all mail is local).
   args.push('--set', 'limits.connections_per_ip=100000', '--set', 'delivery.enabled=false');

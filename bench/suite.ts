@@ -15,7 +15,7 @@ import type { BenchOptions } from './options.js';
 import { Pop3Client, pop3Load } from './pop3.js';
 import { cpuOf, memoryOf, processTree } from './proc.js';
 import { type Figure, note, percentile, printFigure } from './report.js';
-import { errorText, sendMessages, smtpLoad } from './smtp.js';
+import { errorText, sendMessages, smtpConnectionLoad, smtpLoad } from './smtp.js';
 import type { Target } from './targets.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -461,4 +461,55 @@ async function smtpPart(target: Target, opts: BenchOptions, users: BenchUsers, i
       higherIsBetter: true,
     });
   }
+
+  await smtpPerConnection(target, opts, users, ids, emit);
+}
+
+/**
+ * One message per connection (issue 14): `smtpSessions` clients each loop connect → EHLO → MAIL/RCPT/DATA
+ * → 250 → QUIT, as mail arrives from many MTAs (Postfix's smtp-source without -d). Most of the cost is
+ * per connection, which the pipelined figure above does not show.
+ */
+async function smtpPerConnection(
+  target: Target,
+  opts: BenchOptions,
+  users: BenchUsers,
+  ids: Ids,
+  emit: Emit,
+): Promise<void> {
+  await target.settle();
+  await target.emptyMailbox(users.main);
+  const meter = new Meter(target);
+  const messages = Math.min(opts.smtpMessages, 5000);
+  const r = await smtpConnectionLoad({
+    host: target.host,
+    ports: [target.smtpPort],
+    sessions: opts.smtpSessions,
+    messages,
+    size: opts.smtpSize,
+    from: ids.from,
+    rcpts: [users.main],
+    helo: ids.helo,
+    runId: `${ids.runId}c`,
+    timeoutMs: 600_000,
+    onStart: () => meter.start(),
+  });
+  const problems =
+    (r.refused > 0 ? `, ${r.refused} REFUSED` : '') + (r.errors.length > 0 ? `, ${r.errors.length} ERRORS` : '');
+  const lat = `p50 ${percentile(r.latenciesMs, 50).toFixed(1)} ms, p99 ${percentile(r.latenciesMs, 99).toFixed(1)} ms`;
+  emit({
+    area: 'smtp',
+    key: 'smtp.per-connection',
+    server: target.smtpLabel,
+    label: 'one msg per connection',
+    value: r.accepted / r.seconds,
+    unit: 'msg/s',
+    detail:
+      `${opts.smtpSessions} clients, connect/EHLO/MAIL/RCPT/DATA/QUIT each, ${r.accepted}/${messages} msgs in ` +
+      `${r.seconds.toFixed(2)} s, ${lat}, ${meter.text()}${problems}` +
+      (target.acceptedIsDelivered ? '' : ' (accepted, not yet delivered)'),
+    higherIsBetter: true,
+  });
+  for (const [text, n] of r.refusals) note(`      ${n}x refused: ${text}`);
+  for (const e of new Set(r.errors.slice(0, 5))) note(`      error: ${e}`);
 }

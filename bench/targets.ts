@@ -187,6 +187,8 @@ export async function startPostbode(opts: PostbodeOptions): Promise<Target> {
         '--listen',
         'imaps=off',
         '--listen',
+        'managesieve=off',
+        '--listen',
         `http=${opts.web === 'on' ? '127.0.0.1:0' : 'off'}`,
         '--set',
         'limits.connections_per_ip=100000',

@@ -242,6 +242,8 @@ describe('postbode serve start-up errors', () => {
         'imap=off',
         '--listen',
         'imaps=off',
+        '--listen',
+        'managesieve=off',
       ]);
       assert.notEqual(r.code, 0);
       assert.match(

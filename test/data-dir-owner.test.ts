@@ -22,10 +22,9 @@ const skip = !root ? 'needs root (switches to the user nobody)' : !haveSetpriv ?
 
 /** `postbode serve` as nobody on `dataDir`: resolves with its exit code and stderr, or 'started'. */
 function serveAsNobody(dataDir: string): Promise<{ started: boolean; code: number | null; stderr: string }> {
-  const listen = ['smtp', 'submission', 'submissions', 'pop3', 'pop3s', 'imap', 'imaps', 'http'].flatMap((name) => [
-    '--listen',
-    name === 'smtp' ? 'smtp=127.0.0.1:0' : `${name}=off`,
-  ]);
+  const listen = ['smtp', 'submission', 'submissions', 'pop3', 'pop3s', 'imap', 'imaps', 'managesieve', 'http'].flatMap(
+    (name) => ['--listen', name === 'smtp' ? 'smtp=127.0.0.1:0' : `${name}=off`],
+  );
   const child = spawn(
     'setpriv',
     [

@@ -65,7 +65,7 @@ describe('a full disk (data_dir and log on a filled tmpfs)', { skip }, () => {
 
   before(async () => {
     const args = [BIN, 'serve', '--data-dir', dataDir, '--hostname', 'mx.example.test', '--domain', 'example.test'];
-    for (const name of [...LISTENERS, 'http']) {
+    for (const name of [...LISTENERS, 'managesieve', 'http']) {
       args.push('--listen', LISTENERS.includes(name) ? `${name}=127.0.0.1:0` : `${name}=off`);
     }
     args.push('--set', 'auth.scrypt_log_n=10', '--set', 'delivery.enabled=false');

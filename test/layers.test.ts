@@ -4,10 +4,12 @@
  * - the store backend is chosen only in the composition roots (src/server, src/cli) through
  *   src/store/open.ts (and src/store/migrate.ts, the copy from SQLite to PostgreSQL); nothing else
  *   imports a backend (src/store/sqlite/, src/store/postgres/), and no backend imports another;
- * - the protocol engines (smtp, pop3, imap) never import each other, nor the web, the server or the CLI;
+ * - the protocol engines (smtp, pop3, imap, managesieve) never import each other, nor the web, the server
+ *   or the CLI;
  * - the web imports no engine and from the server only the status types (type-only);
  * - the lower layers (config, trace, net, mail, store, auth) and delivery import no engine, web, server
- *   or CLI.
+ *   or CLI;
+ * - the Sieve layer (src/sieve) imports only src/mail.
  * Test code is exempt (`*.test.ts` and the test helpers): it stands in for a composition root.
  */
 import assert from 'node:assert/strict';
@@ -31,7 +33,7 @@ interface Rule {
   forbids(edge: ImportEdge): boolean;
 }
 
-const ENGINES = ['smtp/', 'pop3/', 'imap/'];
+const ENGINES = ['smtp/', 'pop3/', 'imap/', 'managesieve/'];
 const LOWER = ['config/', 'trace/', 'net/', 'mail/', 'store/', 'auth/'];
 const BACKENDS = ['store/sqlite/', 'store/postgres/'];
 const FACTORIES = ['store/open.ts', 'store/migrate.ts'];
@@ -71,6 +73,10 @@ const RULES: Rule[] = [
       under(e.file, [...LOWER, 'delivery/']) &&
       under(e.target, [...ENGINES, 'delivery/', 'web/', 'server/', 'cli/']) &&
       layerOf(e.target) !== layerOf(e.file),
+  },
+  {
+    why: 'the Sieve layer (src/sieve) is pure: it imports only src/mail (the world reaches it through SieveContext)',
+    forbids: (e) => e.file.startsWith('sieve/') && !under(e.target, ['sieve/', 'mail/']),
   },
 ];
 

@@ -30,6 +30,7 @@ describe('postbode serve with several ports taken', () => {
         pop3s: 'off',
         imap: `127.0.0.1:${imap}`,
         imaps: 'off',
+        managesieve: 'off',
         http: `127.0.0.1:${http}`,
       };
       const args = ['serve', '--data-dir', dataDir, '--set', 'delivery.enabled=false'];

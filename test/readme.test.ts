@@ -1,7 +1,8 @@
 /**
  * The README's telnet tutorial replayed against a real server, in order, on one data directory: the
- * SMTP part sends the message, the POP3 part reads it, the IMAP part finds it. So the README's lines
- * stay true, and no step consumes what a later one needs.
+ * SMTP part sends the message, the POP3 part reads it, the IMAP part finds it, the ManageSieve part
+ * uploads and activates a script. So the README's lines stay true, and no step consumes what a later
+ * one needs.
  *
  * Each `S:` line must match the server's line exactly, except that words with digits (ids, sizes,
  * dates, UID validity, version), day and month names may differ, and `...` stands for anything; SMTP
@@ -63,7 +64,7 @@ describe('README telnet tutorial against a real server', () => {
     pb = await startPostbode({
       hostname: 'localhost',
       domains: ['linux800.be'],
-      listeners: ['smtp', 'pop3', 'imap'],
+      listeners: ['smtp', 'pop3', 'imap', 'managesieve'],
       extraArgs: ['--set', 'auth.failure_delay_ms=0'],
     });
     const r = pb.cli(['user', 'add', 'ludo@linux800.be', '--password', 'sdf12345']);
@@ -74,15 +75,20 @@ describe('README telnet tutorial against a real server', () => {
     removeDir(pb.dataDir);
   });
 
-  it('has the SMTP, POP3 and IMAP parts, in that order', () => {
+  it('has the SMTP, POP3, IMAP and ManageSieve parts, in that order', () => {
     assert.deepEqual(
       tutorialBlocks().map((b) => b.port),
-      [25, 110, 143],
+      [25, 110, 143, 4190],
     );
   });
 
   it('replays every part in order, each finding what the one before left', async () => {
-    const ports: Record<number, number> = { 25: pb.ports.smtp, 110: pb.ports.pop3, 143: pb.ports.imap };
+    const ports: Record<number, number> = {
+      25: pb.ports.smtp,
+      110: pb.ports.pop3,
+      143: pb.ports.imap,
+      4190: pb.ports.managesieve,
+    };
     for (const block of tutorialBlocks()) {
       const c = await LineClient.connect(ports[block.port]);
       for (const [i, raw] of block.lines.entries()) {

@@ -1,7 +1,7 @@
 /**
  * The lab's capture.pcap carries every byte of real sessions (issue 12 item 1): IMAP literals both
  * ways (APPEND, FETCH BODY[]), POP3 multi-line replies, RETR and TOP (with no expert line), SMTP DATA past the transcript's
- * 200 lines, AUTH/AUTHENTICATE and STARTTLS, each exported through the API and decoded by
+ * 200 lines, AUTH/AUTHENTICATE and STARTTLS, ManageSieve's AUTHENTICATE and PUTSCRIPT, each exported through the API and decoded by
  * `tshark -V` with no malformed packet and the right fields. Passwords are masked at the same length
  * by default; an admin gets them with ?passwords=1 only for cleartext sessions and only with
  * lab.capture_passwords; a capture over lab.capture_bytes is cut with a note and still decodes.
@@ -21,7 +21,7 @@ const skip = spawnSync(TSHARK, ['--version']).status === 0 ? false : 'tshark is 
 const ADMIN_PASSWORD = 'teach-me-42';
 const LUDO = 'ludo@example.test';
 const LUDO_PASSWORD = 'sdf12345-secret';
-const LISTENERS = ['smtp', 'submission', 'imap', 'pop3', 'http'];
+const LISTENERS = ['smtp', 'submission', 'imap', 'pop3', 'managesieve', 'http'];
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'postbode-web-pcap-'));
 after(() => removeDir(tmp));
@@ -269,6 +269,63 @@ describe('capture.pcap carries every byte', { skip }, () => {
     const info = await admin.json<{ passwords: boolean }>('GET', `/api/sessions/${ts.id}/capture`);
     assert.equal(info.passwords, false);
     await download(admin, ts.id, '?passwords=1', 403);
+  });
+
+  it('ManageSieve: AUTHENTICATE masked, the PUTSCRIPT literal whole, port 4190; the user sees it annotated', async () => {
+    const c = await LineClient.connect(pb.ports.managesieve);
+    const port = c.socket.localPort ?? 0;
+    const final = async () => {
+      for (;;) {
+        const line = await c.line();
+        if (/^(OK|NO|BYE)\b/.test(line)) return line;
+      }
+    };
+    await final();
+    const plain = Buffer.from(`\0${LUDO}\0${LUDO_PASSWORD}`).toString('base64');
+    c.send(`AUTHENTICATE "PLAIN" "${plain}"`);
+    assert.match(await final(), /^OK/);
+    const script = 'require "fileinto";\r\nif exists "list-id" { fileinto "Lists"; }\r\n';
+    c.write(`PUTSCRIPT "lists" {${Buffer.byteLength(script)}+}\r\n${script}\r\n`);
+    assert.match(await final(), /^OK/);
+    c.send('SETACTIVE "lists"');
+    assert.match(await final(), /^OK/);
+    c.send('LOGOUT');
+    await final();
+    await c.closedByServer();
+    const s = await sessionFrom(port);
+    const { file, bytes } = await download(admin, s.id);
+    assertDecodes(file);
+    assert.ok(!bytes.includes(plain), 'the SASL response is masked');
+    assert.ok(
+      bytes.includes(
+        `AUTHENTICATE "PLAIN" "${Buffer.from(`\0${'*'.repeat(LUDO.length)}\0${'*'.repeat(LUDO_PASSWORD.length)}`).toString('base64')}"`,
+      ),
+    );
+    assert.ok(bytes.includes(script), 'the script is carried whole');
+    assert.ok((await download(admin, s.id, '?passwords=1')).bytes.includes(plain));
+    assert.deepEqual(
+      fields(file, 'tcp.flags.syn == 1 && tcp.flags.ack == 0', 'tcp.dstport').map((f) => f[0]),
+      ['4190'],
+    );
+    assert.ok(stream(file, true).includes(script));
+
+    // The user sees their own ManageSieve session, explained.
+    const mine = await ludo.json<{ sessions: { id: string; proto: string; user: string | null }[] }>(
+      'GET',
+      '/api/sessions?proto=managesieve',
+    );
+    const listed = mine.sessions.find((x) => x.id === s.id);
+    assert.equal(listed?.proto, 'managesieve');
+    assert.equal(listed?.user, LUDO);
+    const { events } = await ludo.json<{
+      events: { type: string; text: string; annotation: { summary: string; state: string | null } | null }[];
+    }>('GET', `/api/sessions/${s.id}`);
+    const put = events.find((e) => e.type === 'in' && e.text.startsWith('PUTSCRIPT'));
+    assert.match(put?.annotation?.summary ?? '', /^PUTSCRIPT: Uploads a script/);
+    const active = events.find((e) => e.type === 'out' && /is active/.test(e.text));
+    assert.match(active?.annotation?.summary ?? '', /"lists" is the active script/);
+    assert.equal(active?.annotation?.state, 'authenticated');
+    assert.ok(events.every((e) => !e.text.includes(plain)));
   });
 
   it('POP3: PASS masked, LIST and UIDL multi-line, RETR and TOP bodies whole', async () => {

@@ -107,7 +107,7 @@ export function reverseName(ip: string): string {
 
 /**
  * RFC 6186 SRV records, lower priority preferred: implicit TLS before STARTTLS (RFC 8314 §5.1), IMAP
- * before POP3. The same table as docs/web.md.
+ * before POP3; and ManageSieve's (RFC 5804 §1.8). The same table as docs/web.md.
  */
 const SRV_SERVICES: { service: string; listener: keyof Config['listen']; priority: number; what: string }[] = [
   {
@@ -121,6 +121,8 @@ const SRV_SERVICES: { service: string; listener: keyof Config['listen']; priorit
   { service: '_imap._tcp', listener: 'imap', priority: 10, what: 'IMAP (STARTTLS)' },
   { service: '_pop3s._tcp', listener: 'pop3s', priority: 20, what: 'POP3 (implicit TLS)' },
   { service: '_pop3._tcp', listener: 'pop3', priority: 30, what: 'POP3 (STARTTLS)' },
+  // RFC 5804 §1.8: clients find the ManageSieve server by `_sieve._tcp`.
+  { service: '_sieve._tcp', listener: 'managesieve', priority: 0, what: 'ManageSieve (Sieve filters, STARTTLS)' },
 ];
 
 /** The port of a listener address (`0.0.0.0:993`, `[::]:993`), or null when it is off. */

@@ -46,6 +46,7 @@ import { registerDnsCommands } from './dns.js';
 import { registerExercisesCommands } from './exercises.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerReindexCommand } from './reindex.js';
+import { registerSieveCommands } from './sieve.js';
 
 /** Time beyond shutdown_timeout before a stop that hangs is cut short by exiting. */
 const OVERRUN_MS = 2000;
@@ -69,7 +70,7 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
       .option('--domain <domain>', 'a local mail domain (repeatable)', collect)
       .option(
         '-l, --listen <name=host:port>',
-        'listener address, or NAME=off (repeatable); NAME: smtp, submission, submissions, pop3, pop3s, imap, imaps, http',
+        'listener address, or NAME=off (repeatable); NAME: smtp, submission, submissions, pop3, pop3s, imap, imaps, managesieve, http',
         collect,
       )
       .option('--strict', 'refuse sloppy input (bare HELO, MAIL FROM without <>, bare LF) as Postfix does')
@@ -148,6 +149,7 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
   registerReindexCommand(program, out);
   registerMigrateCommand(program, out);
   registerExercisesCommands(program, out);
+  registerSieveCommands(program, out);
   registerClassroomCommands(program, out);
 
   withConfigOptions(

@@ -8,13 +8,23 @@
  */
 import { z } from 'zod';
 
-export const LISTENER_NAMES = ['smtp', 'submission', 'submissions', 'pop3', 'pop3s', 'imap', 'imaps', 'http'] as const;
+export const LISTENER_NAMES = [
+  'smtp',
+  'submission',
+  'submissions',
+  'pop3',
+  'pop3s',
+  'imap',
+  'imaps',
+  'managesieve',
+  'http',
+] as const;
 export type ListenerName = (typeof LISTENER_NAMES)[number];
 
 /** Which protocol engine serves a listener and whether the connection starts in TLS. */
 export const LISTENER_KINDS: Record<
   ListenerName,
-  { protocol: 'smtp' | 'pop3' | 'imap' | 'http'; implicitTls: boolean }
+  { protocol: 'smtp' | 'pop3' | 'imap' | 'managesieve' | 'http'; implicitTls: boolean }
 > = {
   smtp: { protocol: 'smtp', implicitTls: false },
   submission: { protocol: 'smtp', implicitTls: false },
@@ -23,6 +33,7 @@ export const LISTENER_KINDS: Record<
   pop3s: { protocol: 'pop3', implicitTls: true },
   imap: { protocol: 'imap', implicitTls: false },
   imaps: { protocol: 'imap', implicitTls: true },
+  managesieve: { protocol: 'managesieve', implicitTls: false },
   http: { protocol: 'http', implicitTls: false },
 };
 
@@ -63,6 +74,8 @@ export const configSchema = z
         pop3s: listenAddress.default('[::]:995'),
         imap: listenAddress.default('[::]:143'),
         imaps: listenAddress.default('[::]:993'),
+        /** ManageSieve (RFC 5804): users upload their Sieve filters (STARTTLS on the same port). */
+        managesieve: listenAddress.default('[::]:4190'),
         http: listenAddress.default('127.0.0.1:8080'),
       })
       .prefault({}),
@@ -99,7 +112,7 @@ export const configSchema = z
         /**
          * Concurrent connections from one IP address, counted per protocol so that one protocol's
          * connections cannot lock an address (a NAT'ed classroom) out of the others: a number for every
-         * protocol, or a table `{ smtp = 50, pop3 = 50, imap = 100 }`.
+         * protocol, or a table `{ smtp = 50, pop3 = 50, imap = 100, managesieve = 20 }`.
          */
         connections_per_ip: z
           .union([
@@ -108,9 +121,10 @@ export const configSchema = z
               smtp: z.number().int().positive().default(50),
               pop3: z.number().int().positive().default(50),
               imap: z.number().int().positive().default(100),
+              managesieve: z.number().int().positive().default(20),
             }),
           ])
-          .default({ smtp: 50, pop3: 50, imap: 100 }),
+          .default({ smtp: 50, pop3: 50, imap: 100, managesieve: 20 }),
         /**
          * Bytes per second that a message (DATA, BDAT, APPEND and other literals) must arrive at on
          * average, after a grace of the protocol's idle timeout; slower senders are cut off.
@@ -169,6 +183,30 @@ export const configSchema = z
         idle_timeout: duration.default(1800),
         /** Longest command line in bytes (literals are counted separately). */
         max_line_length: z.number().int().min(1024).default(65536),
+      })
+      .prefault({}),
+    managesieve: z
+      .strictObject({
+        /** Seconds without a command before the server closes the session (Pigeonhole's default is alike). */
+        idle_timeout: duration.default(600),
+      })
+      .prefault({}),
+    sieve: z
+      .strictObject({
+        /** Sieve scripts one account may keep (ManageSieve QUOTA/MAXSCRIPTS, the web, the CLI). */
+        max_scripts: z.number().int().min(1).max(10000).default(10),
+        /** Largest script in bytes (QUOTA/MAXSIZE); ManageSieve reads no larger literal. Default 64 KiB. */
+        max_script_bytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(16 * 1024 * 1024)
+          .default(64 * 1024),
+        /**
+         * `redirect` actions one script run may take (the MAXREDIRECTS capability; RFC 5228 §4.2 wants a
+         * limit); more make the run fail, and the message is kept in INBOX.
+         */
+        max_redirects: z.number().int().min(0).max(100).default(4),
       })
       .prefault({}),
     auth: z
@@ -253,6 +291,15 @@ export const configSchema = z
          * looks. The transport map and relay host are never checked.
          */
         mta_sts: z.enum(['off', 'log', 'enforce']).default('enforce'),
+        /**
+         * Subaddressing (RFC 5233): the characters that separate a local part from its detail, so that
+         * `user+tag@domain` is delivered to `user@domain` when `user+tag` is no account or alias (as
+         * Postfix's recipient_delimiter: any one of the characters, the first one found). "" turns it off.
+         */
+        recipient_delimiter: z
+          .string()
+          .regex(/^[^\s@"\\]{0,8}$/, 'expected up to 8 characters other than space, "@", \'"\' and \'\\\', e.g. "+"')
+          .default('+'),
       })
       .prefault({}),
     checks: z

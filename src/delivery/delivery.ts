@@ -22,25 +22,56 @@
  * - DKIM: the queued copy for remote recipients is signed once, before it is stored, when the message
  *   was submitted by an authenticated user or generated here (a DSN), and a key exists (dkim.ts) for
  *   the envelope sender's domain (the From: domain for the null sender) and that domain is local. Mail
- *   that arrived unauthenticated and is forwarded (aliases) is never signed. The signature goes below
- *   our Received header; local copies are not signed. A signing error is logged and the mail goes
- *   unsigned.
+ *   that arrived unauthenticated and is forwarded (aliases, Sieve redirects: `forwarded`) is never
+ *   signed. The signature goes below our Received header; local copies are not signed. A signing
+ *   error is logged and the mail goes unsigned.
  * - A message marked `junk` (inbound checks, inbound-auth.ts) is stored in each local account's \Junk
- *   mailbox instead of INBOX; remote copies are unaffected.
+ *   mailbox instead of INBOX, with the $Junk keyword; remote copies are unaffected.
+ * - Subaddressing (RFC 5233): `user+detail@domain` resolves as itself when it is an account or an alias,
+ *   else as `user@domain`, before the domain's catch-all (the order of Postfix's
+ *   recipient_delimiter); the separators are `delivery.recipient_delimiter` ("" turns it off). The
+ *   filter sees the address as the client gave it.
+ * - Sieve (sieve.ts) runs for each local account of a message, after the inbound checks and before the
+ *   message is stored, with the first RCPT address that reached the account as its envelope "to". Its
+ *   copies (keep, fileinto, with flags) go into the same one atomic `store.deliver` as every other
+ *   copy of the message; discard stores none for that account.
+ * - Redirects (RFC 5228 §4.2) are delivered before that write, each as a new message with the original
+ *   envelope sender (the null sender stays null) and a `Delivered-To:` naming the redirecting account:
+ *   a redirected message cannot be lost after the 250 (a failure after them makes the client send
+ *   again, and the redirect may then go twice: duplicates over loss, RFC 5321 §6.1). An account never
+ *   redirects a message that already carries its `Delivered-To:` (Postfix's loop check): it keeps it.
+ *   A message with redirects is stored even over quota, like one with remote recipients.
+ * - reject/ereject (RFC 5429): when every local recipient rejects and nobody else takes the message,
+ *   `deliver({ refuseInProtocol: true })` throws `SieveRejectError`, storing nothing (the SMTP engine
+ *   answers 550 5.7.1 with the reason). Otherwise the others get the message and the sender gets a
+ *   rejection notice (sieve-messages.ts), never the null sender.
+ * - After the write: `duplicate` ids are recorded, vacation replies are sent when
+ *   `store.sieve.remember` says the sender was not answered within the period (RFC 5230 §4.2), then
+ *   rejection notices. Their failures are logged and never undo the delivery.
+ * - Messages made here (redirects, vacation replies, notices) go through `deliver` again: a local
+ *   recipient gets them at once (its own filter runs), others through the outbound queue, DKIM-signed
+ *   when their sender's (or, for `<>`, their From:) domain is local. They nest at most
+ *   MAX_GENERATED_DEPTH deep.
  */
 import type { Logger } from '../log.js';
 import { parseMessage } from '../mail/parse.js';
 import {
   type Account,
   type JsonValue,
+  type LocalTarget,
   OverQuotaError,
   type QueueRecipient,
   quotaLimit,
   type Store,
 } from '../store/types.js';
+import { VERSION } from '../version.js';
 import { type DkimKeyStore, fromHeaderDomain, signMessage } from './dkim.js';
+import { type AccountPlan, SieveFilter } from './sieve.js';
+import { buildRejectNotice, buildVacationReply, deliveredTo, redirectCopy } from './sieve-messages.js';
 
 const MAX_ALIAS_DEPTH = 8;
+/** How deep messages made by delivery (redirects, replies, notices) may make further ones. */
+const MAX_GENERATED_DEPTH = 8;
 
 /** A local account a recipient resolves to; `quota` is null when the account has no limit. */
 export interface LocalAccount {
@@ -83,6 +114,11 @@ export interface IncomingMessage {
   dsnEnvid: string | null;
   /** Local copies go to each account's Junk mailbox (special-use \Junk) with the $Junk keyword. */
   junk?: boolean;
+  /**
+   * A copy made here of mail that arrived from elsewhere without a login (a Sieve redirect): never
+   * DKIM-signed, like mail forwarded through an alias.
+   */
+  forwarded?: boolean;
 }
 
 export interface DeliveryReport {
@@ -130,21 +166,71 @@ export class QuotaExceededError extends Error {
   }
 }
 
+/**
+ * Thrown by `deliver({ refuseInProtocol: true })` when the Sieve scripts of all recipients rejected the
+ * message (RFC 5429) and nobody else takes it; nothing was stored.
+ */
+export class SieveRejectError extends Error {
+  override name = 'SieveRejectError';
+
+  constructor(
+    /** The reason the (first) script gave, as written: the SMTP engine makes it a reply line. */
+    readonly reason: string,
+    readonly addresses: string[],
+  ) {
+    super(`Rejected by the mail filter of ${addresses.join(', ')}: ${reason}`);
+  }
+}
+
+export interface DeliveryOptions {
+  hostname: string;
+  product: string;
+  log: Logger;
+  /** Called after a message was durably queued for remote recipients (the outbound worker's wake-up). */
+  onQueued?: (queueId: number) => void;
+  /** DKIM keys; without it nothing is signed. */
+  dkim?: DkimKeyStore;
+  /** `delivery.recipient_delimiter` (RFC 5233 subaddressing); default "+", "" turns it off. */
+  recipientDelimiter?: string;
+  /** `sieve.max_redirects`; default 4 (as Pigeonhole's sieve_max_redirects). */
+  maxRedirects?: number;
+}
+
+/** How a caller of `deliver` can refuse a message. */
+export interface DeliverOptions {
+  /**
+   * The caller answers the sender in its protocol (SMTP, at the end of DATA): a message every
+   * recipient's filter rejects throws SieveRejectError instead of being answered with a notice.
+   */
+  refuseInProtocol?: boolean;
+}
+
 export class Delivery {
   #counter = 0;
+  readonly #sieve: SieveFilter;
+  readonly #delimiters: string;
 
   constructor(
     private readonly store: Store,
-    private readonly opts: {
-      hostname: string;
-      product: string;
-      log: Logger;
-      /** Called after a message was durably queued for remote recipients (the outbound worker's wake-up). */
-      onQueued?: (queueId: number) => void;
-      /** DKIM keys; without it nothing is signed. */
-      dkim?: DkimKeyStore;
-    },
-  ) {}
+    private readonly opts: DeliveryOptions,
+  ) {
+    this.#delimiters = opts.recipientDelimiter ?? '+';
+    const host = opts.hostname.toLowerCase();
+    const dot = host.indexOf('.');
+    this.#sieve = new SieveFilter(store, {
+      maxRedirects: opts.maxRedirects ?? 4,
+      // RFC 5183 §4: the items every run shares.
+      environment: {
+        domain: dot > 0 && dot < host.length - 1 ? host.slice(dot + 1) : host,
+        host,
+        location: 'MDA',
+        name: 'postbode',
+        phase: 'during',
+        version: VERSION,
+      },
+      log: opts.log.child({ component: 'sieve' }),
+    });
+  }
 
   async isLocalDomain(domain: string): Promise<boolean> {
     return this.store.domains.has(domain.toLowerCase());
@@ -206,12 +292,29 @@ export class Delivery {
       accounts.set(account.id, account);
       return true;
     }
+    // RFC 5233: `user+detail` that is nothing itself is `user`, before the catch-all (as Postfix).
+    const base = this.#withoutDetail(address);
+    if (base !== null && !seen.has(base)) return this.#expand(base, depth, seen, accounts, remote);
     const catchAll = await this.store.aliases.get(`@${domain}`);
     if (catchAll) {
       for (const t of catchAll) await this.#expand(t.toLowerCase(), depth + 1, seen, accounts, remote);
       return true;
     }
     return false;
+  }
+
+  /** `user+detail@domain` → `user@domain` (the first delimiter found); null without a detail. */
+  #withoutDetail(address: string): string | null {
+    if (this.#delimiters === '') return null;
+    const at = address.lastIndexOf('@');
+    let cut = -1;
+    for (let i = 0; i < at; i++) {
+      if (this.#delimiters.includes(address[i])) {
+        cut = i;
+        break;
+      }
+    }
+    return cut > 0 ? address.slice(0, cut) + address.slice(at) : null;
   }
 
   /** The account's mailbox with special-use \Junk (RFC 6154), else "Junk"; the store falls back to INBOX. */
@@ -223,7 +326,7 @@ export class Delivery {
   /** The message signed when a DKIM key applies (see the header), else as it is. */
   async #dkimSign(id: string, msg: IncomingMessage): Promise<Buffer> {
     const keys = this.opts.dkim;
-    if (!keys || (msg.trace.authUser === null && msg.trace.protocol !== 'local')) return msg.data;
+    if (!keys || msg.forwarded || (msg.trace.authUser === null && msg.trace.protocol !== 'local')) return msg.data;
     const from = msg.envelopeFrom;
     const domain = from ? from.slice(from.lastIndexOf('@') + 1).toLowerCase() : fromHeaderDomain(msg.data);
     if (!domain || !(await this.isLocalDomain(domain))) return msg.data;
@@ -243,16 +346,28 @@ export class Delivery {
   }
 
   /**
-   * Stores the message for every recipient. Resolves when all copies are durable. Throws
-   * QuotaExceededError, storing nothing, when the message fits no recipient (see the header).
+   * Stores the message for every recipient, where each local account's Sieve script puts it (see the
+   * header). Resolves when all copies are durable. Throws QuotaExceededError, storing nothing, when the
+   * message fits no recipient; with `refuseInProtocol`, SieveRejectError, storing nothing, when every
+   * recipient's script rejected it.
    */
-  async deliver(msg: IncomingMessage): Promise<DeliveryReport> {
+  deliver(msg: IncomingMessage, options: DeliverOptions = {}): Promise<DeliveryReport> {
+    return this.#deliver(msg, options.refuseInProtocol ?? false, 0);
+  }
+
+  async #deliver(msg: IncomingMessage, refuseInProtocol: boolean, depth: number): Promise<DeliveryReport> {
     const id = `${msg.trace.sessionId}.${(++this.#counter).toString(36)}`;
-    const localIds = new Map<number, string>();
+    // Each local account once, with the recipient addresses that reached it (the first is the
+    // envelope "to" its script sees).
+    const accounts = new Map<number, { address: string; rcpts: string[] }>();
     const remote = new Map<string, QueueRecipient>();
     for (const r of msg.recipients) {
       if (r.resolution.kind === 'local') {
-        for (const a of r.resolution.accounts) localIds.set(a.id, a.address);
+        for (const a of r.resolution.accounts) {
+          const known = accounts.get(a.id);
+          if (known) known.rcpts.push(r.address);
+          else accounts.set(a.id, { address: a.address, rcpts: [r.address] });
+        }
         for (const addr of r.resolution.remote) remote.set(addr, { address: addr, notify: r.notify, orcpt: r.orcpt });
       } else if (r.resolution.kind === 'remote') {
         remote.set(r.address, { address: r.address, notify: r.notify, orcpt: r.orcpt });
@@ -267,32 +382,47 @@ export class Delivery {
       forRcpt: singleRcpt,
       date: now,
     });
-    const writes: Promise<unknown>[] = [];
-    if (localIds.size > 0) {
-      // RFC 5321 §4.4: the final delivery adds Return-Path with the envelope sender.
-      const raw = Buffer.concat([Buffer.from(`Return-Path: <${msg.envelopeFrom}>\r\n${received}`), msg.data]);
-      const local = await Promise.all(
-        [...localIds.keys()].map(async (accountId) =>
-          msg.junk
-            ? { accountId, mailbox: await this.#junkMailbox(accountId), flags: ['$Junk'] }
-            : { accountId, mailbox: 'INBOX' },
-        ),
+    // RFC 5321 §4.4: the final delivery adds Return-Path with the envelope sender.
+    const raw = Buffer.concat([Buffer.from(`Return-Path: <${msg.envelopeFrom}>\r\n${received}`), msg.data]);
+    const plans = await this.#plans(id, msg, accounts, raw, now);
+
+    // RFC 5429 §2.1–§2.2: refused in the protocol when nobody takes the message.
+    const rejecting = plans.filter((p) => p.reject !== null);
+    if (
+      refuseInProtocol &&
+      rejecting.length > 0 &&
+      rejecting.length === plans.length &&
+      remote.size === 0 &&
+      plans.every((p) => p.targets.length === 0 && p.redirects.length === 0)
+    ) {
+      const addresses = rejecting.map((p) => p.account);
+      this.opts.log.info(
+        { id, from: msg.envelopeFrom, rejected: addresses, size: msg.data.length },
+        "refused: the recipients' Sieve scripts rejected the message",
       );
+      throw new SieveRejectError(rejecting[0].reject ?? '', addresses);
+    }
+
+    const redirected = await this.#redirect(id, msg, plans, received, depth);
+    const local: LocalTarget[] = plans.flatMap((p) => p.targets);
+    const byAccount = new Map(plans.map((p) => [p.accountId, p.account]));
+    const writes: Promise<unknown>[] = [];
+    if (local.length > 0) {
       // The store decides the quota in the write (types.ts DeliveryRequest.overQuota): with remote
-      // recipients the message is accepted anyway, so local copies are stored even over quota.
+      // recipients or redirects the message is accepted anyway, so local copies are stored even over quota.
       const stored = this.store
         .deliver({
           raw,
           meta: parseMessage(raw) as unknown as JsonValue,
           internalDate: now,
           local,
-          overQuota: remote.size > 0 ? 'accept' : 'refuse',
+          overQuota: remote.size > 0 || redirected > 0 ? 'accept' : 'refuse',
         })
         .then(
           (result) => {
             if (result.overQuota.length > 0) {
               this.opts.log.warn(
-                { id, over: result.overQuota.map((a) => localIds.get(a)), size: raw.length },
+                { id, over: result.overQuota.map((a) => byAccount.get(a)), size: raw.length },
                 'delivered over quota (grace: other recipients had room)',
               );
             }
@@ -300,7 +430,7 @@ export class Delivery {
           (err: unknown) => {
             if (!(err instanceof OverQuotaError)) throw err;
             throw new QuotaExceededError(
-              err.accountIds.map((a) => localIds.get(a) ?? String(a)),
+              err.accountIds.map((a) => byAccount.get(a) ?? String(a)),
               msg.data.length,
             );
           },
@@ -309,12 +439,12 @@ export class Delivery {
     }
     let queueId: number | null = null;
     if (remote.size > 0) {
-      const raw = Buffer.concat([Buffer.from(received), await this.#dkimSign(id, msg)]);
+      const queued = Buffer.concat([Buffer.from(received), await this.#dkimSign(id, msg)]);
       writes.push(
         this.store
           .deliver({
-            raw,
-            meta: parseMessage(raw) as unknown as JsonValue,
+            raw: queued,
+            meta: parseMessage(queued) as unknown as JsonValue,
             internalDate: now,
             local: [],
             remote: {
@@ -330,21 +460,246 @@ export class Delivery {
       );
     }
     await Promise.all(writes);
+    const filtered = plans.filter((p) => p.script !== null);
     this.opts.log.info(
       {
         id,
         from: msg.envelopeFrom,
-        local: [...localIds.values()],
+        local: [...new Set(local.map((t) => byAccount.get(t.accountId)))],
         remote: [...remote.keys()],
         size: msg.data.length,
         queueId,
+        ...(filtered.length > 0 ? { sieve: Object.fromEntries(filtered.map((p) => [p.account, p.summary])) } : {}),
       },
       'delivered',
     );
     const queued = queueId as number | null; // assigned in the write above
     if (queued !== null) this.opts.onQueued?.(queued);
-    return { id, localCopies: localIds.size, queueId };
+    await this.#afterWrite(id, msg, plans, now, depth);
+    return { id, localCopies: local.length, queueId };
   }
+
+  /** Each local account's plan: its Sieve script's decision, or one copy in INBOX (Junk for junk). */
+  async #plans(
+    id: string,
+    msg: IncomingMessage,
+    accounts: Map<number, { address: string; rcpts: string[] }>,
+    raw: Buffer,
+    now: Date,
+  ): Promise<AccountPlan[]> {
+    let index: Promise<Map<string, string[]>> | null = null;
+    return Promise.all(
+      [...accounts].map(async ([accountId, { address, rcpts }]) => {
+        const defaultTarget = msg.junk
+          ? { mailbox: await this.#junkMailbox(accountId), flags: ['$Junk'] }
+          : { mailbox: 'INBOX', flags: [] };
+        return this.#sieve.plan({
+          id,
+          accountId,
+          account: address,
+          raw,
+          envelopeFrom: msg.envelopeFrom,
+          envelopeTo: rcpts[0],
+          auth: msg.trace.authUser,
+          remoteIp: msg.trace.protocol === 'local' ? null : msg.trace.remoteAddress,
+          // RFC 5230 §4.5: the account's own addresses, its aliases, and the addresses it was reached at.
+          userAddresses: async () => {
+            index ??= this.#aliasIndex();
+            const all = [address, ...aliasesOf(address, await index), ...rcpts.map((r) => r.toLowerCase())];
+            return [...new Set(all)];
+          },
+          defaultTarget,
+          now,
+        });
+      }),
+    );
+  }
+
+  /** Alias target → the exact aliases naming it (catch-alls give no address of one's own). */
+  async #aliasIndex(): Promise<Map<string, string[]>> {
+    const index = new Map<string, string[]>();
+    for (const { alias, targets } of await this.store.aliases.list()) {
+      if (alias.startsWith('@')) continue;
+      for (const t of targets) {
+        const key = t.toLowerCase();
+        const list = index.get(key);
+        if (list) list.push(alias);
+        else index.set(key, [alias]);
+      }
+    }
+    return index;
+  }
+
+  /**
+   * Sends the redirects of every plan before the message is stored (see the header); returns how many
+   * went. A redirect that loops (the message carries the account's Delivered-To), or that has nowhere
+   * to go, leaves the message with the account instead.
+   */
+  async #redirect(
+    id: string,
+    msg: IncomingMessage,
+    plans: AccountPlan[],
+    received: string,
+    depth: number,
+  ): Promise<number> {
+    let sent = 0;
+    const marks = deliveredTo(msg.data);
+    for (const plan of plans) {
+      if (plan.redirects.length === 0) continue;
+      let kept = false;
+      if (marks.has(plan.account)) {
+        this.opts.log.warn(
+          { id, account: plan.account, to: plan.redirects },
+          'Sieve redirect not sent: the message already carries Delivered-To for this account (a forwarding loop); it is kept',
+        );
+        kept = true;
+      } else {
+        const data = redirectCopy(plan.account, received, msg.data);
+        // Signed only when the original could have been (see #dkimSign): a redirect is no way to get
+        // outside mail that claims a local sender signed with our key.
+        const forwarded = msg.forwarded === true || (msg.trace.authUser === null && msg.trace.protocol !== 'local');
+        for (const to of plan.redirects) {
+          const copy = { envelopeFrom: msg.envelopeFrom, to, data, junk: msg.junk, forwarded };
+          if (await this.#send({ id, kind: 'redirect', depth, ...copy })) sent++;
+          else kept = true;
+        }
+      }
+      if (kept && plan.targets.length === 0) plan.targets.push({ ...plan.keep, flags: [...(plan.keep.flags ?? [])] });
+    }
+    return sent;
+  }
+
+  /** After the write: `duplicate` ids, vacation replies and rejection notices (failures only logged). */
+  async #afterWrite(id: string, msg: IncomingMessage, plans: AccountPlan[], now: Date, depth: number): Promise<void> {
+    for (const plan of plans) {
+      try {
+        // RFC 7352 §3.1: the ids are recorded once the message was delivered.
+        for (const d of plan.duplicates) {
+          await this.store.sieve.remember(plan.accountId, 'duplicate', d.key, d.seconds, now);
+        }
+        const v = plan.vacation;
+        // RFC 5230 §4.2: one reply per sender (and :handle) per period, decided atomically by the store.
+        if (v && (await this.store.sieve.remember(plan.accountId, 'vacation', v.memoryKey, v.periodSeconds, now))) {
+          const reply = buildVacationReply({
+            vacation: v,
+            original: msg.data,
+            account: plan.account,
+            hostname: this.opts.hostname,
+            date: now,
+          });
+          await this.#send({ id, kind: 'vacation reply', envelopeFrom: '', to: v.to, data: reply, depth });
+        } else if (v) {
+          this.opts.log.info({ id, account: plan.account, to: v.to }, 'vacation: already answered within its period');
+        }
+        if (plan.reject !== null) {
+          // RFC 5429 §2.1: a notice to the envelope sender, never to the null sender.
+          if (msg.envelopeFrom === '') {
+            this.opts.log.info({ id, account: plan.account }, 'Sieve reject: no notice to the null sender');
+          } else {
+            const notice = buildRejectNotice({
+              reason: plan.reject,
+              original: msg.data,
+              recipient: plan.account,
+              envelopeFrom: msg.envelopeFrom,
+              hostname: this.opts.hostname,
+              date: now,
+            });
+            await this.#send({
+              id,
+              kind: 'rejection notice',
+              envelopeFrom: '',
+              to: msg.envelopeFrom,
+              data: notice,
+              depth,
+            });
+          }
+        }
+      } catch (err) {
+        this.opts.log.error(
+          { id, account: plan.account, err },
+          'Sieve: a reply or notice failed; the message was delivered',
+        );
+      }
+    }
+  }
+
+  /**
+   * Delivers a message made here (redirect, vacation reply, rejection notice) to one address: a local
+   * account at once, others through the queue (see the header). False, with a log line, when it cannot
+   * go anywhere; store failures throw.
+   */
+  async #send(m: {
+    id: string;
+    kind: string;
+    envelopeFrom: string;
+    to: string;
+    data: Buffer;
+    depth: number;
+    junk?: boolean;
+    forwarded?: boolean;
+  }): Promise<boolean> {
+    const log = { id: m.id, to: m.to };
+    if (m.depth + 1 >= MAX_GENERATED_DEPTH) {
+      this.opts.log.warn(
+        log,
+        `${m.kind} not sent: messages made by delivery nest ${MAX_GENERATED_DEPTH} deep (a loop?)`,
+      );
+      return false;
+    }
+    const resolution = await this.resolve(m.to);
+    if (resolution.kind === 'unknown-user') {
+      this.opts.log.warn(log, `${m.kind} not sent: <${m.to}> is no user here`);
+      return false;
+    }
+    try {
+      const report = await this.#deliver(
+        {
+          envelopeFrom: m.envelopeFrom,
+          recipients: [{ address: m.to, resolution, notify: null, orcpt: null }],
+          data: m.data,
+          trace: {
+            helo: this.opts.hostname,
+            remoteAddress: '127.0.0.1',
+            protocol: 'local',
+            sessionId: m.id,
+            tls: null,
+            authUser: null,
+          },
+          dsnRet: null,
+          dsnEnvid: null,
+          ...(m.junk ? { junk: true } : {}),
+          ...(m.forwarded ? { forwarded: true } : {}),
+        },
+        false,
+        m.depth + 1,
+      );
+      this.opts.log.info({ ...log, sent: report.id }, `${m.kind} sent`);
+      return true;
+    } catch (err) {
+      if (!(err instanceof QuotaExceededError)) throw err;
+      this.opts.log.warn(log, `${m.kind} not sent: the mailbox of <${m.to}> is full`);
+      return false;
+    }
+  }
+}
+
+/** The exact aliases that lead to `address`, through nested aliases up to MAX_ALIAS_DEPTH. */
+function aliasesOf(address: string, index: Map<string, string[]>): string[] {
+  const found = new Set<string>();
+  let level = [address];
+  for (let depth = 0; depth < MAX_ALIAS_DEPTH && level.length > 0; depth++) {
+    const next: string[] = [];
+    for (const a of level) {
+      for (const alias of index.get(a) ?? []) {
+        if (alias !== address && !found.has(alias)) {
+          found.add(alias);
+          next.push(alias);
+        }
+      }
+    }
+    level = next;
+  }
+  return [...found];
 }
 
 /** RFC 5321 §4.4 trace header, folded, with the RFC 3848 protocol and TLS details. */

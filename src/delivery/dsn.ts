@@ -301,10 +301,10 @@ const ACTION_TEXT: Record<DsnAction, string> = {
   expanded: 'delivered, and forwarded to further recipients',
 };
 
-// ---- encoding helpers ----
+// ---- encoding helpers (also used by sieve-messages.ts) ----
 
 /** A folded header field `Name: value` + CRLF (folding at spaces; words too long are split). */
-function field(name: string, value: string): string {
+export function field(name: string, value: string): string {
   const lines: string[] = [];
   let line = name + ':';
   let words = 0; // words on the current line
@@ -346,27 +346,27 @@ function wrap(text: string, indent = ''): string[] {
   return out;
 }
 
-function displayName(name: string): string {
+export function displayName(name: string): string {
   const clean = oneLine(name);
   if (!isPrintableAscii(clean)) return libmime.encodeWord(clean, 'Q', 52);
   return /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]*$/.test(clean) ? clean : '"' + clean.replace(/["\\]/g, '\\$&') + '"';
 }
 
 /** Collapses line breaks and runs of whitespace to single spaces. */
-function oneLine(s: string): string {
+export function oneLine(s: string): string {
   return s.replace(/[\r\n\t ]+/g, ' ').trim();
 }
 
 /** One line of printable ASCII: other characters become '?'. */
-function printable(s: string): string {
+export function printable(s: string): string {
   return oneLine(s).replace(/[^\x20-\x7e]/g, '?');
 }
 
-function isPrintableAscii(s: string): boolean {
+export function isPrintableAscii(s: string): boolean {
   return /^[\x20-\x7e]*$/.test(s);
 }
 
-function has8bit(b: Buffer): boolean {
+export function has8bit(b: Buffer): boolean {
   for (let i = 0; i < b.length; i++) if (b[i] >= 0x80) return true;
   return false;
 }
@@ -410,7 +410,7 @@ const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** RFC 5322 §3.3 date-time in UTC, e.g. `Mon, 02 Jan 2006 15:04:05 +0000`. */
-function rfc5322Date(d: Date): string {
+export function rfc5322Date(d: Date): string {
   const p = (n: number) => String(n).padStart(2, '0');
   return (
     `${DAYS[d.getUTCDay()]}, ${p(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ` +
@@ -418,12 +418,12 @@ function rfc5322Date(d: Date): string {
   );
 }
 
-function newBoundary(): string {
+export function newBoundary(): string {
   return '=_postbode_' + randomBytes(12).toString('hex');
 }
 
 /** Bare LF and bare CR become CRLF; bytes are otherwise unchanged. */
-function normalizeLineEnds(b: Buffer): Buffer {
+export function normalizeLineEnds(b: Buffer): Buffer {
   if (!b.includes(0x0d) && !b.includes(0x0a)) return b;
   const s = b.toString('latin1');
   const n = s.replace(/\r\n|\r|\n/g, CRLF);
@@ -445,14 +445,14 @@ function maxLineLength(b: Buffer): number {
 }
 
 /** The header block (CRLF line ends), without lines over 998 octets and with a final CRLF. */
-function headerOnly(header: Buffer): Buffer {
+export function headerOnly(header: Buffer): Buffer {
   const s = header.toString('latin1');
   const lines = s.split(CRLF).filter((l) => l !== '' && l.length <= MAX_LINE);
   return Buffer.from(lines.map((l) => l + CRLF).join(''), 'latin1');
 }
 
 /** Quoted-printable (RFC 2045 §6.7) of UTF-8 text with CRLF line ends; lines stay under 77 octets. */
-function quotedPrintable(text: string): string {
+export function quotedPrintable(text: string): string {
   return text
     .split(CRLF)
     .map((line) => {

@@ -6,7 +6,8 @@
  * - Names live per account in the store and every lookup is keyed by the logged-in account's id, so no
  *   name (`../x`, `*`, `/`, another user's address) can reach another account's mail. The rules below
  *   keep names unambiguous and usable; isolation does not depend on them.
- * - CREATE and RENAME, the only ways a name comes into existence, refuse (`checkNewName`):
+ * - CREATE and RENAME (and Sieve's `fileinto :create` at delivery), the only ways a name comes into
+ *   existence, refuse (`checkNewName`, shared with delivery in src/mail/mailbox-name.ts):
  *   - the empty name, and empty hierarchy levels: a leading `/`, `a//b`, a trailing `/` (CREATE first
  *     strips one trailing `/`, RFC 9051 §6.3.4);
  *   - `.` and `..` as a level (harmless here, but confusing, and unsafe for any file-based backend);
@@ -21,56 +22,21 @@
  *   regular expression, so a hostile pattern such as `%a%a%a%a…b` cannot stall the server.
  */
 
-export const SEPARATOR = '/';
-export const MAX_NAME_BYTES = 1024;
+import { canonicalName } from '../mail/mailbox-name.js';
+
+export {
+  canonicalName,
+  checkNewName,
+  isInbox,
+  MAX_NAME_BYTES,
+  type NameCheck,
+  parentsOf,
+  SEPARATOR,
+} from '../mail/mailbox-name.js';
 
 const SLASH = 0x2f;
 const STAR = 0x2a;
 const PERCENT = 0x25;
-
-/** `inbox` → `INBOX`, `Inbox/x` → `INBOX/x` (RFC 9051 §5.1); anything else unchanged. */
-export function canonicalName(name: string): string {
-  if (name.length >= 5 && (name.length === 5 || name.charCodeAt(5) === SLASH) && /^inbox$/i.test(name.slice(0, 5))) {
-    return `INBOX${name.slice(5)}`;
-  }
-  return name;
-}
-
-export function isInbox(name: string): boolean {
-  return canonicalName(name) === 'INBOX';
-}
-
-export type NameCheck = { ok: true; name: string } | { ok: false; reason: string; limit: boolean };
-
-/**
- * Whether `name` may be created (by CREATE or as the target of RENAME). Returns the canonical name, or
- * a sentence for the `NO` reply; `limit` marks the length rule (answered with [LIMIT]).
- */
-export function checkNewName(name: string): NameCheck {
-  const fail = (reason: string, limit = false): NameCheck => ({ ok: false, reason, limit });
-  if (name === '') return fail('A mailbox name cannot be empty');
-  if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) {
-    return fail(`Mailbox names are limited to ${MAX_NAME_BYTES} bytes`, true);
-  }
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return fail('Mailbox names cannot contain control characters');
-  if (name.includes('*') || name.includes('%')) {
-    return fail('Mailbox names cannot contain the LIST wildcards * and %');
-  }
-  if (name.startsWith(SEPARATOR)) return fail(`Mailbox names cannot start with the hierarchy separator "${SEPARATOR}"`);
-  const levels = name.split(SEPARATOR);
-  if (levels.some((l) => l === '')) {
-    return fail(`Mailbox names cannot have an empty hierarchy level ("${SEPARATOR}${SEPARATOR}" or a trailing "/")`);
-  }
-  if (levels.some((l) => l === '.' || l === '..')) return fail('"." and ".." cannot be mailbox name levels');
-  return { ok: true, name: canonicalName(name) };
-}
-
-/** The superior names of `name`, outermost first: `a/b/c` → [`a`, `a/b`]. */
-export function parentsOf(name: string): string[] {
-  const out: string[] = [];
-  for (let i = name.indexOf(SEPARATOR); i > 0; i = name.indexOf(SEPARATOR, i + 1)) out.push(name.slice(0, i));
-  return out;
-}
 
 /** Whether `name` lies below `ancestor` in the hierarchy (`a/b` is below `a`, `ab` is not). */
 export function isBelow(name: string, ancestor: string): boolean {

@@ -20,11 +20,13 @@ import { OutboundWorker } from '../delivery/outbound/worker.js';
 import { senderOwners } from '../delivery/sender-owners.js';
 import { AUTHENTICATED_CAPABILITIES, imapHandler } from '../imap/index.js';
 import type { Logger } from '../log.js';
+import { type ManageSieveBackend, managesieveHandler } from '../managesieve/index.js';
 import { TlsKeyLog } from '../net/keylog.js';
 import { ListenError, NetServer, type SessionHandler } from '../net/listener.js';
 import { MemoryBudget, Spool } from '../net/spool.js';
 import { CurrentCertificate, loadTls, type TlsMaterial } from '../net/tls.js';
 import { type Pop3Backend, pop3Handler } from '../pop3/index.js';
+import { compile, SUPPORTED_EXTENSIONS } from '../sieve/index.js';
 import { smtpHandler } from '../smtp/index.js';
 import { SearchIndexer } from '../store/indexer.js';
 import { describeLocation, openStore, storeLocation } from '../store/open.js';
@@ -307,6 +309,8 @@ function buildServices(
     log,
     onQueued: () => worker?.wake(),
     dkim: new DkimKeyStore(dataDir),
+    recipientDelimiter: config.delivery.recipient_delimiter,
+    maxRedirects: config.sieve.max_redirects,
   });
   if (config.delivery.enabled) {
     const w = outboundWorker(config, store, delivery, log);
@@ -591,7 +595,8 @@ function buildHandlers(
         auth.guarded(client, account, check),
     },
     resolve: (address: string) => delivery.resolve(address),
-    deliver: (msg: Parameters<Delivery['deliver']>[0]) => delivery.deliver(msg),
+    // SMTP answers a message every recipient's Sieve script rejects with 550 at DATA (RFC 5429 §2.2).
+    deliver: (msg: Parameters<Delivery['deliver']>[0]) => delivery.deliver(msg, { refuseInProtocol: true }),
     storageFull: deps.storageFull,
     senderOwners: (address: string) => senderOwners(deps.store, address),
   };
@@ -653,9 +658,29 @@ function buildHandlers(
     { auth, store: deps.store },
     log,
   );
+  const sieve = config.sieve;
+  const managesieve = managesieveHandler(
+    {
+      ...common,
+      version: VERSION,
+      idleTimeoutMs: config.managesieve.idle_timeout * 1000,
+      maxScripts: sieve.max_scripts,
+      maxScriptBytes: sieve.max_script_bytes,
+      maxRedirects: sieve.max_redirects,
+      extensions: SUPPORTED_EXTENSIONS,
+    },
+    {
+      auth,
+      store: deps.store,
+      compile: (source) =>
+        compile(source, { limits: { maxScriptBytes: sieve.max_script_bytes, maxRedirects: sieve.max_redirects } }),
+    } satisfies ManageSieveBackend,
+    log,
+  );
   return {
     imap,
     imaps: imap,
+    managesieve,
     smtp: smtpHandler(smtpSettings('mx'), mxBackend, log),
     submission: smtpHandler(smtpSettings('submission'), smtpBackend, log),
     submissions: smtpHandler(smtpSettings('submission'), smtpBackend, log),

@@ -35,7 +35,7 @@ export interface SieveDiagnostic extends SievePosition {
 export interface SieveLimits {
   /** Largest script source, in bytes (UTF-8). */
   maxScriptBytes: number;
-  /** Most actions one run may take (keep, fileinto, redirect, vacation, addflag... count once each). */
+  /** Most actions one run may take (keep, fileinto, redirect, reject, discard, vacation count once each; duplicates that collapse, and flag changes, do not count). */
   maxActions: number;
   /** Most `redirect` actions one run may take. */
   maxRedirects: number;
@@ -45,6 +45,13 @@ export interface SieveLimits {
   maxSteps: number;
   /** Longest value a variable (RFC 5229) may hold, in bytes; longer values are truncated. */
   maxVariableBytes: number;
+  /**
+   * The shortest and longest vacation period, in seconds: a `:days`/`:seconds` outside is moved to the
+   * bound (Pigeonhole's sieve_vacation_min_period/max_period; defaults 1 day and 60 days; a maximum of
+   * 0 means none). Optional, so a `SieveLimits` written before they existed stays valid.
+   */
+  vacationMinSeconds?: number;
+  vacationMaxSeconds?: number;
 }
 
 export interface CompileOptions {
@@ -111,7 +118,10 @@ export interface SieveVacation {
   type: 'vacation';
   /** Who gets the reply: the envelope sender (or Return-Path). */
   to: string;
-  /** `:from`, or null for the recipient's own address. */
+  /**
+   * `:from`, or null for the recipient's own address. A constant :from was checked by `compile`; one
+   * built from variables is passed on as it is (as Pigeonhole does): check it before writing a From.
+   */
   from: string | null;
   /** `:subject`, or null for "Auto: " + the original subject (RFC 5230 §5.4). */
   subject: string | null;

@@ -32,6 +32,10 @@ describe('postbode migrate: SQLite → PostgreSQL', { skip }, () => {
       const u = await sqlite.accounts.create({ address: 'u@example.org', passwordHash: 'x', quotaBytes: 1_000_000 });
       await sqlite.accounts.create({ address: 'v@example.org', passwordHash: 'y' });
       await sqlite.admins.create({ name: 'teacher', passwordHash: 'z' });
+      await sqlite.sieve.put(u.id, 'rules', 'keep;');
+      await sqlite.sieve.put(u.id, 'vacation', 'require "vacation"; vacation "away";');
+      await sqlite.sieve.setActive(u.id, 'vacation');
+      await sqlite.sieve.remember(u.id, 'vacation', 'k1', 3600, new Date(1_800_000_000_000));
       for (let n = 1; n <= 5; n++) {
         await sqlite.deliver({ raw: message(n), meta: { n }, local: [{ accountId: u.id, mailbox: 'INBOX' }] });
       }
@@ -56,6 +60,7 @@ describe('postbode migrate: SQLite → PostgreSQL', { skip }, () => {
         expunged: await sqlite.messages.expungedSince(inbox.id, 0),
         queue: await sqlite.queue.list(),
         stats: await sqlite.stats(),
+        sieve: await sqlite.sieve.list(u.id),
       };
       await sqlite.close();
 
@@ -86,6 +91,9 @@ describe('postbode migrate: SQLite → PostgreSQL', { skip }, () => {
         assert.equal((await pgStore.blobs.read(before.messages[0].blobId)).toString(), message(1).toString());
         assert.deepEqual(await pgStore.aliases.get('info@example.org'), ['u@example.org']);
         assert.equal((await pgStore.admins.get('teacher'))?.passwordHash, 'z');
+        assert.deepEqual(await pgStore.sieve.list(u.id), before.sieve);
+        assert.equal((await pgStore.sieve.active(u.id))?.name, 'vacation');
+        assert.equal(await pgStore.sieve.seen(u.id, 'vacation', 'k1', new Date(1_800_000_000_000)), true);
         // New mail continues the UIDs, and a new account gets a new id.
         const r = await pgStore.deliver({
           raw: message(10),

@@ -3,7 +3,8 @@
  * copies everything a user would miss — domains, aliases, accounts (password hashes, APOP secrets, SCRAM
  * keys, quotas), mailboxes with UIDVALIDITY, UIDNEXT and HIGHESTMODSEQ, subscriptions, messages with
  * their UIDs, flags, keywords, dates and MODSEQs, the expunged set (QRESYNC), the outbound queue with its
- * recipients, and the web lab's administrators — and checks the counts on both sides.
+ * recipients, the web lab's administrators, and the Sieve scripts with their memory of vacation replies
+ * — and checks the counts on both sides.
  *
  * Invariants:
  * - The source is opened as the server would (its schema brought up to date first); stop the server
@@ -36,6 +37,8 @@ export interface MigrateCounts {
   queue: number;
   queueRecipients: number;
   admins: number;
+  sieveScripts: number;
+  sieveMemory: number;
 }
 
 export interface MigrateOptions {
@@ -174,6 +177,23 @@ const TABLES: TableCopy[] = [
     types: ['text', 'text', 'bigint'],
     order: 'name',
     batchRows: 1000,
+  },
+  {
+    key: 'sieveScripts',
+    table: 'sieve_scripts',
+    columns: ['account_id', 'name', 'source', 'active', 'updated_at'],
+    types: ['bigint', 'text', 'text', 'boolean', 'bigint'],
+    convert: { active: bool },
+    order: 'account_id, name',
+    batchRows: 500,
+  },
+  {
+    key: 'sieveMemory',
+    table: 'sieve_memory',
+    columns: ['account_id', 'kind', 'key', 'expires_at'],
+    types: ['bigint', 'text', 'text', 'bigint'],
+    order: 'account_id, kind, key',
+    batchRows: 5000,
   },
 ];
 

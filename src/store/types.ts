@@ -597,7 +597,7 @@ export interface WebSessionStore {
 export interface LoggedSession {
   /** The session id of the trace bus. */
   id: string;
-  proto: 'smtp' | 'pop3' | 'imap';
+  proto: 'smtp' | 'pop3' | 'imap' | 'managesieve';
   /** Listener name, e.g. `submission`. */
   listener: string;
   localAddress: string;
@@ -639,7 +639,7 @@ export interface LoggedEvent {
 }
 
 export interface SessionFilter {
-  proto?: 'smtp' | 'pop3' | 'imap';
+  proto?: 'smtp' | 'pop3' | 'imap' | 'managesieve';
   /** Exact account address (lower-case). */
   user?: string;
   /** Remote address, or its prefix (e.g. `192.168.`). */
@@ -737,16 +737,20 @@ export interface SieveScriptInfo {
 
 /**
  * The Sieve scripts of each account, and the per-account memory of vacation replies and `duplicate`
- * ids (issue 13). To be added to `Store` as `readonly sieve: SieveStore` with its implementation.
+ * ids (issue 13): `Store.sieve`. Script names follow `sieveNameProblem` (sieve.ts), checked by callers.
  *
  * Contract:
+ * - `list` is sorted by name (code point order, as the backends sort text byte-wise).
  * - At most one script per account is active. `put` creates or replaces a script and keeps its
- *   active state; it does not check the script (callers compile it first).
+ *   active state; it does not check the script (callers compile it first). With `maxScripts`, a new
+ *   name is refused ('too-many', nothing stored) when the account has that many scripts already,
+ *   decided in the write, so two writers cannot both pass the limit; replacing a script always works.
  * - `delete` refuses the active script ('active'), as RFC 5804 §2.10 wants; `rename` keeps the active
  *   state and refuses a name that exists ('exists').
  * - `setActive(accountId, null)` deactivates all; with a name that does not exist it returns false and
  *   changes nothing.
- * - Deleting an account deletes its scripts and memory.
+ * - Deleting an account deletes its scripts and memory; `put` and `remember` for an account that does
+ *   not exist throw StoreNotFoundError.
  * - `remember(accountId, kind, key, seconds, now)` records `key` as seen until now + seconds and returns
  *   true, or returns false (recording nothing) when the key is recorded and not expired: the one atomic
  *   "answer once per period" decision, safe with several writers (nodes). `seen` only asks.
@@ -755,7 +759,7 @@ export interface SieveScriptInfo {
 export interface SieveStore {
   list(accountId: number): Promise<SieveScriptInfo[]>;
   get(accountId: number, name: string): Promise<string | null>;
-  put(accountId: number, name: string, source: string): Promise<void>;
+  put(accountId: number, name: string, source: string, opts?: { maxScripts?: number }): Promise<'stored' | 'too-many'>;
   delete(accountId: number, name: string): Promise<'deleted' | 'missing' | 'active'>;
   rename(accountId: number, from: string, to: string): Promise<'renamed' | 'missing' | 'exists'>;
   setActive(accountId: number, name: string | null): Promise<boolean>;
@@ -821,6 +825,8 @@ export interface Store {
   readonly exerciseProgress: ExerciseProgressStore;
   /** The body search index (see `MessageStore.searchText`). */
   readonly searchIndex: SearchIndexStore;
+  /** Sieve scripts (ManageSieve) and the per-account memory of vacation replies and `duplicate` ids. */
+  readonly sieve: SieveStore;
   /** The nodes sharing this store (multi-node backends only). */
   readonly nodes?: StoreNodes;
   /** The digests of the key files every node must hold alike (multi-node backends only). */

@@ -13,7 +13,7 @@
  * - Events of one session arrive in order; `seq` numbers them per session.
  */
 
-export type Protocol = 'smtp' | 'pop3' | 'imap';
+export type Protocol = 'smtp' | 'pop3' | 'imap' | 'managesieve';
 
 export type TraceEvent =
   | {

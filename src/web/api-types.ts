@@ -4,7 +4,7 @@
  * bundle and the Node build can both import it.
  */
 
-export type Proto = 'smtp' | 'pop3' | 'imap';
+export type Proto = 'smtp' | 'pop3' | 'imap' | 'managesieve';
 export type Role = 'admin' | 'user';
 
 /** A session in the lab's list. */
@@ -78,6 +78,18 @@ export interface Capability {
   example: string[];
 }
 
+/**
+ * `GET /api/capabilities`: the keywords each protocol advertises, explained; `sieve` has one entry per
+ * Sieve extension of ManageSieve's SIEVE capability.
+ */
+export interface CapabilitiesResponse {
+  smtp: Capability[];
+  pop3: Capability[];
+  imap: Capability[];
+  managesieve: Capability[];
+  sieve: Capability[];
+}
+
 /** A MIME part of a message in the mail browser; `part` is its IMAP section number. */
 export interface MimeNode {
   part: string;
@@ -138,4 +150,70 @@ export interface ClassResetView {
   totals: { accounts: number; messages: number; bytes: number; sessions: number; exercises: number };
   /** Sessions of these students still open: kept. */
   openSessions: number;
+}
+
+/** One filter of the web form (docs/sieve.md "In the web UI"): a header test and what to do on a match. */
+export interface SieveFilterRule {
+  /** From, To (To or Cc), Subject, or the header named in `header`. */
+  field: 'from' | 'to' | 'subject' | 'header';
+  header?: string | null;
+  match: 'contains' | 'is';
+  value: string;
+  /** File into this folder (made when missing). */
+  fileinto?: string | null;
+  flag: boolean;
+  markRead: boolean;
+  discard: boolean;
+  stop: boolean;
+}
+
+/** The vacation reply of the web form: dates are yyyy-mm-dd in the server's time zone, both included. */
+export interface SieveVacationRule {
+  enabled: boolean;
+  start?: string | null;
+  end?: string | null;
+  subject?: string | null;
+  text: string;
+  days: number;
+}
+
+export interface SieveRules {
+  filters: SieveFilterRule[];
+  vacation?: SieveVacationRule | null;
+}
+
+/** `GET /api/sieve/:account/rules`: the form's rules, and whether the form may write the script. */
+export interface SieveRulesResponse {
+  /** 'off': the script "postbode" was edited by hand (or not made by the form); `note` says so. */
+  form: 'on' | 'off';
+  /** The rules the form last wrote (null when they cannot be read back). */
+  rules: SieveRules | null;
+  /** The script "postbode" is the active one. */
+  active: boolean;
+  /** The script "postbode" as stored, or null when there is none yet. */
+  source: string | null;
+  note: string | null;
+}
+
+/** A script of `GET /api/sieve/:account`. */
+export interface SieveScriptInfoJson {
+  name: string;
+  active: boolean;
+  size: number;
+  /** ms since the epoch. */
+  updatedAt: number;
+}
+
+/** `GET /api/sieve/:account/scripts/:name`. */
+export interface SieveScriptJson extends SieveScriptInfoJson {
+  source: string;
+  /** 'form': written by the web form and unchanged; 'edited': written by it, then edited by hand; 'foreign': not the form's. */
+  form: 'form' | 'edited' | 'foreign';
+}
+
+/** One compile error, at its 1-based line and column. */
+export interface SieveErrorJson {
+  line: number;
+  column: number;
+  message: string;
 }

@@ -25,6 +25,7 @@ import { exercisesRoutes } from './routes/exercises.js';
 import { labRoutes } from './routes/lab.js';
 import { mailRoutes } from './routes/mail.js';
 import { queueRoutes } from './routes/queue.js';
+import { sieveRoutes } from './routes/sieve.js';
 import { bodyLimit, securityHeaders } from './security.js';
 import {
   authRoutes,
@@ -75,6 +76,7 @@ export function createApp(ctx: WebContext, opts: AppOptions = {}): Hono<WebEnv> 
   api.route('/', exercisesRoutes(ctx));
   api.route('/', mailRoutes(ctx));
   api.route('/', queueRoutes(ctx));
+  api.route('/', sieveRoutes(ctx));
   api.all('*', (c) =>
     c.json({ error: `no API endpoint ${c.req.method} ${c.req.path}; see docs/web-api.md for the endpoints` }, 404),
   );

@@ -41,7 +41,7 @@ function cliConfig(): string {
 export interface ServerOptions {
   hostname?: string;
   domains?: string[];
-  /** Listener names to start on 127.0.0.1:0 (default smtp, submission, submissions, pop3, pop3s, imap, imaps). */
+  /** Listener names to start on 127.0.0.1:0 (default smtp, submission, submissions, pop3, pop3s, imap, imaps; managesieve and http only when named). */
   listeners?: string[];
   extraArgs?: string[];
   dataDir?: string;
@@ -76,7 +76,7 @@ export async function startPostbode(opts: ServerOptions = {}): Promise<PostbodeP
   const listeners = opts.listeners ?? DEFAULT_LISTENERS;
   const args = [BIN, 'serve', '--data-dir', dataDir, '--hostname', hostname];
   for (const d of domains) args.push('--domain', d);
-  for (const name of ['smtp', 'submission', 'submissions', 'pop3', 'pop3s', 'imap', 'imaps', 'http']) {
+  for (const name of ['smtp', 'submission', 'submissions', 'pop3', 'pop3s', 'imap', 'imaps', 'managesieve', 'http']) {
     args.push('--listen', listeners.includes(name) ? `${name}=127.0.0.1:0` : `${name}=off`);
   }
   // Cheap password hashes keep the suite fast; production uses the default cost.

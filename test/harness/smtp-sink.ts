@@ -1,6 +1,6 @@
 /**
  * A tiny SMTP receiver for outbound tests: it records every message it acknowledged (the sender's EHLO
- * name, the envelope recipients, the Message-ID), and can hold its answers to the end of DATA.
+ * name, the envelope, the Message-ID and the header), and can hold its answers to the end of DATA.
  *
  * - A message counts as received only when the sink has written its `250` to a connection that was
  *   still open: a sender killed while the sink held its message never got the 250, so the message must
@@ -14,8 +14,12 @@ import net from 'node:net';
 export interface SinkMessage {
   /** The EHLO/HELO name of the session. */
   helo: string;
+  /** The reverse-path of MAIL FROM, without brackets ('' for the null sender). */
+  from: string;
   rcpts: string[];
   messageId: string;
+  /** The message's header block (lines joined with CRLF, dot-stuffing undone). */
+  header: string;
 }
 
 interface Session {
@@ -97,6 +101,7 @@ export class SmtpSink {
     let buf = '';
     let data: string[] | null = null;
     let rcpts: string[] = [];
+    let from = '';
     socket.on('data', (chunk: string) => {
       buf += chunk;
       for (let nl = buf.indexOf('\r\n'); nl >= 0; nl = buf.indexOf('\r\n')) {
@@ -104,12 +109,12 @@ export class SmtpSink {
         buf = buf.slice(nl + 2);
         if (data) {
           if (line !== '.') {
-            data.push(line);
+            data.push(line.startsWith('.') ? line.slice(1) : line);
             continue;
           }
           const header = data.slice(0, Math.max(0, data.indexOf(''))).join('\r\n');
           const messageId = /^Message-ID:\s*<([^>]*)>/im.exec(header)?.[1] ?? '';
-          const message = { helo: session.helo, rcpts, messageId };
+          const message = { helo: session.helo, from, rcpts, messageId, header };
           data = null;
           rcpts = [];
           if (this.#open) this.#accept(session, message);
@@ -130,6 +135,7 @@ export class SmtpSink {
           socket.write('354 go ahead\r\n');
         } else if (verb === 'RSET' || verb === 'MAIL') {
           rcpts = [];
+          from = verb === 'MAIL' ? (/<([^>]*)>/.exec(line)?.[1] ?? '') : '';
           socket.write('250 2.0.0 ok\r\n');
         } else if (verb === 'QUIT') {
           socket.end('221 2.0.0 bye\r\n');

@@ -28,6 +28,7 @@ import { adminsContract } from './admins.js';
 import { exerciseProgressContract } from './exercise-progress.js';
 import { searchIndexContract } from './search-index.js';
 import { sessionLogContract } from './session-log.js';
+import { sieveContract } from './sieve.js';
 
 export interface StoreHarness {
   store: Store;
@@ -1686,6 +1687,7 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
     adminsContract(() => h);
     exerciseProgressContract(() => h);
     searchIndexContract(() => h);
+    sieveContract(() => h);
 
     describe('persistence across a restart', () => {
       it('data, UIDVALIDITY and UIDNEXT survive; UIDs are not reused', async (t) => {

@@ -1,4 +1,5 @@
 /** CREATE (RFC 9051 §6.3.4) with USE (CREATE-SPECIAL-USE, RFC 6154 §3). Name rules: ../mailbox-names.ts. */
+import { MAX_MAILBOXES } from '../../mail/mailbox-name.js';
 import { StoreConflictError } from '../../store/types.js';
 import { checkNewName, parentsOf, SEPARATOR } from '../mailbox-names.js';
 import { type ParseContext, printable } from '../wire/commands.js';
@@ -6,8 +7,8 @@ import { mailboxArg } from './grammar.js';
 import { mailboxObjectId } from './status.js';
 import { AUTHED, command } from './types.js';
 
-/** More mailboxes than this per account is refused with [LIMIT]; no real user needs them, an attacker might. */
-export const MAX_MAILBOXES = 10_000;
+/** More mailboxes than this per account is refused with [LIMIT] (src/mail/mailbox-name.ts). */
+export { MAX_MAILBOXES };
 
 /** The special uses the store keeps (RFC 6154 §2); \All and \Flagged would be virtual mailboxes. */
 const SPECIAL_USES = new Set(['\\Archive', '\\Drafts', '\\Junk', '\\Sent', '\\Trash']);

@@ -1,5 +1,5 @@
 /** DATA (RFC 5321 §4.1.1.4): receive the message up to the end-of-data line, then deliver it durably. */
-import { QuotaExceededError } from '../../delivery/delivery.js';
+import { QuotaExceededError, SieveRejectError } from '../../delivery/delivery.js';
 import type { BodySink } from '../../net/spool.js';
 import { StoreFullError } from '../../store/types.js';
 import { R, reply } from '../reply.js';
@@ -172,6 +172,14 @@ export async function deliverMessage(s: SmtpSession, tx: Transaction, message: B
   } catch (err) {
     // RFC 3463 §3.3 (X.2.2): the message fits none of the recipients' quotas (delivery.ts); nothing was stored.
     if (err instanceof QuotaExceededError) return s.send(reply(552, '5.2.2', err.message));
+    // RFC 5429 §2.2 (ereject, and reject where the protocol allows it): every recipient's Sieve script
+    // refused the message; nothing was stored. RFC 3463 §3.8 X.7.1: delivery not authorized.
+    if (err instanceof SieveRejectError) {
+      s.stats.rejected++;
+      s.send(reply(550, '5.7.1', rejectText(err.reason, tx.smtputf8)));
+      s.conn.trace.state('greeted');
+      return;
+    }
     // RFC 3463 §3.4 (X.3.1 mail system full): the store cannot write now; nothing was stored, retry later.
     if (err instanceof StoreFullError)
       return s.send(reply(452, '4.3.1', 'Insufficient system storage, try again later'));
@@ -181,4 +189,24 @@ export async function deliverMessage(s: SmtpSession, tx: Transaction, message: B
   s.stats.recipients += tx.recipients.length;
   s.send(reply(250, '2.6.0', `<${report.id}@${s.settings.hostname}> Queued mail for delivery`));
   s.conn.trace.state('greeted');
+}
+
+/** Longest reject reason in a reply: the line stays within RFC 5321 §4.5.3.1.5's 512 octets. */
+const MAX_REASON_BYTES = 400;
+
+/**
+ * A Sieve reject reason as the text of one reply line: line breaks and tabs become spaces, non-ASCII
+ * becomes '?' unless the transaction is SMTPUTF8 (RFC 6531 §3.7.4.2), at most MAX_REASON_BYTES bytes.
+ */
+export function rejectText(reason: string, utf8: boolean): string {
+  let text = reason.replace(/[\s\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
+  if (!utf8) text = text.replace(/[^\x20-\x7e]/g, '?');
+  if (text === '') return "Rejected by the recipient's mail filter";
+  if (Buffer.byteLength(text, 'utf8') <= MAX_REASON_BYTES) return text;
+  let cut = '';
+  for (const ch of text) {
+    if (Buffer.byteLength(cut + ch, 'utf8') > MAX_REASON_BYTES - 3) break;
+    cut += ch;
+  }
+  return `${cut}...`;
 }

@@ -6,14 +6,10 @@
  * - One file per concern, as in sqlite/: db.ts (pool, transactions, retries), schema.ts (migrations
  *   under an advisory lock), feed.ts (the cross-node change feed), locks.ts (POP3 maildrop locks),
  *   nodes.ts (heartbeats), accounts.ts, mailboxes.ts, messages.ts (and blobs), queue.ts (leases),
-<<<<<<< HEAD
- *   quota.ts, search.ts (pg_trgm), sessionlog.ts, admins.ts, websessions.ts (web logins), nodekeys.ts
- *   (digests of the nodes' key files), certificates.ts (the shared ACME certificate); this file composes
- *   them and owns `deliver`.
-=======
  *   quota.ts, search.ts (pg_trgm), sessionlog.ts, admins.ts, exercises.ts (the lab's exercise progress),
- *   websessions.ts (web logins), nodekeys.ts (digests of the nodes' key files); this file composes them and owns `deliver`.
->>>>>>> exercises
+ *   sieve.ts (Sieve scripts and their memory), websessions.ts (web logins), nodekeys.ts (digests of the
+ *   nodes' key files), certificates.ts (the shared ACME certificate); this file composes them and owns
+ *   `deliver`.
  * - Every write runs in `ctx.tx` and resolves after COMMIT; its mailbox changes reach this node's
  *   subscribers through the feed's read of the tables, and the other nodes' through a NOTIFY hint.
  * - Nothing that another node may change is cached in memory.
@@ -38,6 +34,7 @@ import { accountsOverQuota } from './quota.js';
 import { migratePg } from './schema.js';
 import { ensurePgSearchIndex, pgSearchIndex } from './search.js';
 import { pgSessionLog } from './sessionlog.js';
+import { pgSieve } from './sieve.js';
 import { pgWebSessions } from './websessions.js';
 
 export interface PgStoreOptions {
@@ -153,6 +150,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     admins: pgAdmins(ctx),
     exerciseProgress: pgExerciseProgress(ctx),
     searchIndex: pgSearchIndex(ctx),
+    sieve: pgSieve(ctx),
     nodes,
     nodeKeys: pgNodeKeys(ctx),
     webSessions: pgWebSessions(ctx),

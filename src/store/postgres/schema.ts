@@ -294,8 +294,41 @@ CREATE TABLE exercise_progress (
 );
 `;
 
+/**
+ * V4: nothing. The number went with SQLite's V16 (large blobs in pieces, sqlite/blob-chunks.ts), which
+ * PostgreSQL does not need: `blobs.data` is STORAGE EXTERNAL, so `substring` reads only the slices of a
+ * range. Kept so the two schemas' numbers of one release stay paired.
+ */
+const V4 = '';
+
+/**
+ * V5: Sieve (issue 13; sieve.ts, `Store.sieve`; SQLite's V17). `sieve_scripts`: the scripts of each
+ * account (ManageSieve, RFC 5804), at most one active per account (the partial unique index).
+ * `sieve_memory`: what vacation answered and which `duplicate` ids were seen (RFC 5230 §4.6,
+ * RFC 7352), until `expires_at` (unix ms). Both go with their account.
+ */
+const V5 = `
+CREATE TABLE sieve_scripts (
+  account_id bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name       text COLLATE "C" NOT NULL,
+  source     text NOT NULL,
+  active     boolean NOT NULL DEFAULT false,
+  updated_at bigint NOT NULL,
+  PRIMARY KEY (account_id, name)
+);
+CREATE UNIQUE INDEX sieve_scripts_one_active ON sieve_scripts(account_id) WHERE active;
+
+CREATE TABLE sieve_memory (
+  account_id bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  kind       text COLLATE "C" NOT NULL,
+  key        text COLLATE "C" NOT NULL,
+  expires_at bigint NOT NULL,
+  PRIMARY KEY (account_id, kind, key)
+);
+`;
+
 /** Migration i brings the schema from version i to i + 1. Append only. */
-export const PG_MIGRATIONS: readonly string[] = [V1, V2, V3];
+export const PG_MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;
 

@@ -3,8 +3,12 @@
  * group committer and the change bus.
  *
  * Invariants:
- * - One connection per store instance, opened with WAL, synchronous=FULL (a commit is fsynced),
- *   foreign_keys=ON and busy_timeout=5000 (another process, e.g. the CLI, may hold the write lock).
+ * - One connection per store instance, opened with WAL, foreign_keys=ON and busy_timeout=5000 (another
+ *   process, e.g. the CLI, may hold the write lock). A write is durable before its promise resolves:
+ *   the store's connection commits at synchronous=NORMAL and the group committer then fdatasyncs the
+ *   -wal file on libuv's thread pool (`syncWal`), so the event loop keeps serving clients during the
+ *   flush (writer.ts). Other connections (`openDatabase` alone) stay at synchronous=FULL. SQLite itself
+ *   syncs the WAL before a checkpoint and the database after one in both modes.
  * - Reads run directly on the connection and see every committed write of any process; nothing that
  *   another process may change (accounts, domains, aliases, mailboxes) is cached in memory.
  * - Writes go only through `write()` (see writer.ts).
@@ -12,6 +16,7 @@
  * - A database file this module creates is mode 0600 (its -wal and -shm follow it).
  */
 import { closeSync, existsSync, openSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import type { ChangeBus } from '../changes.js';
 import type { SpaceGuard } from '../space.js';
@@ -32,12 +37,15 @@ export class SqliteContext {
   constructor(db: Database.Database, bus: ChangeBus, guard?: SpaceGuard) {
     this.db = db;
     this.bus = bus;
+    const wal = !db.memory && String(db.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal';
+    if (wal) db.pragma('synchronous = NORMAL');
     this.#writer = new GroupCommitter(
       db,
       (changes) => {
         for (const change of changes) bus.publish(change);
       },
       guard,
+      wal ? () => syncWal(`${db.name}-wal`) : undefined,
     );
   }
 
@@ -66,11 +74,33 @@ export class SqliteContext {
     return this.#writer.run(job, opts);
   }
 
-  close(): void {
+  /** Commits what is pending, waits until it is durable, and closes the connection. */
+  async close(): Promise<void> {
     this.#writer.close();
+    await this.#writer.settled();
     this.#statements.clear();
     this.#plucked.clear();
     this.db.close();
+  }
+}
+
+/**
+ * Makes every committed WAL frame durable: fdatasync of the -wal file (any descriptor of a file flushes
+ * the file), on the thread pool. A missing -wal means the last connection checkpointed it into the
+ * database (synced by SQLite) and removed it: nothing is left to sync.
+ */
+export async function syncWal(walPath: string): Promise<void> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(walPath, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  try {
+    await handle.datasync();
+  } finally {
+    await handle.close();
   }
 }
 

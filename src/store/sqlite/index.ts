@@ -5,8 +5,8 @@
  * - One file per concern: db.ts (connection, pragmas, statement cache), schema.ts (migrations via
  *   PRAGMA user_version), writer.ts (group commit), accounts.ts, mailboxes.ts, messages.ts (and blobs),
  *   queue.ts, quota.ts (the quota decision of the writes that add messages), sessionlog.ts, admins.ts,
- *   exercises.ts (the web lab's history, admins and exercise progress); this file composes them
- *   and owns `deliver`.
+ *   exercises.ts (the web lab's history, admins and exercise progress), sieve.ts (Sieve scripts and
+ *   their memory); this file composes them and owns `deliver`.
  * - All writes go through the group committer; a write's promise resolves after an fsynced COMMIT.
  * - Reads are synchronous on the connection and return already-resolved promises.
  * - Changes are published on the in-process ChangeBus after commit. Another process writing to the same
@@ -29,6 +29,7 @@ import { insertQueueEntry, sqliteQueue } from './queue.js';
 import { accountsOverQuota } from './quota.js';
 import { ensureSearchIndex, sqliteSearchIndex } from './search.js';
 import { sqliteSessionLog } from './sessionlog.js';
+import { sqliteSieve } from './sieve.js';
 
 export interface SqliteStoreOptions {
   /** Database file; created with its schema when missing. */
@@ -110,6 +111,7 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
     admins: sqliteAdmins(ctx),
     exerciseProgress: sqliteExerciseProgress(ctx),
     searchIndex: sqliteSearchIndex(ctx),
+    sieve: sqliteSieve(ctx),
     deliver,
     async stats() {
       return ctx
@@ -123,7 +125,7 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
     async close() {
       if (closed) return;
       closed = true;
-      ctx.close();
+      await ctx.close();
     },
   } satisfies Store;
   return store;

@@ -344,8 +344,52 @@ CREATE TABLE blob_chunks (
 ) STRICT;
 `;
 
+/**
+ * V17: Sieve (issue 13; sieve.ts, `Store.sieve`). `sieve_scripts`: the scripts of each account
+ * (ManageSieve, RFC 5804), at most one active per account (the partial unique index). `sieve_memory`:
+ * what vacation answered and which `duplicate` ids were seen (RFC 5230 §4.6, RFC 7352), until
+ * `expires_at` (unix ms). Both go with their account.
+ */
+const V17 = `
+CREATE TABLE sieve_scripts (
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  name       TEXT NOT NULL,
+  source     TEXT NOT NULL,
+  active     INTEGER NOT NULL DEFAULT 0,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (account_id, name)
+) STRICT, WITHOUT ROWID;
+CREATE UNIQUE INDEX sieve_scripts_one_active ON sieve_scripts(account_id) WHERE active = 1;
+
+CREATE TABLE sieve_memory (
+  account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  kind       TEXT NOT NULL,
+  key        TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (account_id, kind, key)
+) STRICT, WITHOUT ROWID;
+`;
+
 /** Migration i brings the schema from version i to i + 1. Append only. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15, V16];
+export const MIGRATIONS: readonly string[] = [
+  V1,
+  V2,
+  V3,
+  V4,
+  V5,
+  V6,
+  V7,
+  V8,
+  V9,
+  V10,
+  V11,
+  V12,
+  V13,
+  V14,
+  V15,
+  V16,
+  V17,
+];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -281,6 +281,11 @@ describe('SQLite store specifics', () => {
   });
 });
 
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(cond(), 'condition not reached');
+}
+
 describe('GroupCommitter', () => {
   function setup() {
     const db = new Database(':memory:');
@@ -305,9 +310,9 @@ describe('GroupCommitter', () => {
       results,
       Array.from({ length: 20 }, (_, i) => i),
     );
-    assert.deepEqual(committer.stats, { batches: 1, jobs: 20 });
+    assert.deepEqual(committer.stats, { batches: 1, jobs: 20, syncs: 0 });
     await committer.run(() => db.prepare('INSERT INTO t (v) VALUES (100)').run());
-    assert.deepEqual(committer.stats, { batches: 2, jobs: 21 });
+    assert.deepEqual(committer.stats, { batches: 2, jobs: 21, syncs: 0 });
     db.close();
   });
 
@@ -352,6 +357,58 @@ describe('GroupCommitter', () => {
     order.push('resolved');
     assert.deepEqual(order, ['queued', 'job', 'publish inTransaction=false', 'resolved']);
     committer.close();
+    db.close();
+  });
+
+  it('with a sync: jobs settle and changes publish only after a sync that began after their commit', async () => {
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE t (v INTEGER)');
+    const order: string[] = [];
+    const syncs: { release: () => void; fail: (e: Error) => void }[] = [];
+    const committer = new GroupCommitter(
+      db,
+      (changes) => order.push(`publish ${changes.map((c) => (c.kind === 'exists' ? c.uid : 0)).join(',')}`),
+      undefined,
+      () =>
+        new Promise<void>((release, fail) => {
+          order.push(`sync ${db.prepare('SELECT count(*) FROM t').pluck().get()}`);
+          syncs.push({ release, fail });
+        }),
+    );
+    const write = (v: number) =>
+      committer
+        .run((tx) => {
+          db.prepare('INSERT INTO t (v) VALUES (?)').run(v);
+          tx.publish({ kind: 'exists', mailboxId: 1, uid: v, modseq: v });
+          return v;
+        })
+        .then((r) => order.push(`resolved ${r}`));
+    const first = write(1);
+    await until(() => syncs.length === 1);
+    // Committed (visible) but not durable yet: nothing settled, nothing published.
+    assert.deepEqual(order, ['sync 1']);
+    // Two more batches commit while the first sync is in flight; they wait for the next sync.
+    const second = write(2);
+    await new Promise((r) => setImmediate(r));
+    const third = write(3);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(db.prepare('SELECT count(*) FROM t').pluck().get(), 3);
+    assert.equal(syncs.length, 1, 'one sync in flight at a time');
+    syncs[0].release();
+    await first;
+    await until(() => syncs.length === 2);
+    assert.deepEqual(order, ['sync 1', 'publish 1', 'resolved 1', 'sync 3']);
+    syncs[1].release();
+    await Promise.all([second, third]);
+    assert.deepEqual(order.slice(4), ['publish 2', 'publish 3', 'resolved 2', 'resolved 3']);
+    // A failed sync rejects the jobs it covered (committed, but not known durable).
+    const fourth = committer.run(() => db.prepare('INSERT INTO t (v) VALUES (4)').run());
+    await until(() => syncs.length === 3);
+    syncs[2].fail(new Error('EIO'));
+    await assert.rejects(fourth, /EIO/);
+    assert.equal(committer.stats.syncs, 3);
+    committer.close();
+    await committer.settled();
     db.close();
   });
 

@@ -5,13 +5,20 @@
  * - Every write is a synchronous job queued here. All jobs pending when the next `setImmediate` tick
  *   runs execute in ONE `BEGIN IMMEDIATE` transaction, in submission order, each inside its own
  *   SAVEPOINT: a job that throws is rolled back alone and only its promise rejects.
- * - A job's promise settles only after COMMIT returned; with `synchronous=FULL` that means fsynced.
- *   So N concurrent writes cost one fsync.
+ * - A job's promise settles only after its write is durable: after COMMIT returned with
+ *   `synchronous=FULL`, or, when the committer is given a `sync` (db.ts: the WAL fdatasynced on the
+ *   thread pool, the connection at `synchronous=NORMAL`), after a `sync()` that started after its COMMIT
+ *   has resolved. So N concurrent writes cost one fsync, and with `sync` the event loop serves clients
+ *   while the disk flushes instead of waiting in COMMIT: batches committed during a sync wait for the
+ *   next one, which starts when it ends (one sync in flight at a time).
+ * - If `sync` fails, the jobs it covered reject with its error (their rows are committed but not known
+ *   to be durable: a caller answers with a temporary error, and a client that retries may store twice,
+ *   never lose).
  * - If the transaction as a whole fails (BEGIN after busy_timeout, COMMIT, or an error after which
  *   SQLite rolled back on its own, such as a full disk), every job of the batch rejects with that error
  *   and none of their changes are published.
- * - Mailbox changes a job reports via `tx.publish` are handed to `onCommit` only after COMMIT, and only
- *   for jobs whose savepoint was released.
+ * - Mailbox changes a job reports via `tx.publish` are handed to `onCommit` only after COMMIT (and the
+ *   sync that made it durable), in commit order, and only for jobs whose savepoint was released.
  * - Jobs must be synchronous (better-sqlite3 refuses a transaction function that returns a promise).
  * - A full disk (space.ts `isOutOfSpaceError`) rejects with StoreFullError. It releases the storage
  *   reserve (the `SpaceGuard`), and the *essential* jobs that failed (deleting, moving, flag changes:
@@ -61,24 +68,43 @@ export interface GroupCommitStats {
   batches: number;
   /** Jobs run in them. */
   jobs: number;
+  /** Syncs run (with a `sync`; see the header). */
+  syncs: number;
+}
+
+/** A committed batch waiting for the sync that makes it durable. */
+interface Committed {
+  jobs: Pending[];
+  values: unknown[];
+  changes: MailboxChange[];
 }
 
 export class GroupCommitter {
   /** Counters for observability and tests. */
-  readonly stats: GroupCommitStats = { batches: 0, jobs: 0 };
+  readonly stats: GroupCommitStats = { batches: 0, jobs: 0, syncs: 0 };
   readonly #db: Database.Database;
   readonly #onCommit: (changes: MailboxChange[]) => void;
   readonly #guard: SpaceGuard | undefined;
+  readonly #sync: (() => Promise<void>) | undefined;
   #pending: Pending[] = [];
   #scheduled = false;
   #closed = false;
+  /** Committed batches not yet covered by a sync, and the sync in flight. */
+  #unsynced: Committed[] = [];
+  #syncing: Promise<void> | null = null;
   readonly #batch: Database.Transaction<(jobs: Pending[], outcomes: Outcome[]) => void>;
   readonly #savepoint: Database.Transaction<(job: WriteJob<unknown>, tx: WriteTx) => unknown>;
 
-  constructor(db: Database.Database, onCommit: (changes: MailboxChange[]) => void, guard?: SpaceGuard) {
+  constructor(
+    db: Database.Database,
+    onCommit: (changes: MailboxChange[]) => void,
+    guard?: SpaceGuard,
+    sync?: () => Promise<void>,
+  ) {
     this.#db = db;
     this.#onCommit = onCommit;
     this.#guard = guard;
+    this.#sync = sync;
     // Called inside #batch, better-sqlite3 runs this as SAVEPOINT / RELEASE / ROLLBACK TO.
     this.#savepoint = db.transaction((job: WriteJob<unknown>, tx: WriteTx) => job(tx));
     this.#batch = db.transaction((jobs: Pending[], outcomes: Outcome[]) => {
@@ -150,21 +176,24 @@ export class GroupCommitter {
     const full = jobs.map((_, i) => isOutOfSpaceError(failed(i), this.#guard));
     const retry =
       full.some(Boolean) && this.#guard?.release() ? jobs.filter((j, i) => full[i] && j.essential && !j.retried) : [];
+    const committed: Committed = { jobs: [], values: [], changes: [] };
     if (batchError === null) {
-      const changes: MailboxChange[] = [];
-      for (const outcome of outcomes) if (outcome.ok) changes.push(...outcome.changes);
-      try {
-        if (changes.length > 0) this.#onCommit(changes);
-      } catch {
-        // a subscriber's failure must not keep the writers' promises from settling
-      }
+      for (const outcome of outcomes) if (outcome.ok) committed.changes.push(...outcome.changes);
     }
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i];
       if (retry.includes(job)) continue;
       const error = failed(i);
-      if (error === null) job.resolve((outcomes[i] as { value: unknown }).value);
-      else job.reject(full[i] ? new StoreFullError(FULL_TEXT, { cause: error }) : error);
+      if (error === null) {
+        committed.jobs.push(job);
+        committed.values.push((outcomes[i] as { value: unknown }).value);
+      } else job.reject(full[i] ? new StoreFullError(FULL_TEXT, { cause: error }) : error);
+    }
+    if (committed.jobs.length > 0 || committed.changes.length > 0) {
+      if (this.#sync) {
+        this.#unsynced.push(committed);
+        this.#startSync();
+      } else this.#settle(committed);
     }
     if (retry.length > 0) {
       for (const job of retry) job.retried = true;
@@ -172,9 +201,49 @@ export class GroupCommitter {
     }
   }
 
+  /** Publishes a durable batch's changes and resolves its jobs. */
+  #settle(batch: Committed): void {
+    try {
+      if (batch.changes.length > 0) this.#onCommit(batch.changes);
+    } catch {
+      // a subscriber's failure must not keep the writers' promises from settling
+    }
+    for (let i = 0; i < batch.jobs.length; i++) batch.jobs[i].resolve(batch.values[i]);
+  }
+
+  /** Starts a sync for the committed batches unless one is in flight (it restarts when that ends). */
+  #startSync(): void {
+    if (this.#syncing !== null || this.#unsynced.length === 0 || !this.#sync) return;
+    const group = this.#unsynced;
+    this.#unsynced = [];
+    this.stats.syncs++;
+    this.#syncing = this.#sync().then(
+      () => {
+        for (const batch of group) this.#settle(batch);
+      },
+      (error: unknown) => {
+        for (const batch of group) for (const job of batch.jobs) job.reject(error);
+      },
+    );
+    void this.#syncing.finally(() => {
+      this.#syncing = null;
+      this.#startSync();
+    });
+  }
+
   /** Commits what is pending and refuses further jobs. */
   close(): void {
     this.flush();
     this.#closed = true;
+  }
+
+  /** Resolves once every committed write has been synced and settled (call after `close`). */
+  async settled(): Promise<void> {
+    while (this.#syncing !== null || this.#unsynced.length > 0) {
+      if (this.#syncing === null) this.#startSync();
+      await this.#syncing?.catch(() => {});
+      // let the `finally` above run and start the next group
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 }

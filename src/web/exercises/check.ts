@@ -142,6 +142,10 @@ export class SessionModel {
       case 'pop3':
         if (code === '+OK' || code === '-ERR' || code === '+') ex.reply = { code, enhanced: null, t };
         return;
+      case 'managesieve':
+        // RFC 5804 §1.1: data lines, then one OK, NO or BYE.
+        if (code === 'OK' || code === 'NO' || code === 'BYE') ex.reply = { code, enhanced: null, t };
+        return;
       case 'imap': {
         if (text.startsWith('* ')) {
           const body = text.slice(2);

@@ -16,6 +16,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import type { Protocol } from '../../trace/bus.js';
 import builtinData from './builtin.json' with { type: 'json' };
 
 export const LANGUAGES = ['en', 'nl', 'fr'] as const;
@@ -198,7 +199,7 @@ export function pickLanguage(wanted: string | undefined | null): Language {
   return 'en';
 }
 
-/** The protocols a rule applies to. */
-export function protocolsOf(r: Rule): ('smtp' | 'pop3' | 'imap')[] {
+/** The protocols a rule applies to (exercises have none for ManageSieve yet). */
+export function protocolsOf(r: Rule): Protocol[] {
   return Array.isArray(r.proto) ? r.proto : [r.proto];
 }

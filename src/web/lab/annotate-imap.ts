@@ -19,7 +19,7 @@ interface Pending {
 }
 
 /** A literal still being received: how many bytes are left. */
-interface Literal {
+export interface Literal {
   left: number;
 }
 
@@ -289,7 +289,7 @@ export class ImapTracker implements ProtocolTracker {
  * text that follows the literal on this line (the command or response continues there). The trace
  * shows big literals as `<n bytes>`.
  */
-function consumeLiteral(lit: Literal, text: string): string | null {
+export function consumeLiteral(lit: Literal, text: string): string | null {
   const placeholder = /^<(\d+) bytes>/.exec(text);
   if (placeholder && Number(placeholder[1]) === lit.left) {
     lit.left = 0;

@@ -1,13 +1,13 @@
 /**
  * Explains a traced session line by line for the protocol lab: which command each reply answers,
- * what its codes mean (SMTP basic and enhanced codes, POP3 and IMAP response codes), where the RFC
+ * what its codes mean (SMTP basic and enhanced codes, POP3, IMAP and ManageSieve response codes), where the RFC
  * defines it, and the session state after the line.
  *
  * Invariants:
  * - Pure: no I/O, no store. Feed one session's events in order (the 'open' event first); the result
  *   for an event depends only on the events before it, so a live view and a replay agree.
  * - Replies are paired with commands from a queue of pending commands, so pipelined commands
- *   (SMTP PIPELINING, POP3 PIPELINING, IMAP tags) are paired correctly.
+ *   (SMTP PIPELINING, POP3 PIPELINING, IMAP tags, ManageSieve in order) are paired correctly.
  * - `encrypted` is true after a 'tls' event, and for every line of a session opened on an
  *   implicit-TLS listener. The lab shows the decrypted text either way.
  * - Unknown input (a line the model cannot place) gets a plain annotation, never an exception.
@@ -15,6 +15,7 @@
 import type { Protocol, TraceEvent } from '../../trace/bus.js';
 import type { AnnotatedEvent } from '../api-types.js';
 import { ImapTracker } from './annotate-imap.js';
+import { ManageSieveTracker } from './annotate-managesieve.js';
 import { Pop3Tracker } from './annotate-pop3.js';
 import { SmtpTracker } from './annotate-smtp.js';
 import type { RfcRef } from './rfc.js';
@@ -24,7 +25,7 @@ export interface Annotator {
   readonly state: string;
 }
 
-/** What the protocol trackers (annotate-smtp/pop3/imap.ts) implement. */
+/** What the protocol trackers (annotate-smtp/pop3/imap/managesieve.ts) implement. */
 export interface ProtocolTracker {
   readonly state: string;
   /** A line the client sent (already redacted by the engine). */
@@ -66,6 +67,8 @@ export function trackerFor(proto: Protocol): ProtocolTracker {
       return new Pop3Tracker();
     case 'imap':
       return new ImapTracker();
+    case 'managesieve':
+      return new ManageSieveTracker();
   }
 }
 

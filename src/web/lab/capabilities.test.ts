@@ -1,6 +1,7 @@
 /**
  * The capability explainer against a real server: every keyword postbode advertises (before TLS, after
- * STARTTLS, after login) must have a real entry, so a new capability without an explanation fails here.
+ * STARTTLS, after login; ManageSieve's and the Sieve extensions too) must have a real entry, so a new
+ * capability without an explanation fails here.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -54,7 +55,10 @@ describe('every keyword the running server advertises is explained', () => {
   let pb: PostbodeProcess;
   before(async () => {
     // Plain-text logins only after TLS, as in production: the pre-TLS lists then carry STARTTLS/STLS.
-    pb = await startPostbode({ extraArgs: ['--set', 'plaintext_networks=[]'] });
+    pb = await startPostbode({
+      listeners: ['smtp', 'submission', 'submissions', 'pop3', 'pop3s', 'imap', 'imaps', 'managesieve'],
+      extraArgs: ['--set', 'plaintext_networks=[]'],
+    });
     assert.equal(pb.cli(['user', 'add', 'ludo@example.test', '--password', 'sdf12345']).code, 0);
   });
   after(async () => {
@@ -84,6 +88,31 @@ describe('every keyword the running server advertises is explained', () => {
       explained.imap.map((c) => c.keyword),
       advertised.imap,
     );
+  });
+
+  it('probeAdvertised reads the ManageSieve greeting; every capability and Sieve extension is explained', async () => {
+    const advertised = await probeAdvertised([{ name: 'managesieve', host: '127.0.0.1', port: pb.ports.managesieve }]);
+    assert.ok(
+      advertised.managesieve.some((k) => /^SIEVE .*\bfileinto\b/.test(k)),
+      JSON.stringify(advertised.managesieve),
+    );
+    assert.ok(advertised.managesieve.includes('STARTTLS'), JSON.stringify(advertised.managesieve));
+    const explained = explainCapabilities(advertised);
+    assert.deepEqual(
+      explained.managesieve.filter((c) => c.rfc === '').map((c) => c.keyword),
+      [],
+      'every ManageSieve capability has an entry',
+    );
+    assert.ok(explained.sieve.length >= 15, JSON.stringify(explained.sieve.map((c) => c.keyword)));
+    assert.deepEqual(
+      explained.sieve.filter((c) => c.rfc === '').map((c) => c.keyword),
+      [],
+      'every Sieve extension the server offers has an entry in capabilities.ts',
+    );
+    assert.equal(explained.sieve.find((c) => c.keyword === 'vacation')?.rfc, 'RFC 5230');
+    // Before TLS with no plaintext network, SASL is empty and STARTTLS says that logins come after it.
+    assert.ok(advertised.managesieve.includes('SASL'), JSON.stringify(advertised.managesieve));
+    assert.match(explained.managesieve.find((c) => c.keyword === 'STARTTLS')?.effect ?? '', /offered only after it/);
   });
 
   it('the lists after STARTTLS and after login are explained too', async () => {

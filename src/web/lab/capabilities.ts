@@ -1,6 +1,7 @@
 /**
  * The capability explainer: for every keyword postbode advertises (SMTP EHLO, POP3 CAPA, IMAP
- * CAPABILITY) its RFC, a one-line summary, what it changes in the dialogue and a short example.
+ * CAPABILITY, the ManageSieve greeting and the Sieve extensions of its SIEVE capability) its RFC, a
+ * one-line summary, what it changes in the dialogue and a short example.
  *
  * Invariants:
  * - `explainCapabilities` keeps the advertised order and never throws: an unknown keyword gets a
@@ -11,11 +12,12 @@
  *   and before login, so it shows what any client sees first.
  */
 import net from 'node:net';
-import type { Capability } from '../api-types.js';
+import type { CapabilitiesResponse, Capability } from '../api-types.js';
 import { rfcUrl } from './rfc.js';
 
 type Entry = Omit<Capability, 'keyword' | 'url'> & { url?: string; section?: string };
-type Proto = 'smtp' | 'pop3' | 'imap';
+/** The protocols, and `sieve`: the Sieve extensions of ManageSieve's SIEVE capability. */
+type Proto = 'smtp' | 'pop3' | 'imap' | 'managesieve' | 'sieve';
 
 const SMTP: Record<string, Entry> = {
   PIPELINING: {
@@ -477,7 +479,252 @@ const IMAP: Record<string, Entry> = {
   },
 };
 
-const TABLES: Record<Proto, Record<string, Entry>> = { smtp: SMTP, pop3: POP3, imap: IMAP };
+/** ManageSieve capabilities (RFC 5804 §1.7), as `NAME value` (the greeting's `"NAME" "value"` unquoted). */
+const MANAGESIEVE: Record<string, Entry> = {
+  IMPLEMENTATION: {
+    rfc: 'RFC 5804',
+    section: '1.7',
+    summary: 'The server software and its version',
+    effect: 'Informational only; clients must not change behaviour because of it.',
+    example: ['S: "IMPLEMENTATION" "postbode 0.1.0"'],
+  },
+  SASL: {
+    rfc: 'RFC 5804',
+    section: '1.7',
+    summary: 'The SASL mechanisms AUTHENTICATE accepts (may be empty before STARTTLS)',
+    effect:
+      'AUTHENTICATE "PLAIN" with the base64 of NUL user NUL password logs in (readable by anyone on the wire without TLS). An empty list before TLS means: send STARTTLS first.',
+    example: ['C: AUTHENTICATE "PLAIN" "AGx1ZG9AZXhhbXBsZS50ZXN0AHNlY3JldA=="', 'S: OK "Logged in."'],
+  },
+  SIEVE: {
+    rfc: 'RFC 5804',
+    section: '1.7',
+    summary: 'The Sieve extensions a script may `require` (each explained in the Sieve section)',
+    effect:
+      'A script that requires an extension not listed here is refused by PUTSCRIPT and CHECKSCRIPT with NO and the line of the require.',
+    example: ['S: "SIEVE" "fileinto vacation imap4flags"', 'C: PUTSCRIPT "x" {23+}', 'C: require "fileinto";', 'S: OK'],
+  },
+  STARTTLS: {
+    rfc: 'RFC 5804',
+    section: '2.2',
+    summary: 'The connection can be switched to TLS encryption',
+    effect:
+      'After STARTTLS and OK both sides run a TLS handshake; the server then sends its capabilities again by itself, now with the SASL mechanisms that need TLS.',
+    example: ['C: STARTTLS', 'S: OK', '(TLS handshake)', 'S: "IMPLEMENTATION" "postbode 0.1.0"', 'S: …', 'S: OK'],
+  },
+  VERSION: {
+    rfc: 'RFC 5804',
+    section: '1.7',
+    summary: 'The protocol version: "1.0" is RFC 5804 (with CHECKSCRIPT, RENAMESCRIPT, NOOP, UNAUTHENTICATE)',
+    effect: 'A server without VERSION speaks an older draft, where those commands may be missing.',
+    example: ['S: "VERSION" "1.0"'],
+  },
+  MAXREDIRECTS: {
+    rfc: 'RFC 5804',
+    section: '1.7',
+    summary: 'The most redirect actions one script run may take',
+    effect: 'A script with more redirects fails at delivery; the message is then kept in INBOX (RFC 5228 §2.10.6).',
+    example: ['S: "MAXREDIRECTS" "4"'],
+  },
+  NOTIFY: {
+    rfc: 'RFC 5804',
+    section: '1.7',
+    summary: 'The notification methods of the enotify extension (RFC 5435), e.g. mailto',
+    effect: 'Listed only when the server supports "enotify".',
+    example: ['S: "NOTIFY" "mailto"'],
+  },
+  UNAUTHENTICATE: {
+    rfc: 'RFC 5804',
+    section: '2.14',
+    summary: 'UNAUTHENTICATE logs out but keeps the connection',
+    effect: 'A client can log in again as someone else without a new connection (and TLS handshake).',
+    example: ['C: UNAUTHENTICATE', 'S: OK', 'C: AUTHENTICATE "PLAIN" "…"'],
+  },
+  OWNER: {
+    rfc: 'RFC 5804',
+    section: '1.7',
+    summary: 'Whose scripts this session manages (after login)',
+    effect: 'Sent only in the capabilities after AUTHENTICATE, e.g. when the client asks CAPABILITY again.',
+    example: ['C: CAPABILITY', 'S: "OWNER" "ludo@example.test"'],
+  },
+  LANGUAGE: {
+    rfc: 'RFC 5804',
+    section: '1.7',
+    summary: 'The language of the human-readable texts in responses',
+    effect: 'Informational; "i-default" is the default.',
+    example: ['S: "LANGUAGE" "en"'],
+  },
+};
+
+/** Sieve extensions (the words of the SIEVE capability), with the RFC that defines each. */
+const SIEVE: Record<string, Entry> = {
+  fileinto: {
+    rfc: 'RFC 5228',
+    section: '4.1',
+    summary: 'fileinto stores the message in another folder instead of INBOX',
+    effect: 'The message is filed there and not kept in INBOX (unless keep or :copy says so).',
+    example: ['require "fileinto";', 'if header :contains "list-id" "lab" { fileinto "Lists/Lab"; }'],
+  },
+  reject: {
+    rfc: 'RFC 5429',
+    section: '2.2',
+    summary: 'reject refuses the message with a reason the sender gets back',
+    effect:
+      'At SMTP time the server answers 550 with the reason when it can; otherwise the sender gets a bounce (an MDN).',
+    example: ['require "reject";', 'if size :over 10M { reject "Too big; send a link instead."; }'],
+  },
+  ereject: {
+    rfc: 'RFC 5429',
+    section: '2.1',
+    summary: 'ereject refuses the message in the SMTP dialogue itself (550), not with a bounce',
+    effect: 'The sending server sees the refusal at once; no bounce is sent to a possibly forged sender.',
+    example: ['require "ereject";', 'if header :contains "subject" "casino" { ereject "No thanks."; }'],
+  },
+  envelope: {
+    rfc: 'RFC 5228',
+    section: '5.4',
+    summary: 'envelope tests the SMTP envelope (MAIL FROM, RCPT TO) instead of the header',
+    effect: 'The envelope says who really sent and to whom it was delivered, e.g. for mail to an alias or a BCC.',
+    example: ['require "envelope";', 'if envelope :is "to" "ludo+lists@example.test" { fileinto "Lists"; }'],
+  },
+  'encoded-character': {
+    rfc: 'RFC 5228',
+    section: '2.4.2.4',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Sieve's own ${…} syntax, not a template
+    summary: 'Strings may contain ${hex:…} and ${unicode:…} for characters hard to type',
+    effect: 'Lets a script name a byte or character by its number, e.g. a non-breaking space.',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Sieve's own ${…} syntax, not a template
+    example: ['require "encoded-character";', 'if header :contains "subject" "${unicode:2764}" { keep; }'],
+  },
+  copy: {
+    rfc: 'RFC 3894',
+    summary: ':copy on fileinto and redirect keeps the message where it would have gone too',
+    effect: 'fileinto :copy or redirect :copy does not cancel the implicit keep: INBOX gets the message as well.',
+    example: ['require ["copy", "fileinto"];', 'fileinto :copy "Archive";'],
+  },
+  imap4flags: {
+    rfc: 'RFC 5232',
+    summary: 'Scripts set IMAP flags (\\Seen, \\Flagged, keywords) on the message they keep or file',
+    effect:
+      'addflag/setflag/removeflag change the flags for later actions; :flags gives one action its own; hasflag tests.',
+    example: ['require "imap4flags";', 'if address :is "from" "boss@example.test" { addflag "\\\\Flagged"; }'],
+  },
+  body: {
+    rfc: 'RFC 5173',
+    summary: 'The body test looks at the message text, not only the header',
+    effect: ':text tests the decoded text parts, :raw the undecoded body, :content the parts of given types.',
+    example: ['require "body";', 'if body :text :contains "unsubscribe" { fileinto "Bulk"; }'],
+  },
+  variables: {
+    rfc: 'RFC 5229',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Sieve's own ${…} syntax, not a template
+    summary: 'Variables: set, ${name} in strings, and the parts a :matches wildcard matched (${1})',
+    effect: 'With :matches a script can reuse what matched, e.g. file by the list name or the +detail.',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Sieve's own ${…} syntax, not a template
+    example: ['require ["variables", "fileinto"];', 'if header :matches "list-id" "*<*.*>" { fileinto "Lists/${2}"; }'],
+  },
+  relational: {
+    rfc: 'RFC 5231',
+    summary: ':value and :count compare with gt, ge, lt, le, eq, ne instead of only equality',
+    effect: 'Compares strings, or numbers with the i;ascii-numeric comparator, and counts header fields.',
+    example: [
+      'require "relational";',
+      'if header :value "ge" :comparator "i;ascii-numeric" "x-spam-score" "5" { discard; }',
+    ],
+  },
+  'comparator-i;ascii-numeric': {
+    rfc: 'RFC 4790',
+    section: '9.1',
+    summary: 'The comparator that compares strings as decimal numbers',
+    effect:
+      'With relational, "10" is greater than "9" (as text it is not). Strings not starting with a digit count as infinity.',
+    example: ['require ["relational", "comparator-i;ascii-numeric"];'],
+  },
+  date: {
+    rfc: 'RFC 5260',
+    section: '4',
+    summary: 'date tests a date header, currentdate the time of delivery, by part (date, hour, weekday…)',
+    effect: 'Lets a vacation reply or a rule work only in a period, or on weekends.',
+    example: [
+      'require ["date", "relational", "vacation"];',
+      'if currentdate :value "ge" "date" "2026-12-20" { vacation "Away until January."; }',
+    ],
+  },
+  index: {
+    rfc: 'RFC 5260',
+    section: '6',
+    summary: ':index n picks the nth occurrence of a header field (:last counts from the end)',
+    effect: 'For example the first Received: field, the one your own server added.',
+    example: ['require ["date", "index"];', 'if date :index 1 :value "ge" "received" "hour" "18" { … }'],
+  },
+  subaddress: {
+    rfc: 'RFC 5233',
+    summary: ':user and :detail test the parts of user+detail@domain',
+    effect: 'Mail to ludo+shop@example.test is delivered to ludo and the script can file it by "shop".',
+    example: [
+      'require ["subaddress", "envelope", "fileinto"];',
+      'if envelope :detail "to" "shop" { fileinto "Shopping"; }',
+    ],
+  },
+  vacation: {
+    rfc: 'RFC 5230',
+    summary: 'vacation answers automatically, once per sender in a period (:days, 7 by default)',
+    effect:
+      'No reply to lists, bulk mail, auto-replies, the null sender or mail not addressed to you (§4.5). The reply has Auto-Submitted: auto-replied.',
+    example: ['require "vacation";', 'vacation :days 1 :subject "Away" "Back on Monday.";'],
+  },
+  'vacation-seconds': {
+    rfc: 'RFC 6131',
+    summary: 'vacation :seconds gives the period in seconds instead of days',
+    effect: 'For short periods, e.g. answering at most once an hour (:seconds 3600).',
+    example: ['require "vacation-seconds";', 'vacation :seconds 3600 "In a meeting.";'],
+  },
+  include: {
+    rfc: 'RFC 6609',
+    summary: 'include runs another script of the user (:personal) or of the server (:global)',
+    effect: 'Shared rules live in one script; return ends an included script early.',
+    example: ['require "include";', 'include :personal "spam-rules";'],
+  },
+  mailbox: {
+    rfc: 'RFC 5490',
+    section: '3',
+    summary: 'mailboxexists tests for a folder, and fileinto :create makes a missing one',
+    effect: 'Without :create, fileinto to a folder that does not exist fails and the message is kept in INBOX.',
+    example: ['require ["fileinto", "mailbox"];', 'fileinto :create "Lists/New";'],
+  },
+  environment: {
+    rfc: 'RFC 5183',
+    summary: 'environment tests facts about the server: its domain, host, name, version, remote-ip…',
+    effect: 'A script can behave differently per server or on the client address that delivered the mail.',
+    example: ['require "environment";', 'if environment :is "name" "postbode" { keep; }'],
+  },
+  duplicate: {
+    rfc: 'RFC 7352',
+    summary: 'duplicate is true for a message (Message-ID, or a :uniqueid) seen before in a period',
+    effect: 'Drops copies that arrive twice, e.g. through a list and directly.',
+    example: ['require "duplicate";', 'if duplicate { discard; }'],
+  },
+  editheader: {
+    rfc: 'RFC 5293',
+    summary: 'addheader and deleteheader change the header of the message',
+    effect: 'Not offered by postbode.',
+    example: ['require "editheader";', 'addheader "X-Filtered" "yes";'],
+  },
+  enotify: {
+    rfc: 'RFC 5435',
+    summary: 'notify sends a notification (e.g. a short mail) about a message',
+    effect: 'Not offered by postbode.',
+    example: ['require "enotify";', 'notify "mailto:me@example.test";'],
+  },
+};
+
+const TABLES: Record<Proto, Record<string, Entry>> = {
+  smtp: SMTP,
+  pop3: POP3,
+  imap: IMAP,
+  managesieve: MANAGESIEVE,
+  sieve: SIEVE,
+};
 
 /** The table key for an advertised keyword: `SIZE 1000` → SIZE, `AUTH=PLAIN` → AUTH=. */
 function keyOf(proto: Proto, advertised: string): string[] {
@@ -524,36 +771,68 @@ function parameterNote(keyword: string): string {
   if (upper.startsWith('APPENDLIMIT=')) return `This server: ${Number(word.slice(12)).toLocaleString('en')} bytes.`;
   if (upper === 'IMPLEMENTATION' && params.length) return `Here: ${params.join(' ')}.`;
   if (upper === 'EXPIRE' && params.length) return `Here: ${params.join(' ')}.`;
+  if (upper === 'SIEVE' && params.length) return `This server: ${params.length} extensions, listed below.`;
+  if ((upper === 'MAXREDIRECTS' || upper === 'VERSION' || upper === 'OWNER') && params.length)
+    return `Here: ${params.join(' ')}.`;
   return '';
 }
 
 function generic(proto: Proto, keyword: string): Capability {
-  const where = { smtp: 'EHLO reply', pop3: 'CAPA list', imap: 'CAPABILITY list' }[proto];
+  const where = {
+    smtp: 'EHLO reply',
+    pop3: 'CAPA list',
+    imap: 'CAPABILITY list',
+    managesieve: 'ManageSieve capabilities',
+    sieve: 'SIEVE capability (ManageSieve)',
+  }[proto];
+  const registry = proto === 'sieve' ? 'Sieve' : proto === 'managesieve' ? 'ManageSieve' : proto.toUpperCase();
   return {
     keyword,
     rfc: '',
     url: 'https://www.iana.org/protocols',
     summary: `An extension keyword the lab has no explanation for yet`,
-    effect: `The server lists “${keyword}” in its ${where}; look it up in the IANA registry of ${proto.toUpperCase()} extensions.`,
+    effect: `The server lists “${keyword}” in its ${where}; look it up in the IANA registry of ${registry} extensions.`,
     example: [],
   };
 }
 
-export function explainCapabilities(advertised: { smtp: string[]; pop3: string[]; imap: string[] }): {
-  smtp: Capability[];
-  pop3: Capability[];
-  imap: Capability[];
-} {
+/**
+ * Every advertised keyword explained, per protocol; `sieve` has one entry per Sieve extension of the
+ * ManageSieve SIEVE capability.
+ */
+export function explainCapabilities(advertised: {
+  smtp: string[];
+  pop3: string[];
+  imap: string[];
+  managesieve?: string[];
+}): CapabilitiesResponse {
   const one = (proto: Proto, list: string[]): Capability[] => {
     const out = list.map((k) => lookupCapability(proto, k) ?? generic(proto, k.trim()));
-    const auth = out.find((c) => /^AUTH\b|^SASL\b|^USER$|^AUTH=/i.test(c.keyword));
+    // ManageSieve lists "SASL" even when it offers nothing (an empty value, RFC 5804 §1.7).
+    const auth = out.find(
+      (c) =>
+        /^AUTH\b|^SASL\s+\S|^USER$|^AUTH=/i.test(c.keyword) || (proto !== 'managesieve' && /^SASL$/i.test(c.keyword)),
+    );
     const tls = out.find((c) => /^(STARTTLS|STLS)$/i.test(c.keyword));
     if (tls && !auth) {
-      tls.effect += ` Logins (${proto === 'smtp' ? 'AUTH' : proto === 'pop3' ? 'USER, SASL' : 'AUTH='}) are offered only after it: this list was read before TLS.`;
+      const logins = { smtp: 'AUTH', pop3: 'USER, SASL', imap: 'AUTH=', managesieve: 'SASL', sieve: '' }[proto];
+      tls.effect += ` Logins (${logins}) are offered only after it: this list was read before TLS.`;
     }
     return out;
   };
-  return { smtp: one('smtp', advertised.smtp), pop3: one('pop3', advertised.pop3), imap: one('imap', advertised.imap) };
+  const managesieve = advertised.managesieve ?? [];
+  const extensions = managesieve
+    .find((k) => /^SIEVE(\s|$)/i.test(k))
+    ?.trim()
+    .split(/\s+/)
+    .slice(1);
+  return {
+    smtp: one('smtp', advertised.smtp),
+    pop3: one('pop3', advertised.pop3),
+    imap: one('imap', advertised.imap),
+    managesieve: one('managesieve', managesieve),
+    sieve: one('sieve', extensions ?? []),
+  };
 }
 
 /** Whether the lab has a real explanation for a keyword (used by the tests). */
@@ -568,13 +847,13 @@ const PROBE_TIMEOUT_MS = 5000;
 
 /**
  * Connects to the server's own plaintext listeners and reads what they advertise before TLS and
- * before login: the EHLO keywords (from `smtp`, else `submission`), the POP3 CAPA list and the IMAP
- * CAPABILITY list. A listener bound to 0.0.0.0 or :: is reached on loopback. A protocol without a
+ * before login: the EHLO keywords (from `smtp`, else `submission`), the POP3 CAPA list, the IMAP
+ * CAPABILITY list and the ManageSieve greeting (as `NAME value`). A listener bound to 0.0.0.0 or :: is reached on loopback. A protocol without a
  * reachable plaintext listener gives an empty list.
  */
 export async function probeAdvertised(
   listeners: { name: string; host: string; port: number }[],
-): Promise<{ smtp: string[]; pop3: string[]; imap: string[] }> {
+): Promise<{ smtp: string[]; pop3: string[]; imap: string[]; managesieve: string[] }> {
   const find = (...names: string[]) => {
     for (const n of names) {
       const l = listeners.find((x) => x.name === n && x.port > 0);
@@ -585,12 +864,14 @@ export async function probeAdvertised(
   const smtpAt = find('smtp', 'submission');
   const pop3At = find('pop3');
   const imapAt = find('imap');
-  const [smtp, pop3, imap] = await Promise.all([
+  const sieveAt = find('managesieve');
+  const [smtp, pop3, imap, managesieve] = await Promise.all([
     smtpAt ? probeSmtp(smtpAt).catch(() => []) : [],
     pop3At ? probePop3(pop3At).catch(() => []) : [],
     imapAt ? probeImap(imapAt).catch(() => []) : [],
+    sieveAt ? probeManageSieve(sieveAt).catch(() => []) : [],
   ]);
-  return { smtp, pop3, imap };
+  return { smtp, pop3, imap, managesieve };
 }
 
 function loopback(host: string): string {
@@ -685,6 +966,20 @@ async function probeImap(at: { host: string; port: number }): Promise<string[]> 
     const m = /^\* CAPABILITY (.*)$/i.exec(line);
     if (m) caps = m[1].trim().split(/\s+/);
     if (line.startsWith('p1 ')) return null;
+    return [];
+  });
+  return caps;
+}
+
+/** RFC 5804 §1.7: the greeting is `"NAME" ["value"]` lines ending with OK; read them and LOGOUT. */
+async function probeManageSieve(at: { host: string; port: number }): Promise<string[]> {
+  const caps: string[] = [];
+  await converse(at, (line) => {
+    if (/^(OK|NO|BYE)\b/i.test(line)) {
+      return null;
+    }
+    const m = /^"([^"]*)"(?: "((?:[^"\\]|\\.)*)")?$/.exec(line);
+    if (m) caps.push(m[2] ? `${m[1]} ${m[2].replace(/\\(.)/g, '$1')}` : m[1]);
     return [];
   });
   return caps;

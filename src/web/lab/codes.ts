@@ -326,3 +326,34 @@ export const IMAP_STATUS: Record<string, { text: string; rfc: RfcRef }> = {
   PREAUTH: { text: 'Greeting: the connection is already authenticated', rfc: rfc(9051, '7.1.4') },
   BYE: { text: 'The server is about to close the connection', rfc: rfc(9051, '7.1.5') },
 };
+
+// ---------------------------------------------------------------------------------------------
+// ManageSieve response codes (RFC 5804 §1.3), in parentheses after OK, NO or BYE.
+
+const R5804 = rfc(5804, '1.3');
+
+export const MANAGESIEVE_RESP_CODES: Record<string, { text: string; rfc: RfcRef }> = {
+  'AUTH-TOO-WEAK': {
+    text: 'The SASL mechanism is too weak for this user; the client must choose a stronger one',
+    rfc: R5804,
+  },
+  'ENCRYPT-NEEDED': { text: 'This needs an encrypted connection: send STARTTLS first', rfc: R5804 },
+  QUOTA: { text: 'A quota would be exceeded (no more detail given)', rfc: R5804 },
+  'QUOTA/MAXSCRIPTS': { text: 'The account has the most scripts allowed: delete one first', rfc: R5804 },
+  'QUOTA/MAXSIZE': { text: 'The script is larger than the server allows', rfc: R5804 },
+  REFERRAL: { text: 'The account is served elsewhere: connect to the sieve URL given', rfc: R5804 },
+  SASL: { text: 'The last SASL data of the server, sent with the final OK', rfc: R5804 },
+  'TRANSITION-NEEDED': {
+    text: 'Log in once with PLAIN (over TLS) so the server can prepare the stronger mechanism you asked for',
+    rfc: R5804,
+  },
+  TRYLATER: { text: 'A temporary failure on the server: the same command may work later', rfc: R5804 },
+  ACTIVE: { text: 'The script is the active one (it cannot be deleted; activate another first)', rfc: R5804 },
+  NONEXISTENT: { text: 'There is no script of that name', rfc: R5804 },
+  ALREADYEXISTS: { text: 'A script of that name exists already', rfc: R5804 },
+  TAG: { text: 'The tag the client gave NOOP, echoed so it can match the answer', rfc: R5804 },
+  WARNINGS: {
+    text: 'The script was accepted, but the server has warnings about it (the text says which)',
+    rfc: R5804,
+  },
+};

@@ -112,3 +112,32 @@ export const IMAP_UNTAGGED: Record<string, CommandInfo> = {
   QUOTAROOT: { summary: 'The quota roots of a mailbox', rfc: rfc(9208, '5.2') },
   ID: { summary: 'The server’s identification', rfc: rfc(2971, '3.2') },
 };
+
+const r58 = (section: string) => rfc(5804, section);
+
+/** ManageSieve commands (RFC 5804 §2). */
+export const MANAGESIEVE_COMMANDS: Record<string, CommandInfo> = {
+  AUTHENTICATE: { summary: 'Starts a SASL login with the named mechanism', rfc: r58('2.1') },
+  STARTTLS: { summary: 'Asks to switch this connection to TLS', rfc: r58('2.2') },
+  LOGOUT: { summary: 'Ends the session', rfc: r58('2.3') },
+  CAPABILITY: { summary: 'Asks for the capabilities again (the server sent them in its greeting)', rfc: r58('2.4') },
+  HAVESPACE: {
+    summary: 'Asks whether a script of this name and size would fit the quota, before uploading it',
+    rfc: r58('2.5'),
+  },
+  PUTSCRIPT: {
+    summary: 'Uploads a script (a string or literal) under a name; the server checks it first',
+    rfc: r58('2.6'),
+  },
+  LISTSCRIPTS: { summary: 'Asks for the names of the scripts, the active one marked ACTIVE', rfc: r58('2.7') },
+  SETACTIVE: {
+    summary: 'Makes one script the active one, the one run at delivery ("" deactivates all)',
+    rfc: r58('2.8'),
+  },
+  GETSCRIPT: { summary: 'Asks for the source of one script', rfc: r58('2.9') },
+  DELETESCRIPT: { summary: 'Deletes a script (not the active one)', rfc: r58('2.10') },
+  RENAMESCRIPT: { summary: 'Renames a script; the active one stays active', rfc: r58('2.11') },
+  CHECKSCRIPT: { summary: 'Checks a script for errors without storing it', rfc: r58('2.12') },
+  NOOP: { summary: 'Does nothing; keeps the connection alive (an optional tag is echoed back)', rfc: r58('2.13') },
+  UNAUTHENTICATE: { summary: 'Logs out but keeps the connection, to log in again as someone else', rfc: r58('2.14') },
+};

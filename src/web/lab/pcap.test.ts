@@ -1,6 +1,6 @@
 /**
  * Session → pcap, checked with tshark (Debian package tshark; CI installs it): the packets decode as
- * SMTP, POP and IMAP, with no checksum or sequence errors, over IPv4 and IPv6, for real recorded
+ * SMTP, POP, IMAP (and ManageSieve where tshark has its dissector), with no checksum or sequence errors, over IPv4 and IPv6, for real recorded
  * sessions too.
  */
 import assert from 'node:assert/strict';
@@ -18,6 +18,12 @@ import { checksum, hasPasswords, ipBytes, sessionToPcap } from './pcap.js';
 const TSHARK = '/usr/bin/tshark';
 const haveTshark = spawnSync(TSHARK, ['-v'], { encoding: 'utf8' }).status === 0;
 const skip = haveTshark ? false : 'tshark is not installed (apt-get install tshark); CI installs it';
+/** Wireshark's ManageSieve dissector, where this tshark has one. */
+const SIEVE_FILTER = 'managesieve';
+const SIEVE_SKIP =
+  haveTshark && !/^ManageSieve\b/im.test(spawnSync(TSHARK, ['-G', 'protocols'], { encoding: 'utf8' }).stdout)
+    ? 'this tshark has no ManageSieve dissector'
+    : false;
 
 const dir = mkdtempSync(path.join(tmpdir(), 'postbode-pcap-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -249,6 +255,35 @@ describe('tshark decodes the synthesized sessions', { skip }, () => {
       ['LOGIN', 'SELECT', 'LOGOUT'],
     );
     assertClean(file);
+  });
+});
+
+describe('ManageSieve sessions in a pcap', () => {
+  const lines: ['in' | 'out', string][] = [
+    ['out', '"IMPLEMENTATION" "postbode"'],
+    ['out', '"SASL" "PLAIN"'],
+    ['out', 'OK "ready"'],
+    ['in', 'AUTHENTICATE "PLAIN" "<redacted>"'],
+    ['out', 'OK "Logged in as ludo@example.test"'],
+    ['in', 'LISTSCRIPTS'],
+    ['out', '"lab" ACTIVE'],
+    ['out', 'OK "Listscripts completed"'],
+    ['in', 'LOGOUT'],
+    ['out', 'OK "Logout completed"'],
+  ];
+
+  it('are written on port 4190, whatever port the listener had', { skip }, () => {
+    const file = write('managesieve.pcap', session('managesieve', lines, { localPort: 14190 }));
+    const ports = tshark(file, ['-T', 'fields', '-e', 'tcp.dstport']);
+    assert.match(ports, /^4190$/m);
+    assert.doesNotMatch(ports, /^14190$/m);
+    assertClean(file);
+  });
+
+  it('decode as ManageSieve where tshark has the dissector', { skip: skip || SIEVE_SKIP }, () => {
+    const file = write('managesieve-decode.pcap', session('managesieve', lines, { localPort: 4190 }));
+    const out = tshark(file, ['-Y', SIEVE_FILTER, '-T', 'fields', '-e', 'frame.number']);
+    assert.ok(out.split('\n').filter(Boolean).length >= 6, out);
   });
 });
 

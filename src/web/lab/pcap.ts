@@ -1,6 +1,6 @@
 /**
  * A traced session as a classic libpcap file (LINKTYPE_ETHERNET) that Wireshark and tshark open and
- * decode as SMTP, POP3 or IMAP: the conversation is synthesized as TCP packets from the trace events.
+ * decode as SMTP, POP3, IMAP or ManageSieve: the conversation is synthesized as TCP packets from the trace events.
  *
  * Invariants:
  * - Pure: events in, bytes out. The same events always give the same file.
@@ -23,7 +23,7 @@ const CLIENT_ISN = 0x10000000;
 const SERVER_ISN = 0x20000000;
 
 /** The cleartext port Wireshark decodes by default, for sessions opened on an implicit-TLS listener. */
-const CLEARTEXT_PORT = { smtp: 587, pop3: 110, imap: 143 } as const;
+const CLEARTEXT_PORT = { smtp: 587, pop3: 110, imap: 143, managesieve: 4190 } as const;
 
 /** The standard cleartext port of each listener, which Wireshark's dissectors know without Decode As. */
 const STANDARD_PORT: Record<string, number> = {
@@ -34,6 +34,7 @@ const STANDARD_PORT: Record<string, number> = {
   pop3s: 110,
   imap: 143,
   imaps: 143,
+  managesieve: 4190,
 };
 
 const FIN = 0x01;
@@ -55,8 +56,9 @@ type Open = Extract<TraceEvent, { type: 'open' }>;
  * - Sessions recorded before the bytes were kept (no `wire`) are written from their lines instead:
  *   each 'in' and 'out' line with CRLF, abbreviated as the transcript shows them.
  * - The server port is the standard cleartext port of the listener the session came in on (smtp 25,
- *   submission 587, pop3 110, imap 143), whatever port the server really listens on, so Wireshark
- *   picks the SMTP, POP and IMAP dissectors by itself. Sessions on an implicit-TLS listener (465, 995,
+ *   submission 587, pop3 110, imap 143, managesieve 4190), whatever port the server really listens on,
+ *   so Wireshark picks the SMTP, POP and IMAP dissectors by itself (it has none for ManageSieve: 4190 is
+ *   its IANA port, and Follow TCP Stream reads it). Sessions on an implicit-TLS listener (465, 995,
  *   993) are written with the cleartext port of the same protocol (587, 110, 143): Wireshark would
  *   otherwise decode those ports as TLS. A listener name postbode does not know keeps its real port.
  *   A classic pcap file has no place for a comment saying so, hence this note.

@@ -1,6 +1,6 @@
 /**
  * The redactor of session bytes: credentials masked at the same length in every form the three
- * protocols send them, message content never, fed whole and one byte at a time.
+ * protocols (and ManageSieve) send them, message content never, fed whole and one byte at a time.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -161,6 +161,45 @@ const CASES: { name: string; proto: Protocol; steps: Step[]; expect: string }[] 
       ['in', 'a3 SELECT INBOX\r\n'],
     ],
     expect: `a1 AUTHENTICATE PLAIN ${masked('\0ludo\0pw')}\r\na2 AUTHENTICATE PLAIN\r\n${masked('\0ludo\0pw')}\r\na3 SELECT INBOX\r\n`,
+  },
+  {
+    name: 'ManageSieve AUTHENTICATE with a quoted initial response; PUTSCRIPT literal untouched',
+    proto: 'managesieve',
+    steps: [
+      ['out', '"IMPLEMENTATION" "postbode"\r\n"SASL" "PLAIN"\r\nOK\r\n'],
+      ['in', `AUTHENTICATE "PLAIN" "${b64('\0ludo\0sdf12345')}"\r\n`],
+      ['out', 'OK "Logged in."\r\n'],
+      ['in', 'PUTSCRIPT "x" {40+}\r\nAUTHENTICATE "PLAIN" "c2VjcmV0"\r\nkeep;\r\n\r\n'],
+      ['out', 'OK\r\n'],
+      ['in', 'LOGOUT\r\n'],
+    ],
+    expect:
+      `AUTHENTICATE "PLAIN" "${masked('\0ludo\0sdf12345')}"\r\n` +
+      'PUTSCRIPT "x" {40+}\r\nAUTHENTICATE "PLAIN" "c2VjcmV0"\r\nkeep;\r\n\r\nLOGOUT\r\n',
+  },
+  {
+    name: 'ManageSieve AUTHENTICATE with a challenge, literal responses, a cancel, then a careless line',
+    proto: 'managesieve',
+    steps: [
+      ['in', 'AUTHENTICATE "PLAIN"\r\n'],
+      ['out', '""\r\n'],
+      ['in', `{16+}\r\n${b64('\0ludo\0sdf123')}\r\n`],
+      ['out', 'NO "Authentication failed."\r\n'],
+      ['in', 'authenticate PLAIN {16+}\r\n'],
+      ['in', `${b64('\0ludo\0sdf123')}\r\n`],
+      ['out', 'OK\r\n'],
+      ['in', 'UNAUTHENTICATE\r\n'],
+      ['out', 'OK\r\n'],
+      ['in', 'AUTHENTICATE "LOGIN"\r\n'],
+      ['out', '"VXNlcm5hbWU6"\r\n'],
+      ['in', '"*"\r\n'],
+      ['out', 'NO "Cancelled."\r\n'],
+      ['in', `"${b64('\0ludo\0pw')}"\r\nCAPABILITY\r\n`],
+    ],
+    expect:
+      `AUTHENTICATE "PLAIN"\r\n{16+}\r\n${'*'.repeat(16)}\r\n` +
+      `authenticate PLAIN {16+}\r\n${'*'.repeat(16)}\r\nUNAUTHENTICATE\r\nAUTHENTICATE "LOGIN"\r\n"*"\r\n` +
+      `"${masked('\0ludo\0pw')}"\r\nCAPABILITY\r\n`,
   },
 ];
 

@@ -12,13 +12,15 @@
  *   they are no canonical base64.
  * - What counts as a secret: POP3 `PASS` arguments and `APOP` digests (RFC 1939 §7); the initial
  *   response and every client line of a SASL exchange (POP3 `AUTH`, RFC 5034; SMTP `AUTH`, RFC 4954;
- *   IMAP `AUTHENTICATE`, RFC 9051 §6.2.2) until the server's final answer; the password of IMAP
- *   `LOGIN` (RFC 9051 §6.2.3), as an atom, a quoted string or a literal.
+ *   IMAP `AUTHENTICATE`, RFC 9051 §6.2.2; ManageSieve `AUTHENTICATE`, RFC 5804 §2.1, as quoted strings
+ *   or literals) until the server's final answer; the password of IMAP `LOGIN` (RFC 9051 §6.2.3), as
+ *   an atom, a quoted string or a literal.
  * - As the engines' transcripts do (docs/security.md), the first client line after an AUTH or
  *   AUTHENTICATE command, refused or not, is masked too unless it starts with a known command: a
  *   careless client sends its base64 credentials after a 503, 504, -ERR or NO.
- * - Message content is never masked: SMTP DATA (after 354, to the lone `.`), BDAT chunks and IMAP
- *   literals are passed through as they are, whatever lines they hold.
+ * - Message content is never masked: SMTP DATA (after 354, to the lone `.`), BDAT chunks, IMAP
+ *   literals and ManageSieve scripts (PUTSCRIPT, CHECKSCRIPT literals) are passed through as they are,
+ *   whatever lines they hold.
  * - Client bytes are examined by whole lines: an unfinished line is held back (up to `MAX_HELD`
  *   bytes, then masked from its first space on if it may hold a secret) until its end arrives, so a
  *   password typed one key per segment is masked too. Server bytes pass through unchanged.
@@ -193,6 +195,12 @@ export class WireRedactor {
       this.#literalAfter(line, end, whole);
       return rest === 'none' ? [] : [{ from: 0, to: end, style: rest }];
     }
+    if (this.#sasl && this.#proto === 'managesieve') {
+      // RFC 5804 §2.1: a response is a string, quoted or a literal; "*" cancels.
+      const masks = this.#sieveString(line, 0, end, whole);
+      this.#literalAfter(line, end, whole);
+      return masks;
+    }
     if (this.#sasl) {
       // RFC 4954 §4 / RFC 5034 §4 / RFC 9051 §6.2.2: a client line in the exchange is a response;
       // `*` cancels it.
@@ -202,7 +210,13 @@ export class WireRedactor {
     if (this.#afterAuth) {
       if (whole) this.#afterAuth = false;
       const head = line.subarray(0, Math.min(end, 64)).toString('latin1');
-      if (!KNOWN[this.#proto].test(head)) return [{ from: 0, to: end, style: 'b64' }];
+      if (!KNOWN[this.#proto].test(head)) {
+        if (this.#proto !== 'managesieve') return [{ from: 0, to: end, style: 'b64' }];
+        // ManageSieve SASL data is a string: keep its quotes or literal header (RFC 5804 §2.1).
+        const masks = this.#sieveString(line, 0, end, whole);
+        this.#literalAfter(line, end, whole);
+        return masks;
+      }
     }
     if (this.#proto === 'imap' && this.#passNext) {
       this.#passNext = false;
@@ -220,6 +234,8 @@ export class WireRedactor {
         return this.#smtp(text, end, whole);
       case 'imap':
         return this.#imap(line, text, end, whole);
+      case 'managesieve':
+        return this.#managesieve(line, text, end, whole);
     }
   }
 
@@ -280,6 +296,47 @@ export class WireRedactor {
     return masks;
   }
 
+  /**
+   * RFC 5804 §2.1: `AUTHENTICATE mechanism [initial-response]`, each a string (quoted or a literal;
+   * some clients send the mechanism as an atom). The response is masked and the exchange begins.
+   * Other commands carry no secret, but their literals (PUTSCRIPT's script) are passed by as data.
+   */
+  #managesieve(line: Buffer, text: string, end: number, whole: boolean): Mask[] {
+    let masks: Mask[] = [];
+    const auth = /^AUTHENTICATE +("[^"]*"|[^\s"{]+)/i.exec(text);
+    if (auth) {
+      if (whole) this.#sasl = true;
+      const ir = /^ +/.exec(text.slice(auth[0].length));
+      if (ir) masks = this.#sieveString(line, auth[0].length + ir[0].length, end, whole);
+      else if (!whole) masks = [{ from: auth[0].length, to: end, style: 'b64' }];
+    } else if (!whole && /^AUTHENTICATE /i.test(text)) {
+      masks = [{ from: 13, to: end, style: 'b64' }];
+    }
+    this.#literalAfter(line, end, whole);
+    return masks;
+  }
+
+  /**
+   * A ManageSieve string at `from` that holds SASL data: a quoted string's content is masked (but the
+   * cancel `"*"`), a literal header `{n+}` makes the literal secret, an atom is masked whole.
+   */
+  #sieveString(line: Buffer, from: number, end: number, whole: boolean): Mask[] {
+    if (from >= end) return [];
+    if (line[from] === 0x22) {
+      const close = quotedEnd(line, from, end);
+      const to = close < 0 ? end : close;
+      if (to - from === 2 && line[from + 1] === STAR) return [];
+      return [{ from: from + 1, to, style: 'b64' }];
+    }
+    const rest = line.subarray(from, end).toString('latin1');
+    if (/^\{\d+\+?\}$/.test(rest)) {
+      if (whole) this.#literalSecret = true;
+      return [];
+    }
+    if (end - from === 1 && line[from] === STAR) return [];
+    return [{ from, to: end, style: 'b64' }];
+  }
+
   /** The password token at `from` (RFC 9051 §9 astring); a literal header makes the literal secret. */
   #imapPassword(line: Buffer, from: number, end: number, whole: boolean): Mask[] {
     if (from >= end) return [];
@@ -295,9 +352,12 @@ export class WireRedactor {
     return [{ from, to: end, style: 'atom' }];
   }
 
-  /** A line ending in `{n}` or `{n+}` (RFC 9051 §4.3, RFC 7888) is followed by n bytes of literal. */
+  /**
+   * A line ending in `{n}` or `{n+}` (RFC 9051 §4.3, RFC 7888; ManageSieve: RFC 5804 §4) is followed by
+   * n bytes of literal.
+   */
   #literalAfter(line: Buffer, end: number, whole: boolean): void {
-    if (!whole || this.#proto !== 'imap') return;
+    if (!whole || (this.#proto !== 'imap' && this.#proto !== 'managesieve')) return;
     const tail = line.subarray(Math.max(0, end - 24), end).toString('latin1');
     const m = /\{(\d+)\+?\}$/.exec(tail);
     if (m) this.#literal = Number(m[1]);
@@ -339,6 +399,10 @@ export class WireRedactor {
         case 'imap':
           if (head.startsWith(`${this.#saslTag} `) || head.startsWith('* BYE')) this.#endSasl();
           break;
+        case 'managesieve':
+          // RFC 5804 §2.1: the exchange ends with OK, NO or BYE; anything else is a challenge.
+          if (/^(OK|NO|BYE)(\s|\(|\r|$)/i.test(head)) this.#endSasl();
+          break;
       }
     }
   }
@@ -348,6 +412,8 @@ export class WireRedactor {
 const KNOWN: Record<Protocol, RegExp> = {
   smtp: /^(HELO|EHLO|LHLO|MAIL|RCPT|DATA|BDAT|RSET|VRFY|EXPN|HELP|NOOP|QUIT|AUTH|STARTTLS|ETRN)(\s|$)/i,
   pop3: /^(USER|PASS|APOP|AUTH|STAT|LIST|RETR|DELE|NOOP|RSET|QUIT|TOP|UIDL|CAPA|STLS|UTF8|LANG)(\s|$)/i,
+  managesieve:
+    /^(AUTHENTICATE|STARTTLS|LOGOUT|CAPABILITY|HAVESPACE|PUTSCRIPT|LISTSCRIPTS|SETACTIVE|GETSCRIPT|DELETESCRIPT|RENAMESCRIPT|CHECKSCRIPT|NOOP|UNAUTHENTICATE)(\s|$)/i,
   imap: /^[^\s(){%*"\\\]]+ +(UID +)?(CAPABILITY|NOOP|LOGOUT|STARTTLS|AUTHENTICATE|LOGIN|ENABLE|SELECT|EXAMINE|CREATE|DELETE|RENAME|SUBSCRIBE|UNSUBSCRIBE|LIST|LSUB|NAMESPACE|STATUS|APPEND|IDLE|CLOSE|UNSELECT|EXPUNGE|SEARCH|FETCH|STORE|COPY|MOVE|CHECK|ID|SORT|THREAD|GETQUOTA|GETQUOTAROOT|SETQUOTA|COMPRESS|GETMETADATA|SETMETADATA)(\s|$)/i,
 };
 

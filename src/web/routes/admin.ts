@@ -411,6 +411,7 @@ function mailServers(ctx: WebContext): MailServer[] {
     ['imaps', 'IMAP', 'SSL/TLS'],
     ['pop3', 'POP3', 'STARTTLS'],
     ['pop3s', 'POP3', 'SSL/TLS'],
+    ['managesieve', 'ManageSieve (filters)', 'STARTTLS'],
   ];
   const out: MailServer[] = [];
   for (const [name, label, security] of order) {

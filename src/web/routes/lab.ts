@@ -23,7 +23,7 @@ import { z } from 'zod';
 import { FrameQueue, type FrameSource } from '../../net/bounded-writer.js';
 import { TlsKeyLog } from '../../net/keylog.js';
 import type { Protocol, TraceEvent } from '../../trace/bus.js';
-import type { Capability, CaptureInfo, SessionSummary } from '../api-types.js';
+import type { CapabilitiesResponse, CaptureInfo, SessionSummary } from '../api-types.js';
 import {
   badRequest,
   currentUser,
@@ -41,10 +41,10 @@ import { SessionRecorder, type Viewer } from '../recorder/index.js';
 import { clientIp } from '../session-auth.js';
 import { openEventStream, type SseStream, STREAM_QUEUE_BYTES, sseFrame, streamSlotsFor } from '../sse.js';
 
-/** The probe shows up as three short sessions in the lab; what is advertised only changes with a restart. */
+/** The probe shows up as four short sessions in the lab; what is advertised only changes with a restart. */
 const CAPABILITIES_TTL_MS = 3_600_000;
 
-const PROTOCOLS = ['smtp', 'pop3', 'imap'] as const;
+const PROTOCOLS = ['smtp', 'pop3', 'imap', 'managesieve'] as const;
 
 /** The warning shown wherever TLS key logging appears. */
 export const KEYLOG_WARNING =
@@ -55,7 +55,7 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
   const recorder = ctx.recorder instanceof SessionRecorder ? ctx.recorder : null;
   const keylog = ctx.keylog instanceof TlsKeyLog ? ctx.keylog : null;
   const exercises = ctx.exercises instanceof ExerciseTracker ? ctx.exercises : null;
-  let capabilities: { at: number; value: Promise<Record<Protocol, Capability[]>> } | null = null;
+  let capabilities: { at: number; value: Promise<CapabilitiesResponse> } | null = null;
   const slots = streamSlotsFor(ctx.config);
   const stallMs = ctx.config.web.stream_stall_timeout * 1000;
   /** Followed live sessions by id: one annotator and one list of frames for all their followers. */
@@ -109,7 +109,7 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
     const q = c.req.query();
     const proto = q.proto || undefined;
     if (proto !== undefined && !(PROTOCOLS as readonly string[]).includes(proto)) {
-      throw badRequest(`unknown protocol "${proto}" in ?proto=; use smtp, pop3 or imap`);
+      throw badRequest(`unknown protocol "${proto}" in ?proto=; use smtp, pop3, imap or managesieve`);
     }
     let limit = 200;
     if (q.limit) {

@@ -9,6 +9,7 @@ import type { MimeNode, Role } from '../api-types.js';
 export type {
   AnnotatedEvent,
   Annotation,
+  CapabilitiesResponse,
   Capability,
   CaptureInfo,
   ClassResetView,
@@ -22,6 +23,13 @@ export type {
   Proto,
   Role,
   SessionSummary,
+  SieveErrorJson,
+  SieveFilterRule,
+  SieveRules,
+  SieveRulesResponse,
+  SieveScriptInfoJson,
+  SieveScriptJson,
+  SieveVacationRule,
 } from '../api-types.js';
 
 export interface Me {
@@ -105,6 +113,8 @@ export class ApiError extends Error {
   constructor(
     message: string,
     readonly status: number,
+    /** The JSON the server answered with (e.g. a Sieve script's `errors`), or null. */
+    readonly body: unknown = null,
   ) {
     super(message);
   }
@@ -146,7 +156,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
       data && typeof data === 'object' && 'error' in data && typeof data.error === 'string'
         ? data.error
         : `${method} ${path} failed with HTTP ${res.status} ${res.statusText}${res.status === 404 ? ': this server does not offer that yet, or the item is gone' : ''}.`;
-    throw new ApiError(msg, res.status);
+    throw new ApiError(msg, res.status, data);
   }
   return data as T;
 }

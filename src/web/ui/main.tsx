@@ -12,6 +12,7 @@ import { UsersPage } from './pages/admin-users';
 import { CapabilitiesPage } from './pages/capabilities';
 import { ComparePage } from './pages/compare';
 import { ExercisesPage } from './pages/exercises';
+import { FiltersPage } from './pages/filters';
 import { LoginPage } from './pages/login';
 import { MailPage } from './pages/mail';
 import { SessionPage } from './pages/session';
@@ -23,6 +24,7 @@ function Nav({ me, hash, onLogout }: { me: Me; hash: string; onLogout: () => voi
     ['#/sessions', 'Sessions'],
     ['#/capabilities', 'Capabilities'],
     ['#/mail', 'Mail'],
+    ['#/filters', 'Filters'],
     ['#/exercises', me.role === 'admin' ? 'Class overview' : 'Exercises'],
   ];
   if (me.role === 'admin') {
@@ -77,6 +79,8 @@ function Page({ me, hash }: { me: Me; hash: string }) {
       return <CapabilitiesPage />;
     case 'mail':
       return <MailPage me={me} account={p[1]} mailbox={p[2]} uid={p[3]} />;
+    case 'filters':
+      return <FiltersPage me={me} account={p[1]} />;
     case 'exercises':
       return <ExercisesPage me={me} />;
     case 'admin':

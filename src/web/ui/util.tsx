@@ -93,6 +93,11 @@ export function useEventStream(
   return status;
 }
 
+/** A protocol as people write it: SMTP, POP3, IMAP, ManageSieve. */
+export function protoName(proto: string): string {
+  return proto === 'managesieve' ? 'ManageSieve' : proto.toUpperCase();
+}
+
 export function fmtTime(t: number | string | null | undefined): string {
   if (t === null || t === undefined || t === '') return '—';
   const d = new Date(t);

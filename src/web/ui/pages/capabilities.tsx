@@ -1,21 +1,23 @@
-import { type Capability, get } from '../api';
+import { type CapabilitiesResponse, get } from '../api';
 import { ErrorBox, Loading, useLoad } from '../util';
 
 const TITLES = {
   smtp: ['SMTP', 'EHLO'],
   pop3: ['POP3', 'CAPA'],
   imap: ['IMAP', 'CAPABILITY'],
+  managesieve: ['ManageSieve', 'greeting and CAPABILITY'],
+  sieve: ['Sieve extensions', 'the SIEVE capability of ManageSieve'],
 } as const;
 
 /** Every keyword the server advertises now, with its RFC, what it changes and an example dialogue. */
 export function CapabilitiesPage() {
-  const caps = useLoad(() => get<Record<'smtp' | 'pop3' | 'imap', Capability[]>>('/api/capabilities'), 'caps');
+  const caps = useLoad(() => get<CapabilitiesResponse>('/api/capabilities'), 'caps');
   return (
     <section>
       <h1>Capabilities</h1>
       <p class="muted">
-        What the server advertises right now in answer to EHLO (SMTP), CAPA (POP3) and CAPABILITY (IMAP), and what each
-        keyword lets a client do.
+        What the server advertises right now in answer to EHLO (SMTP), CAPA (POP3), CAPABILITY (IMAP) and in the
+        ManageSieve greeting, with the Sieve extensions a script may require, and what each keyword lets a client do.
       </p>
       <ErrorBox error={caps.error} />
       {caps.loading && !caps.data && <Loading what="capabilities" />}
@@ -35,7 +37,11 @@ export function CapabilitiesPage() {
               {TITLES[p][0]} <span class="muted">({TITLES[p][1]})</span>
             </h2>
             {(caps.data?.[p] ?? []).length === 0 ? (
-              <p class="muted">No {TITLES[p][0]} listener is on, so nothing is advertised.</p>
+              <p class="muted">
+                {p === 'sieve'
+                  ? 'No ManageSieve listener is on, so no Sieve extensions are advertised.'
+                  : `No ${TITLES[p][0]} listener is on, so nothing is advertised.`}
+              </p>
             ) : (
               <div class="scroll">
                 <table class="caps">

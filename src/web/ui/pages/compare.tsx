@@ -1,7 +1,7 @@
 import { useMemo } from 'preact/hooks';
 import type { AnnotatedEvent, Me } from '../api';
 import { decorate, EventRow, LargeTextToggle, useAnswerHighlight, useLiveSession } from '../transcript';
-import { ErrorBox, fmtTime } from '../util';
+import { ErrorBox, fmtTime, protoName } from '../util';
 import { SessionFacts } from './session';
 
 /**
@@ -41,7 +41,7 @@ export function ComparePage({ a, b }: { a: string; b: string; me: Me }) {
           <div key={i === 0 ? a : b}>
             <h2>
               <a href={`#/sessions/${encodeURIComponent(i === 0 ? a : b)}`}>
-                {i === 0 ? 'A' : 'B'}: {x.session?.proto.toUpperCase()} {i === 0 ? a : b}
+                {i === 0 ? 'A' : 'B'}: {x.session ? protoName(x.session.proto) : ''} {i === 0 ? a : b}
               </a>
               {x.stream === 'live' && <span class="pill ok">● live</span>}
             </h2>

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { type CaptureInfo, get, type Me, type SessionSummary, seg } from '../api';
 import { Conversation, LargeTextToggle, LockIcon, useLiveSession } from '../transcript';
-import { ErrorBox, fmtDuration, fmtTime, Loading, useNow } from '../util';
+import { ErrorBox, fmtDuration, fmtTime, Loading, protoName, useNow } from '../util';
 import { stateText } from './sessions';
 
 export function SessionFacts({ s }: { s: SessionSummary }) {
@@ -10,7 +10,7 @@ export function SessionFacts({ s }: { s: SessionSummary }) {
     <dl class="facts">
       <dt>Protocol</dt>
       <dd>
-        {s.proto.toUpperCase()} on {s.listener} (port {s.localPort})
+        {protoName(s.proto)} on {s.listener} (port {s.localPort})
       </dd>
       <dt>Client</dt>
       <dd class="mono">
@@ -113,7 +113,7 @@ export function SessionPage({ id, me }: { id: string; me: Me }) {
           <a href="#/sessions" class="back" aria-label="back to the list">
             ←
           </a>{' '}
-          Session {session ? `${session.proto.toUpperCase()} ${id}` : id}
+          Session {session ? `${protoName(session.proto)} ${id}` : id}
         </h1>
         {stream === 'live' && <span class="pill ok">● live</span>}
         <LargeTextToggle />
@@ -141,8 +141,11 @@ export function SessionPage({ id, me }: { id: string; me: Me }) {
             <span class="muted small">
               The pcap holds every byte of the conversation (literals and message bodies included, the part after
               STARTTLS in clear text) as TCP packets on the standard port of this listener (implicit TLS ports become
-              587, 110, 143), so Wireshark decodes it as {session.proto.toUpperCase()} without Decode As. Passwords are
-              masked at the same length unless you take the form with passwords.
+              587, 110, 143),{' '}
+              {session.proto === 'managesieve'
+                ? 'port 4190, which Wireshark has no ManageSieve dissector for: Follow TCP Stream reads it.'
+                : `so Wireshark decodes it as ${protoName(session.proto)} without Decode As.`}{' '}
+              Passwords are masked at the same length unless you take the form with passwords.
             </span>
           </div>
           <Conversation events={events} />

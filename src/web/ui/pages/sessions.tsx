@@ -1,7 +1,17 @@
 import { useMemo, useState } from 'preact/hooks';
 import { get, type Me, type SessionSummary, type UserInfo } from '../api';
 import { LargeTextToggle, LockIcon } from '../transcript';
-import { ErrorBox, fmtDuration, fmtTime, Loading, useDebounced, useEventStream, useLoad, useNow } from '../util';
+import {
+  ErrorBox,
+  fmtDuration,
+  fmtTime,
+  Loading,
+  protoName,
+  useDebounced,
+  useEventStream,
+  useLoad,
+  useNow,
+} from '../util';
 
 /** How many sessions the list asks the server for (the API's default page). */
 const LIMIT = 200;
@@ -110,6 +120,7 @@ export function SessionsPage({ me }: { me: Me }) {
             <option value="smtp">SMTP</option>
             <option value="pop3">POP3</option>
             <option value="imap">IMAP</option>
+            <option value="managesieve">ManageSieve</option>
           </select>
         </label>
         {me.role === 'admin' && (
@@ -194,7 +205,7 @@ export function SessionsPage({ me }: { me: Me }) {
                   </td>
                   <td>
                     <a href={`#/sessions/${encodeURIComponent(s.id)}`} class={`proto ${s.proto}`}>
-                      {s.proto.toUpperCase()}
+                      {protoName(s.proto)}
                     </a>
                   </td>
                   <td class="listener">

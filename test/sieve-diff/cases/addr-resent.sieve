@@ -1,0 +1,2 @@
+require "fileinto";
+if address :domain :is "resent-from" "example.org" { fileinto "Resent"; }

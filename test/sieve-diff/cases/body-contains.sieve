@@ -1,0 +1,2 @@
+require ["body", "fileinto"];
+if body :contains "agenda" { fileinto "Agenda"; }

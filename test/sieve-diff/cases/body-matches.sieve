@@ -1,0 +1,3 @@
+require ["body", "fileinto"];
+if body :text :matches "*systems nominal*" { fileinto "Nominal"; }
+if body :matches "Hi*" { fileinto "StartsHi"; }

@@ -1,0 +1,1 @@
+if header :is :comparator "i;unknown" "subject" "x" { discard; }

@@ -1,0 +1,4 @@
+require ["copy", "fileinto"];
+redirect :copy "carol@example.net";
+fileinto :copy "Archive";
+discard;

@@ -1,0 +1,3 @@
+/* A bracketed comment
+   over two lines */ keep; # a hash comment
+/**/ if /* inside */ true { discard ; }

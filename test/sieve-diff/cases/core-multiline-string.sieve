@@ -1,0 +1,11 @@
+require "fileinto";
+if header :contains "subject" text:
+Meeting
+.
+{
+  fileinto text: # comment after text:
+Multi..Line
+..dots
+.
+;
+}

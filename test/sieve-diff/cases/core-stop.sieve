@@ -1,0 +1,6 @@
+require "fileinto";
+if header :contains "subject" "meeting" {
+  fileinto "Meetings";
+  stop;
+}
+fileinto "Other";

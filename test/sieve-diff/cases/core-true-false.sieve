@@ -1,0 +1,2 @@
+if false { discard; }
+if true { keep; }

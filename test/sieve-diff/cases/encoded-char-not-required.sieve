@@ -1,0 +1,3 @@
+# Without the extension the text is literal.
+require "fileinto";
+fileinto "${hex:41}";

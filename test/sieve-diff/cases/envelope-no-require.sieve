@@ -1,0 +1,1 @@
+if envelope "from" "alice@example.org" { discard; }

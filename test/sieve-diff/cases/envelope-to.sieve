@@ -1,0 +1,3 @@
+require ["envelope", "fileinto"];
+if envelope :is "to" "bob@example.com" { fileinto "ToBob"; }
+if envelope :all :contains "to" "shopping" { fileinto "ToShopping"; }

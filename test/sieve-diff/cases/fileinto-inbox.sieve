@@ -1,0 +1,4 @@
+# fileinto "INBOX" is the same action as keep: one copy in INBOX.
+require "fileinto";
+fileinto "INBOX";
+keep;

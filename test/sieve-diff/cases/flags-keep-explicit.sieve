@@ -1,0 +1,4 @@
+require "imap4flags";
+addflag "\\Flagged";
+keep;
+removeflag "\\Flagged";

@@ -1,0 +1,2 @@
+require "include";
+global "x";

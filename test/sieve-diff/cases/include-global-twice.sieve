@@ -1,0 +1,3 @@
+require ["include", "fileinto"];
+include :global "spam-rules";
+include :personal "filter-lists";

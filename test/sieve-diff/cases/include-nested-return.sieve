@@ -1,0 +1,4 @@
+require ["include", "fileinto"];
+include "returns-early";
+include "returns-early";
+fileinto "MainEnd";

@@ -1,0 +1,4 @@
+require "include";
+include :once "flag-seen";
+include :once "flag-seen";
+include "flag-seen";

@@ -1,0 +1,3 @@
+require ["include", "fileinto"];
+include "returns-early";
+fileinto "MainContinues";

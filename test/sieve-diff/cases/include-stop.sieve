@@ -1,0 +1,4 @@
+# stop in an included script ends the whole run.
+require ["include", "fileinto"];
+include "stops";
+fileinto "NeverReached";

@@ -1,0 +1,3 @@
+require "fileinto";
+keep;
+fileinto "Also";

@@ -1,0 +1,3 @@
+# vacation does not cancel the implicit keep.
+require "vacation";
+vacation "Away.";

@@ -1,0 +1,3 @@
+require ["reject", "vacation"];
+vacation "Away";
+reject "no";

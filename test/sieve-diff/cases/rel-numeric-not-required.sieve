@@ -1,0 +1,2 @@
+require "relational";
+if header :value "eq" :comparator "i;ascii-numeric" "x-score" "7" { discard; }

@@ -1,0 +1,2 @@
+require "vacation";
+vacation :addresses ["robert@example.com", "bob@old.example.com"] "Away (alias aware).";

@@ -1,0 +1,6 @@
+require "vacation";
+vacation text:
+Away until Monday.
+..This line starts with a dot.
+.
+;

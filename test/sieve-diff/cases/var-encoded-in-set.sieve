@@ -1,0 +1,3 @@
+require ["variables", "encoded-character", "fileinto"];
+set "x" "${hex:41 42}${unicode:263A}";
+fileinto "${x}";

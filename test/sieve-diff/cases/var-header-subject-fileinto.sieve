@@ -1,0 +1,2 @@
+require ["variables", "fileinto"];
+if header :matches "list-id" "*<*>*" { fileinto "list/${2}"; }

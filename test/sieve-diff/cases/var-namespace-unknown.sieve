@@ -1,0 +1,3 @@
+# An unknown namespace in set is a compile error.
+require "variables";
+set "foo.bar" "x";

@@ -1,0 +1,4 @@
+require ["variables", "fileinto"];
+set "folder" "Lists";
+set "sub" "Dev";
+fileinto "${folder}/${sub}";

@@ -1,0 +1,2 @@
+require ["variables", "fileinto"];
+fileinto "pre${undefined}post${also.not}";

@@ -1,0 +1,4 @@
+require ["include", "fileinto"];
+fileinto "Included";
+return;
+fileinto "NotReached";

@@ -1,0 +1,3 @@
+require ["variables", "fileinto"];
+fileinto "Inc-${box}";
+set "box" "FromInclude";

@@ -1,0 +1,4 @@
+require ["include", "variables", "fileinto"];
+global "folder";
+fileinto "Inc-${folder}";
+set "folder" "ChangedByInclude";
