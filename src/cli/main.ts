@@ -32,6 +32,7 @@ import { VERSION } from '../version.js';
 import { registerAdminCommands } from './admin.js';
 import { registerBackupCommands } from './backup.js';
 import { classroomNotice } from './classroom.js';
+import { registerClassroomCommands } from './classroom-reset.js';
 import {
   CliError,
   cliStoreOptions,
@@ -152,6 +153,7 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
   registerMigrateCommand(program, out);
   registerExercisesCommands(program, out);
   registerSieveCommands(program, out);
+  registerClassroomCommands(program, out);
 
   withConfigOptions(
     program

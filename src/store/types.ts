@@ -774,6 +774,8 @@ export interface LoggedWire {
  *   before `startedBefore`; it returns how many sessions it removed.
  * - `finishOpen` ends sessions that have no end (after a restart nothing is live any more).
  * - `wire` returns a session's payload chunks in the order appended; they go with their session.
+ * - `delete` removes the named sessions with their events and wire bytes (ids not kept are ignored);
+ *   it returns how many sessions it removed (resetting a class, src/web/class-reset.ts).
  */
 export interface SessionLogStore {
   append(batch: { sessions: LoggedSession[]; events: LoggedEvent[]; wire?: LoggedWire[] }): Promise<void>;
@@ -782,6 +784,7 @@ export interface SessionLogStore {
   get(id: string): Promise<LoggedSession | null>;
   events(id: string): Promise<LoggedEvent[]>;
   prune(opts: { keep?: number; startedBefore?: number }): Promise<number>;
+  delete(ids: readonly string[]): Promise<number>;
   finishOpen(end: number, reason: string): Promise<number>;
 }
 

@@ -12,6 +12,7 @@ export type {
   CapabilitiesResponse,
   Capability,
   CaptureInfo,
+  ClassResetView,
   EventType,
   ExerciseInfo,
   ExercisesResponse,
