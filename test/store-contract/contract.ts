@@ -57,7 +57,9 @@ function sorted(flags: string[]): string[] {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitFor(cond: () => boolean, what: string, ms = 2000): Promise<void> {
+// The change feed of a multi-node backend reads after a commit (postgres/feed.ts): a busy CI machine
+// has taken over 2 s. Waiting longer costs nothing when the event is there.
+async function waitFor(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
   const until = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > until) assert.fail(`timed out waiting for ${what}`);
