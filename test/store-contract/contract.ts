@@ -874,6 +874,7 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
         await store.messages.setFlags({ mailboxId: inbox.id, uids: [1, 3, 4], op: 'add', flags: ['\\Deleted'] });
         const events: MailboxChange[] = [];
         const off = store.changes.subscribe(inbox.id, (c) => events.push(c));
+        await store.changes.ready?.(inbox.id); // subscribe-then-write, as a session does (types.ts ChangeFeed)
         const r = await store.messages.expungeDeleted(inbox.id, [1, 2, 3, 99]);
         assert.deepEqual(r.uids, [1, 3]);
         assert.equal(r.modseq, (await mailbox(a.id)).highestModseq);
@@ -896,6 +897,7 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
         const events: MailboxChange[] = [];
         const offIn = store.changes.subscribe(inbox.id, (c) => events.push(c));
         const offAr = store.changes.subscribe(archive.id, (c) => events.push(c));
+        await Promise.all([store.changes.ready?.(inbox.id), store.changes.ready?.(archive.id)]);
         const r = await store.messages.move(inbox.id, [3, 1, 99], archive.id);
         assert.deepEqual(r.pairs, [
           [1, 1],
