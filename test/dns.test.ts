@@ -85,6 +85,7 @@ describe('postbode dns', () => {
       [`_imaps._tcp.${DOMAIN}`]: srv(0, 993),
       [`_imap._tcp.${DOMAIN}`]: srv(10, 143),
       [`_pop3s._tcp.${DOMAIN}`]: srv(20, 1995),
+      [`_sieve._tcp.${DOMAIN}`]: srv(0, 4190),
       [`autoconfig.${DOMAIN}`]: { CNAME: HOST },
       '25.2.0.192.in-addr.arpa': { PTR: [HOST] },
     };
@@ -111,6 +112,7 @@ describe('postbode dns', () => {
       `_imap._tcp.${DOMAIN}. 3600 IN SRV 10 1 143 ${HOST}.`,
       `_pop3s._tcp.${DOMAIN}. 3600 IN SRV 20 1 1995 ${HOST}.`,
       `_pop3._tcp.${DOMAIN}. 3600 IN SRV 0 0 0 .`,
+      `_sieve._tcp.${DOMAIN}. 3600 IN SRV 0 1 4190 ${HOST}.`,
       `autoconfig.${DOMAIN}. 3600 IN CNAME ${HOST}.`,
       `autodiscover.${DOMAIN}. 3600 IN CNAME ${HOST}.`,
       `25.2.0.192.in-addr.arpa. 3600 IN PTR ${HOST}.`,
@@ -160,6 +162,7 @@ describe('postbode dns', () => {
       ['TXT', `_smtp._tls.${DOMAIN}`],
       ['SRV', `_imaps._tcp.${DOMAIN}`],
       ['SRV', `_pop3s._tcp.${DOMAIN}`],
+      ['SRV', `_sieve._tcp.${DOMAIN}`],
       ['CNAME', `autoconfig.${DOMAIN}`],
       ['PTR', '25.2.0.192.in-addr.arpa'],
     ]) {

@@ -370,8 +370,68 @@ describe('exercises checked live', () => {
     assert.deepEqual(rows, api.progress);
     const text = pb.cli(['exercises', 'progress']);
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, /^student03@example\.test {2}\. x \. \. \. x x x x x {2}x {2}x {2}\. {3}8\/13$/m);
-    assert.match(text.stdout, /^student01@example\.test {2}x \. \. x \. \. \. \. \. \. {2}\. {2}\. {2}x {3}3\/13$/m);
+    assert.match(list.stdout, /client-autoconfig \(IMAP, POP3 login after the client's autoconfiguration\)/);
+    assert.match(text.stdout, /^student03@example\.test {2}\. x \. \. \. x x x x x {2}x {2}x {2}\. {2}\. {3}8\/14$/m);
+    assert.match(
+      text.stdout,
+      /^student01@example\.test {2}x \. \. x \. \. \. \. \. \. {2}\. {2}\. {2}\. {2}x {3}3\/14$/m,
+    );
+  });
+
+  it('a mail client configured by autoconfig: the fetch for the address, then its login from the same client', async () => {
+    /** An IMAP LOGIN and LOGOUT as `user`, from `from`. */
+    const imapLogin = async (from: string, user: string) => {
+      const c = await LineClient.connect(pb.ports.imap, { localAddress: from });
+      try {
+        assert.match(await c.line(), /^\* OK/);
+        assert.match(await c.cmd(`a1 LOGIN ${user} ${PASSWORD}`), /^a1 OK/);
+        c.send('a2 LOGOUT');
+        await c.closedByServer();
+      } finally {
+        c.close();
+      }
+    };
+    const thunderbird = (from: string, address: string) =>
+      new Browser(pb.ports.http, from).request(
+        'GET',
+        `/mail/config-v1.1.xml?emailaddress=${encodeURIComponent(address)}`,
+      );
+    const outlook = (from: string, address: string) =>
+      new Browser(pb.ports.http, from).request('POST', '/autodiscover/autodiscover.xml', undefined, {
+        type: 'text/xml',
+        data: `<Autodiscover><Request><EMailAddress>${address}</EMailAddress></Request></Autodiscover>`,
+      });
+    const autoconfigAt = async (student: string) =>
+      (await overview()).progress.find((e) => e.student === student && e.exercise === 'client-autoconfig');
+
+    // Not it: a login without a fetch; a fetch from another machine; another student's configuration.
+    await imapLogin('127.0.0.5', S3);
+    assert.equal((await thunderbird('127.0.0.6', S3)).status, 200);
+    await imapLogin('127.0.0.5', S3);
+    assert.equal((await thunderbird('127.0.0.5', S2)).status, 200);
+    await imapLogin('127.0.0.5', S3);
+    // It: Thunderbird's fetch for student03 at 127.0.0.5, then its login there. The tick's time is that
+    // login's, so none of the sessions before counted (the store keeps the first time).
+    const fetched = Date.now();
+    const xml = await thunderbird('127.0.0.5', S3);
+    assert.match(xml.text, /<hostname>mx\.example\.test<\/hostname>/);
+    await imapLogin('127.0.0.5', S3);
+    await ticked(S3, 'client-autoconfig');
+    assert.ok(((await autoconfigAt(S3))?.at ?? 0) >= fetched, 'done by the login after the fetch, not before');
+    // Outlook's Autodiscover counts as well, and POP3 as well as IMAP.
+    assert.equal((await autoconfigAt(S2))?.done, false);
+    assert.match((await outlook('127.0.0.7', S2)).text, /<LoginName>student02@example\.test<\/LoginName>/);
+    const pop = await LineClient.connect(pb.ports.pop3, { localAddress: '127.0.0.7' });
+    try {
+      assert.match(await pop.line(), /^\+OK/);
+      assert.match(await pop.cmd(`USER ${S2}`), /^\+OK/);
+      assert.match(await pop.cmd(`PASS ${PASSWORD}`), /^\+OK/);
+      assert.match(await pop.cmd('QUIT'), /^\+OK/);
+    } finally {
+      pop.close();
+    }
+    await ticked(S2, 'client-autoconfig');
+    assert.equal((await autoconfigAt(S1))?.done, false);
   });
 
   it('an exercise a teacher adds later is found in the history after a restart', async () => {

@@ -3,7 +3,7 @@
  * against a real server: an admin logs in, creates a user on the Users page, mail is submitted over a
  * real SMTP socket (STARTTLS + AUTH) and the session appears live in the list, with annotated replies
  * in the session view; the message opens in the mail browser; the exported pcap decodes as SMTP in
- * tshark; two IMAP sessions side by side; lab accounts; the class overview ticking live and a
+ * tshark; two IMAP sessions side by side; lab accounts and resetting the class; the class overview ticking live and a
  * student's checklist in Dutch.
  *
  * With POSTBODE_SCREENSHOTS=1 it also saves screenshots of the main views into docs/img/ (1280×800).
@@ -367,6 +367,22 @@ describe('web UI in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
     assert.equal(await sheet.evaluate("getComputedStyle(document.querySelector('.card')).borderTopStyle"), 'dashed');
     await shot(sheet, 'lab-sheet');
     await sheet.close();
+  });
+
+  it('resets the class: a preview that counts what goes, then only those accounts are deleted', async () => {
+    await page.goto(`${base}/#/admin/lab`);
+    const reset = page.getByRole('region', { name: 'Reset the class' });
+    await reset.getByLabel('Accounts').fill('student*@example.test');
+    await reset.getByRole('button', { name: 'Show what goes' }).click();
+    const confirm = reset.getByRole('alertdialog', { name: 'Confirm the reset' });
+    await confirm.getByText('This deletes 3 accounts, 0 messages (0 B), 0 sessions').waitFor();
+    await confirm.getByText('The accounts').click();
+    assert.match(await text(confirm), /student01@example\.test: 0 messages, 0 sessions, 0 exercises/);
+    await confirm.getByRole('button', { name: 'Delete 3 accounts' }).click();
+    await reset.getByText('Deleted 3 accounts').waitFor();
+    const users = await page.request.get(`${base}/api/users`);
+    const left = ((await users.json()) as { users: { address: string }[] }).users.map((u) => u.address);
+    assert.deepEqual(left, [ALICE], 'the lab accounts are gone, alice stays');
   });
 
   it('shows outbound mail in the queue and deletes an entry after confirmation', async () => {

@@ -25,8 +25,20 @@
  *   at most `PER_ADDRESS_ACCOUNTS` accounts are told apart), so a flood of random addresses or names
  *   cannot grow memory without bound.
  * - Time comes from an injectable `Clock`; unit tests advance a fake one instead of sleeping.
+ *
+ * Several nodes on one store (a `LoginCountStore`, `Store.loginCounts`): the counts of both gates, the
+ * per-account split of an address and the trust of an account's owner live in the store, so the free
+ * failures are free once across all nodes and a penalty earned on one node holds on all. Before its
+ * gates an attempt reads the shared counts into its node's gates; a check's outcome is written there
+ * before the attempt leaves its gates, and the counts after it are taken back. The waiting lines and
+ * "at most one check in flight while penalized" stay per node: while penalized each node admits one
+ * check per delay, and every failure on any node doubles the delay of all. A success is written unless
+ * its address is trusted already, since less than `TRUST_REFRESH_MS`, with nothing to forgive (so a
+ * mail client's frequent logins cost one read each). When the store cannot be reached the node goes
+ * on with its own counts (and reports the error).
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import type { LoginCountSettings, LoginCountStore, LoginCounts, LoginGateCount, LoginKeys } from '../store/types.js';
 
 export interface LimiterOptions {
   /** Failed checks from one address before its attempts are delayed. */
@@ -82,6 +94,11 @@ export function limiterOptions(auth: {
 export const TRUSTED_PER_ACCOUNT = 8;
 /** How long a successful login exempts its address from the account gate. */
 export const TRUST_MS = 30 * 24 * 3600_000;
+/**
+ * With shared counts, a success by an address already trusted with nothing to forgive is written only
+ * when its trust is older than this (each login of a mail client would otherwise be a write).
+ */
+export const TRUST_REFRESH_MS = 3600_000;
 /** Accounts told apart per address (so a success forgives only its own account's failures). */
 export const PER_ADDRESS_ACCOUNTS = 4;
 /** The bucket for failures on further accounts; never forgiven by a success. */
@@ -193,8 +210,17 @@ function expandIPv6(a: string): string[] {
   return [...head, ...Array<string>(8 - head.length - tail.length).fill('0'), ...tail];
 }
 
+/** Where a limiter on several nodes keeps its counts (see the header). */
+export interface SharedCounts {
+  counts: LoginCountStore;
+  /** A read or write of the shared counts failed: the attempt went on with this node's counts. */
+  onError?: (error: unknown) => void;
+}
+
 export class LoginLimiter {
   readonly options: LimiterOptions;
+  readonly #shared: SharedCounts | null;
+  readonly #settings: LoginCountSettings;
   readonly #addresses = new Map<string, AddressEntry>();
   readonly #accounts = new Map<string, AccountEntry>();
   readonly #addressPolicy: Policy;
@@ -205,9 +231,18 @@ export class LoginLimiter {
   constructor(
     options: Partial<LimiterOptions> = {},
     private readonly clock: Clock = systemClock,
+    shared: SharedCounts | null = null,
   ) {
     this.options = { ...LIMITER_DEFAULTS, ...options };
-    const { freeFailures, startMs, maxMs, accountFailures } = this.options;
+    this.#shared = shared;
+    const { freeFailures, startMs, maxMs, accountFailures, windowMs, maxEntries } = this.options;
+    this.#settings = {
+      windowMs,
+      trustMs: TRUST_MS,
+      maxEntries,
+      perAddressAccounts: PER_ADDRESS_ACCOUNTS,
+      trustedPerAccount: TRUSTED_PER_ACCOUNT,
+    };
     this.#addressPolicy = { free: freeFailures, startMs, maxMs };
     this.#accountPolicy = { free: accountFailures, startMs, maxMs };
   }
@@ -225,13 +260,17 @@ export class LoginLimiter {
     const addrKey = clientKey(remoteAddress);
     const accountKey = account.toLowerCase();
     const addr = this.#address(addrKey);
-    if (!(await this.#enter(addr.gate, this.#addressPolicy, addr))) {
-      return this.#throttled('address', addr.gate, this.#addressPolicy);
-    }
     const acct = this.#account(accountKey);
+    // Held (not evicted) while the shared counts are read and the attempt waits.
+    addr.gate.holders++;
     acct.gate.holders++;
     try {
-      const gated = !this.#trusts(acct, addrKey);
+      const keys = { address: addrKey, account: accountKey };
+      const read = await this.#sync(addr, acct, keys, (c, k) => c.read(k, this.#settings));
+      if (!(await this.#enter(addr.gate, this.#addressPolicy, addr))) {
+        return this.#throttled('address', addr.gate, this.#addressPolicy);
+      }
+      const gated = !(read ? read.trusted : this.#trusts(acct, addrKey));
       if (gated && !(await this.#enter(acct.gate, this.#accountPolicy))) {
         this.#leave(addr.gate, this.#addressPolicy, addr);
         return this.#throttled('account', acct.gate, this.#accountPolicy);
@@ -241,18 +280,52 @@ export class LoginLimiter {
         const value = await check();
         if (value !== null) {
           this.#succeeded(addr, acct, addrKey, accountKey);
+          const fresh = read?.trusted && read.ownFailures === 0 && this.clock.now() - read.trustedAt < TRUST_REFRESH_MS;
+          if (!fresh) await this.#sync(addr, acct, keys, (c, k) => c.succeeded(k, this.#settings));
           return { kind: 'ok', value, info: this.#info(addr, acct) };
         }
         this.stats.failures++;
         this.#failed(addr, acct, accountKey);
+        await this.#sync(addr, acct, keys, (c, k) => c.failed(k, this.#settings));
         return { kind: 'failed', info: this.#info(addr, acct) };
       } finally {
         if (gated) this.#leave(acct.gate, this.#accountPolicy);
         this.#leave(addr.gate, this.#addressPolicy, addr);
       }
     } finally {
+      addr.gate.holders--;
       acct.gate.holders--;
     }
+  }
+
+  /**
+   * With shared counts: runs `op` on them and takes the counts it returns into this node's gates;
+   * the counts, or null (no shared counts, or they failed).
+   */
+  async #sync(
+    addr: AddressEntry,
+    acct: AccountEntry,
+    keys: Omit<LoginKeys, 'now'>,
+    op: (counts: LoginCountStore, keys: LoginKeys) => Promise<LoginCounts>,
+  ): Promise<LoginCounts | null> {
+    if (!this.#shared) return null;
+    let counts: LoginCounts;
+    try {
+      counts = await op(this.#shared.counts, { ...keys, now: this.clock.now() });
+    } catch (error) {
+      this.#shared.onError?.(error);
+      return null;
+    }
+    this.#adopt(addr.gate, counts.address, this.#addressPolicy);
+    this.#adopt(acct.gate, counts.account, this.#accountPolicy);
+    return counts;
+  }
+
+  /** Takes a gate's shared count (which includes this node's own failures) as the gate's. */
+  #adopt(gate: Gate, count: LoginGateCount, policy: Policy): void {
+    gate.failures = count.failures;
+    gate.lastFailure = count.lastFailure;
+    this.#shorten(gate, policy);
   }
 
   #throttled(scope: Throttle['scope'], gate: Gate, policy: Policy): AttemptOutcome<never> {
@@ -305,6 +378,10 @@ export class LoginLimiter {
   #fail(gate: Gate, policy: Policy): void {
     gate.failures++;
     gate.lastFailure = this.clock.now();
+    this.#shorten(gate, policy);
+  }
+
+  #shorten(gate: Gate, policy: Policy): void {
     if (gate.failures >= policy.free) {
       // Penalized now: only a short line may wait; the rest are told to come back later.
       const dropped = gate.waiting.splice(this.options.maxWaitingPenalized);

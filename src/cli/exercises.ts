@@ -75,7 +75,11 @@ export function registerExercisesCommands(program: Command, out: Out): void {
       const protocols = protocolsOf(e.rule)
         .map((p) => p.toUpperCase())
         .join(', ');
-      const how = e.rule.download ? `${protocols}, then download capture.pcap` : protocols;
+      const how = e.rule.download
+        ? `${protocols}, then download capture.pcap`
+        : e.rule.after === 'autoconfig'
+          ? `${protocols} login after the client's autoconfiguration`
+          : protocols;
       out(`${String(i + 1).padStart(2)}. ${e.id} (${how})`);
       const server = { server: config.hostname };
       for (const l of wrap(fillIn(textIn(e.title, lang as Language), server), '    ')) out(l);

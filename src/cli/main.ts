@@ -32,6 +32,7 @@ import { VERSION } from '../version.js';
 import { registerAdminCommands } from './admin.js';
 import { registerBackupCommands } from './backup.js';
 import { classroomNotice } from './classroom.js';
+import { registerClassroomCommands } from './classroom-reset.js';
 import {
   CliError,
   cliStoreOptions,
@@ -103,6 +104,14 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
       });
       serving = true;
       const log = createLogger(config.log.level);
+      // The first SIGTERM/SIGINT stops cleanly within shutdown_timeout (docs/operations.md#stopping);
+      // a second one, or a stop that overruns the bound, exits at once. Listened for before the start:
+      // a stop asked for while starting (the "started" line is out before startServer returns) waits
+      // for the start to finish and then stops, instead of killing the process mid-way.
+      const stopAsked = new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
       const server = await startServer(config, log);
       if (config.lab.classroom) {
         // Always printed (not only on a terminal): the teacher must see what this opens.
@@ -115,12 +124,7 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
         const store = location.backend === 'sqlite' ? '' : `, store ${describeLocation(location)}`;
         out(`postbode ${VERSION} is running (data in ${dataDir}${store}); Ctrl-C stops it`);
       }
-      // The first SIGTERM/SIGINT stops cleanly within shutdown_timeout (docs/operations.md#stopping);
-      // a second one, or a stop that overruns the bound, exits at once.
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await stopAsked;
       const now = (signal: string) => {
         log.warn({ signal }, 'second signal: exiting without waiting for the shutdown');
         process.exit(1);
@@ -149,6 +153,7 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
   registerMigrateCommand(program, out);
   registerExercisesCommands(program, out);
   registerSieveCommands(program, out);
+  registerClassroomCommands(program, out);
 
   withConfigOptions(
     program

@@ -4,34 +4,56 @@
  * about yet.
  *
  * Invariants:
- * - `messages` is in ascending UID order; sequence number n is `messages[n - 1]`. It changes only when
- *   the session announces the change (EXISTS, EXPUNGE/VANISHED), never behind the client's back, so the
- *   numbers a client sees stay valid between announcements (RFC 9051 §7.4.1).
+ * - The view is a shared, immutable snapshot of the mailbox (snapshot.ts, one per mailbox for all the
+ *   sessions of the process) plus this session's small overlay: the snapshot's messages it no longer
+ *   has (`#removed`), their flags and modseqs changed since (`#changed`), and the messages announced
+ *   after it (`#appended`). View index i (sequence number i + 1) is the i-th snapshot message not
+ *   removed, then the appended ones: ascending UIDs throughout. When the overlay grows past
+ *   `COMPACT_AT` entries, the view is rebuilt into a snapshot of its own and the overlay starts empty.
+ * - The view changes only when the session announces the change (EXISTS, EXPUNGE/VANISHED), never
+ *   behind the client's back, so the numbers a client sees stay valid between announcements
+ *   (RFC 9051 §7.4.1).
  * - Changes from the store's feed are queued in `#pending` as they arrive (from any session, POP3,
  *   SMTP delivery) and applied by `announce()` at the points the protocol allows.
  * - The session's own changes are answered by its command; `forget()` drops their echo from the feed so
  *   the client is not told twice (e.g. `STORE ... .SILENT` stays silent).
+ * - Commands read the view through its accessors (`exists`, `uidAt`, `flagsAt`, `modseqAt`,
+ *   `indexOfUid`, `seqOf`); `message(i)` makes a `SelectedMessage` for those that need every field.
  */
 import type { Mailbox, MailboxChange, MessageInfo } from '../store/types.js';
 import type { RecentClaims } from './recent.js';
+import { MailboxSnapshot } from './snapshot.js';
 import { NumberSet } from './wire/seqset.js';
 
 /**
- * One message of the view. A session keeps one per message for as long as the mailbox is selected, so
- * it is kept small: `flags` is shared between messages with the same flags (frozen, see `FlagLists`;
- * a change assigns a new list) and `internalDate` is a number, not a Date.
+ * One message of the view, made by `SelectedMailbox.message(i)` for a command that needs its fields.
+ * `flags` is a frozen list shared with other messages that have the same flags.
  */
 export interface SelectedMessage {
-  uid: number;
+  readonly uid: number;
+  readonly flags: readonly string[];
+  readonly modseq: number;
+  readonly size: number;
+  /** 0 for a message announced by EXISTS whose details are not loaded yet. */
+  readonly blobId: number;
+  /** INTERNALDATE in milliseconds since the epoch. */
+  readonly internalDate: number;
+  /** \Recent in this session (RFC 3501 §2.3.2, see recent.ts). */
+  readonly recent: boolean;
+}
+
+/** A `SelectedMessage` that can be changed: a message announced after the snapshot, or a scratch one. */
+export type MessageScratch = { -readonly [K in keyof SelectedMessage]: SelectedMessage[K] };
+type Appended = MessageScratch;
+
+/** A snapshot message's flags and modseq as changed since the snapshot. */
+interface Changed {
   flags: readonly string[];
   modseq: number;
-  size: number;
-  blobId: number;
-  /** INTERNALDATE in milliseconds since the epoch. */
-  internalDate: number;
-  /** \Recent in this session (RFC 3501 §2.3.2, see recent.ts). */
-  recent: boolean;
 }
+
+/** Overlay entries (removed + changed + appended) beyond which the view is compacted. */
+export const COMPACT_AT = 4096;
 
 /** How announcements are written; the session renders them per its enabled extensions. */
 export interface AnnounceSink {
@@ -55,7 +77,6 @@ export interface AnnounceSink {
 }
 
 export class SelectedMailbox {
-  readonly messages: SelectedMessage[];
   highestModseq: number;
   uidNext: number;
   #pending: MailboxChange[] = [];
@@ -80,30 +101,47 @@ export class SelectedMailbox {
   #recentTold = 0;
   readonly #flagLists = new FlagLists();
 
+  /** The snapshot the view starts from (shared until the view compacts). */
+  #base: MailboxSnapshot;
+  /** Indices into `#base` of messages no longer in the view, ascending. */
+  #removed: number[] = [];
+  /** Flags and modseq of `#base` messages changed since the snapshot, by index into `#base`. */
+  #changed: Map<number, Changed> | null = null;
+  /** Messages after the snapshot's, ascending UID. */
+  #appended: Appended[] = [];
+  /**
+   * \Recent: a message is recent in this session when its UID is in (`#recentAbove`, `#recentTop`]
+   * (SELECT claimed those) or in `#recentKept` (announced later as recent; kept by UID once compacted).
+   */
+  readonly #recentAbove: number;
+  readonly #recentTop: number;
+  #recentKept: Set<number> | null = null;
+
   constructor(
     readonly mailbox: Mailbox,
     readonly readOnly: boolean,
-    infos: MessageInfo[],
+    messages: MailboxSnapshot | MessageInfo[],
     readonly claims: RecentClaims | null = null,
+    /** Overlay entries beyond which the view compacts (the tests make it small). */
+    readonly compactAt = COMPACT_AT,
   ) {
-    this.messages = infos.map((info) => toSelected(info, this.#flagLists));
+    this.#base =
+      messages instanceof MailboxSnapshot
+        ? messages
+        : MailboxSnapshot.fromInfos(mailbox, mailbox.highestModseq, messages);
     this.highestModseq = mailbox.highestModseq;
     this.uidNext = mailbox.uidNext;
-    for (const m of this.messages) this.learnKeywords(m.flags);
+    for (const flags of this.#base.flagLists) this.learnKeywords(flags);
+    this.#recentTop = this.#base.maxUid;
     if (claims) {
       // RFC 3501 §6.3.1/§6.3.2: SELECT claims the recent messages (they are not recent to later
       // sessions); EXAMINE only looks.
-      const before = readOnly ? claims.claimed(mailbox) : claims.claim(mailbox, this.maxUid);
-      for (const m of this.messages) this.#markRecent(m, m.uid > before);
-    }
+      const before = readOnly ? claims.claimed(mailbox) : claims.claim(mailbox, this.#base.maxUid);
+      this.#recentAbove = before;
+      this.recentCount = this.#base.count - this.#base.lowerBound(before + 1);
+    } else this.#recentAbove = this.#recentTop;
     // SELECT/EXAMINE answer with `n RECENT` of this count (src/imap/commands/select.ts).
     this.#recentTold = this.recentCount;
-  }
-
-  #markRecent(m: SelectedMessage, recent: boolean): void {
-    if (recent === m.recent) return;
-    m.recent = recent;
-    this.recentCount += recent ? 1 : -1;
   }
 
   /** Adds the keywords among `flags` to `keywords`; true if any was new. */
@@ -134,36 +172,175 @@ export class SelectedMailbox {
     this.#pending = [];
   }
 
+  /** The number of messages in the view (the last EXISTS the client was told). */
   get exists(): number {
-    return this.messages.length;
+    return this.#base.count - this.#removed.length + this.#appended.length;
   }
 
   get hasPending(): boolean {
     return this.#pending.length > 0;
   }
 
+  /** Snapshot messages still in the view. */
+  get #baseLive(): number {
+    return this.#base.count - this.#removed.length;
+  }
+
+  /** The `#base` index of view index `i` (< `#baseLive`). */
+  #baseIndex(i: number): number {
+    const r = this.#removed;
+    if (r.length === 0) return i;
+    // r[k] - k (the view index just after the k-th removal) does not decrease: count the removals
+    // at or before view index i; each shifts it one further into the snapshot.
+    let lo = 0;
+    let hi = r.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (r[mid] - mid <= i) lo = mid + 1;
+      else hi = mid;
+    }
+    return i + lo;
+  }
+
+  /** How many removed `#base` indices are below `k`. */
+  #removedBelow(k: number): number {
+    const r = this.#removed;
+    let lo = 0;
+    let hi = r.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (r[mid] < k) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** View index (sequence number - 1) of a UID, or -1 when the session does not know it. */
+  indexOfUid(uid: number): number {
+    const base = this.#base;
+    if (uid > base.maxUid) {
+      const a = this.#appended;
+      let lo = 0;
+      let hi = a.length - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        const v = a[mid].uid;
+        if (v === uid) return this.#baseLive + mid;
+        if (v < uid) lo = mid + 1;
+        else hi = mid - 1;
+      }
+      return -1;
+    }
+    const k = base.indexOfUid(uid);
+    if (k < 0) return -1;
+    const below = this.#removedBelow(k);
+    if (below < this.#removed.length && this.#removed[below] === k) return -1;
+    return k - below;
+  }
+
   /** Sequence number of a UID, or 0 when the session does not know it. */
   seqOf(uid: number): number {
-    let lo = 0;
-    let hi = this.messages.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const v = this.messages[mid].uid;
-      if (v === uid) return mid + 1;
-      if (v < uid) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return 0;
+    return this.indexOfUid(uid) + 1;
+  }
+
+  uidAt(i: number): number {
+    const live = this.#baseLive;
+    return i < live ? this.#base.uids[this.#baseIndex(i)] : this.#appended[i - live].uid;
+  }
+
+  flagsAt(i: number): readonly string[] {
+    const live = this.#baseLive;
+    if (i >= live) return this.#appended[i - live].flags;
+    const k = this.#baseIndex(i);
+    return this.#changed?.get(k)?.flags ?? this.#base.flagsAt(k);
+  }
+
+  modseqAt(i: number): number {
+    const live = this.#baseLive;
+    if (i >= live) return this.#appended[i - live].modseq;
+    const k = this.#baseIndex(i);
+    return this.#changed?.get(k)?.modseq ?? this.#base.modseqs[k];
+  }
+
+  recentAt(i: number): boolean {
+    const live = this.#baseLive;
+    return i < live ? this.#baseRecent(this.#base.uids[this.#baseIndex(i)]) : this.#appended[i - live].recent;
+  }
+
+  #baseRecent(uid: number): boolean {
+    return (uid > this.#recentAbove && uid <= this.#recentTop) || (this.#recentKept?.has(uid) ?? false);
+  }
+
+  /** The message at view index `i` (sequence number i + 1). */
+  message(i: number): SelectedMessage {
+    const live = this.#baseLive;
+    if (i >= live) return this.#appended[i - live];
+    const base = this.#base;
+    const k = this.#baseIndex(i);
+    const changed = this.#changed?.get(k);
+    const uid = base.uids[k];
+    return {
+      uid,
+      flags: changed ? changed.flags : base.flagsAt(k),
+      modseq: changed ? changed.modseq : base.modseqs[k],
+      size: base.sizes[k],
+      blobId: base.blobIds[k],
+      internalDate: base.internalDates[k],
+      recent: this.#baseRecent(uid),
+    };
+  }
+
+  /**
+   * Writes the message at view index `i` into `into` and returns it: for loops over the whole view
+   * that read each message before going on to the next (SEARCH's pass over the view), without making
+   * an object per message. Use `message(i)` for anything kept.
+   */
+  readInto(i: number, into: MessageScratch): SelectedMessage {
+    const live = this.#baseLive;
+    if (i >= live) return Object.assign(into, this.#appended[i - live]);
+    const base = this.#base;
+    const k = this.#baseIndex(i);
+    const changed = this.#changed?.get(k);
+    const uid = base.uids[k];
+    into.uid = uid;
+    into.flags = changed ? changed.flags : base.flagsAt(k);
+    into.modseq = changed ? changed.modseq : base.modseqs[k];
+    into.size = base.sizes[k];
+    into.blobId = base.blobIds[k];
+    into.internalDate = base.internalDates[k];
+    into.recent = this.#baseRecent(uid);
+    return into;
   }
 
   byUid(uid: number): SelectedMessage | null {
-    const seq = this.seqOf(uid);
-    return seq ? this.messages[seq - 1] : null;
+    const i = this.indexOfUid(uid);
+    return i >= 0 ? this.message(i) : null;
+  }
+
+  /** Every UID of the view, ascending. */
+  allUids(): number[] {
+    const out = new Array<number>(this.exists);
+    for (let i = 0; i < out.length; i++) out[i] = this.uidAt(i);
+    return out;
+  }
+
+  /** The sequence number of the first message without \Seen, or 0 (SELECT's UNSEEN, RFC 3501 §7.1). */
+  firstUnseen(): number {
+    if (this.#removed.length === 0 && !this.#changed?.size) {
+      const k = this.#base.firstUnseen();
+      if (k >= 0) return k + 1;
+      const j = this.#appended.findIndex((m) => !m.flags.includes('\\Seen'));
+      return j < 0 ? 0 : this.#base.count + j + 1;
+    }
+    for (let i = 0; i < this.exists; i++) if (!this.flagsAt(i).includes('\\Seen')) return i + 1;
+    return 0;
   }
 
   /** The largest UID known to the session (0 when empty). */
   get maxUid(): number {
-    return this.messages.length ? this.messages[this.messages.length - 1].uid : 0;
+    if (this.#appended.length) return this.#appended[this.#appended.length - 1].uid;
+    const live = this.#baseLive;
+    return live ? this.#base.uids[this.#baseIndex(live - 1)] : 0;
   }
 
   /**
@@ -177,29 +354,35 @@ export class SelectedMailbox {
   /** Applies the session's own flag change to the view (the command reports it itself). */
   updateOwnFlags(changed: MessageInfo[]): void {
     for (const info of changed) {
-      const m = this.byUid(info.uid);
-      if (m) {
-        m.flags = this.#flagLists.get(info.flags);
-        m.modseq = info.modseq;
-      }
+      const i = this.indexOfUid(info.uid);
+      if (i >= 0) this.#setFlags(i, this.#flagLists.get(info.flags), info.modseq);
       if (info.modseq > this.highestModseq) this.highestModseq = info.modseq;
     }
+  }
+
+  #setFlags(i: number, flags: readonly string[], modseq: number): void {
+    const live = this.#baseLive;
+    if (i >= live) {
+      const m = this.#appended[i - live];
+      m.flags = flags;
+      m.modseq = modseq;
+      return;
+    }
+    this.#changed ??= new Map();
+    this.#changed.set(this.#baseIndex(i), { flags, modseq });
+    this.#maybeCompact();
   }
 
   /** Applies the session's own expunge; returns the sequence numbers removed, in the order to announce. */
   removeOwn(uids: number[], modseq: number): number[] {
     const seqs: number[] = [];
-    const gone = new Set(uids);
-    // Announce from the highest sequence number down? RFC 9051 §7.5.1: each EXPUNGE renumbers, so sending
-    // in ascending order requires adjusting; we send each as it is removed from a shrinking list.
-    for (let i = 0; i < this.messages.length; ) {
-      if (gone.has(this.messages[i].uid)) {
-        seqs.push(i + 1);
-        if (this.messages[i].recent) this.recentCount--;
-        this.messages.splice(i, 1);
-      } else {
-        i++;
-      }
+    // RFC 9051 §7.5.1: each EXPUNGE renumbers the messages after it; taking the UIDs in ascending
+    // order, each one's number is its number after the removals before it.
+    for (const uid of [...new Set(uids)].sort((a, b) => a - b)) {
+      const i = this.indexOfUid(uid);
+      if (i < 0) continue;
+      seqs.push(i + 1);
+      this.#removeAt(i);
     }
     if (modseq > this.highestModseq) this.highestModseq = modseq;
     return seqs;
@@ -214,7 +397,7 @@ export class SelectedMailbox {
     if (this.#pending.length === 0) return;
     const pending = this.#pending;
     let i = 0;
-    const added: SelectedMessage[] = [];
+    const added: Appended[] = [];
     for (; i < pending.length; i++) {
       const c = pending[i];
       if (c.kind === 'exists') {
@@ -229,36 +412,42 @@ export class SelectedMailbox {
           recent: false,
         });
       } else if (c.kind === 'flags') {
-        const m = this.byUid(c.uid) ?? added.find((a) => a.uid === c.uid);
+        const at = this.indexOfUid(c.uid);
         // A change the view already has (the echo of the session's own STORE, or older than what a
         // command just read from the store) would put back older flags: skip it.
         let shown = false;
-        if (m && c.modseq > m.modseq) {
-          m.flags = this.#flagLists.get(c.flags);
-          m.modseq = c.modseq;
-          const seq = this.seqOf(c.uid);
-          if (seq) sink.flags(seq, m);
-          shown = seq > 0;
+        if (at >= 0) {
+          if (c.modseq > this.modseqAt(at)) {
+            this.#setFlags(at, this.#flagLists.get(c.flags), c.modseq);
+            sink.flags(at + 1, this.message(at));
+            shown = true;
+          }
+        } else {
+          const a = added.find((x) => x.uid === c.uid);
+          if (a && c.modseq > a.modseq) {
+            a.flags = this.#flagLists.get(c.flags);
+            a.modseq = c.modseq;
+          }
         }
         if (!shown) sink.keywords(c.flags);
       } else {
         // An expunge of messages the session never saw, or already removed (its own EXPUNGE/MOVE), is
         // nothing to announce, and must not hold back what follows it.
-        if (!c.uids.some((u) => this.seqOf(u) > 0 || added.some((a) => a.uid === u))) {
+        if (!c.uids.some((u) => this.indexOfUid(u) >= 0 || added.some((a) => a.uid === u))) {
           if (c.modseq > this.highestModseq) this.highestModseq = c.modseq;
           continue;
         }
         if (!opts.allowExpunge) break;
         this.#flushAdded(added, sink);
-        const present = c.uids.filter((u) => this.seqOf(u) > 0);
+        const present = c.uids.filter((u) => this.indexOfUid(u) >= 0);
         if (opts.vanished) {
-          for (const uid of present) this.#removeAt(this.seqOf(uid) - 1);
+          for (const uid of present) this.#removeAt(this.indexOfUid(uid));
           if (present.length) sink.vanished(present);
         } else {
           for (const uid of present) {
-            const seq = this.seqOf(uid);
-            this.#removeAt(seq - 1);
-            sink.expunge(seq);
+            const at = this.indexOfUid(uid);
+            this.#removeAt(at);
+            sink.expunge(at + 1);
           }
         }
       }
@@ -281,39 +470,90 @@ export class SelectedMailbox {
   }
 
   #removeAt(i: number): void {
-    if (this.messages[i].recent) this.recentCount--;
-    this.messages.splice(i, 1);
+    if (this.recentAt(i)) this.recentCount--;
+    const live = this.#baseLive;
+    if (i >= live) {
+      this.#appended.splice(i - live, 1);
+      return;
+    }
+    const k = this.#baseIndex(i);
+    this.#removed.splice(this.#removedBelow(k), 0, k);
+    this.#changed?.delete(k);
+    this.#maybeCompact();
   }
 
-  #flushAdded(added: SelectedMessage[], sink: AnnounceSink): void {
+  #flushAdded(added: Appended[], sink: AnnounceSink): void {
     if (added.length === 0) return;
     added.sort((a, b) => a.uid - b.uid);
-    this.messages.push(...added);
     for (const a of added) {
+      this.#appended.push(a);
       if (a.uid >= this.uidNext) this.uidNext = a.uid + 1;
       // RFC 3501 §2.3.2: the first session notified of a new message sees it \Recent.
       if (this.claims) {
         const recent = this.readOnly
           ? a.uid > this.claims.claimed(this.mailbox)
           : this.claims.claim(this.mailbox, a.uid) < a.uid;
-        this.#markRecent(a, recent);
+        if (recent) {
+          a.recent = true;
+          this.recentCount++;
+        }
       }
     }
     added.length = 0;
     this.#recentTold = this.recentCount;
-    sink.exists(this.messages.length, this.recentCount);
+    sink.exists(this.exists, this.recentCount);
   }
 
-  /** Fills in details (flags, size, date, blob) of messages announced by EXISTS from the store. */
+  /** Messages announced by EXISTS whose details (flags, size, date, blob) are still to be read. */
   needsDetails(): SelectedMessage[] {
-    return this.messages.filter((m) => m.blobId === 0);
+    return this.#appended.filter((m) => m.blobId === 0);
   }
 
+  /** Fills in details of messages announced by EXISTS from the store. */
   fill(infos: MessageInfo[]): void {
     for (const info of infos) {
-      const m = this.byUid(info.uid);
-      if (m && m.blobId === 0) Object.assign(m, toSelected(info, this.#flagLists), { recent: m.recent });
+      const i = this.indexOfUid(info.uid);
+      const live = this.#baseLive;
+      if (i < live) continue;
+      const m = this.#appended[i - live];
+      if (m.blobId !== 0) continue;
+      m.flags = this.#flagLists.get(info.flags);
+      m.modseq = info.modseq;
+      m.size = info.size;
+      m.blobId = info.blobId;
+      m.internalDate = info.internalDate.getTime();
     }
+    this.#maybeCompact();
+  }
+
+  /** Entries in the overlay (for the tests). */
+  get overlaySize(): number {
+    return this.#removed.length + (this.#changed?.size ?? 0) + this.#appended.length;
+  }
+
+  /** The snapshot under the view (for the tests: sessions on one mailbox share it). */
+  get snapshot(): MailboxSnapshot {
+    return this.#base;
+  }
+
+  /**
+   * When the overlay has grown past `compactAt`, rebuilds the view into a snapshot of its own (not
+   * shared: a view is not a consistent cut of the store, so the cache never gets it). Waits while a
+   * message's details are still to be read. Checked after each change to the overlay, so its lists
+   * stay short (the removed list is kept sorted by insertion); the view is the same before and after.
+   */
+  #maybeCompact(): void {
+    if (this.overlaySize <= this.compactAt) return;
+    if (this.#appended.some((m) => m.blobId === 0)) return;
+    for (const a of this.#appended) {
+      if (!a.recent) continue;
+      this.#recentKept ??= new Set();
+      this.#recentKept.add(a.uid);
+    }
+    this.#base = this.#base.derive(this.highestModseq, this.#removed, this.#changed ?? new Map(), this.#appended);
+    this.#removed = [];
+    this.#changed = null;
+    this.#appended = [];
   }
 }
 
@@ -338,16 +578,4 @@ class FlagLists {
     }
     return list;
   }
-}
-
-function toSelected(info: MessageInfo, lists: FlagLists): SelectedMessage {
-  return {
-    uid: info.uid,
-    flags: lists.get(info.flags),
-    modseq: info.modseq,
-    size: info.size,
-    blobId: info.blobId,
-    internalDate: info.internalDate.getTime(),
-    recent: false,
-  };
 }

@@ -268,13 +268,18 @@ describe('pop3: reading mail', () => {
       await c.login('alice@example.test', 'alice-secret');
       for (const n of [1, 2]) {
         const t0 = await c.body(`TOP ${n} 0`);
-        assert.equal(t0.status, `+OK Top of message ${n} follows`);
+        assert.equal(t0.status, `+OK ${header.length} octets`);
         assert.equal(t0.raw.toString(), header);
-        assert.equal((await c.body(`TOP ${n} 1`)).raw.toString(), `${header}line 1\r\n`);
+        const t1 = await c.body(`TOP ${n} 1`);
+        assert.equal(t1.status, `+OK ${header.length + 8} octets`, 'the size of what follows, before stuffing');
+        assert.equal(t1.raw.toString(), `${header}line 1\r\n`);
+        assert.equal((await c.body(`TOP ${n} 2`)).status, `+OK ${header.length + 17} octets`);
         assert.equal((await c.body(`TOP ${n} 2`)).raw.toString(), `${header}line 1\r\n..line 2\r\n`);
         assert.equal((await c.body(`TOP ${n} 100`)).raw.toString(), `${header}line 1\r\n..line 2\r\nline 3\r\n`);
       }
-      assert.equal((await c.body('TOP 3 5')).raw.toString(), 'Subject: no body at all\r\n');
+      const t3 = await c.body('TOP 3 5');
+      assert.equal(t3.status, '+OK 25 octets');
+      assert.equal(t3.raw.toString(), 'Subject: no body at all\r\n');
       assert.equal(await c.command('TOP 1'), '-ERR Syntax: TOP <message number> <number of lines>');
       assert.equal(await c.command('TOP 9 0'), '-ERR Message 9 does not exist.');
     });

@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { LoginLimiter, limiterOptions } from '../auth/limiter.js';
+import { LoginLimiter, limiterOptions, systemClock } from '../auth/limiter.js';
 import { SecretBox } from '../auth/secret.js';
 import { AuthService, type LoginClient, type LoginResult } from '../auth/service.js';
 import { ConfigError, parseListenAddress } from '../config/load.js';
@@ -560,9 +560,26 @@ export function authFromConfig(
     scryptLogN: config.auth.scrypt_log_n,
     apop: config.pop3.apop,
     failureDelayMs: config.auth.failure_delay_ms,
-    limiter: new LoginLimiter(limiterOptions(config.auth)),
+    limiter: loginLimiter(store, config, log),
     ...(log ? { log: log.child({ component: 'auth' }) } : {}),
   });
+}
+
+/** The login limiter; its counts are the store's when several nodes share it (limiter.ts). */
+function loginLimiter(store: Store, config: Config, log?: Logger): LoginLimiter {
+  const counts = store.loginCounts;
+  if (!counts) return new LoginLimiter(limiterOptions(config.auth));
+  // One warning per minute at most: a store that cannot be reached fails every login's read.
+  let warnedAt = 0;
+  const onError = (err: unknown) => {
+    if (Date.now() - warnedAt < 60_000) return;
+    warnedAt = Date.now();
+    log?.warn(
+      { err },
+      "the login limits' shared counts could not be read or written; this node counts alone meanwhile",
+    );
+  };
+  return new LoginLimiter(limiterOptions(config.auth), systemClock, { counts, onError });
 }
 
 function buildHandlers(

@@ -109,6 +109,14 @@ describe('sieve extensions', () => {
       assert.deepEqual(summary(r), ['fileinto éé']);
     });
 
+    it('a string of many references stops growing (16 variables of the maximum size)', async () => {
+      const refs = '${a}'.repeat(10_000);
+      const r = await runSieve(`require ["variables", "reject"];\nset "a" "${'x'.repeat(4000)}";\nreject "${refs}";`);
+      const reason = r.actions[0].type === 'reject' ? r.actions[0].reason : '';
+      assert.ok(reason.length <= refs.length + 16 * 4096, `${reason.length} characters`);
+      assert.ok(reason.length >= 16 * 4000);
+    });
+
     it('a value is not expanded again', async () => {
       assert.deepEqual(
         await actions(
@@ -135,6 +143,12 @@ describe('sieve extensions', () => {
         'a non-number is +infinity',
       );
       assert.equal(await holds(R, 'header :value "ne" "x-spam-score" "12"', ctx), true);
+      const underscore = sieveContext({ headers: ['X-Word: _'] });
+      assert.equal(
+        await holds(R, 'header :value "lt" "x-word" "a"', underscore),
+        true,
+        'casemap orders "_" before "a"',
+      );
     });
     it(':count counts the values', async () => {
       assert.equal(await holds(R, 'header :count "eq" :comparator "i;ascii-numeric" "received" "2"', ctx), true);
@@ -373,6 +387,13 @@ describe('sieve extensions', () => {
       await assert.rejects(
         runSieve('require "include";\ninclude "bad";', ctx),
         /the script "bad" has errors: line 1, column 1: the command fileinto needs/,
+      );
+      const many: Record<string, string> = {};
+      for (let i = 0; i < 300; i++) many[`personal:m${i}`] = 'keep;';
+      const includes = Array.from({ length: 300 }, (_, i) => `include "m${i}";`).join('\n');
+      await assert.rejects(
+        runSieve(`require "include";\n${includes}`, sieveContext({ scripts: many })),
+        /more than 255 different scripts/,
       );
       const chain: Record<string, string> = {};
       for (let i = 0; i < 20; i++) chain[`personal:s${i}`] = `require "include";\ninclude "s${i + 1}";`;

@@ -33,3 +33,5 @@ export { CompiledScript, compile, defaultSieveLimits, formatDiagnostic } from '.
 export { SUPPORTED_EXTENSIONS } from './extensions.js';
 export { run } from './interpret.js';
 export * from './types.js';
+/** The address rules of redirect and vacation :from (an RFC 5322 mailbox, ASCII): for a :from that variables made. */
+export { addressError, bareAddress } from './validate.js';

@@ -197,6 +197,7 @@ describe('sieve interpreter: base language', () => {
       'fileinto B',
     ]);
     assert.deepEqual(await actions(`${FILEINTO}keep; fileinto "INBOX";`), ['keep']);
+    assert.deepEqual(await actions(`${FILEINTO}fileinto "inbox"; keep;`), ['fileinto INBOX'], 'INBOX in any case');
     assert.deepEqual(await actions('redirect "a@example.net"; redirect "a@EXAMPLE.net";'), ['redirect a@example.net']);
     assert.deepEqual(await actions('redirect "a@example.net"; redirect "A@example.net";'), [
       'redirect a@example.net',
@@ -243,6 +244,19 @@ describe('sieve interpreter: base language', () => {
       runSieve(steps, sieveContext(), { runLimits: { maxSteps: 20 } }),
       /more than 20 commands and tests/,
     );
+  });
+
+  it(':matches work is bounded (a long pattern against a long value)', async () => {
+    const value = 'a'.repeat(100_000);
+    const pattern = `*${'a'.repeat(5000)}b*`;
+    const ctx = sieveContext({ body: `${value}\r\n` });
+    const script = `require ["body"];\nif body :matches "${pattern}" { discard; }`;
+    await assert.rejects(runSieve(script, ctx, { runLimits: { maxSteps: 1000 } }), (e: unknown) => {
+      assert.ok(e instanceof SieveRuntimeError);
+      assert.match(e.message, /:matches tests examined more than 1000000 characters/);
+      assert.deepEqual(e.position, { line: 2, column: 4 });
+      return true;
+    });
   });
 
   it('a 1 MB string compiles and runs', async () => {

@@ -6,14 +6,15 @@
  *   cancels it, or an explicit keep replaces it (§2.10.2); it carries the imap4flags internal
  *   variable as it is when the script ends.
  * - Actions are collected, not performed: duplicates collapse as Pigeonhole collapses them (keep
- *   twice, fileinto the same mailbox, redirect to the same address: once, flags joined), and the
+ *   twice, fileinto the same mailbox, redirect to the same address: once, with the flags of the last
+ *   store), and the
  *   conflicts of RFC 5429 §2.1 are runtime errors (reject/ereject with keep, fileinto, redirect,
  *   vacation or another reject). A runtime error throws `SieveRuntimeError` and the caller keeps the
  *   message in INBOX (§2.10.6): no partial result escapes.
  * - Every run is bounded by `SieveLimits`: steps (each command and test evaluated), actions, redirects,
  *   include depth, variable size. The only waits are the context's own callbacks.
  * - Strings of scripts that require variables are expanded just before use; match variables change
- *   only when a :matches test succeeds (RFC 5229 §3.2).
+ *   only when a :matches test succeeds (RFC 5229 §3.2), and never by body (as in Pigeonhole).
  */
 
 import { createHash } from 'node:crypto';
@@ -22,7 +23,7 @@ import { CompiledScript, compile, defaultSieveLimits, formatDiagnostic } from '.
 import { datePart, localOffset, parseZone, parseZonedDate } from './ext/date.js';
 import { defaultHandle, vacationMemoryKey, vacationPeriod, vacationRefusal } from './ext/vacation.js';
 import { applyModifiers, MAX_VARIABLES, substitute, truncateUtf8 } from './ext/variables.js';
-import { matchValues } from './match.js';
+import { type MatchBudget, MatchBudgetExceeded, matchValues } from './match.js';
 import { MessageView } from './message.js';
 import {
   type SieveAction,
@@ -32,7 +33,12 @@ import {
   SieveRuntimeError,
   type SieveScript,
 } from './types.js';
-import { addressError, bareAddress, DATE_PARTS } from './validate.js';
+import { addressError, bareAddress } from './validate.js';
+import { DATE_PARTS } from './validate-tests.js';
+
+/** Most different scripts one run may include (Pigeonhole's sieve_include_max_includes). */
+const MAX_INCLUDED_SCRIPTS = 255;
+const MAX_WARNINGS = 100;
 
 /** Pigeonhole's duplicate defaults: 12 hours, at most 2 days. */
 const DUPLICATE_DEFAULT_SECONDS = 12 * 3600;
@@ -112,6 +118,10 @@ class Interpreter {
   private readonly included = new Set<string>();
   private readonly chain: string[] = [];
   private readonly cache = new Map<string, CompiledScript>();
+  /** The octets :matches may examine in this run: 1,000 per step of `maxSteps`. */
+  private readonly budget: MatchBudget;
+  /** The command or test being evaluated, for errors found below it. */
+  private at: Pos | null = null;
   private vacationSeen = false;
   private rejectSeen = false;
   readonly message: MessageView;
@@ -121,6 +131,7 @@ class Interpreter {
     private readonly limits: SieveLimits,
   ) {
     this.message = new MessageView(ctx.message.raw);
+    this.budget = { left: limits.maxSteps * 1000 };
   }
 
   async run(script: CompiledScript): Promise<SieveResult> {
@@ -145,12 +156,19 @@ class Interpreter {
     };
   }
 
+  /** A note for the log; at most MAX_WARNINGS of them, then one that says more were left out. */
+  private warn(message: string): void {
+    if (this.warnings.length < MAX_WARNINGS) this.warnings.push(message);
+    else if (this.warnings.length === MAX_WARNINGS) this.warnings.push('(more warnings left out)');
+  }
+
   private fail(message: string, pos: Pos | null, frame: Frame): never {
     const where = frame.name === null ? '' : `in the included script "${frame.name}": `;
     throw new SieveRuntimeError(`${where}${message}`, pos);
   }
 
   private step(pos: Pos, frame: Frame): void {
+    this.at = pos;
     if (++this.steps > this.limits.maxSteps)
       this.fail(`the script ran more than ${this.limits.maxSteps} commands and tests (the limit)`, pos, frame);
   }
@@ -175,7 +193,9 @@ class Interpreter {
   }
 
   private s(str: Str, frame: Frame): string {
-    return str.dynamic ? substitute(str.value, (n) => this.lookup(frame, n)) : str.value;
+    // A string grows by its variables up to 16 variables' worth (ample for any mailbox, address or text).
+    const max = str.value.length + 16 * this.limits.maxVariableBytes;
+    return str.dynamic ? substitute(str.value, (n) => this.lookup(frame, n), max) : str.value;
   }
 
   private l(list: StrList, frame: Frame): string[] {
@@ -184,9 +204,23 @@ class Interpreter {
 
   /** Runs a match and sets the match variables when a :matches succeeded. */
   private matched(spec: MatchSpec, values: readonly string[], keys: StrList, frame: Frame, count?: number): boolean {
-    const r = matchValues(spec, values, this.l(keys, frame), count);
+    const r = this.match(spec, values, this.l(keys, frame), frame, count);
     if (r.matched && r.captures !== null && frame.variables) frame.match = r.captures;
     return r.matched;
+  }
+
+  /** matchValues within the run's budget of work. */
+  private match(spec: MatchSpec, values: readonly string[], keys: readonly string[], frame: Frame, count?: number) {
+    try {
+      return matchValues(spec, values, keys, count, this.budget);
+    } catch (e) {
+      if (!(e instanceof MatchBudgetExceeded)) throw e;
+      return this.fail(
+        `the script's :matches tests examined more than ${this.limits.maxSteps * 1000} characters (the limit): use shorter patterns`,
+        this.at,
+        frame,
+      );
+    }
   }
 
   // ---- commands ----
@@ -220,7 +254,8 @@ class Interpreter {
         if (!this.actions.some((a) => a.type === 'discard')) this.add({ type: 'discard' }, cmd.pos, frame);
         return;
       case 'fileinto': {
-        const mailbox = this.s(cmd.mailbox, frame);
+        const named = this.s(cmd.mailbox, frame);
+        const mailbox = named.toUpperCase() === 'INBOX' ? 'INBOX' : named; // INBOX in any case (RFC 9051 §5.1)
         if (mailbox === '') this.fail('fileinto: the mailbox name is empty', cmd.mailbox.pos, frame);
         this.store(
           { type: 'fileinto', mailbox, flags: this.actionFlags(cmd.flags, frame), copy: cmd.copy, create: cmd.create },
@@ -358,13 +393,13 @@ class Interpreter {
     for (const a of this.l(cmd.addresses, frame)) {
       // An invalid :addresses item is left out, as Pigeonhole does (with a warning, not an error).
       if (addressError(a) === null) addresses.push(bareAddress(a));
-      else this.warnings.push(`vacation: the :addresses item "${a}" is not a mail address and is ignored`);
+      else this.warn(`vacation: the :addresses item "${a}" is not a mail address and is ignored`);
     }
     const handle = cmd.handle === null ? defaultHandle(reason, subject, from, cmd.mime) : this.s(cmd.handle, frame);
     // A :from that a variable made invalid is passed on as it is (Pigeonhole checks only a constant
     // one); the caller must check it before it writes a From header.
     if (from !== null && addressError(from) !== null)
-      this.warnings.push(`vacation: the :from address "${from}" is not a valid mail address`);
+      this.warn(`vacation: the :from address "${from}" is not a valid mail address`);
     const m = this.ctx.message;
     const refusal = vacationRefusal({
       message: this.message,
@@ -374,7 +409,7 @@ class Interpreter {
       addresses,
     });
     if (refusal !== null) {
-      this.warnings.push(refusal);
+      this.warn(refusal);
       return;
     }
     const messageId = this.message.rawValues('message-id')[0]?.trim();
@@ -409,6 +444,12 @@ class Interpreter {
       );
     let script = this.cache.get(key);
     if (script === undefined) {
+      if (this.cache.size >= MAX_INCLUDED_SCRIPTS)
+        this.fail(
+          `include: more than ${MAX_INCLUDED_SCRIPTS} different scripts are included (the limit)`,
+          cmd.pos,
+          frame,
+        );
       const source = await this.ctx.loadScript(cmd.name, cmd.location);
       if (source === null) {
         if (cmd.optional) return;
@@ -509,7 +550,7 @@ class Interpreter {
       }
       case 'body':
         // body sets no match variables (as in Pigeonhole: a body is no value to keep in a variable).
-        return matchValues(t.match, this.bodyValues(t.transform, frame), this.l(t.keys, frame)).matched;
+        return this.match(t.match, this.bodyValues(t.transform, frame), this.l(t.keys, frame), frame).matched;
       case 'date': {
         const values: string[] = [];
         const part = this.s(t.part, frame).toLowerCase() as DatePart;
@@ -559,7 +600,7 @@ class Interpreter {
   private zone(value: Str, frame: Frame): number | null {
     const text = this.s(value, frame);
     const zone = parseZone(text);
-    if (zone === null) this.warnings.push(`date: the :zone "${text}" is not a zone like +0100 and is ignored`);
+    if (zone === null) this.warn(`date: the :zone "${text}" is not a zone like +0100 and is ignored`);
     return zone;
   }
 

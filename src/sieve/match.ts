@@ -1,7 +1,8 @@
 /**
  * Comparators (RFC 4790 as RFC 5228 §2.7.3 uses them) and match types (RFC 5228 §2.7.1, RFC 5231).
  *
- * - i;octet compares code points; i;ascii-casemap folds A–Z to a–z first (no other letter);
+ * - i;octet compares code points; i;ascii-casemap folds A–Z to a–z first (no other letter; its
+ *   ordering too, as Pigeonhole's, where RFC 4790 §9.2 folds to upper case);
  *   i;ascii-numeric compares the leading digits as a number of any size, a value without leading
  *   digits being +infinity (RFC 4790 §9.1), and supports only equality and ordering.
  * - :matches: `*` any run, `?` one octet (of the UTF-8 form, as Pigeonhole: the comparators work on
@@ -16,7 +17,6 @@
 import type { ComparatorName, MatchSpec, Relation } from './ast.js';
 
 const asciiLower = (s: string): string => (/[A-Z]/.test(s) ? s.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : s);
-const asciiUpper = (s: string): string => (/[a-z]/.test(s) ? s.replace(/[a-z]+/g, (m) => m.toUpperCase()) : s);
 
 /** The leading digits of a value without leading zeros, or null for +infinity. */
 function numericValue(s: string): string | null {
@@ -47,7 +47,8 @@ export function compareValues(comparator: ComparatorName, a: string, b: string):
     case 'i;octet':
       return compareCodePoints(a, b);
     case 'i;ascii-casemap':
-      return compareCodePoints(asciiUpper(a), asciiUpper(b));
+      // Ordered after folding to lower case, as Pigeonhole (strncasecmp) does: "_" sorts before "a".
+      return compareCodePoints(asciiLower(a), asciiLower(b));
     case 'i;ascii-numeric': {
       const x = numericValue(a);
       const y = numericValue(b);
@@ -121,7 +122,23 @@ function segmentAt(seg: Item[], s: string[], at: number): boolean {
  * Matches `value` against a :matches `pattern`. Returns the wildcard captures in pattern order
  * (index 0 is the whole value), or null when it does not match.
  */
-export function globMatch(pattern: string, value: string, comparator: ComparatorName): string[] | null {
+/**
+ * The work a run may spend on :matches, in octets examined: the caller's bound on run time (a
+ * pattern and a value of a megabyte each would otherwise take hours). Exhausting it throws
+ * `MatchBudgetExceeded`.
+ */
+export interface MatchBudget {
+  left: number;
+}
+
+export class MatchBudgetExceeded extends Error {}
+
+export function globMatch(
+  pattern: string,
+  value: string,
+  comparator: ComparatorName,
+  budget: MatchBudget = { left: Number.POSITIVE_INFINITY },
+): string[] | null {
   const fold = comparator === 'i;ascii-casemap';
   // Both comparators work on octets (RFC 4790 §9), so `?` is one octet of the UTF-8 form, as in
   // Pigeonhole; the strings are matched as one character per octet and captures turned back into text.
@@ -146,7 +163,11 @@ export function globMatch(pattern: string, value: string, comparator: Comparator
   for (let k = 1; k < segs.length - 1; k++) {
     const seg = segs[k];
     let at = pos;
-    while (at + seg.length <= s.length && !segmentAt(seg, s, at)) at++;
+    while (at + seg.length <= s.length && !segmentAt(seg, s, at)) {
+      at++;
+      budget.left -= seg.length;
+      if (budget.left < 0) throw new MatchBudgetExceeded();
+    }
     if (at + seg.length > s.length) return null;
     captures.push(text(original.slice(pos, at).join('')));
     takeAny(seg, at);
@@ -161,7 +182,7 @@ export function globMatch(pattern: string, value: string, comparator: Comparator
 }
 
 /** One value against one key under :is, :contains or :matches (captures for :matches). */
-function matchOne(spec: MatchSpec, value: string, key: string): string[] | null | boolean {
+function matchOne(spec: MatchSpec, value: string, key: string, budget: MatchBudget): string[] | null | boolean {
   switch (spec.type) {
     case 'is':
       return compareValues(spec.comparator, value, key) === 0;
@@ -169,7 +190,9 @@ function matchOne(spec: MatchSpec, value: string, key: string): string[] | null 
       if (spec.comparator === 'i;ascii-casemap') return asciiLower(value).includes(asciiLower(key));
       return value.includes(key);
     case 'matches':
-      return globMatch(key, value, spec.comparator);
+      budget.left -= value.length + key.length;
+      if (budget.left < 0) throw new MatchBudgetExceeded();
+      return globMatch(key, value, spec.comparator, budget);
     case 'value':
       return relationHolds(spec.relation ?? 'eq', compareValues(spec.comparator, value, key));
     case 'count':
@@ -192,6 +215,7 @@ export function matchValues(
   values: readonly string[],
   keys: readonly string[],
   count?: number,
+  budget: MatchBudget = { left: Number.POSITIVE_INFINITY },
 ): MatchOutcome {
   if (spec.type === 'count') {
     const n = String(count ?? values.length);
@@ -200,7 +224,7 @@ export function matchValues(
   }
   for (const value of values) {
     for (const key of keys) {
-      const r = matchOne(spec, value, key);
+      const r = matchOne(spec, value, key, budget);
       if (r === true) return { matched: true, captures: null };
       if (Array.isArray(r)) return { matched: true, captures: r };
     }

@@ -41,7 +41,10 @@ export interface SieveLimits {
   maxRedirects: number;
   /** Deepest `include` nesting. */
   maxIncludeDepth: number;
-  /** Most commands and tests evaluated in one run (a bound on run time that does not read a clock). */
+  /**
+   * Most commands and tests evaluated in one run (a bound on run time that does not read a clock); the
+   * characters :matches may examine are bounded with it (1,000 per step).
+   */
   maxSteps: number;
   /** Longest value a variable (RFC 5229) may hold, in bytes; longer values are truncated. */
   maxVariableBytes: number;

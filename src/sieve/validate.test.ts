@@ -178,6 +178,13 @@ describe('sieve validator', () => {
       '1:10 the redirect address "not an address" is not a valid mail address: expected local-part@domain',
     ]);
     ok('redirect "Bob <bob@example.com>";');
+    ok('redirect "bob@example.com (comment)";'); // an RFC 5322 mailbox, as Pigeonhole reads it
+    assert.deepEqual(compileErrors('redirect "a@example.com, b@example.com";'), [
+      '1:10 the redirect address "a@example.com, b@example.com" is not a valid mail address: expected one address, local-part@domain',
+    ]);
+    assert.deepEqual(compileErrors('redirect "b\u00f6b@example.com";'), [
+      '1:10 the redirect address "b\u00f6b@example.com" is not a valid mail address: non-ASCII (SMTPUTF8) addresses are not supported here',
+    ]);
     assert.deepEqual(compileErrors('require "vacation";\nvacation :from "x" "away";'), [
       '2:16 the :from address "x" is not a valid mail address: expected local-part@domain',
     ]);

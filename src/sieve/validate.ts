@@ -14,20 +14,16 @@
  *   before positional ones (as Pigeonhole requires).
  * - Strings are turned into `Str`: `${hex:…}`/`${unicode:…}` decoded when encoded-character is
  *   required (RFC 5228 §2.4.2.4), and marked `dynamic` when variables is required and `${` appears.
+ * - This file holds the framework (require, blocks, arguments) and the commands; the tests, with the
+ *   comparator and match-type rules they share, are in validate-tests.ts, which uses the helpers
+ *   here (`args`, `positional`, `str`, `need`, `fail`: public for that file only).
  */
 
-import { mailboxError } from '../mail/index.js';
+import { parseAddressList } from '../mail/index.js';
 import type {
-  AddressPart,
-  BodyTransform,
   CheckedScript,
   Command,
-  ComparatorName,
-  DatePart,
-  IndexSpec,
-  MatchSpec,
   Pos,
-  Relation,
   Str,
   StrList,
   SyntaxArgument,
@@ -36,16 +32,17 @@ import type {
   SyntaxString,
   SyntaxTest,
   Test,
-  ZoneSpec,
 } from './ast.js';
 import { decodeEncodedCharacters } from './ext/encoded-character.js';
 import { isValidVariableName, MAX_VARIABLES, MODIFIER_PRECEDENCE } from './ext/variables.js';
 import { IMPLIED, SUPPORTED_EXTENSIONS } from './extensions.js';
+import { quoteLocalPart } from './message.js';
 import type { SieveDiagnostic } from './types.js';
+import { checkTest } from './validate-tests.js';
 
-type ArgType = 'string' | 'stringlist' | 'number';
+export type ArgType = 'string' | 'stringlist' | 'number';
 
-interface TagDef {
+export interface TagDef {
   /** The extension the tag needs, or null for the base language. */
   ext: string | null;
   /** The type of the argument that follows the tag, if it takes one. */
@@ -54,91 +51,13 @@ interface TagDef {
   group?: string;
 }
 
-type TagTable = Record<string, TagDef>;
+export type TagTable = Record<string, TagDef>;
 
-const COMPARATOR_TAGS: TagTable = { comparator: { ext: null, arg: 'string', group: 'comparator' } };
-const MATCH_TAGS: TagTable = {
-  is: { ext: null, group: 'match type' },
-  contains: { ext: null, group: 'match type' },
-  matches: { ext: null, group: 'match type' },
-  value: { ext: 'relational', arg: 'string', group: 'match type' },
-  count: { ext: 'relational', arg: 'string', group: 'match type' },
-};
-const ADDRESS_PART_TAGS: TagTable = {
-  all: { ext: null, group: 'address part' },
-  localpart: { ext: null, group: 'address part' },
-  domain: { ext: null, group: 'address part' },
-  user: { ext: 'subaddress', group: 'address part' },
-  detail: { ext: 'subaddress', group: 'address part' },
-};
-const INDEX_TAGS: TagTable = {
-  index: { ext: 'index', arg: 'number' },
-  last: { ext: 'index' },
-};
-
-/** The address test only reads headers that hold addresses (RFC 5228 §5.1; Pigeonhole's list). */
-const ADDRESS_HEADERS = new Set([
-  'from',
-  'to',
-  'cc',
-  'bcc',
-  'sender',
-  'resent-from',
-  'resent-to',
-  'reply-to',
-  'resent-reply-to',
-  'resent-sender',
-  'resent-cc',
-  'resent-bcc',
-  'for-approval',
-  'for-handling',
-  'for-comment',
-  'apparently-to',
-  'errors-to',
-  'delivered-to',
-  'return-receipt-to',
-  'x-admin',
-  'read-receipt-to',
-  'x-confirm-reading-to',
-  'return-receipt-requested',
-  'registered-mail-reply-requested-by',
-  'mail-followup-to',
-  'mail-reply-to',
-  'abuse-reports-to',
-  'x-complaints-to',
-  'x-report-abuse-to',
-  'x-beenthere',
-  'x-original-from',
-  'x-original-to',
-]);
-
-export const DATE_PARTS: readonly DatePart[] = [
-  'year',
-  'month',
-  'day',
-  'date',
-  'julian',
-  'hour',
-  'minute',
-  'second',
-  'time',
-  'iso8601',
-  'std11',
-  'zone',
-  'weekday',
-];
-
-const RELATIONS: readonly Relation[] = ['gt', 'ge', 'lt', 'le', 'eq', 'ne'];
-const COMPARATORS: Record<string, string | null> = {
-  'i;octet': null,
-  'i;ascii-casemap': null,
-  'i;ascii-numeric': 'comparator-i;ascii-numeric',
-};
-
-class Abort extends Error {}
+/** Thrown by `fail`: the current command or test is abandoned (the error is already recorded). */
+export class Abort extends Error {}
 
 /** The tags and positional arguments of one command or test, after the generic checks. */
-class Args {
+export class Args {
   constructor(
     readonly what: string,
     readonly pos: Pos,
@@ -172,16 +91,16 @@ export class Validator {
   }
 
   /** Reports and abandons the current command or test. */
-  private fail(pos: Pos, message: string): never {
+  fail(pos: Pos, message: string): never {
     this.error(pos, message);
     throw new Abort();
   }
 
-  private has(ext: string): boolean {
+  has(ext: string): boolean {
     return this.required.has(ext);
   }
 
-  private need(ext: string, pos: Pos, what: string): void {
+  need(ext: string, pos: Pos, what: string): void {
     if (!this.has(ext))
       this.fail(pos, `${what} needs the extension "${ext}": add require "${ext}"; at the top of the script`);
   }
@@ -300,7 +219,7 @@ export class Validator {
     this.fail(t.pos, `${cmd.name} takes no test`);
   }
 
-  private noArgs(cmd: SyntaxCommand | SyntaxTest): void {
+  noArgs(cmd: SyntaxCommand | SyntaxTest): void {
     if (cmd.args.length > 0) this.fail(cmd.args[0].pos, `${cmd.name} takes no arguments`);
   }
 
@@ -311,13 +230,13 @@ export class Validator {
         cmd.tests[0]?.pos ?? cmd.pos,
         `${cmd.name} needs exactly one test without parentheses, e.g. ${cmd.name} header :contains "subject" "x" { … } (use allof or anyof to join tests)`,
       );
-    return this.test(cmd.tests[0]);
+    return checkTest(this, cmd.tests[0]);
   }
 
   // ---- arguments ----
 
   /** Splits tags from positional arguments and checks the tags against `table`. */
-  private args(node: SyntaxCommand | SyntaxTest, what: string, table: TagTable): Args {
+  args(node: SyntaxCommand | SyntaxTest, what: string, table: TagTable): Args {
     const tags = new Map<string, { pos: Pos; arg: SyntaxArgument | null }>();
     const groups = new Map<string, string>();
     let i = 0;
@@ -358,7 +277,7 @@ export class Validator {
   }
 
   /** Checks the count and types of the positional arguments. */
-  private positional(a: Args, types: readonly [string, ArgType][]): SyntaxArgument[] {
+  positional(a: Args, types: readonly [string, ArgType][]): SyntaxArgument[] {
     const got = a.positional;
     for (let i = 0; i < types.length; i++) {
       const [name, type] = types[i];
@@ -375,7 +294,7 @@ export class Validator {
     return got;
   }
 
-  private str(arg: SyntaxArgument): Str {
+  str(arg: SyntaxArgument): Str {
     const s = arg as SyntaxString;
     let value = s.value;
     if (this.has('encoded-character')) {
@@ -386,90 +305,23 @@ export class Validator {
     return { value, pos: s.pos, dynamic: this.has('variables') && value.includes('${') };
   }
 
-  private list(arg: SyntaxArgument): StrList {
+  list(arg: SyntaxArgument): StrList {
     return arg.kind === 'list' ? arg.items.map((i) => this.str(i)) : [this.str(arg)];
   }
 
-  private tagStr(a: Args, tag: string): Str | null {
+  tagStr(a: Args, tag: string): Str | null {
     const t = a.tags.get(tag);
     return t?.arg ? this.str(t.arg) : null;
   }
 
-  private tagNum(a: Args, tag: string): number | null {
+  tagNum(a: Args, tag: string): number | null {
     const t = a.tags.get(tag);
     return t?.arg?.kind === 'number' ? t.arg.value : null;
-  }
-
-  private match(a: Args): MatchSpec {
-    let comparator: ComparatorName = 'i;ascii-casemap';
-    const c = a.tags.get('comparator');
-    if (c?.arg) {
-      const name = (c.arg as SyntaxString).value.toLowerCase();
-      if (!Object.hasOwn(COMPARATORS, name))
-        this.fail(c.arg.pos, `unknown comparator "${name}" (available: ${Object.keys(COMPARATORS).join(', ')})`);
-      const ext = COMPARATORS[name];
-      if (ext !== null) this.need(ext, c.arg.pos, `the comparator ${name}`);
-      comparator = name as ComparatorName;
-    }
-    let type: MatchSpec['type'] = 'is';
-    let relation: Relation | null = null;
-    for (const t of ['is', 'contains', 'matches', 'value', 'count'] as const) {
-      const tag = a.tags.get(t);
-      if (tag === undefined) continue;
-      type = t;
-      if (tag.arg) {
-        const r = (tag.arg as SyntaxString).value; // "gt", not "GT" (RFC 5231 §5 lists them in lower case)
-        if (!RELATIONS.includes(r as Relation))
-          this.fail(
-            tag.arg.pos,
-            `unknown relation "${r}" for :${t}: use one of ${RELATIONS.map((x) => `"${x}"`).join(', ')}`,
-          );
-        relation = r as Relation;
-      }
-      if (comparator === 'i;ascii-numeric' && (t === 'contains' || t === 'matches'))
-        this.fail(tag.pos, `the comparator i;ascii-numeric supports :is, :value and :count only, not :${t}`);
-    }
-    return { comparator, type, relation };
-  }
-
-  private addressPart(a: Args): AddressPart {
-    for (const p of ['localpart', 'domain', 'user', 'detail'] as const) if (a.has(p)) return p;
-    return 'all';
-  }
-
-  private index(a: Args): IndexSpec | null {
-    const n = this.tagNum(a, 'index');
-    if (n === null) {
-      if (a.has('last')) this.fail(a.tags.get('last')?.pos ?? a.pos, ':last needs :index (e.g. :index 1 :last)');
-      return null;
-    }
-    if (n < 1) this.fail(a.tags.get('index')?.arg?.pos ?? a.pos, ':index counts from 1');
-    return { index: n, last: a.has('last') };
-  }
-
-  private zone(a: Args, original: boolean): ZoneSpec {
-    const z = this.tagStr(a, 'zone');
-    if (z !== null) return { kind: 'zone', zone: z };
-    if (original && a.has('originalzone')) return { kind: 'original' };
-    return { kind: 'local' };
-  }
-
-  /**
-   * Header names. One that is not a field name (e.g. with a ':') names no field, so the test is
-   * false; Pigeonhole only warns about it, and so the script is not refused here either.
-   */
-  private headerNames(list: StrList): StrList {
-    return list;
   }
 
   private address(s: Str, what: string): Str {
     if (!s.dynamic && addressError(s.value) !== null)
       this.fail(s.pos, `the ${what} "${s.value}" is not a valid mail address: ${addressError(s.value)}`);
-    return s;
-  }
-
-  /** A date part; an unknown one makes the test false at run time (Pigeonhole accepts it too). */
-  private datePart(s: Str): Str {
     return s;
   }
 
@@ -676,257 +528,6 @@ export class Validator {
       this.fail(pos, `the script uses more than ${MAX_VARIABLES} variables (the limit): reuse some of them`);
     this.variables.add(name);
   }
-
-  // ---- tests ----
-
-  private test(t: SyntaxTest): Test {
-    const what = `the test ${t.name}`;
-    const pos = t.pos;
-    if (t.name !== 'not' && t.name !== 'allof' && t.name !== 'anyof' && t.tests.length > 0)
-      this.fail(t.tests[0].pos, `${t.name} takes no test as argument`);
-    switch (t.name) {
-      case 'true':
-      case 'false':
-        this.noArgs(t);
-        return { kind: t.name, pos };
-      case 'not':
-        this.noArgs(t);
-        if (t.tests.length !== 1 || t.testList)
-          this.fail(pos, 'not needs exactly one test without parentheses, e.g. not exists "x"');
-        return { kind: 'not', pos, test: this.test(t.tests[0]) };
-      case 'allof':
-      case 'anyof':
-        this.noArgs(t);
-        if (t.tests.length === 0 || !t.testList)
-          this.fail(pos, `${t.name} needs a list of tests in parentheses, e.g. ${t.name} (true, false)`);
-        return { kind: t.name, pos, tests: this.testList(t.tests) };
-      case 'exists': {
-        const a = this.args(t, what, {});
-        const [h] = this.positional(a, [['header names', 'stringlist']]);
-        return { kind: 'exists', pos, headers: this.headerNames(this.list(h)) };
-      }
-      case 'size': {
-        const a = this.args(t, what, {
-          over: { ext: null, group: 'comparison' },
-          under: { ext: null, group: 'comparison' },
-        });
-        if (!a.has('over') && !a.has('under')) this.fail(pos, 'size needs :over or :under, e.g. size :over 100K');
-        const [n] = this.positional(a, [['limit', 'number']]);
-        return {
-          kind: 'size',
-          pos,
-          over: a.has('over'),
-          limit: (n as Extract<SyntaxArgument, { kind: 'number' }>).value,
-        };
-      }
-      case 'header': {
-        const a = this.args(t, what, { ...COMPARATOR_TAGS, ...MATCH_TAGS, ...INDEX_TAGS });
-        const [h, k] = this.positional(a, [
-          ['header names', 'stringlist'],
-          ['key list', 'stringlist'],
-        ]);
-        return {
-          kind: 'header',
-          pos,
-          match: this.match(a),
-          index: this.index(a),
-          headers: this.headerNames(this.list(h)),
-          keys: this.list(k),
-        };
-      }
-      case 'address': {
-        const a = this.args(t, what, { ...COMPARATOR_TAGS, ...MATCH_TAGS, ...ADDRESS_PART_TAGS, ...INDEX_TAGS });
-        const [h, k] = this.positional(a, [
-          ['header names', 'stringlist'],
-          ['key list', 'stringlist'],
-        ]);
-        const headers = this.headerNames(this.list(h));
-        for (const name of headers) {
-          if (!name.dynamic && !ADDRESS_HEADERS.has(name.value.toLowerCase()))
-            this.fail(
-              name.pos,
-              `the header "${name.value}" holds no addresses, so the address test cannot read it: use header instead`,
-            );
-        }
-        return {
-          kind: 'address',
-          pos,
-          match: this.match(a),
-          part: this.addressPart(a),
-          index: this.index(a),
-          headers,
-          keys: this.list(k),
-        };
-      }
-      case 'envelope': {
-        this.need('envelope', pos, what);
-        const a = this.args(t, what, { ...COMPARATOR_TAGS, ...MATCH_TAGS, ...ADDRESS_PART_TAGS });
-        const [p, k] = this.positional(a, [
-          ['envelope parts', 'stringlist'],
-          ['key list', 'stringlist'],
-        ]);
-        const parts = this.list(p);
-        for (const part of parts) {
-          if (!part.dynamic && !['from', 'to', 'auth'].includes(part.value.toLowerCase()))
-            this.fail(part.pos, `unknown envelope part "${part.value}" (use "from", "to" or "auth")`);
-          const partTag = ['all', 'localpart', 'domain', 'user', 'detail'].find((x) => a.has(x));
-          if (!part.dynamic && part.value.toLowerCase() === 'auth' && partTag !== undefined)
-            this.fail(
-              a.tags.get(partTag)?.pos ?? part.pos,
-              `the address part :${partTag} cannot be used with the envelope part "auth", which is not an address: leave the address part out`,
-            );
-        }
-        return { kind: 'envelope', pos, match: this.match(a), part: this.addressPart(a), parts, keys: this.list(k) };
-      }
-      case 'string': {
-        this.need('variables', pos, what);
-        const a = this.args(t, what, { ...COMPARATOR_TAGS, ...MATCH_TAGS });
-        const [s, k] = this.positional(a, [
-          ['source', 'stringlist'],
-          ['key list', 'stringlist'],
-        ]);
-        return { kind: 'string', pos, match: this.match(a), sources: this.list(s), keys: this.list(k) };
-      }
-      case 'body': {
-        this.need('body', pos, what);
-        const a = this.args(t, what, {
-          ...COMPARATOR_TAGS,
-          ...MATCH_TAGS,
-          raw: { ext: 'body', group: 'body transform' },
-          text: { ext: 'body', group: 'body transform' },
-          content: { ext: 'body', arg: 'stringlist', group: 'body transform' },
-        });
-        const [k] = this.positional(a, [['key list', 'stringlist']]);
-        const content = a.tags.get('content');
-        const transform: BodyTransform = a.has('raw')
-          ? { kind: 'raw' }
-          : content?.arg
-            ? { kind: 'content', types: this.list(content.arg) }
-            : { kind: 'text' };
-        return { kind: 'body', pos, match: this.match(a), transform, keys: this.list(k) };
-      }
-      case 'date': {
-        this.need('date', pos, what);
-        const a = this.args(t, what, {
-          ...COMPARATOR_TAGS,
-          ...MATCH_TAGS,
-          ...INDEX_TAGS,
-          zone: { ext: 'date', arg: 'string', group: 'zone' },
-          originalzone: { ext: 'date', group: 'zone' },
-        });
-        const [h, p, k] = this.positional(a, [
-          ['header name', 'string'],
-          ['date part', 'string'],
-          ['key list', 'stringlist'],
-        ]);
-        return {
-          kind: 'date',
-          pos,
-          match: this.match(a),
-          zone: this.zone(a, true),
-          index: this.index(a),
-          header: this.headerNames([this.str(h)])[0],
-          part: this.datePart(this.str(p)),
-          keys: this.list(k),
-        };
-      }
-      case 'currentdate': {
-        this.need('date', pos, what);
-        const a = this.args(t, what, { ...COMPARATOR_TAGS, ...MATCH_TAGS, zone: { ext: 'date', arg: 'string' } });
-        const [p, k] = this.positional(a, [
-          ['date part', 'string'],
-          ['key list', 'stringlist'],
-        ]);
-        return {
-          kind: 'currentdate',
-          pos,
-          match: this.match(a),
-          zone: this.zone(a, false),
-          part: this.datePart(this.str(p)),
-          keys: this.list(k),
-        };
-      }
-      case 'hasflag': {
-        this.need('imap4flags', pos, what);
-        const a = this.args(t, what, { ...COMPARATOR_TAGS, ...MATCH_TAGS });
-        let variables: StrList | null = null;
-        let keys: SyntaxArgument;
-        if (a.positional.length === 2) {
-          const [v, k] = this.positional(a, [
-            ['variable list', 'stringlist'],
-            ['flags', 'stringlist'],
-          ]);
-          this.need('variables', v.pos, 'the variable list argument of hasflag');
-          variables = this.list(v);
-          keys = k;
-        } else {
-          [keys] = this.positional(a, [['flags', 'stringlist']]);
-        }
-        return { kind: 'hasflag', pos, match: this.match(a), variables, keys: this.list(keys) };
-      }
-      case 'mailboxexists': {
-        this.need('mailbox', pos, what);
-        const a = this.args(t, what, {});
-        const [n] = this.positional(a, [['mailbox names', 'stringlist']]);
-        return { kind: 'mailboxexists', pos, names: this.list(n) };
-      }
-      case 'environment': {
-        this.need('environment', pos, what);
-        const a = this.args(t, what, { ...COMPARATOR_TAGS, ...MATCH_TAGS });
-        const [n, k] = this.positional(a, [
-          ['item name', 'string'],
-          ['key list', 'stringlist'],
-        ]);
-        return { kind: 'environment', pos, match: this.match(a), name: this.str(n), keys: this.list(k) };
-      }
-      case 'duplicate': {
-        this.need('duplicate', pos, what);
-        const a = this.args(t, what, {
-          handle: { ext: 'duplicate', arg: 'string' },
-          header: { ext: 'duplicate', arg: 'string', group: 'source' },
-          uniqueid: { ext: 'duplicate', arg: 'string', group: 'source' },
-          seconds: { ext: 'duplicate', arg: 'number' },
-          last: { ext: 'duplicate' },
-        });
-        this.positional(a, []);
-        const header = this.tagStr(a, 'header');
-        const uniqueid = this.tagStr(a, 'uniqueid');
-        if (header !== null) this.headerNames([header]);
-        return {
-          kind: 'duplicate',
-          pos,
-          handle: this.tagStr(a, 'handle'),
-          source:
-            header !== null
-              ? { kind: 'header', name: header }
-              : uniqueid !== null
-                ? { kind: 'uniqueid', value: uniqueid }
-                : { kind: 'message-id' },
-          seconds: this.tagNum(a, 'seconds'),
-          last: a.has('last'),
-        };
-      }
-      default:
-        if (isCommandName(t.name)) this.fail(pos, `${t.name} is a command, not a test`);
-        return this.fail(pos, `unknown test "${t.name}"`);
-    }
-  }
-
-  /** The tests of allof/anyof: each checked on its own, so one wrong test does not hide the others. */
-  private testList(tests: readonly SyntaxTest[]): Test[] {
-    const out: Test[] = [];
-    let failed = false;
-    for (const t of tests) {
-      try {
-        out.push(this.test(t));
-      } catch (e) {
-        if (!(e instanceof Abort)) throw e;
-        failed = true;
-      }
-    }
-    if (failed) throw new Abort();
-    return out;
-  }
 }
 
 const TEST_NAMES = new Set([
@@ -975,7 +576,7 @@ function isTestName(name: string): boolean {
   return TEST_NAMES.has(name);
 }
 
-function isCommandName(name: string): boolean {
+export function isCommandName(name: string): boolean {
   return COMMAND_NAMES.has(name);
 }
 
@@ -994,17 +595,34 @@ function describeArgs(types: readonly [string, ArgType][]): string {
   return types.map(([n, t]) => `the ${n} (${typeName(t)})`).join(' and ');
 }
 
-/**
- * Why a mail address given to redirect, vacation :from or :addresses is not valid, or null. Both
- * `local@domain` and `Name <local@domain>` are accepted.
- */
-export function addressError(value: string): string | null {
-  const addr = bareAddress(value);
-  return mailboxError(addr, true);
+/** The one address of `value` as an RFC 5322 mailbox (display name, comments, quoting allowed), or why not. */
+function parseOneAddress(value: string): { address: string } | { error: string } {
+  const list = parseAddressList(value).filter(
+    ([name, , mailbox, host]) => !(name === null && mailbox === null && host === null),
+  );
+  if (list.length !== 1 || list[0][3] === null) return { error: 'expected one address, local-part@domain' };
+  const [, , mailbox, host] = list[0];
+  const broken = ['MISSING_MAILBOX', 'MISSING_DOMAIN', 'SYNTAX_ERROR', 'INVALID_ROUTE', ''];
+  if (mailbox === null || broken.includes(mailbox) || broken.includes(host))
+    return { error: 'expected local-part@domain' };
+  if (/[^\x00-\x7f]/.test(mailbox + host)) return { error: 'non-ASCII (SMTPUTF8) addresses are not supported here' };
+  if (!/^(\[[^[\]\\]*\]|[^.\s()<>@,;:\\"[\]]+(\.[^.\s()<>@,;:\\"[\]]+)*)$/.test(host))
+    return { error: `"${host}" is not a domain` };
+  return { address: `${quoteLocalPart(mailbox)}@${host}` };
 }
 
-/** `Name <a@b>` → `a@b`; anything else trimmed. */
+/**
+ * Why a mail address given to redirect, vacation :from or :addresses is not valid, or null. An RFC
+ * 5322 mailbox is accepted (`local@domain`, `Name <local@domain>`, comments), as Pigeonhole accepts it;
+ * a list of several, a missing part or a non-ASCII address is not.
+ */
+export function addressError(value: string): string | null {
+  const r = parseOneAddress(value);
+  return 'error' in r ? r.error : null;
+}
+
+/** The address itself, `local@domain`, of a value `addressError` accepts (else the value trimmed). */
 export function bareAddress(value: string): string {
-  const m = /<([^<>]*)>\s*$/.exec(value);
-  return (m ? m[1] : value).trim();
+  const r = parseOneAddress(value);
+  return 'address' in r ? r.address : value.trim();
 }

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import type { IndexText } from '../mail/search.js';
 import { joinFlags } from './normalize.js';
 import { INDEX_MAX_BYTES, prepareIndexText } from './search-text.js';
-import type { Account, JsonValue, Mailbox, MessageInfo } from './types.js';
+import type { Account, JsonValue, Mailbox, MessageColumns, MessageInfo } from './types.js';
 
 export interface AccountRow {
   id: number;
@@ -94,6 +94,88 @@ export function toMessage(row: MessageRow): MessageInfo {
     internalDate: new Date(row.internaldate),
     modseq: row.modseq,
   };
+}
+
+/**
+ * Builds `MessageColumns` row by row (SQLite and PostgreSQL `listColumns`), interning each distinct
+ * (flags, keywords) pair of columns into one flag list.
+ */
+export class ColumnsBuilder {
+  #uids: Uint32Array;
+  #modseqs: Float64Array;
+  #sizes: Float64Array;
+  #dates: Float64Array;
+  #blobIds: Float64Array;
+  #flagIds: Uint32Array;
+  readonly #lists: string[][] = [];
+  readonly #ids = new Map<string, number>();
+  #n = 0;
+
+  /** `capacity`: the expected number of messages (the columns grow beyond it when needed). */
+  constructor(capacity: number) {
+    const c = Math.max(16, capacity);
+    this.#uids = new Uint32Array(c);
+    this.#modseqs = new Float64Array(c);
+    this.#sizes = new Float64Array(c);
+    this.#dates = new Float64Array(c);
+    this.#blobIds = new Float64Array(c);
+    this.#flagIds = new Uint32Array(c);
+  }
+
+  /** Adds the next message (ascending UID). */
+  add(
+    uid: number,
+    blobId: number,
+    size: number,
+    flags: number,
+    keywords: string,
+    internalDate: number,
+    modseq: number,
+  ): void {
+    const k = this.#n;
+    if (k === this.#uids.length) this.#grow();
+    this.#uids[k] = uid;
+    this.#blobIds[k] = blobId;
+    this.#sizes[k] = size;
+    this.#dates[k] = internalDate;
+    this.#modseqs[k] = modseq;
+    const key = `${flags} ${keywords}`;
+    let id = this.#ids.get(key);
+    if (id === undefined) {
+      id = this.#lists.length;
+      this.#lists.push(joinFlags(flags, keywordList(keywords)));
+      this.#ids.set(key, id);
+    }
+    this.#flagIds[k] = id;
+    this.#n = k + 1;
+  }
+
+  #grow(): void {
+    const c = this.#uids.length * 2;
+    const grown = <T extends Uint32Array | Float64Array>(a: T, b: T): T => {
+      b.set(a);
+      return b;
+    };
+    this.#uids = grown(this.#uids, new Uint32Array(c));
+    this.#modseqs = grown(this.#modseqs, new Float64Array(c));
+    this.#sizes = grown(this.#sizes, new Float64Array(c));
+    this.#dates = grown(this.#dates, new Float64Array(c));
+    this.#blobIds = grown(this.#blobIds, new Float64Array(c));
+    this.#flagIds = grown(this.#flagIds, new Uint32Array(c));
+  }
+
+  done(): MessageColumns {
+    const n = this.#n;
+    return {
+      uids: this.#uids.subarray(0, n),
+      modseqs: this.#modseqs.subarray(0, n),
+      sizes: this.#sizes.subarray(0, n),
+      internalDates: this.#dates.subarray(0, n),
+      blobIds: this.#blobIds.subarray(0, n),
+      flagIds: this.#flagIds.subarray(0, n),
+      flagLists: this.#lists,
+    };
+  }
 }
 
 /** What a blob write needs, computed before the write to keep its transaction short. */

@@ -288,9 +288,36 @@ export interface MessageRead {
   end?: number;
 }
 
+/**
+ * A mailbox's messages as columns, for IMAP's shared snapshot of a selected mailbox
+ * (src/imap/snapshot.ts): entry k of every column is the k-th message in ascending UID order. Flags
+ * are interned: `flagIds[k]` indexes `flagLists`, which holds each distinct flag list of the mailbox
+ * once (in `MessageInfo.flags` order). No object per message is made, so a 100,000-message mailbox
+ * reads into a few typed arrays.
+ */
+export interface MessageColumns {
+  uids: Uint32Array;
+  modseqs: Float64Array;
+  sizes: Float64Array;
+  /** INTERNALDATE in milliseconds since the epoch. */
+  internalDates: Float64Array;
+  blobIds: Float64Array;
+  flagIds: Uint32Array;
+  flagLists: string[][];
+}
+
 export interface MessageStore {
   /** All messages of a mailbox in ascending UID order. */
   list(mailboxId: number): Promise<MessageInfo[]>;
+  /** The same as `list`, as columns (IMAP SELECT). */
+  listColumns(mailboxId: number): Promise<MessageColumns>;
+  /**
+   * The messages of a mailbox whose modseq is greater than `sinceModseq` (new ones and those whose
+   * flags changed), ascending by UID. With `expungedSince`, what brings a copy of the mailbox taken at
+   * `sinceModseq` up to date (IMAP's shared snapshot): every write that adds a message or changes its
+   * flags stamps it with a new modseq, and every removal is in `expungedSince`.
+   */
+  changedSince(mailboxId: number, sinceModseq: number): Promise<MessageInfo[]>;
   get(mailboxId: number, uid: number): Promise<MessageInfo | null>;
   /**
    * Stores one message into an existing mailbox (IMAP APPEND). OverQuotaError when it does not fit
@@ -590,6 +617,72 @@ export interface WebSessionStore {
   count(user?: WebLogin): Promise<number>;
 }
 
+/** One gate of the login limiter as the store keeps it (src/auth/limiter.ts). */
+export interface LoginGateCount {
+  /** Failed checks since the gate was last quiet for the window. */
+  failures: number;
+  /** When the last one was (ms since the epoch; 0: none). */
+  lastFailure: number;
+}
+
+/** What the login limiter knows of a client address and an account before and after a check. */
+export interface LoginCounts {
+  address: LoginGateCount;
+  account: LoginGateCount;
+  /** Whether the address logged in to the account successfully within the trust time. */
+  trusted: boolean;
+  /** When it last did (0: not within the trust time). */
+  trustedAt: number;
+  /** The failures of this address at this account that a success would forgive. */
+  ownFailures: number;
+}
+
+/** The limiter's settings a `LoginCountStore` call needs (src/auth/limiter.ts). */
+export interface LoginCountSettings {
+  /** Failures are forgotten after this long without a new one. */
+  windowMs: number;
+  /** How long a successful login exempts its address from the account gate. */
+  trustMs: number;
+  /** Rows per scope (addresses, accounts) kept at most (pruned oldest first). */
+  maxEntries: number;
+  /** Accounts told apart per address; failures on further ones share one bucket no success forgives. */
+  perAddressAccounts: number;
+  /** Trusted addresses kept per account (most recent first). */
+  trustedPerAccount: number;
+}
+
+/** One attempt's keys: the address key (`clientKey`) and the lower-cased account name, at `now`. */
+export interface LoginKeys {
+  address: string;
+  account: string;
+  now: number;
+}
+
+/**
+ * The login limiter's failure counts shared by the nodes of one store (multi-node backends only; one
+ * process keeps them in memory). Only counts live here: the waiting lines, the attempts in flight and
+ * "one check at a time while penalized" stay in each node's limiter.
+ *
+ * Contract:
+ * - `read` is one consistent look at both gates and the trust; a gate quiet for `windowMs` reads as 0.
+ * - `failed` adds one failure to both gates (a gate quiet for the window starts again at 1, and the
+ *   address forgets its per-account split), and to the address's count for the account (its first
+ *   `perAddressAccounts` accounts apart, the rest in one bucket); it returns the counts after.
+ * - `succeeded` forgives the failures this address made on this account (on both gates), nothing else,
+ *   and trusts the address for the account (`trustedPerAccount` most recent addresses).
+ * - The tables stay bounded: rows older than the window (the trust time for trust) go, and beyond
+ *   `maxEntries` per scope the oldest go, checked at least every `LOGIN_PRUNE_EVERY` failures a node
+ *   records, so a flood of random addresses leaves at most `maxEntries` plus that many rows per node.
+ */
+export interface LoginCountStore {
+  read(keys: LoginKeys, settings: LoginCountSettings): Promise<LoginCounts>;
+  failed(keys: LoginKeys, settings: LoginCountSettings): Promise<LoginCounts>;
+  succeeded(keys: LoginKeys, settings: LoginCountSettings): Promise<LoginCounts>;
+}
+
+/** How many recorded failures a node lets pass between two prunes of the shared login counts. */
+export const LOGIN_PRUNE_EVERY = 256;
+
 /**
  * One protocol session as the web lab's history keeps it (see src/web/recorder/). Times are
  * milliseconds since the epoch.
@@ -681,6 +774,8 @@ export interface LoggedWire {
  *   before `startedBefore`; it returns how many sessions it removed.
  * - `finishOpen` ends sessions that have no end (after a restart nothing is live any more).
  * - `wire` returns a session's payload chunks in the order appended; they go with their session.
+ * - `delete` removes the named sessions with their events and wire bytes (ids not kept are ignored);
+ *   it returns how many sessions it removed (resetting a class, src/web/class-reset.ts).
  */
 export interface SessionLogStore {
   append(batch: { sessions: LoggedSession[]; events: LoggedEvent[]; wire?: LoggedWire[] }): Promise<void>;
@@ -689,6 +784,7 @@ export interface SessionLogStore {
   get(id: string): Promise<LoggedSession | null>;
   events(id: string): Promise<LoggedEvent[]>;
   prune(opts: { keep?: number; startedBefore?: number }): Promise<number>;
+  delete(ids: readonly string[]): Promise<number>;
   finishOpen(end: number, reason: string): Promise<number>;
 }
 
@@ -832,6 +928,8 @@ export interface Store {
   readonly webSessions?: WebSessionStore;
   /** ACME certificates and pending challenges shared by the nodes (multi-node backends only). */
   readonly certificates?: CertificateStore;
+  /** The login limiter's failure counts shared by the nodes (multi-node backends only). */
+  readonly loginCounts?: LoginCountStore;
   /**
    * The quota of accounts without their own (`store.default_quota`), in bytes; null or absent: none.
    * Use `quotaLimit()` for an account's limit.

@@ -144,6 +144,14 @@ export interface ProgressResponse {
   progress: ProgressEntry[];
 }
 
+/** `POST /api/class-reset/preview` and `POST /api/class-reset`: what goes (or went) when a class is reset. */
+export interface ClassResetView {
+  accounts: { address: string; messages: number; bytes: number; sessions: number; exercises: number }[];
+  totals: { accounts: number; messages: number; bytes: number; sessions: number; exercises: number };
+  /** Sessions of these students still open: kept. */
+  openSessions: number;
+}
+
 /** One filter of the web form (docs/sieve.md "In the web UI"): a header test and what to do on a match. */
 export interface SieveFilterRule {
   /** From, To (To or Cc), Subject, or the header named in `header`. */

@@ -61,6 +61,8 @@ export interface KeylogLike {
 export interface ExerciseTrackerLike {
   /** Stops checking new sessions and waits for the ticks in progress. */
   stop(): Promise<void>;
+  /** The lab served `address`'s mail client configuration (autoconfig, Autodiscover) to `remote`. */
+  autoconfigServed(address: string, remote: string): void;
 }
 
 export interface WebContext {

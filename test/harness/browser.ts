@@ -13,8 +13,15 @@ export class Browser {
     readonly localAddress: string,
   ) {}
 
-  request(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
-    const data = body === undefined ? undefined : JSON.stringify(body);
+  /** `body`: sent as JSON; `raw` instead: sent as it is, with that content type (e.g. an XML request). */
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+    raw?: { type: string; data: string },
+  ): Promise<{ status: number; text: string }> {
+    const data = raw ? raw.data : body === undefined ? undefined : JSON.stringify(body);
+    const type = raw ? raw.type : 'application/json';
     return new Promise((resolve, reject) => {
       const req = http.request(
         {
@@ -26,7 +33,7 @@ export class Browser {
           headers: {
             cookie: this.cookie,
             'x-postbode': '1',
-            ...(data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {}),
+            ...(data ? { 'content-type': type, 'content-length': Buffer.byteLength(data) } : {}),
           },
         },
         (res) => {

@@ -69,6 +69,9 @@ export interface PostbodeProcess {
 
 const DEFAULT_LISTENERS = ['smtp', 'submission', 'submissions', 'pop3', 'pop3s', 'imap', 'imaps'];
 
+/** How long a test server may take to print its "started" line. */
+const START_TIMEOUT_MS = 60_000;
+
 export async function startPostbode(opts: ServerOptions = {}): Promise<PostbodeProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'postbode-test-'));
   const hostname = opts.hostname ?? 'mx.example.test';
@@ -99,7 +102,13 @@ export async function startPostbode(opts: ServerOptions = {}): Promise<PostbodeP
   });
   const ports = await new Promise<Record<string, number>>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
-    const timer = setTimeout(() => reject(new Error(`server did not start in 15 s: ${stderr}`)), 15000);
+    // Generous: on a loaded 2-core CI machine three nodes starting at once (schema migration under an
+    // advisory lock, TLS key generation) have taken over 15 s. A server that does not start is killed,
+    // so that it cannot outlive its test and keep the test file from ending.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start in ${START_TIMEOUT_MS / 1000} s: ${stderr}`));
+    }, START_TIMEOUT_MS);
     rl.on('line', (line) => {
       let entry: Record<string, unknown>;
       try {

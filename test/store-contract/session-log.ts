@@ -225,6 +225,33 @@ export function sessionLogContract(harness: () => StoreHarness): void {
       assert.deepEqual(await log().list(), []);
     });
 
+    it('deletes the named sessions with their events and wire, no others', async () => {
+      const sessions = [1, 2, 3].map((n) => session(`d${n}`, { start: n * 100, events: 1 }));
+      await log().append({
+        sessions,
+        events: sessions.map((s) => event(s.id, 0)),
+        wire: sessions.map((s) => ({
+          sessionId: s.id,
+          t: 1,
+          dir: 'in' as const,
+          data: Buffer.from('x'),
+          secrets: null,
+        })),
+      });
+      assert.equal(await log().delete([]), 0);
+      assert.equal(await log().delete(['d1', 'd3', 'nope']), 2);
+      assert.deepEqual(
+        (await log().list()).map((s) => s.id),
+        ['d2'],
+      );
+      assert.deepEqual(await log().events('d1'), []);
+      assert.deepEqual(await log().wire('d3'), []);
+      assert.equal((await log().events('d2')).length, 1);
+      assert.equal((await log().wire('d2')).length, 1);
+      const many = Array.from({ length: 1200 }, (_, i) => `m${i}`);
+      assert.equal(await log().delete([...many, 'd2']), 1, 'more ids than one statement binds');
+    });
+
     it('finishOpen ends the sessions that have no end', async () => {
       await log().append({
         sessions: [session('o1', { start: 100 }), session('o2', { start: 200, end: 250, closeReason: 'QUIT' })],

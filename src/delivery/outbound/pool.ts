@@ -14,6 +14,10 @@
  * - A reused session that turns out dead before any recipient was answered is replaced once by a fresh
  *   connection (the peer may close an idle connection just as we start).
  * - Sessions with different TLS demands (MTA-STS verified TLS, relay AUTH) are never shared.
+ * - A transaction's `settle` (the caller's record of its outcome) runs before its session is parked or
+ *   its slot freed: the next message on that session (or slot) starts only after the previous one's
+ *   outcome is recorded, so at most `limit` messages per destination are accepted by the peer and not
+ *   yet recorded (what a crash can make the queue send again).
  */
 import {
   type ClientOptions,
@@ -86,8 +90,16 @@ export class SessionPool {
     this.#limit = new KeyedLimit(Math.max(1, opts.limit));
   }
 
-  /** Runs one transaction on a pooled session to `host`; never throws for SMTP or network failures. */
-  deliver(host: RouteHost, tx: Transaction): Promise<HostDeliveryResult> {
+  /**
+   * Runs one transaction on a pooled session to `host`; never throws for SMTP or network failures.
+   * `settle` runs with the result while the session and its slot are still held (see the header); an
+   * error of `settle` is thrown after the session went back.
+   */
+  deliver(
+    host: RouteHost,
+    tx: Transaction,
+    settle?: (result: HostDeliveryResult) => Promise<void>,
+  ): Promise<HostDeliveryResult> {
     const destination = `${host.host}:${host.port}`;
     const key = `${destination}|${host.verifiedTls ? 'verified' : 'opportunistic'}|${host.relay?.auth?.user ?? ''}`;
     return this.#limit.run(destination, async () => {
@@ -97,7 +109,11 @@ export class SessionPool {
         if (!session) {
           const opened = await SmtpSession.open(host, this.#opts.client);
           this.opened++;
-          if (!opened.ok) return connectionFailed(tx, opened.error);
+          if (!opened.ok) {
+            const failed = connectionFailed(tx, opened.error);
+            await settle?.(failed);
+            return failed;
+          }
           session = opened.session;
         }
         const result = await session.send(tx);
@@ -111,7 +127,11 @@ export class SessionPool {
         // After a completed DATA the peer is ready for the next MAIL (RFC 5321 §4.1.1.4); only a
         // transaction that ended early needs an RSET.
         const clean = result.error === null && result.recipients.every((r) => r.state === 'delivered');
-        await this.#release(destination, key, session, !clean);
+        try {
+          await settle?.(result);
+        } finally {
+          await this.#release(destination, key, session, !clean);
+        }
         return result;
       }
     });

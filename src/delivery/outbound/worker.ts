@@ -6,6 +6,12 @@
  * - A recipient is recorded `delivered` only after the peer's 2xx to the end of DATA (see client.ts).
  *   The result is recorded with `store.queue.recordAttempt` after the session; a crash between the
  *   peer's 250 and that record makes the next attempt re-send (RFC 5321 §6.1: duplicates over loss).
+ * - An entry whose pending recipients are all in one domain (nearly all) is recorded while its
+ *   session is still held (the pool's `settle`): the session carries its next message only after this
+ *   one's record, so at most `concurrencyPerDestination` messages per destination can be sent again
+ *   after a crash. An entry for several domains is recorded after all its sessions went back (holding
+ *   one destination's session while waiting for another's could deadlock two such entries); its
+ *   messages may add to that bound.
  * - An entry with no pending recipient left is removed by the store in the same write.
  * - Pending recipients get the next attempt from the backoff table; after the queue lifetime they are
  *   failed as "expired" (backoff.ts).
@@ -316,85 +322,99 @@ export class OutboundWorker {
         byDomain.set(d, [...(byDomain.get(d) ?? []), address]);
       }
       const message = await store.blobs.read(entry.blobId);
+      let finished = false;
+      const finish = (results: RecipientResult[]) => {
+        finished = true;
+        return this.#finish(entry, results, message);
+      };
       const groups = await Promise.all(
-        [...byDomain].map(([domain, recipients]) => this.#deliverDomain(entry, domain, recipients, message)),
+        [...byDomain].map(([domain, recipients]) =>
+          // One domain: record inside the last session, before it goes back (see the header).
+          this.#deliverDomain(entry, domain, recipients, message, byDomain.size === 1 ? finish : undefined),
+        ),
       );
-      let results = groups.flat();
-
-      const now = this.#now();
-      let nextAttemptAt = now;
-      const stillPending = results.filter((r) => r.state === 'pending');
-      const lastError = stillPending.find((r) => r.error)?.error ?? null;
-      if (stillPending.length > 0) {
-        const next = nextAttempt(entry, now, this.#opts.backoff);
-        if (next.expired) {
-          results = results.map((r) =>
-            r.state === 'pending'
-              ? {
-                  ...r,
-                  state: 'failed',
-                  error: `expired: no delivery within the queue lifetime; last error: ${r.error ?? 'none'}`,
-                }
-              : r,
-          );
-        } else {
-          nextAttemptAt = next.at;
-        }
-      }
-      const failed = results
-        .filter((r) => r.state === 'failed')
-        .map((r) => ({ address: r.address, error: r.error ?? '', ...(r.remoteMta ? { remoteMta: r.remoteMta } : {}) }));
-      if (failed.length > 0 && this.#opts.onPermanentFailure) {
-        await this.#notify('permanent failure', entry, () => this.#opts.onPermanentFailure?.(entry, failed, message));
-      }
-      const notifyOf = new Map(entry.recipients.map((r) => [r.address, r.notify]));
-      const relayed = results
-        .filter((r) => r.state === 'delivered' && r.relayed && notifyOf.get(r.address)?.includes('SUCCESS'))
-        .map((r) => ({ address: r.address, remoteMta: r.remoteMta ?? '', reply: r.reply ?? '' }));
-      if (relayed.length > 0 && this.#opts.onRelayed) {
-        await this.#notify('relayed', entry, () => this.#opts.onRelayed?.(entry, relayed, message));
-      }
-      const warnAfter = this.#opts.delayWarningMs ?? 0;
-      const pendingNow = results.filter((r) => r.state === 'pending');
-      if (
-        pendingNow.length > 0 &&
-        warnAfter > 0 &&
-        entry.delayWarnedAt === null &&
-        now.getTime() - entry.createdAt.getTime() >= warnAfter &&
-        this.#opts.onDelayed
-      ) {
-        const until = new Date(entry.createdAt.getTime() + (this.#opts.backoff?.lifetimeMs ?? DEFAULT_LIFETIME_MS));
-        const delayed = pendingNow.map((r) => ({ address: r.address, error: r.error }));
-        if (await this.#notify('delay warning', entry, () => this.#opts.onDelayed?.(entry, delayed, message, until))) {
-          await store.queue.markDelayWarned(entry.id, now);
-        }
-      }
-      const recorded = await store.queue.recordAttempt(
-        entry.id,
-        {
-          recipients: results.map((r) => ({ address: r.address, state: r.state, error: r.error })),
-          nextAttemptAt,
-          error: lastError,
-        },
-        lease,
-      );
-      const counts = { delivered: 0, failed: 0, pending: 0 };
-      for (const r of results) counts[r.state]++;
-      if (recorded) {
-        log.info({ queueId: entry.id, attempt: entry.attempts + 1, ...counts, nextAttemptAt }, 'outbound attempt');
-      } else {
-        // Gone meanwhile (deleted), or taken over after our lease ran out: the new holder records its own.
-        log.warn(
-          { queueId: entry.id, ...counts },
-          'outbound attempt not recorded: the entry is gone or another worker holds it',
-        );
-      }
+      if (!finished) await finish(groups.flat());
     } catch (err) {
       // A store or blob failure: leave the entry as it is, free for the next scan.
       log.error({ err, queueId: entry.id }, 'outbound attempt failed');
       await store.queue.release(lease.owner, [entry.id]).catch(() => {});
     } finally {
       this.#inFlight.delete(entry.id);
+    }
+  }
+
+  /** The end of an attempt: expiry, DSN callbacks, the delay warning, and the record of the outcome. */
+  async #finish(entry: QueueEntry, attempted: RecipientResult[], message: Buffer): Promise<void> {
+    const { store, log } = this.#opts;
+    const lease = { owner: this.#lease.owner };
+    let results = attempted;
+    const now = this.#now();
+    let nextAttemptAt = now;
+    const stillPending = results.filter((r) => r.state === 'pending');
+    const lastError = stillPending.find((r) => r.error)?.error ?? null;
+    if (stillPending.length > 0) {
+      const next = nextAttempt(entry, now, this.#opts.backoff);
+      if (next.expired) {
+        results = results.map((r) =>
+          r.state === 'pending'
+            ? {
+                ...r,
+                state: 'failed',
+                error: `expired: no delivery within the queue lifetime; last error: ${r.error ?? 'none'}`,
+              }
+            : r,
+        );
+      } else {
+        nextAttemptAt = next.at;
+      }
+    }
+    const failed = results
+      .filter((r) => r.state === 'failed')
+      .map((r) => ({ address: r.address, error: r.error ?? '', ...(r.remoteMta ? { remoteMta: r.remoteMta } : {}) }));
+    if (failed.length > 0 && this.#opts.onPermanentFailure) {
+      await this.#notify('permanent failure', entry, () => this.#opts.onPermanentFailure?.(entry, failed, message));
+    }
+    const notifyOf = new Map(entry.recipients.map((r) => [r.address, r.notify]));
+    const relayed = results
+      .filter((r) => r.state === 'delivered' && r.relayed && notifyOf.get(r.address)?.includes('SUCCESS'))
+      .map((r) => ({ address: r.address, remoteMta: r.remoteMta ?? '', reply: r.reply ?? '' }));
+    if (relayed.length > 0 && this.#opts.onRelayed) {
+      await this.#notify('relayed', entry, () => this.#opts.onRelayed?.(entry, relayed, message));
+    }
+    const warnAfter = this.#opts.delayWarningMs ?? 0;
+    const pendingNow = results.filter((r) => r.state === 'pending');
+    if (
+      pendingNow.length > 0 &&
+      warnAfter > 0 &&
+      entry.delayWarnedAt === null &&
+      now.getTime() - entry.createdAt.getTime() >= warnAfter &&
+      this.#opts.onDelayed
+    ) {
+      const until = new Date(entry.createdAt.getTime() + (this.#opts.backoff?.lifetimeMs ?? DEFAULT_LIFETIME_MS));
+      const delayed = pendingNow.map((r) => ({ address: r.address, error: r.error }));
+      if (await this.#notify('delay warning', entry, () => this.#opts.onDelayed?.(entry, delayed, message, until))) {
+        await store.queue.markDelayWarned(entry.id, now);
+      }
+    }
+    const recorded = await store.queue.recordAttempt(
+      entry.id,
+      {
+        recipients: results.map((r) => ({ address: r.address, state: r.state, error: r.error })),
+        nextAttemptAt,
+        error: lastError,
+      },
+      lease,
+    );
+    const counts = { delivered: 0, failed: 0, pending: 0 };
+    for (const r of results) counts[r.state]++;
+    if (recorded) {
+      log.info({ queueId: entry.id, attempt: entry.attempts + 1, ...counts, nextAttemptAt }, 'outbound attempt');
+    } else {
+      // Gone meanwhile (deleted), or taken over after our lease ran out: the new holder records its own.
+      log.warn(
+        { queueId: entry.id, ...counts },
+        'outbound attempt not recorded: the entry is gone or another worker holds it',
+      );
     }
   }
 
@@ -414,6 +434,8 @@ export class OutboundWorker {
     domain: string,
     recipients: string[],
     message: Buffer,
+    /** Records the outcome inside the last host's session (the entry has this one domain). */
+    onFinal?: (results: RecipientResult[]) => Promise<void>,
   ): Promise<RecipientResult[]> {
     const route = await this.#router.resolve(domain);
     if (route.kind !== 'hosts') {
@@ -445,7 +467,14 @@ export class OutboundWorker {
         ret: entry.dsnRet,
         envid: entry.dsnEnvid,
       };
-      const result = await this.#pool.deliver(host, tx);
+      const last = host === hosts[hosts.length - 1];
+      const result = await this.#pool.deliver(host, tx, async (result) => {
+        const pending = result.recipients.filter((r) => r.state === 'pending');
+        // Try the next MX only when this host failed as a whole (RFC 5321 §5.1).
+        if (onFinal && (last || pending.length === 0 || !result.hostFailed)) {
+          await onFinal([...decided, ...result.recipients.filter((r) => r.state !== 'pending'), ...pending]);
+        }
+      });
       const key = `${host.host}:${host.port}`;
       this.#opts.log.debug({ queueId: entry.id, domain, host: key, error: result.error }, 'outbound session');
       decided.push(...result.recipients.filter((r) => r.state !== 'pending'));

@@ -35,7 +35,7 @@ async function run(s: ImapSession, tag: string, cmd: CopyCommand): Promise<void>
     // RFC 9051 §6.4.7: the client may CREATE it and try again.
     return s.no(tag, `Mailbox "${cmd.mailbox}" does not exist; CREATE it first`, 'TRYCREATE');
   }
-  const messages = selectMessages(sel, cmd.set, cmd.uid).map((i) => sel.messages[i]);
+  const messages = selectMessages(sel, cmd.set, cmd.uid).map((i) => sel.message(i));
   if (messages.length === 0) {
     await s.announce(true);
     return s.ok(tag, `${name} completed: no messages`);

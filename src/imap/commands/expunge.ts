@@ -47,10 +47,12 @@ async function run(s: ImapSession, tag: string, name: string, set: SequenceSet |
   const sel = s.selected!;
   if (sel.readOnly) return s.no(tag, 'The mailbox is read-only (EXAMINE); SELECT it to expunge', 'READ-ONLY');
   await s.announce(true);
-  const uids = (set === null ? sel.messages.map((_, i) => i) : selectMessages(sel, set, true))
-    .map((i) => sel.messages[i])
-    .filter((m) => m.flags.includes('\\Deleted'))
-    .map((m) => m.uid);
+  const uids: number[] = [];
+  if (set === null) {
+    for (let i = 0; i < sel.exists; i++) if (sel.flagsAt(i).includes('\\Deleted')) uids.push(sel.uidAt(i));
+  } else {
+    for (const i of selectMessages(sel, set, true)) if (sel.flagsAt(i).includes('\\Deleted')) uids.push(sel.uidAt(i));
+  }
   await expungeOwn(s, uids);
   await s.announce(true);
   if (s.condstore) return s.ok(tag, `${name} completed`, { code: 'HIGHESTMODSEQ', value: sel.highestModseq });

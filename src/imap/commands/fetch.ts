@@ -107,7 +107,7 @@ async function chooseMessages(s: ImapSession, cmd: FetchCommand, changedSince: n
     sendVanished(s, gone, true);
   }
   // RFC 7162 §3.1.4.1: only messages with a mod-sequence greater than CHANGEDSINCE.
-  return indices.filter((i) => sel.messages[i].modseq > changedSince);
+  return indices.filter((i) => sel.modseqAt(i) > changedSince);
 }
 
 /**
@@ -118,11 +118,11 @@ async function chooseMessages(s: ImapSession, cmd: FetchCommand, changedSince: n
 async function setImplicitSeen(s: ImapSession, indices: number[]): Promise<Set<number> | null> {
   const sel = s.selected!;
   if (sel.readOnly) return null;
-  const unseen = indices.map((i) => sel.messages[i]).filter((m) => !m.flags.includes('\\Seen'));
+  const unseen = indices.filter((i) => !sel.flagsAt(i).includes('\\Seen')).map((i) => sel.uidAt(i));
   if (unseen.length === 0) return null;
   const changed = await s.store.messages.setFlags({
     mailboxId: sel.mailbox.id,
-    uids: unseen.map((m) => m.uid),
+    uids: unseen,
     op: 'add',
     flags: ['\\Seen'],
   });
@@ -194,7 +194,7 @@ function cutBatch(
   let bytes = 0;
   while (at < indices.length && messages.length < most && (messages.length === 0 || bytes < BATCH_BYTES)) {
     const i = indices[at++];
-    const m = sel.messages[i];
+    const m = sel.message(i);
     messages.push(m);
     seqs.push(i + 1);
     bytes += m.size;

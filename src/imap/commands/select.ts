@@ -8,16 +8,20 @@
  *   FLAGS (ImapSession.sendFlagLists / noteKeywords, RFC 3501 §7.2.6).
  * - Subscribe, then read (ChangeFeed.ready): the session subscribes to the mailbox's changes first,
  *   waits until the feed delivers every change committed from then on (a network store's feed reads
- *   its baseline), and only then reads the mailbox row and its message list. A change committed in
+ *   its baseline), and only then reads the mailbox row and its messages. A change committed in
  *   between arrives as an event, and the view drops those it already holds (selected.ts `announce`).
- *   The row is read before the list, so its UIDNEXT and HIGHESTMODSEQ are never ahead of the list;
- *   they are raised to what the list shows (a delivery that committed between the two reads).
+ *   The row is read before the messages, so its UIDNEXT and HIGHESTMODSEQ are never ahead of them;
+ *   they are raised to what the messages show (a delivery that committed between the two reads).
+ * - The messages come from the process's shared snapshot of the mailbox (src/imap/snapshot.ts): when
+ *   it is as new as the row, nothing more is read; when older, only what changed since; only the
+ *   first SELECT of a mailbox reads every message (as columns, `listColumns`).
  */
-import type { Mailbox, MailboxChange, MessageInfo } from '../../store/types.js';
+import type { Mailbox, MailboxChange } from '../../store/types.js';
 import { sendVanished } from '../fetch/vanished.js';
 import { RecentClaims } from '../recent.js';
 import { SelectedMailbox } from '../selected.js';
 import type { ImapSession } from '../session.js';
+import { type MailboxSnapshot, SnapshotCache } from '../snapshot.js';
 import { type ParseContext, printable } from '../wire/commands.js';
 import type { Reader } from '../wire/reader.js';
 import { resolveSequenceSet, type SequenceSet } from '../wire/seqset.js';
@@ -50,26 +54,23 @@ async function open(
   };
   const unsubscribe = s.store.changes.subscribe(found.id, (change) => forward(change));
   let row: Mailbox | null;
-  let infos: MessageInfo[];
+  let snapshot: MailboxSnapshot | null;
   try {
     await s.store.changes.ready?.(found.id);
     row = await s.store.mailboxes.getById(found.id);
-    infos = row ? await s.store.messages.list(row.id) : [];
+    snapshot = row ? await SnapshotCache.of(s.store).load(s.store, row) : null;
   } catch (error) {
     unsubscribe();
     throw error;
   }
-  if (!row) {
+  if (!row || !snapshot) {
     unsubscribe();
     return missing();
   }
-  let { uidNext, highestModseq } = row;
-  for (const m of infos) {
-    if (m.uid >= uidNext) uidNext = m.uid + 1;
-    if (m.modseq > highestModseq) highestModseq = m.modseq;
-  }
+  const uidNext = Math.max(row.uidNext, snapshot.maxUid + 1);
+  const highestModseq = Math.max(row.highestModseq, snapshot.maxModseq);
   const mailbox = { ...row, uidNext, highestModseq };
-  const sel = new SelectedMailbox(mailbox, readOnly, infos, RecentClaims.of(s.store)).listen((_id, fn) => {
+  const sel = new SelectedMailbox(mailbox, readOnly, snapshot, RecentClaims.of(s.store)).listen((_id, fn) => {
     forward = fn;
     for (const change of early.splice(0)) fn(change);
     return unsubscribe;
@@ -77,10 +78,7 @@ async function open(
   s.selected = sel;
   s.state = 'selected';
   s.conn.trace.state(`selected ${mailbox.name}`);
-  let firstUnseen = 0;
-  sel.messages.forEach((m, i) => {
-    if (!firstUnseen && !m.flags.includes('\\Seen')) firstUnseen = i + 1;
-  });
+  const firstUnseen = sel.firstUnseen();
   s.untagged(`${sel.exists} EXISTS`);
   if (!s.rev2) {
     // RFC 3501 §6.3.1: RECENT, the messages with \Recent (this session's, see recent.ts).
@@ -113,18 +111,20 @@ async function resync(s: ImapSession, sel: SelectedMailbox, q: QresyncParams): P
     (uid) => uid < sel.uidNext && inKnown(uid),
   );
   sendVanished(s, vanished, true);
-  sel.messages.forEach((m, i) => {
-    if (m.modseq <= since || !inKnown(m.uid)) return;
+  for (let i = 0; i < sel.exists; i++) {
+    const modseq = sel.modseqAt(i);
+    const uid = sel.uidAt(i);
+    if (modseq <= since || !inKnown(uid)) continue;
     s.send(
       s
         .builder()
         .untagged()
-        .raw(`${i + 1} FETCH (UID ${m.uid} FLAGS `)
-        .flags(s.flagsOf(m, m.flags))
-        .raw(` MODSEQ (${m.modseq}))`)
+        .raw(`${i + 1} FETCH (UID ${uid} FLAGS `)
+        .flags(s.flagsOf({ recent: sel.recentAt(i) }, sel.flagsAt(i)))
+        .raw(` MODSEQ (${modseq}))`)
         .crlf(),
     );
-  });
+  }
 }
 
 export const select = command({
@@ -160,7 +160,7 @@ export const close = command({
     // RFC 9051 §6.4.1: CLOSE expunges \Deleted messages silently (no EXPUNGE responses), unless read-only.
     // The store checks \Deleted itself: another session may have changed it since the view knew.
     if (!sel.readOnly) {
-      const uids = sel.messages.map((m) => m.uid);
+      const uids = sel.allUids();
       if (uids.length) await s.store.messages.expungeDeleted(sel.mailbox.id, uids);
     }
     s.deselect();

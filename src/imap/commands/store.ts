@@ -75,7 +75,7 @@ export const store = command({
     if (sel.readOnly) return s.no(tag, 'The mailbox is read-only (EXAMINE); SELECT it to change flags', 'READ-ONLY');
 
     const indices = selectMessages(sel, cmd.set, cmd.uid);
-    const uids = indices.map((i) => sel.messages[i].uid);
+    const uids = indices.map((i) => sel.uidAt(i));
     const since =
       cmd.unchangedSince === null
         ? undefined
@@ -137,7 +137,7 @@ export const store = command({
           .builder()
           .untagged()
           .raw(`${seq} FETCH (UID ${info.uid} FLAGS `)
-          .flags(s.flagsOf(sel.messages[seq - 1], info.flags))
+          .flags(s.flagsOf({ recent: sel.recentAt(seq - 1) }, info.flags))
           .raw(` MODSEQ (${info.modseq}))`)
           .crlf(),
       );

@@ -46,7 +46,7 @@ import {
 import type { Store } from '../../store/types.js';
 import type { SearchKey } from '../commands/search-grammar.js';
 import { emailIdHashPrefix } from '../fetch/objectid.js';
-import type { SelectedMailbox, SelectedMessage } from '../selected.js';
+import type { MessageScratch, SelectedMailbox, SelectedMessage } from '../selected.js';
 import type { ImapDate } from '../wire/reader.js';
 import { resolveSequenceSet } from '../wire/seqset.js';
 import { CHUNK, type DigestCache, loadDigests, type MessageDigest, Pacer } from './digest.js';
@@ -444,11 +444,13 @@ function mimeHeaders(f: FullView): string {
  * matching messages, ascending.
  */
 export async function runSearch(scope: SearchScope, root: Matcher): Promise<number[]> {
-  const msgs = scope.selected.messages;
+  const sel = scope.selected;
   const matched: number[] = [];
   let pending: number[] = [];
-  for (let i = 0; i < msgs.length; i++) {
-    const r = root.test(msgs[i], i + 1, {});
+  // The tests read the message at once and keep nothing of it: one scratch object serves every one.
+  const scratch: MessageScratch = { uid: 0, flags: [], modseq: 0, size: 0, blobId: 0, internalDate: 0, recent: false };
+  for (let i = 0, n = sel.exists; i < n; i++) {
+    const r = root.test(sel.readInto(i, scratch), i + 1, {});
     if (r === true) matched.push(i);
     else if (r === undefined) pending.push(i);
   }
@@ -461,7 +463,7 @@ export async function runSearch(scope: SearchScope, root: Matcher): Promise<numb
     }
     const still: number[] = [];
     for (const i of pending) {
-      const r = root.test(msgs[i], i + 1, {});
+      const r = root.test(sel.readInto(i, scratch), i + 1, {});
       if (r === true) matched.push(i);
       else if (r === undefined) still.push(i);
     }
@@ -479,7 +481,7 @@ export async function runSearch(scope: SearchScope, root: Matcher): Promise<numb
       const ls = loaded.slice(from, from + CHUNK);
       await loadStage(scope, idx, ls, stage, pacer);
       idx.forEach((i, k) => {
-        const r = root.test(msgs[i], i + 1, ls[k]);
+        const r = root.test(sel.message(i), i + 1, ls[k]);
         if (r === true) matched.push(i);
         else if (r === undefined) {
           nextPending.push(i);
@@ -498,7 +500,6 @@ export async function runSearch(scope: SearchScope, root: Matcher): Promise<numb
 /** Loads what `stage` needs for the messages at view indices `idx` (one chunk). */
 async function loadStage(scope: SearchScope, idx: number[], ls: Loaded[], stage: number, pacer: Pacer): Promise<void> {
   const sel = scope.selected;
-  const msgs = sel.messages;
   const store = scope.store;
   // Only the digest stage loads digests: HEADER, BODY and TEXT read the bytes and need no meta parse.
   const needDigest = stage === DIGEST ? idx.map((_, k) => k).filter((k) => ls[k].digest === undefined) : [];
@@ -507,7 +508,7 @@ async function loadStage(scope: SearchScope, idx: number[], ls: Loaded[], stage:
       store,
       scope.cache,
       sel.mailbox,
-      needDigest.map((k) => msgs[idx[k]]),
+      needDigest.map((k) => sel.message(idx[k])),
       pacer,
     );
     needDigest.forEach((k, j) => {
@@ -516,7 +517,7 @@ async function loadStage(scope: SearchScope, idx: number[], ls: Loaded[], stage:
   }
   for (let k = 0; k < idx.length; k++) {
     const l = ls[k];
-    const m = msgs[idx[k]];
+    const m = sel.message(idx[k]);
     if (l.digest === null) {
       // gone (found out at the digest stage)
       l.header ??= null;

@@ -86,9 +86,8 @@ export const RETURN_ALL: SearchReturn = { min: false, max: false, all: true, cou
  */
 export function writeResult(s: ImapSession, tag: string, form: ResultForm, indices: number[]): void {
   const sel = s.selected!;
-  const msgs = sel.messages;
-  const numbers = indices.map((i) => (form.uid ? msgs[i].uid : i + 1));
-  const highest = (list: number[]): number => list.reduce((h, i) => Math.max(h, msgs[i].modseq), 0);
+  const numbers = indices.map((i) => (form.uid ? sel.uidAt(i) : i + 1));
+  const highest = (list: number[]): number => list.reduce((h, i) => Math.max(h, sel.modseqAt(i)), 0);
   const ret = form.returnOptions;
   if (ret === null) {
     // RFC 3501 §7.2.5 `* SEARCH` (IMAP4rev1 only); RFC 5256 §4 (BASE.7.2.SORT) `* SORT`; RFC 7162
@@ -108,7 +107,7 @@ export function writeResult(s: ImapSession, tag: string, form: ResultForm, indic
       : indices;
     saveResult(
       sel,
-      kept.map((i) => msgs[i].uid),
+      kept.map((i) => sel.uidAt(i)),
     );
   }
   // RFC 5182 §1: SAVE alone suppresses the SEARCH response.

@@ -22,9 +22,7 @@ import { NumberSet, resolveSequenceSet, type SequenceSet } from '../wire/seqset.
 export function resolveSet(sel: SelectedMailbox, set: SequenceSet, uid: boolean): NumberSet {
   if (set.kind === 'saved') {
     const out: number[] = [];
-    sel.messages.forEach((m, i) => {
-      if (sel.savedSearch.contains(m.uid)) out.push(uid ? m.uid : i + 1);
-    });
+    for (const i of savedIndices(sel)) out.push(uid ? sel.uidAt(i) : i + 1);
     return NumberSet.fromNumbers(out);
   }
   return resolveSequenceSet(set, uid ? sel.maxUid : sel.exists);
@@ -41,15 +39,26 @@ export function beyondMailbox(sel: SelectedMailbox, set: SequenceSet, uid: boole
   return max !== null && max > sel.exists;
 }
 
-/** The messages `set` names, as indices into `sel.messages` (sequence number - 1), ascending. */
-export function selectMessages(sel: SelectedMailbox, set: SequenceSet, uid: boolean): number[] {
-  if (set.kind === 'saved') {
-    const out: number[] = [];
-    sel.messages.forEach((m, i) => {
-      if (sel.savedSearch.contains(m.uid)) out.push(i);
-    });
+/** The view indices of the messages in `$`, ascending: each saved UID looked up (`$` is usually small). */
+function savedIndices(sel: SelectedMailbox): number[] {
+  const out: number[] = [];
+  const saved = sel.savedSearch;
+  if (saved.size > sel.exists) {
+    for (let i = 0; i < sel.exists; i++) if (saved.contains(sel.uidAt(i))) out.push(i);
     return out;
   }
+  for (const [lo, hi] of saved.ranges) {
+    for (let uid = lo; uid <= hi; uid++) {
+      const i = sel.indexOfUid(uid);
+      if (i >= 0) out.push(i);
+    }
+  }
+  return out;
+}
+
+/** The messages `set` names, as view indices (sequence number - 1), ascending. */
+export function selectMessages(sel: SelectedMailbox, set: SequenceSet, uid: boolean): number[] {
+  if (set.kind === 'saved') return savedIndices(sel);
   const numbers = resolveSet(sel, set, uid);
   const out: number[] = [];
   if (!uid) {
@@ -59,10 +68,12 @@ export function selectMessages(sel: SelectedMailbox, set: SequenceSet, uid: bool
   // UIDs: walk the view (ascending UIDs) against the ranges; cost is O(messages + ranges).
   const ranges = numbers.ranges;
   let r = 0;
-  sel.messages.forEach((m, i) => {
-    while (r < ranges.length && ranges[r][1] < m.uid) r++;
-    if (r < ranges.length && ranges[r][0] <= m.uid) out.push(i);
-  });
+  const n = sel.exists;
+  for (let i = 0; i < n; i++) {
+    const u = sel.uidAt(i);
+    while (r < ranges.length && ranges[r][1] < u) r++;
+    if (r < ranges.length && ranges[r][0] <= u) out.push(i);
+  }
   return out;
 }
 

@@ -33,7 +33,7 @@ export function digestsOf(scope: SearchScope, indices: readonly number[]): Promi
     scope.store,
     scope.cache,
     sel.mailbox,
-    indices.map((i) => sel.messages[i]),
+    indices.map((i) => sel.message(i)),
   );
 }
 
@@ -51,13 +51,16 @@ export async function sortMessages(
   indices: readonly number[],
   criteria: readonly SortCriterion[],
 ): Promise<number[]> {
-  const msgs = scope.selected.messages;
+  const sel = scope.selected;
   const digests = criteria.some((c) => NEEDS_DIGEST.has(c.key))
     ? await digestsOf(scope, indices)
     : new Array<MessageDigest | null>(indices.length).fill(null);
   const columns = criteria.map((c) => ({
     sign: c.reverse ? -1 : 1,
-    values: indices.map((i, k) => sortValue(c.key, msgs[i].internalDate, msgs[i].size, digests[k])),
+    values: indices.map((i, k) => {
+      const m = sel.message(i);
+      return sortValue(c.key, m.internalDate, m.size, digests[k]);
+    }),
   }));
   const order = indices.map((_, k) => k);
   order.sort((a, b) => {

@@ -49,15 +49,15 @@ export async function threadMessages(
   algorithm: ThreadAlgorithm,
   uid: boolean,
 ): Promise<string> {
-  const msgs = scope.selected.messages;
+  const sel = scope.selected;
   const digests = await digestsOf(scope, indices);
   const items: Item[] = indices.map((idx, k) => {
     const d = digests[k];
     const base = d?.base() ?? { base: '', replyOrForward: false };
     return {
       idx,
-      num: uid ? msgs[idx].uid : idx + 1,
-      time: sentTime(d, msgs[idx].internalDate),
+      num: uid ? sel.uidAt(idx) : idx + 1,
+      time: sentTime(d, sel.message(idx).internalDate),
       base: base.base,
       replyOrForward: base.replyOrForward,
     };
@@ -134,7 +134,7 @@ async function loadThreadIds(
   for (let j = 0; j < want.length; j++) {
     const k = want[j];
     const d = digests[k]!;
-    const b = await scope.store.blobs.readRange(sel.messages[indices[k]].blobId, 0, d.headerLength).catch(() => null);
+    const b = await scope.store.blobs.readRange(sel.message(indices[k]).blobId, 0, d.headerLength).catch(() => null);
     if (b !== null) d.threadIds = threadIds(b);
     if (j % CHUNK === CHUNK - 1) await pacer.pause();
   }

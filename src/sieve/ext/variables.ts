@@ -33,10 +33,26 @@ export function isValidVariableName(name: string, globalNamespace: boolean): boo
 
 const REFERENCE = /\$\{(\d+|[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}/g;
 
-/** Replaces each variable reference by `lookup(name)` (name lower-cased; a number for match variables). */
-export function substitute(value: string, lookup: (name: string) => string): string {
+/**
+ * Replaces each variable reference by `lookup(name)` (name lower-cased; a number for match
+ * variables). Values stop being inserted once the result would pass `maxLength` characters, so a
+ * string of many references to a long variable cannot grow without bound (the text written in the
+ * script itself is always kept).
+ */
+export function substitute(
+  value: string,
+  lookup: (name: string) => string,
+  maxLength = Number.POSITIVE_INFINITY,
+): string {
   if (!value.includes('${')) return value;
-  return value.replace(REFERENCE, (_all, name: string) => lookup(name.toLowerCase()));
+  let inserted = 0;
+  const room = Math.max(0, maxLength - value.length);
+  return value.replace(REFERENCE, (_all, name: string) => {
+    const v = lookup(name.toLowerCase());
+    const take = Math.min(v.length, room - inserted);
+    inserted += take;
+    return take === v.length ? v : v.slice(0, take);
+  });
 }
 
 const asciiLower = (s: string) => s.replace(/[A-Z]+/g, (m) => m.toLowerCase());

@@ -8,8 +8,8 @@
  *   nodes.ts (heartbeats), accounts.ts, mailboxes.ts, messages.ts (and blobs), queue.ts (leases),
  *   quota.ts, search.ts (pg_trgm), sessionlog.ts, admins.ts, exercises.ts (the lab's exercise progress),
  *   sieve.ts (Sieve scripts and their memory), websessions.ts (web logins), nodekeys.ts (digests of the
- *   nodes' key files), certificates.ts (the shared ACME certificate); this file composes them and owns
- *   `deliver`.
+ *   nodes' key files), certificates.ts (the shared ACME certificate), logincounts.ts (the login
+ *   limiter's failure counts); this file composes them and owns `deliver`.
  * - Every write runs in `ctx.tx` and resolves after COMMIT; its mailbox changes reach this node's
  *   subscribers through the feed's read of the tables, and the other nodes' through a NOTIFY hint.
  * - Nothing that another node may change is cached in memory.
@@ -25,6 +25,7 @@ import { PgContext } from './db.js';
 import { pgExerciseProgress } from './exercises.js';
 import { PgChangeFeed } from './feed.js';
 import { PgMailboxLocks } from './locks.js';
+import { pgLoginCounts } from './logincounts.js';
 import { lockMailboxesByName, pgMailboxes } from './mailboxes.js';
 import { insertMessage, pgBlobs, pgMessages, putBlob } from './messages.js';
 import { pgNodeKeys } from './nodekeys.js';
@@ -155,6 +156,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     nodeKeys: pgNodeKeys(ctx),
     webSessions: pgWebSessions(ctx),
     certificates: pgCertificates(ctx, feed),
+    loginCounts: pgLoginCounts(ctx),
     deliver,
     async stats() {
       const row = await ctx.one<Awaited<ReturnType<Store['stats']>>>(

@@ -42,6 +42,7 @@
 import { applyFlags, FLAG_DELETED, joinFlags, splitFlags } from '../normalize.js';
 import {
   addBytes,
+  ColumnsBuilder,
   keywordList,
   MESSAGE_COLUMNS,
   type MessageRow,
@@ -400,6 +401,24 @@ export function pgMessages(ctx: PgContext, opts: { defaultQuotaBytes: number | n
       const rows = await ctx.rows<MessageRow>(
         `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = $1 ORDER BY uid`,
         [mailboxId],
+      );
+      return rows.map(toMessage);
+    },
+
+    async listColumns(mailboxId) {
+      const rows = await ctx.rows<MessageRow>(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = $1 ORDER BY uid`,
+        [mailboxId],
+      );
+      const out = new ColumnsBuilder(rows.length);
+      for (const r of rows) out.add(r.uid, r.blob_id, r.size, r.flags, r.keywords, r.internaldate, r.modseq);
+      return out.done();
+    },
+
+    async changedSince(mailboxId, sinceModseq) {
+      const rows = await ctx.rows<MessageRow>(
+        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid`,
+        [mailboxId, sinceModseq],
       );
       return rows.map(toMessage);
     },

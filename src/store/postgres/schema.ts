@@ -26,7 +26,8 @@
  *   (web logins, valid on every node), `node_keys` (digests of the key files each node's data dir must
  *   hold alike; the keys themselves stay in the data dirs), and since V2 the ACME certificate
  *   (`certificates`, its key sealed with secret.key), who orders it (`certificate_leases`) and the
- *   pending http-01 challenges (`acme_challenges`).
+ *   pending http-01 challenges (`acme_challenges`), since V6 the login limiter's failure counts
+ *   (`login_gates`, `login_address_accounts`, `login_trusted`).
  */
 import type { PoolClient } from 'pg';
 
@@ -327,8 +328,42 @@ CREATE TABLE sieve_memory (
 );
 `;
 
+/**
+ * V6: the login limiter's failure counts shared by the nodes (logincounts.ts; no SQLite counterpart: one
+ * process keeps them in memory). `login_gates` holds one row per client address key (scope 'a') and
+ * per account (scope 'u'); `login_address_accounts` splits an address's failures by account (a few
+ * accounts apart, the rest under the bucket '': limiter.ts's '\0other', which text cannot hold);
+ * `login_trusted` the addresses that logged in to an account. Rows are pruned by time and count
+ * (LoginCountStore in types.ts).
+ */
+const V6 = `
+CREATE TABLE login_gates (
+  scope        "char" NOT NULL,
+  key          text COLLATE "C" NOT NULL,
+  failures     integer NOT NULL,
+  last_failure bigint NOT NULL,
+  PRIMARY KEY (scope, key)
+);
+CREATE INDEX login_gates_age ON login_gates (scope, last_failure);
+
+CREATE TABLE login_address_accounts (
+  address  text COLLATE "C" NOT NULL,
+  account  text COLLATE "C" NOT NULL,
+  failures integer NOT NULL,
+  PRIMARY KEY (address, account)
+);
+
+CREATE TABLE login_trusted (
+  account text COLLATE "C" NOT NULL,
+  address text COLLATE "C" NOT NULL,
+  at      bigint NOT NULL,
+  PRIMARY KEY (account, address)
+);
+CREATE INDEX login_trusted_age ON login_trusted (at);
+`;
+
 /** Migration i brings the schema from version i to i + 1. Append only. */
-export const PG_MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5];
+export const PG_MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;
 

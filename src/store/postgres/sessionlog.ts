@@ -225,6 +225,12 @@ export function pgSessionLog(ctx: PgContext): SessionLogStore {
       });
     },
 
+    delete(ids) {
+      if (ids.length === 0) return Promise.resolve(0);
+      // Events and wire go by ON DELETE CASCADE.
+      return ctx.tx((tx) => tx.run('DELETE FROM log_sessions WHERE id = ANY($1::text[])', [[...ids]]));
+    },
+
     finishOpen(end, reason) {
       return ctx.tx((tx) =>
         tx.run(

@@ -26,6 +26,8 @@ const UPSERT = `INSERT INTO log_sessions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 
 
 const INSERT_CHUNK = 'INSERT INTO log_chunks (session_id, events) VALUES (?, ?)';
 const INSERT_WIRE = 'INSERT INTO log_wire (session_id, parts, data, secrets) VALUES (?, ?, ?, ?)';
+/** Ids per DELETE statement (SQLite binds at most 32,766 parameters; far fewer keeps each statement small). */
+const DELETE_SLICE = 500;
 
 /** Escapes LIKE wildcards so a prefix filter matches literally. */
 function likePrefix(text: string): string {
@@ -178,6 +180,21 @@ export function sqliteSessionLog(ctx: SqliteContext): SessionLogStore {
                  (SELECT id FROM log_sessions ORDER BY start DESC, id DESC LIMIT -1 OFFSET ?)`,
             )
             .run(Math.max(0, keep)).changes;
+        }
+        return removed;
+      });
+    },
+
+    delete(ids) {
+      if (ids.length === 0) return Promise.resolve(0);
+      return ctx.write(() => {
+        let removed = 0;
+        // In slices, under SQLite's limit on bound parameters; events and wire go by ON DELETE CASCADE.
+        for (let i = 0; i < ids.length; i += DELETE_SLICE) {
+          const slice = ids.slice(i, i + DELETE_SLICE);
+          removed += ctx
+            .sql(`DELETE FROM log_sessions WHERE id IN (${slice.map(() => '?').join(', ')})`)
+            .run(...slice).changes;
         }
         return removed;
       });

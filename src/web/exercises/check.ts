@@ -14,8 +14,9 @@
  *   the members of an `all` step match in any order between the steps around it. A step's conditions
  *   on the reply look at the command's last reply so far (DATA: 354, then the 250 after the dot).
  * - A rule is done at the time of the latest event it needed (a reply, an untagged response, or the
- *   command itself when no reply is asked for); download rules are done when the download happens,
- *   decided by the caller (progress.ts).
+ *   command itself when no reply is asked for; the login for an `after` rule without steps); download
+ *   rules are done when the download happens, and whether the autoconfiguration came before the login
+ *   of an `after` rule is decided by the caller (progress.ts), which knows what the web lab served.
  */
 import type { Protocol, TraceEvent } from '../../trace/bus.js';
 import { type ProtocolTracker, trackerFor } from '../lab/annotate.js';
@@ -43,6 +44,8 @@ export class SessionModel {
   tls = false;
   /** Someone logged in successfully. */
   login = false;
+  /** When the first successful login happened (0: none yet). */
+  loginAt = 0;
   /** Time of the last event. */
   lastT = 0;
   /** Grows with every change a rule can see (a command, a reply, an untagged response, TLS, a login). */
@@ -74,7 +77,10 @@ export class SessionModel {
         this.version++;
         return;
       case 'auth':
-        if (e.ok) this.login = true;
+        if (e.ok && !this.login) {
+          this.login = true;
+          this.loginAt = e.t;
+        }
         this.version++;
         return;
       case 'state':
@@ -228,7 +234,8 @@ export function sessionFits(rule: Rule, m: SessionModel): boolean {
  */
 export function fulfilledAt(rule: Rule, m: SessionModel): number | null {
   if (!sessionFits(rule, m)) return null;
-  if (rule.steps.length === 0) return m.lastT;
+  if (rule.after === 'autoconfig' && !m.login) return null;
+  if (rule.steps.length === 0) return rule.after === 'autoconfig' ? m.loginAt : m.lastT;
   let next = 0;
   let at = 0;
   for (const step of rule.steps) {

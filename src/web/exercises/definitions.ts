@@ -72,9 +72,18 @@ const rule = z
     steps: z.array(step).default([]),
     /** Done when the student downloads this session's capture (the lab records it), not by itself. */
     download: z.literal('pcap').optional(),
+    /**
+     * `"autoconfig"`: the session's login counts only when, before it, the web lab served the mail
+     * client's autoconfiguration (Thunderbird autoconfig or Autodiscover) for the address that logged in,
+     * to the session's client address, within the hour (progress.ts `AutoconfigFetches`).
+     */
+    after: z.literal('autoconfig').optional(),
   })
-  .refine((r) => r.steps.length > 0 || r.download !== undefined, {
-    message: 'a rule needs steps, or "download": "pcap"',
+  .refine((r) => r.steps.length > 0 || r.download !== undefined || r.after !== undefined, {
+    message: 'a rule needs steps, "download": "pcap" or "after": "autoconfig"',
+  })
+  .refine((r) => r.after === undefined || r.login !== false, {
+    message: '"after": "autoconfig" is about a login: it cannot go with "login": false',
   });
 
 const texts = z

@@ -22,7 +22,7 @@ import {
   pickLanguage,
   textIn,
 } from './definitions.js';
-import { progressTable, WebPresence } from './progress.js';
+import { AutoconfigFetches, progressTable, WebPresence } from './progress.js';
 
 /**
  * A session from a script: `C: line` (client), `S: line` (server), `-- tls`, `-- auth USER` (a
@@ -75,7 +75,7 @@ function done(s: ReturnType<typeof session>): Record<string, number> {
   const m = modelOf(s.proto, s.listener, s.events, s.encrypted);
   const out: Record<string, number> = {};
   for (const e of builtin) {
-    if (e.rule.download) continue;
+    if (e.rule.download || e.rule.after) continue; // decided by the tracker (progress.ts)
     const at = fulfilledAt(e.rule, m);
     if (at !== null) out[e.id] = at;
   }
@@ -368,6 +368,41 @@ describe('exercise rules over sessions', () => {
     assert.equal(fits(session('pop3', pop.slice(0, 4))), false, 'no login');
   });
 
+  it('the autoconfig rule: an IMAP or POP3 login, done at the login (the fetch is the tracker’s part)', () => {
+    const rule = byId('client-autoconfig').rule;
+    assert.equal(rule.after, 'autoconfig');
+    const at = (s: ReturnType<typeof session>) =>
+      fulfilledAt(rule, modelOf(s.proto, s.listener, s.events, s.encrypted));
+    const imap = [
+      'S: * OK ready',
+      'C: a1 LOGIN s@x <redacted>',
+      '-- auth s@x',
+      'S: a1 OK LOGIN completed',
+      'C: a2 LOGOUT',
+    ];
+    assert.equal(at(session('imap', imap)), 3, 'the time of the login');
+    const pop = [
+      'S: +OK',
+      'C: USER s@x',
+      'S: +OK',
+      'C: PASS <redacted>',
+      '-- failed s@x',
+      'S: -ERR',
+      'C: PASS x',
+      '-- auth s@x',
+    ];
+    assert.equal(at(session('pop3', pop)), 8, 'the successful login, not the failed one');
+    assert.equal(at(session('pop3', pop.slice(0, 6))), null, 'no login');
+    assert.equal(at(session('smtp', ['S: 220 hi', 'C: AUTH PLAIN <redacted>', '-- auth s@x', 'S: 235 ok'])), null);
+    const file = (r: object) => ({ exercises: [{ id: 'x', title: { en: 'x' }, hint: { en: 'x' }, rule: r }] });
+    assert.ok(parseExerciseFile(file({ proto: 'imap', after: 'autoconfig' }), 'f'));
+    assert.throws(
+      () => parseExerciseFile(file({ proto: 'imap', after: 'autoconfig', login: false }), 'f'),
+      /cannot go with "login": false/,
+    );
+    assert.throws(() => parseExerciseFile(file({ proto: 'imap', after: 'sometime' }), 'f'), /after/);
+  });
+
   it('reply patterns: x for a digit, case-insensitive', () => {
     assert.ok(codeMatches('2xx', '250'));
     assert.ok(codeMatches('+ok', '+OK'));
@@ -391,6 +426,24 @@ describe('progress helpers', () => {
     p.seen('10.0.0.7', 'd@x', 0);
     p.seen('10.0.0.8', 'e@x', 0);
     assert.deepEqual(p.at('10.0.0.6', 1), [], 'the oldest address went beyond the limit');
+  });
+
+  it('autoconfig fetches: the account and the client address, before the login and within the window', () => {
+    const f = new AutoconfigFetches(1000, 2);
+    f.served('S1@x', '::ffff:10.0.0.5', 100);
+    assert.ok(f.before('s1@x', '10.0.0.5', 100), 'at the same time');
+    assert.ok(f.before('s1@x', '10.0.0.5', 1100), 'the end of the window');
+    assert.ok(!f.before('s1@x', '10.0.0.5', 1101), 'after the window');
+    assert.ok(!f.before('s1@x', '10.0.0.5', 99), 'a login before the fetch');
+    assert.ok(!f.before('s1@x', '10.0.0.6', 500), 'another client address');
+    assert.ok(!f.before('s2@x', '10.0.0.5', 500), 'another account');
+    f.served('s1@x', '10.0.0.5', 5000);
+    assert.ok(f.before('s1@x', '10.0.0.5', 500) && f.before('s1@x', '10.0.0.5', 5500), 'both fetches kept');
+    f.served('s2@x', '10.0.0.5', 0);
+    f.served('s3@x', '10.0.0.5', 0);
+    assert.ok(!f.before('s1@x', '10.0.0.5', 5500), 'the oldest pair went beyond the limit');
+    f.served('s4@x', '', 0);
+    assert.ok(f.before('s3@x', '10.0.0.5', 0), 'a fetch without a client address is not kept');
   });
 
   it('the table has every student × exercise, done or not', () => {

@@ -4,7 +4,9 @@
  *
  * Invariants:
  * - No self-reporting: an exercise is done only by what the lab recorded, a session's events
- *   (check.ts) or a capture download served by the lab (`downloaded`).
+ *   (check.ts), a capture download served by the lab (`downloaded`), or a mail client configuration
+ *   the lab served before a login (`autoconfigServed`, for `"after": "autoconfig"` rules: the account
+ *   that logged in, the same client address, within the hour before the login).
  * - Live sessions are checked incrementally as the recorder writes each batch of the history
  *   (`SessionRecorder.subscribeBatches`): a model per live session is fed its new events, and the rules
  *   not yet done for it are asked again when it changed in a way a rule can see; the model goes when
@@ -12,7 +14,8 @@
  *   does no I/O; crediting (attribution, store write, announcement) runs after it, one batch after
  *   another, off the sessions' hot path.
  * - Sessions of the history from before this process started are checked once, on demand (the first
- *   request for progress, `postbode exercises progress`), since the live check did not see them.
+ *   request for progress, `postbode exercises progress`), since the live check did not see them. The
+ *   autoconfiguration fetches are kept in memory only, so `after` rules are checked live only.
  * - Which student a session counts for (`studentOf`, the rules of recorder/access.ts): the account
  *   that logged in; else, for SMTP without a login (port 25): the account named by MAIL FROM, else by
  *   HELO/EHLO (the address, or a local part only one account has), else the one student who uses the
@@ -88,6 +91,52 @@ export class WebPresence {
   }
 }
 
+/** How long after the web lab served a mail client its autoconfiguration a login counts for it. */
+const AUTOCONFIG_MS = 3600_000;
+/** Autoconfiguration fetches remembered at most (the oldest go first). */
+const MAX_FETCHES = 10_000;
+/** Times kept per address and client address (the newest). */
+const TIMES_PER_FETCHER = 4;
+
+/**
+ * Which account's autoconfiguration (Thunderbird autoconfig, Autodiscover) the web lab served to which
+ * client address, and when: what the `"after": "autoconfig"` rules check a login against. In memory,
+ * bounded (MAX_FETCHES pairs, a few times each), on the node that served it.
+ */
+export class AutoconfigFetches {
+  readonly #times = new Map<string, number[]>();
+
+  constructor(
+    readonly windowMs = AUTOCONFIG_MS,
+    readonly max = MAX_FETCHES,
+  ) {}
+
+  static #key(address: string, remote: string): string {
+    return `${address.toLowerCase()}\0${plainAddress(remote)}`;
+  }
+
+  served(address: string, remote: string, now = Date.now()): void {
+    if (!remote) return;
+    const key = AutoconfigFetches.#key(address, remote);
+    const times = this.#times.get(key) ?? [];
+    this.#times.delete(key); // re-inserted last: the map stays in order of use
+    times.push(now);
+    if (times.length > TIMES_PER_FETCHER) times.shift();
+    this.#times.set(key, times);
+    while (this.#times.size > this.max) {
+      const oldest = this.#times.keys().next().value;
+      if (oldest === undefined) break;
+      this.#times.delete(oldest);
+    }
+  }
+
+  /** Whether `address`'s configuration went to `remote` at or before `t`, at most the window before. */
+  before(address: string, remote: string, t: number): boolean {
+    const times = this.#times.get(AutoconfigFetches.#key(address, remote)) ?? [];
+    return times.some((at) => at <= t && t - at <= this.windowMs);
+  }
+}
+
 /** The account a session counts for (see the header), or null. */
 export async function studentOf(
   store: Store,
@@ -135,7 +184,7 @@ export async function checkHistory(
   exercises: readonly Exercise[],
   opts: { before?: number } = {},
 ): Promise<ExerciseDone[]> {
-  const rules = exercises.filter((e) => e.rule.download === undefined);
+  const rules = exercises.filter((e) => e.rule.download === undefined && e.rule.after === undefined);
   const out: ExerciseDone[] = [];
   if (rules.length === 0) return out;
   const seen = new Set<string>();
@@ -202,6 +251,7 @@ export interface ExerciseTrackerOptions {
 export class ExerciseTracker implements ExerciseTrackerLike {
   readonly exercises: readonly Exercise[];
   readonly presence = new WebPresence();
+  readonly autoconfig = new AutoconfigFetches();
   readonly #store: Store;
   readonly #log: Logger;
   readonly #recorder: SessionRecorder | null;
@@ -281,6 +331,10 @@ export class ExerciseTracker implements ExerciseTrackerLike {
         if (ex.rule.download !== undefined || live.done.has(ex.id)) continue;
         const at = fulfilledAt(ex.rule, live.model);
         if (at === null) continue;
+        if (ex.rule.after === 'autoconfig') {
+          // The account that logged in got its configuration from the lab, at this client, before.
+          if (s.user === null || !this.autoconfig.before(s.user, s.remoteAddress, live.model.loginAt)) continue;
+        }
         live.done.add(ex.id);
         completions.push({ session: { id: s.id, ...ownershipOf(s) }, exercise: ex.id, at });
       }
@@ -324,6 +378,11 @@ export class ExerciseTracker implements ExerciseTrackerLike {
         }
       }
     }
+  }
+
+  /** The web lab served `address`'s mail client configuration to `remote` (routes/autoconfig.ts). */
+  autoconfigServed(address: string, remote: string): void {
+    this.autoconfig.served(address, remote);
   }
 
   /**

@@ -20,6 +20,8 @@ import { passwordError } from '../../auth/password-policy.js';
 import { AliasRuleError, planAlias } from '../../delivery/alias-rules.js';
 import { domainNameError, mailboxError } from '../../mail/address-syntax.js';
 import { StoreConflictError } from '../../store/types.js';
+import type { ClassResetView } from '../api-types.js';
+import { ClassResetError, type ClassResetPlan, planClassReset, resetClass } from '../class-reset.js';
 import {
   badRequest,
   jsonBody,
@@ -79,6 +81,26 @@ const labRequest = z.strictObject({
     )
     .default('student'),
 });
+
+const classResetPreview = z.strictObject({
+  accounts: z
+    .string({ error: 'give the accounts as a pattern, e.g. {"accounts": "student*@class.example"} ("*" for all)' })
+    .min(1, 'give the accounts as a pattern, e.g. student*@class.example ("*" for all)')
+    .max(320),
+});
+const classReset = z.strictObject({
+  addresses: z
+    .array(z.string().trim().toLowerCase().min(1), {
+      error: 'give the addresses to delete as a list: those POST /api/class-reset/preview returned',
+    })
+    .min(1, 'give at least one address (POST /api/class-reset/preview lists those a pattern picks)')
+    .max(10_000, 'at most 10,000 addresses at once'),
+});
+
+/** A reset plan as the API shows it (the session ids stay on the server). */
+function resetView(p: ClassResetPlan): ClassResetView {
+  return { accounts: p.accounts, totals: p.totals, openSessions: p.openSessions };
+}
 
 export interface LabAccount {
   address: string;
@@ -169,6 +191,8 @@ export function adminRoutes(ctx: WebContext, batches = new LabBatches()): Hono<W
     '/aliases/*',
     '/lab-accounts',
     '/lab-accounts/*',
+    '/class-reset',
+    '/class-reset/*',
   ]) {
     app.use(path, requireAdmin);
   }
@@ -298,6 +322,20 @@ export function adminRoutes(ctx: WebContext, batches = new LabBatches()): Hono<W
       'Content-Disposition': `attachment; filename="lab-accounts-${batch.domain}.csv"`,
       'Cache-Control': 'no-store',
     });
+  });
+  // Reset the class (class-reset.ts): a preview by pattern, then the deletion of the addresses shown.
+  app.post('/class-reset/preview', async (c) => {
+    const { accounts } = await jsonBody(c, classResetPreview);
+    try {
+      return c.json(resetView(await planClassReset(store, accounts)));
+    } catch (err) {
+      if (err instanceof ClassResetError) throw badRequest(err.message);
+      throw err;
+    }
+  });
+  app.post('/class-reset', async (c) => {
+    const { addresses } = await jsonBody(c, classReset);
+    return c.json(resetView(await resetClass(store, addresses)));
   });
   app.get('/lab-accounts/:batch/sheet.html', (c) => {
     const batch = batchOf(batches, c.req.param('batch'));

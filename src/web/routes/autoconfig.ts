@@ -9,10 +9,13 @@
  * - The user name is always the full mail address (`%EMAILADDRESS%` in autoconfig): that is what
  *   postbode's AuthService expects.
  * - Nothing about accounts is revealed: the answer is the same for every address of any domain.
+ * - A configuration served for an address that is an account is told to the exercises' checker with
+ *   the client address (the "mail client configured by autoconfig" exercise); others are not kept.
  */
 import { type Context, Hono } from 'hono';
 import type { ListenerName } from '../../config/schema.js';
 import type { WebContext, WebEnv } from '../context.js';
+import { clientIp } from '../session-auth.js';
 
 type Security = 'SSL' | 'STARTTLS';
 
@@ -161,17 +164,27 @@ function autodiscoverError(message: string): string {
 `;
 }
 
+/** Tells the exercises' checker that `address` (when it is an account) got its configuration here. */
+async function served(ctx: WebContext, c: Context<WebEnv>, address: string | undefined): Promise<void> {
+  const tracker = ctx.exercises;
+  if (!tracker || !address?.includes('@') || address.length > 320) return;
+  const account = await ctx.store.accounts.get(address.trim().toLowerCase());
+  if (account) tracker.autoconfigServed(account.address, clientIp(c));
+}
+
 export function autoconfigRoutes(ctx: WebContext): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
 
   const thunderbird = async (c: Context<WebEnv>) => {
-    const xml = await thunderbirdConfig(ctx, c.req.query('emailaddress'));
+    const address = c.req.query('emailaddress');
+    const xml = await thunderbirdConfig(ctx, address);
     if (!xml) {
       return c.text(
         'no IMAP or POP3 listener is on, so there is nothing to configure; turn one on (listen.imaps)',
         404,
       );
     }
+    await served(ctx, c, address);
     return c.body(xml, 200, { 'Content-Type': XML_TYPE, 'Cache-Control': 'no-cache' });
   };
   app.get('/.well-known/autoconfig/mail/config-v1.1.xml', thunderbird);
@@ -188,6 +201,7 @@ export function autoconfigRoutes(ctx: WebContext): Hono<WebEnv> {
           const error = autodiscoverError('Invalid Request: send <EMailAddress>you@example.org</EMailAddress>');
           return c.body(error, 200, { 'Content-Type': XML_TYPE });
         }
+        await served(ctx, c, email);
         return c.body(autodiscoverResponse(ctx, email), 200, { 'Content-Type': XML_TYPE, 'Cache-Control': 'no-cache' });
       });
     }

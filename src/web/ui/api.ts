@@ -13,6 +13,7 @@ export type {
   CapabilitiesResponse,
   Capability,
   CaptureInfo,
+  ClassResetView,
   EventType,
   ExerciseInfo,
   ExercisesResponse,

@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, get, type LabBatch, type ServerInfo, seg } from '../api';
+import { api, type ClassResetView, get, type LabBatch, type ServerInfo, seg } from '../api';
 import { language, t, tx } from '../i18n';
 import { ErrorBox, Loading, useAction, useLoad } from '../util';
 
@@ -169,7 +169,116 @@ export function LabAccountsPage() {
           </div>
         </div>
       )}
+      <ResetClass domain={chosen} />
       <KeylogSwitch />
+    </section>
+  );
+}
+
+const kB = (n: number) => (n < 1000 ? `${n} B` : n < 1e6 ? `${(n / 1e3).toFixed(1)} kB` : `${(n / 1e6).toFixed(1)} MB`);
+const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** The counts of a reset, in one sentence (as the CLI says it). */
+function ResetCounts({ view }: { view: ClassResetView }) {
+  const t = view.totals;
+  return (
+    <>
+      <strong>{count(t.accounts, 'account')}</strong>, {count(t.messages, 'message')} ({kB(t.bytes)}),{' '}
+      {count(t.sessions, 'session')} of the lab history and {count(t.exercises, 'exercise tick')}
+    </>
+  );
+}
+
+/**
+ * "Reset the class": delete a batch of lab accounts with their mail, session history and exercise
+ * progress. A preview by pattern first says exactly what goes; the deletion then names those addresses
+ * only (POST /api/class-reset), so an account made in between is never taken along.
+ */
+function ResetClass({ domain }: { domain: string }) {
+  const act = useAction();
+  const [pattern, setPattern] = useState('');
+  const [preview, setPreview] = useState<ClassResetView | null>(null);
+  const [done, setDone] = useState<ClassResetView | null>(null);
+  const wanted = pattern || (domain ? `student*@${domain}` : '');
+
+  const look = (e: Event) => {
+    e.preventDefault();
+    setDone(null);
+    act.run(async () =>
+      setPreview(await api<ClassResetView>('POST', '/api/class-reset/preview', { accounts: wanted })),
+    );
+  };
+  const reset = () =>
+    act.run(async () => {
+      if (!preview) return;
+      const addresses = preview.accounts.map((a) => a.address);
+      setDone(await api<ClassResetView>('POST', '/api/class-reset', { addresses }));
+      setPreview(null);
+    });
+  return (
+    <section class="card reset-class" aria-label="Reset the class">
+      <h2>Reset the class</h2>
+      <p>
+        After the lesson: delete the lab accounts of a class with all their mail, their sessions in the lab history and
+        their exercise progress. Admins, domains and aliases stay. Give the accounts as a pattern (<code>*</code> stands
+        for any characters, <code>*</code> alone for every mail account) and look at what it picks first.
+      </p>
+      <form class="inline" onSubmit={look}>
+        <label>
+          Accounts
+          <input
+            name="accounts"
+            value={wanted}
+            placeholder="student*@class.example"
+            onInput={(e) => {
+              setPattern(e.currentTarget.value);
+              setPreview(null);
+            }}
+          />
+        </label>
+        <button type="submit" disabled={act.busy || !wanted}>
+          Show what goes
+        </button>
+      </form>
+      <ErrorBox error={act.error} onClose={() => act.setError(null)} />
+      {preview && preview.totals.accounts === 0 && (
+        <p role="status">
+          No mail account matches <code>{wanted}</code>: nothing would be deleted.
+        </p>
+      )}
+      {preview && preview.totals.accounts > 0 && (
+        <div class="notice warn" role="alertdialog" aria-label="Confirm the reset">
+          <p>
+            This deletes <ResetCounts view={preview} />. It cannot be undone.
+            {preview.openSessions > 0 &&
+              ` ${count(preview.openSessions, 'session')} of these students ${preview.openSessions === 1 ? 'is' : 'are'} still open and ${preview.openSessions === 1 ? 'is' : 'are'} kept.`}
+          </p>
+          <details>
+            <summary>The accounts</summary>
+            <ul class="mono small">
+              {preview.accounts.map((a) => (
+                <li key={a.address}>
+                  {a.address}: {count(a.messages, 'message')}, {count(a.sessions, 'session')},{' '}
+                  {count(a.exercises, 'exercise')}
+                </li>
+              ))}
+            </ul>
+          </details>
+          <div class="actions">
+            <button type="button" class="danger" disabled={act.busy} onClick={reset}>
+              Delete {count(preview.totals.accounts, 'account')}
+            </button>
+            <button type="button" disabled={act.busy} onClick={() => setPreview(null)}>
+              Cancel
+            </button>
+          </div>
+        </div>
+      )}
+      {done && (
+        <p class="notice" role="status">
+          Deleted <ResetCounts view={done} />.
+        </p>
+      )}
     </section>
   );
 }
