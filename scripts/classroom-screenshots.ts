@@ -16,6 +16,8 @@ import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import { uiEn } from '../src/web/i18n/ui.en.js';
+import { uiNl } from '../src/web/i18n/ui.nl.js';
 import { LineClient } from '../test/harness/line-client.js';
 import { type PostbodeProcess, ROOT, removeDir, startPostbode } from '../test/harness/server.js';
 
@@ -105,11 +107,19 @@ async function imap(port: number, from: string, user: string, password: string):
   }
 }
 
-async function login(page: Page, base: string, name: string, password: string, button = 'Log in'): Promise<void> {
+/** Logs in on the login page, whose words are the browser's language (the UI's catalogues). */
+async function login(
+  page: Page,
+  base: string,
+  name: string,
+  password: string,
+  lang: 'en' | 'nl' = 'en',
+): Promise<void> {
+  const words = lang === 'nl' ? uiNl : uiEn;
   await page.goto(`${base}/`);
-  await page.getByLabel('Admin name or mail address').fill(name);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: button }).click();
+  await page.getByLabel(words['login.username']).fill(name);
+  await page.getByLabel(words['login.password']).fill(password);
+  await page.getByRole('button', { name: words['login.submit'] }).click();
   await page.getByText(`${name} (`).first().waitFor();
 }
 
@@ -178,7 +188,7 @@ async function main(): Promise<void> {
     studentContext = await browser.newContext({ viewport: VIEWPORT, locale: 'nl-BE' });
     studentContext.setDefaultTimeout(60_000);
     const student = await studentContext.newPage();
-    await login(student, base, s1.address, s1.password, 'Log in');
+    await login(student, base, s1.address, s1.password, 'nl');
     await student.goto(`${base}/#/sessions`);
     const own = student.locator('tr[data-session]', { has: student.locator('a.proto.smtp') }).first();
     await own.waitFor();
