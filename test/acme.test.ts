@@ -128,8 +128,12 @@ describe('ACME with pebble', { skip }, () => {
   });
 
   it('keeps the current certificate and says why when the challenge fails', async () => {
-    // pebble still connects to its httpPort, where nothing listens now.
-    const s = await start({ renewDays: 3650, challengePort: await freePort() });
+    // pebble still connects to its httpPort, where nothing listens now. The server's challenge listener
+    // goes elsewhere: a free port other than pebble's (the kernel may hand out that freed port again,
+    // and then the challenge would pass).
+    let elsewhere = await freePort();
+    while (elsewhere === challengePort) elsewhere = await freePort();
+    const s = await start({ renewDays: 3650, challengePort: elsewhere });
     server = s;
     const failed = await waitForLog(s, 0, (e) => String(e.msg).startsWith('ACME: could not obtain'));
     assert.equal(failed.level, 50, 'logged as an error');
