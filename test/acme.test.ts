@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, beforeEach, describe, it } from 'node:test';
 import { type DnsServer, startDnsServer } from './harness/dns-server.js';
 import {
   freePort,
@@ -35,6 +35,12 @@ describe('ACME with pebble', { skip }, () => {
   let pebble: Pebble;
   let challengePort: number;
   let server: PostbodeProcess | null = null;
+  // A test that fails leaves its server running; the next one stops it first, so no server outlives the
+  // file (a live child keeps the test file from ending).
+  beforeEach(async () => {
+    await server?.stop();
+    server = null;
+  });
   let caFile: string;
   let firstSerial = '';
   let renewedSerial = '';
