@@ -10,7 +10,21 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { after } from 'node:test';
 import { storeArgs } from './store.js';
+
+/**
+ * Servers started by this file's tests and still running. A test that fails before it stops its server
+ * would leave the child running, and a live child keeps the test file from ending (its output pipes):
+ * when the file's tests are done, whatever is left is killed. Only under the test runner (a script that
+ * imports the harness, e.g. scripts/classroom-screenshots.ts, stops its own servers).
+ */
+const live = new Set<ChildProcess>();
+if (process.env.NODE_TEST_CONTEXT) {
+  after(() => {
+    for (const child of live) child.kill('SIGKILL');
+  });
+}
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const BIN = path.join(ROOT, 'bin/postbode.js');
@@ -95,6 +109,8 @@ export async function startPostbode(opts: ServerOptions = {}): Promise<PostbodeP
     stdio: ['ignore', 'pipe', 'pipe'],
     env: opts.env ? { ...process.env, ...opts.env } : process.env,
   });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
