@@ -49,6 +49,8 @@ export type { ListenerInfo, ServerStatus };
 export interface SessionRecorderLike {
   /** Stops listening to the bus and flushes what is pending. */
   stop(): void | Promise<void>;
+  /** Writes the sessions and events not yet in the history. */
+  flush(): Promise<void>;
 }
 
 /** The TLS key log switch (admin only, off by default); the lab routes check for the real class (TlsKeyLog). */

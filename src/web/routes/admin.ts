@@ -326,6 +326,9 @@ export function adminRoutes(ctx: WebContext, batches = new LabBatches()): Hono<W
   // Reset the class (class-reset.ts): a preview by pattern, then the deletion of the addresses shown.
   app.post('/class-reset/preview', async (c) => {
     const { accounts } = await jsonBody(c, classResetPreview);
+    // Sessions that ended a moment ago are still in the recorder's next batch: written first, they are
+    // counted (and deleted by the reset) like the others.
+    await ctx.recorder?.flush();
     try {
       return c.json(resetView(await planClassReset(store, accounts)));
     } catch (err) {
@@ -335,6 +338,7 @@ export function adminRoutes(ctx: WebContext, batches = new LabBatches()): Hono<W
   });
   app.post('/class-reset', async (c) => {
     const { addresses } = await jsonBody(c, classReset);
+    await ctx.recorder?.flush();
     return c.json(resetView(await resetClass(store, addresses)));
   });
   app.get('/lab-accounts/:batch/sheet.html', (c) => {
