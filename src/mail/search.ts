@@ -197,7 +197,8 @@ function collectText(raw: Buffer, part: MimePart, out: string[], withHeader: boo
 // --- dates (RFC 5322 §3.3, obsolete forms §4.3) ---------------------------------------------------
 
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
-const ZONES: Record<string, number> = {
+/** Obsolete zone names (RFC 5322 §4.3), in minutes east of UTC; shared with Sieve's date test. */
+export const OBSOLETE_ZONES: Readonly<Record<string, number>> = {
   ut: 0,
   gmt: 0,
   z: 0,
@@ -238,7 +239,7 @@ export function parseDate(value: string): { day: number; time: number } | null {
       const sign = zone[0] === '-' ? -1 : 1;
       offset = sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(3, 5)));
     } else {
-      offset = ZONES[zone.toLowerCase()] ?? 0; // military and unknown zones: -0000 (RFC 5322 §4.3)
+      offset = OBSOLETE_ZONES[zone.toLowerCase()] ?? 0; // military and unknown zones: -0000 (RFC 5322 §4.3)
     }
   }
   const time =

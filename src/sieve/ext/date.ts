@@ -4,24 +4,11 @@
  * instant), as Pigeonhole uses the server's time zone when neither :zone nor :originalzone is given.
  */
 
+import { OBSOLETE_ZONES } from '../../mail/search.js';
 import type { DatePart } from '../ast.js';
 
 const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-/** Obsolete zone names (RFC 5322 §4.3), in minutes east of UTC. */
-const ZONES: Record<string, number> = {
-  ut: 0,
-  gmt: 0,
-  z: 0,
-  est: -300,
-  edt: -240,
-  cst: -360,
-  cdt: -300,
-  mst: -420,
-  mdt: -360,
-  pst: -480,
-  pdt: -420,
-};
 
 /** A one-letter military zone as Dovecot reads it: A–I, K–M east (+1..+12), N–Y west (-1..-12). */
 function militaryZone(letter: string): number {
@@ -66,7 +53,7 @@ export function parseZonedDate(value: string): ZonedInstant | null {
   if (z !== undefined) {
     if (/^[+-]\d{4}$/.test(z)) offset = (z[0] === '-' ? -1 : 1) * (Number(z.slice(1, 3)) * 60 + Number(z.slice(3, 5)));
     else if (/^[A-Za-z]$/.test(z)) offset = militaryZone(z);
-    else offset = ZONES[z.toLowerCase()] ?? 0;
+    else offset = OBSOLETE_ZONES[z.toLowerCase()] ?? 0;
   }
   const utc = new Date(0);
   utc.setUTCFullYear(year, month, day);
