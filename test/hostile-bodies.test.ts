@@ -6,27 +6,14 @@
  * every completed message is stored and other clients are served.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ImapClient } from './harness/imap-client.js';
 import { LineClient } from './harness/line-client.js';
+import { memory, resetPeak } from './harness/proc-memory.js';
 import { type PostbodeProcess, removeDir, startPostbode } from './harness/server.js';
-
-function rssMiB(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
-}
-
-function resetPeak(pid: number): void {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-  } catch {
-    // not permitted: the peak covers the process's whole life, a stricter bound
-  }
-}
 
 const until = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MiB = 1024 * 1024;
@@ -89,7 +76,7 @@ describe('hostile clients: message bodies in bounded memory', () => {
 
   it('16 unfinished SMTP DATA, 16 BDAT and 16 IMAP APPEND of 16 MB each: the bytes wait on disk, not in memory', async () => {
     resetPeak(pid);
-    const start = rssMiB(pid).rss;
+    const start = memory(pid).rss;
     const body = bigMessage(16 * MiB, 'never ends');
     const clients = await Promise.all(
       Array.from({ length: 16 }, async (_, i) => {
@@ -123,7 +110,7 @@ describe('hostile clients: message bodies in bounded memory', () => {
     });
     assert.ok(spooled.length >= 40, `only ${spooled.length} bodies are spooled`);
     assert.equal(await imapMessages(pb.ports.imap), 0);
-    const grown = rssMiB(pid).peak - start;
+    const grown = memory(pid).peak - start;
     for (const c of clients.flat()) c.socket.destroy();
     assert.ok(grown < 200, `peak RSS grew by ${Math.round(grown)} MiB for 768 MB of unfinished messages`);
   });
@@ -131,7 +118,7 @@ describe('hostile clients: message bodies in bounded memory', () => {
   it('8 SMTP clients end 20 MB messages at once: all stored, loaded for delivery in turns under the budget', async () => {
     const before = await imapMessages(pb.ports.imap);
     resetPeak(pid);
-    const start = rssMiB(pid).rss;
+    const start = memory(pid).rss;
     const body = bigMessage(20 * MiB, 'big');
     const clients = await Promise.all(
       Array.from({ length: 8 }, async (_, i) => {
@@ -145,7 +132,7 @@ describe('hostile clients: message bodies in bounded memory', () => {
     );
     await Promise.all(clients.map((c) => c.write('.\r\n')));
     for (const c of clients) await c.expect(/^250 2\.6\.0 .*\r\n/m, 120_000);
-    const grown = rssMiB(pid).peak - start;
+    const grown = memory(pid).peak - start;
     for (const c of clients) c.socket.destroy();
     assert.equal(await imapMessages(pb.ports.imap), before + 8);
     assert.ok(grown < 200, `peak RSS grew by ${Math.round(grown)} MiB to deliver 8 × 20 MB`);
@@ -153,7 +140,7 @@ describe('hostile clients: message bodies in bounded memory', () => {
 
   it('40 unauthenticated IMAP clients sending many literals are refused at 64 KB each', async () => {
     resetPeak(pid);
-    const start = rssMiB(pid).rss;
+    const start = memory(pid).rss;
     const literal = Buffer.alloc(8000, 0x61);
     let peak = 0;
     const results = await Promise.all(
@@ -166,7 +153,7 @@ describe('hostile clients: message bodies in bounded memory', () => {
           await c.write(literal);
           await c.write(' {8000+}\r\n');
         }
-        peak = Math.max(peak, rssMiB(pid).peak);
+        peak = Math.max(peak, memory(pid).peak);
         await c.write(Buffer.concat([literal, Buffer.from('\r\n')])); // the command ends: now it is answered
         const answer = await c.expect(/^a (BAD|NO) .*\r\n/m);
         c.socket.destroy();
@@ -174,7 +161,7 @@ describe('hostile clients: message bodies in bounded memory', () => {
       }),
     );
     for (const a of results) assert.match(a, /TOOBIG.*65536 bytes/);
-    const grown = Math.max(peak, rssMiB(pid).peak) - start;
+    const grown = Math.max(peak, memory(pid).peak) - start;
     assert.ok(grown < 100, `peak RSS grew by ${Math.round(grown)} MiB`);
     const ok = await LineClient.connect(pb.ports.smtp);
     assert.match(await ok.reply(), /^220 /);

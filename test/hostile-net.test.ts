@@ -5,29 +5,13 @@
  * server's memory from /proc, the answers, other clients still served), not a duration.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import zlib from 'node:zlib';
 import { ImapClient } from './harness/imap-client.js';
 import { LineClient } from './harness/line-client.js';
+import { memory, resetPeak } from './harness/proc-memory.js';
 import { type PostbodeProcess, removeDir, startPostbode } from './harness/server.js';
-
-/** Resident and peak resident memory of a process, in MiB. */
-function memory(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
-}
-
-/** Starts a new peak: Linux resets VmHWM to the current RSS when 5 is written to clear_refs. */
-function resetPeak(pid: number): void {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-  } catch {
-    // not permitted: the peak then covers the process's whole life, which only makes the bound stricter
-  }
-}
 
 const until = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -8,29 +8,16 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ImapClient } from './harness/imap-client.js';
+import { memory, resetPeak } from './harness/proc-memory.js';
 import { type PostbodeProcess, removeDir, startPostbode } from './harness/server.js';
 import { Api } from './harness/web-api-client.js';
 
 const MiB = 1024 * 1024;
 const until = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function rssMiB(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
-}
-
-function resetPeak(pid: number): void {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-  } catch {
-    // not permitted: the peak covers the process's whole life, a stricter bound
-  }
-}
 
 /** CPU ticks the process has used (utime + stime), to see when it has stopped working. */
 function cpuTicks(pid: number): number {
@@ -118,7 +105,7 @@ describe('hostile readers: large messages are read in pieces', () => {
   it('30 IMAP FETCH BODY[] and 5 POP3 RETR of a 24 MB message that are never read: memory bounded, others served', async () => {
     await settled(pid);
     resetPeak(pid);
-    const start = rssMiB(pid).rss;
+    const start = memory(pid).rss;
     const stalled = await Promise.all([
       ...Array.from({ length: 30 }, async () => {
         const c = await raw(pb.ports.imap);
@@ -139,7 +126,7 @@ describe('hostile readers: large messages are read in pieces', () => {
     ]);
     try {
       await settled(pid);
-      const grown = rssMiB(pid).peak - start;
+      const grown = memory(pid).peak - start;
 
       // Others are served meanwhile, and a reader that reads gets the stored bytes exactly.
       const reader = await fetcher(pb.ports.imap, 'mia@example.test');
