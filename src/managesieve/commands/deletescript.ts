@@ -1,17 +1,13 @@
 /** DELETESCRIPT name (RFC 5804 §2.10): deletes a script; the active one is refused with NO (ACTIVE). */
-import { defineCommand, ok, strings } from './types.js';
+import { defineCommand, oneString } from './types.js';
 
 const USAGE = 'DELETESCRIPT "<name>"';
-const parseArgs = strings(1, USAGE);
 
 export const deletescript = defineCommand<string>({
   name: 'DELETESCRIPT',
   states: ['authenticated'],
   usage: USAGE,
-  parse(args) {
-    const parsed = parseArgs(args);
-    return parsed.ok ? ok(parsed.args[0]) : parsed;
-  },
+  parse: oneString(USAGE),
   async run(s, name) {
     switch (await s.backend.store.sieve.delete(s.account.id, name)) {
       case 'missing':

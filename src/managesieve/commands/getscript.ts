@@ -1,17 +1,13 @@
 /** GETSCRIPT name (RFC 5804 §2.9): the script's source as a literal, then OK. */
-import { defineCommand, ok, strings } from './types.js';
+import { defineCommand, oneString } from './types.js';
 
 const USAGE = 'GETSCRIPT "<name>"';
-const parseArgs = strings(1, USAGE);
 
 export const getscript = defineCommand<string>({
   name: 'GETSCRIPT',
   states: ['authenticated'],
   usage: USAGE,
-  parse(args) {
-    const parsed = parseArgs(args);
-    return parsed.ok ? ok(parsed.args[0]) : parsed;
-  },
+  parse: oneString(USAGE),
   async run(s, name) {
     const source = await s.backend.store.sieve.get(s.account.id, name);
     if (source === null) return s.no(`There is no script "${name}"`, 'NONEXISTENT');

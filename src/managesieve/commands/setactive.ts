@@ -4,19 +4,15 @@
  * directly, is refused with its errors rather than left to fail at delivery.
  */
 import { checkSource } from '../scripts.js';
-import { defineCommand, ok, strings } from './types.js';
+import { defineCommand, oneString } from './types.js';
 
 const USAGE = 'SETACTIVE "<name>" (or "" to deactivate)';
-const parseArgs = strings(1, USAGE);
 
 export const setactive = defineCommand<string>({
   name: 'SETACTIVE',
   states: ['authenticated'],
   usage: USAGE,
-  parse(args) {
-    const parsed = parseArgs(args);
-    return parsed.ok ? ok(parsed.args[0]) : parsed;
-  },
+  parse: oneString(USAGE),
   async run(s, name) {
     const sieve = s.backend.store.sieve;
     const account = s.account;

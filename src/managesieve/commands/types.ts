@@ -58,6 +58,15 @@ export function noArguments(usage: string) {
 }
 
 /** Exactly `count` strings (RFC 5804 §4 `string`: quoted or literal). */
+/** The parser of a command whose one argument is a string (a script name, a script). */
+export function oneString(usage: string): (args: Arg[]) => Parsed<string> {
+  const parseArgs = strings(1, usage);
+  return (args) => {
+    const parsed = parseArgs(args);
+    return parsed.ok ? ok(parsed.args[0]) : parsed;
+  };
+}
+
 export function strings(count: number, usage: string) {
   return (args: Arg[]): Parsed<string[]> => {
     if (args.length !== count) return syntax(usage);
