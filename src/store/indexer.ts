@@ -6,16 +6,20 @@
  * Invariants:
  * - One batch at a time; between batches the event loop runs (a batch is one short write, a few ms to a
  *   few tens of ms), and when nothing is pending it sleeps `idleMs` before looking again.
- * - It takes at most about half of the event loop while it catches up: after a batch that took T ms it
- *   pauses T ms (at most `idleMs`), so a burst of deliveries is served first and indexed in step, not
- *   slowed by a backlog being indexed flat out (the profile of one message per SMTP connection had the
- *   indexer's FTS inserts second only to the commits, docs/benchmarks.md).
+ * - It yields to clients: after a batch that took T ms it pauses T ms (at most `idleMs`), so it takes at
+ *   most about half of a quiet event loop; and when the rest of the process kept the loop busy during
+ *   that pause (event loop utilisation over `busyShare`), it pauses `busyFactor` times as long again,
+ *   taking about a tenth. A burst of deliveries is thus served first and indexed mostly after it (the
+ *   profile of one message per SMTP connection had the indexer's FTS inserts second only to the
+ *   commits, docs/benchmarks.md), while a server that never goes quiet still indexes, more slowly.
  * - Searches are right whatever the indexer has done so far (pending messages are always candidates);
  *   it only makes them faster.
  * - A failing batch (disk full, database busy) is logged once per failure streak and retried after
  *   `idleMs`; `stop()` waits for the batch in flight.
  */
 import type { Store } from './types.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface IndexerOptions {
   /** Contents per batch (default 25). */
@@ -24,6 +28,10 @@ export interface IndexerOptions {
   idleMs?: number;
   /** Told about failures (the first of a streak). */
   onError?: (error: unknown) => void;
+  /** Event loop utilisation above which the process counts as busy (default 0.5; see the header). */
+  busyShare?: number;
+  /** How many times a batch's time the indexer waits more while the process is busy (default 8). */
+  busyFactor?: number;
 }
 
 export class SearchIndexer {
@@ -31,6 +39,8 @@ export class SearchIndexer {
   readonly #batch: number;
   readonly #idleMs: number;
   readonly #onError: (error: unknown) => void;
+  readonly #busyShare: number;
+  readonly #busyFactor: number;
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #stopped = false;
@@ -43,6 +53,8 @@ export class SearchIndexer {
     this.#batch = opts.batch ?? 25;
     this.#idleMs = opts.idleMs ?? 1000;
     this.#onError = opts.onError ?? (() => {});
+    this.#busyShare = opts.busyShare ?? 0.5;
+    this.#busyFactor = opts.busyFactor ?? 8;
   }
 
   start(): void {
@@ -68,9 +80,15 @@ export class SearchIndexer {
         this.#failing = false;
         if (n === 0) break;
         this.indexed += n;
-        // As long a pause as the batch took (see the header): half the loop at most.
+        // As long a pause as the batch took (see the header): half the loop at most; and while others
+        // kept the loop busy during it, `busyFactor` times longer.
         const pause = Math.min(this.#idleMs, performance.now() - started);
-        await new Promise<void>((resolve) => setTimeout(resolve, pause));
+        const before = performance.eventLoopUtilization();
+        await sleep(pause);
+        if (this.#stopped) break;
+        if (performance.eventLoopUtilization(before).utilization > this.#busyShare) {
+          await sleep(Math.min(this.#idleMs, pause * this.#busyFactor));
+        }
       }
     } catch (error) {
       if (!this.#failing) this.#onError(error);

@@ -6,7 +6,7 @@
  * - One connection per store instance, opened with WAL, foreign_keys=ON and busy_timeout=5000 (another
  *   process, e.g. the CLI, may hold the write lock). A write is durable before its promise resolves:
  *   the store's connection commits at synchronous=NORMAL and the group committer then fdatasyncs the
- *   -wal file on libuv's thread pool (`syncWal`), so the event loop keeps serving clients during the
+ *   -wal file on libuv's thread pool (`WalFile`), so the event loop keeps serving clients during the
  *   flush (writer.ts). Other connections (`openDatabase` alone) stay at synchronous=FULL. SQLite itself
  *   syncs the WAL before a checkpoint and the database after one in both modes.
  * - Reads run directly on the connection and see every committed write of any process; nothing that
@@ -15,8 +15,7 @@
  * - Statements are prepared once per SQL text and reused.
  * - A database file this module creates is mode 0600 (its -wal and -shm follow it).
  */
-import { closeSync, existsSync, openSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, existsSync, fdatasync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { ChangeBus } from '../changes.js';
 import type { SpaceGuard } from '../space.js';
@@ -29,6 +28,7 @@ export class SqliteContext {
   readonly #statements = new Map<string, Database.Statement>();
   readonly #plucked = new Map<string, Database.Statement>();
   readonly #writer: GroupCommitter;
+  readonly #wal: WalFile;
   /** Whether the body search index (search.ts) exists. */
   searchIndex = false;
   /** Whether new blobs are indexed in the write that stores them (else they wait, pending). */
@@ -37,6 +37,7 @@ export class SqliteContext {
   constructor(db: Database.Database, bus: ChangeBus, guard?: SpaceGuard) {
     this.db = db;
     this.bus = bus;
+    this.#wal = new WalFile(`${db.name}-wal`);
     const wal = !db.memory && String(db.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal';
     if (wal) db.pragma('synchronous = NORMAL');
     this.#writer = new GroupCommitter(
@@ -45,9 +46,11 @@ export class SqliteContext {
         for (const change of changes) bus.publish(change);
       },
       guard,
-      wal ? () => syncWal(`${db.name}-wal`) : undefined,
+      wal ? () => this.#wal.sync() : undefined,
     );
   }
+
+
 
   /** The prepared statement for `text`, prepared on first use. */
   sql(text: string): Database.Statement {
@@ -81,26 +84,44 @@ export class SqliteContext {
     this.#statements.clear();
     this.#plucked.clear();
     this.db.close();
+    this.#wal.close();
   }
 }
 
 /**
- * Makes every committed WAL frame durable: fdatasync of the -wal file (any descriptor of a file flushes
- * the file), on the thread pool. A missing -wal means the last connection checkpointed it into the
- * database (synced by SQLite) and removed it: nothing is left to sync.
+ * Makes every committed WAL frame durable: fdatasync of the -wal file on the thread pool, through one
+ * descriptor opened at the first sync and kept until the connection closes (opening and closing it
+ * for each sync cost two more system calls and a promise-based FileHandle per commit). The descriptor
+ * stays valid: while this connection is open SQLite keeps the -wal file (it truncates or rewrites it
+ * from the start after a checkpoint, the same file), and deletes it only when the last connection
+ * closes. A missing -wal at the first sync means nothing was written yet: nothing to sync.
  */
-export async function syncWal(walPath: string): Promise<void> {
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    handle = await open(walPath, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
+export class WalFile {
+  readonly #path: string;
+  #fd: number | null = null;
+
+  constructor(path: string) {
+    this.#path = path;
   }
-  try {
-    await handle.datasync();
-  } finally {
-    await handle.close();
+
+  sync(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.#fd === null) {
+        try {
+          this.#fd = openSync(this.#path, 'r');
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') resolve();
+          else reject(error);
+          return;
+        }
+      }
+      fdatasync(this.#fd, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  close(): void {
+    if (this.#fd !== null) closeSync(this.#fd);
+    this.#fd = null;
   }
 }
 

@@ -387,20 +387,22 @@ describe('GroupCommitter', () => {
     await until(() => syncs.length === 1);
     // Committed (visible) but not durable yet: nothing settled, nothing published.
     assert.deepEqual(order, ['sync 1']);
-    // Two more batches commit while the first sync is in flight; they wait for the next sync.
+    // Two more jobs arrive in separate ticks while the first sync is in flight: they wait, uncommitted,
+    // and go in one transaction when it ends, covered by the next sync.
     const second = write(2);
     await new Promise((r) => setImmediate(r));
     const third = write(3);
     await new Promise((r) => setImmediate(r));
-    assert.equal(db.prepare('SELECT count(*) FROM t').pluck().get(), 3);
+    assert.equal(db.prepare('SELECT count(*) FROM t').pluck().get(), 1);
     assert.equal(syncs.length, 1, 'one sync in flight at a time');
     syncs[0].release();
     await first;
     await until(() => syncs.length === 2);
     assert.deepEqual(order, ['sync 1', 'publish 1', 'resolved 1', 'sync 3']);
+    assert.equal(committer.stats.batches, 2, 'the jobs that waited for the sync committed together');
     syncs[1].release();
     await Promise.all([second, third]);
-    assert.deepEqual(order.slice(4), ['publish 2', 'publish 3', 'resolved 2', 'resolved 3']);
+    assert.deepEqual(order.slice(4), ['publish 2,3', 'resolved 2', 'resolved 3']);
     // A failed sync rejects the jobs it covered (committed, but not known durable).
     const fourth = committer.run(() => db.prepare('INSERT INTO t (v) VALUES (4)').run());
     await until(() => syncs.length === 3);

@@ -9,8 +9,11 @@
  *   `synchronous=FULL`, or, when the committer is given a `sync` (db.ts: the WAL fdatasynced on the
  *   thread pool, the connection at `synchronous=NORMAL`), after a `sync()` that started after its COMMIT
  *   has resolved. So N concurrent writes cost one fsync, and with `sync` the event loop serves clients
- *   while the disk flushes instead of waiting in COMMIT: batches committed during a sync wait for the
- *   next one, which starts when it ends (one sync in flight at a time).
+ *   while the disk flushes instead of waiting in COMMIT. One sync is in flight at a time, and jobs that
+ *   arrive during it are not committed until it ends: then they all go in one transaction and the next
+ *   sync. A job waits no longer for it (its sync could not start earlier anyway), and a busy server
+ *   commits once per fsync instead of once per tick (a commit writes every page it touched to the WAL:
+ *   one message per SMTP connection made ~2.5 commits per fsync before, each rewriting the same pages).
  * - If `sync` fails, the jobs it covered reject with its error (their rows are committed but not known
  *   to be durable: a caller answers with a temporary error, and a client that retries may store twice,
  *   never lose).
@@ -139,11 +142,14 @@ export class GroupCommitter {
     });
   }
 
-  /** Runs all pending jobs now, in one transaction. */
-  flush(): void {
+  /**
+   * Runs all pending jobs in one transaction: now, or when the sync in flight ends (see the header);
+   * `now` commits them even then (closing).
+   */
+  flush(now = false): void {
     this.#scheduled = false;
     const jobs = this.#pending;
-    if (jobs.length === 0) return;
+    if (jobs.length === 0 || (this.#syncing !== null && !now)) return;
     this.#pending = [];
     this.#execute(jobs);
   }
@@ -227,13 +233,15 @@ export class GroupCommitter {
     );
     void this.#syncing.finally(() => {
       this.#syncing = null;
+      // The jobs that arrived during the sync: one commit, and the next sync starts from it.
+      if (!this.#scheduled) this.flush();
       this.#startSync();
     });
   }
 
   /** Commits what is pending and refuses further jobs. */
   close(): void {
-    this.flush();
+    this.flush(true);
     this.#closed = true;
   }
 
