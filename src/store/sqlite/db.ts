@@ -50,8 +50,6 @@ export class SqliteContext {
     );
   }
 
-
-
   /** The prepared statement for `text`, prepared on first use. */
   sql(text: string): Database.Statement {
     let stmt = this.#statements.get(text);
