@@ -5,9 +5,11 @@
  * Invariants:
  * - Retention is applied when writing, not only after: of the finished sessions a batch writes for the
  *   first time, only the newest `historySessions` are written (`keepNewest`).
- * - When sessions finish faster than `historySessions` a second, batches stretch to `BUSY_FLUSH_MS`,
- *   so that most of them fall in that case; a busy server then writes `historySessions` sessions a
- *   second at most.
+ * - When sessions finish faster than `historySessions` per `BUSY_FLUSH_MS`, batches stretch to
+ *   `BUSY_FLUSH_MS`, so that most of them fall in that case: a busy server then writes at most
+ *   `historySessions` sessions per `BUSY_FLUSH_MS` (250 a second with the defaults) and prunes as many,
+ *   however fast sessions come; the others would be pruned a moment later anyway. The cost: a crash
+ *   loses up to `BUSY_FLUSH_MS` of history, which the history (a lab, not the mail) can afford.
  * - The prune runs at start and right after a batch is written (so it sees that batch's sessions),
  *   once half `historySessions` new sessions were written or every `PRUNE_EVERY_MS`. A failed prune
  *   is logged; the next one retries.
@@ -19,8 +21,12 @@ import type { Live } from './capture.js';
 const DAY_MS = 86_400_000;
 /** Retention runs at least this often after new sessions were written (also when fewer than half). */
 const PRUNE_EVERY_MS = 10_000;
-/** Time between batches while sessions arrive faster than `historySessions` a second. */
-const BUSY_FLUSH_MS = 1000;
+/**
+ * Time between batches while sessions arrive faster than `historySessions` in that time. At one SMTP
+ * message per connection, 1 s (500 sessions a second all written, then pruned) cost ~0.25 ms of the
+ * server's CPU per session; 4 s writes at most half of them (docs/benchmarks.md).
+ */
+const BUSY_FLUSH_MS = 4000;
 
 /** Of finished sessions never written, those the history keeps: the newest `historySessions`. */
 export function keepNewest(fresh: Live[], historySessions: number): Live[] {
@@ -36,7 +42,7 @@ export class Retention {
   /** Sessions written for the first time since the last prune. */
   #newSince = 0;
   #lastFlush = Date.now();
-  /** Sessions arrive faster than `historySessions` a second: batches are `BUSY_FLUSH_MS` apart. */
+  /** Sessions arrive faster than `historySessions` per `BUSY_FLUSH_MS`: batches are that far apart. */
   #busy = false;
 
   constructor(private readonly opts: { store: Store; log: Logger; historySessions: number; historyDays: number }) {}
@@ -50,7 +56,7 @@ export class Retention {
   batchTaken(firstWritten: number, finished: number, now: number): void {
     this.#newSince += firstWritten;
     const { historySessions } = this.opts;
-    // Finished sessions per second against historySessions per second.
+    // Finished sessions per millisecond against historySessions per BUSY_FLUSH_MS.
     this.#busy = historySessions > 0 && finished * BUSY_FLUSH_MS >= historySessions * (now - this.#lastFlush);
     this.#lastFlush = now;
   }
