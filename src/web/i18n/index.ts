@@ -12,6 +12,7 @@
  * - Protocol replies are never translated (they are what the server sent); only the texts around them.
  * - This module imports only the catalogues, so the browser bundle (src/web/ui) and the server share it.
  */
+import { capsEn } from './caps.en.js';
 import { labEn } from './lab.en.js';
 import { labFr } from './lab.fr.js';
 import { labNl } from './lab.nl.js';
@@ -37,11 +38,18 @@ export const CATALOGUES: Record<string, Record<Language, Catalogue>> = {
   lab: { en: labEn, nl: labNl, fr: labFr },
 };
 
-/** The lab's keys (lab.en.ts). */
-export type LabKey = keyof typeof labEn;
+/**
+ * The lab's keys: lab.en.ts, and caps.en.ts for the capability explainer's keyword texts (English
+ * only so far: in nl and fr they fall back to English, like any missing key).
+ */
+export type LabKey = keyof typeof labEn | keyof typeof capsEn;
 
 const ALL: Record<Language, Catalogue> = { en: uiEn, nl: uiNl, fr: uiFr };
-const LAB: Record<Language, Catalogue> = { en: labEn, nl: labNl, fr: labFr };
+const LAB: Record<Language, Catalogue> = {
+  en: { ...labEn, ...capsEn },
+  nl: labNl,
+  fr: labFr,
+};
 
 /** A lab explanation in `lang` (else English, else the key), placeholders filled in. */
 export function labText(lang: Language, key: LabKey, params?: Readonly<Record<string, string | number>>): string {
@@ -56,9 +64,32 @@ let englishIndex: Map<string, LabKey> | null = null;
  */
 export function labTranslated(lang: Language, text: string): string {
   if (lang === 'en') return text;
-  englishIndex ??= new Map(Object.entries(labEn).map(([k, v]) => [v as string, k as LabKey]));
+  englishIndex ??= new Map(Object.entries(LAB.en).map(([k, v]) => [v, k as LabKey]));
   const key = englishIndex.get(text);
   return key === undefined ? text : labText(lang, key);
+}
+
+/**
+ * The lab's words in one language, as the explaining modules (src/web/lab) use them: `t` a catalogue
+ * entry with its placeholders filled in, `tr` an English text of a data table (a command's summary, a
+ * code's meaning) that is a catalogue entry. What the client or the server sent goes in as a
+ * placeholder's value and is never translated.
+ */
+export interface LabWords {
+  readonly lang: Language;
+  t(key: LabKey, params?: Readonly<Record<string, string | number>>): string;
+  tr(english: string): string;
+}
+
+const WORDS = new Map<Language, LabWords>();
+
+export function labWords(lang: Language = 'en'): LabWords {
+  let w = WORDS.get(lang);
+  if (!w) {
+    w = { lang, t: (key, params) => labText(lang, key, params), tr: (text) => labTranslated(lang, text) };
+    WORDS.set(lang, w);
+  }
+  return w;
 }
 
 export function isLanguage(s: unknown): s is Language {

@@ -5,15 +5,13 @@
  * States (RFC 9051 §3): not authenticated → authenticated → selected → logout. Literals `{n}` (and
  * `{n+}`, `~{n}`) span lines; their bytes are counted so a literal's lines are not read as commands.
  */
+import { type LabWords, labWords } from '../i18n/index.js';
 import { labEn } from '../i18n/lab.en.js';
 import type { LineNote, ProtocolTracker } from './annotate.js';
 import { lookupCapability } from './capabilities.js';
 import { IMAP_RESP_CODES, IMAP_STATUS } from './codes.js';
 import { IMAP_COMMANDS, IMAP_UNTAGGED } from './commands.js';
 import { rfc } from './rfc.js';
-
-/** English explanations come from the lab catalogue; routes turn them into the viewer's language (localize.ts). */
-const EN: Readonly<Record<keyof typeof labEn, string>> = labEn;
 
 interface Pending {
   seq: number;
@@ -37,6 +35,12 @@ export class ImapTracker implements ProtocolTracker {
   #serverLiteral: Literal | null = null;
   /** The command whose `+` challenge the next client line answers (AUTHENTICATE). */
   #sasl: Pending | null = null;
+  /** The explanations' language (the lab catalogue, src/web/i18n). */
+  readonly #w: LabWords;
+
+  constructor(words: LabWords = labWords()) {
+    this.#w = words;
+  }
 
   tls(): void {}
 
@@ -56,23 +60,23 @@ export class ImapTracker implements ProtocolTracker {
   client(seq: number, text: string): LineNote {
     if (this.#clientLiteral) {
       const rest = consumeLiteral(this.#clientLiteral, text);
-      if (rest === null) return { summary: EN['imap.literal'], rfc: rfc(9051, '4.3') };
+      if (rest === null) return { summary: this.#w.t('imap.literal'), rfc: rfc(9051, '4.3') };
       this.#clientLiteral = null;
       this.#watchLiteral('client', rest);
-      return { summary: EN['imap.literalEnd'], rfc: rfc(9051, '4.3') };
+      return { summary: this.#w.t('imap.literalEnd'), rfc: rfc(9051, '4.3') };
     }
     if (this.#sasl) {
       const target = this.#sasl;
       this.#sasl = null;
       return {
-        summary: text === '*' ? `Cancels ${target.name} ("*")` : EN['imap.saslHidden'],
+        summary: text === '*' ? this.#w.t('imap.cancel', { command: target.name }) : this.#w.t('imap.saslHidden'),
         rfc: rfc(9051, '6.2.2'),
       };
     }
     const idle = this.#pending.find((p) => p.name === 'IDLE');
     if (idle && text.toUpperCase() === 'DONE') {
       return {
-        summary: EN['imap.done'],
+        summary: this.#w.t('imap.done'),
         rfc: rfc(9051, '6.3.13'),
       };
     }
@@ -84,7 +88,7 @@ export class ImapTracker implements ProtocolTracker {
     const refused = /<refused: (.*)>$/.exec(text);
     if (refused) {
       return {
-        summary: `The server could not read this command: ${refused[1]}`,
+        summary: this.#w.t('imap.refused', { reason: refused[1] }),
         rfc: rfc(9051, '2.2.1'),
         command: true,
       };
@@ -93,18 +97,18 @@ export class ImapTracker implements ProtocolTracker {
     const info = IMAP_COMMANDS[base];
     if (!info) {
       return {
-        summary: name ? `${name.slice(0, 40)}: not an IMAP command this lab knows` : EN['imap.noCommand'],
-        detail: EN['imap.commandForm'],
+        summary: name ? this.#w.t('imap.notCommand', { name: name.slice(0, 40) }) : this.#w.t('imap.noCommand'),
+        detail: this.#w.t('imap.commandForm'),
         rfc: rfc(9051, '2.2.1'),
         command: true,
       };
     }
-    const uid = name.startsWith('UID ')
-      ? ' Numbers are UIDs, not message sequence numbers (UID, RFC 9051 §6.4.9).'
-      : '';
+    const detail = [this.#w.t('imap.tag', { tag })];
+    if (name.startsWith('UID ')) detail.push(this.#w.t('imap.uidNumbers'));
+    if (name === 'LOGIN') detail.push(this.#w.t('imap.passwordHidden'));
     return {
-      summary: `${name}: ${info.summary}`,
-      detail: `Tag ${tag}: the server's final answer will start with "${tag}".${uid}${name === 'LOGIN' ? ' The password is hidden in the lab.' : ''}`,
+      summary: this.#w.t('common.command', { verb: name, summary: this.#w.tr(info.summary) }),
+      detail: detail.join(' '),
       rfc: info.rfc,
       command: true,
     };
@@ -114,27 +118,28 @@ export class ImapTracker implements ProtocolTracker {
     if (this.#serverLiteral) {
       const rest = consumeLiteral(this.#serverLiteral, text);
       const answers = this.#current();
-      if (rest === null) return { code: '*', summary: EN['imap.literalResponse'], answers, rfc: rfc(9051, '4.3') };
+      if (rest === null)
+        return { code: '*', summary: this.#w.t('imap.literalResponse'), answers, rfc: rfc(9051, '4.3') };
       this.#serverLiteral = null;
       this.#watchLiteral('server', rest);
-      return { code: '*', summary: EN['imap.literalThenRest'], answers, rfc: rfc(9051, '4.3') };
+      return { code: '*', summary: this.#w.t('imap.literalThenRest'), answers, rfc: rfc(9051, '4.3') };
     }
     if (text === '+' || text.startsWith('+ ')) return this.#continuation(text.slice(2));
     if (text.startsWith('* ')) return this.#untagged(text.slice(2));
     const m = /^(\S+) (OK|NO|BAD)\b ?(.*)$/i.exec(text);
-    if (!m) return { summary: EN['imap.notResponse'], rfc: rfc(9051, '7') };
+    if (!m) return { summary: this.#w.t('imap.notResponse'), rfc: rfc(9051, '7') };
     const [, tag, statusRaw, rest] = m;
     const status = statusRaw.toUpperCase();
     const i = this.#pending.findIndex((p) => p.tag === tag);
     const target = i >= 0 ? this.#pending.splice(i, 1)[0] : null;
     if (target?.name === 'AUTHENTICATE' && this.#sasl === target) this.#sasl = null;
     const answers = target ? { seq: target.seq, command: target.name } : null;
-    const rc = respCode(rest);
-    const detail: string[] = [`${status}: ${IMAP_STATUS[status].text}.`];
+    const rc = respCode(rest, this.#w);
+    const detail: string[] = [this.#w.t('imap.statusMeans', { status, meaning: this.#w.tr(IMAP_STATUS[status].text) })];
     if (rc) detail.push(rc.explain);
     const summary = target
       ? this.#tagged(target, status, rc?.name ?? null)
-      : `A tagged ${status} for tag ${tag}, which no pending command has`;
+      : this.#w.t('imap.taggedUnknown', { status, tag });
     return {
       code: status,
       summary,
@@ -155,7 +160,7 @@ export class ImapTracker implements ProtocolTracker {
     if (last?.name === 'IDLE') {
       return {
         code: '+',
-        summary: EN['imap.idling'],
+        summary: this.#w.t('imap.idling'),
         answers: { seq: last.seq, command: 'IDLE' },
         rfc: rfc(9051, '6.3.13'),
       };
@@ -165,8 +170,8 @@ export class ImapTracker implements ProtocolTracker {
       const decoded = data ? Buffer.from(data, 'base64').toString('utf8') : '';
       return {
         code: '+',
-        summary: EN['imap.saslChallenge'],
-        detail: data ? `The challenge decodes to "${decoded}".` : EN['common.emptyChallenge'],
+        summary: this.#w.t('imap.saslChallenge'),
+        detail: data ? this.#w.t('common.challengeDecodes', { text: decoded }) : this.#w.t('common.emptyChallenge'),
         answers: { seq: last.seq, command: 'AUTHENTICATE' },
         rfc: rfc(9051, '6.2.2'),
       };
@@ -174,8 +179,8 @@ export class ImapTracker implements ProtocolTracker {
     // The engine reports a command once it is complete, so the literal's command is not known yet.
     return {
       code: '+',
-      summary: EN['imap.goAhead'],
-      detail: EN['imap.syncLiteral'],
+      summary: this.#w.t('imap.goAhead'),
+      detail: this.#w.t('imap.syncLiteral'),
       rfc: rfc(9051, '7.6'),
     };
   }
@@ -188,18 +193,23 @@ export class ImapTracker implements ProtocolTracker {
     const status = /^(OK|NO|BAD|BYE|PREAUTH)\b ?(.*)$/i.exec(body);
     if (status) {
       const name = status[1].toUpperCase();
-      const rc = respCode(status[2]);
+      const rc = respCode(status[2], this.#w);
       if (name === 'BYE') this.state = 'logout';
       if (name === 'PREAUTH') this.state = 'authenticated';
-      let summary = IMAP_STATUS[name].text;
-      if (first && name === 'OK') summary = EN['imap.greetingOk'];
-      else if (first && name === 'PREAUTH') summary = EN['imap.greetingPreauth'];
-      else if (first && name === 'BYE') summary = EN['imap.greetingBye'];
+      let summary = this.#w.tr(IMAP_STATUS[name].text);
+      if (first && name === 'OK') summary = this.#w.t('imap.greetingOk');
+      else if (first && name === 'PREAUTH') summary = this.#w.t('imap.greetingPreauth');
+      else if (first && name === 'BYE') summary = this.#w.t('imap.greetingBye');
       else if (rc) summary = `[${rc.name}] ${rc.text}`;
       return {
         code: name,
         summary,
-        detail: [`Untagged ${name}: ${IMAP_STATUS[name].text}.`, rc?.explain].filter(Boolean).join(' '),
+        detail: [
+          this.#w.t('imap.untaggedStatus', { status: name, meaning: this.#w.tr(IMAP_STATUS[name].text) }),
+          rc?.explain,
+        ]
+          .filter(Boolean)
+          .join(' '),
         answers,
         rfc: rc?.rfc ?? IMAP_STATUS[name].rfc,
         failure: name === 'NO' || name === 'BAD',
@@ -208,20 +218,19 @@ export class ImapTracker implements ProtocolTracker {
     const numbered = /^(\d+) (\S+)/.exec(body);
     const name = (numbered ? numbered[2] : (/^(\S+)/.exec(body)?.[1] ?? '')).toUpperCase();
     const info = IMAP_UNTAGGED[name];
-    let summary = info?.summary ?? `Untagged ${name} data`;
-    if (numbered && name === 'EXISTS') summary = `The mailbox now holds ${numbered[1]} messages`;
-    if (numbered && name === 'EXPUNGE')
-      summary = `Message ${numbered[1]} was removed; higher message numbers shift down by one`;
-    if (numbered && name === 'FETCH') summary = `Data about message ${numbered[1]}`;
-    if (numbered && name === 'RECENT')
-      summary = `${numbered[1]} messages are \\Recent (new to this session; IMAP4rev1)`;
+    let summary = info ? this.#w.tr(info.summary) : this.#w.t('imap.untaggedData', { name });
+    const n = numbered?.[1] ?? '';
+    if (numbered && name === 'EXISTS') summary = this.#w.t('imap.exists', { n });
+    if (numbered && name === 'EXPUNGE') summary = this.#w.t('imap.expunge', { n });
+    if (numbered && name === 'FETCH') summary = this.#w.t('imap.fetch', { n });
+    if (numbered && name === 'RECENT') summary = this.#w.t('imap.recent', { n });
     if (name === 'CAPABILITY') {
       const names = body.split(' ').slice(1);
-      const known = names.filter((n) => lookupCapability('imap', n)).length;
+      const known = names.filter((k) => lookupCapability('imap', k)).length;
       return {
         code: '*',
-        summary: `The server's capabilities (${names.length})`,
-        detail: `${known} of them are explained in the capability explainer.`,
+        summary: this.#w.t('imap.capabilities', { n: names.length }),
+        detail: this.#w.t('imap.capabilitiesKnown', { n: known }),
         answers,
         rfc: info.rfc,
       };
@@ -229,7 +238,7 @@ export class ImapTracker implements ProtocolTracker {
     return {
       code: '*',
       summary,
-      detail: EN['imap.untagged'],
+      detail: this.#w.t('imap.untagged'),
       answers,
       rfc: info?.rfc ?? rfc(9051, '7'),
     };
@@ -238,38 +247,40 @@ export class ImapTracker implements ProtocolTracker {
   /** A tagged reply for a known command: moves the state and says what it means. */
   #tagged(p: Pending, status: string, code: string | null): string {
     const ok = status === 'OK';
-    if (status === 'BAD')
-      return `${p.name} was rejected as a protocol error (syntax, or not allowed in the ${this.state} state)`;
+    if (status === 'BAD') return this.#w.t('imap.bad', { command: p.name, state: this.state });
     switch (p.name) {
       case 'LOGIN':
       case 'AUTHENTICATE':
         if (ok) {
           this.state = 'authenticated';
-          return EN['imap.loggedIn'];
+          return this.#w.t('imap.loggedIn');
         }
-        return code === 'AUTHENTICATIONFAILED' ? EN['imap.loginWrong'] : EN['imap.loginFailed'];
+        return code === 'AUTHENTICATIONFAILED' ? this.#w.t('imap.loginWrong') : this.#w.t('imap.loginFailed');
       case 'SELECT':
       case 'EXAMINE':
         if (ok) {
           this.state = 'selected';
-          return `The mailbox is selected ${code === 'READ-ONLY' ? 'read-only' : 'read-write'}: message commands work now`;
+          return this.#w.t(code === 'READ-ONLY' ? 'imap.selectedReadOnly' : 'imap.selectedReadWrite');
         }
         // RFC 9051 §6.3.2: a failed SELECT leaves no mailbox selected.
         if (this.state === 'selected') this.state = 'authenticated';
-        return EN['imap.selectFailed'];
+        return this.#w.t('imap.selectFailed');
       case 'CLOSE':
       case 'UNSELECT':
         if (ok) this.state = 'authenticated';
-        return ok ? EN['imap.closed'] : `${p.name} failed`;
+        return ok ? this.#w.t('imap.closed') : this.#w.t('imap.failed', { command: p.name });
       case 'LOGOUT':
         this.state = 'logout';
-        return EN['imap.logout'];
+        return this.#w.t('imap.logout');
       case 'STARTTLS':
-        return ok ? EN['imap.starttls'] : 'TLS is not available';
+        return ok ? this.#w.t('imap.starttls') : this.#w.t('imap.noTls');
       case 'IDLE':
-        return ok ? 'IDLE ended' : 'IDLE failed';
+        return this.#w.t(ok ? 'imap.idleEnded' : 'imap.idleFailed');
       default:
-        return ok ? `${p.name} completed` : `${p.name} failed${code ? ` [${code}]` : ''}`;
+        if (ok) return this.#w.t('imap.completed', { command: p.name });
+        return code
+          ? this.#w.t('imap.failedCode', { command: p.name, code })
+          : this.#w.t('imap.failed', { command: p.name });
     }
   }
 
@@ -306,17 +317,20 @@ export function consumeLiteral(lit: Literal, text: string): string | null {
   return rest;
 }
 
-function respCode(text: string): { name: string; text: string; explain: string; rfc: ReturnType<typeof rfc> } | null {
+function respCode(
+  text: string,
+  w: LabWords,
+): { name: string; text: string; explain: string; rfc: ReturnType<typeof rfc> } | null {
   const m = /^\[([A-Za-z0-9.-]+)(?: ([^\]]*))?\]/.exec(text);
   if (!m) return null;
   const name = m[1].toUpperCase();
   const known = IMAP_RESP_CODES[name];
   const value = m[2] ? ` ${m[2].length > 60 ? `${m[2].slice(0, 60)}…` : m[2]}` : '';
-  const meaning = known?.text ?? 'a response code this lab does not know';
+  const meaning = w.tr(known?.text ?? labEn['imap.code.unknown']);
   return {
     name,
     text: meaning,
-    explain: `Response code [${name}${value}]: ${meaning}.`,
+    explain: w.t('imap.responseCode', { code: `${name}${value}`, meaning }),
     rfc: known?.rfc ?? rfc(9051, '7.1'),
   };
 }

@@ -7,6 +7,8 @@
  * §2.14) or logout (LOGOUT, BYE). Strings are quoted or literals: `{n+}` from the client (§1.2, §4),
  * `{n}` from the server; a literal's lines are counted so they are not read as commands.
  */
+import { type LabWords, labWords } from '../i18n/index.js';
+import { labEn } from '../i18n/lab.en.js';
 import type { LineNote, ProtocolTracker } from './annotate.js';
 import { consumeLiteral, type Literal } from './annotate-imap.js';
 import { lookupCapability } from './capabilities.js';
@@ -39,6 +41,12 @@ export class ManageSieveTracker implements ProtocolTracker {
   #startedTls: Pending | null = null;
   /** A final response whose text is a literal (several lines of errors): the command it answered. */
   #literalOf: { answers: LineNote['answers']; verb: string } | null = null;
+  /** The explanations' language (the lab catalogue, src/web/i18n). */
+  readonly #w: LabWords;
+
+  constructor(words: LabWords = labWords()) {
+    this.#w = words;
+  }
 
   tls(): void {
     if (this.#startedTls) {
@@ -65,19 +73,18 @@ export class ManageSieveTracker implements ProtocolTracker {
   client(seq: number, text: string): LineNote {
     if (this.#clientLiteral) {
       const rest = consumeLiteral(this.#clientLiteral, text);
-      if (rest === null) return { summary: 'Literal data (part of the command above)', rfc: rfc(5804, '4') };
+      if (rest === null) return { summary: this.#w.t('managesieve.literal'), rfc: rfc(5804, '4') };
       this.#clientLiteral = null;
       this.#clientTail = rest === '';
       this.#watchLiteral('client', rest);
       return {
-        summary: 'End of the literal (the octets the command announced with {n+})',
+        summary: this.#w.t('managesieve.literalEnd'),
         rfc: rfc(5804, '4'),
       };
     }
     if (this.#clientTail) {
       this.#clientTail = false;
-      if (text === '')
-        return { summary: 'The line break that ends the command after its literal', rfc: rfc(5804, '4') };
+      if (text === '') return { summary: this.#w.t('managesieve.lineBreak'), rfc: rfc(5804, '4') };
     }
     if (this.#sasl) {
       const target = this.#sasl;
@@ -86,16 +93,16 @@ export class ManageSieveTracker implements ProtocolTracker {
       return {
         summary:
           text === '"*"' || text === '*'
-            ? `Cancels ${target.verb} ("*"); the server answers NO`
-            : 'SASL response (a base64 string), hidden here because it carries credentials',
+            ? this.#w.t('managesieve.cancel', { command: target.verb })
+            : this.#w.t('managesieve.saslHidden'),
         rfc: rfc(5804, '2.1'),
       };
     }
     if (/^<redacted>$/i.test(text)) {
       this.#pending.push({ seq, verb: '(hidden line)', arg: null });
       return {
-        summary: 'A line the server hid: sent right after AUTHENTICATE, it may carry credentials',
-        detail: 'A client that sends base64 credentials after a refused AUTHENTICATE would show its password here.',
+        summary: this.#w.t('managesieve.hidden'),
+        detail: this.#w.t('managesieve.hiddenDetail'),
         rfc: rfc(5804, '2.1'),
         command: true,
       };
@@ -110,14 +117,16 @@ export class ManageSieveTracker implements ProtocolTracker {
     const info = MANAGESIEVE_COMMANDS[verb];
     if (!info) {
       return {
-        summary: verb ? `${verb.slice(0, 20)}: not a ManageSieve command` : 'An empty line: not a command',
-        detail: 'RFC 5804 §2 lists the commands; strings are "quoted" or literals {n+}.',
+        summary: verb
+          ? this.#w.t('managesieve.notCommand', { verb: verb.slice(0, 20) })
+          : this.#w.t('common.emptyLine'),
+        detail: this.#w.t('managesieve.commandsListed'),
         rfc: rfc(5804, '2'),
         command: true,
       };
     }
     return {
-      summary: `${verb}: ${info.summary}`,
+      summary: this.#w.t('common.command', { verb, summary: this.#w.tr(info.summary) }),
       detail: this.#commandDetail(verb, args, first),
       rfc: info.rfc,
       command: true,
@@ -125,34 +134,34 @@ export class ManageSieveTracker implements ProtocolTracker {
   }
 
   #commandDetail(verb: string, args: string, first: string | null): string | null {
+    const w = this.#w;
     const literal = LITERAL_AT_END.exec(args);
-    const follows = literal
-      ? ` The ${literal[1]} octets of the script follow as a literal ({n+}: without waiting).`
-      : '';
+    const follows = literal ? ` ${w.t('managesieve.scriptFollows', { n: literal[1] })}` : '';
+    const script = first ?? '?';
     switch (verb) {
       case 'AUTHENTICATE':
-        return `Mechanism ${first ?? '?'}.${strings(args).length > 1 ? ' The initial response (base64 of the credentials for PLAIN) is hidden in the lab; on the wire it is readable by anyone without TLS.' : ''}`;
+        return strings(args).length > 1
+          ? `${w.t('smtp.mechanism', { mechanism: script })} ${w.t('managesieve.initialHidden')}`
+          : w.t('smtp.mechanism', { mechanism: script });
       case 'PUTSCRIPT':
-        return `Script "${first ?? '?'}": stored only if it compiles; an error comes back as NO with its line.${follows}`;
+        return `${w.t('managesieve.putscript', { script })}${follows}`;
       case 'CHECKSCRIPT':
-        return `Nothing is stored.${follows}`;
+        return `${w.t('managesieve.nothingStored')}${follows}`;
       case 'HAVESPACE': {
         const size = /(\d+)\s*$/.exec(args)?.[1];
-        return `Script "${first ?? '?'}" of ${size ?? '?'} octets: OK if it fits, NO (QUOTA/…) if not.`;
+        return w.t('managesieve.havespace', { script, size: size ?? '?' });
       }
       case 'SETACTIVE':
-        return first === ''
-          ? 'The empty name: no script is active afterwards (mail is only kept).'
-          : `Script "${first ?? '?'}".`;
+        return first === '' ? w.t('managesieve.setactiveEmpty') : w.t('managesieve.script', { script });
       case 'GETSCRIPT':
       case 'DELETESCRIPT':
-        return first !== null ? `Script "${first}".` : null;
+        return first !== null ? w.t('managesieve.script', { script: first }) : null;
       case 'RENAMESCRIPT': {
         const names = strings(args);
-        return `From "${names[0] ?? '?'}" to "${names[1] ?? '?'}".`;
+        return w.t('managesieve.rename', { from: names[0] ?? '?', to: names[1] ?? '?' });
       }
       case 'LOGOUT':
-        return 'The server answers OK and closes the connection.';
+        return this.#w.t('managesieve.logoutDetail');
       default:
         return null;
     }
@@ -172,14 +181,14 @@ export class ManageSieveTracker implements ProtocolTracker {
       const error = of ? /^line (\d+), column (\d+): (.*)$/.exec(text) : null;
       if (error) {
         return {
-          summary: `Error at line ${error[1]}, column ${error[2]}: ${error[3]}`,
-          detail: 'Part of the response text above (a literal, since it has several lines).',
+          summary: this.#w.t('managesieve.errorAt', { line: error[1], column: error[2], error: error[3] }),
+          detail: this.#w.t('managesieve.errorPart'),
           answers,
           rfc: rfc(5804, of?.verb === 'CHECKSCRIPT' ? '2.12' : '2.6'),
         };
       }
       return {
-        summary: ended ? 'End of the literal' : 'Literal data (part of the response above)',
+        summary: ended ? this.#w.t('managesieve.literalEndServer') : this.#w.t('imap.literalResponse'),
         answers,
         rfc: rfc(5804, '4'),
       };
@@ -188,7 +197,7 @@ export class ManageSieveTracker implements ProtocolTracker {
     const answers = this.#answers(target);
     if (this.#serverTail) {
       this.#serverTail = false;
-      if (text === '') return { summary: 'The line break after the literal', answers, rfc: rfc(5804, '4') };
+      if (text === '') return { summary: this.#w.t('managesieve.lineBreakServer'), answers, rfc: rfc(5804, '4') };
     }
     const m = FINAL.exec(text);
     if (!m) return this.#data(target, text, answers);
@@ -207,7 +216,10 @@ export class ManageSieveTracker implements ProtocolTracker {
       codeName = (/^[^\s"]+/.exec(code[1])?.[0] ?? '').toUpperCase();
       const known = MANAGESIEVE_RESP_CODES[codeName] ?? MANAGESIEVE_RESP_CODES[codeName.split('/')[0]];
       detail.push(
-        `Response code (${code[1].length > 60 ? `${code[1].slice(0, 60)}…` : code[1]}): ${known?.text ?? 'not a response code RFC 5804 defines'}.`,
+        this.#w.t('managesieve.responseCode', {
+          code: code[1].length > 60 ? `${code[1].slice(0, 60)}…` : code[1],
+          meaning: this.#w.tr(known?.text ?? labEn['managesieve.code.unknown']),
+        }),
       );
       if (known) ref = known.rfc;
     }
@@ -217,25 +229,29 @@ export class ManageSieveTracker implements ProtocolTracker {
       // The response text is a literal (RFC 5804 §4 literal-s2c): its lines follow.
       this.#literalOf = { answers, verb: target?.verb ?? '' };
       this.#watchLiteral('server', text2);
-      detail.push(`The text follows as a literal of ${literalText[1]} octets (it has several lines).`);
+      detail.push(this.#w.t('managesieve.textLiteral', { n: literalText[1] }));
     }
     const message = literalText ? undefined : strings(text2)[0];
     const position = message ? /line (\d+)(?:, column (\d+)|:(\d+))?/i.exec(message) : null;
     if (!ok && position && target && (target.verb === 'PUTSCRIPT' || target.verb === 'CHECKSCRIPT')) {
+      const column = position[2] ?? position[3];
       detail.push(
-        `The script has an error at line ${position[1]}${position[2] || position[3] ? `, column ${position[2] ?? position[3]}` : ''}.`,
+        column
+          ? this.#w.t('managesieve.errorAtColumn', { line: position[1], column })
+          : this.#w.t('managesieve.errorAtLine', { line: position[1] }),
       );
     }
     let summary: string;
     if (kind === 'BYE') {
       this.state = 'logout';
-      summary = 'BYE: the server closes the connection';
-      if (target?.verb !== 'LOGOUT')
-        detail.push('Sent without being asked, e.g. after an idle timeout or too many errors.');
+      summary = this.#w.t('managesieve.bye');
+      if (target?.verb !== 'LOGOUT') detail.push(this.#w.t('managesieve.byeUnasked'));
     } else if (target) {
-      summary = this.#transition(target, ok, codeName) ?? (ok ? `${target.verb} completed` : `${target.verb} failed`);
+      summary =
+        this.#transition(target, ok, codeName) ??
+        this.#w.t(ok ? 'imap.completed' : 'imap.failed', { command: target.verb });
     } else {
-      summary = ok ? 'An OK the client did not ask for' : 'An error not tied to a command';
+      summary = ok ? this.#w.t('managesieve.unaskedOk') : this.#w.t('pop3.untiedError');
     }
     return { code: kind, summary, detail: detail.length ? detail.join(' ') : null, answers, rfc: ref, failure: !ok };
   }
@@ -250,8 +266,12 @@ export class ManageSieveTracker implements ProtocolTracker {
       const decoded = quoted?.[1] ? Buffer.from(quoted[1], 'base64').toString('utf8') : null;
       return {
         code: 'challenge',
-        summary: 'SASL challenge (a base64 string): the client answers with a string, or "*" to cancel',
-        detail: quoted ? (decoded ? `It decodes to "${decoded}".` : 'An empty challenge.') : null,
+        summary: this.#w.t('managesieve.saslChallenge'),
+        detail: quoted
+          ? decoded
+            ? this.#w.t('managesieve.decodes', { text: decoded })
+            : this.#w.t('common.emptyChallenge')
+          : null,
         answers,
         rfc: rfc(5804, '2.1'),
       };
@@ -262,8 +282,8 @@ export class ManageSieveTracker implements ProtocolTracker {
       return {
         summary:
           verb === 'GETSCRIPT'
-            ? `The script follows as a literal of ${literal[1]} octets`
-            : `A literal of ${literal[1]} octets follows`,
+            ? this.#w.t('managesieve.scriptLiteral', { n: literal[1] })
+            : this.#w.t('managesieve.literalFollows', { n: literal[1] }),
         answers,
         rfc: rfc(5804, verb === 'GETSCRIPT' ? '2.9' : '4'),
       };
@@ -271,9 +291,11 @@ export class ManageSieveTracker implements ProtocolTracker {
     if (verb === 'CONNECT' || verb === 'CAPABILITY' || verb === 'STARTTLS-CAPABILITY') {
       const [name, value] = strings(text);
       const keyword = value !== undefined && value !== '' ? `${name} ${value}` : (name ?? text);
-      const cap = lookupCapability('managesieve', keyword);
+      const cap = lookupCapability('managesieve', keyword, this.#w.lang);
       return {
-        summary: cap ? `Capability ${name}: ${cap.summary}` : `Capability ${name ?? text} (not known to the lab)`,
+        summary: cap
+          ? this.#w.t('common.capability', { keyword: name, summary: cap.summary })
+          : this.#w.t('common.capabilityUnknown', { keyword: name ?? text }),
         detail: cap?.effect ?? null,
         answers,
         rfc: cap ? { doc: cap.rfc, section: null, url: cap.url } : rfc(5804, '1.7'),
@@ -283,12 +305,12 @@ export class ManageSieveTracker implements ProtocolTracker {
       const [name] = strings(text);
       const active = /\sACTIVE\s*$/i.test(text);
       return {
-        summary: active ? `Script "${name}", the active one (run at delivery)` : `Script "${name}"`,
+        summary: this.#w.t(active ? 'managesieve.listActive' : 'managesieve.listScript', { script: name }),
         answers,
         rfc: rfc(5804, '2.7'),
       };
     }
-    return { summary: 'Data of the response', answers, rfc: rfc(5804, '1.1') };
+    return { summary: this.#w.t('managesieve.data'), answers, rfc: rfc(5804, '1.1') };
   }
 
   /** The command a server line belongs to: the oldest unanswered one, else the greeting. */
@@ -309,58 +331,63 @@ export class ManageSieveTracker implements ProtocolTracker {
   #transition(p: Pending, ok: boolean, code: string | null): string | null {
     switch (p.verb) {
       case 'CONNECT':
-        return ok
-          ? 'The greeting: the capabilities above, then OK; log in with AUTHENTICATE (after STARTTLS)'
-          : 'The server refuses the connection';
+        return ok ? this.#w.t('managesieve.greeting') : this.#w.t('pop3.refused');
       case 'STARTTLS':
         if (ok) {
           this.#startedTls = p;
-          return 'Start the TLS handshake now; the server then sends its capabilities again';
+          return this.#w.t('managesieve.starttls');
         }
-        return 'TLS is not available';
+        return this.#w.t('imap.noTls');
       case 'STARTTLS-CAPABILITY':
-        return 'The capabilities after TLS are complete (RFC 5804 §2.2: sent without being asked)';
+        return this.#w.t('managesieve.capsAfterTls');
       case 'AUTHENTICATE':
         if (ok) {
           this.state = 'authenticated';
-          return 'Logged in: the script commands may be used now (authenticated state)';
+          return this.#w.t('managesieve.loggedIn');
         }
         return code === 'ENCRYPT-NEEDED'
-          ? 'Login refused before TLS: send STARTTLS first'
-          : 'Login failed; the session stays non-authenticated';
+          ? this.#w.t('managesieve.encryptNeeded')
+          : this.#w.t('managesieve.loginFailed');
       case 'UNAUTHENTICATE':
         if (ok) this.state = 'non-authenticated';
-        return ok ? 'Logged out; the connection stays open for a new AUTHENTICATE' : null;
+        return ok ? this.#w.t('managesieve.unauthenticated') : null;
       case 'LOGOUT':
         this.state = 'logout';
-        return 'The session ends; the server closes the connection';
+        return this.#w.t('managesieve.logout');
       case 'PUTSCRIPT':
         return ok
-          ? `Script "${p.arg ?? '?'}" stored${code === 'WARNINGS' ? ', with warnings' : ''}; SETACTIVE makes it the one that runs`
+          ? this.#w.t(code === 'WARNINGS' ? 'managesieve.storedWarnings' : 'managesieve.stored', {
+              script: p.arg ?? '?',
+            })
           : code?.startsWith('QUOTA')
-            ? 'Not stored: over a quota'
-            : 'Not stored: the script has an error (the text says where) or the name is refused';
+            ? this.#w.t('managesieve.overQuota')
+            : this.#w.t('managesieve.notStored');
       case 'CHECKSCRIPT':
-        return ok ? `The script compiles${code === 'WARNINGS' ? ', with warnings' : ''}` : 'The script has an error';
+        if (!ok) return this.#w.t('managesieve.scriptError');
+        return this.#w.t(code === 'WARNINGS' ? 'managesieve.compilesWarnings' : 'managesieve.compiles');
       case 'HAVESPACE':
-        return ok ? 'It would fit: PUTSCRIPT may follow' : 'It would not fit';
+        return ok ? this.#w.t('managesieve.fits') : this.#w.t('managesieve.fitsNot');
       case 'SETACTIVE':
         if (!ok) return null;
         return p.arg === ''
-          ? 'No script is active now: mail is kept in INBOX'
-          : `"${p.arg ?? '?'}" is the active script now: it runs for every new message`;
+          ? this.#w.t('managesieve.noneActive')
+          : this.#w.t('managesieve.active', { script: p.arg ?? '?' });
       case 'LISTSCRIPTS':
-        return ok ? 'End of the script list' : null;
+        return ok ? this.#w.t('managesieve.listEnd') : null;
       case 'GETSCRIPT':
-        return ok ? 'The script above is complete' : null;
+        return ok ? this.#w.t('managesieve.getscriptEnd') : null;
       case 'DELETESCRIPT':
-        return ok ? `Script "${p.arg ?? '?'}" deleted` : code === 'ACTIVE' ? 'Refused: it is the active script' : null;
+        return ok
+          ? this.#w.t('managesieve.deleted', { script: p.arg ?? '?' })
+          : code === 'ACTIVE'
+            ? this.#w.t('managesieve.deleteActive')
+            : null;
       case 'RENAMESCRIPT':
-        return ok ? 'Renamed' : null;
+        return ok ? this.#w.t('managesieve.renamed') : null;
       case 'CAPABILITY':
-        return ok ? 'End of the capability list' : null;
+        return ok ? this.#w.t('managesieve.capabilityEnd') : null;
       case 'NOOP':
-        return ok ? 'Nothing done; the connection is alive' : null;
+        return ok ? this.#w.t('managesieve.noop') : null;
       default:
         return null;
     }

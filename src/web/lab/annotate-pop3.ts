@@ -4,15 +4,12 @@
  * TRANSACTION). Responses answer pending commands in order (CAPA PIPELINING, RFC 2449 §6.6); a
  * multi-line response (CAPA, LIST and UIDL without argument, RETR, TOP) ends with a "." line.
  */
-import { labEn } from '../i18n/lab.en.js';
+import { type LabWords, labWords } from '../i18n/index.js';
 import type { LineNote, ProtocolTracker } from './annotate.js';
 import { lookupCapability } from './capabilities.js';
 import { POP3_RESP_CODES } from './codes.js';
 import { POP3_COMMANDS } from './commands.js';
 import { rfc } from './rfc.js';
-
-/** English explanations come from the lab catalogue; routes turn them into the viewer's language (localize.ts). */
-const EN: Readonly<Record<keyof typeof labEn, string>> = labEn;
 
 interface Pending {
   seq: number;
@@ -27,6 +24,12 @@ export class Pop3Tracker implements ProtocolTracker {
   /** Set while the lines of a multi-line response arrive. */
   #multi: Pending | null = null;
   #sasl = false;
+  /** The explanations' language (the lab catalogue, src/web/i18n). */
+  readonly #w: LabWords;
+
+  constructor(words: LabWords = labWords()) {
+    this.#w = words;
+  }
 
   tls(): void {}
 
@@ -44,7 +47,7 @@ export class Pop3Tracker implements ProtocolTracker {
   client(seq: number, text: string): LineNote {
     if (this.#sasl) {
       return {
-        summary: text === '*' ? 'Cancels the AUTH exchange ("*")' : EN['pop3.saslHidden'],
+        summary: text === '*' ? this.#w.t('common.cancelAuth') : this.#w.t('pop3.saslHidden'),
         rfc: rfc(5034, '4'),
       };
     }
@@ -56,22 +59,25 @@ export class Pop3Tracker implements ProtocolTracker {
     if (!info) {
       return {
         summary: verb.startsWith('<')
-          ? 'A line the server could not read as a command'
-          : `${verb.slice(0, 20)}: not a POP3 command`,
-        detail: 'RFC 1939 §8 lists the commands; CAPA shows the optional ones this server has.',
+          ? this.#w.t('pop3.unreadable')
+          : this.#w.t('pop3.notCommand', { verb: verb.slice(0, 20) }),
+        detail: this.#w.t('pop3.commandsListed'),
         rfc: rfc(1939, '8'),
         command: true,
       };
     }
     let detail: string | null = null;
-    if (verb === 'PASS' || verb === 'APOP')
-      detail = 'The secret is hidden in the lab; on the wire it travels as typed.';
+    if (verb === 'PASS' || verb === 'APOP') detail = this.#w.t('pop3.secretHidden');
     if (verb === 'LIST' || verb === 'UIDL')
-      detail = args ? `For message ${args} only.` : 'For every message (multi-line answer).';
-    if (verb === 'TOP') detail = 'Arguments: message number, number of body lines.';
-    if (verb === 'QUIT' && this.state === 'TRANSACTION')
-      detail = 'Messages marked with DELE are removed now (UPDATE state).';
-    return { summary: `${verb}: ${info.summary}`, detail, rfc: info.rfc, command: true };
+      detail = args ? this.#w.t('pop3.forMessage', { n: args }) : this.#w.t('pop3.forEvery');
+    if (verb === 'TOP') detail = this.#w.t('pop3.topArgs');
+    if (verb === 'QUIT' && this.state === 'TRANSACTION') detail = this.#w.t('pop3.quitDeletes');
+    return {
+      summary: this.#w.t('common.command', { verb, summary: this.#w.tr(info.summary) }),
+      detail,
+      rfc: info.rfc,
+      command: true,
+    };
   }
 
   server(_seq: number, text: string): LineNote {
@@ -86,17 +92,17 @@ export class Pop3Tracker implements ProtocolTracker {
       const data = text.slice(2);
       return {
         code: '+',
-        summary: EN['pop3.saslChallenge'],
+        summary: this.#w.t('pop3.saslChallenge'),
         detail: data
-          ? `The challenge decodes to "${Buffer.from(data, 'base64').toString('utf8')}".`
-          : EN['common.emptyChallenge'],
+          ? this.#w.t('common.challengeDecodes', { text: Buffer.from(data, 'base64').toString('utf8') })
+          : this.#w.t('common.emptyChallenge'),
         answers,
         rfc: rfc(5034, '4'),
       };
     }
     const m = /^([+-])(OK|ERR)\b ?(.*)$/i.exec(text);
     if (!m) {
-      return { summary: EN['pop3.notStatus'], answers, rfc: rfc(1939, '3') };
+      return { summary: this.#w.t('pop3.notStatus'), answers, rfc: rfc(1939, '3') };
     }
     this.#sasl = false;
     const ok = m[1] === '+';
@@ -105,24 +111,29 @@ export class Pop3Tracker implements ProtocolTracker {
     if (target?.verb === 'CONNECT') this.#greeted = true;
     const detail: string[] = [];
     const rc = /^\[([^\]]+)\]/.exec(rest);
-    let summary = ok ? EN['pop3.success'] : EN['pop3.failed'];
+    let summary = ok ? this.#w.t('pop3.success') : this.#w.t('pop3.failed');
     let ref = rfc(1939, '3');
     if (rc) {
       const name = rc[1].toUpperCase();
       const known = POP3_RESP_CODES[name] ?? POP3_RESP_CODES[name.split('/')[0]];
-      detail.push(`Response code [${rc[1]}]: ${known?.text ?? 'not a registered response code'}.`);
+      detail.push(
+        this.#w.t('pop3.responseCode', {
+          code: rc[1],
+          meaning: known ? this.#w.tr(known.text) : this.#w.t('pop3.code.unknown'),
+        }),
+      );
       if (known) ref = known.rfc;
     }
     if (target) {
       const s = this.#transition(target, ok);
       if (s) summary = s;
     } else {
-      summary = ok ? EN['pop3.unasked'] : EN['pop3.untiedError'];
+      summary = ok ? this.#w.t('pop3.unasked') : this.#w.t('pop3.untiedError');
     }
     if (ok && target && this.#multiLineAnswer(target)) {
       this.#multi = target;
       this.#pending.unshift(target); // answered at the "." line
-      detail.push('A multi-line response: the lines up to a line holding only "." belong to it.');
+      detail.push(this.#w.t('pop3.multiLine'));
     }
     return {
       code: ok ? '+OK' : '-ERR',
@@ -145,13 +156,15 @@ export class Pop3Tracker implements ProtocolTracker {
     if (text === '.') {
       this.#multi = null;
       this.#pending.shift();
-      return { summary: EN['pop3.endMulti'], answers, rfc: rfc(1939, '3') };
+      return { summary: this.#w.t('pop3.endMulti'), answers, rfc: rfc(1939, '3') };
     }
     switch (target.verb) {
       case 'CAPA': {
-        const cap = lookupCapability('pop3', text);
+        const cap = lookupCapability('pop3', text, this.#w.lang);
         return {
-          summary: cap ? `Capability ${text}: ${cap.summary}` : `Capability ${text} (not known to the lab)`,
+          summary: cap
+            ? this.#w.t('common.capability', { keyword: text, summary: cap.summary })
+            : this.#w.t('common.capabilityUnknown', { keyword: text }),
           detail: cap?.effect ?? null,
           answers,
           rfc: cap ? { doc: cap.rfc, section: null, url: cap.url } : rfc(2449, '5'),
@@ -159,22 +172,22 @@ export class Pop3Tracker implements ProtocolTracker {
       }
       case 'LIST': {
         const [n, size] = text.split(' ');
-        return { summary: `Message ${n}: ${size} octets`, answers, rfc: rfc(1939, '5') };
+        return { summary: this.#w.t('pop3.listLine', { n, size }), answers, rfc: rfc(1939, '5') };
       }
       case 'UIDL': {
         const [n, uid] = text.split(' ');
-        return { summary: `Message ${n} has the unique id ${uid}`, answers, rfc: rfc(1939, '7') };
+        return { summary: this.#w.t('pop3.uidlLine', { n, uid }), answers, rfc: rfc(1939, '7') };
       }
       default: {
         const octets = /^<message: (\d+) octets>$/.exec(text);
         if (octets)
           return {
-            summary: `The message itself, ${octets[1]} octets (not shown in the lab)`,
+            summary: this.#w.t('pop3.messageItself', { n: octets[1] }),
             answers,
             rfc: rfc(1939, '5'),
           };
         return {
-          summary: text.startsWith('..') ? EN['pop3.messageLineDot'] : EN['pop3.messageLine'],
+          summary: text.startsWith('..') ? this.#w.t('pop3.messageLineDot') : this.#w.t('pop3.messageLine'),
           answers,
           rfc: rfc(1939, '3'),
         };
@@ -186,37 +199,37 @@ export class Pop3Tracker implements ProtocolTracker {
   #transition(p: Pending, ok: boolean): string | null {
     switch (p.verb) {
       case 'CONNECT':
-        return ok ? EN['pop3.greeting'] : EN['pop3.refused'];
+        return ok ? this.#w.t('pop3.greeting') : this.#w.t('pop3.refused');
       case 'USER':
-        return ok ? EN['pop3.userOk'] : EN['pop3.userBad'];
+        return ok ? this.#w.t('pop3.userOk') : this.#w.t('pop3.userBad');
       case 'PASS':
       case 'APOP':
       case 'AUTH':
         if (ok) {
           this.state = 'TRANSACTION';
-          return EN['pop3.loggedIn'];
+          return this.#w.t('pop3.loggedIn');
         }
-        return EN['pop3.loginFailed'];
+        return this.#w.t('pop3.loginFailed');
       case 'STLS':
-        return ok ? EN['pop3.stlsOk'] : EN['pop3.stlsBad'];
+        return ok ? this.#w.t('pop3.stlsOk') : this.#w.t('pop3.stlsBad');
       case 'STAT':
         if (!ok) return null;
-        return EN['pop3.stat'];
+        return this.#w.t('pop3.stat');
       case 'RETR':
       case 'TOP':
-        return ok ? EN['pop3.follows'] : null;
+        return ok ? this.#w.t('pop3.follows') : null;
       case 'DELE':
-        return ok ? EN['pop3.dele'] : null;
+        return ok ? this.#w.t('pop3.dele') : null;
       case 'RSET':
-        return ok ? EN['pop3.rset'] : null;
+        return ok ? this.#w.t('pop3.rset') : null;
       case 'QUIT':
         if (this.state === 'TRANSACTION') {
           this.state = 'UPDATE';
-          return ok ? EN['pop3.quitUpdate'] : EN['pop3.quitPartial'];
+          return ok ? this.#w.t('pop3.quitUpdate') : this.#w.t('pop3.quitPartial');
         }
-        return EN['pop3.quitNoUpdate'];
+        return this.#w.t('pop3.quitNoUpdate');
       case 'CAPA':
-        return ok ? EN['pop3.capa'] : null;
+        return ok ? this.#w.t('pop3.capa') : null;
       default:
         return null;
     }

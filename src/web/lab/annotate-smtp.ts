@@ -5,15 +5,13 @@
  * last line. After 354 the client's lines are message content up to the lone "." line, whose reply
  * answers the DATA command; after 334 the next client line is a SASL response of the AUTH command.
  */
+import { type LabWords, labWords } from '../i18n/index.js';
 import { labEn } from '../i18n/lab.en.js';
 import type { LineNote, ProtocolTracker } from './annotate.js';
 import { lookupCapability } from './capabilities.js';
 import { explainEnhanced, SMTP_CATEGORY, SMTP_CLASS, SMTP_CODES, SMTP_IN_CONTEXT } from './codes.js';
 import { SMTP_COMMANDS } from './commands.js';
 import { rfc } from './rfc.js';
-
-/** English explanations come from the lab catalogue; routes turn them into the viewer's language (localize.ts). */
-const EN: Readonly<Record<keyof typeof labEn, string>> = labEn;
 
 interface Pending {
   seq: number;
@@ -24,14 +22,14 @@ interface Pending {
 
 /** MAIL/RCPT parameters and the extension that defines them. */
 const PARAMS: Record<string, string> = {
-  SIZE: 'the declared message size in bytes (SIZE, RFC 1870)',
-  BODY: 'the body type, 7BIT, 8BITMIME (RFC 6152) or BINARYMIME (RFC 3030)',
-  SMTPUTF8: 'the message uses UTF-8 addresses and headers (RFC 6531)',
-  RET: 'how much of the message a bounce should return, FULL or HDRS (DSN, RFC 3461)',
-  ENVID: 'an envelope id quoted back in delivery reports (DSN, RFC 3461)',
-  NOTIFY: 'when to send a delivery report: SUCCESS, FAILURE, DELAY or NEVER (DSN, RFC 3461)',
-  ORCPT: 'the original recipient address, for delivery reports (DSN, RFC 3461)',
-  AUTH: 'the identity that submitted the message originally (RFC 4954 §5)',
+  SIZE: labEn['smtp.param.SIZE'],
+  BODY: labEn['smtp.param.BODY'],
+  SMTPUTF8: labEn['smtp.param.SMTPUTF8'],
+  RET: labEn['smtp.param.RET'],
+  ENVID: labEn['smtp.param.ENVID'],
+  NOTIFY: labEn['smtp.param.NOTIFY'],
+  ORCPT: labEn['smtp.param.ORCPT'],
+  AUTH: labEn['smtp.param.AUTH'],
 };
 
 export class SmtpTracker implements ProtocolTracker {
@@ -44,6 +42,12 @@ export class SmtpTracker implements ProtocolTracker {
   #inHeader = true;
   /** The reply being received (between its first and its last line). */
   #reply: { code: string; target: Pending | null } | null = null;
+  /** The explanations' language (the lab catalogue, src/web/i18n). */
+  readonly #w: LabWords;
+
+  constructor(words: LabWords = labWords()) {
+    this.#w = words;
+  }
 
   tls(): void {
     this.#authed = false;
@@ -66,27 +70,25 @@ export class SmtpTracker implements ProtocolTracker {
   }
 
   client(seq: number, text: string): LineNote {
+    const w = this.#w;
     if (this.#mode === 'data') return this.#content(seq, text);
     if (this.#mode === 'sasl') {
       return {
-        summary:
-          text === '*'
-            ? 'Cancels the AUTH exchange ("*")'
-            : 'SASL response to the 334 challenge: base64, hidden here because it carries credentials',
+        summary: text === '*' ? w.t('common.cancelAuth') : w.t('smtp.saslHidden'),
         rfc: rfc(4954, '4'),
       };
     }
     const chunk = /^<chunk: (\d+) bytes(, last)?>$/.exec(text);
     if (chunk) {
       return {
-        summary: `BDAT chunk: ${chunk[1]} bytes of message data${chunk[2] ? ', the last chunk' : ''} (not shown)`,
+        summary: w.t(chunk[2] ? 'smtp.bdatLast' : 'smtp.bdat', { n: chunk[1] }),
         rfc: rfc(3030, '2'),
       };
     }
     if (/^<line longer than \d+ bytes>$/.test(text)) {
       this.#pending.push({ seq, verb: 'LINE', args: '' });
       return {
-        summary: 'A command line over the length limit (not shown)',
+        summary: w.t('smtp.lineTooLong'),
         rfc: rfc(5321, '4.5.3.1.4'),
         command: true,
       };
@@ -98,69 +100,77 @@ export class SmtpTracker implements ProtocolTracker {
     const info = SMTP_COMMANDS[verb];
     if (!info) {
       return {
-        summary: verb ? `${verb.slice(0, 32)}: not an SMTP command` : 'An empty line: not a command',
-        detail: 'RFC 5321 §4.1 lists the commands; the server answers 500 to anything else.',
+        summary: verb ? w.t('smtp.notCommand', { verb: verb.slice(0, 32) }) : w.t('common.emptyLine'),
+        detail: w.t('smtp.commandsListed'),
         rfc: rfc(5321, '4.1'),
         command: true,
       };
     }
-    return { summary: `${verb}: ${info.summary}`, detail: this.#argsDetail(verb, args), rfc: info.rfc, command: true };
+    return {
+      summary: w.t('common.command', { verb, summary: w.tr(info.summary) }),
+      detail: this.#argsDetail(verb, args),
+      rfc: info.rfc,
+      command: true,
+    };
   }
 
   #argsDetail(verb: string, args: string): string | null {
+    const w = this.#w;
     if (verb === 'MAIL' || verb === 'RCPT') {
       const m = /^(?:FROM|TO):\s*(<[^>]*>|\S+)\s*(.*)$/i.exec(args);
-      if (!m) return `Expected ${verb === 'MAIL' ? 'MAIL FROM:<address>' : 'RCPT TO:<address>'}`;
-      const parts = [`${verb === 'MAIL' ? 'Sender' : 'Recipient'} ${m[1]}.`];
+      if (!m) return w.t(verb === 'MAIL' ? 'smtp.expectedMail' : 'smtp.expectedRcpt');
+      const parts = [w.t(verb === 'MAIL' ? 'smtp.sender' : 'smtp.recipient', { address: m[1] })];
       for (const param of m[2].split(/\s+/).filter(Boolean)) {
         const name = param.split('=')[0].toUpperCase();
-        parts.push(`${param}: ${PARAMS[name] ?? 'a parameter of an SMTP extension'}.`);
+        parts.push(w.t('smtp.paramMeans', { param, meaning: w.tr(PARAMS[name] ?? labEn['smtp.param.other']) }));
       }
       return parts.join(' ');
     }
-    if (verb === 'EHLO' || verb === 'HELO') return args ? `The client calls itself ${args}.` : null;
+    if (verb === 'EHLO' || verb === 'HELO') return args ? w.t('smtp.clientName', { name: args }) : null;
     if (verb === 'AUTH') {
       const [mech = '', initial] = args.split(/\s+/);
-      return `Mechanism ${mech.toUpperCase()}${initial ? ', with an initial response (hidden)' : ''}.`;
+      return w.t(initial ? 'smtp.mechanismInitial' : 'smtp.mechanism', { mechanism: mech.toUpperCase() });
     }
     return null;
   }
 
   #content(seq: number, text: string): LineNote {
+    const w = this.#w;
     const r5322 = rfc(5322, '2.1');
     if (text === '.') {
       this.#mode = 'command';
       this.#pending.push({ seq, verb: 'END', args: '' });
       return {
-        summary: EN['smtp.endOfData'],
-        detail: 'The server now stores the message and answers the DATA command.',
+        summary: w.t('smtp.endOfData'),
+        detail: w.t('smtp.storesNow'),
         rfc: rfc(5321, '4.1.1.4'),
       };
     }
     if (this.#inHeader) {
       if (text === '') {
         this.#inHeader = false;
-        return { summary: EN['smtp.headerEnd'], rfc: r5322 };
+        return { summary: w.t('smtp.headerEnd'), rfc: r5322 };
       }
-      if (/^[ \t]/.test(text)) return { summary: EN['smtp.folded'], rfc: rfc(5322, '2.2.3') };
+      if (/^[ \t]/.test(text)) return { summary: w.t('smtp.folded'), rfc: rfc(5322, '2.2.3') };
       const field = /^([!-9;-~]+):/.exec(text);
-      if (field) return { summary: `Header field ${field[1]}`, rfc: rfc(5322, '3.6') };
+      if (field) return { summary: w.t('smtp.headerField', { name: field[1] }), rfc: rfc(5322, '3.6') };
       this.#inHeader = false;
     }
     if (text.startsWith('..')) {
       return {
-        summary: EN['smtp.dotStuffed'],
+        summary: w.t('smtp.dotStuffed'),
         rfc: rfc(5321, '4.5.2'),
       };
     }
-    return { summary: EN['smtp.bodyLine'], rfc: r5322 };
+    return { summary: w.t('smtp.bodyLine'), rfc: r5322 };
   }
 
   server(_seq: number, text: string): LineNote {
+    const w = this.#w;
     const m = /^(\d)(\d)(\d)([ -]?)(.*)$/.exec(text);
     if (!m) {
       return {
-        summary: 'Not an SMTP reply line (a reply starts with a three-digit code)',
+        summary: w.t('smtp.notReply'),
         rfc: rfc(5321, '4.2'),
         failure: false,
       };
@@ -183,32 +193,41 @@ export class SmtpTracker implements ProtocolTracker {
 
     const failure = m[1] === '4' || m[1] === '5';
     if (continuation && target?.verb === 'EHLO') {
-      const cap = lookupCapability('smtp', rest);
+      const cap = lookupCapability('smtp', rest, w.lang);
       return {
         code,
-        summary: cap ? `Extension ${rest}: ${cap.summary}` : `Extension ${rest} (not known to the lab)`,
+        summary: cap
+          ? w.t('smtp.extension', { keyword: rest, summary: cap.summary })
+          : w.t('smtp.extensionUnknown', { keyword: rest }),
         detail: cap?.effect ?? null,
         answers,
         rfc: cap ? { doc: cap.rfc, section: null, url: cap.url } : null,
       };
     }
-    if (continuation) return { code, enhanced, summary: EN['smtp.continuation'], answers };
+    if (continuation) return { code, enhanced, summary: w.t('smtp.continuation'), answers };
 
     const info = SMTP_CODES[Number(code)];
     const verb = target?.verb ?? 'NONE';
     const specific = SMTP_IN_CONTEXT[`${verb} ${code}`];
-    const generic = info?.text ?? `Code ${code} is not defined by RFC 5321`;
-    let summary = specific ?? generic;
-    if (!target) summary = `${generic} (not an answer to a command: the server speaks on its own)`;
+    const generic = info ? w.tr(info.text) : w.t('smtp.codeUndefined', { code });
+    let summary = specific ? w.tr(specific) : generic;
+    if (!target) summary = w.t('smtp.unsolicited', { meaning: generic });
     const detail = [
-      `Basic code ${code}: ${m[1]}yz = ${SMTP_CLASS[m[1]] ?? 'not a valid class'}; x${m[2]}z = ${SMTP_CATEGORY[m[2]] ?? 'unknown category'}; ${code} = ${generic} (RFC 5321 §4.2).`,
+      w.t('smtp.basicCode', {
+        code,
+        class: m[1],
+        category: m[2],
+        classMeaning: w.tr(SMTP_CLASS[m[1]] ?? labEn['smtp.class.invalid']),
+        categoryMeaning: w.tr(SMTP_CATEGORY[m[2]] ?? labEn['smtp.category.unknown']),
+        meaning: generic,
+      }),
     ];
     if (enhanced) {
-      const e = explainEnhanced(enhanced);
-      if (e) detail.push(`Enhanced status ${enhanced}: ${e.text} (${e.source}).`);
+      const e = explainEnhanced(enhanced, w.lang);
+      if (e) detail.push(w.t('smtp.enhancedCode', { code: enhanced, meaning: e.text, source: e.source }));
     }
-    if (code === '334' && rest) detail.push(`The challenge decodes to "${decodeChallenge(rest)}".`);
-    if (!last) detail.push('More lines of this reply follow (a hyphen after the code means "continued").');
+    if (code === '334' && rest) detail.push(w.t('common.challengeDecodes', { text: decodeChallenge(rest) }));
+    if (!last) detail.push(w.t('smtp.moreLines'));
     return {
       code,
       enhanced,

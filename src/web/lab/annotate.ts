@@ -15,15 +15,12 @@
 
 import type { Protocol, TraceEvent } from '../../trace/bus.js';
 import type { AnnotatedEvent } from '../api-types.js';
-import { labEn } from '../i18n/lab.en.js';
+import { type LabWords, type Language, labWords } from '../i18n/index.js';
 import { ImapTracker } from './annotate-imap.js';
 import { ManageSieveTracker } from './annotate-managesieve.js';
 import { Pop3Tracker } from './annotate-pop3.js';
 import { SmtpTracker } from './annotate-smtp.js';
 import type { RfcRef } from './rfc.js';
-
-/** English explanations come from the lab catalogue; routes turn them into the viewer's language (localize.ts). */
-const EN: Readonly<Record<keyof typeof labEn, string>> = labEn;
 
 export interface Annotator {
   push(event: TraceEvent): AnnotatedEvent;
@@ -63,17 +60,20 @@ export interface LineNote {
   failure?: boolean;
 }
 
-/** A fresh tracker of one protocol (the exercises' checker reads sessions with them too, exercises/check.ts). */
-export function trackerFor(proto: Protocol): ProtocolTracker {
+/**
+ * A fresh tracker of one protocol, explaining in the language of `words` (the exercises' checker reads
+ * sessions with them too, exercises/check.ts).
+ */
+export function trackerFor(proto: Protocol, words: LabWords = labWords()): ProtocolTracker {
   switch (proto) {
     case 'smtp':
-      return new SmtpTracker();
+      return new SmtpTracker(words);
     case 'pop3':
-      return new Pop3Tracker();
+      return new Pop3Tracker(words);
     case 'imap':
-      return new ImapTracker();
+      return new ImapTracker(words);
     case 'managesieve':
-      return new ManageSieveTracker();
+      return new ManageSieveTracker(words);
   }
 }
 
@@ -82,12 +82,13 @@ interface Internal extends Annotator {
   lastNote: LineNote | null;
 }
 
-export function createAnnotator(proto: Protocol): Annotator {
-  return createInternal(proto);
+/** An annotator whose explanations are in `lang`; the protocol lines stay as they crossed the wire. */
+export function createAnnotator(proto: Protocol, lang: Language = 'en'): Annotator {
+  return createInternal(proto, labWords(lang));
 }
 
-function createInternal(proto: Protocol): Internal {
-  const tracker = trackerFor(proto);
+function createInternal(proto: Protocol, w: LabWords): Internal {
+  const tracker = trackerFor(proto, w);
   let encrypted = false;
   const annotator: Internal = {
     lastNote: null,
@@ -119,7 +120,7 @@ function createInternal(proto: Protocol): Internal {
             tracker.tls();
           }
           const text = `${event.proto.toUpperCase()} connection from ${hostPort(event.remote, event.remotePort)} to ${hostPort(event.local, event.localPort)} (listener ${event.listener})`;
-          return base(text, event.tls ? EN['session.openTls'] : EN['session.openPlain']);
+          return base(text, w.t(event.tls ? 'session.openTls' : 'session.openPlain'));
         }
         case 'tls': {
           const first = !encrypted;
@@ -127,28 +128,26 @@ function createInternal(proto: Protocol): Internal {
           if (first) tracker.tls();
           return base(
             `TLS established: ${event.protocol}, ${event.cipher}`,
-            EN['session.tlsDone'],
-            `Protocol ${event.protocol}, cipher suite ${event.cipher}. A network capture (Wireshark) sees only TLS records from now on.`,
+            w.t('session.tlsDone'),
+            w.t('session.tlsDetail', { protocol: event.protocol, cipher: event.cipher }),
           );
         }
         case 'auth':
           return base(
             `${event.ok ? 'login' : 'failed login'}: ${event.user} (${event.mechanism})`,
-            event.ok
-              ? `Authenticated as ${event.user} with ${event.mechanism}`
-              : `Login as ${event.user} failed (${event.mechanism}): wrong user name or password`,
+            w.t(event.ok ? 'session.authOk' : 'session.authFailed', { user: event.user, mechanism: event.mechanism }),
           );
         case 'state': {
           tracker.engineState(event.state);
           const after = tracker.stateAfter(event.state);
-          const annotated = base(`state: ${event.state}`, `The server’s session state is now “${after}”`);
+          const annotated = base(`state: ${event.state}`, w.t('session.state', { state: after }));
           if (annotated.annotation) annotated.annotation.state = after;
           return annotated;
         }
         case 'note':
           return base(event.text, event.text);
         case 'close':
-          return base(`connection closed (${event.reason})`, `The connection ended (${event.reason})`);
+          return base(`connection closed (${event.reason})`, w.t('session.closed', { reason: event.reason }));
         case 'in':
         case 'out': {
           const note =
@@ -181,10 +180,11 @@ function createInternal(proto: Protocol): Internal {
  * Annotates a whole recorded session. Unlike the live annotator it can look back: a client command
  * that the server refused gets, in its detail, the number of the reply that explains why.
  */
-export function annotateSession(events: TraceEvent[]): AnnotatedEvent[] {
+export function annotateSession(events: TraceEvent[], lang: Language = 'en'): AnnotatedEvent[] {
   const open = events.find((e) => e.type === 'open');
   const proto: Protocol = open?.type === 'open' ? open.proto : 'smtp';
-  const annotator = createInternal(proto);
+  const w = labWords(lang);
+  const annotator = createInternal(proto, w);
   const out: AnnotatedEvent[] = [];
   const commands = new Map<number, AnnotatedEvent>();
   for (const event of events) {
@@ -195,9 +195,9 @@ export function annotateSession(events: TraceEvent[]): AnnotatedEvent[] {
     if (note.command) commands.set(annotated.seq, annotated);
     const answered = note.answers ? commands.get(note.answers.seq) : undefined;
     if (note.failure && answered?.annotation) {
-      const why = `The server refused it: reply #${annotated.seq} (${annotated.text.slice(0, 80)}) says why.`;
+      const why = w.t('session.refusedBy', { seq: annotated.seq, reply: annotated.text.slice(0, 80) });
       const a = answered.annotation;
-      if (!a.detail?.includes(`reply #${annotated.seq} `)) a.detail = a.detail ? `${a.detail} ${why}` : why;
+      if (!a.detail?.includes(why)) a.detail = a.detail ? `${a.detail} ${why}` : why;
     }
   }
   return out;

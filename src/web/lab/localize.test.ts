@@ -1,7 +1,8 @@
 /**
  * The lab's explanations in Dutch and French: an annotated SMTP session (the course's first exercise,
  * by telnet on port 25) keeps its protocol lines as they crossed the wire, and has no English
- * explanation left where the lab catalogue has a translation.
+ * explanation left where the lab catalogue has a translation; explanations that name what the client
+ * sent, the reply codes' detail and the response codes come in the viewer's language too.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -10,8 +11,8 @@ import { LANGUAGES, type Language } from '../i18n/index.js';
 import { labEn } from '../i18n/lab.en.js';
 import { labFr } from '../i18n/lab.fr.js';
 import { labNl } from '../i18n/lab.nl.js';
-import { annotateSession } from './annotate.js';
-import { createLocalizedAnnotator, localizeEvent } from './localize.js';
+import { annotateSession, createAnnotator } from './annotate.js';
+import { explainCapabilities } from './capabilities.js';
 
 const CATALOGUE = { nl: labNl, fr: labFr } as const;
 
@@ -67,16 +68,12 @@ describe('the lab in Dutch and French', () => {
     assert.ok(summaries.includes(labEn['smtp.reply.RCPT.550']));
     assert.ok(summaries.includes(labEn['smtp.reply.DATA.354']));
     assert.ok(summaries.includes(labEn['session.openPlain']));
-    assert.deepEqual(
-      en,
-      en.map((e) => localizeEvent(e, 'en')),
-      'English stays as it is',
-    );
+    assert.deepEqual(en, annotateSession(smtpSession(), 'en'), 'English is the default');
   });
 
   for (const lang of ['nl', 'fr'] as const satisfies readonly Language[]) {
     it(`${lang}: every explanation with a translation is translated; the protocol lines are not`, () => {
-      const local = en.map((e) => localizeEvent(e, lang));
+      const local = annotateSession(smtpSession(), lang);
       let translated = 0;
       for (const [i, ev] of local.entries()) {
         assert.equal(ev.text, en[i].text, 'the line as it crossed the wire');
@@ -96,11 +93,40 @@ describe('the lab in Dutch and French', () => {
     });
 
     it(`${lang}: a live annotator gives the same as the replay`, () => {
-      const live = createLocalizedAnnotator('smtp', lang);
+      const live = createAnnotator('smtp', lang);
       const events = smtpSession().map((e) => live.push(e));
       // The replay adds back references to a command's details; the summaries are the same.
       const summaries = (list: typeof events) => list.map((e) => e.annotation?.summary);
-      assert.deepEqual(summaries(events), summaries(en.map((e) => localizeEvent(e, lang))));
+      assert.deepEqual(summaries(events), summaries(annotateSession(smtpSession(), lang)));
+    });
+
+    it(`${lang}: what the client sent is named in ${lang}, and stays as it was sent`, () => {
+      const local = annotateSession(smtpSession(), lang);
+      const line = (text: string) => local.find((e) => e.text === text)?.annotation;
+      const mail = line('MAIL FROM:<student01@class.example>');
+      assert.equal(
+        mail?.summary,
+        CATALOGUE[lang]['common.command']
+          .replace('{verb}', 'MAIL')
+          .replace('{summary}', CATALOGUE[lang]['smtp.command.MAIL']),
+      );
+      assert.equal(mail?.detail, CATALOGUE[lang]['smtp.sender'].replace('{address}', '<student01@class.example>'));
+      assert.equal(
+        line('EHLO client.example')?.detail,
+        CATALOGUE[lang]['smtp.clientName'].replace('{name}', 'client.example'),
+      );
+      assert.equal(line('Subject: hello')?.summary, CATALOGUE[lang]['smtp.headerField'].replace('{name}', 'Subject'));
+      // The reply's detail line: the code's class and category and the enhanced status code.
+      const refused = line('550 5.1.1 no such user');
+      assert.ok(refused?.detail?.includes(CATALOGUE[lang]['smtp.class.5']), refused?.detail ?? '');
+      assert.ok(refused?.detail?.includes(CATALOGUE[lang]['enhanced.detail.1.1']), refused?.detail ?? '');
+      assert.ok(refused?.detail?.includes('5.1.1'), 'the code as the server sent it');
+      // The refused RCPT points at the reply that says why, in the same language.
+      const rcpt = line('RCPT TO:<nobody@class.example>');
+      assert.ok(rcpt?.detail?.includes(CATALOGUE[lang]['session.refusedBy'].split('{seq}')[0]), rcpt?.detail ?? '');
+      // An extension in the EHLO reply: the lab's sentence around it is translated.
+      const ext = line('250 PIPELINING');
+      assert.ok(ext?.summary.startsWith(CATALOGUE[lang]['smtp.extension'].split('{keyword}')[0]), ext?.summary);
     });
   }
 
@@ -131,11 +157,16 @@ describe('the lab in Dutch and French', () => {
       },
       ...lines.map(([type, text], i): TraceEvent => ({ type, sid: 't', t: i + 1, seq: i + 1, text })),
     ];
-    const en = annotateSession(events);
     for (const lang of ['nl', 'fr'] as const) {
-      const local = en.map((e) => localizeEvent(e, lang));
+      const local = annotateSession(events, lang);
       const summaryOf = (text: string) => local.find((e) => e.type === 'out' && e.text === text)?.annotation?.summary;
       assert.equal(summaryOf('+OK logged in'), CATALOGUE[lang]['pop3.loggedIn']);
+      assert.equal(
+        local.find((e) => e.text === 'RETR 1')?.annotation?.summary,
+        CATALOGUE[lang]['common.command']
+          .replace('{verb}', 'RETR')
+          .replace('{summary}', CATALOGUE[lang]['pop3.command.RETR']),
+      );
       assert.equal(summaryOf('+OK bye'), CATALOGUE[lang]['pop3.quitUpdate']);
       for (const e of local) {
         const text = e.annotation?.summary ?? '';
@@ -163,9 +194,8 @@ describe('the lab in Dutch and French', () => {
       },
       ...lines.map(([type, text], i): TraceEvent => ({ type, sid: 't', t: i + 1, seq: i + 1, text })),
     ];
-    const en = annotateSession(events);
     for (const lang of ['nl', 'fr'] as const) {
-      const local = en.map((e) => localizeEvent(e, lang));
+      const local = annotateSession(events, lang);
       const summaryOf = (text: string) => local.find((e) => e.type === 'out' && e.text === text)?.annotation?.summary;
       assert.equal(summaryOf('* OK [CAPABILITY IMAP4rev1] postbode ready'), CATALOGUE[lang]['imap.greetingOk']);
       assert.equal(summaryOf('a1 OK LOGIN completed'), CATALOGUE[lang]['imap.loggedIn']);
@@ -176,5 +206,82 @@ describe('the lab in Dutch and French', () => {
   it('knows every language', () => {
     assert.deepEqual([...LANGUAGES], ['en', 'nl', 'fr']);
     assert.ok(english.size > 0);
+  });
+
+  it('IMAP in French: a response code, untagged data and the tag named in French', () => {
+    const lines: ['in' | 'out', string][] = [
+      ['out', '* OK postbode ready'],
+      ['in', 'a1 SELECT Archive'],
+      ['out', 'a1 NO [NONEXISTENT] no such mailbox'],
+      ['in', 'a2 SELECT INBOX'],
+      ['out', '* 3 EXISTS'],
+      ['out', '* OK [UIDVALIDITY 1700000000] UIDs valid'],
+      ['out', 'a2 OK [READ-WRITE] SELECT completed'],
+    ];
+    const events: TraceEvent[] = [
+      {
+        ...(smtpSession()[0] as Extract<TraceEvent, { type: 'open' }>),
+        proto: 'imap',
+        listener: 'imap',
+        localPort: 143,
+      },
+      ...lines.map(([type, text], i): TraceEvent => ({ type, sid: 't', t: i + 1, seq: i + 1, text })),
+    ];
+    const fr = annotateSession(events, 'fr');
+    const at = (text: string) => fr.find((e) => e.text === text)?.annotation;
+    const refused = at('a1 NO [NONEXISTENT] no such mailbox');
+    assert.equal(
+      refused?.detail,
+      `${labFr['imap.statusMeans'].replace('{status}', 'NO').replace('{meaning}', labFr['imap.status.NO'])} ${labFr['imap.responseCode'].replace('{code}', 'NONEXISTENT').replace('{meaning}', labFr['imap.code.NONEXISTENT'])}`,
+    );
+    assert.equal(at('* 3 EXISTS')?.summary, labFr['imap.exists'].replace('{n}', '3'));
+    assert.equal(
+      at('* OK [UIDVALIDITY 1700000000] UIDs valid')?.summary,
+      `[UIDVALIDITY] ${labFr['imap.code.UIDVALIDITY']}`,
+    );
+    assert.equal(at('a2 OK [READ-WRITE] SELECT completed')?.summary, labFr['imap.selectedReadWrite']);
+    assert.ok(at('a2 SELECT INBOX')?.detail?.startsWith(labFr['imap.tag'].replace(/\{tag\}/g, 'a2')));
+  });
+
+  it('ManageSieve in Dutch: PUTSCRIPT with its script name and the response code explained', () => {
+    const lines: ['in' | 'out', string][] = [
+      ['out', '"IMPLEMENTATION" "postbode"'],
+      ['out', 'OK "ready"'],
+      ['in', 'PUTSCRIPT "vacation" {12+}'],
+      ['in', 'keep;stop;'],
+      ['out', 'NO (QUOTA/MAXSCRIPTS) "too many scripts"'],
+    ];
+    const events: TraceEvent[] = [
+      {
+        ...(smtpSession()[0] as Extract<TraceEvent, { type: 'open' }>),
+        proto: 'managesieve',
+        listener: 'managesieve',
+        localPort: 4190,
+      },
+      ...lines.map(([type, text], i): TraceEvent => ({ type, sid: 't', t: i + 1, seq: i + 1, text })),
+    ];
+    const nl = annotateSession(events, 'nl');
+    const at = (text: string) => nl.find((e) => e.text === text)?.annotation;
+    assert.ok(
+      at('PUTSCRIPT "vacation" {12+}')?.detail?.startsWith(
+        labNl['managesieve.putscript'].replace('{script}', 'vacation'),
+      ),
+    );
+    const no = at('NO (QUOTA/MAXSCRIPTS) "too many scripts"');
+    assert.equal(no?.summary, labNl['managesieve.overQuota']);
+    assert.ok(no?.detail?.includes(labNl['managesieve.code.QUOTA/MAXSCRIPTS']), no?.detail ?? '');
+  });
+
+  it('the capability explainer says its own sentences in Dutch and French, the keywords as advertised', () => {
+    for (const lang of ['nl', 'fr'] as const) {
+      const out = explainCapabilities({ smtp: ['SIZE 26214400', 'XFROBNICATE'], pop3: [], imap: [] }, lang);
+      const [size, unknown] = out.smtp;
+      assert.equal(size.keyword, 'SIZE 26214400');
+      const bytes = (26214400).toLocaleString(lang);
+      assert.ok(size.effect.endsWith(CATALOGUE[lang]['cap.param.bytes'].replace('{n}', bytes)), size.effect);
+      assert.equal(unknown.summary, CATALOGUE[lang]['cap.unknown.summary']);
+      assert.ok(unknown.effect.includes('XFROBNICATE'));
+      assert.ok(unknown.effect.includes(CATALOGUE[lang]['cap.where.smtp']), unknown.effect);
+    }
   });
 });

@@ -23,7 +23,7 @@ import { z } from 'zod';
 import { FrameQueue, type FrameSource } from '../../net/bounded-writer.js';
 import { TlsKeyLog } from '../../net/keylog.js';
 import type { Protocol, TraceEvent } from '../../trace/bus.js';
-import type { CapabilitiesResponse, CaptureInfo, SessionSummary } from '../api-types.js';
+import type { CaptureInfo, SessionSummary } from '../api-types.js';
 import {
   badRequest,
   currentUser,
@@ -34,10 +34,9 @@ import {
   type WebEnv,
 } from '../context.js';
 import { ExerciseTracker } from '../exercises/progress.js';
-import { type Language, negotiate } from '../i18n/index.js';
-import { type Annotator, annotateSession } from '../lab/annotate.js';
+import { type Language, labWords, negotiate } from '../i18n/index.js';
+import { type Annotator, annotateSession, createAnnotator } from '../lab/annotate.js';
 import { explainCapabilities, probeAdvertised } from '../lab/capabilities.js';
-import { createLocalizedAnnotator, localizeEvent } from '../lab/localize.js';
 import { CAPTURE_CUT_NOTE, hasPasswords, sessionToPcap } from '../lab/pcap.js';
 import { SessionRecorder, type Viewer } from '../recorder/index.js';
 import { clientIp } from '../session-auth.js';
@@ -57,7 +56,8 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
   const recorder = ctx.recorder instanceof SessionRecorder ? ctx.recorder : null;
   const keylog = ctx.keylog instanceof TlsKeyLog ? ctx.keylog : null;
   const exercises = ctx.exercises instanceof ExerciseTracker ? ctx.exercises : null;
-  let capabilities: { at: number; value: Promise<CapabilitiesResponse> } | null = null;
+  /** What the listeners advertised, probed at most every CAPABILITIES_TTL_MS; explained per request in its language. */
+  let capabilities: { at: number; value: ReturnType<typeof probeAdvertised> } | null = null;
   const slots = streamSlotsFor(ctx.config);
   const stallMs = ctx.config.web.stream_stall_timeout * 1000;
   /** Followed live sessions by id and language: one annotator and one list of frames for all their followers. */
@@ -168,7 +168,7 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
   app.get('/sessions/:id', async (c) => {
     const found = await session(c);
     const lang = viewerLanguage(c);
-    return c.json({ session: found.summary, events: annotateSession(found.events).map((e) => localizeEvent(e, lang)) });
+    return c.json({ session: found.summary, events: annotateSession(found.events, lang) });
   });
 
   app.get('/sessions/:id/stream', async (c) => {
@@ -182,7 +182,7 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
     const release = slots.take(currentUser(c));
     let hub = hubs.get(hubKey);
     if (!hub) {
-      const created: FollowHub = new FollowHub(id, createLocalizedAnnotator(found.summary.proto, lang), () => {
+      const created: FollowHub = new FollowHub(id, createAnnotator(found.summary.proto, lang), () => {
         if (hubs.get(hubKey) === created) hubs.delete(hubKey);
       });
       const followed = rec.follow(id, (e) => created.push(e));
@@ -306,25 +306,26 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
   app.get('/capabilities', async (c) => {
     const now = Date.now();
     if (!capabilities || now - capabilities.at > CAPABILITIES_TTL_MS) {
-      const value = probeAdvertised(ctx.listeners.filter((l) => l.name !== 'http')).then((seen) => {
-        const explained = explainCapabilities(seen);
-        // The probe sees what a client sees before login; IMAP lists its extensions only after
-        // LOGIN (RFC 9051 §6.1.1), so those come from the engine's own list (through the context),
-        // marked as such.
-        if (seen.imap.length > 0) {
-          const afterLogin = ctx.capabilitiesAfterLogin.imap.filter((k) => !seen.imap.includes(k));
-          for (const cap of explainCapabilities({ smtp: [], pop3: [], imap: afterLogin }).imap) {
-            explained.imap.push({ ...cap, effect: `Advertised after login. ${cap.effect}` });
-          }
-        }
-        return explained;
-      });
+      const value = probeAdvertised(ctx.listeners.filter((l) => l.name !== 'http'));
       capabilities = { at: now, value };
       value.catch(() => {
         capabilities = null;
       });
     }
-    return c.json(await capabilities.value);
+    const seen = await capabilities.value;
+    const lang = viewerLanguage(c);
+    const explained = explainCapabilities(seen, lang);
+    // The probe sees what a client sees before login; IMAP lists its extensions only after
+    // LOGIN (RFC 9051 §6.1.1), so those come from the engine's own list (through the context),
+    // marked as such.
+    if (seen.imap.length > 0) {
+      const afterLogin = ctx.capabilitiesAfterLogin.imap.filter((k) => !seen.imap.includes(k));
+      const w = labWords(lang);
+      for (const cap of explainCapabilities({ smtp: [], pop3: [], imap: afterLogin }, lang).imap) {
+        explained.imap.push({ ...cap, effect: `${w.t('cap.afterLogin')} ${cap.effect}` });
+      }
+    }
+    return c.json(explained);
   });
 
   return app;

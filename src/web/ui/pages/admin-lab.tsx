@@ -176,15 +176,22 @@ export function LabAccountsPage() {
 }
 
 const kB = (n: number) => (n < 1000 ? `${n} B` : n < 1e6 ? `${(n / 1e3).toFixed(1)} kB` : `${(n / 1e6).toFixed(1)} MB`);
-const count = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+/** `1 account` / `{n} accounts` from the UI catalogue (`reset.<what>.one|many`). */
+const count = (n: number, what: 'account' | 'message' | 'session' | 'exercise' | 'tick') =>
+  n === 1 ? t(`reset.${what}.one`) : t(`reset.${what}.many`, { n });
 
 /** The counts of a reset, in one sentence (as the CLI says it). */
 function ResetCounts({ view }: { view: ClassResetView }) {
-  const t = view.totals;
+  const totals = view.totals;
   return (
     <>
-      <strong>{count(t.accounts, 'account')}</strong>, {count(t.messages, 'message')} ({kB(t.bytes)}),{' '}
-      {count(t.sessions, 'session')} of the lab history and {count(t.exercises, 'exercise tick')}
+      {tx('reset.counts', {
+        accounts: <strong>{count(totals.accounts, 'account')}</strong>,
+        messages: count(totals.messages, 'message'),
+        size: kB(totals.bytes),
+        sessions: count(totals.sessions, 'session'),
+        ticks: count(totals.exercises, 'tick'),
+      })}
     </>
   );
 }
@@ -216,16 +223,12 @@ function ResetClass({ domain }: { domain: string }) {
       setPreview(null);
     });
   return (
-    <section class="card reset-class" aria-label="Reset the class">
-      <h2>Reset the class</h2>
-      <p>
-        After the lesson: delete the lab accounts of a class with all their mail, their sessions in the lab history and
-        their exercise progress. Admins, domains and aliases stay. Give the accounts as a pattern (<code>*</code> stands
-        for any characters, <code>*</code> alone for every mail account) and look at what it picks first.
-      </p>
+    <section class="card reset-class" aria-label={t('reset.title')}>
+      <h2>{t('reset.title')}</h2>
+      <p>{tx('reset.intro', { star: <code>*</code> })}</p>
       <form class="inline" onSubmit={look}>
         <label>
-          Accounts
+          {t('reset.accounts')}
           <input
             name="accounts"
             value={wanted}
@@ -237,46 +240,48 @@ function ResetClass({ domain }: { domain: string }) {
           />
         </label>
         <button type="submit" disabled={act.busy || !wanted}>
-          Show what goes
+          {t('reset.show')}
         </button>
       </form>
       <ErrorBox error={act.error} onClose={() => act.setError(null)} />
       {preview && preview.totals.accounts === 0 && (
-        <p role="status">
-          No mail account matches <code>{wanted}</code>: nothing would be deleted.
-        </p>
+        <p role="status">{tx('reset.none', { pattern: <code>{wanted}</code> })}</p>
       )}
       {preview && preview.totals.accounts > 0 && (
-        <div class="notice warn" role="alertdialog" aria-label="Confirm the reset">
+        <div class="notice warn" role="alertdialog" aria-label={t('reset.confirmLabel')}>
           <p>
-            This deletes <ResetCounts view={preview} />. It cannot be undone.
+            {tx('reset.confirm', { counts: <ResetCounts view={preview} /> })}
             {preview.openSessions > 0 &&
-              ` ${count(preview.openSessions, 'session')} of these students ${preview.openSessions === 1 ? 'is' : 'are'} still open and ${preview.openSessions === 1 ? 'is' : 'are'} kept.`}
+              ` ${preview.openSessions === 1 ? t('reset.openOne') : t('reset.openMany', { n: preview.openSessions })}`}
           </p>
           <details>
-            <summary>The accounts</summary>
+            <summary>{t('reset.list')}</summary>
             <ul class="mono small">
               {preview.accounts.map((a) => (
                 <li key={a.address}>
-                  {a.address}: {count(a.messages, 'message')}, {count(a.sessions, 'session')},{' '}
-                  {count(a.exercises, 'exercise')}
+                  {t('reset.accountLine', {
+                    address: a.address,
+                    messages: count(a.messages, 'message'),
+                    sessions: count(a.sessions, 'session'),
+                    exercises: count(a.exercises, 'exercise'),
+                  })}
                 </li>
               ))}
             </ul>
           </details>
           <div class="actions">
             <button type="button" class="danger" disabled={act.busy} onClick={reset}>
-              Delete {count(preview.totals.accounts, 'account')}
+              {t('reset.delete', { accounts: count(preview.totals.accounts, 'account') })}
             </button>
             <button type="button" disabled={act.busy} onClick={() => setPreview(null)}>
-              Cancel
+              {t('reset.cancel')}
             </button>
           </div>
         </div>
       )}
       {done && (
         <p class="notice" role="status">
-          Deleted <ResetCounts view={done} />.
+          {tx('reset.done', { counts: <ResetCounts view={done} /> })}
         </p>
       )}
     </section>
