@@ -17,6 +17,12 @@ export function normalizeAddress(address: string): string {
   return address.trim().toLowerCase();
 }
 
+/** The local part of an address: up to its last `@` (the whole string when there is none). */
+export function localPartOf(address: string): string {
+  const at = address.lastIndexOf('@');
+  return at < 0 ? address : address.slice(0, at);
+}
+
 /** An outbound envelope address: trimmed, its domain lower-cased, its local part kept (see the header). */
 export function normalizeEnvelopeAddress(address: string): string {
   const trimmed = address.trim();

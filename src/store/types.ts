@@ -188,6 +188,12 @@ export interface AccountStore {
   getById(id: number): Promise<Account | null>;
   list(): Promise<Account[]>;
   /**
+   * The accounts whose local part (the address up to its last `@`) is `localPart`, in any case, by
+   * address: who a bare name (an SMTP HELO, a login without a domain) may mean, without reading every
+   * account.
+   */
+  withLocalPart(localPart: string): Promise<Account[]>;
+  /**
    * Changes the given fields. A new `passwordHash` without `scramSha256` clears the SCRAM keys (they
    * belong to the old password).
    */

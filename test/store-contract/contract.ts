@@ -172,6 +172,24 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
         ]);
       });
 
+      it('withLocalPart finds the accounts of a local part, in any case, and no others', async () => {
+        await account('vm@example.org');
+        await account('vm@example.net');
+        await account('vma@example.org');
+        await account('v@example.org');
+        await account('x.vm@example.org');
+        assert.deepEqual(
+          (await store.accounts.withLocalPart('VM')).map((a) => a.address),
+          ['vm@example.net', 'vm@example.org'],
+        );
+        assert.deepEqual(
+          (await store.accounts.withLocalPart('v')).map((a) => a.address),
+          ['v@example.org'],
+        );
+        assert.deepEqual(await store.accounts.withLocalPart('nobody'), []);
+        assert.deepEqual(await store.accounts.withLocalPart('mail.example.org'), []);
+      });
+
       it('update changes only the given fields', async () => {
         const a = await store.accounts.create({ address: 'u@example.org', passwordHash: 'old', quotaBytes: 5 });
         assert.equal(await store.accounts.update('U@example.org', { passwordHash: 'new' }), true);

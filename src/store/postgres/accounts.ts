@@ -17,7 +17,7 @@
  * - `update` reads and writes the account under its row lock, so the rule "a new password without
  *   SCRAM keys clears them" holds against concurrent updates from other nodes.
  */
-import { normalizeAddress } from '../normalize.js';
+import { localPartOf, normalizeAddress } from '../normalize.js';
 import { ACCOUNT_COLUMNS, type AccountRow, toAccount } from '../rows.js';
 import {
   type AccountStore,
@@ -74,6 +74,16 @@ export function pgAccounts(ctx: PgContext): AccountStore {
 
     async list() {
       return (await ctx.rows<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts ORDER BY address`)).map(toAccount);
+    },
+
+    async withLocalPart(localPart) {
+      // Addresses are stored lower-cased; a prefix compared with = whatever the database's collation.
+      const prefix = `${normalizeAddress(localPart)}@`;
+      const rows = await ctx.rows<AccountRow>(
+        `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE left(address, $2) = $1 ORDER BY address`,
+        [prefix, [...prefix].length],
+      );
+      return rows.map(toAccount).filter((a) => `${localPartOf(a.address)}@` === prefix);
     },
 
     update(address, patch) {

@@ -11,7 +11,7 @@
  *   delete blobs nothing references any more, in the same transaction. Subscribers of its mailboxes
  *   get an `expunge` of every message.
  */
-import { normalizeAddress } from '../normalize.js';
+import { localPartOf, normalizeAddress } from '../normalize.js';
 import { ACCOUNT_COLUMNS, type AccountRow, toAccount } from '../rows.js';
 import {
   type AccountStore,
@@ -68,6 +68,16 @@ export function sqliteAccounts(ctx: SqliteContext): AccountStore {
 
     async list() {
       return (ctx.sql(`SELECT ${ACCOUNT_COLUMNS} FROM accounts ORDER BY address`).all() as AccountRow[]).map(toAccount);
+    },
+
+    async withLocalPart(localPart) {
+      // Addresses are stored lower-cased and compared bytewise: 'name@' <= address < 'nameA' ('A' follows
+      // '@') is the range of those that begin with 'name@', read through the address index.
+      const local = normalizeAddress(localPart);
+      const rows = ctx
+        .sql(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE address >= ? AND address < ? ORDER BY address`)
+        .all(`${local}@`, `${local}A`) as AccountRow[];
+      return rows.map(toAccount).filter((a) => localPartOf(a.address) === local);
     },
 
     update(address, patch) {

@@ -19,6 +19,7 @@
  *   of an `after` rule is decided by the caller (progress.ts), which knows what the web lab served.
  */
 import type { Protocol, TraceEvent } from '../../trace/bus.js';
+import { SILENT_WORDS } from '../i18n/index.js';
 import { type ProtocolTracker, trackerFor } from '../lab/annotate.js';
 import { type CommandStep, protocolsOf, type Rule } from './definitions.js';
 
@@ -57,7 +58,8 @@ export class SessionModel {
     readonly proto: Protocol,
     readonly listener: string,
   ) {
-    this.#tracker = trackerFor(proto);
+    // The notes' texts are never read here: no catalogue lookups per line.
+    this.#tracker = trackerFor(proto, SILENT_WORDS);
   }
 
   /** Feeds the next event of the session (`encrypted`: it travelled inside TLS). */

@@ -151,9 +151,7 @@ export async function studentOf(
     if (s.helo.includes('@')) {
       if (await store.accounts.get(s.helo)) return s.helo;
     } else {
-      const named = (await store.accounts.list()).filter(
-        (a) => a.address.slice(0, a.address.lastIndexOf('@')) === s.helo,
-      );
+      const named = await store.accounts.withLocalPart(s.helo);
       if (named.length === 1) return named[0].address;
     }
   }

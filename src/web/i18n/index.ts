@@ -92,6 +92,12 @@ export function labWords(lang: Language = 'en'): LabWords {
   return w;
 }
 
+/**
+ * Words that say nothing: for a tracker whose notes nobody reads (the exercise checker needs only which
+ * line is a command and which reply answers it), so that no text is looked up or filled in per line.
+ */
+export const SILENT_WORDS: LabWords = { lang: 'en', t: () => '', tr: () => '' };
+
 export function isLanguage(s: unknown): s is Language {
   return typeof s === 'string' && (LANGUAGES as readonly string[]).includes(s);
 }
