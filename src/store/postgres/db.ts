@@ -12,6 +12,9 @@
  *   (SQLSTATE 40001, 40P01) a few times with jitter, and returns only after COMMIT returned, which with
  *   `synchronous_commit = on` (PostgreSQL's default) means the change is durable. A job must therefore
  *   be safe to run again: it may not have effects outside the database.
+ * - `txBatch` is the same for several jobs in one transaction (the group commit, groupcommit.ts): each
+ *   job in its own savepoint, rolled back alone when it throws; the whole batch retried on 40001/40P01;
+ *   resolved after COMMIT with each job's outcome, and only the kept jobs' changes published.
  * - Mailbox changes a job reports through `tx.publish` are handed to `onCommit` after COMMIT only
  *   (feed.ts reads them back from the tables: NOTIFY is a hint, the tables are the truth), and `tx`
  *   resolves once `onCommit` has: this node's subscribers of the changed mailboxes have the events
@@ -45,6 +48,9 @@ export interface PgTx extends PgQueryable {
   publish(change: MailboxChange): void;
 }
 
+/** What became of one job of a batch (`PgContext.txBatch`). */
+export type BatchOutcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
 export interface TxOptions {
   /**
    * The job frees space or is needed to (deletions, flags, queue bookkeeping). Kept for symmetry with
@@ -55,6 +61,11 @@ export interface TxOptions {
 
 /** SQLSTATEs after which the whole transaction is run again. */
 const RETRY_CODES = new Set(['40001', '40P01']);
+
+/** A serialization failure or deadlock: the whole transaction (or batch) is to be run again. */
+function isRetryable(error: unknown): boolean {
+  return RETRY_CODES.has(sqlState(error) ?? '');
+}
 const MAX_ATTEMPTS = 6;
 
 /** SQLSTATE of a node-postgres error, or undefined. */
@@ -222,7 +233,98 @@ export class PgContext implements PgQueryable {
           broken = true;
         }
         client.release(broken);
-        if (RETRY_CODES.has(sqlState(error) ?? '') && attempt < MAX_ATTEMPTS) {
+        if (isRetryable(error) && attempt < MAX_ATTEMPTS) {
+          this.stats.retries++;
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+          continue;
+        }
+        throw mapError(error);
+      }
+    }
+  }
+
+  /**
+   * Runs `jobs` in ONE transaction (the group commit of groupcommit.ts): `prepare` first, at the top
+   * level (the batch's row locks, held to COMMIT), then each job in its own savepoint, in order. A job
+   * that throws is rolled back to its savepoint alone and gets `{ ok: false }`; the others go on.
+   * Resolves with every job's outcome after COMMIT and `onCommit` (with the changes of the jobs that
+   * were kept, in job order). Rejects when the batch as a whole failed (BEGIN, `prepare`, COMMIT, a
+   * lost connection): then nothing of it was committed. On 40001/40P01, in `prepare` or in any job,
+   * the whole batch runs again, every job included (jobs must be safe to run again).
+   *
+   * Savepoints cost one round trip per job that sends a statement and none for a job that decides
+   * without the database (a refusal in JavaScript): the savepoint is set before a job's first
+   * statement, a kept job's is released together with setting the next one (`RELEASE SAVEPOINT j;
+   * SAVEPOINT j`, one simple query), one rolled back to stays set for the next job, and COMMIT
+   * releases the last.
+   */
+  async txBatch<S, T>(
+    prepare: (tx: PgTx) => Promise<S>,
+    jobs: readonly ((tx: PgTx, shared: S) => Promise<T>)[],
+  ): Promise<BatchOutcome<T>[]> {
+    if (this.#closed) throw new Error('store is closed');
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      const kept: MailboxChange[] = [];
+      let changes: MailboxChange[] = [];
+      /** The savepoint: none yet, set and untouched since, or with a job's statements after it. */
+      let savepoint: 'none' | 'clean' | 'used' = 'none';
+      /** Inside a job (statements go under a savepoint); whether the job has sent one yet. */
+      let inJob = false;
+      let jobSent = false;
+      const q = queryable(async (text, values) => {
+        if (inJob && !jobSent) {
+          jobSent = true;
+          if (savepoint === 'none') await client.query('SAVEPOINT j');
+          else if (savepoint === 'used') await client.query('RELEASE SAVEPOINT j; SAVEPOINT j');
+          savepoint = 'used';
+        }
+        return client.query(text, values as unknown[] | undefined);
+      });
+      const tx: PgTx = { ...q, publish: (change) => changes.push(change) };
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const shared = await prepare(tx);
+        kept.push(...changes);
+        const outcomes: BatchOutcome<T>[] = [];
+        for (const job of jobs) {
+          changes = [];
+          inJob = true;
+          jobSent = false;
+          try {
+            outcomes.push({ ok: true, value: await job(tx, shared) });
+            kept.push(...changes);
+          } catch (error) {
+            if (isRetryable(error)) throw error;
+            if (jobSent) {
+              await client.query('ROLLBACK TO SAVEPOINT j');
+              savepoint = 'clean';
+            }
+            outcomes.push({ ok: false, error: mapError(error) });
+          } finally {
+            inJob = false;
+          }
+        }
+        await client.query('COMMIT');
+        this.stats.transactions++;
+        client.release();
+        if (kept.length > 0) {
+          try {
+            await this.onCommit(kept);
+          } catch {
+            // a subscriber's failure must not fail a committed write
+          }
+        }
+        return outcomes;
+      } catch (error) {
+        try {
+          await client.query('ROLLBACK');
+        } catch {
+          broken = true;
+        }
+        client.release(broken);
+        if (isRetryable(error) && attempt < MAX_ATTEMPTS) {
           this.stats.retries++;
           await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
           continue;

@@ -9,29 +9,29 @@
  *   quota.ts, search.ts (pg_trgm), sessionlog.ts, admins.ts, exercises.ts (the lab's exercise progress),
  *   sieve.ts (Sieve scripts and their memory), websessions.ts (web logins), nodekeys.ts (digests of the
  *   nodes' key files), certificates.ts (the shared ACME certificate), logincounts.ts (the login
- *   limiter's failure counts); this file composes them and owns `deliver`.
- * - Every write runs in `ctx.tx` and resolves after COMMIT; its mailbox changes reach this node's
+ *   limiter's failure counts), deliver.ts (`deliver`, through the group commit of groupcommit.ts); this
+ *   file composes them.
+ * - Every write runs in `ctx.tx` (deliveries: in a savepoint of a batch's `ctx.txBatch`) and resolves
+ *   after COMMIT; its mailbox changes reach this node's
  *   subscribers through the feed's read of the tables, and the other nodes' through a NOTIFY hint.
  * - Nothing that another node may change is cached in memory.
  */
 import { hostname } from 'node:os';
-import { normalizeMailboxName, splitFlags } from '../normalize.js';
-import { addBytes, prepareBlob, type QuotaAdditions } from '../rows.js';
-import { type DeliveryRequest, type DeliveryResult, OverQuotaError, type Store, StoreNotFoundError } from '../types.js';
+import type { Store } from '../types.js';
 import { pgAccounts, pgAliases, pgDomains } from './accounts.js';
 import { pgAdmins } from './admins.js';
 import { pgCertificates } from './certificates.js';
 import { PgContext } from './db.js';
+import { type PgDeliveries, pgDeliveries } from './deliver.js';
 import { pgExerciseProgress } from './exercises.js';
 import { PgChangeFeed } from './feed.js';
 import { PgMailboxLocks } from './locks.js';
 import { pgLoginCounts } from './logincounts.js';
-import { lockMailboxesByName, pgMailboxes } from './mailboxes.js';
-import { insertMessage, pgBlobs, pgMessages, putBlob } from './messages.js';
+import { pgMailboxes } from './mailboxes.js';
+import { pgBlobs, pgMessages } from './messages.js';
 import { pgNodeKeys } from './nodekeys.js';
 import { PgNodes } from './nodes.js';
-import { insertQueueEntry, pgQueue } from './queue.js';
-import { accountsOverQuota } from './quota.js';
+import { pgQueue } from './queue.js';
 import { migratePg } from './schema.js';
 import { ensurePgSearchIndex, pgSearchIndex } from './search.js';
 import { pgSessionLog } from './sessionlog.js';
@@ -57,6 +57,15 @@ export interface PgStoreOptions {
   onError?: (error: unknown) => void;
   /** Register this process in `nodes` and refresh it (the server does; the CLI does not). */
   registerNode?: boolean;
+}
+
+/** The group commit's counters of each open store (tests: deliveries are batched). */
+const deliveryStats = new WeakMap<Store, PgDeliveries['stats']>();
+
+/** How many delivery batches `store` committed, with how many deliveries in all (undefined: not ours). */
+export function pgDeliveryStats(store: Store): { batches: number; jobs: number } | undefined {
+  const stats = deliveryStats.get(store);
+  return stats && { ...stats };
 }
 
 /** The schema named by `?schema=` in the url, else `public`. */
@@ -96,44 +105,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
   const defaultQuotaBytes = opts.defaultQuotaBytes ?? null;
   let closed = false;
 
-  async function deliver(request: DeliveryRequest): Promise<DeliveryResult> {
-    if (request.local.length === 0 && !request.remote) return { local: [], queueId: null, overQuota: [] };
-    const blob = prepareBlob(request.raw, request.meta, ctx.indexAtWrite && request.local.length > 0);
-    const internalDate = (request.internalDate ?? new Date()).getTime();
-    const targets = request.local.map((t) => ({
-      accountId: t.accountId,
-      mailbox: normalizeMailboxName(t.mailbox),
-      flags: splitFlags(t.flags ?? []),
-    }));
-    return ctx.tx(async (tx) => {
-      // Accounts (for the quota) and then mailboxes, each in ascending id (db.ts: one lock order).
-      const additions: QuotaAdditions = new Map();
-      for (const t of targets) addBytes(additions, t.accountId, request.raw.length);
-      const overQuota = await accountsOverQuota(tx, defaultQuotaBytes, additions);
-      if (overQuota.length > 0 && overQuota.length === additions.size && request.overQuota !== 'accept') {
-        throw new OverQuotaError(overQuota, request.raw.length);
-      }
-      const mailboxes = await lockMailboxesByName(tx, targets);
-      const blobId = await putBlob(tx, blob);
-      const local: DeliveryResult['local'] = [];
-      for (let i = 0; i < targets.length; i++) {
-        const t = targets[i];
-        const mailbox = mailboxes[i];
-        if (!mailbox) throw new StoreNotFoundError(`no account ${t.accountId}`);
-        const message = await insertMessage(tx, {
-          mailboxId: mailbox.id,
-          blobId,
-          size: request.raw.length,
-          flags: t.flags.bits,
-          keywords: t.flags.keywords.join(' '),
-          internalDate,
-        });
-        local.push({ accountId: t.accountId, mailboxId: mailbox.id, uid: message.uid });
-      }
-      const queueId = request.remote ? await insertQueueEntry(tx, blobId, request.remote, Date.now()) : null;
-      return { local, queueId, overQuota };
-    });
-  }
+  const deliveries = pgDeliveries(ctx, defaultQuotaBytes);
 
   const store = {
     kind: 'postgresql',
@@ -157,7 +129,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     webSessions: pgWebSessions(ctx),
     certificates: pgCertificates(ctx, feed),
     loginCounts: pgLoginCounts(ctx),
-    deliver,
+    deliver: deliveries.deliver,
     async stats() {
       const row = await ctx.one<Awaited<ReturnType<Store['stats']>>>(
         `SELECT (SELECT count(*) FROM accounts) AS accounts, (SELECT count(*) FROM domains) AS domains,
@@ -169,11 +141,13 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     async close() {
       if (closed) return;
       closed = true;
+      await deliveries.close();
       await nodes.close();
       await feed.close();
       await locks.close();
       await ctx.close();
     },
   } satisfies Store;
+  deliveryStats.set(store, deliveries.stats);
   return store;
 }

@@ -29,7 +29,8 @@
  *   references it; a row deleted meanwhile is not returned, and then `INSERT … ON CONFLICT (hash) DO
  *   UPDATE` inserts it again (or locks the row another node inserted first). A smaller blob goes to
  *   that INSERT at once, which locks an existing row the same way (one round trip, not two). A row is
- *   new exactly when its `refs` is still 0: a committed blob always has a reference.
+ *   new exactly when its `refs` is still 0: a committed blob always has a reference. A new blob that
+ *   is not indexed at once gets its `search_pending` mark in that INSERT's statement (a CTE).
  * - A write's statements while it holds a mailbox row are few: the UIDs are taken and the rows
  *   inserted in one statement (insertMessages), since each round trip there serialises the writers of
  *   that mailbox on every node.
@@ -89,6 +90,22 @@ export async function putBlob(tx: PgTx, blob: PreparedBlob): Promise<number> {
       await indexExistingBlob(tx, existing, blob.text);
       return existing;
     }
+  }
+  if (blob.text === null) {
+    // Not indexed now (the background indexer will): a new blob's pending mark goes in the same
+    // statement (one round trip); an existing blob keeps whatever mark it has.
+    const row = await tx.one<{ id: number }>(
+      `WITH b AS (
+         INSERT INTO blobs (hash, size, refs, meta, data) VALUES ($1, $2, 0, $3, $4)
+         ON CONFLICT (hash) DO UPDATE SET hash = EXCLUDED.hash RETURNING id, refs
+       ), pending AS (
+         INSERT INTO search_pending (blob_id) SELECT id FROM b WHERE refs = 0 ON CONFLICT DO NOTHING
+       )
+       SELECT id FROM b`,
+      [blob.hash, blob.raw.length, blob.meta, blob.raw],
+    );
+    if (!row) throw new Error('blob insert returned no row');
+    return row.id;
   }
   const row = await tx.one<{ id: number; refs: number }>(
     `INSERT INTO blobs (hash, size, refs, meta, data) VALUES ($1, $2, 0, $3, $4)

@@ -9,8 +9,8 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import pg from 'pg';
 import { PG_TEST_URL, pgSkip, pgTestSchema } from '../../../test/harness/postgres.js';
 import { runStoreContract, type StoreHarness } from '../../../test/store-contract/contract.js';
-import { type MailboxChange, OverQuotaError, type Store } from '../types.js';
-import { openPgStore } from './index.js';
+import { type MailboxChange, OverQuotaError, type Store, StoreNotFoundError } from '../types.js';
+import { openPgStore, pgDeliveryStats } from './index.js';
 import { PG_SCHEMA_VERSION } from './schema.js';
 
 const skip = await pgSkip();
@@ -327,6 +327,125 @@ if (skip) {
         );
         on.off();
       }
+    });
+
+    it("one node's concurrent deliveries to one mailbox: batched, UIDs exactly 1..N, every acked message there once", async () => {
+      const { account, inbox } = await inboxOf();
+      const on1 = await watch(n1, inbox.id);
+      const on2 = await watch(n2, inbox.id);
+      const before = pgDeliveryStats(n1)!;
+      // More than one batch holds (MAX_BATCH_JOBS), all queued at once.
+      const n = 150;
+      const raws = Array.from({ length: n }, (_, i) => raw(`batched-${i}`));
+      const results = await Promise.all(
+        raws.map((r, i) => n1.deliver({ raw: r, meta: { i }, local: [{ accountId: account.id, mailbox: 'INBOX' }] })),
+      );
+      const after = pgDeliveryStats(n1)!;
+      assert.equal(after.jobs - before.jobs, n);
+      const batches = after.batches - before.batches;
+      assert.ok(batches >= 3 && batches < n, `${n} deliveries in ${batches} transactions`);
+      const uids = results.map((r) => r.local[0].uid);
+      assert.deepEqual(
+        [...uids].sort((x, y) => x - y),
+        Array.from({ length: n }, (_, i) => i + 1),
+      );
+      assert.deepEqual(
+        (await n2.messages.list(inbox.id)).map((m) => m.uid),
+        Array.from({ length: n }, (_, i) => i + 1),
+      );
+      assert.equal((await n2.mailboxes.getById(inbox.id))?.uidNext, n + 1);
+      const metas = await n2.messages.metaMany(inbox.id, uids);
+      raws.forEach((r, i) => {
+        assert.deepEqual(metas.get(uids[i]), { hash: sha256(r), meta: { i } });
+      });
+      assert.equal((await n1.stats()).messages, n);
+      assert.equal(
+        await n1.accounts.usage(account.id),
+        raws.reduce((sum, r) => sum + r.length, 0),
+      );
+      for (const on of [on1, on2]) {
+        await waitFor('all exists events', () => on.events.length >= n);
+        assert.deepEqual(
+          on.events.map((e) => (e.kind === 'exists' ? e.uid : -1)),
+          Array.from({ length: n }, (_, i) => i + 1),
+        );
+        on.off();
+      }
+    });
+
+    it('a batch of deliveries with refused ones commits the others and rejects only those', async () => {
+      const raws = Array.from({ length: 8 }, (_, i) => raw(`batch-${i}`));
+      const size = Math.max(...raws.map((r) => r.length));
+      const big = raw(`big-${'x'.repeat(size * 8)}`);
+      // Room for the eight small ones, not for the big one.
+      const { account, inbox } = await inboxOf(size * 8 + 10);
+      const on1 = await watch(n1, inbox.id);
+      const to = (accountId: number) => [{ accountId, mailbox: 'INBOX' }];
+      const before = pgDeliveryStats(n1)!;
+      const settled = await Promise.allSettled([
+        ...raws.slice(0, 3).map((r) => n1.deliver({ raw: r, meta: null, local: to(account.id) })),
+        // Over quota: refused before it writes anything.
+        n1.deliver({ raw: big, meta: null, local: to(account.id) }),
+        ...raws.slice(3, 5).map((r) => n1.deliver({ raw: r, meta: null, local: to(account.id) })),
+        // Refused by the database after its blob and its message row were written (a CHECK
+        // constraint of the queue): rolled back to its savepoint, its UID given back.
+        n1.deliver({
+          raw: raw('bad-queue-entry'),
+          meta: null,
+          local: to(account.id),
+          remote: {
+            envelopeFrom: 'a@example.net',
+            recipients: [{ address: 'b@example.com', notify: null, orcpt: null }],
+            dsnRet: 'NEVER' as 'FULL',
+            dsnEnvid: null,
+          },
+        }),
+        // No such account: no mailbox to lock.
+        n1.deliver({ raw: raw('nowhere'), meta: null, local: to(account.id + 1000) }),
+        ...raws.slice(5).map((r) => n1.deliver({ raw: r, meta: null, local: to(account.id) })),
+        // Fits the quota alone, not after the eight kept before it in the batch (and only because the
+        // rolled-back delivery's bytes do not count does the eighth fit).
+        n1.deliver({ raw: raw('batch-8'), meta: null, local: to(account.id) }),
+      ]);
+      const after = pgDeliveryStats(n1)!;
+      assert.deepEqual(
+        { batches: after.batches - before.batches, jobs: after.jobs - before.jobs },
+        { batches: 1, jobs: 12 },
+      );
+      assert.deepEqual(
+        settled.map((r) => r.status),
+        ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'rejected', 'rejected'].concat([
+          'fulfilled',
+          'fulfilled',
+          'fulfilled',
+          'rejected',
+        ]),
+      );
+      const reason = (i: number) => (settled[i] as PromiseRejectedResult).reason;
+      assert.ok(reason(3) instanceof OverQuotaError, String(reason(3)));
+      assert.equal((reason(6) as { code?: string }).code, '23514', String(reason(6)));
+      assert.ok(reason(7) instanceof StoreNotFoundError, String(reason(7)));
+      assert.ok(reason(11) instanceof OverQuotaError, String(reason(11)));
+      // The kept ones: UIDs 1..8 in the order they were queued, nothing of the refused ones.
+      const uids = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value.local[0].uid] : []));
+      assert.deepEqual(uids, [1, 2, 3, 4, 5, 6, 7, 8]);
+      assert.deepEqual(
+        (await n2.messages.list(inbox.id)).map((m) => m.uid),
+        [1, 2, 3, 4, 5, 6, 7, 8],
+      );
+      assert.equal((await n2.mailboxes.getById(inbox.id))?.uidNext, 9);
+      assert.equal(
+        await n2.accounts.usage(account.id),
+        raws.reduce((sum, r) => sum + r.length, 0),
+      );
+      assert.deepEqual(await n2.queue.list(), []);
+      assert.equal((await n2.stats()).blobs, 8, 'the refused deliveries left no blob');
+      await waitFor('the exists events', () => on1.events.length >= 8);
+      assert.deepEqual(
+        on1.events.map((e) => (e.kind === 'exists' ? e.uid : -1)),
+        [1, 2, 3, 4, 5, 6, 7, 8],
+      );
+      on1.off();
     });
 
     it('concurrent flag changes from both nodes lose nothing, each with its own MODSEQ', async () => {

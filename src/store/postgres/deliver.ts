@@ -1,0 +1,136 @@
+/**
+ * `Store.deliver` on PostgreSQL: the concurrent deliveries of a node go through one group commit
+ * (groupcommit.ts), each in its own savepoint of the batch's transaction.
+ *
+ * Invariants:
+ * - The batch locks first, for all its deliveries at once and in db.ts's order: the rows of the
+ *   target accounts that have a limit (quota.ts `lockQuota`, ascending id, with their usage), then the
+ *   target mailboxes and each target account's INBOX (`lockMailboxesByName`, ascending id). The rows
+ *   stay locked to COMMIT; a delivery locks nothing else but its blob row (putBlob) and inserts its
+ *   queue entry. So the writers of one mailbox on this node share one lock and one WAL flush instead of
+ *   waiting in turn for each other's COMMIT, and the other nodes' writers wait for the batch as they
+ *   would for one write.
+ * - The quota is decided in the write transaction, under the lock, as before: a delivery sees the
+ *   committed usage plus the bytes of the deliveries kept before it in its batch (their bytes are added
+ *   to the batch's `used` when they succeed; a rolled-back one adds nothing). A refusal (OverQuotaError,
+ *   `DeliveryRequest.overQuota`) and a target without a mailbox are decided before the delivery sends a
+ *   statement, so they cost no savepoint.
+ * - UIDs are taken in the delivery's savepoint from the locked mailbox row (messages.ts
+ *   `insertMessage`): a delivery rolled back gives its UIDs back before the next one of the batch takes
+ *   them, so UIDs stay dense and ascending in commit order (batch order within a batch).
+ * - A delivery is safe to run again (a retried batch runs all of them): it has no effect outside the
+ *   transaction, and its quota state comes from the batch's `prepare`.
+ */
+import { normalizeMailboxName, splitFlags } from '../normalize.js';
+import { addBytes, type PreparedBlob, prepareBlob, type QuotaAdditions } from '../rows.js';
+import { type DeliveryRequest, type DeliveryResult, OverQuotaError, StoreNotFoundError } from '../types.js';
+import type { PgContext, PgTx } from './db.js';
+import { PgGroupCommitter } from './groupcommit.js';
+import { lockMailboxesByName } from './mailboxes.js';
+import { insertMessage, putBlob } from './messages.js';
+import { insertQueueEntry } from './queue.js';
+import { type LockedQuota, lockQuota, overQuota } from './quota.js';
+
+/** A delivery as the batch runs it (prepared outside the transaction). */
+interface Delivery {
+  request: DeliveryRequest;
+  blob: PreparedBlob;
+  internalDate: number;
+  targets: { accountId: number; mailbox: string; flags: ReturnType<typeof splitFlags> }[];
+}
+
+/** What a batch's `prepare` locked, shared by its deliveries. */
+interface Locked {
+  quota: LockedQuota;
+  /** `accountId \0 mailbox` → the locked mailbox that target gets (its own, else INBOX), if any. */
+  mailboxes: Map<string, number | undefined>;
+}
+
+const key = (accountId: number, mailbox: string) => `${accountId}\u0000${mailbox}`;
+
+export interface PgDeliveries {
+  deliver(request: DeliveryRequest): Promise<DeliveryResult>;
+  /** Runs what is queued; later deliveries are refused. */
+  close(): Promise<void>;
+  readonly stats: { batches: number; jobs: number };
+}
+
+export function pgDeliveries(ctx: PgContext, defaultQuotaBytes: number | null): PgDeliveries {
+  const committer = new PgGroupCommitter<Delivery, Locked>(ctx, {
+    async prepare(tx, jobs) {
+      const all = jobs.flatMap((j) => j.targets);
+      const quota = await lockQuota(
+        tx,
+        defaultQuotaBytes,
+        all.map((t) => t.accountId),
+      );
+      const mailboxes = new Map<string, number | undefined>();
+      const distinct = [...new Map(all.map((t) => [key(t.accountId, t.mailbox), t])).values()];
+      const rows = await lockMailboxesByName(tx, distinct);
+      distinct.forEach((t, i) => {
+        mailboxes.set(key(t.accountId, t.mailbox), rows[i]?.id);
+      });
+      return { quota, mailboxes };
+    },
+    run: runDelivery,
+  });
+
+  async function runDelivery(tx: PgTx, job: Delivery, locked: Locked): Promise<DeliveryResult> {
+    const { request, targets } = job;
+    const size = request.raw.length;
+    // Decided before any statement (no savepoint for a refusal).
+    const additions: QuotaAdditions = new Map();
+    for (const t of targets) addBytes(additions, t.accountId, size);
+    const over = overQuota(locked.quota, additions);
+    if (over.length > 0 && over.length === additions.size && request.overQuota !== 'accept') {
+      throw new OverQuotaError(over, size);
+    }
+    const ids = targets.map((t) => {
+      const id = locked.mailboxes.get(key(t.accountId, t.mailbox));
+      if (id === undefined) throw new StoreNotFoundError(`no account ${t.accountId}`);
+      return id;
+    });
+    const blobId = await putBlob(tx, job.blob);
+    const local: DeliveryResult['local'] = [];
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[i];
+      const message = await insertMessage(tx, {
+        mailboxId: ids[i],
+        blobId,
+        size,
+        flags: t.flags.bits,
+        keywords: t.flags.keywords.join(' '),
+        internalDate: job.internalDate,
+      });
+      local.push({ accountId: t.accountId, mailboxId: ids[i], uid: message.uid });
+    }
+    const queueId = request.remote ? await insertQueueEntry(tx, blobId, request.remote, Date.now()) : null;
+    // Kept (unless the whole batch fails, which makes a new `prepare`): later jobs count these bytes.
+    const { used } = locked.quota;
+    for (const [accountId, bytes] of additions) {
+      const now = used.get(accountId);
+      if (now !== undefined) used.set(accountId, now + bytes);
+    }
+    return { local, queueId, overQuota: over };
+  }
+
+  return {
+    stats: committer.stats,
+    deliver(request) {
+      if (request.local.length === 0 && !request.remote) {
+        return Promise.resolve({ local: [], queueId: null, overQuota: [] });
+      }
+      return committer.run<DeliveryResult>({
+        request,
+        blob: prepareBlob(request.raw, request.meta, ctx.indexAtWrite && request.local.length > 0),
+        internalDate: (request.internalDate ?? new Date()).getTime(),
+        targets: request.local.map((t) => ({
+          accountId: t.accountId,
+          mailbox: normalizeMailboxName(t.mailbox),
+          flags: splitFlags(t.flags ?? []),
+        })),
+      });
+    },
+    close: () => committer.close(),
+  };
+}
