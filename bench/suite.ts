@@ -8,6 +8,7 @@
  *    the time until every accepted message is in the mailbox.
  * SMTP runs last so that its thousands of messages do not sit in the way of the other figures.
  */
+import { startFloor } from './floor.js';
 import { closeAll, type IdleKind, openIdle } from './idle.js';
 import { ImapClient } from './imap.js';
 import { imapPart } from './imap-suite.js';
@@ -512,4 +513,53 @@ async function smtpPerConnection(
   });
   for (const [text, n] of r.refusals) note(`      ${n}x refused: ${text}`);
   for (const e of new Set(r.errors.slice(0, 5))) note(`      error: ${e}`);
+  if (target.kind === 'postbode') await perConnectionFloor(opts, ids, users, messages, emit);
+}
+
+/** The same load against a bare Node.js responder that stores nothing (floor.ts): the machine's floor. */
+async function perConnectionFloor(
+  opts: BenchOptions,
+  ids: Ids,
+  users: BenchUsers,
+  messages: number,
+  emit: Emit,
+): Promise<void> {
+  const floor = await startFloor();
+  try {
+    let cpu0 = 0;
+    let client0 = process.cpuUsage();
+    const r = await smtpConnectionLoad({
+      host: '127.0.0.1',
+      ports: [floor.port],
+      sessions: opts.smtpSessions,
+      messages,
+      size: opts.smtpSize,
+      from: ids.from,
+      rcpts: [users.main],
+      helo: ids.helo,
+      runId: `${ids.runId}f`,
+      timeoutMs: 600_000,
+      onStart: () => {
+        cpu0 = cpuOf([floor.pid]).seconds;
+        client0 = process.cpuUsage();
+      },
+    });
+    const server = cpuOf([floor.pid]).seconds - cpu0;
+    const c = process.cpuUsage(client0);
+    emit({
+      area: 'smtp',
+      key: 'smtp.per-connection-floor',
+      server: 'node floor',
+      label: 'one msg per conn., floor',
+      value: r.accepted / r.seconds,
+      unit: 'msg/s',
+      detail:
+        `the same load against a bare Node.js responder that stores nothing (bench/floor.ts): ${r.accepted}/${messages} ` +
+        `in ${r.seconds.toFixed(2)} s, server cpu ${server.toFixed(1)} s (${((server / Math.max(1, r.accepted)) * 1e6).toFixed(0)} us/conn), ` +
+        `bench cpu ${((c.user + c.system) / 1e6).toFixed(1)} s`,
+      higherIsBetter: true,
+    });
+  } finally {
+    await floor.stop();
+  }
 }
