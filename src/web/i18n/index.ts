@@ -1,7 +1,7 @@
 /**
  * The web lab's languages (issue 12, docs/web.md "Languages"): one catalogue per language and per
- * area — `ui.*` for the pages and the lab sheet, `lab.*` for the lab's explanations — each a flat
- * record of keys to texts with `{name}` placeholders.
+ * area — `ui.*` for the pages and the lab sheet, `lab.*` for the lab's explanations, `caps.*` for the
+ * capability keywords' own texts — each a flat record of keys to texts with `{name}` placeholders.
  *
  * Invariants:
  * - English is the reference: every key exists in en, and the nl and fr catalogues have exactly the
@@ -13,6 +13,8 @@
  * - This module imports only the catalogues, so the browser bundle (src/web/ui) and the server share it.
  */
 import { capsEn } from './caps.en.js';
+import { capsFr } from './caps.fr.js';
+import { capsNl } from './caps.nl.js';
 import { labEn } from './lab.en.js';
 import { labFr } from './lab.fr.js';
 import { labNl } from './lab.nl.js';
@@ -36,19 +38,17 @@ export type UiKey = keyof typeof uiEn;
 export const CATALOGUES: Record<string, Record<Language, Catalogue>> = {
   ui: { en: uiEn, nl: uiNl, fr: uiFr },
   lab: { en: labEn, nl: labNl, fr: labFr },
+  caps: { en: capsEn, nl: capsNl, fr: capsFr },
 };
 
-/**
- * The lab's keys: lab.en.ts, and caps.en.ts for the capability explainer's keyword texts (English
- * only so far: in nl and fr they fall back to English, like any missing key).
- */
+/** The lab's keys: lab.en.ts, and caps.en.ts for the capability explainer's keyword texts. */
 export type LabKey = keyof typeof labEn | keyof typeof capsEn;
 
 const ALL: Record<Language, Catalogue> = { en: uiEn, nl: uiNl, fr: uiFr };
 const LAB: Record<Language, Catalogue> = {
   en: { ...labEn, ...capsEn },
-  nl: labNl,
-  fr: labFr,
+  nl: { ...labNl, ...capsNl },
+  fr: { ...labFr, ...capsFr },
 };
 
 /** A lab explanation in `lang` (else English, else the key), placeholders filled in. */
