@@ -167,6 +167,57 @@ describe('reset the class', () => {
     assert.equal(empty.status, 400);
   });
 
+  it('the web API says its errors in the language of the UI (Accept-Language, ?lang=), English by default', async () => {
+    const ask = async (path: string, body: unknown, language?: string) => {
+      const res = await fetch(base + path, {
+        method: 'POST',
+        headers: {
+          cookie: teacher.cookie,
+          'content-type': 'application/json',
+          ...(language ? { 'accept-language': language } : {}),
+        },
+        body: JSON.stringify(body),
+      });
+      assert.equal(res.status, 400);
+      return ((await res.json()) as { error: string }).error;
+    };
+    // A refused pattern for the class reset (class-reset.ts words it in English for the CLI too).
+    const pattern = { accounts: '  ' };
+    assert.match(await ask('/api/class-reset/preview', pattern), /^give the accounts to delete as a pattern/);
+    assert.equal(
+      await ask('/api/class-reset/preview', pattern, 'nl-BE,nl;q=0.9,en;q=0.5'),
+      'geef de te verwijderen accounts op als patroon, bijv. student*@class.example (* voor allemaal)',
+    );
+    assert.equal(
+      await ask('/api/class-reset/preview?lang=fr', pattern, 'nl'),
+      'indiquez les comptes à supprimer sous forme de motif, p. ex. student*@class.example (* pour tous)',
+    );
+    // A confirmation without addresses.
+    assert.equal(
+      await ask('/api/class-reset', { addresses: [] }, 'fr'),
+      'requête invalide : addresses: indiquez au moins une adresse (POST /api/class-reset/preview donne celles que choisit un motif)',
+    );
+    // A user with a bad address: the sentence, the address syntax's own words and the address as typed.
+    const user = { address: 'jan de vries@class.example' };
+    assert.equal(
+      await ask('/api/users', user),
+      'invalid request: address: "jan de vries@class.example" is not a valid address: the local part has characters that need quoting',
+    );
+    assert.equal(
+      await ask('/api/users', user, 'nl'),
+      'ongeldig verzoek: address: "jan de vries@class.example" is geen geldig adres: het lokale deel bevat tekens die tussen aanhalingstekens moeten staan',
+    );
+    assert.equal(
+      await ask('/api/users', user, 'fr'),
+      'requête invalide : address: "jan de vries@class.example" n’est pas une adresse valide : la partie locale contient des caractères qui doivent être mis entre guillemets',
+    );
+    // zod's own messages (a wrong type, a key the API does not know) follow too.
+    const wrong = await ask('/api/lab-accounts', { domain: 'class.example', count: 2, colour: 'red' }, 'nl');
+    assert.match(wrong, /^ongeldig verzoek: /);
+    assert.ok(wrong.includes('colour') && !/Unrecognized key/i.test(wrong), wrong);
+    assert.deepEqual(await users(), [OTHER, 'student03@class.example'], 'nothing was made or deleted');
+  });
+
   it('on the CLI: counts first, refuses without a terminal, deletes with --yes', async () => {
     for (const u of ['lab01@class.example', 'lab02@class.example']) addUser(u);
     await sendOn25(pb.ports.smtp, OTHER, 'lab01@class.example', 'for lab01');

@@ -467,6 +467,21 @@ describe('web UI in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
     await page.getByRole('link', { name: 'Exercices' }).waitFor();
     await page.getByRole('combobox', { name: 'Langue' }).selectOption('en');
     await page.getByRole('link', { name: 'Exercises' }).waitFor();
+    // The teacher's lab accounts page in Dutch: the "reset the class" card, and the server's refusal
+    // of a blank pattern in its red error box.
+    await page.getByRole('combobox', { name: 'Language' }).selectOption('nl');
+    await page.getByRole('button', { name: 'Afmelden' }).click();
+    await page.getByLabel('Beheerdersnaam of mailadres').fill('teacher');
+    await page.getByLabel('Wachtwoord').fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Aanmelden' }).click();
+    await page.getByRole('link', { name: 'Labaccounts' }).click();
+    const reset = page.getByRole('region', { name: 'De klas resetten' });
+    assert.equal(await text(reset.getByRole('heading', { level: 2 })), 'De klas resetten');
+    await reset.getByLabel('Accounts').fill('  ');
+    await reset.getByRole('button', { name: 'Toon wat verdwijnt' }).click();
+    assert.match(await text(reset.getByRole('alert')), /geef de te verwijderen accounts op als patroon/);
+    await page.getByRole('combobox', { name: 'Taal' }).selectOption('en');
+    await page.getByRole('link', { name: 'Lab accounts' }).waitFor();
   });
 
   it('ran every page without a Content-Security-Policy violation', () => {

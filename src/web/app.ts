@@ -5,8 +5,9 @@
  * Invariants:
  * - Every `/api` request passes the session middleware (sets `user`) and the CSRF guard first; a mail
  *   user's request then places them at its client address for the exercises (`presence`).
- * - Unknown `/api` paths answer 404 JSON; errors answer `{"error": ...}`; a fault's details go to the
- *   log only.
+ * - Unknown `/api` paths answer 404 JSON; errors answer `{"error": ...}`, said in the asker's
+ *   language (`lang`, set first for every request: ?lang=, Accept-Language, lab.language) where the
+ *   error is an `ApiError`; a fault's details go to the log only.
  * - Every response carries the security headers (CSP, nosniff, frame denial, no referrer), and no
  *   request body is read past web.max_body_size (security.ts, docs/security.md#web-and-live-streams).
  * - The UI is read from `dist/ui` at request time: `index.html` (no caching, so a new build is picked
@@ -17,8 +18,9 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import type { WebContext, WebEnv } from './context.js';
+import { ApiError, type WebContext, type WebEnv } from './context.js';
 import { ExerciseTracker } from './exercises/progress.js';
+import { apiText, negotiate } from './i18n/index.js';
 import { adminRoutes } from './routes/admin.js';
 import { autoconfigRoutes } from './routes/autoconfig.js';
 import { exercisesRoutes } from './routes/exercises.js';
@@ -54,14 +56,27 @@ export function createApp(ctx: WebContext, opts: AppOptions = {}): Hono<WebEnv> 
   const sessions = opts.sessions ?? webSessionTable(ctx.store, { perUser: ctx.config.web.sessions_per_user });
 
   app.onError((err, c) => {
+    const lang = c.get('lang') ?? 'en';
+    if (err instanceof ApiError) return c.json({ error: err.text(lang), ...err.extra }, err.status);
     if (err instanceof HTTPException) {
       if (err.res) return err.res;
-      return c.json({ error: err.message || 'request refused' }, err.status);
+      return c.json({ error: err.message || apiText(lang, 'request.refused') }, err.status);
     }
     ctx.log.error({ err, method: c.req.method, path: c.req.path }, 'web request failed');
-    return c.json({ error: 'internal server error; the server log has the details' }, 500);
+    return c.json({ error: apiText(lang, 'server.internal') }, 500);
   });
 
+  app.use('*', async (c, next) => {
+    c.set(
+      'lang',
+      negotiate({
+        chosen: c.req.query('lang'),
+        acceptLanguage: c.req.header('accept-language'),
+        configured: ctx.config.lab.language,
+      }),
+    );
+    await next();
+  });
   app.use('*', securityHeaders);
   const maxBody = ctx.config.web.max_body_size;
   app.use('*', bodyLimit({ maxBytes: maxBody, budgetBytes: Math.max(BODY_BUDGET_BYTES, 4 * maxBody) }));
@@ -78,7 +93,7 @@ export function createApp(ctx: WebContext, opts: AppOptions = {}): Hono<WebEnv> 
   api.route('/', queueRoutes(ctx));
   api.route('/', sieveRoutes(ctx));
   api.all('*', (c) =>
-    c.json({ error: `no API endpoint ${c.req.method} ${c.req.path}; see docs/web-api.md for the endpoints` }, 404),
+    c.json({ error: apiText(c.get('lang'), 'api.noEndpoint', { method: c.req.method, path: c.req.path }) }, 404),
   );
   app.route('/api', api);
   app.route('/', autoconfigRoutes(ctx));

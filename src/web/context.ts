@@ -9,13 +9,16 @@
  * - Who is asking is decided once per request by the session middleware (session-auth.ts), which sets
  *   `c.get('user')` (null when not logged in). Routes guard themselves with `requireUser` /
  *   `requireAdmin`: 401 when nobody is logged in, 403 when the role does not allow it.
- * - Errors leave as `{"error": "..."}` with a status: throw `new HTTPException(status, {message})`
- *   (hono/http-exception) or `badRequest(...)`; app.ts renders it. Unexpected errors are logged and
- *   answered with a 500 that says nothing about internals.
+ * - Errors leave as `{"error": "..."}` with a status: throw `apiError(status, key, params)` or
+ *   `badRequest(key, params)`, a text of the api catalogue (src/web/i18n/api.*.ts) that app.ts says in
+ *   the asker's language (`c.get('lang')`: ?lang=, Accept-Language, lab.language); request bodies are
+ *   checked by `jsonBody`, whose schemas give catalogue keys as their messages. Unexpected errors are
+ *   logged and answered with a 500 that says nothing about internals.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import type { z } from 'zod';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { z } from 'zod';
 import type { AuthService } from '../auth/service.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
@@ -23,6 +26,7 @@ import type { TlsMaterial } from '../net/tls.js';
 import type { ListenerInfo, ServerStatus } from '../server/status.js';
 import type { Store } from '../store/types.js';
 import type { TraceBus } from '../trace/bus.js';
+import { type ApiKey, apiText, apiTranslated, isApiKey, type Language } from './i18n/index.js';
 
 export type WebRole = 'admin' | 'user';
 
@@ -36,6 +40,8 @@ export interface WebUser {
 export interface WebEnv {
   Variables: {
     user: WebUser | null;
+    /** The asker's language (app.ts, for every request): ?lang=, else Accept-Language, else lab.language. */
+    lang: Language;
   };
 }
 
@@ -96,7 +102,7 @@ export interface WebContext {
 /** The logged-in user of a request; only valid behind `requireUser`/`requireAdmin`. */
 export function currentUser(c: Context<WebEnv>): WebUser {
   const user = c.get('user');
-  if (!user) throw new HTTPException(401, { message: 'not logged in: POST /api/login with {username, password}' });
+  if (!user) throw apiError(401, 'auth.notLoggedIn');
   return user;
 }
 
@@ -109,9 +115,7 @@ export const requireUser: MiddlewareHandler<WebEnv> = async (c, next) => {
 /** 401 unless someone is logged in, 403 unless it is an admin. */
 export const requireAdmin: MiddlewareHandler<WebEnv> = async (c, next) => {
   if (currentUser(c).role !== 'admin') {
-    throw new HTTPException(403, {
-      message: 'this needs an admin account (create one with "postbode admin add NAME" and log in with it)',
-    });
+    throw apiError(403, 'auth.adminOnly');
   }
   await next();
 };
@@ -124,15 +128,62 @@ export function accountFor(c: Context<WebEnv>, account: string): string {
   const user = currentUser(c);
   const wanted = account.trim().toLowerCase();
   if (wanted === 'me') {
-    if (user.role !== 'user') throw new HTTPException(400, { message: 'an admin has no mailbox; name an account' });
+    if (user.role !== 'user') throw badRequest('auth.adminNoMailbox');
     return user.name;
   }
   if (user.role === 'admin' || wanted === user.name) return wanted;
-  throw new HTTPException(403, { message: `you are logged in as ${user.name} and may only see your own mail` });
+  throw apiError(403, 'auth.ownMailOnly', { name: user.name });
 }
 
-export function badRequest(message: string): HTTPException {
-  return new HTTPException(400, { message });
+type Params = Readonly<Record<string, string | number>>;
+
+/**
+ * An error the API answers with `{"error": text, ...extra}`, the text said in the asker's language
+ * by app.ts; `message` is the English (for logs and tests that call a route's helpers directly).
+ */
+export class ApiError extends HTTPException {
+  readonly #text: (lang: Language) => string;
+  readonly extra: Readonly<Record<string, unknown>>;
+
+  constructor(status: ContentfulStatusCode, text: (lang: Language) => string, extra: Record<string, unknown> = {}) {
+    super(status, { message: text('en') });
+    this.#text = text;
+    this.extra = extra;
+  }
+
+  text(lang: Language): string {
+    return this.#text(lang);
+  }
+}
+
+/** The api catalogue's `key` as an error with `status`. */
+export function apiError(status: ContentfulStatusCode, key: ApiKey, params?: Params, extra?: Record<string, unknown>) {
+  return new ApiError(status, (lang) => apiText(lang, key, params), extra);
+}
+
+export function badRequest(key: ApiKey, params?: Params): ApiError {
+  return apiError(400, key, params);
+}
+
+/** The language of a request (set for every request by app.ts; English where none was set). */
+export function requestLanguage(c: Context<WebEnv>): Language {
+  return c.get('lang') ?? 'en';
+}
+
+/** zod's own messages (a wrong type, an unknown key…) in Dutch and French; English is zod's default. */
+const ZOD_MESSAGES: Partial<Record<Language, z.core.$ZodErrorMap>> = {
+  nl: z.locales.nl().localeError,
+  fr: z.locales.fr().localeError,
+};
+
+/**
+ * A zod issue's text: a catalogue key with the issue's params, else an English message a shared
+ * schema words (src/web/sieve-rules.ts) said in `lang` where the catalogue knows it, else zod's own.
+ */
+export function issueText(lang: Language, issue: z.core.$ZodIssue): string {
+  if (!isApiKey(issue.message)) return apiTranslated(lang, issue.message);
+  const params = issue.code === 'custom' ? (issue.params as Params | undefined) : undefined;
+  return apiText(lang, issue.message, params);
 }
 
 /** The JSON body validated by a zod schema; 400 naming each bad field otherwise. */
@@ -142,10 +193,16 @@ export async function jsonBody<S extends z.ZodType>(c: Context<WebEnv>, schema: 
     const text = await c.req.text();
     raw = text.trim() === '' ? {} : JSON.parse(text);
   } catch {
-    throw badRequest('the request body is not valid JSON; send a JSON object');
+    throw badRequest('body.notJson');
   }
-  const result = schema.safeParse(raw);
+  const lang = requestLanguage(c);
+  const zodMessages = ZOD_MESSAGES[lang];
+  const result = schema.safeParse(raw, zodMessages ? { error: zodMessages } : undefined);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`);
-  throw badRequest(`invalid request: ${problems.join('; ')}`);
+  const { issues } = result.error;
+  throw new ApiError(400, (l) =>
+    apiText(l, 'body.invalid', {
+      problems: issues.map((i) => `${i.path.join('.') || 'body'}: ${issueText(l, i)}`).join('; '),
+    }),
+  );
 }

@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { WebEnv } from './context.js';
+import { apiText, type Language } from './i18n/index.js';
 
 /**
  * The UI is one HTML page loading app.js and app.css from this origin (no inline script or style
@@ -76,15 +77,15 @@ export const securityHeaders: MiddlewareHandler<WebEnv> = async (c, next) => {
   }
 };
 
-function size(bytes: number): string {
-  if (bytes >= 1 << 20 && bytes % (1 << 20) === 0) return `${bytes >> 20} MB`;
-  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes >> 10} KB`;
-  return `${bytes} bytes`;
+function size(bytes: number, lang: Language): string {
+  if (bytes >= 1 << 20 && bytes % (1 << 20) === 0) return apiText(lang, 'size.mb', { n: bytes >> 20 });
+  if (bytes >= 1024 && bytes % 1024 === 0) return apiText(lang, 'size.kb', { n: bytes >> 10 });
+  return apiText(lang, 'size.bytes', { n: bytes });
 }
 
 /** What a request with too large a body is told. */
-export function tooLargeMessage(maxBytes: number): string {
-  return `the request body is larger than the limit of ${size(maxBytes)} (web.max_body_size); the API takes small JSON objects`;
+export function tooLargeMessage(maxBytes: number, lang: Language = 'en'): string {
+  return apiText(lang, 'body.tooLarge', { size: size(maxBytes, lang) });
 }
 
 export interface BodyLimitOptions {
@@ -104,8 +105,6 @@ export const SMALL_BODY_BYTES = 64 * 1024;
 /** The body limit middleware: see the invariants above. */
 export function bodyLimit(opts: BodyLimitOptions): MiddlewareHandler<WebEnv> {
   let inFlight = 0;
-  const tooLarge = tooLargeMessage(opts.maxBytes);
-  const busy = 'the server is receiving too many large request bodies at once; try again in a few seconds';
   const reserve = (bytes: number): boolean => {
     if (bytes <= SMALL_BODY_BYTES) return true;
     if (inFlight + bytes > opts.budgetBytes) return false;
@@ -116,17 +115,20 @@ export function bodyLimit(opts: BodyLimitOptions): MiddlewareHandler<WebEnv> {
     if (bytes > SMALL_BODY_BYTES) inFlight -= bytes;
   };
   return async (c, next) => {
+    const lang = c.get('lang') ?? 'en';
+    const tooLarge = () => tooLargeMessage(opts.maxBytes, lang);
+    const busy = () => apiText(lang, 'body.busy');
     const method = c.req.method;
     if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return next();
     if (c.req.header('transfer-encoding') === undefined) {
       const declared = c.req.header('content-length');
       const length = declared === undefined ? 0 : Number(declared);
-      if (!(length >= 0)) return c.json({ error: 'the Content-Length header is not a number' }, 400);
+      if (!(length >= 0)) return c.json({ error: apiText(lang, 'body.contentLength') }, 400);
       // Never read: the connection closes after this answer (lingering to discard the body would cost
       // up to 64 MB of reading per connection in @hono/node-server).
       if (length > opts.maxBytes)
-        return c.json({ error: tooLarge, limit: opts.maxBytes }, 413, { Connection: 'close' });
-      if (!reserve(length)) return c.json({ error: busy }, 503, { 'Retry-After': '2' });
+        return c.json({ error: tooLarge(), limit: opts.maxBytes }, 413, { Connection: 'close' });
+      if (!reserve(length)) return c.json({ error: busy() }, 503, { 'Retry-After': '2' });
       try {
         await next();
       } finally {
@@ -148,10 +150,11 @@ export function bodyLimit(opts: BodyLimitOptions): MiddlewareHandler<WebEnv> {
         total += value.byteLength;
         if (total > opts.maxBytes) {
           // The rest is never read: the connection closes after this answer.
-          return c.json({ error: tooLarge, limit: opts.maxBytes }, 413, { Connection: 'close' });
+          return c.json({ error: tooLarge(), limit: opts.maxBytes }, 413, { Connection: 'close' });
         }
         if (total > SMALL_BODY_BYTES && reserved === 0) {
-          if (!reserve(opts.maxBytes)) return c.json({ error: busy }, 503, { 'Retry-After': '2', Connection: 'close' });
+          if (!reserve(opts.maxBytes))
+            return c.json({ error: busy() }, 503, { 'Retry-After': '2', Connection: 'close' });
           reserved = opts.maxBytes;
         }
         chunks.push(value);

@@ -26,13 +26,20 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { verifyPassword } from '../auth/password.js';
 import { type LoginClient, type LoginResult, throttledText } from '../auth/service.js';
 import type { WebSessionStore } from '../store/types.js';
-import { currentUser, jsonBody, type WebContext, type WebEnv, type WebUser } from './context.js';
-import { LANGUAGES } from './i18n/index.js';
+import {
+  apiError,
+  currentUser,
+  jsonBody,
+  requestLanguage,
+  type WebContext,
+  type WebEnv,
+  type WebUser,
+} from './context.js';
+import { apiText, apiTranslated, LANGUAGES } from './i18n/index.js';
 
 export const SESSION_COOKIE = 'pb_session';
 const IDLE_MS = 12 * 3600_000;
@@ -231,17 +238,15 @@ export const csrfGuard: MiddlewareHandler<WebEnv> = async (c, next) => {
   if (UNSAFE_METHODS.has(c.req.method)) {
     const type = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
     if (type !== 'application/json' && c.req.header('x-postbode') !== '1') {
-      throw new HTTPException(403, {
-        message: `${c.req.method} requests must send Content-Type: application/json or the header X-Postbode: 1 (protection against cross-site requests)`,
-      });
+      throw apiError(403, 'csrf.header', { method: c.req.method });
     }
   }
   await next();
 };
 
 const loginBody = z.object({
-  username: z.string().min(1, 'give your admin name or mail address').max(320),
-  password: z.string().min(1, 'give your password').max(1024),
+  username: z.string().min(1, 'login.giveName').max(320),
+  password: z.string().min(1, 'login.givePassword').max(1024),
 });
 
 /**
@@ -279,10 +284,10 @@ export function authRoutes(ctx: WebContext, sessions: WebSessionTable): Hono<Web
     const result = await checkLogin(ctx, { remoteAddress: clientIp(c), protocol: 'web' }, username, password);
     if (!result.ok && result.reason === 'throttled') {
       c.header('Retry-After', String(Math.max(1, Math.ceil(result.throttle.retryAfterMs / 1000))));
-      return c.json({ error: throttledText(result.throttle) }, 429);
+      return c.json({ error: apiTranslated(requestLanguage(c), throttledText(result.throttle)) }, 429);
     }
     if (!result.ok) {
-      return c.json({ error: 'wrong name or password (admins use their admin name, users their mail address)' }, 401);
+      return c.json({ error: apiText(requestLanguage(c), 'login.wrong') }, 401);
     }
     const user = result.account;
     const old = getCookie(c, SESSION_COOKIE);
@@ -290,10 +295,7 @@ export function authRoutes(ctx: WebContext, sessions: WebSessionTable): Hono<Web
     const id = await sessions.create(user);
     if (id === null) {
       c.header('Retry-After', '60');
-      return c.json(
-        { error: 'the server has too many open web sessions; try again later (an admin can restart it to clear them)' },
-        503,
-      );
+      return c.json({ error: apiText(requestLanguage(c), 'login.tooManySessions') }, 503);
     }
     setCookie(c, SESSION_COOKIE, id, { httpOnly: true, sameSite: 'Strict', secure, path: '/' });
     return c.json(user);

@@ -17,9 +17,8 @@
 import { ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
-import { HTTPException } from 'hono/http-exception';
 import { BoundedWriter, type FrameSource } from '../net/bounded-writer.js';
-import type { WebEnv, WebUser } from './context.js';
+import { apiError, type WebEnv, type WebUser } from './context.js';
 import { SECURITY_HEADERS } from './security.js';
 
 /** Frames waiting for one client (the rest is in its socket) before it is dropped. */
@@ -66,14 +65,10 @@ export class StreamSlots {
     const key = `${user.role}:${user.name}`;
     const mine = this.#perUser.get(key) ?? 0;
     if (mine >= this.perUser) {
-      throw new HTTPException(429, {
-        message: `too many live streams: ${user.name} has ${mine} open, the limit is ${this.perUser} per user (web.streams_per_user); close other tabs of the web lab and reload`,
-      });
+      throw apiError(429, 'stream.perUser', { name: user.name, open: mine, limit: this.perUser });
     }
     if (this.#total >= this.total) {
-      throw new HTTPException(429, {
-        message: `too many live streams: ${this.#total} are open on this server, the limit is ${this.total} (web.max_streams); try again later`,
-      });
+      throw apiError(429, 'stream.total', { open: this.#total, limit: this.total });
     }
     this.#perUser.set(key, mine + 1);
     this.#total++;
@@ -131,7 +126,7 @@ export function openEventStream(
   onClose: (reason: string | null) => void,
 ): { response: Response; stream: SseStream } {
   const res = nodeResponse(c);
-  if (!res) throw new HTTPException(501, { message: 'live streams need the node HTTP server' });
+  if (!res) throw apiError(501, 'stream.needsNode');
   // Set one by one (not as writeHead's argument) so that getHeader() sees them: the listener ends the
   // event streams at shutdown (isEventStream, http.ts).
   for (const [name, value] of Object.entries({

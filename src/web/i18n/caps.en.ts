@@ -2,8 +2,8 @@
  * The capability explainer's texts in English, the reference (src/web/i18n/index.ts): for every keyword
  * in src/web/lab/capabilities.ts, `cap.<protocol>.<keyword>.summary` (one line) and `.effect` (what it
  * changes in the dialogue). Keywords, commands and RFC names stay as they are in every language; the
- * examples are protocol text and stay in capabilities.ts. Not translated yet: Dutch and French show these in English (docs/web.md "Languages");
- * the explainer's own sentences around them (parameters, unknown keywords) are in lab.*.ts.
+ * examples are protocol text and stay in capabilities.ts. Dutch and French: caps.nl.ts, caps.fr.ts; the
+ * explainer's own sentences around them (parameters, unknown keywords) are in lab.*.ts.
  */
 export const capsEn = {
   'cap.smtp.PIPELINING.summary': 'The client may send several commands without waiting for each reply',

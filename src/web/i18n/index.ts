@@ -1,7 +1,8 @@
 /**
  * The web lab's languages (issue 12, docs/web.md "Languages"): one catalogue per language and per
- * area — `ui.*` for the pages and the lab sheet, `lab.*` for the lab's explanations — each a flat
- * record of keys to texts with `{name}` placeholders.
+ * area — `ui.*` for the pages and the lab sheet, `lab.*` for the lab's explanations, `caps.*` for the
+ * capability keywords' own texts, `api.*` for the web API's error messages — each a flat record of
+ * keys to texts with `{name}` placeholders.
  *
  * Invariants:
  * - English is the reference: every key exists in en, and the nl and fr catalogues have exactly the
@@ -12,7 +13,12 @@
  * - Protocol replies are never translated (they are what the server sent); only the texts around them.
  * - This module imports only the catalogues, so the browser bundle (src/web/ui) and the server share it.
  */
+import { apiEn } from './api.en.js';
+import { apiFr } from './api.fr.js';
+import { apiNl } from './api.nl.js';
 import { capsEn } from './caps.en.js';
+import { capsFr } from './caps.fr.js';
+import { capsNl } from './caps.nl.js';
 import { labEn } from './lab.en.js';
 import { labFr } from './lab.fr.js';
 import { labNl } from './lab.nl.js';
@@ -36,19 +42,18 @@ export type UiKey = keyof typeof uiEn;
 export const CATALOGUES: Record<string, Record<Language, Catalogue>> = {
   ui: { en: uiEn, nl: uiNl, fr: uiFr },
   lab: { en: labEn, nl: labNl, fr: labFr },
+  caps: { en: capsEn, nl: capsNl, fr: capsFr },
+  api: { en: apiEn, nl: apiNl, fr: apiFr },
 };
 
-/**
- * The lab's keys: lab.en.ts, and caps.en.ts for the capability explainer's keyword texts (English
- * only so far: in nl and fr they fall back to English, like any missing key).
- */
+/** The lab's keys: lab.en.ts, and caps.en.ts for the capability explainer's keyword texts. */
 export type LabKey = keyof typeof labEn | keyof typeof capsEn;
 
 const ALL: Record<Language, Catalogue> = { en: uiEn, nl: uiNl, fr: uiFr };
 const LAB: Record<Language, Catalogue> = {
   en: { ...labEn, ...capsEn },
-  nl: labNl,
-  fr: labFr,
+  nl: { ...labNl, ...capsNl },
+  fr: { ...labFr, ...capsFr },
 };
 
 /** A lab explanation in `lang` (else English, else the key), placeholders filled in. */
@@ -114,6 +119,58 @@ export function fill(text: string, params?: Readonly<Record<string, string | num
 export function translate(lang: Language, key: string, params?: Readonly<Record<string, string | number>>): string {
   const text = ALL[lang][key] ?? ALL.en[key] ?? key;
   return fill(text, params);
+}
+
+/** The web API's error keys (api.en.ts). */
+export type ApiKey = keyof typeof apiEn;
+
+const API: Record<Language, Catalogue> = { en: apiEn, nl: apiNl, fr: apiFr };
+
+export function isApiKey(s: string): s is ApiKey {
+  return Object.hasOwn(apiEn, s);
+}
+
+/**
+ * A web API error text in `lang` (else English, else the key), placeholders filled in; a `problem`
+ * placeholder holds a lower layer's English text and is said in `lang` too (`apiTranslated`).
+ */
+export function apiText(lang: Language, key: ApiKey, params?: Readonly<Record<string, string | number>>): string {
+  const text = API[lang][key] ?? API.en[key] ?? key;
+  if (params && typeof params.problem === 'string' && lang !== 'en') {
+    return fill(text, { ...params, problem: apiTranslated(lang, params.problem) });
+  }
+  return fill(text, params);
+}
+
+let problemTemplates: { key: ApiKey; re: RegExp }[] | null = null;
+
+/**
+ * A lower layer's English text (an address syntax problem, a password rule, an alias rule…) in
+ * `lang`: the `problem.*` entry whose English it is, with what stands for `{name}` in it kept as it
+ * is; a text no entry matches stays English.
+ */
+export function apiTranslated(lang: Language, english: string): string {
+  if (lang === 'en') return english;
+  problemTemplates ??= (Object.keys(apiEn) as ApiKey[])
+    .filter((k) => k.startsWith('problem.'))
+    .map((key) => {
+      const names: string[] = [];
+      const parts = apiEn[key].split(/\{([A-Za-z0-9_]+)\}/);
+      const source = parts
+        .map((part, i) => {
+          if (i % 2 === 0) return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+          if (names.includes(part)) return `\\k<${part}>`;
+          names.push(part);
+          return `(?<${part}>[\\s\\S]+?)`;
+        })
+        .join('');
+      return { key, re: new RegExp(`^${source}$`) };
+    });
+  for (const { key, re } of problemTemplates) {
+    const m = re.exec(english);
+    if (m) return fill(API[lang][key] ?? apiEn[key], { ...m.groups });
+  }
+  return english;
 }
 
 /** The placeholder names of a text, sorted (for the catalogue test). */

@@ -7,6 +7,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TraceEvent } from '../../trace/bus.js';
+import { capsEn } from '../i18n/caps.en.js';
+import { capsFr } from '../i18n/caps.fr.js';
+import { capsNl } from '../i18n/caps.nl.js';
 import { LANGUAGES, type Language } from '../i18n/index.js';
 import { labEn } from '../i18n/lab.en.js';
 import { labFr } from '../i18n/lab.fr.js';
@@ -282,6 +285,31 @@ describe('the lab in Dutch and French', () => {
       assert.equal(unknown.summary, CATALOGUE[lang]['cap.unknown.summary']);
       assert.ok(unknown.effect.includes('XFROBNICATE'));
       assert.ok(unknown.effect.includes(CATALOGUE[lang]['cap.where.smtp']), unknown.effect);
+    }
+  });
+
+  it('every keyword the explainer knows has its own summary and effect in Dutch and French', () => {
+    const caps = { nl: capsNl, fr: capsFr } as const;
+    for (const lang of ['nl', 'fr'] as const) {
+      const out = explainCapabilities(
+        {
+          smtp: ['PIPELINING', 'STARTTLS'],
+          pop3: ['UIDL'],
+          imap: ['IDLE', 'AUTH=PLAIN'],
+          managesieve: ['VERSION "1.0"', 'SIEVE fileinto vacation'],
+        },
+        lang,
+      );
+      const idle = out.imap[0];
+      assert.equal(idle.keyword, 'IDLE');
+      assert.equal(idle.summary, caps[lang]['cap.imap.IDLE.summary']);
+      assert.equal(idle.effect, caps[lang]['cap.imap.IDLE.effect']);
+      assert.equal(out.sieve[1].summary, caps[lang]['cap.sieve.vacation.summary']);
+      for (const c of [...out.smtp, ...out.pop3, ...out.imap, ...out.managesieve, ...out.sieve]) {
+        const english = Object.values(capsEn) as string[];
+        assert.ok(!english.includes(c.summary), `English summary left in ${lang}: "${c.summary}"`);
+        assert.ok(!english.some((e) => c.effect.startsWith(e)), `English effect left in ${lang}: "${c.effect}"`);
+      }
     }
   });
 });

@@ -13,7 +13,6 @@
  */
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { type Context, Hono } from 'hono';
-import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { generatePassword } from '../../auth/generated-password.js';
 import { passwordError } from '../../auth/password-policy.js';
@@ -23,7 +22,10 @@ import { StoreConflictError } from '../../store/types.js';
 import type { ClassResetView } from '../api-types.js';
 import { ClassResetError, type ClassResetPlan, planClassReset, resetClass } from '../class-reset.js';
 import {
+  ApiError,
+  apiError,
   badRequest,
+  issueText,
   jsonBody,
   type ListenerInfo,
   requireAdmin,
@@ -38,63 +40,55 @@ const BATCH_LIFETIME_MS = 3600_000;
 const HASH_CONCURRENCY = 4;
 
 const domainName = z
-  .string({ error: 'give a domain name as a string, e.g. "class.example"' })
+  .string({ error: 'zod.domainString' })
   .trim()
   .toLowerCase()
   .superRefine((value, ctx) => {
     const problem = domainNameError(value);
-    if (problem) ctx.addIssue({ code: 'custom', message: `expected a domain name such as example.org: ${problem}` });
+    if (problem) ctx.addIssue({ code: 'custom', message: 'zod.domain', params: { problem } });
   });
 
 const address = z
-  .string({ error: 'give a mail address as a string, e.g. "student01@class.example"' })
+  .string({ error: 'zod.addressString' })
   .trim()
   .toLowerCase()
   .superRefine((value, ctx) => {
     const problem = mailboxError(value, true) ?? domainNameError(domainOf(value));
-    if (problem) ctx.addIssue({ code: 'custom', message: `"${value}" is not a valid address: ${problem}` });
+    if (problem) ctx.addIssue({ code: 'custom', message: 'zod.address', params: { value, problem } });
   });
 
-const password = z.string().min(1, 'the password must not be empty').max(1024);
+const password = z.string().min(1, 'problem.password.empty').max(1024);
 const quotaBytes = z
-  .number({ error: 'quotaBytes must be a number of bytes (e.g. 524288000 for 500 MiB), or null for no quota' })
-  .int('quotaBytes must be a whole number of bytes')
-  .positive('quotaBytes must be positive, or null for no quota')
+  .number({ error: 'zod.quotaNumber' })
+  .int('zod.quotaWhole')
+  .positive('zod.quotaPositive')
   .nullable();
 
 const newUser = z.strictObject({ address, password: password.optional(), quotaBytes: quotaBytes.optional() });
-const aliasTargets = z.strictObject({ targets: z.array(address).min(1, 'give at least one target address') });
+const aliasTargets = z.strictObject({ targets: z.array(address).min(1, 'zod.oneTarget') });
 const labRequest = z.strictObject({
   domain: domainName,
   count: z
-    .number({ error: 'give the number of accounts as a number, e.g. 30' })
-    .int('count must be a whole number')
-    .min(1, 'count must be 1 to 500')
-    .max(500, 'count must be 1 to 500'),
+    .number({ error: 'zod.countNumber' })
+    .int('zod.countWhole')
+    .min(1, 'zod.countRange')
+    .max(500, 'zod.countRange'),
   prefix: z
     .string()
     .trim()
     .toLowerCase()
-    .regex(
-      /^[a-z][a-z0-9._-]{0,39}$/,
-      'start with a letter; then letters, digits, ".", "_" or "-"; at most 40 characters',
-    )
+    .regex(/^[a-z][a-z0-9._-]{0,39}$/, 'zod.prefix')
     .default('student'),
 });
 
 const classResetPreview = z.strictObject({
-  accounts: z
-    .string({ error: 'give the accounts as a pattern, e.g. {"accounts": "student*@class.example"} ("*" for all)' })
-    .min(1, 'give the accounts as a pattern, e.g. student*@class.example ("*" for all)')
-    .max(320),
+  accounts: z.string({ error: 'zod.patternString' }).min(1, 'zod.patternEmpty').max(320),
 });
 const classReset = z.strictObject({
   addresses: z
-    .array(z.string().trim().toLowerCase().min(1), {
-      error: 'give the addresses to delete as a list: those POST /api/class-reset/preview returned',
-    })
-    .min(1, 'give at least one address (POST /api/class-reset/preview lists those a pattern picks)')
-    .max(10_000, 'at most 10,000 addresses at once'),
+    .array(z.string().trim().toLowerCase().min(1), { error: 'zod.addressList' })
+    .min(1, 'zod.oneAddress')
+    .max(10_000, 'zod.manyAddresses'),
 });
 
 /** A reset plan as the API shows it (the session ids stay on the server). */
@@ -142,7 +136,7 @@ export class LabBatches {
 function checkChosenPassword(ctx: WebContext, pass: string | undefined): void {
   if (pass === undefined) return;
   const problem = passwordError(pass, ctx.config.auth.min_password_length);
-  if (problem) throw badRequest(problem);
+  if (problem) throw badRequest('text', { problem });
 }
 
 function domainOf(addr: string): string {
@@ -152,15 +146,16 @@ function domainOf(addr: string): string {
 /** The account's address from the URL, checked. */
 function addressParam(c: Context<WebEnv>, name: string): string {
   const parsed = address.safeParse(c.req.param(name) ?? '');
-  if (!parsed.success) throw badRequest(parsed.error.issues[0].message);
-  return parsed.data;
+  if (parsed.success) return parsed.data;
+  const [issue] = parsed.error.issues;
+  throw new ApiError(400, (lang) => issueText(lang, issue));
 }
 
 /** The alias key from the URL: an address, or `@domain` for a catch-all. */
 function aliasParam(c: Context<WebEnv>): string {
   const raw = (c.req.param('alias') ?? '').trim().toLowerCase();
   if (raw.startsWith('@')) {
-    if (domainNameError(raw.slice(1))) throw badRequest(`"${raw}" is not a valid catch-all: expected @domain`);
+    if (domainNameError(raw.slice(1))) throw badRequest('alias.badCatchAll', { alias: raw });
     return raw;
   }
   return addressParam(c, 'alias');
@@ -202,22 +197,17 @@ export function adminRoutes(ctx: WebContext, batches = new LabBatches()): Hono<W
   app.get('/domains', async (c) => c.json({ domains: await store.domains.list() }));
   app.post('/domains', async (c) => {
     const { name } = await jsonBody(c, z.strictObject({ name: domainName }));
-    if (!(await store.domains.add(name)))
-      throw new HTTPException(409, { message: `${name} is already a local domain` });
+    if (!(await store.domains.add(name))) throw apiError(409, 'domain.exists', { name });
     return c.json({ name }, 201);
   });
   app.delete('/domains/:name', async (c) => {
     const name = c.req.param('name').trim().toLowerCase();
     const left = (await store.accounts.list()).filter((a) => a.address.endsWith(`@${name}`)).length;
     if (left > 0 && (await store.domains.has(name)) && c.req.query('force') !== '1') {
-      throw new HTTPException(409, {
-        message:
-          `${name} still has ${left} account${left === 1 ? '' : 's'}: delete ${left === 1 ? 'it' : 'them'} first, ` +
-          `or send DELETE /api/domains/${name}?force=1 to stop accepting mail for it anyway`,
-      });
+      throw apiError(409, left === 1 ? 'domain.hasAccount' : 'domain.hasAccounts', { name, count: left });
     }
     if (!(await store.domains.remove(name))) {
-      throw new HTTPException(404, { message: `${name} is not a local domain (GET /api/domains lists them)` });
+      throw apiError(404, 'domain.notLocal', { name });
     }
     return c.body(null, 204);
   });
@@ -249,9 +239,7 @@ export function adminRoutes(ctx: WebContext, batches = new LabBatches()): Hono<W
       });
     } catch (err) {
       if (err instanceof StoreConflictError) {
-        throw new HTTPException(409, {
-          message: `user ${body.address} already exists (POST /api/users/${body.address}/password sets a new password)`,
-        });
+        throw apiError(409, 'user.exists', { address: body.address });
       }
       throw err;
     }
@@ -290,7 +278,7 @@ export function adminRoutes(ctx: WebContext, batches = new LabBatches()): Hono<W
         howToAddDomain: (d) => `POST /api/domains {"name": "${d}"}`,
       }));
     } catch (err) {
-      if (err instanceof AliasRuleError) throw badRequest(err.message);
+      if (err instanceof AliasRuleError) throw badRequest('text', { problem: err.message });
       throw err;
     }
     await store.aliases.set(alias, targets);
@@ -299,7 +287,7 @@ export function adminRoutes(ctx: WebContext, batches = new LabBatches()): Hono<W
   app.delete('/aliases/:alias', async (c) => {
     const alias = aliasParam(c);
     if (!(await store.aliases.remove(alias))) {
-      throw new HTTPException(404, { message: `no alias ${alias} (GET /api/aliases lists them)` });
+      throw apiError(404, 'alias.none', { alias });
     }
     return c.body(null, 204);
   });
@@ -332,7 +320,7 @@ export function adminRoutes(ctx: WebContext, batches = new LabBatches()): Hono<W
     try {
       return c.json(resetView(await planClassReset(store, accounts)));
     } catch (err) {
-      if (err instanceof ClassResetError) throw badRequest(err.message);
+      if (err instanceof ClassResetError) throw badRequest('text', { problem: err.message });
       throw err;
     }
   });
@@ -356,17 +344,14 @@ export function adminRoutes(ctx: WebContext, batches = new LabBatches()): Hono<W
   return app;
 }
 
-function noUser(addr: string): HTTPException {
-  return new HTTPException(404, { message: `no user ${addr} (GET /api/users lists them)` });
+function noUser(addr: string): ApiError {
+  return apiError(404, 'user.none', { address: addr });
 }
 
 function batchOf(batches: LabBatches, id: string): LabBatch {
   const batch = batches.get(id);
   if (!batch) {
-    throw new HTTPException(404, {
-      message:
-        'no such lab batch: batches are kept for one hour after they are made (and not across restarts); reset the passwords with POST /api/users/ADDRESS/password',
-    });
+    throw apiError(404, 'lab.noBatch');
   }
   return batch;
 }
@@ -387,7 +372,7 @@ async function createLabAccounts(
   }
   for (const addr of wanted) {
     const problem = mailboxError(addr, true);
-    if (problem) throw badRequest(`"${addr}" is not a valid address: ${problem}; choose a shorter prefix`);
+    if (problem) throw badRequest('lab.prefixTooLong', { address: addr, problem });
   }
   const accounts: LabAccount[] = [];
   // scrypt runs on the libuv pool (4 threads by default): hash a few at a time.

@@ -14,10 +14,9 @@
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import { HTTPException } from 'hono/http-exception';
 import { FrameQueue } from '../../net/bounded-writer.js';
 import type { ExerciseInfo, ExercisesResponse, ProgressEntry, ProgressResponse } from '../api-types.js';
-import { currentUser, requireAdmin, requireUser, type WebContext, type WebEnv } from '../context.js';
+import { apiError, currentUser, requireAdmin, requireUser, type WebContext, type WebEnv } from '../context.js';
 import { fillIn, LANGUAGES, protocolsOf, textIn } from '../exercises/definitions.js';
 import { ExerciseTracker, progressTable } from '../exercises/progress.js';
 import { negotiate } from '../i18n/index.js';
@@ -32,9 +31,7 @@ export function exercisesRoutes(ctx: WebContext): Hono<WebEnv> {
 
   const needTracker = (): ExerciseTracker => {
     if (!tracker) {
-      throw new HTTPException(503, {
-        message: 'exercises are checked by the session recorder, which is not running; restart postbode',
-      });
+      throw apiError(503, 'exercises.noRecorder');
     }
     return tracker;
   };

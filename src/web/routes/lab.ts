@@ -18,13 +18,13 @@
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { FrameQueue, type FrameSource } from '../../net/bounded-writer.js';
 import { TlsKeyLog } from '../../net/keylog.js';
 import type { Protocol, TraceEvent } from '../../trace/bus.js';
 import type { CaptureInfo, SessionSummary } from '../api-types.js';
 import {
+  apiError,
   badRequest,
   currentUser,
   jsonBody,
@@ -81,7 +81,7 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
 
   const needRecorder = (): SessionRecorder => {
     if (!recorder) {
-      throw new HTTPException(503, { message: 'the session recorder is not running; restart postbode' });
+      throw apiError(503, 'lab.noRecorder');
     }
     return recorder;
   };
@@ -97,14 +97,10 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
     const id = c.req.param('id') ?? '';
     const found = await needRecorder().get(viewer(c), id);
     if (found === null) {
-      throw new HTTPException(404, {
-        message: `no session ${id}: it never existed or is no longer in the history (web.history_sessions)`,
-      });
+      throw apiError(404, 'lab.noSession', { id });
     }
     if (found === 'forbidden') {
-      throw new HTTPException(403, {
-        message: `session ${id} is not yours: you see only sessions in which you logged in as ${currentUser(c).name}`,
-      });
+      throw apiError(403, 'lab.notYours', { id, name: currentUser(c).name });
     }
     return found;
   };
@@ -118,13 +114,13 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
     const q = c.req.query();
     const proto = q.proto || undefined;
     if (proto !== undefined && !(PROTOCOLS as readonly string[]).includes(proto)) {
-      throw badRequest(`unknown protocol "${proto}" in ?proto=; use smtp, pop3, imap or managesieve`);
+      throw badRequest('lab.badProto', { proto });
     }
     let limit = 200;
     if (q.limit) {
       limit = Number(q.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-        throw badRequest('?limit= must be a whole number from 1 to 1000');
+        throw badRequest('lab.badLimit');
       }
     }
     const sessions = await needRecorder().list(viewer(c), {
@@ -253,14 +249,10 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
     const passwords = asked !== undefined && asked !== '0' && asked !== 'false';
     if (passwords) {
       if (currentUser(c).role !== 'admin') {
-        throw new HTTPException(403, { message: 'only an admin may download a capture with its passwords' });
+        throw apiError(403, 'lab.passwordsAdminOnly');
       }
       if (!available) {
-        throw new HTTPException(403, {
-          message: found.summary.tls
-            ? `session ${found.summary.id} used TLS: its passwords are never kept`
-            : `no passwords kept for session ${found.summary.id}: it sent none, or lab.capture_passwords was off when it was recorded`,
-        });
+        throw apiError(403, found.summary.tls ? 'lab.passwordsTls' : 'lab.noPasswords', { id: found.summary.id });
       }
     }
     const pcap = sessionToPcap(found.events, wire, { passwords });
@@ -279,9 +271,7 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
     const found = await session(c);
     const lines = keylog?.lines(found.summary.id) ?? null;
     if (!lines) {
-      throw new HTTPException(404, {
-        message: `no TLS key log for session ${found.summary.id}: key logging was off when it started, it used no TLS, or the server restarted since (turn it on with PUT /api/keylog {"enabled": true}, then connect again)`,
-      });
+      throw apiError(404, 'lab.noKeylog', { id: found.summary.id });
     }
     const header = `# postbode TLS key log of session ${found.summary.id} (NSS key log format). ${KEYLOG_WARNING}\n`;
     return c.body(header + lines.map((l) => `${l}\n`).join(''), 200, {
@@ -294,7 +284,7 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
 
   app.put('/keylog', async (c) => {
     const body = await jsonBody(c, z.object({ enabled: z.boolean() }));
-    if (!keylog) throw new HTTPException(503, { message: 'TLS key logging is not available; restart postbode' });
+    if (!keylog) throw apiError(503, 'lab.keylogUnavailable');
     keylog.enabled = body.enabled;
     ctx.log.warn(
       { admin: currentUser(c).name, enabled: body.enabled },

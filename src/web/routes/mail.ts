@@ -14,7 +14,6 @@
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import { HTTPException } from 'hono/http-exception';
 import {
   decodeHeaderValue,
   decodeTransfer,
@@ -31,7 +30,15 @@ import {
 import { decodedHeader } from '../../mail/search.js';
 import type { Account, JsonValue, Mailbox, Store } from '../../store/types.js';
 import type { MessageTextResponse, MimeNode } from '../api-types.js';
-import { accountFor, badRequest, requireUser, type WebContext, type WebEnv } from '../context.js';
+import {
+  type ApiError,
+  accountFor,
+  apiError,
+  badRequest,
+  requireUser,
+  type WebContext,
+  type WebEnv,
+} from '../context.js';
 
 const MAX_LIMIT = 500;
 /** Bytes of a raw message read and sent at a time. */
@@ -46,7 +53,7 @@ export function mailRoutes(ctx: WebContext): Hono<WebEnv> {
     const address = accountFor(c, c.req.param('account') ?? '');
     const found = await store.accounts.get(address);
     if (!found) {
-      throw new HTTPException(404, { message: `no account ${address}; see GET /api/users for the accounts` });
+      throw apiError(404, 'account.none', { address });
     }
     return found;
   };
@@ -57,16 +64,14 @@ export function mailRoutes(ctx: WebContext): Hono<WebEnv> {
     const id = Number(raw);
     const box = Number.isSafeInteger(id) ? await store.mailboxes.getById(id) : null;
     if (!box || box.accountId !== acct.id) {
-      throw new HTTPException(404, {
-        message: `no mailbox ${raw} in ${acct.address}; GET /api/mail/${acct.address}/mailboxes lists them`,
-      });
+      throw apiError(404, 'mail.noMailbox', { mailbox: raw, address: acct.address });
     }
     return { account: acct, mailbox: box };
   };
 
   const uidOf = (c: Context<WebEnv>): number => {
     const uid = Number(c.req.param('uid'));
-    if (!Number.isSafeInteger(uid) || uid < 1) throw badRequest('the message UID must be a positive whole number');
+    if (!Number.isSafeInteger(uid) || uid < 1) throw badRequest('mail.badUid');
     return uid;
   };
 
@@ -182,14 +187,14 @@ export function mailRoutes(ctx: WebContext): Hono<WebEnv> {
     const uid = uidOf(c);
     const name = c.req.param('part');
     if (!/^[1-9]\d{0,5}(\.[1-9]\d{0,5}){0,30}$/.test(name)) {
-      throw badRequest(`part "${name}" is not a part number; use numbers like 1 or 2.1 from the message's mime tree`);
+      throw badRequest('mail.badPart', { part: name });
     }
     const meta = (await metasOf(store, box.id, [uid])).get(uid);
     if (!meta) throw noMessage(uid, box);
     const part = findPart(meta.mime, name.split('.').map(Number));
-    if (!part) throw new HTTPException(404, { message: `message ${uid} has no part ${name}; see its mime tree` });
+    if (!part) throw apiError(404, 'mail.noPart', { uid, part: name });
     if (part.kind === 'multipart') {
-      throw badRequest(`part ${name} is a ${mediaType(part)} container; download one of its parts instead`);
+      throw badRequest('mail.container', { part: name, type: mediaType(part) });
     }
     const bytes = (await store.messages.readMany(box.id, [{ uid, start: part.body, end: part.end }])).get(uid);
     if (!bytes) throw noMessage(uid, box);
@@ -207,16 +212,15 @@ export function mailRoutes(ctx: WebContext): Hono<WebEnv> {
   return app;
 }
 
-function noMessage(uid: number, box: Mailbox): HTTPException {
-  return new HTTPException(404, { message: `no message with UID ${uid} in ${box.name} (expunged or never there)` });
+function noMessage(uid: number, box: Mailbox): ApiError {
+  return apiError(404, 'mail.noMessage', { uid, mailbox: box.name });
 }
 
 function wholeQuery(c: Context<WebEnv>, name: string, fallback: number, max: number): number {
   const raw = c.req.query(name);
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 0 || n > max)
-    throw badRequest(`?${name}= must be a whole number from 0 to ${max}`);
+  if (!Number.isSafeInteger(n) || n < 0 || n > max) throw badRequest('query.wholeNumber', { name, max });
   return n;
 }
 

@@ -9,9 +9,8 @@
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import { HTTPException } from 'hono/http-exception';
 import type { QueueEntry } from '../../store/types.js';
-import { badRequest, requireAdmin, type WebContext, type WebEnv } from '../context.js';
+import { type ApiError, apiError, badRequest, requireAdmin, type WebContext, type WebEnv } from '../context.js';
 
 export function queueRoutes(ctx: WebContext): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
@@ -42,15 +41,12 @@ export function queueRoutes(ctx: WebContext): Hono<WebEnv> {
 function entryId(c: Context<WebEnv>): number {
   const raw = c.req.param('id') ?? '';
   const id = Number(raw);
-  if (!Number.isSafeInteger(id) || id < 1)
-    throw badRequest(`"${raw}" is not a queue entry id; GET /api/queue lists them`);
+  if (!Number.isSafeInteger(id) || id < 1) throw badRequest('queue.badId', { id: raw });
   return id;
 }
 
-function gone(id: number): HTTPException {
-  return new HTTPException(404, {
-    message: `no queue entry ${id}: it was delivered, bounced or deleted meanwhile; GET /api/queue lists what is left`,
-  });
+function gone(id: number): ApiError {
+  return apiError(404, 'queue.gone', { id });
 }
 
 /** A queue entry as JSON, dates as milliseconds. */

@@ -16,14 +16,24 @@
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { compile, SUPPORTED_EXTENSIONS } from '../../sieve/index.js';
 import type { SieveDiagnostic } from '../../sieve/types.js';
 import { sieveNameProblem } from '../../store/sieve.js';
 import type { Account, SieveScriptInfo } from '../../store/types.js';
 import type { SieveRulesResponse, SieveScriptJson } from '../api-types.js';
-import { accountFor, badRequest, jsonBody, requireUser, type WebContext, type WebEnv } from '../context.js';
+import {
+  type ApiError,
+  accountFor,
+  apiError,
+  badRequest,
+  jsonBody,
+  requestLanguage,
+  requireUser,
+  type WebContext,
+  type WebEnv,
+} from '../context.js';
+import { apiText } from '../i18n/index.js';
 import { rulesSchema, rulesToScript, scriptToRules, UI_SCRIPT_NAME } from '../sieve-rules.js';
 
 const FORM_OFF_NOTE =
@@ -42,7 +52,7 @@ export function sieveRoutes(ctx: WebContext): Hono<WebEnv> {
     const address = accountFor(c, c.req.param('account') ?? '');
     const found = await store.accounts.get(address);
     if (!found) {
-      throw new HTTPException(404, { message: `no account ${address}; see GET /api/users for the accounts` });
+      throw apiError(404, 'account.none', { address });
     }
     return found;
   };
@@ -54,17 +64,13 @@ export function sieveRoutes(ctx: WebContext): Hono<WebEnv> {
     const { maxScriptBytes, maxScripts } = limits();
     const size = Buffer.byteLength(source, 'utf8');
     if (size > maxScriptBytes) {
-      throw new HTTPException(413, {
-        message: `the script is ${size} bytes; the limit is ${maxScriptBytes} bytes (sieve.max_script_bytes): make it shorter`,
-      });
+      throw apiError(413, 'sieve.tooBig', { size, limit: maxScriptBytes });
     }
     const result = compile(source, { limits: { maxScriptBytes } });
     if (!result.ok) throw compileError(result.errors);
     const existing = await store.sieve.list(acct.id);
     if (!existing.some((s) => s.name === name) && existing.length >= maxScripts) {
-      throw new HTTPException(409, {
-        message: `${acct.address} has ${existing.length} scripts, the most allowed (sieve.max_scripts = ${maxScripts}): delete one first`,
-      });
+      throw apiError(409, 'sieve.tooMany', { address: acct.address, count: existing.length, limit: maxScripts });
     }
     await store.sieve.put(acct.id, name, source);
   };
@@ -91,7 +97,13 @@ export function sieveRoutes(ctx: WebContext): Hono<WebEnv> {
     if (size > maxScriptBytes) {
       return c.json({
         ok: false,
-        errors: [{ line: 1, column: 1, message: `the script is ${size} bytes; the limit is ${maxScriptBytes} bytes` }],
+        errors: [
+          {
+            line: 1,
+            column: 1,
+            message: apiText(requestLanguage(c), 'sieve.tooBigCheck', { size, limit: maxScriptBytes }),
+          },
+        ],
       });
     }
     const result = compile(body.source, { limits: { maxScriptBytes } });
@@ -127,9 +139,7 @@ export function sieveRoutes(ctx: WebContext): Hono<WebEnv> {
     if (result === 'missing') throw noScript(acct, name);
     if (result === 'active') {
       // RFC 5804 §2.10: the active script cannot be deleted.
-      throw new HTTPException(409, {
-        message: `"${name}" is the active script and cannot be deleted: activate another one or none first (PUT /api/sieve/${acct.address}/active)`,
-      });
+      throw apiError(409, 'sieve.activeNotDeleted', { name, address: acct.address });
     }
     return c.body(null, 204);
   });
@@ -142,9 +152,7 @@ export function sieveRoutes(ctx: WebContext): Hono<WebEnv> {
     const result = await store.sieve.rename(acct.id, name, to);
     if (result === 'missing') throw noScript(acct, name);
     if (result === 'exists') {
-      throw new HTTPException(409, {
-        message: `there is a script "${to}" already: pick another name or delete it first`,
-      });
+      throw apiError(409, 'sieve.nameTaken', { name: to });
     }
     return c.body(null, 204);
   });
@@ -202,9 +210,7 @@ export function sieveRoutes(ctx: WebContext): Hono<WebEnv> {
     );
     const current = await store.sieve.get(acct.id, UI_SCRIPT_NAME);
     if (current !== null && !body.overwrite && scriptToRules(current).kind !== 'form') {
-      throw new HTTPException(409, {
-        message: `the script "${UI_SCRIPT_NAME}" was edited by hand since the form wrote it; send "overwrite": true to replace it with the form's rules (the hand edits are lost)`,
-      });
+      throw apiError(409, 'sieve.handEdited', { name: UI_SCRIPT_NAME });
     }
     const source = rulesToScript(body.rules);
     await save(acct, UI_SCRIPT_NAME, source);
@@ -219,33 +225,25 @@ export function sieveRoutes(ctx: WebContext): Hono<WebEnv> {
 
 function checkName(name: string): string {
   const problem = sieveNameProblem(name);
-  if (problem) throw badRequest(`${problem}; give the script a name such as "filters"`);
+  if (problem) throw badRequest('sieve.badName', { problem });
   return name;
 }
 
-function noScript(acct: Account, name: string): HTTPException {
-  return new HTTPException(404, {
-    message: `${acct.address} has no script "${name}"; GET /api/sieve/${acct.address} lists the scripts`,
-  });
+function noScript(acct: Account, name: string): ApiError {
+  return apiError(404, 'sieve.noScript', { address: acct.address, name });
 }
 
 function diagnosticJson(d: SieveDiagnostic) {
   return { line: d.line, column: d.column, message: d.message };
 }
 
-/** 400 with every error at its place; the message names the first. */
-function compileError(errors: SieveDiagnostic[]): HTTPException {
+/** 400 with every error at its place; the message names the first (the compiler's words stay English). */
+function compileError(errors: SieveDiagnostic[]): ApiError {
   const first = errors[0];
-  const where = first ? `line ${first.line}, column ${first.column}: ${first.message}` : 'unknown error';
-  const count = errors.length === 1 ? 'an error' : `${errors.length} errors`;
-  const message = `the script has ${count} and was not stored; ${where}`;
-  return new HTTPException(400, {
-    message,
-    res: new Response(JSON.stringify({ error: message, errors: errors.map(diagnosticJson) }), {
-      status: 400,
-      headers: { 'content-type': 'application/json' },
-    }),
-  });
+  const extra = { errors: errors.map(diagnosticJson) };
+  if (!first) return apiError(400, 'sieve.compileUnknown', undefined, extra);
+  const where = { line: first.line, column: first.column, message: first.message, count: errors.length };
+  return apiError(400, errors.length === 1 ? 'sieve.compileOne' : 'sieve.compileMany', where, extra);
 }
 
 function infoJson(s: SieveScriptInfo) {
