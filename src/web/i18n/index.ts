@@ -11,7 +11,8 @@
  *   English comes back as the key itself (so a mistake shows, never breaks a page); a placeholder
  *   without a value stays as written.
  * - Protocol replies are never translated (they are what the server sent); only the texts around them.
- * - This module imports only the catalogues, so the browser bundle (src/web/ui) and the server share it.
+ * - This module imports only the catalogues. The browser bundle (src/web/ui) imports ui.ts alone (the
+ *   languages and the UI catalogue), so the lab, capability and API catalogues stay on the server.
  */
 import { apiEn } from './api.en.js';
 import { apiFr } from './api.fr.js';
@@ -24,19 +25,10 @@ import { labFr } from './lab.fr.js';
 import { labNl } from './lab.nl.js';
 import { uiEn } from './ui.en.js';
 import { uiFr } from './ui.fr.js';
+import { type Catalogue, fill, type Language } from './ui.js';
 import { uiNl } from './ui.nl.js';
 
-export const LANGUAGES = ['en', 'nl', 'fr'] as const;
-export type Language = (typeof LANGUAGES)[number];
-
-/** Each language's name in itself, as the switch shows it. */
-export const LANGUAGE_NAMES: Record<Language, string> = { en: 'English', nl: 'Nederlands', fr: 'Français' };
-
-/** Keys to texts; `{name}` in a text is filled in by `translate`. */
-export type Catalogue = Readonly<Record<string, string>>;
-
-/** The UI's keys: English defines them, the other languages must have each one. */
-export type UiKey = keyof typeof uiEn;
+export * from './ui.js';
 
 /** Every catalogue by area and language (the test walks this). */
 export const CATALOGUES: Record<string, Record<Language, Catalogue>> = {
@@ -49,7 +41,6 @@ export const CATALOGUES: Record<string, Record<Language, Catalogue>> = {
 /** The lab's keys: lab.en.ts, and caps.en.ts for the capability explainer's keyword texts. */
 export type LabKey = keyof typeof labEn | keyof typeof capsEn;
 
-const ALL: Record<Language, Catalogue> = { en: uiEn, nl: uiNl, fr: uiFr };
 const LAB: Record<Language, Catalogue> = {
   en: { ...labEn, ...capsEn },
   nl: { ...labNl, ...capsNl },
@@ -103,24 +94,6 @@ export function labWords(lang: Language = 'en'): LabWords {
  */
 export const SILENT_WORDS: LabWords = { lang: 'en', t: () => '', tr: () => '' };
 
-export function isLanguage(s: unknown): s is Language {
-  return typeof s === 'string' && (LANGUAGES as readonly string[]).includes(s);
-}
-
-/** Fills `{name}` placeholders from `params`; unknown ones stay as written. */
-export function fill(text: string, params?: Readonly<Record<string, string | number>>): string {
-  if (!params) return text;
-  return text.replace(/\{([A-Za-z0-9_]+)\}/g, (m, name: string) =>
-    Object.hasOwn(params, name) ? String(params[name]) : m,
-  );
-}
-
-/** The text of `key` in `lang` (else English, else the key), placeholders filled in. */
-export function translate(lang: Language, key: string, params?: Readonly<Record<string, string | number>>): string {
-  const text = ALL[lang][key] ?? ALL.en[key] ?? key;
-  return fill(text, params);
-}
-
 /** The web API's error keys (api.en.ts). */
 export type ApiKey = keyof typeof apiEn;
 
@@ -171,41 +144,4 @@ export function apiTranslated(lang: Language, english: string): string {
     if (m) return fill(API[lang][key] ?? apiEn[key], { ...m.groups });
   }
   return english;
-}
-
-/** The placeholder names of a text, sorted (for the catalogue test). */
-export function placeholders(text: string): string[] {
-  return [...new Set([...text.matchAll(/\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1]))].sort();
-}
-
-/**
- * The first supported language of an Accept-Language header (or a `lang=` value, or the browser's
- * `navigator.languages` joined by commas), by quality then order; null when none is supported.
- */
-export function fromAcceptLanguage(header: string | null | undefined): Language | null {
-  if (!header) return null;
-  const ranked = header
-    .split(',')
-    .map((part, i) => {
-      const [tag = '', ...params] = part.trim().toLowerCase().split(';');
-      const q = params.map((p) => /^\s*q=([0-9.]+)/.exec(p)?.[1]).find((v) => v !== undefined);
-      return { lang: tag.split('-')[0], q: q === undefined ? 1 : Number(q), i };
-    })
-    .filter((x) => x.q > 0)
-    .sort((a, b) => b.q - a.q || a.i - b.i);
-  for (const { lang } of ranked) if (isLanguage(lang)) return lang;
-  return null;
-}
-
-/**
- * The language to use: the one chosen with the switch (`?lang=`, kept in the browser), else the
- * browser's (Accept-Language), else the configured default (`lab.language`), else English.
- */
-export function negotiate(opts: {
-  chosen?: string | null;
-  acceptLanguage?: string | null;
-  configured?: string | null;
-}): Language {
-  if (isLanguage(opts.chosen)) return opts.chosen;
-  return fromAcceptLanguage(opts.acceptLanguage) ?? (isLanguage(opts.configured) ? opts.configured : 'en');
 }

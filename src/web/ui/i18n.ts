@@ -5,7 +5,7 @@
  * makes (exercises, explanations) come in it too.
  */
 import type { ComponentChildren } from 'preact';
-import { isLanguage, type Language, negotiate, translate, type UiKey } from '../i18n/index.js';
+import { isLanguage, type Language, negotiate, translate, type UiKey } from '../i18n/ui.js';
 
 const KEY = 'postbode-language';
 /** The exercises page kept its own choice before the whole UI had one; it still counts. */

@@ -1,5 +1,5 @@
 /** The one language switch of the UI (in the top bar, and on the login page). */
-import { isLanguage, LANGUAGE_NAMES, LANGUAGES, type Language } from '../i18n/index.js';
+import { isLanguage, LANGUAGE_NAMES, LANGUAGES, type Language } from '../i18n/ui.js';
 import { t } from './i18n';
 
 export function LanguageSwitch({ value, onChange }: { value: Language; onChange: (l: Language) => void }) {

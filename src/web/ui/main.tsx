@@ -4,7 +4,7 @@
  */
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import type { Language } from '../i18n/index.js';
+import type { Language } from '../i18n/ui.js';
 import { api, get, type Me, setUnauthorizedHandler } from './api';
 import { chooseLanguage, initialLanguage, t } from './i18n';
 import { LanguageSwitch } from './language-switch';

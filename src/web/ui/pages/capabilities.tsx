@@ -1,4 +1,4 @@
-import type { UiKey } from '../../i18n/index.js';
+import type { UiKey } from '../../i18n/ui.js';
 import { type CapabilitiesResponse, get } from '../api';
 import { language, t } from '../i18n';
 import { ErrorBox, Loading, useLoad } from '../util';

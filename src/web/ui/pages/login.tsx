@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { Language } from '../../i18n/index.js';
+import type { Language } from '../../i18n/ui.js';
 import { ApiError, api, type Me } from '../api';
 import { t, tx } from '../i18n';
 import { LanguageSwitch } from '../language-switch';
