@@ -126,17 +126,14 @@ async function startCluster(setup: Setup, opts: BenchOptions, run: number): Prom
   }
   const users = benchAccounts(opts);
   const t0 = performance.now();
-  await createPostbodeUsers(
-    dirs[0],
-    [...users.main, users.idle, ...users.fetch],
-    opts.password,
-    users.fetch.map((address) => ({
+  await createPostbodeUsers(dirs[0], [...users.main, users.idle, ...users.fetch], opts.password, {
+    fill: users.fetch.map((address) => ({
       address,
       count: opts.imapMessages,
       message: (i: number) => ({ raw: fetchMessage(opts.imapSize, address, i), flags: [], date: new Date() }),
     })),
-    url || undefined,
-  );
+    url: url || undefined,
+  });
   log(
     `${setup.label}: ${users.main.length + 1 + users.fetch.length} accounts, ${users.fetch.length} x ${opts.imapMessages} FETCH messages ` +
       `through the store API in ${((performance.now() - t0) / 1000).toFixed(1)} s${url ? `, schema ${schema}` : ''}`,

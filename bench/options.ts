@@ -6,8 +6,9 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-export type Part = 'smtp' | 'pop3' | 'idle' | 'imap' | 'outbound' | 'nodes';
-export const PARTS: readonly Part[] = ['smtp', 'pop3', 'idle', 'imap', 'outbound', 'nodes'];
+/** `imap-idle`: only the IMAP IDLE memory phase, which `imap` includes. */
+export type Part = 'smtp' | 'pop3' | 'idle' | 'imap' | 'imap-idle' | 'outbound' | 'nodes';
+export const PARTS: readonly Part[] = ['smtp', 'pop3', 'idle', 'imap', 'imap-idle', 'outbound', 'nodes'];
 /**
  * Run when --only is not given; `outbound` reconfigures the reference Postfix, so it runs only when asked;
  * `nodes` needs a PostgreSQL server (--store / --pg), and is what runs when one is given.
@@ -78,7 +79,10 @@ export interface BenchOptions {
 const SPEC = {
   compare: { type: 'boolean', help: 'run postbode, then the reference Postfix + Dovecot stack, and print ratios' },
   against: { type: 'string', help: 'postbode (default) | postfix: which server to run the loads against' },
-  only: { type: 'string', help: 'comma list of smtp,pop3,idle,imap,outbound (default: all but outbound)' },
+  only: {
+    type: 'string',
+    help: 'comma list of smtp,pop3,idle,imap,imap-idle,outbound,nodes (default: smtp,pop3,idle,imap)',
+  },
   host: { type: 'string', help: 'benchmark a server that is already running at this address' },
   'smtp-port': { type: 'string', help: 'its SMTP (port 25-style) port' },
   'pop3-port': { type: 'string', help: 'its POP3 port' },
@@ -114,7 +118,10 @@ const SPEC = {
     help: 'messages in the IMAP SEARCH mailbox (default 100000; 0 skips)',
   },
   'imap-search-runs': { type: 'string', help: 'runs of each timed SEARCH/FETCH, median reported (default 5)' },
-  'imap-idle': { type: 'string', help: 'IMAP connections in IDLE, one account each (default 1000; 0 skips)' },
+  'imap-idle': {
+    type: 'string',
+    help: 'IMAP connections in IDLE, one account each (default 1000; 0 skips; --only imap-idle: just these)',
+  },
   json: { type: 'string', help: 'also write the figures to this JSON file' },
   keep: { type: 'boolean', help: "keep postbode's temporary data directory and log" },
   build: { type: 'string', help: 'auto (default: when src/ is newer than dist/) | always | never' },

@@ -4,6 +4,7 @@
  * the tree covers servers that fork per connection (Dovecot's pop3, Postfix's smtpd), and Pss splits
  * shared pages fairly between processes, so the sum is not inflated by shared libraries.
  */
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
 export interface MemorySample {
@@ -94,4 +95,35 @@ export function pidFromFile(path: string): number | null {
   const text = readProcText(path);
   const pid = text === null ? Number.NaN : Number.parseInt(text.trim(), 10);
   return Number.isInteger(pid) && pid > 0 ? pid : null;
+}
+
+/** The soft and hard limits of open files of a process (/proc/<pid>/limits); Infinity when unlimited. */
+export function openFileLimits(pid: number | 'self' = 'self'): { soft: number; hard: number } {
+  const m = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(readProcText(`/proc/${pid}/limits`) ?? '');
+  const value = (s: string | undefined) =>
+    s === undefined || s === 'unlimited' ? Number.POSITIVE_INFINITY : Number(s);
+  return { soft: value(m?.[1]), hard: value(m?.[2]) };
+}
+
+/**
+ * Makes sure this process may hold `need` open files, and so the servers it starts afterwards, which
+ * inherit its limits. Node raises its soft limit to the hard one when it starts; a hard limit below
+ * `need` is raised with util-linux's `prlimit` on this process, which takes CAP_SYS_RESOURCE. Throws,
+ * saying what to do, when the limit stays too low.
+ */
+export function ensureOpenFiles(need: number): void {
+  const { soft, hard } = openFileLimits();
+  if (soft >= need) return;
+  const want = Math.max(need, Math.min(hard, 2 * need));
+  spawnSync('prlimit', ['--pid', String(process.pid), `--nofile=${want}:${Math.max(want, hard)}`], {
+    stdio: 'ignore',
+  });
+  const now = openFileLimits();
+  if (now.soft < need) {
+    throw new Error(
+      `the open-file limit (${now.soft}, hard ${now.hard}) is below the ${need} this run holds open, and ` +
+        `prlimit could not raise it: raise the hard limit (e.g. ulimit -Hn ${need} as root, or ` +
+        `LimitNOFILE / limits.conf) or ask for fewer connections`,
+    );
+  }
 }

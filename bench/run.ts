@@ -12,6 +12,7 @@ import { searchMessage } from './imap-messages.js';
 import { nodesBench } from './nodes.js';
 import { type BenchOptions, parseOptions, usage } from './options.js';
 import { outboundBench } from './outbound.js';
+import { ensureOpenFiles } from './proc.js';
 import { type Figure, machine, note, printIdleTarget, printRatios, ratios } from './report.js';
 import { benchUsers, runSuite } from './suite.js';
 import { buildIfStale, externalTarget, refstackSetting, startPostbode, startRefstack, type Target } from './targets.js';
@@ -40,11 +41,12 @@ function plan(opts: BenchOptions): Run[] {
         domain: opts.domain,
         password: opts.password,
         mainUser: users.main,
-        moreUsers: [...users.pop, ...users.idleAccounts, ...users.imap, ...(search ? [search] : [])],
+        moreUsers: [...users.pop, ...users.imap, ...(search ? [search] : [])],
+        idleUsers: users.idleAccounts,
         fill: search
           ? [{ address: search, count: opts.imapSearchMessages, message: (i) => searchMessage(i, search) }]
           : [],
-        imap: opts.only.has('imap'),
+        imap: opts.only.has('imap') || opts.only.has('imap-idle'),
         keep: opts.keep,
         nodeArgs,
         web: opts.web,
@@ -108,6 +110,11 @@ async function main(): Promise<number> {
         `${opts.imapSeconds} s, SEARCH on ${opts.imapSearchMessages} msgs, ${opts.imapIdle} in IDLE`,
     );
   }
+  // Every idle connection is a socket in the bench and one in the server (which inherits our limits),
+  // plus what both hold anyway.
+  const imapIdle = opts.only.has('imap') || opts.only.has('imap-idle') ? opts.imapIdle : 0;
+  const idle = opts.only.has('idle') ? Math.max(opts.idleConnections, opts.idleLoggedIn) : 0;
+  if (protocolParts && Math.max(idle, imapIdle) > 0) ensureOpenFiles(Math.max(idle, imapIdle) + 512);
   const figures: Figure[] = [];
   let failed = false;
   if (opts.only.has('outbound')) {

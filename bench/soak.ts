@@ -896,7 +896,8 @@ async function serverMemory(dataDir: string): Promise<{ heapMiB: number; buffers
     const socket = net.connect(path.join(dataDir, 'control.sock'));
     socket.on('error', () => {});
     socket.setTimeout(5000, () => socket.destroy());
-    socket.end('{"cmd":"status"}\n');
+    // Written, not ended: the server's side would close on our end of input before it answered.
+    socket.write('{"cmd":"status"}\n');
     let text = '';
     for await (const chunk of socket) text += String(chunk);
     const m = (JSON.parse(text) as { memory?: { heapUsed: number; arrayBuffers: number } }).memory;

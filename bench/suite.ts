@@ -14,10 +14,10 @@ import { ImapClient } from './imap.js';
 import { imapPart } from './imap-suite.js';
 import type { BenchOptions } from './options.js';
 import { Pop3Client, pop3Load } from './pop3.js';
-import { cpuOf, memoryOf, processTree } from './proc.js';
+import { cpuOf, type MemorySample, memoryOf, processTree } from './proc.js';
 import { type Figure, note, percentile, printFigure } from './report.js';
 import { errorText, sendMessages, smtpConnectionLoad, smtpLoad } from './smtp.js';
-import type { Target } from './targets.js';
+import type { HeapSample, Target } from './targets.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -40,7 +40,7 @@ export function benchUsers(opts: BenchOptions): BenchUsers {
   const at = `@${opts.domain}`;
   const imap = opts.only.has('imap');
   const pop3Idle = opts.only.has('idle') ? opts.idleLoggedIn : 0;
-  const imapIdle = imap ? opts.imapIdle : 0;
+  const imapIdle = imap || opts.only.has('imap-idle') ? opts.imapIdle : 0;
   const idleAccounts = Array.from({ length: Math.max(pop3Idle, imapIdle) }, (_, i) => `${opts.user}idle${i + 1}${at}`);
   return {
     main: `${opts.user}${at}`,
@@ -278,7 +278,9 @@ async function idlePart(target: Target, opts: BenchOptions, users: BenchUsers, e
     if (phase.kind === 'pop3-login') await warmLogins(target, phase.users, opts.password, 'pop3');
     if (phase.kind === 'imap-idle') {
       try {
+        const t0 = performance.now();
         await warmLogins(target, phase.users, opts.password, 'imap');
+        note(`      warm-up: ${phase.users.length} IMAP logins in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       } catch (err) {
         emit({
           area: phase.area,
@@ -295,7 +297,7 @@ async function idlePart(target: Target, opts: BenchOptions, users: BenchUsers, e
     }
     const roots = target.rootPids();
     await sleep(1000);
-    const before = memoryOf(processTree(roots));
+    const before = await settledMemory(target, roots);
     const r = await openIdle({
       kind: phase.kind,
       host: target.host,
@@ -307,7 +309,7 @@ async function idlePart(target: Target, opts: BenchOptions, users: BenchUsers, e
       timeoutMs: 10_000,
     });
     await sleep(1500);
-    const after = memoryOf(processTree(roots));
+    const after = await settledMemory(target, roots);
     // Only connections still open now count: a server at its limits may drop older ones (Dovecot
     // does when pop3-login reaches its process_limit).
     const held = r.conns.filter((c) => !c.closed).length;
@@ -333,8 +335,14 @@ async function idlePart(target: Target, opts: BenchOptions, users: BenchUsers, e
         unit: 'KB/conn',
         detail:
           `Pss; ${held} of ${phase.count} ${phase.kind === 'imap-idle' ? 'in IDLE' : 'open'}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}; ` +
-          `Pss ${mb(before.pssKb)} -> ${mb(after.pssKb)} MB, RSS ${mb(before.rssKb)} -> ${mb(after.rssKb)} MB ` +
-          `(${rssPer} KB/conn), ${before.processes} -> ${after.processes} processes`,
+          `Pss ${mb(before.pssKb)} -> ${mb(after.pssKb)} MB${after.collected ? ' after a full gc' : ''}, ` +
+          `RSS ${mb(before.rssKb)} -> ${mb(after.rssKb)} MB (${rssPer} KB/conn), ` +
+          `${before.processes} -> ${after.processes} processes, opened in ${r.seconds.toFixed(1)} s` +
+          (before.heap && after.heap
+            ? `; JS heap ${mb(before.heap.heapUsed / 1024)} -> ${mb(after.heap.heapUsed / 1024)} MB ` +
+              `(${((after.heap.heapUsed - before.heap.heapUsed) / 1024 / held).toFixed(1)} KB/conn), ` +
+              `buffers ${mb(before.heap.arrayBuffers / 1024)} -> ${mb(after.heap.arrayBuffers / 1024)} MB`
+            : ''),
         higherIsBetter: false,
       });
     }
@@ -348,6 +356,29 @@ async function idlePart(target: Target, opts: BenchOptions, users: BenchUsers, e
       await sleep(200);
     }
   }
+}
+
+/**
+ * The server's memory once its garbage collection has settled: full collections first where the target
+ * can be told to run them (postbode: `collectGarbage`), then Pss read every 500 ms until four readings
+ * in a row (1.5 s) lie within 256 KiB of each other, at most 20 s (freed heap pages are returned to the
+ * system by V8's background threads shortly after the collection, not during it).
+ */
+async function settledMemory(
+  target: Target,
+  roots: number[],
+): Promise<MemorySample & { collected: boolean; heap: HeapSample | null }> {
+  const collected = roots.length > 0 && (await target.collectGarbage());
+  const readings: MemorySample[] = [memoryOf(processTree(roots))];
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const last = readings.slice(-4).map((r) => r.pssKb);
+    if (last.length === 4 && Math.max(...last) - Math.min(...last) < 256) break;
+    if (Date.now() > deadline) break;
+    await sleep(500);
+    readings.push(memoryOf(processTree(roots)));
+  }
+  return { ...readings[readings.length - 1], collected, heap: await target.heap() };
 }
 
 /**

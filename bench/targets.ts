@@ -13,17 +13,20 @@ import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_proces
 import {
   closeSync,
   existsSync,
+  fstatSync,
   mkdtempSync,
   openSync,
   readdirSync,
   readFileSync,
+  readSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { pop3Count } from './pop3.js';
 import type { BulkMailbox } from './postbode-users.js';
@@ -57,7 +60,38 @@ export interface Target {
   settle(): Promise<void>;
   /** Brings the server to a fresh, idle state before a memory measurement. */
   quiesce(): Promise<void>;
+  /**
+   * Runs full garbage collections in the server now, when it can be told to (postbode started by the
+   * bench: SIGUSR2, see gc-on-signal.mjs); false when it cannot (other servers collect on their own).
+   */
+  collectGarbage(): Promise<boolean>;
+  /** The JavaScript heap and the buffers outside it, where the server reports them (postbode status). */
+  heap(): Promise<HeapSample | null>;
   stop(): Promise<void>;
+}
+
+/** A Node server's own view of its memory (process.memoryUsage), bytes. */
+export interface HeapSample {
+  heapUsed: number;
+  arrayBuffers: number;
+}
+
+/** `postbode status` over the control socket of a data directory: its memory, or null. */
+async function controlHeap(dataDir: string): Promise<HeapSample | null> {
+  try {
+    const socket = net.connect(path.join(dataDir, 'control.sock'));
+    socket.on('error', () => {});
+    socket.setTimeout(10_000, () => socket.destroy());
+    // Written, not ended: the server's side would close on our end of input before it answered.
+    socket.write('{"cmd":"status"}\n');
+    let text = '';
+    for await (const chunk of socket) text += String(chunk);
+    const m = (JSON.parse(text) as { memory?: HeapSample }).memory;
+    return m ? { heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers } : null;
+  } catch (err) {
+    if (process.env.BENCH_DEBUG) log(`control socket: ${String(err)}`);
+    return null;
+  }
 }
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -115,6 +149,8 @@ export interface PostbodeOptions {
   mainUser: string;
   /** Further accounts, created in bulk through the store API (the CLI costs a process per account). */
   moreUsers: readonly string[];
+  /** The idle accounts, created the same way with a cheaper password hash (postbode-users.ts). */
+  idleUsers: readonly string[];
   /** Mailboxes filled through the store API before the server starts (the IMAP SEARCH mailbox). */
   fill: readonly BulkMailbox[];
   /** Start the IMAP listener. */
@@ -145,13 +181,18 @@ export async function startPostbode(opts: PostbodeOptions): Promise<Target> {
     { cwd: top, env, encoding: 'utf8' },
   );
   if (add.status !== 0) throw new Error(`postbode user add failed: ${(add.stderr || add.stdout).trim()}`);
-  if (opts.moreUsers.length > 0) {
+  if (opts.moreUsers.length + opts.idleUsers.length > 0) {
     const { createPostbodeUsers } = await import('./postbode-users.js');
     const t0 = performance.now();
-    await createPostbodeUsers(dataDir, opts.moreUsers, opts.password, opts.fill);
+    await createPostbodeUsers(dataDir, opts.idleUsers, opts.password, { scryptLogN: 10 });
+    if (opts.idleUsers.length > 0) {
+      log(`created ${opts.idleUsers.length} idle accounts in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
+    const t1 = performance.now();
+    await createPostbodeUsers(dataDir, opts.moreUsers, opts.password, { fill: opts.fill });
     for (const f of opts.fill) {
       log(
-        `filled ${f.address} with ${f.count} messages through the store API in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+        `filled ${f.address} with ${f.count} messages through the store API in ${((performance.now() - t1) / 1000).toFixed(1)} s`,
       );
     }
   }
@@ -164,6 +205,10 @@ export async function startPostbode(opts: PostbodeOptions): Promise<Target> {
       process.execPath,
       [
         ...opts.nodeArgs,
+        // Garbage collection on SIGUSR2, for memory figures read after it (collectGarbage below).
+        '--expose-gc',
+        '--import',
+        pathToFileURL(path.join(REPO_ROOT, 'bench', 'gc-on-signal.mjs')).href,
         bin,
         'serve',
         '--data-dir',
@@ -192,6 +237,10 @@ export async function startPostbode(opts: PostbodeOptions): Promise<Target> {
         `http=${opts.web === 'on' ? '127.0.0.1:0' : 'off'}`,
         '--set',
         'limits.connections_per_ip=100000',
+        // The default of 10,000 connections in all would refuse the last of 10,000 IDLE connections
+        // (the warm-up's closed ones may still be counted); the open-file limit is the bound here.
+        '--set',
+        'limits.max_connections=100000',
       ],
       { cwd: top, env, stdio: ['ignore', out, out] },
     );
@@ -227,6 +276,8 @@ export async function startPostbode(opts: PostbodeOptions): Promise<Target> {
     },
     mailboxCount: (address) => pop3Count('127.0.0.1', pop3Port, address, opts.password),
     async settle() {},
+    collectGarbage: () => server.collectGarbage(),
+    heap: () => controlHeap(dataDir),
     async quiesce() {
       // A fresh process: garbage and free heap left by earlier phases would otherwise absorb new
       // connections and make them look cheaper than they are.
@@ -251,9 +302,12 @@ export class ServerProcess {
   #exited: string | null = null;
   readonly #exit: Promise<void>;
 
+  #collections = 0;
+
   private constructor(
     readonly child: ChildProcess,
     readonly listeners: string[],
+    readonly logFile: string,
     exited: string | null,
     exit: Promise<void>,
   ) {
@@ -285,7 +339,7 @@ export class ServerProcess {
         try {
           const rec = JSON.parse(line) as { msg?: unknown; listeners?: unknown };
           if (rec.msg === 'postbode started' && Array.isArray(rec.listeners)) {
-            return new ServerProcess(child, rec.listeners.map(String), exited, exit);
+            return new ServerProcess(child, rec.listeners.map(String), logFile, exited, exit);
           }
         } catch {
           // not JSON
@@ -307,6 +361,30 @@ export class ServerProcess {
     const l = this.listeners.find((x) => x.startsWith(`${name}=`));
     if (!l) throw new Error(`postbode has no ${name} listener: ${this.listeners.join(', ')}`);
     return Number(l.slice(l.lastIndexOf(':') + 1));
+  }
+
+  /**
+   * Two full garbage collections in the server (SIGUSR2 to bench/gc-on-signal.mjs, preloaded with
+   * --expose-gc); resolves once its log says they ran, false when it did not say so within 30 s.
+   */
+  async collectGarbage(): Promise<boolean> {
+    if (!this.running) return false;
+    const want = `bench-gc ${++this.#collections}\n`;
+    const from = statSync(this.logFile).size; // the log is appended to: read only what comes after
+    this.child.kill('SIGUSR2');
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && this.running) {
+      const fd = openSync(this.logFile, 'r');
+      try {
+        const buf = Buffer.alloc(Math.max(0, fstatSync(fd).size - from));
+        readSync(fd, buf, 0, buf.length, from);
+        if (buf.toString('utf8').includes(want)) return true;
+      } finally {
+        closeSync(fd);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return false;
   }
 
   async stop(): Promise<void> {
@@ -421,6 +499,12 @@ export async function startRefstack(opts: RefstackOptions): Promise<Target> {
       const deadline = Date.now() + 10_000;
       while (Date.now() < deadline && countSmtpd(masterPids()) > 0) await new Promise((r) => setTimeout(r, 200));
     },
+    async collectGarbage() {
+      return false; // C processes: nothing to collect
+    },
+    async heap() {
+      return null;
+    },
     async stop() {
       // The reference stack is shared: leave it running.
     },
@@ -457,6 +541,12 @@ export function externalTarget(opts: {
     mailboxCount: (address) => pop3Count(opts.host, opts.pop3Port, address, opts.password),
     async settle() {},
     async quiesce() {},
+    async collectGarbage() {
+      return false;
+    },
+    async heap() {
+      return null;
+    },
     async stop() {},
   };
 }

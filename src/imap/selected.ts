@@ -565,12 +565,14 @@ export class SelectedMailbox {
  */
 class FlagLists {
   static readonly EMPTY: readonly string[] = Object.freeze([]);
-  readonly #lists = new Map<string, readonly string[]>();
+  /** Made for the first non-empty list: a view that never meets one (IDLE on an empty INBOX) has none. */
+  #lists: Map<string, readonly string[]> | null = null;
 
   get(flags: readonly string[]): readonly string[] {
     if (flags.length === 0) return FlagLists.EMPTY;
     // Flags are atoms: they contain no space, so the joined list identifies it.
     const key = flags.join(' ');
+    this.#lists ??= new Map();
     let list = this.#lists.get(key);
     if (!list) {
       list = Object.freeze([...flags]);

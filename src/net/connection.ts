@@ -267,8 +267,12 @@ export class Connection {
     wake?.();
   }
 
-  /** Waits until more input, EOF or a timeout arrives. Flushes pending output first. */
-  async #waitInput(): Promise<void> {
+  /**
+   * Waits until more input, EOF or a timeout arrives. Flushes pending output first. Not `async`, as
+   * `readLine` and `readCommandLine` are not: each suspended async function is a generator, a promise
+   * and their closures that a session waiting for input (IMAP IDLE, for hours) holds all along.
+   */
+  #waitInput(): Promise<void> {
     this.flush();
     this.#turnLines = 0;
     if (this.#paused) {
@@ -276,7 +280,7 @@ export class Connection {
       if (this.#inflate) this.#pumpInflate();
       else this.#socket.resume();
     }
-    await new Promise<void>((resolve) => {
+    return new Promise<void>((resolve) => {
       this.#wake = resolve;
     });
   }
@@ -362,7 +366,7 @@ export class Connection {
    * Reads one line (without its ending). `maxLength` counts the line with its CRLF. A longer line is
    * skipped up to its end and reported as `too-long`.
    */
-  async readLine(maxLength: number): Promise<ReadResult> {
+  readLine(maxLength: number): Promise<ReadResult> {
     return this.#readLine(maxLength, false) as Promise<ReadResult>;
   }
 
@@ -371,7 +375,7 @@ export class Connection {
    * server is shutting down it returns `shutdown` instead, at once or while waiting, also when
    * pipelined commands are buffered: they are not run (the goodbye tells the client to retry).
    */
-  async readCommandLine(maxLength: number): Promise<ReadResult | ShutdownResult> {
+  readCommandLine(maxLength: number): Promise<ReadResult | ShutdownResult> {
     return this.#readLine(maxLength, true);
   }
 

@@ -105,7 +105,7 @@ async function finishLogin(
     return;
   }
   const account = result.account;
-  s.user = account;
+  s.user = { id: account.id, address: account.address };
   s.state = 'authenticated';
   s.conn.trace.state('authenticated');
   s.ok(tag, `${verb} completed; welcome ${account.address}`, { code: 'CAPABILITY', capabilities: s.capabilityList() });

@@ -5,7 +5,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { WireRedactor } from '../lab/redact.js';
-import { keepWire, newWireCapture, WIRE_CHUNK_COST, wireChunk, wireChunkCount } from './capture.js';
+import {
+  compactLive,
+  eventsOf,
+  keepWire,
+  newWireCapture,
+  type OpenEvent,
+  openLive,
+  pushEvent,
+  TextInterner,
+  WIRE_CHUNK_COST,
+  wireChunk,
+  wireChunkCount,
+} from './capture.js';
 
 describe('wire capture', () => {
   it('keeps 100,000 tiny chunks in one buffer of O(bytes), and gives each back exactly', () => {
@@ -18,7 +30,7 @@ describe('wire capture', () => {
     assert.equal(wireChunkCount(w), 100_000);
     // One buffer for all the bytes (at most twice what is used), and no object per chunk.
     assert.ok(w.data.length <= 2 * w.bytes + 1024, `buffer ${w.data.length} for ${w.bytes} bytes`);
-    assert.equal(w.secrets.size, 0);
+    assert.equal(w.secrets, null); // made for the first chunk with a secret only
     assert.equal(cost, w.bytes + 100_000 * WIRE_CHUNK_COST);
     for (const i of [0, 1, 6, 7, 4242, 99_999]) {
       const c = wireChunk(w, i);
@@ -52,5 +64,48 @@ describe('wire capture', () => {
     assert.equal(kept, 10 + WIRE_CHUNK_COST);
     assert.equal(wireChunk(w, 2).data.length, 10);
     assert.ok(w.cut);
+  });
+
+  it('compacts a quiet session to its exact size and reads back the same events and bytes, then grows again', () => {
+    const open: OpenEvent = {
+      type: 'open',
+      sid: 's1',
+      t: 1000,
+      proto: 'imap',
+      listener: 'imap',
+      local: '127.0.0.1',
+      localPort: 143,
+      remote: '127.0.0.1',
+      remotePort: 40000,
+      tls: false,
+    };
+    const live = openLive(open, false);
+    const texts = new TextInterner();
+    pushEvent(live, open, texts);
+    for (let i = 1; i <= 20; i++) {
+      pushEvent(live, { type: i % 2 ? 'in' : 'out', sid: 's1', t: 1000 + i, seq: i, text: `line ${i}` }, texts);
+      keepWire(
+        live.wire,
+        i % 2 ? 'in' : 'out',
+        1000 + i,
+        { bytes: Buffer.from(`line ${i}\r\n`), secrets: [] },
+        1 << 20,
+        false,
+      );
+    }
+    const events = eventsOf(live);
+    const view = wireChunk(live.wire, 3).data; // handed out before the compaction
+    assert.equal(live.wire.data.length, 1024);
+    compactLive(live);
+    assert.ok(live.compact);
+    assert.equal(live.wire.data.length, live.wire.bytes);
+    assert.deepEqual(eventsOf(live), events);
+    assert.equal(view.toString(), 'line 4\r\n');
+    for (let i = 0; i < 20; i++) assert.equal(wireChunk(live.wire, i).data.toString(), `line ${i + 1}\r\n`);
+    pushEvent(live, { type: 'out', sid: 's1', t: 2000, seq: 21, text: '* 1 EXISTS' }, texts);
+    keepWire(live.wire, 'out', 2000, { bytes: Buffer.from('* 1 EXISTS\r\n'), secrets: [] }, 1 << 20, false);
+    assert.equal(eventsOf(live).at(-1)?.type, 'out');
+    assert.equal(wireChunk(live.wire, 20).data.toString(), '* 1 EXISTS\r\n');
+    assert.equal(wireChunk(live.wire, 19).data.toString(), 'line 20\r\n');
   });
 });

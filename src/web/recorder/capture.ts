@@ -42,8 +42,11 @@ export interface WireCapture {
   ends: number[];
   /** The chunks' bytes, back to back; `bytes` of it are used. */
   data: Buffer;
-  /** Originals of masked credentials by chunk index (lab.capture_passwords), for the few chunks that have any. */
-  secrets: Map<number, [number, Buffer][]>;
+  /**
+   * Originals of masked credentials by chunk index (lab.capture_passwords), for the few chunks that
+   * have any; null until one does.
+   */
+  secrets: Map<number, [number, Buffer][]> | null;
   /** What the kept chunks cost (bytes + WIRE_CHUNK_COST each), against the limits. */
   cost: number;
   /** Payload bytes kept. */
@@ -71,7 +74,7 @@ export function wireChunk(
     // A view: bytes once kept are never overwritten (growing copies into a new buffer), so it stays
     // right; callers (a batch for the store, a pcap) hold it only briefly.
     data: w.data.subarray(start, w.ends[i]),
-    secrets: w.secrets.get(i) ?? null,
+    secrets: w.secrets?.get(i) ?? null,
   };
 }
 
@@ -82,7 +85,7 @@ export function newWireCapture(redactor: WireRedactor): WireCapture {
     times: [],
     ends: [],
     data: Buffer.alloc(0),
-    secrets: new Map(),
+    secrets: null,
     cost: 0,
     bytes: 0,
     cut: false,
@@ -131,6 +134,8 @@ export interface Live {
   wire: WireCapture;
   dirty: boolean;
   closed: boolean;
+  /** Its columns and capture are at their exact size (see `compactLive`); false again once it grows. */
+  compact: boolean;
 }
 
 /** A live session for an `open` event (with its summary as it starts). */
@@ -166,6 +171,7 @@ export function openLive(event: OpenEvent, keyLogged: boolean): Live {
     wire: newWireCapture(new WireRedactor(event.proto)),
     dirty: true,
     closed: false,
+    compact: false,
   };
 }
 
@@ -337,7 +343,10 @@ export function keepWire(
     for (const [offset, original] of r.secrets) {
       if (offset < fits) secrets.push([offset, Buffer.from(original.subarray(0, fits - offset))]);
     }
-    if (secrets.length) w.secrets.set(w.ends.length, secrets);
+    if (secrets.length) {
+      w.secrets ??= new Map();
+      w.secrets.set(w.ends.length, secrets);
+    }
   }
   w.dirs.push(dir === 'in' ? 0 : 1);
   w.times.push(t);
@@ -346,4 +355,27 @@ export function keepWire(
   w.cost += cost;
   w.bytes += fits;
   return cost;
+}
+
+/**
+ * Shrinks a quiet session's columns and capture buffer to what they hold. Arrays grow by half their
+ * size plus 16 slots at a time and the capture buffer doubles, so a session that stops (a client in
+ * IDLE for hours) would otherwise keep that spare room all along: about 2 KiB of a 6 KiB session.
+ * Copies as growing does, so a view handed out before (`wireChunk`) stays right.
+ */
+export function compactLive(live: Live): void {
+  live.kinds = live.kinds.slice();
+  live.seqs = live.seqs.slice();
+  live.times = live.times.slice();
+  live.items = live.items.slice();
+  const w = live.wire;
+  w.dirs = w.dirs.slice();
+  w.times = w.times.slice();
+  w.ends = w.ends.slice();
+  if (w.data.length > w.bytes) {
+    const exact = Buffer.allocUnsafeSlow(w.bytes);
+    w.data.copy(exact, 0, 0, w.bytes);
+    w.data = exact;
+  }
+  live.compact = true;
 }

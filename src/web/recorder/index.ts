@@ -15,7 +15,8 @@
  *   themselves come through the bus's wire channel and are kept apart, redacted and bounded
  *   (capture.ts: `captureBytes` per session, `maxLiveBytes` in all), for the pcap; a cut capture says
  *   so in a note event.
- * - A live session leaves memory once its close has been written (or at once with history off).
+ * - A live session leaves memory once its close has been written (or at once with history off). One
+ *   that stays open but quiet is shrunk to its exact size by the next batch (capture.ts, compactLive).
  * - A failing subscriber (a closed HTTP stream) never breaks recording. Batch subscribers (the
  *   exercises' checker) get each batch of the history synchronously as the flush takes it; they must
  *   not block (they queue their I/O).
@@ -294,6 +295,9 @@ export class SessionRecorder {
     } finally {
       this.#flushing = null;
     }
+    // One more pass once they have been quiet for a while: takeBatch compacts the sessions that got
+    // nothing new (capture.ts, compactLive), such as a client that has just gone into IDLE.
+    if (sessions.length > 0) this.#schedule();
   }
 
   /** Sessions newest first, live and from the store, that `viewer` may see. */

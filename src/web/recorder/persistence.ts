@@ -12,7 +12,7 @@
  */
 import type { JsonValue, LoggedEvent, LoggedSession, LoggedWire } from '../../store/types.js';
 import type { TraceEvent } from '../../trace/bus.js';
-import { encryptedAt, type Live, TEXT_TYPES, WHOLE, wireChunk, wireChunkCount } from './capture.js';
+import { compactLive, encryptedAt, type Live, TEXT_TYPES, WHOLE, wireChunk, wireChunkCount } from './capture.js';
 import { keepNewest } from './retention.js';
 
 /** The text a stored event shows for each trace event type. */
@@ -172,8 +172,13 @@ export function takeBatch(lives: Iterable<Live>, historySessions: number): Batch
     w.written = chunks;
   };
   for (const live of lives) {
-    if (!live.dirty) continue;
+    if (!live.dirty) {
+      // Quiet since the last batch: its spare room goes (once, until it grows again).
+      if (!live.compact && !live.closed) compactLive(live);
+      continue;
+    }
     live.dirty = false;
+    live.compact = false;
     if (historySessions > 0) {
       if (live.closed && live.written === 0) fresh.push(live);
       else write(live);
