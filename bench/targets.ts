@@ -192,7 +192,7 @@ export async function startPostbode(opts: PostbodeOptions): Promise<Target> {
     await createPostbodeUsers(dataDir, opts.moreUsers, opts.password, { fill: opts.fill });
     for (const f of opts.fill) {
       log(
-        `filled ${f.address} with ${f.count} messages through the store API in ${((performance.now() - t1) / 1000).toFixed(1)} s`,
+        `filled ${f.address} with ${f.count} messages through the store API (and indexed them) in ${((performance.now() - t1) / 1000).toFixed(1)} s`,
       );
     }
   }
