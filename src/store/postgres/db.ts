@@ -205,42 +205,12 @@ export class PgContext implements PgQueryable {
 
   /** Runs `job` in one transaction (see the header): retried on 40001/40P01, resolved after COMMIT. */
   async tx<T>(job: (tx: PgTx) => Promise<T>, _opts: TxOptions = {}): Promise<T> {
-    if (this.#closed) throw new Error('store is closed');
-    for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
+    return this.#transaction(async (client) => {
       const changes: MailboxChange[] = [];
       const q = queryable((text, values) => client.query(text, values as unknown[] | undefined));
-      const tx: PgTx = { ...q, publish: (change) => changes.push(change) };
-      let broken = false;
-      try {
-        await client.query('BEGIN');
-        const value = await job(tx);
-        await client.query('COMMIT');
-        this.stats.transactions++;
-        client.release();
-        if (changes.length > 0) {
-          try {
-            await this.onCommit(changes);
-          } catch {
-            // a subscriber's failure must not fail a committed write
-          }
-        }
-        return value;
-      } catch (error) {
-        try {
-          await client.query('ROLLBACK');
-        } catch {
-          broken = true;
-        }
-        client.release(broken);
-        if (isRetryable(error) && attempt < MAX_ATTEMPTS) {
-          this.stats.retries++;
-          await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
-          continue;
-        }
-        throw mapError(error);
-      }
-    }
+      const value = await job({ ...q, publish: (change) => changes.push(change) });
+      return { value, changes };
+    });
   }
 
   /**
@@ -262,9 +232,7 @@ export class PgContext implements PgQueryable {
     prepare: (tx: PgTx) => Promise<S>,
     jobs: readonly ((tx: PgTx, shared: S) => Promise<T>)[],
   ): Promise<BatchOutcome<T>[]> {
-    if (this.#closed) throw new Error('store is closed');
-    for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
+    return this.#transaction(async (client) => {
       const kept: MailboxChange[] = [];
       let changes: MailboxChange[] = [];
       /** The savepoint: none yet, set and untouched since, or with a job's statements after it. */
@@ -282,41 +250,57 @@ export class PgContext implements PgQueryable {
         return client.query(text, values as unknown[] | undefined);
       });
       const tx: PgTx = { ...q, publish: (change) => changes.push(change) };
+      const shared = await prepare(tx);
+      kept.push(...changes);
+      const outcomes: BatchOutcome<T>[] = [];
+      for (const job of jobs) {
+        changes = [];
+        inJob = true;
+        jobSent = false;
+        try {
+          outcomes.push({ ok: true, value: await job(tx, shared) });
+          kept.push(...changes);
+        } catch (error) {
+          if (isRetryable(error)) throw error;
+          if (jobSent) {
+            await client.query('ROLLBACK TO SAVEPOINT j');
+            savepoint = 'clean';
+          }
+          outcomes.push({ ok: false, error: mapError(error) });
+        } finally {
+          inJob = false;
+        }
+      }
+      return { value: outcomes, changes: kept };
+    });
+  }
+
+  /**
+   * One transaction on a pooled connection, for `tx` and `txBatch`: BEGIN, `body`, COMMIT, then the
+   * changes `body` reports go to `onCommit` (a subscriber's failure does not fail the write) and its
+   * value is returned. On failure: ROLLBACK (a connection that cannot is discarded), and on
+   * 40001/40P01 the whole `body` runs again on a fresh connection, up to MAX_ATTEMPTS, after a short
+   * random pause; other errors are mapped (mapError) and thrown.
+   */
+  async #transaction<T>(body: (client: pg.PoolClient) => Promise<{ value: T; changes: MailboxChange[] }>): Promise<T> {
+    if (this.#closed) throw new Error('store is closed');
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
       let broken = false;
       try {
         await client.query('BEGIN');
-        const shared = await prepare(tx);
-        kept.push(...changes);
-        const outcomes: BatchOutcome<T>[] = [];
-        for (const job of jobs) {
-          changes = [];
-          inJob = true;
-          jobSent = false;
-          try {
-            outcomes.push({ ok: true, value: await job(tx, shared) });
-            kept.push(...changes);
-          } catch (error) {
-            if (isRetryable(error)) throw error;
-            if (jobSent) {
-              await client.query('ROLLBACK TO SAVEPOINT j');
-              savepoint = 'clean';
-            }
-            outcomes.push({ ok: false, error: mapError(error) });
-          } finally {
-            inJob = false;
-          }
-        }
+        const { value, changes } = await body(client);
         await client.query('COMMIT');
         this.stats.transactions++;
         client.release();
-        if (kept.length > 0) {
+        if (changes.length > 0) {
           try {
-            await this.onCommit(kept);
+            await this.onCommit(changes);
           } catch {
             // a subscriber's failure must not fail a committed write
           }
         }
-        return outcomes;
+        return value;
       } catch (error) {
         try {
           await client.query('ROLLBACK');
