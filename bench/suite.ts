@@ -514,16 +514,10 @@ async function smtpPerConnection(
   const meter = new Meter(target);
   const messages = Math.min(opts.smtpMessages, 5000);
   const r = await smtpConnectionLoad({
+    ...perConnectionLoad(opts, ids, users, messages),
     host: target.host,
     ports: [target.smtpPort],
-    sessions: opts.smtpSessions,
-    messages,
-    size: opts.smtpSize,
-    from: ids.from,
-    rcpts: [users.main],
-    helo: ids.helo,
     runId: `${ids.runId}c`,
-    timeoutMs: 600_000,
     onStart: () => meter.start(),
   });
   const problems =
@@ -547,6 +541,19 @@ async function smtpPerConnection(
   if (target.kind === 'postbode') await perConnectionFloor(opts, ids, users, messages, emit);
 }
 
+/** What the one-per-connection loads against postbode and against the floor have in common. */
+function perConnectionLoad(opts: BenchOptions, ids: Ids, users: BenchUsers, messages: number) {
+  return {
+    sessions: opts.smtpSessions,
+    messages,
+    size: opts.smtpSize,
+    from: ids.from,
+    rcpts: [users.main],
+    helo: ids.helo,
+    timeoutMs: 600_000,
+  };
+}
+
 /** The same load against a bare Node.js responder that stores nothing (floor.ts): the machine's floor. */
 async function perConnectionFloor(
   opts: BenchOptions,
@@ -560,16 +567,10 @@ async function perConnectionFloor(
     let cpu0 = 0;
     let client0 = process.cpuUsage();
     const r = await smtpConnectionLoad({
+      ...perConnectionLoad(opts, ids, users, messages),
       host: '127.0.0.1',
       ports: [floor.port],
-      sessions: opts.smtpSessions,
-      messages,
-      size: opts.smtpSize,
-      from: ids.from,
-      rcpts: [users.main],
-      helo: ids.helo,
       runId: `${ids.runId}f`,
-      timeoutMs: 600_000,
       onStart: () => {
         cpu0 = cpuOf([floor.pid]).seconds;
         client0 = process.cpuUsage();
