@@ -10,7 +10,8 @@ import pg from 'pg';
 import { PG_TEST_URL, pgSkip, pgTestSchema } from '../../../test/harness/postgres.js';
 import { runStoreContract, type StoreHarness } from '../../../test/store-contract/contract.js';
 import { type MailboxChange, OverQuotaError, type Store, StoreNotFoundError } from '../types.js';
-import { openPgStore, pgDeliveryStats } from './index.js';
+import { PgContext, type PgTx } from './db.js';
+import { openPgStore, pgDeliveryStats, schemaOf } from './index.js';
 import { PG_SCHEMA_VERSION } from './schema.js';
 
 const skip = await pgSkip();
@@ -493,6 +494,51 @@ if (skip) {
       assert.equal(settled.filter((r) => r.status === 'fulfilled').length, 2, settled.map((r) => r.status).join(' '));
       for (const r of settled) if (r.status === 'rejected') assert.ok(r.reason instanceof OverQuotaError);
       assert.equal((await n2.messages.list(inbox.id)).length, 2);
+    });
+  });
+
+  describe('PostgreSQL: a batch (txBatch) after a serialization failure', () => {
+    it('runs again whole, every job included, and keeps nothing of the failed attempt', async () => {
+      const schema = pgTestSchema('retry');
+      const ctx = new PgContext({ url: schema.url, schema: schemaOf(schema.url), node: 'test' });
+      try {
+        await ctx.run(`CREATE SCHEMA "${schema.schema}"`);
+        await ctx.run('CREATE TABLE t (job integer NOT NULL, attempt integer NOT NULL)');
+        let attempt = 0;
+        const runs = [0, 0, 0];
+        const published: MailboxChange[][] = [];
+        ctx.onCommit = (changes) => published.push(changes);
+        const job = (i: number) => async (tx: PgTx) => {
+          runs[i]++;
+          await tx.run('INSERT INTO t (job, attempt) VALUES ($1, $2)', [i, attempt]);
+          tx.publish({ kind: 'exists', mailboxId: 1, uid: i + 1, modseq: attempt });
+          // The middle job meets a serialization failure on the first attempt, after its insert.
+          if (i === 1 && attempt === 1) throw Object.assign(new Error('could not serialize access'), { code: '40001' });
+          return i;
+        };
+        const outcomes = await ctx.txBatch(async () => {
+          attempt++;
+        }, [job(0), job(1), job(2)]);
+        assert.deepEqual(
+          outcomes,
+          [0, 1, 2].map((value) => ({ ok: true, value })),
+        );
+        assert.deepEqual(runs, [2, 2, 1], 'the first two jobs ran again, the third once, in the second attempt');
+        assert.equal(ctx.stats.retries, 1);
+        assert.deepEqual(await ctx.rows('SELECT job, attempt FROM t ORDER BY job'), [
+          { job: 0, attempt: 2 },
+          { job: 1, attempt: 2 },
+          { job: 2, attempt: 2 },
+        ]);
+        assert.deepEqual(
+          published.map((changes) => changes.map((c) => c.modseq)),
+          [[2, 2, 2]],
+          'only the committed attempt is published',
+        );
+      } finally {
+        await ctx.close();
+        await schema.drop();
+      }
     });
   });
 }
