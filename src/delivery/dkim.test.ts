@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { dkimVerify } from 'mailauth';
+import { prng } from '../../test/harness/fuzz.js';
 import { openTestStore } from '../../test/harness/store.js';
 import { silentLogger } from '../log.js';
 import type { Store } from '../store/types.js';
@@ -29,18 +30,6 @@ const MESSAGE = Buffer.from(
     '',
   ].join('\r\n'),
 );
-
-/** A small deterministic PRNG (mulberry32), so a failing message can be rebuilt from its number. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = [
   'word',

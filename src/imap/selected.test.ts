@@ -12,6 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { prng as random } from '../../test/harness/fuzz.js';
 import { openTestStore } from '../../test/harness/store.js';
 import type { Mailbox, MailboxChange, MessageInfo } from '../store/types.js';
 import { RecentClaims } from './recent.js';
@@ -196,18 +197,6 @@ function recorder(log: string[]): AnnounceSink {
     vanished: (uids) => log.push(`vanished ${uids.join(',')}`),
     flags: (seq, m) => log.push(`flags ${seq} ${m.uid} ${m.flags.join(' ')} ${m.modseq} ${m.recent}`),
     keywords: (flags) => log.push(`keywords ${flags.join(' ')}`),
-  };
-}
-
-/** A deterministic generator (mulberry32), so a failing seed can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { prng } from '../../../test/harness/fuzz.js';
 import { openTestStore } from '../../../test/harness/store.js';
 import { parseMessage } from '../../mail/parse.js';
 import { indexText } from '../../mail/search.js';
@@ -17,18 +18,6 @@ import type { SearchKey } from '../commands/search-grammar.js';
 import { SelectedMailbox } from '../selected.js';
 import { DigestCache } from './digest.js';
 import { search } from './evaluate.js';
-
-/** A small deterministic PRNG (mulberry32), so a failure can be reproduced. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = [
   'zebra',

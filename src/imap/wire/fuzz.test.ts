@@ -5,23 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { prng } from '../../../test/harness/fuzz.js';
 import { parseCommand, parseCommandOrThrow } from '../commands/index.js';
 import { classifyLineEnd, frameAll } from './framing.js';
 import { ImapSyntaxError, Reader } from './reader.js';
 import { parseSequenceSet } from './seqset.js';
 import { decodeModifiedUtf7 } from './utf7.js';
-
-function prng(seed: number): () => number {
-  // mulberry32
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INTERESTING = Buffer.from('(){}[]<>"\\ *%$:,.+-~0123456789\r\n\0\xffAaZz=/&NIL', 'latin1');
 
