@@ -20,6 +20,7 @@ import type { Logger } from '../log.js';
 import { ClientGoneError, type Connection } from '../net/connection.js';
 import { type Account, type Store, StoreFullError } from '../store/types.js';
 import { capabilities } from './capabilities.js';
+import type { Idling } from './commands/idle.js';
 import { COMMANDS, type ImapCommand, parseCommand } from './commands/index.js';
 import { SHUTDOWN_BYE } from './commands/types.js';
 import type { AnnounceSink, SelectedMailbox } from './selected.js';
@@ -66,6 +67,8 @@ export class ImapSession {
    */
   user: Pick<Account, 'id' | 'address'> | null = null;
   selected: SelectedMailbox | null = null;
+  /** Set by IDLE (commands/idle.ts): the loop waits for input with one promise, then lets it end IDLE. */
+  idling: Idling | null = null;
   /** Extensions turned on with ENABLE (RFC 5161), upper-case. */
   readonly enabled = new Set<string>();
   errors = 0;
@@ -266,6 +269,17 @@ export class ImapSession {
     );
     try {
       while (this.state !== 'logout' && !this.conn.closed) {
+        const idling = this.idling;
+        if (idling) {
+          await this.conn.whenReadable();
+          this.idling = null;
+          await this.#endIdle(idling);
+          if (this.errors >= this.settings.maxErrors && (this.state as ImapState) !== 'logout') {
+            this.untagged('BYE Too many errors; closing the connection');
+            break;
+          }
+          continue;
+        }
         const input = await readCommand(this.conn, this.#assembler, {
           maxLineLength: this.settings.maxLineLength,
           continuation: () => this.conn.writeLine('+ Ready for literal data'),
@@ -311,6 +325,10 @@ export class ImapSession {
         }
       }
     } finally {
+      // The loop ended while in IDLE (the connection closed): stop announcing first.
+      const idling = this.idling;
+      this.idling = null;
+      await idling?.stop().catch(() => {});
       this.deselect();
       this.conn.flush();
     }
@@ -352,18 +370,33 @@ export class ImapSession {
       if (this.state === 'selected' && this.selected?.needsDetails().length) await this.announce(false);
       await spec.run(this, tag, command as never);
     } catch (err) {
-      if (err instanceof ClientGoneError) {
-        this.state = 'logout';
-        return;
-      }
-      if (err instanceof StoreFullError) {
-        // RFC 5530 §3 [LIMIT]: a server-wide limit (the disk), not the user's quota ([OVERQUOTA]).
-        this.log.warn({ sid: this.conn.id, command: command.name }, 'imap: the store is full');
-        return this.no(tag, 'The server is out of storage space; try again later (deleting messages works)', 'LIMIT');
-      }
-      this.log.error({ err, sid: this.conn.id, command: command.name }, 'imap command failed');
-      this.no(tag, 'Internal server error; the problem was logged', 'SERVERBUG');
+      this.#failed(err, tag, command.name);
     }
+  }
+
+  /** The end of IDLE, answered as its command would be when it fails. */
+  async #endIdle(idling: Idling): Promise<void> {
+    try {
+      await idling.end();
+    } catch (err) {
+      this.#failed(err, idling.tag, 'IDLE');
+    }
+  }
+
+  /** Answers a command that threw: the client gone ends the session; else NO with the reason. */
+  #failed(err: unknown, tag: string, name: string): void {
+    if (err instanceof ClientGoneError) {
+      this.state = 'logout';
+      return;
+    }
+    if (err instanceof StoreFullError) {
+      // RFC 5530 §3 [LIMIT]: a server-wide limit (the disk), not the user's quota ([OVERQUOTA]).
+      this.log.warn({ sid: this.conn.id, command: name }, 'imap: the store is full');
+      this.no(tag, 'The server is out of storage space; try again later (deleting messages works)', 'LIMIT');
+      return;
+    }
+    this.log.error({ err, sid: this.conn.id, command: name }, 'imap command failed');
+    this.no(tag, 'Internal server error; the problem was logged', 'SERVERBUG');
   }
 
   #traceIn(assembled: AssembledCommand): void {
