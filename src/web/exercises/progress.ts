@@ -460,8 +460,8 @@ export class ExerciseTracker implements ExerciseTrackerLike {
       if (live.settled?.includes(ex.id)) continue;
       const at = fulfilledAt(ex.rule, model);
       if (at === null) continue;
-      live.settled ??= [];
-      live.settled.push(ex.id);
+      // A new array of the exact size each time (a few ids): push would leave room for 16 more.
+      live.settled = live.settled ? [...live.settled, ex.id] : [ex.id];
       // The account that logged in got its configuration from the lab, at this client, before (a fetch
       // is recorded when it happens, so one that was not there at the login never will be).
       if (ex.rule.after === 'autoconfig') {
