@@ -61,6 +61,50 @@ describe('IMAP session core', () => {
     assert.match((await c.until(tag)).tagged, /OK IDLE terminated/);
   });
 
+  it('ends IDLE with DONE split across packets, pipelined after IDLE, or followed by a command', async () => {
+    const id = (await h.store.accounts.get('alice@example.test'))!.id;
+    const c = await h.connect();
+    await c.cmd('SELECT INBOX');
+    const exists = async () => {
+      await h.deliver(id, 'Subject: more\r\n\r\nbody\r\n');
+      assert.match(await c.line(), /^\* \d+ EXISTS$/);
+      assert.match(await c.line(), /^\* \d+ RECENT$/); // IMAP4rev1
+    };
+    // One byte at a time, with a delivery announced between the bytes: still in IDLE until the CRLF.
+    let tag = c.nextTag();
+    c.write(`${tag} IDLE\r\n`);
+    assert.equal(await c.line(), '+ idling');
+    c.write('D');
+    await exists();
+    c.write('o');
+    c.write('N');
+    await exists();
+    c.write('e\r');
+    await exists();
+    c.write('\n');
+    assert.match((await c.until(tag)).tagged, /OK IDLE terminated/);
+    // IDLE and DONE in one packet, with a command after them.
+    tag = c.nextTag();
+    c.write(`${tag} IDLE\r\nDONE\r\nz1 NOOP\r\n`);
+    assert.equal(await c.line(), '+ idling');
+    assert.match((await c.until(tag)).tagged, /OK IDLE terminated/);
+    assert.match((await c.until('z1')).tagged, /^z1 OK/);
+    // Anything but DONE ends IDLE with BAD; the session goes on.
+    tag = c.nextTag();
+    c.write(`${tag} IDLE\r\n`);
+    assert.equal(await c.line(), '+ idling');
+    await exists();
+    c.write('z2 NOOP\r\n');
+    assert.match((await c.until(tag)).tagged, /BAD Expected DONE/);
+    assert.equal((await c.cmd('NOOP')).status, 'OK');
+    // The end of input in IDLE ends the session.
+    tag = c.nextTag();
+    c.write(`${tag} IDLE\r\n`);
+    assert.equal(await c.line(), '+ idling');
+    c.socket.end();
+    await assert.rejects(c.line(), /connection closed/);
+  });
+
   it('answers a bad tag with * BAD and keeps going', async () => {
     const c = await h.connect();
     c.write('\r\n');

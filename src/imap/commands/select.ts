@@ -43,7 +43,7 @@ async function open(
   const hadSelected = s.selected !== null;
   s.deselect();
   if (hadSelected && s.qresync) s.untagged('OK [CLOSED] Previous mailbox closed');
-  if (condstore) s.enabled.add('CONDSTORE');
+  if (condstore) s.enable('CONDSTORE');
   const missing = () => s.no(tag, `Mailbox "${name}" does not exist; LIST "" "*" shows your mailboxes`, 'NONEXISTENT');
   const found = await s.store.mailboxes.get(s.user!.id, name);
   if (!found) return missing();
