@@ -115,6 +115,18 @@ describe('SMTP (lab mode, the default)', () => {
     c.close();
   });
 
+  it('accepts RCPT TO:<Postmaster> without a domain when the hostname is no mail domain (RFC 5321 §4.5.1)', async () => {
+    const c = await connect();
+    await c.cmd('EHLO x.example');
+    await c.cmd('MAIL FROM:<>');
+    // mx.example.test is the hostname, not a local domain: the bare name goes to example.test's postmaster.
+    assert.match(await c.cmd('RCPT TO:<Postmaster>'), /^250 2\.1\.5 Recipient <postmaster@mx\.example\.test> OK$/);
+    assert.match(await c.cmd('RCPT TO:<postmaster@mx.example.test>'), /^250 2\.1\.5 /);
+    assert.match(await c.cmd('RCPT TO:<postmaster@elsewhere.example>'), /^554 5\.7\.1 /);
+    await c.cmd('RSET');
+    c.close();
+  });
+
   it('limits recipients with 452 4.5.3 and delivers an alias to every target', async () => {
     const c = await connect();
     await c.cmd('EHLO x.example');

@@ -240,7 +240,15 @@ export class Delivery {
   async resolve(address: string): Promise<Resolution> {
     const lower = address.toLowerCase();
     const domain = lower.slice(lower.lastIndexOf('@') + 1);
-    if (!(await this.isLocalDomain(domain))) return { kind: 'remote' };
+    if (!(await this.isLocalDomain(domain))) {
+      // RFC 5321 §4.5.1: RCPT TO:<Postmaster> without a domain MUST be accepted. SMTP reads it as
+      // postmaster@<hostname>; when the hostname is no mail domain here, it is the first local domain's.
+      if (lower === `postmaster@${this.opts.hostname.toLowerCase()}`) {
+        const first = (await this.store.domains.list()).sort()[0];
+        if (first !== undefined) return this.resolve(`postmaster@${first}`);
+      }
+      return { kind: 'remote' };
+    }
     const accounts = new Map<number, Account>();
     const remote = new Set<string>();
     const seen = new Set<string>();
