@@ -230,6 +230,18 @@ describe('IMAP conformance (imaptest) regressions', () => {
     assert.match((await c.cmd('FETCH 1:2 (BODY.PEEK[TEXT])')).tagged, /^t\d+ OK FETCH completed$/);
   });
 
+  it('SELECT or EXAMINE while a mailbox is selected sends OK [CLOSED] first, without QRESYNC too (RFC 9051 §6.3.2)', async () => {
+    const { c } = await fresh([message('a')]);
+    assert.ok(!(await ok(c, 'SELECT INBOX')).some((l) => l.includes('[CLOSED]')), 'nothing was selected');
+    const again = await ok(c, 'EXAMINE INBOX');
+    assert.equal(again[0], '* OK [CLOSED] Previous mailbox closed');
+    // A SELECT that fails still closed the mailbox: CLOSED, then NO, and nothing is selected.
+    const failed = await c.cmd('SELECT Nosuch');
+    assert.deepEqual(failed.untagged, ['* OK [CLOSED] Previous mailbox closed']);
+    assert.equal(failed.status, 'NO');
+    assert.ok(!(await ok(c, 'SELECT INBOX')).some((l) => l.includes('[CLOSED]')));
+  });
+
   describe('RECENT after EXPUNGE (RFC 3501 §7.3.2), IMAP4rev1 only', () => {
     it('follows an own EXPUNGE or MOVE that removed recent messages, and only then', async () => {
       const { c, id, user } = await fresh([message('a'), message('b'), message('c'), message('d')]);
