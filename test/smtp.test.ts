@@ -278,6 +278,9 @@ describe('SMTP (lab mode, the default)', () => {
     const c = await connect();
     await c.cmd('EHLO x.example');
     assert.match(await c.cmd(`AUTH PLAIN ${plain('alice@example.test', 'wrong')}`), /^535 5\.7\.8 /);
+    // RFC 4954 §8: an empty challenge is "334" SP, the space included; "*" cancels with 501.
+    assert.equal(await c.cmd('AUTH PLAIN'), '334 ');
+    assert.match(await c.cmd('*'), /^501 5\.0\.0 /);
     assert.match(await c.cmd('AUTH LOGIN'), /^334 VXNlcm5hbWU6$/);
     assert.match(await c.cmd(Buffer.from('alice@example.test').toString('base64')), /^334 UGFzc3dvcmQ6$/);
     assert.match(await c.cmd(Buffer.from('secret').toString('base64')), /^235 2\.7\.0 /);
