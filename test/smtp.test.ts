@@ -111,6 +111,9 @@ describe('SMTP (lab mode, the default)', () => {
     await c.cmd('EHLO x.example');
     await c.cmd('MAIL FROM:<>');
     assert.match(await c.cmd('RCPT TO:<nobody@example.test>'), /^550 5\.1\.1 /);
+    // RFC 5322 §3.2.4: "alice" quoted is alice (Postfix agrees); a quoted name that needs its quotes is not.
+    assert.match(await c.cmd('RCPT TO:<"alice"@example.test>'), /^250 2\.1\.5 /);
+    assert.match(await c.cmd('RCPT TO:<"ali ce"@example.test>'), /^550 5\.1\.1 /);
     assert.match(await c.cmd('RCPT TO:<someone@elsewhere.example>'), /^554 5\.7\.1 .*Relay access denied/);
     c.close();
   });
