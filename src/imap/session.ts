@@ -368,7 +368,7 @@ export class ImapSession {
     const { tag, command } = parsed;
     const spec = COMMANDS.get(command.name);
     if (!spec) return this.bad(tag, `${command.name} is not supported by this server`);
-    if (!spec.states.includes(this.state)) return this.bad(tag, wrongState(command.name, this.state));
+    if (!spec.states.includes(this.state)) return this.bad(tag, wrongState(command.name, this.state, spec.states));
     // A name that is not valid modified UTF-7 cannot come into existence (see Reader.invalidMailboxName);
     // other commands find no such mailbox and answer NO as usual.
     if (parsed.invalidMailboxName && (command.name === 'CREATE' || command.name === 'RENAME'))
@@ -484,15 +484,11 @@ export type CommandOf<N extends ImapCommand['name']> = ImapCommand extends infer
     : never
   : never;
 
-function wrongState(name: string, state: ImapState): string {
-  switch (state) {
-    case 'not-authenticated':
-      return `${name} needs you to log in first (LOGIN user password, or AUTHENTICATE)`;
-    case 'authenticated':
-      return `${name} needs a selected mailbox (SELECT INBOX first)`;
-    default:
-      return `${name} is not allowed after login`;
-  }
+/** Why a command cannot run now: the text follows the states the command is valid in, not only the current one. */
+function wrongState(name: string, state: ImapState, valid: readonly ImapState[]): string {
+  if (state === 'not-authenticated') return `${name} needs you to log in first (LOGIN user password, or AUTHENTICATE)`;
+  if (!valid.includes('authenticated') && !valid.includes('selected')) return `${name} is only valid before login`;
+  return `${name} needs a selected mailbox (SELECT INBOX first)`;
 }
 
 function capitalize(s: string): string {
