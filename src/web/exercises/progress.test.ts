@@ -106,6 +106,21 @@ describe('ExerciseTracker on live sessions', () => {
     assert.deepEqual(tracker.held(), { sessions: 0, models: 0 });
   });
 
+  it('keeps the model of a long quiet session (rebuilding it would cost more than it holds)', async () => {
+    const t = imapSession('q3');
+    t.out('* OK ready');
+    t.in('a1 LOGIN student1@example.test <redacted>');
+    t.auth(STUDENT, true, 'LOGIN');
+    t.out('a1 OK LOGIN completed');
+    t.in('a2 IDLE');
+    t.out('+ idling');
+    for (let i = 1; i <= 300; i++) t.out(`* ${i} EXISTS`);
+    await recorder.flush();
+    tracker.sweep(0);
+    assert.deepEqual(tracker.held(), { sessions: 1, models: 1 });
+    assert.deepEqual(await done(), ['imap-idle']);
+  });
+
   it('keeps no model for a session no rule can credit any more, nor for a protocol without rules', async () => {
     const t = imapSession('q2');
     t.out('* OK ready');

@@ -177,35 +177,42 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
     const hubKey = `${id}\0${lang}`;
     const release = slots.take(currentUser(c));
     let hub = hubs.get(hubKey);
+    let created: FollowHub | null = null;
     if (!hub) {
-      const created: FollowHub = new FollowHub(id, createAnnotator(found.summary.proto, lang), () => {
-        if (hubs.get(hubKey) === created) hubs.delete(hubKey);
+      const made: FollowHub = new FollowHub(id, createAnnotator(found.summary.proto, lang), () => {
+        if (hubs.get(hubKey) === made) hubs.delete(hubKey);
       });
       // In the map before the recorder answers (it may read the session's start back from the store):
       // a viewer that comes meanwhile joins this hub, whose frames start when it has them.
-      hubs.set(hubKey, created);
-      hub = created;
+      hubs.set(hubKey, made);
+      hub = made;
+      created = made;
+    }
+    // Joined before the wait below, so that a viewer who comes and goes meanwhile does not end the hub.
+    const cursor = hub.cursor();
+    const joined = hub;
+    if (created) {
+      const starting = created;
       let followed: Awaited<ReturnType<typeof rec.follow>>;
       try {
-        followed = await rec.follow(id, (e) => created.push(e));
+        followed = await rec.follow(id, (e) => starting.push(e));
       } catch (err) {
-        if (hubs.get(hubKey) === created) hubs.delete(hubKey);
-        created.start([], () => {});
-        created.push(null);
+        // Those who joined meanwhile get the end.
+        starting.start([], () => {});
+        starting.push(null);
+        starting.leave(cursor);
         release();
         throw err;
       }
-      if (followed) created.start(followed.events, followed.stop);
+      if (followed) starting.start(followed.events, followed.stop);
       else {
         // Closed already: replay what was recorded and end.
-        if (hubs.get(hubKey) === created) hubs.delete(hubKey);
+        if (hubs.get(hubKey) === starting) hubs.delete(hubKey);
         const again = await rec.get(who, id).catch(() => null);
-        created.start(again && again !== 'forbidden' ? again.events : found.events, () => {});
-        created.push(null);
+        starting.start(again && again !== 'forbidden' ? again.events : found.events, () => {});
+        starting.push(null);
       }
     }
-    const cursor = hub.cursor();
-    const joined = hub;
     try {
       const { response, stream } = openEventStream(c, cursor, stallMs, (reason) => {
         joined.leave(cursor);
