@@ -117,7 +117,9 @@ describe('outbound delivery between two servers', () => {
       dataDir: b.dataDir,
       extraArgs: ['--listen', `smtp=127.0.0.1:${bSmtp}`],
     });
-    assert.match(a.cli(['queue', 'flush']).stdout, /1 queued message is due now/);
+    // A's own retry (its backoff is short in tests) may already have delivered the message since B came
+    // back: then the queue is empty and the flush finds nothing to make due. Either way, it arrives once.
+    assert.match(a.cli(['queue', 'flush']).stdout, /^(1 queued message is|0 queued messages are) due now/);
     await eventually('the message at B', async () => {
       const got = withSubject(await popRetrieveAll(b.ports.pop3, 'bob@b.test', 'secret'), 'while-down');
       return got.length > 0 ? got : undefined;
