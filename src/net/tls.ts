@@ -12,7 +12,6 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
-import selfsigned from 'selfsigned';
 
 export interface TlsMaterial {
   cert: string;
@@ -120,6 +119,8 @@ export async function generateSelfSigned(hostname: string): Promise<{ cert: stri
   const altNames: { type: 2 | 7; value?: string; ip?: string }[] = [{ type: 2, value: hostname }];
   if (hostname !== 'localhost') altNames.push({ type: 2, value: 'localhost' });
   altNames.push({ type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' });
+  // Loaded here only: a data dir that has its certificate never needs it.
+  const { default: selfsigned } = await import('selfsigned');
   const pems = await selfsigned.generate([{ name: 'commonName', value: hostname }], {
     keyType: 'rsa',
     keySize: 2048,

@@ -6,7 +6,7 @@
  * `pb.cli` runs on the store of its server.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -32,7 +32,9 @@ export const BIN = path.join(ROOT, 'bin/postbode.js');
 /**
  * The suites log in with short passwords ("pw", "secret"): the servers and the CLI runs of this harness
  * accept passwords of any length. The default minimum (auth.min_password_length) is tested by
- * test/cli.test.ts with the CLI alone (runCli), which keeps the default.
+ * test/cli.test.ts with the CLI alone (runCli), which keeps the default. The CLI runs hash the passwords
+ * they set at the servers' cheap cost (auth.scrypt_log_n = 10, below), so that neither `user add` nor
+ * the first login pays the default cost.
  */
 const SHORT_PASSWORDS = '--set auth.min_password_length=1';
 let cliConfigFile: string | null = null;
@@ -46,7 +48,7 @@ export function cliEnv(): NodeJS.ProcessEnv {
 function cliConfig(): string {
   if (cliConfigFile === null) {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'postbode-harness-')), 'cli.toml');
-    writeFileSync(file, '[auth]\nmin_password_length = 1\n');
+    writeFileSync(file, '[auth]\nmin_password_length = 1\nscrypt_log_n = 10\n');
     cliConfigFile = file;
   }
   return cliConfigFile;
@@ -81,6 +83,31 @@ export interface PostbodeProcess {
   kill9(): Promise<void>;
 }
 
+/**
+ * The self-signed certificates (tls/cert.pem, tls/key.pem) servers of this test process generated, by
+ * hostname. A new data dir gets the one of its hostname before its server starts: generating an RSA key
+ * costs a server start about a third of a second of CPU, and the first server of each hostname still
+ * generates its own. Each node keeps its own certificate anyway (tls/ is not among the key files nodes
+ * share, server/node-keys.ts), and the server takes the files only when they match its hostname.
+ */
+const certificates = new Map<string, { cert: string; key: string }>();
+
+function seedCertificate(dataDir: string, hostname: string): void {
+  const known = certificates.get(hostname);
+  if (!known) return;
+  const dir = path.join(dataDir, 'tls');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(path.join(dir, 'key.pem'), known.key, { mode: 0o600 });
+  writeFileSync(path.join(dir, 'cert.pem'), known.cert);
+}
+
+function rememberCertificate(dataDir: string, hostname: string): void {
+  const cert = path.join(dataDir, 'tls', 'cert.pem');
+  const key = path.join(dataDir, 'tls', 'key.pem');
+  if (certificates.has(hostname) || !existsSync(cert) || !existsSync(key)) return;
+  certificates.set(hostname, { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') });
+}
+
 const DEFAULT_LISTENERS = ['smtp', 'submission', 'submissions', 'pop3', 'pop3s', 'imap', 'imaps'];
 
 /** How long a test server may take to print its "started" line. */
@@ -89,6 +116,7 @@ const START_TIMEOUT_MS = 60_000;
 export async function startPostbode(opts: ServerOptions = {}): Promise<PostbodeProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'postbode-test-'));
   const hostname = opts.hostname ?? 'mx.example.test';
+  if (!opts.dataDir) seedCertificate(dataDir, hostname);
   const domains = opts.domains ?? ['example.test'];
   const listeners = opts.listeners ?? DEFAULT_LISTENERS;
   const args = [BIN, 'serve', '--data-dir', dataDir, '--hostname', hostname];
@@ -149,6 +177,7 @@ export async function startPostbode(opts: ServerOptions = {}): Promise<PostbodeP
     });
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  rememberCertificate(dataDir, hostname);
   return {
     dataDir,
     ports,
