@@ -110,6 +110,13 @@ describe('outbound delivery between two servers', () => {
     assert.match(warning, /Final-Recipient: rfc822; ?bob@b\.test/i);
     assert.match(warning, /Status: 4\.\d+\.\d+/);
     assert.match(warning, /Will-Retry-Until: /);
+    // The loop's last flush made the entry due again: wait until that attempt has failed and been recorded
+    // (its next attempt is then a backoff away, a minute at least), or it could reach B once B is back
+    // and empty the queue before the flush below.
+    await eventually('the attempt of the last flush recorded', async () => {
+      const next = /^ {2}next +(\S+)$/m.exec(a.cli(['queue', 'show', id]).stdout)?.[1];
+      return next && Date.parse(next) > Date.now() ? true : undefined;
+    });
 
     b = await startPostbode({
       hostname: 'mx.b.test',

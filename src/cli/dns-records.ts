@@ -18,7 +18,6 @@
  */
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
-import * as spfLib from 'mailauth/lib/spf/index.js';
 import type { Config } from '../config/schema.js';
 import { type DkimKey, dnsRecordValue } from '../delivery/dkim.js';
 
@@ -530,6 +529,8 @@ async function checkSpf(plan: DnsPlan, record: PlannedRecord, dns: DnsLookup): P
     if (terms.some((t) => names.includes(t))) return { record, status: 'ok', found };
     return { record, status: 'different', found, detail: `does not name mx or a:${plan.hostname}` };
   }
+  // Loaded here only: mailauth is large, and `postbode dns` alone evaluates SPF.
+  const spfLib = await import('mailauth/lib/spf/index.js');
   for (const ip of plan.addresses) {
     const result = await spfLib.spf({
       sender: `postmaster@${plan.domain}`,

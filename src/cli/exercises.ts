@@ -24,7 +24,6 @@ import {
   protocolsOf,
   textIn,
 } from '../web/exercises/definitions.js';
-import { checkHistory, countingRows, progressTable } from '../web/exercises/progress.js';
 import { CliError, configFrom, type GlobalOptions, withConfigOptions, withStore } from './context.js';
 
 type Out = (line: string) => void;
@@ -96,6 +95,8 @@ export function registerExercisesCommands(program: Command, out: Out): void {
       .option('--json', 'print a JSON array of {student, exercise, done, at} (at: ms since the epoch, or null)')
       .option('--domain <domain>', 'only the students of this domain'),
   ).action(async (opts: GlobalOptions & { json?: boolean; domain?: string }) => {
+    // Loaded here only: the progress check replays the session history (web/exercises/check.ts).
+    const { checkHistory, countingRows, progressTable } = await import('../web/exercises/progress.js');
     await withStore(opts, async ({ config, store }) => {
       const list = exercisesOf(config.lab.exercises_file);
       const accounts = await store.accounts.list();

@@ -16,7 +16,6 @@ import { controlRequest } from '../server/control.js';
 import { DataDirAccessError } from '../server/data-dir.js';
 import { DiskMonitor, type DiskStatus, formatBytes } from '../server/disk.js';
 import { NodeKeysError } from '../server/node-keys.js';
-import { startServer } from '../server/server.js';
 import { type LabMemory, type NodeStatus, nodesStatus } from '../server/status.js';
 import {
   databaseFile,
@@ -112,6 +111,8 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
+      // Loaded here only: the other commands never need the engines, the web lab and their dependencies.
+      const { startServer } = await import('../server/server.js');
       const server = await startServer(config, log);
       if (config.lab.classroom) {
         // Always printed (not only on a terminal): the teacher must see what this opens.

@@ -6,7 +6,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { MigrateError, migrateSqliteToPg } from '../store/migrate.js';
 import { describeLocation, SQLITE_FILE_NAME, storeLocation } from '../store/open.js';
 import { CliError, serverRunning } from './context.js';
 
@@ -36,6 +35,8 @@ export function registerMigrateCommand(program: Command, out: Out): void {
         );
       }
       out(`copying ${file} into ${describeLocation(target)}`);
+      // Loaded here only: the copy needs both store backends.
+      const { MigrateError, migrateSqliteToPg } = await import('../store/migrate.js');
       try {
         const { target: counts } = await migrateSqliteToPg({
           from: file,

@@ -15,7 +15,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Config } from '../config/schema.js';
-import { compile } from '../sieve/index.js';
 import type { CompileResult } from '../sieve/types.js';
 import { sieveNameProblem } from '../store/sieve.js';
 import type { Account, Store } from '../store/types.js';
@@ -43,12 +42,14 @@ async function readSource(file: string): Promise<string> {
 }
 
 /** Compiles `source` with the server's limits; prints the errors as FILE:LINE:COLUMN and fails when any. */
-export function compileOrFail(config: Config, file: string, source: string, err: Err = stderr): void {
+export async function compileOrFail(config: Config, file: string, source: string, err: Err = stderr): Promise<void> {
   const size = Buffer.byteLength(source);
   const limit = config.sieve.max_script_bytes;
   if (size > limit) {
     throw new CliError(`${file} is ${size} bytes; scripts may be ${limit} bytes at most (sieve.max_script_bytes)`);
   }
+  // Loaded here only: the other commands never compile a script.
+  const { compile } = await import('../sieve/index.js');
   const result: CompileResult = compile(source, {
     limits: { maxScriptBytes: limit, maxRedirects: config.sieve.max_redirects },
   });
@@ -111,7 +112,7 @@ export function registerSieveCommands(program: Command, out: Out, err: Err = std
     checkedName(name);
     const source = await readSource(file);
     const config = configFrom(opts);
-    compileOrFail(config, file, source, err);
+    await compileOrFail(config, file, source, err);
     await withStore(
       opts,
       async ({ store }) => {
@@ -145,7 +146,7 @@ export function registerSieveCommands(program: Command, out: Out, err: Err = std
         const account = await accountOf(store, address);
         const source = await store.sieve.get(account.id, name);
         if (source === null) throw new CliError(`${account.address} has no script "${name}"`);
-        compileOrFail(config, name, source, err);
+        await compileOrFail(config, name, source, err);
         if (!(await store.sieve.setActive(account.id, name))) {
           throw new CliError(`${account.address} has no script "${name}"`);
         }
@@ -173,7 +174,7 @@ export function registerSieveCommands(program: Command, out: Out, err: Err = std
     sieve.command('check <file>').description('compile a script and print its errors as FILE:LINE:COLUMN (no store)'),
   ).action(async (file: string, opts: GlobalOptions) => {
     const source = await readSource(file);
-    compileOrFail(configFrom(opts), file, source, err);
+    await compileOrFail(configFrom(opts), file, source, err);
     out(`${file === '-' ? '<stdin>' : file}: ok`);
   });
 

@@ -25,7 +25,6 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { dkimSign } from 'mailauth';
 
 export type DkimAlgorithm = 'rsa-sha256' | 'ed25519-sha256';
 
@@ -76,6 +75,8 @@ export function domainError(domain: string): string | null {
  */
 export async function signMessage(raw: Buffer, opts: DkimSignOptions & { now?: Date }): Promise<Buffer> {
   const key = { signingDomain: opts.domain, selector: opts.selector, privateKey: opts.privateKey };
+  // Loaded on first use: mailauth is large, and the CLI's key commands never sign.
+  const { dkimSign } = await import('mailauth');
   const result = await dkimSign(raw, {
     ...key,
     algorithm: opts.algorithm ?? 'rsa-sha256',

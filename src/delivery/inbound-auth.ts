@@ -18,7 +18,7 @@
  */
 import { Resolver } from 'node:dns/promises';
 import { BlockList, isIPv6 } from 'node:net';
-import { type AuthenticateResult, authenticate } from 'mailauth';
+import type { AuthenticateResult } from 'mailauth';
 import type { Logger } from '../log.js';
 import type { IncomingMessage } from './delivery.js';
 
@@ -391,6 +391,9 @@ export class InboundChecker {
   }
 
   async #authenticate(input: InboundInput): Promise<AuthSummary> {
+    // Loaded with the first message checked, before the DNS budget starts: mailauth is large, and a
+    // server without inbound checks (or a CLI command) never needs it.
+    const { authenticate } = await import('mailauth');
     const budget = this.opts.dnsTimeoutMs;
     const own = this.opts.resolver ? null : budgetResolver(this.opts.dnsServers, budget);
     const resolver = this.opts.resolver ?? own!.resolve;

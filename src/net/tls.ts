@@ -12,7 +12,6 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
-import selfsigned from 'selfsigned';
 
 export interface TlsMaterial {
   cert: string;
@@ -114,15 +113,24 @@ function certMatchesHost(pem: string, hostname: string): boolean {
   }
 }
 
-export async function generateSelfSigned(hostname: string): Promise<{ cert: string; key: string }> {
+/**
+ * A self-signed certificate for `hostname` (and localhost, 127.0.0.1, ::1), valid five years, with a new
+ * RSA 2048 key, or for `keyPair` (PEM, PKCS#8 and SPKI) when given: certifying an existing key costs a few
+ * milliseconds where a new key costs a few hundred (the test harness reuses one key for its servers).
+ */
+export async function generateSelfSigned(
+  hostname: string,
+  keyPair?: { privateKey: string; publicKey: string },
+): Promise<{ cert: string; key: string }> {
   const now = new Date();
   const notAfter = new Date(now.getTime() + 5 * 365 * 86400_000);
   const altNames: { type: 2 | 7; value?: string; ip?: string }[] = [{ type: 2, value: hostname }];
   if (hostname !== 'localhost') altNames.push({ type: 2, value: 'localhost' });
   altNames.push({ type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' });
+  // Loaded here only: a data dir that has its certificate never needs it.
+  const { default: selfsigned } = await import('selfsigned');
   const pems = await selfsigned.generate([{ name: 'commonName', value: hostname }], {
-    keyType: 'rsa',
-    keySize: 2048,
+    ...(keyPair ? { keyPair } : { keyType: 'rsa' as const, keySize: 2048 }),
     algorithm: 'sha256',
     notBeforeDate: new Date(now.getTime() - 86400_000),
     notAfterDate: notAfter,

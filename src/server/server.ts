@@ -4,11 +4,8 @@
  * The store backend is chosen here (store/open.ts), and only here and in the CLI.
  */
 import { mkdirSync } from 'node:fs';
-import { hostname } from 'node:os';
 import path from 'node:path';
-import { LoginLimiter, limiterOptions, systemClock } from '../auth/limiter.js';
-import { SecretBox } from '../auth/secret.js';
-import { AuthService, type LoginClient, type LoginResult } from '../auth/service.js';
+import type { AuthService, LoginClient, LoginResult } from '../auth/service.js';
 import { ConfigError, parseListenAddress } from '../config/load.js';
 import { type Config, LISTENER_KINDS, LISTENER_NAMES, type ListenerName } from '../config/schema.js';
 import { bounceHandler, delayHandler, relayedHandler } from '../delivery/bounce.js';
@@ -40,6 +37,7 @@ import { ExerciseTracker } from '../web/exercises/progress.js';
 import type { startWebListener as listenWeb } from '../web/http.js';
 import { SessionRecorder } from '../web/recorder/index.js';
 import { startAcme } from './acme.js';
+import { authFromConfig, nodeName } from './auth-setup.js';
 import { startControlSocket } from './control.js';
 import { checkDataDirAccess } from './data-dir.js';
 import { DiskMonitor } from './disk.js';
@@ -550,51 +548,6 @@ function outboundWorker(config: Config, store: Store, delivery: Delivery, log: L
     idleConnectionMs: d.connection_idle * 1000,
     mtaSts: d.mta_sts,
   });
-}
-
-/** This node's name among the nodes of a shared store (`store.node`, `--node`), else the host name. */
-export function nodeName(config: Config): string {
-  return config.store.node || hostname();
-}
-
-/**
- * The AuthService as the configuration sets it up (shared by the server and the admin CLI), with the one
- * LoginLimiter that every engine and the web login go through. `secretBox`: default the data dir's
- * (`secret.key`, created when missing).
- */
-export function authFromConfig(
-  store: Store,
-  config: Config,
-  dataDir: string,
-  log?: Logger,
-  secretBox?: SecretBox,
-): AuthService {
-  return new AuthService(store, {
-    secretBox: secretBox ?? SecretBox.open(dataDir),
-    plaintextNetworks: config.plaintext_networks,
-    scryptLogN: config.auth.scrypt_log_n,
-    apop: config.pop3.apop,
-    failureDelayMs: config.auth.failure_delay_ms,
-    limiter: loginLimiter(store, config, log),
-    ...(log ? { log: log.child({ component: 'auth' }) } : {}),
-  });
-}
-
-/** The login limiter; its counts are the store's when several nodes share it (limiter.ts). */
-function loginLimiter(store: Store, config: Config, log?: Logger): LoginLimiter {
-  const counts = store.loginCounts;
-  if (!counts) return new LoginLimiter(limiterOptions(config.auth));
-  // One warning per minute at most: a store that cannot be reached fails every login's read.
-  let warnedAt = 0;
-  const onError = (err: unknown) => {
-    if (Date.now() - warnedAt < 60_000) return;
-    warnedAt = Date.now();
-    log?.warn(
-      { err },
-      "the login limits' shared counts could not be read or written; this node counts alone meanwhile",
-    );
-  };
-  return new LoginLimiter(limiterOptions(config.auth), systemClock, { counts, onError });
 }
 
 function buildHandlers(

@@ -19,7 +19,6 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { openPgStore } from './postgres/index.js';
 import { SpaceReserve } from './space.js';
 import {
   inspectSqliteSnapshot,
@@ -28,7 +27,6 @@ import {
   SQLITE_SCHEMA_VERSION,
   snapshotSqlite,
 } from './sqlite/backup.js';
-import { openSqliteStore } from './sqlite/index.js';
 import type { Store } from './types.js';
 
 export interface OpenStoreOptions {
@@ -125,15 +123,19 @@ export function describeLocation(location: StoreLocation): string {
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   const location = storeLocation(opts.url, opts.dataDir);
   switch (location.backend) {
-    case 'sqlite':
+    case 'sqlite': {
       await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
       await mkdir(path.dirname(location.file), { recursive: true, mode: 0o700 });
+      // Each backend is loaded when chosen: a process never loads the one it does not use.
+      const { openSqliteStore } = await import('./sqlite/index.js');
       return openSqliteStore({
         path: location.file,
         space: opts.reserve ?? new SpaceReserve({ dataDir: opts.dataDir, bytes: 0 }),
         defaultQuotaBytes: opts.defaultQuotaBytes || null,
       });
-    case 'postgresql':
+    }
+    case 'postgresql': {
+      const { openPgStore } = await import('./postgres/index.js');
       try {
         return await openPgStore({
           url: location.url,
@@ -149,6 +151,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
           { cause: error },
         );
       }
+    }
   }
 }
 

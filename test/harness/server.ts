@@ -6,11 +6,13 @@
  * `pb.cli` runs on the store of its server.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after } from 'node:test';
+import { generateSelfSigned } from '../../src/net/tls.js';
 import { storeArgs } from './store.js';
 
 /**
@@ -32,7 +34,9 @@ export const BIN = path.join(ROOT, 'bin/postbode.js');
 /**
  * The suites log in with short passwords ("pw", "secret"): the servers and the CLI runs of this harness
  * accept passwords of any length. The default minimum (auth.min_password_length) is tested by
- * test/cli.test.ts with the CLI alone (runCli), which keeps the default.
+ * test/cli.test.ts with the CLI alone (runCli), which keeps the default. The CLI runs hash the passwords
+ * they set at the servers' cheap cost (auth.scrypt_log_n = 10, below), so that neither `user add` nor
+ * the first login pays the default cost.
  */
 const SHORT_PASSWORDS = '--set auth.min_password_length=1';
 let cliConfigFile: string | null = null;
@@ -46,7 +50,7 @@ export function cliEnv(): NodeJS.ProcessEnv {
 function cliConfig(): string {
   if (cliConfigFile === null) {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'postbode-harness-')), 'cli.toml');
-    writeFileSync(file, '[auth]\nmin_password_length = 1\n');
+    writeFileSync(file, '[auth]\nmin_password_length = 1\nscrypt_log_n = 10\n');
     cliConfigFile = file;
   }
   return cliConfigFile;
@@ -81,6 +85,50 @@ export interface PostbodeProcess {
   kill9(): Promise<void>;
 }
 
+/**
+ * The self-signed certificates (tls/cert.pem, tls/key.pem) of this test process's servers, by hostname.
+ * Generating an RSA key costs a server start about a third of a second of CPU: the first server of the
+ * process generates its certificate itself, and its key is then reused. A data dir without a tls/
+ * directory gets, before its server starts, the certificate of its hostname, made for that key in this
+ * process when no server had that hostname yet. Each node still has its own tls/ (it is not among the
+ * key files nodes share, server/node-keys.ts), and a server takes the files only when they match its
+ * hostname.
+ */
+const certificates = new Map<string, { cert: string; key: string }>();
+let sharedKey: { privateKey: string; publicKey: string } | null = null;
+
+async function seedCertificate(dataDir: string, hostname: string): Promise<void> {
+  const dir = path.join(dataDir, 'tls');
+  // A data dir the server is to create is left to it (it makes it 0700); one with a tls/ keeps it.
+  if (!existsSync(dataDir) || existsSync(dir)) return;
+  let known = certificates.get(hostname);
+  if (!known && sharedKey) {
+    known = await generateSelfSigned(hostname, sharedKey);
+    certificates.set(hostname, known);
+  }
+  if (!known) return;
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(path.join(dir, 'key.pem'), known.key, { mode: 0o600 });
+  writeFileSync(path.join(dir, 'cert.pem'), known.cert);
+}
+
+function rememberCertificate(dataDir: string, hostname: string): void {
+  const certFile = path.join(dataDir, 'tls', 'cert.pem');
+  const keyFile = path.join(dataDir, 'tls', 'key.pem');
+  if (certificates.has(hostname) || !existsSync(certFile) || !existsSync(keyFile)) return;
+  const cert = readFileSync(certFile, 'utf8');
+  if (!new X509Certificate(cert).checkHost(hostname)) return;
+  const key = readFileSync(keyFile, 'utf8');
+  certificates.set(hostname, { cert, key });
+  if (!sharedKey) {
+    const privateKey = createPrivateKey(key);
+    sharedKey = {
+      privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      publicKey: createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString(),
+    };
+  }
+}
+
 const DEFAULT_LISTENERS = ['smtp', 'submission', 'submissions', 'pop3', 'pop3s', 'imap', 'imaps'];
 
 /** How long a test server may take to print its "started" line. */
@@ -89,6 +137,7 @@ const START_TIMEOUT_MS = 60_000;
 export async function startPostbode(opts: ServerOptions = {}): Promise<PostbodeProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'postbode-test-'));
   const hostname = opts.hostname ?? 'mx.example.test';
+  await seedCertificate(dataDir, hostname);
   const domains = opts.domains ?? ['example.test'];
   const listeners = opts.listeners ?? DEFAULT_LISTENERS;
   const args = [BIN, 'serve', '--data-dir', dataDir, '--hostname', hostname];
@@ -149,6 +198,7 @@ export async function startPostbode(opts: ServerOptions = {}): Promise<PostbodeP
     });
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  rememberCertificate(dataDir, hostname);
   return {
     dataDir,
     ports,
