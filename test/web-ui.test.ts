@@ -104,7 +104,8 @@ describe('web UI in headless Chromium', { skip: existsSync(CHROMIUM) ? false : `
       acceptDownloads: true,
       downloadsPath: downloads,
     });
-    context.setDefaultTimeout(8000);
+    // A bound on each wait, not a speed claim: generous, as a loaded 2-core CI machine renders slowly.
+    context.setDefaultTimeout(20_000);
     // Every page runs under the server's Content-Security-Policy; a violation is a bug.
     context.on('console', (msg) => {
       if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
