@@ -40,7 +40,8 @@ describe('Filters page in headless Chromium', {
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
       viewport: { width: 1280, height: 800 },
     });
-    context.setDefaultTimeout(8000);
+    // A bound on each wait, not a speed claim: generous, as a loaded 2-core CI machine renders slowly.
+    context.setDefaultTimeout(20_000);
     context.on('console', (msg) => {
       if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
     });
