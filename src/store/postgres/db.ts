@@ -68,6 +68,11 @@ function isRetryable(error: unknown): boolean {
 }
 const MAX_ATTEMPTS = 6;
 
+/** Thrown by a batch's attempt that must be rolled back and run again at once in isolation (txBatch). */
+class RunAgain extends Error {
+  override name = 'RunAgain';
+}
+
 /** SQLSTATE of a node-postgres error, or undefined. */
 export function sqlState(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
@@ -168,8 +173,11 @@ export class PgContext implements PgQueryable {
   /** Whether new blobs are indexed in the write that stores them (else they wait, pending). */
   indexAtWrite = false;
   readonly #q: PgQueryable;
-  /** Counters for observability and tests. */
-  readonly stats = { transactions: 0, retries: 0 };
+  /**
+   * Counters for observability and tests: transactions committed, attempts run again on 40001/40P01,
+   * batches run again in isolation (txBatch).
+   */
+  readonly stats = { transactions: 0, retries: 0, isolated: 0 };
   #closed = false;
 
   constructor(opts: PgConnectionOptions) {
@@ -222,30 +230,38 @@ export class PgContext implements PgQueryable {
    * lost connection): then nothing of it was committed. On 40001/40P01, in `prepare` or in any job,
    * the whole batch runs again, every job included (jobs must be safe to run again).
    *
-   * Savepoints cost one round trip per job that sends a statement and none for a job that decides
-   * without the database (a refusal in JavaScript): the savepoint is set before a job's first
-   * statement, a kept job's is released together with setting the next one (`RELEASE SAVEPOINT j;
-   * SAVEPOINT j`, one simple query), one rolled back to stays set for the next job, and COMMIT
-   * releases the last.
+   * The first attempt sets no savepoint (a job's refusal is nearly always decided in JavaScript, before
+   * it sends a statement, and needs none): a job that throws before sending a statement is refused
+   * alone and the batch goes on. Only when a job throws after it sent one (its statements may have
+   * done part of its work, or aborted the transaction) is the attempt rolled back whole and the batch
+   * run again at once in isolation: each job in its own savepoint, set before its first statement; a
+   * kept job's is released together with setting the next one (`RELEASE SAVEPOINT j; SAVEPOINT j`,
+   * one simple query), one rolled back to stays set for the next job, and COMMIT releases the last.
+   * Either way a job's outcome, the changes published and the UIDs are those of the attempt that
+   * committed.
    */
   async txBatch<S, T>(
     prepare: (tx: PgTx) => Promise<S>,
     jobs: readonly ((tx: PgTx, shared: S) => Promise<T>)[],
   ): Promise<BatchOutcome<T>[]> {
+    /** Each job in a savepoint: after an attempt in which a job failed once it had sent a statement. */
+    let isolate = false;
     return this.#transaction(async (client) => {
       const kept: MailboxChange[] = [];
       let changes: MailboxChange[] = [];
       /** The savepoint: none yet, set and untouched since, or with a job's statements after it. */
       let savepoint: 'none' | 'clean' | 'used' = 'none';
-      /** Inside a job (statements go under a savepoint); whether the job has sent one yet. */
+      /** Inside a job (statements go under a savepoint when isolating); whether the job has sent one yet. */
       let inJob = false;
       let jobSent = false;
       const q = queryable(async (text, values) => {
         if (inJob && !jobSent) {
           jobSent = true;
-          if (savepoint === 'none') await client.query('SAVEPOINT j');
-          else if (savepoint === 'used') await client.query('RELEASE SAVEPOINT j; SAVEPOINT j');
-          savepoint = 'used';
+          if (isolate) {
+            if (savepoint === 'none') await client.query('SAVEPOINT j');
+            else if (savepoint === 'used') await client.query('RELEASE SAVEPOINT j; SAVEPOINT j');
+            savepoint = 'used';
+          }
         }
         return client.query(text, values as unknown[] | undefined);
       });
@@ -262,6 +278,12 @@ export class PgContext implements PgQueryable {
           kept.push(...changes);
         } catch (error) {
           if (isRetryable(error)) throw error;
+          if (jobSent && !isolate) {
+            // Its statements are in the transaction (or aborted it): this attempt goes, the next isolates.
+            isolate = true;
+            this.stats.isolated++;
+            throw new RunAgain();
+          }
           if (jobSent) {
             await client.query('ROLLBACK TO SAVEPOINT j');
             savepoint = 'clean';
@@ -308,6 +330,7 @@ export class PgContext implements PgQueryable {
           broken = true;
         }
         client.release(broken);
+        if (error instanceof RunAgain) continue; // at once, and once only (txBatch isolates from then on)
         if (isRetryable(error) && attempt < MAX_ATTEMPTS) {
           this.stats.retries++;
           await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));

@@ -23,11 +23,17 @@
  */
 import { normalizeMailboxName, splitFlags } from '../normalize.js';
 import { addBytes, type PreparedBlob, prepareBlob, type QuotaAdditions } from '../rows.js';
-import { type DeliveryRequest, type DeliveryResult, OverQuotaError, StoreNotFoundError } from '../types.js';
+import {
+  type DeliveryRequest,
+  type DeliveryResult,
+  type MessageInfo,
+  OverQuotaError,
+  StoreNotFoundError,
+} from '../types.js';
 import type { PgContext, PgTx } from './db.js';
 import { PgGroupCommitter } from './groupcommit.js';
 import { lockMailboxesByName } from './mailboxes.js';
-import { insertMessage, putBlob } from './messages.js';
+import { insertBlobAndMessage, insertMessage, putBlob } from './messages.js';
 import { insertQueueEntry } from './queue.js';
 import { type LockedQuota, lockQuota, overQuota } from './quota.js';
 
@@ -90,20 +96,25 @@ export function pgDeliveries(ctx: PgContext, defaultQuotaBytes: number | null): 
       if (id === undefined) throw new StoreNotFoundError(`no account ${t.accountId}`);
       return id;
     });
-    const blobId = await putBlob(tx, job.blob);
     const local: DeliveryResult['local'] = [];
+    let blobId: number | null = null;
     for (let i = 0; i < targets.length; i++) {
       const t = targets[i];
-      const message = await insertMessage(tx, {
+      const row = {
         mailboxId: ids[i],
-        blobId,
-        size,
         flags: t.flags.bits,
         keywords: t.flags.keywords.join(' '),
         internalDate: job.internalDate,
-      });
+      };
+      // The blob goes in with the first copy (one statement), the other copies reference it.
+      const message: MessageInfo =
+        blobId === null
+          ? await insertBlobAndMessage(tx, job.blob, row)
+          : await insertMessage(tx, { ...row, blobId, size });
+      blobId = message.blobId;
       local.push({ accountId: t.accountId, mailboxId: ids[i], uid: message.uid });
     }
+    if (blobId === null) blobId = await putBlob(tx, job.blob);
     const queueId = request.remote ? await insertQueueEntry(tx, blobId, request.remote, Date.now()) : null;
     // Kept (unless the whole batch fails, which makes a new `prepare`): later jobs count these bytes.
     const { used } = locked.quota;

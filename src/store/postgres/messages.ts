@@ -188,6 +188,55 @@ export async function insertMessage(
 }
 
 /**
+ * putBlob and insertMessage in ONE statement (one round trip instead of two) when the blob goes
+ * straight to its INSERT and is not indexed now (a small message: the common delivery); otherwise the
+ * two calls. Call inside a transaction that has locked the mailbox row already (deliver.ts): the
+ * statement then locks only the blob row, as putBlob does. The message row references the blob
+ * inserted in the same statement (its foreign key and the refcount trigger run at the statement's end
+ * and see it); `refs` read by the blob's INSERT is the value before this message, so the pending mark
+ * goes with a new blob only, as in putBlob.
+ */
+export async function insertBlobAndMessage(
+  tx: PgTx,
+  blob: PreparedBlob,
+  input: { mailboxId: number; flags: number; keywords: string; internalDate: number },
+): Promise<MessageInfo> {
+  const size = blob.raw.length;
+  if (blob.raw.length > LOOKUP_FIRST_BYTES || blob.text !== null) {
+    const blobId = await putBlob(tx, blob);
+    return insertMessage(tx, { ...input, blobId, size });
+  }
+  const row = await tx.one<{ id: number; first: number | null; modseq: number | null }>(
+    `WITH b AS (
+       INSERT INTO blobs (hash, size, refs, meta, data) VALUES ($1, $2, 0, $3, $4)
+       ON CONFLICT (hash) DO UPDATE SET hash = EXCLUDED.hash RETURNING id, refs
+     ), pending AS (
+       INSERT INTO search_pending (blob_id) SELECT id FROM b WHERE refs = 0 ON CONFLICT DO NOTHING
+     ), slot AS (
+       UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1, total_size = total_size + $2
+       WHERE id = $5 RETURNING uidnext - 1 AS first, highestmodseq AS modseq
+     ), added AS (
+       INSERT INTO messages (${MESSAGE_COLUMNS})
+       SELECT $5::bigint, slot.first, b.id, $2::bigint, $6::integer, $7::text, $8::bigint, slot.modseq FROM slot, b
+     )
+     SELECT b.id, slot.first, slot.modseq FROM b LEFT JOIN slot ON true`,
+    [blob.hash, size, blob.meta, blob.raw, input.mailboxId, input.flags, input.keywords, input.internalDate],
+  );
+  if (!row) throw new Error('blob insert returned no row');
+  if (row.first === null || row.modseq === null) throw new StoreNotFoundError(`no mailbox ${input.mailboxId}`);
+  tx.publish({ kind: 'exists', mailboxId: input.mailboxId, uid: row.first, modseq: row.modseq });
+  return {
+    mailboxId: input.mailboxId,
+    uid: row.first,
+    blobId: row.id,
+    size,
+    flags: joinFlags(input.flags, keywordList(input.keywords)),
+    internalDate: new Date(input.internalDate),
+    modseq: row.modseq,
+  };
+}
+
+/**
  * Deletes those of `uids` that are in the (locked) mailbox — with `onlyDeleted`, only those whose
  * \Deleted flag is set now — records them as expunged with one new MODSEQ, gives their bytes back to
  * `total_size` and publishes `expunge`. Returns the removed UIDs (ascending) and the MODSEQ (0: none).

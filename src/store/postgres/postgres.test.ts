@@ -497,6 +497,70 @@ if (skip) {
     });
   });
 
+  describe('PostgreSQL: a batch (txBatch) without savepoints until a job fails after a statement', () => {
+    it('refuses a job that sent nothing alone; runs the batch again in savepoints when one fails after a statement', async () => {
+      const schema = pgTestSchema('isolate');
+      const ctx = new PgContext({ url: schema.url, schema: schemaOf(schema.url), node: 'test' });
+      try {
+        await ctx.run(`CREATE SCHEMA "${schema.schema}"`);
+        await ctx.run('CREATE TABLE t (job integer NOT NULL CHECK (job <> 3), attempt integer NOT NULL)');
+        let attempt = 0;
+        const runs = [0, 0, 0, 0];
+        const published: MailboxChange[][] = [];
+        ctx.onCommit = (changes) => published.push(changes);
+        const job = (i: number) => async (tx: PgTx) => {
+          runs[i]++;
+          // Job 1 is refused before it sends anything (as a delivery over quota).
+          if (i === 1) throw new Error('refused in JavaScript');
+          // Job 3 breaks the CHECK constraint after job 2's insert (which aborts the transaction
+          // without a savepoint).
+          await tx.run('INSERT INTO t (job, attempt) VALUES ($1, $2)', [i, attempt]);
+          tx.publish({ kind: 'exists', mailboxId: 1, uid: i + 1, modseq: attempt });
+          return i;
+        };
+        // The first batch: only the refusal in JavaScript; nothing runs again.
+        const first = await ctx.txBatch(async () => {
+          attempt++;
+        }, [job(0), job(1), job(2)]);
+        assert.deepEqual(
+          first.map((o) => o.ok),
+          [true, false, true],
+        );
+        assert.deepEqual(runs, [1, 1, 1, 0]);
+        assert.equal(ctx.stats.isolated, 0);
+        // The second: job 3 fails in the database; the batch runs again, each job in a savepoint.
+        const second = await ctx.txBatch(async () => {
+          attempt++;
+        }, [job(0), job(3), job(2), job(1)]);
+        assert.deepEqual(
+          second.map((o) => o.ok),
+          [true, false, true, false],
+        );
+        assert.equal((second[1] as { error: { code?: string } }).error.code, '23514');
+        assert.equal(ctx.stats.isolated, 1);
+        assert.equal(ctx.stats.retries, 0);
+        assert.deepEqual(runs, [3, 2, 2, 2], 'the second batch ran twice, every job included');
+        assert.deepEqual(await ctx.rows('SELECT job, attempt FROM t ORDER BY attempt, job'), [
+          { job: 0, attempt: 1 },
+          { job: 2, attempt: 1 },
+          { job: 0, attempt: 3 },
+          { job: 2, attempt: 3 },
+        ]);
+        assert.deepEqual(
+          published.map((changes) => changes.map((c) => `${c.kind === 'exists' ? c.uid : '?'}@${c.modseq}`)),
+          [
+            ['1@1', '3@1'],
+            ['1@3', '3@3'],
+          ],
+          'only the committed attempts are published, without the failed jobs',
+        );
+      } finally {
+        await ctx.close();
+        await schema.drop();
+      }
+    });
+  });
+
   describe('PostgreSQL: a batch (txBatch) after a serialization failure', () => {
     it('runs again whole, every job included, and keeps nothing of the failed attempt', async () => {
       const schema = pgTestSchema('retry');
