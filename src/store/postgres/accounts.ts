@@ -29,7 +29,7 @@ import {
   type DomainStore,
   StoreConflictError,
 } from '../types.js';
-import type { PgContext } from './db.js';
+import { type PgContext, prepared } from './db.js';
 import { nextUidValidities } from './uidvalidity.js';
 
 export function pgAccounts(ctx: PgContext): AccountStore {
@@ -172,6 +172,21 @@ export function pgAccounts(ctx: PgContext): AccountStore {
   };
 }
 
+/** lookupDirectory's statement (hot: every recipient at RCPT runs it, `prepared`). */
+const LOOKUP = prepared(
+  `SELECT
+       ARRAY(SELECT name FROM domains WHERE name = ANY($1::text[])) AS domains,
+       (SELECT coalesce(json_agg(json_build_array(address, targets)), '[]') FROM aliases
+         WHERE address = ANY($2::text[])) AS aliases,
+       (SELECT coalesce(json_agg(a), '[]') FROM (
+          SELECT ${ACCOUNT_COLUMNS},
+                 CASE WHEN $4 THEN (SELECT coalesce(sum(total_size), 0) FROM mailboxes m WHERE m.account_id = accounts.id) END AS used
+          FROM accounts WHERE address = ANY($3::text[])) a) AS accounts,
+       (SELECT coalesce(json_agg(a ORDER BY a.address), '[]') FROM (
+          SELECT DISTINCT ${ACCOUNT_COLUMNS} FROM accounts, unnest($5::text[]) AS p
+          WHERE left(address, length(p)) = p) a) AS named`,
+);
+
 /**
  * `AccountStore.lookup`: the domains, aliases, accounts (with their usage when asked) and local parts
  * in ONE statement, so one snapshot and one round trip instead of one per read (the four reads of a
@@ -191,20 +206,7 @@ async function lookupDirectory(ctx: PgContext, query: DirectoryQuery): Promise<D
     aliases: [string, string][];
     accounts: (AccountRow & { used: number | null })[];
     named: AccountRow[];
-  }>(
-    `SELECT
-       ARRAY(SELECT name FROM domains WHERE name = ANY($1::text[])) AS domains,
-       (SELECT coalesce(json_agg(json_build_array(address, targets)), '[]') FROM aliases
-         WHERE address = ANY($2::text[])) AS aliases,
-       (SELECT coalesce(json_agg(a), '[]') FROM (
-          SELECT ${ACCOUNT_COLUMNS},
-                 CASE WHEN $4 THEN (SELECT coalesce(sum(total_size), 0) FROM mailboxes m WHERE m.account_id = accounts.id) END AS used
-          FROM accounts WHERE address = ANY($3::text[])) a) AS accounts,
-       (SELECT coalesce(json_agg(a ORDER BY a.address), '[]') FROM (
-          SELECT DISTINCT ${ACCOUNT_COLUMNS} FROM accounts, unnest($5::text[]) AS p
-          WHERE left(address, length(p)) = p) a) AS named`,
-    [domains, aliases, addresses, usage, prefixes],
-  );
+  }>(LOOKUP, [domains, aliases, addresses, usage, prefixes]);
   if (!row) throw new Error('directory lookup returned no row');
   const accounts = new Map<string, Account>();
   const used = new Map<number, number>();

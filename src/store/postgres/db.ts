@@ -139,6 +139,26 @@ export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
+/** The hot statements, by text: their names as prepared statements (`prepared`). */
+const PREPARED = new Map<string, string>();
+
+/**
+ * Marks `text` as a hot statement (run for every delivery or lookup): it then runs as a named prepared
+ * statement, parsed once per connection instead of at each run (node-postgres `name:`; PostgreSQL
+ * plans it anew for the first runs and may then keep a generic plan). Only for fixed texts: every
+ * distinct text marked stays prepared on each pooled connection for the connection's life.
+ */
+export function prepared(text: string): string {
+  if (!PREPARED.has(text)) PREPARED.set(text, `postbode_${PREPARED.size + 1}`);
+  return text;
+}
+
+/** What node-postgres runs for `text`: by name when it is a hot statement (`prepared`). */
+function statement(text: string, values?: readonly unknown[]): pg.QueryConfig | string {
+  const name = values !== undefined ? PREPARED.get(text) : undefined;
+  return name === undefined ? text : { name, text, values: values as unknown[] };
+}
+
 function queryable(run: (text: string, values?: readonly unknown[]) => Promise<pg.QueryResult>): PgQueryable {
   return {
     async rows<R>(text: string, values?: readonly unknown[]) {
@@ -156,6 +176,12 @@ function queryable(run: (text: string, values?: readonly unknown[]) => Promise<p
       return (await run(text, values)).rowCount ?? 0;
     },
   };
+}
+
+/** Runs `text` on a client, by name when it is a hot statement (`prepared`). */
+function run(client: pg.PoolClient, text: string, values?: readonly unknown[]): Promise<pg.QueryResult> {
+  const config = statement(text, values);
+  return typeof config === 'string' ? client.query(text, values as unknown[] | undefined) : client.query(config);
 }
 
 export class PgContext implements PgQueryable {
@@ -192,7 +218,10 @@ export class PgContext implements PgQueryable {
 
   async #pooled(text: string, values?: readonly unknown[]): Promise<pg.QueryResult> {
     try {
-      return await this.pool.query(text, values as unknown[] | undefined);
+      const config = statement(text, values);
+      return await (typeof config === 'string'
+        ? this.pool.query(text, values as unknown[] | undefined)
+        : this.pool.query(config));
     } catch (error) {
       throw mapError(error);
     }
@@ -215,7 +244,7 @@ export class PgContext implements PgQueryable {
   async tx<T>(job: (tx: PgTx) => Promise<T>, _opts: TxOptions = {}): Promise<T> {
     return this.#transaction(async (client) => {
       const changes: MailboxChange[] = [];
-      const q = queryable((text, values) => client.query(text, values as unknown[] | undefined));
+      const q = queryable((text, values) => run(client, text, values));
       const value = await job({ ...q, publish: (change) => changes.push(change) });
       return { value, changes };
     });
@@ -263,7 +292,7 @@ export class PgContext implements PgQueryable {
             savepoint = 'used';
           }
         }
-        return client.query(text, values as unknown[] | undefined);
+        return run(client, text, values);
       });
       const tx: PgTx = { ...q, publish: (change) => changes.push(change) };
       const shared = await prepare(tx);

@@ -26,7 +26,7 @@
 import { FLAG_SEEN, normalizeMailboxName } from '../normalize.js';
 import { type MailboxRowBase, toMailbox } from '../rows.js';
 import { type MailboxStatus, type MailboxStore, StoreConflictError, StoreNotFoundError } from '../types.js';
-import { isUniqueViolation, type PgContext, type PgQueryable, type PgTx, sqlState } from './db.js';
+import { isUniqueViolation, type PgContext, type PgQueryable, type PgTx, prepared, sqlState } from './db.js';
 import { nextUidValidity } from './uidvalidity.js';
 
 export interface MailboxRow extends MailboxRowBase {
@@ -68,18 +68,23 @@ export async function lockMailboxes(tx: PgTx, ids: readonly number[]): Promise<M
  * account in ascending id, and re-checks each row after waiting for it, so a mailbox renamed or
  * deleted meanwhile drops out and the target falls back to INBOX (which can be neither).
  */
+/** lockMailboxesByName's statement (hot: every batch of deliveries runs it, `prepared`). */
+const LOCK_BY_NAME = prepared(
+  `SELECT id, account_id, name FROM mailboxes
+   WHERE (account_id, name) IN (SELECT a, n FROM unnest($1::bigint[], $2::text[]) AS t(a, n))
+      OR (account_id = ANY($1::bigint[]) AND name = 'INBOX')
+   ORDER BY id FOR UPDATE`,
+);
+
 export async function lockMailboxesByName(
   tx: PgTx,
   targets: readonly { accountId: number; mailbox: string }[],
 ): Promise<({ id: number; account_id: number } | undefined)[]> {
   if (targets.length === 0) return [];
-  const rows = await tx.rows<{ id: number; account_id: number; name: string }>(
-    `SELECT id, account_id, name FROM mailboxes
-     WHERE (account_id, name) IN (SELECT a, n FROM unnest($1::bigint[], $2::text[]) AS t(a, n))
-        OR (account_id = ANY($1::bigint[]) AND name = 'INBOX')
-     ORDER BY id FOR UPDATE`,
-    [targets.map((t) => t.accountId), targets.map((t) => normalizeMailboxName(t.mailbox))],
-  );
+  const rows = await tx.rows<{ id: number; account_id: number; name: string }>(LOCK_BY_NAME, [
+    targets.map((t) => t.accountId),
+    targets.map((t) => normalizeMailboxName(t.mailbox)),
+  ]);
   const byKey = new Map(rows.map((r) => [`${r.account_id}\u0000${r.name}`, r]));
   return targets.map((t) => {
     const row =

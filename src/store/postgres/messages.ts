@@ -63,7 +63,7 @@ import {
   type StoreFlagsResult,
   StoreNotFoundError,
 } from '../types.js';
-import type { PgContext, PgQueryable, PgTx } from './db.js';
+import { type PgContext, type PgQueryable, type PgTx, prepared } from './db.js';
 import { bumpModseq, lockMailboxes } from './mailboxes.js';
 import { accountsOverQuota } from './quota.js';
 import { indexExistingBlob, indexNewBlob, searchText } from './search.js';
@@ -187,6 +187,23 @@ export async function insertMessage(
   return info;
 }
 
+/** insertBlobAndMessage's statement (hot: every delivery runs it, `prepared`). */
+const BLOB_AND_MESSAGE = prepared(
+  `WITH b AS (
+       INSERT INTO blobs (hash, size, refs, meta, data) VALUES ($1, $2, 0, $3, $4)
+       ON CONFLICT (hash) DO UPDATE SET hash = EXCLUDED.hash RETURNING id, refs
+     ), pending AS (
+       INSERT INTO search_pending (blob_id) SELECT id FROM b WHERE refs = 0 ON CONFLICT DO NOTHING
+     ), slot AS (
+       UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1, total_size = total_size + $2
+       WHERE id = $5 RETURNING uidnext - 1 AS first, highestmodseq AS modseq
+     ), added AS (
+       INSERT INTO messages (${MESSAGE_COLUMNS})
+       SELECT $5::bigint, slot.first, b.id, $2::bigint, $6::integer, $7::text, $8::bigint, slot.modseq FROM slot, b
+     )
+     SELECT b.id, slot.first, slot.modseq FROM b LEFT JOIN slot ON true`,
+);
+
 /**
  * putBlob and insertMessage in ONE statement (one round trip instead of two) when the blob goes
  * straight to its INSERT and is not indexed now (a small message: the common delivery); otherwise the
@@ -206,22 +223,16 @@ export async function insertBlobAndMessage(
     const blobId = await putBlob(tx, blob);
     return insertMessage(tx, { ...input, blobId, size });
   }
-  const row = await tx.one<{ id: number; first: number | null; modseq: number | null }>(
-    `WITH b AS (
-       INSERT INTO blobs (hash, size, refs, meta, data) VALUES ($1, $2, 0, $3, $4)
-       ON CONFLICT (hash) DO UPDATE SET hash = EXCLUDED.hash RETURNING id, refs
-     ), pending AS (
-       INSERT INTO search_pending (blob_id) SELECT id FROM b WHERE refs = 0 ON CONFLICT DO NOTHING
-     ), slot AS (
-       UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1, total_size = total_size + $2
-       WHERE id = $5 RETURNING uidnext - 1 AS first, highestmodseq AS modseq
-     ), added AS (
-       INSERT INTO messages (${MESSAGE_COLUMNS})
-       SELECT $5::bigint, slot.first, b.id, $2::bigint, $6::integer, $7::text, $8::bigint, slot.modseq FROM slot, b
-     )
-     SELECT b.id, slot.first, slot.modseq FROM b LEFT JOIN slot ON true`,
-    [blob.hash, size, blob.meta, blob.raw, input.mailboxId, input.flags, input.keywords, input.internalDate],
-  );
+  const row = await tx.one<{ id: number; first: number | null; modseq: number | null }>(BLOB_AND_MESSAGE, [
+    blob.hash,
+    size,
+    blob.meta,
+    blob.raw,
+    input.mailboxId,
+    input.flags,
+    input.keywords,
+    input.internalDate,
+  ]);
   if (!row) throw new Error('blob insert returned no row');
   if (row.first === null || row.modseq === null) throw new StoreNotFoundError(`no mailbox ${input.mailboxId}`);
   tx.publish({ kind: 'exists', mailboxId: input.mailboxId, uid: row.first, modseq: row.modseq });

@@ -15,7 +15,17 @@
  */
 import type { QuotaAdditions } from '../rows.js';
 import { quotaLimit } from '../types.js';
-import type { PgQueryable } from './db.js';
+import { type PgQueryable, prepared } from './db.js';
+
+/** The limits of accounts (hot statements: every batch of deliveries runs them, `prepared`). */
+const LIMITS = prepared('SELECT id, quota_bytes FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id');
+const LIMITS_LOCKED = prepared(
+  'SELECT id, quota_bytes FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE',
+);
+/** The usage of accounts, read after their rows are locked. */
+const USAGE = prepared(
+  'SELECT account_id, coalesce(sum(total_size), 0) AS used FROM mailboxes WHERE account_id = ANY($1::bigint[]) GROUP BY account_id',
+);
 
 /** The limits of the accounts that have one, and their usage: read under the lock of their rows. */
 export interface LockedQuota {
@@ -39,10 +49,9 @@ export async function lockQuota(
   if (accountIds.length === 0) return { limits, used };
   // With a default quota every account has a limit: read and lock them in one statement.
   const everyLimited = defaultQuotaBytes !== null;
-  const rows = await tx.rows<{ id: number; quota_bytes: number | null }>(
-    `SELECT id, quota_bytes FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id${everyLimited ? ' FOR UPDATE' : ''}`,
-    [[...new Set(accountIds)]],
-  );
+  const rows = await tx.rows<{ id: number; quota_bytes: number | null }>(everyLimited ? LIMITS_LOCKED : LIMITS, [
+    [...new Set(accountIds)],
+  ]);
   for (const row of rows) {
     const limit = quotaLimit({ defaultQuotaBytes }, { quotaBytes: row.quota_bytes });
     if (limit !== null) limits.set(row.id, limit);
@@ -52,11 +61,7 @@ export async function lockQuota(
   if (!everyLimited) {
     await tx.run('SELECT 1 FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE', [limited]);
   }
-  const usage = await tx.rows<{ account_id: number; used: number }>(
-    `SELECT account_id, coalesce(sum(total_size), 0) AS used FROM mailboxes
-     WHERE account_id = ANY($1::bigint[]) GROUP BY account_id`,
-    [limited],
-  );
+  const usage = await tx.rows<{ account_id: number; used: number }>(USAGE, [limited]);
   for (const id of limited) used.set(id, 0);
   for (const u of usage) used.set(u.account_id, u.used);
   return { limits, used };
