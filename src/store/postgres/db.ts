@@ -267,10 +267,11 @@ export class PgContext implements PgQueryable {
    * kept job's is released together with setting the next one (`RELEASE SAVEPOINT j; SAVEPOINT j`,
    * one simple query), one rolled back to stays set for the next job, and COMMIT releases the last.
    * Either way a job's outcome, the changes published and the UIDs are those of the attempt that
-   * committed.
+   * committed. `prepare` is told whether the attempt isolates (a job may then do the work of the jobs
+   * after it in one statement only when it does not: deliver.ts).
    */
   async txBatch<S, T>(
-    prepare: (tx: PgTx) => Promise<S>,
+    prepare: (tx: PgTx, isolated: boolean) => Promise<S>,
     jobs: readonly ((tx: PgTx, shared: S) => Promise<T>)[],
   ): Promise<BatchOutcome<T>[]> {
     /** Each job in a savepoint: after an attempt in which a job failed once it had sent a statement. */
@@ -295,7 +296,7 @@ export class PgContext implements PgQueryable {
         return run(client, text, values);
       });
       const tx: PgTx = { ...q, publish: (change) => changes.push(change) };
-      const shared = await prepare(tx);
+      const shared = await prepare(tx, isolate);
       kept.push(...changes);
       const outcomes: BatchOutcome<T>[] = [];
       for (const job of jobs) {

@@ -33,7 +33,7 @@ import {
 import type { PgContext, PgTx } from './db.js';
 import { PgGroupCommitter } from './groupcommit.js';
 import { lockMailboxesByName } from './mailboxes.js';
-import { insertBlobAndMessage, insertMessage, putBlob } from './messages.js';
+import { canInsertInBulk, insertBlobAndMessage, insertInBulk, insertMessage, putBlob } from './messages.js';
 import { insertQueueEntry } from './queue.js';
 import { type LockedQuota, lockQuota, overQuota } from './quota.js';
 
@@ -50,6 +50,12 @@ interface Locked {
   quota: LockedQuota;
   /** `accountId \0 mailbox` → the locked mailbox that target gets (its own, else INBOX), if any. */
   mailboxes: Map<string, number | undefined>;
+  /** The batch's deliveries, in order (to find the run of bulk ones that starts at a delivery). */
+  jobs: readonly Delivery[];
+  /** Whether deliveries may go in bulk (not when the attempt isolates each in a savepoint). */
+  bulk: boolean;
+  /** The outcomes of deliveries done (or refused) by a bulk statement run for an earlier delivery. */
+  done: Map<Delivery, { ok: true; value: DeliveryResult } | { ok: false; error: unknown }>;
 }
 
 const key = (accountId: number, mailbox: string) => `${accountId}\u0000${mailbox}`;
@@ -63,7 +69,7 @@ export interface PgDeliveries {
 
 export function pgDeliveries(ctx: PgContext, defaultQuotaBytes: number | null): PgDeliveries {
   const committer = new PgGroupCommitter<Delivery, Locked>(ctx, {
-    async prepare(tx, jobs) {
+    async prepare(tx, jobs, isolated) {
       const all = jobs.flatMap((j) => j.targets);
       const quota = await lockQuota(
         tx,
@@ -76,15 +82,18 @@ export function pgDeliveries(ctx: PgContext, defaultQuotaBytes: number | null): 
       distinct.forEach((t, i) => {
         mailboxes.set(key(t.accountId, t.mailbox), rows[i]?.id);
       });
-      return { quota, mailboxes };
+      return { quota, mailboxes, jobs, bulk: !isolated, done: new Map() };
     },
     run: runDelivery,
   });
 
-  async function runDelivery(tx: PgTx, job: Delivery, locked: Locked): Promise<DeliveryResult> {
+  /**
+   * What is decided before any statement (no savepoint for a refusal): the quota (throws
+   * OverQuotaError) and each target's locked mailbox (throws StoreNotFoundError).
+   */
+  function decide(job: Delivery, locked: Locked): { over: number[]; additions: QuotaAdditions; ids: number[] } {
     const { request, targets } = job;
     const size = request.raw.length;
-    // Decided before any statement (no savepoint for a refusal).
     const additions: QuotaAdditions = new Map();
     for (const t of targets) addBytes(additions, t.accountId, size);
     const over = overQuota(locked.quota, additions);
@@ -96,6 +105,77 @@ export function pgDeliveries(ctx: PgContext, defaultQuotaBytes: number | null): 
       if (id === undefined) throw new StoreNotFoundError(`no account ${t.accountId}`);
       return id;
     });
+    return { over, additions, ids };
+  }
+
+  /** Counts a kept delivery's bytes for the deliveries after it in the batch. */
+  function keep(locked: Locked, additions: QuotaAdditions): void {
+    const { used } = locked.quota;
+    for (const [accountId, bytes] of additions) {
+      const now = used.get(accountId);
+      if (now !== undefined) used.set(accountId, now + bytes);
+    }
+  }
+
+  /** A delivery that can go in a bulk statement: into mailboxes only, a small blob not indexed now. */
+  const bulkable = (job: Delivery) => !job.request.remote && job.targets.length > 0 && canInsertInBulk(job.blob);
+
+  /**
+   * Runs `job` and the bulkable deliveries right after it in one statement (insertInBulk): their
+   * refusals decided in order first, as each would have been alone; the outcomes of the others are
+   * kept for their own turn (which then sends nothing). A failure of the statement fails `job` after
+   * a statement: the batch runs again, each delivery in its savepoint (db.ts txBatch).
+   */
+  async function runBulk(tx: PgTx, job: Delivery, locked: Locked): Promise<DeliveryResult> {
+    // A refusal of `job` itself throws here, before any statement (the next delivery starts the bulk).
+    const first = decide(job, locked);
+    keep(locked, first.additions);
+    const run: { job: Delivery; over: number[]; ids: number[]; additions: QuotaAdditions }[] = [{ job, ...first }];
+    for (let i = locked.jobs.indexOf(job) + 1; i < locked.jobs.length && bulkable(locked.jobs[i]); i++) {
+      const next = locked.jobs[i];
+      try {
+        const decided = decide(next, locked);
+        keep(locked, decided.additions);
+        run.push({ job: next, ...decided });
+      } catch (error) {
+        locked.done.set(next, { ok: false, error });
+      }
+    }
+    const rows = run.flatMap((r) =>
+      r.job.targets.map((t, i) => ({
+        mailboxId: r.ids[i],
+        blob: r.job.blob,
+        flags: t.flags.bits,
+        keywords: t.flags.keywords.join(' '),
+        internalDate: r.job.internalDate,
+      })),
+    );
+    // One message per row, in the rows' order (each delivery's targets in turn).
+    const inserted = await insertInBulk(tx, rows);
+    let j = 0;
+    const results = run.map((r) => {
+      const local = r.job.targets.map((t) => {
+        const m = inserted[j++];
+        return { accountId: t.accountId, mailboxId: m.mailboxId, uid: m.uid };
+      });
+      return { local, queueId: null, overQuota: r.over };
+    });
+    run.forEach((r, k) => {
+      locked.done.set(r.job, { ok: true, value: results[k] });
+    });
+    return results[0];
+  }
+
+  async function runDelivery(tx: PgTx, job: Delivery, locked: Locked): Promise<DeliveryResult> {
+    const done = locked.done.get(job);
+    if (done) {
+      if (!done.ok) throw done.error;
+      return done.value;
+    }
+    if (locked.bulk && bulkable(job)) return runBulk(tx, job, locked);
+    const { request, targets } = job;
+    const size = request.raw.length;
+    const { over, additions, ids } = decide(job, locked);
     const local: DeliveryResult['local'] = [];
     let blobId: number | null = null;
     for (let i = 0; i < targets.length; i++) {
@@ -117,11 +197,7 @@ export function pgDeliveries(ctx: PgContext, defaultQuotaBytes: number | null): 
     if (blobId === null) blobId = await putBlob(tx, job.blob);
     const queueId = request.remote ? await insertQueueEntry(tx, blobId, request.remote, Date.now()) : null;
     // Kept (unless the whole batch fails, which makes a new `prepare`): later jobs count these bytes.
-    const { used } = locked.quota;
-    for (const [accountId, bytes] of additions) {
-      const now = used.get(accountId);
-      if (now !== undefined) used.set(accountId, now + bytes);
-    }
+    keep(locked, additions);
     return { local, queueId, overQuota: over };
   }
 

@@ -36,8 +36,11 @@ interface Pending<J> {
 }
 
 export interface GroupCommitSpec<J, S> {
-  /** Takes the batch's locks for all its jobs (top level, before any savepoint); its result is shared. */
-  prepare(tx: PgTx, jobs: readonly J[]): Promise<S>;
+  /**
+   * Takes the batch's locks for all its jobs (top level, before any savepoint); its result is shared.
+   * `isolated`: each job runs in its own savepoint (db.ts txBatch, after a job failed past a statement).
+   */
+  prepare(tx: PgTx, jobs: readonly J[], isolated: boolean): Promise<S>;
   /** Runs one job in its savepoint. */
   run(tx: PgTx, job: J, shared: S): Promise<unknown>;
 }
@@ -83,7 +86,7 @@ export class PgGroupCommitter<J, S> {
     const jobs = batch.map((p) => p.job);
     this.#inFlight = this.#ctx
       .txBatch(
-        (tx) => this.#spec.prepare(tx, jobs),
+        (tx, isolated) => this.#spec.prepare(tx, jobs, isolated),
         jobs.map((job) => (tx: PgTx, shared: S) => this.#spec.run(tx, job, shared)),
       )
       .then(

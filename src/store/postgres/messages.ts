@@ -187,6 +187,87 @@ export async function insertMessage(
   return info;
 }
 
+/** insertInBulk's statement (hot: every batch of deliveries runs it, `prepared`). */
+const BULK = prepared(
+  `WITH v AS (
+     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bytea[], $5::bigint[], $6::integer[], $7::text[], $8::bigint[])
+       WITH ORDINALITY AS v(hash, size, meta, data, mailbox_id, flags, keywords, internaldate, ord)
+   ), b AS (
+     INSERT INTO blobs (hash, size, refs, meta, data)
+     SELECT DISTINCT ON (hash) hash, size, 0, meta, data FROM v ORDER BY hash
+     ON CONFLICT (hash) DO UPDATE SET hash = EXCLUDED.hash RETURNING id, hash, refs
+   ), pending AS (
+     INSERT INTO search_pending (blob_id) SELECT id FROM b WHERE refs = 0 ON CONFLICT DO NOTHING
+   ), n AS (
+     SELECT mailbox_id, count(*) AS cnt, sum(size) AS bytes FROM v GROUP BY mailbox_id
+   ), slot AS (
+     UPDATE mailboxes m SET uidnext = m.uidnext + n.cnt, highestmodseq = m.highestmodseq + n.cnt,
+       total_size = m.total_size + n.bytes
+     FROM n WHERE m.id = n.mailbox_id
+     RETURNING m.id, m.uidnext - n.cnt AS first, m.highestmodseq - n.cnt AS modseq
+   ), k AS (
+     SELECT v.*, row_number() OVER (PARTITION BY v.mailbox_id ORDER BY v.ord) - 1 AS rank FROM v
+   ), r AS (
+     SELECT k.ord, k.mailbox_id, slot.first + k.rank AS uid, b.id AS blob_id, k.size, k.flags, k.keywords,
+       k.internaldate, slot.modseq + k.rank + 1 AS modseq
+     FROM k JOIN slot ON slot.id = k.mailbox_id JOIN b ON b.hash = k.hash
+   ), added AS (
+     INSERT INTO messages (${MESSAGE_COLUMNS})
+     SELECT mailbox_id, uid, blob_id, size, flags, keywords, internaldate, modseq FROM r
+   )
+   SELECT ord, mailbox_id, uid, blob_id, modseq FROM r ORDER BY ord`,
+);
+
+/** Whether a blob can go to insertInBulk: small (straight to its INSERT) and not indexed now. */
+export function canInsertInBulk(blob: PreparedBlob): boolean {
+  return blob.raw.length <= LOOKUP_FIRST_BYTES && blob.text === null;
+}
+
+/**
+ * Several messages, each with its blob (canInsertInBulk), into mailboxes this transaction has locked
+ * already (deliver.ts), in ONE statement: the blobs as putBlob stores them (a blob given twice is one
+ * row), then per mailbox the next UIDs and the next MODSEQs in the rows' order (one MODSEQ per
+ * message, as that many insertMessage calls would give: these are separate deliveries). The
+ * results are in the rows' order; `exists` is published for each. Throws StoreNotFoundError when a
+ * mailbox is missing (nothing of the statement then counts: the caller's transaction must not commit
+ * it, deliver.ts runs the batch again).
+ */
+export async function insertInBulk(
+  tx: PgTx,
+  rows: readonly {
+    mailboxId: number;
+    blob: PreparedBlob;
+    flags: number;
+    keywords: string;
+    internalDate: number;
+  }[],
+): Promise<MessageInfo[]> {
+  const found = await tx.rows<{ ord: number; mailbox_id: number; uid: number; blob_id: number; modseq: number }>(BULK, [
+    rows.map((r) => r.blob.hash),
+    rows.map((r) => r.blob.raw.length),
+    rows.map((r) => r.blob.meta),
+    rows.map((r) => r.blob.raw),
+    rows.map((r) => r.mailboxId),
+    rows.map((r) => r.flags),
+    rows.map((r) => r.keywords),
+    rows.map((r) => r.internalDate),
+  ]);
+  if (found.length !== rows.length) throw new StoreNotFoundError('a mailbox of a bulk delivery is missing');
+  return found.map((f, i) => {
+    const r = rows[i];
+    tx.publish({ kind: 'exists', mailboxId: f.mailbox_id, uid: f.uid, modseq: f.modseq });
+    return {
+      mailboxId: f.mailbox_id,
+      uid: f.uid,
+      blobId: f.blob_id,
+      size: r.blob.raw.length,
+      flags: joinFlags(r.flags, keywordList(r.keywords)),
+      internalDate: new Date(r.internalDate),
+      modseq: f.modseq,
+    };
+  });
+}
+
 /** insertBlobAndMessage's statement (hot: every delivery runs it, `prepared`). */
 const BLOB_AND_MESSAGE = prepared(
   `WITH b AS (

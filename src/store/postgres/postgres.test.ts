@@ -449,6 +449,58 @@ if (skip) {
       on1.off();
     });
 
+    it('a batch of plain deliveries (one statement): two mailboxes, a repeated message, a refusal between', async () => {
+      const small = raw('bulk-same');
+      const { account: a, inbox: ia } = await inboxOf();
+      // Room for two messages of b, not three.
+      const { account: b, inbox: ib } = await inboxOf(small.length * 2 + 10);
+      const to = (...ids: number[]) => ids.map((accountId) => ({ accountId, mailbox: 'INBOX' }));
+      const before = pgDeliveryStats(n1)!;
+      const blobs0 = (await n1.stats()).blobs;
+      const settled = await Promise.allSettled([
+        n1.deliver({ raw: raw('bulk-1'), meta: null, local: to(a.id) }),
+        n1.deliver({ raw: small, meta: null, local: to(a.id, b.id) }),
+        n1.deliver({ raw: small, meta: null, local: to(b.id) }),
+        // b is full now: refused before it sends anything; the delivery after it is kept.
+        n1.deliver({ raw: small, meta: null, local: to(b.id) }),
+        n1.deliver({ raw: raw('bulk-2'), meta: null, local: to(a.id) }),
+      ]);
+      const after = pgDeliveryStats(n1)!;
+      assert.deepEqual(
+        { batches: after.batches - before.batches, jobs: after.jobs - before.jobs },
+        { batches: 1, jobs: 5 },
+      );
+      assert.deepEqual(
+        settled.map((r) => r.status),
+        ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
+      );
+      assert.ok((settled[3] as PromiseRejectedResult).reason instanceof OverQuotaError);
+      const uidsOf = (i: number) =>
+        (settled[i] as PromiseFulfilledResult<{ local: { mailboxId: number; uid: number }[] }>).value.local.map(
+          (l) => `${l.mailboxId === ia.id ? 'a' : 'b'}${l.uid}`,
+        );
+      assert.deepEqual([0, 1, 2, 4].map(uidsOf), [['a1'], ['a2', 'b1'], ['b2'], ['a3']]);
+      for (const [box, n] of [
+        [ia, 3],
+        [ib, 2],
+      ] as const) {
+        const list = await n2.messages.list(box.id);
+        assert.deepEqual(
+          list.map((m) => m.uid),
+          Array.from({ length: n }, (_, i) => i + 1),
+        );
+        const modseqs = list.map((m) => m.modseq);
+        assert.deepEqual(
+          modseqs,
+          [...new Set(modseqs)].sort((x, y) => x - y),
+          'one MODSEQ per message, ascending with the UIDs',
+        );
+        assert.equal((await n2.mailboxes.getById(box.id))?.highestModseq, modseqs.at(-1));
+      }
+      assert.equal((await n2.stats()).blobs - blobs0, 3, 'the repeated message is one blob');
+      assert.equal(await n2.accounts.usage(b.id), small.length * 2);
+    });
+
     it('concurrent flag changes from both nodes lose nothing, each with its own MODSEQ', async () => {
       const { account, inbox } = await inboxOf();
       await n1.deliver({ raw: raw(), meta: null, local: [{ accountId: account.id, mailbox: 'INBOX' }] });
