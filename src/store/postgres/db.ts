@@ -12,9 +12,12 @@
  *   (SQLSTATE 40001, 40P01) a few times with jitter, and returns only after COMMIT returned, which with
  *   `synchronous_commit = on` (PostgreSQL's default) means the change is durable. A job must therefore
  *   be safe to run again: it may not have effects outside the database.
- * - `txBatch` is the same for several jobs in one transaction (the group commit, groupcommit.ts): each
- *   job in its own savepoint, rolled back alone when it throws; the whole batch retried on 40001/40P01;
- *   resolved after COMMIT with each job's outcome, and only the kept jobs' changes published.
+ * - `txBatch` is the same for several jobs in one transaction (the group commit, groupcommit.ts): a job
+ *   that throws is refused alone (before it sent a statement: nothing to undo; after: the batch runs
+ *   again with each job in its own savepoint, rolled back alone); the whole batch retried on
+ *   40001/40P01; resolved after COMMIT with each job's outcome, and only the kept jobs' changes
+ *   published.
+ * - The hot statements (`prepared`) run as named prepared statements.
  * - Mailbox changes a job reports through `tx.publish` are handed to `onCommit` after COMMIT only
  *   (feed.ts reads them back from the tables: NOTIFY is a hint, the tables are the truth), and `tx`
  *   resolves once `onCommit` has: this node's subscribers of the changed mailboxes have the events

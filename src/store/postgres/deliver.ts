@@ -1,6 +1,6 @@
 /**
  * `Store.deliver` on PostgreSQL: the concurrent deliveries of a node go through one group commit
- * (groupcommit.ts), each in its own savepoint of the batch's transaction.
+ * (groupcommit.ts), in one transaction.
  *
  * Invariants:
  * - The batch locks first, for all its deliveries at once and in db.ts's order: the rows of the
@@ -12,12 +12,18 @@
  *   would for one write.
  * - The quota is decided in the write transaction, under the lock, as before: a delivery sees the
  *   committed usage plus the bytes of the deliveries kept before it in its batch (their bytes are added
- *   to the batch's `used` when they succeed; a rolled-back one adds nothing). A refusal (OverQuotaError,
- *   `DeliveryRequest.overQuota`) and a target without a mailbox are decided before the delivery sends a
- *   statement, so they cost no savepoint.
- * - UIDs are taken in the delivery's savepoint from the locked mailbox row (messages.ts
- *   `insertMessage`): a delivery rolled back gives its UIDs back before the next one of the batch takes
- *   them, so UIDs stay dense and ascending in commit order (batch order within a batch).
+ *   to the batch's `used` when they are kept; a refused one adds nothing). A refusal (OverQuotaError,
+ *   `DeliveryRequest.overQuota`) and a target without a mailbox are decided in JavaScript before the
+ *   delivery sends a statement, so they need no savepoint.
+ * - The plain deliveries (`bulkable`: into mailboxes only, a small blob not indexed now) that follow
+ *   each other in the batch go in one statement (messages.ts `insertInBulk`), run by the first of them;
+ *   their refusals are decided first, in order, as each would have been alone, and the others' turns
+ *   then only hand out the outcomes. Not when the attempt isolates (db.ts txBatch: after a delivery
+ *   failed past a statement every delivery runs alone, in its savepoint).
+ * - UIDs are taken from the locked mailbox row in batch order (messages.ts `insertInBulk`,
+ *   `insertMessage`), one MODSEQ per message: a failed attempt gives all its UIDs back (the batch runs
+ *   again), a delivery rolled back to its savepoint gives its UIDs back before the next one takes them,
+ *   so UIDs stay dense and ascending in commit order (batch order within a batch).
  * - A delivery is safe to run again (a retried batch runs all of them): it has no effect outside the
  *   transaction, and its quota state comes from the batch's `prepare`.
  */
