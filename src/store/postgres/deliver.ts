@@ -4,8 +4,9 @@
  *
  * Invariants:
  * - The batch locks first, for all its deliveries at once and in db.ts's order: the rows of the
- *   target accounts that have a limit (quota.ts `lockQuota`, ascending id, with their usage), then the
- *   target mailboxes and each target account's INBOX (`lockMailboxesByName`, ascending id). The rows
+ *   target accounts that have a limit (quota.ts `lockQuota`, ascending id), then the target mailboxes
+ *   and each target account's INBOX (`lockMailboxesByName`, ascending id, with the usage of those
+ *   accounts read in the same statement, after their lock). The rows
  *   stay locked to COMMIT; a delivery locks nothing else but its blob row (putBlob) and inserts its
  *   queue entry. So the writers of one mailbox on this node share one lock and one WAL flush instead of
  *   waiting in turn for each other's COMMIT, and the other nodes' writers wait for the batch as they
@@ -81,10 +82,13 @@ export function pgDeliveries(ctx: PgContext, defaultQuotaBytes: number | null): 
         tx,
         defaultQuotaBytes,
         all.map((t) => t.accountId),
+        { readUsage: false },
       );
       const mailboxes = new Map<string, number | undefined>();
       const distinct = [...new Map(all.map((t) => [key(t.accountId, t.mailbox), t])).values()];
-      const rows = await lockMailboxesByName(tx, distinct);
+      // The quota accounts' usage comes with the mailbox locks (one statement, after the account locks).
+      const { rows, used } = await lockMailboxesByName(tx, distinct, [...quota.limits.keys()]);
+      for (const [id, bytes] of used) quota.used.set(id, bytes);
       distinct.forEach((t, i) => {
         mailboxes.set(key(t.accountId, t.mailbox), rows[i]?.id);
       });

@@ -8,7 +8,8 @@
  *   committed bytes: concurrent writes cannot overshoot together. With a default quota (every account
  *   has a limit) the rows are read and locked in one statement; the usage is read in the next one,
  *   after the lock (at READ COMMITTED a statement that waited for the lock would see an older sum).
- * - A batch of deliveries (deliver.ts) locks and reads once for all its jobs (`lockQuota`), decides
+ * - A batch of deliveries (deliver.ts) locks and reads once for all its jobs (`lockQuota` without the
+ *   usage, which comes with the mailbox locks of the next statement, `lockMailboxesByName`), decides
  *   each job with `overQuota`, and adds the bytes of each job it keeps to `used` itself, so the jobs
  *   after it in the batch see them as they would see a committed write.
  * - The limit is `quotaLimit`: the account's own quota, else the store's default; none: never over.
@@ -43,6 +44,7 @@ export async function lockQuota(
   tx: PgQueryable,
   defaultQuotaBytes: number | null,
   accountIds: readonly number[],
+  opts: { readUsage?: boolean } = {},
 ): Promise<LockedQuota> {
   const limits = new Map<number, number>();
   const used = new Map<number, number>();
@@ -61,6 +63,8 @@ export async function lockQuota(
   if (!everyLimited) {
     await tx.run('SELECT 1 FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE', [limited]);
   }
+  // readUsage false: the caller reads it in its next statement, still after the lock (deliver.ts).
+  if (opts.readUsage === false) return { limits, used };
   const usage = await tx.rows<{ account_id: number; used: number }>(USAGE, [limited]);
   for (const id of limited) used.set(id, 0);
   for (const u of usage) used.set(u.account_id, u.used);
