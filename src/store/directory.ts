@@ -36,9 +36,10 @@ export class DirectoryReads {
     };
   }
 
-  /** Reads `query` at once when the store can (else nothing yet: each read goes on its own). */
+  /** Reads `query` at once when the store can and it asks something (else each read goes on its own). */
   static async prefetch(store: Store, query: DirectoryQuery): Promise<DirectoryReads> {
-    const facts = store.accounts.lookup ? await store.accounts.lookup(query) : null;
+    const asks = [query.domains, query.aliases, query.accounts, query.localParts].some((l) => l && l.length > 0);
+    const facts = store.accounts.lookup && asks ? await store.accounts.lookup(query) : null;
     return new DirectoryReads(store, query, facts);
   }
 
