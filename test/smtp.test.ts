@@ -111,7 +111,22 @@ describe('SMTP (lab mode, the default)', () => {
     await c.cmd('EHLO x.example');
     await c.cmd('MAIL FROM:<>');
     assert.match(await c.cmd('RCPT TO:<nobody@example.test>'), /^550 5\.1\.1 /);
+    // RFC 5322 §3.2.4: "alice" quoted is alice (Postfix agrees); a quoted name that needs its quotes is not.
+    assert.match(await c.cmd('RCPT TO:<"alice"@example.test>'), /^250 2\.1\.5 /);
+    assert.match(await c.cmd('RCPT TO:<"ali ce"@example.test>'), /^550 5\.1\.1 /);
     assert.match(await c.cmd('RCPT TO:<someone@elsewhere.example>'), /^554 5\.7\.1 .*Relay access denied/);
+    c.close();
+  });
+
+  it('accepts RCPT TO:<Postmaster> without a domain when the hostname is no mail domain (RFC 5321 §4.5.1)', async () => {
+    const c = await connect();
+    await c.cmd('EHLO x.example');
+    await c.cmd('MAIL FROM:<>');
+    // mx.example.test is the hostname, not a local domain: the bare name goes to example.test's postmaster.
+    assert.match(await c.cmd('RCPT TO:<Postmaster>'), /^250 2\.1\.5 Recipient <postmaster@mx\.example\.test> OK$/);
+    assert.match(await c.cmd('RCPT TO:<postmaster@mx.example.test>'), /^250 2\.1\.5 /);
+    assert.match(await c.cmd('RCPT TO:<postmaster@elsewhere.example>'), /^554 5\.7\.1 /);
+    await c.cmd('RSET');
     c.close();
   });
 
@@ -266,6 +281,9 @@ describe('SMTP (lab mode, the default)', () => {
     const c = await connect();
     await c.cmd('EHLO x.example');
     assert.match(await c.cmd(`AUTH PLAIN ${plain('alice@example.test', 'wrong')}`), /^535 5\.7\.8 /);
+    // RFC 4954 §8: an empty challenge is "334" SP, the space included; "*" cancels with 501.
+    assert.equal(await c.cmd('AUTH PLAIN'), '334 ');
+    assert.match(await c.cmd('*'), /^501 5\.0\.0 /);
     assert.match(await c.cmd('AUTH LOGIN'), /^334 VXNlcm5hbWU6$/);
     assert.match(await c.cmd(Buffer.from('alice@example.test').toString('base64')), /^334 UGFzc3dvcmQ6$/);
     assert.match(await c.cmd(Buffer.from('secret').toString('base64')), /^235 2\.7\.0 /);

@@ -270,6 +270,62 @@ describe('web lab API', () => {
     }
   });
 
+  it('shows an IMAP session in IDLE whole once its lines have left memory: transcript, live stream, capture', async () => {
+    const c = await LineClient.connect(pb.ports.imap);
+    try {
+      const until = async (tag: string) => {
+        for (;;) {
+          const line = await c.line();
+          if (line.startsWith(`${tag} `)) return line;
+        }
+      };
+      assert.match(await c.line(), /^\* OK /);
+      c.send(`a1 LOGIN ${ALICE} ${ALICE_PASSWORD}`);
+      assert.match(await until('a1'), /^a1 OK/);
+      c.send('a2 SELECT INBOX');
+      assert.match(await until('a2'), /^a2 OK/);
+      c.send('a3 IDLE');
+      assert.equal(await c.line(), '+ idling');
+      const port = c.socket.localPort;
+      const { sessions } = await alice.json<{ sessions: Summary[] }>('GET', '/api/sessions?proto=imap&active=1');
+      const id = sessions.find((s) => s.remotePort === port)?.id ?? '';
+      const texts = async () => {
+        const r = await alice.json<{ events: Annotated[] }>('GET', `/api/sessions/${id}`);
+        return r.events.map((e) => `${e.seq} ${e.type} ${e.text}`);
+      };
+      const shown = await eventually('the IDLE continuation in the transcript', async () => {
+        const t = await texts();
+        return t.some((l) => l.endsWith('out + idling')) && t;
+      });
+      const capture = await alice.json<{ bytes: number }>('GET', `/api/sessions/${id}/capture`);
+      // Nothing else is live in this server now: once the history has the session, memory holds none of it.
+      // (`postbode status` is a process of its own: a few polls a second at most.)
+      await eventually(
+        'the session to leave memory',
+        async () => /web lab: 1 live sessions holding 0 events and 0 bytes of capture/.test(pb.cli(['status']).stdout),
+        15_000,
+      );
+      assert.deepEqual(await texts(), shown);
+      assert.deepEqual(await alice.json<{ bytes: number }>('GET', `/api/sessions/${id}/capture`), capture);
+      const live = await SseReader.open(alice, `/api/sessions/${id}/stream`, 5000);
+      for (const line of shown) {
+        const seq = Number(line.split(' ')[0]);
+        await live.next<Annotated>('event', (e) => e.seq === seq);
+      }
+      c.send('DONE');
+      assert.match(await until('a3'), /^a3 OK/);
+      const done = await live.next<Annotated>('event', (e) => e.type === 'out' && e.text.startsWith('a3 OK'));
+      assert.equal(done.annotation?.answers?.command, 'IDLE');
+      assert.equal(live.seen<Annotated>('event').length, shown.length + 2);
+      live.close();
+      const transcript = await (await alice.req('GET', `/api/sessions/${id}/transcript.txt`)).text();
+      assert.match(transcript, /C: a1 LOGIN alice@example\.test <redacted>/);
+      assert.match(transcript, /C: DONE/);
+    } finally {
+      c.close();
+    }
+  });
+
   it('shows a user only their sessions: those they logged in to, and port-25 ones that name them', async () => {
     const c = await LineClient.connect(pb.ports.submission);
     let port = 0;

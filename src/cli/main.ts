@@ -17,7 +17,7 @@ import { DataDirAccessError } from '../server/data-dir.js';
 import { DiskMonitor, type DiskStatus, formatBytes } from '../server/disk.js';
 import { NodeKeysError } from '../server/node-keys.js';
 import { startServer } from '../server/server.js';
-import { type NodeStatus, nodesStatus } from '../server/status.js';
+import { type LabMemory, type NodeStatus, nodesStatus } from '../server/status.js';
 import {
   databaseFile,
   describeLocation,
@@ -177,6 +177,12 @@ export function buildProgram(out: (line: string) => void = (l) => console.log(l)
       if (m) {
         out(
           `memory: ${formatBytes(m.rss)} resident; JavaScript heap ${formatBytes(m.heapUsed)} used of ${formatBytes(m.heapTotal)}, buffers ${formatBytes(m.arrayBuffers)}`,
+        );
+      }
+      const lab = status.lab;
+      if (lab) {
+        out(
+          `web lab: ${lab.liveSessions} live sessions holding ${lab.heldEvents} events and ${formatBytes(lab.heldCaptureBytes)} of capture; exercise models for ${lab.checkModels} of ${lab.checkedSessions} sessions`,
         );
       }
       if (status.nodes) for (const line of formatNodes(status.nodes, status.node)) out(line);
@@ -386,6 +392,8 @@ interface StatusReply {
   log?: LogStats | null;
   /** Absent from servers older than the memory line. */
   memory?: { rss: number; heapUsed: number; heapTotal: number; arrayBuffers: number };
+  /** Absent with the web lab off, and from servers older than the lab line. */
+  lab?: LabMemory;
   /** Several nodes over one store (PostgreSQL): this node's name and every node. */
   node?: string;
   nodes?: NodeStatus[];

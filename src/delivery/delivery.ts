@@ -54,6 +54,7 @@
  *   MAX_GENERATED_DEPTH deep.
  */
 import type { Logger } from '../log.js';
+import { canonicalMailbox } from '../mail/address-syntax.js';
 import { parseMessage } from '../mail/parse.js';
 import { DirectoryReads } from '../store/directory.js';
 import {
@@ -244,7 +245,7 @@ export class Delivery {
    * PostgreSQL; deeper alias targets are read one by one.
    */
   async resolve(address: string): Promise<Resolution> {
-    const lower = address.toLowerCase();
+    const lower = canonicalMailbox(address).toLowerCase();
     const domain = lower.slice(lower.lastIndexOf('@') + 1);
     const base = this.#withoutDetail(lower);
     const names = base === null ? [lower] : [lower, base];
@@ -254,7 +255,15 @@ export class Delivery {
       accounts: names,
       usage: true,
     });
-    if (!(await reads.hasDomain(domain))) return { kind: 'remote' };
+    if (!(await reads.hasDomain(domain))) {
+      // RFC 5321 §4.5.1: RCPT TO:<Postmaster> without a domain MUST be accepted. SMTP reads it as
+      // postmaster@<hostname>; when the hostname is no mail domain here, it is the first local domain's.
+      if (lower === `postmaster@${this.opts.hostname.toLowerCase()}`) {
+        const first = (await this.store.domains.list()).sort()[0];
+        if (first !== undefined) return this.resolve(`postmaster@${first}`);
+      }
+      return { kind: 'remote' };
+    }
     const accounts = new Map<number, Account>();
     const remote = new Set<string>();
     const seen = new Set<string>();

@@ -47,6 +47,19 @@ describe('COMPRESS=DEFLATE (RFC 4978)', () => {
     await waitFor(() => inflated, /e OK \[READ-WRITE\]/);
     assert.match(inflated, /c OK NOOP completed/);
     assert.match(inflated, /d NO \[COMPRESSIONACTIVE\]/);
+    // IDLE inside the compressed stream: a delivery is announced at once; DONE comes in two pieces.
+    const send = (text: string) => {
+      deflate.write(text);
+      deflate.flush(zlib.constants.Z_SYNC_FLUSH);
+    };
+    send('f IDLE\r\n');
+    await waitFor(() => inflated, /\+ idling\r\n$/);
+    const id = (await h.store.accounts.get('alice@example.test'))?.id ?? 0;
+    await h.deliver(id, 'Subject: zipped\r\n\r\nbody\r\n');
+    await waitFor(() => inflated, /\* 1 EXISTS\r\n/);
+    send('DO');
+    send('NE\r\n');
+    await waitFor(() => inflated, /f OK IDLE terminated\r\n$/);
     socket.destroy();
   });
 });

@@ -220,14 +220,26 @@ describe('IMAP conformance (imaptest) regressions', () => {
     assert.equal(r.status, 'OK', r.tagged);
     assert.match(r.tagged, /^t\d+ OK \[EXPUNGEISSUED\] Some messages were already expunged$/);
     assert.deepEqual(r.untagged, [
+      '* 2 FETCH (UID 2 FLAGS (\\Recent \\Deleted))', // the flag change is told first; the EXPUNGE not yet
       '* 1 FETCH (BODY[TEXT] {8}\r\nbody a\r\n)',
       '* 3 FETCH (BODY[TEXT] {8}\r\nbody c\r\n)',
-      '* 2 FETCH (UID 2 FLAGS (\\Recent \\Deleted))', // the flag change may be told; the EXPUNGE not yet
     ]);
     // Nothing missing: a plain OK.
     assert.match((await c.cmd('FETCH 1 (BODY.PEEK[TEXT])')).tagged, /^t\d+ OK FETCH completed$/);
     assert.deepEqual(await ok(c, 'NOOP'), ['* 2 EXPUNGE', '* 2 RECENT']);
     assert.match((await c.cmd('FETCH 1:2 (BODY.PEEK[TEXT])')).tagged, /^t\d+ OK FETCH completed$/);
+  });
+
+  it('SELECT or EXAMINE while a mailbox is selected sends OK [CLOSED] first, without QRESYNC too (RFC 9051 §6.3.2)', async () => {
+    const { c } = await fresh([message('a')]);
+    assert.ok(!(await ok(c, 'SELECT INBOX')).some((l) => l.includes('[CLOSED]')), 'nothing was selected');
+    const again = await ok(c, 'EXAMINE INBOX');
+    assert.equal(again[0], '* OK [CLOSED] Previous mailbox closed');
+    // A SELECT that fails still closed the mailbox: CLOSED, then NO, and nothing is selected.
+    const failed = await c.cmd('SELECT Nosuch');
+    assert.deepEqual(failed.untagged, ['* OK [CLOSED] Previous mailbox closed']);
+    assert.equal(failed.status, 'NO');
+    assert.ok(!(await ok(c, 'SELECT INBOX')).some((l) => l.includes('[CLOSED]')));
   });
 
   describe('RECENT after EXPUNGE (RFC 3501 §7.3.2), IMAP4rev1 only', () => {

@@ -429,17 +429,30 @@ describe('IMAP message commands', () => {
       // RFC 5530 §3: the others are answered, so the command succeeded: OK [EXPUNGEISSUED], as Dovecot.
       assert.match(r.tagged, /^t\d+ OK \[EXPUNGEISSUED\] /);
       assert.deepEqual(r.untagged, [
+        // The flag change before the expunge is told before the answer (RFC 9051 §7.4.1 only holds back
+        // EXPUNGE). c selected first, so the messages are \\Recent in c (RFC 3501 §2.3.2).
+        '* 2 FETCH (UID 2 FLAGS (\\Recent \\Deleted))',
         '* 1 FETCH (BODY[HEADER.FIELDS (Subject)] {14}\r\nSubject: a\r\n\r\n)',
         '* 3 FETCH (BODY[HEADER.FIELDS (Subject)] {14}\r\nSubject: c\r\n\r\n)',
-        // The flag change before the expunge may be told (RFC 9051 §7.4.1 only holds back EXPUNGE).
-        // c selected first, so the messages are \\Recent in c (RFC 3501 §2.3.2).
-        '* 2 FETCH (UID 2 FLAGS (\\Recent \\Deleted))',
       ]);
       // Flags come from the session's view, so FLAGS of message 2 still works.
       assert.deepEqual(await ok(c, 'FETCH 2 (FLAGS)'), ['* 2 FETCH (FLAGS (\\Recent \\Deleted))']);
       assert.deepEqual(await ok(c, 'NOOP'), ['* 2 EXPUNGE', '* 2 RECENT']);
       assert.deepEqual(await ok(c, 'FETCH 2 (BODY.PEEK[HEADER.FIELDS (Subject)])'), [
         '* 2 FETCH (BODY[HEADER.FIELDS (Subject)] {14}\r\nSubject: c\r\n\r\n)',
+      ]);
+    });
+    it("FLAGS after another session's STORE are today's: the change is told first, never after old flags", async () => {
+      const { c, user } = await fresh([msg('a'), msg('b')]);
+      await ok(c, 'SELECT INBOX');
+      const other = await h.connect({ user });
+      await ok(other, 'SELECT INBOX');
+      await ok(other, 'STORE 2 +FLAGS.SILENT (\\Flagged)');
+      // Before: '* 2 FETCH (FLAGS (\\Recent))' (the view's old flags), then the change after it.
+      assert.deepEqual(await ok(c, 'FETCH 1:2 (FLAGS)'), [
+        '* 2 FETCH (UID 2 FLAGS (\\Recent \\Flagged))',
+        '* 1 FETCH (FLAGS (\\Recent))',
+        '* 2 FETCH (FLAGS (\\Recent \\Flagged))',
       ]);
     });
   });

@@ -92,9 +92,9 @@ export class SelectedMailbox {
   /**
    * The keywords the client was told of by FLAGS, by lower-case name. RFC 3501 §7.2.6 / RFC 9051
    * §7.3.5: a keyword first used after SELECT is announced by a new FLAGS response before a FETCH
-   * shows it (see `learnKeywords`).
+   * shows it (see `learnKeywords`). Made for the first keyword: most mailboxes have none.
    */
-  readonly keywords = new Map<string, string>();
+  #keywords: Map<string, string> | null = null;
   /** How many messages are \Recent in this session. */
   recentCount = 0;
   /** The recent count the client was last told (by SELECT's RECENT, EXISTS + RECENT, or RECENT). */
@@ -144,14 +144,20 @@ export class SelectedMailbox {
     this.#recentTold = this.recentCount;
   }
 
-  /** Adds the keywords among `flags` to `keywords`; true if any was new. */
+  /** The keywords the client was told of (see `#keywords`), as first spelled. */
+  keywords(): string[] {
+    return this.#keywords ? [...this.#keywords.values()] : [];
+  }
+
+  /** Adds the keywords among `flags` to the known ones; true if any was new. */
   learnKeywords(flags: readonly string[]): boolean {
     let added = false;
     for (const f of flags) {
       if (f.startsWith('\\')) continue;
       const k = f.toLowerCase();
-      if (!this.keywords.has(k)) {
-        this.keywords.set(k, f);
+      this.#keywords ??= new Map();
+      if (!this.#keywords.has(k)) {
+        this.#keywords.set(k, f);
         added = true;
       }
     }

@@ -18,7 +18,10 @@ describe('IMAP session core', () => {
     assert.match((await c.cmd('LOGIN alice@example.test wrong')).tagged, /^t\d+ NO \[AUTHENTICATIONFAILED\]/);
     const ok = await c.cmd('LOGIN alice@example.test pw');
     assert.match(ok.tagged, /^t\d+ OK \[CAPABILITY .*IDLE.*\] LOGIN completed/);
-    assert.match((await c.cmd('LOGIN alice@example.test pw')).tagged, /BAD/);
+    // The refusal names the state the command needs, not the one it lacks a mailbox for.
+    assert.match((await c.cmd('LOGIN alice@example.test pw')).tagged, /^t\d+ BAD LOGIN is only valid before login$/);
+    assert.match((await c.cmd('STARTTLS')).tagged, /^t\d+ BAD STARTTLS is only valid before login$/);
+    assert.match((await c.cmd('FETCH 1 FLAGS')).tagged, /^t\d+ BAD FETCH needs a selected mailbox/);
     assert.match((await c.cmd('FOO')).tagged, /^t\d+ BAD Unknown command/i);
     assert.match((await c.cmd('SELECT')).tagged, /^t\d+ BAD Syntax error/);
     const bye = await c.cmd('LOGOUT');
@@ -59,6 +62,50 @@ describe('IMAP session core', () => {
     assert.ok(Date.now() - started < 1000);
     c.write('DONE\r\n');
     assert.match((await c.until(tag)).tagged, /OK IDLE terminated/);
+  });
+
+  it('ends IDLE with DONE split across packets, pipelined after IDLE, or followed by a command', async () => {
+    const id = (await h.store.accounts.get('alice@example.test'))!.id;
+    const c = await h.connect();
+    await c.cmd('SELECT INBOX');
+    const exists = async () => {
+      await h.deliver(id, 'Subject: more\r\n\r\nbody\r\n');
+      assert.match(await c.line(), /^\* \d+ EXISTS$/);
+      assert.match(await c.line(), /^\* \d+ RECENT$/); // IMAP4rev1
+    };
+    // One byte at a time, with a delivery announced between the bytes: still in IDLE until the CRLF.
+    let tag = c.nextTag();
+    c.write(`${tag} IDLE\r\n`);
+    assert.equal(await c.line(), '+ idling');
+    c.write('D');
+    await exists();
+    c.write('o');
+    c.write('N');
+    await exists();
+    c.write('e\r');
+    await exists();
+    c.write('\n');
+    assert.match((await c.until(tag)).tagged, /OK IDLE terminated/);
+    // IDLE and DONE in one packet, with a command after them.
+    tag = c.nextTag();
+    c.write(`${tag} IDLE\r\nDONE\r\nz1 NOOP\r\n`);
+    assert.equal(await c.line(), '+ idling');
+    assert.match((await c.until(tag)).tagged, /OK IDLE terminated/);
+    assert.match((await c.until('z1')).tagged, /^z1 OK/);
+    // Anything but DONE ends IDLE with BAD; the session goes on.
+    tag = c.nextTag();
+    c.write(`${tag} IDLE\r\n`);
+    assert.equal(await c.line(), '+ idling');
+    await exists();
+    c.write('z2 NOOP\r\n');
+    assert.match((await c.until(tag)).tagged, /BAD Expected DONE/);
+    assert.equal((await c.cmd('NOOP')).status, 'OK');
+    // The end of input in IDLE ends the session.
+    tag = c.nextTag();
+    c.write(`${tag} IDLE\r\n`);
+    assert.equal(await c.line(), '+ idling');
+    c.socket.end();
+    await assert.rejects(c.line(), /connection closed/);
   });
 
   it('answers a bad tag with * BAD and keeps going', async () => {

@@ -20,11 +20,18 @@ import type { Logger } from '../log.js';
 import { ClientGoneError, type Connection } from '../net/connection.js';
 import { type Account, type Store, StoreFullError } from '../store/types.js';
 import { capabilities } from './capabilities.js';
+import type { Idling } from './commands/idle.js';
 import { COMMANDS, type ImapCommand, parseCommand } from './commands/index.js';
 import { SHUTDOWN_BYE } from './commands/types.js';
 import type { AnnounceSink, SelectedMailbox } from './selected.js';
 import { type RespCode, ResponseBuilder, type Status } from './wire/encoder.js';
-import { type AssembledCommand, CommandAssembler, readCommand } from './wire/framing.js';
+import {
+  type AssembledCommand,
+  CommandAssembler,
+  DEFAULT_FRAMING_LIMITS,
+  type FramingLimits,
+  readCommand,
+} from './wire/framing.js';
 
 /** RFC 9051 §2.3.2 system flags that can be stored (FLAGS lists them with the keywords in use). */
 export const SYSTEM_FLAGS = ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'];
@@ -66,14 +73,18 @@ export class ImapSession {
    */
   user: Pick<Account, 'id' | 'address'> | null = null;
   selected: SelectedMailbox | null = null;
-  /** Extensions turned on with ENABLE (RFC 5161), upper-case. */
-  readonly enabled = new Set<string>();
+  /** Set by IDLE (commands/idle.ts): the loop waits for input with one promise, then lets it end IDLE. */
+  idling: Idling | null = null;
+  /** Extensions turned on with ENABLE (RFC 5161) or implicitly, upper-case; null until one is. */
+  #enabled: Set<string> | null = null;
   errors = 0;
   authFailures = 0;
   /** Set after AUTHENTICATE: the next line is redacted unless it is a known command (see #command). */
   #afterAuth = false;
   readonly stats = { commands: 0, fetched: 0, appended: 0 };
   #assembler: CommandAssembler;
+  /** The command limits before and after login, shared by the sessions of one `settings`. */
+  readonly #limits: SessionLimits;
 
   constructor(
     readonly conn: Connection,
@@ -81,21 +92,8 @@ export class ImapSession {
     readonly backend: ImapBackend,
     readonly log: Logger,
   ) {
-    const maxMessage = settings.maxMessageSize;
-    this.#assembler = new CommandAssembler({
-      // Before login a command is small (LOGIN, AUTHENTICATE, ID); after it only APPEND carries messages.
-      maxCommandSize: (ctx) =>
-        this.state === 'not-authenticated'
-          ? PRELOGIN_COMMAND_SIZE
-          : ctx.command === 'APPEND'
-            ? maxMessage + 1024 * 1024
-            : COMMAND_SIZE,
-      // Before login only small literals (a user name, a password) are accepted, so an unauthenticated
-      // client cannot make the server hold a message-sized literal.
-      maxLiteralSize: (ctx) =>
-        this.state === 'not-authenticated' ? 8192 : ctx.command === 'APPEND' ? maxMessage : 1024 * 1024,
-      nonSyncLiterals: 'plus',
-    });
+    this.#limits = limitsFor(settings);
+    this.#assembler = new CommandAssembler();
   }
 
   get store(): Store {
@@ -103,21 +101,32 @@ export class ImapSession {
   }
 
   /** UTF-8 mailbox names and strings (IMAP4rev2 or UTF8=ACCEPT enabled). */
+  /** Whether an extension (upper-case) is on. */
+  isEnabled(name: string): boolean {
+    return this.#enabled?.has(name) ?? false;
+  }
+
+  /** Turns an extension (upper-case) on. */
+  enable(name: string): void {
+    this.#enabled ??= new Set();
+    this.#enabled.add(name);
+  }
+
   get utf8(): boolean {
-    return this.enabled.has('IMAP4REV2') || this.enabled.has('UTF8=ACCEPT');
+    return this.isEnabled('IMAP4REV2') || this.isEnabled('UTF8=ACCEPT');
   }
 
   get rev2(): boolean {
-    return this.enabled.has('IMAP4REV2');
+    return this.isEnabled('IMAP4REV2');
   }
 
   /** CONDSTORE is on once enabled, or implicitly by QRESYNC or a CONDSTORE-using command (RFC 7162 §3.1). */
   get condstore(): boolean {
-    return this.enabled.has('CONDSTORE') || this.enabled.has('QRESYNC');
+    return this.isEnabled('CONDSTORE') || this.isEnabled('QRESYNC');
   }
 
   get qresync(): boolean {
-    return this.enabled.has('QRESYNC');
+    return this.isEnabled('QRESYNC');
   }
 
   /**
@@ -127,7 +136,7 @@ export class ImapSession {
    */
   enableCondstore(): void {
     if (this.condstore) return;
-    this.enabled.add('CONDSTORE');
+    this.enable('CONDSTORE');
     const sel = this.selected;
     if (sel) this.reply(null, 'OK', 'Highest', { code: 'HIGHESTMODSEQ', value: sel.highestModseq });
   }
@@ -233,7 +242,7 @@ export class ImapSession {
   sendFlagLists(): void {
     const sel = this.selected;
     if (!sel) return;
-    const flags = [...SYSTEM_FLAGS, ...sel.keywords.values()];
+    const flags = [...SYSTEM_FLAGS, ...sel.keywords()];
     this.send(this.builder().untagged().raw('FLAGS ').flags(flags).crlf());
     this.reply(
       null,
@@ -266,6 +275,18 @@ export class ImapSession {
     );
     try {
       while (this.state !== 'logout' && !this.conn.closed) {
+        const idling = this.idling;
+        if (idling) {
+          await this.conn.whenReadable();
+          this.idling = null;
+          await this.#endIdle(idling);
+          if (this.errors >= this.settings.maxErrors && (this.state as ImapState) !== 'logout') {
+            this.untagged('BYE Too many errors; closing the connection');
+            break;
+          }
+          continue;
+        }
+        this.#assembler.use(this.state === 'not-authenticated' ? this.#limits.beforeLogin : this.#limits.afterLogin);
         const input = await readCommand(this.conn, this.#assembler, {
           maxLineLength: this.settings.maxLineLength,
           continuation: () => this.conn.writeLine('+ Ready for literal data'),
@@ -311,6 +332,10 @@ export class ImapSession {
         }
       }
     } finally {
+      // The loop ended while in IDLE (the connection closed): stop announcing first.
+      const idling = this.idling;
+      this.idling = null;
+      await idling?.stop().catch(() => {});
       this.deselect();
       this.conn.flush();
     }
@@ -343,7 +368,7 @@ export class ImapSession {
     const { tag, command } = parsed;
     const spec = COMMANDS.get(command.name);
     if (!spec) return this.bad(tag, `${command.name} is not supported by this server`);
-    if (!spec.states.includes(this.state)) return this.bad(tag, wrongState(command.name, this.state));
+    if (!spec.states.includes(this.state)) return this.bad(tag, wrongState(command.name, this.state, spec.states));
     // A name that is not valid modified UTF-7 cannot come into existence (see Reader.invalidMailboxName);
     // other commands find no such mailbox and answer NO as usual.
     if (parsed.invalidMailboxName && (command.name === 'CREATE' || command.name === 'RENAME'))
@@ -352,18 +377,33 @@ export class ImapSession {
       if (this.state === 'selected' && this.selected?.needsDetails().length) await this.announce(false);
       await spec.run(this, tag, command as never);
     } catch (err) {
-      if (err instanceof ClientGoneError) {
-        this.state = 'logout';
-        return;
-      }
-      if (err instanceof StoreFullError) {
-        // RFC 5530 §3 [LIMIT]: a server-wide limit (the disk), not the user's quota ([OVERQUOTA]).
-        this.log.warn({ sid: this.conn.id, command: command.name }, 'imap: the store is full');
-        return this.no(tag, 'The server is out of storage space; try again later (deleting messages works)', 'LIMIT');
-      }
-      this.log.error({ err, sid: this.conn.id, command: command.name }, 'imap command failed');
-      this.no(tag, 'Internal server error; the problem was logged', 'SERVERBUG');
+      this.#failed(err, tag, command.name);
     }
+  }
+
+  /** The end of IDLE, answered as its command would be when it fails. */
+  async #endIdle(idling: Idling): Promise<void> {
+    try {
+      await idling.end();
+    } catch (err) {
+      this.#failed(err, idling.tag, 'IDLE');
+    }
+  }
+
+  /** Answers a command that threw: the client gone ends the session; else NO with the reason. */
+  #failed(err: unknown, tag: string, name: string): void {
+    if (err instanceof ClientGoneError) {
+      this.state = 'logout';
+      return;
+    }
+    if (err instanceof StoreFullError) {
+      // RFC 5530 §3 [LIMIT]: a server-wide limit (the disk), not the user's quota ([OVERQUOTA]).
+      this.log.warn({ sid: this.conn.id, command: name }, 'imap: the store is full');
+      this.no(tag, 'The server is out of storage space; try again later (deleting messages works)', 'LIMIT');
+      return;
+    }
+    this.log.error({ err, sid: this.conn.id, command: name }, 'imap command failed');
+    this.no(tag, 'Internal server error; the problem was logged', 'SERVERBUG');
   }
 
   #traceIn(assembled: AssembledCommand): void {
@@ -398,6 +438,44 @@ const PRELOGIN_COMMAND_SIZE = 64 * 1024;
 /** Largest command other than APPEND after login, literals included. */
 const COMMAND_SIZE = 2 * 1024 * 1024;
 
+interface SessionLimits {
+  beforeLogin: FramingLimits;
+  afterLogin: FramingLimits;
+}
+
+const LIMITS = new WeakMap<ImapSettings, SessionLimits>();
+
+/**
+ * The framing limits of a session's commands: one pair per `settings`, so that a session holds no
+ * closures of its own for them (they were ~0.2 KiB of every IDLE client).
+ */
+function limitsFor(settings: ImapSettings): SessionLimits {
+  let limits = LIMITS.get(settings);
+  if (!limits) {
+    const maxMessage = settings.maxMessageSize;
+    limits = {
+      // Before login a command is small (LOGIN, AUTHENTICATE, ID), and only small literals (a user
+      // name, a password) are accepted: an unauthenticated client cannot make the server hold a
+      // message-sized literal.
+      beforeLogin: {
+        ...DEFAULT_FRAMING_LIMITS,
+        maxCommandSize: PRELOGIN_COMMAND_SIZE,
+        maxLiteralSize: 8192,
+        nonSyncLiterals: 'plus',
+      },
+      // After login only APPEND carries messages.
+      afterLogin: {
+        ...DEFAULT_FRAMING_LIMITS,
+        maxCommandSize: (ctx) => (ctx.command === 'APPEND' ? maxMessage + 1024 * 1024 : COMMAND_SIZE),
+        maxLiteralSize: (ctx) => (ctx.command === 'APPEND' ? maxMessage : 1024 * 1024),
+        nonSyncLiterals: 'plus',
+      },
+    };
+    LIMITS.set(settings, limits);
+  }
+  return limits;
+}
+
 export type CommandOf<N extends ImapCommand['name']> = ImapCommand extends infer C
   ? C extends { name: infer M }
     ? N extends M
@@ -406,15 +484,11 @@ export type CommandOf<N extends ImapCommand['name']> = ImapCommand extends infer
     : never
   : never;
 
-function wrongState(name: string, state: ImapState): string {
-  switch (state) {
-    case 'not-authenticated':
-      return `${name} needs you to log in first (LOGIN user password, or AUTHENTICATE)`;
-    case 'authenticated':
-      return `${name} needs a selected mailbox (SELECT INBOX first)`;
-    default:
-      return `${name} is not allowed after login`;
-  }
+/** Why a command cannot run now: the text follows the states the command is valid in, not only the current one. */
+function wrongState(name: string, state: ImapState, valid: readonly ImapState[]): string {
+  if (state === 'not-authenticated') return `${name} needs you to log in first (LOGIN user password, or AUTHENTICATE)`;
+  if (!valid.includes('authenticated') && !valid.includes('selected')) return `${name} is only valid before login`;
+  return `${name} needs a selected mailbox (SELECT INBOX first)`;
 }
 
 function capitalize(s: string): string {

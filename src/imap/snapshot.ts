@@ -194,17 +194,17 @@ export class MailboxSnapshot {
       if (e.info === null && present) size--;
       else if (e.info !== null && !present) size++;
     }
-    const out = new Columns(size, this.flagLists);
+    const out = new Builder(size);
     // Runs of unchanged messages are copied whole; the edits go in between.
     let k = 0;
     for (const e of edits) {
       const at = this.lowerBound(e.uid);
-      out.copy(this, k, at);
+      out.copyRun(this, k, at);
       k = at;
       if (k < this.count && this.uids[k] === e.uid) k++;
       if (e.info) out.push(infoRow(e.info));
     }
-    out.copy(this, k, this.count);
+    out.copyRun(this, k, this.count);
     return out.done(this, next);
   }
 
@@ -275,97 +275,6 @@ function infoRow(info: MessageInfo): SnapshotRow {
   };
 }
 
-/**
- * The columns of a snapshot made from another by copying runs of it and adding rows (`apply`): the
- * flag table starts as the old one, so runs copy their flag ids as they are; `done` then keeps only the
- * lists in use, in order of first use, as every snapshot has them.
- */
-class Columns {
-  readonly uids: Uint32Array;
-  readonly modseqs: Float64Array;
-  readonly sizes: Float64Array;
-  readonly dates: Float64Array;
-  readonly blobIds: Float64Array;
-  readonly flagIds: Uint32Array;
-  readonly lists: (readonly string[])[];
-  #byKey: Map<string, number> | null = null;
-  n = 0;
-
-  constructor(size: number, lists: readonly (readonly string[])[]) {
-    this.uids = new Uint32Array(size);
-    this.modseqs = new Float64Array(size);
-    this.sizes = new Float64Array(size);
-    this.dates = new Float64Array(size);
-    this.blobIds = new Float64Array(size);
-    this.flagIds = new Uint32Array(size);
-    this.lists = [...lists];
-  }
-
-  /** Copies messages [from, to) of `s`. */
-  copy(s: MailboxSnapshot, from: number, to: number): void {
-    if (to <= from) return;
-    const n = this.n;
-    this.uids.set(s.uids.subarray(from, to), n);
-    this.modseqs.set(s.modseqs.subarray(from, to), n);
-    this.sizes.set(s.sizes.subarray(from, to), n);
-    this.dates.set(s.internalDates.subarray(from, to), n);
-    this.blobIds.set(s.blobIds.subarray(from, to), n);
-    this.flagIds.set(s.flagIds.subarray(from, to), n);
-    this.n = n + to - from;
-  }
-
-  push(r: SnapshotRow): void {
-    if (!this.#byKey) {
-      this.#byKey = new Map();
-      for (let id = 0; id < this.lists.length; id++) this.#byKey.set(this.lists[id].join(' '), id);
-    }
-    const key = r.flags.join(' ');
-    let id = this.#byKey.get(key);
-    if (id === undefined) {
-      id = this.lists.length;
-      this.lists.push(r.flags.length === 0 ? EMPTY_FLAGS : Object.freeze([...r.flags]));
-      this.#byKey.set(key, id);
-    }
-    const k = this.n++;
-    this.uids[k] = r.uid;
-    this.modseqs[k] = r.modseq;
-    this.sizes[k] = r.size;
-    this.dates[k] = r.internalDate;
-    this.blobIds[k] = r.blobId;
-    this.flagIds[k] = id;
-  }
-
-  done(from: MailboxSnapshot, asOf: number): MailboxSnapshot {
-    // The lists in use, in order of first use; flag ids renumbered when that is not the table as is.
-    const order = new Int32Array(this.lists.length).fill(-1);
-    const used: (readonly string[])[] = [];
-    const ids = this.flagIds;
-    for (let k = 0; k < ids.length && used.length < this.lists.length; k++) {
-      if (order[ids[k]] === -1) {
-        order[ids[k]] = used.length;
-        used.push(this.lists[ids[k]]);
-      }
-    }
-    let identity = used.length === this.lists.length;
-    for (let id = 0; identity && id < order.length; id++) identity = order[id] === id;
-    if (!identity) for (let k = 0; k < ids.length; k++) ids[k] = order[ids[k]];
-    return MailboxSnapshot.fromColumns(
-      { id: from.mailboxId, uidValidity: from.uidValidity },
-      asOf,
-      {
-        uids: this.uids,
-        modseqs: this.modseqs,
-        sizes: this.sizes,
-        internalDates: this.dates,
-        blobIds: this.blobIds,
-        flagIds: ids,
-        flagLists: used as string[][],
-      },
-      false,
-    );
-  }
-}
-
 /** Fills the columns of a new snapshot, interning flag lists in order of first use. */
 class Builder {
   readonly uids: Uint32Array;
@@ -412,35 +321,59 @@ class Builder {
     this.flagIds[k] = this.#intern(r.flags);
   }
 
-  /** Copies message `k` of `s` without making a row object. */
-  pushFrom(s: MailboxSnapshot, k: number): void {
+  /** The new id of flag list `old` of `s` (the snapshot copied from), interned on first use. */
+  #fromId(s: MailboxSnapshot, old: number): number {
     if (this.#from !== s) {
       this.#from = s;
       this.#fromIds = new Int32Array(s.flagLists.length).fill(-1);
     }
-    const ids = this.#fromIds!;
-    const old = s.flagIds[k];
+    const ids = this.#fromIds as Int32Array;
     if (ids[old] === -1) ids[old] = this.#intern(s.flagLists[old]);
+    return ids[old];
+  }
+
+  /** Copies message `k` of `s` without making a row object. */
+  pushFrom(s: MailboxSnapshot, k: number): void {
     const n = this.n++;
     this.uids[n] = s.uids[k];
     this.modseqs[n] = s.modseqs[k];
     this.sizes[n] = s.sizes[k];
     this.dates[n] = s.internalDates[k];
     this.blobIds[n] = s.blobIds[k];
-    this.flagIds[n] = ids[old];
+    this.flagIds[n] = this.#fromId(s, s.flagIds[k]);
+  }
+
+  /** Copies messages [from, to) of `s`: the number columns as blocks, the flag ids one by one. */
+  copyRun(s: MailboxSnapshot, from: number, to: number): void {
+    if (to <= from) return;
+    const n = this.n;
+    this.uids.set(s.uids.subarray(from, to), n);
+    this.modseqs.set(s.modseqs.subarray(from, to), n);
+    this.sizes.set(s.sizes.subarray(from, to), n);
+    this.dates.set(s.internalDates.subarray(from, to), n);
+    this.blobIds.set(s.blobIds.subarray(from, to), n);
+    for (let k = from; k < to; k++) this.flagIds[n + k - from] = this.#fromId(s, s.flagIds[k]);
+    this.n = n + to - from;
   }
 
   done(mailbox: { id: number; uidValidity: number } | MailboxSnapshot, asOf: number): MailboxSnapshot {
     const id = mailbox instanceof MailboxSnapshot ? mailbox.mailboxId : mailbox.id;
-    return MailboxSnapshot.fromColumns({ id, uidValidity: mailbox.uidValidity }, asOf, {
-      uids: this.uids.subarray(0, this.n),
-      modseqs: this.modseqs.subarray(0, this.n),
-      sizes: this.sizes.subarray(0, this.n),
-      internalDates: this.dates.subarray(0, this.n),
-      blobIds: this.blobIds.subarray(0, this.n),
-      flagIds: this.flagIds.subarray(0, this.n),
-      flagLists: this.lists as string[][],
-    });
+    // Filled to capacity, the columns are exactly the snapshot's own and need no copy.
+    const full = this.n === this.uids.length;
+    return MailboxSnapshot.fromColumns(
+      { id, uidValidity: mailbox.uidValidity },
+      asOf,
+      {
+        uids: this.uids.subarray(0, this.n),
+        modseqs: this.modseqs.subarray(0, this.n),
+        sizes: this.sizes.subarray(0, this.n),
+        internalDates: this.dates.subarray(0, this.n),
+        blobIds: this.blobIds.subarray(0, this.n),
+        flagIds: this.flagIds.subarray(0, this.n),
+        flagLists: this.lists as string[][],
+      },
+      !full,
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { domainNameError, mailboxError } from './address-syntax.js';
+import { canonicalMailbox, domainNameError, mailboxError } from './address-syntax.js';
 
 describe('mailboxError', () => {
   it('accepts valid addresses', () => {
@@ -14,6 +14,16 @@ describe('mailboxError', () => {
   it('needs SMTPUTF8 for non-ASCII', () => {
     assert.match(mailboxError('jürgen@example.de', false) ?? '', /SMTPUTF8/);
     assert.equal(mailboxError('jürgen@bücher.example', true), null);
+  });
+});
+
+describe('canonicalMailbox', () => {
+  it('unquotes a quoted local part that needs no quotes (RFC 5322 §3.2.4), and keeps the others', () => {
+    assert.equal(canonicalMailbox('"user"@example.test'), 'user@example.test');
+    assert.equal(canonicalMailbox('"a\\.b"@example.test'), 'a.b@example.test');
+    assert.equal(canonicalMailbox('"first.last"@example.test'), 'first.last@example.test');
+    for (const a of ['"john doe"@x.example', '"a..b"@x.example', '""@x.example', 'plain@x.example', '"x"y"@z.example'])
+      assert.equal(canonicalMailbox(a), a, a);
   });
 });
 

@@ -42,6 +42,21 @@ export function mailboxError(address: string, utf8: boolean): string | null {
 }
 
 /**
+ * The same mailbox with a quoted local part unquoted when the quotes are not needed: `"user"@d` and
+ * `"a\.b"@d` are `user@d` and `a.b@d` (RFC 5322 §3.2.4: the quotes are not part of the local part's
+ * meaning; RFC 5321 §4.1.2). Anything else is returned as given.
+ */
+export function canonicalMailbox(address: string): string {
+  if (!address.startsWith('"')) return address;
+  const at = address.lastIndexOf('@');
+  if (at < 2 || address[at - 1] !== '"') return address;
+  const quoted = address.slice(0, at);
+  if (!QUOTED.test(quoted)) return address;
+  const local = quoted.slice(1, -1).replace(/\\(.)/g, '$1');
+  return DOT_ATOM.test(local) ? `${local}${address.slice(at)}` : address;
+}
+
+/**
  * Checks a domain name for a local mail domain: IDNA (UTS #46, by WHATWG's domainToASCII) maps a
  * Unicode name to its A-labels, which must then be LDH labels (RFC 1035 §2.3.1, RFC 5890 §2.3.2.1) of at
  * most 63 octets, 253 in all. Returns an explanation when invalid, or null. The name is kept as given

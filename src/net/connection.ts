@@ -273,6 +273,14 @@ export class Connection {
    * and their closures that a session waiting for input (IMAP IDLE, for hours) holds all along.
    */
   #waitInput(): Promise<void> {
+    this.#beforeWait();
+    return new Promise<void>((resolve) => {
+      this.#wake = resolve;
+    });
+  }
+
+  /** What every wait for input does first: send pending output, and take input again if paused. */
+  #beforeWait(): void {
     this.flush();
     this.#turnLines = 0;
     if (this.#paused) {
@@ -280,8 +288,23 @@ export class Connection {
       if (this.#inflate) this.#pumpInflate();
       else this.#socket.resume();
     }
+  }
+
+  /**
+   * Resolves once there is something to read, or a read would not wait: buffered input, the end of
+   * input, an error, a timeout or a shutdown request. Reads nothing. For a session that waits for
+   * hours (IMAP IDLE): while it waits, it holds this one promise and one callback, where an awaited
+   * `readCommandLine` holds the chain of suspended async functions of every caller. Flushes pending
+   * output first, as every wait for input does.
+   */
+  whenReadable(): Promise<void> {
     return new Promise<void>((resolve) => {
-      this.#wake = resolve;
+      const check = (): void => {
+        if (this.hasBufferedInput || this.#eof || this.#closed || this.#timedOut || this.#shutdown) resolve();
+        else this.#wake = check;
+      };
+      this.#beforeWait();
+      check();
     });
   }
 

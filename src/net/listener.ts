@@ -2,7 +2,8 @@
  * Listeners: one TCP server per configured listener name, plain or implicit TLS, with per-IP and
  * total connection limits. The per-IP count is kept per protocol (SMTP, POP3, IMAP), so connections
  * of one protocol, such as trickling SMTP clients, cannot lock an address out of the others. Each accepted connection becomes a Connection handed to the protocol
- * engine's `run`; when it returns, the session summary is logged and the slot is freed.
+ * engine's `run`; when it returns, the session summary is logged and the slot is freed. Nothing per
+ * session waits on `run` but one reaction (no suspended function, no promise chain of its own).
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -45,6 +46,18 @@ export interface ListenerSpec {
   handler: SessionHandler;
 }
 
+/** An accepted connection, from its slot to its summary line (`NetServer.#ended`). */
+interface Accepted {
+  spec: ListenerSpec;
+  socket: net.Socket;
+  slot: string;
+  sid: string;
+  ip: string;
+  trace: SessionTrace;
+  started: number;
+  conn: Connection | null;
+}
+
 export class ListenError extends Error {
   override name = 'ListenError';
 }
@@ -61,8 +74,13 @@ export class NetServer {
     .padStart(4, '0');
   #stopping = false;
   #closed: Promise<unknown> = Promise.resolve();
-  /** Every accepted connection until its session has ended and its slot is freed. */
-  #running = new Set<Promise<void>>();
+  /**
+   * Accepted connections whose session has not ended and freed its slot yet, and who waits for that
+   * count to reach 0 (`#sessionsEnded`). A count, not a promise per connection: a session in IMAP IDLE
+   * for hours would hold that promise and its reactions all along.
+   */
+  #running = 0;
+  #whenNoneRunning: (() => void)[] = [];
   #refusals = 0;
   #lastRefusalLog = 0;
 
@@ -100,10 +118,13 @@ export class NetServer {
     // to what it sent (e.g. a failed login's, which comes after the failure delay); the session closes
     // the socket when it has answered everything and reads the end of input.
     const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
-      const running: Promise<void> = this.#accept(spec, socket)
-        .catch(() => {})
-        .finally(() => this.#running.delete(running));
-      this.#running.add(running);
+      this.#running++;
+      // #accept catches what it can meet; the catch here is the last resort (its promise is short-lived:
+      // the session itself is followed by `run(...).then`, see there).
+      this.#accept(spec, socket).catch((err: unknown) => {
+        this.deps.log.error({ err, listener: spec.name }, 'accepting a connection failed');
+        this.#done();
+      });
     });
     server.maxConnections = this.deps.limits.maxConnections + 100;
     const bind = (host: string) =>
@@ -161,22 +182,29 @@ export class NetServer {
       }
       if (!spec.implicitTls) socket.end(`${spec.handler.busyReply(refuse)}\r\n`);
       else socket.destroy();
+      this.#done();
       return;
     }
     this.#perIp.set(slot, count + 1);
     this.#total++;
     const sid = `${this.deps.sessionIdPrefix ?? ''}${this.#prefix}${(++this.#seq).toString(36).padStart(5, '0')}`;
-    const trace = new SessionTrace(this.deps.bus, sid);
-    const started = Date.now();
-    let conn: Connection | null = null;
-    let summary: Record<string, unknown> | undefined;
-    let failure: unknown = null;
+    const session: Accepted = {
+      spec,
+      socket,
+      slot,
+      sid,
+      ip,
+      trace: new SessionTrace(this.deps.bus, sid),
+      started: Date.now(),
+      conn: null,
+    };
+    let run: Promise<Record<string, unknown> | undefined>;
     try {
       let stream: net.Socket = socket;
       if (spec.implicitTls) stream = await this.#handshake(socket, spec.handler.idleTimeoutMs, sid);
-      conn = new Connection({
+      const conn = new Connection({
         socket: stream,
-        trace,
+        trace: session.trace,
         idleTimeoutMs: spec.handler.idleTimeoutMs,
         maxUnsent: this.deps.limits.maxUnsentOutput,
         minDataRate: this.deps.limits.minDataRate,
@@ -191,10 +219,11 @@ export class NetServer {
           localPort: socket.localPort ?? 0,
         },
       });
+      session.conn = conn;
       this.deps.bus.emit({
         type: 'open',
         sid,
-        t: started,
+        t: session.started,
         proto: spec.handler.protocol,
         listener: spec.name,
         remote: ip,
@@ -203,37 +232,60 @@ export class NetServer {
         localPort: conn.localPort,
         tls: spec.implicitTls,
       });
-      if (spec.implicitTls && this.deps.keylog?.has(sid)) trace.note(KEYLOG_NOTE);
+      if (spec.implicitTls && this.deps.keylog?.has(sid)) session.trace.note(KEYLOG_NOTE);
       this.#sessions.add(conn);
-      summary = await spec.handler.run(conn);
+      run = spec.handler.run(conn);
     } catch (err) {
-      failure = err;
-    } finally {
+      this.#ended(session, undefined, err);
+      return;
+    }
+    // Not awaited: this function ends here, so a session that lasts hours (IMAP IDLE) holds one
+    // reaction on its engine's promise, not also this function's suspended frame.
+    run.then(
+      (summary) => this.#ended(session, summary, null),
+      (err: unknown) => this.#ended(session, undefined, err),
+    );
+  }
+
+  /** A session has ended (or could not start): closes it, frees its slot and logs its summary line. */
+  #ended(session: Accepted, summary: Record<string, unknown> | undefined, failure: unknown): void {
+    try {
+      const { conn, spec, trace } = session;
       if (conn) {
         this.#sessions.delete(conn);
         conn.close();
         trace.close(failure ? 'error' : 'closed');
       } else {
-        socket.destroy();
+        session.socket.destroy();
       }
       this.#total--;
-      const left = (this.#perIp.get(slot) ?? 1) - 1;
-      if (left <= 0) this.#perIp.delete(slot);
-      else this.#perIp.set(slot, left);
+      const left = (this.#perIp.get(session.slot) ?? 1) - 1;
+      if (left <= 0) this.#perIp.delete(session.slot);
+      else this.#perIp.set(session.slot, left);
       const fields = {
-        sid,
+        sid: session.sid,
         listener: spec.name,
         proto: spec.handler.protocol,
-        remote: ip,
+        remote: session.ip,
         tls: conn?.tlsInfo?.protocol ?? null,
-        ms: Date.now() - started,
+        ms: Date.now() - session.started,
         in: conn?.bytesIn ?? 0,
         out: conn?.bytesOut ?? 0,
         ...summary,
       };
       if (failure && !isClientGone(failure)) this.deps.log.error({ ...fields, err: failure }, 'session failed');
       else this.deps.log.info(fields, 'session');
+    } catch (err) {
+      this.deps.log.error({ err, sid: session.sid }, 'ending a session failed');
+    } finally {
+      this.#done();
     }
+  }
+
+  /** One accepted connection less (see `#running`). */
+  #done(): void {
+    if (--this.#running > 0) return;
+    for (const wake of this.#whenNoneRunning.splice(0)) wake();
   }
 
   #handshake(socket: net.Socket, timeoutMs: number, sid: string): Promise<tls.TLSSocket> {
@@ -305,14 +357,12 @@ export class NetServer {
 
   /** Waits until every session has ended, or `ms` have passed. */
   async #sessionsEnded(ms: number): Promise<void> {
-    if (this.#running.size === 0 || ms <= 0) return;
+    if (this.#running === 0 || ms <= 0) return;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(this.#running),
-      new Promise<void>((r) => {
-        timer = setTimeout(r, ms);
-      }),
-    ]);
+    await new Promise<void>((resolve) => {
+      this.#whenNoneRunning.push(resolve);
+      timer = setTimeout(resolve, ms);
+    });
     clearTimeout(timer);
   }
 }

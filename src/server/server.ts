@@ -44,7 +44,7 @@ import { startControlSocket } from './control.js';
 import { checkDataDirAccess } from './data-dir.js';
 import { DiskMonitor } from './disk.js';
 import { checkNodeKeys } from './node-keys.js';
-import { type ListenerInfo, type ServerStatus, serverStatus } from './status.js';
+import { type LabMemory, type ListenerInfo, type ServerStatus, serverStatus } from './status.js';
 
 export interface RunningServer {
   config: Config;
@@ -125,6 +125,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         ...storage,
         sessions: netServer.sessionCount,
         node: nodeName(config),
+        lab: () => labMemory(lab.recorder, lab.exercises),
       });
     await startControl(dataDir, { bus, log, status }, cleanups);
 
@@ -325,6 +326,20 @@ function buildServices(
     worker = w;
   }
   return { auth, delivery, worker };
+}
+
+/** What the web lab holds in memory, for `postbode status` (null with the lab off). */
+function labMemory(recorder: SessionRecorder | null, exercises: ExerciseTracker | null): LabMemory | null {
+  if (!recorder) return null;
+  const held = recorder.held();
+  const checked = exercises?.held() ?? { sessions: 0, models: 0 };
+  return {
+    liveSessions: held.sessions,
+    heldEvents: held.events,
+    heldCaptureBytes: held.captureCost,
+    checkedSessions: checked.sessions,
+    checkModels: checked.models,
+  };
 }
 
 /**

@@ -70,6 +70,12 @@ export interface ServerStatus {
   log: LogStats | null;
   /** The process's memory in bytes (process.memoryUsage): resident, JavaScript heap, and outside it. */
   memory: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
+  /**
+   * What the web lab holds in memory (absent with the `http` listener off): live sessions, their
+   * events and capture held (a quiet session holds none once the history has them), and the live
+   * sessions the exercises' checker follows with the models it holds.
+   */
+  lab?: LabMemory;
   /** Several nodes over one store (PostgreSQL): this node's name. */
   node?: string;
   /** Several nodes over one store: every node with its heartbeat. */
@@ -79,6 +85,14 @@ export interface ServerStatus {
    * node (server/node-keys.ts), one line each; empty when they agree.
    */
   keys?: string[];
+}
+
+export interface LabMemory {
+  liveSessions: number;
+  heldEvents: number;
+  heldCaptureBytes: number;
+  checkedSessions: number;
+  checkModels: number;
 }
 
 export async function serverStatus(s: {
@@ -91,8 +105,11 @@ export async function serverStatus(s: {
   disk?: DiskMonitor;
   /** This node's name, when the store has several. */
   node?: string;
+  /** What the web lab holds (null: the lab is off). */
+  lab?: () => LabMemory | null;
 }): Promise<ServerStatus> {
   const nodes = await nodesStatus(s.store);
+  const lab = s.lab?.() ?? null;
   const keys = s.store.nodeKeys ? keyDifferences(await s.store.nodeKeys.list(), localKeyFiles(s.dataDir)) : undefined;
   return {
     product: PRODUCT,
@@ -108,6 +125,7 @@ export async function serverStatus(s: {
     disk: s.disk ? await s.disk.check() : null,
     log: logStats(),
     memory: memorySnapshot(),
+    ...(lab ? { lab } : {}),
     ...(nodes ? { node: s.node, nodes } : {}),
     ...(keys ? { keys } : {}),
   };

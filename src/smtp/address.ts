@@ -66,3 +66,11 @@ function findClosingBracket(s: string): number {
   }
   return -1;
 }
+
+/**
+ * RFC 3461 §4 xtext: printable ASCII from "!" to "~" except "+" and "=", and "+XX" for any other byte
+ * (two hex digits; lower-case ones are taken too, as Postfix does).
+ */
+export function isXtext(value: string): boolean {
+  return /^(?:[!-*,-<>-~]|\+[0-9A-Fa-f]{2})*$/.test(value);
+}

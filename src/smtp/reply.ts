@@ -25,7 +25,9 @@ export function formatReply(r: Reply): string[] {
   const prefix = r.enhanced ? `${r.enhanced} ` : '';
   return r.lines.map((line, i) => {
     const text = line.replace(CONTROL, '?');
-    return `${r.code}${i === r.lines.length - 1 ? ' ' : '-'}${prefix}${text}`.trimEnd();
+    const wire = `${r.code}${i === r.lines.length - 1 ? ' ' : '-'}${prefix}${text}`;
+    // RFC 4954 §8: `continue-req = "334" SP [base64]`, so an empty challenge is "334 ", space kept.
+    return r.code === 334 ? wire : wire.trimEnd();
   });
 }
 

@@ -109,6 +109,17 @@ describe('SMTP: the order of checks when a command is wrong in several ways', ()
     ]);
   });
 
+  it('DSN: ENVID and ORCPT must be xtext (RFC 3461 §4), a "+" only before two hex digits', async () => {
+    await dialogue('mx-lab', [
+      ['EHLO client.example', /^250-/],
+      ['MAIL FROM:<a@b.example> ENVID=a+zz', '501 5.5.4 Syntax: ENVID=<xtext of at most 100 characters>'],
+      ['MAIL FROM:<a@b.example> ENVID=a=b', '501 5.5.4 Syntax: ENVID=<xtext of at most 100 characters>'],
+      ['MAIL FROM:<a@b.example> ENVID=QQ+2B314159', '250 2.1.0 Sender <a@b.example> OK'],
+      [`RCPT TO:<${USER}> ORCPT=rfc822;a+zz@b.example`, '501 5.5.4 Syntax: ORCPT=rfc822;address'],
+      [`RCPT TO:<${USER}> ORCPT=rfc822;a+2Bb@b.example`, `250 2.1.5 Recipient <${USER}> OK`],
+    ]);
+  });
+
   it('RCPT: the sequence before the grammar; after a chunk RCPT is refused even without recipients', async () => {
     await dialogue('mx-lab', [
       ['RCPT TO:', '503 5.5.1 Send MAIL FROM first'],

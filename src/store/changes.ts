@@ -19,7 +19,8 @@ export interface ChangeBusOptions {
 }
 
 export class ChangeBus implements ChangeFeed {
-  readonly #listeners = new Map<number, Set<ChangeListener>>();
+  /** A mailbox's one listener as is (the common case: one session per mailbox), a Set for more. */
+  readonly #listeners = new Map<number, ChangeListener | Set<ChangeListener>>();
   readonly #onError: (error: unknown, change: MailboxChange) => void;
 
   constructor(options: ChangeBusOptions = {}) {
@@ -30,38 +31,47 @@ export class ChangeBus implements ChangeFeed {
   }
 
   subscribe(mailboxId: number, listener: ChangeListener): () => void {
-    let set = this.#listeners.get(mailboxId);
-    if (!set) {
-      set = new Set();
-      this.#listeners.set(mailboxId, set);
-    }
     // Wrap so that subscribing the same function twice gives two independent subscriptions.
     const entry: ChangeListener = (change) => listener(change);
-    set.add(entry);
+    const current = this.#listeners.get(mailboxId);
+    if (current === undefined) this.#listeners.set(mailboxId, entry);
+    else if (typeof current === 'function') this.#listeners.set(mailboxId, new Set([current, entry]));
+    else current.add(entry);
     return () => {
-      const current = this.#listeners.get(mailboxId);
-      if (!current) return;
-      current.delete(entry);
-      if (current.size === 0) this.#listeners.delete(mailboxId);
+      const now = this.#listeners.get(mailboxId);
+      if (now === entry) this.#listeners.delete(mailboxId);
+      else if (now instanceof Set) {
+        now.delete(entry);
+        if (now.size === 0) this.#listeners.delete(mailboxId);
+      }
     };
   }
 
   /** Delivers one committed change to the mailbox's listeners. */
   publish(change: MailboxChange): void {
-    const set = this.#listeners.get(change.mailboxId);
-    if (!set) return;
-    for (const listener of [...set]) {
-      if (!set.has(listener)) continue;
-      try {
-        listener(change);
-      } catch (error) {
-        this.#onError(error, change);
-      }
+    const current = this.#listeners.get(change.mailboxId);
+    if (current === undefined) return;
+    if (typeof current === 'function') {
+      this.#call(current, change);
+      return;
+    }
+    for (const listener of [...current]) {
+      if (current.has(listener)) this.#call(listener, change);
+    }
+  }
+
+  #call(listener: ChangeListener, change: MailboxChange): void {
+    try {
+      listener(change);
+    } catch (error) {
+      this.#onError(error, change);
     }
   }
 
   /** Number of subscriptions of a mailbox (for tests and stats). */
   listenerCount(mailboxId: number): number {
-    return this.#listeners.get(mailboxId)?.size ?? 0;
+    const current = this.#listeners.get(mailboxId);
+    if (current === undefined) return 0;
+    return typeof current === 'function' ? 1 : current.size;
   }
 }

@@ -808,8 +808,9 @@ export interface LoggedWire {
  *   an event whose (session, seq) already exists replaces it. Events of a session that is not in the
  *   store and not in the same batch are refused (StoreNotFoundError), nothing of the batch is kept.
  * - `list` returns newest first (by start, then id); `events` in ascending seq.
- * - `prune` removes whole sessions (with their events) beyond the newest `keep` and those that started
- *   before `startedBefore`; it returns how many sessions it removed.
+ * - `prune` removes whole finished sessions (with their events) beyond the newest `keep` finished ones
+ *   and those that started before `startedBefore`; it returns how many sessions it removed. Open
+ *   sessions (no end) are never pruned: the recorder reads a live session's start back from the store.
  * - `finishOpen` ends sessions that have no end (after a restart nothing is live any more).
  * - `wire` returns a session's payload chunks in the order appended; they go with their session.
  * - `delete` removes the named sessions with their events and wire bytes (ids not kept are ignored);

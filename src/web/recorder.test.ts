@@ -155,7 +155,7 @@ describe('SessionRecorder', () => {
     const t = openSession(bus);
     t.out('220 hi');
     const seen: (TraceEvent | null)[] = [];
-    const follow = r.follow(t.sid, (e) => seen.push(e));
+    const follow = await r.follow(t.sid, (e) => seen.push(e));
     assert.ok(follow);
     assert.deepEqual(
       follow.events.map((e) => e.type),
@@ -178,11 +178,7 @@ describe('SessionRecorder', () => {
     );
     assert.deepEqual(hidden, [], 'bob never authenticated in that session');
     stop();
-    assert.equal(
-      r.follow(t.sid, () => {}),
-      null,
-      'a closed session cannot be followed',
-    );
+    assert.equal(await r.follow(t.sid, () => {}), null, 'a closed session cannot be followed');
   });
 
   it('keeps at most maxEvents per session, plus the close', async () => {
@@ -201,7 +197,7 @@ describe('SessionRecorder', () => {
     // 20 long sessions (IDLE clients told of every delivery), 500 lines each: 10,000 events offered.
     const sessions = Array.from({ length: 20 }, () => openSession(bus, { proto: 'imap' }));
     for (let i = 0; i < 500; i++) for (const t of sessions) t.out(`* ${i + 1} EXISTS`);
-    const kept = sessions.map((t) => r.follow(t.sid, () => {})?.events.length ?? 0);
+    const kept = await Promise.all(sessions.map(async (t) => (await r.follow(t.sid, () => {}))?.events.length ?? 0));
     const total = kept.reduce((a, b) => a + b, 0);
     assert.ok(total <= 2000 + 20, `${total} events held by the live sessions`);
     for (const k of kept) assert.ok(k >= 100, `a session kept only ${k} events`);
@@ -209,7 +205,7 @@ describe('SessionRecorder', () => {
     const r2 = await recorder({ maxEvents: 5000, maxLiveEvents: 1_000_000 });
     const t = openSession(bus, { proto: 'imap' });
     for (let i = 0; i < 500; i++) t.out(`* ${i + 1} EXISTS`);
-    assert.ok((r2.follow(t.sid, () => {})?.events.length ?? 0) >= 500);
+    assert.ok(((await r2.follow(t.sid, () => {}))?.events.length ?? 0) >= 500);
   });
 
   it('applies retention and ends sessions a previous run left open', async () => {
@@ -220,8 +216,8 @@ describe('SessionRecorder', () => {
     await r.stop();
     assert.equal(
       (await store.sessionLog.list()).length,
-      3,
-      'retention applies as the batch is written: the open session and the newest 2 finished ones',
+      4,
+      'retention applies as the batch is written: the open session (never pruned) and the newest 3 finished ones',
     );
     r = await recorder({ historySessions: 3 });
     const left = await store.sessionLog.list();
@@ -325,6 +321,98 @@ describe('SessionRecorder', () => {
         allowed ? [null, [[11, plain]], null, null, null, null] : [null, null, null, null, null, null],
       );
     }
+  });
+
+  it('lets a quiet open session go from memory once the history has it, and shows it whole', async () => {
+    const r = await recorder({ flushMs: 3_600_000 }); // only the flushes the test asks for
+    const t = openSession(bus, { proto: 'imap' });
+    const say = (dir: 'in' | 'out', line: string) => {
+      if (dir === 'in') t.in(line);
+      else t.out(line);
+      t.wire(dir, Buffer.from(`${line}\r\n`));
+    };
+    say('out', '* OK ready');
+    say('in', 'a1 STARTTLS');
+    say('out', 'a1 OK go');
+    t.tls('TLSv1.3', 'TLS_AES_256_GCM_SHA384');
+    say('in', 'a2 LOGIN alice@example.org <redacted>');
+    t.auth('alice@example.org', true, 'LOGIN');
+    say('out', 'a2 OK LOGIN completed');
+    say('in', 'a3 IDLE');
+    say('out', '+ idling');
+    const whole = async () => {
+      const got = await r.get(admin, t.sid);
+      assert.ok(got && got !== 'forbidden');
+      return { events: got.events, encrypted: got.encrypted, wire: await r.wire(t.sid) };
+    };
+    const before = await whole();
+    assert.equal(before.events.length, 10);
+    await r.flush(); // written
+    assert.equal(r.held().events, 10);
+    await r.flush(); // quiet since: let go
+    assert.deepEqual(r.held(), { sessions: 1, events: 0, captureCost: 0 });
+    assert.ok(r.isLive(t.sid));
+    assert.deepEqual(await whole(), before);
+    const followed: (TraceEvent | null)[] = [];
+    const follow = await r.follow(t.sid, (e) => followed.push(e));
+    assert.deepEqual(follow?.events, before.events);
+    // It goes on: new events and bytes come after those let go, numbered and encrypted as the session's.
+    say('out', '* 1 EXISTS');
+    assert.deepEqual(
+      followed.map((e) => e?.type),
+      ['out'],
+    );
+    let now = await whole();
+    assert.deepEqual(now.events.slice(0, 10), before.events);
+    assert.deepEqual(now.wire.slice(0, before.wire.length), before.wire);
+    assert.equal(now.events.length, 11);
+    assert.equal(now.encrypted.at(-1), true);
+    assert.equal(now.wire.at(-1)?.data.toString(), '* 1 EXISTS\r\n');
+    await r.flush();
+    await r.flush();
+    assert.equal(r.held().events, 0);
+    say('in', 'DONE');
+    say('out', 'a3 OK IDLE terminated');
+    t.close('closed');
+    now = await whole();
+    assert.equal(now.events.length, 14);
+    assert.deepEqual(
+      now.events.map((e) => (e.type === 'open' ? 0 : e.seq)),
+      [0, ...Array.from({ length: 13 }, (_, i) => i + 1)],
+    );
+    await r.flush();
+    assert.equal(r.isLive(t.sid), false);
+    const stored = await store.sessionLog.get(t.sid);
+    assert.equal(stored?.events, 14);
+    const after = await whole();
+    assert.deepEqual(after.events, now.events);
+    assert.deepEqual(after.encrypted, now.encrypted);
+    assert.deepEqual(
+      after.wire.map((w) => [w.dir, w.t, w.data.toString()]),
+      now.wire.map((w) => [w.dir, w.t, w.data.toString()]),
+    );
+    assert.deepEqual(r.held(), { sessions: 0, events: 0, captureCost: 0 });
+  });
+
+  it('keeps a session whose history could not be written, and with the history off', async () => {
+    const r = await recorder({ flushMs: 3_600_000 });
+    const append = store.sessionLog.append;
+    store.sessionLog.append = () => Promise.reject(new Error('disk full'));
+    const t = openSession(bus, { proto: 'imap' });
+    t.out('* OK ready');
+    await r.flush(); // fails
+    store.sessionLog.append = append;
+    await r.flush();
+    await r.flush();
+    assert.equal(r.held().events, 2);
+    assert.equal((await r.follow(t.sid, () => {}))?.events.length, 2);
+    await r.stop();
+    const off = await recorder({ flushMs: 3_600_000, historySessions: 0 });
+    const u = openSession(bus, { proto: 'imap' });
+    u.out('* OK ready');
+    await off.flush();
+    await off.flush();
+    assert.equal(off.held().events, 2);
   });
 
   it('cuts a capture at captureBytes with a note; all live captures share maxLiveBytes', async () => {

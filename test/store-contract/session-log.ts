@@ -207,22 +207,31 @@ export function sessionLogContract(harness: () => StoreHarness): void {
       assert.deepEqual(ids(await log().list({ visibleTo: bob })), ['v5', 'v4', 'v3']);
     });
 
-    it('prunes to the newest N and by age, with their events', async () => {
-      const sessions = [1, 2, 3, 4, 5].map((n) => session(`p${n}`, { start: n * 100 }));
-      await log().append({ sessions, events: sessions.map((s) => event(s.id, 0)) });
+    it('prunes finished sessions to the newest N and by age, with their events; never an open one', async () => {
+      const sessions = [1, 2, 3, 4, 5].map((n) => session(`p${n}`, { start: n * 100, end: n * 100 + 50 }));
+      // Open (live somewhere): the oldest and the newest of all.
+      const open = [session('o1', { start: 50 }), session('o9', { start: 900 })];
+      await log().append({
+        sessions: [...sessions, ...open],
+        events: [...sessions, ...open].map((s) => event(s.id, 0)),
+      });
       assert.equal(await log().prune({ keep: 3 }), 2);
       assert.deepEqual(
         (await log().list()).map((s) => s.id),
-        ['p5', 'p4', 'p3'],
+        ['o9', 'p5', 'p4', 'p3', 'o1'],
       );
       assert.deepEqual(await log().events('p1'), []);
       assert.equal(await log().prune({ startedBefore: 401 }), 2);
       assert.deepEqual(
         (await log().list()).map((s) => s.id),
-        ['p5'],
+        ['o9', 'p5', 'o1'],
       );
       assert.equal(await log().prune({ keep: 0 }), 1);
-      assert.deepEqual(await log().list(), []);
+      assert.deepEqual(
+        (await log().list()).map((s) => s.id),
+        ['o9', 'o1'],
+      );
+      assert.equal((await log().events('o1')).length, 1);
     });
 
     it('deletes the named sessions with their events and wire, no others', async () => {

@@ -31,8 +31,7 @@ export const append = command({
       if (bad !== null)
         return s.bad(tag, `${bad} cannot be set; flags are \\Seen \\Answered \\Flagged \\Deleted \\Draft or keywords`);
       // RFC 6855 §4: the UTF8 form of APPEND belongs to UTF8=ACCEPT.
-      if (m.utf8 && !s.enabled.has('UTF8=ACCEPT'))
-        return s.bad(tag, 'APPEND UTF8 (...) needs ENABLE UTF8=ACCEPT first');
+      if (m.utf8 && !s.isEnabled('UTF8=ACCEPT')) return s.bad(tag, 'APPEND UTF8 (...) needs ENABLE UTF8=ACCEPT first');
     }
     const mailbox = await s.store.mailboxes.get(s.user!.id, cmd.mailbox);
     if (!mailbox) {

@@ -14,8 +14,8 @@ export const enable = command({
     const done: string[] = [];
     for (const cap of cmd.capabilities) {
       const upper = cap.toUpperCase();
-      if (ENABLEABLE.has(upper) && !s.enabled.has(upper)) {
-        s.enabled.add(upper);
+      if (ENABLEABLE.has(upper) && !s.isEnabled(upper)) {
+        s.enable(upper);
         done.push(cap);
       }
     }

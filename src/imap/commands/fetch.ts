@@ -93,8 +93,10 @@ function refusalOf(s: ImapSession, cmd: FetchCommand): string | null {
  */
 async function chooseMessages(s: ImapSession, cmd: FetchCommand, changedSince: number | null): Promise<number[]> {
   const sel = s.selected!;
-  // CHANGEDSINCE compares modseqs: bring the view up to date first (UID FETCH may apply expunges).
-  if (changedSince !== null) await s.announce(cmd.uid);
+  // Bring the view up to date first, so that FLAGS and MODSEQ are those of now, not of the last
+  // announcement (another session's STORE is told before the answer, not after it with the old flags);
+  // CHANGEDSINCE compares modseqs. Only UID FETCH may apply expunges (RFC 9051 §7.5.1).
+  await s.announce(cmd.uid);
   const indices = selectMessages(sel, cmd.set, cmd.uid);
   if (changedSince === null) return indices;
   if (cmd.modifiers.vanished && cmd.set.kind === 'set') {

@@ -42,8 +42,11 @@ async function open(
   // RFC 9051 §6.3.2: a SELECT first deselects, even if it then fails.
   const hadSelected = s.selected !== null;
   s.deselect();
-  if (hadSelected && s.qresync) s.untagged('OK [CLOSED] Previous mailbox closed');
-  if (condstore) s.enabled.add('CONDSTORE');
+  // RFC 9051 §6.3.2 (MUST) and RFC 7162 §3.2.11: [CLOSED] marks where the old mailbox's responses end.
+  // Sent to IMAP4rev1 sessions too, as Dovecot does: a client ignores a response code it does not know
+  // (RFC 3501 §7.1).
+  if (hadSelected) s.untagged('OK [CLOSED] Previous mailbox closed');
+  if (condstore) s.enable('CONDSTORE');
   const missing = () => s.no(tag, `Mailbox "${name}" does not exist; LIST "" "*" shows your mailboxes`, 'NONEXISTENT');
   const found = await s.store.mailboxes.get(s.user!.id, name);
   if (!found) return missing();

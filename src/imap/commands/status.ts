@@ -40,7 +40,7 @@ export async function statusResponse(
 ): Promise<ResponseBuilder | null> {
   const items = [...new Set(requested)];
   // RFC 7162 §3.1: STATUS (HIGHESTMODSEQ) is a CONDSTORE enabling command.
-  if (items.includes('HIGHESTMODSEQ')) s.enabled.add('CONDSTORE');
+  if (items.includes('HIGHESTMODSEQ')) s.enable('CONDSTORE');
   let st: Awaited<ReturnType<typeof s.store.mailboxes.status>>;
   try {
     st = await s.store.mailboxes.status(mailbox.id);

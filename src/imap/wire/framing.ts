@@ -179,7 +179,8 @@ export type FrameStep =
  * error and throws.
  */
 export class CommandAssembler {
-  readonly limits: FramingLimits;
+  /** The limits in force; `use` may swap them between commands (shared objects, not copied). */
+  limits: FramingLimits;
   #parts: Buffer[] = [];
   #literals: LiteralSpan[] = [];
   #size = 0;
@@ -194,6 +195,11 @@ export class CommandAssembler {
 
   constructor(limits: Partial<FramingLimits> = {}) {
     this.limits = { ...DEFAULT_FRAMING_LIMITS, ...limits };
+  }
+
+  /** Applies `limits` (kept as given, so sessions can share one object) from the next command on. */
+  use(limits: FramingLimits): void {
+    this.limits = limits;
   }
 
   /** What the assembler waits for next. */

@@ -1,6 +1,6 @@
 /** MAIL FROM (RFC 5321 §4.1.1.2) with SIZE (RFC 1870), BODY (RFC 6152), SMTPUTF8 (RFC 6531), DSN (RFC 3461). */
 import { mailboxError } from '../../mail/address-syntax.js';
-import { parsePathArgument } from '../address.js';
+import { isXtext, parsePathArgument } from '../address.js';
 import { R, reply } from '../reply.js';
 import { senderRefusal } from '../sender-check.js';
 import { defineCommand, type GrammarContext, ok, type Parsed, refuse, syntax } from './types.js';
@@ -51,7 +51,8 @@ function parseMail(args: string, { strict, esmtp, maxMessageSize }: GrammarConte
         break;
       }
       case 'ENVID':
-        if (!value || value.length > 100)
+        // RFC 3461 §4.4: ENVID is xtext ("+" followed by two hex digits for "+", "=" and other bytes).
+        if (!value || value.length > 100 || !isXtext(value))
           return refuse(reply(501, '5.5.4', 'Syntax: ENVID=<xtext of at most 100 characters>'));
         break;
       case 'AUTH':

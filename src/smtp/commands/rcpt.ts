@@ -1,7 +1,7 @@
 /** RCPT TO (RFC 5321 §4.1.1.3): accept local recipients, queue remote ones for authenticated users, never relay for strangers. */
 import { quotaRefusal } from '../../delivery/delivery.js';
 import { mailboxError } from '../../mail/address-syntax.js';
-import { parsePathArgument } from '../address.js';
+import { isXtext, parsePathArgument } from '../address.js';
 import { R, reply } from '../reply.js';
 import type { SmtpSession } from '../session.js';
 import { defineCommand, type GrammarContext, ok, type Parsed, refuse, submissionHintOf, syntax } from './types.js';
@@ -34,7 +34,15 @@ function parseRcpt(args: string, { strict }: GrammarContext): Parsed<RcptArgs> {
       }
       notify = values;
     } else if (key === 'ORCPT') {
-      if (!value || !/^[A-Za-z0-9-]+;.+/.test(value)) return syntax('Syntax: ORCPT=rfc822;address');
+      // RFC 3461 §4.2: addr-type ";" xtext; a utf-8 address (RFC 6533 §3) has its own escapes.
+      const semi = value?.indexOf(';') ?? -1;
+      const type = value?.slice(0, semi) ?? '';
+      if (
+        !value ||
+        !/^[A-Za-z0-9-]+;.+/.test(value) ||
+        (type.toLowerCase() !== 'utf-8' && !isXtext(value.slice(semi + 1)))
+      )
+        return syntax('Syntax: ORCPT=rfc822;address');
       orcpt = value;
     } else {
       return refuse(reply(555, '5.5.4', `Unsupported RCPT parameter ${key}`));

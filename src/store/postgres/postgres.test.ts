@@ -235,6 +235,51 @@ if (skip) {
       return { events, off };
     }
 
+    /**
+     * After `raws[i]` was delivered (meta `{ i }`) as `uids[i]` into an empty `inbox`: the UIDs are
+     * exactly 1..N on both nodes, each acknowledged delivery is the message stored under the UID it was
+     * told, the counts and usage add up, and every watcher hears each UID once, in UID order (= commit
+     * order).
+     */
+    async function assertDense(d: {
+      account: { id: number };
+      inbox: { id: number };
+      raws: Buffer[];
+      uids: number[];
+      watchers: { events: MailboxChange[]; off: () => void }[];
+    }): Promise<void> {
+      const n = d.raws.length;
+      const dense = Array.from({ length: n }, (_, i) => i + 1);
+      assert.deepEqual(
+        [...d.uids].sort((x, y) => x - y),
+        dense,
+      );
+      for (const store of [n1, n2]) {
+        assert.deepEqual(
+          (await store.messages.list(d.inbox.id)).map((m) => m.uid),
+          dense,
+        );
+        assert.equal((await store.mailboxes.getById(d.inbox.id))?.uidNext, n + 1);
+      }
+      const metas = await n2.messages.metaMany(d.inbox.id, d.uids);
+      d.raws.forEach((r, i) => {
+        assert.deepEqual(metas.get(d.uids[i]), { hash: sha256(r), meta: { i } });
+      });
+      assert.equal((await n1.stats()).messages, n);
+      assert.equal(
+        await n1.accounts.usage(d.account.id),
+        d.raws.reduce((sum, r) => sum + r.length, 0),
+      );
+      for (const on of d.watchers) {
+        await waitFor('all exists events', () => on.events.length >= n);
+        assert.deepEqual(
+          on.events.map((e) => (e.kind === 'exists' ? e.uid : -1)),
+          dense,
+        );
+        on.off();
+      }
+    }
+
     it('the change feed crosses nodes: a change on one reaches a subscriber on the other', async () => {
       const { account, inbox } = await inboxOf();
       const on1 = await watch(n1, inbox.id);
@@ -297,37 +342,7 @@ if (skip) {
           }),
         ),
       );
-      const uids = results.map((r) => r.local[0].uid);
-      assert.deepEqual(
-        [...uids].sort((x, y) => x - y),
-        Array.from({ length: n }, (_, i) => i + 1),
-      );
-      for (const store of [n1, n2]) {
-        assert.deepEqual(
-          (await store.messages.list(inbox.id)).map((m) => m.uid),
-          Array.from({ length: n }, (_, i) => i + 1),
-        );
-        assert.equal((await store.mailboxes.getById(inbox.id))?.uidNext, n + 1);
-      }
-      // Each acknowledged delivery is the message stored under the UID it was told.
-      const metas = await n2.messages.metaMany(inbox.id, uids);
-      raws.forEach((r, i) => {
-        assert.deepEqual(metas.get(uids[i]), { hash: sha256(r), meta: { i } });
-      });
-      assert.equal((await n1.stats()).messages, n);
-      assert.equal(
-        await n1.accounts.usage(account.id),
-        raws.reduce((sum, r) => sum + r.length, 0),
-      );
-      // Both nodes' subscribers hear every UID once, in UID order (= commit order).
-      for (const on of [on1, on2]) {
-        await waitFor('all exists events', () => on.events.length >= n);
-        assert.deepEqual(
-          on.events.map((e) => (e.kind === 'exists' ? e.uid : -1)),
-          Array.from({ length: n }, (_, i) => i + 1),
-        );
-        on.off();
-      }
+      await assertDense({ account, inbox, raws, uids: results.map((r) => r.local[0].uid), watchers: [on1, on2] });
     });
 
     it("one node's concurrent deliveries to one mailbox: batched, UIDs exactly 1..N, every acked message there once", async () => {
@@ -345,33 +360,7 @@ if (skip) {
       assert.equal(after.jobs - before.jobs, n);
       const batches = after.batches - before.batches;
       assert.ok(batches >= 3 && batches < n, `${n} deliveries in ${batches} transactions`);
-      const uids = results.map((r) => r.local[0].uid);
-      assert.deepEqual(
-        [...uids].sort((x, y) => x - y),
-        Array.from({ length: n }, (_, i) => i + 1),
-      );
-      assert.deepEqual(
-        (await n2.messages.list(inbox.id)).map((m) => m.uid),
-        Array.from({ length: n }, (_, i) => i + 1),
-      );
-      assert.equal((await n2.mailboxes.getById(inbox.id))?.uidNext, n + 1);
-      const metas = await n2.messages.metaMany(inbox.id, uids);
-      raws.forEach((r, i) => {
-        assert.deepEqual(metas.get(uids[i]), { hash: sha256(r), meta: { i } });
-      });
-      assert.equal((await n1.stats()).messages, n);
-      assert.equal(
-        await n1.accounts.usage(account.id),
-        raws.reduce((sum, r) => sum + r.length, 0),
-      );
-      for (const on of [on1, on2]) {
-        await waitFor('all exists events', () => on.events.length >= n);
-        assert.deepEqual(
-          on.events.map((e) => (e.kind === 'exists' ? e.uid : -1)),
-          Array.from({ length: n }, (_, i) => i + 1),
-        );
-        on.off();
-      }
+      await assertDense({ account, inbox, raws, uids: results.map((r) => r.local[0].uid), watchers: [on1, on2] });
     });
 
     it('a batch of deliveries with refused ones commits the others and rejects only those', async () => {

@@ -17,7 +17,9 @@
  * - Each session row records the node that wrote it (`node`); `finishOpen` ends only the open
  *   sessions of this node: a node that restarts must not end the live sessions of the others.
  * - Lists are newest first by start, then id in byte order (`COLLATE "C"`, as SQLite compares).
- * - Pruning deletes sessions; their chunks and bytes go by cascade in the same transaction.
+ * - Pruning deletes finished sessions only (an open one is live: its node's recorder reads its start
+ *   back from here; `finishOpen` ends those of a node that restarts); their chunks and bytes go by
+ *   cascade in the same transaction.
  * - Nothing is cached: the CLI and the other nodes read the history too.
  */
 import { decodeChunk, decodeWire, encodeChunk, encodeWire, type SessionRow, toSession } from '../sessionlog-codec.js';
@@ -212,12 +214,12 @@ export function pgSessionLog(ctx: PgContext): SessionLogStore {
       return ctx.tx(async (tx) => {
         let removed = 0;
         if (startedBefore !== undefined) {
-          removed += await tx.run('DELETE FROM log_sessions WHERE start < $1', [startedBefore]);
+          removed += await tx.run('DELETE FROM log_sessions WHERE start < $1 AND "end" IS NOT NULL', [startedBefore]);
         }
         if (keep !== undefined) {
           removed += await tx.run(
             `DELETE FROM log_sessions WHERE id IN
-               (SELECT id FROM log_sessions ORDER BY start DESC, id DESC OFFSET $1)`,
+               (SELECT id FROM log_sessions WHERE "end" IS NOT NULL ORDER BY start DESC, id DESC OFFSET $1)`,
             [Math.max(0, Math.floor(keep))],
           );
         }

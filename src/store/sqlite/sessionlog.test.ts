@@ -148,6 +148,7 @@ describe('sqlite session log', () => {
             remoteAddress: '192.0.2.3',
             remotePort: 40002,
             start,
+            end: start + 1, // finished: the prune below may take it
           });
         const chunk = (
           sessionId: string,

@@ -7,7 +7,8 @@
  *   the foreign key refuses events of unknown sessions, which rolls back the whole job.
  * - Reading a session's events decodes its chunks in insertion order; a later event with the same seq
  *   replaces an earlier one, and the result is sorted by seq.
- * - Pruning deletes sessions; their chunks go by cascade in the same transaction.
+ * - Pruning deletes finished sessions only (an open one is live: the recorder reads its start back from
+ *   here); their chunks go by cascade in the same transaction.
  * - A session's bytes (the lab's capture) are in `log_wire`, one row per session per batch: the
  *   chunks' bytes joined in one BLOB, their times, directions and lengths in `parts`.
  * - Nothing is cached: the CLI may read the history from another process.
@@ -171,13 +172,13 @@ export function sqliteSessionLog(ctx: SqliteContext): SessionLogStore {
       return ctx.write(() => {
         let removed = 0;
         if (startedBefore !== undefined) {
-          removed += ctx.sql('DELETE FROM log_sessions WHERE start < ?').run(startedBefore).changes;
+          removed += ctx.sql('DELETE FROM log_sessions WHERE start < ? AND end IS NOT NULL').run(startedBefore).changes;
         }
         if (keep !== undefined) {
           removed += ctx
             .sql(
               `DELETE FROM log_sessions WHERE id IN
-                 (SELECT id FROM log_sessions ORDER BY start DESC, id DESC LIMIT -1 OFFSET ?)`,
+                 (SELECT id FROM log_sessions WHERE end IS NOT NULL ORDER BY start DESC, id DESC LIMIT -1 OFFSET ?)`,
             )
             .run(Math.max(0, keep)).changes;
         }

@@ -9,10 +9,16 @@
  *   that logged in, the same client address, within the hour before the login).
  * - Live sessions are checked incrementally as the recorder writes each batch of the history
  *   (`SessionRecorder.subscribeBatches`): a model per live session is fed its new events, and the rules
- *   not yet done for it are asked again when it changed in a way a rule can see; the model goes when
+ *   not yet settled for it are asked again when it changed in a way a rule can see; the model goes when
  *   the session has closed. The batch callback
  *   does no I/O; crediting (attribution, store write, announcement) runs after it, one batch after
  *   another, off the sessions' hot path.
+ * - Only sessions a rule can still credit hold a model: none for a protocol without rules, none once
+ *   every rule of the session is settled (done, or an autoconfig rule whose login came without the
+ *   fetch), and none while the session is quiet (no batch for `QUIET_MS`: a client in IDLE for hours).
+ *   A quiet session's model is rebuilt from the history at its next batch, in the queue (I/O), before
+ *   that batch's events; its later batches follow it through the queue, so events are fed in order and
+ *   each once (by seq).
  * - Sessions of the history from before this process started are checked once, on demand (the first
  *   request for progress, `postbode exercises progress`), since the live check did not see them. The
  *   autoconfiguration fetches are kept in memory only, so `after` rules are checked live only.
@@ -27,7 +33,7 @@
  */
 import type { Logger } from '../../log.js';
 import { DirectoryReads } from '../../store/directory.js';
-import type { Account, ExerciseDone, Store } from '../../store/types.js';
+import type { Account, ExerciseDone, LoggedEvent, LoggedSession, Store } from '../../store/types.js';
 import type { TraceEvent } from '../../trace/bus.js';
 import type { ProgressEntry, SessionSummary } from '../api-types.js';
 import type { ExerciseTrackerLike } from '../context.js';
@@ -43,6 +49,8 @@ const PRESENCE_MS = 12 * 3600_000;
 const MAX_ADDRESSES = 10_000;
 /** Sessions of the history read per page when checking it. */
 const HISTORY_PAGE = 500;
+/** A live session without a batch for this long lets its model go (rebuilt at its next batch). */
+const QUIET_MS = 2000;
 
 /**
  * Which students use the web lab from which client address: each request of a logged-in mail user
@@ -244,6 +252,24 @@ interface Completion {
   at: number;
 }
 
+/** A live session being checked (see the header). */
+interface LiveCheck {
+  /** null while quiet (rebuilt from the history at its next batch) and once every rule is settled. */
+  model: SessionModel | null;
+  /** Seq of the last event fed to the model (-1: none yet). */
+  fed: number;
+  /** The model's version when the rules were last asked. */
+  checked: number;
+  /** Exercises this session did, or can no longer do (null: none yet; a few ids, so a list). */
+  settled: string[] | null;
+  /** Every rule of the session is settled: it needs no model any more. */
+  finished: boolean;
+  /** When its last batch came (Date.now()). */
+  seenAt: number;
+  /** Jobs of it waiting in the queue: while any do, its batches go through the queue too. */
+  queued: number;
+}
+
 export interface ExerciseTrackerOptions {
   store: Store;
   log: Logger;
@@ -260,8 +286,12 @@ export class ExerciseTracker implements ExerciseTrackerLike {
   readonly #store: Store;
   readonly #log: Logger;
   readonly #recorder: SessionRecorder | null;
-  /** Live sessions being checked: their model and the exercises they have done. */
-  readonly #live = new Map<string, { model: SessionModel; done: Set<string>; checked: number }>();
+  /** Live sessions being checked. */
+  readonly #live = new Map<string, LiveCheck>();
+  /** The rules checked live, by protocol (download rules are decided by `downloaded`). */
+  readonly #rules = new Map<string, Exercise[]>();
+  /** Lets quiet sessions' models go (see the header). */
+  #sweepTimer: NodeJS.Timeout | null = null;
   readonly #listeners = new Set<(entry: ProgressEntry) => void>();
   readonly #startedAt = Date.now();
   #work: Promise<void> = Promise.resolve();
@@ -282,7 +312,49 @@ export class ExerciseTracker implements ExerciseTrackerLike {
   async stop(): Promise<void> {
     this.#unsubscribe?.();
     this.#unsubscribe = null;
+    if (this.#sweepTimer) clearTimeout(this.#sweepTimer);
+    this.#sweepTimer = null;
     await this.#work;
+  }
+
+  /** Live sessions checked, and how many of them hold a model (for tests and status). */
+  held(): { sessions: number; models: number } {
+    let models = 0;
+    for (const live of this.#live.values()) if (live.model) models++;
+    return { sessions: this.#live.size, models };
+  }
+
+  /** Lets the models of sessions quiet for `quietMs` go now (the timer does it on its own). */
+  sweep(quietMs = QUIET_MS, now = Date.now()): void {
+    for (const live of this.#live.values()) {
+      if (live.model && live.queued === 0 && now - live.seenAt >= quietMs) live.model = null;
+    }
+  }
+
+  #scheduleSweep(): void {
+    if (this.#sweepTimer || !this.#unsubscribe) return;
+    this.#sweepTimer = setTimeout(() => {
+      this.#sweepTimer = null;
+      this.sweep();
+      for (const live of this.#live.values()) {
+        if (live.model) {
+          this.#scheduleSweep();
+          break;
+        }
+      }
+    }, QUIET_MS);
+    this.#sweepTimer.unref();
+  }
+
+  #rulesFor(proto: string): Exercise[] {
+    let rules = this.#rules.get(proto);
+    if (!rules) {
+      rules = this.exercises.filter(
+        (e) => e.rule.download === undefined && (protocolsOf(e.rule) as string[]).includes(proto),
+      );
+      this.#rules.set(proto, rules);
+    }
+    return rules;
   }
 
   /** Calls `fn` with each tick as it is recorded. Returns the unsubscribe function. */
@@ -322,31 +394,93 @@ export class ExerciseTracker implements ExerciseTrackerLike {
       else bySession.set(e.sessionId, [e]);
     }
     const completions: Completion[] = [];
+    const now = Date.now();
     for (const s of batch.sessions) {
+      const rules = this.#rulesFor(s.proto);
       let live = this.#live.get(s.id);
       if (!live) {
-        live = { model: new SessionModel(s.proto, s.listener), done: new Set(), checked: -1 };
+        if (rules.length === 0) continue;
+        live = {
+          model: new SessionModel(s.proto, s.listener),
+          fed: -1,
+          checked: -1,
+          settled: null,
+          finished: false,
+          seenAt: now,
+          queued: 0,
+        };
         this.#live.set(s.id, live);
       }
-      for (const e of bySession.get(s.id) ?? []) live.model.push(traceEventOf(e, s), e.encrypted);
-      // Rules are asked again only when the session changed in a way they can see.
-      const changed = live.model.version !== live.checked;
-      live.checked = live.model.version;
-      for (const ex of changed ? this.exercises : []) {
-        if (ex.rule.download !== undefined || live.done.has(ex.id)) continue;
-        const at = fulfilledAt(ex.rule, live.model);
-        if (at === null) continue;
-        if (ex.rule.after === 'autoconfig') {
-          // The account that logged in got its configuration from the lab, at this client, before.
-          if (s.user === null || !this.autoconfig.before(s.user, s.remoteAddress, live.model.loginAt)) continue;
-        }
-        live.done.add(ex.id);
-        completions.push({ session: { id: s.id, ...ownershipOf(s) }, exercise: ex.id, at });
-      }
+      live.seenAt = now;
+      const events = bySession.get(s.id) ?? [];
       if (s.end !== null) this.#live.delete(s.id);
+      if (live.finished) continue;
+      if (live.model === null || live.queued > 0) {
+        // Quiet before: its model comes back from the history first (I/O, so in the queue, in order).
+        const entry = live;
+        entry.queued++;
+        this.#queue(async () => {
+          try {
+            if (entry.model === null) await this.#rebuild(entry, s, events[0]?.seq ?? Number.POSITIVE_INFINITY);
+            const found: Completion[] = [];
+            this.#feed(entry, s, events, rules, found);
+            if (found.length > 0) await this.#credit(found);
+          } finally {
+            entry.queued--;
+          }
+        });
+        continue;
+      }
+      this.#feed(live, s, events, rules, completions);
     }
     if (completions.length > 0) this.#queue(() => this.#credit(completions));
+    if (this.#live.size > 0) this.#scheduleSweep();
   };
+
+  /** A quiet session's model again: its events in the history before `before` (seq). */
+  async #rebuild(live: LiveCheck, s: LoggedSession, before: number): Promise<void> {
+    const model = new SessionModel(s.proto, s.listener);
+    let fed = -1;
+    for (const e of await this.#store.sessionLog.events(s.id)) {
+      if (e.seq >= before) break;
+      model.push(traceEventOf(e, s), e.encrypted);
+      fed = e.seq;
+    }
+    live.model = model;
+    live.fed = fed;
+    live.checked = -1;
+  }
+
+  /** Feeds a session's new events to its model and asks the rules not yet settled (no I/O). */
+  #feed(live: LiveCheck, s: LoggedSession, events: readonly LoggedEvent[], rules: Exercise[], out: Completion[]): void {
+    const model = live.model;
+    if (!model) return;
+    for (const e of events) {
+      if (e.seq <= live.fed) continue; // read back from the history already
+      model.push(traceEventOf(e, s), e.encrypted);
+      live.fed = e.seq;
+    }
+    // Rules are asked again only when the session changed in a way they can see.
+    if (model.version === live.checked) return;
+    live.checked = model.version;
+    for (const ex of rules) {
+      if (live.settled?.includes(ex.id)) continue;
+      const at = fulfilledAt(ex.rule, model);
+      if (at === null) continue;
+      // A new array of the exact size each time (a few ids): push would leave room for 16 more.
+      live.settled = live.settled ? [...live.settled, ex.id] : [ex.id];
+      // The account that logged in got its configuration from the lab, at this client, before (a fetch
+      // is recorded when it happens, so one that was not there at the login never will be).
+      if (ex.rule.after === 'autoconfig') {
+        if (s.user === null || !this.autoconfig.before(s.user, s.remoteAddress, model.loginAt)) continue;
+      }
+      out.push({ session: { id: s.id, ...ownershipOf(s) }, exercise: ex.id, at });
+    }
+    if (live.settled?.length === rules.length) {
+      live.finished = true;
+      live.model = null;
+    }
+  }
 
   #queue(job: () => Promise<void>): void {
     this.#work = this.#work.then(job).catch((err: unknown) => {

@@ -7,12 +7,16 @@ import { describe, it } from 'node:test';
 import { WireRedactor } from '../lab/redact.js';
 import {
   compactLive,
+  encryptedAt,
   eventsOf,
   keepWire,
+  keptEvents,
   newWireCapture,
   type OpenEvent,
   openLive,
   pushEvent,
+  releasable,
+  releaseLive,
   TextInterner,
   WIRE_CHUNK_COST,
   wireChunk,
@@ -107,5 +111,53 @@ describe('wire capture', () => {
     assert.equal(eventsOf(live).at(-1)?.type, 'out');
     assert.equal(wireChunk(live.wire, 20).data.toString(), '* 1 EXISTS\r\n');
     assert.equal(wireChunk(live.wire, 19).data.toString(), 'line 20\r\n');
+  });
+
+  it('lets go of what a written session holds, and numbers what comes after as the whole session', () => {
+    const open: OpenEvent = {
+      type: 'open',
+      sid: 's2',
+      t: 1000,
+      proto: 'imap',
+      listener: 'imap',
+      local: '127.0.0.1',
+      localPort: 143,
+      remote: '127.0.0.1',
+      remotePort: 40001,
+      tls: false,
+    };
+    const live = openLive(open, false);
+    const texts = new TextInterner();
+    pushEvent(live, open, texts);
+    pushEvent(live, { type: 'out', sid: 's2', t: 1001, seq: 1, text: '* OK ready' }, texts);
+    const cost = keepWire(
+      live.wire,
+      'out',
+      1001,
+      { bytes: Buffer.from('* OK ready\r\n'), secrets: [] },
+      1 << 20,
+      false,
+    );
+    assert.equal(releasable(live), false, 'not written yet');
+    live.written = live.kinds.length;
+    live.wire.written = wireChunkCount(live.wire);
+    assert.equal(releasable(live), true);
+    live.pinned = true;
+    assert.equal(releasable(live), false, 'a failed write pins it');
+    live.pinned = false;
+    assert.deepEqual(releaseLive(live), { events: 2, cost });
+    assert.deepEqual(eventsOf(live), []);
+    assert.equal(wireChunkCount(live.wire), 0);
+    assert.equal(releasable(live), false, 'nothing left to let go');
+    assert.deepEqual([live.base, live.releasedSeq, keptEvents(live), live.wire.base], [2, 1, 2, 1]);
+    // TLS after the release: the events after it are encrypted, counted from the session's start.
+    pushEvent(live, { type: 'tls', sid: 's2', t: 1002, seq: 2, protocol: 'TLSv1.3', cipher: 'X' }, texts);
+    live.encryptedFrom = keptEvents(live);
+    pushEvent(live, { type: 'in', sid: 's2', t: 1003, seq: 3, text: 'a1 NOOP' }, texts);
+    assert.equal(live.session.events, 4);
+    assert.deepEqual([encryptedAt(live, 0), encryptedAt(live, 1)], [false, true]);
+    keepWire(live.wire, 'in', 1003, { bytes: Buffer.from('a1 NOOP\r\n'), secrets: [] }, 1 << 20, false);
+    assert.equal(wireChunk(live.wire, 0).data.toString(), 'a1 NOOP\r\n');
+    assert.equal(live.wire.cost - live.wire.released, 9 + WIRE_CHUNK_COST);
   });
 });

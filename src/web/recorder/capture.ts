@@ -21,6 +21,11 @@
  *   session's capture is cut it keeps no more bytes (see `keepWire`). The originals of masked
  *   credentials are kept only when allowed (lab.capture_passwords) and only before TLS, in a map by
  *   chunk: the rare chunks that have any.
+ * - A quiet open session whose events and bytes are all in the stored history lets them go
+ *   (`releaseLive`): a client in IDLE for hours then holds its summary and counters, not its
+ *   transcript. Its first `base` events and `wire.base` chunks are read back from the store
+ *   (recorder/index.ts); counts and limits (`maxEvents`, `captureBytes`, `encryptedFrom`) stay those
+ *   of the whole session, the memory totals (`maxLiveEvents`, `maxLiveBytes`) count what is held.
  */
 import type { LoggedSession } from '../../store/types.js';
 import type { TraceEvent } from '../../trace/bus.js';
@@ -28,6 +33,8 @@ import { type Redacted, WireRedactor } from '../lab/redact.js';
 
 /** What a wire chunk costs besides its bytes (three array entries, and the buffer's spare room). */
 export const WIRE_CHUNK_COST = 32;
+
+const EMPTY = Buffer.alloc(0);
 
 /** The first size of a session's capture buffer; it doubles as needed, up to the session's limit. */
 const WIRE_INITIAL_BYTES = 1024;
@@ -38,10 +45,11 @@ export interface WireCapture {
   /** 0 in, 1 out. */
   dirs: number[];
   times: number[];
-  /** End offset in `data` of each chunk (a chunk starts where the one before ends). */
+  /** End offset in `data` of each chunk held (a chunk starts where the one before ends). */
   ends: number[];
-  /** The chunks' bytes, back to back; `bytes` of it are used. */
+  /** The held chunks' bytes, back to back; `used` of it are used. */
   data: Buffer;
+  used: number;
   /**
    * Originals of masked credentials by chunk index (lab.capture_passwords), for the few chunks that
    * have any; null until one does.
@@ -49,20 +57,24 @@ export interface WireCapture {
   secrets: Map<number, [number, Buffer][]> | null;
   /** What the kept chunks cost (bytes + WIRE_CHUNK_COST each), against the limits. */
   cost: number;
-  /** Payload bytes kept. */
+  /** Of `cost`, what the released chunks cost (no longer in memory). */
+  released: number;
+  /** Payload bytes kept (released ones included). */
   bytes: number;
   /** Kept no more from this size on. */
   cut: boolean;
-  /** Chunks already handed to the store. */
+  /** Chunks released (`releaseLive`): the held chunk `i` is chunk `base + i` of the session. */
+  base: number;
+  /** Held chunks already handed to the store. */
   written: number;
 }
 
-/** Number of chunks kept. */
+/** Number of chunks held in memory. */
 export function wireChunkCount(w: WireCapture): number {
   return w.ends.length;
 }
 
-/** Chunk `i` of a capture: its direction, time, bytes (a view of the capture's buffer) and secrets. */
+/** Held chunk `i` of a capture: its direction, time, bytes (a view of the capture's buffer) and secrets. */
 export function wireChunk(
   w: WireCapture,
   i: number,
@@ -84,11 +96,14 @@ export function newWireCapture(redactor: WireRedactor): WireCapture {
     dirs: [],
     times: [],
     ends: [],
-    data: Buffer.alloc(0),
+    data: EMPTY,
+    used: 0,
     secrets: null,
     cost: 0,
+    released: 0,
     bytes: 0,
     cut: false,
+    base: 0,
     written: 0,
   };
 }
@@ -114,7 +129,7 @@ export type OpenEvent = Extract<TraceEvent, { type: 'open' }>;
 export interface Live {
   session: LoggedSession;
   /**
-   * The events as they came, by column: `kinds[i]` is IN, OUT, NOTE or WHOLE; `items[i]` is the text
+   * The events held, as they came, by column: `kinds[i]` is IN, OUT, NOTE or WHOLE; `items[i]` is the text
    * of a text event and the event itself for any other. Arrays of small integers and numbers hold no
    * objects, so keeping thousands of lines for a batch costs the garbage collector one array of
    * strings instead of one object per line.
@@ -123,19 +138,25 @@ export interface Live {
   seqs: number[];
   times: number[];
   items: (string | TraceEvent)[];
+  /** Events released (`releaseLive`): the held event `i` is event number `base + i` of the session. */
+  base: number;
+  /** Seq of the last event released (-1: none). */
+  releasedSeq: number;
   /**
-   * Index of the first event that travelled inside TLS (0 with implicit TLS; Infinity without TLS).
+   * Number of the first event that travelled inside TLS (0 with implicit TLS; Infinity without TLS).
    * A session turns TLS on at most once, so one number replaces a flag per event; the `tls` event
    * itself is never encrypted.
    */
   encryptedFrom: number;
-  /** Events of `events` already handed to the store. */
+  /** Held events already handed to the store. */
   written: number;
   wire: WireCapture;
   dirty: boolean;
   closed: boolean;
   /** Its columns and capture are at their exact size (see `compactLive`); false again once it grows. */
   compact: boolean;
+  /** A write of its history failed: it keeps all it holds, since the store may lack some of it. */
+  pinned: boolean;
 }
 
 /** A live session for an `open` event (with its summary as it starts). */
@@ -166,12 +187,15 @@ export function openLive(event: OpenEvent, keyLogged: boolean): Live {
     seqs: [],
     times: [],
     items: [],
+    base: 0,
+    releasedSeq: -1,
     encryptedFrom: event.tls ? 0 : Number.POSITIVE_INFINITY,
     written: 0,
     wire: newWireCapture(new WireRedactor(event.proto)),
     dirty: true,
     closed: false,
     compact: false,
+    pinned: false,
   };
 }
 
@@ -231,6 +255,11 @@ export function noteSmtpNames(s: LoggedSession, line: string): boolean {
   return false;
 }
 
+/** Events of a session so far that were kept (held and released). */
+export function keptEvents(live: Live): number {
+  return live.base + live.kinds.length;
+}
+
 /** Whether event number `i` of a session may be kept (see the header); a close always is. */
 export function mayKeep(
   i: number,
@@ -266,7 +295,7 @@ export function pushEvent(live: Live, event: TraceEvent, texts: TextInterner): v
   }
   live.seqs.push(event.type === 'open' ? 0 : event.seq);
   live.times.push(event.t);
-  live.session.events = live.kinds.length;
+  live.session.events = live.base + live.kinds.length;
   live.dirty = true;
 }
 
@@ -289,12 +318,14 @@ export class TextInterner {
   }
 }
 
-/** Whether event `i` travelled inside TLS. */
+/** Whether held event `i` travelled inside TLS. */
 export function encryptedAt(live: Live, i: number): boolean {
-  return i >= live.encryptedFrom && (live.kinds[i] !== WHOLE || (live.items[i] as TraceEvent).type !== 'tls');
+  return (
+    live.base + i >= live.encryptedFrom && (live.kinds[i] !== WHOLE || (live.items[i] as TraceEvent).type !== 'tls')
+  );
 }
 
-/** The bus event at index `i` of a live session, rebuilt from its columns. */
+/** The bus event at held index `i` of a live session, rebuilt from its columns. */
 export function eventAt(live: Live, i: number): TraceEvent {
   const kind = live.kinds[i];
   // The kind says which of the two an item is.
@@ -331,13 +362,13 @@ export function keepWire(
   if (fits === 0) return 0;
   // Copied into the session's buffer: the connection's buffer may be a slice of a larger one, and is
   // not ours to keep. The buffer doubles when full (amortised: each byte is copied about twice).
-  const end = w.bytes + fits;
+  const end = w.used + fits;
   if (end > w.data.length) {
     const grown = Buffer.allocUnsafeSlow(Math.max(WIRE_INITIAL_BYTES, end, w.data.length * 2));
-    w.data.copy(grown, 0, 0, w.bytes);
+    w.data.copy(grown, 0, 0, w.used);
     w.data = grown;
   }
-  r.bytes.copy(w.data, w.bytes, 0, fits);
+  r.bytes.copy(w.data, w.used, 0, fits);
   if (withSecrets && r.secrets.length) {
     const secrets: [number, Buffer][] = [];
     for (const [offset, original] of r.secrets) {
@@ -354,6 +385,7 @@ export function keepWire(
   const cost = fits + WIRE_CHUNK_COST;
   w.cost += cost;
   w.bytes += fits;
+  w.used = end;
   return cost;
 }
 
@@ -372,10 +404,54 @@ export function compactLive(live: Live): void {
   w.dirs = w.dirs.slice();
   w.times = w.times.slice();
   w.ends = w.ends.slice();
-  if (w.data.length > w.bytes) {
-    const exact = Buffer.allocUnsafeSlow(w.bytes);
-    w.data.copy(exact, 0, 0, w.bytes);
+  if (w.data.length > w.used) {
+    const exact = Buffer.allocUnsafeSlow(w.used);
+    w.data.copy(exact, 0, 0, w.used);
     w.data = exact;
   }
   live.compact = true;
+}
+
+/**
+ * Whether a quiet open session may let go of what it holds: everything held is in the store (written
+ * by a batch that succeeded: `pinned` otherwise), and there is something to let go.
+ */
+export function releasable(live: Live): boolean {
+  const w = live.wire;
+  return (
+    !live.closed &&
+    !live.pinned &&
+    live.written === live.kinds.length &&
+    w.written === w.ends.length &&
+    (live.kinds.length > 0 || w.ends.length > 0)
+  );
+}
+
+/**
+ * Lets go of the events and bytes a session holds (see the header; call only when `releasable`).
+ * Returns how many events and what capture cost left memory. Views handed out before (`wireChunk`)
+ * stay right: the buffer is dropped, not reused.
+ */
+export function releaseLive(live: Live): { events: number; cost: number } {
+  const events = live.kinds.length;
+  if (events > 0) live.releasedSeq = live.seqs[events - 1];
+  live.base += events;
+  live.kinds = [];
+  live.seqs = [];
+  live.times = [];
+  live.items = [];
+  live.written = 0;
+  const w = live.wire;
+  const cost = w.cost - w.released;
+  w.released = w.cost;
+  w.base += w.ends.length;
+  w.dirs = [];
+  w.times = [];
+  w.ends = [];
+  w.data = EMPTY;
+  w.used = 0;
+  w.secrets = null;
+  w.written = 0;
+  live.compact = true;
+  return { events, cost };
 }

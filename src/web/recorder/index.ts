@@ -16,7 +16,10 @@
  *   (capture.ts: `captureBytes` per session, `maxLiveBytes` in all), for the pcap; a cut capture says
  *   so in a note event.
  * - A live session leaves memory once its close has been written (or at once with history off). One
- *   that stays open but quiet is shrunk to its exact size by the next batch (capture.ts, compactLive).
+ *   that stays open but quiet lets go of its events and bytes once the history has them (capture.ts,
+ *   releaseLive), or else is shrunk to its exact size (compactLive), at the next batch. `get`, `follow`
+ *   and `wire` read what it let go back from the store, before what it holds: the retention never
+ *   prunes an open session (docs/web.md), so the store has all of it.
  * - A failing subscriber (a closed HTTP stream) never breaks recording. Batch subscribers (the
  *   exercises' checker) get each batch of the history synchronously as the flush takes it; they must
  *   not block (they queue their I/O).
@@ -36,6 +39,7 @@ import {
   encryptedAt,
   eventsOf,
   keepWire,
+  keptEvents,
   type Live,
   mayKeep,
   type OpenEvent,
@@ -172,7 +176,7 @@ export class SessionRecorder {
     let room = o.captureBytes - w.cost;
     let why = `lab.capture_bytes (${o.captureBytes} bytes per session)`;
     if (this.#liveBytes >= o.maxLiveBytes) {
-      const share = Math.floor(o.maxLiveBytes / Math.max(1, this.#live.size)) - w.cost;
+      const share = Math.floor(o.maxLiveBytes / Math.max(1, this.#live.size)) - (w.cost - w.released);
       if (share < room) {
         room = share;
         why = 'the memory for live captures is full';
@@ -207,7 +211,7 @@ export class SessionRecorder {
     if (event.type === 'close' && !live.wire.cut) this.#keepBytes(live, 'in', event.t, live.wire.redactor.end());
     const summaryChanged = updateSummary(live, event);
     this.#append(live, event);
-    if (event.type === 'tls') live.encryptedFrom = Math.min(live.encryptedFrom, live.kinds.length);
+    if (event.type === 'tls') live.encryptedFrom = Math.min(live.encryptedFrom, keptEvents(live));
     if (summaryChanged) {
       // Also beyond maxEvents, where #append keeps nothing: the stored summary must follow.
       live.dirty = true;
@@ -229,7 +233,7 @@ export class SessionRecorder {
       liveEvents: this.#liveEvents,
       liveSessions: this.#live.size,
     };
-    if (!mayKeep(live.kinds.length, event, limits)) return;
+    if (!mayKeep(keptEvents(live), event, limits)) return;
     this.#liveEvents++;
     pushEvent(live, event, this.#texts);
     if (this.#eventListeners.size > 0) {
@@ -270,6 +274,8 @@ export class SessionRecorder {
     const { sessions, events, done } = batch;
     const now = Date.now();
     this.#retention.batchTaken(batch.firstWritten, this.#keep ? done.length : 0, now);
+    this.#liveEvents -= batch.releasedEvents;
+    this.#liveBytes -= batch.releasedCost;
     if (sessions.length === 0 && done.length === 0) return;
     if (sessions.length > 0) for (const fn of this.#batchListeners) safeCall(fn, { sessions, events });
     this.#flushing = (async () => {
@@ -277,6 +283,8 @@ export class SessionRecorder {
         if (sessions.length) await this.#opts.store.sessionLog.append({ sessions, events, wire: batch.wire });
       } catch (err) {
         this.#opts.log.warn({ err, sessions: sessions.length }, 'could not write the session history');
+        // The store may lack what this batch held: those sessions keep all of it in memory.
+        for (const live of batch.written) live.pinned = true;
       }
       // The prune once the batch is written: a prune beside the write (PostgreSQL runs two writes side
       // by side, each in its own transaction) would not see the sessions the batch adds.
@@ -284,7 +292,7 @@ export class SessionRecorder {
       for (const live of done) {
         if (!live.dirty && this.#live.delete(live.session.id)) {
           this.#liveEvents -= live.kinds.length;
-          this.#liveBytes -= live.wire.cost;
+          this.#liveBytes -= live.wire.cost - live.wire.released;
         }
         this.#eventListeners.delete(live.session.id);
       }
@@ -295,8 +303,8 @@ export class SessionRecorder {
     } finally {
       this.#flushing = null;
     }
-    // One more pass once they have been quiet for a while: takeBatch compacts the sessions that got
-    // nothing new (capture.ts, compactLive), such as a client that has just gone into IDLE.
+    // One more pass once they have been quiet for a while: takeBatch lets go of or compacts the
+    // sessions that got nothing new (capture.ts), such as a client that has just gone into IDLE.
     if (sessions.length > 0) this.#schedule();
   }
 
@@ -327,10 +335,16 @@ export class SessionRecorder {
     const live = this.#live.get(id);
     if (live) {
       if (!maySee(viewer, ownershipOf(live.session))) return 'forbidden';
+      // What it holds now, then what it let go before (events arriving meanwhile come after both).
+      const summary = toSummary(live.session, !live.closed);
+      const held = eventsOf(live);
+      const encrypted = live.kinds.map((_, i) => encryptedAt(live, i));
+      const released = await this.#released(live);
+      if (released.length === 0) return { summary, events: held, encrypted };
       return {
-        summary: toSummary(live.session, !live.closed),
-        events: eventsOf(live),
-        encrypted: live.kinds.map((_, i) => encryptedAt(live, i)),
+        summary,
+        events: [...released.map((e) => traceEventOf(e, live.session)), ...held],
+        encrypted: [...released.map((e) => e.encrypted), ...encrypted],
       };
     }
     const stored = await this.#opts.store.sessionLog.get(id);
@@ -350,8 +364,30 @@ export class SessionRecorder {
    */
   async wire(id: string): Promise<LoggedWire[]> {
     const live = this.#live.get(id);
-    if (live) return wireOf(live);
+    if (live) {
+      const held = wireOf(live);
+      const base = live.wire.base;
+      if (base === 0) return held;
+      // The store has the released chunks first, in order (then some of those held).
+      const stored = await this.#opts.store.sessionLog.wire(id);
+      return [...stored.slice(0, base), ...held];
+    }
     return this.#keep ? await this.#opts.store.sessionLog.wire(id) : [];
+  }
+
+  /** The events a live session let go (capture.ts, releaseLive), from the store; [] when none. */
+  async #released(live: Live): Promise<LoggedEvent[]> {
+    if (live.base === 0) return [];
+    const last = live.releasedSeq;
+    const stored = await this.#opts.store.sessionLog.events(live.session.id);
+    let n = 0;
+    while (n < stored.length && stored[n].seq <= last) n++;
+    return n === stored.length ? stored : stored.slice(0, n);
+  }
+
+  /** What the live sessions hold in memory: sessions, events and capture cost (capture.ts). */
+  held(): { sessions: number; events: number; captureCost: number } {
+    return { sessions: this.#live.size, events: this.#liveEvents, captureCost: this.#liveBytes };
   }
 
   /** Whether the recorder keeps the passwords of cleartext sessions (lab.capture_passwords). */
@@ -389,11 +425,16 @@ export class SessionRecorder {
   }
 
   /**
-   * Follows one live session: `fn` gets each new event, then `null` when it closes. Returns the events
-   * so far (to replay first) and the unsubscribe function, or null when the session is not live.
-   * Call `get` first to check that the viewer may see it.
+   * Follows one live session: `fn` gets each new event, then `null` when it closes. Resolves to the
+   * events so far (to replay first) and the unsubscribe function, or null when the session is not
+   * live. `fn` may be called before it resolves (events that came while the events a quiet session let
+   * go were read back): they come after the events so far. Call `get` first to check that the viewer
+   * may see it.
    */
-  follow(id: string, fn: (e: TraceEvent | null) => void): { events: TraceEvent[]; stop: () => void } | null {
+  async follow(
+    id: string,
+    fn: (e: TraceEvent | null) => void,
+  ): Promise<{ events: TraceEvent[]; stop: () => void } | null> {
     const live = this.#live.get(id);
     if (!live || live.closed) return null;
     let set = this.#eventListeners.get(id);
@@ -403,13 +444,19 @@ export class SessionRecorder {
     }
     set.add(fn);
     const listeners = set;
-    return {
-      events: eventsOf(live),
-      stop: () => {
-        listeners.delete(fn);
-        if (listeners.size === 0 && this.#eventListeners.get(id) === listeners) this.#eventListeners.delete(id);
-      },
+    const stop = () => {
+      listeners.delete(fn);
+      if (listeners.size === 0 && this.#eventListeners.get(id) === listeners) this.#eventListeners.delete(id);
     };
+    const held = eventsOf(live);
+    try {
+      const released = await this.#released(live);
+      const events = released.length === 0 ? held : [...released.map((e) => traceEventOf(e, live.session)), ...held];
+      return { events, stop };
+    } catch (err) {
+      stop();
+      throw err;
+    }
   }
 }
 

@@ -9,10 +9,23 @@
  * - Finished sessions never written before are left to retention (`keepNewest`): those beyond the
  *   newest `historySessions` of a batch are never written, since the next prune would delete them.
  * - Text and structured data of an event are derived here, at write time, never on the bus callback.
+ * - A session that got nothing new since the last batch is shrunk (`compactLive`) or, when the history
+ *   is kept and has all it holds, lets it go (`releaseLive`): the batch that wrote it has completed,
+ *   since batches are written one after another.
  */
 import type { JsonValue, LoggedEvent, LoggedSession, LoggedWire } from '../../store/types.js';
 import type { TraceEvent } from '../../trace/bus.js';
-import { compactLive, encryptedAt, type Live, TEXT_TYPES, WHOLE, wireChunk, wireChunkCount } from './capture.js';
+import {
+  compactLive,
+  encryptedAt,
+  type Live,
+  releasable,
+  releaseLive,
+  TEXT_TYPES,
+  WHOLE,
+  wireChunk,
+  wireChunkCount,
+} from './capture.js';
 import { keepNewest } from './retention.js';
 
 /** The text a stored event shows for each trace event type. */
@@ -69,7 +82,7 @@ function str(data: JsonValue, key: string): string {
   return '';
 }
 
-/** The wire chunks of a live session as the store gives them back (for a live session's pcap). */
+/** The wire chunks a live session holds, as the store gives them back (for a live session's pcap). */
 export function wireOf(live: Live): LoggedWire[] {
   const w = live.wire;
   const out: LoggedWire[] = [];
@@ -124,7 +137,7 @@ function logged(live: Live, i: number): LoggedEvent {
       t: live.times[i],
       type: TEXT_TYPES[kind],
       text: live.items[i] as string, // the kind says which of the two an item is
-      encrypted: i >= live.encryptedFrom,
+      encrypted: live.base + i >= live.encryptedFrom,
       data: null,
     };
   }
@@ -148,8 +161,13 @@ export interface Batch {
   wire: LoggedWire[];
   /** Closed sessions of the batch (written or left out): they leave memory once it is written. */
   done: Live[];
+  /** The sessions written: if the write fails, they keep what they hold (`Live.pinned`). */
+  written: Live[];
   /** Sessions written for the first time (retention counts them). */
   firstWritten: number;
+  /** Events and capture cost that quiet sessions let go (`releaseLive`). */
+  releasedEvents: number;
+  releasedCost: number;
 }
 
 /**
@@ -157,11 +175,21 @@ export interface Batch {
  * is kept (`historySessions` > 0), else only which sessions are done.
  */
 export function takeBatch(lives: Iterable<Live>, historySessions: number): Batch {
-  const batch: Batch = { sessions: [], events: [], wire: [], done: [], firstWritten: 0 };
+  const batch: Batch = {
+    sessions: [],
+    events: [],
+    wire: [],
+    done: [],
+    written: [],
+    firstWritten: 0,
+    releasedEvents: 0,
+    releasedCost: 0,
+  };
   /** Finished sessions not written before: retention may leave some of them out. */
   const fresh: Live[] = [];
   const write = (live: Live): void => {
-    if (live.written === 0) batch.firstWritten++;
+    if (live.written === 0 && live.base === 0) batch.firstWritten++;
+    batch.written.push(live);
     batch.sessions.push({ ...live.session });
     const n = live.kinds.length;
     for (let i = live.written; i < n; i++) batch.events.push(logged(live, i));
@@ -173,14 +201,21 @@ export function takeBatch(lives: Iterable<Live>, historySessions: number): Batch
   };
   for (const live of lives) {
     if (!live.dirty) {
-      // Quiet since the last batch: its spare room goes (once, until it grows again).
-      if (!live.compact && !live.closed) compactLive(live);
+      // Quiet since the last batch: what the store has leaves memory, or else the spare room goes
+      // (once, until it grows again).
+      if (!live.compact && !live.closed) {
+        if (historySessions > 0 && releasable(live)) {
+          const released = releaseLive(live);
+          batch.releasedEvents += released.events;
+          batch.releasedCost += released.cost;
+        } else compactLive(live);
+      }
       continue;
     }
     live.dirty = false;
     live.compact = false;
     if (historySessions > 0) {
-      if (live.closed && live.written === 0) fresh.push(live);
+      if (live.closed && live.written === 0 && live.base === 0) fresh.push(live);
       else write(live);
     }
     if (live.closed) batch.done.push(live);

@@ -181,16 +181,27 @@ export function labRoutes(ctx: WebContext): Hono<WebEnv> {
       const created: FollowHub = new FollowHub(id, createAnnotator(found.summary.proto, lang), () => {
         if (hubs.get(hubKey) === created) hubs.delete(hubKey);
       });
-      const followed = rec.follow(id, (e) => created.push(e));
-      if (followed) {
-        created.start(followed.events, followed.stop);
-        hubs.set(hubKey, created);
-        hub = created;
-      } else {
-        // Closed already: replay what was recorded and end.
-        created.start(found.events, () => {});
+      // In the map before the recorder answers (it may read the session's start back from the store):
+      // a viewer that comes meanwhile joins this hub, whose frames start when it has them.
+      hubs.set(hubKey, created);
+      hub = created;
+      let followed: Awaited<ReturnType<typeof rec.follow>>;
+      try {
+        followed = await rec.follow(id, (e) => created.push(e));
+      } catch (err) {
+        if (hubs.get(hubKey) === created) hubs.delete(hubKey);
+        created.start([], () => {});
         created.push(null);
-        hub = created;
+        release();
+        throw err;
+      }
+      if (followed) created.start(followed.events, followed.stop);
+      else {
+        // Closed already: replay what was recorded and end.
+        if (hubs.get(hubKey) === created) hubs.delete(hubKey);
+        const again = await rec.get(who, id).catch(() => null);
+        created.start(again && again !== 'forbidden' ? again.events : found.events, () => {});
+        created.push(null);
       }
     }
     const cursor = hub.cursor();
@@ -339,13 +350,14 @@ class FollowHub {
     readonly onIdle: () => void,
   ) {}
 
-  /** The events so far, then those that arrived meanwhile. */
+  /** The events so far, then those that arrived meanwhile; viewers that joined before get them. */
   start(events: TraceEvent[], stop: () => void): void {
     this.#stop = stop;
     for (const e of events) this.#add(e);
     this.#started = true;
     for (const e of this.#pending) this.push(e);
     this.#pending = [];
+    for (const cursor of this.#cursors) cursor.writer?.pump();
   }
 
   /** A new event of the session, or null when it ended. */
