@@ -74,6 +74,10 @@ export interface BenchOptions {
   nodesIdleSamples: number;
   /** Accounts the deliveries of `nodes` go to, message i to account i mod N (default 1: one mailbox). */
   nodesAccounts: number;
+  /** Setups of `nodes` to run (default all): sqlite, pg1, pgN (N nodes). */
+  nodesSetups: ReadonlySet<'sqlite' | 'pg1' | 'pgN'>;
+  /** Phases of `nodes` to run on each setup (default all): deliveries, fetch, idle. */
+  nodesPhases: ReadonlySet<'deliveries' | 'fetch' | 'idle'>;
 }
 
 const SPEC = {
@@ -140,6 +144,14 @@ const SPEC = {
   'nodes-accounts': {
     type: 'string',
     help: 'accounts the deliveries of --only nodes go to, in turn (default 1: one mailbox)',
+  },
+  'nodes-setups': {
+    type: 'string',
+    help: 'setups of --only nodes, comma list of sqlite,pg1,pgN (default all three)',
+  },
+  'nodes-phases': {
+    type: 'string',
+    help: 'phases of --only nodes on each setup, comma list of deliveries,fetch,idle (default all three)',
   },
   web: {
     type: 'string',
@@ -233,6 +245,17 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     .map(Number);
   if (pids.some((p) => !Number.isInteger(p) || p <= 0)) throw new Error('--server-pid wants process ids');
 
+  const listOf = <T extends string>(name: keyof typeof SPEC, all: readonly T[]): Set<T> => {
+    const chosen = new Set<T>();
+    for (const item of str(name, all.join(','))
+      .split(',')
+      .map((x) => x.trim())) {
+      if ((all as readonly string[]).includes(item)) chosen.add(item as T);
+      else if (item) throw new Error(`--${name} wants ${all.join(', ')}, not "${item}"`);
+    }
+    return chosen;
+  };
+
   return {
     compare,
     against,
@@ -279,5 +302,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     nodesMessages: int('nodes-messages', 5000),
     nodesIdleSamples: int('nodes-idle-samples', 200),
     nodesAccounts: int('nodes-accounts', 1),
+    nodesSetups: listOf('nodes-setups', ['sqlite', 'pg1', 'pgN'] as const),
+    nodesPhases: listOf('nodes-phases', ['deliveries', 'fetch', 'idle'] as const),
   };
 }

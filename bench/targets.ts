@@ -134,11 +134,15 @@ export function buildIfStale(force: boolean): void {
   }
 }
 
-/** The environment of a postbode child: no config file or loader of the bench's own. */
+/**
+ * The environment of a postbode child: no config file or loader of the bench's own. BENCH_SERVER_NODE_OPTIONS,
+ * when set, becomes the child's NODE_OPTIONS (e.g. `--import ./count-queries.mjs` to instrument the server).
+ */
 export function childEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env.POSTBODE_CONFIG;
   delete env.NODE_OPTIONS; // e.g. tsx's loader: the server runs compiled code
+  if (process.env.BENCH_SERVER_NODE_OPTIONS) env.NODE_OPTIONS = process.env.BENCH_SERVER_NODE_OPTIONS;
   return env;
 }
 

@@ -56,6 +56,7 @@
 import type { Logger } from '../log.js';
 import { canonicalMailbox } from '../mail/address-syntax.js';
 import { parseMessage } from '../mail/parse.js';
+import { DirectoryReads } from '../store/directory.js';
 import {
   type Account,
   type JsonValue,
@@ -237,11 +238,24 @@ export class Delivery {
     return this.store.domains.has(domain.toLowerCase());
   }
 
-  /** Resolves one recipient address (already syntactically valid, `local@domain`). */
+  /**
+   * Resolves one recipient address (already syntactically valid, `local@domain`). What the first level
+   * asks (the domain, the address and its catch-all as aliases, the address and its form without
+   * detail as accounts, with their usage) is read at once (store/directory.ts), one round trip on
+   * PostgreSQL; deeper alias targets are read one by one.
+   */
   async resolve(address: string): Promise<Resolution> {
     const lower = canonicalMailbox(address).toLowerCase();
     const domain = lower.slice(lower.lastIndexOf('@') + 1);
-    if (!(await this.isLocalDomain(domain))) {
+    const base = this.#withoutDetail(lower);
+    const names = base === null ? [lower] : [lower, base];
+    const reads = await DirectoryReads.prefetch(this.store, {
+      domains: [domain],
+      aliases: [...names, `@${domain}`],
+      accounts: names,
+      usage: true,
+    });
+    if (!(await reads.hasDomain(domain))) {
       // RFC 5321 §4.5.1: RCPT TO:<Postmaster> without a domain MUST be accepted. SMTP reads it as
       // postmaster@<hostname>; when the hostname is no mail domain here, it is the first local domain's.
       if (lower === `postmaster@${this.opts.hostname.toLowerCase()}`) {
@@ -253,31 +267,32 @@ export class Delivery {
     const accounts = new Map<number, Account>();
     const remote = new Set<string>();
     const seen = new Set<string>();
-    const found = await this.#expand(lower, 0, seen, accounts, remote);
+    const found = await this.#expand(reads, lower, 0, seen, accounts, remote);
     if (!found) {
       // RFC 5321 §4.5.1: postmaster must be accepted; without an alias it goes to the domain's first account.
       if (lower.startsWith('postmaster@')) {
         const first = (await this.store.accounts.list()).find((a) => a.address.endsWith(`@${domain}`));
-        if (first) return { kind: 'local', accounts: [await this.#local(first)], remote: [] };
+        if (first) return { kind: 'local', accounts: [await this.#local(reads, first)], remote: [] };
       }
       return { kind: 'unknown-user' };
     }
     if (accounts.size === 0 && remote.size === 0) return { kind: 'unknown-user' };
     return {
       kind: 'local',
-      accounts: await Promise.all([...accounts.values()].map((a) => this.#local(a))),
+      accounts: await Promise.all([...accounts.values()].map((a) => this.#local(reads, a))),
       remote: [...remote],
     };
   }
 
   /** The account with its quota usage (only counted when it has a limit). */
-  async #local(account: Account): Promise<LocalAccount> {
+  async #local(reads: DirectoryReads, account: Account): Promise<LocalAccount> {
     const limit = quotaLimit(this.store, account);
-    const quota = limit === null ? null : { used: await this.store.accounts.usage(account.id), limit };
+    const quota = limit === null ? null : { used: await reads.usage(account), limit };
     return { id: account.id, address: account.address, quota };
   }
 
   async #expand(
+    reads: DirectoryReads,
     address: string,
     depth: number,
     seen: Set<string>,
@@ -287,26 +302,26 @@ export class Delivery {
     if (seen.has(address) || depth > MAX_ALIAS_DEPTH) return true;
     seen.add(address);
     const domain = address.slice(address.lastIndexOf('@') + 1);
-    if (depth > 0 && !(await this.isLocalDomain(domain))) {
+    if (depth > 0 && !(await reads.hasDomain(domain))) {
       remote.add(address);
       return true;
     }
-    const targets = await this.store.aliases.get(address);
+    const targets = await reads.alias(address);
     if (targets) {
-      for (const t of targets) await this.#expand(t.toLowerCase(), depth + 1, seen, accounts, remote);
+      for (const t of targets) await this.#expand(reads, t.toLowerCase(), depth + 1, seen, accounts, remote);
       return true;
     }
-    const account = await this.store.accounts.get(address);
+    const account = await reads.account(address);
     if (account && !account.disabled) {
       accounts.set(account.id, account);
       return true;
     }
     // RFC 5233: `user+detail` that is nothing itself is `user`, before the catch-all (as Postfix).
     const base = this.#withoutDetail(address);
-    if (base !== null && !seen.has(base)) return this.#expand(base, depth, seen, accounts, remote);
-    const catchAll = await this.store.aliases.get(`@${domain}`);
+    if (base !== null && !seen.has(base)) return this.#expand(reads, base, depth, seen, accounts, remote);
+    const catchAll = await reads.alias(`@${domain}`);
     if (catchAll) {
-      for (const t of catchAll) await this.#expand(t.toLowerCase(), depth + 1, seen, accounts, remote);
+      for (const t of catchAll) await this.#expand(reads, t.toLowerCase(), depth + 1, seen, accounts, remote);
       return true;
     }
     return false;

@@ -210,6 +210,38 @@ export interface AccountStore {
   delete(address: string): Promise<boolean>;
   /** Bytes used by all messages of the account. */
   usage(accountId: number): Promise<number>;
+  /**
+   * Several of the reads above at once, in one snapshot (on PostgreSQL one statement, one round trip):
+   * what resolving a recipient or attributing a session asks first (store/directory.ts). Optional: a
+   * backend whose reads are in process (SQLite) gains nothing by it, and DirectoryReads falls back to
+   * the single reads.
+   */
+  lookup?(query: DirectoryQuery): Promise<DirectoryFacts>;
+}
+
+/** What `AccountStore.lookup` reads; names as for the single reads (the store normalizes them). */
+export interface DirectoryQuery {
+  /** Which of these domains are local (`DomainStore.has`). */
+  domains?: readonly string[];
+  /** Which of these addresses (or `@domain` catch-alls) are aliases, with their targets (`AliasStore.get`). */
+  aliases?: readonly string[];
+  /** Which of these addresses are accounts (`AccountStore.get`). */
+  accounts?: readonly string[];
+  /** The accounts with each of these local parts (`AccountStore.withLocalPart`). */
+  localParts?: readonly string[];
+  /** Also the usage (`AccountStore.usage`) of every account found by `accounts`. */
+  usage?: boolean;
+}
+
+/** What `AccountStore.lookup` found, keyed by normalized name (normalize.ts `normalizeAddress`). */
+export interface DirectoryFacts {
+  domains: ReadonlySet<string>;
+  aliases: ReadonlyMap<string, string[]>;
+  accounts: ReadonlyMap<string, Account>;
+  /** By account id: the accounts found by `accounts`, when `usage` was asked. */
+  usage: ReadonlyMap<number, number>;
+  /** Every asked local part, with its accounts by address (possibly none). */
+  localParts: ReadonlyMap<string, Account[]>;
 }
 
 export interface DomainStore {

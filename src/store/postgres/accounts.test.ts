@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { loggedSession } from '../../../test/harness/logged-session.js';
 import { pgSkip, pgTestSchema } from '../../../test/harness/postgres.js';
 import { DEFAULT_MAILBOXES, type MailboxChange, StoreConflictError } from '../types.js';
-import { pgAccounts } from './accounts.js';
+import { pgAccounts, pgAliases, pgDomains } from './accounts.js';
 import { PgContext } from './db.js';
 import { migratePg } from './schema.js';
 import { pgSessionLog } from './sessionlog.js';
@@ -49,6 +49,46 @@ describe('PostgreSQL accounts and session log, several nodes', { skip }, () => {
     const refused = results.find((r) => r.status === 'rejected');
     assert.ok(refused?.status === 'rejected' && refused.reason instanceof StoreConflictError);
     assert.equal(await nodes[0].value('SELECT count(*) FROM mailboxes'), DEFAULT_MAILBOXES.length);
+  });
+
+  it("lookup reads in one statement what the single reads give, and sees another node's change at once", async () => {
+    const [a, b] = nodes.map((n) => pgAccounts(n));
+    const aliases = pgAliases(nodes[1]);
+    const domains = pgDomains(nodes[1]);
+    await domains.add('Example.org');
+    const one = await b.create({ address: 'one@example.org', passwordHash: 'h', quotaBytes: 1000 });
+    await b.create({ address: 'one@other.example', passwordHash: 'h' });
+    await aliases.set('@example.org', ['one@example.org']);
+    await nodes[1].run("UPDATE mailboxes SET total_size = 123 WHERE account_id = $1 AND name = 'INBOX'", [one.id]);
+    const query = {
+      domains: ['EXAMPLE.org', 'nowhere.example'],
+      aliases: ['@example.org', 'x@example.org'],
+      accounts: ['One@example.org', 'two@example.org'],
+      localParts: ['ONE', 'two'],
+      usage: true,
+    };
+    const facts = await a.lookup!(query);
+    assert.deepEqual([...facts.domains], ['example.org']);
+    assert.deepEqual([...facts.aliases], [['@example.org', ['one@example.org']]]);
+    assert.deepEqual([...facts.accounts.keys()], ['one@example.org']);
+    assert.deepEqual(facts.accounts.get('one@example.org'), await a.get('one@example.org'));
+    assert.deepEqual([...facts.usage], [[one.id, 123]]);
+    assert.deepEqual(
+      [...facts.localParts].map(([lp, list]) => [lp, list.map((x) => x.address)]),
+      [
+        ['one', ['one@example.org', 'one@other.example']],
+        ['two', []],
+      ],
+    );
+    assert.deepEqual(facts.localParts.get('one'), await a.withLocalPart('one'));
+    // Nothing is cached: an account made on node b is found by node a's next lookup.
+    await b.create({ address: 'two@example.org', passwordHash: 'h' });
+    const again = await a.lookup!(query);
+    assert.deepEqual([...again.accounts.keys()].sort(), ['one@example.org', 'two@example.org']);
+    assert.equal(again.localParts.get('two')?.length, 1);
+    // Parts not asked are empty.
+    const none = await a.lookup!({});
+    assert.deepEqual([none.domains.size, none.aliases.size, none.accounts.size, none.localParts.size], [0, 0, 0, 0]);
   });
 
   it('UIDVALIDITY is unique and ascending across nodes creating at once', async () => {

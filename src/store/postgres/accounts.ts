@@ -20,13 +20,16 @@
 import { localPartOf, normalizeAddress } from '../normalize.js';
 import { ACCOUNT_COLUMNS, type AccountRow, toAccount } from '../rows.js';
 import {
+  type Account,
   type AccountStore,
   type AliasStore,
   DEFAULT_MAILBOXES,
+  type DirectoryFacts,
+  type DirectoryQuery,
   type DomainStore,
   StoreConflictError,
 } from '../types.js';
-import type { PgContext } from './db.js';
+import { type PgContext, prepared } from './db.js';
 import { nextUidValidities } from './uidvalidity.js';
 
 export function pgAccounts(ctx: PgContext): AccountStore {
@@ -164,6 +167,64 @@ export function pgAccounts(ctx: PgContext): AccountStore {
       );
       return bytes ?? 0;
     },
+
+    lookup: (query) => lookupDirectory(ctx, query),
+  };
+}
+
+/** lookupDirectory's statement (hot: every recipient at RCPT runs it, `prepared`). */
+const LOOKUP = prepared(
+  `SELECT
+       ARRAY(SELECT name FROM domains WHERE name = ANY($1::text[])) AS domains,
+       (SELECT coalesce(json_agg(json_build_array(address, targets)), '[]') FROM aliases
+         WHERE address = ANY($2::text[])) AS aliases,
+       (SELECT coalesce(json_agg(a), '[]') FROM (
+          SELECT ${ACCOUNT_COLUMNS},
+                 CASE WHEN $4 THEN (SELECT coalesce(sum(total_size), 0) FROM mailboxes m WHERE m.account_id = accounts.id) END AS used
+          FROM accounts WHERE address = ANY($3::text[])) a) AS accounts,
+       (SELECT coalesce(json_agg(a ORDER BY a.address), '[]') FROM (
+          SELECT DISTINCT ${ACCOUNT_COLUMNS} FROM accounts, unnest($5::text[]) AS p
+          WHERE left(address, length(p)) = p) a) AS named`,
+);
+
+/**
+ * `AccountStore.lookup`: the domains, aliases, accounts (with their usage when asked) and local parts
+ * in ONE statement, so one snapshot and one round trip instead of one per read (the four reads of a
+ * recipient at RCPT: domain, alias, account, usage). Nothing is cached: every call reads the tables.
+ */
+async function lookupDirectory(ctx: PgContext, query: DirectoryQuery): Promise<DirectoryFacts> {
+  const norm = (list: readonly string[] | undefined) => [...new Set((list ?? []).map(normalizeAddress))];
+  const domains = norm(query.domains);
+  const aliases = norm(query.aliases);
+  const addresses = norm(query.accounts);
+  const prefixes = norm(query.localParts).map((p) => `${p}@`);
+  const usage = query.usage === true;
+  // Each part is skipped (an empty array matches nothing) when not asked; accounts come back as JSON
+  // (bigint and boolean columns as JSON numbers and booleans, all far below 2^53).
+  const row = await ctx.one<{
+    domains: string[];
+    aliases: [string, string][];
+    accounts: (AccountRow & { used: number | null })[];
+    named: AccountRow[];
+  }>(LOOKUP, [domains, aliases, addresses, usage, prefixes]);
+  if (!row) throw new Error('directory lookup returned no row');
+  const accounts = new Map<string, Account>();
+  const used = new Map<number, number>();
+  for (const r of row.accounts) {
+    accounts.set(r.address, toAccount(r));
+    if (usage) used.set(r.id, Number(r.used ?? 0));
+  }
+  const localParts = new Map<string, Account[]>(prefixes.map((p) => [p.slice(0, -1), []]));
+  for (const r of row.named) {
+    const lp = localPartOf(r.address);
+    localParts.get(lp)?.push(toAccount(r));
+  }
+  return {
+    domains: new Set(row.domains),
+    aliases: new Map(row.aliases.map(([a, t]) => [a, JSON.parse(t) as string[]])),
+    accounts,
+    usage: used,
+    localParts,
   };
 }
 

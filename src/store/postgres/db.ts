@@ -12,9 +12,12 @@
  *   (SQLSTATE 40001, 40P01) a few times with jitter, and returns only after COMMIT returned, which with
  *   `synchronous_commit = on` (PostgreSQL's default) means the change is durable. A job must therefore
  *   be safe to run again: it may not have effects outside the database.
- * - `txBatch` is the same for several jobs in one transaction (the group commit, groupcommit.ts): each
- *   job in its own savepoint, rolled back alone when it throws; the whole batch retried on 40001/40P01;
- *   resolved after COMMIT with each job's outcome, and only the kept jobs' changes published.
+ * - `txBatch` is the same for several jobs in one transaction (the group commit, groupcommit.ts): a job
+ *   that throws is refused alone (before it sent a statement: nothing to undo; after: the batch runs
+ *   again with each job in its own savepoint, rolled back alone); the whole batch retried on
+ *   40001/40P01; resolved after COMMIT with each job's outcome, and only the kept jobs' changes
+ *   published.
+ * - The hot statements (`prepared`) run as named prepared statements.
  * - Mailbox changes a job reports through `tx.publish` are handed to `onCommit` after COMMIT only
  *   (feed.ts reads them back from the tables: NOTIFY is a hint, the tables are the truth), and `tx`
  *   resolves once `onCommit` has: this node's subscribers of the changed mailboxes have the events
@@ -67,6 +70,11 @@ function isRetryable(error: unknown): boolean {
   return RETRY_CODES.has(sqlState(error) ?? '');
 }
 const MAX_ATTEMPTS = 6;
+
+/** Thrown by a batch's attempt that must be rolled back and run again at once in isolation (txBatch). */
+class RunAgain extends Error {
+  override name = 'RunAgain';
+}
 
 /** SQLSTATE of a node-postgres error, or undefined. */
 export function sqlState(error: unknown): string | undefined {
@@ -134,6 +142,26 @@ export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
+/** The hot statements, by text: their names as prepared statements (`prepared`). */
+const PREPARED = new Map<string, string>();
+
+/**
+ * Marks `text` as a hot statement (run for every delivery or lookup): it then runs as a named prepared
+ * statement, parsed once per connection instead of at each run (node-postgres `name:`; PostgreSQL
+ * plans it anew for the first runs and may then keep a generic plan). Only for fixed texts: every
+ * distinct text marked stays prepared on each pooled connection for the connection's life.
+ */
+export function prepared(text: string): string {
+  if (!PREPARED.has(text)) PREPARED.set(text, `postbode_${PREPARED.size + 1}`);
+  return text;
+}
+
+/** What node-postgres runs for `text`: by name when it is a hot statement (`prepared`). */
+function statement(text: string, values?: readonly unknown[]): pg.QueryConfig | string {
+  const name = values !== undefined ? PREPARED.get(text) : undefined;
+  return name === undefined ? text : { name, text, values: values as unknown[] };
+}
+
 function queryable(run: (text: string, values?: readonly unknown[]) => Promise<pg.QueryResult>): PgQueryable {
   return {
     async rows<R>(text: string, values?: readonly unknown[]) {
@@ -153,6 +181,12 @@ function queryable(run: (text: string, values?: readonly unknown[]) => Promise<p
   };
 }
 
+/** Runs `text` on a client, by name when it is a hot statement (`prepared`). */
+function run(client: pg.PoolClient, text: string, values?: readonly unknown[]): Promise<pg.QueryResult> {
+  const config = statement(text, values);
+  return typeof config === 'string' ? client.query(text, values as unknown[] | undefined) : client.query(config);
+}
+
 export class PgContext implements PgQueryable {
   readonly pool: pg.Pool;
   readonly node: string;
@@ -168,8 +202,11 @@ export class PgContext implements PgQueryable {
   /** Whether new blobs are indexed in the write that stores them (else they wait, pending). */
   indexAtWrite = false;
   readonly #q: PgQueryable;
-  /** Counters for observability and tests. */
-  readonly stats = { transactions: 0, retries: 0 };
+  /**
+   * Counters for observability and tests: transactions committed, attempts run again on 40001/40P01,
+   * batches run again in isolation (txBatch).
+   */
+  readonly stats = { transactions: 0, retries: 0, isolated: 0 };
   #closed = false;
 
   constructor(opts: PgConnectionOptions) {
@@ -184,7 +221,10 @@ export class PgContext implements PgQueryable {
 
   async #pooled(text: string, values?: readonly unknown[]): Promise<pg.QueryResult> {
     try {
-      return await this.pool.query(text, values as unknown[] | undefined);
+      const config = statement(text, values);
+      return await (typeof config === 'string'
+        ? this.pool.query(text, values as unknown[] | undefined)
+        : this.pool.query(config));
     } catch (error) {
       throw mapError(error);
     }
@@ -207,7 +247,7 @@ export class PgContext implements PgQueryable {
   async tx<T>(job: (tx: PgTx) => Promise<T>, _opts: TxOptions = {}): Promise<T> {
     return this.#transaction(async (client) => {
       const changes: MailboxChange[] = [];
-      const q = queryable((text, values) => client.query(text, values as unknown[] | undefined));
+      const q = queryable((text, values) => run(client, text, values));
       const value = await job({ ...q, publish: (change) => changes.push(change) });
       return { value, changes };
     });
@@ -222,35 +262,44 @@ export class PgContext implements PgQueryable {
    * lost connection): then nothing of it was committed. On 40001/40P01, in `prepare` or in any job,
    * the whole batch runs again, every job included (jobs must be safe to run again).
    *
-   * Savepoints cost one round trip per job that sends a statement and none for a job that decides
-   * without the database (a refusal in JavaScript): the savepoint is set before a job's first
-   * statement, a kept job's is released together with setting the next one (`RELEASE SAVEPOINT j;
-   * SAVEPOINT j`, one simple query), one rolled back to stays set for the next job, and COMMIT
-   * releases the last.
+   * The first attempt sets no savepoint (a job's refusal is nearly always decided in JavaScript, before
+   * it sends a statement, and needs none): a job that throws before sending a statement is refused
+   * alone and the batch goes on. Only when a job throws after it sent one (its statements may have
+   * done part of its work, or aborted the transaction) is the attempt rolled back whole and the batch
+   * run again at once in isolation: each job in its own savepoint, set before its first statement; a
+   * kept job's is released together with setting the next one (`RELEASE SAVEPOINT j; SAVEPOINT j`,
+   * one simple query), one rolled back to stays set for the next job, and COMMIT releases the last.
+   * Either way a job's outcome, the changes published and the UIDs are those of the attempt that
+   * committed. `prepare` is told whether the attempt isolates (a job may then do the work of the jobs
+   * after it in one statement only when it does not: deliver.ts).
    */
   async txBatch<S, T>(
-    prepare: (tx: PgTx) => Promise<S>,
+    prepare: (tx: PgTx, isolated: boolean) => Promise<S>,
     jobs: readonly ((tx: PgTx, shared: S) => Promise<T>)[],
   ): Promise<BatchOutcome<T>[]> {
+    /** Each job in a savepoint: after an attempt in which a job failed once it had sent a statement. */
+    let isolate = false;
     return this.#transaction(async (client) => {
       const kept: MailboxChange[] = [];
       let changes: MailboxChange[] = [];
       /** The savepoint: none yet, set and untouched since, or with a job's statements after it. */
       let savepoint: 'none' | 'clean' | 'used' = 'none';
-      /** Inside a job (statements go under a savepoint); whether the job has sent one yet. */
+      /** Inside a job (statements go under a savepoint when isolating); whether the job has sent one yet. */
       let inJob = false;
       let jobSent = false;
       const q = queryable(async (text, values) => {
         if (inJob && !jobSent) {
           jobSent = true;
-          if (savepoint === 'none') await client.query('SAVEPOINT j');
-          else if (savepoint === 'used') await client.query('RELEASE SAVEPOINT j; SAVEPOINT j');
-          savepoint = 'used';
+          if (isolate) {
+            if (savepoint === 'none') await client.query('SAVEPOINT j');
+            else if (savepoint === 'used') await client.query('RELEASE SAVEPOINT j; SAVEPOINT j');
+            savepoint = 'used';
+          }
         }
-        return client.query(text, values as unknown[] | undefined);
+        return run(client, text, values);
       });
       const tx: PgTx = { ...q, publish: (change) => changes.push(change) };
-      const shared = await prepare(tx);
+      const shared = await prepare(tx, isolate);
       kept.push(...changes);
       const outcomes: BatchOutcome<T>[] = [];
       for (const job of jobs) {
@@ -262,6 +311,12 @@ export class PgContext implements PgQueryable {
           kept.push(...changes);
         } catch (error) {
           if (isRetryable(error)) throw error;
+          if (jobSent && !isolate) {
+            // Its statements are in the transaction (or aborted it): this attempt goes, the next isolates.
+            isolate = true;
+            this.stats.isolated++;
+            throw new RunAgain();
+          }
           if (jobSent) {
             await client.query('ROLLBACK TO SAVEPOINT j');
             savepoint = 'clean';
@@ -308,6 +363,7 @@ export class PgContext implements PgQueryable {
           broken = true;
         }
         client.release(broken);
+        if (error instanceof RunAgain) continue; // at once, and once only (txBatch isolates from then on)
         if (isRetryable(error) && attempt < MAX_ATTEMPTS) {
           this.stats.retries++;
           await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));

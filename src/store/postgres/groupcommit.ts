@@ -9,8 +9,9 @@
  *   wait for it and then go together into the next, up to MAX_BATCH_JOBS per batch (the rest into the
  *   one after). So under load the batch grows with the load, and an idle node commits one job at once.
  * - A batch is `PgContext.txBatch`: `prepare` takes the batch's row locks at the top level, in db.ts's
- *   order, for all its jobs at once (sorted: accounts, then mailboxes in ascending id); then each job
- *   runs in its own savepoint, in queue order. A job that throws is rolled back alone and only its
+ *   order, for all its jobs at once (sorted: accounts, then mailboxes in ascending id); then the jobs
+ *   run in queue order, without savepoints until a job fails after sending a statement (then the batch
+ *   runs again with each job in its own savepoint). A job that throws is refused alone and only its
  *   promise rejects; the others commit. The locks and the WAL flush of COMMIT are shared by the batch
  *   instead of each write waiting for the one before it to commit.
  * - A job's promise settles only after COMMIT returned (durable with `synchronous_commit = on`) and
@@ -20,9 +21,9 @@
  * - On a serialization failure or deadlock (40001, 40P01) the whole batch runs again, every job
  *   included, with a fresh `prepare`: a job must be safe to run again and may keep state only in what
  *   `prepare` returns (made anew for each attempt).
- * - MAX_BATCH_JOBS (64) also keeps a batch within PostgreSQL's cache of subtransaction ids per backend
- *   (64, PGPROC_MAX_CACHED_SUBXIDS): every savepoint that writes takes one, and a transaction with more
- *   makes every other backend's snapshot look further (pg_subtrans) until it ends.
+ * - MAX_BATCH_JOBS (64) also keeps a batch that isolates within PostgreSQL's cache of subtransaction
+ *   ids per backend (64, PGPROC_MAX_CACHED_SUBXIDS): every savepoint that writes takes one, and a
+ *   transaction with more makes every other backend's snapshot look further (pg_subtrans) until it ends.
  * - `close` runs what is queued and waits for it; later jobs are refused.
  */
 import type { PgContext, PgTx } from './db.js';
@@ -36,8 +37,11 @@ interface Pending<J> {
 }
 
 export interface GroupCommitSpec<J, S> {
-  /** Takes the batch's locks for all its jobs (top level, before any savepoint); its result is shared. */
-  prepare(tx: PgTx, jobs: readonly J[]): Promise<S>;
+  /**
+   * Takes the batch's locks for all its jobs (top level, before any savepoint); its result is shared.
+   * `isolated`: each job runs in its own savepoint (db.ts txBatch, after a job failed past a statement).
+   */
+  prepare(tx: PgTx, jobs: readonly J[], isolated: boolean): Promise<S>;
   /** Runs one job in its savepoint. */
   run(tx: PgTx, job: J, shared: S): Promise<unknown>;
 }
@@ -83,7 +87,7 @@ export class PgGroupCommitter<J, S> {
     const jobs = batch.map((p) => p.job);
     this.#inFlight = this.#ctx
       .txBatch(
-        (tx) => this.#spec.prepare(tx, jobs),
+        (tx, isolated) => this.#spec.prepare(tx, jobs, isolated),
         jobs.map((job) => (tx: PgTx, shared: S) => this.#spec.run(tx, job, shared)),
       )
       .then(

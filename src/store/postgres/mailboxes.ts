@@ -26,7 +26,7 @@
 import { FLAG_SEEN, normalizeMailboxName } from '../normalize.js';
 import { type MailboxRowBase, toMailbox } from '../rows.js';
 import { type MailboxStatus, type MailboxStore, StoreConflictError, StoreNotFoundError } from '../types.js';
-import { isUniqueViolation, type PgContext, type PgQueryable, type PgTx, sqlState } from './db.js';
+import { isUniqueViolation, type PgContext, type PgQueryable, type PgTx, prepared, sqlState } from './db.js';
 import { nextUidValidity } from './uidvalidity.js';
 
 export interface MailboxRow extends MailboxRowBase {
@@ -61,31 +61,55 @@ export async function lockMailboxes(tx: PgTx, ids: readonly number[]): Promise<M
 }
 
 /**
+ * lockMailboxesByName's statement (hot: every batch of deliveries runs it, `prepared`): the locked
+ * rows, then one row per account of $3 with its usage (id NULL).
+ */
+const LOCK_BY_NAME = prepared(
+  `WITH locked AS (
+     SELECT id, account_id, name FROM mailboxes
+     WHERE (account_id, name) IN (SELECT a, n FROM unnest($1::bigint[], $2::text[]) AS t(a, n))
+        OR (account_id = ANY($1::bigint[]) AND name = 'INBOX')
+     ORDER BY id FOR UPDATE
+   )
+   SELECT id, account_id, name, NULL::bigint AS used FROM locked
+   UNION ALL
+   SELECT NULL, account_id, NULL, coalesce(sum(total_size), 0) FROM mailboxes
+   WHERE account_id = ANY($3::bigint[]) GROUP BY account_id`,
+);
+
+/**
  * The mailbox of each target (its named mailbox, else INBOX), its row locked FOR UPDATE, rows locked
  * in ascending id; undefined for a target whose account has neither. Call inside a transaction.
  *
  * One statement resolves and locks: it locks the named mailboxes and the INBOX of each target's
  * account in ascending id, and re-checks each row after waiting for it, so a mailbox renamed or
- * deleted meanwhile drops out and the target falls back to INBOX (which can be neither).
+ * deleted meanwhile drops out and the target falls back to INBOX (which can be neither). The same
+ * statement reads the usage of the accounts `usageOf` (the quota's, whose rows the caller locked in
+ * its previous statement: this statement's snapshot is taken after that lock, as quota.ts requires).
  */
 export async function lockMailboxesByName(
   tx: PgTx,
   targets: readonly { accountId: number; mailbox: string }[],
-): Promise<({ id: number; account_id: number } | undefined)[]> {
-  if (targets.length === 0) return [];
-  const rows = await tx.rows<{ id: number; account_id: number; name: string }>(
-    `SELECT id, account_id, name FROM mailboxes
-     WHERE (account_id, name) IN (SELECT a, n FROM unnest($1::bigint[], $2::text[]) AS t(a, n))
-        OR (account_id = ANY($1::bigint[]) AND name = 'INBOX')
-     ORDER BY id FOR UPDATE`,
-    [targets.map((t) => t.accountId), targets.map((t) => normalizeMailboxName(t.mailbox))],
+  usageOf: readonly number[] = [],
+): Promise<{ rows: ({ id: number; account_id: number } | undefined)[]; used: Map<number, number> }> {
+  const used = new Map<number, number>();
+  if (targets.length === 0 && usageOf.length === 0) return { rows: [], used };
+  const found = await tx.rows<{ id: number | null; account_id: number; name: string | null; used: number | null }>(
+    LOCK_BY_NAME,
+    [targets.map((t) => t.accountId), targets.map((t) => normalizeMailboxName(t.mailbox)), usageOf],
   );
-  const byKey = new Map(rows.map((r) => [`${r.account_id}\u0000${r.name}`, r]));
-  return targets.map((t) => {
+  for (const id of usageOf) used.set(id, 0);
+  const byKey = new Map<string, { id: number; account_id: number }>();
+  for (const r of found) {
+    if (r.id === null) used.set(r.account_id, r.used ?? 0);
+    else byKey.set(`${r.account_id}\u0000${r.name}`, { id: r.id, account_id: r.account_id });
+  }
+  const rows = targets.map((t) => {
     const row =
       byKey.get(`${t.accountId}\u0000${normalizeMailboxName(t.mailbox)}`) ?? byKey.get(`${t.accountId}\u0000INBOX`);
     return row ? { id: row.id, account_id: row.account_id } : undefined;
   });
+  return { rows, used };
 }
 
 /**

@@ -63,7 +63,7 @@ import {
   type StoreFlagsResult,
   StoreNotFoundError,
 } from '../types.js';
-import type { PgContext, PgQueryable, PgTx } from './db.js';
+import { type PgContext, type PgQueryable, type PgTx, prepared } from './db.js';
 import { bumpModseq, lockMailboxes } from './mailboxes.js';
 import { accountsOverQuota } from './quota.js';
 import { indexExistingBlob, indexNewBlob, searchText } from './search.js';
@@ -185,6 +185,147 @@ export async function insertMessage(
 ): Promise<MessageInfo> {
   const [info] = await insertMessages(tx, input.mailboxId, [input]);
   return info;
+}
+
+/** insertInBulk's statement (hot: every batch of deliveries runs it, `prepared`). */
+const BULK = prepared(
+  `WITH v AS (
+     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bytea[], $5::bigint[], $6::integer[], $7::text[], $8::bigint[])
+       WITH ORDINALITY AS v(hash, size, meta, data, mailbox_id, flags, keywords, internaldate, ord)
+   ), b AS (
+     INSERT INTO blobs (hash, size, refs, meta, data)
+     SELECT DISTINCT ON (hash) hash, size, 0, meta, data FROM v ORDER BY hash
+     ON CONFLICT (hash) DO UPDATE SET hash = EXCLUDED.hash RETURNING id, hash, refs
+   ), pending AS (
+     INSERT INTO search_pending (blob_id) SELECT id FROM b WHERE refs = 0 ON CONFLICT DO NOTHING
+   ), n AS (
+     SELECT mailbox_id, count(*) AS cnt, sum(size) AS bytes FROM v GROUP BY mailbox_id
+   ), slot AS (
+     UPDATE mailboxes m SET uidnext = m.uidnext + n.cnt, highestmodseq = m.highestmodseq + n.cnt,
+       total_size = m.total_size + n.bytes
+     FROM n WHERE m.id = n.mailbox_id
+     RETURNING m.id, m.uidnext - n.cnt AS first, m.highestmodseq - n.cnt AS modseq
+   ), k AS (
+     SELECT v.*, row_number() OVER (PARTITION BY v.mailbox_id ORDER BY v.ord) - 1 AS rank FROM v
+   ), r AS (
+     SELECT k.ord, k.mailbox_id, slot.first + k.rank AS uid, b.id AS blob_id, k.size, k.flags, k.keywords,
+       k.internaldate, slot.modseq + k.rank + 1 AS modseq
+     FROM k JOIN slot ON slot.id = k.mailbox_id JOIN b ON b.hash = k.hash
+   ), added AS (
+     INSERT INTO messages (${MESSAGE_COLUMNS})
+     SELECT mailbox_id, uid, blob_id, size, flags, keywords, internaldate, modseq FROM r
+   )
+   SELECT ord, mailbox_id, uid, blob_id, modseq FROM r ORDER BY ord`,
+);
+
+/** Whether a blob can go to insertInBulk: small (straight to its INSERT) and not indexed now. */
+export function canInsertInBulk(blob: PreparedBlob): boolean {
+  return blob.raw.length <= LOOKUP_FIRST_BYTES && blob.text === null;
+}
+
+/**
+ * Several messages, each with its blob (canInsertInBulk), into mailboxes this transaction has locked
+ * already (deliver.ts), in ONE statement: the blobs as putBlob stores them (a blob given twice is one
+ * row), then per mailbox the next UIDs and the next MODSEQs in the rows' order (one MODSEQ per
+ * message, as that many insertMessage calls would give: these are separate deliveries). The
+ * results are in the rows' order; `exists` is published for each. Throws StoreNotFoundError when a
+ * mailbox is missing (nothing of the statement then counts: the caller's transaction must not commit
+ * it, deliver.ts runs the batch again).
+ */
+export async function insertInBulk(
+  tx: PgTx,
+  rows: readonly {
+    mailboxId: number;
+    blob: PreparedBlob;
+    flags: number;
+    keywords: string;
+    internalDate: number;
+  }[],
+): Promise<MessageInfo[]> {
+  const found = await tx.rows<{ ord: number; mailbox_id: number; uid: number; blob_id: number; modseq: number }>(BULK, [
+    rows.map((r) => r.blob.hash),
+    rows.map((r) => r.blob.raw.length),
+    rows.map((r) => r.blob.meta),
+    rows.map((r) => r.blob.raw),
+    rows.map((r) => r.mailboxId),
+    rows.map((r) => r.flags),
+    rows.map((r) => r.keywords),
+    rows.map((r) => r.internalDate),
+  ]);
+  if (found.length !== rows.length) throw new StoreNotFoundError('a mailbox of a bulk delivery is missing');
+  return found.map((f, i) => {
+    const r = rows[i];
+    tx.publish({ kind: 'exists', mailboxId: f.mailbox_id, uid: f.uid, modseq: f.modseq });
+    return {
+      mailboxId: f.mailbox_id,
+      uid: f.uid,
+      blobId: f.blob_id,
+      size: r.blob.raw.length,
+      flags: joinFlags(r.flags, keywordList(r.keywords)),
+      internalDate: new Date(r.internalDate),
+      modseq: f.modseq,
+    };
+  });
+}
+
+/** insertBlobAndMessage's statement (hot: every delivery runs it, `prepared`). */
+const BLOB_AND_MESSAGE = prepared(
+  `WITH b AS (
+       INSERT INTO blobs (hash, size, refs, meta, data) VALUES ($1, $2, 0, $3, $4)
+       ON CONFLICT (hash) DO UPDATE SET hash = EXCLUDED.hash RETURNING id, refs
+     ), pending AS (
+       INSERT INTO search_pending (blob_id) SELECT id FROM b WHERE refs = 0 ON CONFLICT DO NOTHING
+     ), slot AS (
+       UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1, total_size = total_size + $2
+       WHERE id = $5 RETURNING uidnext - 1 AS first, highestmodseq AS modseq
+     ), added AS (
+       INSERT INTO messages (${MESSAGE_COLUMNS})
+       SELECT $5::bigint, slot.first, b.id, $2::bigint, $6::integer, $7::text, $8::bigint, slot.modseq FROM slot, b
+     )
+     SELECT b.id, slot.first, slot.modseq FROM b LEFT JOIN slot ON true`,
+);
+
+/**
+ * putBlob and insertMessage in ONE statement (one round trip instead of two) when the blob goes
+ * straight to its INSERT and is not indexed now (a small message: the common delivery); otherwise the
+ * two calls. Call inside a transaction that has locked the mailbox row already (deliver.ts): the
+ * statement then locks only the blob row, as putBlob does. The message row references the blob
+ * inserted in the same statement (its foreign key and the refcount trigger run at the statement's end
+ * and see it); `refs` read by the blob's INSERT is the value before this message, so the pending mark
+ * goes with a new blob only, as in putBlob.
+ */
+export async function insertBlobAndMessage(
+  tx: PgTx,
+  blob: PreparedBlob,
+  input: { mailboxId: number; flags: number; keywords: string; internalDate: number },
+): Promise<MessageInfo> {
+  const size = blob.raw.length;
+  if (blob.raw.length > LOOKUP_FIRST_BYTES || blob.text !== null) {
+    const blobId = await putBlob(tx, blob);
+    return insertMessage(tx, { ...input, blobId, size });
+  }
+  const row = await tx.one<{ id: number; first: number | null; modseq: number | null }>(BLOB_AND_MESSAGE, [
+    blob.hash,
+    size,
+    blob.meta,
+    blob.raw,
+    input.mailboxId,
+    input.flags,
+    input.keywords,
+    input.internalDate,
+  ]);
+  if (!row) throw new Error('blob insert returned no row');
+  if (row.first === null || row.modseq === null) throw new StoreNotFoundError(`no mailbox ${input.mailboxId}`);
+  tx.publish({ kind: 'exists', mailboxId: input.mailboxId, uid: row.first, modseq: row.modseq });
+  return {
+    mailboxId: input.mailboxId,
+    uid: row.first,
+    blobId: row.id,
+    size,
+    flags: joinFlags(input.flags, keywordList(input.keywords)),
+    internalDate: new Date(input.internalDate),
+    modseq: row.modseq,
+  };
 }
 
 /**

@@ -438,6 +438,58 @@ if (skip) {
       on1.off();
     });
 
+    it('a batch of plain deliveries (one statement): two mailboxes, a repeated message, a refusal between', async () => {
+      const small = raw('bulk-same');
+      const { account: a, inbox: ia } = await inboxOf();
+      // Room for two messages of b, not three.
+      const { account: b, inbox: ib } = await inboxOf(small.length * 2 + 10);
+      const to = (...ids: number[]) => ids.map((accountId) => ({ accountId, mailbox: 'INBOX' }));
+      const before = pgDeliveryStats(n1)!;
+      const blobs0 = (await n1.stats()).blobs;
+      const settled = await Promise.allSettled([
+        n1.deliver({ raw: raw('bulk-1'), meta: null, local: to(a.id) }),
+        n1.deliver({ raw: small, meta: null, local: to(a.id, b.id) }),
+        n1.deliver({ raw: small, meta: null, local: to(b.id) }),
+        // b is full now: refused before it sends anything; the delivery after it is kept.
+        n1.deliver({ raw: small, meta: null, local: to(b.id) }),
+        n1.deliver({ raw: raw('bulk-2'), meta: null, local: to(a.id) }),
+      ]);
+      const after = pgDeliveryStats(n1)!;
+      assert.deepEqual(
+        { batches: after.batches - before.batches, jobs: after.jobs - before.jobs },
+        { batches: 1, jobs: 5 },
+      );
+      assert.deepEqual(
+        settled.map((r) => r.status),
+        ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
+      );
+      assert.ok((settled[3] as PromiseRejectedResult).reason instanceof OverQuotaError);
+      const uidsOf = (i: number) =>
+        (settled[i] as PromiseFulfilledResult<{ local: { mailboxId: number; uid: number }[] }>).value.local.map(
+          (l) => `${l.mailboxId === ia.id ? 'a' : 'b'}${l.uid}`,
+        );
+      assert.deepEqual([0, 1, 2, 4].map(uidsOf), [['a1'], ['a2', 'b1'], ['b2'], ['a3']]);
+      for (const [box, n] of [
+        [ia, 3],
+        [ib, 2],
+      ] as const) {
+        const list = await n2.messages.list(box.id);
+        assert.deepEqual(
+          list.map((m) => m.uid),
+          Array.from({ length: n }, (_, i) => i + 1),
+        );
+        const modseqs = list.map((m) => m.modseq);
+        assert.deepEqual(
+          modseqs,
+          [...new Set(modseqs)].sort((x, y) => x - y),
+          'one MODSEQ per message, ascending with the UIDs',
+        );
+        assert.equal((await n2.mailboxes.getById(box.id))?.highestModseq, modseqs.at(-1));
+      }
+      assert.equal((await n2.stats()).blobs - blobs0, 3, 'the repeated message is one blob');
+      assert.equal(await n2.accounts.usage(b.id), small.length * 2);
+    });
+
     it('concurrent flag changes from both nodes lose nothing, each with its own MODSEQ', async () => {
       const { account, inbox } = await inboxOf();
       await n1.deliver({ raw: raw(), meta: null, local: [{ accountId: account.id, mailbox: 'INBOX' }] });
@@ -483,6 +535,70 @@ if (skip) {
       assert.equal(settled.filter((r) => r.status === 'fulfilled').length, 2, settled.map((r) => r.status).join(' '));
       for (const r of settled) if (r.status === 'rejected') assert.ok(r.reason instanceof OverQuotaError);
       assert.equal((await n2.messages.list(inbox.id)).length, 2);
+    });
+  });
+
+  describe('PostgreSQL: a batch (txBatch) without savepoints until a job fails after a statement', () => {
+    it('refuses a job that sent nothing alone; runs the batch again in savepoints when one fails after a statement', async () => {
+      const schema = pgTestSchema('isolate');
+      const ctx = new PgContext({ url: schema.url, schema: schemaOf(schema.url), node: 'test' });
+      try {
+        await ctx.run(`CREATE SCHEMA "${schema.schema}"`);
+        await ctx.run('CREATE TABLE t (job integer NOT NULL CHECK (job <> 3), attempt integer NOT NULL)');
+        let attempt = 0;
+        const runs = [0, 0, 0, 0];
+        const published: MailboxChange[][] = [];
+        ctx.onCommit = (changes) => published.push(changes);
+        const job = (i: number) => async (tx: PgTx) => {
+          runs[i]++;
+          // Job 1 is refused before it sends anything (as a delivery over quota).
+          if (i === 1) throw new Error('refused in JavaScript');
+          // Job 3 breaks the CHECK constraint after job 2's insert (which aborts the transaction
+          // without a savepoint).
+          await tx.run('INSERT INTO t (job, attempt) VALUES ($1, $2)', [i, attempt]);
+          tx.publish({ kind: 'exists', mailboxId: 1, uid: i + 1, modseq: attempt });
+          return i;
+        };
+        // The first batch: only the refusal in JavaScript; nothing runs again.
+        const first = await ctx.txBatch(async () => {
+          attempt++;
+        }, [job(0), job(1), job(2)]);
+        assert.deepEqual(
+          first.map((o) => o.ok),
+          [true, false, true],
+        );
+        assert.deepEqual(runs, [1, 1, 1, 0]);
+        assert.equal(ctx.stats.isolated, 0);
+        // The second: job 3 fails in the database; the batch runs again, each job in a savepoint.
+        const second = await ctx.txBatch(async () => {
+          attempt++;
+        }, [job(0), job(3), job(2), job(1)]);
+        assert.deepEqual(
+          second.map((o) => o.ok),
+          [true, false, true, false],
+        );
+        assert.equal((second[1] as { error: { code?: string } }).error.code, '23514');
+        assert.equal(ctx.stats.isolated, 1);
+        assert.equal(ctx.stats.retries, 0);
+        assert.deepEqual(runs, [3, 2, 2, 2], 'the second batch ran twice, every job included');
+        assert.deepEqual(await ctx.rows('SELECT job, attempt FROM t ORDER BY attempt, job'), [
+          { job: 0, attempt: 1 },
+          { job: 2, attempt: 1 },
+          { job: 0, attempt: 3 },
+          { job: 2, attempt: 3 },
+        ]);
+        assert.deepEqual(
+          published.map((changes) => changes.map((c) => `${c.kind === 'exists' ? c.uid : '?'}@${c.modseq}`)),
+          [
+            ['1@1', '3@1'],
+            ['1@3', '3@3'],
+          ],
+          'only the committed attempts are published, without the failed jobs',
+        );
+      } finally {
+        await ctx.close();
+        await schema.drop();
+      }
     });
   });
 

@@ -8,14 +8,25 @@
  *   committed bytes: concurrent writes cannot overshoot together. With a default quota (every account
  *   has a limit) the rows are read and locked in one statement; the usage is read in the next one,
  *   after the lock (at READ COMMITTED a statement that waited for the lock would see an older sum).
- * - A batch of deliveries (deliver.ts) locks and reads once for all its jobs (`lockQuota`), decides
+ * - A batch of deliveries (deliver.ts) locks and reads once for all its jobs (`lockQuota` without the
+ *   usage, which comes with the mailbox locks of the next statement, `lockMailboxesByName`), decides
  *   each job with `overQuota`, and adds the bytes of each job it keeps to `used` itself, so the jobs
  *   after it in the batch see them as they would see a committed write.
  * - The limit is `quotaLimit`: the account's own quota, else the store's default; none: never over.
  */
 import type { QuotaAdditions } from '../rows.js';
 import { quotaLimit } from '../types.js';
-import type { PgQueryable } from './db.js';
+import { type PgQueryable, prepared } from './db.js';
+
+/** The limits of accounts (hot statements: every batch of deliveries runs them, `prepared`). */
+const LIMITS = prepared('SELECT id, quota_bytes FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id');
+const LIMITS_LOCKED = prepared(
+  'SELECT id, quota_bytes FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE',
+);
+/** The usage of accounts, read after their rows are locked. */
+const USAGE = prepared(
+  'SELECT account_id, coalesce(sum(total_size), 0) AS used FROM mailboxes WHERE account_id = ANY($1::bigint[]) GROUP BY account_id',
+);
 
 /** The limits of the accounts that have one, and their usage: read under the lock of their rows. */
 export interface LockedQuota {
@@ -33,16 +44,16 @@ export async function lockQuota(
   tx: PgQueryable,
   defaultQuotaBytes: number | null,
   accountIds: readonly number[],
+  opts: { readUsage?: boolean } = {},
 ): Promise<LockedQuota> {
   const limits = new Map<number, number>();
   const used = new Map<number, number>();
   if (accountIds.length === 0) return { limits, used };
   // With a default quota every account has a limit: read and lock them in one statement.
   const everyLimited = defaultQuotaBytes !== null;
-  const rows = await tx.rows<{ id: number; quota_bytes: number | null }>(
-    `SELECT id, quota_bytes FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id${everyLimited ? ' FOR UPDATE' : ''}`,
-    [[...new Set(accountIds)]],
-  );
+  const rows = await tx.rows<{ id: number; quota_bytes: number | null }>(everyLimited ? LIMITS_LOCKED : LIMITS, [
+    [...new Set(accountIds)],
+  ]);
   for (const row of rows) {
     const limit = quotaLimit({ defaultQuotaBytes }, { quotaBytes: row.quota_bytes });
     if (limit !== null) limits.set(row.id, limit);
@@ -52,11 +63,9 @@ export async function lockQuota(
   if (!everyLimited) {
     await tx.run('SELECT 1 FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE', [limited]);
   }
-  const usage = await tx.rows<{ account_id: number; used: number }>(
-    `SELECT account_id, coalesce(sum(total_size), 0) AS used FROM mailboxes
-     WHERE account_id = ANY($1::bigint[]) GROUP BY account_id`,
-    [limited],
-  );
+  // readUsage false: the caller reads it in its next statement, still after the lock (deliver.ts).
+  if (opts.readUsage === false) return { limits, used };
+  const usage = await tx.rows<{ account_id: number; used: number }>(USAGE, [limited]);
   for (const id of limited) used.set(id, 0);
   for (const u of usage) used.set(u.account_id, u.used);
   return { limits, used };

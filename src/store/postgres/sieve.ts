@@ -19,7 +19,7 @@
  */
 import { sieveMemoryExpiry } from '../sieve.js';
 import { type SieveScriptInfo, type SieveStore, StoreNotFoundError } from '../types.js';
-import { isUniqueViolation, type PgContext, sqlState } from './db.js';
+import { isUniqueViolation, type PgContext, prepared, sqlState } from './db.js';
 
 interface InfoRow {
   name: string;
@@ -145,7 +145,7 @@ export function pgSieve(ctx: PgContext): SieveStore {
     },
     async active(accountId) {
       const row = await ctx.one<{ name: string; source: string }>(
-        'SELECT name, source FROM sieve_scripts WHERE account_id = $1 AND active',
+        prepared('SELECT name, source FROM sieve_scripts WHERE account_id = $1 AND active'),
         [accountId],
       );
       return row ? { name: row.name, source: row.source } : null;

@@ -34,6 +34,7 @@
  *   are announced, so every listener hears each tick once per node.
  */
 import type { Logger } from '../../log.js';
+import { DirectoryReads } from '../../store/directory.js';
 import type { Account, ExerciseDone, LoggedEvent, LoggedSession, Store } from '../../store/types.js';
 import type { TraceEvent } from '../../trace/bus.js';
 import type { ProgressEntry, SessionSummary } from '../api-types.js';
@@ -162,12 +163,18 @@ export async function studentOf(
 ): Promise<string | null> {
   if (s.user !== null) return s.user;
   if (s.proto !== 'smtp') return null;
-  if (s.mailFrom && (await store.accounts.get(s.mailFrom))) return s.mailFrom;
+  // Both candidates read at once (one round trip on PostgreSQL), the MAIL FROM one still first.
+  const heloAddress = s.helo?.includes('@') ? s.helo : null;
+  const reads = await DirectoryReads.prefetch(store, {
+    accounts: [s.mailFrom, heloAddress].filter((a): a is string => !!a),
+    localParts: s.helo && heloAddress === null ? [s.helo] : [],
+  });
+  if (s.mailFrom && (await reads.account(s.mailFrom))) return s.mailFrom;
   if (s.helo) {
-    if (s.helo.includes('@')) {
-      if (await store.accounts.get(s.helo)) return s.helo;
+    if (heloAddress !== null) {
+      if (await reads.account(heloAddress)) return heloAddress;
     } else {
-      const named = await store.accounts.withLocalPart(s.helo);
+      const named = await reads.withLocalPart(s.helo);
       if (named.length === 1) return named[0].address;
     }
   }
