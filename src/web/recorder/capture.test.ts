@@ -23,6 +23,22 @@ import {
   wireChunkCount,
 } from './capture.js';
 
+/** The open event of an IMAP session `sid` from loopback port `remotePort`. */
+function imapOpen(sid: string, remotePort: number): OpenEvent {
+  return {
+    type: 'open',
+    sid,
+    t: 1000,
+    proto: 'imap',
+    listener: 'imap',
+    local: '127.0.0.1',
+    localPort: 143,
+    remote: '127.0.0.1',
+    remotePort,
+    tls: false,
+  };
+}
+
 describe('wire capture', () => {
   it('keeps 100,000 tiny chunks in one buffer of O(bytes), and gives each back exactly', () => {
     const w = newWireCapture(new WireRedactor('imap'));
@@ -71,18 +87,7 @@ describe('wire capture', () => {
   });
 
   it('compacts a quiet session to its exact size and reads back the same events and bytes, then grows again', () => {
-    const open: OpenEvent = {
-      type: 'open',
-      sid: 's1',
-      t: 1000,
-      proto: 'imap',
-      listener: 'imap',
-      local: '127.0.0.1',
-      localPort: 143,
-      remote: '127.0.0.1',
-      remotePort: 40000,
-      tls: false,
-    };
+    const open = imapOpen('s1', 40000);
     const live = openLive(open, false);
     const texts = new TextInterner();
     pushEvent(live, open, texts);
@@ -114,18 +119,7 @@ describe('wire capture', () => {
   });
 
   it('lets go of what a written session holds, and numbers what comes after as the whole session', () => {
-    const open: OpenEvent = {
-      type: 'open',
-      sid: 's2',
-      t: 1000,
-      proto: 'imap',
-      listener: 'imap',
-      local: '127.0.0.1',
-      localPort: 143,
-      remote: '127.0.0.1',
-      remotePort: 40001,
-      tls: false,
-    };
+    const open = imapOpen('s2', 40001);
     const live = openLive(open, false);
     const texts = new TextInterner();
     pushEvent(live, open, texts);
