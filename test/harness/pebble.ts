@@ -169,40 +169,64 @@ export async function startPebble(opts: { work: string; dnsServer: string; httpP
     },
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`pebble did not start in 15 s:\n${output}`)), 15_000);
-    child.once('exit', (code) => reject(new Error(`pebble exited with ${code}:\n${output}`)));
-    for (const stream of [child.stdout, child.stderr]) {
-      if (!stream) continue;
-      createInterface({ input: stream }).on('line', (line) => {
-        output += `${line}\n`;
-        if (line.includes('ACME directory available at')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    }
-  });
-  const root = await new Promise<string>((resolve, reject) => {
-    https
-      .get(`https://127.0.0.1:${management}/roots/0`, { ca: cert }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => {
-          body += d;
-        });
-        res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`roots/0: ${res.statusCode}`))));
-      })
-      .once('error', reject);
-  });
-  return {
-    directory: `https://127.0.0.1:${listen}/dir`,
-    root,
-    caFile: certFile,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
   };
+  let output = '';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      // A bound on a hung start, not a speed claim: a loaded 2-core CI machine can be slow.
+      const timer = setTimeout(() => reject(new Error(`pebble did not start in 60 s:\n${output}`)), 60_000);
+      child.once('exit', (code) => reject(new Error(`pebble exited with ${code}:\n${output}`)));
+      for (const stream of [child.stdout, child.stderr]) {
+        if (!stream) continue;
+        createInterface({ input: stream }).on('line', (line) => {
+          output += `${line}\n`;
+          if (line.includes('ACME directory available at')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      }
+    });
+    // Pebble says its directory is available before its management listener may be: read the root
+    // until that listener answers (bounded like the start).
+    const readRoot = () =>
+      new Promise<string>((resolve, reject) => {
+        https
+          .get(`https://127.0.0.1:${management}/roots/0`, { ca: cert }, (res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (d: string) => {
+              body += d;
+            });
+            res.on('end', () =>
+              res.statusCode === 200 ? resolve(body) : reject(new Error(`roots/0: ${res.statusCode}`)),
+            );
+          })
+          .once('error', reject);
+      });
+    let root = '';
+    for (const until = Date.now() + 60_000; ; ) {
+      try {
+        root = await readRoot();
+        break;
+      } catch (err) {
+        if (Date.now() > until) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    return {
+      directory: `https://127.0.0.1:${listen}/dir`,
+      root,
+      caFile: certFile,
+      stop,
+    };
+  } catch (err) {
+    // A pebble that started but did not become ready, or whose root could not be read, is stopped here:
+    // the caller gets no handle to stop it, and a live child keeps the test file from ever ending.
+    await stop();
+    throw err;
+  }
 }
