@@ -26,8 +26,11 @@ interface PeerConnection {
   closed: boolean;
 }
 
-/** A scripted SMTP server: `reject…@` recipients get 550, `later…@` get 451, everyone else 250. */
-async function startPeer(extensions: string[]) {
+/**
+ * A scripted SMTP server: `reject…@` recipients get 550, `later…@` get 451, everyone else 250.
+ * `greeting` replaces the 220 greeting; `refuseHello` answers 550 to EHLO and HELO.
+ */
+async function startPeer(extensions: string[], opts: { greeting?: string; refuseHello?: boolean } = {}) {
   const connections: PeerConnection[] = [];
   const messages: Buffer[] = [];
   const sockets = new Set<net.Socket>();
@@ -43,7 +46,7 @@ async function startPeer(extensions: string[]) {
     let buffer = Buffer.alloc(0);
     let inData = false;
     let accepted = 0;
-    socket.write('220 peer.test ESMTP scripted\r\n');
+    socket.write(`${opts.greeting ?? '220 peer.test ESMTP scripted'}\r\n`);
     socket.on('data', (chunk) => {
       buffer = Buffer.concat([buffer, chunk]);
       for (;;) {
@@ -62,7 +65,9 @@ async function startPeer(extensions: string[]) {
         buffer = buffer.subarray(eol + 2);
         conn.commands.push(line);
         const verb = line.split(/[ :]/)[0].toUpperCase();
-        if (verb === 'EHLO') {
+        if (opts.refuseHello && (verb === 'EHLO' || verb === 'HELO')) {
+          socket.write('550 5.7.1 no mail from you\r\n');
+        } else if (verb === 'EHLO') {
           const lines = ['peer.test', ...extensions];
           socket.write(lines.map((l, i) => `250${i === lines.length - 1 ? ' ' : '-'}${l}\r\n`).join(''));
         } else if (verb === 'RCPT') {
@@ -143,6 +148,33 @@ describe('transport needs', () => {
     const utf8Rcpt = [{ address: 'jürgen@b.test' }];
     assert.equal(transportNeeds({ envelopeFrom: '', recipients: utf8Rcpt, message: ascii('x') }).smtputf8, true);
   });
+});
+
+describe('a peer that refuses the session', () => {
+  // RFC 5321 §4.1.1.10: the client MUST NOT close the channel before it sends QUIT; §3.1: a server
+  // that greets with 554 "MUST still wait for the client to send a QUIT".
+  const tx = { envelopeFrom: 'alice@a.test', recipients: [{ address: 'bob@b.test' }], message: ascii('refused') };
+  for (const [name, opts] of [
+    ['a 554 greeting', { greeting: '554 5.7.1 no service for you' }],
+    ['550 to EHLO and to HELO', { refuseHello: true }],
+  ] as const) {
+    test(`${name}: QUIT before the close, every recipient pending on a failed host`, async () => {
+      const peer = await startPeer(['PIPELINING'], opts);
+      try {
+        const result = await deliverToHost(peer.host, tx, client);
+        assert.equal(result.hostFailed, true);
+        assert.deepEqual(
+          result.recipients.map((r) => r.state),
+          ['pending'],
+        );
+        await until('the close', () => peer.connections[0]?.closed === true);
+        assert.equal(peer.connections[0].commands.at(-1), 'QUIT', peer.connections[0].commands.join(' | '));
+        assert.equal(peer.commands('MAIL').length, 0);
+      } finally {
+        await peer.stop();
+      }
+    });
+  }
 });
 
 describe('connection reuse', () => {

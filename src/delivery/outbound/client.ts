@@ -149,7 +149,16 @@ function connect(conn: SMTPConnection): Promise<void> {
       settled = true;
       reject(err);
     };
-    conn.once('error', fail);
+    conn.once('error', (err: NmError) => {
+      // RFC 5321 §4.1.1.10: the client MUST NOT close the channel before it sends QUIT. A peer that
+      // refused the greeting (§3.1: after a 554 greeting it "MUST still wait for the client to send a
+      // QUIT"), EHLO/HELO or STARTTLS waits for it; a 421 peer closes by itself. nodemailer closes
+      // right after this event, so the QUIT goes out first (a half-close, its 221 is not awaited).
+      if (!settled && err.responseCode && err.responseCode !== 421) {
+        (conn as unknown as ConnectionInternals)._sendCommand('QUIT');
+      }
+      fail(err);
+    });
     conn.once('end', () => fail(Object.assign(new Error('connection closed during setup'), { code: 'ECONNECTION' })));
     conn.connect(() => {
       if (settled) return;
