@@ -28,9 +28,13 @@ interface PeerConnection {
 
 /**
  * A scripted SMTP server: `reject…@` recipients get 550, `later…@` get 451, everyone else 250.
- * `greeting` replaces the 220 greeting; `refuseHello` answers 550 to EHLO and HELO.
+ * `greeting` replaces the 220 greeting; `refuseHello` answers 550 to EHLO and HELO; `brokenTls` answers
+ * 220 to STARTTLS and then sends clear text, so the handshake fails.
  */
-async function startPeer(extensions: string[], opts: { greeting?: string; refuseHello?: boolean } = {}) {
+async function startPeer(
+  extensions: string[],
+  opts: { greeting?: string; refuseHello?: boolean; brokenTls?: boolean } = {},
+) {
   const connections: PeerConnection[] = [];
   const messages: Buffer[] = [];
   const sockets = new Set<net.Socket>();
@@ -84,6 +88,9 @@ async function startPeer(extensions: string[], opts: { greeting?: string; refuse
           }
           inData = true;
           socket.write('354 go ahead\r\n');
+        } else if (verb === 'STARTTLS' && opts.brokenTls) {
+          socket.end('220 2.0.0 go ahead\r\nthis is no TLS handshake\r\n');
+          return;
         } else if (verb === 'STARTTLS') {
           socket.write('502 5.5.1 STARTTLS is not offered here\r\n');
         } else if (verb === 'MAIL' || verb === 'RSET') {
@@ -175,6 +182,44 @@ describe('a peer that refuses the session', () => {
       }
     });
   }
+});
+
+describe('opportunistic STARTTLS that fails', () => {
+  const tx = { envelopeFrom: 'alice@a.test', recipients: [{ address: 'bob@b.test' }], message: ascii('tls') };
+
+  test('a failed handshake is followed by a clear-text session that delivers', async () => {
+    const peer = await startPeer(['PIPELINING', 'STARTTLS'], { brokenTls: true });
+    try {
+      const result = await deliverToHost(peer.host, tx, client);
+      assert.deepEqual(
+        result.recipients.map((r) => r.state),
+        ['delivered'],
+        result.error ?? '',
+      );
+      assert.equal(result.secure, false);
+      assert.equal(peer.connections.length, 2);
+      assert.ok(peer.connections[0].commands.includes('STARTTLS'));
+      assert.ok(!peer.connections[1].commands.includes('STARTTLS'), 'no second STARTTLS');
+      assert.equal(peer.messages.length, 1);
+    } finally {
+      await peer.stop();
+    }
+  });
+
+  test('with TLS required (MTA-STS), no clear-text fallback: the recipient stays pending', async () => {
+    const peer = await startPeer(['PIPELINING', 'STARTTLS'], { brokenTls: true });
+    try {
+      const result = await deliverToHost({ ...peer.host, verifiedTls: true }, tx, client);
+      assert.deepEqual(
+        result.recipients.map((r) => r.state),
+        ['pending'],
+      );
+      assert.equal(peer.connections.length, 1);
+      assert.equal(peer.messages.length, 0);
+    } finally {
+      await peer.stop();
+    }
+  });
 });
 
 describe('connection reuse', () => {

@@ -21,6 +21,9 @@
  * - nodemailer knows one NOTIFY/ORCPT per envelope and cannot add SMTPUTF8 for ASCII addresses; the
  *   two private methods that build those command lines are wrapped per connection (`shim` below,
  *   checked against nodemailer 10.6.1, pinned in package.json).
+ * - STARTTLS is used when offered. When TLS is only opportunistic and the handshake fails, `open`
+ *   connects once more without STARTTLS (RFC 7435); never with MTA-STS, a TLS-only relay or a relay login.
+ * - A peer that refuses the greeting, EHLO/HELO or STARTTLS gets QUIT before the close (RFC 5321 §4.1.1.10).
  * - `error` carries the peer's reply text when there is one (e.g. `550 5.1.1 <x@y>: no such user`).
  */
 import net from 'node:net';
@@ -97,6 +100,8 @@ interface ConnectionInternals {
   _envelope?: TrackedEnvelope | false;
   _getDsnRcptToArgs: () => string;
   _sendCommand: (str: string, logStr?: string) => void;
+  /** True from the STARTTLS upgrade's start until its handshake succeeds (so still true after it failed). */
+  upgrading?: boolean;
 }
 
 function describe(err: NmError): string {
@@ -219,16 +224,20 @@ export class SmtpSession {
   static async open(
     host: RouteHost,
     opts: ClientOptions,
+    clearText = false,
   ): Promise<{ ok: true; session: SmtpSession } | { ok: false; error: string }> {
     const relay = host.relay;
     const verified = host.verifiedTls === true;
+    // TLS is only opportunistic here: no MTA-STS policy, no relay that requires it, no relay password.
+    const opportunistic = !verified && !relay?.secure && !relay?.requireTls && !relay?.auth;
     const conn = new SMTPConnection({
       host: host.host,
       port: host.port,
       name: opts.hostname,
       secure: relay?.secure ?? false,
       requireTLS: (relay?.requireTls ?? false) || verified,
-      opportunisticTLS: !verified,
+      opportunisticTLS: !verified && !clearText,
+      ignoreTLS: clearText,
       // MTA-STS: the certificate must be valid for the MX host name (RFC 8461 §4.2).
       tls: verified
         ? { rejectUnauthorized: true, ...(net.isIP(host.host) ? {} : { servername: host.host }) }
@@ -245,7 +254,12 @@ export class SmtpSession {
     try {
       await connect(conn);
     } catch (err) {
+      const handshakeFailed = (conn as unknown as ConnectionInternals).upgrading === true;
       conn.close();
+      // Opportunistic TLS (RFC 7435 §1, RFC 3207 only offers it): a peer that offers STARTTLS but
+      // cannot finish the handshake gets the mail in clear text over a new connection, as it would if
+      // it offered no STARTTLS; else such a peer would never get it. Postfix's "may" level does the same.
+      if (handshakeFailed && opportunistic && !clearText) return SmtpSession.open(host, opts, true);
       // A 5xx greeting is still a host failure: the next MX may accept (RFC 5321 §3.1).
       return { ok: false, error: `${where}: ${describe(err as NmError)}` };
     }
