@@ -27,7 +27,8 @@ interface PeerConnection {
 }
 
 /**
- * A scripted SMTP server: `reject…@` recipients get 550, `later…@` get 451, everyone else 250.
+ * A scripted SMTP server: `reject…@` recipients get 550, `later…@` get 451, `toomany…@` get RFC 821's
+ * 552 for too many recipients, everyone else 250.
  * `greeting` replaces the 220 greeting; `refuseHello` answers 550 to EHLO and HELO; `brokenTls` answers
  * 220 to STARTTLS and then sends clear text, so the handshake fails.
  */
@@ -77,6 +78,7 @@ async function startPeer(
         } else if (verb === 'RCPT') {
           if (/<reject/i.test(line)) socket.write('550 5.1.1 no such user\r\n');
           else if (/<later/i.test(line)) socket.write('451 4.2.0 try again later\r\n');
+          else if (/<toomany/i.test(line)) socket.write('552 5.5.3 too many recipients\r\n');
           else {
             accepted++;
             socket.write('250 2.1.5 ok\r\n');
@@ -216,6 +218,38 @@ describe('opportunistic STARTTLS that fails', () => {
       );
       assert.equal(peer.connections.length, 1);
       assert.equal(peer.messages.length, 0);
+    } finally {
+      await peer.stop();
+    }
+  });
+});
+
+describe('a 552 to RCPT TO', () => {
+  // RFC 5321 §4.5.3.1.10: RFC 821 listed "too many recipients" as 552; clients SHOULD treat a 552 to
+  // RCPT as temporary (452) so the recipient is sent again later.
+  test('keeps the recipient pending; the others are delivered or failed as answered', async () => {
+    const peer = await startPeer(['PIPELINING']);
+    try {
+      const tx = {
+        envelopeFrom: 'alice@a.test',
+        recipients: [{ address: 'bob@b.test' }, { address: 'toomany@b.test' }, { address: 'reject@b.test' }],
+        message: ascii('552'),
+      };
+      const result = await deliverToHost(peer.host, tx, client);
+      assert.deepEqual(
+        result.recipients.map((r) => [r.address, r.state]),
+        [
+          ['bob@b.test', 'delivered'],
+          ['toomany@b.test', 'pending'],
+          ['reject@b.test', 'failed'],
+        ],
+      );
+      assert.match(result.recipients[1].error ?? '', /^552 5\.5\.3/);
+      const alone = await deliverToHost(peer.host, { ...tx, recipients: [{ address: 'toomany2@b.test' }] }, client);
+      assert.deepEqual(
+        alone.recipients.map((r) => r.state),
+        ['pending'],
+      );
     } finally {
       await peer.stop();
     }

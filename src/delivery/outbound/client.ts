@@ -4,7 +4,7 @@
  *
  * Invariants:
  * - A recipient is `delivered` only after the peer's 2xx to the end of DATA; 5xx (RCPT, MAIL or DATA)
- *   makes it `failed`, 4xx keeps it `pending`. A connection, TLS or timeout error keeps every recipient
+ *   makes it `failed`, 4xx keeps it `pending`, and so do 503 and a 552 to RCPT (RFC 5321 §4.5.3.1.10). A connection, TLS or timeout error keeps every recipient
  *   that was not yet decided `pending` (a drop after DATA may re-send: RFC 5321 §6.1 accepts duplicates
  *   over loss) and marks the session broken.
  * - Before MAIL FROM the transaction is checked against what the peer advertised in EHLO:
@@ -107,6 +107,14 @@ interface ConnectionInternals {
 function describe(err: NmError): string {
   if (err.response) return err.response.trim();
   return `${err.code ?? 'ERROR'}: ${err.message}`;
+}
+
+/**
+ * A recipient's state from the peer's reply to its RCPT TO. RFC 5321 §4.5.3.1.10: RFC 821 gave "too many
+ * recipients" the code 552; clients SHOULD treat a 552 to RCPT as temporary (452), so it is retried.
+ */
+function rcptState(code: number | undefined): 'failed' | 'pending' {
+  return code === 552 ? 'pending' : stateForCode(code);
 }
 
 function stateForCode(code: number | undefined): 'failed' | 'pending' {
@@ -355,7 +363,7 @@ export class SmtpSession {
           };
         }
         const e = rejected.get(address);
-        if (e) return { address, state: stateForCode(e.responseCode), error: describe(e), remoteMta: this.host.host };
+        if (e) return { address, state: rcptState(e.responseCode), error: describe(e), remoteMta: this.host.host };
         return { address, state: 'pending', error: `${where}: no reply for this recipient` };
       });
       return { recipients, hostFailed: false, error: null, secure };
@@ -389,7 +397,7 @@ export class SmtpSession {
       this.#broken = true;
       const recipients = addresses.map((address): RecipientResult => {
         const r = perRecipient.get(address);
-        if (r?.responseCode) return { address, state: stateForCode(r.responseCode), error: describe(r), remoteMta };
+        if (r?.responseCode) return { address, state: rcptState(r.responseCode), error: describe(r), remoteMta };
         return { address, state: 'pending', error: `${where}: ${text}` };
       });
       return { recipients, hostFailed: perRecipient.size === 0, error: `${where}: ${text}`, secure };
@@ -397,7 +405,7 @@ export class SmtpSession {
     const mailFromFailed = /^MAIL FROM/i.test(e.command ?? '');
     const recipients = addresses.map((address): RecipientResult => {
       const r = perRecipient.get(address);
-      if (r && !mailFromFailed) return { address, state: stateForCode(r.responseCode), error: describe(r), remoteMta };
+      if (r && !mailFromFailed) return { address, state: rcptState(r.responseCode), error: describe(r), remoteMta };
       return { address, state: stateForCode(e.responseCode), error: text, remoteMta };
     });
     return {
