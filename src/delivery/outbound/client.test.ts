@@ -26,8 +26,16 @@ interface PeerConnection {
   closed: boolean;
 }
 
-/** A scripted SMTP server: `reject…@` recipients get 550, `later…@` get 451, everyone else 250. */
-async function startPeer(extensions: string[]) {
+/**
+ * A scripted SMTP server: `reject…@` recipients get 550, `later…@` get 451, `toomany…@` get RFC 821's
+ * 552 for too many recipients, everyone else 250.
+ * `greeting` replaces the 220 greeting; `refuseHello` answers 550 to EHLO and HELO; `brokenTls` answers
+ * 220 to STARTTLS and then sends clear text, so the handshake fails.
+ */
+async function startPeer(
+  extensions: string[],
+  opts: { greeting?: string; refuseHello?: boolean; brokenTls?: boolean } = {},
+) {
   const connections: PeerConnection[] = [];
   const messages: Buffer[] = [];
   const sockets = new Set<net.Socket>();
@@ -43,7 +51,7 @@ async function startPeer(extensions: string[]) {
     let buffer = Buffer.alloc(0);
     let inData = false;
     let accepted = 0;
-    socket.write('220 peer.test ESMTP scripted\r\n');
+    socket.write(`${opts.greeting ?? '220 peer.test ESMTP scripted'}\r\n`);
     socket.on('data', (chunk) => {
       buffer = Buffer.concat([buffer, chunk]);
       for (;;) {
@@ -62,12 +70,15 @@ async function startPeer(extensions: string[]) {
         buffer = buffer.subarray(eol + 2);
         conn.commands.push(line);
         const verb = line.split(/[ :]/)[0].toUpperCase();
-        if (verb === 'EHLO') {
+        if (opts.refuseHello && (verb === 'EHLO' || verb === 'HELO')) {
+          socket.write('550 5.7.1 no mail from you\r\n');
+        } else if (verb === 'EHLO') {
           const lines = ['peer.test', ...extensions];
           socket.write(lines.map((l, i) => `250${i === lines.length - 1 ? ' ' : '-'}${l}\r\n`).join(''));
         } else if (verb === 'RCPT') {
           if (/<reject/i.test(line)) socket.write('550 5.1.1 no such user\r\n');
           else if (/<later/i.test(line)) socket.write('451 4.2.0 try again later\r\n');
+          else if (/<toomany/i.test(line)) socket.write('552 5.5.3 too many recipients\r\n');
           else {
             accepted++;
             socket.write('250 2.1.5 ok\r\n');
@@ -79,6 +90,9 @@ async function startPeer(extensions: string[]) {
           }
           inData = true;
           socket.write('354 go ahead\r\n');
+        } else if (verb === 'STARTTLS' && opts.brokenTls) {
+          socket.end('220 2.0.0 go ahead\r\nthis is no TLS handshake\r\n');
+          return;
         } else if (verb === 'STARTTLS') {
           socket.write('502 5.5.1 STARTTLS is not offered here\r\n');
         } else if (verb === 'MAIL' || verb === 'RSET') {
@@ -142,6 +156,103 @@ describe('transport needs', () => {
     assert.equal(transportNeeds({ envelopeFrom: 'a@a.test', recipients: rcpt, message: head8 }).smtputf8, true);
     const utf8Rcpt = [{ address: 'jürgen@b.test' }];
     assert.equal(transportNeeds({ envelopeFrom: '', recipients: utf8Rcpt, message: ascii('x') }).smtputf8, true);
+  });
+});
+
+describe('a peer that refuses the session', () => {
+  // RFC 5321 §4.1.1.10: the client MUST NOT close the channel before it sends QUIT; §3.1: a server
+  // that greets with 554 "MUST still wait for the client to send a QUIT".
+  const tx = { envelopeFrom: 'alice@a.test', recipients: [{ address: 'bob@b.test' }], message: ascii('refused') };
+  for (const [name, opts] of [
+    ['a 554 greeting', { greeting: '554 5.7.1 no service for you' }],
+    ['550 to EHLO and to HELO', { refuseHello: true }],
+  ] as const) {
+    test(`${name}: QUIT before the close, every recipient pending on a failed host`, async () => {
+      const peer = await startPeer(['PIPELINING'], opts);
+      try {
+        const result = await deliverToHost(peer.host, tx, client);
+        assert.equal(result.hostFailed, true);
+        assert.deepEqual(
+          result.recipients.map((r) => r.state),
+          ['pending'],
+        );
+        await until('the close', () => peer.connections[0]?.closed === true);
+        assert.equal(peer.connections[0].commands.at(-1), 'QUIT', peer.connections[0].commands.join(' | '));
+        assert.equal(peer.commands('MAIL').length, 0);
+      } finally {
+        await peer.stop();
+      }
+    });
+  }
+});
+
+describe('opportunistic STARTTLS that fails', () => {
+  const tx = { envelopeFrom: 'alice@a.test', recipients: [{ address: 'bob@b.test' }], message: ascii('tls') };
+
+  test('a failed handshake is followed by a clear-text session that delivers', async () => {
+    const peer = await startPeer(['PIPELINING', 'STARTTLS'], { brokenTls: true });
+    try {
+      const result = await deliverToHost(peer.host, tx, client);
+      assert.deepEqual(
+        result.recipients.map((r) => r.state),
+        ['delivered'],
+        result.error ?? '',
+      );
+      assert.equal(result.secure, false);
+      assert.equal(peer.connections.length, 2);
+      assert.ok(peer.connections[0].commands.includes('STARTTLS'));
+      assert.ok(!peer.connections[1].commands.includes('STARTTLS'), 'no second STARTTLS');
+      assert.equal(peer.messages.length, 1);
+    } finally {
+      await peer.stop();
+    }
+  });
+
+  test('with TLS required (MTA-STS), no clear-text fallback: the recipient stays pending', async () => {
+    const peer = await startPeer(['PIPELINING', 'STARTTLS'], { brokenTls: true });
+    try {
+      const result = await deliverToHost({ ...peer.host, verifiedTls: true }, tx, client);
+      assert.deepEqual(
+        result.recipients.map((r) => r.state),
+        ['pending'],
+      );
+      assert.equal(peer.connections.length, 1);
+      assert.equal(peer.messages.length, 0);
+    } finally {
+      await peer.stop();
+    }
+  });
+});
+
+describe('a 552 to RCPT TO', () => {
+  // RFC 5321 §4.5.3.1.10: RFC 821 listed "too many recipients" as 552; clients SHOULD treat a 552 to
+  // RCPT as temporary (452) so the recipient is sent again later.
+  test('keeps the recipient pending; the others are delivered or failed as answered', async () => {
+    const peer = await startPeer(['PIPELINING']);
+    try {
+      const tx = {
+        envelopeFrom: 'alice@a.test',
+        recipients: [{ address: 'bob@b.test' }, { address: 'toomany@b.test' }, { address: 'reject@b.test' }],
+        message: ascii('552'),
+      };
+      const result = await deliverToHost(peer.host, tx, client);
+      assert.deepEqual(
+        result.recipients.map((r) => [r.address, r.state]),
+        [
+          ['bob@b.test', 'delivered'],
+          ['toomany@b.test', 'pending'],
+          ['reject@b.test', 'failed'],
+        ],
+      );
+      assert.match(result.recipients[1].error ?? '', /^552 5\.5\.3/);
+      const alone = await deliverToHost(peer.host, { ...tx, recipients: [{ address: 'toomany2@b.test' }] }, client);
+      assert.deepEqual(
+        alone.recipients.map((r) => r.state),
+        ['pending'],
+      );
+    } finally {
+      await peer.stop();
+    }
   });
 });
 

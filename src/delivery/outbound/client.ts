@@ -4,7 +4,7 @@
  *
  * Invariants:
  * - A recipient is `delivered` only after the peer's 2xx to the end of DATA; 5xx (RCPT, MAIL or DATA)
- *   makes it `failed`, 4xx keeps it `pending`. A connection, TLS or timeout error keeps every recipient
+ *   makes it `failed`, 4xx keeps it `pending`, and so do 503 and a 552 to RCPT (RFC 5321 §4.5.3.1.10). A connection, TLS or timeout error keeps every recipient
  *   that was not yet decided `pending` (a drop after DATA may re-send: RFC 5321 §6.1 accepts duplicates
  *   over loss) and marks the session broken.
  * - Before MAIL FROM the transaction is checked against what the peer advertised in EHLO:
@@ -21,6 +21,9 @@
  * - nodemailer knows one NOTIFY/ORCPT per envelope and cannot add SMTPUTF8 for ASCII addresses; the
  *   two private methods that build those command lines are wrapped per connection (`shim` below,
  *   checked against nodemailer 10.6.1, pinned in package.json).
+ * - STARTTLS is used when offered. When TLS is only opportunistic and the handshake fails, `open`
+ *   connects once more without STARTTLS (RFC 7435); never with MTA-STS, a TLS-only relay or a relay login.
+ * - A peer that refuses the greeting, EHLO/HELO or STARTTLS gets QUIT before the close (RFC 5321 §4.1.1.10).
  * - `error` carries the peer's reply text when there is one (e.g. `550 5.1.1 <x@y>: no such user`).
  */
 import net from 'node:net';
@@ -97,11 +100,21 @@ interface ConnectionInternals {
   _envelope?: TrackedEnvelope | false;
   _getDsnRcptToArgs: () => string;
   _sendCommand: (str: string, logStr?: string) => void;
+  /** True from the STARTTLS upgrade's start until its handshake succeeds (so still true after it failed). */
+  upgrading?: boolean;
 }
 
 function describe(err: NmError): string {
   if (err.response) return err.response.trim();
   return `${err.code ?? 'ERROR'}: ${err.message}`;
+}
+
+/**
+ * A recipient's state from the peer's reply to its RCPT TO. RFC 5321 §4.5.3.1.10: RFC 821 gave "too many
+ * recipients" the code 552; clients SHOULD treat a 552 to RCPT as temporary (452), so it is retried.
+ */
+function rcptState(code: number | undefined): 'failed' | 'pending' {
+  return code === 552 ? 'pending' : stateForCode(code);
 }
 
 function stateForCode(code: number | undefined): 'failed' | 'pending' {
@@ -149,7 +162,16 @@ function connect(conn: SMTPConnection): Promise<void> {
       settled = true;
       reject(err);
     };
-    conn.once('error', fail);
+    conn.once('error', (err: NmError) => {
+      // RFC 5321 §4.1.1.10: the client MUST NOT close the channel before it sends QUIT. A peer that
+      // refused the greeting (§3.1: after a 554 greeting it "MUST still wait for the client to send a
+      // QUIT"), EHLO/HELO or STARTTLS waits for it; a 421 peer closes by itself. nodemailer closes
+      // right after this event, so the QUIT goes out first (a half-close, its 221 is not awaited).
+      if (!settled && err.responseCode && err.responseCode !== 421) {
+        (conn as unknown as ConnectionInternals)._sendCommand('QUIT');
+      }
+      fail(err);
+    });
     conn.once('end', () => fail(Object.assign(new Error('connection closed during setup'), { code: 'ECONNECTION' })));
     conn.connect(() => {
       if (settled) return;
@@ -210,16 +232,20 @@ export class SmtpSession {
   static async open(
     host: RouteHost,
     opts: ClientOptions,
+    clearText = false,
   ): Promise<{ ok: true; session: SmtpSession } | { ok: false; error: string }> {
     const relay = host.relay;
     const verified = host.verifiedTls === true;
+    // TLS is only opportunistic here: no MTA-STS policy, no relay that requires it, no relay password.
+    const opportunistic = !verified && !relay?.secure && !relay?.requireTls && !relay?.auth;
     const conn = new SMTPConnection({
       host: host.host,
       port: host.port,
       name: opts.hostname,
       secure: relay?.secure ?? false,
       requireTLS: (relay?.requireTls ?? false) || verified,
-      opportunisticTLS: !verified,
+      opportunisticTLS: !verified && !clearText,
+      ignoreTLS: clearText,
       // MTA-STS: the certificate must be valid for the MX host name (RFC 8461 §4.2).
       tls: verified
         ? { rejectUnauthorized: true, ...(net.isIP(host.host) ? {} : { servername: host.host }) }
@@ -236,7 +262,12 @@ export class SmtpSession {
     try {
       await connect(conn);
     } catch (err) {
+      const handshakeFailed = (conn as unknown as ConnectionInternals).upgrading === true;
       conn.close();
+      // Opportunistic TLS (RFC 7435 §1, RFC 3207 only offers it): a peer that offers STARTTLS but
+      // cannot finish the handshake gets the mail in clear text over a new connection, as it would if
+      // it offered no STARTTLS; else such a peer would never get it. Postfix's "may" level does the same.
+      if (handshakeFailed && opportunistic && !clearText) return SmtpSession.open(host, opts, true);
       // A 5xx greeting is still a host failure: the next MX may accept (RFC 5321 §3.1).
       return { ok: false, error: `${where}: ${describe(err as NmError)}` };
     }
@@ -332,7 +363,7 @@ export class SmtpSession {
           };
         }
         const e = rejected.get(address);
-        if (e) return { address, state: stateForCode(e.responseCode), error: describe(e), remoteMta: this.host.host };
+        if (e) return { address, state: rcptState(e.responseCode), error: describe(e), remoteMta: this.host.host };
         return { address, state: 'pending', error: `${where}: no reply for this recipient` };
       });
       return { recipients, hostFailed: false, error: null, secure };
@@ -366,7 +397,7 @@ export class SmtpSession {
       this.#broken = true;
       const recipients = addresses.map((address): RecipientResult => {
         const r = perRecipient.get(address);
-        if (r?.responseCode) return { address, state: stateForCode(r.responseCode), error: describe(r), remoteMta };
+        if (r?.responseCode) return { address, state: rcptState(r.responseCode), error: describe(r), remoteMta };
         return { address, state: 'pending', error: `${where}: ${text}` };
       });
       return { recipients, hostFailed: perRecipient.size === 0, error: `${where}: ${text}`, secure };
@@ -374,7 +405,7 @@ export class SmtpSession {
     const mailFromFailed = /^MAIL FROM/i.test(e.command ?? '');
     const recipients = addresses.map((address): RecipientResult => {
       const r = perRecipient.get(address);
-      if (r && !mailFromFailed) return { address, state: stateForCode(r.responseCode), error: describe(r), remoteMta };
+      if (r && !mailFromFailed) return { address, state: rcptState(r.responseCode), error: describe(r), remoteMta };
       return { address, state: stateForCode(e.responseCode), error: text, remoteMta };
     });
     return {

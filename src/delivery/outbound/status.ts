@@ -28,7 +28,7 @@ export function deferralClass(error: string): DeferralClass {
   // The peer's reply code, at the start or after our `host:port: ` prefix.
   const code = /(?:^|: )([45])\d\d(?:[ -]|$)/.exec(error)?.[1];
   if (code === '4') return 'reply-4xx';
-  if (code === '5') return 'reply-5xx'; // e.g. 503: kept pending by the client
+  if (code === '5') return 'reply-5xx'; // 503, or 552 to RCPT TO: kept pending by the client
   return 'other';
 }
 
