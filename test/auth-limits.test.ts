@@ -481,7 +481,8 @@ describe('the line after a refused AUTH is not recorded', () => {
     c.send('EHLO client.test');
     await c.until(/^\d{3} /);
     c.send('AUTH CRAM-MD5');
-    assert.match((await c.until(/^\d{3} /)) ?? '', /^504 /);
+    // The refusal names the mechanisms this connection offers.
+    assert.match((await c.until(/^\d{3} /)) ?? '', /^504 5\.5\.4 .*CRAM-MD5; use PLAIN, LOGIN or SCRAM-SHA-256$/);
     c.send(SECRET);
     await c.until(/^\d{3} /);
     c.send('QUIT');
@@ -495,7 +496,7 @@ describe('the line after a refused AUTH is not recorded', () => {
     const port = c.socket.localPort ?? 0;
     await c.line();
     c.send('a1 AUTHENTICATE CRAM-MD5');
-    assert.match((await c.until(/^a1 /)) ?? '', /^a1 NO /);
+    assert.match((await c.until(/^a1 /)) ?? '', /^a1 NO \[CANNOT\] .*CRAM-MD5; use PLAIN, LOGIN or SCRAM-SHA-256$/);
     c.send(SECRET);
     const bad = await c.line();
     assert.match(bad ?? '', /^\* BAD /, 'answered without echoing the line as a tag');

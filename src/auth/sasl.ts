@@ -83,6 +83,15 @@ export function advertisedMechanisms(auth: SaslAuth<unknown>, conn: ChannelBindi
   return list;
 }
 
+/**
+ * The end of a refusal of an unknown mechanism: what to use instead on this connection, e.g.
+ * `use PLAIN, LOGIN or SCRAM-SHA-256`.
+ */
+export function mechanismHint(auth: SaslAuth<unknown>, conn: ChannelBindingSource): string {
+  const list = advertisedMechanisms(auth, conn);
+  return `use ${list.length > 1 ? `${list.slice(0, -1).join(', ')} or ${list.at(-1)}` : list[0]}`;
+}
+
 /** The mechanism called `name` (any case), or null when it is not supported. */
 export function createMechanism<T>(name: string, ctx: SaslContext<T>): SaslMechanism<T> | null {
   switch (name.toUpperCase()) {

@@ -578,7 +578,7 @@ describe('pop3: logging in', () => {
       assert.equal(await c.command('*'), '-ERR Authentication cancelled');
       assert.equal(
         await c.command('AUTH CRAM-MD5'),
-        '-ERR Unrecognized authentication mechanism "CRAM-MD5"; use PLAIN or LOGIN',
+        '-ERR Unrecognized authentication mechanism "CRAM-MD5"; use PLAIN, LOGIN or SCRAM-SHA-256',
       );
       assert.equal(
         await c.command('AUTH PLAIN !!!!'),

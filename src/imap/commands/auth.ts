@@ -1,5 +1,5 @@
 /** Not-authenticated state: STARTTLS (RFC 9051 §6.2.1), AUTHENTICATE (§6.2.2, SASL-IR RFC 4959), LOGIN (§6.2.3). */
-import { createMechanism, type SaslFailure } from '../../auth/sasl.js';
+import { createMechanism, mechanismHint, type SaslFailure } from '../../auth/sasl.js';
 import { runSaslExchange, type SaslEngine } from '../../auth/sasl-exchange.js';
 import { type LoginClient, throttledText } from '../../auth/service.js';
 import type { Account } from '../../store/types.js';
@@ -57,7 +57,13 @@ export const authenticate = command({
       challenge: (data) => s.conn.writeLine(`+ ${data}`),
     };
     const mech = createMechanism(cmd.mechanism, sasl);
-    if (!mech) return s.no(tag, `Unsupported authentication mechanism ${cmd.mechanism}; use PLAIN or LOGIN`, 'CANNOT');
+    if (!mech) {
+      return s.no(
+        tag,
+        `Unsupported authentication mechanism ${cmd.mechanism}; ${mechanismHint(sasl.auth, sasl.conn)}`,
+        'CANNOT',
+      );
+    }
     if (!s.backend.auth.plaintextAllowed(s.conn)) {
       return s.no(
         tag,

@@ -4,7 +4,7 @@
  * `"*"` cancels. PLAIN and LOGIN (and SCRAM, under the same rule as IMAP and POP3) are refused with
  * ENCRYPT-NEEDED where plaintext logins are not allowed: STARTTLS first.
  */
-import { createMechanism, SASL_MECHANISMS } from '../../auth/sasl.js';
+import { createMechanism, mechanismHint } from '../../auth/sasl.js';
 import { runSaslExchange, SASL_LINE_LIMIT, type SaslEngine } from '../../auth/sasl-exchange.js';
 import type { ManageSieveUser } from '../backend.js';
 import { saslConnection } from '../sasl.js';
@@ -42,7 +42,7 @@ export const authenticate = defineCommand<{ mechanism: string; initial: string |
     const mech = createMechanism(args.mechanism, sasl);
     if (!mech) {
       return s.fail(
-        `Unsupported authentication mechanism "${printable(args.mechanism, 20)}"; use ${SASL_MECHANISMS.join(' or ')}`,
+        `Unsupported authentication mechanism "${printable(args.mechanism, 20)}"; ${mechanismHint(sasl.auth, sasl.conn)}`,
       );
     }
     const outcome = await runSaslExchange(sasl, mech, args.initial);

@@ -3,7 +3,7 @@
  * with `+ <base64>` challenges; a client line `*` cancels (RFC 5034 §4). `AUTH` alone lists the
  * mechanisms (the older RFC 1734 habit that some clients, e.g. Outlook, still probe with).
  */
-import { advertisedMechanisms, createMechanism, SASL_MECHANISMS } from '../../auth/sasl.js';
+import { advertisedMechanisms, createMechanism, mechanismHint } from '../../auth/sasl.js';
 import { runSaslExchange, type SaslEngine } from '../../auth/sasl-exchange.js';
 import type { Pop3User } from '../backend.js';
 import { err, MAX_LONG_ARGUMENT } from '../wire.js';
@@ -36,7 +36,7 @@ export const auth = defineCommand<{ mechanism: string; initial: string | null } 
     const mech = createMechanism(args.mechanism, sasl);
     if (!mech)
       return s.fail(
-        `Unrecognized authentication mechanism "${args.mechanism.slice(0, 20)}"; use ${SASL_MECHANISMS.join(' or ')}`,
+        `Unrecognized authentication mechanism "${args.mechanism.slice(0, 20)}"; ${mechanismHint(sasl.auth, sasl.conn)}`,
       );
     const outcome = await runSaslExchange(sasl, mech, args.initial);
     switch (outcome.kind) {

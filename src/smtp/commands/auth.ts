@@ -1,5 +1,5 @@
 /** AUTH (RFC 4954): the shared SASL exchange of auth/sasl-exchange.ts with SMTP's `334` challenges. */
-import { createMechanism } from '../../auth/sasl.js';
+import { createMechanism, mechanismHint } from '../../auth/sasl.js';
 import { runSaslExchange, type SaslEngine } from '../../auth/sasl-exchange.js';
 import { throttledText } from '../../auth/service.js';
 import { R, reply } from '../reply.js';
@@ -31,7 +31,13 @@ export const auth = defineCommand<{ name: string; initial: string | undefined }>
     const sasl = saslEngine(s);
     const mech = createMechanism(name, sasl);
     if (!mech)
-      return s.send(reply(504, '5.5.4', `Unrecognized authentication type ${name.slice(0, 20)}; use PLAIN or LOGIN`));
+      return s.send(
+        reply(
+          504,
+          '5.5.4',
+          `Unrecognized authentication type ${name.slice(0, 20)}; ${mechanismHint(sasl.auth, sasl.conn)}`,
+        ),
+      );
     const outcome = await runSaslExchange(sasl, mech, initial === undefined ? null : initial);
     switch (outcome.kind) {
       case 'closed':
