@@ -64,23 +64,26 @@ export function readChunks(ctx: SqliteContext, blobId: number, size: number, fro
 
 /** Bytes [from, to) of any blob, inline or chunked; undefined when there is no such blob. */
 export function readBlobRange(ctx: SqliteContext, blobId: number, from: number, to: number): Buffer | undefined {
-  const layout = blobLayout(ctx, blobId);
-  if (layout === undefined) return undefined;
-  if (layout.chunked) return readChunks(ctx, blobId, layout.size, from, to);
   const start = Math.max(0, Math.floor(from));
-  const length = Math.max(0, Math.floor(Math.min(to, layout.size)) - start);
-  // substr() on a BLOB counts bytes, 1-based (an inline blob is at most INLINE_MAX, or an old one).
-  const data = ctx.pluck('SELECT substr(data, ?, ?) FROM blobs WHERE id = ?').get(start + 1, length, blobId) as
-    | Buffer
-    | null
-    | undefined;
-  return data ?? EMPTY;
+  const length = Math.max(0, Math.floor(Math.min(to, Number.MAX_SAFE_INTEGER)) - start);
+  // One statement tells the layout and, for an inline blob, reads the range: substr() on a BLOB counts
+  // bytes, 1-based, and stops at the end of the value (an inline blob is at most INLINE_MAX, or an old
+  // one). A chunked blob's `data` is empty, so its substr costs nothing.
+  const row = ctx
+    .sql('SELECT size, length(data) AS inline, substr(data, ?, ?) AS part FROM blobs WHERE id = ?')
+    .get(start + 1, length, blobId) as { size: number; inline: number; part: Buffer | null } | undefined;
+  if (row === undefined) return undefined;
+  if (row.inline < row.size) return readChunks(ctx, blobId, row.size, from, to);
+  return row.part ?? EMPTY;
 }
 
 /** A whole blob, inline or chunked; undefined when there is no such blob. */
 export function readBlob(ctx: SqliteContext, blobId: number): Buffer | undefined {
-  const layout = blobLayout(ctx, blobId);
-  if (layout === undefined) return undefined;
-  if (layout.chunked) return readChunks(ctx, blobId, layout.size, 0, layout.size);
-  return (ctx.pluck('SELECT data FROM blobs WHERE id = ?').get(blobId) as Buffer | undefined) ?? EMPTY;
+  // The layout and an inline blob's bytes in one statement (a chunked blob's `data` is empty).
+  const row = ctx.sql('SELECT size, length(data) AS inline, data FROM blobs WHERE id = ?').get(blobId) as
+    | { size: number; inline: number; data: Buffer | null }
+    | undefined;
+  if (row === undefined) return undefined;
+  if (row.inline < row.size) return readChunks(ctx, blobId, row.size, 0, row.size);
+  return row.data ?? EMPTY;
 }
