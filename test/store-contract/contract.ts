@@ -1455,16 +1455,21 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
     });
 
     describe('change feed', () => {
-      function record(mailboxId: number) {
+      /**
+       * Subscribes as a session does: subscribe, then await `ready` (a backend whose feed reads a
+       * baseline first, such as PostgreSQL's, publishes only what commits after it).
+       */
+      async function record(mailboxId: number) {
         const events: MailboxChange[] = [];
         const unsubscribe = store.changes.subscribe(mailboxId, (c) => events.push(c));
+        await store.changes.ready?.(mailboxId);
         return { events, unsubscribe };
       }
 
       it('deliver publishes exists, only after commit', async () => {
         const a = await account();
         const inbox = await mailbox(a.id);
-        const { events } = record(inbox.id);
+        const { events } = await record(inbox.id);
         const pending = deliver(a.id);
         assert.equal(events.length, 0, 'nothing before the write is durable');
         const result = await pending;
@@ -1479,8 +1484,8 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
         const archive = await mailbox(a.id, 'Archive');
         await deliver(a.id);
         await deliver(a.id);
-        const inInbox = record(inbox.id);
-        const inArchive = record(archive.id);
+        const inInbox = await record(inbox.id);
+        const inArchive = await record(archive.id);
 
         const [changed] = await store.messages.setFlags({
           mailboxId: inbox.id,
@@ -1531,14 +1536,14 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
         const a = await account();
         const inbox = await mailbox(a.id);
         const sent = await mailbox(a.id, 'Sent');
-        const inInbox = record(inbox.id);
-        const inSent = record(sent.id);
+        const inInbox = await record(inbox.id);
+        const inSent = await record(sent.id);
         await deliver(a.id);
         await waitFor(() => inInbox.events.length === 1, 'exists');
         inInbox.unsubscribe();
         inInbox.unsubscribe();
         // A subscriber still on INBOX sees the next delivery: the unsubscribed one would have by then.
-        const still = record(inbox.id);
+        const still = await record(inbox.id);
         await deliver(a.id);
         await waitFor(() => still.events.length === 1, 'exists for the subscriber still on INBOX');
         assert.equal(inInbox.events.length, 1);
@@ -1555,7 +1560,7 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
       it('a failed write publishes nothing', async () => {
         const a = await account();
         const inbox = await mailbox(a.id);
-        const { events } = record(inbox.id);
+        const { events } = await record(inbox.id);
         await assert.rejects(
           store.deliver({
             raw: message(),
