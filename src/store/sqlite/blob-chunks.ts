@@ -37,14 +37,6 @@ export function insertBlobRow(ctx: SqliteContext, hash: string, raw: Buffer): nu
   return id;
 }
 
-/** How a blob is stored: its size and whether its bytes are in chunks; undefined when there is no such blob. */
-export function blobLayout(ctx: SqliteContext, blobId: number): { size: number; chunked: boolean } | undefined {
-  const row = ctx.sql('SELECT size, length(data) AS inline FROM blobs WHERE id = ?').get(blobId) as
-    | { size: number; inline: number }
-    | undefined;
-  return row && { size: row.size, chunked: row.inline < row.size };
-}
-
 /** Bytes [from, to) of a chunked blob (clamped to its size), reading only the chunks they lie in. */
 export function readChunks(ctx: SqliteContext, blobId: number, size: number, from: number, to: number): Buffer {
   const start = Math.max(0, Math.min(from, size));
