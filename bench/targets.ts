@@ -245,6 +245,8 @@ export async function startPostbode(opts: PostbodeOptions): Promise<Target> {
         // (the warm-up's closed ones may still be counted); the open-file limit is the bound here.
         '--set',
         'limits.max_connections=100000',
+        // Extra settings for experiments: BENCH_SERVER_SET="lab.capture_bytes=0 ..." (space-separated).
+        ...(process.env.BENCH_SERVER_SET ?? '').split(/\s+/).filter(Boolean).flatMap((s) => ['--set', s]),
       ],
       { cwd: top, env, stdio: ['ignore', out, out] },
     );

@@ -107,17 +107,35 @@ const LETTER_KINDS = new Map(Object.entries(KIND_LETTERS).map(([kind, letter]) =
 
 /** The wire chunks of one session in one batch as a `log_wire` row. */
 export function encodeWire(chunks: readonly LoggedWire[]): { parts: string; data: Buffer; secrets: string | null } {
+  return { ...encodeWireParts(chunks), data: Buffer.concat(chunks.map((c) => c.data)) };
+}
+
+/**
+ * A `log_wire` row without its bytes (SQLite keeps them in a file, capture-files.ts): `length` is
+ * how many bytes the chunks hold in all.
+ */
+export function encodeWireParts(chunks: readonly LoggedWire[]): {
+  parts: string;
+  secrets: string | null;
+  length: number;
+} {
   const parts: number[] = [];
   const secrets: (number | string)[] = [];
+  let length = 0;
   chunks.forEach((c, i) => {
     parts.push(c.t, c.dir === 'in' ? 0 : 1, c.data.length);
+    length += c.data.length;
     for (const [offset, original] of c.secrets ?? []) secrets.push(i, offset, original.toString('base64'));
   });
-  return {
-    parts: JSON.stringify(parts),
-    data: Buffer.concat(chunks.map((c) => c.data)),
-    secrets: secrets.length ? JSON.stringify(secrets) : null,
-  };
+  return { parts: JSON.stringify(parts), secrets: secrets.length ? JSON.stringify(secrets) : null, length };
+}
+
+/** How many bytes a `log_wire` row's chunks hold (the sum of the lengths in `parts`). */
+export function wireLength(parts: string): number {
+  const list = JSON.parse(parts) as number[];
+  let length = 0;
+  for (let j = 2; j < list.length; j += 3) length += list[j];
+  return length;
 }
 
 export function decodeWire(

@@ -13,6 +13,7 @@
  *   file (the CLI) is seen by reads at once, but its mailbox changes are not pushed to this process's
  *   subscribers: in SQLite mode only the server process delivers and changes mail.
  */
+import path from 'node:path';
 import { ChangeBus } from '../changes.js';
 import { MemoryMailboxLocks } from '../locks.js';
 import { normalizeMailboxName, splitFlags } from '../normalize.js';
@@ -21,6 +22,7 @@ import type { SpaceGuard } from '../space.js';
 import { type DeliveryRequest, type DeliveryResult, OverQuotaError, type Store, StoreNotFoundError } from '../types.js';
 import { sqliteAccounts, sqliteAliases, sqliteDomains } from './accounts.js';
 import { sqliteAdmins } from './admins.js';
+import { CaptureFiles } from './capture-files.js';
 import { openDatabase, SqliteContext } from './db.js';
 import { sqliteExerciseProgress } from './exercises.js';
 import { mailboxRowByName, sqliteMailboxes } from './mailboxes.js';
@@ -53,6 +55,10 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
   ctx.indexAtWrite = ctx.searchIndex && opts.searchIndex === 'write';
   const defaultQuotaBytes = opts.defaultQuotaBytes ?? null;
   let closed = false;
+  // The web lab's captured bytes: files beside the database (capture-files.ts); a database in memory
+  // keeps them in its rows. Files left by a crash between a deletion and its unlink go here.
+  const captures = ctx.db.memory ? null : new CaptureFiles(path.join(path.dirname(ctx.db.name), 'capture'));
+  captures?.sweep(ctx.pluck('SELECT id FROM log_sessions').all() as string[]);
 
   function deliver(request: DeliveryRequest): Promise<DeliveryResult> {
     if (request.local.length === 0 && !request.remote)
@@ -107,7 +113,7 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
     queue: sqliteQueue(ctx),
     locks: new MemoryMailboxLocks(),
     changes: ctx.bus,
-    sessionLog: sqliteSessionLog(ctx),
+    sessionLog: sqliteSessionLog(ctx, captures),
     admins: sqliteAdmins(ctx),
     exerciseProgress: sqliteExerciseProgress(ctx),
     searchIndex: sqliteSearchIndex(ctx),

@@ -370,6 +370,15 @@ CREATE TABLE sieve_memory (
 ) STRICT, WITHOUT ROWID;
 `;
 
+/**
+ * V18: a logged session's bytes leave the database (sessionlog.ts): `file_at` is where a row's bytes
+ * start in the session's capture file (`capture/` beside the database), and `data` is then empty.
+ * NULL: the bytes are in `data` (rows written before, and databases without a folder: in memory).
+ */
+const V18 = `
+ALTER TABLE log_wire ADD COLUMN file_at INTEGER;
+`;
+
 /** Migration i brings the schema from version i to i + 1. Append only. */
 export const MIGRATIONS: readonly string[] = [
   V1,
@@ -389,6 +398,7 @@ export const MIGRATIONS: readonly string[] = [
   V15,
   V16,
   V17,
+  V18,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,8 +1,10 @@
 /**
  * The SQLite session history beyond the contract: migration V7 moves V4's one-row-per-event history
- * into chunks, and a batch costs one chunk row per session.
+ * into chunks, a batch costs one chunk row per session, and the captured bytes live in one file per
+ * session beside the database.
  */
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -194,6 +196,95 @@ describe('sqlite session log', () => {
       }
     } finally {
       await remove();
+    }
+  });
+  it('appends the captured bytes to a file per session, not to the database, and removes it with the session', async () => {
+    const { dir, remove } = await tempDir();
+    const file = path.join(dir, 'files.db');
+    const captureDir = path.join(dir, 'capture');
+    try {
+      const store = await openSqliteStore({ path: file });
+      const session = (id: string, start: number) =>
+        loggedSession(id, { proto: 'pop3', listener: 'pop3', localPort: 110, start, end: start + 1 });
+      const out = (sessionId: string, t: number, text: string) => ({
+        sessionId,
+        t,
+        dir: 'out' as const,
+        data: Buffer.from(text),
+        secrets: null,
+      });
+      const body = 'x'.repeat(100_000);
+      try {
+        await store.sessionLog.append({
+          sessions: [session('a1', 1), session('b/../../evil', 2)],
+          events: [],
+          wire: [out('a1', 1, '+OK 1\r\n'), out('a1', 2, `${body}\r\n.\r\n`), out('b/../../evil', 3, '+OK b\r\n')],
+        });
+        await store.sessionLog.append({ sessions: [], events: [], wire: [out('a1', 4, '+OK bye\r\n')] });
+        // The bytes are in the files (the odd id hashed to a plain name inside the folder), not the rows.
+        const names = readdirSync(captureDir).sort();
+        assert.equal(names.length, 2);
+        assert.ok(names.includes('a1.wire'));
+        assert.ok(
+          names.every((n) => /^[A-Za-z0-9_-]+\.wire$/.test(n)),
+          names.join(' '),
+        );
+        assert.equal(readFileSync(path.join(captureDir, 'a1.wire')).toString(), `+OK 1\r\n${body}\r\n.\r\n+OK bye\r\n`);
+        const db = new Database(file, { readonly: true });
+        try {
+          const inRows = db.prepare('SELECT sum(length(data)) FROM log_wire').pluck().get();
+          assert.equal(inRows, 0, 'no captured byte is in the database');
+        } finally {
+          db.close();
+        }
+        const texts = async (id: string) => (await store.sessionLog.wire(id)).map((w) => w.data.toString());
+        assert.deepEqual(await texts('a1'), ['+OK 1\r\n', `${body}\r\n.\r\n`, '+OK bye\r\n']);
+        assert.deepEqual(await texts('b/../../evil'), ['+OK b\r\n']);
+
+        // A file cut short (a crash before the page cache reached the disk): the capture ends earlier.
+        truncateSync(path.join(captureDir, 'a1.wire'), 50_000);
+        assert.deepEqual(await texts('a1'), ['+OK 1\r\n'], 'the rows whose bytes are not there whole are left out');
+
+        // Deleting and pruning sessions removes their files.
+        assert.equal(await store.sessionLog.delete(['b/../../evil']), 1);
+        assert.deepEqual(readdirSync(captureDir), ['a1.wire']);
+        assert.equal(await store.sessionLog.prune({ keep: 0 }), 1);
+        assert.deepEqual(readdirSync(captureDir), []);
+      } finally {
+        await store.close();
+      }
+
+      // A file whose session is gone (a crash between the deletion and the unlink) goes at the next
+      // open once it is an hour old; a younger one may belong to a write of another process.
+      const orphan = path.join(captureDir, 'gone.wire');
+      const young = path.join(captureDir, 'young.wire');
+      writeFileSync(orphan, 'old bytes');
+      writeFileSync(young, 'new bytes');
+      const twoHoursAgo = (Date.now() - 2 * 3600_000) / 1000;
+      utimesSync(orphan, twoHoursAgo, twoHoursAgo);
+      const again = await openSqliteStore({ path: file });
+      await again.close();
+      assert.equal(existsSync(orphan), false);
+      assert.equal(existsSync(young), true);
+    } finally {
+      await remove();
+    }
+  });
+
+  it('keeps the captured bytes in the rows for a database in memory', async () => {
+    const store = await openSqliteStore({ path: ':memory:' });
+    try {
+      await store.sessionLog.append({
+        sessions: [loggedSession('m1', { proto: 'imap', listener: 'imap', localPort: 143, start: 1 })],
+        events: [],
+        wire: [{ sessionId: 'm1', t: 1, dir: 'out', data: Buffer.from('* OK\r\n'), secrets: null }],
+      });
+      assert.deepEqual(
+        (await store.sessionLog.wire('m1')).map((w) => w.data.toString()),
+        ['* OK\r\n'],
+      );
+    } finally {
+      await store.close();
     }
   });
 });

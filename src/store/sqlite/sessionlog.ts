@@ -9,12 +9,25 @@
  *   replaces an earlier one, and the result is sorted by seq.
  * - Pruning deletes finished sessions only (an open one is live: the recorder reads its start back from
  *   here); their chunks go by cascade in the same transaction.
- * - A session's bytes (the lab's capture) are in `log_wire`, one row per session per batch: the
- *   chunks' bytes joined in one BLOB, their times, directions and lengths in `parts`.
+ * - A session's bytes (the lab's capture) are indexed by `log_wire`, one row per session per batch:
+ *   their times, directions and lengths in `parts`; the bytes themselves appended to the session's
+ *   capture file (capture-files.ts, `file_at` the offset), or, without a folder for the files (a
+ *   database in memory) and in rows written before schema V18, joined in the row's `data`.
+ * - A session's capture file is removed after the COMMIT that deleted the session (prune, delete).
  * - Nothing is cached: the CLI may read the history from another process.
  */
-import { decodeChunk, decodeWire, encodeChunk, encodeWire, type SessionRow, toSession } from '../sessionlog-codec.js';
+import {
+  decodeChunk,
+  decodeWire,
+  encodeChunk,
+  encodeWire,
+  encodeWireParts,
+  type SessionRow,
+  toSession,
+  wireLength,
+} from '../sessionlog-codec.js';
 import { type LoggedEvent, type LoggedWire, type SessionLogStore, StoreNotFoundError } from '../types.js';
+import type { CaptureFiles } from './capture-files.js';
 import type { SqliteContext } from './db.js';
 
 const COLUMNS =
@@ -26,7 +39,8 @@ const UPSERT = `INSERT INTO log_sessions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 
     key_logged = excluded.key_logged, helo = excluded.helo, mail_from = excluded.mail_from`;
 
 const INSERT_CHUNK = 'INSERT INTO log_chunks (session_id, events) VALUES (?, ?)';
-const INSERT_WIRE = 'INSERT INTO log_wire (session_id, parts, data, secrets) VALUES (?, ?, ?, ?)';
+const INSERT_WIRE = 'INSERT INTO log_wire (session_id, parts, data, secrets, file_at) VALUES (?, ?, ?, ?, ?)';
+const NO_BYTES = Buffer.alloc(0);
 /** Ids per DELETE statement (SQLite binds at most 32,766 parameters; far fewer keeps each statement small). */
 const DELETE_SLICE = 500;
 
@@ -35,7 +49,14 @@ function likePrefix(text: string): string {
   return `${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-export function sqliteSessionLog(ctx: SqliteContext): SessionLogStore {
+/** `files`: where the captured bytes go (null: into the rows). */
+export function sqliteSessionLog(ctx: SqliteContext, files: CaptureFiles | null): SessionLogStore {
+  /** Runs a deleting job and removes the capture files of the sessions it deleted, once committed. */
+  const deleting = async (job: () => string[]): Promise<number> => {
+    const ids = await ctx.write(job);
+    files?.remove(ids);
+    return ids.length;
+  };
   return {
     append({ sessions, events, wire = [] }) {
       if (sessions.length === 0 && events.length === 0 && wire.length === 0) return Promise.resolve();
@@ -96,9 +117,22 @@ export function sqliteSessionLog(ctx: SqliteContext): SessionLogStore {
         }
         const insertWire = ctx.sql(INSERT_WIRE);
         for (const [sessionId, chunks] of bySessionWire) {
-          const row = encodeWire(chunks);
           try {
-            insertWire.run(sessionId, row.parts, row.data, row.secrets);
+            if (files) {
+              // The row first: it refuses an unknown session before a file is made for it. The bytes
+              // after: a failed write rolls the row back, and the next row starts at the file's end.
+              const row = encodeWireParts(chunks);
+              const end = files.end(sessionId);
+              const { lastInsertRowid } = insertWire.run(sessionId, row.parts, NO_BYTES, row.secrets, end);
+              const at = files.append(
+                sessionId,
+                chunks.map((c) => c.data),
+              );
+              if (at !== end) ctx.sql('UPDATE log_wire SET file_at = ? WHERE id = ?').run(at, lastInsertRowid);
+            } else {
+              const row = encodeWire(chunks);
+              insertWire.run(sessionId, row.parts, row.data, row.secrets, null);
+            }
           } catch (err) {
             if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
               throw new StoreNotFoundError(`no logged session ${sessionId} for its captured bytes`);
@@ -110,12 +144,38 @@ export function sqliteSessionLog(ctx: SqliteContext): SessionLogStore {
     },
 
     async wire(id) {
-      const rows = ctx.sql('SELECT parts, data, secrets FROM log_wire WHERE session_id = ? ORDER BY id').all(id) as {
-        parts: string;
-        data: Buffer;
-        secrets: string | null;
-      }[];
-      return rows.flatMap((row) => decodeWire(id, row));
+      const rows = ctx
+        .sql('SELECT parts, data, secrets, file_at FROM log_wire WHERE session_id = ? ORDER BY id')
+        .all(id) as { parts: string; data: Buffer; secrets: string | null; file_at: number | null }[];
+      const inFile = rows.filter((row) => row.file_at !== null);
+      const read =
+        files && inFile.length > 0
+          ? files.read(
+              id,
+              inFile.map((row) => ({ at: row.file_at ?? 0, length: wireLength(row.parts) })),
+            )
+          : [];
+      const out: LoggedWire[] = [];
+      let k = 0;
+      for (const row of rows) {
+        if (row.file_at === null) {
+          out.push(...decodeWire(id, row));
+          continue;
+        }
+        const data = read[k++] ?? NO_BYTES;
+        if (data.length === wireLength(row.parts)) {
+          out.push(...decodeWire(id, { ...row, data }));
+          continue;
+        }
+        // A file cut by a crash: the capture ends with the last chunk whose bytes are there whole.
+        const parts = JSON.parse(row.parts) as number[];
+        let end = 0;
+        let whole = 0;
+        for (let j = 2; j < parts.length && end + parts[j] <= data.length; j += 3, whole++) end += parts[j];
+        out.push(...decodeWire(id, { ...row, data }).slice(0, whole));
+        break;
+      }
+      return out;
     },
 
     async list(filter = {}) {
@@ -169,18 +229,23 @@ export function sqliteSessionLog(ctx: SqliteContext): SessionLogStore {
     },
 
     prune({ keep, startedBefore }) {
-      return ctx.write(() => {
-        let removed = 0;
+      return deleting(() => {
+        const removed: string[] = [];
         if (startedBefore !== undefined) {
-          removed += ctx.sql('DELETE FROM log_sessions WHERE start < ? AND end IS NOT NULL').run(startedBefore).changes;
+          const rows = ctx
+            .pluck('DELETE FROM log_sessions WHERE start < ? AND end IS NOT NULL RETURNING id')
+            .all(startedBefore) as string[];
+          removed.push(...rows);
         }
         if (keep !== undefined) {
-          removed += ctx
-            .sql(
+          const rows = ctx
+            .pluck(
               `DELETE FROM log_sessions WHERE id IN
-                 (SELECT id FROM log_sessions WHERE end IS NOT NULL ORDER BY start DESC, id DESC LIMIT -1 OFFSET ?)`,
+                 (SELECT id FROM log_sessions WHERE end IS NOT NULL ORDER BY start DESC, id DESC LIMIT -1 OFFSET ?)
+               RETURNING id`,
             )
-            .run(Math.max(0, keep)).changes;
+            .all(Math.max(0, keep)) as string[];
+          removed.push(...rows);
         }
         return removed;
       });
@@ -188,14 +253,15 @@ export function sqliteSessionLog(ctx: SqliteContext): SessionLogStore {
 
     delete(ids) {
       if (ids.length === 0) return Promise.resolve(0);
-      return ctx.write(() => {
-        let removed = 0;
+      return deleting(() => {
+        const removed: string[] = [];
         // In slices, under SQLite's limit on bound parameters; events and wire go by ON DELETE CASCADE.
         for (let i = 0; i < ids.length; i += DELETE_SLICE) {
           const slice = ids.slice(i, i + DELETE_SLICE);
-          removed += ctx
-            .sql(`DELETE FROM log_sessions WHERE id IN (${slice.map(() => '?').join(', ')})`)
-            .run(...slice).changes;
+          const rows = ctx
+            .pluck(`DELETE FROM log_sessions WHERE id IN (${slice.map(() => '?').join(', ')}) RETURNING id`)
+            .all(...slice) as string[];
+          removed.push(...rows);
         }
         return removed;
       });
