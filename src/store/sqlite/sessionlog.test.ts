@@ -216,12 +216,18 @@ describe('sqlite session log', () => {
       const body = 'x'.repeat(100_000);
       try {
         await store.sessionLog.append({
-          sessions: [session('a1', 1), session('b/../../evil', 2)],
+          sessions: [session('a1', 1), session('b/../../evil', 2), session('small', 3)],
           events: [],
-          wire: [out('a1', 1, '+OK 1\r\n'), out('a1', 2, `${body}\r\n.\r\n`), out('b/../../evil', 3, '+OK b\r\n')],
+          wire: [
+            out('a1', 1, '+OK 1\r\n'),
+            out('a1', 2, `${body}\r\n.\r\n`),
+            out('b/../../evil', 3, `+OK b\r\n${body}`),
+            out('small', 3, '+OK small\r\n'),
+          ],
         });
-        await store.sessionLog.append({ sessions: [], events: [], wire: [out('a1', 4, '+OK bye\r\n')] });
-        // The bytes are in the files (the odd id hashed to a plain name inside the folder), not the rows.
+        await store.sessionLog.append({ sessions: [], events: [], wire: [out('a1', 4, `+OK bye\r\n${body}`)] });
+        // The big rows' bytes are in the files (the odd id hashed to a plain name inside the folder),
+        // a small row's in the database.
         const names = readdirSync(captureDir).sort();
         assert.equal(names.length, 2);
         assert.ok(names.includes('a1.wire'));
@@ -229,17 +235,21 @@ describe('sqlite session log', () => {
           names.every((n) => /^[A-Za-z0-9_-]+\.wire$/.test(n)),
           names.join(' '),
         );
-        assert.equal(readFileSync(path.join(captureDir, 'a1.wire')).toString(), `+OK 1\r\n${body}\r\n.\r\n+OK bye\r\n`);
+        assert.equal(
+          readFileSync(path.join(captureDir, 'a1.wire')).toString(),
+          `+OK 1\r\n${body}\r\n.\r\n+OK bye\r\n${body}`,
+        );
         const db = new Database(file, { readonly: true });
         try {
-          const inRows = db.prepare('SELECT sum(length(data)) FROM log_wire').pluck().get();
-          assert.equal(inRows, 0, 'no captured byte is in the database');
+          const inRows = db.prepare('SELECT session_id, length(data) FROM log_wire WHERE length(data) > 0').raw().all();
+          assert.deepEqual(inRows, [['small', 11]], 'only the small row keeps its bytes in the database');
         } finally {
           db.close();
         }
         const texts = async (id: string) => (await store.sessionLog.wire(id)).map((w) => w.data.toString());
-        assert.deepEqual(await texts('a1'), ['+OK 1\r\n', `${body}\r\n.\r\n`, '+OK bye\r\n']);
-        assert.deepEqual(await texts('b/../../evil'), ['+OK b\r\n']);
+        assert.deepEqual(await texts('a1'), ['+OK 1\r\n', `${body}\r\n.\r\n`, `+OK bye\r\n${body}`]);
+        assert.deepEqual(await texts('b/../../evil'), [`+OK b\r\n${body}`]);
+        assert.deepEqual(await texts('small'), ['+OK small\r\n']);
 
         // A file cut short (a crash before the page cache reached the disk): the capture ends earlier.
         truncateSync(path.join(captureDir, 'a1.wire'), 50_000);
@@ -248,7 +258,7 @@ describe('sqlite session log', () => {
         // Deleting and pruning sessions removes their files.
         assert.equal(await store.sessionLog.delete(['b/../../evil']), 1);
         assert.deepEqual(readdirSync(captureDir), ['a1.wire']);
-        assert.equal(await store.sessionLog.prune({ keep: 0 }), 1);
+        assert.equal(await store.sessionLog.prune({ keep: 0 }), 2);
         assert.deepEqual(readdirSync(captureDir), []);
       } finally {
         await store.close();

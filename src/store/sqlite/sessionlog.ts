@@ -11,8 +11,9 @@
  *   here); their chunks go by cascade in the same transaction.
  * - A session's bytes (the lab's capture) are indexed by `log_wire`, one row per session per batch:
  *   their times, directions and lengths in `parts`; the bytes themselves appended to the session's
- *   capture file (capture-files.ts, `file_at` the offset), or, without a folder for the files (a
- *   database in memory) and in rows written before schema V18, joined in the row's `data`.
+ *   capture file (capture-files.ts, `file_at` the offset) from CAPTURE_FILE_MIN_BYTES per row on, else
+ *   (and without a folder for the files: a database in memory, and in rows written before schema
+ *   V18) joined in the row's `data`.
  * - A session's capture file is removed after the COMMIT that deleted the session (prune, delete).
  * - Nothing is cached: the CLI may read the history from another process.
  */
@@ -20,7 +21,6 @@ import {
   decodeChunk,
   decodeWire,
   encodeChunk,
-  encodeWire,
   encodeWireParts,
   type SessionRow,
   toSession,
@@ -41,6 +41,11 @@ const UPSERT = `INSERT INTO log_sessions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 
 const INSERT_CHUNK = 'INSERT INTO log_chunks (session_id, events) VALUES (?, ?)';
 const INSERT_WIRE = 'INSERT INTO log_wire (session_id, parts, data, secrets, file_at) VALUES (?, ?, ?, ?, ?)';
 const NO_BYTES = Buffer.alloc(0);
+/**
+ * A row's bytes from this size on go to the session's capture file; fewer stay in the row (an SMTP
+ * session's few KB cost SQLite a page or two, less than the file's open, stat, write and close).
+ */
+export const CAPTURE_FILE_MIN_BYTES = 16 * 1024;
 /** Ids per DELETE statement (SQLite binds at most 32,766 parameters; far fewer keeps each statement small). */
 const DELETE_SLICE = 500;
 
@@ -118,10 +123,10 @@ export function sqliteSessionLog(ctx: SqliteContext, files: CaptureFiles | null)
         const insertWire = ctx.sql(INSERT_WIRE);
         for (const [sessionId, chunks] of bySessionWire) {
           try {
-            if (files) {
+            const row = encodeWireParts(chunks);
+            if (files && row.length >= CAPTURE_FILE_MIN_BYTES) {
               // The row first: it refuses an unknown session before a file is made for it. The bytes
               // after: a failed write rolls the row back, and the next row starts at the file's end.
-              const row = encodeWireParts(chunks);
               const end = files.end(sessionId);
               const { lastInsertRowid } = insertWire.run(sessionId, row.parts, NO_BYTES, row.secrets, end);
               const at = files.append(
@@ -130,8 +135,11 @@ export function sqliteSessionLog(ctx: SqliteContext, files: CaptureFiles | null)
               );
               if (at !== end) ctx.sql('UPDATE log_wire SET file_at = ? WHERE id = ?').run(at, lastInsertRowid);
             } else {
-              const row = encodeWire(chunks);
-              insertWire.run(sessionId, row.parts, row.data, row.secrets, null);
+              const data = Buffer.concat(
+                chunks.map((c) => c.data),
+                row.length,
+              );
+              insertWire.run(sessionId, row.parts, data, row.secrets, null);
             }
           } catch (err) {
             if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
