@@ -246,7 +246,10 @@ export async function startPostbode(opts: PostbodeOptions): Promise<Target> {
         '--set',
         'limits.max_connections=100000',
         // Extra settings for experiments: BENCH_SERVER_SET="lab.capture_bytes=0 ..." (space-separated).
-        ...(process.env.BENCH_SERVER_SET ?? '').split(/\s+/).filter(Boolean).flatMap((s) => ['--set', s]),
+        ...(process.env.BENCH_SERVER_SET ?? '')
+          .split(/\s+/)
+          .filter(Boolean)
+          .flatMap((s) => ['--set', s]),
       ],
       { cwd: top, env, stdio: ['ignore', out, out] },
     );
