@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import pino from 'pino';
-import { LogSink } from './log.js';
+import { COALESCE_MS, LogSink } from './log.js';
 
 function flushed(sink: LogSink): Promise<void> {
   return new Promise((resolve) => sink.flush(resolve));
@@ -30,6 +30,35 @@ describe('LogSink', () => {
       );
       assert.equal(sink.stats.dropped, 0);
     } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes a burst of lines in one write, once the first has waited, without a flush', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'postbode-log-'));
+    const write = fs.write;
+    let writes = 0;
+    // Counts the sink's writes (it calls fs.write on the module object).
+    fs.write = ((...args: Parameters<typeof write>) => {
+      writes++;
+      return (write as (...a: unknown[]) => void)(...args);
+    }) as typeof write;
+    try {
+      const file = path.join(dir, 'log');
+      const fd = fs.openSync(file, 'a');
+      const sink = new LogSink(fd);
+      // A burst: before, the first line left at once and the rest in a second write.
+      for (let i = 0; i < 5; i++) sink.write(`line ${i}\n`);
+      assert.equal(writes, 0, 'nothing is written before the first line has waited');
+      // Nobody flushes: the wait ends by itself.
+      for (let i = 0; i < 100 && fs.readFileSync(file, 'utf8').split('\n').length < 6; i++) {
+        await new Promise((resolve) => setTimeout(resolve, COALESCE_MS));
+      }
+      assert.equal(fs.readFileSync(file, 'utf8'), 'line 0\nline 1\nline 2\nline 3\nline 4\n');
+      assert.equal(writes, 1, 'the five lines left in one write');
+      fs.closeSync(fd);
+    } finally {
+      fs.write = write;
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
