@@ -9,8 +9,8 @@
  *
  * Invariants:
  * - A session's bytes are appended to its own file; a row records the offset they start at, and the
- *   lengths of its chunks (`parts`) give the rest. The offset is the file's size when the row is
- *   written, so bytes left behind by a write job that was rolled back are never referenced.
+ *   lengths of its chunks (`parts`) give the rest. The offset is the file's size before the append,
+ *   so bytes left behind by a write job that was rolled back are never referenced.
  * - The file of a session goes when its rows go (prune, delete: after their COMMIT). A file whose
  *   session is gone (a crash between the two) is removed by `sweep` once it is an hour old, so a
  *   session being written by another process is never taken.
@@ -51,15 +51,6 @@ export class CaptureFiles {
       ? sessionId
       : createHash('sha256').update(sessionId).digest('hex');
     return path.join(this.dir, name + SUFFIX);
-  }
-
-  /** The size of the session's file: where its next bytes will start. */
-  end(sessionId: string): number {
-    try {
-      return statSync(this.file(sessionId)).size;
-    } catch {
-      return 0;
-    }
   }
 
   /** Appends the buffers to the session's file; returns the offset where they start. Throws on failure. */

@@ -125,15 +125,13 @@ export function sqliteSessionLog(ctx: SqliteContext, files: CaptureFiles | null)
           try {
             const row = encodeWireParts(chunks);
             if (files && row.length >= CAPTURE_FILE_MIN_BYTES) {
-              // The row first: it refuses an unknown session before a file is made for it. The bytes
-              // after: a failed write rolls the row back, and the next row starts at the file's end.
-              const end = files.end(sessionId);
-              const { lastInsertRowid } = insertWire.run(sessionId, row.parts, NO_BYTES, row.secrets, end);
+              // The bytes first, then the row that points at them: if the row or a later step of the
+              // job fails, the bytes stay behind unreferenced and the next row starts after them.
               const at = files.append(
                 sessionId,
                 chunks.map((c) => c.data),
               );
-              if (at !== end) ctx.sql('UPDATE log_wire SET file_at = ? WHERE id = ?').run(at, lastInsertRowid);
+              insertWire.run(sessionId, row.parts, NO_BYTES, row.secrets, at);
             } else {
               const data = Buffer.concat(
                 chunks.map((c) => c.data),
