@@ -227,6 +227,19 @@ if (skip) {
       return { account, inbox };
     }
 
+    /** Settles the deliveries `start` queues, checking that they went in one transaction of `store`. */
+    async function inOneBatch<T>(store: Store, start: () => Promise<T>[]): Promise<PromiseSettledResult<T>[]> {
+      const before = pgDeliveryStats(store)!;
+      const deliveries = start();
+      const settled = await Promise.allSettled(deliveries);
+      const after = pgDeliveryStats(store)!;
+      assert.deepEqual(
+        { batches: after.batches - before.batches, jobs: after.jobs - before.jobs },
+        { batches: 1, jobs: deliveries.length },
+      );
+      return settled;
+    }
+
     /** Subscribes on `store` and waits until every later change will reach the subscriber. */
     async function watch(store: Store, mailboxId: number) {
       const events: MailboxChange[] = [];
@@ -371,8 +384,7 @@ if (skip) {
       const { account, inbox } = await inboxOf(size * 8 + 10);
       const on1 = await watch(n1, inbox.id);
       const to = (accountId: number) => [{ accountId, mailbox: 'INBOX' }];
-      const before = pgDeliveryStats(n1)!;
-      const settled = await Promise.allSettled([
+      const settled = await inOneBatch(n1, () => [
         ...raws.slice(0, 3).map((r) => n1.deliver({ raw: r, meta: null, local: to(account.id) })),
         // Over quota: refused before it writes anything.
         n1.deliver({ raw: big, meta: null, local: to(account.id) }),
@@ -397,11 +409,6 @@ if (skip) {
         // rolled-back delivery's bytes do not count does the eighth fit).
         n1.deliver({ raw: raw('batch-8'), meta: null, local: to(account.id) }),
       ]);
-      const after = pgDeliveryStats(n1)!;
-      assert.deepEqual(
-        { batches: after.batches - before.batches, jobs: after.jobs - before.jobs },
-        { batches: 1, jobs: 12 },
-      );
       assert.deepEqual(
         settled.map((r) => r.status),
         ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'rejected', 'rejected'].concat([
@@ -444,9 +451,8 @@ if (skip) {
       // Room for two messages of b, not three.
       const { account: b, inbox: ib } = await inboxOf(small.length * 2 + 10);
       const to = (...ids: number[]) => ids.map((accountId) => ({ accountId, mailbox: 'INBOX' }));
-      const before = pgDeliveryStats(n1)!;
       const blobs0 = (await n1.stats()).blobs;
-      const settled = await Promise.allSettled([
+      const settled = await inOneBatch(n1, () => [
         n1.deliver({ raw: raw('bulk-1'), meta: null, local: to(a.id) }),
         n1.deliver({ raw: small, meta: null, local: to(a.id, b.id) }),
         n1.deliver({ raw: small, meta: null, local: to(b.id) }),
@@ -454,11 +460,6 @@ if (skip) {
         n1.deliver({ raw: small, meta: null, local: to(b.id) }),
         n1.deliver({ raw: raw('bulk-2'), meta: null, local: to(a.id) }),
       ]);
-      const after = pgDeliveryStats(n1)!;
-      assert.deepEqual(
-        { batches: after.batches - before.batches, jobs: after.jobs - before.jobs },
-        { batches: 1, jobs: 5 },
-      );
       assert.deepEqual(
         settled.map((r) => r.status),
         ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled'],

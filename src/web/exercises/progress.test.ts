@@ -66,17 +66,22 @@ describe('ExerciseTracker on live sessions', () => {
     return new SessionTrace(bus, sid);
   }
 
+  /** The greeting and the student's LOGIN on `t`. */
+  function loggedIn(t: SessionTrace): SessionTrace {
+    t.out('* OK ready');
+    t.in('a1 LOGIN student1@example.test <redacted>');
+    t.auth(STUDENT, true, 'LOGIN');
+    t.out('a1 OK LOGIN completed');
+    return t;
+  }
+
   const done = async () => {
     await tracker.settled();
     return (await store.exerciseProgress.list({ student: STUDENT })).map((r) => r.exercise).sort();
   };
 
   it('lets a quiet session’s model go and rebuilds it from the history at its next batch', async () => {
-    const t = imapSession('q1');
-    t.out('* OK ready');
-    t.in('a1 LOGIN student1@example.test <redacted>');
-    t.auth(STUDENT, true, 'LOGIN');
-    t.out('a1 OK LOGIN completed');
+    const t = loggedIn(imapSession('q1'));
     t.in('a2 SELECT INBOX');
     t.out('* 0 EXISTS');
     t.out('a2 OK [READ-WRITE] SELECT completed');
@@ -107,11 +112,7 @@ describe('ExerciseTracker on live sessions', () => {
   });
 
   it('keeps the model of a long quiet session (rebuilding it would cost more than it holds)', async () => {
-    const t = imapSession('q3');
-    t.out('* OK ready');
-    t.in('a1 LOGIN student1@example.test <redacted>');
-    t.auth(STUDENT, true, 'LOGIN');
-    t.out('a1 OK LOGIN completed');
+    const t = loggedIn(imapSession('q3'));
     t.in('a2 IDLE');
     t.out('+ idling');
     for (let i = 1; i <= 300; i++) t.out(`* ${i} EXISTS`);
@@ -122,11 +123,7 @@ describe('ExerciseTracker on live sessions', () => {
   });
 
   it('keeps no model for a session no rule can credit any more, nor for a protocol without rules', async () => {
-    const t = imapSession('q2');
-    t.out('* OK ready');
-    t.in('a1 LOGIN student1@example.test <redacted>');
-    t.auth(STUDENT, true, 'LOGIN');
-    t.out('a1 OK LOGIN completed');
+    const t = loggedIn(imapSession('q2'));
     for (const [i, line] of [
       'SELECT INBOX',
       'LIST "" "*"',
