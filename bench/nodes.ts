@@ -10,8 +10,9 @@
  * Then, with the load spread round-robin over the nodes:
  * 1. deliveries/s: `smtpSessions` (20) parallel clients, one `smtpSize` (4 KB) message per connection
  *    (connect, EHLO, pipelined MAIL/RCPT/DATA, data, 250, QUIT), `nodesMessages` in all, into one
- *    account (or `nodesAccounts` in turn). A 250 means committed: SQLite with synchronous=FULL,
- *    PostgreSQL with synchronous_commit=on.
+ *    account (or `nodesAccounts` in turn), after `nodesWarmup` unmeasured ones per node (every node
+ *    warm, as a running server is). A 250 means committed: SQLite with synchronous=FULL, PostgreSQL
+ *    with synchronous_commit=on.
  * 2. IMAP FETCH msgs/s: `imapClients` clients, one mailbox of `imapMessages` x `imapSize` each, looping
  *    `FETCH 1:N (BODY.PEEK[])` for `imapSeconds` (bench/imap.ts).
  * 3. IDLE latency: one connection in IDLE on the first node; `nodesIdleSamples` messages over SMTP, one
@@ -249,20 +250,29 @@ class ClusterMeter {
 type Emit = (f: Omit<Figure, 'side'>) => void;
 
 async function deliveries(cluster: Cluster, opts: BenchOptions, emit: Emit): Promise<number> {
+  const load = (messages: number, runId: string) =>
+    smtpConnectionLoad({
+      host: HOST,
+      ports: cluster.smtpPorts,
+      sessions: opts.smtpSessions,
+      messages,
+      size: opts.smtpSize,
+      from: FROM,
+      rcpts: benchAccounts(opts).main,
+      helo: HELO,
+      runId,
+      timeoutMs: 600_000,
+    });
+  const runId = `${Date.now().toString(36)}.${cluster.setup.key}`;
+  // Every node warm (its lazily loaded modules loaded, its hot paths compiled), as a running server is:
+  // else each node of N pays its start-up inside the measured load, N times what one node pays.
+  if (opts.nodesWarmup > 0) {
+    const w = await load(opts.nodesWarmup * cluster.setup.nodes, `${runId}w`);
+    if (w.accepted < opts.nodesWarmup * cluster.setup.nodes) note(`      warm-up: ${w.accepted} accepted`);
+  }
   const meter = new ClusterMeter(cluster);
   await meter.start();
-  const r = await smtpConnectionLoad({
-    host: HOST,
-    ports: cluster.smtpPorts,
-    sessions: opts.smtpSessions,
-    messages: opts.nodesMessages,
-    size: opts.smtpSize,
-    from: FROM,
-    rcpts: benchAccounts(opts).main,
-    helo: HELO,
-    runId: `${Date.now().toString(36)}.${cluster.setup.key}`,
-    timeoutMs: 600_000,
-  });
+  const r = await load(opts.nodesMessages, runId);
   const value = r.accepted / r.seconds;
   const problems =
     (r.refused > 0 ? `, ${r.refused} REFUSED` : '') + (r.errors.length > 0 ? `, ${r.errors.length} ERRORS` : '');

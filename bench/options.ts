@@ -72,6 +72,8 @@ export interface BenchOptions {
   nodesMessages: number;
   /** Cross-node IDLE latency samples (default 200). */
   nodesIdleSamples: number;
+  /** Warm-up deliveries per node before the measured ones of `nodes`, not counted (default 300). */
+  nodesWarmup: number;
   /** Accounts the deliveries of `nodes` go to, message i to account i mod N (default 1: one mailbox). */
   nodesAccounts: number;
   /** Setups of `nodes` to run (default all): sqlite, pg1, pgN (N nodes). */
@@ -141,6 +143,10 @@ const SPEC = {
   nodes: { type: 'string', help: 'nodes of the multi-node run (default 3)' },
   'nodes-messages': { type: 'string', help: 'deliveries per run of --only nodes, one per connection (default 5000)' },
   'nodes-idle-samples': { type: 'string', help: 'cross-node IDLE latency samples (default 200)' },
+  'nodes-warmup': {
+    type: 'string',
+    help: 'deliveries per node before the measured ones of --only nodes, not counted (default 300; 0: none)',
+  },
   'nodes-accounts': {
     type: 'string',
     help: 'accounts the deliveries of --only nodes go to, in turn (default 1: one mailbox)',
@@ -301,6 +307,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     nodes: int('nodes', 3, 2),
     nodesMessages: int('nodes-messages', 5000),
     nodesIdleSamples: int('nodes-idle-samples', 200),
+    nodesWarmup: int('nodes-warmup', 300, 0),
     nodesAccounts: int('nodes-accounts', 1),
     nodesSetups: listOf('nodes-setups', ['sqlite', 'pg1', 'pgN'] as const),
     nodesPhases: listOf('nodes-phases', ['deliveries', 'fetch', 'idle'] as const),
