@@ -258,6 +258,29 @@ describe('SessionRecorder', () => {
     );
   });
 
+  it('on a store shared by several nodes writes only its share of history_sessions', async () => {
+    const written: string[] = [];
+    const append = store.sessionLog.append.bind(store.sessionLog);
+    store.sessionLog.append = (batch) => {
+      written.push(...batch.sessions.map((s) => s.id));
+      return append(batch);
+    };
+    // Three nodes registered, one of them with a heartbeat two minutes old: two alive, a share of 2 of 4.
+    const node = (name: string, ageMs: number) => ({
+      name,
+      host: 'h',
+      pid: 1,
+      version: 'v',
+      startedAt: new Date(0),
+      heartbeatAt: new Date(Date.now() - ageMs),
+    });
+    Object.assign(store, { nodes: { list: async () => [node('n1', 0), node('n2', 1000), node('n3', 120_000)] } });
+    const r = await recorder({ historySessions: 4, flushMs: 10_000 });
+    const batch = Array.from({ length: 6 }, () => submission(bus, 'alice@example.org').sid);
+    await r.flush();
+    assert.deepEqual(written.sort(), batch.slice(4).sort(), 'the newest 2 of the batch, this node’s share');
+  });
+
   it('with history_sessions = 0 writes nothing and shows only live sessions', async () => {
     const r = await recorder({ historySessions: 0 });
     submission(bus, 'alice@example.org');

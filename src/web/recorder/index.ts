@@ -270,7 +270,7 @@ export class SessionRecorder {
   /** Writes every pending change in one transaction, then prunes when due (waits for a write in progress first). */
   async flush(): Promise<void> {
     while (this.#flushing) await this.#flushing;
-    const batch = takeBatch(this.#live.values(), this.#opts.historySessions);
+    const batch = takeBatch(this.#live.values(), this.#retention.share());
     const { sessions, events, done } = batch;
     const now = Date.now();
     this.#retention.batchTaken(batch.firstWritten, this.#keep ? done.length : 0, now);

@@ -13,6 +13,13 @@
  * - The prune runs at start and right after a batch is written (so it sees that batch's sessions),
  *   once half `historySessions` new sessions were written or every `PRUNE_EVERY_MS`. A failed prune
  *   is logged; the next one retries.
+ * - On a store shared by several nodes (PostgreSQL) the history is one for all: the prune keeps the
+ *   newest `historySessions` of every node's sessions, and each node writes and counts against its
+ *   share, `historySessions` divided by the nodes alive (heartbeat within `NODE_ALIVE_MS`, read at each
+ *   prune). Without it, N busy nodes would each write `historySessions` per `BUSY_FLUSH_MS` for the
+ *   prune to delete all but one node's worth. The share assumes the load is spread evenly (a load
+ *   balancer, DNS): a node busier than the others keeps fewer of its sessions than their age alone
+ *   would, and the history holds fewer than `historySessions` meanwhile.
  */
 import type { Logger } from '../../log.js';
 import type { Store } from '../../store/types.js';
@@ -28,6 +35,9 @@ const PRUNE_EVERY_MS = 10_000;
  */
 const BUSY_FLUSH_MS = 4000;
 
+/** A node whose heartbeat is older than this no longer counts for the share (nodes.ts beats every 5 s). */
+const NODE_ALIVE_MS = 30_000;
+
 /** Of finished sessions never written, those the history keeps: the newest `historySessions`. */
 export function keepNewest(fresh: Live[], historySessions: number): Live[] {
   if (fresh.length <= historySessions) return fresh;
@@ -42,10 +52,18 @@ export class Retention {
   /** Sessions written for the first time since the last prune. */
   #newSince = 0;
   #lastFlush = Date.now();
-  /** Sessions arrive faster than `historySessions` per `BUSY_FLUSH_MS`: batches are that far apart. */
+  /** Sessions arrive faster than the share per `BUSY_FLUSH_MS`: batches are that far apart. */
   #busy = false;
+  /** Nodes alive on the store at the last prune (1 on a store of one process). */
+  #nodes = 1;
 
   constructor(private readonly opts: { store: Store; log: Logger; historySessions: number; historyDays: number }) {}
+
+  /** The sessions this node writes at most per batch: its share of `historySessions` (see the header). */
+  share(): number {
+    const { historySessions } = this.opts;
+    return historySessions === 0 ? 0 : Math.max(1, Math.ceil(historySessions / this.#nodes));
+  }
 
   /** Milliseconds until the next batch, given the configured interval. */
   flushDelay(flushMs: number): number {
@@ -55,16 +73,16 @@ export class Retention {
   /** Counts a batch: `firstWritten` new sessions written, `finished` sessions done in it. */
   batchTaken(firstWritten: number, finished: number, now: number): void {
     this.#newSince += firstWritten;
-    const { historySessions } = this.opts;
-    // Finished sessions per millisecond against historySessions per BUSY_FLUSH_MS.
-    this.#busy = historySessions > 0 && finished * BUSY_FLUSH_MS >= historySessions * (now - this.#lastFlush);
+    const share = this.share();
+    // Finished sessions per millisecond against the share per BUSY_FLUSH_MS.
+    this.#busy = share > 0 && finished * BUSY_FLUSH_MS >= share * (now - this.#lastFlush);
     this.#lastFlush = now;
   }
 
   /** Whether a batch written at `now` should prune too (see the header). */
   pruneDue(now: number): boolean {
     return (
-      this.#newSince > 0 && (this.#newSince * 2 >= this.opts.historySessions || now - this.#lastPrune >= PRUNE_EVERY_MS)
+      this.#newSince > 0 && (this.#newSince * 2 >= this.share() || now - this.#lastPrune >= PRUNE_EVERY_MS)
     );
   }
 
@@ -74,6 +92,7 @@ export class Retention {
     this.#lastPrune = now;
     this.#newSince = 0;
     const { historySessions, historyDays } = this.opts;
+    await this.#countNodes(now);
     try {
       await this.opts.store.sessionLog.prune({
         keep: historySessions,
@@ -81,6 +100,18 @@ export class Retention {
       });
     } catch (err) {
       this.opts.log.warn({ err }, 'could not prune the session history');
+    }
+  }
+
+  /** Counts the nodes alive on the store (multi-node backends; else 1). A failed read keeps the count. */
+  async #countNodes(now: number): Promise<void> {
+    const nodes = this.opts.store.nodes;
+    if (!nodes) return;
+    try {
+      const alive = (await nodes.list()).filter((n) => now - n.heartbeatAt.getTime() <= NODE_ALIVE_MS).length;
+      this.#nodes = Math.max(1, alive);
+    } catch (err) {
+      this.opts.log.warn({ err }, 'could not count the nodes sharing the session history');
     }
   }
 }
