@@ -81,9 +81,7 @@ export class Retention {
 
   /** Whether a batch written at `now` should prune too (see the header). */
   pruneDue(now: number): boolean {
-    return (
-      this.#newSince > 0 && (this.#newSince * 2 >= this.share() || now - this.#lastPrune >= PRUNE_EVERY_MS)
-    );
+    return this.#newSince > 0 && (this.#newSince * 2 >= this.share() || now - this.#lastPrune >= PRUNE_EVERY_MS);
   }
 
   /** Deletes sessions beyond the newest `historySessions` and those older than `historyDays`. */
