@@ -14,23 +14,16 @@
  * - The file of a session goes when its rows go (prune, delete: after their COMMIT). A file whose
  *   session is gone (a crash between the two) is removed by `sweep` once it is an hour old, so a
  *   session being written by another process is never taken.
+ * - The bytes are appended on libuv's thread pool, before the write job that inserts their rows (the
+ *   event loop goes on serving clients while megabytes are copied); appends to one file run one after
+ *   the other, so each learns its offset alone.
  * - Bytes are not fsynced: the history is not mail. A file cut short by a crash reads as a capture
  *   that ends earlier: `read` gives what is there, and the history keeps the chunks it holds whole.
  * - The file name is the session id when it is a plain token, else its SHA-256: ids never name a path.
  */
 import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  fstatSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-  writevSync,
-} from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readSync, statSync, unlinkSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 
 const SUFFIX = '.wire';
@@ -40,6 +33,8 @@ const SWEEP_AGE_MS = 60 * 60 * 1000;
 export class CaptureFiles {
   readonly dir: string;
   #made = false;
+  /** The append in progress per file, if any: the next one waits for it (see the header). */
+  readonly #appending = new Map<string, Promise<number>>();
 
   constructor(dir: string) {
     this.dir = dir;
@@ -53,28 +48,25 @@ export class CaptureFiles {
     return path.join(this.dir, name + SUFFIX);
   }
 
-  /** Appends the buffers to the session's file; returns the offset where they start. Throws on failure. */
-  append(sessionId: string, buffers: readonly Buffer[]): number {
+  /**
+   * Appends the buffers to the session's file, on the thread pool, after any append to it still in
+   * progress; resolves to the offset where they start. Rejects on failure (a full disk).
+   */
+  append(sessionId: string, buffers: readonly Buffer[]): Promise<number> {
     if (!this.#made) {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       this.#made = true;
     }
-    const fd = openSync(this.file(sessionId), 'a', 0o600);
-    try {
-      const at = fstatSync(fd).size;
-      const total = buffers.reduce((n, b) => n + b.length, 0);
-      const written = buffers.length > 0 ? writevSync(fd, buffers as Buffer[]) : 0;
-      if (written < total) {
-        // A short write (rare: a nearly full disk) leaves the rest to plain writes, which throw when
-        // nothing more fits.
-        const rest = Buffer.concat(buffers as Buffer[]).subarray(written);
-        let off = 0;
-        while (off < rest.length) off += writeSync(fd, rest, off);
-      }
-      return at;
-    } finally {
-      closeSync(fd);
-    }
+    const file = this.file(sessionId);
+    const before = this.#appending.get(file);
+    const run = () => appendTo(file, buffers);
+    const done = before ? before.then(run, run) : run();
+    this.#appending.set(file, done);
+    const forget = () => {
+      if (this.#appending.get(file) === done) this.#appending.delete(file);
+    };
+    done.then(forget, forget);
+    return done;
   }
 
   /**
@@ -138,5 +130,25 @@ export class CaptureFiles {
       }
     }
     return removed;
+  }
+}
+
+/** Appends the buffers to `file` (created 0600); returns its size before. */
+async function appendTo(file: string, buffers: readonly Buffer[]): Promise<number> {
+  const handle = await open(file, 'a', 0o600);
+  try {
+    const at = (await handle.stat()).size;
+    const total = buffers.reduce((n, b) => n + b.length, 0);
+    const { bytesWritten } = buffers.length > 0 ? await handle.writev(buffers as Buffer[]) : { bytesWritten: 0 };
+    if (bytesWritten < total) {
+      // A short write (rare: a nearly full disk) leaves the rest to plain writes, which throw when
+      // nothing more fits.
+      const rest = Buffer.concat(buffers as Buffer[]).subarray(bytesWritten);
+      let off = 0;
+      while (off < rest.length) off += (await handle.write(rest, off)).bytesWritten;
+    }
+    return at;
+  } finally {
+    await handle.close();
   }
 }

@@ -251,6 +251,17 @@ describe('sqlite session log', () => {
         assert.deepEqual(await texts('b/../../evil'), [`+OK b\r\n${body}`]);
         assert.deepEqual(await texts('small'), ['+OK small\r\n']);
 
+        // Appends to one file that overlap (on the thread pool) run one after the other, each at its offset.
+        const parts = ['1', '2', '3'].map((n) => `+OK ${n}\r\n${n.repeat(50_000)}`);
+        await Promise.all(
+          parts.map((text, i) =>
+            store.sessionLog.append({ sessions: [session('c1', 4)], events: [], wire: [out('c1', 5 + i, text)] }),
+          ),
+        );
+        assert.deepEqual(await texts('c1'), parts);
+        assert.equal(readFileSync(path.join(captureDir, 'c1.wire')).toString(), parts.join(''));
+        assert.equal(await store.sessionLog.delete(['c1']), 1);
+
         // A file cut short (a crash before the page cache reached the disk): the capture ends earlier.
         truncateSync(path.join(captureDir, 'a1.wire'), 50_000);
         assert.deepEqual(await texts('a1'), ['+OK 1\r\n'], 'the rows whose bytes are not there whole are left out');

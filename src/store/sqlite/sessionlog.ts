@@ -11,7 +11,8 @@
  *   here); their chunks go by cascade in the same transaction.
  * - A session's bytes (the lab's capture) are indexed by `log_wire`, one row per session per batch:
  *   their times, directions and lengths in `parts`; the bytes themselves appended to the session's
- *   capture file (capture-files.ts, `file_at` the offset) from CAPTURE_FILE_MIN_BYTES per row on, else
+ *   capture file (capture-files.ts, `file_at` the offset; appended before the write job, on the
+ *   thread pool) from CAPTURE_FILE_MIN_BYTES per row on, else
  *   (and without a folder for the files: a database in memory, and in rows written before schema
  *   V18) joined in the row's `data`.
  * - A session's capture file is removed after the COMMIT that deleted the session (prune, delete).
@@ -63,8 +64,34 @@ export function sqliteSessionLog(ctx: SqliteContext, files: CaptureFiles | null)
     return ids.length;
   };
   return {
-    append({ sessions, events, wire = [] }) {
-      if (sessions.length === 0 && events.length === 0 && wire.length === 0) return Promise.resolve();
+    async append({ sessions, events, wire = [] }) {
+      if (sessions.length === 0 && events.length === 0 && wire.length === 0) return;
+      const bySessionWire = new Map<string, LoggedWire[]>();
+      for (const w of wire) {
+        const list = bySessionWire.get(w.sessionId);
+        if (list) list.push(w);
+        else bySessionWire.set(w.sessionId, [w]);
+      }
+      const wireRows = [...bySessionWire].map(([sessionId, chunks]) => ({
+        sessionId,
+        chunks,
+        row: encodeWireParts(chunks),
+        fileAt: null as number | null,
+      }));
+      // The bytes of the big rows first, off the event loop, then the rows that point at them: if the
+      // job fails, the bytes stay behind unreferenced and the next row starts after them.
+      if (files) {
+        await Promise.all(
+          wireRows
+            .filter((w) => w.row.length >= CAPTURE_FILE_MIN_BYTES)
+            .map(async (w) => {
+              w.fileAt = await files.append(
+                w.sessionId,
+                w.chunks.map((c) => c.data),
+              );
+            }),
+        );
+      }
       return ctx.write(() => {
         const upsert = ctx.sql(UPSERT);
         for (const s of sessions) {
@@ -114,25 +141,11 @@ export function sqliteSessionLog(ctx: SqliteContext, files: CaptureFiles | null)
             throw err;
           }
         }
-        const bySessionWire = new Map<string, LoggedWire[]>();
-        for (const w of wire) {
-          const list = bySessionWire.get(w.sessionId);
-          if (list) list.push(w);
-          else bySessionWire.set(w.sessionId, [w]);
-        }
         const insertWire = ctx.sql(INSERT_WIRE);
-        for (const [sessionId, chunks] of bySessionWire) {
+        for (const { sessionId, chunks, row, fileAt } of wireRows) {
           try {
-            const row = encodeWireParts(chunks);
-            if (files && row.length >= CAPTURE_FILE_MIN_BYTES) {
-              // The bytes first, then the row that points at them: if the row or a later step of the
-              // job fails, the bytes stay behind unreferenced and the next row starts after them.
-              const at = files.append(
-                sessionId,
-                chunks.map((c) => c.data),
-              );
-              insertWire.run(sessionId, row.parts, NO_BYTES, row.secrets, at);
-            } else {
+            if (fileAt !== null) insertWire.run(sessionId, row.parts, NO_BYTES, row.secrets, fileAt);
+            else {
               const data = Buffer.concat(
                 chunks.map((c) => c.data),
                 row.length,
