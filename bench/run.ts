@@ -13,7 +13,7 @@ import { nodesBench } from './nodes.js';
 import { type BenchOptions, parseOptions, usage } from './options.js';
 import { outboundBench } from './outbound.js';
 import { ensureOpenFiles } from './proc.js';
-import { type Figure, machine, note, printIdleTarget, printRatios, ratios } from './report.js';
+import { type Figure, machine, note, printIdleTarget, printRatios, printSmtpTarget, ratios } from './report.js';
 import { benchUsers, runSuite } from './suite.js';
 import { buildIfStale, externalTarget, refstackSetting, startPostbode, startRefstack, type Target } from './targets.js';
 
@@ -157,7 +157,10 @@ async function main(): Promise<number> {
   }
   const list = ratios(figures);
   printRatios(list);
-  if (figures.some((f) => f.side === 'postbode')) printIdleTarget(figures);
+  if (figures.some((f) => f.side === 'postbode')) {
+    printSmtpTarget(figures);
+    printIdleTarget(figures);
+  }
   if (opts.json) {
     writeFileSync(
       opts.json,

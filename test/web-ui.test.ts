@@ -49,10 +49,15 @@ async function text(l: Locator): Promise<string> {
  * text joined to the default instead of replacing it.
  */
 async function fillResetPattern(page: Page, reset: Locator, pattern: string): Promise<void> {
-  await page.waitForFunction(
-    "document.querySelector('section.reset-class input[name=accounts]')?.value.startsWith('student*@')",
-  );
-  await reset.getByLabel('Accounts').fill(pattern);
+  // Polled through the locator, not page.waitForFunction: a predicate that is false at first is polled
+  // by code Playwright evals in the page, which the lab's Content-Security-Policy forbids.
+  const input = reset.locator('input[name=accounts]');
+  const deadline = Date.now() + 20_000;
+  while (!(await input.inputValue()).startsWith('student*@')) {
+    if (Date.now() > deadline) throw new Error('the reset card never showed its default pattern');
+    await page.waitForTimeout(25);
+  }
+  await input.fill(pattern);
 }
 
 async function shot(page: Page, name: string): Promise<void> {
