@@ -248,6 +248,58 @@ describe('SMTP (lab mode, the default)', () => {
     assert.ok(bob.some((m) => m.toString().endsWith('Subject: chunks\r\n\r\nfirst\r\n.second\r\n')));
   });
 
+  it('completes a BDAT message without a final line break, so that POP3 sizes are exact', async () => {
+    const c = await connect();
+    await c.cmd('EHLO x.example');
+    await c.cmd('MAIL FROM:<a@b.example>');
+    await c.cmd('RCPT TO:<milarepa@example.test>');
+    const data = 'Subject: no final crlf\r\n\r\nnoe';
+    c.write(`BDAT ${data.length} LAST\r\n${data}`);
+    assert.match(await c.reply(), /^250 2\.6\.0 /);
+    c.close();
+    const stored = (await popRetrieveAll(pb.ports.pop3, 'milarepa@example.test', 'secret')).find((m) =>
+      m.toString().includes('Subject: no final crlf'),
+    );
+    assert.ok(stored?.toString().endsWith('\r\n\r\nnoe\r\n'));
+    // RFC 1939 §5, §7: LIST and RETR give the exact size of what RETR sends (before stuffing).
+    const pop = await LineClient.connect(pb.ports.pop3);
+    await pop.reply();
+    await pop.cmd('USER milarepa@example.test');
+    assert.match(await pop.cmd('PASS secret'), /^\+OK/);
+    assert.match(await pop.cmd('LIST'), /^\+OK/);
+    const sizes = (await pop.multiline()).map((l) => Number(l.split(' ')[1]));
+    const all = await (async () => {
+      await pop.cmd('QUIT');
+      return popRetrieveAll(pb.ports.pop3, 'milarepa@example.test', 'secret');
+    })();
+    assert.deepEqual(
+      all.map((m) => m.length),
+      sizes,
+    );
+  });
+
+  it('writes UTF8SMTP in the Received header of an SMTPUTF8 transaction (RFC 6531 §3.7.3)', async () => {
+    const c = await connect();
+    await c.cmd('EHLO x.example');
+    assert.match(await c.cmd('MAIL FROM:<jörg@remote.example> SMTPUTF8'), /^250 /);
+    await c.cmd('RCPT TO:<bob@example.test>');
+    await c.cmd('DATA');
+    c.write('Subject: utf8 receipt\r\n\r\nhällo\r\n.\r\n');
+    assert.match(await c.reply(), /^250 2\.6\.0 /);
+    c.close();
+    const bob = await popRetrieveAll(pb.ports.pop3, 'bob@example.test', 'secret');
+    const m = bob.map((b) => b.toString()).find((t) => t.includes('Subject: utf8 receipt'));
+    assert.match(m ?? '', /\r\n\tby mx\.example\.test \([^)]*\) with UTF8SMTP id /);
+  });
+
+  it('refuses an IPv4 address literal with a number over 255 (RFC 5321 §4.1.3)', async () => {
+    const c = await connect();
+    await c.cmd('EHLO x.example');
+    assert.match(await c.cmd('MAIL FROM:<a@[1.2.3.999]>'), /^501 5\.1\.7 .*over 255/);
+    assert.match(await c.cmd('MAIL FROM:<a@[192.0.2.1]>'), /^250 /);
+    c.close();
+  });
+
   it('answers a too-long line with 500 5.5.6 and goes on', async () => {
     const c = await connect();
     c.send(`NOOP ${'x'.repeat(5000)}`);
@@ -295,6 +347,65 @@ describe('SMTP (lab mode, the default)', () => {
     c.close();
     const q = pb.cli(['queue', 'list']);
     assert.match(q.stdout, /from <alice@example\.test>\s+to friend@elsewhere\.example/);
+  });
+
+  it('adds the Date and Message-ID a submitted message lacks (RFC 6409 §8.1, §8.3), and keeps those it has', async () => {
+    const c = await LineClient.connect(pb.ports.submission);
+    await c.reply();
+    await c.cmd('EHLO x.example');
+    assert.match(await c.cmd(`AUTH PLAIN ${plain('alice@example.test', 'secret')}`), /^235 /);
+    for (const [subject, header] of [
+      ['bare submission', ''],
+      ['dated submission', 'Date: Mon, 07 Dec 2026 10:00:00 +0100\r\nMessage-ID: <kept@client.example>\r\n'],
+    ]) {
+      await c.cmd('MAIL FROM:<alice@example.test>');
+      await c.cmd('RCPT TO:<bob@example.test>');
+      await c.cmd('DATA');
+      c.write(`From: alice@example.test\r\n${header}Subject: ${subject}\r\n\r\nhi\r\n.\r\n`);
+      assert.match(await c.reply(), /^250 2\.6\.0 /);
+    }
+    c.close();
+    const texts = (await popRetrieveAll(pb.ports.pop3, 'bob@example.test', 'secret')).map((b) => b.toString());
+    const bare = texts.find((t) => t.includes('Subject: bare submission')) ?? '';
+    const [head] = bare.split('\r\n\r\n');
+    assert.match(
+      head,
+      /\r\nSubject: bare submission\r\nDate: \w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} \+0000\r\nMessage-ID: <[^@>\s]+@mx\.example\.test>$/,
+    );
+    const dated = texts.find((t) => t.includes('Subject: dated submission')) ?? '';
+    assert.equal(dated.match(/^Date:/gm)?.length, 1);
+    assert.equal(dated.match(/^Message-ID:/gim)?.length, 1);
+    assert.match(dated, /\r\nMessage-ID: <kept@client\.example>\r\n/);
+  });
+
+  it('sends a delivered DSN for a local recipient with NOTIFY=SUCCESS (RFC 3461 §4.1, RFC 3464)', async () => {
+    const c = await LineClient.connect(pb.ports.submission);
+    await c.reply();
+    await c.cmd('EHLO x.example');
+    assert.match(await c.cmd(`AUTH PLAIN ${plain('alice@example.test', 'secret')}`), /^235 /);
+    assert.match(await c.cmd('MAIL FROM:<alice@example.test> RET=HDRS ENVID=env-success-1'), /^250 /);
+    assert.match(
+      await c.cmd('RCPT TO:<bob@example.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob@example.test'),
+      /^250 /,
+    );
+    assert.match(await c.cmd('RCPT TO:<milarepa@example.test>'), /^250 /);
+    await c.cmd('DATA');
+    c.write('From: alice@example.test\r\nSubject: report me\r\n\r\nsecret body\r\n.\r\n');
+    assert.match(await c.reply(), /^250 2\.6\.0 /);
+    c.close();
+    let report: string | undefined;
+    for (let i = 0; i < 50 && report === undefined; i++) {
+      const mail = (await popRetrieveAll(pb.ports.pop3, 'alice@example.test', 'secret')).map((b) => b.toString());
+      report = mail.find((t) => t.includes('Original-Envelope-Id: env-success-1'));
+      if (report === undefined) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(report, 'a delivery report reaches the sender');
+    assert.match(report, /^Return-Path: <>\r\n/);
+    assert.match(report, /\r\nSubject: Successful Mail Delivery Report\r\n/);
+    assert.match(report, /\r\nFinal-Recipient: rfc822; ?bob@example\.test\r\nAction: delivered\r\nStatus: 2\.0\.0\r\n/);
+    assert.match(report, /\r\nOriginal-Recipient: rfc822; ?bob@example\.test\r\n/);
+    assert.doesNotMatch(report, /milarepa/, 'only the recipient that asked for it');
+    assert.doesNotMatch(report, /secret body/, 'RET=HDRS: the header only');
   });
 
   it('requires AUTH on the submission port', async () => {

@@ -12,11 +12,11 @@
  *   dropped and logged (there is nobody else to tell).
  * - Three kinds, one handler each for the worker: failed (bounceHandler), delayed (delayHandler, at
  *   most once per message: the worker keeps the mark) and relayed (relayedHandler, NOTIFY=SUCCESS to a
- *   peer without DSN). A DSN is itself sent with the null sender, so it never gets a DSN of its own.
+ *   peer without DSN); and delivered (deliveredHandler, NOTIFY=SUCCESS, for Delivery's local copies). A DSN is itself sent with the null sender, so it never gets a DSN of its own.
  */
 import type { Logger } from '../log.js';
 import type { QueueEntry } from '../store/types.js';
-import { type Delivery, QuotaExceededError } from './delivery.js';
+import { type Delivery, type IncomingMessage, QuotaExceededError } from './delivery.js';
 import { buildDsn, type DsnRecipient, shouldSendDsn } from './dsn.js';
 import type { DelayedRecipient, FailedRecipient, RelayedRecipient } from './outbound/worker.js';
 
@@ -36,10 +36,30 @@ export interface DsnHandlerOptions {
   delayWarningsByDefault?: boolean;
 }
 
-/** Builds a DSN about `recipients` of `entry` and delivers it to the envelope sender with `MAIL FROM:<>`. */
+/** What a DSN reports on: a queue entry, or a message delivered here (`deliveredHandler`). */
+interface DsnAbout {
+  envelopeFrom: string;
+  envid: string | null;
+  ret: 'FULL' | 'HDRS' | null;
+  arrival: Date;
+  /** For the DSN's own session id and the logs: the queue entry's id, or the delivery's. */
+  ref: { queueId: number } | { delivery: string };
+}
+
+function aboutEntry(entry: QueueEntry): DsnAbout {
+  return {
+    envelopeFrom: entry.envelopeFrom,
+    envid: entry.dsnEnvid,
+    ret: entry.dsnRet,
+    arrival: entry.createdAt,
+    ref: { queueId: entry.id },
+  };
+}
+
+/** Builds a DSN about `recipients` and delivers it to the envelope sender with `MAIL FROM:<>`. */
 async function sendDsn(
   opts: DsnHandlerOptions,
-  entry: QueueEntry,
+  about: DsnAbout,
   recipients: DsnRecipient[],
   message: Buffer,
   what: string,
@@ -47,18 +67,18 @@ async function sendDsn(
   if (recipients.length === 0) return;
   const dsn = buildDsn({
     hostname: opts.hostname,
-    envelopeFrom: entry.envelopeFrom,
-    envid: entry.dsnEnvid,
-    ret: entry.dsnRet,
-    arrivalDate: entry.createdAt,
+    envelopeFrom: about.envelopeFrom,
+    envid: about.envid,
+    ret: about.ret,
+    arrivalDate: about.arrival,
     recipients,
     original: message,
     date: new Date(),
   });
-  const to = entry.envelopeFrom;
+  const to = about.envelopeFrom;
   const resolution = await opts.delivery.resolve(to);
   if (resolution.kind === 'unknown-user') {
-    opts.log.warn({ queueId: entry.id, to }, `${what} dropped: the sender is not a local user`);
+    opts.log.warn({ ...about.ref, to }, `${what} dropped: the sender is not a local user`);
     return;
   }
   try {
@@ -70,20 +90,17 @@ async function sendDsn(
         helo: opts.hostname,
         remoteAddress: '127.0.0.1',
         protocol: 'local',
-        sessionId: `dsn${entry.id}`,
+        sessionId: 'queueId' in about.ref ? `dsn${about.ref.queueId}` : `dsn.${about.ref.delivery}`,
         tls: null,
         authUser: null,
       },
       dsnRet: null,
       dsnEnvid: null,
     });
-    opts.log.info(
-      { queueId: entry.id, to, recipients: recipients.map((r) => r.address), dsn: report.id },
-      `${what} sent`,
-    );
+    opts.log.info({ ...about.ref, to, recipients: recipients.map((r) => r.address), dsn: report.id }, `${what} sent`);
   } catch (err) {
     if (!(err instanceof QuotaExceededError)) throw err;
-    opts.log.warn({ queueId: entry.id, to }, `${what} dropped: the sender mailbox is over quota`);
+    opts.log.warn({ ...about.ref, to }, `${what} dropped: the sender mailbox is over quota`);
   }
 }
 
@@ -105,7 +122,7 @@ export function bounceHandler(opts: DsnHandlerOptions) {
         diagnostic: f.error || null,
         lastAttemptDate: now,
       }));
-    await sendDsn(opts, entry, recipients, message, 'bounce');
+    await sendDsn(opts, aboutEntry(entry), recipients, message, 'bounce');
   };
 }
 
@@ -140,7 +157,7 @@ export function delayHandler(opts: DsnHandlerOptions) {
         lastAttemptDate: now,
         willRetryUntil,
       }));
-    await sendDsn(opts, entry, recipients, message, 'delay warning');
+    await sendDsn(opts, aboutEntry(entry), recipients, message, 'delay warning');
   };
 }
 
@@ -166,6 +183,39 @@ export function relayedHandler(opts: DsnHandlerOptions) {
         diagnostic: r.reply || null,
         lastAttemptDate: now,
       }));
-    await sendDsn(opts, entry, recipients, message, 'relayed DSN');
+    await sendDsn(opts, aboutEntry(entry), recipients, message, 'relayed DSN');
+  };
+}
+
+/**
+ * Delivery's `onDelivered`: a success DSN with Action: delivered (RFC 3461 §4.1, RFC 3464 §2.3.3) for
+ * the NOTIFY=SUCCESS recipients of a message that reached their mailboxes here (what their Sieve
+ * scripts then did with it is theirs: as Postfix reports a delivery to Dovecot's LMTP). Recipients
+ * that went on to other servers are reported by the queue (relayed), not here.
+ */
+export function deliveredHandler(opts: DsnHandlerOptions) {
+  return async (msg: IncomingMessage, id: string, arrival: Date): Promise<void> => {
+    const recipients: DsnRecipient[] = msg.recipients
+      .filter(
+        (r) =>
+          r.resolution.kind === 'local' &&
+          r.resolution.accounts.length > 0 &&
+          shouldSendDsn({ envelopeFrom: msg.envelopeFrom, notify: r.notify, kind: 'success' }),
+      )
+      .map((r) => ({
+        address: r.address,
+        orcpt: r.orcpt,
+        action: 'delivered',
+        status: '2.0.0',
+        lastAttemptDate: arrival,
+      }));
+    const about: DsnAbout = {
+      envelopeFrom: msg.envelopeFrom,
+      envid: msg.dsnEnvid,
+      ret: msg.dsnRet,
+      arrival,
+      ref: { delivery: id },
+    };
+    await sendDsn(opts, about, recipients, msg.data, 'delivery report');
   };
 }

@@ -25,6 +25,8 @@
  *   that arrived unauthenticated and is forwarded (aliases, Sieve redirects: `forwarded`) is never
  *   signed. The signature goes below our Received header; local copies are not signed. A signing
  *   error is logged and the mail goes unsigned.
+ * - An authenticated submission missing a `Date:` or `Message-ID:` gets them first (RFC 6409 §8.1,
+ *   §8.3; submission-header.ts), so every copy, local or queued, and the DKIM signature have them.
  * - A message marked `junk` (inbound checks, inbound-auth.ts) is stored in each local account's \Junk
  *   mailbox instead of INBOX, with the $Junk keyword; remote copies are unaffected.
  * - Subaddressing (RFC 5233): `user+detail@domain` resolves as itself when it is an account or an alias,
@@ -53,8 +55,10 @@
  *   when their sender's (or, for `<>`, their From:) domain is local. They nest at most
  *   MAX_GENERATED_DEPTH deep.
  */
+
 import type { Logger } from '../log.js';
 import { canonicalMailbox } from '../mail/address-syntax.js';
+import { rfc5322Date } from '../mail/date.js';
 import { parseMessage } from '../mail/parse.js';
 import { DirectoryReads } from '../store/directory.js';
 import {
@@ -70,6 +74,7 @@ import { VERSION } from '../version.js';
 import { type DkimKeyStore, fromHeaderDomain, signMessage } from './dkim.js';
 import { type AccountPlan, SieveFilter } from './sieve.js';
 import { buildRejectNotice, buildVacationReply, deliveredTo, redirectCopy } from './sieve-messages.js';
+import { completeSubmittedHeader } from './submission-header.js';
 
 const MAX_ALIAS_DEPTH = 8;
 /** How deep messages made by delivery (redirects, replies, notices) may make further ones. */
@@ -99,7 +104,7 @@ export interface TraceInfo {
   /** The HELO/EHLO name the client gave (or what we used instead). */
   helo: string;
   remoteAddress: string;
-  /** RFC 3848 protocol: SMTP, ESMTP, ESMTPS, ESMTPA, ESMTPSA. */
+  /** RFC 3848 protocol: SMTP, ESMTP, ESMTPS, ESMTPA, ESMTPSA; RFC 6531: UTF8SMTP, UTF8SMTPS, UTF8SMTPA, UTF8SMTPSA. */
   protocol: string;
   sessionId: string;
   tls: { protocol: string; cipher: string } | null;
@@ -190,6 +195,11 @@ export interface DeliveryOptions {
   log: Logger;
   /** Called after a message was durably queued for remote recipients (the outbound worker's wake-up). */
   onQueued?: (queueId: number) => void;
+  /**
+   * Called after a message from a client (not one made here) was durably stored for local recipients,
+   * for the success DSNs that NOTIFY=SUCCESS asks (bounce.ts `deliveredHandler`); not awaited.
+   */
+  onDelivered?: (msg: IncomingMessage, id: string, arrival: Date) => Promise<void>;
   /** DKIM keys; without it nothing is signed. */
   dkim?: DkimKeyStore;
   /** `delivery.recipient_delimiter` (RFC 5233 subaddressing); default "+", "" turns it off. */
@@ -379,8 +389,17 @@ export class Delivery {
     return this.#deliver(msg, options.refuseInProtocol ?? false, 0);
   }
 
-  async #deliver(msg: IncomingMessage, refuseInProtocol: boolean, depth: number): Promise<DeliveryReport> {
-    const id = `${msg.trace.sessionId}.${(++this.#counter).toString(36)}`;
+  async #deliver(message: IncomingMessage, refuseInProtocol: boolean, depth: number): Promise<DeliveryReport> {
+    const id = `${message.trace.sessionId}.${(++this.#counter).toString(36)}`;
+    // RFC 6409 §8.1, §8.3: an authenticated submission gets the Date and Message-ID its author's
+    // client left out, before it is signed (submission-header.ts).
+    const msg =
+      depth === 0 && message.trace.authUser !== null && !message.forwarded
+        ? {
+            ...message,
+            data: completeSubmittedHeader(message.data, { hostname: this.opts.hostname, id, date: new Date() }),
+          }
+        : message;
     // Each local account once, with the recipient addresses that reached it (the first is the
     // envelope "to" its script sees).
     const accounts = new Map<number, { address: string; rcpts: string[] }>();
@@ -500,6 +519,11 @@ export class Delivery {
     const queued = queueId as number | null; // assigned in the write above
     if (queued !== null) this.opts.onQueued?.(queued);
     await this.#afterWrite(id, msg, plans, now, depth);
+    if (depth === 0 && accounts.size > 0 && msg.envelopeFrom !== '' && this.opts.onDelivered) {
+      this.opts.onDelivered(msg, id, now).catch((err: unknown) => {
+        this.opts.log.warn({ id, err }, 'could not send the delivery report (NOTIFY=SUCCESS)');
+      });
+    }
     return { id, localCopies: local.length, queueId };
   }
 
@@ -737,13 +761,4 @@ export function receivedHeader(
   if (t.authUser) h += `\r\n\t(authenticated as ${t.authUser})`;
   if (o.forRcpt) h += `\r\n\tfor <${o.forRcpt}>`;
   return `${h};\r\n\t${rfc5322Date(o.date)}\r\n`;
-}
-
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** RFC 5322 §3.3 date-time in UTC, e.g. `Fri, 27 Nov 2026 08:00:00 +0000`. */
-export function rfc5322Date(d: Date): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${DAYS[d.getUTCDay()]}, ${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
 }

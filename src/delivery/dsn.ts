@@ -36,6 +36,7 @@
 
 import { randomBytes } from 'node:crypto';
 import libmime from 'libmime';
+import { rfc5322Date } from '../mail/date.js';
 import { parseMessage } from '../mail/parse.js';
 
 /** RFC 3464 §2.3.3. */
@@ -404,18 +405,6 @@ function addressValue(address: string): string {
       cp < 0x21 || cp > 0x7e || ch === '\\' || ch === '+' || ch === '=' ? `\\x{${cp.toString(16).toUpperCase()}}` : ch;
   }
   return 'utf-8; ' + out;
-}
-
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** RFC 5322 §3.3 date-time in UTC, e.g. `Mon, 02 Jan 2006 15:04:05 +0000`. */
-export function rfc5322Date(d: Date): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return (
-    `${DAYS[d.getUTCDay()]}, ${p(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ` +
-    `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`
-  );
 }
 
 export function newBoundary(): string {

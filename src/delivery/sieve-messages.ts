@@ -17,8 +17,10 @@
  * - `deliveredTo` reads the `Delivered-To:` fields of a message's top header (Postfix's loop check);
  *   `redirectCopy` prepends one for the redirecting account.
  */
+
 import { randomBytes } from 'node:crypto';
 import libmime from 'libmime';
+import { rfc5322Date } from '../mail/date.js';
 import { decodeWords } from '../mail/decode.js';
 import { scanHeader, unfold } from '../mail/header.js';
 import type { SieveVacation } from '../sieve/types.js';
@@ -33,7 +35,6 @@ import {
   oneLine,
   printable,
   quotedPrintable,
-  rfc5322Date,
 } from './dsn.js';
 
 const CRLF = '\r\n';

@@ -8,6 +8,7 @@
  * - The answer is an explanation a person can act on, or null for a valid address.
  */
 
+import { isIPv6 } from 'node:net';
 import { domainToASCII } from 'node:url';
 
 const ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]";
@@ -31,14 +32,27 @@ export function mailboxError(address: string, utf8: boolean): string | null {
   const localAscii = utf8 ? local.replace(/[^\x00-\x7f]/g, 'a') : local;
   if (!DOT_ATOM.test(localAscii) && !QUOTED.test(localAscii)) return 'the local part has characters that need quoting';
   if (/^\[.*\]$/.test(domain)) {
-    const lit = domain.slice(1, -1);
-    if (/^(\d{1,3}\.){3}\d{1,3}$/.test(lit) || /^IPv6:[0-9A-Fa-f:.]+$/.test(lit)) return null;
-    return 'bad address literal';
+    return addressLiteralError(domain.slice(1, -1));
   }
   const domainAscii = utf8 ? domain.replace(/[^\x00-\x7f]/g, 'a') : domain;
   const labels = domainAscii.split('.');
   if (labels.some((l) => !LABEL.test(l))) return `"${domain}" is not a valid domain name`;
   return null;
+}
+
+/**
+ * Checks what is inside an address literal's brackets (RFC 5321 §4.1.3): an IPv4 address (four
+ * numbers 0-255) or `IPv6:` and an IPv6 address; returns an explanation or null.
+ */
+export function addressLiteralError(lit: string): string | null {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(lit);
+  if (v4) {
+    return v4.slice(1).every((n) => Number(n) <= 255)
+      ? null
+      : `bad address literal: [${lit}] has a number over 255 (each part of an IPv4 address is 0-255)`;
+  }
+  if (/^IPv6:/i.test(lit)) return isIPv6(lit.slice(5)) ? null : `bad address literal: [${lit}] is no IPv6 address`;
+  return 'bad address literal';
 }
 
 /**

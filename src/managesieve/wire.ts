@@ -154,7 +154,7 @@ export function tokenize(line: Buffer, pos: number): LineTokens {
         if (c === BACKSLASH) {
           const next = line[i + 1];
           if (next !== DQUOTE && next !== BACKSLASH) {
-            out.error = 'in a quoted string only \\" and \\\\ may follow a backslash (RFC 5804 §4)';
+            out.error = 'in a quoted string only \\" and \\\\ may follow a backslash (RFC 5804 section 4)';
             return out;
           }
           bytes.push(next);
@@ -169,7 +169,7 @@ export function tokenize(line: Buffer, pos: number): LineTokens {
         return out;
       }
       if (bytes.length > MAX_QUOTED) {
-        out.error = `a quoted string may hold ${MAX_QUOTED} octets at most (RFC 5804 §4); send a literal {N+} instead`;
+        out.error = `a quoted string may hold ${MAX_QUOTED} octets at most (RFC 5804 section 4); send a literal {N+} instead`;
         return out;
       }
       const value = utf8(Buffer.from(bytes));

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { AuthService, LoginClient, LoginResult } from '../auth/service.js';
 import { ConfigError, parseListenAddress } from '../config/load.js';
 import { type Config, LISTENER_KINDS, LISTENER_NAMES, type ListenerName } from '../config/schema.js';
-import { bounceHandler, delayHandler, relayedHandler } from '../delivery/bounce.js';
+import { bounceHandler, delayHandler, deliveredHandler, relayedHandler } from '../delivery/bounce.js';
 import { Delivery } from '../delivery/delivery.js';
 import { DkimKeyStore } from '../delivery/dkim.js';
 import { InboundChecker } from '../delivery/inbound-auth.js';
@@ -302,11 +302,12 @@ function buildServices(
 ): { auth: AuthService; delivery: Delivery; worker: OutboundWorker | null } {
   const auth = authFromConfig(store, config, dataDir, log);
   let worker: OutboundWorker | null = null;
-  const delivery = new Delivery(store, {
+  const delivery: Delivery = new Delivery(store, {
     hostname: config.hostname,
     product: PRODUCT,
     log,
     onQueued: () => worker?.wake(),
+    onDelivered: (msg, id, arrival) => deliveredHandler({ delivery, hostname: config.hostname, log })(msg, id, arrival),
     dkim: new DkimKeyStore(dataDir),
     recipientDelimiter: config.delivery.recipient_delimiter,
     maxRedirects: config.sieve.max_redirects,

@@ -115,7 +115,10 @@ describe('SMTP: the order of checks when a command is wrong in several ways', ()
       ['MAIL FROM:<a@b.example> ENVID=a+zz', '501 5.5.4 Syntax: ENVID=<xtext of at most 100 characters>'],
       ['MAIL FROM:<a@b.example> ENVID=a=b', '501 5.5.4 Syntax: ENVID=<xtext of at most 100 characters>'],
       ['MAIL FROM:<a@b.example> ENVID=QQ+2B314159', '250 2.1.0 Sender <a@b.example> OK'],
-      [`RCPT TO:<${USER}> ORCPT=rfc822;a+zz@b.example`, '501 5.5.4 Syntax: ORCPT=rfc822;address'],
+      [
+        `RCPT TO:<${USER}> ORCPT=rfc822;a+zz@b.example`,
+        '501 5.5.4 Syntax: ORCPT=rfc822;address, the address as xtext (RFC 3461 section 4): "+", "=" and characters outside ! to ~ written +XX in hex, e.g. + as +2B',
+      ],
       [`RCPT TO:<${USER}> ORCPT=rfc822;a+2Bb@b.example`, `250 2.1.5 Recipient <${USER}> OK`],
     ]);
   });

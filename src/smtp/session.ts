@@ -284,7 +284,9 @@ export class SmtpSession {
   /** Builds the accepted message for the delivery layer. */
   incoming(tx: Transaction, data: Buffer): IncomingMessage {
     const esmtp = this.greeting?.verb === 'EHLO';
-    const protocol = `${esmtp ? 'E' : ''}SMTP${esmtp && this.conn.secure ? 'S' : ''}${esmtp && this.authUser ? 'A' : ''}`;
+    // RFC 3848 (ESMTP, ESMTPS, ESMTPA, ESMTPSA); RFC 6531 §3.7.3: UTF8SMTP… when MAIL carried SMTPUTF8.
+    const base = !esmtp ? 'SMTP' : tx.smtputf8 ? 'UTF8SMTP' : 'ESMTP';
+    const protocol = `${base}${esmtp && this.conn.secure ? 'S' : ''}${esmtp && this.authUser ? 'A' : ''}`;
     const ret = tx.params.get('RET')?.toUpperCase();
     return {
       envelopeFrom: tx.from,

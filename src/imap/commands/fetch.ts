@@ -83,7 +83,7 @@ function refusalOf(s: ImapSession, cmd: FetchCommand): string | null {
   }
   if (cmd.modifiers.partial) return 'The PARTIAL modifier (RFC 9394) is not supported';
   // RFC 7162 §3.2.6: VANISHED is a QRESYNC modifier.
-  if (cmd.modifiers.vanished && !s.qresync) return 'VANISHED needs ENABLE QRESYNC first (RFC 7162 §3.2.6)';
+  if (cmd.modifiers.vanished && !s.qresync) return 'VANISHED needs ENABLE QRESYNC first (RFC 7162 section 3.2.6)';
   return null;
 }
 
@@ -303,7 +303,7 @@ function parseFetch({ r }: ParseContext, uid: boolean): FetchCommand {
     );
     // RFC 7162 §3.2.6: VANISHED without UID FETCH, or without CHANGEDSINCE, MUST be answered with BAD.
     if (modifiers.vanished && (!uid || modifiers.changedSince === undefined)) {
-      r.fail('VANISHED needs UID FETCH and CHANGEDSINCE (RFC 7162 §3.2.6)', r.pos);
+      r.fail('VANISHED needs UID FETCH and CHANGEDSINCE (RFC 7162 section 3.2.6)', r.pos);
     }
   }
   return { name: 'FETCH', uid, set, items, modifiers };

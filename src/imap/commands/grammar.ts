@@ -41,7 +41,7 @@ export function headerFieldName(r: Reader): string {
   const at = r.pos;
   const name = r.astring('a header field name').toString('latin1');
   if (!/^[\x21-\x39\x3b-\x7e]+$/.test(name)) {
-    r.fail('a header field name is printable ASCII without ":" (RFC 5322 §3.6.8)', at);
+    r.fail('a header field name is printable ASCII without ":" (RFC 5322 section 3.6.8)', at);
   }
   return name;
 }

@@ -219,7 +219,7 @@ function parseList(ctx: ParseContext): ListCommand {
     );
     // RFC 5258 §3.1: RECURSIVEMATCH alone (or with REMOTE only) MUST be answered with BAD.
     if (selection.recursiveMatch && !selection.subscribed && !selection.specialUse) {
-      r.fail('RECURSIVEMATCH needs another selection option such as SUBSCRIBED (RFC 5258 §3.1)', at);
+      r.fail('RECURSIVEMATCH needs another selection option such as SUBSCRIBED (RFC 5258 section 3.1)', at);
     }
     r.sp('after the LIST selection options');
   }

@@ -38,7 +38,8 @@ async function open(
   qresync: QresyncParams | null,
 ): Promise<void> {
   // RFC 7162 §3.2.5: the QRESYNC parameter before ENABLE QRESYNC is BAD.
-  if (qresync && !s.qresync) return s.bad(tag, 'SELECT (QRESYNC ...) needs ENABLE QRESYNC first (RFC 7162 §3.2.5)');
+  if (qresync && !s.qresync)
+    return s.bad(tag, 'SELECT (QRESYNC ...) needs ENABLE QRESYNC first (RFC 7162 section 3.2.5)');
   // RFC 9051 §6.3.2: a SELECT first deselects, even if it then fails.
   const hadSelected = s.selected !== null;
   s.deselect();

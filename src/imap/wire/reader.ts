@@ -480,7 +480,7 @@ export class Reader {
       for (const b of raw) {
         if (b >= 0x80) {
           this.fail(
-            'mailbox name has 8-bit characters; use modified UTF-7 (RFC 3501 §5.1.3) or ENABLE UTF8=ACCEPT',
+            'mailbox name has 8-bit characters; use modified UTF-7 (RFC 3501 section 5.1.3) or ENABLE UTF8=ACCEPT',
             at,
           );
         }
@@ -489,7 +489,7 @@ export class Reader {
       if (r.ok) {
         name = r.name;
       } else {
-        this.invalidMailboxName = `Mailbox name is not valid modified UTF-7 (${r.error}); see RFC 3501 §5.1.3`;
+        this.invalidMailboxName = `Mailbox name is not valid modified UTF-7 (${r.error}); see RFC 3501 section 5.1.3`;
         name = raw.toString('latin1');
       }
     }

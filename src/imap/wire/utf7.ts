@@ -88,7 +88,7 @@ export function decodeModifiedUtf7(text: string): Utf7Result {
     const c = text.charCodeAt(i);
     if (!direct(c)) {
       const what = c > 0x7e ? `8-bit character U+${hex4(c)}` : `control character 0x${c.toString(16).padStart(2, '0')}`;
-      return fail(`${what} in a modified UTF-7 mailbox name (RFC 3501 §5.1.3 allows printable ASCII only)`, i);
+      return fail(`${what} in a modified UTF-7 mailbox name (RFC 3501 section 5.1.3 allows printable ASCII only)`, i);
     }
     if (c !== AMP) {
       out += text[i];

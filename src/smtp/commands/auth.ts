@@ -8,7 +8,7 @@ import { defineCommand, ok, submissionHintOf, syntax } from './types.js';
 
 export const auth = defineCommand<{ name: string; initial: string | undefined }>({
   verb: 'AUTH',
-  help: 'AUTH PLAIN|LOGIN [initial-response] - log in (RFC 4954)',
+  help: 'AUTH <mechanism> [initial-response] - log in (RFC 4954); EHLO lists the mechanisms offered',
   // RFC 4954 §4: after EHLO, once per session, not during a mail transaction; the syntax error comes first.
   states: ['greeted'],
   outOfState: () => R.badSequence('AUTH is not allowed during a mail transaction'),

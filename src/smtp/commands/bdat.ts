@@ -66,9 +66,23 @@ export const bdat = defineCommand<{ size: number; last: boolean }>({
         ),
       );
     }
-    await deliverBody(s, tx, sink, toCrlf);
+    await deliverBody(s, tx, sink, asStored);
   },
 });
+
+/**
+ * The chunks as stored: CRLF line endings, and a final line break (what DATA's `<CRLF>.<CRLF>` always
+ * gives). Without it, POP3 would send a CRLF more than the size LIST and RETR announce (RFC 1939
+ * §5: the exact size), and the message would not be RFC 5322 text; Postfix completes it too.
+ */
+function asStored(buf: Buffer): Buffer {
+  const crlf = toCrlf(buf);
+  if (crlf.length === 0 || crlf[crlf.length - 1] === 0x0a) return crlf;
+  return Buffer.concat([crlf, crlf[crlf.length - 1] === 0x0d ? LF : CRLF]);
+}
+
+const LF = Buffer.from('\n');
+const CRLF = Buffer.from('\r\n');
 
 /** Stored messages use CRLF line endings; bare LFs in chunks are completed to CRLF. */
 function toCrlf(buf: Buffer): Buffer {

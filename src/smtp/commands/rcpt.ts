@@ -42,7 +42,9 @@ function parseRcpt(args: string, { strict }: GrammarContext): Parsed<RcptArgs> {
         !/^[A-Za-z0-9-]+;.+/.test(value) ||
         (type.toLowerCase() !== 'utf-8' && !isXtext(value.slice(semi + 1)))
       )
-        return syntax('Syntax: ORCPT=rfc822;address');
+        return syntax(
+          'Syntax: ORCPT=rfc822;address, the address as xtext (RFC 3461 section 4): "+", "=" and characters outside ! to ~ written +XX in hex, e.g. + as +2B',
+        );
       orcpt = value;
     } else {
       return refuse(reply(555, '5.5.4', `Unsupported RCPT parameter ${key}`));

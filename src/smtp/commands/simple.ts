@@ -38,7 +38,7 @@ export const vrfy = defineCommand<string>({
   states: ANY_STATE,
   parse: (args) => (args.trim() ? ok(args.trim()) : syntax('Syntax: VRFY <address>')),
   // RFC 5321 §3.5.3: 252 when the server will not verify but will accept mail for the address.
-  run: (s) => s.send(reply(252, '2.5.2', 'Cannot VRFY user, but will accept message and attempt delivery')),
+  run: (s) => s.send(reply(252, '2.0.0', 'Cannot VRFY user, but will accept message and attempt delivery')),
 });
 
 export const expn = defineCommand<null>({
