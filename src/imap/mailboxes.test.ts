@@ -550,6 +550,8 @@ describe('IMAP mailbox commands', () => {
         '* LIST (\\HasChildren) "/" "deep/er"',
         '* LIST (\\HasNoChildren) "/" "deep/er/Tofu"',
       ]);
+      // Only SUBSCRIBE subscribes (RFC 9051 §6.3.7): the superiors a RENAME makes are not, like CREATE's.
+      assert.deepEqual(await ok(c, 'LSUB "" "deep*"'), []);
       await ok(c, 'CREATE x/c');
       await ok(c, 'RENAME x x/y');
       assert.deepEqual(await ok(c, 'LIST "" "x*"'), [
@@ -613,6 +615,10 @@ describe('IMAP mailbox commands', () => {
       await ok(c, 'UNSUBSCRIBE Junk');
       await no(c, 'SUBSCRIBE Nope', 'NONEXISTENT', /CREATE it first/);
       await ok(c, 'SUBSCRIBE inbox');
+      // A refused SUBSCRIBE leaves nothing behind: a mailbox of that name made later is not subscribed.
+      await ok(c, 'CREATE Elsewhere');
+      await ok(c, 'RENAME Elsewhere Nope/Inner');
+      assert.deepEqual(await ok(c, 'LSUB "" "Nope*"'), []);
     });
 
     it('LSUB with a trailing % returns unsubscribed levels above subscribed ones as \\Noselect', async () => {

@@ -64,7 +64,7 @@ export const rename = command({
     for (const parent of parentsOf(to)) {
       if (now.has(parent)) continue;
       try {
-        await s.store.mailboxes.create(userId, parent);
+        await s.store.mailboxes.create(userId, parent, null, { subscribed: false });
       } catch (err) {
         if (!(err instanceof StoreConflictError)) throw err;
       }
