@@ -16,8 +16,10 @@
  *   superior names, under the same name rules and mailbox limit as IMAP CREATE
  *   (src/mail/mailbox-name.ts); without, or when the name is refused, the copy goes to the default
  *   mailbox with a log line, as Pigeonhole does.
- * - Several copies into the same mailbox are one copy with the union of their flags (RFC 5228 §2.10.3:
- *   duplicate deliveries into one mailbox are suppressed; `keep` is `fileinto "INBOX"`).
+ * - Several copies into the same mailbox are one copy (RFC 5228 §2.10.3: duplicate deliveries into one
+ *   mailbox are suppressed; `keep` is `fileinto "INBOX"`). The script naming one mailbox twice is one
+ *   store with the last one's flags (src/sieve/interpret.ts, as Pigeonhole); stores that meet here
+ *   only after resolution (a missing mailbox falling back to INBOX beside a keep) get the union.
  * - The layer is given the world through `SieveContext`: the store's mailboxes, the account's other
  *   scripts (`include :personal`; there are no global scripts), and its `duplicate` memory.
  */

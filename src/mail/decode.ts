@@ -39,11 +39,22 @@ export function decodeTransfer(bytes: Buffer, encoding: string | null | undefine
   return bytes;
 }
 
-/** Decodes RFC 2047 encoded-words (with charset conversion) in an unfolded header value. */
+const B_WORD = /=\?[^?\s]+\?[Bb]\?([^?\s]*)\?=/g;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** Stands for the `=?` of an encoded-word left as written (a private-use character). */
+const KEPT = '\uE000';
+
+/**
+ * Decodes RFC 2047 encoded-words (with charset conversion) in an unfolded header value. A "B"
+ * encoded-word whose text is no base64 stays as written (RFC 2047 §6.3: what cannot be decoded is
+ * shown as it is), not decoded into noise.
+ */
 export function decodeWords(value: string): string {
   if (!value.includes('=?')) return value;
+  const kept = value.replace(B_WORD, (word, text: string) => (BASE64.test(text) ? word : KEPT + word.slice(2)));
   try {
-    return libmime.decodeWords(value);
+    const decoded = libmime.decodeWords(kept);
+    return kept === value ? decoded : decoded.replaceAll(KEPT, '=?');
   } catch {
     return value;
   }

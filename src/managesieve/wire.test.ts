@@ -27,6 +27,7 @@ describe('managesieve wire: tokenize', () => {
   test('errors: escapes, unclosed quotes, literals not at the end, long quoted strings, bad atoms, bad UTF-8', () => {
     assert.match(args('"a\\n"').error ?? '', /only \\" and \\\\/);
     assert.match(args('"open').error ?? '', /not closed/);
+    assert.match(args('"a\rb"').error ?? '', /may not hold CR or LF/);
     assert.match(args('{5+} "x"').error ?? '', /at the end of a line/);
     assert.match(args('{x}').error ?? '', /at the end of a line/);
     assert.match(args(`"${'a'.repeat(1025)}"`).error ?? '', /1024 octets at most/);

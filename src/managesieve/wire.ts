@@ -115,6 +115,8 @@ export function utf8(bytes: Uint8Array): string | null {
 
 const SP = 0x20;
 const DQUOTE = 0x22;
+const CR = 0x0d;
+const LF = 0x0a;
 const BACKSLASH = 0x5c;
 const LBRACE = 0x7b;
 
@@ -160,6 +162,11 @@ export function tokenize(line: Buffer, pos: number): LineTokens {
           bytes.push(next);
           i += 2;
           continue;
+        }
+        if (c === CR || c === LF) {
+          // RFC 5804 §4: QUOTED-CHAR is any TEXT-CHAR, i.e. no CR or LF; a line break needs a literal.
+          out.error = 'a quoted string may not hold CR or LF (RFC 5804 section 4); send a literal {N+} instead';
+          return out;
         }
         bytes.push(c);
         i++;

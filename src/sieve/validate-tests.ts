@@ -42,7 +42,10 @@ const INDEX_TAGS: TagTable = {
   last: { ext: 'index' },
 };
 
-/** The address test only reads headers that hold addresses (RFC 5228 §5.1; Pigeonhole's list). */
+/**
+ * The address test only reads headers that hold addresses (RFC 5228 §5.1: it SHOULD take every
+ * address-list header): Pigeonhole's list, and Disposition-Notification-To (RFC 8098 §2.1).
+ */
 const ADDRESS_HEADERS = new Set([
   'from',
   'to',
@@ -76,6 +79,7 @@ const ADDRESS_HEADERS = new Set([
   'x-beenthere',
   'x-original-from',
   'x-original-to',
+  'disposition-notification-to',
 ]);
 
 export const DATE_PARTS: readonly DatePart[] = [

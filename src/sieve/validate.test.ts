@@ -128,6 +128,7 @@ describe('sieve validator', () => {
     assert.deepEqual(compileErrors('if address "subject" "x" {}'), [
       '1:12 the header "subject" holds no addresses, so the address test cannot read it: use header instead',
     ]);
+    ok('if address :is "disposition-notification-to" "a@b.c" { keep; }');
   });
 
   it('elsif and else must follow if; if needs one test and a block', () => {
