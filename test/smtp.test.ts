@@ -473,4 +473,20 @@ describe('SMTP idle timeout', () => {
       removeDir(pb.dataDir);
     }
   });
+
+  it('cuts off a client that stalls the STARTTLS handshake (within the idle timeout)', async () => {
+    const pb = await startPostbode({ listeners: ['smtp'], extraArgs: ['--set', 'smtp.idle_timeout=1'] });
+    try {
+      const c = await LineClient.connect(pb.ports.smtp);
+      await c.reply();
+      await c.cmd('EHLO x.example');
+      assert.match(await c.cmd('STARTTLS'), /^220 /);
+      // The header of a TLS record announcing 512 bytes, and then nothing.
+      c.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00]));
+      await c.closedByServer(5000);
+    } finally {
+      await pb.stop();
+      removeDir(pb.dataDir);
+    }
+  });
 });

@@ -20,7 +20,8 @@
  *   and output is always flushed before the reader waits for input, so pipelined clients get all
  *   replies to a batch of commands at once.
  * - STARTTLS discards input buffered before the handshake (RFC 3207 §4.2 / RFC 2595 §3.1: plaintext
- *   pipelined behind STARTTLS must not be executed after the upgrade).
+ *   pipelined behind STARTTLS must not be executed after the upgrade), and its handshake ends within
+ *   the idle timeout, at most 30 s, as an implicit-TLS one: a client that stalls it is cut off.
  * - Every line out is reported to the trace; lines in are reported by the engine (it redacts secrets).
  * - Every payload byte is reported to the trace's wire channel when someone listens (the lab's pcap):
  *   input as it arrives (after TLS, after inflating COMPRESS), output as it is written (before
@@ -61,6 +62,8 @@ export interface ConnectionInfo {
   localPort: number;
 }
 
+/** How long a STARTTLS/STLS handshake may take (as an implicit-TLS one, listener.ts). */
+const STARTTLS_HANDSHAKE_MS = 30_000;
 const EMPTY = Buffer.alloc(0);
 
 /** Compressed bytes handed to the inflater at a time (deflate expands at most ~1032:1). */
@@ -693,7 +696,19 @@ export class Connection {
     this.#socket = secure;
     this.#attach(secure);
     await new Promise<void>((resolve, reject) => {
+      // A client that stalls the handshake (a partial record, or nothing) is cut off as an implicit-TLS
+      // one is (listener.ts): within the idle timeout, at most 30 s. Nothing else reads meanwhile, so
+      // the idle timer would not end the session.
+      const timer = setTimeout(
+        () => {
+          off();
+          secure.destroy();
+          reject(Object.assign(new Error('TLS handshake timed out'), { clientGone: true }));
+        },
+        Math.min(this.#idleMs, STARTTLS_HANDSHAKE_MS),
+      );
       const off = () => {
+        clearTimeout(timer);
         secure.off('secure', onSecure);
         secure.off('error', onError);
         secure.off('end', onEnd);
