@@ -248,6 +248,25 @@ describe('SMTP (lab mode, the default)', () => {
     assert.ok(bob.some((m) => m.toString().endsWith('Subject: chunks\r\n\r\nfirst\r\n.second\r\n')));
   });
 
+  it('stops reading a message past twice the limit, and a chunk larger than the limit, and closes', async () => {
+    // DATA: up to twice the limit the rest is read and dropped (above); past it the reader gives up.
+    const c = await connect();
+    await c.cmd('EHLO x.example');
+    await c.cmd('MAIL FROM:<a@b.example>');
+    await c.cmd('RCPT TO:<bob@example.test>');
+    assert.match(await c.cmd('DATA'), /^354 /);
+    c.write(`${'y'.repeat(998)}\r\n`.repeat(41));
+    assert.match(await c.reply(), /^552 5\.3\.4 .*closing the connection/);
+    await c.closedByServer();
+    // BDAT: a chunk announced larger than a whole message is not read at all.
+    const d = await connect();
+    await d.cmd('EHLO x.example');
+    await d.cmd('MAIL FROM:<a@b.example>');
+    await d.cmd('RCPT TO:<bob@example.test>');
+    assert.match(await d.cmd('BDAT 999999999999999 LAST'), /^552 5\.3\.4 A chunk of 999999999999999 bytes .*closing/);
+    await d.closedByServer();
+  });
+
   it('completes a BDAT message without a final line break, so that POP3 sizes are exact', async () => {
     const c = await connect();
     await c.cmd('EHLO x.example');

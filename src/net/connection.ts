@@ -45,6 +45,8 @@ export type ReadResult =
 
 export type DataResult =
   | { kind: 'data'; size: number; tooBig: boolean; bareLf: number }
+  /** Past `giveUpBytes` without the end: the reader stopped (the session cannot go on). */
+  | { kind: 'overflow'; size: number }
   | { kind: 'eof' }
   | { kind: 'timeout' };
 
@@ -463,10 +465,17 @@ export class Connection {
 
   /**
    * Reads SMTP DATA content up to the end-of-data line (see dotstream.ts for the rules) into `sink`,
-   * which gets at most `maxBytes` (beyond them the reader only looks for the end). Memory stays bounded
-   * however large the message: the sink spools to a file past a small size (spool.ts).
+   * which gets at most `maxBytes` (beyond them the reader only looks for the end, up to `giveUpBytes`:
+   * then it stops, so that a client cannot keep a connection by sending a message that never ends).
+   * Memory stays bounded however large the message: the sink spools to a file past a small size
+   * (spool.ts).
    */
-  async readDotData(opts: { mode: 'crlf' | 'lf'; maxBytes: number; sink: BodySink }): Promise<DataResult> {
+  async readDotData(opts: {
+    mode: 'crlf' | 'lf';
+    maxBytes: number;
+    giveUpBytes?: number;
+    sink: BodySink;
+  }): Promise<DataResult> {
     await this.#throttle();
     const state: DotScanState = newDotScanState();
     const out: Buffer[] = [];
@@ -488,6 +497,8 @@ export class Connection {
         if (state.done) {
           return { kind: 'data', size: state.size, tooBig: state.size > opts.maxBytes, bareLf: state.bareLf };
         }
+        if (opts.giveUpBytes !== undefined && state.size > opts.giveUpBytes)
+          return { kind: 'overflow', size: state.size };
         // More input may have arrived while the sink was writing.
         if (wrote) continue;
       }

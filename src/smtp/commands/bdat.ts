@@ -15,6 +15,21 @@ export const bdat = defineCommand<{ size: number; last: boolean }>({
     return ok({ size: Number(m[1]), last: m[2] !== undefined });
   },
   async run(s, { size, last }) {
+    // A chunk larger than a whole message may be is not read to its end (at the minimum data rate it
+    // could hold the connection for years): refused, and the connection closed, since what follows
+    // cannot be read as commands (RFC 3030 §2 has the server read every chunk it does not refuse so).
+    if (size > s.settings.maxMessageSize) {
+      s.conn.trace.in(`<chunk: ${size} bytes announced, not read>`);
+      s.send(
+        reply(
+          552,
+          '5.3.4',
+          `A chunk of ${size} bytes exceeds the message size limit of ${s.settings.maxMessageSize} bytes; closing the connection`,
+        ),
+      );
+      s.done = true;
+      return;
+    }
     const tx = s.tx;
     const room = tx && tx.recipients.length > 0 && !tx.chunkTooBig ? s.settings.maxMessageSize - tx.chunkBytes : 0;
     // RFC 3030 §2: the chunk is always read, even when it will be refused. Kept chunks go to the spool.

@@ -35,7 +35,26 @@ export const data = defineCommand<null>({
     s.conn.trace.state('data');
     // The message goes to the spool as it arrives (memory stays bounded however large it is).
     const sink = s.conn.newBody();
-    const result = await s.conn.readDotData({ mode: lf ? 'lf' : 'crlf', maxBytes: s.settings.maxMessageSize, sink });
+    const result = await s.conn.readDotData({
+      mode: lf ? 'lf' : 'crlf',
+      maxBytes: s.settings.maxMessageSize,
+      // Past twice the limit the rest is not read to its end (a message that never ends would hold
+      // the connection for good): the client is told and the connection closed.
+      giveUpBytes: 2 * s.settings.maxMessageSize,
+      sink,
+    });
+    if (result.kind === 'overflow') {
+      sink.discard();
+      s.send(
+        reply(
+          552,
+          '5.3.4',
+          `Message size exceeds fixed limit of ${s.settings.maxMessageSize} bytes; nothing was stored; closing the connection`,
+        ),
+      );
+      s.done = true;
+      return;
+    }
     if (result.kind === 'eof') {
       sink.discard();
       s.done = true;
