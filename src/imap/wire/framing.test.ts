@@ -202,6 +202,19 @@ describe('CommandAssembler', () => {
     assert.equal(done.command.data.toString(), 'A7 NOOP');
   });
 
+  it('does not drain a refused non-synchronizing literal far over its limit: the error is fatal', () => {
+    const a = new CommandAssembler({ maxLiteralSize: 65536 });
+    const { steps } = assembleAll(b('a LOGIN {104857600+}\r\n'), a);
+    assert.equal(steps.length, 1);
+    const rejected = steps[0];
+    assert.ok(rejected.kind === 'rejected');
+    assert.equal(rejected.error.kind, 'literal-too-big');
+    assert.equal(rejected.error.fatal, true);
+    // Up to four times the limit (at least 1 MiB) it is still drained, and the session goes on.
+    const near = assembleAll(b('a LOGIN {1000000+}\r\n'), new CommandAssembler({ maxLiteralSize: 65536 }));
+    assert.equal(near.steps[0].kind, 'discard');
+  });
+
   it('after a refusal, a later synchronizing literal ends the command (no continuation is sent)', () => {
     const a = new CommandAssembler({ maxLiteralSize: 4 });
     assert.equal(a.pushLine(b('A1 LOGIN {5+}')).kind, 'discard');

@@ -15,6 +15,9 @@
  *   their way whatever we answer, so they are discarded (step `discard`) rather than read as commands
  *   (which would let a message body inject IMAP commands). A synchronizing literal is refused before
  *   the client sends it (RFC 9051 §7.5: the server answers instead of sending a continuation request).
+ *   A refused non-synchronizing literal more than DISCARD_FACTOR times its limit (and over
+ *   DISCARD_MIN) is not discarded: the error is `fatal` and the session ends (a client announcing
+ *   `{4294967295+}` before login could otherwise hold the connection as long as it trickles).
  * - When a line was too long to see its end, the next bytes cannot be framed; the error is `fatal`
  *   and the session must close after answering.
  *
@@ -24,6 +27,11 @@
  */
 import type { BytesResult, ReadResult, ShutdownResult } from '../../net/connection.js';
 import type { BodySink } from '../../net/spool.js';
+
+/** A refused non-synchronizing literal is discarded up to this many times its limit (see the header). */
+const DISCARD_FACTOR = 4;
+/** ... and at least this many bytes, whatever the limit. */
+const DISCARD_MIN = 1 << 20;
 
 export interface LiteralAnnouncement {
   /** Octet count (at most Number.MAX_SAFE_INTEGER; larger counts are `malformed`). */
@@ -255,6 +263,12 @@ export class CommandAssembler {
     }
     if (this.#error) {
       this.#error.literalSize = lit.size;
+      if (lit.nonSync && lit.size > Math.max(DISCARD_FACTOR * limit, DISCARD_MIN)) {
+        // Far over the limit (before login, 64 KiB): not drained, which at the minimum data rate could
+        // hold the connection for years; the session ends after the answer.
+        this.#error.fatal = true;
+        return this.#reject();
+      }
       return lit.nonSync ? this.#discard(lit.size) : this.#reject();
     }
     this.#append(line);
