@@ -10,9 +10,11 @@
  *   new queue entry with sender <>.
  * - A sender that does not resolve (unknown local user) or whose mailbox is over quota: the DSN is
  *   dropped and logged (there is nobody else to tell).
- * - Three kinds, one handler each for the worker: failed (bounceHandler), delayed (delayHandler, at
- *   most once per message: the worker keeps the mark) and relayed (relayedHandler, NOTIFY=SUCCESS to a
- *   peer without DSN); and delivered (deliveredHandler, NOTIFY=SUCCESS, for Delivery's local copies). A DSN is itself sent with the null sender, so it never gets a DSN of its own.
+ * - Four kinds: three with a handler each for the worker, failed (bounceHandler), delayed
+ *   (delayHandler, at most once per message: the worker keeps the mark) and relayed (relayedHandler,
+ *   NOTIFY=SUCCESS to a peer without DSN); and delivered (deliveredHandler, NOTIFY=SUCCESS, for
+ *   Delivery's local copies). A DSN is itself sent with the null sender, so it never gets a DSN of
+ *   its own.
  */
 import type { Logger } from '../log.js';
 import type { QueueEntry } from '../store/types.js';

@@ -302,12 +302,15 @@ function buildServices(
 ): { auth: AuthService; delivery: Delivery; worker: OutboundWorker | null } {
   const auth = authFromConfig(store, config, dataDir, log);
   let worker: OutboundWorker | null = null;
+  let reportDelivered: ReturnType<typeof deliveredHandler> | null = null;
   const delivery: Delivery = new Delivery(store, {
     hostname: config.hostname,
     product: PRODUCT,
     log,
     onQueued: () => worker?.wake(),
-    onDelivered: (msg, id, arrival) => deliveredHandler({ delivery, hostname: config.hostname, log })(msg, id, arrival),
+    // Made at the first report: it needs `delivery`, which this constructor call defines.
+    onDelivered: (msg, id, arrival) =>
+      (reportDelivered ??= deliveredHandler({ delivery, hostname: config.hostname, log }))(msg, id, arrival),
     dkim: new DkimKeyStore(dataDir),
     recipientDelimiter: config.delivery.recipient_delimiter,
     maxRedirects: config.sieve.max_redirects,
