@@ -309,8 +309,10 @@ function buildServices(
     log,
     onQueued: () => worker?.wake(),
     // Made at the first report: it needs `delivery`, which this constructor call defines.
-    onDelivered: (msg, id, arrival) =>
-      (reportDelivered ??= deliveredHandler({ delivery, hostname: config.hostname, log }))(msg, id, arrival),
+    onDelivered: (msg, id, arrival) => {
+      reportDelivered ??= deliveredHandler({ delivery, hostname: config.hostname, log });
+      return reportDelivered(msg, id, arrival);
+    },
     dkim: new DkimKeyStore(dataDir),
     recipientDelimiter: config.delivery.recipient_delimiter,
     maxRedirects: config.sieve.max_redirects,
