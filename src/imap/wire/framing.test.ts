@@ -38,6 +38,8 @@ describe('literalAnnouncement', () => {
     ['A1 LOGIN {5++}', null],
     ['A1 LOGIN {9223372036854775808}', null],
     ['A1 LOGIN {12345678901234567890}', null],
+    // number64 is 1*DIGIT: leading zeros are allowed, and do not count against the 19 digits.
+    ['A1 LOGIN {00000000000000000000005}', { size: 5, nonSync: false, binary: false }],
     ['A1 LOGIN "{5}"', null],
     ['A1 LOGIN a}', null],
     ['A1 LOGIN {5}}', null],

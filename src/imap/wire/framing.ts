@@ -5,7 +5,7 @@
  *
  * Invariants:
  * - Only a well-formed announcement at the very end of a line counts: `{n}`, `{n+}` (RFC 7888 §3
- *   LITERAL+/LITERAL-), `~{n}` and `~{n+}` (RFC 3516 §4.2 literal8). `n` has 1 to 19 digits and is at
+ *   LITERAL+/LITERAL-), `~{n}` and `~{n+}` (RFC 3516 §4.2 literal8). `n` has 1 to 19 digits (leading zeros apart) and is at
  *   most 2^63-1 (RFC 9051 §9 `number64`). `{n-}` is not IMAP syntax (LITERAL- reuses `{n+}`) and, like
  *   other brace junk at a line end, makes the command a syntax error instead of a literal.
  * - Literal bytes are kept byte-exact as Buffers; nothing here decodes them.
@@ -78,14 +78,17 @@ export function classifyLineEnd(line: Uint8Array): LineEnd {
   const digits = end - open - 1;
   if (digits < 1) return { kind: 'malformed', reason: 'literal announcement without an octet count' };
   let value = 0n;
+  // Leading zeros are digits of a number like any (`{005}` is 5): only the others count for the limit.
+  let significant = 0;
   for (let i = open + 1; i < end; i++) {
     const c = line[i];
     if (c < 0x30 || c > 0x39) {
       return { kind: 'malformed', reason: `literal octet count "${latin1(line, open + 1, end)}" is not a number` };
     }
-    value = value * 10n + BigInt(c - 0x30);
+    if (significant > 0 || c !== 0x30) significant++;
+    if (significant <= MAX_DIGITS) value = value * 10n + BigInt(c - 0x30);
   }
-  if (digits > MAX_DIGITS || value > MAX_NUMBER64) {
+  if (significant > MAX_DIGITS || value > MAX_NUMBER64) {
     return { kind: 'malformed', reason: 'literal octet count larger than 2^63-1' };
   }
   const size = value > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(value);

@@ -94,6 +94,7 @@ describe('Reader: numbers', () => {
     assert.equal(r('9223372036854775807').number64(), 9223372036854775807n);
     fails(() => r('9223372036854775808').number64(), /larger than 2\^63-1/);
     fails(() => r('123456789012345678901234').number64(), /too large/);
+    assert.equal(r('000000000000000000000000000007').number(), 7, 'leading zeros do not make a number large');
     fails(() => r('0').nzNumber64(), /must not be 0/);
   });
 });

@@ -246,8 +246,11 @@ export class Reader {
   #digits(what: string): [bigint, number] {
     const start = this.pos;
     let v = 0n;
+    // Leading zeros do not make a number larger (`005` is 5): only the other digits are limited.
+    let significant = 0;
     while (this.pos < this.data.length && this.data[this.pos] >= 0x30 && this.data[this.pos] <= 0x39) {
-      if (this.pos - start >= 20) this.fail(`${what} is too large`, start);
+      if (significant > 0 || this.data[this.pos] !== 0x30) significant++;
+      if (significant > 20) this.fail(`${what} is too large`, start);
       v = v * 10n + BigInt(this.data[this.pos] - 0x30);
       this.pos++;
     }
