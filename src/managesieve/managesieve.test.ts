@@ -555,6 +555,21 @@ describe('managesieve: hostile clients are bounded', () => {
     });
   });
 
+  test('a literal count with leading zeros is read; one too large to read ends the session', async () => {
+    await withServer({}, async (h) => {
+      const c = await h.connect();
+      await c.response();
+      c.write('NOOP {00000000000000000000001+}\r\nx\r\n');
+      assert.equal((await c.response()).status, 'OK');
+      // Its bytes could not be skipped, and would be read as commands: BYE, not a desynchronised stream.
+      c.write('NOOP {99999999999999999999+}\r\nA B\r\n');
+      const bye = await c.response();
+      assert.equal(bye.status, 'BYE');
+      assert.match(bye.text, /more octets than can be read/);
+      await c.closedByServer();
+    });
+  });
+
   test('errors are counted: BYE after max_errors', async () => {
     await withServer({ settings: { maxErrors: 3 } }, async (h) => {
       const c = await h.connect();

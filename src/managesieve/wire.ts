@@ -121,7 +121,9 @@ const BACKSLASH = 0x5c;
 const LBRACE = 0x7b;
 
 /** A literal announcement ending the line: `{N}` or `{N+}` with N of at most 15 digits. */
-const LITERAL_END = /\{(\d{1,15})(\+?)\}$/;
+const LITERAL_END = /\{0*(\d{1,15})(\+?)\}$/;
+/** An announcement whose count cannot be read (too many digits): its bytes would follow as commands. */
+const HUGE_LITERAL_END = /\{0*[1-9]\d{15,}\+?\}$/;
 
 /** One line's tokens: arguments with the span of each in the line, or a syntax error. */
 interface LineTokens {
@@ -286,6 +288,14 @@ export async function readCommand(conn: Connection, opts: ReadOptions): Promise<
     if (redactFrom === 0) secret = [{ from: 0, to: line.length }];
     // A literal is announced even after an error: its bytes follow regardless and must be consumed.
     const literal = tokens.literal ?? (error ? trailingLiteral(line) : null);
+    if (literal === null && HUGE_LITERAL_END.test(line.subarray(Math.max(0, line.length - 1024)).toString('latin1'))) {
+      // Its bytes cannot be skipped, and would be read as commands: the session ends.
+      if (line.length > 0) conn.trace.in(traced(line, secret));
+      return {
+        kind: 'fatal',
+        message: 'A literal is announced with more octets than can be read; closing the connection',
+      };
+    }
     const literalSecret = redactFrom !== null && args.length >= redactFrom;
     if (line.length > 0) conn.trace.in(traced(line, secret));
     if (!literal) break;
@@ -338,7 +348,7 @@ export async function readCommand(conn: Connection, opts: ReadOptions): Promise<
 
 /** A literal announcement at the very end of a line that did not parse (its bytes follow anyway). */
 function trailingLiteral(line: Buffer): { size: number; at: number } | null {
-  const tail = line.subarray(Math.max(0, line.length - 20)).toString('latin1');
+  const tail = line.subarray(Math.max(0, line.length - 64)).toString('latin1');
   const m = LITERAL_END.exec(tail);
   return m ? { size: Number(m[1]), at: line.length - m[0].length } : null;
 }
