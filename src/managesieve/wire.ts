@@ -288,7 +288,7 @@ export async function readCommand(conn: Connection, opts: ReadOptions): Promise<
     if (redactFrom === 0) secret = [{ from: 0, to: line.length }];
     // A literal is announced even after an error: its bytes follow regardless and must be consumed.
     const literal = tokens.literal ?? (error ? trailingLiteral(line) : null);
-    if (literal === null && HUGE_LITERAL_END.test(line.subarray(Math.max(0, line.length - 1024)).toString('latin1'))) {
+    if (literal === null && HUGE_LITERAL_END.test(lineTail(line))) {
       // Its bytes cannot be skipped, and would be read as commands: the session ends.
       if (line.length > 0) conn.trace.in(traced(line, secret));
       return {
@@ -346,10 +346,17 @@ export async function readCommand(conn: Connection, opts: ReadOptions): Promise<
   return { kind: 'command', name, args };
 }
 
+/**
+ * The end of a line, long enough to hold any literal announcement a client may write there (leading
+ * zeros included): where `trailingLiteral` and the check for an unreadable count both look.
+ */
+function lineTail(line: Buffer): string {
+  return line.subarray(Math.max(0, line.length - 1024)).toString('latin1');
+}
+
 /** A literal announcement at the very end of a line that did not parse (its bytes follow anyway). */
 function trailingLiteral(line: Buffer): { size: number; at: number } | null {
-  const tail = line.subarray(Math.max(0, line.length - 64)).toString('latin1');
-  const m = LITERAL_END.exec(tail);
+  const m = LITERAL_END.exec(lineTail(line));
   return m ? { size: Number(m[1]), at: line.length - m[0].length } : null;
 }
 

@@ -5,8 +5,8 @@
  *
  * Invariants:
  * - Only a well-formed announcement at the very end of a line counts: `{n}`, `{n+}` (RFC 7888 §3
- *   LITERAL+/LITERAL-), `~{n}` and `~{n+}` (RFC 3516 §4.2 literal8). `n` has 1 to 19 digits (leading zeros apart) and is at
- *   most 2^63-1 (RFC 9051 §9 `number64`). `{n-}` is not IMAP syntax (LITERAL- reuses `{n+}`) and, like
+ *   LITERAL+/LITERAL-), `~{n}` and `~{n+}` (RFC 3516 §4.2 literal8). `n` has 1 to 19 digits (leading
+ *   zeros apart) and is at most 2^63-1 (RFC 9051 §9 `number64`). `{n-}` is not IMAP syntax (LITERAL- reuses `{n+}`) and, like
  *   other brace junk at a line end, makes the command a syntax error instead of a literal.
  * - Literal bytes are kept byte-exact as Buffers; nothing here decodes them.
  * - Memory is bounded by the limits: every line, literal and the whole command are checked before any
