@@ -36,4 +36,11 @@ export const R = {
   badSequence: (text: string) => reply(503, '5.5.1', text),
   syntax: (text: string) => reply(501, '5.5.4', text),
   ok: () => reply(250, '2.0.0', 'Ok'),
+  /** A message over `smtp.max_message_size` (RFC 1870 §6.3): nothing stored; `closing` when the session ends too. */
+  tooBig: (limit: number, closing = false) =>
+    reply(
+      552,
+      '5.3.4',
+      `Message size exceeds fixed limit of ${limit} bytes; nothing was stored${closing ? '; closing the connection' : ''}`,
+    ),
 };

@@ -58,13 +58,7 @@ export const bdat = defineCommand<{ size: number; last: boolean }>({
     if (!last) {
       if (tx.chunkTooBig) {
         s.resetTransaction();
-        return s.send(
-          reply(
-            552,
-            '5.3.4',
-            `Message size exceeds fixed limit of ${s.settings.maxMessageSize} bytes; nothing was stored`,
-          ),
-        );
+        return s.send(R.tooBig(s.settings.maxMessageSize));
       }
       return s.send(reply(250, '2.0.0', `${size} octets received`));
     }
@@ -73,13 +67,7 @@ export const bdat = defineCommand<{ size: number; last: boolean }>({
     s.resetTransaction();
     if (tx.chunkTooBig) {
       sink.discard();
-      return s.send(
-        reply(
-          552,
-          '5.3.4',
-          `Message size exceeds fixed limit of ${s.settings.maxMessageSize} bytes; nothing was stored`,
-        ),
-      );
+      return s.send(R.tooBig(s.settings.maxMessageSize));
     }
     await deliverBody(s, tx, sink, asStored);
   },

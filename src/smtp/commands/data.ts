@@ -45,13 +45,7 @@ export const data = defineCommand<null>({
     });
     if (result.kind === 'overflow') {
       sink.discard();
-      s.send(
-        reply(
-          552,
-          '5.3.4',
-          `Message size exceeds fixed limit of ${s.settings.maxMessageSize} bytes; nothing was stored; closing the connection`,
-        ),
-      );
+      s.send(R.tooBig(s.settings.maxMessageSize, true));
       s.done = true;
       return;
     }
@@ -71,13 +65,7 @@ export const data = defineCommand<null>({
       sink.discard();
       if (s.conn.trace.active)
         s.conn.trace.note(`… message of ${formatBytes(result.size)} not shown (over the size limit)`);
-      return s.send(
-        reply(
-          552,
-          '5.3.4',
-          `Message size exceeds fixed limit of ${s.settings.maxMessageSize} bytes; nothing was stored`,
-        ),
-      );
+      return s.send(R.tooBig(s.settings.maxMessageSize));
     }
     await deliverBody(s, tx, sink, (message) => {
       if (s.conn.trace.active) traceMessage(s, message, result.size, result.bareLf);
