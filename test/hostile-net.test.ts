@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import zlib from 'node:zlib';
 import { ImapClient } from './harness/imap-client.js';
 import { LineClient } from './harness/line-client.js';
-import { memory, resetPeak } from './harness/proc-memory.js';
+import { cpuSeconds, memory, resetPeak } from './harness/proc-memory.js';
 import { type PostbodeProcess, removeDir, startPostbode } from './harness/server.js';
 
 const until = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -128,6 +128,40 @@ describe('hostile clients: output backpressure and COMPRESS', () => {
     assert.ok(peak - before.rss < 150, `peak RSS grew by ${Math.round(peak - before.rss)} MiB`);
     // Once the attacker is gone the server is not left inflating its input: others are served at once.
     await smtpServed(pb.ports.smtp);
+  });
+  it('IMAP COMPRESS=DEFLATE: five clients whose NOOPs expand ~700:1 and who never read cost the server little', async () => {
+    // Their replies compress as well as their commands, so the kernel's socket buffers (which the
+    // unsent-output check cannot see) hold gigabytes of them: without pacing, 40 KB of input each
+    // kept both cores busy for minutes. With it, each such session runs 320 commands a second.
+    const attackers: net.Socket[] = [];
+    for (let k = 0; k < 5; k++) {
+      const socket = net.connect({ port: pb.ports.imap, host: '127.0.0.1' });
+      socket.on('error', () => {});
+      let text = '';
+      const onText = (d: Buffer) => {
+        text += d.toString('latin1');
+      };
+      socket.on('data', onText);
+      for (let i = 0; i < 200 && !/^\* OK/.test(text); i++) await until(25);
+      socket.write('a LOGIN ludo@example.test sdf12345\r\nb COMPRESS DEFLATE\r\n');
+      for (let i = 0; i < 200 && !/b OK/.test(text); i++) await until(25);
+      assert.match(text, /b OK/);
+      socket.off('data', onText);
+      socket.pause();
+      const deflate = zlib.createDeflateRaw({ level: 9 });
+      deflate.on('data', (d: Buffer) => socket.write(d));
+      const chunk = Buffer.from('n NOOP\r\n'.repeat(8192));
+      for (let i = 0; i < 600; i++) deflate.write(chunk);
+      await new Promise<void>((r) => deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => r()));
+      attackers.push(socket);
+    }
+    await until(1000);
+    const cpuBefore = cpuSeconds(pid);
+    await until(4000);
+    const used = cpuSeconds(pid) - cpuBefore;
+    await smtpServed(pb.ports.smtp);
+    for (const s of attackers) s.destroy();
+    assert.ok(used < 1, `the server used ${used.toFixed(2)} s of CPU in 4 s for five paced sessions`);
   });
   it('IMAP IDLE: a client that stops reading while flag changes pour in is dropped; memory stays bounded', async () => {
     const changer = await ImapClient.connect(pb.ports.imap);

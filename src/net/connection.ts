@@ -10,7 +10,8 @@
  *   replies stalls itself, not the server; one that does not read for the idle timeout is dropped.
  * - COMPRESS=DEFLATE input is inflated in small steps (`INFLATE_STEP` compressed bytes at a time) and
  *   only while the session wants input, so a deflate bomb expands no further ahead of the session than
- *   one step (at most ~1 MB) plus `maxBuffered`.
+ *   one step (at most ~1 MB) plus `maxBuffered`. Input that expands more than `AMPLIFIED_RATIO` times
+ *   is read at a paced rate of lines, since its replies, compressed as well, would escape `maxUnsent`.
  * - Time limits are not only silence: a command line must be complete within the idle timeout of its
  *   first byte, and DATA, BDAT chunks and literals must arrive at `minDataRate` bytes/s on average after
  *   an initial idle timeout's grace, so a client that trickles a byte every few seconds is cut off.
@@ -74,6 +75,15 @@ const INFLATE_STEP = 1024;
 const MAX_COMPRESSED_PENDING = 64 * 1024;
 /** Lines returned from the buffer without waiting before the session yields to other connections. */
 const LINES_PER_TURN = 128;
+/**
+ * COMPRESS input that has expanded more than this many times (past `AMPLIFIED_AFTER` inflated bytes)
+ * makes the session "amplified": it then reads at most `AMPLIFIED_LINES` lines per `AMPLIFIED_PAUSE_MS`
+ * (320 commands a second: a few milliseconds of CPU, however little the client sends or reads).
+ */
+const AMPLIFIED_RATIO = 100;
+const AMPLIFIED_AFTER = 64 * 1024;
+const AMPLIFIED_LINES = 32;
+const AMPLIFIED_PAUSE_MS = 100;
 
 /** Thrown by long-running work (e.g. a big SEARCH) that stops because its client went away. */
 export class ClientGoneError extends Error {
@@ -123,6 +133,11 @@ export class Connection {
   #zBytes = 0;
   #zBusy = false;
   #zSocketPaused = false;
+  /** Compressed bytes given to the inflater, and inflated bytes it produced from them, since COMPRESS. */
+  #zIn = 0;
+  #zInflated = 0;
+  /** Lines read by an amplified session since its last pause (not reset by waits for input). */
+  #amplifiedLines = 0;
   /** Set once COMPRESS=DEFLATE (RFC 4978) is active: output goes through it, input through #inflate. */
   #deflate: zlib.DeflateRaw | null = null;
   #inflate: zlib.InflateRaw | null = null;
@@ -338,6 +353,14 @@ export class Connection {
    * wait (reading nothing) until it does. A client that takes nothing for the idle timeout is dropped.
    */
   async #throttle(): Promise<void> {
+    if (this.#amplified && ++this.#amplifiedLines >= AMPLIFIED_LINES) {
+      // Compressed input that expands like a bomb: its output may also compress ~1000:1, so the
+      // unsent-output check (which sees compressed bytes in userland, not the kernel's buffers) would
+      // let one client that never reads keep the session busy for gigabytes of replies. Pace it instead.
+      this.#amplifiedLines = 0;
+      this.flush();
+      await new Promise<void>((resolve) => setTimeout(resolve, AMPLIFIED_PAUSE_MS));
+    }
     if (this.unsentBytes <= this.#maxUnsent) {
       if (++this.#turnLines >= LINES_PER_TURN) {
         this.#turnLines = 0;
@@ -358,6 +381,11 @@ export class Connection {
         this.#wake = resolve;
       });
     }
+  }
+
+  /** Whether COMPRESS input has expanded past `AMPLIFIED_RATIO` (see #throttle). */
+  get #amplified(): boolean {
+    return this.#zInflated > AMPLIFIED_AFTER && this.#zInflated > AMPLIFIED_RATIO * this.#zIn;
   }
 
   /** Whether a body read (DATA, chunk, literal) started at `start` has fallen below the minimum rate. */
@@ -620,7 +648,10 @@ export class Connection {
     const pending = this.#buf.subarray(this.#pos);
     this.#buf = EMPTY;
     this.#pos = 0;
-    inflate.on('data', this.#onData);
+    inflate.on('data', (chunk: Buffer) => {
+      this.#zInflated += chunk.length;
+      this.#onData(chunk);
+    });
     this.#deflate = deflate;
     this.#inflate = inflate;
     if (pending.length) this.#onCompressed(pending);
@@ -655,6 +686,7 @@ export class Connection {
       this.#zPending.shift();
     }
     this.#zBytes -= head.length;
+    this.#zIn += head.length;
     if (this.#zSocketPaused && this.#zBytes <= MAX_COMPRESSED_PENDING / 2) {
       this.#zSocketPaused = false;
       this.#socket.resume();

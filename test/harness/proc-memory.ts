@@ -19,3 +19,10 @@ export function resetPeak(pid: number): void {
     // not permitted: the peak then covers the process's whole life, which only makes the bound stricter
   }
 }
+
+/** CPU time a process has used so far (user + system, all threads), in seconds (Linux /proc). */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  // Fields 14 and 15 of stat (utime, stime) in clock ticks; Linux's USER_HZ is 100.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
