@@ -242,6 +242,31 @@ describe('LoginLimiter per account', () => {
     assert.ok(stranger.result(), 'answered in the end');
   });
 
+  it('the owner on a new address is not kept out by guessers who fill the line', async () => {
+    const { clock, limiter, fail, pass } = setup();
+    // Ten addresses fail once each: the account is penalized, and each of them has failed.
+    for (let i = 0; i < 10; i++) await limiter.attempt(`203.0.113.${i}`, 'alice@x', fail);
+    // The same addresses keep the account's short line full (4 waiting).
+    const guesses = [];
+    for (let i = 0; i < 6; i++) guesses.push(track(limiter.attempt(`203.0.113.${i}`, 'alice@x', fail)));
+    await settle();
+    assert.equal(guesses.filter((g) => g.result()?.kind === 'throttled').length, 2, 'a line of 4');
+    // The owner on a new address (no failures anywhere) takes the place of a guesser, ahead of the
+    // others, and is let in after one delay instead of being refused at once.
+    let checkedAs = 0;
+    const ownerPassword = async () => {
+      checkedAs = limiter.stats.checks;
+      return pass();
+    };
+    const owner = track(limiter.attempt('192.0.2.200', 'alice@x', ownerPassword));
+    await settle();
+    assert.equal(owner.result(), null, 'waiting, not refused');
+    assert.equal(guesses.filter((g) => g.result()?.kind === 'throttled').length, 3, 'one guesser made room');
+    await clock.advance(4000, 50);
+    assert.equal(owner.result()?.kind, 'ok');
+    assert.equal(checkedAs, 11, 'the owner was checked before the guessers waiting');
+  });
+
   it('other accounts are not slowed by one account under attack', async () => {
     const { limiter, fail, pass } = setup();
     for (let i = 0; i < 10; i++) await limiter.attempt(`203.0.113.${i}`, 'alice@x', fail);

@@ -18,7 +18,8 @@
  *   one connection. Before the free failures are used up, at most `freeFailures - failures` checks run at
  *   once (at least one).
  * - Queues are short: at most `maxWaiting` attempts wait at a gate (`maxWaitingPenalized` while it is
- *   penalized); further ones are refused at once ("throttled") without a password check.
+ *   penalized); further ones are refused at once ("throttled") without a password check. The account
+ *   gate's line is fair (see `queue`): one place per address, addresses without failures first.
  * - A success forgives only the failures the same address made on the same account (a typo of the
  *   owner); failures on other accounts, and other addresses' failures, stay.
  * - Every table is bounded (`maxEntries` each, least recently used idle entry evicted first; per address
@@ -144,13 +145,19 @@ interface Policy {
 
 type Waiter = (admitted: boolean) => void;
 
+/** An attempt waiting at a gate; at the account gate, with the entry of the address it comes from. */
+interface Waiting {
+  admit: Waiter;
+  source?: AddressEntry;
+}
+
 class Gate {
   failures = 0;
   lastFailure = 0;
   running = 0;
   /** Attempts that hold the entry without a slot (trusted ones skip the account gate). */
   holders = 0;
-  readonly waiting: Waiter[] = [];
+  readonly waiting: Waiting[] = [];
   /** When the pending wake-up timer fires (Infinity: none). */
   timerAt = Number.POSITIVE_INFINITY;
 
@@ -271,7 +278,7 @@ export class LoginLimiter {
         return this.#throttled('address', addr.gate, this.#addressPolicy);
       }
       const gated = !(read ? read.trusted : this.#trusts(acct, addrKey));
-      if (gated && !(await this.#enter(acct.gate, this.#accountPolicy))) {
+      if (gated && !(await this.#enter(acct.gate, this.#accountPolicy, undefined, addr))) {
         this.#leave(addr.gate, this.#addressPolicy, addr);
         return this.#throttled('account', acct.gate, this.#accountPolicy);
       }
@@ -385,12 +392,15 @@ export class LoginLimiter {
     if (gate.failures >= policy.free) {
       // Penalized now: only a short line may wait; the rest are told to come back later.
       const dropped = gate.waiting.splice(this.options.maxWaitingPenalized);
-      for (const w of dropped) w(false);
+      for (const w of dropped) w.admit(false);
     }
   }
 
-  /** Waits until the gate admits an attempt; false when it is refused (too many waiting). */
-  #enter(gate: Gate, policy: Policy, addr?: AddressEntry): Promise<boolean> {
+  /**
+   * Waits until the gate admits an attempt; false when it is refused (too many waiting). `addr` is the
+   * gate's own address entry (address gate); `source` the attempt's address (account gate), see #queue.
+   */
+  #enter(gate: Gate, policy: Policy, addr?: AddressEntry, source?: AddressEntry): Promise<boolean> {
     this.#decay(gate, addr);
     if (
       gate.waiting.length === 0 &&
@@ -401,10 +411,9 @@ export class LoginLimiter {
       return Promise.resolve(true);
     }
     const limit = gate.failures >= policy.free ? this.options.maxWaitingPenalized : this.options.maxWaiting;
-    if (gate.waiting.length >= limit) return Promise.resolve(false);
     return new Promise((resolve) => {
-      gate.waiting.push(resolve);
-      this.#pump(gate, policy, addr);
+      if (!queue(gate.waiting, { admit: resolve, source }, limit)) resolve(false);
+      else this.#pump(gate, policy, addr);
     });
   }
 
@@ -430,7 +439,7 @@ export class LoginLimiter {
         return;
       }
       gate.running++;
-      (gate.waiting.shift() as Waiter)(true);
+      (gate.waiting.shift() as Waiting).admit(true);
     }
   }
 
@@ -459,6 +468,34 @@ export class LoginLimiter {
 export function penalty(failures: number, policy: Policy): number {
   if (failures < policy.free) return 0;
   return Math.min(policy.maxMs, policy.startMs * 2 ** Math.min(failures - policy.free, 40));
+}
+
+/**
+ * Puts an attempt in a gate's line, or returns false when it is refused. At the account gate (where
+ * attempts carry their `source` address) the line is shared fairly, so that guessers from other
+ * addresses cannot keep the owner on a new address out: an address waits there at most once, and
+ * attempts from addresses with no failures go ahead of those from addresses that have failed; when the
+ * line is full, a newcomer with no failures takes the place of the last one that has (refusing it).
+ * So an attacker who wants to fill the line must bring fresh addresses as fast as it is served.
+ */
+function queue(line: Waiting[], entry: Waiting, limit: number): boolean {
+  const source = entry.source;
+  if (!source) {
+    if (line.length >= limit) return false;
+    line.push(entry);
+    return true;
+  }
+  if (line.some((w) => w.source === source)) return false;
+  const failed = (w: Waiting) => w.source !== undefined && w.source.gate.failures > 0;
+  const clean = !failed(entry);
+  if (line.length >= limit) {
+    const last = line.findLastIndex(failed);
+    if (!clean || last < 0) return false;
+    line.splice(last, 1)[0].admit(false);
+  }
+  const at = clean ? line.findIndex(failed) : -1;
+  line.splice(at < 0 ? line.length : at, 0, entry);
+  return true;
 }
 
 /** Checks allowed at once: the free failures left (at least one), one while penalized. */
