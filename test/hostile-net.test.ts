@@ -89,6 +89,26 @@ describe('hostile clients: output backpressure and COMPRESS', () => {
     });
   }
 
+  for (const [proto, greeting, answer] of [
+    ['smtp', /^220 /, /^500 5\.5\.6 Line too long/],
+    ['pop3', /^\+OK/, /^-ERR Line too long/],
+    ['imap', /^\* OK/, /^\* BAD Line longer than/],
+  ] as const) {
+    it(`${proto}: a line that never ends is answered and the connection closed, not read on`, async () => {
+      const c = await LineClient.connect(pb.ports[proto]);
+      assert.match(await c.line(), greeting);
+      // 4 MiB without a line feed, in steps: before, the server read on until the idle timeout.
+      const junk = Buffer.alloc(64 * 1024, 'x');
+      for (let i = 0; i < 64 && !c.closed; i++) {
+        c.write(junk);
+        await until(5);
+      }
+      assert.match(await c.line(10_000), answer);
+      await c.closedByServer(10_000);
+      await smtpServed(pb.ports.smtp);
+    });
+  }
+
   it('IMAP COMPRESS=DEFLATE bomb: 150 KB of compressed NOOPs expand no further than the session reads', async () => {
     const socket = net.connect({ port: pb.ports.imap, host: '127.0.0.1' });
     socket.on('error', () => {});

@@ -4,7 +4,8 @@
  *
  * Invariants:
  * - Memory is bounded: a line longer than the limit is discarded up to its end and reported as
- *   `too-long`; unread input beyond `maxBuffered` pauses the socket (backpressure).
+ *   `too-long`; unread input beyond `maxBuffered` pauses the socket (backpressure). A line that does
+ *   not end within `DISCARD_GIVE_UP` bytes is reported at once and input then ends (EOF).
  * - Backpressure the other way too: no read returns while the session's unsent output (socket buffer
  *   plus the DEFLATE stream) is above `maxUnsent`, so a client that sends commands and never reads the
  *   replies stalls itself, not the server; one that does not read for the idle timeout is dropped.
@@ -81,6 +82,11 @@ const LINES_PER_TURN = 128;
  * (320 commands a second: a few milliseconds of CPU, however little the client sends or reads).
  */
 const AMPLIFIED_RATIO = 100;
+/**
+ * An over-long line is discarded up to its end, but not forever: past this many bytes (or 16 times the
+ * line limit) the reader reports it and then reads no more (the session answers and ends).
+ */
+const DISCARD_GIVE_UP = 1 << 20;
 const AMPLIFIED_AFTER = 64 * 1024;
 const AMPLIFIED_LINES = 32;
 const AMPLIFIED_PAUSE_MS = 100;
@@ -119,6 +125,10 @@ export class Connection {
   #wake: (() => void) | null = null;
   #corked = false;
   #discarding = false;
+  /** Bytes of the over-long line discarded so far. */
+  #discarded = 0;
+  /** Input is no longer read (an endless line): what arrives is dropped, reads see EOF. */
+  #stopped = false;
   #maxBuffered: number;
   #maxUnsent: number;
   #minDataRate: number;
@@ -237,6 +247,7 @@ export class Connection {
   }
 
   #onData = (chunk: Buffer): void => {
+    if (this.#stopped) return;
     this.bytesIn += chunk.length;
     this.trace.wire('in', chunk);
     if (this.#pos >= this.#buf.length && this.#more.length === 0) {
@@ -383,6 +394,19 @@ export class Connection {
     }
   }
 
+  /** Reads no more input: drops what is buffered and what arrives; reads then see EOF. */
+  #stopReading(): void {
+    this.#stopped = true;
+    this.#eof = true;
+    this.#buf = EMPTY;
+    this.#pos = 0;
+    this.#more = [];
+    this.#moreBytes = 0;
+    this.#zPending = [];
+    this.#zBytes = 0;
+    this.#socket.pause();
+  }
+
   /** Whether COMPRESS input has expanded past `AMPLIFIED_RATIO` (see #throttle). */
   get #amplified(): boolean {
     return this.#zInflated > AMPLIFIED_AFTER && this.#zInflated > AMPLIFIED_RATIO * this.#zIn;
@@ -468,9 +492,17 @@ export class Connection {
       }
       if (this.#buf.length - this.#pos > maxLength) {
         // Drop what we have of the over-long line and keep dropping until its end.
+        this.#discarded = (this.#discarding ? this.#discarded : 0) + this.#buf.length - this.#pos;
         this.#discarding = true;
         this.#buf = EMPTY;
         this.#pos = 0;
+        if (this.#discarded > Math.max(DISCARD_GIVE_UP, 16 * maxLength)) {
+          // A line without end: report it once (the session answers) and read nothing more.
+          this.#discarding = false;
+          this.#lineDeadline = 0;
+          this.#stopReading();
+          return { kind: 'too-long' };
+        }
       }
       if (this.#moreBytes > 0) {
         // No complete line in the buffer: join the next chunk that arrived meanwhile.
