@@ -327,6 +327,11 @@ describe('IMAP message commands', () => {
       // RFC 3516 §4.3: an encoding we do not know.
       const bad = await b.cmd('FETCH 1 (BINARY.PEEK[4])');
       assert.match(bad.tagged, /^b\d+ NO \[UNKNOWN-CTE\] /);
+      // No empty `* 1 FETCH ()`: msg-att needs an item (RFC 9051 §9), so UID stands in, as in Dovecot.
+      assert.deepEqual(
+        bad.responses.map((r) => r.toString('latin1')),
+        ['* 1 FETCH (UID 1)'],
+      );
       assert.match((await b.cmd('FETCH 1 (BINARY.PEEK[])')).tagged, /NO \[UNKNOWN-CTE\]/);
       // The PDF of the fixture decodes to its bytes; BINARY[] rewrites the encoded parts to binary.
       const pdf = await b.cmd('FETCH 2 (BINARY.PEEK[2] BINARY.PEEK[] BINARY.SIZE[])');

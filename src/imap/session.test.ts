@@ -114,6 +114,15 @@ describe('IMAP session core', () => {
     assert.match(await c.line(), /^\* BAD /);
     assert.equal((await c.cmd('NOOP')).status, 'OK');
   });
+
+  it('answers "a{ NOOP" with * BAD, not with a BAD tagged "a" (the answer of another command)', async () => {
+    const c = await h.connect();
+    for (const bad of ['a{ NOOP', 'a% NOOP', 'a" NOOP', 'a(NOOP']) {
+      c.write(`${bad}\r\n`);
+      assert.match(await c.line(), /^\* BAD .*a tag of letters and digits/, bad);
+    }
+    assert.equal((await c.cmd('NOOP')).status, 'OK');
+  });
 });
 
 describe('UTF8=ACCEPT (RFC 6855)', () => {

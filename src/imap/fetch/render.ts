@@ -222,6 +222,11 @@ export function renderFetch(
     if (!writeViewItem(line, item, m, flags, o)) writeContentItem(line, item, m, content, o);
   }
   writeAddedItems(line, m, flags, o);
+  if (line.first) {
+    // Every item was left out (BINARY of an unknown encoding): msg-att needs one (RFC 9051 §9).
+    itemName(line, 'UID');
+    w.number(m.uid);
+  }
   w.raw(')').crlf();
   return line;
 }

@@ -184,6 +184,11 @@ export class Reader {
     const start = this.pos;
     while (this.pos < this.data.length && TAG_CHAR[this.data[this.pos]]) this.pos++;
     if (this.pos === start) this.expected('a tag (letters and digits, not "+" or "*")');
+    // A tag followed by a character a tag may not have ("a{ NOOP") is not the tag "a": answering
+    // "a BAD" could be taken as the answer to another command tagged "a". The caller answers * BAD.
+    if (this.pos < this.data.length && this.data[this.pos] !== SP) {
+      this.expected('a tag of letters and digits followed by a space (no "{", "%", "*", "(", quotes)');
+    }
     return this.data.toString('latin1', start, this.pos);
   }
 
