@@ -126,6 +126,27 @@ describe('IMAP conformance (imaptest) regressions', () => {
     ]);
   });
 
+  it('bounds the keywords of a mailbox: NO [LIMIT] past 128, and PERMANENTFLAGS without \\* at the bound', async () => {
+    const { c } = await fresh([message('one'), message('two')]);
+    await ok(c, 'ENABLE IMAP4rev2'); // no \Recent
+    await ok(c, 'SELECT INBOX');
+    const words = (from: number, n: number) => Array.from({ length: n }, (_, i) => `k${from + i}`).join(' ');
+    // One STORE of 2,000 keywords (a memory attack on a big mailbox) is refused whole.
+    const refused = await c.cmd(`STORE 1:* +FLAGS.SILENT (${words(0, 2000)})`);
+    assert.match(refused.tagged, /NO \[LIMIT\] Too many keywords: a mailbox holds at most 128 different ones/);
+    assert.deepEqual(await ok(c, 'FETCH 1 (FLAGS)'), ['* 1 FETCH (FLAGS ())']);
+    // Up to the bound is fine; at the bound new keywords can no longer be created (RFC 9051 §7.1).
+    const full = await ok(c, `STORE 1 +FLAGS.SILENT (${words(0, 128)})`);
+    const permanent = full.find((l) => l.includes('PERMANENTFLAGS'));
+    assert.ok(permanent && !permanent.includes('\\*'), permanent);
+    assert.match((await c.cmd('STORE 2 +FLAGS (k128)')).tagged, /NO \[LIMIT\]/);
+    // Known keywords, and removing, still work.
+    await ok(c, 'STORE 2 +FLAGS.SILENT (k5 K6)');
+    await ok(c, `STORE 1 -FLAGS.SILENT (${words(0, 128)})`);
+    // APPEND: a message with more keywords than a mailbox may hold.
+    assert.match((await c.cmd(`APPEND INBOX (${words(0, 129)}) {3+}\r\nx\r\n`)).tagged, /NO \[LIMIT\]/);
+  });
+
   it('sends NUL as 0x80 in BODY[] and RFC822*, and exactly in BINARY[] (RFC 3501 §4.3, RFC 3516)', async () => {
     const { user } = await fresh();
     const b = await BytesClient.connect(h.port, user, 'pw');

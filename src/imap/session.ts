@@ -22,6 +22,7 @@ import { type Account, type Store, StoreFullError } from '../store/types.js';
 import { capabilities } from './capabilities.js';
 import type { Idling } from './commands/idle.js';
 import { COMMANDS, type ImapCommand, parseCommand } from './commands/index.js';
+import { MAX_MAILBOX_KEYWORDS } from './commands/store.js';
 import { SHUTDOWN_BYE } from './commands/types.js';
 import type { AnnounceSink, SelectedMailbox } from './selected.js';
 import { type RespCode, ResponseBuilder, type Status } from './wire/encoder.js';
@@ -242,13 +243,16 @@ export class ImapSession {
   sendFlagLists(): void {
     const sel = this.selected;
     if (!sel) return;
-    const flags = [...SYSTEM_FLAGS, ...sel.keywords()];
+    const keywords = sel.keywords();
+    const flags = [...SYSTEM_FLAGS, ...keywords];
     this.send(this.builder().untagged().raw('FLAGS ').flags(flags).crlf());
+    // RFC 9051 §7.1: \* only while new keywords can still be created (MAX_MAILBOX_KEYWORDS).
+    const more = keywords.length < MAX_MAILBOX_KEYWORDS;
     this.reply(
       null,
       'OK',
       sel.readOnly ? 'No permanent flags in a read-only mailbox' : 'Flags you can change permanently',
-      { code: 'PERMANENTFLAGS', flags: sel.readOnly ? [] : [...flags, '\\*'] },
+      { code: 'PERMANENTFLAGS', flags: sel.readOnly ? [] : more ? [...flags, '\\*'] : flags },
     );
   }
 
