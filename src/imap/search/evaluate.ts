@@ -15,13 +15,16 @@
  *   Before stage 1, when at least PROBE_MIN messages are still undecided, BODY/TEXT keys ask the store's
  *   body search index (`MessageStore.searchText`) for candidate UIDs: a message that is no candidate
  *   cannot contain the string and is decided without I/O; candidates are read and compared as before.
- *   Before stage 1, when at least PROBE_MIN messages are still undecided, BODY/TEXT keys ask the store's
- *   body search index (`MessageStore.searchText`) for candidate UIDs: a message that is no candidate
- *   cannot contain the string and is decided without I/O; candidates are read and compared as before.
  *   A search on flags, sizes, dates or UIDs therefore never touches the store, and `OR FROM x BODY y`
  *   reads bodies only of messages not from x.
  * - Loading reads the store per message (synchronous SQLite underneath) in chunks of CHUNK, and
  *   yields to the event loop at least every 10 ms, so a long search does not stall other sessions.
+ *   The same pacer runs through the in-memory passes (every CHUNK messages) and between the body
+ *   index lookups (one synchronous FTS query each; a lookup is made once per distinct string), and
+ *   stops the search with ClientGoneError once the client is gone.
+ * - One command has at most MAX_SEARCH_KEYS search keys (checkSearchSize; every key counts, also
+ *   those inside NOT, OR and parentheses): more is answered BAD before anything is evaluated, so
+ *   the work of one command stays bounded (the parser bounds only the nesting depth).
  * - Dates: BEFORE/ON/SINCE compare the calendar date of INTERNALDATE in UTC (the server's time zone
  *   for SEARCH is UTC: day boundaries are at 00:00 UTC for every client); SENT* compare the calendar
  *   date written in the Date header (time and zone disregarded, RFC 9051 §6.4.4); a message without
@@ -55,7 +58,7 @@ export class SearchError extends Error {
   override name = 'SearchError';
 
   constructor(
-    readonly kind: 'unsupported' | 'badcharset',
+    readonly kind: 'unsupported' | 'badcharset' | 'toomany',
     message: string,
   ) {
     super(message);
@@ -82,6 +85,48 @@ export function checkCharset(charset: string | null): void {
   const c = charset.toUpperCase();
   if (c === 'UTF-8' || c === 'US-ASCII' || c === 'UTF8' || c === 'ASCII') return;
   throw new SearchError('badcharset', `Charset ${charset.slice(0, 40)} is not supported; use UTF-8`);
+}
+
+/**
+ * The most search keys one SEARCH, UID SEARCH, SORT or THREAD may have. Real clients send a few
+ * dozen at most; each BODY/TEXT key may cost an index lookup and every key is tested per message.
+ */
+export const MAX_SEARCH_KEYS = 1000;
+
+/**
+ * The number of search keys in a criteria tree: every key the client wrote, including NOT, OR and
+ * FUZZY and the keys inside them; the AND of several keys (a list, parentheses) adds none.
+ */
+export function countSearchKeys(key: SearchKey): number {
+  let n = 0;
+  const stack: SearchKey[] = [key];
+  for (let k = stack.pop(); k !== undefined; k = stack.pop()) {
+    switch (k.op) {
+      case 'and':
+        for (const c of k.keys) stack.push(c);
+        continue;
+      case 'or':
+        stack.push(k.left, k.right);
+        break;
+      case 'not':
+      case 'fuzzy':
+        stack.push(k.key);
+        break;
+    }
+    n++;
+  }
+  return n;
+}
+
+/** Throws SearchError('toomany') when the criteria have more than MAX_SEARCH_KEYS keys (answered BAD). */
+export function checkSearchSize(key: SearchKey): void {
+  const n = countSearchKeys(key);
+  if (n > MAX_SEARCH_KEYS) {
+    throw new SearchError(
+      'toomany',
+      `Too many search keys (${n}); at most ${MAX_SEARCH_KEYS} in one command: split the search`,
+    );
+  }
 }
 
 const MEM = 0;
@@ -152,8 +197,9 @@ interface CompileContext {
   probes: IndexProbe[];
 }
 
-/** Compiles the key tree; throws SearchError for keys we do not support. */
+/** Compiles the key tree; throws SearchError for keys we do not support and for too many keys. */
 export function compileSearch(key: SearchKey, scope: SearchScope): Matcher {
+  checkSearchSize(key);
   const probes: IndexProbe[] = [];
   const root = compileKey(key, { sel: scope.selected, now: scope.now ?? Date.now(), probes });
   return probes.length > 0 ? { ...root, probes } : root;
@@ -449,28 +495,41 @@ export async function runSearch(scope: SearchScope, root: Matcher): Promise<numb
   let pending: number[] = [];
   // The tests read the message at once and keep nothing of it: one scratch object serves every one.
   const scratch: MessageScratch = { uid: 0, flags: [], modseq: 0, size: 0, blobId: 0, internalDate: 0, recent: false };
+  // Every pass below pauses through one pacer: other sessions run at least every 10 ms.
+  const pacer = new Pacer(scope.cancelled);
   for (let i = 0, n = sel.exists; i < n; i++) {
     const r = root.test(sel.readInto(i, scratch), i + 1, {});
     if (r === true) matched.push(i);
     else if (r === undefined) pending.push(i);
+    if (i % CHUNK === CHUNK - 1) await pacer.pause();
   }
   if (pending.length === 0) return matched;
   if (root.probes !== undefined && pending.length >= PROBE_MIN && (root.needs & (1 << FULL)) !== 0) {
     // Ask the body search index, then decide again what it rules out, before any message is read.
+    // Each lookup is a synchronous query underneath: pause between them, and ask once per string.
     const mailboxId = scope.selected.mailbox.id;
+    const asked = new Map<string, Set<number> | null>();
     for (const probe of root.probes) {
-      probe.uids = await scope.store.messages.searchText(mailboxId, probe.field, probe.needle);
+      const id = `${probe.field}\0${probe.needle}`;
+      let uids = asked.get(id);
+      if (uids === undefined) {
+        uids = await scope.store.messages.searchText(mailboxId, probe.field, probe.needle);
+        asked.set(id, uids);
+        await pacer.pause();
+      }
+      probe.uids = uids;
     }
     const still: number[] = [];
-    for (const i of pending) {
+    for (let k = 0; k < pending.length; k++) {
+      const i = pending[k];
       const r = root.test(sel.readInto(i, scratch), i + 1, {});
       if (r === true) matched.push(i);
       else if (r === undefined) still.push(i);
+      if (k % CHUNK === CHUNK - 1) await pacer.pause();
     }
     pending = still;
     if (pending.length === 0) return matched.sort((a, b) => a - b);
   }
-  const pacer = new Pacer(scope.cancelled);
   let loaded: Loaded[] = pending.map(() => ({}));
   for (let stage = DIGEST; stage <= FULL && pending.length > 0; stage++) {
     if ((root.needs & (1 << stage)) === 0) continue;

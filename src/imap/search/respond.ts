@@ -7,8 +7,9 @@
  * - Pending changes are announced before the search, without EXPUNGE for SEARCH/SORT/THREAD by
  *   sequence number (RFC 9051 §7.4.1: the numbers in the result must stay valid); UID variants may
  *   announce expunges too. The result is computed on the view as it is after that.
- * - Errors map as RFC 5182 §2.1 requires for `$`: BAD (an unsupported key or option) leaves the
- *   saved result alone; NO (BADCHARSET) of a command with SAVE empties it.
+ * - Errors map as RFC 5182 §2.1 requires for `$`: BAD (an unsupported key or option, or more than
+ *   MAX_SEARCH_KEYS keys, evaluate.ts) leaves the saved result alone; NO (BADCHARSET) of a command
+ *   with SAVE empties it.
  */
 
 import type { SearchKey, SearchReturn } from '../commands/search-grammar.js';
@@ -18,6 +19,7 @@ import { digestCacheOf } from './digest.js';
 import {
   CHARSETS,
   checkCharset,
+  checkSearchSize,
   compileSearch,
   hasModseqKey,
   runSearch,
@@ -46,6 +48,8 @@ export function scopeOf(s: ImapSession): SearchScope {
 export async function evaluateCriteria(s: ImapSession, tag: string, cmd: CriteriaCommand): Promise<number[] | null> {
   const sel = s.selected!;
   try {
+    // Too many keys is answered BAD before anything else happens (no announcements either).
+    checkSearchSize(cmd.criteria);
     checkCharset(cmd.charset);
     // RFC 9051 §7.4.1: no EXPUNGE while the client may hold sequence numbers (SEARCH, not UID SEARCH).
     await s.announce(cmd.uid);
