@@ -12,7 +12,8 @@
  *   vacation or another reject). A runtime error throws `SieveRuntimeError` and the caller keeps the
  *   message in INBOX (§2.10.6): no partial result escapes.
  * - Every run is bounded by `SieveLimits`: steps (each command and test evaluated), actions, redirects,
- *   include depth, variable size. The only waits are the context's own callbacks.
+ *   include depth, variable size; and the bytes its match tests examine by `MAX_COMPARED_BYTES`
+ *   plus 4 times the message's size (keys × value length, match.ts). The only waits are the context's own callbacks.
  * - Strings of scripts that require variables are expanded just before use; match variables change
  *   only when a :matches test succeeds (RFC 5229 §3.2), and never by body (as in Pigeonhole).
  */
@@ -23,7 +24,14 @@ import { CompiledScript, compile, defaultSieveLimits, formatDiagnostic } from '.
 import { datePart, localOffset, parseZone, parseZonedDate } from './ext/date.js';
 import { defaultHandle, vacationMemoryKey, vacationPeriod, vacationRefusal } from './ext/vacation.js';
 import { applyModifiers, MAX_VARIABLES, substitute, truncateUtf8 } from './ext/variables.js';
-import { type MatchBudget, MatchBudgetExceeded, matchValues } from './match.js';
+import {
+  CompareBudgetExceeded,
+  MAX_COMPARED_BYTES,
+  type MatchBudget,
+  MatchBudgetExceeded,
+  matchBudget,
+  matchValues,
+} from './match.js';
 import { MessageView } from './message.js';
 import {
   type SieveAction,
@@ -118,8 +126,13 @@ class Interpreter {
   private readonly included = new Set<string>();
   private readonly chain: string[] = [];
   private readonly cache = new Map<string, CompiledScript>();
-  /** The octets :matches may examine in this run: 1,000 per step of `maxSteps`. */
+  /**
+   * The octets :matches may examine in this run (1,000 per step of `maxSteps`), and the bytes all
+   * match tests may examine (`MAX_COMPARED_BYTES` plus 4 times the message's size).
+   */
   private readonly budget: MatchBudget;
+  /** The bytes all match tests of this run may examine (see the constructor). */
+  private readonly compareLimit: number;
   /** The command or test being evaluated, for errors found below it. */
   private at: Pos | null = null;
   private vacationSeen = false;
@@ -131,7 +144,10 @@ class Interpreter {
     private readonly limits: SieveLimits,
   ) {
     this.message = new MessageView(ctx.message.raw);
-    this.budget = { left: limits.maxSteps * 1000 };
+    // A big message may be compared a few times over (e.g. body :contains with a few keys) before the
+    // limit: it grows by 4 times the message's size (a 25 MiB message: 164 MiB, ~1 s of CPU at worst).
+    this.compareLimit = MAX_COMPARED_BYTES + 4 * ctx.message.raw.length;
+    this.budget = matchBudget(limits.maxSteps * 1000, this.compareLimit);
   }
 
   async run(script: CompiledScript): Promise<SieveResult> {
@@ -214,6 +230,12 @@ class Interpreter {
     try {
       return matchValues(spec, values, keys, count, this.budget);
     } catch (e) {
+      if (e instanceof CompareBudgetExceeded)
+        return this.fail(
+          `the script's tests compared more than ${this.compareLimit} bytes (the limit): use fewer keys, or fewer tests of the body`,
+          this.at,
+          frame,
+        );
       if (!(e instanceof MatchBudgetExceeded)) throw e;
       return this.fail(
         `the script's :matches tests examined more than ${this.limits.maxSteps * 1000} characters (the limit): use shorter patterns`,

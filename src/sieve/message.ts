@@ -60,6 +60,9 @@ export class MessageView {
   private fieldList: Field[] | null = null;
   private headerEndOffset = 0;
   private mimeRoot: MimePart | null = null;
+  /** rawBody() and parts(), made once per message however many tests read them. */
+  private rawBodyText: string | null = null;
+  private partList: readonly BodyPart[] | null = null;
 
   constructor(readonly raw: Buffer) {}
 
@@ -141,12 +144,16 @@ export class MessageView {
 
   /** The body as stored, after the header (body :raw). */
   rawBody(): string {
-    this.fields();
-    return this.raw.toString('utf8', this.headerEndOffset); // octets as they are; invalid UTF-8 as U+FFFD
+    if (this.rawBodyText === null) {
+      this.fields();
+      this.rawBodyText = this.raw.toString('utf8', this.headerEndOffset); // octets as they are; invalid UTF-8 as U+FFFD
+    }
+    return this.rawBodyText;
   }
 
   /** Every part of the message in document order, encapsulated messages included (body :content). */
-  parts(): BodyPart[] {
+  parts(): readonly BodyPart[] {
+    if (this.partList !== null) return this.partList;
     const out: BodyPart[] = [];
     const visit = (part: MimePart): void => {
       const type = part.type.toLowerCase();
@@ -172,6 +179,7 @@ export class MessageView {
       out.push({ type, subtype, text, isText, attachment });
     };
     visit(this.mime());
+    this.partList = out;
     return out;
   }
 
