@@ -20,6 +20,9 @@ export type PathParse = { ok: true; value: PathArgument } | { ok: false; message
  * `keyword` is `FROM` or `TO`; `args` is everything after the verb. In strict mode the brackets are
  * required (as Postfix's strict_rfc821_envelopes); a space after the colon is accepted in both modes.
  */
+/** Parameters that may appear only once per command (the DSN ones, RFC 3461 §4). */
+const ONCE = new Set(['RET', 'ENVID', 'NOTIFY', 'ORCPT']);
+
 export function parsePathArgument(args: string, keyword: 'FROM' | 'TO', strict: boolean): PathParse {
   const m = new RegExp(`^\\s*${keyword}\\s*:\\s*`, 'i').exec(args);
   const example = keyword === 'FROM' ? 'MAIL FROM:<you@example.org>' : 'RCPT TO:<someone@example.org>';
@@ -51,6 +54,8 @@ export function parsePathArgument(args: string, keyword: 'FROM' | 'TO', strict: 
     const eq = word.indexOf('=');
     const key = (eq < 0 ? word : word.slice(0, eq)).toUpperCase();
     if (!/^[A-Z0-9][A-Z0-9-]*$/.test(key)) return { ok: false, message: `Syntax: bad parameter "${word}"` };
+    // RFC 3461 §4: each DSN parameter is given once (Postfix refuses a second one the same way).
+    if (ONCE.has(key) && params.has(key)) return { ok: false, message: `Syntax: ${key} may be given only once` };
     params.set(key, eq < 0 ? null : word.slice(eq + 1));
   }
   return { ok: true, value: { address, params, tolerated } };

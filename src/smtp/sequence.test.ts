@@ -131,10 +131,28 @@ describe('SMTP: the order of checks when a command is wrong in several ways', ()
       ['MAIL FROM:<>', '250 2.1.0 Sender <> OK'],
       ['RCPT TO:<> FOO=1', '555 5.5.4 Unsupported RCPT parameter FOO'],
       ['RCPT TO:<>', '501 5.1.3 A recipient address is required, e.g. RCPT TO:<someone@example.org>'],
-      // BDAT 0 without recipients is refused, yet starts chunking (the chunk of 0 bytes is kept).
-      ['BDAT 0', '554 5.5.1 No valid recipients; send RCPT TO first'],
-      [`RCPT TO:<${USER}>`, '503 5.5.1 RCPT is not allowed after BDAT has started'],
-      ['DATA', '503 5.5.1 DATA is not allowed after BDAT; finish with BDAT n LAST'],
+      // A chunk without recipients is refused and fails the transaction (RFC 3030 §3): a later RCPT
+      // and BDAT LAST must not deliver the message without it.
+      ['BDAT 0', '554 5.5.1 No valid recipients, so the transaction is reset; start again with MAIL FROM'],
+      [`RCPT TO:<${USER}>`, '503 5.5.1 Send MAIL FROM first'],
+      ['DATA', '503 5.5.1 Send MAIL FROM and RCPT TO first'],
+      ['MAIL FROM:<>', '250 2.1.0 Sender <> OK'],
+      ['RCPT TO:<nobody@example.test>', /^550 /],
+      ['BDAT 5\r\nabc', '554 5.5.1 No valid recipients, so the transaction is reset; start again with MAIL FROM'],
+      [`RCPT TO:<${USER}>`, '503 5.5.1 Send MAIL FROM first'],
+      ['BDAT 4 LAST\r\nfg', '503 5.5.1 Send MAIL FROM and RCPT TO before BDAT'],
+    ]);
+  });
+
+  it('DSN parameters given twice are refused (RFC 3461 §4), as Postfix does', async () => {
+    await dialogue('mx-lab', [
+      ['EHLO client.example', /^250-/],
+      ['MAIL FROM:<a@b.example> RET=FULL RET=HDRS', /^501 5\.5\.\d Syntax: RET may be given only once/],
+      ['MAIL FROM:<a@b.example> ENVID=a ENVID=b', /^501 5\.5\.\d Syntax: ENVID may be given only once/],
+      ['MAIL FROM:<a@b.example> RET=HDRS', /^250 /],
+      [`RCPT TO:<${USER}> NOTIFY=NEVER NOTIFY=SUCCESS`, /^501 5\.5\.\d Syntax: NOTIFY may be given only once/],
+      [`RCPT TO:<${USER}> ORCPT=rfc822;a@b ORCPT=rfc822;c@d`, /^501 5\.5\.\d Syntax: ORCPT may be given only once/],
+      [`RCPT TO:<${USER}> NOTIFY=SUCCESS ORCPT=rfc822;a@b`, /^250 /],
     ]);
   });
 

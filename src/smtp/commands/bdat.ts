@@ -47,7 +47,12 @@ export const bdat = defineCommand<{ size: number; last: boolean }>({
     }
     s.conn.trace.in(`<chunk: ${size} bytes${last ? ', last' : ''}>`);
     if (!tx) return s.send(R.badSequence('Send MAIL FROM and RCPT TO before BDAT'));
-    if (tx.recipients.length === 0) return s.send(reply(554, '5.5.1', 'No valid recipients; send RCPT TO first'));
+    if (tx.recipients.length === 0) {
+      // RFC 3030 §3: a refused chunk fails the transaction. Kept open, a later RCPT and `BDAT n LAST`
+      // would deliver the message without this chunk (as Postfix, the client starts again with MAIL).
+      s.resetTransaction();
+      return s.send(reply(554, '5.5.1', 'No valid recipients, so the transaction is reset; start again with MAIL FROM'));
+    }
     tx.chunks ??= s.conn.newBody();
     tx.chunkBytes += size;
     if (!keep || tx.chunkTooBig) {
