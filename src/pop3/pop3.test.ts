@@ -276,6 +276,9 @@ describe('pop3: reading mail', () => {
         assert.equal((await c.body(`TOP ${n} 2`)).status, `+OK ${header.length + 17} octets`);
         assert.equal((await c.body(`TOP ${n} 2`)).raw.toString(), `${header}line 1\r\n..line 2\r\n`);
         assert.equal((await c.body(`TOP ${n} 100`)).raw.toString(), `${header}line 1\r\n..line 2\r\nline 3\r\n`);
+        // Any non-negative number of lines (RFC 1939 §7), also beyond 2^53: the whole message.
+        const huge = await c.body(`TOP ${n} 9007199254740993${'0'.repeat(20)}`);
+        assert.equal(huge.raw.toString(), `${header}line 1\r\n..line 2\r\nline 3\r\n`);
       }
       const t3 = await c.body('TOP 3 5');
       assert.equal(t3.status, '+OK 25 octets');
@@ -659,13 +662,21 @@ describe('pop3: TLS and plaintext policy', () => {
         ],
       });
       await c.login('alice@example.test', 'alice-secret');
-      assert.deepEqual((await c.multi('CAPA')).lines, [
+      // RFC 2449 §5 (and RFC 2595 §4 for STLS): announced in both states, valid only before login.
+      // (SCRAM-SHA-256 joins SASL once the account has SCRAM keys: its login just made them.)
+      const after = (await c.multi('CAPA')).lines.map((l) =>
+        l.startsWith('SASL ') ? l.split(' ').slice(0, 3).join(' ') : l,
+      );
+      assert.deepEqual(after, [
         'TOP',
         'UIDL',
         'RESP-CODES',
         'AUTH-RESP-CODE',
         'PIPELINING',
         'EXPIRE NEVER',
+        'USER',
+        'SASL PLAIN LOGIN',
+        'STLS',
         'IMPLEMENTATION postbode-9.9.9',
       ]);
       assert.match(await c.command('STLS'), /^-ERR STLS is only valid before login/);

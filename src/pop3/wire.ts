@@ -65,6 +65,15 @@ export function parseNumber(text: string): number | null {
 }
 
 /**
+ * TOP's number of lines (RFC 1939 §7: a non-negative number): any length of digits; a count beyond
+ * what a message can have is as good as the whole message, so it is capped, not refused.
+ */
+export function parseLineCount(text: string): number | null {
+  if (!/^[0-9]{1,200}$/.test(text)) return null;
+  return Math.min(Number(text), Number.MAX_SAFE_INTEGER);
+}
+
+/**
  * The unique-id of a message (RFC 1939 §7 UIDL): UID and UIDVALIDITY as 8 upper-case hex digits each,
  * as Dovecot's default `%08Xu%08Xv`. It is stable for as long as the message exists, across sessions
  * and restarts, and never reused (UIDs are not reused within a UIDVALIDITY).

@@ -12,10 +12,10 @@ export const capa = defineCommand<null>({
 
 export function capabilities(s: Pop3Session): string[] {
   const caps = ['TOP', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING', 'EXPIRE NEVER'];
-  if (s.state === 'authorization') {
-    if (s.plaintextAllowed) caps.push('USER', `SASL ${advertisedMechanisms(s.backend.auth, s.conn).join(' ')}`);
-    if (s.settings.tlsContext && !s.conn.secure) caps.push('STLS'); // RFC 2595 §4
-  }
+  // RFC 2449 §5: capabilities of the AUTHORIZATION state are announced in both states (IANA's POP3
+  // registry: USER, SASL and STLS are listed "both"), though their commands are valid only before login.
+  if (s.plaintextAllowed) caps.push('USER', `SASL ${advertisedMechanisms(s.backend.auth, s.conn).join(' ')}`);
+  if (s.settings.tlsContext && !s.conn.secure) caps.push('STLS'); // RFC 2595 §4
   if (s.settings.showVersion) caps.push(`IMPLEMENTATION postbode-${s.settings.version}`);
   return caps;
 }

@@ -10,7 +10,7 @@
  */
 import type { Maildrop, MaildropMessage } from '../backend.js';
 import { TopCutter } from '../body.js';
-import { err, ok, parseNumber } from '../wire.js';
+import { err, ok, parseLineCount, parseNumber } from '../wire.js';
 import { defineCommand, ok as parsed, syntax } from './types.js';
 
 /** The octets TOP sends for `message` before stuffing, or null when the message went meanwhile. */
@@ -37,7 +37,7 @@ export const top = defineCommand<{ n: number; lines: number }>({
   states: ['transaction'],
   parse(line) {
     const n = line.args.length === 2 ? parseNumber(line.args[0]) : null;
-    const lines = line.args.length === 2 ? parseNumber(line.args[1]) : null;
+    const lines = line.args.length === 2 ? parseLineCount(line.args[1]) : null;
     if (n === null || lines === null) return syntax('TOP <message number> <number of lines>');
     return parsed({ n, lines });
   },

@@ -12,7 +12,7 @@ export function makeHelp(all: () => SmtpCommand[]): SmtpCommand {
     run(s, topic) {
       const commands = all();
       const match = commands.find((c) => c.verb === topic);
-      if (topic && !match) return s.send(reply(504, '5.5.1', `No help for "${topic.slice(0, 32)}"; try HELP`));
+      if (topic && !match) return s.send(reply(504, '5.5.4', `No help for "${topic.slice(0, 32)}"; try HELP`));
       const lines = match
         ? [match.help]
         : [
