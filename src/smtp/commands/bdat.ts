@@ -51,7 +51,9 @@ export const bdat = defineCommand<{ size: number; last: boolean }>({
       // RFC 3030 §3: a refused chunk fails the transaction. Kept open, a later RCPT and `BDAT n LAST`
       // would deliver the message without this chunk (as Postfix, the client starts again with MAIL).
       s.resetTransaction();
-      return s.send(reply(554, '5.5.1', 'No valid recipients, so the transaction is reset; start again with MAIL FROM'));
+      return s.send(
+        reply(554, '5.5.1', 'No valid recipients, so the transaction is reset; start again with MAIL FROM'),
+      );
     }
     tx.chunks ??= s.conn.newBody();
     tx.chunkBytes += size;
