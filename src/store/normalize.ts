@@ -11,6 +11,8 @@
  * - System flags are matched case-insensitively and spelled canonically (`\Seen`); keywords keep the
  *   spelling first given and are deduplicated case-insensitively (flags are atoms, RFC 9051 §2.3.2).
  *   `\Recent` and unknown backslash flags are not storable and are dropped (RFC 9051 removed \Recent).
+ * - A message keeps at most MAX_KEYWORDS keywords; further ones are dropped (a Sieve script could give
+ *   thousands; IMAP refuses them earlier, per mailbox, with NO [LIMIT]).
  */
 
 export function normalizeAddress(address: string): string {
@@ -53,6 +55,9 @@ export interface SplitFlags {
   keywords: string[];
 }
 
+/** The most keywords one message keeps, and the most different ones IMAP lets a mailbox have. */
+export const MAX_KEYWORDS = 128;
+
 /** Splits a flag list into system-flag bits and keywords (see the header for what is dropped). */
 export function splitFlags(flags: readonly string[]): SplitFlags {
   let bits = 0;
@@ -66,7 +71,7 @@ export function splitFlags(flags: readonly string[]): SplitFlags {
       bits |= systemBits.get(lower) ?? 0;
       continue;
     }
-    if (seen.has(lower)) continue;
+    if (seen.has(lower) || seen.size >= MAX_KEYWORDS) continue;
     seen.add(lower);
     keywords.push(flag);
   }
@@ -89,7 +94,10 @@ export function applyFlags(current: SplitFlags, op: 'add' | 'remove' | 'replace'
     case 'add': {
       const have = new Set(current.keywords.map((k) => k.toLowerCase()));
       const keywords = [...current.keywords];
-      for (const k of change.keywords) if (!have.has(k.toLowerCase())) keywords.push(k);
+      for (const k of change.keywords) {
+        if (keywords.length >= MAX_KEYWORDS) break;
+        if (!have.has(k.toLowerCase())) keywords.push(k);
+      }
       return { bits: current.bits | change.bits, keywords };
     }
     case 'remove': {

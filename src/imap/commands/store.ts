@@ -18,6 +18,7 @@
  * - EXPUNGE is never sent during STORE; UID STORE may send it (RFC 9051 §7.4.1).
  */
 
+import { MAX_KEYWORDS } from '../../store/normalize.js';
 import type { MessageInfo } from '../../store/types.js';
 import { beyondMailbox, selectMessages } from '../search/saved.js';
 import type { ImapSession } from '../session.js';
@@ -34,7 +35,7 @@ const SYSTEM = new Set(['\\seen', '\\answered', '\\flagged', '\\deleted', '\\dra
  * `STORE 1:* +FLAGS (k0 … k1999)` on a big mailbox took the server's memory up by 0.7 GB and every
  * FLAGS line to tens of KB. At the bound PERMANENTFLAGS no longer has \* (RFC 9051 §7.1).
  */
-export const MAX_MAILBOX_KEYWORDS = 128;
+export const MAX_MAILBOX_KEYWORDS = MAX_KEYWORDS;
 
 /** The keywords among `flags`, once each (case-insensitive, RFC 9051 §2.3.2), lower-cased. */
 export function keywordSet(flags: readonly string[]): Set<string> {
