@@ -712,3 +712,17 @@ describe('search pacing', () => {
     await assert.rejects(pacer.pause(true), ClientGoneError);
   });
 });
+
+describe('SORT criteria', () => {
+  it('keep only the first use of each key (a repeated key only breaks ties of equal values)', async () => {
+    const { firstOfEachKey } = await import('./commands/sort.js');
+    const repeated = Array.from({ length: 3000 }, (_, k) => ({
+      key: k % 2 ? 'DATE' : 'SUBJECT',
+      reverse: k % 3 === 0,
+    }));
+    assert.deepEqual(firstOfEachKey(repeated as Parameters<typeof firstOfEachKey>[0]), [
+      { key: 'SUBJECT', reverse: true },
+      { key: 'DATE', reverse: false },
+    ]);
+  });
+});

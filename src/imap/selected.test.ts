@@ -416,6 +416,50 @@ describe('selected view: snapshot + overlay against the array-of-objects model',
   });
 });
 
+describe('selected view: the queue of changes not announced yet', () => {
+  it('keeps one flag change per message however many arrive, and announces in slices when asked', () => {
+    const mailbox = { id: 1, uidValidity: 1, uidNext: 4, highestModseq: 3 } as Mailbox;
+    const infos: MessageInfo[] = [1, 2, 3].map((uid) => ({
+      mailboxId: 1,
+      uid,
+      blobId: uid,
+      size: 10,
+      flags: [],
+      internalDate: new Date(0),
+      modseq: uid,
+    }));
+    const view = new SelectedMailbox(mailbox, false, MailboxSnapshot.fromInfos(mailbox, 3, infos), null, 2);
+    let feed: ((c: MailboxChange) => void) | null = null;
+    view.listen((_id, fn) => {
+      feed = fn;
+      return () => {};
+    });
+    // 60,000 flag changes (a session that sends nothing while another runs STORE 1:* over and over).
+    let modseq = 3;
+    let most = 0;
+    for (let k = 0; k < 60_000; k++) {
+      const uid = (k % 3) + 1;
+      feed!({ kind: 'flags', mailboxId: 1, uid, flags: k % 2 ? ['\\Seen'] : ['$K'], modseq: ++modseq });
+      most = Math.max(most, view.pendingCount);
+    }
+    feed!({ kind: 'exists', mailboxId: 1, uid: 4, modseq: ++modseq } as MailboxChange);
+    assert.ok(most <= 4096, `the queue held ${most} changes`);
+    // A limit takes a slice; the rest ends with the last change of each message, then the new one.
+    const log: string[] = [];
+    view.announce(recorder(log), { allowExpunge: true, vanished: false, limit: 2 });
+    assert.equal(log.filter((l) => l.startsWith('flags')).length, 2);
+    view.announce(recorder(log), { allowExpunge: true, vanished: false });
+    assert.equal(view.pendingCount, 0);
+    const told = log.filter((l) => l.startsWith('flags') || l.startsWith('exists'));
+    assert.ok(told.length <= 4097, `${told.length} announcements`);
+    assert.deepEqual(
+      told.slice(-4).map((l) => l.split(' ').slice(0, 4).join(' ')),
+      ['flags 1 1 \\Seen', 'flags 2 2 $K', 'flags 3 3 \\Seen', 'exists 4 0'],
+    );
+    assert.deepEqual([view.flagsAt(0), view.flagsAt(1), view.flagsAt(2)], [['\\Seen'], ['$K'], ['\\Seen']]);
+  });
+});
+
 describe('snapshot', () => {
   it('apply gives what a fresh read would, over random changes', () => {
     const box = { id: 3, uidValidity: 9 };

@@ -25,6 +25,9 @@ import type { RecentClaims } from './recent.js';
 import { MailboxSnapshot } from './snapshot.js';
 import { NumberSet } from './wire/seqset.js';
 
+/** Pending changes at which the queue is first compacted (see #compactPending). */
+const COMPACT_PENDING_AT = 4096;
+
 /**
  * One message of the view, made by `SelectedMailbox.message(i)` for a command that needs its fields.
  * `flags` is a frozen list shared with other messages that have the same flags.
@@ -80,6 +83,8 @@ export class SelectedMailbox {
   highestModseq: number;
   uidNext: number;
   #pending: MailboxChange[] = [];
+  /** Queue length at which #compactPending runs next. */
+  #compactAt = COMPACT_PENDING_AT;
   #unsubscribe: () => void = () => {};
   /** Called after a change is queued (IDLE uses it to announce at once). */
   onChange: (() => void) | null = null;
@@ -168,6 +173,7 @@ export class SelectedMailbox {
   listen(subscribe: (mailboxId: number, fn: (c: MailboxChange) => void) => () => void): this {
     this.#unsubscribe = subscribe(this.mailbox.id, (change) => {
       this.#pending.push(change);
+      if (this.#pending.length >= this.#compactAt) this.#compactPending();
       this.onChange?.();
     });
     return this;
@@ -178,6 +184,29 @@ export class SelectedMailbox {
     this.#pending = [];
   }
 
+  /**
+   * Keeps the queue of a session that announces nothing for a while (it sends no command and is not in
+   * IDLE) from growing with every flag change of the mailbox: only the last flag change of each UID is
+   * kept (the earlier ones would be overwritten when announced; UIDs are never reused), so the queue
+   * holds at most one flag change per message besides the EXISTS and EXPUNGE events, which stay in order.
+   */
+  #compactPending(): void {
+    const pending = this.#pending;
+    const seen = new Set<number>();
+    const kept: MailboxChange[] = [];
+    for (let k = pending.length - 1; k >= 0; k--) {
+      const c = pending[k];
+      if (c.kind === 'flags') {
+        if (seen.has(c.uid)) continue;
+        seen.add(c.uid);
+      }
+      kept.push(c);
+    }
+    kept.reverse();
+    this.#pending = kept;
+    this.#compactAt = Math.max(COMPACT_PENDING_AT, 2 * kept.length);
+  }
+
   /** The number of messages in the view (the last EXISTS the client was told). */
   get exists(): number {
     return this.#base.count - this.#removed.length + this.#appended.length;
@@ -185,6 +214,11 @@ export class SelectedMailbox {
 
   get hasPending(): boolean {
     return this.#pending.length > 0;
+  }
+
+  /** Changes queued and not announced yet. */
+  get pendingCount(): number {
+    return this.#pending.length;
   }
 
   /** Snapshot messages still in the view. */
@@ -397,14 +431,16 @@ export class SelectedMailbox {
   /**
    * Applies queued changes and tells the client through `sink`. Expunges are held back when
    * `allowExpunge` is false (during FETCH, STORE, SEARCH: RFC 9051 §7.4.1), and with them everything
-   * after them, to keep the order of events.
+   * after them, to keep the order of events. With `limit`, at most that many changes are taken (IDLE
+   * announces a long queue in slices, giving other sessions their turn between them).
    */
-  announce(sink: AnnounceSink, opts: { allowExpunge: boolean; vanished: boolean }): void {
+  announce(sink: AnnounceSink, opts: { allowExpunge: boolean; vanished: boolean; limit?: number }): void {
     if (this.#pending.length === 0) return;
     const pending = this.#pending;
     let i = 0;
     const added: Appended[] = [];
-    for (; i < pending.length; i++) {
+    const end = Math.min(pending.length, opts.limit ?? pending.length);
+    for (; i < end; i++) {
       const c = pending[i];
       if (c.kind === 'exists') {
         if (c.uid <= this.maxUid || added.some((a) => a.uid === c.uid)) continue;

@@ -260,10 +260,10 @@ export class ImapSession {
   readonly sink: AnnounceSink = new SessionSink(this);
 
   /** Sends pending changes of the selected mailbox (see selected.ts) and loads details of new messages. */
-  async announce(allowExpunge: boolean): Promise<void> {
+  async announce(allowExpunge: boolean, limit?: number): Promise<void> {
     const sel = this.selected;
     if (!sel) return;
-    sel.announce(this.sink, { allowExpunge, vanished: this.qresync });
+    sel.announce(this.sink, { allowExpunge, vanished: this.qresync, limit });
     const missing = sel.needsDetails();
     if (missing.length === 0) return;
     const infos = await Promise.all(missing.map((m) => this.store.messages.get(sel.mailbox.id, m.uid)));

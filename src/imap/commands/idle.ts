@@ -13,6 +13,9 @@ import type { ImapSession } from '../session.js';
 import { noArgs } from './grammar.js';
 import { AUTHED, command, SHUTDOWN_BYE } from './types.js';
 
+/** Changes an IDLE session announces before it lets other sessions run (see Idling.#announce). */
+const ANNOUNCE_SLICE = 1000;
+
 export const idle = command({
   name: 'IDLE',
   parse: noArgs('IDLE'),
@@ -40,22 +43,44 @@ export class Idling {
     if (sel) sel.onChange = this.#changed;
   }
 
-  /** The mailbox's `onChange` (one closure per IDLE; a bound method would be one too). */
+  /** An announcement is chained and has not started yet: further changes need none of their own. */
+  #queued = false;
+  /** `stop` was called: a slice under way is the last (the feed may go on filling the queue). */
+  #stopped = false;
+
+  /**
+   * The mailbox's `onChange` (one closure per IDLE; a bound method would be one too). One change of
+   * 20,000 messages calls it 20,000 times: one announcement takes them all, so at most one waits in
+   * the chain (a link per call held a promise and a closure per change and session: 40 sessions in
+   * IDLE and one STORE 1:* took the heap up by 600 MB).
+   */
   readonly #changed = (): void => {
-    this.#chain = this.#chain.then(() => this.#announce());
+    if (this.#queued) return;
+    this.#queued = true;
+    this.#chain = this.#chain.then(() => {
+      this.#queued = false;
+      return this.#announce();
+    });
   };
 
   async #announce(): Promise<void> {
     const s = this.#s;
-    // A client that reads nothing while mail keeps arriving would make its unsent output grow without
-    // bound (no read of ours can hold it back here): drop it.
-    if (s.conn.outputStalled) {
-      s.log.info({ sid: s.conn.id, unsent: s.conn.unsentBytes }, 'IDLE client does not read; closing');
-      s.conn.destroy();
-      return;
+    // A long queue (one STORE 1:* on a big mailbox) is announced in slices with a turn of the event
+    // loop between them, so that many sessions in IDLE do not hold the server for seconds, and a
+    // client that stops reading is found after a slice, not after all of them.
+    for (let first = true; first || s.selected?.hasPending; first = false) {
+      if (!first) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (s.conn.closed || this.#stopped) return;
+      // A client that reads nothing while mail keeps arriving would make its unsent output grow without
+      // bound (no read of ours can hold it back here): drop it.
+      if (s.conn.outputStalled) {
+        s.log.info({ sid: s.conn.id, unsent: s.conn.unsentBytes }, 'IDLE client does not read; closing');
+        s.conn.destroy();
+        return;
+      }
+      await s.announce(true, ANNOUNCE_SLICE);
+      s.conn.flush();
     }
-    await s.announce(true);
-    s.conn.flush();
   }
 
   /**
@@ -88,6 +113,7 @@ export class Idling {
 
   /** Stops announcing at once and waits for an announcement under way (also when the session ends). */
   async stop(): Promise<void> {
+    this.#stopped = true;
     const sel = this.#s.selected;
     if (sel?.onChange === this.#changed) sel.onChange = null;
     await this.#chain;
