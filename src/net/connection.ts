@@ -76,9 +76,6 @@ const INFLATE_STEP = 1024;
 const MAX_COMPRESSED_PENDING = 64 * 1024;
 /** Lines returned from the buffer without waiting before the session yields to other connections. */
 const LINES_PER_TURN = 128;
-/** Writes under this size are joined, and handed on when they reach JOINED_WRITE (see `write`). */
-const SMALL_WRITE = 4096;
-const JOINED_WRITE = 16 * 1024;
 /**
  * COMPRESS input that has expanded more than this many times (past `AMPLIFIED_AFTER` inflated bytes)
  * makes the session "amplified": it then reads at most `AMPLIFIED_LINES` lines per `AMPLIFIED_PAUSE_MS`
@@ -127,9 +124,6 @@ export class Connection {
   #socketClosed = false;
   #wake: (() => void) | null = null;
   #corked = false;
-  /** Small writes of this turn, not yet handed on (see `write`). */
-  #small: Buffer[] = [];
-  #smallBytes = 0;
   #discarding = false;
   /** Bytes of the over-long line discarded so far. */
   #discarded = 0;
@@ -352,7 +346,7 @@ export class Connection {
 
   /** Bytes written by the session that the client has not taken yet. */
   get unsentBytes(): number {
-    let n = this.#socket.writableLength + this.#smallBytes;
+    let n = this.#socket.writableLength;
     if (this.#deflate) n += this.#deflate.writableLength + this.#deflate.readableLength;
     return n;
   }
@@ -639,29 +633,8 @@ export class Connection {
     }
     this.bytesOut += data.length;
     if (this.trace.wireActive) this.trace.wire('out', typeof data === 'string' ? Buffer.from(data) : data);
-    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    if (bytes.length < SMALL_WRITE) {
-      // Small writes (lines) are joined into one: each write a client leaves unread is a chunk object
-      // of a few hundred bytes on top of its data (20,000 FETCH lines to a client in IDLE that never
-      // reads took ~12 MB), so the unsent-output bound, which counts data bytes, held only for big ones.
-      this.#small.push(bytes);
-      this.#smallBytes += bytes.length;
-      if (this.#smallBytes >= JOINED_WRITE) this.#writeSmall();
-      return;
-    }
-    this.#writeSmall();
-    if (this.#deflate) this.#deflate.write(bytes);
-    else this.#socket.write(bytes);
-  }
-
-  /** Hands the small writes since the last call on as one (see `write`). */
-  #writeSmall(): void {
-    if (this.#smallBytes === 0) return;
-    const joined = this.#small.length === 1 ? this.#small[0] : Buffer.concat(this.#small, this.#smallBytes);
-    this.#small = [];
-    this.#smallBytes = 0;
-    if (this.#deflate) this.#deflate.write(joined);
-    else this.#socket.write(joined);
+    if (this.#deflate) this.#deflate.write(data);
+    else this.#socket.write(data);
   }
 
   /** Writes a protocol line (CRLF added) and reports it to the trace. */
@@ -673,7 +646,6 @@ export class Connection {
   flush = (): void => {
     if (this.#corked) {
       this.#corked = false;
-      this.#writeSmall();
       // RFC 4978 §4: a sync flush after each batch of responses, so the client can decode them now.
       if (this.#deflate) this.#deflate.flush(zlib.constants.Z_SYNC_FLUSH);
       else this.#socket.uncork();
