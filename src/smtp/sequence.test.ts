@@ -156,6 +156,22 @@ describe('SMTP: the order of checks when a command is wrong in several ways', ()
     ]);
   });
 
+  it('a message with more than 100 Received: fields is refused as a loop (RFC 5321 §6.3)', async () => {
+    const hops = (n: number) =>
+      `${'Received: from a.example by b.example; Mon, 7 Dec 2026 10:00:00 +0000\r\n'.repeat(n)}Subject: hop\r\n\r\nbody\r\n.`;
+    await dialogue('mx-lab', [
+      ['EHLO client.example', /^250-/],
+      ['MAIL FROM:<a@b.example>', /^250 /],
+      [`RCPT TO:<${USER}>`, /^250 /],
+      ['DATA', /^354 /],
+      [hops(101), /^554 5\.4\.6 Too many hops: the message has more than 100 Received: header fields/],
+      ['MAIL FROM:<a@b.example>', /^250 /],
+      [`RCPT TO:<${USER}>`, /^250 /],
+      ['DATA', /^354 /],
+      [hops(100), /^250 2\.6\.0 /],
+    ]);
+  });
+
   it('DATA: an argument is refused before the sequence', async () => {
     await dialogue('mx-lab', [
       ['DATA now', '501 5.5.4 DATA takes no arguments'],

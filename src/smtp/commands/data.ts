@@ -160,6 +160,20 @@ function formatBytes(n: number): string {
 /** Shared by DATA and BDAT LAST: hand the message to delivery and answer only once it is durable. */
 export async function deliverMessage(s: SmtpSession, tx: Transaction, message: Buffer): Promise<void> {
   let report: Awaited<ReturnType<SmtpSession['backend']['deliver']>>;
+  // RFC 5321 §6.3: loops are found by counting Received fields, with a threshold of at least 100.
+  const hops = receivedCount(message, MAX_HOPS + 1);
+  if (hops > MAX_HOPS) {
+    s.stats.rejected++;
+    s.send(
+      reply(
+        554,
+        '5.4.6',
+        `Too many hops: the message has more than ${MAX_HOPS} Received: header fields; it is probably in a mail loop`,
+      ),
+    );
+    s.conn.trace.state('greeted');
+    return;
+  }
   try {
     if (await refuseForeignFrom(s, message)) return; // smtp.sender_login_match (sender-check.ts)
     let msg = s.incoming(tx, message);
@@ -196,6 +210,27 @@ export async function deliverMessage(s: SmtpSession, tx: Transaction, message: B
   s.stats.recipients += tx.recipients.length;
   s.send(reply(250, '2.6.0', `<${report.id}@${s.settings.hostname}> Queued mail for delivery`));
   s.conn.trace.state('greeted');
+}
+
+/** Received: fields a message may have (RFC 5321 §6.3: "normally at least 100"; Postfix uses 50). */
+export const MAX_HOPS = 100;
+
+/**
+ * The `Received:` fields in the header of `message` (folded lines count once), counting no further
+ * than `stopAt`.
+ */
+export function receivedCount(message: Buffer, stopAt: number): number {
+  let n = 0;
+  let pos = 0;
+  while (pos < message.length && n < stopAt) {
+    const lf = message.indexOf(0x0a, pos);
+    const end = lf < 0 ? message.length : lf;
+    // The empty line that ends the header (CRLF or a bare LF).
+    if (end === pos || (end === pos + 1 && message[pos] === 0x0d)) break;
+    if (end - pos >= 9 && message.toString('latin1', pos, pos + 9).toLowerCase() === 'received:') n++;
+    pos = end + 1;
+  }
+  return n;
 }
 
 /** Longest reject reason in a reply: the line stays within RFC 5321 §4.5.3.1.5's 512 octets. */
