@@ -527,7 +527,7 @@ class Interpreter {
         return t.over ? msg.size > t.limit : msg.size < t.limit;
       case 'header': {
         const values: string[] = [];
-        for (const h of this.l(t.headers, frame)) values.push(...pickIndex(msg.values(h), t.index));
+        for (const h of this.l(t.headers, frame)) for (const v of pickIndex(msg.values(h), t.index)) values.push(v);
         return this.matched(t.match, values, t.keys, frame);
       }
       case 'address': {

@@ -300,7 +300,8 @@ export class PgContext implements PgQueryable {
       });
       const tx: PgTx = { ...q, publish: (change) => changes.push(change) };
       const shared = await prepare(tx, isolate);
-      kept.push(...changes);
+      // Not push(...changes): a change of 130,000 messages would overflow the call stack.
+      for (const c of changes) kept.push(c);
       const outcomes: BatchOutcome<T>[] = [];
       for (const job of jobs) {
         changes = [];
@@ -308,7 +309,7 @@ export class PgContext implements PgQueryable {
         jobSent = false;
         try {
           outcomes.push({ ok: true, value: await job(tx, shared) });
-          kept.push(...changes);
+          for (const c of changes) kept.push(c);
         } catch (error) {
           if (isRetryable(error)) throw error;
           if (jobSent && !isolate) {

@@ -178,12 +178,12 @@ export function sqliteSessionLog(ctx: SqliteContext, files: CaptureFiles | null)
       let k = 0;
       for (const row of rows) {
         if (row.file_at === null) {
-          out.push(...decodeWire(id, row));
+          for (const w of decodeWire(id, row)) out.push(w);
           continue;
         }
         const data = read[k++] ?? NO_BYTES;
         if (data.length === wireLength(row.parts)) {
-          out.push(...decodeWire(id, { ...row, data }));
+          for (const w of decodeWire(id, { ...row, data })) out.push(w);
           continue;
         }
         // A file cut by a crash: the capture ends with the last chunk whose bytes are there whole.
@@ -191,7 +191,7 @@ export function sqliteSessionLog(ctx: SqliteContext, files: CaptureFiles | null)
         let end = 0;
         let whole = 0;
         for (let j = 2; j < parts.length && end + parts[j] <= data.length; j += 3, whole++) end += parts[j];
-        out.push(...decodeWire(id, { ...row, data }).slice(0, whole));
+        for (const w of decodeWire(id, { ...row, data }).slice(0, whole)) out.push(w);
         break;
       }
       return out;
@@ -254,7 +254,7 @@ export function sqliteSessionLog(ctx: SqliteContext, files: CaptureFiles | null)
           const rows = ctx
             .pluck('DELETE FROM log_sessions WHERE start < ? AND end IS NOT NULL RETURNING id')
             .all(startedBefore) as string[];
-          removed.push(...rows);
+          for (const id of rows) removed.push(id);
         }
         if (keep !== undefined) {
           const rows = ctx
@@ -264,7 +264,7 @@ export function sqliteSessionLog(ctx: SqliteContext, files: CaptureFiles | null)
                RETURNING id`,
             )
             .all(Math.max(0, keep)) as string[];
-          removed.push(...rows);
+          for (const id of rows) removed.push(id);
         }
         return removed;
       });
@@ -280,7 +280,7 @@ export function sqliteSessionLog(ctx: SqliteContext, files: CaptureFiles | null)
           const rows = ctx
             .pluck(`DELETE FROM log_sessions WHERE id IN (${slice.map(() => '?').join(', ')}) RETURNING id`)
             .all(...slice) as string[];
-          removed.push(...rows);
+          for (const id of rows) removed.push(id);
         }
         return removed;
       });

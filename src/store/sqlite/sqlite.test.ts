@@ -316,6 +316,19 @@ describe('GroupCommitter', () => {
     db.close();
   });
 
+  it('a job that publishes 300,000 changes (STORE 1:* on a big mailbox) commits and publishes them all', async () => {
+    // push(...changes) of that many overflowed the call stack and took the whole server down.
+    const { db, committer, published } = setup();
+    await committer.run((tx) => {
+      for (let uid = 1; uid <= 300_000; uid++) tx.publish({ kind: 'exists', mailboxId: 1, uid, modseq: uid });
+    });
+    assert.equal(
+      published.reduce((n, batch) => n + batch.length, 0),
+      300_000,
+    );
+    db.close();
+  });
+
   it('a failing job rolls back alone and publishes nothing', async () => {
     const { db, committer, published } = setup();
     const change = (uid: number): MailboxChange => ({ kind: 'exists', mailboxId: 1, uid, modseq: uid });

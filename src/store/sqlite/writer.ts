@@ -151,7 +151,13 @@ export class GroupCommitter {
     const jobs = this.#pending;
     if (jobs.length === 0 || (this.#syncing !== null && !now)) return;
     this.#pending = [];
-    this.#execute(jobs);
+    try {
+      this.#execute(jobs);
+    } catch (error) {
+      // A fault after the commit (a bug) must not take the server down with it: each job not settled
+      // yet gets the error (a settled promise ignores it), and its caller answers with a temporary error.
+      for (const job of jobs) job.reject(error);
+    }
   }
 
   #execute(jobs: Pending[]): void {
@@ -184,7 +190,8 @@ export class GroupCommitter {
       full.some(Boolean) && this.#guard?.release() ? jobs.filter((j, i) => full[i] && j.essential && !j.retried) : [];
     const committed: Committed = { jobs: [], values: [], changes: [] };
     if (batchError === null) {
-      for (const outcome of outcomes) if (outcome.ok) committed.changes.push(...outcome.changes);
+      // Not push(...changes): spreading one STORE 1:* of 130,000 messages overflowed the call stack.
+      for (const outcome of outcomes) if (outcome.ok) for (const c of outcome.changes) committed.changes.push(c);
     }
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i];

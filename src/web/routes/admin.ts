@@ -385,7 +385,7 @@ async function createLabAccounts(
         return { address: addr, password: pass };
       }),
     );
-    accounts.push(...made);
+    for (const m of made) accounts.push(m);
   }
   return accounts;
 }
