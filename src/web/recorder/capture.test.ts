@@ -11,6 +11,7 @@ import {
   eventsOf,
   keepWire,
   keptEvents,
+  MAX_EVENT_TEXT,
   newWireCapture,
   type OpenEvent,
   openLive,
@@ -84,6 +85,22 @@ describe('wire capture', () => {
     assert.equal(kept, 10 + WIRE_CHUNK_COST);
     assert.equal(wireChunk(w, 2).data.length, 10);
     assert.ok(w.cut);
+  });
+
+  it('keeps at most MAX_EVENT_TEXT characters of a transcript line, with a note of the rest', () => {
+    const open = imapOpen('s9', 40009);
+    const live = openLive(open, false);
+    const texts = new TextInterner();
+    pushEvent(live, open, texts);
+    const long = `a STATUS "${'m'.repeat(60_000)}" (MESSAGES)`;
+    pushEvent(live, { type: 'in', sid: 's9', t: 1001, seq: 1, text: long }, texts);
+    pushEvent(live, { type: 'out', sid: 's9', t: 1002, seq: 2, text: 'a NO [NONEXISTENT] no such mailbox' }, texts);
+    const [, line, answer] = eventsOf(live) as { text?: string }[];
+    assert.equal(
+      line.text,
+      `${long.slice(0, MAX_EVENT_TEXT)} … (${long.length - MAX_EVENT_TEXT} more characters, not kept)`,
+    );
+    assert.equal(answer.text, 'a NO [NONEXISTENT] no such mailbox');
   });
 
   it('compacts a quiet session to its exact size and reads back the same events and bytes, then grows again', () => {
