@@ -46,6 +46,24 @@ async function floodWithoutReading(port: number, payload: Buffer, stallMs = 1500
   return socket;
 }
 
+/** An IMAP connection that sends `commands` after the greeting, waits for `ready`, then reads nothing more. */
+async function imapThenDeaf(port: number, commands: string, ready: RegExp): Promise<net.Socket> {
+  const socket = net.connect({ port, host: '127.0.0.1' });
+  socket.on('error', () => {});
+  let text = '';
+  const onText = (d: Buffer) => {
+    text += d.toString('latin1');
+  };
+  socket.on('data', onText);
+  for (let i = 0; i < 200 && !/^\* OK/.test(text); i++) await until(25);
+  socket.write(commands);
+  for (let i = 0; i < 400 && !ready.test(text); i++) await until(25);
+  assert.match(text, ready);
+  socket.off('data', onText);
+  socket.pause();
+  return socket;
+}
+
 /** An SMTP session that must be served while attackers are busy. */
 async function smtpServed(port: number): Promise<void> {
   const c = await LineClient.connect(port);
@@ -155,19 +173,8 @@ describe('hostile clients: output backpressure and COMPRESS', () => {
     // kept both cores busy for minutes. With it, each such session runs 320 commands a second.
     const attackers: net.Socket[] = [];
     for (let k = 0; k < 5; k++) {
-      const socket = net.connect({ port: pb.ports.imap, host: '127.0.0.1' });
-      socket.on('error', () => {});
-      let text = '';
-      const onText = (d: Buffer) => {
-        text += d.toString('latin1');
-      };
-      socket.on('data', onText);
-      for (let i = 0; i < 200 && !/^\* OK/.test(text); i++) await until(25);
-      socket.write('a LOGIN ludo@example.test sdf12345\r\nb COMPRESS DEFLATE\r\n');
-      for (let i = 0; i < 200 && !/b OK/.test(text); i++) await until(25);
-      assert.match(text, /b OK/);
-      socket.off('data', onText);
-      socket.pause();
+      const login = 'a LOGIN ludo@example.test sdf12345\r\nb COMPRESS DEFLATE\r\n';
+      const socket = await imapThenDeaf(pb.ports.imap, login, /b OK/);
       const deflate = zlib.createDeflateRaw({ level: 9 });
       deflate.on('data', (d: Buffer) => socket.write(d));
       const chunk = Buffer.from('n NOOP\r\n'.repeat(8192));
@@ -200,19 +207,8 @@ describe('hostile clients: output backpressure and COMPRESS', () => {
     }
     const idlers: net.Socket[] = [];
     for (let k = 0; k < 40; k++) {
-      const socket = net.connect({ port: pb.ports.imap, host: '127.0.0.1' });
-      socket.on('error', () => {});
-      let text = '';
-      const onText = (d: Buffer) => {
-        text += d.toString('latin1');
-      };
-      socket.on('data', onText);
-      socket.write('a LOGIN ludo@example.test sdf12345\r\nb SELECT Bulk\r\nc IDLE\r\n');
-      for (let i = 0; i < 400 && !/\+ idling/.test(text); i++) await until(25);
-      assert.match(text, /\+ idling/);
-      socket.off('data', onText);
-      socket.pause(); // from now on, read nothing
-      idlers.push(socket);
+      const commands = 'a LOGIN ludo@example.test sdf12345\r\nb SELECT Bulk\r\nc IDLE\r\n';
+      idlers.push(await imapThenDeaf(pb.ports.imap, commands, /\+ idling/));
     }
     resetPeak(pid);
     const before = memory(pid);

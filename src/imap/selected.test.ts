@@ -384,22 +384,28 @@ function run(seed: number, steps: number): void {
   }
 }
 
+/** A mailbox of three messages (UIDs 1-3, modseq = UID) with the given flags, as the store reports it. */
+function threeMessages(flags: string[]): { mailbox: Mailbox; infos: MessageInfo[] } {
+  const mailbox = { id: 1, uidValidity: 1, uidNext: 4, highestModseq: 3 } as Mailbox;
+  const infos: MessageInfo[] = [1, 2, 3].map((uid) => ({
+    mailboxId: 1,
+    uid,
+    blobId: uid,
+    size: 10,
+    flags,
+    internalDate: new Date(0),
+    modseq: uid,
+  }));
+  return { mailbox, infos };
+}
+
 describe('selected view: snapshot + overlay against the array-of-objects model', () => {
   it('agrees over random interleavings of changes and announcements', () => {
     for (let seed = 1; seed <= 300; seed++) run(seed, 80);
   });
 
   it('shares one snapshot between views until one compacts', () => {
-    const mailbox = { id: 1, uidValidity: 1, uidNext: 4, highestModseq: 3 } as Mailbox;
-    const infos: MessageInfo[] = [1, 2, 3].map((uid) => ({
-      mailboxId: 1,
-      uid,
-      blobId: uid,
-      size: 10,
-      flags: ['\\Seen'],
-      internalDate: new Date(0),
-      modseq: uid,
-    }));
+    const { mailbox, infos } = threeMessages(['\\Seen']);
     const snapshot = MailboxSnapshot.fromInfos(mailbox, 3, infos);
     const a = new SelectedMailbox(mailbox, false, snapshot, null, 2);
     const b = new SelectedMailbox(mailbox, false, snapshot, null, 2);
@@ -418,16 +424,7 @@ describe('selected view: snapshot + overlay against the array-of-objects model',
 
 describe('selected view: the queue of changes not announced yet', () => {
   it('keeps one flag change per message however many arrive, and announces in slices when asked', () => {
-    const mailbox = { id: 1, uidValidity: 1, uidNext: 4, highestModseq: 3 } as Mailbox;
-    const infos: MessageInfo[] = [1, 2, 3].map((uid) => ({
-      mailboxId: 1,
-      uid,
-      blobId: uid,
-      size: 10,
-      flags: [],
-      internalDate: new Date(0),
-      modseq: uid,
-    }));
+    const { mailbox, infos } = threeMessages([]);
     const view = new SelectedMailbox(mailbox, false, MailboxSnapshot.fromInfos(mailbox, 3, infos), null, 2);
     let feed: ((c: MailboxChange) => void) | null = null;
     view.listen((_id, fn) => {
