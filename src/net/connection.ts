@@ -82,14 +82,14 @@ const LINES_PER_TURN = 128;
  * (320 commands a second: a few milliseconds of CPU, however little the client sends or reads).
  */
 const AMPLIFIED_RATIO = 100;
+const AMPLIFIED_AFTER = 64 * 1024;
+const AMPLIFIED_LINES = 32;
+const AMPLIFIED_PAUSE_MS = 100;
 /**
  * An over-long line is discarded up to its end, but not forever: past this many bytes (or 16 times the
  * line limit) the reader reports it and then reads no more (the session answers and ends).
  */
 const DISCARD_GIVE_UP = 1 << 20;
-const AMPLIFIED_AFTER = 64 * 1024;
-const AMPLIFIED_LINES = 32;
-const AMPLIFIED_PAUSE_MS = 100;
 
 /** Thrown by long-running work (e.g. a big SEARCH) that stops because its client went away. */
 export class ClientGoneError extends Error {
