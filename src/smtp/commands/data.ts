@@ -1,5 +1,6 @@
 /** DATA (RFC 5321 §4.1.1.4): receive the message up to the end-of-data line, then deliver it durably. */
 import { QuotaExceededError, SieveRejectError } from '../../delivery/delivery.js';
+import { scanHeader } from '../../mail/header.js';
 import type { BodySink } from '../../net/spool.js';
 import { StoreFullError } from '../../store/types.js';
 import { R, reply } from '../reply.js';
@@ -161,7 +162,7 @@ function formatBytes(n: number): string {
 export async function deliverMessage(s: SmtpSession, tx: Transaction, message: Buffer): Promise<void> {
   let report: Awaited<ReturnType<SmtpSession['backend']['deliver']>>;
   // RFC 5321 §6.3: loops are found by counting Received fields, with a threshold of at least 100.
-  const hops = receivedCount(message, MAX_HOPS + 1);
+  const hops = receivedCount(message);
   if (hops > MAX_HOPS) {
     s.stats.rejected++;
     s.send(
@@ -215,21 +216,10 @@ export async function deliverMessage(s: SmtpSession, tx: Transaction, message: B
 /** Received: fields a message may have (RFC 5321 §6.3: "normally at least 100"; Postfix uses 50). */
 export const MAX_HOPS = 100;
 
-/**
- * The `Received:` fields in the header of `message` (folded lines count once), counting no further
- * than `stopAt`.
- */
-export function receivedCount(message: Buffer, stopAt: number): number {
+/** The `Received:` fields in the header of `message` (scanHeader: folded lines count once). */
+export function receivedCount(message: Buffer): number {
   let n = 0;
-  let pos = 0;
-  while (pos < message.length && n < stopAt) {
-    const lf = message.indexOf(0x0a, pos);
-    const end = lf < 0 ? message.length : lf;
-    // The empty line that ends the header (CRLF or a bare LF).
-    if (end === pos || (end === pos + 1 && message[pos] === 0x0d)) break;
-    if (end - pos >= 9 && message.toString('latin1', pos, pos + 9).toLowerCase() === 'received:') n++;
-    pos = end + 1;
-  }
+  for (const field of scanHeader(message).fields) if (field.name.toLowerCase() === 'received') n++;
   return n;
 }
 
