@@ -154,6 +154,21 @@ export class SelectedMailbox {
     return this.#keywords ? [...this.#keywords.values()] : [];
   }
 
+  /** How many different keywords the client was told of. */
+  get keywordCount(): number {
+    return this.#keywords?.size ?? 0;
+  }
+
+  /** How many different keywords among `flags` the client was not told of yet. */
+  unknownKeywords(flags: readonly string[]): number {
+    const fresh = new Set<string>();
+    for (const f of flags) {
+      const k = f.toLowerCase();
+      if (!f.startsWith('\\') && !this.#keywords?.has(k)) fresh.add(k);
+    }
+    return fresh.size;
+  }
+
   /** Adds the keywords among `flags` to the known ones; true if any was new. */
   learnKeywords(flags: readonly string[]): boolean {
     let added = false;

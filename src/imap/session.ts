@@ -18,11 +18,11 @@ import type { SaslAuth } from '../auth/sasl.js';
 import type { LoginClient, LoginResult } from '../auth/service.js';
 import type { Logger } from '../log.js';
 import { ClientGoneError, type Connection } from '../net/connection.js';
+import { MAX_KEYWORDS } from '../store/normalize.js';
 import { type Account, type Store, StoreFullError } from '../store/types.js';
 import { capabilities } from './capabilities.js';
 import type { Idling } from './commands/idle.js';
 import { COMMANDS, type ImapCommand, parseCommand } from './commands/index.js';
-import { MAX_MAILBOX_KEYWORDS } from './commands/store.js';
 import { SHUTDOWN_BYE } from './commands/types.js';
 import type { AnnounceSink, SelectedMailbox } from './selected.js';
 import { type RespCode, ResponseBuilder, type Status } from './wire/encoder.js';
@@ -246,8 +246,8 @@ export class ImapSession {
     const keywords = sel.keywords();
     const flags = [...SYSTEM_FLAGS, ...keywords];
     this.send(this.builder().untagged().raw('FLAGS ').flags(flags).crlf());
-    // RFC 9051 §7.1: \* only while new keywords can still be created (MAX_MAILBOX_KEYWORDS).
-    const more = keywords.length < MAX_MAILBOX_KEYWORDS;
+    // RFC 9051 §7.1: \* only while new keywords can still be created (MAX_KEYWORDS).
+    const more = keywords.length < MAX_KEYWORDS;
     this.reply(
       null,
       'OK',

@@ -13,12 +13,13 @@
  * - Appending to the selected mailbox is announced (EXISTS) before the tagged OK (RFC 9051 §6.3.12).
  */
 import { parseMessage } from '../../mail/index.js';
+import { MAX_KEYWORDS } from '../../store/normalize.js';
 import { type JsonValue, type MessageInfo, OverQuotaError, StoreNotFoundError } from '../../store/types.js';
 import type { ParseContext } from '../wire/commands.js';
 import type { ImapDateTime } from '../wire/reader.js';
 import { compactNumbers } from '../wire/seqset.js';
 import { DQUOTE, LBRACE, LPAREN, mailboxArg, RPAREN, TILDE } from './grammar.js';
-import { keywordSet, MAX_MAILBOX_KEYWORDS, unstorableFlag } from './store.js';
+import { keywordSet, unstorableFlag } from './store.js';
 import { AUTHED, command } from './types.js';
 
 export const append = command({
@@ -32,8 +33,8 @@ export const append = command({
         return s.bad(tag, `${bad} cannot be set; flags are \\Seen \\Answered \\Flagged \\Deleted \\Draft or keywords`);
       // RFC 6855 §4: the UTF8 form of APPEND belongs to UTF8=ACCEPT.
       if (m.utf8 && !s.isEnabled('UTF8=ACCEPT')) return s.bad(tag, 'APPEND UTF8 (...) needs ENABLE UTF8=ACCEPT first');
-      if (keywordSet(m.flags).size > MAX_MAILBOX_KEYWORDS) {
-        return s.no(tag, `Too many keywords: a message may have at most ${MAX_MAILBOX_KEYWORDS}; use fewer`, 'LIMIT');
+      if (keywordSet(m.flags).size > MAX_KEYWORDS) {
+        return s.no(tag, `Too many keywords: a message may have at most ${MAX_KEYWORDS}; use fewer`, 'LIMIT');
       }
     }
     const mailbox = await s.store.mailboxes.get(s.user!.id, cmd.mailbox);

@@ -8,7 +8,7 @@
  *   for MODSEQ).
  * - Only the five system flags and keywords can be stored; \Recent and unknown system flags are BAD
  *   (as Dovecot answers; RFC 3501 §2.3.2: clients cannot alter \Recent). PERMANENTFLAGS has \*
- *   (ImapSession.sendFlagLists), so any keyword is accepted, up to MAX_MAILBOX_KEYWORDS different ones
+ *   (ImapSession.sendFlagLists), so any keyword is accepted, up to MAX_KEYWORDS different ones
  *   per mailbox: a STORE that would pass it is refused whole with NO [LIMIT] (then \* is left out).
  * - The FETCH responses show \Recent to IMAP4rev1 sessions where the message is recent in this session
  *   (ImapSession.flagsOf, src/imap/recent.ts); it is never stored. A keyword new to the session is
@@ -29,13 +29,6 @@ import { command, SELECTED } from './types.js';
 
 /** The flags a client may store (RFC 9051 §2.3.2); keywords are anything without a backslash. */
 const SYSTEM = new Set(['\\seen', '\\answered', '\\flagged', '\\deleted', '\\draft']);
-
-/**
- * The most different keywords one mailbox may hold (as Cyrus's 128 user flags). Without a bound, one
- * `STORE 1:* +FLAGS (k0 … k1999)` on a big mailbox took the server's memory up by 0.7 GB and every
- * FLAGS line to tens of KB. At the bound PERMANENTFLAGS no longer has \* (RFC 9051 §7.1).
- */
-export const MAX_MAILBOX_KEYWORDS = MAX_KEYWORDS;
 
 /** The keywords among `flags`, once each (case-insensitive, RFC 9051 §2.3.2), lower-cased. */
 export function keywordSet(flags: readonly string[]): Set<string> {
@@ -90,12 +83,12 @@ export const store = command({
     if (cmd.unchangedSince !== null) s.enableCondstore();
     if (sel.readOnly) return s.no(tag, 'The mailbox is read-only (EXAMINE); SELECT it to change flags', 'READ-ONLY');
     if (cmd.operation !== 'remove') {
-      const known = new Set(sel.keywords().map((k) => k.toLowerCase()));
-      const added = [...keywordSet(cmd.flags)].filter((k) => !known.has(k)).length;
-      if (known.size + added > MAX_MAILBOX_KEYWORDS) {
+      const known = sel.keywordCount;
+      const added = sel.unknownKeywords(cmd.flags);
+      if (known + added > MAX_KEYWORDS) {
         return s.no(
           tag,
-          `Too many keywords: a mailbox holds at most ${MAX_MAILBOX_KEYWORDS} different ones (this one has ${known.size}, this ${name} adds ${added}); use fewer, or remove unused ones with -FLAGS`,
+          `Too many keywords: a mailbox holds at most ${MAX_KEYWORDS} different ones (this one has ${known}, this ${name} adds ${added}); use fewer, or remove unused ones with -FLAGS`,
           'LIMIT',
         );
       }
