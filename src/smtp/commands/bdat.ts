@@ -15,9 +15,9 @@ export const bdat = defineCommand<{ size: number; last: boolean }>({
     return ok({ size: Number(m[1]), last: m[2] !== undefined });
   },
   async run(s, { size, last }) {
-    // A chunk larger than a whole message may be is not read to its end (at the minimum data rate it
-    // could hold the connection for years): refused, and the connection closed, since what follows
-    // cannot be read as commands (RFC 3030 §2 has the server read every chunk it does not refuse so).
+    // A chunk announced larger than a whole message may be is not read (at the minimum data rate it could
+    // hold the connection for years): it is refused and the connection closed, since the chunk's bytes
+    // that follow cannot be read as commands (RFC 3030 §2: a server reads every chunk it accepts).
     if (size > s.settings.maxMessageSize) {
       s.conn.trace.in(`<chunk: ${size} bytes announced, not read>`);
       s.send(
