@@ -798,6 +798,43 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
         await assert.rejects(store.messages.copy(inbox.id, [1], archive.id + 100_000));
       });
 
+      it('copy, move and expunge take any UID set: runs, gaps, repeats, any order, UIDs that are gone', async () => {
+        const a = await account();
+        const inbox = await mailbox(a.id);
+        const archive = await mailbox(a.id, 'Archive');
+        for (let i = 0; i < 12; i++) await deliver(a.id);
+        await store.messages.expunge(inbox.id, [4, 8]);
+        const before = await mailbox(a.id, 'Archive');
+        const set = [12, 1, 2, 3, 3, 4, 7, 0, -1, 99, 5, 6, 2.5, 11, 10];
+        const pairs = await store.messages.copy(inbox.id, set, archive.id);
+        const sources = [1, 2, 3, 5, 6, 7, 10, 11, 12];
+        assert.deepEqual(
+          pairs,
+          sources.map((uid, i) => [uid, i + 1]),
+        );
+        const copies = await store.messages.list(archive.id);
+        assert.deepEqual(
+          copies.map((m) => m.uid),
+          sources.map((_, i) => i + 1),
+        );
+        for (let i = 1; i < copies.length; i++) assert.ok(copies[i].modseq >= copies[i - 1].modseq);
+        const after = await mailbox(a.id, 'Archive');
+        assert.equal(after.uidNext, before.uidNext + sources.length);
+        assert.equal(after.highestModseq, copies[copies.length - 1].modseq);
+        const moved = await store.messages.move(archive.id, [9, 1, 2, 3, 7, 7], inbox.id);
+        assert.deepEqual(moved.pairs, [
+          [1, 13],
+          [2, 14],
+          [3, 15],
+          [7, 16],
+          [9, 17],
+        ]);
+        assert.deepEqual(await uids(archive.id), [4, 5, 6, 8]);
+        assert.deepEqual(await store.messages.expunge(inbox.id, [17, 1, 2, 3, 3, 4, 99, 13, 15]), [1, 2, 3, 13, 15, 17]);
+        assert.deepEqual(await uids(inbox.id), [5, 6, 7, 9, 10, 11, 12, 14, 16]);
+        assert.deepEqual(await store.messages.expungedSince(inbox.id, 0), [1, 2, 3, 4, 8, 13, 15, 17]);
+      });
+
       it('appendMany stores several messages atomically, in order', async () => {
         const a = await account();
         const drafts = await mailbox(a.id, 'Drafts');

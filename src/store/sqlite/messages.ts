@@ -11,8 +11,10 @@
  * - Changes are reported to `tx.publish` and reach subscribers only after commit (writer.ts).
  * - APPEND and COPY (and MOVE into another account) decide the quota in their write job, before the
  *   first insert (quota.ts), and throw OverQuotaError, which rolls the job back.
- * - UID lists are bound as one JSON array (`json_each`), so every statement has a fixed text and stays
- *   in the prepared-statement cache.
+ * - UID sets are bound as one JSON array of ascending, disjoint runs (`uidRuns`, `IN_RUNS`), so every
+ *   statement has a fixed text and stays in the prepared-statement cache, and `1:*` of a big mailbox
+ *   costs what the messages cost, not a JSON list of every UID. Rows read through `IN_RUNS` come in UID
+ *   order without an ORDER BY: the runs are walked in order and each walks the primary key.
  * - The batch reads for FETCH walk the JSON list first (CROSS JOIN fixes that order: SQLite's planner
  *   would otherwise scan the mailbox and probe the list) and look each message up by its primary key.
  * - Reads for FETCH go by (mailbox, UID), never by blob id alone: a message expunged by another session
@@ -71,16 +73,38 @@ export function putBlob(ctx: SqliteContext, blob: PreparedBlob): number {
 }
 
 /**
+ * A UID list as the JSON text of its runs, `[[first, last], …]`, ascending and disjoint (invalid UIDs
+ * dropped, duplicates merged): `1:*` of a big mailbox is one pair, not a list of every UID.
+ */
+function uidRuns(uids: readonly number[]): string {
+  const sorted = Uint32Array.from(uids.filter((u) => Number.isInteger(u) && u > 0 && u <= 0xffffffff)).sort();
+  const runs: [number, number][] = [];
+  for (const uid of sorted) {
+    const last = runs[runs.length - 1];
+    if (last && uid <= last[1] + 1) last[1] = uid;
+    else runs.push([uid, uid]);
+  }
+  return JSON.stringify(runs);
+}
+
+/**
+ * The messages of mailbox `@mailbox` (alias `m`) whose UIDs fall in the runs `@runs` (uidRuns), in UID order:
+ * each run walks the primary key from its first UID, so a statement costs what it finds, not the
+ * mailbox's size or the list's length.
+ */
+const IN_RUNS = `json_each(@runs) r CROSS JOIN messages m ON m.mailbox_id = @mailbox AND m.uid BETWEEN r.value ->> 0 AND r.value ->> 1`;
+
+/**
  * Deletes messages of one mailbox, records them as expunged with one new modseq and publishes
  * `expunge`. `uids` must exist, ascending. Call inside a write job. Returns the modseq.
  */
 function removeMessages(ctx: SqliteContext, tx: WriteTx, mailboxId: number, uids: number[]): number {
   const modseq = bumpModseq(ctx, mailboxId); // RFC 7162 §3.1: one modseq per operation
-  const json = JSON.stringify(uids);
+  const where = { mailbox: mailboxId, runs: uidRuns(uids), modseq };
   ctx
-    .sql('INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) SELECT ?, value, ? FROM json_each(?)')
-    .run(mailboxId, modseq, json);
-  ctx.sql('DELETE FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?))').run(mailboxId, json);
+    .sql(`INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) SELECT @mailbox, m.uid, @modseq FROM ${IN_RUNS}`)
+    .run(where);
+  ctx.sql(`DELETE FROM messages WHERE mailbox_id = @mailbox AND uid IN (SELECT m.uid FROM ${IN_RUNS})`).run(where);
   tx.publish({ kind: 'expunge', mailboxId, uids, modseq });
   return modseq;
 }
@@ -122,10 +146,6 @@ export function insertMessage(
   };
 }
 
-function uniqueUids(uids: readonly number[]): string {
-  return JSON.stringify([...new Set(uids)].filter((u) => Number.isInteger(u) && u > 0));
-}
-
 /** A whole message as `readMany` asks for it: a length beyond any message. */
 const WHOLE = Number.MAX_SAFE_INTEGER;
 
@@ -139,9 +159,9 @@ export function sqliteMessages(ctx: SqliteContext, opts: { defaultQuotaBytes: nu
   const rowsIn = (mailboxId: number, uids: readonly number[]) =>
     ctx
       .sql(
-        `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid`,
+        `SELECT m.mailbox_id, m.uid, m.blob_id, m.size, m.flags, m.keywords, m.internaldate, m.modseq FROM ${IN_RUNS}`,
       )
-      .all(mailboxId, uniqueUids(uids)) as MessageRow[];
+      .all({ mailbox: mailboxId, runs: uidRuns(uids) }) as MessageRow[];
 
   /**
    * Copies messages (same blob, flags, date) into another mailbox inside a write job: [source, new]
@@ -154,26 +174,37 @@ export function sqliteMessages(ctx: SqliteContext, opts: { defaultQuotaBytes: nu
     uids: readonly number[],
     toMailboxId: number,
     move: boolean,
-  ) => {
+  ): [number, number][] => {
     const target = mailboxRowById(ctx, toMailboxId);
     if (!target) throw new StoreNotFoundError(`no mailbox ${toMailboxId}`);
-    const rows = rowsIn(fromMailboxId, uids);
+    const source = { mailbox: fromMailboxId, runs: uidRuns(uids) };
+    const sources = ctx.pluck(`SELECT m.uid FROM ${IN_RUNS}`).all(source) as number[];
+    const count = sources.length;
+    if (count === 0) return [];
     if (!move || mailboxRowById(ctx, fromMailboxId)?.account_id !== target.account_id) {
-      const additions: QuotaAdditions = new Map();
-      for (const row of rows) addBytes(additions, target.account_id, row.size);
-      refuseOverQuota(ctx, opts.defaultQuotaBytes, additions);
+      const bytes = ctx.pluck(`SELECT total(m.size) FROM ${IN_RUNS}`).get(source) as number;
+      refuseOverQuota(ctx, opts.defaultQuotaBytes, new Map([[target.account_id, bytes]]));
     }
-    const pairs: [number, number][] = [];
-    for (const row of rows) {
-      const copy = insertMessage(ctx, tx, {
-        mailboxId: toMailboxId,
-        blobId: row.blob_id,
-        size: row.size,
-        flags: row.flags,
-        keywords: row.keywords,
-        internalDate: row.internaldate,
-      });
-      pairs.push([row.uid, copy.uid]);
+    // One UPDATE takes `count` UIDs and modseqs, one INSERT … SELECT makes the copies in source order:
+    // the same UIDs and modseqs as one insertMessage per copy, without a statement per message.
+    const slot = ctx
+      .sql(
+        `UPDATE mailboxes SET uidnext = uidnext + @count, highestmodseq = highestmodseq + @count WHERE id = @id
+         RETURNING uidnext - @count AS uid, highestmodseq - @count + 1 AS modseq`,
+      )
+      .get({ count, id: toMailboxId }) as { uid: number; modseq: number };
+    ctx
+      .sql(
+        `INSERT INTO messages (${MESSAGE_COLUMNS})
+         SELECT @to, @uid + row_number() OVER (ORDER BY m.uid) - 1, m.blob_id, m.size, m.flags, m.keywords,
+                m.internaldate, @modseq + row_number() OVER (ORDER BY m.uid) - 1
+         FROM ${IN_RUNS} ORDER BY m.uid`,
+      )
+      .run({ ...source, to: toMailboxId, uid: slot.uid, modseq: slot.modseq });
+    const pairs: [number, number][] = new Array(count);
+    for (let i = 0; i < count; i++) {
+      pairs[i] = [sources[i], slot.uid + i];
+      tx.publish({ kind: 'exists', mailboxId: toMailboxId, uid: slot.uid + i, modseq: slot.modseq + i });
     }
     return pairs;
   };
@@ -293,27 +324,20 @@ export function sqliteMessages(ctx: SqliteContext, opts: { defaultQuotaBytes: nu
     storeFlags,
 
     expunge(mailboxId, uids) {
-      const list = uniqueUids(uids);
+      const where = { mailbox: mailboxId, runs: uidRuns(uids) };
       return ctx.write((tx) => {
-        const removed = ctx
-          .pluck(
-            'SELECT uid FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid',
-          )
-          .all(mailboxId, list) as number[];
+        const removed = ctx.pluck(`SELECT m.uid FROM ${IN_RUNS}`).all(where) as number[];
         if (removed.length > 0) removeMessages(ctx, tx, mailboxId, removed);
         return removed;
       }, ESSENTIAL);
     },
 
     expungeDeleted(mailboxId, uids) {
-      const list = uniqueUids(uids);
+      const where = { mailbox: mailboxId, runs: uidRuns(uids) };
       return ctx.write((tx) => {
         const removed = ctx
-          .pluck(
-            `SELECT uid FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?))
-             AND flags & ${FLAG_DELETED} != 0 ORDER BY uid`,
-          )
-          .all(mailboxId, list) as number[];
+          .pluck(`SELECT m.uid FROM ${IN_RUNS} WHERE m.flags & ${FLAG_DELETED} != 0`)
+          .all(where) as number[];
         const modseq = removed.length > 0 ? removeMessages(ctx, tx, mailboxId, removed) : 0;
         return { uids: removed, modseq };
       }, ESSENTIAL);
@@ -350,12 +374,11 @@ export function sqliteMessages(ctx: SqliteContext, opts: { defaultQuotaBytes: nu
       const rows = ctx
         .sql(
           `SELECT m.uid AS uid, b.hash AS hash, bm.meta AS meta
-           FROM json_each(?) j
-           CROSS JOIN messages m ON m.mailbox_id = ? AND m.uid = j.value
+           FROM ${IN_RUNS}
            JOIN blobs b ON b.id = m.blob_id
            JOIN blob_meta bm ON bm.blob_id = m.blob_id`,
         )
-        .all(uniqueUids(uids), mailboxId) as { uid: number; hash: string; meta: string }[];
+        .all({ mailbox: mailboxId, runs: uidRuns(uids) }) as { uid: number; hash: string; meta: string }[];
       const out = new Map<number, { hash: string; meta: JsonValue }>();
       for (const row of rows) out.set(row.uid, { hash: row.hash, meta: JSON.parse(row.meta) as JsonValue });
       return out;
