@@ -830,7 +830,10 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
           [9, 17],
         ]);
         assert.deepEqual(await uids(archive.id), [4, 5, 6, 8]);
-        assert.deepEqual(await store.messages.expunge(inbox.id, [17, 1, 2, 3, 3, 4, 99, 13, 15]), [1, 2, 3, 13, 15, 17]);
+        assert.deepEqual(
+          await store.messages.expunge(inbox.id, [17, 1, 2, 3, 3, 4, 99, 13, 15]),
+          [1, 2, 3, 13, 15, 17],
+        );
         assert.deepEqual(await uids(inbox.id), [5, 6, 7, 9, 10, 11, 12, 14, 16]);
         assert.deepEqual(await store.messages.expungedSince(inbox.id, 0), [1, 2, 3, 4, 8, 13, 15, 17]);
       });
