@@ -11,7 +11,8 @@
  *   syncs the WAL before a checkpoint and the database after one in both modes.
  * - Reads run directly on the connection and see every committed write of any process; nothing that
  *   another process may change (accounts, domains, aliases, mailboxes) is cached in memory.
- * - Writes go only through `write()` (see writer.ts).
+ * - Writes go only through `write()` (see writer.ts). Each write job ends by deleting blobs it left
+ *   without a reference, up to a bound; more are left to a background sweep (orphans.ts).
  * - Statements are prepared once per SQL text and reused.
  * - A database file this module creates is mode 0600 (its -wal and -shm follow it).
  */
@@ -19,8 +20,9 @@ import { closeSync, existsSync, fdatasync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { ChangeBus } from '../changes.js';
 import type { SpaceGuard } from '../space.js';
+import { INLINE_SWEEP, OrphanSweeper, sweepOrphans } from './orphans.js';
 import { migrate } from './schema.js';
-import { GroupCommitter, type WriteJob, type WriteOptions } from './writer.js';
+import { ESSENTIAL, GroupCommitter, type WriteJob, type WriteOptions } from './writer.js';
 
 export class SqliteContext {
   readonly db: Database.Database;
@@ -29,6 +31,7 @@ export class SqliteContext {
   readonly #plucked = new Map<string, Database.Statement>();
   readonly #writer: GroupCommitter;
   readonly #wal: WalFile;
+  readonly #sweeper: OrphanSweeper;
   /** Whether the body search index (search.ts) exists. */
   searchIndex = false;
   /** Whether new blobs are indexed in the write that stores them (else they wait, pending). */
@@ -48,6 +51,9 @@ export class SqliteContext {
       guard,
       wal ? () => this.#wal.sync() : undefined,
     );
+    this.#sweeper = new OrphanSweeper(this, (job) => this.#writer.run(job, ESSENTIAL));
+    // Orphans left by a process that stopped before sweeping them (a CLI command, a crash).
+    if (this.pluck('SELECT EXISTS (SELECT 1 FROM blob_orphans)').get()) this.#sweeper.wake();
   }
 
   /** The prepared statement for `text`, prepared on first use. */
@@ -72,11 +78,16 @@ export class SqliteContext {
 
   /** Runs a write job in the next group commit (`essential`: it may use the storage reserve, writer.ts). */
   write<T>(job: WriteJob<T>, opts?: WriteOptions): Promise<T> {
-    return this.#writer.run(job, opts);
+    return this.#writer.run((tx) => {
+      const value = job(tx);
+      if (sweepOrphans(this, INLINE_SWEEP) === INLINE_SWEEP) this.#sweeper.wake();
+      return value;
+    }, opts);
   }
 
   /** Commits what is pending, waits until it is durable, and closes the connection. */
   async close(): Promise<void> {
+    await this.#sweeper.close();
     this.#writer.close();
     await this.#writer.settled();
     this.#statements.clear();

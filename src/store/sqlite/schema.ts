@@ -379,6 +379,31 @@ const V18 = `
 ALTER TABLE log_wire ADD COLUMN file_at INTEGER;
 `;
 
+/**
+ * V19: a blob that loses its last reference is recorded in `blob_orphans` instead of deleted in the
+ * same statement; orphans.ts deletes it, in the write that orphaned it when there are few and a batch at
+ * a time after it when there are many. Deleting a blob (its meta, pieces and search index row) cost
+ * about six times as much as deleting the message, all inside the one transaction of an `EXPUNGE` or a
+ * `MOVE` of a whole mailbox, during which no other session is served.
+ */
+const V19 = `
+CREATE TABLE blob_orphans (blob_id INTEGER PRIMARY KEY) STRICT;
+DROP TRIGGER messages_blob_gc;
+DROP TRIGGER queue_blob_gc;
+CREATE TRIGGER messages_blob_gc AFTER DELETE ON messages
+WHEN NOT EXISTS (SELECT 1 FROM messages WHERE blob_id = OLD.blob_id)
+ AND NOT EXISTS (SELECT 1 FROM queue WHERE blob_id = OLD.blob_id)
+BEGIN
+  INSERT OR IGNORE INTO blob_orphans (blob_id) VALUES (OLD.blob_id);
+END;
+CREATE TRIGGER queue_blob_gc AFTER DELETE ON queue
+WHEN NOT EXISTS (SELECT 1 FROM messages WHERE blob_id = OLD.blob_id)
+ AND NOT EXISTS (SELECT 1 FROM queue WHERE blob_id = OLD.blob_id)
+BEGIN
+  INSERT OR IGNORE INTO blob_orphans (blob_id) VALUES (OLD.blob_id);
+END;
+`;
+
 /** Migration i brings the schema from version i to i + 1. Append only. */
 export const MIGRATIONS: readonly string[] = [
   V1,
@@ -399,6 +424,7 @@ export const MIGRATIONS: readonly string[] = [
   V16,
   V17,
   V18,
+  V19,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -269,6 +269,76 @@ describe('SQLite store specifics', () => {
     }
   });
 
+  it('blobs left without a reference are deleted: a few in the same write, many in batches after it', async () => {
+    const { dir, remove } = await tempDir();
+    const file = path.join(dir, 'orphans.db');
+    const store = await openSqliteStore({ path: file });
+    const raw = openDatabase(file);
+    const blobCount = () => raw.prepare('SELECT count(*) FROM blobs').pluck().get() as number;
+    try {
+      const a = await store.accounts.create({ address: 'a@example.org', passwordHash: 'h' });
+      const inbox = (await store.mailboxes.get(a.id, 'INBOX'))!;
+      const infos = await store.messages.appendMany(
+        Array.from({ length: 2000 }, (_, i) => ({
+          mailboxId: inbox.id,
+          raw: Buffer.from(`Subject: ${i}\r\n\r\n`),
+          meta: null,
+        })),
+      );
+      assert.equal(blobCount(), 2000);
+      // A few: gone when the expunge resolves.
+      await store.messages.expunge(inbox.id, [1, 2, 3]);
+      assert.equal(blobCount(), 1997);
+      // Many: the expunge deletes a bounded number itself, the rest goes in later writes.
+      const rest = infos.slice(3).map((m) => m.uid);
+      await store.messages.expunge(inbox.id, rest);
+      const left = blobCount();
+      assert.ok(left > 0 && left < 1997, `${left} blobs left right after the expunge`);
+      await until(() => blobCount() === 0);
+      assert.equal(raw.prepare('SELECT count(*) FROM blob_orphans').pluck().get(), 0);
+      assert.equal(raw.prepare('SELECT count(*) FROM search_text').pluck().get(), 0);
+    } finally {
+      raw.close();
+      await store.close();
+      await remove();
+    }
+  });
+
+  it('an orphaned blob that a new message took back (same bytes) is not deleted; orphans left at close are swept at open', async () => {
+    const { dir, remove } = await tempDir();
+    const file = path.join(dir, 'orphans2.db');
+    let store = await openSqliteStore({ path: file });
+    const raw = openDatabase(file);
+    try {
+      const a = await store.accounts.create({ address: 'a@example.org', passwordHash: 'h' });
+      const inbox = (await store.mailboxes.get(a.id, 'INBOX'))!;
+      const kept = await store.messages.append({
+        mailboxId: inbox.id,
+        raw: Buffer.from('Subject: x\r\n\r\n'),
+        meta: null,
+      });
+      const gone = await store.messages.append({
+        mailboxId: inbox.id,
+        raw: Buffer.from('Subject: y\r\n\r\n'),
+        meta: null,
+      });
+      // As if a delivery had taken the blob back after its last message went: still referenced.
+      raw.prepare('INSERT INTO blob_orphans (blob_id) VALUES (?)').run(kept.blobId);
+      // As if a process had stopped before sweeping: unreferenced.
+      raw.prepare('DELETE FROM messages WHERE mailbox_id = ? AND uid = ?').run(inbox.id, gone.uid);
+      assert.equal(raw.prepare('SELECT count(*) FROM blob_orphans').pluck().get(), 2);
+      await store.close();
+      store = await openSqliteStore({ path: file });
+      await until(() => raw.prepare('SELECT count(*) FROM blob_orphans').pluck().get() === 0);
+      assert.deepEqual(await store.blobs.read(kept.blobId), Buffer.from('Subject: x\r\n\r\n'));
+      assert.equal(await store.blobs.get(gone.blobId), null);
+    } finally {
+      raw.close();
+      await store.close();
+      await remove();
+    }
+  });
+
   it('writes after close reject', async () => {
     const { dir, remove } = await tempDir();
     try {
