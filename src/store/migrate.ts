@@ -204,10 +204,16 @@ export class MigrateError extends Error {
   override name = 'MigrateError';
 }
 
+/**
+ * A blob some message or queue entry references: the others are orphans not yet swept
+ * (sqlite/orphans.ts), which the target would keep forever with no reference to count.
+ */
+const REFERENCED_BLOB = `(EXISTS (SELECT 1 FROM messages WHERE blob_id = b.id) OR EXISTS (SELECT 1 FROM queue WHERE blob_id = b.id))`;
+
 function sourceSelect(copy: TableCopy): string {
   if (copy.table === 'blobs') {
     return `SELECT b.id, b.hash, b.size, coalesce(m.meta, b.meta) AS meta, b.data FROM blobs b
-            LEFT JOIN blob_meta m ON m.blob_id = b.id WHERE b.id > ? ORDER BY b.id LIMIT ?`;
+            LEFT JOIN blob_meta m ON m.blob_id = b.id WHERE b.id > ? AND ${REFERENCED_BLOB} ORDER BY b.id LIMIT ?`;
   }
   return `SELECT ${copy.columns.join(', ')} FROM ${copy.table} ORDER BY ${copy.order} LIMIT ? OFFSET ?`;
 }
@@ -317,7 +323,12 @@ async function copyTable(db: Database.Database, client: pg.Client, copy: TableCo
 }
 
 function countSqlite(db: Database.Database): MigrateCounts {
-  const n = (table: string) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+  const n = (table: string) =>
+    (
+      db
+        .prepare(`SELECT count(*) AS n FROM ${table === 'blobs' ? `blobs b WHERE ${REFERENCED_BLOB}` : table}`)
+        .get() as { n: number }
+    ).n;
   return countsOf(n);
 }
 
