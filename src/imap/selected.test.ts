@@ -566,6 +566,34 @@ describe('snapshot cache', () => {
       await same(second);
       assert.equal(cache.get(inbox), second);
 
+      // Many changes (a COPY of a big mailbox into this one): read whole, with the same result.
+      const other = await store.mailboxes.create(account.id, 'Other');
+      await store.messages.appendMany(
+        Array.from({ length: 1500 }, (_, i) => ({ mailboxId: other.id, raw: raw(1000 + i), meta: {} })),
+      );
+      await store.messages.copy(
+        other.id,
+        Array.from({ length: 1500 }, (_, i) => i + 1),
+        inbox.id,
+      );
+      let changedReads = 0;
+      const watching = {
+        ...store,
+        messages: {
+          ...store.messages,
+          changedSince: (id: number, since: number) => {
+            changedReads++;
+            return store.messages.changedSince(id, since);
+          },
+        },
+      };
+      const third = await cache.load(watching, await row());
+      await same(third);
+      assert.equal(changedReads, 0, '1,500 changes on 18 messages: read as columns');
+      await store.messages.setFlags({ mailboxId: inbox.id, uids: [1], op: 'add', flags: ['\Answered'] });
+      await same(await cache.load(watching, await row()));
+      assert.equal(changedReads, 1, 'one change: applied');
+
       // Sessions selecting an uncached mailbox at once share one read and one snapshot.
       let reads = 0;
       const counting = {

@@ -454,7 +454,9 @@ export class SnapshotCache {
   }
 
   async #read(store: Store, row: Mailbox, cached: MailboxSnapshot | null): Promise<MailboxSnapshot> {
-    if (cached) {
+    // Many changes (a COPY or MOVE of a big mailbox into this one, a STORE 1:*) are read faster whole, as
+    // columns, than as one object per changed message (about 4× per message); a few are cheaper to apply.
+    if (cached && (await store.messages.countChangedSince(row.id, cached.asOf)) * 4 <= cached.count + 1000) {
       // Changed first, then expunged: a message removed between the two reads is then in the second.
       const changed = await store.messages.changedSince(row.id, cached.asOf);
       const gone = await store.messages.expungedSince(row.id, cached.asOf);

@@ -356,6 +356,8 @@ export interface MessageStore {
    * flags stamps it with a new modseq, and every removal is in `expungedSince`.
    */
   changedSince(mailboxId: number, sinceModseq: number): Promise<MessageInfo[]>;
+  /** How many messages `changedSince` would return (from the modseq index, without reading them). */
+  countChangedSince(mailboxId: number, sinceModseq: number): Promise<number>;
   get(mailboxId: number, uid: number): Promise<MessageInfo | null>;
   /**
    * Stores one message into an existing mailbox (IMAP APPEND). OverQuotaError when it does not fit

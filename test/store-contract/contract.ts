@@ -745,6 +745,9 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
         );
         const m1 = (await mailbox(a.id)).highestModseq;
         assert.deepEqual(await store.messages.changedSince(inbox.id, m1), []);
+        assert.equal(await store.messages.countChangedSince(inbox.id, m0), 2);
+        assert.equal(await store.messages.countChangedSince(inbox.id, 0), 3);
+        assert.equal(await store.messages.countChangedSince(inbox.id, m1), 0);
       });
 
       it('append stores a message into an existing mailbox', async () => {

@@ -581,6 +581,14 @@ export function pgMessages(ctx: PgContext, opts: { defaultQuotaBytes: number | n
       return rows.map(toMessage);
     },
 
+    async countChangedSince(mailboxId, sinceModseq) {
+      const rows = await ctx.rows<{ n: string }>(
+        'SELECT count(*) AS n FROM messages WHERE mailbox_id = $1 AND modseq > $2',
+        [mailboxId, sinceModseq],
+      );
+      return Number(rows[0].n);
+    },
+
     async get(mailboxId, uid) {
       const row = await ctx.one<MessageRow>(
         `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = $1 AND uid = $2`,

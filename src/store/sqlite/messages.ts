@@ -303,6 +303,12 @@ export function sqliteMessages(ctx: SqliteContext, opts: { defaultQuotaBytes: nu
       return (rows as MessageRow[]).map(toMessage);
     },
 
+    async countChangedSince(mailboxId, sinceModseq) {
+      return ctx
+        .pluck('SELECT count(*) FROM messages WHERE mailbox_id = ? AND modseq > ?')
+        .get(mailboxId, sinceModseq) as number;
+    },
+
     async get(mailboxId, uid) {
       const row = ctx
         .sql(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE mailbox_id = ? AND uid = ?`)
