@@ -77,6 +77,11 @@ export function putBlob(ctx: SqliteContext, blob: PreparedBlob): number {
  * dropped, duplicates merged): `1:*` of a big mailbox is one pair, not a list of every UID.
  */
 function uidRuns(uids: readonly number[]): string {
+  return JSON.stringify(runsOf(uids));
+}
+
+/** The runs of `uidRuns`, as pairs. */
+function runsOf(uids: readonly number[]): [number, number][] {
   const sorted = Uint32Array.from(uids.filter((u) => Number.isInteger(u) && u > 0 && u <= 0xffffffff)).sort();
   const runs: [number, number][] = [];
   for (const uid of sorted) {
@@ -84,7 +89,7 @@ function uidRuns(uids: readonly number[]): string {
     if (last && uid <= last[1] + 1) last[1] = uid;
     else runs.push([uid, uid]);
   }
-  return JSON.stringify(runs);
+  return runs;
 }
 
 /**
@@ -93,6 +98,16 @@ function uidRuns(uids: readonly number[]): string {
  * mailbox's size or the list's length.
  */
 const IN_RUNS = `json_each(@runs) r CROSS JOIN messages m ON m.mailbox_id = @mailbox AND m.uid BETWEEN r.value ->> 0 AND r.value ->> 1`;
+
+/** What a STORE makes of one (flags, keywords) pair, and the UIDs that had it and change. */
+interface FlagOutcome {
+  before: string[];
+  bits: number;
+  keywords: string;
+  after: string[];
+  same: boolean;
+  uids: number[];
+}
 
 /**
  * Deletes messages of one mailbox, records them as expunged with one new modseq and publishes
@@ -156,13 +171,6 @@ export function refuseOverQuota(ctx: SqliteContext, defaultQuotaBytes: number | 
 }
 
 export function sqliteMessages(ctx: SqliteContext, opts: { defaultQuotaBytes: number | null }): MessageStore {
-  const rowsIn = (mailboxId: number, uids: readonly number[]) =>
-    ctx
-      .sql(
-        `SELECT m.mailbox_id, m.uid, m.blob_id, m.size, m.flags, m.keywords, m.internaldate, m.modseq FROM ${IN_RUNS}`,
-      )
-      .all({ mailbox: mailboxId, runs: uidRuns(uids) }) as MessageRow[];
-
   /**
    * Copies messages (same blob, flags, date) into another mailbox inside a write job: [source, new]
    * UIDs. The copies must fit the target account's quota unless they stay in the source's account and
@@ -241,29 +249,68 @@ export function sqliteMessages(ctx: SqliteContext, opts: { defaultQuotaBytes: nu
   function storeFlags(input: SetFlagsInput): Promise<StoreFlagsResult> {
     const change = splitFlags(input.flags);
     const since = input.unchangedSince;
+    const mailboxId = input.mailboxId;
+    const where = { mailbox: mailboxId, runs: uidRuns(input.uids) };
+    // What the operation makes of each distinct (flags, keywords) pair, worked out once per pair: a
+    // STORE on a big mailbox meets few of them. The flag lists are shared by the results that have them.
+    const outcomes = new Map<string, FlagOutcome>();
+    const outcomeOf = (bits: number, keywords: string): FlagOutcome => {
+      const key = `${bits} ${keywords}`;
+      let o = outcomes.get(key);
+      if (!o) {
+        const before = keywordList(keywords);
+        const next = applyFlags({ bits, keywords: before }, input.op, change);
+        const nextKeywords = next.keywords.join(' ');
+        o = {
+          before: joinFlags(bits, before),
+          bits: next.bits,
+          keywords: nextKeywords,
+          after: joinFlags(next.bits, next.keywords),
+          same: next.bits === bits && nextKeywords === keywords,
+          uids: [],
+        };
+        outcomes.set(key, o);
+      }
+      return o;
+    };
     return ctx.write((tx) => {
       const result: StoreFlagsResult = { changed: [], unchanged: [], modified: [] };
+      const rows = ctx
+        .sql(`SELECT m.uid, m.blob_id, m.size, m.flags, m.keywords, m.internaldate, m.modseq FROM ${IN_RUNS} -- raw`)
+        .raw(true)
+        .all(where) as [number, number, number, number, string, number, number][];
+      const info = (r: (typeof rows)[number], flags: string[], modseq: number): MessageInfo => ({
+        mailboxId,
+        uid: r[0],
+        blobId: r[1],
+        size: r[2],
+        flags,
+        internalDate: new Date(r[5]),
+        modseq,
+      });
       let modseq = 0;
-      const update = ctx.sql(
-        'UPDATE messages SET flags = ?, keywords = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?',
-      );
-      for (const row of rowsIn(input.mailboxId, input.uids)) {
+      for (const r of rows) {
+        const o = outcomeOf(r[3], r[4]);
         // RFC 7162 §3.1.3: a message changed after UNCHANGEDSINCE is not touched (0 always fails).
-        if (since !== undefined && row.modseq > since) {
-          result.modified.push(toMessage(row));
-          continue;
+        if (since !== undefined && r[6] > since) result.modified.push(info(r, o.before, r[6]));
+        else if (o.same) result.unchanged.push(info(r, o.before, r[6]));
+        else {
+          if (modseq === 0) modseq = bumpModseq(ctx, mailboxId); // RFC 7162 §3.1: one per operation
+          o.uids.push(r[0]);
+          result.changed.push(info(r, o.after, modseq));
+          tx.publish({ kind: 'flags', mailboxId, uid: r[0], flags: o.after, modseq });
         }
-        const next = applyFlags({ bits: row.flags, keywords: keywordList(row.keywords) }, input.op, change);
-        const keywords = next.keywords.join(' ');
-        if (next.bits === row.flags && keywords === row.keywords) {
-          result.unchanged.push(toMessage(row));
-          continue;
+      }
+      // One UPDATE per run of UIDs that end with the same flags: one for `STORE 1:* +FLAGS (\Seen)`
+      // on a mailbox where no message had it.
+      const update = ctx.sql(
+        `UPDATE messages SET flags = @bits, keywords = @keywords, modseq = @modseq
+         WHERE mailbox_id = @mailbox AND uid BETWEEN @first AND @last`,
+      );
+      for (const o of outcomes.values()) {
+        for (const [first, last] of runsOf(o.uids)) {
+          update.run({ bits: o.bits, keywords: o.keywords, modseq, mailbox: mailboxId, first, last });
         }
-        if (modseq === 0) modseq = bumpModseq(ctx, input.mailboxId); // RFC 7162 §3.1: one per operation
-        update.run(next.bits, keywords, modseq, input.mailboxId, row.uid);
-        const info = toMessage({ ...row, flags: next.bits, keywords, modseq });
-        result.changed.push(info);
-        tx.publish({ kind: 'flags', mailboxId: input.mailboxId, uid: row.uid, flags: info.flags, modseq });
       }
       return result;
     }, ESSENTIAL);
