@@ -841,6 +841,45 @@ export function runStoreContract(name: string, open: () => Promise<StoreHarness>
         assert.deepEqual(await store.messages.expungedSince(inbox.id, 0), [1, 2, 3, 4, 8, 13, 15, 17]);
       });
 
+      it('storeFlags over mixed flags, gaps and repeats changes each message as the operation says, no other', async () => {
+        const a = await account();
+        const inbox = await mailbox(a.id);
+        for (let i = 0; i < 40; i++) await deliver(a.id);
+        await store.messages.expunge(inbox.id, [7, 8, 20]);
+        let seed = 7;
+        const random = (n: number) => {
+          seed = (seed * 1103515245 + 12345) % 2147483648;
+          return seed % n;
+        };
+        const choices = ['\\Seen', '\\Flagged', '\\Deleted', '$Work', 'Later'];
+        const model = new Map((await store.messages.list(inbox.id)).map((m) => [m.uid, new Set(m.flags)]));
+        for (let round = 0; round < 12; round++) {
+          const flags = choices.filter(() => random(2) === 0);
+          const op = (['add', 'remove', 'replace'] as const)[random(3)];
+          const uids = Array.from({ length: 1 + random(45) }, () => 1 + random(42));
+          const result = await store.messages.storeFlags({ mailboxId: inbox.id, uids, op, flags });
+          for (const uid of new Set(uids)) {
+            const have = model.get(uid);
+            if (!have) continue;
+            const next = op === 'replace' ? new Set(flags) : new Set(have);
+            for (const f of op === 'replace' ? [] : flags) {
+              if (op === 'add') next.add(f);
+              else next.delete(f);
+            }
+            model.set(uid, next);
+          }
+          const now = await store.messages.list(inbox.id);
+          assert.deepEqual(
+            now.map((m) => [m.uid, [...m.flags].sort()]),
+            [...model].map(([uid, f]) => [uid, [...f].sort()]),
+            `round ${round}: ${op} ${flags.join(' ')} on ${uids.join(',')}`,
+          );
+          const changed = new Set(result.changed.map((m) => m.uid));
+          for (const m of result.changed) assert.deepEqual([...m.flags].sort(), [...model.get(m.uid)!].sort());
+          for (const m of now) if (changed.has(m.uid)) assert.equal(m.modseq, result.changed[0].modseq);
+        }
+      });
+
       it('appendMany stores several messages atomically, in order', async () => {
         const a = await account();
         const drafts = await mailbox(a.id, 'Drafts');
