@@ -315,7 +315,14 @@ describe('outbound worker end to end', () => {
     resolve6: async () => assert.fail('no DNS in this test'),
   };
 
-  function worker(opts: { now?: () => Date; failures?: { entry: QueueEntry; failed: FailedRecipient[] }[] } = {}) {
+  function worker(
+    opts: {
+      now?: () => Date;
+      failures?: { entry: QueueEntry; failed: FailedRecipient[] }[];
+      /** The bounce handler throws (as when the DSN cannot be stored on a full disk). */
+      bounceFails?: () => boolean;
+    } = {},
+  ) {
     return new OutboundWorker({
       store: sender,
       hostname: 'mx.a.test',
@@ -327,6 +334,7 @@ describe('outbound worker end to end', () => {
       client: { connectionTimeoutMs: 5_000, greetingTimeoutMs: 5_000, socketTimeoutMs: 10_000 },
       now: opts.now,
       onPermanentFailure: (entry, failed) => {
+        if (opts.bounceFails?.()) throw new Error('the disk holding the mail store is full');
         opts.failures?.push({ entry, failed });
       },
     });
@@ -374,6 +382,30 @@ describe('outbound worker end to end', () => {
 
     assert.equal(await sender.queue.get(id), null, 'nothing pending: the entry is gone');
     assert.equal(await w.runOnce(), 0);
+  });
+
+  test('a bounce that cannot be stored keeps the failed recipient queued until it can (RFC 5321 §6.1)', async () => {
+    const failures: { entry: QueueEntry; failed: FailedRecipient[] }[] = [];
+    const id = await enqueue('unbounced', ['nobody@b.test']);
+    let full = true;
+    let clock = Date.now();
+    const w = worker({ failures, bounceFails: () => full, now: () => new Date(clock) });
+    assert.equal(await w.runOnce(), 1);
+    const kept = await sender.queue.get(id);
+    assert.ok(kept, 'the entry stays: its sender has not been told');
+    assert.equal(kept.recipients[0].state, 'pending');
+    assert.match(kept.recipients[0].lastError ?? '', /^550 5\.1\.1 .*bounce to the sender could not be stored/);
+    assert.ok(kept.nextAttemptAt.getTime() > clock, 'tried again later, not at once');
+    assert.equal(failures.length, 0);
+    full = false;
+    clock = kept.nextAttemptAt.getTime() + 1;
+    assert.equal(await w.runOnce(), 1);
+    assert.equal(failures.length, 1, 'the bounce goes out once the store takes it');
+    assert.deepEqual(
+      failures[0].failed.map((f) => f.address),
+      ['nobody@b.test'],
+    );
+    assert.equal(await sender.queue.get(id), null);
   });
 
   test('temporary failures stay pending with a later attempt; expiry fails them', async () => {

@@ -28,7 +28,9 @@
  * - At most `concurrencyPerDestination` sessions are open to one host:port at a time, and messages to
  *   the same host share them one after the other (connection reuse, pool.ts).
  * - MX-routed hosts go through the MTA-STS decision (mta-sts.ts) before any connection.
- * - DSNs are not built here. Recipients that failed for good are handed to `onPermanentFailure`,
+ * - DSNs are not built here. Recipients that failed for good are handed to `onPermanentFailure`; when
+ *   it fails (the bounce could not be stored), they stay pending and are tried again later, bounce and
+ *   all, so that no failure goes untold.
  *   delivered recipients with NOTIFY=SUCCESS whose peer lacked DSN to `onRelayed` (RFC 3461 §6.2.3.2),
  *   both before the attempt is recorded, so a crash in between can repeat a DSN but never lose one
  *   (the entry and its blob may be gone once it is recorded).
@@ -42,7 +44,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from '../../log.js';
 import type { QueueEntry, QueueLease, Store } from '../../store/types.js';
-import { type BackoffOptions, DEFAULT_LIFETIME_MS, nextAttempt } from './backoff.js';
+import { type BackoffOptions, DEFAULT_LIFETIME_MS, nextAttempt, retryDelay } from './backoff.js';
 import type { ClientOptions, RecipientResult, Transaction } from './client.js';
 import { MtaSts, type MtaStsSetting, type PolicyFetcher } from './mta-sts.js';
 import { SessionPool } from './pool.js';
@@ -351,7 +353,7 @@ export class OutboundWorker {
     const now = this.#now();
     let nextAttemptAt = now;
     const stillPending = results.filter((r) => r.state === 'pending');
-    const lastError = stillPending.find((r) => r.error)?.error ?? null;
+    let lastError = stillPending.find((r) => r.error)?.error ?? null;
     if (stillPending.length > 0) {
       const next = nextAttempt(entry, now, this.#opts.backoff);
       if (next.expired) {
@@ -371,8 +373,22 @@ export class OutboundWorker {
     const failed = results
       .filter((r) => r.state === 'failed')
       .map((r) => ({ address: r.address, error: r.error ?? '', ...(r.remoteMta ? { remoteMta: r.remoteMta } : {}) }));
-    if (failed.length > 0 && this.#opts.onPermanentFailure) {
-      await this.#notify('permanent failure', entry, () => this.#opts.onPermanentFailure?.(entry, failed, message));
+    if (
+      failed.length > 0 &&
+      this.#opts.onPermanentFailure &&
+      !(await this.#notify('permanent failure', entry, () => this.#opts.onPermanentFailure?.(entry, failed, message)))
+    ) {
+      // The bounce could not be stored (a full disk): RFC 5321 §6.1 says the sender must be told, so
+      // the recipients stay queued and are tried again later, the bounce with them (Postfix defers on
+      // a bounce service failure the same way); recording them as failed would drop the entry untold.
+      const error = ' (the bounce to the sender could not be stored; tried again later)';
+      results = results.map((r) =>
+        r.state === 'failed' ? { ...r, state: 'pending', error: `${r.error ?? ''}${error}` } : r,
+      );
+      const retryAt = now.getTime() + retryDelay(entry.attempts + 1, this.#opts.backoff?.scheduleMs);
+      nextAttemptAt = new Date(stillPending.length > 0 ? Math.min(nextAttemptAt.getTime(), retryAt) : retryAt);
+      if (nextAttemptAt.getTime() <= now.getTime()) nextAttemptAt = new Date(retryAt);
+      lastError ??= results.find((r) => r.state === 'pending')?.error ?? null;
     }
     const notifyOf = new Map(entry.recipients.map((r) => [r.address, r.notify]));
     const relayed = results
