@@ -63,7 +63,12 @@ describe('a full disk (data_dir and log on a filled tmpfs)', { skip }, () => {
       });
   const alive = () => assert.equal(exited, null, `the server exited: ${JSON.stringify(exited)}; stderr: ${stderr}`);
 
-  before(async () => {
+  /** Starts the server; resolves with its "postbode started" line, or its exit when it stops at start. */
+  async function start(): Promise<
+    { started: Record<string, unknown> } | { exit: { code: number | null }; stderr: string }
+  > {
+    stderr = '';
+    exited = null;
     const args = [BIN, 'serve', '--data-dir', dataDir, '--hostname', 'mx.example.test', '--domain', 'example.test'];
     for (const name of [...LISTENERS, 'managesieve', 'http']) {
       args.push('--listen', LISTENERS.includes(name) ? `${name}=127.0.0.1:0` : `${name}=off`);
@@ -80,18 +85,30 @@ describe('a full disk (data_dir and log on a filled tmpfs)', { skip }, () => {
     child.once('exit', (code, signal) => {
       exited = { code, signal };
     });
-    const started = await eventually(
-      'the "postbode started" log line',
+    const seen = logLines().length;
+    const outcome = await eventually(
+      'the "postbode started" log line, or an exit',
       async () => {
-        if (exited) throw new Error(`the server exited at start: ${stderr}`);
-        return logLines().find((l) => l.msg === 'postbode started');
+        if (exited) return { exit: exited, stderr };
+        const started = logLines()
+          .slice(seen)
+          .find((l) => l.msg === 'postbode started');
+        return started ? { started } : undefined;
       },
       15_000,
     );
-    for (const item of started.listeners as string[]) {
-      const [name, addr] = item.split('=');
-      ports[name] = Number(addr.slice(addr.lastIndexOf(':') + 1));
+    if ('started' in outcome && outcome.started) {
+      for (const item of outcome.started.listeners as string[]) {
+        const [name, addr] = item.split('=');
+        ports[name] = Number(addr.slice(addr.lastIndexOf(':') + 1));
+      }
     }
+    return outcome;
+  }
+
+  before(async () => {
+    const outcome = await start();
+    assert.ok('started' in outcome, `the server exited at start: ${stderr}`);
     assert.equal(cli('user', 'add', USER, '--password', PASS).code, 0);
     assert.ok(fs.statSync(path.join(dataDir, 'reserve')).size === 8388608, 'the reserve exists');
   });
@@ -215,6 +232,54 @@ describe('a full disk (data_dir and log on a filled tmpfs)', { skip }, () => {
     await new Promise((resolve) => (exited ? resolve(null) : child.once('exit', resolve)));
     assert.deepEqual(exited, { code: 0, signal: null });
     assert.ok(logLines().some((l) => l.msg === 'postbode stopped'));
+  });
+
+  it('starts on a full disk: the reserve makes room to open the store, read and delete; without it, a clear error', {
+    timeout: 60_000,
+  }, async () => {
+    // After the test above: stopped cleanly, the reserve re-created, two messages left.
+    assert.ok(fs.existsSync(path.join(dataDir, 'reserve')));
+    fill(filler);
+    const outcome = await start();
+    assert.ok('started' in outcome, `the server did not start on a full disk: ${stderr}`);
+    assert.ok(logLines().some((l) => /full at start: the storage reserve was released/.test(String(l.msg))));
+    const imap = await ImapClient.connect(ports.imap);
+    await imap.ok(`LOGIN ${USER} ${PASS}`);
+    const selected = await imap.ok('SELECT INBOX');
+    assert.ok(
+      selected.untagged.some((l) => /^\* \d+ EXISTS$/.test(l)),
+      JSON.stringify(selected.untagged),
+    );
+    await imap.ok('FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])');
+    await imap.ok('STORE 1 +FLAGS.SILENT (\\Deleted)');
+    assert.ok((await imap.ok('EXPUNGE')).untagged.includes('* 1 EXPUNGE'));
+    await imap.ok('LOGOUT');
+    imap.close();
+    const smtp = await LineClient.connect(ports.smtp);
+    assert.match(await smtp.reply(), /^220 /);
+    assert.match(await smtp.cmd('EHLO client.test'), /^250/);
+    assert.match(await smtp.cmd('MAIL FROM:<bob@remote.test>'), /^452 4\.3\.1 /);
+    smtp.close();
+    alive();
+    // Stopped on the full disk with the reserve spent (a clean stop removes SQLite's -wal and -shm
+    // files), and the freed room filled too: nothing left to open the store with. The server says so
+    // and what to do, instead of "disk I/O error".
+    child.kill('SIGTERM');
+    await new Promise((resolve) => (exited ? resolve(null) : child.once('exit', resolve)));
+    assert.ok(!fs.existsSync(path.join(dataDir, 'reserve')));
+    fill(`${filler}2`);
+    const refused = await start();
+    assert.ok('exit' in refused, 'the server cannot start without any room');
+    assert.equal(refused.exit.code, 1);
+    assert.match(
+      refused.stderr,
+      /the disk holding .* is full, so the mail store cannot even be opened .*free some space on it/,
+    );
+    fs.rmSync(filler);
+    fs.rmSync(`${filler}2`);
+    const back = await start();
+    assert.ok('started' in back, `the server did not start after space was freed: ${stderr}`);
+    alive();
   });
 });
 

@@ -27,7 +27,7 @@ import { compile, SUPPORTED_EXTENSIONS } from '../sieve/index.js';
 import { smtpHandler } from '../smtp/index.js';
 import { SearchIndexer } from '../store/indexer.js';
 import { describeLocation, openStore, storeLocation } from '../store/open.js';
-import { SpaceReserve } from '../store/space.js';
+import { isOutOfSpaceError, SpaceReserve } from '../store/space.js';
 import type { Store } from '../store/types.js';
 import { TraceBus } from '../trace/bus.js';
 import { PRODUCT, VERSION } from '../version.js';
@@ -247,17 +247,36 @@ async function openStorage(
   cleanups: Cleanups,
 ): Promise<{ store: Store; disk: DiskMonitor; reserve: SpaceReserve }> {
   const reserve = new SpaceReserve({ dataDir, bytes: config.store.reserve });
-  const store = await openStore({
-    url: config.store.url,
-    dataDir,
-    reserve,
-    defaultQuotaBytes: config.store.default_quota,
-    // Several nodes (PostgreSQL): this one is listed with heartbeats while it runs.
-    node: nodeName(config),
-    poolSize: config.store.pool_size,
-    registerNode: true,
-    onError: (error) => log.warn({ err: error }, 'store connection problem (retrying)'),
-  });
+  // A full disk at start (after a crash or a reboot while it was full): the reserve makes room for
+  // opening the store (SQLite's -shm and -wal files, the recovery of the log) and for deleting, as it
+  // would have while running; ordinary writes wait until there is room again.
+  if (reserve.present && reserve.outOfSpace() && reserve.release()) {
+    log.warn(
+      { dataDir },
+      'the disk holding the mail store is full at start: the storage reserve was released so that users can read and delete mail; new mail is refused with a temporary error until space is freed',
+    );
+  }
+  let store: Store;
+  try {
+    store = await openStore({
+      url: config.store.url,
+      dataDir,
+      reserve,
+      defaultQuotaBytes: config.store.default_quota,
+      // Several nodes (PostgreSQL): this one is listed with heartbeats while it runs.
+      node: nodeName(config),
+      poolSize: config.store.pool_size,
+      registerNode: true,
+      onError: (error) => log.warn({ err: error }, 'store connection problem (retrying)'),
+    });
+  } catch (err) {
+    if (isOutOfSpaceError(err, reserve)) {
+      throw new Error(
+        `the disk holding ${dataDir} is full, so the mail store cannot even be opened (${String((err as Error).message)}); free some space on it, then start again`,
+      );
+    }
+    throw err;
+  }
   cleanups.add(() => store.close());
   const index = await store.searchIndex.status();
   if (!index.available) {
@@ -285,7 +304,8 @@ async function openStorage(
   });
   await disk.start();
   cleanups.add(async () => disk.stop());
-  for (const domain of config.domains) await store.domains.add(domain);
+  // Only the domains not there yet are written: a restart on a full disk writes nothing here.
+  for (const domain of config.domains) if (!(await store.domains.has(domain))) await store.domains.add(domain);
   return { store, disk, reserve };
 }
 

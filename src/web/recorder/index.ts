@@ -122,8 +122,14 @@ export class SessionRecorder {
 
   /** Ends sessions a previous run left open, applies retention and starts listening to the bus. */
   async start(): Promise<void> {
-    await this.#opts.store.sessionLog.finishOpen(Date.now(), 'server stopped');
-    await this.#retention.prune();
+    try {
+      await this.#opts.store.sessionLog.finishOpen(Date.now(), 'server stopped');
+      await this.#retention.prune();
+    } catch (err) {
+      // A full disk at start must not keep the mail server down for the lab's history: the sessions left
+      // open stay so until the next start, and the history is pruned at the next batch.
+      this.#opts.log.warn({ err }, 'lab history: could not close the sessions left open at the last stop');
+    }
     this.#unsubscribe = this.#opts.bus.subscribe(this.#onEvent);
     if (this.#opts.captureBytes > 0) this.#unwire = this.#opts.bus.subscribeWire(this.#onWire);
     if (this.#opts.keylog) this.#unkeylog = this.#opts.keylog.onAttach((sid) => this.#markKeyLogged(sid));
