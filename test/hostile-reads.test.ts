@@ -170,6 +170,43 @@ describe('hostile readers: large messages are read in pieces', () => {
     assert.equal(downloaded.length, big.length);
     assert.ok(downloaded.equals(big), 'the raw download differs from the stored message');
   });
+
+  it('SEARCH BODY that must read every message holds a bounded number of bytes, not the mailbox', async () => {
+    // 40 text messages of 2 MB, each with the word at its end: the index cannot rule any out, so every
+    // one is read and compared. Three searches at once held ~3 × 80 MB of bytes (and their decoded
+    // text) when a search kept every message it had read until its end.
+    const c = await ImapClient.connect(pb.ports.imap);
+    await c.login('pim@example.test', 'sdf12345');
+    await c.ok('CREATE Texts');
+    const line = `${'lorem ipsum dolor sit amet '.repeat(3)}\r\n`;
+    for (let i = 0; i < 40; i++) {
+      const body = `From: a@remote.example\r\nSubject: text ${i}\r\n\r\n${line.repeat(Math.ceil((2 * MiB) / line.length))}needle${i}\r\n`;
+      await c.append('Texts', body, '', 60_000);
+    }
+    await c.ok('SELECT Texts');
+    await settled(pid);
+    resetPeak(pid);
+    const start = memory(pid).rss;
+    const searchers = await Promise.all(
+      Array.from({ length: 3 }, async () => {
+        const s = await ImapClient.connect(pb.ports.imap);
+        await s.login('pim@example.test', 'sdf12345');
+        await s.ok('EXAMINE Texts');
+        return s;
+      }),
+    );
+    const results = await Promise.all(searchers.map((s) => s.ok('SEARCH BODY "ipsum dolor"', 120_000)));
+    const grown = memory(pid).peak - start;
+    for (const r of results) {
+      const hits = r.untagged.find((l) => l.startsWith('* SEARCH'))?.split(' ').length ?? 0;
+      assert.equal(hits - 2, 40, 'every message matches');
+    }
+    const one = await c.ok('SEARCH BODY needle17');
+    assert.ok(one.untagged.includes('* SEARCH 18'), JSON.stringify(one.untagged));
+    for (const s of searchers) s.close();
+    c.close();
+    assert.ok(grown < 200, `peak RSS grew by ${Math.round(grown)} MiB for three searches of an 80 MB mailbox (460 before the bound)`);
+  });
 });
 
 /**

@@ -468,6 +468,16 @@ function headerFolded(h: HeaderView): string {
 /** Bytes read to find a message's header without its digest; longer headers are read whole. */
 const HEADER_PROBE = 16 * 1024;
 
+/**
+ * Bytes of whole messages one search holds at a time (at least one message): chunks of CHUNK messages
+ * of up to 25 MiB each would be gigabytes, and six searches at once on a 300 MB mailbox took 1.8 GB
+ * before this bound (and before decided messages were let go chunk by chunk).
+ */
+const FULL_CHUNK_BYTES = 8 * 1024 * 1024;
+
+/** What stands in `loaded` for a message already decided: its data is let go. */
+const DECIDED: Loaded = Object.freeze({});
+
 /** The header bytes of a message (without needing its stored meta), or null when it is gone. */
 async function readHeader(store: Store, m: SelectedMessage): Promise<Buffer | null> {
   if (m.blobId === 0) return null;
@@ -535,9 +545,21 @@ export async function runSearch(scope: SearchScope, root: Matcher): Promise<numb
     if ((root.needs & (1 << stage)) === 0) continue;
     const nextPending: number[] = [];
     const nextLoaded: Loaded[] = [];
-    for (let from = 0; from < pending.length; from += CHUNK) {
-      const idx = pending.slice(from, from + CHUNK);
-      const ls = loaded.slice(from, from + CHUNK);
+    for (let from = 0; from < pending.length; ) {
+      // Whole messages are loaded FULL_CHUNK_BYTES at a time (at least one), the rest CHUNK at a time.
+      let to = from + 1;
+      if (stage === FULL) {
+        let bytes = sel.message(pending[from]).size;
+        while (to < pending.length && to - from < CHUNK) {
+          bytes += sel.message(pending[to]).size;
+          if (bytes > FULL_CHUNK_BYTES) break;
+          to++;
+        }
+      } else {
+        to = Math.min(from + CHUNK, pending.length);
+      }
+      const idx = pending.slice(from, to);
+      const ls = loaded.slice(from, to);
       await loadStage(scope, idx, ls, stage, pacer);
       idx.forEach((i, k) => {
         const r = root.test(sel.message(i), i + 1, ls[k]);
@@ -546,7 +568,10 @@ export async function runSearch(scope: SearchScope, root: Matcher): Promise<numb
           nextPending.push(i);
           nextLoaded.push(ls[k]);
         }
+        // A decided message's bytes are let go at once, not at the end of the stage.
+        if (r !== undefined) loaded[from + k] = DECIDED;
       });
+      from = to;
       await pacer.pause();
     }
     pending = nextPending;
