@@ -205,7 +205,10 @@ describe('hostile readers: large messages are read in pieces', () => {
     assert.ok(one.untagged.includes('* SEARCH 18'), JSON.stringify(one.untagged));
     for (const s of searchers) s.close();
     c.close();
-    assert.ok(grown < 200, `peak RSS grew by ${Math.round(grown)} MiB for three searches of an 80 MB mailbox (460 before the bound)`);
+    assert.ok(
+      grown < 200,
+      `peak RSS grew by ${Math.round(grown)} MiB for three searches of an 80 MB mailbox (460 before the bound)`,
+    );
   });
 });
 

@@ -590,7 +590,7 @@ describe('snapshot cache', () => {
       const third = await cache.load(watching, await row());
       await same(third);
       assert.equal(changedReads, 0, '1,500 changes on 18 messages: read as columns');
-      await store.messages.setFlags({ mailboxId: inbox.id, uids: [1], op: 'add', flags: ['\Answered'] });
+      await store.messages.setFlags({ mailboxId: inbox.id, uids: [1], op: 'add', flags: ['\\Answered'] });
       await same(await cache.load(watching, await row()));
       assert.equal(changedReads, 1, 'one change: applied');
 
