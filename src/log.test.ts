@@ -34,6 +34,24 @@ describe('LogSink', () => {
     }
   });
 
+  it('starts on a new line when the file it appends to ends half-way through a line (a full disk before)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'postbode-log-'));
+    try {
+      const file = path.join(dir, 'log');
+      fs.writeFileSync(file, '{"level":30,"msg":"whole"}\n{"level":30,"helo":"v');
+      const fd = fs.openSync(file, 'a'); // write-only, as a shell's >> opens it
+      const sink = new LogSink(fd);
+      pino({ base: undefined }, sink).info('next');
+      await flushed(sink);
+      fs.closeSync(fd);
+      const lines = fs.readFileSync(file, 'utf8').split('\n');
+      assert.equal(lines[1], '{"level":30,"helo":"v');
+      assert.equal((JSON.parse(lines[2]) as { msg: string }).msg, 'next');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('writes a burst of lines in one write, once the first has waited, without a flush', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'postbode-log-'));
     const write = fs.write;

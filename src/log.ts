@@ -71,6 +71,7 @@ export class LogSink {
     this.#maxBuffer = opts.maxBuffer ?? 4 * 1024 * 1024;
     this.#retryMs = opts.retryMs ?? 1000;
     this.onRecovered = opts.onRecovered;
+    this.#midLine = endsMidLine(fd);
   }
 
   get stats(): LogStats {
@@ -124,7 +125,9 @@ export class LogSink {
     let buf = this.#take();
     for (let tries = 0; buf.length > 0 && tries < 100; tries++) {
       try {
-        buf = buf.subarray(fs.writeSync(this.#fd, buf));
+        const written = fs.writeSync(this.#fd, buf);
+        if (written > 0) this.#midLine = buf[written - 1] !== NEWLINE;
+        buf = buf.subarray(written);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return;
       }
@@ -218,6 +221,27 @@ export class LogSink {
       fn();
     }, ms);
     this.#retry.unref();
+  }
+}
+
+/**
+ * Whether the regular file behind `fd` ends inside a line: an earlier process was stopped while the
+ * disk was full, half-way through a line. The first line written then starts on a line of its own
+ * instead of being glued to the broken one. Pipes, terminals and unreadable files: false.
+ */
+function endsMidLine(fd: number): boolean {
+  let reader: number | null = null;
+  try {
+    const size = fs.fstatSync(fd);
+    if (!size.isFile() || size.size === 0) return false;
+    // The descriptor may be write-only (a shell's `>`); Linux opens the same file again for reading.
+    reader = fs.openSync(`/proc/self/fd/${fd}`, 'r');
+    const last = Buffer.alloc(1);
+    return fs.readSync(reader, last, 0, 1, size.size - 1) === 1 && last[0] !== NEWLINE;
+  } catch {
+    return false;
+  } finally {
+    if (reader !== null) fs.closeSync(reader);
   }
 }
 
