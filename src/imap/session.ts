@@ -403,7 +403,16 @@ export class ImapSession {
     if (err instanceof StoreFullError) {
       // RFC 5530 §3 [LIMIT]: a server-wide limit (the disk), not the user's quota ([OVERQUOTA]).
       this.log.warn({ sid: this.conn.id, command: name }, 'imap: the store is full');
-      this.no(tag, 'The server is out of storage space; try again later (deleting messages works)', 'LIMIT');
+      // Deleting uses the storage reserve, so it is offered as the way out, unless it was the deletion
+      // that failed (the reserve is spent too): then only freeing space on the server helps.
+      const deleting = /^(UID )?(EXPUNGE|MOVE|STORE|DELETE|CLOSE|UNSELECT)$/.test(name.toUpperCase());
+      this.no(
+        tag,
+        deleting
+          ? 'The server is out of storage space, even for deletions; try again once the administrator has freed space'
+          : 'The server is out of storage space; try again later (deleting messages works)',
+        'LIMIT',
+      );
       return;
     }
     this.log.error({ err, sid: this.conn.id, command: name }, 'imap command failed');
