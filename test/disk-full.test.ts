@@ -151,6 +151,15 @@ describe('a full disk (data_dir and log on a filled tmpfs)', { skip }, () => {
     assert.match(blocked, /^disk: \d+ bytes free of 48 MiB \(0 %\); storage reserve 8\.0 MiB$/m, blocked);
     assert.match(blocked, /WARNING: \d+ bytes \(0 %\) free on the disk holding /, blocked);
 
+    // The disk is full, the reserve still there: MAIL is refused before the client sends a message
+    // (Postfix refuses MAIL on too little free space too), and nothing is spent for it.
+    const full = await LineClient.connect(ports.smtp);
+    assert.match(await full.reply(), /^220 /);
+    assert.match(await full.cmd('EHLO client.test'), /^250/);
+    assert.match(await full.cmd('MAIL FROM:<bob@remote.test>'), /^452 4\.3\.1 Insufficient system storage/);
+    full.close();
+    assert.ok(fs.existsSync(path.join(dataDir, 'reserve')), 'the reserve is kept for deleting');
+
     // POP3 first, the first write on the full disk: DELE, and QUIT deletes (the UPDATE state).
     const pop = await LineClient.connect(ports.pop3);
     assert.match(await pop.line(), /^\+OK/);

@@ -109,7 +109,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       ...services,
       tls,
       log,
-      storageFull: () => storage.reserve.holding,
+      // The reserve spent, or the disk full to its last MiB (the spool of a message being received is on
+      // it too): refuse at MAIL rather than after the client has sent the whole message.
+      storageFull: () => storage.reserve.holding || storage.reserve.outOfSpace(),
     });
     const { listeners, problems } = await startMailListeners(config, netServer, handlers);
 
