@@ -71,7 +71,10 @@ describe('postbode reindex', () => {
     assert.match(first.stdout, /^indexed \d+ messages in [\d.]+ s; 12 in the index, 0 left$/m);
     const all = pb.cli(['reindex', '--all', '--batch', '5']);
     assert.equal(all.code, 0, all.stderr);
-    assert.match(all.stdout, /^12 messages indexed, 12 to index$/m);
+    // All 12 marked again; the server's indexer may take some between the mark and the count (the
+    // window is the CLI's commit and fsync, long on a loaded machine).
+    const again = /^12 messages indexed, (\d+) to index$/m.exec(all.stdout);
+    assert.ok(again && Number(again[1]) <= 12, all.stdout);
     assert.match(all.stdout, /^indexed \d+ messages in [\d.]+ s; 12 in the index, 0 left$/m);
     assert.deepEqual(await searches(), expected);
   });
