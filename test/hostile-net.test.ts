@@ -224,6 +224,38 @@ describe('hostile clients: output backpressure and COMPRESS', () => {
     // Now what remains is the transient garbage of building and tracing 3.2 million FETCH lines.
     assert.ok(peak - before.rss < 500, `peak RSS grew by ${Math.round(peak - before.rss)} MiB`);
   });
+  it('IMAP: pipelined FETCH 1:* of a 20,000-message mailbox, read as fast as it comes, does not hold the others', async () => {
+    // The Bulk mailbox of the test above. Each FETCH is store reads that resolve at once and writes the
+    // kernel takes at once (this client reads): without a turn for the others, a NOOP from another
+    // session, or an SMTP greeting, waited until all of them ended.
+    const other = await ImapClient.connect(pb.ports.imap);
+    await other.login('ludo@example.test', 'sdf12345');
+    const heavy = net.connect({ port: pb.ports.imap, host: '127.0.0.1' });
+    heavy.on('error', () => {});
+    let seen = '';
+    let fetched = false;
+    let finished = false;
+    heavy.on('data', (d: Buffer) => {
+      // Keep only the end: the answers are megabytes.
+      seen = (seen + d.toString('latin1')).slice(-200);
+      if (!fetched && /\* \d+ FETCH/.test(seen)) fetched = true;
+      if (/\r\nh3 OK[^\r]*\r\n$/.test(seen)) finished = true;
+    });
+    heavy.write('a LOGIN ludo@example.test sdf12345\r\nb EXAMINE Bulk\r\n');
+    const storm = ['h0', 'h1', 'h2', 'h3'].map((t) => `${t} FETCH 1:* (ENVELOPE BODYSTRUCTURE)\r\n`).join('');
+    heavy.write(storm);
+    for (let i = 0; i < 2000 && !fetched; i++) await until(5);
+    assert.ok(fetched, 'the FETCHes started');
+    await other.ok('NOOP', 60_000);
+    assert.equal(finished, false, 'another session was answered only after the whole storm');
+    await smtpServed(pb.ports.smtp);
+    assert.equal(finished, false, 'an SMTP client was served only after the whole storm');
+    for (let i = 0; i < 12_000 && !finished; i++) await until(10);
+    assert.ok(finished, 'the storm ends with h3 OK');
+    heavy.destroy();
+    await other.ok('LOGOUT');
+  });
+
   it('IMAP IDLE: a client that stops reading while flag changes pour in is dropped; memory stays bounded', async () => {
     const changer = await ImapClient.connect(pb.ports.imap);
     await changer.login('ludo@example.test', 'sdf12345');

@@ -175,6 +175,9 @@ async function answerMessages(s: ImapSession, job: FetchJob): Promise<FetchOutco
     if (job.seen || plan.items.some((it) => it.kind === 'flags')) for (const m of messages) s.noteKeywords(m.flags);
     await writeBatch(s, job, options, messages, seqs, contents, outcome);
     await s.conn.drain();
+    // The store reads are synchronous underneath and the socket takes the batch at once: without a
+    // turn for the others, FETCH 1:* of a big mailbox would hold every session until it ends.
+    await s.conn.pace();
   }
   return outcome;
 }
