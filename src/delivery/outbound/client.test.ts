@@ -30,11 +30,12 @@ interface PeerConnection {
  * A scripted SMTP server: `reject…@` recipients get 550, `later…@` get 451, `toomany…@` get RFC 821's
  * 552 for too many recipients, everyone else 250.
  * `greeting` replaces the 220 greeting; `refuseHello` answers 550 to EHLO and HELO; `brokenTls` answers
- * 220 to STARTTLS and then sends clear text, so the handshake fails.
+ * 220 to STARTTLS and then sends clear text, so the handshake fails; `dataReply` replaces the 354 to
+ * DATA (a peer that then reads every line as a command).
  */
 async function startPeer(
   extensions: string[],
-  opts: { greeting?: string; refuseHello?: boolean; brokenTls?: boolean } = {},
+  opts: { greeting?: string; refuseHello?: boolean; brokenTls?: boolean; dataReply?: string } = {},
 ) {
   const connections: PeerConnection[] = [];
   const messages: Buffer[] = [];
@@ -86,6 +87,10 @@ async function startPeer(
         } else if (verb === 'DATA') {
           if (accepted === 0) {
             socket.write('554 5.5.1 no valid recipients\r\n');
+            continue;
+          }
+          if (opts.dataReply) {
+            socket.write(`${opts.dataReply}\r\n`);
             continue;
           }
           inData = true;
@@ -254,6 +259,24 @@ describe('a 552 to RCPT TO', () => {
       await peer.stop();
     }
   });
+});
+
+test('a peer that answers DATA with 250 instead of 354 is not sent the message as commands', async () => {
+  const peer = await startPeer(['PIPELINING'], { dataReply: '250 2.0.0 ok already' });
+  try {
+    const tx = { envelopeFrom: 'alice@a.test', recipients: [{ address: 'bob@b.test' }], message: ascii('QUIT') };
+    const result = await deliverToHost(peer.host, tx, client);
+    assert.deepEqual(
+      result.recipients.map((r) => r.state),
+      ['pending'],
+    );
+    assert.match(result.recipients[0].error ?? '', /answered DATA with "250 2\.0\.0 ok already" instead of 354/);
+    await until('the connection closed', () => peer.connections.every((c) => c.closed));
+    const sent = peer.connections.flatMap((c) => c.commands);
+    assert.ok(!sent.some((l) => /^(From|To|Subject):|^Hello\.|^\.$/.test(l)), sent.join('\n'));
+  } finally {
+    await peer.stop();
+  }
 });
 
 describe('connection reuse', () => {

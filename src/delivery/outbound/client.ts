@@ -100,6 +100,7 @@ interface ConnectionInternals {
   _envelope?: TrackedEnvelope | false;
   _getDsnRcptToArgs: () => string;
   _sendCommand: (str: string, logStr?: string) => void;
+  _actionDATA: (str: string, callback: (err: Error | null, info?: unknown) => void) => void;
   /** True from the STARTTLS upgrade's start until its handshake succeeds (so still true after it failed). */
   upgrading?: boolean;
 }
@@ -209,6 +210,24 @@ function shim(conn: SMTPConnection): ShimState {
       return;
     }
     sendCommand(str, logStr);
+  };
+  // nodemailer takes a 2xx to DATA as leave to send the message (for servers of old that said 250).
+  // RFC 5321 §4.1.1.4: the message follows only a 354; a peer that said anything else has not asked
+  // for it and would read its lines as commands. The message is not sent, the connection is dropped
+  // and the recipients stay queued, as after a lost connection.
+  const actionData = internals._actionDATA.bind(conn);
+  internals._actionDATA = (str, callback) => {
+    if (!/^2/.test(str)) {
+      actionData(str, callback);
+      return;
+    }
+    conn.close();
+    const reply = str.trim().slice(0, 200);
+    callback(
+      Object.assign(new Error(`answered DATA with "${reply}" instead of 354; the message was not sent`), {
+        code: 'EPROTOCOL',
+      }),
+    );
   };
   return state;
 }
@@ -384,9 +403,11 @@ export class SmtpSession {
     const text = describe(e);
     // Too big for the peer's advertised SIZE: permanent (RFC 1870 §6.1, 552 5.3.4).
     if (e.code === 'EMESSAGE' && !e.responseCode) {
-      const error = `552 5.3.4 ${where}: ${text}`;
+      // Decided here from the peer's EHLO, not replied by it.
+      const limit = /allowed (\d+)/.exec(e.message)?.[1];
+      const error = `552 5.3.4 the message is larger than the limit ${where} advertises (SIZE ${limit ?? '?'}, RFC 1870); it was not sent`;
       return {
-        recipients: addresses.map((address) => ({ address, state: 'failed', error, remoteMta })),
+        recipients: addresses.map((address) => ({ address, state: 'failed', error })),
         hostFailed: false,
         error,
         secure,
