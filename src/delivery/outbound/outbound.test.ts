@@ -452,4 +452,46 @@ describe('outbound worker end to end', () => {
     assert.equal(await sender.queue.get(id), null);
     assert.equal((await inbox(rx.store, 'bob@b.test')).length, 3);
   });
+
+  test('a peer that never speaks holds only its own message: mail to other hosts goes on meanwhile', async () => {
+    const silentSockets = new Set<net.Socket>();
+    const silent = net.createServer((socket) => {
+      silentSockets.add(socket); // accepts, never greets
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+    const silentPort = (silent.address() as net.AddressInfo).port;
+    const w = new OutboundWorker({
+      store: sender,
+      hostname: 'mx.a.test',
+      routes: { transportMap: { 'b.test': `127.0.0.1:${rx.port}`, 'silent.test': `127.0.0.1:${silentPort}` } },
+      resolver: noDns,
+      log: silentLogger(),
+      intervalMs: 60_000,
+      client: { connectionTimeoutMs: 60_000, greetingTimeoutMs: 60_000, socketTimeoutMs: 60_000 },
+    });
+    try {
+      const stuck = await enqueue('stuck', ['nobody@silent.test']);
+      w.start(); // the first scan starts at once: its attempt waits for a greeting that never comes
+      for (let i = 0; i < 500 && silentSockets.size === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(silentSockets.size, 1, 'the attempt to the silent peer is under way');
+      await enqueue('flows', ['bob@b.test']);
+      w.wake(); // as the server does when a message is queued
+      for (let i = 0; i < 500; i++) {
+        if ((await inbox(rx.store, 'bob@b.test')).some((m) => m.includes('Subject: flows'))) break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.ok(
+        (await inbox(rx.store, 'bob@b.test')).some((m) => m.includes('Subject: flows')),
+        'the message to the answering peer waited for the silent one',
+      );
+      assert.ok(await sender.queue.get(stuck), 'the stuck message is still queued');
+    } finally {
+      for (const s of silentSockets) s.destroy();
+      await w.stop();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+      const left = await sender.queue.list();
+      for (const e of left) await sender.queue.delete(e.id);
+    }
+  });
 });

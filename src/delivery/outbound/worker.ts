@@ -120,6 +120,9 @@ export interface OutboundWorkerOptions {
   now?: () => Date;
 }
 
+/** Hosts (MX records, or their addresses) tried in one attempt, as Postfix's smtp_mx_address_limit. */
+export const MAX_HOSTS_PER_ATTEMPT = 5;
+
 /** The default of `OutboundWorkerOptions.leaseMs`. */
 export const DEFAULT_LEASE_MS = 5 * 60_000;
 
@@ -153,11 +156,16 @@ export class OutboundWorker {
   /** The leases of earlier processes of this node were released (first run). */
   #recovered = false;
   #timer: NodeJS.Timeout | null = null;
-  #running: Promise<number> | null = null;
+  /** The scan under way (claiming is quick; the attempts it starts run on their own). */
+  #running: Promise<Promise<void>[]> | null = null;
+  /** The attempts under way. */
+  readonly #attempts = new Set<Promise<void>>();
+  /** Extends the leases of the attempts under way while there are any. */
+  #renewal: NodeJS.Timeout | null = null;
   #stopped = true;
   #again = false;
-  /** The last run took a whole batch: more may be due, so the next run starts at once. */
-  #fullBatch = false;
+  /** A scan found no room or filled it: more may be due, so one runs as soon as an attempt ends. */
+  #waitingRoom = false;
 
   constructor(opts: OutboundWorkerOptions) {
     this.#opts = opts;
@@ -195,7 +203,8 @@ export class OutboundWorker {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    if (this.#running) await this.#running.catch(() => 0);
+    if (this.#running) await this.#running.catch(() => []);
+    await Promise.all(this.#attempts);
     this.#pool.close();
     if (this.#registered) {
       this.#registered = false;
@@ -214,19 +223,38 @@ export class OutboundWorker {
     if (this.#stopped) return;
     this.#timer = setTimeout(() => {
       this.#timer = null;
-      this.runOnce()
+      this.#scan()
         .catch((err) => this.#opts.log.error({ err }, 'outbound queue run failed'))
         .finally(() => this.#schedule(this.#opts.intervalMs ?? 10_000));
     }, ms);
     this.#timer.unref();
   }
 
-  /** Processes the entries due now; resolves with how many entries were attempted. */
-  runOnce(): Promise<number> {
+  /**
+   * Attempts the entries due now and waits for those attempts; resolves with how many it started
+   * (tests, `postbode queue flush`). The worker's own scans do not wait for their attempts.
+   */
+  async runOnce(): Promise<number> {
+    const started = await this.#scan();
+    await Promise.all(started);
+    return started.length;
+  }
+
+  /** Scans the queue now (e.g. a message was just queued); while a scan is going on, once more after it. */
+  wake(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#scan().catch((err) => this.#opts.log.error({ err }, 'outbound queue run failed'));
+  }
+
+  /** One scan: claims what is due, as far as there is room, and starts those attempts. */
+  #scan(): Promise<Promise<void>[]> {
     this.#running ??= this.#run().finally(() => {
       this.#running = null;
-      if (this.#again || this.#fullBatch) {
-        this.#fullBatch = false;
+      if (this.#again) {
         this.#again = false;
         this.wake();
       }
@@ -234,35 +262,43 @@ export class OutboundWorker {
     return this.#running;
   }
 
-  /** Scans the queue now (e.g. a message was just queued); while a run is going on, once more after it. */
-  wake(): void {
-    if (this.#stopped) return;
-    if (this.#running) {
-      this.#again = true;
-      return;
+  async #run(): Promise<Promise<void>[]> {
+    // At most `batchSize` attempts at a time. Each runs on its own: a peer that answers slowly (or
+    // drips its replies) holds its own attempts, not the scans, so mail to other hosts keeps going.
+    const room = (this.#opts.batchSize ?? 100) - this.#attempts.size;
+    if (room <= 0) {
+      this.#waitingRoom = true;
+      return [];
     }
-    this.runOnce().catch((err) => this.#opts.log.error({ err }, 'outbound queue run failed'));
-  }
-
-  async #run(): Promise<number> {
-    const batchSize = this.#opts.batchSize ?? 100;
     if (!this.#registered) {
       this.#registered = true;
       runningOwners.set(this.#lease.owner, (runningOwners.get(this.#lease.owner) ?? 0) + 1);
     }
     if (!this.#recovered) await this.#releaseStaleLeases();
-    const claimed = await this.#opts.store.queue.claim(this.#now(), batchSize, this.#lease);
-    this.#fullBatch = claimed.length >= batchSize;
-    const entries = claimed.filter((e) => !this.#inFlight.has(e.id));
-    if (entries.length === 0) return 0;
-    const renewal = setInterval(() => this.#renewLeases(), Math.max(1, Math.floor(this.#lease.leaseMs / 5)));
-    renewal.unref();
-    try {
-      await Promise.all(entries.map((e) => this.#attempt(e)));
-    } finally {
-      clearInterval(renewal);
+    const claimed = await this.#opts.store.queue.claim(this.#now(), room, this.#lease);
+    if (claimed.length >= room) this.#waitingRoom = true;
+    return claimed.filter((e) => !this.#inFlight.has(e.id)).map((e) => this.#start(e));
+  }
+
+  /** Starts one attempt, with the lease renewal while any runs; a scan follows when it made room. */
+  #start(entry: QueueEntry): Promise<void> {
+    const attempt: Promise<void> = this.#attempt(entry).finally(() => {
+      this.#attempts.delete(attempt);
+      if (this.#attempts.size === 0 && this.#renewal) {
+        clearInterval(this.#renewal);
+        this.#renewal = null;
+      }
+      if (this.#waitingRoom) {
+        this.#waitingRoom = false;
+        this.wake();
+      }
+    });
+    this.#attempts.add(attempt);
+    if (!this.#renewal) {
+      this.#renewal = setInterval(() => this.#renewLeases(), Math.max(1, Math.floor(this.#lease.leaseMs / 5)));
+      this.#renewal.unref();
     }
-    return entries.length;
+    return attempt;
   }
 
   /**
@@ -468,6 +504,9 @@ export class OutboundWorker {
       }
       hosts = decision.hosts;
     }
+    // Postfix's smtp_mx_address_limit: a domain listing a thousand hosts that all time out would hold
+    // this attempt for hours; the others wait for the next attempt (the order is the MX order).
+    hosts = hosts.slice(0, MAX_HOSTS_PER_ATTEMPT);
     const byAddress = new Map(entry.recipients.map((r) => [r.address, r]));
     const decided: RecipientResult[] = [];
     let remaining: RecipientResult[] = recipients.map((address) => ({ address, state: 'pending', error: null }));
