@@ -18,6 +18,7 @@ import {
   decide,
   InboundChecker,
   type InboundPolicy,
+  MAX_DKIM_SIGNATURES,
   stripOwnAuthResults,
 } from './inbound-auth.js';
 
@@ -265,6 +266,22 @@ describe('InboundChecker with the loopback DNS server', () => {
     const forged = 'Authentication-Results: mx.b.test; dmarc=pass header.from=a.test\r\n';
     assert.ok(text.endsWith(signed.toString().replace(forged, '')), text);
     assert.ok(dns.queries.includes('TXT postbode._domainkey.a.test'), dns.queries.join(', '));
+  });
+
+  it('verifies at most MAX_DKIM_SIGNATURES signatures: the first ones; the message keeps them all', async () => {
+    let signed = await signMessage(message, { domain: 'a.test', selector: 'postbode', privateKey: pem });
+    // 200 more signatures on top (each names another selector, so each would be a DNS query).
+    const junk = Array.from(
+      { length: 200 },
+      (_, i) => `DKIM-Signature: v=1; a=rsa-sha256; d=a.test; s=junk${i}; h=from; bh=x; b=y\r\n`,
+    ).join('');
+    signed = Buffer.concat([Buffer.from(junk), signed]);
+    const before = dns.queries.length;
+    const out = await checker().check(input(signed));
+    const asked = dns.queries.slice(before).filter((q) => q.includes('_domainkey'));
+    assert.ok(asked.length <= MAX_DKIM_SIGNATURES, asked.join(', '));
+    assert.equal(out.summary?.dkim.length, MAX_DKIM_SIGNATURES);
+    assert.equal(out.data.toString().match(/^DKIM-Signature:/gm)?.length, 201, 'delivered with every signature');
   });
 
   it('rejects an unsigned message from an IP that SPF does not allow (DMARC p=reject)', async () => {
