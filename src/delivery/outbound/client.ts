@@ -62,6 +62,11 @@ export interface ClientOptions {
   connectionTimeoutMs?: number;
   greetingTimeoutMs?: number;
   socketTimeoutMs?: number;
+  /**
+   * Finds the address of a host name through the configured DNS servers (`delivery.dns_servers`); null
+   * when it has none. Without it, nodemailer asks the system's resolver.
+   */
+  resolveAddress?: (name: string) => Promise<string | null>;
 }
 
 export interface TransactionRecipient {
@@ -257,8 +262,18 @@ export class SmtpSession {
     const verified = host.verifiedTls === true;
     // TLS is only opportunistic here: no MTA-STS policy, no relay that requires it, no relay password.
     const opportunistic = !verified && !relay?.secure && !relay?.requireTls && !relay?.auth;
+    const where = `${host.host}:${host.port}`;
+    let address = host.host;
+    if (opts.resolveAddress && !net.isIP(host.host)) {
+      const found = await opts.resolveAddress(host.host).catch(() => null);
+      if (!found)
+        return { ok: false, error: `${where}: no A/AAAA record for ${host.host} at the configured DNS servers` };
+      address = found;
+    }
     const conn = new SMTPConnection({
-      host: host.host,
+      host: address,
+      // TLS (SNI, and the name a verified certificate must carry) stays with the host's name.
+      ...(address !== host.host ? { servername: host.host } : {}),
       port: host.port,
       name: opts.hostname,
       secure: relay?.secure ?? false,
@@ -277,7 +292,6 @@ export class SmtpSession {
     });
     // Errors are reported through the promises; an 'error' without a listener would throw.
     conn.on('error', () => {});
-    const where = `${host.host}:${host.port}`;
     try {
       await connect(conn);
     } catch (err) {

@@ -453,6 +453,40 @@ describe('outbound worker end to end', () => {
     assert.equal((await inbox(rx.store, 'bob@b.test')).length, 3);
   });
 
+  test('the MX host name is looked up through the resolver given (delivery.dns_servers), not the system', async () => {
+    const asked: string[] = [];
+    const resolver: DnsResolver = {
+      resolveMx: async (domain) => {
+        asked.push(`MX ${domain}`);
+        return domain === 'b.test' ? [{ exchange: 'mx1.only-in-our-dns.test', priority: 10 }] : [];
+      },
+      resolve4: async (name) => {
+        asked.push(`A ${name}`);
+        if (name === 'mx1.only-in-our-dns.test') return ['127.0.0.1'];
+        throw Object.assign(new Error('no such name'), { code: 'ENOTFOUND' });
+      },
+      resolve6: async () => [],
+    };
+    const w = new OutboundWorker({
+      store: sender,
+      hostname: 'mx.a.test',
+      routes: { smtpPort: rx.port },
+      resolver,
+      log: silentLogger(),
+      intervalMs: 60_000,
+      client: { connectionTimeoutMs: 5_000, greetingTimeoutMs: 5_000, socketTimeoutMs: 10_000 },
+    });
+    try {
+      const id = await enqueue('by mx', ['bob@b.test']);
+      assert.equal(await w.runOnce(), 1);
+      assert.equal(await sender.queue.get(id), null, 'delivered');
+      assert.deepEqual(asked, ['MX b.test', 'A mx1.only-in-our-dns.test']);
+      assert.ok((await inbox(rx.store, 'bob@b.test')).some((m) => m.includes('Subject: by mx')));
+    } finally {
+      await w.stop();
+    }
+  });
+
   test('a peer that never speaks holds only its own message: mail to other hosts goes on meanwhile', async () => {
     const silentSockets = new Set<net.Socket>();
     const silent = net.createServer((socket) => {

@@ -171,8 +171,17 @@ export class OutboundWorker {
     this.#opts = opts;
     const resolver = opts.resolver ?? defaultResolver(opts.routes?.dnsServers, opts.routes?.dnsTimeoutMs);
     this.#router = new Router(opts.routes, resolver);
+    // With DNS servers of its own (or a resolver given), the hosts' addresses come from them too, not
+    // from the system's resolver: the MX answer and the address of its host from one source.
+    const ownDns = opts.resolver !== undefined || (opts.routes?.dnsServers?.length ?? 0) > 0;
+    const resolveAddress = async (name: string): Promise<string | null> => {
+      const v4 = await resolver.resolve4(name).catch(() => [] as string[]);
+      if (v4.length > 0) return v4[0];
+      const v6 = await resolver.resolve6(name).catch(() => [] as string[]);
+      return v6[0] ?? null;
+    };
     this.#pool = new SessionPool({
-      client: { hostname: opts.hostname, ...opts.client },
+      client: { hostname: opts.hostname, ...(ownDns ? { resolveAddress } : {}), ...opts.client },
       limit: opts.concurrencyPerDestination ?? 2,
       maxMessagesPerConnection: opts.maxMessagesPerConnection,
       idleMs: opts.idleConnectionMs,
