@@ -11,7 +11,9 @@
  * - A session expires after 12 hours without a request; expired sessions are swept lazily.
  * - At most `perUser` (web.sessions_per_user, 20) sessions per user: a new login ends that user's oldest session. When the
  *   table (`maxSessions`, 100,000) is full, expired sessions are swept; if it is still full the login is
- *   refused with 503. One user's logins never end another user's sessions.
+ *   refused with 503, except an admin's: users who fill the table (thousands of accounts logging in)
+ *   must not lock out the admin who could stop them (admins are few, and still `perUser` each). One
+ *   user's logins never end another user's sessions.
  * - Admins (the `admins` table, `postbode admin add NAME`) and mail users are separate: a name without
  *   `@` is an admin name first, then a bare local part. Both are checked under the login limits shared
  *   with the mail protocols (AuthService → src/auth/limiter.ts): the wait comes before the check and
@@ -93,8 +95,8 @@ export class WebSessions implements WebSessionTable {
     const own = this.#byUser.get(key) ?? [];
     // The user's own oldest sessions make room first; other users' sessions are never ended for it.
     while (own.length >= this.limits.perUser) this.delete(own[0]);
-    if (this.#sessions.size >= this.limits.maxSessions) this.sweep();
-    if (this.#sessions.size >= this.limits.maxSessions) return null;
+    if (user.role !== 'admin' && this.#sessions.size >= this.limits.maxSessions) this.sweep();
+    if (user.role !== 'admin' && this.#sessions.size >= this.limits.maxSessions) return null;
     const id = newSessionId();
     this.#sessions.set(id, { user, key, lastSeen: this.now() });
     const ids = this.#byUser.get(key);
@@ -162,7 +164,9 @@ export class StoreWebSessions implements WebSessionTable {
 
   async create(user: WebUser): Promise<string | null> {
     const id = newSessionId();
-    const created = await this.store.create(id, user, { ...this.limits, idleMs: this.idleMs }, this.now());
+    // An admin is not held to the table's size (see the header).
+    const maxSessions = user.role === 'admin' ? Number.MAX_SAFE_INTEGER : this.limits.maxSessions;
+    const created = await this.store.create(id, user, { ...this.limits, maxSessions, idleMs: this.idleMs }, this.now());
     return created ? id : null;
   }
 
