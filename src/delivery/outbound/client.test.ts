@@ -35,7 +35,7 @@ interface PeerConnection {
  */
 async function startPeer(
   extensions: string[],
-  opts: { greeting?: string; refuseHello?: boolean; brokenTls?: boolean; dataReply?: string } = {},
+  opts: { greeting?: string; refuseHello?: boolean; brokenTls?: boolean; dataReply?: string; dripRcpt?: boolean } = {},
 ) {
   const connections: PeerConnection[] = [];
   const messages: Buffer[] = [];
@@ -76,6 +76,11 @@ async function startPeer(
         } else if (verb === 'EHLO') {
           const lines = ['peer.test', ...extensions];
           socket.write(lines.map((l, i) => `250${i === lines.length - 1 ? ' ' : '-'}${l}\r\n`).join(''));
+        } else if (verb === 'RCPT' && opts.dripRcpt) {
+          // A reply that never ends: one byte every 100 ms, each one restarting the client's timeout.
+          const drip = setInterval(() => (socket.destroyed ? clearInterval(drip) : socket.write('2')), 100);
+          socket.on('close', () => clearInterval(drip));
+          return;
         } else if (verb === 'RCPT') {
           if (/<reject/i.test(line)) socket.write('550 5.1.1 no such user\r\n');
           else if (/<later/i.test(line)) socket.write('451 4.2.0 try again later\r\n');
@@ -274,6 +279,24 @@ test('a peer that answers DATA with 250 instead of 354 is not sent the message a
     await until('the connection closed', () => peer.connections.every((c) => c.closed));
     const sent = peer.connections.flatMap((c) => c.commands);
     assert.ok(!sent.some((l) => /^(From|To|Subject):|^Hello\.|^\.$/.test(l)), sent.join('\n'));
+  } finally {
+    await peer.stop();
+  }
+});
+
+test('a peer that drips its reply a byte at a time holds the transaction only until its deadline', {
+  timeout: 30_000,
+}, async () => {
+  const peer = await startPeer(['PIPELINING'], { dripRcpt: true });
+  try {
+    const tx = { envelopeFrom: 'alice@a.test', recipients: [{ address: 'bob@b.test' }], message: ascii('drip') };
+    const result = await deliverToHost(peer.host, tx, { ...client, transactionDeadlineMs: 1000 });
+    assert.deepEqual(
+      result.recipients.map((r) => r.state),
+      ['pending'],
+    );
+    assert.match(result.recipients[0].error ?? '', /took too long/);
+    await until('the connection closed', () => peer.connections.every((c) => c.closed));
   } finally {
     await peer.stop();
   }

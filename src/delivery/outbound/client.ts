@@ -67,6 +67,12 @@ export interface ClientOptions {
    * when it has none. Without it, nodemailer asks the system's resolver.
    */
   resolveAddress?: (name: string) => Promise<string | null>;
+  /**
+   * How long one transaction (MAIL to the reply after the message) may take in all, plus 1 ms per byte
+   * of the message (default 30 min): the timeouts above are per reply and every byte restarts them, so a
+   * peer that drips its replies a byte at a time would otherwise hold the message for ever.
+   */
+  transactionDeadlineMs?: number;
 }
 
 export interface TransactionRecipient {
@@ -247,6 +253,7 @@ export class SmtpSession {
     private readonly conn: SMTPConnection,
     readonly host: RouteHost,
     private readonly shimState: ShimState,
+    private readonly deadlineMs: number,
   ) {
     this.where = `${host.host}:${host.port}`;
     conn.once('end', () => this.onGone?.());
@@ -312,7 +319,7 @@ export class SmtpSession {
         return { ok: false, error: `${where}: AUTH failed: ${describe(err as NmError)}` };
       }
     }
-    return { ok: true, session: new SmtpSession(conn, host, shim(conn)) };
+    return { ok: true, session: new SmtpSession(conn, host, shim(conn), opts.transactionDeadlineMs ?? 30 * 60_000) };
   }
 
   get secure(): boolean {
@@ -376,9 +383,20 @@ export class SmtpSession {
       ...(envelopeDsn ? { dsn: envelopeDsn } : {}),
     } as SMTPConnection.Envelope;
 
+    let deadline: NodeJS.Timeout | undefined;
     try {
       const info = await new Promise<SMTPConnection.SentMessageInfo>((resolve, reject) => {
         this.conn.send(envelope, tx.message, (err, result) => (err ? reject(err) : resolve(result)));
+        // Past the deadline the connection goes: what was not decided stays queued (a lost connection).
+        deadline = setTimeout(() => {
+          this.#broken = true;
+          reject(
+            Object.assign(new Error('the transaction took too long (the peer answers too slowly)'), {
+              code: 'ETIMEDOUT',
+            }),
+          );
+          this.conn.close();
+        }, this.deadlineMs + tx.message.length);
       });
       const rejected = new Map<string, NmError>();
       for (const e of (info.rejectedErrors ?? []) as NmError[]) if (e.recipient) rejected.set(e.recipient, e);
@@ -403,6 +421,7 @@ export class SmtpSession {
     } catch (err) {
       return this.#failure(err as NmError, addresses, secure);
     } finally {
+      clearTimeout(deadline);
       this.transactions++;
     }
   }
