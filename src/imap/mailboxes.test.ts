@@ -481,6 +481,15 @@ describe('IMAP mailbox commands', () => {
       await no(c, 'CREATE "./y"', 'CANNOT', /"\."/);
       await no(c, `CREATE "${'n'.repeat(1025)}"`, 'LIMIT', /1024 bytes/);
       await ok(c, `CREATE "${'n'.repeat(1024)}"`);
+      // A name no CREATE could make is no TRYCREATE for COPY, MOVE and APPEND (RFC 9051 §7.1).
+      await no(c, 'APPEND "" {1+}\r\nx', 'CANNOT', /cannot be empty/);
+      await no(c, 'APPEND "a*" {1+}\r\nx', 'CANNOT', /wildcards/);
+      await no(c, 'APPEND "nope" {1+}\r\nx', 'TRYCREATE');
+      await ok(c, 'APPEND INBOX {1+}\r\nx');
+      await ok(c, 'SELECT INBOX');
+      await no(c, 'COPY 1 ""', 'CANNOT', /cannot be empty/);
+      await no(c, 'MOVE 1 "x//y"', 'CANNOT', /empty hierarchy level/);
+      await no(c, 'COPY 1 nope', 'TRYCREATE');
       // Control characters never get past the parser: BAD (syntax), not NO.
       const tag = c.nextTag();
       c.write(`${tag} CREATE {3+}\r\na\x00b\r\n`);

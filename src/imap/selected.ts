@@ -159,6 +159,42 @@ export class SelectedMailbox {
     return this.#keywords?.size ?? 0;
   }
 
+  /**
+   * `flags` with each keyword the client was told of spelled as it was first told: keywords are
+   * case-insensitive (RFC 9051 §2.3.2), and one mailbox keeps one spelling of each (as Dovecot does),
+   * so `FLAGS (WORK)` on a message with `Work` changes nothing.
+   */
+  canonicalFlags(flags: readonly string[]): string[] {
+    const known = this.#keywords;
+    if (!known) return [...flags];
+    return flags.map((f) => (f.startsWith('\\') ? f : (known.get(f.toLowerCase()) ?? f)));
+  }
+
+  /**
+   * The different keywords (lower case) on the messages in the view now. It reads every message's
+   * flags (shared lists are looked at once): for the rare check of the keyword bound, not per command.
+   */
+  keywordsInUse(): Set<string> {
+    const inUse = new Set<string>();
+    const seen = new Set<readonly string[]>();
+    const scratch: MessageScratch = {
+      uid: 0,
+      flags: [],
+      modseq: 0,
+      size: 0,
+      blobId: 0,
+      internalDate: 0,
+      recent: false,
+    };
+    for (let i = 0, n = this.exists; i < n; i++) {
+      const flags = this.readInto(i, scratch).flags;
+      if (seen.has(flags)) continue;
+      seen.add(flags);
+      for (const f of flags) if (!f.startsWith('\\')) inUse.add(f.toLowerCase());
+    }
+    return inUse;
+  }
+
   /** How many different keywords among `flags` the client was not told of yet. */
   unknownKeywords(flags: readonly string[]): number {
     const fresh = new Set<string>();

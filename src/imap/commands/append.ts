@@ -13,6 +13,7 @@
  * - Appending to the selected mailbox is announced (EXISTS) before the tagged OK (RFC 9051 §6.3.12).
  */
 import { parseMessage } from '../../mail/index.js';
+import { checkNewName } from '../../mail/mailbox-name.js';
 import { MAX_KEYWORDS } from '../../store/normalize.js';
 import { type JsonValue, type MessageInfo, OverQuotaError, StoreNotFoundError } from '../../store/types.js';
 import type { ParseContext } from '../wire/commands.js';
@@ -39,6 +40,9 @@ export const append = command({
     }
     const mailbox = await s.store.mailboxes.get(s.user!.id, cmd.mailbox);
     if (!mailbox) {
+      // RFC 9051 §7.1: TRYCREATE only where a CREATE could make the mailbox.
+      const check = checkNewName(cmd.mailbox);
+      if (!check.ok) return s.no(tag, check.reason, check.limit ? 'LIMIT' : 'CANNOT');
       return s.no(tag, `Mailbox "${cmd.mailbox}" does not exist; CREATE it first`, 'TRYCREATE');
     }
     for (const m of cmd.messages) {
@@ -55,7 +59,8 @@ export const append = command({
           mailboxId: mailbox.id,
           raw: m.data,
           meta: parseMessage(m.data) as unknown as JsonValue,
-          flags: m.flags,
+          // One spelling per keyword in a mailbox (SelectedMailbox.canonicalFlags), as far as this session knows it.
+          flags: s.selected?.mailbox.id === mailbox.id ? s.selected.canonicalFlags(m.flags) : m.flags,
           internalDate: m.internalDate?.date,
         })),
       );

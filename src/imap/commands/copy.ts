@@ -13,6 +13,7 @@
  * - A set that names no message is OK without COPYUID (RFC 4315 needs non-empty sets); with message
  *   numbers, a number beyond the mailbox is BAD (RFC 9051 §9 `seq-number`).
  */
+import { checkNewName } from '../../mail/mailbox-name.js';
 import { OverQuotaError, StoreNotFoundError } from '../../store/types.js';
 import { beyondMailbox, selectMessages } from '../search/saved.js';
 import type { ImapSession } from '../session.js';
@@ -32,7 +33,9 @@ async function run(s: ImapSession, tag: string, cmd: CopyCommand): Promise<void>
   if (move && sel.readOnly) return s.no(tag, 'The mailbox is read-only (EXAMINE); SELECT it to move', 'READ-ONLY');
   const target = await s.store.mailboxes.get(s.user!.id, cmd.mailbox);
   if (!target) {
-    // RFC 9051 §6.4.7: the client may CREATE it and try again.
+    // RFC 9051 §6.4.7: the client may CREATE it and try again, unless no CREATE could make it (§7.1).
+    const check = checkNewName(cmd.mailbox);
+    if (!check.ok) return s.no(tag, check.reason, check.limit ? 'LIMIT' : 'CANNOT');
     return s.no(tag, `Mailbox "${cmd.mailbox}" does not exist; CREATE it first`, 'TRYCREATE');
   }
   const messages = selectMessages(sel, cmd.set, cmd.uid).map((i) => sel.message(i));

@@ -82,13 +82,21 @@ export const store = command({
     // RFC 7162 §3.1: UNCHANGEDSINCE is CONDSTORE-enabling.
     if (cmd.unchangedSince !== null) s.enableCondstore();
     if (sel.readOnly) return s.no(tag, 'The mailbox is read-only (EXAMINE); SELECT it to change flags', 'READ-ONLY');
-    if (cmd.operation !== 'remove') {
-      const known = sel.keywordCount;
-      const added = sel.unknownKeywords(cmd.flags);
-      if (known + added > MAX_KEYWORDS) {
+    const flags = sel.canonicalFlags(cmd.flags);
+    // The bound on keywords per mailbox (normalize.ts): checked only when this STORE brings keywords the
+    // session has not seen, and then against the keywords the messages carry now (the session's list
+    // only grows: keywords no message has any more must not count).
+    if (cmd.operation !== 'remove' && sel.unknownKeywords(flags) > 0) {
+      const known = sel.keywordCount + sel.unknownKeywords(flags);
+      const inUse = known > MAX_KEYWORDS ? sel.keywordsInUse() : null;
+      const added = inUse
+        ? new Set(flags.filter((f) => !f.startsWith('\\') && !inUse.has(f.toLowerCase())).map((f) => f.toLowerCase()))
+            .size
+        : 0;
+      if (inUse && inUse.size + added > MAX_KEYWORDS) {
         return s.no(
           tag,
-          `Too many keywords: a mailbox holds at most ${MAX_KEYWORDS} different ones (this one has ${known}, this ${name} adds ${added}); use fewer, or remove unused ones with -FLAGS`,
+          `Too many keywords: a mailbox holds at most ${MAX_KEYWORDS} different ones (this one has ${inUse.size}, this ${name} adds ${added}); use fewer, or remove unused ones with -FLAGS`,
           'LIMIT',
         );
       }
@@ -109,7 +117,7 @@ export const store = command({
             mailboxId: sel.mailbox.id,
             uids,
             op: cmd.operation,
-            flags: cmd.flags,
+            flags,
             unchangedSince: since,
           });
     if (result.changed.length > 0) sel.forget('flags', result.changed[0].modseq);
@@ -125,7 +133,7 @@ export const store = command({
     for (const info of answered) {
       const m = sel.byUid(info.uid);
       if (!m) continue;
-      const expected = applyStore(m.flags, cmd.operation, cmd.flags);
+      const expected = applyStore(m.flags, cmd.operation, flags);
       const sendFlags = !cmd.silent || !sameFlags(expected, info.flags);
       sel.updateOwnFlags([info]);
       if (!sendFlags && !s.condstore) continue;
