@@ -28,12 +28,15 @@
  * - At most `concurrencyPerDestination` sessions are open to one host:port at a time, and messages to
  *   the same host share them one after the other (connection reuse, pool.ts).
  * - MX-routed hosts go through the MTA-STS decision (mta-sts.ts) before any connection.
- * - DSNs are not built here. Recipients that failed for good are handed to `onPermanentFailure`; when
- *   it fails (the bounce could not be stored), they stay pending and are tried again later, bounce and
- *   all, so that no failure goes untold.
+ * - DSNs are not built here. Recipients that failed for good are handed to `onPermanentFailure`,
  *   delivered recipients with NOTIFY=SUCCESS whose peer lacked DSN to `onRelayed` (RFC 3461 §6.2.3.2),
  *   both before the attempt is recorded, so a crash in between can repeat a DSN but never lose one
- *   (the entry and its blob may be gone once it is recorded).
+ *   (the entry and its blob may be gone once it is recorded). When `onPermanentFailure` fails (the
+ *   bounce could not be stored), those recipients stay pending and are tried again later, bounce and
+ *   all, so that no failure goes untold.
+ * - Attempts run on their own, at most `batchSize` at a time: a scan claims what is due as far as there
+ *   is room and does not wait for the attempts it starts, so a peer that answers slowly holds only its
+ *   own messages; an attempt that ends makes room, and a scan follows when one found none.
  * - Delay warnings: after an attempt that leaves recipients pending, once the entry is older than
  *   `delayWarningMs` and has no warning mark, the pending recipients go to `onDelayed` and the entry is
  *   marked (store.queue.markDelayWarned) before the attempt is recorded: one warning per message; a
