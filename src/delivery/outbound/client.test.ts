@@ -35,7 +35,14 @@ interface PeerConnection {
  */
 async function startPeer(
   extensions: string[],
-  opts: { greeting?: string; refuseHello?: boolean; brokenTls?: boolean; dataReply?: string; dripRcpt?: boolean } = {},
+  opts: {
+    greeting?: string;
+    refuseHello?: boolean;
+    brokenTls?: boolean;
+    dataReply?: string;
+    dripRcpt?: boolean;
+    dripEhlo?: boolean;
+  } = {},
 ) {
   const connections: PeerConnection[] = [];
   const messages: Buffer[] = [];
@@ -73,6 +80,12 @@ async function startPeer(
         const verb = line.split(/[ :]/)[0].toUpperCase();
         if (opts.refuseHello && (verb === 'EHLO' || verb === 'HELO')) {
           socket.write('550 5.7.1 no mail from you\r\n');
+        } else if (verb === 'EHLO' && opts.dripEhlo) {
+          // An EHLO reply that never ends: `250-` lines, a byte every 100 ms.
+          socket.write('250-peer.test\r\n250-');
+          const drip = setInterval(() => (socket.destroyed ? clearInterval(drip) : socket.write('x')), 100);
+          socket.on('close', () => clearInterval(drip));
+          return;
         } else if (verb === 'EHLO') {
           const lines = ['peer.test', ...extensions];
           socket.write(lines.map((l, i) => `250${i === lines.length - 1 ? ' ' : '-'}${l}\r\n`).join(''));
@@ -296,6 +309,22 @@ test('a peer that drips its reply a byte at a time holds the transaction only un
       ['pending'],
     );
     assert.match(result.recipients[0].error ?? '', /took too long/);
+    await until('the connection closed', () => peer.connections.every((c) => c.closed));
+  } finally {
+    await peer.stop();
+  }
+});
+
+test('a peer that drips an endless EHLO reply is given up at the setup deadline', { timeout: 30_000 }, async () => {
+  const peer = await startPeer(['PIPELINING'], { dripEhlo: true });
+  try {
+    const tx = { envelopeFrom: 'alice@a.test', recipients: [{ address: 'bob@b.test' }], message: ascii('ehlo') };
+    const result = await deliverToHost(peer.host, tx, { ...client, setupDeadlineMs: 1000 });
+    assert.deepEqual(
+      result.recipients.map((r) => r.state),
+      ['pending'],
+    );
+    assert.match(result.error ?? '', /no session within 1 s/);
     await until('the connection closed', () => peer.connections.every((c) => c.closed));
   } finally {
     await peer.stop();

@@ -73,6 +73,8 @@ export interface ClientOptions {
    * peer that drips its replies a byte at a time would otherwise hold the message for ever.
    */
   transactionDeadlineMs?: number;
+  /** How long connecting, the greeting, EHLO and STARTTLS may take together (default 5 min). */
+  setupDeadlineMs?: number;
 }
 
 export interface TransactionRecipient {
@@ -166,10 +168,24 @@ export function decodeXtext(value: string): string | null {
   return value.replace(/\+([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
 }
 
-function connect(conn: SMTPConnection): Promise<void> {
+/**
+ * Connects, reads the greeting, says EHLO (and STARTTLS): all of it within `deadlineMs`. The per-reply
+ * timeouts restart with every byte, so a peer that answers EHLO with endless `250-` lines a byte at a
+ * time would otherwise hold the session for ever.
+ */
+function connect(conn: SMTPConnection, deadlineMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     let settled = false;
+    const deadline = setTimeout(() => {
+      fail(
+        Object.assign(new Error(`no session within ${Math.round(deadlineMs / 1000)} s (the peer answers too slowly)`), {
+          code: 'ETIMEDOUT',
+        }),
+      );
+      conn.close();
+    }, deadlineMs);
     const fail = (err: Error) => {
+      clearTimeout(deadline);
       if (settled) return;
       settled = true;
       reject(err);
@@ -186,6 +202,7 @@ function connect(conn: SMTPConnection): Promise<void> {
     });
     conn.once('end', () => fail(Object.assign(new Error('connection closed during setup'), { code: 'ECONNECTION' })));
     conn.connect(() => {
+      clearTimeout(deadline);
       if (settled) return;
       settled = true;
       resolve();
@@ -300,7 +317,7 @@ export class SmtpSession {
     // Errors are reported through the promises; an 'error' without a listener would throw.
     conn.on('error', () => {});
     try {
-      await connect(conn);
+      await connect(conn, opts.setupDeadlineMs ?? 5 * 60_000);
     } catch (err) {
       const handshakeFailed = (conn as unknown as ConnectionInternals).upgrading === true;
       conn.close();
