@@ -315,7 +315,11 @@ export class Connection {
    * commands call it between their batches.
    */
   async pace(): Promise<void> {
-    if (performance.now() - this.#turnStart < TURN_MS) return;
+    if (performance.now() - this.#turnStart >= TURN_MS) await this.#yieldTurn();
+  }
+
+  /** Sends what is pending and lets the other connections run once; a new turn starts after. */
+  async #yieldTurn(): Promise<void> {
     this.flush();
     await new Promise<void>((resolve) => setImmediate(resolve));
     this.#turnStart = performance.now();
@@ -398,11 +402,10 @@ export class Connection {
     if (this.unsentBytes <= this.#maxUnsent) {
       if (++this.#turnLines >= LINES_PER_TURN) {
         this.#turnLines = 0;
-        this.flush();
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        this.#turnStart = performance.now();
+        await this.#yieldTurn();
       } else if (performance.now() - this.#turnStart >= TURN_MS) {
-        await this.pace();
+        // Checked here rather than in `pace()`: no promise per line on the hot path.
+        await this.#yieldTurn();
       }
       return;
     }

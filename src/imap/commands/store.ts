@@ -86,14 +86,13 @@ export const store = command({
     // The bound on keywords per mailbox (normalize.ts): checked only when this STORE brings keywords the
     // session has not seen, and then against the keywords the messages carry now (the session's list
     // only grows: keywords no message has any more must not count).
-    if (cmd.operation !== 'remove' && sel.unknownKeywords(flags) > 0) {
-      const known = sel.keywordCount + sel.unknownKeywords(flags);
-      const inUse = known > MAX_KEYWORDS ? sel.keywordsInUse() : null;
-      const added = inUse
-        ? new Set(flags.filter((f) => !f.startsWith('\\') && !inUse.has(f.toLowerCase())).map((f) => f.toLowerCase()))
-            .size
-        : 0;
-      if (inUse && inUse.size + added > MAX_KEYWORDS) {
+    const unknown = cmd.operation === 'remove' ? 0 : sel.unknownKeywords(flags);
+    if (unknown > 0 && sel.keywordCount + unknown > MAX_KEYWORDS) {
+      const inUse = sel.keywordsInUse();
+      const added = new Set(
+        flags.filter((f) => !f.startsWith('\\') && !inUse.has(f.toLowerCase())).map((f) => f.toLowerCase()),
+      ).size;
+      if (inUse.size + added > MAX_KEYWORDS) {
         return s.no(
           tag,
           `Too many keywords: a mailbox holds at most ${MAX_KEYWORDS} different ones (this one has ${inUse.size}, this ${name} adds ${added}); use fewer, or remove unused ones with -FLAGS`,
