@@ -33,6 +33,12 @@ interface PeerConnection {
  * 220 to STARTTLS and then sends clear text, so the handshake fails; `dataReply` replaces the 354 to
  * DATA (a peer that then reads every line as a command).
  */
+/** Writes `byte` to `socket` every 100 ms until it closes: a reply that never ends. */
+function drip(socket: net.Socket, byte: string): void {
+  const timer = setInterval(() => (socket.destroyed ? clearInterval(timer) : socket.write(byte)), 100);
+  socket.on('close', () => clearInterval(timer));
+}
+
 async function startPeer(
   extensions: string[],
   opts: {
@@ -83,16 +89,14 @@ async function startPeer(
         } else if (verb === 'EHLO' && opts.dripEhlo) {
           // An EHLO reply that never ends: `250-` lines, a byte every 100 ms.
           socket.write('250-peer.test\r\n250-');
-          const drip = setInterval(() => (socket.destroyed ? clearInterval(drip) : socket.write('x')), 100);
-          socket.on('close', () => clearInterval(drip));
+          drip(socket, 'x');
           return;
         } else if (verb === 'EHLO') {
           const lines = ['peer.test', ...extensions];
           socket.write(lines.map((l, i) => `250${i === lines.length - 1 ? ' ' : '-'}${l}\r\n`).join(''));
         } else if (verb === 'RCPT' && opts.dripRcpt) {
-          // A reply that never ends: one byte every 100 ms, each one restarting the client's timeout.
-          const drip = setInterval(() => (socket.destroyed ? clearInterval(drip) : socket.write('2')), 100);
-          socket.on('close', () => clearInterval(drip));
+          // A reply that never ends, each byte restarting the client's timeout.
+          drip(socket, '2');
           return;
         } else if (verb === 'RCPT') {
           if (/<reject/i.test(line)) socket.write('550 5.1.1 no such user\r\n');
