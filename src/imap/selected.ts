@@ -47,6 +47,11 @@ export interface SelectedMessage {
 
 /** A `SelectedMessage` that can be changed: a message announced after the snapshot, or a scratch one. */
 export type MessageScratch = { -readonly [K in keyof SelectedMessage]: SelectedMessage[K] };
+
+/** A message to `readInto` over and over (a pass that reads each message once and keeps nothing). */
+export function newScratch(): MessageScratch {
+  return { uid: 0, flags: [], modseq: 0, size: 0, blobId: 0, internalDate: 0, recent: false };
+}
 type Appended = MessageScratch;
 
 /** A snapshot message's flags and modseq as changed since the snapshot. */
@@ -177,15 +182,7 @@ export class SelectedMailbox {
   keywordsInUse(): Set<string> {
     const inUse = new Set<string>();
     const seen = new Set<readonly string[]>();
-    const scratch: MessageScratch = {
-      uid: 0,
-      flags: [],
-      modseq: 0,
-      size: 0,
-      blobId: 0,
-      internalDate: 0,
-      recent: false,
-    };
+    const scratch = newScratch();
     for (let i = 0, n = this.exists; i < n; i++) {
       const flags = this.readInto(i, scratch).flags;
       if (seen.has(flags)) continue;

@@ -49,7 +49,7 @@ import {
 import type { Store } from '../../store/types.js';
 import type { SearchKey } from '../commands/search-grammar.js';
 import { emailIdHashPrefix } from '../fetch/objectid.js';
-import type { MessageScratch, SelectedMailbox, SelectedMessage } from '../selected.js';
+import { newScratch, type SelectedMailbox, type SelectedMessage } from '../selected.js';
 import type { ImapDate } from '../wire/reader.js';
 import { resolveSequenceSet } from '../wire/seqset.js';
 import { CHUNK, type DigestCache, loadDigests, type MessageDigest, Pacer } from './digest.js';
@@ -504,7 +504,7 @@ export async function runSearch(scope: SearchScope, root: Matcher): Promise<numb
   const matched: number[] = [];
   let pending: number[] = [];
   // The tests read the message at once and keep nothing of it: one scratch object serves every one.
-  const scratch: MessageScratch = { uid: 0, flags: [], modseq: 0, size: 0, blobId: 0, internalDate: 0, recent: false };
+  const scratch = newScratch();
   // Every pass below pauses through one pacer: other sessions run at least every 10 ms.
   const pacer = new Pacer(scope.cancelled);
   for (let i = 0, n = sel.exists; i < n; i++) {
